@@ -1,0 +1,26 @@
+/**
+ * What a command handler needs from the process, passed in so tests can run the
+ * CLI in-process. Handlers set `exitCode`; only src/bin.ts calls process.exit.
+ */
+export interface CliContext {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  /** Whether stderr is a terminal (progress bars, confirmation prompts). */
+  isTTY: boolean;
+  stdin: NodeJS.ReadableStream;
+  exitCode: number;
+  /** Set once argv passed validation and a handler runs. */
+  handlerStarted?: boolean;
+}
+
+export function processContext(): CliContext {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    isTTY: Boolean(process.stderr.isTTY),
+    stdin: process.stdin,
+    exitCode: 0,
+  };
+}

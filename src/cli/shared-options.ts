@@ -1,0 +1,55 @@
+import type { Options } from 'yargs';
+
+/** Flags every command that talks to Pylon shares. Values are resolved in src/config.ts. */
+export const connectionFlags = {
+  'base-url': {
+    type: 'string',
+    describe: 'Pylon API base URL (env PYLON_BASE_URL). Plain http is refused except on loopback',
+    defaultDescription: 'https://api.usepylon.com',
+  },
+  region: {
+    type: 'string',
+    choices: ['us', 'eu'],
+    describe: 'Use the US or EU API host (ignored when --base-url is given)',
+  },
+  token: {
+    type: 'string',
+    describe: 'API token (env PYLON_API_TOKEN; prefer the env var: flags show up in ps). Never printed',
+  },
+  concurrency: {
+    type: 'number',
+    describe: 'Most requests in flight at once',
+    default: 4,
+  },
+  rate: {
+    type: 'string',
+    describe: 'Client-side pacing per endpoint, requests per minute, e.g. create=60,patch=60,search=20,list=60',
+  },
+  timeout: {
+    type: 'number',
+    describe: 'Per-request timeout in milliseconds',
+    default: 30000,
+  },
+  json: {
+    type: 'boolean',
+    describe: 'Print a machine-readable summary on stdout',
+    default: false,
+  },
+  quiet: {
+    type: 'boolean',
+    alias: 'q',
+    describe: 'No progress output on stderr (the summary is still printed)',
+    default: false,
+  },
+} satisfies Record<string, Options>;
+
+export interface ConnectionArgv {
+  baseUrl?: string;
+  region?: string;
+  token?: string;
+  concurrency?: number;
+  rate?: string;
+  timeout?: number;
+  json?: boolean;
+  quiet?: boolean;
+}

@@ -1,0 +1,84 @@
+/**
+ * One error hierarchy for the whole tool. Every error carries a stable `code`
+ * (branch on it, never on the message) and structured context in typed fields.
+ * Nothing in here may ever hold the API token.
+ */
+
+export type ErrorCode =
+  // configuration and usage (exit 2)
+  | 'CONFIG_INVALID_OPTION'
+  | 'CONFIG_MISSING_TOKEN'
+  | 'CONFIG_INSECURE_URL'
+  | 'CONFIG_UNKNOWN_COLUMNS'
+  | 'CONFIG_BAD_MAPPING'
+  | 'CONFIG_RESUME_MISMATCH'
+  // input files (exit 1 or 2)
+  | 'INPUT_NOT_FOUND'
+  | 'INPUT_UNREADABLE'
+  | 'CSV_MALFORMED'
+  // Pylon API (exit 1 when fatal)
+  | 'PYLON_AUTH'
+  | 'PYLON_FORBIDDEN'
+  | 'PYLON_RATE_LIMITED'
+  | 'PYLON_HTTP'
+  | 'PYLON_NETWORK'
+  | 'PYLON_TIMEOUT'
+  | 'PYLON_BAD_RESPONSE'
+  | 'PYLON_PAGINATION'
+  // run control
+  | 'RUN_ABORTED'
+  | 'RUN_GUARD'
+  | 'OUTPUT_WRITE'
+  | 'INTERNAL';
+
+export interface PylonCliErrorOptions {
+  cause?: unknown;
+}
+
+export class PylonCliError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options: PylonCliErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PylonCliError';
+    this.code = code;
+  }
+}
+
+/** A bad flag, a missing token, an unusable file: the user can fix it and run again. Exit 2. */
+export class ConfigError extends PylonCliError {
+  readonly option?: string;
+  constructor(code: ErrorCode, message: string, options: PylonCliErrorOptions & { option?: string } = {}) {
+    super(code, message, options);
+    this.name = 'ConfigError';
+    this.option = options.option;
+  }
+}
+
+/**
+ * Uniform message grammar for option validation:
+ * Invalid option `--concurrency`: expected an integer from 1 to 50, got 0
+ */
+export function invalidOption(flag: string, expected: string, got: unknown): ConfigError {
+  const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
+  return new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${flag}\`: expected ${expected}, got ${shown}`, {
+    option: flag,
+  });
+}
+
+/** A run that must stop with a specific exit code and a message already written for humans. */
+export class ExitError extends PylonCliError {
+  readonly exitCode: number;
+  constructor(exitCode: number, message: string, code: ErrorCode = 'RUN_ABORTED', options: PylonCliErrorOptions = {}) {
+    super(code, message, options);
+    this.name = 'ExitError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** A bug in this tool. The CLI prints it with a request to report it. */
+export class InternalError extends PylonCliError {
+  constructor(message: string, options: PylonCliErrorOptions = {}) {
+    super('INTERNAL', message, options);
+    this.name = 'InternalError';
+  }
+}
