@@ -50,17 +50,16 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
         context.stdout.write(output + '\n');
       }
     });
-    if (parseError) {
-      if (!context.handlerStarted && !(parseError instanceof PylonCliError)) {
-        const message = parseError instanceof Error ? parseError.message : String(parseError);
-        say(`pylon-contacts: ${message}\nRun with --help for usage.`);
-        return EXIT.USAGE;
-      }
-      throw parseError;
-    }
+    if (parseError) throw parseError;
     if (helpOrVersion) return EXIT.OK;
     return context.exitCode;
   } catch (error) {
+    if (!context.handlerStarted && !(error instanceof PylonCliError)) {
+      // yargs validation: unknown flag or command, missing argument, bad choice
+      const message = error instanceof Error ? error.message : String(error);
+      say(`pylon-contacts: ${message}\nRun with --help for usage.`);
+      return EXIT.USAGE;
+    }
     return reportError(error, say);
   }
 }
