@@ -1,0 +1,58 @@
+import type { EndpointKey } from '../config.js';
+import type {
+  Account,
+  Contact,
+  ContactCreate,
+  ContactPatch,
+  CustomFieldDefinition,
+  Filter,
+  Me,
+} from './types.js';
+
+/** A single-object answer: the data and Pylon's request_id (quote it to Pylon support). */
+export interface ApiResult<T> {
+  data: T;
+  requestId: string;
+}
+
+/** One page of a cursor-paginated answer. `cursor` is exactly what the server sent. */
+export interface ApiPage<T> {
+  data: T[];
+  cursor: string | null | undefined;
+  hasNextPage: boolean;
+  requestId: string;
+}
+
+export interface ClientStats {
+  /** Requests sent per endpoint, retries included. */
+  calls: Record<EndpointKey, number>;
+  /** Requests sent again after a 429, 5xx or network error. */
+  retries: number;
+  /** 429 answers received. */
+  rateLimited: number;
+}
+
+export interface RequestOptions {
+  /** Aborts waiting for a pacing slot or a retry delay (a request already sent is let finish). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Everything the import, export and update need from Pylon. Implemented over got
+ * in client.ts. Failures reject with PylonApiError (src/pylon/errors.ts).
+ */
+export interface PylonClient {
+  me(options?: RequestOptions): Promise<ApiResult<Me>>;
+  listContacts(params: { cursor?: string; limit?: number }, options?: RequestOptions): Promise<ApiPage<Contact>>;
+  searchContacts(params: { filter?: Filter; cursor?: string; limit?: number }, options?: RequestOptions): Promise<ApiPage<Contact>>;
+  getContact(id: string, options?: RequestOptions): Promise<ApiResult<Contact>>;
+  /** Retried only on 429. A timeout, network error or 5xx rejects with `maybeApplied: true`. */
+  createContact(body: ContactCreate, options?: RequestOptions): Promise<ApiResult<Contact>>;
+  updateContact(id: string, body: ContactPatch, options?: RequestOptions): Promise<ApiResult<Contact>>;
+  deleteContact(id: string, options?: RequestOptions): Promise<{ requestId: string }>;
+  /** All contact custom-field definitions (follows pages). */
+  listCustomFields(options?: RequestOptions): Promise<CustomFieldDefinition[]>;
+  getAccount(idOrExternalId: string, options?: RequestOptions): Promise<ApiResult<Account>>;
+  listAccounts(params: { cursor?: string; limit?: number }, options?: RequestOptions): Promise<ApiPage<Account>>;
+  readonly stats: ClientStats;
+}
