@@ -1,0 +1,58 @@
+import type { PortalRole } from '../pylon/types.js';
+
+/**
+ * What one validated CSV row asks for. For every field: `undefined` = the cell was
+ * empty, leave the field as it is; `null` = the cell held the clear token, clear
+ * the field; otherwise the new value, already normalised (trimmed, option labels
+ * turned into slugs, phone numbers reduced to digits).
+ */
+export interface DesiredContact {
+  /** Pylon contact id, when the file has an `id` column: match by id instead of email. */
+  id?: string;
+  name?: string | null;
+  /** Primary email, trimmed; case kept as written. */
+  email?: string | null;
+  /** Secondary emails from an `emails` column (used for matching; not written). */
+  emails?: string[];
+  account_id?: string | null;
+  account_external_id?: string;
+  avatar_url?: string | null;
+  portal_role?: PortalRole;
+  portal_role_id?: string | null;
+  phone_numbers?: string[] | null;
+  primary_phone_number?: string | null;
+  /** Custom fields by slug: a single value, a list for multiselect, or null to clear. */
+  custom: Record<string, DesiredCustomValue>;
+}
+
+export type DesiredCustomValue = { value: string } | { values: string[] } | null;
+
+/** One problem found in a row. Codes are stable (documented in docs/errors.md). */
+export interface RowIssue {
+  code: RowIssueCode;
+  /** The CSV column (header as written in the file) or field the issue is about. */
+  field?: string;
+  message: string;
+}
+
+export type RowIssueCode =
+  | 'ROW_MALFORMED'
+  | 'ROW_NAME_REQUIRED'
+  | 'ROW_EMAIL_REQUIRED'
+  | 'ROW_INVALID_EMAIL'
+  | 'ROW_INVALID_ROLE'
+  | 'ROW_ACCOUNT_CONFLICT'
+  | 'ROW_INVALID_AVATAR'
+  | 'ROW_INVALID_PHONE'
+  | 'ROW_PRIMARY_PHONE_NOT_LISTED'
+  | 'ROW_CUSTOM_FIELD_UNKNOWN'
+  | 'ROW_CUSTOM_FIELD_READ_ONLY'
+  | 'ROW_CUSTOM_FIELD_INVALID'
+  | 'ROW_CANNOT_CLEAR'
+  | 'ROW_DUPLICATE_IN_FILE'
+  | 'ROW_AMBIGUOUS_MATCH'
+  | 'ROW_NOT_FOUND'
+  | 'ROW_EXISTS'
+  | 'ROW_API_REJECTED'
+  | 'ROW_API_FAILED'
+  | 'ROW_INTERRUPTED';
