@@ -1,0 +1,251 @@
+import { closeSync, openSync, readSync, writeSync, rmSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PylonClient } from '../pylon/api.js';
+import type { Contact, Filter } from '../pylon/types.js';
+import { PylonCliError } from '../errors.js';
+
+/** How a row finds its contact: by Pylon id when the file has one, else by email. */
+export type LookupKey = string; // 'i:<id>' or 'e:<lower-cased email>'
+
+export function keyFor(row: { id?: string; email?: string | null }): LookupKey | undefined {
+  if (row.id) return 'i:' + row.id;
+  if (row.email) return 'e:' + row.email.trim().toLowerCase();
+  return undefined;
+}
+
+export type Match = { kind: 'none' } | { kind: 'one'; contact: Contact } | { kind: 'many'; ids: string[] };
+
+export interface Lookup {
+  readonly strategy: 'search' | 'list';
+  /** Resolves a batch of keys with as few calls as possible. */
+  resolve(keys: readonly LookupKey[], signal?: AbortSignal): Promise<Map<LookupKey, Match>>;
+  close(): void;
+}
+
+export interface LookupOptions {
+  client: PylonClient;
+  strategy: 'auto' | 'search' | 'list';
+  /** Rows expected in the file (an estimate), to weigh list against search in auto mode. */
+  estimatedRows: number;
+  /** Keys per search call. */
+  batchSize: number;
+  /** Whether rows carry Pylon ids (an `id` column): only then are ids indexed in list mode. */
+  byId: boolean;
+  signal?: AbortSignal;
+  onNote?: (message: string) => void;
+}
+
+const PAGE = 999;
+
+/** Every email of a contact, lower-cased: the primary and the secondary ones. */
+function emailsOf(contact: Contact): string[] {
+  const all = new Set<string>();
+  if (contact.email) all.add(contact.email.toLowerCase());
+  for (const e of contact.emails ?? []) all.add(e.toLowerCase());
+  return [...all];
+}
+
+function matchIn(contacts: Iterable<Contact>, key: LookupKey): Match {
+  const found = new Map<string, Contact>();
+  const wanted = key.slice(2);
+  for (const c of contacts) {
+    if (key.startsWith('i:') ? c.id === wanted : emailsOf(c).includes(wanted)) found.set(c.id, c);
+  }
+  if (found.size === 0) return { kind: 'none' };
+  if (found.size === 1) return { kind: 'one', contact: [...found.values()][0] };
+  return { kind: 'many', ids: [...found.keys()] };
+}
+
+/**
+ * Builds the lookup. `auto` reads the first list page: a small organisation is
+ * then fully known after one call. Otherwise it probes whether Pylon's search
+ * matches emails case-insensitively and on secondary emails (undocumented);
+ * when it does not, only reading the list gives exact matches. When it does,
+ * the cheaper of the two wins: ⌈rows / batch⌉ searches against ⌈contacts / 999⌉ pages.
+ */
+export async function createLookup(options: LookupOptions): Promise<Lookup> {
+  const { client, signal } = options;
+  if (options.strategy === 'search') return searchLookup(client, options.batchSize);
+  const first = await client.listContacts({ limit: PAGE }, { signal });
+  if (options.strategy === 'list' || !first.hasNextPage) return listLookup(client, options.byId, first.data, first, signal);
+
+  const searchSemantics = await probeSearch(client, first.data, signal);
+  if (!searchSemantics.ok) {
+    options.onNote?.(`lookup: reading the whole contact list, because Pylon's search ${searchSemantics.why}`);
+    return listLookup(client, options.byId, first.data, first, signal);
+  }
+  const searchCalls = Math.ceil(options.estimatedRows / options.batchSize);
+  // The org holds more than one page; each further page costs one call. Read the
+  // list while that stays cheaper than searching; give up on it past the budget.
+  return listLookup(client, options.byId, first.data, first, signal, searchCalls, () => {
+    options.onNote?.('lookup: the contact list is larger than searching costs; searching by email instead');
+    return searchLookup(client, options.batchSize);
+  });
+}
+
+async function probeSearch(client: PylonClient, sample: Contact[], signal?: AbortSignal): Promise<{ ok: true } | { ok: false; why: string }> {
+  const withEmail = sample.find((c) => c.email && c.email.toUpperCase() !== c.email.toLowerCase());
+  if (withEmail?.email) {
+    const swapped = withEmail.email === withEmail.email.toUpperCase() ? withEmail.email.toLowerCase() : withEmail.email.toUpperCase();
+    const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values: [swapped] }, limit: 10 }, { signal });
+    if (!page.data.some((c) => c.id === withEmail.id)) return { ok: false, why: 'matches emails case-sensitively here' };
+  }
+  const withSecondary = sample.find((c) => (c.emails ?? []).some((e) => e.toLowerCase() !== (c.email ?? '').toLowerCase()));
+  if (withSecondary) {
+    const secondary = withSecondary.emails!.find((e) => e.toLowerCase() !== (withSecondary.email ?? '').toLowerCase())!;
+    const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values: [secondary] }, limit: 10 }, { signal });
+    if (!page.data.some((c) => c.id === withSecondary.id)) return { ok: false, why: 'does not match secondary emails here' };
+  }
+  return { ok: true };
+}
+
+function searchLookup(client: PylonClient, batchSize: number): Lookup {
+  return {
+    strategy: 'search',
+    async resolve(keys, signal) {
+      const result = new Map<LookupKey, Match>();
+      const unique = [...new Set(keys)];
+      for (let i = 0; i < unique.length; i += batchSize) {
+        const batch = unique.slice(i, i + batchSize);
+        const contacts = await searchBatch(client, batch, signal);
+        for (const key of batch) result.set(key, matchIn(contacts, key));
+      }
+      return result;
+    },
+    close() {},
+  };
+}
+
+async function searchBatch(client: PylonClient, keys: LookupKey[], signal?: AbortSignal): Promise<Contact[]> {
+  const emails = keys.filter((k) => k.startsWith('e:')).map((k) => k.slice(2));
+  const ids = keys.filter((k) => k.startsWith('i:')).map((k) => k.slice(2));
+  const parts: Filter[] = [];
+  if (emails.length > 0) parts.push({ field: 'email', operator: 'in', values: emails });
+  if (ids.length > 0) parts.push({ field: 'id', operator: 'in', values: ids });
+  const filter: Filter = parts.length === 1 ? parts[0] : { operator: 'or', subfilters: parts };
+  const found: Contact[] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let pages = 0; ; pages++) {
+    const page = await client.searchContacts({ filter, limit: PAGE, ...(cursor ? { cursor } : {}) }, { signal });
+    found.push(...page.data);
+    if (!page.hasNextPage) break;
+    if (!page.cursor || seen.has(page.cursor) || pages > 1000) {
+      throw new PylonCliError('PYLON_PAGINATION', `Search pagination broke off (has_next_page without a new cursor, request_id ${page.requestId})`);
+    }
+    seen.add(page.cursor);
+    cursor = page.cursor;
+  }
+  return found;
+}
+
+/**
+ * Reads the contact list once and indexes every email and id. Contacts are
+ * spooled to a temporary file (one JSON line each) and only their offsets are
+ * kept in memory, so a million contacts cost tens of megabytes, not gigabytes.
+ */
+async function listLookup(
+  client: PylonClient,
+  byId: boolean,
+  firstData: Contact[],
+  firstPage: { hasNextPage: boolean; cursor: string | null | undefined; requestId: string },
+  signal?: AbortSignal,
+  pageBudget = Infinity,
+  overBudget?: () => Lookup,
+): Promise<Lookup> {
+  const dir = mkdtempSync(join(tmpdir(), 'pylon-contacts-lookup-'));
+  const path = join(dir, 'contacts.jsonl');
+  const fd = openSync(path, 'w+');
+  let offsets = new Float64Array(1024);
+  let lengths = new Uint32Array(1024);
+  let count = 0;
+  let position = 0;
+  const index = new Map<string, number>(); // key → entry, or -1 when several contacts share it
+  const shared = new Map<string, Set<string>>(); // key → contact ids, for ambiguous keys
+  const ids = new Map<number, string>();
+
+  const cleanup = () => {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  const add = (contact: Contact) => {
+    const line = Buffer.from(JSON.stringify(contact) + '\n');
+    writeSync(fd, line, 0, line.length, position);
+    if (count === offsets.length) {
+      const o = new Float64Array(count * 2);
+      o.set(offsets);
+      offsets = o;
+      const l = new Uint32Array(count * 2);
+      l.set(lengths);
+      lengths = l;
+    }
+    offsets[count] = position;
+    lengths[count] = line.length - 1;
+    position += line.length;
+    const entry = count++;
+    ids.set(entry, contact.id);
+    const keys = emailsOf(contact).map((e) => 'e:' + e);
+    if (byId) keys.push('i:' + contact.id);
+    for (const key of keys) {
+      const prior = index.get(key);
+      if (prior === undefined) index.set(key, entry);
+      else if (prior === -1) shared.get(key)!.add(contact.id);
+      else if (ids.get(prior) !== contact.id) {
+        index.set(key, -1);
+        shared.set(key, new Set([ids.get(prior)!, contact.id]));
+      }
+    }
+  };
+
+  try {
+    for (const c of firstData) add(c);
+    let page = firstPage;
+    const seen = new Set<string>();
+    let pages = 1;
+    while (page.hasNextPage) {
+      if (!page.cursor || seen.has(page.cursor)) {
+        throw new PylonCliError('PYLON_PAGINATION', `Contact list pagination broke off after ${pages} pages (request_id ${page.requestId})`);
+      }
+      if (pages >= pageBudget && overBudget) {
+        cleanup();
+        return overBudget();
+      }
+      seen.add(page.cursor);
+      const next = await client.listContacts({ limit: PAGE, cursor: page.cursor }, { signal });
+      pages++;
+      for (const c of next.data) add(c);
+      page = next;
+    }
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+  ids.clear(); // only needed while building
+
+  const read = (entry: number): Contact => {
+    const buffer = Buffer.allocUnsafe(lengths[entry]);
+    readSync(fd, buffer, 0, lengths[entry], offsets[entry]);
+    return JSON.parse(buffer.toString('utf8')) as Contact;
+  };
+
+  let closed = false;
+  return {
+    strategy: 'list',
+    async resolve(keys) {
+      const result = new Map<LookupKey, Match>();
+      for (const key of keys) {
+        const entry = index.get(key);
+        if (entry === undefined) result.set(key, { kind: 'none' });
+        else if (entry === -1) result.set(key, { kind: 'many', ids: [...shared.get(key)!] });
+        else result.set(key, { kind: 'one', contact: read(entry) });
+      }
+      return result;
+    },
+    close() {
+      if (!closed) cleanup();
+      closed = true;
+    },
+  };
+}

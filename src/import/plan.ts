@@ -1,0 +1,213 @@
+import type { Contact, ContactCreate, ContactPatch, CustomFieldDefinition, CustomFieldWrite } from '../pylon/types.js';
+import { CUSTOM_PREFIX, joinMulti } from '../columns.js';
+import type { DesiredContact, DesiredCustomValue, RowIssue } from './desired.js';
+
+export type ImportMode = 'upsert' | 'create' | 'update';
+
+/** One changed field, in CSV terms: column name and cell values before and after. */
+export interface FieldChange {
+  column: string;
+  from: string;
+  to: string;
+}
+
+export type Plan =
+  | { action: 'create'; body: ContactCreate; changes: FieldChange[] }
+  | { action: 'update'; id: string; body: ContactPatch; changes: FieldChange[] }
+  | { action: 'unchanged'; id: string }
+  | { action: 'skip'; id: string; reason: string }
+  | { action: 'fail'; issue: RowIssue };
+
+export interface PlanContext {
+  mode: ImportMode;
+  customFields: ReadonlyMap<string, CustomFieldDefinition>;
+  /** Account ids known to carry an external id (from GET /accounts/{external id}); used to compare. */
+  accountIdForExternalId?: (externalId: string) => string | undefined;
+}
+
+/**
+ * Decides what one row does, given the contact it matched (if any). Pure: the
+ * same inputs always give the same plan, and an update sends only the fields
+ * whose value actually changes.
+ */
+export function planRow(desired: DesiredContact, existing: Contact | undefined, context: PlanContext): Plan {
+  if (existing === undefined) {
+    if (context.mode === 'update') {
+      return fail('ROW_NOT_FOUND', desired.id ? 'id' : 'email', `No contact matches ${desired.id ? `id ${desired.id}` : `email ${desired.email}`}; --mode update never creates`);
+    }
+    if (desired.id) return fail('ROW_NOT_FOUND', 'id', `No contact has id ${desired.id}; rows with an id only update`);
+    return planCreate(desired);
+  }
+  if (context.mode === 'create') {
+    return { action: 'skip', id: existing.id, reason: `a contact with this email already exists (${existing.id}); --mode create never updates` };
+  }
+  const { body, changes } = diffContact(desired, existing, context);
+  if (changes.length === 0) return { action: 'unchanged', id: existing.id };
+  return { action: 'update', id: existing.id, body, changes };
+}
+
+function fail(code: RowIssue['code'], field: string, message: string): Plan {
+  return { action: 'fail', issue: { code, field, message } };
+}
+
+function planCreate(desired: DesiredContact): Plan {
+  if (typeof desired.name !== 'string' || desired.name === '') {
+    return fail('ROW_NAME_REQUIRED', 'name', 'A name is required to create a contact');
+  }
+  const body: ContactCreate = { name: desired.name };
+  const changes: FieldChange[] = [{ column: 'name', from: '', to: desired.name }];
+  const set = <K extends keyof ContactCreate>(key: K, value: ContactCreate[K] | null | undefined, cell: string) => {
+    if (value === undefined || value === null) return;
+    body[key] = value;
+    changes.push({ column: key, from: '', to: cell });
+  };
+  set('email', desired.email, desired.email ?? '');
+  set('account_id', desired.account_id, desired.account_id ?? '');
+  set('account_external_id', desired.account_external_id, desired.account_external_id ?? '');
+  set('avatar_url', desired.avatar_url, desired.avatar_url ?? '');
+  set('portal_role', desired.portal_role, desired.portal_role ?? '');
+  set('portal_role_id', desired.portal_role_id, desired.portal_role_id ?? '');
+  if (desired.phone_numbers) set('phone_numbers', desired.phone_numbers, joinMulti(desired.phone_numbers));
+  set('primary_phone_number', desired.primary_phone_number, desired.primary_phone_number ?? '');
+  const custom: CustomFieldWrite[] = [];
+  for (const [slug, value] of Object.entries(desired.custom)) {
+    if (value === null) continue; // nothing to clear on a new contact
+    custom.push({ slug, ...value });
+    changes.push({ column: CUSTOM_PREFIX + slug, from: '', to: customCell(value) });
+  }
+  if (custom.length > 0) body.custom_fields = custom;
+  return { action: 'create', body, changes };
+}
+
+/** The PATCH body holding only what differs between the row and the contact, and the changes in CSV terms. */
+export function diffContact(
+  desired: DesiredContact,
+  existing: Contact,
+  context: Pick<PlanContext, 'customFields' | 'accountIdForExternalId'>,
+): { body: ContactPatch; changes: FieldChange[] } {
+  const body: ContactPatch = {};
+  const changes: FieldChange[] = [];
+  const note = (column: string, from: string | undefined, to: string) => changes.push({ column, from: from ?? '', to });
+
+  if (typeof desired.name === 'string' && desired.name !== (existing.name ?? '')) {
+    body.name = desired.name;
+    note('name', existing.name, desired.name);
+  }
+  if (typeof desired.email === 'string' && desired.email.toLowerCase() !== (existing.email ?? '').toLowerCase()) {
+    body.email = desired.email;
+    note('email', existing.email, desired.email);
+  }
+  const currentAccount = existing.account?.id ?? '';
+  if (desired.account_id !== undefined) {
+    const wanted = desired.account_id ?? '';
+    if (wanted !== currentAccount) {
+      body.account_id = wanted;
+      note('account_id', currentAccount, wanted);
+    }
+  } else if (desired.account_external_id !== undefined) {
+    const externalIds = existing.account?.external_ids?.map((e) => e.external_id) ?? [];
+    const resolved = context.accountIdForExternalId?.(desired.account_external_id);
+    const same = externalIds.includes(desired.account_external_id) || (resolved !== undefined && resolved === currentAccount);
+    if (!same) {
+      body.account_external_id = desired.account_external_id;
+      note('account_external_id', externalIds[0], desired.account_external_id);
+    }
+  }
+  stringField('avatar_url', desired.avatar_url, existing.avatar_url, body, note);
+  if (desired.portal_role !== undefined && desired.portal_role !== existing.portal_role) {
+    body.portal_role = desired.portal_role;
+    note('portal_role', existing.portal_role, desired.portal_role);
+  }
+  stringField('portal_role_id', desired.portal_role_id, existing.portal_role_id, body, note);
+  if (desired.phone_numbers !== undefined) {
+    const wanted = desired.phone_numbers ?? [];
+    if (!sameSet(wanted, existing.phone_numbers ?? [])) {
+      body.phone_numbers = wanted;
+      note('phone_numbers', joinMulti(existing.phone_numbers), joinMulti(wanted));
+    }
+  }
+  if (desired.primary_phone_number !== undefined) {
+    const wanted = desired.primary_phone_number ?? '';
+    if (wanted !== (existing.primary_phone_number ?? '')) {
+      body.primary_phone_number = wanted;
+      // Pylon wants the primary among phone_numbers: send the list with it.
+      body.phone_numbers ??= existing.phone_numbers ?? [];
+      note('primary_phone_number', existing.primary_phone_number, wanted);
+    }
+  }
+
+  const custom: CustomFieldWrite[] = [];
+  for (const [slug, wanted] of Object.entries(desired.custom)) {
+    const current = existing.custom_fields?.[slug];
+    const currentCell = current === undefined ? '' : customCell(current.values ? { values: current.values } : { value: current.value ?? '' });
+    const definition = context.customFields.get(slug);
+    if (wanted === null) {
+      if (currentCell !== '') {
+        custom.push({ slug });
+        note(CUSTOM_PREFIX + slug, currentCell, '');
+      }
+      continue;
+    }
+    if (!sameCustomValue(wanted, current, definition?.type)) {
+      custom.push({ slug, ...wanted });
+      note(CUSTOM_PREFIX + slug, currentCell, customCell(wanted));
+    }
+  }
+  if (custom.length > 0) body.custom_fields = custom;
+  return { body, changes };
+}
+
+type StringKey = 'avatar_url' | 'portal_role_id';
+
+function stringField(
+  key: StringKey,
+  wanted: string | null | undefined,
+  current: string | undefined,
+  body: ContactPatch,
+  note: (column: string, from: string | undefined, to: string) => void,
+) {
+  if (wanted === undefined) return;
+  const target = wanted ?? '';
+  if (target === (current ?? '')) return;
+  body[key] = target;
+  note(key, current, target);
+}
+
+export function customCell(value: Exclude<DesiredCustomValue, null>): string {
+  return 'values' in value ? joinMulti(value.values) : value.value;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const sa = [...a].sort();
+  const sb = [...b].sort();
+  return sa.every((v, i) => v === sb[i]);
+}
+
+/** Compares a wanted custom value with what Pylon holds, by the field's type (1.50 = 1.5, same instant = same datetime). */
+export function sameCustomValue(
+  wanted: Exclude<DesiredCustomValue, null>,
+  current: { value?: string; values?: string[] } | undefined,
+  type: string | undefined,
+): boolean {
+  if ('values' in wanted) return sameSet(wanted.values, current?.values ?? (current?.value ? [current.value] : []));
+  const have = current?.value ?? (current?.values?.length === 1 ? current.values[0] : undefined);
+  if (have === undefined) return false;
+  switch (type) {
+    case 'number':
+    case 'decimal': {
+      const a = Number(wanted.value);
+      const b = Number(have);
+      return Number.isFinite(a) && Number.isFinite(b) ? a === b : wanted.value === have;
+    }
+    case 'datetime': {
+      const a = Date.parse(wanted.value);
+      const b = Date.parse(have);
+      return Number.isFinite(a) && Number.isFinite(b) ? a === b : wanted.value === have;
+    }
+    case 'boolean':
+      return wanted.value.toLowerCase() === have.toLowerCase();
+    default:
+      return wanted.value === have;
+  }
+}
