@@ -106,3 +106,8 @@ export function createResultsReport(path: string, withChanges: boolean): CsvRepo
     ...(withChanges ? [row.changes ?? ''] : []),
   ]);
 }
+
+/** A plain CSV with a fixed header (the undo file). */
+export function createRawCsv(path: string, header: string[]): CsvReport<string[]> {
+  return createCsvReport<string[]>(path, header, (row) => row);
+}

@@ -1,0 +1,101 @@
+import { basename, dirname, join } from 'node:path';
+import { ConfigError, invalidOption } from '../errors.js';
+import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
+import type { ImportMode } from './plan.js';
+
+export type DuplicatePolicy = 'first' | 'last' | 'error';
+export type LookupStrategy = 'auto' | 'search' | 'list';
+
+/** Raw import options: flags, environment and defaults, all optional. */
+export interface ImportOptionsInput extends ConnectionOptionsInput {
+  input: string;
+  mode?: string;
+  dryRun?: boolean;
+  errors?: string;
+  results?: string;
+  journal?: string;
+  resume?: boolean;
+  delimiter?: string;
+  encoding?: string;
+  map?: string;
+  ignoreUnknownColumns?: boolean;
+  clearToken?: string;
+  onDuplicate?: string;
+  lookup?: string;
+  lookupBatch?: number;
+  /** Values applied to every row, by column (the update command's --set). */
+  set?: Record<string, string>;
+  /** Write the previous values of every changed contact here (the update command's undo file). */
+  undo?: string;
+  /** Base directory for default report paths when the input is stdin. */
+  cwd?: string;
+}
+
+export interface ImportOptions {
+  input: string;
+  connection: ConnectionOptions;
+  mode: ImportMode;
+  dryRun: boolean;
+  errorsPath: string;
+  resultsPath?: string;
+  journalPath?: string;
+  resume: boolean;
+  delimiter?: string;
+  encoding?: string;
+  mapPath?: string;
+  ignoreUnknownColumns: boolean;
+  clearToken?: string;
+  onDuplicate: DuplicatePolicy;
+  lookup: LookupStrategy;
+  lookupBatch: number;
+  set: Record<string, string>;
+  undoPath?: string;
+}
+
+const DELIMITERS: Record<string, string> = { ',': ',', ';': ';', '|': '|', tab: '\t', '\\t': '\t', '\t': '\t', comma: ',', semicolon: ';', pipe: '|' };
+
+function oneOf<T extends string>(flag: string, value: string | undefined, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value)) throw invalidOption(flag, `one of ${choices.join(', ')}`, value);
+  return value as T;
+}
+
+/** Turns raw options into complete, validated ones. The only place import defaults live. */
+export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
+  if (!input.input) throw invalidOption('<file>', 'a CSV file path or - for stdin', input.input ?? '');
+  const fromStdin = input.input === '-';
+  const base = fromStdin ? join(input.cwd ?? process.cwd(), 'stdin') : input.input.replace(/\.(csv|tsv|txt)$/i, '');
+  let delimiter: string | undefined;
+  if (input.delimiter !== undefined) {
+    delimiter = DELIMITERS[input.delimiter] ?? (input.delimiter.length === 1 ? input.delimiter : undefined);
+    if (!delimiter) throw invalidOption('--delimiter', 'one character, or tab/comma/semicolon/pipe', input.delimiter);
+  }
+  const resume = input.resume ?? false;
+  const dryRun = input.dryRun ?? false;
+  if (resume && dryRun) throw new ConfigError('CONFIG_INVALID_OPTION', 'Invalid options: --resume and --dry-run cannot be combined (a dry run writes no journal).', { option: '--resume' });
+  if (resume && fromStdin && !input.journal) {
+    throw new ConfigError('CONFIG_INVALID_OPTION', 'Invalid option `--resume`: stdin cannot be read again; save the input to a file and import that.', { option: '--resume' });
+  }
+  if (input.clearToken !== undefined && input.clearToken.trim() === '') throw invalidOption('--clear-token', 'a non-empty marker such as #N/A', input.clearToken);
+  const connection = resolveConnectionOptions(input);
+  return {
+    input: input.input,
+    connection,
+    mode: oneOf('--mode', input.mode, ['upsert', 'create', 'update'] as const, 'upsert'),
+    dryRun,
+    errorsPath: input.errors ?? `${base}.errors.csv`,
+    resultsPath: input.results,
+    journalPath: dryRun ? undefined : input.journal ?? (fromStdin ? undefined : join(dirname(base), `.${basename(base)}.journal.jsonl`)),
+    resume,
+    delimiter,
+    encoding: input.encoding,
+    mapPath: input.map,
+    ignoreUnknownColumns: input.ignoreUnknownColumns ?? false,
+    clearToken: input.clearToken,
+    onDuplicate: oneOf('--on-duplicate', input.onDuplicate, ['first', 'last', 'error'] as const, 'first'),
+    lookup: oneOf('--lookup', input.lookup, ['auto', 'search', 'list'] as const, 'auto'),
+    lookupBatch: resolveIntegerOption('--lookup-batch', input.lookupBatch, 1, 999, 100),
+    set: input.set ?? {},
+    undoPath: input.undo,
+  };
+}
