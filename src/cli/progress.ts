@@ -1,0 +1,90 @@
+import cliProgress from 'cli-progress';
+
+/**
+ * Progress on stderr. On a terminal: a bar (cli-progress) with the rate, the
+ * counters and an ETA. Otherwise (CI, cron, pipes): one plain line every
+ * `intervalMs`, so logs stay readable.
+ */
+export interface Progress {
+  update(done: number, counters: Record<string, number>, options?: { total?: number; etaSeconds?: number }): void;
+  stop(): void;
+}
+
+export interface ProgressOptions {
+  stream: NodeJS.WritableStream;
+  isTTY: boolean;
+  quiet: boolean;
+  /** What is counted: "rows", "contacts". */
+  unit: string;
+  intervalMs?: number;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  if (seconds < 60) return `${Math.round(seconds)}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.round((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function formatCounters(counters: Record<string, number>): string {
+  return Object.entries(counters)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n.toLocaleString('en-US')}`)
+    .join(', ');
+}
+
+export function createProgress(options: ProgressOptions): Progress {
+  if (options.quiet) return { update() {}, stop() {} };
+  const started = Date.now();
+  const rateOf = (done: number) => done / Math.max((Date.now() - started) / 1000, 0.001);
+
+  if (options.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      {
+        stream: options.stream as NodeJS.WriteStream,
+        format: `{bar} {value}/{total} ${options.unit} · {rate}/s · {counters} · ETA {eta_text}`,
+        barsize: 24,
+        hideCursor: true,
+        clearOnComplete: false,
+        fps: 5,
+        etaBuffer: 50,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    let begun = false;
+    return {
+      update(done, counters, extra = {}) {
+        const total = Math.max(extra.total ?? done, done);
+        const payload = {
+          rate: rateOf(done).toFixed(1),
+          counters: formatCounters(counters) || '…',
+          eta_text: extra.etaSeconds === undefined ? '?' : formatDuration(extra.etaSeconds),
+        };
+        if (!begun) {
+          bar.start(total, done, payload);
+          begun = true;
+        } else {
+          bar.setTotal(total);
+          bar.update(done, payload);
+        }
+      },
+      stop() {
+        if (begun) bar.stop();
+      },
+    };
+  }
+
+  const interval = options.intervalMs ?? 10_000;
+  let last = 0;
+  return {
+    update(done, counters, extra = {}) {
+      const now = Date.now();
+      if (now - last < interval) return;
+      last = now;
+      const eta = extra.etaSeconds === undefined ? '' : `, ETA ${formatDuration(extra.etaSeconds)}`;
+      const total = extra.total ? `/${extra.total.toLocaleString('en-US')}` : '';
+      options.stream.write(`progress: ${done.toLocaleString('en-US')}${total} ${options.unit}, ${rateOf(done).toFixed(1)}/s, ${formatCounters(counters)}${eta}\n`);
+    },
+    stop() {},
+  };
+}
