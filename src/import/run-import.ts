@@ -26,6 +26,8 @@ import type { ImportOptions } from './options.js';
 export interface ImportStats {
   /** Data rows read from the file (header and blank lines excluded). */
   total: number;
+  /** Rows expected in the file, estimated from its size (for progress). */
+  estimatedRows: number;
   created: number;
   updated: number;
   unchanged: number;
@@ -90,6 +92,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
   });
   const stats: ImportStats = {
     total: 0,
+    estimatedRows: 0,
     created: 0,
     updated: 0,
     unchanged: 0,
@@ -172,7 +175,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     lookup = await createLookup({
       client,
       strategy: options.lookup,
-      estimatedRows: estimateRows(inputPath),
+      estimatedRows: (stats.estimatedRows = estimateRows(inputPath)),
       batchSize: options.lookupBatch,
       byId: columns.hasId,
       signal,

@@ -1,0 +1,122 @@
+import type { Argv, CommandModule } from 'yargs';
+import { connectionFlags, type ConnectionArgv } from '../shared-options.js';
+import { contextOf } from '../args.js';
+import { onInterrupt } from '../interrupt.js';
+import { createProgress } from '../progress.js';
+import { importExitCode, printImportSummary } from '../output.js';
+import { resolveImportOptions, type ImportOptionsInput } from '../../import/options.js';
+import { runImport, type ImportStats } from '../../import/run-import.js';
+
+export interface ImportArgv extends ConnectionArgv {
+  file: string;
+  mode?: string;
+  dryRun?: boolean;
+  errors?: string;
+  results?: string;
+  journal?: string;
+  resume?: boolean;
+  delimiter?: string;
+  encoding?: string;
+  map?: string;
+  ignoreUnknownColumns?: boolean;
+  clearToken?: string;
+  onDuplicate?: string;
+  lookup?: string;
+  lookupBatch?: number;
+}
+
+/** Flags shared by `import` and `update` (everything about reading rows and writing reports). */
+export function rowFlags<T>(yargs: Argv<T>) {
+  return yargs
+    .options(connectionFlags)
+    .option('dry-run', { type: 'boolean', default: false, describe: 'Validate and look up only: write the plan, the API calls and the ETA, change nothing' })
+    .option('errors', { type: 'string', describe: 'Error report path (re-importable CSV)', defaultDescription: '<input>.errors.csv' })
+    .option('results', { type: 'string', describe: 'Write one line per row: _line, _action, _contact_id, email, _request_id (and the changes with --dry-run)' })
+    .option('journal', { type: 'string', describe: 'Journal path used by --resume', defaultDescription: '.<input>.journal.jsonl beside the input' })
+    .option('resume', { type: 'boolean', default: false, describe: 'Finish an interrupted run of the same file, without creating anything twice' })
+    .option('delimiter', { type: 'string', describe: 'Field delimiter (, ; tab |); sniffed when omitted' })
+    .option('encoding', { type: 'string', describe: 'Input encoding, e.g. windows-1252, latin1, utf16le (BOMs are detected)', defaultDescription: 'utf8' })
+    .option('map', { type: 'string', describe: 'JSON file mapping other header names onto fields, e.g. {"Full Name": "name"}' })
+    .option('ignore-unknown-columns', { type: 'boolean', default: false, describe: 'Ignore columns that map to no field instead of stopping' })
+    .option('clear-token', { type: 'string', describe: 'A cell holding exactly this clears the field (e.g. #N/A); empty cells leave fields unchanged' })
+    .option('on-duplicate', { type: 'string', choices: ['first', 'last', 'error'], default: 'first', describe: 'Rows with the same email in the file: keep the first, the last, or none' })
+    .option('lookup', { type: 'string', choices: ['auto', 'search', 'list'], default: 'auto', describe: 'Find existing contacts by batched search, by reading the whole list once, or whichever costs fewer calls' })
+    .option('lookup-batch', { type: 'number', default: 100, describe: 'Emails per search call' });
+}
+
+export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv): ImportOptionsInput {
+  return {
+    input: argv.file,
+    baseUrl: argv.baseUrl,
+    region: argv.region,
+    token: argv.token,
+    env,
+    concurrency: argv.concurrency,
+    rate: argv.rate,
+    timeoutMs: argv.timeout,
+    mode: argv.mode,
+    dryRun: argv.dryRun,
+    errors: argv.errors,
+    results: argv.results,
+    journal: argv.journal,
+    resume: argv.resume,
+    delimiter: argv.delimiter,
+    encoding: argv.encoding,
+    map: argv.map,
+    ignoreUnknownColumns: argv.ignoreUnknownColumns,
+    clearToken: argv.clearToken,
+    onDuplicate: argv.onDuplicate,
+    lookup: argv.lookup,
+    lookupBatch: argv.lookupBatch,
+  };
+}
+
+/** Runs an import-like job with progress, Ctrl-C handling and the summary; returns the stats. */
+export async function runWithTerminal(
+  argv: ConnectionArgv,
+  run: (hooks: { signal: AbortSignal; onProgress: (stats: ImportStats) => void; onNote: (message: string) => void }) => Promise<ImportStats>,
+  ctx: ReturnType<typeof contextOf>,
+  rates: { create: number; patch: number },
+): Promise<ImportStats> {
+  const interrupt = onInterrupt(ctx.stderr);
+  const progress = createProgress({ stream: ctx.stderr, isTTY: ctx.isTTY, quiet: Boolean(argv.quiet), unit: 'rows' });
+  try {
+    return await run({
+      signal: interrupt.signal,
+      onNote: (message) => {
+        if (!argv.quiet) ctx.stderr.write(`${message}\n`);
+      },
+      onProgress: (stats) => {
+        const done = stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed;
+        const writes = stats.created + stats.updated;
+        const perRowSeconds = done > 0 ? (writes / done) * (60 / Math.min(rates.create, rates.patch)) : undefined;
+        progress.update(done, { created: stats.created, updated: stats.updated, unchanged: stats.unchanged, skipped: stats.skipped, failed: stats.failed }, {
+          etaSeconds: perRowSeconds === undefined ? undefined : Math.max(0, (stats.estimatedRows - done) * perRowSeconds),
+          total: stats.estimatedRows,
+        });
+      },
+    });
+  } finally {
+    progress.stop();
+    interrupt.dispose();
+  }
+}
+
+export const importCommand: CommandModule<object, ImportArgv> = {
+  command: 'import <file>',
+  describe: 'Create or update contacts from a CSV file (- for stdin)',
+  builder: (yargs) =>
+    rowFlags(yargs)
+      .positional('file', { type: 'string', describe: 'CSV file, or - for stdin', demandOption: true })
+      .option('mode', { type: 'string', choices: ['upsert', 'create', 'update'], default: 'upsert', describe: 'upsert: create or update by email; create: never update; update: never create' })
+      .example('PYLON_API_TOKEN=… $0 import contacts.csv', 'Upsert contacts by email')
+      .example('$0 import contacts.csv --dry-run --results plan.csv', 'See what would change, and how long it would take')
+      .example('$0 import contacts.errors.csv', 'Import the fixed rows of an error report') as unknown as Argv<ImportArgv>,
+  handler: async (argv) => {
+    const ctx = contextOf(argv);
+    const options = resolveImportOptions({ ...importInput(argv, ctx.env) });
+    const stats = await runWithTerminal(argv, (hooks) => runImport(options, { ...hooks, stdin: ctx.stdin as never }), ctx, options.connection.rates);
+    printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: options.dryRun ? 'Import plan for' : 'Import of', input: argv.file });
+    ctx.exitCode = importExitCode(stats);
+  },
+};

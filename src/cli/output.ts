@@ -1,0 +1,49 @@
+import type { ImportStats } from '../import/run-import.js';
+import type { CliContext } from './context.js';
+import { EXIT } from './exit-codes.js';
+import { formatDuration } from './progress.js';
+
+const n = (value: number) => value.toLocaleString('en-US');
+
+function calls(stats: { calls: Record<string, number> }): string {
+  const parts = Object.entries(stats.calls)
+    .filter(([, count]) => count > 0)
+    .map(([endpoint, count]) => `${endpoint} ${n(count)}`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
+}
+
+/** The exit code an import/update run ends with (README: Exit codes). */
+export function importExitCode(stats: ImportStats): number {
+  if (stats.fatal) return EXIT.FATAL;
+  if (stats.interrupted) return EXIT.INTERRUPTED;
+  if (stats.failed > 0) return EXIT.PARTIAL;
+  return EXIT.OK;
+}
+
+/** Human summary on stderr; with --json the stats object on stdout. */
+export function printImportSummary(stats: ImportStats, ctx: CliContext, options: { json: boolean; verb: string; input: string }) {
+  const lines: string[] = [];
+  const dry = stats.dryRun;
+  const state = stats.fatal ? 'stopped' : stats.interrupted ? 'interrupted' : dry ? 'planned' : 'done';
+  lines.push(`${options.verb} ${options.input}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${n(stats.total)} rows read`);
+  const outcome = dry
+    ? `  would create ${n(stats.created)}, would update ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`
+    : `  created ${n(stats.created)}, updated ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`;
+  lines.push(outcome + (stats.resumed > 0 ? ` (${n(stats.resumed)} from the earlier run)` : ''));
+  if (stats.notProcessed > 0) lines.push(`  not processed: ${n(stats.notProcessed)} rows — run the same command with --resume to finish`);
+  lines.push(`  API calls: ${calls(stats)}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}; lookup by ${stats.lookup}`);
+  if (dry && stats.plannedCalls) {
+    const planned = Object.entries(stats.plannedCalls)
+      .filter(([, c]) => (c ?? 0) > 0)
+      .map(([e, c]) => `${e} ${n(c ?? 0)}`)
+      .join(', ');
+    lines.push(`  the real run: ${planned || 'no calls'}; about ${formatDuration(stats.etaSeconds ?? 0)} at the configured rates`);
+  }
+  if (stats.failed > 0) lines.push(`  error report: ${stats.errorsPath} (fix the rows and import that file again)`);
+  if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}`);
+  if (stats.undoPath && !dry && stats.updated > 0) lines.push(`  undo file: ${stats.undoPath} (pylon-contacts update ${stats.undoPath} restores the previous values)`);
+  for (const warning of stats.warnings) lines.push(`  warning: ${warning}`);
+  if (stats.fatal) lines.push(`  fatal: ${stats.fatal.message}${stats.journalPath ? ' — fix it and run again with --resume' : ''}`);
+  ctx.stderr.write(lines.join('\n') + '\n');
+  if (options.json) ctx.stdout.write(JSON.stringify(stats) + '\n');
+}
