@@ -4,4 +4,5 @@ import { importCommand } from './import.js';
 // Each command module maps argv to a typed options object, calls one run*/start*
 // function and returns an exit code through the context. Add new commands here.
 export const commands: CommandModule<object, any>[] = [
-  importCommand,];
+  importCommand,
+];
