@@ -65,6 +65,8 @@ export interface RunImportHooks {
   client?: PylonClient;
   /** Where `-` reads from (defaults to process.stdin). */
   stdin?: Readable;
+  /** Dry run: called with each planned create/update and its field changes. */
+  onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[]) => void;
 }
 
 interface PendingRow {
@@ -141,11 +143,11 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const header = await source.header();
     stats.warnings.push(...source.warnings);
     const mapping = options.mapPath ? await loadMapping(options.mapPath) : undefined;
-    const columns = resolveColumns(header, {
+    // --set values behave as extra columns present in every row.
+    const columns = resolveColumns([...header, ...Object.keys(options.set)], {
       map: mapping,
       ignoreUnknown: options.ignoreUnknownColumns,
       customFields: customFieldList,
-      extra: Object.keys(options.set),
     });
     if (options.mode !== 'create' && !columns.hasEmail && !columns.hasId) {
       throw new ConfigError(
@@ -346,6 +348,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
           case 'update':
             if (options.dryRun) {
               planned[plan.action === 'create' ? 'create' : 'patch']++;
+              hooks.onPlan?.(row.line, plan.action, plan.changes);
               await record({ ...row, email }, plan.action === 'create' ? 'created' : 'updated', {
                 id: plan.action === 'update' ? plan.id : undefined,
                 changes: describeChanges(plan.changes),
