@@ -55,4 +55,6 @@ export interface PylonClient {
   getAccount(idOrExternalId: string, options?: RequestOptions): Promise<ApiResult<Account>>;
   listAccounts(params: { cursor?: string; limit?: number }, options?: RequestOptions): Promise<ApiPage<Account>>;
   readonly stats: ClientStats;
+  /** Closes idle keep-alive connections (optional: test doubles need not implement it). */
+  close?(): void;
 }

@@ -1,0 +1,335 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+import got, { type Response } from 'got';
+import { DEFAULT_RATES, ENDPOINTS, redact, type EndpointKey } from '../config.js';
+import { InternalError } from '../errors.js';
+import type { ApiPage, ApiResult, ClientStats, PylonClient, RequestOptions } from './api.js';
+import { PylonApiError, RequestAbortedError, buildApiError, type CallSite, type HttpMethod } from './errors.js';
+import { createPacer, type BucketStats, type PacerEvent } from './rate-limit.js';
+import {
+  DEFAULT_RETRY,
+  classifyTransportError,
+  decideRetry,
+  describeFailure,
+  isIdempotent,
+  isTransient,
+  mayHaveApplied,
+  parseRateLimitRemaining,
+  parseRetryAfter,
+  type Failure,
+  type RetryOptions,
+} from './retry.js';
+import type { Account, Contact, CustomFieldDefinition, Me } from './types.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../package.json') as { version: string };
+
+export type ClientEvent =
+  | PacerEvent
+  | { type: 'retry'; endpoint: EndpointKey; method: HttpMethod; path: string; attempt: number; delayMs: number; reason: string }
+  | { type: 'rate-limited'; endpoint: EndpointKey; retryAfterMs?: number };
+
+export interface PylonClientOptions {
+  baseUrl: string;
+  token: string;
+  /** Per-request timeout (connect, response and whole request), default 30000. */
+  timeoutMs?: number;
+  /** Requests per window for each endpoint (default DEFAULT_RATES); 0 or Infinity leaves it unpaced. */
+  rates?: Partial<Record<EndpointKey, number>>;
+  /** The server's rate-limit window, default 60000 (tests use small windows). */
+  windowMs?: number;
+  /** Pacing margin, a fraction of the nominal spacing (default 0.025). */
+  pacingMargin?: number;
+  retry?: Partial<RetryOptions>;
+  onEvent?: (event: ClientEvent) => void;
+  /** Jitter source for backoff, default Math.random. */
+  random?: () => number;
+}
+
+export interface PylonClientHandle extends PylonClient {
+  /** Pacer state per endpoint bucket. */
+  pacing(): Record<EndpointKey, BucketStats>;
+  /** Closes idle keep-alive connections. */
+  close(): void;
+}
+
+/** Most pages `listCustomFields` follows before it assumes a pagination loop. */
+const MAX_CUSTOM_FIELD_PAGES = 1000;
+
+interface Call {
+  site: CallSite;
+  url: string;
+  searchParams?: Record<string, string | number | undefined>;
+  json?: unknown;
+}
+
+interface Success {
+  body: Record<string, unknown>;
+  requestId: string;
+  status: number;
+}
+
+type Exchange = { response: Response<string> } | { error: unknown };
+
+const WRITES: ReadonlySet<EndpointKey> = new Set(['create', 'patch', 'delete']);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function stringField(body: unknown, key: string): string | undefined {
+  const value = isObject(body) ? body[key] : undefined;
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function segment(value: string, what: string): string {
+  if (typeof value !== 'string' || value === '') throw new InternalError(`${what} must be a non-empty string`);
+  return encodeURIComponent(value);
+}
+
+export function createPylonClient(options: PylonClientOptions): PylonClientHandle {
+  const { token } = options;
+  const origin = new URL(options.baseUrl).origin;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
+  const random = options.random ?? Math.random;
+  const emit = options.onEvent ?? (() => {});
+  const clean = (text: string) => redact(text, token);
+  const pacer = createPacer({
+    rates: { ...DEFAULT_RATES, ...options.rates },
+    windowMs: options.windowMs ?? 60_000,
+    margin: options.pacingMargin,
+    onEvent: emit,
+  });
+  const stats: ClientStats = {
+    calls: Object.fromEntries(ENDPOINTS.map((e) => [e, 0])) as Record<EndpointKey, number>,
+    retries: 0,
+    rateLimited: 0,
+  };
+  const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+  const http = got.extend({
+    prefixUrl: options.baseUrl,
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+      'user-agent': `pylon-contacts/${version}`,
+    },
+    timeout: { connect: timeoutMs, response: timeoutMs, request: timeoutMs },
+    retry: { limit: 0 },
+    throwHttpErrors: false,
+    followRedirect: false,
+    responseType: 'text',
+    agent: agents,
+  });
+
+  async function exchange(call: Call): Promise<Exchange> {
+    const searchParams = call.searchParams
+      ? Object.fromEntries(Object.entries(call.searchParams).filter(([, v]) => v !== undefined) as Array<[string, string | number]>)
+      : undefined;
+    try {
+      const response = await http(call.url, { method: call.site.method, searchParams, json: call.json });
+      return { response: response as Response<string> };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  async function wait(site: CallSite, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await sleep(ms, undefined, { signal });
+    } catch {
+      throw new RequestAbortedError(site, signal?.reason);
+    }
+  }
+
+  /** Sends a call under the pacing and retry policy; resolves with a 2xx JSON object body. */
+  async function send(call: Call, signal: AbortSignal | undefined): Promise<Success> {
+    const { site } = call;
+    const { endpoint } = site;
+    let retries = 0;
+    let appliedEarlier = false;
+    for (;;) {
+      let sentAt: number;
+      try {
+        sentAt = await pacer.acquire(endpoint, signal);
+      } catch {
+        throw new RequestAbortedError(site, signal?.reason);
+      }
+      stats.calls[endpoint] += 1;
+      const outcome = await exchange(call);
+      let failure: Failure;
+      let http: NonNullable<Parameters<typeof buildApiError>[0]['http']> | undefined;
+      if ('response' in outcome) {
+        const { statusCode: status, headers } = outcome.response;
+        const remaining = parseRateLimitRemaining(headers);
+        if (remaining !== undefined) pacer.observe(endpoint, remaining, sentAt);
+        const body = parseJson(outcome.response.body);
+        const requestId = stringField(body, 'request_id') ?? headerText(headers['x-request-id']);
+        if (status >= 200 && status < 300) {
+          if (isObject(body)) return { body, requestId: requestId ?? '', status };
+          throw badResponse(site, status, `the body is not a JSON object`, requestId);
+        }
+        const envelope = isObject(body) && Array.isArray(body.errors);
+        const errors = envelope ? (body.errors as unknown[]).filter((e): e is string => typeof e === 'string') : [];
+        const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(headers) : undefined;
+        failure = { kind: 'status', status, retryAfterMs };
+        http = {
+          status,
+          envelope,
+          contentType: headerText(headers['content-type'])?.split(';')[0],
+          errors: errors.length > 0 ? errors : (stringField(body, 'message') ? [stringField(body, 'message')!] : []),
+          pylonCode: stringField(body, 'code'),
+          requestId,
+          existsId: stringField(body, 'exists_id'),
+          retryAfterMs,
+        };
+        if (status === 429) {
+          stats.rateLimited += 1;
+          emit({ type: 'rate-limited', endpoint, retryAfterMs });
+        }
+      } else {
+        const error = outcome.error as { code?: string; name?: string; event?: string };
+        failure = classifyTransportError(error.code, error.name === 'TimeoutError' ? (error.event ?? 'request') : undefined);
+      }
+      if (WRITES.has(endpoint) && mayHaveApplied(failure)) appliedEarlier = true;
+      const decision = decideRetry({ endpoint, failure, retriesDone: retries, options: retry, random });
+      if (failure.kind === 'status' && failure.status === 429) {
+        pacer.pause(endpoint, decision.retry ? decision.delayMs : (failure.retryAfterMs ?? 0));
+      }
+      if (!decision.retry) {
+        throw buildApiError({
+          site,
+          origin,
+          retries,
+          maybeApplied: appliedEarlier,
+          retryable: isTransient(failure) && (isIdempotent(endpoint) || !mayHaveApplied(failure)),
+          stop: decision.reason,
+          redact: clean,
+          http,
+          transport:
+            failure.kind === 'status'
+              ? undefined
+              : { kind: failure.kind, code: describeFailure(failure), timeoutMs, cause: (outcome as { error: unknown }).error },
+        });
+      }
+      retries += 1;
+      stats.retries += 1;
+      emit({ type: 'retry', endpoint, method: site.method, path: site.path, attempt: retries, delayMs: decision.delayMs, reason: decision.reason });
+      // After a 429 the pacer holds the whole bucket for the delay; the next acquire waits for it.
+      if (!(failure.kind === 'status' && failure.status === 429)) await wait(site, decision.delayMs, signal);
+    }
+  }
+
+  function badResponse(site: CallSite, status: number, detail: string, requestId: string | undefined): PylonApiError {
+    return new PylonApiError({
+      ...site,
+      code: 'PYLON_BAD_RESPONSE',
+      message: clean(`${site.method} ${site.path} returned ${status} with an unexpected body: ${detail}${requestId ? ` (request_id ${requestId})` : ''}`),
+      status,
+      requestId,
+      maybeApplied: WRITES.has(site.endpoint),
+      retryable: false,
+    });
+  }
+
+  async function single<T>(call: Call, signal?: AbortSignal): Promise<ApiResult<T>> {
+    const { body, requestId, status } = await send(call, signal);
+    if (!isObject(body.data)) throw badResponse(call.site, status, 'no `data` object', requestId);
+    return { data: body.data as T, requestId };
+  }
+
+  async function page<T>(call: Call, signal?: AbortSignal): Promise<ApiPage<T>> {
+    const { body, requestId, status } = await send(call, signal);
+    const pagination = body.pagination;
+    if (!Array.isArray(body.data)) throw badResponse(call.site, status, 'no `data` array', requestId);
+    if (!isObject(pagination) || typeof pagination.has_next_page !== 'boolean') {
+      throw badResponse(call.site, status, 'no `pagination.has_next_page`', requestId);
+    }
+    const cursor = pagination.cursor;
+    if (cursor !== undefined && cursor !== null && typeof cursor !== 'string') {
+      throw badResponse(call.site, status, '`pagination.cursor` is not a string', requestId);
+    }
+    return { data: body.data as T[], cursor, hasNextPage: pagination.has_next_page, requestId };
+  }
+
+  const site = (method: HttpMethod, endpoint: EndpointKey, path: string): CallSite => ({ method, endpoint, path });
+
+  return {
+    stats,
+    pacing: () => pacer.stats(),
+    close() {
+      agents.http.destroy();
+      agents.https.destroy();
+    },
+
+    me: (o?: RequestOptions) => single<Me>({ site: site('GET', 'me', '/me'), url: 'me' }, o?.signal),
+
+    listContacts: ({ cursor, limit }, o) =>
+      page<Contact>({ site: site('GET', 'list', '/contacts'), url: 'contacts', searchParams: { limit, cursor } }, o?.signal),
+
+    searchContacts: ({ filter, cursor, limit }, o) =>
+      page<Contact>({ site: site('POST', 'search', '/contacts/search'), url: 'contacts/search', json: { filter, cursor, limit } }, o?.signal),
+
+    getContact: (id, o) =>
+      single<Contact>({ site: site('GET', 'get', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}` }, o?.signal),
+
+    createContact: (body, o) => single<Contact>({ site: site('POST', 'create', '/contacts'), url: 'contacts', json: body }, o?.signal),
+
+    updateContact: (id, body, o) =>
+      single<Contact>({ site: site('PATCH', 'patch', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}`, json: body }, o?.signal),
+
+    async deleteContact(id, o) {
+      const call = { site: site('DELETE', 'delete', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}` };
+      const { requestId } = await send(call, o?.signal);
+      return { requestId };
+    },
+
+    async listCustomFields(o) {
+      const fields: CustomFieldDefinition[] = [];
+      const seen = new Set<string>();
+      let cursor: string | undefined;
+      const callSite = site('GET', 'customFields', '/custom-fields');
+      for (let pages = 1; ; pages += 1) {
+        const result = await page<CustomFieldDefinition>(
+          { site: callSite, url: 'custom-fields', searchParams: { object_type: 'contact', cursor } },
+          o?.signal,
+        );
+        fields.push(...result.data);
+        if (!result.hasNextPage) return fields;
+        const next = result.cursor;
+        const problem = !next
+          ? 'has_next_page is true but no cursor was sent'
+          : seen.has(next)
+            ? 'the server sent a cursor it had sent before'
+            : pages >= MAX_CUSTOM_FIELD_PAGES
+              ? `more than ${MAX_CUSTOM_FIELD_PAGES} pages`
+              : undefined;
+        if (problem) {
+          throw new PylonApiError({ ...callSite, code: 'PYLON_PAGINATION', message: `GET /custom-fields pagination stopped: ${problem}`, requestId: result.requestId });
+        }
+        seen.add(next!);
+        cursor = next!;
+      }
+    },
+
+    getAccount: (idOrExternalId, o) =>
+      single<Account>({ site: site('GET', 'accounts', '/accounts/{id}'), url: `accounts/${segment(idOrExternalId, 'account id')}` }, o?.signal),
+
+    listAccounts: ({ cursor, limit }, o) =>
+      page<Account>({ site: site('GET', 'accounts', '/accounts'), url: 'accounts', searchParams: { limit, cursor } }, o?.signal),
+  };
+}

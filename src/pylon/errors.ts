@@ -1,0 +1,206 @@
+import type { EndpointKey } from '../config.js';
+import { PylonCliError, type ErrorCode } from '../errors.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** Where a failed call went: method, endpoint bucket and templated path (`/contacts/{id}`, never a query string). */
+export interface CallSite {
+  method: HttpMethod;
+  endpoint: EndpointKey;
+  path: string;
+}
+
+export interface PylonApiErrorInit extends CallSite {
+  code: ErrorCode;
+  message: string;
+  status?: number;
+  pylonCode?: string;
+  errors?: string[];
+  requestId?: string;
+  existsId?: string;
+  maybeApplied?: boolean;
+  retryable?: boolean;
+  /** Only a sanitised error (see `sanitizeCause`): got's errors hold the request options, headers included. */
+  cause?: Error;
+}
+
+/**
+ * A failed call to Pylon. Built only from Pylon's error envelope and the call site:
+ * got's request and response objects are never attached, so the token cannot leak
+ * through `util.inspect`, JSON or a log line. Messages are redacted by the client.
+ */
+export class PylonApiError extends PylonCliError {
+  readonly status?: number;
+  readonly method: HttpMethod;
+  readonly endpoint: EndpointKey;
+  readonly path: string;
+  /** Pylon's machine-readable `code` from the body, e.g. `invalid_api_token`, `rate_limited`. */
+  readonly pylonCode?: string;
+  readonly errors: string[];
+  readonly requestId?: string;
+  /** The ID of the object that already exists, on a duplicate error. */
+  readonly existsId?: string;
+  /** True when this call (or an earlier attempt of it) may have taken effect on the server. */
+  readonly maybeApplied: boolean;
+  /** True when the failure was transient (5xx, 429, network, timeout): trying later may succeed. */
+  readonly retryable: boolean;
+
+  constructor(init: PylonApiErrorInit) {
+    super(init.code, init.message, init.cause === undefined ? {} : { cause: init.cause });
+    this.name = 'PylonApiError';
+    this.status = init.status;
+    this.method = init.method;
+    this.endpoint = init.endpoint;
+    this.path = init.path;
+    this.pylonCode = init.pylonCode;
+    this.errors = init.errors ?? [];
+    this.requestId = init.requestId;
+    this.existsId = init.existsId;
+    this.maybeApplied = init.maybeApplied ?? false;
+    this.retryable = init.retryable ?? false;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      status: this.status,
+      method: this.method,
+      endpoint: this.endpoint,
+      path: this.path,
+      pylonCode: this.pylonCode,
+      errors: this.errors,
+      requestId: this.requestId,
+      existsId: this.existsId,
+      maybeApplied: this.maybeApplied,
+      retryable: this.retryable,
+    };
+  }
+}
+
+/** Waiting for a pacing slot or a retry delay was aborted; nothing was sent for this attempt. */
+export class RequestAbortedError extends PylonCliError {
+  readonly method: HttpMethod;
+  readonly endpoint: EndpointKey;
+  readonly path: string;
+  constructor(site: CallSite, reason: unknown) {
+    const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
+    super('RUN_ABORTED', `${site.method} ${site.path} not sent: ${why}`);
+    this.name = 'AbortError';
+    this.method = site.method;
+    this.endpoint = site.endpoint;
+    this.path = site.path;
+  }
+}
+
+/**
+ * A copy of a low-level error that keeps only its name, code and (redacted) message:
+ * safe to attach as `cause`.
+ */
+export function sanitizeCause(error: unknown, redactText: (text: string) => string): Error {
+  const source = error instanceof Error ? error : new Error(String(error));
+  const copy = new Error(redactText(source.message));
+  copy.name = source.name;
+  const code = (source as { code?: unknown }).code;
+  if (typeof code === 'string') Object.defineProperty(copy, 'code', { value: code, enumerable: true });
+  copy.stack = `${copy.name}: ${copy.message}`;
+  return copy;
+}
+
+/** What the client knows about a failed call when it gives up. */
+export interface FailureReport {
+  site: CallSite;
+  /** Origin of the base URL, for network messages (`https://api.usepylon.com`). */
+  origin: string;
+  /** Retries made before giving up. */
+  retries: number;
+  maybeApplied: boolean;
+  retryable: boolean;
+  /** Why the retry policy stopped. */
+  stop: 'not-retryable' | 'unsafe-write' | 'exhausted' | 'retry-after-too-long';
+  redact: (text: string) => string;
+  /** An HTTP answer. */
+  http?: {
+    status: number;
+    /** The body was Pylon's error envelope (`errors` array). */
+    envelope: boolean;
+    contentType?: string;
+    errors: string[];
+    pylonCode?: string;
+    requestId?: string;
+    existsId?: string;
+    retryAfterMs?: number;
+  };
+  /** No HTTP answer: connection never made, lost, or timed out. */
+  transport?: { kind: 'connect' | 'network' | 'timeout'; code: string; timeoutMs: number; cause: unknown };
+}
+
+const OTHER_REGION: Record<string, string> = {
+  'api.usepylon.com': '--region eu (or --base-url https://api.eu.usepylon.com)',
+  'api.eu.usepylon.com': '--region us (or --base-url https://api.usepylon.com)',
+};
+
+function httpCode(status: number, envelope: boolean): ErrorCode {
+  if (status === 401) return 'PYLON_AUTH';
+  if (status === 403) return 'PYLON_FORBIDDEN';
+  if (status === 429) return 'PYLON_RATE_LIMITED';
+  return envelope ? 'PYLON_HTTP' : 'PYLON_BAD_RESPONSE';
+}
+
+function httpHint(report: FailureReport, status: number, pylonCode: string | undefined): string {
+  const afterRetries = report.retries > 0 ? ` after ${report.retries} ${report.retries === 1 ? 'retry' : 'retries'}` : '';
+  if (status === 401 && pylonCode === 'wrong_region_token') {
+    const host = new URL(report.origin).host;
+    return `. The token belongs to another Pylon region: try ${OTHER_REGION[host] ?? '--region or --base-url'}`;
+  }
+  if (status === 401) return '. Check the API token (PYLON_API_TOKEN or --token); Pylon admins create tokens under Settings → API Tokens';
+  if (status === 403) return '. The token is not allowed to do this';
+  if (report.stop === 'retry-after-too-long' && report.http?.retryAfterMs !== undefined) {
+    return `. The server asked to wait ${Math.ceil(report.http.retryAfterMs / 1000)} s, longer than the ${status === 429 ? 'rate-limit ' : ''}maximum; try again later`;
+  }
+  if (status === 429) return `. Still rate limited${afterRetries}; lower --rate or try again later`;
+  return afterRetries;
+}
+
+/** Builds the error for a call the client gives up on. Message grammar: `PATCH /contacts/{id} failed with 400: <errors[0]> (request_id abc)`. */
+export function buildApiError(report: FailureReport): PylonApiError {
+  const { site, redact } = report;
+  const common = {
+    ...site,
+    maybeApplied: report.maybeApplied,
+    retryable: report.retryable,
+  };
+  const appliedNote = report.maybeApplied ? '; the request may have been applied' : '';
+  if (report.http) {
+    const h = report.http;
+    const errors = h.errors.map(redact);
+    const detail = errors[0] ?? (h.envelope ? 'no error message' : `unexpected ${h.contentType ?? 'non-JSON'} response, not Pylon's error envelope`);
+    const requestNote = h.requestId ? ` (request_id ${h.requestId})` : '';
+    const message = `${site.method} ${site.path} failed with ${h.status}: ${detail}${requestNote}${httpHint(report, h.status, h.pylonCode)}${appliedNote}`;
+    return new PylonApiError({
+      ...common,
+      code: httpCode(h.status, h.envelope),
+      message: redact(message),
+      status: h.status,
+      pylonCode: h.pylonCode,
+      errors,
+      requestId: h.requestId,
+      existsId: h.existsId,
+    });
+  }
+  const t = report.transport!;
+  const afterRetries = report.retries > 0 ? ` (after ${report.retries} ${report.retries === 1 ? 'retry' : 'retries'})` : '';
+  const what =
+    t.kind === 'connect'
+      ? `could not connect to ${report.origin}: ${t.code}`
+      : t.kind === 'network'
+        ? `connection to ${report.origin} lost: ${t.code}`
+        : `no response from ${report.origin} within ${t.timeoutMs} ms`;
+  return new PylonApiError({
+    ...common,
+    code: t.kind === 'timeout' ? 'PYLON_TIMEOUT' : 'PYLON_NETWORK',
+    message: redact(`${site.method} ${site.path} failed: ${what}${afterRetries}${appliedNote}`),
+    cause: sanitizeCause(t.cause, redact),
+  });
+}
