@@ -1,0 +1,46 @@
+import test from 'ava';
+import { mkdtempSync, readFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openJournal } from '../../src/import/journal.js';
+import { ConfigError } from '../../src/errors.js';
+
+const input = { path: '/data/contacts.csv', size: 100, sha256: 'abc' };
+const dir = () => mkdtempSync(join(tmpdir(), 'journal-test-'));
+
+test('a resumed journal replays outcomes and remembers unconfirmed creates', (t) => {
+  const path = join(dir(), 'j.jsonl');
+  const first = openJournal(path, { input, mode: 'upsert' }, false);
+  first.sent(2);
+  first.done({ t: 'done', l: 2, o: 'created', id: 'c2', rid: 'r2' });
+  first.sent(3);
+  first.done({ t: 'done', l: 4, o: 'failed', code: 'ROW_INVALID_EMAIL', field: 'email', message: 'bad' });
+  first.close();
+  // a kill -9 in the middle of a write leaves half a line
+  appendFileSync(path, '{"t":"done","l":5,"o":"crea');
+
+  const second = openJournal(path, { input, mode: 'upsert' }, true);
+  t.deepEqual([...second.previous.keys()].sort(), [2, 4]);
+  t.is(second.previous.get(2)?.id, 'c2');
+  t.is(second.previous.get(4)?.code, 'ROW_INVALID_EMAIL');
+  t.deepEqual([...second.sentBefore], [3]);
+  second.close();
+  t.true(readFileSync(path, 'utf8').trim().split('\n').filter((l) => l.includes('"start"')).length === 2);
+});
+
+test('resume refuses a changed input, another mode, or no journal', (t) => {
+  const path = join(dir(), 'j.jsonl');
+  openJournal(path, { input, mode: 'upsert' }, false).close();
+  const changed = t.throws(() => openJournal(path, { input: { ...input, sha256: 'other' }, mode: 'upsert' }, true));
+  t.true(changed instanceof ConfigError);
+  t.is((changed as ConfigError).code, 'CONFIG_RESUME_MISMATCH');
+  t.regex(changed!.message, /input file changed/);
+  t.throws(() => openJournal(path, { input, mode: 'create' }, true), { message: /--mode upsert/ });
+  t.throws(() => openJournal(join(dir(), 'none.jsonl'), { input, mode: 'upsert' }, true), { message: /no journal/ });
+});
+
+test('a fresh run will not overwrite the journal of an unfinished one', (t) => {
+  const path = join(dir(), 'j.jsonl');
+  openJournal(path, { input, mode: 'upsert' }, false).close();
+  t.throws(() => openJournal(path, { input, mode: 'upsert' }, false), { message: /Use --resume/ });
+});
