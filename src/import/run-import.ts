@@ -465,6 +465,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
   } finally {
     journal?.close();
     lookup?.close();
+    if (!hooks.client) client.close?.();
     if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
   }
 }

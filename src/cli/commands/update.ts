@@ -106,7 +106,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       },
       ctx,
       options.connection.rates,
-    );
+    ).finally(() => client.close());
     printImportSummary(result, ctx, { json: Boolean(argv.json), verb: result.dryRun ? 'Update plan for' : 'Update of', input: argv.file ?? `contacts where ${argv.where}` });
     ctx.exitCode = plan === undefined ? EXIT.FATAL : importExitCode(result);
   },
