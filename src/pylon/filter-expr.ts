@@ -1,0 +1,151 @@
+/**
+ * A small text grammar for Pylon search filters (the CLI's `--where` / `--filter`):
+ *
+ *   field=value          equals
+ *   field!=value         not_equals
+ *   field~text           string_contains
+ *   field!~text          string_does_not_contain
+ *   field in a|b|c       in
+ *   field not in a|b     not_in
+ *   field is set         is_set
+ *   field is unset       is_unset
+ *
+ * Several expressions joined with ` and ` become one `and` filter. Fields are
+ * contact fields or custom-field slugs (letters, digits, `_`, `.`, `-`). A value
+ * may be double-quoted as a JSON string to hold spaces around it, `|`, or the
+ * word "and". Text starting with `{` is taken as a raw JSON filter.
+ *
+ *   email~@acme.com and account_id=acc_1
+ *   email in a@x.com|b@x.com
+ */
+import { ConfigError } from '../errors.js';
+import type { Filter, FilterOperator } from './types.js';
+
+const OPERATORS: ReadonlySet<string> = new Set<FilterOperator>([
+  'equals', 'not_equals', 'contains', 'does_not_contain', 'in', 'not_in', 'and', 'or',
+  'time_is_after', 'time_is_before', 'time_range', 'string_contains', 'string_does_not_contain',
+  'is_set', 'is_unset', 'greater_than', 'less_than', 'greater_than_or_equals', 'less_than_or_equals',
+]);
+
+/** Pylon rejects filter trees deeper than this. */
+const MAX_DEPTH = 3;
+
+const FIELD = String.raw`[A-Za-z_][\w.-]*`;
+const SYMBOLIC = new RegExp(String.raw`^(${FIELD})\s*(!=|!~|=|~)\s*(.*)$`, 's');
+const LIST = new RegExp(String.raw`^(${FIELD})\s+(not\s+in|in)\s+(.+)$`, 'is');
+const PRESENCE = new RegExp(String.raw`^(${FIELD})\s+is\s+(set|unset)$`, 'i');
+
+const SYMBOL_OPERATORS: Record<string, FilterOperator> = {
+  '=': 'equals',
+  '!=': 'not_equals',
+  '~': 'string_contains',
+  '!~': 'string_does_not_contain',
+};
+
+const GRAMMAR =
+  'field=value, field!=value, field~text, field!~text, field in a|b, field not in a|b, field is set, field is unset, joined with " and ", or a JSON filter starting with {';
+
+function fail(option: string, text: string, problem: string): ConfigError {
+  return new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${problem} in ${JSON.stringify(text)} (expected ${GRAMMAR})`, {
+    option,
+  });
+}
+
+/** Splits on ` and ` (any case, any whitespace) outside double quotes. */
+function splitAnd(text: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '\\' && quoted) i += 1;
+    else if (c === '"') quoted = !quoted;
+    else if (!quoted && /\s/.test(c!)) {
+      const match = /^\s+and\s+/i.exec(text.slice(i));
+      if (match) {
+        parts.push(text.slice(start, i));
+        i += match[0].length - 1;
+        start = i + 1;
+      }
+    }
+  }
+  parts.push(text.slice(start));
+  return parts.map((p) => p.trim());
+}
+
+/** Splits on `|` outside double quotes. */
+function splitBar(text: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '\\' && quoted) i += 1;
+    else if (c === '"') quoted = !quoted;
+    else if (c === '|' && !quoted) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+function value(raw: string, fullText: string, option: string): string {
+  const text = raw.trim();
+  if (text.startsWith('"')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed === 'string') return parsed;
+    } catch {
+      // reported below
+    }
+    throw fail(option, fullText, `bad quoted value ${text}`);
+  }
+  if (text === '') throw fail(option, fullText, 'missing value');
+  return text;
+}
+
+function parseOne(expression: string, fullText: string, option: string): Filter {
+  const presence = PRESENCE.exec(expression);
+  if (presence) return { field: presence[1], operator: presence[2]!.toLowerCase() === 'set' ? 'is_set' : 'is_unset' };
+  const list = LIST.exec(expression);
+  if (list) {
+    const values = splitBar(list[3]!).map((v) => value(v, fullText, option));
+    return { field: list[1], operator: /^not/i.test(list[2]!) ? 'not_in' : 'in', values };
+  }
+  const symbolic = SYMBOLIC.exec(expression);
+  if (symbolic) return { field: symbolic[1], operator: SYMBOL_OPERATORS[symbolic[2]!]!, value: value(symbolic[3]!, fullText, option) };
+  throw fail(option, fullText, expression === '' ? 'an empty expression' : `cannot read ${JSON.stringify(expression)}`);
+}
+
+function checkJsonFilter(node: unknown, depth: number, text: string, option: string): Filter {
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) throw fail(option, text, 'a filter node is not an object');
+  const f = node as Record<string, unknown>;
+  if (typeof f.operator !== 'string' || !OPERATORS.has(f.operator)) throw fail(option, text, `unknown operator ${JSON.stringify(f.operator)}`);
+  if (depth > MAX_DEPTH) throw fail(option, text, `filters nest at most ${MAX_DEPTH} levels`);
+  if (f.operator === 'and' || f.operator === 'or') {
+    if (!Array.isArray(f.subfilters) || f.subfilters.length === 0) throw fail(option, text, `"${f.operator}" needs a non-empty subfilters array`);
+    f.subfilters.forEach((sub) => checkJsonFilter(sub, depth + 1, text, option));
+  } else if (typeof f.field !== 'string' || f.field === '') {
+    throw fail(option, text, `"${f.operator}" needs a field`);
+  }
+  return f as unknown as Filter;
+}
+
+/** Parses `--where`/`--filter` text into a Pylon filter. Throws ConfigError naming `option` on bad input. */
+export function parseFilterExpression(text: string, option = '--where'): Filter {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch (error) {
+      throw fail(option, text, `bad JSON (${(error as Error).message})`);
+    }
+    return checkJsonFilter(parsed, 1, text, option);
+  }
+  if (trimmed === '') throw fail(option, text, 'an empty filter');
+  const filters = splitAnd(trimmed).map((part) => parseOne(part, text, option));
+  return filters.length === 1 ? filters[0]! : { operator: 'and', subfilters: filters };
+}
