@@ -142,7 +142,7 @@ export function parseRetryAfter(headers: Record<string, HeaderValue>, nowMs: num
   if (standard !== undefined) {
     const seconds = parseSeconds(standard);
     if (seconds !== undefined) return seconds;
-    const date = Date.parse(standard);
+    const date = /[a-z]/i.test(standard) ? Date.parse(standard) : Number.NaN;
     if (!Number.isNaN(date)) return Math.max(0, date - nowMs);
   }
   return parseSeconds(firstHeader(headers['x-retry-after']));
