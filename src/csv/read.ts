@@ -1,0 +1,282 @@
+import { open as openFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { ConfigError, InternalError, PylonCliError, invalidOption } from '../errors.js';
+import { createDecoder, describeInvisible, detectBom, isValidUtf8, resolveEncoding, type Decoder } from './decode.js';
+import { hasEnoughToSniff, readSepLine, sniffDelimiter } from './sniff.js';
+import { createTokenizer, type RawRecord, type RecordError, type Tokenizer } from './tokenize.js';
+
+/**
+ * The import's input: a CSV file (or stdin) read as a stream of records, pulled by
+ * the consumer's `for await` so a slow consumer pauses the file. Handles BOMs,
+ * `--encoding`, delimiter sniffing and Excel's `sep=` line, CR/LF/CRLF, quoted
+ * newlines, and malformed records (returned with an `error`, never dropped).
+ * Memory: one 64 KiB chunk plus the record in progress.
+ */
+
+export interface RecordItem {
+  /** 1-based physical line where the record starts, counting the header and any `sep=` line. */
+  line: number;
+  /** Cells as written, in file order. For a malformed record, its raw text split on the delimiter. */
+  cells: string[];
+  /** Set when the record is malformed: csv-parse's code and a message with the line. */
+  error?: RecordError;
+}
+
+export type { RecordError };
+
+export interface RecordSourceOptions {
+  /** A file path, `-` for stdin, or a readable byte stream. */
+  input: string | Readable;
+  /** `utf8` (default), `utf16le`, `windows-1252`, `latin1`, … anything iconv-lite decodes. A BOM wins over it. */
+  encoding?: string;
+  /** One character; sniffed from the first records (or a `sep=` line) when omitted. */
+  delimiter?: string;
+  /** Longest record in characters before an open quote counts as unclosed (default 1 MiB). */
+  maxRecordSize?: number;
+  /** Bytes per read (default 64 KiB). */
+  highWaterMark?: number;
+}
+
+/** What is known once the header has been read. */
+export interface CsvLayout {
+  header: string[];
+  /** Line of the header: 1, or 2 after a `sep=` line. */
+  headerLine: number;
+  delimiter: string;
+  /** The encoding used to decode the file (from its BOM, the option, or detection). */
+  encoding: string;
+}
+
+export interface RecordSource extends AsyncIterable<RecordItem> {
+  /** Opens the input and reads up to the header (idempotent). Throws ConfigError for a missing, empty or headerless file. */
+  open(): Promise<CsvLayout>;
+  /** Shorthand for `(await open()).header`. */
+  header(): Promise<string[]>;
+  /** Human-readable warnings (invisible characters in headers, encoding guesses). Grows while reading. */
+  readonly warnings: string[];
+  /** Bytes read from the input so far (for progress). */
+  readonly bytesRead: number;
+  /** Records skipped because every cell was blank (e.g. `,,,` rows Excel leaves at the end). */
+  readonly blankRecords: number;
+  /** Releases the file. Needed only when the records are not iterated to the end. */
+  close(): void;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+
+export function createRecordSource(options: RecordSourceOptions): RecordSource {
+  const requestedEncoding = options.encoding === undefined ? undefined : resolveEncoding(options.encoding);
+  const requestedDelimiter = options.delimiter === undefined ? undefined : checkDelimiter(options.delimiter);
+  const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  const name = typeof options.input === 'string' ? (options.input === '-' ? 'stdin' : options.input) : 'input';
+  const warnings: string[] = [];
+  let stream: Readable | undefined;
+  let chunks: AsyncIterator<Buffer | string> | undefined;
+  let opening: Promise<CsvLayout> | undefined;
+  let layout: CsvLayout | undefined;
+  let decoder: Decoder | undefined;
+  let tokenizer: Tokenizer | undefined;
+  let pending: RawRecord[] = [];
+  let bytesRead = 0;
+  let blankRecords = 0;
+  let iterated = false;
+  let finished = false;
+  let encoding = 'utf8';
+  let warnedBadUtf8 = false;
+
+  async function nextChunk(): Promise<Buffer | undefined> {
+    let result: IteratorResult<Buffer | string>;
+    try {
+      result = await chunks!.next();
+    } catch (error) {
+      throw new PylonCliError('INPUT_UNREADABLE', `Cannot read ${name}: ${(error as Error).message}`, { cause: error });
+    }
+    if (result.done) return undefined;
+    const chunk = typeof result.value === 'string' ? Buffer.from(result.value) : result.value;
+    bytesRead += chunk.length;
+    return chunk;
+  }
+
+  /** The next decoded text; at the end of input the decoder's tail once, then undefined. */
+  async function readText(): Promise<string | undefined> {
+    if (finished) return undefined;
+    const chunk = await nextChunk();
+    if (chunk) return decode(chunk);
+    finished = true;
+    return decoder!.end();
+  }
+
+  function decode(bytes: Uint8Array): string {
+    const text = decoder!.write(bytes);
+    if (encoding === 'utf8' && !warnedBadUtf8 && text.includes('\uFFFD')) {
+      warnedBadUtf8 = true;
+      warnings.push(`${name} is not valid UTF-8 near line ${tokenizer?.line ?? 1} (bad bytes were replaced by U+FFFD); pass --encoding windows-1252 (or the file's real encoding)`);
+    }
+    return text;
+  }
+
+  async function doOpen(): Promise<CsvLayout> {
+    stream = await openInput(options.input, name, highWaterMark);
+    chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+
+    // Enough bytes to see a BOM and judge the encoding.
+    const parts: Buffer[] = [];
+    let size = 0;
+    while (size < highWaterMark) {
+      const chunk = await nextChunk();
+      if (!chunk) {
+        finished = true;
+        break;
+      }
+      parts.push(chunk);
+      size += chunk.length;
+    }
+    let bytes: Uint8Array = Buffer.concat(parts);
+    if (bytes.length === 0) throw new ConfigError('CSV_MALFORMED', `${name} is empty: expected a header line`);
+
+    const bom = detectBom(bytes);
+    if (bom) {
+      bytes = bytes.subarray(bom.length);
+      encoding = bom.encoding;
+      if (requestedEncoding !== undefined && requestedEncoding.replace(/-/g, '') !== encoding) {
+        warnings.push(`${name} starts with a ${encoding} byte-order mark: decoded as ${encoding}, not ${options.encoding}`);
+      }
+    } else if (requestedEncoding !== undefined) {
+      encoding = requestedEncoding;
+    } else if (isValidUtf8(bytes, finished)) {
+      encoding = 'utf8';
+    } else {
+      encoding = 'windows-1252';
+      warnings.push(`${name} is not valid UTF-8: decoded as windows-1252; pass --encoding to choose another encoding`);
+    }
+    decoder = createDecoder(encoding);
+    let text = decoder.write(bytes) + (finished ? decoder.end() : '');
+
+    let firstLine = 1;
+    let delimiter = requestedDelimiter;
+    const sep = readSepLine(text);
+    if (sep) {
+      text = text.slice(sep.length);
+      firstLine = 2;
+      delimiter ??= sep.delimiter;
+    }
+    while (delimiter === undefined && !finished && !hasEnoughToSniff(text)) text += (await readText()) ?? '';
+    delimiter ??= sniffDelimiter(text, finished);
+
+    tokenizer = createTokenizer({ delimiter, firstLine, maxRecordSize: options.maxRecordSize });
+    const records = tokenizer.push(text);
+    while (records.length === 0 && !finished) records.push(...tokenizer.push((await readText()) ?? ''));
+    if (finished) records.push(...tokenizer.end());
+
+    const headerRecord = records.shift();
+    if (!headerRecord) throw new ConfigError('CSV_MALFORMED', `${name} has no header line${sep ? ' after its sep= line' : ''}`);
+    if (headerRecord.error) {
+      throw new ConfigError('CSV_MALFORMED', `The header of ${name} (line ${headerRecord.line}) is malformed: ${headerRecord.error.message}`);
+    }
+    pending = records;
+    for (const cell of headerRecord.cells) {
+      const invisible = describeInvisible(cell);
+      if (invisible.length > 0) {
+        warnings.push(`Header ${JSON.stringify(cell)} contains invisible characters (${invisible.join(', ')}); they are ignored when matching columns`);
+      }
+    }
+    layout = { header: headerRecord.cells, headerLine: headerRecord.line, delimiter, encoding };
+    return layout;
+  }
+
+  /** Ragged check and blank skipping; undefined for a record to skip. */
+  function toItem(record: RawRecord): RecordItem | undefined {
+    const width = layout!.header.length;
+    if (record.error) return record;
+    if (record.cells.every((cell) => cell.trim() === '')) {
+      blankRecords++;
+      return undefined;
+    }
+    if (record.cells.length !== width) {
+      const more = record.cells.length > width;
+      return {
+        ...record,
+        error: {
+          code: 'CSV_RECORD_INCONSISTENT_COLUMNS',
+          message: `Line ${record.line} has ${record.cells.length} cells but the header has ${width} (${more ? 'too many: an unquoted delimiter in a value?' : 'too few'})`,
+        },
+      };
+    }
+    return record;
+  }
+
+  function close(): void {
+    stream?.destroy();
+  }
+
+  async function* records(): AsyncGenerator<RecordItem> {
+    if (iterated) throw new InternalError('A record source can be iterated only once; create another one');
+    iterated = true;
+    await source.open();
+    try {
+      let batch = pending;
+      pending = [];
+      for (;;) {
+        for (const record of batch) {
+          const item = toItem(record);
+          if (item) yield item;
+        }
+        if (finished) break;
+        const text = await readText();
+        batch = text === undefined ? [] : tokenizer!.push(text);
+        if (finished) batch.push(...tokenizer!.end());
+      }
+    } finally {
+      close();
+    }
+  }
+
+  const source: RecordSource = {
+    open() {
+      opening ??= doOpen().catch((error: unknown) => {
+        close();
+        throw error;
+      });
+      return opening;
+    },
+    async header() {
+      return (await source.open()).header;
+    },
+    warnings,
+    get bytesRead() {
+      return bytesRead;
+    },
+    get blankRecords() {
+      return blankRecords;
+    },
+    close,
+    [Symbol.asyncIterator]: records,
+  };
+  return source;
+}
+
+function checkDelimiter(value: string): string {
+  const delimiter = value === '\\t' || value.toLowerCase() === 'tab' ? '\t' : value;
+  if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\r' || delimiter === '\n') {
+    throw invalidOption('--delimiter', 'one character such as , ; | or tab (not a quote or line break)', value);
+  }
+  return delimiter;
+}
+
+async function openInput(input: string | Readable, name: string, highWaterMark: number): Promise<Readable> {
+  if (typeof input !== 'string') return input;
+  if (input === '-') return process.stdin;
+  let handle;
+  try {
+    handle = await openFile(input, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${input}`, { option: '<file>' });
+    throw new ConfigError('INPUT_UNREADABLE', `Cannot open ${input}: ${(error as Error).message}`, { option: '<file>' });
+  }
+  if ((await handle.stat()).isDirectory()) {
+    await handle.close();
+    throw new ConfigError('INPUT_UNREADABLE', `${name} is a directory, not a CSV file`, { option: '<file>' });
+  }
+  return handle.createReadStream({ highWaterMark });
+}
