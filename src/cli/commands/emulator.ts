@@ -1,0 +1,125 @@
+/**
+ * `pylon-contacts emulator`: serves the Pylon-compatible emulator until
+ * SIGINT/SIGTERM. Prints the address on stderr and `PYLON_BASE_URL=…` on stdout.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { ENDPOINTS, type EndpointKey } from '../../config.js';
+import { invalidOption } from '../../errors.js';
+import { createEmulator, DEFAULT_TOKEN, type EmulatorOptionsInput } from '../../emulator/index.js';
+import { contextOf } from '../args.js';
+
+export interface EmulatorArgv {
+  host: string;
+  port: number;
+  token?: string[];
+  seed?: string;
+  seedRandom?: number;
+  rateLimits: 'spec' | 'tiered' | 'off';
+  rate?: string;
+  windowMs?: number;
+  retryAfterHeader: 'retry-after' | 'x-retry-after' | 'both';
+  remainingHeader: boolean;
+  duplicateEmail: 'allow' | 'reject';
+  emailMatch: 'insensitive' | 'sensitive';
+  matchSecondaryEmails: boolean;
+  lastPageCursor: 'empty' | 'null' | 'absent';
+  latencyMs?: number;
+  jitterMs?: number;
+  faultRate?: number;
+  dropRate?: number;
+  slowRate?: number;
+  slowMs?: number;
+  randomSeed?: number;
+}
+
+/** "list=600,create=30" → per-endpoint limits. */
+export function parseRateOverrides(text: string | undefined): Partial<Record<EndpointKey, number>> {
+  const out: Partial<Record<EndpointKey, number>> = {};
+  for (const part of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [key, value] = part.split('=').map((s) => s.trim());
+    if (!(ENDPOINTS as readonly string[]).includes(key)) throw invalidOption('--rate', `endpoint=requests pairs with endpoints from ${ENDPOINTS.join(', ')}`, part);
+    const n = Number(value);
+    if (value === undefined || value === '' || !Number.isInteger(n) || n < 1) throw invalidOption('--rate', `a positive integer of requests per window for ${key}`, value ?? '');
+    out[key as EndpointKey] = n;
+  }
+  return out;
+}
+
+export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInput {
+  return {
+    host: argv.host,
+    port: argv.port,
+    tokens: argv.token?.length ? argv.token : [DEFAULT_TOKEN],
+    seedFile: argv.seed,
+    seedRandom: argv.seedRandom,
+    rateLimits: argv.rateLimits,
+    rateOverrides: parseRateOverrides(argv.rate),
+    windowMs: argv.windowMs,
+    retryAfterHeader: argv.retryAfterHeader,
+    remainingHeader: argv.remainingHeader,
+    duplicateEmail: argv.duplicateEmail,
+    emailMatch: argv.emailMatch,
+    matchSecondaryEmails: argv.matchSecondaryEmails,
+    lastPageCursor: argv.lastPageCursor,
+    latencyMs: argv.latencyMs,
+    jitterMs: argv.jitterMs,
+    faults: { errorRate: argv.faultRate, dropRate: argv.dropRate, slowRate: argv.slowRate, slowMs: argv.slowMs },
+    seed: argv.randomSeed,
+  };
+}
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const done = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve(signal);
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
+  command: 'emulator',
+  describe: 'Run a local Pylon-compatible API (contacts, custom fields, accounts, /me) for tests and demos',
+  builder: (yargs: Argv) =>
+    yargs
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
+      .option('port', { type: 'number', default: 4010, describe: 'Port (0 picks a free one)' })
+      .option('token', { type: 'string', array: true, describe: `Accepted API token(s); repeat for several`, defaultDescription: DEFAULT_TOKEN })
+      .option('seed', { type: 'string', describe: 'Seed contacts from a .json or .csv file (the import/export columns)' })
+      .option('seed-random', { type: 'number', describe: 'Add N random contacts (1,000,000 takes seconds)' })
+      .option('rate-limits', { choices: ['spec', 'tiered', 'off'] as const, default: 'spec' as const, describe: 'Rate-limit preset: spec 60/min (search 20, delete 10), tiered 30/120/300, off' })
+      .option('rate', { type: 'string', describe: 'Per-endpoint overrides, requests per window, e.g. list=600,create=30' })
+      .option('window-ms', { type: 'number', describe: 'Length of a rate-limit "minute" in ms', defaultDescription: '60000' })
+      .option('retry-after-header', { choices: ['retry-after', 'x-retry-after', 'both'] as const, default: 'both' as const, describe: 'Header(s) a 429 carries' })
+      .option('remaining-header', { type: 'boolean', default: true, describe: 'Send X-Rate-Limit-Remaining on limited endpoints' })
+      .option('duplicate-email', { choices: ['allow', 'reject'] as const, default: 'reject' as const, describe: 'Create with an email already in use: reject (400 + exists_id) or allow' })
+      .option('email-match', { choices: ['insensitive', 'sensitive'] as const, default: 'insensitive' as const, describe: 'Case rule of email search and duplicate checks' })
+      .option('match-secondary-emails', { type: 'boolean', default: true, describe: 'Whether email filters and duplicate checks see secondary emails' })
+      .option('last-page-cursor', { choices: ['empty', 'null', 'absent'] as const, default: 'empty' as const, describe: 'pagination.cursor on the last page: "", null or no key' })
+      .option('latency-ms', { type: 'number', describe: 'Added to every answer', defaultDescription: '0' })
+      .option('jitter-ms', { type: 'number', describe: 'Random extra latency, uniform 0..N ms', defaultDescription: '0' })
+      .option('fault-rate', { type: 'number', describe: 'Probability of a 500/502/503 instead of handling a request', defaultDescription: '0' })
+      .option('drop-rate', { type: 'number', describe: 'Probability of closing the connection without answering', defaultDescription: '0' })
+      .option('slow-rate', { type: 'number', describe: 'Probability of a slow answer', defaultDescription: '0' })
+      .option('slow-ms', { type: 'number', describe: 'Delay of a slow answer', defaultDescription: '5000' })
+      .option('random-seed', { type: 'number', describe: 'PRNG seed: ids, jitter, faults and --seed-random data repeat', defaultDescription: 'random' })
+      .example('$0 emulator --seed samples/seed.json', 'Serve the demo org on http://127.0.0.1:4010')
+      .example('$0 emulator --port 0 --rate-limits off --seed-random 100000', 'A big store on a free port, no limits')
+      .example('$0 emulator --rate-limits spec --window-ms 1000 --fault-rate 0.05', 'Fast "minutes" and 5% server errors') as unknown as Argv<EmulatorArgv>,
+  handler: async (argv) => {
+    const ctx = contextOf(argv);
+    const emulator = await createEmulator(emulatorOptionsFromArgv(argv));
+    const limits = emulator.options.rateLimits === 'off' && Object.keys(emulator.options.limits).length === 0 ? 'off' : emulator.options.rateLimits;
+    // The default token is a public constant; a token given with --token is never echoed.
+    const token = emulator.token === DEFAULT_TOKEN ? DEFAULT_TOKEN : 'as given with --token';
+    ctx.stderr.write(`Pylon emulator listening at ${emulator.url} (token: ${token}; ${emulator.store.size} contacts; rate limits ${limits})\n`);
+    ctx.stdout.write(`PYLON_BASE_URL=${emulator.url}\n`);
+    const signal = await untilSignal();
+    ctx.stderr.write(`${signal}: stopping the emulator\n`);
+    await emulator.close();
+    ctx.exitCode = 0;
+  },
+};

@@ -1,0 +1,187 @@
+/**
+ * Emulator options: the raw input (all optional) and the resolved form, with
+ * every default in resolveEmulatorOptions. Bad values throw ConfigError with
+ * the project's "Invalid option …: expected …, got …" grammar.
+ */
+import { ENDPOINTS, type EndpointKey } from '../config.js';
+import { invalidOption } from '../errors.js';
+import type { Account, CustomFieldDefinition, Me } from '../pylon/types.js';
+import { DEFAULT_ACCOUNTS, DEFAULT_CUSTOM_FIELDS, DEFAULT_ME } from './default-org.js';
+
+export type RatePreset = 'spec' | 'tiered' | 'off';
+export type RetryAfterHeader = 'retry-after' | 'x-retry-after' | 'both';
+export type LastPageCursor = 'empty' | 'null' | 'absent';
+
+export interface FaultOptions {
+  /** Probability (0–1) of answering 500, 502 or 503 (equally likely) instead of handling the request. */
+  errorRate?: number;
+  /** Probability of destroying the connection without an answer (the request is not applied). */
+  dropRate?: number;
+  /** Probability of waiting `slowMs` before handling the request. */
+  slowRate?: number;
+  slowMs?: number;
+}
+
+export interface EmulatorOptionsInput {
+  host?: string;
+  port?: number;
+  tokens?: string[];
+  rateLimits?: RatePreset;
+  rateOverrides?: Partial<Record<EndpointKey, number>>;
+  /** Length of a rate-limit "minute" in ms (default 60000; tests use 1000). */
+  windowMs?: number;
+  retryAfterHeader?: RetryAfterHeader;
+  remainingHeader?: boolean;
+  duplicateEmail?: 'allow' | 'reject';
+  emailMatch?: 'insensitive' | 'sensitive';
+  matchSecondaryEmails?: boolean;
+  lastPageCursor?: LastPageCursor;
+  latencyMs?: number;
+  jitterMs?: number;
+  faults?: FaultOptions;
+  /** PRNG seed: ids, jitter, random faults and --seed-random data repeat for the same seed. */
+  seed?: number;
+  seedFile?: string;
+  seedRandom?: number;
+  customFields?: CustomFieldDefinition[];
+  accounts?: Account[];
+  me?: Me;
+  /** Clock for rate-limit windows (tests). */
+  now?: () => number;
+}
+
+export interface EmulatorOptions {
+  host: string;
+  port: number;
+  tokens: string[];
+  rateLimits: RatePreset;
+  /** Requests per window per endpoint; absent = unlimited. */
+  limits: Partial<Record<EndpointKey, number>>;
+  windowMs: number;
+  retryAfterHeader: RetryAfterHeader;
+  remainingHeader: boolean;
+  duplicateEmail: 'allow' | 'reject';
+  emailMatch: 'insensitive' | 'sensitive';
+  matchSecondaryEmails: boolean;
+  lastPageCursor: LastPageCursor;
+  latencyMs: number;
+  jitterMs: number;
+  faults: Required<FaultOptions>;
+  seed: number;
+  seedFile?: string;
+  seedRandom: number;
+  customFields: CustomFieldDefinition[];
+  accounts: Account[];
+  me: Me;
+  now: () => number;
+}
+
+export const DEFAULT_TOKEN = 'pylon-emulator-token';
+export const DEFAULT_WINDOW_MS = 60_000;
+
+/** `spec`: the "Rate limit: N requests per minute" lines of Pylon's OpenAPI spec. */
+const SPEC_LIMITS: Record<EndpointKey, number> = {
+  list: 60, get: 60, create: 60, patch: 60, delete: 10, search: 20, customFields: 60, accounts: 60, me: 60,
+};
+
+/** `tiered`: the 30/120/300 tiers of Pylon's rate-limit page, mapped as pylon-api.md §2 reads them. */
+const TIERED_LIMITS: Record<EndpointKey, number> = {
+  list: 300, get: 300, create: 30, patch: 120, delete: 30, search: 120, customFields: 300, accounts: 300, me: 300,
+};
+
+export const RATE_PRESETS: Record<RatePreset, Partial<Record<EndpointKey, number>>> = {
+  spec: SPEC_LIMITS,
+  tiered: TIERED_LIMITS,
+  off: {},
+};
+
+/** Option names as the CLI spells them, so a bad value names the flag to fix. */
+const FLAG: Record<string, string> = {
+  host: '--host',
+  port: '--port',
+  tokens: '--token',
+  rateLimits: '--rate-limits',
+  rateOverrides: '--rate',
+  windowMs: '--window-ms',
+  retryAfterHeader: '--retry-after-header',
+  remainingHeader: '--remaining-header',
+  duplicateEmail: '--duplicate-email',
+  emailMatch: '--email-match',
+  matchSecondaryEmails: '--match-secondary-emails',
+  lastPageCursor: '--last-page-cursor',
+  latencyMs: '--latency-ms',
+  jitterMs: '--jitter-ms',
+  'faults.errorRate': '--fault-rate',
+  'faults.dropRate': '--drop-rate',
+  'faults.slowRate': '--slow-rate',
+  'faults.slowMs': '--slow-ms',
+  faults: '--fault-rate + --drop-rate',
+  seed: '--random-seed',
+  seedRandom: '--seed-random',
+};
+
+function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw invalidOption(FLAG[flag] ?? flag, `one of ${allowed.join(', ')}`, value);
+}
+
+function numberIn(flag: string, value: unknown, min: number, max: number, fallback: number, integer = true): number {
+  if (value === undefined) return fallback;
+  const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max && (!integer || Number.isInteger(value));
+  if (!ok) throw invalidOption(FLAG[flag] ?? flag, `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`, value);
+  return value as number;
+}
+
+function bool(flag: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidOption(FLAG[flag] ?? flag, 'true or false', value);
+  return value;
+}
+
+export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): EmulatorOptions {
+  const rateLimits = oneOf('rateLimits', input.rateLimits, ['spec', 'tiered', 'off'], 'off');
+  const limits: Partial<Record<EndpointKey, number>> = { ...RATE_PRESETS[rateLimits] };
+  for (const [key, value] of Object.entries(input.rateOverrides ?? {})) {
+    if (!(ENDPOINTS as readonly string[]).includes(key)) throw invalidOption(FLAG.rateOverrides, `endpoint names from ${ENDPOINTS.join(', ')}`, key);
+    limits[key as EndpointKey] = numberIn('rateOverrides', value, 1, 1_000_000_000, 0);
+  }
+  const tokens = input.tokens ?? [DEFAULT_TOKEN];
+  if (!Array.isArray(tokens) || tokens.length === 0 || tokens.some((t) => typeof t !== 'string' || t.trim() === '' || /\s/.test(t))) {
+    throw invalidOption(FLAG.tokens, 'a non-empty list of tokens without spaces', Array.isArray(tokens) ? `${tokens.length} token(s)` : tokens);
+  }
+  const faults = input.faults ?? {};
+  const resolved: EmulatorOptions = {
+    host: typeof input.host === 'string' && input.host !== '' ? input.host : '127.0.0.1',
+    port: numberIn('port', input.port, 0, 65535, 0),
+    tokens: [...tokens],
+    rateLimits,
+    limits,
+    windowMs: numberIn('windowMs', input.windowMs, 1, 86_400_000, DEFAULT_WINDOW_MS),
+    retryAfterHeader: oneOf('retryAfterHeader', input.retryAfterHeader, ['retry-after', 'x-retry-after', 'both'], 'both'),
+    remainingHeader: bool('remainingHeader', input.remainingHeader, true),
+    duplicateEmail: oneOf('duplicateEmail', input.duplicateEmail, ['allow', 'reject'], 'reject'),
+    emailMatch: oneOf('emailMatch', input.emailMatch, ['insensitive', 'sensitive'], 'insensitive'),
+    matchSecondaryEmails: bool('matchSecondaryEmails', input.matchSecondaryEmails, true),
+    lastPageCursor: oneOf('lastPageCursor', input.lastPageCursor, ['empty', 'null', 'absent'], 'empty'),
+    latencyMs: numberIn('latencyMs', input.latencyMs, 0, 600_000, 0),
+    jitterMs: numberIn('jitterMs', input.jitterMs, 0, 600_000, 0),
+    faults: {
+      errorRate: numberIn('faults.errorRate', faults.errorRate, 0, 1, 0, false),
+      dropRate: numberIn('faults.dropRate', faults.dropRate, 0, 1, 0, false),
+      slowRate: numberIn('faults.slowRate', faults.slowRate, 0, 1, 0, false),
+      slowMs: numberIn('faults.slowMs', faults.slowMs, 0, 600_000, 5_000),
+    },
+    seed: numberIn('seed', input.seed, 0, 2 ** 32 - 1, Math.floor(Math.random() * 2 ** 32)),
+    seedFile: input.seedFile,
+    seedRandom: numberIn('seedRandom', input.seedRandom, 0, 10_000_000, 0),
+    customFields: input.customFields ?? DEFAULT_CUSTOM_FIELDS,
+    accounts: input.accounts ?? DEFAULT_ACCOUNTS,
+    me: input.me ?? DEFAULT_ME,
+    now: input.now ?? Date.now,
+  };
+  if (resolved.faults.errorRate + resolved.faults.dropRate > 1) {
+    throw invalidOption(FLAG.faults, 'a fault rate and drop rate adding up to at most 1', resolved.faults.errorRate + resolved.faults.dropRate);
+  }
+  return resolved;
+}

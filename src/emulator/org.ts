@@ -1,0 +1,44 @@
+/** The organisation's fixed data (accounts, custom-field definitions, /me), indexed for lookups. */
+import type { Account, CustomFieldDefinition, Me, MiniAccount } from '../pylon/types.js';
+
+export interface Org {
+  me: Me;
+  accounts: Account[];
+  customFields: CustomFieldDefinition[];
+  /** Account by id or by any of its external ids (GET /accounts/{id} accepts both). */
+  findAccount(idOrExternalId: string): Account | undefined;
+  accountById(id: string): Account | undefined;
+  accountByExternalId(externalId: string): Account | undefined;
+  /** The contact's `account` object; one shared instance per account. */
+  miniAccount(id: string): MiniAccount;
+  field(slug: string): CustomFieldDefinition | undefined;
+  /** Option slugs of a select or multiselect field. */
+  optionSlugs(slug: string): Set<string>;
+}
+
+export const MULTI_VALUED_TYPES = new Set(['multiselect']);
+
+export function createOrg(input: { me: Me; accounts: Account[]; customFields: CustomFieldDefinition[] }): Org {
+  const byId = new Map(input.accounts.map((a) => [a.id, a]));
+  const byExternal = new Map<string, Account>();
+  for (const account of input.accounts) for (const ext of account.external_ids ?? []) byExternal.set(ext.external_id, account);
+  const minis = new Map<string, MiniAccount>();
+  for (const account of input.accounts) {
+    const mini: MiniAccount = { id: account.id };
+    if (account.external_ids?.length) mini.external_ids = account.external_ids.map((e) => ({ ...e }));
+    minis.set(account.id, mini);
+  }
+  const fields = new Map(input.customFields.map((f) => [f.slug, f]));
+  const options = new Map(input.customFields.map((f) => [f.slug, new Set((f.select_metadata?.options ?? []).map((o) => o.slug))]));
+  return {
+    me: input.me,
+    accounts: input.accounts,
+    customFields: input.customFields,
+    findAccount: (key) => byId.get(key) ?? byExternal.get(key),
+    accountById: (id) => byId.get(id),
+    accountByExternalId: (ext) => byExternal.get(ext),
+    miniAccount: (id) => minis.get(id) ?? { id },
+    field: (slug) => fields.get(slug),
+    optionSlugs: (slug) => options.get(slug) ?? new Set(),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The only place that writes an HTTP response, plus the builders of Pylon's
+ * envelopes. Bodies are assembled from cached per-contact JSON strings, so a
+ * 999-row page is one string concatenation.
+ */
+import type { ServerResponse } from 'node:http';
+import type { ApiError } from './api-error.js';
+import type { LastPageCursor } from './options.js';
+
+export type Headers = Record<string, string | number>;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Writes status, headers and body (JSON unless a content type is given) and ends the response. */
+export function respond(res: ServerResponse, status: number, body: string, requestId: string, headers: Headers = {}, contentType = JSON_TYPE): void {
+  if (res.destroyed || res.writableEnded) return;
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': requestId,
+    ...headers,
+  });
+  res.end(body);
+}
+
+/** `{data, request_id}` from already-serialized data. */
+export function dataBody(dataJson: string, requestId: string): string {
+  return `{"data":${dataJson},"request_id":"${requestId}"}`;
+}
+
+/** `{data: [...], pagination: {cursor, has_next_page}, request_id}`; the last page's cursor follows the switch. */
+export function pageBody(items: readonly string[], nextCursor: string | undefined, lastPage: LastPageCursor, requestId: string): string {
+  let pagination: string;
+  if (nextCursor !== undefined) pagination = `{"cursor":"${nextCursor}","has_next_page":true}`;
+  else if (lastPage === 'empty') pagination = '{"cursor":"","has_next_page":false}';
+  else if (lastPage === 'null') pagination = '{"cursor":null,"has_next_page":false}';
+  else pagination = '{"has_next_page":false}';
+  return `{"data":[${items.join(',')}],"pagination":${pagination},"request_id":"${requestId}"}`;
+}
+
+/** `{request_id}` (delete). */
+export function emptyBody(requestId: string): string {
+  return `{"request_id":"${requestId}"}`;
+}
+
+/** `{errors, request_id, code, exists_id?}`. */
+export function errorBody(error: ApiError, requestId: string): string {
+  const body: Record<string, unknown> = { errors: error.errors, request_id: requestId, code: error.code };
+  if (error.existsId !== undefined) body.exists_id = error.existsId;
+  return JSON.stringify(body);
+}

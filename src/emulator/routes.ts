@@ -1,0 +1,79 @@
+/**
+ * The route table, built once: method + path pattern → endpoint key (its rate
+ * bucket) and handler. Handlers return the 200 body or throw ApiError.
+ */
+import type { EndpointKey } from '../config.js';
+import type { FaultPlan } from './faults.js';
+import { createContact, deleteContact, getContact, listContacts, patchContact, searchContacts } from './handlers/contacts.js';
+import { getAccount, getMe, listAccounts, listCustomFields } from './handlers/org.js';
+import type { EmulatorOptions } from './options.js';
+import type { Org } from './org.js';
+import type { ContactStore } from './store.js';
+
+export interface EmulatorContext {
+  options: EmulatorOptions;
+  store: ContactStore;
+  org: Org;
+}
+
+export interface RequestInfo {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** Parsed JSON body (routes with `body: true`); `{}` when the body was empty. */
+  body: unknown;
+  requestId: string;
+  fault?: FaultPlan;
+}
+
+export type Handler = (app: EmulatorContext, req: RequestInfo) => string;
+
+export interface Route {
+  method: string;
+  segments: string[];
+  endpoint: EndpointKey;
+  handler: Handler;
+  body?: boolean;
+}
+
+export const ROUTES: Route[] = [
+  { method: 'GET', segments: ['contacts'], endpoint: 'list', handler: listContacts },
+  { method: 'POST', segments: ['contacts'], endpoint: 'create', handler: createContact, body: true },
+  { method: 'POST', segments: ['contacts', 'search'], endpoint: 'search', handler: searchContacts, body: true },
+  { method: 'GET', segments: ['contacts', ':id'], endpoint: 'get', handler: getContact },
+  { method: 'PATCH', segments: ['contacts', ':id'], endpoint: 'patch', handler: patchContact, body: true },
+  { method: 'DELETE', segments: ['contacts', ':id'], endpoint: 'delete', handler: deleteContact },
+  { method: 'GET', segments: ['custom-fields'], endpoint: 'customFields', handler: listCustomFields },
+  { method: 'GET', segments: ['accounts'], endpoint: 'accounts', handler: listAccounts },
+  { method: 'GET', segments: ['accounts', ':id'], endpoint: 'accounts', handler: getAccount },
+  { method: 'GET', segments: ['me'], endpoint: 'me', handler: getMe },
+];
+
+export interface RouteMatch {
+  route: Route;
+  params: Record<string, string>;
+}
+
+/** Finds the route for a method and path (no query string); undefined → 404. */
+export function matchRoute(method: string, path: string): RouteMatch | undefined {
+  const parts = path.split('/').slice(1);
+  for (const route of ROUTES) {
+    if (route.method !== method || route.segments.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < parts.length && ok; i++) {
+      const seg = route.segments[i];
+      if (seg.startsWith(':')) {
+        if (parts[i] === '') ok = false;
+        else {
+          try {
+            params[seg.slice(1)] = decodeURIComponent(parts[i]);
+          } catch {
+            ok = false;
+          }
+        }
+      } else ok = seg === parts[i];
+    }
+    if (ok) return { route, params };
+  }
+  return undefined;
+}

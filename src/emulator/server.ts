@@ -1,0 +1,157 @@
+/**
+ * The request pipeline. Every API request goes through the same phases:
+ * read body → latency → route match → auth → 404 → rate limit → fault →
+ * parse JSON → handler → respond(). Inspection routes under /_emulator/
+ * skip auth, limits, faults and the counters.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EndpointKey } from '../config.js';
+import { ApiError } from './api-error.js';
+import { FAULT_HEADER, type FaultInjector } from './faults.js';
+import { inspect } from './handlers/inspect.js';
+import { CODES, MSG } from './messages.js';
+import type { Prng } from './prng.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { nextRequestId } from './request-id.js';
+import { errorBody, respond, type Headers } from './respond.js';
+import { matchRoute, type EmulatorContext } from './routes.js';
+import type { EmulatorStats } from './stats.js';
+
+export const INSPECT_PREFIX = '/_emulator/';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface PipelineDeps {
+  app: EmulatorContext;
+  stats: EmulatorStats;
+  limiter: RateLimiter;
+  faults: FaultInjector;
+  jitter: Prng;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => (tooLarge ? reject(new ApiError(413, CODES.invalidRequest, MSG.bodyTooLarge(MAX_BODY_BYTES))) : resolve(Buffer.concat(chunks))));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(raw: Buffer | undefined): unknown {
+  if (!raw || raw.length === 0) return {};
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new ApiError(400, CODES.invalidJson, MSG.invalidJson);
+  }
+}
+
+function authenticate(header: string | undefined, tokens: readonly string[]): void {
+  const match = header === undefined ? null : /^Bearer +(\S+)\s*$/i.exec(header);
+  if (!match) throw new ApiError(401, CODES.invalidAuthorizationHeader, MSG.authHeader);
+  if (!tokens.includes(match[1])) throw new ApiError(401, CODES.invalidApiToken, MSG.invalidToken);
+}
+
+function retryHeaders(mode: EmulatorContext['options']['retryAfterHeader'], seconds: string): Headers {
+  if (mode === 'retry-after') return { 'retry-after': seconds };
+  if (mode === 'x-retry-after') return { 'x-retry-after': seconds };
+  return { 'retry-after': seconds, 'x-retry-after': seconds };
+}
+
+export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { app, stats, limiter, faults, jitter } = deps;
+  const { options } = app;
+
+  const send = (res: ServerResponse, status: number, body: string, requestId: string, headers: Headers) => {
+    stats.status[status] = (stats.status[status] ?? 0) + 1;
+    if (status === 429) stats.rateLimited += 1;
+    respond(res, status, body, requestId, headers);
+  };
+
+  const drop = (req: IncomingMessage, res: ServerResponse) => {
+    res.destroy();
+    req.socket.destroy();
+  };
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> {
+    const requestId = nextRequestId();
+    const headers: Headers = {};
+    try {
+      const raw = await readBody(req);
+      const delay = options.latencyMs + (options.jitterMs > 0 ? Math.round(jitter.next() * options.jitterMs) : 0);
+      if (delay > 0) await sleep(delay);
+      const method = req.method ?? 'GET';
+      const match = matchRoute(method, path);
+      const endpoint: EndpointKey | 'unknown' = match?.route.endpoint ?? 'unknown';
+      stats.requests[endpoint] = (stats.requests[endpoint] ?? 0) + 1;
+      authenticate(req.headers.authorization, options.tokens);
+      if (!match) throw new ApiError(404, CODES.notFound, MSG.routeNotFound(method, path));
+
+      const rate = limiter.take(match.route.endpoint);
+      if (rate.limit !== undefined && options.remainingHeader) headers['x-rate-limit-remaining'] = rate.remaining ?? 0;
+      if (!rate.allowed) {
+        Object.assign(headers, retryHeaders(options.retryAfterHeader, String(rate.retryAfterSeconds)));
+        throw new ApiError(429, CODES.rateLimited, MSG.rateLimited(match.route.endpoint, rate.limit ?? 0));
+      }
+
+      const headerValue = req.headers[FAULT_HEADER];
+      const fault = faults.decide(Array.isArray(headerValue) ? headerValue.join(';') : headerValue);
+      if (fault) {
+        stats.faultsInjected += 1;
+        if (fault.slowMs) await sleep(fault.slowMs);
+        if (fault.drop === 'before') return drop(req, res);
+        if (fault.status !== undefined) {
+          if (fault.retryAfter !== undefined) Object.assign(headers, retryHeaders(options.retryAfterHeader, fault.retryAfter));
+          throw new ApiError(fault.status, faultCode(fault.status), MSG.faultStatus(fault.status));
+        }
+      }
+
+      const body = match.route.body ? parseJson(raw) : undefined;
+      const out = match.route.handler(app, { params: match.params, query: new URLSearchParams(query), body, requestId, fault });
+      if (fault?.drop === 'after') return drop(req, res);
+      send(res, 200, out, requestId, headers);
+    } catch (error) {
+      const apiError =
+        error instanceof ApiError ? error : new ApiError(500, CODES.internalError, MSG.internal(error instanceof Error ? error.message : String(error)));
+      send(res, apiError.status, errorBody(apiError, requestId), requestId, { ...headers, ...apiError.headers });
+    }
+  }
+
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const query = q === -1 ? '' : url.slice(q + 1);
+    if (path.startsWith(INSPECT_PREFIX)) {
+      inspect(deps, req, res, path.slice(INSPECT_PREFIX.length), new URLSearchParams(query));
+      return;
+    }
+    stats.inFlight += 1;
+    if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight;
+    let counted = true;
+    res.once('close', () => {
+      if (counted) stats.inFlight -= 1;
+      counted = false;
+    });
+    void handleApi(req, res, path, query);
+  };
+}
+
+function faultCode(status: number): string {
+  if (status === 429) return CODES.rateLimited;
+  if (status === 401) return CODES.invalidApiToken;
+  if (status === 404) return CODES.notFound;
+  if (status === 500) return CODES.internalError;
+  if (status === 502) return CODES.badGateway;
+  if (status === 503) return CODES.serviceUnavailable;
+  return CODES.emulatorFault;
+}
