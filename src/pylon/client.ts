@@ -148,11 +148,16 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
     }
   }
 
+  function aborted(site: CallSite, signal: AbortSignal | undefined): RequestAbortedError {
+    const reason: unknown = signal?.reason;
+    return new RequestAbortedError(site, clean(reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason)));
+  }
+
   async function wait(site: CallSite, ms: number, signal: AbortSignal | undefined): Promise<void> {
     try {
       await sleep(ms, undefined, { signal });
     } catch {
-      throw new RequestAbortedError(site, signal?.reason);
+      throw aborted(site, signal);
     }
   }
 
@@ -167,7 +172,7 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
       try {
         sentAt = await pacer.acquire(endpoint, signal);
       } catch {
-        throw new RequestAbortedError(site, signal?.reason);
+        throw aborted(site, signal);
       }
       stats.calls[endpoint] += 1;
       const outcome = await exchange(call);
@@ -197,18 +202,17 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
           existsId: stringField(body, 'exists_id'),
           retryAfterMs,
         };
-        if (status === 429) {
-          stats.rateLimited += 1;
-          emit({ type: 'rate-limited', endpoint, retryAfterMs });
-        }
       } else {
         const error = outcome.error as { code?: string; name?: string; event?: string };
         failure = classifyTransportError(error.code, error.name === 'TimeoutError' ? (error.event ?? 'request') : undefined);
       }
       if (WRITES.has(endpoint) && mayHaveApplied(failure)) appliedEarlier = true;
       const decision = decideRetry({ endpoint, failure, retriesDone: retries, options: retry, random });
-      if (failure.kind === 'status' && failure.status === 429) {
-        pacer.pause(endpoint, decision.retry ? decision.delayMs : (failure.retryAfterMs ?? 0));
+      const rateLimited = failure.kind === 'status' && failure.status === 429;
+      if (rateLimited) {
+        stats.rateLimited += 1;
+        pacer.pause(endpoint, decision.retry ? decision.delayMs : (http?.retryAfterMs ?? 0));
+        emit({ type: 'rate-limited', endpoint, retryAfterMs: http?.retryAfterMs });
       }
       if (!decision.retry) {
         throw buildApiError({
@@ -230,7 +234,7 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
       stats.retries += 1;
       emit({ type: 'retry', endpoint, method: site.method, path: site.path, attempt: retries, delayMs: decision.delayMs, reason: decision.reason });
       // After a 429 the pacer holds the whole bucket for the delay; the next acquire waits for it.
-      if (!(failure.kind === 'status' && failure.status === 429)) await wait(site, decision.delayMs, signal);
+      if (!rateLimited) await wait(site, decision.delayMs, signal);
     }
   }
 

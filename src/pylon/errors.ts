@@ -84,8 +84,8 @@ export class RequestAbortedError extends PylonCliError {
   readonly method: HttpMethod;
   readonly endpoint: EndpointKey;
   readonly path: string;
-  constructor(site: CallSite, reason: unknown) {
-    const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
+  /** `why` must already be redacted. */
+  constructor(site: CallSite, why: string) {
     super('RUN_ABORTED', `${site.method} ${site.path} not sent: ${why}`);
     this.name = 'AbortError';
     this.method = site.method;

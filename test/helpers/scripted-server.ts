@@ -90,7 +90,6 @@ export async function createScriptedServer(fallback: Responder = () => ok({ id: 
       done = true;
     };
     res.on('close', finish);
-    req.socket.on('error', () => {});
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -128,6 +127,7 @@ export async function createScriptedServer(fallback: Responder = () => ok({ id: 
     });
   });
 
+  server.on('connection', (socket) => socket.on('error', () => {}));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
