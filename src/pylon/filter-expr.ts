@@ -61,7 +61,7 @@ function splitAnd(text: string): string[] {
     if (c === '\\' && quoted) i += 1;
     else if (c === '"') quoted = !quoted;
     else if (!quoted && /\s/.test(c!)) {
-      const match = /^\s+and\s+/i.exec(text.slice(i));
+      const match = /^\s+and(?:\s+|$)/i.exec(text.slice(i));
       if (match) {
         parts.push(text.slice(start, i));
         i += match[0].length - 1;
