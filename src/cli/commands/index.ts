@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { importCommand } from './import.js';
 import { updateCommand } from './update.js';
 import { emulatorCommand } from './emulator.js';
+import { demoCommand } from './demo.js';
 
 // Each command module maps argv to a typed options object, calls one run*/start*
 // function and returns an exit code through the context. Add new commands here.
@@ -9,4 +10,5 @@ export const commands: CommandModule<object, any>[] = [
   importCommand,
   updateCommand,
   emulatorCommand,
+  demoCommand,
 ];
