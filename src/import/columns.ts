@@ -1,0 +1,277 @@
+import { readFile } from 'node:fs/promises';
+import { CUSTOM_PREFIX, IMPORT_COLUMNS, META_PREFIX, type ImportColumn } from '../columns.js';
+import { ConfigError } from '../errors.js';
+import type { CustomFieldDefinition } from '../pylon/types.js';
+
+/**
+ * Header → field resolution for the import: which column of the file feeds which
+ * contact field. Decided once per file, before any row is read.
+ */
+
+export type ColumnTarget =
+  | { kind: 'standard'; column: ImportColumn }
+  | { kind: 'custom'; slug: string; definition: CustomFieldDefinition }
+  /** meta: `_…` columns (report columns); empty: no header text; unknown: with --ignore-unknown-columns; mapped: mapped to ignore. */
+  | { kind: 'ignored'; reason: 'meta' | 'empty' | 'unknown' | 'mapped' };
+
+export interface PlannedColumn {
+  index: number;
+  /** The header as written in the file. */
+  header: string;
+  target: ColumnTarget;
+}
+
+export interface ColumnPlan {
+  /** One entry per header cell, in file order. */
+  columns: PlannedColumn[];
+  /** Canonical names of the fields the file sets (`email`, `custom.tier`, …), in file order. */
+  fields: string[];
+  hasEmail: boolean;
+  hasId: boolean;
+  /** Index of each standard column the file has. */
+  indexOf: Partial<Record<ImportColumn, number>>;
+  /** Headers ignored, as written. */
+  ignored: string[];
+  /** Things worth telling the user (e.g. a --map entry matching no column). */
+  warnings: string[];
+}
+
+/** `--map` file contents: header → target (`email`, `custom.<slug>`); null or `_…` ignores the column. */
+export type ColumnMapping = Record<string, string | null>;
+
+export interface ResolveColumnsOptions {
+  map?: ColumnMapping;
+  ignoreUnknown?: boolean;
+  customFields: readonly CustomFieldDefinition[];
+}
+
+const STANDARD = new Set<string>(IMPORT_COLUMNS);
+const SPACES = /[\u00a0\u2000-\u200a\u202f\u205f\u3000]/g;
+const INVISIBLE = /[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]/g;
+
+/** A header as compared: invisible characters removed, odd spaces made plain, trimmed. */
+export function normalizeHeader(header: string): string {
+  return header.replace(INVISIBLE, '').replace(SPACES, ' ').trim();
+}
+
+export function resolveColumns(header: readonly string[], options: ResolveColumnsOptions): ColumnPlan {
+  const customs = indexCustomFields(options.customFields);
+  const mapping = options.map ? indexMapping(options.map) : undefined;
+  const usedMapKeys = new Set<string>();
+  const columns: PlannedColumn[] = [];
+  const unknown: Array<{ header: string; shown: string }> = [];
+  const warnings: string[] = [];
+
+  header.forEach((text, index) => {
+    const name = normalizeHeader(text);
+    let target: ColumnTarget | undefined;
+    const mapped = mapping?.get(name);
+    if (mapped) {
+      usedMapKeys.add(mapped.key);
+      target = mapped.target === null ? { kind: 'ignored', reason: 'mapped' } : resolveTarget(mapped.target, customs, false);
+      if (!target) unknown.push({ header: text, shown: `${JSON.stringify(text)} (mapped to ${JSON.stringify(mapped.target)})` });
+    } else if (name === '') {
+      target = { kind: 'ignored', reason: 'empty' };
+      warnings.push(`Column ${index + 1} has no header; it is ignored`);
+    } else if (name.startsWith(META_PREFIX)) {
+      target = { kind: 'ignored', reason: 'meta' };
+    } else {
+      target = resolveTarget(name, customs, true);
+      if (!target) {
+        if (options.ignoreUnknown) target = { kind: 'ignored', reason: 'unknown' };
+        else unknown.push({ header: text, shown: JSON.stringify(text) + didYouMean(name, customs) });
+      }
+    }
+    if (target) columns.push({ index, header: text, target });
+  });
+
+  if (unknown.length > 0) {
+    const list = unknown.map((u) => u.shown).join(', ');
+    throw new ConfigError(
+      'CONFIG_UNKNOWN_COLUMNS',
+      `Unknown column${unknown.length > 1 ? 's' : ''} in the header: ${list}. Known columns are ${IMPORT_COLUMNS.join(', ')} and custom.<slug> for each contact custom field; ` +
+        'columns starting with _ are ignored. Rename them, map them with --map mapping.json, or skip them with --ignore-unknown-columns.',
+      { option: '--map' },
+    );
+  }
+  if (mapping) {
+    for (const key of mapping.keys) if (!usedMapKeys.has(key)) warnings.push(`--map: no column ${JSON.stringify(key)} in the file`);
+  }
+  return buildPlan(columns, warnings);
+}
+
+function buildPlan(columns: PlannedColumn[], warnings: string[]): ColumnPlan {
+  const owner = new Map<string, PlannedColumn>();
+  const fields: string[] = [];
+  const indexOf: Partial<Record<ImportColumn, number>> = {};
+  const ignored: string[] = [];
+  for (const column of columns) {
+    const { target } = column;
+    if (target.kind === 'ignored') {
+      ignored.push(column.header);
+      continue;
+    }
+    const field = target.kind === 'standard' ? target.column : CUSTOM_PREFIX + target.slug;
+    const previous = owner.get(field);
+    if (previous) {
+      throw new ConfigError(
+        'CONFIG_BAD_MAPPING',
+        `Columns ${JSON.stringify(previous.header)} (column ${previous.index + 1}) and ${JSON.stringify(column.header)} (column ${column.index + 1}) both map to ${field}; ` +
+          'remove one, or ignore one with --map (map it to null).',
+        { option: '--map' },
+      );
+    }
+    owner.set(field, column);
+    fields.push(field);
+    if (target.kind === 'standard') indexOf[target.column] = column.index;
+  }
+  return { columns, fields, hasEmail: indexOf.email !== undefined, hasId: indexOf.id !== undefined, indexOf, ignored, warnings };
+}
+
+interface CustomIndex {
+  bySlug: Map<string, CustomFieldDefinition>;
+  /** Lower-cased slug → definitions (several when slugs differ only by case). */
+  bySlugLower: Map<string, CustomFieldDefinition[]>;
+  /** Lower-cased slug or label → definitions, for bare headers. */
+  byName: Map<string, CustomFieldDefinition[]>;
+}
+
+function indexCustomFields(definitions: readonly CustomFieldDefinition[]): CustomIndex {
+  const index: CustomIndex = { bySlug: new Map(), bySlugLower: new Map(), byName: new Map() };
+  const add = (map: Map<string, CustomFieldDefinition[]>, key: string, definition: CustomFieldDefinition) => {
+    const list = map.get(key) ?? [];
+    if (!list.includes(definition)) list.push(definition);
+    map.set(key, list);
+  };
+  for (const definition of definitions) {
+    index.bySlug.set(definition.slug, definition);
+    add(index.bySlugLower, definition.slug.toLowerCase(), definition);
+    add(index.byName, definition.slug.toLowerCase(), definition);
+    if (definition.label) add(index.byName, normalizeHeader(definition.label).toLowerCase(), definition);
+  }
+  return index;
+}
+
+/**
+ * A target name → column target. Standard columns match case-insensitively;
+ * `custom.<slug>` matches the slug exactly, else case-insensitively when only one
+ * slug fits. With `bare`, a header that is neither may also name a custom field by
+ * its slug or label (case-insensitive, when unambiguous).
+ */
+function resolveTarget(name: string, customs: CustomIndex, bare: boolean): ColumnTarget | undefined {
+  const lower = name.toLowerCase();
+  if (STANDARD.has(lower)) return { kind: 'standard', column: lower as ImportColumn };
+  if (lower.startsWith(CUSTOM_PREFIX)) {
+    const slug = name.slice(CUSTOM_PREFIX.length);
+    const exact = customs.bySlug.get(slug);
+    if (exact) return { kind: 'custom', slug: exact.slug, definition: exact };
+    const loose = customs.bySlugLower.get(slug.toLowerCase());
+    if (loose?.length === 1) return { kind: 'custom', slug: loose[0]!.slug, definition: loose[0]! };
+    return undefined;
+  }
+  if (!bare) return undefined;
+  const named = customs.byName.get(lower);
+  if (named?.length === 1) return { kind: 'custom', slug: named[0]!.slug, definition: named[0]! };
+  return undefined;
+}
+
+function didYouMean(name: string, customs: CustomIndex): string {
+  const lower = name.toLowerCase();
+  const candidates = [...IMPORT_COLUMNS, ...[...customs.bySlug.keys()].map((slug) => CUSTOM_PREFIX + slug)];
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(lower, candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  const tolerated = lower.length <= 4 ? 1 : lower.length <= 10 ? 2 : 3;
+  return best !== undefined && bestDistance <= tolerated ? ` (did you mean ${best}?)` : '';
+}
+
+/** Levenshtein distance. */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+interface MappingIndex {
+  keys: string[];
+  get(header: string): { key: string; target: string | null } | undefined;
+}
+
+/** Mapping keys match headers exactly (after normalising), then case-insensitively. */
+function indexMapping(map: ColumnMapping): MappingIndex {
+  const exact = new Map<string, { key: string; target: string | null }>();
+  const loose = new Map<string, { key: string; target: string | null }>();
+  for (const [key, target] of Object.entries(map)) {
+    const entry = { key, target: isIgnoreTarget(target) ? null : target };
+    exact.set(normalizeHeader(key), entry);
+    loose.set(normalizeHeader(key).toLowerCase(), entry);
+  }
+  return { keys: Object.keys(map), get: (header) => exact.get(header) ?? loose.get(header.toLowerCase()) };
+}
+
+function isIgnoreTarget(target: string | null): target is null {
+  return target === null || target.trim() === '' || target.trim().startsWith(META_PREFIX);
+}
+
+/**
+ * Reads a `--map` file: a JSON object of header → target, where a target is a
+ * standard column (`email`, `account_external_id`, …), `custom.<slug>`, or null /
+ * "" / a `_…` name to ignore the column. Bad JSON or bad targets: CONFIG_BAD_MAPPING.
+ */
+export async function loadMapping(path: string): Promise<ColumnMapping> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('CONFIG_BAD_MAPPING', `Cannot read the mapping file ${path}: ${(error as Error).message}`, { option: '--map' });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.replace(/^\ufeff/, ''));
+  } catch (error) {
+    throw new ConfigError('CONFIG_BAD_MAPPING', `The mapping file ${path} is not valid JSON: ${(error as Error).message}`, { option: '--map' });
+  }
+  return parseMapping(parsed, path);
+}
+
+/** Validates mapping contents (see loadMapping); `source` names it in messages. */
+export function parseMapping(value: unknown, source: string): ColumnMapping {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError('CONFIG_BAD_MAPPING', `The mapping file ${source} must hold a JSON object of "CSV header": "target", e.g. {"E-mail": "email", "Tier": "custom.tier"}`, { option: '--map' });
+  }
+  const mapping: ColumnMapping = {};
+  const bad: string[] = [];
+  for (const [key, target] of Object.entries(value)) {
+    if (target !== null && typeof target !== 'string') {
+      bad.push(`${JSON.stringify(key)}: ${JSON.stringify(target)} (not a string)`);
+    } else if (isIgnoreTarget(target)) {
+      mapping[key] = null;
+    } else {
+      const trimmed = target.trim();
+      const lower = trimmed.toLowerCase();
+      if (STANDARD.has(lower)) mapping[key] = lower;
+      else if (lower.startsWith(CUSTOM_PREFIX) && trimmed.length > CUSTOM_PREFIX.length) mapping[key] = CUSTOM_PREFIX + trimmed.slice(CUSTOM_PREFIX.length);
+      else bad.push(`${JSON.stringify(key)}: ${JSON.stringify(target)}`);
+    }
+  }
+  if (bad.length > 0) {
+    throw new ConfigError(
+      'CONFIG_BAD_MAPPING',
+      `The mapping file ${source} has invalid targets: ${bad.join(', ')}. A target is one of ${IMPORT_COLUMNS.join(', ')}, custom.<slug>, or null to ignore the column.`,
+      { option: '--map' },
+    );
+  }
+  return mapping;
+}

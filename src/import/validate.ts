@@ -1,0 +1,328 @@
+import { splitMulti, type ImportColumn } from '../columns.js';
+import { PORTAL_ROLES, type CustomFieldDefinition, type PortalRole } from '../pylon/types.js';
+import type { ColumnPlan } from './columns.js';
+import type { DesiredContact, DesiredCustomValue, RowIssue, RowIssueCode } from './desired.js';
+
+/**
+ * One CSV row → the contact it asks for, plus every problem found in it. Pure and
+ * total: it never throws. The column plan is compiled once into one small function
+ * per column, so a row costs a loop over its cells.
+ *
+ * Cells are trimmed. An empty cell leaves the field unchanged (undefined); a cell
+ * equal to the clear token clears it (null), where Pylon allows clearing.
+ * When `issues` is not empty, `desired` holds what could be read and must not be written.
+ */
+
+export interface ValidationContext {
+  customFields: ReadonlyMap<string, CustomFieldDefinition>;
+  /** A cell equal to this (e.g. `#N/A`) clears the field. */
+  clearToken?: string;
+}
+
+export interface ValidatedRow {
+  desired: DesiredContact;
+  issues: RowIssue[];
+}
+
+export type RowValidator = (cells: readonly string[]) => ValidatedRow;
+
+interface Row extends ValidatedRow {
+  issue(code: RowIssueCode, field: string, message: string): void;
+}
+
+/** What a column does with a non-empty cell, and with the clear token. */
+interface ColumnRule {
+  index: number;
+  header: string;
+  set(value: string, row: Row): void;
+  clear(row: Row): void;
+}
+
+const cache = new WeakMap<ColumnPlan, { context: ValidationContext; validator: RowValidator }>();
+
+/** validateRow with the compiled plan cached per (plan, context). */
+export function validateRow(cells: readonly string[], plan: ColumnPlan, context: ValidationContext): ValidatedRow {
+  let entry = cache.get(plan);
+  if (entry?.context !== context) {
+    entry = { context, validator: compileValidator(plan, context) };
+    cache.set(plan, entry);
+  }
+  return entry.validator(cells);
+}
+
+export function compileValidator(plan: ColumnPlan, context: ValidationContext): RowValidator {
+  const rules: ColumnRule[] = [];
+  for (const { index, header, target } of plan.columns) {
+    if (target.kind === 'standard') rules.push({ index, header, ...standardRule(target.column, header) });
+    else if (target.kind === 'custom') {
+      const definition = context.customFields.get(target.slug) ?? target.definition;
+      rules.push({ index, header, ...customRule(definition, header) });
+    }
+  }
+  const headerOf = (column: ImportColumn) => {
+    const index = plan.indexOf[column];
+    return index === undefined ? column : plan.columns[index]!.header;
+  };
+  const checkAccounts = plan.indexOf.account_id !== undefined && plan.indexOf.account_external_id !== undefined;
+  const checkPrimary = plan.indexOf.primary_phone_number !== undefined && plan.indexOf.phone_numbers !== undefined;
+  const clearToken = context.clearToken === undefined || context.clearToken === '' ? undefined : context.clearToken;
+
+  return (cells) => {
+    const issues: RowIssue[] = [];
+    const row: Row = {
+      desired: { custom: {} },
+      issues,
+      issue: (code, field, message) => issues.push({ code, field, message }),
+    };
+    for (const rule of rules) {
+      const cell = cells[rule.index];
+      if (cell === undefined) continue;
+      const value = cell.trim();
+      if (value === '') continue;
+      if (value === clearToken) rule.clear(row);
+      else rule.set(value, row);
+    }
+    const { desired } = row;
+    if (checkAccounts && desired.account_id !== undefined && desired.account_external_id !== undefined) {
+      row.issue('ROW_ACCOUNT_CONFLICT', headerOf('account_external_id'), `Set either ${headerOf('account_id')} or ${headerOf('account_external_id')}, not both`);
+    }
+    if (checkPrimary && typeof desired.primary_phone_number === 'string' && desired.phone_numbers !== undefined) {
+      if (!(desired.phone_numbers ?? []).includes(desired.primary_phone_number)) {
+        row.issue(
+          'ROW_PRIMARY_PHONE_NOT_LISTED',
+          headerOf('primary_phone_number'),
+          `Primary phone number ${desired.primary_phone_number} (column ${headerOf('primary_phone_number')}) is not among the numbers in column ${headerOf('phone_numbers')}`,
+        );
+      }
+    }
+    return { desired, issues };
+  };
+}
+
+type Rule = Pick<ColumnRule, 'set' | 'clear'>;
+
+function cannotClear(header: string, what: string): Rule['clear'] {
+  return (row) => row.issue('ROW_CANNOT_CLEAR', header, `Column ${header}: ${what} cannot be cleared through Pylon's API; leave the cell empty to keep it`);
+}
+
+function standardRule(column: ImportColumn, header: string): Rule {
+  switch (column) {
+    case 'id':
+      return { set: (v, row) => void (row.desired.id = v), clear: cannotClear(header, 'a contact id') };
+    case 'name':
+      return { set: (v, row) => void (row.desired.name = v), clear: cannotClear(header, 'the name') };
+    case 'email':
+      return {
+        set(v, row) {
+          row.desired.email = v;
+          if (!isEmail(v)) row.issue('ROW_INVALID_EMAIL', header, `Invalid email ${JSON.stringify(v)} in column ${header}`);
+        },
+        clear: cannotClear(header, 'the primary email'),
+      };
+    case 'emails':
+      return {
+        set(v, row) {
+          const emails = splitMulti(v);
+          const bad = emails.filter((e) => !isEmail(e));
+          if (bad.length > 0) row.issue('ROW_INVALID_EMAIL', header, `Invalid email${bad.length > 1 ? 's' : ''} ${bad.map((e) => JSON.stringify(e)).join(', ')} in column ${header} (separate addresses with ;)`);
+          row.desired.emails = emails;
+        },
+        clear: cannotClear(header, 'the email list'),
+      };
+    case 'account_id':
+      return { set: (v, row) => void (row.desired.account_id = v), clear: (row) => void (row.desired.account_id = null) };
+    case 'account_external_id':
+      return { set: (v, row) => void (row.desired.account_external_id = v), clear: cannotClear(header, 'the account (by external id; clear account_id instead)') };
+    case 'avatar_url':
+      return {
+        set(v, row) {
+          if (isAvatarUrl(v)) row.desired.avatar_url = v;
+          else row.issue('ROW_INVALID_AVATAR', header, `Invalid avatar URL ${JSON.stringify(v)} in column ${header}: expected an http(s) URL of a .png, .jpg or .jpeg image`);
+        },
+        clear: (row) => void (row.desired.avatar_url = null),
+      };
+    case 'portal_role':
+      return {
+        set(v, row) {
+          const role = v.toLowerCase() as PortalRole;
+          if (PORTAL_ROLES.includes(role)) row.desired.portal_role = role;
+          else row.issue('ROW_INVALID_ROLE', header, `Invalid portal role ${JSON.stringify(v)} in column ${header}: expected one of ${PORTAL_ROLES.join(', ')} (use portal_role_id for a custom role)`);
+        },
+        clear: cannotClear(header, 'the portal role'),
+      };
+    case 'portal_role_id':
+      return { set: (v, row) => void (row.desired.portal_role_id = v), clear: (row) => void (row.desired.portal_role_id = null) };
+    case 'phone_numbers':
+      return {
+        set(v, row) {
+          const numbers: string[] = [];
+          const bad: string[] = [];
+          for (const part of splitMulti(v)) {
+            const digits = normalizePhone(part);
+            if (digits === undefined) bad.push(part);
+            else if (!numbers.includes(digits)) numbers.push(digits);
+          }
+          if (bad.length > 0) row.issue('ROW_INVALID_PHONE', header, `Invalid phone number${bad.length > 1 ? 's' : ''} ${bad.map((p) => JSON.stringify(p)).join(', ')} in column ${header}: expected 1 to 15 digits (spaces, dashes, dots, parentheses and a leading + are allowed; separate numbers with ;)`);
+          else row.desired.phone_numbers = numbers;
+        },
+        clear: (row) => void (row.desired.phone_numbers = null),
+      };
+    case 'primary_phone_number':
+      return {
+        set(v, row) {
+          const digits = normalizePhone(v);
+          if (digits !== undefined) row.desired.primary_phone_number = digits;
+          else row.issue('ROW_INVALID_PHONE', header, `Invalid phone number ${JSON.stringify(v)} in column ${header}: expected 1 to 15 digits`);
+        },
+        clear: (row) => void (row.desired.primary_phone_number = null),
+      };
+  }
+}
+
+/** A custom field's rule: read-only check, then the type's parser. */
+function customRule(definition: CustomFieldDefinition, header: string): Rule {
+  const { slug } = definition;
+  if (definition.is_read_only) {
+    const readOnly: Rule['clear'] = (row) =>
+      row.issue('ROW_CUSTOM_FIELD_READ_ONLY', header, `Column ${header}: custom field ${slug} is read-only${definition.source ? ` (synced from ${definition.source})` : ''}; leave the cell empty`);
+    return { set: (_v, row) => readOnly(row), clear: readOnly };
+  }
+  const parse = customParser(definition);
+  return {
+    set(v, row) {
+      const parsed = parse(v);
+      if (typeof parsed === 'string') row.issue('ROW_CUSTOM_FIELD_INVALID', header, `Column ${header}: ${parsed}`);
+      else if (parsed !== undefined) row.desired.custom[slug] = parsed;
+    },
+    clear: (row) => void (row.desired.custom[slug] = null),
+  };
+}
+
+/** Cell → value, or a string explaining why it is invalid, or undefined for "nothing to set". */
+type CustomParser = (value: string) => Exclude<DesiredCustomValue, null> | string | undefined;
+
+function customParser(definition: CustomFieldDefinition): CustomParser {
+  const shown = (v: string) => JSON.stringify(v);
+  switch (definition.type) {
+    case 'select':
+    case 'multiselect': {
+      const options = definition.select_metadata?.options ?? [];
+      const bySlug = new Map(options.map((o) => [o.slug, o.slug]));
+      const loose = new Map<string, string>();
+      for (const o of options) {
+        loose.set(o.label.trim().toLowerCase(), o.slug);
+        loose.set(o.slug.toLowerCase(), o.slug);
+      }
+      const lookup = (v: string) => bySlug.get(v) ?? loose.get(v.toLowerCase());
+      const valid = options.map((o) => (o.label && o.label !== o.slug ? `${o.slug} (${o.label})` : o.slug)).join(', ') || 'none';
+      if (definition.type === 'select') {
+        return (v) => {
+          const option = lookup(v);
+          return option === undefined ? `${shown(v)} is not an option of ${definition.slug}; valid options: ${valid}` : { value: option };
+        };
+      }
+      return (v) => {
+        const values: string[] = [];
+        const bad: string[] = [];
+        for (const part of splitMulti(v)) {
+          const option = lookup(part);
+          if (option === undefined) bad.push(shown(part));
+          else if (!values.includes(option)) values.push(option);
+        }
+        if (bad.length > 0) return `${bad.join(', ')} ${bad.length > 1 ? 'are not options' : 'is not an option'} of ${definition.slug}; valid options: ${valid} (separate values with ;)`;
+        return values.length > 0 ? { values } : undefined;
+      };
+    }
+    case 'number':
+      return (v) => {
+        const match = /^([+-]?)0*(\d+)$/.exec(v);
+        if (!match) return `${shown(v)} is not a whole number`;
+        const digits = match[2]!;
+        return { value: (match[1] === '-' && digits !== '0' ? '-' : '') + digits };
+      };
+    case 'decimal':
+      return (v) => {
+        if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)) {
+          return `${shown(v)} is not a number${/^[+-]?\d+,\d+$/.test(v) ? ' (use a dot as the decimal separator)' : ''}`;
+        }
+        return { value: v.startsWith('+') ? v.slice(1) : v };
+      };
+    case 'boolean':
+      return (v) => {
+        const lower = v.toLowerCase();
+        if (lower === 'true' || lower === 'yes' || lower === '1') return { value: 'true' };
+        if (lower === 'false' || lower === 'no' || lower === '0') return { value: 'false' };
+        return `${shown(v)} is not a boolean (true/false, yes/no, 1/0)`;
+      };
+    case 'date':
+      return (v) => (isDate(v) ? { value: v } : `${shown(v)} is not a date (YYYY-MM-DD)`);
+    case 'datetime':
+      return (v) => {
+        const iso = parseDateTime(v);
+        return iso === undefined ? `${shown(v)} is not a date-time (RFC 3339, e.g. 2026-01-31T09:30:00Z)` : { value: iso };
+      };
+    case 'url':
+      return (v) => (isHttpUrl(v) ? { value: v } : `${shown(v)} is not an http(s) URL`);
+    default:
+      return (v) => ({ value: v });
+  }
+}
+
+const EMAIL = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/;
+
+/** Practical email check: one @, a non-empty local part, a dotted domain, no spaces. */
+export function isEmail(value: string): boolean {
+  return EMAIL.test(value);
+}
+
+/** Phone number → its digits (spaces, dashes, dots, parentheses and a leading + removed); undefined unless 1–15 digits remain. */
+export function normalizePhone(value: string): string | undefined {
+  const digits = value.replace(/[\s\-.()]/g, '').replace(/^\+/, '');
+  return /^\d{1,15}$/.test(digits) ? digits : undefined;
+}
+
+function parseUrl(value: string): URL | undefined {
+  if (!/^https?:\/\//i.test(value)) return undefined;
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+export function isHttpUrl(value: string): boolean {
+  return parseUrl(value) !== undefined && !/\s/.test(value);
+}
+
+export function isAvatarUrl(value: string): boolean {
+  const url = parseUrl(value);
+  return url !== undefined && !/\s/.test(value) && /\.(png|jpe?g)$/i.test(url.pathname);
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/;
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function validCalendarDate(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
+}
+
+export function isDate(value: string): boolean {
+  const m = DATE.exec(value);
+  return m !== null && validCalendarDate(Number(m[1]), Number(m[2]), Number(m[3]));
+}
+
+/** RFC 3339 date-time → ISO 8601 in UTC (`toISOString`); undefined when invalid. */
+export function parseDateTime(value: string): string | undefined {
+  const m = DATE_TIME.exec(value);
+  if (!m) return undefined;
+  const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6])];
+  if (!validCalendarDate(Number(m[1]), Number(m[2]), Number(m[3])) || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return undefined;
+  const time = Date.parse(value.replace(' ', 'T').toUpperCase());
+  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+}
+
