@@ -1,0 +1,82 @@
+import test from 'ava';
+import { CODES, MSG } from '../../src/emulator/index.js';
+import { client, withEmulator } from '../helpers/with-emulator.js';
+
+test('duplicateEmail=reject (default): create with a taken email → 400 already_exists with exists_id', async (t) => {
+  await withEmulator({}, async (em) => {
+    const owner = em.store.insert({ name: 'Owner', email: 'taken@x.example' });
+    const res = await client(em).post('/contacts', { name: 'Second', email: 'Taken@X.example' });
+    t.deepEqual(res.body, { errors: [MSG.emailTaken('Taken@X.example')], request_id: res.body.request_id, code: CODES.alreadyExists, exists_id: owner.id });
+    t.is(res.status, 400);
+    t.is(em.store.size, 1);
+  });
+});
+
+test('duplicateEmail=reject also guards PATCH email/emails against other contacts', async (t) => {
+  await withEmulator({}, async (em) => {
+    const owner = em.store.insert({ name: 'Owner', email: 'taken@x.example' });
+    const other = em.store.insert({ name: 'Other', email: 'other@x.example' });
+    const a = await client(em).patch(`/contacts/${other.id}`, { email: 'taken@x.example' });
+    t.deepEqual([a.status, a.body.exists_id], [400, owner.id]);
+    const b = await client(em).patch(`/contacts/${other.id}`, { emails: [{ email: 'new@x.example' }, { email: 'TAKEN@x.example' }] });
+    t.deepEqual([b.status, b.body.exists_id, b.body.errors], [400, owner.id, [MSG.emailTaken('TAKEN@x.example')]]);
+    const own = await client(em).patch(`/contacts/${other.id}`, { email: 'OTHER@x.example' });
+    t.is(own.status, 200, 'its own address is not a duplicate');
+  });
+});
+
+test('duplicateEmail=allow: both contacts exist and search finds both', async (t) => {
+  await withEmulator({ duplicateEmail: 'allow' }, async (em) => {
+    const api = client(em);
+    const a = await api.post('/contacts', { name: 'A', email: 'same@x.example' });
+    const b = await api.post('/contacts', { name: 'B', email: 'same@x.example' });
+    t.is(b.status, 200);
+    t.not(a.body.data.id, b.body.data.id);
+    const found = await api.post('/contacts/search', { filter: { field: 'email', operator: 'equals', value: 'same@x.example' } });
+    t.deepEqual(found.body.data.map((c: any) => c.name), ['A', 'B']);
+    t.deepEqual(em.store.findAllByEmail('same@x.example').map((c) => c.name), ['A', 'B']);
+  });
+});
+
+test('emailMatch=sensitive: search and duplicate checks compare exactly', async (t) => {
+  await withEmulator({ emailMatch: 'sensitive' }, async (em) => {
+    em.store.insert({ name: 'Mixed', email: 'Mixed.Case@x.example' });
+    const api = client(em);
+    const miss = await api.post('/contacts/search', { filter: { field: 'email', operator: 'in', values: ['mixed.case@x.example'] } });
+    t.deepEqual(miss.body.data, []);
+    const hit = await api.post('/contacts/search', { filter: { field: 'email', operator: 'equals', value: 'Mixed.Case@x.example' } });
+    t.is(hit.body.data.length, 1);
+    const contains = await api.post('/contacts/search', { filter: { field: 'email', operator: 'string_contains', value: 'mixed' } });
+    t.deepEqual(contains.body.data, []);
+    const created = await api.post('/contacts', { name: 'Lower', email: 'mixed.case@x.example' });
+    t.is(created.status, 200, 'a different case is a different address');
+    t.is(em.store.findByEmail('MIXED.CASE@x.example'), undefined);
+  });
+});
+
+test('emailMatch=insensitive (default): any case matches', async (t) => {
+  await withEmulator({}, async (em) => {
+    const c = em.store.insert({ name: 'Mixed', email: 'Mixed.Case@x.example' });
+    const res = await client(em).post('/contacts/search', { filter: { field: 'email', operator: 'equals', value: 'MIXED.case@X.EXAMPLE' } });
+    t.deepEqual(res.body.data.map((x: any) => x.id), [c.id]);
+    t.is(em.store.findByEmail('mixed.case@x.example')?.id, c.id);
+  });
+});
+
+for (const secondary of [true, false]) {
+  test(`matchSecondaryEmails=${secondary}: email filters and duplicate checks ${secondary ? 'see' : 'ignore'} secondary emails`, async (t) => {
+    await withEmulator({ matchSecondaryEmails: secondary }, async (em) => {
+      const c = em.store.insert({ name: 'Two', emails: ['primary@x.example', 'second@x.example'] });
+      const api = client(em);
+      const res = await api.post('/contacts/search', { filter: { field: 'email', operator: 'in', values: ['second@x.example'] } });
+      t.deepEqual(res.body.data.map((x: any) => x.id), secondary ? [c.id] : []);
+      const notIn = await api.post('/contacts/search', { filter: { field: 'email', operator: 'not_in', values: ['second@x.example'] } });
+      t.deepEqual(notIn.body.data.map((x: any) => x.id), secondary ? [] : [c.id]);
+      const dup = await api.post('/contacts', { name: 'New', email: 'second@x.example' });
+      t.is(dup.status, secondary ? 400 : 200);
+      if (secondary) t.is(dup.body.exists_id, c.id);
+      const primary = await api.post('/contacts/search', { filter: { field: 'email', operator: 'equals', value: 'primary@x.example' } });
+      t.deepEqual(primary.body.data.map((x: any) => x.id), [c.id], 'the primary always matches');
+    });
+  });
+}
