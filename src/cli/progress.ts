@@ -75,7 +75,7 @@ export function createProgress(options: ProgressOptions): Progress {
   }
 
   const interval = options.intervalMs ?? 10_000;
-  let last = 0;
+  let last = Date.now();
   return {
     update(done, counters, extra = {}) {
       const now = Date.now();
