@@ -11,17 +11,18 @@
  * Rules:
  * - CR, LF and CRLF each end a line, inside or outside quotes.
  * - A field starting with `"` is quoted: `""` is a literal quote; the closing quote
- *   must be followed by the delimiter, a line break or the end of input.
+ *   must be followed by the delimiter, a line break or the end of input. A quote
+ *   inside an unquoted field is a literal character (as Excel and Python read it).
  * - Empty lines are skipped (they still count for line numbers).
  * - A malformed record never swallows others. It is returned with an `error` and
  *   cells split naively from its raw text, and tokenizing resumes on the line after
- *   the line where the problem is: the bad closing or stray quote, or, for a quote
+ *   the line where the problem is: the bad closing quote, or, for a quote
  *   that never closes (or a record over `maxRecordSize` characters), the line where
  *   that quote opened. Error codes are csv-parse's, so they read the same.
  */
 
 export interface RecordError {
-  /** csv-parse error code: CSV_INVALID_CLOSING_QUOTE, INVALID_OPENING_QUOTE, CSV_QUOTE_NOT_CLOSED, CSV_MAX_RECORD_SIZE, CSV_RECORD_INCONSISTENT_COLUMNS. */
+  /** csv-parse error code: CSV_INVALID_CLOSING_QUOTE, CSV_QUOTE_NOT_CLOSED, CSV_MAX_RECORD_SIZE, CSV_RECORD_INCONSISTENT_COLUMNS. */
   code: string;
   message: string;
 }
@@ -167,12 +168,6 @@ export function createTokenizer(options: TokenizerOptions): Tokenizer {
       while (p < len) {
         const c = buf.charCodeAt(p);
         if (c === delim || c === LF || c === CR) break;
-        if (c === QUOTE) {
-          return recover(start, p, {
-            code: 'INVALID_OPENING_QUOTE',
-            message: `Unexpected quote on line ${startLine + breaks} inside an unquoted field ${JSON.stringify(buf.slice(pos, p + 1))}: quote the whole field and double the inner quotes ("")`,
-          }, eof);
-        }
         p++;
       }
       if (p >= len) {
