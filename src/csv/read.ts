@@ -63,6 +63,8 @@ export interface RecordSource extends AsyncIterable<RecordItem> {
 }
 
 const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+/** Bytes read before choosing the encoding and delimiter. */
+const SNIFF_BYTES = 64 * 1024;
 
 export function createRecordSource(options: RecordSourceOptions): RecordSource {
   const requestedEncoding = options.encoding === undefined ? undefined : resolveEncoding(options.encoding);
@@ -122,7 +124,7 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
     // Enough bytes to see a BOM and judge the encoding.
     const parts: Buffer[] = [];
     let size = 0;
-    while (size < highWaterMark) {
+    while (size < SNIFF_BYTES) {
       const chunk = await nextChunk();
       if (!chunk) {
         finished = true;
