@@ -242,10 +242,12 @@ function customParser(definition: CustomFieldDefinition): CustomParser {
       };
     case 'decimal':
       return (v) => {
-        if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)) {
-          return `${shown(v)} is not a number${/^[+-]?\d+,\d+$/.test(v) ? ' (use a dot as the decimal separator)' : ''}`;
+        const match = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(v);
+        if (!match || (match[2] === '' && !match[3])) {
+          return `${shown(v)} is not a decimal number${/^[+-]?\d+,\d+$/.test(v) ? ' (use a dot as the decimal separator)' : ''}`;
         }
-        return { value: v.startsWith('+') ? v.slice(1) : v };
+        const [, sign, whole, fraction] = match;
+        return { value: `${sign === '-' ? '-' : ''}${whole || '0'}${fraction ? '.' + fraction : ''}` };
       };
     case 'boolean':
       return (v) => {
