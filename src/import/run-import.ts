@@ -13,7 +13,7 @@ import { ConfigError, PylonCliError } from '../errors.js';
 import { createRecordSource, type RecordItem } from '../csv/read.js';
 import { resolveColumns, loadMapping } from '../import/columns.js';
 import { validateRow } from './validate.js';
-import { createDuplicateTracker, scanDuplicates } from './dedupe.js';
+import { createDuplicateTracker, keyOfCells, scanDuplicates } from './dedupe.js';
 import type { DesiredContact, RowIssue } from './desired.js';
 import { diffContact, planRow, type FieldChange, type Plan } from './plan.js';
 import { createPool } from './pool.js';
@@ -165,15 +165,12 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     }
     const duplicates = duplicateIndex ?? createDuplicateTracker();
 
-    const fingerprint = { path: resolvePath(options.input), ...(await fingerprintFile(inputPath)) };
+    // The journal is checked (a changed input stops a resume) before the lookup's calls.
     if (options.journalPath) {
+      const fingerprint = { path: resolvePath(options.input), ...(await fingerprintFile(inputPath)) };
       journal = openJournal(options.journalPath, { input: fingerprint, mode: options.mode }, options.resume);
       if (journal.previous.size > 0) note(`resuming: ${journal.previous.size} rows already done in an earlier run`);
     }
-    errors = createErrorReport(options.errorsPath, header);
-    if (options.resultsPath) results = createResultsReport(options.resultsPath, options.dryRun);
-    if (options.undoPath && !options.dryRun) undo = createUndoWriter(options.undoPath, columns.fields);
-
     lookup = await createLookup({
       client,
       strategy: options.lookup,
@@ -184,6 +181,10 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       onNote: note,
     });
     stats.lookup = lookup.strategy;
+
+    errors = createErrorReport(options.errorsPath, header);
+    if (options.resultsPath) results = createResultsReport(options.resultsPath, options.dryRun);
+    if (options.undoPath && !options.dryRun) undo = createUndoWriter(options.undoPath, columns.fields);
 
     const pool = createPool(options.connection.concurrency);
     const accountIds = new Map<string, string | null>();
@@ -208,6 +209,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       if (journal && !detail.replayed) {
         const entry: JournalOutcome = { t: 'done', l: row.line, o: outcome };
         if (detail.id) entry.id = detail.id;
+        if (row.email) entry.email = row.email;
         if (detail.requestId) entry.rid = detail.requestId;
         if (outcome === 'failed') Object.assign(entry, { code: detail.code, field: detail.field, message: detail.message, status: detail.status });
         journal.done(entry);
@@ -365,13 +367,23 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const planned = { create: 0, patch: 0 };
     let chunk: PendingRow[] = [];
     let chunkKeys = 0;
-    const rows = openSource();
-    for await (const item of rows as AsyncIterable<RecordItem>) {
-      if (signal?.aborted || fatal) break;
+    // One iterator for the whole file: after an early stop the rest of it is
+    // only counted (breaking out of `for await` would close the source).
+    const rows = openSource()[Symbol.asyncIterator]() as AsyncIterator<RecordItem>;
+    for (let next = await rows.next(); !next.done; next = await rows.next()) {
+      const item = next.value;
+      if (signal?.aborted || fatal) {
+        stats.total++;
+        stats.notProcessed++;
+        break;
+      }
       stats.total++;
       const cells = setCells.length > 0 ? [...item.cells, ...setCells] : item.cells;
       const previous = journal?.previous.get(item.line);
       if (previous) {
+        // Keep the duplicate tracker in step, so later rows are judged as in one uninterrupted run.
+        const replayedKey = keyOfCells(cells, columns);
+        if (replayedKey) duplicates.decide(item.line, replayedKey);
         stats.resumed++;
         await record({ line: item.line, cells: item.cells, email: previous.email }, previous.o, {
           id: previous.id, requestId: previous.rid, code: previous.code, field: previous.field, message: previous.message, status: previous.status, replayed: true,
@@ -431,7 +443,10 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     await pool.drain();
     // Rows never read because the run stopped early.
     if (fatal || signal?.aborted) {
-      for await (const _ of rows as AsyncIterable<RecordItem>) stats.notProcessed++;
+      for (let next = await rows.next(); !next.done; next = await rows.next()) {
+        stats.total++;
+        stats.notProcessed++;
+      }
     }
 
     if (options.dryRun) {
@@ -458,6 +473,12 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     stats.rateLimited = client.stats.rateLimited;
     return stats;
   } catch (error) {
+    // A run that stopped before its first row leaves no journal to resume.
+    if (journal && options.journalPath && journal.previous.size === 0 && stats.total === 0) {
+      journal.close();
+      journal = undefined;
+      rmSync(options.journalPath, { force: true });
+    }
     await errors?.commit().catch(() => undefined);
     await results?.commit().catch(() => undefined);
     await undo?.commit().catch(() => undefined);
