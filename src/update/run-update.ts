@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { ExitError, PylonCliError } from '../errors.js';
-import { runImport, type ImportStats, type RunImportHooks } from '../import/run-import.js';
+import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
 import type { ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 
@@ -52,7 +52,8 @@ const MAX_TRANSITIONS = 1000;
 export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Promise<UpdateResult> {
   let spool: string | undefined;
   try {
-    let importOptions: ImportOptions = { ...options.import, mode: 'update' };
+    // Undo files mark values that were empty with UNDO_CLEAR_TOKEN: apply them as they are.
+    let importOptions: ImportOptions = { ...options.import, mode: 'update', clearToken: options.import.clearToken ?? UNDO_CLEAR_TOKEN };
     if (options.where) {
       spool = mkdtempSync(join(tmpdir(), 'pylon-contacts-where-'));
       const input = join(spool, 'selection.csv');

@@ -1,0 +1,286 @@
+/**
+ * runUpdate against a real emulator over loopback: the plan, the --max-changes
+ * guard, the confirmation hook, idempotence, --where selection, unknown emails
+ * and the undo file restoring the store exactly.
+ */
+import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { createEmulator, type Emulator } from '../../src/emulator/index.js';
+import { createPylonClient } from '../../src/pylon/client.js';
+import { resolveImportOptions, type ImportOptionsInput } from '../../src/import/options.js';
+import { runUpdate, type UpdateHooks, type UpdatePlan } from '../../src/update/run-update.js';
+import { parseFilterExpression } from '../../src/pylon/filter-expr.js';
+import { ExitError } from '../../src/errors.js';
+import { ENDPOINTS } from '../../src/config.js';
+import type { Contact } from '../../src/pylon/types.js';
+import { seedContacts, GLOBEX_ACCOUNT } from './seed.js';
+
+const FAST = Object.fromEntries(ENDPOINTS.map((e) => [e, 1_000_000]));
+
+interface Fixture {
+  emulator: Emulator;
+  dir: string;
+  /** Writes a CSV file in the fixture's directory and returns its path. */
+  csv(name: string, lines: string[]): string;
+  update(input: Omit<ImportOptionsInput, 'baseUrl' | 'token' | 'input'> & { input?: string }, extra?: { where?: string; maxChanges?: number; confirm?: UpdateHooks['confirm'] }): ReturnType<typeof runUpdate>;
+  snapshot(): Contact[];
+  writes(): number;
+}
+
+async function fixture(count: number): Promise<Fixture> {
+  const emulator = await createEmulator({ rateLimits: 'off', seed: 7 });
+  seedContacts(emulator.store, count);
+  const dir = mkdtempSync(join(tmpdir(), 'pylon-update-test-'));
+  return {
+    emulator,
+    dir,
+    csv(name, lines) {
+      const path = join(dir, name);
+      writeFileSync(path, lines.join('\n') + '\n');
+      return path;
+    },
+    async update(input, extra = {}) {
+      const client = createPylonClient({ baseUrl: emulator.url, token: emulator.token, rates: FAST });
+      try {
+        const options = resolveImportOptions({
+          input: input.input ?? '-',
+          baseUrl: emulator.url,
+          token: emulator.token,
+          concurrency: 16,
+          rate: FAST,
+          errors: join(dir, 'errors.csv'),
+          ...input,
+        });
+        return await runUpdate(
+          { import: options, where: extra.where ? parseFilterExpression(extra.where) : undefined, maxChanges: extra.maxChanges },
+          { client, confirm: extra.confirm },
+        );
+      } finally {
+        client.close?.();
+      }
+    },
+    snapshot: () => structuredClone([...emulator.store.all()]),
+    writes: () => {
+      const s = emulator.stats();
+      return s.requests.create + s.requests.patch + s.requests.delete;
+    },
+  };
+}
+
+async function withFixture(count: number, fn: (f: Fixture) => Promise<void>): Promise<void> {
+  const f = await fixture(count);
+  try {
+    await fn(f);
+  } finally {
+    await f.emulator.close();
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+}
+
+const emailsOf = (contacts: Contact[]) => contacts.map((c) => c.email!);
+
+test('changing the role of 1,000 of 10,000 contacts, then the undo file, restores the store exactly', async (t) => {
+  await withFixture(10_000, async (f) => {
+    const before = f.snapshot();
+    // Every tenth contact; among them members, admins and no_access ones already.
+    const chosen = before.filter((_, i) => i % 10 === 3);
+    t.is(chosen.length, 1_000);
+    const alreadyAdmin = chosen.filter((c) => c.portal_role === 'admin').length;
+    t.true(alreadyAdmin > 0 && alreadyAdmin < 1_000);
+    const input = f.csv('admins.csv', ['email', ...emailsOf(chosen)]);
+    const undo = join(f.dir, 'admins.undo.csv');
+
+    const result = await f.update({ input, set: { portal_role: 'admin' }, undo });
+    t.is(result.plan.changes, 1_000 - alreadyAdmin);
+    t.deepEqual(
+      result.plan.transitions.map((x) => [x.column, x.to, x.count]).sort(),
+      [...new Set(chosen.filter((c) => c.portal_role !== 'admin').map((c) => c.portal_role!))]
+        .map((from) => ['portal_role', 'admin', chosen.filter((c) => c.portal_role === from).length])
+        .sort(),
+    );
+    t.is(result.stats?.updated, 1_000 - alreadyAdmin);
+    t.is(result.stats?.unchanged, alreadyAdmin);
+    t.is(result.stats?.failed, 0);
+    t.is(f.emulator.stats().requests.patch, 1_000 - alreadyAdmin, 'only contacts whose role changes are patched');
+    t.is(f.emulator.stats().requests.create, 0);
+    const after = f.snapshot();
+    const chosenIds = new Set(chosen.map((c) => c.id));
+    for (const [i, contact] of after.entries()) {
+      if (chosenIds.has(contact.id)) t.is(contact.portal_role, 'admin');
+      else if (contact.portal_role !== before[i].portal_role) t.fail(`${contact.email} changed without being listed`);
+    }
+
+    const undoRows = parse(readFileSync(undo, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    t.is(undoRows.length, 1_000 - alreadyAdmin);
+    t.deepEqual(Object.keys(undoRows[0]), ['id', 'email', 'portal_role']);
+
+    f.emulator.resetStats();
+    const back = await f.update({ input: undo, undo: join(f.dir, 'admins.undo.undo.csv') });
+    t.is(back.stats?.updated, 1_000 - alreadyAdmin);
+    t.is(back.stats?.failed, 0);
+    t.is(f.emulator.stats().requests.patch, 1_000 - alreadyAdmin);
+    t.deepEqual(f.snapshot(), before);
+  });
+});
+
+test('--set custom.tier=gold where some contacts had no tier: the undo clears it again', async (t) => {
+  await withFixture(2_000, async (f) => {
+    const before = f.snapshot();
+    const chosen = before.filter((_, i) => i % 4 === 1);
+    const tiers = chosen.map((c) => c.custom_fields?.tier?.value ?? '');
+    t.true(tiers.includes(''), 'some chosen contacts have no tier');
+    t.true(tiers.includes('silver') && tiers.includes('gold'), 'some have another tier, some already gold');
+    const input = f.csv('tier.csv', ['email', ...emailsOf(chosen)]);
+    const undo = join(f.dir, 'tier.undo.csv');
+
+    const result = await f.update({ input, set: { 'custom.tier': 'gold', portal_role: 'member' }, undo });
+    const changing = chosen.filter((c) => c.custom_fields?.tier?.value !== 'gold' || c.portal_role !== 'member');
+    t.is(result.stats?.updated, changing.length);
+    t.is(result.stats?.unchanged, chosen.length - changing.length);
+    for (const c of f.snapshot().filter((c) => chosen.some((x) => x.id === c.id))) {
+      t.is(c.custom_fields?.tier?.value, 'gold');
+      t.is(c.portal_role, 'member');
+    }
+    const undoRows = parse(readFileSync(undo, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    t.true(undoRows.some((r) => r['custom.tier'] === '#N/A'), 'an empty previous tier is written as the clear token');
+
+    const back = await f.update({ input: undo, undo: join(f.dir, 'tier.undo.undo.csv') });
+    t.is(back.stats?.failed, 0);
+    t.is(back.stats?.updated, changing.length);
+    t.deepEqual(f.snapshot(), before);
+  });
+});
+
+test('--max-changes stops before any write when more would change', async (t) => {
+  await withFixture(3_000, async (f) => {
+    const before = f.snapshot();
+    const chosen = before.filter((c) => c.portal_role !== 'no_access').slice(0, 500);
+    const input = f.csv('off.csv', ['email', ...emailsOf(chosen)]);
+    const error = await t.throwsAsync(f.update({ input, set: { portal_role: 'no_access' }, undo: join(f.dir, 'off.undo.csv') }, { maxChanges: 499 }));
+    t.true(error instanceof ExitError);
+    t.is((error as ExitError).code, 'RUN_GUARD');
+    t.regex(error!.message, /500 contacts would change, more than --max-changes 499/);
+    t.is(f.writes(), 0);
+    t.true(f.emulator.stats().requests.search > 0, 'the plan looked the contacts up');
+    t.deepEqual(f.snapshot(), before);
+
+    // Exactly at the limit goes through.
+    const ok = await f.update({ input, set: { portal_role: 'no_access' }, undo: join(f.dir, 'off.undo.csv') }, { maxChanges: 500 });
+    t.is(ok.stats?.updated, 500);
+  });
+});
+
+test('a second identical run makes no write', async (t) => {
+  await withFixture(3_000, async (f) => {
+    const chosen = f.snapshot().slice(100, 700);
+    const input = f.csv('roles.csv', ['email', ...emailsOf(chosen)]);
+    const undo = join(f.dir, 'roles.undo.csv');
+    const first = await f.update({ input, set: { portal_role: 'no_access', 'custom.tier': 'bronze' }, undo });
+    t.true((first.stats?.updated ?? 0) > 500);
+    const undoText = readFileSync(undo, 'utf8');
+    const after = f.snapshot();
+
+    f.emulator.resetStats();
+    const second = await f.update({ input, set: { portal_role: 'no_access', 'custom.tier': 'bronze' }, undo });
+    t.is(second.plan.changes, 0);
+    t.is(second.stats?.updated, 0);
+    t.is(second.stats?.unchanged, 600);
+    t.is(f.writes(), 0);
+    t.deepEqual(f.snapshot(), after);
+    t.is(readFileSync(undo, 'utf8'), undoText, 'a run with nothing to change keeps the earlier undo file');
+  });
+});
+
+test('--where selects contacts through search: email~@acme.com, then account_id=…', async (t) => {
+  await withFixture(4_000, async (f) => {
+    const before = f.snapshot();
+    const acme = before.filter((c) => c.email!.toLowerCase().includes('@acme.com'));
+    t.true(acme.length > 100);
+    const undo = join(f.dir, 'acme.undo.csv');
+    const result = await f.update({ set: { portal_role: 'admin' }, undo }, { where: 'email~@acme.com' });
+    t.is(result.stats?.total, acme.length);
+    t.is(result.stats!.updated + result.stats!.unchanged, acme.length);
+    t.is(result.stats?.updated, acme.filter((c) => c.portal_role !== 'admin').length);
+    for (const [i, c] of f.snapshot().entries()) {
+      t.is(c.portal_role, acme.some((a) => a.id === c.id) ? 'admin' : before[i].portal_role);
+    }
+    const back = await f.update({ input: undo, undo: join(f.dir, 'acme.undo.undo.csv') });
+    t.is(back.stats?.failed, 0);
+    t.deepEqual(f.snapshot(), before);
+
+    const globex = before.filter((c) => c.account?.id === GLOBEX_ACCOUNT);
+    t.true(globex.length > 100);
+    const byAccount = await f.update({ set: { 'custom.tier': 'silver' }, undo: join(f.dir, 'globex.undo.csv') }, { where: `account_id=${GLOBEX_ACCOUNT}` });
+    t.is(byAccount.stats?.total, globex.length);
+    t.is(byAccount.stats?.updated, globex.filter((c) => c.custom_fields?.tier?.value !== 'silver').length);
+    for (const [i, c] of f.snapshot().entries()) {
+      if (c.account?.id === GLOBEX_ACCOUNT) t.is(c.custom_fields?.tier?.value, 'silver');
+      else t.deepEqual(c.custom_fields, before[i].custom_fields);
+    }
+  });
+});
+
+test('unknown emails are reported as ROW_NOT_FOUND and never created', async (t) => {
+  await withFixture(500, async (f) => {
+    const known = f.snapshot().slice(0, 20);
+    const input = f.csv('mixed.csv', ['email', ...emailsOf(known), 'nobody@nowhere.example', 'ghost@acme.com']);
+    const result = await f.update({ input, set: { portal_role: 'no_access' }, undo: join(f.dir, 'mixed.undo.csv') });
+    t.is(result.stats?.failed, 2);
+    t.is(result.stats!.updated + result.stats!.unchanged, 20);
+    t.is(f.emulator.stats().requests.create, 0);
+    t.is(f.emulator.store.size, 500);
+    const errors = parse(readFileSync(join(f.dir, 'errors.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    t.deepEqual(errors.map((r) => [r.email, r._error_code, r._line]), [
+      ['nobody@nowhere.example', 'ROW_NOT_FOUND', '22'],
+      ['ghost@acme.com', 'ROW_NOT_FOUND', '23'],
+    ]);
+  });
+});
+
+test('--dry-run returns the plan and writes nothing', async (t) => {
+  await withFixture(1_000, async (f) => {
+    const before = f.snapshot();
+    const chosen = before.slice(0, 300);
+    const input = f.csv('dry.csv', ['email', ...emailsOf(chosen)]);
+    const undo = join(f.dir, 'dry.undo.csv');
+    let confirmations = 0;
+    const result = await f.update({ input, set: { portal_role: 'member' }, undo, dryRun: true }, { confirm: async () => (confirmations++, true) });
+    const changing = chosen.filter((c) => c.portal_role !== 'member');
+    t.is(result.plan.changes, changing.length);
+    t.is(result.stats, undefined);
+    t.true(result.plan.stats.dryRun);
+    t.is(result.plan.stats.plannedCalls?.patch, changing.length);
+    t.is(confirmations, 0, 'a dry run asks nothing');
+    t.is(f.writes(), 0);
+    t.deepEqual(f.snapshot(), before);
+    t.throws(() => readFileSync(undo), { code: 'ENOENT' });
+  });
+});
+
+test('the confirmation hook sees the plan; answering no aborts with zero writes, yes applies it', async (t) => {
+  await withFixture(1_000, async (f) => {
+    const before = f.snapshot();
+    const chosen = before.slice(0, 200);
+    const input = f.csv('ask.csv', ['email', ...emailsOf(chosen)]);
+    const undo = join(f.dir, 'ask.undo.csv');
+    const seen: UpdatePlan[] = [];
+    const error = await t.throwsAsync(f.update({ input, set: { portal_role: 'admin' }, undo }, { confirm: async (plan) => (seen.push(plan), false) }));
+    t.is((error as ExitError).code, 'RUN_GUARD');
+    t.is(seen.length, 1);
+    t.is(seen[0].changes, chosen.filter((c) => c.portal_role !== 'admin').length);
+    t.is(f.writes(), 0);
+    t.deepEqual(f.snapshot(), before);
+
+    const yes = await f.update({ input, set: { portal_role: 'admin' }, undo }, { confirm: async () => true });
+    t.is(yes.stats?.updated, seen[0].changes);
+    t.true(f.snapshot().slice(0, 200).every((c) => c.portal_role === 'admin'));
+
+    // Nothing left to change: no question is asked.
+    let asked = 0;
+    await f.update({ input, set: { portal_role: 'admin' }, undo }, { confirm: async () => (asked++, true) });
+    t.is(asked, 0);
+  });
+});
