@@ -7,8 +7,9 @@
  * with no burst: a burst of b lets one fixed window see rate + b − 1 requests.
  * A request evenly spaced `gap` apart can arrive up to `margin * windowMs` late
  * (timer lag, network jitter) before any fixed window could hold more than `rate`;
- * half of that budget is used to catch up with late timers so throughput stays at
- * about 1 / (1 + margin) of the limit, and half is left for the network.
+ * up to half of that budget (and never more than half a gap) is used to catch up
+ * with late timers so throughput stays at about 1 / (1 + margin) of the limit; the
+ * rest is left for the network.
  *
  * How it adapts:
  * - `pause(endpoint, ms)`: after a 429, nothing is sent on that bucket until the
@@ -54,9 +55,10 @@ export interface BucketStats {
   maxQueued: number;
   /** How much longer the bucket is paused or held (0 when not). */
   pausedForMs: number;
-  /** Pauses after a 429 and holds after X-Rate-Limit-Remaining: 0. */
+  /** Pauses after a 429, holds after X-Rate-Limit-Remaining: 0, slow-downs on a low remaining count. */
   pauses: number;
   holds: number;
+  slowed: number;
   /** Last X-Rate-Limit-Remaining seen. */
   remaining?: number;
 }
@@ -90,7 +92,7 @@ class Bucket {
   private readonly queue: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private anchor: number | undefined;
-  private readonly counters = { sent: 0, waited: 0, totalWaitMs: 0, maxQueued: 0, pauses: 0, holds: 0 };
+  private readonly counters = { sent: 0, waited: 0, totalWaitMs: 0, maxQueued: 0, pauses: 0, holds: 0, slowed: 0 };
   private remaining: number | undefined;
 
   constructor(
@@ -103,7 +105,7 @@ class Bucket {
   ) {
     const paced = Number.isFinite(rate) && rate > 0;
     this.gap = paced ? (windowMs / rate) * (1 + margin) : 0;
-    this.catchUp = Math.min(this.gap, (margin * windowMs) / 2);
+    this.catchUp = Math.min(this.gap / 2, (margin * windowMs) / 2);
   }
 
   acquire(signal?: AbortSignal): Promise<number> {
@@ -146,7 +148,11 @@ class Bucket {
     if (remaining === 0) {
       this.pause(reset - t, 'remaining-zero');
     } else if (this.gap > 0 && remaining <= Math.max(1, Math.ceil(this.rate * 0.1))) {
-      this.nextAt = Math.max(this.nextAt, t + (reset - t) / (remaining + 1));
+      const spread = t + (reset - t) / (remaining + 1);
+      if (spread > this.nextAt) {
+        this.nextAt = spread;
+        this.counters.slowed += 1;
+      }
     }
   }
 

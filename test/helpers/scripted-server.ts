@@ -90,29 +90,29 @@ export async function createScriptedServer(fallback: Responder = () => ok({ id: 
       done = true;
     };
     res.on('close', finish);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    // Recorded as soon as the head is parsed: a client that gives up before sending the body still shows here.
+    const recorded: RecordedRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      pathname: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      rawBody: '',
+      body: undefined,
+      arrivedAt,
+      inFlight: inFlightNow,
+    };
+    const index = requests.push(recorded) - 1;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      let body: unknown;
+      recorded.rawBody = Buffer.concat(chunks).toString('utf8');
       try {
-        body = rawBody ? JSON.parse(rawBody) : undefined;
+        recorded.body = recorded.rawBody ? JSON.parse(recorded.rawBody) : undefined;
       } catch {
-        body = undefined;
+        recorded.body = undefined;
       }
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const recorded: RecordedRequest = {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        pathname: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: req.headers,
-        rawBody,
-        body,
-        arrivedAt,
-        inFlight: inFlightNow,
-      };
-      const index = requests.push(recorded) - 1;
       void (async () => {
         const response = queue.length > 0 ? queue.shift()! : await state.fallback(recorded, index);
         if (response.delayMs) await new Promise((resolve) => setTimeout(resolve, response.delayMs));

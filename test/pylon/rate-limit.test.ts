@@ -26,12 +26,13 @@ test('maxInWindow counts a sliding window', (t) => {
 });
 
 test('pacer: concurrent callers are spaced so no window holds more than the rate', async (t) => {
-  const pacer = createPacer({ rates: rates({ create: 10 }), windowMs: 500, margin: 0.2 });
+  // A wide margin leaves ~175 ms for timer and scheduling jitter on a loaded machine.
+  const pacer = createPacer({ rates: rates({ create: 10 }), windowMs: 500, margin: 0.5 });
   const started = performance.now();
   const times = await Promise.all(Array.from({ length: 25 }, () => pacer.acquire('create').then(() => performance.now())));
-  const gap = 60;
+  const gap = 75;
   t.true(maxInWindow(times, 500) <= 10, `max ${maxInWindow(times, 500)} in a window`);
-  t.true(Math.max(...times) - started >= 24 * gap - 50, 'spread over 24 gaps');
+  t.true(Math.max(...times) - started >= 24 * gap - 75, 'spread over 24 gaps');
   t.like(pacer.stats().create, { rate: 10, gapMs: gap, sent: 25, waited: 24, maxQueued: 24, queued: 0 });
   t.like(pacer.stats().get, { sent: 0, gapMs: 0 });
 });
@@ -41,7 +42,8 @@ test('pacer: buckets are independent', async (t) => {
   await pacer.acquire('create');
   const before = performance.now();
   await pacer.acquire('search');
-  t.true(performance.now() - before < 50, 'search did not wait for create');
+  t.true(performance.now() - before < 5000, 'search did not wait a minute for create');
+  t.is(pacer.stats().search.waited, 0);
 });
 
 test('pacer: an unpaced bucket never waits', async (t) => {
@@ -64,21 +66,23 @@ test('pacer: abort removes the waiter and rejects with the reason', async (t) =>
 });
 
 test('client over HTTP: 4 workers sharing a bucket stay within the rate at the server', async (t) => {
-  const { server, client } = await harness(t, { rates: { get: 10 }, windowMs: 500, pacingMargin: 0.2 });
+  // Server and client share this process: a stalled event loop delays and bunches the recorded
+  // arrivals, so the margin is wide (about 400 ms of jitter allowed per 1 s window).
+  const { server, client } = await harness(t, { rates: { get: 10 }, windowMs: 1000, pacingMargin: 0.5 });
   let next = 0;
   const worker = async () => {
-    while (next < 30) {
+    while (next < 20) {
       next += 1;
       await client.getContact(`c_${next}`);
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
   const arrivals = server.requests.map((r) => r.arrivedAt);
-  t.is(arrivals.length, 30);
-  t.true(maxInWindow(arrivals, 500) <= 10, `max ${maxInWindow(arrivals, 500)} in a window`);
-  t.true(Math.max(...arrivals) - Math.min(...arrivals) >= 29 * 60 * 0.9);
-  t.is(client.stats.calls.get, 30);
-  t.is(client.pacing().get.sent, 30);
+  t.is(arrivals.length, 20);
+  t.true(maxInWindow(arrivals, 1000) <= 10, `max ${maxInWindow(arrivals, 1000)} in a window`);
+  t.true(client.pacing().get.waited >= 15, 'the workers were held back by the pacer');
+  t.is(client.stats.calls.get, 20);
+  t.is(client.pacing().get.sent, 20);
 });
 
 test('a 429 with Retry-After pauses the whole bucket, for other callers too', async (t) => {
