@@ -100,6 +100,18 @@ async function probeSearch(client: PylonClient, sample: Contact[], signal?: Abor
   return { ok: true };
 }
 
+/**
+ * The contacts holding `email` (primary or secondary), found with one search for the
+ * email as written and lower-cased: right even where Pylon's search is case-sensitive.
+ * Used to check whether a create that failed mid-flight was applied.
+ */
+export async function findByEmail(client: PylonClient, email: string, signal?: AbortSignal): Promise<Contact[]> {
+  const lower = email.trim().toLowerCase();
+  const values = [...new Set([email.trim(), lower])];
+  const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values }, limit: 100 }, { signal });
+  return page.data.filter((c) => emailsOf(c).includes(lower));
+}
+
 function searchLookup(client: PylonClient, batchSize: number): Lookup {
   return {
     strategy: 'search',

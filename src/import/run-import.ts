@@ -1,13 +1,13 @@
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { PylonClient } from '../pylon/api.js';
 import { createPylonClient } from '../pylon/client.js';
 import { PylonApiError } from '../pylon/errors.js';
-import type { Contact } from '../pylon/types.js';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError, PylonCliError } from '../errors.js';
 import { createRecordSource, type RecordItem } from '../csv/read.js';
@@ -17,7 +17,7 @@ import { createDuplicateTracker, keyOfCells, scanDuplicates } from './dedupe.js'
 import type { DesiredContact, RowIssue } from './desired.js';
 import { diffContact, planRow, type FieldChange, type Plan } from './plan.js';
 import { createPool } from './pool.js';
-import { createLookup, keyFor, type Lookup, type LookupKey, type Match } from './lookup.js';
+import { createLookup, findByEmail, keyFor, type Lookup, type LookupKey, type Match } from './lookup.js';
 import { openJournal, type Journal, type JournalOutcome, type Outcome } from './journal.js';
 import { createErrorReport, createRawCsv, createResultsReport, type CsvReport, type ErrorRow, type ResultRow } from './report.js';
 import type { ImportOptions } from './options.js';
@@ -77,6 +77,8 @@ interface PendingRow {
 }
 
 const CHUNK_ROWS = 500;
+/** Sends of one create, at most, when each may have been applied (checked by email in between). */
+const CREATE_ATTEMPTS = 6;
 
 /**
  * Streams the CSV, validates each row, finds existing contacts in batches and
@@ -223,6 +225,13 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       error instanceof PylonCliError &&
       (['PYLON_AUTH', 'PYLON_FORBIDDEN', 'PYLON_NETWORK', 'PYLON_TIMEOUT', 'PYLON_RATE_LIMITED', 'PYLON_PAGINATION', 'OUTPUT_WRITE'].includes(error.code));
 
+    /** A call refused because the run was interrupted: the row is not processed, and the run is not failed. */
+    const isAbort = (error: unknown) => Boolean(signal?.aborted) && error instanceof PylonCliError && error.code === 'RUN_ABORTED';
+    /** Stops the run: on a fatal error, or quietly on an interruption (stats.interrupted). */
+    const stop = (error: unknown) => {
+      if (!isAbort(error)) fatal ??= error;
+    };
+
     /** Sends one planned write and records its outcome. Never rejects: fatal errors stop the run. */
     const execute = async (row: PendingRow, plan: Plan & { action: 'create' | 'update' }): Promise<void> => {
       try {
@@ -236,8 +245,10 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         const res = await createOnce(row, plan);
         await record({ ...row, email: row.desired.email }, res.outcome, { id: res.id, requestId: res.requestId });
       } catch (error) {
-        if (isFatal(error) || signal?.aborted) {
-          fatal ??= error;
+        // A request that reached the server and was cut off fails its row, not the run.
+        const reachedServer = error instanceof PylonApiError && error.maybeApplied;
+        if ((isFatal(error) && !reachedServer) || isAbort(error)) {
+          stop(error);
           stats.notProcessed++;
           return;
         }
@@ -257,8 +268,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
      */
     const createOnce = async (row: PendingRow, plan: Plan & { action: 'create' }): Promise<{ outcome: Outcome; id: string; requestId?: string }> => {
       try {
-        const res = await client.createContact(plan.body, { signal });
-        return { outcome: 'created', id: res.data.id, requestId: res.requestId };
+        return await sendCreate(row, plan);
       } catch (error) {
         if (error instanceof PylonApiError && error.existsId) {
           if (options.mode === 'create') return { outcome: 'skipped', id: error.existsId, requestId: error.requestId };
@@ -269,21 +279,30 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
           await undo?.write(row, existing.data.id, diff.changes);
           return { outcome: 'updated', id: existing.data.id, requestId: res.requestId };
         }
-        if (error instanceof PylonApiError && error.maybeApplied && row.key) {
-          note(`line ${row.line}: create may have been applied (${error.message}); checking by email before sending again`);
-          const found = (await lookupOne(row.key)) ?? undefined;
-          if (found) return { outcome: 'created', id: found.id };
-          const res = await client.createContact(plan.body, { signal });
-          return { outcome: 'created', id: res.data.id, requestId: res.requestId };
-        }
         throw error;
       }
     };
 
-    const lookupOne = async (key: LookupKey): Promise<Contact | null> => {
-      const fresh = await createLookup({ client, strategy: 'search', estimatedRows: 1, batchSize: 1, byId: key.startsWith('i:'), signal });
-      const match = (await fresh.resolve([key], signal)).get(key);
-      return match?.kind === 'one' ? match.contact : null;
+    /**
+     * Sends a create until it is confirmed. After a failure that may have been
+     * applied (5xx, timeout, connection lost), the email is searched first: a hit
+     * is the contact this row created; only a miss sends the create again.
+     */
+    const sendCreate = async (row: PendingRow, plan: Plan & { action: 'create' }): Promise<{ outcome: Outcome; id: string; requestId?: string }> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const res = await client.createContact(plan.body, { signal });
+          return { outcome: 'created', id: res.data.id, requestId: res.requestId };
+        } catch (error) {
+          const email = row.desired.email;
+          if (!(error instanceof PylonApiError) || !error.maybeApplied || !email || attempt >= CREATE_ATTEMPTS || signal?.aborted) throw error;
+          note(`line ${row.line}: create may have been applied (${error.message}); checking by email before sending again`);
+          // The search in between spaces the second send; later ones back off.
+          if (attempt > 1) await sleep(Math.min(250 * 2 ** (attempt - 2), 4000), undefined, { signal }).catch(() => undefined);
+          const [found] = await findByEmail(client, email, signal);
+          if (found) return { outcome: 'created', id: found.id };
+        }
+      }
     };
 
     const planContext = {
@@ -423,8 +442,8 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         try {
           await processChunk(current);
         } catch (error) {
-          if (!isFatal(error) && !signal?.aborted) throw error;
-          fatal ??= error;
+          if (!isFatal(error) && !isAbort(error)) throw error;
+          stop(error);
           stats.notProcessed += current.length;
         }
       }
@@ -433,8 +452,8 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       try {
         await processChunk(chunk);
       } catch (error) {
-        if (!isFatal(error) && !signal?.aborted) throw error;
-        fatal ??= error;
+        if (!isFatal(error) && !isAbort(error)) throw error;
+        stop(error);
         stats.notProcessed += chunk.length;
       }
     } else {
