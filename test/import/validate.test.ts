@@ -1,7 +1,12 @@
 import test from 'ava';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRecordSource } from '../../src/csv/read.js';
 import { DEFAULT_CUSTOM_FIELDS } from '../../src/emulator/default-org.js';
 import { resolveColumns } from '../../src/import/columns.js';
+import { createDuplicateTracker } from '../../src/import/dedupe.js';
 import type { DesiredContact, RowIssueCode } from '../../src/import/desired.js';
+import { keyFor } from '../../src/import/lookup.js';
 import { compileValidator, isEmail, normalizePhone, parseDateTime, validateRow, type ValidationContext } from '../../src/import/validate.js';
 
 const SF = 'custom.contact.salesforce.Contact_ID_for_Pylon__c';
@@ -167,4 +172,62 @@ test('helpers: isEmail, normalizePhone, parseDateTime', (t) => {
   t.is(parseDateTime('2026-12-31T23:59:59-01:00'), '2027-01-01T00:59:59.000Z');
   t.is(parseDateTime('2026-13-01T00:00:00Z'), undefined);
   t.is(parseDateTime('2026-01-01T00:00:00+25:00'), undefined);
+});
+
+const samples = fileURLToPath(new URL('../../samples/', import.meta.url));
+
+/** The input side of an import, as run-import chains it: reader → validation → key → in-file duplicates. */
+async function inputSide(file: string, clearToken?: string) {
+  const source = createRecordSource({ input: join(samples, file) });
+  const columns = resolveColumns(await source.header(), { customFields: DEFAULT_CUSTOM_FIELDS });
+  const validation = { customFields: context.customFields, clearToken };
+  const duplicates = createDuplicateTracker();
+  const outcome: Record<number, string> = {};
+  for await (const item of source) {
+    if (item.error) {
+      outcome[item.line] = `ROW_MALFORMED ${item.error.code}`;
+      continue;
+    }
+    const { desired, issues } = validateRow(item.cells, columns, validation);
+    const key = keyFor(desired);
+    if (issues.length > 0) outcome[item.line] = issues.map((i) => `${i.code} ${i.field}`).join(', ');
+    else if (!key) outcome[item.line] = 'ROW_EMAIL_REQUIRED';
+    else {
+      const decision = duplicates.decide(item.line, key);
+      outcome[item.line] = decision.keep ? 'ok' : `ROW_DUPLICATE_IN_FILE of ${decision.duplicateOf}`;
+    }
+  }
+  return outcome;
+}
+
+test('samples/contacts.csv: 25 valid rows, no duplicates', async (t) => {
+  const outcome = await inputSide('contacts.csv', '#N/A');
+  t.deepEqual(Object.keys(outcome).map(Number), Array.from({ length: 25 }, (_, i) => i + 2));
+  t.deepEqual(Object.entries(outcome).filter(([, o]) => o !== 'ok'), []);
+});
+
+test('samples/contacts-with-errors.csv: each line shows its error code', async (t) => {
+  const expected = {
+    2: 'ok',
+    3: 'ROW_INVALID_EMAIL email',
+    4: 'ROW_INVALID_ROLE portal_role',
+    5: 'ROW_ACCOUNT_CONFLICT account_external_id',
+    6: 'ROW_INVALID_AVATAR avatar_url',
+    7: 'ROW_INVALID_PHONE phone_numbers',
+    8: 'ROW_PRIMARY_PHONE_NOT_LISTED primary_phone_number',
+    9: 'ROW_CUSTOM_FIELD_INVALID custom.tier',
+    10: 'ROW_CUSTOM_FIELD_INVALID custom.renewal_date',
+    11: 'ROW_CUSTOM_FIELD_READ_ONLY custom.contact.salesforce.Contact_ID_for_Pylon__c',
+    12: 'ROW_CANNOT_CLEAR portal_role',
+    13: 'ok', // no name: the planner fails it with ROW_NAME_REQUIRED when it must create
+    14: 'ROW_EMAIL_REQUIRED',
+    15: 'ok', // an id that does not exist: ROW_NOT_FOUND from the planner
+    16: 'ok', // account external id "hooli" does not exist: ROW_ACCOUNT_NOT_FOUND from the import
+    17: 'ROW_MALFORMED CSV_RECORD_INCONSISTENT_COLUMNS',
+    18: 'ok',
+    19: 'ROW_DUPLICATE_IN_FILE of 2',
+  };
+  t.deepEqual(await inputSide('contacts-with-errors.csv', '#N/A'), expected);
+  const withoutToken = await inputSide('contacts-with-errors.csv');
+  t.is(withoutToken[12], 'ROW_INVALID_ROLE portal_role', 'without --clear-token, #N/A is just an invalid role');
 });
