@@ -1,0 +1,220 @@
+/**
+ * End-to-end helpers: spawn the built CLI (`node dist/bin.js …`) as a real child
+ * process, and run an emulator in the test process so a test can read its stats
+ * and store while the child talks to it over a real socket.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExecutionContext } from 'ava';
+import { ENDPOINTS } from '../../src/config.js';
+import { createEmulator, FAULT_HEADER, type Emulator, type EmulatorOptionsInput } from '../../src/emulator/index.js';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const BIN = join(REPO, 'dist', 'bin.js');
+
+/** A token distinctive enough to search every written file for. */
+export const TOKEN = 'tok-SECRET-c0ffee-5e1f-import-e2e';
+
+/** Client pacing so high it never waits: for tests that are not about rate limits. */
+export const FAST_RATE = ENDPOINTS.map((e) => `${e}=100000`).join(',');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** Extra environment; the child gets PATH/HOME from this process and nothing Pylon-related unless given here. */
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Written to the child's stdin, then closed. Without it stdin is closed at once. */
+  stdin?: string | Buffer;
+  /** The child is killed (SIGKILL) after this long; the test then fails on its result. Default 60 s. */
+  timeoutMs?: number;
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  result: Promise<CliResult>;
+  /** stdout and stderr received so far. */
+  output(): { stdout: string; stderr: string };
+  /** Resolves once stderr contains `text` (or rejects when the child exits first). */
+  waitForStderr(text: string | RegExp): Promise<void>;
+}
+
+function baseEnv(): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT', 'LANG'];
+  const env: Record<string, string> = {};
+  for (const key of keep) if (process.env[key] !== undefined) env[key] = process.env[key]!;
+  return env;
+}
+
+export function spawnCli(args: readonly string[], options: CliOptions = {}): CliProcess {
+  const env = { ...baseEnv(), ...options.env };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const watchers: Array<() => void> = [];
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    for (const w of [...watchers]) w();
+  });
+  child.stdin!.on('error', () => undefined); // the child may exit before reading stdin
+  child.stdin!.end(options.stdin ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const result = new Promise<CliResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      for (const w of [...watchers]) w();
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  let exited = false;
+  void result.then(() => (exited = true), () => (exited = true));
+  return {
+    child,
+    result,
+    output: () => ({ stdout, stderr }),
+    waitForStderr(text) {
+      const seen = () => (typeof text === 'string' ? stderr.includes(text) : text.test(stderr));
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (seen()) resolve();
+          else if (exited || child.exitCode !== null || child.signalCode !== null) reject(new Error(`child exited before stderr showed ${String(text)}:\n${stderr}`));
+          else return;
+          watchers.splice(watchers.indexOf(check), 1);
+        };
+        watchers.push(check);
+        check();
+      });
+    },
+  };
+}
+
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return spawnCli(args, options).result;
+}
+
+/** An emulator in this process (token TOKEN, no rate limits unless asked), closed after the test. */
+export async function startEmulator(t: ExecutionContext, options: EmulatorOptionsInput = {}): Promise<Emulator> {
+  const emulator = await createEmulator({ tokens: [TOKEN], rateLimits: 'off', seed: 1, ...options });
+  t.teardown(() => emulator.close());
+  return emulator;
+}
+
+/** The environment that points the CLI at an emulator. */
+export function envFor(target: { url: string }, token = TOKEN): Record<string, string> {
+  return { PYLON_BASE_URL: target.url, PYLON_API_TOKEN: token };
+}
+
+/** A fresh directory under os.tmpdir(), removed after the test. */
+export function tempDir(t: ExecutionContext, prefix = 'pylon-e2e-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Every file under `dir`, recursively (hidden ones included). */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...filesUnder(path));
+    else out.push(path);
+  }
+  return out;
+}
+
+/** A CSV of `count` new contacts: `name,email,portal_role`, emails `<prefix>-<i>@example.com`. */
+export function contactsCsv(count: number, prefix = 'row'): string {
+  const lines = ['name,email,portal_role'];
+  for (let i = 0; i < count; i++) lines.push(`Person ${i},${emailOf(prefix, i)},${i % 3 === 0 ? 'member' : ''}`);
+  return lines.join('\n') + '\n';
+}
+
+export const emailOf = (prefix: string, i: number) => `${prefix}-${i}@example.com`;
+
+/** How many contacts of the store hold each (lower-cased) primary email. */
+export function emailCounts(emulator: Emulator): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const c of emulator.store.all()) {
+    const e = (c.email ?? '').toLowerCase();
+    counts.set(e, (counts.get(e) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Every email of `expected` is in the store exactly once; returns the offenders otherwise. */
+export function notExactlyOnce(emulator: Emulator, expected: readonly string[]): string[] {
+  const counts = emailCounts(emulator);
+  return expected.filter((e) => counts.get(e.toLowerCase()) !== 1).map((e) => `${e}×${counts.get(e.toLowerCase()) ?? 0}`);
+}
+
+/** Write calls the emulator received. */
+export function writes(emulator: Emulator): number {
+  const { requests } = emulator.stats();
+  return requests.create + requests.patch + requests.delete;
+}
+
+export interface FaultProxy {
+  url: string;
+  /** Requests forwarded with a fault header, by rule answer. */
+  readonly injected: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A real HTTP proxy in front of `target` that adds the emulator's fault header
+ * (`x-emulator-fault`) to the requests `rule` picks, e.g. `drop=after` on the
+ * first create of an email: the emulator applies it and closes the connection.
+ */
+export async function startFaultProxy(
+  t: ExecutionContext,
+  target: { url: string },
+  rule: (req: { method: string; path: string; body: string }) => string | undefined,
+): Promise<FaultProxy> {
+  const upstream = new URL(target.url);
+  const injected: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const fault = rule({ method: req.method ?? 'GET', path: req.url ?? '/', body: body.toString('utf8') });
+      const headers: IncomingHttpHeaders = { ...req.headers, host: upstream.host };
+      if (fault) {
+        headers[FAULT_HEADER] = fault;
+        injected.push(fault);
+      }
+      const out = request({ hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      out.on('error', () => {
+        // The emulator dropped the connection: drop ours too, so the client sees the same.
+        res.destroy();
+        req.socket.destroy();
+      });
+      out.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  t.teardown(close);
+  return { url: `http://127.0.0.1:${port}`, injected, close };
+}
