@@ -74,15 +74,26 @@ export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv): ImportOpt
 /** Runs an import-like job with progress, Ctrl-C handling and the summary; returns the stats. */
 export async function runWithTerminal(
   argv: ConnectionArgv,
-  run: (hooks: { signal: AbortSignal; onProgress: (stats: ImportStats) => void; onNote: (message: string) => void }) => Promise<ImportStats>,
+  run: (hooks: {
+    signal: AbortSignal;
+    onProgress: (stats: ImportStats) => void;
+    onNote: (message: string) => void;
+    /** Ends the current progress display (before a prompt); the next update starts a new one. */
+    endProgress: () => void;
+  }) => Promise<ImportStats>,
   ctx: ReturnType<typeof contextOf>,
   rates: { create: number; patch: number },
 ): Promise<ImportStats> {
   const interrupt = onInterrupt(ctx.stderr);
-  const progress = createProgress({ stream: ctx.stderr, isTTY: ctx.isTTY, quiet: Boolean(argv.quiet), unit: 'rows' });
+  const newProgress = () => createProgress({ stream: ctx.stderr, isTTY: ctx.isTTY, quiet: Boolean(argv.quiet), unit: 'rows' });
+  let progress = newProgress();
   try {
     return await run({
       signal: interrupt.signal,
+      endProgress: () => {
+        progress.stop();
+        progress = newProgress();
+      },
       onNote: (message) => {
         if (!argv.quiet) ctx.stderr.write(`${message}\n`);
       },

@@ -8,7 +8,7 @@ import { runUpdate, type UpdatePlan } from '../../update/run-update.js';
 import { UNDO_CLEAR_TOKEN } from '../../import/run-import.js';
 import { createPylonClient } from '../../pylon/client.js';
 import { parseFilterExpression } from '../../pylon/filter-expr.js';
-import { ConfigError, invalidOption } from '../../errors.js';
+import { ConfigError, ExitError, invalidOption } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
 
@@ -41,11 +41,22 @@ function describePlan(plan: UpdatePlan): string {
   return lines.join('\n') + '\n';
 }
 
-async function askToConfirm(ctx: CliContext, plan: UpdatePlan): Promise<boolean> {
+/**
+ * Asks on the terminal. Only "yes"/"y" goes on; end of input answers no, and
+ * Ctrl-C stops like an interrupted run (nothing was written yet).
+ */
+async function askToConfirm(ctx: CliContext, plan: UpdatePlan, signal: AbortSignal): Promise<boolean> {
   const rl = createInterface({ input: ctx.stdin, output: ctx.stderr, terminal: false });
   try {
-    const answer = await rl.question(`Apply these changes to ${plan.changes} contacts? Type yes to continue: `);
-    return answer.trim().toLowerCase() === 'yes' || answer.trim().toLowerCase() === 'y';
+    const answer = await new Promise<string | undefined>((resolve, reject) => {
+      rl.once('close', () => resolve(undefined));
+      rl.question(`Apply these changes to ${plan.changes.toLocaleString('en-US')} contacts? Type yes to continue: `, { signal }).then(resolve, reject);
+    });
+    const word = answer?.trim().toLowerCase();
+    return word === 'yes' || word === 'y';
+  } catch (error) {
+    if (signal.aborted) throw new ExitError(EXIT.INTERRUPTED, 'Stopped before writing anything: interrupted.', 'RUN_ABORTED');
+    throw error;
   } finally {
     rl.close();
   }
@@ -97,9 +108,11 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
             stdin: ctx.stdin as never,
             onPlanReady: (p) => {
               plan = p;
+              hooks.onProgress(p.stats);
+              hooks.endProgress();
               ctx.stderr.write(describePlan(p));
             },
-            confirm: ctx.isTTY && !argv.yes && !argv.dryRun ? (p) => askToConfirm(ctx, p) : undefined,
+            confirm: ctx.isTTY && !argv.yes && !argv.dryRun ? (p) => askToConfirm(ctx, p, hooks.signal) : undefined,
           },
         );
         return r.stats ?? r.plan.stats;
