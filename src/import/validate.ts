@@ -323,7 +323,12 @@ export function parseDateTime(value: string): string | undefined {
   if (!m) return undefined;
   const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6])];
   if (!validCalendarDate(Number(m[1]), Number(m[2]), Number(m[3])) || hour > 23 || minute > 59 || second > 59) return undefined;
-  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return undefined;
+  if (m[9] === undefined) {
+    // UTC already: build the ISO form directly (Date.parse truncates fractions to milliseconds too).
+    const millis = ((m[7] ?? '.').slice(1) + '000').slice(0, 3);
+    return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${millis}Z`;
+  }
+  if (Number(m[9]) > 23 || Number(m[10]) > 59) return undefined;
   const time = Date.parse(value.replace(' ', 'T').toUpperCase());
   return Number.isNaN(time) ? undefined : new Date(time).toISOString();
 }

@@ -231,3 +231,9 @@ test('samples/contacts-with-errors.csv: each line shows its error code', async (
   const withoutToken = await inputSide('contacts-with-errors.csv');
   t.is(withoutToken[12], 'ROW_INVALID_ROLE portal_role', 'without --clear-token, #N/A is just an invalid role');
 });
+
+test('parseDateTime: the UTC fast path agrees with Date', (t) => {
+  for (const value of ['2026-01-31T09:30:00Z', '2026-01-31t09:30:00.1z', '2024-02-29 23:59:59.123456Z', '0999-12-31T00:00:00.99Z', '2026-06-30T12:00:00+00:00']) {
+    t.is(parseDateTime(value), new Date(Date.parse(value.replace(' ', 'T').toUpperCase())).toISOString(), value);
+  }
+});
