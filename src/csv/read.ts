@@ -10,7 +10,11 @@ import { createTokenizer, type RawRecord, type RecordError, type Tokenizer } fro
  * the consumer's `for await` so a slow consumer pauses the file. Handles BOMs,
  * `--encoding`, delimiter sniffing and Excel's `sep=` line, CR/LF/CRLF, quoted
  * newlines, and malformed records (returned with an `error`, never dropped).
- * Memory: one 64 KiB chunk plus the record in progress.
+ * A quote that is never closed would swallow the rest of the file: its record is
+ * cut at the end of the line where it opened, returned with CSV_QUOTE_NOT_CLOSED
+ * (or CSV_MAX_RECORD_SIZE past `maxRecordSize`), a warning is added, and the
+ * following lines are read as records again — no row is lost.
+ * Memory: the first 64 KiB, then one chunk plus the record in progress.
  */
 
 export interface RecordItem {
@@ -189,7 +193,10 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
   /** Ragged check and blank skipping; undefined for a record to skip. */
   function toItem(record: RawRecord): RecordItem | undefined {
     const width = layout!.header.length;
-    if (record.error) return record;
+    if (record.error) {
+      if (record.error.code !== 'CSV_INVALID_CLOSING_QUOTE') warnings.push(`${name}, line ${record.line}: ${record.error.message}`);
+      return record;
+    }
     if (record.cells.every((cell) => cell.trim() === '')) {
       blankRecords++;
       return undefined;
