@@ -25,18 +25,16 @@ export function createPrng(seed: number): Prng {
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+function hex8(n: number): string {
+  return HEX[n >>> 24] + HEX[(n >>> 16) & 255] + HEX[(n >>> 8) & 255] + HEX[n & 255];
+}
+
 /** A UUID v4-shaped id drawn from the PRNG (deterministic for a given seed). */
 export function uuidFrom(prng: Prng): string {
-  const b = new Array<number>(16);
-  for (let i = 0; i < 16; i += 4) {
-    const n = Math.floor(prng.next() * 4294967296);
-    b[i] = n & 255;
-    b[i + 1] = (n >>> 8) & 255;
-    b[i + 2] = (n >>> 16) & 255;
-    b[i + 3] = n >>> 24;
-  }
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = b.map((x) => HEX[x]);
-  return `${h[0]}${h[1]}${h[2]}${h[3]}-${h[4]}${h[5]}-${h[6]}${h[7]}-${h[8]}${h[9]}-${h[10]}${h[11]}${h[12]}${h[13]}${h[14]}${h[15]}`;
+  const a = hex8(Math.floor(prng.next() * 4294967296));
+  const b = hex8(Math.floor(prng.next() * 4294967296));
+  const c = hex8(Math.floor(prng.next() * 4294967296));
+  const d = hex8(Math.floor(prng.next() * 4294967296));
+  const variant = '89ab'[parseInt(c[0], 16) & 3];
+  return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${variant}${c.slice(1, 4)}-${c.slice(4, 8)}${d}`;
 }

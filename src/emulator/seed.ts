@@ -7,7 +7,8 @@ import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { CUSTOM_PREFIX, IMPORT_COLUMNS, META_PREFIX, splitMulti } from '../columns.js';
 import { ConfigError } from '../errors.js';
-import type { CustomFieldDefinition, CustomFieldWrite } from '../pylon/types.js';
+import type { Contact, CustomFieldDefinition, CustomFieldValue, CustomFieldWrite } from '../pylon/types.js';
+import { DEFAULT_PORTAL_ROLE } from './contact-model.js';
 import { ApiError } from './api-error.js';
 import { MULTI_VALUED_TYPES } from './org.js';
 import type { Prng } from './prng.js';
@@ -92,13 +93,22 @@ export async function seedFromFile(store: ContactStore, file: string): Promise<n
 const FIRST = ['Ada', 'Grace', 'Alan', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis', 'Frances', 'John', 'Radia', 'Tim', 'Hedy', 'Edsger', 'Katherine', 'Donald', 'Sophie', 'Guido', 'Anita', 'Bjarne'];
 const LAST = ['Lovelace', 'Hopper', 'Turing', 'Torvalds', 'Hamilton', 'Thompson', 'Liskov', 'Ritchie', 'Allen', 'Backus', 'Perlman', 'Berners-Lee', 'Lamarr', 'Dijkstra', 'Johnson', 'Knuth', 'Wilson', 'van Rossum', 'Borg', 'Stroustrup'];
 
-function randomValue(def: CustomFieldDefinition, prng: Prng): CustomFieldWrite | undefined {
-  const options = (def.select_metadata?.options ?? []).map((o) => o.slug);
+const DAY_MS = 86_400_000;
+/** 730 consecutive dates from 2026-01-01, made once. */
+const DATES = Array.from({ length: 730 }, (_, i) => new Date(Date.UTC(2026, 0, 1) + i * DAY_MS).toISOString().slice(0, 10));
+const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+function randomValue(def: CustomFieldDefinition, prng: Prng): CustomFieldValue | undefined {
+  const options = def.select_metadata?.options ?? [];
   switch (def.type) {
     case 'select':
-      return options.length ? { slug: def.slug, value: prng.pick(options) } : undefined;
-    case 'multiselect':
-      return options.length ? { slug: def.slug, values: [...new Set([prng.pick(options), prng.pick(options)])] } : undefined;
+      return options.length ? { slug: def.slug, value: prng.pick(options).slug } : undefined;
+    case 'multiselect': {
+      if (!options.length) return undefined;
+      const a = prng.pick(options).slug;
+      const b = prng.pick(options).slug;
+      return { slug: def.slug, values: a === b ? [a] : [a, b] };
+    }
     case 'number':
       return { slug: def.slug, value: String(1 + prng.int(500)) };
     case 'decimal':
@@ -106,9 +116,9 @@ function randomValue(def: CustomFieldDefinition, prng: Prng): CustomFieldWrite |
     case 'boolean':
       return { slug: def.slug, value: prng.next() < 0.5 ? 'true' : 'false' };
     case 'date':
-      return { slug: def.slug, value: new Date(Date.UTC(2026, 0, 1) + prng.int(730) * 86_400_000).toISOString().slice(0, 10) };
+      return { slug: def.slug, value: prng.pick(DATES) };
     case 'datetime':
-      return { slug: def.slug, value: new Date(Date.UTC(2025, 0, 1) + prng.int(730 * 86_400) * 1000).toISOString().replace('.000Z', 'Z') };
+      return { slug: def.slug, value: `${prng.pick(DATES)}T${two(prng.int(24))}:${two(prng.int(60))}:${two(prng.int(60))}Z` };
     case 'url':
       return { slug: def.slug, value: `https://www.linkedin.com/in/user-${prng.int(1_000_000)}` };
     case 'user':
@@ -120,30 +130,39 @@ function randomValue(def: CustomFieldDefinition, prng: Prng): CustomFieldWrite |
   }
 }
 
-/** Adds `count` random, valid contacts with unique emails (`first.last.N@domain`). */
+/**
+ * Adds `count` random, valid contacts with unique emails (`first.last.N@domain`).
+ * Built directly in the read shape (values are valid by construction), so a
+ * million take seconds.
+ */
 export function seedRandom(store: ContactStore, count: number, prng: Prng): void {
   const accounts = store.org.accounts;
+  const minis = accounts.map((a) => store.org.miniAccount(a.id));
   const fields = store.org.customFields.filter((f) => f.object_type === 'contact' && !f.is_read_only);
+  const locals = FIRST.map((first) => LAST.map((last) => `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, '')));
   const start = store.end;
   for (let i = 0; i < count; i++) {
-    const first = prng.pick(FIRST);
-    const last = prng.pick(LAST);
-    const account = accounts.length > 0 && prng.next() < 0.8 ? prng.pick(accounts) : undefined;
-    const domain = account?.primary_domain ?? account?.domain ?? 'example.com';
-    const local = `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, '');
-    const customFields: CustomFieldWrite[] = [];
+    const f = prng.int(FIRST.length);
+    const l = prng.int(LAST.length);
+    const a = accounts.length > 0 && prng.next() < 0.8 ? prng.int(accounts.length) : -1;
+    const domain = a === -1 ? 'example.com' : accounts[a].primary_domain ?? accounts[a].domain ?? 'example.com';
+    const email = `${locals[f][l]}.${start + i}@${domain}`;
+    const custom: Record<string, CustomFieldValue> = {};
     for (const def of fields) {
       if (prng.next() < 0.3) {
         const value = randomValue(def, prng);
-        if (value) customFields.push(value);
+        if (value) custom[def.slug] = value;
       }
     }
-    store.create({
-      name: `${first} ${last}`,
-      email: `${local}.${start + i}@${domain}`,
-      accountId: account?.id,
-      phone_numbers: prng.next() < 0.2 ? [`1555${String(prng.int(10_000_000)).padStart(7, '0')}`] : undefined,
-      customFields,
-    });
+    const contact: Contact = { id: store.nextId(), name: `${FIRST[f]} ${LAST[l]}`, email, emails: [email] };
+    if (prng.next() < 0.2) {
+      const phone = `1555${String(prng.int(10_000_000)).padStart(7, '0')}`;
+      contact.phone_numbers = [phone];
+      contact.primary_phone_number = phone;
+    }
+    if (a !== -1) contact.account = minis[a];
+    contact.custom_fields = custom;
+    contact.portal_role = DEFAULT_PORTAL_ROLE;
+    store.append(contact);
   }
 }

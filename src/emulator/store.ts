@@ -118,14 +118,24 @@ export class ContactStore {
     const id = changes.id ?? this.newId();
     if (this.byId.has(id)) throw new ApiError(400, CODES.alreadyExists, MSG.idTaken(id), { existsId: id });
     this.checkExternalIds(changes, undefined);
-    const contact = applyChanges({ id, name: '', emails: [] }, { portal_role: DEFAULT_PORTAL_ROLE, ...changes }, this.org);
+    const base: Contact = { id, name: '', emails: [], portal_role: DEFAULT_PORTAL_ROLE };
+    return this.append(applyChanges(base, changes, this.org));
+  }
+
+  /** Adds an already-built contact in the read shape (trusted: random seeding). Its id must be new. */
+  append(contact: Contact): Contact {
     const pos = this.slots.length;
     this.slots.push(contact);
     this.jsonCache.push(undefined);
-    this.byId.set(id, pos);
+    this.byId.set(contact.id, pos);
     this.indexContact(contact, pos);
     this.live += 1;
     return contact;
+  }
+
+  /** A fresh contact id (deterministic for the emulator's seed). */
+  nextId(): string {
+    return this.newId();
   }
 
   /** Applies validated changes; undefined when the id is unknown. */
