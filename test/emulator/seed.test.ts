@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, type ErrorCode } from '../../src/errors.js';
 import { createEmulator, DEFAULT_ACCOUNTS, MSG } from '../../src/emulator/index.js';
 import { client, collectPages, withEmulator } from '../helpers/with-emulator.js';
 
@@ -79,7 +79,7 @@ test('bad seed files fail with a ConfigError naming the file and the problem', a
       await writeFile(join(dir, name), text);
       return join(dir, name);
     };
-    const cases: Array<[string, string, RegExp]> = [
+    const cases: Array<[string, ErrorCode, RegExp]> = [
       [join(dir, 'missing.json'), 'INPUT_NOT_FOUND', /missing\.json: not found/],
       [await write('bad.json', '{"contacts": ['), 'INPUT_UNREADABLE', /not valid JSON/],
       [await write('obj.json', '{"people": []}'), 'INPUT_UNREADABLE', /expected an array of contacts/],
