@@ -1,0 +1,171 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import yargs, { type Argv } from 'yargs';
+import { runCli } from '../../src/cli/index.js';
+import { emulatorCommand, emulatorOptionsFromArgv, parseRateOverrides, type EmulatorArgv } from '../../src/cli/commands/emulator.js';
+import { resolveEmulatorOptions } from '../../src/emulator/index.js';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { call } from '../helpers/with-emulator.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Starts `src/bin.ts emulator …` and resolves once it prints its URL. */
+async function startCli(args: string[]) {
+  const child = spawn(process.execPath, ['--import=tsx', 'src/bin.ts', 'emulator', '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const m = /PYLON_BASE_URL=(\S+)\n/.exec(stdout);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+  return {
+    url,
+    child,
+    output: () => ({ stdout, stderr }),
+    async stop(signal: NodeJS.Signals) {
+      child.kill(signal);
+      const [code] = await once(child, 'exit');
+      return code as number;
+    },
+  };
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`pylon-contacts emulator serves the seed file and stops cleanly on ${signal}`, async (t) => {
+    const cli = await startCli(['--seed', 'samples/seed.json', '--rate-limits', 'off']);
+    try {
+      t.regex(cli.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const res = await call({ url: cli.url, token: 'pylon-emulator-token' }, 'GET', '/contacts');
+      t.is(res.status, 200);
+      t.is(res.body.data.length, 8);
+    } finally {
+      const code = await cli.stop(signal);
+      t.is(code, 0);
+    }
+    const { stdout, stderr } = cli.output();
+    t.is(stdout, `PYLON_BASE_URL=${cli.url}\n`);
+    t.true(stderr.startsWith(`Pylon emulator listening at ${cli.url} (token: pylon-emulator-token; 8 contacts; rate limits off)\n`), stderr);
+    t.true(stderr.includes(`${signal}: stopping the emulator`));
+  });
+}
+
+test('the CLI defaults to the spec rate limits and never echoes a custom token', async (t) => {
+  const cli = await startCli(['--token', 'secret-token-123', '--window-ms', '60000']);
+  try {
+    const em = { url: cli.url, token: 'secret-token-123' };
+    const res = await call(em, 'GET', '/me');
+    t.deepEqual([res.status, res.headers.get('x-rate-limit-remaining')], [200, '59']);
+    t.is((await call(em, 'GET', '/me', { token: 'pylon-emulator-token' })).status, 401);
+  } finally {
+    await cli.stop('SIGTERM');
+  }
+  const { stdout, stderr } = cli.output();
+  t.false((stdout + stderr).includes('secret-token-123'));
+  t.true(stderr.includes('rate limits spec'));
+});
+
+async function runInProcess(args: string[]) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  const code = await runCli(args, { stdout, stderr, env: {}, isTTY: false, stdin: new PassThrough(), exitCode: 0 });
+  return { code, stdout: out, stderr: err };
+}
+
+const BAD_FLAGS: Array<[string[], RegExp]> = [
+  [['--fault-rate', '2'], /Invalid option `--fault-rate`: expected a number from 0 to 1, got 2/],
+  [['--fault-rate', '0.7', '--drop-rate', '0.5'], /Invalid option `--fault-rate \+ --drop-rate`/],
+  [['--rate', 'list=x'], /Invalid option `--rate`: expected a positive integer of requests per window for list, got "x"/],
+  [['--rate', 'tickets=5'], /Invalid option `--rate`: expected endpoint=requests pairs/],
+  [['--rate-limits', 'fast'], /Invalid values:[\s\S]*rate-limits/],
+  [['--port', '70000'], /Invalid option `--port`: expected an integer from 0 to 65535, got 70000/],
+  [['--latency-ms', '-5'], /Invalid option `--latency-ms`/],
+  [['--seed-random', '1.5'], /Invalid option `--seed-random`/],
+  [['--seed', 'no/such/file.json'], /Seed file no\/such\/file\.json: not found/],
+  [['--last-page-cursor', 'zero'], /Invalid values:[\s\S]*last-page-cursor/],
+];
+
+for (const [args, message] of BAD_FLAGS) {
+  test(`bad flags exit 2 with a clear message: ${args.join(' ')}`, async (t) => {
+    const result = await runInProcess(['emulator', ...(args.includes('--port') ? [] : ['--port', '0']), ...args]);
+    t.is(result.code, EXIT.USAGE);
+    t.regex(result.stderr, message);
+    t.false(result.stderr.includes('    at '), 'no stack trace');
+    t.is(result.stdout, '');
+  });
+}
+
+function argvOf(args: string[]): EmulatorArgv {
+  const builder = emulatorCommand.builder as (y: Argv) => Argv<EmulatorArgv>;
+  return builder(yargs(args)).parseSync() as EmulatorArgv;
+}
+
+test('argv → options: CLI defaults', (t) => {
+  const options = resolveEmulatorOptions(emulatorOptionsFromArgv(argvOf([])));
+  t.like(options, {
+    host: '127.0.0.1',
+    port: 4010,
+    tokens: ['pylon-emulator-token'],
+    rateLimits: 'spec',
+    windowMs: 60_000,
+    retryAfterHeader: 'both',
+    remainingHeader: true,
+    duplicateEmail: 'reject',
+    emailMatch: 'insensitive',
+    matchSecondaryEmails: true,
+    lastPageCursor: 'empty',
+    latencyMs: 0,
+    jitterMs: 0,
+    faults: { errorRate: 0, dropRate: 0, slowRate: 0, slowMs: 5000 },
+    seedRandom: 0,
+  });
+  t.is(options.limits.delete, 10);
+});
+
+test('argv → options: every switch', (t) => {
+  const argv = argvOf([
+    '--host', '127.0.0.2', '--port', '0', '--token', 'a', '--token', 'b', '--seed', 'x.csv', '--seed-random', '10',
+    '--rate-limits', 'tiered', '--rate', 'list=600, create=5', '--window-ms', '1000', '--retry-after-header', 'x-retry-after',
+    '--no-remaining-header', '--duplicate-email', 'allow', '--email-match', 'sensitive', '--no-match-secondary-emails',
+    '--last-page-cursor', 'null', '--latency-ms', '5', '--jitter-ms', '3', '--fault-rate', '0.1', '--drop-rate', '0.05',
+    '--slow-rate', '0.2', '--slow-ms', '100', '--random-seed', '77',
+  ]);
+  const options = resolveEmulatorOptions(emulatorOptionsFromArgv(argv));
+  t.like(options, {
+    host: '127.0.0.2',
+    port: 0,
+    tokens: ['a', 'b'],
+    seedFile: 'x.csv',
+    seedRandom: 10,
+    rateLimits: 'tiered',
+    windowMs: 1000,
+    retryAfterHeader: 'x-retry-after',
+    remainingHeader: false,
+    duplicateEmail: 'allow',
+    emailMatch: 'sensitive',
+    matchSecondaryEmails: false,
+    lastPageCursor: 'null',
+    latencyMs: 5,
+    jitterMs: 3,
+    faults: { errorRate: 0.1, dropRate: 0.05, slowRate: 0.2, slowMs: 100 },
+    seed: 77,
+  });
+  t.deepEqual(options.limits, { list: 600, get: 300, create: 5, patch: 120, delete: 30, search: 120, customFields: 300, accounts: 300, me: 300 });
+});
+
+test('parseRateOverrides reads endpoint=n pairs', (t) => {
+  t.deepEqual(parseRateOverrides('list=600,search=5'), { list: 600, search: 5 });
+  t.deepEqual(parseRateOverrides(undefined), {});
+  t.throws(() => parseRateOverrides('list=0'), { message: /--rate/ });
+});
