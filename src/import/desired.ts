@@ -23,6 +23,8 @@ export interface DesiredContact {
   primary_phone_number?: string | null;
   /** Custom fields by slug: a single value, a list for multiselect, or null to clear. */
   custom: Record<string, DesiredCustomValue>;
+  /** Values given for read-only custom fields: allowed only when equal to what Pylon holds. */
+  readOnly?: Record<string, Exclude<DesiredCustomValue, null>>;
 }
 
 export type DesiredCustomValue = { value: string } | { values: string[] } | null;

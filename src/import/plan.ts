@@ -31,6 +31,17 @@ export interface PlanContext {
  * whose value actually changes.
  */
 export function planRow(desired: DesiredContact, existing: Contact | undefined, context: PlanContext): Plan {
+  for (const [slug, value] of Object.entries(desired.readOnly ?? {})) {
+    const current = existing?.custom_fields?.[slug];
+    if (!existing || !sameCustomValue(value, current, context.customFields.get(slug)?.type)) {
+      const definition = context.customFields.get(slug);
+      return fail(
+        'ROW_CUSTOM_FIELD_READ_ONLY',
+        CUSTOM_PREFIX + slug,
+        `Custom field ${slug} is read-only${definition?.source ? ` (synced from ${definition.source})` : ''}: it can hold only the value Pylon has (${current ? JSON.stringify(customCell(current.values ? { values: current.values } : { value: current.value ?? '' })) : 'none'}); leave the cell empty`,
+      );
+    }
+  }
   if (existing === undefined) {
     if (context.mode === 'update') {
       return fail('ROW_NOT_FOUND', desired.id ? 'id' : 'email', `No contact matches ${desired.id ? `id ${desired.id}` : `email ${desired.email}`}; --mode update never creates`);

@@ -141,9 +141,9 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     // Everything that can fail on configuration happens before the first write.
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
-    const source = openSource();
-    const header = await source.header();
-    stats.warnings.push(...source.warnings);
+    const headerSource = openSource();
+    const header = await headerSource.header();
+    headerSource.close();
     const mapping = options.mapPath ? await loadMapping(options.mapPath) : undefined;
     // --set values behave as extra columns present in every row.
     const columns = resolveColumns([...header, ...Object.keys(options.set)], {
@@ -158,6 +158,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         { option: '--mode' },
       );
     }
+    stats.warnings.push(...columns.warnings);
     const setCells = Object.values(options.set);
     const validationContext = { customFields, clearToken: options.clearToken };
 
@@ -388,7 +389,8 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     let chunkKeys = 0;
     // One iterator for the whole file: after an early stop the rest of it is
     // only counted (breaking out of `for await` would close the source).
-    const rows = openSource()[Symbol.asyncIterator]() as AsyncIterator<RecordItem>;
+    const rowSource = openSource();
+    const rows = rowSource[Symbol.asyncIterator]() as AsyncIterator<RecordItem>;
     for (let next = await rows.next(); !next.done; next = await rows.next()) {
       const item = next.value;
       if (signal?.aborted || fatal) {
@@ -411,7 +413,8 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       }
       const row = { line: item.line, cells: item.cells };
       if (item.error) {
-        await failRow(row, { code: 'ROW_MALFORMED', message: `${item.error.message} (${item.error.code})` });
+        const extra = item.cells.length > header.length ? `; cells beyond the header: ${JSON.stringify(item.cells.slice(header.length))}` : '';
+        await failRow(row, { code: 'ROW_MALFORMED', message: `${item.error.message} (${item.error.code})${extra}` });
         continue;
       }
       const { desired, issues } = validateRow(cells, columns, validationContext);
@@ -468,6 +471,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       }
     }
 
+    stats.warnings.push(...rowSource.warnings);
     if (options.dryRun) {
       stats.plannedCalls = { ...plannedLookupCalls(client), create: planned.create, patch: planned.patch };
       stats.etaSeconds = Math.max(

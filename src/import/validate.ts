@@ -182,12 +182,20 @@ function standardRule(column: ImportColumn, header: string): Rule {
 /** A custom field's rule: read-only check, then the type's parser. */
 function customRule(definition: CustomFieldDefinition, header: string): Rule {
   const { slug } = definition;
-  if (definition.is_read_only) {
-    const readOnly: Rule['clear'] = (row) =>
-      row.issue('ROW_CUSTOM_FIELD_READ_ONLY', header, `Column ${header}: custom field ${slug} is read-only${definition.source ? ` (synced from ${definition.source})` : ''}; leave the cell empty`);
-    return { set: (_v, row) => readOnly(row), clear: readOnly };
-  }
   const parse = customParser(definition);
+  if (definition.is_read_only) {
+    // A read-only value is kept for comparison: equal to what Pylon holds, it is
+    // no write (an export re-imports as it is); different, the planner refuses it.
+    const refuse: Rule['clear'] = (row) =>
+      row.issue('ROW_CUSTOM_FIELD_READ_ONLY', header, `Column ${header}: custom field ${slug} is read-only${definition.source ? ` (synced from ${definition.source})` : ''}; leave the cell empty`);
+    return {
+      set(v, row) {
+        const parsed = parse(v);
+        (row.desired.readOnly ??= {})[slug] = parsed === undefined || typeof parsed === 'string' ? { value: v } : parsed;
+      },
+      clear: refuse,
+    };
+  }
   return {
     set(v, row) {
       const parsed = parse(v);

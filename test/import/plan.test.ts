@@ -110,3 +110,20 @@ test('custom values compare by type', (t) => {
   t.false(sameCustomValue({ values: ['a'] }, { values: ['a', 'b'] }, 'multiselect'));
   t.false(sameCustomValue({ value: 'x' }, undefined, 'text'));
 });
+
+test('a read-only custom value passes only when Pylon already holds it', (t) => {
+  const sf = 'contact.salesforce.Contact_ID_for_Pylon__c';
+  const readOnlyFields = new Map(fields).set(sf, { id: 'f9', slug: sf, label: 'SF id', type: 'text', object_type: 'contact', is_read_only: true, source: 'salesforce' });
+  const context = { ...upsert, customFields: readOnlyFields };
+  const holding = { ...contact, custom_fields: { ...contact.custom_fields, [sf]: { slug: sf, value: '003A' } } };
+  t.deepEqual(planRow(desired({ email: 'ada@example.com', readOnly: { [sf]: { value: '003A' } } }), holding, context), { action: 'unchanged', id: 'c1' });
+  const changed = planRow(desired({ email: 'ada@example.com', readOnly: { [sf]: { value: '003B' } } }), holding, context);
+  t.is(changed.action, 'fail');
+  if (changed.action === 'fail') {
+    t.is(changed.issue.code, 'ROW_CUSTOM_FIELD_READ_ONLY');
+    t.is(changed.issue.field, `custom.${sf}`);
+    t.regex(changed.issue.message, /synced from salesforce.*"003A"/);
+  }
+  const created = planRow(desired({ name: 'New', email: 'new@example.com', readOnly: { [sf]: { value: '003C' } } }), undefined, context);
+  t.is(created.action, 'fail');
+});

@@ -108,7 +108,6 @@ const invalid: Array<[string, Record<string, string>, Array<[RowIssueCode, strin
   ['datetime without zone', { 'custom.last_seen_at': '2026-01-31T09:30:00' }, [['ROW_CUSTOM_FIELD_INVALID', 'custom.last_seen_at', /RFC 3339/]]],
   ['datetime hour 24', { 'custom.last_seen_at': '2026-01-31T24:00:00Z' }, [['ROW_CUSTOM_FIELD_INVALID', 'custom.last_seen_at', /RFC 3339/]]],
   ['url without scheme', { 'custom.linkedin': 'linkedin.com/in/ann' }, [['ROW_CUSTOM_FIELD_INVALID', 'custom.linkedin', /not an http\(s\) URL/]]],
-  ['read-only field with a value', { [SF]: '003XYZ' }, [['ROW_CUSTOM_FIELD_READ_ONLY', SF, /read-only \(synced from salesforce\)/]]],
   ['read-only field cleared', { [SF]: '#N/A' }, [['ROW_CUSTOM_FIELD_READ_ONLY', SF, /read-only/]]],
   ['name cannot be cleared', { Name: '#N/A' }, [['ROW_CANNOT_CLEAR', 'Name', /^Column Name: the name cannot be cleared/]]],
   ['email cannot be cleared', { EMAIL: '#N/A' }, [['ROW_CANNOT_CLEAR', 'EMAIL', /primary email/]]],
@@ -217,7 +216,7 @@ test('samples/contacts-with-errors.csv: each line shows its error code', async (
     8: 'ROW_PRIMARY_PHONE_NOT_LISTED primary_phone_number',
     9: 'ROW_CUSTOM_FIELD_INVALID custom.tier',
     10: 'ROW_CUSTOM_FIELD_INVALID custom.renewal_date',
-    11: 'ROW_CUSTOM_FIELD_READ_ONLY custom.contact.salesforce.Contact_ID_for_Pylon__c',
+    11: 'ok', // a read-only value: the planner refuses it unless Pylon already holds it
     12: 'ROW_CANNOT_CLEAR portal_role',
     13: 'ok', // no name: the planner fails it with ROW_NAME_REQUIRED when it must create
     14: 'ROW_EMAIL_REQUIRED',
@@ -230,6 +229,14 @@ test('samples/contacts-with-errors.csv: each line shows its error code', async (
   t.deepEqual(await inputSide('contacts-with-errors.csv', '#N/A'), expected);
   const withoutToken = await inputSide('contacts-with-errors.csv');
   t.is(withoutToken[12], 'ROW_INVALID_ROLE portal_role', 'without --clear-token, #N/A is just an invalid role');
+});
+
+test('a read-only value is kept for the planner, not written', (t) => {
+  const plan = resolveColumns([SF, 'email'], { customFields: DEFAULT_CUSTOM_FIELDS });
+  const { desired, issues } = validateRow(['003XYZ', 'a@example.com'], plan, { customFields: new Map(DEFAULT_CUSTOM_FIELDS.map((f) => [f.slug, f])) });
+  t.deepEqual(issues, []);
+  t.deepEqual(desired.custom, {});
+  t.deepEqual(desired.readOnly, { 'contact.salesforce.Contact_ID_for_Pylon__c': { value: '003XYZ' } });
 });
 
 test('parseDateTime: the UTC fast path agrees with Date', (t) => {
