@@ -1,0 +1,115 @@
+import { hash } from 'node:crypto';
+
+/** A 64-bit digest as two unsigned 32-bit halves (no BigInt, no strings kept). */
+export interface Key64 {
+  hi: number;
+  lo: number;
+}
+
+/** The first 64 bits of sha256(text). */
+export function key64(text: string): Key64 {
+  const digest = hash('sha256', text, 'buffer');
+  return { hi: digest.readUInt32BE(0), lo: digest.readUInt32BE(4) };
+}
+
+export function key64Hex(key: Key64): string {
+  return key.hi.toString(16).padStart(8, '0') + key.lo.toString(16).padStart(8, '0');
+}
+
+export function parseKey64Hex(text: string): Key64 | undefined {
+  if (!/^[0-9a-f]{16}$/.test(text)) return undefined;
+  return { hi: parseInt(text.slice(0, 8), 16), lo: parseInt(text.slice(8), 16) };
+}
+
+const MAX_LOAD = 0.75;
+
+/**
+ * An open-addressing hash table from a 64-bit id key to a 64-bit value, in typed
+ * arrays: 17 bytes per slot (9 without values), at most 75 % full, so 1,000,000
+ * ids take 2^21 slots = 36 MB (a Map of id strings would take ~100 MB). Ids are never stored, only
+ * their 64-bit keys: two ids collide with probability ~n²/2^65 (3·10⁻⁸ at 1M).
+ */
+export class IdIndex {
+  #keys: Uint32Array;
+  #values: Uint32Array;
+  /** 0 empty, 1 used, 2 used and marked. */
+  #flags: Uint8Array;
+  #size = 0;
+  readonly #withValues: boolean;
+
+  /** `expected` sizes the table up front; without `withValues` a slot takes 9 bytes. */
+  constructor(options: { expected?: number; withValues?: boolean } = {}) {
+    this.#withValues = options.withValues ?? true;
+    let capacity = 1024;
+    while ((options.expected ?? 0) > capacity * MAX_LOAD) capacity *= 2;
+    this.#keys = new Uint32Array(capacity * 2);
+    this.#values = new Uint32Array(this.#withValues ? capacity * 2 : 0);
+    this.#flags = new Uint8Array(capacity);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  #slot(key: Key64): number {
+    const mask = this.#flags.length - 1;
+    let i = (key.lo ^ Math.imul(key.hi, 0x9e3779b1)) & mask;
+    while (this.#flags[i] !== 0 && (this.#keys[2 * i] !== key.hi || this.#keys[2 * i + 1] !== key.lo)) i = (i + 1) & mask;
+    return i;
+  }
+
+  /** Adds a key (with a value); returns false, changing nothing, when the key is already there. */
+  add(key: Key64, value: Key64 = { hi: 0, lo: 0 }): boolean {
+    if ((this.#size + 1) > this.#flags.length * MAX_LOAD) this.#grow();
+    const i = this.#slot(key);
+    if (this.#flags[i] !== 0) return false;
+    this.#flags[i] = 1;
+    this.#keys[2 * i] = key.hi;
+    this.#keys[2 * i + 1] = key.lo;
+    if (this.#withValues) {
+      this.#values[2 * i] = value.hi;
+      this.#values[2 * i + 1] = value.lo;
+    }
+    this.#size += 1;
+    return true;
+  }
+
+  /** The value stored for a key, or undefined. */
+  get(key: Key64): Key64 | undefined {
+    const i = this.#slot(key);
+    if (this.#flags[i] === 0 || !this.#withValues) return undefined;
+    return { hi: this.#values[2 * i]!, lo: this.#values[2 * i + 1]! };
+  }
+
+  /** Marks a present key (e.g. "seen in this run"); returns false when absent. */
+  mark(key: Key64): boolean {
+    const i = this.#slot(key);
+    if (this.#flags[i] === 0) return false;
+    this.#flags[i] = 2;
+    return true;
+  }
+
+  isMarked(key: Key64): boolean {
+    return this.#flags[this.#slot(key)] === 2;
+  }
+
+  #grow(): void {
+    const keys = this.#keys;
+    const values = this.#values;
+    const flags = this.#flags;
+    this.#keys = new Uint32Array(keys.length * 2);
+    this.#values = new Uint32Array(this.#withValues ? values.length * 2 : 0);
+    this.#flags = new Uint8Array(flags.length * 2);
+    for (let j = 0; j < flags.length; j += 1) {
+      if (flags[j] === 0) continue;
+      const i = this.#slot({ hi: keys[2 * j]!, lo: keys[2 * j + 1]! });
+      this.#flags[i] = flags[j]!;
+      this.#keys[2 * i] = keys[2 * j]!;
+      this.#keys[2 * i + 1] = keys[2 * j + 1]!;
+      if (this.#withValues) {
+        this.#values[2 * i] = values[2 * j]!;
+        this.#values[2 * i + 1] = values[2 * j + 1]!;
+      }
+    }
+  }
+}

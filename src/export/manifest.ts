@@ -1,0 +1,117 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import type { Filter } from '../pylon/types.js';
+import { writeFileAtomic } from './atomic-file.js';
+import type { ExportFormat } from './sink.js';
+
+export const MANIFEST_KIND = 'pylon-contacts-export';
+export const MANIFEST_VERSION = 1;
+
+/** The per-record hashes of a run, for the next `--since`. `path` is relative to the manifest. */
+export interface StateRef {
+  path: string;
+  sha256: string;
+  entries: number;
+}
+
+export interface DeltaSummary {
+  /** The manifest given to --since, relative to this manifest. */
+  since: string;
+  sinceStartedAt: string;
+  new: number;
+  changed: number;
+  unchanged: number;
+  deleted: number;
+  /** Ids present in the previous run and absent now (CSV, header `id`), relative to this manifest. */
+  deletedFile: string | null;
+}
+
+/** Where a failed run stopped. */
+export interface StopPoint {
+  /** The cursor of the page that failed ("" = the first page). */
+  cursor: string;
+  /** Pages read before the failure. */
+  pagesRead: number;
+  code: string;
+  status: number | null;
+  requestId: string | null;
+  message: string;
+}
+
+export interface ExportManifest {
+  kind: typeof MANIFEST_KIND;
+  version: typeof MANIFEST_VERSION;
+  complete: boolean;
+  status: 'complete' | 'failed' | 'interrupted';
+  /** The data file relative to this manifest, or "-" for stdout. Absent on disk unless complete. */
+  file: string;
+  format: ExportFormat;
+  gzip: boolean;
+  bom: boolean;
+  excelSafe: boolean;
+  columns: string[];
+  filter: Filter | null;
+  rows: number;
+  contactsRead: number;
+  duplicatesSkipped: number;
+  recordErrors: number;
+  pages: number;
+  apiCalls: { total: number; list: number; search: number; customFields: number; retries: number; rateLimited: number };
+  /** Of the bytes written (after gzip); null unless complete. */
+  bytes: number | null;
+  sha256: string | null;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  /** For the next --since; on a failed delta run, the baseline it started from (still valid). */
+  state: StateRef | null;
+  delta: DeltaSummary | null;
+  stoppedAt: StopPoint | null;
+  /** Error report, relative to this manifest, when one was written. */
+  errors: string | null;
+}
+
+/** A path as stored in a manifest: relative to the manifest's directory. */
+export function relativeTo(manifestPath: string, path: string): string {
+  return relative(dirname(resolve(manifestPath)), resolve(path)) || '.';
+}
+
+/** A path read from a manifest, made absolute. */
+export function resolveFrom(manifestPath: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(resolve(manifestPath)), path);
+}
+
+export async function writeManifest(path: string, manifest: ExportManifest): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(manifest, null, 2) + '\n');
+}
+
+function bad(path: string, problem: string): ConfigError {
+  return new ConfigError('INPUT_UNREADABLE', `Invalid option \`--since\`: ${path} ${problem}`, { option: '--since' });
+}
+
+/** Reads a manifest for --since; it must carry a state (a complete run, or a failed delta run's baseline). */
+export async function readManifest(path: string): Promise<ExportManifest & { state: StateRef }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `Invalid option \`--since\`: cannot read ${path} (${code ?? String(error)})`, {
+      option: '--since',
+    });
+  }
+  let manifest: Partial<ExportManifest>;
+  try {
+    manifest = JSON.parse(text) as Partial<ExportManifest>;
+  } catch {
+    throw bad(path, 'is not JSON');
+  }
+  if (manifest.kind !== MANIFEST_KIND) throw bad(path, `is not a pylon-contacts export manifest`);
+  if (manifest.version !== MANIFEST_VERSION) throw bad(path, `has manifest version ${String(manifest.version)}; this tool reads version ${MANIFEST_VERSION}`);
+  const state = manifest.state;
+  if (!state || typeof state.path !== 'string' || typeof state.sha256 !== 'string' || typeof state.entries !== 'number') {
+    throw bad(path, 'has no state to compare with (the run failed before any complete export); run a full export first');
+  }
+  return manifest as ExportManifest & { state: StateRef };
+}

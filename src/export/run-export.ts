@@ -1,0 +1,314 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ENDPOINTS, type EndpointKey } from '../config.js';
+import { ConfigError, PylonCliError } from '../errors.js';
+import type { PylonClient } from '../pylon/api.js';
+import { createPylonClient } from '../pylon/client.js';
+import { PylonApiError } from '../pylon/errors.js';
+import type { Contact } from '../pylon/types.js';
+import { openAtomic, type AtomicFile } from './atomic-file.js';
+import { availableColumns, recordProblem, selectColumns, toCells, toJsonRecord, type ExportColumn } from './columns.js';
+import { createStateWriter, loadBaseline, recordHash, writeDeleted, type Baseline, type StateWriter } from './delta.js';
+import { IdIndex, key64 } from './id-index.js';
+import { relativeTo, writeManifest, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
+import type { ExportOptions } from './options.js';
+import { paginate, PaginationError, type PaginationState } from './paginate.js';
+import { ErrorReport, type ReportEntry } from './report.js';
+import { createEncoders, Digest, forwardTo } from './sink.js';
+
+export interface ExportDeltaStats {
+  since: string;
+  /** When the --since run started: rows changed after that are in this run. */
+  sinceStartedAt: string;
+  new: number;
+  changed: number;
+  unchanged: number;
+  deleted: number;
+  deletedPath: string | null;
+}
+
+/** What an export did. The CLI prints it; `--json` prints it whole; the manifest records it. */
+export interface ExportStats {
+  complete: boolean;
+  interrupted: boolean;
+  output: string;
+  format: ExportOptions['format'];
+  gzip: boolean;
+  /** Rows written (in a delta run: new and changed contacts only). */
+  rows: number;
+  contactsRead: number;
+  /** Contacts the API listed twice in one run; written once. */
+  duplicatesSkipped: number;
+  /** Records that could not be written (listed in the error report). */
+  recordErrors: number;
+  pages: number;
+  calls: Record<EndpointKey, number>;
+  retries: number;
+  rateLimited: number;
+  /** Bytes written (after gzip) and their sha256; sha256 is null unless complete. */
+  bytes: number;
+  sha256: string | null;
+  columns: string[];
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  manifestPath: string | null;
+  errorsPath: string | null;
+  statePath: string | null;
+  delta: ExportDeltaStats | null;
+  stoppedAt: StopPoint | null;
+  warnings: string[];
+}
+
+export interface RunExportHooks {
+  client?: PylonClient;
+  signal?: AbortSignal;
+  /** Called after every page. */
+  onProgress?: (stats: ExportStats) => void;
+  /** Where `-` writes (default process.stdout). */
+  stdout?: NodeJS.WritableStream;
+}
+
+type Phase = 'custom_fields' | 'page' | 'output';
+
+function emptyCalls(): Record<EndpointKey, number> {
+  return Object.fromEntries(ENDPOINTS.map((e) => [e, 0])) as Record<EndpointKey, number>;
+}
+
+/**
+ * Exports every contact (or a filtered subset) to CSV or NDJSON in constant
+ * memory: pages are pulled only as fast as the file takes them. Writes to a
+ * temporary file and renames it into place only when every page was read; on
+ * failure or interrupt nothing appears at the target, and the manifest says
+ * `complete: false` and where the run stopped. Never throws for API or write
+ * failures (they are in the stats); throws ConfigError for usage problems.
+ */
+export async function runExport(options: ExportOptions, hooks: RunExportHooks = {}): Promise<ExportStats> {
+  const started = Date.now();
+  const { signal } = hooks;
+  const baseline = options.since === undefined ? undefined : await loadBaseline(options.since, { filter: options.filter });
+  const client =
+    hooks.client ??
+    createPylonClient({ baseUrl: options.connection.baseUrl, token: options.connection.token, timeoutMs: options.connection.timeoutMs, rates: options.connection.rates });
+  const callsBefore = { ...client.stats.calls };
+  const retriesBefore = client.stats.retries;
+  const rateLimitedBefore = client.stats.rateLimited;
+  const stats: ExportStats = {
+    complete: false,
+    interrupted: false,
+    output: options.output,
+    format: options.format,
+    gzip: options.gzip,
+    rows: 0,
+    contactsRead: 0,
+    duplicatesSkipped: 0,
+    recordErrors: 0,
+    pages: 0,
+    calls: emptyCalls(),
+    retries: 0,
+    rateLimited: 0,
+    bytes: 0,
+    sha256: null,
+    columns: [],
+    startedAt: new Date(started).toISOString(),
+    endedAt: '',
+    durationMs: 0,
+    manifestPath: options.manifestPath ?? null,
+    errorsPath: null,
+    statePath: null,
+    delta: baseline ? { since: baseline.manifestPath, sinceStartedAt: baseline.manifest.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null } : null,
+    stoppedAt: null,
+    warnings: [],
+  };
+  const refresh = () => {
+    for (const endpoint of ENDPOINTS) stats.calls[endpoint] = client.stats.calls[endpoint] - (callsBefore[endpoint] ?? 0);
+    stats.retries = client.stats.retries - retriesBefore;
+    stats.rateLimited = client.stats.rateLimited - rateLimitedBefore;
+    stats.durationMs = Date.now() - started;
+  };
+  const report = new ErrorReport(options.errorsPath);
+  const pageState: PaginationState = { pages: 0, cursor: undefined };
+  let phase: Phase = 'custom_fields';
+  let dataFile: AtomicFile | undefined;
+  let deletedFile: AtomicFile | undefined;
+  let stateWriter: StateWriter | undefined;
+  let newState: StateRef | undefined;
+  const digest = new Digest();
+
+  try {
+    const definitions = await client.listCustomFields({ signal });
+    const columns = selectColumns(availableColumns(definitions), options.columns);
+    stats.columns = columns.map((c) => c.name);
+    if (baseline && baseline.manifest.columns.join(',') !== stats.columns.join(',')) {
+      stats.warnings.push(`the columns differ from ${options.since}: every contact counts as changed in this run`);
+    }
+    phase = 'page';
+    if (!options.toStdout) dataFile = await openAtomic(options.output);
+    if (options.statePath !== undefined) stateWriter = await createStateWriter(options.statePath);
+    const destination = dataFile ? dataFile.stream : forwardTo(hooks.stdout ?? process.stdout);
+    const encoders = createEncoders({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe, gzip: options.gzip });
+    const rows = records({ options, client, columns, baseline, stateWriter, report, stats, pageState, signal, onPage: () => {
+      refresh();
+      hooks.onProgress?.(stats);
+    } });
+    await pipeline([Readable.from(rows), ...encoders, digest, destination]);
+    phase = 'output';
+    stats.bytes = digest.bytes;
+    if (baseline && options.deletedPath !== undefined) {
+      deletedFile = await openAtomic(options.deletedPath);
+      stats.delta!.deleted = await writeDeleted(baseline, deletedFile);
+      await deletedFile.commit();
+      stats.delta!.deletedPath = options.deletedPath;
+    }
+    // Data before state: if the state cannot be saved, the next delta repeats
+    // this run's rows (at least once) instead of losing them.
+    await dataFile?.commit();
+    if (stateWriter && options.statePath !== undefined) {
+      newState = { path: options.statePath, ...(await stateWriter.commit()) };
+      stats.statePath = options.statePath;
+    }
+    stats.sha256 = digest.sha256;
+    stats.complete = true;
+  } catch (error) {
+    await Promise.all([dataFile?.discard(), deletedFile?.discard(), stateWriter?.discard()]);
+    if (error instanceof ConfigError) {
+      await report.close();
+      throw error;
+    }
+    stats.bytes = digest.bytes;
+    stats.interrupted = signal?.aborted === true;
+    const entry = describeFailure(error, phase, pageState, stats.interrupted);
+    stats.stoppedAt = { cursor: entry.cursor ?? '', pagesRead: pageState.pages, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
+    await report.add(entry);
+  } finally {
+    client.close?.();
+  }
+  refresh();
+  stats.errorsPath = (await report.close()) ?? null;
+  stats.endedAt = new Date().toISOString();
+  if (options.manifestPath !== undefined) {
+    const state = newState ?? (baseline && !stats.complete ? { ...baseline.manifest.state, path: baseline.statePath } : undefined);
+    await writeManifest(options.manifestPath, buildManifest(options, options.manifestPath, stats, state));
+  }
+  return stats;
+}
+
+interface RecordsInput {
+  options: ExportOptions;
+  client: PylonClient;
+  columns: ExportColumn[];
+  baseline: Baseline | undefined;
+  stateWriter: StateWriter | undefined;
+  report: ErrorReport;
+  stats: ExportStats;
+  pageState: PaginationState;
+  signal: AbortSignal | undefined;
+  onPage: () => void;
+}
+
+/** The rows to write, pulled page by page: CSV cells or NDJSON objects. */
+async function* records(input: RecordsInput): AsyncGenerator<string[] | Record<string, unknown>> {
+  const { options, client, columns, baseline, stateWriter, report, stats, pageState, signal } = input;
+  const columnsKey = stats.columns.join('\u0000');
+  const seen = new IdIndex({ withValues: false, expected: baseline?.manifest.state.entries });
+  const fetchPage = (cursor: string | undefined) =>
+    options.filter
+      ? client.searchContacts({ filter: options.filter, cursor, limit: options.pageSize }, { signal })
+      : client.listContacts({ cursor, limit: options.pageSize }, { signal });
+  for await (const page of paginate(fetchPage, { maxPages: options.maxPages, signal }, pageState)) {
+    stats.pages = pageState.pages;
+    for (const record of page.data as unknown[]) {
+      stats.contactsRead += 1;
+      const problem = recordProblem(record);
+      if (problem !== undefined) {
+        stats.recordErrors += 1;
+        const id = (record as { id?: unknown } | null)?.id;
+        await report.add({ kind: 'record', id: typeof id === 'string' ? id : undefined, cursor: pageState.cursor ?? '', page: pageState.pages, requestId: page.requestId, code: 'PYLON_BAD_RESPONSE', message: `Not exported: ${problem}` });
+        continue;
+      }
+      const contact = record as Contact;
+      const idKey = key64(contact.id);
+      if (!seen.add(idKey)) {
+        stats.duplicatesSkipped += 1;
+        continue;
+      }
+      const cells = toCells(contact, columns);
+      if (stateWriter || baseline) {
+        const hash = recordHash(columnsKey, cells);
+        await stateWriter?.add(contact.id, hash);
+        if (baseline) {
+          const change = baseline.classify(idKey, hash);
+          stats.delta![change] += 1;
+          if (change === 'unchanged') continue;
+        }
+      }
+      stats.rows += 1;
+      yield options.format === 'csv' ? cells : toJsonRecord(contact, columns);
+    }
+    input.onPage();
+  }
+}
+
+function describeFailure(error: unknown, phase: Phase, pageState: PaginationState, interrupted: boolean): ReportEntry {
+  const cursor = pageState.cursor ?? '';
+  const page = pageState.pages + 1;
+  if (interrupted) return { kind: 'interrupted', cursor, page, code: 'RUN_ABORTED', message: `Interrupted before page ${page} was written; nothing was published` };
+  if (error instanceof PaginationError) return { kind: 'pagination', cursor, page: error.page, code: error.code, message: error.message };
+  if (error instanceof PylonApiError) {
+    const kind = phase === 'custom_fields' ? 'custom_fields' : 'page';
+    return { kind, cursor: kind === 'page' ? cursor : undefined, page: kind === 'page' ? page : undefined, status: error.status, requestId: error.requestId, code: error.code, message: error.message };
+  }
+  if (error instanceof PylonCliError) return { kind: phase === 'output' ? 'output' : 'page', cursor, page, code: error.code, message: error.message };
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return { kind: 'output', cursor, page, code: 'OUTPUT_WRITE', message: `Cannot write the export: ${message}${code && !message.includes(code) ? ` (${code})` : ''}` };
+}
+
+function buildManifest(options: ExportOptions, manifestPath: string, stats: ExportStats, state: StateRef | undefined): ExportManifest {
+  const rel = (path: string) => relativeTo(manifestPath, path);
+  return {
+    kind: 'pylon-contacts-export',
+    version: 1,
+    complete: stats.complete,
+    status: stats.complete ? 'complete' : stats.interrupted ? 'interrupted' : 'failed',
+    file: options.toStdout ? '-' : rel(options.output),
+    format: options.format,
+    gzip: options.gzip,
+    bom: options.bom,
+    excelSafe: options.excelSafe,
+    columns: stats.columns,
+    filter: options.filter ?? null,
+    rows: stats.rows,
+    contactsRead: stats.contactsRead,
+    duplicatesSkipped: stats.duplicatesSkipped,
+    recordErrors: stats.recordErrors,
+    pages: stats.pages,
+    apiCalls: {
+      total: Object.values(stats.calls).reduce((a, b) => a + b, 0),
+      list: stats.calls.list,
+      search: stats.calls.search,
+      customFields: stats.calls.customFields,
+      retries: stats.retries,
+      rateLimited: stats.rateLimited,
+    },
+    bytes: stats.complete ? stats.bytes : null,
+    sha256: stats.sha256,
+    startedAt: stats.startedAt,
+    endedAt: stats.endedAt,
+    durationMs: stats.durationMs,
+    state: state ? { ...state, path: rel(state.path) } : null,
+    delta: stats.delta
+      ? {
+          since: rel(stats.delta.since),
+          sinceStartedAt: stats.delta.sinceStartedAt,
+          new: stats.delta.new,
+          changed: stats.delta.changed,
+          unchanged: stats.delta.unchanged,
+          deleted: stats.delta.deleted,
+          deletedFile: stats.delta.deletedPath ? rel(stats.delta.deletedPath) : null,
+        }
+      : null,
+    stoppedAt: stats.stoppedAt,
+    errors: stats.errorsPath ? rel(stats.errorsPath) : null,
+  };
+}
