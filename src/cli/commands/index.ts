@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { importCommand } from './import.js';
+import { exportCommand } from './export.js';
 import { updateCommand } from './update.js';
 import { emulatorCommand } from './emulator.js';
 import { demoCommand } from './demo.js';
@@ -8,6 +9,7 @@ import { demoCommand } from './demo.js';
 // function and returns an exit code through the context. Add new commands here.
 export const commands: CommandModule<object, any>[] = [
   importCommand,
+  exportCommand,
   updateCommand,
   emulatorCommand,
   demoCommand,

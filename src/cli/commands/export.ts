@@ -1,0 +1,136 @@
+import type { Argv, CommandModule } from 'yargs';
+import { redact } from '../../config.js';
+import { resolveExportOptions, type ExportOptionsInput } from '../../export/options.js';
+import { runExport, type ExportStats } from '../../export/run-export.js';
+import { contextOf } from '../args.js';
+import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { onInterrupt } from '../interrupt.js';
+import { createProgress, formatDuration } from '../progress.js';
+import { connectionFlags, type ConnectionArgv } from '../shared-options.js';
+
+export interface ExportArgv extends ConnectionArgv {
+  file?: string;
+  format?: string;
+  gzip?: boolean;
+  bom?: boolean;
+  excelSafe?: boolean;
+  columns?: string;
+  filter?: string;
+  manifest?: string;
+  errors?: string;
+  since?: string;
+  pageSize?: number;
+  maxPages?: number;
+}
+
+export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOptionsInput {
+  return {
+    output: argv.file,
+    baseUrl: argv.baseUrl,
+    region: argv.region,
+    token: argv.token,
+    env,
+    concurrency: argv.concurrency,
+    rate: argv.rate,
+    timeoutMs: argv.timeout,
+    format: argv.format,
+    gzip: argv.gzip,
+    bom: argv.bom,
+    excelSafe: argv.excelSafe,
+    columns: argv.columns,
+    filter: argv.filter,
+    manifest: argv.manifest,
+    errors: argv.errors,
+    since: argv.since,
+    pageSize: argv.pageSize,
+    maxPages: argv.maxPages,
+    json: argv.json,
+  };
+}
+
+/** 0 complete, 3 complete but some records could not be written, 130 interrupted, 1 failed. */
+export function exportExitCode(stats: ExportStats): number {
+  if (stats.complete) return stats.recordErrors > 0 ? EXIT.PARTIAL : EXIT.OK;
+  return stats.interrupted ? EXIT.INTERRUPTED : EXIT.FATAL;
+}
+
+const n = (value: number) => value.toLocaleString('en-US');
+
+export function formatExportSummary(stats: ExportStats): string {
+  const target = stats.output === '-' ? 'stdout' : stats.output;
+  const state = stats.complete ? 'complete' : stats.interrupted ? 'interrupted' : 'FAILED';
+  const calls = Object.entries(stats.calls)
+    .filter(([, count]) => count > 0)
+    .map(([endpoint, count]) => `${endpoint} ${n(count)}`)
+    .join(', ');
+  const lines = [
+    `Export to ${target}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${n(stats.rows)} rows written from ${n(stats.contactsRead)} contacts in ${n(stats.pages)} page${stats.pages === 1 ? "" : "s"}`,
+    `  API calls: ${calls || 'none'}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}`,
+  ];
+  if (stats.delta) {
+    const d = stats.delta;
+    lines.push(`  delta since ${d.since}: new ${n(d.new)}, changed ${n(d.changed)}, unchanged ${n(d.unchanged)}, deleted ${n(d.deleted)}${d.deletedPath ? ` (ids in ${d.deletedPath})` : ''}`);
+  }
+  if (stats.duplicatesSkipped > 0) lines.push(`  ${n(stats.duplicatesSkipped)} contacts listed twice by the API were written once`);
+  if (stats.recordErrors > 0) lines.push(`  ${n(stats.recordErrors)} records could not be written${stats.errorsPath ? `: see ${stats.errorsPath}` : ''}`);
+  if (stats.complete && stats.sha256) lines.push(`  sha256 ${stats.sha256}, ${n(stats.bytes)} bytes`);
+  if (stats.stoppedAt) {
+    const s = stats.stoppedAt;
+    const where = `page ${n(s.pagesRead + 1)}${s.cursor ? ` (cursor ${s.cursor})` : ''}`;
+    lines.push(`  stopped at ${where}: ${s.message}`);
+    lines.push(stats.output === '-' ? '  stdout received a partial export: discard it' : '  nothing was written at the target; the previous file, if any, is untouched');
+    if (stats.errorsPath) lines.push(`  error report: ${stats.errorsPath}`);
+  }
+  if (stats.manifestPath) lines.push(`  manifest: ${stats.manifestPath}`);
+  for (const warning of stats.warnings) lines.push(`  warning: ${warning}`);
+  return lines.join('\n') + '\n';
+}
+
+function printExportSummary(stats: ExportStats, ctx: CliContext, options: { json: boolean; token: string }) {
+  ctx.stderr.write(redact(formatExportSummary(stats), options.token));
+  if (options.json) ctx.stdout.write(redact(JSON.stringify(stats), options.token) + '\n');
+}
+
+export const exportCommand: CommandModule<object, ExportArgv> = {
+  command: 'export [file]',
+  describe: 'Write every contact (or a --filter subset) to CSV or NDJSON; - or no file for stdout',
+  builder: (yargs) =>
+    yargs
+      .options(connectionFlags)
+      .positional('file', { type: 'string', describe: 'Output file (.csv, .ndjson, .jsonl, optionally .gz), or - for stdout', default: '-' })
+      .option('format', { type: 'string', choices: ['csv', 'ndjson'], describe: 'Output format', defaultDescription: 'from the file name, else csv' })
+      .option('gzip', { type: 'boolean', describe: 'Gzip the output', defaultDescription: 'true when the name ends in .gz' })
+      .option('bom', { type: 'boolean', default: false, describe: 'Start the CSV with a UTF-8 BOM (Excel)' })
+      .option('excel-safe', { type: 'boolean', default: false, describe: "Escape cells starting with = + - @ tab or CR with a leading ' (formula injection); such a file no longer re-imports unchanged" })
+      .option('columns', { type: 'string', describe: 'Comma-separated columns to write, in this order (e.g. id,email,custom.tier)', defaultDescription: 'all, in the documented order' })
+      .option('filter', { type: 'string', describe: 'Export a subset through search: email~@acme.com, account_id=…, field in a|b, joined with " and ", or a JSON filter' })
+      .option('manifest', { type: 'string', describe: 'Manifest path (rows, pages, API calls, sha256, columns, times, complete)', defaultDescription: '<file>.manifest.json; none for stdout' })
+      .option('errors', { type: 'string', describe: 'Error report path (failed pages, unwritable records)', defaultDescription: '<file>.errors.csv' })
+      .option('since', { type: 'string', describe: 'Delta: the manifest of an earlier export; write only new or changed contacts, and the ids gone since in <file>.deleted.csv' })
+      .option('page-size', { type: 'number', default: 999, describe: 'Contacts per request (1–999)' })
+      .option('max-pages', { type: 'number', default: 100_000, describe: 'Stop with an error after this many pages (runaway-loop guard)' })
+      .example('PYLON_API_TOKEN=… $0 export contacts.csv', 'Every contact, atomically, with contacts.csv.manifest.json')
+      .example('$0 export contacts.ndjson.gz', 'NDJSON, gzipped')
+      .example("$0 export acme.csv --filter 'email~@acme.com' --columns id,name,email", 'A subset, three columns')
+      .example('$0 export today.csv --since yesterday.csv.manifest.json', 'Only what changed, plus today.csv.deleted.csv') as unknown as Argv<ExportArgv>,
+  handler: async (argv) => {
+    const ctx = contextOf(argv);
+    const options = resolveExportOptions(exportInput(argv, ctx.env));
+    const interrupt = onInterrupt(ctx.stderr);
+    const progress = createProgress({ stream: ctx.stderr, isTTY: ctx.isTTY, quiet: Boolean(argv.quiet), unit: 'contacts' });
+    let stats: ExportStats;
+    try {
+      stats = await runExport(options, {
+        signal: interrupt.signal,
+        stdout: ctx.stdout,
+        onProgress: (s) => progress.update(s.contactsRead, { pages: s.pages, written: s.rows }),
+      });
+    } finally {
+      progress.stop();
+      interrupt.dispose();
+    }
+    printExportSummary(stats, ctx, { json: Boolean(argv.json), token: options.connection.token });
+    ctx.exitCode = exportExitCode(stats);
+  },
+};
