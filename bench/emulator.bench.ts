@@ -90,15 +90,15 @@ interface Phase {
   latencies: number[];
 }
 
-/** Runs `work` from `concurrency` loops for `ms`; every answer must be 200. */
-async function phase(concurrency: number, ms: number, work: (i: number) => Promise<Reply>): Promise<Phase> {
+/** Runs `work` from `concurrency` loops for `ms` (or until `done()`); every answer must be 200. */
+async function phase(concurrency: number, ms: number, work: (i: number) => Promise<Reply>, done: () => boolean = () => false): Promise<Phase> {
   const latencies: number[] = [];
   let n = 0;
   const started = performance.now();
   const deadline = started + ms;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
+      while (performance.now() < deadline && !done()) {
         const t0 = performance.now();
         const reply = await work(n++);
         latencies.push(performance.now() - t0);
@@ -127,22 +127,33 @@ export async function run(): Promise<string> {
     const c = makeClient(small.url, 32);
     // warm up the JIT on both sides
     await phase(8, 500, (i) => c.send('POST', '/contacts', { name: `Warm ${i}`, email: `warm${i}@bench.example` }));
-    const create = await phase(16, PHASE_MS, (i) =>
-      c.send('POST', '/contacts', { name: `Bench ${i}`, email: `bench${i}@bench.example`, account_external_id: 'acme', custom_fields: [{ slug: 'tier', value: 'gold' }] }),
-    );
     const ids: string[] = [];
-    for (let cursor: string | undefined = ''; ids.length < 20_000; ) {
-      const page = await c.send('GET', `/contacts?limit=999${cursor ? `&cursor=${cursor}` : ''}`);
-      ids.push(...(JSON.parse(page.body).data as Array<{ id: string }>).map((x) => x.id));
-      cursor = nextCursor(page.body);
-    }
+    const create = await phase(16, PHASE_MS, async (i) => {
+      const reply = await c.send('POST', '/contacts', {
+        name: `Bench ${i}`,
+        email: `bench${i}@bench.example`,
+        account_external_id: 'acme',
+        custom_fields: [{ slug: 'tier', value: 'gold' }],
+      });
+      if (ids.length < 20_000) ids.push(/"id":"([^"]+)"/.exec(reply.body)?.[1] ?? '');
+      return reply;
+    });
     const get = await phase(16, PHASE_MS, (i) => c.send('GET', `/contacts/${ids[(i * 7919) % ids.length]}`));
+    // First pass over the whole store: every contact is serialized once.
     let cursor: string | undefined;
     let bytes = 0;
+    let walking = true;
+    const firstPass = await phase(1, 60_000, async () => {
+      const reply = await c.send('GET', `/contacts?limit=999${cursor ? `&cursor=${cursor}` : ''}`);
+      cursor = nextCursor(reply.body);
+      bytes ||= reply.body.length;
+      walking = cursor !== undefined;
+      return reply;
+    }, () => !walking);
+    // Then pages whose JSON is cached, as any page read twice.
     const pageOne = await phase(1, PHASE_MS / 2, async () => {
       const reply = await c.send('GET', `/contacts?limit=999${cursor ? `&cursor=${cursor}` : ''}`);
       cursor = nextCursor(reply.body);
-      bytes = reply.body.length;
       return reply;
     });
     const cursors: Array<string | undefined> = [];
@@ -159,12 +170,14 @@ export async function run(): Promise<string> {
       '| --- | ---: | ---: | ---: | ---: | ---: |',
       row('POST /contacts (create)', 16, create),
       row('GET /contacts/{id}', 16, get),
-      row('GET /contacts?limit=999 (walking pages)', 1, pageOne),
-      row('GET /contacts?limit=999 (walking pages)', 4, pageFour),
+      row('GET /contacts?limit=999, first read of the seeded contacts', 1, firstPass),
+      row('GET /contacts?limit=999, pages read before', 1, pageOne),
+      row('GET /contacts?limit=999, pages read before', 4, pageFour),
       '',
-      `A 999-row page is ${fmt(bytes / 1024)} KiB; at concurrency 1 it takes ${fmt(pct(pageOne.latencies, 50), 2)} ms (p50) from request to last byte, i.e. ${fmt(
-        (999 * pageOne.requests) / pageOne.seconds,
-      )} contacts/s exported.`,
+      `A 999-row page is ${fmt(bytes / 1024)} KiB. At concurrency 1 a page takes ${fmt(pct(firstPass.latencies, 50), 2)} ms (p50) from request to last byte the first time its contacts are serialized, ${fmt(
+        pct(pageOne.latencies, 50),
+        2,
+      )} ms once their JSON is cached: ${fmt((999 * firstPass.requests) / firstPass.seconds)} and ${fmt((999 * pageOne.requests) / pageOne.seconds)} contacts/s exported.`,
     );
   } finally {
     await stopEmulator(small);
@@ -189,7 +202,7 @@ export async function run(): Promise<string> {
     } while (cursor);
     const walkSeconds = (performance.now() - walkStarted) / 1000;
     const again: number[] = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 100; i++) {
       const t0 = performance.now();
       await c.send('GET', '/contacts?limit=999');
       again.push(performance.now() - t0);
@@ -210,7 +223,7 @@ export async function run(): Promise<string> {
       '| measurement | result |',
       '| --- | ---: |',
       `| full export walk, ${fmt(pages)} pages of 999 (first serialization of every contact) | ${fmt(walkSeconds, 1)} s, ${fmt(1_000_000 / walkSeconds)} contacts/s, page p50 ${fmt(pct(pageMs, 50), 2)} ms |`,
-      `| first page again (cached JSON) | p50 ${fmt(pct(again, 50), 2)} ms |`,
+      `| first page again, 100 times (cached JSON) | p50 ${fmt(pct(again, 50), 2)} ms, p99 ${fmt(pct(again, 99), 2)} ms |`,
       `| search \`email in [100 addresses]\` (upper-cased, 100 hits) via the email index | p50 ${fmt(pct(searchMs, 50), 2)} ms, p99 ${fmt(pct(searchMs, 99), 2)} ms |`,
     );
   } finally {

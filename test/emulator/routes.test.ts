@@ -247,3 +247,11 @@ test('inspection routes: stats without auth, reset, NDJSON dump', async (t) => {
     t.is(em.stats().requests.unknown, 0, 'inspection requests are not counted');
   });
 });
+
+test('a body over 1 MiB → 413 with the envelope; nothing is created', async (t) => {
+  await withEmulator({}, async (em) => {
+    const res = await call(em, 'POST', '/contacts', { rawBody: JSON.stringify({ name: 'A', notes: 'x'.repeat(1024 * 1024) }) });
+    t.deepEqual([res.status, res.body.code, res.body.errors], [413, CODES.invalidRequest, [MSG.bodyTooLarge(1024 * 1024)]]);
+    t.is(em.store.size, 0);
+  });
+});
