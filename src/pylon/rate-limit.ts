@@ -7,9 +7,9 @@
  * with no burst: a burst of b lets one fixed window see rate + b − 1 requests.
  * A request evenly spaced `gap` apart can arrive up to `margin * windowMs` late
  * (timer lag, network jitter) before any fixed window could hold more than `rate`;
- * up to half of that budget (and never more than half a gap) is used to catch up
- * with late timers so throughput stays at about 1 / (1 + margin) of the limit; the
- * rest is left for the network.
+ * half of that budget is used to catch up with late timers (so throughput stays at
+ * about 1 / (1 + margin) of the limit even when the gap is a few ms), the other
+ * half is left for the network. A caller finding the bucket idle gets no credit.
  *
  * How it adapts:
  * - `pause(endpoint, ms)`: after a 429, nothing is sent on that bucket until the
@@ -17,9 +17,9 @@
  * - `observe(endpoint, remaining, sentAt)`: `X-Rate-Limit-Remaining`. A jump up
  *   marks a new server window (its start is estimated no earlier than the true one,
  *   windows are assumed periodic). At 0 the bucket is held until the estimated end
- *   of the window the request landed in; when low, the remaining allowance is
- *   spread over the time left (another client of the same organisation may be
- *   using it).
+ *   of the window the request landed in; when low and clearly not enough for our
+ *   pace (another client of the same organisation is using it), what is left is
+ *   spread over the time left.
  *
  * Cost: a request that finds its bucket free is let through synchronously; a
  * bucket with waiters owns one timer at most.
@@ -105,13 +105,13 @@ class Bucket {
   ) {
     const paced = Number.isFinite(rate) && rate > 0;
     this.gap = paced ? (windowMs / rate) * (1 + margin) : 0;
-    this.catchUp = Math.min(this.gap / 2, (margin * windowMs) / 2);
+    this.catchUp = (margin * windowMs) / 2;
   }
 
   acquire(signal?: AbortSignal): Promise<number> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const t = this.clock();
-    if (this.queue.length === 0 && t >= this.readyAt()) return Promise.resolve(this.take(t));
+    if (this.queue.length === 0 && t >= this.readyAt()) return Promise.resolve(this.take(t, 0));
     return new Promise<number>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, enqueuedAt: t, signal };
       if (signal) {
@@ -148,8 +148,11 @@ class Bucket {
     if (remaining === 0) {
       this.pause(reset - t, 'remaining-zero');
     } else if (this.gap > 0 && remaining <= Math.max(1, Math.ceil(this.rate * 0.1))) {
-      const spread = t + (reset - t) / (remaining + 1);
-      if (spread > this.nextAt) {
+      // Our own pace never needs this (the reset estimate is late by up to a gap): act only
+      // when someone else is clearly using the allowance.
+      const spacing = (reset - t) / (remaining + 1);
+      const spread = t + spacing;
+      if (spacing > 1.5 * this.gap && spread > this.nextAt) {
         this.nextAt = spread;
         this.counters.slowed += 1;
       }
@@ -172,9 +175,13 @@ class Bucket {
     return Math.max(this.nextAt, this.pausedUntil);
   }
 
-  /** Hands out the slot at time t: the next one is `gap` later, catching up at most `catchUp` of lateness. */
-  private take(t: number): number {
-    const virtual = Math.max(this.readyAt(), t - this.catchUp);
+  /**
+   * Hands out a slot at time t; the next one is `gap` after this slot's virtual time.
+   * A waiter released late by its timer keeps the schedule (up to `credit` ms of
+   * lateness is caught up); a caller arriving at an idle bucket gets no credit.
+   */
+  private take(t: number, credit: number): number {
+    const virtual = Math.max(this.readyAt(), t - credit);
     this.nextAt = virtual + this.gap;
     this.counters.sent += 1;
     return t;
@@ -200,7 +207,7 @@ class Bucket {
       const waitMs = t - waiter.enqueuedAt;
       this.counters.waited += 1;
       this.counters.totalWaitMs += waitMs;
-      waiter.resolve(this.take(t));
+      waiter.resolve(this.take(t, this.catchUp));
       this.emit({ type: 'paced', endpoint: this.endpoint, waitMs });
     }
     this.schedule();
