@@ -11,6 +11,7 @@ import { ExitError, PylonCliError } from '../errors.js';
 import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
 import type { ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
+import { mergeEarlierUndo, setAsideEarlierUndo } from './undo-file.js';
 
 /** How many contacts change, and from what to what. */
 export interface UpdatePlan {
@@ -91,8 +92,15 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     if (hooks.confirm && !(await hooks.confirm(plan))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }
-    const stats = await runImport(importOptions, hooks);
-    return { plan, stats };
+    // A resumed run keeps the undo rows of the run it finishes.
+    const undoPath = importOptions.undoPath;
+    const earlierUndo = importOptions.resume && undoPath ? await setAsideEarlierUndo(undoPath) : undefined;
+    try {
+      const stats = await runImport(importOptions, hooks);
+      return { plan, stats };
+    } finally {
+      if (earlierUndo && undoPath) await mergeEarlierUndo(earlierUndo, undoPath);
+    }
   } finally {
     if (spool) rmSync(spool, { recursive: true, force: true });
   }

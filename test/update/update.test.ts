@@ -284,3 +284,43 @@ test('the confirmation hook sees the plan; answering no aborts with zero writes,
     t.is(asked, 0);
   });
 });
+
+test('an interrupted update finished with --resume leaves one undo file that restores everything', async (t) => {
+  await withFixture(2_000, async (f) => {
+    const before = f.snapshot();
+    const chosen = before.filter((c) => c.portal_role !== 'no_access').slice(0, 600);
+    const input = f.csv('slow.csv', ['email', ...emailsOf(chosen)]);
+    const undo = join(f.dir, 'slow.undo.csv');
+    const journal = join(f.dir, 'slow.journal.jsonl');
+    const controller = new AbortController();
+    const run = (resume: boolean, signal?: AbortSignal) => {
+      const client = createPylonClient({ baseUrl: f.emulator.url, token: f.emulator.token, rates: { ...FAST, patch: 6_000 } });
+      // lookup=list: every lookup happens before the first write, so the stop always lands on writes.
+      const options = resolveImportOptions({ input, baseUrl: f.emulator.url, token: f.emulator.token, rate: { ...FAST, patch: 6_000 }, lookup: 'list', errors: join(f.dir, 'slow.errors.csv'), set: { portal_role: 'no_access' }, undo, journal, resume });
+      return runUpdate({ import: options }, {
+        client,
+        signal,
+        // Stop the real run (about 100 patches per second) once it has made some changes.
+        onProgress: (stats) => {
+          if (signal && !stats.dryRun && stats.updated >= 100) controller.abort();
+        },
+      }).finally(() => client.close?.());
+    };
+    const first = await run(false, controller.signal);
+    t.true(first.stats!.interrupted);
+    const done = first.stats!.updated;
+    t.true(done > 0 && done < 600, `${done} updated before the stop`);
+    t.is(readFileSync(undo, 'utf8').trim().split('\n').length - 1, done, 'the interrupted run committed its undo rows');
+
+    const second = await run(true);
+    t.is(second.stats?.resumed, done);
+    t.is(second.stats!.updated, 600, 'updated rows of the earlier run are replayed');
+    t.is(f.emulator.stats().requests.patch, 600);
+    const rows = parse(readFileSync(undo, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    t.is(rows.length, 600);
+    t.is(new Set(rows.map((r) => r.id)).size, 600);
+
+    await f.update({ input: undo, undo: join(f.dir, 'slow.undo.undo.csv') });
+    t.deepEqual(f.snapshot(), before);
+  });
+});

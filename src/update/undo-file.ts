@@ -1,0 +1,94 @@
+/**
+ * Keeping the undo rows of an interrupted update across `--resume`. The import
+ * engine starts a fresh undo file on every run, so before a resumed run the rows
+ * of the earlier run(s) are set aside (`<undo>.earlier`), and after it they are
+ * merged in front of the new ones: one file still restores every contact.
+ */
+import { createReadStream, existsSync, openSync, readSync, closeSync, renameSync, rmSync, statSync } from 'node:fs';
+import { parse } from 'csv-parse';
+import { createRawCsv } from '../import/report.js';
+
+const earlierPath = (path: string) => `${path}.earlier`;
+
+/**
+ * Gathers the undo rows written before this run: a set-aside file, a committed
+ * undo file, and the `.partial` of a run that was killed (cut at its last complete
+ * line). Returns the set-aside path, or undefined when there are none.
+ */
+export async function setAsideEarlierUndo(path: string): Promise<string | undefined> {
+  const aside = earlierPath(path);
+  const sources = [aside, path, `${path}.partial`].filter((p) => existsSync(p));
+  if (sources.length === 0) return undefined;
+  if (sources.length === 1 && sources[0] === aside) return aside;
+  await mergeCsvFiles(sources, `${aside}.tmp`);
+  for (const source of sources) rmSync(source, { force: true });
+  renameSync(`${aside}.tmp`, aside);
+  return aside;
+}
+
+/** Puts the set-aside rows in front of this run's undo rows (if it wrote any) in `path`. */
+export async function mergeEarlierUndo(aside: string, path: string): Promise<void> {
+  if (!existsSync(path)) {
+    renameSync(aside, path);
+    return;
+  }
+  await mergeCsvFiles([aside, path], `${path}.merging`);
+  renameSync(`${path}.merging`, path);
+  rmSync(aside, { force: true });
+}
+
+/** Concatenates CSV files by header name; the columns are the union, in order of first appearance. */
+async function mergeCsvFiles(sources: string[], target: string): Promise<void> {
+  const headers: string[][] = [];
+  for (const source of sources) headers.push(await readHeader(source));
+  const columns = [...new Set(headers.flat())];
+  const out = createRawCsv(target, columns);
+  try {
+    for (const [i, source] of sources.entries()) {
+      const index = headers[i].map((name) => columns.indexOf(name));
+      for await (const record of readRecords(source)) {
+        const cells = columns.map(() => '');
+        (record as string[]).forEach((cell, j) => {
+          if (index[j] !== undefined) cells[index[j]] = cell;
+        });
+        await out.write(cells);
+      }
+    }
+    await out.commit();
+  } catch (error) {
+    await out.discard();
+    throw error;
+  }
+}
+
+function readRecords(source: string): AsyncIterable<unknown> | Iterable<unknown> {
+  const end = source.endsWith('.partial') ? lastCompleteLineEnd(source) : undefined;
+  if (end === 0) return [];
+  const stream = end === undefined ? createReadStream(source) : createReadStream(source, { end: end - 1 });
+  // A row cut short or malformed is dropped rather than applied half-written.
+  return stream.pipe(parse({ from_line: 2, skip_records_with_error: true, skip_empty_lines: true }));
+}
+
+async function readHeader(source: string): Promise<string[]> {
+  for await (const record of createReadStream(source).pipe(parse({ to_line: 1 }))) return record as string[];
+  return [];
+}
+
+/** Byte length up to and including the last newline (a killed run's file may end mid-row). */
+function lastCompleteLineEnd(source: string): number {
+  const size = statSync(source).size;
+  const fd = openSync(source, 'r');
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    for (let pos = size; pos > 0; ) {
+      const start = Math.max(0, pos - buffer.length);
+      const read = readSync(fd, buffer, 0, pos - start, start);
+      const at = buffer.subarray(0, read).lastIndexOf(10);
+      if (at >= 0) return start + at + 1;
+      pos = start;
+    }
+    return 0;
+  } finally {
+    closeSync(fd);
+  }
+}
