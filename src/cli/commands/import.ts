@@ -113,12 +113,21 @@ export async function runWithTerminal(
   }
 }
 
+/**
+ * yargs re-parses positionals as `--file <value>`, so a lone `-` is read as a flag
+ * with no value: '' when typed as a string, `true` untyped. Left untyped, `true`
+ * means `-` (stdin); anything else is a path.
+ */
+export function filePositional(value: unknown): string {
+  return value === true ? '-' : String(value);
+}
+
 export const importCommand: CommandModule<object, ImportArgv> = {
   command: 'import <file>',
   describe: 'Create or update contacts from a CSV file (- for stdin)',
   builder: (yargs) =>
     rowFlags(yargs)
-      .positional('file', { type: 'string', describe: 'CSV file, or - for stdin', demandOption: true })
+      .positional('file', { describe: 'CSV file, or - for stdin', demandOption: true, coerce: filePositional })
       .option('mode', { type: 'string', choices: ['upsert', 'create', 'update'], default: 'upsert', describe: 'upsert: create or update by email; create: never update; update: never create' })
       .example('PYLON_API_TOKEN=… $0 import contacts.csv', 'Upsert contacts by email')
       .example('$0 import contacts.csv --dry-run --results plan.csv', 'See what would change, and how long it would take')
