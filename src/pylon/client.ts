@@ -1,4 +1,4 @@
-import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpAgent, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,7 +6,7 @@ import got, { type Response } from 'got';
 import { DEFAULT_RATES, ENDPOINTS, redact, type EndpointKey } from '../config.js';
 import { InternalError } from '../errors.js';
 import type { ApiPage, ApiResult, ClientStats, PylonClient, RequestOptions } from './api.js';
-import { PylonApiError, RequestAbortedError, buildApiError, type CallSite, type HttpMethod } from './errors.js';
+import { PylonApiError, RequestAbortedError, buildApiError, type CallSite, type FailureReport, type HttpMethod } from './errors.js';
 import { createPacer, type BucketStats, type PacerEvent } from './rate-limit.js';
 import {
   DEFAULT_RETRY,
@@ -96,6 +96,25 @@ function stringField(body: unknown, key: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+type HttpFailure = NonNullable<FailureReport['http']>;
+
+/** What a non-2xx answer says: Pylon's error envelope if it is one, and the wait a 429/503 asks for. */
+function readErrorAnswer(status: number, headers: IncomingHttpHeaders, body: unknown, requestId: string | undefined): HttpFailure {
+  const envelope = isObject(body) && Array.isArray(body.errors);
+  const errors = envelope ? (body.errors as unknown[]).filter((e): e is string => typeof e === 'string') : [];
+  const message = stringField(body, 'message');
+  return {
+    status,
+    envelope,
+    contentType: headerText(headers['content-type'])?.split(';')[0],
+    errors: errors.length > 0 ? errors : message ? [message] : [],
+    pylonCode: stringField(body, 'code'),
+    requestId,
+    existsId: stringField(body, 'exists_id'),
+    retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(headers) : undefined,
+  };
+}
+
 function segment(value: string, what: string): string {
   if (typeof value !== 'string' || value === '') throw new InternalError(`${what} must be a non-empty string`);
   return encodeURIComponent(value);
@@ -177,7 +196,7 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
       stats.calls[endpoint] += 1;
       const outcome = await exchange(call);
       let failure: Failure;
-      let http: NonNullable<Parameters<typeof buildApiError>[0]['http']> | undefined;
+      let http: HttpFailure | undefined;
       if ('response' in outcome) {
         const { statusCode: status, headers } = outcome.response;
         const remaining = parseRateLimitRemaining(headers);
@@ -188,20 +207,8 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
           if (isObject(body)) return { body, requestId: requestId ?? '', status };
           throw badResponse(site, status, `the body is not a JSON object`, requestId);
         }
-        const envelope = isObject(body) && Array.isArray(body.errors);
-        const errors = envelope ? (body.errors as unknown[]).filter((e): e is string => typeof e === 'string') : [];
-        const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(headers) : undefined;
-        failure = { kind: 'status', status, retryAfterMs };
-        http = {
-          status,
-          envelope,
-          contentType: headerText(headers['content-type'])?.split(';')[0],
-          errors: errors.length > 0 ? errors : (stringField(body, 'message') ? [stringField(body, 'message')!] : []),
-          pylonCode: stringField(body, 'code'),
-          requestId,
-          existsId: stringField(body, 'exists_id'),
-          retryAfterMs,
-        };
+        http = readErrorAnswer(status, headers, body, requestId);
+        failure = { kind: 'status', status, retryAfterMs: http.retryAfterMs };
       } else {
         const error = outcome.error as { code?: string; name?: string; event?: string };
         failure = classifyTransportError(error.code, error.name === 'TimeoutError' ? (error.event ?? 'request') : undefined);
