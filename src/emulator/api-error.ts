@@ -6,8 +6,7 @@ export class ApiError extends Error {
   readonly code: string;
   readonly errors: string[];
   readonly existsId?: string;
-  readonly headers?: Record<string, string>;
-  constructor(status: number, code: string, errors: string | string[], extra: { existsId?: string; headers?: Record<string, string> } = {}) {
+  constructor(status: number, code: string, errors: string | string[], extra: { existsId?: string } = {}) {
     const list = Array.isArray(errors) ? errors : [errors];
     super(list.join('; '));
     this.name = 'ApiError';
@@ -15,7 +14,6 @@ export class ApiError extends Error {
     this.code = code;
     this.errors = list;
     this.existsId = extra.existsId;
-    this.headers = extra.headers;
   }
 }
 

@@ -137,7 +137,8 @@ interface LeafField {
 function leafField(node: Record<string, unknown>, op: string, store: ContactStore): LeafField {
   const field = node.field;
   if (typeof field !== 'string' || field === '') throw badRequest(MSG.filterField);
-  const allowed = BUILTIN_OPS[field] ?? (store.org.field(field) ? CUSTOM_OPS[store.org.field(field)!.type] ?? CUSTOM_OPS.select : undefined);
+  const custom = store.org.field(field);
+  const allowed = BUILTIN_OPS[field] ?? (custom ? CUSTOM_OPS[custom.type] ?? CUSTOM_OPS.select : undefined);
   if (!allowed) throw badRequest(MSG.filterUnknownField(field));
   if (!allowed.includes(op)) throw badRequest(MSG.filterOperatorForField(op, field));
   switch (field) {
@@ -155,7 +156,7 @@ function leafField(node: Record<string, unknown>, op: string, store: ContactStor
         fold: store.matching.emailMatch === 'insensitive',
       };
     default: {
-      const type = store.org.field(field)!.type;
+      const type = custom!.type;
       const getter: Getter = (c) => {
         const v = c.custom_fields?.[field];
         return v === undefined ? EMPTY : v.values ?? (v.value === undefined ? EMPTY : [v.value]);

@@ -122,7 +122,7 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
     } catch (error) {
       const apiError =
         error instanceof ApiError ? error : new ApiError(500, CODES.internalError, MSG.internal(error instanceof Error ? error.message : String(error)));
-      send(res, apiError.status, errorBody(apiError, requestId), requestId, { ...headers, ...apiError.headers });
+      send(res, apiError.status, errorBody(apiError, requestId), requestId, headers);
     }
   }
 
