@@ -26,6 +26,7 @@ import {
   runCli,
   spawnCli,
   startEmulator,
+  startFaultProxy,
   tempDir,
   writes,
   type CliResult,
@@ -189,6 +190,7 @@ for (const c of CORPUS) {
     t.deepEqual(report.map((r) => [r._line, r._error_code, r.name]), c.errors ?? []);
     t.true(report.every((r) => r._error_message !== ''));
     if (c.warning) t.regex(result.stderr, c.warning);
+    if (c.file === 'ragged.csv') t.regex(report[0]._error_message, /has 4 cells.*past the last column: "extra"/, 'no cell of a long row is lost');
   });
 }
 
@@ -319,6 +321,26 @@ test('5xx answers and dropped connections: zero rows lost or duplicated', async 
   t.like(stats, { total: rows, created: rows - 1, updated: 1, failed: 0, notProcessed: 0 });
   t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf('faulty', i))), []);
   t.is(emulator.store.findByEmail('faulty-7@example.com')?.name, 'Person 7');
+});
+
+test('creates cut off after the server applied them are looked up, not sent blindly again', async (t) => {
+  const emulator = await startEmulator(t, { duplicateEmail: 'allow' });
+  const seen = new Set<string>();
+  // Every first create of an email is applied by the emulator, then its connection is closed unanswered.
+  const proxy = await startFaultProxy(t, emulator, ({ method, path, body }) => {
+    if (method !== 'POST' || path !== '/contacts') return undefined;
+    const { email } = JSON.parse(body) as { email: string };
+    if (seen.has(email)) return undefined;
+    seen.add(email);
+    return 'drop=after';
+  });
+  const rows = 20;
+  const result = await runCli(importArgs(writeInput(t, contactsCsv(rows, 'cut'))), { env: envFor(proxy) });
+  t.is(result.code, 0, result.stderr);
+  t.like(statsOf(result), { total: rows, created: rows, failed: 0 });
+  t.is(proxy.injected.length, rows);
+  t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf('cut', i))), []);
+  t.is(emulator.stats().requests.create, rows, 'no create was sent twice');
 });
 
 // ---------------------------------------------------------------- kill -9, Ctrl-C, --resume
