@@ -83,15 +83,12 @@ export function createErrorReport(path: string, inputHeader: readonly string[]):
   const width = inputHeader.length;
   return createCsvReport<ErrorRow>(path, [...inputHeader, ...ERROR_COLUMNS], (row) => {
     const cells = Array.from({ length: width }, (_, i) => row.cells[i] ?? '');
-    // A ragged row can hold more cells than the header: keep them, in the message.
-    const extra = row.cells.slice(width);
-    const message = extra.length > 0 ? `${row.message}; cells past the last column: ${extra.map((c) => JSON.stringify(c)).join(', ')}` : row.message;
     return [
       ...cells,
       String(row.line),
       row.code,
       row.field ?? '',
-      message,
+      row.message,
       row.status === undefined ? '' : String(row.status),
       row.requestId ?? '',
     ];
