@@ -505,6 +505,12 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     await errors?.commit().catch(() => undefined);
     await results?.commit().catch(() => undefined);
     await undo?.commit().catch(() => undefined);
+    // Ctrl-C before the first row (e.g. while reading the contact list) is an interruption, not a failure.
+    if (signal?.aborted && error instanceof PylonCliError && error.code === 'RUN_ABORTED') {
+      stats.interrupted = true;
+      stats.durationMs = Date.now() - started;
+      return stats;
+    }
     throw error;
   } finally {
     journal?.close();

@@ -341,3 +341,21 @@ test('the token appears in no file the run writes', async (t) => {
   t.true(files.length >= 4, files.join(', '));
   for (const file of files) t.false(readFileSync(file, 'latin1').includes(TOKEN), file);
 });
+
+test('an abort while the contact list is still being read is an interruption, not an error; a plain re-run then works', async (t) => {
+  const emulator = await startEmulator(t, { latencyMs: 60 });
+  seed(emulator, 4000); // five list pages
+  const controller = new AbortController();
+  const poll = setInterval(() => {
+    if (emulator.stats().requests.list >= 2) controller.abort(new Error('interrupted by SIGINT'));
+  }, 5);
+  t.teardown(() => clearInterval(poll));
+  const dir = tempDir(t);
+  const first = await importCsv(t, emulator, MIXED, { lookup: 'list' }, { signal: controller.signal }, dir);
+  clearInterval(poll);
+  t.like(first.stats, { interrupted: true, total: 0, created: 0, notProcessed: 0 });
+  t.is(first.stats.fatal, undefined);
+  t.is(writes(emulator), 0);
+  const again = await importCsv(t, emulator, MIXED, { lookup: 'list' }, {}, dir);
+  t.like(again.stats, MIXED_OUTCOME);
+});
