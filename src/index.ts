@@ -7,6 +7,8 @@
 export { runImport, type ImportStats, type RunImportHooks } from './import/run-import.js';
 export { resolveImportOptions, type ImportOptions, type ImportOptionsInput } from './import/options.js';
 export { runUpdate, type UpdateOptions, type UpdateHooks, type UpdatePlan, type UpdateResult } from './update/run-update.js';
+export { runExport, type ExportStats, type RunExportHooks } from './export/run-export.js';
+export { resolveExportOptions, type ExportOptions, type ExportOptionsInput } from './export/options.js';
 export { createPylonClient, type PylonClientOptions } from './pylon/client.js';
 export type { PylonClient, ApiPage, ApiResult, ClientStats } from './pylon/api.js';
 export { PylonApiError } from './pylon/errors.js';
