@@ -20,7 +20,7 @@ export async function createFaultProxy(target: string, options: { failFromPage: 
   const server = createServer((req, res) => {
     const isPage = (req.method === 'GET' && req.url?.startsWith('/contacts?')) || (req.method === 'POST' && req.url === '/contacts/search');
     if (isPage) state.pageRequests += 1;
-    const headers = { ...req.headers, host: upstream.host };
+    const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: upstream.host };
     if (isPage && state.pageRequests >= options.failFromPage) headers['x-emulator-fault'] = options.fault;
     const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
