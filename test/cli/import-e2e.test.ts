@@ -71,7 +71,7 @@ function writeInput(t: ExecutionContext, csv: string, name = 'contacts.csv'): st
 /** name → [email, notes] for every contact in the store. */
 function byName(emulator: Emulator): Record<string, [string | undefined, string | undefined]> {
   const out: Record<string, [string | undefined, string | undefined]> = {};
-  for (const c of emulator.store.all()) out[c.name] = [c.email, c.custom_fields?.notes?.value];
+  for (const c of emulator.store.all()) out[c.name ?? ""] = [c.email, c.custom_fields?.notes?.value];
   return out;
 }
 
@@ -238,10 +238,10 @@ test('nothing listening at the base URL: exit 1 with a clear message', async (t)
   t.regex(result.stderr, /ECONNREFUSED|connect|reach/i);
 });
 
-test('usage errors exit 2: a bad flag, a bad choice, a missing file, --resume with --dry-run', async (t) => {
+test('usage errors exit 2: a bad flag, a bad choice, a missing file or token, --resume with --dry-run', async (t) => {
   const emulator = await startEmulator(t);
   const input = writeInput(t, contactsCsv(2));
-  const cases: Array<[string[], RegExp]> = [
+  const cases: Array<[string[], RegExp, Record<string, string>?]> = [
     [['import', input, '--bogus-flag'], /bogus-flag/],
     [['import', input, '--mode', 'sideways'], /sideways|mode/],
     [['import', input, '--on-duplicate', 'merge'], /merge|on-duplicate/],
@@ -249,8 +249,8 @@ test('usage errors exit 2: a bad flag, a bad choice, a missing file, --resume wi
     [['import', input, '--resume', '--dry-run'], /--resume/],
     [['import'], /arguments/],
   ];
-  for (const [args, message] of cases) {
-    const result = await runCli(args, { env: envFor(emulator) });
+  for (const [args, message, env] of [...cases, [['import', input], /No API token/, { PYLON_BASE_URL: emulator.url }] as const]) {
+    const result = await runCli(args, { env: env ?? envFor(emulator) });
     assertClean(t, result);
     t.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
     t.regex(result.stderr, message);
@@ -309,6 +309,7 @@ test('a 429 storm (server limits below the client pace): zero rows lost or dupli
   const stats = statsOf(result);
   t.log(`429s sent ${emulator.stats().rateLimited}, client saw ${stats.rateLimited}, retries ${stats.retries}`);
   t.true(emulator.stats().rateLimited > 0, 'the storm happened');
+  t.true(emulator.stats().maxInFlight <= 8, `maxInFlight ${emulator.stats().maxInFlight}`);
   t.like(stats, { total: rows, created: rows, failed: 0, notProcessed: 0 });
   t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf('storm', i))), []);
   t.is(emulator.store.size, rows);
@@ -324,6 +325,7 @@ test('5xx answers and dropped connections: zero rows lost or duplicated', async 
   const stats = statsOf(result);
   t.log(`faults injected ${emulator.stats().faultsInjected}, retries ${stats.retries}`);
   t.true(emulator.stats().faultsInjected > 5);
+  t.true(emulator.stats().maxInFlight <= 6, `maxInFlight ${emulator.stats().maxInFlight}`);
   t.like(stats, { total: rows, created: rows - 1, updated: 1, failed: 0, notProcessed: 0 });
   t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf('faulty', i))), []);
   t.is(emulator.store.findByEmail('faulty-7@example.com')?.name, 'Person 7');
@@ -394,7 +396,7 @@ test('kill -9 at random points, then --resume: every email exactly once', async 
     t.true(stats.resumed > 0);
     t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf(`kill${iteration}`, i))), [], `iteration ${iteration}`);
     t.is(emulator.store.size, rows);
-    t.deepEqual([...emulator.store.all()].filter((c) => !/^Person \d+$/.test(c.name)).map((c) => c.name), [], 'every row was applied');
+    t.deepEqual([...emulator.store.all()].filter((c) => !/^Person \d+$/.test(c.name ?? "")).map((c) => c.name), [], 'every row was applied');
     t.false(existsSync(join(input, '..', '.contacts.journal.jsonl')), 'the finished run removed its journal');
     await emulator.close();
   }

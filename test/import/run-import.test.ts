@@ -359,3 +359,18 @@ test('an abort while the contact list is still being read is an interruption, no
   const again = await importCsv(t, emulator, MIXED, { lookup: 'list' }, {}, dir);
   t.like(again.stats, MIXED_OUTCOME);
 });
+
+test('an email held by two contacts fails its row as ambiguous, with every lookup, and writes nothing', async (t) => {
+  for (const lookup of ['search', 'list'] as const) {
+    const emulator = await startEmulator(t, { duplicateEmail: 'allow' });
+    const a = emulator.store.insert({ name: 'Twin A', email: 'twin@example.com' });
+    const b = emulator.store.insert({ name: 'Twin B', emails: ['other@example.com', 'TWIN@example.com'] });
+    const { stats, dir } = await importCsv(t, emulator, 'name,email\nTwin,twin@example.com\n', { lookup });
+    t.like(stats, { total: 1, failed: 1 }, lookup);
+    t.is(writes(emulator), 0);
+    const [row] = readCsv(join(dir, 'contacts.errors.csv'));
+    t.is(row._error_code, 'ROW_AMBIGUOUS_MATCH');
+    t.true(row._error_message.includes(a.id) && row._error_message.includes(b.id), row._error_message);
+    await emulator.close();
+  }
+});
