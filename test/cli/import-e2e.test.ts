@@ -71,7 +71,7 @@ function writeInput(t: ExecutionContext, csv: string, name = 'contacts.csv'): st
 /** name → [email, notes] for every contact in the store. */
 function byName(emulator: Emulator): Record<string, [string | undefined, string | undefined]> {
   const out: Record<string, [string | undefined, string | undefined]> = {};
-  for (const c of emulator.store.all()) out[c.name ?? ""] = [c.email, c.custom_fields?.notes?.value];
+  for (const c of emulator.store.all()) out[c.name ?? ''] = [c.email, c.custom_fields?.notes?.value];
   return out;
 }
 
@@ -396,7 +396,7 @@ test('kill -9 at random points, then --resume: every email exactly once', async 
     t.true(stats.resumed > 0);
     t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf(`kill${iteration}`, i))), [], `iteration ${iteration}`);
     t.is(emulator.store.size, rows);
-    t.deepEqual([...emulator.store.all()].filter((c) => !/^Person \d+$/.test(c.name ?? "")).map((c) => c.name), [], 'every row was applied');
+    t.deepEqual([...emulator.store.all()].filter((c) => !/^Person \d+$/.test(c.name ?? '')).map((c) => c.name), [], 'every row was applied');
     t.false(existsSync(join(input, '..', '.contacts.journal.jsonl')), 'the finished run removed its journal');
     await emulator.close();
   }
