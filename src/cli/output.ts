@@ -30,7 +30,12 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     ? `  would create ${n(stats.created)}, would update ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`
     : `  created ${n(stats.created)}, updated ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`;
   lines.push(outcome + (stats.resumed > 0 ? ` (${n(stats.resumed)} from the earlier run)` : ''));
-  if (stats.notProcessed > 0) lines.push(`  not processed: ${n(stats.notProcessed)} rows — run the same command with --resume to finish`);
+  if (stats.notProcessed > 0) {
+    const next = stats.journalPath
+      ? 'run the same command with --resume to finish'
+      : 'no journal was kept for stdin; import the same input again (rows already done are found unchanged)';
+    lines.push(`  not processed: ${n(stats.notProcessed)} rows — ${next}`);
+  }
   lines.push(`  API calls: ${calls(stats)}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}; lookup by ${stats.lookup}`);
   if (dry && stats.plannedCalls) {
     const planned = Object.entries(stats.plannedCalls)

@@ -432,6 +432,28 @@ test('Ctrl-C (SIGINT): exit 130 with reports written; --resume finishes every ro
   t.is(new Set(results.map((r) => r._line)).size, rows + 2, 'one result line per input row');
 });
 
+test('Ctrl-C on an import from stdin: exit 130, no --resume advice (no journal); importing the input again completes it', async (t) => {
+  const emulator = await startEmulator(t, { duplicateEmail: 'allow', latencyMs: 5 });
+  const rows = 200;
+  const csv = contactsCsv(rows, 'pipeint');
+  const cwd = tempDir(t);
+  const args = ['import', '-', '--json', '-q', '--rate', FAST_RATE, '--concurrency', '2'];
+  const run = spawnCli(args, { env: envFor(emulator), cwd, stdin: csv });
+  while (emulator.store.size < 30 && run.child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 2));
+  run.child.kill('SIGINT');
+  const interrupted = await run.result;
+  t.is(interrupted.code, 130, interrupted.stderr);
+  t.true(statsOf(interrupted).notProcessed > 0);
+  t.notRegex(interrupted.stderr, /--resume to finish/);
+  t.regex(interrupted.stderr, /import the same input again/);
+  t.deepEqual(filesUnder(cwd).filter((f) => f.includes('journal')), []);
+  const again = await runCli(args, { env: envFor(emulator), cwd, stdin: csv });
+  t.is(again.code, 0, again.stderr);
+  const stats = statsOf(again);
+  t.is(stats.created + stats.unchanged, rows);
+  t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf('pipeint', i))), []);
+});
+
 // ---------------------------------------------------------------- dry run, stdin, reports, token
 
 test('--dry-run makes zero writes and reports the planned calls', async (t) => {
