@@ -34,6 +34,8 @@ export interface ConnectionOptionsInput {
   concurrency?: number;
   /** "create=60,patch=60,search=20,list=60" or a map. */
   rate?: string | Partial<Record<EndpointKey, number>>;
+  /** Length of Pylon's rate-limit window in ms: 60000 (a minute). Only the emulator's --window-ms changes it. */
+  rateWindowMs?: number;
   timeoutMs?: number;
 }
 
@@ -41,7 +43,9 @@ export interface ConnectionOptions {
   baseUrl: string;
   token: string;
   concurrency: number;
+  /** Requests per `rateWindowMs`, per endpoint. */
   rates: Record<EndpointKey, number>;
+  rateWindowMs: number;
   timeoutMs: number;
 }
 
@@ -136,6 +140,7 @@ export function resolveConnectionOptions(input: ConnectionOptionsInput): Connect
     token: resolveToken(input),
     concurrency: resolveIntegerOption('--concurrency', input.concurrency, 1, 64, 4),
     rates: resolveRates(input.rate),
+    rateWindowMs: resolveIntegerOption('--rate-window', input.rateWindowMs, 100, 3_600_000, 60_000),
     timeoutMs: resolveIntegerOption('--timeout', input.timeoutMs, 100, 600_000, 30_000),
   };
 }

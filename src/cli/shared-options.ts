@@ -25,6 +25,11 @@ export const connectionFlags = {
     type: 'string',
     describe: 'Client-side pacing per endpoint, requests per minute, e.g. create=60,patch=60,search=20,list=60',
   },
+  'rate-window': {
+    type: 'number',
+    describe: 'Length of the rate-limit window --rate counts in, ms (Pylon: a minute; match the emulator\'s --window-ms)',
+    default: 60000,
+  },
   timeout: {
     type: 'number',
     describe: 'Per-request timeout in milliseconds',
@@ -49,6 +54,7 @@ export interface ConnectionArgv {
   token?: string;
   concurrency?: number;
   rate?: string;
+  rateWindow?: number;
   timeout?: number;
   json?: boolean;
   quiet?: boolean;

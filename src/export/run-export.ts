@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError, PylonCliError } from '../errors.js';
 import type { PylonClient } from '../pylon/api.js';
-import { createPylonClient } from '../pylon/client.js';
+import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact } from '../pylon/types.js';
 import { openAtomic, type AtomicFile } from './atomic-file.js';
@@ -89,7 +89,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   const baseline = options.since === undefined ? undefined : await loadBaseline(options.since, { filter: options.filter });
   const client =
     hooks.client ??
-    createPylonClient({ baseUrl: options.connection.baseUrl, token: options.connection.token, timeoutMs: options.connection.timeoutMs, rates: options.connection.rates });
+    connect(options.connection);
   const callsBefore = { ...client.stats.calls };
   const retriesBefore = client.stats.retries;
   const rateLimitedBefore = client.stats.rateLimited;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { PylonClient } from '../pylon/api.js';
-import { createPylonClient } from '../pylon/client.js';
+import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError, PylonCliError } from '../errors.js';
@@ -88,12 +88,7 @@ const CREATE_ATTEMPTS = 6;
 export async function runImport(options: ImportOptions, hooks: RunImportHooks = {}): Promise<ImportStats> {
   const started = Date.now();
   const signal = hooks.signal;
-  const client = hooks.client ?? createPylonClient({
-    baseUrl: options.connection.baseUrl,
-    token: options.connection.token,
-    timeoutMs: options.connection.timeoutMs,
-    rates: options.connection.rates,
-  });
+  const client = hooks.client ?? connect(options.connection);
   const stats: ImportStats = {
     total: 0,
     estimatedRows: 0,
@@ -475,7 +470,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     if (options.dryRun) {
       stats.plannedCalls = { ...plannedLookupCalls(client), create: planned.create, patch: planned.patch };
       stats.etaSeconds = Math.max(
-        ...Object.entries(stats.plannedCalls).map(([endpoint, n]) => (60 * (n ?? 0)) / options.connection.rates[endpoint as EndpointKey]),
+        ...Object.entries(stats.plannedCalls).map(([endpoint, n]) => ((n ?? 0) * options.connection.rateWindowMs) / 1000 / options.connection.rates[endpoint as EndpointKey]),
         0,
       );
     }

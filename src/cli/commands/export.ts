@@ -33,6 +33,7 @@ export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOpt
     env,
     concurrency: argv.concurrency,
     rate: argv.rate,
+    rateWindowMs: argv.rateWindow,
     timeoutMs: argv.timeout,
     format: argv.format,
     gzip: argv.gzip,

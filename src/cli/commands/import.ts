@@ -53,6 +53,7 @@ export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv): ImportOpt
     env,
     concurrency: argv.concurrency,
     rate: argv.rate,
+    rateWindowMs: argv.rateWindow,
     timeoutMs: argv.timeout,
     mode: argv.mode,
     dryRun: argv.dryRun,
@@ -82,7 +83,7 @@ export async function runWithTerminal(
     endProgress: () => void;
   }) => Promise<ImportStats>,
   ctx: ReturnType<typeof contextOf>,
-  rates: { create: number; patch: number },
+  rates: { create: number; patch: number; windowMs: number },
 ): Promise<ImportStats> {
   const interrupt = onInterrupt(ctx.stderr);
   const newProgress = () => createProgress({ stream: ctx.stderr, isTTY: ctx.isTTY, quiet: Boolean(argv.quiet), unit: 'rows' });
@@ -100,7 +101,7 @@ export async function runWithTerminal(
       onProgress: (stats) => {
         const done = stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed;
         const writes = stats.created + stats.updated;
-        const perRowSeconds = done > 0 ? (writes / done) * (60 / Math.min(rates.create, rates.patch)) : undefined;
+        const perRowSeconds = done > 0 ? (writes / done) * (rates.windowMs / 1000 / Math.min(rates.create, rates.patch)) : undefined;
         progress.update(done, { created: stats.created, updated: stats.updated, unchanged: stats.unchanged, skipped: stats.skipped, failed: stats.failed }, {
           etaSeconds: perRowSeconds === undefined ? undefined : Math.max(0, (stats.estimatedRows - done) * perRowSeconds),
           total: stats.estimatedRows,
@@ -135,7 +136,7 @@ export const importCommand: CommandModule<object, ImportArgv> = {
   handler: async (argv) => {
     const ctx = contextOf(argv);
     const options = resolveImportOptions({ ...importInput(argv, ctx.env) });
-    const stats = await runWithTerminal(argv, (hooks) => runImport(options, { ...hooks, stdin: ctx.stdin as never }), ctx, options.connection.rates);
+    const stats = await runWithTerminal(argv, (hooks) => runImport(options, { ...hooks, stdin: ctx.stdin as never }), ctx, { ...options.connection.rates, windowMs: options.connection.rateWindowMs });
     printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: options.dryRun ? 'Import plan for' : 'Import of', input: argv.file });
     ctx.exitCode = importExitCode(stats);
   },

@@ -6,7 +6,7 @@ import { importInput, rowFlags, runWithTerminal, type ImportArgv } from './impor
 import { resolveImportOptions } from '../../import/options.js';
 import { runUpdate, type UpdatePlan } from '../../update/run-update.js';
 import { UNDO_CLEAR_TOKEN } from '../../import/run-import.js';
-import { createPylonClient } from '../../pylon/client.js';
+import { connect } from '../../pylon/connect.js';
 import { parseFilterExpression } from '../../pylon/filter-expr.js';
 import { ConfigError, ExitError, invalidOption } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -95,7 +95,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       undo: argv.undo ?? `${fileBase}.undo.csv`,
       errors: argv.errors ?? `${fileBase}.errors.csv`,
     });
-    const client = createPylonClient({ baseUrl: options.connection.baseUrl, token: options.connection.token, timeoutMs: options.connection.timeoutMs, rates: options.connection.rates });
+    const client = connect(options.connection);
     let plan: UpdatePlan | undefined;
     const result = await runWithTerminal(
       argv,
@@ -118,7 +118,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
         return r.stats ?? r.plan.stats;
       },
       ctx,
-      options.connection.rates,
+      { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
     ).finally(() => client.close());
     printImportSummary(result, ctx, { json: Boolean(argv.json), verb: result.dryRun ? 'Update plan for' : 'Update of', input: argv.file ?? `contacts where ${argv.where}` });
     ctx.exitCode = plan === undefined ? EXIT.FATAL : importExitCode(result);
