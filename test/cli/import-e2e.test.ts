@@ -377,8 +377,9 @@ test('kill -9 at random points, then --resume: every email exactly once', async 
     const input = writeInput(t, contactsCsv(rows, `kill${iteration}`));
     const args = importArgs(input, '--concurrency', '4', '--lookup-batch', '25');
     const fresh = rows - existing.length;
-    const kills = [existing.length + 1 + prng.int(fresh - 20)];
-    if (iteration === 2) kills.push(kills[0] + 1 + prng.int(rows - kills[0] - 10)); // the resumed run is killed too
+    // Kill points leave at least 60 creates to go, so that a loaded machine cannot finish the run first.
+    const kills = [existing.length + 1 + prng.int(fresh - 100)];
+    if (iteration === 2) kills.push(kills[0] + 1 + prng.int(rows - 60 - kills[0])); // the resumed run is killed too
     t.log(`iteration ${iteration}: SIGKILL once the store holds ${kills.join(', then ')} contacts`);
     for (const [k, atSize] of kills.entries()) {
       const killed = await interruptAt(emulator, k === 0 ? args : [...args, '--resume'], atSize, 'SIGKILL');
@@ -434,7 +435,7 @@ test('Ctrl-C (SIGINT): exit 130 with reports written; --resume finishes every ro
 
 test('Ctrl-C on an import from stdin: exit 130, no --resume advice (no journal); importing the input again completes it', async (t) => {
   const emulator = await startEmulator(t, { duplicateEmail: 'allow', latencyMs: 5 });
-  const rows = 200;
+  const rows = 300;
   const csv = contactsCsv(rows, 'pipeint');
   const cwd = tempDir(t);
   const args = ['import', '-', '--json', '-q', '--rate', FAST_RATE, '--concurrency', '2'];
