@@ -9,7 +9,8 @@
  * (timer lag, network jitter) before any fixed window could hold more than `rate`;
  * half of that budget is used to catch up with late timers (so throughput stays at
  * about 1 / (1 + margin) of the limit even when the gap is a few ms), the other
- * half is left for the network. A caller finding the bucket idle gets no credit.
+ * half is left for the network. A caller finding the bucket idle gets at most half
+ * a gap of credit.
  *
  * How it adapts:
  * - `pause(endpoint, ms)`: after a 429, nothing is sent on that bucket until the
@@ -87,6 +88,7 @@ const DEFAULT_MARGIN = 0.025;
 class Bucket {
   readonly gap: number;
   readonly catchUp: number;
+  readonly idleCredit: number;
   private nextAt = -Infinity;
   private pausedUntil = -Infinity;
   private readonly queue: Waiter[] = [];
@@ -106,12 +108,13 @@ class Bucket {
     const paced = Number.isFinite(rate) && rate > 0;
     this.gap = paced ? (windowMs / rate) * (1 + margin) : 0;
     this.catchUp = (margin * windowMs) / 2;
+    this.idleCredit = Math.min(this.catchUp, this.gap / 2);
   }
 
   acquire(signal?: AbortSignal): Promise<number> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const t = this.clock();
-    if (this.queue.length === 0 && t >= this.readyAt()) return Promise.resolve(this.take(t, 0));
+    if (this.queue.length === 0 && t >= this.readyAt()) return Promise.resolve(this.take(t, this.idleCredit));
     return new Promise<number>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, enqueuedAt: t, signal };
       if (signal) {
@@ -178,7 +181,8 @@ class Bucket {
   /**
    * Hands out a slot at time t; the next one is `gap` after this slot's virtual time.
    * A waiter released late by its timer keeps the schedule (up to `credit` ms of
-   * lateness is caught up); a caller arriving at an idle bucket gets no credit.
+   * lateness is caught up); a caller arriving at an idle bucket gets at most half a
+   * gap, so two callers never go back to back.
    */
   private take(t: number, credit: number): number {
     const virtual = Math.max(this.readyAt(), t - credit);
