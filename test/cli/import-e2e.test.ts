@@ -297,10 +297,17 @@ for (const concurrency of [1, 3]) {
 test('a 429 storm (server limits below the client pace): zero rows lost or duplicated', async (t) => {
   // Without X-Rate-Limit-Remaining the client cannot slow down ahead of the limit (with it, it paces to the
   // server's budget, assuming Pylon's 60-second window): it runs into 429s and must back off and retry.
-  const emulator = await startEmulator(t, { rateLimits: 'spec', windowMs: 1000, remainingHeader: false, duplicateEmail: 'allow' });
-  const rows = 150;
+  // Limits low enough that even a slow, loaded machine sends more than a window allows.
+  const emulator = await startEmulator(t, {
+    rateLimits: 'spec',
+    rateOverrides: { create: 12, search: 4 },
+    windowMs: 1000,
+    remainingHeader: false,
+    duplicateEmail: 'allow',
+  });
+  const rows = 60;
   const input = writeInput(t, contactsCsv(rows, 'storm'));
-  // The server allows 60 creates and 20 searches per 1-second "minute"; the client paces at 1,000/s.
+  // The server allows 12 creates and 4 searches per 1-second "minute"; the client paces at 1,000/s.
   const rate = 'create=60000,patch=60000,search=60000,list=60000,get=60000,customFields=60000,accounts=60000';
   const result = await runCli(['import', input, '--json', '-q', '--rate', rate, '--concurrency', '8', '--lookup', 'search', '--lookup-batch', '5'], {
     env: envFor(emulator),
