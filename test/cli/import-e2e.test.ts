@@ -516,7 +516,7 @@ test('the error report re-imports as it is: the fixed row is created, the others
   ]);
 });
 
-test('the token appears nowhere: not in stdout/stderr, reports, results, undo-free journal or plan', async (t) => {
+test('the token appears nowhere: not in stdout or stderr, the error report, results, journal or plan', async (t) => {
   const emulator = await startEmulator(t, { latencyMs: 5 });
   emulator.store.insert({ name: 'Old', email: 'tok-3@example.com' });
   const dir = tempDir(t);

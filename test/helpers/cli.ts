@@ -41,12 +41,9 @@ export interface CliOptions {
 }
 
 export interface CliProcess {
+  /** The child: send it signals with `child.kill(…)`. */
   child: ChildProcess;
   result: Promise<CliResult>;
-  /** stdout and stderr received so far. */
-  output(): { stdout: string; stderr: string };
-  /** Resolves once stderr contains `text` (or rejects when the child exits first). */
-  waitForStderr(text: string | RegExp): Promise<void>;
 }
 
 function baseEnv(): Record<string, string> {
@@ -62,12 +59,8 @@ export function spawnCli(args: readonly string[], options: CliOptions = {}): Cli
   const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  const watchers: Array<() => void> = [];
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-    for (const w of [...watchers]) w();
-  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   child.stdin!.on('error', () => undefined); // the child may exit before reading stdin
   child.stdin!.end(options.stdin ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
@@ -75,30 +68,10 @@ export function spawnCli(args: readonly string[], options: CliOptions = {}): Cli
     child.once('error', reject);
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      for (const w of [...watchers]) w();
       resolve({ code, signal, stdout, stderr });
     });
   });
-  let exited = false;
-  void result.then(() => (exited = true), () => (exited = true));
-  return {
-    child,
-    result,
-    output: () => ({ stdout, stderr }),
-    waitForStderr(text) {
-      const seen = () => (typeof text === 'string' ? stderr.includes(text) : text.test(stderr));
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (seen()) resolve();
-          else if (exited || child.exitCode !== null || child.signalCode !== null) reject(new Error(`child exited before stderr showed ${String(text)}:\n${stderr}`));
-          else return;
-          watchers.splice(watchers.indexOf(check), 1);
-        };
-        watchers.push(check);
-        check();
-      });
-    },
-  };
+  return { child, result };
 }
 
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
@@ -145,7 +118,7 @@ export function contactsCsv(count: number, prefix = 'row'): string {
 export const emailOf = (prefix: string, i: number) => `${prefix}-${i}@example.com`;
 
 /** How many contacts of the store hold each (lower-cased) primary email. */
-export function emailCounts(emulator: Emulator): Map<string, number> {
+function emailCounts(emulator: Emulator): Map<string, number> {
   const counts = new Map<string, number>();
   for (const c of emulator.store.all()) {
     const e = (c.email ?? '').toLowerCase();
