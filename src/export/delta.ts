@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { ConfigError } from '../errors.js';
 import type { Filter } from '../pylon/types.js';
 import { openAtomic, type AtomicFile } from './atomic-file.js';
-import { IdIndex, key64, key64Hex, parseKey64Hex, type Key64 } from './id-index.js';
+import { IdIndex, key64, key64WithHex, parseKey64Hex, type Key64 } from './id-index.js';
 import { readManifest, resolveFrom, type ExportManifest, type StateRef } from './manifest.js';
 
 /**
@@ -20,8 +20,8 @@ import { readManifest, resolveFrom, type ExportManifest, type StateRef } from '.
 export const STATE_HEADER = 'pylon-contacts-state 1';
 
 /** The hash of one exported record: the column names and the cells, so a change of columns changes every hash. */
-export function recordHash(columnsKey: string, cells: readonly string[]): Key64 {
-  return key64(columnsKey + '\u0000' + JSON.stringify(cells));
+export function recordHash(columnsKey: string, cells: readonly string[]): Key64 & { hex: string } {
+  return key64WithHex(columnsKey + '\u0000' + JSON.stringify(cells));
 }
 
 export type Change = 'new' | 'changed' | 'unchanged';
@@ -119,7 +119,9 @@ export async function writeDeleted(baseline: Baseline, file: AtomicFile): Promis
 
 /** Writes this run's state, one line per contact, with backpressure; hashes it for the manifest. */
 export interface StateWriter {
-  add(id: string, hash: Key64): Promise<void>;
+  /** Buffers one line; `flush` writes the buffered lines. */
+  add(id: string, hash: { hex: string }): void;
+  flush(): Promise<void>;
   /** Ends, fsyncs and renames the file into place. */
   commit(): Promise<Omit<StateRef, 'path'>>;
   discard(): Promise<void>;
@@ -129,17 +131,22 @@ export async function createStateWriter(path: string): Promise<StateWriter> {
   const file = await openAtomic(path);
   const digest = createHash('sha256');
   let entries = 0;
-  const write = async (text: string) => {
+  let pending = STATE_HEADER + '\n';
+  const flush = async () => {
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
     digest.update(text);
     if (!file.stream.write(text)) await once(file.stream, 'drain');
   };
-  await write(STATE_HEADER + '\n');
   return {
-    async add(id, hash) {
+    add(id, hash) {
       entries += 1;
-      await write(`${key64Hex(hash)} ${id}\n`);
+      pending += `${hash.hex} ${id}\n`;
     },
+    flush,
     async commit() {
+      await flush();
       file.stream.end();
       await once(file.stream, 'close');
       await file.commit();

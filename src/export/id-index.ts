@@ -12,8 +12,10 @@ export function key64(text: string): Key64 {
   return { hi: digest.readUInt32BE(0), lo: digest.readUInt32BE(4) };
 }
 
-export function key64Hex(key: Key64): string {
-  return key.hi.toString(16).padStart(8, '0') + key.lo.toString(16).padStart(8, '0');
+/** key64 with its 16-hex-digit form. */
+export function key64WithHex(text: string): Key64 & { hex: string } {
+  const digest = hash('sha256', text, 'buffer');
+  return { hi: digest.readUInt32BE(0), lo: digest.readUInt32BE(4), hex: digest.toString('hex', 0, 8) };
 }
 
 export function parseKey64Hex(text: string): Key64 | undefined {

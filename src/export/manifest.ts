@@ -54,7 +54,6 @@ export interface ExportManifest {
   filter: Filter | null;
   rows: number;
   contactsRead: number;
-  duplicatesSkipped: number;
   recordErrors: number;
   pages: number;
   apiCalls: { total: number; list: number; search: number; customFields: number; retries: number; rateLimited: number };

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError, PylonCliError } from '../errors.js';
 import type { PylonClient } from '../pylon/api.js';
@@ -9,12 +10,12 @@ import type { Contact } from '../pylon/types.js';
 import { openAtomic, type AtomicFile } from './atomic-file.js';
 import { availableColumns, recordProblem, selectColumns, toCells, toJsonRecord, type ExportColumn } from './columns.js';
 import { createStateWriter, loadBaseline, recordHash, writeDeleted, type Baseline, type StateWriter } from './delta.js';
-import { IdIndex, key64 } from './id-index.js';
+import { key64 } from './id-index.js';
 import { relativeTo, writeManifest, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
 import type { ExportOptions } from './options.js';
 import { paginate, PaginationError, type PaginationState } from './paginate.js';
 import { ErrorReport, type ReportEntry } from './report.js';
-import { createEncoders, Digest, forwardTo } from './sink.js';
+import { createPageEncoder, Digest, forwardTo, type PageEncoder } from './sink.js';
 
 export interface ExportDeltaStats {
   since: string;
@@ -37,8 +38,6 @@ export interface ExportStats {
   /** Rows written (in a delta run: new and changed contacts only). */
   rows: number;
   contactsRead: number;
-  /** Contacts the API listed twice in one run; written once. */
-  duplicatesSkipped: number;
   /** Records that could not be written (listed in the error report). */
   recordErrors: number;
   pages: number;
@@ -101,7 +100,6 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     gzip: options.gzip,
     rows: 0,
     contactsRead: 0,
-    duplicatesSkipped: 0,
     recordErrors: 0,
     pages: 0,
     calls: emptyCalls(),
@@ -146,12 +144,14 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     if (!options.toStdout) dataFile = await openAtomic(options.output);
     if (options.statePath !== undefined) stateWriter = await createStateWriter(options.statePath);
     const destination = dataFile ? dataFile.stream : forwardTo(hooks.stdout ?? process.stdout);
-    const encoders = createEncoders({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe, gzip: options.gzip });
-    const rows = records({ options, client, columns, baseline, stateWriter, report, stats, pageState, signal, onPage: () => {
+    const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe });
+    const chunks = encodedPages({ options, client, columns, encoder, baseline, stateWriter, report, stats, pageState, signal, onPage: () => {
       refresh();
       hooks.onProgress?.(stats);
     } });
-    await pipeline([Readable.from(rows), ...encoders, digest, destination]);
+    // One page of text in flight at a time: memory stays flat whatever the contact count.
+    const source = Readable.from(chunks, { highWaterMark: 1 });
+    await pipeline(options.gzip ? [source, createGzip(), digest, destination] : [source, digest, destination]);
     phase = 'output';
     stats.bytes = digest.bytes;
     if (baseline && options.deletedPath !== undefined) {
@@ -193,10 +193,11 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   return stats;
 }
 
-interface RecordsInput {
+interface PagesInput {
   options: ExportOptions;
   client: PylonClient;
   columns: ExportColumn[];
+  encoder: PageEncoder;
   baseline: Baseline | undefined;
   stateWriter: StateWriter | undefined;
   report: ErrorReport;
@@ -206,17 +207,19 @@ interface RecordsInput {
   onPage: () => void;
 }
 
-/** The rows to write, pulled page by page: CSV cells or NDJSON objects. */
-async function* records(input: RecordsInput): AsyncGenerator<string[] | Record<string, unknown>> {
-  const { options, client, columns, baseline, stateWriter, report, stats, pageState, signal } = input;
+/** The file's text, one chunk per page, pulled page by page: the next page is fetched only when the file took this one. */
+async function* encodedPages(input: PagesInput): AsyncGenerator<string> {
+  const { options, client, columns, encoder, baseline, stateWriter, report, stats, pageState, signal } = input;
   const columnsKey = stats.columns.join('\u0000');
-  const seen = new IdIndex({ withValues: false, expected: baseline?.manifest.state.entries });
   const fetchPage = (cursor: string | undefined) =>
     options.filter
       ? client.searchContacts({ filter: options.filter, cursor, limit: options.pageSize }, { signal })
       : client.listContacts({ cursor, limit: options.pageSize }, { signal });
+  const start = encoder.start();
+  if (start !== '') yield start;
   for await (const page of paginate(fetchPage, { maxPages: options.maxPages, signal }, pageState)) {
     stats.pages = pageState.pages;
+    const rows: Array<string[] | Record<string, unknown>> = [];
     for (const record of page.data as unknown[]) {
       stats.contactsRead += 1;
       const problem = recordProblem(record);
@@ -227,24 +230,22 @@ async function* records(input: RecordsInput): AsyncGenerator<string[] | Record<s
         continue;
       }
       const contact = record as Contact;
-      const idKey = key64(contact.id);
-      if (!seen.add(idKey)) {
-        stats.duplicatesSkipped += 1;
-        continue;
-      }
       const cells = toCells(contact, columns);
       if (stateWriter || baseline) {
         const hash = recordHash(columnsKey, cells);
-        await stateWriter?.add(contact.id, hash);
+        stateWriter?.add(contact.id, hash);
         if (baseline) {
-          const change = baseline.classify(idKey, hash);
+          const change = baseline.classify(key64(contact.id), hash);
           stats.delta![change] += 1;
           if (change === 'unchanged') continue;
         }
       }
-      stats.rows += 1;
-      yield options.format === 'csv' ? cells : toJsonRecord(contact, columns);
+      rows.push(options.format === 'csv' ? cells : toJsonRecord(contact, columns));
     }
+    await stateWriter?.flush();
+    stats.rows += rows.length;
+    const text = encoder.page(rows);
+    if (text !== '') yield text;
     input.onPage();
   }
 }
@@ -280,7 +281,6 @@ function buildManifest(options: ExportOptions, manifestPath: string, stats: Expo
     filter: options.filter ?? null,
     rows: stats.rows,
     contactsRead: stats.contactsRead,
-    duplicatesSkipped: stats.duplicatesSkipped,
     recordErrors: stats.recordErrors,
     pages: stats.pages,
     apiCalls: {

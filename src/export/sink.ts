@@ -1,35 +1,36 @@
 import { createHash } from 'node:crypto';
 import { Transform, Writable } from 'node:stream';
-import { createGzip } from 'node:zlib';
-import { stringify } from 'csv-stringify';
+import { stringify } from 'csv-stringify/sync';
 
 export type ExportFormat = 'csv' | 'ndjson';
 
 export interface FormatOptions {
   format: ExportFormat;
-  /** Column headers, in order (CSV header line). */
+  /** Column headers, in order (the CSV header line). */
   header: readonly string[];
   bom: boolean;
   excelSafe: boolean;
-  gzip: boolean;
 }
 
-/**
- * The encoding stages between the row generator and the destination: CSV
- * (csv-stringify: explicit columns so an empty export still has its header) or
- * NDJSON, then gzip if asked. CSV takes arrays of cells; NDJSON takes objects.
- */
-export function createEncoders(options: FormatOptions): Transform[] {
-  const encoder =
-    options.format === 'csv'
-      ? stringify({ header: true, columns: [...options.header], bom: options.bom, escape_formulas: options.excelSafe })
-      : new Transform({
-          writableObjectMode: true,
-          transform(record: unknown, _encoding, callback) {
-            callback(null, JSON.stringify(record) + '\n');
-          },
-        });
-  return options.gzip ? [encoder, createGzip()] : [encoder];
+/** Turns rows into text a page at a time: one string per page keeps the stream machinery out of the per-row cost. */
+export interface PageEncoder {
+  /** What the file starts with: the BOM and header line for CSV (so an empty export still has its header); nothing for NDJSON. */
+  start(): string;
+  /** CSV takes arrays of cells (csv-stringify, RFC 4180 quoting); NDJSON takes objects, one JSON line each. */
+  page(rows: ReadonlyArray<string[] | Record<string, unknown>>): string;
+}
+
+export function createPageEncoder(options: FormatOptions): PageEncoder {
+  if (options.format === 'ndjson') {
+    return {
+      start: () => '',
+      page: (rows) => (rows.length === 0 ? '' : rows.map((row) => JSON.stringify(row)).join('\n') + '\n'),
+    };
+  }
+  return {
+    start: () => (options.bom ? '\ufeff' : '') + stringify([[...options.header]]),
+    page: (rows) => stringify(rows as string[][], { escape_formulas: options.excelSafe }),
+  };
 }
 
 /** Counts and hashes the bytes that pass, exactly as they land in the file. */

@@ -1,10 +1,10 @@
 import test from 'ava';
-import { IdIndex, key64, key64Hex, parseKey64Hex } from '../../src/export/id-index.js';
+import { IdIndex, key64, key64WithHex, parseKey64Hex } from '../../src/export/id-index.js';
 
 test('key64 is the first 64 bits of sha256, and its hex form round-trips', (t) => {
   // sha256("abc") = ba7816bf 8f01cfea ...
   const key = key64('abc');
-  t.is(key64Hex(key), 'ba7816bf8f01cfea');
+  t.deepEqual(key64WithHex('abc'), { ...key, hex: 'ba7816bf8f01cfea' });
   t.deepEqual(parseKey64Hex('ba7816bf8f01cfea'), key);
   t.is(parseKey64Hex('BA7816BF8F01CFEA'), undefined);
   t.is(parseKey64Hex('ba7816bf8f01cfe'), undefined);

@@ -66,14 +66,13 @@ export function formatExportSummary(stats: ExportStats): string {
     .map(([endpoint, count]) => `${endpoint} ${n(count)}`)
     .join(', ');
   const lines = [
-    `Export to ${target}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${n(stats.rows)} rows written from ${n(stats.contactsRead)} contacts in ${n(stats.pages)} page${stats.pages === 1 ? "" : "s"}`,
+    `Export to ${target}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${n(stats.rows)} rows written from ${n(stats.contactsRead)} contacts in ${n(stats.pages)} page${stats.pages === 1 ? '' : 's'}`,
     `  API calls: ${calls || 'none'}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}`,
   ];
   if (stats.delta) {
     const d = stats.delta;
     lines.push(`  delta since ${d.since}: new ${n(d.new)}, changed ${n(d.changed)}, unchanged ${n(d.unchanged)}, deleted ${n(d.deleted)}${d.deletedPath ? ` (ids in ${d.deletedPath})` : ''}`);
   }
-  if (stats.duplicatesSkipped > 0) lines.push(`  ${n(stats.duplicatesSkipped)} contacts listed twice by the API were written once`);
   if (stats.recordErrors > 0) lines.push(`  ${n(stats.recordErrors)} records could not be written${stats.errorsPath ? `: see ${stats.errorsPath}` : ''}`);
   if (stats.complete && stats.sha256) lines.push(`  sha256 ${stats.sha256}, ${n(stats.bytes)} bytes`);
   if (stats.stoppedAt) {

@@ -1,0 +1,119 @@
+/**
+ * Export throughput and memory. The emulator (rate limits off) and the export
+ * (`node dist/bin.js export`) run as separate child processes; the export's peak
+ * RSS comes from GNU time (or polled VmHWM). Beside it, in the same run, the
+ * local limit: csv-stringify writing the same records from memory in this process.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
+import { availableColumns, toCells } from '../src/export/columns.js';
+import type { ExportStats } from '../src/export/run-export.js';
+import type { Contact, CustomFieldDefinition } from '../src/pylon/types.js';
+import { runCliMeasured, startEmulator, type EmulatorProcess, type Measured } from './lib/processes.js';
+
+export const title = 'Export (child processes, emulator rate limits off)';
+
+const UNPACED = 'list=100000000,customFields=100000';
+
+interface Row {
+  label: string;
+  run: Measured;
+  stats: ExportStats;
+}
+
+function statsOf(run: Measured): ExportStats {
+  const line = run.stdout.trim().split('\n').pop();
+  if (run.code !== 0 || !line?.startsWith('{')) throw new Error(`export failed (exit ${run.code}):\n${run.stderr.slice(-2000)}`);
+  return JSON.parse(line) as ExportStats;
+}
+
+async function exportRun(emulator: EmulatorProcess, label: string, args: string[]): Promise<Row> {
+  const run = await runCliMeasured(['export', ...args, '--json', '--rate', UNPACED, '--quiet'], { PYLON_API_TOKEN: emulator.token, PYLON_BASE_URL: emulator.url });
+  return { label, run, stats: statsOf(run) };
+}
+
+async function getJson<T>(emulator: EmulatorProcess, path: string): Promise<T> {
+  const res = await fetch(`${emulator.url}${path}`, { headers: { authorization: `Bearer ${emulator.token}` } });
+  if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
+  return (await res.json()) as T;
+}
+
+/** Every contact flattened to cells, held in memory (the baseline's input). */
+async function loadCells(emulator: EmulatorProcess): Promise<{ header: string[]; rows: string[][] }> {
+  const { data: fields } = await getJson<{ data: CustomFieldDefinition[] }>(emulator, '/custom-fields?object_type=contact');
+  const columns = availableColumns(fields);
+  const rows: string[][] = [];
+  let cursor = '';
+  for (;;) {
+    const page = await getJson<{ data: Contact[]; pagination: { cursor?: string | null; has_next_page: boolean } }>(
+      emulator,
+      `/contacts?limit=999${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    for (const contact of page.data) rows.push(toCells(contact, columns));
+    if (!page.pagination.has_next_page) break;
+    cursor = page.pagination.cursor ?? '';
+  }
+  return { header: columns.map((c) => c.name), rows };
+}
+
+/** csv-stringify writing in-memory rows to a file: the best an export can do on this machine. */
+async function baseline(cells: { header: string[]; rows: string[][] }, path: string): Promise<number> {
+  const started = performance.now();
+  await pipeline(Readable.from(cells.rows), stringify({ header: true, columns: cells.header }), createWriteStream(path));
+  return cells.rows.length / ((performance.now() - started) / 1000);
+}
+
+const n = (value: number) => Math.round(value).toLocaleString('en-US');
+const mb = (value: number) => value.toFixed(0);
+
+export async function run(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'pylon-bench-export-'));
+  const rows: Row[] = [];
+  let baselineRate = 0;
+  let baselineRows = 0;
+  let fileMb = 0;
+  try {
+    const small = await startEmulator(['--seed-random', '100000', '--rate-limits', 'off', '--random-seed', '1']);
+    try {
+      rows.push(await exportRun(small, '100k contacts, CSV', [join(dir, 'c100k.csv')]));
+    } finally {
+      await small.stop();
+    }
+    const large = await startEmulator(['--seed-random', '1000000', '--rate-limits', 'off', '--random-seed', '1']);
+    try {
+      const full = await exportRun(large, '1M contacts, CSV', [join(dir, 'c1m.csv')]);
+      rows.push(full);
+      fileMb = (await stat(join(dir, 'c1m.csv'))).size / 1024 / 1024;
+      rows.push(await exportRun(large, '1M contacts, NDJSON gzip', [join(dir, 'c1m.ndjson.gz')]));
+      rows.push(await exportRun(large, '1M contacts, CSV delta --since (nothing changed)', [join(dir, 'd1m.csv'), '--since', join(dir, 'c1m.csv.manifest.json')]));
+      const cells = await loadCells(large);
+      baselineRows = cells.rows.length;
+      baselineRate = await baseline(cells, join(dir, 'baseline.csv'));
+    } finally {
+      await large.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  const lines = [
+    'Each export is `node dist/bin.js export <file> --json` against an emulator child process holding the contacts (999 per page, pacing off). Rows/s = contacts read ÷ the run\'s own duration (from its summary); wall includes Node start-up. Peak RSS is the export process only.',
+    '',
+    '| export | contacts | pages | rows written | duration | contacts/s | wall | peak RSS |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map(
+      (r) =>
+        `| ${r.label} | ${n(r.stats.contactsRead)} | ${n(r.stats.pages)} | ${n(r.stats.rows)} | ${(r.stats.durationMs / 1000).toFixed(1)} s | **${n(r.stats.contactsRead / (r.stats.durationMs / 1000))}** | ${(r.run.wallMs / 1000).toFixed(1)} s | **${mb(r.run.maxRssMb)} MB** |`,
+    ),
+    '',
+    `Local limit, same run: csv-stringify writing the same ${n(baselineRows)} records (already flattened, in memory) to a file: **${n(baselineRate)} rows/s**. The 1M CSV is ${fileMb.toFixed(0)} MB.`,
+    '',
+    `Memory target: flat and under 150 MB. 100k → 1M: ${mb(rows[0]!.run.maxRssMb)} → ${mb(rows[1]!.run.maxRssMb)} MB (full export), ${mb(rows[3]!.run.maxRssMb)} MB for the 1M delta (it also holds the previous run's id → hash index, about 36 MB at 1M).`,
+  ];
+  return lines.join('\n');
+}
