@@ -104,7 +104,10 @@ export function diffContact(
     body.name = desired.name;
     note('name', existing.name, desired.name);
   }
-  if (typeof desired.email === 'string' && desired.email.toLowerCase() !== (existing.email ?? '').toLowerCase()) {
+  // A row matched through one of the contact's addresses leaves its addresses
+  // alone: sending `email` would make a secondary address the primary one.
+  const addresses = [existing.email ?? '', ...(existing.emails ?? [])].map((e) => e.toLowerCase());
+  if (typeof desired.email === 'string' && !addresses.includes(desired.email.toLowerCase())) {
     body.email = desired.email;
     note('email', existing.email, desired.email);
   }

@@ -127,3 +127,10 @@ test('a read-only custom value passes only when Pylon already holds it', (t) => 
   const created = planRow(desired({ name: 'New', email: 'new@example.com', readOnly: { [sf]: { value: '003C' } } }), undefined, context);
   t.is(created.action, 'fail');
 });
+
+test('a row matched through a secondary email does not make it the primary one', (t) => {
+  const withSecondary: Contact = { ...contact, emails: ['ada@example.com', 'ada@home.example'] };
+  t.deepEqual(planRow(desired({ email: 'ADA@home.example', name: 'Ada Lovelace' }), withSecondary, upsert), { action: 'unchanged', id: 'c1' });
+  const byId = diffContact(desired({ id: 'c1', email: 'new@example.com' }), withSecondary, upsert);
+  t.deepEqual(byId.body, { email: 'new@example.com' });
+});

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
 import { importExitCode, printImportSummary } from '../output.js';
-import { importInput, rowFlags, runWithTerminal, type ImportArgv } from './import.js';
+import { filePositional, importInput, rowFlags, runWithTerminal, type ImportArgv } from './import.js';
 import { resolveImportOptions } from '../../import/options.js';
 import { runUpdate, type UpdatePlan } from '../../update/run-update.js';
 import { UNDO_CLEAR_TOKEN } from '../../import/run-import.js';
@@ -67,7 +67,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
   describe: 'Change fields (e.g. the portal role) of existing contacts, with a preview, a guard and an undo file',
   builder: (yargs) =>
     rowFlags(yargs)
-      .positional('file', { type: 'string', describe: 'CSV with an email or id column (- for stdin); omit with --where' })
+      .positional('file', { describe: 'CSV with an email or id column (- for stdin); omit with --where', coerce: (v: unknown) => (v === undefined ? undefined : filePositional(v)) })
       .option('set', { type: 'string', array: true, describe: 'field=value applied to every selected contact (repeatable), e.g. portal_role=member or custom.tier=gold' })
       .option('where', { type: 'string', describe: 'Select contacts through search instead of a file, e.g. "email~@acme.com" or "account_id=…"' })
       .option('max-changes', { type: 'number', describe: 'Abort with zero writes when more contacts than this would change' })
