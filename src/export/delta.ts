@@ -19,9 +19,14 @@ import { readManifest, resolveFrom, type ExportManifest, type StateRef } from '.
  */
 export const STATE_HEADER = 'pylon-contacts-state 1';
 
-/** The hash of one exported record: the column names and the cells, so a change of columns changes every hash. */
+/** A short digest of the column list, mixed into every record hash: a change of columns changes every hash. */
+export function columnsKey(columns: readonly string[]): string {
+  return key64WithHex(JSON.stringify(columns)).hex;
+}
+
+/** The hash of one exported record: its cells and the columns key. */
 export function recordHash(columnsKey: string, cells: readonly string[]): Key64 & { hex: string } {
-  return key64WithHex(columnsKey + '\u0000' + JSON.stringify(cells));
+  return key64WithHex(columnsKey + JSON.stringify(cells));
 }
 
 export type Change = 'new' | 'changed' | 'unchanged';

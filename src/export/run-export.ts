@@ -3,13 +3,13 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError, PylonCliError } from '../errors.js';
-import type { PylonClient } from '../pylon/api.js';
+import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact } from '../pylon/types.js';
 import { openAtomic, type AtomicFile } from './atomic-file.js';
 import { availableColumns, recordProblem, selectColumns, toCells, toJsonRecord, type ExportColumn } from './columns.js';
-import { createStateWriter, loadBaseline, recordHash, writeDeleted, type Baseline, type StateWriter } from './delta.js';
+import { columnsKey, createStateWriter, loadBaseline, recordHash, writeDeleted, type Baseline, type StateWriter } from './delta.js';
 import { key64 } from './id-index.js';
 import { relativeTo, writeManifest, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
 import type { ExportOptions } from './options.js';
@@ -145,7 +145,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     if (options.statePath !== undefined) stateWriter = await createStateWriter(options.statePath);
     const destination = dataFile ? dataFile.stream : forwardTo(hooks.stdout ?? process.stdout);
     const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe });
-    const chunks = encodedPages({ options, client, columns, encoder, baseline, stateWriter, report, stats, pageState, signal, onPage: () => {
+    const chunks = encodedPages({ options, client, columns, encoder, baseline, stateWriter, report, stats, pageState, signal, columnsKey: columnsKey(stats.columns), onPage: () => {
       refresh();
       hooks.onProgress?.(stats);
     } });
@@ -204,50 +204,64 @@ interface PagesInput {
   stats: ExportStats;
   pageState: PaginationState;
   signal: AbortSignal | undefined;
+  /** See columnsKey() in delta.ts. */
+  columnsKey: string;
   onPage: () => void;
 }
 
 /** The file's text, one chunk per page, pulled page by page: the next page is fetched only when the file took this one. */
 async function* encodedPages(input: PagesInput): AsyncGenerator<string> {
-  const { options, client, columns, encoder, baseline, stateWriter, report, stats, pageState, signal } = input;
-  const columnsKey = stats.columns.join('\u0000');
+  const { options, client, encoder, pageState, signal } = input;
   const fetchPage = (cursor: string | undefined) =>
     options.filter
       ? client.searchContacts({ filter: options.filter, cursor, limit: options.pageSize }, { signal })
       : client.listContacts({ cursor, limit: options.pageSize }, { signal });
   const start = encoder.start();
   if (start !== '') yield start;
-  for await (const page of paginate(fetchPage, { maxPages: options.maxPages, signal }, pageState)) {
-    stats.pages = pageState.pages;
-    const rows: Array<string[] | Record<string, unknown>> = [];
-    for (const record of page.data as unknown[]) {
-      stats.contactsRead += 1;
-      const problem = recordProblem(record);
-      if (problem !== undefined) {
-        stats.recordErrors += 1;
-        const id = (record as { id?: unknown } | null)?.id;
-        await report.add({ kind: 'record', id: typeof id === 'string' ? id : undefined, cursor: pageState.cursor ?? '', page: pageState.pages, requestId: page.requestId, code: 'PYLON_BAD_RESPONSE', message: `Not exported: ${problem}` });
-        continue;
-      }
-      const contact = record as Contact;
-      const cells = toCells(contact, columns);
-      if (stateWriter || baseline) {
-        const hash = recordHash(columnsKey, cells);
-        stateWriter?.add(contact.id, hash);
-        if (baseline) {
-          const change = baseline.classify(key64(contact.id), hash);
-          stats.delta![change] += 1;
-          if (change === 'unchanged') continue;
-        }
-      }
-      rows.push(options.format === 'csv' ? cells : toJsonRecord(contact, columns));
-    }
-    await stateWriter?.flush();
-    stats.rows += rows.length;
-    const text = encoder.page(rows);
-    if (text !== '') yield text;
+  const pages = paginate(fetchPage, { maxPages: options.maxPages, signal }, pageState);
+  // Only the page's text stays referenced while the writer takes it: the
+  // contacts of a page are garbage before the next one is fetched.
+  for (let text = await nextChunk(pages, input); text !== undefined; text = await nextChunk(pages, input)) {
     input.onPage();
+    if (text !== '') yield text;
   }
+}
+
+async function nextChunk(pages: AsyncGenerator<ApiPage<Contact>>, input: PagesInput): Promise<string | undefined> {
+  const next = await pages.next();
+  return next.done ? undefined : encodePage(next.value, input);
+}
+
+/** One page as text; updates the counters, the state and the delta on the way. */
+async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<string> {
+  const { options, columns, encoder, baseline, stateWriter, report, stats, pageState } = input;
+  stats.pages = pageState.pages;
+  const rows: Array<string[] | Record<string, unknown>> = [];
+  for (const record of page.data as unknown[]) {
+    stats.contactsRead += 1;
+    const problem = recordProblem(record);
+    if (problem !== undefined) {
+      stats.recordErrors += 1;
+      const id = (record as { id?: unknown } | null)?.id;
+      await report.add({ kind: 'record', id: typeof id === 'string' ? id : undefined, cursor: pageState.cursor ?? '', page: pageState.pages, requestId: page.requestId, code: 'PYLON_BAD_RESPONSE', message: `Not exported: ${problem}` });
+      continue;
+    }
+    const contact = record as Contact;
+    const cells = toCells(contact, columns);
+    if (stateWriter || baseline) {
+      const hash = recordHash(input.columnsKey, cells);
+      stateWriter?.add(contact.id, hash);
+      if (baseline) {
+        const change = baseline.classify(key64(contact.id), hash);
+        stats.delta![change] += 1;
+        if (change === 'unchanged') continue;
+      }
+    }
+    rows.push(options.format === 'csv' ? cells : toJsonRecord(contact, columns));
+  }
+  await stateWriter?.flush();
+  stats.rows += rows.length;
+  return encoder.page(rows);
 }
 
 function describeFailure(error: unknown, phase: Phase, pageState: PaginationState, interrupted: boolean): ReportEntry {
