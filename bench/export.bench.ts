@@ -4,8 +4,9 @@
  * RSS comes from GNU time (or polled VmHWM). Beside it, in the same run, the
  * local limit: csv-stringify writing the same records from memory in this process.
  */
+import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -14,7 +15,7 @@ import { stringify } from 'csv-stringify';
 import { availableColumns, toCells } from '../src/export/columns.js';
 import type { ExportStats } from '../src/export/run-export.js';
 import type { Contact, CustomFieldDefinition } from '../src/pylon/types.js';
-import { runCliMeasured, startEmulator, type EmulatorProcess, type Measured } from './lib/processes.js';
+import { REPO, runCliMeasured, startEmulator, type EmulatorProcess, type Measured } from './lib/processes.js';
 
 export const title = 'Export (child processes, emulator rate limits off)';
 
@@ -68,6 +69,29 @@ async function baseline(cells: { header: string[]; rows: string[][] }, path: str
   return cells.rows.length / ((performance.now() - started) / 1000);
 }
 
+/**
+ * The floor under the export's memory: a process that loads the CLI and reads
+ * every page through the same client, discarding it. Peak RSS in MB (GNU time).
+ */
+async function clientFloorMb(emulator: EmulatorProcess, dir: string): Promise<number> {
+  const script = `
+    await import('./dist/cli/index.js');
+    const { createPylonClient } = await import('./dist/pylon/client.js');
+    const client = createPylonClient({ baseUrl: ${JSON.stringify(emulator.url)}, token: ${JSON.stringify(emulator.token)}, rates: { list: 0 } });
+    let cursor;
+    for (;;) {
+      const page = await client.listContacts({ cursor, limit: 999 });
+      if (!page.hasNextPage) break;
+      cursor = page.cursor;
+    }
+    client.close();`;
+  const out = join(dir, 'floor.time');
+  await new Promise<void>((resolve, reject) =>
+    execFile('/usr/bin/time', ['-f', '%M', '-o', out, process.execPath, '--input-type=module', '-e', script], { cwd: REPO }, (error) => (error ? reject(error) : resolve())),
+  );
+  return Number((await readFile(out, 'utf8')).trim().split('\n').pop()) / 1024;
+}
+
 const n = (value: number) => Math.round(value).toLocaleString('en-US');
 const mb = (value: number) => value.toFixed(0);
 
@@ -77,6 +101,7 @@ export async function run(): Promise<string> {
   let baselineRate = 0;
   let baselineRows = 0;
   let fileMb = 0;
+  let floorMb = 0;
   try {
     const small = await startEmulator(['--seed-random', '100000', '--rate-limits', 'off', '--random-seed', '1']);
     try {
@@ -91,6 +116,7 @@ export async function run(): Promise<string> {
       fileMb = (await stat(join(dir, 'c1m.csv'))).size / 1024 / 1024;
       rows.push(await exportRun(large, '1M contacts, NDJSON gzip', [join(dir, 'c1m.ndjson.gz')]));
       rows.push(await exportRun(large, '1M contacts, CSV delta --since (nothing changed)', [join(dir, 'd1m.csv'), '--since', join(dir, 'c1m.csv.manifest.json')]));
+      floorMb = await clientFloorMb(large, dir);
       const cells = await loadCells(large);
       baselineRows = cells.rows.length;
       baselineRate = await baseline(cells, join(dir, 'baseline.csv'));
@@ -113,7 +139,7 @@ export async function run(): Promise<string> {
     '',
     `Local limit, same run: csv-stringify writing the same ${n(baselineRows)} records (already flattened, in memory) to a file: **${n(baselineRate)} rows/s**. The 1M CSV is ${fileMb.toFixed(0)} MB.`,
     '',
-    `Memory target: flat and under 150 MB. 100k → 1M: ${mb(rows[0]!.run.maxRssMb)} → ${mb(rows[1]!.run.maxRssMb)} MB (full export), ${mb(rows[3]!.run.maxRssMb)} MB for the 1M delta (it also holds the previous run's id → hash index, about 36 MB at 1M).`,
+    `Memory target: flat and under 150 MB. 100k → 1M: ${mb(rows[0]!.run.maxRssMb)} → ${mb(rows[1]!.run.maxRssMb)} MB (full export); ${mb(rows[3]!.run.maxRssMb)} MB for the 1M delta, which also holds the previous run's id → hash index (2^21 slots × 17 bytes = 36 MB at 1M). The floor, same run: a process loading the CLI and reading the same 1M contacts through the same client, discarding every page, peaks at ${mb(floorMb)} MB.`,
   ];
   return lines.join('\n');
 }

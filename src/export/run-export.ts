@@ -60,6 +60,7 @@ export interface ExportStats {
 }
 
 export interface RunExportHooks {
+  /** Default: a client from options.connection, closed at the end. */
   client?: PylonClient;
   signal?: AbortSignal;
   /** Called after every page. */
@@ -86,9 +87,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   const started = Date.now();
   const { signal } = hooks;
   const baseline = options.since === undefined ? undefined : await loadBaseline(options.since, { filter: options.filter });
-  const client =
-    hooks.client ??
-    connect(options.connection);
+  const client = hooks.client ?? connect(options.connection);
   const callsBefore = { ...client.stats.calls };
   const retriesBefore = client.stats.retries;
   const rateLimitedBefore = client.stats.rateLimited;
@@ -181,7 +180,8 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     stats.stoppedAt = { cursor: entry.cursor ?? '', pagesRead: pageState.pages, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
     await report.add(entry);
   } finally {
-    client.close?.();
+    // A client passed in belongs to the caller.
+    if (hooks.client === undefined) client.close?.();
   }
   refresh();
   stats.errorsPath = (await report.close()) ?? null;

@@ -28,7 +28,12 @@ export function fastClient(baseUrl: string, token: string) {
 export async function exportFrom(emulator: Pick<Emulator, 'url' | 'token'>, input: ExportOptionsInput, hooks: RunExportHooks = {}) {
   const baseUrl = input.baseUrl ?? emulator.url;
   const options = resolveExportOptions({ token: emulator.token, env: {}, ...input, baseUrl });
-  return runExport(options, { client: fastClient(baseUrl, emulator.token), ...hooks });
+  const client = fastClient(baseUrl, emulator.token);
+  try {
+    return await runExport(options, { client, ...hooks });
+  } finally {
+    client.close();
+  }
 }
 
 export async function readCsv(path: string, bom = false): Promise<Array<Record<string, string>>> {
