@@ -1,6 +1,6 @@
 /**
- * A real HTTP proxy in front of an emulator that, from a chosen list request
- * on, forwards the request with an `x-emulator-fault` header, so the emulator
+ * A real HTTP proxy in front of an emulator that forwards chosen page requests
+ * with an `x-emulator-fault` header, so the emulator
  * itself answers the failure (Pylon's envelope, a real request_id). Lets a test
  * break an export in the middle and keep it broken.
  */
@@ -14,14 +14,16 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-export async function createFaultProxy(target: string, options: { failFromPage: number; fault: string }): Promise<FaultProxy> {
+/** `failFromPage`: every page request from this one (1-based) on fails; `failPages`: exactly these page requests fail. */
+export async function createFaultProxy(target: string, options: { fault: string; failFromPage?: number; failPages?: number[] }): Promise<FaultProxy> {
   const upstream = new URL(target);
   const state = { pageRequests: 0 };
   const server = createServer((req, res) => {
     const isPage = (req.method === 'GET' && req.url?.startsWith('/contacts?')) || (req.method === 'POST' && req.url === '/contacts/search');
     if (isPage) state.pageRequests += 1;
     const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: upstream.host };
-    if (isPage && state.pageRequests >= options.failFromPage) headers['x-emulator-fault'] = options.fault;
+    const fails = options.failPages?.includes(state.pageRequests) || (options.failFromPage !== undefined && state.pageRequests >= options.failFromPage);
+    if (isPage && fails) headers['x-emulator-fault'] = options.fault;
     const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);

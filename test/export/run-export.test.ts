@@ -172,16 +172,23 @@ test('faults mid-export that recover (random 5xx and dropped connections): exact
   });
 });
 
-test('429s with Retry-After (a 1-second window) are waited out: complete, exact rows', async (t) => {
-  await withEmulator({ seed: 12, seedRandom: 50, rateLimits: 'spec', rateOverrides: { list: 3 }, windowMs: 1000, remainingHeader: false }, async (emulator) => {
-    const dir = await tempDir();
-    const out = join(dir, 'c.csv');
-    const stats = await exportFrom(emulator, { output: out, pageSize: 10 });
-    t.true(stats.complete);
-    t.true(stats.rateLimited > 0, 'the limit was hit');
-    t.is(emulator.stats().rateLimited, stats.rateLimited);
-    const ids = (await readCsv(out)).map((r) => r.id);
-    t.deepEqual(ids, storeContacts(emulator).map((c) => c.id));
+test('429s with Retry-After are waited out: complete, exact rows, counted', async (t) => {
+  await withEmulator({ seed: 12, seedRandom: 50 }, async (emulator) => {
+    // Page requests 2, 3 and 5 get a 429 asking to wait a second; their retries pass.
+    const proxy = await createFaultProxy(emulator.url, { failPages: [2, 3, 5], fault: 'retry-after=1' });
+    try {
+      const dir = await tempDir();
+      const out = join(dir, 'c.csv');
+      const stats = await exportFrom(emulator, { output: out, pageSize: 10, baseUrl: proxy.url });
+      t.true(stats.complete);
+      t.like(stats, { rateLimited: 3, retries: 3, pages: 5 });
+      t.is(proxy.pageRequests, 8);
+      const ids = (await readCsv(out)).map((r) => r.id);
+      t.deepEqual(ids, storeContacts(emulator).map((c) => c.id));
+      t.like((await readManifest(`${out}.manifest.json`)).apiCalls, { list: 8, retries: 3, rateLimited: 3 });
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
