@@ -2,6 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { open, unlink } from 'node:fs/promises';
 import { stringify } from 'csv-stringify/sync';
+import { PylonCliError } from '../errors.js';
 
 /** One line of the export error report. */
 export interface ReportEntry {
@@ -30,6 +31,7 @@ export class ErrorReport {
   readonly path: string | undefined;
   entries = 0;
   #stream: WriteStream | undefined;
+  #error: Error | undefined;
 
   constructor(path: string | undefined) {
     this.path = path;
@@ -40,17 +42,22 @@ export class ErrorReport {
     if (this.path === undefined) return;
     if (!this.#stream) {
       this.#stream = createWriteStream(this.path);
+      this.#stream.on('error', (error) => (this.#error ??= error));
       this.#stream.write(HEADER);
     }
+    if (this.#error) return;
     const line = stringify([[entry.kind, entry.id ?? '', entry.cursor ?? '', entry.page ?? '', entry.status ?? '', entry.requestId ?? '', entry.code, entry.message]]);
-    if (!this.#stream.write(line)) await once(this.#stream, 'drain');
+    if (!this.#stream.write(line)) await Promise.race([once(this.#stream, 'drain'), once(this.#stream, 'close')]);
   }
 
   /** Flushes the report; when there was nothing to report, removes a report an earlier run left at the same path. */
   async close(): Promise<string | undefined> {
     if (this.#stream) {
-      this.#stream.end();
-      await once(this.#stream, 'close');
+      if (!this.#stream.closed) {
+        this.#stream.end();
+        await once(this.#stream, 'close');
+      }
+      if (this.#error) throw new PylonCliError('OUTPUT_WRITE', `Cannot write the error report ${this.path}: ${this.#error.message}`, { cause: this.#error });
       return this.path;
     }
     if (this.path !== undefined) {

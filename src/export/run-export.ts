@@ -1,8 +1,10 @@
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
-import { ConfigError, PylonCliError } from '../errors.js';
+import { ConfigError, PylonCliError, invalidOption } from '../errors.js';
 import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
@@ -86,6 +88,7 @@ function emptyCalls(): Record<EndpointKey, number> {
 export async function runExport(options: ExportOptions, hooks: RunExportHooks = {}): Promise<ExportStats> {
   const started = Date.now();
   const { signal } = hooks;
+  await checkDirectories(options);
   const baseline = options.since === undefined ? undefined : await loadBaseline(options.since, { filter: options.filter });
   const client = hooks.client ?? connect(options.connection);
   const callsBefore = { ...client.stats.calls };
@@ -262,6 +265,21 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<st
   await stateWriter?.flush();
   stats.rows += rows.length;
   return encoder.page(rows);
+}
+
+/** Every file goes beside its target: a missing directory is a usage error, found before any request. */
+async function checkDirectories(options: ExportOptions): Promise<void> {
+  const targets: Array<[string, string | undefined]> = [
+    ['<file>', options.toStdout ? undefined : options.output],
+    ['--manifest', options.manifestPath],
+    ['--errors', options.errorsPath],
+  ];
+  for (const [flag, path] of targets) {
+    if (path === undefined) continue;
+    const dir = dirname(resolve(path));
+    const info = await stat(dir).catch(() => undefined);
+    if (!info?.isDirectory()) throw invalidOption(flag, 'a path in an existing directory', path);
+  }
 }
 
 function describeFailure(error: unknown, phase: Phase, pageState: PaginationState, interrupted: boolean): ReportEntry {

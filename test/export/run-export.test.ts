@@ -97,6 +97,19 @@ test('--columns with an unknown column is a usage error and writes nothing', asy
   });
 });
 
+test('a target in a missing directory is a usage error, found before any request', async (t) => {
+  await withEmulator({ seed: 2 }, async (emulator) => {
+    const dir = await tempDir();
+    const missing = await t.throwsAsync(exportFrom(emulator, { output: join(dir, 'nope', 'c.csv') }));
+    t.is(missing?.name, 'ConfigError');
+    t.regex(missing!.message, /^Invalid option `<file>`: expected a path in an existing directory, got ".*nope\/c\.csv"$/);
+    const manifest = await t.throwsAsync(exportFrom(emulator, { output: join(dir, 'c.csv'), manifest: join(dir, 'nope', 'm.json') }));
+    t.regex(manifest!.message, /^Invalid option `--manifest`/);
+    t.is(emulator.stats().requests.customFields, 0);
+    t.deepEqual(await filesIn(dir), []);
+  });
+});
+
 test('ndjson: one object per line with the same keys; lists stay arrays', async (t) => {
   await withEmulator({ seed: 4, seedRandom: 5 }, async (emulator) => {
     emulator.store.insert(FULL_CONTACT);
