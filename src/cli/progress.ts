@@ -39,10 +39,14 @@ export function createProgress(options: ProgressOptions): Progress {
   const rateOf = (done: number) => done / Math.max((Date.now() - started) / 1000, 0.001);
 
   if (options.isTTY) {
+    // Without a known total (an export) there is no bar to fill: counts and rate only.
     const bar = new cliProgress.SingleBar(
       {
         stream: options.stream as NodeJS.WriteStream,
-        format: `{bar} {value}/{total} ${options.unit} · {rate}/s · {counters} · ETA {eta_text}`,
+        format: (opts, params, payload: { known: boolean; rate: string; counters: string; eta_text: string }) =>
+          payload.known
+            ? `${cliProgress.Format.BarFormat(params.progress, opts)} ${params.value.toLocaleString('en-US')}/${params.total.toLocaleString('en-US')} ${options.unit} · ${payload.rate}/s · ${payload.counters} · ETA ${payload.eta_text}`
+            : `${params.value.toLocaleString('en-US')} ${options.unit} · ${payload.rate}/s · ${payload.counters}`,
         barsize: 24,
         hideCursor: true,
         clearOnComplete: false,
@@ -56,6 +60,7 @@ export function createProgress(options: ProgressOptions): Progress {
       update(done, counters, extra = {}) {
         const total = Math.max(extra.total ?? done, done);
         const payload = {
+          known: extra.total !== undefined,
           rate: rateOf(done).toFixed(1),
           counters: formatCounters(counters) || '…',
           eta_text: extra.etaSeconds === undefined ? '?' : formatDuration(extra.etaSeconds),

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { redact, resolveBaseUrl, resolveConnectionOptions, resolveRates, DEFAULT_RATES } from '../../src/config.js';
 import { resolveImportOptions } from '../../src/import/options.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, type ErrorCode } from '../../src/errors.js';
 
 const env = { PYLON_API_TOKEN: 'tok-123456' } as NodeJS.ProcessEnv;
 
@@ -18,7 +18,7 @@ for (const [title, input, expected] of baseUrls) {
   test(`base URL: ${title}`, (t) => t.is(resolveBaseUrl(input), expected));
 }
 
-const refused: Array<[string, Parameters<typeof resolveBaseUrl>[0], string, RegExp]> = [
+const refused: Array<[string, Parameters<typeof resolveBaseUrl>[0], ErrorCode, RegExp]> = [
   ['plain http to a remote host', { baseUrl: 'http://api.usepylon.com', env: {} }, 'CONFIG_INSECURE_URL', /unencrypted/],
   ['not a URL', { baseUrl: 'api.usepylon.com', env: {} }, 'CONFIG_INVALID_OPTION', /Invalid option `--base-url`: expected an absolute http\(s\) URL, got "api.usepylon.com"/],
   ['another scheme', { baseUrl: 'ftp://x.test', env: {} }, 'CONFIG_INVALID_OPTION', /expected an http\(s\) URL/],
