@@ -1,6 +1,6 @@
 /**
  * createEmulator(): a Pylon-compatible contacts API on a real HTTP server
- * (127.0.0.1, port 0 by default) over an in-memory store. See docs/emulator.md.
+ * (127.0.0.1, port 0 by default) over an in-memory store. See the README, section "Emulator".
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
