@@ -1,4 +1,5 @@
 import type { Options } from 'yargs';
+import type { ConnectionOptionsInput } from '../config.js';
 
 /** Flags every command that talks to Pylon shares. Values are resolved in src/config.ts. */
 export const connectionFlags = {
@@ -58,4 +59,18 @@ export interface ConnectionArgv {
   timeout?: number;
   json?: boolean;
   quiet?: boolean;
+}
+
+/** The connection part of a command's options, from its flags and the environment. */
+export function connectionInput(argv: ConnectionArgv, env: NodeJS.ProcessEnv): ConnectionOptionsInput {
+  return {
+    baseUrl: argv.baseUrl,
+    region: argv.region,
+    token: argv.token,
+    env,
+    concurrency: argv.concurrency,
+    rate: argv.rate,
+    rateWindowMs: argv.rateWindow,
+    timeoutMs: argv.timeout,
+  };
 }

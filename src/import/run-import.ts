@@ -379,6 +379,17 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       }
     };
 
+    /** A chunk whose lookup hits a fatal error or an interruption stops the run; its rows are not processed. */
+    const runChunk = async (rows: PendingRow[]) => {
+      try {
+        await processChunk(rows);
+      } catch (error) {
+        if (!isFatal(error) && !isAbort(error)) throw error;
+        stop(error);
+        stats.notProcessed += rows.length;
+      }
+    };
+
     const planned = { create: 0, patch: 0 };
     let chunk: PendingRow[] = [];
     let chunkKeys = 0;
@@ -437,26 +448,11 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         const current = chunk;
         chunk = [];
         chunkKeys = 0;
-        try {
-          await processChunk(current);
-        } catch (error) {
-          if (!isFatal(error) && !isAbort(error)) throw error;
-          stop(error);
-          stats.notProcessed += current.length;
-        }
+        await runChunk(current);
       }
     }
-    if (!fatal && !signal?.aborted) {
-      try {
-        await processChunk(chunk);
-      } catch (error) {
-        if (!isFatal(error) && !isAbort(error)) throw error;
-        stop(error);
-        stats.notProcessed += chunk.length;
-      }
-    } else {
-      stats.notProcessed += chunk.length;
-    }
+    if (!fatal && !signal?.aborted) await runChunk(chunk);
+    else stats.notProcessed += chunk.length;
     await pool.drain();
     // Rows never read because the run stopped early.
     if (fatal || signal?.aborted) {

@@ -7,7 +7,7 @@ import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress, formatDuration } from '../progress.js';
-import { connectionFlags, type ConnectionArgv } from '../shared-options.js';
+import { connectionFlags, connectionInput, type ConnectionArgv } from '../shared-options.js';
 
 export interface ExportArgv extends ConnectionArgv {
   file?: string;
@@ -27,14 +27,7 @@ export interface ExportArgv extends ConnectionArgv {
 export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOptionsInput {
   return {
     output: argv.file,
-    baseUrl: argv.baseUrl,
-    region: argv.region,
-    token: argv.token,
-    env,
-    concurrency: argv.concurrency,
-    rate: argv.rate,
-    rateWindowMs: argv.rateWindow,
-    timeoutMs: argv.timeout,
+    ...connectionInput(argv, env),
     format: argv.format,
     gzip: argv.gzip,
     bom: argv.bom,

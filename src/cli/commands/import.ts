@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { connectionFlags, type ConnectionArgv } from '../shared-options.js';
+import { connectionFlags, connectionInput, type ConnectionArgv } from '../shared-options.js';
 import { contextOf } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress } from '../progress.js';
@@ -47,14 +47,7 @@ export function rowFlags<T>(yargs: Argv<T>) {
 export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv): ImportOptionsInput {
   return {
     input: argv.file,
-    baseUrl: argv.baseUrl,
-    region: argv.region,
-    token: argv.token,
-    env,
-    concurrency: argv.concurrency,
-    rate: argv.rate,
-    rateWindowMs: argv.rateWindow,
-    timeoutMs: argv.timeout,
+    ...connectionInput(argv, env),
     mode: argv.mode,
     dryRun: argv.dryRun,
     errors: argv.errors,
