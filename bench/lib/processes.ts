@@ -2,7 +2,7 @@
  * Bench helpers: the emulator and the CLI as child processes of the bench, so
  * each one's memory and CPU are its own. Built code only (`npm run bench` builds).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,16 @@ import type { ImportStats } from '../../src/import/run-import.js';
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(REPO, 'dist', 'bin.js');
 const TIME = '/usr/bin/time';
+
+// Children still running when the bench process exits (a failed run) are ended with it.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+function track(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
 
 export interface EmulatorProcess {
   url: string;
@@ -28,6 +38,7 @@ export interface EmulatorProcess {
 /** Starts `pylon-contacts emulator --port 0 …args` and waits for its `PYLON_BASE_URL=` line. */
 export function startEmulator(args: string[], options: { timeoutMs?: number } = {}): Promise<EmulatorProcess> {
   const child = spawn(process.execPath, ['--max-old-space-size=8192', BIN, 'emulator', '--port', '0', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
   let stdout = '';
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -87,6 +98,7 @@ export async function runCliMeasured(args: string[], env: Record<string, string>
   const argv = useTime ? ['-f', '%M %U %S', '-o', timeFile, process.execPath, BIN, ...args] : [BIN, ...args];
   const started = performance.now();
   const child = spawn(command, argv, { cwd: options.cwd ?? REPO, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
