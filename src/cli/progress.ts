@@ -1,4 +1,8 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
+
+// Loaded on use: only a terminal shows a bar.
+const require = createRequire(import.meta.url);
 
 /**
  * Progress on stderr. On a terminal: a bar (cli-progress) with the rate, the
@@ -39,6 +43,7 @@ export function createProgress(options: ProgressOptions): Progress {
   const rateOf = (done: number) => done / Math.max((Date.now() - started) / 1000, 0.001);
 
   if (options.isTTY) {
+    const cliProgress = require('cli-progress') as typeof CliProgress;
     // Without a known total (an export) there is no bar to fill: counts and rate only.
     const bar = new cliProgress.SingleBar(
       {

@@ -1,5 +1,10 @@
-import iconv from 'iconv-lite';
+import { createRequire } from 'node:module';
+import type Iconv from 'iconv-lite';
 import { invalidOption } from '../errors.js';
+
+// Loaded on use: UTF-8 files, the usual case, never need it.
+const require = createRequire(import.meta.url);
+const iconv = (): typeof Iconv => require('iconv-lite') as typeof Iconv;
 
 /**
  * Bytes → text for the CSV reader: byte-order marks, the `--encoding` option, and
@@ -13,7 +18,7 @@ export function resolveEncoding(name: string | undefined): string {
   if (name === undefined) return 'utf8';
   const lower = name.trim().toLowerCase();
   if (lower === 'utf8' || lower === 'utf-8') return 'utf8';
-  if (lower !== '' && iconv.encodingExists(lower)) return lower;
+  if (lower !== '' && iconv().encodingExists(lower)) return lower;
   throw invalidOption('--encoding', `one of ${COMMON_ENCODINGS.join(', ')} (or iso-8859-1, or any other encoding iconv-lite knows)`, name);
 }
 
@@ -41,7 +46,7 @@ export function createDecoder(encoding: string): Decoder {
     const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
     return { write: (bytes) => decoder.decode(bytes, { stream: true }), end: () => decoder.decode() };
   }
-  const decoder = iconv.getDecoder(encoding, { stripBOM: false });
+  const decoder = iconv().getDecoder(encoding, { stripBOM: false });
   return { write: (bytes) => decoder.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)), end: () => decoder.end() ?? '' };
 }
 

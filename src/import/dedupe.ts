@@ -14,12 +14,13 @@ import { keyFor } from './lookup.js';
  * `createDuplicateTracker()`; `last` and `error` need the whole file first:
  * `scanDuplicates()` makes a pre-pass over a fresh record source.
  *
- * Memory: keys are stored exactly (no false duplicates, ever), as UTF-8 in one
- * byte arena, indexed by an open-addressing table of typed arrays — nothing in
- * V8's heap. Per key: its bytes (× up to 1.5 for growth) + 8 (offset, first line)
- * + 4 for the last line (pre-pass only) + 16–32 for 2–4 table slots of 8 bytes.
- * Measured for 1,000,000 keys (`summary.memoryBytes`): 57.6 MB with 23-byte keys
- * (`e:user123456@acme56.com`), 93.5 MB with 51-byte keys.
+ * Memory: keys are stored exactly (no false duplicates, ever), as UTF-8 in 1 MB
+ * chunks that are never copied (growing never holds two copies), indexed by an
+ * open-addressing table of typed arrays — nothing in V8's heap. Per key: its
+ * bytes + 10 (offset, length, first line; × up to 1.5 for growth) + 4 for the
+ * last line (pre-pass only) + 16–32 for 2–4 table slots of 8 bytes. Measured for
+ * 1,000,000 keys (`summary.memoryBytes`, pre-pass): 54.0 MB with 22-byte keys
+ * (`e:user100005@acme5.com`), 79.1 MB with 48-byte keys.
  */
 
 export type DuplicatePolicy = 'first' | 'last' | 'error';
@@ -113,24 +114,32 @@ export function keyOfCells(cells: readonly string[], plan: ColumnPlan): string |
   });
 }
 
+const CHUNK = 1 << 20;
+const LONG_KEY = 1024;
+
 /**
  * Exact string set with a first (and optionally last) line per key, in typed
  * arrays: open addressing with linear probing on a 32-bit FNV-1a hash; a hash
  * match is confirmed by comparing the key's bytes in the arena.
  */
 class KeyTable {
-  private arena = Buffer.allocUnsafe(64 * 1024);
-  private used = 0;
-  private offsets = new Uint32Array(1024);
+  /** Key bytes, in chunks that are never copied or freed: growing costs no transient double. */
+  private chunks: Buffer[] = [Buffer.allocUnsafe(CHUNK)];
+  private used = 0; // bytes used in the last chunk
+  private offsets = new Uint32Array(1024); // chunk × CHUNK + position
+  private lengths = new Uint16Array(1024);
   private firsts = new Uint32Array(1024);
   private lasts: Uint32Array | undefined;
   private slots = new Int32Array(2048);
   private hashes = new Uint32Array(2048);
+  /** Keys longer than LONG_KEY characters (never a valid email), kept as they are. */
+  private readonly long = new Map<string, number>();
   size = 0;
 
-  /** Bytes allocated by the table (all of it outside V8's heap). */
+  /** Bytes allocated by the table (all of it outside V8's heap but the rare long keys). */
   get bytes(): number {
-    return this.arena.length + this.offsets.byteLength + this.firsts.byteLength + (this.lasts?.byteLength ?? 0) + this.slots.byteLength + this.hashes.byteLength;
+    const arrays = [this.offsets, this.lengths, this.firsts, this.lasts, this.slots, this.hashes];
+    return this.chunks.length * CHUNK + arrays.reduce((sum, a) => sum + (a?.byteLength ?? 0), 0);
   }
 
   constructor(trackLast: boolean) {
@@ -147,26 +156,28 @@ class KeyTable {
 
   /** Key index, or -1. */
   find(key: string): number {
+    if (key.length > LONG_KEY) return this.long.get(key) ?? -1;
     const length = this.stage(key);
-    const slot = this.probe(hashBytes(this.arena, this.used, length), length);
+    const slot = this.probe(hashBytes(this.current, this.used, length), length);
     return slot >= 0 ? this.slots[slot]! - 1 : -1;
   }
 
   /** Adds an occurrence of `key` at `line`; returns the key index. */
   add(key: string, line: number): number {
-    const length = this.stage(key);
-    const hash = hashBytes(this.arena, this.used, length);
-    const slot = this.probe(hash, length);
-    if (slot >= 0) {
-      const k = this.slots[slot]! - 1;
-      if (this.lasts) this.lasts[k] = line;
+    if (key.length > LONG_KEY) {
+      const known = this.long.get(key);
+      if (known !== undefined) return this.seenAgain(known, line);
+      const k = this.newKey(line);
+      this.long.set(key, k);
       return k;
     }
-    const k = this.size++;
-    if (k >= this.offsets.length) this.growKeys();
-    this.offsets[k] = this.used;
-    this.firsts[k] = line;
-    if (this.lasts) this.lasts[k] = line;
+    const length = this.stage(key);
+    const hash = hashBytes(this.current, this.used, length);
+    const slot = this.probe(hash, length);
+    if (slot >= 0) return this.seenAgain(this.slots[slot]! - 1, line);
+    const k = this.newKey(line);
+    this.offsets[k] = (this.chunks.length - 1) * CHUNK + this.used;
+    this.lengths[k] = length;
     this.used += length;
     const free = ~slot;
     this.slots[free] = k + 1;
@@ -175,15 +186,30 @@ class KeyTable {
     return k;
   }
 
+  private seenAgain(k: number, line: number): number {
+    if (this.lasts) this.lasts[k] = line;
+    return k;
+  }
+
+  private newKey(line: number): number {
+    const k = this.size++;
+    if (k >= this.offsets.length) this.growKeys();
+    this.firsts[k] = line;
+    if (this.lasts) this.lasts[k] = line;
+    return k;
+  }
+
+  private get current(): Buffer {
+    return this.chunks[this.chunks.length - 1]!;
+  }
+
   /** Writes the key's UTF-8 bytes after the last stored key (not yet kept); returns their length. */
   private stage(key: string): number {
-    const room = this.used + key.length * 3;
-    if (room > this.arena.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(Math.ceil(this.arena.length * 1.5), room));
-      this.arena.copy(bigger, 0, 0, this.used);
-      this.arena = bigger;
+    if (this.used + key.length * 3 > CHUNK) {
+      this.chunks.push(Buffer.allocUnsafe(CHUNK));
+      this.used = 0;
     }
-    return this.arena.write(key, this.used, 'utf8');
+    return this.current.write(key, this.used, 'utf8');
   }
 
   /** The slot holding the staged key, or ~(the free slot where it would go). */
@@ -197,18 +223,21 @@ class KeyTable {
   }
 
   private sameBytes(k: number, length: number): boolean {
-    const start = this.offsets[k]!;
-    const end = k + 1 < this.size ? this.offsets[k + 1]! : this.used;
-    return end - start === length && this.arena.compare(this.arena, this.used, this.used + length, start, end) === 0;
+    if (this.lengths[k] !== length) return false;
+    const offset = this.offsets[k]!;
+    const chunk = this.chunks[Math.floor(offset / CHUNK)]!;
+    const start = offset % CHUNK;
+    return chunk.compare(this.current, this.used, this.used + length, start, start + length) === 0;
   }
 
   private growKeys(): void {
-    const grow = (from: Uint32Array) => {
-      const to = new Uint32Array(Math.ceil(from.length * 1.5));
+    const grow = <T extends Uint32Array | Uint16Array>(from: T): T => {
+      const to = new (from.constructor as new (n: number) => T)(Math.ceil(from.length * 1.5));
       to.set(from);
       return to;
     };
     this.offsets = grow(this.offsets);
+    this.lengths = grow(this.lengths);
     this.firsts = grow(this.firsts);
     if (this.lasts) this.lasts = grow(this.lasts);
   }

@@ -1,9 +1,7 @@
-import { closeSync, openSync, readSync, writeSync, rmSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { PylonCliError } from '../errors.js';
+import { ContactSpool, keysOf } from './contact-spool.js';
 
 /** How a row finds its contact: by Pylon id when the file has one, else by email. */
 export type LookupKey = string; // 'i:<id>' or 'e:<lower-cased email>'
@@ -38,19 +36,10 @@ export interface LookupOptions {
 
 const PAGE = 999;
 
-/** Every email of a contact, lower-cased: the primary and the secondary ones. */
-function emailsOf(contact: Contact): string[] {
-  const all = new Set<string>();
-  if (contact.email) all.add(contact.email.toLowerCase());
-  for (const e of contact.emails ?? []) all.add(e.toLowerCase());
-  return [...all];
-}
-
 function matchIn(contacts: Iterable<Contact>, key: LookupKey): Match {
   const found = new Map<string, Contact>();
-  const wanted = key.slice(2);
   for (const c of contacts) {
-    if (key.startsWith('i:') ? c.id === wanted : emailsOf(c).includes(wanted)) found.set(c.id, c);
+    if (keysOf(c, true).includes(key)) found.set(c.id, c);
   }
   if (found.size === 0) return { kind: 'none' };
   if (found.size === 1) return { kind: 'one', contact: [...found.values()][0] };
@@ -109,7 +98,7 @@ export async function findByEmail(client: PylonClient, email: string, signal?: A
   const lower = email.trim().toLowerCase();
   const values = [...new Set([email.trim(), lower])];
   const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values }, limit: 100 }, { signal });
-  return page.data.filter((c) => emailsOf(c).includes(lower));
+  return page.data.filter((c) => keysOf(c, false).includes('e:' + lower));
 }
 
 function searchLookup(client: PylonClient, batchSize: number): Lookup {
@@ -153,9 +142,8 @@ async function searchBatch(client: PylonClient, keys: LookupKey[], signal?: Abor
 }
 
 /**
- * Reads the contact list once and indexes every email and id. Contacts are
- * spooled to a temporary file (one JSON line each) and only their offsets are
- * kept in memory, so a million contacts cost tens of megabytes, not gigabytes.
+ * Reads the contact list once into a `ContactSpool` (contacts on disk, a compact
+ * index in memory), then answers every key from it without further calls.
  */
 async function listLookup(
   client: PylonClient,
@@ -166,53 +154,9 @@ async function listLookup(
   pageBudget = Infinity,
   overBudget?: () => Lookup,
 ): Promise<Lookup> {
-  const dir = mkdtempSync(join(tmpdir(), 'pylon-contacts-lookup-'));
-  const path = join(dir, 'contacts.jsonl');
-  const fd = openSync(path, 'w+');
-  let offsets = new Float64Array(1024);
-  let lengths = new Uint32Array(1024);
-  let count = 0;
-  let position = 0;
-  const index = new Map<string, number>(); // key → entry, or -1 when several contacts share it
-  const shared = new Map<string, Set<string>>(); // key → contact ids, for ambiguous keys
-  const ids = new Map<number, string>();
-
-  const cleanup = () => {
-    closeSync(fd);
-    rmSync(dir, { recursive: true, force: true });
-  };
-
-  const add = (contact: Contact) => {
-    const line = Buffer.from(JSON.stringify(contact) + '\n');
-    writeSync(fd, line, 0, line.length, position);
-    if (count === offsets.length) {
-      const o = new Float64Array(count * 2);
-      o.set(offsets);
-      offsets = o;
-      const l = new Uint32Array(count * 2);
-      l.set(lengths);
-      lengths = l;
-    }
-    offsets[count] = position;
-    lengths[count] = line.length - 1;
-    position += line.length;
-    const entry = count++;
-    ids.set(entry, contact.id);
-    const keys = emailsOf(contact).map((e) => 'e:' + e);
-    if (byId) keys.push('i:' + contact.id);
-    for (const key of keys) {
-      const prior = index.get(key);
-      if (prior === undefined) index.set(key, entry);
-      else if (prior === -1) shared.get(key)!.add(contact.id);
-      else if (ids.get(prior) !== contact.id) {
-        index.set(key, -1);
-        shared.set(key, new Set([ids.get(prior)!, contact.id]));
-      }
-    }
-  };
-
+  const spool = new ContactSpool(byId);
   try {
-    for (const c of firstData) add(c);
+    spool.add(firstData);
     let page = firstPage;
     const seen = new Set<string>();
     let pages = 1;
@@ -221,43 +165,26 @@ async function listLookup(
         throw new PylonCliError('PYLON_PAGINATION', `Contact list pagination broke off after ${pages} pages (request_id ${page.requestId})`);
       }
       if (pages >= pageBudget && overBudget) {
-        cleanup();
+        spool.close();
         return overBudget();
       }
       seen.add(page.cursor);
       const next = await client.listContacts({ limit: PAGE, cursor: page.cursor }, { signal });
       pages++;
-      for (const c of next.data) add(c);
+      spool.add(next.data);
       page = next;
     }
   } catch (error) {
-    cleanup();
+    spool.close();
     throw error;
   }
-  ids.clear(); // only needed while building
-
-  const read = (entry: number): Contact => {
-    const buffer = Buffer.allocUnsafe(lengths[entry]);
-    readSync(fd, buffer, 0, lengths[entry], offsets[entry]);
-    return JSON.parse(buffer.toString('utf8')) as Contact;
-  };
-
-  let closed = false;
   return {
     strategy: 'list',
     async resolve(keys) {
       const result = new Map<LookupKey, Match>();
-      for (const key of keys) {
-        const entry = index.get(key);
-        if (entry === undefined) result.set(key, { kind: 'none' });
-        else if (entry === -1) result.set(key, { kind: 'many', ids: [...shared.get(key)!] });
-        else result.set(key, { kind: 'one', contact: read(entry) });
-      }
+      for (const key of keys) result.set(key, spool.find(key));
       return result;
     },
-    close() {
-      if (!closed) cleanup();
-      closed = true;
-    },
+    close: () => spool.close(),
   };
 }

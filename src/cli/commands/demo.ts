@@ -5,7 +5,6 @@ import type { CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
 import { runCli } from '../index.js';
 import type { CliContext } from '../context.js';
-import { createEmulator } from '../../emulator/index.js';
 import { EXIT } from '../exit-codes.js';
 import { ExitError } from '../../errors.js';
 
@@ -30,6 +29,8 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
     const ctx = contextOf(argv);
     const out = argv.out;
     mkdirSync(out, { recursive: true });
+    // Loaded on use: the other commands never pay for the emulator's code.
+    const { createEmulator } = await import('../../emulator/index.js');
     const emulator = await createEmulator({ seedFile: join(root, 'samples', 'seed.json'), rateLimits: 'spec', windowMs: WINDOW_MS });
     const say = (text: string) => ctx.stderr.write(text + '\n');
     try {

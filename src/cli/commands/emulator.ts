@@ -5,7 +5,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { ENDPOINTS, type EndpointKey } from '../../config.js';
 import { invalidOption } from '../../errors.js';
-import { createEmulator, DEFAULT_TOKEN, type EmulatorOptionsInput } from '../../emulator/index.js';
+import { DEFAULT_TOKEN, type EmulatorOptionsInput } from '../../emulator/options.js';
 import { contextOf } from '../args.js';
 
 export interface EmulatorArgv {
@@ -111,6 +111,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .example('$0 emulator --rate-limits spec --window-ms 1000 --fault-rate 0.05', 'Fast "minutes" and 5% server errors') as unknown as Argv<EmulatorArgv>,
   handler: async (argv) => {
     const ctx = contextOf(argv);
+    const { createEmulator } = await import('../../emulator/index.js');
     const emulator = await createEmulator(emulatorOptionsFromArgv(argv));
     const limits = emulator.options.rateLimits === 'off' && Object.keys(emulator.options.limits).length === 0 ? 'off' : emulator.options.rateLimits;
     // The default token is a public constant; a token given with --token is never echoed.

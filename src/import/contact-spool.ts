@@ -1,0 +1,158 @@
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Contact } from '../pylon/types.js';
+
+export type SpoolMatch = { kind: 'none' } | { kind: 'one'; contact: Contact } | { kind: 'many'; ids: string[] };
+
+/**
+ * Every contact of an organisation, findable by email (and by id), in little memory.
+ *
+ * Contacts are written to a temporary file, one JSON line each. In memory there
+ * is only, per contact, its place in the file (12 bytes) and, per key, a 32-bit
+ * hash and the contact's number in an open-addressing table (8 bytes a slot, at
+ * most half full). A hash match is confirmed by reading the contact back and
+ * checking its keys, so a lookup is exact: a collision costs a read, never a wrong
+ * answer. A key held by two contacts or more (a shared email) is kept apart,
+ * with the contacts' ids, and always answers "many".
+ *
+ * At 1,000,000 contacts with one email each: 12 MB of places and 16–32 MB of slots.
+ */
+export class ContactSpool {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'pylon-contacts-lookup-'));
+  private readonly fd = openSync(join(this.dir, 'contacts.jsonl'), 'w+');
+  private position = 0;
+  private offsets = new Float64Array(1024);
+  private lengths = new Uint32Array(1024);
+  private slots = new Int32Array(2048); // contact number + 1; 0 is empty
+  private hashes = new Uint32Array(2048);
+  private keys = 0;
+  private readonly shared = new Map<string, Set<string>>();
+  private closed = false;
+  /** Contacts held. */
+  count = 0;
+
+  /** @param byId also index `i:<id>` keys (rows with an `id` column). */
+  constructor(private readonly byId: boolean) {}
+
+  /** Appends a page of contacts: one write, then their keys are indexed. */
+  add(contacts: readonly Contact[]): void {
+    if (contacts.length === 0) return;
+    const lines = contacts.map((c) => JSON.stringify(c));
+    const buffer = Buffer.from(lines.join('\n') + '\n');
+    writeSync(this.fd, buffer, 0, buffer.length, this.position);
+    for (let i = 0; i < contacts.length; i++) {
+      const length = Buffer.byteLength(lines[i]!);
+      const entry = this.count++;
+      if (entry === this.offsets.length) this.growPlaces();
+      this.offsets[entry] = this.position;
+      this.lengths[entry] = length;
+      this.position += length + 1;
+      for (const key of keysOf(contacts[i]!, this.byId)) this.index(key, entry, contacts[i]!.id);
+    }
+  }
+
+  /** The contacts holding `key` (`e:<lower-cased email>` or `i:<id>`). */
+  find(key: string): SpoolMatch {
+    const ids = this.shared.get(key);
+    if (ids) return { kind: 'many', ids: [...ids] };
+    const hash = hashString(key);
+    const mask = this.slots.length - 1;
+    for (let slot = hash & mask; this.slots[slot] !== 0; slot = (slot + 1) & mask) {
+      if (this.hashes[slot] !== hash) continue;
+      const contact = this.read(this.slots[slot]! - 1);
+      if (keysOf(contact, this.byId).includes(key)) return { kind: 'one', contact };
+    }
+    return { kind: 'none' };
+  }
+
+  /** Bytes held in memory by the index. */
+  get bytes(): number {
+    return this.offsets.byteLength + this.lengths.byteLength + this.slots.byteLength + this.hashes.byteLength;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private index(key: string, entry: number, id: string): void {
+    const known = this.shared.get(key);
+    if (known) {
+      known.add(id);
+      return;
+    }
+    const hash = hashString(key);
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    for (; this.slots[slot] !== 0; slot = (slot + 1) & mask) {
+      if (this.hashes[slot] !== hash) continue;
+      const other = this.read(this.slots[slot]! - 1);
+      if (!keysOf(other, this.byId).includes(key)) continue; // a hash collision
+      // The same contact listed twice (a list that moved while being read) is not a
+      // second holder; its later copy is the fresher one.
+      if (other.id === id) this.slots[slot] = entry + 1;
+      else this.shared.set(key, new Set([other.id, id]));
+      return;
+    }
+    this.slots[slot] = entry + 1;
+    this.hashes[slot] = hash;
+    if (++this.keys * 2 > this.slots.length) this.growSlots();
+  }
+
+  private read(entry: number): Contact {
+    const buffer = Buffer.allocUnsafe(this.lengths[entry]!);
+    readSync(this.fd, buffer, 0, buffer.length, this.offsets[entry]!);
+    return JSON.parse(buffer.toString('utf8')) as Contact;
+  }
+
+  private growPlaces(): void {
+    const offsets = new Float64Array(this.offsets.length * 2);
+    offsets.set(this.offsets);
+    this.offsets = offsets;
+    const lengths = new Uint32Array(this.lengths.length * 2);
+    lengths.set(this.lengths);
+    this.lengths = lengths;
+  }
+
+  private growSlots(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const hashes = new Uint32Array(this.hashes.length * 2);
+    const mask = slots.length - 1;
+    for (let i = 0; i < this.slots.length; i++) {
+      if (this.slots[i] === 0) continue;
+      let slot = this.hashes[i]! & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = this.slots[i]!;
+      hashes[slot] = this.hashes[i]!;
+    }
+    this.slots = slots;
+    this.hashes = hashes;
+  }
+}
+
+/** A contact's lookup keys: each of its emails lower-cased (primary and secondary), and its id when asked. */
+export function keysOf(contact: Contact, byId: boolean): string[] {
+  const keys = new Set<string>();
+  if (contact.email) keys.add('e:' + contact.email.toLowerCase());
+  for (const e of contact.emails ?? []) keys.add('e:' + e.toLowerCase());
+  if (byId) keys.add('i:' + contact.id);
+  return [...keys];
+}
+
+/** FNV-1a over UTF-16 code units, with murmur3's finaliser for better low bits. */
+export function hashString(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
