@@ -2,6 +2,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Contact } from '../pylon/types.js';
+import { hashString } from './hash.js';
 
 export type SpoolMatch = { kind: 'none' } | { kind: 'one'; contact: Contact } | { kind: 'many'; ids: string[] };
 
@@ -140,19 +141,4 @@ export function keysOf(contact: Contact, byId: boolean): string[] {
   for (const e of contact.emails ?? []) keys.add('e:' + e.toLowerCase());
   if (byId) keys.add('i:' + contact.id);
   return [...keys];
-}
-
-/** FNV-1a over UTF-16 code units, with murmur3's finaliser for better low bits. */
-export function hashString(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

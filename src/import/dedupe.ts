@@ -1,5 +1,6 @@
 import type { RecordItem } from '../csv/read.js';
 import type { ColumnPlan } from './columns.js';
+import { hashBytes } from './hash.js';
 import { keyFor } from './lookup.js';
 
 /**
@@ -257,19 +258,4 @@ class KeyTable {
     this.slots = slots;
     this.hashes = hashes;
   }
-}
-
-/** FNV-1a over bytes, with murmur3's finaliser for better low bits. */
-export function hashBytes(bytes: Buffer, start: number, length: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start, end = start + length; i < end; i++) {
-    h ^= bytes[i]!;
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, openSync, readFileSync, writeSync, fsyncSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import type { FieldChange } from './plan.js';
 
 /**
  * Append-only JSONL journal that makes an import resumable after any stop,
@@ -8,12 +9,15 @@ import { ConfigError } from '../errors.js';
  *
  *   {"t":"start", ...fingerprint}    once per run (a resumed run appends another)
  *   {"t":"sent","l":12}              a create for line 12 is about to go out
+ *   {"t":"sent","l":13,"id":"…","changes":[…]}   a PATCH of contact … is about to go out
  *   {"t":"done","l":12,"o":"created","id":"…","rid":"…"}   the row's final outcome
  *
  * On resume: rows with a final outcome are replayed into the reports without a
  * call; every other row is processed again. A row whose create was sent but not
  * confirmed is found by the email lookup (it then exists) and counted as created,
- * so nothing is created twice and nothing is lost.
+ * so nothing is created twice and nothing is lost. A row whose PATCH was sent but
+ * not confirmed, and whose contact now holds the new values, is counted as updated,
+ * with the previous values from this journal (for `update`'s undo file).
  */
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'skipped' | 'failed';
@@ -33,6 +37,14 @@ export interface JournalOutcome {
   status?: number;
 }
 
+export interface JournalSent {
+  t: 'sent';
+  l: number;
+  /** For a PATCH: the contact and its changes (with the previous values). */
+  id?: string;
+  changes?: FieldChange[];
+}
+
 export interface JournalStart {
   t: 'start';
   v: 1;
@@ -50,16 +62,17 @@ export interface InputFingerprint {
 export interface Journal {
   /** Outcomes recorded by earlier runs, by line. */
   readonly previous: ReadonlyMap<number, JournalOutcome>;
-  /** Lines whose create was sent by an earlier run without a recorded outcome. */
-  readonly sentBefore: ReadonlySet<number>;
-  sent(line: number): void;
+  /** Lines whose write was sent by an earlier run without a recorded outcome. */
+  readonly sentBefore: ReadonlyMap<number, JournalSent>;
+  /** Notes that the write of `line` (a create, or a PATCH of `update.id`) is about to go out. */
+  sent(line: number, update?: { id: string; changes: FieldChange[] }): void;
   done(outcome: JournalOutcome): void;
   close(): void;
 }
 
 export function openJournal(path: string, start: Omit<JournalStart, 't' | 'v' | 'at'>, resume: boolean): Journal {
   const previous = new Map<number, JournalOutcome>();
-  const sentBefore = new Set<number>();
+  const sentBefore = new Map<number, JournalSent>();
   if (resume) {
     if (!existsSync(path)) {
       throw new ConfigError('CONFIG_RESUME_MISMATCH', `Cannot resume: no journal at ${path} (it is written by a run without --dry-run).`, { option: '--resume' });
@@ -67,14 +80,14 @@ export function openJournal(path: string, start: Omit<JournalStart, 't' | 'v' | 
     let first: JournalStart | undefined;
     for (const line of readFileSync(path, 'utf8').split('\n')) {
       if (!line) continue;
-      let entry: JournalStart | JournalOutcome | { t: 'sent'; l: number };
+      let entry: JournalStart | JournalOutcome | JournalSent;
       try {
         entry = JSON.parse(line);
       } catch {
         continue; // a line cut short by a kill: its row is simply processed again
       }
       if (entry.t === 'start') first ??= entry;
-      else if (entry.t === 'sent') sentBefore.add(entry.l);
+      else if (entry.t === 'sent') sentBefore.set(entry.l, entry);
       else if (entry.t === 'done') previous.set(entry.l, entry);
     }
     if (!first) throw new ConfigError('CONFIG_RESUME_MISMATCH', `Cannot resume: ${path} is not an import journal.`, { option: '--resume' });
@@ -104,8 +117,8 @@ export function openJournal(path: string, start: Omit<JournalStart, 't' | 'v' | 
   return {
     previous,
     sentBefore,
-    sent(line) {
-      append({ t: 'sent', l: line });
+    sent(line, update) {
+      append(update ? { t: 'sent', l: line, id: update.id, changes: update.changes } : { t: 'sent', l: line });
     },
     done(outcome) {
       append(outcome);

@@ -232,6 +232,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const execute = async (row: PendingRow, plan: Plan & { action: 'create' | 'update' }): Promise<void> => {
       try {
         if (plan.action === 'update') {
+          journal?.sent(row.line, { id: plan.id, changes: plan.changes });
           const res = await client.updateContact(plan.id, plan.body, { signal });
           await undo?.write(row, plan.id, plan.changes);
           await record({ ...row, email: row.desired.email }, 'updated', { id: plan.id, requestId: res.requestId });
@@ -344,12 +345,20 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
           continue;
         }
         const existing = match.kind === 'one' ? match.contact : undefined;
-        // A create sent by an interrupted earlier run that did land: it is ours.
-        const ours = existing && journal?.sentBefore.has(row.line);
         const plan = planRow(row.desired, existing, planContext);
-        if (ours && (plan.action === 'unchanged' || plan.action === 'skip')) {
-          await record({ ...row, email }, 'created', { id: existing!.id });
-          continue;
+        // A write sent by an interrupted earlier run that did land: a create made this
+        // contact; a PATCH changed it, from the values the journal kept.
+        const sent = existing ? journal?.sentBefore.get(row.line) : undefined;
+        if (sent && (plan.action === 'unchanged' || plan.action === 'skip')) {
+          if (!sent.changes) {
+            await record({ ...row, email }, 'created', { id: existing!.id });
+            continue;
+          }
+          if (sent.id === existing!.id) {
+            await undo?.write(row, sent.id, sent.changes);
+            await record({ ...row, email }, 'updated', { id: sent.id });
+            continue;
+          }
         }
         switch (plan.action) {
           case 'fail':

@@ -6,6 +6,7 @@
  */
 import { createReadStream, existsSync, openSync, readSync, closeSync, renameSync, rmSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse';
+import { createDuplicateTracker } from '../import/dedupe.js';
 import { createRawCsv } from '../import/report.js';
 
 const earlierPath = (path: string) => `${path}.earlier`;
@@ -37,12 +38,19 @@ export async function mergeEarlierUndo(aside: string, path: string): Promise<voi
   rmSync(aside, { force: true });
 }
 
-/** Concatenates CSV files by header name; the columns are the union, in order of first appearance. */
+/**
+ * Concatenates CSV files by header name; the columns are the union, in order of
+ * first appearance. A contact's first row wins: a resumed run can write again the
+ * row of a PATCH whose outcome the killed run had not recorded.
+ */
 async function mergeCsvFiles(sources: string[], target: string): Promise<void> {
   const headers: string[][] = [];
   for (const source of sources) headers.push(await readHeader(source));
   const columns = [...new Set(headers.flat())];
   const out = createRawCsv(target, columns);
+  const idColumn = columns.indexOf('id');
+  const seen = createDuplicateTracker();
+  let n = 0;
   try {
     for (const [i, source] of sources.entries()) {
       const index = headers[i].map((name) => columns.indexOf(name));
@@ -51,6 +59,8 @@ async function mergeCsvFiles(sources: string[], target: string): Promise<void> {
         (record as string[]).forEach((cell, j) => {
           if (index[j] !== undefined) cells[index[j]] = cell;
         });
+        n++;
+        if (idColumn >= 0 && cells[idColumn] && !seen.decide(n, 'i:' + cells[idColumn]).keep) continue;
         await out.write(cells);
       }
     }

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { ContactSpool, hashString } from '../../src/import/contact-spool.js';
+import { ContactSpool } from '../../src/import/contact-spool.js';
+import { hashString } from '../../src/import/hash.js';
 import type { Contact } from '../../src/pylon/types.js';
 
 const contact = (id: string, email: string | null, emails: string[] = email ? [email] : []): Contact =>

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { createRecordSource, type RecordItem } from '../../src/csv/read.js';
 import { DEFAULT_CUSTOM_FIELDS } from '../../src/emulator/default-org.js';
 import { resolveColumns } from '../../src/import/columns.js';
-import { createDuplicateTracker, hashBytes, keyOfCells, scanDuplicates, type DuplicatePolicy } from '../../src/import/dedupe.js';
+import { createDuplicateTracker, keyOfCells, scanDuplicates, type DuplicatePolicy } from '../../src/import/dedupe.js';
+import { hashBytes } from '../../src/import/hash.js';
 import { keyFor } from '../../src/import/lookup.js';
 import { validateRow } from '../../src/import/validate.js';
 

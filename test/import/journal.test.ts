@@ -14,6 +14,7 @@ test('a resumed journal replays outcomes and remembers unconfirmed creates', (t)
   first.sent(2);
   first.done({ t: 'done', l: 2, o: 'created', id: 'c2', rid: 'r2' });
   first.sent(3);
+  first.sent(6, { id: 'c6', changes: [{ column: 'portal_role', from: 'member', to: 'admin' }] });
   first.done({ t: 'done', l: 4, o: 'failed', code: 'ROW_INVALID_EMAIL', field: 'email', message: 'bad' });
   first.close();
   // a kill -9 in the middle of a write leaves half a line
@@ -23,7 +24,8 @@ test('a resumed journal replays outcomes and remembers unconfirmed creates', (t)
   t.deepEqual([...second.previous.keys()].sort(), [2, 4]);
   t.is(second.previous.get(2)?.id, 'c2');
   t.is(second.previous.get(4)?.code, 'ROW_INVALID_EMAIL');
-  t.deepEqual([...second.sentBefore], [3]);
+  t.deepEqual([...second.sentBefore.keys()], [3, 6]);
+  t.deepEqual(second.sentBefore.get(6), { t: 'sent', l: 6, id: 'c6', changes: [{ column: 'portal_role', from: 'member', to: 'admin' }] });
   second.close();
   t.true(readFileSync(path, 'utf8').trim().split('\n').filter((l) => l.includes('"start"')).length === 2);
 });

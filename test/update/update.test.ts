@@ -6,7 +6,8 @@
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { createEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createPylonClient } from '../../src/pylon/client.js';
@@ -14,6 +15,7 @@ import { resolveImportOptions, type ImportOptionsInput } from '../../src/import/
 import { runUpdate, type UpdateHooks, type UpdatePlan } from '../../src/update/run-update.js';
 import { parseFilterExpression } from '../../src/pylon/filter-expr.js';
 import { ExitError } from '../../src/errors.js';
+import { openJournal } from '../../src/import/journal.js';
 import { ENDPOINTS } from '../../src/config.js';
 import type { Contact } from '../../src/pylon/types.js';
 import { seedContacts, GLOBEX_ACCOUNT } from './seed.js';
@@ -321,6 +323,38 @@ test('an interrupted update finished with --resume leaves one undo file that res
     t.is(new Set(rows.map((r) => r.id)).size, 600);
 
     await f.update({ input: undo, undo: join(f.dir, 'slow.undo.undo.csv') });
+    t.deepEqual(f.snapshot(), before);
+  });
+});
+
+test('a PATCH that landed before a kill -9, its outcome unrecorded: --resume counts it updated and the undo file still restores it, once', async (t) => {
+  await withFixture(50, async (f) => {
+    const before = f.snapshot();
+    const chosen = before.filter((c) => c.portal_role !== 'no_access').slice(0, 10);
+    const input = f.csv('killed.csv', ['email', ...emailsOf(chosen)]);
+    const undo = join(f.dir, 'killed.undo.csv');
+    const journalPath = join(f.dir, 'killed.journal.jsonl');
+    // The state a kill -9 leaves: lines 2 and 3 had their PATCH sent (journaled with the previous
+    // values). Line 2's landed and its undo row reached the file; line 3's landed and its undo row
+    // did not; neither outcome was recorded. (Line 4's was sent and did not land.)
+    const bytes = readFileSync(input);
+    const journal = openJournal(journalPath, { input: { path: resolve(input), size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }, mode: 'update' }, false);
+    for (const [line, contact] of [[2, chosen[0]], [3, chosen[1]], [4, chosen[2]]] as const) {
+      journal.sent(line, { id: contact.id, changes: [{ column: 'portal_role', from: contact.portal_role!, to: 'no_access' }] });
+    }
+    journal.close();
+    f.emulator.store.update(chosen[0].id, { portal_role: 'no_access' });
+    f.emulator.store.update(chosen[1].id, { portal_role: 'no_access' });
+    writeFileSync(undo, `id,email,portal_role\n${chosen[0].id},${chosen[0].email},${chosen[0].portal_role}\n`);
+
+    const resumed = await f.update({ input, undo, journal: journalPath, resume: true, set: { portal_role: 'no_access' } });
+    t.like(resumed.stats, { updated: 10, unchanged: 0, failed: 0 });
+    t.is(f.emulator.stats().requests.patch, 8, 'lines 2 and 3 are not sent again');
+    const rows = parse(readFileSync(undo, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    t.deepEqual(rows.map((r) => r.id).sort(), chosen.map((c) => c.id).sort(), 'one undo row per changed contact');
+    t.like(rows.find((r) => r.id === chosen[1].id), { portal_role: chosen[1].portal_role });
+
+    await f.update({ input: undo, undo: join(f.dir, 'killed.undo.undo.csv') });
     t.deepEqual(f.snapshot(), before);
   });
 });
