@@ -1,6 +1,6 @@
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
-import { PylonCliError } from '../errors.js';
+import { ConfigError, PylonCliError } from '../errors.js';
 import { ContactSpool, keysOf } from './contact-spool.js';
 
 /** How a row finds its contact: by Pylon id when the file has one, else by email. */
@@ -52,11 +52,25 @@ function matchIn(contacts: Iterable<Contact>, key: LookupKey): Match {
  * matches emails case-insensitively and on secondary emails (undocumented);
  * when it does not, only reading the list gives exact matches. When it does,
  * the cheaper of the two wins: ⌈rows / batch⌉ searches against ⌈contacts / 999⌉ pages.
+ * `search` makes the same probe and refuses (a ConfigError, before any write)
+ * where search would miss contacts.
  */
 export async function createLookup(options: LookupOptions): Promise<Lookup> {
   const { client, signal } = options;
-  if (options.strategy === 'search') return searchLookup(client, options.batchSize);
   const first = await client.listContacts({ limit: PAGE }, { signal });
+  if (options.strategy === 'search') {
+    // Asked for by name, search is still checked: where it misses contacts, rows would
+    // create duplicates of them. Better to stop before the first write.
+    const semantics = await probeSearch(client, first.data, signal);
+    if (!semantics.ok) {
+      throw new ConfigError(
+        'CONFIG_INVALID_OPTION',
+        `--lookup search cannot find every contact here: Pylon's search ${semantics.why}, so rows would miss their contacts and create duplicates. Use --lookup auto or list.`,
+        { option: '--lookup' },
+      );
+    }
+    return searchLookup(client, options.batchSize);
+  }
   if (options.strategy === 'list' || !first.hasNextPage) return listLookup(client, options.byId, first.data, first, signal);
 
   const searchSemantics = await probeSearch(client, first.data, signal);

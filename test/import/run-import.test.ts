@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parse } from 'csv-parse/sync';
 import type { Emulator, EmulatorOptionsInput } from '../../src/emulator/index.js';
+import { ConfigError } from '../../src/errors.js';
 import { resolveImportOptions, type ImportOptionsInput } from '../../src/import/options.js';
 import { runImport, type ImportStats, type RunImportHooks } from '../../src/import/run-import.js';
 import { createPylonClient } from '../../src/pylon/client.js';
@@ -143,15 +144,35 @@ for (const [label, switches] of SWITCHES) {
   });
 }
 
-test('a case-sensitive server refuses the create with exists_id; the row becomes an update of that contact', async (t) => {
-  const emulator = await startEmulator(t, { emailMatch: 'sensitive', duplicateEmail: 'reject' });
+test('--lookup search where search is case-sensitive: refused before any write (it would create duplicates)', async (t) => {
+  const emulator = await startEmulator(t, { emailMatch: 'sensitive' });
   seed(emulator);
-  // --lookup search sends the lower-cased email, which this server does not match to Ada@Example.com.
-  const { stats } = await importCsv(t, emulator, 'name,email\nAda King,Ada@Example.com\n', { lookup: 'search' });
-  t.like(stats, { created: 0, updated: 1, failed: 0 });
+  const error = await t.throwsAsync(importCsv(t, emulator, 'name,email\nAda King,Ada@Example.com\n', { lookup: 'search' }));
+  t.true(error instanceof ConfigError);
+  t.regex(error!.message, /--lookup search cannot find every contact here: .*case-sensitively/);
+  const { requests } = emulator.stats();
+  t.is(requests.create + requests.patch, 0);
+  // auto reads the list instead, and finds her.
+  const { stats } = await importCsv(t, emulator, 'name,email\nAda King,Ada@Example.com\n', { lookup: 'auto' });
+  t.like(stats, { lookup: 'list', created: 0, updated: 1 });
+});
+
+test('a create refused with exists_id (the contact appeared after the lookup) becomes an update of that contact', async (t) => {
+  const emulator = await startEmulator(t, { duplicateEmail: 'reject' });
+  seed(emulator);
+  let inserted = false;
+  // Line 2 is unchanged and recorded before line 3's create goes out: someone else creates line 3's contact meanwhile.
+  const { stats } = await importCsv(t, emulator, 'name,email\nAlan Turing,alan@example.com\nNew Person,new@example.com\n', {}, {
+    onProgress: () => {
+      if (!inserted) emulator.store.insert({ name: 'Someone Else', email: 'NEW@example.com' });
+      inserted = true;
+    },
+  });
+  t.true(inserted);
+  t.like(stats, { created: 0, updated: 1, unchanged: 1, failed: 0 });
   t.is(emulator.stats().requests.create, 1, 'the create was tried and refused');
-  t.is(emulator.store.size, SEEDED.length);
-  t.is(emulator.store.findByEmail('Ada@Example.com')?.name, 'Ada King');
+  t.is(emulator.store.size, SEEDED.length + 1);
+  t.is(emulator.store.findByEmail('new@example.com')?.name, 'New Person');
 });
 
 test('--on-duplicate first|last|error with emails differing only in case', async (t) => {
