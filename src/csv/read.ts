@@ -1,5 +1,6 @@
 import { open as openFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { ConfigError, InternalError, PylonCliError, invalidOption } from '../errors.js';
 import { createDecoder, describeInvisible, detectBom, isValidUtf8, resolveEncoding, type Decoder } from './decode.js';
 import { hasEnoughToSniff, readSepLine, sniffDelimiter } from './sniff.js';
@@ -157,6 +158,13 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
     }
     decoder = createDecoder(encoding);
     let text = decoder.write(bytes) + (finished ? decoder.end() : '');
+    if (text.slice(0, 4096).includes('\u0000')) {
+      throw new ConfigError(
+        'CSV_MALFORMED',
+        `${name} holds NUL bytes: it is not a text CSV file` + (encoding === 'utf8' ? ' (a UTF-16 file without a byte-order mark? pass --encoding utf16le)' : ''),
+        { option: '<file>' },
+      );
+    }
 
     let firstLine = 1;
     let delimiter = requestedDelimiter;
@@ -287,5 +295,18 @@ async function openInput(input: string | Readable, name: string, highWaterMark: 
     await handle.close();
     throw new ConfigError('INPUT_UNREADABLE', `${name} is a directory, not a CSV file`, { option: '<file>' });
   }
-  return handle.createReadStream({ highWaterMark });
+  // A gzip file (an export written with --gzip, say) is read through gunzip.
+  const magic = Buffer.alloc(2);
+  const { bytesRead } = await handle.read(magic, 0, 2, 0);
+  const raw = handle.createReadStream({ highWaterMark, start: 0 });
+  if (bytesRead < 2 || !isGzip(magic)) return raw;
+  const gunzip = createGunzip({ chunkSize: highWaterMark });
+  // A read or inflate error surfaces on gunzip, the stream returned.
+  pipeline(raw, gunzip, () => {});
+  return gunzip;
+}
+
+/** Whether bytes start with gzip's magic number. */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x1f && bytes[1] === 0x8b;
 }

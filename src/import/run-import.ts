@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { PylonClient } from '../pylon/api.js';
@@ -10,7 +11,7 @@ import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError, PylonCliError } from '../errors.js';
-import { createRecordSource, type RecordItem } from '../csv/read.js';
+import { createRecordSource, isGzip, type RecordItem } from '../csv/read.js';
 import { resolveColumns, loadMapping } from '../import/columns.js';
 import { validateRow } from './validate.js';
 import { createDuplicateTracker, keyOfCells, scanDuplicates } from './dedupe.js';
@@ -557,11 +558,23 @@ async function fingerprintFile(path: string): Promise<{ size: number; sha256: st
 
 /** Rows in the file, estimated from the size and the first 64 KiB. */
 function estimateRows(path: string): number {
-  const size = statSync(path).size;
+  let size = statSync(path).size;
   const fd = openSync(path, 'r');
   try {
-    const buffer = Buffer.alloc(Math.min(size, 65536));
-    const read = readSync(fd, buffer, 0, buffer.length, 0);
+    let buffer = Buffer.alloc(Math.min(size, 65536));
+    let read = readSync(fd, buffer, 0, buffer.length, 0);
+    if (read >= 18 && isGzip(buffer)) {
+      // gzip: the text's size is in the last 4 bytes (mod 2^32); its start inflates without the rest.
+      const trailer = Buffer.alloc(4);
+      readSync(fd, trailer, 0, 4, size - 4);
+      size = Math.max(trailer.readUInt32LE(0), size);
+      try {
+        buffer = gunzipSync(buffer.subarray(0, read), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      } catch {
+        return 0; // unreadable: the reader reports it
+      }
+      read = buffer.length;
+    }
     let lines = 0;
     for (let i = 0; i < read; i++) if (buffer[i] === 10) lines++;
     if (read === 0) return 0;

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -383,4 +384,42 @@ test('bytesRead follows a file read to the end', async (t) => {
   }
   t.is(rows, 20000);
   t.is(source.bytesRead, Buffer.byteLength(body));
+});
+
+test('a gzip file is read through gunzip: the same records as the plain file, whatever its name', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'read-gzip-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const file of ['quoted.csv', 'utf16le-bom.csv', 'windows-1252.csv']) {
+    const gz = join(dir, file + '.gz');
+    writeFileSync(gz, gzipSync(readFileSync(fixture(file))));
+    const renamed = join(dir, file.replace(/\.\w+$/, '') + '-compressed.csv');
+    writeFileSync(renamed, readFileSync(gz));
+    const plain = await readAll({ input: fixture(file) });
+    for (const input of [gz, renamed]) {
+      const zipped = await readAll({ input });
+      t.deepEqual(zipped.items, plain.items, input);
+      t.deepEqual(zipped.layout.header, plain.layout.header, input);
+    }
+  }
+});
+
+test('a corrupt gzip file is an INPUT_UNREADABLE error, not a crash', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'read-gzip-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const gz = gzipSync(Buffer.from('name,email\n' + 'Ann,ann@example.com\n'.repeat(5000)));
+  const cut = join(dir, 'cut.csv.gz');
+  writeFileSync(cut, Buffer.concat([gz.subarray(0, 200), Buffer.alloc(200, 0xff)]));
+  const error = await t.throwsAsync(readAll({ input: cut }));
+  t.is((error as PylonCliError).code, 'INPUT_UNREADABLE');
+  t.regex(error!.message, /Cannot read .*cut\.csv\.gz/);
+});
+
+test('a binary file (NUL bytes) is a CSV_MALFORMED ConfigError that suggests UTF-16', async (t) => {
+  const utf16NoBom = Buffer.from('name,email\nAnn,ann@example.com\n', 'utf16le');
+  const error = await t.throwsAsync(createRecordSource({ input: Readable.from([utf16NoBom]) }).header());
+  t.is((error as PylonCliError).code, 'CSV_MALFORMED');
+  t.is(error!.name, 'ConfigError');
+  t.regex(error!.message, /NUL bytes.*--encoding utf16le/);
+  // Read as UTF-16 it is fine.
+  t.deepEqual(await createRecordSource({ input: Readable.from([utf16NoBom]), encoding: 'utf16le' }).header(), ['name', 'email']);
 });
