@@ -166,7 +166,8 @@ test('usage errors exit 2 before any request', async (t) => {
     [['update', input, '--where', 'email~@acme.com'], /a file or --where, not both/],
     [['update', input, '--set', 'portal_role'], /--set.*field=value/],
     [['update', input, '--max-changes=-1'], /--max-changes/],
-    [['update', '--where', 'nonsense'], /--where/],
+    [['update', '--where', 'nonsense', '--set', 'portal_role=member'], /--where/],
+    [['update', '--where', 'email~@acme.com'], /--where selects contacts; say what to change with --set/],
   ];
   for (const [args, message] of cases) {
     const result = await runCli(args, { env });

@@ -82,6 +82,10 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     if (!argv.file && !argv.where) throw new ConfigError('CONFIG_INVALID_OPTION', 'Name a CSV file, or select contacts with --where.', { option: '--where' });
     if (argv.file && argv.where) throw new ConfigError('CONFIG_INVALID_OPTION', 'Use a file or --where, not both.', { option: '--where' });
     const set = parseSet(argv.set);
+    // The selection holds only id and email: without --set there would be nothing to change.
+    if (argv.where && Object.keys(set).length === 0) {
+      throw new ConfigError('CONFIG_INVALID_OPTION', '--where selects contacts; say what to change with --set field=value (e.g. --set portal_role=member).', { option: '--set' });
+    }
     const where = argv.where === undefined ? undefined : parseFilterExpression(argv.where);
     if (argv.maxChanges !== undefined && (!Number.isInteger(argv.maxChanges) || argv.maxChanges < 0)) {
       throw invalidOption('--max-changes', 'a whole number of contacts, 0 or more', argv.maxChanges);
