@@ -19,6 +19,8 @@ export type SpoolMatch = { kind: 'none' } | { kind: 'one'; contact: Contact } | 
  *
  * At 1,000,000 contacts with one email each: 12 MB of places and 16–32 MB of slots.
  */
+const RECENT = 1024;
+
 export class ContactSpool {
   private readonly dir = mkdtempSync(join(tmpdir(), 'pylon-contacts-lookup-'));
   private readonly fd = openSync(join(this.dir, 'contacts.jsonl'), 'w+');
@@ -29,6 +31,8 @@ export class ContactSpool {
   private hashes = new Uint32Array(2048);
   private keys = 0;
   private readonly shared = new Map<string, Set<string>>();
+  /** Contacts read back by slotOf(), kept for the find() of the same key that usually follows. */
+  private readonly recent = new Map<string, Contact>();
   private closed = false;
   /** Contacts held. */
   count = 0;
@@ -57,14 +61,43 @@ export class ContactSpool {
   find(key: string): SpoolMatch {
     const ids = this.shared.get(key);
     if (ids) return { kind: 'many', ids: [...ids] };
+    const cached = this.recent.get(key);
+    if (cached) {
+      this.recent.delete(key);
+      return { kind: 'one', contact: cached };
+    }
+    const found = this.locate(key);
+    return found ? { kind: 'one', contact: found.contact } : { kind: 'none' };
+  }
+
+  /** Number of table slots: every key held has its own slot below this, fixed once the contacts are all added. */
+  get slotCount(): number {
+    return this.slots.length;
+  }
+
+  /** Keys held. */
+  get held(): number {
+    return this.keys;
+  }
+
+  /** The slot of `key`, or -1 when no contact holds it. */
+  slotOf(key: string): number {
+    const found = this.locate(key);
+    if (!found) return -1;
+    if (this.recent.size >= RECENT) this.recent.clear();
+    if (!this.shared.has(key)) this.recent.set(key, found.contact);
+    return found.slot;
+  }
+
+  private locate(key: string): { slot: number; contact: Contact } | undefined {
     const hash = hashString(key);
     const mask = this.slots.length - 1;
     for (let slot = hash & mask; this.slots[slot] !== 0; slot = (slot + 1) & mask) {
       if (this.hashes[slot] !== hash) continue;
       const contact = this.read(this.slots[slot]! - 1);
-      if (keysOf(contact, this.byId).includes(key)) return { kind: 'one', contact };
+      if (keysOf(contact, this.byId).includes(key)) return { slot, contact };
     }
-    return { kind: 'none' };
+    return undefined;
   }
 
   /** Bytes held in memory by the index. */

@@ -19,9 +19,11 @@ import { keyFor } from './lookup.js';
  * chunks that are never copied (growing never holds two copies), indexed by an
  * open-addressing table of typed arrays — nothing in V8's heap. Per key: its
  * bytes + 10 (offset, length, first line; × up to 1.5 for growth) + 4 for the
- * last line (pre-pass only) + 16–32 for 2–4 table slots of 8 bytes. Measured for
- * 1,000,000 keys (`summary.memoryBytes`, pre-pass): 54.0 MB with 22-byte keys
- * (`e:user100005@acme5.com`), 79.1 MB with 48-byte keys.
+ * last line (pre-pass only) + 11–21 for 1.33–2.67 table slots of 8 bytes (at most
+ * three quarters full). Measured for 1,000,000 keys (`summary.memoryBytes`,
+ * pre-pass): 54.0 MB with 22-byte keys (`e:user100005@acme5.com`), 79.1 MB with
+ * 48-byte keys. Keys the list lookup already holds cost 4–8 bytes a slot instead
+ * (`KeyRoute`).
  */
 
 export type DuplicatePolicy = 'first' | 'last' | 'error';
@@ -49,13 +51,32 @@ export interface ScannedDuplicates extends DuplicateIndex {
   readonly summary: DuplicateSummary;
 }
 
-/** The streaming `first` policy: decide rows in file order; the first row of each key is kept. */
-export function createDuplicateTracker(): DuplicateIndex {
-  const table = new KeyTable(false);
+/**
+ * Keys another index already holds exactly: the list lookup's contact index, which
+ * gives each key it holds a slot number of its own. Rows whose key is there keep
+ * their lines by that slot (4–8 bytes a slot) instead of storing the key again, so
+ * a re-run against a listed organisation does not pay for two indexes of the same
+ * emails. Which structure a key lands in depends only on the key: decisions are
+ * the same either way.
+ */
+export interface KeyRoute {
+  /** Slot numbers are below this. */
+  readonly slots: number;
+  /** Keys held (to size the table for the others). */
+  readonly held: number;
+  /** The key's slot, or -1 when it is not held. */
+  slotOf(key: string): number;
+}
+
+/**
+ * The streaming `first` policy: decide rows in file order; the first row of each key is kept.
+ * `expectedKeys` (an estimate of the rows) sizes the table up front, so it need not grow.
+ */
+export function createDuplicateTracker(expectedKeys = 0, route?: KeyRoute): DuplicateIndex {
+  const index = new LineIndex(false, expectedKeys, route);
   return {
     decide(line, key) {
-      const k = table.add(key, line);
-      const first = table.first(k);
+      const first = index.add(key, line);
       return first === line ? { keep: true } : { keep: false, duplicateOf: first };
     },
   };
@@ -66,33 +87,36 @@ export function createDuplicateTracker(): DuplicateIndex {
  * `source` (rows with a CSV error are skipped) and indexes their keys; the result
  * decides each row of the second pass. Rows later failing validation still count.
  */
-export async function scanDuplicates(source: AsyncIterable<RecordItem>, plan: ColumnPlan, policy: DuplicatePolicy): Promise<ScannedDuplicates> {
-  const table = new KeyTable(true);
+export async function scanDuplicates(
+  source: AsyncIterable<RecordItem>,
+  plan: ColumnPlan,
+  policy: DuplicatePolicy,
+  expectedKeys = 0,
+  route?: KeyRoute,
+): Promise<ScannedDuplicates> {
+  const index = new LineIndex(true, expectedKeys, route);
   let rowsWithKey = 0;
   for await (const item of source) {
     if (item.error) continue;
     const key = keyOfCells(item.cells, plan);
     if (key === undefined) continue;
-    table.add(key, item.line);
+    index.add(key, item.line);
     rowsWithKey++;
   }
-  let singles = 0;
-  for (let k = 0; k < table.size; k++) if (table.first(k) === table.last(k)) singles++;
-  const groups = table.size - singles;
+  const singles = index.singles();
   const summary: DuplicateSummary = {
-    keys: table.size,
-    groups,
-    duplicateRows: policy === 'error' ? rowsWithKey - singles : rowsWithKey - table.size,
-    memoryBytes: table.bytes,
+    keys: index.keys,
+    groups: index.keys - singles,
+    duplicateRows: policy === 'error' ? rowsWithKey - singles : rowsWithKey - index.keys,
+    memoryBytes: index.bytes,
   };
   return {
     policy,
     summary,
     decide(line, key) {
-      const k = table.find(key);
-      if (k < 0) return { keep: true };
-      const first = table.first(k);
-      const last = table.last(k);
+      const lines = index.lines(key);
+      if (!lines) return { keep: true };
+      const [first, last] = lines;
       if (first === last) return { keep: true };
       switch (policy) {
         case 'first':
@@ -106,6 +130,59 @@ export async function scanDuplicates(source: AsyncIterable<RecordItem>, plan: Co
   };
 }
 
+/** First (and last) line per key: by slot for keys the route holds, in a KeyTable for the others. Line 0 means unseen. */
+class LineIndex {
+  private readonly table: KeyTable;
+  private readonly firsts: Uint32Array | undefined;
+  private readonly lasts: Uint32Array | undefined;
+  private routed = 0;
+
+  constructor(trackLast: boolean, expectedKeys: number, private readonly route?: KeyRoute) {
+    this.table = new KeyTable(trackLast, route ? Math.max(0, expectedKeys - route.held) : expectedKeys);
+    if (route) {
+      this.firsts = new Uint32Array(route.slots);
+      if (trackLast) this.lasts = new Uint32Array(route.slots);
+    }
+  }
+
+  /** Adds an occurrence of `key` at `line`; returns the key's first line. */
+  add(key: string, line: number): number {
+    const slot = this.route ? this.route.slotOf(key) : -1;
+    if (slot < 0) return this.table.first(this.table.add(key, line));
+    const firsts = this.firsts!;
+    if (firsts[slot] === 0) {
+      firsts[slot] = line;
+      this.routed++;
+    }
+    if (this.lasts) this.lasts[slot] = line;
+    return firsts[slot]!;
+  }
+
+  /** The key's first and last line, or undefined when it was never added. */
+  lines(key: string): [number, number] | undefined {
+    const slot = this.route ? this.route.slotOf(key) : -1;
+    if (slot >= 0) return this.firsts![slot] ? [this.firsts![slot]!, this.lasts![slot]!] : undefined;
+    const k = this.table.find(key);
+    return k < 0 ? undefined : [this.table.first(k), this.table.last(k)];
+  }
+
+  get keys(): number {
+    return this.table.size + this.routed;
+  }
+
+  /** Keys added once only (needs last lines). */
+  singles(): number {
+    let n = 0;
+    for (let k = 0; k < this.table.size; k++) if (this.table.first(k) === this.table.last(k)) n++;
+    if (this.firsts) for (let s = 0; s < this.firsts.length; s++) if (this.firsts[s] !== 0 && this.firsts[s] === this.lasts![s]) n++;
+    return n;
+  }
+
+  get bytes(): number {
+    return this.table.bytes + (this.firsts?.byteLength ?? 0) + (this.lasts?.byteLength ?? 0);
+  }
+}
+
 /** The row's duplicate key from its cells, the same as `keyFor(desired)` after validation. */
 export function keyOfCells(cells: readonly string[], plan: ColumnPlan): string | undefined {
   const { id, email } = plan.indexOf;
@@ -117,6 +194,7 @@ export function keyOfCells(cells: readonly string[], plan: ColumnPlan): string |
 
 const CHUNK = 1 << 20;
 const LONG_KEY = 1024;
+const MAX_PRESIZED_KEYS = 1 << 24;
 
 /**
  * Exact string set with a first (and optionally last) line per key, in typed
@@ -127,12 +205,12 @@ class KeyTable {
   /** Key bytes, in chunks that are never copied or freed: growing costs no transient double. */
   private chunks: Buffer[] = [Buffer.allocUnsafe(CHUNK)];
   private used = 0; // bytes used in the last chunk
-  private offsets = new Uint32Array(1024); // chunk × CHUNK + position
-  private lengths = new Uint16Array(1024);
-  private firsts = new Uint32Array(1024);
+  private offsets: Uint32Array; // chunk × CHUNK + position
+  private lengths: Uint16Array;
+  private firsts: Uint32Array;
   private lasts: Uint32Array | undefined;
-  private slots = new Int32Array(2048);
-  private hashes = new Uint32Array(2048);
+  private slots: Int32Array;
+  private hashes: Uint32Array;
   /** Keys longer than LONG_KEY characters (never a valid email), kept as they are. */
   private readonly long = new Map<string, number>();
   size = 0;
@@ -143,8 +221,20 @@ class KeyTable {
     return this.chunks.length * CHUNK + arrays.reduce((sum, a) => sum + (a?.byteLength ?? 0), 0);
   }
 
-  constructor(trackLast: boolean) {
-    if (trackLast) this.lasts = new Uint32Array(1024);
+  /**
+   * Sized for `expectedKeys` up front: growing copies every array and leaves the old
+   * ones to the garbage collector. Over-reserving costs address space only (the
+   * arrays are zero-filled by the system, and a page is resident once written).
+   */
+  constructor(trackLast: boolean, expectedKeys = 0) {
+    const keys = Math.max(1024, Math.ceil(Math.min(expectedKeys, MAX_PRESIZED_KEYS) * 1.05));
+    this.offsets = new Uint32Array(keys);
+    this.lengths = new Uint16Array(keys);
+    this.firsts = new Uint32Array(keys);
+    if (trackLast) this.lasts = new Uint32Array(keys);
+    const slots = 2 ** Math.ceil(Math.log2(Math.max(2048, (keys * 4) / 3)));
+    this.slots = new Int32Array(slots);
+    this.hashes = new Uint32Array(slots);
   }
 
   first(k: number): number {
@@ -183,7 +273,7 @@ class KeyTable {
     const free = ~slot;
     this.slots[free] = k + 1;
     this.hashes[free] = hash;
-    if (this.size * 2 > this.slots.length) this.growSlots();
+    if (this.size * 4 > this.slots.length * 3) this.growSlots();
     return k;
   }
 

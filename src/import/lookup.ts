@@ -2,6 +2,7 @@ import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { ConfigError, PylonCliError } from '../errors.js';
 import { ContactSpool, keysOf } from './contact-spool.js';
+import type { KeyRoute } from './dedupe.js';
 
 /** How a row finds its contact: by Pylon id when the file has one, else by email. */
 export type LookupKey = string; // 'i:<id>' or 'e:<lower-cased email>'
@@ -16,6 +17,8 @@ export type Match = { kind: 'none' } | { kind: 'one'; contact: Contact } | { kin
 
 export interface Lookup {
   readonly strategy: 'search' | 'list';
+  /** With the list: the keys its index holds, for the duplicate index to share (see KeyRoute). */
+  readonly route?: KeyRoute;
   /** Resolves a batch of keys with as few calls as possible. */
   resolve(keys: readonly LookupKey[], signal?: AbortSignal): Promise<Map<LookupKey, Match>>;
   close(): void;
@@ -194,6 +197,7 @@ async function listLookup(
   }
   return {
     strategy: 'list',
+    route: { slots: spool.slotCount, held: spool.held, slotOf: (key) => spool.slotOf(key) },
     async resolve(keys) {
       const result = new Map<LookupKey, Match>();
       for (const key of keys) result.set(key, spool.find(key));

@@ -158,12 +158,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const setCells = Object.values(options.set);
     const validationContext = { customFields, clearToken: options.clearToken };
 
-    let duplicateIndex: Awaited<ReturnType<typeof scanDuplicates>> | undefined;
-    if (options.onDuplicate !== 'first') {
-      duplicateIndex = await scanDuplicates(openSource(), columns, options.onDuplicate);
-    }
-    const duplicates = duplicateIndex ?? createDuplicateTracker();
-
+    stats.estimatedRows = estimateRows(inputPath);
     // The journal is checked (a changed input stops a resume) before the lookup's calls.
     if (options.journalPath) {
       const fingerprint = { path: resolvePath(options.input), ...(await fingerprintFile(inputPath)) };
@@ -173,13 +168,20 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     lookup = await createLookup({
       client,
       strategy: options.lookup,
-      estimatedRows: (stats.estimatedRows = estimateRows(inputPath)),
+      estimatedRows: stats.estimatedRows,
       batchSize: options.lookupBatch,
       byId: columns.hasId,
       signal,
       onNote: note,
     });
     stats.lookup = lookup.strategy;
+
+    // In-file duplicates; keys the listed contacts hold are kept by their slot there (KeyRoute).
+    let duplicateIndex: Awaited<ReturnType<typeof scanDuplicates>> | undefined;
+    if (options.onDuplicate !== 'first') {
+      duplicateIndex = await scanDuplicates(openSource(), columns, options.onDuplicate, stats.estimatedRows, lookup.route);
+    }
+    const duplicates = duplicateIndex ?? createDuplicateTracker(stats.estimatedRows, lookup.route);
 
     errors = createErrorReport(options.errorsPath, header);
     if (options.resultsPath) results = createResultsReport(options.resultsPath, options.dryRun);

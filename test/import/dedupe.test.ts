@@ -6,6 +6,8 @@ import { DEFAULT_CUSTOM_FIELDS } from '../../src/emulator/default-org.js';
 import { resolveColumns } from '../../src/import/columns.js';
 import { createDuplicateTracker, keyOfCells, scanDuplicates, type DuplicatePolicy } from '../../src/import/dedupe.js';
 import { hashBytes } from '../../src/import/hash.js';
+import { ContactSpool } from '../../src/import/contact-spool.js';
+import type { Contact } from '../../src/pylon/types.js';
 import { keyFor } from '../../src/import/lookup.js';
 import { validateRow } from '../../src/import/validate.js';
 
@@ -167,4 +169,46 @@ test('1,000,000 keys: exact decisions despite 32-bit hash collisions, in bounded
   t.deepEqual(index.decide(n + 2, key(17)), { keep: false, duplicateOf: n + 4 });
   t.deepEqual(index.decide(n + 4, key(17)), { keep: true });
   t.deepEqual(index.decide(n + 1, key(999999)), { keep: false, duplicateOf: n + 3 });
+});
+
+test('keys held by the listed contacts (a KeyRoute) get the same decisions and summary as keys in the table', async (t) => {
+  // 3,000 rows over 1,000 emails (each three times, in different case), a third of them held by listed
+  // contacts: some as primary, some as secondary email, one shared by two contacts.
+  const email = (i: number) => `person.${i}@example.com`;
+  const rows: RecordItem[] = [];
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 1000; i++) {
+      const written = round === 1 ? email(i).toUpperCase() : email(i);
+      rows.push({ line: rows.length + 2, cells: [written] });
+    }
+  }
+  rows.push({ line: rows.length + 2, cells: ['only.once@example.com'] });
+  const spool = new ContactSpool(false);
+  t.teardown(() => spool.close());
+  const listed: Contact[] = [];
+  for (let i = 0; i < 1000; i += 3) {
+    listed.push(
+      (i % 2 === 0 ? { id: `c${i}`, name: 'x', email: email(i), emails: [email(i)] } : { id: `c${i}`, name: 'x', email: `other.${i}@example.com`, emails: [`other.${i}@example.com`, email(i)] }) as Contact,
+    );
+  }
+  listed.push({ id: 'twin', name: 'x', email: email(0), emails: [email(0)] } as Contact);
+  spool.add(listed);
+  const route = { slots: spool.slotCount, held: spool.held, slotOf: (key: string) => spool.slotOf(key) };
+  const plan = resolveColumns(['email'], { customFields });
+  async function* source() {
+    yield* rows;
+  }
+  let routed = 0;
+  const counting = { ...route, slotOf: (key: string) => { const s = route.slotOf(key); if (s >= 0) routed++; return s; } };
+
+  const decide = (index: { decide(line: number, key: string): unknown }) => rows.map((r) => index.decide(r.line, keyOfCells(r.cells, plan)!));
+  t.deepEqual(decide(createDuplicateTracker(0, counting)), decide(createDuplicateTracker()), 'streaming first');
+  t.true(routed >= 1000, `${routed} rows went by slot`);
+  for (const policy of ['first', 'last', 'error'] as const) {
+    const plain = await scanDuplicates(source(), plan, policy);
+    const viaRoute = await scanDuplicates(source(), plan, policy, rows.length, route);
+    t.deepEqual(decide(viaRoute), decide(plain), policy);
+    t.deepEqual({ ...viaRoute.summary, memoryBytes: 0 }, { ...plain.summary, memoryBytes: 0 }, policy);
+    t.like(plain.summary, { keys: 1001, groups: 1000 });
+  }
 });
