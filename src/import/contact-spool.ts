@@ -19,8 +19,6 @@ export type SpoolMatch = { kind: 'none' } | { kind: 'one'; contact: Contact } | 
  *
  * At 1,000,000 contacts with one email each: 12 MB of places and 16–32 MB of slots.
  */
-const RECENT = 1024;
-
 export class ContactSpool {
   private readonly dir = mkdtempSync(join(tmpdir(), 'pylon-contacts-lookup-'));
   private readonly fd = openSync(join(this.dir, 'contacts.jsonl'), 'w+');
@@ -31,8 +29,6 @@ export class ContactSpool {
   private hashes = new Uint32Array(2048);
   private keys = 0;
   private readonly shared = new Map<string, Set<string>>();
-  /** Contacts read back by slotOf(), kept for the find() of the same key that usually follows. */
-  private readonly recent = new Map<string, Contact>();
   private closed = false;
   /** Contacts held. */
   count = 0;
@@ -61,11 +57,6 @@ export class ContactSpool {
   find(key: string): SpoolMatch {
     const ids = this.shared.get(key);
     if (ids) return { kind: 'many', ids: [...ids] };
-    const cached = this.recent.get(key);
-    if (cached) {
-      this.recent.delete(key);
-      return { kind: 'one', contact: cached };
-    }
     const found = this.locate(key);
     return found ? { kind: 'one', contact: found.contact } : { kind: 'none' };
   }
@@ -82,11 +73,7 @@ export class ContactSpool {
 
   /** The slot of `key`, or -1 when no contact holds it. */
   slotOf(key: string): number {
-    const found = this.locate(key);
-    if (!found) return -1;
-    if (this.recent.size >= RECENT) this.recent.clear();
-    if (!this.shared.has(key)) this.recent.set(key, found.contact);
-    return found.slot;
+    return this.locate(key)?.slot ?? -1;
   }
 
   private locate(key: string): { slot: number; contact: Contact } | undefined {
