@@ -1,7 +1,7 @@
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { ConfigError, PylonCliError } from '../errors.js';
-import { ContactSpool, keysOf } from './contact-spool.js';
+import { ContactSpool, keysOf, type SpoolMatch } from './contact-spool.js';
 import type { KeyRoute } from './dedupe.js';
 
 /** How a row finds its contact: by Pylon id when the file has one, else by email. */
@@ -13,7 +13,8 @@ export function keyFor(row: { id?: string; email?: string | null }): LookupKey |
   return undefined;
 }
 
-export type Match = { kind: 'none' } | { kind: 'one'; contact: Contact } | { kind: 'many'; ids: string[] };
+/** No contact, exactly one, or several (a shared email: the row fails, never a guess). */
+export type Match = SpoolMatch;
 
 export interface Lookup {
   readonly strategy: 'search' | 'list';
