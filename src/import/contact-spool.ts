@@ -30,6 +30,8 @@ export class ContactSpool {
   private keys = 0;
   private readonly shared = new Map<string, Set<string>>();
   private closed = false;
+  /** One buffer for every read back: a Buffer per read would come from Node's shared pool slabs. */
+  private scratch = Buffer.allocUnsafe(16 * 1024);
   /** Contacts held. */
   count = 0;
 
@@ -124,9 +126,10 @@ export class ContactSpool {
   }
 
   private read(entry: number): Contact {
-    const buffer = Buffer.allocUnsafe(this.lengths[entry]!);
-    readSync(this.fd, buffer, 0, buffer.length, this.offsets[entry]!);
-    return JSON.parse(buffer.toString('utf8')) as Contact;
+    const length = this.lengths[entry]!;
+    if (length > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(length, this.scratch.length * 2));
+    readSync(this.fd, this.scratch, 0, length, this.offsets[entry]!);
+    return JSON.parse(this.scratch.toString('utf8', 0, length)) as Contact;
   }
 
   private growPlaces(): void {
