@@ -46,3 +46,28 @@ test('a fresh run will not overwrite the journal of an unfinished one', (t) => {
   openJournal(path, { input, mode: 'upsert' }, false).close();
   t.throws(() => openJournal(path, { input, mode: 'upsert' }, false), { message: /Use --resume/ });
 });
+
+test('a large journal is read streaming: every outcome across 1 MB chunk boundaries, out of line order, and the unconfirmed sends', (t) => {
+  const path = join(dir(), 'big.jsonl');
+  const first = openJournal(path, { input, mode: 'upsert' }, false);
+  const n = 60_000;
+  // Completion order is not line order: lines finish in a shuffled order, as with concurrent requests.
+  const lines = Array.from({ length: n }, (_, i) => i + 2).sort((a, b) => ((a * 7919) % 104729) - ((b * 7919) % 104729));
+  for (const l of lines) {
+    first.sent(l);
+    if (l % 7 !== 0) first.done({ t: 'done', l, o: 'created', id: `c${l}`, email: `person-${l}@example.com`, rid: `r${l}`.padEnd(40, 'x') });
+  }
+  first.close();
+  t.true(readFileSync(path).length > 3 * 1024 * 1024, 'the journal spans several read chunks');
+
+  const second = openJournal(path, { input, mode: 'upsert' }, true);
+  const expectedDone = lines.filter((l) => l % 7 !== 0).sort((a, b) => a - b);
+  t.is(second.previous.size, expectedDone.length);
+  t.deepEqual([...second.previous.keys()], expectedDone);
+  let wrong = 0;
+  for (const l of expectedDone) if (second.previous.get(l)?.id !== `c${l}`) wrong++;
+  t.is(wrong, 0);
+  t.is(second.previous.get(7), undefined);
+  t.deepEqual([...second.sentBefore.keys()].sort((a, b) => a - b), lines.filter((l) => l % 7 === 0).sort((a, b) => a - b));
+  second.close();
+});
