@@ -40,6 +40,10 @@ export interface LookupOptions {
 
 const PAGE = 999;
 
+const SECONDARY_UNCHECKED =
+  "lookup: no contact on the first page has a secondary email, so it is not known whether Pylon's search matches them; " +
+  'a row whose email is only a secondary address of a contact would create a new contact. --lookup list is exact.';
+
 function matchIn(contacts: Iterable<Contact>, key: LookupKey): Match {
   const found = new Map<string, Contact>();
   for (const c of contacts) {
@@ -73,6 +77,7 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
         { option: '--lookup' },
       );
     }
+    if (semantics.unchecked) options.onNote?.(semantics.unchecked);
     return searchLookup(client, options.batchSize);
   }
   if (options.strategy === 'list' || !first.hasNextPage) return listLookup(client, options.byId, first.data, first, signal);
@@ -87,11 +92,12 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
   // list while that stays cheaper than searching; give up on it past the budget.
   return listLookup(client, options.byId, first.data, first, signal, searchCalls, () => {
     options.onNote?.('lookup: the contact list is larger than searching costs; searching by email instead');
+    if (searchSemantics.unchecked) options.onNote?.(searchSemantics.unchecked);
     return searchLookup(client, options.batchSize);
   });
 }
 
-async function probeSearch(client: PylonClient, sample: Contact[], signal?: AbortSignal): Promise<{ ok: true } | { ok: false; why: string }> {
+async function probeSearch(client: PylonClient, sample: Contact[], signal?: AbortSignal): Promise<{ ok: true; unchecked?: string } | { ok: false; why: string }> {
   const withEmail = sample.find((c) => c.email && c.email.toUpperCase() !== c.email.toLowerCase());
   if (withEmail?.email) {
     const swapped = withEmail.email === withEmail.email.toUpperCase() ? withEmail.email.toLowerCase() : withEmail.email.toUpperCase();
@@ -103,8 +109,9 @@ async function probeSearch(client: PylonClient, sample: Contact[], signal?: Abor
     const secondary = withSecondary.emails!.find((e) => e.toLowerCase() !== (withSecondary.email ?? '').toLowerCase())!;
     const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values: [secondary] }, limit: 10 }, { signal });
     if (!page.data.some((c) => c.id === withSecondary.id)) return { ok: false, why: 'does not match secondary emails here' };
+    return { ok: true };
   }
-  return { ok: true };
+  return { ok: true, unchecked: SECONDARY_UNCHECKED };
 }
 
 /**

@@ -395,3 +395,17 @@ test('an email held by two contacts fails its row as ambiguous, with every looku
     await emulator.close();
   }
 });
+
+test('search whose secondary-email matching could not be checked says so; one that was checked does not', async (t) => {
+  const plain = await startEmulator(t);
+  plain.store.insert({ name: 'Only Primary', email: 'only@example.com' });
+  const unchecked = await importCsv(t, plain, 'name,email\nOnly Primary,only@example.com\n', { lookup: 'search' });
+  t.like(unchecked.stats, { lookup: 'search', unchanged: 1 });
+  t.true(unchecked.notes.some((n) => /not known whether Pylon's search matches them.*--lookup list is exact/.test(n)), unchecked.notes.join('\n'));
+
+  const withSecondary = await startEmulator(t);
+  seed(withSecondary);
+  const checked = await importCsv(t, withSecondary, 'name,email\nAlan Turing,alan@example.com\n', { lookup: 'search' });
+  t.like(checked.stats, { lookup: 'search', unchanged: 1 });
+  t.false(checked.notes.some((n) => /secondary/.test(n)), checked.notes.join('\n'));
+});
