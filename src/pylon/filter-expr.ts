@@ -51,8 +51,11 @@ function fail(option: string, text: string, problem: string): ConfigError {
   });
 }
 
-/** Splits on ` and ` (any case, any whitespace) outside double quotes. */
-function splitAnd(text: string): string[] {
+/**
+ * Splits `text` outside double quotes (a backslash escapes inside them) wherever
+ * `separatorAt(i)` gives a separator length > 0 at position i.
+ */
+function splitOutsideQuotes(text: string, separatorAt: (i: number) => number): string[] {
   const parts: string[] = [];
   let start = 0;
   let quoted = false;
@@ -60,35 +63,28 @@ function splitAnd(text: string): string[] {
     const c = text[i];
     if (c === '\\' && quoted) i += 1;
     else if (c === '"') quoted = !quoted;
-    else if (!quoted && /\s/.test(c!)) {
-      const match = /^\s+and(?:\s+|$)/i.exec(text.slice(i));
-      if (match) {
+    else if (!quoted) {
+      const length = separatorAt(i);
+      if (length > 0) {
         parts.push(text.slice(start, i));
-        i += match[0].length - 1;
+        i += length - 1;
         start = i + 1;
       }
     }
   }
   parts.push(text.slice(start));
-  return parts.map((p) => p.trim());
+  return parts;
+}
+
+/** Splits on ` and ` (any case, any whitespace) outside double quotes. */
+function splitAnd(text: string): string[] {
+  const separatorAt = (i: number) => (/\s/.test(text[i]!) ? /^\s+and(?:\s+|$)/i.exec(text.slice(i))?.[0].length ?? 0 : 0);
+  return splitOutsideQuotes(text, separatorAt).map((p) => p.trim());
 }
 
 /** Splits on `|` outside double quotes. */
 function splitBar(text: string): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text[i];
-    if (c === '\\' && quoted) i += 1;
-    else if (c === '"') quoted = !quoted;
-    else if (c === '|' && !quoted) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start));
-  return parts;
+  return splitOutsideQuotes(text, (i) => (text[i] === '|' ? 1 : 0));
 }
 
 function value(raw: string, fullText: string, option: string): string {
