@@ -15,14 +15,19 @@ export interface StateRef {
   entries: number;
 }
 
-export interface DeltaSummary {
-  /** The manifest given to --since, relative to this manifest. */
-  since: string;
+/** What a delta export found, against the run named by --since. */
+export interface DeltaCounts {
+  /** When the --since run started: records changed after that are in this run. */
   sinceStartedAt: string;
   new: number;
   changed: number;
   unchanged: number;
   deleted: number;
+}
+
+export interface DeltaSummary extends DeltaCounts {
+  /** The manifest given to --since, relative to this manifest. */
+  since: string;
   /** Ids present in the previous run and absent now (CSV, header `id`), relative to this manifest. */
   deletedFile: string | null;
 }

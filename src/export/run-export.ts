@@ -13,20 +13,16 @@ import { openAtomic, type AtomicFile } from './atomic-file.js';
 import { availableColumns, recordProblem, selectColumns, toCells, toJsonRecord, type ExportColumn } from './columns.js';
 import { columnsKey, createStateWriter, loadBaseline, recordHash, writeDeleted, type Baseline, type StateWriter } from './delta.js';
 import { key64 } from './id-index.js';
-import { relativeTo, writeManifest, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
+import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
 import type { ExportOptions } from './options.js';
 import { paginate, PaginationError, type PaginationState } from './paginate.js';
 import { ErrorReport, type ReportEntry } from './report.js';
 import { createPageEncoder, Digest, forwardTo, type PageEncoder } from './sink.js';
 
-export interface ExportDeltaStats {
+/** The delta in the run's stats: paths as given, where the manifest has them relative to itself. */
+export interface ExportDeltaStats extends DeltaCounts {
+  /** The manifest given to --since. */
   since: string;
-  /** When the --since run started: rows changed after that are in this run. */
-  sinceStartedAt: string;
-  new: number;
-  changed: number;
-  unchanged: number;
-  deleted: number;
   deletedPath: string | null;
 }
 

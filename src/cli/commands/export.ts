@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { redact } from '../../config.js';
+import { redact, type ConnectionOptionsInput } from '../../config.js';
 import { resolveExportOptions, type ExportOptionsInput } from '../../export/options.js';
 import { runExport, type ExportStats } from '../../export/run-export.js';
 import { contextOf } from '../args.js';
@@ -9,20 +9,9 @@ import { onInterrupt } from '../interrupt.js';
 import { createProgress, formatDuration } from '../progress.js';
 import { connectionFlags, connectionInput, type ConnectionArgv } from '../shared-options.js';
 
-export interface ExportArgv extends ConnectionArgv {
-  file?: string;
-  format?: string;
-  gzip?: boolean;
-  bom?: boolean;
-  excelSafe?: boolean;
-  columns?: string;
-  filter?: string;
-  manifest?: string;
-  errors?: string;
-  since?: string;
-  pageSize?: number;
-  maxPages?: number;
-}
+/** The export's flags: its options as the library takes them, with the file as a positional. */
+export type ExportArgv = ConnectionArgv &
+  Omit<ExportOptionsInput, keyof ConnectionOptionsInput | 'output' | 'columns' | 'json'> & { file?: string; columns?: string };
 
 export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOptionsInput {
   return {

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import type { ConnectionOptionsInput } from '../../config.js';
 import { connectionFlags, connectionInput, type ConnectionArgv } from '../shared-options.js';
 import { contextOf } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
@@ -7,23 +8,9 @@ import { importExitCode, printImportSummary } from '../output.js';
 import { resolveImportOptions, type ImportOptionsInput } from '../../import/options.js';
 import { runImport, type ImportStats } from '../../import/run-import.js';
 
-export interface ImportArgv extends ConnectionArgv {
-  file: string;
-  mode?: string;
-  dryRun?: boolean;
-  errors?: string;
-  results?: string;
-  journal?: string;
-  resume?: boolean;
-  delimiter?: string;
-  encoding?: string;
-  map?: string;
-  ignoreUnknownColumns?: boolean;
-  clearToken?: string;
-  onDuplicate?: string;
-  lookup?: string;
-  lookupBatch?: number;
-}
+/** The import's flags: its options as the library takes them, with the file as a positional. */
+export type ImportArgv = ConnectionArgv &
+  Omit<ImportOptionsInput, keyof ConnectionOptionsInput | 'input' | 'set' | 'undo' | 'cwd'> & { file: string };
 
 /** Flags shared by `import` and `update` (everything about reading rows and writing reports). */
 export function rowFlags<T>(yargs: Argv<T>) {
