@@ -1,6 +1,7 @@
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { ConfigError, PylonCliError } from '../errors.js';
+import { PylonApiError } from '../pylon/errors.js';
 import { ContactSpool, keysOf, type SpoolMatch } from './contact-spool.js';
 import type { KeyRoute } from './dedupe.js';
 
@@ -78,7 +79,7 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
       );
     }
     if (semantics.unchecked) options.onNote?.(semantics.unchecked);
-    return searchLookup(client, options.batchSize);
+    return searchLookup(client, options.batchSize, options.onNote);
   }
   if (options.strategy === 'list' || !first.hasNextPage) return listLookup(client, options.byId, first.data, first, signal);
 
@@ -93,7 +94,7 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
   return listLookup(client, options.byId, first.data, first, signal, searchCalls, () => {
     options.onNote?.('lookup: the contact list is larger than searching costs; searching by email instead');
     if (searchSemantics.unchecked) options.onNote?.(searchSemantics.unchecked);
-    return searchLookup(client, options.batchSize);
+    return searchLookup(client, options.batchSize, options.onNote);
   });
 }
 
@@ -126,16 +127,49 @@ export async function findByEmail(client: PylonClient, email: string, signal?: A
   return page.data.filter((c) => keysOf(c, false).includes('e:' + lower));
 }
 
-function searchLookup(client: PylonClient, batchSize: number): Lookup {
+/**
+ * A contact that holds `email`, looked up after a create was refused with a 400
+ * that carries no `exists_id` (Pylon's duplicate answer is undocumented: it may
+ * come without one). Undefined when no single contact holds it: then the
+ * refusal was about something else, and the row fails with Pylon's message.
+ */
+export async function holderOfRefusedEmail(client: PylonClient, error: unknown, email: string | null | undefined, signal?: AbortSignal): Promise<string | undefined> {
+  if (!(error instanceof PylonApiError) || error.status !== 400 || error.existsId || !email) return undefined;
+  const found = await findByEmail(client, email, signal);
+  return found.length === 1 ? found[0].id : undefined;
+}
+
+/** A search refused because its `in` list was longer than the server takes (no source gives Pylon's cap). */
+function isTooManyValues(error: unknown, batch: number): boolean {
+  return error instanceof PylonApiError && error.status === 400 && batch > 1;
+}
+
+/**
+ * Searches `batchSize` keys per call. A 400 on a batch of several keys is read as
+ * a cap on `in` values below the batch: the batch is halved and the same keys
+ * sent again, down to one key (where a 400 is a real error), and the smaller
+ * size is kept for the rest of the run.
+ */
+function searchLookup(client: PylonClient, batchSize: number, onNote?: (message: string) => void): Lookup {
+  let size = batchSize;
   return {
     strategy: 'search',
     async resolve(keys, signal) {
       const result = new Map<LookupKey, Match>();
       const unique = [...new Set(keys)];
-      for (let i = 0; i < unique.length; i += batchSize) {
-        const batch = unique.slice(i, i + batchSize);
-        const contacts = await searchBatch(client, batch, signal);
+      for (let i = 0; i < unique.length; ) {
+        const batch = unique.slice(i, i + size);
+        let contacts: Contact[];
+        try {
+          contacts = await searchBatch(client, batch, signal);
+        } catch (error) {
+          if (!isTooManyValues(error, batch.length)) throw error;
+          size = Math.max(1, Math.floor(batch.length / 2));
+          onNote?.(`lookup: search refused ${batch.length} values in one filter (${(error as PylonApiError).errors[0] ?? 'HTTP 400'}); searching ${size} at a time from now on`);
+          continue;
+        }
         for (const key of batch) result.set(key, matchIn(contacts, key));
+        i += batch.length;
       }
       return result;
     },

@@ -18,7 +18,8 @@ import { createDuplicateTracker, keyOfCells, scanDuplicates } from './dedupe.js'
 import type { DesiredContact, RowIssue } from './desired.js';
 import { diffContact, planRow, type FieldChange, type Plan } from './plan.js';
 import { createPool } from './pool.js';
-import { createLookup, findByEmail, keyFor, type Lookup, type LookupKey, type Match } from './lookup.js';
+import { unclearedIssue, updateWithClears } from './clears.js';
+import { createLookup, findByEmail, holderOfRefusedEmail, keyFor, type Lookup, type LookupKey, type Match } from './lookup.js';
 import { openJournal, type Journal, type JournalOutcome, type Outcome } from './journal.js';
 import { createErrorReport, createRawCsv, createResultsReport, type CsvReport, type ErrorRow, type ResultRow } from './report.js';
 import type { ImportOptions } from './options.js';
@@ -156,7 +157,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     }
     stats.warnings.push(...columns.warnings);
     const setCells = Object.values(options.set);
-    const validationContext = { customFields, clearToken: options.clearToken };
+    const validationContext = { customFields, clearToken: options.clearToken, lenient: options.lenient };
 
     stats.estimatedRows = estimateRows(inputPath);
     // The journal is checked (a changed input stops a resume) before the lookup's calls.
@@ -236,8 +237,11 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       try {
         if (plan.action === 'update') {
           journal?.sent(row.line, { id: plan.id, changes: plan.changes });
-          const res = await client.updateContact(plan.id, plan.body, { signal });
-          await undo?.write(row, plan.id, plan.changes);
+          // issue 15: a "" clear may be refused or ignored; the undo row then omits it and the row says so.
+          const { res, uncleared } = await updateWithClears(client, plan.id, plan.body, signal);
+          const applied = plan.changes.filter((c) => !uncleared.some((u) => u.field === c.column));
+          if (applied.length > 0) await undo?.write(row, plan.id, applied);
+          if (uncleared.length > 0) return void (await failRow({ ...row, email: row.desired.email }, unclearedIssue(uncleared), { id: plan.id, requestId: res.requestId }));
           await record({ ...row, email: row.desired.email }, 'updated', { id: plan.id, requestId: res.requestId });
           return;
         }
@@ -270,9 +274,11 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       try {
         return await sendCreate(row, plan);
       } catch (error) {
-        if (error instanceof PylonApiError && error.existsId) {
-          if (options.mode === 'create') return { outcome: 'skipped', id: error.existsId, requestId: error.requestId };
-          const existing = await client.getContact(error.existsId, { signal });
+        // issue 15: a duplicate refused without exists_id is looked up by email.
+        const existsId = error instanceof PylonApiError ? error.existsId ?? (await holderOfRefusedEmail(client, error, row.desired.email, signal)) : undefined;
+        if (error instanceof PylonApiError && existsId) {
+          if (options.mode === 'create') return { outcome: 'skipped', id: existsId, requestId: error.requestId };
+          const existing = await client.getContact(existsId, { signal });
           const diff = diffContact(row.desired, existing.data, planContext);
           if (diff.changes.length === 0) return { outcome: 'unchanged', id: existing.data.id, requestId: existing.requestId };
           const res = await client.updateContact(existing.data.id, diff.body, { signal });
