@@ -103,16 +103,27 @@ async function probeSearch(client: PylonClient, sample: Contact[], signal?: Abor
   if (withEmail?.email) {
     const swapped = withEmail.email === withEmail.email.toUpperCase() ? withEmail.email.toLowerCase() : withEmail.email.toUpperCase();
     const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values: [swapped] }, limit: 10 }, { signal });
-    if (!page.data.some((c) => c.id === withEmail.id)) return { ok: false, why: 'matches emails case-sensitively here' };
+    if (!page.data.some((c) => c.id === withEmail.id)) return { ok: false, why: await missWhy(client, withEmail, 'matches emails case-sensitively here', signal) };
   }
   const withSecondary = sample.find((c) => (c.emails ?? []).some((e) => e.toLowerCase() !== (c.email ?? '').toLowerCase()));
   if (withSecondary) {
     const secondary = withSecondary.emails!.find((e) => e.toLowerCase() !== (withSecondary.email ?? '').toLowerCase())!;
     const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values: [secondary] }, limit: 10 }, { signal });
-    if (!page.data.some((c) => c.id === withSecondary.id)) return { ok: false, why: 'does not match secondary emails here' };
+    if (!page.data.some((c) => c.id === withSecondary.id)) return { ok: false, why: await missWhy(client, withSecondary, 'does not match secondary emails here', signal) };
     return { ok: true };
   }
   return { ok: true, unchecked: SECONDARY_UNCHECKED };
+}
+
+/**
+ * Why a probe missed: search that does not find the contact by its primary
+ * email as written either is behind recent writes (or broken), which says
+ * nothing about case or secondary emails.
+ */
+async function missWhy(client: PylonClient, contact: Contact, otherwise: string, signal?: AbortSignal): Promise<string> {
+  if (!contact.email) return otherwise;
+  const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values: [contact.email] }, limit: 10 }, { signal });
+  return page.data.some((c) => c.id === contact.id) ? otherwise : `does not find contact ${contact.id} even by its email as written (search may lag behind recent writes)`;
 }
 
 /**
