@@ -46,8 +46,11 @@ interface Row {
   cli?: string[];
   /** Extra import flags only. */
   importCli?: string[];
-  /** race: a contact with new-1's email appears just before its create; drop: new-2's first create is applied and its answer lost. */
-  proxy?: 'race' | 'drop';
+  /**
+   * race: a contact with new-1's email appears just before its create; drop: new-2's first create is
+   * applied and its answer lost; 429: the first request of each method and path gets a 429.
+   */
+  proxy?: 'race' | 'drop' | '429';
   /** Adds a row only lenient validation accepts (email user@localhost, seats 12.5). */
   beyondSpec?: boolean;
 }
@@ -65,9 +68,9 @@ const ROWS: Row[] = [
   { label: 'last-page-cursor absent', emulator: { lastPageCursor: 'absent' } },
   ...(['retry-after', 'x-retry-after', 'both'] as const).map((h) => ({
     label: `retry-after-header ${h} (429s)`,
-    // No X-Rate-Limit-Remaining: the client cannot hold back ahead of time, so 429s come and their header is what it waits on.
-    emulator: { retryAfterHeader: h, remainingHeader: false, rateLimits: 'spec' as const, windowMs: 1000, rateOverrides: { create: 2, patch: 2, list: 2, search: 2, get: 2, customFields: 2 } },
-    cli: ['--rate-window', '1000'],
+    // One 429 (Retry-After 1 s in the switch's header) on the first request of each kind: deterministic, unlike a timed storm.
+    emulator: { retryAfterHeader: h },
+    proxy: '429' as const,
   })),
   { label: 'validation strict', emulator: { validation: 'strict' }, beyondSpec: true },
   { label: 'validation lenient (CLI --lenient)', emulator: { validation: 'lenient' }, cli: ['--lenient'], beyondSpec: true },
@@ -117,7 +120,14 @@ async function scenario(t: ExecutionContext, row: Row): Promise<void> {
   let target: { url: string } = em;
   if (row.proxy) {
     let done = false;
+    const limited = new Set<string>();
     target = await startFaultProxy(t, em, (req) => {
+      if (row.proxy === '429') {
+        const kind = `${req.method} ${req.path.replace(/\/contacts\/[^/?]+$/, '/contacts/{id}').replace(/cursor=[^&]+/, 'cursor')}`;
+        if (limited.has(kind)) return undefined;
+        limited.add(kind);
+        return 'status=429;retry-after=1';
+      }
       if (done || req.method !== 'POST' || req.path !== '/contacts') return undefined;
       if (row.proxy === 'race' && req.body.includes(NEW[0])) {
         done = true;
@@ -149,7 +159,10 @@ async function scenario(t: ExecutionContext, row: Row): Promise<void> {
     ];
     const input = join(dir, 'contacts.csv');
     writeFileSync(input, lines.join('\n') + '\n');
+    const started = Date.now();
     const result = await runCli(['import', input, '--clear-token', '#N/A', ...flags, ...(row.importCli ?? [])], { env });
+    // The 429s said "retry after 1 s" in the switch's header: the client waited for it.
+    if (row.proxy === '429') t.true(Date.now() - started >= 950, `waited ${Date.now() - started} ms`);
     const stats = summary<ImportStats>(result);
     const errors = readCsv(join(dir, 'contacts.errors.csv'));
     const expectedFailures = (emptyStringWorks ? 0 : 1) + (strictSkip ? 1 : 0);
@@ -174,7 +187,7 @@ async function scenario(t: ExecutionContext, row: Row): Promise<void> {
       else t.is(byEmail(em, 'val@localhost')[0]?.custom_fields?.seats?.value, '12.5');
     }
     if (row.emulator.searchMaxValues) t.true((em.stats().status[400] ?? 0) > 0, 'the cap was hit and the batch halved');
-    if (row.emulator.rateOverrides) t.true(em.stats().rateLimited > 0, 'the client met 429s');
+    if (row.proxy === '429') t.true(em.stats().rateLimited >= 3, `the client met 429s (${em.stats().rateLimited})`);
   });
 
   await step(t, cells, 'export', async () => {
@@ -230,7 +243,21 @@ async function scenario(t: ExecutionContext, row: Row): Promise<void> {
   t.log(`MATRIX ${row.label} | ${cells.join(' | ')}`);
 }
 
-for (const row of ROWS) test(`matrix: ${row.label}`, (t) => scenario(t, row));
+// Six scenarios at a time: results come in steadily (ava's timeout counts from the last result).
+const slots = { free: 6, waiting: [] as Array<() => void> };
+async function limited<T>(fn: () => Promise<T>): Promise<T> {
+  if (slots.free === 0) await new Promise<void>((resolve) => slots.waiting.push(resolve));
+  else slots.free -= 1;
+  try {
+    return await fn();
+  } finally {
+    const next = slots.waiting.shift();
+    if (next) next();
+    else slots.free += 1;
+  }
+}
+
+for (const row of ROWS) test(`matrix: ${row.label}`, (t) => limited(() => scenario(t, row)));
 
 // Known gap, left to the create-reconciliation work in run-import (owned elsewhere):
 // a create whose answer is lost is checked by searching its email; when search lags
