@@ -157,11 +157,12 @@ export class ContactSpool {
   }
 }
 
-/** A contact's lookup keys: each of its emails lower-cased (primary and secondary), and its id when asked. */
+/** A contact's lookup keys: each of its emails lower-cased (primary and secondary), its external ids (`x:`), and its id when asked. */
 export function keysOf(contact: Contact, byId: boolean): string[] {
   const keys = new Set<string>();
   if (contact.email) keys.add('e:' + contact.email.toLowerCase());
   for (const e of contact.emails ?? []) keys.add('e:' + e.toLowerCase());
   if (byId) keys.add('i:' + contact.id);
+  for (const e of contact.external_ids ?? []) keys.add('x:' + e.external_id);
   return [...keys];
 }

@@ -4,13 +4,37 @@ import { ConfigError, PylonCliError } from '../errors.js';
 import { ContactSpool, keysOf, type SpoolMatch } from './contact-spool.js';
 import type { KeyRoute } from './dedupe.js';
 
-/** How a row finds its contact: by Pylon id when the file has one, else by email. */
-export type LookupKey = string; // 'i:<id>' or 'e:<lower-cased email>'
+/**
+ * How a row finds its contact: by Pylon id when the file has one, else by the
+ * source's external id and then the email (`x:<external id>` + `\n` + `e:<email>`:
+ * the first part that matches a contact wins), else by email.
+ */
+export type LookupKey = string; // 'i:<id>', 'e:<lower-cased email>', 'x:<external id>' or 'x:…\ne:…'
 
-export function keyFor(row: { id?: string; email?: string | null }): LookupKey | undefined {
+export function keyFor(row: { id?: string; email?: string | null; external_id?: string }): LookupKey | undefined {
   if (row.id) return 'i:' + row.id;
-  if (row.email) return 'e:' + row.email.trim().toLowerCase();
-  return undefined;
+  const email = row.email ? 'e:' + row.email.trim().toLowerCase() : undefined;
+  // migration: external id before email (issue 13)
+  if (row.external_id) return 'x:' + row.external_id + (email ? KEY_SEPARATOR + email : '');
+  return email;
+}
+
+/** Separates the alternatives of a composite key. */
+export const KEY_SEPARATOR = '\n';
+
+/** A composite key's parts, in the order they are tried. */
+export function keyParts(key: LookupKey): string[] {
+  return key.includes(KEY_SEPARATOR) ? key.split(KEY_SEPARATOR) : [key];
+}
+
+/** The first part of a key that finds something decides. */
+export function matchFirst(key: LookupKey, find: (part: string) => Match): Match {
+  let match: Match = { kind: 'none' };
+  for (const part of keyParts(key)) {
+    match = find(part);
+    if (match.kind !== 'none') return match;
+  }
+  return match;
 }
 
 /** No contact, exactly one, or several (a shared email: the row fails, never a guess). */
@@ -45,6 +69,10 @@ const SECONDARY_UNCHECKED =
   'a row whose email is only a secondary address of a contact would create a new contact. --lookup list is exact.';
 
 function matchIn(contacts: Iterable<Contact>, key: LookupKey): Match {
+  return matchFirst(key, (part) => matchPart(contacts, part));
+}
+
+function matchPart(contacts: Iterable<Contact>, key: LookupKey): Match {
   const found = new Map<string, Contact>();
   for (const c of contacts) {
     if (keysOf(c, true).includes(key)) found.set(c.id, c);
@@ -144,12 +172,15 @@ function searchLookup(client: PylonClient, batchSize: number): Lookup {
 }
 
 async function searchBatch(client: PylonClient, keys: LookupKey[], signal?: AbortSignal): Promise<Contact[]> {
-  const emails = keys.filter((k) => k.startsWith('e:')).map((k) => k.slice(2));
-  const ids = keys.filter((k) => k.startsWith('i:')).map((k) => k.slice(2));
-  const parts: Filter[] = [];
-  if (emails.length > 0) parts.push({ field: 'email', operator: 'in', values: emails });
-  if (ids.length > 0) parts.push({ field: 'id', operator: 'in', values: ids });
-  const filter: Filter = parts.length === 1 ? parts[0] : { operator: 'or', subfilters: parts };
+  // Search cannot filter on external ids: `x:` parts find nothing here (see the README).
+  const parts = keys.flatMap(keyParts);
+  const emails = parts.filter((k) => k.startsWith('e:')).map((k) => k.slice(2));
+  const ids = parts.filter((k) => k.startsWith('i:')).map((k) => k.slice(2));
+  if (emails.length === 0 && ids.length === 0) return [];
+  const filters: Filter[] = [];
+  if (emails.length > 0) filters.push({ field: 'email', operator: 'in', values: emails });
+  if (ids.length > 0) filters.push({ field: 'id', operator: 'in', values: ids });
+  const filter: Filter = filters.length === 1 ? filters[0] : { operator: 'or', subfilters: filters };
   const found: Contact[] = [];
   const seen = new Set<string>();
   let cursor: string | undefined;
@@ -208,7 +239,7 @@ async function listLookup(
     route: { slots: spool.slotCount, held: spool.held, slotOf: (key) => spool.slotOf(key) },
     async resolve(keys) {
       const result = new Map<LookupKey, Match>();
-      for (const key of keys) result.set(key, spool.find(key));
+      for (const key of keys) result.set(key, matchFirst(key, (part) => spool.find(part)));
       return result;
     },
     close: () => spool.close(),

@@ -22,6 +22,8 @@ import { createLookup, findByEmail, keyFor, type Lookup, type LookupKey, type Ma
 import { openJournal, type Journal, type JournalOutcome, type Outcome } from './journal.js';
 import { createErrorReport, createRawCsv, createResultsReport, type CsvReport, type ErrorRow, type ResultRow } from './report.js';
 import type { ImportOptions } from './options.js';
+import { createInputSource, type InputItem, type InputSource } from '../input/index.js'; // migration (issue 13)
+import { prepareMigration, type Migration } from './migrate.js'; // migration (issue 13)
 
 /** The contract between the engine, the CLI and the tests. */
 export interface ImportStats {
@@ -127,7 +129,12 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${options.input}`, { option: '<file>' });
   }
 
-  const openSource = () => createRecordSource({ input: inputPath, delimiter: options.delimiter, encoding: options.encoding });
+  // migration (issue 13): any input format, through the preset's / map's transform when there is one.
+  let migration: Migration | undefined;
+  const openSource = () =>
+    migration?.active
+      ? createInputSource({ input: inputPath, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, transform: migration.transform })
+      : createRecordSource({ input: inputPath, delimiter: options.delimiter, encoding: options.encoding });
   let journal: Journal | undefined;
   let lookup: Lookup | undefined;
   let errors: CsvReport<ErrorRow> | undefined;
@@ -137,10 +144,13 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     // Everything that can fail on configuration happens before the first write.
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
+    migration = await prepareMigration({ ...options, input: inputPath }, client, { signal, onNote: note }); // migration (issue 13)
     const headerSource = openSource();
     const header = await headerSource.header();
+    // migration (issue 13): the error report keeps the rows as read; columns resolve against the transformed header.
+    const reportHeader = migration.active ? await (headerSource as InputSource).sourceHeader() : header;
     headerSource.close();
-    const mapping = options.mapPath ? await loadMapping(options.mapPath) : undefined;
+    const mapping = options.mapPath && !migration.active ? await loadMapping(options.mapPath) : undefined;
     // --set values behave as extra columns present in every row.
     const columns = resolveColumns([...header, ...Object.keys(options.set)], {
       map: mapping,
@@ -183,7 +193,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     }
     const duplicates = duplicateIndex ?? createDuplicateTracker(stats.estimatedRows, lookup.route);
 
-    errors = createErrorReport(options.errorsPath, header);
+    errors = createErrorReport(options.errorsPath, reportHeader);
     if (options.resultsPath) results = createResultsReport(options.resultsPath, options.dryRun);
     if (options.undoPath && !options.dryRun) undo = createUndoWriter(options.undoPath, columns.fields);
 
@@ -408,7 +418,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     // One iterator for the whole file: after an early stop the rest of it is
     // only counted (breaking out of `for await` would close the source).
     const rowSource = openSource();
-    const rows = rowSource[Symbol.asyncIterator]() as AsyncIterator<RecordItem>;
+    const rows = rowSource[Symbol.asyncIterator]() as AsyncIterator<RecordItem & InputItem>;
     for (let next = await rows.next(); !next.done; next = await rows.next()) {
       const item = next.value;
       if (signal?.aborted || fatal) {
@@ -429,7 +439,16 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         });
         continue;
       }
-      const row = { line: item.line, cells: item.cells };
+      const row = { line: item.line, cells: item.source ?? item.cells };
+      // migration (issue 13): rows the map filters out are skipped; rows it cannot build fail.
+      if (item.skip !== undefined) {
+        await record(row, 'skipped', { message: item.skip });
+        continue;
+      }
+      if (item.issue) {
+        await failRow(row, item.issue);
+        continue;
+      }
       if (item.error) {
         const extra = item.cells.length > header.length ? `; cells beyond the header: ${JSON.stringify(item.cells.slice(header.length))}` : '';
         await failRow(row, { code: 'ROW_MALFORMED', message: `${item.error.message} (${item.error.code})${extra}` });
@@ -454,7 +473,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         });
         continue;
       }
-      chunk.push({ line: item.line, cells: item.cells, desired, key });
+      chunk.push({ line: item.line, cells: item.source ?? item.cells, desired, key });
       if (key) chunkKeys++;
       if (chunkKeys >= options.lookupBatch || chunk.length >= CHUNK_ROWS) {
         const current = chunk;
@@ -475,6 +494,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     }
 
     stats.warnings.push(...rowSource.warnings);
+    for (const line of migration.summary()) note(line); // migration (issue 13)
     if (options.dryRun) {
       stats.plannedCalls = { ...plannedLookupCalls(client), create: planned.create, patch: planned.patch };
       stats.etaSeconds = Math.max(
