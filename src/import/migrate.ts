@@ -155,6 +155,13 @@ export async function prepareMigration(
     match = 'domain';
     column = undefined;
   }
+  if (!transformMap) {
+    // A plain file: the columns --account-column and --external-id-column name are consumed, not imported as fields.
+    const consumed = new Set([column, options.externalIdColumn].filter((c): c is string => c !== undefined).map((c) => c.trim().toLowerCase()));
+    for (const [target, spec] of Object.entries(map.fields)) {
+      if (spec?.kind === 'copy' && consumed.has(spec.from.trim().toLowerCase()) && !(rename && Object.keys(rename).some((k) => k.trim().toLowerCase() === spec.from.trim().toLowerCase()))) delete map.fields[target];
+    }
+  }
   let accountStats: AccountMatchStats | undefined;
   let resolver: ReturnType<typeof createAccountResolver> | undefined;
   if (match !== 'off') {

@@ -49,6 +49,8 @@ export interface FilterRule {
   present?: boolean;
   /** Shown in the results for the rows it skips. */
   reason?: string;
+  /** A file without the column passes every row (exports whose columns vary). */
+  optional?: boolean;
 }
 
 export interface TransformMap {
@@ -149,7 +151,7 @@ function parseSpec(value: unknown, source: string, key: string): FieldSpec | nul
 function parseFilter(value: unknown, source: string, key: string): FilterRule {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(source, key, `expected an object such as {"column": "role", "in": ["end-user"]}, got ${JSON.stringify(value)}`);
   const f = value as Record<string, unknown>;
-  for (const k of Object.keys(f)) if (!['column', 'in', 'notIn', 'equals', 'notEquals', 'present', 'reason'].includes(k)) throw bad(source, `${key}.${k}`, 'unknown key; expected column, in, notIn, equals, notEquals, present, reason');
+  for (const k of Object.keys(f)) if (!['column', 'in', 'notIn', 'equals', 'notEquals', 'present', 'reason', 'optional'].includes(k)) throw bad(source, `${key}.${k}`, 'unknown key; expected column, in, notIn, equals, notEquals, present, reason, optional');
   if (typeof f.column !== 'string' || f.column.trim() === '') throw bad(source, `${key}.column`, `expected a column name, got ${JSON.stringify(f.column)}`);
   const rule: FilterRule = { column: f.column };
   const list = (k: string, v: unknown) => {
@@ -162,6 +164,10 @@ function parseFilter(value: unknown, source: string, key: string): FilterRule {
   if (f.present !== undefined) {
     if (typeof f.present !== 'boolean') throw bad(source, `${key}.present`, `expected true or false, got ${JSON.stringify(f.present)}`);
     rule.present = f.present;
+  }
+  if (f.optional !== undefined) {
+    if (typeof f.optional !== 'boolean') throw bad(source, `${key}.optional`, `expected true or false, got ${JSON.stringify(f.optional)}`);
+    rule.optional = f.optional;
   }
   if (f.reason !== undefined) {
     if (typeof f.reason !== 'string') throw bad(source, `${key}.reason`, `expected a string, got ${JSON.stringify(f.reason)}`);
@@ -450,7 +456,9 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
     }
   }
 
-  const filters = map.filters.map((rule, j) => ({ rule, i: find(rule.column, `filters[${j}].column`) }));
+  const filters = map.filters
+    .filter((rule) => !rule.optional || has(rule.column, '') !== -1)
+    .map((rule, j) => ({ rule, i: find(rule.column, `filters[${map.filters.indexOf(rule)}].column`) }));
   const width = header.length;
   return {
     header,
