@@ -12,22 +12,27 @@ export interface Org {
   /** The contact's `account` object; one shared instance per account. */
   miniAccount(id: string): MiniAccount;
   field(slug: string): CustomFieldDefinition | undefined;
+  /** Adds an account (POST /accounts). */
+  addAccount(account: Account): void;
   /** Option slugs of a select or multiselect field. */
   optionSlugs(slug: string): Set<string>;
 }
 
 export const MULTI_VALUED_TYPES = new Set(['multiselect']);
 
-export function createOrg(input: { me: Me; accounts: Account[]; customFields: CustomFieldDefinition[] }): Org {
+export function createOrg(given: { me: Me; accounts: Account[]; customFields: CustomFieldDefinition[] }): Org {
+  // Own copy of the account list: POST /accounts adds to it, never to the options' (shared default) array.
+  const input = { ...given, accounts: [...given.accounts] };
   const byId = new Map(input.accounts.map((a) => [a.id, a]));
   const byExternal = new Map<string, Account>();
   for (const account of input.accounts) for (const ext of account.external_ids ?? []) byExternal.set(ext.external_id, account);
   const minis = new Map<string, MiniAccount>();
-  for (const account of input.accounts) {
+  const index = (account: Account) => {
     const mini: MiniAccount = { id: account.id };
     if (account.external_ids?.length) mini.external_ids = account.external_ids.map((e) => ({ ...e }));
     minis.set(account.id, mini);
-  }
+  };
+  for (const account of input.accounts) index(account);
   const fields = new Map(input.customFields.map((f) => [f.slug, f]));
   const options = new Map(input.customFields.map((f) => [f.slug, new Set((f.select_metadata?.options ?? []).map((o) => o.slug))]));
   return {
@@ -40,5 +45,11 @@ export function createOrg(input: { me: Me; accounts: Account[]; customFields: Cu
     miniAccount: (id) => minis.get(id) ?? { id },
     field: (slug) => fields.get(slug),
     optionSlugs: (slug) => options.get(slug) ?? new Set(),
+    addAccount(account) {
+      input.accounts.push(account);
+      byId.set(account.id, account);
+      for (const ext of account.external_ids ?? []) byExternal.set(ext.external_id, account);
+      index(account);
+    },
   };
 }

@@ -6,6 +6,7 @@ import type { EndpointKey } from '../config.js';
 import type { FaultPlan } from './faults.js';
 import { createContact, deleteContact, getContact, listContacts, patchContact, searchContacts } from './handlers/contacts.js';
 import { getAccount, getMe, listAccounts, listCustomFields } from './handlers/org.js';
+import { createAccount } from './handlers/accounts-create.js';
 import type { EmulatorOptions } from './options.js';
 import type { Org } from './org.js';
 import type { ContactStore } from './store.js';
@@ -45,6 +46,8 @@ export const ROUTES: Route[] = [
   { method: 'GET', segments: ['custom-fields'], endpoint: 'customFields', handler: listCustomFields },
   { method: 'GET', segments: ['accounts'], endpoint: 'accounts', handler: listAccounts },
   { method: 'GET', segments: ['accounts', ':id'], endpoint: 'accounts', handler: getAccount },
+  // migration (issue 13): account creation shares the create bucket (a write, never retried blindly)
+  { method: 'POST', segments: ['accounts'], endpoint: 'create', handler: createAccount, body: true },
   { method: 'GET', segments: ['me'], endpoint: 'me', handler: getMe },
 ];
 

@@ -95,8 +95,8 @@ export interface AccountMatchStats {
   freeMail: number;
   noMatch: number;
   ambiguous: number;
-  /** Keys (domain or name) that matched no account, with the rows that had them: what --create-accounts would create. */
-  missing: Map<string, number>;
+  /** Keys (domain or normalised name) that matched no account: the name to give the account, its domain, and the rows that had it (what --create-accounts creates). */
+  missing: Map<string, { name: string; domain?: string; rows: number }>;
 }
 
 export interface AccountResolverOptions {
@@ -157,7 +157,11 @@ export function createAccountResolver(index: AccountIndex, options: AccountResol
       return { accountId: extra };
     }
     stats.noMatch++;
-    if (key && options.match !== 'external-id') stats.missing.set(key, (stats.missing.get(key) ?? 0) + 1);
+    if (key && options.match !== 'external-id') {
+      const entry = stats.missing.get(key) ?? { name: options.match === 'domain' ? key : value!.trim(), ...(options.match === 'domain' ? { domain: key } : {}), rows: 0 };
+      entry.rows++;
+      stats.missing.set(key, entry);
+    }
     return undefined;
   };
 }

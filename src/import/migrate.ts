@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CountryCode } from 'libphonenumber-js/min';
 import type { PylonClient } from '../pylon/api.js';
-import { ConfigError } from '../errors.js';
-import { createInputSource, resolveFormat } from '../input/index.js';
+import { ConfigError, invalidOption } from '../errors.js';
+import { createInputSource, resolveFormat, type InputSourceOptions } from '../input/index.js';
 import { parseMapping } from './columns.js';
 import { createAccountResolver, emptyAccountStats, indexAccounts, loadAccounts, type AccountMatchStats } from './accounts.js';
 import {
@@ -42,6 +42,9 @@ export interface MigrationOptions {
   accountMatch?: AccountMatch;
   accountColumn?: string;
   accountOverwrite?: boolean;
+  /** Create the accounts no contact's domain or company name matched (a dry run lists them). */
+  createAccounts?: boolean;
+  dryRun?: boolean;
 }
 
 export interface Migration {
@@ -164,13 +167,10 @@ export async function prepareMigration(
   }
   let accountStats: AccountMatchStats | undefined;
   let resolver: ReturnType<typeof createAccountResolver> | undefined;
-  if (match !== 'off') {
-    const accounts = await loadAccounts(client, hooks.signal);
-    accountStats = emptyAccountStats();
-    resolver = createAccountResolver(indexAccounts(accounts), { match }, accountStats);
-    note(`accounts: ${accounts.length} read; matching contacts to them by ${match === 'domain' ? "the email's domain (free-mail domains excluded)" : match === 'name' ? `company name (column ${column})` : `external id (column ${column})`}; a contact's existing account is ${options.accountOverwrite ? 'replaced' : 'kept'}`);
+  if (options.createAccounts && match !== 'domain' && match !== 'name') {
+    throw invalidOption('--create-accounts', '--account-match domain or name (accounts are created from a domain or a company name)', match);
   }
-  const compile = (sourceHeader: string[]) =>
+  const compileWith = (sourceHeader: string[], accounts: ReturnType<typeof createAccountResolver> | undefined) =>
     compileTransform(map, sourceHeader, {
       source: source ?? (format === 'csv' ? '--map' : `the ${format.toUpperCase()} input`),
       requireName: options.mode !== 'update',
@@ -178,10 +178,41 @@ export async function prepareMigration(
       externalIdColumn: options.externalIdColumn,
       externalIdLabel: options.externalIdLabel,
       account: match === 'off' ? undefined : { match, column, overwrite: options.accountOverwrite },
-      accounts: resolver,
+      accounts,
     });
-  // Compiled once now: a map naming a missing column stops the run before any write.
-  compile(header);
+  // Compiled once now: a map naming a missing column stops the run before any call or write.
+  compileWith(header, match === 'off' ? undefined : () => undefined);
+  const inputOptions: InputSourceOptions = { input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding };
+  if (match !== 'off') {
+    const accounts = await loadAccounts(client, hooks.signal);
+    const index = indexAccounts(accounts);
+    const extra = new Map<string, string>();
+    if (options.createAccounts && (match === 'domain' || match === 'name')) {
+      // A first pass finds the domains or names no account has; they are created (or, in a dry run, listed) before any contact is written.
+      const scan = emptyAccountStats();
+      const scanResolver = createAccountResolver(index, { match }, scan);
+      const pass = createInputSource({ ...inputOptions, transform: (h) => compileWith(h, scanResolver) });
+      for await (const _ of pass) void _;
+      const created: string[] = [];
+      for (const [key, wanted] of scan.missing) {
+        if (options.dryRun) extra.set(key, `(new account ${JSON.stringify(wanted.name)})`);
+        else {
+          if (!client.createAccount) throw new ConfigError('CONFIG_INVALID_OPTION', '--create-accounts: this client cannot create accounts', { option: '--create-accounts' });
+          const res = await client.createAccount(
+            { name: wanted.name, ...(wanted.domain ? { domains: [wanted.domain], primary_domain: wanted.domain } : {}) },
+            { signal: hooks.signal },
+          );
+          extra.set(key, res.data.id);
+        }
+        created.push(`${JSON.stringify(wanted.name)} (${wanted.rows} row${wanted.rows === 1 ? '' : 's'})`);
+      }
+      if (created.length > 0 || options.dryRun) note(`accounts: ${options.dryRun ? 'would create' : 'created'} ${created.length} account${created.length === 1 ? '' : 's'}${created.length > 0 ? `: ${created.join(', ')}` : ''}`);
+    }
+    accountStats = emptyAccountStats();
+    resolver = createAccountResolver(index, { match, extra }, accountStats);
+    note(`accounts: ${accounts.length} read; matching contacts to them by ${match === 'domain' ? "the email's domain (free-mail domains excluded)" : match === 'name' ? `company name (column ${column})` : `external id (column ${column})`}; a contact's existing account is ${options.accountOverwrite ? 'replaced' : 'kept'}`);
+  }
+  const compile = (sourceHeader: string[]) => compileWith(sourceHeader, resolver);
   return {
     active: true,
     transform: compile,
@@ -190,9 +221,9 @@ export async function prepareMigration(
     summary() {
       if (!accountStats) return [];
       const s = accountStats;
-      const missing = [...s.missing.entries()].sort((a, b) => b[1] - a[1]);
+      const missing = [...s.missing.entries()].sort((a, b) => b[1].rows - a[1].rows);
       const lines = [`accounts: ${s.matched} rows matched an account, ${s.noMatch} matched none, ${s.freeMail} at free-mail domains (not associated), ${s.ambiguous} ambiguous (failed)`];
-      if (missing.length > 0) lines.push(`accounts: no account for ${missing.slice(0, 10).map(([k, n]) => `${k} (${n})`).join(', ')}${missing.length > 10 ? `, and ${missing.length - 10} more` : ''}`);
+      if (missing.length > 0) lines.push(`accounts: no account for ${missing.slice(0, 10).map(([, m]) => `${JSON.stringify(m.name)} (${m.rows})`).join(', ')}${missing.length > 10 ? `, and ${missing.length - 10} more` : ''} (--create-accounts creates them)`);
       return lines;
     },
   };

@@ -46,6 +46,7 @@ export interface ImportOptionsInput extends ConnectionOptionsInput {
   accountMatch?: string;
   accountColumn?: string;
   accountOverwrite?: boolean;
+  createAccounts?: boolean;
 }
 
 export interface ImportOptions {
@@ -76,6 +77,7 @@ export interface ImportOptions {
   accountMatch?: AccountMatch;
   accountColumn?: string;
   accountOverwrite: boolean;
+  createAccounts: boolean;
 }
 
 const DELIMITERS: Record<string, string> = { ',': ',', ';': ';', '|': '|', tab: '\t', '\\t': '\t', '\t': '\t', comma: ',', semicolon: ';', pipe: '|' };
@@ -132,5 +134,6 @@ export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
     accountMatch: input.accountMatch === undefined ? undefined : oneOf('--account-match', input.accountMatch, ACCOUNT_MATCHES, 'off'),
     accountColumn: input.accountColumn,
     accountOverwrite: input.accountOverwrite ?? false,
+    createAccounts: input.createAccounts ?? false,
   };
 }

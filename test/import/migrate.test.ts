@@ -202,3 +202,32 @@ test('an existing association is kept unless --account-overwrite; name and exter
   t.is(overwritten.stats.updated, 1);
   t.is([...emulator.store.all()][0]!.account?.id, 'acc-acme');
 });
+
+test('--create-accounts: the dry run lists the accounts it would create; the real run creates each once, before the contacts', async (t) => {
+  const emulator = await startEmulator(t);
+  const input = join(SAMPLES, 'hubspot-contacts.csv');
+  const flags = { from: 'hubspot', defaultCountry: 'US', createAccounts: true };
+  const before = emulator.stats().requests.create;
+  const dry = await run(t, emulator, input, { ...flags, dryRun: true });
+  t.true(dry.notes.includes('accounts: would create 2 accounts: "Vandelay Industries" (1 row), "Umbrella" (1 row)'), dry.notes.join('\n'));
+  t.regex(dry.results.find((r) => r.email === 'aisha@vandelay.example')!._changes!, /account_id: "" → "\(new account \\"Vandelay Industries\\"\)"/);
+  t.is(emulator.stats().requests.create, before);
+  const real = await run(t, emulator, input, flags);
+  t.true(real.notes.includes('accounts: created 2 accounts: "Vandelay Industries" (1 row), "Umbrella" (1 row)'), real.notes.join('\n'));
+  t.is(real.stats.failed, 0);
+  const res = await fetch(`${emulator.url}/accounts?limit=999`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const accounts = ((await res.json()) as { data: Account[] }).data;
+  const created = accounts.find((a) => a.name === 'Vandelay Industries');
+  t.truthy(created);
+  t.is([...emulator.store.all()].find((c) => c.email === 'aisha@vandelay.example')?.account?.id, created!.id);
+  const again = await run(t, emulator, input, flags);
+  t.false(again.notes.some((n) => /created \d+ account/.test(n)), again.notes.join('\n'));
+  const after = (await (await fetch(`${emulator.url}/accounts?limit=999`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { data: Account[] };
+  t.is(after.data.filter((a) => a.name === 'Vandelay Industries').length, 1);
+  t.is(again.stats.created, 0);
+});
+
+test('--create-accounts needs --account-match domain or name', async (t) => {
+  const emulator = await startEmulator(t);
+  await t.throwsAsync(run(t, emulator, join(SAMPLES, 'hubspot-contacts.csv'), { from: 'hubspot', defaultCountry: 'US', createAccounts: true, accountMatch: 'off' }), { message: /--create-accounts/ });
+});

@@ -58,6 +58,7 @@ export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv): ImportOpt
     accountMatch: argv.accountMatch,
     accountColumn: argv.accountColumn,
     accountOverwrite: argv.accountOverwrite,
+    createAccounts: argv.createAccounts,
   };
 }
 
@@ -72,7 +73,8 @@ export function migrationFlags<T>(yargs: Argv<T>) {
     .option('external-id-label', { type: 'string', describe: 'Label of that external id', defaultDescription: 'the preset name, or import' })
     .option('account-match', { type: 'string', choices: ['domain', 'name', 'external-id', 'off'], describe: "Associate contacts with accounts by the email's domain, a company-name column, or an account external-id column", defaultDescription: 'the preset\'s choice, else off' })
     .option('account-column', { type: 'string', describe: 'Column with the company name or account external id for --account-match name|external-id' })
-    .option('account-overwrite', { type: 'boolean', describe: 'Let --account-match replace the account a contact already has (by default it is kept)' });
+    .option('account-overwrite', { type: 'boolean', describe: 'Let --account-match replace the account a contact already has (by default it is kept)' })
+    .option('create-accounts', { type: 'boolean', describe: 'Create the accounts no domain or company name matched (the dry run lists them)' });
 }
 
 /** Runs an import-like job with progress, Ctrl-C handling and the summary; returns the stats. */
