@@ -1,49 +1,18 @@
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { ConfigError, PylonCliError } from '../errors.js';
-import { ContactSpool, keysOf, type SpoolMatch } from './contact-spool.js';
-import type { KeyRoute } from './dedupe.js';
+import { ContactSpool, type SpoolMatch } from './contact-spool.js';
+import { emailKey, keyParts, keysOfContact, matchFirst, parseKey, type HeldKeySlots, type LookupKey } from './lookup-key.js';
 
-/**
- * How a row finds its contact: by Pylon id when the file has one, else by the
- * source's external id and then the email (`x:<external id>` + `\n` + `e:<email>`:
- * the first part that matches a contact wins), else by email.
- */
-export type LookupKey = string; // 'i:<id>', 'e:<lower-cased email>', 'x:<external id>' or 'x:…\ne:…'
-
-export function keyFor(row: { id?: string; email?: string | null; external_id?: string }): LookupKey | undefined {
-  if (row.id) return 'i:' + row.id;
-  const email = row.email ? 'e:' + row.email.trim().toLowerCase() : undefined;
-  // migration: external id before email (issue 13)
-  if (row.external_id) return 'x:' + row.external_id + (email ? KEY_SEPARATOR + email : '');
-  return email;
-}
-
-/** Separates the alternatives of a composite key. */
-export const KEY_SEPARATOR = '\n';
-
-/** A composite key's parts, in the order they are tried. */
-export function keyParts(key: LookupKey): string[] {
-  return key.includes(KEY_SEPARATOR) ? key.split(KEY_SEPARATOR) : [key];
-}
-
-/** The first part of a key that finds something decides. */
-export function matchFirst(key: LookupKey, find: (part: string) => Match): Match {
-  let match: Match = { kind: 'none' };
-  for (const part of keyParts(key)) {
-    match = find(part);
-    if (match.kind !== 'none') return match;
-  }
-  return match;
-}
+export { keyFor, type LookupKey } from './lookup-key.js';
 
 /** No contact, exactly one, or several (a shared email: the row fails, never a guess). */
 export type Match = SpoolMatch;
 
 export interface Lookup {
   readonly strategy: 'search' | 'list';
-  /** With the list: the keys its index holds, for the duplicate index to share (see KeyRoute). */
-  readonly route?: KeyRoute;
+  /** With the list: the keys its index holds, for the duplicate index to share (see HeldKeySlots). */
+  readonly heldKeys?: HeldKeySlots;
   /** Resolves a batch of keys with as few calls as possible. */
   resolve(keys: readonly LookupKey[], signal?: AbortSignal): Promise<Map<LookupKey, Match>>;
   close(): void;
@@ -75,7 +44,7 @@ function matchIn(contacts: Iterable<Contact>, key: LookupKey): Match {
 function matchPart(contacts: Iterable<Contact>, key: LookupKey): Match {
   const found = new Map<string, Contact>();
   for (const c of contacts) {
-    if (keysOf(c, true).includes(key)) found.set(c.id, c);
+    if (keysOfContact(c, true).includes(key)) found.set(c.id, c);
   }
   if (found.size === 0) return { kind: 'none' };
   if (found.size === 1) return { kind: 'one', contact: [...found.values()][0] };
@@ -151,7 +120,7 @@ export async function findByEmail(client: PylonClient, email: string, signal?: A
   const lower = email.trim().toLowerCase();
   const values = [...new Set([email.trim(), lower])];
   const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values }, limit: 100 }, { signal });
-  return page.data.filter((c) => keysOf(c, false).includes('e:' + lower));
+  return page.data.filter((c) => keysOfContact(c, false).includes(emailKey(lower)));
 }
 
 function searchLookup(client: PylonClient, batchSize: number): Lookup {
@@ -173,14 +142,14 @@ function searchLookup(client: PylonClient, batchSize: number): Lookup {
 
 async function searchBatch(client: PylonClient, keys: LookupKey[], signal?: AbortSignal): Promise<Contact[]> {
   // Search cannot filter on external ids: `x:` parts find nothing here (see the README).
-  const parts = keys.flatMap(keyParts);
-  const emails = parts.filter((k) => k.startsWith('e:')).map((k) => k.slice(2));
-  const ids = parts.filter((k) => k.startsWith('i:')).map((k) => k.slice(2));
+  const parsed = keys.flatMap(keyParts).map(parseKey);
+  const emails = parsed.filter((k) => k.kind === 'email').map((k) => k.value);
+  const ids = parsed.filter((k) => k.kind === 'id').map((k) => k.value);
   if (emails.length === 0 && ids.length === 0) return [];
-  const filters: Filter[] = [];
-  if (emails.length > 0) filters.push({ field: 'email', operator: 'in', values: emails });
-  if (ids.length > 0) filters.push({ field: 'id', operator: 'in', values: ids });
-  const filter: Filter = filters.length === 1 ? filters[0] : { operator: 'or', subfilters: filters };
+  const parts: Filter[] = [];
+  if (emails.length > 0) parts.push({ field: 'email', operator: 'in', values: emails });
+  if (ids.length > 0) parts.push({ field: 'id', operator: 'in', values: ids });
+  const filter: Filter = parts.length === 1 ? parts[0] : { operator: 'or', subfilters: parts };
   const found: Contact[] = [];
   const seen = new Set<string>();
   let cursor: string | undefined;
@@ -236,7 +205,7 @@ async function listLookup(
   }
   return {
     strategy: 'list',
-    route: { slots: spool.slotCount, held: spool.held, slotOf: (key) => spool.slotOf(key) },
+    heldKeys: { slots: spool.slotCount, held: spool.held, slotOf: (key) => spool.slotOf(key) },
     async resolve(keys) {
       const result = new Map<LookupKey, Match>();
       for (const key of keys) result.set(key, matchFirst(key, (part) => spool.find(part)));
