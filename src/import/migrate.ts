@@ -186,6 +186,7 @@ export async function prepareMigration(
   if (match !== 'off') {
     const accounts = await loadAccounts(client, hooks.signal);
     const index = indexAccounts(accounts);
+    note(`accounts: ${accounts.length} read; matching contacts to them by ${match === 'domain' ? "the email's domain (free-mail domains excluded)" : match === 'name' ? `company name (column ${column})` : `external id (column ${column})`}; a contact's existing account is ${options.accountOverwrite ? 'replaced' : 'kept'}`);
     const extra = new Map<string, string>();
     if (options.createAccounts && (match === 'domain' || match === 'name')) {
       // A first pass finds the domains or names no account has; they are created (or, in a dry run, listed) before any contact is written.
@@ -210,7 +211,6 @@ export async function prepareMigration(
     }
     accountStats = emptyAccountStats();
     resolver = createAccountResolver(index, { match, extra }, accountStats);
-    note(`accounts: ${accounts.length} read; matching contacts to them by ${match === 'domain' ? "the email's domain (free-mail domains excluded)" : match === 'name' ? `company name (column ${column})` : `external id (column ${column})`}; a contact's existing account is ${options.accountOverwrite ? 'replaced' : 'kept'}`);
   }
   const compile = (sourceHeader: string[]) => compileWith(sourceHeader, resolver);
   return {
