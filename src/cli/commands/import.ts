@@ -130,10 +130,10 @@ export function filePositional(value: unknown): string {
 
 export const importCommand: CommandModule<object, ImportArgv> = {
   command: 'import <file>',
-  describe: 'Create or update contacts from a CSV file (- for stdin)',
+  describe: 'Create or update contacts from a CSV, XLSX, JSON or NDJSON file (- for stdin)',
   builder: (yargs) =>
     migrationFlags(rowFlags(yargs))
-      .positional('file', { describe: 'CSV file (gzip is recognised and decompressed), or - for stdin', demandOption: true, coerce: filePositional })
+      .positional('file', { describe: 'CSV file (gzip is recognised and decompressed), XLSX, JSON array or NDJSON, or - for stdin', demandOption: true, coerce: filePositional })
       .option('mode', { type: 'string', choices: ['upsert', 'create', 'update'], default: 'upsert', describe: 'upsert: create or update by email; create: never update; update: never create' })
       .example('PYLON_API_TOKEN=… $0 import contacts.csv', 'Upsert contacts by email')
       .example('$0 import contacts.csv --dry-run --results plan.csv', 'See what would change, and how long it would take')
