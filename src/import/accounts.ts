@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
-import { getDomain } from 'tldts';
 import type { PylonClient } from '../pylon/api.js';
 import type { Account } from '../pylon/types.js';
-import { PylonCliError } from '../errors.js';
+import { InternalError, PylonCliError } from '../errors.js';
 import type { AccountMatch, AccountResolver } from './transform.js';
 
 /**
@@ -21,8 +20,16 @@ export interface AccountIndex {
   byExternalId: Map<string, Account[]>;
 }
 
-/** Registrable domain (`mail.eu.acme.co.uk` → `acme.co.uk`), lower-cased; undefined for something that is not a domain. */
+let getDomain: typeof import('tldts').getDomain | undefined;
+
+/** Loads tldts and its public-suffix list (heavy at start-up: only runs that match accounts pay for it). */
+export async function loadDomainParser(): Promise<void> {
+  getDomain ??= (await import('tldts')).getDomain;
+}
+
+/** Registrable domain (`mail.eu.acme.co.uk` → `acme.co.uk`), lower-cased; undefined for something that is not a domain. Needs loadDomainParser(). */
 export function registrableDomain(hostOrEmail: string): string | undefined {
+  if (!getDomain) throw new InternalError('tldts is not loaded: await loadDomainParser() first');
   const host = hostOrEmail.includes('@') ? hostOrEmail.slice(hostOrEmail.lastIndexOf('@') + 1) : hostOrEmail;
   const clean = host.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/\/.*$/, '').replace(/^www\./, '');
   if (!clean.includes('.')) return undefined;

@@ -6,7 +6,8 @@ import type { PylonClient } from '../pylon/api.js';
 import { ConfigError, invalidOption } from '../errors.js';
 import { createInputSource, resolveFormat, type InputSourceOptions } from '../input/index.js';
 import { parseMapping } from './columns.js';
-import { createAccountResolver, emptyAccountStats, indexAccounts, loadAccounts, type AccountMatchStats } from './accounts.js';
+import { createAccountResolver, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
+import { loadPhoneNumbers, resolveCountry } from './phone.js';
 import {
   compileTransform,
   isTransformMap,
@@ -36,7 +37,8 @@ export interface MigrationOptions {
   sheet?: string;
   delimiter?: string;
   encoding?: string;
-  defaultCountry?: CountryCode;
+  /** An ISO code (shape-checked by the options; checked against libphonenumber's countries here). */
+  defaultCountry?: string;
   externalIdColumn?: string;
   externalIdLabel?: string;
   accountMatch?: AccountMatch;
@@ -147,6 +149,8 @@ export async function prepareMigration(
     options.externalIdColumn !== undefined ||
     (options.accountMatch !== undefined && options.accountMatch !== 'off');
   if (!active) return { active: false, summary: () => [] };
+  await loadPhoneNumbers();
+  const defaultCountry: CountryCode | undefined = resolveCountry(options.defaultCountry);
 
   const map = transformMap ?? renameMapToTransform(header, rename ?? undefined);
 
@@ -174,7 +178,7 @@ export async function prepareMigration(
     compileTransform(map, sourceHeader, {
       source: source ?? (format === 'csv' ? '--map' : `the ${format.toUpperCase()} input`),
       requireName: options.mode !== 'update',
-      defaultCountry: options.defaultCountry,
+      defaultCountry,
       externalIdColumn: options.externalIdColumn,
       externalIdLabel: options.externalIdLabel,
       account: match === 'off' ? undefined : { match, column, overwrite: options.accountOverwrite },
@@ -184,6 +188,7 @@ export async function prepareMigration(
   compileWith(header, match === 'off' ? undefined : () => undefined);
   const inputOptions: InputSourceOptions = { input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding };
   if (match !== 'off') {
+    await loadDomainParser();
     const accounts = await loadAccounts(client, hooks.signal);
     const index = indexAccounts(accounts);
     note(`accounts: ${accounts.length} read; matching contacts to them by ${match === 'domain' ? "the email's domain (free-mail domains excluded)" : match === 'name' ? `company name (column ${column})` : `external id (column ${column})`}; a contact's existing account is ${options.accountOverwrite ? 'replaced' : 'kept'}`);

@@ -2,7 +2,7 @@ import { basename, dirname, join } from 'node:path';
 import { ConfigError, invalidOption } from '../errors.js';
 import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
 import type { ImportMode } from './plan.js';
-import { resolveCountry } from './phone.js';
+import { countryShape } from './phone.js';
 import { ACCOUNT_MATCHES, type AccountMatch } from './transform.js';
 import { INPUT_FORMATS } from '../input/index.js';
 
@@ -71,7 +71,8 @@ export interface ImportOptions {
   from?: string;
   format?: string;
   sheet?: string;
-  defaultCountry?: import('libphonenumber-js/min').CountryCode;
+  /** Upper-cased ISO code; checked against libphonenumber's countries when the migration is prepared. */
+  defaultCountry?: string;
   externalIdColumn?: string;
   externalIdLabel?: string;
   accountMatch?: AccountMatch;
@@ -128,7 +129,7 @@ export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
     from: input.from,
     format: input.format === undefined ? undefined : oneOf('--format', input.format, INPUT_FORMATS, 'auto'),
     sheet: input.sheet,
-    defaultCountry: resolveCountry(input.defaultCountry),
+    defaultCountry: countryShape(input.defaultCountry),
     externalIdColumn: input.externalIdColumn,
     externalIdLabel: input.externalIdLabel,
     accountMatch: input.accountMatch === undefined ? undefined : oneOf('--account-match', input.accountMatch, ACCOUNT_MATCHES, 'off'),

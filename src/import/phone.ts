@@ -1,5 +1,5 @@
-import { parsePhoneNumberFromString, isSupportedCountry, type CountryCode } from 'libphonenumber-js/min';
-import { invalidOption } from '../errors.js';
+import type { CountryCode } from 'libphonenumber-js/min';
+import { InternalError, invalidOption } from '../errors.js';
 
 /**
  * Phone numbers as a source system stored them → E.164 digits, the form Pylon
@@ -13,6 +13,30 @@ import { invalidOption } from '../errors.js';
  * - `3.1E+09`: a spreadsheet turned the number into a float; the digits are gone.
  */
 
+type PhoneLib = typeof import('libphonenumber-js/min');
+let lib: PhoneLib | undefined;
+
+/**
+ * Loads libphonenumber-js (its metadata costs a few hundred ms at start-up on a
+ * busy machine, so only runs that parse phone numbers pay for it).
+ */
+export async function loadPhoneNumbers(): Promise<void> {
+  lib ??= await import('libphonenumber-js/min');
+}
+
+function phoneLib(): PhoneLib {
+  if (!lib) throw new InternalError('libphonenumber-js is not loaded: await loadPhoneNumbers() first');
+  return lib;
+}
+
+/** The shape of a `--default-country` value (checked against libphonenumber's list by resolveCountry once it is loaded). */
+export function countryShape(value: string | undefined, flag = '--default-country'): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const code = value.trim().toUpperCase();
+  if (!/^[A-Z]{2}$/.test(code)) throw invalidOption(flag, 'an ISO 3166-1 alpha-2 country code such as US, GB, DE, FR', value);
+  return code === 'UK' ? 'GB' : code;
+}
+
 export type PhoneIssueCode = 'ROW_INVALID_PHONE' | 'ROW_PHONE_NO_COUNTRY' | 'ROW_PHONE_SPREADSHEET';
 
 export type PhoneResult =
@@ -22,12 +46,12 @@ export type PhoneResult =
 const SCIENTIFIC = /^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$/;
 const EXTENSION = /\s*(?:;?\s*ext\.?|x|#|extension)\s*(\d{1,7})\s*$/i;
 
-/** Resolves a `--default-country` value: an ISO 3166-1 alpha-2 code libphonenumber knows (GB, US, DE…); `UK` is taken as GB. */
+/** Resolves a `--default-country` value: an ISO 3166-1 alpha-2 code libphonenumber knows (GB, US, DE…); `UK` is taken as GB. Needs loadPhoneNumbers(). */
 export function resolveCountry(value: string | undefined, flag = '--default-country'): CountryCode | undefined {
   if (value === undefined || value === '') return undefined;
   let code = value.trim().toUpperCase();
   if (code === 'UK') code = 'GB';
-  if (!/^[A-Z]{2}$/.test(code) || !isSupportedCountry(code)) throw invalidOption(flag, 'an ISO 3166-1 alpha-2 country code such as US, GB, DE, FR', value);
+  if (!/^[A-Z]{2}$/.test(code) || !phoneLib().isSupportedCountry(code)) throw invalidOption(flag, 'an ISO 3166-1 alpha-2 country code such as US, GB, DE, FR', value);
   return code as CountryCode;
 }
 
@@ -60,7 +84,7 @@ export function normalizePhoneNumber(raw: string, defaultCountry?: CountryCode):
   if (/[a-z]/i.test(text)) {
     return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} holds letters` };
   }
-  const parsed = parsePhoneNumberFromString(text, international ? undefined : defaultCountry);
+  const parsed = phoneLib().parsePhoneNumberFromString(text, international ? undefined : defaultCountry);
   if (!parsed || !parsed.isPossible()) {
     return {
       ok: false,

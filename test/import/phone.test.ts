@@ -1,5 +1,7 @@
 import test from 'ava';
-import { normalizePhoneNumber, resolveCountry } from '../../src/import/phone.js';
+import { loadPhoneNumbers, normalizePhoneNumber, resolveCountry } from '../../src/import/phone.js';
+
+test.before(loadPhoneNumbers);
 
 /** The table in the README: input, --default-country, stored value or error code. */
 export const PHONE_TABLE: Array<[string, string | undefined, string]> = [

@@ -1,5 +1,8 @@
 import test from 'ava';
 import { compileTransform, parseTransformMap, renameMapToTransform, type TransformedRow } from '../../src/import/transform.js';
+import { loadPhoneNumbers } from '../../src/import/phone.js';
+
+test.before(loadPhoneNumbers);
 
 const HEADER = ['Record ID', 'First Name', 'Last Name', 'Email', 'email2', 'email3', 'Phone Number', 'Mobile Phone Number', 'role', 'tags', 'user_fields.tier'];
 
