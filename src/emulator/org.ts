@@ -12,32 +12,32 @@ export interface Org {
   /** The contact's `account` object; one shared instance per account. */
   miniAccount(id: string): MiniAccount;
   field(slug: string): CustomFieldDefinition | undefined;
-  /** Adds an account (POST /accounts). */
-  addAccount(account: Account): void;
   /** Option slugs of a select or multiselect field. */
   optionSlugs(slug: string): Set<string>;
+  /** Adds an account (POST /accounts). */
+  addAccount(account: Account): void;
 }
 
 export const MULTI_VALUED_TYPES = new Set(['multiselect']);
 
-export function createOrg(given: { me: Me; accounts: Account[]; customFields: CustomFieldDefinition[] }): Org {
-  // Own copy of the account list: POST /accounts adds to it, never to the options' (shared default) array.
-  const input = { ...given, accounts: [...given.accounts] };
-  const byId = new Map(input.accounts.map((a) => [a.id, a]));
+export function createOrg(input: { me: Me; accounts: Account[]; customFields: CustomFieldDefinition[] }): Org {
+  const accounts = [...input.accounts];
+  const byId = new Map<string, Account>();
   const byExternal = new Map<string, Account>();
-  for (const account of input.accounts) for (const ext of account.external_ids ?? []) byExternal.set(ext.external_id, account);
   const minis = new Map<string, MiniAccount>();
   const index = (account: Account) => {
+    byId.set(account.id, account);
+    for (const ext of account.external_ids ?? []) byExternal.set(ext.external_id, account);
     const mini: MiniAccount = { id: account.id };
     if (account.external_ids?.length) mini.external_ids = account.external_ids.map((e) => ({ ...e }));
     minis.set(account.id, mini);
   };
-  for (const account of input.accounts) index(account);
+  accounts.forEach(index);
   const fields = new Map(input.customFields.map((f) => [f.slug, f]));
   const options = new Map(input.customFields.map((f) => [f.slug, new Set((f.select_metadata?.options ?? []).map((o) => o.slug))]));
   return {
     me: input.me,
-    accounts: input.accounts,
+    accounts,
     customFields: input.customFields,
     findAccount: (key) => byId.get(key) ?? byExternal.get(key),
     accountById: (id) => byId.get(id),
@@ -46,9 +46,7 @@ export function createOrg(given: { me: Me; accounts: Account[]; customFields: Cu
     field: (slug) => fields.get(slug),
     optionSlugs: (slug) => options.get(slug) ?? new Set(),
     addAccount(account) {
-      input.accounts.push(account);
-      byId.set(account.id, account);
-      for (const ext of account.external_ids ?? []) byExternal.set(ext.external_id, account);
+      accounts.push(account);
       index(account);
     },
   };
