@@ -31,6 +31,9 @@ export const IMPORT_COLUMNS = [
   'phone_numbers',
   'primary_phone_number',
   'id',
+  'external_id',
+  'external_id_label',
+  'account_id_if_unset',
 ] as const;
 export type ImportColumn = (typeof IMPORT_COLUMNS)[number];
 

@@ -12,10 +12,12 @@ export type ErrorCode =
   | 'CONFIG_UNKNOWN_COLUMNS'
   | 'CONFIG_BAD_MAPPING'
   | 'CONFIG_RESUME_MISMATCH'
+  | 'CONFIG_UNKNOWN_PRESET'
   // input files (exit 1 or 2)
   | 'INPUT_NOT_FOUND'
   | 'INPUT_UNREADABLE'
   | 'CSV_MALFORMED'
+  | 'INPUT_FORMAT'
   // Pylon API (exit 1 when fatal)
   | 'PYLON_AUTH'
   | 'PYLON_FORBIDDEN'

@@ -14,5 +14,10 @@ export type { PylonClient, ApiPage, ApiResult, ClientStats } from './pylon/api.j
 export { PylonApiError } from './pylon/errors.js';
 export { parseFilterExpression } from './pylon/filter-expr.js';
 export { createEmulator, type Emulator, type EmulatorOptionsInput, type EmulatorStats } from './emulator/index.js';
+// migrations (issue 13)
+export { parseTransformMap, compileTransform, type TransformMap, type CompiledTransform } from './import/transform.js';
+export { listPresets, detectPreset, type Preset } from './import/migrate.js';
+export { normalizePhoneNumber, type PhoneResult } from './import/phone.js';
+export { createInputSource, type InputSource, type InputItem } from './input/index.js';
 export { PylonCliError, ConfigError, ExitError, InternalError, type ErrorCode } from './errors.js';
 export type * from './pylon/types.js';

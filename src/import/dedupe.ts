@@ -167,10 +167,11 @@ class LineIndex {
 
 /** The row's duplicate key from its cells, the same as `keyFor(desired)` after validation. */
 export function keyOfCells(cells: readonly string[], plan: ColumnPlan): string | undefined {
-  const { id, email } = plan.indexOf;
+  const { id, email, external_id: externalId } = plan.indexOf;
   return keyFor({
     id: id === undefined ? undefined : cells[id]?.trim() || undefined,
     email: email === undefined ? undefined : cells[email]?.trim() || undefined,
+    external_id: externalId === undefined ? undefined : cells[externalId]?.trim() || undefined,
   });
 }
 

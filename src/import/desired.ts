@@ -16,6 +16,12 @@ export interface DesiredContact {
   emails?: string[];
   account_id?: string | null;
   account_external_id?: string;
+  /** The account found by --account-match: set only when the contact has no account yet. */
+  account_id_if_unset?: string;
+  /** The source system's id of this contact, kept in Pylon's `external_ids` and matched on before the email. */
+  external_id?: string;
+  /** The external id's label (the source system); `import` when not given. */
+  external_id_label?: string;
   avatar_url?: string | null;
   portal_role?: PortalRole;
   portal_role_id?: string | null;
@@ -59,4 +65,11 @@ export type RowIssueCode =
   | 'ROW_EXISTS'
   | 'ROW_API_REJECTED'
   | 'ROW_API_FAILED'
-  | 'ROW_INTERRUPTED';
+  | 'ROW_INTERRUPTED'
+  // migrations (transforming maps, phones, accounts)
+  | 'ROW_FILTERED'
+  | 'ROW_MAP_NO_VALUE'
+  | 'ROW_PHONE_NO_COUNTRY'
+  | 'ROW_PHONE_SPREADSHEET'
+  | 'ROW_ACCOUNT_AMBIGUOUS'
+  | 'ROW_ACCOUNT_NO_MATCH';

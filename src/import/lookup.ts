@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js';
 import { PylonApiError } from '../pylon/errors.js';
 import { paginate } from '../pylon/paginate.js';
 import { ContactSpool, type SpoolMatch } from './contact-spool.js';
-import { emailKey, keysOfContact, parseKey, type HeldKeySlots, type LookupKey } from './lookup-key.js';
+import { emailKey, keyParts, keysOfContact, matchFirst, parseKey, type HeldKeySlots, type LookupKey } from './lookup-key.js';
 
 export { keyFor, type LookupKey } from './lookup-key.js';
 
@@ -40,6 +40,10 @@ const SECONDARY_UNCHECKED =
   'a row whose email is only a secondary address of a contact would create a new contact. --lookup list is exact.';
 
 function matchIn(contacts: Iterable<Contact>, key: LookupKey): Match {
+  return matchFirst(key, (part) => matchPart(contacts, part));
+}
+
+function matchPart(contacts: Iterable<Contact>, key: LookupKey): Match {
   const found = new Map<string, Contact>();
   for (const c of contacts) {
     if (keysOfContact(c, true).includes(key)) found.set(c.id, c);
@@ -183,9 +187,11 @@ function searchLookup(client: PylonClient, batchSize: number, onNote?: (message:
 }
 
 async function searchBatch(client: PylonClient, keys: LookupKey[], signal?: AbortSignal): Promise<Contact[]> {
-  const parsed = keys.map(parseKey);
+  // Search cannot filter on external ids: `x:` parts find nothing here (see the README).
+  const parsed = keys.flatMap(keyParts).map(parseKey);
   const emails = parsed.filter((k) => k.kind === 'email').map((k) => k.value);
   const ids = parsed.filter((k) => k.kind === 'id').map((k) => k.value);
+  if (emails.length === 0 && ids.length === 0) return [];
   const parts: Filter[] = [];
   if (emails.length > 0) parts.push({ field: 'email', operator: 'in', values: emails });
   if (ids.length > 0) parts.push({ field: 'id', operator: 'in', values: ids });
@@ -231,7 +237,7 @@ async function listLookup(
     heldKeys: { slots: spool.slotCount, held: spool.held, slotOf: (key) => spool.slotOf(key) },
     async resolve(keys) {
       const result = new Map<LookupKey, Match>();
-      for (const key of keys) result.set(key, spool.find(key));
+      for (const key of keys) result.set(key, matchFirst(key, (part) => spool.find(part)));
       return result;
     },
     close: () => spool.close(),

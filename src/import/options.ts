@@ -2,6 +2,9 @@ import { basename, dirname, join } from 'node:path';
 import { ConfigError, invalidOption } from '../errors.js';
 import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
 import type { ImportMode } from './plan.js';
+import { countryShape } from './phone.js';
+import { ACCOUNT_MATCHES, type AccountMatch } from './transform.js';
+import { INPUT_FORMATS } from '../input/index.js';
 
 export type DuplicatePolicy = 'first' | 'last' | 'error';
 export type LookupStrategy = 'auto' | 'search' | 'list';
@@ -31,6 +34,21 @@ export interface ImportOptionsInput extends ConnectionOptionsInput {
   undo?: string;
   /** Base directory for default report paths when the input is stdin. */
   cwd?: string;
+  // migrations (issue 13)
+  /** A source preset: hubspot, salesforce, zendesk, intercom, freshdesk, front. */
+  from?: string;
+  /** auto (from the extension), csv, xlsx, json, ndjson. */
+  format?: string;
+  /** XLSX: sheet name or 1-based number. */
+  sheet?: string;
+  /** ISO country for national phone numbers (GB, US, …). */
+  defaultCountry?: string;
+  externalIdColumn?: string;
+  externalIdLabel?: string;
+  accountMatch?: string;
+  accountColumn?: string;
+  accountOverwrite?: boolean;
+  createAccounts?: boolean;
 }
 
 export interface ImportOptions {
@@ -53,6 +71,17 @@ export interface ImportOptions {
   lookupBatch: number;
   set: Record<string, string>;
   undoPath?: string;
+  from?: string;
+  format?: string;
+  sheet?: string;
+  /** Upper-cased ISO code; checked against libphonenumber's countries when the migration is prepared. */
+  defaultCountry?: string;
+  externalIdColumn?: string;
+  externalIdLabel?: string;
+  accountMatch?: AccountMatch;
+  accountColumn?: string;
+  accountOverwrite: boolean;
+  createAccounts: boolean;
 }
 
 const DELIMITERS: Record<string, string> = { ',': ',', ';': ';', '|': '|', tab: '\t', '\\t': '\t', '\t': '\t', comma: ',', semicolon: ';', pipe: '|' };
@@ -67,7 +96,7 @@ function oneOf<T extends string>(flag: string, value: string | undefined, choice
 export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
   if (!input.input) throw invalidOption('<file>', 'a CSV file path or - for stdin', input.input ?? '');
   const fromStdin = input.input === '-';
-  const base = fromStdin ? join(input.cwd ?? process.cwd(), 'stdin') : input.input.replace(/\.(csv|tsv|txt)$/i, '');
+  const base = fromStdin ? join(input.cwd ?? process.cwd(), 'stdin') : input.input.replace(/\.(csv|tsv|txt|xlsx|xlsm|json|ndjson|jsonl)$/i, '');
   let delimiter: string | undefined;
   if (input.delimiter !== undefined) {
     delimiter = DELIMITERS[input.delimiter] ?? (input.delimiter.length === 1 ? input.delimiter : undefined);
@@ -101,5 +130,15 @@ export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
     lookupBatch: resolveIntegerOption('--lookup-batch', input.lookupBatch, 1, 999, 100),
     set: input.set ?? {},
     undoPath: input.undo,
+    from: input.from,
+    format: input.format === undefined ? undefined : oneOf('--format', input.format, INPUT_FORMATS, 'auto'),
+    sheet: input.sheet,
+    defaultCountry: countryShape(input.defaultCountry),
+    externalIdColumn: input.externalIdColumn,
+    externalIdLabel: input.externalIdLabel,
+    accountMatch: input.accountMatch === undefined ? undefined : oneOf('--account-match', input.accountMatch, ACCOUNT_MATCHES, 'off'),
+    accountColumn: input.accountColumn,
+    accountOverwrite: input.accountOverwrite ?? false,
+    createAccounts: input.createAccounts ?? false,
   };
 }

@@ -7,13 +7,13 @@ import { ConfigError } from '../errors.js';
 import { createRecordSource, type RecordItem } from '../csv/read.js';
 import { checkWritable } from '../output/output-file.js';
 import { resolveColumns, loadMapping } from './columns.js';
-import { validateRow } from './validate.js';
-import { createDuplicateTracker, keyOfCells, scanDuplicates } from './dedupe.js';
+import { createDuplicateTracker, scanDuplicates } from './dedupe.js';
+import { createRowPreparer } from './prepare-row.js';
 import { createDispatcher, type ChunkRow } from './dispatch.js';
 import { verifyNoDuplicates } from './duplicate-check.js';
 import { openInputFile } from './input-file.js';
 import { createLedger } from './ledger.js';
-import { createLookup, keyFor, type Lookup } from './lookup.js';
+import { createLookup, type Lookup } from './lookup.js';
 import { openJournal, type Journal } from './journal.js';
 import type { ImportOptions } from './options.js';
 import type { FieldChange } from './plan.js';
@@ -24,6 +24,8 @@ import { createImportStats, type ImportStats } from './stats.js';
 import { SearchVisibility } from './search-visibility.js';
 import { createUndoWriter, type UndoWriter } from './undo-writer.js';
 import { createWritePolicy } from './write-policy.js';
+import { createInputSource, type InputItem, type InputSource } from '../input/index.js'; // migration (issue 13)
+import { prepareMigration, type Migration } from './migrate.js'; // migration (issue 13)
 
 export type { ImportStats } from './stats.js';
 export { UNDO_CLEAR_TOKEN } from './undo-writer.js';
@@ -56,7 +58,12 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
   const client = hooks.client ?? connect(options.connection);
   const stats = createImportStats({ calls: client.stats.calls, dryRun: options.dryRun, errorsPath: options.errorsPath, resultsPath: options.resultsPath, undoPath: options.undoPath, journalPath: options.journalPath });
   const control = new RunControl(signal);
-  const openSource = () => createRecordSource({ input: input.path, delimiter: options.delimiter, encoding: options.encoding });
+  // migration (issue 13): any input format, through the preset's / map's transform when there is one.
+  let migration: Migration | undefined;
+  const openSource = () =>
+    migration?.active
+      ? createInputSource({ input: input.path, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, transform: migration.transform })
+      : createRecordSource({ input: input.path, delimiter: options.delimiter, encoding: options.encoding });
   let journal: Journal | undefined;
   let lookup: Lookup | undefined;
   let undo: UndoWriter | undefined;
@@ -71,10 +78,13 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     ]);
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
+    migration = await prepareMigration({ ...options, input: input.path }, client, { signal, onNote: note }); // migration (issue 13)
     const headerSource = openSource();
     const header = await headerSource.header();
+    // migration (issue 13): the error report keeps the rows as read; columns resolve against the transformed header.
+    const reportHeader = migration.active ? await (headerSource as InputSource).sourceHeader() : header;
     headerSource.close();
-    const mapping = options.mapPath ? await loadMapping(options.mapPath) : undefined;
+    const mapping = options.mapPath && !migration.active ? await loadMapping(options.mapPath) : undefined;
     // --set values behave as extra columns present in every row.
     const columns = resolveColumns([...header, ...Object.keys(options.set)], { map: mapping, ignoreUnknown: options.ignoreUnknownColumns, customFields: customFieldList });
     if (options.mode !== 'create' && !columns.hasEmail && !columns.hasId) {
@@ -94,7 +104,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         ? createDuplicateTracker(stats.estimatedRows, lookup.heldKeys)
         : await scanDuplicates(openSource(), columns, options.onDuplicate, stats.estimatedRows, lookup.heldKeys);
 
-    const errors = await createErrorReport(options.errorsPath, header);
+    const errors = await createErrorReport(options.errorsPath, reportHeader);
     const results = options.resultsPath ? await createResultsReport(options.resultsPath, options.dryRun) : undefined;
     if (options.undoPath && !options.dryRun) undo = await createUndoWriter(options.undoPath, columns.fields);
     let lastProgress = 0;
@@ -113,57 +123,30 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const pool = createPool(options.connection.concurrency);
     const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, signal, onPlan: hooks.onPlan, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility });
 
-    const validation = { customFields, clearToken: options.clearToken, lenient: options.lenient };
-    const setCells = Object.values(options.set);
+    const prepare = createRowPreparer({ columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, duplicates, journal, options, headerWidth: header.length });
     let chunk: ChunkRow[] = [];
     let chunkKeys = 0;
     // One iterator for the whole file: after a stop the rest is only counted (leaving `for await` would close the source).
     const rowSource = openSource();
-    const rows = rowSource[Symbol.asyncIterator]() as AsyncIterator<RecordItem>;
+    const rows = rowSource[Symbol.asyncIterator]() as AsyncIterator<RecordItem & InputItem>;
     for (let next = await rows.next(); !next.done; next = await rows.next()) {
-      const item = next.value;
       stats.total++;
       if (control.stopped) {
         ledger.notProcessed();
         continue;
       }
-      const cells = setCells.length > 0 ? [...item.cells, ...setCells] : item.cells;
-      const row = { line: item.line, cells: item.cells };
-      const previous = journal?.previous.get(item.line);
-      if (previous) {
-        // The duplicate index sees replayed rows too: later rows are judged as in one uninterrupted run.
-        const replayedKey = keyOfCells(cells, columns);
-        if (replayedKey) duplicates.decide(item.line, replayedKey);
-        await ledger.replay(row, previous);
-        continue;
-      }
-      if (item.error) {
-        const extra = item.cells.length > header.length ? `; cells beyond the header: ${JSON.stringify(item.cells.slice(header.length))}` : '';
-        await ledger.fail(row, { code: item.error.code === 'ROW_ENCODING' ? 'ROW_ENCODING' : 'ROW_MALFORMED', message: `${item.error.message} (${item.error.code})${extra}` });
-        continue;
-      }
-      const { desired, issues } = validateRow(cells, columns, validation);
-      if (issues.length > 0) {
-        await ledger.fail({ ...row, email: desired.email }, { ...issues[0]!, message: issues.map((i) => i.message).join('; ') });
-        continue;
-      }
-      const key = keyFor(desired);
-      if (!key && options.mode !== 'create') {
-        await ledger.fail(row, { code: 'ROW_EMAIL_REQUIRED', field: 'email', message: 'An email (or id) is needed to find the contact; this row has neither' });
-        continue;
-      }
-      const decision = key ? duplicates.decide(item.line, key) : { keep: true as const };
-      if (!decision.keep) {
-        const by = desired.id ? 'id' : 'email';
-        await ledger.fail({ ...row, email: desired.email }, { code: 'ROW_DUPLICATE_IN_FILE', field: by, message: `Duplicate of line ${decision.duplicateOf} (same ${by}; --on-duplicate ${options.onDuplicate})` });
-        continue;
-      }
-      chunk.push({ line: item.line, cells: item.cells, desired, key });
-      if (key) chunkKeys++;
-      if (chunkKeys >= options.lookupBatch || chunk.length >= CHUNK_ROWS) {
-        await dispatcher.dispatch(chunk);
-        chunk = [];
-        chunkKeys = 0;
+      const prepared = prepare(next.value);
+      if (prepared.kind === 'replay') await ledger.replay(prepared.row, prepared.previous);
+      else if (prepared.kind === 'skip') await ledger.record(prepared.row, 'skipped', { message: prepared.message });
+      else if (prepared.kind === 'fail') await ledger.fail(prepared.row, prepared.issue);
+      else {
+        chunk.push(prepared.row);
+        if (prepared.row.key) chunkKeys++;
+        if (chunkKeys >= options.lookupBatch || chunk.length >= CHUNK_ROWS) {
+          await dispatcher.dispatch(chunk);
+          chunk = [];
+          chunkKeys = 0;
+        }
       }
     }
     if (control.stopped) ledger.notProcessed(chunk.length);
@@ -171,6 +154,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     await pool.drain();
     await dispatcher.finishDeferred(options.connection.timeoutMs);
     stats.warnings.push(...rowSource.warnings);
+    for (const line of migration.summary()) note(line); // migration (issue 13)
     if (uncertain.size > 0 && !control.stopped) {
       await visibility.settle();
       stats.duplicatesCreated = await verifyNoDuplicates(client, uncertain, options.lookupBatch, signal);

@@ -12,7 +12,7 @@ export interface UndoWriter {
 }
 
 /** Fields an undo file cannot restore through `update`: the email is its key, and an account is restored by id. */
-const NOT_RESTORED = new Set(['id', 'email', 'emails', 'account_external_id']);
+const NOT_RESTORED = new Set(['external_id', 'external_id_label', 'account_id_if_unset', 'id', 'email', 'emails', 'account_external_id']);
 
 export async function createUndoWriter(path: string, fieldColumns: readonly string[]): Promise<UndoWriter> {
   const columns = ['id', 'email', ...fieldColumns.filter((c) => !NOT_RESTORED.has(c))];

@@ -145,6 +145,12 @@ function standardRule(column: ImportColumn, header: string, lenient: boolean): R
       };
     case 'account_id':
       return { set: (v, row) => void (row.desired.account_id = v), clear: (row) => void (row.desired.account_id = null) };
+    case 'external_id':
+      return { set: (v, row) => void (row.desired.external_id = v), clear: cannotClear(header, 'an external id') };
+    case 'external_id_label':
+      return { set: (v, row) => void (row.desired.external_id_label = v), clear: cannotClear(header, 'an external id label') };
+    case 'account_id_if_unset':
+      return { set: (v, row) => void (row.desired.account_id_if_unset = v), clear: cannotClear(header, 'a suggested account') };
     case 'account_external_id':
       return { set: (v, row) => void (row.desired.account_external_id = v), clear: cannotClear(header, 'the account (by external id; clear account_id instead)') };
     case 'avatar_url':

@@ -1,6 +1,7 @@
 import type { EndpointKey } from '../config.js';
 import type {
   Account,
+  AccountCreate,
   Contact,
   ContactCreate,
   ContactPatch,
@@ -54,6 +55,8 @@ export interface PylonClient {
   listCustomFields(options?: RequestOptions): Promise<CustomFieldDefinition[]>;
   getAccount(idOrExternalId: string, options?: RequestOptions): Promise<ApiResult<Account>>;
   listAccounts(params: { cursor?: string; limit?: number }, options?: RequestOptions): Promise<ApiPage<Account>>;
+  /** POST /accounts (migrations' --create-accounts). Paced and retried like a contact create (only on 429). Optional: test doubles need not implement it. */
+  createAccount?(body: AccountCreate, options?: RequestOptions): Promise<ApiResult<Account>>;
   readonly stats: ClientStats;
   /** Closes idle keep-alive connections (optional: test doubles need not implement it). */
   close?(): void;

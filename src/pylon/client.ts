@@ -329,5 +329,8 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
 
     listAccounts: ({ cursor, limit }, o) =>
       page<Account>({ site: site('GET', 'accounts', '/accounts'), url: 'accounts', searchParams: { limit, cursor } }, o?.signal),
+
+    // A write: paced in the create bucket and, like a contact create, retried only on 429.
+    createAccount: (body, o) => single<Account>({ site: site('POST', 'create', '/accounts'), url: 'accounts', json: body }, o?.signal),
   };
 }

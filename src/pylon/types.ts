@@ -110,6 +110,14 @@ export interface Account {
   updated_at?: string;
 }
 
+/** POST /accounts body (the fields the import uses). */
+export interface AccountCreate {
+  name: string;
+  domains?: string[];
+  primary_domain?: string;
+  external_ids?: ExternalId[];
+}
+
 export interface Me {
   id: string;
   name: string;

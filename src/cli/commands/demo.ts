@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
@@ -40,7 +40,12 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
       const sample = relative(process.cwd(), join(root, 'samples', 'contacts.csv')) || 'samples/contacts.csv';
       const withErrors = relative(process.cwd(), join(root, 'samples', 'contacts-with-errors.csv'));
       const exported = join(out, 'contacts.csv');
-      const steps: Array<{ title: string; args: string[]; expect: number }> = [
+      // A migration: HubSpot's XLSX export, then its CSV export taken after three emails changed in HubSpot.
+      const hubspotXlsx = relative(process.cwd(), join(root, 'samples', 'migrations', 'hubspot-contacts.xlsx'));
+      const hubspotChanged = join(out, 'hubspot-contacts-later.csv');
+      writeFileSync(hubspotChanged, readFileSync(join(root, 'samples', 'migrations', 'hubspot-contacts.csv'), 'utf8').replaceAll('@acme.example', '@acme-corp.example'));
+      const migration = ['--from', 'hubspot', '--default-country', 'US'];
+      const steps: Array<{ title: string; args: string[]; expect: number; notes?: boolean }> = [
         { title: `Preview the import of ${sample}`, args: ['import', sample, '--dry-run', '--results', join(out, 'plan.csv'), '--errors', join(out, 'plan.errors.csv')], expect: EXIT.OK },
         { title: `Import ${sample}`, args: ['import', sample, '--results', join(out, 'results.csv'), '--errors', join(out, 'contacts.errors.csv')], expect: EXIT.OK },
         { title: `A file with mistakes: every bad row lands in the error report, nothing is written for it`, args: ['import', withErrors, '--errors', join(out, 'contacts-with-errors.errors.csv')], expect: EXIT.PARTIAL },
@@ -48,12 +53,24 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
         { title: 'Import the export again: nothing to change, no writes', args: ['import', exported, '--errors', join(out, 'reimport.errors.csv')], expect: EXIT.OK },
         { title: 'Make everyone at acme.com a portal admin (with an undo file)', args: ['update', '--where', 'email~@acme.com', '--set', 'portal_role=admin', '--max-changes', '50', '--yes', '--undo', join(out, 'admins.undo.csv'), '--errors', join(out, 'admins.errors.csv')], expect: EXIT.OK },
         { title: 'Undo it', args: ['update', join(out, 'admins.undo.csv'), '--yes', '--undo', join(out, 'admins.undo.undo.csv')], expect: EXIT.OK },
+        {
+          title: `Migrate from HubSpot: preview its XLSX export (names joined, phones in E.164, the HubSpot id kept, accounts matched by company name, the missing ones listed)`,
+          args: ['import', hubspotXlsx, ...migration, '--create-accounts', '--dry-run', '--results', join(out, 'hubspot.plan.csv'), '--errors', join(out, 'hubspot.plan.errors.csv')],
+          expect: EXIT.OK,
+          notes: true,
+        },
+        { title: 'Migrate it, creating the two missing accounts', args: ['import', hubspotXlsx, ...migration, '--create-accounts', '--errors', join(out, 'hubspot.errors.csv')], expect: EXIT.OK, notes: true },
+        {
+          title: `Three emails changed in HubSpot since: import the later CSV export; matched by HubSpot id, nothing is created`,
+          args: ['import', hubspotChanged, ...migration, '--results', join(out, 'hubspot-later.results.csv'), '--errors', join(out, 'hubspot-later.errors.csv')],
+          expect: EXIT.OK,
+        },
       ];
       const env = { ...ctx.env, PYLON_BASE_URL: emulator.url, PYLON_API_TOKEN: emulator.token };
       for (const [i, step] of steps.entries()) {
         say(`\n${i + 1}. ${step.title}\n   $ pylon-contacts ${step.args.join(' ')}`);
         const stepCtx: CliContext = { ...ctx, env, isTTY: false, exitCode: 0, handlerStarted: false };
-        const code = await ctx.run!([...step.args, '--rate-window', String(WINDOW_MS), '--quiet'], stepCtx);
+        const code = await ctx.run!([...step.args, '--rate-window', String(WINDOW_MS), ...(step.notes ? [] : ['--quiet'])], stepCtx);
         if (code !== step.expect) throw new ExitError(EXIT.FATAL, `demo step ${i + 1} exited ${code}, expected ${step.expect}`, 'INTERNAL');
       }
       const head = readFileSync(exported, 'utf8').split('\n').slice(0, 4).join('\n');

@@ -51,7 +51,32 @@ export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv): ImportOpt
     onDuplicate: argv.onDuplicate,
     lookup: argv.lookup,
     lookupBatch: argv.lookupBatch,
+    from: argv.from,
+    format: argv.format,
+    sheet: argv.sheet,
+    defaultCountry: argv.defaultCountry,
+    externalIdColumn: argv.externalIdColumn,
+    externalIdLabel: argv.externalIdLabel,
+    accountMatch: argv.accountMatch,
+    accountColumn: argv.accountColumn,
+    accountOverwrite: argv.accountOverwrite,
+    createAccounts: argv.createAccounts,
   };
+}
+
+/** Flags of migrations from another helpdesk or CRM (issue 13). */
+export function migrationFlags<T>(yargs: Argv<T>) {
+  return yargs
+    .option('from', { type: 'string', describe: 'Source preset: hubspot, salesforce, zendesk, intercom, freshdesk, front (maps in presets/; copy one and pass it with --map to edit it)' })
+    .option('format', { type: 'string', choices: ['auto', 'csv', 'xlsx', 'json', 'ndjson'], describe: 'Input format', defaultDescription: 'from the extension (.xlsx, .json, .ndjson/.jsonl; else CSV)' })
+    .option('sheet', { type: 'string', describe: 'XLSX: the sheet to read, by name or number', defaultDescription: 'the first sheet' })
+    .option('default-country', { type: 'string', describe: 'ISO country code (GB, US, DE…) for phone numbers written without a country code; they are stored in E.164' })
+    .option('external-id-column', { type: 'string', describe: "Column holding the source system's id: kept as the contact's external id and matched on before the email" })
+    .option('external-id-label', { type: 'string', describe: 'Label of that external id', defaultDescription: 'the preset name, or import' })
+    .option('account-match', { type: 'string', choices: ['domain', 'name', 'external-id', 'off'], describe: "Associate contacts with accounts by the email's domain, a company-name column, or an account external-id column", defaultDescription: 'the preset\'s choice, else off' })
+    .option('account-column', { type: 'string', describe: 'Column with the company name or account external id for --account-match name|external-id' })
+    .option('account-overwrite', { type: 'boolean', describe: 'Let --account-match replace the account a contact already has (by default it is kept)' })
+    .option('create-accounts', { type: 'boolean', describe: 'Create the accounts no domain or company name matched (the dry run lists them)' });
 }
 
 /** Runs an import-like job with progress, Ctrl-C handling and the summary; returns the stats. */
@@ -107,14 +132,15 @@ export function filePositional(value: unknown): string {
 
 export const importCommand: CommandModule<object, ImportArgv> = {
   command: 'import <file>',
-  describe: 'Create or update contacts from a CSV file (- for stdin)',
+  describe: 'Create or update contacts from a CSV, XLSX, JSON or NDJSON file (- for stdin)',
   builder: (yargs) =>
-    rowFlags(yargs)
-      .positional('file', { describe: 'CSV file (gzip is recognised and decompressed), or - for stdin', demandOption: true, coerce: filePositional })
+    migrationFlags(rowFlags(yargs))
+      .positional('file', { describe: 'CSV file (gzip is recognised and decompressed), XLSX, JSON array or NDJSON, or - for stdin', demandOption: true, coerce: filePositional })
       .option('mode', { type: 'string', choices: ['upsert', 'create', 'update'], default: 'upsert', describe: 'upsert: create or update by email; create: never update; update: never create' })
       .example('PYLON_API_TOKEN=… $0 import contacts.csv', 'Upsert contacts by email')
       .example('$0 import contacts.csv --dry-run --results plan.csv', 'See what would change, and how long it would take')
-      .example('$0 import contacts.errors.csv', 'Import the fixed rows of an error report') as unknown as Argv<ImportArgv>,
+      .example('$0 import contacts.errors.csv', 'Import the fixed rows of an error report')
+      .example('$0 import hubspot-export.xlsx --from hubspot --default-country US --dry-run', 'Preview a migration from HubSpot') as unknown as Argv<ImportArgv>,
   handler: async (argv) => {
     const ctx = contextOf(argv);
     const options = resolveImportOptions({ ...importInput(argv, ctx.env) });

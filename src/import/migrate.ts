@@ -1,0 +1,244 @@
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CountryCode } from 'libphonenumber-js/min';
+import type { PylonClient } from '../pylon/api.js';
+import { ConfigError, invalidOption } from '../errors.js';
+import { createInputSource, resolveFormat, type InputSourceOptions } from '../input/index.js';
+import { parseMapping } from './columns.js';
+import { createAccountResolver, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
+import { loadPhoneNumbers, resolveCountry } from './phone.js';
+import {
+  compileTransform,
+  isTransformMap,
+  parseTransformMap,
+  readJson,
+  renameMapToTransform,
+  columnFinder,
+  type AccountMatch,
+  type CompiledTransform,
+  type TransformMap,
+} from './transform.js';
+
+/**
+ * Everything a migration adds in front of the import, decided once before any
+ * write: the source preset (`--from`) or a transforming `--map`, the input
+ * format, phone numbers (`--default-country`), the source id as an external id,
+ * and the account association (which reads `GET /accounts` once). The result is
+ * a transform for the input source; the rest of the import does not change.
+ */
+
+export interface MigrationOptions {
+  input: string;
+  mode: 'upsert' | 'create' | 'update';
+  from?: string;
+  mapPath?: string;
+  format?: string;
+  sheet?: string;
+  delimiter?: string;
+  encoding?: string;
+  /** An ISO code (shape-checked by the options; checked against libphonenumber's countries here). */
+  defaultCountry?: string;
+  externalIdColumn?: string;
+  externalIdLabel?: string;
+  accountMatch?: AccountMatch;
+  accountColumn?: string;
+  accountOverwrite?: boolean;
+  /** Create the accounts no contact's domain or company name matched (a dry run lists them). */
+  createAccounts?: boolean;
+  dryRun?: boolean;
+}
+
+export interface Migration {
+  /** False when the run is a plain CSV import the classic way (the rename `--map` applies as before). */
+  active: boolean;
+  /** Set when active: the transform compiled against each pass's source header. */
+  transform?: (sourceHeader: string[]) => CompiledTransform;
+  /** The preset or map used (for notes). */
+  source?: string;
+  accountStats?: AccountMatchStats;
+  /** Lines for the end of the run (account matching figures). */
+  summary(): string[];
+}
+
+const PRESET_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'presets');
+
+export interface Preset {
+  name: string;
+  file: string;
+  map: TransformMap;
+}
+
+let presetCache: Preset[] | undefined;
+
+/** Every shipped preset (`presets/*.json`); a source may have several (HubSpot labels and internal names). */
+export async function listPresets(dir = PRESET_DIR): Promise<Preset[]> {
+  if (presetCache && dir === PRESET_DIR) return presetCache;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const presets: Preset[] = [];
+  for (const f of files) {
+    const file = join(dir, f);
+    const map = parseTransformMap(await readJson(file, '--from'), file);
+    presets.push({ name: map.source ?? f.replace(/\.json$/, ''), file, map });
+  }
+  if (dir === PRESET_DIR) presetCache = presets;
+  return presets;
+}
+
+/** How well a header fits a preset: the share of its fingerprint present (1 = all). */
+export function fingerprintScore(map: TransformMap, header: readonly string[]): number {
+  if (!map.fingerprint?.length) return 0;
+  const find = columnFinder(header, '', true);
+  return map.fingerprint.filter((c) => find(c, '') !== -1).length / map.fingerprint.length;
+}
+
+/** The preset whose fingerprint the header carries completely (the longest such fingerprint), if any. */
+export function detectPreset(presets: readonly Preset[], header: readonly string[]): Preset | undefined {
+  let best: Preset | undefined;
+  for (const p of presets) {
+    if (fingerprintScore(p.map, header) === 1 && (!best || p.map.fingerprint!.length > best.map.fingerprint!.length)) best = p;
+  }
+  return best;
+}
+
+export async function prepareMigration(
+  options: MigrationOptions,
+  client: PylonClient,
+  hooks: { signal?: AbortSignal; onNote?: (message: string) => void } = {},
+): Promise<Migration> {
+  const note = (m: string) => hooks.onNote?.(m);
+  let transformMap: TransformMap | undefined;
+  let rename: Record<string, string | null> | undefined;
+  let source: string | undefined;
+  if (options.mapPath) {
+    const value = await readJson(options.mapPath, '--map');
+    if (isTransformMap(value)) {
+      transformMap = parseTransformMap(value, options.mapPath);
+      source = options.mapPath;
+    } else rename = parseMapping(value, options.mapPath);
+  }
+  const format = resolveFormat(options.input, options.format);
+  const presets = await listPresets();
+  const header = await readHeader(options);
+
+  if (options.from !== undefined) {
+    if (transformMap) throw new ConfigError('CONFIG_INVALID_OPTION', 'Invalid options: --from and a transforming --map cannot be combined; the map replaces the preset (copy the preset and edit it)', { option: '--from' });
+    const candidates = presets.filter((p) => p.name === options.from!.toLowerCase());
+    if (candidates.length === 0) {
+      const names = [...new Set(presets.map((p) => p.name))];
+      throw new ConfigError('CONFIG_UNKNOWN_PRESET', `Invalid option \`--from\`: expected one of ${names.join(', ')}, got ${JSON.stringify(options.from)}`, { option: '--from' });
+    }
+    const chosen = candidates.reduce((a, b) => (fingerprintScore(b.map, header) > fingerprintScore(a.map, header) ? b : a));
+    transformMap = chosen.map;
+    source = chosen.file;
+    note(`--from ${chosen.name}: map ${chosen.file}${candidates.length > 1 ? ` (${chosen.map.description ?? ''})` : ''}`);
+  } else if (!transformMap) {
+    const detected = detectPreset(presets, header);
+    if (detected) {
+      note(
+        `The header looks like a ${detected.name} export (${detected.map.fingerprint!.join(', ')}): import it with --from ${detected.name}, ` +
+          `or copy ${detected.file}, edit it and pass it with --map.`,
+      );
+    }
+  }
+
+  const active =
+    transformMap !== undefined ||
+    format !== 'csv' ||
+    options.defaultCountry !== undefined ||
+    options.externalIdColumn !== undefined ||
+    (options.accountMatch !== undefined && options.accountMatch !== 'off');
+  if (!active) return { active: false, summary: () => [] };
+  await loadPhoneNumbers();
+  const defaultCountry: CountryCode | undefined = resolveCountry(options.defaultCountry);
+
+  const map = transformMap ?? renameMapToTransform(header, rename ?? undefined);
+
+  // Account association: the flag, else the map's (presets: their company column, else the email's domain).
+  let match = options.accountMatch ?? map.account?.match ?? 'off';
+  let column = options.accountColumn ?? (options.accountMatch === undefined || options.accountMatch === map.account?.match ? map.account?.column : undefined);
+  if (options.accountMatch === undefined && map.account && match !== 'domain' && column && columnFinder(header, '', true)(column, '') === -1) {
+    note(`accounts: no ${JSON.stringify(column)} column in the file; matching accounts by the email's domain instead (--account-match to choose)`);
+    match = 'domain';
+    column = undefined;
+  }
+  if (!transformMap) {
+    // A plain file: the columns --account-column and --external-id-column name are consumed, not imported as fields.
+    const consumed = new Set([column, options.externalIdColumn].filter((c): c is string => c !== undefined).map((c) => c.trim().toLowerCase()));
+    for (const [target, spec] of Object.entries(map.fields)) {
+      if (spec?.kind === 'copy' && consumed.has(spec.from.trim().toLowerCase()) && !(rename && Object.keys(rename).some((k) => k.trim().toLowerCase() === spec.from.trim().toLowerCase()))) delete map.fields[target];
+    }
+  }
+  let accountStats: AccountMatchStats | undefined;
+  let resolver: ReturnType<typeof createAccountResolver> | undefined;
+  if (options.createAccounts && match !== 'domain' && match !== 'name') {
+    throw invalidOption('--create-accounts', '--account-match domain or name (accounts are created from a domain or a company name)', match);
+  }
+  const compileWith = (sourceHeader: string[], accounts: ReturnType<typeof createAccountResolver> | undefined) =>
+    compileTransform(map, sourceHeader, {
+      source: source ?? (format === 'csv' ? '--map' : `the ${format.toUpperCase()} input`),
+      requireName: options.mode !== 'update',
+      defaultCountry,
+      externalIdColumn: options.externalIdColumn,
+      externalIdLabel: options.externalIdLabel,
+      account: match === 'off' ? undefined : { match, column, overwrite: options.accountOverwrite },
+      accounts,
+    });
+  // Compiled once now: a map naming a missing column stops the run before any call or write.
+  compileWith(header, match === 'off' ? undefined : () => undefined);
+  const inputOptions: InputSourceOptions = { input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding };
+  if (match !== 'off') {
+    await loadDomainParser();
+    const accounts = await loadAccounts(client, hooks.signal);
+    const index = indexAccounts(accounts);
+    note(`accounts: ${accounts.length} read; matching contacts to them by ${match === 'domain' ? "the email's domain (free-mail domains excluded)" : match === 'name' ? `company name (column ${column})` : `external id (column ${column})`}; a contact's existing account is ${options.accountOverwrite ? 'replaced' : 'kept'}`);
+    const extra = new Map<string, string>();
+    if (options.createAccounts && (match === 'domain' || match === 'name')) {
+      // A first pass finds the domains or names no account has; they are created (or, in a dry run, listed) before any contact is written.
+      const scan = emptyAccountStats();
+      const scanResolver = createAccountResolver(index, { match }, scan);
+      const pass = createInputSource({ ...inputOptions, transform: (h) => compileWith(h, scanResolver) });
+      for await (const _ of pass) void _;
+      const created: string[] = [];
+      for (const [key, wanted] of scan.missing) {
+        if (options.dryRun) extra.set(key, `(new account ${JSON.stringify(wanted.name)})`);
+        else {
+          if (!client.createAccount) throw new ConfigError('CONFIG_INVALID_OPTION', '--create-accounts: this client cannot create accounts', { option: '--create-accounts' });
+          const res = await client.createAccount(
+            { name: wanted.name, ...(wanted.domain ? { domains: [wanted.domain], primary_domain: wanted.domain } : {}) },
+            { signal: hooks.signal },
+          );
+          extra.set(key, res.data.id);
+        }
+        created.push(`${JSON.stringify(wanted.name)} (${wanted.rows} row${wanted.rows === 1 ? '' : 's'})`);
+      }
+      if (created.length > 0 || options.dryRun) note(`accounts: ${options.dryRun ? 'would create' : 'created'} ${created.length} account${created.length === 1 ? '' : 's'}${created.length > 0 ? `: ${created.join(', ')}` : ''}`);
+    }
+    accountStats = emptyAccountStats();
+    resolver = createAccountResolver(index, { match, extra }, accountStats);
+  }
+  const compile = (sourceHeader: string[]) => compileWith(sourceHeader, resolver);
+  return {
+    active: true,
+    transform: compile,
+    source,
+    accountStats,
+    summary() {
+      if (!accountStats) return [];
+      const s = accountStats;
+      const missing = [...s.missing.entries()].sort((a, b) => b[1].rows - a[1].rows);
+      const lines = [`accounts: ${s.matched} rows matched an account, ${s.noMatch} matched none, ${s.freeMail} at free-mail domains (not associated), ${s.ambiguous} ambiguous (failed)`];
+      if (missing.length > 0) lines.push(`accounts: no account for ${missing.slice(0, 10).map(([, m]) => `${JSON.stringify(m.name)} (${m.rows})`).join(', ')}${missing.length > 10 ? `, and ${missing.length - 10} more` : ''} (--create-accounts creates them)`);
+      return lines;
+    },
+  };
+}
+
+async function readHeader(options: MigrationOptions): Promise<string[]> {
+  const source = createInputSource({ input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding });
+  try {
+    return await source.header();
+  } finally {
+    source.close();
+  }
+}

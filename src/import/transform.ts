@@ -1,0 +1,495 @@
+import { readFile } from 'node:fs/promises';
+import type { CountryCode } from 'libphonenumber-js/min';
+import { CUSTOM_PREFIX, IMPORT_COLUMNS, MULTI_SEPARATOR, splitMulti } from '../columns.js';
+import { ConfigError } from '../errors.js';
+import { editDistance, normalizeHeader } from './columns.js';
+import type { RowIssue, RowIssueCode } from './desired.js';
+import { normalizePhoneNumber } from './phone.js';
+
+/**
+ * A map that transforms: source columns (or JSON paths) → Pylon fields, with
+ * joins, constants, value maps, lists, splits, row filters, the source's id as
+ * an external id, and the phone numbers in E.164. Declarative JSON, validated
+ * with errors that name the key. Pure: `compileTransform` turns a map and a
+ * header into a function from source cells to Pylon cells.
+ *
+ * ```json
+ * {
+ *   "fields": {
+ *     "name": { "join": ["First Name", "Last Name"] },
+ *     "email": "Email",
+ *     "phone_numbers": { "list": ["Phone Number", "Mobile Phone Number"] },
+ *     "portal_role": { "from": "role", "values": { "end-user": "member" }, "default": "member" },
+ *     "custom.tier": "user_fields.tier",
+ *     "custom.source": { "const": "hubspot" }
+ *   },
+ *   "filters": [{ "column": "role", "in": ["end-user"] }],
+ *   "requireEmail": true,
+ *   "externalId": { "column": "Record ID", "label": "hubspot" },
+ *   "account": { "match": "name", "column": "Company Name" }
+ * }
+ * ```
+ */
+
+export type AccountMatch = 'domain' | 'name' | 'external-id' | 'off';
+export const ACCOUNT_MATCHES: readonly AccountMatch[] = ['domain', 'name', 'external-id', 'off'];
+
+/** `optional`: columns of the rule missing from the file are left out instead of stopping the run (exports whose columns vary). */
+export type FieldSpec = (
+  | { kind: 'copy'; from: string; split?: string; values?: Record<string, string>; fallback?: string }
+  | { kind: 'const'; value: string }
+  | { kind: 'join'; from: string[]; separator: string; values?: Record<string, string>; fallback?: string }
+  | { kind: 'list'; from: string[]; split?: string; values?: Record<string, string>; fallback?: string }
+) & { optional?: boolean };
+
+export interface FilterRule {
+  column: string;
+  in?: string[];
+  notIn?: string[];
+  present?: boolean;
+  /** Shown in the results for the rows it skips. */
+  reason?: string;
+  /** A file without the column passes every row (exports whose columns vary). */
+  optional?: boolean;
+}
+
+export interface TransformMap {
+  /** The source system (presets), used as the default external-id label. */
+  source?: string;
+  description?: string;
+  /** Columns whose presence identifies this source's export (presets). */
+  fingerprint?: string[];
+  /** Pylon field (`name`, `email`, `custom.<slug>`, …) → how to build it; null ignores. */
+  fields: Record<string, FieldSpec | null>;
+  filters: FilterRule[];
+  /** A row with no email is a failed row (it is reported), not a contact created without one. */
+  requireEmail: boolean;
+  externalId?: { column: string; label: string };
+  account?: { match: AccountMatch; column?: string };
+}
+
+/** Pylon fields a map may set, besides `custom.<slug>`. */
+const TARGETS = new Set<string>([...IMPORT_COLUMNS, 'external_id', 'account_id_if_unset']);
+const SPEC_KEYS = new Set(['from', 'join', 'separator', 'list', 'split', 'values', 'default', 'const', 'optional']);
+const MAP_KEYS = new Set(['$schema', '$comment', 'source', 'description', 'fingerprint', 'fields', 'filters', 'requireEmail', 'externalId', 'account']);
+
+function bad(source: string, key: string, message: string): ConfigError {
+  return new ConfigError('CONFIG_BAD_MAPPING', `The map ${source}, key ${key}: ${message}`, { option: '--map' });
+}
+
+/** Whether a parsed `--map` file is a transforming map (it has a `fields` object) rather than a plain rename map. */
+export function isTransformMap(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Record<string, unknown>).fields === 'object' && (value as Record<string, unknown>).fields !== null;
+}
+
+function stringList(value: unknown, source: string, key: string): string[] {
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0) throw bad(source, key, `expected a column name or a non-empty array of column names, got ${JSON.stringify(value)}`);
+  list.forEach((item, i) => {
+    if (typeof item !== 'string' || item.trim() === '') throw bad(source, `${key}[${i}]`, `expected a column name (a non-empty string), got ${JSON.stringify(item)}`);
+  });
+  return list as string[];
+}
+
+function valueMap(value: unknown, source: string, key: string): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(source, key, `expected an object of source value → Pylon value, got ${JSON.stringify(value)}`);
+  const out: Record<string, string> = {};
+  for (const [from, to] of Object.entries(value)) {
+    if (typeof to !== 'string') throw bad(source, `${key}.${from}`, `expected a string, got ${JSON.stringify(to)}`);
+    out[from.trim().toLowerCase()] = to;
+  }
+  return out;
+}
+
+function parseSpec(value: unknown, source: string, key: string): FieldSpec | null {
+  if (value === null) return null;
+  if (typeof value === 'string') {
+    if (value.trim() === '') throw bad(source, key, 'expected a column name, got ""');
+    return { kind: 'copy', from: value };
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw bad(source, key, `expected a column name, null, or an object with from/join/list/const, got ${JSON.stringify(value)}`);
+  }
+  const spec = value as Record<string, unknown>;
+  for (const k of Object.keys(spec)) if (!SPEC_KEYS.has(k)) throw bad(source, `${key}.${k}`, `unknown key; expected one of ${[...SPEC_KEYS].join(', ')}`);
+  const values = valueMap(spec.values, source, `${key}.values`);
+  if (spec.default !== undefined && typeof spec.default !== 'string') throw bad(source, `${key}.default`, `expected a string, got ${JSON.stringify(spec.default)}`);
+  if (spec.split !== undefined && (typeof spec.split !== 'string' || spec.split === '')) throw bad(source, `${key}.split`, `expected a separator such as ";" or ",", got ${JSON.stringify(spec.split)}`);
+  if (spec.optional !== undefined && typeof spec.optional !== 'boolean') throw bad(source, `${key}.optional`, `expected true or false, got ${JSON.stringify(spec.optional)}`);
+  const optional = spec.optional === true ? { optional: true } : {};
+  const fallback = spec.default as string | undefined;
+  const ways = ['const', 'join', 'list', 'from'].filter((k) => spec[k] !== undefined);
+  if (spec.const !== undefined) {
+    if (typeof spec.const !== 'string') throw bad(source, `${key}.const`, `expected a string, got ${JSON.stringify(spec.const)}`);
+    if (ways.length > 1) throw bad(source, key, `const cannot be combined with ${ways.filter((w) => w !== 'const').join(', ')}`);
+    return { kind: 'const', value: spec.const };
+  }
+  if (spec.join !== undefined) {
+    if (spec.list !== undefined) throw bad(source, key, 'join and list cannot be combined');
+    const from = stringList(spec.join === true ? spec.from : spec.join, source, `${key}.join`);
+    const separator = spec.separator === undefined ? ' ' : spec.separator;
+    if (typeof separator !== 'string') throw bad(source, `${key}.separator`, `expected a string, got ${JSON.stringify(separator)}`);
+    return { kind: 'join', from, separator, values, fallback, ...optional };
+  }
+  if (spec.list !== undefined) {
+    const from = stringList(spec.list === true ? spec.from : spec.list, source, `${key}.list`);
+    return { kind: 'list', from, split: spec.split as string | undefined, values, fallback, ...optional };
+  }
+  if (spec.from !== undefined) {
+    if (Array.isArray(spec.from)) {
+      if (spec.from.length === 1) return { kind: 'copy', from: stringList(spec.from, source, `${key}.from`)[0]!, split: spec.split as string | undefined, values, fallback, ...optional };
+      throw bad(source, `${key}.from`, 'several columns: say how to combine them with "join" (one text) or "list" (several values)');
+    }
+    const [from] = stringList(spec.from, source, `${key}.from`);
+    return { kind: 'copy', from: from!, split: spec.split as string | undefined, values, fallback, ...optional };
+  }
+  if (fallback !== undefined) return { kind: 'const', value: fallback };
+  throw bad(source, key, 'expected one of from, join, list or const');
+}
+
+function parseFilter(value: unknown, source: string, key: string): FilterRule {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(source, key, `expected an object such as {"column": "role", "in": ["end-user"]}, got ${JSON.stringify(value)}`);
+  const f = value as Record<string, unknown>;
+  for (const k of Object.keys(f)) if (!['column', 'in', 'notIn', 'equals', 'notEquals', 'present', 'reason', 'optional'].includes(k)) throw bad(source, `${key}.${k}`, 'unknown key; expected column, in, notIn, equals, notEquals, present, reason, optional');
+  if (typeof f.column !== 'string' || f.column.trim() === '') throw bad(source, `${key}.column`, `expected a column name, got ${JSON.stringify(f.column)}`);
+  const rule: FilterRule = { column: f.column };
+  const list = (k: string, v: unknown) => {
+    const l = typeof v === 'string' ? [v] : v;
+    if (!Array.isArray(l) || l.some((x) => typeof x !== 'string')) throw bad(source, `${key}.${k}`, `expected a string or an array of strings, got ${JSON.stringify(v)}`);
+    return (l as string[]).map((x) => x.trim().toLowerCase());
+  };
+  if (f.in !== undefined || f.equals !== undefined) rule.in = [...(f.in === undefined ? [] : list('in', f.in)), ...(f.equals === undefined ? [] : list('equals', f.equals))];
+  if (f.notIn !== undefined || f.notEquals !== undefined) rule.notIn = [...(f.notIn === undefined ? [] : list('notIn', f.notIn)), ...(f.notEquals === undefined ? [] : list('notEquals', f.notEquals))];
+  if (f.present !== undefined) {
+    if (typeof f.present !== 'boolean') throw bad(source, `${key}.present`, `expected true or false, got ${JSON.stringify(f.present)}`);
+    rule.present = f.present;
+  }
+  if (f.optional !== undefined) {
+    if (typeof f.optional !== 'boolean') throw bad(source, `${key}.optional`, `expected true or false, got ${JSON.stringify(f.optional)}`);
+    rule.optional = f.optional;
+  }
+  if (f.reason !== undefined) {
+    if (typeof f.reason !== 'string') throw bad(source, `${key}.reason`, `expected a string, got ${JSON.stringify(f.reason)}`);
+    rule.reason = f.reason;
+  }
+  if (rule.in === undefined && rule.notIn === undefined && rule.present === undefined) throw bad(source, key, 'a filter needs in, notIn, equals, notEquals or present');
+  return rule;
+}
+
+/** Validates a transforming map (see the module comment). `source` names it in messages. */
+export function parseTransformMap(value: unknown, source: string): TransformMap {
+  if (!isTransformMap(value)) throw bad(source, 'fields', 'expected an object of Pylon field → column or rule');
+  const raw = value as Record<string, unknown>;
+  for (const k of Object.keys(raw)) if (!MAP_KEYS.has(k)) throw bad(source, k, `unknown key; expected one of ${[...MAP_KEYS].filter((m) => !m.startsWith('$')).join(', ')}`);
+  const fields: Record<string, FieldSpec | null> = {};
+  for (const [target, spec] of Object.entries(raw.fields as Record<string, unknown>)) {
+    const key = `fields.${target}`;
+    const lower = target.trim().toLowerCase();
+    let name: string;
+    if (TARGETS.has(lower)) name = lower;
+    else if (lower.startsWith(CUSTOM_PREFIX) && target.trim().length > CUSTOM_PREFIX.length) name = CUSTOM_PREFIX + target.trim().slice(CUSTOM_PREFIX.length);
+    else {
+      const near = [...TARGETS].find((t) => editDistance(lower, t) <= 2);
+      throw bad(source, key, `${JSON.stringify(target)} is not a Pylon field; expected one of ${[...TARGETS].join(', ')} or custom.<slug>${near ? ` (did you mean ${near}?)` : ''}`);
+    }
+    if (name in fields) throw bad(source, key, `${name} is set twice`);
+    fields[name] = parseSpec(spec, source, key);
+  }
+  const filters = raw.filters === undefined ? [] : raw.filters;
+  if (!Array.isArray(filters)) throw bad(source, 'filters', `expected an array of filters, got ${JSON.stringify(raw.filters)}`);
+  const map: TransformMap = {
+    fields,
+    filters: filters.map((f, i) => parseFilter(f, source, `filters[${i}]`)),
+    requireEmail: false,
+  };
+  if (raw.requireEmail !== undefined) {
+    if (typeof raw.requireEmail !== 'boolean') throw bad(source, 'requireEmail', `expected true or false, got ${JSON.stringify(raw.requireEmail)}`);
+    map.requireEmail = raw.requireEmail;
+  }
+  for (const k of ['source', 'description'] as const) {
+    if (raw[k] !== undefined) {
+      if (typeof raw[k] !== 'string') throw bad(source, k, `expected a string, got ${JSON.stringify(raw[k])}`);
+      map[k] = raw[k] as string;
+    }
+  }
+  if (raw.fingerprint !== undefined) map.fingerprint = stringList(raw.fingerprint, source, 'fingerprint');
+  if (raw.externalId !== undefined) {
+    const e = raw.externalId as Record<string, unknown>;
+    if (typeof e !== 'object' || e === null || typeof e.column !== 'string' || e.column.trim() === '') throw bad(source, 'externalId.column', `expected {"column": "<source id column>", "label": "<source>"}, got ${JSON.stringify(raw.externalId)}`);
+    const label = e.label ?? map.source ?? 'import';
+    if (typeof label !== 'string' || label.trim() === '') throw bad(source, 'externalId.label', `expected a non-empty string, got ${JSON.stringify(e.label)}`);
+    map.externalId = { column: e.column, label };
+  }
+  if (raw.account !== undefined) {
+    const a = raw.account as Record<string, unknown>;
+    if (typeof a !== 'object' || a === null || !ACCOUNT_MATCHES.includes(a.match as AccountMatch)) throw bad(source, 'account.match', `expected one of ${ACCOUNT_MATCHES.join(', ')}, got ${JSON.stringify(a?.match)}`);
+    if (a.column !== undefined && (typeof a.column !== 'string' || a.column.trim() === '')) throw bad(source, 'account.column', `expected a column name, got ${JSON.stringify(a.column)}`);
+    if ((a.match === 'name' || a.match === 'external-id') && a.column === undefined) throw bad(source, 'account.column', `account.match ${a.match} needs the column that holds the company ${a.match === 'name' ? 'name' : 'id'}`);
+    map.account = { match: a.match as AccountMatch, column: a.column as string | undefined };
+  }
+  return map;
+}
+
+/** Reads and validates a transforming map file. */
+export async function loadTransformMap(path: string): Promise<TransformMap> {
+  return parseTransformMap(await readJson(path, '--map'), path);
+}
+
+export async function readJson(path: string, option: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('CONFIG_BAD_MAPPING', `Cannot read the map ${path}: ${(error as Error).message}`, { option });
+  }
+  try {
+    return JSON.parse(text.replace(/^\ufeff/, ''));
+  } catch (error) {
+    throw new ConfigError('CONFIG_BAD_MAPPING', `The map ${path} is not valid JSON: ${(error as Error).message}`, { option });
+  }
+}
+
+/** A plain rename map (header → field) seen as a transforming one: every column kept, renamed where the map says. */
+export function renameMapToTransform(header: readonly string[], rename: Record<string, string | null> | undefined): TransformMap {
+  const lookup = new Map<string, string | null>();
+  for (const [k, v] of Object.entries(rename ?? {})) lookup.set(normalizeHeader(k).toLowerCase(), v);
+  const fields: Record<string, FieldSpec | null> = {};
+  for (const h of header) {
+    const name = normalizeHeader(h);
+    if (name === '' || name.startsWith('_')) continue;
+    const target = lookup.has(name.toLowerCase()) ? lookup.get(name.toLowerCase())! : name;
+    if (target === null) continue;
+    fields[TARGETS.has(target.toLowerCase()) ? target.toLowerCase() : target] = { kind: 'copy', from: h };
+  }
+  return { fields, filters: [], requireEmail: false };
+}
+
+/** What one source row becomes. */
+export type TransformedRow =
+  | { kind: 'row'; cells: string[]; notes: string[] }
+  | { kind: 'skip'; reason: string }
+  | { kind: 'fail'; issue: RowIssue };
+
+/** Resolves a row's account (see accounts.ts): the account id, nothing, or a failed row. */
+export type AccountResolver = (key: { email?: string; value?: string }) => { accountId: string } | { issue: RowIssue } | undefined;
+
+export interface CompiledTransform {
+  /** The Pylon columns the rows are turned into (what resolveColumns reads). */
+  header: string[];
+  apply(cells: readonly string[]): TransformedRow;
+}
+
+export interface CompileOptions {
+  /** Names the map in messages. */
+  source: string;
+  /** The map must produce a name (default true; false for --mode update). */
+  requireName?: boolean;
+  defaultCountry?: CountryCode;
+  /** Overrides the map's external id (`--external-id-column`). */
+  externalIdColumn?: string;
+  externalIdLabel?: string;
+  /** Set by `--account-match` (and the presets); needs `accounts`. */
+  account?: { match: AccountMatch; column?: string; overwrite?: boolean };
+  accounts?: AccountResolver;
+}
+
+const PHONE_TARGETS = new Set(['phone_numbers', 'primary_phone_number']);
+
+/** Finds a column of the header by name: exactly (normalised), else case-insensitively; errors name the map key and suggest the nearest column. */
+export function columnFinder(header: readonly string[], source: string, lenient = false): (name: string, key: string) => number {
+  const exact = new Map<string, number>();
+  const loose = new Map<string, number>();
+  header.forEach((h, i) => {
+    const n = normalizeHeader(h);
+    if (!exact.has(n)) exact.set(n, i);
+    if (!loose.has(n.toLowerCase())) loose.set(n.toLowerCase(), i);
+  });
+  return (name, key) => {
+    const n = normalizeHeader(name);
+    const i = exact.get(n) ?? loose.get(n.toLowerCase());
+    if (i !== undefined) return i;
+    if (lenient) return -1;
+    let best: string | undefined;
+    let distance = Infinity;
+    for (const h of header) {
+      const d = editDistance(n.toLowerCase(), normalizeHeader(h).toLowerCase());
+      if (d < distance) [best, distance] = [h, d];
+    }
+    const hint = best !== undefined && distance <= Math.max(2, Math.floor(n.length / 4)) ? ` (did you mean ${JSON.stringify(best)}?)` : '';
+    throw bad(source, key, `no column ${JSON.stringify(name)} in the file${hint}; the file's columns are ${header.slice(0, 30).map((h) => JSON.stringify(h)).join(', ')}${header.length > 30 ? ', …' : ''}`);
+  };
+}
+
+/**
+ * Compiles a map against the file's header: every column the map names must
+ * exist (a ConfigError naming the key, before any write), and the map must
+ * produce a `name` or an email/id to match on.
+ */
+export function compileTransform(map: TransformMap, sourceHeader: readonly string[], options: CompileOptions): CompiledTransform {
+  const find = columnFinder(sourceHeader, options.source);
+  type Step = (cells: readonly string[], out: string[], notes: string[]) => RowIssue | undefined;
+  const steps: Step[] = [];
+  const header: string[] = [];
+  const fields = { ...map.fields };
+  const externalColumn = options.externalIdColumn ?? map.externalId?.column;
+  const externalLabel = options.externalIdLabel ?? map.externalId?.label ?? map.source ?? 'import';
+  if (externalColumn !== undefined) fields.external_id = { kind: 'copy', from: externalColumn };
+  if (options.requireName !== false && !fields.name) {
+    throw bad(options.source, 'fields.name', 'the map produces no name, and Pylon needs one to create a contact; map the name, e.g. "name": {"join": ["First Name", "Last Name"]} (or import with --mode update)');
+  }
+  if (!fields.email && !fields.id && !fields.external_id) {
+    throw bad(options.source, 'fields.email', 'the map produces neither an email nor an id, so rows could not be matched to contacts; map a column to email');
+  }
+
+  const has = columnFinder(sourceHeader, options.source, true);
+  for (const [target, rule] of Object.entries(fields)) {
+    if (rule === null) continue;
+    let spec: FieldSpec = rule;
+    if (spec.optional && (spec.kind === 'join' || spec.kind === 'list')) {
+      const present = spec.from.filter((c) => has(c, '') !== -1);
+      if (present.length === 0) continue;
+      spec = { ...spec, from: present };
+    } else if (spec.optional && spec.kind === 'copy' && has(spec.from, '') === -1) continue;
+    const at = header.push(target) - 1;
+    const key = `fields.${target}`;
+    const phone = PHONE_TARGETS.has(target);
+    const multi = phone || target === 'emails' || target === 'phone_numbers';
+    const mapValue = (raw: string, column: string): string | RowIssue => {
+      if (!('values' in spec) || !spec.values) return raw;
+      const mapped = spec.values[raw.toLowerCase()];
+      if (mapped !== undefined) return mapped;
+      if (spec.fallback !== undefined) return spec.fallback;
+      return { code: 'ROW_MAP_NO_VALUE', field: column, message: `Column ${column}: value ${JSON.stringify(raw)} has no entry in ${key}.values (${Object.keys(spec.values).map((v) => JSON.stringify(v)).join(', ')}); add it, or a "default"` };
+    };
+    let read: (cells: readonly string[]) => string[] | RowIssue;
+    switch (spec.kind) {
+      case 'const':
+        read = () => [spec.value];
+        break;
+      case 'copy': {
+        const i = find(spec.from, key);
+        const column = sourceHeader[i]!;
+        read = (cells) => {
+          const v = (cells[i] ?? '').trim();
+          if (v === '') return spec.fallback !== undefined ? [spec.fallback] : [];
+          const parts = spec.split ? v.split(spec.split).map((p) => p.trim()).filter((p) => p !== '') : [v];
+          const out: string[] = [];
+          for (const p of parts) {
+            const m = mapValue(p, column);
+            if (typeof m !== 'string') return m;
+            if (m !== '') out.push(m);
+          }
+          return out;
+        };
+        break;
+      }
+      case 'join': {
+        const idx = spec.from.map((c, j) => find(c, `${key}.join[${j}]`));
+        read = (cells) => {
+          const parts = idx.map((i) => (cells[i] ?? '').trim()).filter((p) => p !== '');
+          if (parts.length === 0) return spec.fallback !== undefined ? [spec.fallback] : [];
+          const joined = parts.join(spec.separator);
+          const m = mapValue(joined, spec.from.join('+'));
+          return typeof m === 'string' ? [m] : m;
+        };
+        break;
+      }
+      case 'list': {
+        const idx = spec.from.map((c, j) => find(c, `${key}.list[${j}]`));
+        read = (cells) => {
+          const out: string[] = [];
+          for (const i of idx) {
+            const v = (cells[i] ?? '').trim();
+            if (v === '') continue;
+            const parts = spec.split ? v.split(spec.split) : multi ? splitMulti(v) : [v];
+            for (const p of parts.map((x) => x.trim()).filter((x) => x !== '')) {
+              const m = mapValue(p, sourceHeader[i]!);
+              if (typeof m !== 'string') return m;
+              if (m !== '' && !out.includes(m)) out.push(m);
+            }
+          }
+          if (out.length === 0 && spec.fallback !== undefined) out.push(spec.fallback);
+          return out;
+        };
+        break;
+      }
+    }
+    steps.push((cells, out, notes) => {
+      const values = read(cells);
+      if (!Array.isArray(values)) return values;
+      if (!phone) {
+        out[at] = values.join(MULTI_SEPARATOR);
+        return undefined;
+      }
+      const digits: string[] = [];
+      for (const value of values.flatMap((v) => splitMulti(v))) {
+        const result = normalizePhoneNumber(value, options.defaultCountry);
+        if (!result.ok) return { code: result.code as RowIssueCode, field: target, message: result.message };
+        if (result.extension) notes.push(`extension ${result.extension} of ${JSON.stringify(value)} dropped (Pylon stores digits only)`);
+        if (!digits.includes(result.digits)) digits.push(result.digits);
+      }
+      out[at] = digits.join(MULTI_SEPARATOR);
+      return undefined;
+    });
+  }
+
+  const emailAt = header.indexOf('email');
+  if (externalColumn !== undefined) header.push('external_id_label');
+  const labelAt = externalColumn !== undefined ? header.length - 1 : -1;
+
+  // Account association: by the email's domain, or a column's company name / id.
+  const account = options.account?.match && options.account.match !== 'off' ? options.account : undefined;
+  let accountAt = -1;
+  let accountColumn = -1;
+  if (account) {
+    if (!options.accounts) throw new ConfigError('CONFIG_INVALID_OPTION', 'Account matching needs the account list (internal)', { option: '--account-match' });
+    if (account.match !== 'domain') {
+      if (!account.column) throw new ConfigError('CONFIG_INVALID_OPTION', `--account-match ${account.match} needs --account-column (the column holding the company ${account.match === 'name' ? 'name' : 'id'})`, { option: '--account-column' });
+      accountColumn = find(account.column, 'account.column');
+    } else if (emailAt === -1) {
+      throw new ConfigError('CONFIG_INVALID_OPTION', '--account-match domain needs an email column', { option: '--account-match' });
+    }
+    if (!('account_id' in fields) && !('account_external_id' in fields)) {
+      header.push(account.overwrite ? 'account_id' : 'account_id_if_unset');
+      accountAt = header.length - 1;
+    }
+  }
+
+  const filters = map.filters
+    .filter((rule) => !rule.optional || has(rule.column, '') !== -1)
+    .map((rule, j) => ({ rule, i: find(rule.column, `filters[${map.filters.indexOf(rule)}].column`) }));
+  const width = header.length;
+  return {
+    header,
+    apply(cells) {
+      for (const { rule, i } of filters) {
+        const v = (cells[i] ?? '').trim();
+        const lower = v.toLowerCase();
+        const column = sourceHeader[i]!;
+        let why: string | undefined;
+        if (rule.present === true && v === '') why = `${column} is empty`;
+        else if (rule.present === false && v !== '') why = `${column} is ${JSON.stringify(v)}`;
+        else if (rule.in && !rule.in.includes(lower)) why = `${column} is ${JSON.stringify(v)}, not ${rule.in.map((x) => JSON.stringify(x)).join(' or ')}`;
+        else if (rule.notIn?.includes(lower)) why = `${column} is ${JSON.stringify(v)}`;
+        if (why) return { kind: 'skip', reason: rule.reason ? `${rule.reason} (${why})` : `filtered out: ${why}` };
+      }
+      const out = new Array<string>(width).fill('');
+      const notes: string[] = [];
+      for (const step of steps) {
+        const issue = step(cells, out, notes);
+        if (issue) return { kind: 'fail', issue };
+      }
+      if (map.requireEmail && (emailAt === -1 || out[emailAt] === '')) {
+        return { kind: 'fail', issue: { code: 'ROW_EMAIL_REQUIRED', field: 'email', message: `No email: ${map.source ?? 'this source'}'s rows without an email are not imported (Pylon contacts are matched by email); add one in the source` } };
+      }
+      if (labelAt !== -1) out[labelAt] = externalLabel;
+      if (accountAt !== -1) {
+        const found = options.accounts!({ email: emailAt === -1 ? undefined : out[emailAt], value: accountColumn === -1 ? undefined : (cells[accountColumn] ?? '').trim() });
+        if (found && 'issue' in found) return { kind: 'fail', issue: found.issue };
+        if (found) out[accountAt] = found.accountId;
+      }
+      return { kind: 'row', cells: out, notes };
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { extname } from 'node:path';
+import { createRecordSource, type CsvLayout, type RecordItem, type RecordSource } from '../csv/read.js';
+import { invalidOption } from '../errors.js';
+import type { RowIssue } from '../import/desired.js';
+import type { CompiledTransform } from '../import/transform.js';
+import { createJsonSource } from './json.js';
+import { createXlsxSource } from './xlsx.js';
+
+/**
+ * The import's input in any format (CSV, XLSX, JSON array, NDJSON) as one kind
+ * of record source, optionally passed through a transforming map. With a
+ * transform, `header()` is the Pylon columns the map produces and each item's
+ * `cells` are those columns; `source` keeps the row as read (for the error
+ * report), and a row the map filters out or cannot build comes with `skip` or
+ * `issue`. The rest of the import is the same for every format.
+ */
+
+export type InputFormat = 'csv' | 'xlsx' | 'json';
+export const INPUT_FORMATS = ['auto', 'csv', 'xlsx', 'json', 'ndjson'] as const;
+
+export interface InputItem extends RecordItem {
+  /** The row as read, when `cells` are the transformed ones. */
+  source?: string[];
+  /** The map's filter left this row out: an outcome of `skipped`, with this reason. */
+  skip?: string;
+  /** The map could not build this row: a failed row. */
+  issue?: RowIssue;
+}
+
+export interface InputSource extends RecordSource {
+  /** The header as read from the file (the same as `header()` without a transform). */
+  sourceHeader(): Promise<string[]>;
+  [Symbol.asyncIterator](): AsyncIterator<InputItem>;
+}
+
+export interface InputSourceOptions {
+  input: string;
+  format?: string;
+  sheet?: string;
+  delimiter?: string;
+  encoding?: string;
+  /** Compiles the transform once the source header is known (the same for every pass over the file). */
+  transform?: (sourceHeader: string[]) => CompiledTransform;
+}
+
+/** The format from `--format` or the file's extension (`.xlsx`, `.json`, `.ndjson`/`.jsonl`; anything else is CSV). */
+export function resolveFormat(input: string, format: string | undefined): InputFormat {
+  if (format !== undefined && format !== 'auto') {
+    if (!(INPUT_FORMATS as readonly string[]).includes(format)) throw invalidOption('--format', `one of ${INPUT_FORMATS.join(', ')}`, format);
+    return format === 'ndjson' ? 'json' : (format as InputFormat);
+  }
+  const ext = extname(input.replace(/\.gz$/i, '')).toLowerCase();
+  if (ext === '.xlsx' || ext === '.xlsm') return 'xlsx';
+  if (ext === '.json' || ext === '.ndjson' || ext === '.jsonl') return 'json';
+  return 'csv';
+}
+
+export function createInputSource(options: InputSourceOptions): InputSource {
+  const format = resolveFormat(options.input, options.format);
+  const base: RecordSource =
+    format === 'xlsx'
+      ? createXlsxSource({ input: options.input, sheet: options.sheet })
+      : format === 'json'
+        ? createJsonSource({ input: options.input })
+        : createRecordSource({ input: options.input, delimiter: options.delimiter, encoding: options.encoding });
+  if (!options.transform) {
+    return Object.assign(base, { sourceHeader: () => base.header() }) as InputSource;
+  }
+  let compiled: CompiledTransform | undefined;
+  let opening: Promise<CsvLayout> | undefined;
+  const open = () =>
+    (opening ??= base.open().then((layout) => {
+      compiled = options.transform!(layout.header);
+      return { ...layout, header: compiled.header };
+    }));
+  async function* iterate(): AsyncGenerator<InputItem> {
+    await open();
+    const t = compiled!;
+    for await (const item of base) {
+      if (item.error) {
+        yield item;
+        continue;
+      }
+      const out = t.apply(item.cells);
+      if (out.kind === 'skip') yield { line: item.line, cells: [], source: item.cells, skip: out.reason };
+      else if (out.kind === 'fail') yield { line: item.line, cells: [], source: item.cells, issue: out.issue };
+      else {
+        for (const note of out.notes) if (source.warnings.length < 200) source.warnings.push(`line ${item.line}: ${note}`);
+        yield { line: item.line, cells: out.cells, source: item.cells };
+      }
+    }
+  }
+  const source: InputSource = {
+    open,
+    header: async () => (await open()).header,
+    sourceHeader: () => base.header(),
+    get warnings() {
+      return base.warnings;
+    },
+    get bytesRead() {
+      return base.bytesRead;
+    },
+    get blankRecords() {
+      return base.blankRecords;
+    },
+    close: () => base.close(),
+    [Symbol.asyncIterator]: iterate,
+  };
+  return source;
+}

@@ -1,0 +1,313 @@
+import { open as openFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { ConfigError, InternalError, PylonCliError } from '../errors.js';
+import type { CsvLayout, RecordItem, RecordSource } from '../csv/read.js';
+import { MULTI_SEPARATOR } from '../columns.js';
+
+/**
+ * A JSON array (`[{…}, {…}]`) or NDJSON (one object per line) read as records,
+ * streamed: the array is cut into its elements by a small scanner that tracks
+ * strings and nesting, so only one element is parsed at a time.
+ *
+ * Records are flattened to cells by dotted paths (`user_fields.tier`); arrays of
+ * scalars become `;`-separated cells, other arrays their JSON. The header is
+ * the paths seen in the first `sampleRecords` records (a path first seen later
+ * is ignored, with a warning). `line` is the record's number for an array and
+ * its physical line for NDJSON, so reports point at it like CSV line numbers.
+ * Memory: the sample, then one chunk and one record.
+ */
+
+export interface JsonSourceOptions {
+  input: string | Readable;
+  /** Records read before the header is fixed (default 1000). */
+  sampleRecords?: number;
+  highWaterMark?: number;
+}
+
+type Raw = { line: number; text?: string; value?: unknown; error?: string };
+
+export function createJsonSource(options: JsonSourceOptions): RecordSource {
+  const name = typeof options.input === 'string' ? (options.input === '-' ? 'stdin' : options.input) : 'input';
+  const sampleSize = options.sampleRecords ?? 1000;
+  const warnings: string[] = [];
+  let stream: Readable | undefined;
+  let chunks: AsyncIterator<Buffer | string> | undefined;
+  const decoder = new StringDecoder('utf8');
+  let bytesRead = 0;
+  let finished = false;
+  let mode: 'array' | 'ndjson' | undefined;
+  let buffer = '';
+  let opening: Promise<CsvLayout> | undefined;
+  let header: string[] = [];
+  let sample: Raw[] = [];
+  let iterated = false;
+  let blankRecords = 0;
+  const unseen = new Set<string>();
+
+  // array scanner state
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let start = -1;
+  let records = 0;
+  let ended = false;
+  let pos = 0;
+  // ndjson state
+  let lineNo = 0;
+
+  async function more(): Promise<boolean> {
+    if (finished) return false;
+    let result: IteratorResult<Buffer | string>;
+    try {
+      result = await chunks!.next();
+    } catch (error) {
+      throw new PylonCliError('INPUT_UNREADABLE', `Cannot read ${name}: ${(error as Error).message}`, { cause: error });
+    }
+    if (result.done) {
+      finished = true;
+      buffer += decoder.end();
+      return false;
+    }
+    const chunk = typeof result.value === 'string' ? Buffer.from(result.value) : result.value;
+    bytesRead += chunk.length;
+    buffer += decoder.write(chunk);
+    return true;
+  }
+
+  /** The next raw record, or undefined at the end. */
+  async function next(): Promise<Raw | undefined> {
+    for (;;) {
+      const raw = mode === 'array' ? scanArray() : scanLine();
+      if (raw) return raw;
+      if (!(await more())) {
+        const last = mode === 'array' ? scanArray() : scanLine();
+        if (last) return last;
+        if (mode === 'array' && !ended) {
+          throw new ConfigError('INPUT_FORMAT', `${name}: the JSON array is not closed (the file ends after record ${records}); the file is cut short`, { option: '<file>' });
+        }
+        return undefined;
+      }
+    }
+  }
+
+  function scanArray(): Raw | undefined {
+    for (; pos < buffer.length; pos++) {
+      const c = buffer.charCodeAt(pos);
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === 92) escaped = true;
+        else if (c === 34) inString = false;
+        continue;
+      }
+      if (c === 34) {
+        inString = true;
+        if (depth === 1 && start === -1) start = pos;
+      } else if (c === 123 || c === 91) {
+        if (depth === 1 && start === -1) start = pos;
+        depth++;
+      } else if (c === 125 || c === 93) {
+        depth--;
+        if (depth === 0) {
+          ended = true;
+          const raw = start === -1 ? undefined : cut(pos);
+          pos++;
+          buffer = buffer.slice(pos);
+          pos = 0;
+          return raw;
+        }
+        if (depth === 1) {
+          // the element ends here; the comma follows
+        }
+      } else if (c === 44 && depth === 1) {
+        const raw = cut(pos);
+        pos++;
+        buffer = buffer.slice(pos);
+        pos = 0;
+        if (raw) return raw;
+      } else if (depth === 0 && ended && c > 32) {
+        throw new ConfigError('INPUT_FORMAT', `${name}: text after the end of the JSON array`, { option: '<file>' });
+      } else if (depth === 1 && start === -1 && c > 32) {
+        start = pos; // a scalar element
+      }
+    }
+    // keep the element in progress only
+    if (start > 0) {
+      buffer = buffer.slice(start);
+      pos -= start;
+      start = 0;
+    } else if (start === -1) {
+      buffer = '';
+      pos = 0;
+    }
+    return undefined;
+  }
+
+  function cut(end: number): Raw | undefined {
+    if (start === -1) return undefined;
+    const text = buffer.slice(start, end).trim();
+    start = -1;
+    if (text === '') return undefined;
+    records++;
+    return { line: records, text };
+  }
+
+  function scanLine(): Raw | undefined {
+    for (;;) {
+      let nl = buffer.indexOf('\n');
+      if (nl === -1) {
+        if (!finished || buffer === '') return undefined;
+        nl = buffer.length;
+      }
+      const text = buffer.slice(0, nl).trim();
+      buffer = buffer.slice(nl + 1);
+      lineNo++;
+      if (text === '') {
+        blankRecords++;
+        continue;
+      }
+      return { line: lineNo, text };
+    }
+  }
+
+  function parse(raw: Raw): Raw {
+    if (raw.text === undefined) return raw;
+    try {
+      const value = JSON.parse(raw.text);
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        return { line: raw.line, error: `${mode === 'array' ? 'Record' : 'Line'} ${raw.line} is ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}, not a JSON object` };
+      }
+      return { line: raw.line, value };
+    } catch (error) {
+      return { line: raw.line, error: `${mode === 'array' ? 'Record' : 'Line'} ${raw.line} is not valid JSON: ${(error as Error).message}` };
+    }
+  }
+
+  async function doOpen(): Promise<CsvLayout> {
+    stream = await openInput(options.input, name, options.highWaterMark ?? 64 * 1024);
+    chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+    while (buffer.trim() === '' && (await more()));
+    buffer = buffer.replace(/^\ufeff/, '');
+    const first = buffer.trimStart()[0];
+    if (first === '[') {
+      mode = 'array';
+      pos = buffer.indexOf('[') + 1;
+      depth = 1;
+    } else if (first === '{') {
+      mode = 'ndjson';
+    } else {
+      throw new ConfigError('INPUT_FORMAT', `${name} is ${first === undefined ? 'empty' : 'not JSON'}: expected a JSON array of objects ([{…}, …]) or NDJSON (one object per line)`, { option: '<file>' });
+    }
+    const paths = new Map<string, true>();
+    while (sample.length < sampleSize) {
+      const raw = await next();
+      if (!raw) break;
+      const parsed = parse(raw);
+      if (mode === 'ndjson' && sample.length === 0 && parsed.error) {
+        throw new ConfigError(
+          'INPUT_FORMAT',
+          `${name} is neither a JSON array nor NDJSON: line ${raw.line} is not a complete JSON object (${parsed.error.replace(/^Line \d+ /, '')}). A single object such as {"users": [...]} must be unwrapped first, e.g. jq '.users' in.json > users.json`,
+          { option: '<file>' },
+        );
+      }
+      if (parsed.value) for (const path of flatten(parsed.value).keys()) paths.set(path, true);
+      sample.push(parsed);
+    }
+    header = [...paths.keys()];
+    if (header.length === 0) throw new ConfigError('INPUT_FORMAT', `${name} holds no JSON objects`, { option: '<file>' });
+    return { header, headerLine: 0, delimiter: '', encoding: 'utf8' };
+  }
+
+  function toItem(raw: Raw): RecordItem {
+    if (raw.error) return { line: raw.line, cells: [], error: { code: 'JSON_INVALID_RECORD', message: raw.error } };
+    const flat = flatten(raw.value);
+    if (flat.size > header.length || [...flat.keys()].some((k) => !header.includes(k))) {
+      for (const k of flat.keys()) {
+        if (!unseen.has(k) && !header.includes(k)) {
+          unseen.add(k);
+          warnings.push(`${name}: field ${k} first appears in record ${raw.line}, after the ${sampleSize} records that fixed the columns; it is ignored`);
+        }
+      }
+    }
+    return { line: raw.line, cells: header.map((h) => flat.get(h) ?? '') };
+  }
+
+  function close(): void {
+    stream?.destroy();
+  }
+
+  async function* iterate(): AsyncGenerator<RecordItem> {
+    if (iterated) throw new InternalError('A record source can be iterated only once; create another one');
+    iterated = true;
+    await source.open();
+    try {
+      const held = sample;
+      sample = [];
+      for (const raw of held) yield toItem(raw);
+      for (let raw = await next(); raw; raw = await next()) yield toItem(parse(raw));
+    } finally {
+      close();
+    }
+  }
+
+  const source: RecordSource = {
+    open() {
+      opening ??= doOpen().catch((error: unknown) => {
+        close();
+        throw error;
+      });
+      return opening;
+    },
+    async header() {
+      return (await source.open()).header;
+    },
+    warnings,
+    get bytesRead() {
+      return bytesRead;
+    },
+    get blankRecords() {
+      return blankRecords;
+    },
+    close,
+    [Symbol.asyncIterator]: iterate,
+  };
+  return source;
+}
+
+/** An object's leaves by dotted path: scalars as text, arrays of scalars joined with `;`, other arrays as JSON, null as empty. */
+export function flatten(value: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  if (value === null || value === undefined) {
+    if (prefix) out.set(prefix, '');
+    return out;
+  }
+  if (Array.isArray(value)) {
+    out.set(prefix, value.every((v) => v === null || typeof v !== 'object') ? value.filter((v) => v !== null && v !== '').map(String).join(MULTI_SEPARATOR) : JSON.stringify(value));
+    return out;
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0 && prefix) out.set(prefix, '');
+    for (const [k, v] of entries) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+    return out;
+  }
+  out.set(prefix, String(value));
+  return out;
+}
+
+async function openInput(input: string | Readable, name: string, highWaterMark: number): Promise<Readable> {
+  if (typeof input !== 'string') return input;
+  if (input === '-') return process.stdin;
+  let handle;
+  try {
+    handle = await openFile(input, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${input}`, { option: '<file>' });
+    throw new ConfigError('INPUT_UNREADABLE', `Cannot open ${input}: ${(error as Error).message}`, { option: '<file>' });
+  }
+  if ((await handle.stat()).isDirectory()) {
+    await handle.close();
+    throw new ConfigError('INPUT_UNREADABLE', `${name} is a directory, not a file`, { option: '<file>' });
+  }
+  return handle.createReadStream({ highWaterMark });
+}

@@ -1,0 +1,233 @@
+/**
+ * Migrations end to end against the emulator (runImport in process): every
+ * preset imports its sample with 0 failed rows (dry run and real), a re-run
+ * after the source changed emails creates nothing, accounts are associated,
+ * and bad input stops before any write.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { parse } from 'csv-parse/sync';
+import type { Emulator } from '../../src/emulator/index.js';
+import { resolveImportOptions, type ImportOptionsInput } from '../../src/import/options.js';
+import { runImport, type ImportStats } from '../../src/import/run-import.js';
+import type { Account } from '../../src/pylon/types.js';
+import { FAST_RATE, REPO, TOKEN, startEmulator, tempDir, writes } from '../helpers/cli.js';
+
+const SAMPLES = join(REPO, 'samples', 'migrations');
+
+async function run(t: ExecutionContext, emulator: Emulator, input: string, extra: Partial<ImportOptionsInput> = {}) {
+  const dir = tempDir(t);
+  const notes: string[] = [];
+  const options = resolveImportOptions({ input, baseUrl: emulator.url, token: TOKEN, env: {}, rate: FAST_RATE, errors: join(dir, 'errors.csv'), results: join(dir, 'results.csv'), journal: join(dir, 'journal.jsonl'), ...extra });
+  const stats = await runImport(options, { onNote: (m) => notes.push(m) });
+  return { stats, notes, dir, errors: readCsv(join(dir, 'errors.csv')), results: readCsv(join(dir, 'results.csv')) };
+}
+
+function readCsv(path: string): Array<Record<string, string>> {
+  try {
+    return parse(readFileSync(path), { columns: true, bom: true }) as Array<Record<string, string>>;
+  } catch {
+    return [];
+  }
+}
+
+const counts = (s: ImportStats) => ({ total: s.total, created: s.created, updated: s.updated, unchanged: s.unchanged, skipped: s.skipped, failed: s.failed });
+
+/** Sample, preset, rows created and skipped (the national numbers in the US samples need --default-country US). */
+const PRESETS: Array<{ file: string; from: string; created: number; skipped: number; externalIds: boolean }> = [
+  { file: 'hubspot-contacts.csv', from: 'hubspot', created: 10, skipped: 0, externalIds: true },
+  { file: 'hubspot-contacts.xlsx', from: 'hubspot', created: 10, skipped: 0, externalIds: true },
+  { file: 'salesforce-contacts.csv', from: 'salesforce', created: 7, skipped: 0, externalIds: true },
+  { file: 'zendesk-users.json', from: 'zendesk', created: 5, skipped: 3, externalIds: true },
+  { file: 'intercom-people.csv', from: 'intercom', created: 5, skipped: 0, externalIds: true },
+  { file: 'freshdesk-contacts.csv', from: 'freshdesk', created: 5, skipped: 0, externalIds: true },
+  { file: 'front-contacts.csv', from: 'front', created: 4, skipped: 0, externalIds: false },
+];
+
+for (const preset of PRESETS) {
+  test(`--from ${preset.from}: ${preset.file} imports with 0 failed rows (dry run, real run); a re-run after email changes ${preset.externalIds ? 'creates nothing' : 'matches by email only'}`, async (t) => {
+    const emulator = await startEmulator(t);
+    const input = join(SAMPLES, preset.file);
+    const flags = { from: preset.from, defaultCountry: 'US' };
+    const dry = await run(t, emulator, input, { ...flags, dryRun: true });
+    t.deepEqual(counts(dry.stats), { total: preset.created + preset.skipped, created: preset.created, updated: 0, unchanged: 0, skipped: preset.skipped, failed: 0 });
+    t.is(writes(emulator), 0);
+    const real = await run(t, emulator, input, flags);
+    t.deepEqual(counts(real.stats), counts(dry.stats));
+    t.deepEqual(real.errors, []);
+    t.is(emulator.store.size, preset.created);
+    const contacts = [...emulator.store.all()];
+    if (preset.externalIds) {
+      const withId = contacts.filter((c) => c.external_ids?.some((e) => e.label === preset.from));
+      t.true(withId.length >= preset.created - 1, `${withId.length} contacts carry a ${preset.from} external id`);
+    }
+    // every stored phone number is E.164 digits
+    for (const c of contacts) for (const p of c.phone_numbers ?? []) t.regex(p, /^[1-9]\d{7,14}$/);
+
+    // The source changed emails (acme.example → acme-corp.example); re-run.
+    const changed = join(tempDir(t), preset.file);
+    if (preset.file.endsWith('.xlsx')) {
+      const XLSX = await import('@e965/xlsx');
+      const wb = XLSX.read(readFileSync(input));
+      const ws = wb.Sheets[wb.SheetNames[0]!]!;
+      for (const cell of Object.values(ws)) if (cell && typeof cell === 'object' && 'v' in cell && typeof cell.v === 'string') Object.assign(cell, { v: cell.v.replace('@acme.example', '@acme-corp.example'), w: undefined });
+      writeFileSync(changed, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+    } else writeFileSync(changed, readFileSync(input, 'utf8').replaceAll('@acme.example', '@acme-corp.example'));
+    const rerun = await run(t, emulator, changed, flags);
+    t.is(rerun.stats.failed, 0);
+    if (preset.externalIds) {
+      t.is(rerun.stats.created, 0);
+      t.true(rerun.stats.updated > 0);
+      t.is(emulator.store.size, preset.created);
+      t.true([...emulator.store.all()].some((c) => c.email?.endsWith('@acme-corp.example')));
+    } else {
+      t.true(rerun.stats.created > 0, 'Front files carry no contact id: a changed email is a new contact');
+    }
+  });
+}
+
+test('the re-run after email changes creates nothing with --lookup search too: the external id taken makes the create an update', async (t) => {
+  const emulator = await startEmulator(t);
+  const input = join(SAMPLES, 'salesforce-contacts.csv');
+  await run(t, emulator, input, { from: 'salesforce', defaultCountry: 'US', lookup: 'search' });
+  const changed = join(tempDir(t), 'sf.csv');
+  writeFileSync(changed, readFileSync(input, 'utf8').replaceAll('@acme.example', '@acme-corp.example'));
+  const rerun = await run(t, emulator, changed, { from: 'salesforce', defaultCountry: 'US', lookup: 'search' });
+  t.deepEqual(counts(rerun.stats), { total: 7, created: 0, updated: 2, unchanged: 5, skipped: 0, failed: 0 });
+  t.is(emulator.store.size, 7);
+});
+
+test('zendesk: agents, admins and suspended users are skipped with a reason; nested user_fields map to custom fields with a copied map', async (t) => {
+  const emulator = await startEmulator(t);
+  const input = join(SAMPLES, 'zendesk-users.json');
+  const dry = await run(t, emulator, input, { from: 'zendesk', dryRun: true });
+  const skipped = dry.results.filter((r) => r._action === 'skipped').map((r) => r.email ?? r._line);
+  t.is(skipped.length, 3);
+  const preset = JSON.parse(readFileSync(join(REPO, 'presets', 'zendesk.json'), 'utf8'));
+  preset.fields['custom.tier'] = 'user_fields.tier';
+  const map = join(tempDir(t), 'zendesk.json');
+  writeFileSync(map, JSON.stringify(preset));
+  const real = await run(t, emulator, input, { map });
+  t.is(real.stats.failed, 0);
+  const ruth = [...emulator.store.all()].find((c) => c.email === 'ruth.asante@acme.example');
+  t.deepEqual(ruth?.custom_fields?.tier?.value, 'gold');
+  t.deepEqual(ruth?.external_ids, [{ external_id: '389012345601', label: 'zendesk' }]);
+});
+
+test('failed rows keep the source columns and record numbers in the error report', async (t) => {
+  const emulator = await startEmulator(t);
+  // no --default-country: the national numbers fail, the international ones pass
+  const res = await run(t, emulator, join(SAMPLES, 'hubspot-contacts.csv'), { from: 'hubspot' });
+  t.true(res.stats.failed > 0);
+  const first = res.errors[0]!;
+  t.is(first['Record ID'], '51234567801');
+  t.is(first._line, '2');
+  t.is(first._error_code, 'ROW_PHONE_NO_COUNTRY');
+  t.regex(first._error_message, /--default-country/);
+  // the Zendesk JSON: record numbers
+  const json = join(tempDir(t), 'users.json');
+  writeFileSync(json, JSON.stringify([{ id: 1, name: 'A', email: 'a@x.example', role: 'end-user', organization_id: null, phone: '555 0101' }]));
+  const zd = await run(t, emulator, json, { from: 'zendesk' });
+  t.deepEqual(zd.errors.map((e) => [e._line, e.id, e._error_code]), [['1', '1', 'ROW_PHONE_NO_COUNTRY']]);
+});
+
+test('bad input stops before any write: unknown --from, a missing column, an XLSX that is a CSV, a non-JSON file', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  await t.throwsAsync(run(t, emulator, join(SAMPLES, 'hubspot-contacts.csv'), { from: 'pipedrive' }), { code: 'CONFIG_UNKNOWN_PRESET', message: /--from.*expected one of .*hubspot.*got "pipedrive"/ } as never);
+  const map = join(dir, 'map.json');
+  writeFileSync(map, JSON.stringify({ fields: { name: { join: ['First Name', 'Surname'] }, email: 'Email' } }));
+  await t.throwsAsync(run(t, emulator, join(SAMPLES, 'hubspot-contacts.csv'), { map }), { message: /key fields\.name\.join\[1\]: no column "Surname"/ });
+  const fake = join(dir, 'export.xlsx');
+  writeFileSync(fake, readFileSync(join(SAMPLES, 'front-contacts.csv')));
+  await t.throwsAsync(run(t, emulator, fake, { from: 'front' }), { code: 'INPUT_FORMAT' } as never);
+  const notJson = join(dir, 'users.json');
+  writeFileSync(notJson, '{"users": [\n{"id": 1}\n]}\n');
+  await t.throwsAsync(run(t, emulator, notJson, { from: 'zendesk' }), { code: 'INPUT_FORMAT' } as never);
+  await t.throwsAsync(run(t, emulator, join(SAMPLES, 'front-contacts.csv'), { from: 'front', defaultCountry: 'ZZ' }), { code: 'CONFIG_INVALID_OPTION', message: /--default-country/ } as never);
+  t.is(writes(emulator), 0);
+  t.is(emulator.store.size, 0);
+});
+
+test('without --from, a header that matches a preset gets a note saying how to use it', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'export.csv');
+  writeFileSync(input, 'Record ID,First Name,Last Name,Email\n1,A,B,a@x.example\n');
+  await t.throwsAsync(run(t, emulator, input, {}), { code: 'CONFIG_UNKNOWN_COLUMNS' } as never);
+  // the note comes before the columns are refused
+  const notes: string[] = [];
+  const options = resolveImportOptions({ input, baseUrl: emulator.url, token: TOKEN, env: {}, rate: FAST_RATE, errors: join(dir, 'e.csv') });
+  await runImport(options, { onNote: (m) => notes.push(m) }).catch(() => undefined);
+  t.true(notes.some((n) => /looks like a hubspot export .*--from hubspot/.test(n)), notes.join('\n'));
+});
+
+const ACCOUNTS: Account[] = [
+  { id: 'acc-acme', name: 'Acme Inc', domains: ['acme.example', 'acme-corp.example'], primary_domain: 'acme.example', external_ids: [{ external_id: '9812345001', label: 'hubspot' }] },
+  { id: 'acc-globex-1', name: 'Globex Corporation', domains: ['globex.example'] },
+  { id: 'acc-globex-2', name: 'Globex UK', domains: ['globex.example'] },
+  { id: 'acc-initech', name: 'Initech', primary_domain: 'eu.initech.example' },
+];
+
+test('--account-match domain: registrable domains, free-mail skipped, ambiguity fails the row naming the candidates', async (t) => {
+  const emulator = await startEmulator(t, { accounts: ACCOUNTS });
+  const dir = tempDir(t);
+  const input = join(dir, 'people.csv');
+  writeFileSync(input, 'name,email\nA,a@acme.example\nB,b@mail.acme-corp.example\nC,c@gmail.com\nD,d@globex.example\nE,e@initech.example\nF,f@nowhere.example\n');
+  const res = await run(t, emulator, input, { accountMatch: 'domain' });
+  t.deepEqual(counts(res.stats), { total: 6, created: 5, updated: 0, unchanged: 0, skipped: 0, failed: 1 });
+  t.is(res.errors[0]!._error_code, 'ROW_ACCOUNT_AMBIGUOUS');
+  t.regex(res.errors[0]!._error_message, /2 accounts match domain globex\.example: acc-globex-1 "Globex Corporation", acc-globex-2 "Globex UK"/);
+  const accountOf = (email: string) => [...emulator.store.all()].find((c) => c.email === email)?.account?.id;
+  t.is(accountOf('a@acme.example'), 'acc-acme');
+  t.is(accountOf('b@mail.acme-corp.example'), 'acc-acme');
+  t.is(accountOf('c@gmail.com'), undefined);
+  t.is(accountOf('e@initech.example'), 'acc-initech');
+  t.is(accountOf('f@nowhere.example'), undefined);
+  t.true(res.notes.some((n) => /1 at free-mail domains/.test(n)), res.notes.join('\n'));
+});
+
+test('an existing association is kept unless --account-overwrite; name and external-id matching', async (t) => {
+  const emulator = await startEmulator(t, { accounts: ACCOUNTS });
+  const dir = tempDir(t);
+  const first = join(dir, 'first.csv');
+  writeFileSync(first, 'name,email,account_id\nA,a@globex.example,acc-initech\n');
+  await run(t, emulator, first);
+  const second = join(dir, 'second.csv');
+  writeFileSync(second, 'name,email,Company,Company IDs\nA,a@globex.example,acme inc,9812345001;777\n');
+  const kept = await run(t, emulator, second, { accountMatch: 'name', accountColumn: 'Company', ignoreUnknownColumns: true });
+  t.deepEqual(counts(kept.stats), { total: 1, created: 0, updated: 0, unchanged: 1, skipped: 0, failed: 0 });
+  const overwritten = await run(t, emulator, second, { accountMatch: 'external-id', accountColumn: 'Company IDs', accountOverwrite: true, ignoreUnknownColumns: true });
+  t.is(overwritten.stats.updated, 1);
+  t.is([...emulator.store.all()][0]!.account?.id, 'acc-acme');
+});
+
+test('--create-accounts: the dry run lists the accounts it would create; the real run creates each once, before the contacts', async (t) => {
+  const emulator = await startEmulator(t);
+  const input = join(SAMPLES, 'hubspot-contacts.csv');
+  const flags = { from: 'hubspot', defaultCountry: 'US', createAccounts: true };
+  const before = emulator.stats().requests.create;
+  const dry = await run(t, emulator, input, { ...flags, dryRun: true });
+  t.true(dry.notes.includes('accounts: would create 2 accounts: "Vandelay Industries" (1 row), "Umbrella" (1 row)'), dry.notes.join('\n'));
+  t.regex(dry.results.find((r) => r.email === 'aisha@vandelay.example')!._changes!, /account_id: "" → "\(new account \\"Vandelay Industries\\"\)"/);
+  t.is(emulator.stats().requests.create, before);
+  const real = await run(t, emulator, input, flags);
+  t.true(real.notes.includes('accounts: created 2 accounts: "Vandelay Industries" (1 row), "Umbrella" (1 row)'), real.notes.join('\n'));
+  t.is(real.stats.failed, 0);
+  const res = await fetch(`${emulator.url}/accounts?limit=999`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const accounts = ((await res.json()) as { data: Account[] }).data;
+  const created = accounts.find((a) => a.name === 'Vandelay Industries');
+  t.truthy(created);
+  t.is([...emulator.store.all()].find((c) => c.email === 'aisha@vandelay.example')?.account?.id, created!.id);
+  const again = await run(t, emulator, input, flags);
+  t.false(again.notes.some((n) => /created \d+ account/.test(n)), again.notes.join('\n'));
+  const after = (await (await fetch(`${emulator.url}/accounts?limit=999`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { data: Account[] };
+  t.is(after.data.filter((a) => a.name === 'Vandelay Industries').length, 1);
+  t.is(again.stats.created, 0);
+});
+
+test('--create-accounts needs --account-match domain or name', async (t) => {
+  const emulator = await startEmulator(t);
+  await t.throwsAsync(run(t, emulator, join(SAMPLES, 'hubspot-contacts.csv'), { from: 'hubspot', defaultCountry: 'US', createAccounts: true, accountMatch: 'off' }), { message: /--create-accounts/ });
+});

@@ -1,0 +1,49 @@
+import test from 'ava';
+import { loadPhoneNumbers, normalizePhoneNumber, resolveCountry } from '../../src/import/phone.js';
+
+test.before(loadPhoneNumbers);
+
+/** The table in the README: input, --default-country, stored value or error code. */
+export const PHONE_TABLE: Array<[string, string | undefined, string]> = [
+  ['+44 20 7946 0958', undefined, '442079460958'],
+  ['0044 20 7946 0958', undefined, '442079460958'],
+  ['020 7946 0958', 'GB', '442079460958'],
+  ['02079460958', 'GB', '442079460958'],
+  ['020 7946 0958', undefined, 'ROW_PHONE_NO_COUNTRY'],
+  ['(415) 555-0142', 'US', '14155550142'],
+  ['415.555.0142', 'US', '14155550142'],
+  ['+1 415 555 0150 x204', undefined, '14155550150 (extension 204 reported)'],
+  ['+1 (310) 820-7129 ext. 12', undefined, '13108207129 (extension 12 reported)'],
+  ['030 1234567', 'DE', '49301234567'],
+  ['06 12 34 56 78', 'FR', '33612345678'],
+  ['+81 3-1234-5678', 'US', '81312345678'],
+  ['3.1E+09', 'US', 'ROW_PHONE_SPREADSHEET'],
+  ['3,10821E+09', 'US', 'ROW_PHONE_SPREADSHEET'],
+  ['12345', 'US', 'ROW_INVALID_PHONE'],
+  ['call me', 'US', 'ROW_INVALID_PHONE'],
+];
+
+for (const [input, country, expected] of PHONE_TABLE) {
+  test(`${JSON.stringify(input)} with ${country ?? 'no default country'} → ${expected}`, (t) => {
+    const result = normalizePhoneNumber(input, resolveCountry(country));
+    const shown = result.ok ? result.digits + (result.extension ? ` (extension ${result.extension} reported)` : '') : result.code;
+    t.is(shown, expected);
+    if (!result.ok) t.true(result.message.includes(JSON.stringify(input)), result.message);
+  });
+}
+
+test('a national number without a country says how to fix it', (t) => {
+  const result = normalizePhoneNumber('020 7946 0958');
+  t.false(result.ok);
+  if (!result.ok) t.regex(result.message, /--default-country/);
+});
+
+test('resolveCountry: ISO codes (UK taken as GB); anything else is a usage error naming the flag', (t) => {
+  t.is(resolveCountry('gb'), 'GB');
+  t.is(resolveCountry('UK'), 'GB');
+  t.is(resolveCountry(undefined), undefined);
+  const error = t.throws(() => resolveCountry('XX'));
+  t.is((error as { code?: string }).code, 'CONFIG_INVALID_OPTION');
+  t.regex(error!.message, /--default-country.*got "XX"/);
+  t.throws(() => resolveCountry('Germany'), { message: /--default-country/ });
+});

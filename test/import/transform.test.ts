@@ -1,0 +1,142 @@
+import test from 'ava';
+import { compileTransform, parseTransformMap, renameMapToTransform, type TransformedRow } from '../../src/import/transform.js';
+import { loadPhoneNumbers } from '../../src/import/phone.js';
+
+test.before(loadPhoneNumbers);
+
+const HEADER = ['Record ID', 'First Name', 'Last Name', 'Email', 'email2', 'email3', 'Phone Number', 'Mobile Phone Number', 'role', 'tags', 'user_fields.tier'];
+
+function compile(map: unknown, header = HEADER, options: Partial<Parameters<typeof compileTransform>[2]> = {}) {
+  return compileTransform(parseTransformMap(map, 'map.json'), header, { source: 'map.json', defaultCountry: 'US', ...options });
+}
+
+function row(values: Partial<Record<string, string>>, header = HEADER): string[] {
+  return header.map((h) => values[h] ?? '');
+}
+
+function cellsOf(result: TransformedRow): string[] {
+  if (result.kind !== 'row') throw new Error(`expected a row, got ${JSON.stringify(result)}`);
+  return result.cells;
+}
+
+test('join skips empty parts; list gathers columns into one ;-list; value maps, const and nested paths', (t) => {
+  const t1 = compile({
+    fields: {
+      name: { join: ['First Name', 'Last Name'] },
+      email: 'Email',
+      emails: { list: ['email2', 'email3'] },
+      phone_numbers: { list: ['Phone Number', 'Mobile Phone Number'] },
+      portal_role: { from: 'role', values: { 'end-user': 'member', Admin: 'admin' }, default: 'no_access' },
+      'custom.tier': 'user_fields.tier',
+      'custom.source': { const: 'hubspot' },
+      'custom.interests': { from: 'tags', split: ',' },
+    },
+  });
+  t.deepEqual(t1.header, ['name', 'email', 'emails', 'phone_numbers', 'portal_role', 'custom.tier', 'custom.source', 'custom.interests']);
+  const full = t1.apply(row({ 'First Name': 'Ada', 'Last Name': 'Lovelace', Email: 'ada@x.example', email2: 'a@x.example', email3: 'b@x.example', 'Phone Number': '(415) 555-0101', 'Mobile Phone Number': '+44 20 7946 0958', role: 'ADMIN', 'user_fields.tier': 'gold', tags: 'api, security ,' }));
+  t.deepEqual(cellsOf(full), ['Ada Lovelace', 'ada@x.example', 'a@x.example;b@x.example', '14155550101;442079460958', 'admin', 'gold', 'hubspot', 'api;security']);
+  const sparse = t1.apply(row({ 'First Name': 'Aisha', Email: 'aisha@x.example', role: 'lead' }));
+  t.deepEqual(cellsOf(sparse), ['Aisha', 'aisha@x.example', '', '', 'no_access', '', 'hubspot', '']);
+});
+
+test('a value with no entry in the value map (and no default) fails the row, naming the column and the key', (t) => {
+  const tr = compile({ fields: { name: 'First Name', email: 'Email', portal_role: { from: 'role', values: { 'end-user': 'member' } } } });
+  const result = tr.apply(row({ 'First Name': 'A', Email: 'a@x.example', role: 'agent' }));
+  t.is(result.kind, 'fail');
+  if (result.kind === 'fail') {
+    t.is(result.issue.code, 'ROW_MAP_NO_VALUE');
+    t.is(result.issue.field, 'role');
+    t.regex(result.issue.message, /"agent" has no entry in fields\.portal_role\.values/);
+  }
+});
+
+test('filters skip rows with a reason; requireEmail fails rows without one', (t) => {
+  const tr = compile({
+    fields: { name: 'First Name', email: 'Email' },
+    filters: [{ column: 'role', in: ['end-user'], reason: 'not an end user' }, { column: 'tags', notIn: ['spam'] }],
+    requireEmail: true,
+  });
+  t.deepEqual(tr.apply(row({ 'First Name': 'A', Email: 'a@x.example', role: 'agent' })), { kind: 'skip', reason: 'not an end user (role is "agent", not "end-user")' });
+  t.deepEqual(tr.apply(row({ 'First Name': 'A', Email: 'a@x.example', role: 'End-User', tags: 'SPAM' })), { kind: 'skip', reason: 'filtered out: tags is "SPAM"' });
+  const noEmail = tr.apply(row({ 'First Name': 'A', role: 'end-user' }));
+  t.is(noEmail.kind, 'fail');
+  if (noEmail.kind === 'fail') t.is(noEmail.issue.code, 'ROW_EMAIL_REQUIRED');
+  t.is(tr.apply(row({ 'First Name': 'A', Email: 'a@x.example', role: 'end-user' })).kind, 'row');
+});
+
+test('phones: national numbers need a country; spreadsheet damage and bad numbers fail the row; extensions are notes', (t) => {
+  const map = { fields: { name: 'First Name', email: 'Email', phone_numbers: { list: ['Phone Number', 'Mobile Phone Number'] } } };
+  const noCountry = compile(map, HEADER, { defaultCountry: undefined });
+  const r1 = noCountry.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Phone Number': '020 7946 0958' }));
+  t.is(r1.kind === 'fail' ? r1.issue.code : r1.kind, 'ROW_PHONE_NO_COUNTRY');
+  const gb = compile(map, HEADER, { defaultCountry: 'GB' });
+  t.deepEqual(cellsOf(gb.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Phone Number': '020 7946 0958', 'Mobile Phone Number': '+442079460958' }))), ['A', 'a@x.example', '442079460958']);
+  const r2 = gb.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Phone Number': '4.4208E+11' }));
+  t.is(r2.kind === 'fail' ? r2.issue.code : r2.kind, 'ROW_PHONE_SPREADSHEET');
+  const r3 = gb.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Phone Number': '+1 415 555 0150 x204' }));
+  t.deepEqual(r3, { kind: 'row', cells: ['A', 'a@x.example', '14155550150'], notes: ['extension 204 of "+1 415 555 0150 x204" dropped (Pylon stores digits only)'] });
+});
+
+test('the external id: from the map or --external-id-column, with its label as a column', (t) => {
+  const tr = compile({ source: 'hubspot', fields: { name: 'First Name', email: 'Email' }, externalId: { column: 'Record ID' } });
+  t.deepEqual(tr.header, ['name', 'email', 'external_id', 'external_id_label']);
+  t.deepEqual(cellsOf(tr.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Record ID': '51234567801' }))), ['A', 'a@x.example', '51234567801', 'hubspot']);
+  const flag = compile({ fields: { name: 'First Name', email: 'Email' } }, HEADER, { externalIdColumn: 'record id', externalIdLabel: 'crm' });
+  t.deepEqual(cellsOf(flag.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Record ID': '7' }))), ['A', 'a@x.example', '7', 'crm']);
+});
+
+test('account association goes through the resolver: an id, nothing, or a failed row; the column is account_id_if_unset unless overwrite', (t) => {
+  const seen: unknown[] = [];
+  const tr = compile({ fields: { name: 'First Name', email: 'Email' } }, HEADER, {
+    account: { match: 'domain' },
+    accounts: (key) => {
+      seen.push(key);
+      if (key.email?.endsWith('@acme.example')) return { accountId: 'acc-1' };
+      if (key.email?.endsWith('@both.example')) return { issue: { code: 'ROW_ACCOUNT_AMBIGUOUS', field: 'account', message: '2 accounts' } };
+      return undefined;
+    },
+  });
+  t.deepEqual(tr.header, ['name', 'email', 'account_id_if_unset']);
+  t.deepEqual(cellsOf(tr.apply(row({ 'First Name': 'A', Email: 'a@acme.example' }))), ['A', 'a@acme.example', 'acc-1']);
+  t.deepEqual(cellsOf(tr.apply(row({ 'First Name': 'A', Email: 'a@gmail.com' }))), ['A', 'a@gmail.com', '']);
+  t.is(tr.apply(row({ 'First Name': 'A', Email: 'a@both.example' })).kind, 'fail');
+  t.deepEqual(seen[0], { email: 'a@acme.example', value: undefined });
+  const over = compile({ fields: { name: 'First Name', email: 'Email' } }, HEADER, { account: { match: 'domain', overwrite: true }, accounts: () => undefined });
+  t.deepEqual(over.header, ['name', 'email', 'account_id']);
+});
+
+test('optional columns missing from the file are left out; required ones stop the run naming the key and the nearest column', (t) => {
+  const tr = compile({ fields: { name: 'First Name', email: 'Email', phone_numbers: { list: ['Phone Number', 'phone9'], optional: true }, emails: { from: 'email7', optional: true } } });
+  t.deepEqual(tr.header, ['name', 'email', 'phone_numbers']);
+  const error = t.throws(() => compile({ fields: { name: { join: ['First Name', 'Last Nme'] }, email: 'Email' } }));
+  t.is((error as { code?: string }).code, 'CONFIG_BAD_MAPPING');
+  t.regex(error!.message, /key fields\.name\.join\[1\]: no column "Last Nme" in the file \(did you mean "Last Name"\?\)/);
+  t.throws(() => compile({ fields: { name: 'First Name', email: 'Email' }, filters: [{ column: 'rol', in: ['x'] }] }), { message: /key filters\[0\]\.column: no column "rol"/ });
+});
+
+test('bad maps are refused with the key named', (t) => {
+  const cases: Array<[unknown, RegExp]> = [
+    [{ fields: { nmae: 'First Name' } }, /key fields\.nmae: "nmae" is not a Pylon field.*did you mean name\?/],
+    [{ fields: { name: { join: 'First Name', list: ['x'] } } }, /key fields\.name: join and list cannot be combined/],
+    [{ fields: { name: { from: ['First Name', 'Last Name'] } } }, /key fields\.name\.from: several columns: say how to combine them/],
+    [{ fields: { name: { frm: 'x' } } }, /key fields\.name\.frm: unknown key/],
+    [{ fields: { name: 3 } }, /key fields\.name: expected a column name/],
+    [{ fields: { name: 'a', portal_role: { from: 'r', values: { x: 1 } } } }, /key fields\.portal_role\.values\.x: expected a string, got 1/],
+    [{ fields: { name: 'a' }, filters: [{ column: 'r' }] }, /key filters\[0\]: a filter needs in, notIn/],
+    [{ fields: { name: 'a' }, account: { match: 'name' } }, /key account\.column: account\.match name needs the column/],
+    [{ fields: { name: 'a' }, account: { match: 'nope' } }, /key account\.match: expected one of domain, name, external-id, off/],
+    [{ fields: { name: 'a' }, extra: 1 }, /key extra: unknown key/],
+  ];
+  for (const [map, message] of cases) t.throws(() => parseTransformMap(map, 'map.json'), { message }, JSON.stringify(map));
+});
+
+test('a map that produces no name, or nothing to match on, is refused (no name is fine for --mode update)', (t) => {
+  t.throws(() => compile({ fields: { email: 'Email' } }), { message: /key fields\.name: the map produces no name/ });
+  t.notThrows(() => compile({ fields: { email: 'Email' } }, HEADER, { requireName: false }));
+  t.throws(() => compile({ fields: { name: 'First Name' } }), { message: /key fields\.email: the map produces neither an email nor an id/ });
+});
+
+test('a plain rename map seen as a transform keeps every column, renamed where asked, _columns and nulls dropped', (t) => {
+  const map = renameMapToTransform(['Full Name', 'E-mail', 'Phone', '_line', 'Notes'], { 'Full Name': 'name', 'e-mail': 'email', Notes: null });
+  t.deepEqual(Object.keys(map.fields), ['name', 'email', 'Phone']);
+});

@@ -1,0 +1,80 @@
+import test from 'ava';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as XLSX from '@e965/xlsx';
+import { createXlsxSource } from '../../src/input/xlsx.js';
+import type { RecordItem } from '../../src/csv/read.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'xlsx-source-'));
+
+function workbook(name: string, sheets: Record<string, unknown[][]>): string {
+  const wb = XLSX.utils.book_new();
+  for (const [sheet, rows] of Object.entries(sheets)) XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet(rows), sheet);
+  const path = join(dir, name);
+  writeFileSync(path, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+  return path;
+}
+
+async function readAll(input: string, sheet?: string) {
+  const source = createXlsxSource({ input, sheet });
+  const header = await source.header();
+  const items: RecordItem[] = [];
+  for await (const item of source) items.push(item);
+  return { header, items, warnings: source.warnings, blank: source.blankRecords };
+}
+
+test('cells are read as displayed text; long whole numbers keep every digit; row numbers are the sheet rows', async (t) => {
+  const path = workbook('contacts.xlsx', {
+    Contacts: [
+      ['Record ID', 'First Name', 'Phone Number', 'Score'],
+      [51234567890123, 'Ada', '020 7946 0958', 0.5],
+      [],
+      [51234567801, 'Grace', '+44 20 7946 0958', 12],
+      [3108207129, 'Tomás', 4155550142, true],
+    ],
+    Other: [['x'], [1]],
+  });
+  const { header, items, warnings, blank } = await readAll(path);
+  t.deepEqual(header, ['Record ID', 'First Name', 'Phone Number', 'Score']);
+  t.deepEqual(items, [
+    { line: 2, cells: ['51234567890123', 'Ada', '020 7946 0958', '0.5'] },
+    { line: 4, cells: ['51234567801', 'Grace', '+44 20 7946 0958', '12'] },
+    { line: 5, cells: ['3108207129', 'Tomás', '4155550142', 'TRUE'] },
+  ]);
+  t.is(blank, 1);
+  t.deepEqual(warnings, [`${path} has 2 sheets; read the first, "Contacts" (choose another with --sheet)`]);
+});
+
+test('--sheet by name (any case) or number; an unknown sheet lists the sheets', async (t) => {
+  const path = workbook('two.xlsx', { First: [['a'], ['1']], Second: [['b'], ['2']] });
+  t.deepEqual((await readAll(path, 'second')).items, [{ line: 2, cells: ['2'] }]);
+  t.deepEqual((await readAll(path, '2')).header, ['b']);
+  await t.throwsAsync(readAll(path, 'Third'), { message: /Invalid option `--sheet`: expected a sheet of .*1 "First", 2 "Second", got "Third"/ });
+});
+
+test('an empty sheet, a CSV named .xlsx, an encrypted workbook, an empty file: clear errors', async (t) => {
+  const empty = workbook('empty.xlsx', { Sheet1: [] , Data: [['a'], ['1']] });
+  await t.throwsAsync(readAll(empty), { message: /Sheet "Sheet1" of .* is empty: expected a header row \(other sheets: Data; choose one with --sheet\)/ });
+  const csv = join(dir, 'really.xlsx');
+  writeFileSync(csv, 'name,email\nAda,ada@x.example\n');
+  const e1 = await t.throwsAsync(readAll(csv), { message: /is not an XLSX workbook: it is a text file \(a CSV saved with an \.xlsx name\?\); rename it to \.csv or pass --format csv/ });
+  t.is((e1 as { code?: string }).code, 'INPUT_FORMAT');
+  // What Excel writes for a password-protected workbook: a CFB container with EncryptionInfo and EncryptedPackage.
+  const cfb = XLSX.CFB.utils.cfb_new();
+  XLSX.CFB.utils.cfb_add(cfb, '/EncryptionInfo', Buffer.from([4, 0, 4, 0, 0x40, 0, 0, 0]));
+  XLSX.CFB.utils.cfb_add(cfb, '/EncryptedPackage', Buffer.alloc(64, 7));
+  const encrypted = join(dir, 'locked.xlsx');
+  writeFileSync(encrypted, XLSX.CFB.write(cfb, { type: 'buffer' }) as Buffer);
+  await t.throwsAsync(readAll(encrypted), { message: /is encrypted \(password-protected\)/ });
+  const zero = join(dir, 'zero.xlsx');
+  writeFileSync(zero, '');
+  await t.throwsAsync(readAll(zero), { message: /is empty: expected an XLSX workbook/ });
+});
+
+test('values in columns without a header make a malformed record', async (t) => {
+  const path = workbook('ragged.xlsx', { S: [['a', 'b'], ['1', '2', 'extra']] });
+  const { items } = await readAll(path);
+  t.is(items[0]!.error?.code, 'XLSX_CELLS_BEYOND_HEADER');
+  t.deepEqual(items[0]!.cells, ['1', '2', 'extra']);
+});
