@@ -29,6 +29,13 @@ export type ErrorCode =
   | 'RUN_ABORTED'
   | 'RUN_GUARD'
   | 'OUTPUT_WRITE'
+  // warehouse output and loads (exit 1)
+  | 'SCHEMA_CHANGED'
+  | 'LOAD_CONNECT'
+  | 'LOAD_AUTH'
+  | 'LOAD_TABLE_CONFLICT'
+  | 'LOAD_UNAVAILABLE'
+  | 'LOAD_FAILED'
   | 'INTERNAL';
 
 export interface PylonCliErrorOptions {

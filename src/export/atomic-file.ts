@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { PylonCliError } from '../errors.js';
@@ -15,6 +15,8 @@ export interface AtomicFile {
   readonly tempPath: string;
   /** Ended by the writer (e.g. by `pipeline`); it fsyncs the file before it closes. */
   readonly stream: Writable;
+  /** True when the target is not a regular file (a FIFO, a device, /dev/stdout): written in place, never renamed over. */
+  readonly inPlace: boolean;
   commit(): Promise<void>;
   discard(): Promise<void>;
 }
@@ -28,7 +30,71 @@ function writeError(path: string, error: unknown): PylonCliError {
   return new PylonCliError('OUTPUT_WRITE', `Cannot write ${path}: ${reason}`, { cause: error });
 }
 
+/** Is `path` something other than a regular file or nothing (a FIFO, a character device, a socket, /dev/stdout)? */
+export async function isSpecialFile(path: string): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  return info !== undefined && !info.isFile() && !info.isDirectory();
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes `.<name>.<pid>.partial` files beside `target` left by processes that no longer run (kill -9). Returns their paths. */
+export async function removeStalePartials(target: string): Promise<string[]> {
+  const dir = dirname(target);
+  const prefix = `.${basename(target)}.`;
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
+    const pid = Number(name.slice(prefix.length, -'.partial'.length));
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    const path = join(dir, name);
+    if (await unlink(path).then(() => true, () => false)) removed.push(path);
+  }
+  return removed;
+}
+
+/** A target that is not a regular file is opened and written as it is: renaming a file over a FIFO or /dev/null would replace it. */
+async function openInPlace(target: string): Promise<AtomicFile> {
+  const stream = createWriteStream(target, { flags: 'w' });
+  try {
+    await once(stream, 'open');
+  } catch (error) {
+    throw writeError(target, error);
+  }
+  let settled = false;
+  return {
+    target,
+    tempPath: target,
+    stream,
+    inPlace: true,
+    async commit() {
+      if (settled) return;
+      settled = true;
+      if (!stream.closed) {
+        stream.end();
+        await once(stream, 'close');
+      }
+    },
+    async discard() {
+      if (settled) return;
+      settled = true;
+      if (!stream.closed) {
+        stream.destroy();
+        await once(stream, 'close').catch(() => {});
+      }
+    },
+  };
+}
+
 export async function openAtomic(target: string): Promise<AtomicFile> {
+  if (await isSpecialFile(target)) return openInPlace(target);
   const tempPath = tempPathFor(target);
   const stream = createWriteStream(tempPath, { flush: true });
   try {
@@ -41,6 +107,7 @@ export async function openAtomic(target: string): Promise<AtomicFile> {
     target,
     tempPath,
     stream,
+    inPlace: false,
     async commit() {
       if (settled) return;
       settled = true;
