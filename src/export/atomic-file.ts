@@ -1,7 +1,7 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Writable } from 'node:stream';
 import { PylonCliError } from '../errors.js';
 
@@ -30,9 +30,15 @@ function writeError(path: string, error: unknown): PylonCliError {
   return new PylonCliError('OUTPUT_WRITE', `Cannot write ${path}: ${reason}`, { cause: error });
 }
 
-/** Is `path` something other than a regular file or nothing (a FIFO, a character device, a socket, /dev/stdout)? */
-export async function isSpecialFile(path: string): Promise<boolean> {
-  const info = await stat(path).catch(() => undefined);
+/**
+ * Is `path` something other than a regular file or nothing: a FIFO, a
+ * character device, a socket, or anything under /dev or /proc (/dev/stdout is
+ * a regular file when stdout is redirected to one, and must still not be renamed over).
+ */
+export function isSpecialFile(path: string): boolean {
+  const absolute = resolvePath(path);
+  if (absolute.startsWith('/dev/') || absolute.startsWith('/proc/')) return true;
+  const info = statSync(path, { throwIfNoEntry: false });
   return info !== undefined && !info.isFile() && !info.isDirectory();
 }
 
@@ -94,7 +100,7 @@ async function openInPlace(target: string): Promise<AtomicFile> {
 }
 
 export async function openAtomic(target: string): Promise<AtomicFile> {
-  if (await isSpecialFile(target)) return openInPlace(target);
+  if (isSpecialFile(target)) return openInPlace(target);
   const tempPath = tempPathFor(target);
   const stream = createWriteStream(tempPath, { flush: true });
   try {

@@ -3,8 +3,8 @@ import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions,
 import { parseFilterExpression } from '../pylon/filter-expr.js';
 import type { Filter } from '../pylon/types.js';
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isSpecialFile } from './atomic-file.js';
 import { parseLoadTarget, type LoadTarget } from './load/target.js';
 import type { ExportFormat } from './sink.js';
 
@@ -87,11 +87,6 @@ export interface ExportOptions {
 /** 10 million contacts at the largest page size, with a wide margin. */
 export const DEFAULT_MAX_PAGES = 100_000;
 
-function isSpecialPath(path: string): boolean {
-  const info = statSync(path, { throwIfNoEntry: false });
-  return info !== undefined && !info.isFile() && !info.isDirectory();
-}
-
 function inferFormat(output: string): ExportFormat {
   if (/\.parquet$/i.test(output)) return 'parquet';
   return /\.(ndjson|jsonl)(\.gz)?$/i.test(output) ? 'ndjson' : 'csv';
@@ -138,7 +133,7 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
   const templated = /\{[^{}]*\}/.test(rawOutput) || (input.manifest !== undefined && /\{[^{}]*\}/.test(input.manifest));
   const output = expandTemplate('<file>', rawOutput, now, runId);
   // A FIFO, a device or /dev/stdout is written in place, and like stdout gets no sidecars unless asked for.
-  const special = output !== '-' && isSpecialPath(output);
+  const special = output !== '-' && isSpecialFile(output);
   const toStdout = output === '-' && !noFile;
   let format: ExportFormat;
   if (input.format === undefined) format = toStdout || noFile ? 'csv' : inferFormat(output);
