@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'RUN_ABORTED'
   | 'RUN_GUARD'
   | 'OUTPUT_WRITE'
+  | 'OUTPUT_UNWRITABLE'
   // warehouse output and loads (exit 1)
   | 'SCHEMA_CHANGED'
   | 'LOAD_CONNECT'

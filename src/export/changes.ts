@@ -1,6 +1,5 @@
-import { once } from 'node:events';
 import { stringify } from 'csv-stringify/sync';
-import { openAtomic, type AtomicFile } from './atomic-file.js';
+import { openOutput, type OutputFile } from '../output/output-file.js';
 
 /**
  * The change log of a run (`--changes <file>`): one row per contact inserted,
@@ -23,7 +22,7 @@ export interface ChangeLog {
 }
 
 export async function createChangeLog(path: string, run: { validFrom: string; runId: string }): Promise<ChangeLog> {
-  const file: AtomicFile = await openAtomic(path);
+  const file: OutputFile = await openOutput(path);
   const ndjson = /\.(ndjson|jsonl)$/i.test(path);
   let pending = ndjson ? '' : stringify([[...CHANGE_COLUMNS]]);
   const counts: Record<ChangeOp, number> = { insert: 0, update: 0, delete: 0 };
@@ -31,7 +30,7 @@ export async function createChangeLog(path: string, run: { validFrom: string; ru
     if (pending === '') return;
     const text = pending;
     pending = '';
-    if (!file.stream.write(text)) await once(file.stream, 'drain');
+    await file.write(text);
   };
   return {
     counts,
@@ -44,8 +43,6 @@ export async function createChangeLog(path: string, run: { validFrom: string; ru
     flush,
     async commit() {
       await flush();
-      file.stream.end();
-      await once(file.stream, 'close');
       await file.commit();
     },
     discard: () => file.discard(),

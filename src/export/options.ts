@@ -4,7 +4,7 @@ import { parseFilterExpression } from '../pylon/filter-expr.js';
 import type { Filter } from '../pylon/types.js';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { isSpecialFile } from './atomic-file.js';
+import { isSpecialFile } from '../output/output-file.js';
 import { parseLoadTarget, type LoadTarget } from './load/target.js';
 import type { ExportFormat } from './sink.js';
 

@@ -1,6 +1,5 @@
 import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -10,7 +9,7 @@ import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact } from '../pylon/types.js';
-import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from './atomic-file.js';
+import { checkWritable, openOutput, sweepDeadPartials, writeFileAtomic, type OutputFile } from '../output/output-file.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
 import { openLoader, type MergeCounts, type TableLoader } from './load/loader.js';
 import {
@@ -33,7 +32,7 @@ import { columnsKey, createStateWriter, loadBaseline, recordHash, writeDeleted, 
 import { key64 } from './id-index.js';
 import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
 import type { ExportOptions } from './options.js';
-import { paginate, PaginationError, type PaginationState } from './paginate.js';
+import { paginate, PaginationError, type PaginationState } from '../pylon/paginate.js';
 import { ErrorReport, type ReportEntry } from './report.js';
 import { createPageEncoder, Digest, forwardTo, type EncoderRow, type PageEncoder } from './sink.js';
 
@@ -162,12 +161,12 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   const report = new ErrorReport(options.errorsPath);
   const pageState: PaginationState = { pages: 0, cursor: undefined };
   let phase: Phase = 'custom_fields';
-  let dataFile: AtomicFile | undefined;
-  let deletedFile: AtomicFile | undefined;
+  let dataFile: OutputFile | undefined;
+  let deletedFile: OutputFile | undefined;
   let stateWriter: StateWriter | undefined;
   let changeLog: ChangeLog | undefined;
   let loader: TableLoader | undefined;
-  const sidecars: AtomicFile[] = [];
+  const sidecars: OutputFile[] = [];
   let newState: StateRef | undefined;
   let schema: SchemaRecord | undefined;
   const digest = new Digest();
@@ -190,7 +189,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
       loader = await openLoader({ target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: dirname(options.to.kind === 'duckdb' ? options.to.path : resolve(options.manifestPath ?? options.output)) });
       phase = 'page';
     }
-    if (options.fileOutput && !options.toStdout) dataFile = await openAtomic(options.output);
+    if (options.fileOutput && !options.toStdout) dataFile = await openOutput(options.output);
     if (options.statePath !== undefined) stateWriter = await createStateWriter(options.statePath);
     if (options.changesPath !== undefined) changeLog = await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId });
     const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe, typed, rowGroupSize: options.rowGroupSize });
@@ -209,7 +208,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     phase = 'output';
     stats.bytes = digest.bytes;
     if (baseline && (options.deletedPath !== undefined || changeLog)) {
-      deletedFile = options.deletedPath !== undefined ? await openAtomic(options.deletedPath) : undefined;
+      deletedFile = options.deletedPath !== undefined ? await openOutput(options.deletedPath) : undefined;
       stats.delta!.deleted = await writeDeletedIds(baseline, deletedFile, changeLog);
       if (deletedFile) stats.delta!.deletedPath = options.deletedPath!;
     }
@@ -220,10 +219,9 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
         [options.schemaPaths.bigquery, JSON.stringify(toBigQuerySchema(typed), null, 2) + '\n'],
         [options.schemaPaths.postgres, `-- ${title}; schema sha256 ${schema.hash}\n${toPostgresDdl(typed)}`],
       ] as const) {
-        const file = await openAtomic(path);
+        const file = await openOutput(path);
         sidecars.push(file);
-        file.stream.end(text);
-        await once(file.stream, 'close');
+        await file.write(text);
       }
     }
     if (values) {
@@ -241,7 +239,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     // this run's rows (at least once) instead of losing them.
     await deletedFile?.commit();
     for (const file of sidecars) await file.commit();
-    stats.schemaFiles = sidecars.map((f) => f.target);
+    stats.schemaFiles = sidecars.map((f) => f.path);
     await dataFile?.commit();
     if (changeLog) {
       await changeLog.commit();
@@ -395,7 +393,7 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<st
 }
 
 /** Writes the deleted ids (when a file is asked for) and their `delete` rows in the change log. */
-async function writeDeletedIds(baseline: Baseline, file: AtomicFile | undefined, changeLog: ChangeLog | undefined): Promise<number> {
+async function writeDeletedIds(baseline: Baseline, file: OutputFile | undefined, changeLog: ChangeLog | undefined): Promise<number> {
   const onDeleted = changeLog
     ? async (id: string, hashHex: string) => {
         changeLog.add('delete', id, hashHex);
@@ -448,6 +446,12 @@ async function checkDirectories(options: ExportOptions): Promise<void> {
     const info = await stat(dir).catch(() => undefined);
     if (!info?.isDirectory()) throw invalidOption(flag, 'a path in an existing directory', path);
   }
+  const more: Array<[string, string | undefined]> = [
+    ['--since', options.statePath],
+    ['--since', options.deletedPath],
+    ...Object.values(options.schemaPaths ?? {}).map((path): [string, string] => ['<file>', path]),
+  ];
+  await checkWritable([...targets, ...more].filter((t): t is [string, string] => t[1] !== undefined).map(([option, path]) => ({ option, path })));
 }
 
 /** Temporary files of earlier runs killed before they could clean up (kill -9). */
@@ -461,7 +465,7 @@ async function removeStaleFiles(options: ExportOptions): Promise<void> {
     options.manifestPath === undefined ? undefined : `${options.manifestPath}.failed.json`,
     ...(options.schemaPaths ? Object.values(options.schemaPaths) : []),
   ];
-  for (const path of paths) if (path !== undefined) await removeStalePartials(path);
+  for (const path of paths) if (path !== undefined) await sweepDeadPartials(path);
 }
 
 function describeFailure(error: unknown, phase: Phase, pageState: PaginationState, interrupted: boolean): ReportEntry {
