@@ -9,7 +9,7 @@ import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact } from '../pylon/types.js';
-import { checkWritable, openOutput, sweepDeadPartials, writeFileAtomic, type OutputFile } from '../output/output-file.js';
+import { checkWritable, openOutput, outputWriteError, sweepDeadPartials, writeFileAtomic, type OutputFile } from '../output/output-file.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
 import { openLoader, type MergeCounts, type TableLoader } from './load/loader.js';
 import {
@@ -201,7 +201,10 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     const source = Readable.from(chunks, { highWaterMark: 1 });
     if (options.fileOutput) {
       const destination = dataFile ? dataFile.stream : forwardTo(hooks.stdout ?? process.stdout);
-      await pipeline(options.gzip ? [source, createGzip(), digest, destination] : [source, digest, destination]);
+      await pipeline(options.gzip ? [source, createGzip(), digest, destination] : [source, digest, destination]).catch((error: unknown) => {
+        // A failed write (ENOSPC, EIO…) names the file it was for.
+        throw dataFile && (error as NodeJS.ErrnoException)?.syscall !== undefined ? outputWriteError(options.output, error) : error;
+      });
     } else {
       for await (const _chunk of source) void _chunk;
     }

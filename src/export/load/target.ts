@@ -13,9 +13,9 @@ function badTarget(expected: string, got: string): ConfigError {
   return new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`--to\`: expected ${expected}, got ${JSON.stringify(got)}`, { option: '--to' });
 }
 
-/** A PostgreSQL URL with its password replaced by `***` (for messages, logs and manifests). */
+/** A URL with its password replaced by `***` (for messages, logs and manifests), whatever its scheme. */
 export function redactUrl(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+  return url.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@/\s]*@/gi, '$1***@');
 }
 
 function splitTable(value: string, shown: string): [string, string] {

@@ -1,4 +1,6 @@
+import test from 'ava';
 import { join } from 'node:path';
+import { resolveExportOptions } from '../../../src/export/options.js';
 import { readFile, readdir } from 'node:fs/promises';
 import { client, withEmulator } from '../../helpers/with-emulator.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../../helpers/postgres.js';
@@ -123,6 +125,20 @@ pgTest(`postgres: a wrong password, an unreachable server, a conflicting table: 
     t.regex(run.stderr, /LOAD_AUTH|refused the login/);
     t.false((run.stdout + run.stderr).includes('not-the-Secret-42'));
   });
+});
+
+test('--to: a URL without a database, an empty or bad table name, an unknown scheme are usage errors (exit 2); the password is not echoed', async (t) => {
+  for (const [to, message] of [
+    ['postgresql://u:Sekret-99@127.0.0.1:5432', /expected a database name in the URL/],
+    ['postgresql://u:Sekret-99@127.0.0.1:5432/db#', /expected a table name after #/],
+    ['postgresql://u:Sekret-99@127.0.0.1:5432/db#drop table x', /expected a table name after #/],
+    ['mysql://u:Sekret-99@host/db', /expected duckdb:<file>\[#table\] or postgresql:\/\/…\[#table\]/],
+  ] as const) {
+    const error = t.throws(() => resolveExportOptions({ token: 't', env: {}, to }));
+    t.is(error?.name, 'ConfigError');
+    t.regex(error!.message, message);
+    t.false(error!.message.includes('Sekret-99'), error!.message);
+  }
 });
 
 pgTest(`postgres: the .postgres.sql sidecar creates a table the Parquet schema describes${PG_SKIP_NOTE}`, async (t) => {
