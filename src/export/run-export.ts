@@ -75,11 +75,12 @@ export interface ExportStats {
   runId: string;
   /** sha256 of the typed columns (names, types, nullability); see schema.ts. */
   schemaHash: string | null;
-  /** Order-independent hash of every exported contact's typed values (typed outputs and loads); a loaded table gives the same. */
+  /** Order-independent hash of every exported contact's typed values (loads and typed NDJSON); a loaded table gives the same. */
   valuesSha256: string | null;
   /** Contacts whose values went into valuesSha256 (every contact read, in a delta run too). */
   valuesRows: number;
-  load: (MergeCounts & { target: string; table: string }) | null;
+  /** What --to did; `mergeMs`: the merge statements and the COMMIT (staging happens during the walk). */
+  load: (MergeCounts & { target: string; table: string; mergeMs: number }) | null;
   changes: { path: string; insert: number; update: number; delete: number } | null;
   /** Schema sidecars written beside the data file. */
   schemaFiles: string[];
@@ -170,7 +171,8 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   let newState: StateRef | undefined;
   let schema: SchemaRecord | undefined;
   const digest = new Digest();
-  const values = options.typed || options.to ? new ValuesDigest() : undefined;
+  // The values hash costs a JSON line and a sha256 per contact: kept for loads (to check a table against) and typed NDJSON (whose lines it hashes).
+  const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
 
   try {
     const definitions = await client.listCustomFields({ signal });
@@ -234,8 +236,9 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     // The load's transaction stays open until the files are in place; a failure before its COMMIT rolls it back.
     if (loader) {
       phase = 'load';
+      const mergeStarted = Date.now();
       const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete });
-      stats.load = { target: loader.display, table: options.to!.table, ...counts };
+      stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - mergeStarted };
       phase = 'output';
     }
     // Data before state: if the state cannot be saved, the next delta repeats
@@ -254,7 +257,9 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     }
     if (loader) {
       phase = 'load';
+      const commitStarted = Date.now();
       await loader.commit();
+      stats.load!.mergeMs += Date.now() - commitStarted;
     }
     stats.sha256 = options.fileOutput ? digest.sha256 : null;
     stats.complete = true;
@@ -368,8 +373,10 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<st
         continue;
       }
       typedRow = result;
-      line = typedJsonLine(typed, typedRow);
-      values?.add(line);
+      if (values || options.format === 'ndjson') {
+        line = typedJsonLine(typed, typedRow);
+        values?.add(line);
+      }
     }
     const cells = toCells(contact, columns);
     if (stateWriter || baseline || changeLog || loader) {
