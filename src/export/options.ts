@@ -40,7 +40,7 @@ export interface ExportOptionsInput extends ConnectionOptionsInput {
   runId?: string;
   /** The run's start time, for `{date}`, `{time}` and the run id (tests). */
   now?: Date;
-  /** Parquet rows per row group (library only; default 20,000). */
+  /** Parquet rows per row group (library only; default 5,000). */
   rowGroupSize?: number;
   /** A --json summary is asked for (it goes to stdout, so not with stdout output). */
   json?: boolean;
@@ -199,6 +199,6 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     runId,
     runStartedAt: now.toISOString(),
     templated,
-    rowGroupSize: input.rowGroupSize === undefined ? undefined : resolveIntegerOption('rowGroupSize', input.rowGroupSize, 1, 10_000_000, 20_000),
+    rowGroupSize: input.rowGroupSize === undefined ? undefined : resolveIntegerOption('rowGroupSize', input.rowGroupSize, 1, 10_000_000, 5_000),
   };
 }

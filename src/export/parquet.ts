@@ -7,7 +7,14 @@ import { DECIMAL_PRECISION, DECIMAL_SCALE, type TypedColumn, type TypedRow, type
  * on as bytes, so memory holds one row group, never the file. The footer
  * (schema, row-group offsets, statistics) comes from `end()`.
  */
-export const DEFAULT_ROW_GROUP_SIZE = 20_000;
+export const DEFAULT_ROW_GROUP_SIZE = 5_000;
+
+/**
+ * Min/max statistics where a reader can prune on them (numbers, dates, times,
+ * booleans); not for strings and lists, where comparing every value cost about
+ * 8% of the export's CPU for bounds that prune nothing (ids, names, emails).
+ */
+const STATISTICS: ReadonlySet<TypedColumn['kind']> = new Set(['integer', 'decimal', 'boolean', 'date', 'timestamp']);
 
 type SchemaElement = ConstructorParameters<typeof ParquetWriter>[0]['schema'][number];
 
@@ -84,7 +91,7 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
   const writeGroup = () => {
     if (count === 0) return;
     // flush() is not defined on this writer, so write() is synchronous.
-    void parquet.write({ columnData: columns.map((c, i) => ({ name: c.name, data: data[i]! as never })), rowGroupSize: count });
+    void parquet.write({ columnData: columns.map((c, i) => ({ name: c.name, data: data[i]! as never, statistics: STATISTICS.has(c.kind) })), rowGroupSize: count });
     data = columns.map(() => []);
     count = 0;
   };

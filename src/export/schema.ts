@@ -147,13 +147,55 @@ function parseBoolean(text: string): boolean {
 
 type Raw = string | string[] | undefined | null;
 
-function rawValue(contact: Contact, column: TypedColumn, exportColumn: ExportColumn): Raw {
-  if (exportColumn.slug === undefined) {
-    return exportColumn.name === 'account_id' ? contact.account?.id : (contact[exportColumn.name as keyof Contact] as Raw);
+type Accessor = (contact: Contact) => Raw;
+
+/** One monomorphic reader per column (a computed key on every contact made the hot loop megamorphic). */
+function accessor(column: ExportColumn): Accessor {
+  if (column.slug !== undefined) {
+    const slug = column.slug;
+    return (contact) => {
+      const field = contact.custom_fields?.[slug];
+      if (field === undefined || field === null) return undefined;
+      return Array.isArray(field.values) ? field.values : field.value;
+    };
   }
-  const field = contact.custom_fields?.[exportColumn.slug];
-  if (field === undefined || field === null) return undefined;
-  return Array.isArray(field.values) ? field.values : field.value;
+  switch (column.name) {
+    case 'id':
+      return (contact) => contact.id;
+    case 'name':
+      return (contact) => contact.name;
+    case 'email':
+      return (contact) => contact.email;
+    case 'emails':
+      return (contact) => contact.emails;
+    case 'account_id':
+      return (contact) => contact.account?.id;
+    case 'avatar_url':
+      return (contact) => contact.avatar_url;
+    case 'portal_role':
+      return (contact) => contact.portal_role;
+    case 'portal_role_id':
+      return (contact) => contact.portal_role_id;
+    case 'phone_numbers':
+      return (contact) => contact.phone_numbers;
+    case 'primary_phone_number':
+      return (contact) => contact.primary_phone_number;
+    default: {
+      const key = column.name as keyof Contact;
+      return (contact) => contact[key] as Raw;
+    }
+  }
+}
+
+const accessorCache = new WeakMap<readonly ExportColumn[], Accessor[]>();
+
+function accessorsOf(columns: readonly ExportColumn[]): Accessor[] {
+  let list = accessorCache.get(columns);
+  if (!list) {
+    list = columns.map(accessor);
+    accessorCache.set(columns, list);
+  }
+  return list;
 }
 
 function convert(kind: ColumnKind, raw: Raw): TypedValue {
@@ -183,9 +225,10 @@ function convert(kind: ColumnKind, raw: Raw): TypedValue {
 /** A contact as typed values, in column order; a string naming the column when a value does not fit. */
 export function toTypedRow(contact: Contact, columns: readonly TypedColumn[], exportColumns: readonly ExportColumn[]): TypedRow | string {
   const row: TypedRow = new Array(columns.length);
+  const read = accessorsOf(exportColumns);
   for (let i = 0; i < columns.length; i += 1) {
     const column = columns[i]!;
-    const raw = rawValue(contact, column, exportColumns[i]!);
+    const raw = read[i]!(contact);
     try {
       row[i] = convert(column.kind, raw);
     } catch (error) {
@@ -217,10 +260,20 @@ export function formatTimestamp(micros: bigint): string {
   return `${iso.slice(0, 23)}${rest.toString().padStart(3, '0')}Z`;
 }
 
+/** Printable ASCII without `"` or `\\`: JSON-quoted as it is (most ids, emails, names, slugs). */
+const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const jsonString = (text: string) => (PLAIN_JSON.test(text) ? `"${text}"` : JSON.stringify(text));
+
 /** One typed value as JSON text: numbers and booleans as JSON literals (decimals exact), dates and timestamps as strings. */
 export function jsonValue(kind: ColumnKind, value: TypedValue): string {
   if (value === null) return 'null';
   switch (kind) {
+    case 'string':
+      return jsonString(value as string);
+    case 'string_list': {
+      const list = value as string[];
+      return list.length === 0 ? '[]' : `[${list.map(jsonString).join(',')}]`;
+    }
     case 'integer':
       return String(value);
     case 'decimal':
@@ -238,13 +291,17 @@ export function jsonValue(kind: ColumnKind, value: TypedValue): string {
 
 /** A typed row as one JSON object (no newline), keys in column order. Also the canonical text the values hash is over. */
 export function typedJsonLine(columns: readonly TypedColumn[], row: TypedRow): string {
-  let text = '{';
-  for (let i = 0; i < columns.length; i += 1) {
-    const column = columns[i]!;
-    text += (i === 0 ? '' : ',') + JSON.stringify(column.name) + ':' + jsonValue(column.kind, row[i]!);
+  let keys = keyCache.get(columns);
+  if (!keys) {
+    keys = columns.map((c, i) => (i === 0 ? '{' : ',') + JSON.stringify(c.name) + ':');
+    keyCache.set(columns, keys);
   }
+  let text = '';
+  for (let i = 0; i < columns.length; i += 1) text += keys[i]! + jsonValue(columns[i]!.kind, row[i]!);
   return text + '}';
 }
+
+const keyCache = new WeakMap<readonly TypedColumn[], string[]>();
 
 /**
  * An order-independent hash of a set of rows: the sum, modulo 2^256, of the
