@@ -7,7 +7,7 @@
  * rows they rewrote are counted in each database.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
@@ -123,6 +123,8 @@ export async function run(): Promise<string> {
   const find = (prefix: string) => rows.find((r) => r.label.startsWith(prefix));
   const parquet = find('Parquet')!;
   const lines = [
+    `_1-minute load average when this part ended: ${os.loadavg()[0]!.toFixed(1)} (2 cores shared with other work inflate every duration alike)._`,
+    '',
     `Each run is \`node dist/bin.js export … --json\` against one emulator child process holding ${n(CONTACTS)} random contacts (999 per page, pacing off); all runs share one machine with other work, one after the other.`,
     'Duration is the run\'s own (from its summary); wall includes Node start-up. Peak RSS is the export process only (GNU time). "merge" is the time of the merge statements and the COMMIT, inside the duration.',
     '',
