@@ -4,6 +4,7 @@ import { ConfigError } from '../errors.js';
 import type { Filter } from '../pylon/types.js';
 import { writeFileAtomic } from '../output/output-file.js';
 import type { SchemaRecord } from './schema.js';
+import type { ListCheck } from './list-check.js';
 import type { ExportFormat } from './sink.js';
 
 export const MANIFEST_KIND = 'pylon-contacts-export';
@@ -49,7 +50,8 @@ export interface ExportManifest {
   kind: typeof MANIFEST_KIND;
   version: typeof MANIFEST_VERSION;
   complete: boolean;
-  status: 'complete' | 'failed' | 'interrupted';
+  /** `unverified`: every page was read but the list changed during the walk (see listCheck). */
+  status: 'complete' | 'unverified' | 'failed' | 'interrupted';
   /** The data file relative to this manifest, "-" for stdout, null for a load without a file. Absent on disk unless complete. */
   file: string | null;
   format: ExportFormat;
@@ -73,6 +75,8 @@ export interface ExportManifest {
   state: StateRef | null;
   delta: DeltaSummary | null;
   stoppedAt: StopPoint | null;
+  /** Whether contacts created or deleted during the export could be missing. */
+  listCheck: ListCheck;
   /** Error report, relative to this manifest, when one was written. */
   errors: string | null;
   /** The run's id (the change log's run_id, `{run_id}` in paths, `_run_id` in loaded tables). */

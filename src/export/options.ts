@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { isSpecialFile } from '../output/output-file.js';
 import { parseLoadTarget, type LoadTarget } from './load/target.js';
+import type { RecheckMode } from './list-check.js';
 import type { ExportFormat } from './sink.js';
 
 /** Raw export options: flags, environment and defaults, all optional. */
@@ -42,6 +43,8 @@ export interface ExportOptionsInput extends ConnectionOptionsInput {
   now?: Date;
   /** Parquet rows per row group (library only; default 5,000). */
   rowGroupSize?: number;
+  /** Walk the list again: when it moved during the walk (auto), always, or never. */
+  recheck?: string;
   /** A --json summary is asked for (it goes to stdout, so not with stdout output). */
   json?: boolean;
 }
@@ -82,6 +85,13 @@ export interface ExportOptions {
   /** The paths had {date}/{time}/{run_id}: their directories are created. */
   templated: boolean;
   rowGroupSize?: number;
+  recheck: RecheckMode;
+}
+
+function resolveRecheck(value: string | undefined): RecheckMode {
+  if (value === undefined) return 'auto';
+  if (value === 'auto' || value === 'always' || value === 'never') return value;
+  throw invalidOption('--recheck', 'one of auto, always, never', value);
 }
 
 /** 10 million contacts at the largest page size, with a wide margin. */
@@ -200,5 +210,6 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     runStartedAt: now.toISOString(),
     templated,
     rowGroupSize: input.rowGroupSize === undefined ? undefined : resolveIntegerOption('rowGroupSize', input.rowGroupSize, 1, 10_000_000, 5_000),
+    recheck: resolveRecheck(input.recheck),
   };
 }

@@ -30,6 +30,7 @@ import {
 import { availableColumns, recordProblem, selectColumns, toCells, toJsonRecord, type ExportColumn } from './columns.js';
 import { columnsKey, createStateWriter, loadBaseline, recordHash, writeDeleted, type Baseline, type StateWriter } from './delta.js';
 import { key64 } from './id-index.js';
+import { ListTracker, type ListCheck } from './list-check.js';
 import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
 import type { ExportOptions } from './options.js';
 import { paginate, PaginationError, type PaginationState } from '../pylon/paginate.js';
@@ -71,6 +72,8 @@ export interface ExportStats {
   statePath: string | null;
   delta: ExportDeltaStats | null;
   stoppedAt: StopPoint | null;
+  /** Whether contacts created or deleted during the walk could have been missed (see list-check.ts). */
+  listCheck: ListCheck;
   warnings: string[];
   runId: string;
   /** sha256 of the typed columns (names, types, nullability); see schema.ts. */
@@ -144,6 +147,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     statePath: null,
     delta: baseline ? { since: baseline.manifestPath, sinceStartedAt: baseline.manifest.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null } : null,
     stoppedAt: null,
+    listCheck: new ListTracker().check,
     warnings: [],
     runId: options.runId,
     schemaHash: null,
@@ -194,8 +198,12 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     if (options.fileOutput && !options.toStdout) dataFile = await openOutput(options.output);
     if (options.statePath !== undefined) stateWriter = await createStateWriter(options.statePath);
     if (options.changesPath !== undefined) changeLog = await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId });
-    const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe, typed, rowGroupSize: options.rowGroupSize });
-    const chunks = encodedPages({ options, client, columns, typed, encoder, baseline, stateWriter, changeLog, loader, values, report, stats, pageState, signal, columnsKey: columnsKey(stats.columns), onPage: () => {
+    // hyparquet-writer is loaded only for Parquet output.
+    const parquet = options.format === 'parquet' ? (await import('./parquet.js')).createParquetEncoder(typed, { rowGroupSize: options.rowGroupSize }) : undefined;
+    const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe, typed, parquet });
+    const tracker = new ListTracker();
+    stats.listCheck = tracker.check;
+    const chunks = encodedPages({ options, client, columns, typed, encoder, baseline, stateWriter, changeLog, loader, values, report, stats, pageState, tracker, signal, columnsKey: columnsKey(stats.columns), onPage: () => {
       refresh();
       hooks.onProgress?.(stats);
     } });
@@ -293,7 +301,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     await writeManifest(path, buildManifest(options, path, stats, state, schema));
     if (stats.complete) await unlink(failedPath).catch(() => {});
     // Last: a scheduler waiting for _SUCCESS finds every file in place.
-    if (stats.complete && options.successPath !== undefined) await writeFileAtomic(options.successPath, '');
+    if (stats.complete && stats.listCheck.verdict !== 'unverified' && options.successPath !== undefined) await writeFileAtomic(options.successPath, '');
   }
   return stats;
 }
@@ -312,6 +320,7 @@ interface PagesInput {
   report: ErrorReport;
   stats: ExportStats;
   pageState: PaginationState;
+  tracker: ListTracker;
   signal: AbortSignal | undefined;
   /** See columnsKey() in delta.ts. */
   columnsKey: string;
@@ -327,13 +336,17 @@ async function* encodedPages(input: PagesInput): AsyncGenerator<string | Uint8Ar
       : client.listContacts({ cursor, limit: options.pageSize }, { signal });
   const start = encoder.start();
   if (start !== '') yield start;
-  const pages = paginate(fetchPage, { maxPages: options.maxPages, signal }, pageState);
-  // Only the page's text stays referenced while the writer takes it: the
-  // contacts of a page are garbage before the next one is fetched.
-  for (let text = await nextChunk(pages, input); text !== undefined; text = await nextChunk(pages, input)) {
-    input.onPage();
-    if (text.length > 0) yield text;
-  }
+  // A walk that shows the list moved is followed by another (list-check.ts).
+  do {
+    pageState.cursor = undefined;
+    const pages = paginate(fetchPage, { maxPages: options.maxPages, signal, prefetch: options.connection.concurrency > 1 }, pageState);
+    // Only the page's text stays referenced while the writer takes it: the
+    // contacts of a page are garbage before the next one is fetched.
+    for (let text = await nextChunk(pages, input); text !== undefined; text = await nextChunk(pages, input)) {
+      input.onPage();
+      if (text.length > 0) yield text;
+    }
+  } while (input.tracker.walkAgain(options.recheck));
   const end = encoder.end();
   if (end.length > 0) yield end;
 }
@@ -357,13 +370,18 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<st
     await report.add({ kind: 'record', id: typeof id === 'string' ? id : undefined, cursor: pageState.cursor ?? '', page: pageState.pages, requestId: page.requestId, code: 'PYLON_BAD_RESPONSE', message: `Not exported: ${message}` });
   };
   for (const record of page.data as unknown[]) {
-    stats.contactsRead += 1;
     const problem = recordProblem(record);
+    if (problem !== undefined && input.tracker.check.walks > 1) continue; // reported by the first walk
+    stats.contactsRead += 1;
     if (problem !== undefined) {
       await recordError(record, problem);
       continue;
     }
     const contact = record as Contact;
+    if (!input.tracker.admit(contact.id)) {
+      stats.contactsRead -= 1; // read again, written once
+      continue;
+    }
     let typedRow: TypedRow | undefined;
     let line: string | undefined;
     if (wantTyped) {
@@ -495,11 +513,13 @@ function describeFailure(error: unknown, phase: Phase, pageState: PaginationStat
 
 function buildManifest(options: ExportOptions, manifestPath: string, stats: ExportStats, state: StateRef | undefined, schema: SchemaRecord | undefined): ExportManifest {
   const rel = (path: string) => relativeTo(manifestPath, path);
+  const unverified = stats.listCheck.verdict === 'unverified';
   return {
     kind: 'pylon-contacts-export',
     version: 1,
-    complete: stats.complete,
-    status: stats.complete ? 'complete' : stats.interrupted ? 'interrupted' : 'failed',
+    // Every page was read, but the list moved under the walk: not claimed complete.
+    complete: stats.complete && !unverified,
+    status: stats.complete ? (unverified ? 'unverified' : 'complete') : stats.interrupted ? 'interrupted' : 'failed',
     file: !options.fileOutput ? null : options.toStdout ? '-' : rel(options.output),
     format: options.format,
     gzip: options.gzip,
@@ -537,6 +557,7 @@ function buildManifest(options: ExportOptions, manifestPath: string, stats: Expo
         }
       : null,
     stoppedAt: stats.stoppedAt,
+    listCheck: stats.listCheck,
     errors: stats.errorsPath ? rel(stats.errorsPath) : null,
     runId: stats.runId,
     typed: options.typed,

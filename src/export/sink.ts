@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
-import { createParquetEncoder } from './parquet.js';
+import type { ParquetEncoder } from './parquet.js';
 import type { TypedColumn, TypedRow } from './schema.js';
 
 export type ExportFormat = 'csv' | 'ndjson' | 'parquet';
@@ -14,7 +14,8 @@ export interface FormatOptions {
   excelSafe: boolean;
   /** Parquet: the typed columns. Typed NDJSON passes its rows as ready JSON lines instead. */
   typed?: readonly TypedColumn[];
-  rowGroupSize?: number;
+  /** Parquet: the encoder (parquet.ts, loaded only for Parquet output). */
+  parquet?: ParquetEncoder;
 }
 
 /** Turns rows into text a page at a time: one string per page keeps the stream machinery out of the per-row cost. */
@@ -35,7 +36,8 @@ export type EncoderRow = string[] | Record<string, unknown> | string | TypedRow;
 
 export function createPageEncoder(options: FormatOptions): PageEncoder {
   if (options.format === 'parquet') {
-    const parquet = createParquetEncoder(options.typed ?? [], { rowGroupSize: options.rowGroupSize });
+    const parquet = options.parquet;
+    if (!parquet) throw new Error('a Parquet export needs its encoder (createParquetEncoder)');
     return { start: () => parquet.start(), page: (rows) => parquet.page(rows as TypedRow[]), end: () => parquet.end() };
   }
   if (options.format === 'ndjson') {

@@ -3,7 +3,6 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
-import { runCli } from '../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { ExitError } from '../../errors.js';
@@ -54,7 +53,7 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
       for (const [i, step] of steps.entries()) {
         say(`\n${i + 1}. ${step.title}\n   $ pylon-contacts ${step.args.join(' ')}`);
         const stepCtx: CliContext = { ...ctx, env, isTTY: false, exitCode: 0, handlerStarted: false };
-        const code = await runCli([...step.args, '--rate-window', String(WINDOW_MS), '--quiet'], stepCtx);
+        const code = await ctx.run!([...step.args, '--rate-window', String(WINDOW_MS), '--quiet'], stepCtx);
         if (code !== step.expect) throw new ExitError(EXIT.FATAL, `demo step ${i + 1} exited ${code}, expected ${step.expect}`, 'INTERNAL');
       }
       const head = readFileSync(exported, 'utf8').split('\n').slice(0, 4).join('\n');

@@ -7,10 +7,10 @@ import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress, formatDuration } from '../progress.js';
-import { connectionFlags, connectionInput, type ConnectionArgv } from '../shared-options.js';
+import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared-options.js';
 
 /** The export's flags: its options as the library takes them, with the file as a positional. */
-export type ExportArgv = ConnectionArgv &
+export type ExportArgv = ApiCommandArgv &
   Omit<ExportOptionsInput, keyof ConnectionOptionsInput | 'output' | 'columns' | 'json' | 'now' | 'rowGroupSize'> & { file?: string; columns?: string };
 
 export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOptionsInput {
@@ -35,13 +35,14 @@ export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOpt
     hardDelete: argv.hardDelete,
     successMarker: argv.successMarker,
     runId: argv.runId,
+    recheck: argv.recheck,
     json: argv.json,
   };
 }
 
-/** 0 complete, 3 complete but some records could not be written, 130 interrupted, 1 failed. */
+/** 0 complete, 3 complete but some records could not be written or the list changed unverifiably, 130 interrupted, 1 failed. */
 export function exportExitCode(stats: ExportStats): number {
-  if (stats.complete) return stats.recordErrors > 0 ? EXIT.PARTIAL : EXIT.OK;
+  if (stats.complete) return stats.recordErrors > 0 || stats.listCheck.verdict === 'unverified' ? EXIT.PARTIAL : EXIT.OK;
   return stats.interrupted ? EXIT.INTERRUPTED : EXIT.FATAL;
 }
 
@@ -77,6 +78,10 @@ export function formatExportSummary(stats: ExportStats): string {
     lines.push(stats.output === '-' ? '  stdout received a partial export: discard it' : '  nothing was written at the target: the previous file, its manifest and any loaded table are untouched');
     if (stats.errorsPath) lines.push(`  error report: ${stats.errorsPath}`);
   }
+  const check = stats.listCheck;
+  if (check.repeated > 0 || check.walks > 1) {
+    lines.push(`  list ${check.verdict} after ${check.walks} walk${check.walks === 1 ? '' : 's'}: ${n(check.repeated)} rows met again (written once), ${n(check.addedByRecheck)} added by a recheck; ${check.note}`);
+  }
   if (stats.manifestPath) lines.push(`  manifest: ${stats.manifestPath}`);
   for (const warning of stats.warnings) lines.push(`  warning: ${warning}`);
   return lines.join('\n') + '\n';
@@ -92,7 +97,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
   describe: 'Write every contact (or a --filter subset) to CSV or NDJSON; - or no file for stdout',
   builder: (yargs) =>
     yargs
-      .options(connectionFlags)
+      .options(apiCommandFlags)
       .positional('file', { type: 'string', describe: 'Output file (.csv, .ndjson, .jsonl, optionally .gz; .parquet), or - for stdout; may hold {date}, {time}, {run_id}', defaultDescription: 'stdout; none with --to' })
       .option('format', { type: 'string', choices: ['csv', 'ndjson', 'parquet'], describe: 'Output format', defaultDescription: 'from the file name, else csv' })
       .option('typed', { type: 'boolean', describe: 'NDJSON with numbers, booleans and lists as JSON types and warehouse column names (Parquet is always typed)', defaultDescription: 'false' })
@@ -111,6 +116,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       .option('success-marker', { type: 'boolean', describe: 'Write _SUCCESS beside the manifest, last', defaultDescription: 'true when the path has a template' })
       .option('run-id', { type: 'string', describe: 'The run id ({run_id}, change log, _run_id)', defaultDescription: 'start time and a random suffix' })
       .option('page-size', { type: 'number', default: 999, describe: 'Contacts per request (1–999)' })
+      .option('recheck', { type: 'string', choices: ['auto', 'always', 'never'], default: 'auto', describe: 'Walk the list again when contacts were added or deleted during the export (auto: when an id came back), always, or never; the manifest says what it could verify' })
       .option('max-pages', { type: 'number', default: 100_000, describe: 'Stop with an error after this many pages (runaway-loop guard)' })
       .example('PYLON_API_TOKEN=… $0 export contacts.csv', 'Every contact, atomically, with contacts.csv.manifest.json')
       .example('$0 export contacts.ndjson.gz', 'NDJSON, gzipped')

@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { ConnectionOptionsInput } from '../../config.js';
-import { connectionFlags, connectionInput, type ConnectionArgv } from '../shared-options.js';
+import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared-options.js';
 import { contextOf } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress } from '../progress.js';
@@ -9,13 +9,13 @@ import { resolveImportOptions, type ImportOptionsInput } from '../../import/opti
 import { runImport, type ImportStats } from '../../import/run-import.js';
 
 /** The import's flags: its options as the library takes them, with the file as a positional. */
-export type ImportArgv = ConnectionArgv &
+export type ImportArgv = ApiCommandArgv &
   Omit<ImportOptionsInput, keyof ConnectionOptionsInput | 'input' | 'set' | 'undo' | 'cwd'> & { file: string };
 
 /** Flags shared by `import` and `update` (everything about reading rows and writing reports). */
 export function rowFlags<T>(yargs: Argv<T>) {
   return yargs
-    .options(connectionFlags)
+    .options(apiCommandFlags)
     .option('dry-run', { type: 'boolean', default: false, describe: 'Validate and look up only: write the plan, the API calls and the ETA, change nothing' })
     .option('errors', { type: 'string', describe: 'Error report path (re-importable CSV)', defaultDescription: '<input>.errors.csv' })
     .option('results', { type: 'string', describe: 'Write one line per row: _line, _action, _contact_id, email, _request_id (and the changes with --dry-run)' })
@@ -26,6 +26,7 @@ export function rowFlags<T>(yargs: Argv<T>) {
     .option('map', { type: 'string', describe: 'JSON file mapping other header names onto fields, e.g. {"Full Name": "name"}' })
     .option('ignore-unknown-columns', { type: 'boolean', default: false, describe: 'Ignore columns that map to no field instead of stopping' })
     .option('clear-token', { type: 'string', describe: 'A cell holding exactly this clears the field (e.g. #N/A); empty cells leave fields unchanged' })
+    .option('lenient', { type: 'boolean', default: false, describe: "Send values that only the CLI's own checks refuse (email form, number/boolean/date formats, url, custom role slugs): for a Pylon that accepts them" })
     .option('on-duplicate', { type: 'string', choices: ['first', 'last', 'error'], default: 'first', describe: 'Rows with the same email in the file: keep the first, the last, or none' })
     .option('lookup', { type: 'string', choices: ['auto', 'search', 'list'], default: 'auto', describe: 'Find existing contacts by batched search, by reading the whole list once, or whichever costs fewer calls' })
     .option('lookup-batch', { type: 'number', default: 100, describe: 'Emails per search call' });
@@ -46,6 +47,7 @@ export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv): ImportOpt
     map: argv.map,
     ignoreUnknownColumns: argv.ignoreUnknownColumns,
     clearToken: argv.clearToken,
+    lenient: argv.lenient,
     onDuplicate: argv.onDuplicate,
     lookup: argv.lookup,
     lookupBatch: argv.lookupBatch,
@@ -54,7 +56,7 @@ export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv): ImportOpt
 
 /** Runs an import-like job with progress, Ctrl-C handling and the summary; returns the stats. */
 export async function runWithTerminal(
-  argv: ConnectionArgv,
+  argv: ApiCommandArgv,
   run: (hooks: {
     signal: AbortSignal;
     onProgress: (stats: ImportStats) => void;
