@@ -3,29 +3,11 @@
  * bucket) and handler. Handlers return the 200 body or throw ApiError.
  */
 import type { EndpointKey } from './options.js';
-import type { FaultPlan } from './faults.js';
 import { createContact, deleteContact, getContact, importContact, listContacts, patchContact, searchContacts } from './handlers/contacts.js';
 import { createAccount, getAccount, getCustomField, getMe, listAccounts, listCustomFields, searchAccounts } from './handlers/org.js';
-import type { EmulatorOptions } from './options.js';
-import type { Org } from './org.js';
-import type { ContactStore } from './store.js';
+import type { EmulatorContext, RequestInfo } from './context.js';
 
-export interface EmulatorContext {
-  options: EmulatorOptions;
-  store: ContactStore;
-  org: Org;
-  /** --list-churn progress: churn events done, contacts inserted. */
-  churn: { done: number; inserted: number };
-}
-
-export interface RequestInfo {
-  params: Record<string, string>;
-  query: URLSearchParams;
-  /** Parsed JSON body (routes with `body: true`); `{}` when the body was empty. */
-  body: unknown;
-  requestId: string;
-  fault?: FaultPlan;
-}
+export type { EmulatorContext, RequestInfo } from './context.js';
 
 export type Handler = (app: EmulatorContext, req: RequestInfo) => string;
 

@@ -14,19 +14,14 @@ import type { Prng } from './prng.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { nextRequestId } from './request-id.js';
 import { errorBody, respond, type Headers } from './respond.js';
-import { matchRoute, type EmulatorContext } from './routes.js';
+import { matchRoute } from './routes.js';
+import type { EmulatorContext, PipelineDeps } from './context.js';
 import type { EmulatorStats } from './stats.js';
 
 export const INSPECT_PREFIX = '/_emulator/';
 const MAX_BODY_BYTES = 1024 * 1024;
 
-export interface PipelineDeps {
-  app: EmulatorContext;
-  stats: EmulatorStats;
-  limiter: RateLimiter;
-  faults: FaultInjector;
-  jitter: Prng;
-}
+export type { PipelineDeps } from './context.js';
 
 /** Waits without keeping the process alive once the server is closed. */
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

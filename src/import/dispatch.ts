@@ -32,6 +32,8 @@ export interface DispatchParts {
   onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[]) => void;
   onUncertainCreate?: (email: string, line: number) => void;
   onNote?: (message: string) => void;
+  /** Waited out before looking up a create that may still land (search may lag behind writes). */
+  visibility?: { settle(): Promise<void> };
 }
 
 export interface Dispatcher {
@@ -157,6 +159,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       parts.onNote?.(`waiting ${Math.ceil(wait / 1000)} s before checking ${deferred.length} creates the interrupted run may still have in flight`);
       await sleep(wait, undefined, { signal }).catch(() => undefined);
     }
+    await parts.visibility?.settle();
     for (const [i, { row, plan }] of deferred.entries()) {
       if (control.stopped) {
         ledger.notProcessed(deferred.length - i);

@@ -21,6 +21,7 @@ import { createPool } from './pool.js';
 import { createErrorReport, createResultsReport } from './report.js';
 import { RunControl } from './run-control.js';
 import { createImportStats, type ImportStats } from './stats.js';
+import { SearchVisibility } from './search-visibility.js';
 import { createUndoWriter, type UndoWriter } from './undo-writer.js';
 import { createWritePolicy } from './write-policy.js';
 
@@ -107,9 +108,10 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const accountIds = new Map<string, string | null>();
     const planContext = { mode: options.mode, customFields, accountIdForExternalId: (ext: string) => accountIds.get(ext) ?? undefined };
     const uncertain = new Map<string, number>();
-    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), onUncertainCreate: (email, line) => uncertain.set(email, line) });
+    const visibility = new SearchVisibility(client, signal, note);
+    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), onUncertainCreate: (email, line) => uncertain.set(email, line) });
     const pool = createPool(options.connection.concurrency);
-    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, signal, onPlan: hooks.onPlan, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note });
+    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, signal, onPlan: hooks.onPlan, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility });
 
     const validation = { customFields, clearToken: options.clearToken, lenient: options.lenient };
     const setCells = Object.values(options.set);
@@ -169,7 +171,10 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     await pool.drain();
     await dispatcher.finishDeferred(options.connection.timeoutMs);
     stats.warnings.push(...rowSource.warnings);
-    if (uncertain.size > 0 && !control.stopped) stats.duplicatesCreated = await verifyNoDuplicates(client, uncertain, options.lookupBatch, signal);
+    if (uncertain.size > 0 && !control.stopped) {
+      await visibility.settle();
+      stats.duplicatesCreated = await verifyNoDuplicates(client, uncertain, options.lookupBatch, signal);
+    }
     if (options.dryRun) {
       stats.plannedCalls = { ...callsSoFar(client), create: dispatcher.planned.create, patch: dispatcher.planned.patch };
       stats.etaSeconds = Math.max(...Object.entries(stats.plannedCalls).map(([e, n]) => ((n ?? 0) * options.connection.rateWindowMs) / 1000 / options.connection.rates[e as EndpointKey]), 0);

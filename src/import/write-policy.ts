@@ -10,6 +10,7 @@ import { unclearedIssue, updateWithClears } from './clears.js';
 import type { RowIssue } from './desired.js';
 import type { FieldChange, Plan, PlanContext } from './plan.js';
 import { diffContact } from './plan.js';
+import type { SearchVisibility } from './search-visibility.js';
 import type { UndoWriter } from './undo-writer.js';
 
 /** A row ready to be written: validated, de-duplicated, matched. */
@@ -39,6 +40,8 @@ export interface WritePolicyContext {
   /** Called just before a write goes out (the journal's `sent` entry). */
   beforeSend?: (line: number, update?: { id: string; changes: FieldChange[] }) => void;
   onNote?: (message: string) => void;
+  /** How long search takes to show a new contact: measured on the first create, waited out before a reconciling search. */
+  visibility?: SearchVisibility;
   /** Called for each email whose create was uncertain (sent more than once, or reconciled): checked for duplicates at the end. */
   onUncertainCreate?: (email: string, line: number) => void;
 }
@@ -96,6 +99,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
       try {
         ctx.beforeSend?.(row.line);
         const res = await client.createContact(plan.body, { signal });
+        if (email) await ctx.visibility?.measure(email, res.data.id);
         return { outcome: 'created', id: res.data.id, requestId: res.requestId };
       } catch (error) {
         // A duplicate may also be refused without `exists_id` (undocumented): the email's holder is looked up.
@@ -107,10 +111,10 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
         ctx.onNote?.(`line ${row.line}: create may have been applied (${error.message}); checking by email before sending again`);
         // A server that answered (5xx) or closed the connection is done with the request; one that
         // we stopped waiting for (timeout) may still be processing it for about as long again.
-        if (error.code === 'PYLON_TIMEOUT') {
-          await sleep(ctx.timeoutMs, undefined, { signal }).catch(() => undefined);
-          if (signal?.aborted) throw error;
-        }
+        if (error.code === 'PYLON_TIMEOUT') await sleep(ctx.timeoutMs, undefined, { signal }).catch(() => undefined);
+        // A search that lags behind writes would miss the contact a lost create made.
+        await ctx.visibility?.settle();
+        if (signal?.aborted) throw error;
         const found: Contact[] = await findByEmail(client, email, signal);
         if (found.length > 0) return { outcome: 'created', id: found[0]!.id };
         const decision = decideRetry({ endpoint: 'get', failure: failureOf(error), retriesDone: resends, options: DEFAULT_RETRY, random: Math.random });

@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor, parseBodyLimit, parseQueryLimit } from '../
 import { CODES, MSG } from '../messages.js';
 import { uuidLike } from '../request-id.js';
 import { dataBody, emptyBody, pageBody } from '../respond.js';
-import type { EmulatorContext, RequestInfo } from '../routes.js';
+import type { EmulatorContext, RequestInfo } from '../context.js';
 import { compileFilter, textMatcher } from '../search.js';
 import type { ContactStore } from '../store.js';
 import { parseContactWrite } from '../validate.js';

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { nextRequestId } from '../request-id.js';
 import { respond } from '../respond.js';
-import type { PipelineDeps } from '../server.js';
+import type { PipelineDeps } from '../context.js';
 import { resetStats, snapshotStats } from '../stats.js';
 
 export function inspect(deps: PipelineDeps, req: IncomingMessage, res: ServerResponse, route: string, query: URLSearchParams): void {

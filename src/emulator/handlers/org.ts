@@ -5,7 +5,7 @@ import { uuidLike } from '../request-id.js';
 import { decodeCursor, encodeCursor, parseBodyLimit, parseQueryLimit } from '../cursor.js';
 import { CODES, MSG } from '../messages.js';
 import { dataBody, pageBody } from '../respond.js';
-import type { EmulatorContext, RequestInfo } from '../routes.js';
+import type { EmulatorContext, RequestInfo } from '../context.js';
 
 const OBJECT_TYPES = new Set(['account', 'issue', 'contact', 'task', 'project', 'meeting', 'opportunity']);
 

@@ -1,0 +1,64 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PylonClient } from '../pylon/api.js';
+import { findByEmail } from './lookup.js';
+
+/** Longest search lag measured; past it, the lag is taken as this. */
+const MAX_LAG_MS = 60_000;
+const POLL_MS = 200;
+
+/**
+ * How long Pylon's search takes to show a contact just written (undocumented;
+ * the emulator's `--search-lag-ms` models a lag). Measured once per run, on the
+ * first contact the run creates: one search when search is immediate, a few more
+ * polls when it lags. A create whose answer was lost is searched for only after
+ * this lag has passed, and so is the after-run duplicate check: otherwise a
+ * lagging search would miss the contact the lost create made, and the create
+ * would be sent again.
+ */
+export class SearchVisibility {
+  private lag: number | undefined;
+  private probing: Promise<void> | undefined;
+
+  constructor(private readonly client: PylonClient, private readonly signal?: AbortSignal, private readonly onNote?: (message: string) => void) {}
+
+  /** The measured lag in ms; undefined until a create has been measured. */
+  get lagMs(): number | undefined {
+    return this.lag;
+  }
+
+  /** Called with a contact the run just created: the first one is searched for until it shows. */
+  measure(email: string, id: string): Promise<void> {
+    this.probing ??= this.probe(email, id);
+    return this.probing;
+  }
+
+  /** Waits until a contact written now would show in search (the lag, with a margin). */
+  async settle(): Promise<void> {
+    await this.probing;
+    const wait = this.lag === undefined || this.lag === 0 ? 0 : Math.ceil(this.lag * 1.5) + POLL_MS;
+    if (wait > 0) await sleep(wait, undefined, { signal: this.signal }).catch(() => undefined);
+  }
+
+  private async probe(email: string, id: string): Promise<void> {
+    const started = Date.now();
+    try {
+      for (;;) {
+        const found = await findByEmail(this.client, email, this.signal);
+        const elapsed = Date.now() - started;
+        if (found.some((c) => c.id === id)) {
+          this.lag = found.length > 0 && elapsed < POLL_MS ? 0 : elapsed;
+          if (this.lag > 0) this.onNote?.(`search shows a new contact only after about ${(this.lag / 1000).toFixed(1)} s: lost create answers are checked after that long`);
+          return;
+        }
+        if (elapsed >= MAX_LAG_MS || this.signal?.aborted) {
+          this.lag = MAX_LAG_MS;
+          this.onNote?.(`search did not show a contact created ${MAX_LAG_MS / 1000} s ago; lost create answers are checked after that long`);
+          return;
+        }
+        await sleep(POLL_MS, undefined, { signal: this.signal }).catch(() => undefined);
+      }
+    } catch {
+      // Measuring is best effort: a failed search leaves the lag unknown (treated as none).
+    }
+  }
+}
