@@ -32,6 +32,13 @@ export type ErrorCode =
   | 'RUN_GUARD'
   | 'OUTPUT_WRITE'
   | 'OUTPUT_UNWRITABLE'
+  // warehouse output and loads (exit 1)
+  | 'SCHEMA_CHANGED'
+  | 'LOAD_CONNECT'
+  | 'LOAD_AUTH'
+  | 'LOAD_TABLE_CONFLICT'
+  | 'LOAD_UNAVAILABLE'
+  | 'LOAD_FAILED'
   | 'INTERNAL';
 
 export interface PylonCliErrorOptions {

@@ -9,6 +9,10 @@ export interface ExportColumn {
   slug?: string;
   /** Multi-valued: joined with `;` in CSV, an array in NDJSON. */
   multi: boolean;
+  /** The custom field's type (`number`, `date`, …), for typed output. */
+  fieldType?: string;
+  /** `number_metadata.decimal_places` of a number or decimal field. */
+  decimalPlaces?: number;
 }
 
 const MULTI_STANDARD: ReadonlySet<StandardColumn> = new Set(['emails', 'phone_numbers']);
@@ -24,7 +28,14 @@ export function availableColumns(customFields: readonly CustomFieldDefinition[])
   for (const field of customFields) {
     if (seen.has(field.slug)) continue;
     seen.add(field.slug);
-    columns.push({ name: customColumn(field.slug), slug: field.slug, multi: field.type === 'multiselect' });
+    const places = field.number_metadata?.decimal_places;
+    columns.push({
+      name: customColumn(field.slug),
+      slug: field.slug,
+      multi: field.type === 'multiselect',
+      fieldType: field.type,
+      ...(typeof places === 'number' ? { decimalPlaces: places } : {}),
+    });
   }
   return columns;
 }

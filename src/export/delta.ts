@@ -47,7 +47,7 @@ function sameFilter(a: Filter | null | undefined, b: Filter | null | undefined):
 }
 
 /** Reads the state file line by line, checking its header and sha256 against the manifest. */
-async function* readState(path: string, expected: StateRef, since: string): AsyncGenerator<{ key: Key64; hash: Key64; id: string }> {
+async function* readState(path: string, expected: StateRef, since: string): AsyncGenerator<{ key: Key64; hash: Key64; hashHex: string; id: string }> {
   const digest = createHash('sha256');
   const stream = createReadStream(path);
   stream.on('data', (chunk) => digest.update(chunk));
@@ -63,7 +63,7 @@ async function* readState(path: string, expected: StateRef, since: string): Asyn
       const hash = parseKey64Hex(line.slice(0, 16));
       const id = line.slice(17);
       if (!hash || line[16] !== ' ' || id === '') throw stateError(since, path, 'has a malformed line');
-      yield { key: key64(id), hash, id };
+      yield { key: key64(id), hash, hashHex: line.slice(0, 16), id };
     }
   } catch (error) {
     if (error instanceof ConfigError) throw error;
@@ -104,14 +104,17 @@ export async function loadBaseline(manifestPath: string, current: { filter: Filt
   };
 }
 
-/** Streams the ids of the previous state not seen in this run into a CSV (header `id`). Returns their count. */
-export async function writeDeleted(baseline: Baseline, file: OutputFile): Promise<number> {
+/** Streams the ids of the previous state not seen in this run into a CSV (header `id`), and to `onDeleted` with their last hash. Returns their count. */
+export async function writeDeleted(baseline: Baseline, file: OutputFile | undefined, onDeleted?: (id: string, hashHex: string) => Promise<void>): Promise<number> {
   let deleted = 0;
-  const write = (text: string) => file.write(text);
+  const write = async (text: string) => {
+    if (file) await file.write(text);
+  };
   await write('id\n');
   for await (const entry of readState(baseline.statePath, baseline.manifest.state, baseline.manifestPath)) {
     if (baseline.index.isMarked(entry.key)) continue;
     deleted += 1;
+    await onDeleted?.(entry.id, entry.hashHex);
     await write(/[",\r\n]/.test(entry.id) ? `"${entry.id.replaceAll('"', '""')}"\n` : `${entry.id}\n`);
   }
   return deleted;

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Filter } from '../pylon/types.js';
 import { writeFileAtomic } from '../output/output-file.js';
+import type { SchemaRecord } from './schema.js';
 import type { ListCheck } from './list-check.js';
 import type { ExportFormat } from './sink.js';
 
@@ -51,8 +52,8 @@ export interface ExportManifest {
   complete: boolean;
   /** `unverified`: every page was read but the list changed during the walk (see listCheck). */
   status: 'complete' | 'unverified' | 'failed' | 'interrupted';
-  /** The data file relative to this manifest, or "-" for stdout. Absent on disk unless complete. */
-  file: string;
+  /** The data file relative to this manifest, "-" for stdout, null for a load without a file. Absent on disk unless complete. */
+  file: string | null;
   format: ExportFormat;
   gzip: boolean;
   bom: boolean;
@@ -78,6 +79,19 @@ export interface ExportManifest {
   listCheck: ListCheck;
   /** Error report, relative to this manifest, when one was written. */
   errors: string | null;
+  /** The run's id (the change log's run_id, `{run_id}` in paths, `_run_id` in loaded tables). */
+  runId?: string;
+  /** NDJSON with JSON types, or Parquet. */
+  typed?: boolean;
+  /** The typed columns and their hash; the next run stops if one is dropped or changes type. */
+  schema?: SchemaRecord | null;
+  /** Order-independent hash of every contact's typed values (see schema.ts ValuesDigest), and how many. */
+  values?: { rows: number; sha256: string } | null;
+  /** Schema sidecars, relative to this manifest. */
+  schemaFiles?: string[];
+  changes?: { path: string; insert: number; update: number; delete: number } | null;
+  /** What --to did, counted by the database. The target's password is never here. */
+  load?: { target: string; table: string; inserted: number; updated: number; unchanged: number; deleted: number; mergeMs: number } | null;
 }
 
 /** A path as stored in a manifest: relative to the manifest's directory. */

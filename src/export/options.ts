@@ -2,6 +2,10 @@ import { ConfigError, invalidOption } from '../errors.js';
 import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
 import { parseFilterExpression } from '../pylon/filter-expr.js';
 import type { Filter } from '../pylon/types.js';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { isSpecialFile } from '../output/output-file.js';
+import { parseLoadTarget, type LoadTarget } from './load/target.js';
 import type { RecheckMode } from './list-check.js';
 import type { ExportFormat } from './sink.js';
 
@@ -21,6 +25,24 @@ export interface ExportOptionsInput extends ConnectionOptionsInput {
   since?: string;
   pageSize?: number;
   maxPages?: number;
+  /** NDJSON with numbers, booleans and lists as JSON types, keys as in the schema sidecars (Parquet is always typed). */
+  typed?: boolean;
+  /** Go on when a column was dropped or changed type against the previous manifest. */
+  allowSchemaChange?: boolean;
+  /** Change log path (op, id, row hash, valid-from, run id). */
+  changes?: string;
+  /** `duckdb:<file>[#table]` or `postgresql://…[#table]`. */
+  to?: string;
+  /** With --to: delete removed contacts instead of setting `_deleted_at`. */
+  hardDelete?: boolean;
+  /** Write `_SUCCESS` beside the manifest at the end (default: when the path has a template). */
+  successMarker?: boolean;
+  /** The run's id (default: from the start time and a random suffix). */
+  runId?: string;
+  /** The run's start time, for `{date}`, `{time}` and the run id (tests). */
+  now?: Date;
+  /** Parquet rows per row group (library only; default 5,000). */
+  rowGroupSize?: number;
   /** Walk the list again: when it moved during the walk (auto), always, or never. */
   recheck?: string;
   /** A --json summary is asked for (it goes to stdout, so not with stdout output). */
@@ -46,6 +68,23 @@ export interface ExportOptions {
   since?: string;
   pageSize: number;
   maxPages: number;
+  /** False with --to and no file: nothing but the load (and the manifest, when asked for). */
+  fileOutput: boolean;
+  typed: boolean;
+  /** Schema sidecars of a typed file output: `<output>.schema.json`, `.bigquery.json`, `.postgres.sql`. */
+  schemaPaths?: { jsonSchema: string; bigquery: string; postgres: string };
+  allowSchemaChange: boolean;
+  changesPath?: string;
+  to?: LoadTarget;
+  hardDelete: boolean;
+  /** `_SUCCESS` beside the manifest, written last. */
+  successPath?: string;
+  runId: string;
+  /** ISO time the run's paths and run id were made from. */
+  runStartedAt: string;
+  /** The paths had {date}/{time}/{run_id}: their directories are created. */
+  templated: boolean;
+  rowGroupSize?: number;
   recheck: RecheckMode;
 }
 
@@ -59,7 +98,25 @@ function resolveRecheck(value: string | undefined): RecheckMode {
 export const DEFAULT_MAX_PAGES = 100_000;
 
 function inferFormat(output: string): ExportFormat {
+  if (/\.parquet$/i.test(output)) return 'parquet';
   return /\.(ndjson|jsonl)(\.gz)?$/i.test(output) ? 'ndjson' : 'csv';
+}
+
+const PLACEHOLDER_RE = /\{([^{}]*)\}/g;
+
+/** `{date}` (YYYY-MM-DD), `{time}` (HHMMSS) and `{run_id}`, all from the run's start in UTC. */
+export function expandTemplate(flag: string, path: string, now: Date, runId: string): string {
+  const iso = now.toISOString();
+  return path.replace(PLACEHOLDER_RE, (whole, name: string) => {
+    if (name === 'date') return iso.slice(0, 10);
+    if (name === 'time') return iso.slice(11, 19).replaceAll(':', '');
+    if (name === 'run_id') return runId;
+    throw invalidOption(flag, 'a path whose placeholders are {date}, {time} or {run_id}', path);
+  });
+}
+
+export function defaultRunId(now: Date): string {
+  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
 function parseColumns(columns: string | string[] | undefined): string[] | undefined {
@@ -77,13 +134,30 @@ function sidecarBase(output: string, toStdout: boolean, manifest: string | undef
 
 /** Turns raw options into complete, validated ones. The only place export defaults live. */
 export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
-  const output = input.output === undefined || input.output === '' ? '-' : input.output;
-  const toStdout = output === '-';
+  const now = input.now ?? new Date();
+  const runId = input.runId ?? defaultRunId(now);
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(runId)) throw invalidOption('--run-id', 'letters, digits, ".", "_" and "-" (at most 100)', runId);
+  const to = input.to === undefined ? undefined : parseLoadTarget(input.to);
+  const noFile = to !== undefined && (input.output === undefined || input.output === '');
+  const rawOutput = input.output === undefined || input.output === '' ? '-' : input.output;
+  const templated = /\{[^{}]*\}/.test(rawOutput) || (input.manifest !== undefined && /\{[^{}]*\}/.test(input.manifest));
+  const output = expandTemplate('<file>', rawOutput, now, runId);
+  // A FIFO, a device or /dev/stdout is written in place, and like stdout gets no sidecars unless asked for.
+  const special = output !== '-' && isSpecialFile(output);
+  const toStdout = output === '-' && !noFile;
   let format: ExportFormat;
-  if (input.format === undefined) format = toStdout ? 'csv' : inferFormat(output);
-  else if (input.format === 'csv' || input.format === 'ndjson') format = input.format;
-  else throw invalidOption('--format', 'one of csv, ndjson', input.format);
-  const gzip = input.gzip ?? (!toStdout && /\.gz$/i.test(output));
+  if (input.format === undefined) format = toStdout || noFile ? 'csv' : inferFormat(output);
+  else if (input.format === 'csv' || input.format === 'ndjson' || input.format === 'parquet') format = input.format;
+  else throw invalidOption('--format', 'one of csv, ndjson, parquet', input.format);
+  if (format === 'parquet' && input.gzip) throw invalidOption('--gzip', 'CSV or NDJSON output (Parquet compresses its pages itself, with snappy)', true);
+  if (format === 'parquet' && (input.bom || input.excelSafe)) throw invalidOption(input.bom ? '--bom' : '--excel-safe', 'CSV output', true);
+  if (input.typed && format !== 'ndjson') throw invalidOption('--typed', 'NDJSON output (Parquet is always typed; CSV cells are text)', true);
+  const typed = format === 'parquet' || (format === 'ndjson' && input.typed === true);
+  if (to && input.filter !== undefined) {
+    throw new ConfigError('CONFIG_INVALID_OPTION', 'Invalid option `--to`: a load marks contacts missing from the export as deleted, so it needs every contact; drop --filter', { option: '--to' });
+  }
+  if (input.hardDelete && !to) throw invalidOption('--hard-delete', 'a load (--to)', true);
+  const gzip = format === 'parquet' ? false : (input.gzip ?? (!toStdout && !noFile && /\.gz$/i.test(output)));
   const bom = input.bom ?? false;
   const excelSafe = input.excelSafe ?? false;
   if (format === 'ndjson' && bom) throw invalidOption('--bom', 'CSV output (a BOM is for spreadsheets; NDJSON is UTF-8 without one)', true);
@@ -101,8 +175,12 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
       option: '--since',
     });
   }
-  const manifestPath = input.manifest ?? (toStdout ? undefined : `${output}.manifest.json`);
-  const base = sidecarBase(output, toStdout, manifestPath);
+  const manifestInput = input.manifest === undefined ? undefined : expandTemplate('--manifest', input.manifest, now, runId);
+  const manifestPath = manifestInput ?? (toStdout || noFile || special ? undefined : `${output}.manifest.json`);
+  const base = sidecarBase(output, toStdout || noFile || special, manifestPath);
+  const fileBase = toStdout || noFile || special ? undefined : output;
+  const successWanted = input.successMarker ?? templated;
+  if (successWanted && manifestPath === undefined) throw invalidOption('--success-marker', 'a manifest to write it beside (a file output or --manifest)', true);
   return {
     connection: resolveConnectionOptions(input),
     output,
@@ -114,12 +192,24 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     columns: parseColumns(input.columns),
     filter,
     manifestPath,
-    errorsPath: input.errors ?? (base === undefined ? undefined : `${base}.errors.csv`),
+    errorsPath: input.errors !== undefined ? expandTemplate('--errors', input.errors, now, runId) : base === undefined ? undefined : `${base}.errors.csv`,
     statePath: base === undefined ? undefined : `${base}.state`,
     deletedPath: input.since === undefined || base === undefined ? undefined : `${base}.deleted.csv`,
     since: input.since,
     pageSize: resolveIntegerOption('--page-size', input.pageSize, 1, 999, 999),
     maxPages: resolveIntegerOption('--max-pages', input.maxPages, 1, 100_000_000, DEFAULT_MAX_PAGES),
+    fileOutput: !noFile,
+    typed,
+    schemaPaths: typed && fileBase !== undefined ? { jsonSchema: `${fileBase}.schema.json`, bigquery: `${fileBase}.bigquery.json`, postgres: `${fileBase}.postgres.sql` } : undefined,
+    allowSchemaChange: input.allowSchemaChange ?? false,
+    changesPath: input.changes === undefined ? undefined : expandTemplate('--changes', input.changes, now, runId),
+    to,
+    hardDelete: input.hardDelete ?? false,
+    successPath: successWanted && manifestPath !== undefined ? join(dirname(manifestPath), '_SUCCESS') : undefined,
+    runId,
+    runStartedAt: now.toISOString(),
+    templated,
+    rowGroupSize: input.rowGroupSize === undefined ? undefined : resolveIntegerOption('rowGroupSize', input.rowGroupSize, 1, 10_000_000, 5_000),
     recheck: resolveRecheck(input.recheck),
   };
 }

@@ -18,7 +18,7 @@
 import { createWriteStream, readdirSync, statSync, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { open, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, PylonCliError } from '../errors.js';
 import { processAlive } from './process-alive.js';
 
@@ -55,8 +55,14 @@ export function outputWriteError(path: string, error: unknown): PylonCliError {
   return new PylonCliError('OUTPUT_WRITE', `Cannot write ${path}: ${reason}`, { cause: error });
 }
 
-/** True when `path` exists and is not a regular file (a FIFO, a device, a socket). */
+/**
+ * True when `path` exists and is not a regular file (a FIFO, a device, a
+ * socket), or is under /dev or /proc: /dev/stdout redirected to a regular file
+ * stats as one, and renaming over it fails (or replaces the link).
+ */
 export function isSpecialFile(path: string): boolean {
+  const absolute = resolve(path);
+  if (absolute.startsWith('/dev/') || absolute.startsWith('/proc/')) return true;
   try {
     const s = statSync(path);
     return !s.isFile() && !s.isDirectory();
@@ -132,7 +138,7 @@ export async function checkWritable(targets: readonly OutputTarget[]): Promise<v
     seen.add(target.path);
     const existing = await stat(target.path).catch(() => undefined);
     if (existing?.isDirectory()) throw unwritable(target, 'it is a folder');
-    if (existing && !existing.isFile()) {
+    if (existing && (!existing.isFile() || isSpecialFile(target.path))) {
       // Written in place: a FIFO without a reader would block, so only the permission is checked.
       const { access, constants } = await import('node:fs/promises');
       await access(target.path, constants.W_OK).catch((error) => {

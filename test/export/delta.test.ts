@@ -69,7 +69,9 @@ test('a failed delta publishes nothing and keeps the baseline: the next run stil
     }
     t.is(await readFile(`${out}.state`, 'utf8'), baselineState, 'the baseline state is untouched');
     t.false((await filesIn(dir)).includes('nightly.csv.deleted.csv'));
-    const failedManifest = await readManifest(manifestPath);
+    // The previous complete manifest stays as it was; the failed run's facts go beside it.
+    t.like(await readManifest(manifestPath), { complete: true, status: 'complete' });
+    const failedManifest = await readManifest(`${manifestPath}.failed.json`);
     t.like(failedManifest, { complete: false, status: 'failed' });
     t.like(failedManifest.state, { path: 'nightly.csv.state', entries: 40 }, 'the failed manifest points at the baseline');
 
@@ -77,6 +79,7 @@ test('a failed delta publishes nothing and keeps the baseline: the next run stil
     t.true(retry.complete);
     t.like(retry.delta, { new: 1, changed: 0, deleted: 0 });
     t.deepEqual((await readCsv(out)).map((r) => r.id), [newId]);
+    t.false((await filesIn(dir)).includes('nightly.csv.manifest.json.failed.json'), 'a complete run removes the failed record');
   });
 });
 

@@ -86,7 +86,7 @@ test('--filter: simple expressions and JSON', (t) => {
 });
 
 const errors: Array<[string, ExportOptionsInput, RegExp]> = [
-  ['bad format', { format: 'xml' }, /^Invalid option `--format`: expected one of csv, ndjson, got "xml"$/],
+  ['bad format', { format: 'xml' }, /^Invalid option `--format`: expected one of csv, ndjson, parquet, got "xml"$/],
   ['page size 0', { pageSize: 0 }, /^Invalid option `--page-size`: expected an integer from 1 to 999, got 0$/],
   ['page size 1000', { pageSize: 1000 }, /^Invalid option `--page-size`: expected an integer from 1 to 999, got 1000$/],
   ['max pages', { maxPages: -1 }, /^Invalid option `--max-pages`/],

@@ -11,7 +11,7 @@ import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared
 
 /** The export's flags: its options as the library takes them, with the file as a positional. */
 export type ExportArgv = ApiCommandArgv &
-  Omit<ExportOptionsInput, keyof ConnectionOptionsInput | 'output' | 'columns' | 'json'> & { file?: string; columns?: string };
+  Omit<ExportOptionsInput, keyof ConnectionOptionsInput | 'output' | 'columns' | 'json' | 'now' | 'rowGroupSize'> & { file?: string; columns?: string };
 
 export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOptionsInput {
   return {
@@ -28,6 +28,13 @@ export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOpt
     since: argv.since,
     pageSize: argv.pageSize,
     maxPages: argv.maxPages,
+    typed: argv.typed,
+    allowSchemaChange: argv.allowSchemaChange,
+    changes: argv.changes,
+    to: argv.to,
+    hardDelete: argv.hardDelete,
+    successMarker: argv.successMarker,
+    runId: argv.runId,
     recheck: argv.recheck,
     json: argv.json,
   };
@@ -56,13 +63,19 @@ export function formatExportSummary(stats: ExportStats): string {
     const d = stats.delta;
     lines.push(`  delta since ${d.since}: new ${n(d.new)}, changed ${n(d.changed)}, unchanged ${n(d.unchanged)}, deleted ${n(d.deleted)}${d.deletedPath ? ` (ids in ${d.deletedPath})` : ''}`);
   }
+  if (stats.load) {
+    const l = stats.load;
+    lines.push(`  loaded into ${l.target}: inserted ${n(l.inserted)}, updated ${n(l.updated)}, unchanged ${n(l.unchanged)}, deleted ${n(l.deleted)}`);
+  }
+  if (stats.changes) lines.push(`  change log ${stats.changes.path}: insert ${n(stats.changes.insert)}, update ${n(stats.changes.update)}, delete ${n(stats.changes.delete)}`);
+  if (stats.schemaFiles.length > 0) lines.push(`  schema ${stats.schemaHash?.slice(0, 12)}: ${stats.schemaFiles.join(', ')}`);
   if (stats.recordErrors > 0) lines.push(`  ${n(stats.recordErrors)} records could not be written${stats.errorsPath ? `: see ${stats.errorsPath}` : ''}`);
   if (stats.complete && stats.sha256) lines.push(`  sha256 ${stats.sha256}, ${n(stats.bytes)} bytes`);
   if (stats.stoppedAt) {
     const s = stats.stoppedAt;
     const where = `page ${n(s.pagesRead + 1)}${s.cursor ? ` (cursor ${s.cursor})` : ''}`;
     lines.push(`  stopped at ${where}: ${s.message}`);
-    lines.push(stats.output === '-' ? '  stdout received a partial export: discard it' : '  nothing was written at the target; the previous file, if any, is untouched');
+    lines.push(stats.output === '-' ? '  stdout received a partial export: discard it' : '  nothing was written at the target: the previous file, its manifest and any loaded table are untouched');
     if (stats.errorsPath) lines.push(`  error report: ${stats.errorsPath}`);
   }
   const check = stats.listCheck;
@@ -85,8 +98,9 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
   builder: (yargs) =>
     yargs
       .options(apiCommandFlags)
-      .positional('file', { type: 'string', describe: 'Output file (.csv, .ndjson, .jsonl, optionally .gz), or - for stdout', default: '-' })
-      .option('format', { type: 'string', choices: ['csv', 'ndjson'], describe: 'Output format', defaultDescription: 'from the file name, else csv' })
+      .positional('file', { type: 'string', describe: 'Output file (.csv, .ndjson, .jsonl, optionally .gz; .parquet), or - for stdout; may hold {date}, {time}, {run_id}', defaultDescription: 'stdout; none with --to' })
+      .option('format', { type: 'string', choices: ['csv', 'ndjson', 'parquet'], describe: 'Output format', defaultDescription: 'from the file name, else csv' })
+      .option('typed', { type: 'boolean', describe: 'NDJSON with numbers, booleans and lists as JSON types and warehouse column names (Parquet is always typed)', defaultDescription: 'false' })
       .option('gzip', { type: 'boolean', describe: 'Gzip the output', defaultDescription: 'true when the name ends in .gz' })
       .option('bom', { type: 'boolean', default: false, describe: 'Start the CSV with a UTF-8 BOM (Excel)' })
       .option('excel-safe', { type: 'boolean', default: false, describe: "Escape cells starting with = + - @ tab or CR with a leading ' (formula injection); such a file no longer re-imports unchanged" })
@@ -95,13 +109,21 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       .option('manifest', { type: 'string', describe: 'Manifest path (rows, pages, API calls, sha256, columns, times, complete)', defaultDescription: '<file>.manifest.json; none for stdout' })
       .option('errors', { type: 'string', describe: 'Error report path (failed pages, unwritable records)', defaultDescription: '<file>.errors.csv' })
       .option('since', { type: 'string', describe: 'Delta: the manifest of an earlier export; write only new or changed contacts, and the ids gone since in <file>.deleted.csv' })
+      .option('allow-schema-change', { type: 'boolean', describe: 'Go on when a column was dropped or changed type against the previous manifest (typed output and loads)', defaultDescription: 'false' })
+      .option('changes', { type: 'string', describe: 'Change log: one row per insert, update, delete since --since (op,id,row_hash,valid_from,run_id); .ndjson for NDJSON' })
+      .option('to', { type: 'string', describe: 'Load into duckdb:<file>[#table] or postgresql://…[#table] (table default contacts): insert new, update changed, mark removed' })
+      .option('hard-delete', { type: 'boolean', describe: 'With --to: delete removed contacts instead of setting _deleted_at', defaultDescription: 'false' })
+      .option('success-marker', { type: 'boolean', describe: 'Write _SUCCESS beside the manifest, last', defaultDescription: 'true when the path has a template' })
+      .option('run-id', { type: 'string', describe: 'The run id ({run_id}, change log, _run_id)', defaultDescription: 'start time and a random suffix' })
       .option('page-size', { type: 'number', default: 999, describe: 'Contacts per request (1–999)' })
       .option('recheck', { type: 'string', choices: ['auto', 'always', 'never'], default: 'auto', describe: 'Walk the list again when contacts were added or deleted during the export (auto: when an id came back), always, or never; the manifest says what it could verify' })
       .option('max-pages', { type: 'number', default: 100_000, describe: 'Stop with an error after this many pages (runaway-loop guard)' })
       .example('PYLON_API_TOKEN=… $0 export contacts.csv', 'Every contact, atomically, with contacts.csv.manifest.json')
       .example('$0 export contacts.ndjson.gz', 'NDJSON, gzipped')
       .example("$0 export acme.csv --filter 'email~@acme.com' --columns id,name,email", 'A subset, three columns')
-      .example('$0 export today.csv --since yesterday.csv.manifest.json', 'Only what changed, plus today.csv.deleted.csv') as unknown as Argv<ExportArgv>,
+      .example('$0 export today.csv --since yesterday.csv.manifest.json', 'Only what changed, plus today.csv.deleted.csv')
+      .example("$0 export 'contacts/dt={date}/contacts.parquet'", 'Typed Parquet in a dated partition, schema sidecars, _SUCCESS last')
+      .example('$0 export --to duckdb:warehouse.duckdb', 'Load (merge) into the table contacts of a DuckDB file') as unknown as Argv<ExportArgv>,
   handler: async (argv) => {
     const ctx = contextOf(argv);
     const options = resolveExportOptions(exportInput(argv, ctx.env));

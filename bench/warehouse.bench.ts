@@ -1,0 +1,161 @@
+/**
+ * Warehouse outputs at 1,000,000 contacts, side by side in one run against one
+ * emulator child process (rate limits off): the CSV export as the reference,
+ * Parquet, and the loads into PostgreSQL (PYLON_BENCH_PG_URL or
+ * PYLON_TEST_PG_URL, e.g. from `.ci/postgres.sh start`) and DuckDB; then 1% of
+ * the contacts are changed through the API and both loads run again, and the
+ * rows they rewrote are counted in each database.
+ */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import pg from 'pg';
+import type { ExportStats } from '../src/export/run-export.js';
+import { runCliMeasured, startEmulator, type EmulatorProcess, type Measured } from './lib/processes.js';
+
+export const title = `Warehouse outputs: Parquet and loads into PostgreSQL and DuckDB (${Number(process.env.PYLON_BENCH_CONTACTS ?? 1_000_000).toLocaleString('en-US')} contacts)`;
+
+const UNPACED = 'list=100000000,customFields=100000';
+/** PYLON_BENCH_CONTACTS overrides the count for a quick try; RESULTS.md figures are from 1,000,000. */
+const CONTACTS = Number(process.env.PYLON_BENCH_CONTACTS ?? 1_000_000);
+const CHANGED = CONTACTS / 100;
+
+interface Row {
+  label: string;
+  run: Measured;
+  stats: ExportStats;
+}
+
+function statsOf(run: Measured): ExportStats {
+  const line = run.stdout.trim().split('\n').pop();
+  if (run.code !== 0 || !line?.startsWith('{')) throw new Error(`export failed (exit ${run.code}):\n${run.stderr.slice(-2000)}`);
+  return JSON.parse(line) as ExportStats;
+}
+
+async function exportRun(emulator: EmulatorProcess, label: string, args: string[]): Promise<Row> {
+  const run = await runCliMeasured(['export', ...args, '--json', '--rate', UNPACED, '--quiet'], { PYLON_API_TOKEN: emulator.token, PYLON_BASE_URL: emulator.url });
+  process.stderr.write(`  ${label}: ${(run.wallMs / 1000).toFixed(1)} s, ${run.maxRssMb.toFixed(0)} MB\n`);
+  return { label, run, stats: statsOf(run) };
+}
+
+/** Renames `ids` through PATCH /contacts/{id}, 8 requests in flight. */
+async function changeContacts(emulator: EmulatorProcess, ids: readonly string[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const id = ids[next++]!;
+      const res = await fetch(`${emulator.url}/contacts/${id}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${emulator.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `Changed ${id.slice(0, 8)}` }),
+      });
+      if (!res.ok) throw new Error(`PATCH ${id}: ${res.status}`);
+      await res.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+async function duckCount(file: string, sql: string): Promise<number> {
+  const instance = await DuckDBInstance.create(file);
+  const connection = await instance.connect();
+  try {
+    return Number((await connection.runAndReadAll(sql)).getRows()[0]![0]);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+const n = (value: number) => Math.round(value).toLocaleString('en-US');
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const rate = (r: Row) => r.stats.contactsRead / (r.stats.durationMs / 1000);
+
+export async function run(): Promise<string> {
+  const pgUrl = process.env.PYLON_BENCH_PG_URL ?? process.env.PYLON_TEST_PG_URL;
+  const dir = await mkdtemp(join(tmpdir(), 'pylon-bench-warehouse-'));
+  const table = `bench_contacts_${process.pid}`;
+  const duckFile = join(dir, 'warehouse.duckdb');
+  const rows: Row[] = [];
+  let pgChanged: number | undefined;
+  let duckChanged: number | undefined;
+  let parquetMb = 0;
+  let csvMb = 0;
+  const db = pgUrl ? new pg.Client({ connectionString: pgUrl }) : undefined;
+  try {
+    await db?.connect();
+    const emulator = await startEmulator(['--seed-random', String(CONTACTS), '--rate-limits', 'off', '--random-seed', '1']);
+    try {
+      const csv = await exportRun(emulator, 'CSV export (reference)', [join(dir, 'c.csv')]);
+      rows.push(csv);
+      csvMb = (await stat(join(dir, 'c.csv'))).size / 2 ** 20;
+      rows.push(await exportRun(emulator, 'Parquet export', [join(dir, 'c.parquet')]));
+      parquetMb = (await stat(join(dir, 'c.parquet'))).size / 2 ** 20;
+      if (db) rows.push(await exportRun(emulator, '--to postgresql, first load (empty table)', ['--to', `${pgUrl}#${table}`, '--run-id', 'bench-pg-1']));
+      rows.push(await exportRun(emulator, '--to duckdb, first load (new file)', ['--to', `duckdb:${duckFile}`, '--run-id', 'bench-duck-1']));
+      // 1% of the contacts change: the first ids in id order (the same set for both databases).
+      const ids = await (async () => {
+        const instance = await DuckDBInstance.create(duckFile);
+        const connection = await instance.connect();
+        const result = (await connection.runAndReadAll(`SELECT id FROM contacts ORDER BY id LIMIT ${CHANGED}`)).getRows().map((r) => String(r[0]));
+        connection.closeSync();
+        instance.closeSync();
+        return result;
+      })();
+      await changeContacts(emulator, ids);
+      if (db) {
+        rows.push(await exportRun(emulator, `--to postgresql, after ${n(CHANGED)} contacts changed`, ['--to', `${pgUrl}#${table}`, '--run-id', 'bench-pg-2']));
+        pgChanged = Number((await db.query(`SELECT count(*) AS n FROM "${table}" WHERE _run_id = 'bench-pg-2'`)).rows[0].n);
+      }
+      rows.push(await exportRun(emulator, `--to duckdb, after ${n(CHANGED)} contacts changed`, ['--to', `duckdb:${duckFile}`, '--run-id', 'bench-duck-2']));
+      duckChanged = await duckCount(duckFile, `SELECT count(*) FROM contacts WHERE _run_id = 'bench-duck-2'`);
+    } finally {
+      await emulator.stop();
+    }
+  } finally {
+    await db?.query(`DROP TABLE IF EXISTS "${table}"`).catch(() => {});
+    await db?.end().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  const csv = rows[0]!;
+  const find = (prefix: string) => rows.find((r) => r.label.startsWith(prefix));
+  const parquet = find('Parquet')!;
+  const lines = [
+    `_1-minute load average when this part ended: ${os.loadavg()[0]!.toFixed(1)} (2 cores shared with other work inflate every duration alike)._`,
+    '',
+    `Each run is \`node dist/bin.js export … --json\` against one emulator child process holding ${n(CONTACTS)} random contacts (999 per page, pacing off); all runs share one machine with other work, one after the other.`,
+    'Duration is the run\'s own (from its summary); wall includes Node start-up. Peak RSS is the export process only (GNU time). "merge" is the time of the merge statements and the COMMIT, inside the duration.',
+    '',
+    '| run | duration | contacts/s | wall | peak RSS | load: inserted / updated / unchanged / deleted | merge |',
+    '| --- | ---: | ---: | ---: | ---: | --- | ---: |',
+    ...rows.map((r) => {
+      const l = r.stats.load;
+      return `| ${r.label} | ${s(r.stats.durationMs)} | ${n(rate(r))} | ${s(r.run.wallMs)} | ${r.run.maxRssMb.toFixed(0)} MB | ${l ? `${n(l.inserted)} / ${n(l.updated)} / ${n(l.unchanged)} / ${n(l.deleted)}` : ''} | ${l ? s(l.mergeMs) : ''} |`;
+    }),
+    '',
+    `Files: CSV ${csvMb.toFixed(0)} MB, Parquet (snappy) ${parquetMb.toFixed(0)} MB.`,
+    '',
+    '**Targets**',
+    '',
+    `- Parquet rows/s ÷ CSV rows/s = ${(rate(parquet) / rate(csv)).toFixed(2)} (target ≥ 0.7) ${rate(parquet) / rate(csv) >= 0.7 ? '✅' : '❌'}; peak RSS ${parquet.run.maxRssMb.toFixed(0)} MB vs ${csv.run.maxRssMb.toFixed(0)} MB, difference ${(parquet.run.maxRssMb - csv.run.maxRssMb).toFixed(0)} MB (target ≤ 30) ${parquet.run.maxRssMb - csv.run.maxRssMb <= 30 ? '✅' : '❌'}.`,
+  ];
+  for (const [name, first, second, changed] of [
+    ['postgresql', find('--to postgresql, first'), find('--to postgresql, after'), pgChanged],
+    ['duckdb', find('--to duckdb, first'), find('--to duckdb, after'), duckChanged],
+  ] as const) {
+    if (!first || !second) {
+      lines.push(`- --to ${name}: not run (set PYLON_BENCH_PG_URL or PYLON_TEST_PG_URL, e.g. from .ci/postgres.sh start).`);
+      continue;
+    }
+    const ratio = first.stats.durationMs / csv.stats.durationMs;
+    const budget = csv.stats.durationMs + second.stats.load!.mergeMs;
+    lines.push(
+      `- --to ${name}: first load ${s(first.stats.durationMs)} = ${ratio.toFixed(2)} × the CSV export (target ≤ 1.5) ${ratio <= 1.5 ? '✅' : '❌'}. ` +
+        `Second run: rows rewritten, counted in the database (\`_run_id\` of that run) = ${n(changed ?? -1)} of ${n(CHANGED)} changed ${changed === CHANGED ? '✅' : '❌'}; ` +
+        `it took ${s(second.stats.durationMs)} against the export walk (the CSV run, ${s(csv.stats.durationMs)}) plus its merge (${s(second.stats.load!.mergeMs)}) = ${s(budget)} ${second.stats.durationMs <= budget ? '✅' : '❌'}.`,
+    );
+  }
+  return lines.join('\n');
+}

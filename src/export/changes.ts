@@ -1,0 +1,50 @@
+import { stringify } from 'csv-stringify/sync';
+import { openOutput, type OutputFile } from '../output/output-file.js';
+
+/**
+ * The change log of a run (`--changes <file>`): one row per contact inserted,
+ * updated or deleted since the previous state (the `--since` manifest; without
+ * one, every contact is an insert), with the row's hash, this run's extraction
+ * time as `valid_from`, and the run id. Rows come in export order, then the
+ * deletions in the previous state's order: the same inputs give the same file.
+ * CSV, or NDJSON when the name ends in .ndjson/.jsonl.
+ */
+export type ChangeOp = 'insert' | 'update' | 'delete';
+
+export const CHANGE_COLUMNS = ['op', 'id', 'row_hash', 'valid_from', 'run_id'] as const;
+
+export interface ChangeLog {
+  add(op: ChangeOp, id: string, rowHash: string): void;
+  flush(): Promise<void>;
+  readonly counts: Record<ChangeOp, number>;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+export async function createChangeLog(path: string, run: { validFrom: string; runId: string }): Promise<ChangeLog> {
+  const file: OutputFile = await openOutput(path);
+  const ndjson = /\.(ndjson|jsonl)$/i.test(path);
+  let pending = ndjson ? '' : stringify([[...CHANGE_COLUMNS]]);
+  const counts: Record<ChangeOp, number> = { insert: 0, update: 0, delete: 0 };
+  const flush = async () => {
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    await file.write(text);
+  };
+  return {
+    counts,
+    add(op, id, rowHash) {
+      counts[op] += 1;
+      pending += ndjson
+        ? JSON.stringify({ op, id, row_hash: rowHash, valid_from: run.validFrom, run_id: run.runId }) + '\n'
+        : stringify([[op, id, rowHash, run.validFrom, run.runId]]);
+    },
+    flush,
+    async commit() {
+      await flush();
+      await file.commit();
+    },
+    discard: () => file.discard(),
+  };
+}

@@ -1,0 +1,50 @@
+import { resolve } from 'node:path';
+import { ConfigError } from '../../errors.js';
+
+/** Where `export --to` loads: an embedded DuckDB file or a PostgreSQL database, and the table. */
+export type LoadTarget =
+  | { kind: 'duckdb'; path: string; table: string; display: string }
+  | { kind: 'postgresql'; url: string; table: string; display: string; password: string | undefined };
+
+export const DEFAULT_TABLE = 'contacts';
+const TABLE_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+function badTarget(expected: string, got: string): ConfigError {
+  return new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`--to\`: expected ${expected}, got ${JSON.stringify(got)}`, { option: '--to' });
+}
+
+/** A URL with its password replaced by `***` (for messages, logs and manifests), whatever its scheme. */
+export function redactUrl(url: string): string {
+  return url.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@/\s]*@/gi, '$1***@');
+}
+
+function splitTable(value: string, shown: string): [string, string] {
+  const hash = value.lastIndexOf('#');
+  if (hash === -1) return [value, DEFAULT_TABLE];
+  const table = value.slice(hash + 1);
+  if (!TABLE_RE.test(table)) throw badTarget(`a table name after # (letters, digits and _, at most 63, not starting with a digit; default ${DEFAULT_TABLE})`, shown);
+  return [value.slice(0, hash), table];
+}
+
+/** Parses `duckdb:<path>[#table]` or `postgresql://user:pass@host:port/db[#table]`. The password never reaches a message. */
+export function parseLoadTarget(value: string): LoadTarget {
+  if (/^duckdb:/i.test(value)) {
+    const [path, table] = splitTable(value.slice('duckdb:'.length), value);
+    if (path === '') throw badTarget('duckdb:<file>[#table]', value);
+    return { kind: 'duckdb', path: resolve(path), table, display: `duckdb:${path}#${table}` };
+  }
+  if (/^postgres(ql)?:\/\//i.test(value)) {
+    const shown = redactUrl(value);
+    const [url, table] = splitTable(value, shown);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw badTarget('postgresql://user:password@host:port/database[#table]', shown);
+    }
+    if (parsed.pathname === '' || parsed.pathname === '/') throw badTarget('a database name in the URL (postgresql://host/database)', shown);
+    const password = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
+    return { kind: 'postgresql', url, table, password, display: `${redactUrl(url)}#${table}` };
+  }
+  throw badTarget('duckdb:<file>[#table] or postgresql://…[#table]', redactUrl(value));
+}

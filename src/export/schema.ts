@@ -1,0 +1,463 @@
+import { createHash, hash } from 'node:crypto';
+import { CUSTOM_PREFIX } from '../columns.js';
+import type { Contact } from '../pylon/types.js';
+import type { ExportColumn } from './columns.js';
+
+/**
+ * The typed shape of an export: one column type per exported column, from the
+ * standard columns and the `/custom-fields` definitions. Parquet, typed NDJSON,
+ * the schema sidecars and the database loads all derive from this one list.
+ *
+ * Decimals are DECIMAL(38,9), never a double: the values are money and counts
+ * typed by people, a double would turn "0.10" into 0.1000000000000000055…, and
+ * (38,9) is exactly BigQuery's NUMERIC and fits PostgreSQL's numeric and
+ * DuckDB's DECIMAL, whatever a field's `decimal_places` says today (so editing
+ * that setting in Pylon does not change the column's type).
+ */
+export type ColumnKind = 'string' | 'string_list' | 'integer' | 'decimal' | 'boolean' | 'date' | 'timestamp';
+
+export const DECIMAL_PRECISION = 38;
+export const DECIMAL_SCALE = 9;
+
+export interface TypedColumn {
+  /** The warehouse name: `custom.<slug>` becomes `custom_<slug>` with every character outside [A-Za-z0-9_] as `_`. */
+  name: string;
+  /** The export column it comes from (`custom.seats`). */
+  source: string;
+  kind: ColumnKind;
+  nullable: boolean;
+}
+
+/** The portable type label recorded in manifests and compared between runs. */
+export function typeLabel(kind: ColumnKind): string {
+  switch (kind) {
+    case 'string_list':
+      return 'list<string>';
+    case 'integer':
+      return 'int64';
+    case 'decimal':
+      return `decimal(${DECIMAL_PRECISION},${DECIMAL_SCALE})`;
+    default:
+      return kind;
+  }
+}
+
+const LIST_STANDARD = new Set(['emails', 'phone_numbers']);
+
+function kindOf(column: ExportColumn): ColumnKind {
+  if (column.slug === undefined) return LIST_STANDARD.has(column.name) ? 'string_list' : 'string';
+  switch (column.fieldType) {
+    case 'multiselect':
+      return 'string_list';
+    case 'number':
+      return (column.decimalPlaces ?? 0) > 0 ? 'decimal' : 'integer';
+    case 'decimal':
+      return 'decimal';
+    case 'boolean':
+      return 'boolean';
+    case 'date':
+      return 'date';
+    case 'datetime':
+      return 'timestamp';
+    default:
+      return 'string';
+  }
+}
+
+function warehouseName(column: ExportColumn): string {
+  if (column.slug === undefined) return column.name;
+  return 'custom_' + column.name.slice(CUSTOM_PREFIX.length).replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+/** The typed columns of an export, in its column order; names made unique with `_2`, `_3`… */
+export function typedColumns(columns: readonly ExportColumn[]): TypedColumn[] {
+  const used = new Set<string>();
+  return columns.map((column) => {
+    const base = warehouseName(column);
+    let name = base;
+    for (let i = 2; used.has(name.toLowerCase()); i += 1) name = `${base}_${i}`;
+    used.add(name.toLowerCase());
+    const kind = kindOf(column);
+    return { name, source: column.name, kind, nullable: column.name !== 'id' && kind !== 'string_list' };
+  });
+}
+
+/** A typed value: string, string[], bigint (integer; decimal unscaled at scale 9; timestamp in µs since the epoch, UTC), boolean, number (date: days since the epoch) or null. */
+export type TypedValue = string | string[] | bigint | boolean | number | null;
+export type TypedRow = TypedValue[];
+
+/** A value that does not fit its column's type: the record goes to the error report. */
+export class TypeMismatch extends Error {}
+
+const INT_RE = /^[+-]?\d+$/;
+const DEC_RE = /^([+-]?)(\d*)(?:\.(\d*))?$/;
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TS_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
+const INT64_MAX = 2n ** 63n - 1n;
+const DEC_LIMIT = 10n ** BigInt(DECIMAL_PRECISION);
+const DAY_MS = 86_400_000;
+
+function parseInteger(text: string): bigint {
+  if (!INT_RE.test(text)) throw new TypeMismatch('not an integer');
+  const value = BigInt(text);
+  if (value > INT64_MAX || value < -INT64_MAX - 1n) throw new TypeMismatch('outside the 64-bit integer range');
+  return value;
+}
+
+/** "1234.50" → 1234500000000n (scale 9), exactly. */
+export function parseDecimal(text: string): bigint {
+  const match = DEC_RE.exec(text);
+  if (!match || (match[2] === '' && (match[3] ?? '') === '')) throw new TypeMismatch('not a decimal number');
+  const fraction = (match[3] ?? '').replace(/0+$/, '');
+  if (fraction.length > DECIMAL_SCALE) throw new TypeMismatch(`more than ${DECIMAL_SCALE} decimal places`);
+  const unscaled = BigInt((match[2] || '0') + fraction.padEnd(DECIMAL_SCALE, '0'));
+  if (unscaled >= DEC_LIMIT) throw new TypeMismatch(`more than ${DECIMAL_PRECISION - DECIMAL_SCALE} integer digits`);
+  return match[1] === '-' ? -unscaled : unscaled;
+}
+
+function parseDate(text: string): number {
+  const match = DATE_RE.exec(text);
+  if (!match) throw new TypeMismatch('not a date (YYYY-MM-DD)');
+  const [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const ms = Date.UTC(y, m - 1, d);
+  const back = new Date(ms);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== m - 1 || back.getUTCDate() !== d) throw new TypeMismatch('not a calendar date');
+  return ms / DAY_MS;
+}
+
+/** RFC 3339 → µs since the epoch, UTC (sub-µs digits are dropped). */
+function parseTimestamp(text: string): bigint {
+  const m = TS_RE.exec(text);
+  if (!m) throw new TypeMismatch('not an RFC 3339 date-time');
+  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
+  let ms = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
+  const check = new Date(ms);
+  if (check.getUTCDate() !== d || h! > 23 || mi! > 59 || s! > 59) throw new TypeMismatch('not a valid date-time');
+  if (m[9] !== undefined) ms -= (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11])) * 60_000;
+  const micros = Number((m[7] ?? '').slice(0, 6).padEnd(6, '0'));
+  return BigInt(ms) * 1000n + BigInt(micros);
+}
+
+function parseBoolean(text: string): boolean {
+  const lower = text.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw new TypeMismatch('not true or false');
+}
+
+type Raw = string | string[] | undefined | null;
+
+type Accessor = (contact: Contact) => Raw;
+
+/** One monomorphic reader per column (a computed key on every contact made the hot loop megamorphic). */
+function accessor(column: ExportColumn): Accessor {
+  if (column.slug !== undefined) {
+    const slug = column.slug;
+    return (contact) => {
+      const field = contact.custom_fields?.[slug];
+      if (field === undefined || field === null) return undefined;
+      return Array.isArray(field.values) ? field.values : field.value;
+    };
+  }
+  switch (column.name) {
+    case 'id':
+      return (contact) => contact.id;
+    case 'name':
+      return (contact) => contact.name;
+    case 'email':
+      return (contact) => contact.email;
+    case 'emails':
+      return (contact) => contact.emails;
+    case 'account_id':
+      return (contact) => contact.account?.id;
+    case 'avatar_url':
+      return (contact) => contact.avatar_url;
+    case 'portal_role':
+      return (contact) => contact.portal_role;
+    case 'portal_role_id':
+      return (contact) => contact.portal_role_id;
+    case 'phone_numbers':
+      return (contact) => contact.phone_numbers;
+    case 'primary_phone_number':
+      return (contact) => contact.primary_phone_number;
+    default: {
+      const key = column.name as keyof Contact;
+      return (contact) => contact[key] as Raw;
+    }
+  }
+}
+
+const accessorCache = new WeakMap<readonly ExportColumn[], Accessor[]>();
+
+function accessorsOf(columns: readonly ExportColumn[]): Accessor[] {
+  let list = accessorCache.get(columns);
+  if (!list) {
+    list = columns.map(accessor);
+    accessorCache.set(columns, list);
+  }
+  return list;
+}
+
+function convert(kind: ColumnKind, raw: Raw): TypedValue {
+  if (kind === 'string_list') {
+    if (raw === undefined || raw === null) return [];
+    return Array.isArray(raw) ? raw.map(String) : [String(raw)];
+  }
+  if (raw === undefined || raw === null) return null;
+  const text = Array.isArray(raw) ? raw.join(';') : String(raw);
+  if (kind === 'string') return text;
+  if (text.trim() === '') return null;
+  const value = text.trim();
+  switch (kind) {
+    case 'integer':
+      return parseInteger(value);
+    case 'decimal':
+      return parseDecimal(value);
+    case 'boolean':
+      return parseBoolean(value);
+    case 'date':
+      return parseDate(value);
+    case 'timestamp':
+      return parseTimestamp(value);
+  }
+}
+
+/** A contact as typed values, in column order; a string naming the column when a value does not fit. */
+export function toTypedRow(contact: Contact, columns: readonly TypedColumn[], exportColumns: readonly ExportColumn[]): TypedRow | string {
+  const row: TypedRow = new Array(columns.length);
+  const read = accessorsOf(exportColumns);
+  for (let i = 0; i < columns.length; i += 1) {
+    const column = columns[i]!;
+    const raw = read[i]!(contact);
+    try {
+      row[i] = convert(column.kind, raw);
+    } catch (error) {
+      if (!(error instanceof TypeMismatch)) throw error;
+      return `${column.source} = ${JSON.stringify(Array.isArray(raw) ? raw.join(';') : raw)} is ${error.message} (column type ${typeLabel(column.kind)})`;
+    }
+  }
+  return row;
+}
+
+/** An unscaled scale-9 decimal as its shortest exact text: 1234500000000n → "1234.5". */
+export function formatDecimal(unscaled: bigint): string {
+  const negative = unscaled < 0n;
+  const digits = (negative ? -unscaled : unscaled).toString().padStart(DECIMAL_SCALE + 1, '0');
+  const int = digits.slice(0, -DECIMAL_SCALE);
+  const frac = digits.slice(-DECIMAL_SCALE).replace(/0+$/, '');
+  return (negative ? '-' : '') + int + (frac ? '.' + frac : '');
+}
+
+export function formatDate(days: number): string {
+  return new Date(days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** µs since the epoch → `2026-11-02T08:30:00.000000Z` (always six fraction digits, always UTC). */
+export function formatTimestamp(micros: bigint): string {
+  const ms = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n);
+  const rest = micros - ms * 1000n;
+  const iso = new Date(Number(ms)).toISOString();
+  return `${iso.slice(0, 23)}${rest.toString().padStart(3, '0')}Z`;
+}
+
+/** Printable ASCII without `"` or `\\`: JSON-quoted as it is (most ids, emails, names, slugs). */
+const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const jsonString = (text: string) => (PLAIN_JSON.test(text) ? `"${text}"` : JSON.stringify(text));
+
+/** One typed value as JSON text: numbers and booleans as JSON literals (decimals exact), dates and timestamps as strings. */
+export function jsonValue(kind: ColumnKind, value: TypedValue): string {
+  if (value === null) return 'null';
+  switch (kind) {
+    case 'string':
+      return jsonString(value as string);
+    case 'string_list': {
+      const list = value as string[];
+      return list.length === 0 ? '[]' : `[${list.map(jsonString).join(',')}]`;
+    }
+    case 'integer':
+      return String(value);
+    case 'decimal':
+      return formatDecimal(value as bigint);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'date':
+      return JSON.stringify(formatDate(value as number));
+    case 'timestamp':
+      return JSON.stringify(formatTimestamp(value as bigint));
+    default:
+      return JSON.stringify(value);
+  }
+}
+
+/** A typed row as one JSON object (no newline), keys in column order. Also the canonical text the values hash is over. */
+export function typedJsonLine(columns: readonly TypedColumn[], row: TypedRow): string {
+  let keys = keyCache.get(columns);
+  if (!keys) {
+    keys = columns.map((c, i) => (i === 0 ? '{' : ',') + JSON.stringify(c.name) + ':');
+    keyCache.set(columns, keys);
+  }
+  let text = '';
+  for (let i = 0; i < columns.length; i += 1) text += keys[i]! + jsonValue(columns[i]!.kind, row[i]!);
+  return text + '}';
+}
+
+const keyCache = new WeakMap<readonly TypedColumn[], string[]>();
+
+/**
+ * An order-independent hash of a set of rows: the sum, modulo 2^256, of the
+ * sha256 of each row's canonical JSON line. A loaded table gives the same
+ * value whatever order it returns the rows in.
+ */
+export class ValuesDigest {
+  #sum = 0n;
+  rows = 0;
+  add(line: string): void {
+    this.#sum = (this.#sum + BigInt('0x' + hash('sha256', line, 'hex'))) & ((1n << 256n) - 1n);
+    this.rows += 1;
+  }
+  get hex(): string {
+    return this.#sum.toString(16).padStart(64, '0');
+  }
+}
+
+/** The schema as the manifest records it. */
+export interface SchemaRecord {
+  /** sha256 of the columns' names, types and nullability. */
+  hash: string;
+  columns: Array<{ name: string; source: string; type: string; nullable: boolean }>;
+}
+
+export function schemaRecord(columns: readonly TypedColumn[]): SchemaRecord {
+  const list = columns.map((c) => ({ name: c.name, source: c.source, type: typeLabel(c.kind), nullable: c.nullable }));
+  const hash = createHash('sha256')
+    .update(JSON.stringify(list.map((c) => [c.name, c.type, c.nullable])))
+    .digest('hex');
+  return { hash, columns: list };
+}
+
+export interface SchemaChange {
+  dropped: string[];
+  changed: Array<{ name: string; from: string; to: string }>;
+  added: string[];
+}
+
+/** What changed between the previous run's schema and this one. Added columns are never a problem. */
+export function compareSchemas(previous: SchemaRecord, next: SchemaRecord): SchemaChange {
+  const now = new Map(next.columns.map((c) => [c.name, c]));
+  const before = new Set(previous.columns.map((c) => c.name));
+  const dropped: string[] = [];
+  const changed: SchemaChange['changed'] = [];
+  for (const column of previous.columns) {
+    const current = now.get(column.name);
+    if (!current) dropped.push(column.name);
+    else if (current.type !== column.type) changed.push({ name: column.name, from: column.type, to: current.type });
+  }
+  return { dropped, changed, added: next.columns.filter((c) => !before.has(c.name)).map((c) => c.name) };
+}
+
+export function describeSchemaChange(change: SchemaChange): string {
+  const parts: string[] = [];
+  if (change.dropped.length) parts.push(`dropped ${change.dropped.join(', ')}`);
+  if (change.changed.length) parts.push(`changed ${change.changed.map((c) => `${c.name} (${c.from} → ${c.to})`).join(', ')}`);
+  return parts.join('; ');
+}
+
+// ---- sidecars -------------------------------------------------------------
+
+function jsonSchemaType(column: TypedColumn): Record<string, unknown> {
+  const nullable = (type: Record<string, unknown>) => (column.nullable ? { anyOf: [type, { type: 'null' }] } : type);
+  switch (column.kind) {
+    case 'string':
+      return nullable({ type: 'string' });
+    case 'string_list':
+      return { type: 'array', items: { type: 'string' } };
+    case 'integer':
+      return nullable({ type: 'integer' });
+    case 'decimal':
+      return nullable({ type: 'number' });
+    case 'boolean':
+      return nullable({ type: 'boolean' });
+    case 'date':
+      return nullable({ type: 'string', format: 'date' });
+    case 'timestamp':
+      return nullable({ type: 'string', format: 'date-time' });
+  }
+}
+
+/** JSON Schema (2020-12) of one row of the typed NDJSON (and of a Parquet row read as JSON). */
+export function toJsonSchema(columns: readonly TypedColumn[], title: string): Record<string, unknown> {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title,
+    type: 'object',
+    additionalProperties: false,
+    required: columns.map((c) => c.name),
+    properties: Object.fromEntries(
+      columns.map((c) => [c.name, { ...jsonSchemaType(c), description: `${c.source} (${typeLabel(c.kind)})` }]),
+    ),
+  };
+}
+
+const BIGQUERY: Record<ColumnKind, string> = {
+  string: 'STRING',
+  string_list: 'STRING',
+  integer: 'INT64',
+  decimal: 'NUMERIC',
+  boolean: 'BOOL',
+  date: 'DATE',
+  timestamp: 'TIMESTAMP',
+};
+
+/** A BigQuery table schema (`bq load --schema=<file>`). */
+export function toBigQuerySchema(columns: readonly TypedColumn[]): Array<Record<string, string>> {
+  return columns.map((c) => ({
+    name: c.name,
+    type: BIGQUERY[c.kind],
+    mode: c.kind === 'string_list' ? 'REPEATED' : c.nullable ? 'NULLABLE' : 'REQUIRED',
+    description: c.source,
+  }));
+}
+
+const POSTGRES: Record<ColumnKind, string> = {
+  string: 'text',
+  string_list: 'text[]',
+  integer: 'bigint',
+  decimal: `numeric(${DECIMAL_PRECISION},${DECIMAL_SCALE})`,
+  boolean: 'boolean',
+  date: 'date',
+  timestamp: 'timestamptz',
+};
+
+const DUCKDB: Record<ColumnKind, string> = {
+  string: 'VARCHAR',
+  string_list: 'VARCHAR[]',
+  integer: 'BIGINT',
+  decimal: `DECIMAL(${DECIMAL_PRECISION},${DECIMAL_SCALE})`,
+  boolean: 'BOOLEAN',
+  date: 'DATE',
+  timestamp: 'TIMESTAMP WITH TIME ZONE',
+};
+
+export function postgresType(kind: ColumnKind): string {
+  return POSTGRES[kind];
+}
+
+export function duckdbType(kind: ColumnKind): string {
+  return DUCKDB[kind];
+}
+
+/** A double-quoted SQL identifier. */
+export function quoteIdent(name: string): string {
+  return '"' + name.replaceAll('"', '""') + '"';
+}
+
+/** Column definitions for a CREATE TABLE, one per line. */
+export function columnDefinitions(columns: readonly TypedColumn[], typeOf: (kind: ColumnKind) => string, options: { primaryKey?: boolean } = {}): string[] {
+  const key = options.primaryKey ?? true;
+  return columns.map((c) => `${quoteIdent(c.name)} ${typeOf(c.kind)}${c.nullable ? '' : ' NOT NULL'}${key && c.name === 'id' ? ' PRIMARY KEY' : ''}`);
+}
+
+/** `CREATE TABLE` for PostgreSQL, matching the data file's columns. */
+export function toPostgresDdl(columns: readonly TypedColumn[], table = 'contacts'): string {
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (\n  ${columnDefinitions(columns, postgresType).join(',\n  ')}\n);\n`;
+}

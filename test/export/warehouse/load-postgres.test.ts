@@ -1,0 +1,157 @@
+import test from 'ava';
+import { join } from 'node:path';
+import { resolveExportOptions } from '../../../src/export/options.js';
+import { readFile, readdir } from 'node:fs/promises';
+import { client, withEmulator } from '../../helpers/with-emulator.js';
+import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../../helpers/postgres.js';
+import { runCli } from '../../helpers/cli.js';
+import { createFaultProxy } from '../fault-proxy.js';
+import { FULL_CONTACT, exportFrom, readManifest, tempDir } from '../helpers.js';
+import { selectList, stateIds, valuesSha256 } from './table-check.js';
+import type { ExportManifest } from '../../../src/export/manifest.js';
+import type pg from 'pg';
+
+const url = (table: string) => `${PG_URL}#${table}`;
+
+async function tableState(db: pg.Client, table: string, manifest: ExportManifest) {
+  const columns = manifest.schema!.columns;
+  const live = (await db.query(`SELECT ${selectList(columns, 'postgres')} FROM "${table}" WHERE _deleted_at IS NULL`)).rows as Array<Record<string, unknown>>;
+  return { rows: live.length, ids: live.map((r) => String(r.id)).sort(), values: valuesSha256(columns, live) };
+}
+
+pgTest(`postgres round trip: export → load → row count, ids and values hash equal the manifest; a second run changes exactly the changed rows${PG_SKIP_NOTE}`, async (t) => {
+  await withEmulator({ seed: 41, seedRandom: 300 }, async (emulator) => {
+    emulator.store.insert(FULL_CONTACT);
+    const api = client(emulator);
+    const dir = await tempDir();
+    const table = uniqueTable('contacts');
+    const manifestPath = join(dir, 'load.manifest.json');
+    const first = await exportFrom(emulator, { to: url(table), manifest: manifestPath, pageSize: 50, runId: 'night-1' });
+    t.like(first, { complete: true, contactsRead: 301, recordErrors: 0 });
+    t.deepEqual(first.load && { ...first.load, mergeMs: 0 }, { target: `${PG_URL!.replace(/:[^:@/]*@/, ':***@')}#${table}`, table, inserted: 301, updated: 0, unchanged: 0, deleted: 0, mergeMs: 0 });
+    const manifest = await readManifest(manifestPath);
+    t.is(manifest.file, null);
+    t.false(JSON.stringify(manifest).includes('pylon-test-password'), 'no password in the manifest');
+
+    await withPg(async (db) => {
+      const state = await tableState(db, table, manifest);
+      t.is(state.rows, manifest.values!.rows);
+      t.deepEqual(state.ids, await stateIds(manifestPath, manifest));
+      t.is(state.values, manifest.values!.sha256);
+      const types = (await db.query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1`, [table])).rows as Array<{ column_name: string; data_type: string }>;
+      const typeOf = Object.fromEntries(types.map((r) => [r.column_name, r.data_type]));
+      t.like(typeOf, { id: 'text', emails: 'ARRAY', custom_seats: 'bigint', custom_mrr: 'numeric', custom_vip: 'boolean', custom_renewal_date: 'date', custom_last_seen_at: 'timestamp with time zone', _row_hash: 'text', _deleted_at: 'timestamp with time zone' });
+      const grace = (await db.query(`SELECT custom_mrr::text AS mrr, custom_interests, custom_last_seen_at = '2026-11-02T08:30:00Z'::timestamptz AS seen FROM "${table}" WHERE email = 'grace@acme.example'`)).rows;
+      t.deepEqual(grace, [{ mrr: '1234.500000000', custom_interests: ['api', 'security'], seen: true }]);
+    });
+
+    // 1% of the org changes: 3 updates, 2 deletions, 1 new contact.
+    const ids = (await api.get('/contacts?limit=999')).body.data.map((c: { id: string }) => c.id) as string[];
+    for (const id of ids.slice(10, 13)) await api.patch(`/contacts/${id}`, { name: `Renamed ${id.slice(0, 6)}` });
+    for (const id of ids.slice(20, 22)) await api.delete(`/contacts/${id}`);
+    const added = (await api.post('/contacts', { name: 'New Person', email: 'new.person@load.example' })).body.data.id as string;
+    const now = new Date('2026-11-30T02:00:00Z');
+    const second = await exportFrom(emulator, { to: url(table), manifest: manifestPath, pageSize: 50, runId: 'night-2', now });
+    t.deepEqual(second.load && { ...second.load, target: undefined, mergeMs: 0 }, { target: undefined, table, inserted: 1, updated: 3, unchanged: 296, deleted: 2, mergeMs: 0 });
+    await withPg(async (db) => {
+      const touched = (await db.query(`SELECT id FROM "${table}" WHERE _run_id = 'night-2' AND _deleted_at IS NULL ORDER BY id`)).rows.map((r) => r.id as string);
+      t.deepEqual(touched, [...ids.slice(10, 13), added].sort(), 'only the changed and new rows were written');
+      const gone = (await db.query(`SELECT id, _deleted_at = $1::timestamptz AS at_run FROM "${table}" WHERE _deleted_at IS NOT NULL ORDER BY id`, [now.toISOString()])).rows;
+      t.deepEqual(gone, ids.slice(20, 22).sort().map((id) => ({ id, at_run: true })));
+      const state = await tableState(db, table, await readManifest(manifestPath));
+      t.is(state.values, (await readManifest(manifestPath)).values!.sha256);
+      t.is(state.rows, 300);
+    });
+
+    // --hard-delete removes them instead.
+    const third = await exportFrom(emulator, { to: url(table), manifest: manifestPath, pageSize: 50, hardDelete: true });
+    t.like(third.load, { inserted: 0, updated: 0, unchanged: 300, deleted: 2 });
+    await withPg(async (db) => t.is(Number((await db.query(`SELECT count(*) AS n FROM "${table}"`)).rows[0].n), 300));
+  });
+});
+
+pgTest(`postgres: a run that fails mid-walk leaves the table as it was${PG_SKIP_NOTE}`, async (t) => {
+  await withEmulator({ seed: 42, seedRandom: 120 }, async (emulator) => {
+    const dir = await tempDir();
+    const table = uniqueTable('contacts');
+    const manifestPath = join(dir, 'm.json');
+    await exportFrom(emulator, { to: url(table), manifest: manifestPath, pageSize: 20 });
+    const manifest = await readManifest(manifestPath);
+    const before = await withPg((db) => tableState(db, table, manifest));
+    await client(emulator).post('/contacts', { name: 'Never Loaded', email: 'never@load.example' });
+    const proxy = await createFaultProxy(emulator.url, { failFromPage: 3, fault: 'status=500' });
+    try {
+      const failed = await exportFrom(emulator, { to: url(table), manifest: manifestPath, pageSize: 20, baseUrl: proxy.url });
+      t.false(failed.complete);
+      t.is(failed.load, null);
+    } finally {
+      await proxy.close();
+    }
+    t.deepEqual(await withPg((db) => tableState(db, table, manifest)), before);
+    t.like(await readManifest(manifestPath), { complete: true }, 'the complete manifest is untouched');
+    t.like(await readManifest(`${manifestPath}.failed.json`), { complete: false, status: 'failed' });
+    await withPg(async (db) => t.is((await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE '_pylon_stage_%' AND relpersistence = 'p'`)).rows[0].n, 0));
+  });
+});
+
+pgTest(`postgres: a wrong password, an unreachable server, a conflicting table: exit 1 with a clear message, nothing loaded, no password shown${PG_SKIP_NOTE}`, async (t) => {
+  await withEmulator({ seed: 43, seedRandom: 30 }, async (emulator) => {
+    const dir = await tempDir();
+    const wrong = PG_URL!.replace(/:([^:@/]*)@/, ':not-the-Secret-42@');
+    const badLogin = await exportFrom(emulator, { to: wrong, output: join(dir, 'a.parquet') });
+    t.like(badLogin, { complete: false, pages: 0 });
+    t.is(badLogin.stoppedAt?.code, 'LOAD_AUTH');
+    t.regex(badLogin.stoppedAt!.message, /^Cannot load into postgresql:\/\/pylon_test:\*\*\*@.*#contacts: the database refused the login/);
+    t.false(JSON.stringify(badLogin).includes('not-the-Secret-42'));
+    t.false((await readdir(dir)).includes('a.parquet'), 'no file published either');
+    t.false((await readFile(join(dir, 'a.parquet.manifest.json'), 'utf8')).includes('not-the-Secret-42'));
+
+    const closedPort = PG_URL!.replace(/@([^:/]+):\d+\//, '@$1:9/');
+    const unreachable = await exportFrom(emulator, { to: closedPort });
+    t.is(unreachable.stoppedAt?.code, 'LOAD_CONNECT');
+    t.regex(unreachable.stoppedAt!.message, /the database is unreachable \(ECONNREFUSED\)/);
+
+    const table = uniqueTable('conflict');
+    await withPg((db) => db.query(`CREATE TABLE "${table}" (id integer PRIMARY KEY, name text); INSERT INTO "${table}" VALUES (1, 'kept')`));
+    const conflict = await exportFrom(emulator, { to: url(table) });
+    t.is(conflict.stoppedAt?.code, 'LOAD_TABLE_CONFLICT');
+    t.regex(conflict.stoppedAt!.message, /column id is integer, the export's is text/);
+    t.is(conflict.pages, 0, 'found before any page was read');
+    await withPg(async (db) => t.deepEqual((await db.query(`SELECT * FROM "${table}"`)).rows, [{ id: 1, name: 'kept' }]));
+
+    // The CLI: exit 1, the password nowhere in its output.
+    const run = await runCli(['export', '--to', wrong, '--quiet'], { env: { PYLON_API_TOKEN: emulator.token, PYLON_BASE_URL: emulator.url } });
+    t.is(run.code, 1, run.stderr);
+    t.regex(run.stderr, /LOAD_AUTH|refused the login/);
+    t.false((run.stdout + run.stderr).includes('not-the-Secret-42'));
+  });
+});
+
+test('--to: a URL without a database, an empty or bad table name, an unknown scheme are usage errors (exit 2); the password is not echoed', async (t) => {
+  for (const [to, message] of [
+    ['postgresql://u:Sekret-99@127.0.0.1:5432', /expected a database name in the URL/],
+    ['postgresql://u:Sekret-99@127.0.0.1:5432/db#', /expected a table name after #/],
+    ['postgresql://u:Sekret-99@127.0.0.1:5432/db#drop table x', /expected a table name after #/],
+    ['mysql://u:Sekret-99@host/db', /expected duckdb:<file>\[#table\] or postgresql:\/\/…\[#table\]/],
+  ] as const) {
+    const error = t.throws(() => resolveExportOptions({ token: 't', env: {}, to }));
+    t.is(error?.name, 'ConfigError');
+    t.regex(error!.message, message);
+    t.false(error!.message.includes('Sekret-99'), error!.message);
+  }
+});
+
+pgTest(`postgres: the .postgres.sql sidecar creates a table the Parquet schema describes${PG_SKIP_NOTE}`, async (t) => {
+  await withEmulator({ seed: 44, seedRandom: 5 }, async (emulator) => {
+    const dir = await tempDir();
+    const out = join(dir, 'c.parquet');
+    await exportFrom(emulator, { output: out });
+    const ddl = await readFile(`${out}.postgres.sql`, 'utf8');
+    const table = uniqueTable('sidecar');
+    await withPg(async (db) => {
+      await db.query(ddl.replace('"contacts"', `"${table}"`));
+      const columns = (await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`, [table])).rows.map((r) => r.column_name);
+      t.deepEqual(columns, (await readManifest(`${out}.manifest.json`)).schema!.columns.map((c) => c.name));
+    });
+  });
+});
