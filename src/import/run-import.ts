@@ -247,7 +247,9 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       } catch (error) {
         // A request that reached the server and was cut off fails its row, not the run.
         const reachedServer = error instanceof PylonApiError && error.maybeApplied;
-        if ((isFatal(error) && !reachedServer) || isAbort(error)) {
+        // [ops: issue 11 finding 5] 401/403 stop the run whenever they come, even after an earlier
+        // attempt that may have landed: the row stays "sent" in the journal and --resume reconciles it.
+        if (isCredentialError(error) || (isFatal(error) && !reachedServer) || isAbort(error)) {
           stop(error);
           stats.notProcessed++;
           return;
@@ -543,6 +545,11 @@ function plannedLookupCalls(client: PylonClient): Partial<Record<EndpointKey, nu
 
 function describeChanges(changes: FieldChange[]): string {
   return changes.map((c) => `${c.column}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join('; ');
+}
+
+/** [ops: issue 11 finding 5] A refused credential (401/403): never a row's failure, always the run's stop. */
+export function isCredentialError(error: unknown): boolean {
+  return error instanceof PylonCliError && (error.code === 'PYLON_AUTH' || error.code === 'PYLON_FORBIDDEN');
 }
 
 /** Which column an API error is about, when its message names one. */
