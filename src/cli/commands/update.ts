@@ -10,6 +10,7 @@ import { connect } from '../../pylon/connect.js';
 import { parseFilterExpression } from '../../pylon/filter-expr.js';
 import { ConfigError, ExitError, invalidOption } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { whereJournalPath, whereRunKey } from '../../update/run-state.js';
 import type { CliContext } from '../context.js';
 
 interface UpdateArgv extends ImportArgv {
@@ -92,8 +93,10 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     }
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const fileBase = argv.file && argv.file !== '-' ? argv.file.replace(/\.(csv|tsv|txt)$/i, '') : `pylon-update-${stamp}`;
+    // A --where run keeps a journal too, named by its query and values: --resume finds it.
+    const journal = argv.journal ?? (where && !argv.dryRun ? whereJournalPath(process.cwd(), whereRunKey(where, set)) : undefined);
     const options = resolveImportOptions({
-      ...importInput({ ...argv, file: argv.file ?? '-' }, ctx.env),
+      ...importInput({ ...argv, file: argv.file ?? '-', journal }, ctx.env),
       mode: 'update',
       set,
       undo: argv.undo ?? `${fileBase}.undo.csv`,
