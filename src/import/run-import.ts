@@ -22,6 +22,7 @@ import { createLookup, findByEmail, keyFor, type Lookup, type LookupKey, type Ma
 import { openJournal, type Journal, type JournalOutcome, type Outcome } from './journal.js';
 import { createErrorReport, createRawCsv, createResultsReport, type CsvReport, type ErrorRow, type ResultRow } from './report.js';
 import type { ImportOptions } from './options.js';
+import { UNDO_CLEAR_TOKEN, undoCells, undoColumns } from '../update/undo-rows.js';
 
 /** The contract between the engine, the CLI and the tests. */
 export interface ImportStats {
@@ -66,8 +67,8 @@ export interface RunImportHooks {
   client?: PylonClient;
   /** Where `-` reads from (defaults to process.stdin). */
   stdin?: Readable;
-  /** Dry run: called with each planned create/update and its field changes. */
-  onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[]) => void;
+  /** Dry run: called with each planned create/update and its field changes ([ops: issue 12] and the contact, for saved plans). */
+  onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[], contact: { id?: string; email?: string | null }) => void;
 }
 
 interface PendingRow {
@@ -379,7 +380,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
           case 'update':
             if (options.dryRun) {
               planned[plan.action === 'create' ? 'create' : 'patch']++;
-              hooks.onPlan?.(row.line, plan.action, plan.changes);
+              hooks.onPlan?.(row.line, plan.action, plan.changes, { id: plan.action === 'update' ? plan.id : undefined, email: existing?.email ?? email });
               await record({ ...row, email }, plan.action === 'create' ? 'created' : 'updated', {
                 id: plan.action === 'update' ? plan.id : undefined,
                 changes: describeChanges(plan.changes),
@@ -599,22 +600,16 @@ interface UndoWriter {
   commit(): Promise<void>;
 }
 
-export const UNDO_CLEAR_TOKEN = '#N/A';
+// [ops: issue 12] the row format (with the `_set.` columns conditional undo reads) lives in update/undo-rows.ts,
+// shared with `apply`; the lead's undo-writer module should call undoColumns/undoCells.
+export { UNDO_CLEAR_TOKEN };
 
 function createUndoWriter(path: string, fieldColumns: readonly string[]): UndoWriter {
-  const columns = ['id', 'email', ...fieldColumns.filter((c) => c !== 'id' && c !== 'email' && c !== 'emails' && c !== 'account_external_id')];
+  const columns = undoColumns(fieldColumns);
   const report = createRawCsv(path, columns);
   return {
     async write(row, contactId, changes) {
-      const cells = columns.map(() => '');
-      cells[0] = contactId;
-      cells[1] = row.desired.email ?? '';
-      for (const change of changes) {
-        const i = columns.indexOf(change.column === 'account_external_id' ? 'account_id' : change.column);
-        if (i > 1) cells[i] = change.from === '' ? UNDO_CLEAR_TOKEN : change.from;
-        if (change.column === 'email') cells[1] = change.from;
-      }
-      await report.write(cells);
+      await report.write(undoCells(columns, contactId, row.desired.email, changes));
     },
     commit: () => report.commit(),
   };
