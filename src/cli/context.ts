@@ -12,6 +12,8 @@ export interface CliContext {
   exitCode: number;
   /** Set once argv passed validation and a handler runs. */
   handlerStarted?: boolean;
+  /** The arguments the CLI was run with (audit records; secrets are removed before they are written). */
+  args?: readonly string[];
 }
 
 export function processContext(): CliContext {

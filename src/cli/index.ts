@@ -37,6 +37,7 @@ export function buildCli(argv: string[], context: CliContext) {
 export async function runCli(argv: string[], context: CliContext): Promise<number> {
   const token = context.env.PYLON_API_TOKEN;
   const say = (text: string) => context.stderr.write(redact(text, token ?? findToken(argv)) + '\n');
+  context.args = argv;
   try {
     let helpOrVersion = false;
     let parseError: unknown;

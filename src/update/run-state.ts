@@ -77,3 +77,19 @@ export function freeUndoPath(path: string): string {
     if (!taken(candidate)) return candidate;
   }
 }
+
+/**
+ * The undo file of a run. A resumed run writes to the one of the run it finishes
+ * (kept beside the journal); any other run never overwrites an existing undo file.
+ */
+export function chooseUndoPath(asked: string | undefined, resume: boolean, journalPath: string | undefined, onNote?: (message: string) => void): string | undefined {
+  if (!asked) return undefined;
+  if (resume) {
+    const kept = journalPath ? readRunMeta(journalPath)?.undoPath : undefined;
+    if (kept && kept !== asked) onNote?.(`resuming: the undo rows go to ${kept}, the undo file of the run being finished`);
+    return kept ?? asked;
+  }
+  const free = freeUndoPath(asked);
+  if (free !== asked) onNote?.(`${asked} exists (an earlier run's undo file, kept as it is); this run's undo file is ${free}`);
+  return free;
+}

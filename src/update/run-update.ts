@@ -12,7 +12,7 @@ import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } fr
 import type { ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 import { mergeEarlierUndo, setAsideEarlierUndo } from './undo-file.js';
-import { freeUndoPath, readRunMeta, removeRunState, selectionPathFor, writeRunMeta } from './run-state.js';
+import { chooseUndoPath, removeRunState, selectionPathFor, writeRunMeta } from './run-state.js';
 import { open, readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -191,7 +191,7 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     if (plan.changes + removing > 0 && hooks.confirm && !(await hooks.confirm(plan))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }
-    importOptions = { ...importOptions, undoPath: chooseUndoPath(importOptions, journalPath, hooks.onNote) };
+    importOptions = { ...importOptions, undoPath: chooseUndoPath(importOptions.undoPath, importOptions.resume, journalPath, hooks.onNote) };
     if (journalPath && !importOptions.resume) writeRunMeta(journalPath, { undoPath: importOptions.undoPath });
     // A resumed run keeps the undo rows of the run it finishes.
     const undoPath = importOptions.undoPath;
@@ -211,23 +211,6 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     // A completed run removed its journal: its side files (undo path, selection) go with it.
     if (journalPath && !existsSync(journalPath)) removeRunState(journalPath);
   }
-}
-
-/**
- * The undo file of this run. A resumed run writes to the one of the run it finishes
- * (kept beside the journal); any other run never overwrites an existing undo file.
- */
-function chooseUndoPath(options: ImportOptions, journalPath: string | undefined, onNote?: (message: string) => void): string | undefined {
-  const asked = options.undoPath;
-  if (!asked) return undefined;
-  if (options.resume) {
-    const kept = journalPath ? readRunMeta(journalPath)?.undoPath : undefined;
-    if (kept && kept !== asked) onNote?.(`resuming: the undo rows go to ${kept}, the undo file of the run being finished`);
-    return kept ?? asked;
-  }
-  const free = freeUndoPath(asked);
-  if (free !== asked) onNote?.(`${asked} exists (an earlier run's undo file, kept as it is); this run's undo file is ${free}`);
-  return free;
 }
 
 function countTransitions(into: Map<string, Transition>, changes: readonly FieldChange[]): void {
@@ -343,7 +326,7 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   }
   if (plan.changes > 0 && hooks.confirm && !(await hooks.confirm(plan))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
   const journalPath = importOptions.journalPath;
-  const undoPath = chooseUndoPath(importOptions, journalPath, hooks.onNote);
+  const undoPath = chooseUndoPath(importOptions.undoPath, importOptions.resume, journalPath, hooks.onNote);
   if (journalPath && !importOptions.resume) writeRunMeta(journalPath, { undoPath });
   const stats = await runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress });
   if (journalPath && !existsSync(journalPath)) removeRunState(journalPath);

@@ -7,10 +7,13 @@ import { createProgress } from '../progress.js';
 import { importExitCode, printImportSummary } from '../output.js';
 import { resolveImportOptions, type ImportOptionsInput } from '../../import/options.js';
 import { runImport, type ImportStats } from '../../import/run-import.js';
+import { connect } from '../../pylon/connect.js';
+import { fetchTarget, targetOf } from '../../update/target.js';
+import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 
 /** The import's flags: its options as the library takes them, with the file as a positional. */
 export type ImportArgv = ConnectionArgv &
-  Omit<ImportOptionsInput, keyof ConnectionOptionsInput | 'input' | 'set' | 'undo' | 'cwd'> & { file: string };
+  Omit<ImportOptionsInput, keyof ConnectionOptionsInput | 'input' | 'set' | 'undo' | 'cwd'> & { file: string; auditLog?: string };
 
 /** Flags shared by `import` and `update` (everything about reading rows and writing reports). */
 export function rowFlags<T>(yargs: Argv<T>) {
@@ -110,14 +113,35 @@ export const importCommand: CommandModule<object, ImportArgv> = {
     rowFlags(yargs)
       .positional('file', { describe: 'CSV file (gzip is recognised and decompressed), or - for stdin', demandOption: true, coerce: filePositional })
       .option('mode', { type: 'string', choices: ['upsert', 'create', 'update'], default: 'upsert', describe: 'upsert: create or update by email; create: never update; update: never create' })
+      .options(auditLogFlag)
       .example('PYLON_API_TOKEN=… $0 import contacts.csv', 'Upsert contacts by email')
       .example('$0 import contacts.csv --dry-run --results plan.csv', 'See what would change, and how long it would take')
       .example('$0 import contacts.errors.csv', 'Import the fixed rows of an error report') as unknown as Argv<ImportArgv>,
   handler: async (argv) => {
     const ctx = contextOf(argv);
     const options = resolveImportOptions({ ...importInput(argv, ctx.env) });
-    const stats = await runWithTerminal(argv, (hooks) => runImport(options, { ...hooks, stdin: ctx.stdin as never }), ctx, { ...options.connection.rates, windowMs: options.connection.rateWindowMs });
-    printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: options.dryRun ? 'Import plan for' : 'Import of', input: argv.file });
+    // A run that writes is recorded in the audit log: who (GET /me), where, what, when.
+    const auditLog = options.dryRun ? undefined : openAuditLog(argv.auditLog, ctx);
+    const startedAt = new Date();
+    let target = targetOf(options.connection.baseUrl);
+    const stats = await runWithTerminal(
+      argv,
+      async (hooks) => {
+        if (auditLog) {
+          const client = connect(options.connection);
+          try {
+            target = await fetchTarget(client, options.connection.baseUrl, hooks.signal);
+          } finally {
+            client.close();
+          }
+        }
+        return runImport(options, { ...hooks, stdin: ctx.stdin as never });
+      },
+      ctx,
+      { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
+    );
+    printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: options.dryRun ? 'Import plan for' : 'Import of', input: argv.file, target });
     ctx.exitCode = importExitCode(stats);
+    if (auditLog) recordRun(auditLog, ctx, { token: options.connection.token, target, stats, exitCode: ctx.exitCode, startedAt });
   },
 };
