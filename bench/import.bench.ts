@@ -160,7 +160,7 @@ async function memory(dir: string): Promise<string> {
   const lines: string[] = [];
   const add = (label: string, rows: number, r: { run: Measured; stats: ImportStats }) => {
     const ok = r.stats.total === rows && r.stats.failed === 0;
-    lines.push(`| ${label} | ${n(rows)} | ${r.stats.lookup} (${callList(r.stats)}) | **${n(r.run.maxRssMb)}**${r.run.maxRssMb < 200 ? ' ✅' : ' ❌'} | ${n(r.run.wallMs / 1000, 1)} | ${n((r.run.cpuMs ?? NaN) / 1000, 1)} |${ok ? '' : ' ⚠ rows missing or failed'}`);
+    lines.push(`| ${label} | ${n(rows)} | ${r.stats.lookupStrategy} (${callList(r.stats)}) | **${n(r.run.maxRssMb)}**${r.run.maxRssMb < 200 ? ' ✅' : ' ❌'} | ${n(r.run.wallMs / 1000, 1)} | ${n((r.run.cpuMs ?? NaN) / 1000, 1)} |${ok ? '' : ' ⚠ rows missing or failed'}`);
   };
 
   const small = join(dir, 'mem-100k.csv');

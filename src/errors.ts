@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'RUN_ABORTED'
   | 'RUN_GUARD'
   | 'OUTPUT_WRITE'
+  | 'OUTPUT_UNWRITABLE'
   | 'INTERNAL';
 
 export interface PylonCliErrorOptions {

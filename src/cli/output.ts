@@ -38,7 +38,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
       : 'no journal was kept for stdin; import the same input again (rows already done are found unchanged)';
     lines.push(`  not processed: ${n(stats.notProcessed)} rows — ${next}`);
   }
-  lines.push(`  API calls: ${calls(stats)}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}; lookup by ${stats.lookup}`);
+  lines.push(`  API calls: ${calls(stats)}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}; lookup by ${stats.lookupStrategy}`);
   if (dry && stats.plannedCalls) {
     const planned = Object.entries(stats.plannedCalls)
       .filter(([, c]) => (c ?? 0) > 0)

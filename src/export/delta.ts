@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { ConfigError } from '../errors.js';
 import type { Filter } from '../pylon/types.js';
-import { openAtomic, type AtomicFile } from './atomic-file.js';
+import { openOutput, type OutputFile } from '../output/output-file.js';
 import { IdIndex, key64, key64WithHex, parseKey64Hex, type Key64 } from './id-index.js';
 import { readManifest, resolveFrom, type ExportManifest, type StateRef } from './manifest.js';
 
@@ -106,19 +105,15 @@ export async function loadBaseline(manifestPath: string, current: { filter: Filt
 }
 
 /** Streams the ids of the previous state not seen in this run into a CSV (header `id`). Returns their count. */
-export async function writeDeleted(baseline: Baseline, file: AtomicFile): Promise<number> {
+export async function writeDeleted(baseline: Baseline, file: OutputFile): Promise<number> {
   let deleted = 0;
-  const write = async (text: string) => {
-    if (!file.stream.write(text)) await once(file.stream, 'drain');
-  };
+  const write = (text: string) => file.write(text);
   await write('id\n');
   for await (const entry of readState(baseline.statePath, baseline.manifest.state, baseline.manifestPath)) {
     if (baseline.index.isMarked(entry.key)) continue;
     deleted += 1;
     await write(/[",\r\n]/.test(entry.id) ? `"${entry.id.replaceAll('"', '""')}"\n` : `${entry.id}\n`);
   }
-  file.stream.end();
-  await once(file.stream, 'close');
   return deleted;
 }
 
@@ -133,7 +128,7 @@ export interface StateWriter {
 }
 
 export async function createStateWriter(path: string): Promise<StateWriter> {
-  const file = await openAtomic(path);
+  const file = await openOutput(path);
   const digest = createHash('sha256');
   let entries = 0;
   let pending = STATE_HEADER + '\n';
@@ -142,7 +137,7 @@ export async function createStateWriter(path: string): Promise<StateWriter> {
     const text = pending;
     pending = '';
     digest.update(text);
-    if (!file.stream.write(text)) await once(file.stream, 'drain');
+    await file.write(text);
   };
   return {
     add(id, hash) {
@@ -152,8 +147,6 @@ export async function createStateWriter(path: string): Promise<StateWriter> {
     flush,
     async commit() {
       await flush();
-      file.stream.end();
-      await once(file.stream, 'close');
       await file.commit();
       return { sha256: digest.digest('hex'), entries };
     },

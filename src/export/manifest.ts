@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Filter } from '../pylon/types.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../output/output-file.js';
 import type { ExportFormat } from './sink.js';
 
 export const MANIFEST_KIND = 'pylon-contacts-export';

@@ -9,13 +9,13 @@ import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact } from '../pylon/types.js';
-import { openAtomic, type AtomicFile } from './atomic-file.js';
+import { checkWritable, openOutput, type OutputFile } from '../output/output-file.js';
 import { availableColumns, recordProblem, selectColumns, toCells, toJsonRecord, type ExportColumn } from './columns.js';
 import { columnsKey, createStateWriter, loadBaseline, recordHash, writeDeleted, type Baseline, type StateWriter } from './delta.js';
 import { key64 } from './id-index.js';
 import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
 import type { ExportOptions } from './options.js';
-import { paginate, PaginationError, type PaginationState } from './paginate.js';
+import { paginate, PaginationError, type PaginationState } from '../pylon/paginate.js';
 import { ErrorReport, type ReportEntry } from './report.js';
 import { createPageEncoder, Digest, forwardTo, type PageEncoder } from './sink.js';
 
@@ -125,8 +125,8 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   const report = new ErrorReport(options.errorsPath);
   const pageState: PaginationState = { pages: 0, cursor: undefined };
   let phase: Phase = 'custom_fields';
-  let dataFile: AtomicFile | undefined;
-  let deletedFile: AtomicFile | undefined;
+  let dataFile: OutputFile | undefined;
+  let deletedFile: OutputFile | undefined;
   let stateWriter: StateWriter | undefined;
   let newState: StateRef | undefined;
   const digest = new Digest();
@@ -139,7 +139,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
       stats.warnings.push(`the columns differ from ${options.since}: every contact counts as changed in this run`);
     }
     phase = 'page';
-    if (!options.toStdout) dataFile = await openAtomic(options.output);
+    if (!options.toStdout) dataFile = await openOutput(options.output);
     if (options.statePath !== undefined) stateWriter = await createStateWriter(options.statePath);
     const destination = dataFile ? dataFile.stream : forwardTo(hooks.stdout ?? process.stdout);
     const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe });
@@ -153,7 +153,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     phase = 'output';
     stats.bytes = digest.bytes;
     if (baseline && options.deletedPath !== undefined) {
-      deletedFile = await openAtomic(options.deletedPath);
+      deletedFile = await openOutput(options.deletedPath);
       stats.delta!.deleted = await writeDeleted(baseline, deletedFile);
       await deletedFile.commit();
       stats.delta!.deletedPath = options.deletedPath;
@@ -276,6 +276,8 @@ async function checkDirectories(options: ExportOptions): Promise<void> {
     const info = await stat(dir).catch(() => undefined);
     if (!info?.isDirectory()) throw invalidOption(flag, 'a path in an existing directory', path);
   }
+  const more: Array<[string, string | undefined]> = [['--since', options.statePath], ['--since', options.deletedPath]];
+  await checkWritable([...targets, ...more].filter((t): t is [string, string] => t[1] !== undefined).map(([option, path]) => ({ option, path })));
 }
 
 function describeFailure(error: unknown, phase: Phase, pageState: PaginationState, interrupted: boolean): ReportEntry {

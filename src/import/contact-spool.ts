@@ -1,8 +1,9 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Contact } from '../pylon/types.js';
 import { hashString } from './hash.js';
+import { createTempDir } from '../output/temp-dir.js';
+import { keysOfContact } from './lookup-key.js';
 
 export type SpoolMatch = { kind: 'none' } | { kind: 'one'; contact: Contact } | { kind: 'many'; ids: string[] };
 
@@ -20,8 +21,8 @@ export type SpoolMatch = { kind: 'none' } | { kind: 'one'; contact: Contact } | 
  * At 1,000,000 contacts with one email each: 12 MB of places and 16–32 MB of slots.
  */
 export class ContactSpool {
-  private readonly dir = mkdtempSync(join(tmpdir(), 'pylon-contacts-lookup-'));
-  private readonly fd = openSync(join(this.dir, 'contacts.jsonl'), 'w+');
+  /** The file is unlinked as soon as it is open: no contact stays on disk once the process is gone, kill -9 included. */
+  private readonly fd = openUnlinked();
   private position = 0;
   private offsets = new Float64Array(1024);
   private lengths = new Uint32Array(1024);
@@ -51,7 +52,7 @@ export class ContactSpool {
       this.offsets[entry] = this.position;
       this.lengths[entry] = length;
       this.position += length + 1;
-      for (const key of keysOf(contacts[i]!, this.byId)) this.index(key, entry, contacts[i]!.id);
+      for (const key of keysOfContact(contacts[i]!, this.byId)) this.index(key, entry, contacts[i]!.id);
     }
   }
 
@@ -84,7 +85,7 @@ export class ContactSpool {
     for (let slot = hash & mask; this.slots[slot] !== 0; slot = (slot + 1) & mask) {
       if (this.hashes[slot] !== hash) continue;
       const contact = this.read(this.slots[slot]! - 1);
-      if (keysOf(contact, this.byId).includes(key)) return { slot, contact };
+      if (keysOfContact(contact, this.byId).includes(key)) return { slot, contact };
     }
     return undefined;
   }
@@ -98,7 +99,6 @@ export class ContactSpool {
     if (this.closed) return;
     this.closed = true;
     closeSync(this.fd);
-    rmSync(this.dir, { recursive: true, force: true });
   }
 
   private index(key: string, entry: number, id: string): void {
@@ -113,7 +113,7 @@ export class ContactSpool {
     for (; this.slots[slot] !== 0; slot = (slot + 1) & mask) {
       if (this.hashes[slot] !== hash) continue;
       const other = this.read(this.slots[slot]! - 1);
-      if (!keysOf(other, this.byId).includes(key)) continue; // a hash collision
+      if (!keysOfContact(other, this.byId).includes(key)) continue; // a hash collision
       // The same contact listed twice (a list that moved while being read) is not a
       // second holder; its later copy is the fresher one.
       if (other.id === id) this.slots[slot] = entry + 1;
@@ -157,11 +157,11 @@ export class ContactSpool {
   }
 }
 
-/** A contact's lookup keys: each of its emails lower-cased (primary and secondary), and its id when asked. */
-export function keysOf(contact: Contact, byId: boolean): string[] {
-  const keys = new Set<string>();
-  if (contact.email) keys.add('e:' + contact.email.toLowerCase());
-  for (const e of contact.emails ?? []) keys.add('e:' + e.toLowerCase());
-  if (byId) keys.add('i:' + contact.id);
-  return [...keys];
+function openUnlinked(): number {
+  const dir = createTempDir('lookup');
+  try {
+    return openSync(join(dir, 'contacts.jsonl'), 'w+');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

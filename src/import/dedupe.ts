@@ -1,7 +1,7 @@
 import type { RecordItem } from '../csv/read.js';
 import type { ColumnPlan } from './columns.js';
 import { hashBytes } from './hash.js';
-import { keyFor } from './lookup.js';
+import { keyFor, type HeldKeySlots } from './lookup-key.js';
 
 /**
  * Rows of one file that target the same contact: same id, or (without an id) the
@@ -23,7 +23,7 @@ import { keyFor } from './lookup.js';
  * three quarters full). Measured for 1,000,000 keys (`summary.memoryBytes`,
  * pre-pass): 54.0 MB with 22-byte keys (`e:user100005@acme5.com`), 79.1 MB with
  * 48-byte keys. Keys the list lookup already holds cost 4–8 bytes a slot instead
- * (`KeyRoute`).
+ * (`HeldKeySlots`).
  */
 
 export type DuplicatePolicy = 'first' | 'last' | 'error';
@@ -51,28 +51,12 @@ export interface ScannedDuplicates extends DuplicateIndex {
   readonly summary: DuplicateSummary;
 }
 
-/**
- * Keys another index already holds exactly: the list lookup's contact index, which
- * gives each key it holds a slot number of its own. Rows whose key is there keep
- * their lines by that slot (4–8 bytes a slot) instead of storing the key again, so
- * a re-run against a listed organisation does not pay for two indexes of the same
- * emails. Which structure a key lands in depends only on the key: decisions are
- * the same either way.
- */
-export interface KeyRoute {
-  /** Slot numbers are below this. */
-  readonly slots: number;
-  /** Keys held (to size the table for the others). */
-  readonly held: number;
-  /** The key's slot, or -1 when it is not held. */
-  slotOf(key: string): number;
-}
 
 /**
  * The streaming `first` policy: decide rows in file order; the first row of each key is kept.
  * `expectedKeys` (an estimate of the rows) sizes the table up front, so it need not grow.
  */
-export function createDuplicateTracker(expectedKeys = 0, route?: KeyRoute): DuplicateIndex {
+export function createDuplicateTracker(expectedKeys = 0, route?: HeldKeySlots): DuplicateIndex {
   const index = new LineIndex(false, expectedKeys, route);
   return {
     decide(line, key) {
@@ -92,7 +76,7 @@ export async function scanDuplicates(
   plan: ColumnPlan,
   policy: DuplicatePolicy,
   expectedKeys = 0,
-  route?: KeyRoute,
+  route?: HeldKeySlots,
 ): Promise<ScannedDuplicates> {
   const index = new LineIndex(true, expectedKeys, route);
   let rowsWithKey = 0;
@@ -137,7 +121,7 @@ class LineIndex {
   private readonly lasts: Uint32Array | undefined;
   private routed = 0;
 
-  constructor(trackLast: boolean, expectedKeys: number, private readonly route?: KeyRoute) {
+  constructor(trackLast: boolean, expectedKeys: number, private readonly route?: HeldKeySlots) {
     this.table = new KeyTable(trackLast, route ? Math.max(0, expectedKeys - route.held) : expectedKeys);
     if (route) {
       this.firsts = new Uint32Array(route.slots);

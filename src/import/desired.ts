@@ -39,6 +39,7 @@ export interface RowIssue {
 
 export type RowIssueCode =
   | 'ROW_MALFORMED'
+  | 'ROW_ENCODING'
   | 'ROW_NAME_REQUIRED'
   | 'ROW_EMAIL_REQUIRED'
   | 'ROW_INVALID_EMAIL'

@@ -1,5 +1,6 @@
-import { closeSync, existsSync, openSync, readSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, writeSync, fsyncSync, fstatSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { outputWriteError } from '../output/output-file.js';
 import type { FieldChange } from './plan.js';
 
 /**
@@ -77,6 +78,8 @@ export interface Journal {
   readonly previous: JournalOutcomes;
   /** Lines whose write was sent by an earlier run without a recorded outcome. */
   readonly sentBefore: ReadonlyMap<number, JournalSent>;
+  /** When an earlier run last wrote to the journal (ms since the epoch): its last write went out no later. */
+  readonly lastWrittenAt: number;
   /** Notes that the write of `line` (a create, or a PATCH of `update.id`) is about to go out. */
   sent(line: number, update?: { id: string; changes: FieldChange[] }): void;
   done(outcome: JournalOutcome): void;
@@ -87,11 +90,13 @@ export function openJournal(path: string, start: Omit<JournalStart, 't' | 'v' | 
   let previous: JournalOutcomes = NO_OUTCOMES;
   let sentBefore = new Map<number, JournalSent>();
   let readFd: number | undefined;
+  let lastWrittenAt = 0;
   if (resume) {
     if (!existsSync(path)) {
       throw new ConfigError('CONFIG_RESUME_MISMATCH', `Cannot resume: no journal at ${path} (it is written by a run without --dry-run).`, { option: '--resume' });
     }
     readFd = openSync(path, 'r');
+    lastWrittenAt = fstatSync(readFd).mtimeMs;
     try {
       const scanned = scanJournal(readFd);
       const first = scanned.start;
@@ -119,14 +124,27 @@ export function openJournal(path: string, start: Omit<JournalStart, 't' | 'v' | 
       { option: '--resume' },
     );
   }
-  const fd = openSync(path, resume ? 'a' : 'wx');
+  let fd: number;
+  try {
+    fd = openSync(path, resume ? 'a' : 'wx');
+  } catch (error) {
+    if (readFd !== undefined) closeSync(readFd);
+    throw outputWriteError(path, error);
+  }
+  let closed = false;
   const append = (entry: object) => {
-    writeSync(fd, JSON.stringify(entry) + '\n');
+    try {
+      writeSync(fd, JSON.stringify(entry) + '\n');
+    } catch (error) {
+      // A journal that cannot be written stops the run (never a row failure); what it holds stays valid.
+      throw outputWriteError(path, error);
+    }
   };
   append({ t: 'start', v: 1, at: new Date().toISOString(), ...start });
   return {
     previous,
     sentBefore,
+    lastWrittenAt,
     sent(line, update) {
       append(update ? { t: 'sent', l: line, id: update.id, changes: update.changes } : { t: 'sent', l: line });
     },
@@ -134,8 +152,12 @@ export function openJournal(path: string, start: Omit<JournalStart, 't' | 'v' | 
       append(outcome);
     },
     close() {
+      if (closed) return;
+      closed = true;
       try {
         fsyncSync(fd);
+      } catch {
+        // Every line was written with its own write(2); a failed fsync loses no outcome the run relies on.
       } finally {
         closeSync(fd);
         if (readFd !== undefined) closeSync(readFd);

@@ -1,25 +1,18 @@
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { ConfigError, PylonCliError } from '../errors.js';
-import { ContactSpool, keysOf, type SpoolMatch } from './contact-spool.js';
-import type { KeyRoute } from './dedupe.js';
+import { ContactSpool, type SpoolMatch } from './contact-spool.js';
+import { emailKey, keysOfContact, parseKey, type HeldKeySlots, type LookupKey } from './lookup-key.js';
 
-/** How a row finds its contact: by Pylon id when the file has one, else by email. */
-export type LookupKey = string; // 'i:<id>' or 'e:<lower-cased email>'
-
-export function keyFor(row: { id?: string; email?: string | null }): LookupKey | undefined {
-  if (row.id) return 'i:' + row.id;
-  if (row.email) return 'e:' + row.email.trim().toLowerCase();
-  return undefined;
-}
+export { keyFor, type LookupKey } from './lookup-key.js';
 
 /** No contact, exactly one, or several (a shared email: the row fails, never a guess). */
 export type Match = SpoolMatch;
 
 export interface Lookup {
   readonly strategy: 'search' | 'list';
-  /** With the list: the keys its index holds, for the duplicate index to share (see KeyRoute). */
-  readonly route?: KeyRoute;
+  /** With the list: the keys its index holds, for the duplicate index to share (see HeldKeySlots). */
+  readonly heldKeys?: HeldKeySlots;
   /** Resolves a batch of keys with as few calls as possible. */
   resolve(keys: readonly LookupKey[], signal?: AbortSignal): Promise<Map<LookupKey, Match>>;
   close(): void;
@@ -47,7 +40,7 @@ const SECONDARY_UNCHECKED =
 function matchIn(contacts: Iterable<Contact>, key: LookupKey): Match {
   const found = new Map<string, Contact>();
   for (const c of contacts) {
-    if (keysOf(c, true).includes(key)) found.set(c.id, c);
+    if (keysOfContact(c, true).includes(key)) found.set(c.id, c);
   }
   if (found.size === 0) return { kind: 'none' };
   if (found.size === 1) return { kind: 'one', contact: [...found.values()][0] };
@@ -123,7 +116,7 @@ export async function findByEmail(client: PylonClient, email: string, signal?: A
   const lower = email.trim().toLowerCase();
   const values = [...new Set([email.trim(), lower])];
   const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values }, limit: 100 }, { signal });
-  return page.data.filter((c) => keysOf(c, false).includes('e:' + lower));
+  return page.data.filter((c) => keysOfContact(c, false).includes(emailKey(lower)));
 }
 
 function searchLookup(client: PylonClient, batchSize: number): Lookup {
@@ -144,8 +137,9 @@ function searchLookup(client: PylonClient, batchSize: number): Lookup {
 }
 
 async function searchBatch(client: PylonClient, keys: LookupKey[], signal?: AbortSignal): Promise<Contact[]> {
-  const emails = keys.filter((k) => k.startsWith('e:')).map((k) => k.slice(2));
-  const ids = keys.filter((k) => k.startsWith('i:')).map((k) => k.slice(2));
+  const parsed = keys.map(parseKey);
+  const emails = parsed.filter((k) => k.kind === 'email').map((k) => k.value);
+  const ids = parsed.filter((k) => k.kind === 'id').map((k) => k.value);
   const parts: Filter[] = [];
   if (emails.length > 0) parts.push({ field: 'email', operator: 'in', values: emails });
   if (ids.length > 0) parts.push({ field: 'id', operator: 'in', values: ids });
@@ -205,7 +199,7 @@ async function listLookup(
   }
   return {
     strategy: 'list',
-    route: { slots: spool.slotCount, held: spool.held, slotOf: (key) => spool.slotOf(key) },
+    heldKeys: { slots: spool.slotCount, held: spool.held, slotOf: (key) => spool.slotOf(key) },
     async resolve(keys) {
       const result = new Map<LookupKey, Match>();
       for (const key of keys) result.set(key, spool.find(key));

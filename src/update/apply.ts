@@ -20,7 +20,8 @@ import { validateRow } from '../import/validate.js';
 import { diffContact, type FieldChange } from '../import/plan.js';
 import { createPool } from '../import/pool.js';
 import { openJournal, type Journal, type JournalOutcome, type Outcome } from '../import/journal.js';
-import { createErrorReport, createRawCsv, createResultsReport, type CsvReport, type ErrorRow, type ResultRow } from '../import/report.js';
+import { createErrorReport, createResultsReport, type CsvReport, type ErrorRow, type ResultRow } from '../import/report.js';
+import { openCsvFile } from '../output/csv-file.js';
 import type { RowIssueCode } from '../import/desired.js';
 import type { ImportStats } from '../import/run-import.js';
 import type { PlannedContact } from './plan-file.js';
@@ -86,7 +87,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     calls: client.stats.calls,
     retries: 0,
     rateLimited: 0,
-    lookup: 'search',
+    lookupStrategy: 'search',
     dryRun: Boolean(options.dryRun),
     durationMs: 0,
     interrupted: false,
@@ -114,10 +115,10 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       journal = openJournal(options.journalPath, { input: { path: resolvePath(options.source.path), size: options.contacts.length, sha256: options.source.hash }, mode: 'apply' }, options.resume);
       if (journal.previous.size > 0) note(`resuming: ${journal.previous.size} contacts already done in an earlier run`);
     }
-    errors = createErrorReport(options.errorsPath, header);
-    if (options.resultsPath) results = createResultsReport(options.resultsPath, false);
+    errors = await createErrorReport(options.errorsPath, header);
+    if (options.resultsPath) results = await createResultsReport(options.resultsPath, false);
     const undoHeader = undoColumns(fieldColumns);
-    if (options.undoPath && !options.dryRun) undo = createRawCsv(options.undoPath, undoHeader);
+    if (options.undoPath && !options.dryRun) undo = await openCsvFile<string[]>(options.undoPath, undoHeader, (cells) => cells);
 
     /** The row's cells: the values to set. The email is there only when the plan changes it (or for the report). */
     const cellsOf = (entry: PlannedContact, forReport = false) => {

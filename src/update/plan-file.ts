@@ -11,10 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
-import { openAtomic } from '../export/atomic-file.js';
+import { writeFileAtomic } from '../output/output-file.js';
 import type { Filter } from '../pylon/types.js';
 import { canonicalJson } from './run-state.js';
 import type { RunTarget } from './target.js';
@@ -78,14 +76,7 @@ export function sealPlan(body: SavedPlanBody): SavedPlan {
 
 /** Writes the plan atomically (temporary sibling, fsync, rename): a reader sees no half-written plan. */
 export async function writePlanFile(path: string, plan: SavedPlan): Promise<void> {
-  const file = await openAtomic(path);
-  try {
-    await pipeline(Readable.from([JSON.stringify(plan, null, 1) + '\n']), file.stream);
-    await file.commit();
-  } catch (error) {
-    await file.discard();
-    throw error;
-  }
+  await writeFileAtomic(path, JSON.stringify(plan, null, 1) + '\n');
 }
 
 /** Reads and checks a plan file: a plan of this tool, of a version it knows, not edited since it was written. */

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Filter } from '../pylon/types.js';
+import { deadPartials } from '../output/output-file.js';
 
 export interface RunMeta {
   v: 1;
@@ -67,7 +68,7 @@ export function removeRunState(journalPath: string): void {
  * the first free `<name>-2.csv`, `<name>-3.csv`, … is used instead.
  */
 export function freeUndoPath(path: string): string {
-  const taken = (p: string) => existsSync(p) || existsSync(`${p}.partial`) || existsSync(`${p}.earlier`);
+  const taken = (p: string) => existsSync(p) || deadPartials(p).length > 0 || existsSync(`${p}.earlier`);
   if (!taken(path)) return path;
   const m = /^(.*?)(\.[^./\\]*)?$/.exec(path)!;
   const stem = m[1];

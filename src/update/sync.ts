@@ -11,7 +11,7 @@
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact } from '../pylon/types.js';
 import { ConfigError } from '../errors.js';
-import { paginate } from '../export/paginate.js';
+import { paginate } from '../pylon/paginate.js';
 import { resolveColumns } from '../import/columns.js';
 import { validateRow } from '../import/validate.js';
 import { diffContact } from '../import/plan.js';

@@ -7,7 +7,9 @@
 import { createReadStream, existsSync, openSync, readSync, closeSync, renameSync, rmSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse';
 import { createDuplicateTracker } from '../import/dedupe.js';
-import { createRawCsv } from '../import/report.js';
+import { openCsvFile } from '../output/csv-file.js';
+import { deadPartials } from '../output/output-file.js';
+import { idKey } from '../import/lookup-key.js';
 
 const earlierPath = (path: string) => `${path}.earlier`;
 
@@ -18,7 +20,7 @@ const earlierPath = (path: string) => `${path}.earlier`;
  */
 export async function setAsideEarlierUndo(path: string): Promise<string | undefined> {
   const aside = earlierPath(path);
-  const sources = [aside, path, `${path}.partial`].filter((p) => existsSync(p));
+  const sources = [aside, path, ...deadPartials(path)].filter((p) => existsSync(p));
   if (sources.length === 0) return undefined;
   if (sources.length === 1 && sources[0] === aside) return aside;
   await mergeCsvFiles(sources, `${aside}.tmp`);
@@ -47,7 +49,7 @@ async function mergeCsvFiles(sources: string[], target: string): Promise<void> {
   const headers: string[][] = [];
   for (const source of sources) headers.push(await readHeader(source));
   const columns = [...new Set(headers.flat())];
-  const out = createRawCsv(target, columns);
+  const out = await openCsvFile<string[]>(target, columns, (cells) => cells);
   const idColumn = columns.indexOf('id');
   const seen = createDuplicateTracker();
   let n = 0;
@@ -60,7 +62,7 @@ async function mergeCsvFiles(sources: string[], target: string): Promise<void> {
           if (index[j] !== undefined) cells[index[j]] = cell;
         });
         n++;
-        if (idColumn >= 0 && cells[idColumn] && !seen.decide(n, 'i:' + cells[idColumn]).keep) continue;
+        if (idColumn >= 0 && cells[idColumn] && !seen.decide(n, idKey(cells[idColumn])).keep) continue;
         await out.write(cells);
       }
     }

@@ -382,7 +382,8 @@ test('kill -9 at random points, then --resume: every email exactly once', async 
     const existing = Array.from({ length: rows }, (_, i) => i).filter((i) => i % 4 === 1);
     for (const i of existing) emulator.store.insert({ name: `Old ${i}`, email: emailOf(`kill${iteration}`, i) });
     const input = writeInput(t, contactsCsv(rows, `kill${iteration}`));
-    const args = importArgs(input, '--concurrency', '4', '--lookup-batch', '25');
+    // A short request timeout: a resumed run waits about twice that before re-checking creates the kill left in flight.
+    const args = importArgs(input, '--concurrency', '4', '--lookup-batch', '25', '--timeout', '2000');
     const fresh = rows - existing.length;
     // Kill points leave at least 60 creates to go, so that a loaded machine cannot finish the run first.
     const kills = [existing.length + 1 + prng.int(fresh - 100)];
@@ -491,7 +492,7 @@ test('stdin (-) imports like a file, with --mode and --lookup passed through', a
     stdin: contactsCsv(4, 'pipe'),
   });
   t.is(result.code, 0, result.stderr);
-  t.like(statsOf(result), { total: 4, created: 3, skipped: 1, lookup: 'search' });
+  t.like(statsOf(result), { total: 4, created: 3, skipped: 1, lookupStrategy: 'search' });
   t.is(emulator.store.findByEmail('pipe-0@example.com')?.name, 'Kept');
   t.is(emulator.stats().requests.list, 1, 'one list page, to check that search finds contacts here');
 });

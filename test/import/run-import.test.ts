@@ -106,7 +106,7 @@ test('--lookup search, list and auto give the same outcomes and the same store',
     seed(emulator);
     const { stats } = await importCsv(t, emulator, MIXED, { lookup });
     t.like(stats, MIXED_OUTCOME, lookup);
-    t.is(stats.lookup, lookup === 'search' ? 'search' : 'list', 'a one-page org is read in one list call');
+    t.is(stats.lookupStrategy, lookup === 'search' ? 'search' : 'list', 'a one-page org is read in one list call');
     t.is(emulator.stats().requests[lookup === 'search' ? 'search' : 'list'] > 0, true);
     stores.push(snapshot(emulator));
     await emulator.close();
@@ -134,7 +134,7 @@ for (const [label, switches] of SWITCHES) {
       const run = await importCsv(t, emulator, MIXED, { lookup });
       t.like(run.stats, MIXED_OUTCOME, `${lookup}: ${JSON.stringify(run.stats)}`);
       if (lookup === 'auto') {
-        t.is(run.stats.lookup, label === 'default' ? 'search' : 'list', run.notes.join('\n'));
+        t.is(run.stats.lookupStrategy, label === 'default' ? 'search' : 'list', run.notes.join('\n'));
         if (label !== 'default') t.true(run.notes.some((n) => n.includes('reading the whole contact list')), run.notes.join('\n'));
       }
       results.push(snapshot(emulator));
@@ -154,7 +154,7 @@ test('--lookup search where search is case-sensitive: refused before any write (
   t.is(requests.create + requests.patch, 0);
   // auto reads the list instead, and finds her.
   const { stats } = await importCsv(t, emulator, 'name,email\nAda King,Ada@Example.com\n', { lookup: 'auto' });
-  t.like(stats, { lookup: 'list', created: 0, updated: 1 });
+  t.like(stats, { lookupStrategy: 'list', created: 0, updated: 1 });
 });
 
 test('a create refused with exists_id (the contact appeared after the lookup) becomes an update of that contact', async (t) => {
@@ -400,12 +400,12 @@ test('search whose secondary-email matching could not be checked says so; one th
   const plain = await startEmulator(t);
   plain.store.insert({ name: 'Only Primary', email: 'only@example.com' });
   const unchecked = await importCsv(t, plain, 'name,email\nOnly Primary,only@example.com\n', { lookup: 'search' });
-  t.like(unchecked.stats, { lookup: 'search', unchanged: 1 });
+  t.like(unchecked.stats, { lookupStrategy: 'search', unchanged: 1 });
   t.true(unchecked.notes.some((n) => /not known whether Pylon's search matches them.*--lookup list is exact/.test(n)), unchecked.notes.join('\n'));
 
   const withSecondary = await startEmulator(t);
   seed(withSecondary);
   const checked = await importCsv(t, withSecondary, 'name,email\nAlan Turing,alan@example.com\n', { lookup: 'search' });
-  t.like(checked.stats, { lookup: 'search', unchanged: 1 });
+  t.like(checked.stats, { lookupStrategy: 'search', unchanged: 1 });
   t.false(checked.notes.some((n) => /secondary/.test(n)), checked.notes.join('\n'));
 });

@@ -6,6 +6,8 @@
 import test from 'ava';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { partialPathFor } from '../../src/output/output-file.js';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { createPylonClient } from '../../src/pylon/client.js';
@@ -76,13 +78,14 @@ test('--resume after every PATCH landed (outcomes unrecorded) still writes the u
   chosen.forEach((c, i) => journal.sent(i + 2, { id: c.id, changes: [{ column: 'portal_role', from: c.portal_role!, to: 'no_access' }] }));
   journal.close();
   for (const c of chosen) emulator.store.update(c.id, { portal_role: 'no_access' });
-  writeFileSync(`${undo}.partial`, ['id,email,portal_role', ...chosen.slice(0, 3).map((c) => `${c.id},${c.email},${c.portal_role}`)].join('\n') + '\n');
+  const partial = partialPathFor(undo, spawnSync(process.execPath, ['-e', '']).pid!);
+  writeFileSync(partial, ['id,email,portal_role', ...chosen.slice(0, 3).map((c) => `${c.id},${c.email},${c.portal_role}`)].join('\n') + '\n');
 
   const resumed = await update(emulator.url, { input, set: { portal_role: 'no_access' }, undo, journal: journalPath, resume: true, errors: join(dir, 'landed.errors.csv') });
   t.like(resumed.stats, { updated: 8, failed: 0, dryRun: false });
   t.is(emulator.stats().requests.patch, 0, 'nothing is sent again');
   t.true(existsSync(undo), 'the undo file is written');
-  t.false(existsSync(`${undo}.partial`));
+  t.false(existsSync(partial));
   t.false(existsSync(journalPath), 'the finished run removes its journal');
   const rows = readCsv(undo);
   t.deepEqual(rows.map((r) => r.id).sort(), chosen.map((c) => c.id).sort());

@@ -1,12 +1,14 @@
-import type { ApiPage } from '../pylon/api.js';
+import type { ApiPage } from './api.js';
 import { PylonCliError } from '../errors.js';
+
+const DEFAULT_MAX_PAGES = 100_000;
 
 /** Fetches one page; `cursor` is undefined for the first page. */
 export type FetchPage<T> = (cursor: string | undefined) => Promise<ApiPage<T>>;
 
 export interface PaginateOptions {
-  /** Most pages to request before stopping with PYLON_PAGINATION (a runaway-loop guard). */
-  maxPages: number;
+  /** Most pages to request before stopping with PYLON_PAGINATION (a runaway-loop guard); default 100,000. */
+  maxPages?: number;
   signal?: AbortSignal;
 }
 
@@ -37,13 +39,14 @@ export class PaginationError extends PylonCliError {
  * and more than `maxPages` pages. Pulls one page at a time: the next request is
  * sent only when the consumer asks for more.
  */
-export async function* paginate<T>(fetchPage: FetchPage<T>, options: PaginateOptions, state: PaginationState = { pages: 0, cursor: undefined }): AsyncGenerator<ApiPage<T>> {
+export async function* paginate<T>(fetchPage: FetchPage<T>, options: PaginateOptions = {}, state: PaginationState = { pages: 0, cursor: undefined }): AsyncGenerator<ApiPage<T>> {
+  const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   const seen = new Set<string>();
   for (;;) {
     options.signal?.throwIfAborted();
-    if (state.pages >= options.maxPages) {
+    if (state.pages >= maxPages) {
       throw new PaginationError(
-        `Stopped after ${state.pages} pages without reaching the last one (the limit is ${options.maxPages}; raise --max-pages if the org really is that large)`,
+        `Stopped after ${state.pages} pages without reaching the last one (the limit is ${maxPages}; raise --max-pages if the org really is that large)`,
         state.cursor,
         state.pages,
       );

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { ApiPage } from '../../src/pylon/api.js';
-import { paginate, PaginationError, type PaginationState } from '../../src/export/paginate.js';
+import { paginate, PaginationError, type PaginationState } from '../../src/pylon/paginate.js';
 
 type Step = { data: number[]; cursor?: string | null; hasNextPage: boolean; omitCursor?: boolean };
 

@@ -1,0 +1,107 @@
+import { rmSync } from 'node:fs';
+import type { RowIssue } from './desired.js';
+import type { Journal, JournalOutcome, Outcome } from './journal.js';
+import type { CsvReport, ErrorRow, ResultRow } from './report.js';
+import type { ImportStats } from './stats.js';
+
+/** A row as the reports show it: its line, its original cells, the email it targets. */
+export interface RowRef {
+  line: number;
+  cells: readonly string[];
+  email?: string | null;
+}
+
+export interface OutcomeDetail {
+  id?: string;
+  requestId?: string;
+  code?: string;
+  field?: string;
+  message?: string;
+  status?: number;
+  /** Dry run: the field changes, for the results file. */
+  changes?: string;
+}
+
+/**
+ * The one place a row gets its outcome. Each call counts the row in the stats,
+ * writes the error report (failed rows), the results file and the journal, and
+ * reports progress. Rows a stopped run never reaches are counted by
+ * `notProcessed()`; `close()` commits the reports and removes the journal only
+ * when every row read has an outcome. Exactly one of these happens per row.
+ */
+export interface OutcomeLedger {
+  record(row: RowRef, outcome: Outcome, detail?: OutcomeDetail): Promise<void>;
+  fail(row: RowRef, issue: RowIssue, detail?: OutcomeDetail): Promise<void>;
+  /** An outcome the journal of an earlier run recorded: reported again, not journaled again. */
+  replay(row: RowRef, previous: JournalOutcome): Promise<void>;
+  notProcessed(rows?: number): void;
+  /** Commits the reports and closes the journal, removing it when the run is `complete` (every row has an outcome). */
+  close(options: { complete: boolean }): Promise<void>;
+}
+
+export interface LedgerParts {
+  stats: ImportStats;
+  errors: CsvReport<ErrorRow>;
+  results?: CsvReport<ResultRow>;
+  journal?: Journal;
+  journalPath?: string;
+  /** Called after each outcome (throttled by the caller). */
+  onOutcome?: () => void;
+}
+
+export function createLedger({ stats, errors, results, journal, journalPath, onOutcome }: LedgerParts): OutcomeLedger {
+  // Counted once written: a row whose report line could not be written is counted as not processed instead.
+  const report = async (row: RowRef, outcome: Outcome, detail: OutcomeDetail) => {
+    if (outcome === 'failed') {
+      await errors.write({ line: row.line, cells: row.cells, code: detail.code ?? 'ROW_API_FAILED', field: detail.field, message: detail.message ?? '', status: detail.status, requestId: detail.requestId });
+    }
+    await results?.write({ line: row.line, action: outcome, contactId: detail.id, email: row.email ?? undefined, requestId: detail.requestId, changes: detail.changes });
+    stats[outcome]++;
+  };
+  let closed = false;
+  return {
+    async record(row, outcome, detail = {}) {
+      if (journal) {
+        const entry: JournalOutcome = { t: 'done', l: row.line, o: outcome };
+        if (detail.id) entry.id = detail.id;
+        if (row.email) entry.email = row.email;
+        if (detail.requestId) entry.rid = detail.requestId;
+        if (outcome === 'failed') Object.assign(entry, { code: detail.code, field: detail.field, message: detail.message, status: detail.status });
+        // Journal first: a report line without a journal entry would be written again on resume.
+        journal.done(entry);
+      }
+      await report(row, outcome, detail);
+      onOutcome?.();
+    },
+    fail(row, issue, detail = {}) {
+      return this.record(row, 'failed', { code: issue.code, field: issue.field, message: issue.message, ...detail });
+    },
+    async replay(row, previous) {
+      await report({ ...row, email: previous.email }, previous.o, {
+        id: previous.id,
+        requestId: previous.rid,
+        code: previous.code,
+        field: previous.field,
+        message: previous.message,
+        status: previous.status,
+      });
+      stats.resumed++;
+      onOutcome?.();
+    },
+    notProcessed(rows = 1) {
+      stats.notProcessed += rows;
+    },
+    async close({ complete }) {
+      if (closed) return;
+      closed = true;
+      try {
+        await errors.commit();
+        await results?.commit();
+      } finally {
+        journal?.close();
+        // A finished run needs no journal; a stopped one keeps it for --resume.
+        if (complete && journalPath) rmSync(journalPath, { force: true });
+      }
+    },
+  };
+}

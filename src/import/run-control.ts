@@ -1,0 +1,69 @@
+import { PylonCliError, type ErrorCode } from '../errors.js';
+import { PylonApiError } from '../pylon/errors.js';
+
+/** Errors that end the whole run: no later row could do better. */
+const FATAL: ReadonlySet<ErrorCode> = new Set(['PYLON_AUTH', 'PYLON_FORBIDDEN', 'PYLON_NETWORK', 'PYLON_TIMEOUT', 'PYLON_RATE_LIMITED', 'PYLON_PAGINATION', 'OUTPUT_WRITE']);
+/** Of those, the ones that stop the run even when the request reached the server. */
+const ALWAYS_FATAL: ReadonlySet<ErrorCode> = new Set(['PYLON_AUTH', 'PYLON_FORBIDDEN', 'OUTPUT_WRITE']);
+
+/**
+ * Where an import decides to stop, and nowhere else. A row's error either fails
+ * that row, or stops the run: then the row (and every row after it) is "not
+ * processed", and `--resume` finishes it. Ctrl-C stops the run without an error.
+ *
+ * - 401/403 and output failures stop the run at any point: with a revoked token
+ *   or a full disk, no later row could succeed, and failing rows would hide that.
+ * - Network errors, timeouts, rate-limit exhaustion and broken pagination stop
+ *   it too, unless the request reached the server and was cut off: that row
+ *   fails (ROW_API_FAILED) and the run goes on.
+ * - Anything else (a 400, a 404, a 5xx after retries) fails the row.
+ */
+export class RunControl {
+  private fatalError: unknown;
+  constructor(private readonly signal?: AbortSignal) {}
+
+  /** The error that stopped the run, if one did. */
+  get fatal(): unknown {
+    return this.fatalError;
+  }
+
+  get interrupted(): boolean {
+    return Boolean(this.signal?.aborted) && this.fatalError === undefined;
+  }
+
+  /** True once the run must not start another row. */
+  get stopped(): boolean {
+    return this.fatalError !== undefined || Boolean(this.signal?.aborted);
+  }
+
+  /** What `error`, thrown while working on a row, means: 'stop' (the run stopped; the row is not processed) or 'fail' (the row fails). */
+  judge(error: unknown): 'stop' | 'fail' {
+    if (this.isAbort(error)) return 'stop';
+    if (!(error instanceof PylonCliError) || !FATAL.has(error.code)) return 'fail';
+    const reachedServer = error instanceof PylonApiError && error.maybeApplied;
+    if (reachedServer && !ALWAYS_FATAL.has(error.code)) return 'fail';
+    this.fatalError ??= error;
+    return 'stop';
+  }
+
+  /** Like `judge`, for work outside a row (setup, a lookup for a chunk): rethrows what is neither fatal nor an abort. */
+  stopOrThrow(error: unknown): void {
+    if (this.isAbort(error)) return;
+    if (error instanceof PylonCliError && FATAL.has(error.code)) {
+      this.fatalError ??= error;
+      return;
+    }
+    throw error;
+  }
+
+  /** A call refused because the run was interrupted. */
+  isAbort(error: unknown): boolean {
+    return Boolean(this.signal?.aborted) && error instanceof PylonCliError && error.code === 'RUN_ABORTED';
+  }
+
+  describeFatal(): { code: string; message: string } | undefined {
+    if (this.fatalError === undefined) return undefined;
+    const err = this.fatalError as Error & { code?: string };
+    return { code: err.code ?? 'INTERNAL', message: err.message };
+  }
+}

@@ -1,0 +1,66 @@
+import type { EndpointKey } from '../config.js';
+import type { CreatedDuplicate } from './duplicate-check.js';
+
+/** The contract between the engine, the CLI and the tests. */
+export interface ImportStats {
+  /** Data rows read from the file (header and blank lines excluded). */
+  total: number;
+  /** Rows expected in the file, estimated from its size (for progress). */
+  estimatedRows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  skipped: number;
+  failed: number;
+  /** Rows never reached because the run was interrupted or hit a fatal error (finish them with --resume). */
+  notProcessed: number;
+  /** Rows whose outcome came from the journal of an earlier run (--resume). */
+  resumed: number;
+  /** Requests sent per endpoint, retries included. */
+  calls: Record<EndpointKey, number>;
+  retries: number;
+  rateLimited: number;
+  /** How existing contacts were found: batched search, or one read of the whole list. */
+  lookupStrategy: 'search' | 'list';
+  dryRun: boolean;
+  /** Dry run only: the calls the real run would make, and how long they take at the configured rates. */
+  plannedCalls?: Partial<Record<EndpointKey, number>>;
+  etaSeconds?: number;
+  durationMs: number;
+  interrupted: boolean;
+  /** Set when the run stopped on a fatal error. */
+  fatal?: { code: string; message: string };
+  errorsPath: string;
+  resultsPath?: string;
+  undoPath?: string;
+  journalPath?: string;
+  warnings: string[];
+  /**
+   * Emails this run created a contact for that more than one contact holds: only
+   * possible on a server that accepts duplicate emails, after a create that was
+   * uncertain (timed out, cut off) landed after every check. Empty when none.
+   */
+  duplicatesCreated?: CreatedDuplicate[];
+}
+
+
+export function createImportStats(init: Pick<ImportStats, 'calls' | 'dryRun' | 'errorsPath' | 'resultsPath' | 'undoPath' | 'journalPath'>): ImportStats {
+  return {
+    total: 0,
+    estimatedRows: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    skipped: 0,
+    failed: 0,
+    notProcessed: 0,
+    resumed: 0,
+    retries: 0,
+    rateLimited: 0,
+    lookupStrategy: 'search',
+    durationMs: 0,
+    interrupted: false,
+    warnings: [],
+    ...init,
+  };
+}

@@ -1,0 +1,27 @@
+import { openCsvFile, type CsvFile } from '../output/csv-file.js';
+import type { FieldChange } from './plan.js';
+import { UNDO_CLEAR_TOKEN, undoCells, undoColumns } from '../update/undo-rows.js';
+
+/** Marks, in an undo file, a field that was empty before the run: applying the file clears it again. */
+export { UNDO_CLEAR_TOKEN };
+
+/**
+ * The undo file: one row per changed contact with the values it had before, in a form `update` applies directly.
+ * [ops: issue 12] The row format, with the `_set.<field>` columns conditional undo reads, is update/undo-rows.ts
+ * (shared with `apply`).
+ */
+export interface UndoWriter {
+  write(contact: { id: string; email?: string | null }, changes: readonly FieldChange[]): Promise<void>;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+export async function createUndoWriter(path: string, fieldColumns: readonly string[]): Promise<UndoWriter> {
+  const columns = undoColumns(fieldColumns);
+  const file: CsvFile<string[]> = await openCsvFile<string[]>(path, columns, (cells) => cells);
+  return {
+    write: (contact, changes) => file.write(undoCells(columns, contact.id, contact.email, changes)),
+    commit: () => file.commit(),
+    discard: () => file.discard(),
+  };
+}

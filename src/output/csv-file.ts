@@ -1,0 +1,38 @@
+import { stringify } from 'csv-stringify/sync';
+import { openOutput, type OutputFile } from './output-file.js';
+
+/**
+ * A CSV output with a fixed header, written through `openOutput()` (temporary
+ * sibling, renamed on commit). Each row is encoded by csv-stringify and written
+ * with backpressure; a write failure rejects the write that meets it.
+ */
+export interface CsvFile<Row> {
+  readonly path: string;
+  readonly rows: number;
+  write(row: Row): Promise<void>;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+export async function openCsvFile<Row>(path: string, header: readonly string[], toRecord: (row: Row) => readonly string[]): Promise<CsvFile<Row>> {
+  const file: OutputFile = await openOutput(path);
+  let rows = 0;
+  try {
+    await file.write(stringify([header as string[]]));
+  } catch (error) {
+    await file.discard();
+    throw error;
+  }
+  return {
+    path,
+    get rows() {
+      return rows;
+    },
+    async write(row) {
+      rows++;
+      await file.write(stringify([toRecord(row) as string[]]));
+    },
+    commit: () => file.commit(),
+    discard: () => file.discard(),
+  };
+}

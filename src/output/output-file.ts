@@ -1,0 +1,265 @@
+/**
+ * Every file the tool writes goes through here: error reports, results, undo
+ * files, export data and its sidecars, manifests.
+ *
+ * - `checkWritable()` proves, before a run's first API write, that each output
+ *   can be created where it is asked for (a coded usage error naming the path
+ *   and the flag otherwise: exit 2, nothing sent).
+ * - `openOutput()` writes a regular file under a temporary sibling
+ *   (`.<name>.<pid>.partial`) and renames it into place on `commit()`, after an
+ *   fsync: readers see the old file or the whole new one. A target that exists and
+ *   is not a regular file (a FIFO, a character device such as /dev/null or
+ *   /dev/stdout) is written in place, never renamed over.
+ * - Every failure, at open, write or commit, is one `OUTPUT_WRITE` error naming
+ *   the path; no promise here waits for an event that a failed stream never emits.
+ * - Temporary siblings left by processes that no longer run are swept by the
+ *   next run that writes the same target.
+ */
+import { createWriteStream, readdirSync, statSync, type WriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ConfigError, PylonCliError } from '../errors.js';
+import { processAlive } from './process-alive.js';
+
+/** An output and the flag that named it (for messages). */
+export interface OutputTarget {
+  path: string;
+  option: string;
+}
+
+export interface OutputFile {
+  readonly path: string;
+  /** The file being written: the temporary sibling, or the target itself when written in place. */
+  readonly writingPath: string;
+  /** The underlying stream, for `pipeline()`; its errors surface through `commit()`. */
+  readonly stream: WriteStream;
+  /** Writes with backpressure; rejects with OUTPUT_WRITE once the file has failed. */
+  write(chunk: string | Buffer): Promise<void>;
+  /** Ends the file, fsyncs it and renames it into place. */
+  commit(): Promise<void>;
+  /** Removes the temporary file (a file written in place is left as it is). */
+  discard(): Promise<void>;
+}
+
+const PARTIAL = /^\.(.+)\.(\d+)\.partial$/;
+
+/** The temporary sibling a process writes `target` under. */
+export function partialPathFor(target: string, pid = process.pid): string {
+  return join(dirname(target), `.${basename(target)}.${pid}.partial`);
+}
+
+export function outputWriteError(path: string, error: unknown): PylonCliError {
+  if (error instanceof PylonCliError && error.code === 'OUTPUT_WRITE') return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new PylonCliError('OUTPUT_WRITE', `Cannot write ${path}: ${reason}`, { cause: error });
+}
+
+/** True when `path` exists and is not a regular file (a FIFO, a device, a socket). */
+export function isSpecialFile(path: string): boolean {
+  try {
+    const s = statSync(path);
+    return !s.isFile() && !s.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+
+/** Temporary siblings of `target` left by processes that no longer run. */
+export function deadPartials(target: string): string[] {
+  const dir = dirname(target);
+  const name = basename(target);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  for (const entry of entries) {
+    const m = PARTIAL.exec(entry);
+    if (m && m[1] === name && !processAlive(Number(m[2]))) found.push(join(dir, entry));
+  }
+  return found;
+}
+
+/** Removes the temporary siblings of `target` that dead processes left; returns them. */
+export async function sweepDeadPartials(target: string): Promise<string[]> {
+  const stale = deadPartials(target);
+  for (const path of stale) await unlink(path).catch(() => undefined);
+  return stale;
+}
+
+function describe(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  switch (e?.code) {
+    case 'ENOENT':
+      return 'its folder does not exist';
+    case 'ENOTDIR':
+      return 'a part of the path is not a folder';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EROFS':
+      return 'the file system is read-only';
+    case 'ENOSPC':
+      return 'the disk is full';
+    case 'EISDIR':
+      return 'it is a folder';
+    default:
+      return e instanceof Error ? e.message : String(error);
+  }
+}
+
+function unwritable(target: OutputTarget, reason: string, cause?: unknown): ConfigError {
+  return new ConfigError('OUTPUT_UNWRITABLE', `Cannot write ${target.path} (${target.option}): ${reason}. Nothing was sent to Pylon.`, {
+    option: target.option,
+    cause,
+  });
+}
+
+/**
+ * Proves each target can be written: it is not a folder, its folder exists, and a
+ * file can be created there (a real probe: permission bits say nothing for root,
+ * nor for read-only mounts). Special files are opened for writing as they are.
+ * Throws a ConfigError (OUTPUT_UNWRITABLE, exit 2) for the first that cannot.
+ */
+export async function checkWritable(targets: readonly OutputTarget[]): Promise<void> {
+  const seen = new Set<string>();
+  for (const target of targets) {
+    if (seen.has(target.path)) continue;
+    seen.add(target.path);
+    const existing = await stat(target.path).catch(() => undefined);
+    if (existing?.isDirectory()) throw unwritable(target, 'it is a folder');
+    if (existing && !existing.isFile()) {
+      // Written in place: a FIFO without a reader would block, so only the permission is checked.
+      const { access, constants } = await import('node:fs/promises');
+      await access(target.path, constants.W_OK).catch((error) => {
+        throw unwritable(target, describe(error), error);
+      });
+      continue;
+    }
+    const probe = join(dirname(target.path), `.${basename(target.path)}.${process.pid}.probe`);
+    try {
+      const handle = await open(probe, 'wx');
+      try {
+        await handle.write('x');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      await unlink(probe).catch(() => undefined);
+      throw unwritable(target, describe(error), error);
+    }
+    await unlink(probe).catch(() => undefined);
+    if (existing) {
+      const handle = await open(target.path, 'r+').catch((error) => {
+        throw unwritable(target, describe(error), error);
+      });
+      await handle.close();
+    }
+  }
+}
+
+/** Resolves when `stream` drains; rejects as soon as it fails (a failed stream never drains). */
+function drained(stream: WriteStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('error', done);
+      stream.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(stream.errored ?? new Error('closed before the data was written'));
+    stream.on('drain', onDrain);
+    stream.on('error', done);
+    stream.on('close', onClose);
+  });
+}
+
+/** Opens `target` for writing (see the module's comment). Rejects with OUTPUT_WRITE. */
+export async function openOutput(target: string): Promise<OutputFile> {
+  const inPlace = isSpecialFile(target);
+  if (!inPlace) await sweepDeadPartials(target);
+  const writingPath = inPlace ? target : partialPathFor(target);
+  const stream = createWriteStream(writingPath, inPlace ? { flags: 'w' } : { flags: 'w', flush: true });
+  let failure: Error | undefined;
+  stream.on('error', (error) => {
+    failure ??= error;
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+  } catch (error) {
+    throw outputWriteError(target, error);
+  }
+  let settled = false;
+  const check = () => {
+    const error = failure ?? stream.errored;
+    if (error) throw outputWriteError(target, error);
+  };
+  return {
+    path: target,
+    writingPath,
+    stream,
+    async write(chunk) {
+      check();
+      if (!stream.write(chunk)) {
+        try {
+          await drained(stream);
+        } catch (error) {
+          throw outputWriteError(target, failure ?? error);
+        }
+      }
+    },
+    async commit() {
+      if (settled) return;
+      settled = true;
+      try {
+        if (!stream.writableEnded) stream.end();
+        await finished(stream);
+        check();
+        if (!inPlace) await rename(writingPath, target);
+      } catch (error) {
+        if (!inPlace) await unlink(writingPath).catch(() => undefined);
+        throw outputWriteError(target, failure ?? error);
+      }
+      if (!inPlace) await syncDirectory(dirname(target));
+    },
+    async discard() {
+      if (settled) return;
+      settled = true;
+      if (!stream.closed) {
+        stream.destroy();
+        await finished(stream).catch(() => undefined);
+      }
+      if (!inPlace) await unlink(writingPath).catch(() => undefined);
+    },
+  };
+}
+
+/** Writes a small file whole (manifests, sidecars). */
+export async function writeFileAtomic(target: string, text: string): Promise<void> {
+  const file = await openOutput(target);
+  try {
+    await file.write(text);
+    await file.commit();
+  } catch (error) {
+    await file.discard();
+    throw outputWriteError(target, error);
+  }
+}
+
+/** Makes a rename durable. Some platforms cannot open a directory: best effort. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => undefined);
+  if (!handle) return;
+  await handle.sync().catch(() => {});
+  await handle.close().catch(() => {});
+}
