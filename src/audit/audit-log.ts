@@ -64,7 +64,7 @@ export function redactCommand(args: readonly string[], token: string | undefined
     } else if (a.startsWith('--token=')) out.push('--token=[REDACTED]');
     else out.push(a);
   }
-  const text = out.map((a) => (/^[\w@%+=:,./~-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  const text = out.map((a) => (/^[\w@%+=:,./~[\]-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
   return redact(text, token);
 }
 
