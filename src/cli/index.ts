@@ -15,7 +15,7 @@ export function buildCli(argv: string[], context: CliContext) {
     .scriptName('pylon-contacts')
     .usage('$0 <command> [options]\n\nMove Pylon contacts in and out of CSV through the Pylon REST API.')
     .command(commands)
-    .demandCommand(1, 'Name a command: import, export, update, emulator or demo.')
+    .demandCommand(1, 'Name a command: import, export, update, apply, emulator or demo.')
     .recommendCommands()
     .strict()
     .fail(false)

@@ -46,6 +46,8 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
       .join(', ');
     lines.push(`  the real run: ${planned || 'no calls'}; about ${formatDuration(stats.etaSeconds ?? 0)} at the configured rates`);
   }
+  const drifted = (stats as ImportStats & { drifted?: number }).drifted ?? 0;
+  if (drifted > 0) lines.push(`  drifted: ${n(drifted)} contacts changed since the plan and were left as they are (ROW_DRIFTED in the error report; --force applies anyway)`);
   if (stats.failed > 0) lines.push(`  error report: ${stats.errorsPath} (fix the rows and import that file again)`);
   if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}`);
   if (stats.undoPath && !dry && stats.updated > 0) lines.push(`  undo file: ${stats.undoPath} (pylon-contacts update ${stats.undoPath} restores the previous values)`);

@@ -26,6 +26,7 @@ import type { RowIssueCode } from '../import/desired.js';
 import type { ImportStats } from '../import/run-import.js';
 import type { PlannedContact } from './plan-file.js';
 import { UNDO_CLEAR_TOKEN, undoCells, undoColumns } from './undo-rows.js';
+import { mergeEarlierUndo, setAsideEarlierUndo } from './undo-file.js';
 
 export interface ApplyOptions {
   /** What the journal is keyed by: the plan's path and hash (or the undo file's). */
@@ -70,6 +71,16 @@ const FATAL: ReadonlySet<ErrorCode> = new Set(['PYLON_AUTH', 'PYLON_FORBIDDEN', 
 const CREDENTIAL: ReadonlySet<ErrorCode> = new Set(['PYLON_AUTH', 'PYLON_FORBIDDEN']);
 
 export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promise<ApplyStats> {
+  // A resumed run keeps the undo rows of the run it finishes (set aside, merged back in front of its own).
+  const earlierUndo = options.resume && options.undoPath && !options.dryRun ? await setAsideEarlierUndo(options.undoPath) : undefined;
+  try {
+    return await applyPlanned(options, hooks);
+  } finally {
+    if (earlierUndo && options.undoPath) await mergeEarlierUndo(earlierUndo, options.undoPath);
+  }
+}
+
+async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<ApplyStats> {
   const started = Date.now();
   const { client, signal } = hooks;
   const note = (message: string) => hooks.onNote?.(message);
