@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomic } from '../output/output-file.js';
 import type { Filter } from '../pylon/types.js';
@@ -72,6 +73,24 @@ export function planHash(body: SavedPlanBody): string {
 
 export function sealPlan(body: SavedPlanBody): SavedPlan {
   return { ...body, hash: planHash(body) };
+}
+
+/** A new plan, made now by this version of the tool, sealed. */
+export function newPlan(input: Omit<SavedPlanBody, 'format' | 'version' | 'tool' | 'createdAt' | 'counts'> & { toolVersion: string; unchanged: number; failed: number }): SavedPlan {
+  const { toolVersion, unchanged, failed, ...rest } = input;
+  return sealPlan({
+    format: PLAN_FORMAT,
+    version: 1,
+    tool: { name: 'pylon-contacts', version: toolVersion },
+    createdAt: new Date().toISOString(),
+    ...rest,
+    counts: { changes: rest.changes.length, removals: rest.removals.length, unchanged, failed },
+  });
+}
+
+/** The input file a plan was made from: its path, size and sha256 (stdin cannot be fingerprinted). */
+export function fileSource(path: string, fingerprint: (path: string) => { size: number; sha256: string }): PlanSource {
+  return path === '-' ? { kind: 'file', path: '-', size: 0, sha256: '' } : { kind: 'file', path: resolve(path), ...fingerprint(path) };
 }
 
 /** Writes the plan atomically (temporary sibling, fsync, rename): a reader sees no half-written plan. */

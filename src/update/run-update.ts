@@ -14,9 +14,8 @@ import type { FieldChange } from '../import/plan.js';
 import { mergeEarlierUndo, setAsideEarlierUndo } from './undo-file.js';
 import { chooseUndoPath, removeRunState, selectionPathFor, writeRunMeta } from './run-state.js';
 import { open, readFile } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { PLAN_FORMAT, sealPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
+import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
 import { fileHash, runApply } from './apply.js';
 import { planRemovals } from './sync.js';
@@ -164,21 +163,17 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     hooks.onPlanReady?.(plan);
     if (planStats.fatal || planStats.interrupted || dryRun) return { plan };
     if (options.planOut) {
-      const saved = sealPlan({
-        format: PLAN_FORMAT,
-        version: 1,
-        tool: { name: 'pylon-contacts', version: TOOL_VERSION },
-        createdAt: new Date().toISOString(),
+      const saved = newPlan({
+        toolVersion: TOOL_VERSION,
         command: options.command ?? 'update',
         target,
-        source: options.where
-          ? { kind: 'where', expression: options.whereExpression, filter: options.where }
-          : { kind: 'file', path: resolvePath(options.import.input), ...fileHash(importOptions.input) },
+        source: options.where ? { kind: 'where', expression: options.whereExpression, filter: options.where } : fileSource(options.import.input, fileHash),
         set: importOptions.set,
         ...(options.sync ? { sync: { others: options.sync.others } } : {}),
-        counts: { changes: entries.length, removals: removals?.length ?? 0, unchanged: planStats.unchanged, failed: planStats.failed },
         changes: entries,
         removals: removals ?? [],
+        unchanged: planStats.unchanged,
+        failed: planStats.failed,
       });
       await writePlanFile(options.planOut, saved);
       return { plan, saved };

@@ -286,3 +286,30 @@ test('--token on the command line never reaches the plan, the audit log or the o
   t.regex(saved.command, /--token \[REDACTED\]/);
   assertNoToken(t, dir, [plan, apply]);
 });
+
+test('import --plan-out saves the updates of existing contacts for apply; rows that would create are refused (exit 2, nothing written)', async (t) => {
+  const { emulator, dir, env } = await seeded(t, 40);
+  const chosen = snapshot(emulator).slice(0, 5);
+  const input = join(dir, 'tiers.csv');
+  writeFileSync(input, ['email,custom.tier', ...chosen.map((c) => `${c.email},silver`)].join('\n') + '\n');
+  const planPath = join(dir, 'tiers.json');
+  const planned = await runCli(['import', input, '--plan-out', planPath, ...FAST, '--json'], { env });
+  t.is(planned.code, 0, planned.stderr);
+  t.is(writes(emulator), 0);
+  const plan = JSON.parse(readFileSync(planPath, 'utf8')) as SavedPlan;
+  const changing = chosen.filter((c) => c.custom_fields?.tier?.value !== 'silver');
+  t.is(plan.changes.length, changing.length);
+  t.regex(plan.command, /^import /);
+  const applied = await runCli(['apply', planPath, ...FAST], { env });
+  t.is(applied.code, 0, applied.stderr);
+  t.true(snapshot(emulator).slice(0, 5).every((c) => c.custom_fields?.tier?.value === 'silver'));
+
+  const withNew = join(dir, 'new.csv');
+  writeFileSync(withNew, `name,email\nNew Person,new-person@example.com\n${chosen[0].name},${chosen[0].email}\n`);
+  emulator.resetStats();
+  const refused = await runCli(['import', withNew, '--plan-out', join(dir, 'new.json'), ...FAST], { env });
+  t.is(refused.code, 2, refused.stderr);
+  t.regex(refused.stderr, /1 rows would create contacts \(lines 2\)/);
+  t.false(existsSync(join(dir, 'new.json')));
+  t.is(writes(emulator), 0);
+});
