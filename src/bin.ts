@@ -3,6 +3,6 @@ import { hideBin } from 'yargs/helpers';
 import { runCli } from './cli/index.js';
 import { processContext } from './cli/context.js';
 
-// The only place that ends the process. Let stdout drain before exiting.
+// The exit code goes to the process here and nowhere else; the process ends when its work is done (stdout drained).
 const code = await runCli(hideBin(process.argv), processContext());
 process.exitCode = code;

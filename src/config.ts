@@ -1,4 +1,5 @@
 import { ConfigError, invalidOption } from './errors.js';
+import { parseEndpointNumbers, SPEC_RATES, type EndpointKey } from './rates.js';
 
 export const DEFAULT_BASE_URL = 'https://api.usepylon.com';
 export const REGION_BASE_URLS = {
@@ -7,22 +8,10 @@ export const REGION_BASE_URLS = {
 } as const;
 export type Region = keyof typeof REGION_BASE_URLS;
 
-/** Endpoints with their own rate-limit bucket, as Pylon documents them. */
-export const ENDPOINTS = ['list', 'get', 'create', 'patch', 'delete', 'search', 'customFields', 'accounts', 'me'] as const;
-export type EndpointKey = (typeof ENDPOINTS)[number];
+export { ENDPOINTS, type EndpointKey } from './rates.js';
 
 /** Client-side pacing defaults (requests per minute), from Pylon's OpenAPI spec. */
-export const DEFAULT_RATES: Record<EndpointKey, number> = {
-  list: 60,
-  get: 60,
-  create: 60,
-  patch: 60,
-  delete: 10,
-  search: 20,
-  customFields: 60,
-  accounts: 60,
-  me: 60,
-};
+export const DEFAULT_RATES: Record<EndpointKey, number> = { ...SPEC_RATES };
 
 /** Raw connection settings: from flags, the environment and defaults, all optional. */
 export interface ConnectionOptionsInput {
@@ -34,7 +23,7 @@ export interface ConnectionOptionsInput {
   concurrency?: number;
   /** "create=60,patch=60,search=20,list=60" or a map. */
   rate?: string | Partial<Record<EndpointKey, number>>;
-  /** Length of Pylon's rate-limit window in ms: 60000 (a minute). Only the emulator's --window-ms changes it. */
+  /** Length of the rate-limit window the rates count in, in ms (--rate-window): 60000, Pylon's minute. Set it to match an emulator started with --window-ms. */
   rateWindowMs?: number;
   timeoutMs?: number;
 }
@@ -103,26 +92,7 @@ export function resolveToken(input: { token?: string; env?: NodeJS.ProcessEnv })
 
 /** Parses "create=60,patch=60" into a full rate table; unknown keys and bad numbers are usage errors. */
 export function resolveRates(rate: ConnectionOptionsInput['rate']): Record<EndpointKey, number> {
-  const rates = { ...DEFAULT_RATES };
-  if (rate === undefined || rate === '') return rates;
-  const entries: Array<[string, unknown]> =
-    typeof rate === 'string'
-      ? rate.split(',').filter(Boolean).map((part) => {
-          const [key, value] = part.split('=');
-          return [String(key).trim(), value === undefined ? undefined : value.trim()];
-        })
-      : Object.entries(rate);
-  for (const [key, value] of entries) {
-    if (!(ENDPOINTS as readonly string[]).includes(key)) {
-      throw invalidOption('--rate', `endpoint names from ${ENDPOINTS.join(', ')}`, key);
-    }
-    const n = typeof value === 'number' ? value : Number(value);
-    if (!Number.isFinite(n) || n <= 0) {
-      throw invalidOption('--rate', `a positive number of requests per minute for ${key}`, value ?? '');
-    }
-    rates[key as EndpointKey] = n;
-  }
-  return rates;
+  return { ...DEFAULT_RATES, ...parseEndpointNumbers(rate, { flag: '--rate', unit: 'requests per minute' }) };
 }
 
 export function resolveIntegerOption(flag: string, value: unknown, min: number, max: number, fallback: number): number {

@@ -62,7 +62,7 @@ export class ConfigError extends PylonCliError {
 
 /**
  * Uniform message grammar for option validation:
- * Invalid option `--concurrency`: expected an integer from 1 to 50, got 0
+ * Invalid option `--concurrency`: expected an integer from 1 to 64, got 0
  */
 export function invalidOption(flag: string, expected: string, got: unknown): ConfigError {
   const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);

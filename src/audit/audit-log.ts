@@ -49,7 +49,7 @@ export function checkAuditLog(path: string): void {
     mkdirSync(dirname(resolve(path)), { recursive: true });
     closeSync(openSync(path, 'a'));
   } catch (error) {
-    throw new ConfigError('OUTPUT_WRITE', `Cannot write the audit log ${path}: ${(error as Error).message}. Fix it, or name another with --audit-log.`, { option: '--audit-log', cause: error });
+    throw new ConfigError('OUTPUT_UNWRITABLE', `Cannot write the audit log ${path}: ${(error as Error).message}. Fix it, or name another with --audit-log.`, { option: '--audit-log', cause: error });
   }
 }
 

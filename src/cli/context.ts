@@ -1,6 +1,7 @@
 /**
  * What a command handler needs from the process, passed in so tests can run the
- * CLI in-process. Handlers set `exitCode`; only src/bin.ts calls process.exit.
+ * CLI in-process. Handlers set `exitCode`; src/bin.ts hands it to the process as
+ * `process.exitCode` and lets the event loop end. Nothing calls process.exit.
  */
 export interface CliContext {
   stdout: NodeJS.WritableStream;
@@ -14,6 +15,8 @@ export interface CliContext {
   handlerStarted?: boolean;
   /** The arguments the CLI was run with (audit records; secrets are removed before they are written). */
   args?: readonly string[];
+  /** Runs another command line in this process (the demo's steps). Set by `runCli`, so commands need not import it. */
+  run?: (argv: string[], context: CliContext) => Promise<number>;
 }
 
 export function processContext(): CliContext {

@@ -35,6 +35,7 @@ export function buildCli(argv: string[], context: CliContext) {
 
 /** Runs the CLI and returns the exit code. Never throws, never calls process.exit. */
 export async function runCli(argv: string[], context: CliContext): Promise<number> {
+  context.run ??= runCli;
   const token = context.env.PYLON_API_TOKEN;
   const say = (text: string) => context.stderr.write(redact(text, token ?? findToken(argv)) + '\n');
   context.args = argv;

@@ -17,7 +17,7 @@ function calls(stats: { calls: Record<string, number> }): string {
 export function importExitCode(stats: ImportStats): number {
   if (stats.fatal) return EXIT.FATAL;
   if (stats.interrupted) return EXIT.INTERRUPTED;
-  if (stats.failed > 0) return EXIT.PARTIAL;
+  if (stats.failed > 0 || (stats.duplicatesCreated?.length ?? 0) > 0) return EXIT.PARTIAL;
   return EXIT.OK;
 }
 
@@ -52,6 +52,13 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}`);
   if (stats.undoPath && !dry && stats.updated > 0) lines.push(`  undo file: ${stats.undoPath} (pylon-contacts update ${stats.undoPath} restores the previous values)`);
   for (const warning of stats.warnings) lines.push(`  warning: ${warning}`);
+  const duplicates = stats.duplicatesCreated ?? [];
+  if (duplicates.length > 0) {
+    lines.push(`  duplicate contacts: ${n(duplicates.length)} emails this run created are held by more than one contact (a create that timed out landed after it was checked):`);
+    for (const d of duplicates.slice(0, 20)) lines.push(`    line ${d.line}: ${d.email} → ${d.ids.join(', ')}`);
+    if (duplicates.length > 20) lines.push(`    … and ${n(duplicates.length - 20)} more (--json lists them all)`);
+    lines.push('    keep one contact per email: delete the others in Pylon (or merge them there), then import the file again to check');
+  }
   if (stats.fatal) lines.push(`  fatal: ${stats.fatal.message}${stats.journalPath ? ' — fix it and run again with --resume' : ''}`);
   ctx.stderr.write(lines.join('\n') + '\n');
   if (options.json) ctx.stdout.write(JSON.stringify(options.target ? { ...stats, target: options.target } : stats) + '\n');

@@ -1,8 +1,8 @@
 import type { Options } from 'yargs';
 import type { ConnectionOptionsInput } from '../config.js';
 
-/** Flags every command that talks to Pylon shares. Values are resolved in src/config.ts. */
-export const connectionFlags = {
+/** Flags every command that talks to Pylon shares: the connection (resolved in src/config.ts) and how the summary is printed. */
+export const apiCommandFlags = {
   'base-url': {
     type: 'string',
     describe: 'Pylon API base URL (env PYLON_BASE_URL). Plain http is refused except on loopback',
@@ -19,12 +19,12 @@ export const connectionFlags = {
   },
   concurrency: {
     type: 'number',
-    describe: 'Most requests in flight at once',
+    describe: 'Most requests in flight at once (export: above 1, the next page is fetched while this one is written)',
     default: 4,
   },
   rate: {
     type: 'string',
-    describe: 'Client-side pacing per endpoint, requests per minute, e.g. create=60,patch=60,search=20,list=60',
+    describe: 'Client-side pacing per endpoint, requests per --rate-window (a minute by default), e.g. create=60,patch=60,search=20,list=60',
   },
   'rate-window': {
     type: 'number',
@@ -49,7 +49,7 @@ export const connectionFlags = {
   },
 } satisfies Record<string, Options>;
 
-export interface ConnectionArgv {
+export interface ApiCommandArgv {
   baseUrl?: string;
   region?: string;
   token?: string;
@@ -62,7 +62,7 @@ export interface ConnectionArgv {
 }
 
 /** The connection part of a command's options, from its flags and the environment. */
-export function connectionInput(argv: ConnectionArgv, env: NodeJS.ProcessEnv): ConnectionOptionsInput {
+export function connectionInput(argv: ApiCommandArgv, env: NodeJS.ProcessEnv): ConnectionOptionsInput {
   return {
     baseUrl: argv.baseUrl,
     region: argv.region,

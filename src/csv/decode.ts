@@ -56,6 +56,18 @@ export function isValidUtf8(bytes: Uint8Array, complete: boolean): boolean {
   return !text.includes('\uFFFD');
 }
 
+/** Whether `bytes` holds at least one well-formed multi-byte UTF-8 character (a file that is UTF-8, bad bytes aside). */
+export function hasUtf8Characters(bytes: Uint8Array): boolean {
+  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes, { stream: true });
+  return /[\u0080-\ufffc\ufffe\uffff]|[\ud800-\udfff]/.test(text);
+}
+
+/** Whether text decoded as windows-1252 is really UTF-8 (its bytes form valid multi-byte UTF-8 characters). */
+export function looksLikeUtf8(windows1252Text: string): boolean {
+  const bytes = iconv().encode(windows1252Text, 'windows-1252');
+  return isValidUtf8(bytes, true) && hasUtf8Characters(bytes);
+}
+
 /** Zero-width characters, no-break spaces, soft hyphens and stray BOMs that make two headers look equal. */
 export const INVISIBLE_CHARACTERS = /[\u00a0\u00ad\u180e\u2000-\u200f\u202f\u205f\u2060-\u2064\u3000\ufeff]/g;
 

@@ -2,7 +2,7 @@ import { open as openFile } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ConfigError, InternalError, PylonCliError, invalidOption } from '../errors.js';
-import { createDecoder, describeInvisible, detectBom, isValidUtf8, resolveEncoding, type Decoder } from './decode.js';
+import { createDecoder, describeInvisible, detectBom, hasUtf8Characters, isValidUtf8, looksLikeUtf8, resolveEncoding, type Decoder } from './decode.js';
 import { hasEnoughToSniff, readSepLine, sniffDelimiter } from './sniff.js';
 import { createTokenizer, type RawRecord, type RecordError, type Tokenizer } from './tokenize.js';
 
@@ -90,6 +90,8 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
   let finished = false;
   let encoding = 'utf8';
   let warnedBadUtf8 = false;
+  /** windows-1252 was a guess (no --encoding): rows that are really UTF-8 are caught rather than garbled. */
+  let guessedLegacy = false;
 
   async function nextChunk(): Promise<Buffer | undefined> {
     let result: IteratorResult<Buffer | string>;
@@ -152,8 +154,13 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
       encoding = requestedEncoding;
     } else if (isValidUtf8(bytes, finished)) {
       encoding = 'utf8';
+    } else if (hasUtf8Characters(bytes)) {
+      // Mostly UTF-8 with a few bad bytes: decoding it all as windows-1252 would garble every good
+      // accent. It stays UTF-8; the rows holding bad bytes fail with ROW_ENCODING.
+      encoding = 'utf8';
     } else {
       encoding = 'windows-1252';
+      guessedLegacy = true;
       warnings.push(`${name} is not valid UTF-8: decoded as windows-1252; pass --encoding to choose another encoding`);
     }
     decoder = createDecoder(encoding);
@@ -209,6 +216,8 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
       blankRecords++;
       return undefined;
     }
+    const encodingProblem = encodingProblemOf(record);
+    if (encodingProblem) return { ...record, error: { code: 'ROW_ENCODING', message: encodingProblem } };
     if (record.cells.length !== width) {
       const more = record.cells.length > width;
       return {
@@ -220,6 +229,16 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
       };
     }
     return record;
+  }
+
+  /** Why a record's text cannot be trusted: bytes that were not valid in the file's encoding, or UTF-8 read as windows-1252. */
+  function encodingProblemOf(record: RawRecord): string | undefined {
+    if (encoding === 'utf8') {
+      if (!record.cells.some((cell) => cell.includes('\uFFFD'))) return undefined;
+      return `Line ${record.line} holds bytes that are not valid UTF-8 (the rest of the file is UTF-8); fix them in the file, or pass --encoding with the file's real encoding`;
+    }
+    if (!guessedLegacy || !record.cells.some((cell) => /[^\x00-\x7f]/.test(cell) && looksLikeUtf8(cell))) return undefined;
+    return `Line ${record.line} looks like UTF-8 in a file read as windows-1252 (its text would be garbled); fix the line, or pass --encoding utf8 or windows-1252 to say which the file is`;
   }
 
   function close(): void {

@@ -3,7 +3,7 @@
  * every default in resolveEmulatorOptions. Bad values throw ConfigError with
  * the project's "Invalid option …: expected …, got …" grammar.
  */
-import { ENDPOINTS, type EndpointKey } from '../config.js';
+import { parseEndpointNumbers, SPEC_RATES, type EndpointKey } from '../rates.js';
 import { invalidOption } from '../errors.js';
 import type { Account, CustomFieldDefinition, Me } from '../pylon/types.js';
 import { DEFAULT_ACCOUNTS, DEFAULT_CUSTOM_FIELDS, DEFAULT_ME } from './default-org.js';
@@ -79,10 +79,6 @@ export interface EmulatorOptions {
 export const DEFAULT_TOKEN = 'pylon-emulator-token';
 export const DEFAULT_WINDOW_MS = 60_000;
 
-/** `spec`: the "Rate limit: N requests per minute" lines of Pylon's OpenAPI spec. */
-const SPEC_LIMITS: Record<EndpointKey, number> = {
-  list: 60, get: 60, create: 60, patch: 60, delete: 10, search: 20, customFields: 60, accounts: 60, me: 60,
-};
 
 /** `tiered`: the 30/120/300 tiers of Pylon's rate-limit page, mapped as pylon-api.md §2 reads them. */
 const TIERED_LIMITS: Record<EndpointKey, number> = {
@@ -90,7 +86,8 @@ const TIERED_LIMITS: Record<EndpointKey, number> = {
 };
 
 export const RATE_PRESETS: Record<RatePreset, Partial<Record<EndpointKey, number>>> = {
-  spec: SPEC_LIMITS,
+  /** The spec's "Rate limit: N requests per minute" lines (the client's default pacing too). */
+  spec: SPEC_RATES,
   tiered: TIERED_LIMITS,
   off: {},
 };
@@ -141,11 +138,10 @@ function bool(flag: string, value: unknown, fallback: boolean): boolean {
 
 export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): EmulatorOptions {
   const rateLimits = oneOf('rateLimits', input.rateLimits, ['spec', 'tiered', 'off'], 'off');
-  const limits: Partial<Record<EndpointKey, number>> = { ...RATE_PRESETS[rateLimits] };
-  for (const [key, value] of Object.entries(input.rateOverrides ?? {})) {
-    if (!(ENDPOINTS as readonly string[]).includes(key)) throw invalidOption(FLAG.rateOverrides, `endpoint names from ${ENDPOINTS.join(', ')}`, key);
-    limits[key as EndpointKey] = numberIn('rateOverrides', value, 1, 1_000_000_000, 0);
-  }
+  const limits: Partial<Record<EndpointKey, number>> = {
+    ...RATE_PRESETS[rateLimits],
+    ...parseEndpointNumbers(input.rateOverrides, { flag: FLAG.rateOverrides!, unit: 'requests per window', integer: true }),
+  };
   const tokens = input.tokens ?? [DEFAULT_TOKEN];
   if (!Array.isArray(tokens) || tokens.length === 0 || tokens.some((t) => typeof t !== 'string' || t.trim() === '' || /\s/.test(t))) {
     throw invalidOption(FLAG.tokens, 'a non-empty list of tokens without spaces', Array.isArray(tokens) ? `${tokens.length} token(s)` : tokens);

@@ -217,7 +217,7 @@ async function* encodedPages(input: PagesInput): AsyncGenerator<string> {
       : client.listContacts({ cursor, limit: options.pageSize }, { signal });
   const start = encoder.start();
   if (start !== '') yield start;
-  const pages = paginate(fetchPage, { maxPages: options.maxPages, signal }, pageState);
+  const pages = paginate(fetchPage, { maxPages: options.maxPages, signal, prefetch: options.connection.concurrency > 1 }, pageState);
   // Only the page's text stays referenced while the writer takes it: the
   // contacts of a page are garbage before the next one is fetched.
   for (let text = await nextChunk(pages, input); text !== undefined; text = await nextChunk(pages, input)) {

@@ -20,10 +20,8 @@ import { keyFor, type HeldKeySlots } from './lookup-key.js';
  * open-addressing table of typed arrays — nothing in V8's heap. Per key: its
  * bytes + 10 (offset, length, first line; × up to 1.5 for growth) + 4 for the
  * last line (pre-pass only) + 11–21 for 1.33–2.67 table slots of 8 bytes (at most
- * three quarters full). Measured for 1,000,000 keys (`summary.memoryBytes`,
- * pre-pass): 54.0 MB with 22-byte keys (`e:user100005@acme5.com`), 79.1 MB with
- * 48-byte keys. Keys the list lookup already holds cost 4–8 bytes a slot instead
- * (`HeldKeySlots`).
+ * three quarters full); `summary.memoryBytes` reports it. Keys the list lookup
+ * already holds cost 4–8 bytes a slot instead (`HeldKeySlots`).
  */
 
 export type DuplicatePolicy = 'first' | 'last' | 'error';

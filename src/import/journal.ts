@@ -21,9 +21,8 @@ import type { FieldChange } from './plan.js';
  * with the previous values from this journal (for `update`'s undo file).
  *
  * Resuming reads the journal once, streaming, and keeps only where each entry is
- * (16 bytes a line). `npm run bench -- import` resumes a 1M-row run stopped at
- * 90% (a 146 MB journal): 293 MB peak RSS for the whole run, against 931 MB when
- * the journal was parsed whole.
+ * (16 bytes a line); `npm run bench -- import` measures a resumed 1M-row run
+ * (bench/RESULTS.md).
  */
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'skipped' | 'failed';
@@ -198,7 +197,7 @@ const CHUNK = 1 << 20;
 
 /**
  * Reads a journal once, streaming, and keeps only where each entry is: 16 bytes
- * per line, not the entries (a million-row run's journal is some 170 MB of JSON).
+ * per line, not the entries (a million-row run's journal is over a hundred megabytes of JSON).
  * Outcomes are read back from the file, one at a time, when their line comes up.
  */
 function scanJournal(fd: number): { start?: JournalStart; outcomes: JournalOutcomes; sentBefore: Map<number, JournalSent> } {

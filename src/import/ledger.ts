@@ -35,8 +35,13 @@ export interface OutcomeLedger {
   /** An outcome the journal of an earlier run recorded: reported again, not journaled again. */
   replay(row: RowRef, previous: JournalOutcome): Promise<void>;
   notProcessed(rows?: number): void;
-  /** Commits the reports and closes the journal, removing it when the run is `complete` (every row has an outcome). */
-  close(options: { complete: boolean }): Promise<void>;
+  /**
+   * Commits the reports and closes the journal, removing it when the run is
+   * `complete` (every row has an outcome) and every report was committed. A report
+   * that cannot be committed (a full disk) is discarded; its error is returned,
+   * never thrown: the journal stays, and `--resume` writes the reports again.
+   */
+  close(options: { complete: boolean }): Promise<unknown>;
 }
 
 export interface LedgerParts {
@@ -92,16 +97,22 @@ export function createLedger({ stats, errors, results, journal, journalPath, onO
       stats.notProcessed += rows;
     },
     async close({ complete }) {
-      if (closed) return;
+      if (closed) return undefined;
       closed = true;
-      try {
-        await errors.commit();
-        await results?.commit();
-      } finally {
-        journal?.close();
-        // A finished run needs no journal; a stopped one keeps it for --resume.
-        if (complete && journalPath) rmSync(journalPath, { force: true });
+      let failure: unknown;
+      for (const report of [errors, results]) {
+        if (!report) continue;
+        try {
+          await report.commit();
+        } catch (error) {
+          failure ??= error;
+          await report.discard();
+        }
       }
+      journal?.close();
+      // A finished run needs no journal; a stopped one keeps it for --resume.
+      if (complete && failure === undefined && journalPath) rmSync(journalPath, { force: true });
+      return failure;
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
-import { ConfigError, PylonCliError } from '../errors.js';
+import { ConfigError } from '../errors.js';
+import { paginate } from '../pylon/paginate.js';
 import { ContactSpool, type SpoolMatch } from './contact-spool.js';
 import { emailKey, keysOfContact, parseKey, type HeldKeySlots, type LookupKey } from './lookup-key.js';
 
@@ -143,20 +144,10 @@ async function searchBatch(client: PylonClient, keys: LookupKey[], signal?: Abor
   const parts: Filter[] = [];
   if (emails.length > 0) parts.push({ field: 'email', operator: 'in', values: emails });
   if (ids.length > 0) parts.push({ field: 'id', operator: 'in', values: ids });
-  const filter: Filter = parts.length === 1 ? parts[0] : { operator: 'or', subfilters: parts };
+  const filter: Filter = parts.length === 1 ? parts[0]! : { operator: 'or', subfilters: parts };
   const found: Contact[] = [];
-  const seen = new Set<string>();
-  let cursor: string | undefined;
-  for (let pages = 0; ; pages++) {
-    const page = await client.searchContacts({ filter, limit: PAGE, ...(cursor ? { cursor } : {}) }, { signal });
-    found.push(...page.data);
-    if (!page.hasNextPage) break;
-    if (!page.cursor || seen.has(page.cursor) || pages > 1000) {
-      throw new PylonCliError('PYLON_PAGINATION', `Search pagination broke off (has_next_page without a new cursor, request_id ${page.requestId})`);
-    }
-    seen.add(page.cursor);
-    cursor = page.cursor;
-  }
+  const pages = paginate((cursor) => client.searchContacts({ filter, limit: PAGE, ...(cursor ? { cursor } : {}) }, { signal }), { maxPages: 1000, signal });
+  for await (const page of pages) found.push(...page.data);
   return found;
 }
 
@@ -175,23 +166,16 @@ async function listLookup(
 ): Promise<Lookup> {
   const spool = new ContactSpool(byId);
   try {
-    spool.add(firstData);
-    let page = firstPage;
-    const seen = new Set<string>();
-    let pages = 1;
-    while (page.hasNextPage) {
-      if (!page.cursor || seen.has(page.cursor)) {
-        throw new PylonCliError('PYLON_PAGINATION', `Contact list pagination broke off after ${pages} pages (request_id ${page.requestId})`);
-      }
-      if (pages >= pageBudget && overBudget) {
+    // The first page is in hand: the generator is given it back, then follows its cursor.
+    const fetch = (cursor: string | undefined) => (cursor === undefined ? Promise.resolve({ ...firstPage, data: firstData }) : client.listContacts({ limit: PAGE, cursor }, { signal }));
+    let read = 0;
+    for await (const page of paginate<Contact>(fetch, { signal, maxPages: Infinity })) {
+      spool.add(page.data);
+      read++;
+      if (page.hasNextPage && read >= pageBudget && overBudget) {
         spool.close();
         return overBudget();
       }
-      seen.add(page.cursor);
-      const next = await client.listContacts({ limit: PAGE, cursor: page.cursor }, { signal });
-      pages++;
-      spool.add(next.data);
-      page = next;
     }
   } catch (error) {
     spool.close();

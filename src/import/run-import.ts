@@ -175,10 +175,11 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       stats.plannedCalls = { ...callsSoFar(client), create: dispatcher.planned.create, patch: dispatcher.planned.patch };
       stats.etaSeconds = Math.max(...Object.entries(stats.plannedCalls).map(([e, n]) => ((n ?? 0) * options.connection.rateWindowMs) / 1000 / options.connection.rates[e as EndpointKey]), 0);
     }
+    await undo?.commit().catch((error) => control.judge(error));
+    const closeFailure = await ledger.close({ complete: !control.stopped && stats.notProcessed === 0 });
+    if (closeFailure !== undefined) control.judge(closeFailure);
     stats.interrupted = control.interrupted;
     stats.fatal = control.describeFatal();
-    await undo?.commit();
-    await ledger.close({ complete: !control.stopped && stats.notProcessed === 0 });
     refresh(stats, client, started);
     return stats;
   } catch (error) {

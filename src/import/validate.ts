@@ -1,5 +1,6 @@
 import { splitMulti, type ImportColumn } from '../columns.js';
 import { PORTAL_ROLES, type CustomFieldDefinition, type PortalRole } from '../pylon/types.js';
+import { describeInvisible } from '../csv/decode.js';
 import type { ColumnPlan } from './columns.js';
 import type { DesiredContact, DesiredCustomValue, RowIssue, RowIssueCode } from './desired.js';
 
@@ -115,7 +116,8 @@ function standardRule(column: ImportColumn, header: string): Rule {
       return {
         set(v, row) {
           row.desired.email = v;
-          if (!isEmail(v)) row.issue('ROW_INVALID_EMAIL', header, `Invalid email ${JSON.stringify(v)} in column ${header}`);
+          const problem = emailProblem(v);
+          if (problem !== undefined) row.issue('ROW_INVALID_EMAIL', header, `Invalid email ${JSON.stringify(v)} in column ${header}${problem}`);
         },
         clear: cannotClear(header, 'the primary email'),
       };
@@ -123,7 +125,7 @@ function standardRule(column: ImportColumn, header: string): Rule {
       return {
         set(v, row) {
           const emails = splitMulti(v);
-          const bad = emails.filter((e) => !isEmail(e));
+          const bad = emails.filter((e) => emailProblem(e) !== undefined);
           if (bad.length > 0) row.issue('ROW_INVALID_EMAIL', header, `Invalid email${bad.length > 1 ? 's' : ''} ${bad.map((e) => JSON.stringify(e)).join(', ')} in column ${header} (separate addresses with ;)`);
           row.desired.emails = emails;
         },
@@ -279,6 +281,19 @@ function customParser(definition: CustomFieldDefinition): CustomParser {
 }
 
 const EMAIL = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/;
+
+/**
+ * Why a value is not an email to store, or undefined. Invisible characters (a
+ * zero-width space pasted from a web page) and a `mailto:` prefix would be
+ * stored as part of the address, and a later clean import of the same address
+ * would then create a second contact: the row fails and says what to remove.
+ */
+export function emailProblem(value: string): string | undefined {
+  const invisible = describeInvisible(value);
+  if (invisible.length > 0) return `: it holds invisible characters (${invisible.join(', ')}); delete them and import the row again`;
+  if (/^mailto:/i.test(value)) return ': write the address without "mailto:"';
+  return isEmail(value) ? undefined : '';
+}
 
 /** Practical email check: one @, a non-empty local part, a dotted domain, no spaces. */
 export function isEmail(value: string): boolean {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import got, { type Response } from 'got';
 import { DEFAULT_RATES, ENDPOINTS, redact, type EndpointKey } from '../config.js';
 import { InternalError } from '../errors.js';
+import { paginate, PaginationError } from './paginate.js';
 import type { ApiPage, ApiResult, ClientStats, PylonClient, RequestOptions } from './api.js';
 import { PylonApiError, RequestAbortedError, buildApiError, type CallSite, type FailureReport, type HttpMethod } from './errors.js';
 import { createPacer, type BucketStats, type PacerEvent } from './rate-limit.js';
@@ -311,30 +312,16 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
 
     async listCustomFields(o) {
       const fields: CustomFieldDefinition[] = [];
-      const seen = new Set<string>();
-      let cursor: string | undefined;
       const callSite = site('GET', 'customFields', '/custom-fields');
-      for (let pages = 1; ; pages += 1) {
-        const result = await page<CustomFieldDefinition>(
-          { site: callSite, url: 'custom-fields', searchParams: { object_type: 'contact', cursor } },
-          o?.signal,
-        );
-        fields.push(...result.data);
-        if (!result.hasNextPage) return fields;
-        const next = result.cursor;
-        const problem = !next
-          ? 'has_next_page is true but no cursor was sent'
-          : seen.has(next)
-            ? 'the server sent a cursor it had sent before'
-            : pages >= MAX_CUSTOM_FIELD_PAGES
-              ? `more than ${MAX_CUSTOM_FIELD_PAGES} pages`
-              : undefined;
-        if (problem) {
-          throw new PylonApiError({ ...callSite, code: 'PYLON_PAGINATION', message: `GET /custom-fields pagination stopped: ${problem}`, requestId: result.requestId });
-        }
-        seen.add(next!);
-        cursor = next!;
+      const fetch = (cursor: string | undefined) => page<CustomFieldDefinition>({ site: callSite, url: 'custom-fields', searchParams: { object_type: 'contact', cursor } }, o?.signal);
+      try {
+        for await (const result of paginate(fetch, { maxPages: MAX_CUSTOM_FIELD_PAGES, signal: o?.signal })) fields.push(...result.data);
+      } catch (error) {
+        if (!(error instanceof PaginationError)) throw error;
+        const problem = { 'missing-cursor': 'has_next_page is true but no cursor was sent', 'repeated-cursor': 'the server sent a cursor it had sent before', 'page-limit': `more than ${MAX_CUSTOM_FIELD_PAGES} pages` }[error.reason];
+        throw new PylonApiError({ ...callSite, code: 'PYLON_PAGINATION', message: `GET /custom-fields pagination stopped: ${problem}`, requestId: error.requestId });
       }
+      return fields;
     },
 
     getAccount: (idOrExternalId, o) =>

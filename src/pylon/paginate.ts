@@ -10,6 +10,11 @@ export interface PaginateOptions {
   /** Most pages to request before stopping with PYLON_PAGINATION (a runaway-loop guard); default 100,000. */
   maxPages?: number;
   signal?: AbortSignal;
+  /**
+   * Request the next page as soon as a page arrives, while the consumer works on
+   * this one (export: fetching overlaps writing). At most one page ahead.
+   */
+  prefetch?: boolean;
 }
 
 /** Where the loop is: read it after a failure to learn where the export stopped. */
@@ -24,11 +29,16 @@ export interface PaginationState {
 export class PaginationError extends PylonCliError {
   readonly cursor: string | undefined;
   readonly page: number;
-  constructor(message: string, cursor: string | undefined, page: number) {
+  /** Which guard stopped the loop. */
+  readonly reason: 'page-limit' | 'missing-cursor' | 'repeated-cursor';
+  readonly requestId?: string;
+  constructor(message: string, cursor: string | undefined, page: number, reason: PaginationError['reason'], requestId?: string) {
     super('PYLON_PAGINATION', message);
     this.name = 'PaginationError';
     this.cursor = cursor;
     this.page = page;
+    this.reason = reason;
+    this.requestId = requestId;
   }
 }
 
@@ -37,22 +47,32 @@ export class PaginationError extends PylonCliError {
  * The last page may carry `""`, `null` or no cursor at all: all three end the loop.
  * Guards: a cursor seen before (a cycle), `has_next_page: true` without a cursor,
  * and more than `maxPages` pages. Pulls one page at a time: the next request is
- * sent only when the consumer asks for more.
+ * sent only when the consumer asks for more (or, with `prefetch`, as soon as the
+ * previous page arrives). The one pagination loop of the tool: every paged read
+ * (export, list lookup, search batches, custom fields, `update --where`) uses it.
  */
 export async function* paginate<T>(fetchPage: FetchPage<T>, options: PaginateOptions = {}, state: PaginationState = { pages: 0, cursor: undefined }): AsyncGenerator<ApiPage<T>> {
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   const seen = new Set<string>();
+  let ahead: Promise<ApiPage<T>> | undefined;
   for (;;) {
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw new PylonCliError('RUN_ABORTED', `Interrupted before page ${state.pages + 1} was requested`);
     if (state.pages >= maxPages) {
       throw new PaginationError(
         `Stopped after ${state.pages} pages without reaching the last one (the limit is ${maxPages}; raise --max-pages if the org really is that large)`,
         state.cursor,
         state.pages,
+        'page-limit',
       );
     }
-    const page = await fetchPage(state.cursor);
+    const page = await (ahead ?? fetchPage(state.cursor));
+    ahead = undefined;
     state.pages += 1;
+    if (options.prefetch && page.hasNextPage && typeof page.cursor === 'string' && page.cursor !== '' && !seen.has(page.cursor) && state.pages < maxPages) {
+      ahead = fetchPage(page.cursor);
+      // Awaited on the next turn; a consumer that stops first must not leave an unhandled rejection.
+      ahead.catch(() => undefined);
+    }
     yield page;
     if (!page.hasNextPage) return;
     const next = page.cursor;
@@ -61,10 +81,12 @@ export async function* paginate<T>(fetchPage: FetchPage<T>, options: PaginateOpt
         `Page ${state.pages} says there is a next page but gives no cursor (${next === undefined ? 'absent' : JSON.stringify(next)}; request_id ${page.requestId})`,
         state.cursor,
         state.pages,
+        'missing-cursor',
+        page.requestId,
       );
     }
     if (seen.has(next)) {
-      throw new PaginationError(`Page ${state.pages} returned a cursor already followed: the server is looping (request_id ${page.requestId})`, state.cursor, state.pages);
+      throw new PaginationError(`Page ${state.pages} returned a cursor already followed: the server is looping (request_id ${page.requestId})`, state.cursor, state.pages, 'repeated-cursor', page.requestId);
     }
     seen.add(next);
     state.cursor = next;

@@ -1,5 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
+import { createTempDir } from '../output/temp-dir.js';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify';
 import { createWriteStream } from 'node:fs';
@@ -7,7 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
-import { ConfigError, ExitError, PylonCliError } from '../errors.js';
+import { ConfigError, ExitError } from '../errors.js';
+import { paginate } from '../pylon/paginate.js';
 import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
 import type { ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
@@ -113,7 +114,7 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
           await writeSelection(hooks.client, options.where, input, hooks.signal);
         }
       } else {
-        spool = mkdtempSync(join(tmpdir(), 'pylon-contacts-where-'));
+        spool = createTempDir('where');
         input = join(spool, 'selection.csv');
         await writeSelection(hooks.client, options.where, input, hooks.signal);
       }
@@ -123,7 +124,7 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     const transitions = new Map<string, Transition>();
     const entries: PlannedContact[] = [];
     // --sync: the contacts the file names (from the plan run's results), kept out of the removals.
-    const keepDir = options.sync ? mkdtempSync(join(tmpdir(), 'pylon-contacts-sync-')) : undefined;
+    const keepDir = options.sync ? createTempDir('sync') : undefined;
     const keepResults = keepDir ? join(keepDir, 'plan-results.csv') : undefined;
     let planStats: ImportStats;
     try {
@@ -331,18 +332,8 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
 /** Writes the contacts a filter selects as an `id,email` CSV, page by page. */
 async function writeSelection(client: PylonClient, filter: Filter, path: string, signal?: AbortSignal): Promise<void> {
   async function* rows(): AsyncGenerator<string[]> {
-    let cursor: string | undefined;
-    const seen = new Set<string>();
-    for (;;) {
-      const page = await client.searchContacts({ filter, limit: 999, ...(cursor ? { cursor } : {}) }, { signal });
-      for (const contact of page.data as Contact[]) yield [contact.id, contact.email ?? ''];
-      if (!page.hasNextPage) return;
-      if (!page.cursor || seen.has(page.cursor)) {
-        throw new PylonCliError('PYLON_PAGINATION', `Search pagination broke off (request_id ${page.requestId})`);
-      }
-      seen.add(page.cursor);
-      cursor = page.cursor;
-    }
+    const pages = paginate((cursor) => client.searchContacts({ filter, limit: 999, ...(cursor ? { cursor } : {}) }, { signal }), { signal });
+    for await (const page of pages) for (const contact of page.data as Contact[]) yield [contact.id, contact.email ?? ''];
   }
   await pipeline(Readable.from(rows()), stringify({ header: true, columns: ['id', 'email'] }), createWriteStream(path));
 }

@@ -39,7 +39,7 @@ test('records append one line each, without the token; an unwritable log is refu
     const locked = join(dir, 'locked');
     mkdirSync(locked);
     chmodSync(locked, 0o500);
-    t.throws(() => checkAuditLog(join(locked, 'audit.jsonl')), { code: 'OUTPUT_WRITE', message: /--audit-log/ });
+    t.throws(() => checkAuditLog(join(locked, 'audit.jsonl')), { code: 'OUTPUT_UNWRITABLE', message: /--audit-log/ });
     chmodSync(locked, 0o700);
   }
 });

@@ -124,3 +124,31 @@ test('a failing request propagates and the state says which cursor failed', asyn
   await t.throwsAsync(drain(fetchPage, 10, state), { message: 'boom' });
   t.deepEqual(state, { pages: 1, cursor: 'c1' });
 });
+
+test('prefetch: the next page is requested while the consumer holds this one; same pages, same guards', async (t) => {
+  const { fetchPage, requested } = script([
+    { data: [1], cursor: 'c1', hasNextPage: true },
+    { data: [2], cursor: 'c2', hasNextPage: true },
+    { data: [3], cursor: null, hasNextPage: false },
+  ]);
+  const seenWhileHolding: number[] = [];
+  const rows: number[] = [];
+  for await (const page of paginate(fetchPage, { prefetch: true })) {
+    seenWhileHolding.push(requested.length);
+    rows.push(...page.data);
+  }
+  t.deepEqual(rows, [1, 2, 3]);
+  t.deepEqual(requested, [undefined, 'c1', 'c2']);
+  // Holding page 1, page 2 was already asked for; holding the last page, nothing more.
+  t.deepEqual(seenWhileHolding, [2, 3, 3]);
+
+  const looping = script([
+    { data: [1], cursor: 'c1', hasNextPage: true },
+    { data: [2], cursor: 'c1', hasNextPage: true },
+  ]);
+  const error = await t.throwsAsync(async () => {
+    for await (const _ of paginate(looping.fetchPage, { prefetch: true })) void _;
+  }, { instanceOf: PaginationError });
+  t.regex(error!.message, /already followed/);
+  t.deepEqual(looping.requested, [undefined, 'c1'], 'a looping cursor is not fetched ahead');
+});

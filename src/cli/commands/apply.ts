@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
-import { connectionFlags, connectionInput, type ConnectionArgv } from '../shared-options.js';
+import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared-options.js';
 import { importExitCode, printImportSummary } from '../output.js';
 import { runWithTerminal } from './import.js';
 import { EXIT } from '../exit-codes.js';
@@ -16,7 +16,7 @@ import { chooseUndoPath, removeRunState, writeRunMeta } from '../../update/run-s
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 import { existsSync } from 'node:fs';
 
-type ApplyArgv = ConnectionArgv & Omit<ApplyOptionsInput, keyof import('../../config.js').ConnectionOptionsInput> & { yes?: boolean; auditLog?: string };
+type ApplyArgv = ApiCommandArgv & Omit<ApplyOptionsInput, keyof import('../../config.js').ConnectionOptionsInput> & { yes?: boolean; auditLog?: string };
 
 function describeSavedPlan(plan: SavedPlan, now: number): string {
   const lines = [
@@ -52,7 +52,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
   describe: 'Apply a plan saved by `update --plan-out` exactly: contacts changed since the plan are left as they are (ROW_DRIFTED)',
   builder: (yargs) =>
     yargs
-      .options(connectionFlags)
+      .options(apiCommandFlags)
       .positional('plan', { type: 'string', describe: 'The plan file (JSON) written by update --plan-out', demandOption: true })
       .option('force', { type: 'boolean', default: false, describe: 'Apply to contacts whose values changed since the plan too' })
       .option('max-age', { type: 'string', default: '24h', describe: 'Refuse a plan older than this (90m, 24h, 2d)' })

@@ -3,7 +3,6 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
-import { runCli } from '../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { ExitError } from '../../errors.js';
@@ -93,7 +92,7 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
           continue;
         }
         const stepCtx: CliContext = { ...ctx, env, isTTY: false, exitCode: 0, handlerStarted: false };
-        const code = await runCli([...step.args, '--rate-window', String(WINDOW_MS), '--quiet'], stepCtx);
+        const code = await ctx.run!([...step.args, '--rate-window', String(WINDOW_MS), '--quiet'], stepCtx);
         if (code !== step.expect) throw new ExitError(EXIT.FATAL, `demo step ${i + 1} exited ${code}, expected ${step.expect}`, 'INTERNAL');
       }
       const records = existsSync(auditLog) ? readFileSync(auditLog, 'utf8').trim().split('\n').length : 0;

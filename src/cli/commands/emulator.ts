@@ -3,8 +3,8 @@
  * SIGINT/SIGTERM. Prints the address on stderr and `PYLON_BASE_URL=…` on stdout.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { ENDPOINTS, type EndpointKey } from '../../config.js';
-import { invalidOption } from '../../errors.js';
+import type { EndpointKey } from '../../rates.js';
+import { parseEndpointNumbers } from '../../rates.js';
 import { DEFAULT_TOKEN, type EmulatorOptionsInput } from '../../emulator/options.js';
 import { contextOf } from '../args.js';
 
@@ -32,17 +32,9 @@ export interface EmulatorArgv {
   randomSeed?: number;
 }
 
-/** "list=600,create=30" → per-endpoint limits. */
+/** "list=600,create=30" → per-endpoint limits (requests per window). */
 export function parseRateOverrides(text: string | undefined): Partial<Record<EndpointKey, number>> {
-  const out: Partial<Record<EndpointKey, number>> = {};
-  for (const part of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
-    const [key, value] = part.split('=').map((s) => s.trim());
-    if (!(ENDPOINTS as readonly string[]).includes(key)) throw invalidOption('--rate', `endpoint=requests pairs with endpoints from ${ENDPOINTS.join(', ')}`, part);
-    const n = Number(value);
-    if (value === undefined || value === '' || !Number.isInteger(n) || n < 1) throw invalidOption('--rate', `a positive integer of requests per window for ${key}`, value ?? '');
-    out[key as EndpointKey] = n;
-  }
-  return out;
+  return parseEndpointNumbers(text, { flag: '--rate', unit: 'requests per window', integer: true, pairs: true });
 }
 
 export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInput {

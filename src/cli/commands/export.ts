@@ -7,10 +7,10 @@ import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress, formatDuration } from '../progress.js';
-import { connectionFlags, connectionInput, type ConnectionArgv } from '../shared-options.js';
+import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared-options.js';
 
 /** The export's flags: its options as the library takes them, with the file as a positional. */
-export type ExportArgv = ConnectionArgv &
+export type ExportArgv = ApiCommandArgv &
   Omit<ExportOptionsInput, keyof ConnectionOptionsInput | 'output' | 'columns' | 'json'> & { file?: string; columns?: string };
 
 export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOptionsInput {
@@ -79,7 +79,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
   describe: 'Write every contact (or a --filter subset) to CSV or NDJSON; - or no file for stdout',
   builder: (yargs) =>
     yargs
-      .options(connectionFlags)
+      .options(apiCommandFlags)
       .positional('file', { type: 'string', describe: 'Output file (.csv, .ndjson, .jsonl, optionally .gz), or - for stdout', default: '-' })
       .option('format', { type: 'string', choices: ['csv', 'ndjson'], describe: 'Output format', defaultDescription: 'from the file name, else csv' })
       .option('gzip', { type: 'boolean', describe: 'Gzip the output', defaultDescription: 'true when the name ends in .gz' })

@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { ConnectionOptionsInput } from '../../config.js';
-import { connectionFlags, connectionInput, type ConnectionArgv } from '../shared-options.js';
+import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared-options.js';
 import { contextOf } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress } from '../progress.js';
@@ -15,13 +15,13 @@ import { redactCommand } from '../../audit/audit-log.js';
 import type { SavedPlan } from '../../update/plan-file.js';
 
 /** The import's flags: its options as the library takes them, with the file as a positional. */
-export type ImportArgv = ConnectionArgv &
+export type ImportArgv = ApiCommandArgv &
   Omit<ImportOptionsInput, keyof ConnectionOptionsInput | 'input' | 'set' | 'undo' | 'cwd'> & { file: string; auditLog?: string; planOut?: string };
 
 /** Flags shared by `import` and `update` (everything about reading rows and writing reports). */
 export function rowFlags<T>(yargs: Argv<T>) {
   return yargs
-    .options(connectionFlags)
+    .options(apiCommandFlags)
     .option('dry-run', { type: 'boolean', default: false, describe: 'Validate and look up only: write the plan, the API calls and the ETA, change nothing' })
     .option('errors', { type: 'string', describe: 'Error report path (re-importable CSV)', defaultDescription: '<input>.errors.csv' })
     .option('results', { type: 'string', describe: 'Write one line per row: _line, _action, _contact_id, email, _request_id (and the changes with --dry-run)' })
@@ -60,7 +60,7 @@ export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv): ImportOpt
 
 /** Runs an import-like job with progress, Ctrl-C handling and the summary; returns the stats. */
 export async function runWithTerminal(
-  argv: ConnectionArgv,
+  argv: ApiCommandArgv,
   run: (hooks: {
     signal: AbortSignal;
     onProgress: (stats: ImportStats) => void;

@@ -1,0 +1,16 @@
+// `npm install -g <clone or git URL>` runs this before linking the command: build dist/.
+// A global install from a folder does not install the folder's devDependencies, so
+// TypeScript is installed into the folder first when it is missing.
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+// The lifecycle environment says "global": a nested install must stay in this folder.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(global|prefix|location)$/i.test(k)));
+if (!existsSync(join(root, 'node_modules', 'typescript', 'bin', 'tsc'))) {
+  execFileSync(npm, ['install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--include=dev'], { cwd: root, env, stdio: 'inherit' });
+}
+execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });

@@ -1,0 +1,54 @@
+import { invalidOption } from './errors.js';
+
+/** Endpoints with their own rate-limit bucket, as Pylon documents them. */
+export const ENDPOINTS = ['list', 'get', 'create', 'patch', 'delete', 'search', 'customFields', 'accounts', 'me'] as const;
+export type EndpointKey = (typeof ENDPOINTS)[number];
+
+/**
+ * Requests per minute per endpoint, from the "Rate limit: N requests per minute"
+ * lines of Pylon's OpenAPI spec. The client paces itself to these by default;
+ * the emulator's `spec` preset enforces them.
+ */
+export const SPEC_RATES: Readonly<Record<EndpointKey, number>> = {
+  list: 60,
+  get: 60,
+  create: 60,
+  patch: 60,
+  delete: 10,
+  search: 20,
+  customFields: 60,
+  accounts: 60,
+  me: 60,
+};
+
+/**
+ * Parses "create=60,patch=30" (or a map) into per-endpoint numbers. Unknown
+ * endpoints and numbers that are not positive (or not whole, with `integer`)
+ * are usage errors naming `flag`; `unit` says what the numbers count.
+ */
+export function parseEndpointNumbers(
+  value: string | Partial<Record<string, unknown>> | undefined,
+  { flag, unit, integer = false, pairs = false }: { flag: string; unit: string; integer?: boolean; /** Name the pair, not just the key, in errors. */ pairs?: boolean },
+): Partial<Record<EndpointKey, number>> {
+  const out: Partial<Record<EndpointKey, number>> = {};
+  if (value === undefined || value === '') return out;
+  const entries: Array<[string, unknown]> =
+    typeof value === 'string'
+      ? value.split(',').map((p) => p.trim()).filter(Boolean).map((part) => {
+          const [key, n] = part.split('=');
+          return [String(key).trim(), n === undefined ? undefined : n.trim()];
+        })
+      : Object.entries(value);
+  for (const [key, raw] of entries) {
+    if (!(ENDPOINTS as readonly string[]).includes(key)) {
+      if (pairs) throw invalidOption(flag, `endpoint=${unit.split(' ')[0]} pairs with endpoints from ${ENDPOINTS.join(', ')}`, raw === undefined ? key : `${key}=${String(raw)}`);
+      throw invalidOption(flag, `endpoint names from ${ENDPOINTS.join(', ')}`, key);
+    }
+    const n = typeof raw === 'number' ? raw : raw === undefined || raw === '' ? NaN : Number(raw);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+      throw invalidOption(flag, `a positive ${integer ? 'integer' : 'number'} of ${unit} for ${key}`, raw ?? '');
+    }
+    out[key as EndpointKey] = n;
+  }
+  return out;
+}
