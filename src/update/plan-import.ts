@@ -11,12 +11,14 @@ import type { ImportOptions } from '../import/options.js';
 import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
 import { fetchTarget, TOOL_VERSION } from './target.js';
 import { fileHash } from './apply.js';
+import { checkWritable } from '../output/output-file.js';
 
 export async function planImport(
   options: ImportOptions,
   planOut: string,
   hooks: RunImportHooks & { client: PylonClient; command?: string },
 ): Promise<{ stats: ImportStats; saved?: SavedPlan }> {
+  await checkWritable([{ path: planOut, option: '--plan-out' }]);
   const target = await fetchTarget(hooks.client, options.connection.baseUrl, hooks.signal);
   const changes: PlannedContact[] = [];
   const creates: number[] = [];

@@ -1,5 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
+import { checkWritable } from '../output/output-file.js';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify';
 import { createWriteStream } from 'node:fs';
@@ -90,6 +91,7 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
   const journalPath = dryRun || options.planOut ? undefined : importOptions.journalPath;
   if (options.planOut) importOptions = { ...importOptions, journalPath: undefined };
   try {
+    if (options.planOut) await checkWritable([{ path: options.planOut, option: '--plan-out' }]);
     const target = await fetchTarget(hooks.client, importOptions.connection.baseUrl, hooks.signal);
     if (!options.where && importOptions.input !== '-' && !options.planOut && !options.sync && (await readsAsUndoFile(importOptions.input))) {
       return await runUndoFile(options, importOptions, target, hooks);
@@ -295,6 +297,16 @@ async function readsAsUndoFile(path: string): Promise<boolean> {
  */
 async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions, target: RunTarget, hooks: UpdateHooks): Promise<UpdateResult> {
   const path = importOptions.input;
+  if (!importOptions.dryRun) {
+    await checkWritable(
+      [
+        { path: importOptions.errorsPath, option: '--errors' },
+        { path: importOptions.undoPath, option: '--undo' },
+        { path: importOptions.journalPath, option: '--journal' },
+        { path: importOptions.resultsPath, option: '--results' },
+      ].filter((t): t is { path: string; option: string } => t.path !== undefined),
+    );
+  }
   const rows = parse(await readFile(path), { bom: true, skip_empty_lines: true, relax_column_count: true }) as string[][];
   const [header = [], ...body] = rows;
   const contacts = body.map((cells) => plannedFromUndoRow(header, cells)).filter((c): c is PlannedContact => c !== undefined && c.changes.length > 0);

@@ -313,3 +313,25 @@ test('import --plan-out saves the updates of existing contacts for apply; rows t
   t.false(existsSync(join(dir, 'new.json')));
   t.is(writes(emulator), 0);
 });
+
+test('apply and update --plan-out prove their outputs writable before the first call (exit 2, no request)', async (t) => {
+  const { emulator, dir, env } = await seeded(t, 20);
+  const input = join(dir, 'a.csv');
+  writeFileSync(input, emailsCsv(snapshot(emulator).slice(0, 3)));
+  const planPath = join(dir, 'a.json');
+  t.is((await runCli(['update', input, '--set', 'custom.tier=gold', '--plan-out', planPath, ...FAST], { env })).code, 0);
+  emulator.resetStats();
+  const missing = join(dir, 'no-such-folder');
+  const cases: Array<[string[], RegExp]> = [
+    [['apply', planPath, '--undo', join(missing, 'u.csv')], /--undo/],
+    [['apply', planPath, '--errors', join(missing, 'e.csv')], /--errors/],
+    [['update', input, '--set', 'custom.tier=gold', '--plan-out', join(missing, 'p.json')], /--plan-out/],
+  ];
+  for (const [args, flag] of cases) {
+    const r = await runCli([...args, ...FAST], { env });
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, flag);
+  }
+  const { requests } = emulator.stats();
+  t.is(Object.values(requests).reduce((a, b) => a + b, 0), 0, 'no request sent');
+});

@@ -15,6 +15,7 @@ import { runApply, type ApplyStats } from '../../update/apply.js';
 import { chooseUndoPath, removeRunState, writeRunMeta } from '../../update/run-state.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 import { existsSync } from 'node:fs';
+import { checkWritable } from '../../output/output-file.js';
 
 type ApplyArgv = ApiCommandArgv & Omit<ApplyOptionsInput, keyof import('../../config.js').ConnectionOptionsInput> & { yes?: boolean; auditLog?: string };
 
@@ -72,6 +73,13 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     const ctx = contextOf(argv);
     const options = resolveApplyOptions({ ...argv, ...connectionInput(argv, ctx.env), plan: argv.plan });
     const plan = await readPlanFile(options.planPath);
+    // Every output is proved writable before the first call (OUTPUT_UNWRITABLE, exit 2).
+    await checkWritable([
+      { path: options.errorsPath, option: '--errors' },
+      { path: options.undoPath, option: '--undo' },
+      { path: options.journalPath, option: '--journal' },
+      ...(options.resultsPath ? [{ path: options.resultsPath, option: '--results' }] : []),
+    ]);
     const startedAt = new Date();
     const client = connect(options.connection);
     try {
