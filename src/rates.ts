@@ -26,11 +26,17 @@ export const SPEC_RATES: Readonly<Record<EndpointKey, number>> = {
  * endpoints and numbers that are not positive (or not whole, with `integer`)
  * are usage errors naming `flag`; `unit` says what the numbers count.
  */
-export function parseEndpointNumbers(
+export function parseEndpointNumbers<K extends string = EndpointKey>(
   value: string | Partial<Record<string, unknown>> | undefined,
-  { flag, unit, integer = false, pairs = false }: { flag: string; unit: string; integer?: boolean; /** Name the pair, not just the key, in errors. */ pairs?: boolean },
-): Partial<Record<EndpointKey, number>> {
-  const out: Partial<Record<EndpointKey, number>> = {};
+  {
+    flag,
+    unit,
+    integer = false,
+    pairs = false,
+    endpoints = ENDPOINTS as unknown as readonly K[],
+  }: { flag: string; unit: string; integer?: boolean; /** Name the pair, not just the key, in errors. */ pairs?: boolean; /** The names allowed (the emulator serves a few more than the client uses). */ endpoints?: readonly K[] },
+): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
   if (value === undefined || value === '') return out;
   const entries: Array<[string, unknown]> =
     typeof value === 'string'
@@ -40,15 +46,15 @@ export function parseEndpointNumbers(
         })
       : Object.entries(value);
   for (const [key, raw] of entries) {
-    if (!(ENDPOINTS as readonly string[]).includes(key)) {
-      if (pairs) throw invalidOption(flag, `endpoint=${unit.split(' ')[0]} pairs with endpoints from ${ENDPOINTS.join(', ')}`, raw === undefined ? key : `${key}=${String(raw)}`);
-      throw invalidOption(flag, `endpoint names from ${ENDPOINTS.join(', ')}`, key);
+    if (!(endpoints as readonly string[]).includes(key)) {
+      if (pairs) throw invalidOption(flag, `endpoint=${unit.split(' ')[0]} pairs with endpoints from ${endpoints.join(', ')}`, raw === undefined ? key : `${key}=${String(raw)}`);
+      throw invalidOption(flag, `endpoint names from ${endpoints.join(', ')}`, key);
     }
     const n = typeof raw === 'number' ? raw : raw === undefined || raw === '' ? NaN : Number(raw);
     if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
       throw invalidOption(flag, `a positive ${integer ? 'integer' : 'number'} of ${unit} for ${key}`, raw ?? '');
     }
-    out[key as EndpointKey] = n;
+    out[key as K] = n;
   }
   return out;
 }

@@ -21,6 +21,7 @@ function nextEmails(base: Contact, changes: ContactChanges): string[] {
 
 function nextPhones(base: Contact, changes: ContactChanges): { list: string[]; primary?: string } {
   const list = changes.phone_numbers ?? base.phone_numbers ?? [];
+  if (changes.primary_phone_number === null) return { list, primary: undefined };
   let primary = changes.primary_phone_number;
   if (primary !== undefined) {
     if (!list.includes(primary)) throw badRequest(MSG.primaryPhoneNotListed(primary));
@@ -50,10 +51,10 @@ export function applyChanges(base: Contact, changes: ContactChanges, org: Org): 
   const phones = nextPhones(base, changes);
   const accountId = changes.accountId === undefined ? base.account?.id : changes.accountId ?? undefined;
   const portalRole = changes.portal_role ?? base.portal_role;
-  const portalRoleId = changes.portal_role_id ?? base.portal_role_id;
+  const portalRoleId = changes.portal_role_id === null ? undefined : changes.portal_role_id ?? base.portal_role_id;
   const externalIds = changes.external_ids ?? base.external_ids;
   const integrations = changes.integration_user_ids ?? base.integration_user_ids;
-  const avatar = changes.avatar_url ?? base.avatar_url;
+  const avatar = changes.avatar_url === null ? undefined : changes.avatar_url ?? base.avatar_url;
 
   const contact: Contact = { id: base.id, name: changes.name ?? base.name };
   if (emails.length > 0) contact.email = emails[0];

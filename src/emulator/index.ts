@@ -65,7 +65,7 @@ export async function createEmulator(input: EmulatorOptionsInput = {}): Promise<
   const stats = createStats();
   const limiter = createRateLimiter(options.limits, options.windowMs, options.now);
   const pipeline = createPipeline({
-    app: { options, store, org },
+    app: { options, store, org, churn: { done: 0, inserted: 0 } },
     stats,
     limiter,
     faults: createFaultInjector(options.faults, createPrng(options.seed ^ 0xfa017)),

@@ -3,14 +3,26 @@
  * every default in resolveEmulatorOptions. Bad values throw ConfigError with
  * the project's "Invalid option …: expected …, got …" grammar.
  */
-import { parseEndpointNumbers, SPEC_RATES, type EndpointKey } from '../rates.js';
+import { ENDPOINTS, parseEndpointNumbers, SPEC_RATES } from '../rates.js';
 import { invalidOption } from '../errors.js';
 import type { Account, CustomFieldDefinition, Me } from '../pylon/types.js';
 import { DEFAULT_ACCOUNTS, DEFAULT_CUSTOM_FIELDS, DEFAULT_ME } from './default-org.js';
 
+/** The client's endpoint keys plus routes only the emulator serves (the CLI never calls them). */
+export const EMULATOR_ENDPOINTS = [...ENDPOINTS, 'import', 'accountsSearch', 'accountsCreate'] as const;
+export type EndpointKey = (typeof EMULATOR_ENDPOINTS)[number];
+
 export type RatePreset = 'spec' | 'tiered' | 'off';
 export type RetryAfterHeader = 'retry-after' | 'x-retry-after' | 'both';
 export type LastPageCursor = 'empty' | 'null' | 'absent';
+/** What a create with an email already in use gets: 400 + exists_id, 400 without it, or a second contact. */
+export type DuplicateEmailPolicy = 'reject' | 'reject-plain' | 'allow';
+/** strict: the emulator's own format checks; lenient: only what Pylon's spec and docs state. */
+export type ValidationMode = 'strict' | 'lenient';
+/** What `""` on an optional string (avatar_url, portal_role_id, primary_phone_number) does. */
+export type EmptyStringMode = 'clears' | 'rejected' | 'ignored';
+/** Whether create needs `email`: optional (newer docs revision 000, spec) or required (older revision 002). */
+export type CreateEmailMode = 'optional' | 'required';
 
 export interface FaultOptions {
   /** Probability (0–1) of answering 500, 502 or 503 (equally likely) instead of handling the request. */
@@ -32,10 +44,21 @@ export interface EmulatorOptionsInput {
   windowMs?: number;
   retryAfterHeader?: RetryAfterHeader;
   remainingHeader?: boolean;
-  duplicateEmail?: 'allow' | 'reject';
+  duplicateEmail?: DuplicateEmailPolicy;
   emailMatch?: 'insensitive' | 'sensitive';
   matchSecondaryEmails?: boolean;
   lastPageCursor?: LastPageCursor;
+  validation?: ValidationMode;
+  emptyString?: EmptyStringMode;
+  createEmail?: CreateEmailMode;
+  /** Accept a custom portal-role slug in `portal_role` (stored as portal_role_id). */
+  portalRoleSlugs?: boolean;
+  /** Most entries of `values` an `in`/`not_in` search filter takes (0 = no cap). */
+  searchMaxValues?: number;
+  /** New and changed contacts are invisible to search for this long (ms). */
+  searchLagMs?: number;
+  /** Contacts inserted and deleted while GET /contacts is walked: this many of each (0 = off). */
+  listChurn?: number;
   latencyMs?: number;
   jitterMs?: number;
   faults?: FaultOptions;
@@ -60,10 +83,17 @@ export interface EmulatorOptions {
   windowMs: number;
   retryAfterHeader: RetryAfterHeader;
   remainingHeader: boolean;
-  duplicateEmail: 'allow' | 'reject';
+  duplicateEmail: DuplicateEmailPolicy;
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: LastPageCursor;
+  validation: ValidationMode;
+  emptyString: EmptyStringMode;
+  createEmail: CreateEmailMode;
+  portalRoleSlugs: boolean;
+  searchMaxValues: number;
+  searchLagMs: number;
+  listChurn: number;
   latencyMs: number;
   jitterMs: number;
   faults: Required<FaultOptions>;
@@ -79,15 +109,17 @@ export interface EmulatorOptions {
 export const DEFAULT_TOKEN = 'pylon-emulator-token';
 export const DEFAULT_WINDOW_MS = 60_000;
 
+/** `spec`: the "Rate limit: N requests per minute" lines of Pylon's OpenAPI spec (the client's default pacing too). */
+const SPEC_LIMITS: Record<EndpointKey, number> = { ...SPEC_RATES, import: 20, accountsSearch: 20, accountsCreate: 60 };
 
 /** `tiered`: the 30/120/300 tiers of Pylon's rate-limit page, mapped as pylon-api.md §2 reads them. */
 const TIERED_LIMITS: Record<EndpointKey, number> = {
   list: 300, get: 300, create: 30, patch: 120, delete: 30, search: 120, customFields: 300, accounts: 300, me: 300,
+  import: 30, accountsSearch: 120, accountsCreate: 30,
 };
 
 export const RATE_PRESETS: Record<RatePreset, Partial<Record<EndpointKey, number>>> = {
-  /** The spec's "Rate limit: N requests per minute" lines (the client's default pacing too). */
-  spec: SPEC_RATES,
+  spec: SPEC_LIMITS,
   tiered: TIERED_LIMITS,
   off: {},
 };
@@ -106,6 +138,13 @@ const FLAG: Record<string, string> = {
   emailMatch: '--email-match',
   matchSecondaryEmails: '--match-secondary-emails',
   lastPageCursor: '--last-page-cursor',
+  validation: '--validation',
+  emptyString: '--empty-string',
+  createEmail: '--create-email',
+  portalRoleSlugs: '--portal-role-slugs',
+  searchMaxValues: '--search-max-values',
+  searchLagMs: '--search-lag-ms',
+  listChurn: '--list-churn',
   latencyMs: '--latency-ms',
   jitterMs: '--jitter-ms',
   'faults.errorRate': '--fault-rate',
@@ -140,7 +179,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
   const rateLimits = oneOf('rateLimits', input.rateLimits, ['spec', 'tiered', 'off'], 'off');
   const limits: Partial<Record<EndpointKey, number>> = {
     ...RATE_PRESETS[rateLimits],
-    ...parseEndpointNumbers(input.rateOverrides, { flag: FLAG.rateOverrides!, unit: 'requests per window', integer: true }),
+    ...parseEndpointNumbers(input.rateOverrides, { flag: FLAG.rateOverrides!, unit: 'requests per window', integer: true, endpoints: EMULATOR_ENDPOINTS }),
   };
   const tokens = input.tokens ?? [DEFAULT_TOKEN];
   if (!Array.isArray(tokens) || tokens.length === 0 || tokens.some((t) => typeof t !== 'string' || t.trim() === '' || /\s/.test(t))) {
@@ -156,10 +195,17 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     windowMs: numberIn('windowMs', input.windowMs, 1, 86_400_000, DEFAULT_WINDOW_MS),
     retryAfterHeader: oneOf('retryAfterHeader', input.retryAfterHeader, ['retry-after', 'x-retry-after', 'both'], 'both'),
     remainingHeader: bool('remainingHeader', input.remainingHeader, true),
-    duplicateEmail: oneOf('duplicateEmail', input.duplicateEmail, ['allow', 'reject'], 'reject'),
+    duplicateEmail: oneOf('duplicateEmail', input.duplicateEmail, ['reject', 'reject-plain', 'allow'], 'reject'),
     emailMatch: oneOf('emailMatch', input.emailMatch, ['insensitive', 'sensitive'], 'insensitive'),
     matchSecondaryEmails: bool('matchSecondaryEmails', input.matchSecondaryEmails, true),
     lastPageCursor: oneOf('lastPageCursor', input.lastPageCursor, ['empty', 'null', 'absent'], 'empty'),
+    validation: oneOf('validation', input.validation, ['strict', 'lenient'], 'strict'),
+    emptyString: oneOf('emptyString', input.emptyString, ['clears', 'rejected', 'ignored'], 'clears'),
+    createEmail: oneOf('createEmail', input.createEmail, ['optional', 'required'], 'optional'),
+    portalRoleSlugs: bool('portalRoleSlugs', input.portalRoleSlugs, false),
+    searchMaxValues: numberIn('searchMaxValues', input.searchMaxValues, 0, 1_000_000, 0),
+    searchLagMs: numberIn('searchLagMs', input.searchLagMs, 0, 600_000, 0),
+    listChurn: numberIn('listChurn', input.listChurn, 0, 1_000_000, 0),
     latencyMs: numberIn('latencyMs', input.latencyMs, 0, 600_000, 0),
     jitterMs: numberIn('jitterMs', input.jitterMs, 0, 600_000, 0),
     faults: {

@@ -14,25 +14,30 @@ export interface Org {
   field(slug: string): CustomFieldDefinition | undefined;
   /** Option slugs of a select or multiselect field. */
   optionSlugs(slug: string): Set<string>;
+  /** Adds an account (POST /accounts). */
+  addAccount(account: Account): void;
 }
 
 export const MULTI_VALUED_TYPES = new Set(['multiselect']);
 
 export function createOrg(input: { me: Me; accounts: Account[]; customFields: CustomFieldDefinition[] }): Org {
-  const byId = new Map(input.accounts.map((a) => [a.id, a]));
+  const accounts = [...input.accounts];
+  const byId = new Map<string, Account>();
   const byExternal = new Map<string, Account>();
-  for (const account of input.accounts) for (const ext of account.external_ids ?? []) byExternal.set(ext.external_id, account);
   const minis = new Map<string, MiniAccount>();
-  for (const account of input.accounts) {
+  const index = (account: Account) => {
+    byId.set(account.id, account);
+    for (const ext of account.external_ids ?? []) byExternal.set(ext.external_id, account);
     const mini: MiniAccount = { id: account.id };
     if (account.external_ids?.length) mini.external_ids = account.external_ids.map((e) => ({ ...e }));
     minis.set(account.id, mini);
-  }
+  };
+  accounts.forEach(index);
   const fields = new Map(input.customFields.map((f) => [f.slug, f]));
   const options = new Map(input.customFields.map((f) => [f.slug, new Set((f.select_metadata?.options ?? []).map((o) => o.slug))]));
   return {
     me: input.me,
-    accounts: input.accounts,
+    accounts,
     customFields: input.customFields,
     findAccount: (key) => byId.get(key) ?? byExternal.get(key),
     accountById: (id) => byId.get(id),
@@ -40,5 +45,9 @@ export function createOrg(input: { me: Me; accounts: Account[]; customFields: Cu
     miniAccount: (id) => minis.get(id) ?? { id },
     field: (slug) => fields.get(slug),
     optionSlugs: (slug) => options.get(slug) ?? new Set(),
+    addAccount(account) {
+      accounts.push(account);
+      index(account);
+    },
   };
 }

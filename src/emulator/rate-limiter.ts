@@ -3,7 +3,7 @@
  * org shares one bucket per endpoint, and a bucket allows `limit` requests per
  * window (60 s by default; tests shorten the "minute"). The clock is injectable.
  */
-import type { EndpointKey } from '../config.js';
+import type { EndpointKey } from './options.js';
 
 export interface RateDecision {
   allowed: boolean;

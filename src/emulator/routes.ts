@@ -2,10 +2,10 @@
  * The route table, built once: method + path pattern → endpoint key (its rate
  * bucket) and handler. Handlers return the 200 body or throw ApiError.
  */
-import type { EndpointKey } from '../config.js';
+import type { EndpointKey } from './options.js';
 import type { FaultPlan } from './faults.js';
-import { createContact, deleteContact, getContact, listContacts, patchContact, searchContacts } from './handlers/contacts.js';
-import { getAccount, getMe, listAccounts, listCustomFields } from './handlers/org.js';
+import { createContact, deleteContact, getContact, importContact, listContacts, patchContact, searchContacts } from './handlers/contacts.js';
+import { createAccount, getAccount, getCustomField, getMe, listAccounts, listCustomFields, searchAccounts } from './handlers/org.js';
 import type { EmulatorOptions } from './options.js';
 import type { Org } from './org.js';
 import type { ContactStore } from './store.js';
@@ -14,6 +14,8 @@ export interface EmulatorContext {
   options: EmulatorOptions;
   store: ContactStore;
   org: Org;
+  /** --list-churn progress: churn events done, contacts inserted. */
+  churn: { done: number; inserted: number };
 }
 
 export interface RequestInfo {
@@ -42,8 +44,12 @@ export const ROUTES: Route[] = [
   { method: 'GET', segments: ['contacts', ':id'], endpoint: 'get', handler: getContact },
   { method: 'PATCH', segments: ['contacts', ':id'], endpoint: 'patch', handler: patchContact, body: true },
   { method: 'DELETE', segments: ['contacts', ':id'], endpoint: 'delete', handler: deleteContact },
+  { method: 'POST', segments: ['import', 'contacts'], endpoint: 'import', handler: importContact, body: true },
   { method: 'GET', segments: ['custom-fields'], endpoint: 'customFields', handler: listCustomFields },
+  { method: 'GET', segments: ['custom-fields', ':id'], endpoint: 'customFields', handler: getCustomField },
   { method: 'GET', segments: ['accounts'], endpoint: 'accounts', handler: listAccounts },
+  { method: 'POST', segments: ['accounts'], endpoint: 'accountsCreate', handler: createAccount, body: true },
+  { method: 'POST', segments: ['accounts', 'search'], endpoint: 'accountsSearch', handler: searchAccounts, body: true },
   { method: 'GET', segments: ['accounts', ':id'], endpoint: 'accounts', handler: getAccount },
   { method: 'GET', segments: ['me'], endpoint: 'me', handler: getMe },
 ];

@@ -79,11 +79,20 @@ function numberOperand(value: string): number {
   return n;
 }
 
-export function compileFilter(raw: unknown, store: ContactStore): CompiledFilter {
-  return compileNode(raw, store, 1);
+export interface FilterRules {
+  /** Lenient: is_set/is_unset on account_id (seen in a third-party client) are accepted. */
+  lenient: boolean;
+  /** Most entries of `values` (0 = no cap). */
+  maxValues: number;
 }
 
-function compileNode(node: unknown, store: ContactStore, depth: number): CompiledFilter {
+const STRICT_FILTERS: FilterRules = { lenient: false, maxValues: 0 };
+
+export function compileFilter(raw: unknown, store: ContactStore, rules: FilterRules = STRICT_FILTERS): CompiledFilter {
+  return compileNode(raw, store, 1, rules);
+}
+
+function compileNode(node: unknown, store: ContactStore, depth: number, rules: FilterRules): CompiledFilter {
   if (depth > MAX_FILTER_DEPTH) throw badRequest(MSG.filterDepth);
   if (!isObject(node)) throw badRequest(MSG.filterRequired);
   const op = node.operator;
@@ -91,10 +100,13 @@ function compileNode(node: unknown, store: ContactStore, depth: number): Compile
   if (op === 'and' || op === 'or') {
     const subs = node.subfilters;
     if (!Array.isArray(subs) || subs.length === 0) throw badRequest(MSG.filterSubfilters(op));
-    const children = subs.map((s) => compileNode(s, store, depth + 1));
+    const children = subs.map((s) => compileNode(s, store, depth + 1, rules));
     return op === 'and' ? andOf(children) : orOf(children);
   }
-  return compileLeaf(node, op, store);
+  if (rules.maxValues > 0 && Array.isArray(node.values) && node.values.length > rules.maxValues) {
+    throw badRequest(MSG.tooManyFilterValues(node.values.length, rules.maxValues));
+  }
+  return compileLeaf(node, op, store, rules);
 }
 
 function andOf(children: CompiledFilter[]): CompiledFilter {
@@ -134,13 +146,14 @@ interface LeafField {
   fold?: boolean;
 }
 
-function leafField(node: Record<string, unknown>, op: string, store: ContactStore): LeafField {
+function leafField(node: Record<string, unknown>, op: string, store: ContactStore, rules: FilterRules): LeafField {
   const field = node.field;
   if (typeof field !== 'string' || field === '') throw badRequest(MSG.filterField);
   const custom = store.org.field(field);
   const allowed = BUILTIN_OPS[field] ?? (custom ? CUSTOM_OPS[custom.type] ?? CUSTOM_OPS.select : undefined);
   if (!allowed) throw badRequest(MSG.filterUnknownField(field));
-  if (!allowed.includes(op)) throw badRequest(MSG.filterOperatorForField(op, field));
+  const lenientExtra = rules.lenient && field === 'account_id' && (op === 'is_set' || op === 'is_unset');
+  if (!allowed.includes(op) && !lenientExtra) throw badRequest(MSG.filterOperatorForField(op, field));
   switch (field) {
     case 'id':
       return { getter: (c) => [c.id], eq: exact, type: 'id' };
@@ -177,8 +190,8 @@ function needValues(node: Record<string, unknown>, op: string): string[] {
   return values as string[];
 }
 
-function compileLeaf(node: Record<string, unknown>, op: string, store: ContactStore): CompiledFilter {
-  const { getter, eq, type, fold = true } = leafField(node, op, store);
+function compileLeaf(node: Record<string, unknown>, op: string, store: ContactStore, rules: FilterRules): CompiledFilter {
+  const { getter, eq, type, fold = true } = leafField(node, op, store, rules);
   const field = node.field as string;
   const any = (c: Contact, pred: (v: string) => boolean) => getter(c).some(pred);
   const noIndex = () => undefined;

@@ -5,7 +5,7 @@
  * skip auth, limits, faults and the counters.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EndpointKey } from '../config.js';
+import type { EndpointKey } from './options.js';
 import { ApiError } from './api-error.js';
 import { FAULT_HEADER, type FaultInjector } from './faults.js';
 import { inspect } from './handlers/inspect.js';

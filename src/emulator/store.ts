@@ -86,6 +86,8 @@ export class ContactStore {
   private byEmail: PositionIndex = new Map();
   private byAccount = new Map<string, Set<number>>();
   private byExternalId = new Map<string, number>();
+  /** When each position was last written through the API (search lag); absent = long ago. */
+  private touchedAt = new Map<number, number>();
   private live = 0;
 
   constructor(
@@ -131,6 +133,19 @@ export class ContactStore {
     this.indexContact(contact, pos);
     this.live += 1;
     return contact;
+  }
+
+  /** Records an API write of the contact at `pos` at time `now` (for --search-lag-ms). */
+  touch(id: string, now: number): void {
+    const pos = this.byId.get(id);
+    if (pos !== undefined) this.touchedAt.set(pos, now);
+  }
+
+  /** Whether search already sees the contact at `pos`: written more than `lagMs` before `now`. */
+  searchable(pos: number, now: number, lagMs: number): boolean {
+    if (lagMs <= 0) return true;
+    const at = this.touchedAt.get(pos);
+    return at === undefined || now - at >= lagMs;
   }
 
   /** A fresh contact id (deterministic for the emulator's seed). */
@@ -249,6 +264,7 @@ export class ContactStore {
     this.byEmail.clear();
     this.byAccount.clear();
     this.byExternalId.clear();
+    this.touchedAt.clear();
     this.live = 0;
   }
 

@@ -11,6 +11,19 @@ import { MULTI_VALUED_TYPES, type Org } from './org.js';
 
 export type WriteMode = 'create' | 'patch' | 'seed';
 
+/**
+ * The switches that decide what a write may hold where Pylon's docs are silent
+ * (see the README's fidelity table). Seeds always use DEFAULT_WRITE_RULES.
+ */
+export interface WriteRules {
+  validation: 'strict' | 'lenient';
+  emptyString: 'clears' | 'rejected' | 'ignored';
+  createEmail: 'optional' | 'required';
+  portalRoleSlugs: boolean;
+}
+
+export const DEFAULT_WRITE_RULES: WriteRules = { validation: 'strict', emptyString: 'clears', createEmail: 'optional', portalRoleSlugs: false };
+
 /** What a write asks for. Absent keys leave the contact unchanged. */
 export interface ContactChanges {
   id?: string;
@@ -21,15 +34,16 @@ export interface ContactChanges {
   emails?: string[];
   /** `null` removes the contact from its account. */
   accountId?: string | null;
-  avatar_url?: string;
+  /** `null` clears (a `""` under emptyString=clears). */
+  avatar_url?: string | null;
   phone_numbers?: string[];
-  primary_phone_number?: string;
+  primary_phone_number?: string | null;
   /** Entries without value/values clear the field. */
   customFields?: CustomFieldWrite[];
   external_ids?: ExternalId[];
   integration_user_ids?: Array<{ id: string; source: string }>;
   portal_role?: PortalRole;
-  portal_role_id?: string;
+  portal_role_id?: string | null;
 }
 
 const EMAIL_RE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
@@ -41,6 +55,11 @@ const DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d
 
 export function isEmail(value: string): boolean {
   return value.length <= 254 && EMAIL_RE.test(value);
+}
+
+/** Lenient email rule: the spec types email as a plain string; only an address without "@" is refused. */
+function isLooseEmail(value: string): boolean {
+  return value.length <= 254 && /^[^\s@]+@[^\s@]+$/.test(value);
 }
 
 export function isRfc3339(value: string): boolean {
@@ -60,6 +79,25 @@ function isHttpUrl(value: string): URL | undefined {
     return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Lenient custom-field formats: Pylon types every value as a string and states no
+ * format (pylon-api.md §6), so only values no reading of the type could accept are refused.
+ */
+function looseFormatProblem(type: string, value: string): string | undefined {
+  switch (type) {
+    case 'number':
+    case 'decimal':
+      return value.trim() !== '' && Number.isFinite(Number(value)) ? undefined : 'a number';
+    case 'boolean':
+      return /^(true|false)$/i.test(value) ? undefined : '"true" or "false"';
+    case 'date':
+    case 'datetime':
+      return Number.isNaN(Date.parse(value)) ? 'a date' : undefined;
+    default:
+      return formatProblem(type, value);
   }
 }
 
@@ -117,7 +155,7 @@ function isObject(value: unknown): value is Body {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function parseEmails(list: unknown[], mode: WriteMode, errors: string[]): string[] | undefined {
+function parseEmails(list: unknown[], mode: WriteMode, errors: string[], emailOk: (v: string) => boolean): string[] | undefined {
   const out: string[] = [];
   let primary: string | undefined;
   let ok = true;
@@ -129,7 +167,7 @@ function parseEmails(list: unknown[], mode: WriteMode, errors: string[]): string
       return;
     }
     const email = item.email.trim();
-    if (!isEmail(email)) {
+    if (!emailOk(email)) {
       errors.push(MSG.invalidEmail(`emails[${i}]`, item.email));
       ok = false;
       return;
@@ -157,7 +195,7 @@ function parseEmails(list: unknown[], mode: WriteMode, errors: string[]): string
   return primary === undefined ? out : [primary, ...out.filter((e) => e !== primary)];
 }
 
-function parseCustomFields(list: unknown[], org: Org, mode: WriteMode, errors: string[]): CustomFieldWrite[] {
+function parseCustomFields(list: unknown[], org: Org, mode: WriteMode, errors: string[], rules: WriteRules): CustomFieldWrite[] {
   const out: CustomFieldWrite[] = [];
   const seen = new Set<string>();
   list.forEach((entry, i) => {
@@ -193,7 +231,7 @@ function parseCustomFields(list: unknown[], org: Org, mode: WriteMode, errors: s
     if (def.type === 'select') {
       if (!org.optionSlugs(slug).has(value)) return void errors.push(MSG.unknownSelectOption(slug, value));
     } else {
-      const expected = formatProblem(def.type, value);
+      const expected = rules.validation === 'lenient' ? looseFormatProblem(def.type, value) : formatProblem(def.type, value);
       if (expected) return void errors.push(MSG.customFieldFormat(slug, def.type, expected, value));
     }
     out.push({ slug, value });
@@ -242,12 +280,29 @@ function parseAccount(body: Body, org: Org, mode: WriteMode, errors: string[]): 
   return undefined;
 }
 
+/**
+ * An optional string where `""` may clear: undefined = absent, null = clear.
+ * `rejected` refuses `""` naming the field; `ignored` treats it as absent.
+ */
+function clearableString(body: Body, key: string, errors: string[], rules: WriteRules, mode: WriteMode): string | null | undefined {
+  const value = stringField(body, key, errors);
+  if (value === undefined || value.trim() !== '') return value;
+  if (rules.emptyString === 'ignored') return undefined;
+  if (rules.emptyString === 'rejected') {
+    errors.push(MSG.emptyString(key));
+    return undefined;
+  }
+  return mode === 'patch' ? null : undefined;
+}
+
 /** Validates a write body. Throws ApiError 400 (code invalid_request) listing every problem. */
-export function parseContactWrite(input: unknown, org: Org, mode: WriteMode): ContactChanges {
+export function parseContactWrite(input: unknown, org: Org, mode: WriteMode, rules: WriteRules = DEFAULT_WRITE_RULES): ContactChanges {
   if (!isObject(input)) throw badRequest(MSG.bodyNotObject);
   const body = input;
   const errors: string[] = [];
   const changes: ContactChanges = {};
+  const lenient = rules.validation === 'lenient';
+  const emailOk = lenient ? isLooseEmail : isEmail;
 
   if (mode === 'seed') {
     const id = stringField(body, 'id', errors);
@@ -257,20 +312,20 @@ export function parseContactWrite(input: unknown, org: Org, mode: WriteMode): Co
   const name = stringField(body, 'name', errors);
   if (name === undefined) {
     if (mode !== 'patch' && read(body, 'name') === undefined) errors.push(MSG.nameRequired);
-  } else if (name.trim() === '') errors.push(MSG.nameEmpty);
+  } else if (name.trim() === '' && !lenient) errors.push(MSG.nameEmpty);
   else changes.name = name;
 
   const email = stringField(body, 'email', errors);
   if (email !== undefined) {
-    if (!isEmail(email.trim())) errors.push(MSG.invalidEmail('email', email));
+    if (!emailOk(email.trim())) errors.push(MSG.invalidEmail('email', email));
     else changes.email = email.trim();
-  }
+  } else if (mode === 'create' && rules.createEmail === 'required') errors.push(MSG.emailRequired);
   if (mode !== 'create') {
     const emails = arrayField(body, 'emails', errors, 'an array of {email, is_primary}');
     if (emails !== undefined) {
       if (email !== undefined && mode === 'patch') errors.push(MSG.emailAndEmails);
       else {
-        const parsed = parseEmails(emails, mode, errors);
+        const parsed = parseEmails(emails, mode, errors, emailOk);
         if (parsed) changes.emails = parsed;
       }
     }
@@ -279,8 +334,9 @@ export function parseContactWrite(input: unknown, org: Org, mode: WriteMode): Co
   const account = parseAccount(body, org, mode, errors);
   if (account !== undefined) changes.accountId = account;
 
-  const avatar = stringField(body, 'avatar_url', errors);
-  if (avatar !== undefined) {
+  const avatar = clearableString(body, 'avatar_url', errors, rules, mode);
+  if (avatar === null) changes.avatar_url = null;
+  else if (avatar !== undefined) {
     const url = isHttpUrl(avatar);
     if (!url || !/\.(png|jpe?g)$/i.test(url.pathname)) errors.push(MSG.invalidAvatar(avatar));
     else changes.avatar_url = avatar;
@@ -292,14 +348,15 @@ export function parseContactWrite(input: unknown, org: Org, mode: WriteMode): Co
     if (bad !== undefined) errors.push(MSG.invalidPhone(String(bad)));
     else changes.phone_numbers = [...new Set(phones as string[])];
   }
-  const primaryPhone = stringField(body, 'primary_phone_number', errors);
-  if (primaryPhone !== undefined) {
-    if (!PHONE_RE.test(primaryPhone)) errors.push(MSG.invalidPhone(primaryPhone));
+  const primaryPhone = clearableString(body, 'primary_phone_number', errors, rules, mode);
+  if (primaryPhone === null) changes.primary_phone_number = null;
+  else if (primaryPhone !== undefined) {
+    if (!PHONE_RE.test(primaryPhone)) errors.push(MSG.invalidPrimaryPhone(primaryPhone));
     else changes.primary_phone_number = primaryPhone;
   }
 
   const customFields = arrayField(body, 'custom_fields', errors, 'an array of {slug, value | values}');
-  if (customFields !== undefined) changes.customFields = parseCustomFields(customFields, org, mode, errors);
+  if (customFields !== undefined) changes.customFields = parseCustomFields(customFields, org, mode, errors, rules);
 
   const externalIds = arrayField(body, 'external_ids', errors, 'an array of {external_id, label}');
   if (externalIds !== undefined) {
@@ -316,14 +373,13 @@ export function parseContactWrite(input: unknown, org: Org, mode: WriteMode): Co
 
   const role = stringField(body, 'portal_role', errors);
   if (role !== undefined) {
-    if (!(PORTAL_ROLES as readonly string[]).includes(role)) errors.push(MSG.invalidPortalRole(role));
-    else changes.portal_role = role as PortalRole;
+    if ((PORTAL_ROLES as readonly string[]).includes(role)) changes.portal_role = role as PortalRole;
+    // The older docs revision: portal_role "can also be a custom role slug"; kept as the role id.
+    else if (rules.portalRoleSlugs && /^[a-z0-9][a-z0-9_-]*$/i.test(role)) changes.portal_role_id = role;
+    else errors.push(MSG.invalidPortalRole(role));
   }
-  const roleId = stringField(body, 'portal_role_id', errors);
-  if (roleId !== undefined) {
-    if (roleId.trim() === '') errors.push(MSG.emptyPortalRoleId);
-    else changes.portal_role_id = roleId;
-  }
+  const roleId = clearableString(body, 'portal_role_id', errors, rules, mode);
+  if (roleId !== undefined) changes.portal_role_id = roleId;
 
   if (errors.length > 0) throw badRequest(errors);
   return changes;

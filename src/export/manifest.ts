@@ -3,6 +3,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Filter } from '../pylon/types.js';
 import { writeFileAtomic } from '../output/output-file.js';
+import type { ListCheck } from './list-check.js';
 import type { ExportFormat } from './sink.js';
 
 export const MANIFEST_KIND = 'pylon-contacts-export';
@@ -48,7 +49,8 @@ export interface ExportManifest {
   kind: typeof MANIFEST_KIND;
   version: typeof MANIFEST_VERSION;
   complete: boolean;
-  status: 'complete' | 'failed' | 'interrupted';
+  /** `unverified`: every page was read but the list changed during the walk (see listCheck). */
+  status: 'complete' | 'unverified' | 'failed' | 'interrupted';
   /** The data file relative to this manifest, or "-" for stdout. Absent on disk unless complete. */
   file: string;
   format: ExportFormat;
@@ -72,6 +74,8 @@ export interface ExportManifest {
   state: StateRef | null;
   delta: DeltaSummary | null;
   stoppedAt: StopPoint | null;
+  /** Whether contacts created or deleted during the export could be missing. */
+  listCheck: ListCheck;
   /** Error report, relative to this manifest, when one was written. */
   errors: string | null;
 }

@@ -2,6 +2,7 @@ import { ConfigError, invalidOption } from '../errors.js';
 import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
 import { parseFilterExpression } from '../pylon/filter-expr.js';
 import type { Filter } from '../pylon/types.js';
+import type { RecheckMode } from './list-check.js';
 import type { ExportFormat } from './sink.js';
 
 /** Raw export options: flags, environment and defaults, all optional. */
@@ -20,6 +21,8 @@ export interface ExportOptionsInput extends ConnectionOptionsInput {
   since?: string;
   pageSize?: number;
   maxPages?: number;
+  /** Walk the list again: when it moved during the walk (auto), always, or never. */
+  recheck?: string;
   /** A --json summary is asked for (it goes to stdout, so not with stdout output). */
   json?: boolean;
 }
@@ -43,6 +46,13 @@ export interface ExportOptions {
   since?: string;
   pageSize: number;
   maxPages: number;
+  recheck: RecheckMode;
+}
+
+function resolveRecheck(value: string | undefined): RecheckMode {
+  if (value === undefined) return 'auto';
+  if (value === 'auto' || value === 'always' || value === 'never') return value;
+  throw invalidOption('--recheck', 'one of auto, always, never', value);
 }
 
 /** 10 million contacts at the largest page size, with a wide margin. */
@@ -110,5 +120,6 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     since: input.since,
     pageSize: resolveIntegerOption('--page-size', input.pageSize, 1, 999, 999),
     maxPages: resolveIntegerOption('--max-pages', input.maxPages, 1, 100_000_000, DEFAULT_MAX_PAGES),
+    recheck: resolveRecheck(input.recheck),
   };
 }

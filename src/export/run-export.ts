@@ -13,6 +13,7 @@ import { checkWritable, openOutput, type OutputFile } from '../output/output-fil
 import { availableColumns, recordProblem, selectColumns, toCells, toJsonRecord, type ExportColumn } from './columns.js';
 import { columnsKey, createStateWriter, loadBaseline, recordHash, writeDeleted, type Baseline, type StateWriter } from './delta.js';
 import { key64 } from './id-index.js';
+import { ListTracker, type ListCheck } from './list-check.js';
 import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
 import type { ExportOptions } from './options.js';
 import { paginate, PaginationError, type PaginationState } from '../pylon/paginate.js';
@@ -54,6 +55,8 @@ export interface ExportStats {
   statePath: string | null;
   delta: ExportDeltaStats | null;
   stoppedAt: StopPoint | null;
+  /** Whether contacts created or deleted during the walk could have been missed (see list-check.ts). */
+  listCheck: ListCheck;
   warnings: string[];
 }
 
@@ -114,6 +117,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     statePath: null,
     delta: baseline ? { since: baseline.manifestPath, sinceStartedAt: baseline.manifest.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null } : null,
     stoppedAt: null,
+    listCheck: new ListTracker().check,
     warnings: [],
   };
   const refresh = () => {
@@ -143,7 +147,9 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     if (options.statePath !== undefined) stateWriter = await createStateWriter(options.statePath);
     const destination = dataFile ? dataFile.stream : forwardTo(hooks.stdout ?? process.stdout);
     const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe });
-    const chunks = encodedPages({ options, client, columns, encoder, baseline, stateWriter, report, stats, pageState, signal, columnsKey: columnsKey(stats.columns), onPage: () => {
+    const tracker = new ListTracker();
+    stats.listCheck = tracker.check;
+    const chunks = encodedPages({ options, client, columns, encoder, baseline, stateWriter, report, stats, pageState, tracker, signal, columnsKey: columnsKey(stats.columns), onPage: () => {
       refresh();
       hooks.onProgress?.(stats);
     } });
@@ -202,6 +208,7 @@ interface PagesInput {
   report: ErrorReport;
   stats: ExportStats;
   pageState: PaginationState;
+  tracker: ListTracker;
   signal: AbortSignal | undefined;
   /** See columnsKey() in delta.ts. */
   columnsKey: string;
@@ -217,13 +224,17 @@ async function* encodedPages(input: PagesInput): AsyncGenerator<string> {
       : client.listContacts({ cursor, limit: options.pageSize }, { signal });
   const start = encoder.start();
   if (start !== '') yield start;
-  const pages = paginate(fetchPage, { maxPages: options.maxPages, signal, prefetch: options.connection.concurrency > 1 }, pageState);
-  // Only the page's text stays referenced while the writer takes it: the
-  // contacts of a page are garbage before the next one is fetched.
-  for (let text = await nextChunk(pages, input); text !== undefined; text = await nextChunk(pages, input)) {
-    input.onPage();
-    if (text !== '') yield text;
-  }
+  // A walk that shows the list moved is followed by another (list-check.ts).
+  do {
+    pageState.cursor = undefined;
+    const pages = paginate(fetchPage, { maxPages: options.maxPages, signal, prefetch: options.connection.concurrency > 1 }, pageState);
+    // Only the page's text stays referenced while the writer takes it: the
+    // contacts of a page are garbage before the next one is fetched.
+    for (let text = await nextChunk(pages, input); text !== undefined; text = await nextChunk(pages, input)) {
+      input.onPage();
+      if (text !== '') yield text;
+    }
+  } while (input.tracker.walkAgain(options.recheck));
 }
 
 async function nextChunk(pages: AsyncGenerator<ApiPage<Contact>>, input: PagesInput): Promise<string | undefined> {
@@ -237,8 +248,9 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<st
   stats.pages = pageState.pages;
   const rows: Array<string[] | Record<string, unknown>> = [];
   for (const record of page.data as unknown[]) {
-    stats.contactsRead += 1;
     const problem = recordProblem(record);
+    if (problem !== undefined && input.tracker.check.walks > 1) continue; // reported by the first walk
+    stats.contactsRead += 1;
     if (problem !== undefined) {
       stats.recordErrors += 1;
       const id = (record as { id?: unknown } | null)?.id;
@@ -246,6 +258,10 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<st
       continue;
     }
     const contact = record as Contact;
+    if (!input.tracker.admit(contact.id)) {
+      stats.contactsRead -= 1; // read again, written once
+      continue;
+    }
     const cells = toCells(contact, columns);
     if (stateWriter || baseline) {
       const hash = recordHash(input.columnsKey, cells);
@@ -297,11 +313,13 @@ function describeFailure(error: unknown, phase: Phase, pageState: PaginationStat
 
 function buildManifest(options: ExportOptions, manifestPath: string, stats: ExportStats, state: StateRef | undefined): ExportManifest {
   const rel = (path: string) => relativeTo(manifestPath, path);
+  const unverified = stats.listCheck.verdict === 'unverified';
   return {
     kind: 'pylon-contacts-export',
     version: 1,
-    complete: stats.complete,
-    status: stats.complete ? 'complete' : stats.interrupted ? 'interrupted' : 'failed',
+    // Every page was read, but the list moved under the walk: not claimed complete.
+    complete: stats.complete && !unverified,
+    status: stats.complete ? (unverified ? 'unverified' : 'complete') : stats.interrupted ? 'interrupted' : 'failed',
     file: options.toStdout ? '-' : rel(options.output),
     format: options.format,
     gzip: options.gzip,
@@ -339,6 +357,7 @@ function buildManifest(options: ExportOptions, manifestPath: string, stats: Expo
         }
       : null,
     stoppedAt: stats.stoppedAt,
+    listCheck: stats.listCheck,
     errors: stats.errorsPath ? rel(stats.errorsPath) : null,
   };
 }

@@ -64,7 +64,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     const email = row.desired.email;
     try {
       const result = await policy.write(row, plan);
-      await ledger.record({ ...row, email }, result.outcome, { id: result.id, requestId: result.requestId });
+      if (result.issue) await ledger.fail({ ...row, email }, result.issue, { id: result.id, requestId: result.requestId });
+      else await ledger.record({ ...row, email }, result.outcome, { id: result.id, requestId: result.requestId });
     } catch (error) {
       if (control.judge(error) === 'stop') {
         ledger.notProcessed();

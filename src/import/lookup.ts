@@ -1,6 +1,7 @@
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { ConfigError } from '../errors.js';
+import { PylonApiError } from '../pylon/errors.js';
 import { paginate } from '../pylon/paginate.js';
 import { ContactSpool, type SpoolMatch } from './contact-spool.js';
 import { emailKey, keysOfContact, parseKey, type HeldKeySlots, type LookupKey } from './lookup-key.js';
@@ -72,7 +73,7 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
       );
     }
     if (semantics.unchecked) options.onNote?.(semantics.unchecked);
-    return searchLookup(client, options.batchSize);
+    return searchLookup(client, options.batchSize, options.onNote);
   }
   if (options.strategy === 'list' || !first.hasNextPage) return listLookup(client, options.byId, first.data, first, signal);
 
@@ -87,7 +88,7 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
   return listLookup(client, options.byId, first.data, first, signal, searchCalls, () => {
     options.onNote?.('lookup: the contact list is larger than searching costs; searching by email instead');
     if (searchSemantics.unchecked) options.onNote?.(searchSemantics.unchecked);
-    return searchLookup(client, options.batchSize);
+    return searchLookup(client, options.batchSize, options.onNote);
   });
 }
 
@@ -96,16 +97,27 @@ async function probeSearch(client: PylonClient, sample: Contact[], signal?: Abor
   if (withEmail?.email) {
     const swapped = withEmail.email === withEmail.email.toUpperCase() ? withEmail.email.toLowerCase() : withEmail.email.toUpperCase();
     const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values: [swapped] }, limit: 10 }, { signal });
-    if (!page.data.some((c) => c.id === withEmail.id)) return { ok: false, why: 'matches emails case-sensitively here' };
+    if (!page.data.some((c) => c.id === withEmail.id)) return { ok: false, why: await missWhy(client, withEmail, 'matches emails case-sensitively here', signal) };
   }
   const withSecondary = sample.find((c) => (c.emails ?? []).some((e) => e.toLowerCase() !== (c.email ?? '').toLowerCase()));
   if (withSecondary) {
     const secondary = withSecondary.emails!.find((e) => e.toLowerCase() !== (withSecondary.email ?? '').toLowerCase())!;
     const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values: [secondary] }, limit: 10 }, { signal });
-    if (!page.data.some((c) => c.id === withSecondary.id)) return { ok: false, why: 'does not match secondary emails here' };
+    if (!page.data.some((c) => c.id === withSecondary.id)) return { ok: false, why: await missWhy(client, withSecondary, 'does not match secondary emails here', signal) };
     return { ok: true };
   }
   return { ok: true, unchecked: SECONDARY_UNCHECKED };
+}
+
+/**
+ * Why a probe missed: search that does not find the contact by its primary
+ * email as written either is behind recent writes (or broken), which says
+ * nothing about case or secondary emails.
+ */
+async function missWhy(client: PylonClient, contact: Contact, otherwise: string, signal?: AbortSignal): Promise<string> {
+  if (!contact.email) return otherwise;
+  const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values: [contact.email] }, limit: 10 }, { signal });
+  return page.data.some((c) => c.id === contact.id) ? otherwise : `does not find contact ${contact.id} even by its email as written (search may lag behind recent writes)`;
 }
 
 /**
@@ -120,16 +132,49 @@ export async function findByEmail(client: PylonClient, email: string, signal?: A
   return page.data.filter((c) => keysOfContact(c, false).includes(emailKey(lower)));
 }
 
-function searchLookup(client: PylonClient, batchSize: number): Lookup {
+/**
+ * A contact that holds `email`, looked up after a create was refused with a 400
+ * that carries no `exists_id` (Pylon's duplicate answer is undocumented: it may
+ * come without one). Undefined when no single contact holds it: then the
+ * refusal was about something else, and the row fails with Pylon's message.
+ */
+export async function holderOfRefusedEmail(client: PylonClient, error: unknown, email: string | null | undefined, signal?: AbortSignal): Promise<string | undefined> {
+  if (!(error instanceof PylonApiError) || error.status !== 400 || error.existsId || !email) return undefined;
+  const found = await findByEmail(client, email, signal);
+  return found.length === 1 ? found[0].id : undefined;
+}
+
+/** A search refused because its `in` list was longer than the server takes (no source gives Pylon's cap). */
+function isTooManyValues(error: unknown, batch: number): boolean {
+  return error instanceof PylonApiError && error.status === 400 && batch > 1;
+}
+
+/**
+ * Searches `batchSize` keys per call. A 400 on a batch of several keys is read as
+ * a cap on `in` values below the batch: the batch is halved and the same keys
+ * sent again, down to one key (where a 400 is a real error), and the smaller
+ * size is kept for the rest of the run.
+ */
+function searchLookup(client: PylonClient, batchSize: number, onNote?: (message: string) => void): Lookup {
+  let size = batchSize;
   return {
     strategy: 'search',
     async resolve(keys, signal) {
       const result = new Map<LookupKey, Match>();
       const unique = [...new Set(keys)];
-      for (let i = 0; i < unique.length; i += batchSize) {
-        const batch = unique.slice(i, i + batchSize);
-        const contacts = await searchBatch(client, batch, signal);
+      for (let i = 0; i < unique.length; ) {
+        const batch = unique.slice(i, i + size);
+        let contacts: Contact[];
+        try {
+          contacts = await searchBatch(client, batch, signal);
+        } catch (error) {
+          if (!isTooManyValues(error, batch.length)) throw error;
+          size = Math.max(1, Math.floor(batch.length / 2));
+          onNote?.(`lookup: search refused ${batch.length} values in one filter (${(error as PylonApiError).errors[0] ?? 'HTTP 400'}); searching ${size} at a time from now on`);
+          continue;
+        }
         for (const key of batch) result.set(key, matchIn(contacts, key));
+        i += batch.length;
       }
       return result;
     },

@@ -20,6 +20,8 @@ export interface ImportOptionsInput extends ConnectionOptionsInput {
   map?: string;
   ignoreUnknownColumns?: boolean;
   clearToken?: string;
+  /** Send values the CLI's checks beyond Pylon's spec and docs would refuse (issue 15). */
+  lenient?: boolean;
   onDuplicate?: string;
   lookup?: string;
   lookupBatch?: number;
@@ -45,6 +47,7 @@ export interface ImportOptions {
   mapPath?: string;
   ignoreUnknownColumns: boolean;
   clearToken?: string;
+  lenient: boolean;
   onDuplicate: DuplicatePolicy;
   lookup: LookupStrategy;
   lookupBatch: number;
@@ -92,6 +95,7 @@ export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
     mapPath: input.map,
     ignoreUnknownColumns: input.ignoreUnknownColumns ?? false,
     clearToken: input.clearToken,
+    lenient: input.lenient ?? false,
     onDuplicate: oneOf('--on-duplicate', input.onDuplicate, ['first', 'last', 'error'] as const, 'first'),
     lookup: oneOf('--lookup', input.lookup, ['auto', 'search', 'list'] as const, 'auto'),
     lookupBatch: resolveIntegerOption('--lookup-batch', input.lookupBatch, 1, 999, 100),

@@ -56,9 +56,10 @@ export class RunControl {
     throw error;
   }
 
-  /** A call refused because the run was interrupted. */
+  /** A call refused because the run was interrupted (or the signal's own reason, thrown by a loop that checks it). */
   isAbort(error: unknown): boolean {
-    return Boolean(this.signal?.aborted) && error instanceof PylonCliError && error.code === 'RUN_ABORTED';
+    if (!this.signal?.aborted) return false;
+    return (error instanceof PylonCliError && error.code === 'RUN_ABORTED') || error === this.signal.reason;
   }
 
   describeFatal(): { code: string; message: string } | undefined {

@@ -112,7 +112,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const pool = createPool(options.connection.concurrency);
     const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, signal, onPlan: hooks.onPlan, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note });
 
-    const validation = { customFields, clearToken: options.clearToken };
+    const validation = { customFields, clearToken: options.clearToken, lenient: options.lenient };
     const setCells = Object.values(options.set);
     let chunk: ChunkRow[] = [];
     let chunkKeys = 0;

@@ -18,7 +18,15 @@ export interface ValidationContext {
   customFields: ReadonlyMap<string, CustomFieldDefinition>;
   /** A cell equal to this (e.g. `#N/A`) clears the field. */
   clearToken?: string;
+  /**
+   * Skip the checks that go beyond Pylon's spec and docs (their messages end
+   * with BEYOND_SPEC): the value is sent as written and Pylon decides.
+   */
+  lenient?: boolean;
 }
+
+/** Ends the message of every check Pylon's spec and docs do not state (see docs/errors.md). */
+export const BEYOND_SPEC = " [a check of this CLI beyond Pylon's spec and docs; --lenient sends the value as written]";
 
 export interface ValidatedRow {
   desired: DesiredContact;
@@ -53,11 +61,12 @@ export function validateRow(cells: readonly string[], plan: ColumnPlan, context:
 
 export function compileValidator(plan: ColumnPlan, context: ValidationContext): RowValidator {
   const rules: ColumnRule[] = [];
+  const lenient = context.lenient === true;
   for (const { index, header, target } of plan.columns) {
-    if (target.kind === 'standard') rules.push({ index, header, ...standardRule(target.column, header) });
+    if (target.kind === 'standard') rules.push({ index, header, ...standardRule(target.column, header, lenient) });
     else if (target.kind === 'custom') {
       const definition = context.customFields.get(target.slug) ?? target.definition;
-      rules.push({ index, header, ...customRule(definition, header) });
+      rules.push({ index, header, ...customRule(definition, header, lenient) });
     }
   }
   const headerOf = (column: ImportColumn) => {
@@ -106,7 +115,10 @@ function cannotClear(header: string, what: string): Rule['clear'] {
   return (row) => row.issue('ROW_CANNOT_CLEAR', header, `Column ${header}: ${what} cannot be cleared through Pylon's API; leave the cell empty to keep it`);
 }
 
-function standardRule(column: ImportColumn, header: string): Rule {
+/** The lenient email rule (the same as the emulator's lenient one): one @ with text on both sides, no spaces. */
+const LOOSE_EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+function standardRule(column: ImportColumn, header: string, lenient: boolean): Rule {
   switch (column) {
     case 'id':
       return { set: (v, row) => void (row.desired.id = v), clear: cannotClear(header, 'a contact id') };
@@ -116,7 +128,7 @@ function standardRule(column: ImportColumn, header: string): Rule {
       return {
         set(v, row) {
           row.desired.email = v;
-          const problem = emailProblem(v);
+          const problem = emailProblem(v, lenient);
           if (problem !== undefined) row.issue('ROW_INVALID_EMAIL', header, `Invalid email ${JSON.stringify(v)} in column ${header}${problem}`);
         },
         clear: cannotClear(header, 'the primary email'),
@@ -125,8 +137,8 @@ function standardRule(column: ImportColumn, header: string): Rule {
       return {
         set(v, row) {
           const emails = splitMulti(v);
-          const bad = emails.filter((e) => emailProblem(e) !== undefined);
-          if (bad.length > 0) row.issue('ROW_INVALID_EMAIL', header, `Invalid email${bad.length > 1 ? 's' : ''} ${bad.map((e) => JSON.stringify(e)).join(', ')} in column ${header} (separate addresses with ;)`);
+          const bad = emails.filter((e) => emailProblem(e, lenient) !== undefined);
+          if (bad.length > 0) row.issue('ROW_INVALID_EMAIL', header, `Invalid email${bad.length > 1 ? 's' : ''} ${bad.map((e) => JSON.stringify(e)).join(', ')} in column ${header} (separate addresses with ;)${bad.map((e) => emailProblem(e, lenient)).find((p) => p) ?? ''}`);
           row.desired.emails = emails;
         },
         clear: cannotClear(header, 'the email list'),
@@ -148,7 +160,9 @@ function standardRule(column: ImportColumn, header: string): Rule {
         set(v, row) {
           const role = v.toLowerCase() as PortalRole;
           if (PORTAL_ROLES.includes(role)) row.desired.portal_role = role;
-          else row.issue('ROW_INVALID_ROLE', header, `Invalid portal role ${JSON.stringify(v)} in column ${header}: expected one of ${PORTAL_ROLES.join(', ')} (use portal_role_id for a custom role)`);
+          // The older docs revision lets portal_role take a custom role slug (the spec's enum does not).
+          else if (lenient) row.desired.portal_role = v as PortalRole;
+          else row.issue('ROW_INVALID_ROLE', header, `Invalid portal role ${JSON.stringify(v)} in column ${header}: expected one of ${PORTAL_ROLES.join(', ')} (use portal_role_id for a custom role)${BEYOND_SPEC}`);
         },
         clear: cannotClear(header, 'the portal role'),
       };
@@ -182,9 +196,14 @@ function standardRule(column: ImportColumn, header: string): Rule {
 }
 
 /** A custom field's rule: read-only check, then the type's parser. */
-function customRule(definition: CustomFieldDefinition, header: string): Rule {
+function customRule(definition: CustomFieldDefinition, header: string, lenient: boolean): Rule {
   const { slug } = definition;
-  const parse = customParser(definition);
+  const strict = customParser(definition);
+  // Lenient: a value refused only by a format Pylon does not document is sent as written.
+  const parse: CustomParser = lenient && BEYOND_SPEC_TYPES.has(definition.type) ? (v) => {
+    const parsed = strict(v);
+    return typeof parsed === 'string' ? { value: v } : parsed;
+  } : strict;
   if (definition.is_read_only) {
     // A read-only value is kept for comparison: equal to what Pylon holds, it is
     // no write (an export re-imports as it is); different, the planner refuses it.
@@ -207,6 +226,9 @@ function customRule(definition: CustomFieldDefinition, header: string): Rule {
     clear: (row) => void (row.desired.custom[slug] = null),
   };
 }
+
+/** Types whose format checks are this CLI's reading, not Pylon's docs (which type every value as a string). */
+const BEYOND_SPEC_TYPES = new Set(['number', 'decimal', 'boolean', 'date', 'datetime', 'url']);
 
 /** Cell → value, or a string explaining why it is invalid, or undefined for "nothing to set". */
 type CustomParser = (value: string) => Exclude<DesiredCustomValue, null> | string | undefined;
@@ -246,7 +268,7 @@ function customParser(definition: CustomFieldDefinition): CustomParser {
     case 'number':
       return (v) => {
         const match = /^([+-]?)0*(\d+)$/.exec(v);
-        if (!match) return `${shown(v)} is not a whole number`;
+        if (!match) return `${shown(v)} is not a whole number${BEYOND_SPEC}`;
         const digits = match[2]!;
         return { value: (match[1] === '-' && digits !== '0' ? '-' : '') + digits };
       };
@@ -254,7 +276,7 @@ function customParser(definition: CustomFieldDefinition): CustomParser {
       return (v) => {
         const match = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(v);
         if (!match || (match[2] === '' && !match[3])) {
-          return `${shown(v)} is not a decimal number${/^[+-]?\d+,\d+$/.test(v) ? ' (use a dot as the decimal separator)' : ''}`;
+          return `${shown(v)} is not a decimal number${/^[+-]?\d+,\d+$/.test(v) ? ' (use a dot as the decimal separator)' : ''}${BEYOND_SPEC}`;
         }
         const [, sign, whole, fraction] = match;
         return { value: `${sign === '-' ? '-' : ''}${whole || '0'}${fraction ? '.' + fraction : ''}` };
@@ -264,17 +286,17 @@ function customParser(definition: CustomFieldDefinition): CustomParser {
         const lower = v.toLowerCase();
         if (lower === 'true' || lower === 'yes' || lower === '1') return { value: 'true' };
         if (lower === 'false' || lower === 'no' || lower === '0') return { value: 'false' };
-        return `${shown(v)} is not a boolean (true/false, yes/no, 1/0)`;
+        return `${shown(v)} is not a boolean (true/false, yes/no, 1/0)${BEYOND_SPEC}`;
       };
     case 'date':
-      return (v) => (isDate(v) ? { value: v } : `${shown(v)} is not a date (YYYY-MM-DD)`);
+      return (v) => (isDate(v) ? { value: v } : `${shown(v)} is not a date (YYYY-MM-DD)${BEYOND_SPEC}`);
     case 'datetime':
       return (v) => {
         const iso = parseDateTime(v);
-        return iso === undefined ? `${shown(v)} is not a date-time (RFC 3339, e.g. 2026-01-31T09:30:00Z)` : { value: iso };
+        return iso === undefined ? `${shown(v)} is not a date-time (RFC 3339, e.g. 2026-01-31T09:30:00Z)${BEYOND_SPEC}` : { value: iso };
       };
     case 'url':
-      return (v) => (isHttpUrl(v) ? { value: v } : `${shown(v)} is not an http(s) URL`);
+      return (v) => (isHttpUrl(v) ? { value: v } : `${shown(v)} is not an http(s) URL${BEYOND_SPEC}`);
     default:
       return (v) => ({ value: v });
   }
@@ -288,11 +310,13 @@ const EMAIL = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/;
  * stored as part of the address, and a later clean import of the same address
  * would then create a second contact: the row fails and says what to remove.
  */
-export function emailProblem(value: string): string | undefined {
+export function emailProblem(value: string, lenient = false): string | undefined {
   const invisible = describeInvisible(value);
   if (invisible.length > 0) return `: it holds invisible characters (${invisible.join(', ')}); delete them and import the row again`;
   if (/^mailto:/i.test(value)) return ': write the address without "mailto:"';
-  return isEmail(value) ? undefined : '';
+  if (lenient ? LOOSE_EMAIL.test(value) : isEmail(value)) return undefined;
+  // One @ with text on both sides passes Pylon's spec; the dotted domain is this CLI's own rule.
+  return LOOSE_EMAIL.test(value) ? BEYOND_SPEC : '';
 }
 
 /** Practical email check: one @, a non-empty local part, a dotted domain, no spaces. */

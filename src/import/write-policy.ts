@@ -5,7 +5,9 @@ import { DEFAULT_RETRY, decideRetry, type Failure } from '../pylon/retry.js';
 import type { Contact } from '../pylon/types.js';
 import type { DesiredContact } from './desired.js';
 import type { Outcome } from './journal.js';
-import { findByEmail } from './lookup.js';
+import { findByEmail, holderOfRefusedEmail } from './lookup.js';
+import { unclearedIssue, updateWithClears } from './clears.js';
+import type { RowIssue } from './desired.js';
 import type { FieldChange, Plan, PlanContext } from './plan.js';
 import { diffContact } from './plan.js';
 import type { UndoWriter } from './undo-writer.js';
@@ -23,6 +25,8 @@ export interface WriteResult {
   outcome: Outcome;
   id: string;
   requestId?: string;
+  /** With outcome `failed`: why (the write went out, but not all of it took). */
+  issue?: RowIssue;
 }
 
 export interface WritePolicyContext {
@@ -50,6 +54,8 @@ export interface WritePolicy {
  * without a CSV.
  *
  * - update: one PATCH of the changed fields; the undo file gets the old values.
+ *   A `""` clear the server refuses or ignores fails the row (ROW_CANNOT_CLEAR)
+ *   after the rest was applied, and is left out of the undo row.
  * - create: one POST. A refusal carrying `exists_id` (the email is taken) becomes
  *   an update of that contact (`--mode create`: skipped). A create that may have
  *   been applied (timeout, 5xx, connection cut) is reconciled: first the policy
@@ -64,8 +70,11 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
 
   const update = async (row: PendingRow, id: string, body: WritePlan['body'], changes: FieldChange[]): Promise<WriteResult> => {
     ctx.beforeSend?.(row.line, { id, changes });
-    const res = await client.updateContact(id, body, { signal });
-    await ctx.undo?.write({ id, email: row.desired.email }, changes);
+    // A "" clear may be refused or ignored by the server: the undo row then leaves that field out, and the row says so.
+    const { res, uncleared } = await updateWithClears(client, id, body, signal);
+    const applied = uncleared.length === 0 ? changes : changes.filter((c) => !uncleared.some((u) => u.field === c.column));
+    if (applied.length > 0) await ctx.undo?.write({ id, email: row.desired.email }, applied);
+    if (uncleared.length > 0) return { outcome: 'failed', id, requestId: res.requestId, issue: unclearedIssue(uncleared) };
     return { outcome: 'updated', id, requestId: res.requestId };
   };
 
@@ -74,9 +83,10 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
     if (ctx.planContext.mode === 'create' && !createdByUs) return { outcome: 'skipped', id: existingId, requestId };
     const existing = await client.getContact(existingId, { signal });
     const diff = diffContact(row.desired, existing.data, ctx.planContext);
-    if (diff.changes.length > 0) await update(row, existingId, diff.body, diff.changes);
+    const patched = diff.changes.length > 0 ? await update(row, existingId, diff.body, diff.changes) : undefined;
+    if (patched?.outcome === 'failed') return patched;
     if (createdByUs) return { outcome: 'created', id: existingId, requestId: existing.requestId };
-    return { outcome: diff.changes.length > 0 ? 'updated' : 'unchanged', id: existingId, requestId: existing.requestId };
+    return { outcome: patched ? 'updated' : 'unchanged', id: existingId, requestId: existing.requestId };
   };
 
   const create = async (row: PendingRow, plan: WritePlan & { action: 'create' }): Promise<WriteResult> => {
@@ -88,7 +98,9 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
         const res = await client.createContact(plan.body, { signal });
         return { outcome: 'created', id: res.data.id, requestId: res.requestId };
       } catch (error) {
-        if (error instanceof PylonApiError && error.existsId) return takeOver(row, error.existsId, error.requestId, uncertain);
+        // A duplicate may also be refused without `exists_id` (undocumented): the email's holder is looked up.
+        const existsId = error instanceof PylonApiError ? error.existsId ?? (await holderOfRefusedEmail(client, error, email, signal)) : undefined;
+        if (existsId) return takeOver(row, existsId, (error as PylonApiError).requestId, uncertain);
         if (!(error instanceof PylonApiError) || !error.maybeApplied || !email || signal?.aborted) throw error;
         uncertain = true;
         ctx.onUncertainCreate?.(email, row.line);

@@ -56,7 +56,7 @@ export async function* paginate<T>(fetchPage: FetchPage<T>, options: PaginateOpt
   const seen = new Set<string>();
   let ahead: Promise<ApiPage<T>> | undefined;
   for (;;) {
-    if (options.signal?.aborted) throw new PylonCliError('RUN_ABORTED', `Interrupted before page ${state.pages + 1} was requested`);
+    options.signal?.throwIfAborted();
     if (state.pages >= maxPages) {
       throw new PaginationError(
         `Stopped after ${state.pages} pages without reaching the last one (the limit is ${maxPages}; raise --max-pages if the org really is that large)`,

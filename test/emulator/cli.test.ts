@@ -125,6 +125,13 @@ test('argv → options: CLI defaults', (t) => {
     emailMatch: 'insensitive',
     matchSecondaryEmails: true,
     lastPageCursor: 'empty',
+    validation: 'strict',
+    emptyString: 'clears',
+    createEmail: 'optional',
+    portalRoleSlugs: false,
+    searchMaxValues: 0,
+    searchLagMs: 0,
+    listChurn: 0,
     latencyMs: 0,
     jitterMs: 0,
     faults: { errorRate: 0, dropRate: 0, slowRate: 0, slowMs: 5000 },
@@ -139,7 +146,8 @@ test('argv → options: every switch', (t) => {
     '--rate-limits', 'tiered', '--rate', 'list=600, create=5', '--window-ms', '1000', '--retry-after-header', 'x-retry-after',
     '--no-remaining-header', '--duplicate-email', 'allow', '--email-match', 'sensitive', '--no-match-secondary-emails',
     '--last-page-cursor', 'null', '--latency-ms', '5', '--jitter-ms', '3', '--fault-rate', '0.1', '--drop-rate', '0.05',
-    '--slow-rate', '0.2', '--slow-ms', '100', '--random-seed', '77',
+    '--slow-rate', '0.2', '--slow-ms', '100', '--random-seed', '77', '--validation', 'lenient', '--empty-string', 'ignored',
+    '--create-email', 'required', '--portal-role-slugs', '--search-max-values', '25', '--search-lag-ms', '400', '--list-churn', '3',
   ]);
   const options = resolveEmulatorOptions(emulatorOptionsFromArgv(argv));
   t.like(options, {
@@ -160,8 +168,17 @@ test('argv → options: every switch', (t) => {
     jitterMs: 3,
     faults: { errorRate: 0.1, dropRate: 0.05, slowRate: 0.2, slowMs: 100 },
     seed: 77,
+    validation: 'lenient',
+    emptyString: 'ignored',
+    createEmail: 'required',
+    portalRoleSlugs: true,
+    searchMaxValues: 25,
+    searchLagMs: 400,
+    listChurn: 3,
   });
-  t.deepEqual(options.limits, { list: 600, get: 300, create: 5, patch: 120, delete: 30, search: 120, customFields: 300, accounts: 300, me: 300 });
+  t.deepEqual(options.limits, {
+    list: 600, get: 300, create: 5, patch: 120, delete: 30, search: 120, customFields: 300, accounts: 300, me: 300, import: 30, accountsSearch: 120, accountsCreate: 30,
+  });
 });
 
 test('parseRateOverrides reads endpoint=n pairs', (t) => {

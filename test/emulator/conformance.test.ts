@@ -8,7 +8,7 @@ import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { FAULT_HEADER, type Emulator } from '../../src/emulator/index.js';
+import { DEFAULT_CUSTOM_FIELDS, FAULT_HEADER, type Emulator } from '../../src/emulator/index.js';
 import { call, client, withEmulator, type JsonResponse } from '../helpers/with-emulator.js';
 
 const SPEC_PATH = fileURLToPath(new URL('../../../shared/pylon-docs/pylon-openapi.json', import.meta.url));
@@ -69,6 +69,19 @@ const CASES: Case[] = [
   ['accounts list', '/accounts', 'get', (em) => client(em).get('/accounts?limit=2')],
   ['account get', '/accounts/{id}', 'get', (em) => client(em).get('/accounts/acme')],
   ['me', '/me', 'get', (em) => client(em).get('/me')],
+  ['import contact', '/import/contacts', 'post', (em) => client(em).post('/import/contacts', { name: 'Imported', email: 'imported@x.example', portal_role: 'admin' })],
+  ['import contact, 400 no email', '/import/contacts', 'post', (em) => client(em).post('/import/contacts', { name: 'Imported' })],
+  ['custom field get', '/custom-fields/{id}', 'get', (em) => client(em).get(`/custom-fields/${DEFAULT_CUSTOM_FIELDS[0].id}`)],
+  ['custom field 404', '/custom-fields/{id}', 'get', (em) => client(em).get('/custom-fields/missing')],
+  [
+    'account create',
+    '/accounts',
+    'post',
+    (em) => client(em).post('/accounts', { name: 'Hooli', domains: ['hooli.example'], primary_domain: 'hooli.example', external_ids: [{ external_id: 'hooli', label: 'crm' }], tags: ['new'] }),
+  ],
+  ['account create, 400', '/accounts', 'post', (em) => client(em).post('/accounts', { domains: ['x.example'] })],
+  ['account search', '/accounts/search', 'post', (em) => client(em).post('/accounts/search', { filter: { field: 'external_ids', operator: 'is_set' }, limit: 2 })],
+  ['account search, 400', '/accounts/search', 'post', (em) => client(em).post('/accounts/search', { filter: { field: 'nope', operator: 'equals', value: 'x' } })],
   ['delete', '/contacts/{id}', 'delete', (em, id) => client(em).delete(`/contacts/${id}`)],
   ['400 validation', '/contacts', 'post', (em) => client(em).post('/contacts', { email: 'bad' })],
   ['400 bad JSON', '/contacts/{id}', 'patch', (em, id) => call(em, 'PATCH', `/contacts/${id}`, { rawBody: '{' })],

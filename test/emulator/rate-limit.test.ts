@@ -9,8 +9,12 @@ function fakeClock(start = 1_000_000) {
 }
 
 test('presets: spec is 60/min except search 20 and delete 10; tiered is 30/120/300', (t) => {
-  t.deepEqual(RATE_PRESETS.spec, { list: 60, get: 60, create: 60, patch: 60, delete: 10, search: 20, customFields: 60, accounts: 60, me: 60 });
-  t.deepEqual(RATE_PRESETS.tiered, { list: 300, get: 300, create: 30, patch: 120, delete: 30, search: 120, customFields: 300, accounts: 300, me: 300 });
+  t.deepEqual(RATE_PRESETS.spec, {
+    list: 60, get: 60, create: 60, patch: 60, delete: 10, search: 20, customFields: 60, accounts: 60, me: 60, import: 20, accountsSearch: 20, accountsCreate: 60,
+  });
+  t.deepEqual(RATE_PRESETS.tiered, {
+    list: 300, get: 300, create: 30, patch: 120, delete: 30, search: 120, customFields: 300, accounts: 300, me: 300, import: 30, accountsSearch: 120, accountsCreate: 30,
+  });
   t.deepEqual(RATE_PRESETS.off, {});
 });
 

@@ -19,7 +19,6 @@ const CREATE_CASES: Array<[string, Record<string, unknown>, string[]]> = [
   ['unknown account external id', { name: 'A', account_external_id: 'nope' }, [MSG.unknownAccountExternalId('nope')]],
   ['empty account external id', { name: 'A', account_external_id: '' }, [MSG.emptyAccountExternalId]],
   ['portal role enum', { name: 'A', portal_role: 'owner' }, [MSG.invalidPortalRole('owner')]],
-  ['portal role id empty', { name: 'A', portal_role_id: '' }, [MSG.emptyPortalRoleId]],
   ['avatar extension', { name: 'A', avatar_url: 'https://cdn.example/a.gif' }, [MSG.invalidAvatar('https://cdn.example/a.gif')]],
   ['avatar not a URL', { name: 'A', avatar_url: 'a.png' }, [MSG.invalidAvatar('a.png')]],
   ['phone with symbols', { name: 'A', phone_numbers: ['+1 555 0100'] }, [MSG.invalidPhone('+1 555 0100')]],

@@ -3,9 +3,8 @@
  * SIGINT/SIGTERM. Prints the address on stderr and `PYLON_BASE_URL=…` on stdout.
  */
 import type { Argv, CommandModule } from 'yargs';
-import type { EndpointKey } from '../../rates.js';
 import { parseEndpointNumbers } from '../../rates.js';
-import { DEFAULT_TOKEN, type EmulatorOptionsInput } from '../../emulator/options.js';
+import { DEFAULT_TOKEN, EMULATOR_ENDPOINTS, type EmulatorOptionsInput, type EndpointKey } from '../../emulator/options.js';
 import { contextOf } from '../args.js';
 
 export interface EmulatorArgv {
@@ -19,10 +18,17 @@ export interface EmulatorArgv {
   windowMs?: number;
   retryAfterHeader: 'retry-after' | 'x-retry-after' | 'both';
   remainingHeader: boolean;
-  duplicateEmail: 'allow' | 'reject';
+  duplicateEmail: 'reject' | 'reject-plain' | 'allow';
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: 'empty' | 'null' | 'absent';
+  validation: 'strict' | 'lenient';
+  emptyString: 'clears' | 'rejected' | 'ignored';
+  createEmail: 'optional' | 'required';
+  portalRoleSlugs: boolean;
+  searchMaxValues?: number;
+  searchLagMs?: number;
+  listChurn?: number;
   latencyMs?: number;
   jitterMs?: number;
   faultRate?: number;
@@ -34,7 +40,7 @@ export interface EmulatorArgv {
 
 /** "list=600,create=30" → per-endpoint limits (requests per window). */
 export function parseRateOverrides(text: string | undefined): Partial<Record<EndpointKey, number>> {
-  return parseEndpointNumbers(text, { flag: '--rate', unit: 'requests per window', integer: true, pairs: true });
+  return parseEndpointNumbers(text, { flag: '--rate', unit: 'requests per window', integer: true, pairs: true, endpoints: EMULATOR_ENDPOINTS });
 }
 
 export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInput {
@@ -53,6 +59,13 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     emailMatch: argv.emailMatch,
     matchSecondaryEmails: argv.matchSecondaryEmails,
     lastPageCursor: argv.lastPageCursor,
+    validation: argv.validation,
+    emptyString: argv.emptyString,
+    createEmail: argv.createEmail,
+    portalRoleSlugs: argv.portalRoleSlugs,
+    searchMaxValues: argv.searchMaxValues,
+    searchLagMs: argv.searchLagMs,
+    listChurn: argv.listChurn,
     latencyMs: argv.latencyMs,
     jitterMs: argv.jitterMs,
     faults: { errorRate: argv.faultRate, dropRate: argv.dropRate, slowRate: argv.slowRate, slowMs: argv.slowMs },
@@ -87,10 +100,17 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('window-ms', { type: 'number', describe: 'Length of a rate-limit "minute" in ms', defaultDescription: '60000' })
       .option('retry-after-header', { choices: ['retry-after', 'x-retry-after', 'both'] as const, default: 'both' as const, describe: 'Header(s) a 429 carries' })
       .option('remaining-header', { type: 'boolean', default: true, describe: 'Send X-Rate-Limit-Remaining on limited endpoints' })
-      .option('duplicate-email', { choices: ['allow', 'reject'] as const, default: 'reject' as const, describe: 'Create with an email already in use: reject (400 + exists_id) or allow' })
+      .option('duplicate-email', { choices: ['reject', 'reject-plain', 'allow'] as const, default: 'reject' as const, describe: 'Create with an email already in use: reject (400 + exists_id), reject-plain (400 without exists_id) or allow (unknown: all offered)' })
       .option('email-match', { choices: ['insensitive', 'sensitive'] as const, default: 'insensitive' as const, describe: 'Case rule of email search and duplicate checks' })
       .option('match-secondary-emails', { type: 'boolean', default: true, describe: 'Whether email filters and duplicate checks see secondary emails' })
       .option('last-page-cursor', { choices: ['empty', 'null', 'absent'] as const, default: 'empty' as const, describe: 'pagination.cursor on the last page: "", null or no key' })
+      .option('validation', { choices: ['strict', 'lenient'] as const, default: 'strict' as const, describe: "strict: the emulator's own format checks; lenient: only what Pylon's spec and docs state" })
+      .option('empty-string', { choices: ['clears', 'rejected', 'ignored'] as const, default: 'clears' as const, describe: '"" on avatar_url, portal_role_id, primary_phone_number: clears (third-party live probe), rejected (400) or ignored' })
+      .option('create-email', { choices: ['optional', 'required'] as const, default: 'optional' as const, describe: 'email on POST /contacts: optional (spec, newer docs) or required (older docs revision)' })
+      .option('portal-role-slugs', { type: 'boolean', default: false, describe: 'Accept a custom role slug in portal_role (older docs revision); kept as portal_role_id' })
+      .option('search-max-values', { type: 'number', describe: 'Most values an in/not_in search filter takes; more gets a 400 (0 = no cap)', defaultDescription: '0' })
+      .option('search-lag-ms', { type: 'number', describe: 'New and changed contacts are invisible to search for this long', defaultDescription: '0' })
+      .option('list-churn', { type: 'number', describe: 'While GET /contacts is walked, insert and delete this many contacts each (newest-first list, offset cursors)', defaultDescription: '0' })
       .option('latency-ms', { type: 'number', describe: 'Added to every answer', defaultDescription: '0' })
       .option('jitter-ms', { type: 'number', describe: 'Random extra latency, uniform 0..N ms', defaultDescription: '0' })
       .option('fault-rate', { type: 'number', describe: 'Probability of a 500/502/503 instead of handling a request', defaultDescription: '0' })

@@ -28,13 +28,14 @@ export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOpt
     since: argv.since,
     pageSize: argv.pageSize,
     maxPages: argv.maxPages,
+    recheck: argv.recheck,
     json: argv.json,
   };
 }
 
-/** 0 complete, 3 complete but some records could not be written, 130 interrupted, 1 failed. */
+/** 0 complete, 3 complete but some records could not be written or the list changed unverifiably, 130 interrupted, 1 failed. */
 export function exportExitCode(stats: ExportStats): number {
-  if (stats.complete) return stats.recordErrors > 0 ? EXIT.PARTIAL : EXIT.OK;
+  if (stats.complete) return stats.recordErrors > 0 || stats.listCheck.verdict === 'unverified' ? EXIT.PARTIAL : EXIT.OK;
   return stats.interrupted ? EXIT.INTERRUPTED : EXIT.FATAL;
 }
 
@@ -64,6 +65,10 @@ export function formatExportSummary(stats: ExportStats): string {
     lines.push(stats.output === '-' ? '  stdout received a partial export: discard it' : '  nothing was written at the target; the previous file, if any, is untouched');
     if (stats.errorsPath) lines.push(`  error report: ${stats.errorsPath}`);
   }
+  const check = stats.listCheck;
+  if (check.repeated > 0 || check.walks > 1) {
+    lines.push(`  list ${check.verdict} after ${check.walks} walk${check.walks === 1 ? '' : 's'}: ${n(check.repeated)} rows met again (written once), ${n(check.addedByRecheck)} added by a recheck; ${check.note}`);
+  }
   if (stats.manifestPath) lines.push(`  manifest: ${stats.manifestPath}`);
   for (const warning of stats.warnings) lines.push(`  warning: ${warning}`);
   return lines.join('\n') + '\n';
@@ -91,6 +96,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       .option('errors', { type: 'string', describe: 'Error report path (failed pages, unwritable records)', defaultDescription: '<file>.errors.csv' })
       .option('since', { type: 'string', describe: 'Delta: the manifest of an earlier export; write only new or changed contacts, and the ids gone since in <file>.deleted.csv' })
       .option('page-size', { type: 'number', default: 999, describe: 'Contacts per request (1–999)' })
+      .option('recheck', { type: 'string', choices: ['auto', 'always', 'never'], default: 'auto', describe: 'Walk the list again when contacts were added or deleted during the export (auto: when an id came back), always, or never; the manifest says what it could verify' })
       .option('max-pages', { type: 'number', default: 100_000, describe: 'Stop with an error after this many pages (runaway-loop guard)' })
       .example('PYLON_API_TOKEN=… $0 export contacts.csv', 'Every contact, atomically, with contacts.csv.manifest.json')
       .example('$0 export contacts.ndjson.gz', 'NDJSON, gzipped')

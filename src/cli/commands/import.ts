@@ -32,6 +32,7 @@ export function rowFlags<T>(yargs: Argv<T>) {
     .option('map', { type: 'string', describe: 'JSON file mapping other header names onto fields, e.g. {"Full Name": "name"}' })
     .option('ignore-unknown-columns', { type: 'boolean', default: false, describe: 'Ignore columns that map to no field instead of stopping' })
     .option('clear-token', { type: 'string', describe: 'A cell holding exactly this clears the field (e.g. #N/A); empty cells leave fields unchanged' })
+    .option('lenient', { type: 'boolean', default: false, describe: "Send values that only the CLI's own checks refuse (email form, number/boolean/date formats, url, custom role slugs): for a Pylon that accepts them" })
     .option('on-duplicate', { type: 'string', choices: ['first', 'last', 'error'], default: 'first', describe: 'Rows with the same email in the file: keep the first, the last, or none' })
     .option('lookup', { type: 'string', choices: ['auto', 'search', 'list'], default: 'auto', describe: 'Find existing contacts by batched search, by reading the whole list once, or whichever costs fewer calls' })
     .option('lookup-batch', { type: 'number', default: 100, describe: 'Emails per search call' });
@@ -52,6 +53,7 @@ export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv): ImportOpt
     map: argv.map,
     ignoreUnknownColumns: argv.ignoreUnknownColumns,
     clearToken: argv.clearToken,
+    lenient: argv.lenient,
     onDuplicate: argv.onDuplicate,
     lookup: argv.lookup,
     lookupBatch: argv.lookupBatch,

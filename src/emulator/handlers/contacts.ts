@@ -18,9 +18,11 @@ function one(store: ContactStore, id: string, requestId: string): string {
   return dataBody(store.json(store.positionOf(id) as number), requestId);
 }
 
-export function listContacts({ store, options }: EmulatorContext, req: RequestInfo): string {
+export function listContacts(app: EmulatorContext, req: RequestInfo): string {
+  const { store, options } = app;
   const limit = parseQueryLimit(req.query.get('limit'));
   const from = decodeCursor(req.query.get('cursor') ?? undefined);
+  if (options.listChurn > 0) return churnPage(app, req, from, limit);
   const page = store.page(from, limit);
   const items = page.positions.map((pos) => store.json(pos));
   return pageBody(items, page.hasNext ? encodeCursor(page.next) : undefined, options.lastPageCursor, req.requestId);
@@ -31,35 +33,83 @@ export function getContact({ store }: EmulatorContext, req: RequestInfo): string
   return one(store, req.params.id, req.requestId);
 }
 
-function duplicate(existsId: string, email: string): ApiError {
-  return new ApiError(400, CODES.alreadyExists, MSG.emailTaken(email), { existsId });
+/**
+ * --list-churn: the list is served newest first with offset cursors (as many
+ * APIs do), and while it is walked (every request with a cursor) a contact is
+ * created, then on the next page one already listed is deleted, until the
+ * budget of each is spent. An insert makes the next page repeat a row; a
+ * delete makes it skip one. O(contacts) per page: for small stores.
+ */
+function churnPage({ store, options, churn }: EmulatorContext, req: RequestInfo, from: number, limit: number): string {
+  if (from > 0 && churn.done < options.listChurn * 2) {
+    const live = liveNewestFirst(store);
+    if (churn.done % 2 === 0) {
+      const n = ++churn.inserted;
+      const contact = store.create({ name: `Churn ${n}`, email: `churn-${n}@churn.example` });
+      store.touch(contact.id, options.now());
+    } else if (live.length > 0) {
+      store.delete(store.at(live[Math.min(from - 1, live.length - 1) >> 1])!.id);
+    }
+    churn.done += 1;
+  }
+  const live = liveNewestFirst(store);
+  const items = live.slice(from, from + limit).map((pos) => store.json(pos));
+  const next = from + limit < live.length ? encodeCursor(from + limit) : undefined;
+  return pageBody(items, next, options.lastPageCursor, req.requestId);
+}
+
+function liveNewestFirst(store: ContactStore): number[] {
+  const out: number[] = [];
+  for (let pos = store.end - 1; pos >= 0; pos--) if (store.at(pos)) out.push(pos);
+  return out;
+}
+
+function duplicate(existsId: string, email: string, plain: boolean): ApiError {
+  return new ApiError(400, CODES.alreadyExists, MSG.emailTaken(email), plain ? {} : { existsId });
 }
 
 export function createContact({ store, org, options }: EmulatorContext, req: RequestInfo): string {
-  const changes = parseContactWrite(req.body, org, 'create');
+  const changes = parseContactWrite(req.body, org, 'create', options);
   if (req.fault?.exists !== undefined) {
     const holder = changes.email === undefined ? undefined : store.findByEmail(changes.email);
     const existsId = req.fault.exists === true ? holder?.id ?? uuidLike() : req.fault.exists;
     throw new ApiError(400, CODES.alreadyExists, MSG.duplicateForced, { existsId });
   }
-  if (options.duplicateEmail === 'reject' && changes.email !== undefined) {
+  if (options.duplicateEmail !== 'allow' && changes.email !== undefined) {
     const holder = store.duplicateOf([changes.email]);
-    if (holder) throw duplicate(holder.id, changes.email);
+    if (holder) throw duplicate(holder.id, changes.email, options.duplicateEmail === 'reject-plain');
   }
   const contact = store.create(changes);
+  store.touch(contact.id, options.now());
   return one(store, contact.id, req.requestId);
+}
+
+/**
+ * POST /import/contacts (spec: "Imports a new contact", 20/min): name and email
+ * required; account_id, avatar_url, custom_fields, portal_role, phone numbers.
+ * Other fields are ignored (Pylon's convention for unknown fields). How it
+ * differs from POST /contacts is undocumented: here it answers like a create,
+ * including the duplicate-email switch.
+ */
+export function importContact(app: EmulatorContext, req: RequestInfo): string {
+  const body = isObject(req.body) ? req.body : undefined;
+  if (!body) throw new ApiError(400, CODES.invalidRequest, MSG.bodyNotObject);
+  const allowed = ['name', 'email', 'account_id', 'avatar_url', 'custom_fields', 'portal_role', 'phone_numbers', 'primary_phone_number'];
+  const kept = Object.fromEntries(Object.entries(body).filter(([k]) => allowed.includes(k)));
+  return createContact({ ...app, options: { ...app.options, createEmail: 'required' } }, { ...req, body: kept });
 }
 
 export function patchContact({ store, org, options }: EmulatorContext, req: RequestInfo): string {
   const id = req.params.id;
   if (!store.get(id)) throw notFound();
-  const changes = parseContactWrite(req.body, org, 'patch');
+  const changes = parseContactWrite(req.body, org, 'patch', options);
   const emails = changes.emails ?? (changes.email === undefined ? [] : [changes.email]);
-  if (options.duplicateEmail === 'reject' && emails.length > 0) {
+  if (options.duplicateEmail !== 'allow' && emails.length > 0) {
     const holder = store.duplicateOf(emails, id);
-    if (holder) throw duplicate(holder.id, emails.find((e) => store.hasEmail(holder, e)) ?? emails[0]);
+    if (holder) throw duplicate(holder.id, emails.find((e) => store.hasEmail(holder, e)) ?? emails[0], options.duplicateEmail === 'reject-plain');
   }
   store.update(id, changes);
+  store.touch(id, options.now());
   return one(store, id, req.requestId);
 }
 
@@ -77,18 +127,23 @@ export function searchContacts({ store, options }: EmulatorContext, req: Request
   const body = req.body;
   const limit = parseBodyLimit(body.limit);
   const from = decodeCursor(body.cursor);
-  const filter = body.filter === undefined || body.filter === null ? undefined : compileFilter(body.filter, store);
+  const lenient = options.validation === 'lenient';
+  // Lenient: `filter: {}` reads as no filter (the S4 spec makes filter optional).
+  const noFilter = body.filter === undefined || body.filter === null || (lenient && isObject(body.filter) && Object.keys(body.filter).length === 0);
+  const filter = noFilter ? undefined : compileFilter(body.filter, store, { lenient, maxValues: options.searchMaxValues });
   const text = body.search_text ?? undefined;
   if (text !== undefined && typeof text !== 'string') throw new ApiError(400, CODES.invalidRequest, MSG.wrongType('search_text', 'a string'));
   const matchText = text ? textMatcher(text) : undefined;
-  const test = (c: Contact) => (!filter || filter.test(c)) && (!matchText || matchText(c));
+  const now = options.now();
+  const lag = options.searchLagMs;
+  const test = (c: Contact, pos: number) => (!filter || filter.test(c)) && (!matchText || matchText(c)) && store.searchable(pos, now, lag);
 
   const candidates = filter?.candidates();
   const found: number[] = [];
   let nextMatch: number | undefined;
   const visit = (pos: number): boolean => {
     const contact = store.at(pos);
-    if (!contact || !test(contact)) return true;
+    if (!contact || !test(contact, pos)) return true;
     if (found.length < limit) {
       found.push(pos);
       return true;
