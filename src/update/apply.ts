@@ -323,6 +323,20 @@ function finish(stats: ApplyStats, client: PylonClient, started: number): ApplyS
 
 /** The live contacts of these ids (absent ones were deleted), paging through the search if it must. */
 async function readLive(client: PylonClient, ids: readonly string[], signal?: AbortSignal): Promise<Map<string, Contact>> {
+  try {
+    return await readLiveOnce(client, ids, signal);
+  } catch (error) {
+    // A server that caps `values` ("at most N are allowed"): read in halves.
+    if (ids.length > 1 && error instanceof PylonApiError && error.status === 400 && /at most \d+/.test(error.message)) {
+      const half = Math.ceil(ids.length / 2);
+      const [a, b] = [await readLive(client, ids.slice(0, half), signal), await readLive(client, ids.slice(half), signal)];
+      return new Map([...a, ...b]);
+    }
+    throw error;
+  }
+}
+
+async function readLiveOnce(client: PylonClient, ids: readonly string[], signal?: AbortSignal): Promise<Map<string, Contact>> {
   const found = new Map<string, Contact>();
   const seen = new Set<string>();
   let cursor: string | undefined;

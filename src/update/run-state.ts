@@ -25,9 +25,9 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
-/** A `--where` run is known by its query and the values it sets: 12 hex digits of their hash. */
-export function whereRunKey(filter: Filter, set: Record<string, string>): string {
-  return createHash('sha256').update(canonicalJson({ filter, set })).digest('hex').slice(0, 12);
+/** A `--where` run is known by its host, query and the values it sets: 12 hex digits of their hash. */
+export function whereRunKey(filter: Filter, set: Record<string, string>, baseUrl = ''): string {
+  return createHash('sha256').update(canonicalJson({ filter, set, ...(baseUrl ? { baseUrl } : {}) })).digest('hex').slice(0, 12);
 }
 
 /** The journal of a `--where` run, in the working directory unless `--journal` says otherwise. */
