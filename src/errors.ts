@@ -13,6 +13,11 @@ export type ErrorCode =
   | 'CONFIG_BAD_MAPPING'
   | 'CONFIG_RESUME_MISMATCH'
   | 'CONFIG_UNKNOWN_PRESET'
+  // saved plans (`update --plan-out`, `apply`): exit 2, nothing written
+  | 'PLAN_INVALID'
+  | 'PLAN_EDITED'
+  | 'PLAN_OTHER_TARGET'
+  | 'PLAN_STALE'
   // input files (exit 1 or 2)
   | 'INPUT_NOT_FOUND'
   | 'INPUT_UNREADABLE'

@@ -13,6 +13,8 @@ export interface CliContext {
   exitCode: number;
   /** Set once argv passed validation and a handler runs. */
   handlerStarted?: boolean;
+  /** The arguments the CLI was run with (audit records; secrets are removed before they are written). */
+  args?: readonly string[];
   /** Runs another command line in this process (the demo's steps). Set by `runCli`, so commands need not import it. */
   run?: (argv: string[], context: CliContext) => Promise<number>;
 }

@@ -2,6 +2,7 @@ import type { ImportStats } from '../import/run-import.js';
 import type { CliContext } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { formatDuration } from './progress.js';
+import { describeTarget, type RunTarget } from '../update/target.js';
 
 const n = (value: number) => value.toLocaleString('en-US');
 
@@ -21,11 +22,12 @@ export function importExitCode(stats: ImportStats): number {
 }
 
 /** Human summary on stderr; with --json the stats object on stdout. */
-export function printImportSummary(stats: ImportStats, ctx: CliContext, options: { json: boolean; verb: string; input: string }) {
+export function printImportSummary(stats: ImportStats, ctx: CliContext, options: { json: boolean; verb: string; input: string; target?: RunTarget }) {
   const lines: string[] = [];
   const dry = stats.dryRun;
   const state = stats.fatal ? 'stopped' : stats.interrupted ? 'interrupted' : dry ? 'planned' : 'done';
   lines.push(`${options.verb} ${options.input}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${n(stats.total)} rows read`);
+  if (options.target) lines.push(`  target: ${describeTarget(options.target)}`);
   const outcome = dry
     ? `  would create ${n(stats.created)}, would update ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`
     : `  created ${n(stats.created)}, updated ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`;
@@ -44,6 +46,8 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
       .join(', ');
     lines.push(`  the real run: ${planned || 'no calls'}; about ${formatDuration(stats.etaSeconds ?? 0)} at the configured rates`);
   }
+  const drifted = (stats as ImportStats & { drifted?: number }).drifted ?? 0;
+  if (drifted > 0) lines.push(`  drifted: ${n(drifted)} contacts changed since the plan and were left as they are (ROW_DRIFTED in the error report; --force applies anyway)`);
   if (stats.failed > 0) lines.push(`  error report: ${stats.errorsPath} (fix the rows and import that file again)`);
   if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}`);
   if (stats.undoPath && !dry && stats.updated > 0) lines.push(`  undo file: ${stats.undoPath} (pylon-contacts update ${stats.undoPath} restores the previous values)`);
@@ -57,5 +61,5 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   }
   if (stats.fatal) lines.push(`  fatal: ${stats.fatal.message}${stats.journalPath ? ' — fix it and run again with --resume' : ''}`);
   ctx.stderr.write(lines.join('\n') + '\n');
-  if (options.json) ctx.stdout.write(JSON.stringify(stats) + '\n');
+  if (options.json) ctx.stdout.write(JSON.stringify(options.target ? { ...stats, target: options.target } : stats) + '\n');
 }

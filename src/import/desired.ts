@@ -61,6 +61,7 @@ export type RowIssueCode =
   | 'ROW_DUPLICATE_IN_FILE'
   | 'ROW_AMBIGUOUS_MATCH'
   | 'ROW_NOT_FOUND'
+  | 'ROW_DRIFTED'
   | 'ROW_ACCOUNT_NOT_FOUND'
   | 'ROW_EXISTS'
   | 'ROW_API_REJECTED'

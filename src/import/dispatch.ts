@@ -29,7 +29,8 @@ export interface DispatchParts {
   undo?: UndoWriter;
   dryRun: boolean;
   signal?: AbortSignal;
-  onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[]) => void;
+  /** [ops: issue 12] with the contact (id and email), for saved plans. */
+  onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[], contact: { id?: string; email?: string | null }) => void;
   onUncertainCreate?: (email: string, line: number) => void;
   onNote?: (message: string) => void;
   /** Waited out before looking up a create that may still land (search may lag behind writes). */
@@ -140,7 +141,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       case 'update':
         if (parts.dryRun) {
           planned[plan.action === 'create' ? 'create' : 'patch']++;
-          parts.onPlan?.(row.line, plan.action, plan.changes);
+          parts.onPlan?.(row.line, plan.action, plan.changes, { id: plan.action === 'update' ? plan.id : undefined, email: existing?.email ?? email });
           return ledger.record(ref, plan.action === 'create' ? 'created' : 'updated', {
             id: plan.action === 'update' ? plan.id : undefined,
             changes: describeChanges(plan.changes),

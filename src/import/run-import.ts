@@ -39,7 +39,8 @@ export interface RunImportHooks {
   /** Where `-` reads from (defaults to process.stdin). */
   stdin?: Readable;
   /** Dry run: called with each planned create/update and its field changes. */
-  onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[]) => void;
+  /** [ops: issue 12] with the contact (id and email), for saved plans. */
+  onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[], contact: { id?: string; email?: string | null }) => void;
 }
 
 const CHUNK_ROWS = 500;

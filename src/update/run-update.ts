@@ -1,5 +1,6 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
+import { checkWritable } from '../output/output-file.js';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify';
 import { createWriteStream } from 'node:fs';
@@ -7,27 +8,54 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
-import { ExitError } from '../errors.js';
+import { ConfigError, ExitError } from '../errors.js';
 import { paginate } from '../pylon/paginate.js';
 import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
 import type { ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 import { mergeEarlierUndo, setAsideEarlierUndo } from './undo-file.js';
+import { chooseUndoPath, removeRunState, selectionPathFor, writeRunMeta } from './run-state.js';
+import { open, readFile } from 'node:fs/promises';
+import { parse } from 'csv-parse/sync';
+import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
+import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
+import { fileHash, runApply } from './apply.js';
+import { planRemovals } from './sync.js';
+import { isConditionalUndo, plannedFromUndoRow } from './undo-rows.js';
+
+export type Transition = { column: string; from: string; to: string; count: number };
 
 /** How many contacts change, and from what to what. */
 export interface UpdatePlan {
   changes: number;
   /** "portal_role: member → admin" → number of contacts, most frequent first. */
-  transitions: Array<{ column: string; from: string; to: string; count: number }>;
+  transitions: Transition[];
   stats: ImportStats;
+  /** --sync: contacts not in the file that lose the --set values (shown apart). */
+  removals?: PlannedContact[];
+  removalTransitions?: Transition[];
+  /** Where the run goes (host, and organisation from GET /me). */
+  target?: RunTarget;
+  /** Applying an undo file: reverts only what still holds the value the run set. */
+  undo?: boolean;
 }
 
 export interface UpdateOptions {
   import: ImportOptions;
   /** Selects contacts through search instead of a file. */
   where?: Filter;
+  /** The --where expression as typed (recorded in saved plans). */
+  whereExpression?: string;
   /** Abort with zero writes when more contacts than this would change. */
   maxChanges?: number;
+  /** Write the plan here and stop: nothing is written to Pylon (apply it with `apply`). */
+  planOut?: string;
+  /** The command line, secrets removed (recorded in saved plans). */
+  command?: string;
+  /** Desired-state sync: everyone else holding the --set values gets these. */
+  sync?: { others: Record<string, string>; maxRemovals: number };
+  /** Undo files: revert even where the value changed since the run. */
+  force?: boolean;
 }
 
 export interface UpdateHooks extends RunImportHooks {
@@ -41,6 +69,8 @@ export interface UpdateResult {
   plan: UpdatePlan;
   /** The real run; absent for --dry-run and when the guard or the user stopped it. */
   stats?: ImportStats;
+  /** --plan-out: the plan written. */
+  saved?: SavedPlan;
 }
 
 const MAX_TRANSITIONS = 1000;
@@ -49,62 +79,266 @@ const MAX_TRANSITIONS = 1000;
  * Two phases over the same rows: a dry run that counts what would change (read
  * calls only), the guard and the confirmation, then the real run, which writes
  * the undo file. The real run computes its diffs again, so a contact changed by
- * someone in between is patched only where it still differs.
+ * someone in between is patched only where it still differs (`apply` of a saved
+ * plan is the exact alternative: see plan-file.ts and apply.ts).
  */
 export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Promise<UpdateResult> {
   let spool: string | undefined;
+  let removals: PlannedContact[] | undefined;
+  const dryRun = options.import.dryRun;
+  // Undo files mark values that were empty with UNDO_CLEAR_TOKEN: apply them as they are.
+  let importOptions: ImportOptions = { ...options.import, mode: 'update', clearToken: options.import.clearToken ?? UNDO_CLEAR_TOKEN };
+  const journalPath = dryRun || options.planOut ? undefined : importOptions.journalPath;
+  if (options.planOut) importOptions = { ...importOptions, journalPath: undefined };
   try {
-    // Undo files mark values that were empty with UNDO_CLEAR_TOKEN: apply them as they are.
-    let importOptions: ImportOptions = { ...options.import, mode: 'update', clearToken: options.import.clearToken ?? UNDO_CLEAR_TOKEN };
+    if (options.planOut) await checkWritable([{ path: options.planOut, option: '--plan-out' }]);
+    const target = await fetchTarget(hooks.client, importOptions.connection.baseUrl, hooks.signal);
+    if (!options.where && importOptions.input !== '-' && !options.planOut && !options.sync && (await readsAsUndoFile(importOptions.input))) {
+      return await runUndoFile(options, importOptions, target, hooks);
+    }
     if (options.where) {
-      spool = createTempDir('where');
-      const input = join(spool, 'selection.csv');
-      await writeSelection(hooks.client, options.where, input, hooks.signal);
-      importOptions = { ...importOptions, input, journalPath: undefined };
+      let input: string;
+      if (journalPath) {
+        // A --where run keeps its selection beside its journal: --resume works through the same contacts.
+        input = selectionPathFor(journalPath);
+        if (importOptions.resume) {
+          if (!existsSync(input)) {
+            throw new ConfigError('CONFIG_RESUME_MISMATCH', `Cannot resume: no unfinished run of this --where and --set (no ${input}).`, { option: '--resume' });
+          }
+        } else {
+          if (existsSync(journalPath)) {
+            throw new ConfigError(
+              'CONFIG_RESUME_MISMATCH',
+              `An unfinished run of this --where and --set exists (journal ${journalPath}). Use --resume to finish it, or delete the file to start over.`,
+              { option: '--resume' },
+            );
+          }
+          await writeSelection(hooks.client, options.where, input, hooks.signal);
+        }
+      } else {
+        spool = createTempDir('where');
+        input = join(spool, 'selection.csv');
+        await writeSelection(hooks.client, options.where, input, hooks.signal);
+      }
+      importOptions = { ...importOptions, input };
     }
 
-    const transitions = new Map<string, { column: string; from: string; to: string; count: number }>();
-    const planStats = await runImport({ ...importOptions, dryRun: true, journalPath: undefined, resultsPath: options.import.dryRun ? options.import.resultsPath : undefined }, {
-      ...hooks,
-      onPlan: (_line, _action, changes: readonly FieldChange[]) => {
-        for (const change of changes) {
-          const key = `${change.column}\u0000${change.from}\u0000${change.to}`;
-          const entry = transitions.get(key);
-          if (entry) entry.count++;
-          else if (transitions.size < MAX_TRANSITIONS) transitions.set(key, { ...change, count: 1 });
+    const transitions = new Map<string, Transition>();
+    const entries: PlannedContact[] = [];
+    // --sync: the contacts the file names (from the plan run's results), kept out of the removals.
+    const keepDir = options.sync ? createTempDir('sync') : undefined;
+    const keepResults = keepDir ? join(keepDir, 'plan-results.csv') : undefined;
+    let planStats: ImportStats;
+    try {
+      planStats = await runImport(
+        { ...importOptions, dryRun: true, journalPath: undefined, resultsPath: keepResults ?? (options.import.dryRun ? options.import.resultsPath : undefined) },
+        {
+          ...hooks,
+          onPlan: (line, _action, changes: readonly FieldChange[], contact) => {
+            countTransitions(transitions, changes);
+            if (options.planOut && contact.id) entries.push({ id: contact.id, ...(contact.email ? { email: contact.email } : {}), line, changes: changes.map((c) => ({ ...c })) });
+          },
+        },
+      );
+      if (options.sync && !planStats.fatal && !planStats.interrupted) {
+        if (planStats.failed > 0) {
+          throw new ExitError(
+            1,
+            `Stopped before writing anything: ${planStats.failed} rows of the file failed (see ${planStats.errorsPath}); --sync would take the value from contacts the file may mean to keep. Fix the rows and run again.`,
+            'RUN_GUARD',
+          );
         }
-      },
-    });
+        const keep = await readKeptIds(keepResults!);
+        removals = await planRemovals(hooks.client, { set: importOptions.set, others: options.sync.others }, keep, hooks.signal);
+      }
+    } finally {
+      if (keepDir) rmSync(keepDir, { recursive: true, force: true });
+    }
+    const removalTransitions = new Map<string, Transition>();
+    for (const r of removals ?? []) countTransitions(removalTransitions, r.changes);
     const plan: UpdatePlan = {
       changes: planStats.updated,
-      transitions: [...transitions.values()].sort((a, b) => b.count - a.count),
+      transitions: sortTransitions(transitions),
       stats: planStats,
+      target,
+      ...(removals ? { removals, removalTransitions: sortTransitions(removalTransitions) } : {}),
     };
     hooks.onPlanReady?.(plan);
-    if (planStats.fatal || planStats.interrupted || options.import.dryRun) return { plan };
-    if (options.maxChanges !== undefined && plan.changes > options.maxChanges) {
-      throw new ExitError(
-        1,
-        `Stopped before writing anything: ${plan.changes} contacts would change, more than --max-changes ${options.maxChanges}.`,
-        'RUN_GUARD',
-      );
+    if (planStats.fatal || planStats.interrupted || dryRun) return { plan };
+    if (options.planOut) {
+      const saved = newPlan({
+        toolVersion: TOOL_VERSION,
+        command: options.command ?? 'update',
+        target,
+        source: options.where ? { kind: 'where', expression: options.whereExpression, filter: options.where } : fileSource(options.import.input, fileHash),
+        set: importOptions.set,
+        ...(options.sync ? { sync: { others: options.sync.others } } : {}),
+        changes: entries,
+        removals: removals ?? [],
+        unchanged: planStats.unchanged,
+        failed: planStats.failed,
+      });
+      await writePlanFile(options.planOut, saved);
+      return { plan, saved };
     }
-    if (plan.changes === 0) return { plan, stats: { ...planStats, dryRun: false } };
-    if (hooks.confirm && !(await hooks.confirm(plan))) {
+    checkGuards(plan.changes, removals?.length ?? 0, options);
+    // A resumed run goes on even with nothing left to change: it finishes the journal and the
+    // undo file of the run it completes (every PATCH may have landed before the stop).
+    const removing = removals?.length ?? 0;
+    if (plan.changes === 0 && removing === 0 && !importOptions.resume) return { plan, stats: { ...planStats, dryRun: false } };
+    if (plan.changes + removing > 0 && hooks.confirm && !(await hooks.confirm(plan))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }
+    importOptions = { ...importOptions, undoPath: chooseUndoPath(importOptions.undoPath, importOptions.resume, journalPath, hooks.onNote) };
+    if (journalPath && !importOptions.resume) writeRunMeta(journalPath, { undoPath: importOptions.undoPath });
     // A resumed run keeps the undo rows of the run it finishes.
     const undoPath = importOptions.undoPath;
     const earlierUndo = importOptions.resume && undoPath ? await setAsideEarlierUndo(undoPath) : undefined;
+    let stats: ImportStats;
     try {
-      const stats = await runImport(importOptions, hooks);
-      return { plan, stats };
+      stats = plan.changes > 0 || importOptions.resume ? await runImport(importOptions, hooks) : { ...planStats, dryRun: false, updated: 0, unchanged: planStats.unchanged };
     } finally {
       if (earlierUndo && undoPath) await mergeEarlierUndo(earlierUndo, undoPath);
     }
+    if (removals && removals.length > 0 && !stats.fatal && !stats.interrupted) {
+      stats = await applyRemovals(removals, importOptions, stats, hooks);
+    }
+    return { plan, stats };
   } finally {
     if (spool) rmSync(spool, { recursive: true, force: true });
+    // A completed run removed its journal: its side files (undo path, selection) go with it.
+    if (journalPath && !existsSync(journalPath)) removeRunState(journalPath);
   }
+}
+
+function countTransitions(into: Map<string, Transition>, changes: readonly FieldChange[]): void {
+  for (const change of changes) {
+    const key = `${change.column}\u0000${change.from}\u0000${change.to}`;
+    const entry = into.get(key);
+    if (entry) entry.count++;
+    else if (into.size < MAX_TRANSITIONS) into.set(key, { column: change.column, from: change.from, to: change.to, count: 1 });
+  }
+}
+
+const sortTransitions = (map: Map<string, Transition>) => [...map.values()].sort((a, b) => b.count - a.count);
+
+/** --max-changes and, for --sync, --max-removals: both stop the run before its first write. */
+function checkGuards(changes: number, removals: number, options: UpdateOptions): void {
+  if (options.maxChanges !== undefined && changes > options.maxChanges) {
+    throw new ExitError(1, `Stopped before writing anything: ${changes} contacts would change, more than --max-changes ${options.maxChanges}.`, 'RUN_GUARD');
+  }
+  if (options.sync && removals > options.sync.maxRemovals) {
+    throw new ExitError(
+      1,
+      `Stopped before writing anything: --sync would take the value from ${removals} contacts not in the file, more than --max-removals ${options.sync.maxRemovals}. Review them with --plan-out, then raise --max-removals.`,
+      'RUN_GUARD',
+    );
+  }
+}
+
+/** The contact ids the plan run matched (its results file), updated or already right. */
+async function readKeptIds(resultsPath: string): Promise<Set<string>> {
+  const keep = new Set<string>();
+  const rows = parse(await readFile(resultsPath), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+  for (const row of rows) if (row._contact_id) keep.add(row._contact_id);
+  return keep;
+}
+
+/** The removals of a --sync, applied as planned (a contact changed since is drifted), after the file's changes. */
+async function applyRemovals(removals: PlannedContact[], importOptions: ImportOptions, stats: ImportStats, hooks: UpdateHooks): Promise<ImportStats> {
+  const undoPath = importOptions.undoPath;
+  const removalUndo = undoPath ? `${undoPath}.removals` : undefined;
+  const errorsPath = importOptions.errorsPath.replace(/(\.csv)?$/i, '.removals$1');
+  const result = await runApply(
+    {
+      source: { path: importOptions.input, hash: 'sync' },
+      contacts: removals,
+      connection: importOptions.connection,
+      force: false,
+      errorsPath,
+      undoPath: removalUndo,
+      resume: false,
+      readBatch: 100,
+    },
+    { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote },
+  );
+  if (removalUndo && undoPath && existsSync(removalUndo)) await mergeEarlierUndo(removalUndo, undoPath);
+  if (result.failed === 0) rmSync(errorsPath, { force: true });
+  else stats.warnings.push(`${result.failed} removals failed or drifted: see ${errorsPath}`);
+  hooks.onNote?.(`--sync: ${result.updated} contacts not in the file changed to the --others values, ${result.unchanged} already had them, ${result.failed} failed`);
+  return {
+    ...stats,
+    total: stats.total + result.total,
+    updated: stats.updated + result.updated,
+    unchanged: stats.unchanged + result.unchanged,
+    failed: stats.failed + result.failed,
+    notProcessed: stats.notProcessed + result.notProcessed,
+    fatal: stats.fatal ?? result.fatal,
+    interrupted: stats.interrupted || result.interrupted,
+    undoPath: undoPath,
+    durationMs: stats.durationMs + result.durationMs,
+  };
+}
+
+async function readsAsUndoFile(path: string): Promise<boolean> {
+  if (!existsSync(path)) return false;
+  const file = await open(path, 'r');
+  const buffer = Buffer.alloc(64 * 1024);
+  const { bytesRead } = await file.read(buffer, 0, buffer.length, 0).finally(() => file.close());
+  const head = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+  const firstLine = head.split(/\r?\n/, 1)[0] ?? '';
+  return isConditionalUndo(firstLine.split(',').map((h) => h.trim().replace(/^"|"$/g, '')));
+}
+
+/**
+ * `update <undo file>` when the file records the values the run set: a plan read
+ * from the file and applied exactly, each field reverted only where it still holds
+ * that value (ROW_DRIFTED otherwise; `force` reverts anyway).
+ */
+async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions, target: RunTarget, hooks: UpdateHooks): Promise<UpdateResult> {
+  const path = importOptions.input;
+  if (!importOptions.dryRun) {
+    await checkWritable(
+      [
+        { path: importOptions.errorsPath, option: '--errors' },
+        { path: importOptions.undoPath, option: '--undo' },
+        { path: importOptions.journalPath, option: '--journal' },
+        { path: importOptions.resultsPath, option: '--results' },
+      ].filter((t): t is { path: string; option: string } => t.path !== undefined),
+    );
+  }
+  const rows = parse(await readFile(path), { bom: true, skip_empty_lines: true, relax_column_count: true }) as string[][];
+  const [header = [], ...body] = rows;
+  const contacts = body.map((cells) => plannedFromUndoRow(header, cells)).filter((c): c is PlannedContact => c !== undefined && c.changes.length > 0);
+  const transitions = new Map<string, Transition>();
+  for (const c of contacts) countTransitions(transitions, c.changes);
+  const hash = fileHash(path);
+  const base = {
+    source: { path, hash: hash.sha256 },
+    contacts,
+    connection: importOptions.connection,
+    force: Boolean(options.force),
+    errorsPath: importOptions.errorsPath,
+    resultsPath: importOptions.resultsPath,
+    readBatch: 100,
+  };
+  // A dry pass reads and compares: the plan shows what is reverted and what drifted since.
+  const planStats = await runApply({ ...base, resume: false, dryRun: true }, { client: hooks.client, signal: hooks.signal });
+  const plan: UpdatePlan = { changes: planStats.updated, transitions: sortTransitions(transitions), stats: planStats, target, undo: true };
+  hooks.onPlanReady?.(plan);
+  if (planStats.fatal || planStats.interrupted || importOptions.dryRun) return { plan };
+  checkGuards(plan.changes, 0, options);
+  if (plan.changes === 0 && !importOptions.resume) {
+    if (planStats.failed === 0 && planStats.unchanged > 0) hooks.onNote?.(`every contact of ${path} already holds the undo's values: it was applied before, or the changes were reverted by hand`);
+    return { plan, stats: { ...planStats, dryRun: false } };
+  }
+  if (plan.changes > 0 && hooks.confirm && !(await hooks.confirm(plan))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
+  const journalPath = importOptions.journalPath;
+  const undoPath = chooseUndoPath(importOptions.undoPath, importOptions.resume, journalPath, hooks.onNote);
+  if (journalPath && !importOptions.resume) writeRunMeta(journalPath, { undoPath });
+  const stats = await runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress });
+  if (journalPath && !existsSync(journalPath)) removeRunState(journalPath);
+  return { plan, stats };
 }
 
 /** Writes the contacts a filter selects as an `id,email` CSV, page by page. */

@@ -10,7 +10,7 @@ import { parse } from 'csv-parse/sync';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { ImportStats } from '../../src/import/run-import.js';
 import type { Contact } from '../../src/pylon/types.js';
-import { BIN, FAST_RATE, REPO, envFor, runCli, startEmulator, tempDir, writes, type CliResult } from '../helpers/cli.js';
+import { AUDIT_STATE_DIR, BIN, FAST_RATE, REPO, envFor, runCli, startEmulator, tempDir, writes, type CliResult } from '../helpers/cli.js';
 import { seedContacts, GLOBEX_ACCOUNT } from '../update/seed.js';
 
 const FAST = ['--rate', FAST_RATE, '--concurrency', '16'];
@@ -181,7 +181,7 @@ test('usage errors exit 2 before any request', async (t) => {
 /** Runs the CLI under `script` (a pseudo-terminal), types `keys` once the prompt shows, and returns what the terminal showed. */
 function runOnTerminal(args: string[], env: Record<string, string>, keys: string): Promise<{ code: number | null; screen: string }> {
   const command = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: REPO, env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: REPO, env: { PATH: process.env.PATH!, HOME: process.env.HOME!, XDG_STATE_HOME: AUDIT_STATE_DIR, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let screen = '';
   let typed = false;
   child.stdout.setEncoding('utf8').on('data', (d: string) => {

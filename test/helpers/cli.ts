@@ -46,9 +46,13 @@ export interface CliProcess {
   result: Promise<CliResult>;
 }
 
+/** Audit records of the children go here, never to the real ~/.local/state (removed when the tests end). */
+export const AUDIT_STATE_DIR = mkdtempSync(join(tmpdir(), 'pylon-e2e-state-'));
+process.once('exit', () => rmSync(AUDIT_STATE_DIR, { recursive: true, force: true }));
+
 function baseEnv(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT', 'LANG'];
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { XDG_STATE_HOME: AUDIT_STATE_DIR };
   for (const key of keep) if (process.env[key] !== undefined) env[key] = process.env[key]!;
   return env;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
@@ -6,6 +6,7 @@ import { contextOf } from '../args.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { ExitError } from '../../errors.js';
+import type { SavedPlan } from '../../update/plan-file.js';
 
 interface DemoArgv {
   out: string;
@@ -45,14 +46,45 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
       const hubspotChanged = join(out, 'hubspot-contacts-later.csv');
       writeFileSync(hubspotChanged, readFileSync(join(root, 'samples', 'migrations', 'hubspot-contacts.csv'), 'utf8').replaceAll('@acme.example', '@acme-corp.example'));
       const migration = ['--from', 'hubspot', '--default-country', 'US'];
-      const steps: Array<{ title: string; args: string[]; expect: number; notes?: boolean }> = [
+      const planPath = join(out, 'admins.plan.json');
+      const steps: Array<{ title: string; args: string[]; expect: number; notes?: boolean; run?: () => void }> = [
         { title: `Preview the import of ${sample}`, args: ['import', sample, '--dry-run', '--results', join(out, 'plan.csv'), '--errors', join(out, 'plan.errors.csv')], expect: EXIT.OK },
         { title: `Import ${sample}`, args: ['import', sample, '--results', join(out, 'results.csv'), '--errors', join(out, 'contacts.errors.csv')], expect: EXIT.OK },
         { title: `A file with mistakes: every bad row lands in the error report, nothing is written for it`, args: ['import', withErrors, '--errors', join(out, 'contacts-with-errors.errors.csv')], expect: EXIT.PARTIAL },
         { title: `Export every contact to ${exported}`, args: ['export', exported], expect: EXIT.OK },
         { title: 'Import the export again: nothing to change, no writes', args: ['import', exported, '--errors', join(out, 'reimport.errors.csv')], expect: EXIT.OK },
-        { title: 'Make everyone at acme.com a portal admin (with an undo file)', args: ['update', '--where', 'email~@acme.com', '--set', 'portal_role=admin', '--max-changes', '50', '--yes', '--undo', join(out, 'admins.undo.csv'), '--errors', join(out, 'admins.errors.csv')], expect: EXIT.OK },
-        { title: 'Undo it', args: ['update', join(out, 'admins.undo.csv'), '--yes', '--undo', join(out, 'admins.undo.undo.csv')], expect: EXIT.OK },
+        {
+          title: 'Plan: make everyone at acme.com a portal admin, saved for review (nothing is written)',
+          args: ['update', '--where', 'email~@acme.com', '--set', 'portal_role=admin', '--plan-out', planPath],
+          expect: EXIT.OK,
+        },
+        {
+          title: 'Review the plan, while a colleague changes one of its contacts in Pylon',
+          args: [],
+          expect: EXIT.OK,
+          run: () => {
+            const plan = JSON.parse(readFileSync(planPath, 'utf8')) as SavedPlan;
+            say(`   ${planPath}: ${plan.counts.changes} contacts for ${plan.target.host} (organisation ${plan.target.organization?.name ?? '?'}), made ${plan.createdAt}, hash ${plan.hash.slice(0, 12)}`);
+            for (const c of plan.changes.slice(0, 3)) say(`     ${c.email ?? c.id}: ${c.changes.map((ch) => `${ch.column} ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`).join(', ')}`);
+            const victim = plan.changes[0];
+            const from = victim?.changes.find((ch) => ch.column === 'portal_role')?.from;
+            if (victim) {
+              const other = ['member', 'no_access', 'admin'].find((r) => r !== from && r !== 'admin')!;
+              emulator.store.update(victim.id, { portal_role: other as 'member' });
+              say(`   meanwhile ${victim.email ?? victim.id} is changed to ${other} by someone else`);
+            }
+          },
+        },
+        {
+          title: 'Apply exactly the reviewed plan (with an undo file): the contact changed since is left as it is (ROW_DRIFTED, exit 3)',
+          args: ['apply', planPath, '--yes', '--undo', join(out, 'admins.undo.csv'), '--errors', join(out, 'admins.errors.csv')],
+          expect: EXIT.PARTIAL,
+        },
+        {
+          title: 'Undo it: each field goes back only where it still holds the value the plan set',
+          args: ['update', join(out, 'admins.undo.csv'), '--yes', '--undo', join(out, 'admins.undo.undo.csv'), '--errors', join(out, 'undo.errors.csv')],
+          expect: EXIT.OK,
+        },
         {
           title: `Migrate from HubSpot: preview its XLSX export (names joined, phones in E.164, the HubSpot id kept, accounts matched by company name, the missing ones listed)`,
           args: ['import', hubspotXlsx, ...migration, '--create-accounts', '--dry-run', '--results', join(out, 'hubspot.plan.csv'), '--errors', join(out, 'hubspot.plan.errors.csv')],
@@ -66,13 +98,22 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
           expect: EXIT.OK,
         },
       ];
-      const env = { ...ctx.env, PYLON_BASE_URL: emulator.url, PYLON_API_TOKEN: emulator.token };
+      // Undo files are never overwritten: a demo run again starts from a clean output directory.
+      for (const name of readdirSync(out)) if (/^admins\.(undo|plan|errors)/.test(name) || name.startsWith('.admins.')) rmSync(join(out, name), { force: true });
+      const auditLog = join(out, 'audit.jsonl');
+      const env = { ...ctx.env, PYLON_BASE_URL: emulator.url, PYLON_API_TOKEN: emulator.token, PYLON_AUDIT_LOG: auditLog };
       for (const [i, step] of steps.entries()) {
-        say(`\n${i + 1}. ${step.title}\n   $ pylon-contacts ${step.args.join(' ')}`);
+        say(`\n${i + 1}. ${step.title}${step.args.length > 0 ? `\n   $ pylon-contacts ${step.args.join(' ')}` : ''}`);
+        if (step.run) {
+          step.run();
+          continue;
+        }
         const stepCtx: CliContext = { ...ctx, env, isTTY: false, exitCode: 0, handlerStarted: false };
         const code = await ctx.run!([...step.args, '--rate-window', String(WINDOW_MS), ...(step.notes ? [] : ['--quiet'])], stepCtx);
         if (code !== step.expect) throw new ExitError(EXIT.FATAL, `demo step ${i + 1} exited ${code}, expected ${step.expect}`, 'INTERNAL');
       }
+      const records = existsSync(auditLog) ? readFileSync(auditLog, 'utf8').trim().split('\n').length : 0;
+      say(`\nAudit log: ${auditLog} (${records} records: who, where, what and when, for every run that wrote)`);
       const head = readFileSync(exported, 'utf8').split('\n').slice(0, 4).join('\n');
       say(`\nFirst lines of ${exported}:\n${head}\n\nFiles written to ${out}/. Against real Pylon: export PYLON_API_TOKEN=… and run the same commands.`);
     } finally {

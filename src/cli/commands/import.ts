@@ -7,10 +7,16 @@ import { createProgress } from '../progress.js';
 import { importExitCode, printImportSummary } from '../output.js';
 import { resolveImportOptions, type ImportOptionsInput } from '../../import/options.js';
 import { runImport, type ImportStats } from '../../import/run-import.js';
+import { connect } from '../../pylon/connect.js';
+import { fetchTarget, targetOf } from '../../update/target.js';
+import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
+import { planImport } from '../../update/plan-import.js';
+import { redactCommand } from '../../audit/audit-log.js';
+import type { SavedPlan } from '../../update/plan-file.js';
 
 /** The import's flags: its options as the library takes them, with the file as a positional. */
 export type ImportArgv = ApiCommandArgv &
-  Omit<ImportOptionsInput, keyof ConnectionOptionsInput | 'input' | 'set' | 'undo' | 'cwd'> & { file: string };
+  Omit<ImportOptionsInput, keyof ConnectionOptionsInput | 'input' | 'set' | 'undo' | 'cwd'> & { file: string; auditLog?: string; planOut?: string };
 
 /** Flags shared by `import` and `update` (everything about reading rows and writing reports). */
 export function rowFlags<T>(yargs: Argv<T>) {
@@ -137,15 +143,59 @@ export const importCommand: CommandModule<object, ImportArgv> = {
     migrationFlags(rowFlags(yargs))
       .positional('file', { describe: 'CSV file (gzip is recognised and decompressed), XLSX, JSON array or NDJSON, or - for stdin', demandOption: true, coerce: filePositional })
       .option('mode', { type: 'string', choices: ['upsert', 'create', 'update'], default: 'upsert', describe: 'upsert: create or update by email; create: never update; update: never create' })
+      .options(auditLogFlag)
+      .option('plan-out', { type: 'string', describe: 'Save the changes to existing contacts as a plan for `apply` and write nothing (rows that would create contacts are refused)' })
       .example('PYLON_API_TOKEN=… $0 import contacts.csv', 'Upsert contacts by email')
       .example('$0 import contacts.csv --dry-run --results plan.csv', 'See what would change, and how long it would take')
       .example('$0 import contacts.errors.csv', 'Import the fixed rows of an error report')
       .example('$0 import hubspot-export.xlsx --from hubspot --default-country US --dry-run', 'Preview a migration from HubSpot') as unknown as Argv<ImportArgv>,
   handler: async (argv) => {
     const ctx = contextOf(argv);
-    const options = resolveImportOptions({ ...importInput(argv, ctx.env) });
-    const stats = await runWithTerminal(argv, (hooks) => runImport(options, { ...hooks, stdin: ctx.stdin as never }), ctx, { ...options.connection.rates, windowMs: options.connection.rateWindowMs });
-    printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: options.dryRun ? 'Import plan for' : 'Import of', input: argv.file });
+    const options = resolveImportOptions({ ...importInput(argv, ctx.env), ...(argv.planOut ? { dryRun: true } : {}) });
+    if (argv.planOut) {
+      const planOut = argv.planOut;
+      const client = connect(options.connection);
+      let saved: SavedPlan | undefined;
+      const stats = await runWithTerminal(
+        argv,
+        async (hooks) => {
+          const r = await planImport(options, planOut, { ...hooks, client, stdin: ctx.stdin as never, command: redactCommand(ctx.args ?? [], options.connection.token) });
+          saved = r.saved;
+          return r.stats;
+        },
+        ctx,
+        { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
+      ).finally(() => client.close());
+      printImportSummary(stats, ctx, { json: false, verb: 'Import plan for', input: argv.file, target: saved?.target ?? targetOf(options.connection.baseUrl) });
+      if (saved) {
+        ctx.stderr.write(`Plan written to ${planOut}: ${saved.counts.changes} contacts change; hash ${saved.hash.slice(0, 12)}. Review it, then: pylon-contacts apply ${planOut}\n`);
+        if (argv.json) ctx.stdout.write(JSON.stringify({ planPath: planOut, hash: saved.hash, counts: saved.counts, target: saved.target, createdAt: saved.createdAt }) + '\n');
+      }
+      ctx.exitCode = importExitCode(stats);
+      return;
+    }
+    // A run that writes is recorded in the audit log: who (GET /me), where, what, when.
+    const auditLog = options.dryRun ? undefined : openAuditLog(argv.auditLog, ctx);
+    const startedAt = new Date();
+    let target = targetOf(options.connection.baseUrl);
+    const stats = await runWithTerminal(
+      argv,
+      async (hooks) => {
+        if (auditLog) {
+          const client = connect(options.connection);
+          try {
+            target = await fetchTarget(client, options.connection.baseUrl, hooks.signal);
+          } finally {
+            client.close();
+          }
+        }
+        return runImport(options, { ...hooks, stdin: ctx.stdin as never });
+      },
+      ctx,
+      { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
+    );
+    printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: options.dryRun ? 'Import plan for' : 'Import of', input: argv.file, target });
     ctx.exitCode = importExitCode(stats);
+    if (auditLog) recordRun(auditLog, ctx, { token: options.connection.token, target, stats, exitCode: ctx.exitCode, startedAt });
   },
 };

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { importCommand } from './import.js';
 import { exportCommand } from './export.js';
 import { updateCommand } from './update.js';
+import { applyCommand } from './apply.js';
 import { emulatorCommand } from './emulator.js';
 import { demoCommand } from './demo.js';
 
@@ -11,6 +12,7 @@ export const commands: CommandModule<object, any>[] = [
   importCommand,
   exportCommand,
   updateCommand,
+  applyCommand,
   emulatorCommand,
   demoCommand,
 ];

@@ -10,6 +10,12 @@ import { connect } from '../../pylon/connect.js';
 import { parseFilterExpression } from '../../pylon/filter-expr.js';
 import { ConfigError, ExitError, invalidOption } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { whereJournalPath, whereRunKey } from '../../update/run-state.js';
+import { describeTarget, targetOf } from '../../update/target.js';
+import { checkSyncSpec } from '../../update/sync.js';
+import type { SavedPlan } from '../../update/plan-file.js';
+import { redactCommand } from '../../audit/audit-log.js';
+import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 import type { CliContext } from '../context.js';
 
 interface UpdateArgv extends ImportArgv {
@@ -18,27 +24,48 @@ interface UpdateArgv extends ImportArgv {
   maxChanges?: number;
   yes?: boolean;
   undo?: string;
+  planOut?: string;
+  sync?: boolean;
+  others?: string[];
+  maxRemovals?: number;
+  force?: boolean;
+  auditLog?: string;
 }
 
-function parseSet(values: string[] | undefined): Record<string, string> {
+function parseSet(values: string[] | undefined, flag = '--set'): Record<string, string> {
   const set: Record<string, string> = {};
   for (const item of values ?? []) {
     const i = item.indexOf('=');
-    if (i <= 0) throw invalidOption('--set', 'field=value, e.g. portal_role=member', item);
+    if (i <= 0) throw invalidOption(flag, 'field=value, e.g. portal_role=member', item);
     const column = item.slice(0, i).trim();
-    if (column in set) throw invalidOption('--set', 'each field once', item);
+    if (column in set) throw invalidOption(flag, 'each field once', item);
     set[column] = item.slice(i + 1);
   }
   return set;
 }
 
 function describePlan(plan: UpdatePlan): string {
-  const lines = [`Plan: ${plan.changes.toLocaleString('en-US')} contacts change, ${plan.stats.unchanged.toLocaleString('en-US')} unchanged, ${plan.stats.failed.toLocaleString('en-US')} rows fail.`];
-  for (const t of plan.transitions.slice(0, 15)) {
-    lines.push(`  ${t.column}: ${JSON.stringify(t.from)} → ${JSON.stringify(t.to)}  × ${t.count.toLocaleString('en-US')}`);
+  const lines: string[] = [];
+  if (plan.target) lines.push(`Target: ${describeTarget(plan.target)}`);
+  const verb = plan.undo ? 'Undo plan' : 'Plan';
+  lines.push(`${verb}: ${plan.changes.toLocaleString('en-US')} contacts change, ${plan.stats.unchanged.toLocaleString('en-US')} unchanged, ${plan.stats.failed.toLocaleString('en-US')} rows fail.`);
+  lines.push(...transitionLines(plan.transitions));
+  if (plan.undo && (plan.stats as { drifted?: number }).drifted) {
+    lines.push(`  ${(plan.stats as { drifted?: number }).drifted} contacts changed since the run and are left as they are (ROW_DRIFTED; --force reverts them anyway)`);
   }
-  if (plan.transitions.length > 15) lines.push(`  … and ${plan.transitions.length - 15} more kinds of change`);
+  if (plan.removals) {
+    lines.push(`Removals (--sync): ${plan.removals.length.toLocaleString('en-US')} contacts not in the file change:`);
+    lines.push(...transitionLines(plan.removalTransitions ?? []));
+    for (const r of plan.removals.slice(0, 10)) lines.push(`    ${r.email ?? r.id}`);
+    if (plan.removals.length > 10) lines.push(`    … and ${plan.removals.length - 10} more (all in the plan written with --plan-out)`);
+  }
   return lines.join('\n') + '\n';
+}
+
+function transitionLines(transitions: UpdatePlan['transitions']): string[] {
+  const lines = transitions.slice(0, 15).map((t) => `  ${t.column}: ${JSON.stringify(t.from)} → ${JSON.stringify(t.to)}  × ${t.count.toLocaleString('en-US')}`);
+  if (transitions.length > 15) lines.push(`  … and ${transitions.length - 15} more kinds of change`);
+  return lines;
 }
 
 /**
@@ -50,7 +77,9 @@ async function askToConfirm(ctx: CliContext, plan: UpdatePlan, signal: AbortSign
   try {
     const answer = await new Promise<string | undefined>((resolve, reject) => {
       rl.once('close', () => resolve(undefined));
-      rl.question(`Apply these changes to ${plan.changes.toLocaleString('en-US')} contacts? Type yes to continue: `, { signal }).then(resolve, reject);
+      const removals = plan.removals?.length ?? 0;
+      const count = `${plan.changes.toLocaleString('en-US')} contacts${removals > 0 ? ` (and ${removals.toLocaleString('en-US')} removals)` : ''}`;
+      rl.question(`Apply these changes to ${count}${plan.target ? ` on ${plan.target.host}` : ''}? Type yes to continue: `, { signal }).then(resolve, reject);
     });
     const word = answer?.trim().toLowerCase();
     return word === 'yes' || word === 'y';
@@ -74,9 +103,17 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       .option('yes', { type: 'boolean', alias: 'y', default: false, describe: 'Do not ask for confirmation on a terminal' })
       .option('undo', { type: 'string', describe: 'Where to write the previous values (apply it with `update <undo file>`)', defaultDescription: '<input>.undo.csv' })
       .option('clear-token', { type: 'string', default: UNDO_CLEAR_TOKEN, describe: 'A cell holding exactly this clears the field (undo files use it for values that were empty)' })
+      .option('plan-out', { type: 'string', describe: 'Write the plan (each contact, each field from → to, host, organisation) to this JSON file and change nothing; apply it with `apply`' })
+      .option('sync', { type: 'boolean', default: false, describe: 'The file is the whole list of who holds the --set values: everyone else holding them gets --others' })
+      .option('others', { type: 'string', array: true, describe: 'With --sync: field=value given to contacts not in the file that hold the --set value, e.g. portal_role=member' })
+      .option('max-removals', { type: 'number', default: 10, describe: 'With --sync: stop with zero writes when more contacts than this would lose the value' })
+      .option('force', { type: 'boolean', default: false, describe: 'Undo files: revert fields even where they changed since the run (otherwise ROW_DRIFTED)' })
+      .options(auditLogFlag)
       .example('$0 update admins.csv --set portal_role=admin --max-changes 500', 'Make every listed email an admin, at most 500 changes')
       .example('$0 update --where "email~@acme.com" --set portal_role=no_access --dry-run', 'Preview removing portal access for an account')
-      .example('$0 update admins.undo.csv', 'Undo the previous change') as unknown as Argv<UpdateArgv>,
+      .example('$0 update admins.undo.csv', 'Undo the previous change (fields changed since are left as they are)')
+      .example('$0 update admins.csv --set portal_role=admin --plan-out plan.json', 'Save the plan for review; apply it with `apply plan.json`')
+      .example('$0 update admins.csv --set portal_role=admin --sync --others portal_role=member', 'Exactly the listed contacts are admins; other admins become members') as unknown as Argv<UpdateArgv>,
   handler: async (argv) => {
     const ctx = contextOf(argv);
     if (!argv.file && !argv.where) throw new ConfigError('CONFIG_INVALID_OPTION', 'Name a CSV file, or select contacts with --where.', { option: '--where' });
@@ -90,22 +127,46 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     if (argv.maxChanges !== undefined && (!Number.isInteger(argv.maxChanges) || argv.maxChanges < 0)) {
       throw invalidOption('--max-changes', 'a whole number of contacts, 0 or more', argv.maxChanges);
     }
+    const others = parseSet(argv.others, '--others');
+    if (argv.sync) {
+      if (!argv.file || argv.file === '-') throw new ConfigError('CONFIG_INVALID_OPTION', '--sync needs the whole list as a file: it cannot be combined with --where or stdin.', { option: '--sync' });
+      checkSyncSpec({ set, others });
+    } else if (argv.others) {
+      throw new ConfigError('CONFIG_INVALID_OPTION', '--others goes with --sync.', { option: '--others' });
+    }
+    if (!Number.isInteger(argv.maxRemovals) || argv.maxRemovals! < 0) throw invalidOption('--max-removals', 'a whole number of contacts, 0 or more', argv.maxRemovals);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const fileBase = argv.file && argv.file !== '-' ? argv.file.replace(/\.(csv|tsv|txt)$/i, '') : `pylon-update-${stamp}`;
+    // A --where run keeps a journal too, named by its query and values: --resume finds it.
+    const writes = !argv.dryRun && !argv.planOut;
+    const base = resolveImportOptions({ ...importInput({ ...argv, file: argv.file ?? '-' }, ctx.env), mode: 'update', set, dryRun: true });
+    const journal = argv.journal ?? (where && writes ? whereJournalPath(process.cwd(), whereRunKey(where, set, base.connection.baseUrl)) : undefined);
     const options = resolveImportOptions({
-      ...importInput({ ...argv, file: argv.file ?? '-' }, ctx.env),
+      ...importInput({ ...argv, file: argv.file ?? '-', journal }, ctx.env),
       mode: 'update',
       set,
       undo: argv.undo ?? `${fileBase}.undo.csv`,
       errors: argv.errors ?? `${fileBase}.errors.csv`,
     });
+    const auditLog = writes ? openAuditLog(argv.auditLog, ctx) : undefined;
+    const startedAt = new Date();
     const client = connect(options.connection);
     let plan: UpdatePlan | undefined;
+    let saved: SavedPlan | undefined;
     const result = await runWithTerminal(
       argv,
       async (hooks) => {
         const r = await runUpdate(
-          { import: options, where, maxChanges: argv.maxChanges },
+          {
+            import: options,
+            where,
+            whereExpression: argv.where,
+            maxChanges: argv.maxChanges,
+            planOut: argv.planOut,
+            command: redactCommand(ctx.args ?? [], options.connection.token),
+            sync: argv.sync ? { others, maxRemovals: argv.maxRemovals! } : undefined,
+            force: argv.force,
+          },
           {
             ...hooks,
             client,
@@ -116,15 +177,30 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
               hooks.endProgress();
               ctx.stderr.write(describePlan(p));
             },
-            confirm: ctx.isTTY && !argv.yes && !argv.dryRun ? (p) => askToConfirm(ctx, p, hooks.signal) : undefined,
+            confirm: ctx.isTTY && !argv.yes && !argv.dryRun && !argv.planOut ? (p) => askToConfirm(ctx, p, hooks.signal) : undefined,
           },
         );
+        saved = r.saved;
         return r.stats ?? r.plan.stats;
       },
       ctx,
       { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
     ).finally(() => client.close());
-    printImportSummary(result, ctx, { json: Boolean(argv.json), verb: result.dryRun ? 'Update plan for' : 'Update of', input: argv.file ?? `contacts where ${argv.where}` });
+    const target = plan?.target ?? targetOf(options.connection.baseUrl);
+    const input = argv.file ?? `contacts where ${argv.where}`;
+    if (saved) {
+      ctx.stderr.write(
+        `Plan written to ${argv.planOut}: ${saved.counts.changes} contacts change${argv.sync ? `, ${saved.counts.removals} removals` : ''}, for ${describeTarget(saved.target)}; hash ${saved.hash.slice(0, 12)}.\n` +
+          `  Review it, then: pylon-contacts apply ${argv.planOut}   (refused after --max-age, default 24 h, or if edited)\n`,
+      );
+      if (argv.json) ctx.stdout.write(JSON.stringify({ planPath: argv.planOut, hash: saved.hash, counts: saved.counts, target: saved.target, createdAt: saved.createdAt }) + '\n');
+      ctx.exitCode = result.failed > 0 ? EXIT.PARTIAL : EXIT.OK;
+      return;
+    }
+    printImportSummary(result, ctx, { json: Boolean(argv.json), verb: result.dryRun ? 'Update plan for' : 'Update of', input, target });
     ctx.exitCode = plan === undefined ? EXIT.FATAL : importExitCode(result);
+    if (auditLog && !result.dryRun && plan !== undefined) {
+      recordRun(auditLog, ctx, { token: options.connection.token, target, stats: result, exitCode: ctx.exitCode, startedAt });
+    }
   },
 };

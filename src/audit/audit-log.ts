@@ -1,0 +1,132 @@
+/**
+ * The audit log: one JSON line appended for every run that writes to Pylon
+ * (`import`, `update`, `apply`), saying who (the token's user and organisation,
+ * from `GET /me`), where (the host), what (the command line with secrets removed,
+ * the plan hash, the counts, the files written) and when (start and end).
+ *
+ * Default path: $PYLON_AUDIT_LOG, else $XDG_STATE_HOME/pylon-contacts/audit.jsonl,
+ * else ~/.local/state/pylon-contacts/audit.jsonl; `--audit-log <path>` overrides.
+ * The path is checked writable before the run's first write. Each record is one
+ * write(2) in append mode, so concurrent runs never interleave within a line.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, writeSync, fsyncSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError, PylonCliError } from '../errors.js';
+import type { ImportStats } from '../import/run-import.js';
+import { redact } from '../config.js';
+import { TOOL_VERSION, type RunTarget } from '../update/target.js';
+
+export interface AuditRecord {
+  v: 1;
+  tool: { name: 'pylon-contacts'; version: string };
+  /** The command line, the token and any --token value removed. */
+  command: string;
+  host: string;
+  baseUrl: string;
+  organization?: { id: string; name: string };
+  actor?: { id: string; email?: string };
+  /** `apply`: the hash of the plan applied. */
+  planHash?: string;
+  outcome: 'complete' | 'partial' | 'interrupted' | 'stopped';
+  exitCode: number;
+  counts: { rows: number; created: number; updated: number; unchanged: number; skipped: number; failed: number; drifted?: number; notProcessed: number };
+  /** Files the run wrote (absolute paths), by kind. */
+  files: Record<string, string>;
+  startedAt: string;
+  endedAt: string;
+}
+
+export function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
+  if (env.PYLON_AUDIT_LOG) return env.PYLON_AUDIT_LOG;
+  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
+  return join(state, 'pylon-contacts', 'audit.jsonl');
+}
+
+/** Creates the directory and opens the log for appending once: a run that cannot keep its record does not start. */
+export function checkAuditLog(path: string): void {
+  try {
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+    closeSync(openSync(path, 'a'));
+  } catch (error) {
+    throw new ConfigError('OUTPUT_UNWRITABLE', `Cannot write the audit log ${path}: ${(error as Error).message}. Fix it, or name another with --audit-log.`, { option: '--audit-log', cause: error });
+  }
+}
+
+/** `--token X` / `--token=X` values become `[REDACTED]`, and so does the token wherever else it appears. */
+export function redactCommand(args: readonly string[], token: string | undefined): string {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--token') {
+      out.push(a, '[REDACTED]');
+      i++;
+    } else if (a.startsWith('--token=')) out.push('--token=[REDACTED]');
+    else out.push(a);
+  }
+  const text = out.map((a) => (/^[\w@%+=:,./~[\]-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return redact(text, token);
+}
+
+export function auditRecord(input: {
+  args: readonly string[];
+  token: string | undefined;
+  target: RunTarget;
+  stats: ImportStats & { drifted?: number };
+  exitCode: number;
+  startedAt: Date;
+  planHash?: string;
+  extraFiles?: Record<string, string | undefined>;
+}): AuditRecord {
+  const { stats } = input;
+  const files: Record<string, string> = {};
+  const add = (kind: string, path: string | undefined) => {
+    if (path && existsSync(path)) files[kind] = resolve(path);
+  };
+  add('errors', stats.errorsPath);
+  add('results', stats.resultsPath);
+  add('undo', stats.undoPath);
+  add('journal', stats.journalPath);
+  for (const [kind, path] of Object.entries(input.extraFiles ?? {})) add(kind, path);
+  return {
+    v: 1,
+    tool: { name: 'pylon-contacts', version: TOOL_VERSION },
+    command: redactCommand(input.args, input.token),
+    host: input.target.host,
+    baseUrl: input.target.baseUrl,
+    ...(input.target.organization ? { organization: input.target.organization } : {}),
+    ...(input.target.actor ? { actor: input.target.actor } : {}),
+    ...(input.planHash ? { planHash: input.planHash } : {}),
+    outcome: stats.fatal ? 'stopped' : stats.interrupted ? 'interrupted' : stats.failed > 0 ? 'partial' : 'complete',
+    exitCode: input.exitCode,
+    counts: {
+      rows: stats.total,
+      created: stats.created,
+      updated: stats.updated,
+      unchanged: stats.unchanged,
+      skipped: stats.skipped,
+      failed: stats.failed,
+      ...(stats.drifted !== undefined ? { drifted: stats.drifted } : {}),
+      notProcessed: stats.notProcessed,
+    },
+    files,
+    startedAt: input.startedAt.toISOString(),
+    endedAt: new Date().toISOString(),
+  };
+}
+
+/** Appends one record as one line, fsynced. */
+export function appendAuditRecord(path: string, record: AuditRecord): void {
+  try {
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+    const fd = openSync(path, 'a');
+    try {
+      writeSync(fd, JSON.stringify(record) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw new PylonCliError('OUTPUT_WRITE', `Cannot append to the audit log ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}

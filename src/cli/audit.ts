@@ -1,0 +1,30 @@
+/** The CLI side of the audit log: the flag, the up-front check, and the record appended after a run that wrote. */
+import type { Options } from 'yargs';
+import type { ImportStats } from '../import/run-import.js';
+import { appendAuditRecord, auditRecord, checkAuditLog, defaultAuditLogPath } from '../audit/audit-log.js';
+import type { RunTarget } from '../update/target.js';
+import type { CliContext } from './context.js';
+
+export const auditLogFlag = {
+  'audit-log': {
+    type: 'string',
+    describe: 'Append a record of every run that writes (who, where, what, when) to this JSONL file (env PYLON_AUDIT_LOG)',
+    defaultDescription: '$XDG_STATE_HOME/pylon-contacts/audit.jsonl or ~/.local/state/pylon-contacts/audit.jsonl',
+  },
+} satisfies Record<string, Options>;
+
+/** The audit log of this run, checked writable before anything is written to Pylon. */
+export function openAuditLog(flag: string | undefined, ctx: CliContext): string {
+  const path = flag ?? defaultAuditLogPath(ctx.env);
+  checkAuditLog(path);
+  return path;
+}
+
+/** Appends the run's record; a failure to append is reported, and the run's exit code stands. */
+export function recordRun(path: string, ctx: CliContext, input: { token: string; target: RunTarget; stats: ImportStats & { drifted?: number }; exitCode: number; startedAt: Date; planHash?: string; extraFiles?: Record<string, string | undefined> }): void {
+  try {
+    appendAuditRecord(path, auditRecord({ ...input, args: ctx.args ?? [] }));
+  } catch (error) {
+    ctx.stderr.write(`pylon-contacts: warning: ${(error as Error).message}\n`);
+  }
+}

@@ -1,0 +1,132 @@
+import { createInterface } from 'node:readline/promises';
+import type { Argv, CommandModule } from 'yargs';
+import { contextOf } from '../args.js';
+import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared-options.js';
+import { importExitCode, printImportSummary } from '../output.js';
+import { runWithTerminal } from './import.js';
+import { EXIT } from '../exit-codes.js';
+import type { CliContext } from '../context.js';
+import { ExitError } from '../../errors.js';
+import { connect } from '../../pylon/connect.js';
+import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-options.js';
+import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
+import { describeTarget, fetchTarget } from '../../update/target.js';
+import { runApply, type ApplyStats } from '../../update/apply.js';
+import { chooseUndoPath, removeRunState, writeRunMeta } from '../../update/run-state.js';
+import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
+import { existsSync } from 'node:fs';
+import { checkWritable } from '../../output/output-file.js';
+
+type ApplyArgv = ApiCommandArgv & Omit<ApplyOptionsInput, keyof import('../../config.js').ConnectionOptionsInput> & { yes?: boolean; auditLog?: string };
+
+function describeSavedPlan(plan: SavedPlan, now: number): string {
+  const lines = [
+    `Plan ${plan.hash.slice(0, 12)}, made ${formatAge(now - Date.parse(plan.createdAt))} ago (${plan.createdAt}) by pylon-contacts ${plan.tool.version}: ${plan.command}`,
+    `Target: ${describeTarget(plan.target)}`,
+    `  ${plan.counts.changes.toLocaleString('en-US')} contacts change${plan.sync ? `, ${plan.counts.removals.toLocaleString('en-US')} removals (--sync)` : ''}`,
+  ];
+  const kinds = new Map<string, number>();
+  for (const c of [...plan.changes, ...plan.removals]) for (const ch of c.changes) kinds.set(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`, (kinds.get(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`) ?? 0) + 1);
+  for (const [k, n] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`  ${k}  × ${n.toLocaleString('en-US')}`);
+  return lines.join('\n') + '\n';
+}
+
+async function askToConfirm(ctx: CliContext, question: string, signal: AbortSignal): Promise<boolean> {
+  const rl = createInterface({ input: ctx.stdin, output: ctx.stderr, terminal: false });
+  try {
+    const answer = await new Promise<string | undefined>((resolve, reject) => {
+      rl.once('close', () => resolve(undefined));
+      rl.question(question, { signal }).then(resolve, reject);
+    });
+    const word = answer?.trim().toLowerCase();
+    return word === 'yes' || word === 'y';
+  } catch (error) {
+    if (signal.aborted) throw new ExitError(EXIT.INTERRUPTED, 'Stopped before writing anything: interrupted.', 'RUN_ABORTED');
+    throw error;
+  } finally {
+    rl.close();
+  }
+}
+
+export const applyCommand: CommandModule<object, ApplyArgv> = {
+  command: 'apply <plan>',
+  describe: 'Apply a plan saved by `update --plan-out` exactly: contacts changed since the plan are left as they are (ROW_DRIFTED)',
+  builder: (yargs) =>
+    yargs
+      .options(apiCommandFlags)
+      .positional('plan', { type: 'string', describe: 'The plan file (JSON) written by update --plan-out', demandOption: true })
+      .option('force', { type: 'boolean', default: false, describe: 'Apply to contacts whose values changed since the plan too' })
+      .option('max-age', { type: 'string', default: '24h', describe: 'Refuse a plan older than this (90m, 24h, 2d)' })
+      .option('max-changes', { type: 'number', describe: 'Abort with zero writes when the plan changes more contacts than this' })
+      .option('max-removals', { type: 'number', default: 10, describe: 'Abort with zero writes when the plan removes the value from more contacts than this (--sync)' })
+      .option('yes', { type: 'boolean', alias: 'y', default: false, describe: 'Do not ask for confirmation on a terminal' })
+      .option('undo', { type: 'string', describe: 'Where to write the values each PATCH replaced (apply it with `update <undo file>`)', defaultDescription: '<plan>.undo.csv' })
+      .option('errors', { type: 'string', describe: 'Error report path (ROW_DRIFTED rows with the live and planned values)', defaultDescription: '<plan>.errors.csv' })
+      .option('results', { type: 'string', describe: 'Write one line per contact: _line, _action, _contact_id, email, _request_id' })
+      .option('journal', { type: 'string', describe: 'Journal path used by --resume', defaultDescription: '.<plan>.journal.jsonl beside the plan' })
+      .option('resume', { type: 'boolean', default: false, describe: 'Finish an interrupted apply of the same plan' })
+      .option('read-batch', { type: 'number', default: 100, describe: 'Contacts whose live values are read per search call' })
+      .options(auditLogFlag)
+      .example('$0 apply plan.json', 'Apply a reviewed plan; contacts changed since are skipped (exit 3)')
+      .example('$0 apply plan.json --max-age 72h --yes', 'Apply a plan up to three days old without asking') as unknown as Argv<ApplyArgv>,
+  handler: async (argv) => {
+    const ctx = contextOf(argv);
+    const options = resolveApplyOptions({ ...argv, ...connectionInput(argv, ctx.env), plan: argv.plan });
+    const plan = await readPlanFile(options.planPath);
+    // Every output is proved writable before the first call (OUTPUT_UNWRITABLE, exit 2).
+    await checkWritable([
+      { path: options.errorsPath, option: '--errors' },
+      { path: options.undoPath, option: '--undo' },
+      { path: options.journalPath, option: '--journal' },
+      ...(options.resultsPath ? [{ path: options.resultsPath, option: '--results' }] : []),
+    ]);
+    const startedAt = new Date();
+    const client = connect(options.connection);
+    try {
+      const target = await fetchTarget(client, options.connection.baseUrl);
+      checkPlanTarget(plan, target, { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
+      ctx.stderr.write(describeSavedPlan(plan, Date.now()));
+      if (options.maxChanges !== undefined && plan.counts.changes > options.maxChanges) {
+        throw new ExitError(1, `Stopped before writing anything: the plan changes ${plan.counts.changes} contacts, more than --max-changes ${options.maxChanges}.`, 'RUN_GUARD');
+      }
+      if (plan.removals.length > options.maxRemovals) {
+        throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than --max-removals ${options.maxRemovals}.`, 'RUN_GUARD');
+      }
+      const auditLog = openAuditLog(argv.auditLog, ctx);
+      const undoPath = chooseUndoPath(options.undoPath, options.resume, options.journalPath, (m) => ctx.stderr.write(`${m}\n`));
+      const stats = (await runWithTerminal(
+        argv,
+        async (hooks) => {
+          const total = plan.changes.length + plan.removals.length;
+          if (total > 0 && ctx.isTTY && !argv.yes && !(await askToConfirm(ctx, `Apply this plan to ${total.toLocaleString('en-US')} contacts on ${target.host}? Type yes to continue: `, hooks.signal))) {
+            throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
+          }
+          if (!options.resume) writeRunMeta(options.journalPath, { undoPath });
+          return runApply(
+            {
+              source: { path: options.planPath, hash: plan.hash },
+              contacts: [...plan.changes, ...plan.removals],
+              connection: options.connection,
+              force: options.force,
+              errorsPath: options.errorsPath,
+              resultsPath: options.resultsPath,
+              undoPath,
+              journalPath: options.journalPath,
+              resume: options.resume,
+              readBatch: options.readBatch,
+            },
+            { client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress },
+          );
+        },
+        ctx,
+        { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
+      )) as ApplyStats;
+      if (!existsSync(options.journalPath)) removeRunState(options.journalPath);
+      printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: 'Apply of', input: options.planPath, target });
+      ctx.exitCode = importExitCode(stats);
+      recordRun(auditLog, ctx, { token: options.connection.token, target, stats, exitCode: ctx.exitCode, startedAt, planHash: plan.hash, extraFiles: { plan: options.planPath } });
+    } finally {
+      client.close();
+    }
+  },
+};

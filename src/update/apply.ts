@@ -1,0 +1,357 @@
+/**
+ * Applies a saved plan (or an undo file read as one) exactly, without planning
+ * again. Before each PATCH the contact's live values are compared with the
+ * plan's `from`: a contact changed since the plan was made is not touched
+ * (`ROW_DRIFTED`, with the live and planned values, in the error report) unless
+ * `force`. The live values are read in batches (`POST /contacts/search`, `id in
+ * […]`), paced like every other call. Journal, `--resume` and the undo file work
+ * as for `update`; the undo file records the live values each PATCH replaced.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import type { PylonClient } from '../pylon/api.js';
+import type { ConnectionOptions } from '../config.js';
+import { PylonApiError } from '../pylon/errors.js';
+import { PylonCliError, type ErrorCode } from '../errors.js';
+import type { Contact } from '../pylon/types.js';
+import { resolveColumns } from '../import/columns.js';
+import { validateRow } from '../import/validate.js';
+import { diffContact, type FieldChange } from '../import/plan.js';
+import { createPool } from '../import/pool.js';
+import { openJournal, type Journal, type JournalOutcome, type Outcome } from '../import/journal.js';
+import { createErrorReport, createResultsReport, type CsvReport, type ErrorRow, type ResultRow } from '../import/report.js';
+import { openCsvFile } from '../output/csv-file.js';
+import type { RowIssueCode } from '../import/desired.js';
+import type { ImportStats } from '../import/run-import.js';
+import type { PlannedContact } from './plan-file.js';
+import { UNDO_CLEAR_TOKEN, undoCells, undoColumns } from './undo-rows.js';
+import { mergeEarlierUndo, setAsideEarlierUndo } from './undo-file.js';
+
+export interface ApplyOptions {
+  /** What the journal is keyed by: the plan's path and hash (or the undo file's). */
+  source: { path: string; hash: string };
+  /** The contacts to change: the plan's changes, then its removals. */
+  contacts: readonly PlannedContact[];
+  connection: ConnectionOptions;
+  /** Apply where the live value differs from the plan's `from` too. */
+  force: boolean;
+  errorsPath: string;
+  resultsPath?: string;
+  undoPath?: string;
+  journalPath?: string;
+  resume: boolean;
+  /** Contacts read per search call (`id in […]`). */
+  readBatch: number;
+  /** Read and compare only: count what would change and what drifted, write nothing. */
+  dryRun?: boolean;
+}
+
+export interface ApplyHooks {
+  client: PylonClient;
+  signal?: AbortSignal;
+  onProgress?: (stats: ApplyStats) => void;
+  onNote?: (message: string) => void;
+}
+
+export interface ApplyStats extends ImportStats {
+  /** Contacts left as they are because they changed since the plan (counted in `failed` too). */
+  drifted: number;
+}
+
+interface Drift {
+  column: string;
+  planned: string;
+  live: string;
+  to: string;
+}
+
+/** Codes that stop the whole run (the row is left for --resume). */
+const FATAL: ReadonlySet<ErrorCode> = new Set(['PYLON_AUTH', 'PYLON_FORBIDDEN', 'PYLON_NETWORK', 'PYLON_TIMEOUT', 'PYLON_RATE_LIMITED', 'PYLON_PAGINATION', 'OUTPUT_WRITE']);
+const CREDENTIAL: ReadonlySet<ErrorCode> = new Set(['PYLON_AUTH', 'PYLON_FORBIDDEN']);
+
+export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promise<ApplyStats> {
+  // A resumed run keeps the undo rows of the run it finishes (set aside, merged back in front of its own).
+  const earlierUndo = options.resume && options.undoPath && !options.dryRun ? await setAsideEarlierUndo(options.undoPath) : undefined;
+  try {
+    return await applyPlanned(options, hooks);
+  } finally {
+    if (earlierUndo && options.undoPath) await mergeEarlierUndo(earlierUndo, options.undoPath);
+  }
+}
+
+async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<ApplyStats> {
+  const started = Date.now();
+  const { client, signal } = hooks;
+  const note = (message: string) => hooks.onNote?.(message);
+  const stats: ApplyStats = {
+    total: options.contacts.length,
+    estimatedRows: options.contacts.length,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    skipped: 0,
+    failed: 0,
+    drifted: 0,
+    notProcessed: 0,
+    resumed: 0,
+    calls: client.stats.calls,
+    retries: 0,
+    rateLimited: 0,
+    lookupStrategy: 'search',
+    dryRun: Boolean(options.dryRun),
+    durationMs: 0,
+    interrupted: false,
+    errorsPath: options.errorsPath,
+    resultsPath: options.resultsPath,
+    undoPath: options.undoPath,
+    journalPath: options.journalPath,
+    warnings: [],
+  };
+
+  // Every column the plan touches, in order of first appearance.
+  const fieldColumns = [...new Set(options.contacts.flatMap((c) => c.changes.map((ch) => ch.column)))];
+  const header = ['id', 'email', ...fieldColumns.filter((c) => c !== 'email')];
+  let journal: Journal | undefined;
+  let errors: CsvReport<ErrorRow> | undefined;
+  let results: CsvReport<ResultRow> | undefined;
+  let undo: CsvReport<string[]> | undefined;
+  let fatal: unknown;
+  try {
+    const customFieldList = await client.listCustomFields({ signal });
+    const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
+    const columns = resolveColumns(header, { customFields: customFieldList });
+    const validation = { customFields, clearToken: UNDO_CLEAR_TOKEN };
+    if (options.journalPath && !options.dryRun) {
+      journal = openJournal(options.journalPath, { input: { path: resolvePath(options.source.path), size: options.contacts.length, sha256: options.source.hash }, mode: 'apply' }, options.resume);
+      if (journal.previous.size > 0) note(`resuming: ${journal.previous.size} contacts already done in an earlier run`);
+    }
+    errors = await createErrorReport(options.errorsPath, header);
+    if (options.resultsPath) results = await createResultsReport(options.resultsPath, false);
+    const undoHeader = undoColumns(fieldColumns);
+    if (options.undoPath && !options.dryRun) undo = await openCsvFile<string[]>(options.undoPath, undoHeader, (cells) => cells);
+
+    /** The row's cells: the values to set. The email is there only when the plan changes it (or for the report). */
+    const cellsOf = (entry: PlannedContact, forReport = false) => {
+      const cells = header.map(() => '');
+      cells[0] = entry.id;
+      if (forReport) cells[1] = entry.email ?? '';
+      for (const change of entry.changes) {
+        const i = change.column === 'email' ? 1 : header.indexOf(change.column);
+        if (i >= 0) cells[i] = change.to === '' ? UNDO_CLEAR_TOKEN : change.to;
+      }
+      return cells;
+    };
+
+    let lastProgress = 0;
+    const progress = () => {
+      const now = Date.now();
+      if (now - lastProgress < 250) return;
+      lastProgress = now;
+      stats.durationMs = now - started;
+      stats.retries = client.stats.retries;
+      stats.rateLimited = client.stats.rateLimited;
+      hooks.onProgress?.(stats);
+    };
+
+    const record = async (line: number, entry: PlannedContact, outcome: Outcome, detail: { code?: RowIssueCode; field?: string; message?: string; status?: number; requestId?: string; replayed?: boolean } = {}) => {
+      stats[outcome]++;
+      if (outcome === 'failed') {
+        if (detail.code === 'ROW_DRIFTED') stats.drifted++;
+        await errors!.write({ line, cells: cellsOf(entry, true), code: detail.code ?? 'ROW_API_FAILED', field: detail.field, message: detail.message ?? '', status: detail.status, requestId: detail.requestId });
+      }
+      await results?.write({ line, action: outcome, contactId: entry.id, email: entry.email, requestId: detail.requestId });
+      if (journal && !detail.replayed) {
+        const done: JournalOutcome = { t: 'done', l: line, o: outcome, id: entry.id };
+        if (detail.requestId) done.rid = detail.requestId;
+        if (outcome === 'failed') Object.assign(done, { code: detail.code, field: detail.field, message: detail.message, status: detail.status });
+        journal.done(done);
+      }
+      progress();
+    };
+
+    const isAbort = (error: unknown) => Boolean(signal?.aborted) && error instanceof PylonCliError && error.code === 'RUN_ABORTED';
+    const stops = (error: unknown) => {
+      if (isAbort(error)) return true;
+      if (!(error instanceof PylonCliError) || !FATAL.has(error.code)) return false;
+      // A write cut off after it reached the server fails its row, not the run; a refused credential always stops it.
+      return CREDENTIAL.has(error.code) || !(error instanceof PylonApiError && error.maybeApplied);
+    };
+    const stop = (error: unknown) => {
+      if (!isAbort(error)) fatal ??= error;
+    };
+
+    const pool = createPool(options.connection.concurrency);
+    const patch = async (line: number, entry: PlannedContact, live: Contact, body: object, changes: FieldChange[]) => {
+      try {
+        journal?.sent(line, { id: entry.id, changes });
+        const res = await client.updateContact(entry.id, body, { signal });
+        await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, changes));
+        await record(line, entry, 'updated', { requestId: res.requestId });
+      } catch (error) {
+        if (stops(error)) {
+          stop(error);
+          stats.notProcessed++;
+          return;
+        }
+        const api = error instanceof PylonApiError ? error : undefined;
+        await record(line, entry, 'failed', {
+          code: api && api.status !== undefined && api.status < 500 ? 'ROW_API_REJECTED' : 'ROW_API_FAILED',
+          message: api ? api.errors.join('; ') || api.message : String(error),
+          status: api?.status,
+          requestId: api?.requestId,
+        });
+      }
+    };
+
+    const decide = async (line: number, entry: PlannedContact, live: Contact | undefined) => {
+      if (!live) {
+        await record(line, entry, 'failed', { code: 'ROW_NOT_FOUND', field: 'id', message: `Contact ${entry.id}${entry.email ? ` (${entry.email})` : ''} no longer exists: it was deleted after the plan was made` });
+        return;
+      }
+      const { desired, issues } = validateRow(cellsOf(entry), columns, validation);
+      if (issues.length > 0) {
+        await record(line, entry, 'failed', { code: issues[0].code, field: issues[0].field, message: issues.map((i) => i.message).join('; ') });
+        return;
+      }
+      const diff = diffContact(desired, live, { customFields });
+      const drift: Drift[] = [];
+      for (const change of entry.changes) {
+        if (change.unchecked) continue;
+        const now = diff.changes.find((c) => c.column === change.column);
+        // Not in the diff: the contact already holds the planned value.
+        if (now && now.from !== change.from) drift.push({ column: change.column, planned: change.from, live: now.from, to: change.to });
+      }
+      if (diff.changes.length === 0) {
+        const sent = journal?.sentBefore.get(line);
+        if (sent?.changes && sent.id === entry.id) {
+          // An earlier run's PATCH that landed without its outcome being recorded.
+          await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, sent.changes));
+          await record(line, entry, 'updated');
+        } else {
+          await record(line, entry, 'unchanged');
+        }
+        return;
+      }
+      if (drift.length > 0 && !options.force) {
+        await record(line, entry, 'failed', {
+          code: 'ROW_DRIFTED',
+          field: drift[0].column,
+          message: `Changed since the plan was made, left as it is: ${drift
+            .map((d) => `${d.column} is now ${JSON.stringify(d.live)}, the plan expected ${JSON.stringify(d.planned)} (to set ${JSON.stringify(d.to)})`)
+            .join('; ')}. Use --force to apply anyway.`,
+        });
+        return;
+      }
+      if (options.dryRun) {
+        await record(line, entry, 'updated');
+        return;
+      }
+      await pool.whenReady();
+      void pool.run(() => patch(line, entry, live, diff.body, diff.changes));
+    };
+
+    for (let from = 0; from < options.contacts.length; from += options.readBatch) {
+      if (fatal || signal?.aborted) {
+        stats.notProcessed += options.contacts.length - from;
+        break;
+      }
+      const batch: Array<{ line: number; entry: PlannedContact }> = [];
+      for (let i = from; i < Math.min(from + options.readBatch, options.contacts.length); i++) {
+        const entry = options.contacts[i];
+        const previous = journal?.previous.get(i + 1);
+        if (previous) {
+          stats.resumed++;
+          await record(i + 1, entry, previous.o, { code: previous.code as RowIssueCode | undefined, field: previous.field, message: previous.message, status: previous.status, requestId: previous.rid, replayed: true });
+        } else {
+          batch.push({ line: i + 1, entry });
+        }
+      }
+      if (batch.length === 0) continue;
+      let live: Map<string, Contact>;
+      try {
+        live = await readLive(client, batch.map((b) => b.entry.id), signal);
+      } catch (error) {
+        if (!stops(error)) throw error;
+        stop(error);
+        stats.notProcessed += options.contacts.length - from;
+        break;
+      }
+      for (const [k, { line, entry }] of batch.entries()) {
+        if (fatal || signal?.aborted) {
+          stats.notProcessed += batch.length - k;
+          break;
+        }
+        await decide(line, entry, live.get(entry.id));
+      }
+    }
+    await pool.drain();
+
+    stats.interrupted = Boolean(signal?.aborted) && !fatal;
+    if (fatal) {
+      const err = fatal as Error & { code?: string };
+      stats.fatal = { code: err.code ?? 'INTERNAL', message: err.message };
+    }
+    if (stats.drifted > 0) note(`${stats.drifted} contacts changed since the plan was made and were left as they are (ROW_DRIFTED in ${options.errorsPath})`);
+    await errors.commit();
+    await results?.commit();
+    await undo?.commit();
+    journal?.close();
+    journal = undefined;
+    if (options.journalPath && !options.dryRun && !fatal && !signal?.aborted && stats.notProcessed === 0) rmSync(options.journalPath, { force: true });
+    return finish(stats, client, started);
+  } catch (error) {
+    await errors?.commit().catch(() => undefined);
+    await results?.commit().catch(() => undefined);
+    await undo?.commit().catch(() => undefined);
+    if (signal?.aborted && error instanceof PylonCliError && error.code === 'RUN_ABORTED') {
+      stats.interrupted = true;
+      return finish(stats, client, started);
+    }
+    throw error;
+  } finally {
+    journal?.close();
+  }
+}
+
+function finish(stats: ApplyStats, client: PylonClient, started: number): ApplyStats {
+  stats.durationMs = Date.now() - started;
+  stats.retries = client.stats.retries;
+  stats.rateLimited = client.stats.rateLimited;
+  return stats;
+}
+
+/** The live contacts of these ids (absent ones were deleted), paging through the search if it must. */
+async function readLive(client: PylonClient, ids: readonly string[], signal?: AbortSignal): Promise<Map<string, Contact>> {
+  try {
+    return await readLiveOnce(client, ids, signal);
+  } catch (error) {
+    // A server that caps `values` ("at most N are allowed"): read in halves.
+    if (ids.length > 1 && error instanceof PylonApiError && error.status === 400 && /at most \d+/.test(error.message)) {
+      const half = Math.ceil(ids.length / 2);
+      const [a, b] = [await readLive(client, ids.slice(0, half), signal), await readLive(client, ids.slice(half), signal)];
+      return new Map([...a, ...b]);
+    }
+    throw error;
+  }
+}
+
+async function readLiveOnce(client: PylonClient, ids: readonly string[], signal?: AbortSignal): Promise<Map<string, Contact>> {
+  const found = new Map<string, Contact>();
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await client.searchContacts({ filter: { field: 'id', operator: 'in', values: [...ids] }, limit: 999, ...(cursor ? { cursor } : {}) }, { signal });
+    for (const contact of page.data) found.set(contact.id, contact);
+    if (!page.hasNextPage) return found;
+    if (!page.cursor || seen.has(page.cursor)) throw new PylonCliError('PYLON_PAGINATION', `Search pagination broke off (request_id ${page.requestId})`);
+    seen.add(page.cursor);
+    cursor = page.cursor;
+  }
+}
+
+/** The journal key of an undo file applied as a plan: its content hash. */
+export function fileHash(path: string): { size: number; sha256: string } {
+  const bytes = readFileSync(path);
+  return { size: statSync(path).size, sha256: createHash('sha256').update(bytes).digest('hex') };
+}

@@ -1,0 +1,185 @@
+/**
+ * The saved plan of an `update … --plan-out plan.json`: exactly which contacts
+ * change, each field from what to what, for which host and organisation, made
+ * from which input, when, by which version. `pylon-contacts apply plan.json`
+ * applies it without planning again.
+ *
+ * The file is sealed: `hash` is the sha256 of the canonical JSON of everything
+ * else, so an edited plan (a changed value, an added contact) is refused. The
+ * hash is not a signature: it catches edits and corruption, not a forger who
+ * recomputes it (the audit log records the hash of every applied plan).
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { writeFileAtomic } from '../output/output-file.js';
+import type { Filter } from '../pylon/types.js';
+import { canonicalJson } from './run-state.js';
+import type { RunTarget } from './target.js';
+
+export const PLAN_FORMAT = 'pylon-contacts-plan';
+
+/** One field of one contact: its value when planned (`from`) and the value to set (`to`), as CSV cells. */
+export interface PlannedChange {
+  column: string;
+  from: string;
+  to: string;
+  /** Applied without comparing the live value with `from` (undo rows that did not record the value set). */
+  unchecked?: true;
+}
+
+export interface PlannedContact {
+  id: string;
+  email?: string;
+  /** The input line the change comes from (absent for removals and undo plans). */
+  line?: number;
+  changes: PlannedChange[];
+}
+
+export type PlanSource =
+  | { kind: 'file'; path: string; size: number; sha256: string }
+  | { kind: 'where'; expression?: string; filter: Filter }
+  | { kind: 'undo'; path: string; size: number; sha256: string };
+
+export interface SavedPlanBody {
+  format: typeof PLAN_FORMAT;
+  version: 1;
+  tool: { name: 'pylon-contacts'; version: string };
+  createdAt: string;
+  /** The command that made it, e.g. `update members.csv --set portal_role=admin --sync …` (secrets removed). */
+  command: string;
+  target: RunTarget;
+  source: PlanSource;
+  set: Record<string, string>;
+  /** Desired-state sync: the values given to everyone else who held a --set value. */
+  sync?: { others: Record<string, string> };
+  counts: { changes: number; removals: number; unchanged: number; failed: number };
+  /** Contacts the input asks to change. */
+  changes: PlannedContact[];
+  /** Sync only: contacts not in the input that lose the value (shown apart, guarded by --max-removals). */
+  removals: PlannedContact[];
+}
+
+export interface SavedPlan extends SavedPlanBody {
+  /** sha256 (hex) of the canonical JSON of every other field. */
+  hash: string;
+}
+
+export function planHash(body: SavedPlanBody): string {
+  const { hash: _ignored, ...rest } = body as SavedPlanBody & { hash?: string };
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+export function sealPlan(body: SavedPlanBody): SavedPlan {
+  return { ...body, hash: planHash(body) };
+}
+
+/** A new plan, made now by this version of the tool, sealed. */
+export function newPlan(input: Omit<SavedPlanBody, 'format' | 'version' | 'tool' | 'createdAt' | 'counts'> & { toolVersion: string; unchanged: number; failed: number }): SavedPlan {
+  const { toolVersion, unchanged, failed, ...rest } = input;
+  return sealPlan({
+    format: PLAN_FORMAT,
+    version: 1,
+    tool: { name: 'pylon-contacts', version: toolVersion },
+    createdAt: new Date().toISOString(),
+    ...rest,
+    counts: { changes: rest.changes.length, removals: rest.removals.length, unchanged, failed },
+  });
+}
+
+/** The input file a plan was made from: its path, size and sha256 (stdin cannot be fingerprinted). */
+export function fileSource(path: string, fingerprint: (path: string) => { size: number; sha256: string }): PlanSource {
+  return path === '-' ? { kind: 'file', path: '-', size: 0, sha256: '' } : { kind: 'file', path: resolve(path), ...fingerprint(path) };
+}
+
+/** Writes the plan atomically (temporary sibling, fsync, rename): a reader sees no half-written plan. */
+export async function writePlanFile(path: string, plan: SavedPlan): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(plan, null, 1) + '\n');
+}
+
+/** Reads and checks a plan file: a plan of this tool, of a version it knows, not edited since it was written. */
+export async function readPlanFile(path: string): Promise<SavedPlan> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new ConfigError(missing ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `${missing ? 'Plan file not found' : 'Cannot read the plan file'}: ${path}`, { option: '<plan>', cause: error });
+  }
+  return parsePlan(text, path);
+}
+
+export function parsePlan(text: string, path: string): SavedPlan {
+  let plan: SavedPlan;
+  try {
+    plan = JSON.parse(text) as SavedPlan;
+  } catch {
+    throw new ConfigError('PLAN_INVALID', `${path} is not a plan file (not JSON). Make one with \`update … --plan-out ${path}\`.`, { option: '<plan>' });
+  }
+  if (!plan || typeof plan !== 'object' || plan.format !== PLAN_FORMAT) {
+    throw new ConfigError('PLAN_INVALID', `${path} is not a pylon-contacts plan (no "format": "${PLAN_FORMAT}").`, { option: '<plan>' });
+  }
+  if (plan.version !== 1) {
+    throw new ConfigError('PLAN_INVALID', `${path} is a plan of format version ${String(plan.version)}; this pylon-contacts reads version 1.`, { option: '<plan>' });
+  }
+  if (typeof plan.hash !== 'string' || planHash(plan) !== plan.hash) {
+    throw new ConfigError(
+      'PLAN_EDITED',
+      `${path} was changed after it was written (its content no longer matches its hash). Nothing was applied; make a new plan with --plan-out.`,
+      { option: '<plan>' },
+    );
+  }
+  if (!Array.isArray(plan.changes) || !Array.isArray(plan.removals) || !plan.target?.baseUrl) {
+    throw new ConfigError('PLAN_INVALID', `${path} is missing its changes, removals or target.`, { option: '<plan>' });
+  }
+  return plan;
+}
+
+/**
+ * Refuses a plan made for another host or organisation, or older than `maxAgeMs`.
+ * `target` is where this run goes (its organisation from `GET /me`).
+ */
+export function checkPlanTarget(plan: SavedPlan, target: RunTarget, options: { now: number; maxAgeMs: number; path: string }): void {
+  if (plan.target.host !== target.host) {
+    throw new ConfigError(
+      'PLAN_OTHER_TARGET',
+      `${options.path} was made for ${plan.target.host}, and this run goes to ${target.host} (check --base-url, --region and PYLON_BASE_URL). Nothing was applied.`,
+      { option: '--base-url' },
+    );
+  }
+  const planned = plan.target.organization;
+  const here = target.organization;
+  if (planned && here && planned.id !== here.id) {
+    throw new ConfigError(
+      'PLAN_OTHER_TARGET',
+      `${options.path} was made for organisation ${planned.name} (${planned.id}); this token belongs to ${here.name} (${here.id}). Nothing was applied.`,
+      { option: '--token' },
+    );
+  }
+  const created = Date.parse(plan.createdAt);
+  const age = options.now - created;
+  if (!Number.isFinite(created) || age > options.maxAgeMs) {
+    throw new ConfigError(
+      'PLAN_STALE',
+      `${options.path} was made ${Number.isFinite(created) ? `${formatAge(age)} ago (${plan.createdAt})` : 'at an unknown time'}, more than --max-age ${formatAge(options.maxAgeMs)}. Make a new plan, or raise --max-age. Nothing was applied.`,
+      { option: '--max-age' },
+    );
+  }
+}
+
+export function formatAge(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 120) return `${minutes} min`;
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} d`;
+}
+
+/** `--max-age`: `90m`, `24h`, `2d`, or a number of hours. */
+export function parseMaxAge(value: string | number | undefined): number | undefined {
+  if (value === undefined) return 24 * 3_600_000;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/i.exec(String(value));
+  if (!m) return undefined;
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, '': 3_600_000 }[m[2].toLowerCase() as 's' | 'm' | 'h' | 'd' | ''];
+  return Number(m[1]) * unit;
+}

@@ -1,0 +1,96 @@
+/**
+ * The files an `update` keeps between an interrupted run and its `--resume`,
+ * beside the journal: which undo file the run writes (so a resume adds to that
+ * one, never to another run's), and for `--where` the selection it read (so a
+ * resume works through the same contacts even if the query would now select others).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Filter } from '../pylon/types.js';
+import { deadPartials } from '../output/output-file.js';
+
+export interface RunMeta {
+  v: 1;
+  /** The undo file the interrupted run was writing. */
+  undoPath?: string;
+}
+
+/** Serialises with object keys in sorted order: the same value always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** A `--where` run is known by its host, query and the values it sets: 12 hex digits of their hash. */
+export function whereRunKey(filter: Filter, set: Record<string, string>, baseUrl = ''): string {
+  return createHash('sha256').update(canonicalJson({ filter, set, ...(baseUrl ? { baseUrl } : {}) })).digest('hex').slice(0, 12);
+}
+
+/** The journal of a `--where` run, in the working directory unless `--journal` says otherwise. */
+export function whereJournalPath(cwd: string, key: string): string {
+  return join(cwd, `.pylon-update-${key}.journal.jsonl`);
+}
+
+/** The contacts a `--where` run selected (`id,email`), kept beside its journal until the run completes. */
+export function selectionPathFor(journalPath: string): string {
+  return join(dirname(journalPath), `${basename(journalPath).replace(/\.jsonl$/, '')}.selection.csv`);
+}
+
+const metaPathFor = (journalPath: string) => join(dirname(journalPath), `${basename(journalPath).replace(/\.jsonl$/, '')}.meta.json`);
+
+export function writeRunMeta(journalPath: string, meta: Omit<RunMeta, 'v'>): void {
+  writeFileSync(metaPathFor(journalPath), JSON.stringify({ v: 1, ...meta }) + '\n');
+}
+
+export function readRunMeta(journalPath: string): RunMeta | undefined {
+  const path = metaPathFor(journalPath);
+  if (!existsSync(path)) return undefined;
+  try {
+    const meta = JSON.parse(readFileSync(path, 'utf8')) as RunMeta;
+    return meta && meta.v === 1 ? meta : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the side files once the journal is gone (the run completed). */
+export function removeRunState(journalPath: string): void {
+  rmSync(metaPathFor(journalPath), { force: true });
+  rmSync(selectionPathFor(journalPath), { force: true });
+}
+
+/**
+ * An undo file is never overwritten: when `path` (or a `.partial` of it) exists,
+ * the first free `<name>-2.csv`, `<name>-3.csv`, … is used instead.
+ */
+export function freeUndoPath(path: string): string {
+  const taken = (p: string) => existsSync(p) || deadPartials(p).length > 0 || existsSync(`${p}.earlier`);
+  if (!taken(path)) return path;
+  const m = /^(.*?)(\.[^./\\]*)?$/.exec(path)!;
+  const stem = m[1];
+  const ext = m[2] ?? '';
+  for (let i = 2; ; i++) {
+    const candidate = `${stem}-${i}${ext}`;
+    if (!taken(candidate)) return candidate;
+  }
+}
+
+/**
+ * The undo file of a run. A resumed run writes to the one of the run it finishes
+ * (kept beside the journal); any other run never overwrites an existing undo file.
+ */
+export function chooseUndoPath(asked: string | undefined, resume: boolean, journalPath: string | undefined, onNote?: (message: string) => void): string | undefined {
+  if (!asked) return undefined;
+  if (resume) {
+    const kept = journalPath ? readRunMeta(journalPath)?.undoPath : undefined;
+    if (kept && kept !== asked) onNote?.(`resuming: the undo rows go to ${kept}, the undo file of the run being finished`);
+    return kept ?? asked;
+  }
+  const free = freeUndoPath(asked);
+  if (free !== asked) onNote?.(`${asked} exists (an earlier run's undo file, kept as it is); this run's undo file is ${free}`);
+  return free;
+}

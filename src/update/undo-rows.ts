@@ -1,0 +1,74 @@
+/**
+ * The rows of an undo file: one per changed contact, `id`, `email`, each changed
+ * field's previous value (a value that was empty as UNDO_CLEAR_TOKEN), and for each
+ * field `_set.<field>`: the value the run set. `_…` columns are ignored by the
+ * import, so `update <undo file>` reads the file as before; `update` sees the
+ * `_set.` columns and reverts conditionally: a field only where it still holds
+ * the value the run set (`ROW_DRIFTED` otherwise, unless `--force`).
+ *
+ * One format for the undo files of `import`, `update` and `apply`.
+ */
+import type { FieldChange } from '../import/plan.js';
+import type { PlannedContact } from './plan-file.js';
+
+export const UNDO_CLEAR_TOKEN = '#N/A';
+export const SET_PREFIX = '_set.';
+
+/** Columns the undo file does not restore (the id identifies the contact; account_external_id is restored as account_id; a migration's identity and account-matching columns are not fields). */
+const NOT_RESTORED = new Set(['id', 'email', 'emails', 'account_external_id', 'external_id', 'external_id_label', 'account_id_if_unset']);
+
+export function undoColumns(fieldColumns: readonly string[]): string[] {
+  const fields = fieldColumns.filter((c) => !NOT_RESTORED.has(c));
+  // The email is a field the run can change only when the contacts are matched by id.
+  const emailChanges = fieldColumns.includes('email') && fieldColumns.includes('id');
+  const setColumns = [...(emailChanges ? ['email'] : []), ...fields].map((c) => SET_PREFIX + c);
+  return ['id', 'email', ...fields, ...setColumns];
+}
+
+/** The cells of one contact's undo row. */
+export function undoCells(columns: readonly string[], contactId: string, email: string | null | undefined, changes: readonly FieldChange[]): string[] {
+  const cells = columns.map(() => '');
+  cells[0] = contactId;
+  cells[1] = email ?? '';
+  for (const change of changes) {
+    const column = change.column === 'account_external_id' ? 'account_id' : change.column;
+    const i = columns.indexOf(column);
+    if (i > 1) cells[i] = change.from === '' ? UNDO_CLEAR_TOKEN : change.from;
+    if (change.column === 'email') cells[1] = change.from;
+    // account_external_id: the value set is an external id, not comparable with account_id: left unchecked.
+    const s = change.column === 'account_external_id' ? -1 : columns.indexOf(SET_PREFIX + change.column);
+    if (s >= 0) cells[s] = change.to === '' ? UNDO_CLEAR_TOKEN : change.to;
+  }
+  return cells;
+}
+
+/** Whether a CSV header is that of an undo file that records the values set (conditional undo). */
+export function isConditionalUndo(header: readonly string[]): boolean {
+  return header.includes('id') && header.some((h) => h.startsWith(SET_PREFIX));
+}
+
+/**
+ * One undo row as a planned change: each restored field goes from the value the
+ * run set (`from`) back to the previous one (`to`). A field with no recorded
+ * value set is reverted without the check (`unchecked`).
+ */
+export function plannedFromUndoRow(header: readonly string[], cells: readonly string[]): PlannedContact | undefined {
+  const cell = (name: string) => {
+    const i = header.indexOf(name);
+    return i < 0 ? '' : (cells[i] ?? '');
+  };
+  const id = cell('id').trim();
+  if (!id) return undefined;
+  const changes: PlannedContact['changes'] = [];
+  for (const column of header) {
+    if (column === 'id' || column.startsWith('_')) continue;
+    if (column === 'email' && cell(SET_PREFIX + 'email') === '') continue; // email is there to read; restored only when the run changed it
+    const previous = cell(column);
+    if (previous === '') continue;
+    const set = cell(SET_PREFIX + column);
+    const to = previous === UNDO_CLEAR_TOKEN ? '' : previous;
+    if (set === '') changes.push({ column, from: '', to, unchecked: true });
+    else changes.push({ column, from: set === UNDO_CLEAR_TOKEN ? '' : set, to });
+  }
+  return { id, email: cell('email') || undefined, changes };
+}

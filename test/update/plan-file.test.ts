@@ -1,0 +1,53 @@
+import test from 'ava';
+import { checkPlanTarget, parseMaxAge, parsePlan, planHash, sealPlan, PLAN_FORMAT, type SavedPlanBody } from '../../src/update/plan-file.js';
+
+const body = (): SavedPlanBody => ({
+  format: PLAN_FORMAT,
+  version: 1,
+  tool: { name: 'pylon-contacts', version: '0.1.0' },
+  createdAt: '2026-11-29T12:00:00.000Z',
+  command: 'update a.csv --set portal_role=admin --plan-out p.json',
+  target: { host: 'api.usepylon.com', baseUrl: 'https://api.usepylon.com', organization: { id: 'org-1', name: 'Acme' } },
+  source: { kind: 'file', path: '/x/a.csv', size: 10, sha256: 'ab' },
+  set: { portal_role: 'admin' },
+  counts: { changes: 1, removals: 0, unchanged: 0, failed: 0 },
+  changes: [{ id: 'c1', email: 'a@x.com', line: 2, changes: [{ column: 'portal_role', from: 'member', to: 'admin' }] }],
+  removals: [],
+});
+
+test('a sealed plan reads back; its hash does not depend on key order', (t) => {
+  const plan = sealPlan(body());
+  t.deepEqual(parsePlan(JSON.stringify(plan), 'p.json'), plan);
+  const reordered = Object.fromEntries(Object.entries(plan).reverse());
+  t.is(planHash(reordered as SavedPlanBody), plan.hash);
+});
+
+test('an edited, foreign or future-version plan is refused with its code', (t) => {
+  const plan = sealPlan(body());
+  const edited = JSON.stringify(plan).replace('"to":"admin"', '"to":"member"');
+  t.throws(() => parsePlan(edited, 'p.json'), { code: 'PLAN_EDITED', message: /changed after it was written/ });
+  const added = { ...plan, changes: [...plan.changes, { id: 'c2', changes: [{ column: 'portal_role', from: 'member', to: 'admin' }] }] };
+  t.throws(() => parsePlan(JSON.stringify(added), 'p.json'), { code: 'PLAN_EDITED' });
+  t.throws(() => parsePlan('id,email\n', 'p.json'), { code: 'PLAN_INVALID', message: /not JSON/ });
+  t.throws(() => parsePlan('{"a":1}', 'p.json'), { code: 'PLAN_INVALID', message: /not a pylon-contacts plan/ });
+  t.throws(() => parsePlan(JSON.stringify({ ...plan, version: 2 }), 'p.json'), { code: 'PLAN_INVALID', message: /version 2/ });
+});
+
+test('checkPlanTarget: another host, another organisation, older than --max-age', (t) => {
+  const plan = sealPlan(body());
+  const now = Date.parse(plan.createdAt) + 3_600_000;
+  const here = { host: 'api.usepylon.com', baseUrl: 'https://api.usepylon.com', organization: { id: 'org-1', name: 'Acme' } };
+  t.notThrows(() => checkPlanTarget(plan, here, { now, maxAgeMs: 24 * 3_600_000, path: 'p.json' }));
+  t.throws(() => checkPlanTarget(plan, { ...here, host: '127.0.0.1:4010' }, { now, maxAgeMs: 1e9, path: 'p.json' }), { code: 'PLAN_OTHER_TARGET', message: /made for api\.usepylon\.com, and this run goes to 127\.0\.0\.1:4010/ });
+  t.throws(() => checkPlanTarget(plan, { ...here, organization: { id: 'org-2', name: 'Globex' } }, { now, maxAgeMs: 1e9, path: 'p.json' }), { code: 'PLAN_OTHER_TARGET', message: /Globex \(org-2\)/ });
+  t.throws(() => checkPlanTarget(plan, here, { now, maxAgeMs: 30 * 60_000, path: 'p.json' }), { code: 'PLAN_STALE', message: /made 60 min ago .* more than --max-age 30 min/ });
+});
+
+test('parseMaxAge: units, hours by default, garbage undefined', (t) => {
+  t.is(parseMaxAge(undefined), 24 * 3_600_000);
+  t.is(parseMaxAge('90m'), 90 * 60_000);
+  t.is(parseMaxAge('2d'), 2 * 86_400_000);
+  t.is(parseMaxAge('36'), 36 * 3_600_000);
+  t.is(parseMaxAge('30s'), 30_000);
+  t.is(parseMaxAge('soon'), undefined);
+});
