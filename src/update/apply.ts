@@ -7,6 +7,8 @@
  * […]`), paced like every other call. Journal, `--resume` and the undo file work
  * as for `update`; the undo file records the live values each PATCH replaced.
  */
+import { paginate } from '../pylon/paginate.js';
+import { unclearedIssue, updateWithClears } from '../import/clears.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
@@ -14,7 +16,7 @@ import type { PylonClient } from '../pylon/api.js';
 import type { ConnectionOptions } from '../config.js';
 import { PylonApiError } from '../pylon/errors.js';
 import { PylonCliError, type ErrorCode } from '../errors.js';
-import type { Contact } from '../pylon/types.js';
+import type { Contact, ContactPatch } from '../pylon/types.js';
 import { resolveColumns } from '../import/columns.js';
 import { validateRow } from '../import/validate.js';
 import { diffContact, type FieldChange } from '../import/plan.js';
@@ -185,9 +187,14 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
     const patch = async (line: number, entry: PlannedContact, live: Contact, body: object, changes: FieldChange[]) => {
       try {
         journal?.sent(line, { id: entry.id, changes });
-        const res = await client.updateContact(entry.id, body, { signal });
-        await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, changes));
-        await record(line, entry, 'updated', { requestId: res.requestId });
+        // A "" clear the server refuses or ignores: the rest is applied, the undo row leaves it out, the row says so.
+        const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal);
+        const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
+        if (applied.length > 0) await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, applied));
+        if (uncleared.length > 0) {
+          const issue = unclearedIssue(uncleared);
+          await record(line, entry, 'failed', { code: issue.code, field: issue.field, message: issue.message, requestId: res.requestId });
+        } else await record(line, entry, 'updated', { requestId: res.requestId });
       } catch (error) {
         if (stops(error)) {
           stop(error);
@@ -338,16 +345,19 @@ async function readLive(client: PylonClient, ids: readonly string[], signal?: Ab
 
 async function readLiveOnce(client: PylonClient, ids: readonly string[], signal?: AbortSignal): Promise<Map<string, Contact>> {
   const found = new Map<string, Contact>();
-  const seen = new Set<string>();
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await client.searchContacts({ filter: { field: 'id', operator: 'in', values: [...ids] }, limit: 999, ...(cursor ? { cursor } : {}) }, { signal });
-    for (const contact of page.data) found.set(contact.id, contact);
-    if (!page.hasNextPage) return found;
-    if (!page.cursor || seen.has(page.cursor)) throw new PylonCliError('PYLON_PAGINATION', `Search pagination broke off (request_id ${page.requestId})`);
-    seen.add(page.cursor);
-    cursor = page.cursor;
+  const pages = paginate((cursor) => client.searchContacts({ filter: { field: 'id', operator: 'in', values: [...ids] }, limit: 999, ...(cursor ? { cursor } : {}) }, { signal }), { signal });
+  for await (const page of pages) for (const contact of page.data) found.set(contact.id, contact);
+  // Search may lag behind writes (a contact changed moments ago can be missing from it): an id it
+  // does not return is read directly; only a 404 there means the contact was deleted.
+  for (const id of ids) {
+    if (found.has(id)) continue;
+    try {
+      found.set(id, (await client.getContact(id, { signal })).data);
+    } catch (error) {
+      if (!(error instanceof PylonApiError && error.status === 404)) throw error;
+    }
   }
+  return found;
 }
 
 /** The journal key of an undo file applied as a plan: its content hash. */
