@@ -79,7 +79,6 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
   const warnings: string[] = [];
   let stream: Readable | undefined;
   let chunks: AsyncIterator<Buffer | string> | undefined;
-  let opening: Promise<CsvLayout> | undefined;
   let layout: CsvLayout | undefined;
   let decoder: Decoder | undefined;
   let tokenizer: Tokenizer | undefined;
@@ -267,10 +266,28 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
     }
   }
 
-  const source: RecordSource = {
+  const source = assembleRecordSource({ open: doOpen, close, iterate: records, warnings, bytesRead: () => bytesRead, blankRecords: () => blankRecords });
+  return source;
+}
+
+/** The parts a record source is made of, whatever the format (CSV here; JSON and XLSX in src/input/). */
+export interface RecordSourceParts {
+  /** Reads up to the header; called once, on the first `open()`. */
+  open(): Promise<CsvLayout>;
+  close(): void;
+  iterate(): AsyncGenerator<RecordItem>;
+  warnings: string[];
+  bytesRead(): number;
+  blankRecords(): number;
+}
+
+/** A RecordSource from its parts: `open()` runs once (a failure closes the input), `header()` opens. */
+export function assembleRecordSource<Item extends RecordItem = RecordItem>(parts: Omit<RecordSourceParts, 'iterate'> & { iterate(): AsyncGenerator<Item> }): RecordSource & AsyncIterable<Item> {
+  let opening: Promise<CsvLayout> | undefined;
+  const source = {
     open() {
-      opening ??= doOpen().catch((error: unknown) => {
-        close();
+      opening ??= parts.open().catch((error: unknown) => {
+        parts.close();
         throw error;
       });
       return opening;
@@ -278,15 +295,15 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
     async header() {
       return (await source.open()).header;
     },
-    warnings,
+    warnings: parts.warnings,
     get bytesRead() {
-      return bytesRead;
+      return parts.bytesRead();
     },
     get blankRecords() {
-      return blankRecords;
+      return parts.blankRecords();
     },
-    close,
-    [Symbol.asyncIterator]: records,
+    close: parts.close,
+    [Symbol.asyncIterator]: parts.iterate,
   };
   return source;
 }
@@ -299,7 +316,8 @@ function checkDelimiter(value: string): string {
   return delimiter;
 }
 
-async function openInput(input: string | Readable, name: string, highWaterMark: number): Promise<Readable> {
+/** Opens a file (or stdin for `-`) for reading as a stream; a missing file, a folder or an unreadable one is a ConfigError. */
+export async function openInput(input: string | Readable, name: string, highWaterMark: number): Promise<Readable> {
   if (typeof input !== 'string') return input;
   if (input === '-') return process.stdin;
   let handle;
@@ -312,7 +330,7 @@ async function openInput(input: string | Readable, name: string, highWaterMark: 
   }
   if ((await handle.stat()).isDirectory()) {
     await handle.close();
-    throw new ConfigError('INPUT_UNREADABLE', `${name} is a directory, not a CSV file`, { option: '<file>' });
+    throw new ConfigError('INPUT_UNREADABLE', `${name} is a directory, not a file`, { option: '<file>' });
   }
   // A gzip file (an export written with --gzip, say) is read through gunzip.
   const magic = Buffer.alloc(2);

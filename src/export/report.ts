@@ -1,8 +1,7 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { open, unlink } from 'node:fs/promises';
 import { stringify } from 'csv-stringify/sync';
-import { PylonCliError } from '../errors.js';
+import { openCsvFile, type CsvFile } from '../output/csv-file.js';
+import { outputWriteError } from '../output/output-file.js';
 
 /** One line of the export error report. */
 export interface ReportEntry {
@@ -30,8 +29,7 @@ const HEADER = stringify([REPORT_COLUMNS]);
 export class ErrorReport {
   readonly path: string | undefined;
   entries = 0;
-  #stream: WriteStream | undefined;
-  #error: Error | undefined;
+  #file: Promise<CsvFile<ReportEntry>> | undefined;
 
   constructor(path: string | undefined) {
     this.path = path;
@@ -40,24 +38,20 @@ export class ErrorReport {
   async add(entry: ReportEntry): Promise<void> {
     this.entries += 1;
     if (this.path === undefined) return;
-    if (!this.#stream) {
-      this.#stream = createWriteStream(this.path);
-      this.#stream.on('error', (error) => (this.#error ??= error));
-      this.#stream.write(HEADER);
-    }
-    if (this.#error) return;
-    const line = stringify([[entry.kind, entry.id ?? '', entry.cursor ?? '', entry.page ?? '', entry.status ?? '', entry.requestId ?? '', entry.code, entry.message]]);
-    if (!this.#stream.write(line)) await Promise.race([once(this.#stream, 'drain'), once(this.#stream, 'close')]);
+    this.#file ??= openCsvFile<ReportEntry>(this.path, REPORT_COLUMNS, (e) => [e.kind, e.id ?? '', e.cursor ?? '', String(e.page ?? ''), String(e.status ?? ''), e.requestId ?? '', e.code, e.message]);
+    await (await this.#file).write(entry);
   }
 
-  /** Flushes the report; when there was nothing to report, removes a report an earlier run left at the same path. */
+  /** Commits the report; when there was nothing to report, removes a report an earlier run left at the same path. */
   async close(): Promise<string | undefined> {
-    if (this.#stream) {
-      if (!this.#stream.closed) {
-        this.#stream.end();
-        await once(this.#stream, 'close');
+    if (this.#file) {
+      const file = await this.#file;
+      try {
+        await file.commit();
+      } catch (error) {
+        await file.discard();
+        throw outputWriteError(this.path!, error);
       }
-      if (this.#error) throw new PylonCliError('OUTPUT_WRITE', `Cannot write the error report ${this.path}: ${this.#error.message}`, { cause: this.#error });
       return this.path;
     }
     if (this.path !== undefined) {

@@ -1,7 +1,8 @@
+import { paginate } from '../pylon/paginate.js';
 import { createRequire } from 'node:module';
 import type { PylonClient } from '../pylon/api.js';
 import type { Account } from '../pylon/types.js';
-import { InternalError, PylonCliError } from '../errors.js';
+import { InternalError } from '../errors.js';
 import type { AccountMatch, AccountResolver } from './transform.js';
 
 /**
@@ -82,18 +83,9 @@ export function indexAccounts(accounts: readonly Account[]): AccountIndex {
 /** Reads every account once (`GET /accounts`, 999 a page). */
 export async function loadAccounts(client: PylonClient, signal?: AbortSignal): Promise<Account[]> {
   const accounts: Account[] = [];
-  const seen = new Set<string>();
-  let cursor: string | undefined;
-  for (let pages = 0; ; pages++) {
-    const page = await client.listAccounts({ limit: 999, ...(cursor ? { cursor } : {}) }, { signal });
-    accounts.push(...page.data);
-    if (!page.hasNextPage) return accounts;
-    if (!page.cursor || seen.has(page.cursor) || pages > 10_000) {
-      throw new PylonCliError('PYLON_PAGINATION', `Account list pagination broke off after ${pages + 1} pages (request_id ${page.requestId})`);
-    }
-    seen.add(page.cursor);
-    cursor = page.cursor;
-  }
+  const pages = paginate((cursor) => client.listAccounts({ limit: 999, ...(cursor ? { cursor } : {}) }, { signal }), { signal, maxPages: 10_000 });
+  for await (const page of pages) accounts.push(...page.data);
+  return accounts;
 }
 
 export interface AccountMatchStats {

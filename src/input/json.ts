@@ -1,8 +1,7 @@
-import { open as openFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { ConfigError, InternalError, PylonCliError } from '../errors.js';
-import type { CsvLayout, RecordItem, RecordSource } from '../csv/read.js';
+import { assembleRecordSource, openInput, type CsvLayout, type RecordItem, type RecordSource } from '../csv/read.js';
 import { MULTI_SEPARATOR } from '../columns.js';
 
 /**
@@ -38,7 +37,6 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
   let finished = false;
   let mode: 'array' | 'ndjson' | undefined;
   let buffer = '';
-  let opening: Promise<CsvLayout> | undefined;
   let header: string[] = [];
   let sample: Raw[] = [];
   let iterated = false;
@@ -250,27 +248,7 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
     }
   }
 
-  const source: RecordSource = {
-    open() {
-      opening ??= doOpen().catch((error: unknown) => {
-        close();
-        throw error;
-      });
-      return opening;
-    },
-    async header() {
-      return (await source.open()).header;
-    },
-    warnings,
-    get bytesRead() {
-      return bytesRead;
-    },
-    get blankRecords() {
-      return blankRecords;
-    },
-    close,
-    [Symbol.asyncIterator]: iterate,
-  };
+  const source = assembleRecordSource({ open: doOpen, close, iterate: iterate, warnings, bytesRead: () => bytesRead, blankRecords: () => blankRecords });
   return source;
 }
 
@@ -294,20 +272,3 @@ export function flatten(value: unknown, prefix = '', out = new Map<string, strin
   return out;
 }
 
-async function openInput(input: string | Readable, name: string, highWaterMark: number): Promise<Readable> {
-  if (typeof input !== 'string') return input;
-  if (input === '-') return process.stdin;
-  let handle;
-  try {
-    handle = await openFile(input, 'r');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${input}`, { option: '<file>' });
-    throw new ConfigError('INPUT_UNREADABLE', `Cannot open ${input}: ${(error as Error).message}`, { option: '<file>' });
-  }
-  if ((await handle.stat()).isDirectory()) {
-    await handle.close();
-    throw new ConfigError('INPUT_UNREADABLE', `${name} is a directory, not a file`, { option: '<file>' });
-  }
-  return handle.createReadStream({ highWaterMark });
-}

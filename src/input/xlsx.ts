@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, InternalError, invalidOption } from '../errors.js';
-import type { CsvLayout, RecordItem, RecordSource } from '../csv/read.js';
+import { assembleRecordSource, type CsvLayout, type RecordItem, type RecordSource } from '../csv/read.js';
 
 /**
  * An XLSX workbook's sheet read as records (SheetJS, the `@e965/xlsx` build of
@@ -40,7 +40,6 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
   let headerRow = 0;
   let bytesRead = 0;
   let blankRecords = 0;
-  let opening: Promise<CsvLayout> | undefined;
   let iterated = false;
 
   async function doOpen(): Promise<CsvLayout> {
@@ -129,24 +128,7 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
     close();
   }
 
-  const source: RecordSource = {
-    open() {
-      opening ??= doOpen();
-      return opening;
-    },
-    async header() {
-      return (await source.open()).header;
-    },
-    warnings,
-    get bytesRead() {
-      return bytesRead;
-    },
-    get blankRecords() {
-      return blankRecords;
-    },
-    close,
-    [Symbol.asyncIterator]: iterate,
-  };
+  const source = assembleRecordSource({ open: doOpen, close, iterate: iterate, warnings, bytesRead: () => bytesRead, blankRecords: () => blankRecords });
   return source;
 }
 

@@ -1,11 +1,9 @@
-import { createInterface } from 'node:readline/promises';
+import { askToConfirm } from '../confirm.js';
 import type { Argv, CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
 import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared-options.js';
 import { importExitCode, printImportSummary } from '../output.js';
 import { runWithTerminal } from './import.js';
-import { EXIT } from '../exit-codes.js';
-import type { CliContext } from '../context.js';
 import { ExitError } from '../../errors.js';
 import { connect } from '../../pylon/connect.js';
 import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-options.js';
@@ -31,22 +29,6 @@ function describeSavedPlan(plan: SavedPlan, now: number): string {
   return lines.join('\n') + '\n';
 }
 
-async function askToConfirm(ctx: CliContext, question: string, signal: AbortSignal): Promise<boolean> {
-  const rl = createInterface({ input: ctx.stdin, output: ctx.stderr, terminal: false });
-  try {
-    const answer = await new Promise<string | undefined>((resolve, reject) => {
-      rl.once('close', () => resolve(undefined));
-      rl.question(question, { signal }).then(resolve, reject);
-    });
-    const word = answer?.trim().toLowerCase();
-    return word === 'yes' || word === 'y';
-  } catch (error) {
-    if (signal.aborted) throw new ExitError(EXIT.INTERRUPTED, 'Stopped before writing anything: interrupted.', 'RUN_ABORTED');
-    throw error;
-  } finally {
-    rl.close();
-  }
-}
 
 export const applyCommand: CommandModule<object, ApplyArgv> = {
   command: 'apply <plan>',

@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline/promises';
+import { askToConfirm } from '../confirm.js';
 import type { Argv, CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
 import { importExitCode, printImportSummary } from '../output.js';
@@ -8,7 +8,7 @@ import { runUpdate, type UpdatePlan } from '../../update/run-update.js';
 import { UNDO_CLEAR_TOKEN } from '../../import/run-import.js';
 import { connect } from '../../pylon/connect.js';
 import { parseFilterExpression } from '../../pylon/filter-expr.js';
-import { ConfigError, ExitError, invalidOption } from '../../errors.js';
+import { ConfigError, invalidOption } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { whereJournalPath, whereRunKey } from '../../update/run-state.js';
 import { describeTarget, targetOf } from '../../update/target.js';
@@ -68,27 +68,10 @@ function transitionLines(transitions: UpdatePlan['transitions']): string[] {
   return lines;
 }
 
-/**
- * Asks on the terminal. Only "yes"/"y" goes on; end of input answers no, and
- * Ctrl-C stops like an interrupted run (nothing was written yet).
- */
-async function askToConfirm(ctx: CliContext, plan: UpdatePlan, signal: AbortSignal): Promise<boolean> {
-  const rl = createInterface({ input: ctx.stdin, output: ctx.stderr, terminal: false });
-  try {
-    const answer = await new Promise<string | undefined>((resolve, reject) => {
-      rl.once('close', () => resolve(undefined));
-      const removals = plan.removals?.length ?? 0;
-      const count = `${plan.changes.toLocaleString('en-US')} contacts${removals > 0 ? ` (and ${removals.toLocaleString('en-US')} removals)` : ''}`;
-      rl.question(`Apply these changes to ${count}${plan.target ? ` on ${plan.target.host}` : ''}? Type yes to continue: `, { signal }).then(resolve, reject);
-    });
-    const word = answer?.trim().toLowerCase();
-    return word === 'yes' || word === 'y';
-  } catch (error) {
-    if (signal.aborted) throw new ExitError(EXIT.INTERRUPTED, 'Stopped before writing anything: interrupted.', 'RUN_ABORTED');
-    throw error;
-  } finally {
-    rl.close();
-  }
+function confirmPlan(ctx: CliContext, plan: UpdatePlan, signal: AbortSignal): Promise<boolean> {
+  const removals = plan.removals?.length ?? 0;
+  const count = `${plan.changes.toLocaleString('en-US')} contacts${removals > 0 ? ` (and ${removals.toLocaleString('en-US')} removals)` : ''}`;
+  return askToConfirm(ctx, `Apply these changes to ${count}${plan.target ? ` on ${plan.target.host}` : ''}? Type yes to continue: `, signal);
 }
 
 export const updateCommand: CommandModule<object, UpdateArgv> = {
@@ -177,7 +160,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
               hooks.endProgress();
               ctx.stderr.write(describePlan(p));
             },
-            confirm: ctx.isTTY && !argv.yes && !argv.dryRun && !argv.planOut ? (p) => askToConfirm(ctx, p, hooks.signal) : undefined,
+            confirm: ctx.isTTY && !argv.yes && !argv.dryRun && !argv.planOut ? (p) => confirmPlan(ctx, p, hooks.signal) : undefined,
           },
         );
         saved = r.saved;
