@@ -13,30 +13,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { availableColumns, toCells } from '../src/export/columns.js';
-import type { ExportStats } from '../src/export/run-export.js';
 import type { Contact, CustomFieldDefinition } from '../src/pylon/types.js';
 import { REPO, runCliMeasured, startEmulator, type EmulatorProcess, type Measured } from './lib/processes.js';
+import { exportRun, type ExportRow } from './lib/export-run.js';
 
 export const title = 'Export (child processes, emulator rate limits off)';
 
-const UNPACED = 'list=100000000,customFields=100000';
 
-interface Row {
-  label: string;
-  run: Measured;
-  stats: ExportStats;
-}
-
-function statsOf(run: Measured): ExportStats {
-  const line = run.stdout.trim().split('\n').pop();
-  if (run.code !== 0 || !line?.startsWith('{')) throw new Error(`export failed (exit ${run.code}):\n${run.stderr.slice(-2000)}`);
-  return JSON.parse(line) as ExportStats;
-}
-
-async function exportRun(emulator: EmulatorProcess, label: string, args: string[]): Promise<Row> {
-  const run = await runCliMeasured(['export', ...args, '--json', '--rate', UNPACED, '--quiet'], { PYLON_API_TOKEN: emulator.token, PYLON_BASE_URL: emulator.url });
-  return { label, run, stats: statsOf(run) };
-}
+type Row = ExportRow;
 
 async function getJson<T>(emulator: EmulatorProcess, path: string): Promise<T> {
   const res = await fetch(`${emulator.url}${path}`, { headers: { authorization: `Bearer ${emulator.token}` } });

@@ -11,33 +11,16 @@ import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
-import type { ExportStats } from '../src/export/run-export.js';
 import { runCliMeasured, startEmulator, type EmulatorProcess, type Measured } from './lib/processes.js';
+import { exportRun, type ExportRow } from './lib/export-run.js';
 
 export const title = `Warehouse outputs: Parquet and loads into PostgreSQL and DuckDB (${Number(process.env.PYLON_BENCH_CONTACTS ?? 1_000_000).toLocaleString('en-US')} contacts)`;
 
-const UNPACED = 'list=100000000,customFields=100000';
 /** PYLON_BENCH_CONTACTS overrides the count for a quick try; RESULTS.md figures are from 1,000,000. */
 const CONTACTS = Number(process.env.PYLON_BENCH_CONTACTS ?? 1_000_000);
 const CHANGED = CONTACTS / 100;
 
-interface Row {
-  label: string;
-  run: Measured;
-  stats: ExportStats;
-}
-
-function statsOf(run: Measured): ExportStats {
-  const line = run.stdout.trim().split('\n').pop();
-  if (run.code !== 0 || !line?.startsWith('{')) throw new Error(`export failed (exit ${run.code}):\n${run.stderr.slice(-2000)}`);
-  return JSON.parse(line) as ExportStats;
-}
-
-async function exportRun(emulator: EmulatorProcess, label: string, args: string[]): Promise<Row> {
-  const run = await runCliMeasured(['export', ...args, '--json', '--rate', UNPACED, '--quiet'], { PYLON_API_TOKEN: emulator.token, PYLON_BASE_URL: emulator.url });
-  process.stderr.write(`  ${label}: ${(run.wallMs / 1000).toFixed(1)} s, ${run.maxRssMb.toFixed(0)} MB\n`);
-  return { label, run, stats: statsOf(run) };
-}
+type Row = ExportRow;
 
 /** Renames `ids` through PATCH /contacts/{id}, 8 requests in flight. */
 async function changeContacts(emulator: EmulatorProcess, ids: readonly string[]): Promise<void> {
@@ -87,13 +70,13 @@ export async function run(): Promise<string> {
     await db?.connect();
     const emulator = await startEmulator(['--seed-random', String(CONTACTS), '--rate-limits', 'off', '--random-seed', '1']);
     try {
-      const csv = await exportRun(emulator, 'CSV export (reference)', [join(dir, 'c.csv')]);
+      const csv = await exportRun(emulator, 'CSV export (reference)', [join(dir, 'c.csv')], true);
       rows.push(csv);
       csvMb = (await stat(join(dir, 'c.csv'))).size / 2 ** 20;
-      rows.push(await exportRun(emulator, 'Parquet export', [join(dir, 'c.parquet')]));
+      rows.push(await exportRun(emulator, 'Parquet export', [join(dir, 'c.parquet')], true));
       parquetMb = (await stat(join(dir, 'c.parquet'))).size / 2 ** 20;
-      if (db) rows.push(await exportRun(emulator, '--to postgresql, first load (empty table)', ['--to', `${pgUrl}#${table}`, '--run-id', 'bench-pg-1']));
-      rows.push(await exportRun(emulator, '--to duckdb, first load (new file)', ['--to', `duckdb:${duckFile}`, '--run-id', 'bench-duck-1']));
+      if (db) rows.push(await exportRun(emulator, '--to postgresql, first load (empty table)', ['--to', `${pgUrl}#${table}`, '--run-id', 'bench-pg-1'], true));
+      rows.push(await exportRun(emulator, '--to duckdb, first load (new file)', ['--to', `duckdb:${duckFile}`, '--run-id', 'bench-duck-1'], true));
       // 1% of the contacts change: the first ids in id order (the same set for both databases).
       const ids = await (async () => {
         const instance = await DuckDBInstance.create(duckFile);
@@ -105,10 +88,10 @@ export async function run(): Promise<string> {
       })();
       await changeContacts(emulator, ids);
       if (db) {
-        rows.push(await exportRun(emulator, `--to postgresql, after ${n(CHANGED)} contacts changed`, ['--to', `${pgUrl}#${table}`, '--run-id', 'bench-pg-2']));
+        rows.push(await exportRun(emulator, `--to postgresql, after ${n(CHANGED)} contacts changed`, ['--to', `${pgUrl}#${table}`, '--run-id', 'bench-pg-2'], true));
         pgChanged = Number((await db.query(`SELECT count(*) AS n FROM "${table}" WHERE _run_id = 'bench-pg-2'`)).rows[0].n);
       }
-      rows.push(await exportRun(emulator, `--to duckdb, after ${n(CHANGED)} contacts changed`, ['--to', `duckdb:${duckFile}`, '--run-id', 'bench-duck-2']));
+      rows.push(await exportRun(emulator, `--to duckdb, after ${n(CHANGED)} contacts changed`, ['--to', `duckdb:${duckFile}`, '--run-id', 'bench-duck-2'], true));
       duckChanged = await duckCount(duckFile, `SELECT count(*) FROM contacts WHERE _run_id = 'bench-duck-2'`);
     } finally {
       await emulator.stop();

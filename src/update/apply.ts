@@ -8,6 +8,7 @@
  * as for `update`; the undo file records the live values each PATCH replaced.
  */
 import { paginate } from '../pylon/paginate.js';
+import { RunControl } from '../import/run-control.js';
 import { unclearedIssue, updateWithClears } from '../import/clears.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, statSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { PylonClient } from '../pylon/api.js';
 import type { ConnectionOptions } from '../config.js';
 import { PylonApiError } from '../pylon/errors.js';
-import { PylonCliError, type ErrorCode } from '../errors.js';
+import { PylonCliError } from '../errors.js';
 import type { Contact, ContactPatch } from '../pylon/types.js';
 import { resolveColumns } from '../import/columns.js';
 import { validateRow } from '../import/validate.js';
@@ -69,8 +70,6 @@ interface Drift {
 }
 
 /** Codes that stop the whole run (the row is left for --resume). */
-const FATAL: ReadonlySet<ErrorCode> = new Set(['PYLON_AUTH', 'PYLON_FORBIDDEN', 'PYLON_NETWORK', 'PYLON_TIMEOUT', 'PYLON_RATE_LIMITED', 'PYLON_PAGINATION', 'OUTPUT_WRITE']);
-const CREDENTIAL: ReadonlySet<ErrorCode> = new Set(['PYLON_AUTH', 'PYLON_FORBIDDEN']);
 
 export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promise<ApplyStats> {
   // A resumed run keeps the undo rows of the run it finishes (set aside, merged back in front of its own).
@@ -118,7 +117,8 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
   let errors: CsvReport<ErrorRow> | undefined;
   let results: CsvReport<ResultRow> | undefined;
   let undo: CsvReport<string[]> | undefined;
-  let fatal: unknown;
+  // Stopping is decided as in the import: 401/403 and output failures always stop; a write cut off after it reached the server fails its row.
+  const control = new RunControl(signal);
   try {
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
@@ -172,17 +172,6 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
       progress();
     };
 
-    const isAbort = (error: unknown) => Boolean(signal?.aborted) && error instanceof PylonCliError && error.code === 'RUN_ABORTED';
-    const stops = (error: unknown) => {
-      if (isAbort(error)) return true;
-      if (!(error instanceof PylonCliError) || !FATAL.has(error.code)) return false;
-      // A write cut off after it reached the server fails its row, not the run; a refused credential always stops it.
-      return CREDENTIAL.has(error.code) || !(error instanceof PylonApiError && error.maybeApplied);
-    };
-    const stop = (error: unknown) => {
-      if (!isAbort(error)) fatal ??= error;
-    };
-
     const pool = createPool(options.connection.concurrency);
     const patch = async (line: number, entry: PlannedContact, live: Contact, body: object, changes: FieldChange[]) => {
       try {
@@ -196,8 +185,7 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
           await record(line, entry, 'failed', { code: issue.code, field: issue.field, message: issue.message, requestId: res.requestId });
         } else await record(line, entry, 'updated', { requestId: res.requestId });
       } catch (error) {
-        if (stops(error)) {
-          stop(error);
+        if (control.judge(error) === 'stop') {
           stats.notProcessed++;
           return;
         }
@@ -259,7 +247,7 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
     };
 
     for (let from = 0; from < options.contacts.length; from += options.readBatch) {
-      if (fatal || signal?.aborted) {
+      if (control.stopped) {
         stats.notProcessed += options.contacts.length - from;
         break;
       }
@@ -279,13 +267,12 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
       try {
         live = await readLive(client, batch.map((b) => b.entry.id), signal);
       } catch (error) {
-        if (!stops(error)) throw error;
-        stop(error);
+        control.stopOrThrow(error);
         stats.notProcessed += options.contacts.length - from;
         break;
       }
       for (const [k, { line, entry }] of batch.entries()) {
-        if (fatal || signal?.aborted) {
+        if (control.stopped) {
           stats.notProcessed += batch.length - k;
           break;
         }
@@ -294,18 +281,15 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
     }
     await pool.drain();
 
-    stats.interrupted = Boolean(signal?.aborted) && !fatal;
-    if (fatal) {
-      const err = fatal as Error & { code?: string };
-      stats.fatal = { code: err.code ?? 'INTERNAL', message: err.message };
-    }
+    stats.interrupted = control.interrupted;
+    stats.fatal = control.describeFatal();
     if (stats.drifted > 0) note(`${stats.drifted} contacts changed since the plan was made and were left as they are (ROW_DRIFTED in ${options.errorsPath})`);
     await errors.commit();
     await results?.commit();
     await undo?.commit();
     journal?.close();
     journal = undefined;
-    if (options.journalPath && !options.dryRun && !fatal && !signal?.aborted && stats.notProcessed === 0) rmSync(options.journalPath, { force: true });
+    if (options.journalPath && !options.dryRun && !control.stopped && stats.notProcessed === 0) rmSync(options.journalPath, { force: true });
     return finish(stats, client, started);
   } catch (error) {
     await errors?.commit().catch(() => undefined);

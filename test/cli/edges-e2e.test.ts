@@ -7,17 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ImportStats } from '../../src/import/run-import.js';
-import { contactsCsv, emailOf, envFor, FAST_RATE, notExactlyOnce, runCli, spawnCli, startEmulator, startFaultProxy, tempDir, writes, type CliResult } from '../helpers/cli.js';
+import { contactsCsv, emailOf, envFor, FAST_RATE, notExactlyOnce, runCli, spawnCli, startEmulator, startFaultProxy, statsOf, tempDir, writes } from '../helpers/cli.js';
 
-function statsOf(result: CliResult): ImportStats {
-  const line = result.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as ImportStats;
-  } catch {
-    throw new Error(`no JSON summary on stdout (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
-  }
-}
 
 function input(t: ExecutionContext, csv: string): string {
   const path = join(tempDir(t), 'contacts.csv');

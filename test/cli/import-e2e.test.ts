@@ -27,6 +27,7 @@ import {
   spawnCli,
   startEmulator,
   startFaultProxy,
+  statsOf,
   tempDir,
   writes,
   type CliResult,
@@ -37,14 +38,6 @@ const STACK_TRACE = /^\s+at .+[(:]\d+/m;
 
 const outcomes = (s: ImportStats) => s.created + s.updated + s.unchanged + s.skipped + s.failed;
 
-function statsOf(result: CliResult): ImportStats {
-  const line = result.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as ImportStats;
-  } catch {
-    throw new Error(`no JSON summary on stdout (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
-  }
-}
 
 function readCsv(path: string): Array<Record<string, string>> {
   return parse(readFileSync(path), { columns: true, bom: true }) as Array<Record<string, string>>;

@@ -195,3 +195,13 @@ export async function startFaultProxy(
   t.teardown(close);
   return { url: `http://127.0.0.1:${port}`, injected, close };
 }
+
+/** The `--json` summary: the last line of stdout. */
+export function statsOf<T = import('../../src/import/run-import.js').ImportStats>(result: CliResult): T {
+  const line = result.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as T;
+  } catch {
+    throw new Error(`no JSON summary on stdout (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+}
