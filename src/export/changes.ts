@@ -17,7 +17,10 @@ export interface ChangeLog {
   add(op: ChangeOp, id: string, rowHash: string): void;
   flush(): Promise<void>;
   readonly counts: Record<ChangeOp, number>;
-  commit(): Promise<void>;
+  /** The file, for the run's commit. */
+  readonly file: OutputFile;
+  /** Ends and fsyncs the file; the run's commit renames it into place. */
+  prepare(): Promise<void>;
   discard(): Promise<void>;
 }
 
@@ -41,9 +44,10 @@ export async function createChangeLog(path: string, run: { validFrom: string; ru
         : stringify([[op, id, rowHash, run.validFrom, run.runId]]);
     },
     flush,
-    async commit() {
+    file,
+    async prepare() {
       await flush();
-      await file.commit();
+      await file.prepare();
     },
     discard: () => file.discard(),
   };

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream/promises';
 import { ConfigError } from '../errors.js';
 import type { Filter } from '../pylon/types.js';
 import { openOutput, type OutputFile } from '../output/output-file.js';
 import { IdIndex, key64, key64WithHex, parseKey64Hex, type Key64 } from './id-index.js';
-import { readManifest, resolveFrom, type ExportManifest, type StateRef } from './manifest.js';
+import { readManifest, resolveFrom, type StateRef } from './manifest.js';
+import type { SchemaRecord } from './schema.js';
 
 /**
  * Delta exports. Contacts carry no timestamps, so each run records a 64-bit hash
@@ -30,54 +33,146 @@ export function recordHash(columnsKey: string, cells: readonly string[]): Key64 
 
 export type Change = 'new' | 'changed' | 'unchanged';
 
-/** The previous run, loaded for --since. */
+/**
+ * The state file `--state PATH` reads and replaces (format 2): the header line,
+ * one JSON line saying whose state it is, the `<hash> <id>` lines, and a
+ * trailer `end <entries> <sha256>` over everything before it, so a truncated
+ * or edited file is found before it is trusted. A `--since` manifest's state
+ * (format 1) has no meta and no trailer: its manifest holds the sha256.
+ */
+export const STATE_FORMAT = 2;
+export const STATE_HEADER_V2 = `pylon-contacts-state ${STATE_FORMAT}`;
+
+/** Whose state a `--state` file is: checked against the run before it is used. */
+export interface StateMeta {
+  /** `host[:port]` of the API the contacts came from. */
+  host: string;
+  /** From `GET /me`; null when the run could not tell. */
+  organization: { id: string; name: string } | null;
+  /** `--columns` as given (null: every column); the columns it gave are in `columns`. */
+  columnsOption: string[] | null;
+  columns: string[];
+  filter: Filter | null;
+  runId: string;
+  /** When the run that wrote it started: the next run covers changes after that. */
+  startedAt: string;
+  schema: SchemaRecord | null;
+}
+
+/** The previous committed run: a `--since` manifest, or the `--state` file. */
 export interface Baseline {
-  manifestPath: string;
-  manifest: ExportManifest & { state: StateRef };
-  /** Absolute path of the previous state file. */
-  statePath: string;
+  /** The path given (for messages and the manifest's `delta.since`). */
+  source: string;
+  option: '--since' | '--state';
+  startedAt: string;
+  columns: string[];
+  schema: SchemaRecord | null | undefined;
+  /** The state file (absolute path) and what it holds. */
+  state: StateRef;
   /** Previous id key → record hash; ids seen in this run get marked. */
   index: IdIndex;
   /** Compares a current record with the previous run and marks it seen. */
   classify(idKey: Key64, hash: Key64): Change;
+  /** Reads the state's entries again (for the deleted ids). */
+  entries(): AsyncGenerator<StateEntry>;
+}
+
+export interface StateEntry {
+  key: Key64;
+  hash: Key64;
+  hashHex: string;
+  id: string;
 }
 
 function sameFilter(a: Filter | null | undefined, b: Filter | null | undefined): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
-/** Reads the state file line by line, checking its header and sha256 against the manifest. */
-async function* readState(path: string, expected: StateRef, since: string): AsyncGenerator<{ key: Key64; hash: Key64; hashHex: string; id: string }> {
+function stateError(option: string, path: string, problem: string): ConfigError {
+  return new ConfigError('INPUT_UNREADABLE', `Invalid option \`${option}\`: the state file ${path} ${problem}`, { option });
+}
+
+/**
+ * Reads a state file line by line (format 1 or 2). Format 1 is checked against
+ * the sha256 its manifest recorded; format 2 against its own trailer. Calls
+ * `onMeta` with format 2's meta line before the first entry.
+ */
+async function* readState(path: string, check: { option: string; sha256?: string; onMeta?: (meta: StateMeta) => void }): AsyncGenerator<StateEntry> {
+  const { option } = check;
   const digest = createHash('sha256');
-  const stream = createReadStream(path);
-  stream.on('data', (chunk) => digest.update(chunk));
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  let first = true;
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let format = 0;
+  let lineNo = 0;
+  let entries = 0;
+  let trailer: string | undefined;
   try {
     for await (const line of lines) {
-      if (first) {
-        first = false;
-        if (line !== STATE_HEADER) throw stateError(since, path, 'is not a pylon-contacts state file');
+      lineNo += 1;
+      if (trailer !== undefined) throw stateError(option, path, 'has lines after its end line (corrupt); delete it to start again with a full export');
+      if (lineNo === 1) {
+        const m = /^pylon-contacts-state (\d+)$/.exec(line);
+        if (!m) throw stateError(option, path, 'is not a pylon-contacts state file');
+        format = Number(m[1]);
+        if (format > STATE_FORMAT) throw stateError(option, path, `was written by a newer version of pylon-contacts (state format ${format}; this version reads 1 and 2); upgrade, or delete it to start again with a full export`);
+        if (format < 1) throw stateError(option, path, 'is not a pylon-contacts state file');
+        digest.update(line + '\n');
+        continue;
+      }
+      if (format === 2 && lineNo === 2) {
+        let meta: StateMeta;
+        try {
+          meta = JSON.parse(line) as StateMeta;
+        } catch {
+          throw stateError(option, path, 'has a corrupt header (not JSON); delete it to start again with a full export');
+        }
+        if (typeof meta?.host !== 'string' || !Array.isArray(meta.columns) || typeof meta.startedAt !== 'string') throw stateError(option, path, 'has a corrupt header; delete it to start again with a full export');
+        digest.update(line + '\n');
+        check.onMeta?.(meta);
+        continue;
+      }
+      if (format === 2 && line.startsWith('end ')) {
+        trailer = line;
         continue;
       }
       const hash = parseKey64Hex(line.slice(0, 16));
       const id = line.slice(17);
-      if (!hash || line[16] !== ' ' || id === '') throw stateError(since, path, 'has a malformed line');
+      if (!hash || line[16] !== ' ' || id === '') throw stateError(option, path, `has a malformed line ${lineNo} (corrupt)`);
+      digest.update(line + '\n');
+      entries += 1;
       yield { key: key64(id), hash, hashHex: line.slice(0, 16), id };
     }
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw stateError(since, path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw stateError(option, path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  if (first || digest.digest('hex') !== expected.sha256) {
-    throw stateError(since, path, 'does not match the sha256 in the manifest (changed or truncated since that run); run a full export');
+  if (lineNo === 0) throw stateError(option, path, 'is empty');
+  if (format === 2) {
+    const expected = `end ${entries} ${digest.digest('hex')}`;
+    if (trailer !== expected) throw stateError(option, path, 'is truncated or was changed since it was written (its end line does not match); delete it to start again with a full export');
+    return;
+  }
+  if (digest.digest('hex') !== check.sha256) {
+    throw stateError(option, path, 'does not match the sha256 in the manifest (changed or truncated since that run); run a full export');
   }
 }
 
-function stateError(since: string, path: string, problem: string): ConfigError {
-  return new ConfigError('INPUT_UNREADABLE', `Invalid option \`--since\`: the state file ${path} of ${since} ${problem}`, { option: '--since' });
+function baselineOf(source: string, option: Baseline['option'], found: Omit<Baseline, 'source' | 'option' | 'index' | 'classify' | 'entries'>, read: () => AsyncGenerator<StateEntry>, index: IdIndex): Baseline {
+  return {
+    source,
+    option,
+    ...found,
+    index,
+    classify(idKey, hash) {
+      const previous = index.get(idKey);
+      if (previous === undefined) return 'new';
+      index.mark(idKey);
+      return previous.hi === hash.hi && previous.lo === hash.lo ? 'unchanged' : 'changed';
+    },
+    entries: read,
+  };
 }
 
+/** The baseline of `--since`: the manifest of an earlier run and the state it names. */
 export async function loadBaseline(manifestPath: string, current: { filter: Filter | undefined }): Promise<Baseline> {
   const manifest = await readManifest(manifestPath);
   if (!sameFilter(manifest.filter, current.filter)) {
@@ -88,20 +183,58 @@ export async function loadBaseline(manifestPath: string, current: { filter: Filt
     );
   }
   const statePath = resolveFrom(manifestPath, manifest.state.path);
+  const read = () => readState(statePath, { option: '--since', sha256: manifest.state.sha256 });
   const index = new IdIndex({ expected: manifest.state.entries });
-  for await (const entry of readState(statePath, manifest.state, manifestPath)) index.add(entry.key, entry.hash);
-  return {
-    manifestPath,
-    manifest,
-    statePath,
-    index,
-    classify(idKey, hash) {
-      const previous = index.get(idKey);
-      if (previous === undefined) return 'new';
-      index.mark(idKey);
-      return previous.hi === hash.hi && previous.lo === hash.lo ? 'unchanged' : 'changed';
-    },
-  };
+  for await (const entry of read()) index.add(entry.key, entry.hash);
+  return baselineOf(manifestPath, '--since', { startedAt: manifest.startedAt, columns: manifest.columns, schema: manifest.schema, state: { ...manifest.state, path: statePath } }, read, index);
+}
+
+/** Who is asking for a `--state` file: it must be the run that wrote it (same API host, organisation, --columns and --filter). */
+export interface StateOwner {
+  host: string;
+  organization: { id: string; name: string } | null;
+  columnsOption: string[] | null;
+  filter: Filter | null;
+}
+
+/** Reads `--state PATH`: undefined on the first run (no file yet); a ConfigError (exit 2) for someone else's, corrupt or newer state. */
+export async function loadStateFile(path: string, owner: StateOwner): Promise<Baseline | undefined> {
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw stateError('--state', path, `cannot be read (${error.code ?? String(error)})`);
+  });
+  if (!info) return undefined;
+  if (!info.isFile()) throw stateError('--state', path, 'is not a regular file');
+  let meta: StateMeta | undefined;
+  const sha = createHash('sha256');
+  sha.setEncoding('hex');
+  const read = () => readState(path, { option: '--state', onMeta: (m) => (meta = m) });
+  const index = new IdIndex({ expected: Math.max(1, Math.round(info.size / 40)) });
+  let entries = 0;
+  for await (const entry of read()) {
+    if (entries === 0) checkOwner(path, meta, owner);
+    entries += 1;
+    index.add(entry.key, entry.hash);
+  }
+  if (entries === 0) checkOwner(path, meta, owner);
+  await pipeline(createReadStream(path), sha);
+  return baselineOf(path, '--state', { startedAt: meta!.startedAt, columns: meta!.columns, schema: meta!.schema, state: { path, sha256: sha.read() as string, entries } }, read, index);
+}
+
+function checkOwner(path: string, meta: StateMeta | undefined, owner: StateOwner): void {
+  if (!meta) throw stateError('--state', path, 'is a --since state (format 1), not a --state file; give its manifest to --since, or use a new --state path');
+  const start = 'belongs to another run';
+  if (meta.host !== owner.host) throw stateError('--state', path, `${start}: it holds contacts from ${meta.host}, this run reads ${owner.host}`);
+  if (meta.organization && owner.organization && meta.organization.id !== owner.organization.id) {
+    throw stateError('--state', path, `${start}: it holds contacts of the organisation ${meta.organization.name} (${meta.organization.id}), the token belongs to ${owner.organization.name} (${owner.organization.id})`);
+  }
+  if (JSON.stringify(meta.columnsOption) !== JSON.stringify(owner.columnsOption)) {
+    const say = (c: string[] | null) => (c ? `--columns ${c.join(',')}` : 'every column');
+    throw stateError('--state', path, `${start}: it was written with ${say(meta.columnsOption)}, this run asks for ${say(owner.columnsOption)}; use one state file per column set`);
+  }
+  if (!sameFilter(meta.filter, owner.filter)) {
+    throw stateError('--state', path, `${start}: it was written with ${meta.filter ? `--filter ${JSON.stringify(meta.filter)}` : 'no --filter'}; a delta needs the same filter (otherwise the deleted ids would be wrong)`);
+  }
 }
 
 /** Streams the ids of the previous state not seen in this run into a CSV (header `id`), and to `onDeleted` with their last hash. Returns their count. */
@@ -111,7 +244,7 @@ export async function writeDeleted(baseline: Baseline, file: OutputFile | undefi
     if (file) await file.write(text);
   };
   await write('id\n');
-  for await (const entry of readState(baseline.statePath, baseline.manifest.state, baseline.manifestPath)) {
+  for await (const entry of baseline.entries()) {
     if (baseline.index.isMarked(entry.key)) continue;
     deleted += 1;
     await onDeleted?.(entry.id, entry.hashHex);
@@ -125,32 +258,40 @@ export interface StateWriter {
   /** Buffers one line; `flush` writes the buffered lines. */
   add(id: string, hash: { hex: string }): void;
   flush(): Promise<void>;
-  /** Ends, fsyncs and renames the file into place. */
-  commit(): Promise<Omit<StateRef, 'path'>>;
+  /** The file, for the run's commit. */
+  readonly file: OutputFile;
+  /** Ends and fsyncs the file (the run's commit renames it into place); returns what the manifest records. */
+  prepare(): Promise<Omit<StateRef, 'path'>>;
   discard(): Promise<void>;
 }
 
-export async function createStateWriter(path: string): Promise<StateWriter> {
+/** Format 1 (beside a `--since` manifest) without `meta`; format 2 (`--state`) with it. */
+export async function createStateWriter(path: string, meta?: StateMeta): Promise<StateWriter> {
   const file = await openOutput(path);
   const digest = createHash('sha256');
+  // Format 2's trailer hashes everything before it; the manifest's sha256 covers the whole file.
+  const body = meta ? createHash('sha256') : undefined;
   let entries = 0;
-  let pending = STATE_HEADER + '\n';
+  let pending = meta ? `${STATE_HEADER_V2}\n${JSON.stringify(meta)}\n` : STATE_HEADER + '\n';
   const flush = async () => {
     if (pending === '') return;
     const text = pending;
     pending = '';
     digest.update(text);
+    body?.update(text);
     await file.write(text);
   };
   return {
+    file,
     add(id, hash) {
       entries += 1;
       pending += `${hash.hex} ${id}\n`;
     },
     flush,
-    async commit() {
+    async prepare() {
+      if (body) pending += `end ${entries} ${body.copy().update(pending).digest('hex')}\n`;
       await flush();
-      await file.commit();
+      await file.prepare();
       return { sha256: digest.digest('hex'), entries };
     },
     discard: () => file.discard(),

@@ -3,7 +3,7 @@ import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions,
 import { parseFilterExpression } from '../pylon/filter-expr.js';
 import type { Filter } from '../pylon/types.js';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isSpecialFile } from '../output/output-file.js';
 import { parseLoadTarget, type LoadTarget } from './load/target.js';
 import type { RecheckMode } from './list-check.js';
@@ -23,6 +23,8 @@ export interface ExportOptionsInput extends ConnectionOptionsInput {
   manifest?: string;
   errors?: string;
   since?: string;
+  /** The pipeline's state file: read when it exists, replaced when the whole run is committed. */
+  state?: string;
   pageSize?: number;
   maxPages?: number;
   /** NDJSON with numbers, booleans and lists as JSON types, keys as in the schema sidecars (Parquet is always typed). */
@@ -63,7 +65,10 @@ export interface ExportOptions {
   /** Undefined with stdout and no --manifest: then no manifest and no state are written. */
   manifestPath?: string;
   errorsPath?: string;
+  /** Where this run's state is written: `--state`, else beside the output. */
   statePath?: string;
+  /** `--state`: the state is also read from `statePath` (when it exists) as the baseline of a delta. */
+  stateFile: boolean;
   deletedPath?: string;
   since?: string;
   pageSize: number;
@@ -175,13 +180,20 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
       option: '--since',
     });
   }
+  if (input.state !== undefined && input.since !== undefined) {
+    throw new ConfigError('CONFIG_INVALID_OPTION', 'Invalid option `--state`: it replaces --since (the state file is the baseline); give one of them', { option: '--state' });
+  }
+  if (input.state !== undefined && (input.state === '' || /\{[^{}]*\}/.test(input.state))) {
+    throw invalidOption('--state', 'one fixed path, the same every night (no {date}, {time} or {run_id})', input.state);
+  }
   const manifestInput = input.manifest === undefined ? undefined : expandTemplate('--manifest', input.manifest, now, runId);
   const manifestPath = manifestInput ?? (toStdout || noFile || special ? undefined : `${output}.manifest.json`);
   const base = sidecarBase(output, toStdout || noFile || special, manifestPath);
   const fileBase = toStdout || noFile || special ? undefined : output;
   const successWanted = input.successMarker ?? templated;
   if (successWanted && manifestPath === undefined) throw invalidOption('--success-marker', 'a manifest to write it beside (a file output or --manifest)', true);
-  return {
+  const delta = input.since !== undefined || input.state !== undefined;
+  const options: ExportOptions = {
     connection: resolveConnectionOptions(input),
     output,
     toStdout,
@@ -193,8 +205,9 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     filter,
     manifestPath,
     errorsPath: input.errors !== undefined ? expandTemplate('--errors', input.errors, now, runId) : base === undefined ? undefined : `${base}.errors.csv`,
-    statePath: base === undefined ? undefined : `${base}.state`,
-    deletedPath: input.since === undefined || base === undefined ? undefined : `${base}.deleted.csv`,
+    statePath: input.state ?? (base === undefined ? undefined : `${base}.state`),
+    stateFile: input.state !== undefined,
+    deletedPath: !delta || base === undefined ? undefined : `${base}.deleted.csv`,
     since: input.since,
     pageSize: resolveIntegerOption('--page-size', input.pageSize, 1, 999, 999),
     maxPages: resolveIntegerOption('--max-pages', input.maxPages, 1, 100_000_000, DEFAULT_MAX_PAGES),
@@ -212,4 +225,44 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     rowGroupSize: input.rowGroupSize === undefined ? undefined : resolveIntegerOption('rowGroupSize', input.rowGroupSize, 1, 10_000_000, 5_000),
     recheck: resolveRecheck(input.recheck),
   };
+  checkCollisions(options);
+  return options;
+}
+
+/** Every path a run writes, with the flag that named it (sidecars under the flag of the path they follow). */
+export function outputPaths(options: ExportOptions): Array<{ option: string; path: string }> {
+  const list: Array<[string, string | undefined]> = [
+    ['<file>', options.fileOutput && !options.toStdout ? options.output : undefined],
+    ['--manifest', options.manifestPath],
+    ['--manifest', options.manifestPath === undefined ? undefined : `${options.manifestPath}.failed.json`],
+    ['--errors', options.errorsPath],
+    [options.stateFile ? '--state' : '<file>', options.statePath],
+    ['<file>', options.deletedPath],
+    ['--changes', options.changesPath],
+    ['--success-marker', options.successPath],
+    ...Object.values(options.schemaPaths ?? {}).map((path): [string, string] => ['<file>', path]),
+  ];
+  return list.filter((e): e is [string, string] => e[1] !== undefined).map(([option, path]) => ({ option, path }));
+}
+
+/**
+ * Two outputs at one path would overwrite each other (`--changes` naming the
+ * data file or the manifest): refused before the first request. Special files
+ * (/dev/null, a FIFO) are written in place and may be shared.
+ */
+function checkCollisions(options: ExportOptions): void {
+  const seen = new Map<string, string>();
+  const inputs = [options.since].filter((p): p is string => p !== undefined).map((p) => resolve(p));
+  for (const { option, path } of outputPaths(options)) {
+    if (isSpecialFile(path)) continue;
+    const key = resolve(path);
+    const other = seen.get(key);
+    if (other !== undefined) {
+      throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${path} is also where ${other} goes; give each output its own path`, { option });
+    }
+    if (inputs.includes(key) && key !== resolve(options.manifestPath ?? '')) {
+      throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${path} is the --since manifest this run reads; give the output another path`, { option });
+    }
+    seen.set(key, option === '<file>' && key === resolve(options.output) ? 'the export (<file>)' : `${option === '<file>' ? 'a sidecar of the export' : option} (${path})`);
+  }
 }

@@ -9,7 +9,8 @@ import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact } from '../pylon/types.js';
-import { checkWritable, openOutput, outputWriteError, sweepDeadPartials, writeFileAtomic, type OutputFile } from '../output/output-file.js';
+import { checkWritable, isSpecialFile, openOutput, outputWriteError, publishTogether, sweepDeadPartials, type OutputFile, type PublishedSet } from '../output/output-file.js';
+import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
 import { openLoader, type MergeCounts, type TableLoader } from './load/loader.js';
 import {
@@ -28,11 +29,11 @@ import {
   type TypedRow,
 } from './schema.js';
 import { availableColumns, recordProblem, selectColumns, toCells, toJsonRecord, type ExportColumn } from './columns.js';
-import { columnsKey, createStateWriter, loadBaseline, recordHash, writeDeleted, type Baseline, type StateWriter } from './delta.js';
+import { columnsKey, createStateWriter, loadBaseline, loadStateFile, recordHash, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
 import { key64 } from './id-index.js';
 import { ListTracker, type ListCheck } from './list-check.js';
 import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
-import type { ExportOptions } from './options.js';
+import { outputPaths, type ExportOptions } from './options.js';
 import { paginate, PaginationError, type PaginationState } from '../pylon/paginate.js';
 import { ErrorReport, type ReportEntry } from './report.js';
 import { createPageEncoder, Digest, forwardTo, type EncoderRow, type PageEncoder } from './sink.js';
@@ -118,45 +119,12 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   const { signal } = hooks;
   await checkDirectories(options);
   await removeStaleFiles(options);
-  const baseline = options.since === undefined ? undefined : await loadBaseline(options.since, { filter: options.filter });
+  let baseline = options.since === undefined ? undefined : await loadBaseline(options.since, { filter: options.filter });
   const client = hooks.client ?? connect(options.connection);
   const callsBefore = { ...client.stats.calls };
   const retriesBefore = client.stats.retries;
   const rateLimitedBefore = client.stats.rateLimited;
-  const stats: ExportStats = {
-    complete: false,
-    interrupted: false,
-    output: options.fileOutput ? options.output : `(no file; ${options.to?.display})`,
-    format: options.format,
-    gzip: options.gzip,
-    rows: 0,
-    contactsRead: 0,
-    recordErrors: 0,
-    pages: 0,
-    calls: emptyCalls(),
-    retries: 0,
-    rateLimited: 0,
-    bytes: 0,
-    sha256: null,
-    columns: [],
-    startedAt: options.runStartedAt,
-    endedAt: '',
-    durationMs: 0,
-    manifestPath: options.manifestPath ?? null,
-    errorsPath: null,
-    statePath: null,
-    delta: baseline ? { since: baseline.manifestPath, sinceStartedAt: baseline.manifest.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null } : null,
-    stoppedAt: null,
-    listCheck: new ListTracker().check,
-    warnings: [],
-    runId: options.runId,
-    schemaHash: null,
-    valuesSha256: null,
-    valuesRows: 0,
-    load: null,
-    changes: null,
-    schemaFiles: [],
-  };
+  const stats = emptyStats(options);
   const refresh = () => {
     for (const endpoint of ENDPOINTS) stats.calls[endpoint] = client.stats.calls[endpoint] - (callsBefore[endpoint] ?? 0);
     stats.retries = client.stats.retries - retriesBefore;
@@ -172,6 +140,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   let changeLog: ChangeLog | undefined;
   let loader: TableLoader | undefined;
   const sidecars: OutputFile[] = [];
+  const marks: OutputFile[] = [];
   let newState: StateRef | undefined;
   let schema: SchemaRecord | undefined;
   const digest = new Digest();
@@ -179,14 +148,17 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
 
   try {
+    const owner = options.stateFile ? await stateOwner(options, client, signal) : undefined;
+    if (owner) baseline = await loadStateFile(options.statePath!, owner);
+    if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null };
     const definitions = await client.listCustomFields({ signal });
     const columns = selectColumns(availableColumns(definitions), options.columns);
     stats.columns = columns.map((c) => c.name);
     const typed = typedColumns(columns);
     schema = schemaRecord(typed);
     stats.schemaHash = schema.hash;
-    if (baseline && baseline.manifest.columns.join(',') !== stats.columns.join(',')) {
-      stats.warnings.push(`the columns differ from ${options.since}: every contact counts as changed in this run`);
+    if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
+      stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
     }
     if (options.typed || options.to) await checkSchema(options, baseline, schema, stats);
     phase = 'page';
@@ -196,7 +168,10 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
       phase = 'page';
     }
     if (options.fileOutput && !options.toStdout) dataFile = await openOutput(options.output);
-    if (options.statePath !== undefined) stateWriter = await createStateWriter(options.statePath);
+    if (options.statePath !== undefined) {
+      const meta = owner ? { ...owner, columns: stats.columns, runId: options.runId, startedAt: options.runStartedAt, schema } : undefined;
+      stateWriter = await createStateWriter(options.statePath, meta);
+    }
     if (options.changesPath !== undefined) changeLog = await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId });
     // hyparquet-writer is loaded only for Parquet output.
     const parquet = options.format === 'parquet' ? (await import('./parquet.js')).createParquetEncoder(typed, { rowGroupSize: options.rowGroupSize }) : undefined;
@@ -241,47 +216,62 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
       stats.valuesSha256 = values.hex;
       stats.valuesRows = values.rows;
     }
+    // Every file is written and fsynced under its temporary name before anything is published.
+    for (const file of [deletedFile, ...sidecars, dataFile]) await file?.prepare();
+    if (changeLog) await changeLog.prepare();
+    if (stateWriter) newState = { path: options.statePath!, ...(await stateWriter.prepare()) };
     // The load's transaction stays open until the files are in place; a failure before its COMMIT rolls it back.
     if (loader) {
       phase = 'load';
       const mergeStarted = Date.now();
       const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete });
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - mergeStarted };
-      phase = 'output';
     }
-    // Data before state: if the state cannot be saved, the next delta repeats
-    // this run's rows (at least once) instead of losing them.
-    await deletedFile?.commit();
-    for (const file of sidecars) await file.commit();
+    phase = 'output';
     stats.schemaFiles = sidecars.map((f) => f.path);
-    await dataFile?.commit();
-    if (changeLog) {
-      await changeLog.commit();
-      stats.changes = { path: options.changesPath!, ...changeLog.counts };
+    if (changeLog) stats.changes = { path: options.changesPath!, ...changeLog.counts };
+    if (newState) stats.statePath = options.statePath!;
+    stats.sha256 = options.fileOutput ? digest.sha256 : null;
+    stats.complete = true;
+    stats.endedAt = new Date().toISOString();
+    // The manifest and _SUCCESS are staged like the rest: the set below is renamed into place together.
+    if (options.manifestPath !== undefined) {
+      refresh();
+      stats.errorsPath = report.entries > 0 ? (options.errorsPath ?? null) : null;
+      const manifest = await openOutput(options.manifestPath);
+      marks.push(manifest);
+      await manifest.write(JSON.stringify(buildManifest(options, options.manifestPath, stats, newState, schema), null, 2) + '\n');
+      if (stats.listCheck.verdict !== 'unverified' && options.successPath !== undefined) marks.push(await openOutput(options.successPath));
     }
-    if (stateWriter && options.statePath !== undefined) {
-      newState = { path: options.statePath, ...(await stateWriter.commit()) };
-      stats.statePath = options.statePath;
-    }
+    // Data before state, manifest and _SUCCESS last: a reader that sees the new manifest finds its files.
+    const published = await publishTogether([deletedFile, ...sidecars, dataFile, changeLog?.file, stateWriter?.file, ...marks].filter((f): f is OutputFile => f !== undefined));
     if (loader) {
       phase = 'load';
       const commitStarted = Date.now();
-      await loader.commit();
+      try {
+        await loader.commit();
+      } catch (error) {
+        throw await afterFailedCommit(error, published);
+      }
       stats.load!.mergeMs += Date.now() - commitStarted;
     }
-    stats.sha256 = options.fileOutput ? digest.sha256 : null;
-    stats.complete = true;
+    await published.finish();
+    if (options.manifestPath !== undefined) await unlink(`${options.manifestPath}.failed.json`).catch(() => {});
   } catch (error) {
-    await Promise.all([dataFile?.discard(), deletedFile?.discard(), stateWriter?.discard(), changeLog?.discard(), loader?.abort(), ...sidecars.map((f) => f.discard())]);
+    await Promise.all([dataFile?.discard(), deletedFile?.discard(), stateWriter?.discard(), changeLog?.discard(), loader?.abort(), ...sidecars.map((f) => f.discard()), ...marks.map((f) => f.discard())]);
     if (error instanceof ConfigError) {
       await report.close();
       throw error;
     }
+    stats.complete = false;
     stats.bytes = digest.bytes;
+    stats.sha256 = null;
     stats.interrupted = signal?.aborted === true;
     stats.load = null;
     stats.changes = null;
+    stats.statePath = null;
     stats.schemaFiles = [];
+    newState = undefined;
     const entry = describeFailure(error, phase, pageState, stats.interrupted);
     stats.stoppedAt = { cursor: entry.cursor ?? '', pagesRead: pageState.pages, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
     await report.add(entry);
@@ -291,19 +281,69 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   }
   refresh();
   stats.errorsPath = (await report.close()) ?? null;
+  if (stats.complete) return stats;
   stats.endedAt = new Date().toISOString();
   if (options.manifestPath !== undefined) {
-    const state = newState ?? (baseline && !stats.complete ? { ...baseline.manifest.state, path: baseline.statePath } : undefined);
     // A failed run never replaces the manifest of a complete one: its facts go to <manifest>.failed.json.
     const failedPath = `${options.manifestPath}.failed.json`;
-    const path = !stats.complete && (await manifestIsComplete(options.manifestPath)) ? failedPath : options.manifestPath;
+    const path = await manifestIsComplete(options.manifestPath) ? failedPath : options.manifestPath;
     stats.manifestPath = path;
-    await writeManifest(path, buildManifest(options, path, stats, state, schema));
-    if (stats.complete) await unlink(failedPath).catch(() => {});
-    // Last: a scheduler waiting for _SUCCESS finds every file in place.
-    if (stats.complete && stats.listCheck.verdict !== 'unverified' && options.successPath !== undefined) await writeFileAtomic(options.successPath, '');
+    await writeManifest(path, buildManifest(options, path, stats, baseline?.state, schema));
   }
   return stats;
+}
+
+/** The COMMIT of the load failed after the files were renamed into place: they go back, and the message says what is where. */
+async function afterFailedCommit(error: unknown, published: PublishedSet): Promise<unknown> {
+  const notRestored = await published.rollback();
+  const reason = error instanceof Error ? error.message : String(error);
+  const code = error instanceof PylonCliError ? error.code : 'LOAD_FAILED';
+  const left = notRestored.length === 0
+    ? 'the table, the data file, its manifest, sidecars, change log and state were left as they were'
+    : `the table was left as it was, but these files are this run's and could not be put back: ${notRestored.join(', ')}`;
+  return new PylonCliError(code, `${reason.replace(/\.$/, '')}; ${left}`);
+}
+
+async function stateOwner(options: ExportOptions, client: PylonClient, signal: AbortSignal | undefined): Promise<StateOwner> {
+  const me = await client.me({ signal });
+  return { host: hostOf(options.connection.baseUrl), organization: { id: me.data.id, name: me.data.name }, columnsOption: options.columns ?? null, filter: options.filter ?? null };
+}
+
+function emptyStats(options: ExportOptions): ExportStats {
+  return {
+    complete: false,
+    interrupted: false,
+    output: options.fileOutput ? options.output : `(no file; ${options.to?.display})`,
+    format: options.format,
+    gzip: options.gzip,
+    rows: 0,
+    contactsRead: 0,
+    recordErrors: 0,
+    pages: 0,
+    calls: emptyCalls(),
+    retries: 0,
+    rateLimited: 0,
+    bytes: 0,
+    sha256: null,
+    columns: [],
+    startedAt: options.runStartedAt,
+    endedAt: '',
+    durationMs: 0,
+    manifestPath: options.manifestPath ?? null,
+    errorsPath: null,
+    statePath: null,
+    delta: null,
+    stoppedAt: null,
+    listCheck: new ListTracker().check,
+    warnings: [],
+    runId: options.runId,
+    schemaHash: null,
+    valuesSha256: null,
+    valuesRows: 0,
+    load: null,
+    changes: null,
+    schemaFiles: [],
+  };
 }
 
 interface PagesInput {
@@ -433,7 +473,7 @@ async function writeDeletedIds(baseline: Baseline, file: OutputFile | undefined,
 
 /** Stops the run when a column was dropped or changed type against the previous run (its --since manifest, else the manifest this run replaces). */
 async function checkSchema(options: ExportOptions, baseline: Baseline | undefined, schema: SchemaRecord, stats: ExportStats): Promise<void> {
-  const previous = baseline?.manifest.schema ?? (options.manifestPath !== undefined ? (await readPreviousManifest(options.manifestPath))?.schema : undefined);
+  const previous = baseline?.schema ?? (options.manifestPath !== undefined ? (await readPreviousManifest(options.manifestPath))?.schema : undefined);
   if (!previous || !Array.isArray(previous.columns)) return;
   const change = compareSchemas(previous, schema);
   if (change.dropped.length === 0 && change.changed.length === 0) return;
@@ -460,40 +500,21 @@ async function manifestIsComplete(path: string): Promise<boolean> {
 
 /** Every file goes beside its target: a missing directory is a usage error, found before any request. */
 async function checkDirectories(options: ExportOptions): Promise<void> {
-  const targets: Array<[string, string | undefined]> = [
-    ['<file>', options.toStdout || !options.fileOutput ? undefined : options.output],
-    ['--manifest', options.manifestPath],
-    ['--errors', options.errorsPath],
-    ['--changes', options.changesPath],
-  ];
-  for (const [flag, path] of targets) {
-    if (path === undefined) continue;
+  const targets = outputPaths(options);
+  for (const { option, path } of targets) {
+    if (!['<file>', '--manifest', '--errors', '--changes', '--state'].includes(option) || isSpecialFile(path)) continue;
     const dir = dirname(resolve(path));
     // A partitioned layout (contacts/dt={date}/…) makes its directory.
     if (options.templated) await mkdir(dir, { recursive: true }).catch(() => {});
     const info = await stat(dir).catch(() => undefined);
-    if (!info?.isDirectory()) throw invalidOption(flag, 'a path in an existing directory', path);
+    if (!info?.isDirectory()) throw invalidOption(option, 'a path in an existing directory', path);
   }
-  const more: Array<[string, string | undefined]> = [
-    ['--since', options.statePath],
-    ['--since', options.deletedPath],
-    ...Object.values(options.schemaPaths ?? {}).map((path): [string, string] => ['<file>', path]),
-  ];
-  await checkWritable([...targets, ...more].filter((t): t is [string, string] => t[1] !== undefined).map(([option, path]) => ({ option, path })));
+  await checkWritable(targets);
 }
 
-/** Temporary files of earlier runs killed before they could clean up (kill -9). */
+/** Temporary files of earlier runs killed before they could clean up (kill -9), and files a killed publish had replaced (put back). */
 async function removeStaleFiles(options: ExportOptions): Promise<void> {
-  const paths = [
-    options.fileOutput && !options.toStdout ? options.output : undefined,
-    options.manifestPath,
-    options.statePath,
-    options.deletedPath,
-    options.changesPath,
-    options.manifestPath === undefined ? undefined : `${options.manifestPath}.failed.json`,
-    ...(options.schemaPaths ? Object.values(options.schemaPaths) : []),
-  ];
-  for (const path of paths) if (path !== undefined) await sweepDeadPartials(path);
+  for (const { path } of outputPaths(options)) await sweepDeadPartials(path);
 }
 
 function describeFailure(error: unknown, phase: Phase, pageState: PaginationState, interrupted: boolean): ReportEntry {

@@ -17,7 +17,7 @@
  */
 import { createWriteStream, readdirSync, statSync, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, PylonCliError } from '../errors.js';
 import { processAlive } from './process-alive.js';
@@ -38,11 +38,20 @@ export interface OutputFile {
   write(chunk: string | Buffer): Promise<void>;
   /** Ends the file, fsyncs it and renames it into place. */
   commit(): Promise<void>;
+  /** Ends the file and fsyncs it, leaving it under its temporary name (`publishTogether` renames it). */
+  prepare(): Promise<void>;
+  /** True when written in place (a special file): there is nothing to rename. */
+  readonly inPlace: boolean;
   /** Removes the temporary file (a file written in place is left as it is). */
   discard(): Promise<void>;
 }
 
-const PARTIAL = /^\.(.+)\.(\d+)\.partial$/;
+const PARTIAL = /^\.(.+)\.(\d+)\.(partial|previous)$/;
+
+/** Where `publishTogether` keeps the file a target replaced until the whole set is committed. */
+export function previousPathFor(target: string, pid = process.pid): string {
+  return join(dirname(target), `.${basename(target)}.${pid}.previous`);
+}
 
 /** The temporary sibling a process writes `target` under. */
 export function partialPathFor(target: string, pid = process.pid): string {
@@ -72,7 +81,11 @@ export function isSpecialFile(path: string): boolean {
 }
 
 
-/** Temporary siblings of `target` left by processes that no longer run. */
+/**
+ * Temporary siblings of `target` left by processes that no longer run: their
+ * `.partial` files, and the `.previous` copy a publish kept (the set it belonged
+ * to was never committed).
+ */
 export function deadPartials(target: string): string[] {
   const dir = dirname(target);
   const name = basename(target);
@@ -90,10 +103,17 @@ export function deadPartials(target: string): string[] {
   return found;
 }
 
-/** Removes the temporary siblings of `target` that dead processes left; returns them. */
+/**
+ * Removes the temporary siblings of `target` that dead processes left; returns
+ * them. A `.previous` copy is put back in place: the process died while
+ * publishing a set of files, so its target goes back to what it was.
+ */
 export async function sweepDeadPartials(target: string): Promise<string[]> {
   const stale = deadPartials(target);
-  for (const path of stale) await unlink(path).catch(() => undefined);
+  for (const path of stale) {
+    if (path.endsWith('.previous')) await rename(path, target).catch(() => undefined);
+    else await unlink(path).catch(() => undefined);
+  }
   return stale;
 }
 
@@ -206,14 +226,28 @@ export async function openOutput(target: string): Promise<OutputFile> {
     throw outputWriteError(target, error);
   }
   let settled = false;
+  let prepared = false;
   const check = () => {
     const error = failure ?? stream.errored;
     if (error) throw outputWriteError(target, error);
+  };
+  const prepare = async () => {
+    if (prepared) return;
+    try {
+      if (!stream.writableEnded) stream.end();
+      await finished(stream);
+      check();
+    } catch (error) {
+      throw outputWriteError(target, failure ?? error);
+    }
+    prepared = true;
   };
   return {
     path: target,
     writingPath,
     stream,
+    inPlace,
+    prepare,
     async write(chunk) {
       check();
       if (!stream.write(chunk)) {
@@ -228,9 +262,7 @@ export async function openOutput(target: string): Promise<OutputFile> {
       if (settled) return;
       settled = true;
       try {
-        if (!stream.writableEnded) stream.end();
-        await finished(stream);
-        check();
+        await prepare();
         if (!inPlace) await rename(writingPath, target);
       } catch (error) {
         if (!inPlace) await unlink(writingPath).catch(() => undefined);
@@ -239,7 +271,7 @@ export async function openOutput(target: string): Promise<OutputFile> {
       if (!inPlace) await syncDirectory(dirname(target));
     },
     async discard() {
-      if (settled) return;
+      if (settled && !prepared) return;
       settled = true;
       if (!stream.closed) {
         stream.destroy();
@@ -268,4 +300,72 @@ async function syncDirectory(dir: string): Promise<void> {
   if (!handle) return;
   await handle.sync().catch(() => {});
   await handle.close().catch(() => {});
+}
+
+/** A set of files put in place by `publishTogether`, not yet final. */
+export interface PublishedSet {
+  /** Puts every target back as it was (the old file, or no file); returns the targets it could not restore. */
+  rollback(): Promise<string[]>;
+  /** Drops the kept copies: the set is final. */
+  finish(): Promise<void>;
+}
+
+/**
+ * Renames prepared files into place one after the other, keeping each replaced
+ * target as a hard-linked `.previous` sibling until `finish()`, so the whole set
+ * can be put back (`rollback()`, or the next run's sweep after a kill) when a
+ * later step fails. A failed rename puts back the ones already renamed and
+ * rejects with OUTPUT_WRITE naming the file; every file not yet renamed is discarded.
+ */
+export async function publishTogether(files: readonly OutputFile[]): Promise<PublishedSet> {
+  const done: Array<{ target: string; previous: string | undefined }> = [];
+  const rollback = async () => {
+    const failed: string[] = [];
+    for (const { target, previous } of done.reverse()) {
+      try {
+        if (previous) await rename(previous, target);
+        else await unlink(target);
+      } catch {
+        failed.push(target);
+      }
+    }
+    done.length = 0;
+    return failed;
+  };
+  for (const [i, file] of files.entries()) {
+    if (file.inPlace) continue;
+    try {
+      await file.prepare();
+      const previous = previousPathFor(file.path);
+      const kept = await link(file.path, previous).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return false;
+          throw error;
+        },
+      );
+      done.push({ target: file.path, previous: kept ? previous : undefined });
+      await rename(file.writingPath, file.path);
+    } catch (error) {
+      const last = done.at(-1);
+      if (last?.target === file.path) {
+        // The rename failed: this target is still the old file.
+        if (last.previous) await unlink(last.previous).catch(() => undefined);
+        done.pop();
+      }
+      const failed = await rollback();
+      await Promise.all(files.slice(i).map((f) => f.discard()));
+      const reason = error instanceof PylonCliError ? error.message : outputWriteError(file.path, error).message;
+      const left = failed.length > 0 ? ` Could not put back: ${failed.join(', ')}.` : '';
+      throw new PylonCliError('OUTPUT_WRITE', `${reason}.${left}`, { cause: error });
+    }
+  }
+  for (const dir of new Set(done.map((d) => dirname(d.target)))) await syncDirectory(dir);
+  return {
+    rollback,
+    async finish() {
+      for (const { previous } of done) if (previous) await unlink(previous).catch(() => undefined);
+      done.length = 0;
+    },
+  };
 }

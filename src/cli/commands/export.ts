@@ -26,6 +26,7 @@ export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOpt
     manifest: argv.manifest,
     errors: argv.errors,
     since: argv.since,
+    state: argv.state,
     pageSize: argv.pageSize,
     maxPages: argv.maxPages,
     typed: argv.typed,
@@ -109,6 +110,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       .option('manifest', { type: 'string', describe: 'Manifest path (rows, pages, API calls, sha256, columns, times, complete)', defaultDescription: '<file>.manifest.json; none for stdout' })
       .option('errors', { type: 'string', describe: 'Error report path (failed pages, unwritable records)', defaultDescription: '<file>.errors.csv' })
       .option('since', { type: 'string', describe: 'Delta: the manifest of an earlier export; write only new or changed contacts, and the ids gone since in <file>.deleted.csv' })
+      .option('state', { type: 'string', describe: 'Delta against the last committed run: read this state file when it exists (first run: every contact is new), replace it only when the whole run is committed; one fixed path for every night (instead of --since)' })
       .option('allow-schema-change', { type: 'boolean', describe: 'Go on when a column was dropped or changed type against the previous manifest (typed output and loads)', defaultDescription: 'false' })
       .option('changes', { type: 'string', describe: 'Change log: one row per insert, update, delete since --since (op,id,row_hash,valid_from,run_id); .ndjson for NDJSON' })
       .option('to', { type: 'string', describe: 'Load into duckdb:<file>[#table] or postgresql://…[#table] (table default contacts): insert new, update changed, mark removed' })
@@ -122,6 +124,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       .example('$0 export contacts.ndjson.gz', 'NDJSON, gzipped')
       .example("$0 export acme.csv --filter 'email~@acme.com' --columns id,name,email", 'A subset, three columns')
       .example('$0 export today.csv --since yesterday.csv.manifest.json', 'Only what changed, plus today.csv.deleted.csv')
+      .example("$0 export 'lake/dt={date}/contacts.csv' --state lake/contacts.state --changes 'changes/dt={date}.csv'", 'Nightly: what changed since the last committed night, whichever night that was')
       .example("$0 export 'contacts/dt={date}/contacts.parquet'", 'Typed Parquet in a dated partition, schema sidecars, _SUCCESS last')
       .example('$0 export --to duckdb:warehouse.duckdb', 'Load (merge) into the table contacts of a DuckDB file') as unknown as Argv<ExportArgv>,
   handler: async (argv) => {
