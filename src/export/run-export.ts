@@ -288,7 +288,12 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     const failedPath = `${options.manifestPath}.failed.json`;
     const path = await manifestIsComplete(options.manifestPath) ? failedPath : options.manifestPath;
     stats.manifestPath = path;
-    await writeManifest(path, buildManifest(options, path, stats, baseline?.state, schema));
+    try {
+      await writeManifest(path, buildManifest(options, path, stats, baseline?.state, schema));
+    } catch (error) {
+      stats.manifestPath = null;
+      stats.warnings.push(`the manifest of this failed run could not be written: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
   return stats;
 }

@@ -1,0 +1,104 @@
+import test from 'ava';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { previousPathFor } from '../../src/output/output-file.js';
+import { dirname, join } from 'node:path';
+import { ConfigError } from '../../src/errors.js';
+import { resolveExportOptions } from '../../src/export/options.js';
+import { client, withEmulator } from '../helpers/with-emulator.js';
+import { envFor, runCli, startEmulator } from '../helpers/cli.js';
+import { exportFrom, tempDir } from './helpers.js';
+
+/** Every file under `dir` (recursively) with its bytes; folders as `<dir>`. */
+async function snapshot(dir: string, prefix = ''): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      out[prefix + entry.name + '/'] = '<dir>';
+      Object.assign(out, await snapshot(path, `${prefix}${entry.name}/`));
+    } else out[prefix + entry.name] = (await readFile(path)).toString('base64');
+  }
+  return out;
+}
+
+// The order in which a run publishes its files (run-export.ts): deleted ids, sidecars, data, change log, state, manifest, _SUCCESS.
+const PUBLISH_ORDER = ['c.parquet.deleted.csv', 'c.parquet.schema.json', 'c.parquet.bigquery.json', 'c.parquet.postgres.sql', 'c.parquet', 'changes.csv', 'c.state', 'c.parquet.manifest.json', '_SUCCESS'];
+
+test('a failure at each publish step leaves every other output as it was, and no staging file behind', async (t) => {
+  await withEmulator({ seed: 95, seedRandom: 30 }, async (emulator) => {
+    const api = client(emulator);
+    const dir = await tempDir();
+    const run = (runId: string, hooks = {}) =>
+      exportFrom(emulator, { output: join(dir, 'c.parquet'), state: join(dir, 'c.state'), changes: join(dir, 'changes.csv'), successMarker: true, runId }, hooks);
+    t.true((await run('night-1')).complete);
+    // The second night has something to say in every file (a deleted id among them).
+    t.true((await run('night-2')).complete);
+    const ids = (await readFile(join(dir, 'c.state'), 'utf8')).split('\n').slice(2, 5).map((l) => l.slice(17));
+    await api.patch(`/contacts/${ids[0]}`, { name: 'Changed For The Commit Test' });
+    await api.delete(`/contacts/${ids[1]}`);
+    t.deepEqual((await readdir(dir)).filter((n) => !n.startsWith('.')).sort(), [...PUBLISH_ORDER].sort(), 'every output exists before the failing nights');
+
+    for (const [step, name] of PUBLISH_ORDER.entries()) {
+      const target = join(dir, name);
+      // A folder where this process would keep the file the target replaces: putting the new file in place fails at this step.
+      const blocker = previousPathFor(target);
+      await mkdir(blocker);
+      await writeFile(join(blocker, 'x'), 'x');
+      const before = await snapshot(dir);
+      const stats = await run(`fail-${step}`);
+      t.false(stats.complete, `${name}: the run fails`);
+      t.is(stats.stoppedAt?.code, 'OUTPUT_WRITE', name);
+      t.true(stats.stoppedAt!.message.includes(target), `${name}: the message names the file (${stats.stoppedAt?.message})`);
+      const after = await snapshot(dir);
+      for (const report of ['c.parquet.errors.csv', 'c.parquet.manifest.json.failed.json']) {
+        delete after[report];
+        delete before[report];
+      }
+      t.deepEqual(after, before, `${name}: every output is as it was, and no .partial or .previous file is left`);
+      await rm(blocker, { recursive: true });
+    }
+    const again = await run('night-3');
+    t.true(again.complete, 'the next good night publishes');
+    t.like(again.delta, { changed: 1, deleted: 1 });
+  });
+});
+
+test('--changes /dev/full: the run fails and the data file and manifest of the previous run stay', async (t) => {
+  await withEmulator({ seed: 96, seedRandom: 20 }, async (emulator) => {
+    const dir = await tempDir();
+    const out = join(dir, 'c.csv');
+    t.true((await exportFrom(emulator, { output: out })).complete);
+    const before = await snapshot(dir);
+    await client(emulator).post('/contacts', { name: 'After The First Run', email: 'after@commit.example' });
+    const failed = await exportFrom(emulator, { output: out, changes: '/dev/full' });
+    t.false(failed.complete);
+    t.is(failed.stoppedAt?.code, 'OUTPUT_WRITE');
+    t.regex(failed.stoppedAt!.message, /\/dev\/full/);
+    const after = await snapshot(dir);
+    delete after['c.csv.errors.csv'];
+    delete after['c.csv.manifest.json.failed.json'];
+    t.deepEqual(after, before, 'the data file, its manifest and state are as they were');
+  });
+});
+
+test('colliding output paths are refused before the first request (exit 2)', async (t) => {
+  const base = { token: 'tok_collide', baseUrl: 'http://127.0.0.1:9', env: {} };
+  const dir = await tempDir();
+  const out = join(dir, 'c.csv');
+  for (const [input, message] of [
+    [{ output: out, changes: out }, /`--changes`: .*c\.csv is also where the export \(<file>\) goes/],
+    [{ output: out, changes: `${out}.manifest.json` }, /`--changes`: .* is also where --manifest/],
+    [{ output: out, manifest: `${out}.state` }, /is also where --manifest/],
+    [{ output: out, errors: out }, /`--errors`: .* is also where the export/],
+    [{ output: out, state: `${out}.manifest.json` }, /`--state`: .* is also where --manifest/],
+    [{ output: out, since: out }, /is the --since manifest this run reads/],
+  ] as const) {
+    const error = t.throws(() => resolveExportOptions({ ...base, ...input }), { message }, JSON.stringify(input));
+    t.true(error instanceof ConfigError);
+  }
+  const emulator = await startEmulator(t, { seedRandom: 3 });
+  const cli = await runCli(['export', out, '--changes', out], { env: envFor(emulator) });
+  t.is(cli.code, 2);
+  t.regex(cli.stderr, /give each output its own path/);
+  t.deepEqual(await readdir(dirname(out)), [], 'nothing written');
+});
