@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/errors.js';
 import { resolveExportOptions } from '../../src/export/options.js';
 import { client, withEmulator } from '../helpers/with-emulator.js';
 import { envFor, runCli, startEmulator } from '../helpers/cli.js';
+import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../helpers/postgres.js';
 import { exportFrom, tempDir } from './helpers.js';
 
 /** Every file under `dir` (recursively) with its bytes; folders as `<dir>`. */
@@ -101,4 +102,36 @@ test('colliding output paths are refused before the first request (exit 2)', asy
   t.is(cli.code, 2);
   t.regex(cli.stderr, /give each output its own path/);
   t.deepEqual(await readdir(dirname(out)), [], 'nothing written');
+});
+
+pgTest(`a load whose COMMIT fails (a deferred constraint refuses it) leaves the table and every file as they were; the message says so; the next night heals${PG_SKIP_NOTE}`, async (t) => {
+  await withEmulator({ seed: 97, seedRandom: 25 }, async (emulator) => {
+    const dir = await tempDir();
+    const table = uniqueTable('commit');
+    const run = (runId: string) =>
+      exportFrom(emulator, { output: join(dir, 'c.csv'), state: join(dir, 'c.state'), changes: join(dir, 'changes.csv'), to: `${PG_URL}#${table}`, runId });
+    t.true((await run('night-1')).complete);
+    const id = (await readFile(join(dir, 'c.state'), 'utf8')).split('\n')[2]!.slice(17);
+    await withPg(async (db) => {
+      await db.query(`CREATE FUNCTION "${table}_refuse"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused at commit by the test'; END $$`);
+      await db.query(`CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT OR UPDATE ON "${table}" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "${table}_refuse"()`);
+    });
+    await client(emulator).patch(`/contacts/${id}`, { name: 'Refused At Commit' });
+    const before = await snapshot(dir);
+    const failed = await run('night-2');
+    t.false(failed.complete);
+    t.regex(failed.stoppedAt!.message, /refused at commit by the test.*; the table, the data file, its manifest, sidecars, change log and state were left as they were/);
+    const after = await snapshot(dir);
+    for (const report of ['c.csv.errors.csv', 'c.csv.manifest.json.failed.json']) delete after[report];
+    t.deepEqual(after, before, 'every file is as it was');
+    const rows = await withPg(async (db) => (await db.query(`SELECT name, _run_id FROM "${table}" WHERE id = $1`, [id])).rows as Array<{ name: string; _run_id: string }>);
+    t.deepEqual(rows.map((r) => r._run_id), ['night-1'], 'the table is as it was');
+    t.not(rows[0]!.name, 'Refused At Commit');
+
+    await withPg((db) => db.query(`DROP TRIGGER refuse_at_commit ON "${table}"`));
+    const healed = await run('night-3');
+    t.true(healed.complete);
+    t.like(healed.changes, { insert: 0, update: 1, delete: 0 });
+    t.like(healed.load, { updated: 1 });
+  });
 });
