@@ -3,7 +3,7 @@ import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions,
 import { parseFilterExpression } from '../pylon/filter-expr.js';
 import type { Filter } from '../pylon/types.js';
 import { randomBytes } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { isSpecialFile } from '../output/output-file.js';
 import { parseLoadTarget, type LoadTarget } from './load/target.js';
 import type { RecheckMode } from './list-check.js';
@@ -82,7 +82,9 @@ export interface ExportOptions {
   changesPath?: string;
   to?: LoadTarget;
   hardDelete: boolean;
-  /** `_SUCCESS` beside the manifest, written last. */
+  /** A templated output (a partition of a dataset): the folder beside the dataset root that holds its manifest, state, report and sidecars. */
+  sidecarDir?: string;
+  /** `_SUCCESS` beside the manifest, written last (beside the data file in a partitioned layout: readers skip `_` names). */
   successPath?: string;
   runId: string;
   /** ISO time the run's paths and run id were made from. */
@@ -129,6 +131,26 @@ function parseColumns(columns: string | string[] | undefined): string[] | undefi
   const list = (Array.isArray(columns) ? columns : [columns]).flatMap((c) => c.split(',')).map((c) => c.trim()).filter((c) => c !== '');
   if (list.length === 0) throw invalidOption('--columns', 'a comma-separated list of column names', Array.isArray(columns) ? columns.join(',') : columns);
   return list;
+}
+
+/**
+ * The lake layout of a templated output: the dataset root is the folder above
+ * the first path segment that holds a placeholder (`lake/contacts` for
+ * `lake/contacts/dt={date}/contacts.parquet`); the manifest, state, error
+ * report, deleted ids and schema sidecars of a partition go under
+ * `<root>._meta/<partition path>/`, so directory readers (pyarrow, polars,
+ * DuckDB, Athena) see data files only. Undefined for a plain path.
+ */
+export function lakeLayout(rawOutput: string, output: string): { root: string; sidecarBase: string } | undefined {
+  const parts = rawOutput.split(/[\\/]/);
+  const first = parts.findIndex((part) => /\{[^{}]*\}/.test(part));
+  if (first === -1) return undefined;
+  const expanded = output.split(/[\\/]/);
+  const root = expanded.slice(0, first).join('/') || '.';
+  const rest = expanded.slice(first).join('/');
+  // The current folder as the root: `_meta` inside it, a name readers skip.
+  if (root === '.') return { root, sidecarBase: join('_meta', rest) };
+  return { root, sidecarBase: join(dirname(root), `${basename(root)}._meta`, rest) };
 }
 
 /** The sidecar base: the output file, or the manifest path without `.manifest.json` when writing to stdout. */
@@ -187,13 +209,17 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     throw invalidOption('--state', 'one fixed path, the same every night (no {date}, {time} or {run_id})', input.state);
   }
   const manifestInput = input.manifest === undefined ? undefined : expandTemplate('--manifest', input.manifest, now, runId);
-  const manifestPath = manifestInput ?? (toStdout || noFile || special ? undefined : `${output}.manifest.json`);
-  const base = sidecarBase(output, toStdout || noFile || special, manifestPath);
-  const fileBase = toStdout || noFile || special ? undefined : output;
+  // A templated file is one partition of a dataset: its sidecars go beside the dataset root, so the partition folders hold data files only.
+  const lake = toStdout || noFile || special ? undefined : lakeLayout(rawOutput, output);
+  const sidecars = lake?.sidecarBase ?? output;
+  const manifestPath = manifestInput ?? (toStdout || noFile || special ? undefined : `${sidecars}.manifest.json`);
+  const base = sidecarBase(sidecars, toStdout || noFile || special, manifestPath);
+  const fileBase = toStdout || noFile || special ? undefined : sidecars;
   const successWanted = input.successMarker ?? templated;
   if (successWanted && manifestPath === undefined) throw invalidOption('--success-marker', 'a manifest to write it beside (a file output or --manifest)', true);
   const delta = input.since !== undefined || input.state !== undefined;
   const options: ExportOptions = {
+    sidecarDir: lake ? dirname(lake.sidecarBase) : undefined,
     connection: resolveConnectionOptions(input),
     output,
     toStdout,
@@ -218,7 +244,7 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     changesPath: input.changes === undefined ? undefined : expandTemplate('--changes', input.changes, now, runId),
     to,
     hardDelete: input.hardDelete ?? false,
-    successPath: successWanted && manifestPath !== undefined ? join(dirname(manifestPath), '_SUCCESS') : undefined,
+    successPath: successWanted && manifestPath !== undefined ? join(lake ? dirname(output) : dirname(manifestPath), '_SUCCESS') : undefined,
     runId,
     runStartedAt: now.toISOString(),
     templated,

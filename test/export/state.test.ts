@@ -74,7 +74,7 @@ test('three nights with --state, the second failed (Pylon unreachable): nothing 
     const data = await readCsv(join(dir, 'lake/contacts/dt=2026-12-03/contacts.csv'));
     t.deepEqual(data.map((r) => r.id).sort(), [ids[1], ids[3], added].sort(), 'the delta file holds the new and changed contacts');
     t.deepEqual(await liveIds(join(dir, 'warehouse.duckdb'), 'contacts'), storeContacts(emulator).map((c) => c.id).sort(), 'the table holds exactly the contacts Pylon has');
-    const manifest = await readManifest(join(dir, 'lake/contacts/dt=2026-12-03/contacts.csv.manifest.json'));
+    const manifest = await readManifest(join(dir, 'lake/contacts._meta/dt=2026-12-03/contacts.csv.manifest.json'));
     t.like(manifest.state, { path: '../../../contacts.state', entries: 40 });
     t.is(manifest.load?.deleted, 1);
 

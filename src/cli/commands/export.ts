@@ -99,7 +99,12 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
   builder: (yargs) =>
     yargs
       .options(apiCommandFlags)
-      .positional('file', { type: 'string', describe: 'Output file (.csv, .ndjson, .jsonl, optionally .gz; .parquet), or - for stdout; may hold {date}, {time}, {run_id}', defaultDescription: 'stdout; none with --to' })
+      .positional('file', {
+        type: 'string',
+        describe:
+          'Output file (.csv, .ndjson, .jsonl, optionally .gz; .parquet), or - for stdout; may hold {date}, {time}, {run_id}. A templated path is a partition of a dataset: it gets the data file and _SUCCESS only; the manifest, state, report and schema sidecars go beside the dataset root (lake/contacts/dt={date}/c.parquet → lake/contacts._meta/dt=…/c.parquet.manifest.json)',
+        defaultDescription: 'stdout; none with --to',
+      })
       .option('format', { type: 'string', choices: ['csv', 'ndjson', 'parquet'], describe: 'Output format', defaultDescription: 'from the file name, else csv' })
       .option('typed', { type: 'boolean', describe: 'NDJSON with numbers, booleans and lists as JSON types and warehouse column names (Parquet is always typed)', defaultDescription: 'false' })
       .option('gzip', { type: 'boolean', describe: 'Gzip the output', defaultDescription: 'true when the name ends in .gz' })
@@ -107,7 +112,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       .option('excel-safe', { type: 'boolean', default: false, describe: "Escape cells starting with = + - @ tab or CR with a leading ' (formula injection); such a file no longer re-imports unchanged" })
       .option('columns', { type: 'string', describe: 'Comma-separated columns to write, in this order (e.g. id,email,custom.tier)', defaultDescription: 'all, in the documented order' })
       .option('filter', { type: 'string', describe: 'Export a subset through search: email~@acme.com, account_id=…, field in a|b, joined with " and ", or a JSON filter' })
-      .option('manifest', { type: 'string', describe: 'Manifest path (rows, pages, API calls, sha256, columns, times, complete)', defaultDescription: '<file>.manifest.json; none for stdout' })
+      .option('manifest', { type: 'string', describe: 'Manifest path (rows, pages, API calls, sha256, columns, times, complete)', defaultDescription: '<file>.manifest.json (templated: under <dataset root>._meta/); none for stdout' })
       .option('errors', { type: 'string', describe: 'Error report path (failed pages, unwritable records)', defaultDescription: '<file>.errors.csv' })
       .option('since', { type: 'string', describe: 'Delta: the manifest of an earlier export; write only new or changed contacts, and the ids gone since in <file>.deleted.csv' })
       .option('state', { type: 'string', describe: 'Delta against the last committed run: read this state file when it exists (first run: every contact is new), replace it only when the whole run is committed; one fixed path for every night (instead of --since)' })

@@ -90,18 +90,20 @@ test('change log: inserts on the first night; then insert, update and delete row
   });
 });
 
-test('path templates: {date}, {time} and {run_id} make a partition; _SUCCESS is written last beside the manifest, and not on failure', async (t) => {
+test('path templates: {date}, {time} and {run_id} make a partition holding the data file and _SUCCESS (written last, not on failure); manifest and sidecars beside the dataset root', async (t) => {
   await withEmulator({ seed: 64, seedRandom: 12 }, async (emulator) => {
     const dir = await tempDir();
     const now = new Date('2026-11-30T03:04:05Z');
     const stats = await exportFrom(emulator, { output: join(dir, 'contacts/dt={date}/t={time}/{run_id}.parquet'), runId: 'nightly-7', now });
     const part = join(dir, 'contacts/dt=2026-11-30/t=030405');
     t.is(stats.output, join(part, 'nightly-7.parquet'));
-    const files = await readdir(part);
-    t.deepEqual(files.sort(), ['_SUCCESS', 'nightly-7.parquet', 'nightly-7.parquet.bigquery.json', 'nightly-7.parquet.manifest.json', 'nightly-7.parquet.postgres.sql', 'nightly-7.parquet.schema.json', 'nightly-7.parquet.state']);
+    // Issue 19 (lake layout): the partition holds the data file and _SUCCESS only; the sidecars go beside the dataset root.
+    t.deepEqual((await readdir(part)).sort(), ['_SUCCESS', 'nightly-7.parquet']);
+    const meta = join(dir, 'contacts._meta/dt=2026-11-30/t=030405');
+    t.deepEqual((await readdir(meta)).sort(), ['nightly-7.parquet.bigquery.json', 'nightly-7.parquet.manifest.json', 'nightly-7.parquet.postgres.sql', 'nightly-7.parquet.schema.json', 'nightly-7.parquet.state']);
     t.is((await stat(join(part, '_SUCCESS'))).size, 0);
-    t.true((await stat(join(part, '_SUCCESS'))).mtimeMs >= (await stat(join(part, 'nightly-7.parquet.manifest.json'))).mtimeMs);
-    t.like(await readManifest(join(part, 'nightly-7.parquet.manifest.json')), { runId: 'nightly-7', startedAt: now.toISOString() });
+    t.true((await stat(join(part, '_SUCCESS'))).mtimeMs >= (await stat(join(meta, 'nightly-7.parquet.manifest.json'))).mtimeMs);
+    t.like(await readManifest(join(meta, 'nightly-7.parquet.manifest.json')), { runId: 'nightly-7', startedAt: now.toISOString(), file: '../../../contacts/dt=2026-11-30/t=030405/nightly-7.parquet' });
 
     const proxy = await createFaultProxy(emulator.url, { failFromPage: 1, fault: 'status=500' });
     try {
