@@ -1,5 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { openOutput, type OutputFile } from '../output/output-file.js';
+import { RANK, type ExportSink } from './sink.js';
 
 /**
  * The change log of a run (`--changes <file>`): one row per contact inserted,
@@ -13,15 +14,11 @@ export type ChangeOp = 'insert' | 'update' | 'delete';
 
 export const CHANGE_COLUMNS = ['op', 'id', 'row_hash', 'valid_from', 'run_id'] as const;
 
-export interface ChangeLog {
+/** A sink of the run (sink.ts): staged while the run walks, published with the other outputs. */
+export interface ChangeLog extends ExportSink {
   add(op: ChangeOp, id: string, rowHash: string): void;
   flush(): Promise<void>;
   readonly counts: Record<ChangeOp, number>;
-  /** The file, for the run's commit. */
-  readonly file: OutputFile;
-  /** Ends and fsyncs the file; the run's commit renames it into place. */
-  prepare(): Promise<void>;
-  discard(): Promise<void>;
 }
 
 export async function createChangeLog(path: string, run: { validFrom: string; runId: string }): Promise<ChangeLog> {
@@ -44,11 +41,12 @@ export async function createChangeLog(path: string, run: { validFrom: string; ru
         : stringify([[op, id, rowHash, run.validFrom, run.runId]]);
     },
     flush,
-    file,
+    rank: RANK.data,
     async prepare() {
       await flush();
       await file.prepare();
+      return [file];
     },
-    discard: () => file.discard(),
+    abort: () => file.discard(),
   };
 }

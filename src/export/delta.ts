@@ -9,6 +9,7 @@ import { openOutput, type OutputFile } from '../output/output-file.js';
 import { IdIndex, key64, key64WithHex, parseKey64Hex, type Key64 } from './id-index.js';
 import { readManifest, resolveFrom, type StateRef } from './manifest.js';
 import type { SchemaRecord } from './schema.js';
+import { RANK, type ExportSink } from './sink.js';
 
 /**
  * Delta exports. Contacts carry no timestamps, so each run records a 64-bit hash
@@ -253,16 +254,13 @@ export async function writeDeleted(baseline: Baseline, file: OutputFile | undefi
   return deleted;
 }
 
-/** Writes this run's state, one line per contact, with backpressure; hashes it for the manifest. */
-export interface StateWriter {
+/** Writes this run's state, one line per contact, with backpressure; hashes it for the manifest. A sink of the run (sink.ts). */
+export interface StateWriter extends ExportSink {
   /** Buffers one line; `flush` writes the buffered lines. */
   add(id: string, hash: { hex: string }): void;
   flush(): Promise<void>;
-  /** The file, for the run's commit. */
-  readonly file: OutputFile;
-  /** Ends and fsyncs the file (the run's commit renames it into place); returns what the manifest records. */
-  prepare(): Promise<Omit<StateRef, 'path'>>;
-  discard(): Promise<void>;
+  /** What the manifest records, once prepared. */
+  readonly ref: StateRef | undefined;
 }
 
 /** Format 1 (beside a `--since` manifest) without `meta`; format 2 (`--state`) with it. */
@@ -281,8 +279,12 @@ export async function createStateWriter(path: string, meta?: StateMeta): Promise
     body?.update(text);
     await file.write(text);
   };
+  let ref: StateRef | undefined;
   return {
-    file,
+    rank: RANK.state,
+    get ref() {
+      return ref;
+    },
     add(id, hash) {
       entries += 1;
       pending += `${hash.hex} ${id}\n`;
@@ -292,8 +294,9 @@ export async function createStateWriter(path: string, meta?: StateMeta): Promise
       if (body) pending += `end ${entries} ${body.copy().update(pending).digest('hex')}\n`;
       await flush();
       await file.prepare();
-      return { sha256: digest.digest('hex'), entries };
+      ref = { path, sha256: digest.digest('hex'), entries };
+      return [file];
     },
-    discard: () => file.discard(),
+    abort: () => file.discard(),
   };
 }

@@ -9,7 +9,7 @@ import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact } from '../pylon/types.js';
-import { checkWritable, isSpecialFile, openOutput, outputWriteError, publishTogether, sweepDeadPartials, type OutputFile, type PublishedSet } from '../output/output-file.js';
+import { checkWritable, isSpecialFile, openOutput, outputWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
 import { openLoader, type MergeCounts, type TableLoader } from './load/loader.js';
@@ -36,7 +36,7 @@ import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type 
 import { outputPaths, type ExportOptions } from './options.js';
 import { paginate, PaginationError, type PaginationState } from '../pylon/paginate.js';
 import { ErrorReport, type ReportEntry } from './report.js';
-import { createPageEncoder, Digest, forwardTo, type EncoderRow, type PageEncoder } from './sink.js';
+import { commitSinks, createPageEncoder, Digest, fileSink, forwardTo, RANK, type EncoderRow, type ExportSink, type PageEncoder } from './sink.js';
 
 /** The delta in the run's stats: paths as given, where the manifest has them relative to itself. */
 export interface ExportDeltaStats extends DeltaCounts {
@@ -100,213 +100,285 @@ export interface RunExportHooks {
   stdout?: NodeJS.WritableStream;
 }
 
-type Phase = 'custom_fields' | 'page' | 'output' | 'load';
-
 function emptyCalls(): Record<EndpointKey, number> {
   return Object.fromEntries(ENDPOINTS.map((e) => [e, 0])) as Record<EndpointKey, number>;
 }
 
+/** Where the run was when it failed: the error report's `kind` depends on it. */
+interface Progress {
+  step: 'custom_fields' | 'page' | 'output';
+  pages: PaginationState;
+}
+
 /**
- * Exports every contact (or a filtered subset) to CSV or NDJSON in constant
- * memory: pages are pulled only as fast as the file takes them. Writes to a
- * temporary file and renames it into place only when every page was read; on
- * failure or interrupt nothing appears at the target, and the manifest says
+ * Exports every contact (or a filtered subset) in constant memory: pages are
+ * pulled only as fast as the outputs take them. Every output is a sink
+ * (sink.ts) staged under a temporary name; when every page was read, they are
+ * published together (and a load committed), or none of them changes. On
+ * failure or interrupt the manifest (or `<manifest>.failed.json`) says
  * `complete: false` and where the run stopped. Never throws for API or write
  * failures (they are in the stats); throws ConfigError for usage problems.
  */
 export async function runExport(options: ExportOptions, hooks: RunExportHooks = {}): Promise<ExportStats> {
-  const started = Date.now();
-  const { signal } = hooks;
   await checkDirectories(options);
   await removeStaleFiles(options);
-  let baseline = options.since === undefined ? undefined : await loadBaseline(options.since, { filter: options.filter });
+  const sinceBaseline = options.since === undefined ? undefined : await loadBaseline(options.since, { filter: options.filter });
   const client = hooks.client ?? connect(options.connection);
-  const callsBefore = { ...client.stats.calls };
-  const retriesBefore = client.stats.retries;
-  const rateLimitedBefore = client.stats.rateLimited;
   const stats = emptyStats(options);
-  const refresh = () => {
-    for (const endpoint of ENDPOINTS) stats.calls[endpoint] = client.stats.calls[endpoint] - (callsBefore[endpoint] ?? 0);
-    stats.retries = client.stats.retries - retriesBefore;
-    stats.rateLimited = client.stats.rateLimited - rateLimitedBefore;
-    stats.durationMs = Date.now() - started;
-  };
+  const refresh = statsRefresher(client, stats);
   const report = new ErrorReport(options.errorsPath);
-  const pageState: PaginationState = { pages: 0, cursor: undefined };
-  let phase: Phase = 'custom_fields';
-  let dataFile: OutputFile | undefined;
-  let deletedFile: OutputFile | undefined;
-  let stateWriter: StateWriter | undefined;
-  let changeLog: ChangeLog | undefined;
-  let loader: TableLoader | undefined;
-  const sidecars: OutputFile[] = [];
-  const marks: OutputFile[] = [];
-  let newState: StateRef | undefined;
-  let schema: SchemaRecord | undefined;
-  const digest = new Digest();
-  // The values hash costs a JSON line and a sha256 per contact: kept for loads (to check a table against) and typed NDJSON (whose lines it hashes).
-  const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
-
+  const progress: Progress = { step: 'custom_fields', pages: { pages: 0, cursor: undefined } };
+  const sinks: ExportSink[] = [];
+  let run: OpenRun | undefined;
   try {
-    const owner = options.stateFile ? await stateOwner(options, client, signal) : undefined;
-    if (owner) baseline = await loadStateFile(options.statePath!, owner);
-    if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null };
-    const definitions = await client.listCustomFields({ signal });
-    const columns = selectColumns(availableColumns(definitions), options.columns);
-    stats.columns = columns.map((c) => c.name);
-    const typed = typedColumns(columns);
-    schema = schemaRecord(typed);
-    stats.schemaHash = schema.hash;
-    if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
-      stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
-    }
-    if (options.typed || options.to) await checkSchema(options, baseline, schema, stats);
-    phase = 'page';
-    if (options.to) {
-      phase = 'load';
-      loader = await openLoader({ target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: dirname(options.to.kind === 'duckdb' ? options.to.path : resolve(options.manifestPath ?? options.output)) });
-      phase = 'page';
-    }
-    if (options.fileOutput && !options.toStdout) dataFile = await openOutput(options.output);
-    if (options.statePath !== undefined) {
-      const meta = owner ? { ...owner, columns: stats.columns, runId: options.runId, startedAt: options.runStartedAt, schema } : undefined;
-      stateWriter = await createStateWriter(options.statePath, meta);
-    }
-    if (options.changesPath !== undefined) changeLog = await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId });
-    // hyparquet-writer is loaded only for Parquet output.
-    const parquet = options.format === 'parquet' ? (await import('./parquet.js')).createParquetEncoder(typed, { rowGroupSize: options.rowGroupSize }) : undefined;
-    const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe, typed, parquet });
-    const tracker = new ListTracker();
-    stats.listCheck = tracker.check;
-    const chunks = encodedPages({ options, client, columns, typed, encoder, baseline, stateWriter, changeLog, loader, values, report, stats, pageState, tracker, signal, columnsKey: columnsKey(stats.columns), onPage: () => {
-      refresh();
-      hooks.onProgress?.(stats);
-    } });
-    // One page of text in flight at a time: memory stays flat whatever the contact count.
-    const source = Readable.from(chunks, { highWaterMark: 1 });
-    if (options.fileOutput) {
-      const destination = dataFile ? dataFile.stream : forwardTo(hooks.stdout ?? process.stdout);
-      await pipeline(options.gzip ? [source, createGzip(), digest, destination] : [source, digest, destination]).catch((error: unknown) => {
-        // A failed write (ENOSPC, EIO…) names the file it was for.
-        throw dataFile && (error as NodeJS.ErrnoException)?.syscall !== undefined ? outputWriteError(options.output, error) : error;
-      });
-    } else {
-      for await (const _chunk of source) void _chunk;
-    }
-    phase = 'output';
-    stats.bytes = digest.bytes;
-    if (baseline && (options.deletedPath !== undefined || changeLog)) {
-      deletedFile = options.deletedPath !== undefined ? await openOutput(options.deletedPath) : undefined;
-      stats.delta!.deleted = await writeDeletedIds(baseline, deletedFile, changeLog);
-      if (deletedFile) stats.delta!.deletedPath = options.deletedPath!;
-    }
-    if (options.schemaPaths) {
-      const title = `pylon-contacts export ${options.output}`;
-      for (const [path, text] of [
-        [options.schemaPaths.jsonSchema, JSON.stringify(toJsonSchema(typed, title), null, 2) + '\n'],
-        [options.schemaPaths.bigquery, JSON.stringify(toBigQuerySchema(typed), null, 2) + '\n'],
-        [options.schemaPaths.postgres, `-- ${title}; schema sha256 ${schema.hash}\n${toPostgresDdl(typed)}`],
-      ] as const) {
-        const file = await openOutput(path);
-        sidecars.push(file);
-        await file.write(text);
-      }
-    }
-    if (values) {
-      stats.valuesSha256 = values.hex;
-      stats.valuesRows = values.rows;
-    }
-    // Every file is written and fsynced under its temporary name before anything is published.
-    for (const file of [deletedFile, ...sidecars, dataFile]) await file?.prepare();
-    if (changeLog) await changeLog.prepare();
-    if (stateWriter) newState = { path: options.statePath!, ...(await stateWriter.prepare()) };
-    // The load's transaction stays open until the files are in place; a failure before its COMMIT rolls it back.
-    if (loader) {
-      phase = 'load';
-      const mergeStarted = Date.now();
-      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete });
-      stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - mergeStarted };
-    }
-    phase = 'output';
-    stats.schemaFiles = sidecars.map((f) => f.path);
-    if (changeLog) stats.changes = { path: options.changesPath!, ...changeLog.counts };
-    if (newState) stats.statePath = options.statePath!;
-    stats.sha256 = options.fileOutput ? digest.sha256 : null;
-    stats.complete = true;
-    stats.endedAt = new Date().toISOString();
-    // The manifest and _SUCCESS are staged like the rest: the set below is renamed into place together.
-    if (options.manifestPath !== undefined) {
-      refresh();
-      stats.errorsPath = report.entries > 0 ? (options.errorsPath ?? null) : null;
-      const manifest = await openOutput(options.manifestPath);
-      marks.push(manifest);
-      await manifest.write(JSON.stringify(buildManifest(options, options.manifestPath, stats, newState, schema), null, 2) + '\n');
-      if (stats.listCheck.verdict !== 'unverified' && options.successPath !== undefined) marks.push(await openOutput(options.successPath));
-    }
-    // Data before state, manifest and _SUCCESS last: a reader that sees the new manifest finds its files.
-    const published = await publishTogether([deletedFile, ...sidecars, dataFile, changeLog?.file, stateWriter?.file, ...marks].filter((f): f is OutputFile => f !== undefined));
-    if (loader) {
-      phase = 'load';
-      const commitStarted = Date.now();
-      try {
-        await loader.commit();
-      } catch (error) {
-        throw await afterFailedCommit(error, published);
-      }
-      stats.load!.mergeMs += Date.now() - commitStarted;
-    }
-    await published.finish();
+    run = await openRun(options, client, hooks.signal, sinceBaseline, stats);
+    progress.step = 'page';
+    await walk(options, client, run, sinks, { stats, report, progress, hooks, onPage: refresh });
+    progress.step = 'output';
+    await closeOutputs(options, run, sinks, stats);
+    refresh();
+    sinks.push(...(await manifestSinks(options, run, sinks, stats, report)));
+    await commitSinks(sinks);
+    stats.statePath = sinks.find((s): s is StateWriter => 'ref' in s)?.ref?.path ?? null;
     if (options.manifestPath !== undefined) await unlink(`${options.manifestPath}.failed.json`).catch(() => {});
   } catch (error) {
-    await Promise.all([dataFile?.discard(), deletedFile?.discard(), stateWriter?.discard(), changeLog?.discard(), loader?.abort(), ...sidecars.map((f) => f.discard()), ...marks.map((f) => f.discard())]);
+    await Promise.all(sinks.map((sink) => sink.abort()));
     if (error instanceof ConfigError) {
       await report.close();
       throw error;
     }
-    stats.complete = false;
-    stats.bytes = digest.bytes;
-    stats.sha256 = null;
-    stats.interrupted = signal?.aborted === true;
-    stats.load = null;
-    stats.changes = null;
-    stats.statePath = null;
-    stats.schemaFiles = [];
-    newState = undefined;
-    const entry = describeFailure(error, phase, pageState, stats.interrupted);
-    stats.stoppedAt = { cursor: entry.cursor ?? '', pagesRead: pageState.pages, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
-    await report.add(entry);
+    failed(stats, error, progress, hooks.signal);
+    await report.add(describeFailure(error, progress, stats.interrupted));
   } finally {
     // A client passed in belongs to the caller.
     if (hooks.client === undefined) client.close?.();
   }
   refresh();
   stats.errorsPath = (await report.close()) ?? null;
-  if (stats.complete) return stats;
-  stats.endedAt = new Date().toISOString();
-  if (options.manifestPath !== undefined) {
-    // A failed run never replaces the manifest of a complete one: its facts go to <manifest>.failed.json.
-    const failedPath = `${options.manifestPath}.failed.json`;
-    const path = await manifestIsComplete(options.manifestPath) ? failedPath : options.manifestPath;
-    stats.manifestPath = path;
-    try {
-      await writeManifest(path, buildManifest(options, path, stats, baseline?.state, schema));
-    } catch (error) {
-      stats.manifestPath = null;
-      stats.warnings.push(`the manifest of this failed run could not be written: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
+  if (!stats.complete) await writeFailedManifest(options, stats, run?.baseline ?? sinceBaseline, run?.schema);
   return stats;
 }
 
-/** The COMMIT of the load failed after the files were renamed into place: they go back, and the message says what is where. */
-async function afterFailedCommit(error: unknown, published: PublishedSet): Promise<unknown> {
-  const notRestored = await published.rollback();
-  const reason = error instanceof Error ? error.message : String(error);
-  const code = error instanceof PylonCliError ? error.code : 'LOAD_FAILED';
-  const left = notRestored.length === 0
-    ? 'the table, the data file, its manifest, sidecars, change log and state were left as they were'
-    : `the table was left as it was, but these files are this run's and could not be put back: ${notRestored.join(', ')}`;
-  return new PylonCliError(code, `${reason.replace(/\.$/, '')}; ${left}`);
+/** What the run knows once it has read the custom fields: the columns, their types, the baseline of a delta. */
+interface OpenRun {
+  columns: ExportColumn[];
+  typed: TypedColumn[];
+  schema: SchemaRecord;
+  baseline: Baseline | undefined;
+  /** `--state`: whose state the run writes. */
+  owner: StateOwner | undefined;
+  /** Order-independent hash of the typed values (loads and typed NDJSON). */
+  values: ValuesDigest | undefined;
+}
+
+async function openRun(options: ExportOptions, client: PylonClient, signal: AbortSignal | undefined, sinceBaseline: Baseline | undefined, stats: ExportStats): Promise<OpenRun> {
+  const owner = options.stateFile ? await stateOwner(options, client, signal) : undefined;
+  const baseline = owner ? await loadStateFile(options.statePath!, owner) : sinceBaseline;
+  if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null };
+  const definitions = await client.listCustomFields({ signal });
+  const columns = selectColumns(availableColumns(definitions), options.columns);
+  stats.columns = columns.map((c) => c.name);
+  const typed = typedColumns(columns);
+  const schema = schemaRecord(typed);
+  stats.schemaHash = schema.hash;
+  if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
+    stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
+  }
+  if (options.typed || options.to) await checkSchema(options, baseline, schema, stats);
+  // The values hash costs a JSON line and a sha256 per contact: kept for loads (to check a table against) and typed NDJSON (whose lines it hashes).
+  const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
+  return { columns, typed, schema, baseline, owner, values };
+}
+
+interface WalkContext {
+  stats: ExportStats;
+  report: ErrorReport;
+  progress: Progress;
+  hooks: RunExportHooks;
+  onPage: () => void;
+}
+
+/** Opens the sinks that take pages, and pulls every page through them; the data file (or stdout) sets the pace. */
+async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, sinks: ExportSink[], context: WalkContext): Promise<void> {
+  const { stats, report, progress, hooks } = context;
+  const add = <T extends ExportSink>(sink: T): T => {
+    sinks.push(sink);
+    return sink;
+  };
+  const loader = options.to ? add(loadSink(await openLoader({ target: options.to, columns: run.typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options) }), options, stats)) : undefined;
+  const dataFile = options.fileOutput && !options.toStdout ? await openOutput(options.output) : undefined;
+  add(fileSink(RANK.data, dataFile));
+  const meta = run.owner ? { ...run.owner, columns: stats.columns, runId: options.runId, startedAt: options.runStartedAt, schema: run.schema } : undefined;
+  const stateWriter = options.statePath !== undefined ? add(await createStateWriter(options.statePath, meta)) : undefined;
+  const changeLog = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId })) : undefined;
+  // hyparquet-writer is loaded only for Parquet output.
+  const parquet = options.format === 'parquet' ? (await import('./parquet.js')).createParquetEncoder(run.typed, { rowGroupSize: options.rowGroupSize }) : undefined;
+  const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe, typed: run.typed, parquet });
+  const tracker = new ListTracker();
+  stats.listCheck = tracker.check;
+  const chunks = encodedPages({
+    options, client, columns: run.columns, typed: run.typed, encoder, baseline: run.baseline, stateWriter, changeLog, loader: loader?.loader, values: run.values, report, stats,
+    pageState: progress.pages, tracker, signal: hooks.signal, columnsKey: columnsKey(stats.columns),
+    onPage: () => {
+      context.onPage();
+      hooks.onProgress?.(stats);
+    },
+  });
+  // One page of text in flight at a time: memory stays flat whatever the contact count.
+  const source = Readable.from(chunks, { highWaterMark: 1 });
+  const digest = new Digest();
+  if (!options.fileOutput) {
+    for await (const _chunk of source) void _chunk;
+    return;
+  }
+  const destination = dataFile ? dataFile.stream : forwardTo(hooks.stdout ?? process.stdout);
+  await pipeline(options.gzip ? [source, createGzip(), digest, destination] : [source, digest, destination]).catch((error: unknown) => {
+    stats.bytes = digest.bytes;
+    // A failed write (ENOSPC, EIO…) names the file it was for.
+    throw dataFile && (error as NodeJS.ErrnoException)?.syscall !== undefined ? outputWriteError(options.output, error) : error;
+  });
+  stats.bytes = digest.bytes;
+  stats.sha256 = digest.sha256;
+}
+
+/** After the walk: the deleted ids (and their change-log rows), the schema sidecars; the counts the manifest records. */
+async function closeOutputs(options: ExportOptions, run: OpenRun, sinks: ExportSink[], stats: ExportStats): Promise<void> {
+  const changeLog = sinks.find((s): s is ChangeLog => 'counts' in s);
+  if (run.baseline && (options.deletedPath !== undefined || changeLog)) {
+    const deletedFile = options.deletedPath !== undefined ? await openOutput(options.deletedPath) : undefined;
+    sinks.push(fileSink(RANK.data, deletedFile));
+    stats.delta!.deleted = await writeDeletedIds(run.baseline, deletedFile, changeLog);
+    if (deletedFile) stats.delta!.deletedPath = options.deletedPath!;
+  }
+  if (options.schemaPaths) {
+    const title = `pylon-contacts export ${options.output}`;
+    const files: OutputFile[] = [];
+    for (const [path, text] of [
+      [options.schemaPaths.jsonSchema, JSON.stringify(toJsonSchema(run.typed, title), null, 2) + '\n'],
+      [options.schemaPaths.bigquery, JSON.stringify(toBigQuerySchema(run.typed), null, 2) + '\n'],
+      [options.schemaPaths.postgres, `-- ${title}; schema sha256 ${run.schema.hash}\n${toPostgresDdl(run.typed)}`],
+    ] as const) {
+      const file = await openOutput(path);
+      sinks.push(fileSink(RANK.data, file));
+      await file.write(text);
+      files.push(file);
+    }
+    stats.schemaFiles = files.map((f) => f.path);
+  }
+  if (changeLog) stats.changes = { path: options.changesPath!, ...changeLog.counts };
+  if (run.values) {
+    stats.valuesSha256 = run.values.hex;
+    stats.valuesRows = run.values.rows;
+  }
+  if (!options.fileOutput) stats.sha256 = null;
+}
+
+/** The manifest and `_SUCCESS`, published last; the manifest is written when the other sinks are prepared (it records the state's hash and the load's counts). */
+async function manifestSinks(options: ExportOptions, run: OpenRun, sinks: readonly ExportSink[], stats: ExportStats, report: ErrorReport): Promise<ExportSink[]> {
+  if (options.manifestPath === undefined) {
+    stats.complete = true;
+    stats.endedAt = new Date().toISOString();
+    return [];
+  }
+  const manifestPath = options.manifestPath;
+  const stateWriter = sinks.find((s): s is StateWriter => 'ref' in s);
+  const manifest = await openOutput(manifestPath);
+  const marks: ExportSink[] = [
+    {
+      rank: RANK.manifest,
+      async prepare() {
+        stats.complete = true;
+        stats.endedAt = new Date().toISOString();
+        stats.errorsPath = report.entries > 0 ? (options.errorsPath ?? null) : null;
+        stats.statePath = stateWriter?.ref ? stateWriter.ref.path : null;
+        await manifest.write(JSON.stringify(buildManifest(options, manifestPath, stats, stateWriter?.ref, run.schema), null, 2) + '\n');
+        await manifest.prepare();
+        return [manifest];
+      },
+      abort: () => manifest.discard(),
+    },
+  ];
+  const successPath = options.successPath;
+  if (stats.listCheck.verdict !== 'unverified' && successPath !== undefined) {
+    // Made after the manifest, so its time says it came last too.
+    let success: OutputFile | undefined;
+    marks.push({
+      rank: RANK.success,
+      async prepare() {
+        success = await openOutput(successPath);
+        await success.prepare();
+        return [success];
+      },
+      abort: async () => success?.discard(),
+    });
+  }
+  return marks;
+}
+/** The load as a sink: staged during the walk, merged when the files are staged, committed when they are in place. */
+function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStats): ExportSink & { loader: TableLoader } {
+  return {
+    rank: RANK.load,
+    loader,
+    async prepare() {
+      const started = Date.now();
+      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete });
+      stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started };
+      return [];
+    },
+    async commit() {
+      const started = Date.now();
+      await loader.commit();
+      stats.load!.mergeMs += Date.now() - started;
+    },
+    abort: () => loader.abort(),
+  };
+}
+
+/** DuckDB stages its Parquet file beside the database; PostgreSQL needs no folder (beside the manifest or output). */
+function loaderTempDir(options: ExportOptions): string {
+  return dirname(options.to!.kind === 'duckdb' ? options.to!.path : resolve(options.manifestPath ?? options.output));
+}
+
+/** Counts the client's calls, retries and waits since the run began. */
+function statsRefresher(client: PylonClient, stats: ExportStats): () => void {
+  const started = Date.now();
+  const callsBefore = { ...client.stats.calls };
+  const retriesBefore = client.stats.retries;
+  const rateLimitedBefore = client.stats.rateLimited;
+  return () => {
+    for (const endpoint of ENDPOINTS) stats.calls[endpoint] = client.stats.calls[endpoint] - (callsBefore[endpoint] ?? 0);
+    stats.retries = client.stats.retries - retriesBefore;
+    stats.rateLimited = client.stats.rateLimited - rateLimitedBefore;
+    stats.durationMs = Date.now() - started;
+  };
+}
+
+/** A failed run publishes nothing: the stats say so, and where it stopped. */
+function failed(stats: ExportStats, error: unknown, progress: Progress, signal: AbortSignal | undefined): void {
+  stats.complete = false;
+  stats.sha256 = null;
+  stats.interrupted = signal?.aborted === true;
+  stats.load = null;
+  stats.changes = null;
+  stats.statePath = null;
+  stats.schemaFiles = [];
+  const entry = describeFailure(error, progress, stats.interrupted);
+  stats.stoppedAt = { cursor: entry.cursor ?? '', pagesRead: progress.pages.pages, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
+}
+
+/** A failed run never replaces the manifest of a complete one: its facts go to <manifest>.failed.json. */
+async function writeFailedManifest(options: ExportOptions, stats: ExportStats, baseline: Baseline | undefined, schema: SchemaRecord | undefined): Promise<void> {
+  stats.endedAt = new Date().toISOString();
+  if (options.manifestPath === undefined) return;
+  const failedPath = `${options.manifestPath}.failed.json`;
+  const path = (await manifestIsComplete(options.manifestPath)) ? failedPath : options.manifestPath;
+  stats.manifestPath = path;
+  try {
+    await writeManifest(path, buildManifest(options, path, stats, baseline?.state, schema));
+  } catch (error) {
+    stats.manifestPath = null;
+    stats.warnings.push(`the manifest of this failed run could not be written: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 async function stateOwner(options: ExportOptions, client: PylonClient, signal: AbortSignal | undefined): Promise<StateOwner> {
@@ -522,16 +594,19 @@ async function removeStaleFiles(options: ExportOptions): Promise<void> {
   for (const { path } of outputPaths(options)) await sweepDeadPartials(path);
 }
 
-function describeFailure(error: unknown, phase: Phase, pageState: PaginationState, interrupted: boolean): ReportEntry {
+function describeFailure(error: unknown, progress: Progress, interrupted: boolean): ReportEntry {
+  const { step, pages: pageState } = progress;
   const cursor = pageState.cursor ?? '';
   const page = pageState.pages + 1;
   if (interrupted) return { kind: 'interrupted', cursor, page, code: 'RUN_ABORTED', message: `Interrupted before page ${page} was written; nothing was published` };
   if (error instanceof PaginationError) return { kind: 'pagination', cursor, page: error.page, code: error.code, message: error.message };
   if (error instanceof PylonApiError) {
-    const kind = phase === 'custom_fields' ? 'custom_fields' : 'page';
+    const kind = step === 'custom_fields' ? 'custom_fields' : 'page';
     return { kind, cursor: kind === 'page' ? cursor : undefined, page: kind === 'page' ? page : undefined, status: error.status, requestId: error.requestId, code: error.code, message: error.message };
   }
-  if (error instanceof PylonCliError) return { kind: phase === 'output' || phase === 'load' || error.code === 'SCHEMA_CHANGED' ? 'output' : 'page', cursor, page, code: error.code, message: error.message };
+  // A load's and a schema check's failures are about the outputs, wherever the run was.
+  const aboutOutput = (code: string) => step === 'output' || code === 'SCHEMA_CHANGED' || code.startsWith('LOAD_');
+  if (error instanceof PylonCliError) return { kind: aboutOutput(error.code) ? 'output' : 'page', cursor, page, code: error.code, message: error.message };
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return { kind: 'output', cursor, page, code: 'OUTPUT_WRITE', message: `Cannot write the export: ${message}${code && !message.includes(code) ? ` (${code})` : ''}` };

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Transform, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
+import { PylonCliError } from '../errors.js';
+import { publishTogether, type OutputFile, type PublishedSet } from '../output/output-file.js';
 import type { ParquetEncoder } from './parquet.js';
 import type { TypedColumn, TypedRow } from './schema.js';
 
@@ -100,4 +102,66 @@ export function forwardTo(destination: NodeJS.WritableStream): Writable {
   });
   destination.on('error', onError);
   return forward;
+}
+
+/**
+ * One output of an export run: the data file, the deleted ids, the schema
+ * sidecars, the change log, the state, the manifest, a table load. The run
+ * feeds each page through the sinks that take pages while it walks; then
+ * `commitSinks` prepares every sink, publishes all their files together, and
+ * commits the ones that have a commit of their own (a load).
+ */
+export interface ExportSink {
+  /** Order of publication: lower first; the manifest and `_SUCCESS` last, so a reader that sees them finds the rest. */
+  readonly rank: number;
+  /** Finishes writing and fsyncs; returns the files to publish (a load returns none: its merge runs here, in its open transaction). */
+  prepare(): Promise<readonly OutputFile[]>;
+  /** After every file is in place: a load's COMMIT. When it fails, every file goes back. */
+  commit?(): Promise<void>;
+  /** Drops what was staged; safe at any point, and more than once. */
+  abort(): Promise<void>;
+}
+
+/** The load merges after the files are staged and before the manifest is written (it records the counts); it commits after every file is in place. */
+export const RANK = { data: 0, state: 1, load: 2, manifest: 3, success: 4 } as const;
+
+/** A sink made of files written whole or streamed elsewhere: publishing them is all it needs. */
+export function fileSink(rank: number, ...files: Array<OutputFile | undefined>): ExportSink {
+  const present = files.filter((f): f is OutputFile => f !== undefined);
+  return {
+    rank,
+    async prepare() {
+      for (const file of present) await file.prepare();
+      return present;
+    },
+    abort: async () => {
+      await Promise.all(present.map((f) => f.discard()));
+    },
+  };
+}
+
+/** Prepares every sink, publishes their files together (in rank order), then commits; any failure leaves every output as it was. */
+export async function commitSinks(sinks: readonly ExportSink[]): Promise<void> {
+  const ordered = [...sinks].sort((a, b) => a.rank - b.rank);
+  const files: OutputFile[] = [];
+  for (const sink of ordered) files.push(...(await sink.prepare()));
+  const published = await publishTogether(files);
+  try {
+    for (const sink of ordered) await sink.commit?.();
+  } catch (error) {
+    throw await afterFailedCommit(error, published);
+  }
+  await published.finish();
+}
+
+/** A COMMIT failed after the files were renamed into place: they go back, and the message says what is where. */
+async function afterFailedCommit(error: unknown, published: PublishedSet): Promise<PylonCliError> {
+  const notRestored = await published.rollback();
+  const reason = error instanceof Error ? error.message : String(error);
+  const code = error instanceof PylonCliError ? error.code : 'LOAD_FAILED';
+  const left =
+    notRestored.length === 0
+      ? 'the table, the data file, its manifest, sidecars, change log and state were left as they were'
+      : `the table was left as it was, but these files are this run's and could not be put back: ${notRestored.join(', ')}`;
+  return new PylonCliError(code, `${reason.replace(/\.$/, '')}; ${left}`);
 }
