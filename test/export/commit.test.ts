@@ -1,5 +1,6 @@
 import test from 'ava';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { previousPathFor } from '../../src/output/output-file.js';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
@@ -7,6 +8,7 @@ import { resolveExportOptions } from '../../src/export/options.js';
 import { client, withEmulator } from '../helpers/with-emulator.js';
 import { envFor, runCli, startEmulator } from '../helpers/cli.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../helpers/postgres.js';
+import { createFaultProxy } from './fault-proxy.js';
 import { exportFrom, tempDir } from './helpers.js';
 
 /** Every file under `dir` (recursively) with its bytes; folders as `<dir>`. */
@@ -133,5 +135,27 @@ pgTest(`a load whose COMMIT fails (a deferred constraint refuses it) leaves the 
     t.true(healed.complete);
     t.like(healed.changes, { insert: 0, update: 1, delete: 0 });
     t.like(healed.load, { updated: 1 });
+  });
+});
+
+test('a run killed while publishing left .previous copies: the next run puts them back before it starts, even when it then fails', async (t) => {
+  await withEmulator({ seed: 99, seedRandom: 10 }, async (emulator) => {
+    const dir = await tempDir();
+    const out = join(dir, 'c.csv');
+    t.true((await exportFrom(emulator, { output: out })).complete);
+    const before = await snapshot(dir);
+    // What a publish killed half-way leaves: the new data file in place, the old one kept under the dead process's name.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    await rename(out, previousPathFor(out, dead));
+    await writeFile(out, 'id\nnot-committed\n');
+    const proxy = await createFaultProxy(emulator.url, { failFromPage: 1, fault: 'status=500' });
+    try {
+      t.false((await exportFrom(emulator, { output: out, baseUrl: proxy.url })).complete);
+    } finally {
+      await proxy.close();
+    }
+    const after = await snapshot(dir);
+    for (const report of ['c.csv.errors.csv', 'c.csv.manifest.json.failed.json']) delete after[report];
+    t.deepEqual(after, before, 'the data file is the committed one again, and the kept copy is gone');
   });
 });
