@@ -164,7 +164,8 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
       ...(removals ? { removals, removalTransitions: sortTransitions(removalTransitions) } : {}),
     };
     hooks.onPlanReady?.(plan);
-    if (planStats.fatal || planStats.interrupted || dryRun) return { plan };
+    // --plan-out writes the plan with --dry-run too: making a plan changes nothing in Pylon.
+    if (planStats.fatal || planStats.interrupted || (dryRun && !options.planOut)) return { plan };
     if (options.planOut) {
       const saved = newPlan({
         toolVersion: TOOL_VERSION,

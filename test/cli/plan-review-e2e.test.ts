@@ -4,7 +4,8 @@
  * built CLI in a child process against an emulator in this process.
  */
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Emulator } from '../../src/emulator/index.js';
 import { DEFAULT_ME } from '../../src/emulator/index.js';
@@ -103,4 +104,84 @@ test('show refuses a plan that was edited, cut short, or made for another host: 
 
   for (const r of [r1, r2, r3, r4]) t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
   t.deepEqual(filesUnder(dir).sort(), before, 'nothing written');
+});
+
+test('--plan-out refuses an existing file (exit 2, the file untouched) unless --force; with --dry-run it still writes the plan', async (t) => {
+  const { emulator, dir, env, planPath, plan } = await planned(t, 6);
+  const reviewed = readFileSync(planPath, 'utf8');
+  const input = join(dir, 'admins.csv');
+  const before = filesUnder(dir).sort();
+
+  const again = await runCli(['update', input, '--set', 'portal_role=no_access', '--plan-out', planPath, ...FAST], { env });
+  t.is(again.code, 2, again.stderr);
+  t.regex(again.stderr, /plan\.json exists \(--plan-out\).*add --force to replace it\. Nothing was written\./);
+  t.is(readFileSync(planPath, 'utf8'), reviewed, 'the reviewed plan is untouched');
+  t.deepEqual(filesUnder(dir).sort(), before, 'nothing written');
+
+  const viaImport = await runCli(['import', input, '--mode', 'update', '--plan-out', planPath, ...FAST], { env });
+  t.is(viaImport.code, 2, viaImport.stderr);
+  t.is(readFileSync(planPath, 'utf8'), reviewed);
+
+  const forced = await runCli(['update', input, '--set', 'portal_role=no_access', '--plan-out', planPath, '--force', ...FAST], { env });
+  t.is(forced.code, 0, forced.stderr);
+  const replaced = JSON.parse(readFileSync(planPath, 'utf8')) as SavedPlan;
+  t.not(replaced.hash, plan.hash);
+  t.deepEqual(replaced.set, { portal_role: 'no_access' });
+
+  const dryPath = join(dir, 'dry.json');
+  const dry = await runCli(['update', input, '--set', 'portal_role=admin', '--plan-out', dryPath, '--dry-run', ...FAST], { env });
+  t.is(dry.code, 0, dry.stderr);
+  const dryPlan = JSON.parse(readFileSync(dryPath, 'utf8')) as SavedPlan;
+  t.is(dryPlan.counts.changes, 6);
+  t.deepEqual(dryPlan.changes, plan.changes);
+  t.is(writes(emulator), 0, 'no plan writes to Pylon');
+});
+
+test('after ROW_DRIFTED the summary does not say to import the report; apply --force --only <report> overrides exactly those contacts', async (t) => {
+  const { emulator, dir, env, planPath, plan } = await planned(t, 8);
+  const [drifted, other] = plan.changes;
+  emulator.store.update(drifted.id, { portal_role: 'no_access' });
+  const applied = await runCli(['apply', planPath, '--yes', ...FAST], { env });
+  t.is(applied.code, 3, applied.stderr);
+  t.notRegex(applied.stderr, /import that file again/);
+  t.regex(applied.stderr, /do not import it/);
+  const errorsPath = join(dir, 'plan.errors.csv');
+  t.true(applied.stderr.includes(`apply ${planPath} --force --only ${errorsPath}`), applied.stderr);
+  t.is(emulator.store.get(drifted.id)?.portal_role, 'no_access');
+
+  // Someone changes another, already applied contact meanwhile: --only leaves it alone.
+  emulator.store.update(other.id, { portal_role: 'member' });
+  const forced = await runCli(['apply', planPath, '--yes', '--force', '--only', errorsPath, '--undo', join(dir, 'forced.undo.csv'), ...FAST, '--json'], { env });
+  t.is(forced.code, 0, forced.stderr);
+  t.like(JSON.parse(forced.stdout.trim().split('\n').pop()!), { total: 1, updated: 1, failed: 0 });
+  t.is(emulator.store.get(drifted.id)?.portal_role, 'admin');
+  t.is(emulator.store.get(other.id)?.portal_role, 'member', 'a contact not in the report is not touched');
+});
+
+test('--undo must be a regular file in a folder that exists: devices, pipes, /dev/null and missing folders exit 2 before any call; --no-undo writes none', async (t) => {
+  const { emulator, dir, env, planPath } = await planned(t, 4);
+  const input = join(dir, 'admins.csv');
+  const fifo = join(dir, 'pipe');
+  execFileSync('mkfifo', [fifo]);
+  const calls = totalCalls(emulator);
+  const before = filesUnder(dir).sort();
+  for (const undo of ['/dev/full', '/dev/null', fifo, join(dir, 'missing', 'x.undo.csv'), dir]) {
+    for (const args of [
+      ['update', input, '--set', 'portal_role=admin', '--yes', '--undo', undo, ...FAST],
+      ['apply', planPath, '--yes', '--undo', undo, ...FAST],
+    ]) {
+      const r = await runCli(args, { env });
+      t.is(r.code, 2, `${args[0]} --undo ${undo}: ${r.stderr}`);
+      t.regex(r.stderr, /--undo/);
+      t.notRegex(r.stderr, /\n\s+at /);
+    }
+  }
+  t.false(existsSync('/dev/full-2'), 'no file beside the device');
+  t.is(totalCalls(emulator), calls, 'no call was made');
+  t.deepEqual(filesUnder(dir).sort(), before, 'nothing written');
+
+  const none = await runCli(['update', input, '--set', 'portal_role=admin', '--yes', '--no-undo', ...FAST], { env });
+  t.is(none.code, 0, none.stderr);
+  t.is(writes(emulator), 4);
+  t.deepEqual(filesUnder(dir).filter((p) => p.includes('undo')), [], 'no undo file');
 });
