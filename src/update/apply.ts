@@ -8,6 +8,8 @@
  * as for `update`; the undo file records the live values each PATCH replaced.
  */
 import { paginate } from '../pylon/paginate.js';
+import { CUSTOM_PREFIX } from '../columns.js';
+import { sameDecimal } from '../decimal.js';
 import { RunControl } from '../import/run-control.js';
 import { unclearedIssue, updateWithClears } from '../import/clears.js';
 import { createHash } from 'node:crypto';
@@ -210,12 +212,17 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
         return;
       }
       const diff = diffContact(desired, live, { customFields });
+      // Numbers are compared as decimals (9007199254740993 is not 9007199254740992), other cells as text.
+      const sameCell = (a: string, b: string, column: string) => {
+        const type = column.startsWith(CUSTOM_PREFIX) ? customFields.get(column.slice(CUSTOM_PREFIX.length))?.type : undefined;
+        return type === 'number' || type === 'decimal' ? sameDecimal(a, b) : a === b;
+      };
       const drift: Drift[] = [];
       for (const change of entry.changes) {
         if (change.unchecked) continue;
         const now = diff.changes.find((c) => c.column === change.column);
         // Not in the diff: the contact already holds the planned value.
-        if (now && now.from !== change.from) drift.push({ column: change.column, planned: change.from, live: now.from, to: change.to });
+        if (now && !sameCell(now.from, change.from, change.column)) drift.push({ column: change.column, planned: change.from, live: now.from, to: change.to });
       }
       if (diff.changes.length === 0) {
         const sent = journal?.sentBefore.get(line);
