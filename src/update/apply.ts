@@ -44,6 +44,8 @@ export interface ApplyOptions {
   errorsPath: string;
   resultsPath?: string;
   undoPath?: string;
+  /** The organisation recorded in each undo row (`_organization`). */
+  organizationId?: string;
   journalPath?: string;
   resume: boolean;
   /** Contacts read per search call (`id in […]`). */
@@ -132,7 +134,7 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
     }
     errors = await createErrorReport(options.errorsPath, header);
     if (options.resultsPath) results = await createResultsReport(options.resultsPath, false);
-    const undoHeader = undoColumns(fieldColumns);
+    const undoHeader = undoColumns(fieldColumns, options.organizationId);
     if (options.undoPath && !options.dryRun) undo = await openCsvFile<string[]>(options.undoPath, undoHeader, (cells) => cells);
 
     /** The row's cells: the values to set. The email is there only when the plan changes it (or for the report). */
@@ -181,7 +183,7 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
         // A "" clear the server refuses or ignores: the rest is applied, the undo row leaves it out, the row says so.
         const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal);
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
-        if (applied.length > 0) await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, applied));
+        if (applied.length > 0) await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, applied, options.organizationId));
         if (uncleared.length > 0) {
           const issue = unclearedIssue(uncleared);
           await record(line, entry, 'failed', { code: issue.code, field: issue.field, message: issue.message, requestId: res.requestId });
@@ -228,7 +230,7 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
         const sent = journal?.sentBefore.get(line);
         if (sent?.changes && sent.id === entry.id) {
           // An earlier run's PATCH that landed without its outcome being recorded.
-          await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, sent.changes));
+          await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, sent.changes, options.organizationId));
           await record(line, entry, 'updated');
         } else {
           await record(line, entry, 'unchanged');

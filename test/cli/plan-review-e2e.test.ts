@@ -185,3 +185,28 @@ test('--undo must be a regular file in a folder that exists: devices, pipes, /de
   t.is(writes(emulator), 4);
   t.deepEqual(filesUnder(dir).filter((p) => p.includes('undo')), [], 'no undo file');
 });
+
+test('an undo file from another organisation: a clear error, exit 2, nothing written', async (t) => {
+  const { emulator, dir, env, planPath } = await planned(t, 5);
+  const undoPath = join(dir, 'plan.undo.csv');
+  const applied = await runCli(['apply', planPath, '--yes', ...FAST], { env });
+  t.is(applied.code, 0, applied.stderr);
+  const undoText = readFileSync(undoPath, 'utf8');
+  t.regex(undoText.split('\n')[0], /,_organization$/);
+  t.true(undoText.trim().split('\n').slice(1).every((line) => line.endsWith(`,${DEFAULT_ME.id}`)));
+
+  const otherOrg = await startEmulator(t, { me: { id: 'org-other', name: 'Other Org', user: { id: 'u-2' } } });
+  seedContacts(otherOrg.store, 60);
+  const before = filesUnder(dir).sort();
+  const refused = await runCli(['update', undoPath, '--yes', ...FAST], { env: { ...env, PYLON_BASE_URL: otherOrg.url } });
+  t.is(refused.code, 2, refused.stderr);
+  t.regex(refused.stderr, new RegExp(`plan\\.undo\\.csv holds the previous values of contacts of organisation ${DEFAULT_ME.id}; this token belongs to Other Org \\(org-other\\)`));
+  t.notRegex(refused.stderr, /\n\s+at /);
+  t.is(writes(otherOrg), 0);
+  t.deepEqual(filesUnder(dir).sort(), before, 'nothing written');
+
+  // The organisation it came from takes it back.
+  const restored = await runCli(['update', undoPath, '--yes', ...FAST], { env });
+  t.is(restored.code, 0, restored.stderr);
+  t.is(writes(emulator), 10, '5 applied, 5 restored');
+});

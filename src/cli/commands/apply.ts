@@ -136,6 +136,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
               errorsPath: options.errorsPath,
               resultsPath: options.resultsPath,
               undoPath,
+              organizationId: target.organization?.id,
               journalPath: options.journalPath,
               resume: options.resume,
               readBatch: options.readBatch,
