@@ -64,3 +64,18 @@ test('on a terminal the confirmation names the count and the ETA at the paced ra
   t.regex(asked.out.stderr, /Apply this plan to 10 contacts on [^,]+, about 2 min at the paced rate\? Type yes to continue: /);
   t.is(writes(emulator), 0);
 });
+
+test('custom numbers are compared as decimals end to end: 9007199254740993 over 9007199254740992 is a change, 010 over 10 is not', async (t) => {
+  const emulator = await startEmulator(t);
+  const big = emulator.store.insert({ name: 'Big', email: 'big@example.com', custom_fields: { seats: { slug: 'seats', value: '9007199254740992' } } } as never);
+  const ten = emulator.store.insert({ name: 'Ten', email: 'ten@example.com', custom_fields: { seats: { slug: 'seats', value: '10' } } } as never);
+  const dir = tempDir(t, 'pylon-ctx-decimal-');
+  writeFileSync(join(dir, 'seats.csv'), 'email,custom.seats\nbig@example.com,9007199254740993\nten@example.com,010\n');
+  const { ctx, out } = context(envFor(emulator), dir);
+  const code = await runCli(['import', 'seats.csv', '--mode', 'update', '--rate', FAST_RATE, '--quiet', '--json'], ctx);
+  t.is(code, 0, out.stderr);
+  t.like(JSON.parse(out.stdout.trim().split('\n').pop()!), { updated: 1, unchanged: 1, failed: 0 });
+  t.is(emulator.store.get(big.id)?.custom_fields?.seats?.value, '9007199254740993');
+  t.is(emulator.store.get(ten.id)?.custom_fields?.seats?.value, '10');
+  t.is(emulator.stats().requests.patch, 1);
+});
