@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
@@ -28,9 +28,13 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
   handler: async (argv) => {
     const ctx = contextOf(argv);
     // Every file the demo writes goes under --out (resolved from the working directory), nowhere else.
-    const out = resolveFrom(ctx, argv.out);
+    // The steps name their files relative to the working directory (they resolve them from it); the
+    // demo's own reads and writes use the full path.
     const here = cwdOf(ctx);
-    mkdirSync(out, { recursive: true });
+    const outDir = resolveFrom(ctx, argv.out);
+    const out = relative(here, outDir) || '.';
+    const full = (path: string) => resolve(here, path);
+    mkdirSync(outDir, { recursive: true });
     // Loaded on use: the other commands never pay for the emulator's code.
     const { createEmulator } = await import('../../emulator/index.js');
     const emulator = await createEmulator({ seedFile: join(root, 'samples', 'seed.json'), rateLimits: 'spec', windowMs: WINDOW_MS });
@@ -42,11 +46,12 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
       }
       const sample = relative(here, join(root, 'samples', 'contacts.csv')) || 'samples/contacts.csv';
       const withErrors = relative(here, join(root, 'samples', 'contacts-with-errors.csv'));
-      const exported = join(out, 'contacts.csv');
+      // The export is given its full path: its command reads paths from the process's folder.
+      const exported = join(outDir, 'contacts.csv');
       // A migration: HubSpot's XLSX export, then its CSV export taken after three emails changed in HubSpot.
       const hubspotXlsx = relative(here, join(root, 'samples', 'migrations', 'hubspot-contacts.xlsx'));
       const hubspotChanged = join(out, 'hubspot-contacts-later.csv');
-      writeFileSync(hubspotChanged, readFileSync(join(root, 'samples', 'migrations', 'hubspot-contacts.csv'), 'utf8').replaceAll('@acme.example', '@acme-corp.example'));
+      writeFileSync(full(hubspotChanged), readFileSync(join(root, 'samples', 'migrations', 'hubspot-contacts.csv'), 'utf8').replaceAll('@acme.example', '@acme-corp.example'));
       const migration = ['--from', 'hubspot', '--default-country', 'US'];
       const planPath = join(out, 'admins.plan.json');
       // `bare`: a step that calls nothing (no pacing flags to pass).
@@ -67,7 +72,7 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
           args: [],
           expect: EXIT.OK,
           run: () => {
-            const plan = JSON.parse(readFileSync(planPath, 'utf8')) as SavedPlan;
+            const plan = JSON.parse(readFileSync(full(planPath), 'utf8')) as SavedPlan;
             const victim = plan.changes[0];
             const from = victim?.changes.find((ch) => ch.column === 'portal_role')?.from;
             if (victim) {
@@ -101,8 +106,8 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
         },
       ];
       // Undo files are never overwritten: a demo run again starts from a clean output directory.
-      for (const name of readdirSync(out)) if (/^admins\.(undo|plan|errors)/.test(name) || name.startsWith('.admins.')) rmSync(join(out, name), { force: true });
-      const auditLog = join(out, 'audit.jsonl');
+      for (const name of readdirSync(outDir)) if (/^admins\.(undo|plan|errors)/.test(name) || name.startsWith('.admins.')) rmSync(join(outDir, name), { force: true });
+      const auditLog = join(outDir, 'audit.jsonl');
       const env = { ...ctx.env, PYLON_BASE_URL: emulator.url, PYLON_API_TOKEN: emulator.token, PYLON_AUDIT_LOG: auditLog };
       for (const [i, step] of steps.entries()) {
         say(`\n${i + 1}. ${step.title}${step.args.length > 0 ? `\n   $ pylon-contacts ${step.args.join(' ')}` : ''}`);
