@@ -37,6 +37,7 @@ export type ErrorCode =
   | 'RUN_GUARD'
   | 'OUTPUT_WRITE'
   | 'OUTPUT_UNWRITABLE'
+  | 'OUTPUT_EXISTS'
   // warehouse output and loads (exit 1)
   | 'SCHEMA_CHANGED'
   | 'LOAD_CONNECT'

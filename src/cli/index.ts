@@ -15,7 +15,7 @@ export function buildCli(argv: string[], context: CliContext) {
     .scriptName('pylon-contacts')
     .usage('$0 <command> [options]\n\nMove Pylon contacts in and out of CSV through the Pylon REST API.')
     .command(commands)
-    .demandCommand(1, 'Name a command: import, export, update, apply, emulator or demo.')
+    .demandCommand(1, 'Name a command: import, export, update, apply, show, emulator or demo.')
     .recommendCommands()
     .strict()
     .fail(false)
@@ -36,6 +36,7 @@ export function buildCli(argv: string[], context: CliContext) {
 /** Runs the CLI and returns the exit code. Never throws, never calls process.exit. */
 export async function runCli(argv: string[], context: CliContext): Promise<number> {
   context.run ??= runCli;
+  context.cwd ??= process.cwd();
   const token = context.env.PYLON_API_TOKEN;
   const say = (text: string) => context.stderr.write(redact(text, token ?? findToken(argv)) + '\n');
   context.args = argv;

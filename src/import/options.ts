@@ -71,6 +71,8 @@ export interface ImportOptions {
   lookupBatch: number;
   set: Record<string, string>;
   undoPath?: string;
+  /** The organisation (`GET /me`) recorded in each undo row; set by `update`, which reads it first. */
+  undoOrganization?: string;
   from?: string;
   format?: string;
   sheet?: string;

@@ -1,3 +1,4 @@
+import { sameDecimal } from '../decimal.js';
 import type { Contact, ContactCreate, ContactPatch, CustomFieldDefinition, CustomFieldWrite } from '../pylon/types.js';
 import { CUSTOM_PREFIX, joinMulti } from '../columns.js';
 import type { DesiredContact, DesiredCustomValue, RowIssue } from './desired.js';
@@ -218,7 +219,7 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return sa.every((v, i) => v === sb[i]);
 }
 
-/** Compares a wanted custom value with what Pylon holds, by the field's type (1.50 = 1.5, same instant = same datetime). */
+/** Compares a wanted custom value with what Pylon holds, by the field's type (1.50 = 1.5 as decimals, same instant = same datetime). */
 export function sameCustomValue(
   wanted: Exclude<DesiredCustomValue, null>,
   current: { value?: string; values?: string[] } | undefined,
@@ -229,11 +230,9 @@ export function sameCustomValue(
   if (have === undefined) return false;
   switch (type) {
     case 'number':
-    case 'decimal': {
-      const a = Number(wanted.value);
-      const b = Number(have);
-      return Number.isFinite(a) && Number.isFinite(b) ? a === b : wanted.value === have;
-    }
+    case 'decimal':
+      // As decimals, not doubles: 9007199254740993 is not 9007199254740992.
+      return sameDecimal(wanted.value, have);
     case 'datetime': {
       const a = Date.parse(wanted.value);
       const b = Date.parse(have);

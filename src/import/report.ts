@@ -39,7 +39,7 @@ export function createErrorReport(path: string, inputHeader: readonly string[]):
       row.status === undefined ? '' : String(row.status),
       row.requestId ?? '',
     ];
-  });
+  }, { skipEmpty: true }); // a run with nothing to report leaves no error report
 }
 
 export function createResultsReport(path: string, withChanges: boolean): Promise<CsvReport<ResultRow>> {

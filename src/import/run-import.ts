@@ -107,7 +107,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
 
     const errors = await createErrorReport(options.errorsPath, reportHeader);
     const results = options.resultsPath ? await createResultsReport(options.resultsPath, options.dryRun) : undefined;
-    if (options.undoPath && !options.dryRun) undo = await createUndoWriter(options.undoPath, columns.fields);
+    if (options.undoPath && !options.dryRun) undo = await createUndoWriter(options.undoPath, columns.fields, options.undoOrganization);
     let lastProgress = 0;
     ledger = createLedger({ stats, errors, results, journal, journalPath: options.journalPath, onOutcome: () => {
       const now = Date.now();

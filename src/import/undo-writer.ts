@@ -16,11 +16,11 @@ export interface UndoWriter {
   discard(): Promise<void>;
 }
 
-export async function createUndoWriter(path: string, fieldColumns: readonly string[]): Promise<UndoWriter> {
-  const columns = undoColumns(fieldColumns);
+export async function createUndoWriter(path: string, fieldColumns: readonly string[], organizationId?: string): Promise<UndoWriter> {
+  const columns = undoColumns(fieldColumns, organizationId);
   const file: CsvFile<string[]> = await openCsvFile<string[]>(path, columns, (cells) => cells);
   return {
-    write: (contact, changes) => file.write(undoCells(columns, contact.id, contact.email, changes)),
+    write: (contact, changes) => file.write(undoCells(columns, contact.id, contact.email, changes, organizationId)),
     commit: () => file.commit(),
     discard: () => file.discard(),
   };

@@ -1,4 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
+import { lstatSync, rmSync } from 'node:fs';
 import { openOutput, type OutputFile } from './output-file.js';
 
 /**
@@ -14,7 +15,16 @@ export interface CsvFile<Row> {
   discard(): Promise<void>;
 }
 
-export async function openCsvFile<Row>(path: string, header: readonly string[], toRecord: (row: Row) => readonly string[]): Promise<CsvFile<Row>> {
+export interface CsvFileOptions {
+  /**
+   * A file with no row is not written: `commit()` discards it, and removes the
+   * regular file an earlier run left at this path (which the commit would have
+   * replaced), so the path never shows a report of another run.
+   */
+  skipEmpty?: boolean;
+}
+
+export async function openCsvFile<Row>(path: string, header: readonly string[], toRecord: (row: Row) => readonly string[], options: CsvFileOptions = {}): Promise<CsvFile<Row>> {
   const file: OutputFile = await openOutput(path);
   let rows = 0;
   try {
@@ -32,7 +42,11 @@ export async function openCsvFile<Row>(path: string, header: readonly string[], 
       rows++;
       await file.write(stringify([toRecord(row) as string[]]));
     },
-    commit: () => file.commit(),
+    async commit() {
+      if (rows > 0 || !options.skipEmpty) return file.commit();
+      await file.discard();
+      if (lstatSync(path, { throwIfNoEntry: false })?.isFile()) rmSync(path, { force: true });
+    },
     discard: () => file.discard(),
   };
 }

@@ -8,6 +8,8 @@
  * as for `update`; the undo file records the live values each PATCH replaced.
  */
 import { paginate } from '../pylon/paginate.js';
+import { CUSTOM_PREFIX } from '../columns.js';
+import { sameDecimal } from '../decimal.js';
 import { RunControl } from '../import/run-control.js';
 import { unclearedIssue, updateWithClears } from '../import/clears.js';
 import { createHash } from 'node:crypto';
@@ -42,6 +44,8 @@ export interface ApplyOptions {
   errorsPath: string;
   resultsPath?: string;
   undoPath?: string;
+  /** The organisation recorded in each undo row (`_organization`). */
+  organizationId?: string;
   journalPath?: string;
   resume: boolean;
   /** Contacts read per search call (`id in […]`). */
@@ -130,7 +134,7 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
     }
     errors = await createErrorReport(options.errorsPath, header);
     if (options.resultsPath) results = await createResultsReport(options.resultsPath, false);
-    const undoHeader = undoColumns(fieldColumns);
+    const undoHeader = undoColumns(fieldColumns, options.organizationId);
     if (options.undoPath && !options.dryRun) undo = await openCsvFile<string[]>(options.undoPath, undoHeader, (cells) => cells);
 
     /** The row's cells: the values to set. The email is there only when the plan changes it (or for the report). */
@@ -179,7 +183,7 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
         // A "" clear the server refuses or ignores: the rest is applied, the undo row leaves it out, the row says so.
         const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal);
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
-        if (applied.length > 0) await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, applied));
+        if (applied.length > 0) await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, applied, options.organizationId));
         if (uncleared.length > 0) {
           const issue = unclearedIssue(uncleared);
           await record(line, entry, 'failed', { code: issue.code, field: issue.field, message: issue.message, requestId: res.requestId });
@@ -210,18 +214,23 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
         return;
       }
       const diff = diffContact(desired, live, { customFields });
+      // Numbers are compared as decimals (9007199254740993 is not 9007199254740992), other cells as text.
+      const sameCell = (a: string, b: string, column: string) => {
+        const type = column.startsWith(CUSTOM_PREFIX) ? customFields.get(column.slice(CUSTOM_PREFIX.length))?.type : undefined;
+        return type === 'number' || type === 'decimal' ? sameDecimal(a, b) : a === b;
+      };
       const drift: Drift[] = [];
       for (const change of entry.changes) {
         if (change.unchecked) continue;
         const now = diff.changes.find((c) => c.column === change.column);
         // Not in the diff: the contact already holds the planned value.
-        if (now && now.from !== change.from) drift.push({ column: change.column, planned: change.from, live: now.from, to: change.to });
+        if (now && !sameCell(now.from, change.from, change.column)) drift.push({ column: change.column, planned: change.from, live: now.from, to: change.to });
       }
       if (diff.changes.length === 0) {
         const sent = journal?.sentBefore.get(line);
         if (sent?.changes && sent.id === entry.id) {
           // An earlier run's PATCH that landed without its outcome being recorded.
-          await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, sent.changes));
+          await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, sent.changes, options.organizationId));
           await record(line, entry, 'updated');
         } else {
           await record(line, entry, 'unchanged');

@@ -21,7 +21,7 @@ import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
 import { fileHash, runApply } from './apply.js';
 import { planRemovals } from './sync.js';
-import { isConditionalUndo, plannedFromUndoRow } from './undo-rows.js';
+import { isConditionalUndo, ORGANIZATION_COLUMN, plannedFromUndoRow } from './undo-rows.js';
 
 export type Transition = { column: string; from: string; to: string; count: number };
 
@@ -93,6 +93,8 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
   try {
     if (options.planOut) await checkWritable([{ path: options.planOut, option: '--plan-out' }]);
     const target = await fetchTarget(hooks.client, importOptions.connection.baseUrl, hooks.signal);
+    // Undo rows name the organisation: `update <undo file>` refuses a file of another one.
+    importOptions = { ...importOptions, undoOrganization: target.organization?.id };
     if (!options.where && importOptions.input !== '-' && !options.planOut && !options.sync && (await readsAsUndoFile(importOptions.input))) {
       return await runUndoFile(options, importOptions, target, hooks);
     }
@@ -164,7 +166,8 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
       ...(removals ? { removals, removalTransitions: sortTransitions(removalTransitions) } : {}),
     };
     hooks.onPlanReady?.(plan);
-    if (planStats.fatal || planStats.interrupted || dryRun) return { plan };
+    // --plan-out writes the plan with --dry-run too: making a plan changes nothing in Pylon.
+    if (planStats.fatal || planStats.interrupted || (dryRun && !options.planOut)) return { plan };
     if (options.planOut) {
       const saved = newPlan({
         toolVersion: TOOL_VERSION,
@@ -257,6 +260,7 @@ async function applyRemovals(removals: PlannedContact[], importOptions: ImportOp
       force: false,
       errorsPath,
       undoPath: removalUndo,
+      organizationId: importOptions.undoOrganization,
       resume: false,
       readBatch: 100,
     },
@@ -309,6 +313,7 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   }
   const rows = parse(await readFile(path), { bom: true, skip_empty_lines: true, relax_column_count: true }) as string[][];
   const [header = [], ...body] = rows;
+  checkUndoOrganization(path, header, body, target);
   const contacts = body.map((cells) => plannedFromUndoRow(header, cells)).filter((c): c is PlannedContact => c !== undefined && c.changes.length > 0);
   const transitions = new Map<string, Transition>();
   for (const c of contacts) countTransitions(transitions, c.changes);
@@ -317,6 +322,7 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
     source: { path, hash: hash.sha256 },
     contacts,
     connection: importOptions.connection,
+    organizationId: target.organization?.id,
     force: Boolean(options.force),
     errorsPath: importOptions.errorsPath,
     resultsPath: importOptions.resultsPath,
@@ -339,6 +345,20 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   const stats = await runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress });
   if (journalPath && !existsSync(journalPath)) removeRunState(journalPath);
   return { plan, stats };
+}
+
+/** Refuses (exit 2, before any call that writes) an undo file whose rows name another organisation than the token's. */
+function checkUndoOrganization(path: string, header: readonly string[], body: readonly string[][], target: RunTarget): void {
+  const column = header.indexOf(ORGANIZATION_COLUMN);
+  const here = target.organization?.id;
+  if (column < 0 || !here) return;
+  const other = body.map((cells) => cells[column] ?? '').find((org) => org !== '' && org !== here);
+  if (other === undefined) return;
+  throw new ConfigError(
+    'PLAN_OTHER_TARGET',
+    `${path} holds the previous values of contacts of organisation ${other}; this token belongs to ${target.organization!.name} (${here}). Nothing was changed: check --token, --base-url and PYLON_BASE_URL.`,
+    { option: '--token' },
+  );
 }
 
 /** Writes the contacts a filter selects as an `id,email` CSV, page by page. */

@@ -13,21 +13,25 @@ import type { PlannedContact } from './plan-file.js';
 
 export const UNDO_CLEAR_TOKEN = '#N/A';
 export const SET_PREFIX = '_set.';
+/** The organisation (`GET /me`) whose contacts the row holds: `update <undo file>` refuses a file of another one. */
+export const ORGANIZATION_COLUMN = '_organization';
 
 /** Columns the undo file does not restore (the id identifies the contact; account_external_id is restored as account_id; a migration's identity and account-matching columns are not fields). */
 const NOT_RESTORED = new Set(['id', 'email', 'emails', 'account_external_id', 'external_id', 'external_id_label', 'account_id_if_unset']);
 
-export function undoColumns(fieldColumns: readonly string[]): string[] {
+export function undoColumns(fieldColumns: readonly string[], organizationId?: string): string[] {
   const fields = fieldColumns.filter((c) => !NOT_RESTORED.has(c));
   // The email is a field the run can change only when the contacts are matched by id.
   const emailChanges = fieldColumns.includes('email') && fieldColumns.includes('id');
   const setColumns = [...(emailChanges ? ['email'] : []), ...fields].map((c) => SET_PREFIX + c);
-  return ['id', 'email', ...fields, ...setColumns];
+  return ['id', 'email', ...fields, ...setColumns, ...(organizationId ? [ORGANIZATION_COLUMN] : [])];
 }
 
 /** The cells of one contact's undo row. */
-export function undoCells(columns: readonly string[], contactId: string, email: string | null | undefined, changes: readonly FieldChange[]): string[] {
+export function undoCells(columns: readonly string[], contactId: string, email: string | null | undefined, changes: readonly FieldChange[], organizationId?: string): string[] {
   const cells = columns.map(() => '');
+  const org = columns.indexOf(ORGANIZATION_COLUMN);
+  if (org >= 0 && organizationId) cells[org] = organizationId;
   cells[0] = contactId;
   cells[1] = email ?? '';
   for (const change of changes) {

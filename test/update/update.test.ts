@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
-import { createEmulator, type Emulator } from '../../src/emulator/index.js';
+import { createEmulator, DEFAULT_ME, type Emulator } from '../../src/emulator/index.js';
 import { createPylonClient } from '../../src/pylon/client.js';
 import { resolveImportOptions, type ImportOptionsInput } from '../../src/import/options.js';
 import { runUpdate, type UpdateHooks, type UpdatePlan } from '../../src/update/run-update.js';
@@ -118,7 +118,9 @@ test('changing the role of 1,000 of 10,000 contacts, then the undo file, restore
     const undoRows = parse(readFileSync(undo, 'utf8'), { columns: true }) as Array<Record<string, string>>;
     t.is(undoRows.length, 1_000 - alreadyAdmin);
     // `_set.<field>`: the value the run set, so that applying the undo file reverts only where it still holds it.
-    t.deepEqual(Object.keys(undoRows[0]), ['id', 'email', 'portal_role', '_set.portal_role']);
+    // `_organization`: whose contacts these are (an undo file of another organisation is refused).
+    t.deepEqual(Object.keys(undoRows[0]), ['id', 'email', 'portal_role', '_set.portal_role', '_organization']);
+    t.true(undoRows.every((r) => r._organization === DEFAULT_ME.id));
     t.true(undoRows.every((r) => r['_set.portal_role'] === 'admin'));
 
     f.emulator.resetStats();

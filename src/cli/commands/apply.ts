@@ -12,10 +12,35 @@ import { describeTarget, fetchTarget } from '../../update/target.js';
 import { runApply, type ApplyStats } from '../../update/apply.js';
 import { chooseUndoPath, removeRunState, writeRunMeta } from '../../update/run-state.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import { ConfigError, invalidOption } from '../../errors.js';
+import { resolveFrom } from '../context.js';
+import { checkUndoPath } from '../paths.js';
+import { describeSeconds, pacedSeconds } from '../../rates.js';
+import { applyCalls } from '../../update/plan-review.js';
 import { checkWritable } from '../../output/output-file.js';
 
-type ApplyArgv = ApiCommandArgv & Omit<ApplyOptionsInput, keyof import('../../config.js').ConnectionOptionsInput> & { yes?: boolean; auditLog?: string };
+type ApplyArgv = ApiCommandArgv & Omit<ApplyOptionsInput, keyof import('../../config.js').ConnectionOptionsInput | 'undo'> & { yes?: boolean; auditLog?: string; undo?: string | false; only?: string };
+
+/**
+ * `--only <error report>`: the plan's contacts whose rows in that report are
+ * ROW_DRIFTED (its `id` column), so `apply --force --only` overrides exactly the
+ * contacts an earlier apply left alone, and no other.
+ */
+function driftedIds(path: string): Set<string> {
+  let rows: Array<Record<string, string>>;
+  try {
+    rows = parse(readFileSync(path), { columns: true, bom: true, skip_empty_lines: true, relax_column_count: true }) as Array<Record<string, string>>;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `Cannot read --only ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { option: '--only', cause: error });
+  }
+  if (rows.length > 0 && (!('id' in rows[0]) || !('_error_code' in rows[0]))) {
+    throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`--only\`: ${path} is not an error report of apply (no id and _error_code columns).`, { option: '--only' });
+  }
+  return new Set(rows.filter((r) => r._error_code === 'ROW_DRIFTED' && r.id).map((r) => r.id));
+}
 
 function describeSavedPlan(plan: SavedPlan, now: number): string {
   const lines = [
@@ -42,7 +67,8 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       .option('max-changes', { type: 'number', describe: 'Abort with zero writes when the plan changes more contacts than this' })
       .option('max-removals', { type: 'number', default: 10, describe: 'Abort with zero writes when the plan removes the value from more contacts than this (--sync)' })
       .option('yes', { type: 'boolean', alias: 'y', default: false, describe: 'Do not ask for confirmation on a terminal' })
-      .option('undo', { type: 'string', describe: 'Where to write the values each PATCH replaced (apply it with `update <undo file>`)', defaultDescription: '<plan>.undo.csv' })
+      .option('undo', { type: 'string', describe: 'Where to write the values each PATCH replaced (a regular file; apply it with `update <undo file>`); --no-undo writes none', defaultDescription: '<plan>.undo.csv' })
+      .option('only', { type: 'string', describe: 'Apply only to the ROW_DRIFTED contacts of this error report of an earlier apply (with --force: override exactly those)' })
       .option('errors', { type: 'string', describe: 'Error report path (ROW_DRIFTED rows with the live and planned values)', defaultDescription: '<plan>.errors.csv' })
       .option('results', { type: 'string', describe: 'Write one line per contact: _line, _action, _contact_id, email, _request_id' })
       .option('journal', { type: 'string', describe: 'Journal path used by --resume', defaultDescription: '.<plan>.journal.jsonl beside the plan' })
@@ -53,12 +79,26 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       .example('$0 apply plan.json --max-age 72h --yes', 'Apply a plan up to three days old without asking') as unknown as Argv<ApplyArgv>,
   handler: async (argv) => {
     const ctx = contextOf(argv);
-    const options = resolveApplyOptions({ ...argv, ...connectionInput(argv, ctx.env), plan: argv.plan });
+    if (argv.undo === '') throw invalidOption('--undo', 'a file path (or --no-undo to write none)', argv.undo);
+    const at = (path: string | undefined) => (path === undefined ? undefined : resolveFrom(ctx, path));
+    const options = resolveApplyOptions({
+      ...argv,
+      ...connectionInput(argv, ctx.env),
+      plan: resolveFrom(ctx, argv.plan),
+      undo: argv.undo === false ? undefined : at(argv.undo),
+      errors: at(argv.errors),
+      results: at(argv.results),
+      journal: at(argv.journal),
+    });
+    const undoWanted = argv.undo !== false;
+    if (undoWanted) checkUndoPath(options.undoPath);
     const plan = await readPlanFile(options.planPath);
+    const only = argv.only === undefined ? undefined : driftedIds(resolveFrom(ctx, argv.only));
+    const contacts = [...plan.changes, ...plan.removals].filter((c) => !only || only.has(c.id));
     // Every output is proved writable before the first call (OUTPUT_UNWRITABLE, exit 2).
     await checkWritable([
       { path: options.errorsPath, option: '--errors' },
-      { path: options.undoPath, option: '--undo' },
+      ...(undoWanted ? [{ path: options.undoPath, option: '--undo' }] : []),
       { path: options.journalPath, option: '--journal' },
       ...(options.resultsPath ? [{ path: options.resultsPath, option: '--results' }] : []),
     ]);
@@ -75,24 +115,28 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
         throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than --max-removals ${options.maxRemovals}.`, 'RUN_GUARD');
       }
       const auditLog = openAuditLog(argv.auditLog, ctx);
-      const undoPath = chooseUndoPath(options.undoPath, options.resume, options.journalPath, (m) => ctx.stderr.write(`${m}\n`));
+      const undoPath = undoWanted ? chooseUndoPath(options.undoPath, options.resume, options.journalPath, (m) => ctx.stderr.write(`${m}\n`)) : undefined;
+      if (only) ctx.stderr.write(`--only ${argv.only}: ${contacts.length.toLocaleString('en-US')} of the plan's contacts (its ROW_DRIFTED rows)\n`);
       const stats = (await runWithTerminal(
         argv,
         async (hooks) => {
-          const total = plan.changes.length + plan.removals.length;
-          if (total > 0 && ctx.isTTY && !argv.yes && !(await askToConfirm(ctx, `Apply this plan to ${total.toLocaleString('en-US')} contacts on ${target.host}? Type yes to continue: `, hooks.signal))) {
+          const total = contacts.length;
+          const eta = pacedSeconds(applyCalls(total, options.readBatch), options.connection.rates, options.connection.rateWindowMs);
+          const question = `Apply this plan to ${total.toLocaleString('en-US')} contacts on ${target.host}, about ${describeSeconds(eta)} at the paced rate? Type yes to continue: `;
+          if (total > 0 && ctx.isTTY && !argv.yes && !(await askToConfirm(ctx, question, hooks.signal))) {
             throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
           }
           if (!options.resume) writeRunMeta(options.journalPath, { undoPath });
           return runApply(
             {
               source: { path: options.planPath, hash: plan.hash },
-              contacts: [...plan.changes, ...plan.removals],
+              contacts,
               connection: options.connection,
               force: options.force,
               errorsPath: options.errorsPath,
               resultsPath: options.resultsPath,
               undoPath,
+              organizationId: target.organization?.id,
               journalPath: options.journalPath,
               resume: options.resume,
               readBatch: options.readBatch,
@@ -104,7 +148,13 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
         { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
       )) as ApplyStats;
       if (!existsSync(options.journalPath)) removeRunState(options.journalPath);
-      printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: 'Apply of', input: options.planPath, target });
+      printImportSummary(stats, ctx, {
+        json: Boolean(argv.json),
+        verb: 'Apply of',
+        input: argv.plan,
+        target,
+        driftHint: `pylon-contacts apply ${argv.plan} --force --only ${options.errorsPath} (a new undo file is written)`,
+      });
       ctx.exitCode = importExitCode(stats);
       recordRun(auditLog, ctx, { token: options.connection.token, target, stats, exitCode: ctx.exitCode, startedAt, planHash: plan.hash, extraFiles: { plan: options.planPath } });
     } finally {

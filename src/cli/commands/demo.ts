@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
-import type { CliContext } from '../context.js';
+import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { ExitError } from '../../errors.js';
 import type { SavedPlan } from '../../update/plan-file.js';
@@ -27,8 +27,14 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
     yargs.option('out', { type: 'string', default: 'demo-output', describe: 'Directory for the files the demo writes' }) as never,
   handler: async (argv) => {
     const ctx = contextOf(argv);
-    const out = argv.out;
-    mkdirSync(out, { recursive: true });
+    // Every file the demo writes goes under --out (resolved from the working directory), nowhere else.
+    // The steps name their files relative to the working directory (they resolve them from it); the
+    // demo's own reads and writes use the full path.
+    const here = cwdOf(ctx);
+    const outDir = resolveFrom(ctx, argv.out);
+    const out = relative(here, outDir) || '.';
+    const full = (path: string) => resolve(here, path);
+    mkdirSync(outDir, { recursive: true });
     // Loaded on use: the other commands never pay for the emulator's code.
     const { createEmulator } = await import('../../emulator/index.js');
     const emulator = await createEmulator({ seedFile: join(root, 'samples', 'seed.json'), rateLimits: 'spec', windowMs: WINDOW_MS });
@@ -38,16 +44,18 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
       for (const contact of [...emulator.store.all()].slice(0, 5)) {
         say(`  ${contact.name} <${contact.email ?? ''}> ${contact.portal_role ?? ''}`);
       }
-      const sample = relative(process.cwd(), join(root, 'samples', 'contacts.csv')) || 'samples/contacts.csv';
-      const withErrors = relative(process.cwd(), join(root, 'samples', 'contacts-with-errors.csv'));
-      const exported = join(out, 'contacts.csv');
+      const sample = relative(here, join(root, 'samples', 'contacts.csv')) || 'samples/contacts.csv';
+      const withErrors = relative(here, join(root, 'samples', 'contacts-with-errors.csv'));
+      // The export is given its full path: its command reads paths from the process's folder.
+      const exported = join(outDir, 'contacts.csv');
       // A migration: HubSpot's XLSX export, then its CSV export taken after three emails changed in HubSpot.
-      const hubspotXlsx = relative(process.cwd(), join(root, 'samples', 'migrations', 'hubspot-contacts.xlsx'));
+      const hubspotXlsx = relative(here, join(root, 'samples', 'migrations', 'hubspot-contacts.xlsx'));
       const hubspotChanged = join(out, 'hubspot-contacts-later.csv');
-      writeFileSync(hubspotChanged, readFileSync(join(root, 'samples', 'migrations', 'hubspot-contacts.csv'), 'utf8').replaceAll('@acme.example', '@acme-corp.example'));
+      writeFileSync(full(hubspotChanged), readFileSync(join(root, 'samples', 'migrations', 'hubspot-contacts.csv'), 'utf8').replaceAll('@acme.example', '@acme-corp.example'));
       const migration = ['--from', 'hubspot', '--default-country', 'US'];
       const planPath = join(out, 'admins.plan.json');
-      const steps: Array<{ title: string; args: string[]; expect: number; notes?: boolean; run?: () => void }> = [
+      // `bare`: a step that calls nothing (no pacing flags to pass).
+      const steps: Array<{ title: string; args: string[]; expect: number; notes?: boolean; bare?: boolean; run?: () => void }> = [
         { title: `Preview the import of ${sample}`, args: ['import', sample, '--dry-run', '--results', join(out, 'plan.csv'), '--errors', join(out, 'plan.errors.csv')], expect: EXIT.OK },
         { title: `Import ${sample}`, args: ['import', sample, '--results', join(out, 'results.csv'), '--errors', join(out, 'contacts.errors.csv')], expect: EXIT.OK },
         { title: `A file with mistakes: every bad row lands in the error report, nothing is written for it`, args: ['import', withErrors, '--errors', join(out, 'contacts-with-errors.errors.csv')], expect: EXIT.PARTIAL },
@@ -55,17 +63,16 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
         { title: 'Import the export again: nothing to change, no writes', args: ['import', exported, '--errors', join(out, 'reimport.errors.csv')], expect: EXIT.OK },
         {
           title: 'Plan: make everyone at acme.com a portal admin, saved for review (nothing is written)',
-          args: ['update', '--where', 'email~@acme.com', '--set', 'portal_role=admin', '--plan-out', planPath],
+          args: ['update', '--where', 'email~@acme.com', '--set', 'portal_role=admin', '--plan-out', planPath, '--errors', join(out, 'admins.plan.errors.csv')],
           expect: EXIT.OK,
         },
+        { title: 'Review the plan: each contact before → after, the totals, the target, its age and the ETA of applying it', args: ['show', planPath, '--rate-window', String(WINDOW_MS)], expect: EXIT.OK, bare: true },
         {
-          title: 'Review the plan, while a colleague changes one of its contacts in Pylon',
+          title: 'Meanwhile a colleague changes one of its contacts in Pylon',
           args: [],
           expect: EXIT.OK,
           run: () => {
-            const plan = JSON.parse(readFileSync(planPath, 'utf8')) as SavedPlan;
-            say(`   ${planPath}: ${plan.counts.changes} contacts for ${plan.target.host} (organisation ${plan.target.organization?.name ?? '?'}), made ${plan.createdAt}, hash ${plan.hash.slice(0, 12)}`);
-            for (const c of plan.changes.slice(0, 3)) say(`     ${c.email ?? c.id}: ${c.changes.map((ch) => `${ch.column} ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`).join(', ')}`);
+            const plan = JSON.parse(readFileSync(full(planPath), 'utf8')) as SavedPlan;
             const victim = plan.changes[0];
             const from = victim?.changes.find((ch) => ch.column === 'portal_role')?.from;
             if (victim) {
@@ -99,8 +106,8 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
         },
       ];
       // Undo files are never overwritten: a demo run again starts from a clean output directory.
-      for (const name of readdirSync(out)) if (/^admins\.(undo|plan|errors)/.test(name) || name.startsWith('.admins.')) rmSync(join(out, name), { force: true });
-      const auditLog = join(out, 'audit.jsonl');
+      for (const name of readdirSync(outDir)) if (/^admins\.(undo|plan|errors)/.test(name) || name.startsWith('.admins.')) rmSync(join(outDir, name), { force: true });
+      const auditLog = join(outDir, 'audit.jsonl');
       const env = { ...ctx.env, PYLON_BASE_URL: emulator.url, PYLON_API_TOKEN: emulator.token, PYLON_AUDIT_LOG: auditLog };
       for (const [i, step] of steps.entries()) {
         say(`\n${i + 1}. ${step.title}${step.args.length > 0 ? `\n   $ pylon-contacts ${step.args.join(' ')}` : ''}`);
@@ -109,7 +116,7 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
           continue;
         }
         const stepCtx: CliContext = { ...ctx, env, isTTY: false, exitCode: 0, handlerStarted: false };
-        const code = await ctx.run!([...step.args, '--rate-window', String(WINDOW_MS), ...(step.notes ? [] : ['--quiet'])], stepCtx);
+        const code = await ctx.run!(step.bare ? step.args : [...step.args, '--rate-window', String(WINDOW_MS), ...(step.notes ? [] : ['--quiet'])], stepCtx);
         if (code !== step.expect) throw new ExitError(EXIT.FATAL, `demo step ${i + 1} exited ${code}, expected ${step.expect}`, 'INTERNAL');
       }
       const records = existsSync(auditLog) ? readFileSync(auditLog, 'utf8').trim().split('\n').length : 0;

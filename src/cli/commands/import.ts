@@ -1,7 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { ConnectionOptionsInput } from '../../config.js';
 import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared-options.js';
+import { resolve } from 'node:path';
 import { contextOf } from '../args.js';
+import { cwdOf, resolveFrom } from '../context.js';
+import { refuseExistingPlan } from '../paths.js';
+import { ConfigError } from '../../errors.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress } from '../progress.js';
 import { importExitCode, printImportSummary } from '../output.js';
@@ -16,7 +20,7 @@ import type { SavedPlan } from '../../update/plan-file.js';
 
 /** The import's flags: its options as the library takes them, with the file as a positional. */
 export type ImportArgv = ApiCommandArgv &
-  Omit<ImportOptionsInput, keyof ConnectionOptionsInput | 'input' | 'set' | 'undo' | 'cwd'> & { file: string; auditLog?: string; planOut?: string };
+  Omit<ImportOptionsInput, keyof ConnectionOptionsInput | 'input' | 'set' | 'undo' | 'cwd'> & { file: string; auditLog?: string; planOut?: string; force?: boolean };
 
 /** Flags shared by `import` and `update` (everything about reading rows and writing reports). */
 export function rowFlags<T>(yargs: Argv<T>) {
@@ -38,19 +42,22 @@ export function rowFlags<T>(yargs: Argv<T>) {
     .option('lookup-batch', { type: 'number', default: 100, describe: 'Emails per search call' });
 }
 
-export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv): ImportOptionsInput {
+/** The import's options from its flags; relative paths (and the defaults made from them) resolve from `cwd`. */
+export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv, cwd: string): ImportOptionsInput {
+  const at = (path: string | undefined) => (path === undefined ? undefined : resolve(cwd, path));
   return {
-    input: argv.file,
+    input: argv.file === '-' ? '-' : resolve(cwd, argv.file),
+    cwd,
     ...connectionInput(argv, env),
     mode: argv.mode,
     dryRun: argv.dryRun,
-    errors: argv.errors,
-    results: argv.results,
-    journal: argv.journal,
+    errors: at(argv.errors),
+    results: at(argv.results),
+    journal: at(argv.journal),
     resume: argv.resume,
     delimiter: argv.delimiter,
     encoding: argv.encoding,
-    map: argv.map,
+    map: at(argv.map),
     ignoreUnknownColumns: argv.ignoreUnknownColumns,
     clearToken: argv.clearToken,
     lenient: argv.lenient,
@@ -144,16 +151,19 @@ export const importCommand: CommandModule<object, ImportArgv> = {
       .positional('file', { describe: 'CSV file (gzip is recognised and decompressed), XLSX, JSON array or NDJSON, or - for stdin', demandOption: true, coerce: filePositional })
       .option('mode', { type: 'string', choices: ['upsert', 'create', 'update'], default: 'upsert', describe: 'upsert: create or update by email; create: never update; update: never create' })
       .options(auditLogFlag)
-      .option('plan-out', { type: 'string', describe: 'Save the changes to existing contacts as a plan for `apply` and write nothing (rows that would create contacts are refused)' })
+      .option('plan-out', { type: 'string', describe: 'Save the changes to existing contacts as a plan for `apply` and write nothing (rows that would create contacts are refused); review it with `show`. An existing file is replaced only with --force' })
+      .option('force', { type: 'boolean', default: false, describe: 'With --plan-out: replace an existing plan file' })
       .example('PYLON_API_TOKEN=… $0 import contacts.csv', 'Upsert contacts by email')
       .example('$0 import contacts.csv --dry-run --results plan.csv', 'See what would change, and how long it would take')
       .example('$0 import contacts.errors.csv', 'Import the fixed rows of an error report')
       .example('$0 import hubspot-export.xlsx --from hubspot --default-country US --dry-run', 'Preview a migration from HubSpot') as unknown as Argv<ImportArgv>,
   handler: async (argv) => {
     const ctx = contextOf(argv);
-    const options = resolveImportOptions({ ...importInput(argv, ctx.env), ...(argv.planOut ? { dryRun: true } : {}) });
+    const options = resolveImportOptions({ ...importInput(argv, ctx.env, cwdOf(ctx)), ...(argv.planOut ? { dryRun: true } : {}) });
+    if (argv.force && !argv.planOut) throw new ConfigError('CONFIG_INVALID_OPTION', '--force goes with --plan-out (it replaces an existing plan file).', { option: '--force' });
     if (argv.planOut) {
-      const planOut = argv.planOut;
+      const planOut = resolveFrom(ctx, argv.planOut);
+      refuseExistingPlan(planOut, Boolean(argv.force));
       const client = connect(options.connection);
       let saved: SavedPlan | undefined;
       const stats = await runWithTerminal(
@@ -168,8 +178,8 @@ export const importCommand: CommandModule<object, ImportArgv> = {
       ).finally(() => client.close());
       printImportSummary(stats, ctx, { json: false, verb: 'Import plan for', input: argv.file, target: saved?.target ?? targetOf(options.connection.baseUrl) });
       if (saved) {
-        ctx.stderr.write(`Plan written to ${planOut}: ${saved.counts.changes} contacts change; hash ${saved.hash.slice(0, 12)}. Review it, then: pylon-contacts apply ${planOut}\n`);
-        if (argv.json) ctx.stdout.write(JSON.stringify({ planPath: planOut, hash: saved.hash, counts: saved.counts, target: saved.target, createdAt: saved.createdAt }) + '\n');
+        ctx.stderr.write(`Plan written to ${planOut}: ${saved.counts.changes} contacts change; hash ${saved.hash.slice(0, 12)}. Review it with \`pylon-contacts show ${argv.planOut}\`, then: pylon-contacts apply ${argv.planOut}\n`);
+        if (argv.json) ctx.stdout.write(JSON.stringify({ planPath: argv.planOut, hash: saved.hash, counts: saved.counts, target: saved.target, createdAt: saved.createdAt }) + '\n');
       }
       ctx.exitCode = importExitCode(stats);
       return;

@@ -5,6 +5,7 @@ import { updateCommand } from './update.js';
 import { applyCommand } from './apply.js';
 import { emulatorCommand } from './emulator.js';
 import { demoCommand } from './demo.js';
+import { showCommand } from './show.js';
 
 // Each command module maps argv to a typed options object, calls one run*/start*
 // function and returns an exit code through the context. Add new commands here.
@@ -13,6 +14,7 @@ export const commands: CommandModule<object, any>[] = [
   exportCommand,
   updateCommand,
   applyCommand,
+  showCommand,
   emulatorCommand,
   demoCommand,
 ];

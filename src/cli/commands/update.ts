@@ -16,14 +16,16 @@ import { checkSyncSpec } from '../../update/sync.js';
 import type { SavedPlan } from '../../update/plan-file.js';
 import { redactCommand } from '../../audit/audit-log.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
-import type { CliContext } from '../context.js';
+import { cwdOf, resolveFrom, type CliContext } from '../context.js';
+import { checkUndoPath, refuseExistingPlan } from '../paths.js';
+import { describeSeconds, pacedSeconds, type EndpointKey } from '../../rates.js';
 
 interface UpdateArgv extends ImportArgv {
   set?: string[];
   where?: string;
   maxChanges?: number;
   yes?: boolean;
-  undo?: string;
+  undo?: string | false;
   planOut?: string;
   sync?: boolean;
   others?: string[];
@@ -68,10 +70,18 @@ function transitionLines(transitions: UpdatePlan['transitions']): string[] {
   return lines;
 }
 
-function confirmPlan(ctx: CliContext, plan: UpdatePlan, signal: AbortSignal): Promise<boolean> {
+function confirmPlan(ctx: CliContext, plan: UpdatePlan, pace: Pace, signal: AbortSignal): Promise<boolean> {
   const removals = plan.removals?.length ?? 0;
   const count = `${plan.changes.toLocaleString('en-US')} contacts${removals > 0 ? ` (and ${removals.toLocaleString('en-US')} removals)` : ''}`;
-  return askToConfirm(ctx, `Apply these changes to ${count}${plan.target ? ` on ${plan.target.host}` : ''}? Type yes to continue: `, signal);
+  // The real run looks each row up again (one search per --lookup-batch) and sends one PATCH per change.
+  const eta = pacedSeconds({ search: Math.ceil(plan.stats.total / pace.lookupBatch), patch: plan.changes + removals }, pace.rates, pace.windowMs);
+  return askToConfirm(ctx, `Apply these changes to ${count}${plan.target ? ` on ${plan.target.host}` : ''}, about ${describeSeconds(eta)} at the paced rate? Type yes to continue: `, signal);
+}
+
+interface Pace {
+  rates: Readonly<Record<EndpointKey, number>>;
+  windowMs: number;
+  lookupBatch: number;
 }
 
 export const updateCommand: CommandModule<object, UpdateArgv> = {
@@ -84,13 +94,13 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       .option('where', { type: 'string', describe: 'Select contacts through search instead of a file, e.g. "email~@acme.com" or "account_id=…"' })
       .option('max-changes', { type: 'number', describe: 'Abort with zero writes when more contacts than this would change' })
       .option('yes', { type: 'boolean', alias: 'y', default: false, describe: 'Do not ask for confirmation on a terminal' })
-      .option('undo', { type: 'string', describe: 'Where to write the previous values (apply it with `update <undo file>`)', defaultDescription: '<input>.undo.csv' })
+      .option('undo', { type: 'string', describe: 'Where to write the previous values (a regular file; apply it with `update <undo file>`); --no-undo writes none', defaultDescription: '<input>.undo.csv' })
       .option('clear-token', { type: 'string', default: UNDO_CLEAR_TOKEN, describe: 'A cell holding exactly this clears the field (undo files use it for values that were empty)' })
-      .option('plan-out', { type: 'string', describe: 'Write the plan (each contact, each field from → to, host, organisation) to this JSON file and change nothing; apply it with `apply`' })
+      .option('plan-out', { type: 'string', describe: 'Write the plan (each contact, each field from → to, host, organisation) to this JSON file and change nothing (also with --dry-run); review it with `show`, apply it with `apply`. An existing file is replaced only with --force' })
       .option('sync', { type: 'boolean', default: false, describe: 'The file is the whole list of who holds the --set values: everyone else holding them gets --others' })
       .option('others', { type: 'string', array: true, describe: 'With --sync: field=value given to contacts not in the file that hold the --set value, e.g. portal_role=member' })
       .option('max-removals', { type: 'number', default: 10, describe: 'With --sync: stop with zero writes when more contacts than this would lose the value' })
-      .option('force', { type: 'boolean', default: false, describe: 'Undo files: revert fields even where they changed since the run (otherwise ROW_DRIFTED)' })
+      .option('force', { type: 'boolean', default: false, describe: 'Undo files: revert fields even where they changed since the run (otherwise ROW_DRIFTED); --plan-out: replace an existing plan file' })
       .options(auditLogFlag)
       .example('$0 update admins.csv --set portal_role=admin --max-changes 500', 'Make every listed email an admin, at most 500 changes')
       .example('$0 update --where "email~@acme.com" --set portal_role=no_access --dry-run', 'Preview removing portal access for an account')
@@ -118,18 +128,24 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       throw new ConfigError('CONFIG_INVALID_OPTION', '--others goes with --sync.', { option: '--others' });
     }
     if (!Number.isInteger(argv.maxRemovals) || argv.maxRemovals! < 0) throw invalidOption('--max-removals', 'a whole number of contacts, 0 or more', argv.maxRemovals);
+    const planOut = argv.planOut === undefined ? undefined : resolveFrom(ctx, argv.planOut);
+    if (planOut !== undefined) refuseExistingPlan(planOut, Boolean(argv.force));
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const fileBase = argv.file && argv.file !== '-' ? argv.file.replace(/\.(csv|tsv|txt)$/i, '') : `pylon-update-${stamp}`;
+    // Default outputs go beside the input, or for stdin and --where into the working directory.
+    const fileBase = resolveFrom(ctx, argv.file && argv.file !== '-' ? argv.file.replace(/\.(csv|tsv|txt)$/i, '') : `pylon-update-${stamp}`);
+    if (argv.undo === '') throw invalidOption('--undo', 'a file path (or --no-undo to write none)', argv.undo);
+    const undo = argv.undo === false ? undefined : resolveFrom(ctx, argv.undo ?? `${fileBase}.undo.csv`);
+    if (undo !== undefined && !argv.dryRun && !planOut) checkUndoPath(undo);
     // A --where run keeps a journal too, named by its query and values: --resume finds it.
-    const writes = !argv.dryRun && !argv.planOut;
-    const base = resolveImportOptions({ ...importInput({ ...argv, file: argv.file ?? '-' }, ctx.env), mode: 'update', set, dryRun: true });
-    const journal = argv.journal ?? (where && writes ? whereJournalPath(process.cwd(), whereRunKey(where, set, base.connection.baseUrl)) : undefined);
+    const writes = !argv.dryRun && !planOut;
+    const base = resolveImportOptions({ ...importInput({ ...argv, file: argv.file ?? '-' }, ctx.env, cwdOf(ctx)), mode: 'update', set, dryRun: true });
+    const journal = argv.journal ?? (where && writes ? whereJournalPath(cwdOf(ctx), whereRunKey(where, set, base.connection.baseUrl)) : undefined);
     const options = resolveImportOptions({
-      ...importInput({ ...argv, file: argv.file ?? '-', journal }, ctx.env),
+      ...importInput({ ...argv, file: argv.file ?? '-', journal }, ctx.env, cwdOf(ctx)),
       mode: 'update',
       set,
-      undo: argv.undo ?? `${fileBase}.undo.csv`,
-      errors: argv.errors ?? `${fileBase}.errors.csv`,
+      undo,
+      errors: argv.errors === undefined ? `${fileBase}.errors.csv` : resolveFrom(ctx, argv.errors),
     });
     const auditLog = writes ? openAuditLog(argv.auditLog, ctx) : undefined;
     const startedAt = new Date();
@@ -145,7 +161,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
             where,
             whereExpression: argv.where,
             maxChanges: argv.maxChanges,
-            planOut: argv.planOut,
+            planOut,
             command: redactCommand(ctx.args ?? [], options.connection.token),
             sync: argv.sync ? { others, maxRemovals: argv.maxRemovals! } : undefined,
             force: argv.force,
@@ -160,7 +176,10 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
               hooks.endProgress();
               ctx.stderr.write(describePlan(p));
             },
-            confirm: ctx.isTTY && !argv.yes && !argv.dryRun && !argv.planOut ? (p) => confirmPlan(ctx, p, hooks.signal) : undefined,
+            confirm:
+              ctx.isTTY && !argv.yes && !argv.dryRun && !planOut
+                ? (p) => confirmPlan(ctx, p, { rates: options.connection.rates, windowMs: options.connection.rateWindowMs, lookupBatch: options.lookupBatch }, hooks.signal)
+                : undefined,
           },
         );
         saved = r.saved;
@@ -174,13 +193,20 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     if (saved) {
       ctx.stderr.write(
         `Plan written to ${argv.planOut}: ${saved.counts.changes} contacts change${argv.sync ? `, ${saved.counts.removals} removals` : ''}, for ${describeTarget(saved.target)}; hash ${saved.hash.slice(0, 12)}.\n` +
-          `  Review it, then: pylon-contacts apply ${argv.planOut}   (refused after --max-age, default 24 h, or if edited)\n`,
+          `  Review it with: pylon-contacts show ${argv.planOut}\n  then: pylon-contacts apply ${argv.planOut}   (refused after --max-age, default 24 h, or if edited)\n`,
       );
       if (argv.json) ctx.stdout.write(JSON.stringify({ planPath: argv.planOut, hash: saved.hash, counts: saved.counts, target: saved.target, createdAt: saved.createdAt }) + '\n');
       ctx.exitCode = result.failed > 0 ? EXIT.PARTIAL : EXIT.OK;
       return;
     }
-    printImportSummary(result, ctx, { json: Boolean(argv.json), verb: result.dryRun ? 'Update plan for' : 'Update of', input, target });
+    printImportSummary(result, ctx, {
+      json: Boolean(argv.json),
+      verb: result.dryRun ? 'Update plan for' : 'Update of',
+      input,
+      target,
+      // Only an undo file is applied as a plan (drift checked); it is reverted anyway with --force.
+      ...(plan?.undo ? { driftHint: `pylon-contacts update ${argv.file} --force` } : {}),
+    });
     ctx.exitCode = plan === undefined ? EXIT.FATAL : importExitCode(result);
     if (auditLog && !result.dryRun && plan !== undefined) {
       recordRun(auditLog, ctx, { token: options.connection.token, target, stats: result, exitCode: ctx.exitCode, startedAt });

@@ -1,0 +1,81 @@
+/**
+ * The CLI context's working directory, in process (no process.chdir): relative
+ * paths and default outputs resolve from `ctx.cwd`; and the confirmation prompt
+ * on a terminal names the count and the ETA at the paced rate.
+ */
+import test from 'ava';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runCli } from '../../src/cli/index.js';
+import type { CliContext } from '../../src/cli/context.js';
+import { FAST_RATE, envFor, filesUnder, startEmulator, tempDir, writes } from '../helpers/cli.js';
+import { seedContacts } from '../update/seed.js';
+
+function context(env: Record<string, string>, cwd: string, options: { isTTY?: boolean; answer?: string } = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out = { stdout: '', stderr: '' };
+  stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
+  stderr.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
+  const stdin = new PassThrough();
+  stdin.end(options.answer ?? '');
+  const ctx: CliContext = { stdout, stderr, env, isTTY: options.isTTY ?? false, stdin, exitCode: 0, cwd };
+  return { ctx, out };
+}
+
+test('a relative input and its default error report resolve from ctx.cwd, not from the process folder', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t, 'pylon-ctx-cwd-');
+  writeFileSync(join(dir, 'people.csv'), 'name,email\nGood,good@example.com\nBad,not-an-email\n');
+  t.false(existsSync(join(process.cwd(), 'people.csv')), 'the process folder has no such file');
+  const { ctx, out } = context(envFor(emulator), dir);
+  const code = await runCli(['import', 'people.csv', '--rate', FAST_RATE, '--quiet'], ctx);
+  t.is(code, 3, out.stderr);
+  t.true(existsSync(join(dir, 'people.errors.csv')));
+  t.false(existsSync(join(process.cwd(), 'people.errors.csv')));
+  t.is(emulator.store.size, 1);
+
+  // Nothing to report: no error report at all.
+  writeFileSync(join(dir, 'clean.csv'), 'name,email\nOther,other@example.com\n');
+  const again = context(envFor(emulator), dir);
+  t.is(await runCli(['import', 'clean.csv', '--rate', FAST_RATE, '--quiet'], again.ctx), 0, again.out.stderr);
+  t.deepEqual(filesUnder(dir).map((p) => p.slice(dir.length + 1)).sort(), ['clean.csv', 'people.csv', 'people.errors.csv']);
+});
+
+test('on a terminal the confirmation names the count and the ETA at the paced rate; answering no writes nothing', async (t) => {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, 40);
+  const dir = tempDir(t, 'pylon-ctx-confirm-');
+  const chosen = [...emulator.store.all()].filter((c) => c.portal_role !== 'admin').slice(0, 10);
+  writeFileSync(join(dir, 'admins.csv'), ['email', ...chosen.map((c) => c.email)].join('\n') + '\n');
+  const { ctx, out } = context(envFor(emulator), dir, { isTTY: true, answer: 'no\n' });
+  // PATCH paced at 6 a minute: 10 changes take 100 s; searches are fast.
+  const code = await runCli(['update', 'admins.csv', '--set', 'portal_role=admin', '--rate', `${FAST_RATE.replace(/patch=\d+/, 'patch=6')}`, '--quiet'], ctx);
+  t.is(code, 1, out.stderr);
+  t.regex(out.stderr, /Apply these changes to 10 contacts on [^,]+, about 2 min at the paced rate\? Type yes to continue: /);
+  t.is(writes(emulator), 0);
+
+  // apply asks the same way.
+  const planned = context(envFor(emulator), dir);
+  t.is(await runCli(['update', 'admins.csv', '--set', 'portal_role=admin', '--plan-out', 'plan.json', '--rate', FAST_RATE, '--quiet'], planned.ctx), 0, planned.out.stderr);
+  const asked = context(envFor(emulator), dir, { isTTY: true, answer: 'no\n' });
+  t.is(await runCli(['apply', 'plan.json', '--rate', `${FAST_RATE.replace(/patch=\d+/, 'patch=6')}`, '--quiet'], asked.ctx), 1, asked.out.stderr);
+  t.regex(asked.out.stderr, /Apply this plan to 10 contacts on [^,]+, about 2 min at the paced rate\? Type yes to continue: /);
+  t.is(writes(emulator), 0);
+});
+
+test('custom numbers are compared as decimals end to end: 9007199254740993 over 9007199254740992 is a change, 010 over 10 is not', async (t) => {
+  const emulator = await startEmulator(t);
+  const big = emulator.store.insert({ name: 'Big', email: 'big@example.com', custom_fields: { seats: { slug: 'seats', value: '9007199254740992' } } } as never);
+  const ten = emulator.store.insert({ name: 'Ten', email: 'ten@example.com', custom_fields: { seats: { slug: 'seats', value: '10' } } } as never);
+  const dir = tempDir(t, 'pylon-ctx-decimal-');
+  writeFileSync(join(dir, 'seats.csv'), 'email,custom.seats\nbig@example.com,9007199254740993\nten@example.com,010\n');
+  const { ctx, out } = context(envFor(emulator), dir);
+  const code = await runCli(['import', 'seats.csv', '--mode', 'update', '--rate', FAST_RATE, '--quiet', '--json'], ctx);
+  t.is(code, 0, out.stderr);
+  t.like(JSON.parse(out.stdout.trim().split('\n').pop()!), { updated: 1, unchanged: 1, failed: 0 });
+  t.is(emulator.store.get(big.id)?.custom_fields?.seats?.value, '9007199254740993');
+  t.is(emulator.store.get(ten.id)?.custom_fields?.seats?.value, '10');
+  t.is(emulator.stats().requests.patch, 1);
+});
