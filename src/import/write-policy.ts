@@ -12,6 +12,7 @@ import type { FieldChange, Plan, PlanContext } from './plan.js';
 import { diffContact } from './plan.js';
 import type { SearchVisibility } from './search-visibility.js';
 import type { UndoWriter } from './undo-writer.js';
+import { externalIdConflict } from './identity.js';
 
 /** A row ready to be written: validated, de-duplicated, matched. */
 export interface PendingRow {
@@ -85,6 +86,9 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   const takeOver = async (row: PendingRow, existingId: string, requestId: string | undefined, createdByUs: boolean): Promise<WriteResult> => {
     if (ctx.planContext.mode === 'create' && !createdByUs) return { outcome: 'skipped', id: existingId, requestId };
     const existing = await client.getContact(existingId, { signal });
+    // Refused because another system's record holds the row's external id: never "the same person".
+    const conflict = externalIdConflict(row.desired, [existing.data]);
+    if (conflict) return { outcome: 'failed', id: existingId, requestId: existing.requestId, issue: conflict };
     const diff = diffContact(row.desired, existing.data, ctx.planContext);
     const patched = diff.changes.length > 0 ? await update(row, existingId, diff.body, diff.changes) : undefined;
     if (patched?.outcome === 'failed') return patched;
