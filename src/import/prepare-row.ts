@@ -6,7 +6,7 @@ import type { RowIssue } from './desired.js';
 import type { ChunkRow } from './dispatch.js';
 import type { Journal, JournalOutcome } from './journal.js';
 import type { RowRef } from './ledger.js';
-import { duplicateKeysFor, keyFor } from './lookup-key.js';
+import { DEFAULT_EXTERNAL_ID_LABEL, duplicateKeysFor, keyFor } from './lookup-key.js';
 import type { ImportOptions } from './options.js';
 import { validateRow, type ValidationContext } from './validate.js';
 
@@ -54,6 +54,15 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     const { desired, issues } = validateRow(cells, columns, validation);
     const withEmail = { ...row, email: desired.email };
     if (issues.length > 0) return { kind: 'fail', row: withEmail, issue: { ...issues[0]!, message: issues.map((i) => i.message).join('; ') } };
+    // An import keyed by external id: a row without one would be matched by email alone (issue 18).
+    if (columns.indexOf.external_id !== undefined && !desired.external_id && !desired.id) {
+      const label = cells[columns.indexOf.external_id_label ?? -1]?.trim() || DEFAULT_EXTERNAL_ID_LABEL;
+      return {
+        kind: 'fail',
+        row: withEmail,
+        issue: { code: 'ROW_EXTERNAL_ID_MISSING', field: 'external_id', message: `No external id (${label}) in this row: rows of this import are matched by their source id, and without one the row could take over another record by its email alone; fill it in, or import such rows with a map without "externalId"` },
+      };
+    }
     const key = keyFor(desired);
     if (!key && options.mode !== 'create') {
       return { kind: 'fail', row, issue: { code: 'ROW_EMAIL_REQUIRED', field: 'email', message: 'An email (or id) is needed to find the contact; this row has neither' } };
