@@ -72,7 +72,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     try {
       const result = await policy.write(row, plan);
       if (result.issue) await ledger.fail({ ...row, email }, result.issue, { id: result.id, requestId: result.requestId });
-      else await ledger.record({ ...row, email }, result.outcome, { id: result.id, requestId: result.requestId });
+      else await ledger.record({ ...row, email }, result.outcome, { id: result.id, requestId: result.requestId, message: result.message });
     } catch (error) {
       if (control.judge(error) === 'stop') {
         ledger.notProcessed();
