@@ -147,7 +147,9 @@ async function importFile(t: ExecutionContext, emulator: Emulator, input: string
   const dir = tempDir(t);
   const results = join(dir, 'results.csv');
   const errors = join(dir, 'errors.csv');
-  const res = await runCli(['import', input, '--from', from, '--rate', FAST_RATE, '--results', results, '--errors', errors, '--json', ...extra], { env: envFor(emulator) });
+  // The journal and any default file go to the test's own directory: tests of one file run at once.
+  const journal = join(dir, 'journal.jsonl');
+  const res = await runCli(['import', input, '--from', from, '--rate', FAST_RATE, '--results', results, '--errors', errors, '--journal', journal, '--json', ...extra], { env: envFor(emulator), cwd: dir });
   t.true(res.code === 0 || res.code === 3, `exit ${res.code}: ${res.stderr}`);
   const stats = JSON.parse(res.stdout) as Run['stats'];
   return { code: res.code, stats, results: readCsv(results), errors: readCsv(errors), stderr: res.stderr };
@@ -247,3 +249,92 @@ for (const source of SOURCES) {
     t.log(`${source.file}: dry run ${JSON.stringify(counts(dry.stats))}; real ${JSON.stringify(counts(real.stats))}; re-run ${JSON.stringify(counts(again.stats))}, 0 writes; changed emails ${JSON.stringify(counts(changed.stats))}`);
   });
 }
+
+/** Every contact as Pylon serves it (its JSON), by id. */
+function snapshot(emulator: Emulator): Map<string, string> {
+  return new Map([...emulator.store.all()].map((c) => [c.id, JSON.stringify(c)]));
+}
+
+const TWO_SYSTEMS: Array<{ externalIdTaken: NonNullable<EmulatorOptionsInput['externalIdTaken']>; lookup: 'auto' | 'search' }> = [
+  { externalIdTaken: 'reject', lookup: 'auto' },
+  { externalIdTaken: 'reject-plain', lookup: 'auto' },
+  { externalIdTaken: 'per-label', lookup: 'auto' },
+  { externalIdTaken: 'reject', lookup: 'search' },
+  { externalIdTaken: 'reject-plain', lookup: 'search' },
+  { externalIdTaken: 'per-label', lookup: 'search' },
+];
+
+for (const variant of TWO_SYSTEMS) {
+  test(`two systems (--external-id-taken ${variant.externalIdTaken}, --lookup ${variant.lookup}): Zendesk user 361001 is never changed by Intercom's User ID 361001`, async (t) => {
+    const emulator = await startEmulator(t, { externalIdTaken: variant.externalIdTaken });
+    await importFile(t, emulator, join(CORPUS, 'zendesk.json'), 'zendesk');
+    const zendesk = snapshot(emulator);
+    const holder = [...emulator.store.all()].find((c) => c.external_ids?.some((e) => e.external_id === '361001'))!;
+    t.deepEqual(holder.external_ids, [{ external_id: '361001', label: 'zendesk' }]);
+
+    const lookup = ['--lookup', variant.lookup];
+    const dry = await importFile(t, emulator, join(CORPUS, 'intercom.csv'), 'intercom', ['--dry-run', ...lookup]);
+    const real = await importFile(t, emulator, join(CORPUS, 'intercom.csv'), 'intercom', lookup);
+    for (const [id, json] of zendesk) t.is(JSON.stringify(emulator.store.get(id)), json, `contact ${id} unchanged, byte for byte`);
+
+    const line2 = real.results.find((r) => r._line === '2')!;
+    const error = real.errors.find((r) => r._line === '2');
+    if (variant.lookup === 'auto') {
+      // The list lookup knows who holds 361001: the dry run shows the conflict, and the real run sends nothing for it.
+      for (const run of [dry, real]) {
+        const e = run.errors.find((r) => r._line === '2');
+        t.is(e?._error_code, 'ROW_EXTERNAL_ID_TAKEN');
+        t.regex(e?._error_message ?? '', new RegExp(`held by contact ${holder.id} under label "zendesk"`));
+      }
+      t.deepEqual(counts(real.stats), counts(dry.stats));
+    } else if (variant.externalIdTaken === 'reject') {
+      // Search cannot filter on external ids: Pylon's refusal names the holder, which is read and refused as another system's.
+      t.is(error?._error_code, 'ROW_EXTERNAL_ID_TAKEN');
+      t.regex(error?._error_message ?? '', new RegExp(`held by contact ${holder.id} under label "zendesk"`));
+    } else if (variant.externalIdTaken === 'reject-plain') {
+      // A refusal that names no one: the row fails with Pylon's message.
+      t.is(line2._action, 'failed');
+      t.regex(error?._error_message ?? '', /external id "361001"/);
+    } else {
+      // A server that keeps ids per label takes the create: Dmitri is a contact of his own.
+      t.is(line2._action, 'created');
+      t.not(line2._contact_id, holder.id);
+      t.deepEqual(emulator.store.get(line2._contact_id!)?.external_ids, [{ external_id: '361001', label: 'intercom' }]);
+    }
+    t.log(`line 2 (Dmitri Volkov, User ID 361001): ${line2._action}${error ? ` ${error._error_code}: ${error._error_message}` : ` as ${line2._contact_id}`}`);
+  });
+}
+
+test('a label that differs only in case is another system: the row fails and says so, the holder is unchanged', async (t) => {
+  const emulator = await startEmulator(t);
+  await importFile(t, emulator, join(CORPUS, 'zendesk.json'), 'zendesk');
+  const zendesk = snapshot(emulator);
+  const holder = [...emulator.store.all()].find((c) => c.external_ids?.some((e) => e.external_id === '361001'))!;
+  const real = await importFile(t, emulator, join(CORPUS, 'intercom.csv'), 'intercom', ['--external-id-label', 'Zendesk']);
+  for (const [id, json] of zendesk) t.is(JSON.stringify(emulator.store.get(id)), json, `contact ${id} unchanged`);
+  const error = real.errors.find((r) => r._line === '2');
+  t.is(error?._error_code, 'ROW_EXTERNAL_ID_TAKEN');
+  t.regex(error?._error_message ?? '', new RegExp(`held by contact ${holder.id} under label "zendesk": the labels differ only in case`));
+  t.regex(error?._error_message ?? '', /--external-id-label "zendesk"/);
+});
+
+test('one email, one row with --on-duplicate last and error: the dry run counts what the real run does', async (t) => {
+  const input = join(CORPUS, 'salesforce.csv');
+  for (const policy of ['last', 'error'] as const) {
+    const emulator = await startEmulator(t);
+    const dry = await importFile(t, emulator, input, 'salesforce', ['--dry-run', '--on-duplicate', policy]);
+    const real = await importFile(t, emulator, input, 'salesforce', ['--on-duplicate', policy]);
+    t.deepEqual(counts(real.stats), counts(dry.stats), policy);
+    const kenji = [...emulator.store.all()].filter((c) => c.email?.toLowerCase() === 'kenji.watanabe@initech.example');
+    if (policy === 'last') {
+      t.is(kenji.length, 1);
+      t.deepEqual(kenji[0]!.external_ids, [{ external_id: '0035g00000QxB4AAA', label: 'salesforce' }], 'the last record is kept');
+    } else {
+      t.is(kenji.length, 0, 'error: neither record is imported');
+      t.deepEqual(real.errors.map((e) => [e._line, e._error_code]), [['4', 'ROW_DUPLICATE_IN_FILE'], ['5', 'ROW_DUPLICATE_IN_FILE']]);
+    }
+    const before = writes(emulator);
+    await importFile(t, emulator, input, 'salesforce', ['--on-duplicate', policy]);
+    t.is(writes(emulator) - before, 0, `${policy}: a second run sends no write`);
+  }
+});
