@@ -338,3 +338,36 @@ test('one email, one row with --on-duplicate last and error: the dry run counts 
     t.is(writes(emulator) - before, 0, `${policy}: a second run sends no write`);
   }
 });
+
+test('--create-accounts: "Initech, Inc." uses the existing Initech, a company at an account\'s domain uses that account; the dry run lists the near matches; only the new company is created', async (t) => {
+  const emulator = await startEmulator(t);
+  const input = join(tempDir(t), 'people.csv');
+  writeFileSync(
+    input,
+    [
+      'Name,Email,Phone,User ID,Company name',
+      'Ivy Park,ivy.park@initech.example,,usr_9a1,"Initech, Inc."',
+      'Jon Bell,jon.bell@acme.example,,usr_9a2,Acme Labs',
+      'Kim Lee,kim.lee@vandelay.example,,usr_9a3,Vandelay Industries',
+      'Lou Ray,lou.ray@vandelay.example,,usr_9a4,"Vandelay Industries, Inc."',
+      '',
+    ].join('\r\n'),
+  );
+  const accountsBefore = emulator.store.org.accounts.length;
+  const dry = await importFile(t, emulator, input, 'intercom', ['--dry-run', '--create-accounts']);
+  t.regex(dry.stderr, /"Initech, Inc\." → "Initech" \S+ \(same name without legal suffix and punctuation; 1 row\)/);
+  t.regex(dry.stderr, /"Acme Labs" → "Acme Inc" \S+ \(the email's domain acme\.example; 1 row\)/);
+  t.regex(dry.stderr, /would create 1 account: "Vandelay Industries" \(2 rows\)/);
+  t.is(emulator.store.org.accounts.length, accountsBefore, 'the dry run creates nothing');
+
+  const real = await importFile(t, emulator, input, 'intercom', ['--create-accounts']);
+  t.deepEqual(counts(real.stats), counts(dry.stats));
+  const accounts = emulator.store.org.accounts;
+  t.is(accounts.length, accountsBefore + 1);
+  t.deepEqual(accounts.filter((a) => /initech/i.test(a.name ?? '')).map((a) => a.name), ['Initech'], 'never a second Initech');
+  const byEmail = (email: string) => [...emulator.store.all()].find((c) => c.email === email)!;
+  t.is(accountName(emulator, byEmail('ivy.park@initech.example')), 'Initech');
+  t.is(accountName(emulator, byEmail('jon.bell@acme.example')), 'Acme Inc');
+  t.is(accountName(emulator, byEmail('kim.lee@vandelay.example')), 'Vandelay Industries');
+  t.is(byEmail('lou.ray@vandelay.example').account?.id, byEmail('kim.lee@vandelay.example').account?.id);
+});

@@ -211,11 +211,14 @@ test('--create-accounts: the dry run lists the accounts it would create; the rea
   const flags = { from: 'hubspot', defaultCountry: 'US', createAccounts: true };
   const before = emulator.stats().requests.create;
   const dry = await run(t, emulator, input, { ...flags, dryRun: true });
-  t.true(dry.notes.includes('accounts: would create 2 accounts: "Vandelay Industries" (1 row), "Umbrella" (1 row)'), dry.notes.join('\n'));
+  // Issue 18: "Umbrella" at umbrella.example is the existing "Umbrella (no external id)" (that account's domain): a near match, not a second account.
+  t.true(dry.notes.includes('accounts: would create 1 account: "Vandelay Industries" (1 row)'), dry.notes.join('\n'));
+  t.true(dry.notes.some((n) => /matched an existing account nearly .*"Umbrella" → "Umbrella \(no external id\)" \S+ \(the email's domain umbrella\.example; 1 row\)/.test(n)), dry.notes.join('\n'));
   t.regex(dry.results.find((r) => r.email === 'aisha@vandelay.example')!._changes!, /account_id: "" → "\(new account \\"Vandelay Industries\\"\)"/);
   t.is(emulator.stats().requests.create, before);
   const real = await run(t, emulator, input, flags);
-  t.true(real.notes.includes('accounts: created 2 accounts: "Vandelay Industries" (1 row), "Umbrella" (1 row)'), real.notes.join('\n'));
+  t.true(real.notes.includes('accounts: created 1 account: "Vandelay Industries" (1 row)'), real.notes.join('\n'));
+  t.is([...emulator.store.all()].find((c) => c.email?.endsWith('@umbrella.example'))?.account?.id, accountsNamed(emulator, 'Umbrella (no external id)'));
   t.is(real.stats.failed, 0);
   const res = await fetch(`${emulator.url}/accounts?limit=999`, { headers: { authorization: `Bearer ${TOKEN}` } });
   const accounts = ((await res.json()) as { data: Account[] }).data;
@@ -228,6 +231,10 @@ test('--create-accounts: the dry run lists the accounts it would create; the rea
   t.is(after.data.filter((a) => a.name === 'Vandelay Industries').length, 1);
   t.is(again.stats.created, 0);
 });
+
+function accountsNamed(emulator: Emulator, name: string): string | undefined {
+  return emulator.store.org.accounts.find((a) => a.name === name)?.id;
+}
 
 test('--create-accounts needs --account-match domain or name', async (t) => {
   const emulator = await startEmulator(t);
