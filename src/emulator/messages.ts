@@ -60,6 +60,7 @@ export const MSG = {
   primaryPhoneNotListed: (value: string) => `primary_phone_number "${value}" is not in phone_numbers`,
   emptyExternalId: 'external_ids entries need a non-empty external_id',
   duplicateExternalId: (value: string) => `external id "${value}" is used more than once`,
+  duplicateExternalIdLabel: (value: string) => `external id label "${value}" is used more than once (a label is unique per contact)`,
   externalIdTaken: (value: string) => `A contact with external id "${value}" already exists`,
   idTaken: (value: string) => `A contact with id "${value}" already exists`,
   emailTaken: (value: string) => `A contact with email "${value}" already exists`,

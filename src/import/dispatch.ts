@@ -4,6 +4,8 @@ import type { Journal } from './journal.js';
 import type { OutcomeLedger } from './ledger.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.js';
+import { heldExternalIdKey } from './lookup-key.js';
+import { externalIdConflict } from './identity.js';
 import { planRow, type FieldChange, type PlanContext } from './plan.js';
 import type { Pool } from './pool.js';
 import type { RunControl } from './run-control.js';
@@ -14,6 +16,9 @@ import type { PendingRow, WritePlan, WritePolicy } from './write-policy.js';
 export interface ChunkRow extends PendingRow {
   key: LookupKey | undefined;
 }
+
+/** The key finding whoever holds the row's external id under any label (see identity.ts). */
+const heldKeyOf = (row: ChunkRow): LookupKey | undefined => (row.desired.external_id ? heldExternalIdKey(row.desired.external_id) : undefined);
 
 export interface DispatchParts {
   client: PylonClient;
@@ -67,7 +72,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     try {
       const result = await policy.write(row, plan);
       if (result.issue) await ledger.fail({ ...row, email }, result.issue, { id: result.id, requestId: result.requestId });
-      else await ledger.record({ ...row, email }, result.outcome, { id: result.id, requestId: result.requestId });
+      else await ledger.record({ ...row, email }, result.outcome, { id: result.id, requestId: result.requestId, message: result.message });
     } catch (error) {
       if (control.judge(error) === 'stop') {
         ledger.notProcessed();
@@ -101,9 +106,15 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
-  const dispatchRow = async (row: ChunkRow, match: Match) => {
+  const dispatchRow = async (row: ChunkRow, match: Match, held: Match | undefined) => {
     const email = row.desired.email;
     const ref = { ...row, email };
+    // The row's external id held under another label (by the matched contact or another): fail, naming that contact.
+    const conflict = externalIdConflict(row.desired, [match.kind === 'one' ? match.contact : undefined, held?.kind === 'one' ? held.contact : undefined]);
+    if (conflict) {
+      await ledger.fail(ref, conflict);
+      return;
+    }
     if (match.kind === 'many') {
       await ledger.fail(ref, { code: 'ROW_AMBIGUOUS_MATCH', field: row.desired.id ? 'id' : 'email', message: `${match.ids.length} contacts match (${match.ids.join(', ')}); fix the duplicates in Pylon or add an id column` });
       return;
@@ -186,7 +197,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       if (chunk.length === 0) return;
       let done = 0;
       try {
-        const keys = chunk.map((r) => r.key).filter((k): k is LookupKey => k !== undefined);
+        // Held-id keys cost no call: the list answers them from memory, and search sends only email and id parts.
+        const keys = chunk.flatMap((r) => [r.key, heldKeyOf(r)]).filter((k): k is LookupKey => k !== undefined);
         const matches = keys.length > 0 ? await pool.run(() => lookup.resolve(keys, signal)) : new Map<LookupKey, Match>();
         await resolveAccounts(chunk);
         for (const [i, row] of chunk.entries()) {
@@ -194,7 +206,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
             ledger.notProcessed(chunk.length - i);
             return;
           }
-          await dispatchRow(row, row.key ? matches.get(row.key) ?? { kind: 'none' } : { kind: 'none' });
+          const held = heldKeyOf(row);
+          await dispatchRow(row, row.key ? matches.get(row.key) ?? { kind: 'none' } : { kind: 'none' }, held ? matches.get(held) : undefined);
           done++;
         }
       } catch (error) {

@@ -60,7 +60,8 @@ export function createLedger({ stats, errors, results, journal, journalPath, onO
     if (outcome === 'failed') {
       await errors.write({ line: row.line, cells: row.cells, code: detail.code ?? 'ROW_API_FAILED', field: detail.field, message: detail.message ?? '', status: detail.status, requestId: detail.requestId });
     }
-    await results?.write({ line: row.line, action: outcome, contactId: detail.id, email: row.email ?? undefined, requestId: detail.requestId, changes: detail.changes });
+    const message = outcome === 'failed' ? `${detail.code ?? 'ROW_API_FAILED'}: ${detail.message ?? ''}` : detail.message;
+    await results?.write({ line: row.line, action: outcome, contactId: detail.id, email: row.email ?? undefined, requestId: detail.requestId, message, changes: detail.changes });
     stats[outcome]++;
   };
   let closed = false;
@@ -72,6 +73,7 @@ export function createLedger({ stats, errors, results, journal, journalPath, onO
         if (row.email) entry.email = row.email;
         if (detail.requestId) entry.rid = detail.requestId;
         if (outcome === 'failed') Object.assign(entry, { code: detail.code, field: detail.field, message: detail.message, status: detail.status });
+        else if (detail.message) entry.message = detail.message; // a skip's reason, for the results of a resumed run
         // Journal first: a report line without a journal entry would be written again on resume.
         journal.done(entry);
       }

@@ -6,12 +6,24 @@
  */
 export type LookupKey = string;
 
+/** Label of an external id given without one. */
+export const DEFAULT_EXTERNAL_ID_LABEL = 'import';
+
 /**
- * Migrations (issue 13): a row carrying its source system's id looks up
- * `x:<external id>` first and its email second, as one composite key
- * `x:<external id>\ne:<email>`; the first part that finds a contact decides.
+ * Migrations (issues 13, 18): an external id is a (label, id) pair. A row carrying
+ * its source system's id looks up `x:<label>\u001f<id>` first and its email
+ * second, as one composite key `x:…\ne:<email>`; the first part that finds a
+ * contact decides. Labels are compared exactly, as written: Pylon documents no
+ * case rule for them, so `Zendesk` and `zendesk` are two systems (a contact
+ * holding the id under the other spelling is a conflict, never a match).
  */
-export const externalIdKey = (externalId: string): LookupKey => 'x:' + externalId;
+export const externalIdKey = (label: string, externalId: string): LookupKey => 'x:' + label + '\u001f' + externalId;
+/**
+ * Pylon keeps an external id once per object type, whatever its label: `h:<id>`
+ * finds the contact holding it under any label, to name the conflict before a
+ * write (the list lookup answers it from memory; search cannot filter on ids).
+ */
+export const heldExternalIdKey = (externalId: string): LookupKey => 'h:' + externalId;
 export const KEY_SEPARATOR = '\n';
 
 /** A key's alternatives, in the order they are tried (one for plain keys). */
@@ -32,28 +44,57 @@ export function matchFirst<M extends { kind: string }>(key: LookupKey, find: (pa
 export const idKey = (id: string): LookupKey => 'i:' + id;
 export const emailKey = (email: string): LookupKey => 'e:' + email.trim().toLowerCase();
 
-export function keyFor(row: { id?: string; email?: string | null; external_id?: string }): LookupKey | undefined {
+export interface KeyedRow {
+  id?: string;
+  email?: string | null;
+  external_id?: string;
+  external_id_label?: string;
+}
+
+export function keyFor(row: KeyedRow): LookupKey | undefined {
   if (row.id) return idKey(row.id);
-  if (row.external_id) return externalIdKey(row.external_id) + (row.email ? KEY_SEPARATOR + emailKey(row.email) : '');
+  if (row.external_id) return labelledKeyOf(row)! + (row.email ? KEY_SEPARATOR + emailKey(row.email) : '');
   if (row.email) return emailKey(row.email);
   return undefined;
 }
 
-/** One part of a key (see keyParts). */
-export function parseKey(key: LookupKey): { kind: 'id' | 'email' | 'external'; value: string } {
-  return { kind: key.startsWith('i:') ? 'id' : key.startsWith('x:') ? 'external' : 'email', value: key.slice(2) };
+/** The row's (label, id) key, when it carries an external id. */
+export function labelledKeyOf(row: KeyedRow): LookupKey | undefined {
+  return row.external_id ? externalIdKey(row.external_id_label || DEFAULT_EXTERNAL_ID_LABEL, row.external_id) : undefined;
 }
 
-/** Every key a contact answers to: its emails, its external ids, and its id when rows carry ids. */
+/**
+ * The keys that make two rows of one file the same contact: its id; else its
+ * email (one email, one row, whatever the external ids) and its (label, id) pair.
+ */
+export function duplicateKeysFor(row: KeyedRow): Array<{ key: LookupKey; by: 'id' | 'email' | 'external id' }> {
+  if (row.id) return [{ key: idKey(row.id), by: 'id' }];
+  const keys: Array<{ key: LookupKey; by: 'id' | 'email' | 'external id' }> = [];
+  if (row.email) keys.push({ key: emailKey(row.email), by: 'email' });
+  const labelled = labelledKeyOf(row);
+  if (labelled) keys.push({ key: labelled, by: 'external id' });
+  return keys;
+}
+
+/** One part of a key (see keyParts). */
+export function parseKey(key: LookupKey): { kind: 'id' | 'email' | 'external' | 'held'; value: string } {
+  const kind = key.startsWith('i:') ? 'id' : key.startsWith('x:') ? 'external' : key.startsWith('h:') ? 'held' : 'email';
+  return { kind, value: key.slice(2) };
+}
+
+/** Every key a contact answers to: its emails, its external ids (with their label, and bare), and its id when rows carry ids. */
 export function keysOfContact(
-  contact: { id: string; email?: string | null; emails?: readonly string[] | null; external_ids?: ReadonlyArray<{ external_id: string }> | null },
+  contact: { id: string; email?: string | null; emails?: readonly string[] | null; external_ids?: ReadonlyArray<{ external_id: string; label?: string }> | null },
   byId: boolean,
 ): LookupKey[] {
   const keys = new Set<LookupKey>();
   if (contact.email) keys.add(emailKey(contact.email));
   for (const e of contact.emails ?? []) keys.add(emailKey(e));
   if (byId) keys.add(idKey(contact.id));
-  for (const e of contact.external_ids ?? []) keys.add(externalIdKey(e.external_id));
+  for (const e of contact.external_ids ?? []) {
+    keys.add(externalIdKey(e.label ?? '', e.external_id));
+    keys.add(heldExternalIdKey(e.external_id));
+  }
   return [...keys];
 }
 

@@ -165,7 +165,10 @@ function searchLookup(client: PylonClient, batchSize: number, onNote?: (message:
     strategy: 'search',
     async resolve(keys, signal) {
       const result = new Map<LookupKey, Match>();
-      const unique = [...new Set(keys)];
+      // Keys search cannot send (external ids) take no room in a batch: they are answered from what the others found.
+      const all = [...new Set(keys)];
+      const unique = all.filter(searchable);
+      const seen: Contact[] = [];
       for (let i = 0; i < unique.length; ) {
         const batch = unique.slice(i, i + size);
         let contacts: Contact[];
@@ -178,12 +181,22 @@ function searchLookup(client: PylonClient, batchSize: number, onNote?: (message:
           continue;
         }
         for (const key of batch) result.set(key, matchIn(contacts, key));
+        seen.push(...contacts);
         i += batch.length;
       }
+      for (const key of all) if (!result.has(key)) result.set(key, matchIn(seen, key));
       return result;
     },
     close() {},
   };
+}
+
+/** Whether a key has a part search can filter on (an email or a Pylon id). */
+function searchable(key: LookupKey): boolean {
+  return keyParts(key).some((part) => {
+    const kind = parseKey(part).kind;
+    return kind === 'email' || kind === 'id';
+  });
 }
 
 async function searchBatch(client: PylonClient, keys: LookupKey[], signal?: AbortSignal): Promise<Contact[]> {

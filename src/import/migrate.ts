@@ -6,7 +6,7 @@ import type { PylonClient } from '../pylon/api.js';
 import { ConfigError, invalidOption } from '../errors.js';
 import { createInputSource, resolveFormat, type InputSourceOptions } from '../input/index.js';
 import { parseMapping } from './columns.js';
-import { createAccountResolver, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
+import { createAccountResolver, describeNearMatches, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
 import { loadPhoneNumbers, resolveCountry } from './phone.js';
 import {
   compileTransform,
@@ -196,7 +196,7 @@ export async function prepareMigration(
     if (options.createAccounts && (match === 'domain' || match === 'name')) {
       // A first pass finds the domains or names no account has; they are created (or, in a dry run, listed) before any contact is written.
       const scan = emptyAccountStats();
-      const scanResolver = createAccountResolver(index, { match }, scan);
+      const scanResolver = createAccountResolver(index, { match, nearDomain: true }, scan);
       const pass = createInputSource({ ...inputOptions, transform: (h) => compileWith(h, scanResolver) });
       for await (const _ of pass) void _;
       const created: string[] = [];
@@ -212,10 +212,12 @@ export async function prepareMigration(
         }
         created.push(`${JSON.stringify(wanted.name)} (${wanted.rows} row${wanted.rows === 1 ? '' : 's'})`);
       }
+      const near = describeNearMatches(scan);
+      if (near) note(near);
       if (created.length > 0 || options.dryRun) note(`accounts: ${options.dryRun ? 'would create' : 'created'} ${created.length} account${created.length === 1 ? '' : 's'}${created.length > 0 ? `: ${created.join(', ')}` : ''}`);
     }
     accountStats = emptyAccountStats();
-    resolver = createAccountResolver(index, { match, extra }, accountStats);
+    resolver = createAccountResolver(index, { match, extra, nearDomain: options.createAccounts === true }, accountStats);
   }
   const compile = (sourceHeader: string[]) => compileWith(sourceHeader, resolver);
   return {
@@ -228,6 +230,8 @@ export async function prepareMigration(
       const s = accountStats;
       const missing = [...s.missing.entries()].sort((a, b) => b[1].rows - a[1].rows);
       const lines = [`accounts: ${s.matched} rows matched an account, ${s.noMatch} matched none, ${s.freeMail} at free-mail domains (not associated), ${s.ambiguous} ambiguous (failed)`];
+      const near = options.createAccounts ? undefined : describeNearMatches(s); // with --create-accounts, noted before the creates
+      if (near) lines.push(near);
       if (missing.length > 0) lines.push(`accounts: no account for ${missing.slice(0, 10).map(([, m]) => `${JSON.stringify(m.name)} (${m.rows})`).join(', ')}${missing.length > 10 ? `, and ${missing.length - 10} more` : ''} (--create-accounts creates them)`);
       return lines;
     },

@@ -5,8 +5,9 @@ import type { DesiredContact, DesiredCustomValue, RowIssue } from './desired.js'
 
 export type ImportMode = 'upsert' | 'create' | 'update';
 
-/** Label of an external id given without one. */
-export const DEFAULT_EXTERNAL_ID_LABEL = 'import';
+import { DEFAULT_EXTERNAL_ID_LABEL } from './lookup-key.js';
+
+export { DEFAULT_EXTERNAL_ID_LABEL };
 
 /** One changed field, in CSV terms: column name and cell values before and after. */
 export interface FieldChange {
@@ -80,7 +81,7 @@ function planCreate(desired: DesiredContact): Plan {
   set('account_id', desired.account_id, desired.account_id ?? '');
   set('account_external_id', desired.account_external_id, desired.account_external_id ?? '');
   if (desired.account_id === undefined && desired.account_external_id === undefined) set('account_id', desired.account_id_if_unset, desired.account_id_if_unset ?? '');
-  if (desired.external_id !== undefined) set('external_ids', [{ external_id: desired.external_id, label: desired.external_id_label ?? DEFAULT_EXTERNAL_ID_LABEL }], desired.external_id);
+  if (desired.external_id !== undefined) set('external_ids', [{ external_id: desired.external_id, label: desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL }], desired.external_id);
   set('avatar_url', desired.avatar_url, desired.avatar_url ?? '');
   set('portal_role', desired.portal_role, desired.portal_role ?? '');
   set('portal_role_id', desired.portal_role_id, desired.portal_role_id ?? '');
@@ -141,8 +142,9 @@ export function diffContact(
   // The source's id joins the contact's external ids (PATCH replaces the set: the others are sent back; one per label).
   if (desired.external_id !== undefined) {
     const current = existing.external_ids ?? [];
-    if (!current.some((e) => e.external_id === desired.external_id)) {
-      const label = desired.external_id_label ?? DEFAULT_EXTERNAL_ID_LABEL;
+    const label = desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
+    // (label, id) pairs: the same id under another label is another system's (a conflict the dispatcher fails first).
+    if (!current.some((e) => e.external_id === desired.external_id && e.label === label)) {
       const kept = current.filter((e) => e.label !== label);
       body.external_ids = [...kept, { external_id: desired.external_id, label }];
       note('external_id', current.find((e) => e.label === label)?.external_id, desired.external_id);

@@ -1,12 +1,12 @@
 import type { RecordItem } from '../csv/read.js';
 import type { InputItem } from '../input/index.js';
 import type { ColumnPlan } from './columns.js';
-import { keyOfCells, type DuplicateIndex } from './dedupe.js';
+import { duplicateKeysOfCells, type DuplicateIndex } from './dedupe.js';
 import type { RowIssue } from './desired.js';
 import type { ChunkRow } from './dispatch.js';
 import type { Journal, JournalOutcome } from './journal.js';
 import type { RowRef } from './ledger.js';
-import { keyFor } from './lookup.js';
+import { DEFAULT_EXTERNAL_ID_LABEL, duplicateKeysFor, keyFor } from './lookup-key.js';
 import type { ImportOptions } from './options.js';
 import { validateRow, type ValidationContext } from './validate.js';
 
@@ -42,8 +42,7 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     const previous = journal?.previous.get(item.line);
     if (previous) {
       // The duplicate index sees replayed rows too: later rows are judged as in one uninterrupted run.
-      const replayedKey = keyOfCells(cells, columns);
-      if (replayedKey) duplicates.decide(item.line, replayedKey);
+      for (const { key } of duplicateKeysOfCells(cells, columns)) duplicates.decide(item.line, key);
       return { kind: 'replay', row, previous };
     }
     if (item.skip !== undefined) return { kind: 'skip', row, message: item.skip };
@@ -55,14 +54,25 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     const { desired, issues } = validateRow(cells, columns, validation);
     const withEmail = { ...row, email: desired.email };
     if (issues.length > 0) return { kind: 'fail', row: withEmail, issue: { ...issues[0]!, message: issues.map((i) => i.message).join('; ') } };
+    // An import keyed by external id: a row without one would be matched by email alone (issue 18).
+    if (columns.indexOf.external_id !== undefined && !desired.external_id && !desired.id) {
+      const label = cells[columns.indexOf.external_id_label ?? -1]?.trim() || DEFAULT_EXTERNAL_ID_LABEL;
+      return {
+        kind: 'fail',
+        row: withEmail,
+        issue: { code: 'ROW_EXTERNAL_ID_MISSING', field: 'external_id', message: `No external id (${label}) in this row: rows of this import are matched by their source id, and without one the row could take over another record by its email alone; fill it in, or import such rows with a map without "externalId"` },
+      };
+    }
     const key = keyFor(desired);
     if (!key && options.mode !== 'create') {
       return { kind: 'fail', row, issue: { code: 'ROW_EMAIL_REQUIRED', field: 'email', message: 'An email (or id) is needed to find the contact; this row has neither' } };
     }
-    const decision = key ? duplicates.decide(item.line, key) : { keep: true as const };
-    if (!decision.keep) {
-      const by = desired.id ? 'id' : 'email';
-      return { kind: 'fail', row: withEmail, issue: { code: 'ROW_DUPLICATE_IN_FILE', field: by, message: `Duplicate of line ${decision.duplicateOf} (same ${by}; --on-duplicate ${options.onDuplicate})` } };
+    // One email, one row: a row is a duplicate when its id, its email or its (label, external id) is another row's.
+    for (const { key: duplicateKey, by } of duplicateKeysFor(desired)) {
+      const decision = duplicates.decide(item.line, duplicateKey);
+      if (decision.keep) continue;
+      const field = by === 'external id' ? 'external_id' : by;
+      return { kind: 'fail', row: withEmail, issue: { code: 'ROW_DUPLICATE_IN_FILE', field, message: `Duplicate of line ${decision.duplicateOf} (same ${by}; --on-duplicate ${options.onDuplicate})` } };
     }
     return { kind: 'lookup', row: { line: item.line, cells: row.cells, desired, key } };
   };

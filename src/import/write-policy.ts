@@ -12,6 +12,7 @@ import type { FieldChange, Plan, PlanContext } from './plan.js';
 import { diffContact } from './plan.js';
 import type { SearchVisibility } from './search-visibility.js';
 import type { UndoWriter } from './undo-writer.js';
+import { externalIdConflict } from './identity.js';
 
 /** A row ready to be written: validated, de-duplicated, matched. */
 export interface PendingRow {
@@ -26,6 +27,8 @@ export interface WriteResult {
   outcome: Outcome;
   id: string;
   requestId?: string;
+  /** With outcome `skipped`: why. */
+  message?: string;
   /** With outcome `failed`: why (the write went out, but not all of it took). */
   issue?: RowIssue;
 }
@@ -83,8 +86,11 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
 
   /** The email is taken by `existingId`: update that contact (only what differs), or skip it in create mode. */
   const takeOver = async (row: PendingRow, existingId: string, requestId: string | undefined, createdByUs: boolean): Promise<WriteResult> => {
-    if (ctx.planContext.mode === 'create' && !createdByUs) return { outcome: 'skipped', id: existingId, requestId };
+    if (ctx.planContext.mode === 'create' && !createdByUs) return { outcome: 'skipped', id: existingId, requestId, message: `a contact with this email already exists (${existingId}); --mode create never updates` };
     const existing = await client.getContact(existingId, { signal });
+    // Refused because another system's record holds the row's external id: never "the same person".
+    const conflict = externalIdConflict(row.desired, [existing.data]);
+    if (conflict) return { outcome: 'failed', id: existingId, requestId: existing.requestId, issue: conflict };
     const diff = diffContact(row.desired, existing.data, ctx.planContext);
     const patched = diff.changes.length > 0 ? await update(row, existingId, diff.body, diff.changes) : undefined;
     if (patched?.outcome === 'failed') return patched;

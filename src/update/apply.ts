@@ -166,7 +166,8 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
         if (detail.code === 'ROW_DRIFTED') stats.drifted++;
         await errors!.write({ line, cells: cellsOf(entry, true), code: detail.code ?? 'ROW_API_FAILED', field: detail.field, message: detail.message ?? '', status: detail.status, requestId: detail.requestId });
       }
-      await results?.write({ line, action: outcome, contactId: entry.id, email: entry.email, requestId: detail.requestId });
+      const message = outcome === 'failed' ? `${detail.code ?? 'ROW_API_FAILED'}: ${detail.message ?? ''}` : detail.message;
+      await results?.write({ line, action: outcome, contactId: entry.id, email: entry.email, requestId: detail.requestId, message });
       if (journal && !detail.replayed) {
         const done: JournalOutcome = { t: 'done', l: line, o: outcome, id: entry.id };
         if (detail.requestId) done.rid = detail.requestId;

@@ -80,3 +80,24 @@ for (const secondary of [true, false]) {
     });
   });
 }
+
+test('externalIdTaken: reject → 400 with exists_id, reject-plain → 400 without, per-label → another label may hold the id; a label twice on one contact → 400', async (t) => {
+  for (const policy of ['reject', 'reject-plain', 'per-label'] as const) {
+    await withEmulator({ externalIdTaken: policy }, async (em) => {
+      const owner = em.store.insert({ name: 'Owner', email: 'owner@x.example', external_ids: [{ external_id: '361001', label: 'zendesk' }] });
+      const api = client(em);
+      const other = await api.post('/contacts', { name: 'Other', email: 'other@x.example', external_ids: [{ external_id: '361001', label: 'intercom' }] });
+      const same = await api.post('/contacts', { name: 'Same', email: 'same@x.example', external_ids: [{ external_id: '361001', label: 'zendesk' }] });
+      t.deepEqual([same.status, same.body.code, same.body.exists_id], [400, CODES.alreadyExists, policy === 'reject-plain' ? undefined : owner.id], `${policy}: same label and id`);
+      if (policy === 'per-label') {
+        t.is(other.status, 200, 'per-label: another label takes the id');
+        t.deepEqual(other.body.data.external_ids, [{ external_id: '361001', label: 'intercom' }]);
+      } else {
+        t.deepEqual([other.status, other.body.exists_id, other.body.errors], [400, policy === 'reject' ? owner.id : undefined, [MSG.externalIdTaken('361001')]], policy);
+      }
+      const twice = await api.patch(`/contacts/${owner.id}`, { external_ids: [{ external_id: 'a', label: 'crm' }, { external_id: 'b', label: 'crm' }] });
+      t.deepEqual([twice.status, twice.body.errors], [400, [MSG.duplicateExternalIdLabel('crm')]]);
+      t.deepEqual(em.store.get(owner.id)?.external_ids, [{ external_id: '361001', label: 'zendesk' }], 'the owner is unchanged');
+    });
+  }
+});

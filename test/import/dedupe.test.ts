@@ -212,3 +212,23 @@ test('keys held by the listed contacts (a KeyRoute) get the same decisions and s
     t.like(plain.summary, { keys: 1001, groups: 1000 });
   }
 });
+
+test('one email, one row: rows with equal emails are duplicates whatever their external ids; the same (label, id) is a duplicate too', async (t) => {
+  const { duplicateKeysOfCells } = await import('../../src/import/dedupe.js');
+  const plan = resolveColumns(['name', 'email', 'external_id', 'external_id_label'], { customFields });
+  const rows: Array<[number, string[]]> = [
+    [2, ['Kenji', 'KENJI@x.io', 'sf-1', 'salesforce']],
+    [3, ['Kenji', 'kenji@x.io', 'sf-2', 'salesforce']],
+    [4, ['Kenji W', 'k.w@x.io', 'sf-1', 'salesforce']],
+    [5, ['Other', 'other@x.io', 'sf-1', 'hubspot']],
+  ];
+  t.deepEqual(duplicateKeysOfCells(rows[0]![1], plan).map((k) => k.by), ['email', 'external id']);
+  const index = await scanDuplicates(items(rows), plan, 'first');
+  const decide = (line: number, cells: string[]) => duplicateKeysOfCells(cells, plan).map(({ key }) => index.decide(line, key)).find((d) => !d.keep) ?? { keep: true };
+  t.deepEqual(rows.map(([line, cells]) => decide(line, cells)), [
+    { keep: true },
+    { keep: false, duplicateOf: 2 },
+    { keep: false, duplicateOf: 2 },
+    { keep: true },
+  ], 'line 5: the same id under another label is not this file\'s duplicate (it is a conflict for the lookup)');
+});
