@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { PylonCliError } from '../../errors.js';
 import { createParquetEncoder } from '../parquet.js';
 import { columnDefinitions, duckdbType, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
-import { loadError, mergeStatements, tableConflicts, type LoaderInput, type MergeCounts, type TableLoader } from './common.js';
+import { alterStatements, loadError, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
+
+const TYPES: ColumnTypes = { ddl: duckdbType, reported: duckdbType };
 
 type DuckDb = typeof import('@duckdb/node-api');
 
@@ -49,7 +51,7 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
   };
   const fail = (error: unknown) => (error instanceof PylonCliError ? error : loadError('LOAD_FAILED', target, (error as Error).message ?? String(error)));
   const table = target.table;
-  let missing: string[] = [];
+  let plan: TablePlan | undefined;
   const stageColumns: TypedColumn[] = [...columns, { name: '_row_hash', source: '_row_hash', kind: 'string', nullable: false }];
   const encoder = createParquetEncoder(stageColumns);
   const file = createWriteStream(stagePath);
@@ -62,18 +64,12 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
     if (bytes.length > 0 && !file.write(bytes)) await Promise.race([once(file, 'drain'), once(file, 'error')]).catch(() => {});
   };
   try {
-    const expected = new Map<string, string>(columns.map((c) => [c.name, duckdbType(c.kind)]));
-    for (const [name, type] of [['_row_hash', 'VARCHAR'], ['_run_id', 'VARCHAR'], ['_extracted_at', 'TIMESTAMP WITH TIME ZONE'], ['_deleted_at', 'TIMESTAMP WITH TIME ZONE']] as const) expected.set(name, type);
     const existing = await connection.runAndReadAll(
       `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $1 ORDER BY ordinal_position`,
       [table],
     );
     const rows = existing.getRowObjects() as Array<{ column_name: string; data_type: string }>;
-    if (rows.length > 0) {
-      const conflicts = tableConflicts(expected, new Map(rows.map((r) => [r.column_name, r.data_type])), input.allowSchemaChange);
-      if (conflicts.problems.length > 0) throw loadError('LOAD_TABLE_CONFLICT', target, `table ${table} does not match the export: ${conflicts.problems.join('; ')}`);
-      missing = conflicts.missing;
-    }
+    plan = planTable(target, table, columns, new Map(rows.map((r) => [r.column_name, r.data_type])), TYPES, input.allowSchemaChange);
     await write(encoder.start());
   } catch (error) {
     file.destroy();
@@ -98,14 +94,13 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
         await connection.run(
           `CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (${columnDefinitions(columns, duckdbType, { primaryKey: false }).join(', ')}, "_row_hash" VARCHAR NOT NULL, "_run_id" VARCHAR, "_extracted_at" TIMESTAMP WITH TIME ZONE, "_deleted_at" TIMESTAMP WITH TIME ZONE)`,
         );
-        const byName = new Map(columns.map((c) => [c.name, c]));
-        for (const name of missing) await connection.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(name)} ${duckdbType(byName.get(name)!.kind)}`);
-        const sql = mergeStatements(table, stage, columns, merge, 'TIMESTAMP WITH TIME ZONE');
+        for (const statement of alterStatements(quoteIdent(table), plan!, (t, c, type) => `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${type} USING CAST(${c} AS ${type})`)) await connection.run(statement);
+        const sql = mergeStatements(table, stage, columns, merge, 'TIMESTAMP WITH TIME ZONE', plan);
         const staged = Number((await connection.runAndReadAll(`SELECT count(*) AS n FROM ${stage}`)).getRows()[0]![0]);
         const updated = (await connection.run(sql.update)).rowsChanged;
         const inserted = (await connection.run(sql.insert)).rowsChanged;
         const deleted = (await connection.run(sql.remove)).rowsChanged;
-        return { inserted, updated, unchanged: staged - inserted - updated, deleted };
+        return { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan!.changes.length > 0 ? { schemaChanges: plan!.changes } : {}) };
       } catch (error) {
         throw fail(error);
       }

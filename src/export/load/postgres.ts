@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { columnDefinitions, formatDate, formatDecimal, formatTimestamp, postgresType, quoteIdent, type ColumnKind, type TypedColumn, type TypedRow, type TypedValue } from '../schema.js';
-import { loadError, mergeStatements, tableConflicts, type LoaderInput, type MergeCounts, type TableLoader } from './common.js';
+import { alterStatements, loadError, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
 import type { LoadTarget } from './target.js';
 
 type PgTarget = Extract<LoadTarget, { kind: 'postgresql' }>;
@@ -18,6 +18,8 @@ const FORMAT_TYPE: Record<ColumnKind, string> = {
   date: 'date',
   timestamp: 'timestamp with time zone',
 };
+
+const TYPES: ColumnTypes = { ddl: postgresType, reported: (kind) => FORMAT_TYPE[kind] };
 
 const escapeCopy = (text: string) => text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 const arrayElement = (text: string) => `"${text.replace(/["\\]/g, (c) => '\\' + c)}"`;
@@ -77,20 +79,14 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
     closed = true;
     await client.end().catch(() => {});
   };
-  let missing: string[] = [];
+  let plan: TablePlan | undefined;
   try {
-    const expected = new Map<string, string>(columns.map((c) => [c.name, FORMAT_TYPE[c.kind]]));
-    for (const [name, type] of [['_row_hash', 'text'], ['_run_id', 'text'], ['_extracted_at', 'timestamp with time zone'], ['_deleted_at', 'timestamp with time zone']] as const) expected.set(name, type);
     const existing = await client.query<{ name: string; type: string }>(
       `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
        WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
       [quoteIdent(table)],
     );
-    if (existing.rows.length > 0) {
-      const conflicts = tableConflicts(expected, new Map(existing.rows.map((r) => [r.name, r.type])), input.allowSchemaChange);
-      if (conflicts.problems.length > 0) throw loadError('LOAD_TABLE_CONFLICT', target, `table ${table} does not match the export: ${conflicts.problems.join('; ')}`);
-      missing = conflicts.missing;
-    }
+    plan = planTable(target, table, columns, new Map(existing.rows.map((r) => [r.name, r.type])), TYPES, input.allowSchemaChange);
     await client.query(`CREATE TEMP TABLE ${stage} (${columnDefinitions(columns, postgresType).map((d) => d.replace(' PRIMARY KEY', '')).join(', ')}, "_row_hash" text NOT NULL)`);
     copy = client.query(copyFrom(`COPY ${stage} FROM STDIN`));
     copy.on('error', (error: Error) => {
@@ -125,14 +121,13 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
         await client.query('BEGIN');
         inTransaction = true;
         await client.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (${columnDefinitions(columns, postgresType).join(', ')}, "_row_hash" text NOT NULL, "_run_id" text, "_extracted_at" timestamptz, "_deleted_at" timestamptz)`);
-        const byName = new Map(columns.map((c) => [c.name, c]));
-        for (const name of missing) await client.query(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(name)} ${postgresType(byName.get(name)!.kind)}`);
-        const sql = mergeStatements(table, stage, columns, merge, 'timestamptz');
+        for (const statement of alterStatements(quoteIdent(table), plan!, (t, c, type) => `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${type} USING ${c}::${type}`)) await client.query(statement);
+        const sql = mergeStatements(table, stage, columns, merge, 'timestamptz', plan);
         const staged = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${stage}`)).rows[0]!.n);
         const updated = (await client.query(sql.update)).rowCount ?? 0;
         const inserted = (await client.query(sql.insert)).rowCount ?? 0;
         const deleted = (await client.query(sql.remove)).rowCount ?? 0;
-        return { inserted, updated, unchanged: staged - inserted - updated, deleted };
+        return { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan!.changes.length > 0 ? { schemaChanges: plan!.changes } : {}) };
       } catch (error) {
         throw error instanceof Error && (error as { code?: string }).code?.startsWith('LOAD_') ? error : classify(error, target);
       }
