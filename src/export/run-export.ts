@@ -245,7 +245,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     if (loader) {
       phase = 'load';
       const mergeStarted = Date.now();
-      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete });
+      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined });
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - mergeStarted };
       phase = 'output';
     }

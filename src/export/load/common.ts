@@ -1,4 +1,5 @@
 /** What every table loader shares: the merge statements, the table check, the coded errors (loader.ts opens one; postgres.ts and duckdb.ts implement them). */
+import type { Writable } from 'node:stream';
 import { PylonCliError, type ErrorCode } from '../../errors.js';
 import { fitName, quoteIdent, typeLabel, type ColumnKind, type TypedColumn, type TypedRow } from '../schema.js';
 import { redactUrl, type LoadTarget } from './target.js';
@@ -18,6 +19,32 @@ export interface MergeInput {
   /** This run's extraction time (ISO): `_extracted_at` of inserted and updated rows, `_deleted_at` of removed ones. */
   extractedAt: string;
   hardDelete: boolean;
+  /** The export's values digest and schema hash, for the load log (`_pylon_loads`). */
+  valuesSha256?: string;
+  schemaHash?: string;
+}
+
+/** The load log every loaded database keeps beside the tables (dlt's `_dlt_loads`): one row per load that reached its merge. */
+export const LOADS_TABLE = '_pylon_loads';
+
+export function loadsTableDdl(text: string, bigint: string, timestamp: string): string {
+  return (
+    `CREATE TABLE IF NOT EXISTS ${quoteIdent(LOADS_TABLE)} (run_id ${text} NOT NULL, table_name ${text} NOT NULL, started_at ${timestamp} NOT NULL, finished_at ${timestamp} NOT NULL, ` +
+    `status ${text} NOT NULL, inserted ${bigint}, updated ${bigint}, unchanged ${bigint}, deleted ${bigint}, values_sha256 ${text}, schema_hash ${text}, schema_changes ${text}, error ${text})`
+  );
+}
+
+/** One row of the load log: `committed` (written in the merge's transaction) or `failed` (written after the rollback). */
+export function loadRecord(table: string, input: MergeInput, timestamp: string, outcome: { status: 'committed'; counts: MergeCounts } | { status: 'failed'; error: string }): string {
+  const ts = (iso: string) => `CAST(${sqlString(iso)} AS ${timestamp})`;
+  const text = (value: string | undefined) => (value === undefined ? 'NULL' : sqlString(value));
+  const counts = outcome.status === 'committed' ? outcome.counts : undefined;
+  const n = (value: number | undefined) => (value === undefined ? 'NULL' : String(value));
+  return (
+    `INSERT INTO ${quoteIdent(LOADS_TABLE)} VALUES (${text(input.runId)}, ${text(table)}, ${ts(input.extractedAt)}, ${ts(new Date().toISOString())}, ${text(outcome.status)}, ` +
+    `${n(counts?.inserted)}, ${n(counts?.updated)}, ${n(counts?.unchanged)}, ${n(counts?.deleted)}, ${text(input.valuesSha256)}, ${text(input.schemaHash)}, ` +
+    `${text(counts?.schemaChanges?.join('; '))}, ${text(outcome.status === 'failed' ? outcome.error : undefined)})`
+  );
 }
 
 /**
@@ -190,6 +217,25 @@ export function mergeStatements(table: string, stage: string, columns: readonly 
   const gone = `NOT EXISTS (SELECT 1 FROM ${stage} s WHERE s."id" = ${t}."id")`;
   const remove = input.hardDelete
     ? `DELETE FROM ${t} WHERE ${gone}`
-    : `UPDATE ${t} SET "_deleted_at" = ${at}, "_run_id" = ${run} WHERE "_deleted_at" IS NULL AND ${gone}`;
+    : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE "_deleted_at" IS NULL AND ${gone}`;
   return { insert, update, remove };
+}
+
+/**
+ * Waits until `stream` drains or fails, then removes both listeners (a
+ * `Promise.race` of two `once()` left one 'error' listener behind per wait:
+ * MaxListenersExceededWarning above ~50,000 contacts).
+ */
+export function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('error', done);
+    stream.on('close', done);
+  });
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PylonCliError } from '../../errors.js';
 import { createParquetEncoder } from '../parquet.js';
 import { columnDefinitions, duckdbType, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
-import { alterStatements, loadError, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
+import { alterStatements, drained, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
 
 const TYPES: ColumnTypes = { ddl: duckdbType, reported: duckdbType };
 
@@ -41,6 +41,14 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
   }
   let closed = false;
   let inTransaction = false;
+  let merged: MergeInput | undefined;
+  const TS = 'TIMESTAMP WITH TIME ZONE';
+  /** After a rollback: a `failed` row in the load log, when the load had reached its merge. */
+  const recordFailure = async (message: string) => {
+    if (!merged || closed) return;
+    await connection.run(loadsTableDdl('VARCHAR', 'BIGINT', TS)).catch(() => {});
+    await connection.run(loadRecord(target.table, merged, TS, { status: 'failed', error: message })).catch(() => {});
+  };
   const stagePath = join(input.tempDir, `.pylon-stage-${process.pid}-${Date.now()}.parquet`);
   const close = async () => {
     if (closed) return;
@@ -61,7 +69,7 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
   });
   const write = async (bytes: Uint8Array) => {
     if (fileFailure) throw loadError('LOAD_FAILED', target, `cannot write the staging file ${stagePath}: ${fileFailure.message}`);
-    if (bytes.length > 0 && !file.write(bytes)) await Promise.race([once(file, 'drain'), once(file, 'error')]).catch(() => {});
+    if (bytes.length > 0 && !file.write(bytes)) await drained(file);
   };
   try {
     const existing = await connection.runAndReadAll(
@@ -82,6 +90,7 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
       await write(encoder.page(rows.map((row, i) => [...row, hashes[i]!])));
     },
     async merge(merge): Promise<MergeCounts> {
+      merged = merge;
       try {
         await write(encoder.end());
         file.end();
@@ -100,7 +109,10 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
         const updated = (await connection.run(sql.update)).rowsChanged;
         const inserted = (await connection.run(sql.insert)).rowsChanged;
         const deleted = (await connection.run(sql.remove)).rowsChanged;
-        return { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan!.changes.length > 0 ? { schemaChanges: plan!.changes } : {}) };
+        const counts: MergeCounts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan!.changes.length > 0 ? { schemaChanges: plan!.changes } : {}) };
+        await connection.run(loadsTableDdl('VARCHAR', 'BIGINT', TS));
+        await connection.run(loadRecord(table, merge, TS, { status: 'committed', counts }));
+        return counts;
       } catch (error) {
         throw fail(error);
       }
@@ -110,7 +122,11 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
         await connection.run('COMMIT');
         inTransaction = false;
       } catch (error) {
-        throw fail(error);
+        const failure = fail(error);
+        if (inTransaction) await connection.run('ROLLBACK').catch(() => {});
+        inTransaction = false;
+        await recordFailure(failure.message);
+        throw failure;
       } finally {
         await close();
       }
@@ -119,6 +135,8 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
       if (closed) return;
       if (!file.closed) file.destroy();
       if (inTransaction) await connection.run('ROLLBACK').catch(() => {});
+      inTransaction = false;
+      await recordFailure('the run stopped before the load committed; the table was left as it was');
       await close();
     },
   };

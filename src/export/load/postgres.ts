@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { columnDefinitions, formatDate, formatDecimal, formatTimestamp, postgresType, quoteIdent, type ColumnKind, type TypedColumn, type TypedRow, type TypedValue } from '../schema.js';
-import { alterStatements, loadError, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
+import { alterStatements, drained, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
 import type { LoadTarget } from './target.js';
 
 type PgTarget = Extract<LoadTarget, { kind: 'postgresql' }>;
@@ -74,6 +74,7 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
   let copyFailure: Error | undefined;
   let inTransaction = false;
   let closed = false;
+  let merged: MergeInput | undefined;
   const close = async () => {
     if (closed) return;
     closed = true;
@@ -97,6 +98,12 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
     throw error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'string' && (error as { code: string }).code.startsWith('LOAD_') ? error : classify(error, target);
   }
   const kinds = columns.map((c) => c.kind);
+  /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
+  const recordFailure = async (message: string) => {
+    if (!merged) return;
+    await client.query(loadsTableDdl('text', 'bigint', 'timestamptz')).catch(() => {});
+    await client.query(loadRecord(table, merged, 'timestamptz', { status: 'failed', error: message })).catch(() => {});
+  };
   return {
     display: target.display,
     async add(rows: readonly TypedRow[], hashes: readonly string[]) {
@@ -108,11 +115,12 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
         text += hashes[r] + '\n';
       }
       if (text !== '' && !copy!.write(text)) {
-        await Promise.race([once(copy!, 'drain'), once(copy!, 'error')]).catch(() => {});
+        await drained(copy!);
         if (copyFailure) throw classify(copyFailure, target);
       }
     },
     async merge(merge): Promise<MergeCounts> {
+      merged = merge;
       try {
         copy!.end();
         await once(copy!, 'finish');
@@ -127,7 +135,10 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
         const updated = (await client.query(sql.update)).rowCount ?? 0;
         const inserted = (await client.query(sql.insert)).rowCount ?? 0;
         const deleted = (await client.query(sql.remove)).rowCount ?? 0;
-        return { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan!.changes.length > 0 ? { schemaChanges: plan!.changes } : {}) };
+        const counts: MergeCounts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan!.changes.length > 0 ? { schemaChanges: plan!.changes } : {}) };
+        await client.query(loadsTableDdl('text', 'bigint', 'timestamptz'));
+        await client.query(loadRecord(table, merge, 'timestamptz', { status: 'committed', counts }));
+        return counts;
       } catch (error) {
         throw error instanceof Error && (error as { code?: string }).code?.startsWith('LOAD_') ? error : classify(error, target);
       }
@@ -137,7 +148,10 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
         await client.query('COMMIT');
         inTransaction = false;
       } catch (error) {
-        throw classify(error, target);
+        inTransaction = false;
+        const failure = classify(error, target);
+        await recordFailure(failure.message);
+        throw failure;
       } finally {
         await close();
       }
@@ -146,6 +160,8 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
       if (closed) return;
       if (copy && !copy.writableFinished) copy.destroy();
       if (inTransaction) await client.query('ROLLBACK').catch(() => {});
+      inTransaction = false;
+      await recordFailure('the run stopped before the load committed; the table was left as it was');
       await close();
     },
   };
