@@ -27,21 +27,26 @@ export interface MergeInput {
 /** The load log every loaded database keeps beside the tables (dlt's `_dlt_loads`): one row per load that reached its merge. */
 export const LOADS_TABLE = '_pylon_loads';
 
-export function loadsTableDdl(text: string, bigint: string, timestamp: string): string {
+/** A table of the target's schema, quoted for SQL: `"raw"."contacts"`, or `"contacts"` without a schema. */
+export function tableRef(target: LoadTarget, name = target.name): string {
+  return (target.schema === undefined ? '' : quoteIdent(target.schema) + '.') + quoteIdent(name);
+}
+
+export function loadsTableDdl(target: LoadTarget, text: string, bigint: string, timestamp: string): string {
   return (
-    `CREATE TABLE IF NOT EXISTS ${quoteIdent(LOADS_TABLE)} (run_id ${text} NOT NULL, table_name ${text} NOT NULL, started_at ${timestamp} NOT NULL, finished_at ${timestamp} NOT NULL, ` +
+    `CREATE TABLE IF NOT EXISTS ${tableRef(target, LOADS_TABLE)} (run_id ${text} NOT NULL, table_name ${text} NOT NULL, started_at ${timestamp} NOT NULL, finished_at ${timestamp} NOT NULL, ` +
     `status ${text} NOT NULL, inserted ${bigint}, updated ${bigint}, unchanged ${bigint}, deleted ${bigint}, values_sha256 ${text}, schema_hash ${text}, schema_changes ${text}, error ${text})`
   );
 }
 
 /** One row of the load log: `committed` (written in the merge's transaction) or `failed` (written after the rollback). */
-export function loadRecord(table: string, input: MergeInput, timestamp: string, outcome: { status: 'committed'; counts: MergeCounts } | { status: 'failed'; error: string }): string {
+export function loadRecord(target: LoadTarget, input: MergeInput, timestamp: string, outcome: { status: 'committed'; counts: MergeCounts } | { status: 'failed'; error: string }): string {
   const ts = (iso: string) => `CAST(${sqlString(iso)} AS ${timestamp})`;
   const text = (value: string | undefined) => (value === undefined ? 'NULL' : sqlString(value));
   const counts = outcome.status === 'committed' ? outcome.counts : undefined;
   const n = (value: number | undefined) => (value === undefined ? 'NULL' : String(value));
   return (
-    `INSERT INTO ${quoteIdent(LOADS_TABLE)} VALUES (${text(input.runId)}, ${text(table)}, ${ts(input.extractedAt)}, ${ts(new Date().toISOString())}, ${text(outcome.status)}, ` +
+    `INSERT INTO ${tableRef(target, LOADS_TABLE)} VALUES (${text(input.runId)}, ${text(target.table)}, ${ts(input.extractedAt)}, ${ts(new Date().toISOString())}, ${text(outcome.status)}, ` +
     `${n(counts?.inserted)}, ${n(counts?.updated)}, ${n(counts?.unchanged)}, ${n(counts?.deleted)}, ${text(input.valuesSha256)}, ${text(input.schemaHash)}, ` +
     `${text(counts?.schemaChanges?.join('; '))}, ${text(outcome.status === 'failed' ? outcome.error : undefined)})`
   );
@@ -194,8 +199,8 @@ export function alterStatements(table: string, plan: TablePlan, widen: (table: s
  * rows whose id is new; update only rows whose hash differs (or that were
  * marked deleted); mark (or delete) rows whose id was not staged.
  */
-export function mergeStatements(table: string, stage: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan?: TablePlan): { insert: string; update: string; remove: string } {
-  const t = quoteIdent(table);
+export function mergeStatements(table: string /* quoted, see tableRef */, stage: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan?: TablePlan): { insert: string; update: string; remove: string } {
+  const t = table;
   const targets = columns.map((c, i) => quoteIdent(plan?.targets[i] ?? c.name));
   const values = columns.map((c, i) => {
     const cast = plan?.casts[i];

@@ -1,11 +1,11 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PylonCliError } from '../../errors.js';
 import { createParquetEncoder } from '../parquet.js';
 import { columnDefinitions, duckdbType, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
-import { alterStatements, drained, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
+import { alterStatements, drained, tableRef, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
 
 const TYPES: ColumnTypes = { ddl: duckdbType, reported: duckdbType };
 
@@ -18,6 +18,28 @@ async function loadDuckDb(target: LoaderInput['target']): Promise<DuckDb> {
   } catch (error) {
     throw loadError('LOAD_UNAVAILABLE', target, `@duckdb/node-api is not installed or has no build for this platform (${(error as Error).message}); run npm install @duckdb/node-api`);
   }
+}
+
+const STAGE_FILE = /^\.pylon-stage-(\d+)-\d+\.parquet$/;
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Staging files (names and emails) left by a killed run: removed by the next run, unless their process still runs. */
+export async function sweepStagingFiles(dir: string): Promise<string[]> {
+  const swept: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const match = STAGE_FILE.exec(name);
+    if (!match || Number(match[1]) === process.pid || alive(Number(match[1]))) continue;
+    await unlink(join(dir, name)).then(() => swept.push(name), () => {});
+  }
+  return swept;
 }
 
 /**
@@ -46,9 +68,10 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
   /** After a rollback: a `failed` row in the load log, when the load had reached its merge. */
   const recordFailure = async (message: string) => {
     if (!merged || closed) return;
-    await connection.run(loadsTableDdl('VARCHAR', 'BIGINT', TS)).catch(() => {});
-    await connection.run(loadRecord(target.table, merged, TS, { status: 'failed', error: message })).catch(() => {});
+    await connection.run(loadsTableDdl(target, 'VARCHAR', 'BIGINT', TS)).catch(() => {});
+    await connection.run(loadRecord(target, merged, TS, { status: 'failed', error: message })).catch(() => {});
   };
+  await sweepStagingFiles(input.tempDir);
   const stagePath = join(input.tempDir, `.pylon-stage-${process.pid}-${Date.now()}.parquet`);
   const close = async () => {
     if (closed) return;
@@ -73,8 +96,8 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
   };
   try {
     const existing = await connection.runAndReadAll(
-      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $1 ORDER BY ordinal_position`,
-      [table],
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+      [target.schema ?? 'main', target.name],
     );
     const rows = existing.getRowObjects() as Array<{ column_name: string; data_type: string }>;
     plan = planTable(target, table, columns, new Map(rows.map((r) => [r.column_name, r.data_type])), TYPES, input.allowSchemaChange);
@@ -100,18 +123,19 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
         await connection.run(`CREATE TEMP TABLE ${stage} AS SELECT * FROM read_parquet(${`'${stagePath.replaceAll("'", "''")}'`})`);
         await connection.run('BEGIN TRANSACTION');
         inTransaction = true;
+        if (target.schema !== undefined) await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target.schema)}`);
         await connection.run(
-          `CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (${columnDefinitions(columns, duckdbType, { primaryKey: false }).join(', ')}, "_row_hash" VARCHAR NOT NULL, "_run_id" VARCHAR, "_extracted_at" TIMESTAMP WITH TIME ZONE, "_deleted_at" TIMESTAMP WITH TIME ZONE)`,
+          `CREATE TABLE IF NOT EXISTS ${tableRef(target)} (${columnDefinitions(columns, duckdbType, { primaryKey: false }).join(', ')}, "_row_hash" VARCHAR NOT NULL, "_run_id" VARCHAR, "_extracted_at" TIMESTAMP WITH TIME ZONE, "_deleted_at" TIMESTAMP WITH TIME ZONE)`,
         );
-        for (const statement of alterStatements(quoteIdent(table), plan!, (t, c, type) => `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${type} USING CAST(${c} AS ${type})`)) await connection.run(statement);
-        const sql = mergeStatements(table, stage, columns, merge, 'TIMESTAMP WITH TIME ZONE', plan);
+        for (const statement of alterStatements(tableRef(target), plan!, (t, c, type) => `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${type} USING CAST(${c} AS ${type})`)) await connection.run(statement);
+        const sql = mergeStatements(tableRef(target), stage, columns, merge, 'TIMESTAMP WITH TIME ZONE', plan);
         const staged = Number((await connection.runAndReadAll(`SELECT count(*) AS n FROM ${stage}`)).getRows()[0]![0]);
         const updated = (await connection.run(sql.update)).rowsChanged;
         const inserted = (await connection.run(sql.insert)).rowsChanged;
         const deleted = (await connection.run(sql.remove)).rowsChanged;
         const counts: MergeCounts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan!.changes.length > 0 ? { schemaChanges: plan!.changes } : {}) };
-        await connection.run(loadsTableDdl('VARCHAR', 'BIGINT', TS));
-        await connection.run(loadRecord(table, merge, TS, { status: 'committed', counts }));
+        await connection.run(loadsTableDdl(target, 'VARCHAR', 'BIGINT', TS));
+        await connection.run(loadRecord(target, merge, TS, { status: 'committed', counts }));
         return counts;
       } catch (error) {
         throw fail(error);

@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { columnDefinitions, formatDate, formatDecimal, formatTimestamp, postgresType, quoteIdent, type ColumnKind, type TypedColumn, type TypedRow, type TypedValue } from '../schema.js';
-import { alterStatements, drained, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
+import { alterStatements, drained, tableRef, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
 import type { LoadTarget } from './target.js';
 
 type PgTarget = Extract<LoadTarget, { kind: 'postgresql' }>;
@@ -82,10 +82,13 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
   };
   let plan: TablePlan | undefined;
   try {
+    if (target.schema !== undefined && (await client.query(`SELECT to_regnamespace($1) AS oid`, [quoteIdent(target.schema)])).rows[0]?.oid == null) {
+      throw loadError('LOAD_TABLE_CONFLICT', target, `schema ${target.schema} does not exist; create it first (CREATE SCHEMA ${quoteIdent(target.schema)}) and grant the loader CREATE and USAGE on it`);
+    }
     const existing = await client.query<{ name: string; type: string }>(
       `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
        WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-      [quoteIdent(table)],
+      [tableRef(target)],
     );
     plan = planTable(target, table, columns, new Map(existing.rows.map((r) => [r.name, r.type])), TYPES, input.allowSchemaChange);
     await client.query(`CREATE TEMP TABLE ${stage} (${columnDefinitions(columns, postgresType).map((d) => d.replace(' PRIMARY KEY', '')).join(', ')}, "_row_hash" text NOT NULL)`);
@@ -101,8 +104,8 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
   /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
   const recordFailure = async (message: string) => {
     if (!merged) return;
-    await client.query(loadsTableDdl('text', 'bigint', 'timestamptz')).catch(() => {});
-    await client.query(loadRecord(table, merged, 'timestamptz', { status: 'failed', error: message })).catch(() => {});
+    await client.query(loadsTableDdl(target, 'text', 'bigint', 'timestamptz')).catch(() => {});
+    await client.query(loadRecord(target, merged, 'timestamptz', { status: 'failed', error: message })).catch(() => {});
   };
   return {
     display: target.display,
@@ -128,16 +131,16 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
         await client.query('ANALYZE ' + stage);
         await client.query('BEGIN');
         inTransaction = true;
-        await client.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (${columnDefinitions(columns, postgresType).join(', ')}, "_row_hash" text NOT NULL, "_run_id" text, "_extracted_at" timestamptz, "_deleted_at" timestamptz)`);
-        for (const statement of alterStatements(quoteIdent(table), plan!, (t, c, type) => `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${type} USING ${c}::${type}`)) await client.query(statement);
-        const sql = mergeStatements(table, stage, columns, merge, 'timestamptz', plan);
+        await client.query(`CREATE TABLE IF NOT EXISTS ${tableRef(target)} (${columnDefinitions(columns, postgresType).join(', ')}, "_row_hash" text NOT NULL, "_run_id" text, "_extracted_at" timestamptz, "_deleted_at" timestamptz)`);
+        for (const statement of alterStatements(tableRef(target), plan!, (t, c, type) => `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${type} USING ${c}::${type}`)) await client.query(statement);
+        const sql = mergeStatements(tableRef(target), stage, columns, merge, 'timestamptz', plan);
         const staged = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${stage}`)).rows[0]!.n);
         const updated = (await client.query(sql.update)).rowCount ?? 0;
         const inserted = (await client.query(sql.insert)).rowCount ?? 0;
         const deleted = (await client.query(sql.remove)).rowCount ?? 0;
         const counts: MergeCounts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan!.changes.length > 0 ? { schemaChanges: plan!.changes } : {}) };
-        await client.query(loadsTableDdl('text', 'bigint', 'timestamptz'));
-        await client.query(loadRecord(table, merge, 'timestamptz', { status: 'committed', counts }));
+        await client.query(loadsTableDdl(target, 'text', 'bigint', 'timestamptz'));
+        await client.query(loadRecord(target, merge, 'timestamptz', { status: 'committed', counts }));
         return counts;
       } catch (error) {
         throw error instanceof Error && (error as { code?: string }).code?.startsWith('LOAD_') ? error : classify(error, target);
