@@ -11,7 +11,7 @@ import { PylonApiError } from '../pylon/errors.js';
 import type { Contact } from '../pylon/types.js';
 import { checkWritable, openOutput, outputWriteError, sweepDeadPartials, writeFileAtomic, type OutputFile } from '../output/output-file.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
-import { openLoader, type MergeCounts, type TableLoader } from './load/loader.js';
+import { openLoader, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
 import {
   compareSchemas,
   describeSchemaChange,
@@ -95,6 +95,8 @@ export interface RunExportHooks {
   signal?: AbortSignal;
   /** Called after every page. */
   onProgress?: (stats: ExportStats) => void;
+  /** Called as each statement of a load's merge finishes, with the counts so far. */
+  onMergeStep?: (step: MergeStep, counts: Partial<MergeCounts>) => void;
   /** Where `-` writes (default process.stdout). */
   stdout?: NodeJS.WritableStream;
 }
@@ -245,7 +247,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     if (loader) {
       phase = 'load';
       const mergeStarted = Date.now();
-      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined });
+      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, onStep: hooks.onMergeStep });
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - mergeStarted };
       phase = 'output';
     }

@@ -22,7 +22,11 @@ export interface MergeInput {
   /** The export's values digest and schema hash, for the load log (`_pylon_loads`). */
   valuesSha256?: string;
   schemaHash?: string;
+  /** Called as each merge statement finishes, with the counts so far (the merge of a big table takes a while). */
+  onStep?: (step: MergeStep, counts: Partial<MergeCounts>) => void;
 }
+
+export type MergeStep = 'staged' | 'updated' | 'inserted' | 'deleted';
 
 /** The load log every loaded database keeps beside the tables (dlt's `_dlt_loads`): one row per load that reached its merge. */
 export const LOADS_TABLE = '_pylon_loads';

@@ -130,9 +130,13 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
         for (const statement of alterStatements(tableRef(target), plan!, (t, c, type) => `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${type} USING CAST(${c} AS ${type})`)) await connection.run(statement);
         const sql = mergeStatements(tableRef(target), stage, columns, merge, 'TIMESTAMP WITH TIME ZONE', plan);
         const staged = Number((await connection.runAndReadAll(`SELECT count(*) AS n FROM ${stage}`)).getRows()[0]![0]);
+        merge.onStep?.('staged', {});
         const updated = (await connection.run(sql.update)).rowsChanged;
+        merge.onStep?.('updated', { updated });
         const inserted = (await connection.run(sql.insert)).rowsChanged;
+        merge.onStep?.('inserted', { updated, inserted });
         const deleted = (await connection.run(sql.remove)).rowsChanged;
+        merge.onStep?.('deleted', { updated, inserted, deleted });
         const counts: MergeCounts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan!.changes.length > 0 ? { schemaChanges: plan!.changes } : {}) };
         await connection.run(loadsTableDdl(target, 'VARCHAR', 'BIGINT', TS));
         await connection.run(loadRecord(target, merge, TS, { status: 'committed', counts }));

@@ -135,9 +135,13 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
         for (const statement of alterStatements(tableRef(target), plan!, (t, c, type) => `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${type} USING ${c}::${type}`)) await client.query(statement);
         const sql = mergeStatements(tableRef(target), stage, columns, merge, 'timestamptz', plan);
         const staged = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${stage}`)).rows[0]!.n);
+        merge.onStep?.('staged', {});
         const updated = (await client.query(sql.update)).rowCount ?? 0;
+        merge.onStep?.('updated', { updated });
         const inserted = (await client.query(sql.insert)).rowCount ?? 0;
+        merge.onStep?.('inserted', { updated, inserted });
         const deleted = (await client.query(sql.remove)).rowCount ?? 0;
+        merge.onStep?.('deleted', { updated, inserted, deleted });
         const counts: MergeCounts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan!.changes.length > 0 ? { schemaChanges: plan!.changes } : {}) };
         await client.query(loadsTableDdl(target, 'text', 'bigint', 'timestamptz'));
         await client.query(loadRecord(target, merge, 'timestamptz', { status: 'committed', counts }));

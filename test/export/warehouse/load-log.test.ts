@@ -70,7 +70,10 @@ test('duckdb: _pylon_loads logs each committed load with its counts and digests'
     const manifestPath = join(dir, 'm.json');
     await exportFrom(emulator, { to: `duckdb:${db}`, manifest: manifestPath, runId: 'd-1' });
     await client(emulator).delete(`/contacts/${(await client(emulator).get('/contacts?limit=5')).body.data[0].id}`);
-    await exportFrom(emulator, { to: `duckdb:${db}`, manifest: manifestPath, runId: 'd-2' });
+    const steps: unknown[] = [];
+    const second = await exportFrom(emulator, { to: `duckdb:${db}`, manifest: manifestPath, runId: 'd-2' }, { onMergeStep: (step, counts) => steps.push([step, counts]) });
+    t.deepEqual(steps, [['staged', {}], ['updated', { updated: 0 }], ['inserted', { updated: 0, inserted: 0 }], ['deleted', { updated: 0, inserted: 0, deleted: 1 }]], 'the merge reports each statement as it finishes');
+    t.like(second.load, { updated: 0, inserted: 0, deleted: 1 });
     const manifest = await readManifest(manifestPath);
     const instance = await DuckDBInstance.create(db);
     const connection = await instance.connect();
