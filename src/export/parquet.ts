@@ -85,7 +85,9 @@ export interface ParquetEncoder {
   end(): Uint8Array;
 }
 
-export function createParquetEncoder(columns: readonly TypedColumn[], options: { rowGroupSize?: number } = {}): ParquetEncoder {
+/** `statistics: false` for a file only this tool reads once (DuckDB's staging file): no min/max to compute. */
+export function createParquetEncoder(columns: readonly TypedColumn[], options: { rowGroupSize?: number; statistics?: boolean } = {}): ParquetEncoder {
+  const withStatistics = options.statistics ?? true;
   const rowGroupSize = options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE;
   const writer = new ChunkWriter(1 << 20);
   const parquet = new ParquetWriter({ writer, schema: schemaElements(columns), codec: 'SNAPPY', statisticsTruncateLength: STATISTICS_TRUNCATE, createdBy: 'pylon-contacts (hyparquet-writer)' });
@@ -94,7 +96,7 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
   const writeGroup = () => {
     if (count === 0) return;
     // flush() is not defined on this writer, so write() is synchronous.
-    void parquet.write({ columnData: columns.map((c, i) => ({ name: c.name, data: data[i]! as never, statistics: STATISTICS.has(c.kind) })), rowGroupSize: count });
+    void parquet.write({ columnData: columns.map((c, i) => ({ name: c.name, data: data[i]! as never, statistics: withStatistics && STATISTICS.has(c.kind) })), rowGroupSize: count });
     data = columns.map(() => []);
     count = 0;
   };

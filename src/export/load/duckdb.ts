@@ -84,7 +84,7 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
   const table = target.table;
   let plan: TablePlan | undefined;
   const stageColumns: TypedColumn[] = [...columns, { name: '_row_hash', source: '_row_hash', kind: 'string', nullable: false }];
-  const encoder = createParquetEncoder(stageColumns);
+  const encoder = createParquetEncoder(stageColumns, { statistics: false });
   const file = createWriteStream(stagePath);
   let fileFailure: Error | undefined;
   file.on('error', (error) => {
