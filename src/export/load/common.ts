@@ -69,7 +69,28 @@ export interface TableLoader {
   commit(): Promise<void>;
   /** Rolls back and closes; safe at any point, and more than once. */
   abort(): Promise<void>;
+  /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(). */
+  readState(): Promise<Buffer | undefined>;
+  /** Stores the pipeline state for this table; call after merge() and before commit(): it commits (or rolls back) with the merge. */
+  writeState(state: Buffer): Promise<void>;
 }
+
+/** The pipeline state kept with the loaded tables, one row per table, so a loading cron line needs no state file. */
+export const STATE_TABLE = '_pylon_state';
+
+export function stateTableDdl(target: LoadTarget, text: string, timestamp: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${tableRef(target, STATE_TABLE)} (table_name ${text} PRIMARY KEY, run_id ${text} NOT NULL, updated_at ${timestamp} NOT NULL, state ${text} NOT NULL)`;
+}
+
+/** Upsert of this table's state (base64 in a text column, the same in both databases); parameters: $1 state. */
+export function stateUpsert(target: LoadTarget, runId: string, timestamp: string): string {
+  return (
+    `INSERT INTO ${tableRef(target, STATE_TABLE)} VALUES (${sqlString(target.table)}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), $1) ` +
+    `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`
+  );
+}
+
+export const stateSelect = (target: LoadTarget) => `SELECT state FROM ${tableRef(target, STATE_TABLE)} WHERE table_name = ${sqlString(target.table)}`;
 
 export interface LoaderInput {
   target: LoadTarget;

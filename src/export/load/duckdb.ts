@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PylonCliError } from '../../errors.js';
 import { createParquetEncoder } from '../parquet.js';
 import { columnDefinitions, duckdbType, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
-import { alterStatements, drained, tableRef, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
+import { alterStatements, drained, stateSelect, stateTableDdl, stateUpsert, STATE_TABLE, tableRef, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
 
 const TYPES: ColumnTypes = { ddl: duckdbType, reported: duckdbType };
 
@@ -141,6 +141,25 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
         await connection.run(loadsTableDdl(target, 'VARCHAR', 'BIGINT', TS));
         await connection.run(loadRecord(target, merge, TS, { status: 'committed', counts }));
         return counts;
+      } catch (error) {
+        throw fail(error);
+      }
+    },
+    async readState() {
+      try {
+        const found = (await connection.runAndReadAll(`SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2`, [target.schema ?? 'main', STATE_TABLE])).getRows()[0]![0];
+        if (Number(found) === 0) return undefined;
+        const rows = (await connection.runAndReadAll(stateSelect(target))).getRows();
+        return rows.length > 0 ? Buffer.from(String(rows[0]![0]), 'base64') : undefined;
+      } catch (error) {
+        throw fail(error);
+      }
+    },
+    async writeState(state: Buffer) {
+      if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
+      try {
+        await connection.run(stateTableDdl(target, 'VARCHAR', TS));
+        await connection.run(stateUpsert(target, merged.runId, TS), [state.toString('base64')]);
       } catch (error) {
         throw fail(error);
       }

@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { columnDefinitions, formatDate, formatDecimal, formatTimestamp, postgresType, quoteIdent, type ColumnKind, type TypedColumn, type TypedRow, type TypedValue } from '../schema.js';
-import { alterStatements, drained, tableRef, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
+import { alterStatements, drained, stateSelect, stateTableDdl, stateUpsert, STATE_TABLE, tableRef, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
 import type { LoadTarget } from './target.js';
 
 type PgTarget = Extract<LoadTarget, { kind: 'postgresql' }>;
@@ -81,6 +81,7 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
     await client.end().catch(() => {});
   };
   let plan: TablePlan | undefined;
+  let storedState: Buffer | undefined;
   try {
     if (target.schema !== undefined && (await client.query(`SELECT to_regnamespace($1) AS oid`, [quoteIdent(target.schema)])).rows[0]?.oid == null) {
       throw loadError('LOAD_TABLE_CONFLICT', target, `schema ${target.schema} does not exist; create it first (CREATE SCHEMA ${quoteIdent(target.schema)}) and grant the loader CREATE and USAGE on it`);
@@ -91,6 +92,10 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
       [tableRef(target)],
     );
     plan = planTable(target, table, columns, new Map(existing.rows.map((r) => [r.name, r.type])), TYPES, input.allowSchemaChange);
+    if ((await client.query(`SELECT to_regclass($1) AS oid`, [tableRef(target, STATE_TABLE)])).rows[0]?.oid != null) {
+      const row = (await client.query<{ state: string }>(stateSelect(target))).rows[0];
+      storedState = row ? Buffer.from(row.state, 'base64') : undefined;
+    }
     await client.query(`CREATE TEMP TABLE ${stage} (${columnDefinitions(columns, postgresType).map((d) => d.replace(' PRIMARY KEY', '')).join(', ')}, "_row_hash" text NOT NULL)`);
     copy = client.query(copyFrom(`COPY ${stage} FROM STDIN`));
     copy.on('error', (error: Error) => {
@@ -148,6 +153,17 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
         return counts;
       } catch (error) {
         throw error instanceof Error && (error as { code?: string }).code?.startsWith('LOAD_') ? error : classify(error, target);
+      }
+    },
+    // Read when the loader opened: the connection is busy with COPY until the merge.
+    readState: async () => storedState,
+    async writeState(state: Buffer) {
+      if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
+      try {
+        await client.query(stateTableDdl(target, 'text', 'timestamptz'));
+        await client.query(stateUpsert(target, merged.runId, 'timestamptz'), [state.toString('base64')]);
+      } catch (error) {
+        throw classify(error, target);
       }
     },
     async commit() {
