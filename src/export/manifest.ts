@@ -91,7 +91,7 @@ export interface ExportManifest {
   schemaFiles?: string[];
   changes?: { path: string; insert: number; update: number; delete: number } | null;
   /** What --to did, counted by the database. The target's password is never here. */
-  load?: { target: string; table: string; inserted: number; updated: number; unchanged: number; deleted: number; mergeMs: number } | null;
+  load?: { target: string; table: string; inserted: number; updated: number; unchanged: number; deleted: number; mergeMs: number; schemaChanges?: string[] } | null;
 }
 
 /** A path as stored in a manifest: relative to the manifest's directory. */

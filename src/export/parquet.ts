@@ -10,11 +10,13 @@ import { DECIMAL_PRECISION, DECIMAL_SCALE, type TypedColumn, type TypedRow, type
 export const DEFAULT_ROW_GROUP_SIZE = 5_000;
 
 /**
- * Min/max statistics where a reader can prune on them (numbers, dates, times,
- * booleans); not for strings and lists, where comparing every value cost about
- * 8% of the export's CPU for bounds that prune nothing (ids, names, emails).
+ * Min/max statistics for every scalar column, strings included (readers prune
+ * row groups on them, e.g. a name or email range); string bounds are cut to
+ * STATISTICS_TRUNCATE bytes (the max rounded up), so a long value cannot bloat
+ * the footer. Lists have none.
  */
-const STATISTICS: ReadonlySet<TypedColumn['kind']> = new Set(['integer', 'decimal', 'boolean', 'date', 'timestamp']);
+const STATISTICS: ReadonlySet<TypedColumn['kind']> = new Set(['string', 'integer', 'decimal', 'boolean', 'date', 'timestamp']);
+const STATISTICS_TRUNCATE = 64;
 
 type SchemaElement = ConstructorParameters<typeof ParquetWriter>[0]['schema'][number];
 
@@ -66,7 +68,8 @@ function schemaElements(columns: readonly TypedColumn[]): SchemaElement[] {
         elements.push({ name, type: 'INT32', converted_type: 'DATE', logical_type: { type: 'DATE' }, repetition_type });
         break;
       case 'timestamp':
-        elements.push({ name, type: 'INT64', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' }, repetition_type });
+        // The ConvertedType beside the logical type, as the format asks writers to add for readers that predate logical types.
+        elements.push({ name, type: 'INT64', converted_type: 'TIMESTAMP_MICROS', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' }, repetition_type });
         break;
     }
   }
@@ -82,16 +85,18 @@ export interface ParquetEncoder {
   end(): Uint8Array;
 }
 
-export function createParquetEncoder(columns: readonly TypedColumn[], options: { rowGroupSize?: number } = {}): ParquetEncoder {
+/** `statistics: false` for a file only this tool reads once (DuckDB's staging file): no min/max to compute. */
+export function createParquetEncoder(columns: readonly TypedColumn[], options: { rowGroupSize?: number; statistics?: boolean } = {}): ParquetEncoder {
+  const withStatistics = options.statistics ?? true;
   const rowGroupSize = options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE;
   const writer = new ChunkWriter(1 << 20);
-  const parquet = new ParquetWriter({ writer, schema: schemaElements(columns), codec: 'SNAPPY', createdBy: 'pylon-contacts (hyparquet-writer)' });
+  const parquet = new ParquetWriter({ writer, schema: schemaElements(columns), codec: 'SNAPPY', statisticsTruncateLength: STATISTICS_TRUNCATE, createdBy: 'pylon-contacts (hyparquet-writer)' });
   let data: TypedValue[][] = columns.map(() => []);
   let count = 0;
   const writeGroup = () => {
     if (count === 0) return;
     // flush() is not defined on this writer, so write() is synchronous.
-    void parquet.write({ columnData: columns.map((c, i) => ({ name: c.name, data: data[i]! as never, statistics: STATISTICS.has(c.kind) })), rowGroupSize: count });
+    void parquet.write({ columnData: columns.map((c, i) => ({ name: c.name, data: data[i]! as never, statistics: withStatistics && STATISTICS.has(c.kind) })), rowGroupSize: count });
     data = columns.map(() => []);
     count = 0;
   };

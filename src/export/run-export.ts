@@ -12,7 +12,7 @@ import type { Contact } from '../pylon/types.js';
 import { checkWritable, isSpecialFile, openOutput, outputWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
-import { openLoader, type MergeCounts, type TableLoader } from './load/loader.js';
+import { openLoader, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
 import {
   compareSchemas,
   describeSchemaChange,
@@ -96,6 +96,8 @@ export interface RunExportHooks {
   signal?: AbortSignal;
   /** Called after every page. */
   onProgress?: (stats: ExportStats) => void;
+  /** Called as each statement of a load's merge finishes, with the counts so far. */
+  onMergeStep?: (step: MergeStep, counts: Partial<MergeCounts>) => void;
   /** Where `-` writes (default process.stdout). */
   stdout?: NodeJS.WritableStream;
 }
@@ -205,7 +207,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, s
     sinks.push(sink);
     return sink;
   };
-  const loader = options.to ? add(loadSink(await openLoader({ target: options.to, columns: run.typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options) }), options, stats)) : undefined;
+  const loader = options.to ? add(loadSink(await openLoader({ target: options.to, columns: run.typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options) }), options, stats, hooks.onMergeStep)) : undefined;
   const dataFile = options.fileOutput && !options.toStdout ? await openOutput(options.output) : undefined;
   add(fileSink(RANK.data, dataFile));
   const meta = run.owner ? { ...run.owner, columns: stats.columns, runId: options.runId, startedAt: options.runStartedAt, schema: run.schema } : undefined;
@@ -315,13 +317,13 @@ async function manifestSinks(options: ExportOptions, run: OpenRun, sinks: readon
   return marks;
 }
 /** The load as a sink: staged during the walk, merged when the files are staged, committed when they are in place. */
-function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStats): ExportSink & { loader: TableLoader } {
+function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStats, onStep: RunExportHooks['onMergeStep']): ExportSink & { loader: TableLoader } {
   return {
     rank: RANK.load,
     loader,
     async prepare() {
       const started = Date.now();
-      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete });
+      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, onStep });
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started };
       return [];
     },

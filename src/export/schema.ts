@@ -64,18 +64,41 @@ function kindOf(column: ExportColumn): ColumnKind {
   }
 }
 
+/**
+ * The longest column name every target accepts: PostgreSQL keeps 63 bytes of
+ * an identifier (and silently cuts the rest), BigQuery allows 300 characters,
+ * DuckDB more. Names are ASCII (see warehouseName), so bytes = characters.
+ */
+export const MAX_NAME_BYTES = 63;
+const NAME_HASH_CHARS = 8;
+
 function warehouseName(column: ExportColumn): string {
   if (column.slug === undefined) return column.name;
   return 'custom_' + column.name.slice(CUSTOM_PREFIX.length).replace(/[^A-Za-z0-9_]/g, '_');
 }
 
-/** The typed columns of an export, in its column order; names made unique with `_2`, `_3`… */
+/**
+ * `name` cut to fit MAX_NAME_BYTES with `suffix` kept whole; when it does not
+ * fit, the cut name ends in `_` + 8 hex characters of sha256(source), so two
+ * fields sharing their first 63 bytes get different, stable names.
+ */
+export function fitName(name: string, source: string, suffix = ''): string {
+  if (name.length + suffix.length <= MAX_NAME_BYTES) return name + suffix;
+  const tag = '_' + createHash('sha256').update(source).digest('hex').slice(0, NAME_HASH_CHARS);
+  return name.slice(0, MAX_NAME_BYTES - tag.length - suffix.length) + tag + suffix;
+}
+
+/**
+ * The typed columns of an export, in its column order. Each name fits every
+ * target (fitName); names equal but for case get `_2`, `_3`… The name depends
+ * only on the field's slug and the names before it, so it is the same every night.
+ */
 export function typedColumns(columns: readonly ExportColumn[]): TypedColumn[] {
   const used = new Set<string>();
   return columns.map((column) => {
     const base = warehouseName(column);
-    let name = base;
-    for (let i = 2; used.has(name.toLowerCase()); i += 1) name = `${base}_${i}`;
+    let name = fitName(base, column.name);
+    for (let i = 2; used.has(name.toLowerCase()); i += 1) name = fitName(base, column.name, `_${i}`);
     used.add(name.toLowerCase());
     const kind = kindOf(column);
     return { name, source: column.name, kind, nullable: column.name !== 'id' && kind !== 'string_list' };
@@ -459,5 +482,8 @@ export function columnDefinitions(columns: readonly TypedColumn[], typeOf: (kind
 
 /** `CREATE TABLE` for PostgreSQL, matching the data file's columns. */
 export function toPostgresDdl(columns: readonly TypedColumn[], table = 'contacts'): string {
-  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (\n  ${columnDefinitions(columns, postgresType).join(',\n  ')}\n);\n`;
+  const definitions = columnDefinitions(columns, postgresType);
+  // Each column says which export column it holds (the name may be shortened to fit 63 bytes).
+  const lines = definitions.map((d, i) => `${d}${i < definitions.length - 1 ? ',' : ''} -- ${columns[i]!.source.replace(/[\x00-\x1f\x7f]/g, '?')}`);
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (\n  ${lines.join('\n  ')}\n);\n`;
 }

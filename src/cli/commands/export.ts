@@ -138,11 +138,19 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
     const interrupt = onInterrupt(ctx.stderr);
     const progress = createProgress({ stream: ctx.stderr, isTTY: ctx.isTTY, quiet: Boolean(argv.quiet), unit: 'contacts' });
     let stats: ExportStats;
+    let walked: ExportStats | undefined;
+    const MERGE_STEPS = ['staged', 'updated', 'inserted', 'deleted'];
     try {
       stats = await runExport(options, {
         signal: interrupt.signal,
         stdout: ctx.stdout,
-        onProgress: (s) => progress.update(s.contactsRead, { pages: s.pages, written: s.rows }),
+        onProgress: (s) => {
+          walked = s;
+          progress.update(s.contactsRead, { pages: s.pages, written: s.rows });
+        },
+        // The merge after the walk: each statement that finishes shows with its count.
+        onMergeStep: (step, counts) =>
+          progress.update(walked?.contactsRead ?? 0, { pages: walked?.pages ?? 0, written: walked?.rows ?? 0, 'merge steps done (of 4)': MERGE_STEPS.indexOf(step) + 1, ...(counts.updated === undefined ? {} : { updated: counts.updated }), ...(counts.inserted === undefined ? {} : { inserted: counts.inserted }), ...(counts.deleted === undefined ? {} : { 'marked deleted': counts.deleted }) }),
       });
     } finally {
       progress.stop();

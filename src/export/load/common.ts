@@ -1,6 +1,7 @@
 /** What every table loader shares: the merge statements, the table check, the coded errors (loader.ts opens one; postgres.ts and duckdb.ts implement them). */
+import type { Writable } from 'node:stream';
 import { PylonCliError, type ErrorCode } from '../../errors.js';
-import { quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
+import { fitName, quoteIdent, typeLabel, type ColumnKind, type TypedColumn, type TypedRow } from '../schema.js';
 import { redactUrl, type LoadTarget } from './target.js';
 
 /** What a merge did, counted by the database. */
@@ -9,6 +10,8 @@ export interface MergeCounts {
   updated: number;
   unchanged: number;
   deleted: number;
+  /** What this load changed in the table's columns (only when it changed something): `widened …`, `added variant …`. */
+  schemaChanges?: string[];
 }
 
 export interface MergeInput {
@@ -16,6 +19,41 @@ export interface MergeInput {
   /** This run's extraction time (ISO): `_extracted_at` of inserted and updated rows, `_deleted_at` of removed ones. */
   extractedAt: string;
   hardDelete: boolean;
+  /** The export's values digest and schema hash, for the load log (`_pylon_loads`). */
+  valuesSha256?: string;
+  schemaHash?: string;
+  /** Called as each merge statement finishes, with the counts so far (the merge of a big table takes a while). */
+  onStep?: (step: MergeStep, counts: Partial<MergeCounts>) => void;
+}
+
+export type MergeStep = 'staged' | 'updated' | 'inserted' | 'deleted';
+
+/** The load log every loaded database keeps beside the tables (dlt's `_dlt_loads`): one row per load that reached its merge. */
+export const LOADS_TABLE = '_pylon_loads';
+
+/** A table of the target's schema, quoted for SQL: `"raw"."contacts"`, or `"contacts"` without a schema. */
+export function tableRef(target: LoadTarget, name = target.name): string {
+  return (target.schema === undefined ? '' : quoteIdent(target.schema) + '.') + quoteIdent(name);
+}
+
+export function loadsTableDdl(target: LoadTarget, text: string, bigint: string, timestamp: string): string {
+  return (
+    `CREATE TABLE IF NOT EXISTS ${tableRef(target, LOADS_TABLE)} (run_id ${text} NOT NULL, table_name ${text} NOT NULL, started_at ${timestamp} NOT NULL, finished_at ${timestamp} NOT NULL, ` +
+    `status ${text} NOT NULL, inserted ${bigint}, updated ${bigint}, unchanged ${bigint}, deleted ${bigint}, values_sha256 ${text}, schema_hash ${text}, schema_changes ${text}, error ${text})`
+  );
+}
+
+/** One row of the load log: `committed` (written in the merge's transaction) or `failed` (written after the rollback). */
+export function loadRecord(target: LoadTarget, input: MergeInput, timestamp: string, outcome: { status: 'committed'; counts: MergeCounts } | { status: 'failed'; error: string }): string {
+  const ts = (iso: string) => `CAST(${sqlString(iso)} AS ${timestamp})`;
+  const text = (value: string | undefined) => (value === undefined ? 'NULL' : sqlString(value));
+  const counts = outcome.status === 'committed' ? outcome.counts : undefined;
+  const n = (value: number | undefined) => (value === undefined ? 'NULL' : String(value));
+  return (
+    `INSERT INTO ${tableRef(target, LOADS_TABLE)} VALUES (${text(input.runId)}, ${text(target.table)}, ${ts(input.extractedAt)}, ${ts(new Date().toISOString())}, ${text(outcome.status)}, ` +
+    `${n(counts?.inserted)}, ${n(counts?.updated)}, ${n(counts?.unchanged)}, ${n(counts?.deleted)}, ${text(input.valuesSha256)}, ${text(input.schemaHash)}, ` +
+    `${text(counts?.schemaChanges?.join('; '))}, ${text(outcome.status === 'failed' ? outcome.error : undefined)})`
+  );
 }
 
 /**
@@ -31,7 +69,28 @@ export interface TableLoader {
   commit(): Promise<void>;
   /** Rolls back and closes; safe at any point, and more than once. */
   abort(): Promise<void>;
+  /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(). */
+  readState(): Promise<Buffer | undefined>;
+  /** Stores the pipeline state for this table; call after merge() and before commit(): it commits (or rolls back) with the merge. */
+  writeState(state: Buffer): Promise<void>;
 }
+
+/** The pipeline state kept with the loaded tables, one row per table, so a loading cron line needs no state file. */
+export const STATE_TABLE = '_pylon_state';
+
+export function stateTableDdl(target: LoadTarget, text: string, timestamp: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${tableRef(target, STATE_TABLE)} (table_name ${text} PRIMARY KEY, run_id ${text} NOT NULL, updated_at ${timestamp} NOT NULL, state ${text} NOT NULL)`;
+}
+
+/** Upsert of this table's state (base64 in a text column, the same in both databases); parameters: $1 state. */
+export function stateUpsert(target: LoadTarget, runId: string, timestamp: string): string {
+  return (
+    `INSERT INTO ${tableRef(target, STATE_TABLE)} VALUES (${sqlString(target.table)}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), $1) ` +
+    `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`
+  );
+}
+
+export const stateSelect = (target: LoadTarget) => `SELECT state FROM ${tableRef(target, STATE_TABLE)} WHERE table_name = ${sqlString(target.table)}`;
 
 export interface LoaderInput {
   target: LoadTarget;
@@ -53,42 +112,160 @@ export function loadError(code: ErrorCode, target: LoadTarget, message: string):
 
 const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
+/** The types of one database: as a CREATE TABLE writes them, and as its catalog reports them back. */
+export interface ColumnTypes {
+  ddl(kind: ColumnKind): string;
+  reported(kind: ColumnKind): string;
+}
+
+/** Where each export column goes in the table, and what the load changes first. */
+export interface TablePlan {
+  /** The table column of each export column (a typed variant after an incompatible type change). */
+  targets: string[];
+  /** The type to cast each staged value to (a wider table column), or undefined. */
+  casts: Array<string | undefined>;
+  /** Columns a variant took over: set to NULL in rows this load writes, so no row holds two values. */
+  cleared: string[];
+  /** Statements to run in the load's transaction, before the merge. */
+  alterations: Array<{ kind: 'add' | 'widen' | 'variant' | 'nullable'; column: string; type: string; from?: string }>;
+  /** The changes in words, for the load log. */
+  changes: string[];
+}
+
+/** A type change a column can take in place: anything scalar → text, integer → decimal. */
+const widens = (from: ColumnKind, to: ColumnKind) => (to === 'string' && from !== 'string_list') || (from === 'integer' && to === 'decimal');
+
+/** `custom_seats__v_string`: the column that holds a field's values after an incompatible type change. */
+export const variantName = (column: TypedColumn) => fitName(column.name, column.source, `__v_${column.kind}`);
+
+/**
+ * Compares an existing table's columns (name → type as the catalog reports it)
+ * with the export's, and decides how the load goes on: new columns are added;
+ * a changed type stops the load unless `allowSchemaChange`, which widens the
+ * column in place (number → text), loads into a column that is already wider,
+ * or adds a typed variant column beside it. Throws LOAD_TABLE_CONFLICT naming
+ * the field, both types and the flag.
+ */
+export function planTable(target: LoadTarget, table: string, columns: readonly TypedColumn[], existing: ReadonlyMap<string, string>, types: ColumnTypes, allowSchemaChange: boolean): TablePlan {
+  const plan: TablePlan = { targets: columns.map((c) => c.name), casts: columns.map(() => undefined), cleared: [], alterations: [], changes: [] };
+  if (existing.size === 0) return plan;
+  const kindOf = new Map<string, ColumnKind>();
+  for (const kind of ['string', 'string_list', 'integer', 'decimal', 'boolean', 'date', 'timestamp'] as const) kindOf.set(types.reported(kind).toLowerCase(), kind);
+  const problems: string[] = [];
+  const meta: Record<(typeof META_COLUMNS)[number], ColumnKind> = { _row_hash: 'string', _run_id: 'string', _extracted_at: 'timestamp', _deleted_at: 'timestamp' };
+  for (const [name, kind] of Object.entries(meta)) {
+    const have = existing.get(name);
+    if (have === undefined) problems.push(`it has no ${name} column (not a table this tool loaded)`);
+    else if (have.toLowerCase() !== types.reported(kind).toLowerCase()) problems.push(`column ${name} is ${have}, the loader's is ${types.reported(kind)}`);
+  }
+  const used = new Set<string>(META_COLUMNS);
+  columns.forEach((column, i) => {
+    used.add(column.name);
+    const want = types.reported(column.kind);
+    const have = existing.get(column.name);
+    if (have === undefined) {
+      plan.alterations.push({ kind: 'add', column: column.name, type: types.ddl(column.kind) });
+      return;
+    }
+    if (have.toLowerCase() === want.toLowerCase()) return;
+    const variant = variantName(column);
+    const tableKind = kindOf.get(have.toLowerCase());
+    if (column.name !== 'id' && existing.get(variant)?.toLowerCase() === want.toLowerCase()) {
+      // An earlier load already added the variant: keep loading into it.
+      plan.targets[i] = variant;
+      plan.cleared.push(column.name);
+      used.add(variant);
+      return;
+    }
+    const what = `${column.source === column.name ? `column ${column.name}` : `field ${column.source} (column ${column.name})`}: the table's type is ${have}${tableKind ? ` (${typeLabel(tableKind)})` : ''}, the export's is ${want} (${typeLabel(column.kind)})`;
+    if (column.name === 'id' || tableKind === undefined) {
+      problems.push(column.name === 'id' ? `column id is ${have}, the export's is ${want}` : `${what}, a type this tool does not write`);
+      return;
+    }
+    if (!allowSchemaChange) {
+      problems.push(`${what}; pass --allow-schema-change to widen the column or add a typed variant column`);
+      return;
+    }
+    if (widens(tableKind, column.kind)) {
+      plan.alterations.push({ kind: 'widen', column: column.name, type: types.ddl(column.kind), from: have });
+      plan.changes.push(`widened ${column.name} (${column.source}) from ${typeLabel(tableKind)} to ${typeLabel(column.kind)}`);
+    } else if (widens(column.kind, tableKind)) {
+      plan.casts[i] = types.ddl(tableKind);
+      plan.changes.push(`loaded ${column.source} (${typeLabel(column.kind)}) into the wider ${typeLabel(tableKind)} column ${column.name}`);
+    } else {
+      if (existing.has(variant)) {
+        problems.push(`${what}; its variant column ${variant} is ${existing.get(variant)}`);
+        return;
+      }
+      plan.targets[i] = variant;
+      plan.cleared.push(column.name);
+      used.add(variant);
+      plan.alterations.push({ kind: 'variant', column: variant, type: types.ddl(column.kind) }, { kind: 'nullable', column: column.name, type: have });
+      plan.changes.push(`added variant column ${variant} (${typeLabel(column.kind)}) for ${column.source}; ${column.name} (${typeLabel(tableKind)}) is NULL in rows loaded from now on`);
+    }
+  });
+  const extra = [...existing.keys()].filter((name) => !used.has(name));
+  if (extra.length > 0 && !allowSchemaChange) problems.push(`it has column${extra.length > 1 ? 's' : ''} ${extra.join(', ')} that this export does not (pass --allow-schema-change to keep loading without them)`);
+  if (problems.length > 0) throw loadError('LOAD_TABLE_CONFLICT', target, `table ${table} does not match the export: ${problems.join('; ')}`);
+  return plan;
+}
+
+/** The plan's ALTER TABLE statements; `widen(table, column, type)` is the dialect's in-place type change. */
+export function alterStatements(table: string, plan: TablePlan, widen: (table: string, column: string, type: string) => string): string[] {
+  return plan.alterations.map((a) => {
+    if (a.kind === 'widen') return widen(table, quoteIdent(a.column), a.type);
+    if (a.kind === 'nullable') return `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(a.column)} DROP NOT NULL`;
+    return `ALTER TABLE ${table} ADD COLUMN ${quoteIdent(a.column)} ${a.type}`;
+  });
+}
+
 /**
  * The merge, as three statements run in one transaction: insert the staged
  * rows whose id is new; update only rows whose hash differs (or that were
  * marked deleted); mark (or delete) rows whose id was not staged.
  */
-export function mergeStatements(table: string, stage: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string): { insert: string; update: string; remove: string } {
-  const t = quoteIdent(table);
-  const names = columns.map((c) => quoteIdent(c.name));
+export function mergeStatements(table: string /* quoted, see tableRef */, stage: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan?: TablePlan): { insert: string; update: string; remove: string } {
+  const t = table;
+  const targets = columns.map((c, i) => quoteIdent(plan?.targets[i] ?? c.name));
+  const values = columns.map((c, i) => {
+    const cast = plan?.casts[i];
+    return cast ? `CAST(s.${quoteIdent(c.name)} AS ${cast})` : `s.${quoteIdent(c.name)}`;
+  });
+  const cleared = (plan?.cleared ?? []).map(quoteIdent);
   const at = `CAST(${sqlString(input.extractedAt)} AS ${timestampType})`;
   const run = sqlString(input.runId);
   const insert =
-    `INSERT INTO ${t} (${names.join(', ')}, "_row_hash", "_run_id", "_extracted_at", "_deleted_at") ` +
-    `SELECT ${names.map((n) => `s.${n}`).join(', ')}, s."_row_hash", ${run}, ${at}, NULL FROM ${stage} s ` +
+    `INSERT INTO ${t} (${targets.join(', ')}, "_row_hash", "_run_id", "_extracted_at", "_deleted_at") ` +
+    `SELECT ${values.join(', ')}, s."_row_hash", ${run}, ${at}, NULL FROM ${stage} s ` +
     `WHERE NOT EXISTS (SELECT 1 FROM ${t} x WHERE x."id" = s."id")`;
+  const sets = targets.map((n, i) => `${n} = ${values[i]}`).filter((_, i) => columns[i]!.name !== 'id');
   const update =
-    `UPDATE ${t} SET ${names.filter((n) => n !== '"id"').map((n) => `${n} = s.${n}`).join(', ')}, "_row_hash" = s."_row_hash", "_run_id" = ${run}, "_extracted_at" = ${at}, "_deleted_at" = NULL ` +
-    `FROM ${stage} s WHERE ${t}."id" = s."id" AND (${t}."_row_hash" <> s."_row_hash" OR ${t}."_deleted_at" IS NOT NULL)`;
+    `UPDATE ${t} SET ${[...sets, ...cleared.map((n) => `${n} = NULL`)].join(', ')}, "_row_hash" = s."_row_hash", "_run_id" = ${run}, "_extracted_at" = ${at}, "_deleted_at" = NULL ` +
+    `FROM ${stage} s WHERE ${t}."id" = s."id"` +
+    // A new variant column is empty: every row is written once, whatever its hash says.
+    (plan?.alterations.some((a) => a.kind === 'variant') ? '' : ` AND (${t}."_row_hash" <> s."_row_hash" OR ${t}."_deleted_at" IS NOT NULL)`);
   const gone = `NOT EXISTS (SELECT 1 FROM ${stage} s WHERE s."id" = ${t}."id")`;
   const remove = input.hardDelete
     ? `DELETE FROM ${t} WHERE ${gone}`
-    : `UPDATE ${t} SET "_deleted_at" = ${at}, "_run_id" = ${run} WHERE "_deleted_at" IS NULL AND ${gone}`;
+    : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE "_deleted_at" IS NULL AND ${gone}`;
   return { insert, update, remove };
 }
 
-/** The expected vs actual columns of an existing table: the problems, or none. */
-export function tableConflicts(expected: ReadonlyMap<string, string>, actual: ReadonlyMap<string, string>, allowSchemaChange: boolean): { problems: string[]; missing: string[] } {
-  const problems: string[] = [];
-  const missing: string[] = [];
-  for (const [name, type] of expected) {
-    const have = actual.get(name);
-    if (have === undefined) {
-      if ((META_COLUMNS as readonly string[]).includes(name)) problems.push(`it has no ${name} column (not a table this tool loaded)`);
-      else missing.push(name);
-    } else if (have.toLowerCase() !== type.toLowerCase()) problems.push(`column ${name} is ${have}, the export's is ${type}`);
-  }
-  const extra = [...actual.keys()].filter((name) => !expected.has(name));
-  if (extra.length > 0 && !allowSchemaChange) problems.push(`it has column${extra.length > 1 ? 's' : ''} ${extra.join(', ')} that this export does not (pass --allow-schema-change to keep loading without them)`);
-  return { problems, missing };
+/**
+ * Waits until `stream` drains or fails, then removes both listeners (a
+ * `Promise.race` of two `once()` left one 'error' listener behind per wait:
+ * MaxListenersExceededWarning above ~50,000 contacts).
+ */
+export function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('error', done);
+    stream.on('close', done);
+  });
 }

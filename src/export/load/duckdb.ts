@@ -1,11 +1,13 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PylonCliError } from '../../errors.js';
 import { createParquetEncoder } from '../parquet.js';
 import { columnDefinitions, duckdbType, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
-import { loadError, mergeStatements, tableConflicts, type LoaderInput, type MergeCounts, type TableLoader } from './common.js';
+import { alterStatements, drained, stateSelect, stateTableDdl, stateUpsert, STATE_TABLE, tableRef, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
+
+const TYPES: ColumnTypes = { ddl: duckdbType, reported: duckdbType };
 
 type DuckDb = typeof import('@duckdb/node-api');
 
@@ -16,6 +18,28 @@ async function loadDuckDb(target: LoaderInput['target']): Promise<DuckDb> {
   } catch (error) {
     throw loadError('LOAD_UNAVAILABLE', target, `@duckdb/node-api is not installed or has no build for this platform (${(error as Error).message}); run npm install @duckdb/node-api`);
   }
+}
+
+const STAGE_FILE = /^\.pylon-stage-(\d+)-\d+\.parquet$/;
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Staging files (names and emails) left by a killed run: removed by the next run, unless their process still runs. */
+export async function sweepStagingFiles(dir: string): Promise<string[]> {
+  const swept: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const match = STAGE_FILE.exec(name);
+    if (!match || Number(match[1]) === process.pid || alive(Number(match[1]))) continue;
+    await unlink(join(dir, name)).then(() => swept.push(name), () => {});
+  }
+  return swept;
 }
 
 /**
@@ -39,6 +63,15 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
   }
   let closed = false;
   let inTransaction = false;
+  let merged: MergeInput | undefined;
+  const TS = 'TIMESTAMP WITH TIME ZONE';
+  /** After a rollback: a `failed` row in the load log, when the load had reached its merge. */
+  const recordFailure = async (message: string) => {
+    if (!merged || closed) return;
+    await connection.run(loadsTableDdl(target, 'VARCHAR', 'BIGINT', TS)).catch(() => {});
+    await connection.run(loadRecord(target, merged, TS, { status: 'failed', error: message })).catch(() => {});
+  };
+  await sweepStagingFiles(input.tempDir);
   const stagePath = join(input.tempDir, `.pylon-stage-${process.pid}-${Date.now()}.parquet`);
   const close = async () => {
     if (closed) return;
@@ -49,9 +82,9 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
   };
   const fail = (error: unknown) => (error instanceof PylonCliError ? error : loadError('LOAD_FAILED', target, (error as Error).message ?? String(error)));
   const table = target.table;
-  let missing: string[] = [];
+  let plan: TablePlan | undefined;
   const stageColumns: TypedColumn[] = [...columns, { name: '_row_hash', source: '_row_hash', kind: 'string', nullable: false }];
-  const encoder = createParquetEncoder(stageColumns);
+  const encoder = createParquetEncoder(stageColumns, { statistics: false });
   const file = createWriteStream(stagePath);
   let fileFailure: Error | undefined;
   file.on('error', (error) => {
@@ -59,21 +92,15 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
   });
   const write = async (bytes: Uint8Array) => {
     if (fileFailure) throw loadError('LOAD_FAILED', target, `cannot write the staging file ${stagePath}: ${fileFailure.message}`);
-    if (bytes.length > 0 && !file.write(bytes)) await Promise.race([once(file, 'drain'), once(file, 'error')]).catch(() => {});
+    if (bytes.length > 0 && !file.write(bytes)) await drained(file);
   };
   try {
-    const expected = new Map<string, string>(columns.map((c) => [c.name, duckdbType(c.kind)]));
-    for (const [name, type] of [['_row_hash', 'VARCHAR'], ['_run_id', 'VARCHAR'], ['_extracted_at', 'TIMESTAMP WITH TIME ZONE'], ['_deleted_at', 'TIMESTAMP WITH TIME ZONE']] as const) expected.set(name, type);
     const existing = await connection.runAndReadAll(
-      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $1 ORDER BY ordinal_position`,
-      [table],
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+      [target.schema ?? 'main', target.name],
     );
     const rows = existing.getRowObjects() as Array<{ column_name: string; data_type: string }>;
-    if (rows.length > 0) {
-      const conflicts = tableConflicts(expected, new Map(rows.map((r) => [r.column_name, r.data_type])), input.allowSchemaChange);
-      if (conflicts.problems.length > 0) throw loadError('LOAD_TABLE_CONFLICT', target, `table ${table} does not match the export: ${conflicts.problems.join('; ')}`);
-      missing = conflicts.missing;
-    }
+    plan = planTable(target, table, columns, new Map(rows.map((r) => [r.column_name, r.data_type])), TYPES, input.allowSchemaChange);
     await write(encoder.start());
   } catch (error) {
     file.destroy();
@@ -86,6 +113,7 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
       await write(encoder.page(rows.map((row, i) => [...row, hashes[i]!])));
     },
     async merge(merge): Promise<MergeCounts> {
+      merged = merge;
       try {
         await write(encoder.end());
         file.end();
@@ -95,17 +123,43 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
         await connection.run(`CREATE TEMP TABLE ${stage} AS SELECT * FROM read_parquet(${`'${stagePath.replaceAll("'", "''")}'`})`);
         await connection.run('BEGIN TRANSACTION');
         inTransaction = true;
+        if (target.schema !== undefined) await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target.schema)}`);
         await connection.run(
-          `CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (${columnDefinitions(columns, duckdbType, { primaryKey: false }).join(', ')}, "_row_hash" VARCHAR NOT NULL, "_run_id" VARCHAR, "_extracted_at" TIMESTAMP WITH TIME ZONE, "_deleted_at" TIMESTAMP WITH TIME ZONE)`,
+          `CREATE TABLE IF NOT EXISTS ${tableRef(target)} (${columnDefinitions(columns, duckdbType, { primaryKey: false }).join(', ')}, "_row_hash" VARCHAR NOT NULL, "_run_id" VARCHAR, "_extracted_at" TIMESTAMP WITH TIME ZONE, "_deleted_at" TIMESTAMP WITH TIME ZONE)`,
         );
-        const byName = new Map(columns.map((c) => [c.name, c]));
-        for (const name of missing) await connection.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(name)} ${duckdbType(byName.get(name)!.kind)}`);
-        const sql = mergeStatements(table, stage, columns, merge, 'TIMESTAMP WITH TIME ZONE');
+        for (const statement of alterStatements(tableRef(target), plan!, (t, c, type) => `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${type} USING CAST(${c} AS ${type})`)) await connection.run(statement);
+        const sql = mergeStatements(tableRef(target), stage, columns, merge, 'TIMESTAMP WITH TIME ZONE', plan);
         const staged = Number((await connection.runAndReadAll(`SELECT count(*) AS n FROM ${stage}`)).getRows()[0]![0]);
+        merge.onStep?.('staged', {});
         const updated = (await connection.run(sql.update)).rowsChanged;
+        merge.onStep?.('updated', { updated });
         const inserted = (await connection.run(sql.insert)).rowsChanged;
+        merge.onStep?.('inserted', { updated, inserted });
         const deleted = (await connection.run(sql.remove)).rowsChanged;
-        return { inserted, updated, unchanged: staged - inserted - updated, deleted };
+        merge.onStep?.('deleted', { updated, inserted, deleted });
+        const counts: MergeCounts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan!.changes.length > 0 ? { schemaChanges: plan!.changes } : {}) };
+        await connection.run(loadsTableDdl(target, 'VARCHAR', 'BIGINT', TS));
+        await connection.run(loadRecord(target, merge, TS, { status: 'committed', counts }));
+        return counts;
+      } catch (error) {
+        throw fail(error);
+      }
+    },
+    async readState() {
+      try {
+        const found = (await connection.runAndReadAll(`SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2`, [target.schema ?? 'main', STATE_TABLE])).getRows()[0]![0];
+        if (Number(found) === 0) return undefined;
+        const rows = (await connection.runAndReadAll(stateSelect(target))).getRows();
+        return rows.length > 0 ? Buffer.from(String(rows[0]![0]), 'base64') : undefined;
+      } catch (error) {
+        throw fail(error);
+      }
+    },
+    async writeState(state: Buffer) {
+      if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
+      try {
+        await connection.run(stateTableDdl(target, 'VARCHAR', TS));
+        await connection.run(stateUpsert(target, merged.runId, TS), [state.toString('base64')]);
       } catch (error) {
         throw fail(error);
       }
@@ -115,7 +169,11 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
         await connection.run('COMMIT');
         inTransaction = false;
       } catch (error) {
-        throw fail(error);
+        const failure = fail(error);
+        if (inTransaction) await connection.run('ROLLBACK').catch(() => {});
+        inTransaction = false;
+        await recordFailure(failure.message);
+        throw failure;
       } finally {
         await close();
       }
@@ -124,6 +182,8 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
       if (closed) return;
       if (!file.closed) file.destroy();
       if (inTransaction) await connection.run('ROLLBACK').catch(() => {});
+      inTransaction = false;
+      await recordFailure('the run stopped before the load committed; the table was left as it was');
       await close();
     },
   };

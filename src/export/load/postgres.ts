@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { columnDefinitions, formatDate, formatDecimal, formatTimestamp, postgresType, quoteIdent, type ColumnKind, type TypedColumn, type TypedRow, type TypedValue } from '../schema.js';
-import { loadError, mergeStatements, tableConflicts, type LoaderInput, type MergeCounts, type TableLoader } from './common.js';
+import { alterStatements, drained, stateSelect, stateTableDdl, stateUpsert, STATE_TABLE, tableRef, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
 import type { LoadTarget } from './target.js';
 
 type PgTarget = Extract<LoadTarget, { kind: 'postgresql' }>;
@@ -18,6 +18,8 @@ const FORMAT_TYPE: Record<ColumnKind, string> = {
   date: 'date',
   timestamp: 'timestamp with time zone',
 };
+
+const TYPES: ColumnTypes = { ddl: postgresType, reported: (kind) => FORMAT_TYPE[kind] };
 
 const escapeCopy = (text: string) => text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 const arrayElement = (text: string) => `"${text.replace(/["\\]/g, (c) => '\\' + c)}"`;
@@ -72,24 +74,27 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
   let copyFailure: Error | undefined;
   let inTransaction = false;
   let closed = false;
+  let merged: MergeInput | undefined;
   const close = async () => {
     if (closed) return;
     closed = true;
     await client.end().catch(() => {});
   };
-  let missing: string[] = [];
+  let plan: TablePlan | undefined;
+  let storedState: Buffer | undefined;
   try {
-    const expected = new Map<string, string>(columns.map((c) => [c.name, FORMAT_TYPE[c.kind]]));
-    for (const [name, type] of [['_row_hash', 'text'], ['_run_id', 'text'], ['_extracted_at', 'timestamp with time zone'], ['_deleted_at', 'timestamp with time zone']] as const) expected.set(name, type);
+    if (target.schema !== undefined && (await client.query(`SELECT to_regnamespace($1) AS oid`, [quoteIdent(target.schema)])).rows[0]?.oid == null) {
+      throw loadError('LOAD_TABLE_CONFLICT', target, `schema ${target.schema} does not exist; create it first (CREATE SCHEMA ${quoteIdent(target.schema)}) and grant the loader CREATE and USAGE on it`);
+    }
     const existing = await client.query<{ name: string; type: string }>(
       `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
        WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-      [quoteIdent(table)],
+      [tableRef(target)],
     );
-    if (existing.rows.length > 0) {
-      const conflicts = tableConflicts(expected, new Map(existing.rows.map((r) => [r.name, r.type])), input.allowSchemaChange);
-      if (conflicts.problems.length > 0) throw loadError('LOAD_TABLE_CONFLICT', target, `table ${table} does not match the export: ${conflicts.problems.join('; ')}`);
-      missing = conflicts.missing;
+    plan = planTable(target, table, columns, new Map(existing.rows.map((r) => [r.name, r.type])), TYPES, input.allowSchemaChange);
+    if ((await client.query(`SELECT to_regclass($1) AS oid`, [tableRef(target, STATE_TABLE)])).rows[0]?.oid != null) {
+      const row = (await client.query<{ state: string }>(stateSelect(target))).rows[0];
+      storedState = row ? Buffer.from(row.state, 'base64') : undefined;
     }
     await client.query(`CREATE TEMP TABLE ${stage} (${columnDefinitions(columns, postgresType).map((d) => d.replace(' PRIMARY KEY', '')).join(', ')}, "_row_hash" text NOT NULL)`);
     copy = client.query(copyFrom(`COPY ${stage} FROM STDIN`));
@@ -101,6 +106,12 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
     throw error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'string' && (error as { code: string }).code.startsWith('LOAD_') ? error : classify(error, target);
   }
   const kinds = columns.map((c) => c.kind);
+  /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
+  const recordFailure = async (message: string) => {
+    if (!merged) return;
+    await client.query(loadsTableDdl(target, 'text', 'bigint', 'timestamptz')).catch(() => {});
+    await client.query(loadRecord(target, merged, 'timestamptz', { status: 'failed', error: message })).catch(() => {});
+  };
   return {
     display: target.display,
     async add(rows: readonly TypedRow[], hashes: readonly string[]) {
@@ -112,11 +123,12 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
         text += hashes[r] + '\n';
       }
       if (text !== '' && !copy!.write(text)) {
-        await Promise.race([once(copy!, 'drain'), once(copy!, 'error')]).catch(() => {});
+        await drained(copy!);
         if (copyFailure) throw classify(copyFailure, target);
       }
     },
     async merge(merge): Promise<MergeCounts> {
+      merged = merge;
       try {
         copy!.end();
         await once(copy!, 'finish');
@@ -124,17 +136,34 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
         await client.query('ANALYZE ' + stage);
         await client.query('BEGIN');
         inTransaction = true;
-        await client.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (${columnDefinitions(columns, postgresType).join(', ')}, "_row_hash" text NOT NULL, "_run_id" text, "_extracted_at" timestamptz, "_deleted_at" timestamptz)`);
-        const byName = new Map(columns.map((c) => [c.name, c]));
-        for (const name of missing) await client.query(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(name)} ${postgresType(byName.get(name)!.kind)}`);
-        const sql = mergeStatements(table, stage, columns, merge, 'timestamptz');
+        await client.query(`CREATE TABLE IF NOT EXISTS ${tableRef(target)} (${columnDefinitions(columns, postgresType).join(', ')}, "_row_hash" text NOT NULL, "_run_id" text, "_extracted_at" timestamptz, "_deleted_at" timestamptz)`);
+        for (const statement of alterStatements(tableRef(target), plan!, (t, c, type) => `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${type} USING ${c}::${type}`)) await client.query(statement);
+        const sql = mergeStatements(tableRef(target), stage, columns, merge, 'timestamptz', plan);
         const staged = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${stage}`)).rows[0]!.n);
+        merge.onStep?.('staged', {});
         const updated = (await client.query(sql.update)).rowCount ?? 0;
+        merge.onStep?.('updated', { updated });
         const inserted = (await client.query(sql.insert)).rowCount ?? 0;
+        merge.onStep?.('inserted', { updated, inserted });
         const deleted = (await client.query(sql.remove)).rowCount ?? 0;
-        return { inserted, updated, unchanged: staged - inserted - updated, deleted };
+        merge.onStep?.('deleted', { updated, inserted, deleted });
+        const counts: MergeCounts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan!.changes.length > 0 ? { schemaChanges: plan!.changes } : {}) };
+        await client.query(loadsTableDdl(target, 'text', 'bigint', 'timestamptz'));
+        await client.query(loadRecord(target, merge, 'timestamptz', { status: 'committed', counts }));
+        return counts;
       } catch (error) {
         throw error instanceof Error && (error as { code?: string }).code?.startsWith('LOAD_') ? error : classify(error, target);
+      }
+    },
+    // Read when the loader opened: the connection is busy with COPY until the merge.
+    readState: async () => storedState,
+    async writeState(state: Buffer) {
+      if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
+      try {
+        await client.query(stateTableDdl(target, 'text', 'timestamptz'));
+        await client.query(stateUpsert(target, merged.runId, 'timestamptz'), [state.toString('base64')]);
+      } catch (error) {
+        throw classify(error, target);
       }
     },
     async commit() {
@@ -142,7 +171,10 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
         await client.query('COMMIT');
         inTransaction = false;
       } catch (error) {
-        throw classify(error, target);
+        inTransaction = false;
+        const failure = classify(error, target);
+        await recordFailure(failure.message);
+        throw failure;
       } finally {
         await close();
       }
@@ -151,6 +183,8 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
       if (closed) return;
       if (copy && !copy.writableFinished) copy.destroy();
       if (inTransaction) await client.query('ROLLBACK').catch(() => {});
+      inTransaction = false;
+      await recordFailure('the run stopped before the load committed; the table was left as it was');
       await close();
     },
   };

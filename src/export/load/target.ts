@@ -3,11 +3,18 @@ import { ConfigError } from '../../errors.js';
 
 /** Where `export --to` loads: an embedded DuckDB file or a PostgreSQL database, and the table. */
 export type LoadTarget =
-  | { kind: 'duckdb'; path: string; table: string; display: string }
-  | { kind: 'postgresql'; url: string; table: string; display: string; password: string | undefined };
+  | { kind: 'duckdb'; path: string; table: string; schema: string | undefined; name: string; display: string }
+  | { kind: 'postgresql'; url: string; table: string; schema: string | undefined; name: string; display: string; password: string | undefined };
+
+/** `raw.contacts` → schema `raw`, name `contacts`; `contacts` → no schema (the database's default). `table` keeps the text as given. */
+interface TableName {
+  table: string;
+  schema: string | undefined;
+  name: string;
+}
 
 export const DEFAULT_TABLE = 'contacts';
-const TABLE_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const TABLE_RE = /^(?:([A-Za-z_][A-Za-z0-9_]{0,62})\.)?([A-Za-z_][A-Za-z0-9_]{0,62})$/;
 
 function badTarget(expected: string, got: string): ConfigError {
   return new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`--to\`: expected ${expected}, got ${JSON.stringify(got)}`, { option: '--to' });
@@ -18,12 +25,13 @@ export function redactUrl(url: string): string {
   return url.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@/\s]*@/gi, '$1***@');
 }
 
-function splitTable(value: string, shown: string): [string, string] {
+function splitTable(value: string, shown: string): [string, TableName] {
   const hash = value.lastIndexOf('#');
-  if (hash === -1) return [value, DEFAULT_TABLE];
+  if (hash === -1) return [value, { table: DEFAULT_TABLE, schema: undefined, name: DEFAULT_TABLE }];
   const table = value.slice(hash + 1);
-  if (!TABLE_RE.test(table)) throw badTarget(`a table name after # (letters, digits and _, at most 63, not starting with a digit; default ${DEFAULT_TABLE})`, shown);
-  return [value.slice(0, hash), table];
+  const match = TABLE_RE.exec(table);
+  if (!match) throw badTarget(`a table name after # ([schema.]table: letters, digits and _, at most 63 each, not starting with a digit; default ${DEFAULT_TABLE})`, shown);
+  return [value.slice(0, hash), { table, schema: match[1], name: match[2]! }];
 }
 
 /** Parses `duckdb:<path>[#table]` or `postgresql://user:pass@host:port/db[#table]`. The password never reaches a message. */
@@ -31,7 +39,7 @@ export function parseLoadTarget(value: string): LoadTarget {
   if (/^duckdb:/i.test(value)) {
     const [path, table] = splitTable(value.slice('duckdb:'.length), value);
     if (path === '') throw badTarget('duckdb:<file>[#table]', value);
-    return { kind: 'duckdb', path: resolve(path), table, display: `duckdb:${path}#${table}` };
+    return { kind: 'duckdb', path: resolve(path), ...table, display: `duckdb:${path}#${table.table}` };
   }
   if (/^postgres(ql)?:\/\//i.test(value)) {
     const shown = redactUrl(value);
@@ -44,7 +52,7 @@ export function parseLoadTarget(value: string): LoadTarget {
     }
     if (parsed.pathname === '' || parsed.pathname === '/') throw badTarget('a database name in the URL (postgresql://host/database)', shown);
     const password = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
-    return { kind: 'postgresql', url, table, password, display: `${redactUrl(url)}#${table}` };
+    return { kind: 'postgresql', url, ...table, password, display: `${redactUrl(url)}#${table.table}` };
   }
   throw badTarget('duckdb:<file>[#table] or postgresql://…[#table]', redactUrl(value));
 }

@@ -61,6 +61,10 @@ test('parquet: typed columns read back by hyparquet and by DuckDB, several row g
     t.like(leaves.custom_vip, { type: 'BOOLEAN' });
     t.like(leaves.custom_renewal_date, { type: 'INT32', converted_type: 'DATE' });
     t.deepEqual(leaves.custom_last_seen_at!.logical_type, { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' });
+    t.is(leaves.custom_last_seen_at!.converted_type, 'TIMESTAMP_MICROS', 'the ConvertedType beside the logical type');
+    const byPath = (name: string) => metadata.row_groups[0]!.columns.find((c) => c.meta_data?.path_in_schema.join('.') === name)!.meta_data!;
+    t.truthy(byPath('email').statistics?.min_value, 'string columns have min/max statistics');
+    t.truthy(byPath('email').statistics?.max_value);
     const tree = parquetSchema(metadata);
     const emails = tree.children.find((c) => c.element.name === 'emails')!;
     t.is(emails.element.converted_type, 'LIST');
@@ -82,6 +86,15 @@ test('parquet: typed columns read back by hyparquet and by DuckDB, several row g
       custom_renewal_date: 'DATE',
       custom_last_seen_at: 'TIMESTAMP WITH TIME ZONE',
     });
+    // DuckDB's view of the same footer: converted types and string statistics.
+    const converted = (await duck.runAndReadAll(`SELECT name, converted_type AS ct FROM parquet_schema('${out}')`)).getRowObjectsJS();
+    const ctOf = (name: string) => converted.find((r) => r.name === name)!.ct;
+    t.is(ctOf('custom_last_seen_at'), 'TIMESTAMP_MICROS');
+    t.is(ctOf('custom_renewal_date'), 'DATE');
+    t.is(ctOf('id'), 'UTF8');
+    const meta = (await duck.runAndReadAll(`SELECT path_in_schema AS p, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata('${out}') WHERE row_group_id = 0`)).getRowObjectsJS();
+    const metaOf = (name: string) => meta.find((r) => r.p === name)!;
+    t.true(typeof metaOf('email').lo === 'string' && typeof metaOf('email').hi === 'string' && String(metaOf('email').lo) <= String(metaOf('email').hi), JSON.stringify(metaOf('email')));
     const grace = (
       await duck.runAndReadAll(
         `SELECT custom_mrr::VARCHAR AS mrr, custom_seats, custom_renewal_date::VARCHAR AS d, epoch_ms(custom_last_seen_at) AS ms, emails FROM read_parquet('${out}') WHERE email = 'grace@acme.example'`,
