@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
+import { editDistance } from '../edit-distance.js';
 
 /** Option groups, in the order help shows them; an option in none stays under "Options:". */
 const GROUPS: ReadonlyArray<readonly [title: string, keys: readonly string[]]> = [
@@ -44,28 +45,13 @@ export const ENVIRONMENT = [
   '  PYLON_CONTACTS_DEBUG  print the stack of an unexpected error',
 ].join('\n');
 
-/** Edit distance between two short words (options, commands). */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const above = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length];
-}
-
 /** The known option nearest to an unknown one, when it is near enough to be a typo (`dryrun` → `dry-run`). */
 export function nearestOption(unknown: string, known: readonly string[]): string | undefined {
   const plain = (name: string) => name.toLowerCase().replaceAll('-', '');
   let best: { name: string; cost: number } | undefined;
   // yargs also knows each option in camelCase; suggest the spelling users type.
   for (const name of known.filter((n) => !/[A-Z]/.test(n))) {
-    const cost = Math.min(distance(unknown.toLowerCase(), name.toLowerCase()), distance(plain(unknown), plain(name)));
+    const cost = Math.min(editDistance(unknown.toLowerCase(), name.toLowerCase()), editDistance(plain(unknown), plain(name)));
     if (!best || cost < best.cost) best = { name, cost };
   }
   return best && best.cost <= Math.max(1, Math.floor(best.name.length / 4)) ? best.name : undefined;

@@ -1,3 +1,4 @@
+import { editDistance } from '../edit-distance.js';
 import { readFile } from 'node:fs/promises';
 import { CUSTOM_PREFIX, IMPORT_COLUMNS, META_PREFIX, type ImportColumn } from '../columns.js';
 import { ConfigError } from '../errors.js';
@@ -191,18 +192,8 @@ function didYouMean(name: string, customs: CustomIndex): string {
   return best !== undefined && bestDistance <= tolerated ? ` (did you mean ${best}?)` : '';
 }
 
-/** Levenshtein distance. */
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
+/** Levenshtein distance (one home, shared with the CLI's flag suggestions). */
+export { editDistance };
 
 interface MappingIndex {
   keys: string[];
