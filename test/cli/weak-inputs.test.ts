@@ -3,7 +3,7 @@
  * what to do, quoting long cells by their first characters only. The built CLI against the emulator.
  */
 import test from 'ava';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envFor, runCli, startEmulator, tempDir } from '../helpers/cli.js';
 
@@ -46,4 +46,19 @@ test('a 10 MB header line: the error quotes its first characters and its length,
   t.is(run.code, 2, run.stderr.slice(0, 500));
   t.true(run.stderr.length < 2_000, `stderr is ${run.stderr.length} characters`);
   t.regex(run.stderr, new RegExp(`Unknown column in the header: "${'b'.repeat(60)}"… \\(10,000,000 characters\\)`));
+});
+
+test('an error report imported again: its own error report has each _ column once, with this run\'s line numbers', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'contacts.csv');
+  writeFileSync(file, 'name,email\nAda,ada@example.com\nBad,not-an-email\n');
+  const first = await runCli(['import', file], { env: envFor(emulator) });
+  t.is(first.code, 3, first.stderr);
+  const report = join(dir, 'contacts.errors.csv');
+  const again = await runCli(['import', report], { env: envFor(emulator) });
+  t.is(again.code, 3, again.stderr);
+  const [header, row] = readFileSync(join(dir, 'contacts.errors.errors.csv'), 'utf8').trim().split('\n');
+  t.is(header, 'name,email,_line,_error_code,_error_field,_error_message,_http_status,_request_id');
+  t.regex(row!, /^Bad,not-an-email,2,/);
 });
