@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
-import yargs from 'yargs';
-import { commands } from './commands/index.js';
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { commandsFor } from './commands/index.js';
+import { DOCS_DIR, ENVIRONMENT, explainUsageError, guideOptions } from './help.js';
 import type { CliContext } from './context.js';
 import { ConfigError, ExitError, InternalError, PylonCliError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
@@ -9,11 +10,38 @@ import { redact } from '../config.js';
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
 
+/** The first word that is not a flag: the command the user asked for, if any. */
+function commandName(argv: readonly string[]): string | undefined {
+  return argv.find((arg) => !arg.startsWith('-'));
+}
+
+/** The names of a command's positionals, from its command string ('import <file>' → ['file']). */
+function positionalsOf(command: CommandModule['command']): string[] {
+  const text = Array.isArray(command) ? command[0] : String(command ?? '');
+  return [...text.matchAll(/[<[]([\w-]+)[\]>]/g)].map((m) => m[1]);
+}
+
+/** A command's module with the root's help conventions applied to its options (groups, values required). */
+function guided(module: CommandModule<object, any>, known: string[]): CommandModule<object, any> {
+  const { builder } = module;
+  const positionals = positionalsOf(module.command);
+  return {
+    ...module,
+    builder: (yargs) => guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known),
+  };
+}
+
 /** Builds the yargs root. `context` travels to handlers through argv.__ctx. */
-export function buildCli(argv: string[], context: CliContext) {
+export async function buildCli(argv: string[], context: CliContext, known: string[] = []) {
+  const named = commandName(argv);
+  known.push('help', 'version');
+  const commands = (await commandsFor(named)).map((module) => (named !== undefined && String(module.command).split(' ')[0] === named ? guided(module, known) : module));
   return yargs(argv)
     .scriptName('pylon-contacts')
-    .usage('$0 <command> [options]\n\nMove Pylon contacts in and out of CSV through the Pylon REST API.')
+    .usage(
+      '$0 <command> [options]\n\n' +
+        'Move Pylon contacts in and out through the Pylon REST API: import CSV, XLSX, JSON or NDJSON (or migrate from another helpdesk), export to files or a database table, change fields with plan, apply and undo, and rehearse any of it against a local Pylon-compatible emulator.',
+    )
     .command(commands)
     .demandCommand(1, 'Name a command: import, export, update, apply, show, emulator or demo.')
     .recommendCommands()
@@ -23,7 +51,17 @@ export function buildCli(argv: string[], context: CliContext) {
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilogue('Exit codes: 0 ok, 1 fatal (auth, network, server), 2 usage, 3 finished with failed rows, 130 interrupted.\nDocs: README.md')
+    .example('$0 demo', 'Every journey end to end against a local emulator, no token needed')
+    .example('$0 import contacts.csv --dry-run', 'Import: preview, then run again without --dry-run')
+    .example('$0 import hubspot.xlsx --from hubspot --dry-run', 'Migrate from another helpdesk or CRM')
+    .example('$0 export contacts.parquet --changes changes.ndjson', 'Nightly export for a warehouse (or --to postgresql://…)')
+    .example('$0 update --where "email~@acme.example" --set portal_role=admin --plan-out roles.plan', 'Ops change as a plan; then apply roles.plan; its undo file undoes it')
+    .example('$0 emulator --port 4010', 'Rehearse: run any command against the URL and token it prints')
+    .epilogue(
+      `${ENVIRONMENT}\n\n` +
+        'Exit codes: 0 ok, 1 fatal (auth, network, server), 2 usage, 3 finished with failed rows, 130 interrupted.\n' +
+        `Docs: ${DOCS_DIR} (import.md, migrate.md, ops.md, export.md, warehouse.md, emulator.md, errors.md); \`$0 <command> --help\` for a command's options.`,
+    )
     .middleware((args) => {
       // Global middleware runs after validation, just before the handler: from
       // here on, an error is the command's own, not a usage error.
@@ -40,10 +78,12 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
   const token = context.env.PYLON_API_TOKEN;
   const say = (text: string) => context.stderr.write(redact(text, token ?? findToken(argv)) + '\n');
   context.args = argv;
+  // The options of the command being run, filled in as yargs builds it: for "did you mean" on an unknown flag.
+  const knownOptions: string[] = [];
   try {
     let helpOrVersion = false;
     let parseError: unknown;
-    const cli = buildCli(argv, context);
+    const cli = await buildCli(argv, context, knownOptions);
     // With a parse callback yargs hands usage errors to the callback instead of
     // throwing, and gives us help/version text to print on our own stdout.
     await cli.parseAsync(argv, {}, (err, _parsed, output) => {
@@ -59,7 +99,7 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
   } catch (error) {
     if (!context.handlerStarted && !(error instanceof PylonCliError)) {
       // yargs validation: unknown flag or command, missing argument, bad choice
-      const message = error instanceof Error ? error.message : String(error);
+      const message = explainUsageError(error instanceof Error ? error.message : String(error), knownOptions);
       say(`pylon-contacts: ${message}\nRun with --help for usage.`);
       return EXIT.USAGE;
     }

@@ -28,6 +28,9 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   const state = stats.fatal ? 'stopped' : stats.interrupted ? 'interrupted' : dry ? 'planned' : 'done';
   lines.push(`${options.verb} ${options.input}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${n(stats.total)} rows read`);
   if (options.target) lines.push(`  target: ${describeTarget(options.target)}`);
+  if (stats.total === 0 && options.verb.startsWith('Import') && !stats.fatal && !stats.interrupted && options.input !== '-') {
+    lines.push(`  note: ${options.input} has a header line and no data rows, so there was nothing to do; check that this is the file you meant (an export that matched nothing looks like this)`);
+  }
   const outcome = dry
     ? `  would create ${n(stats.created)}, would update ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`
     : `  created ${n(stats.created)}, updated ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`;

@@ -1,3 +1,4 @@
+import { editDistance } from '../edit-distance.js';
 import { readFile } from 'node:fs/promises';
 import { CUSTOM_PREFIX, IMPORT_COLUMNS, META_PREFIX, type ImportColumn } from '../columns.js';
 import { ConfigError } from '../errors.js';
@@ -79,17 +80,17 @@ export function resolveColumns(header: readonly string[], options: ResolveColumn
       target = resolveTarget(name, customs, true);
       if (!target) {
         if (options.ignoreUnknown) target = { kind: 'ignored', reason: 'unknown' };
-        else unknown.push({ header: text, shown: JSON.stringify(text) + didYouMean(name, customs) });
+        else unknown.push({ header: text, shown: quoteCell(text) + (name.length <= MAX_SHOWN ? didYouMean(name, customs) : '') });
       }
     }
     if (target) columns.push({ index, header: text, target });
   });
 
   if (unknown.length > 0) {
-    const list = unknown.map((u) => u.shown).join(', ');
+    const list = unknown.slice(0, 20).map((u) => u.shown).join(', ') + (unknown.length > 20 ? ` and ${unknown.length - 20} more` : '');
     throw new ConfigError(
       'CONFIG_UNKNOWN_COLUMNS',
-      `Unknown column${unknown.length > 1 ? 's' : ''} in the header: ${list}. Known columns are ${IMPORT_COLUMNS.join(', ')} and custom.<slug> for each contact custom field; ` +
+      `Unknown column${unknown.length > 1 ? 's' : ''} in the header: ${list}.${missingHeaderHint(header, unknown.length)} Known columns are ${IMPORT_COLUMNS.join(', ')} and custom.<slug> for each contact custom field; ` +
         'columns starting with _ are ignored. Rename them, map them with --map mapping.json, or skip them with --ignore-unknown-columns.',
       { option: '--map' },
     );
@@ -191,18 +192,22 @@ function didYouMean(name: string, customs: CustomIndex): string {
   return best !== undefined && bestDistance <= tolerated ? ` (did you mean ${best}?)` : '';
 }
 
-/** Levenshtein distance. */
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
+/** A header cell is quoted by its first characters only: a whole 10 MB line in an error helps nobody. */
+const MAX_SHOWN = 60;
+function quoteCell(text: string): string {
+  return text.length <= MAX_SHOWN ? JSON.stringify(text) : `${JSON.stringify(text.slice(0, MAX_SHOWN))}… (${text.length.toLocaleString('en-US')} characters)`;
 }
+
+/** When no cell of the first line is a column and some look like values (an email address), the file probably has no header line. */
+function missingHeaderHint(header: readonly string[], unknownCount: number): string {
+  if (unknownCount < header.filter((cell) => cell.trim() !== '').length) return '';
+  const email = header.find((cell) => /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/.test(cell.trim()));
+  if (!email) return '';
+  return ` Missing header? The first line looks like data (${quoteCell(email.trim())} is an email address): add a header line naming the columns, e.g. name,email.`;
+}
+
+/** Levenshtein distance (one home, shared with the CLI's flag suggestions). */
+export { editDistance };
 
 interface MappingIndex {
   keys: string[];

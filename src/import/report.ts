@@ -27,11 +27,16 @@ export interface ResultRow {
 
 export type CsvReport<Row> = CsvFile<Row>;
 
-/** The error report: the input's columns in their order, then the `_` columns. */
+/**
+ * The error report: the input's columns in their order, then the `_` columns. An input that is itself
+ * an error report already has `_line`, `_error_code`…: those are this run's to write, so the old ones
+ * are left out rather than repeated.
+ */
 export function createErrorReport(path: string, inputHeader: readonly string[]): Promise<CsvReport<ErrorRow>> {
-  const width = inputHeader.length;
-  return openCsvFile<ErrorRow>(path, [...inputHeader, ...ERROR_COLUMNS], (row) => {
-    const cells = Array.from({ length: width }, (_, i) => row.cells[i] ?? '');
+  const ours = new Set<string>(ERROR_COLUMNS);
+  const kept = inputHeader.flatMap((name, index) => (ours.has(name.trim().toLowerCase()) ? [] : [index]));
+  return openCsvFile<ErrorRow>(path, [...kept.map((i) => inputHeader[i]!), ...ERROR_COLUMNS], (row) => {
+    const cells = kept.map((i) => row.cells[i] ?? '');
     return [
       ...cells,
       String(row.line),

@@ -413,7 +413,10 @@ test('Ctrl-C (SIGINT): exit 130 with reports written; --resume finishes every ro
   const bad = ['name,email,portal_role', 'Bad One,bad-one,', 'Bad Two,bad@two@example.com,'];
   const input = writeInput(t, [...bad, ...contactsCsv(rows, 'sigint').split('\n').slice(1)].join('\n'));
   const dir = join(input, '..');
-  const args = importArgs(input, '--concurrency', '2', '--lookup-batch', '20', '--results', join(dir, 'results.csv'));
+  // A short request timeout: the resumed run waits about twice that before re-checking the creates the interrupt left in flight.
+  const args = importArgs(input, '--concurrency', '2', '--lookup-batch', '20', '--results', join(dir, 'results.csv'), '--timeout', '2000');
+  // Two child runs on a busy machine: the test ends when the resumed child exits, not at a fixed time.
+  t.timeout(300_000);
   const interrupted = await interruptAt(emulator, args, 40, 'SIGINT');
   t.is(interrupted.code, 130, interrupted.stderr);
   assertClean(t, interrupted);
@@ -427,7 +430,7 @@ test('Ctrl-C (SIGINT): exit 130 with reports written; --resume finishes every ro
   t.is(readCsv(join(dir, 'results.csv')).length, outcomes(first), 'the results were written');
   t.true(existsSync(join(dir, '.contacts.journal.jsonl')));
 
-  const resumed = await runCli([...args, '--resume'], { env: envFor(emulator) });
+  const resumed = await runCli([...args, '--resume'], { env: envFor(emulator), timeoutMs: 290_000 });
   t.is(resumed.code, 3, resumed.stderr);
   t.like(statsOf(resumed), { total: rows + 2, created: rows, failed: 2, notProcessed: 0, interrupted: false });
   t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf('sigint', i))), []);

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { request } from 'node:http';
 import { CODES, FAULT_HEADER, MSG, type Emulator } from '../../src/emulator/index.js';
 import { parseFaultHeader } from '../../src/emulator/faults.js';
 import { client, withEmulator } from '../helpers/with-emulator.js';
@@ -148,10 +149,32 @@ test('latency: every answer takes at least latencyMs; jitter adds on top', async
   });
 });
 
+/** Resolves once `ready()` holds, checked after every turn of the event loop (bounded by the test's timeout). */
+async function until(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((resolve) => setImmediate(resolve));
+}
+
 test('stats: maxInFlight records concurrent requests; inFlight returns to 0', async (t) => {
-  await withEmulator({ latencyMs: 300 }, async (em) => {
-    const results = await Promise.all(Array.from({ length: 8 }, () => client(em).get('/me')));
-    t.deepEqual(results.map((r) => r.status), Array(8).fill(200));
+  await withEmulator({}, async (em) => {
+    // Eight requests whose bodies are held back: all eight are in flight at once however busy the machine is.
+    const { hostname, port } = new URL(em.url);
+    const held = Array.from({ length: 8 }, () => {
+      const req = request({ hostname, port, path: '/me', method: 'GET', headers: { authorization: `Bearer ${em.token}`, 'content-type': 'application/json', 'content-length': 2 } });
+      const status = new Promise<number>((resolve, reject) => {
+        req.once('response', (res) => {
+          res.resume();
+          res.once('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.once('error', reject);
+      });
+      req.flushHeaders();
+      return { req, status };
+    });
+    await until(() => em.stats().inFlight === 8);
+    for (const { req } of held) req.end('{}');
+    const statuses = await Promise.all(held.map((h) => h.status));
+    t.deepEqual(statuses, Array(8).fill(200));
+    await until(() => em.stats().inFlight === 0);
     const stats = em.stats();
     t.is(stats.maxInFlight, 8);
     t.is(stats.inFlight, 0);

@@ -152,7 +152,8 @@ test('Ctrl-C: exit 130, nothing published, the manifest says interrupted', async
     const out = join(dir, 'c.csv');
     // One contact per page at 120 pages a minute: about 20 s if left alone.
     const { child, done } = start(['export', out, '--page-size', '1', '--rate', 'list=120,customFields=1000'], emulator.url);
-    for (let i = 0; i < 200 && (emulator.stats().requests.list ?? 0) < 2; i += 1) await sleep(50);
+    // Interrupt once the walk is under way (the test's timeout bounds the wait, not a count of sleeps).
+    while ((emulator.stats().requests.list ?? 0) < 2 && child.exitCode === null) await sleep(20);
     child.kill('SIGINT');
     const run = await done;
     t.is(run.code, 130, run.stderr);

@@ -67,7 +67,8 @@ export function spawnCli(args: readonly string[], options: CliOptions = {}): Cli
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   child.stdin!.on('error', () => undefined); // the child may exit before reading stdin
   child.stdin!.end(options.stdin ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  // A safety net for a hung child, well past what a busy machine needs; a test ends on the child's exit, not on this.
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 150_000);
   const result = new Promise<CliResult>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => {

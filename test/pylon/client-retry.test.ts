@@ -141,7 +141,8 @@ test('a Retry-After above maxRetryAfterMs gives up at once with PYLON_RATE_LIMIT
   server.enqueue(fail(429, 'slow down', { code: 'rate_limited' }, { 'retry-after': '3600' }));
   const started = Date.now();
   const error = await apiError(t, client.listContacts({}));
-  t.true(Date.now() - started < 5000, 'did not wait for the hour asked');
+  // The bound is a sixtieth of the hour asked: far from anything a busy machine adds.
+  t.true(Date.now() - started < 60_000, 'did not wait for the hour asked');
   t.is(server.requests.length, 1);
   t.like(error, { code: 'PYLON_RATE_LIMITED', status: 429, pylonCode: 'rate_limited', retryable: true });
   t.regex(error.message, /asked to wait 3600 s/);
@@ -173,13 +174,14 @@ test('a refused connection fails fast after two quick retries, for create too', 
 });
 
 test('abort while waiting for a retry delay rejects at once; nothing more is sent', async (t) => {
-  const { server, client } = await harness(t, { retry: { limit: 3, baseDelayMs: 10_000, maxDelayMs: 10_000 } }, () => fail(500, 'boom'));
+  // A 100 s retry delay: the abort ending the wait early is told apart from the delay by a wide margin on a busy machine.
+  const { server, client } = await harness(t, { retry: { limit: 3, baseDelayMs: 100_000, maxDelayMs: 100_000 } }, () => fail(500, 'boom'));
   const controller = new AbortController();
   setTimeout(() => controller.abort(new Error('stop')), 150);
   const started = Date.now();
   const error = await t.throwsAsync(client.getContact('c_1', { signal: controller.signal }));
   t.like(error, { name: 'AbortError', code: 'RUN_ABORTED' });
-  t.true(Date.now() - started < 3000);
+  t.true(Date.now() - started < 50_000);
   t.is(server.requests.length, 1);
 });
 

@@ -42,7 +42,8 @@ test('pacer: buckets are independent', async (t) => {
   await pacer.acquire('create');
   const before = performance.now();
   await pacer.acquire('search');
-  t.true(performance.now() - before < 5000, 'search did not wait a minute for create');
+  // The bound is half the minute a shared bucket would wait: far from anything a busy machine adds.
+  t.true(performance.now() - before < 30_000, 'search did not wait a minute for create');
   t.is(pacer.stats().search.waited, 0);
 });
 

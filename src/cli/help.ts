@@ -1,0 +1,78 @@
+/**
+ * What `--help` shows beyond each option's own line: option groups, the environment
+ * variables, where the docs are. Applied to every command's builder by the root
+ * (src/cli/index.ts), so a command module declares its options and nothing more.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Argv } from 'yargs';
+import { editDistance } from '../edit-distance.js';
+
+/** Option groups, in the order help shows them; an option in none stays under "Options:". */
+const GROUPS: ReadonlyArray<readonly [title: string, keys: readonly string[]]> = [
+  ['Connection:', ['base-url', 'region', 'token', 'concurrency', 'rate', 'rate-window', 'timeout']],
+  ['Input:', ['delimiter', 'encoding', 'format', 'sheet', 'on-duplicate', 'lookup', 'lookup-batch', 'mode']],
+  ['Mapping:', ['map', 'from', 'ignore-unknown-columns', 'clear-token', 'lenient', 'default-country', 'external-id-column', 'external-id-label', 'account-match', 'account-column', 'account-overwrite', 'create-accounts', 'set', 'where', 'others', 'columns', 'filter', 'typed']],
+  ['Outputs:', ['errors', 'results', 'journal', 'undo', 'manifest', 'changes', 'to', 'gzip', 'bom', 'excel-safe', 'success-marker', 'run-id', 'json', 'quiet', 'audit-log', 'plan-out', 'out']],
+  ['Safety:', ['dry-run', 'resume', 'yes', 'max-changes', 'max-removals', 'max-age', 'force', 'sync', 'hard-delete', 'allow-schema-change']],
+];
+
+/** Puts the command's options into the groups above (only the ones it has), and makes every option that takes a value demand one. */
+export function guideOptions<T>(yargs: Argv<T>, positionals: readonly string[], known: string[] = []): Argv<T> {
+  // getOptions() is part of yargs' runtime API but missing from its type declarations.
+  const options = (yargs as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; string: string[]; number: string[]; array: string[]; boolean: string[] };
+  const keys = Object.keys(options.key);
+  known.push(...keys);
+  const declared = new Set(keys);
+  for (const [title, keys] of GROUPS) {
+    const present = keys.filter((key) => declared.has(key));
+    if (present.length > 0) yargs.group(present, title);
+  }
+  // A flag that needs a value, given without one (`--concurrency` at the end, or followed by another flag), is a usage error.
+  const valued = [...options.string, ...options.number].filter((key) => !options.array.includes(key) && !positionals.includes(key) && declared.has(key));
+  for (const key of new Set(valued)) yargs.requiresArg(key);
+  return yargs;
+}
+
+/** The folder of the Markdown docs that ship in the package (next to dist/ after any install). */
+export const DOCS_DIR = fileURLToPath(new URL('../../docs/', import.meta.url));
+
+export const ENVIRONMENT = [
+  'Environment:',
+  '  PYLON_API_TOKEN       API token (safer than --token, which ps shows); never printed',
+  '  PYLON_BASE_URL        API base URL (--base-url; default https://api.usepylon.com)',
+  '  PYLON_AUDIT_LOG       audit log of the runs that write (--audit-log)',
+  '  XDG_STATE_HOME        the default audit log is $XDG_STATE_HOME/pylon-contacts/audit.jsonl',
+  '  PYLON_CONTACTS_DEBUG  print the stack of an unexpected error',
+].join('\n');
+
+/** The known option nearest to an unknown one, when it is near enough to be a typo (`dryrun` → `dry-run`). */
+export function nearestOption(unknown: string, known: readonly string[]): string | undefined {
+  const plain = (name: string) => name.toLowerCase().replaceAll('-', '');
+  let best: { name: string; cost: number } | undefined;
+  // yargs also knows each option in camelCase; suggest the spelling users type.
+  for (const name of known.filter((n) => !/[A-Z]/.test(n))) {
+    const cost = Math.min(editDistance(unknown.toLowerCase(), name.toLowerCase()), editDistance(plain(unknown), plain(name)));
+    if (!best || cost < best.cost) best = { name, cost };
+  }
+  return best && best.cost <= Math.max(1, Math.floor(best.name.length / 4)) ? best.name : undefined;
+}
+
+/**
+ * A yargs usage error as the user should read it: a flag without its value names the flag,
+ * an unknown flag gets the nearest known one.
+ */
+export function explainUsageError(message: string, known: readonly string[]): string {
+  const missing = /^Not enough arguments following: (.+)$/.exec(message);
+  if (missing) return `--${missing[1]} needs a value (see --help for what it takes).`;
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  if (unknown) {
+    const names = unknown[1].split(', ');
+    const hints = names.map((name) => {
+      const flag = `${name.length === 1 ? '-' : '--'}${name}`;
+      const near = nearestOption(name, known);
+      return near ? `${flag} (did you mean --${near}?)` : flag;
+    });
+    return `Unknown option${names.length > 1 ? 's' : ''}: ${hints.join(', ')}.`;
+  }
+  return message;
+}

@@ -1,0 +1,56 @@
+/**
+ * What a newcomer meets through --help and through a mistyped command line (issue 20):
+ * the built CLI in a child process; nothing here talks to Pylon.
+ */
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, runCli } from '../helpers/cli.js';
+
+const noServer = { env: { PYLON_API_TOKEN: 'tok-help-test', PYLON_BASE_URL: 'http://127.0.0.1:9' } };
+
+test('root help: every format, the environment variables, an example per journey, a docs folder that exists', async (t) => {
+  const run = await runCli(['--help']);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /CSV, XLSX, JSON or NDJSON/);
+  t.regex(run.stdout, /Parquet|database table/);
+  for (const name of ['PYLON_API_TOKEN', 'PYLON_BASE_URL', 'PYLON_AUDIT_LOG']) t.regex(run.stdout, new RegExp(`^  ${name} `, 'm'), name);
+  for (const example of ['demo', 'import contacts.csv --dry-run', '--from hubspot', 'export contacts.parquet', '--plan-out', 'emulator --port']) t.true(run.stdout.includes(example), example);
+  const docs = /^Docs: (\S+)/m.exec(run.stdout);
+  t.truthy(docs, 'a Docs: line');
+  t.is(docs![1], join(REPO, 'docs') + '/');
+  t.true(existsSync(join(docs![1], 'import.md')), 'the docs folder it names holds the pages');
+  t.notRegex(run.stdout, /README\.md/);
+});
+
+test('import --help groups its options: Connection, Input, Mapping, Outputs, Safety', async (t) => {
+  const run = await runCli(['import', '--help']);
+  t.is(run.code, 0, run.stderr);
+  const headings = run.stdout.split('\n').filter((line) => /^[A-Z][a-z]+:$/.test(line));
+  t.deepEqual(headings, ['Positionals:', 'Connection:', 'Input:', 'Mapping:', 'Outputs:', 'Safety:', 'Options:', 'Examples:']);
+  const section = (title: string) => run.stdout.split(`\n${title}\n`)[1]!.split('\n\n')[0]!;
+  t.regex(section('Connection:'), /--base-url[\s\S]*--token[\s\S]*--timeout/);
+  t.regex(section('Safety:'), /--dry-run[\s\S]*--resume/);
+  t.regex(section('Mapping:'), /--from[\s\S]*--default-country/);
+});
+
+test('a flag that needs a value, given without one, is a usage error that names it, before any call', async (t) => {
+  for (const args of [['import', 'x.csv', '--concurrency'], ['import', 'x.csv', '--default-country', '--dry-run'], ['export', 'out.csv', '--page-size']]) {
+    const run = await runCli(args, noServer);
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    const flag = args.find((a) => a.startsWith('--') && a !== '--dry-run')!;
+    t.true(run.stderr.includes(`${flag} needs a value`), run.stderr);
+    t.notRegex(run.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+test('an unknown flag gets the nearest known one; a far-off one gets no guess', async (t) => {
+  const typo = await runCli(['import', 'x.csv', '--dryrun', '--concurency', '3'], noServer);
+  t.is(typo.code, 2);
+  t.regex(typo.stderr, /--dryrun \(did you mean --dry-run\?\)/);
+  t.regex(typo.stderr, /--concurency \(did you mean --concurrency\?\)/);
+  const far = await runCli(['export', '--zzzzzz'], noServer);
+  t.is(far.code, 2);
+  t.regex(far.stderr, /Unknown option: --zzzzzz\./);
+  t.notRegex(far.stderr, /did you mean/);
+});

@@ -1,0 +1,64 @@
+/**
+ * Inputs a newcomer gets wrong (issue 20): each gets a message that says what is wrong and
+ * what to do, quoting long cells by their first characters only. The built CLI against the emulator.
+ */
+import test from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { envFor, runCli, startEmulator, tempDir } from '../helpers/cli.js';
+
+test('a header-only file: 0 rows read, and a note saying there was nothing to import', async (t) => {
+  const emulator = await startEmulator(t);
+  const file = join(tempDir(t), 'only-header.csv');
+  writeFileSync(file, 'name,email\n');
+  const run = await runCli(['import', file, '--dry-run'], { env: envFor(emulator) });
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stderr, /0 rows read/);
+  t.regex(run.stderr, /note: .*only-header\.csv has a header line and no data rows/);
+});
+
+test('a file whose first line is data: the unknown-columns error asks "Missing header?" and names the email it saw', async (t) => {
+  const emulator = await startEmulator(t);
+  const file = join(tempDir(t), 'no-header.csv');
+  writeFileSync(file, 'Ada Lovelace,ada@example.com\nBob,bob@example.com\n');
+  const run = await runCli(['import', file, '--dry-run'], { env: envFor(emulator) });
+  t.is(run.code, 2, run.stderr);
+  t.regex(run.stderr, /Missing header\? The first line looks like data \("ada@example\.com" is an email address\): add a header line/);
+  t.is(emulator.store.size, 0);
+});
+
+test('a header with an unknown column gets no "Missing header?" hint when other columns are known', async (t) => {
+  const emulator = await startEmulator(t);
+  const file = join(tempDir(t), 'typo.csv');
+  writeFileSync(file, 'name,emial\nAda,ada@example.com\n');
+  const run = await runCli(['import', file, '--dry-run'], { env: envFor(emulator) });
+  t.is(run.code, 2, run.stderr);
+  t.regex(run.stderr, /"emial" \(did you mean email\?\)/);
+  t.notRegex(run.stderr, /Missing header/);
+});
+
+test('a 10 MB header line: the error quotes its first characters and its length, not the whole line', async (t) => {
+  t.timeout(240_000);
+  const emulator = await startEmulator(t);
+  const file = join(tempDir(t), 'long-header.csv');
+  writeFileSync(file, 'b'.repeat(10_000_000) + '\nx\n');
+  const run = await runCli(['import', file, '--dry-run'], { env: envFor(emulator), timeoutMs: 230_000 });
+  t.is(run.code, 2, run.stderr.slice(0, 500));
+  t.true(run.stderr.length < 2_000, `stderr is ${run.stderr.length} characters`);
+  t.regex(run.stderr, new RegExp(`Unknown column in the header: "${'b'.repeat(60)}"… \\(10,000,000 characters\\)`));
+});
+
+test('an error report imported again: its own error report has each _ column once, with this run\'s line numbers', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'contacts.csv');
+  writeFileSync(file, 'name,email\nAda,ada@example.com\nBad,not-an-email\n');
+  const first = await runCli(['import', file], { env: envFor(emulator) });
+  t.is(first.code, 3, first.stderr);
+  const report = join(dir, 'contacts.errors.csv');
+  const again = await runCli(['import', report], { env: envFor(emulator) });
+  t.is(again.code, 3, again.stderr);
+  const [header, row] = readFileSync(join(dir, 'contacts.errors.errors.csv'), 'utf8').trim().split('\n');
+  t.is(header, 'name,email,_line,_error_code,_error_field,_error_message,_http_status,_request_id');
+  t.regex(row!, /^Bad,not-an-email,2,/);
+});
