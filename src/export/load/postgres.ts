@@ -136,6 +136,10 @@ export async function openPostgresLoader(input: LoaderInput): Promise<TableLoade
         await client.query('ANALYZE ' + stage);
         await client.query('BEGIN');
         inTransaction = true;
+        // Two loads into one database at once would race on CREATE TABLE IF NOT EXISTS of the shared
+        // _pylon_loads/_pylon_state tables (PostgreSQL then fails one with a pg_type unique violation):
+        // their transactions take turns instead.
+        await client.query(`SELECT pg_advisory_xact_lock(hashtext('pylon-contacts:load'))`);
         await client.query(`CREATE TABLE IF NOT EXISTS ${tableRef(target)} (${columnDefinitions(columns, postgresType).join(', ')}, "_row_hash" text NOT NULL, "_run_id" text, "_extracted_at" timestamptz, "_deleted_at" timestamptz)`);
         for (const statement of alterStatements(tableRef(target), plan!, (t, c, type) => `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${type} USING ${c}::${type}`)) await client.query(statement);
         const sql = mergeStatements(tableRef(target), stage, columns, merge, 'timestamptz', plan);
