@@ -15,6 +15,7 @@ import { openInputFile } from './input-file.js';
 import { createLedger } from './ledger.js';
 import { createLookup, type Lookup } from './lookup.js';
 import { openJournal, type Journal } from './journal.js';
+import { hostOf } from '../update/target.js';
 import type { ImportOptions } from './options.js';
 import type { FieldChange } from './plan.js';
 import { createPool } from './pool.js';
@@ -95,7 +96,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     stats.estimatedRows = input.estimatedRows;
     // The journal is checked (a changed input stops a resume) before the lookup's calls.
     if (options.journalPath) {
-      journal = openJournal(options.journalPath, { input: await input.fingerprint(), mode: options.mode }, options.resume);
+      journal = openJournal(options.journalPath, { input: await input.fingerprint(), mode: options.mode, host: hostOf(options.connection.baseUrl) }, options.resume);
       if (journal.previous.size > 0) note(`resuming: ${journal.previous.size} rows already done in an earlier run`);
     }
     lookup = await createLookup({ client, strategy: options.lookup, estimatedRows: stats.estimatedRows, batchSize: options.lookupBatch, byId: columns.hasId, signal, onNote: note });

@@ -38,7 +38,7 @@ export interface WritePolicyContext {
   signal?: AbortSignal;
   undo?: UndoWriter;
   /** Called just before a write goes out (the journal's `sent` entry). */
-  beforeSend?: (line: number, update?: { id: string; changes: FieldChange[] }) => void;
+  beforeSend?: (line: number, update?: { id: string; email?: string | null; changes: FieldChange[] }) => void;
   onNote?: (message: string) => void;
   /** How long search takes to show a new contact: measured on the first create, waited out before a reconciling search. */
   visibility?: SearchVisibility;
@@ -72,7 +72,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   const { client, signal } = ctx;
 
   const update = async (row: PendingRow, id: string, body: WritePlan['body'], changes: FieldChange[]): Promise<WriteResult> => {
-    ctx.beforeSend?.(row.line, { id, changes });
+    ctx.beforeSend?.(row.line, { id, email: row.desired.email, changes });
     // A "" clear may be refused or ignored by the server: the undo row then leaves that field out, and the row says so.
     const { res, uncleared } = await updateWithClears(client, id, body, signal);
     const applied = uncleared.length === 0 ? changes : changes.filter((c) => !uncleared.some((u) => u.field === c.column));

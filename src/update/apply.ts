@@ -22,7 +22,8 @@ import { resolveColumns } from '../import/columns.js';
 import { validateRow } from '../import/validate.js';
 import { diffContact, type FieldChange } from '../import/plan.js';
 import { createPool } from '../import/pool.js';
-import { openJournal, type Journal, type JournalOutcome, type Outcome } from '../import/journal.js';
+import { openJournal, type Journal, type JournalKey, type JournalOutcome, type Outcome } from '../import/journal.js';
+import { hostOf } from './target.js';
 import { createErrorReport, createResultsReport, type CsvReport, type ErrorRow, type ResultRow } from '../import/report.js';
 import { openCsvFile } from '../output/csv-file.js';
 import type { RowIssueCode } from '../import/desired.js';
@@ -125,7 +126,7 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
     const columns = resolveColumns(header, { customFields: customFieldList });
     const validation = { customFields, clearToken: UNDO_CLEAR_TOKEN };
     if (options.journalPath && !options.dryRun) {
-      journal = openJournal(options.journalPath, { input: { path: resolvePath(options.source.path), size: options.contacts.length, sha256: options.source.hash }, mode: 'apply' }, options.resume);
+      journal = openJournal(options.journalPath, applyJournalKey(options), options.resume);
       if (journal.previous.size > 0) note(`resuming: ${journal.previous.size} contacts already done in an earlier run`);
     }
     errors = await createErrorReport(options.errorsPath, header);
@@ -175,7 +176,7 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
     const pool = createPool(options.connection.concurrency);
     const patch = async (line: number, entry: PlannedContact, live: Contact, body: object, changes: FieldChange[]) => {
       try {
-        journal?.sent(line, { id: entry.id, changes });
+        journal?.sent(line, { id: entry.id, email: live.email ?? entry.email, changes });
         // A "" clear the server refuses or ignores: the rest is applied, the undo row leaves it out, the row says so.
         const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal);
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
@@ -348,4 +349,9 @@ async function readLiveOnce(client: PylonClient, ids: readonly string[], signal?
 export function fileHash(path: string): { size: number; sha256: string } {
   const bytes = readFileSync(path);
   return { size: statSync(path).size, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** What an apply's journal is keyed by: the plan (or undo file) read, its size in contacts and hash, and the host. */
+export function applyJournalKey(options: Pick<ApplyOptions, 'source' | 'contacts' | 'connection'>): JournalKey {
+  return { input: { path: resolvePath(options.source.path), size: options.contacts.length, sha256: options.source.hash }, mode: 'apply', host: hostOf(options.connection.baseUrl) };
 }

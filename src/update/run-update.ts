@@ -19,7 +19,10 @@ import { open, readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
-import { fileHash, runApply } from './apply.js';
+import { applyJournalKey, fileHash, runApply } from './apply.js';
+import { checkJournal, refuseUnfinished, type JournalKey } from '../import/journal.js';
+import { openInputFile } from '../import/input-file.js';
+import { hostOf } from './target.js';
 import { planRemovals } from './sync.js';
 import { isConditionalUndo, plannedFromUndoRow } from './undo-rows.js';
 
@@ -92,6 +95,10 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
   if (options.planOut) importOptions = { ...importOptions, journalPath: undefined };
   try {
     if (options.planOut) await checkWritable([{ path: options.planOut, option: '--plan-out' }]);
+    // The journal is checked before anything is read or written: a re-run, a resume of nothing, or of another file, host or version stops here.
+    if (journalPath && !options.where && importOptions.input !== '-' && !(await readsAsUndoFile(importOptions.input))) {
+      checkJournal(journalPath, await journalKeyOf(importOptions.input, importOptions), importOptions.resume);
+    }
     const target = await fetchTarget(hooks.client, importOptions.connection.baseUrl, hooks.signal);
     if (!options.where && importOptions.input !== '-' && !options.planOut && !options.sync && (await readsAsUndoFile(importOptions.input))) {
       return await runUndoFile(options, importOptions, target, hooks);
@@ -101,20 +108,13 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
       if (journalPath) {
         // A --where run keeps its selection beside its journal: --resume works through the same contacts.
         input = selectionPathFor(journalPath);
-        if (importOptions.resume) {
-          if (!existsSync(input)) {
-            throw new ConfigError('CONFIG_RESUME_MISMATCH', `Cannot resume: no unfinished run of this --where and --set (no ${input}).`, { option: '--resume' });
-          }
-        } else {
-          if (existsSync(journalPath)) {
-            throw new ConfigError(
-              'CONFIG_RESUME_MISMATCH',
-              `An unfinished run of this --where and --set exists (journal ${journalPath}). Use --resume to finish it, or delete the file to start over.`,
-              { option: '--resume' },
-            );
-          }
-          await writeSelection(hooks.client, options.where, input, hooks.signal);
+        if (importOptions.resume && !existsSync(input)) {
+          throw new ConfigError('CONFIG_RESUME_MISMATCH', `Cannot resume: there is no interrupted run of this --where and --set to finish (no ${input}).`, { option: '--resume' });
         }
+        if (!importOptions.resume) {
+          refuseUnfinished(journalPath, 'update');
+          await writeSelection(hooks.client, options.where, input, hooks.signal);
+        } else checkJournal(journalPath, await journalKeyOf(input, importOptions), true);
       } else {
         spool = createTempDir('where');
         input = join(spool, 'selection.csv');
@@ -313,6 +313,9 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   const transitions = new Map<string, Transition>();
   for (const c of contacts) countTransitions(transitions, c.changes);
   const hash = fileHash(path);
+  if (!importOptions.dryRun && importOptions.journalPath) {
+    checkJournal(importOptions.journalPath, applyJournalKey({ source: { path, hash: hash.sha256 }, contacts, connection: importOptions.connection }), importOptions.resume);
+  }
   const base = {
     source: { path, hash: hash.sha256 },
     contacts,
@@ -348,4 +351,14 @@ async function writeSelection(client: PylonClient, filter: Filter, path: string,
     for await (const page of pages) for (const contact of page.data as Contact[]) yield [contact.id, contact.email ?? ''];
   }
   await pipeline(Readable.from(rows()), stringify({ header: true, columns: ['id', 'email'] }), createWriteStream(path));
+}
+
+/** The journal key of an update of `path` (the file, or a --where run's selection). */
+async function journalKeyOf(path: string, options: ImportOptions): Promise<JournalKey> {
+  const input = await openInputFile(path);
+  try {
+    return { input: await input.fingerprint(), mode: 'update', host: hostOf(options.connection.baseUrl) };
+  } finally {
+    input.close();
+  }
 }

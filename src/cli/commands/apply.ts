@@ -9,7 +9,8 @@ import { connect } from '../../pylon/connect.js';
 import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-options.js';
 import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
 import { describeTarget, fetchTarget } from '../../update/target.js';
-import { runApply, type ApplyStats } from '../../update/apply.js';
+import { applyJournalKey, runApply, type ApplyStats } from '../../update/apply.js';
+import { checkJournal } from '../../import/journal.js';
 import { chooseUndoPath, removeRunState, writeRunMeta } from '../../update/run-state.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 import { existsSync } from 'node:fs';
@@ -55,6 +56,8 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     const ctx = contextOf(argv);
     const options = resolveApplyOptions({ ...argv, ...connectionInput(argv, ctx.env), plan: argv.plan });
     const plan = await readPlanFile(options.planPath);
+    // A re-run beside an unfinished one, or a resume of nothing or of another plan or host: exit 2 before any call.
+    checkJournal(options.journalPath, applyJournalKey({ source: { path: options.planPath, hash: plan.hash }, contacts: [...plan.changes, ...plan.removals], connection: options.connection }), options.resume);
     // Every output is proved writable before the first call (OUTPUT_UNWRITABLE, exit 2).
     await checkWritable([
       { path: options.errorsPath, option: '--errors' },

@@ -122,7 +122,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     const fileBase = argv.file && argv.file !== '-' ? argv.file.replace(/\.(csv|tsv|txt)$/i, '') : `pylon-update-${stamp}`;
     // A --where run keeps a journal too, named by its query and values: --resume finds it.
     const writes = !argv.dryRun && !argv.planOut;
-    const base = resolveImportOptions({ ...importInput({ ...argv, file: argv.file ?? '-' }, ctx.env), mode: 'update', set, dryRun: true });
+    const base = resolveImportOptions({ ...importInput({ ...argv, file: argv.file ?? '-' }, ctx.env), mode: 'update', set, dryRun: true, resume: false });
     const journal = argv.journal ?? (where && writes ? whereJournalPath(process.cwd(), whereRunKey(where, set, base.connection.baseUrl)) : undefined);
     const options = resolveImportOptions({
       ...importInput({ ...argv, file: argv.file ?? '-', journal }, ctx.env),

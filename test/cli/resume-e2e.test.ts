@@ -1,0 +1,184 @@
+/**
+ * `update --resume` and `apply --resume` end to end (issue 21): the built CLI in a
+ * child process, stopped by kill -9, SIGTERM or Ctrl-C (SIGINT) once the emulator
+ * has received some PATCH calls, then resumed. Every contact ends with the new
+ * values, every changed contact has its undo row, and applying the undo file
+ * restores the store exactly. The refusals (a re-run beside a journal, a resume
+ * of nothing, of a changed file, of another host) exit 2 and write nothing.
+ */
+import test from 'ava';
+import { existsSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import type { Emulator } from '../../src/emulator/index.js';
+import type { Contact } from '../../src/pylon/types.js';
+import { FAST_RATE, envFor, filesUnder, runCli, spawnCli, startEmulator, tempDir, type CliResult } from '../helpers/cli.js';
+import { seedContacts } from '../update/seed.js';
+
+const FAST = ['--rate', FAST_RATE, '--concurrency', '8'];
+/** PATCH paced at 40 a second, the rest unpaced: a 200-contact run lasts seconds, long enough to be stopped mid-way. */
+const SLOW = ['--rate', FAST_RATE.replace(/patch=\d+/, 'patch=40'), '--rate-window', '1000', '--concurrency', '4'];
+const COUNT = 200;
+
+const snapshot = (emulator: Emulator): Contact[] => structuredClone([...emulator.store.all()]);
+const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+
+async function seeded(t: Parameters<typeof startEmulator>[0]) {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, COUNT);
+  return { emulator, dir: tempDir(t, 'pylon-resume-e2e-'), env: envFor(emulator) };
+}
+
+/** Starts `args`, stops it with `signal` once the emulator has received `after` PATCH calls, and returns its result. */
+async function stopMidway(args: string[], env: Record<string, string>, emulator: Emulator, signal: NodeJS.Signals, after: number): Promise<CliResult> {
+  const run = spawnCli(args, { env, timeoutMs: 120_000 });
+  let timer: NodeJS.Timeout | undefined;
+  const reached = new Promise<void>((resolve) => {
+    timer = setInterval(() => {
+      if (emulator.stats().requests.patch >= after) resolve();
+    }, 20);
+  });
+  await Promise.race([reached, run.result]).finally(() => clearInterval(timer));
+  run.child.kill(signal);
+  return run.result;
+}
+
+/** Every contact of the store whose role is not `role`. */
+const notHolding = (emulator: Emulator, role: string) => snapshot(emulator).filter((c) => c.portal_role !== role);
+
+/** The undo file has one row for each contact the runs changed (by id), and applying it restores `before` exactly. */
+async function undoRestores(t: Parameters<typeof startEmulator>[0], emulator: Emulator, env: Record<string, string>, undo: string, changed: Contact[], before: Contact[]) {
+  t.true(existsSync(undo), `undo file ${undo}`);
+  const rows = readCsv(undo);
+  const ids = new Set(rows.map((r) => r.id));
+  const missing = changed.filter((c) => !ids.has(c.id)).map((c) => c.email);
+  t.deepEqual(missing, [], 'every changed contact has its undo row');
+  t.is(rows.length, ids.size, 'one undo row per contact');
+  const back = await runCli(['update', undo, ...FAST, '--json', '--journal', `${undo}.journal.jsonl`], { env, timeoutMs: 120_000 });
+  t.is(back.code, 0, back.stderr);
+  t.deepEqual(snapshot(emulator), before, 'the undo file restores the store exactly');
+}
+
+for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT'] as const) {
+  test(`update <file> stopped by ${signal}, then --resume: every contact changed, the undo file restores the store`, async (t) => {
+    const { emulator, dir, env } = await seeded(t);
+    const before = snapshot(emulator);
+    const changed = before.filter((c) => c.portal_role !== 'admin');
+    const input = join(dir, 'all.csv');
+    writeFileSync(input, ['email', ...before.map((c) => c.email)].join('\n') + '\n');
+    const args = ['update', input, '--set', 'portal_role=admin', '--json'];
+
+    const first = await stopMidway([...args, ...SLOW], env, emulator, signal, 20);
+    t.not(first.code, 0, `the first run was stopped (${signal}): ${first.stderr}`);
+    t.true(notHolding(emulator, 'admin').length > 0, 'the stop left contacts to change');
+    t.true(existsSync(join(dir, '.all.journal.jsonl')), 'the journal stays for --resume');
+
+    const again = await runCli([...args, ...FAST], { env });
+    t.is(again.code, 2, 'a plain re-run beside the journal is refused');
+    t.regex(again.stderr, /Use --resume/);
+
+    const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    t.is(resumed.code, 0, resumed.stderr);
+    t.deepEqual(notHolding(emulator, 'admin'), [], 'every contact holds the new role');
+    t.false(existsSync(join(dir, '.all.journal.jsonl')), 'the completed run removed its journal');
+    await undoRestores(t, emulator, env, join(dir, 'all.undo.csv'), changed, before);
+  });
+}
+
+test('update --where stopped by kill -9, then --resume works through the same selection', async (t) => {
+  const { emulator, dir, env } = await seeded(t);
+  const before = snapshot(emulator);
+  const selected = before.filter((c) => c.email!.endsWith('@acme.com'));
+  const changed = selected.filter((c) => c.portal_role !== 'no_access');
+  const undo = join(dir, 'where.undo.csv');
+  const journal = join(dir, 'where.journal.jsonl');
+  const args = ['update', '--where', 'email~@acme.com', '--set', 'portal_role=no_access', '--undo', undo, '--journal', journal, '--errors', join(dir, 'where.errors.csv'), '--json'];
+
+  const first = await stopMidway([...args, ...SLOW.map((a) => a.replace('patch=40', 'patch=10'))], env, emulator, 'SIGKILL', 3);
+  t.is(first.signal, 'SIGKILL', `${first.code} ${first.stderr}`);
+  const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+  t.is(resumed.code, 0, resumed.stderr);
+  t.true(snapshot(emulator).filter((c) => c.email!.endsWith('@acme.com')).every((c) => c.portal_role === 'no_access'));
+  t.false(existsSync(journal));
+  await undoRestores(t, emulator, env, undo, changed, before);
+});
+
+for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+  test(`apply stopped by ${signal}, then apply --resume: the plan is applied once, the undo file restores the store`, async (t) => {
+    const { emulator, dir, env } = await seeded(t);
+    const before = snapshot(emulator);
+    const changed = before.filter((c) => c.portal_role !== 'member');
+    const input = join(dir, 'members.csv');
+    writeFileSync(input, ['email', ...before.map((c) => c.email)].join('\n') + '\n');
+    const plan = join(dir, 'plan.json');
+    const planned = await runCli(['update', input, '--set', 'portal_role=member', '--plan-out', plan, ...FAST], { env });
+    t.is(planned.code, 0, planned.stderr);
+
+    const args = ['apply', plan, '--yes', '--json'];
+    const first = await stopMidway([...args, ...SLOW], env, emulator, signal, 20);
+    t.not(first.code, 0, first.stderr);
+    const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    t.is(resumed.code, 0, resumed.stderr);
+    t.deepEqual(notHolding(emulator, 'member'), []);
+    await undoRestores(t, emulator, env, join(dir, 'plan.undo.csv'), changed, before);
+  });
+}
+
+test('refusals exit 2 and write nothing: --resume with nothing to resume, a changed file, another host', async (t) => {
+  const { emulator, dir, env } = await seeded(t);
+  const before = snapshot(emulator);
+  const input = join(dir, 'few.csv');
+  writeFileSync(input, ['email', ...before.slice(0, 50).map((c) => c.email)].join('\n') + '\n');
+  const plain = ['update', input, '--set', 'portal_role=admin'];
+  const args = [...plain, ...FAST];
+  const filesBefore = filesUnder(dir).sort();
+
+  const nothing = await runCli([...args, '--resume'], { env });
+  t.is(nothing.code, 2, nothing.stderr);
+  t.regex(nothing.stderr, /no interrupted run to finish/);
+  t.deepEqual(filesUnder(dir).sort(), filesBefore, 'nothing written');
+  const plan = join(dir, 'nothing.json');
+  const applyNothing = await runCli(['apply', plan, '--resume', '--yes'], { env });
+  t.not(applyNothing.code, 0);
+
+  // A run stopped by kill -9 leaves its journal.
+  const first = await stopMidway([...plain, ...SLOW], env, emulator, 'SIGKILL', 5);
+  t.is(first.signal, 'SIGKILL');
+  const journal = join(dir, '.few.journal.jsonl');
+  t.true(existsSync(journal));
+  const writesBefore = emulator.stats().requests.patch;
+  const filesAfterKill = filesUnder(dir).sort();
+
+  // The file changed since: the message says to restore it or delete the journal (not "run without --resume").
+  const original = readFileSync(input);
+  appendFileSync(input, `${before[60].email}\n`);
+  const changedFile = await runCli([...args, '--resume'], { env });
+  t.is(changedFile.code, 2, changedFile.stderr);
+  t.regex(changedFile.stderr, /changed since the interrupted run/);
+  t.regex(changedFile.stderr, /delete .*few\.journal\.jsonl/);
+  writeFileSync(input, original);
+
+  // Another host: the journal names the host it was written against.
+  const other = await startEmulator(t);
+  seedContacts(other.store, COUNT);
+  const otherHost = await runCli([...args, '--resume'], { env: envFor(other) });
+  t.is(otherHost.code, 2, otherHost.stderr);
+  t.regex(otherHost.stderr, /run against 127\.0\.0\.1:\d+, not 127\.0\.0\.1:\d+/);
+  t.is(writes(other), 0);
+
+  // Another version: a journal whose start line names another tool version.
+  const text = readFileSync(journal, 'utf8');
+  writeFileSync(journal, text.replace(/"tool":"[^"]*"/, '"tool":"0.0.0-other"'));
+  const otherVersion = await runCli([...args, '--resume'], { env });
+  t.is(otherVersion.code, 2, otherVersion.stderr);
+  t.regex(otherVersion.stderr, /written by pylon-contacts 0\.0\.0-other/);
+  writeFileSync(journal, text);
+
+  t.is(emulator.stats().requests.patch, writesBefore, 'no refused run wrote to Pylon');
+  t.deepEqual(filesUnder(dir).sort(), filesAfterKill, 'no refused run wrote a file');
+});
+
+function writes(emulator: Emulator): number {
+  const { requests } = emulator.stats();
+  return requests.create + requests.patch + requests.delete;
+}
