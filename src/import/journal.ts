@@ -136,8 +136,8 @@ function checkStart(path: string, first: JournalStart | undefined, key: JournalK
     );
   }
   if (first.mode !== key.mode) throw mismatch(`Cannot resume: the journal ${path} was written ${first.mode === 'apply' ? 'by apply' : `with --mode ${first.mode}`}, not ${key.mode === 'apply' ? 'by apply' : `--mode ${key.mode}`}.`);
-  if (key.host !== undefined && first.host !== key.host) {
-    throw mismatch(`Cannot resume: the journal ${path} is of a run against ${first.host ?? 'another host'}, not ${key.host}. Point PYLON_BASE_URL at the host of that run, or delete ${path} to start a new run here.`);
+  if (key.host !== undefined && first.host !== undefined && first.host !== key.host) {
+    throw mismatch(`Cannot resume: the journal ${path} is of a run against ${first.host}, not ${key.host}. Point PYLON_BASE_URL at the host of that run, or delete ${path} to start a new run here.`);
   }
   if (first.tool !== TOOL_VERSION) {
     throw mismatch(`Cannot resume: the journal ${path} was written by pylon-contacts ${first.tool ?? 'before 0.x'}, this is ${TOOL_VERSION}. Finish it with that version, or delete ${path} to start a new run.`);
