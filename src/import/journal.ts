@@ -328,3 +328,21 @@ function parseLine(data: Buffer, from: number, to: number): JournalStart | Journ
     return undefined;
   }
 }
+
+/** A journal read without appending to it (undo rows are rebuilt from it before a resumed run): close it after use. */
+export interface JournalReader {
+  readonly outcomes: JournalOutcomes;
+  sentAt(line: number): JournalSent | undefined;
+  close(): void;
+}
+
+export function readJournal(path: string): JournalReader {
+  const fd = openSync(path, 'r');
+  try {
+    const { outcomes, sentAt } = scanJournal(fd);
+    return { outcomes, sentAt, close: () => closeSync(fd) };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}

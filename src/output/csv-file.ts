@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import { openOutput, type OutputFile } from './output-file.js';
+import { openOutput, type OpenOutputOptions, type OutputFile } from './output-file.js';
 
 /**
  * A CSV output with a fixed header, written through `openOutput()` (temporary
@@ -14,8 +14,8 @@ export interface CsvFile<Row> {
   discard(): Promise<void>;
 }
 
-export async function openCsvFile<Row>(path: string, header: readonly string[], toRecord: (row: Row) => readonly string[]): Promise<CsvFile<Row>> {
-  const file: OutputFile = await openOutput(path);
+export async function openCsvFile<Row>(path: string, header: readonly string[], toRecord: (row: Row) => readonly string[], options?: OpenOutputOptions): Promise<CsvFile<Row>> {
+  const file: OutputFile = await openOutput(path, options);
   let rows = 0;
   try {
     await file.write(stringify([header as string[]]));

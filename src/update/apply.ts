@@ -30,7 +30,6 @@ import type { RowIssueCode } from '../import/desired.js';
 import type { ImportStats } from '../import/run-import.js';
 import type { PlannedContact } from './plan-file.js';
 import { UNDO_CLEAR_TOKEN, undoCells, undoColumns } from './undo-rows.js';
-import { mergeEarlierUndo, setAsideEarlierUndo } from './undo-file.js';
 
 export interface ApplyOptions {
   /** What the journal is keyed by: the plan's path and hash (or the undo file's). */
@@ -72,17 +71,8 @@ interface Drift {
 
 /** Codes that stop the whole run (the row is left for --resume). */
 
+/** The undo rows of an earlier run are the caller's (run/undo-run.ts): this run writes its own file at `undoPath`. */
 export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promise<ApplyStats> {
-  // A resumed run keeps the undo rows of the run it finishes (set aside, merged back in front of its own).
-  const earlierUndo = options.resume && options.undoPath && !options.dryRun ? await setAsideEarlierUndo(options.undoPath) : undefined;
-  try {
-    return await applyPlanned(options, hooks);
-  } finally {
-    if (earlierUndo && options.undoPath) await mergeEarlierUndo(earlierUndo, options.undoPath);
-  }
-}
-
-async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<ApplyStats> {
   const started = Date.now();
   const { client, signal } = hooks;
   const note = (message: string) => hooks.onNote?.(message);
@@ -132,7 +122,7 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
     errors = await createErrorReport(options.errorsPath, header);
     if (options.resultsPath) results = await createResultsReport(options.resultsPath, false);
     const undoHeader = undoColumns(fieldColumns);
-    if (options.undoPath && !options.dryRun) undo = await openCsvFile<string[]>(options.undoPath, undoHeader, (cells) => cells);
+    if (options.undoPath && !options.dryRun) undo = await openCsvFile<string[]>(options.undoPath, undoHeader, (cells) => cells, { keepPartialOnFailure: true });
 
     /** The row's cells: the values to set. The email is there only when the plan changes it (or for the report). */
     const cellsOf = (entry: PlannedContact, forReport = false) => {

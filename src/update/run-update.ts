@@ -13,8 +13,9 @@ import { paginate } from '../pylon/paginate.js';
 import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
 import type { ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
-import { mergeEarlierUndo, setAsideEarlierUndo } from './undo-file.js';
-import { chooseUndoPath, removeRunState, selectionPathFor, writeRunMeta } from './run-state.js';
+import { mergeEarlierUndo } from '../run/undo-file.js';
+import { beginUndoRun, unaccountedMessage } from '../run/undo-run.js';
+import { removeRunState, selectionPathFor } from '../run/run-state.js';
 import { open, readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
@@ -189,17 +190,15 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     if (plan.changes + removing > 0 && hooks.confirm && !(await hooks.confirm(plan))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }
-    importOptions = { ...importOptions, undoPath: chooseUndoPath(importOptions.undoPath, importOptions.resume, journalPath, hooks.onNote) };
-    if (journalPath && !importOptions.resume) writeRunMeta(journalPath, { undoPath: importOptions.undoPath });
-    // A resumed run keeps the undo rows of the run it finishes.
-    const undoPath = importOptions.undoPath;
-    const earlierUndo = importOptions.resume && undoPath ? await setAsideEarlierUndo(undoPath) : undefined;
+    const undoRun = await beginUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote });
+    importOptions = { ...importOptions, undoPath: undoRun.path };
     let stats: ImportStats;
     try {
       stats = plan.changes > 0 || importOptions.resume ? await runImport(importOptions, hooks) : { ...planStats, dryRun: false, updated: 0, unchanged: planStats.unchanged };
     } finally {
-      if (earlierUndo && undoPath) await mergeEarlierUndo(earlierUndo, undoPath);
+      await undoRun.finish();
     }
+    if (undoRun.unaccounted > 0) stats.fatal ??= { code: 'RUN_UNDO_INCOMPLETE', message: unaccountedMessage(undoRun.unaccounted, journalPath) };
     if (removals && removals.length > 0 && !stats.fatal && !stats.interrupted) {
       stats = await applyRemovals(removals, importOptions, stats, hooks);
     }
@@ -337,10 +336,14 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   }
   if (plan.changes > 0 && hooks.confirm && !(await hooks.confirm(plan))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
   const journalPath = importOptions.journalPath;
-  const undoPath = chooseUndoPath(importOptions.undoPath, importOptions.resume, journalPath, hooks.onNote);
-  if (journalPath && !importOptions.resume) writeRunMeta(journalPath, { undoPath });
-  const stats = await runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress });
-  if (journalPath && !existsSync(journalPath)) removeRunState(journalPath);
+  const undoRun = await beginUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote });
+  let stats: ImportStats;
+  try {
+    stats = await runApply({ ...base, undoPath: undoRun.path, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress });
+  } finally {
+    await undoRun.finish();
+  }
+  if (undoRun.unaccounted > 0) stats.fatal ??= { code: 'RUN_UNDO_INCOMPLETE', message: unaccountedMessage(undoRun.unaccounted, journalPath) };
   return { plan, stats };
 }
 

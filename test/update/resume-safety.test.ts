@@ -16,7 +16,7 @@ import { runUpdate } from '../../src/update/run-update.js';
 import { ENDPOINTS } from '../../src/config.js';
 import { openJournal } from '../../src/import/journal.js';
 import { parseFilterExpression } from '../../src/pylon/filter-expr.js';
-import { selectionPathFor, whereJournalPath, whereRunKey } from '../../src/update/run-state.js';
+import { selectionPathFor, whereJournalPath, whereRunKey } from '../../src/run/run-state.js';
 import type { Contact } from '../../src/pylon/types.js';
 import { TOKEN, startEmulator, startFaultProxy, tempDir } from '../helpers/cli.js';
 import { seedContacts } from './seed.js';

@@ -11,9 +11,8 @@ import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../
 import { describeTarget, fetchTarget } from '../../update/target.js';
 import { applyJournalKey, runApply, type ApplyStats } from '../../update/apply.js';
 import { checkJournal } from '../../import/journal.js';
-import { chooseUndoPath, removeRunState, writeRunMeta } from '../../update/run-state.js';
+import { beginUndoRun, unaccountedMessage } from '../../run/undo-run.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
-import { existsSync } from 'node:fs';
 import { checkWritable } from '../../output/output-file.js';
 
 type ApplyArgv = ApiCommandArgv & Omit<ApplyOptionsInput, keyof import('../../config.js').ConnectionOptionsInput> & { yes?: boolean; auditLog?: string };
@@ -78,7 +77,6 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
         throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than --max-removals ${options.maxRemovals}.`, 'RUN_GUARD');
       }
       const auditLog = openAuditLog(argv.auditLog, ctx);
-      const undoPath = chooseUndoPath(options.undoPath, options.resume, options.journalPath, (m) => ctx.stderr.write(`${m}\n`));
       const stats = (await runWithTerminal(
         argv,
         async (hooks) => {
@@ -86,8 +84,9 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
           if (total > 0 && ctx.isTTY && !argv.yes && !(await askToConfirm(ctx, `Apply this plan to ${total.toLocaleString('en-US')} contacts on ${target.host}? Type yes to continue: `, hooks.signal))) {
             throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
           }
-          if (!options.resume) writeRunMeta(options.journalPath, { undoPath });
-          return runApply(
+          const undoRun = await beginUndoRun({ asked: options.undoPath, resume: options.resume, journalPath: options.journalPath, onNote: hooks.onNote });
+          const undoPath = undoRun.path;
+          const applied = await runApply(
             {
               source: { path: options.planPath, hash: plan.hash },
               contacts: [...plan.changes, ...plan.removals],
@@ -101,12 +100,13 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
               readBatch: options.readBatch,
             },
             { client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress },
-          );
+          ).finally(() => undoRun.finish());
+          if (undoRun.unaccounted > 0) applied.fatal ??= { code: 'RUN_UNDO_INCOMPLETE', message: unaccountedMessage(undoRun.unaccounted, options.journalPath) };
+          return applied;
         },
         ctx,
         { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
       )) as ApplyStats;
-      if (!existsSync(options.journalPath)) removeRunState(options.journalPath);
       printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: 'Apply of', input: options.planPath, target });
       ctx.exitCode = importExitCode(stats);
       recordRun(auditLog, ctx, { token: options.connection.token, target, stats, exitCode: ctx.exitCode, startedAt, planHash: plan.hash, extraFiles: { plan: options.planPath } });

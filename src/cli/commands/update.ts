@@ -10,7 +10,7 @@ import { connect } from '../../pylon/connect.js';
 import { parseFilterExpression } from '../../pylon/filter-expr.js';
 import { ConfigError, invalidOption } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { whereJournalPath, whereRunKey } from '../../update/run-state.js';
+import { whereJournalPath, whereRunKey } from '../../run/run-state.js';
 import { describeTarget, targetOf } from '../../update/target.js';
 import { checkSyncSpec } from '../../update/sync.js';
 import type { SavedPlan } from '../../update/plan-file.js';
