@@ -7,7 +7,9 @@
  * of nothing, of a changed file, of another host) exit 2 and write nothing.
  */
 import test from 'ava';
-import { existsSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Emulator } from '../../src/emulator/index.js';
@@ -181,4 +183,88 @@ test('refusals exit 2 and write nothing: --resume with nothing to resume, a chan
 function writes(emulator: Emulator): number {
   const { requests } = emulator.stats();
   return requests.create + requests.patch + requests.delete;
+}
+
+/** `count` increasing PATCH counts between 1 and `max`, at random (logged, so a failure can be replayed). */
+function randomStops(t: Parameters<typeof startEmulator>[0], count: number, max: number): number[] {
+  const stops = [...new Set(Array.from({ length: count }, () => 1 + Math.floor(Math.random() * (max - 1))))].sort((a, b) => a - b);
+  t.log(`kill -9 after PATCH calls: ${stops.join(', ')}`);
+  return stops;
+}
+
+for (const command of ['update', 'apply'] as const) {
+  test(`${command} killed by kill -9 at random points, resumed each time: every changed contact has its undo row, the undo file restores the store`, async (t) => {
+    const { emulator, dir, env } = await seeded(t);
+    const before = snapshot(emulator);
+    const changed = before.filter((c) => c.portal_role !== 'admin');
+    const input = join(dir, 'all.csv');
+    writeFileSync(input, ['email', ...before.map((c) => c.email)].join('\n') + '\n');
+    let args = ['update', input, '--set', 'portal_role=admin', '--json'];
+    let undo = join(dir, 'all.undo.csv');
+    if (command === 'apply') {
+      const plan = join(dir, 'plan.json');
+      t.is((await runCli([...args, '--plan-out', plan, ...FAST], { env })).code, 0);
+      args = ['apply', plan, '--yes', '--json'];
+      undo = join(dir, 'plan.undo.csv');
+    }
+    const stops = randomStops(t, 4, changed.length - 5);
+    for (const [i, after] of stops.entries()) {
+      const run = await stopMidway([...args, ...SLOW, ...(i > 0 ? ['--resume'] : [])], env, emulator, 'SIGKILL', after);
+      t.is(run.signal, 'SIGKILL', `run ${i + 1} was killed: ${run.stderr}`);
+    }
+    const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    t.is(resumed.code, 0, resumed.stderr);
+    t.log(/\d+ undo rows the interrupted run had not written were rebuilt/.exec(resumed.stderr)?.[0] ?? 'no undo row rebuilt from the journal');
+    t.deepEqual(notHolding(emulator, 'admin'), []);
+    t.is(emulator.stats().requests.patch, changed.length, 'each contact patched once over every run');
+    await undoRestores(t, emulator, env, undo, changed, before);
+  });
+}
+
+/** A tmpfs of `size` (a real file system that fills), or undefined where this machine cannot mount one. */
+function smallDisk(t: Parameters<typeof startEmulator>[0], size: string): string | undefined {
+  const dir = join(tempDir(t, 'pylon-full-'), 'disk');
+  mkdirSync(dir);
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).status !== 0) return undefined;
+  t.teardown(() => void spawnSync('umount', [dir]));
+  return dir;
+}
+
+const canMount = (() => {
+  const dir = mkdtempSync(join(tmpdir(), 'pylon-mount-probe-'));
+  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir]).status === 0;
+  if (ok) spawnSync('umount', [dir]);
+  rmSync(dir, { recursive: true, force: true });
+  return ok;
+})();
+const diskTest = canMount ? test : test.skip;
+
+for (const command of ['update', 'apply'] as const) {
+  diskTest(`${command} whose undo file meets a full disk stops (exit 1); after space is freed, --resume leaves an undo file that restores the store${canMount ? '' : ' [skipped: needs root and mount]'}`, async (t) => {
+    const { emulator, dir, env } = await seeded(t);
+    const before = snapshot(emulator);
+    const changed = before.filter((c) => c.portal_role !== 'admin');
+    const disk = smallDisk(t, '4k')!;
+    const undo = join(disk, 'undo.csv');
+    const input = join(dir, 'all.csv');
+    writeFileSync(input, ['email', ...before.map((c) => c.email)].join('\n') + '\n');
+    let args = ['update', input, '--set', 'portal_role=admin', '--json', '--undo', undo];
+    if (command === 'apply') {
+      const plan = join(dir, 'plan.json');
+      t.is((await runCli(['update', input, '--set', 'portal_role=admin', '--plan-out', plan, ...FAST], { env })).code, 0);
+      args = ['apply', plan, '--yes', '--json', '--undo', undo];
+    }
+    const first = await runCli([...args, ...FAST], { env, timeoutMs: 120_000 });
+    t.is(first.code, 1, first.stderr);
+    t.regex(first.stderr, /no space|ENOSPC/i);
+    const patchedBefore = emulator.stats().requests.patch;
+    t.true(patchedBefore > 0 && patchedBefore < changed.length, `${patchedBefore} PATCH calls before the disk filled`);
+
+    t.is(spawnSync('mount', ['-o', 'remount,size=1m', disk]).status, 0, 'space freed');
+    const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    t.is(resumed.code, 0, resumed.stderr);
+    t.log(/\d+ undo rows the interrupted run had not written were rebuilt/.exec(resumed.stderr)?.[0] ?? 'no undo row rebuilt from the journal');
+    t.deepEqual(notHolding(emulator, 'admin'), []);
+    await undoRestores(t, emulator, env, undo, changed, before);
+  });
 }
