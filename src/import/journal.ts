@@ -48,6 +48,8 @@ export interface JournalSent {
   l: number;
   /** For a PATCH: the contact and its changes (with the previous values). */
   id?: string;
+  /** When the request left the pacer (ms since the epoch). */
+  at?: number;
   /** For a PATCH: the contact's email when it was read (for its undo row). */
   email?: string;
   changes?: FieldChange[];
@@ -189,7 +191,8 @@ export function openJournal(path: string, start: JournalKey, resume: boolean): J
     sentAt: (line) => sentAt(line),
     lastWrittenAt,
     sent(line, update) {
-      append(update ? { t: 'sent', l: line, id: update.id, ...(update.email ? { email: update.email } : {}), changes: update.changes } : { t: 'sent', l: line });
+      const at = Date.now();
+      append(update ? { t: 'sent', l: line, at, id: update.id, ...(update.email ? { email: update.email } : {}), changes: update.changes } : { t: 'sent', l: line, at });
     },
     done(outcome) {
       append(outcome);

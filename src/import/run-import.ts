@@ -123,7 +123,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const visibility = new SearchVisibility(client, signal, note);
     const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), onUncertainCreate: (email, line) => uncertain.set(email, line) });
     const pool = createPool(options.connection.concurrency);
-    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, signal, onPlan: hooks.onPlan, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility });
+    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility });
 
     const prepare = createRowPreparer({ columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, duplicates, journal, options, headerWidth: header.length });
     let chunk: ChunkRow[] = [];
@@ -154,7 +154,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     if (control.stopped) ledger.notProcessed(chunk.length);
     else await dispatcher.dispatch(chunk);
     await pool.drain();
-    await dispatcher.finishDeferred(options.connection.timeoutMs);
+    await dispatcher.finishDeferred();
     stats.warnings.push(...rowSource.warnings);
     for (const line of migration.summary()) note(line); // migration (issue 13)
     if (uncertain.size > 0 && !control.stopped) {

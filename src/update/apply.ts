@@ -165,10 +165,20 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
 
     const pool = createPool(options.connection.concurrency);
     const patch = async (line: number, entry: PlannedContact, live: Contact, body: object, changes: FieldChange[]) => {
+      // Queued in the pool when the run stopped: never started, left for --resume.
+      if (control.stopped) {
+        stats.notProcessed++;
+        return;
+      }
       try {
-        journal?.sent(line, { id: entry.id, email: live.email ?? entry.email, changes });
+        // The journal's `sent` entry (the undo row's source) is written when the PATCH leaves the pacer, not while it waits there.
+        let journaled = false;
+        const sent = () => {
+          if (!journaled) journal?.sent(line, { id: entry.id, email: live.email ?? entry.email, changes });
+          journaled = true;
+        };
         // A "" clear the server refuses or ignores: the rest is applied, the undo row leaves it out, the row says so.
-        const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal);
+        const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent);
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
         if (applied.length > 0) await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, applied));
         if (uncleared.length > 0) {
