@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { Contact } from '../../src/pylon/types.js';
-import { FAST_RATE, envFor, filesUnder, runCli, spawnCli, startEmulator, tempDir, type CliResult } from '../helpers/cli.js';
+import { FAST_RATE, contactsCsv, emailOf, envFor, filesUnder, notExactlyOnce, runCli, spawnCli, startEmulator, tempDir, type CliResult } from '../helpers/cli.js';
 import { seedContacts } from '../update/seed.js';
 
 const FAST = ['--rate', FAST_RATE, '--concurrency', '8'];
@@ -268,3 +268,38 @@ for (const command of ['update', 'apply'] as const) {
     await undoRestores(t, emulator, env, undo, changed, before);
   });
 }
+
+test('import --resume after Ctrl-C writes at once: no wait for creates that never left the pacer (default --timeout 30 s)', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t, 'pylon-resume-e2e-');
+  const rows = 300;
+  const input = join(dir, 'new.csv');
+  writeFileSync(input, contactsCsv(rows, 'ctrlc'));
+  const args = ['import', input, '--json'];
+  // Creates paced at 40 a second: when Ctrl-C comes, most rows wait in the pool or the pacer.
+  const run = spawnCli([...args, '--rate', FAST_RATE.replace(/create=\d+/, 'create=40'), '--rate-window', '1000', '--concurrency', '4'], { env: envFor(emulator), timeoutMs: 120_000 });
+  let timer: NodeJS.Timeout | undefined;
+  await new Promise<void>((resolve) => {
+    timer = setInterval(() => {
+      if (emulator.stats().requests.create >= 20) resolve();
+    }, 10);
+  }).finally(() => clearInterval(timer));
+  run.child.kill('SIGINT');
+  const first = await run.result;
+  t.is(first.code, 130, first.stderr);
+  const createsBefore = emulator.stats().requests.create;
+  t.true(createsBefore < rows);
+
+  const started = Date.now();
+  const resumed = spawnCli([...args, '--rate', FAST_RATE, '--resume'], { env: envFor(emulator), timeoutMs: 120_000 });
+  let firstWriteMs: number | undefined;
+  const watch = setInterval(() => {
+    if (firstWriteMs === undefined && emulator.stats().requests.create > createsBefore) firstWriteMs = Date.now() - started;
+  }, 10);
+  const result = await resumed.result.finally(() => clearInterval(watch));
+  t.log(`the resumed run's first create reached the emulator ${firstWriteMs} ms after it started`);
+  t.is(result.code, 0, result.stderr);
+  t.notRegex(result.stderr, /creates whose answer was lost/, 'no create is waited for');
+  t.true(firstWriteMs !== undefined, 'the resumed run wrote');
+  t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf('ctrlc', i))), []);
+});
