@@ -18,6 +18,7 @@ export async function run(): Promise<string> {
   const trials: LateTrial[] = [];
   try {
     for (const kill of [false, true]) for (const factor of LATE_FACTORS) trials.push(await lateCreateTrial(cleanup, dir, factor, kill));
+    for (const kill of [false, true]) trials.push(await lateCreateTrial(cleanup, dir, 5, kill, ['--idempotency-key', 'external-id']));
   } finally {
     for (const fn of teardowns.reverse()) await fn();
     rmSync(dir, { recursive: true, force: true });

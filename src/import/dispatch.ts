@@ -175,14 +175,15 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   };
 
   /**
-   * Each deferred create is looked up by email at checkpoints spaced out after its
-   * send (2, 4 and 6 × the timeout, the last being the late window); a hit is the
+   * Each deferred create is looked up by email at checkpoints after its send: at
+   * once, then 2, 4 and 6 × the timeout (the last being the late window); a hit is the
    * contact it created. Only a create still missing once the late window has
    * passed is sent again, and a resend that is uncertain in turn goes round again
    * (three rounds, then the row fails as uncertain).
    */
   const finishDeferred = async () => {
-    const checkpoints = [1 / 3, 2 / 3, 1];
+    // At once (a create cut off after it was applied is found then), then spaced out to the late window.
+    const checkpoints = [0, 1 / 3, 2 / 3, 1];
     for (let round = 1; deferred.length > 0; round++) {
       let pending = deferred;
       deferred = [];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PylonClient } from '../pylon/api.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { DesiredContact } from './desired.js';
@@ -44,6 +45,8 @@ export interface WritePolicyContext {
   onNote?: (message: string) => void;
   /** How long search takes to show a new contact: measured on the first create, waited out before a reconciling search. */
   visibility?: SearchVisibility;
+  /** `--idempotency-key external-id`: the external id a row's create carries (Pylon refuses a second contact with it). */
+  idempotencyKey?: (row: PendingRow) => string | undefined;
   /** Called for each email whose create was uncertain (sent more than once, or reconciled): checked for duplicates at the end. */
   onUncertainCreate?: (email: string, line: number) => void;
 }
@@ -95,9 +98,11 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
 
   const create = async (row: PendingRow, plan: WritePlan & { action: 'create' }, resend: boolean): Promise<WriteResult> => {
     const email = row.desired.email;
+    const key = ctx.idempotencyKey?.(row);
     try {
       // Journaled once the request leaves the pacer: a create still queued at a stop was never sent.
-      const res = await client.createContact(plan.body, { signal, onSent: once(() => ctx.beforeSend?.(row.line)) });
+      const body = key ? { ...plan.body, external_ids: [...(plan.body.external_ids ?? []), { external_id: key, label: IDEMPOTENCY_LABEL }] } : plan.body;
+      const res = await client.createContact(body, { signal, onSent: once(() => ctx.beforeSend?.(row.line)) });
       if (email) await ctx.visibility?.measure(email, res.data.id);
       return { outcome: 'created', id: res.data.id, requestId: res.requestId };
     } catch (error) {
@@ -109,7 +114,8 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
       ctx.onUncertainCreate?.(email, row.line);
       ctx.onNote?.(`line ${row.line}: create may have been applied (${error.message}); checking by email before sending again, at the end of the run`);
       // A server that answered (5xx) is done with the request; one we stopped waiting for, or lost the connection to, may still apply it.
-      return { outcome: 'uncertain', id: '', sentAt: Date.now(), lateMs: error.status !== undefined ? 0 : lateWindowMs(ctx.timeoutMs) };
+      // With an idempotency key a resend is refused (`exists_id`) if the first send landed: it need not wait for the late window.
+      return { outcome: 'uncertain', id: '', sentAt: Date.now(), lateMs: error.status !== undefined || key ? 0 : lateWindowMs(ctx.timeoutMs) };
     }
   };
 
@@ -137,4 +143,17 @@ function once(fn: () => void): () => void {
  */
 export function lateWindowMs(timeoutMs: number): number {
   return 6 * timeoutMs;
+}
+
+/** The label of the external id `--idempotency-key external-id` gives each created contact. */
+export const IDEMPOTENCY_LABEL = 'pylon-contacts';
+
+/**
+ * The external id of a row's create: a hash of the input file's identity (its
+ * sha256) and the row's key (its email, lower-cased, or its line without one).
+ * The same row of the same file always gets the same id, in a resumed run too.
+ */
+export function idempotencyKeyOf(fileSha256: string, row: PendingRow): string {
+  const key = row.desired.email ? `email:${row.desired.email.trim().toLowerCase()}` : `line:${row.line}`;
+  return `pc-${createHash('sha256').update(`${fileSha256}\u0000${key}`).digest('hex').slice(0, 32)}`;
 }

@@ -23,3 +23,15 @@ for (const kill of [false, true]) {
     }
   });
 }
+
+test('--idempotency-key external-id: creates held 5 × --timeout, with and without kill -9 + --resume: 0 duplicates, each contact carries its key', async (t) => {
+  const dir = tempDir(t, 'pylon-late-');
+  const flags = ['--idempotency-key', 'external-id'];
+  const trials = [await lateCreateTrial(t, dir, 5, false, flags), await lateCreateTrial(t, dir, 5, true, flags)];
+  t.log('\n' + lateTable(trials));
+  for (const trial of trials) {
+    t.is(trial.duplicatesStored, 0);
+    t.is(trial.rowsLost, 0);
+    t.is(trial.exitCode, 0);
+  }
+});

@@ -15,6 +15,8 @@ import { FAST_RATE, contactsCsv, emailOf, envFor, runCli, spawnCli, startEmulato
 export interface LateTrial {
   factor: number;
   kill: boolean;
+  /** Flags beyond the defaults (e.g. --idempotency-key external-id). */
+  flags: string;
   rows: number;
   timeoutMs: number;
   /** Emails stored more than once, counting each extra contact. */
@@ -29,16 +31,16 @@ export interface LateTrial {
 /** What a trial needs of its caller: somewhere to register clean-up (an ava test, or the bench's own list). */
 export type Cleanup = Pick<ExecutionContext, 'teardown'>;
 
-export async function lateCreateTrial(cleanup: Cleanup, dir: string, factor: number, kill: boolean, rows = 60, timeoutMs = 300): Promise<LateTrial> {
+export async function lateCreateTrial(cleanup: Cleanup, dir: string, factor: number, kill: boolean, extraArgs: readonly string[] = [], rows = 60, timeoutMs = 300): Promise<LateTrial> {
   const t = cleanup as ExecutionContext;
   const emulator = await startEmulator(t, { duplicateEmail: 'allow' });
   let creates = 0;
   const holdMs = Math.round(factor * timeoutMs);
   const proxy = await startFaultProxy(t, emulator, ({ method, path }) => (method === 'POST' && path === '/contacts' && creates++ % 5 === 0 ? `slow=${holdMs}` : undefined));
-  const prefix = `late-${String(factor).replace('.', '_')}-${kill ? 'k' : 'n'}`;
+  const prefix = `late-${String(factor).replace('.', '_')}-${kill ? 'k' : 'n'}${extraArgs.length > 0 ? '-x' : ''}`;
   const input = join(dir, `${prefix}.csv`);
   writeFileSync(input, contactsCsv(rows, prefix));
-  const args = ['import', input, '--json', '-q', '--rate', FAST_RATE, '--timeout', String(timeoutMs), '--concurrency', '4', '--lookup-batch', '10'];
+  const args = ['import', input, '--json', '-q', '--rate', FAST_RATE, '--timeout', String(timeoutMs), '--concurrency', '4', '--lookup-batch', '10', ...extraArgs];
   const env = envFor(proxy);
   if (kill) {
     const run = spawnCli(args, { env, timeoutMs: 120_000 });
@@ -67,16 +69,16 @@ export async function lateCreateTrial(cleanup: Cleanup, dir: string, factor: num
     if (n === 0) rowsLost++;
     else duplicatesStored += n - 1;
   }
-  return { factor, kill, rows, timeoutMs, duplicatesStored, duplicatesReported: stats?.duplicatesCreated?.length ?? 0, rowsLost, exitCode: final.code };
+  return { factor, kill, flags: extraArgs.join(' '), rows, timeoutMs, duplicatesStored, duplicatesReported: stats?.duplicatesCreated?.length ?? 0, rowsLost, exitCode: final.code };
 }
 
 export const LATE_FACTORS = [0.5, 1.5, 2.5, 5] as const;
 
 export function lateTable(trials: readonly LateTrial[]): string {
   const lines = [
-    '| D (× --timeout) | kill -9 + --resume | duplicates stored | duplicates reported | rows lost | exit |',
-    '|---:|:---:|---:|---:|---:|---:|',
-    ...trials.map((r) => `| ${r.factor} | ${r.kill ? 'yes' : 'no'} | ${r.duplicatesStored} | ${r.duplicatesReported} | ${r.rowsLost} | ${r.exitCode} |`),
+    '| flags | D (× --timeout) | kill -9 + --resume | duplicates stored | duplicates reported | rows lost | exit |',
+    '|---|---:|:---:|---:|---:|---:|---:|',
+    ...trials.map((r) => `| ${r.flags || 'defaults'} | ${r.factor} | ${r.kill ? 'yes' : 'no'} | ${r.duplicatesStored} | ${r.duplicatesReported} | ${r.rowsLost} | ${r.exitCode} |`),
   ];
   return lines.join('\n');
 }
