@@ -24,7 +24,7 @@ for (const kill of [false, true]) {
   });
 }
 
-test('--idempotency-key external-id: creates held 5 × --timeout, with and without kill -9 + --resume: 0 duplicates, each contact carries its key', async (t) => {
+test('--idempotency-key external-id: creates held 5 × --timeout, with and without kill -9 + --resume: 0 duplicates, 0 rows lost', async (t) => {
   const dir = tempDir(t, 'pylon-late-');
   const flags = ['--idempotency-key', 'external-id'];
   const trials = [await lateCreateTrial(t, dir, 5, false, flags), await lateCreateTrial(t, dir, 5, true, flags)];
