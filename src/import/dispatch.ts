@@ -219,7 +219,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
           }
         }
         pending = missing;
-        if (pending.length === 0) break;
+        // Creates the server answered, or that carry an idempotency key, have no late window to wait out.
+        if (pending.length === 0 || pending.every((d) => d.lateMs === 0)) break;
       }
       // Not found after the late window: those creates did not land; each is sent again, backing off as the retry policy does.
       if (round > 1) await sleep(Math.min(DEFAULT_RETRY.baseDelayMs * 2 ** (round - 2), DEFAULT_RETRY.maxDelayMs), undefined, { signal }).catch(() => undefined);

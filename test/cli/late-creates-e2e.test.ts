@@ -24,7 +24,7 @@ for (const kill of [false, true]) {
   });
 }
 
-test('--idempotency-key external-id: creates held 5 × --timeout, with and without kill -9 + --resume: 0 duplicates, 0 rows lost', async (t) => {
+test('--idempotency-key external-id: creates held 5 × --timeout, with and without kill -9 + --resume: 0 duplicates, 0 rows lost, every contact keyed', async (t) => {
   const dir = tempDir(t, 'pylon-late-');
   const flags = ['--idempotency-key', 'external-id'];
   const trials = [await lateCreateTrial(t, dir, 5, false, flags), await lateCreateTrial(t, dir, 5, true, flags)];
@@ -32,6 +32,7 @@ test('--idempotency-key external-id: creates held 5 × --timeout, with and witho
   for (const trial of trials) {
     t.is(trial.duplicatesStored, 0);
     t.is(trial.rowsLost, 0);
+    t.is(trial.keyed, trial.rows, 'every created contact carries its idempotency key');
     t.is(trial.exitCode, 0);
   }
 });

@@ -25,6 +25,8 @@ export interface LateTrial {
   duplicatesReported: number;
   /** Emails of the input with no contact. */
   rowsLost: number;
+  /** Contacts of the input holding an external id labelled pylon-contacts (--idempotency-key external-id). */
+  keyed: number;
   exitCode: number | null;
 }
 
@@ -62,6 +64,8 @@ export async function lateCreateTrial(cleanup: Cleanup, dir: string, factor: num
   }
   const counts = new Map<string, number>();
   for (const c of emulator.store.all()) counts.set((c.email ?? '').toLowerCase(), (counts.get((c.email ?? '').toLowerCase()) ?? 0) + 1);
+  let keyed = 0;
+  for (const c of emulator.store.all()) if (c.email?.startsWith(`${prefix}-`) && c.external_ids?.some((e) => e.label === 'pylon-contacts' && /^pc-[0-9a-f]{32}$/.test(e.external_id))) keyed++;
   let duplicatesStored = 0;
   let rowsLost = 0;
   for (let i = 0; i < rows; i++) {
@@ -69,7 +73,7 @@ export async function lateCreateTrial(cleanup: Cleanup, dir: string, factor: num
     if (n === 0) rowsLost++;
     else duplicatesStored += n - 1;
   }
-  return { factor, kill, flags: extraArgs.join(' '), rows, timeoutMs, duplicatesStored, duplicatesReported: stats?.duplicatesCreated?.length ?? 0, rowsLost, exitCode: final.code };
+  return { factor, kill, flags: extraArgs.join(' '), rows, timeoutMs, duplicatesStored, duplicatesReported: stats?.duplicatesCreated?.length ?? 0, rowsLost, keyed, exitCode: final.code };
 }
 
 export const LATE_FACTORS = [0.5, 1.5, 2.5, 5] as const;
