@@ -303,3 +303,20 @@ test('import --resume after Ctrl-C writes at once: no wait for creates that neve
   t.true(firstWriteMs !== undefined, 'the resumed run wrote');
   t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf('ctrlc', i))), []);
 });
+
+test('update --sync stopped by kill -9 while changing the listed contacts, then --resume: the list holds the value, everyone else lost it', async (t) => {
+  const { emulator, dir, env } = await seeded(t);
+  const before = snapshot(emulator);
+  const listed = before.filter((_, i) => i % 2 === 0);
+  const input = join(dir, 'admins.csv');
+  writeFileSync(input, ['email', ...listed.map((c) => c.email)].join('\n') + '\n');
+  const args = ['update', input, '--set', 'portal_role=admin', '--sync', '--others', 'portal_role=member', '--max-removals', '1000', '--json'];
+  const first = await stopMidway([...args, ...SLOW], env, emulator, 'SIGKILL', 10);
+  t.is(first.signal, 'SIGKILL', first.stderr);
+  const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+  t.is(resumed.code, 0, resumed.stderr);
+  const ids = new Set(listed.map((c) => c.id));
+  const now = snapshot(emulator);
+  t.deepEqual(now.filter((c) => ids.has(c.id) && c.portal_role !== 'admin').map((c) => c.email), []);
+  t.deepEqual(now.filter((c) => !ids.has(c.id) && c.portal_role === 'admin').map((c) => c.email), []);
+});
