@@ -27,11 +27,12 @@ export async function updateWithClears(
   id: string,
   body: ContactPatch,
   signal?: AbortSignal,
+  onSent?: () => void,
 ): Promise<{ res: ApiResult<Contact>; uncleared: UnclearedField[] }> {
   const empties = CLEARED_BY_EMPTY_STRING.filter((field) => body[field] === '');
-  if (empties.length === 0) return { res: await client.updateContact(id, body, { signal }), uncleared: [] };
+  if (empties.length === 0) return { res: await client.updateContact(id, body, { signal, onSent }), uncleared: [] };
   try {
-    const res = await client.updateContact(id, body, { signal });
+    const res = await client.updateContact(id, body, { signal, onSent });
     const kept = empties.filter((field) => typeof res.data[field] === 'string' && res.data[field] !== '');
     return { res, uncleared: kept.map((field) => ({ field, reason: `Pylon answered 200 but kept ${JSON.stringify(res.data[field])}: it ignores "" here` })) };
   } catch (error) {
@@ -42,7 +43,7 @@ export async function updateWithClears(
     // Pylon wants the primary among phone_numbers; sent alone, the list changes nothing.
     if (empties.includes('primary_phone_number') && body.phone_numbers !== undefined && !hasOtherKeys(rest, ['phone_numbers'])) delete rest.phone_numbers;
     const uncleared = empties.map((field) => ({ field, reason: `Pylon refused "" (400: ${why})` }));
-    const res = Object.keys(rest).length > 0 ? await client.updateContact(id, rest, { signal }) : await client.getContact(id, { signal });
+    const res = Object.keys(rest).length > 0 ? await client.updateContact(id, rest, { signal, onSent }) : await client.getContact(id, { signal });
     return { res, uncleared };
   }
 }

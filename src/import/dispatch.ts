@@ -1,5 +1,6 @@
 import type { PylonClient } from '../pylon/api.js';
 import { PylonApiError } from '../pylon/errors.js';
+import { DEFAULT_RETRY } from '../pylon/retry.js';
 import type { Journal } from './journal.js';
 import type { OutcomeLedger } from './ledger.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,7 +11,18 @@ import { planRow, type FieldChange, type PlanContext } from './plan.js';
 import type { Pool } from './pool.js';
 import type { RunControl } from './run-control.js';
 import type { UndoWriter } from './undo-writer.js';
-import type { PendingRow, WritePlan, WritePolicy } from './write-policy.js';
+import { lateWindowMs, type PendingRow, type WritePlan, type WritePolicy } from './write-policy.js';
+
+/** Rounds of "look up after the late window, then send again" before an uncertain create fails its row: as many as the client's retries. */
+const MAX_ROUNDS = DEFAULT_RETRY.limit;
+
+interface Deferred {
+  row: ChunkRow;
+  plan: WritePlan & { action: 'create' };
+  sentAt: number;
+  /** How long after `sentAt` it may still be applied (0: the server answered, it is done with it). */
+  lateMs: number;
+}
 
 /** A row waiting in a chunk for its lookup. */
 export interface ChunkRow extends PendingRow {
@@ -33,6 +45,8 @@ export interface DispatchParts {
   journal?: Journal;
   undo?: UndoWriter;
   dryRun: boolean;
+  /** The client's request timeout: the late window of an uncertain create follows from it. */
+  timeoutMs: number;
   signal?: AbortSignal;
   /** [ops: issue 12] with the contact (id and email), for saved plans. */
   onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[], contact: { id?: string; email?: string | null }) => void;
@@ -46,12 +60,12 @@ export interface Dispatcher {
   /** Looks a chunk up and gives every row its outcome, or hands its write to the pool. */
   dispatch(chunk: ChunkRow[]): Promise<void>;
   /**
-   * Rows whose create a killed earlier run sent without a recorded answer, and
-   * that the lookup did not find: that create may still land. Once the killed
-   * run's request can no longer be in flight, each is looked up again, and only a
-   * miss is created. Call after the pool has drained.
+   * Rows whose create was sent without an answer (by this run, or by a killed
+   * earlier one according to its journal) and not found since: that create may
+   * still land. Once it can no longer be in flight (the late window after its
+   * send), each is looked up again, and only a miss is created. Call after the pool has drained.
    */
-  finishDeferred(timeoutMs: number): Promise<void>;
+  finishDeferred(): Promise<void>;
   /** Dry run: the writes the real run would send. */
   readonly planned: { create: number; patch: number };
 }
@@ -63,15 +77,23 @@ export interface Dispatcher {
  */
 export function createDispatcher(parts: DispatchParts): Dispatcher {
   const { client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, signal } = parts;
+  const late = lateWindowMs(parts.timeoutMs);
   const planned = { create: 0, patch: 0 };
-  const deferred: Array<{ row: ChunkRow; plan: WritePlan & { action: 'create' } }> = [];
+  /** Creates that may still land (their answer was lost, here or in a killed earlier run), with when they were sent. */
+  let deferred: Deferred[] = [];
 
-  /** Sends one planned write and records its outcome. Never rejects. */
-  const write = async (row: ChunkRow, plan: WritePlan): Promise<void> => {
+  /** Sends one planned write and records its outcome (or defers an uncertain create). Never rejects. */
+  const write = async (row: ChunkRow, plan: WritePlan, resend = false): Promise<void> => {
     const email = row.desired.email;
+    // Queued in the pool when the run stopped: never started, left for --resume.
+    if (control.stopped) {
+      ledger.notProcessed();
+      return;
+    }
     try {
-      const result = await policy.write(row, plan);
-      if (result.issue) await ledger.fail({ ...row, email }, result.issue, { id: result.id, requestId: result.requestId });
+      const result = await policy.write(row, plan, { resend });
+      if (result.outcome === 'uncertain') deferred.push({ row, plan: plan as Deferred['plan'], sentAt: result.sentAt ?? Date.now(), lateMs: result.lateMs ?? late });
+      else if (result.issue) await ledger.fail({ ...row, email }, result.issue, { id: result.id, requestId: result.requestId });
       else await ledger.record({ ...row, email }, result.outcome, { id: result.id, requestId: result.requestId, message: result.message });
     } catch (error) {
       if (control.judge(error) === 'stop') {
@@ -138,7 +160,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
     if (sent && !sent.changes && !existing && plan.action === 'create' && !parts.dryRun) {
       // That create may still be in flight from the killed process: decided at the end of the run.
-      deferred.push({ row, plan });
+      deferred.push({ row, plan, sentAt: sent.at ?? journal!.lastWrittenAt, lateMs: late });
       return;
     }
     switch (plan.action) {
@@ -163,29 +185,62 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
-  const finishDeferred = async (timeoutMs: number) => {
-    if (deferred.length === 0) return;
-    // The killed run sent them no later than its last journal write; a server may process one for about twice the timeout.
-    const wait = (journal?.lastWrittenAt ?? 0) + 2 * timeoutMs - Date.now();
-    if (wait > 0) {
-      parts.onNote?.(`waiting ${Math.ceil(wait / 1000)} s before checking ${deferred.length} creates the interrupted run may still have in flight`);
-      await sleep(wait, undefined, { signal }).catch(() => undefined);
-    }
-    await parts.visibility?.settle();
-    for (const [i, { row, plan }] of deferred.entries()) {
-      if (control.stopped) {
-        ledger.notProcessed(deferred.length - i);
+  /**
+   * Each deferred create is looked up by email at checkpoints after its send: at
+   * once, then 2, 4 and 6 × the timeout (the last being the late window); a hit is the
+   * contact it created. Only a create still missing once the late window has
+   * passed is sent again, and a resend that is uncertain in turn goes round again
+   * (three rounds, then the row fails as uncertain).
+   */
+  const finishDeferred = async () => {
+    // At once (a create cut off after it was applied is found then), then spaced out to the late window.
+    const checkpoints = [0, 1 / 3, 2 / 3, 1];
+    for (let round = 1; deferred.length > 0; round++) {
+      let pending = deferred;
+      deferred = [];
+      if (round > MAX_ROUNDS) {
+        for (const { row } of pending) {
+          await ledger.fail({ ...row, email: row.desired.email }, { code: 'ROW_API_FAILED', field: 'email', message: `The create was sent ${MAX_ROUNDS} times without an answer; it was not found by email after waiting ${Math.ceil(late / 1000)} s or more each time. Check the contact in Pylon.` });
+        }
         return;
       }
-      const email = row.desired.email!;
-      parts.onUncertainCreate?.(email, row.line);
-      try {
-        const [found] = await findByEmail(client, email, signal);
-        if (found) await ledger.record({ ...row, email }, 'created', { id: found.id });
-        else await write(row, plan);
-      } catch (error) {
-        if (control.judge(error) === 'stop') ledger.notProcessed();
-        else await ledger.fail({ ...row, email }, { code: 'ROW_API_FAILED', message: error instanceof Error ? error.message : String(error) });
+      for (const [i, checkpoint] of checkpoints.entries()) {
+        const until = (share: number) => Math.max(...pending.map((d) => d.sentAt + share * d.lateMs));
+        const wait = until(checkpoint) - Date.now();
+        if (wait > 0) {
+          if (i === 0) parts.onNote?.(`checking ${pending.length} creates whose answer was lost, by email, for up to ${Math.ceil((until(1) - Date.now()) / 1000)} s (a server may apply a create late); none is sent again before`);
+          await sleep(wait, undefined, { signal }).catch(() => undefined);
+        }
+        await parts.visibility?.settle();
+        const missing: Deferred[] = [];
+        for (const [k, item] of pending.entries()) {
+          if (control.stopped) {
+            ledger.notProcessed(pending.length - k);
+            return;
+          }
+          const email = item.row.desired.email!;
+          parts.onUncertainCreate?.(email, item.row.line);
+          try {
+            const [found] = await findByEmail(client, email, signal);
+            if (found) await ledger.record({ ...item.row, email }, 'created', { id: found.id });
+            else missing.push(item);
+          } catch (error) {
+            if (control.judge(error) === 'stop') ledger.notProcessed();
+            else await ledger.fail({ ...item.row, email }, { code: 'ROW_API_FAILED', message: error instanceof Error ? error.message : String(error) });
+          }
+        }
+        pending = missing;
+        // Creates the server answered, or that carry an idempotency key, have no late window to wait out.
+        if (pending.length === 0 || pending.every((d) => d.lateMs === 0)) break;
+      }
+      // Not found after the late window: those creates did not land; each is sent again, backing off as the retry policy does.
+      if (round > 1) await sleep(Math.min(DEFAULT_RETRY.baseDelayMs * 2 ** (round - 2), DEFAULT_RETRY.maxDelayMs), undefined, { signal }).catch(() => undefined);
+      for (const [k, { row, plan }] of pending.entries()) {
+        if (control.stopped) {
+          ledger.notProcessed(pending.length - k);
+          return;
+        }
+        await write(row, plan, true);
       }
     }
   };

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, writeSync, fsyncSync, fstatSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { outputWriteError } from '../output/output-file.js';
+import { TOOL_VERSION } from '../update/target.js';
 import type { FieldChange } from './plan.js';
 
 /**
@@ -47,6 +48,10 @@ export interface JournalSent {
   l: number;
   /** For a PATCH: the contact and its changes (with the previous values). */
   id?: string;
+  /** When the request left the pacer (ms since the epoch). */
+  at?: number;
+  /** For a PATCH: the contact's email when it was read (for its undo row). */
+  email?: string;
   changes?: FieldChange[];
 }
 
@@ -56,6 +61,10 @@ export interface JournalStart {
   input: InputFingerprint;
   mode: string;
   at: string;
+  /** The API host (`host[:port]`) the run writes to. */
+  host?: string;
+  /** The pylon-contacts version that wrote the journal. */
+  tool?: string;
 }
 
 export interface InputFingerprint {
@@ -80,48 +89,84 @@ export interface Journal {
   /** When an earlier run last wrote to the journal (ms since the epoch): its last write went out no later. */
   readonly lastWrittenAt: number;
   /** Notes that the write of `line` (a create, or a PATCH of `update.id`) is about to go out. */
-  sent(line: number, update?: { id: string; changes: FieldChange[] }): void;
+  /** An earlier run's last `sent` entry of `line` (outcome recorded or not): what an undo row is rebuilt from. */
+  sentAt(line: number): JournalSent | undefined;
+  sent(line: number, update?: { id: string; email?: string | null; changes: FieldChange[] }): void;
   done(outcome: JournalOutcome): void;
   close(): void;
 }
 
-export function openJournal(path: string, start: Omit<JournalStart, 't' | 'v' | 'at'>, resume: boolean): Journal {
+/** What a journal is keyed by: the input, the mode, and (recorded by this version on) the host and the tool version. */
+export type JournalKey = Omit<JournalStart, 't' | 'v' | 'at' | 'tool'>;
+
+const mismatch = (message: string) => new ConfigError('CONFIG_RESUME_MISMATCH', message, { option: '--resume' });
+
+/**
+ * Checks, before anything is read from Pylon or written, that a run may use the
+ * journal at `path`: with `resume`, one must exist and belong to this input, mode,
+ * host and tool version; without, none may exist (an unfinished run would be
+ * forgotten). Every refusal is CONFIG_RESUME_MISMATCH (exit 2) and says what to do.
+ */
+export function checkJournal(path: string, key: JournalKey, resume: boolean): void {
+  if (!resume) {
+    refuseUnfinished(path, key.mode);
+    return;
+  }
+  if (!existsSync(path)) throw mismatch(`Cannot resume: there is no interrupted run to finish (no journal at ${path}; a run writes one unless --dry-run, and removes it when it completes).`);
+  const fd = openSync(path, 'r');
+  try {
+    checkStart(path, scanJournal(fd).start, key);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A run without --resume never starts beside the journal of an unfinished one (it would be forgotten). */
+export function refuseUnfinished(path: string, mode: string): void {
+  if (existsSync(path)) {
+    throw mismatch(
+      `An interrupted run of this ${mode === 'apply' ? 'plan' : 'input'} left its journal at ${path}. Use --resume (the same command) to finish it, or delete ${path} to start a new run (the interrupted run's changes stay as they are).`,
+    );
+  }
+}
+
+function checkStart(path: string, first: JournalStart | undefined, key: JournalKey): void {
+  if (!first) throw mismatch(`Cannot resume: ${path} is not a pylon-contacts journal.`);
+  if (first.input.sha256 !== key.input.sha256 || first.input.size !== key.input.size) {
+    throw mismatch(
+      `Cannot resume: the input file changed since the interrupted run read it (${key.input.path}; journal ${path}). Restore the file as it was and use --resume again, or delete ${path} to start a new run with the changed file.`,
+    );
+  }
+  if (first.mode !== key.mode) throw mismatch(`Cannot resume: the journal ${path} was written ${first.mode === 'apply' ? 'by apply' : `with --mode ${first.mode}`}, not ${key.mode === 'apply' ? 'by apply' : `--mode ${key.mode}`}.`);
+  if (key.host !== undefined && first.host !== undefined && first.host !== key.host) {
+    throw mismatch(`Cannot resume: the journal ${path} is of a run against ${first.host}, not ${key.host}. Point PYLON_BASE_URL at the host of that run, or delete ${path} to start a new run here.`);
+  }
+  if (first.tool !== TOOL_VERSION) {
+    throw mismatch(`Cannot resume: the journal ${path} was written by pylon-contacts ${first.tool ?? 'before 0.x'}, this is ${TOOL_VERSION}. Finish it with that version, or delete ${path} to start a new run.`);
+  }
+}
+
+export function openJournal(path: string, start: JournalKey, resume: boolean): Journal {
   let previous: JournalOutcomes = NO_OUTCOMES;
   let sentBefore = new Map<number, JournalSent>();
+  let sentAt: (line: number) => JournalSent | undefined = () => undefined;
   let readFd: number | undefined;
   let lastWrittenAt = 0;
-  if (resume) {
-    if (!existsSync(path)) {
-      throw new ConfigError('CONFIG_RESUME_MISMATCH', `Cannot resume: no journal at ${path} (it is written by a run without --dry-run).`, { option: '--resume' });
-    }
+  if (!resume) checkJournal(path, start, false);
+  else {
+    if (!existsSync(path)) checkJournal(path, start, true);
     readFd = openSync(path, 'r');
     lastWrittenAt = fstatSync(readFd).mtimeMs;
     try {
       const scanned = scanJournal(readFd);
-      const first = scanned.start;
-      if (!first) throw new ConfigError('CONFIG_RESUME_MISMATCH', `Cannot resume: ${path} is not an import journal.`, { option: '--resume' });
-      if (first.input.sha256 !== start.input.sha256 || first.input.size !== start.input.size) {
-        throw new ConfigError(
-          'CONFIG_RESUME_MISMATCH',
-          `Cannot resume: the input file changed since the journal was written (${path}). Start a new run without --resume, or restore the original file.`,
-          { option: '--resume' },
-        );
-      }
-      if (first.mode !== start.mode) {
-        throw new ConfigError('CONFIG_RESUME_MISMATCH', `Cannot resume: the journal was written with --mode ${first.mode}, not ${start.mode}.`, { option: '--resume' });
-      }
+      checkStart(path, scanned.start, start);
       previous = scanned.outcomes;
       sentBefore = scanned.sentBefore;
+      sentAt = scanned.sentAt;
     } catch (error) {
       closeSync(readFd);
       throw error;
     }
-  } else if (existsSync(path)) {
-    throw new ConfigError(
-      'CONFIG_RESUME_MISMATCH',
-      `A journal from an earlier run exists at ${path}. Use --resume to finish that run, or delete the file to start over.`,
-      { option: '--resume' },
-    );
   }
   let fd: number;
   try {
@@ -139,13 +184,15 @@ export function openJournal(path: string, start: Omit<JournalStart, 't' | 'v' | 
       throw outputWriteError(path, error);
     }
   };
-  append({ t: 'start', v: 1, at: new Date().toISOString(), ...start });
+  append({ t: 'start', v: 1, at: new Date().toISOString(), tool: TOOL_VERSION, ...start });
   return {
     previous,
     sentBefore,
+    sentAt: (line) => sentAt(line),
     lastWrittenAt,
     sent(line, update) {
-      append(update ? { t: 'sent', l: line, id: update.id, changes: update.changes } : { t: 'sent', l: line });
+      const at = Date.now();
+      append(update ? { t: 'sent', l: line, at, id: update.id, ...(update.email ? { email: update.email } : {}), changes: update.changes } : { t: 'sent', l: line, at });
     },
     done(outcome) {
       append(outcome);
@@ -200,7 +247,7 @@ const CHUNK = 1 << 20;
  * per line, not the entries (a million-row run's journal is over a hundred megabytes of JSON).
  * Outcomes are read back from the file, one at a time, when their line comes up.
  */
-function scanJournal(fd: number): { start?: JournalStart; outcomes: JournalOutcomes; sentBefore: Map<number, JournalSent> } {
+function scanJournal(fd: number): { start?: JournalStart; outcomes: JournalOutcomes; sentBefore: Map<number, JournalSent>; sentAt: (line: number) => JournalSent | undefined } {
   const done = new EntryList();
   const sent = new EntryList();
   let start: JournalStart | undefined;
@@ -224,46 +271,56 @@ function scanJournal(fd: number): { start?: JournalStart; outcomes: JournalOutco
     if (read === 0) break;
   }
 
-  // Sorted by line: one binary search per row when the run replays it.
-  const order = Uint32Array.from({ length: done.size }, (_, i) => i).sort((a, b) => done.lines[a]! - done.lines[b]!);
-  const lines = new Uint32Array(done.size);
-  const offsets = new Float64Array(done.size);
-  const lengths = new Uint32Array(done.size);
-  order.forEach((from, to) => {
-    lines[to] = done.lines[from]!;
-    offsets[to] = done.offsets[from]!;
-    lengths[to] = done.lengths[from]!;
-  });
-  const indexOf = (line: number): number => {
-    let lo = 0;
-    let hi = lines.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (lines[mid] === line) return mid;
-      if (lines[mid]! < line) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
-  };
   const readEntry = <T>(offset: number, length: number): T => {
     const buffer = Buffer.allocUnsafe(length);
     readSync(fd, buffer, 0, length, offset);
     return JSON.parse(buffer.toString('utf8')) as T;
   };
+  const outcomeIndex = sortByLine(done);
+  const sentIndex = sortByLine(sent);
 
   const sentBefore = new Map<number, JournalSent>();
   for (let i = 0; i < sent.size; i++) {
-    if (indexOf(sent.lines[i]!) < 0) sentBefore.set(sent.lines[i]!, readEntry<JournalSent>(sent.offsets[i]!, sent.lengths[i]!));
+    if (outcomeIndex.find(sent.lines[i]!) < 0) sentBefore.set(sent.lines[i]!, readEntry<JournalSent>(sent.offsets[i]!, sent.lengths[i]!));
   }
   const outcomes: JournalOutcomes = {
-    size: lines.length,
+    size: outcomeIndex.lines.length,
     get(line) {
-      const i = indexOf(line);
-      return i < 0 ? undefined : readEntry<JournalOutcome>(offsets[i]!, lengths[i]!);
+      const i = outcomeIndex.find(line);
+      return i < 0 ? undefined : readEntry<JournalOutcome>(outcomeIndex.offsets[i]!, outcomeIndex.lengths[i]!);
     },
-    keys: () => lines[Symbol.iterator](),
+    keys: () => outcomeIndex.lines[Symbol.iterator](),
   };
-  return { start, outcomes, sentBefore };
+  const sentAt = (line: number) => {
+    const i = sentIndex.find(line);
+    return i < 0 ? undefined : readEntry<JournalSent>(sentIndex.offsets[i]!, sentIndex.lengths[i]!);
+  };
+  return { start, outcomes, sentBefore, sentAt };
+}
+
+/** Entries sorted by line (stable: file order within a line); `find` gives the last entry of a line, or -1. */
+function sortByLine(list: EntryList): { lines: Uint32Array; offsets: Float64Array; lengths: Uint32Array; find(line: number): number } {
+  const order = Uint32Array.from({ length: list.size }, (_, i) => i).sort((a, b) => list.lines[a]! - list.lines[b]! || a - b);
+  const lines = new Uint32Array(list.size);
+  const offsets = new Float64Array(list.size);
+  const lengths = new Uint32Array(list.size);
+  order.forEach((from, to) => {
+    lines[to] = list.lines[from]!;
+    offsets[to] = list.offsets[from]!;
+    lengths[to] = list.lengths[from]!;
+  });
+  const find = (line: number): number => {
+    // Upper bound: the first index whose line is greater, minus one.
+    let lo = 0;
+    let hi = lines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (lines[mid]! <= line) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && lines[lo - 1] === line ? lo - 1 : -1;
+  };
+  return { lines, offsets, lengths, find };
 }
 
 function parseLine(data: Buffer, from: number, to: number): JournalStart | JournalOutcome | JournalSent | undefined {
@@ -272,5 +329,23 @@ function parseLine(data: Buffer, from: number, to: number): JournalStart | Journ
     return JSON.parse(data.toString('utf8', from, to));
   } catch {
     return undefined;
+  }
+}
+
+/** A journal read without appending to it (undo rows are rebuilt from it before a resumed run): close it after use. */
+export interface JournalReader {
+  readonly outcomes: JournalOutcomes;
+  sentAt(line: number): JournalSent | undefined;
+  close(): void;
+}
+
+export function readJournal(path: string): JournalReader {
+  const fd = openSync(path, 'r');
+  try {
+    const { outcomes, sentAt } = scanJournal(fd);
+    return { outcomes, sentAt, close: () => closeSync(fd) };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
   }
 }

@@ -26,6 +26,8 @@ export interface ImportOptionsInput extends ConnectionOptionsInput {
   /** Send values the CLI's checks beyond Pylon's spec and docs would refuse (issue 15). */
   lenient?: boolean;
   onDuplicate?: string;
+  /** `external-id`: each create carries a deterministic external id, so Pylon refuses a second create of the row. */
+  idempotencyKey?: string;
   lookup?: string;
   lookupBatch?: number;
   /** Values applied to every row, by column (the update command's --set). */
@@ -67,6 +69,7 @@ export interface ImportOptions {
   clearToken?: string;
   lenient: boolean;
   onDuplicate: DuplicatePolicy;
+  idempotencyKey: 'none' | 'external-id';
   lookup: LookupStrategy;
   lookupBatch: number;
   set: Record<string, string>;
@@ -128,6 +131,7 @@ export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
     clearToken: input.clearToken,
     lenient: input.lenient ?? false,
     onDuplicate: oneOf('--on-duplicate', input.onDuplicate, ['first', 'last', 'error'] as const, 'first'),
+    idempotencyKey: oneOf('--idempotency-key', input.idempotencyKey, ['none', 'external-id'] as const, 'none'),
     lookup: oneOf('--lookup', input.lookup, ['auto', 'search', 'list'] as const, 'auto'),
     lookupBatch: resolveIntegerOption('--lookup-batch', input.lookupBatch, 1, 999, 100),
     set: input.set ?? {},

@@ -15,6 +15,7 @@ import { openInputFile } from './input-file.js';
 import { createLedger } from './ledger.js';
 import { createLookup, type Lookup } from './lookup.js';
 import { openJournal, type Journal } from './journal.js';
+import { hostOf } from '../update/target.js';
 import type { ImportOptions } from './options.js';
 import type { FieldChange } from './plan.js';
 import { createPool } from './pool.js';
@@ -23,7 +24,7 @@ import { RunControl } from './run-control.js';
 import { createImportStats, type ImportStats } from './stats.js';
 import { SearchVisibility } from './search-visibility.js';
 import { createUndoWriter, type UndoWriter } from './undo-writer.js';
-import { createWritePolicy } from './write-policy.js';
+import { createWritePolicy, idempotencyKeyOf } from './write-policy.js';
 import { createInputSource, type InputItem, type InputSource } from '../input/index.js'; // migration (issue 13)
 import { prepareMigration, type Migration } from './migrate.js'; // migration (issue 13)
 
@@ -94,8 +95,9 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     stats.warnings.push(...columns.warnings);
     stats.estimatedRows = input.estimatedRows;
     // The journal is checked (a changed input stops a resume) before the lookup's calls.
+    const fingerprint = options.journalPath || options.idempotencyKey === 'external-id' ? await input.fingerprint() : undefined;
     if (options.journalPath) {
-      journal = openJournal(options.journalPath, { input: await input.fingerprint(), mode: options.mode }, options.resume);
+      journal = openJournal(options.journalPath, { input: fingerprint!, mode: options.mode, host: hostOf(options.connection.baseUrl) }, options.resume);
       if (journal.previous.size > 0) note(`resuming: ${journal.previous.size} rows already done in an earlier run`);
     }
     lookup = await createLookup({ client, strategy: options.lookup, estimatedRows: stats.estimatedRows, batchSize: options.lookupBatch, byId: columns.hasId, signal, onNote: note });
@@ -120,9 +122,9 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const planContext = { mode: options.mode, customFields, accountIdForExternalId: (ext: string) => accountIds.get(ext) ?? undefined };
     const uncertain = new Map<string, number>();
     const visibility = new SearchVisibility(client, signal, note);
-    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), onUncertainCreate: (email, line) => uncertain.set(email, line) });
+    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
     const pool = createPool(options.connection.concurrency);
-    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, signal, onPlan: hooks.onPlan, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility });
+    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility });
 
     const prepare = createRowPreparer({ columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, duplicates, journal, options, headerWidth: header.length });
     let chunk: ChunkRow[] = [];
@@ -153,7 +155,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     if (control.stopped) ledger.notProcessed(chunk.length);
     else await dispatcher.dispatch(chunk);
     await pool.drain();
-    await dispatcher.finishDeferred(options.connection.timeoutMs);
+    await dispatcher.finishDeferred();
     stats.warnings.push(...rowSource.warnings);
     for (const line of migration.summary()) note(line); // migration (issue 13)
     if (uncertain.size > 0 && !control.stopped) {

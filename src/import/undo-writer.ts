@@ -18,7 +18,7 @@ export interface UndoWriter {
 
 export async function createUndoWriter(path: string, fieldColumns: readonly string[], organizationId?: string): Promise<UndoWriter> {
   const columns = undoColumns(fieldColumns, organizationId);
-  const file: CsvFile<string[]> = await openCsvFile<string[]>(path, columns, (cells) => cells);
+  const file: CsvFile<string[]> = await openCsvFile<string[]>(path, columns, (cells) => cells, { keepPartialOnFailure: true });
   return {
     write: (contact, changes) => file.write(undoCells(columns, contact.id, contact.email, changes, organizationId)),
     commit: () => file.commit(),

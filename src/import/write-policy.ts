@@ -1,11 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createHash } from 'node:crypto';
 import type { PylonClient } from '../pylon/api.js';
 import { PylonApiError } from '../pylon/errors.js';
-import { DEFAULT_RETRY, decideRetry, type Failure } from '../pylon/retry.js';
-import type { Contact } from '../pylon/types.js';
 import type { DesiredContact } from './desired.js';
 import type { Outcome } from './journal.js';
-import { findByEmail, holderOfRefusedEmail } from './lookup.js';
+import { holderOfRefusedEmail } from './lookup.js';
 import { unclearedIssue, updateWithClears } from './clears.js';
 import type { RowIssue } from './desired.js';
 import type { FieldChange, Plan, PlanContext } from './plan.js';
@@ -24,7 +22,12 @@ export interface PendingRow {
 export type WritePlan = Plan & { action: 'create' | 'update' };
 
 export interface WriteResult {
-  outcome: Outcome;
+  /** `uncertain`: a create whose answer was lost; the caller defers it (see dispatch.ts), nothing is recorded yet. */
+  outcome: Outcome | 'uncertain';
+  /** With `uncertain`: no earlier than the create went out (ms since the epoch). */
+  sentAt?: number;
+  /** With `uncertain`: how long after `sentAt` the server may still apply it. */
+  lateMs?: number;
   id: string;
   requestId?: string;
   /** With outcome `skipped`: why. */
@@ -41,17 +44,19 @@ export interface WritePolicyContext {
   signal?: AbortSignal;
   undo?: UndoWriter;
   /** Called just before a write goes out (the journal's `sent` entry). */
-  beforeSend?: (line: number, update?: { id: string; changes: FieldChange[] }) => void;
+  beforeSend?: (line: number, update?: { id: string; email?: string | null; changes: FieldChange[] }) => void;
   onNote?: (message: string) => void;
   /** How long search takes to show a new contact: measured on the first create, waited out before a reconciling search. */
   visibility?: SearchVisibility;
+  /** `--idempotency-key external-id`: the external id a row's create carries (Pylon refuses a second contact with it). */
+  idempotencyKey?: (row: PendingRow) => string | undefined;
   /** Called for each email whose create was uncertain (sent more than once, or reconciled): checked for duplicates at the end. */
   onUncertainCreate?: (email: string, line: number) => void;
 }
 
 export interface WritePolicy {
   /** Sends a planned create or update; resolves with the row's outcome, or rejects with the error that ended it. */
-  write(row: PendingRow, plan: WritePlan): Promise<WriteResult>;
+  write(row: PendingRow, plan: WritePlan, options?: { resend?: boolean }): Promise<WriteResult>;
 }
 
 /**
@@ -64,20 +69,19 @@ export interface WritePolicy {
  *   after the rest was applied, and is left out of the undo row.
  * - create: one POST. A refusal carrying `exists_id` (the email is taken) becomes
  *   an update of that contact (`--mode create`: skipped). A create that may have
- *   been applied (timeout, 5xx, connection cut) is reconciled: first the policy
- *   waits out the request's own time budget, because a server that accepts
- *   duplicate emails may still be processing it; then it searches the email. A
- *   hit is the contact this row created; only a miss sends the create again,
- *   paced by the client's retry policy (the search proved the earlier send did
- *   not land, so the resend is as safe as an idempotent call).
+ *   been applied (timeout, 5xx, connection cut) is `uncertain`: it is not sent
+ *   again here. The dispatcher defers it to the end of the run and looks its email
+ *   up until the late window (`lateWindowMs`) has passed since it was sent; only
+ *   a miss then sends it again (`resend`: a refusal naming the holder means it did land).
  */
 export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   const { client, signal } = ctx;
 
   const update = async (row: PendingRow, id: string, body: WritePlan['body'], changes: FieldChange[]): Promise<WriteResult> => {
-    ctx.beforeSend?.(row.line, { id, changes });
+    // The journal's `sent` entry (from which the undo row can be rebuilt) is written when the PATCH leaves the pacer.
+    const sent = once(() => ctx.beforeSend?.(row.line, { id, email: row.desired.email, changes }));
     // A "" clear may be refused or ignored by the server: the undo row then leaves that field out, and the row says so.
-    const { res, uncleared } = await updateWithClears(client, id, body, signal);
+    const { res, uncleared } = await updateWithClears(client, id, body, signal, sent);
     const applied = uncleared.length === 0 ? changes : changes.filter((c) => !uncleared.some((u) => u.field === c.column));
     if (applied.length > 0) await ctx.undo?.write({ id, email: row.desired.email }, applied);
     if (uncleared.length > 0) return { outcome: 'failed', id, requestId: res.requestId, issue: unclearedIssue(uncleared) };
@@ -98,49 +102,64 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
     return { outcome: patched ? 'updated' : 'unchanged', id: existingId, requestId: existing.requestId };
   };
 
-  const create = async (row: PendingRow, plan: WritePlan & { action: 'create' }): Promise<WriteResult> => {
+  const create = async (row: PendingRow, plan: WritePlan & { action: 'create' }, resend: boolean): Promise<WriteResult> => {
     const email = row.desired.email;
-    let uncertain = false;
-    for (let resends = 0; ; resends++) {
-      try {
-        ctx.beforeSend?.(row.line);
-        const res = await client.createContact(plan.body, { signal });
-        if (email) await ctx.visibility?.measure(email, res.data.id);
-        return { outcome: 'created', id: res.data.id, requestId: res.requestId };
-      } catch (error) {
-        // A duplicate may also be refused without `exists_id` (undocumented): the email's holder is looked up.
-        const existsId = error instanceof PylonApiError ? error.existsId ?? (await holderOfRefusedEmail(client, error, email, signal)) : undefined;
-        if (existsId) return takeOver(row, existsId, (error as PylonApiError).requestId, uncertain);
-        if (!(error instanceof PylonApiError) || !error.maybeApplied || !email || signal?.aborted) throw error;
-        uncertain = true;
-        ctx.onUncertainCreate?.(email, row.line);
-        ctx.onNote?.(`line ${row.line}: create may have been applied (${error.message}); checking by email before sending again`);
-        // A server that answered (5xx) or closed the connection is done with the request; one that
-        // we stopped waiting for (timeout) may still be processing it for about as long again.
-        if (error.code === 'PYLON_TIMEOUT') await sleep(ctx.timeoutMs, undefined, { signal }).catch(() => undefined);
-        // A search that lags behind writes would miss the contact a lost create made.
-        await ctx.visibility?.settle();
-        if (signal?.aborted) throw error;
-        const found: Contact[] = await findByEmail(client, email, signal);
-        if (found.length > 0) return { outcome: 'created', id: found[0]!.id };
-        const decision = decideRetry({ endpoint: 'get', failure: failureOf(error), retriesDone: resends, options: DEFAULT_RETRY, random: Math.random });
-        if (!decision.retry) throw error;
-        await sleep(decision.delayMs, undefined, { signal }).catch(() => undefined);
-        if (signal?.aborted) throw error;
-      }
+    const key = ctx.idempotencyKey?.(row);
+    try {
+      // Journaled once the request leaves the pacer: a create still queued at a stop was never sent.
+      const body = key ? { ...plan.body, external_ids: [...(plan.body.external_ids ?? []), { external_id: key, label: IDEMPOTENCY_LABEL }] } : plan.body;
+      const res = await client.createContact(body, { signal, onSent: once(() => ctx.beforeSend?.(row.line)) });
+      if (email) await ctx.visibility?.measure(email, res.data.id);
+      return { outcome: 'created', id: res.data.id, requestId: res.requestId };
+    } catch (error) {
+      // A duplicate may also be refused without `exists_id` (undocumented): the email's holder is looked up.
+      const existsId = error instanceof PylonApiError ? error.existsId ?? (await holderOfRefusedEmail(client, error, email, signal)) : undefined;
+      if (existsId) return takeOver(row, existsId, (error as PylonApiError).requestId, resend);
+      if (!(error instanceof PylonApiError) || !error.maybeApplied || !email || signal?.aborted) throw error;
+      // It may still land: never sent again now, but looked up after the late window, at the end of the run.
+      ctx.onUncertainCreate?.(email, row.line);
+      ctx.onNote?.(`line ${row.line}: create may have been applied (${error.message}); checking by email before sending again, at the end of the run`);
+      // A server that answered (5xx) is done with the request; one we stopped waiting for, or lost the connection to, may still apply it.
+      // With an idempotency key a resend is refused (`exists_id`) if the first send landed: it need not wait for the late window.
+      return { outcome: 'uncertain', id: '', sentAt: Date.now(), lateMs: error.status !== undefined || key ? 0 : lateWindowMs(ctx.timeoutMs) };
     }
   };
 
   return {
-    write(row, plan) {
-      return plan.action === 'update' ? update(row, plan.id, plan.body, plan.changes) : create(row, plan);
+    write(row, plan, options) {
+      return plan.action === 'update' ? update(row, plan.id, plan.body, plan.changes) : create(row, plan, options?.resend ?? false);
     },
   };
 }
 
-/** The retry policy's view of an API error. */
-function failureOf(error: PylonApiError): Failure {
-  if (error.status !== undefined) return { kind: 'status', status: error.status };
-  if (error.code === 'PYLON_TIMEOUT') return { kind: 'timeout', event: 'request' };
-  return { kind: 'network', code: error.code };
+/** `fn` on the first call only (a retried request is journaled once per send decision). */
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
+}
+
+/**
+ * How long after it was sent a create whose answer was lost may still be applied
+ * by the server: six times the request timeout (a server holding creates up to five
+ * times the timeout is covered). Only then does a miss in search mean it did not land.
+ */
+export function lateWindowMs(timeoutMs: number): number {
+  return 6 * timeoutMs;
+}
+
+/** The label of the external id `--idempotency-key external-id` gives each created contact. */
+export const IDEMPOTENCY_LABEL = 'pylon-contacts';
+
+/**
+ * The external id of a row's create: a hash of the input file's identity (its
+ * sha256) and the row's key (its email, lower-cased, or its line without one).
+ * The same row of the same file always gets the same id, in a resumed run too.
+ */
+export function idempotencyKeyOf(fileSha256: string, row: PendingRow): string {
+  const key = row.desired.email ? `email:${row.desired.email.trim().toLowerCase()}` : `line:${row.line}`;
+  return `pc-${createHash('sha256').update(`${fileSha256}\u0000${key}`).digest('hex').slice(0, 32)}`;
 }

@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { lstatSync, rmSync } from 'node:fs';
-import { openOutput, type OutputFile } from './output-file.js';
+import { openOutput, type OpenOutputOptions, type OutputFile } from './output-file.js';
 
 /**
  * A CSV output with a fixed header, written through `openOutput()` (temporary
@@ -15,7 +15,7 @@ export interface CsvFile<Row> {
   discard(): Promise<void>;
 }
 
-export interface CsvFileOptions {
+export interface CsvFileOptions extends OpenOutputOptions {
   /**
    * A file with no row is not written: `commit()` discards it, and removes the
    * regular file an earlier run left at this path (which the commit would have
@@ -25,7 +25,7 @@ export interface CsvFileOptions {
 }
 
 export async function openCsvFile<Row>(path: string, header: readonly string[], toRecord: (row: Row) => readonly string[], options: CsvFileOptions = {}): Promise<CsvFile<Row>> {
-  const file: OutputFile = await openOutput(path);
+  const file: OutputFile = await openOutput(path, options);
   let rows = 0;
   try {
     await file.write(stringify([header as string[]]));

@@ -208,7 +208,12 @@ function drained(stream: WriteStream): Promise<void> {
 }
 
 /** Opens `target` for writing (see the module's comment). Rejects with OUTPUT_WRITE. */
-export async function openOutput(target: string): Promise<OutputFile> {
+export interface OpenOutputOptions {
+  /** A failed commit leaves the partial where it is (an undo file's rows are worth more than a clean folder: `--resume` reads them). */
+  keepPartialOnFailure?: boolean;
+}
+
+export async function openOutput(target: string, options: OpenOutputOptions = {}): Promise<OutputFile> {
   const inPlace = isSpecialFile(target);
   if (!inPlace) await sweepDeadPartials(target);
   const writingPath = inPlace ? target : partialPathFor(target);
@@ -265,7 +270,7 @@ export async function openOutput(target: string): Promise<OutputFile> {
         await prepare();
         if (!inPlace) await rename(writingPath, target);
       } catch (error) {
-        if (!inPlace) await unlink(writingPath).catch(() => undefined);
+        if (!inPlace && !options.keepPartialOnFailure) await unlink(writingPath).catch(() => undefined);
         throw outputWriteError(target, failure ?? error);
       }
       if (!inPlace) await syncDirectory(dirname(target));

@@ -36,6 +36,8 @@ export interface ClientStats {
 export interface RequestOptions {
   /** Aborts waiting for a pacing slot or a retry delay (a request already sent is let finish). */
   signal?: AbortSignal;
+  /** Writes: called each time the request leaves the client's pacer, just before it is sent (a journal's `sent` entry). */
+  onSent?: () => void;
 }
 
 /**

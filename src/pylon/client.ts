@@ -64,6 +64,8 @@ interface Call {
   url: string;
   searchParams?: Record<string, string | number | undefined>;
   json?: unknown;
+  /** Called each time the request leaves the pacer, just before it goes on the wire. */
+  onSent?: () => void;
 }
 
 interface Success {
@@ -195,6 +197,8 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
         throw aborted(site, signal);
       }
       stats.calls[endpoint] += 1;
+      // A journal notes the send here: a request still waiting for its slot was never sent.
+      call.onSent?.();
       const outcome = await exchange(call);
       let failure: Failure;
       let http: HttpFailure | undefined;
@@ -299,10 +303,10 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
     getContact: (id, o) =>
       single<Contact>({ site: site('GET', 'get', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}` }, o?.signal),
 
-    createContact: (body, o) => single<Contact>({ site: site('POST', 'create', '/contacts'), url: 'contacts', json: body }, o?.signal),
+    createContact: (body, o) => single<Contact>({ site: site('POST', 'create', '/contacts'), url: 'contacts', json: body, onSent: o?.onSent }, o?.signal),
 
     updateContact: (id, body, o) =>
-      single<Contact>({ site: site('PATCH', 'patch', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}`, json: body }, o?.signal),
+      single<Contact>({ site: site('PATCH', 'patch', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}`, json: body, onSent: o?.onSent }, o?.signal),
 
     async deleteContact(id, o) {
       const call = { site: site('DELETE', 'delete', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}` };

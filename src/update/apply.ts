@@ -24,14 +24,14 @@ import { resolveColumns } from '../import/columns.js';
 import { validateRow } from '../import/validate.js';
 import { diffContact, type FieldChange } from '../import/plan.js';
 import { createPool } from '../import/pool.js';
-import { openJournal, type Journal, type JournalOutcome, type Outcome } from '../import/journal.js';
+import { openJournal, type Journal, type JournalKey, type JournalOutcome, type Outcome } from '../import/journal.js';
+import { hostOf } from './target.js';
 import { createErrorReport, createResultsReport, type CsvReport, type ErrorRow, type ResultRow } from '../import/report.js';
 import { openCsvFile } from '../output/csv-file.js';
 import type { RowIssueCode } from '../import/desired.js';
 import type { ImportStats } from '../import/run-import.js';
 import type { PlannedContact } from './plan-file.js';
 import { UNDO_CLEAR_TOKEN, undoCells, undoColumns } from './undo-rows.js';
-import { mergeEarlierUndo, setAsideEarlierUndo } from './undo-file.js';
 
 export interface ApplyOptions {
   /** What the journal is keyed by: the plan's path and hash (or the undo file's). */
@@ -75,17 +75,8 @@ interface Drift {
 
 /** Codes that stop the whole run (the row is left for --resume). */
 
+/** The undo rows of an earlier run are the caller's (run/undo-run.ts): this run writes its own file at `undoPath`. */
 export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promise<ApplyStats> {
-  // A resumed run keeps the undo rows of the run it finishes (set aside, merged back in front of its own).
-  const earlierUndo = options.resume && options.undoPath && !options.dryRun ? await setAsideEarlierUndo(options.undoPath) : undefined;
-  try {
-    return await applyPlanned(options, hooks);
-  } finally {
-    if (earlierUndo && options.undoPath) await mergeEarlierUndo(earlierUndo, options.undoPath);
-  }
-}
-
-async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<ApplyStats> {
   const started = Date.now();
   const { client, signal } = hooks;
   const note = (message: string) => hooks.onNote?.(message);
@@ -129,13 +120,13 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
     const columns = resolveColumns(header, { customFields: customFieldList });
     const validation = { customFields, clearToken: UNDO_CLEAR_TOKEN };
     if (options.journalPath && !options.dryRun) {
-      journal = openJournal(options.journalPath, { input: { path: resolvePath(options.source.path), size: options.contacts.length, sha256: options.source.hash }, mode: 'apply' }, options.resume);
+      journal = openJournal(options.journalPath, applyJournalKey(options), options.resume);
       if (journal.previous.size > 0) note(`resuming: ${journal.previous.size} contacts already done in an earlier run`);
     }
     errors = await createErrorReport(options.errorsPath, header);
     if (options.resultsPath) results = await createResultsReport(options.resultsPath, false);
     const undoHeader = undoColumns(fieldColumns, options.organizationId);
-    if (options.undoPath && !options.dryRun) undo = await openCsvFile<string[]>(options.undoPath, undoHeader, (cells) => cells);
+    if (options.undoPath && !options.dryRun) undo = await openCsvFile<string[]>(options.undoPath, undoHeader, (cells) => cells, { keepPartialOnFailure: true });
 
     /** The row's cells: the values to set. The email is there only when the plan changes it (or for the report). */
     const cellsOf = (entry: PlannedContact, forReport = false) => {
@@ -179,10 +170,20 @@ async function applyPlanned(options: ApplyOptions, hooks: ApplyHooks): Promise<A
 
     const pool = createPool(options.connection.concurrency);
     const patch = async (line: number, entry: PlannedContact, live: Contact, body: object, changes: FieldChange[]) => {
+      // Queued in the pool when the run stopped: never started, left for --resume.
+      if (control.stopped) {
+        stats.notProcessed++;
+        return;
+      }
       try {
-        journal?.sent(line, { id: entry.id, changes });
+        // The journal's `sent` entry (the undo row's source) is written when the PATCH leaves the pacer, not while it waits there.
+        let journaled = false;
+        const sent = () => {
+          if (!journaled) journal?.sent(line, { id: entry.id, email: live.email ?? entry.email, changes });
+          journaled = true;
+        };
         // A "" clear the server refuses or ignores: the rest is applied, the undo row leaves it out, the row says so.
-        const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal);
+        const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent);
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
         if (applied.length > 0) await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, applied, options.organizationId));
         if (uncleared.length > 0) {
@@ -358,4 +359,9 @@ async function readLiveOnce(client: PylonClient, ids: readonly string[], signal?
 export function fileHash(path: string): { size: number; sha256: string } {
   const bytes = readFileSync(path);
   return { size: statSync(path).size, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** What an apply's journal is keyed by: the plan (or undo file) read, its size in contacts and hash, and the host. */
+export function applyJournalKey(options: Pick<ApplyOptions, 'source' | 'contacts' | 'connection'>): JournalKey {
+  return { input: { path: resolvePath(options.source.path), size: options.contacts.length, sha256: options.source.hash }, mode: 'apply', host: hostOf(options.connection.baseUrl) };
 }

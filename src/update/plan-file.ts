@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomic } from '../output/output-file.js';
 import type { Filter } from '../pylon/types.js';
-import { canonicalJson } from './run-state.js';
+import { canonicalJson } from '../run/run-state.js';
 import type { RunTarget } from './target.js';
 
 export const PLAN_FORMAT = 'pylon-contacts-plan';

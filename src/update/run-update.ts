@@ -13,13 +13,17 @@ import { paginate } from '../pylon/paginate.js';
 import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
 import type { ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
-import { mergeEarlierUndo, setAsideEarlierUndo } from './undo-file.js';
-import { chooseUndoPath, removeRunState, selectionPathFor, writeRunMeta } from './run-state.js';
+import { mergeEarlierUndo } from '../run/undo-file.js';
+import { beginUndoRun, unaccountedMessage } from '../run/undo-run.js';
+import { removeRunState, selectionPathFor } from '../run/run-state.js';
 import { open, readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
-import { fileHash, runApply } from './apply.js';
+import { applyJournalKey, fileHash, runApply } from './apply.js';
+import { checkJournal, refuseUnfinished, type JournalKey } from '../import/journal.js';
+import { openInputFile } from '../import/input-file.js';
+import { hostOf } from './target.js';
 import { planRemovals } from './sync.js';
 import { isConditionalUndo, ORGANIZATION_COLUMN, plannedFromUndoRow } from './undo-rows.js';
 
@@ -92,6 +96,10 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
   if (options.planOut) importOptions = { ...importOptions, journalPath: undefined };
   try {
     if (options.planOut) await checkWritable([{ path: options.planOut, option: '--plan-out' }]);
+    // The journal is checked before anything is read or written: a re-run, a resume of nothing, or of another file, host or version stops here.
+    if (journalPath && !options.where && importOptions.input !== '-' && !(await readsAsUndoFile(importOptions.input))) {
+      checkJournal(journalPath, await journalKeyOf(importOptions.input, importOptions), importOptions.resume);
+    }
     const target = await fetchTarget(hooks.client, importOptions.connection.baseUrl, hooks.signal);
     // Undo rows name the organisation: `update <undo file>` refuses a file of another one.
     importOptions = { ...importOptions, undoOrganization: target.organization?.id };
@@ -103,20 +111,13 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
       if (journalPath) {
         // A --where run keeps its selection beside its journal: --resume works through the same contacts.
         input = selectionPathFor(journalPath);
-        if (importOptions.resume) {
-          if (!existsSync(input)) {
-            throw new ConfigError('CONFIG_RESUME_MISMATCH', `Cannot resume: no unfinished run of this --where and --set (no ${input}).`, { option: '--resume' });
-          }
-        } else {
-          if (existsSync(journalPath)) {
-            throw new ConfigError(
-              'CONFIG_RESUME_MISMATCH',
-              `An unfinished run of this --where and --set exists (journal ${journalPath}). Use --resume to finish it, or delete the file to start over.`,
-              { option: '--resume' },
-            );
-          }
-          await writeSelection(hooks.client, options.where, input, hooks.signal);
+        if (importOptions.resume && !existsSync(input)) {
+          throw new ConfigError('CONFIG_RESUME_MISMATCH', `Cannot resume: there is no interrupted run of this --where and --set to finish (no ${input}).`, { option: '--resume' });
         }
+        if (!importOptions.resume) {
+          refuseUnfinished(journalPath, 'update');
+          await writeSelection(hooks.client, options.where, input, hooks.signal);
+        } else checkJournal(journalPath, await journalKeyOf(input, importOptions), true);
       } else {
         spool = createTempDir('where');
         input = join(spool, 'selection.csv');
@@ -192,17 +193,15 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     if (plan.changes + removing > 0 && hooks.confirm && !(await hooks.confirm(plan))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }
-    importOptions = { ...importOptions, undoPath: chooseUndoPath(importOptions.undoPath, importOptions.resume, journalPath, hooks.onNote) };
-    if (journalPath && !importOptions.resume) writeRunMeta(journalPath, { undoPath: importOptions.undoPath });
-    // A resumed run keeps the undo rows of the run it finishes.
-    const undoPath = importOptions.undoPath;
-    const earlierUndo = importOptions.resume && undoPath ? await setAsideEarlierUndo(undoPath) : undefined;
+    const undoRun = await beginUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote });
+    importOptions = { ...importOptions, undoPath: undoRun.path };
     let stats: ImportStats;
     try {
       stats = plan.changes > 0 || importOptions.resume ? await runImport(importOptions, hooks) : { ...planStats, dryRun: false, updated: 0, unchanged: planStats.unchanged };
     } finally {
-      if (earlierUndo && undoPath) await mergeEarlierUndo(earlierUndo, undoPath);
+      await undoRun.finish();
     }
+    if (undoRun.unaccounted > 0) stats.fatal ??= { code: 'RUN_UNDO_INCOMPLETE', message: unaccountedMessage(undoRun.unaccounted, journalPath) };
     if (removals && removals.length > 0 && !stats.fatal && !stats.interrupted) {
       stats = await applyRemovals(removals, importOptions, stats, hooks);
     }
@@ -318,6 +317,9 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   const transitions = new Map<string, Transition>();
   for (const c of contacts) countTransitions(transitions, c.changes);
   const hash = fileHash(path);
+  if (!importOptions.dryRun && importOptions.journalPath) {
+    checkJournal(importOptions.journalPath, applyJournalKey({ source: { path, hash: hash.sha256 }, contacts, connection: importOptions.connection }), importOptions.resume);
+  }
   const base = {
     source: { path, hash: hash.sha256 },
     contacts,
@@ -340,10 +342,14 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   }
   if (plan.changes > 0 && hooks.confirm && !(await hooks.confirm(plan))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
   const journalPath = importOptions.journalPath;
-  const undoPath = chooseUndoPath(importOptions.undoPath, importOptions.resume, journalPath, hooks.onNote);
-  if (journalPath && !importOptions.resume) writeRunMeta(journalPath, { undoPath });
-  const stats = await runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress });
-  if (journalPath && !existsSync(journalPath)) removeRunState(journalPath);
+  const undoRun = await beginUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote });
+  let stats: ImportStats;
+  try {
+    stats = await runApply({ ...base, undoPath: undoRun.path, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress });
+  } finally {
+    await undoRun.finish();
+  }
+  if (undoRun.unaccounted > 0) stats.fatal ??= { code: 'RUN_UNDO_INCOMPLETE', message: unaccountedMessage(undoRun.unaccounted, journalPath) };
   return { plan, stats };
 }
 
@@ -368,4 +374,14 @@ async function writeSelection(client: PylonClient, filter: Filter, path: string,
     for await (const page of pages) for (const contact of page.data as Contact[]) yield [contact.id, contact.email ?? ''];
   }
   await pipeline(Readable.from(rows()), stringify({ header: true, columns: ['id', 'email'] }), createWriteStream(path));
+}
+
+/** The journal key of an update of `path` (the file, or a --where run's selection). */
+async function journalKeyOf(path: string, options: ImportOptions): Promise<JournalKey> {
+  const input = await openInputFile(path);
+  try {
+    return { input: await input.fingerprint(), mode: 'update', host: hostOf(options.connection.baseUrl) };
+  } finally {
+    input.close();
+  }
 }

@@ -6,6 +6,7 @@ import { parse } from 'csv-parse/sync';
 import { createPylonClient } from '../../src/pylon/client.js';
 import { resolveConnectionOptions, ENDPOINTS } from '../../src/config.js';
 import { runApply, type ApplyOptions } from '../../src/update/apply.js';
+import { beginUndoRun } from '../../src/run/undo-run.js';
 import type { PlannedContact } from '../../src/update/plan-file.js';
 import type { Contact } from '../../src/pylon/types.js';
 import { TOKEN, startEmulator, tempDir } from '../helpers/cli.js';
@@ -46,7 +47,12 @@ test('an interrupted apply finished with --resume: every contact once, one undo 
   t.true(existsSync(join(dir, '.plan.journal.jsonl')));
 
   const client2 = createPylonClient({ baseUrl: emulator.url, token: TOKEN, rates });
-  const second = await runApply(options(true), { client: client2 }).finally(() => client2.close());
+  // The earlier run's undo rows are kept by the run engine's undo lifecycle (issue 21), around runApply.
+  const undoRun = await beginUndoRun({ asked: join(dir, 'plan.undo.csv'), resume: true, journalPath: join(dir, '.plan.journal.jsonl') });
+  const second = await runApply(options(true), { client: client2 })
+    .finally(() => undoRun.finish())
+    .finally(() => client2.close());
+  t.is(undoRun.unaccounted, 0);
   t.like(second, { updated: 300, failed: 0, notProcessed: 0, interrupted: false });
   t.is(second.resumed, first.updated + first.failed);
   t.is(emulator.stats().requests.patch, 300, 'each contact patched once over both runs');

@@ -16,7 +16,7 @@ import { runUpdate } from '../../src/update/run-update.js';
 import { ENDPOINTS } from '../../src/config.js';
 import { openJournal } from '../../src/import/journal.js';
 import { parseFilterExpression } from '../../src/pylon/filter-expr.js';
-import { selectionPathFor, whereJournalPath, whereRunKey } from '../../src/update/run-state.js';
+import { selectionPathFor, whereJournalPath, whereRunKey } from '../../src/run/run-state.js';
 import type { Contact } from '../../src/pylon/types.js';
 import { TOKEN, startEmulator, startFaultProxy, tempDir } from '../helpers/cli.js';
 import { seedContacts } from './seed.js';
@@ -53,7 +53,8 @@ test('a PATCH that meets a 503 and then a 401 stops the run (PYLON_AUTH), is not
   t.true(first.stats!.notProcessed >= 1);
   t.true(existsSync(join(dir, '.revoked.journal.jsonl')), 'the journal is kept for --resume');
 
-  const resumed = await update(emulator.url, { ...common, resume: true });
+  // Through the same host as the stopped run: a journal names its host, and a resume against another is refused (issue 21).
+  const resumed = await update(proxy.url, { ...common, resume: true });
   t.is(resumed.stats?.fatal, undefined);
   t.is(resumed.stats?.failed, 0);
   t.is(resumed.stats?.updated, 12);

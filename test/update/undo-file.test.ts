@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { mergeEarlierUndo, setAsideEarlierUndo } from '../../src/update/undo-file.js';
+import { mergeEarlierUndo, setAsideEarlierUndo } from '../../src/run/undo-file.js';
 import { partialPathFor } from '../../src/output/output-file.js';
 
 /** The id of a process that has ended (a killed run's temporary file carries its writer's pid). */

@@ -9,10 +9,11 @@ import { connect } from '../../pylon/connect.js';
 import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-options.js';
 import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
 import { describeTarget, fetchTarget } from '../../update/target.js';
-import { runApply, type ApplyStats } from '../../update/apply.js';
-import { chooseUndoPath, removeRunState, writeRunMeta } from '../../update/run-state.js';
+import { applyJournalKey, runApply, type ApplyStats } from '../../update/apply.js';
+import { checkJournal } from '../../import/journal.js';
+import { beginUndoRun, unaccountedMessage } from '../../run/undo-run.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { ConfigError, invalidOption } from '../../errors.js';
 import { resolveFrom } from '../context.js';
@@ -93,6 +94,8 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     const undoWanted = argv.undo !== false;
     if (undoWanted) checkUndoPath(options.undoPath);
     const plan = await readPlanFile(options.planPath);
+    // A re-run beside an unfinished one, or a resume of nothing or of another plan or host: exit 2 before any call.
+    checkJournal(options.journalPath, applyJournalKey({ source: { path: options.planPath, hash: plan.hash }, contacts: [...plan.changes, ...plan.removals], connection: options.connection }), options.resume);
     const only = argv.only === undefined ? undefined : driftedIds(resolveFrom(ctx, argv.only));
     const contacts = [...plan.changes, ...plan.removals].filter((c) => !only || only.has(c.id));
     // Every output is proved writable before the first call (OUTPUT_UNWRITABLE, exit 2).
@@ -115,7 +118,6 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
         throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than --max-removals ${options.maxRemovals}.`, 'RUN_GUARD');
       }
       const auditLog = openAuditLog(argv.auditLog, ctx);
-      const undoPath = undoWanted ? chooseUndoPath(options.undoPath, options.resume, options.journalPath, (m) => ctx.stderr.write(`${m}\n`)) : undefined;
       if (only) ctx.stderr.write(`--only ${argv.only}: ${contacts.length.toLocaleString('en-US')} of the plan's contacts (its ROW_DRIFTED rows)\n`);
       const stats = (await runWithTerminal(
         argv,
@@ -126,8 +128,9 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
           if (total > 0 && ctx.isTTY && !argv.yes && !(await askToConfirm(ctx, question, hooks.signal))) {
             throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
           }
-          if (!options.resume) writeRunMeta(options.journalPath, { undoPath });
-          return runApply(
+          const undoRun = await beginUndoRun({ asked: undoWanted ? options.undoPath : undefined, resume: options.resume, journalPath: options.journalPath, onNote: hooks.onNote });
+          const undoPath = undoRun.path;
+          const applied = await runApply(
             {
               source: { path: options.planPath, hash: plan.hash },
               contacts,
@@ -142,12 +145,13 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
               readBatch: options.readBatch,
             },
             { client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress },
-          );
+          ).finally(() => undoRun.finish());
+          if (undoRun.unaccounted > 0) applied.fatal ??= { code: 'RUN_UNDO_INCOMPLETE', message: unaccountedMessage(undoRun.unaccounted, options.journalPath) };
+          return applied;
         },
         ctx,
         { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
       )) as ApplyStats;
-      if (!existsSync(options.journalPath)) removeRunState(options.journalPath);
       printImportSummary(stats, ctx, {
         json: Boolean(argv.json),
         verb: 'Apply of',

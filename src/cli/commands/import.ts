@@ -38,6 +38,7 @@ export function rowFlags<T>(yargs: Argv<T>) {
     .option('clear-token', { type: 'string', describe: 'A cell holding exactly this clears the field (e.g. #N/A); empty cells leave fields unchanged' })
     .option('lenient', { type: 'boolean', default: false, describe: "Send values that only the CLI's own checks refuse (email form, number/boolean/date formats, url, custom role slugs): for a Pylon that accepts them" })
     .option('on-duplicate', { type: 'string', choices: ['first', 'last', 'error'], default: 'first', describe: 'Rows with the same email in the file: keep the first, the last, or none' })
+    .option('idempotency-key', { type: 'string', choices: ['none', 'external-id'], default: 'none', describe: 'external-id: each created contact carries an external id (label pylon-contacts, a hash of the file and the row\'s email), so Pylon refuses to create it twice' })
     .option('lookup', { type: 'string', choices: ['auto', 'search', 'list'], default: 'auto', describe: 'Find existing contacts by batched search, by reading the whole list once, or whichever costs fewer calls' })
     .option('lookup-batch', { type: 'number', default: 100, describe: 'Emails per search call' });
 }
@@ -62,6 +63,7 @@ export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv, cwd: strin
     clearToken: argv.clearToken,
     lenient: argv.lenient,
     onDuplicate: argv.onDuplicate,
+    idempotencyKey: argv.idempotencyKey,
     lookup: argv.lookup,
     lookupBatch: argv.lookupBatch,
     from: argv.from,

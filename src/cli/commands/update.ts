@@ -10,7 +10,7 @@ import { connect } from '../../pylon/connect.js';
 import { parseFilterExpression } from '../../pylon/filter-expr.js';
 import { ConfigError, invalidOption } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { whereJournalPath, whereRunKey } from '../../update/run-state.js';
+import { whereJournalPath, whereRunKey } from '../../run/run-state.js';
 import { describeTarget, targetOf } from '../../update/target.js';
 import { checkSyncSpec } from '../../update/sync.js';
 import type { SavedPlan } from '../../update/plan-file.js';
@@ -138,7 +138,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     if (undo !== undefined && !argv.dryRun && !planOut) checkUndoPath(undo);
     // A --where run keeps a journal too, named by its query and values: --resume finds it.
     const writes = !argv.dryRun && !planOut;
-    const base = resolveImportOptions({ ...importInput({ ...argv, file: argv.file ?? '-' }, ctx.env, cwdOf(ctx)), mode: 'update', set, dryRun: true });
+    const base = resolveImportOptions({ ...importInput({ ...argv, file: argv.file ?? '-' }, ctx.env, cwdOf(ctx)), mode: 'update', set, dryRun: true, resume: false });
     const journal = argv.journal ?? (where && writes ? whereJournalPath(cwdOf(ctx), whereRunKey(where, set, base.connection.baseUrl)) : undefined);
     const options = resolveImportOptions({
       ...importInput({ ...argv, file: argv.file ?? '-', journal }, ctx.env, cwdOf(ctx)),

@@ -11,7 +11,8 @@ import { openCsvFile } from '../output/csv-file.js';
 import { deadPartials } from '../output/output-file.js';
 import { idKey } from '../import/lookup-key.js';
 
-const earlierPath = (path: string) => `${path}.earlier`;
+/** Where the rows of the earlier run(s) wait while a resumed run writes its own. */
+export const earlierUndoPath = (path: string) => `${path}.earlier`;
 
 /**
  * Gathers the undo rows written before this run: a set-aside file, a committed
@@ -19,7 +20,7 @@ const earlierPath = (path: string) => `${path}.earlier`;
  * line). Returns the set-aside path, or undefined when there are none.
  */
 export async function setAsideEarlierUndo(path: string): Promise<string | undefined> {
-  const aside = earlierPath(path);
+  const aside = earlierUndoPath(path);
   const sources = [aside, path, ...deadPartials(path)].filter((p) => existsSync(p));
   if (sources.length === 0) return undefined;
   if (sources.length === 1 && sources[0] === aside) return aside;

@@ -1,0 +1,322 @@
+/**
+ * `update --resume` and `apply --resume` end to end (issue 21): the built CLI in a
+ * child process, stopped by kill -9, SIGTERM or Ctrl-C (SIGINT) once the emulator
+ * has received some PATCH calls, then resumed. Every contact ends with the new
+ * values, every changed contact has its undo row, and applying the undo file
+ * restores the store exactly. The refusals (a re-run beside a journal, a resume
+ * of nothing, of a changed file, of another host) exit 2 and write nothing.
+ */
+import test from 'ava';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import type { Emulator } from '../../src/emulator/index.js';
+import type { Contact } from '../../src/pylon/types.js';
+import { FAST_RATE, contactsCsv, emailOf, envFor, filesUnder, notExactlyOnce, runCli, spawnCli, startEmulator, tempDir, type CliResult } from '../helpers/cli.js';
+import { seedContacts } from '../update/seed.js';
+
+const FAST = ['--rate', FAST_RATE, '--concurrency', '8'];
+/** PATCH paced at 40 a second, the rest unpaced: a 200-contact run lasts seconds, long enough to be stopped mid-way. */
+const SLOW = ['--rate', FAST_RATE.replace(/patch=\d+/, 'patch=40'), '--rate-window', '1000', '--concurrency', '4'];
+const COUNT = 200;
+
+const snapshot = (emulator: Emulator): Contact[] => structuredClone([...emulator.store.all()]);
+const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+
+async function seeded(t: Parameters<typeof startEmulator>[0]) {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, COUNT);
+  return { emulator, dir: tempDir(t, 'pylon-resume-e2e-'), env: envFor(emulator) };
+}
+
+/** Starts `args`, stops it with `signal` once the emulator has received `after` PATCH calls, and returns its result. */
+async function stopMidway(args: string[], env: Record<string, string>, emulator: Emulator, signal: NodeJS.Signals, after: number): Promise<CliResult> {
+  const run = spawnCli(args, { env, timeoutMs: 120_000 });
+  let timer: NodeJS.Timeout | undefined;
+  const reached = new Promise<void>((resolve) => {
+    timer = setInterval(() => {
+      if (emulator.stats().requests.patch >= after) resolve();
+    }, 20);
+  });
+  await Promise.race([reached, run.result]).finally(() => clearInterval(timer));
+  run.child.kill(signal);
+  return run.result;
+}
+
+/** Every contact of the store whose role is not `role`. */
+const notHolding = (emulator: Emulator, role: string) => snapshot(emulator).filter((c) => c.portal_role !== role);
+
+/** The undo file has one row for each contact the runs changed (by id), and applying it restores `before` exactly. */
+async function undoRestores(t: Parameters<typeof startEmulator>[0], emulator: Emulator, env: Record<string, string>, undo: string, changed: Contact[], before: Contact[]) {
+  t.true(existsSync(undo), `undo file ${undo}`);
+  const rows = readCsv(undo);
+  const ids = new Set(rows.map((r) => r.id));
+  const missing = changed.filter((c) => !ids.has(c.id)).map((c) => c.email);
+  t.deepEqual(missing, [], 'every changed contact has its undo row');
+  t.is(rows.length, ids.size, 'one undo row per contact');
+  const back = await runCli(['update', undo, ...FAST, '--json', '--journal', `${undo}.journal.jsonl`], { env, timeoutMs: 120_000 });
+  t.is(back.code, 0, back.stderr);
+  t.deepEqual(snapshot(emulator), before, 'the undo file restores the store exactly');
+}
+
+for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT'] as const) {
+  test(`update <file> stopped by ${signal}, then --resume: every contact changed, the undo file restores the store`, async (t) => {
+    const { emulator, dir, env } = await seeded(t);
+    const before = snapshot(emulator);
+    const changed = before.filter((c) => c.portal_role !== 'admin');
+    const input = join(dir, 'all.csv');
+    writeFileSync(input, ['email', ...before.map((c) => c.email)].join('\n') + '\n');
+    const args = ['update', input, '--set', 'portal_role=admin', '--json'];
+
+    const first = await stopMidway([...args, ...SLOW], env, emulator, signal, 20);
+    t.not(first.code, 0, `the first run was stopped (${signal}): ${first.stderr}`);
+    t.true(notHolding(emulator, 'admin').length > 0, 'the stop left contacts to change');
+    t.true(existsSync(join(dir, '.all.journal.jsonl')), 'the journal stays for --resume');
+
+    const again = await runCli([...args, ...FAST], { env });
+    t.is(again.code, 2, 'a plain re-run beside the journal is refused');
+    t.regex(again.stderr, /Use --resume/);
+
+    const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    t.is(resumed.code, 0, resumed.stderr);
+    t.deepEqual(notHolding(emulator, 'admin'), [], 'every contact holds the new role');
+    t.false(existsSync(join(dir, '.all.journal.jsonl')), 'the completed run removed its journal');
+    await undoRestores(t, emulator, env, join(dir, 'all.undo.csv'), changed, before);
+  });
+}
+
+test('update --where stopped by kill -9, then --resume works through the same selection', async (t) => {
+  const { emulator, dir, env } = await seeded(t);
+  const before = snapshot(emulator);
+  const selected = before.filter((c) => c.email!.endsWith('@acme.com'));
+  const changed = selected.filter((c) => c.portal_role !== 'no_access');
+  const undo = join(dir, 'where.undo.csv');
+  const journal = join(dir, 'where.journal.jsonl');
+  const args = ['update', '--where', 'email~@acme.com', '--set', 'portal_role=no_access', '--undo', undo, '--journal', journal, '--errors', join(dir, 'where.errors.csv'), '--json'];
+
+  const first = await stopMidway([...args, ...SLOW.map((a) => a.replace('patch=40', 'patch=10'))], env, emulator, 'SIGKILL', 3);
+  t.is(first.signal, 'SIGKILL', `${first.code} ${first.stderr}`);
+  const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+  t.is(resumed.code, 0, resumed.stderr);
+  t.true(snapshot(emulator).filter((c) => c.email!.endsWith('@acme.com')).every((c) => c.portal_role === 'no_access'));
+  t.false(existsSync(journal));
+  await undoRestores(t, emulator, env, undo, changed, before);
+});
+
+for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+  test(`apply stopped by ${signal}, then apply --resume: the plan is applied once, the undo file restores the store`, async (t) => {
+    const { emulator, dir, env } = await seeded(t);
+    const before = snapshot(emulator);
+    const changed = before.filter((c) => c.portal_role !== 'member');
+    const input = join(dir, 'members.csv');
+    writeFileSync(input, ['email', ...before.map((c) => c.email)].join('\n') + '\n');
+    const plan = join(dir, 'plan.json');
+    const planned = await runCli(['update', input, '--set', 'portal_role=member', '--plan-out', plan, ...FAST], { env });
+    t.is(planned.code, 0, planned.stderr);
+
+    const args = ['apply', plan, '--yes', '--json'];
+    const first = await stopMidway([...args, ...SLOW], env, emulator, signal, 20);
+    t.not(first.code, 0, first.stderr);
+    const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    t.is(resumed.code, 0, resumed.stderr);
+    t.deepEqual(notHolding(emulator, 'member'), []);
+    await undoRestores(t, emulator, env, join(dir, 'plan.undo.csv'), changed, before);
+  });
+}
+
+test('refusals exit 2 and write nothing: --resume with nothing to resume, a changed file, another host', async (t) => {
+  const { emulator, dir, env } = await seeded(t);
+  const before = snapshot(emulator);
+  const input = join(dir, 'few.csv');
+  writeFileSync(input, ['email', ...before.slice(0, 50).map((c) => c.email)].join('\n') + '\n');
+  const plain = ['update', input, '--set', 'portal_role=admin'];
+  const args = [...plain, ...FAST];
+  const filesBefore = filesUnder(dir).sort();
+
+  const nothing = await runCli([...args, '--resume'], { env });
+  t.is(nothing.code, 2, nothing.stderr);
+  t.regex(nothing.stderr, /no interrupted run to finish/);
+  t.deepEqual(filesUnder(dir).sort(), filesBefore, 'nothing written');
+  const plan = join(dir, 'nothing.json');
+  const applyNothing = await runCli(['apply', plan, '--resume', '--yes'], { env });
+  t.not(applyNothing.code, 0);
+
+  // A run stopped by kill -9 leaves its journal.
+  const first = await stopMidway([...plain, ...SLOW], env, emulator, 'SIGKILL', 5);
+  t.is(first.signal, 'SIGKILL');
+  const journal = join(dir, '.few.journal.jsonl');
+  t.true(existsSync(journal));
+  const writesBefore = emulator.stats().requests.patch;
+  const filesAfterKill = filesUnder(dir).sort();
+
+  // The file changed since: the message says to restore it or delete the journal (not "run without --resume").
+  const original = readFileSync(input);
+  appendFileSync(input, `${before[60].email}\n`);
+  const changedFile = await runCli([...args, '--resume'], { env });
+  t.is(changedFile.code, 2, changedFile.stderr);
+  t.regex(changedFile.stderr, /changed since the interrupted run/);
+  t.regex(changedFile.stderr, /delete .*few\.journal\.jsonl/);
+  writeFileSync(input, original);
+
+  // Another host: the journal names the host it was written against.
+  const other = await startEmulator(t);
+  seedContacts(other.store, COUNT);
+  const otherHost = await runCli([...args, '--resume'], { env: envFor(other) });
+  t.is(otherHost.code, 2, otherHost.stderr);
+  t.regex(otherHost.stderr, /run against 127\.0\.0\.1:\d+, not 127\.0\.0\.1:\d+/);
+  t.is(writes(other), 0);
+
+  // Another version: a journal whose start line names another tool version.
+  const text = readFileSync(journal, 'utf8');
+  writeFileSync(journal, text.replace(/"tool":"[^"]*"/, '"tool":"0.0.0-other"'));
+  const otherVersion = await runCli([...args, '--resume'], { env });
+  t.is(otherVersion.code, 2, otherVersion.stderr);
+  t.regex(otherVersion.stderr, /written by pylon-contacts 0\.0\.0-other/);
+  writeFileSync(journal, text);
+
+  t.is(emulator.stats().requests.patch, writesBefore, 'no refused run wrote to Pylon');
+  t.deepEqual(filesUnder(dir).sort(), filesAfterKill, 'no refused run wrote a file');
+});
+
+function writes(emulator: Emulator): number {
+  const { requests } = emulator.stats();
+  return requests.create + requests.patch + requests.delete;
+}
+
+/** `count` increasing PATCH counts between 1 and `max`, at random (logged, so a failure can be replayed). */
+function randomStops(t: Parameters<typeof startEmulator>[0], count: number, max: number): number[] {
+  const stops = [...new Set(Array.from({ length: count }, () => 1 + Math.floor(Math.random() * (max - 1))))].sort((a, b) => a - b);
+  t.log(`kill -9 after PATCH calls: ${stops.join(', ')}`);
+  return stops;
+}
+
+for (const command of ['update', 'apply'] as const) {
+  test(`${command} killed by kill -9 at random points, resumed each time: every changed contact has its undo row, the undo file restores the store`, async (t) => {
+    const { emulator, dir, env } = await seeded(t);
+    const before = snapshot(emulator);
+    const changed = before.filter((c) => c.portal_role !== 'admin');
+    const input = join(dir, 'all.csv');
+    writeFileSync(input, ['email', ...before.map((c) => c.email)].join('\n') + '\n');
+    let args = ['update', input, '--set', 'portal_role=admin', '--json'];
+    let undo = join(dir, 'all.undo.csv');
+    if (command === 'apply') {
+      const plan = join(dir, 'plan.json');
+      t.is((await runCli([...args, '--plan-out', plan, ...FAST], { env })).code, 0);
+      args = ['apply', plan, '--yes', '--json'];
+      undo = join(dir, 'plan.undo.csv');
+    }
+    const stops = randomStops(t, 4, changed.length - 5);
+    for (const [i, after] of stops.entries()) {
+      const run = await stopMidway([...args, ...SLOW, ...(i > 0 ? ['--resume'] : [])], env, emulator, 'SIGKILL', after);
+      t.is(run.signal, 'SIGKILL', `run ${i + 1} was killed: ${run.stderr}`);
+    }
+    const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    t.is(resumed.code, 0, resumed.stderr);
+    t.log(/\d+ undo rows the interrupted run had not written were rebuilt/.exec(resumed.stderr)?.[0] ?? 'no undo row rebuilt from the journal');
+    t.deepEqual(notHolding(emulator, 'admin'), []);
+    t.is(emulator.stats().requests.patch, changed.length, 'each contact patched once over every run');
+    await undoRestores(t, emulator, env, undo, changed, before);
+  });
+}
+
+/** A tmpfs of `size` (a real file system that fills), or undefined where this machine cannot mount one. */
+function smallDisk(t: Parameters<typeof startEmulator>[0], size: string): string | undefined {
+  const dir = join(tempDir(t, 'pylon-full-'), 'disk');
+  mkdirSync(dir);
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).status !== 0) return undefined;
+  t.teardown(() => void spawnSync('umount', [dir]));
+  return dir;
+}
+
+const canMount = (() => {
+  const dir = mkdtempSync(join(tmpdir(), 'pylon-mount-probe-'));
+  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir]).status === 0;
+  if (ok) spawnSync('umount', [dir]);
+  rmSync(dir, { recursive: true, force: true });
+  return ok;
+})();
+const diskTest = canMount ? test : test.skip;
+
+for (const command of ['update', 'apply'] as const) {
+  diskTest(`${command} whose undo file meets a full disk stops (exit 1); after space is freed, --resume leaves an undo file that restores the store${canMount ? '' : ' [skipped: needs root and mount]'}`, async (t) => {
+    const { emulator, dir, env } = await seeded(t);
+    const before = snapshot(emulator);
+    const changed = before.filter((c) => c.portal_role !== 'admin');
+    const disk = smallDisk(t, '4k')!;
+    const undo = join(disk, 'undo.csv');
+    const input = join(dir, 'all.csv');
+    writeFileSync(input, ['email', ...before.map((c) => c.email)].join('\n') + '\n');
+    let args = ['update', input, '--set', 'portal_role=admin', '--json', '--undo', undo];
+    if (command === 'apply') {
+      const plan = join(dir, 'plan.json');
+      t.is((await runCli(['update', input, '--set', 'portal_role=admin', '--plan-out', plan, ...FAST], { env })).code, 0);
+      args = ['apply', plan, '--yes', '--json', '--undo', undo];
+    }
+    const first = await runCli([...args, ...FAST], { env, timeoutMs: 120_000 });
+    t.is(first.code, 1, first.stderr);
+    t.regex(first.stderr, /no space|ENOSPC/i);
+    const patchedBefore = emulator.stats().requests.patch;
+    t.true(patchedBefore > 0 && patchedBefore < changed.length, `${patchedBefore} PATCH calls before the disk filled`);
+
+    t.is(spawnSync('mount', ['-o', 'remount,size=1m', disk]).status, 0, 'space freed');
+    const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    t.is(resumed.code, 0, resumed.stderr);
+    t.log(/\d+ undo rows the interrupted run had not written were rebuilt/.exec(resumed.stderr)?.[0] ?? 'no undo row rebuilt from the journal');
+    t.deepEqual(notHolding(emulator, 'admin'), []);
+    await undoRestores(t, emulator, env, undo, changed, before);
+  });
+}
+
+test('import --resume after Ctrl-C writes at once: no wait for creates that never left the pacer (default --timeout 30 s)', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t, 'pylon-resume-e2e-');
+  const rows = 300;
+  const input = join(dir, 'new.csv');
+  writeFileSync(input, contactsCsv(rows, 'ctrlc'));
+  const args = ['import', input, '--json'];
+  // Creates paced at 40 a second: when Ctrl-C comes, most rows wait in the pool or the pacer.
+  const run = spawnCli([...args, '--rate', FAST_RATE.replace(/create=\d+/, 'create=40'), '--rate-window', '1000', '--concurrency', '4'], { env: envFor(emulator), timeoutMs: 120_000 });
+  let timer: NodeJS.Timeout | undefined;
+  await new Promise<void>((resolve) => {
+    timer = setInterval(() => {
+      if (emulator.stats().requests.create >= 20) resolve();
+    }, 10);
+  }).finally(() => clearInterval(timer));
+  run.child.kill('SIGINT');
+  const first = await run.result;
+  t.is(first.code, 130, first.stderr);
+  const createsBefore = emulator.stats().requests.create;
+  t.true(createsBefore < rows);
+
+  const started = Date.now();
+  const resumed = spawnCli([...args, '--rate', FAST_RATE, '--resume'], { env: envFor(emulator), timeoutMs: 120_000 });
+  let firstWriteMs: number | undefined;
+  const watch = setInterval(() => {
+    if (firstWriteMs === undefined && emulator.stats().requests.create > createsBefore) firstWriteMs = Date.now() - started;
+  }, 10);
+  const result = await resumed.result.finally(() => clearInterval(watch));
+  t.log(`the resumed run's first create reached the emulator ${firstWriteMs} ms after it started`);
+  t.is(result.code, 0, result.stderr);
+  t.notRegex(result.stderr, /creates whose answer was lost/, 'no create is waited for');
+  t.true(firstWriteMs !== undefined, 'the resumed run wrote');
+  t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf('ctrlc', i))), []);
+});
+
+test('update --sync stopped by kill -9 while changing the listed contacts, then --resume: the list holds the value, everyone else lost it', async (t) => {
+  const { emulator, dir, env } = await seeded(t);
+  const before = snapshot(emulator);
+  const listed = before.filter((_, i) => i % 2 === 0);
+  const input = join(dir, 'admins.csv');
+  writeFileSync(input, ['email', ...listed.map((c) => c.email)].join('\n') + '\n');
+  const args = ['update', input, '--set', 'portal_role=admin', '--sync', '--others', 'portal_role=member', '--max-removals', '1000', '--json'];
+  const first = await stopMidway([...args, ...SLOW], env, emulator, 'SIGKILL', 10);
+  t.is(first.signal, 'SIGKILL', first.stderr);
+  const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+  t.is(resumed.code, 0, resumed.stderr);
+  const ids = new Set(listed.map((c) => c.id));
+  const now = snapshot(emulator);
+  t.deepEqual(now.filter((c) => ids.has(c.id) && c.portal_role !== 'admin').map((c) => c.email), []);
+  t.deepEqual(now.filter((c) => !ids.has(c.id) && c.portal_role === 'admin').map((c) => c.email), []);
+});
