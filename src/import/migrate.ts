@@ -1,13 +1,13 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CountryCode } from 'libphonenumber-js/min';
+import type { CountryCode } from 'libphonenumber-js/max';
 import type { PylonClient } from '../pylon/api.js';
 import { ConfigError, invalidOption } from '../errors.js';
 import { createInputSource, resolveFormat, type InputSourceOptions } from '../input/index.js';
 import { parseMapping } from './columns.js';
 import { createAccountResolver, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
-import { loadPhoneNumbers, resolveCountry } from './phone.js';
+import { loadPhoneNumbers, resolveCountry, type BadPhonePolicy } from './phone.js';
 import {
   compileTransform,
   isTransformMap,
@@ -39,6 +39,7 @@ export interface MigrationOptions {
   encoding?: string;
   /** An ISO code (shape-checked by the options; checked against libphonenumber's countries here). */
   defaultCountry?: string;
+  onBadPhone?: BadPhonePolicy;
   externalIdColumn?: string;
   externalIdLabel?: string;
   accountMatch?: AccountMatch;
@@ -179,6 +180,7 @@ export async function prepareMigration(
       source: source ?? (format === 'csv' ? '--map' : `the ${format.toUpperCase()} input`),
       requireName: options.mode !== 'update',
       defaultCountry,
+      onBadPhone: options.onBadPhone,
       externalIdColumn: options.externalIdColumn,
       externalIdLabel: options.externalIdLabel,
       account: match === 'off' ? undefined : { match, column, overwrite: options.accountOverwrite },

@@ -38,7 +38,7 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
   return (item) => {
     const cells = setCells.length > 0 ? [...item.cells, ...setCells] : item.cells;
     // Reports keep the row as read (a migration's source columns, not the transformed ones).
-    const row: RowRef = { line: item.line, cells: item.source ?? item.cells };
+    const row: RowRef = item.notes ? { line: item.line, cells: item.source ?? item.cells, notes: item.notes } : { line: item.line, cells: item.source ?? item.cells };
     const previous = journal?.previous.get(item.line);
     if (previous) {
       // The duplicate index sees replayed rows too: later rows are judged as in one uninterrupted run.
@@ -64,6 +64,6 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       const by = desired.id ? 'id' : 'email';
       return { kind: 'fail', row: withEmail, issue: { code: 'ROW_DUPLICATE_IN_FILE', field: by, message: `Duplicate of line ${decision.duplicateOf} (same ${by}; --on-duplicate ${options.onDuplicate})` } };
     }
-    return { kind: 'lookup', row: { line: item.line, cells: row.cells, desired, key } };
+    return { kind: 'lookup', row: { line: item.line, cells: row.cells, desired, key, ...(row.notes ? { notes: row.notes } : {}) } };
   };
 }

@@ -136,6 +136,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         ledger.notProcessed();
         continue;
       }
+      if (next.value.phonesDropped) stats.phonesDropped = (stats.phonesDropped ?? 0) + next.value.phonesDropped;
       const prepared = prepare(next.value);
       if (prepared.kind === 'replay') await ledger.replay(prepared.row, prepared.previous);
       else if (prepared.kind === 'skip') await ledger.record(prepared.row, 'skipped', { message: prepared.message });

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import type { CountryCode } from 'libphonenumber-js/min';
+import type { CountryCode } from 'libphonenumber-js/max';
 import { CUSTOM_PREFIX, IMPORT_COLUMNS, MULTI_SEPARATOR, splitMulti } from '../columns.js';
 import { ConfigError } from '../errors.js';
 import { editDistance, normalizeHeader } from './columns.js';
 import type { RowIssue, RowIssueCode } from './desired.js';
-import { normalizePhoneNumber } from './phone.js';
+import { countryFromCell, normalizePhoneNumber, type BadPhonePolicy } from './phone.js';
 
 /**
  * A map that transforms: source columns (or JSON paths) → Pylon fields, with
@@ -26,7 +26,8 @@ import { normalizePhoneNumber } from './phone.js';
  *   "filters": [{ "column": "role", "in": ["end-user"] }],
  *   "requireEmail": true,
  *   "externalId": { "column": "Record ID", "label": "hubspot" },
- *   "account": { "match": "name", "column": "Company Name" }
+ *   "account": { "match": "name", "column": "Company Name" },
+ *   "country": { "column": "Country/Region", "optional": true }
  * }
  * ```
  */
@@ -66,12 +67,14 @@ export interface TransformMap {
   requireEmail: boolean;
   externalId?: { column: string; label: string };
   account?: { match: AccountMatch; column?: string };
+  /** The row's own country (a name or an ISO code), which reads its national phone numbers before `--default-country` does. */
+  country?: { column: string; optional?: boolean };
 }
 
 /** Pylon fields a map may set, besides `custom.<slug>`. */
 const TARGETS = new Set<string>([...IMPORT_COLUMNS, 'external_id', 'account_id_if_unset']);
 const SPEC_KEYS = new Set(['from', 'join', 'separator', 'list', 'split', 'values', 'default', 'const', 'optional']);
-const MAP_KEYS = new Set(['$schema', '$comment', 'source', 'description', 'fingerprint', 'fields', 'filters', 'requireEmail', 'externalId', 'account']);
+const MAP_KEYS = new Set(['$schema', '$comment', 'source', 'description', 'fingerprint', 'fields', 'filters', 'requireEmail', 'externalId', 'account', 'country']);
 
 function bad(source: string, key: string, message: string): ConfigError {
   return new ConfigError('CONFIG_BAD_MAPPING', `The map ${source}, key ${key}: ${message}`, { option: '--map' });
@@ -228,6 +231,12 @@ export function parseTransformMap(value: unknown, source: string): TransformMap 
     if ((a.match === 'name' || a.match === 'external-id') && a.column === undefined) throw bad(source, 'account.column', `account.match ${a.match} needs the column that holds the company ${a.match === 'name' ? 'name' : 'id'}`);
     map.account = { match: a.match as AccountMatch, column: a.column as string | undefined };
   }
+  if (raw.country !== undefined) {
+    const c = typeof raw.country === 'string' ? { column: raw.country } : (raw.country as Record<string, unknown>);
+    if (typeof c !== 'object' || c === null || typeof c.column !== 'string' || c.column.trim() === '') throw bad(source, 'country', `expected the column holding each row's country, e.g. "Country" or {"column": "Country", "optional": true}, got ${JSON.stringify(raw.country)}`);
+    if (c.optional !== undefined && typeof c.optional !== 'boolean') throw bad(source, 'country.optional', `expected true or false, got ${JSON.stringify(c.optional)}`);
+    map.country = c.optional === true ? { column: c.column, optional: true } : { column: c.column };
+  }
   return map;
 }
 
@@ -267,7 +276,8 @@ export function renameMapToTransform(header: readonly string[], rename: Record<s
 
 /** What one source row becomes. */
 export type TransformedRow =
-  | { kind: 'row'; cells: string[]; notes: string[] }
+  /** `notes`: what the row lost on the way (dropped phone numbers, extensions), for its line in the results. */
+  | { kind: 'row'; cells: string[]; notes: string[]; phonesDropped: number }
   | { kind: 'skip'; reason: string }
   | { kind: 'fail'; issue: RowIssue };
 
@@ -286,6 +296,8 @@ export interface CompileOptions {
   /** The map must produce a name (default true; false for --mode update). */
   requireName?: boolean;
   defaultCountry?: CountryCode;
+  /** A phone number that cannot be stored: dropped from the contact with a note (default), or the row fails (`--on-bad-phone`). */
+  onBadPhone?: BadPhonePolicy;
   /** Overrides the map's external id (`--external-id-column`). */
   externalIdColumn?: string;
   externalIdLabel?: string;
@@ -295,6 +307,7 @@ export interface CompileOptions {
 }
 
 const PHONE_TARGETS = new Set(['phone_numbers', 'primary_phone_number']);
+
 
 /** Finds a column of the header by name: exactly (normalised), else case-insensitively; errors name the map key and suggest the nearest column. */
 export function columnFinder(header: readonly string[], source: string, lenient = false): (name: string, key: string) => number {
@@ -328,7 +341,7 @@ export function columnFinder(header: readonly string[], source: string, lenient 
  */
 export function compileTransform(map: TransformMap, sourceHeader: readonly string[], options: CompileOptions): CompiledTransform {
   const find = columnFinder(sourceHeader, options.source);
-  type Step = (cells: readonly string[], out: string[], notes: string[]) => RowIssue | undefined;
+  type Step = (cells: readonly string[], out: string[], notes: string[], dropped: { n: number }) => RowIssue | undefined;
   const steps: Step[] = [];
   const header: string[] = [];
   const fields = { ...map.fields };
@@ -343,6 +356,16 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
   }
 
   const has = columnFinder(sourceHeader, options.source, true);
+  const onBadPhone = options.onBadPhone ?? 'drop';
+  const countryAt = map.country && !(map.country.optional && has(map.country.column, '') === -1) ? find(map.country.column, 'country.column') : -1;
+  const countryHeader = countryAt === -1 ? '' : sourceHeader[countryAt]!;
+  /** The country that reads this row's national numbers: its own column's, else --default-country; `unknown` when the column holds no country we know. */
+  const rowCountry = (cells: readonly string[]): { country?: CountryCode; from: string; unknown?: string } => {
+    const cell = countryAt === -1 ? '' : (cells[countryAt] ?? '').trim();
+    if (cell === '') return { country: options.defaultCountry, from: options.defaultCountry ? ' (--default-country)' : '' };
+    const country = countryFromCell(cell);
+    return country ? { country, from: ` (column ${countryHeader} ${JSON.stringify(cell)})` } : { from: '', unknown: cell };
+  };
   for (const [target, rule] of Object.entries(fields)) {
     if (rule === null) continue;
     let spec: FieldSpec = rule;
@@ -415,7 +438,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
         break;
       }
     }
-    steps.push((cells, out, notes) => {
+    steps.push((cells, out, notes, dropped) => {
       const values = read(cells);
       if (!Array.isArray(values)) return values;
       if (!phone) {
@@ -423,9 +446,23 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
         return undefined;
       }
       const digits: string[] = [];
-      for (const value of values.flatMap((v) => splitMulti(v))) {
-        const result = normalizePhoneNumber(value, options.defaultCountry);
-        if (!result.ok) return { code: result.code as RowIssueCode, field: target, message: result.message };
+      const numbers = values.flatMap((v) => splitMulti(v));
+      const where = numbers.length > 0 ? rowCountry(cells) : { from: '' };
+      for (const value of numbers) {
+        let result = normalizePhoneNumber(value, where.country, where.from);
+        if (where.unknown !== undefined && !result.ok && result.code === 'ROW_PHONE_NO_COUNTRY') {
+          result = {
+            ok: false,
+            code: 'ROW_UNKNOWN_COUNTRY',
+            message: `Phone number ${JSON.stringify(value.trim())} has no country code and column ${countryHeader} holds ${JSON.stringify(where.unknown)}, which is not a country this import knows (expected an ISO code such as GB or DEU, or an English name such as United Kingdom); fix the country in the source or write the number as +<country code> <number>`,
+          };
+        }
+        if (!result.ok) {
+          if (onBadPhone === 'fail') return { code: result.code as RowIssueCode, field: target, message: result.message };
+          dropped.n++;
+          notes.push(`phone number dropped: ${result.message}`);
+          continue;
+        }
         if (result.extension) notes.push(`extension ${result.extension} of ${JSON.stringify(value)} dropped (Pylon stores digits only)`);
         if (!digits.includes(result.digits)) digits.push(result.digits);
       }
@@ -476,8 +513,9 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
       }
       const out = new Array<string>(width).fill('');
       const notes: string[] = [];
+      const dropped = { n: 0 };
       for (const step of steps) {
-        const issue = step(cells, out, notes);
+        const issue = step(cells, out, notes, dropped);
         if (issue) return { kind: 'fail', issue };
       }
       if (map.requireEmail && (emailAt === -1 || out[emailAt] === '')) {
@@ -489,7 +527,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
         if (found && 'issue' in found) return { kind: 'fail', issue: found.issue };
         if (found) out[accountAt] = found.accountId;
       }
-      return { kind: 'row', cells: out, notes };
+      return { kind: 'row', cells: out, notes, phonesDropped: dropped.n };
     },
   };
 }

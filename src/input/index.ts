@@ -25,6 +25,10 @@ export interface InputItem extends RecordItem {
   skip?: string;
   /** The map could not build this row: a failed row. */
   issue?: RowIssue;
+  /** What the map left out of this row (a dropped phone number…): shown in its `_message`. */
+  notes?: string[];
+  /** How many of the row's phone numbers the map dropped (`--on-bad-phone drop`). */
+  phonesDropped?: number;
 }
 
 export interface InputSource extends RecordSource {
@@ -86,7 +90,10 @@ export function createInputSource(options: InputSourceOptions): InputSource {
       else if (out.kind === 'fail') yield { line: item.line, cells: [], source: item.cells, issue: out.issue };
       else {
         for (const note of out.notes) if (source.warnings.length < 200) source.warnings.push(`line ${item.line}: ${note}`);
-        yield { line: item.line, cells: out.cells, source: item.cells };
+        const row: InputItem = { line: item.line, cells: out.cells, source: item.cells };
+        if (out.notes.length > 0) row.notes = out.notes;
+        if (out.phonesDropped > 0) row.phonesDropped = out.phonesDropped;
+        yield row;
       }
     }
   }

@@ -117,9 +117,11 @@ test('zendesk: agents, admins and suspended users are skipped with a reason; nes
 
 test('failed rows keep the source columns and record numbers in the error report', async (t) => {
   const emulator = await startEmulator(t);
-  // no --default-country: the national numbers fail, the international ones pass
-  const res = await run(t, emulator, join(SAMPLES, 'hubspot-contacts.csv'), { from: 'hubspot' });
-  t.true(res.stats.failed > 0);
+  // --on-bad-phone fail, no --default-country and no country column: the national number fails its row (issue 18: the default drops it instead)
+  const csv = join(tempDir(t), 'hubspot.csv');
+  writeFileSync(csv, 'Record ID,First Name,Last Name,Email,Phone Number\n51234567801,Priya,Raman,priya.raman@acme.example,(415) 555-0134\n51234567802,Tomás,Álvarez,tomas.alvarez@acme.example,+1 415 555 0150\n');
+  const res = await run(t, emulator, csv, { from: 'hubspot', onBadPhone: 'fail' });
+  t.is(res.stats.failed, 1);
   const first = res.errors[0]!;
   t.is(first['Record ID'], '51234567801');
   t.is(first._line, '2');
@@ -128,8 +130,36 @@ test('failed rows keep the source columns and record numbers in the error report
   // the Zendesk JSON: record numbers
   const json = join(tempDir(t), 'users.json');
   writeFileSync(json, JSON.stringify([{ id: 1, name: 'A', email: 'a@x.example', role: 'end-user', organization_id: null, phone: '555 0101' }]));
-  const zd = await run(t, emulator, json, { from: 'zendesk' });
+  const zd = await run(t, emulator, json, { from: 'zendesk', onBadPhone: 'fail' });
   t.deepEqual(zd.errors.map((e) => [e._line, e.id, e._error_code]), [['1', '1', 'ROW_PHONE_NO_COUNTRY']]);
+});
+
+test('phones (issue 18): a number that is not valid for the row\'s country is dropped, the contact kept, the reason in _message and the count in the stats', async (t) => {
+  const emulator = await startEmulator(t);
+  const csv = join(tempDir(t), 'hubspot.csv');
+  writeFileSync(
+    csv,
+    [
+      'Record ID,First Name,Last Name,Email,Phone Number,Mobile Phone Number,Country/Region',
+      '1,Lena,Fischer,lena@x.example,030 1234567,,Germany',
+      '2,Sam,Hill,sam@x.example,030 1234567,(415) 555-0101,',
+      '3,Ava,Stone,ava@x.example,7911123456,,United Kingdom',
+      '4,Ola,Nord,ola@x.example,7911123456,,Atlantis',
+      '',
+    ].join('\n'),
+  );
+  const dry = await run(t, emulator, csv, { from: 'hubspot', defaultCountry: 'US', dryRun: true });
+  const res = await run(t, emulator, csv, { from: 'hubspot', defaultCountry: 'US' });
+  t.deepEqual(counts(res.stats), { total: 4, created: 4, updated: 0, unchanged: 0, skipped: 0, failed: 0 });
+  t.is(res.stats.phonesDropped, 2);
+  t.is(dry.stats.phonesDropped, 2);
+  const phones = Object.fromEntries([...emulator.store.all()].map((c) => [c.email, c.phone_numbers ?? []]));
+  t.deepEqual(phones, { 'lena@x.example': ['49301234567'], 'sam@x.example': ['14155550101'], 'ava@x.example': ['447911123456'], 'ola@x.example': [] });
+  const messages = Object.fromEntries(res.results.map((r) => [r.email, r._message]));
+  t.is(messages['lena@x.example'], '');
+  t.is(messages['sam@x.example'], 'phone number dropped: Phone number "030 1234567" is not a valid number in US (--default-country) (no such number range)');
+  t.regex(messages['ola@x.example']!, /^phone number dropped: Phone number "7911123456" has no country code and column Country\/Region holds "Atlantis"/);
+  t.deepEqual(dry.results.map((r) => r._message), res.results.map((r) => r._message));
 });
 
 test('bad input stops before any write: unknown --from, a missing column, an XLSX that is a CSV, a non-JSON file', async (t) => {

@@ -64,17 +64,80 @@ test('filters skip rows with a reason; requireEmail fails rows without one', (t)
   t.is(tr.apply(row({ 'First Name': 'A', Email: 'a@x.example', role: 'end-user' })).kind, 'row');
 });
 
-test('phones: national numbers need a country; spreadsheet damage and bad numbers fail the row; extensions are notes', (t) => {
+test('phones with --on-bad-phone fail: national numbers need a country; spreadsheet damage and bad numbers fail the row; extensions are notes', (t) => {
   const map = { fields: { name: 'First Name', email: 'Email', phone_numbers: { list: ['Phone Number', 'Mobile Phone Number'] } } };
-  const noCountry = compile(map, HEADER, { defaultCountry: undefined });
+  const noCountry = compile(map, HEADER, { defaultCountry: undefined, onBadPhone: 'fail' });
   const r1 = noCountry.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Phone Number': '020 7946 0958' }));
   t.is(r1.kind === 'fail' ? r1.issue.code : r1.kind, 'ROW_PHONE_NO_COUNTRY');
-  const gb = compile(map, HEADER, { defaultCountry: 'GB' });
+  const gb = compile(map, HEADER, { defaultCountry: 'GB', onBadPhone: 'fail' });
   t.deepEqual(cellsOf(gb.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Phone Number': '020 7946 0958', 'Mobile Phone Number': '+442079460958' }))), ['A', 'a@x.example', '442079460958']);
   const r2 = gb.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Phone Number': '4.4208E+11' }));
   t.is(r2.kind === 'fail' ? r2.issue.code : r2.kind, 'ROW_PHONE_SPREADSHEET');
   const r3 = gb.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Phone Number': '+1 415 555 0150 x204' }));
-  t.deepEqual(r3, { kind: 'row', cells: ['A', 'a@x.example', '14155550150'], notes: ['extension 204 of "+1 415 555 0150 x204" dropped (Pylon stores digits only)'] });
+  t.deepEqual(r3, { kind: 'row', cells: ['A', 'a@x.example', '14155550150'], notes: ['extension 204 of "+1 415 555 0150 x204" dropped (Pylon stores digits only)'], phonesDropped: 0 });
+});
+
+const PHONE_HEADER = ['Name', 'Email', 'Phone', 'Mobile', 'Country/Region'];
+const PHONE_MAP = { fields: { name: 'Name', email: 'Email', phone_numbers: { list: ['Phone', 'Mobile'] } }, country: { column: 'Country/Region', optional: true } };
+const phoneRow = (phone: string, mobile: string, country: string) => ['P', 'p@x.example', phone, mobile, country];
+
+test('phones (default --on-bad-phone drop): a number that is not valid for its country is left out with a note, the rest of the contact is kept', (t) => {
+  const us = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: 'US' });
+  t.deepEqual(us.apply(phoneRow('030 1234567', '(415) 555-0101', '')), {
+    kind: 'row',
+    cells: ['P', 'p@x.example', '14155550101'],
+    notes: ['phone number dropped: Phone number "030 1234567" is not a valid number in US (--default-country) (no such number range)'],
+    phonesDropped: 1,
+  });
+  const r = us.apply(phoneRow('7911123456', '3.1E+09', ''));
+  t.is(r.kind, 'row');
+  if (r.kind === 'row') {
+    t.deepEqual(r.cells, ['P', 'p@x.example', '']);
+    t.is(r.phonesDropped, 2);
+    t.regex(r.notes[0]!, /"7911123456" is not a valid number in US/);
+    t.regex(r.notes[1]!, /scientific notation/);
+  }
+});
+
+test("phones: the row's own country column wins over --default-country; names, alpha-2 and alpha-3 codes are read", (t) => {
+  const us = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: 'US' });
+  t.deepEqual(cellsOf(us.apply(phoneRow('030 1234567', '', 'Germany'))), ['P', 'p@x.example', '49301234567']);
+  t.deepEqual(cellsOf(us.apply(phoneRow('07911 123456', '7911123456', 'United Kingdom'))), ['P', 'p@x.example', '447911123456']);
+  t.deepEqual(cellsOf(us.apply(phoneRow('06 12 34 56 78', '', 'FRA'))), ['P', 'p@x.example', '33612345678']);
+  t.deepEqual(cellsOf(us.apply(phoneRow('(415) 555-0101', '', 'us'))), ['P', 'p@x.example', '14155550101']);
+  // An international number needs no country, whatever the column says.
+  t.deepEqual(cellsOf(us.apply(phoneRow('+44 20 7946 0958', '', 'Germany'))), ['P', 'p@x.example', '442079460958']);
+  // No --default-country: the column alone reads the row.
+  const none = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: undefined });
+  t.deepEqual(cellsOf(none.apply(phoneRow('020 7946 0958', '', 'GB'))), ['P', 'p@x.example', '442079460958']);
+  // The map's column is optional: a file without it reads with --default-country.
+  const without = compile(PHONE_MAP, ['Name', 'Email', 'Phone', 'Mobile'], { defaultCountry: 'US' });
+  t.deepEqual(cellsOf(without.apply(['P', 'p@x.example', '(415) 555-0101', ''])), ['P', 'p@x.example', '14155550101']);
+});
+
+test('phones: a country column holding no known country never falls back to --default-country: national numbers are dropped (or fail the row) saying why', (t) => {
+  const us = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: 'US' });
+  const dropped = us.apply(phoneRow('(415) 555-0101', '+44 20 7946 0958', 'Narnia'));
+  t.is(dropped.kind, 'row');
+  if (dropped.kind === 'row') {
+    t.deepEqual(dropped.cells, ['P', 'p@x.example', '442079460958']);
+    t.is(dropped.phonesDropped, 1);
+    t.regex(dropped.notes[0]!, /^phone number dropped: Phone number "\(415\) 555-0101" has no country code and column Country\/Region holds "Narnia", which is not a country/);
+  }
+  const failing = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: 'US', onBadPhone: 'fail' });
+  const failed = failing.apply(phoneRow('(415) 555-0101', '', '12345'));
+  t.is(failed.kind, 'fail');
+  if (failed.kind === 'fail') {
+    t.is(failed.issue.code, 'ROW_UNKNOWN_COUNTRY');
+    t.regex(failed.issue.message, /column Country\/Region holds "12345"/);
+  }
+  // Without a phone number the country is not needed: the row is imported as it is.
+  t.deepEqual(cellsOf(failing.apply(phoneRow('', '', 'Narnia'))), ['P', 'p@x.example', '']);
+});
+
+test('a map naming a country column the file lacks (not optional) stops before any row', (t) => {
+  const error = t.throws(() => compile({ ...PHONE_MAP, country: 'Land' }, PHONE_HEADER));
+  t.regex(error!.message, /country\.column: no column "Land"/);
 });
 
 test('the external id: from the map or --external-id-column, with its label as a column', (t) => {
