@@ -50,7 +50,7 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     if (item.issue) return { kind: 'fail', row, issue: item.issue };
     if (item.error) {
       const extra = item.cells.length > headerWidth ? `; cells beyond the header: ${JSON.stringify(item.cells.slice(headerWidth))}` : '';
-      return { kind: 'fail', row, issue: { code: item.error.code === 'ROW_ENCODING' ? 'ROW_ENCODING' : 'ROW_MALFORMED', message: `${item.error.message} (${item.error.code})${extra}` } };
+      return { kind: 'fail', row, issue: { code: item.error.code === 'ROW_ENCODING' || item.error.code === 'ROW_XLSX_LOST_DIGITS' ? item.error.code : 'ROW_MALFORMED', message: `${item.error.message} (${item.error.code})${extra}` } };
     }
     const { desired, issues } = validateRow(cells, columns, validation);
     const withEmail = { ...row, email: desired.email };
