@@ -139,7 +139,11 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       if (next.value.phonesDropped) stats.phonesDropped = (stats.phonesDropped ?? 0) + next.value.phonesDropped;
       const prepared = prepare(next.value);
       if (prepared.kind === 'replay') await ledger.replay(prepared.row, prepared.previous);
-      else if (prepared.kind === 'skip') await ledger.record(prepared.row, 'skipped', { message: prepared.message });
+      else if (prepared.kind === 'skip') {
+        // A row the preset's or map's filters leave out (deleted, not a contact): a skipped outcome, counted apart too.
+        stats.filtered = (stats.filtered ?? 0) + 1;
+        await ledger.record(prepared.row, 'skipped', { message: prepared.message });
+      }
       else if (prepared.kind === 'fail') await ledger.fail(prepared.row, prepared.issue);
       else {
         chunk.push(prepared.row);

@@ -104,6 +104,8 @@ test('zendesk: agents, admins and suspended users are skipped with a reason; nes
   const dry = await run(t, emulator, input, { from: 'zendesk', dryRun: true });
   const skipped = dry.results.filter((r) => r._action === 'skipped').map((r) => r.email ?? r._line);
   t.is(skipped.length, 3);
+  t.deepEqual(dry.stats.filtered, 3);
+  for (const r of dry.results.filter((x) => x._action === 'skipped')) t.regex(r._message!, /^(not an end user|suspended in Zendesk|deleted in Zendesk)/);
   const preset = JSON.parse(readFileSync(join(REPO, 'presets', 'zendesk.json'), 'utf8'));
   preset.fields['custom.tier'] = 'user_fields.tier';
   const map = join(tempDir(t), 'zendesk.json');
@@ -161,6 +163,53 @@ test('phones (issue 18): a number that is not valid for the row\'s country is dr
   t.regex(messages['ola@x.example']!, /^phone number dropped: Phone number "7911123456" has no country code and column Country\/Region holds "Atlantis"/);
   t.deepEqual(dry.results.map((r) => r._message), res.results.map((r) => r._message));
 });
+
+/** Per preset: a file with a record the source marks deleted (or not a contact), and the reason the results give it. */
+const FILTERED: Array<{ from: string; name: string; text: string; kept: string[]; reason: RegExp }> = [
+  {
+    from: 'salesforce',
+    name: 'contacts.csv',
+    // Data Loader through v60 writes API names in capitals; "Export All" includes the recycle bin.
+    text: 'ID,FIRSTNAME,LASTNAME,EMAIL,ISDELETED\r\n0035g00000QxB1AAA,Kept,One,kept1@x.example,false\r\n0035g00000QxB2AAA,Gone,Two,gone2@x.example,true\r\n',
+    kept: ['kept1@x.example'],
+    reason: /^deleted in Salesforce .*\(ISDELETED is "true"\)$/,
+  },
+  {
+    from: 'freshdesk',
+    name: 'contacts.json',
+    text: JSON.stringify([
+      { id: 1, name: 'Kept', email: 'kept1@x.example', mobile: null, other_emails: [], deleted: false },
+      { id: 2, name: 'Gone', email: 'gone2@x.example', mobile: null, other_emails: [], deleted: true },
+    ]),
+    kept: ['kept1@x.example'],
+    reason: /^deleted in Freshdesk \(deleted is "true"\)$/,
+  },
+  {
+    from: 'intercom',
+    name: 'people.csv',
+    text: 'Name,Email,User ID,role\nKept,kept1@x.example,u1,user\nLead,kept2@x.example,,lead\nGone,gone3@x.example,,admin\n',
+    kept: ['kept1@x.example', 'kept2@x.example'],
+    reason: /^not a user or lead in Intercom \(role is "admin", not "user" or "lead"\)$/,
+  },
+];
+
+for (const c of FILTERED) {
+  test(`--from ${c.from}: deleted and non-contact records are skipped with the reason in _message and counted as filtered`, async (t) => {
+    const emulator = await startEmulator(t);
+    const input = join(tempDir(t), c.name);
+    writeFileSync(input, c.text);
+    const dry = await run(t, emulator, input, { from: c.from, dryRun: true });
+    const res = await run(t, emulator, input, { from: c.from });
+    const total = c.kept.length + 1;
+    t.deepEqual(counts(res.stats), { total, created: c.kept.length, updated: 0, unchanged: 0, skipped: 1, failed: 0 });
+    t.deepEqual(counts(dry.stats), counts(res.stats));
+    t.is(res.stats.filtered, 1);
+    t.deepEqual([...emulator.store.all()].map((x) => x.email).sort(), c.kept);
+    const skipped = res.results.filter((r) => r._action === 'skipped');
+    t.is(skipped.length, 1);
+    t.regex(skipped[0]!._message!, c.reason);
+  });
+}
 
 test('bad input stops before any write: unknown --from, a missing column, an XLSX that is a CSV, a non-JSON file', async (t) => {
   const emulator = await startEmulator(t);
