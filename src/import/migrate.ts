@@ -130,6 +130,7 @@ export async function prepareMigration(
       throw new ConfigError('CONFIG_UNKNOWN_PRESET', `Invalid option \`--from\`: expected one of ${names.join(', ')}, got ${JSON.stringify(options.from)}`, { option: '--from' });
     }
     const chosen = candidates.reduce((a, b) => (fingerprintScore(b.map, header) > fingerprintScore(a.map, header) ? b : a));
+    if (fingerprintScore(chosen.map, header) < 1) throw noPresetFits(options.from, candidates, presets, header);
     transformMap = chosen.map;
     source = chosen.file;
     note(`--from ${chosen.name}: map ${chosen.file}${candidates.length > 1 ? ` (${chosen.map.description ?? ''})` : ''}`);
@@ -157,9 +158,10 @@ export async function prepareMigration(
 
   // Account association: the flag, else the map's (presets: their company column, else the email's domain).
   let match = options.accountMatch ?? map.account?.match ?? 'off';
-  let column = options.accountColumn ?? (options.accountMatch === undefined || options.accountMatch === map.account?.match ? map.account?.column : undefined);
+  const mapColumn = map.account?.columns?.find((c) => columnFinder(header, '', true)(c, '') !== -1) ?? map.account?.column;
+  let column = options.accountColumn ?? (options.accountMatch === undefined || options.accountMatch === map.account?.match ? mapColumn : undefined);
   if (options.accountMatch === undefined && map.account && match !== 'domain' && column && columnFinder(header, '', true)(column, '') === -1) {
-    note(`accounts: no ${JSON.stringify(column)} column in the file; matching accounts by the email's domain instead (--account-match to choose)`);
+    note(`accounts: no ${(map.account.columns ?? [column]).map((c) => JSON.stringify(c)).join(' or ')} column in the file; matching accounts by the email's domain instead (--account-match to choose)`);
     match = 'domain';
     column = undefined;
   }
@@ -183,7 +185,7 @@ export async function prepareMigration(
       onBadPhone: options.onBadPhone,
       externalIdColumn: options.externalIdColumn,
       externalIdLabel: options.externalIdLabel,
-      account: match === 'off' ? undefined : { match, column, overwrite: options.accountOverwrite },
+      account: match === 'off' ? undefined : { match, column, overwrite: options.accountOverwrite, split: map.account?.split },
       accounts,
     });
   // Compiled once now: a map naming a missing column stops the run before any call or write.
@@ -243,4 +245,19 @@ async function readHeader(options: MigrationOptions): Promise<string[]> {
   } finally {
     source.close();
   }
+}
+
+/** The usage error for a header that fits none of the chosen source's presets: the closest one, what it misses, and a preset of another source the header fits. */
+function noPresetFits(from: string, candidates: readonly Preset[], presets: readonly Preset[], header: readonly string[]): ConfigError {
+  const has = columnFinder(header, '', true);
+  const missing = (p: Preset) => p.map.fingerprint!.filter((c) => has(c, '') === -1);
+  const closest = [...candidates].sort((a, b) => missing(a).length - missing(b).length)[0]!;
+  const other = detectPreset(presets, header);
+  const lines = [
+    `The file's header matches no ${from} preset. Closest: ${closest.map.description ?? closest.file} (${closest.file}), which needs ${missing(closest).map((c) => JSON.stringify(c)).join(', ')}, not in the file.`,
+    candidates.length > 1 ? `The ${from} presets: ${candidates.map((p) => p.map.description ?? p.file).join('; ')}.` : '',
+    other && other.name !== from.toLowerCase() ? `The header looks like a ${other.name} export: try --from ${other.name}.` : '',
+    `Check the export (its language and columns), or copy a preset, edit it and pass it with --map. The file's columns: ${header.slice(0, 20).map((h) => JSON.stringify(h)).join(', ')}${header.length > 20 ? ', …' : ''}`,
+  ];
+  return new ConfigError('CONFIG_BAD_MAPPING', lines.filter((l) => l !== '').join(' '), { option: '--from' });
 }

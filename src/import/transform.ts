@@ -65,8 +65,16 @@ export interface TransformMap {
   filters: FilterRule[];
   /** A row with no email is a failed row (it is reported), not a contact created without one. */
   requireEmail: boolean;
-  externalId?: { column: string; label: string };
-  account?: { match: AccountMatch; column?: string };
+  /** `normalize: "salesforce18"`: 15-character Salesforce ids (report exports) are turned into the 18-character form Data Loader writes, so both exports give one id. */
+  externalId?: { column: string; label: string; normalize?: 'salesforce18' };
+  /**
+   * `column` may be a list: the first one the file has is used (exports whose
+   * association columns vary). `split`: the cell may list several companies;
+   * one is used, several fail the row (never a guess).
+   */
+  account?: { match: AccountMatch; column?: string; columns?: string[]; split?: string };
+  /** Patterns of lines a report export adds after its rows (totals, copyright): a record whose only value matches one is not a row. */
+  footer?: string[];
   /** The row's own country (a name or an ISO code), which reads its national phone numbers before `--default-country` does. */
   country?: { column: string; optional?: boolean };
 }
@@ -74,7 +82,7 @@ export interface TransformMap {
 /** Pylon fields a map may set, besides `custom.<slug>`. */
 const TARGETS = new Set<string>([...IMPORT_COLUMNS, 'external_id', 'account_id_if_unset']);
 const SPEC_KEYS = new Set(['from', 'join', 'separator', 'list', 'split', 'values', 'default', 'const', 'optional']);
-const MAP_KEYS = new Set(['$schema', '$comment', 'source', 'description', 'fingerprint', 'fields', 'filters', 'requireEmail', 'externalId', 'account', 'country']);
+const MAP_KEYS = new Set(['$schema', '$comment', 'source', 'description', 'fingerprint', 'fields', 'filters', 'requireEmail', 'externalId', 'account', 'country', 'footer']);
 
 function bad(source: string, key: string, message: string): ConfigError {
   return new ConfigError('CONFIG_BAD_MAPPING', `The map ${source}, key ${key}: ${message}`, { option: '--map' });
@@ -223,13 +231,30 @@ export function parseTransformMap(value: unknown, source: string): TransformMap 
     const label = e.label ?? map.source ?? 'import';
     if (typeof label !== 'string' || label.trim() === '') throw bad(source, 'externalId.label', `expected a non-empty string, got ${JSON.stringify(e.label)}`);
     map.externalId = { column: e.column, label };
+    if (e.normalize !== undefined) {
+      if (e.normalize !== 'salesforce18') throw bad(source, 'externalId.normalize', `expected "salesforce18", got ${JSON.stringify(e.normalize)}`);
+      map.externalId.normalize = 'salesforce18';
+    }
   }
   if (raw.account !== undefined) {
     const a = raw.account as Record<string, unknown>;
     if (typeof a !== 'object' || a === null || !ACCOUNT_MATCHES.includes(a.match as AccountMatch)) throw bad(source, 'account.match', `expected one of ${ACCOUNT_MATCHES.join(', ')}, got ${JSON.stringify(a?.match)}`);
-    if (a.column !== undefined && (typeof a.column !== 'string' || a.column.trim() === '')) throw bad(source, 'account.column', `expected a column name, got ${JSON.stringify(a.column)}`);
-    if ((a.match === 'name' || a.match === 'external-id') && a.column === undefined) throw bad(source, 'account.column', `account.match ${a.match} needs the column that holds the company ${a.match === 'name' ? 'name' : 'id'}`);
-    map.account = { match: a.match as AccountMatch, column: a.column as string | undefined };
+    const columns = a.column === undefined ? undefined : stringList(a.column, source, 'account.column');
+    if ((a.match === 'name' || a.match === 'external-id') && columns === undefined) throw bad(source, 'account.column', `account.match ${a.match} needs the column that holds the company ${a.match === 'name' ? 'name' : 'id'}`);
+    if (a.split !== undefined && (typeof a.split !== 'string' || a.split === '')) throw bad(source, 'account.split', `expected a separator such as ";", got ${JSON.stringify(a.split)}`);
+    map.account = { match: a.match as AccountMatch, column: columns?.[0] };
+    if (columns && columns.length > 1) map.account.columns = columns;
+    if (a.split !== undefined) map.account.split = a.split as string;
+  }
+  if (raw.footer !== undefined) {
+    map.footer = stringList(raw.footer, source, 'footer');
+    map.footer.forEach((pattern, i) => {
+      try {
+        new RegExp(pattern, 'i');
+      } catch (error) {
+        throw bad(source, `footer[${i}]`, `not a regular expression: ${(error as Error).message}`);
+      }
+    });
   }
   if (raw.country !== undefined) {
     const c = typeof raw.country === 'string' ? { column: raw.country } : (raw.country as Record<string, unknown>);
@@ -288,6 +313,8 @@ export interface CompiledTransform {
   /** The Pylon columns the rows are turned into (what resolveColumns reads). */
   header: string[];
   apply(cells: readonly string[]): TransformedRow;
+  /** Whether a record is a report's footer line (the map's `footer`), not a row. */
+  isFooter(cells: readonly string[]): boolean;
 }
 
 export interface CompileOptions {
@@ -301,8 +328,8 @@ export interface CompileOptions {
   /** Overrides the map's external id (`--external-id-column`). */
   externalIdColumn?: string;
   externalIdLabel?: string;
-  /** Set by `--account-match` (and the presets); needs `accounts`. */
-  account?: { match: AccountMatch; column?: string; overwrite?: boolean };
+  /** Set by `--account-match` (and the presets); needs `accounts`. `split`: the cell may list several companies. */
+  account?: { match: AccountMatch; column?: string; overwrite?: boolean; split?: string };
   accounts?: AccountResolver;
 }
 
@@ -348,6 +375,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
   const externalColumn = options.externalIdColumn ?? map.externalId?.column;
   const externalLabel = options.externalIdLabel ?? map.externalId?.label ?? map.source ?? 'import';
   if (externalColumn !== undefined) fields.external_id = { kind: 'copy', from: externalColumn };
+  const normalizeId = options.externalIdColumn === undefined && map.externalId?.normalize === 'salesforce18' ? salesforceId18 : undefined;
   if (options.requireName !== false && !fields.name) {
     throw bad(options.source, 'fields.name', 'the map produces no name, and Pylon needs one to create a contact; map the name, e.g. "name": {"join": ["First Name", "Last Name"]} (or import with --mode update)');
   }
@@ -442,7 +470,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
       const values = read(cells);
       if (!Array.isArray(values)) return values;
       if (!phone) {
-        out[at] = values.join(MULTI_SEPARATOR);
+        out[at] = target === 'external_id' && normalizeId ? values.map(normalizeId).join(MULTI_SEPARATOR) : values.join(MULTI_SEPARATOR);
         return undefined;
       }
       const digits: string[] = [];
@@ -497,8 +525,14 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
     .filter((rule) => !rule.optional || has(rule.column, '') !== -1)
     .map((rule, j) => ({ rule, i: find(rule.column, `filters[${map.filters.indexOf(rule)}].column`) }));
   const width = header.length;
+  const footer = (map.footer ?? []).map((p) => new RegExp(p, 'i'));
   return {
     header,
+    isFooter(cells) {
+      if (footer.length === 0) return false;
+      const values = cells.map((c) => c.trim()).filter((c) => c !== '');
+      return values.length === 1 && footer.some((re) => re.test(values[0]!));
+    },
     apply(cells) {
       for (const { rule, i } of filters) {
         const v = (cells[i] ?? '').trim();
@@ -523,11 +557,42 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
       }
       if (labelAt !== -1) out[labelAt] = externalLabel;
       if (accountAt !== -1) {
-        const found = options.accounts!({ email: emailAt === -1 ? undefined : out[emailAt], value: accountColumn === -1 ? undefined : (cells[accountColumn] ?? '').trim() });
+        let value = accountColumn === -1 ? undefined : (cells[accountColumn] ?? '').trim();
+        if (value !== undefined && account!.split) {
+          const parts = [...new Set(value.split(account!.split).map((p) => p.trim()).filter((p) => p !== ''))];
+          if (parts.length > 1) {
+            const column = sourceHeader[accountColumn]!;
+            return { kind: 'fail', issue: { code: 'ROW_ACCOUNT_AMBIGUOUS', field: column, message: `Column ${column} lists ${parts.length} companies (${parts.map((p) => JSON.stringify(p)).join(', ')}) and the file says none is the primary one; keep one in the source, or export the "(Primary)" association column` } };
+          }
+          value = parts[0] ?? '';
+        }
+        const found = options.accounts!({ email: emailAt === -1 ? undefined : out[emailAt], value });
         if (found && 'issue' in found) return { kind: 'fail', issue: found.issue };
         if (found) out[accountAt] = found.accountId;
       }
       return { kind: 'row', cells: out, notes, phonesDropped: dropped.n };
     },
   };
+}
+
+const SALESFORCE_SUFFIX = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
+
+/**
+ * A 15-character Salesforce id (case-sensitive, as reports show it) → the
+ * 18-character form (the API's, Data Loader's): three suffix characters that
+ * encode which of the 15 are upper-case letters, five at a time. Anything else
+ * is returned as it is.
+ */
+export function salesforceId18(id: string): string {
+  if (!/^[a-zA-Z0-9]{15}$/.test(id)) return id;
+  let suffix = '';
+  for (let chunk = 0; chunk < 3; chunk++) {
+    let bits = 0;
+    for (let i = 0; i < 5; i++) {
+      const c = id.charCodeAt(chunk * 5 + i);
+      if (c >= 65 && c <= 90) bits |= 1 << i;
+    }
+    suffix += SALESFORCE_SUFFIX[bits];
+  }
+  return id + suffix;
 }

@@ -80,7 +80,12 @@ export function createInputSource(options: InputSourceOptions): InputSource {
   async function* iterate(): AsyncGenerator<InputItem> {
     await open();
     const t = compiled!;
+    let footerLines = 0;
     for await (const item of base) {
+      if (t.isFooter(item.cells)) {
+        footerLines++;
+        continue;
+      }
       if (item.error) {
         yield item;
         continue;
@@ -96,6 +101,7 @@ export function createInputSource(options: InputSourceOptions): InputSource {
         yield row;
       }
     }
+    if (footerLines > 0) base.warnings.push(`${footerLines} report footer line${footerLines === 1 ? '' : 's'} (totals, copyright) left out: they are not rows`);
   }
   const source: InputSource = {
     open,

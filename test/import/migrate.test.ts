@@ -310,3 +310,103 @@ test('--create-accounts needs --account-match domain or name', async (t) => {
   const emulator = await startEmulator(t);
   await t.throwsAsync(run(t, emulator, join(SAMPLES, 'hubspot-contacts.csv'), { from: 'hubspot', defaultCountry: 'US', createAccounts: true, accountMatch: 'off' }), { message: /--create-accounts/ });
 });
+
+const stored = (emulator: Emulator, email: string) => [...emulator.store.all()].find((c) => c.email === email);
+
+test('--from hubspot: the associated company (primary first) gives the account; several associated companies fail the row', async (t) => {
+  const emulator = await startEmulator(t, { accounts: ACCOUNTS });
+  const input = join(tempDir(t), 'hubspot.csv');
+  writeFileSync(
+    input,
+    [
+      'Record ID,First Name,Last Name,Email,Additional email addresses,Company Name,Associated Company,Associated Company IDs,Associated Company (Primary),Associated Company IDs (Primary)',
+      '701,Ann,Lee,ann@x.example,ann.lee@old.example;ann@home.example,Stale Name,Acme Inc,9812345001,Acme Inc,9812345001',
+      '702,Bo,Kim,bo@x.example,,,Initech;Acme Inc,9812345003;9812345001,Initech,9812345003',
+      '',
+    ].join('\n'),
+  );
+  const res = await run(t, emulator, input, { from: 'hubspot' });
+  t.deepEqual(counts(res.stats), { total: 2, created: 2, updated: 0, unchanged: 0, skipped: 0, failed: 0 });
+  t.is(stored(emulator, 'ann@x.example')?.account?.id, 'acc-acme');
+  t.is(stored(emulator, 'bo@x.example')?.account?.id, 'acc-initech');
+  // An older export without the (Primary) columns: Associated Company is used; two companies in it fail the row, never a guess.
+  const older = join(tempDir(t), 'older.csv');
+  writeFileSync(older, 'Record ID,First Name,Last Name,Email,Associated Company\n703,Cy,Ng,cy@x.example,Initech;Acme Inc\n704,Di,Ox,di@x.example,Initech\n');
+  const res2 = await run(t, emulator, older, { from: 'hubspot' });
+  t.is(res2.stats.failed, 1);
+  t.is(res2.errors[0]!._error_code, 'ROW_ACCOUNT_AMBIGUOUS');
+  t.regex(res2.errors[0]!._error_message, /Associated Company lists 2 companies \("Initech", "Acme Inc"\)/);
+  t.is(stored(emulator, 'di@x.example')?.account?.id, 'acc-initech');
+  t.is(stored(emulator, 'cy@x.example'), undefined);
+  // The company ids as account external ids.
+  const fresh = await startEmulator(t, { accounts: ACCOUNTS });
+  const byId = await run(t, fresh, input, { from: 'hubspot', accountMatch: 'external-id', accountColumn: 'Associated Company IDs (Primary)' });
+  t.is(byId.stats.created, 2);
+  t.is(stored(fresh, 'ann@x.example')?.account?.id, 'acc-acme');
+  t.is(stored(fresh, 'bo@x.example')?.account, undefined); // Initech holds no hubspot company id in this workspace
+});
+
+test('--from hubspot: a Spanish export is read by its labels; a localized file missing a column is a usage error naming the closest preset', async (t) => {
+  const emulator = await startEmulator(t);
+  const input = join(tempDir(t), 'es.csv');
+  writeFileSync(input, 'ID de registro,Nombre,Apellidos,Correo,Número de teléfono,País/región\n801,Lucía,García,lucia@x.example,912 345 678,España\n');
+  const res = await run(t, emulator, input, { from: 'hubspot' });
+  t.deepEqual(counts(res.stats), { total: 1, created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 0 });
+  const lucia = stored(emulator, 'lucia@x.example');
+  t.is(lucia?.name, 'Lucía García');
+  t.deepEqual(lucia?.phone_numbers, ['34912345678']);
+  t.deepEqual(lucia?.external_ids, [{ external_id: '801', label: 'hubspot' }]);
+  const missing = join(tempDir(t), 'es-missing.csv');
+  writeFileSync(missing, 'ID de registro,Nombre,Correo\n802,Pablo,pablo@x.example\n');
+  const error = await t.throwsAsync(run(t, emulator, missing, { from: 'hubspot' }));
+  t.is((error as { code?: string }).code, 'CONFIG_BAD_MAPPING');
+  t.regex(error!.message, /matches no hubspot preset\. Closest: HubSpot contacts export with Spanish labels .*\(.*hubspot-es\.json\), which needs "Apellidos", not in the file/);
+  t.is(emulator.store.size, 1);
+});
+
+test('--from freshdesk: the UI export (field labels) is read beside the API one', async (t) => {
+  const emulator = await startEmulator(t, { accounts: ACCOUNTS });
+  const input = join(tempDir(t), 'freshdesk-ui.csv');
+  writeFileSync(input, 'Full name,Title,Email,Work phone,Mobile phone,Twitter,Unique external ID,Company,Tags\r\nMia Wong,CTO,mia@x.example,+1 415 555 0101,,,,Acme Inc,vip\r\n');
+  const res = await run(t, emulator, input, { from: 'freshdesk' });
+  t.regex(res.notes.join('\n'), /presets\/freshdesk-labels\.json/);
+  t.deepEqual(counts(res.stats), { total: 1, created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 0 });
+  const mia = stored(emulator, 'mia@x.example');
+  t.is(mia?.name, 'Mia Wong');
+  t.deepEqual(mia?.phone_numbers, ['14155550101']);
+  t.is(mia?.account?.id, 'acc-acme');
+});
+
+test('--from salesforce: a report export (labels, 15-character ids, footer lines) gives the same contacts as the Data Loader export', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const loader = join(dir, 'extract.csv');
+  writeFileSync(loader, 'ID,FIRSTNAME,LASTNAME,EMAIL\n0035g00000QxA1AAAV,Hannah,Schmidt,hannah@x.example\n');
+  const first = await run(t, emulator, loader, { from: 'salesforce' });
+  t.is(first.stats.created, 1);
+  t.deepEqual(stored(emulator, 'hannah@x.example')?.external_ids, [{ external_id: '0035g00000QxA1AAAV', label: 'salesforce' }]);
+  const report = join(dir, 'report.csv');
+  writeFileSync(
+    report,
+    [
+      '"Contact ID","First Name","Last Name","Email","Account Name","Mailing Country","Phone"',
+      '"0035g00000QxA1A","Hannah","Schmidt","hannah.new@x.example","","Germany","030 1234567"',
+      '"0035g00000QxA2B","Omar","Haddad","omar@x.example","","",""',
+      '""',
+      '"Grand Totals (2 records)"',
+      '""',
+      '"Confidential Information - Do Not Distribute"',
+      '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."',
+      '',
+    ].join('\r\n'),
+  );
+  const res = await run(t, emulator, report, { from: 'salesforce', defaultCountry: 'US' });
+  t.deepEqual(counts(res.stats), { total: 2, created: 1, updated: 1, unchanged: 0, skipped: 0, failed: 0 });
+  t.true(res.stats.warnings.some((w) => /^3 report footer lines .* left out/.test(w)), res.stats.warnings.join('\n'));
+  // The 15-character id is the same contact: its email changed, no second Hannah.
+  t.is(stored(emulator, 'hannah@x.example'), undefined);
+  const hannah = stored(emulator, 'hannah.new@x.example');
+  t.deepEqual(hannah?.external_ids, [{ external_id: '0035g00000QxA1AAAV', label: 'salesforce' }]);
+  t.deepEqual(hannah?.phone_numbers, ['49301234567']);
+  t.is(emulator.store.size, 2);
+});

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { compileTransform, parseTransformMap, renameMapToTransform, type TransformedRow } from '../../src/import/transform.js';
+import { compileTransform, parseTransformMap, renameMapToTransform, salesforceId18, type TransformedRow } from '../../src/import/transform.js';
 import { loadPhoneNumbers } from '../../src/import/phone.js';
 
 test.before(loadPhoneNumbers);
@@ -202,4 +203,19 @@ test('a map that produces no name, or nothing to match on, is refused (no name i
 test('a plain rename map seen as a transform keeps every column, renamed where asked, _columns and nulls dropped', (t) => {
   const map = renameMapToTransform(['Full Name', 'E-mail', 'Phone', '_line', 'Notes'], { 'Full Name': 'name', 'e-mail': 'email', Notes: null });
   t.deepEqual(Object.keys(map.fields), ['name', 'email', 'Phone']);
+});
+
+test('the hubspot preset: additional email addresses (;-list) go to emails, for matching merged contacts', (t) => {
+  const preset = JSON.parse(readFileSync(new URL('../../presets/hubspot.json', import.meta.url), 'utf8'));
+  const header = ['Record ID', 'First Name', 'Last Name', 'Email', 'Additional email addresses'];
+  const tr = compile(preset, header);
+  t.deepEqual(tr.header, ['name', 'email', 'emails', 'external_id', 'external_id_label']);
+  t.deepEqual(cellsOf(tr.apply(['701', 'Ann', 'Lee', 'ann@x.example', 'ann.lee@old.example; ann@home.example'])), ['Ann Lee', 'ann@x.example', 'ann.lee@old.example;ann@home.example', '701', 'hubspot']);
+});
+
+test('salesforceId18: a 15-character id gets the suffix that encodes its capitals; other values pass unchanged', (t) => {
+  t.is(salesforceId18('001A0000006Vm9r'), '001A0000006Vm9rIAC');
+  t.is(salesforceId18('0035g00000QxA1A'), '0035g00000QxA1AAAV');
+  t.is(salesforceId18('0035g00000QxA1AAAV'), '0035g00000QxA1AAAV');
+  t.is(salesforceId18('not-an-id'), 'not-an-id');
 });
