@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import { editDistance, normalizeHeader } from './columns.js';
 import type { RowIssue, RowIssueCode } from './desired.js';
 import { countryFromCell, normalizePhoneNumber, type BadPhonePolicy } from './phone.js';
+import { DATE_FORMAT, NUMBER_FORMATS, parseSpreadsheetDate, parseSpreadsheetNumber, type NumberFormat } from './spreadsheet-values.js';
 
 /**
  * A map that transforms: source columns (or JSON paths) → Pylon fields, with
@@ -35,13 +36,16 @@ import { countryFromCell, normalizePhoneNumber, type BadPhonePolicy } from './ph
 export type AccountMatch = 'domain' | 'name' | 'external-id' | 'off';
 export const ACCOUNT_MATCHES: readonly AccountMatch[] = ['domain', 'name', 'external-id', 'off'];
 
-/** `optional`: columns of the rule missing from the file are left out instead of stopping the run (exports whose columns vary). */
+/**
+ * `optional`: columns of the rule missing from the file are left out instead of stopping the run (exports whose columns vary).
+ * `date` / `number`: the source's format of the values (`"MM/DD/YYYY"`, `"1.234,5"`), read into `YYYY-MM-DD` / `1234.5`.
+ */
 export type FieldSpec = (
   | { kind: 'copy'; from: string; split?: string; values?: Record<string, string>; fallback?: string }
   | { kind: 'const'; value: string }
   | { kind: 'join'; from: string[]; separator: string; values?: Record<string, string>; fallback?: string }
   | { kind: 'list'; from: string[]; split?: string; values?: Record<string, string>; fallback?: string }
-) & { optional?: boolean };
+) & { optional?: boolean; date?: string; number?: NumberFormat };
 
 export interface FilterRule {
   column: string;
@@ -81,7 +85,7 @@ export interface TransformMap {
 
 /** Pylon fields a map may set, besides `custom.<slug>`. */
 const TARGETS = new Set<string>([...IMPORT_COLUMNS, 'external_id', 'account_id_if_unset']);
-const SPEC_KEYS = new Set(['from', 'join', 'separator', 'list', 'split', 'values', 'default', 'const', 'optional']);
+const SPEC_KEYS = new Set(['from', 'join', 'separator', 'list', 'split', 'values', 'default', 'const', 'optional', 'date', 'number']);
 const MAP_KEYS = new Set(['$schema', '$comment', 'source', 'description', 'fingerprint', 'fields', 'filters', 'requireEmail', 'externalId', 'account', 'country', 'footer']);
 
 function bad(source: string, key: string, message: string): ConfigError {
@@ -128,7 +132,14 @@ function parseSpec(value: unknown, source: string, key: string): FieldSpec | nul
   if (spec.default !== undefined && typeof spec.default !== 'string') throw bad(source, `${key}.default`, `expected a string, got ${JSON.stringify(spec.default)}`);
   if (spec.split !== undefined && (typeof spec.split !== 'string' || spec.split === '')) throw bad(source, `${key}.split`, `expected a separator such as ";" or ",", got ${JSON.stringify(spec.split)}`);
   if (spec.optional !== undefined && typeof spec.optional !== 'boolean') throw bad(source, `${key}.optional`, `expected true or false, got ${JSON.stringify(spec.optional)}`);
-  const optional = spec.optional === true ? { optional: true } : {};
+  if (spec.date !== undefined && (typeof spec.date !== 'string' || !DATE_FORMAT.test(spec.date))) throw bad(source, `${key}.date`, `expected a date format such as "MM/DD/YYYY", "DD/MM/YYYY", "DD.MM.YYYY" or "YYYY-MM-DD", got ${JSON.stringify(spec.date)}`);
+  if (spec.number !== undefined && !(NUMBER_FORMATS as readonly unknown[]).includes(spec.number)) throw bad(source, `${key}.number`, `expected one of ${NUMBER_FORMATS.map((f) => JSON.stringify(f)).join(', ')} (how the source writes one thousand two hundred and thirty-four and a half), got ${JSON.stringify(spec.number)}`);
+  if (spec.date !== undefined && spec.number !== undefined) throw bad(source, key, 'date and number cannot be combined');
+  const optional = {
+    ...(spec.optional === true ? { optional: true } : {}),
+    ...(spec.date !== undefined ? { date: spec.date as string } : {}),
+    ...(spec.number !== undefined ? { number: spec.number as NumberFormat } : {}),
+  };
   const fallback = spec.default as string | undefined;
   const ways = ['const', 'join', 'list', 'from'].filter((k) => spec[k] !== undefined);
   if (spec.const !== undefined) {
@@ -470,7 +481,16 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
       const values = read(cells);
       if (!Array.isArray(values)) return values;
       if (!phone) {
-        out[at] = target === 'external_id' && normalizeId ? values.map(normalizeId).join(MULTI_SEPARATOR) : values.join(MULTI_SEPARATOR);
+        let read = values;
+        if (spec.date !== undefined || spec.number !== undefined) {
+          read = [];
+          for (const v of values) {
+            const parsed = spec.date !== undefined ? parseSpreadsheetDate(v, spec.date) : parseSpreadsheetNumber(v, false, spec.number);
+            if (!parsed.ok) return { code: 'ROW_CUSTOM_FIELD_INVALID', field: target, message: `${target}: ${parsed.reason}` };
+            read.push(parsed.value);
+          }
+        }
+        out[at] = target === 'external_id' && normalizeId ? read.map(normalizeId).join(MULTI_SEPARATOR) : read.join(MULTI_SEPARATOR);
         return undefined;
       }
       const digits: string[] = [];

@@ -219,3 +219,18 @@ test('salesforceId18: a 15-character id gets the suffix that encodes its capital
   t.is(salesforceId18('0035g00000QxA1AAAV'), '0035g00000QxA1AAAV');
   t.is(salesforceId18('not-an-id'), 'not-an-id');
 });
+
+test('a map states the source format of dates and numbers: "date": "MM/DD/YYYY", "number": "1.234,5"; a value not in it fails the row naming the field', (t) => {
+  const header = ['Name', 'Email', 'Renewal', 'MRR'];
+  const tr = compile({ fields: { name: 'Name', email: 'Email', 'custom.renewal_date': { from: 'Renewal', date: 'MM/DD/YYYY' }, 'custom.mrr': { from: 'MRR', number: '1.234,5' } } }, header);
+  t.deepEqual(cellsOf(tr.apply(['A', 'a@x.example', '11/2/2024', '1.250,5'])), ['A', 'a@x.example', '2024-11-02', '1250.5']);
+  t.deepEqual(cellsOf(tr.apply(['A', 'a@x.example', '', ''])), ['A', 'a@x.example', '', '']);
+  const bad = tr.apply(['A', 'a@x.example', '13/2/2024', '1']);
+  t.is(bad.kind, 'fail');
+  if (bad.kind === 'fail') {
+    t.is(bad.issue.code, 'ROW_CUSTOM_FIELD_INVALID');
+    t.is(bad.issue.message, `custom.renewal_date: "13/2/2024" is not a calendar date in the map's format MM/DD/YYYY`);
+  }
+  t.throws(() => compile({ fields: { name: 'Name', email: 'Email', 'custom.mrr': { from: 'MRR', number: '1,234' } } }, header), { message: /key fields\.custom\.mrr\.number: expected one of "1,234\.5", "1\.234,5"/ });
+  t.throws(() => compile({ fields: { name: 'Name', email: 'Email', 'custom.renewal_date': { from: 'Renewal', date: 'M/D/YY' } } }, header), { message: /key fields\.custom\.renewal_date\.date: expected a date format such as "MM\/DD\/YYYY"/ });
+});
