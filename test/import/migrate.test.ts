@@ -410,3 +410,26 @@ test('--from salesforce: a report export (labels, 15-character ids, footer lines
   t.deepEqual(hannah?.phone_numbers, ['49301234567']);
   t.is(emulator.store.size, 2);
 });
+
+test('XLSX ids: a 16-digit id is stored with every digit; two 20-digit ids the workbook already rounded fail (ROW_XLSX_LOST_DIGITS) rather than merge', async (t) => {
+  const emulator = await startEmulator(t);
+  const XLSX = await import('@e965/xlsx');
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(
+    wb,
+    XLSX.utils.aoa_to_sheet([
+      ['Name', 'Email', 'User ID'],
+      ['Ida Long', 'ida@x.example', 3600123456789012],
+      ['Twenty One', 'one@x.example', 12345678901234567890],
+      ['Twenty Two', 'two@x.example', 12345678901234567891],
+    ]),
+    'People',
+  );
+  const input = join(tempDir(t), 'people.xlsx');
+  writeFileSync(input, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+  const res = await run(t, emulator, input, { from: 'intercom' });
+  t.deepEqual(counts(res.stats), { total: 3, created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 2 });
+  t.deepEqual(res.errors.map((e) => [e._line, e.Email, e._error_code]), [['3', 'one@x.example', 'ROW_XLSX_LOST_DIGITS'], ['4', 'two@x.example', 'ROW_XLSX_LOST_DIGITS']]);
+  t.deepEqual(stored(emulator, 'ida@x.example')?.external_ids, [{ external_id: '3600123456789012', label: 'intercom' }]);
+  t.is(emulator.store.size, 1);
+});
