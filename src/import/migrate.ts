@@ -5,6 +5,7 @@ import type { CountryCode } from 'libphonenumber-js/max';
 import type { PylonClient } from '../pylon/api.js';
 import { ConfigError, invalidOption } from '../errors.js';
 import { createInputSource, resolveFormat, type InputSourceOptions } from '../input/index.js';
+import type { WorkbookMemo } from '../input/xlsx.js';
 import { parseMapping } from './columns.js';
 import { createAccountResolver, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
 import { loadPhoneNumbers, resolveCountry, type BadPhonePolicy } from './phone.js';
@@ -48,6 +49,8 @@ export interface MigrationOptions {
   /** Create the accounts no contact's domain or company name matched (a dry run lists them). */
   createAccounts?: boolean;
   dryRun?: boolean;
+  /** The run's parsed workbooks (XLSX), shared with the import's passes. */
+  memo?: WorkbookMemo;
 }
 
 export interface Migration {
@@ -190,7 +193,7 @@ export async function prepareMigration(
     });
   // Compiled once now: a map naming a missing column stops the run before any call or write.
   compileWith(header, match === 'off' ? undefined : () => undefined);
-  const inputOptions: InputSourceOptions = { input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding };
+  const inputOptions: InputSourceOptions = { input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, memo: options.memo };
   if (match !== 'off') {
     await loadDomainParser();
     const accounts = await loadAccounts(client, hooks.signal);
@@ -239,7 +242,7 @@ export async function prepareMigration(
 }
 
 async function readHeader(options: MigrationOptions): Promise<string[]> {
-  const source = createInputSource({ input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding });
+  const source = createInputSource({ input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, memo: options.memo });
   try {
     return await source.header();
   } finally {

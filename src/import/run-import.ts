@@ -63,7 +63,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
   let migration: Migration | undefined;
   const openSource = () =>
     migration?.active
-      ? createInputSource({ input: input.path, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, transform: migration.transform })
+      ? createInputSource({ input: input.path, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, memo: input.sheets, transform: migration.transform })
       : createRecordSource({ input: input.path, delimiter: options.delimiter, encoding: options.encoding });
   let journal: Journal | undefined;
   let lookup: Lookup | undefined;
@@ -79,7 +79,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     ]);
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
-    migration = await prepareMigration({ ...options, input: input.path }, client, { signal, onNote: note }); // migration (issue 13)
+    migration = await prepareMigration({ ...options, input: input.path, memo: input.sheets }, client, { signal, onNote: note }); // migration (issue 13)
     const headerSource = openSource();
     const header = await headerSource.header();
     // migration (issue 13): the error report keeps the rows as read; columns resolve against the transformed header.

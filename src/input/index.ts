@@ -4,7 +4,7 @@ import { invalidOption } from '../errors.js';
 import type { RowIssue } from '../import/desired.js';
 import type { CompiledTransform } from '../import/transform.js';
 import { createJsonSource } from './json.js';
-import { createXlsxSource } from './xlsx.js';
+import { createXlsxSource, type WorkbookMemo } from './xlsx.js';
 
 /**
  * The import's input in any format (CSV, XLSX, JSON array, NDJSON) as one kind
@@ -43,6 +43,8 @@ export interface InputSourceOptions {
   sheet?: string;
   delimiter?: string;
   encoding?: string;
+  /** The run's parsed workbooks (XLSX): every pass shares one parse. */
+  memo?: WorkbookMemo;
   /** Compiles the transform once the source header is known (the same for every pass over the file). */
   transform?: (sourceHeader: string[]) => CompiledTransform;
 }
@@ -63,7 +65,7 @@ export function createInputSource(options: InputSourceOptions): InputSource {
   const format = resolveFormat(options.input, options.format);
   const base: RecordSource =
     format === 'xlsx'
-      ? createXlsxSource({ input: options.input, sheet: options.sheet })
+      ? createXlsxSource({ input: options.input, sheet: options.sheet, memo: options.memo })
       : format === 'json'
         ? createJsonSource({ input: options.input })
         : createRecordSource({ input: options.input, delimiter: options.delimiter, encoding: options.encoding });

@@ -13,14 +13,9 @@ import { assembleRecordSource, type CsvLayout, type RecordItem, type RecordSourc
  * being read as another id. Date cells (a date number format) are ISO dates.
  * `line` is the spreadsheet's row number.
  *
- * Memory: the whole workbook is parsed at once (SheetJS has no row streaming).
+ * Memory: the whole workbook is parsed at once (SheetJS has no row streaming),
+ * once per run: the passes over the file share the parse through a WorkbookMemo.
  */
-
-export interface XlsxSourceOptions {
-  input: string;
-  /** Sheet name or 1-based number; the first sheet when omitted. */
-  sheet?: string;
-}
 
 interface Cell {
   t?: string;
@@ -39,6 +34,108 @@ function startsWith(bytes: Uint8Array, magic: number[]): boolean {
   return magic.every((b, i) => bytes[i] === b);
 }
 
+export interface XlsxSourceOptions {
+  input: string;
+  /** Sheet name or 1-based number; the first sheet when omitted. */
+  sheet?: string;
+  /** The run's parsed workbooks: every pass over the file (header, duplicate scan, rows) shares one parse. */
+  memo?: WorkbookMemo;
+}
+
+/** A sheet as parsed: its rows of cells, where its header is, and what the reader has to say about it. */
+export interface LoadedSheet {
+  rows: Cell[][];
+  header: string[];
+  headerRow: number;
+  warnings: string[];
+  bytesRead: number;
+  ssf: Ssf;
+  date1904: boolean;
+}
+
+/**
+ * The parsed workbook of one run, so an XLSX input is parsed once however many
+ * passes read it. `clear()` lets it go (the input's close).
+ */
+export interface WorkbookMemo {
+  load(input: string, sheet: string | undefined): Promise<LoadedSheet>;
+  clear(): void;
+}
+
+export function createWorkbookMemo(): WorkbookMemo {
+  const loaded = new Map<string, Promise<LoadedSheet>>();
+  return {
+    load(input, sheet) {
+      const key = JSON.stringify([input, sheet ?? null]);
+      let entry = loaded.get(key);
+      if (!entry) {
+        entry = loadSheet(input, sheet);
+        loaded.set(key, entry);
+        // A failed parse is not kept: the error is thrown to this caller, and a later pass tries again.
+        entry.catch(() => loaded.delete(key));
+      }
+      return entry;
+    },
+    clear: () => loaded.clear(),
+  };
+}
+
+async function loadSheet(name: string, sheetOption: string | undefined): Promise<LoadedSheet> {
+  const warnings: string[] = [];
+  if (name === '-') throw new ConfigError('CONFIG_INVALID_OPTION', 'An XLSX workbook cannot be read from stdin; save it to a file', { option: '<file>' });
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(name);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${name}`, { option: '<file>' });
+    throw new ConfigError('INPUT_UNREADABLE', `Cannot open ${name}: ${(error as Error).message}`, { option: '<file>' });
+  }
+  if (bytes.length === 0) throw new ConfigError('INPUT_FORMAT', `${name} is empty: expected an XLSX workbook`, { option: '<file>' });
+  const isZip = startsWith(bytes, ZIP);
+  if (!isZip && !startsWith(bytes, CFB)) {
+    const text = bytes.subarray(0, 512).toString('utf8');
+    const looksText = !text.includes('\u0000') && /[,;\t]/.test(text);
+    throw new ConfigError(
+      'INPUT_FORMAT',
+      `${name} is not an XLSX workbook${looksText ? ': it is a text file (a CSV saved with an .xlsx name?); rename it to .csv or pass --format csv' : ''}`,
+      { option: '<file>' },
+    );
+  }
+  const XLSX = await import('@e965/xlsx');
+  let workbook;
+  try {
+    workbook = XLSX.read(bytes, { type: 'buffer', dense: true, cellText: true, cellNF: true, cellDates: false, cellHTML: false, cellFormula: false, sheetStubs: false });
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    if (/password|encrypt/i.test(message) || (!isZip && /EncryptionInfo|EncryptedPackage/.test(bytes.toString('latin1')))) {
+      throw new ConfigError('INPUT_FORMAT', `${name} is encrypted (password-protected): open it in Excel, remove the password (File → Info → Protect Workbook), save, and import again`, { option: '<file>' });
+    }
+    throw new ConfigError('INPUT_FORMAT', `${name} cannot be read as a workbook: ${message}`, { option: '<file>' });
+  }
+  if (!isZip && bytes.toString('latin1').includes('E\u0000n\u0000c\u0000r\u0000y\u0000p\u0000t\u0000e\u0000d\u0000P\u0000a\u0000c\u0000k\u0000a\u0000g\u0000e')) {
+    throw new ConfigError('INPUT_FORMAT', `${name} is encrypted (password-protected): open it in Excel, remove the password, save, and import again`, { option: '<file>' });
+  }
+  const ssf = XLSX.SSF;
+  const date1904 = Boolean(workbook.Workbook?.WBProps?.date1904);
+  const names = workbook.SheetNames;
+  let sheetName: string | undefined = names[0];
+  if (sheetOption !== undefined) {
+    const n = /^\d+$/.test(sheetOption) ? Number(sheetOption) : undefined;
+    sheetName = n !== undefined && !names.includes(sheetOption) ? names[n - 1] : names.find((s) => s === sheetOption) ?? names.find((s) => s.toLowerCase() === sheetOption.toLowerCase());
+    if (sheetName === undefined) throw invalidOption('--sheet', `a sheet of ${name}: ${names.map((s, i) => `${i + 1} "${s}"`).join(', ')}`, sheetOption);
+  }
+  if (sheetName === undefined) throw new ConfigError('INPUT_FORMAT', `${name} has no sheets`, { option: '<file>' });
+  const sheet = workbook.Sheets[sheetName] as unknown as { '!data'?: Cell[][]; '!ref'?: string };
+  const rows = sheet['!data'] ?? [];
+  const headerRow = rows.findIndex((row) => row?.some((cell) => text(cell) !== ''));
+  if (headerRow === -1) throw new ConfigError('INPUT_FORMAT', `Sheet "${sheetName}" of ${name} is empty: expected a header row${names.length > 1 ? ` (other sheets: ${names.filter((s) => s !== sheetName).join(', ')}; choose one with --sheet)` : ''}`, { option: '--sheet' });
+  const header = (rows[headerRow] ?? []).map((cell) => text(cell, ssf, date1904).trim());
+  while (header.length > 0 && header[header.length - 1] === '') header.pop();
+  if (names.length > 1 && sheetOption === undefined) warnings.push(`${name} has ${names.length} sheets; read the first, "${sheetName}" (choose another with --sheet)`);
+  return { rows, header, headerRow, warnings, bytesRead: bytes.length, ssf, date1904 };
+}
+
 export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
   const name = options.input;
   const warnings: string[] = [];
@@ -52,58 +149,9 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
   let date1904 = false;
 
   async function doOpen(): Promise<CsvLayout> {
-    if (name === '-') throw new ConfigError('CONFIG_INVALID_OPTION', 'An XLSX workbook cannot be read from stdin; save it to a file', { option: '<file>' });
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(name);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${name}`, { option: '<file>' });
-      throw new ConfigError('INPUT_UNREADABLE', `Cannot open ${name}: ${(error as Error).message}`, { option: '<file>' });
-    }
-    bytesRead = bytes.length;
-    if (bytes.length === 0) throw new ConfigError('INPUT_FORMAT', `${name} is empty: expected an XLSX workbook`, { option: '<file>' });
-    const isZip = startsWith(bytes, ZIP);
-    if (!isZip && !startsWith(bytes, CFB)) {
-      const text = bytes.subarray(0, 512).toString('utf8');
-      const looksText = !text.includes('\u0000') && /[,;\t]/.test(text);
-      throw new ConfigError(
-        'INPUT_FORMAT',
-        `${name} is not an XLSX workbook${looksText ? ': it is a text file (a CSV saved with an .xlsx name?); rename it to .csv or pass --format csv' : ''}`,
-        { option: '<file>' },
-      );
-    }
-    const XLSX = await import('@e965/xlsx');
-    let workbook;
-    try {
-      workbook = XLSX.read(bytes, { type: 'buffer', dense: true, cellText: true, cellNF: true, cellDates: false, cellHTML: false, cellFormula: false, sheetStubs: false });
-    } catch (error) {
-      const message = (error as Error).message ?? String(error);
-      if (/password|encrypt/i.test(message) || (!isZip && /EncryptionInfo|EncryptedPackage/.test(bytes.toString('latin1')))) {
-        throw new ConfigError('INPUT_FORMAT', `${name} is encrypted (password-protected): open it in Excel, remove the password (File → Info → Protect Workbook), save, and import again`, { option: '<file>' });
-      }
-      throw new ConfigError('INPUT_FORMAT', `${name} cannot be read as a workbook: ${message}`, { option: '<file>' });
-    }
-    if (!isZip && bytes.toString('latin1').includes('E\u0000n\u0000c\u0000r\u0000y\u0000p\u0000t\u0000e\u0000d\u0000P\u0000a\u0000c\u0000k\u0000a\u0000g\u0000e')) {
-      throw new ConfigError('INPUT_FORMAT', `${name} is encrypted (password-protected): open it in Excel, remove the password, save, and import again`, { option: '<file>' });
-    }
-    ssf = XLSX.SSF;
-    date1904 = Boolean(workbook.Workbook?.WBProps?.date1904);
-    const names = workbook.SheetNames;
-    let sheetName: string | undefined = names[0];
-    if (options.sheet !== undefined) {
-      const n = /^\d+$/.test(options.sheet) ? Number(options.sheet) : undefined;
-      sheetName = n !== undefined && !names.includes(options.sheet) ? names[n - 1] : names.find((s) => s === options.sheet) ?? names.find((s) => s.toLowerCase() === options.sheet!.toLowerCase());
-      if (sheetName === undefined) throw invalidOption('--sheet', `a sheet of ${name}: ${names.map((s, i) => `${i + 1} "${s}"`).join(', ')}`, options.sheet);
-    }
-    if (sheetName === undefined) throw new ConfigError('INPUT_FORMAT', `${name} has no sheets`, { option: '<file>' });
-    const sheet = workbook.Sheets[sheetName] as unknown as { '!data'?: Cell[][]; '!ref'?: string };
-    rows = sheet['!data'] ?? [];
-    headerRow = rows.findIndex((row) => row?.some((cell) => text(cell) !== ''));
-    if (headerRow === -1) throw new ConfigError('INPUT_FORMAT', `Sheet "${sheetName}" of ${name} is empty: expected a header row${names.length > 1 ? ` (other sheets: ${names.filter((s) => s !== sheetName).join(', ')}; choose one with --sheet)` : ''}`, { option: '--sheet' });
-    header = (rows[headerRow] ?? []).map((cell) => text(cell, ssf, date1904).trim());
-    while (header.length > 0 && header[header.length - 1] === '') header.pop();
-    if (names.length > 1 && options.sheet === undefined) warnings.push(`${name} has ${names.length} sheets; read the first, "${sheetName}" (choose another with --sheet)`);
+    const sheet = await (options.memo ?? createWorkbookMemo()).load(name, options.sheet);
+    ({ rows, header, headerRow, bytesRead, ssf, date1904 } = sheet);
+    warnings.push(...sheet.warnings);
     return { header, headerLine: headerRow + 1, delimiter: '', encoding: 'xlsx' };
   }
 

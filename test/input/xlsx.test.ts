@@ -1,9 +1,9 @@
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as XLSX from '@e965/xlsx';
-import { createXlsxSource } from '../../src/input/xlsx.js';
+import { createWorkbookMemo, createXlsxSource } from '../../src/input/xlsx.js';
 import type { RecordItem } from '../../src/csv/read.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xlsx-source-'));
@@ -119,4 +119,21 @@ test('a number beyond 2^53 already lost digits in the workbook: the row fails wi
     [5, undefined, '9007199254740991'],
   ]);
   t.regex(items[0]!.error!.message, /^Column User ID holds 12345678901234567168 as a number: .*last digits are already lost.*format the column as text/);
+});
+
+test('one parse per run: sources sharing a WorkbookMemo read the workbook once (the file can even be gone for the later passes); a failed parse is not kept', async (t) => {
+  const path = workbook('once.xlsx', { Contacts: [['Email'], ['a@x.example'], ['b@x.example']] });
+  const memo = createWorkbookMemo();
+  const first = createXlsxSource({ input: path, memo });
+  t.deepEqual(await first.header(), ['Email']);
+  first.close();
+  rmSync(path);
+  const second = createXlsxSource({ input: path, memo });
+  const items: RecordItem[] = [];
+  for await (const item of second) items.push(item);
+  t.deepEqual(items.map((i) => i.cells), [['a@x.example'], ['b@x.example']]);
+  // Another sheet is another parse: the file is gone, so it fails, and the failure is not remembered.
+  await t.throwsAsync(createXlsxSource({ input: path, sheet: '1', memo }).header(), { message: /Input file not found/ });
+  memo.clear();
+  await t.throwsAsync(createXlsxSource({ input: path, memo }).header(), { message: /Input file not found/ });
 });
