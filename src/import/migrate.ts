@@ -6,14 +6,14 @@ import type { PylonClient } from '../pylon/api.js';
 import { ConfigError, invalidOption } from '../errors.js';
 import { createInputSource, resolveFormat, type InputSourceOptions } from '../input/index.js';
 import type { WorkbookMemo } from '../input/xlsx.js';
-import { parseMapping } from './columns.js';
+import { readMapFile } from '../input/map-file.js';
+import { parseMapping, type ColumnMapping } from './columns.js';
 import { createAccountResolver, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
 import { loadPhoneNumbers, resolveCountry, type BadPhonePolicy } from './phone.js';
 import {
   compileTransform,
   isTransformMap,
   parseTransformMap,
-  readJson,
   renameMapToTransform,
   columnFinder,
   type AccountMatch,
@@ -61,6 +61,8 @@ export interface Migration {
   /** The preset or map used (for notes). */
   source?: string;
   accountStats?: AccountMatchStats;
+  /** The plain rename `--map` (read here, once) when the run is not a migration. */
+  rename?: ColumnMapping;
   /** Lines for the end of the run (account matching figures). */
   summary(): string[];
 }
@@ -82,7 +84,7 @@ export async function listPresets(dir = PRESET_DIR): Promise<Preset[]> {
   const presets: Preset[] = [];
   for (const f of files) {
     const file = join(dir, f);
-    const map = parseTransformMap(await readJson(file, '--from'), file);
+    const map = parseTransformMap(await readMapFile(file, '--from'), file);
     presets.push({ name: map.source ?? f.replace(/\.json$/, ''), file, map });
   }
   if (dir === PRESET_DIR) presetCache = presets;
@@ -115,7 +117,7 @@ export async function prepareMigration(
   let rename: Record<string, string | null> | undefined;
   let source: string | undefined;
   if (options.mapPath) {
-    const value = await readJson(options.mapPath, '--map');
+    const value = await readMapFile(options.mapPath);
     if (isTransformMap(value)) {
       transformMap = parseTransformMap(value, options.mapPath);
       source = options.mapPath;
@@ -153,7 +155,7 @@ export async function prepareMigration(
     options.defaultCountry !== undefined ||
     options.externalIdColumn !== undefined ||
     (options.accountMatch !== undefined && options.accountMatch !== 'off');
-  if (!active) return { active: false, summary: () => [] };
+  if (!active) return rename ? { active: false, rename, summary: () => [] } : { active: false, summary: () => [] };
   await loadPhoneNumbers();
   const defaultCountry: CountryCode | undefined = resolveCountry(options.defaultCountry);
 

@@ -6,7 +6,7 @@ import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createRecordSource, type RecordItem } from '../csv/read.js';
 import { checkWritable } from '../output/output-file.js';
-import { resolveColumns, loadMapping } from './columns.js';
+import { resolveColumns } from './columns.js';
 import { createDuplicateTracker, scanDuplicates } from './dedupe.js';
 import { createRowPreparer } from './prepare-row.js';
 import { createDispatcher, type ChunkRow } from './dispatch.js';
@@ -85,7 +85,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     // migration (issue 13): the error report keeps the rows as read; columns resolve against the transformed header.
     const reportHeader = migration.active ? await (headerSource as InputSource).sourceHeader() : header;
     headerSource.close();
-    const mapping = options.mapPath && !migration.active ? await loadMapping(options.mapPath) : undefined;
+    const mapping = migration.active ? undefined : migration.rename;
     // --set values behave as extra columns present in every row.
     const columns = resolveColumns([...header, ...Object.keys(options.set)], { map: mapping, ignoreUnknown: options.ignoreUnknownColumns, customFields: customFieldList });
     if (options.mode !== 'create' && !columns.hasEmail && !columns.hasId) {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readMapFile } from '../input/map-file.js';
 import type { CountryCode } from 'libphonenumber-js/max';
 import { CUSTOM_PREFIX, IMPORT_COLUMNS, MULTI_SEPARATOR, splitMulti } from '../columns.js';
 import { ConfigError } from '../errors.js';
@@ -278,22 +278,9 @@ export function parseTransformMap(value: unknown, source: string): TransformMap 
 
 /** Reads and validates a transforming map file. */
 export async function loadTransformMap(path: string): Promise<TransformMap> {
-  return parseTransformMap(await readJson(path, '--map'), path);
+  return parseTransformMap(await readMapFile(path), path);
 }
 
-export async function readJson(path: string, option: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError('CONFIG_BAD_MAPPING', `Cannot read the map ${path}: ${(error as Error).message}`, { option });
-  }
-  try {
-    return JSON.parse(text.replace(/^\ufeff/, ''));
-  } catch (error) {
-    throw new ConfigError('CONFIG_BAD_MAPPING', `The map ${path} is not valid JSON: ${(error as Error).message}`, { option });
-  }
-}
 
 /** A plain rename map (header → field) seen as a transforming one: every column kept, renamed where the map says. */
 export function renameMapToTransform(header: readonly string[], rename: Record<string, string | null> | undefined): TransformMap {
