@@ -433,3 +433,20 @@ test('XLSX ids: a 16-digit id is stored with every digit; two 20-digit ids the w
   t.deepEqual(stored(emulator, 'ida@x.example')?.external_ids, [{ external_id: '3600123456789012', label: 'intercom' }]);
   t.is(emulator.store.size, 1);
 });
+
+test('--map has one reader: a plain rename map on a CSV renames its columns; a missing or broken map stops before any write with the one set of messages', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'people.csv');
+  writeFileSync(input, 'Full Name,E-Mail\nAda Lovelace,ada@x.example\n');
+  const map = join(dir, 'rename.json');
+  writeFileSync(map, '\ufeff{"Full Name": "name", "E-Mail": "email"}');
+  const res = await run(t, emulator, input, { map });
+  t.is(res.stats.created, 1);
+  t.is(stored(emulator, 'ada@x.example')?.name, 'Ada Lovelace');
+  await t.throwsAsync(run(t, emulator, input, { map: join(dir, 'missing.json') }), { code: 'CONFIG_BAD_MAPPING', message: /^Cannot read the mapping file .*missing\.json/ } as never);
+  const broken = join(dir, 'broken.json');
+  writeFileSync(broken, '{"Full Name": ');
+  await t.throwsAsync(run(t, emulator, input, { map: broken }), { code: 'CONFIG_BAD_MAPPING', message: /^The mapping file .*broken\.json is not valid JSON/ } as never);
+  t.is(emulator.store.size, 1);
+});
