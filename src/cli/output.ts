@@ -60,6 +60,8 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   else if (stats.failed > 0) lines.push(`  error report: ${stats.errorsPath}`);
   if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}`);
   if (stats.undoPath && !dry && stats.updated > 0) lines.push(`  undo file: ${stats.undoPath} (pylon-contacts update ${stats.undoPath} restores the previous values)`);
+  if (stats.filtered) lines.push(`  filtered: ${n(stats.filtered)} of the skipped rows (deleted in the source, or not contacts; each row's _message in --results says why)`);
+  if (stats.phonesDropped) lines.push(`  phone numbers dropped: ${n(stats.phonesDropped)} (not valid numbers for their country; each row's _message in --results says which)`);
   for (const warning of stats.warnings) lines.push(`  warning: ${warning}`);
   const duplicates = stats.duplicatesCreated ?? [];
   if (duplicates.length > 0) {

@@ -1,5 +1,6 @@
 import { editDistance } from '../edit-distance.js';
 import { readFile } from 'node:fs/promises';
+import { readMapFile } from '../input/map-file.js';
 import { CUSTOM_PREFIX, IMPORT_COLUMNS, META_PREFIX, type ImportColumn } from '../columns.js';
 import { ConfigError } from '../errors.js';
 import type { CustomFieldDefinition } from '../pylon/types.js';
@@ -236,19 +237,7 @@ function isIgnoreTarget(target: string | null): target is null {
  * "" / a `_…` name to ignore the column. Bad JSON or bad targets: CONFIG_BAD_MAPPING.
  */
 export async function loadMapping(path: string): Promise<ColumnMapping> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError('CONFIG_BAD_MAPPING', `Cannot read the mapping file ${path}: ${(error as Error).message}`, { option: '--map' });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text.replace(/^\ufeff/, ''));
-  } catch (error) {
-    throw new ConfigError('CONFIG_BAD_MAPPING', `The mapping file ${path} is not valid JSON: ${(error as Error).message}`, { option: '--map' });
-  }
-  return parseMapping(parsed, path);
+  return parseMapping(await readMapFile(path), path);
 }
 
 /** Validates mapping contents (see loadMapping); `source` names it in messages. */

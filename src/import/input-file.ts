@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { isGzip } from '../csv/read.js';
 import { createTempDir } from '../output/temp-dir.js';
 import type { InputFingerprint } from './journal.js';
+import { createWorkbookMemo, type WorkbookMemo } from '../input/xlsx.js';
 
 /**
  * The file an import reads, twice if need be (a duplicate pre-pass, then the
@@ -21,6 +22,8 @@ export interface InputFile {
   readonly estimatedRows: number;
   /** Size and sha256 of the content, and the path as given: what a journal is keyed by. */
   fingerprint(): Promise<InputFingerprint>;
+  /** An XLSX input's parse, shared by every pass of the run (released by close). */
+  readonly sheets: WorkbookMemo;
   close(): void;
 }
 
@@ -39,15 +42,18 @@ export async function openInputFile(input: string, stdin?: Readable): Promise<In
   } else if (!existsSync(input)) {
     throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${input}`, { option: '<file>' });
   }
+  const sheets = createWorkbookMemo();
   return {
     path,
     estimatedRows: estimateRows(path),
+    sheets,
     async fingerprint() {
       const hash = createHash('sha256');
       await pipeline(createReadStream(path), hash);
       return { path: resolvePath(input), size: statSync(path).size, sha256: hash.digest('hex') };
     },
     close() {
+      sheets.clear();
       if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
       spoolDir = undefined;
     },

@@ -9,6 +9,8 @@ export interface RowRef {
   line: number;
   cells: readonly string[];
   email?: string | null;
+  /** What the migration left out of the row (a dropped phone number…), for its `_message` whatever its outcome. */
+  notes?: readonly string[];
 }
 
 export interface OutcomeDetail {
@@ -60,7 +62,8 @@ export function createLedger({ stats, errors, results, journal, journalPath, onO
     if (outcome === 'failed') {
       await errors.write({ line: row.line, cells: row.cells, code: detail.code ?? 'ROW_API_FAILED', field: detail.field, message: detail.message ?? '', status: detail.status, requestId: detail.requestId });
     }
-    const message = outcome === 'failed' ? `${detail.code ?? 'ROW_API_FAILED'}: ${detail.message ?? ''}` : detail.message;
+    const reason = outcome === 'failed' ? `${detail.code ?? 'ROW_API_FAILED'}: ${detail.message ?? ''}` : detail.message;
+    const message = [reason, ...(row.notes ?? [])].filter((m) => m).join('; ');
     await results?.write({ line: row.line, action: outcome, contactId: detail.id, email: row.email ?? undefined, requestId: detail.requestId, message, changes: detail.changes });
     stats[outcome]++;
   };

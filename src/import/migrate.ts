@@ -1,18 +1,19 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CountryCode } from 'libphonenumber-js/min';
+import type { CountryCode } from 'libphonenumber-js/max';
 import type { PylonClient } from '../pylon/api.js';
 import { ConfigError, invalidOption } from '../errors.js';
 import { createInputSource, resolveFormat, type InputSourceOptions } from '../input/index.js';
-import { parseMapping } from './columns.js';
+import type { WorkbookMemo } from '../input/xlsx.js';
+import { readMapFile } from '../input/map-file.js';
+import { parseMapping, type ColumnMapping } from './columns.js';
 import { createAccountResolver, describeNearMatches, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
-import { loadPhoneNumbers, resolveCountry } from './phone.js';
+import { loadPhoneNumbers, resolveCountry, type BadPhonePolicy } from './phone.js';
 import {
   compileTransform,
   isTransformMap,
   parseTransformMap,
-  readJson,
   renameMapToTransform,
   columnFinder,
   type AccountMatch,
@@ -39,6 +40,7 @@ export interface MigrationOptions {
   encoding?: string;
   /** An ISO code (shape-checked by the options; checked against libphonenumber's countries here). */
   defaultCountry?: string;
+  onBadPhone?: BadPhonePolicy;
   externalIdColumn?: string;
   externalIdLabel?: string;
   accountMatch?: AccountMatch;
@@ -47,6 +49,8 @@ export interface MigrationOptions {
   /** Create the accounts no contact's domain or company name matched (a dry run lists them). */
   createAccounts?: boolean;
   dryRun?: boolean;
+  /** The run's parsed workbooks (XLSX), shared with the import's passes. */
+  memo?: WorkbookMemo;
 }
 
 export interface Migration {
@@ -57,6 +61,8 @@ export interface Migration {
   /** The preset or map used (for notes). */
   source?: string;
   accountStats?: AccountMatchStats;
+  /** The plain rename `--map` (read here, once) when the run is not a migration. */
+  rename?: ColumnMapping;
   /** Lines for the end of the run (account matching figures). */
   summary(): string[];
 }
@@ -78,7 +84,7 @@ export async function listPresets(dir = PRESET_DIR): Promise<Preset[]> {
   const presets: Preset[] = [];
   for (const f of files) {
     const file = join(dir, f);
-    const map = parseTransformMap(await readJson(file, '--from'), file);
+    const map = parseTransformMap(await readMapFile(file, '--from'), file);
     presets.push({ name: map.source ?? f.replace(/\.json$/, ''), file, map });
   }
   if (dir === PRESET_DIR) presetCache = presets;
@@ -111,7 +117,7 @@ export async function prepareMigration(
   let rename: Record<string, string | null> | undefined;
   let source: string | undefined;
   if (options.mapPath) {
-    const value = await readJson(options.mapPath, '--map');
+    const value = await readMapFile(options.mapPath);
     if (isTransformMap(value)) {
       transformMap = parseTransformMap(value, options.mapPath);
       source = options.mapPath;
@@ -129,6 +135,7 @@ export async function prepareMigration(
       throw new ConfigError('CONFIG_UNKNOWN_PRESET', `Invalid option \`--from\`: expected one of ${names.join(', ')}, got ${JSON.stringify(options.from)}`, { option: '--from' });
     }
     const chosen = candidates.reduce((a, b) => (fingerprintScore(b.map, header) > fingerprintScore(a.map, header) ? b : a));
+    if (fingerprintScore(chosen.map, header) < 1) throw noPresetFits(options.from, candidates, presets, header);
     transformMap = chosen.map;
     source = chosen.file;
     note(`--from ${chosen.name}: map ${chosen.file}${candidates.length > 1 ? ` (${chosen.map.description ?? ''})` : ''}`);
@@ -148,7 +155,7 @@ export async function prepareMigration(
     options.defaultCountry !== undefined ||
     options.externalIdColumn !== undefined ||
     (options.accountMatch !== undefined && options.accountMatch !== 'off');
-  if (!active) return { active: false, summary: () => [] };
+  if (!active) return rename ? { active: false, rename, summary: () => [] } : { active: false, summary: () => [] };
   await loadPhoneNumbers();
   const defaultCountry: CountryCode | undefined = resolveCountry(options.defaultCountry);
 
@@ -156,9 +163,10 @@ export async function prepareMigration(
 
   // Account association: the flag, else the map's (presets: their company column, else the email's domain).
   let match = options.accountMatch ?? map.account?.match ?? 'off';
-  let column = options.accountColumn ?? (options.accountMatch === undefined || options.accountMatch === map.account?.match ? map.account?.column : undefined);
+  const mapColumn = map.account?.columns?.find((c) => columnFinder(header, '', true)(c, '') !== -1) ?? map.account?.column;
+  let column = options.accountColumn ?? (options.accountMatch === undefined || options.accountMatch === map.account?.match ? mapColumn : undefined);
   if (options.accountMatch === undefined && map.account && match !== 'domain' && column && columnFinder(header, '', true)(column, '') === -1) {
-    note(`accounts: no ${JSON.stringify(column)} column in the file; matching accounts by the email's domain instead (--account-match to choose)`);
+    note(`accounts: no ${(map.account.columns ?? [column]).map((c) => JSON.stringify(c)).join(' or ')} column in the file; matching accounts by the email's domain instead (--account-match to choose)`);
     match = 'domain';
     column = undefined;
   }
@@ -179,14 +187,15 @@ export async function prepareMigration(
       source: source ?? (format === 'csv' ? '--map' : `the ${format.toUpperCase()} input`),
       requireName: options.mode !== 'update',
       defaultCountry,
+      onBadPhone: options.onBadPhone,
       externalIdColumn: options.externalIdColumn,
       externalIdLabel: options.externalIdLabel,
-      account: match === 'off' ? undefined : { match, column, overwrite: options.accountOverwrite },
+      account: match === 'off' ? undefined : { match, column, overwrite: options.accountOverwrite, split: map.account?.split },
       accounts,
     });
   // Compiled once now: a map naming a missing column stops the run before any call or write.
   compileWith(header, match === 'off' ? undefined : () => undefined);
-  const inputOptions: InputSourceOptions = { input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding };
+  const inputOptions: InputSourceOptions = { input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, memo: options.memo };
   if (match !== 'off') {
     await loadDomainParser();
     const accounts = await loadAccounts(client, hooks.signal);
@@ -239,10 +248,25 @@ export async function prepareMigration(
 }
 
 async function readHeader(options: MigrationOptions): Promise<string[]> {
-  const source = createInputSource({ input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding });
+  const source = createInputSource({ input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, memo: options.memo });
   try {
     return await source.header();
   } finally {
     source.close();
   }
+}
+
+/** The usage error for a header that fits none of the chosen source's presets: the closest one, what it misses, and a preset of another source the header fits. */
+function noPresetFits(from: string, candidates: readonly Preset[], presets: readonly Preset[], header: readonly string[]): ConfigError {
+  const has = columnFinder(header, '', true);
+  const missing = (p: Preset) => p.map.fingerprint!.filter((c) => has(c, '') === -1);
+  const closest = [...candidates].sort((a, b) => missing(a).length - missing(b).length)[0]!;
+  const other = detectPreset(presets, header);
+  const lines = [
+    `The file's header matches no ${from} preset. Closest: ${closest.map.description ?? closest.file} (${closest.file}), which needs ${missing(closest).map((c) => JSON.stringify(c)).join(', ')}, not in the file.`,
+    candidates.length > 1 ? `The ${from} presets: ${candidates.map((p) => p.map.description ?? p.file).join('; ')}.` : '',
+    other && other.name !== from.toLowerCase() ? `The header looks like a ${other.name} export: try --from ${other.name}.` : '',
+    `Check the export (its language and columns), or copy a preset, edit it and pass it with --map. The file's columns: ${header.slice(0, 20).map((h) => JSON.stringify(h)).join(', ')}${header.length > 20 ? ', …' : ''}`,
+  ];
+  return new ConfigError('CONFIG_BAD_MAPPING', lines.filter((l) => l !== '').join(' '), { option: '--from' });
 }

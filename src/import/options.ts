@@ -2,7 +2,7 @@ import { basename, dirname, join } from 'node:path';
 import { ConfigError, invalidOption } from '../errors.js';
 import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
 import type { ImportMode } from './plan.js';
-import { countryShape } from './phone.js';
+import { BAD_PHONE_POLICIES, countryShape, type BadPhonePolicy } from './phone.js';
 import { ACCOUNT_MATCHES, type AccountMatch } from './transform.js';
 import { INPUT_FORMATS } from '../input/index.js';
 
@@ -45,6 +45,8 @@ export interface ImportOptionsInput extends ConnectionOptionsInput {
   sheet?: string;
   /** ISO country for national phone numbers (GB, US, …). */
   defaultCountry?: string;
+  /** drop (default): a number that cannot be stored is left out of its contact, with a note; fail: the row fails. */
+  onBadPhone?: string;
   externalIdColumn?: string;
   externalIdLabel?: string;
   accountMatch?: string;
@@ -81,6 +83,7 @@ export interface ImportOptions {
   sheet?: string;
   /** Upper-cased ISO code; checked against libphonenumber's countries when the migration is prepared. */
   defaultCountry?: string;
+  onBadPhone: BadPhonePolicy;
   externalIdColumn?: string;
   externalIdLabel?: string;
   accountMatch?: AccountMatch;
@@ -140,6 +143,7 @@ export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
     format: input.format === undefined ? undefined : oneOf('--format', input.format, INPUT_FORMATS, 'auto'),
     sheet: input.sheet,
     defaultCountry: countryShape(input.defaultCountry),
+    onBadPhone: oneOf('--on-bad-phone', input.onBadPhone, BAD_PHONE_POLICIES, 'drop'),
     externalIdColumn: input.externalIdColumn,
     externalIdLabel: input.externalIdLabel,
     accountMatch: input.accountMatch === undefined ? undefined : oneOf('--account-match', input.accountMatch, ACCOUNT_MATCHES, 'off'),

@@ -1,4 +1,5 @@
-import type { CountryCode } from 'libphonenumber-js/min';
+import { createRequire } from 'node:module';
+import type { CountryCode } from 'libphonenumber-js/max';
 import { InternalError, invalidOption } from '../errors.js';
 
 /**
@@ -6,22 +7,35 @@ import { InternalError, invalidOption } from '../errors.js';
  * keeps (`phone_numbers`: digits only, at most 15, no `+`). Pure.
  *
  * - `+44 20 7946 0958`, `0044 20 7946 0958` → `442079460958` (international: no country needed).
- * - `020 7946 0958` with `--default-country GB` → `442079460958`.
- * - A national number with no default country is refused, never stored as typed:
+ * - `020 7946 0958` with `--default-country GB` (or the row's own country) → `442079460958`.
+ * - A national number with no country is refused, never stored as typed:
  *   its digits alone would be a different number (or none) once dialled from elsewhere.
+ * - The number must be *valid* for its country (libphonenumber's full metadata:
+ *   number ranges, not only lengths): `030 1234567` read as a US number, or a UK
+ *   mobile that lost its leading 0 (`7911123456`) read as a US one, is refused
+ *   rather than stored as `10301234567` / `17911123456`.
  * - `… x204` / `ext. 204`: the extension is dropped and reported (Pylon stores digits only).
  * - `3.1E+09`: a spreadsheet turned the number into a float; the digits are gone.
  */
 
-type PhoneLib = typeof import('libphonenumber-js/min');
+type PhoneLib = typeof import('libphonenumber-js/max');
+type Countries = typeof import('i18n-iso-countries');
 let lib: PhoneLib | undefined;
+let countries: Countries | undefined;
 
 /**
- * Loads libphonenumber-js (its metadata costs a few hundred ms at start-up on a
- * busy machine, so only runs that parse phone numbers pay for it).
+ * Loads libphonenumber-js with its full ("max") metadata, the only one that
+ * tells a valid number from a merely possible one, and the English country
+ * names of i18n-iso-countries (both cost time at start-up on a busy machine,
+ * so only runs that parse phone numbers pay for them).
  */
 export async function loadPhoneNumbers(): Promise<void> {
-  lib ??= await import('libphonenumber-js/min');
+  lib ??= await import('libphonenumber-js/max');
+  if (!countries) {
+    const mod = (await import('i18n-iso-countries')).default;
+    mod.registerLocale(createRequire(import.meta.url)('i18n-iso-countries/langs/en.json') as Parameters<Countries['registerLocale']>[0]);
+    countries = mod;
+  }
 }
 
 function phoneLib(): PhoneLib {
@@ -37,11 +51,15 @@ export function countryShape(value: string | undefined, flag = '--default-countr
   return code === 'UK' ? 'GB' : code;
 }
 
-export type PhoneIssueCode = 'ROW_INVALID_PHONE' | 'ROW_PHONE_NO_COUNTRY' | 'ROW_PHONE_SPREADSHEET';
+export type PhoneIssueCode = 'ROW_INVALID_PHONE' | 'ROW_PHONE_NO_COUNTRY' | 'ROW_PHONE_SPREADSHEET' | 'ROW_UNKNOWN_COUNTRY';
 
 export type PhoneResult =
   | { ok: true; digits: string; extension?: string }
   | { ok: false; code: PhoneIssueCode; message: string };
+
+/** What to do with a number that cannot be stored: leave it out of the contact (with a warning), or fail the row. */
+export type BadPhonePolicy = 'drop' | 'fail';
+export const BAD_PHONE_POLICIES: readonly BadPhonePolicy[] = ['drop', 'fail'];
 
 const SCIENTIFIC = /^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$/;
 const EXTENSION = /\s*(?:;?\s*ext\.?|x|#|extension)\s*(\d{1,7})\s*$/i;
@@ -55,7 +73,64 @@ export function resolveCountry(value: string | undefined, flag = '--default-coun
   return code as CountryCode;
 }
 
-export function normalizePhoneNumber(raw: string, defaultCountry?: CountryCode): PhoneResult {
+/** Names people write that the ISO short names do not cover (the parts of the UK, old and local names). */
+const COUNTRY_ALIASES: Record<string, string> = {
+  uk: 'GB',
+  england: 'GB',
+  scotland: 'GB',
+  wales: 'GB',
+  'northern ireland': 'GB',
+  britain: 'GB',
+  holland: 'NL',
+  'viet nam': 'VN',
+  'south korea': 'KR',
+  'republic of korea': 'KR',
+  'korea, south': 'KR',
+  'czech republic': 'CZ',
+  'u.s.': 'US',
+  'u.s.a.': 'US',
+  us: 'US',
+  america: 'US',
+  deutschland: 'DE',
+  'españa': 'ES',
+  espana: 'ES',
+  'schweiz': 'CH',
+  suisse: 'CH',
+  'österreich': 'AT',
+  'nederland': 'NL',
+  italia: 'IT',
+  'brasil': 'BR',
+};
+
+/**
+ * A country as a source's country column holds it → the ISO code libphonenumber
+ * uses: alpha-2 (`GB`, `us`), alpha-3 (`DEU`), or an English name with the
+ * common variants (`United States`, `USA`, `United Kingdom`, `England`,
+ * `The Netherlands`). Anything else is `undefined`, never a guess. Needs loadPhoneNumbers().
+ */
+export function countryFromCell(value: string): CountryCode | undefined {
+  const text = value.trim().replace(/\s+/g, ' ');
+  if (text === '') return undefined;
+  const lib = phoneLib();
+  const known = (code: string | undefined): CountryCode | undefined => (code !== undefined && lib.isSupportedCountry(code) ? (code as CountryCode) : undefined);
+  const upper = text.toUpperCase();
+  if (/^[A-Z]{2}$/.test(upper)) return known(upper === 'UK' ? 'GB' : upper);
+  if (/^[A-Z]{3}$/.test(upper)) {
+    const fromAlpha3 = known(countries!.alpha3ToAlpha2(upper));
+    if (fromAlpha3) return fromAlpha3;
+  }
+  const lower = text.toLowerCase().replace(/^the /, '');
+  const alias = COUNTRY_ALIASES[lower] ?? COUNTRY_ALIASES[lower.replace(/\.$/, '')];
+  if (alias) return known(alias);
+  return known(countries!.getAlpha2Code(text, 'en') ?? countries!.getAlpha2Code(lower, 'en'));
+}
+
+/**
+ * One phone number as stored in a source → E.164 digits, or why not. `country`
+ * reads national numbers (the row's own country, else `--default-country`);
+ * `countryFrom` names where it came from in messages.
+ */
+export function normalizePhoneNumber(raw: string, country?: CountryCode, countryFrom = ''): PhoneResult {
   const value = raw.trim();
   const shown = JSON.stringify(value);
   if (SCIENTIFIC.test(value)) {
@@ -74,7 +149,7 @@ export function normalizePhoneNumber(raw: string, defaultCountry?: CountryCode):
   }
   text = text.replace(/^\s*00(?=[1-9])/, '+');
   const international = text.trimStart().startsWith('+');
-  if (!international && !defaultCountry) {
+  if (!international && !country) {
     return {
       ok: false,
       code: 'ROW_PHONE_NO_COUNTRY',
@@ -84,13 +159,13 @@ export function normalizePhoneNumber(raw: string, defaultCountry?: CountryCode):
   if (/[a-z]/i.test(text)) {
     return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} holds letters` };
   }
-  const parsed = phoneLib().parsePhoneNumberFromString(text, international ? undefined : defaultCountry);
+  const parsed = phoneLib().parsePhoneNumberFromString(text, international ? undefined : country);
+  const where = international ? '' : ` in ${country}${countryFrom}`;
   if (!parsed || !parsed.isPossible()) {
-    return {
-      ok: false,
-      code: 'ROW_INVALID_PHONE',
-      message: `Phone number ${shown} is not a possible number${international ? '' : ` in ${defaultCountry}`} (wrong number of digits)`,
-    };
+    return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} is not a possible number${where} (wrong number of digits)` };
+  }
+  if (!parsed.isValid()) {
+    return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} is not a valid number${where} (no such number range${international ? ` for +${parsed.countryCallingCode}` : ''})` };
   }
   const digits = parsed.number.slice(1);
   if (digits.length > 15) return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} has more than 15 digits` };

@@ -38,7 +38,7 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
   return (item) => {
     const cells = setCells.length > 0 ? [...item.cells, ...setCells] : item.cells;
     // Reports keep the row as read (a migration's source columns, not the transformed ones).
-    const row: RowRef = { line: item.line, cells: item.source ?? item.cells };
+    const row: RowRef = item.notes ? { line: item.line, cells: item.source ?? item.cells, notes: item.notes } : { line: item.line, cells: item.source ?? item.cells };
     const previous = journal?.previous.get(item.line);
     if (previous) {
       // The duplicate index sees replayed rows too: later rows are judged as in one uninterrupted run.
@@ -49,7 +49,7 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     if (item.issue) return { kind: 'fail', row, issue: item.issue };
     if (item.error) {
       const extra = item.cells.length > headerWidth ? `; cells beyond the header: ${JSON.stringify(item.cells.slice(headerWidth))}` : '';
-      return { kind: 'fail', row, issue: { code: item.error.code === 'ROW_ENCODING' ? 'ROW_ENCODING' : 'ROW_MALFORMED', message: `${item.error.message} (${item.error.code})${extra}` } };
+      return { kind: 'fail', row, issue: { code: item.error.code === 'ROW_ENCODING' || item.error.code === 'ROW_XLSX_LOST_DIGITS' ? item.error.code : 'ROW_MALFORMED', message: `${item.error.message} (${item.error.code})${extra}` } };
     }
     const { desired, issues } = validateRow(cells, columns, validation);
     const withEmail = { ...row, email: desired.email };
@@ -74,6 +74,6 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       const field = by === 'external id' ? 'external_id' : by;
       return { kind: 'fail', row: withEmail, issue: { code: 'ROW_DUPLICATE_IN_FILE', field, message: `Duplicate of line ${decision.duplicateOf} (same ${by}; --on-duplicate ${options.onDuplicate})` } };
     }
-    return { kind: 'lookup', row: { line: item.line, cells: row.cells, desired, key } };
+    return { kind: 'lookup', row: { line: item.line, cells: row.cells, desired, key, ...(row.notes ? { notes: row.notes } : {}) } };
   };
 }

@@ -2,7 +2,7 @@ import { openCsvFile, type CsvFile } from '../output/csv-file.js';
 
 /** Columns appended to the original ones in the error report. They start with `_`, so the report re-imports as it is. */
 export const ERROR_COLUMNS = ['_line', '_error_code', '_error_field', '_error_message', '_http_status', '_request_id'] as const;
-/** `_message`: why a row was skipped or failed (a skip's reason, a filter's reason, the error). */
+/** `_message`: why a row was skipped or failed (a skip's reason, a filter's reason, the error), and what a migration left out of it. */
 export const RESULT_COLUMNS = ['_line', '_action', '_contact_id', 'email', '_request_id', '_message'] as const;
 
 export interface ErrorRow {
@@ -21,6 +21,7 @@ export interface ResultRow {
   contactId?: string;
   email?: string;
   requestId?: string;
+  /** Why the row was skipped or failed, and what the migration left out of it. */
   message?: string;
   changes?: string;
 }

@@ -6,7 +6,7 @@ import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createRecordSource, type RecordItem } from '../csv/read.js';
 import { checkWritable } from '../output/output-file.js';
-import { resolveColumns, loadMapping } from './columns.js';
+import { resolveColumns } from './columns.js';
 import { createDuplicateTracker, scanDuplicates } from './dedupe.js';
 import { createRowPreparer } from './prepare-row.js';
 import { createDispatcher, type ChunkRow } from './dispatch.js';
@@ -64,7 +64,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
   let migration: Migration | undefined;
   const openSource = () =>
     migration?.active
-      ? createInputSource({ input: input.path, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, transform: migration.transform })
+      ? createInputSource({ input: input.path, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, memo: input.sheets, transform: migration.transform })
       : createRecordSource({ input: input.path, delimiter: options.delimiter, encoding: options.encoding });
   let journal: Journal | undefined;
   let lookup: Lookup | undefined;
@@ -80,13 +80,13 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     ]);
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
-    migration = await prepareMigration({ ...options, input: input.path }, client, { signal, onNote: note }); // migration (issue 13)
+    migration = await prepareMigration({ ...options, input: input.path, memo: input.sheets }, client, { signal, onNote: note }); // migration (issue 13)
     const headerSource = openSource();
     const header = await headerSource.header();
     // migration (issue 13): the error report keeps the rows as read; columns resolve against the transformed header.
     const reportHeader = migration.active ? await (headerSource as InputSource).sourceHeader() : header;
     headerSource.close();
-    const mapping = options.mapPath && !migration.active ? await loadMapping(options.mapPath) : undefined;
+    const mapping = migration.active ? undefined : migration.rename;
     // --set values behave as extra columns present in every row.
     const columns = resolveColumns([...header, ...Object.keys(options.set)], { map: mapping, ignoreUnknown: options.ignoreUnknownColumns, customFields: customFieldList });
     if (options.mode !== 'create' && !columns.hasEmail && !columns.hasId) {
@@ -138,9 +138,14 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         ledger.notProcessed();
         continue;
       }
+      if (next.value.phonesDropped) stats.phonesDropped = (stats.phonesDropped ?? 0) + next.value.phonesDropped;
       const prepared = prepare(next.value);
       if (prepared.kind === 'replay') await ledger.replay(prepared.row, prepared.previous);
-      else if (prepared.kind === 'skip') await ledger.record(prepared.row, 'skipped', { message: prepared.message });
+      else if (prepared.kind === 'skip') {
+        // A row the preset's or map's filters leave out (deleted, not a contact): a skipped outcome, counted apart too.
+        stats.filtered = (stats.filtered ?? 0) + 1;
+        await ledger.record(prepared.row, 'skipped', { message: prepared.message });
+      }
       else if (prepared.kind === 'fail') await ledger.fail(prepared.row, prepared.issue);
       else {
         chunk.push(prepared.row);

@@ -35,6 +35,10 @@ export interface ImportStats {
   undoPath?: string;
   journalPath?: string;
   warnings: string[];
+  /** Migrations: rows the preset's or map's filters left out (deleted records, agents…), among `skipped`; the reason is in `_message`. */
+  filtered?: number;
+  /** Migrations: phone numbers left out of their contact because they are not valid numbers (`--on-bad-phone drop`). */
+  phonesDropped?: number;
   /**
    * Emails this run created a contact for that more than one contact holds: only
    * possible on a server that accepts duplicate emails, after a create that was

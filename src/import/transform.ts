@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import type { CountryCode } from 'libphonenumber-js/min';
+import { readMapFile } from '../input/map-file.js';
+import type { CountryCode } from 'libphonenumber-js/max';
 import { CUSTOM_PREFIX, IMPORT_COLUMNS, MULTI_SEPARATOR, splitMulti } from '../columns.js';
 import { ConfigError } from '../errors.js';
 import { editDistance, normalizeHeader } from './columns.js';
 import type { RowIssue, RowIssueCode } from './desired.js';
-import { normalizePhoneNumber } from './phone.js';
+import { countryFromCell, normalizePhoneNumber, type BadPhonePolicy } from './phone.js';
+import { DATE_FORMAT, NUMBER_FORMATS, parseSpreadsheetDate, parseSpreadsheetNumber, type NumberFormat } from './spreadsheet-values.js';
 
 /**
  * A map that transforms: source columns (or JSON paths) → Pylon fields, with
@@ -26,7 +27,8 @@ import { normalizePhoneNumber } from './phone.js';
  *   "filters": [{ "column": "role", "in": ["end-user"] }],
  *   "requireEmail": true,
  *   "externalId": { "column": "Record ID", "label": "hubspot" },
- *   "account": { "match": "name", "column": "Company Name" }
+ *   "account": { "match": "name", "column": "Company Name" },
+ *   "country": { "column": "Country/Region", "optional": true }
  * }
  * ```
  */
@@ -34,13 +36,16 @@ import { normalizePhoneNumber } from './phone.js';
 export type AccountMatch = 'domain' | 'name' | 'external-id' | 'off';
 export const ACCOUNT_MATCHES: readonly AccountMatch[] = ['domain', 'name', 'external-id', 'off'];
 
-/** `optional`: columns of the rule missing from the file are left out instead of stopping the run (exports whose columns vary). */
+/**
+ * `optional`: columns of the rule missing from the file are left out instead of stopping the run (exports whose columns vary).
+ * `date` / `number`: the source's format of the values (`"MM/DD/YYYY"`, `"1.234,5"`), read into `YYYY-MM-DD` / `1234.5`.
+ */
 export type FieldSpec = (
   | { kind: 'copy'; from: string; split?: string; values?: Record<string, string>; fallback?: string }
   | { kind: 'const'; value: string }
   | { kind: 'join'; from: string[]; separator: string; values?: Record<string, string>; fallback?: string }
   | { kind: 'list'; from: string[]; split?: string; values?: Record<string, string>; fallback?: string }
-) & { optional?: boolean };
+) & { optional?: boolean; date?: string; number?: NumberFormat };
 
 export interface FilterRule {
   column: string;
@@ -64,14 +69,24 @@ export interface TransformMap {
   filters: FilterRule[];
   /** A row with no email is a failed row (it is reported), not a contact created without one. */
   requireEmail: boolean;
-  externalId?: { column: string; label: string };
-  account?: { match: AccountMatch; column?: string };
+  /** `normalize: "salesforce18"`: 15-character Salesforce ids (report exports) are turned into the 18-character form Data Loader writes, so both exports give one id. */
+  externalId?: { column: string; label: string; normalize?: 'salesforce18' };
+  /**
+   * `column` may be a list: the first one the file has is used (exports whose
+   * association columns vary). `split`: the cell may list several companies;
+   * one is used, several fail the row (never a guess).
+   */
+  account?: { match: AccountMatch; column?: string; columns?: string[]; split?: string };
+  /** Patterns of lines a report export adds after its rows (totals, copyright): a record whose only value matches one is not a row. */
+  footer?: string[];
+  /** The row's own country (a name or an ISO code), which reads its national phone numbers before `--default-country` does. */
+  country?: { column: string; optional?: boolean };
 }
 
 /** Pylon fields a map may set, besides `custom.<slug>`. */
 const TARGETS = new Set<string>([...IMPORT_COLUMNS, 'external_id', 'account_id_if_unset']);
-const SPEC_KEYS = new Set(['from', 'join', 'separator', 'list', 'split', 'values', 'default', 'const', 'optional']);
-const MAP_KEYS = new Set(['$schema', '$comment', 'source', 'description', 'fingerprint', 'fields', 'filters', 'requireEmail', 'externalId', 'account']);
+const SPEC_KEYS = new Set(['from', 'join', 'separator', 'list', 'split', 'values', 'default', 'const', 'optional', 'date', 'number']);
+const MAP_KEYS = new Set(['$schema', '$comment', 'source', 'description', 'fingerprint', 'fields', 'filters', 'requireEmail', 'externalId', 'account', 'country', 'footer']);
 
 function bad(source: string, key: string, message: string): ConfigError {
   return new ConfigError('CONFIG_BAD_MAPPING', `The map ${source}, key ${key}: ${message}`, { option: '--map' });
@@ -117,7 +132,14 @@ function parseSpec(value: unknown, source: string, key: string): FieldSpec | nul
   if (spec.default !== undefined && typeof spec.default !== 'string') throw bad(source, `${key}.default`, `expected a string, got ${JSON.stringify(spec.default)}`);
   if (spec.split !== undefined && (typeof spec.split !== 'string' || spec.split === '')) throw bad(source, `${key}.split`, `expected a separator such as ";" or ",", got ${JSON.stringify(spec.split)}`);
   if (spec.optional !== undefined && typeof spec.optional !== 'boolean') throw bad(source, `${key}.optional`, `expected true or false, got ${JSON.stringify(spec.optional)}`);
-  const optional = spec.optional === true ? { optional: true } : {};
+  if (spec.date !== undefined && (typeof spec.date !== 'string' || !DATE_FORMAT.test(spec.date))) throw bad(source, `${key}.date`, `expected a date format such as "MM/DD/YYYY", "DD/MM/YYYY", "DD.MM.YYYY" or "YYYY-MM-DD", got ${JSON.stringify(spec.date)}`);
+  if (spec.number !== undefined && !(NUMBER_FORMATS as readonly unknown[]).includes(spec.number)) throw bad(source, `${key}.number`, `expected one of ${NUMBER_FORMATS.map((f) => JSON.stringify(f)).join(', ')} (how the source writes one thousand two hundred and thirty-four and a half), got ${JSON.stringify(spec.number)}`);
+  if (spec.date !== undefined && spec.number !== undefined) throw bad(source, key, 'date and number cannot be combined');
+  const optional = {
+    ...(spec.optional === true ? { optional: true } : {}),
+    ...(spec.date !== undefined ? { date: spec.date as string } : {}),
+    ...(spec.number !== undefined ? { number: spec.number as NumberFormat } : {}),
+  };
   const fallback = spec.default as string | undefined;
   const ways = ['const', 'join', 'list', 'from'].filter((k) => spec[k] !== undefined);
   if (spec.const !== undefined) {
@@ -220,35 +242,45 @@ export function parseTransformMap(value: unknown, source: string): TransformMap 
     const label = e.label ?? map.source ?? 'import';
     if (typeof label !== 'string' || label.trim() === '') throw bad(source, 'externalId.label', `expected a non-empty string, got ${JSON.stringify(e.label)}`);
     map.externalId = { column: e.column, label };
+    if (e.normalize !== undefined) {
+      if (e.normalize !== 'salesforce18') throw bad(source, 'externalId.normalize', `expected "salesforce18", got ${JSON.stringify(e.normalize)}`);
+      map.externalId.normalize = 'salesforce18';
+    }
   }
   if (raw.account !== undefined) {
     const a = raw.account as Record<string, unknown>;
     if (typeof a !== 'object' || a === null || !ACCOUNT_MATCHES.includes(a.match as AccountMatch)) throw bad(source, 'account.match', `expected one of ${ACCOUNT_MATCHES.join(', ')}, got ${JSON.stringify(a?.match)}`);
-    if (a.column !== undefined && (typeof a.column !== 'string' || a.column.trim() === '')) throw bad(source, 'account.column', `expected a column name, got ${JSON.stringify(a.column)}`);
-    if ((a.match === 'name' || a.match === 'external-id') && a.column === undefined) throw bad(source, 'account.column', `account.match ${a.match} needs the column that holds the company ${a.match === 'name' ? 'name' : 'id'}`);
-    map.account = { match: a.match as AccountMatch, column: a.column as string | undefined };
+    const columns = a.column === undefined ? undefined : stringList(a.column, source, 'account.column');
+    if ((a.match === 'name' || a.match === 'external-id') && columns === undefined) throw bad(source, 'account.column', `account.match ${a.match} needs the column that holds the company ${a.match === 'name' ? 'name' : 'id'}`);
+    if (a.split !== undefined && (typeof a.split !== 'string' || a.split === '')) throw bad(source, 'account.split', `expected a separator such as ";", got ${JSON.stringify(a.split)}`);
+    map.account = { match: a.match as AccountMatch, column: columns?.[0] };
+    if (columns && columns.length > 1) map.account.columns = columns;
+    if (a.split !== undefined) map.account.split = a.split as string;
+  }
+  if (raw.footer !== undefined) {
+    map.footer = stringList(raw.footer, source, 'footer');
+    map.footer.forEach((pattern, i) => {
+      try {
+        new RegExp(pattern, 'i');
+      } catch (error) {
+        throw bad(source, `footer[${i}]`, `not a regular expression: ${(error as Error).message}`);
+      }
+    });
+  }
+  if (raw.country !== undefined) {
+    const c = typeof raw.country === 'string' ? { column: raw.country } : (raw.country as Record<string, unknown>);
+    if (typeof c !== 'object' || c === null || typeof c.column !== 'string' || c.column.trim() === '') throw bad(source, 'country', `expected the column holding each row's country, e.g. "Country" or {"column": "Country", "optional": true}, got ${JSON.stringify(raw.country)}`);
+    if (c.optional !== undefined && typeof c.optional !== 'boolean') throw bad(source, 'country.optional', `expected true or false, got ${JSON.stringify(c.optional)}`);
+    map.country = c.optional === true ? { column: c.column, optional: true } : { column: c.column };
   }
   return map;
 }
 
 /** Reads and validates a transforming map file. */
 export async function loadTransformMap(path: string): Promise<TransformMap> {
-  return parseTransformMap(await readJson(path, '--map'), path);
+  return parseTransformMap(await readMapFile(path), path);
 }
 
-export async function readJson(path: string, option: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError('CONFIG_BAD_MAPPING', `Cannot read the map ${path}: ${(error as Error).message}`, { option });
-  }
-  try {
-    return JSON.parse(text.replace(/^\ufeff/, ''));
-  } catch (error) {
-    throw new ConfigError('CONFIG_BAD_MAPPING', `The map ${path} is not valid JSON: ${(error as Error).message}`, { option });
-  }
-}
 
 /** A plain rename map (header → field) seen as a transforming one: every column kept, renamed where the map says. */
 export function renameMapToTransform(header: readonly string[], rename: Record<string, string | null> | undefined): TransformMap {
@@ -267,7 +299,8 @@ export function renameMapToTransform(header: readonly string[], rename: Record<s
 
 /** What one source row becomes. */
 export type TransformedRow =
-  | { kind: 'row'; cells: string[]; notes: string[] }
+  /** `notes`: what the row lost on the way (dropped phone numbers, extensions), for its line in the results. */
+  | { kind: 'row'; cells: string[]; notes: string[]; phonesDropped: number }
   | { kind: 'skip'; reason: string }
   | { kind: 'fail'; issue: RowIssue };
 
@@ -278,6 +311,8 @@ export interface CompiledTransform {
   /** The Pylon columns the rows are turned into (what resolveColumns reads). */
   header: string[];
   apply(cells: readonly string[]): TransformedRow;
+  /** Whether a record is a report's footer line (the map's `footer`), not a row. */
+  isFooter(cells: readonly string[]): boolean;
 }
 
 export interface CompileOptions {
@@ -286,15 +321,18 @@ export interface CompileOptions {
   /** The map must produce a name (default true; false for --mode update). */
   requireName?: boolean;
   defaultCountry?: CountryCode;
+  /** A phone number that cannot be stored: dropped from the contact with a note (default), or the row fails (`--on-bad-phone`). */
+  onBadPhone?: BadPhonePolicy;
   /** Overrides the map's external id (`--external-id-column`). */
   externalIdColumn?: string;
   externalIdLabel?: string;
-  /** Set by `--account-match` (and the presets); needs `accounts`. */
-  account?: { match: AccountMatch; column?: string; overwrite?: boolean };
+  /** Set by `--account-match` (and the presets); needs `accounts`. `split`: the cell may list several companies. */
+  account?: { match: AccountMatch; column?: string; overwrite?: boolean; split?: string };
   accounts?: AccountResolver;
 }
 
 const PHONE_TARGETS = new Set(['phone_numbers', 'primary_phone_number']);
+
 
 /** Finds a column of the header by name: exactly (normalised), else case-insensitively; errors name the map key and suggest the nearest column. */
 export function columnFinder(header: readonly string[], source: string, lenient = false): (name: string, key: string) => number {
@@ -328,13 +366,14 @@ export function columnFinder(header: readonly string[], source: string, lenient 
  */
 export function compileTransform(map: TransformMap, sourceHeader: readonly string[], options: CompileOptions): CompiledTransform {
   const find = columnFinder(sourceHeader, options.source);
-  type Step = (cells: readonly string[], out: string[], notes: string[]) => RowIssue | undefined;
+  type Step = (cells: readonly string[], out: string[], notes: string[], dropped: { n: number }) => RowIssue | undefined;
   const steps: Step[] = [];
   const header: string[] = [];
   const fields = { ...map.fields };
   const externalColumn = options.externalIdColumn ?? map.externalId?.column;
   const externalLabel = options.externalIdLabel ?? map.externalId?.label ?? map.source ?? 'import';
   if (externalColumn !== undefined) fields.external_id = { kind: 'copy', from: externalColumn };
+  const normalizeId = options.externalIdColumn === undefined && map.externalId?.normalize === 'salesforce18' ? salesforceId18 : undefined;
   if (options.requireName !== false && !fields.name) {
     throw bad(options.source, 'fields.name', 'the map produces no name, and Pylon needs one to create a contact; map the name, e.g. "name": {"join": ["First Name", "Last Name"]} (or import with --mode update)');
   }
@@ -343,6 +382,16 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
   }
 
   const has = columnFinder(sourceHeader, options.source, true);
+  const onBadPhone = options.onBadPhone ?? 'drop';
+  const countryAt = map.country && !(map.country.optional && has(map.country.column, '') === -1) ? find(map.country.column, 'country.column') : -1;
+  const countryHeader = countryAt === -1 ? '' : sourceHeader[countryAt]!;
+  /** The country that reads this row's national numbers: its own column's, else --default-country; `unknown` when the column holds no country we know. */
+  const rowCountry = (cells: readonly string[]): { country?: CountryCode; from: string; unknown?: string } => {
+    const cell = countryAt === -1 ? '' : (cells[countryAt] ?? '').trim();
+    if (cell === '') return { country: options.defaultCountry, from: options.defaultCountry ? ' (--default-country)' : '' };
+    const country = countryFromCell(cell);
+    return country ? { country, from: ` (column ${countryHeader} ${JSON.stringify(cell)})` } : { from: '', unknown: cell };
+  };
   for (const [target, rule] of Object.entries(fields)) {
     if (rule === null) continue;
     let spec: FieldSpec = rule;
@@ -415,17 +464,40 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
         break;
       }
     }
-    steps.push((cells, out, notes) => {
+    steps.push((cells, out, notes, dropped) => {
       const values = read(cells);
       if (!Array.isArray(values)) return values;
       if (!phone) {
-        out[at] = values.join(MULTI_SEPARATOR);
+        let read = values;
+        if (spec.date !== undefined || spec.number !== undefined) {
+          read = [];
+          for (const v of values) {
+            const parsed = spec.date !== undefined ? parseSpreadsheetDate(v, spec.date) : parseSpreadsheetNumber(v, false, spec.number);
+            if (!parsed.ok) return { code: 'ROW_CUSTOM_FIELD_INVALID', field: target, message: `${target}: ${parsed.reason}` };
+            read.push(parsed.value);
+          }
+        }
+        out[at] = target === 'external_id' && normalizeId ? read.map(normalizeId).join(MULTI_SEPARATOR) : read.join(MULTI_SEPARATOR);
         return undefined;
       }
       const digits: string[] = [];
-      for (const value of values.flatMap((v) => splitMulti(v))) {
-        const result = normalizePhoneNumber(value, options.defaultCountry);
-        if (!result.ok) return { code: result.code as RowIssueCode, field: target, message: result.message };
+      const numbers = values.flatMap((v) => splitMulti(v));
+      const where = numbers.length > 0 ? rowCountry(cells) : { from: '' };
+      for (const value of numbers) {
+        let result = normalizePhoneNumber(value, where.country, where.from);
+        if (where.unknown !== undefined && !result.ok && result.code === 'ROW_PHONE_NO_COUNTRY') {
+          result = {
+            ok: false,
+            code: 'ROW_UNKNOWN_COUNTRY',
+            message: `Phone number ${JSON.stringify(value.trim())} has no country code and column ${countryHeader} holds ${JSON.stringify(where.unknown)}, which is not a country this import knows (expected an ISO code such as GB or DEU, or an English name such as United Kingdom); fix the country in the source or write the number as +<country code> <number>`,
+          };
+        }
+        if (!result.ok) {
+          if (onBadPhone === 'fail') return { code: result.code as RowIssueCode, field: target, message: result.message };
+          dropped.n++;
+          notes.push(`phone number dropped: ${result.message}`);
+          continue;
+        }
         if (result.extension) notes.push(`extension ${result.extension} of ${JSON.stringify(value)} dropped (Pylon stores digits only)`);
         if (!digits.includes(result.digits)) digits.push(result.digits);
       }
@@ -460,8 +532,14 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
     .filter((rule) => !rule.optional || has(rule.column, '') !== -1)
     .map((rule, j) => ({ rule, i: find(rule.column, `filters[${map.filters.indexOf(rule)}].column`) }));
   const width = header.length;
+  const footer = (map.footer ?? []).map((p) => new RegExp(p, 'i'));
   return {
     header,
+    isFooter(cells) {
+      if (footer.length === 0) return false;
+      const values = cells.map((c) => c.trim()).filter((c) => c !== '');
+      return values.length === 1 && footer.some((re) => re.test(values[0]!));
+    },
     apply(cells) {
       for (const { rule, i } of filters) {
         const v = (cells[i] ?? '').trim();
@@ -476,8 +554,9 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
       }
       const out = new Array<string>(width).fill('');
       const notes: string[] = [];
+      const dropped = { n: 0 };
       for (const step of steps) {
-        const issue = step(cells, out, notes);
+        const issue = step(cells, out, notes, dropped);
         if (issue) return { kind: 'fail', issue };
       }
       if (map.requireEmail && (emailAt === -1 || out[emailAt] === '')) {
@@ -485,11 +564,42 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
       }
       if (labelAt !== -1) out[labelAt] = externalLabel;
       if (accountAt !== -1) {
-        const found = options.accounts!({ email: emailAt === -1 ? undefined : out[emailAt], value: accountColumn === -1 ? undefined : (cells[accountColumn] ?? '').trim() });
+        let value = accountColumn === -1 ? undefined : (cells[accountColumn] ?? '').trim();
+        if (value !== undefined && account!.split) {
+          const parts = [...new Set(value.split(account!.split).map((p) => p.trim()).filter((p) => p !== ''))];
+          if (parts.length > 1) {
+            const column = sourceHeader[accountColumn]!;
+            return { kind: 'fail', issue: { code: 'ROW_ACCOUNT_AMBIGUOUS', field: column, message: `Column ${column} lists ${parts.length} companies (${parts.map((p) => JSON.stringify(p)).join(', ')}) and the file says none is the primary one; keep one in the source, or export the "(Primary)" association column` } };
+          }
+          value = parts[0] ?? '';
+        }
+        const found = options.accounts!({ email: emailAt === -1 ? undefined : out[emailAt], value });
         if (found && 'issue' in found) return { kind: 'fail', issue: found.issue };
         if (found) out[accountAt] = found.accountId;
       }
-      return { kind: 'row', cells: out, notes };
+      return { kind: 'row', cells: out, notes, phonesDropped: dropped.n };
     },
   };
+}
+
+const SALESFORCE_SUFFIX = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
+
+/**
+ * A 15-character Salesforce id (case-sensitive, as reports show it) → the
+ * 18-character form (the API's, Data Loader's): three suffix characters that
+ * encode which of the 15 are upper-case letters, five at a time. Anything else
+ * is returned as it is.
+ */
+export function salesforceId18(id: string): string {
+  if (!/^[a-zA-Z0-9]{15}$/.test(id)) return id;
+  let suffix = '';
+  for (let chunk = 0; chunk < 3; chunk++) {
+    let bits = 0;
+    for (let i = 0; i < 5; i++) {
+      const c = id.charCodeAt(chunk * 5 + i);
+      if (c >= 65 && c <= 90) bits |= 1 << i;
+    }
+    suffix += SALESFORCE_SUFFIX[bits];
+  }
+  return id + suffix;
 }

@@ -1,4 +1,5 @@
 import { splitMulti, type ImportColumn } from '../columns.js';
+import { parseSpreadsheetDate, parseSpreadsheetNumber } from './spreadsheet-values.js';
 import { PORTAL_ROLES, type CustomFieldDefinition, type PortalRole } from '../pylon/types.js';
 import { describeInvisible } from '../csv/decode.js';
 import type { ColumnPlan } from './columns.js';
@@ -274,7 +275,11 @@ function customParser(definition: CustomFieldDefinition): CustomParser {
     case 'number':
       return (v) => {
         const match = /^([+-]?)0*(\d+)$/.exec(v);
-        if (!match) return `${shown(v)} is not a whole number${BEYOND_SPEC}`;
+        if (!match) {
+          // Spreadsheet forms (1,250 · 1 250) where they have one reading.
+          const sheet = parseSpreadsheetNumber(v, true);
+          return sheet.ok ? { value: sheet.value } : `${sheet.reason}${BEYOND_SPEC}`;
+        }
         const digits = match[2]!;
         return { value: (match[1] === '-' && digits !== '0' ? '-' : '') + digits };
       };
@@ -282,7 +287,9 @@ function customParser(definition: CustomFieldDefinition): CustomParser {
       return (v) => {
         const match = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(v);
         if (!match || (match[2] === '' && !match[3])) {
-          return `${shown(v)} is not a decimal number${/^[+-]?\d+,\d+$/.test(v) ? ' (use a dot as the decimal separator)' : ''}${BEYOND_SPEC}`;
+          // Spreadsheet forms (1,250.5 · 1.250,5 · 1,5) where they have one reading.
+          const sheet = parseSpreadsheetNumber(v, false);
+          return sheet.ok ? { value: sheet.value } : `${sheet.reason}${BEYOND_SPEC}`;
         }
         const [, sign, whole, fraction] = match;
         return { value: `${sign === '-' ? '-' : ''}${whole || '0'}${fraction ? '.' + fraction : ''}` };
@@ -295,7 +302,12 @@ function customParser(definition: CustomFieldDefinition): CustomParser {
         return `${shown(v)} is not a boolean (true/false, yes/no, 1/0)${BEYOND_SPEC}`;
       };
     case 'date':
-      return (v) => (isDate(v) ? { value: v } : `${shown(v)} is not a date (YYYY-MM-DD)${BEYOND_SPEC}`);
+      return (v) => {
+        if (isDate(v)) return { value: v };
+        // Spreadsheet forms (13/2/2024 · 2.11.2024 · 2 Nov 2024) where they have one reading.
+        const sheet = parseSpreadsheetDate(v);
+        return sheet.ok ? { value: sheet.value } : `${sheet.reason}${BEYOND_SPEC}`;
+      };
     case 'datetime':
       return (v) => {
         const iso = parseDateTime(v);

@@ -17,6 +17,8 @@ export interface PendingRow {
   line: number;
   cells: readonly string[];
   desired: DesiredContact;
+  /** What the migration left out of the row (see RowRef). */
+  notes?: readonly string[];
 }
 
 export type WritePlan = Plan & { action: 'create' | 'update' };

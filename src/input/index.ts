@@ -4,7 +4,7 @@ import { invalidOption } from '../errors.js';
 import type { RowIssue } from '../import/desired.js';
 import type { CompiledTransform } from '../import/transform.js';
 import { createJsonSource } from './json.js';
-import { createXlsxSource } from './xlsx.js';
+import { createXlsxSource, type WorkbookMemo } from './xlsx.js';
 
 /**
  * The import's input in any format (CSV, XLSX, JSON array, NDJSON) as one kind
@@ -25,6 +25,10 @@ export interface InputItem extends RecordItem {
   skip?: string;
   /** The map could not build this row: a failed row. */
   issue?: RowIssue;
+  /** What the map left out of this row (a dropped phone number…): shown in its `_message`. */
+  notes?: string[];
+  /** How many of the row's phone numbers the map dropped (`--on-bad-phone drop`). */
+  phonesDropped?: number;
 }
 
 export interface InputSource extends RecordSource {
@@ -39,6 +43,8 @@ export interface InputSourceOptions {
   sheet?: string;
   delimiter?: string;
   encoding?: string;
+  /** The run's parsed workbooks (XLSX): every pass shares one parse. */
+  memo?: WorkbookMemo;
   /** Compiles the transform once the source header is known (the same for every pass over the file). */
   transform?: (sourceHeader: string[]) => CompiledTransform;
 }
@@ -59,7 +65,7 @@ export function createInputSource(options: InputSourceOptions): InputSource {
   const format = resolveFormat(options.input, options.format);
   const base: RecordSource =
     format === 'xlsx'
-      ? createXlsxSource({ input: options.input, sheet: options.sheet })
+      ? createXlsxSource({ input: options.input, sheet: options.sheet, memo: options.memo })
       : format === 'json'
         ? createJsonSource({ input: options.input })
         : createRecordSource({ input: options.input, delimiter: options.delimiter, encoding: options.encoding });
@@ -76,7 +82,12 @@ export function createInputSource(options: InputSourceOptions): InputSource {
   async function* iterate(): AsyncGenerator<InputItem> {
     await open();
     const t = compiled!;
+    let footerLines = 0;
     for await (const item of base) {
+      if (t.isFooter(item.cells)) {
+        footerLines++;
+        continue;
+      }
       if (item.error) {
         yield item;
         continue;
@@ -86,9 +97,13 @@ export function createInputSource(options: InputSourceOptions): InputSource {
       else if (out.kind === 'fail') yield { line: item.line, cells: [], source: item.cells, issue: out.issue };
       else {
         for (const note of out.notes) if (source.warnings.length < 200) source.warnings.push(`line ${item.line}: ${note}`);
-        yield { line: item.line, cells: out.cells, source: item.cells };
+        const row: InputItem = { line: item.line, cells: out.cells, source: item.cells };
+        if (out.notes.length > 0) row.notes = out.notes;
+        if (out.phonesDropped > 0) row.phonesDropped = out.phonesDropped;
+        yield row;
       }
     }
+    if (footerLines > 0) base.warnings.push(`${footerLines} report footer line${footerLines === 1 ? '' : 's'} (totals, copyright) left out: they are not rows`);
   }
   const source: InputSource = {
     open,

@@ -4,32 +4,136 @@ import { assembleRecordSource, type CsvLayout, type RecordItem, type RecordSourc
 
 /**
  * An XLSX workbook's sheet read as records (SheetJS, the `@e965/xlsx` build of
- * 0.20.3 with the CVE-2023-30533 and CVE-2024-22363 fixes). Cells are read as
- * the text Excel displays (`w`), so phone numbers keep their leading zeros and
- * ids their digits; a whole number Excel would show in scientific notation
- * (`3.10821E+09` for 3108207129, General format) is given with all its digits,
- * since the workbook still holds them. `line` is the spreadsheet's row number.
+ * 0.20.3 with the CVE-2023-30533 and CVE-2024-22363 fixes). Text cells are
+ * read as written, so phone numbers typed as text keep their leading zeros.
+ * Number cells are read from the value the workbook stores, not the text Excel
+ * displays: a whole number is given with every digit (`3600123456789012`, not
+ * `3.60012E+15`), unless it is beyond 2^53, where a stored number cannot hold
+ * every digit of an id: that row fails (`ROW_XLSX_LOST_DIGITS`) rather than
+ * being read as another id. Date cells (a date number format) are ISO dates.
+ * `line` is the spreadsheet's row number.
  *
- * Memory: the whole workbook is parsed at once (SheetJS has no row streaming).
+ * Memory: the whole workbook is parsed at once (SheetJS has no row streaming),
+ * once per run: the passes over the file share the parse through a WorkbookMemo.
  */
-
-export interface XlsxSourceOptions {
-  input: string;
-  /** Sheet name or 1-based number; the first sheet when omitted. */
-  sheet?: string;
-}
 
 interface Cell {
   t?: string;
   v?: unknown;
   w?: string;
+  /** The number format (read with cellNF). */
+  z?: string | number;
 }
+
+type Ssf = typeof import('@e965/xlsx').SSF;
 
 const ZIP = [0x50, 0x4b, 0x03, 0x04];
 const CFB = [0xd0, 0xcf, 0x11, 0xe0];
 
 function startsWith(bytes: Uint8Array, magic: number[]): boolean {
   return magic.every((b, i) => bytes[i] === b);
+}
+
+export interface XlsxSourceOptions {
+  input: string;
+  /** Sheet name or 1-based number; the first sheet when omitted. */
+  sheet?: string;
+  /** The run's parsed workbooks: every pass over the file (header, duplicate scan, rows) shares one parse. */
+  memo?: WorkbookMemo;
+}
+
+/** A sheet as parsed: its rows of cells, where its header is, and what the reader has to say about it. */
+export interface LoadedSheet {
+  rows: Cell[][];
+  header: string[];
+  headerRow: number;
+  warnings: string[];
+  bytesRead: number;
+  ssf: Ssf;
+  date1904: boolean;
+}
+
+/**
+ * The parsed workbook of one run, so an XLSX input is parsed once however many
+ * passes read it. `clear()` lets it go (the input's close).
+ */
+export interface WorkbookMemo {
+  load(input: string, sheet: string | undefined): Promise<LoadedSheet>;
+  clear(): void;
+}
+
+export function createWorkbookMemo(): WorkbookMemo {
+  const loaded = new Map<string, Promise<LoadedSheet>>();
+  return {
+    load(input, sheet) {
+      const key = JSON.stringify([input, sheet ?? null]);
+      let entry = loaded.get(key);
+      if (!entry) {
+        entry = loadSheet(input, sheet);
+        loaded.set(key, entry);
+        // A failed parse is not kept: the error is thrown to this caller, and a later pass tries again.
+        entry.catch(() => loaded.delete(key));
+      }
+      return entry;
+    },
+    clear: () => loaded.clear(),
+  };
+}
+
+async function loadSheet(name: string, sheetOption: string | undefined): Promise<LoadedSheet> {
+  const warnings: string[] = [];
+  if (name === '-') throw new ConfigError('CONFIG_INVALID_OPTION', 'An XLSX workbook cannot be read from stdin; save it to a file', { option: '<file>' });
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(name);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${name}`, { option: '<file>' });
+    throw new ConfigError('INPUT_UNREADABLE', `Cannot open ${name}: ${(error as Error).message}`, { option: '<file>' });
+  }
+  if (bytes.length === 0) throw new ConfigError('INPUT_FORMAT', `${name} is empty: expected an XLSX workbook`, { option: '<file>' });
+  const isZip = startsWith(bytes, ZIP);
+  if (!isZip && !startsWith(bytes, CFB)) {
+    const text = bytes.subarray(0, 512).toString('utf8');
+    const looksText = !text.includes('\u0000') && /[,;\t]/.test(text);
+    throw new ConfigError(
+      'INPUT_FORMAT',
+      `${name} is not an XLSX workbook${looksText ? ': it is a text file (a CSV saved with an .xlsx name?); rename it to .csv or pass --format csv' : ''}`,
+      { option: '<file>' },
+    );
+  }
+  const XLSX = await import('@e965/xlsx');
+  let workbook;
+  try {
+    workbook = XLSX.read(bytes, { type: 'buffer', dense: true, cellText: true, cellNF: true, cellDates: false, cellHTML: false, cellFormula: false, sheetStubs: false });
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    if (/password|encrypt/i.test(message) || (!isZip && /EncryptionInfo|EncryptedPackage/.test(bytes.toString('latin1')))) {
+      throw new ConfigError('INPUT_FORMAT', `${name} is encrypted (password-protected): open it in Excel, remove the password (File → Info → Protect Workbook), save, and import again`, { option: '<file>' });
+    }
+    throw new ConfigError('INPUT_FORMAT', `${name} cannot be read as a workbook: ${message}`, { option: '<file>' });
+  }
+  if (!isZip && bytes.toString('latin1').includes('E\u0000n\u0000c\u0000r\u0000y\u0000p\u0000t\u0000e\u0000d\u0000P\u0000a\u0000c\u0000k\u0000a\u0000g\u0000e')) {
+    throw new ConfigError('INPUT_FORMAT', `${name} is encrypted (password-protected): open it in Excel, remove the password, save, and import again`, { option: '<file>' });
+  }
+  const ssf = XLSX.SSF;
+  const date1904 = Boolean(workbook.Workbook?.WBProps?.date1904);
+  const names = workbook.SheetNames;
+  let sheetName: string | undefined = names[0];
+  if (sheetOption !== undefined) {
+    const n = /^\d+$/.test(sheetOption) ? Number(sheetOption) : undefined;
+    sheetName = n !== undefined && !names.includes(sheetOption) ? names[n - 1] : names.find((s) => s === sheetOption) ?? names.find((s) => s.toLowerCase() === sheetOption.toLowerCase());
+    if (sheetName === undefined) throw invalidOption('--sheet', `a sheet of ${name}: ${names.map((s, i) => `${i + 1} "${s}"`).join(', ')}`, sheetOption);
+  }
+  if (sheetName === undefined) throw new ConfigError('INPUT_FORMAT', `${name} has no sheets`, { option: '<file>' });
+  const sheet = workbook.Sheets[sheetName] as unknown as { '!data'?: Cell[][]; '!ref'?: string };
+  const rows = sheet['!data'] ?? [];
+  const headerRow = rows.findIndex((row) => row?.some((cell) => text(cell) !== ''));
+  if (headerRow === -1) throw new ConfigError('INPUT_FORMAT', `Sheet "${sheetName}" of ${name} is empty: expected a header row${names.length > 1 ? ` (other sheets: ${names.filter((s) => s !== sheetName).join(', ')}; choose one with --sheet)` : ''}`, { option: '--sheet' });
+  const header = (rows[headerRow] ?? []).map((cell) => text(cell, ssf, date1904).trim());
+  while (header.length > 0 && header[header.length - 1] === '') header.pop();
+  if (names.length > 1 && sheetOption === undefined) warnings.push(`${name} has ${names.length} sheets; read the first, "${sheetName}" (choose another with --sheet)`);
+  return { rows, header, headerRow, warnings, bytesRead: bytes.length, ssf, date1904 };
 }
 
 export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
@@ -41,58 +145,13 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
   let bytesRead = 0;
   let blankRecords = 0;
   let iterated = false;
+  let ssf: Ssf | undefined;
+  let date1904 = false;
 
   async function doOpen(): Promise<CsvLayout> {
-    if (name === '-') throw new ConfigError('CONFIG_INVALID_OPTION', 'An XLSX workbook cannot be read from stdin; save it to a file', { option: '<file>' });
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(name);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${name}`, { option: '<file>' });
-      throw new ConfigError('INPUT_UNREADABLE', `Cannot open ${name}: ${(error as Error).message}`, { option: '<file>' });
-    }
-    bytesRead = bytes.length;
-    if (bytes.length === 0) throw new ConfigError('INPUT_FORMAT', `${name} is empty: expected an XLSX workbook`, { option: '<file>' });
-    const isZip = startsWith(bytes, ZIP);
-    if (!isZip && !startsWith(bytes, CFB)) {
-      const text = bytes.subarray(0, 512).toString('utf8');
-      const looksText = !text.includes('\u0000') && /[,;\t]/.test(text);
-      throw new ConfigError(
-        'INPUT_FORMAT',
-        `${name} is not an XLSX workbook${looksText ? ': it is a text file (a CSV saved with an .xlsx name?); rename it to .csv or pass --format csv' : ''}`,
-        { option: '<file>' },
-      );
-    }
-    const XLSX = await import('@e965/xlsx');
-    let workbook;
-    try {
-      workbook = XLSX.read(bytes, { type: 'buffer', dense: true, cellText: true, cellDates: false, cellHTML: false, cellFormula: false, sheetStubs: false });
-    } catch (error) {
-      const message = (error as Error).message ?? String(error);
-      if (/password|encrypt/i.test(message) || (!isZip && /EncryptionInfo|EncryptedPackage/.test(bytes.toString('latin1')))) {
-        throw new ConfigError('INPUT_FORMAT', `${name} is encrypted (password-protected): open it in Excel, remove the password (File → Info → Protect Workbook), save, and import again`, { option: '<file>' });
-      }
-      throw new ConfigError('INPUT_FORMAT', `${name} cannot be read as a workbook: ${message}`, { option: '<file>' });
-    }
-    if (!isZip && bytes.toString('latin1').includes('E\u0000n\u0000c\u0000r\u0000y\u0000p\u0000t\u0000e\u0000d\u0000P\u0000a\u0000c\u0000k\u0000a\u0000g\u0000e')) {
-      throw new ConfigError('INPUT_FORMAT', `${name} is encrypted (password-protected): open it in Excel, remove the password, save, and import again`, { option: '<file>' });
-    }
-    const names = workbook.SheetNames;
-    let sheetName: string | undefined = names[0];
-    if (options.sheet !== undefined) {
-      const n = /^\d+$/.test(options.sheet) ? Number(options.sheet) : undefined;
-      sheetName = n !== undefined && !names.includes(options.sheet) ? names[n - 1] : names.find((s) => s === options.sheet) ?? names.find((s) => s.toLowerCase() === options.sheet!.toLowerCase());
-      if (sheetName === undefined) throw invalidOption('--sheet', `a sheet of ${name}: ${names.map((s, i) => `${i + 1} "${s}"`).join(', ')}`, options.sheet);
-    }
-    if (sheetName === undefined) throw new ConfigError('INPUT_FORMAT', `${name} has no sheets`, { option: '<file>' });
-    const sheet = workbook.Sheets[sheetName] as unknown as { '!data'?: Cell[][]; '!ref'?: string };
-    rows = sheet['!data'] ?? [];
-    headerRow = rows.findIndex((row) => row?.some((cell) => text(cell) !== ''));
-    if (headerRow === -1) throw new ConfigError('INPUT_FORMAT', `Sheet "${sheetName}" of ${name} is empty: expected a header row${names.length > 1 ? ` (other sheets: ${names.filter((s) => s !== sheetName).join(', ')}; choose one with --sheet)` : ''}`, { option: '--sheet' });
-    header = (rows[headerRow] ?? []).map((cell) => text(cell).trim());
-    while (header.length > 0 && header[header.length - 1] === '') header.pop();
-    if (names.length > 1 && options.sheet === undefined) warnings.push(`${name} has ${names.length} sheets; read the first, "${sheetName}" (choose another with --sheet)`);
+    const sheet = await (options.memo ?? createWorkbookMemo()).load(name, options.sheet);
+    ({ rows, header, headerRow, bytesRead, ssf, date1904 } = sheet);
+    warnings.push(...sheet.warnings);
     return { header, headerLine: headerRow + 1, delimiter: '', encoding: 'xlsx' };
   }
 
@@ -109,18 +168,33 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
       const row = rows[r];
       const cells: string[] = new Array<string>(width);
       let blank = true;
+      let lost: number | undefined;
       for (let c = 0; c < width; c++) {
-        const t = text(row?.[c]);
+        const cell = row?.[c];
+        const t = text(cell, ssf, date1904);
         cells[c] = t;
         if (blank && t.trim() !== '') blank = false;
+        if (lost === undefined && lostDigits(cell)) lost = c;
       }
       if (blank) {
         blankRecords++;
         continue;
       }
+      if (lost !== undefined) {
+        const column = header[lost] || `column ${lost + 1}`;
+        yield {
+          line: r + 1,
+          cells,
+          error: {
+            code: 'ROW_XLSX_LOST_DIGITS',
+            message: `Column ${column} holds ${cells[lost]} as a number: the workbook stores numbers with about 15 significant digits, so this id's last digits are already lost (another id could read the same); format the column as text in the source and export it again`,
+          },
+        };
+        continue;
+      }
       const beyond = row ? row.slice(width).filter((cell) => text(cell).trim() !== '') : [];
       if (beyond.length > 0) {
-        yield { line: r + 1, cells: [...cells, ...beyond.map(text)], error: { code: 'XLSX_CELLS_BEYOND_HEADER', message: `Row ${r + 1} has values in columns with no header` } };
+        yield { line: r + 1, cells: [...cells, ...beyond.map((cell) => text(cell, ssf, date1904))], error: { code: 'XLSX_CELLS_BEYOND_HEADER', message: `Row ${r + 1} has values in columns with no header` } };
         continue;
       }
       yield { line: r + 1, cells };
@@ -132,10 +206,34 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
   return source;
 }
 
-/** The text a cell shows; whole numbers that Excel would abbreviate (`3.1E+09`) with all their digits. */
-export function text(cell: Cell | undefined): string {
+/** A number cell too large for its stored value to hold every digit (beyond 2^53): an id read from it would be another id. */
+export function lostDigits(cell: Cell | undefined): boolean {
+  return cell?.t === 'n' && typeof cell.v === 'number' && Number.isInteger(cell.v) && !Number.isSafeInteger(cell.v);
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/**
+ * A cell as text: text cells as written; whole numbers from the stored value
+ * with every digit; dates (a date number format) as ISO `YYYY-MM-DD`, with
+ * `THH:MM:SS` when the cell has a time; other numbers as displayed unless the
+ * display is scientific notation; booleans as TRUE/FALSE.
+ */
+export function text(cell: Cell | undefined, ssf?: Ssf, date1904 = false): string {
   if (!cell) return '';
-  if (cell.t === 'n' && typeof cell.v === 'number' && Number.isInteger(cell.v) && Math.abs(cell.v) < 1e15 && /e[+-]?\d/i.test(cell.w ?? '')) return String(cell.v);
+  if (cell.t === 'n' && typeof cell.v === 'number') {
+    const v = cell.v;
+    if (ssf && cell.z !== undefined && ssf.is_date(cell.z)) {
+      const d = ssf.parse_date_code(v, { date1904 });
+      if (d) {
+        const day = `${pad(d.y, 4)}-${pad(d.m)}-${pad(d.d)}`;
+        return Number.isInteger(v) ? day : `${day}T${pad(d.H)}:${pad(d.M)}:${pad(d.S)}`;
+      }
+    }
+    if (Number.isInteger(v)) return Number.isSafeInteger(v) ? String(v) : BigInt(v).toString();
+    if (cell.w === undefined || /e[+-]?\d/i.test(cell.w)) return String(v);
+    return cell.w;
+  }
   if (cell.w !== undefined) return cell.w;
   if (cell.v === undefined || cell.v === null) return '';
   return String(cell.v);

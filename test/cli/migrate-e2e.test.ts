@@ -1,4 +1,5 @@
 /** The built CLI on a migration: a preset on an XLSX export, and its usage errors (exit 2, nothing written). */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { FAST_RATE, REPO, envFor, runCli, startEmulator, tempDir, writes } from '../helpers/cli.js';
@@ -17,14 +18,20 @@ test('import <hubspot xlsx> --from hubspot --default-country US: exit 0, 10 crea
   t.is(emulator.store.size, 10);
 });
 
-test('usage errors exit 2 before any write: unknown --from, unknown --default-country, bad --format, a CSV named .xlsx', async (t) => {
+test('usage errors exit 2 before any write: unknown --from, unknown --default-country, bad --format, a CSV named .xlsx, a header no preset of --from fits', async (t) => {
   const emulator = await startEmulator(t);
   const dir = tempDir(t);
+  const spanish = join(dir, 'es.csv');
+  writeFileSync(spanish, 'ID de registro,Nombre,Correo\n802,Pablo,pablo@x.example\n');
   const cases: Array<[string[], RegExp]> = [
     [['import', XLSX_SAMPLE, '--from', 'pipedrive'], /--from.*expected one of .*got "pipedrive"/],
     [['import', XLSX_SAMPLE, '--from', 'hubspot', '--default-country', 'XX'], /--default-country.*got "XX"/],
     [['import', XLSX_SAMPLE, '--format', 'parquet'], /format/],
     [['import', join(REPO, 'samples', 'migrations', 'front-contacts.csv'), '--format', 'xlsx', '--from', 'front'], /not an XLSX workbook: it is a text file/],
+    [['import', XLSX_SAMPLE, '--from', 'hubspot', '--on-bad-phone', 'guess'], /on-bad-phone/],
+    // A Spanish HubSpot export with a column missing (issue 18): the closest preset and what it misses.
+    [['import', spanish, '--from', 'hubspot'], /matches no hubspot preset\. Closest: .*hubspot-es\.json\), which needs "Apellidos", not in the file/],
+    [['import', spanish, '--from', 'salesforce'], /matches no salesforce preset\. Closest: .*which needs/],
   ];
   for (const [args, message] of cases) {
     const res = await runCli([...args, '--rate', FAST_RATE, '--errors', join(dir, 'e.csv')], { env: envFor(emulator) });
@@ -32,4 +39,21 @@ test('usage errors exit 2 before any write: unknown --from, unknown --default-co
     t.regex(res.stderr, message);
   }
   t.is(writes(emulator), 0);
+});
+
+test('a phone number that is not valid for its country: exit 0, the contact created without it, the count in the summary and --json, the reason in --results', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'hubspot.csv');
+  writeFileSync(input, 'Record ID,First Name,Last Name,Email,Phone Number,Country/Region\r\n1,Sam,Hill,sam@x.example,030 1234567,United States\r\n2,Lena,Fischer,lena@x.example,030 1234567,Germany\r\n');
+  const results = join(dir, 'results.csv');
+  const base = ['import', input, '--from', 'hubspot', '--rate', FAST_RATE, '--errors', join(dir, 'e.csv'), '--results', results];
+  const text = await runCli([...base, '--dry-run'], { env: envFor(emulator) });
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout + text.stderr, /phone numbers dropped: 1 \(not valid numbers for their country/);
+  const res = await runCli([...base, '--json'], { env: envFor(emulator) });
+  t.is(res.code, 0, res.stderr);
+  t.like(JSON.parse(res.stdout), { total: 2, created: 2, failed: 0, phonesDropped: 1 });
+  t.regex(readFileSync(results, 'utf8'), /sam@x\.example,[^,]*,"phone number dropped: Phone number ""030 1234567"" is not a valid number in US \(column Country\/Region ""United States""\)/);
+  t.deepEqual([...emulator.store.all()].map((c) => [c.email, c.phone_numbers ?? []]).sort(), [['lena@x.example', ['49301234567']], ['sam@x.example', []]]);
 });

@@ -106,6 +106,8 @@ test('zendesk: agents, admins and suspended users are skipped with a reason; nes
   const dry = await run(t, emulator, input, { from: 'zendesk', dryRun: true });
   const skipped = dry.results.filter((r) => r._action === 'skipped').map((r) => r.email ?? r._line);
   t.is(skipped.length, 3);
+  t.deepEqual(dry.stats.filtered, 3);
+  for (const r of dry.results.filter((x) => x._action === 'skipped')) t.regex(r._message!, /^(not an end user|suspended in Zendesk|deleted in Zendesk)/);
   const preset = JSON.parse(readFileSync(join(REPO, 'presets', 'zendesk.json'), 'utf8'));
   preset.fields['custom.tier'] = 'user_fields.tier';
   const map = join(tempDir(t), 'zendesk.json');
@@ -119,9 +121,11 @@ test('zendesk: agents, admins and suspended users are skipped with a reason; nes
 
 test('failed rows keep the source columns and record numbers in the error report', async (t) => {
   const emulator = await startEmulator(t);
-  // no --default-country: the national numbers fail, the international ones pass
-  const res = await run(t, emulator, join(SAMPLES, 'hubspot-contacts.csv'), { from: 'hubspot' });
-  t.true(res.stats.failed > 0);
+  // --on-bad-phone fail, no --default-country and no country column: the national number fails its row (issue 18: the default drops it instead)
+  const csv = join(tempDir(t), 'hubspot.csv');
+  writeFileSync(csv, 'Record ID,First Name,Last Name,Email,Phone Number\n51234567801,Priya,Raman,priya.raman@acme.example,(415) 555-0134\n51234567802,Tomás,Álvarez,tomas.alvarez@acme.example,+1 415 555 0150\n');
+  const res = await run(t, emulator, csv, { from: 'hubspot', onBadPhone: 'fail' });
+  t.is(res.stats.failed, 1);
   const first = res.errors[0]!;
   t.is(first['Record ID'], '51234567801');
   t.is(first._line, '2');
@@ -130,9 +134,84 @@ test('failed rows keep the source columns and record numbers in the error report
   // the Zendesk JSON: record numbers
   const json = join(tempDir(t), 'users.json');
   writeFileSync(json, JSON.stringify([{ id: 1, name: 'A', email: 'a@x.example', role: 'end-user', organization_id: null, phone: '555 0101' }]));
-  const zd = await run(t, emulator, json, { from: 'zendesk' });
+  const zd = await run(t, emulator, json, { from: 'zendesk', onBadPhone: 'fail' });
   t.deepEqual(zd.errors.map((e) => [e._line, e.id, e._error_code]), [['1', '1', 'ROW_PHONE_NO_COUNTRY']]);
 });
+
+test('phones (issue 18): a number that is not valid for the row\'s country is dropped, the contact kept, the reason in _message and the count in the stats', async (t) => {
+  const emulator = await startEmulator(t);
+  const csv = join(tempDir(t), 'hubspot.csv');
+  writeFileSync(
+    csv,
+    [
+      'Record ID,First Name,Last Name,Email,Phone Number,Mobile Phone Number,Country/Region',
+      '1,Lena,Fischer,lena@x.example,030 1234567,,Germany',
+      '2,Sam,Hill,sam@x.example,030 1234567,(415) 555-0101,',
+      '3,Ava,Stone,ava@x.example,7911123456,,United Kingdom',
+      '4,Ola,Nord,ola@x.example,7911123456,,Atlantis',
+      '',
+    ].join('\n'),
+  );
+  const dry = await run(t, emulator, csv, { from: 'hubspot', defaultCountry: 'US', dryRun: true });
+  const res = await run(t, emulator, csv, { from: 'hubspot', defaultCountry: 'US' });
+  t.deepEqual(counts(res.stats), { total: 4, created: 4, updated: 0, unchanged: 0, skipped: 0, failed: 0 });
+  t.is(res.stats.phonesDropped, 2);
+  t.is(dry.stats.phonesDropped, 2);
+  const phones = Object.fromEntries([...emulator.store.all()].map((c) => [c.email, c.phone_numbers ?? []]));
+  t.deepEqual(phones, { 'lena@x.example': ['49301234567'], 'sam@x.example': ['14155550101'], 'ava@x.example': ['447911123456'], 'ola@x.example': [] });
+  const messages = Object.fromEntries(res.results.map((r) => [r.email, r._message]));
+  t.is(messages['lena@x.example'], '');
+  t.is(messages['sam@x.example'], 'phone number dropped: Phone number "030 1234567" is not a valid number in US (--default-country) (no such number range)');
+  t.regex(messages['ola@x.example']!, /^phone number dropped: Phone number "7911123456" has no country code and column Country\/Region holds "Atlantis"/);
+  t.deepEqual(dry.results.map((r) => r._message), res.results.map((r) => r._message));
+});
+
+/** Per preset: a file with a record the source marks deleted (or not a contact), and the reason the results give it. */
+const FILTERED: Array<{ from: string; name: string; text: string; kept: string[]; reason: RegExp }> = [
+  {
+    from: 'salesforce',
+    name: 'contacts.csv',
+    // Data Loader through v60 writes API names in capitals; "Export All" includes the recycle bin.
+    text: 'ID,FIRSTNAME,LASTNAME,EMAIL,ISDELETED\r\n0035g00000QxB1AAA,Kept,One,kept1@x.example,false\r\n0035g00000QxB2AAA,Gone,Two,gone2@x.example,true\r\n',
+    kept: ['kept1@x.example'],
+    reason: /^deleted in Salesforce .*\(ISDELETED is "true"\)$/,
+  },
+  {
+    from: 'freshdesk',
+    name: 'contacts.json',
+    text: JSON.stringify([
+      { id: 1, name: 'Kept', email: 'kept1@x.example', mobile: null, other_emails: [], deleted: false },
+      { id: 2, name: 'Gone', email: 'gone2@x.example', mobile: null, other_emails: [], deleted: true },
+    ]),
+    kept: ['kept1@x.example'],
+    reason: /^deleted in Freshdesk \(deleted is "true"\)$/,
+  },
+  {
+    from: 'intercom',
+    name: 'people.csv',
+    text: 'Name,Email,User ID,role\nKept,kept1@x.example,u1,user\nLead,kept2@x.example,,lead\nGone,gone3@x.example,,admin\n',
+    kept: ['kept1@x.example', 'kept2@x.example'],
+    reason: /^not a user or lead in Intercom \(role is "admin", not "user" or "lead"\)$/,
+  },
+];
+
+for (const c of FILTERED) {
+  test(`--from ${c.from}: deleted and non-contact records are skipped with the reason in _message and counted as filtered`, async (t) => {
+    const emulator = await startEmulator(t);
+    const input = join(tempDir(t), c.name);
+    writeFileSync(input, c.text);
+    const dry = await run(t, emulator, input, { from: c.from, dryRun: true });
+    const res = await run(t, emulator, input, { from: c.from });
+    const total = c.kept.length + 1;
+    t.deepEqual(counts(res.stats), { total, created: c.kept.length, updated: 0, unchanged: 0, skipped: 1, failed: 0 });
+    t.deepEqual(counts(dry.stats), counts(res.stats));
+    t.is(res.stats.filtered, 1);
+    t.deepEqual([...emulator.store.all()].map((x) => x.email).sort(), c.kept);
+    const skipped = res.results.filter((r) => r._action === 'skipped');
+    t.is(skipped.length, 1);
+    t.regex(skipped[0]!._message!, c.reason);
+  });
+}
 
 test('bad input stops before any write: unknown --from, a missing column, an XLSX that is a CSV, a non-JSON file', async (t) => {
   const emulator = await startEmulator(t);
@@ -239,4 +318,144 @@ function accountsNamed(emulator: Emulator, name: string): string | undefined {
 test('--create-accounts needs --account-match domain or name', async (t) => {
   const emulator = await startEmulator(t);
   await t.throwsAsync(run(t, emulator, join(SAMPLES, 'hubspot-contacts.csv'), { from: 'hubspot', defaultCountry: 'US', createAccounts: true, accountMatch: 'off' }), { message: /--create-accounts/ });
+});
+
+const stored = (emulator: Emulator, email: string) => [...emulator.store.all()].find((c) => c.email === email);
+
+test('--from hubspot: the associated company (primary first) gives the account; several associated companies fail the row', async (t) => {
+  const emulator = await startEmulator(t, { accounts: ACCOUNTS });
+  const input = join(tempDir(t), 'hubspot.csv');
+  writeFileSync(
+    input,
+    [
+      'Record ID,First Name,Last Name,Email,Additional email addresses,Company Name,Associated Company,Associated Company IDs,Associated Company (Primary),Associated Company IDs (Primary)',
+      '701,Ann,Lee,ann@x.example,ann.lee@old.example;ann@home.example,Stale Name,Acme Inc,9812345001,Acme Inc,9812345001',
+      '702,Bo,Kim,bo@x.example,,,Initech;Acme Inc,9812345003;9812345001,Initech,9812345003',
+      '',
+    ].join('\n'),
+  );
+  const res = await run(t, emulator, input, { from: 'hubspot' });
+  t.deepEqual(counts(res.stats), { total: 2, created: 2, updated: 0, unchanged: 0, skipped: 0, failed: 0 });
+  t.is(stored(emulator, 'ann@x.example')?.account?.id, 'acc-acme');
+  t.is(stored(emulator, 'bo@x.example')?.account?.id, 'acc-initech');
+  // An older export without the (Primary) columns: Associated Company is used; two companies in it fail the row, never a guess.
+  const older = join(tempDir(t), 'older.csv');
+  writeFileSync(older, 'Record ID,First Name,Last Name,Email,Associated Company\n703,Cy,Ng,cy@x.example,Initech;Acme Inc\n704,Di,Ox,di@x.example,Initech\n');
+  const res2 = await run(t, emulator, older, { from: 'hubspot' });
+  t.is(res2.stats.failed, 1);
+  t.is(res2.errors[0]!._error_code, 'ROW_ACCOUNT_AMBIGUOUS');
+  t.regex(res2.errors[0]!._error_message, /Associated Company lists 2 companies \("Initech", "Acme Inc"\)/);
+  t.is(stored(emulator, 'di@x.example')?.account?.id, 'acc-initech');
+  t.is(stored(emulator, 'cy@x.example'), undefined);
+  // The company ids as account external ids.
+  const fresh = await startEmulator(t, { accounts: ACCOUNTS });
+  const byId = await run(t, fresh, input, { from: 'hubspot', accountMatch: 'external-id', accountColumn: 'Associated Company IDs (Primary)' });
+  t.is(byId.stats.created, 2);
+  t.is(stored(fresh, 'ann@x.example')?.account?.id, 'acc-acme');
+  t.is(stored(fresh, 'bo@x.example')?.account, undefined); // Initech holds no hubspot company id in this workspace
+});
+
+test('--from hubspot: a Spanish export is read by its labels; a localized file missing a column is a usage error naming the closest preset', async (t) => {
+  const emulator = await startEmulator(t);
+  const input = join(tempDir(t), 'es.csv');
+  writeFileSync(input, 'ID de registro,Nombre,Apellidos,Correo,Número de teléfono,País/región\n801,Lucía,García,lucia@x.example,912 345 678,España\n');
+  const res = await run(t, emulator, input, { from: 'hubspot' });
+  t.deepEqual(counts(res.stats), { total: 1, created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 0 });
+  const lucia = stored(emulator, 'lucia@x.example');
+  t.is(lucia?.name, 'Lucía García');
+  t.deepEqual(lucia?.phone_numbers, ['34912345678']);
+  t.deepEqual(lucia?.external_ids, [{ external_id: '801', label: 'hubspot' }]);
+  const missing = join(tempDir(t), 'es-missing.csv');
+  writeFileSync(missing, 'ID de registro,Nombre,Correo\n802,Pablo,pablo@x.example\n');
+  const error = await t.throwsAsync(run(t, emulator, missing, { from: 'hubspot' }));
+  t.is((error as { code?: string }).code, 'CONFIG_BAD_MAPPING');
+  t.regex(error!.message, /matches no hubspot preset\. Closest: HubSpot contacts export with Spanish labels .*\(.*hubspot-es\.json\), which needs "Apellidos", not in the file/);
+  t.is(emulator.store.size, 1);
+});
+
+test('--from freshdesk: the UI export (field labels) is read beside the API one', async (t) => {
+  const emulator = await startEmulator(t, { accounts: ACCOUNTS });
+  const input = join(tempDir(t), 'freshdesk-ui.csv');
+  writeFileSync(input, 'Full name,Title,Email,Work phone,Mobile phone,Twitter,Unique external ID,Company,Tags\r\nMia Wong,CTO,mia@x.example,+1 415 555 0101,,,,Acme Inc,vip\r\n');
+  const res = await run(t, emulator, input, { from: 'freshdesk' });
+  t.regex(res.notes.join('\n'), /presets\/freshdesk-labels\.json/);
+  t.deepEqual(counts(res.stats), { total: 1, created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 0 });
+  const mia = stored(emulator, 'mia@x.example');
+  t.is(mia?.name, 'Mia Wong');
+  t.deepEqual(mia?.phone_numbers, ['14155550101']);
+  t.is(mia?.account?.id, 'acc-acme');
+});
+
+test('--from salesforce: a report export (labels, 15-character ids, footer lines) gives the same contacts as the Data Loader export', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const loader = join(dir, 'extract.csv');
+  writeFileSync(loader, 'ID,FIRSTNAME,LASTNAME,EMAIL\n0035g00000QxA1AAAV,Hannah,Schmidt,hannah@x.example\n');
+  const first = await run(t, emulator, loader, { from: 'salesforce' });
+  t.is(first.stats.created, 1);
+  t.deepEqual(stored(emulator, 'hannah@x.example')?.external_ids, [{ external_id: '0035g00000QxA1AAAV', label: 'salesforce' }]);
+  const report = join(dir, 'report.csv');
+  writeFileSync(
+    report,
+    [
+      '"Contact ID","First Name","Last Name","Email","Account Name","Mailing Country","Phone"',
+      '"0035g00000QxA1A","Hannah","Schmidt","hannah.new@x.example","","Germany","030 1234567"',
+      '"0035g00000QxA2B","Omar","Haddad","omar@x.example","","",""',
+      '""',
+      '"Grand Totals (2 records)"',
+      '""',
+      '"Confidential Information - Do Not Distribute"',
+      '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."',
+      '',
+    ].join('\r\n'),
+  );
+  const res = await run(t, emulator, report, { from: 'salesforce', defaultCountry: 'US' });
+  t.deepEqual(counts(res.stats), { total: 2, created: 1, updated: 1, unchanged: 0, skipped: 0, failed: 0 });
+  t.true(res.stats.warnings.some((w) => /^3 report footer lines .* left out/.test(w)), res.stats.warnings.join('\n'));
+  // The 15-character id is the same contact: its email changed, no second Hannah.
+  t.is(stored(emulator, 'hannah@x.example'), undefined);
+  const hannah = stored(emulator, 'hannah.new@x.example');
+  t.deepEqual(hannah?.external_ids, [{ external_id: '0035g00000QxA1AAAV', label: 'salesforce' }]);
+  t.deepEqual(hannah?.phone_numbers, ['49301234567']);
+  t.is(emulator.store.size, 2);
+});
+
+test('XLSX ids: a 16-digit id is stored with every digit; two 20-digit ids the workbook already rounded fail (ROW_XLSX_LOST_DIGITS) rather than merge', async (t) => {
+  const emulator = await startEmulator(t);
+  const XLSX = await import('@e965/xlsx');
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(
+    wb,
+    XLSX.utils.aoa_to_sheet([
+      ['Name', 'Email', 'User ID'],
+      ['Ida Long', 'ida@x.example', 3600123456789012],
+      ['Twenty One', 'one@x.example', 12345678901234567890],
+      ['Twenty Two', 'two@x.example', 12345678901234567891],
+    ]),
+    'People',
+  );
+  const input = join(tempDir(t), 'people.xlsx');
+  writeFileSync(input, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+  const res = await run(t, emulator, input, { from: 'intercom' });
+  t.deepEqual(counts(res.stats), { total: 3, created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 2 });
+  t.deepEqual(res.errors.map((e) => [e._line, e.Email, e._error_code]), [['3', 'one@x.example', 'ROW_XLSX_LOST_DIGITS'], ['4', 'two@x.example', 'ROW_XLSX_LOST_DIGITS']]);
+  t.deepEqual(stored(emulator, 'ida@x.example')?.external_ids, [{ external_id: '3600123456789012', label: 'intercom' }]);
+  t.is(emulator.store.size, 1);
+});
+
+test('--map has one reader: a plain rename map on a CSV renames its columns; a missing or broken map stops before any write with the one set of messages', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'people.csv');
+  writeFileSync(input, 'Full Name,E-Mail\nAda Lovelace,ada@x.example\n');
+  const map = join(dir, 'rename.json');
+  writeFileSync(map, '\ufeff{"Full Name": "name", "E-Mail": "email"}');
+  const res = await run(t, emulator, input, { map });
+  t.is(res.stats.created, 1);
+  t.is(stored(emulator, 'ada@x.example')?.name, 'Ada Lovelace');
+  await t.throwsAsync(run(t, emulator, input, { map: join(dir, 'missing.json') }), { code: 'CONFIG_BAD_MAPPING', message: /^Cannot read the mapping file .*missing\.json/ } as never);
+  const broken = join(dir, 'broken.json');
+  writeFileSync(broken, '{"Full Name": ');
+  await t.throwsAsync(run(t, emulator, input, { map: broken }), { code: 'CONFIG_BAD_MAPPING', message: /^The mapping file .*broken\.json is not valid JSON/ } as never);
+  t.is(emulator.store.size, 1);
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { loadPhoneNumbers, normalizePhoneNumber, resolveCountry } from '../../src/import/phone.js';
+import { countryFromCell, loadPhoneNumbers, normalizePhoneNumber, resolveCountry } from '../../src/import/phone.js';
 
 test.before(loadPhoneNumbers);
 
@@ -21,6 +21,14 @@ export const PHONE_TABLE: Array<[string, string | undefined, string]> = [
   ['3,10821E+09', 'US', 'ROW_PHONE_SPREADSHEET'],
   ['12345', 'US', 'ROW_INVALID_PHONE'],
   ['call me', 'US', 'ROW_INVALID_PHONE'],
+  // Valid, not merely possible: a number of another country read with the wrong one is refused, never stored.
+  ['030 1234567', 'US', 'ROW_INVALID_PHONE'],
+  ['7911123456', 'GB', '447911123456'],
+  ['7911123456', 'US', 'ROW_INVALID_PHONE'],
+  // Ofcom's drama range (07700 900000-900999) is reserved for fiction: no such number exists.
+  ['7700900123', 'GB', 'ROW_INVALID_PHONE'],
+  ['7700900123', 'US', 'ROW_INVALID_PHONE'],
+  ['+1 555 0100', undefined, 'ROW_INVALID_PHONE'],
 ];
 
 for (const [input, country, expected] of PHONE_TABLE) {
@@ -47,3 +55,42 @@ test('resolveCountry: ISO codes (UK taken as GB); anything else is a usage error
   t.regex(error!.message, /--default-country.*got "XX"/);
   t.throws(() => resolveCountry('Germany'), { message: /--default-country/ });
 });
+
+test('a number refused for its country says it is not valid there, and which country read it', (t) => {
+  const result = normalizePhoneNumber('030 1234567', 'US', ' (column Country "United States")');
+  t.false(result.ok);
+  if (!result.ok) t.is(result.message, 'Phone number "030 1234567" is not a valid number in US (column Country "United States") (no such number range)');
+});
+
+/** A country column's cell → the ISO code that reads the row's national numbers; undefined (never a guess) otherwise. */
+const COUNTRY_CELLS: Array<[string, ReturnType<typeof countryFromCell>]> = [
+  ['GB', 'GB'],
+  ['gb', 'GB'],
+  ['UK', 'GB'],
+  ['DEU', 'DE'],
+  ['usa', 'US'],
+  ['United States', 'US'],
+  ['United States of America', 'US'],
+  ['U.S.', 'US'],
+  ['United Kingdom', 'GB'],
+  ['England', 'GB'],
+  ['Great Britain', 'GB'],
+  ['  germany ', 'DE'],
+  ['The Netherlands', 'NL'],
+  ['Holland', 'NL'],
+  ['France', 'FR'],
+  ['Czechia', 'CZ'],
+  ['South Korea', 'KR'],
+  ['Korea', undefined],
+  ['Narnia', undefined],
+  ['XX', undefined],
+  ['123', undefined],
+  ['n/a', undefined],
+  ['', undefined],
+];
+
+for (const [cell, expected] of COUNTRY_CELLS) {
+  test(`country cell ${JSON.stringify(cell)} → ${expected ?? 'not a country'}`, (t) => {
+    t.is(countryFromCell(cell), expected);
+  });
+}

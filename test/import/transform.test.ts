@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { compileTransform, parseTransformMap, renameMapToTransform, type TransformedRow } from '../../src/import/transform.js';
+import { compileTransform, parseTransformMap, renameMapToTransform, salesforceId18, type TransformedRow } from '../../src/import/transform.js';
 import { loadPhoneNumbers } from '../../src/import/phone.js';
 
 test.before(loadPhoneNumbers);
@@ -64,17 +65,80 @@ test('filters skip rows with a reason; requireEmail fails rows without one', (t)
   t.is(tr.apply(row({ 'First Name': 'A', Email: 'a@x.example', role: 'end-user' })).kind, 'row');
 });
 
-test('phones: national numbers need a country; spreadsheet damage and bad numbers fail the row; extensions are notes', (t) => {
+test('phones with --on-bad-phone fail: national numbers need a country; spreadsheet damage and bad numbers fail the row; extensions are notes', (t) => {
   const map = { fields: { name: 'First Name', email: 'Email', phone_numbers: { list: ['Phone Number', 'Mobile Phone Number'] } } };
-  const noCountry = compile(map, HEADER, { defaultCountry: undefined });
+  const noCountry = compile(map, HEADER, { defaultCountry: undefined, onBadPhone: 'fail' });
   const r1 = noCountry.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Phone Number': '020 7946 0958' }));
   t.is(r1.kind === 'fail' ? r1.issue.code : r1.kind, 'ROW_PHONE_NO_COUNTRY');
-  const gb = compile(map, HEADER, { defaultCountry: 'GB' });
+  const gb = compile(map, HEADER, { defaultCountry: 'GB', onBadPhone: 'fail' });
   t.deepEqual(cellsOf(gb.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Phone Number': '020 7946 0958', 'Mobile Phone Number': '+442079460958' }))), ['A', 'a@x.example', '442079460958']);
   const r2 = gb.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Phone Number': '4.4208E+11' }));
   t.is(r2.kind === 'fail' ? r2.issue.code : r2.kind, 'ROW_PHONE_SPREADSHEET');
   const r3 = gb.apply(row({ 'First Name': 'A', Email: 'a@x.example', 'Phone Number': '+1 415 555 0150 x204' }));
-  t.deepEqual(r3, { kind: 'row', cells: ['A', 'a@x.example', '14155550150'], notes: ['extension 204 of "+1 415 555 0150 x204" dropped (Pylon stores digits only)'] });
+  t.deepEqual(r3, { kind: 'row', cells: ['A', 'a@x.example', '14155550150'], notes: ['extension 204 of "+1 415 555 0150 x204" dropped (Pylon stores digits only)'], phonesDropped: 0 });
+});
+
+const PHONE_HEADER = ['Name', 'Email', 'Phone', 'Mobile', 'Country/Region'];
+const PHONE_MAP = { fields: { name: 'Name', email: 'Email', phone_numbers: { list: ['Phone', 'Mobile'] } }, country: { column: 'Country/Region', optional: true } };
+const phoneRow = (phone: string, mobile: string, country: string) => ['P', 'p@x.example', phone, mobile, country];
+
+test('phones (default --on-bad-phone drop): a number that is not valid for its country is left out with a note, the rest of the contact is kept', (t) => {
+  const us = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: 'US' });
+  t.deepEqual(us.apply(phoneRow('030 1234567', '(415) 555-0101', '')), {
+    kind: 'row',
+    cells: ['P', 'p@x.example', '14155550101'],
+    notes: ['phone number dropped: Phone number "030 1234567" is not a valid number in US (--default-country) (no such number range)'],
+    phonesDropped: 1,
+  });
+  const r = us.apply(phoneRow('7911123456', '3.1E+09', ''));
+  t.is(r.kind, 'row');
+  if (r.kind === 'row') {
+    t.deepEqual(r.cells, ['P', 'p@x.example', '']);
+    t.is(r.phonesDropped, 2);
+    t.regex(r.notes[0]!, /"7911123456" is not a valid number in US/);
+    t.regex(r.notes[1]!, /scientific notation/);
+  }
+});
+
+test("phones: the row's own country column wins over --default-country; names, alpha-2 and alpha-3 codes are read", (t) => {
+  const us = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: 'US' });
+  t.deepEqual(cellsOf(us.apply(phoneRow('030 1234567', '', 'Germany'))), ['P', 'p@x.example', '49301234567']);
+  t.deepEqual(cellsOf(us.apply(phoneRow('07911 123456', '7911123456', 'United Kingdom'))), ['P', 'p@x.example', '447911123456']);
+  t.deepEqual(cellsOf(us.apply(phoneRow('06 12 34 56 78', '', 'FRA'))), ['P', 'p@x.example', '33612345678']);
+  t.deepEqual(cellsOf(us.apply(phoneRow('(415) 555-0101', '', 'us'))), ['P', 'p@x.example', '14155550101']);
+  // An international number needs no country, whatever the column says.
+  t.deepEqual(cellsOf(us.apply(phoneRow('+44 20 7946 0958', '', 'Germany'))), ['P', 'p@x.example', '442079460958']);
+  // No --default-country: the column alone reads the row.
+  const none = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: undefined });
+  t.deepEqual(cellsOf(none.apply(phoneRow('020 7946 0958', '', 'GB'))), ['P', 'p@x.example', '442079460958']);
+  // The map's column is optional: a file without it reads with --default-country.
+  const without = compile(PHONE_MAP, ['Name', 'Email', 'Phone', 'Mobile'], { defaultCountry: 'US' });
+  t.deepEqual(cellsOf(without.apply(['P', 'p@x.example', '(415) 555-0101', ''])), ['P', 'p@x.example', '14155550101']);
+});
+
+test('phones: a country column holding no known country never falls back to --default-country: national numbers are dropped (or fail the row) saying why', (t) => {
+  const us = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: 'US' });
+  const dropped = us.apply(phoneRow('(415) 555-0101', '+44 20 7946 0958', 'Narnia'));
+  t.is(dropped.kind, 'row');
+  if (dropped.kind === 'row') {
+    t.deepEqual(dropped.cells, ['P', 'p@x.example', '442079460958']);
+    t.is(dropped.phonesDropped, 1);
+    t.regex(dropped.notes[0]!, /^phone number dropped: Phone number "\(415\) 555-0101" has no country code and column Country\/Region holds "Narnia", which is not a country/);
+  }
+  const failing = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: 'US', onBadPhone: 'fail' });
+  const failed = failing.apply(phoneRow('(415) 555-0101', '', '12345'));
+  t.is(failed.kind, 'fail');
+  if (failed.kind === 'fail') {
+    t.is(failed.issue.code, 'ROW_UNKNOWN_COUNTRY');
+    t.regex(failed.issue.message, /column Country\/Region holds "12345"/);
+  }
+  // Without a phone number the country is not needed: the row is imported as it is.
+  t.deepEqual(cellsOf(failing.apply(phoneRow('', '', 'Narnia'))), ['P', 'p@x.example', '']);
+});
+
+test('a map naming a country column the file lacks (not optional) stops before any row', (t) => {
+  const error = t.throws(() => compile({ ...PHONE_MAP, country: 'Land' }, PHONE_HEADER));
+  t.regex(error!.message, /country\.column: no column "Land"/);
 });
 
 test('the external id: from the map or --external-id-column, with its label as a column', (t) => {
@@ -139,4 +203,34 @@ test('a map that produces no name, or nothing to match on, is refused (no name i
 test('a plain rename map seen as a transform keeps every column, renamed where asked, _columns and nulls dropped', (t) => {
   const map = renameMapToTransform(['Full Name', 'E-mail', 'Phone', '_line', 'Notes'], { 'Full Name': 'name', 'e-mail': 'email', Notes: null });
   t.deepEqual(Object.keys(map.fields), ['name', 'email', 'Phone']);
+});
+
+test('the hubspot preset: additional email addresses (;-list) go to emails, for matching merged contacts', (t) => {
+  const preset = JSON.parse(readFileSync(new URL('../../presets/hubspot.json', import.meta.url), 'utf8'));
+  const header = ['Record ID', 'First Name', 'Last Name', 'Email', 'Additional email addresses'];
+  const tr = compile(preset, header);
+  t.deepEqual(tr.header, ['name', 'email', 'emails', 'external_id', 'external_id_label']);
+  t.deepEqual(cellsOf(tr.apply(['701', 'Ann', 'Lee', 'ann@x.example', 'ann.lee@old.example; ann@home.example'])), ['Ann Lee', 'ann@x.example', 'ann.lee@old.example;ann@home.example', '701', 'hubspot']);
+});
+
+test('salesforceId18: a 15-character id gets the suffix that encodes its capitals; other values pass unchanged', (t) => {
+  t.is(salesforceId18('001A0000006Vm9r'), '001A0000006Vm9rIAC');
+  t.is(salesforceId18('0035g00000QxA1A'), '0035g00000QxA1AAAV');
+  t.is(salesforceId18('0035g00000QxA1AAAV'), '0035g00000QxA1AAAV');
+  t.is(salesforceId18('not-an-id'), 'not-an-id');
+});
+
+test('a map states the source format of dates and numbers: "date": "MM/DD/YYYY", "number": "1.234,5"; a value not in it fails the row naming the field', (t) => {
+  const header = ['Name', 'Email', 'Renewal', 'MRR'];
+  const tr = compile({ fields: { name: 'Name', email: 'Email', 'custom.renewal_date': { from: 'Renewal', date: 'MM/DD/YYYY' }, 'custom.mrr': { from: 'MRR', number: '1.234,5' } } }, header);
+  t.deepEqual(cellsOf(tr.apply(['A', 'a@x.example', '11/2/2024', '1.250,5'])), ['A', 'a@x.example', '2024-11-02', '1250.5']);
+  t.deepEqual(cellsOf(tr.apply(['A', 'a@x.example', '', ''])), ['A', 'a@x.example', '', '']);
+  const bad = tr.apply(['A', 'a@x.example', '13/2/2024', '1']);
+  t.is(bad.kind, 'fail');
+  if (bad.kind === 'fail') {
+    t.is(bad.issue.code, 'ROW_CUSTOM_FIELD_INVALID');
+    t.is(bad.issue.message, `custom.renewal_date: "13/2/2024" is not a calendar date in the map's format MM/DD/YYYY`);
+  }
+  t.throws(() => compile({ fields: { name: 'Name', email: 'Email', 'custom.mrr': { from: 'MRR', number: '1,234' } } }, header), { message: /key fields\.custom\.mrr\.number: expected one of "1,234\.5", "1\.234,5"/ });
+  t.throws(() => compile({ fields: { name: 'Name', email: 'Email', 'custom.renewal_date': { from: 'Renewal', date: 'M/D/YY' } } }, header), { message: /key fields\.custom\.renewal_date\.date: expected a date format such as "MM\/DD\/YYYY"/ });
 });

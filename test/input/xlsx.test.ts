@@ -1,9 +1,9 @@
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as XLSX from '@e965/xlsx';
-import { createXlsxSource } from '../../src/input/xlsx.js';
+import { createWorkbookMemo, createXlsxSource } from '../../src/input/xlsx.js';
 import type { RecordItem } from '../../src/csv/read.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xlsx-source-'));
@@ -77,4 +77,63 @@ test('values in columns without a header make a malformed record', async (t) => 
   const { items } = await readAll(path);
   t.is(items[0]!.error?.code, 'XLSX_CELLS_BEYOND_HEADER');
   t.deepEqual(items[0]!.cells, ['1', '2', 'extra']);
+});
+
+test('numbers are read from the stored value: 16-digit ids with every digit, formatted numbers without their display, dates as ISO dates', async (t) => {
+  const ws = XLSX.utils.aoa_to_sheet([
+    ['Record ID', 'Score', 'Signed up', 'Last seen', 'Ratio'],
+    // Dates as Excel stores them: serial day numbers (45598 is 2 November 2024) with a date format.
+    [3600123456789012, 1250, 45598, 45598 + (14 * 3600 + 30 * 60 + 5) / 86400, 0.25],
+  ]);
+  // Formats as a user would set them: a thousands separator, a date, a date and time; the id in General (shown 3.60012E+15 by Excel).
+  ws.B2!.z = '#,##0';
+  ws.C2!.z = 'm/d/yyyy';
+  ws.D2!.z = 'yyyy-mm-dd hh:mm:ss';
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(wb, ws, 'Contacts');
+  const path = join(dir, 'exact.xlsx');
+  writeFileSync(path, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+  // The cells as SheetJS displays them: what the reader used to return.
+  const shown = XLSX.read(XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer, { type: 'buffer', cellNF: true }).Sheets.Contacts!;
+  t.is(shown.A2!.w, '3.60012E+15');
+  t.is(shown.B2!.w, '1,250');
+  const { items } = await readAll(path);
+  t.deepEqual(items, [{ line: 2, cells: ['3600123456789012', '1250', '2024-11-02', '2024-11-02T14:30:05', '0.25'] }]);
+});
+
+test('a number beyond 2^53 already lost digits in the workbook: the row fails with ROW_XLSX_LOST_DIGITS instead of reading another id', async (t) => {
+  const path = workbook('lost.xlsx', {
+    Contacts: [
+      ['User ID', 'Email'],
+      [12345678901234567890, 'a@x.example'],
+      [12345678901234567891, 'b@x.example'],
+      ['12345678901234567891', 'c@x.example'],
+      [9007199254740991, 'd@x.example'],
+    ],
+  });
+  const { items } = await readAll(path);
+  t.deepEqual(items.map((i) => [i.line, i.error?.code, i.cells[0]]), [
+    [2, 'ROW_XLSX_LOST_DIGITS', '12345678901234567168'],
+    [3, 'ROW_XLSX_LOST_DIGITS', '12345678901234567168'],
+    [4, undefined, '12345678901234567891'],
+    [5, undefined, '9007199254740991'],
+  ]);
+  t.regex(items[0]!.error!.message, /^Column User ID holds 12345678901234567168 as a number: .*last digits are already lost.*format the column as text/);
+});
+
+test('one parse per run: sources sharing a WorkbookMemo read the workbook once (the file can even be gone for the later passes); a failed parse is not kept', async (t) => {
+  const path = workbook('once.xlsx', { Contacts: [['Email'], ['a@x.example'], ['b@x.example']] });
+  const memo = createWorkbookMemo();
+  const first = createXlsxSource({ input: path, memo });
+  t.deepEqual(await first.header(), ['Email']);
+  first.close();
+  rmSync(path);
+  const second = createXlsxSource({ input: path, memo });
+  const items: RecordItem[] = [];
+  for await (const item of second) items.push(item);
+  t.deepEqual(items.map((i) => i.cells), [['a@x.example'], ['b@x.example']]);
+  // Another sheet is another parse: the file is gone, so it fails, and the failure is not remembered.
+  await t.throwsAsync(createXlsxSource({ input: path, sheet: '1', memo }).header(), { message: /Input file not found/ });
+  memo.clear();
+  await t.throwsAsync(createXlsxSource({ input: path, memo }).header(), { message: /Input file not found/ });
 });

@@ -70,6 +70,7 @@ export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv, cwd: strin
     format: argv.format,
     sheet: argv.sheet,
     defaultCountry: argv.defaultCountry,
+    onBadPhone: argv.onBadPhone,
     externalIdColumn: argv.externalIdColumn,
     externalIdLabel: argv.externalIdLabel,
     accountMatch: argv.accountMatch,
@@ -86,6 +87,7 @@ export function migrationFlags<T>(yargs: Argv<T>) {
     .option('format', { type: 'string', choices: ['auto', 'csv', 'xlsx', 'json', 'ndjson'], describe: 'Input format', defaultDescription: 'from the extension (.xlsx, .json, .ndjson/.jsonl; else CSV)' })
     .option('sheet', { type: 'string', describe: 'XLSX: the sheet to read, by name or number', defaultDescription: 'the first sheet' })
     .option('default-country', { type: 'string', describe: 'ISO country code (GB, US, DE…) for phone numbers written without a country code; they are stored in E.164' })
+    .option('on-bad-phone', { type: 'string', choices: ['drop', 'fail'], describe: 'A phone number that is not a valid number for its country: drop it from the contact (noted in the results) or fail the row', defaultDescription: 'drop' })
     .option('external-id-column', { type: 'string', describe: "Column holding the source system's id: kept as the contact's external id and matched on before the email" })
     .option('external-id-label', { type: 'string', describe: 'Label of that external id', defaultDescription: 'the preset name, or import' })
     .option('account-match', { type: 'string', choices: ['domain', 'name', 'external-id', 'off'], describe: "Associate contacts with accounts by the email's domain, a company-name column, or an account external-id column", defaultDescription: 'the preset\'s choice, else off' })
