@@ -19,6 +19,7 @@
  *   email in a@x.com|b@x.com
  */
 import { ConfigError } from '../errors.js';
+import { editDistance } from '../edit-distance.js';
 import type { Filter, FilterOperator } from './types.js';
 
 const OPERATORS: ReadonlySet<string> = new Set<FilterOperator>([
@@ -144,4 +145,38 @@ export function parseFilterExpression(text: string, option = '--where'): Filter 
   if (trimmed === '') throw fail(option, text, 'an empty filter');
   const filters = splitAnd(trimmed).map((part) => parseOne(part, text, option));
   return filters.length === 1 ? filters[0]! : { operator: 'and', subfilters: filters };
+}
+
+/** The contact fields Pylon's search filters on (its docs; `name` since the July 2026 revision). */
+export const FILTERABLE_FIELDS: readonly string[] = ['id', 'email', 'account_id', 'name'];
+/** Contact fields Pylon documents as not filterable: named in the error instead of "unknown". */
+const NOT_FILTERABLE: ReadonlySet<string> = new Set(['portal_role', 'portal_role_id', 'phone_numbers', 'phone_number', 'external_ids', 'emails', 'avatar_url', 'account_external_id']);
+
+/**
+ * Checks every field a filter names against what Pylon's search accepts: the
+ * filterable contact fields and the organisation's custom-field slugs. A field
+ * outside them would end as the server's 400 after the run began; this makes it a
+ * usage error (exit 2) that names the field and the nearest valid one.
+ */
+export function checkFilterFields(filter: Filter, customSlugs: readonly string[], option = '--where'): void {
+  const valid = [...FILTERABLE_FIELDS, ...customSlugs];
+  const visit = (node: Filter): void => {
+    if (node.operator === 'and' || node.operator === 'or') {
+      node.subfilters?.forEach(visit);
+      return;
+    }
+    const field = node.field ?? '';
+    if (valid.includes(field)) return;
+    const bare = field.startsWith('custom.') ? field.slice('custom.'.length) : undefined;
+    let hint: string;
+    if (bare !== undefined && customSlugs.includes(bare)) hint = `custom fields are filtered by their bare slug: write ${bare}`;
+    else if (NOT_FILTERABLE.has(field)) hint = `Pylon's search cannot filter on ${field}; select the contacts with a file instead (pylon-contacts update <file>)`;
+    else {
+      const nearest = valid.map((v) => ({ v, d: editDistance(field, v) })).sort((a, b) => a.d - b.d)[0];
+      hint = nearest && nearest.d <= Math.max(2, Math.floor(field.length / 3)) ? `did you mean ${nearest.v}?` : 'no such contact field or custom field in this organisation';
+    }
+    const list = customSlugs.length > 0 ? `${FILTERABLE_FIELDS.join(', ')} or a custom-field slug (${customSlugs.slice(0, 8).join(', ')}${customSlugs.length > 8 ? ', …' : ''})` : FILTERABLE_FIELDS.join(', ');
+    throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: cannot filter on ${JSON.stringify(field.slice(0, 60))}: ${hint}. Filterable: ${list}.`, { option });
+  };
+  visit(filter);
 }

@@ -10,6 +10,7 @@ import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { ConfigError, ExitError } from '../errors.js';
 import { paginate } from '../pylon/paginate.js';
+import { checkFilterFields } from '../pylon/filter-expr.js';
 import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
 import type { ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
@@ -107,6 +108,8 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
       return await runUndoFile(options, importOptions, target, hooks);
     }
     if (options.where) {
+      // A field Pylon cannot filter on is a usage error here, not a server 400 after the run began.
+      if (!importOptions.resume) checkFilterFields(options.where, (await hooks.client.listCustomFields({ signal: hooks.signal })).map((d) => d.slug));
       let input: string;
       if (journalPath) {
         // A --where run keeps its selection beside its journal: --resume works through the same contacts.

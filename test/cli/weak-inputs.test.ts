@@ -62,3 +62,20 @@ test('an error report imported again: its own error report has each _ column onc
   t.is(header, 'name,email,_line,_error_code,_error_field,_error_message,_http_status,_request_id');
   t.regex(row!, /^Bad,not-an-email,2,/);
 });
+
+test('update --where on a field Pylon cannot filter: a usage error before any selection or write, with the nearest field', async (t) => {
+  const emulator = await startEmulator(t);
+  emulator.store.insert({ name: 'Ada', email: 'ada@example.com' });
+  const unknown = await runCli(['update', '--where', 'foo=bar', '--set', 'portal_role=admin', '--yes'], { env: envFor(emulator), cwd: tempDir(t) });
+  t.is(unknown.code, 2, unknown.stderr);
+  t.regex(unknown.stderr, /cannot filter on "foo": no such contact field or custom field in this organisation\. Filterable: id, email, account_id, name/);
+  const typo = await runCli(['update', '--where', 'emial~@example.com', '--set', 'portal_role=admin', '--yes'], { env: envFor(emulator), cwd: tempDir(t) });
+  t.is(typo.code, 2, typo.stderr);
+  t.regex(typo.stderr, /did you mean email\?/);
+  const role = await runCli(['update', '--where', 'portal_role=member', '--set', 'portal_role=admin', '--yes'], { env: envFor(emulator), cwd: tempDir(t) });
+  t.is(role.code, 2, role.stderr);
+  t.regex(role.stderr, /Pylon's search cannot filter on portal_role/);
+  const { requests } = emulator.stats();
+  t.is(requests.search ?? 0, 0, 'no selection was read');
+  t.is(requests.patch ?? 0, 0);
+});
