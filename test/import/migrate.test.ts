@@ -189,7 +189,7 @@ const FILTERED: Array<{ from: string; name: string; text: string; kept: string[]
   {
     from: 'intercom',
     name: 'people.csv',
-    text: 'Name,Email,User ID,role\nKept,kept1@x.example,u1,user\nLead,kept2@x.example,,lead\nGone,gone3@x.example,,admin\n',
+    text: 'Name,Email,User ID,role\nKept,kept1@x.example,u1,user\nLead,kept2@x.example,u2,lead\nGone,gone3@x.example,,admin\n',
     kept: ['kept1@x.example', 'kept2@x.example'],
     reason: /^not a user or lead in Intercom \(role is "admin", not "user" or "lead"\)$/,
   },
