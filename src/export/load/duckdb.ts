@@ -18,6 +18,9 @@ async function loadDuckDb(target: LoaderInput['target']): Promise<DuckDb> {
   }
 }
 
+/** A type as compared with an existing table's: DuckDB quotes the STRUCT field names that are keywords (`"label"`, `"source"`) and no others. */
+const comparableType = (type: string) => type.replaceAll('"', '');
+
 /**
  * DuckDB: the rows are staged in a Parquet file beside the database (the same
  * encoder as `--format parquet`, so memory holds one row group), read with
@@ -62,7 +65,7 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
     if (bytes.length > 0 && !file.write(bytes)) await Promise.race([once(file, 'drain'), once(file, 'error')]).catch(() => {});
   };
   try {
-    const expected = new Map<string, string>(columns.map((c) => [c.name, duckdbType(c.kind)]));
+    const expected = new Map<string, string>(columns.map((c) => [c.name, comparableType(duckdbType(c.kind, c))]));
     for (const [name, type] of [['_row_hash', 'VARCHAR'], ['_run_id', 'VARCHAR'], ['_extracted_at', 'TIMESTAMP WITH TIME ZONE'], ['_deleted_at', 'TIMESTAMP WITH TIME ZONE']] as const) expected.set(name, type);
     const existing = await connection.runAndReadAll(
       `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $1 ORDER BY ordinal_position`,
@@ -70,7 +73,7 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
     );
     const rows = existing.getRowObjects() as Array<{ column_name: string; data_type: string }>;
     if (rows.length > 0) {
-      const conflicts = tableConflicts(expected, new Map(rows.map((r) => [r.column_name, r.data_type])), input.allowSchemaChange);
+      const conflicts = tableConflicts(expected, new Map(rows.map((r) => [r.column_name, comparableType(r.data_type)])), input.allowSchemaChange);
       if (conflicts.problems.length > 0) throw loadError('LOAD_TABLE_CONFLICT', target, `table ${table} does not match the export: ${conflicts.problems.join('; ')}`);
       missing = conflicts.missing;
     }
@@ -99,7 +102,7 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
           `CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (${columnDefinitions(columns, duckdbType, { primaryKey: false }).join(', ')}, "_row_hash" VARCHAR NOT NULL, "_run_id" VARCHAR, "_extracted_at" TIMESTAMP WITH TIME ZONE, "_deleted_at" TIMESTAMP WITH TIME ZONE)`,
         );
         const byName = new Map(columns.map((c) => [c.name, c]));
-        for (const name of missing) await connection.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(name)} ${duckdbType(byName.get(name)!.kind)}`);
+        for (const name of missing) await connection.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(name)} ${duckdbType(byName.get(name)!.kind, byName.get(name))}`);
         const sql = mergeStatements(table, stage, columns, merge, 'TIMESTAMP WITH TIME ZONE');
         const staged = Number((await connection.runAndReadAll(`SELECT count(*) AS n FROM ${stage}`)).getRows()[0]![0]);
         const updated = (await connection.run(sql.update)).rowsChanged;

@@ -17,6 +17,7 @@ const FORMAT_TYPE: Record<ColumnKind, string> = {
   boolean: 'boolean',
   date: 'date',
   timestamp: 'timestamp with time zone',
+  id_list: 'jsonb',
 };
 
 const escapeCopy = (text: string) => text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
@@ -38,6 +39,8 @@ function copyValue(kind: ColumnKind, value: TypedValue): string {
       return formatTimestamp(value as bigint);
     case 'integer':
       return String(value);
+    case 'id_list':
+      return escapeCopy(JSON.stringify(value));
     default:
       return escapeCopy(value as string);
   }

@@ -1,0 +1,192 @@
+/**
+ * The id lists (`external_ids`, `account_external_ids`, `integration_user_ids`)
+ * in every format: each exported value is compared with what the emulator
+ * stores, read back by readers this project did not write (csv-parse,
+ * hyparquet, DuckDB).
+ */
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { parquetReadObjects } from 'hyparquet';
+import { withEmulator } from '../helpers/with-emulator.js';
+import { FULL_CONTACT, exportFrom, readCsv, readManifest, storeContacts, tempDir } from './helpers.js';
+import type { Emulator } from '../../src/emulator/index.js';
+import type { Contact } from '../../src/pylon/types.js';
+
+const ID_COLUMNS = ['external_ids', 'account_external_ids', 'integration_user_ids'];
+const COLUMNS = ['id', 'email', ...ID_COLUMNS];
+
+/** The emulator's values, written out field by field: every entry with both fields, a missing label as null. */
+function expected(contact: Contact) {
+  return {
+    external_ids: (contact.external_ids ?? []).map((e) => ({ external_id: e.external_id, label: e.label ?? null })),
+    account_external_ids: (contact.account?.external_ids ?? []).map((e) => ({ external_id: e.external_id, label: e.label ?? null })),
+    integration_user_ids: (contact.integration_user_ids ?? []).map((e) => ({ id: e.id, source: e.source })),
+  };
+}
+
+function seed(emulator: Emulator): void {
+  emulator.store.insert({
+    ...FULL_CONTACT,
+    external_ids: [
+      { external_id: 'sf-003ABC', label: 'salesforce' },
+      { external_id: 'hs;42:"x"', label: 'hubspot' },
+      { external_id: 'no-label' },
+    ],
+    integration_user_ids: [{ id: 'U123', source: 'slack' }],
+  });
+  emulator.store.insert({ name: 'No Ids', email: 'noids@example.com' });
+}
+
+function byId(emulator: Emulator): Map<string, Contact> {
+  return new Map(storeContacts(emulator).map((c) => [c.id, c]));
+}
+
+test('the id lists are not in the default column set, so the default CSV header is unchanged', async (t) => {
+  await withEmulator({ seed: 1901, seedRandom: 3 }, async (emulator) => {
+    seed(emulator);
+    const out = join(await tempDir(), 'contacts.csv');
+    t.like(await exportFrom(emulator, { output: out }), { complete: true });
+    const header = Object.keys((await readCsv(out))[0]!);
+    for (const name of ID_COLUMNS) t.false(header.includes(name), name);
+  });
+});
+
+test('CSV: each id list is a JSON array of objects in one cell, empty when the contact has none', async (t) => {
+  await withEmulator({ seed: 1902, seedRandom: 5 }, async (emulator) => {
+    seed(emulator);
+    const out = join(await tempDir(), 'contacts.csv');
+    t.like(await exportFrom(emulator, { output: out, columns: COLUMNS }), { complete: true, rows: 7 });
+    const rows = await readCsv(out);
+    const stored = byId(emulator);
+    t.is(rows.length, stored.size);
+    let withIds = 0;
+    for (const row of rows) {
+      const want = expected(stored.get(row.id!)!);
+      for (const name of ID_COLUMNS) {
+        const list = want[name as keyof typeof want];
+        if (list.length === 0) t.is(row[name], '', `${row.id} ${name}`);
+        else t.deepEqual(JSON.parse(row[name]!), list, `${row.id} ${name}`);
+      }
+      if (want.external_ids.length > 0) withIds += 1;
+    }
+    t.true(withIds >= 1);
+  });
+});
+
+test('NDJSON, plain and --typed: arrays of objects equal to the stored values', async (t) => {
+  await withEmulator({ seed: 1903, seedRandom: 5 }, async (emulator) => {
+    seed(emulator);
+    const stored = byId(emulator);
+    for (const typed of [false, true]) {
+      const out = join(await tempDir(), 'contacts.ndjson');
+      t.like(await exportFrom(emulator, { output: out, format: 'ndjson', typed, columns: COLUMNS }), { complete: true, rows: 7 });
+      const records = (await readFile(out, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      t.is(records.length, stored.size);
+      for (const record of records) {
+        const want = expected(stored.get(record.id as string)!);
+        for (const name of ID_COLUMNS) t.deepEqual(record[name], want[name as keyof typeof want], `typed=${typed} ${record.id as string} ${name}`);
+      }
+    }
+  });
+});
+
+test('Parquet: LIST<STRUCT> read back equal by hyparquet and by DuckDB; the sidecars describe the same shape', async (t) => {
+  await withEmulator({ seed: 1904, seedRandom: 5 }, async (emulator) => {
+    seed(emulator);
+    const stored = byId(emulator);
+    const dir = await tempDir();
+    const out = join(dir, 'contacts.parquet');
+    t.like(await exportFrom(emulator, { output: out, format: 'parquet', columns: COLUMNS }), { complete: true, rows: 7 });
+
+    const buffer = await readFile(out);
+    const file = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
+    const rows = (await parquetReadObjects({ file })) as Array<Record<string, unknown>>;
+    t.is(rows.length, stored.size);
+    for (const row of rows) {
+      const want = expected(stored.get(row.id as string)!);
+      for (const name of ID_COLUMNS) t.deepEqual(row[name], want[name as keyof typeof want], `hyparquet ${row.id as string} ${name}`);
+    }
+
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const types = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${out}')`)).getRowObjectsJS() as Array<{ column_name: string; column_type: string }>;
+      const typeOf = new Map(types.map((r) => [r.column_name, r.column_type]));
+      t.is(typeOf.get('external_ids'), 'STRUCT(external_id VARCHAR, "label" VARCHAR)[]');
+      t.is(typeOf.get('integration_user_ids'), 'STRUCT(id VARCHAR, "source" VARCHAR)[]');
+      const duck = (await connection.runAndReadAll(`SELECT id, ${ID_COLUMNS.join(', ')} FROM read_parquet('${out}')`)).getRowObjectsJS() as Array<Record<string, unknown>>;
+      t.is(duck.length, stored.size);
+      for (const row of duck) {
+        const want = expected(stored.get(row.id as string)!);
+        for (const name of ID_COLUMNS) t.deepEqual(row[name], want[name as keyof typeof want], `duckdb ${row.id as string} ${name}`);
+      }
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+
+    const manifest = await readManifest(`${out}.manifest.json`);
+    const schemaType = new Map(manifest.schema!.columns.map((c) => [c.name, c.type]));
+    t.is(schemaType.get('external_ids'), 'list<struct<external_id:string,label:string>>');
+    t.is(schemaType.get('integration_user_ids'), 'list<struct<id:string,source:string>>');
+    const find = (suffix: string) => join(dir, manifest.schemaFiles!.find((f) => f.endsWith(suffix))!);
+    const bigquery = JSON.parse(await readFile(find('.bigquery.json'), 'utf8')) as Array<Record<string, unknown>>;
+    t.deepEqual(
+      bigquery.find((c) => c.name === 'external_ids'),
+      {
+        name: 'external_ids',
+        type: 'RECORD',
+        mode: 'REPEATED',
+        description: 'external_ids',
+        fields: [
+          { name: 'external_id', type: 'STRING', mode: 'REQUIRED' },
+          { name: 'label', type: 'STRING', mode: 'NULLABLE' },
+        ],
+      },
+    );
+    const jsonSchema = JSON.parse(await readFile(find('.schema.json'), 'utf8')) as { properties: Record<string, { type: string; items: { required: string[] } }> };
+    t.is(jsonSchema.properties.integration_user_ids!.type, 'array');
+    t.deepEqual(jsonSchema.properties.integration_user_ids!.items.required, ['id', 'source']);
+    const ddl = await readFile(find('.postgres.sql'), 'utf8');
+    t.regex(ddl, /"external_ids" jsonb NOT NULL/);
+    t.regex(ddl, /"account_external_ids" jsonb NOT NULL/);
+  });
+});
+
+test('--to duckdb: the id lists load as STRUCT lists, a query joins on an external id, and a second run changes nothing', async (t) => {
+  await withEmulator({ seed: 1905, seedRandom: 20 }, async (emulator) => {
+    seed(emulator);
+    const stored = byId(emulator);
+    const dir = await tempDir();
+    const db = join(dir, 'w.duckdb');
+    const first = await exportFrom(emulator, { output: join(dir, 'contacts.parquet'), to: `duckdb:${db}`, columns: COLUMNS, runId: 'x1' });
+    t.like(first, { complete: true, rows: 22 });
+    t.like(first.load, { inserted: 22 });
+
+    const instance = await DuckDBInstance.create(db);
+    const connection = await instance.connect();
+    try {
+      await connection.run(`CREATE TABLE crm (crm_id VARCHAR, owner VARCHAR); INSERT INTO crm VALUES ('sf-003ABC', 'ada'), ('nobody', 'bob')`);
+      const joined = (
+        await connection.runAndReadAll(
+          `SELECT c.email, crm.owner, e.label FROM contacts c, unnest(c.external_ids) AS u(e) JOIN crm ON crm.crm_id = e.external_id WHERE c._deleted_at IS NULL`,
+        )
+      ).getRowObjectsJS();
+      t.deepEqual(joined, [{ email: FULL_CONTACT.email, owner: 'ada', label: 'salesforce' }]);
+      const loaded = (await connection.runAndReadAll(`SELECT id, ${ID_COLUMNS.join(', ')} FROM contacts`)).getRowObjectsJS() as Array<Record<string, unknown>>;
+      t.is(loaded.length, stored.size);
+      for (const row of loaded) {
+        const want = expected(stored.get(row.id as string)!);
+        for (const name of ID_COLUMNS) t.deepEqual(row[name], want[name as keyof typeof want], `${row.id as string} ${name}`);
+      }
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+    const second = await exportFrom(emulator, { output: join(dir, 'contacts.parquet'), to: `duckdb:${db}`, columns: COLUMNS, runId: 'x2' });
+    t.is(second.stoppedAt?.message, undefined);
+    t.like(second.load, { inserted: 0, updated: 0, unchanged: 22, deleted: 0 });
+  });
+});
