@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetReadObjects } from 'hyparquet';
 import { withEmulator } from '../helpers/with-emulator.js';
+import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../helpers/postgres.js';
 import { FULL_CONTACT, exportFrom, readCsv, readManifest, storeContacts, tempDir } from './helpers.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { Contact } from '../../src/pylon/types.js';
@@ -188,5 +189,47 @@ test('--to duckdb: the id lists load as STRUCT lists, a query joins on an extern
     const second = await exportFrom(emulator, { output: join(dir, 'contacts.parquet'), to: `duckdb:${db}`, columns: COLUMNS, runId: 'x2' });
     t.is(second.stoppedAt?.message, undefined);
     t.like(second.load, { inserted: 0, updated: 0, unchanged: 22, deleted: 0 });
+  });
+});
+
+pgTest(`--to postgresql: the id lists load as jsonb equal to the stored values, a join on an external id finds the contact, and the DDL sidecar runs as shipped${PG_SKIP_NOTE}`, async (t) => {
+  await withEmulator({ seed: 1906, seedRandom: 20 }, async (emulator) => {
+    seed(emulator);
+    const stored = byId(emulator);
+    const dir = await tempDir();
+    const table = uniqueTable('ext_ids');
+    const out = join(dir, 'contacts.parquet');
+    const first = await exportFrom(emulator, { output: out, to: `${PG_URL}#${table}`, columns: COLUMNS, runId: 'p1' });
+    t.is(first.stoppedAt?.message, undefined);
+    t.like(first.load, { inserted: 22 });
+    const manifest = await readManifest(`${out}.manifest.json`);
+    const ddl = await readFile(join(dir, manifest.schemaFiles!.find((f) => f.endsWith('.postgres.sql'))!), 'utf8');
+    await withPg(async (db) => {
+      const types = (await db.query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1`, [table])).rows as Array<{ column_name: string; data_type: string }>;
+      for (const name of ID_COLUMNS) t.is(types.find((r) => r.column_name === name)?.data_type, 'jsonb', name);
+      const loaded = (await db.query(`SELECT id, ${ID_COLUMNS.join(', ')} FROM "${table}"`)).rows as Array<Record<string, unknown>>;
+      t.is(loaded.length, stored.size);
+      for (const row of loaded) {
+        const want = expected(stored.get(row.id as string)!);
+        for (const name of ID_COLUMNS) t.deepEqual(row[name], want[name as keyof typeof want], `${row.id as string} ${name}`);
+      }
+      const joined = (
+        await db.query(`SELECT c.email, e->>'label' AS label FROM "${table}" c CROSS JOIN jsonb_array_elements(c.external_ids) e WHERE e->>'external_id' = $1`, ['hs;42:"x"'])
+      ).rows;
+      t.deepEqual(joined, [{ email: FULL_CONTACT.email, label: 'hubspot' }]);
+      const schema = `ddl_${table}`;
+      await db.query(`CREATE SCHEMA "${schema}"`);
+      try {
+        await db.query(`SET search_path TO "${schema}"`);
+        await db.query(ddl);
+        const created = (await db.query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND column_name = ANY($2)`, [schema, ID_COLUMNS])).rows;
+        t.is(created.length, 3);
+        t.true(created.every((r: { data_type: string }) => r.data_type === 'jsonb'));
+      } finally {
+        await db.query('RESET search_path');
+        await db.query(`DROP SCHEMA "${schema}" CASCADE`);
+        await db.query(`DROP TABLE "${table}"`);
+      }
+    });
   });
 });
