@@ -1,4 +1,4 @@
-import { MULTI_SEPARATOR, STANDARD_COLUMNS, customColumn, type StandardColumn } from '../columns.js';
+import { EXPORT_ONLY_COLUMNS, MULTI_SEPARATOR, STANDARD_COLUMNS, customColumn, type StandardColumn } from '../columns.js';
 import { ConfigError } from '../errors.js';
 import type { Contact, CustomFieldDefinition } from '../pylon/types.js';
 
@@ -27,13 +27,13 @@ export type IdEntry = Record<string, string | null>;
  * adding them to the default set would change every existing export's column
  * set (its state and CSV header).
  */
-export const ID_LIST_COLUMNS: ReadonlyArray<{ name: string; fields: readonly [string, string]; read: (contact: Contact) => ReadonlyArray<object> | undefined }> = [
+export const ID_LIST_COLUMNS: ReadonlyArray<{ name: (typeof EXPORT_ONLY_COLUMNS)[number]; fields: readonly [string, string]; read: (contact: Contact) => ReadonlyArray<object> | undefined }> = [
   { name: 'external_ids', fields: ['external_id', 'label'], read: (contact) => contact.external_ids },
   { name: 'account_external_ids', fields: ['external_id', 'label'], read: (contact) => contact.account?.external_ids },
   { name: 'integration_user_ids', fields: ['id', 'source'], read: (contact) => contact.integration_user_ids },
 ];
 
-const ID_LIST_BY_NAME = new Map(ID_LIST_COLUMNS.map((c) => [c.name, c]));
+const ID_LIST_BY_NAME = new Map<string, (typeof ID_LIST_COLUMNS)[number]>(ID_LIST_COLUMNS.map((c) => [c.name, c]));
 
 /** The entries of an id-list column as objects with exactly its fields (absent or non-string fields are null); [] when none. */
 export function idEntries(contact: Contact, name: string): IdEntry[] {

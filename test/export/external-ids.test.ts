@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetReadObjects } from 'hyparquet';
 import { withEmulator } from '../helpers/with-emulator.js';
+import { FAST_RATE, TOKEN, spawnCli } from '../helpers/cli.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../helpers/postgres.js';
 import { FULL_CONTACT, exportFrom, readCsv, readManifest, storeContacts, tempDir } from './helpers.js';
 import type { Emulator } from '../../src/emulator/index.js';
@@ -231,5 +232,28 @@ pgTest(`--to postgresql: the id lists load as jsonb equal to the stored values, 
         await db.query(`DROP TABLE "${table}"`);
       }
     });
+  });
+});
+
+test('CLI: an export with the id lists re-imports with no writes; the import says the id lists are read-only', async (t) => {
+  await withEmulator({ seed: 1907, seedRandom: 10, tokens: [TOKEN] }, async (emulator) => {
+    seed(emulator);
+    const dir = await tempDir();
+    const env = { PYLON_API_TOKEN: TOKEN, PYLON_BASE_URL: emulator.url };
+    const plain = join(dir, 'plain.csv');
+    const first = await spawnCli(['export', plain, '--rate', FAST_RATE], { env }).result;
+    t.is(first.code, 0, first.stderr);
+    const defaults = Object.keys((await readCsv(plain))[0]!);
+    const out = join(dir, 'with-ids.csv');
+    const exported = await spawnCli(['export', out, '--rate', FAST_RATE, '--columns', [...defaults, ...ID_COLUMNS].join(',')], { env }).result;
+    t.is(exported.code, 0, exported.stderr);
+    t.deepEqual(Object.keys((await readCsv(out))[0]!), [...defaults, ...ID_COLUMNS]);
+    emulator.resetStats();
+    const imported = await spawnCli(['import', out, '--rate', FAST_RATE, '--errors', join(dir, 'errors.csv')], { env }).result;
+    t.is(imported.code, 0, imported.stderr);
+    t.regex(imported.stderr, /created 0, updated 0, unchanged 12/);
+    for (const name of ID_COLUMNS) t.true(imported.stderr.includes(`Column "${name}" is written by export and read-only here; it is ignored`), name);
+    const requests = emulator.stats().requests;
+    t.is((requests.create ?? 0) + (requests.patch ?? 0) + (requests.delete ?? 0), 0, 'the import sent no create, patch or delete');
   });
 });
