@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetReadObjects } from 'hyparquet';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { withEmulator } from '../helpers/with-emulator.js';
 import { FAST_RATE, TOKEN, spawnCli } from '../helpers/cli.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../helpers/postgres.js';
@@ -86,6 +87,13 @@ test('NDJSON, plain and --typed: arrays of objects equal to the stored values', 
       t.like(await exportFrom(emulator, { output: out, format: 'ndjson', typed, columns: COLUMNS }), { complete: true, rows: 7 });
       const records = (await readFile(out, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
       t.is(records.length, stored.size);
+      if (typed) {
+        // Every typed row is valid against the run's own JSON Schema sidecar.
+        const manifest = await readManifest(`${out}.manifest.json`);
+        const schemaFile = join(out, '..', manifest.schemaFiles!.find((f) => f.endsWith('.schema.json'))!);
+        const validate = new Ajv2020({ strict: false, formats: { date: true, 'date-time': true } }).compile(JSON.parse(await readFile(schemaFile, 'utf8')) as object);
+        for (const record of records) t.true(validate(record), JSON.stringify(validate.errors));
+      }
       for (const record of records) {
         const want = expected(stored.get(record.id as string)!);
         for (const name of ID_COLUMNS) t.deepEqual(record[name], want[name as keyof typeof want], `typed=${typed} ${record.id as string} ${name}`);
