@@ -12,6 +12,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { withEmulator } from '../helpers/with-emulator.js';
 import { FAST_RATE, TOKEN, spawnCli } from '../helpers/cli.js';
+import { selectList, valuesSha256 } from './warehouse/table-check.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../helpers/postgres.js';
 import { FULL_CONTACT, exportFrom, readCsv, readManifest, storeContacts, tempDir } from './helpers.js';
 import type { Emulator } from '../../src/emulator/index.js';
@@ -185,6 +186,9 @@ test('--to duckdb: the id lists load as STRUCT lists, a query joins on an extern
         )
       ).getRowObjectsJS();
       t.deepEqual(joined, [{ email: FULL_CONTACT.email, owner: 'ada', label: 'salesforce' }]);
+      const manifest = await readManifest(join(dir, 'contacts.parquet.manifest.json'));
+      const all = (await connection.runAndReadAll(`SELECT ${selectList(manifest.schema!.columns, 'duckdb')} FROM contacts WHERE _deleted_at IS NULL`)).getRowObjectsJS() as Array<Record<string, unknown>>;
+      t.is(valuesSha256(manifest.schema!.columns, all), manifest.values!.sha256, 'the table holds the values the manifest describes');
       const loaded = (await connection.runAndReadAll(`SELECT id, ${ID_COLUMNS.join(', ')} FROM contacts`)).getRowObjectsJS() as Array<Record<string, unknown>>;
       t.is(loaded.length, stored.size);
       for (const row of loaded) {
@@ -216,6 +220,8 @@ pgTest(`--to postgresql: the id lists load as jsonb equal to the stored values, 
     await withPg(async (db) => {
       const types = (await db.query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1`, [table])).rows as Array<{ column_name: string; data_type: string }>;
       for (const name of ID_COLUMNS) t.is(types.find((r) => r.column_name === name)?.data_type, 'jsonb', name);
+      const all = (await db.query(`SELECT ${selectList(manifest.schema!.columns, 'postgres')} FROM "${table}" WHERE _deleted_at IS NULL`)).rows as Array<Record<string, unknown>>;
+      t.is(valuesSha256(manifest.schema!.columns, all), manifest.values!.sha256, 'the table holds the values the manifest describes');
       const loaded = (await db.query(`SELECT id, ${ID_COLUMNS.join(', ')} FROM "${table}"`)).rows as Array<Record<string, unknown>>;
       t.is(loaded.length, stored.size);
       for (const row of loaded) {
