@@ -210,8 +210,12 @@ function accessorsOf(columns: readonly ExportColumn[]): Accessor[] {
   return list;
 }
 
-function convert(kind: ColumnKind, raw: Raw): TypedValue {
-  if (kind === 'id_list') return (raw ?? []) as IdEntry[];
+function convert(kind: ColumnKind, raw: Raw, fields?: readonly string[]): TypedValue {
+  if (kind === 'id_list') {
+    const entries = (raw ?? []) as IdEntry[];
+    if (entries.some((entry) => entry[fields![0]!] === null)) throw new TypeMismatch(`an entry without ${fields![0]}`);
+    return entries;
+  }
   if (kind === 'string_list') {
     if (raw === undefined || raw === null) return [];
     return Array.isArray(raw) ? raw.map(String) : [String(raw)];
@@ -243,10 +247,11 @@ export function toTypedRow(contact: Contact, columns: readonly TypedColumn[], ex
     const column = columns[i]!;
     const raw = read[i]!(contact);
     try {
-      row[i] = convert(column.kind, raw);
+      row[i] = convert(column.kind, raw, column.fields);
     } catch (error) {
       if (!(error instanceof TypeMismatch)) throw error;
-      return `${column.source} = ${JSON.stringify(Array.isArray(raw) ? (raw as string[]).join(';') : raw)} is ${error.message} (column type ${typeLabel(column.kind, column.fields)})`;
+      const shown = column.kind === 'id_list' ? raw : Array.isArray(raw) ? (raw as string[]).join(';') : raw;
+      return `${column.source} = ${JSON.stringify(shown)} is ${error.message} (column type ${typeLabel(column.kind, column.fields)})`;
     }
   }
   return row;

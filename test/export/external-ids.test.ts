@@ -16,6 +16,8 @@ import { selectList, valuesSha256 } from './warehouse/table-check.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../helpers/postgres.js';
 import { FULL_CONTACT, exportFrom, readCsv, readManifest, storeContacts, tempDir } from './helpers.js';
 import type { Emulator } from '../../src/emulator/index.js';
+import { ON_REQUEST_COLUMNS } from '../../src/export/columns.js';
+import { toTypedRow, typedColumns } from '../../src/export/schema.js';
 import type { Contact } from '../../src/pylon/types.js';
 
 const ID_COLUMNS = ['external_ids', 'account_external_ids', 'integration_user_ids'];
@@ -270,4 +272,14 @@ test('CLI: an export with the id lists re-imports with no writes; the import say
     const requests = emulator.stats().requests;
     t.is((requests.create ?? 0) + (requests.patch ?? 0) + (requests.delete ?? 0), 0, 'the import sent no create, patch or delete');
   });
+});
+
+test('typed outputs: an entry without its id (a server that sends one) is a record error naming the column, not a crash; missing labels are null', (t) => {
+  const typed = typedColumns(ON_REQUEST_COLUMNS);
+  const good = toTypedRow({ id: 'c1', external_ids: [{ external_id: 'e1' }], integration_user_ids: [{ id: 'u1', source: 'slack' }] }, typed, ON_REQUEST_COLUMNS);
+  t.deepEqual(good, [[{ external_id: 'e1', label: null }], [], [{ id: 'u1', source: 'slack' }]]);
+  const bad = toTypedRow({ id: 'c2', external_ids: [{ label: 'crm' } as never] }, typed, ON_REQUEST_COLUMNS);
+  t.is(bad, 'external_ids = [{"external_id":null,"label":"crm"}] is an entry without external_id (column type list<struct<external_id:string,label:string>>)');
+  const notAList = toTypedRow({ id: 'c3', external_ids: 'e1' as never, account: { id: 'a', external_ids: null as never } }, typed, ON_REQUEST_COLUMNS);
+  t.deepEqual(notAList, [[], [], []]);
 });
