@@ -37,6 +37,14 @@ export const IMPORT_COLUMNS = [
 ] as const;
 export type ImportColumn = (typeof IMPORT_COLUMNS)[number];
 
+/**
+ * Columns the export writes on request (`--columns`) that the import reads
+ * past: the contact's and its account's external id lists and the
+ * integration user ids. Pylon owns the integration ids and the account's ids;
+ * a contact's one external id is set with `external_id` (+ `external_id_label`).
+ */
+export const EXPORT_ONLY_COLUMNS = ['external_ids', 'account_external_ids', 'integration_user_ids'] as const;
+
 /** Prefix of custom-field columns: `custom.<slug>` (slugs may contain dots). */
 export const CUSTOM_PREFIX = 'custom.';
 

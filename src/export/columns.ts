@@ -1,4 +1,4 @@
-import { MULTI_SEPARATOR, STANDARD_COLUMNS, customColumn, type StandardColumn } from '../columns.js';
+import { EXPORT_ONLY_COLUMNS, MULTI_SEPARATOR, STANDARD_COLUMNS, customColumn, type StandardColumn } from '../columns.js';
 import { ConfigError } from '../errors.js';
 import type { Contact, CustomFieldDefinition } from '../pylon/types.js';
 
@@ -13,6 +13,46 @@ export interface ExportColumn {
   fieldType?: string;
   /** `number_metadata.decimal_places` of a number or decimal field. */
   decimalPlaces?: number;
+  /** Set for the id-list columns (`external_ids`, …): the field names of each entry, in the OpenAPI's order. */
+  entryFields?: readonly [string, string];
+}
+
+/** One entry of an id-list column: `{external_id, label}` or `{id, source}`; an absent field is null. */
+export type IdEntry = Record<string, string | null>;
+
+/**
+ * The id lists a contact carries, exported as lists of objects: the contact's
+ * `external_ids` (OpenAPI ExternalID), its account's (MiniAccount.external_ids)
+ * and `integration_user_ids` (IntegrationUserID). Opt-in with `--columns`:
+ * adding them to the default set would change every existing export's column
+ * set (its state and CSV header).
+ */
+export const ID_LIST_COLUMNS: ReadonlyArray<{ name: (typeof EXPORT_ONLY_COLUMNS)[number]; fields: readonly [string, string]; read: (contact: Contact) => ReadonlyArray<object> | undefined }> = [
+  { name: 'external_ids', fields: ['external_id', 'label'], read: (contact) => contact.external_ids },
+  { name: 'account_external_ids', fields: ['external_id', 'label'], read: (contact) => contact.account?.external_ids },
+  { name: 'integration_user_ids', fields: ['id', 'source'], read: (contact) => contact.integration_user_ids },
+];
+
+const ID_LIST_BY_NAME = new Map<string, (typeof ID_LIST_COLUMNS)[number]>(ID_LIST_COLUMNS.map((c) => [c.name, c]));
+
+/** The entries of an id-list column as objects with exactly its fields (absent or non-string fields are null); [] when none. */
+export function idEntries(contact: Contact, name: string): IdEntry[] {
+  const column = ID_LIST_BY_NAME.get(name)!;
+  const list = column.read(contact);
+  if (!Array.isArray(list)) return [];
+  return list.map((entry) => {
+    const out: IdEntry = {};
+    for (const field of column.fields) {
+      const value = (entry as Record<string, unknown> | null)?.[field];
+      out[field] = typeof value === 'string' ? value : null;
+    }
+    return out;
+  });
+}
+
+/** The CSV text of an id list: JSON (an array of objects, keys in the documented order), empty when the list is. */
+export function idEntriesText(entries: readonly IdEntry[]): string {
+  return entries.length === 0 ? '' : JSON.stringify(entries);
 }
 
 const MULTI_STANDARD: ReadonlySet<StandardColumn> = new Set(['emails', 'phone_numbers']);
@@ -20,7 +60,8 @@ const MULTI_STANDARD: ReadonlySet<StandardColumn> = new Set(['emails', 'phone_nu
 /**
  * Every column the export can write, in the documented default order: the
  * standard columns, then one `custom.<slug>` per custom field in the order
- * `GET /custom-fields` lists them.
+ * `GET /custom-fields` lists them. The id lists are not in this default set
+ * (see ON_REQUEST_COLUMNS).
  */
 export function availableColumns(customFields: readonly CustomFieldDefinition[]): ExportColumn[] {
   const columns: ExportColumn[] = STANDARD_COLUMNS.map((name) => ({ name, multi: MULTI_STANDARD.has(name) }));
@@ -40,15 +81,19 @@ export function availableColumns(customFields: readonly CustomFieldDefinition[])
   return columns;
 }
 
-/** Applies `--columns`: selects and orders. Unknown or repeated names are a usage error listing the valid ones. */
-export function selectColumns(available: readonly ExportColumn[], requested: readonly string[] | undefined): ExportColumn[] {
-  if (requested === undefined) return [...available];
+/** Columns written only when `--columns` names them: the id lists. */
+export const ON_REQUEST_COLUMNS: readonly ExportColumn[] = ID_LIST_COLUMNS.map((idList) => ({ name: idList.name, multi: true, entryFields: idList.fields }));
+
+/** Applies `--columns` to the default set (and the columns written on request): selects and orders. Unknown or repeated names are a usage error listing the valid ones. */
+export function selectColumns(defaults: readonly ExportColumn[], requested: readonly string[] | undefined): ExportColumn[] {
+  if (requested === undefined) return [...defaults];
+  const available = [...ON_REQUEST_COLUMNS, ...defaults];
   const byName = new Map(available.map((column) => [column.name, column]));
   const unknown = requested.filter((name) => !byName.has(name));
   if (unknown.length > 0) {
     throw new ConfigError(
       'CONFIG_UNKNOWN_COLUMNS',
-      `Invalid option \`--columns\`: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; valid columns are ${available.map((c) => c.name).join(', ')}`,
+      `Invalid option \`--columns\`: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; valid columns are ${defaults.map((c) => c.name).join(', ')} (the default set) and ${ON_REQUEST_COLUMNS.map((c) => c.name).join(', ')} (on request)`,
       { option: '--columns' },
     );
   }
@@ -68,6 +113,7 @@ function standardValue(contact: Contact, name: StandardColumn): Value {
 }
 
 function valueOf(contact: Contact, column: ExportColumn): Value {
+  if (column.entryFields !== undefined) return idEntriesText(idEntries(contact, column.name)) || undefined;
   if (column.slug === undefined) return standardValue(contact, column.name as StandardColumn);
   const field = contact.custom_fields?.[column.slug];
   if (field === undefined || field === null) return undefined;
@@ -88,9 +134,13 @@ export function toCells(contact: Contact, columns: readonly ExportColumn[]): str
  * The NDJSON object of a contact: every selected key, always present.
  * Multi-valued columns are arrays (`[]` when empty); others are strings or null.
  */
-export function toJsonRecord(contact: Contact, columns: readonly ExportColumn[]): Record<string, string | string[] | null> {
-  const record: Record<string, string | string[] | null> = {};
+export function toJsonRecord(contact: Contact, columns: readonly ExportColumn[]): Record<string, string | string[] | IdEntry[] | null> {
+  const record: Record<string, string | string[] | IdEntry[] | null> = {};
   for (const column of columns) {
+    if (column.entryFields !== undefined) {
+      record[column.name] = idEntries(contact, column.name);
+      continue;
+    }
     const value = valueOf(contact, column);
     if (column.multi) record[column.name] = value === undefined || value === null ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
     else record[column.name] = value === undefined || value === null ? null : asText(value);

@@ -71,9 +71,24 @@ function schemaElements(columns: readonly TypedColumn[]): SchemaElement[] {
         // The ConvertedType beside the logical type, as the format asks writers to add for readers that predate logical types.
         elements.push({ name, type: 'INT64', converted_type: 'TIMESTAMP_MICROS', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' }, repetition_type });
         break;
+      case 'id_list':
+        elements.push(...idListElements(name, column.fields!));
+        break;
     }
   }
   return elements;
+}
+
+/** An id list as LIST<STRUCT<id REQUIRED, label OPTIONAL>> (the three-level list of the format's LogicalTypes.md). */
+function idListElements(name: string, [id, label]: readonly [string, string]): SchemaElement[] {
+  const text = { type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } } as const;
+  return [
+    { name, repetition_type: 'REQUIRED', converted_type: 'LIST', logical_type: { type: 'LIST' }, num_children: 1 },
+    { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+    { name: 'element', repetition_type: 'REQUIRED', num_children: 2 },
+    { name: id, ...text, repetition_type: 'REQUIRED' },
+    { name: label, ...text, repetition_type: 'OPTIONAL' },
+  ];
 }
 
 export interface ParquetEncoder {

@@ -1,7 +1,7 @@
 import { createHash, hash } from 'node:crypto';
 import { CUSTOM_PREFIX } from '../columns.js';
 import type { Contact } from '../pylon/types.js';
-import type { ExportColumn } from './columns.js';
+import { idEntries, type ExportColumn, type IdEntry } from './columns.js';
 
 /**
  * The typed shape of an export: one column type per exported column, from the
@@ -14,7 +14,9 @@ import type { ExportColumn } from './columns.js';
  * DuckDB's DECIMAL, whatever a field's `decimal_places` says today (so editing
  * that setting in Pylon does not change the column's type).
  */
-export type ColumnKind = 'string' | 'string_list' | 'integer' | 'decimal' | 'boolean' | 'date' | 'timestamp';
+export type ColumnKind = 'string' | 'string_list' | 'integer' | 'decimal' | 'boolean' | 'date' | 'timestamp' | 'id_list';
+// id_list: a list of two-field objects (`external_ids`, `account_external_ids`, `integration_user_ids`), the
+// fields named by TypedColumn.fields; the first field is the id (never null), the second (label, source) may be.
 
 export const DECIMAL_PRECISION = 38;
 export const DECIMAL_SCALE = 9;
@@ -26,11 +28,15 @@ export interface TypedColumn {
   source: string;
   kind: ColumnKind;
   nullable: boolean;
+  /** For an id_list: the field names of each entry (`external_id`, `label`). */
+  fields?: readonly [string, string];
 }
 
 /** The portable type label recorded in manifests and compared between runs. */
-export function typeLabel(kind: ColumnKind): string {
+export function typeLabel(kind: ColumnKind, fields?: readonly string[]): string {
   switch (kind) {
+    case 'id_list':
+      return `list<struct<${(fields ?? []).map((f) => f + ':string').join(',')}>>`;
     case 'string_list':
       return 'list<string>';
     case 'integer':
@@ -45,6 +51,7 @@ export function typeLabel(kind: ColumnKind): string {
 const LIST_STANDARD = new Set(['emails', 'phone_numbers']);
 
 function kindOf(column: ExportColumn): ColumnKind {
+  if (column.entryFields !== undefined) return 'id_list';
   if (column.slug === undefined) return LIST_STANDARD.has(column.name) ? 'string_list' : 'string';
   switch (column.fieldType) {
     case 'multiselect':
@@ -101,12 +108,13 @@ export function typedColumns(columns: readonly ExportColumn[]): TypedColumn[] {
     for (let i = 2; used.has(name.toLowerCase()); i += 1) name = fitName(base, column.name, `_${i}`);
     used.add(name.toLowerCase());
     const kind = kindOf(column);
-    return { name, source: column.name, kind, nullable: column.name !== 'id' && kind !== 'string_list' };
+    const fields = column.entryFields ? { fields: column.entryFields } : {};
+    return { name, source: column.name, kind, nullable: column.name !== 'id' && kind !== 'string_list' && kind !== 'id_list', ...fields };
   });
 }
 
-/** A typed value: string, string[], bigint (integer; decimal unscaled at scale 9; timestamp in µs since the epoch, UTC), boolean, number (date: days since the epoch) or null. */
-export type TypedValue = string | string[] | bigint | boolean | number | null;
+/** A typed value: string, string[], bigint (integer; decimal unscaled at scale 9; timestamp in µs since the epoch, UTC), boolean, number (date: days since the epoch), IdEntry[] (id_list) or null. */
+export type TypedValue = string | string[] | bigint | boolean | number | IdEntry[] | null;
 export type TypedRow = TypedValue[];
 
 /** A value that does not fit its column's type: the record goes to the error report. */
@@ -168,12 +176,16 @@ function parseBoolean(text: string): boolean {
   throw new TypeMismatch('not true or false');
 }
 
-type Raw = string | string[] | undefined | null;
+type Raw = string | string[] | IdEntry[] | undefined | null;
 
 type Accessor = (contact: Contact) => Raw;
 
 /** One monomorphic reader per column (a computed key on every contact made the hot loop megamorphic). */
 function accessor(column: ExportColumn): Accessor {
+  if (column.entryFields !== undefined) {
+    const name = column.name;
+    return (contact) => idEntries(contact, name);
+  }
   if (column.slug !== undefined) {
     const slug = column.slug;
     return (contact) => {
@@ -221,13 +233,18 @@ function accessorsOf(columns: readonly ExportColumn[]): Accessor[] {
   return list;
 }
 
-function convert(kind: ColumnKind, raw: Raw): TypedValue {
+function convert(kind: ColumnKind, raw: Raw, fields?: readonly string[]): TypedValue {
+  if (kind === 'id_list') {
+    const entries = (raw ?? []) as IdEntry[];
+    if (entries.some((entry) => entry[fields![0]!] === null)) throw new TypeMismatch(`an entry without ${fields![0]}`);
+    return entries;
+  }
   if (kind === 'string_list') {
     if (raw === undefined || raw === null) return [];
     return Array.isArray(raw) ? raw.map(String) : [String(raw)];
   }
   if (raw === undefined || raw === null) return null;
-  const text = Array.isArray(raw) ? raw.join(';') : String(raw);
+  const text = Array.isArray(raw) ? (raw as string[]).join(';') : String(raw);
   if (kind === 'string') return text;
   if (text.trim() === '') return null;
   const value = text.trim();
@@ -253,10 +270,11 @@ export function toTypedRow(contact: Contact, columns: readonly TypedColumn[], ex
     const column = columns[i]!;
     const raw = read[i]!(contact);
     try {
-      row[i] = convert(column.kind, raw);
+      row[i] = convert(column.kind, raw, column.fields);
     } catch (error) {
       if (!(error instanceof TypeMismatch)) throw error;
-      return `${column.source} = ${JSON.stringify(Array.isArray(raw) ? raw.join(';') : raw)} is ${error.message} (column type ${typeLabel(column.kind)})`;
+      const shown = column.kind === 'id_list' ? raw : Array.isArray(raw) ? (raw as string[]).join(';') : raw;
+      return `${column.source} = ${JSON.stringify(shown)} is ${error.message} (column type ${typeLabel(column.kind, column.fields)})`;
     }
   }
   return row;
@@ -307,6 +325,8 @@ export function jsonValue(kind: ColumnKind, value: TypedValue): string {
       return JSON.stringify(formatDate(value as number));
     case 'timestamp':
       return JSON.stringify(formatTimestamp(value as bigint));
+    case 'id_list':
+      return JSON.stringify(value);
     default:
       return JSON.stringify(value);
   }
@@ -351,7 +371,7 @@ export interface SchemaRecord {
 }
 
 export function schemaRecord(columns: readonly TypedColumn[]): SchemaRecord {
-  const list = columns.map((c) => ({ name: c.name, source: c.source, type: typeLabel(c.kind), nullable: c.nullable }));
+  const list = columns.map((c) => ({ name: c.name, source: c.source, type: typeLabel(c.kind, c.fields), nullable: c.nullable }));
   const hash = createHash('sha256')
     .update(JSON.stringify(list.map((c) => [c.name, c.type, c.nullable])))
     .digest('hex');
@@ -404,6 +424,18 @@ function jsonSchemaType(column: TypedColumn): Record<string, unknown> {
       return nullable({ type: 'string', format: 'date' });
     case 'timestamp':
       return nullable({ type: 'string', format: 'date-time' });
+    case 'id_list': {
+      const [id, label] = column.fields!;
+      return {
+        type: 'array',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: [id, label],
+          properties: { [id]: { type: 'string' }, [label]: { anyOf: [{ type: 'string' }, { type: 'null' }] } },
+        },
+      };
+    }
   }
 }
 
@@ -416,7 +448,7 @@ export function toJsonSchema(columns: readonly TypedColumn[], title: string): Re
     additionalProperties: false,
     required: columns.map((c) => c.name),
     properties: Object.fromEntries(
-      columns.map((c) => [c.name, { ...jsonSchemaType(c), description: `${c.source} (${typeLabel(c.kind)})` }]),
+      columns.map((c) => [c.name, { ...jsonSchemaType(c), description: `${c.source} (${typeLabel(c.kind, c.fields)})` }]),
     ),
   };
 }
@@ -429,15 +461,19 @@ const BIGQUERY: Record<ColumnKind, string> = {
   boolean: 'BOOL',
   date: 'DATE',
   timestamp: 'TIMESTAMP',
+  id_list: 'RECORD',
 };
 
-/** A BigQuery table schema (`bq load --schema=<file>`). */
-export function toBigQuerySchema(columns: readonly TypedColumn[]): Array<Record<string, string>> {
+/** A BigQuery table schema (`bq load --schema=<file>`); an id list is a REPEATED RECORD of two STRING fields. */
+export function toBigQuerySchema(columns: readonly TypedColumn[]): Array<Record<string, unknown>> {
   return columns.map((c) => ({
     name: c.name,
     type: BIGQUERY[c.kind],
-    mode: c.kind === 'string_list' ? 'REPEATED' : c.nullable ? 'NULLABLE' : 'REQUIRED',
+    mode: c.kind === 'string_list' || c.kind === 'id_list' ? 'REPEATED' : c.nullable ? 'NULLABLE' : 'REQUIRED',
     description: c.source,
+    ...(c.kind === 'id_list'
+      ? { fields: [{ name: c.fields![0], type: 'STRING', mode: 'REQUIRED' }, { name: c.fields![1], type: 'STRING', mode: 'NULLABLE' }] }
+      : {}),
   }));
 }
 
@@ -449,6 +485,7 @@ const POSTGRES: Record<ColumnKind, string> = {
   boolean: 'boolean',
   date: 'date',
   timestamp: 'timestamptz',
+  id_list: 'jsonb',
 };
 
 const DUCKDB: Record<ColumnKind, string> = {
@@ -459,13 +496,16 @@ const DUCKDB: Record<ColumnKind, string> = {
   boolean: 'BOOLEAN',
   date: 'DATE',
   timestamp: 'TIMESTAMP WITH TIME ZONE',
+  id_list: 'STRUCT',
 };
 
 export function postgresType(kind: ColumnKind): string {
   return POSTGRES[kind];
 }
 
-export function duckdbType(kind: ColumnKind): string {
+/** The DuckDB type; an id list is a list of structs and needs its column for the field names. */
+export function duckdbType(kind: ColumnKind, column?: Pick<TypedColumn, 'fields'>): string {
+  if (kind === 'id_list') return `STRUCT(${column!.fields!.map((f) => `${quoteIdent(f)} VARCHAR`).join(', ')})[]`;
   return DUCKDB[kind];
 }
 
@@ -475,9 +515,9 @@ export function quoteIdent(name: string): string {
 }
 
 /** Column definitions for a CREATE TABLE, one per line. */
-export function columnDefinitions(columns: readonly TypedColumn[], typeOf: (kind: ColumnKind) => string, options: { primaryKey?: boolean } = {}): string[] {
+export function columnDefinitions(columns: readonly TypedColumn[], typeOf: (kind: ColumnKind, column: TypedColumn) => string, options: { primaryKey?: boolean } = {}): string[] {
   const key = options.primaryKey ?? true;
-  return columns.map((c) => `${quoteIdent(c.name)} ${typeOf(c.kind)}${c.nullable ? '' : ' NOT NULL'}${key && c.name === 'id' ? ' PRIMARY KEY' : ''}`);
+  return columns.map((c) => `${quoteIdent(c.name)} ${typeOf(c.kind, c)}${c.nullable ? '' : ' NOT NULL'}${key && c.name === 'id' ? ' PRIMARY KEY' : ''}`);
 }
 
 /** `CREATE TABLE` for PostgreSQL, matching the data file's columns. */

@@ -1,7 +1,7 @@
 import { editDistance } from '../edit-distance.js';
 import { readFile } from 'node:fs/promises';
 import { readMapFile } from '../input/map-file.js';
-import { CUSTOM_PREFIX, IMPORT_COLUMNS, META_PREFIX, type ImportColumn } from '../columns.js';
+import { CUSTOM_PREFIX, EXPORT_ONLY_COLUMNS, IMPORT_COLUMNS, META_PREFIX, type ImportColumn } from '../columns.js';
 import { ConfigError } from '../errors.js';
 import type { CustomFieldDefinition } from '../pylon/types.js';
 
@@ -13,8 +13,8 @@ import type { CustomFieldDefinition } from '../pylon/types.js';
 export type ColumnTarget =
   | { kind: 'standard'; column: ImportColumn }
   | { kind: 'custom'; slug: string; definition: CustomFieldDefinition }
-  /** meta: `_…` columns (report columns); empty: no header text; unknown: with --ignore-unknown-columns; mapped: mapped to ignore. */
-  | { kind: 'ignored'; reason: 'meta' | 'empty' | 'unknown' | 'mapped' };
+  /** meta: `_…` columns (report columns); empty: no header text; unknown: with --ignore-unknown-columns; mapped: mapped to ignore; export-only: an id list the export writes. */
+  | { kind: 'ignored'; reason: 'meta' | 'empty' | 'unknown' | 'mapped' | 'export-only' };
 
 export interface PlannedColumn {
   index: number;
@@ -48,6 +48,7 @@ export interface ResolveColumnsOptions {
 }
 
 const STANDARD = new Set<string>(IMPORT_COLUMNS);
+const EXPORT_ONLY = new Set<string>(EXPORT_ONLY_COLUMNS);
 const SPACES = /[\u00a0\u2000-\u200a\u202f\u205f\u3000]/g;
 const INVISIBLE = /[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]/g;
 
@@ -77,6 +78,9 @@ export function resolveColumns(header: readonly string[], options: ResolveColumn
       warnings.push(`Column ${index + 1} has no header; it is ignored`);
     } else if (name.startsWith(META_PREFIX)) {
       target = { kind: 'ignored', reason: 'meta' };
+    } else if (EXPORT_ONLY.has(name.toLowerCase())) {
+      target = { kind: 'ignored', reason: 'export-only' };
+      warnings.push(`Column ${JSON.stringify(text)} is written by export and read-only here; it is ignored (set a contact's external id with external_id and external_id_label)`);
     } else {
       target = resolveTarget(name, customs, true);
       if (!target) {

@@ -92,7 +92,28 @@ test('--columns with an unknown name is a usage error listing the valid columns'
   const error = t.throws(() => selectColumns(availableColumns(defs), ['id', 'custom.nope', 'mail']));
   t.is(error?.name, 'ConfigError');
   t.is((error as { code?: string }).code, 'CONFIG_UNKNOWN_COLUMNS');
-  t.regex(error!.message, /unknown columns "custom\.nope", "mail"; valid columns are id, name, email, .*custom\.contact\.salesforce\.Id$/);
+  t.regex(error!.message, /unknown columns "custom\.nope", "mail"; valid columns are id, name, email, .*custom\.contact\.salesforce\.Id \(the default set\) and external_ids, account_external_ids, integration_user_ids \(on request\)$/);
+});
+
+test('--columns can ask for the id lists, which the default set leaves out', (t) => {
+  const defaults = availableColumns(defs);
+  t.false(defaults.some((c) => c.name.endsWith('_ids')));
+  const columns = selectColumns(defaults, ['id', 'integration_user_ids', 'external_ids', 'account_external_ids']);
+  const contact: Contact = {
+    id: 'c1',
+    external_ids: [{ external_id: 'e1', label: 'crm' }, { external_id: 'e2' }],
+    account: { id: 'a1', external_ids: [{ external_id: 'acme', label: 'crm' }] },
+  };
+  t.deepEqual(toCells(contact, columns), ['c1', '', '[{"external_id":"e1","label":"crm"},{"external_id":"e2","label":null}]', '[{"external_id":"acme","label":"crm"}]']);
+  t.deepEqual(toJsonRecord(contact, columns), {
+    id: 'c1',
+    integration_user_ids: [],
+    external_ids: [
+      { external_id: 'e1', label: 'crm' },
+      { external_id: 'e2', label: null },
+    ],
+    account_external_ids: [{ external_id: 'acme', label: 'crm' }],
+  });
 });
 
 test('--columns naming a column twice is a usage error', (t) => {

@@ -114,8 +114,10 @@ const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** The types of one database: as a CREATE TABLE writes them, and as its catalog reports them back. */
 export interface ColumnTypes {
-  ddl(kind: ColumnKind): string;
-  reported(kind: ColumnKind): string;
+  /** The column's type in a CREATE/ALTER (an id list needs its column for its fields). */
+  ddl(kind: ColumnKind, column?: TypedColumn): string;
+  /** The type as the catalog reports it back, compared case-insensitively. */
+  reported(kind: ColumnKind, column?: TypedColumn): string;
 }
 
 /** Where each export column goes in the table, and what the load changes first. */
@@ -161,10 +163,10 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
   const used = new Set<string>(META_COLUMNS);
   columns.forEach((column, i) => {
     used.add(column.name);
-    const want = types.reported(column.kind);
+    const want = types.reported(column.kind, column);
     const have = existing.get(column.name);
     if (have === undefined) {
-      plan.alterations.push({ kind: 'add', column: column.name, type: types.ddl(column.kind) });
+      plan.alterations.push({ kind: 'add', column: column.name, type: types.ddl(column.kind, column) });
       return;
     }
     if (have.toLowerCase() === want.toLowerCase()) return;
@@ -187,7 +189,7 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
       return;
     }
     if (widens(tableKind, column.kind)) {
-      plan.alterations.push({ kind: 'widen', column: column.name, type: types.ddl(column.kind), from: have });
+      plan.alterations.push({ kind: 'widen', column: column.name, type: types.ddl(column.kind, column), from: have });
       plan.changes.push(`widened ${column.name} (${column.source}) from ${typeLabel(tableKind)} to ${typeLabel(column.kind)}`);
     } else if (widens(column.kind, tableKind)) {
       plan.casts[i] = types.ddl(tableKind);
@@ -200,7 +202,7 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
       plan.targets[i] = variant;
       plan.cleared.push(column.name);
       used.add(variant);
-      plan.alterations.push({ kind: 'variant', column: variant, type: types.ddl(column.kind) }, { kind: 'nullable', column: column.name, type: have });
+      plan.alterations.push({ kind: 'variant', column: variant, type: types.ddl(column.kind, column) }, { kind: 'nullable', column: column.name, type: have });
       plan.changes.push(`added variant column ${variant} (${typeLabel(column.kind)}) for ${column.source}; ${column.name} (${typeLabel(tableKind)}) is NULL in rows loaded from now on`);
     }
   });

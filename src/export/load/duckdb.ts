@@ -7,7 +7,8 @@ import { createParquetEncoder } from '../parquet.js';
 import { columnDefinitions, duckdbType, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
 import { alterStatements, drained, stateSelect, stateTableDdl, stateUpsert, STATE_TABLE, tableRef, loadError, loadRecord, loadsTableDdl, type MergeInput, mergeStatements, planTable, type ColumnTypes, type LoaderInput, type MergeCounts, type TablePlan, type TableLoader } from './common.js';
 
-const TYPES: ColumnTypes = { ddl: duckdbType, reported: duckdbType };
+/** DuckDB reports STRUCT field names that are keywords quoted (`"label"`); compared without the quotes. */
+const TYPES: ColumnTypes = { ddl: duckdbType, reported: (kind, column) => comparableType(duckdbType(kind, column)) };
 
 type DuckDb = typeof import('@duckdb/node-api');
 
@@ -41,6 +42,9 @@ export async function sweepStagingFiles(dir: string): Promise<string[]> {
   }
   return swept;
 }
+
+/** A type as compared with an existing table's: DuckDB quotes the STRUCT field names that are keywords (`"label"`, `"source"`) and no others. */
+const comparableType = (type: string) => type.replaceAll('"', '');
 
 /**
  * DuckDB: the rows are staged in a Parquet file beside the database (the same
@@ -100,7 +104,7 @@ export async function openDuckDbLoader(input: LoaderInput): Promise<TableLoader>
       [target.schema ?? 'main', target.name],
     );
     const rows = existing.getRowObjects() as Array<{ column_name: string; data_type: string }>;
-    plan = planTable(target, table, columns, new Map(rows.map((r) => [r.column_name, r.data_type])), TYPES, input.allowSchemaChange);
+    plan = planTable(target, table, columns, new Map(rows.map((r) => [r.column_name, comparableType(r.data_type)])), TYPES, input.allowSchemaChange);
     await write(encoder.start());
   } catch (error) {
     file.destroy();

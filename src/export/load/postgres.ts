@@ -17,6 +17,7 @@ const FORMAT_TYPE: Record<ColumnKind, string> = {
   boolean: 'boolean',
   date: 'date',
   timestamp: 'timestamp with time zone',
+  id_list: 'jsonb',
 };
 
 const TYPES: ColumnTypes = { ddl: postgresType, reported: (kind) => FORMAT_TYPE[kind] };
@@ -40,6 +41,8 @@ function copyValue(kind: ColumnKind, value: TypedValue): string {
       return formatTimestamp(value as bigint);
     case 'integer':
       return String(value);
+    case 'id_list':
+      return escapeCopy(JSON.stringify(value));
     default:
       return escapeCopy(value as string);
   }

@@ -17,7 +17,7 @@ const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 export function selectList(columns: readonly SchemaColumn[], dialect: 'postgres' | 'duckdb'): string {
   return columns
     .map((c) => {
-      if (c.type === 'list<string>') return q(c.name);
+      if (c.type === 'list<string>' || c.type.startsWith('list<struct<')) return q(c.name);
       if (c.type === 'timestamp') return dialect === 'postgres' ? `(extract(epoch from ${q(c.name)}) * 1000000)::bigint::text AS ${q(c.name)}` : `epoch_us(${q(c.name)})::VARCHAR AS ${q(c.name)}`;
       if (c.type === 'boolean' || c.type === 'string') return q(c.name);
       return `${q(c.name)}::${dialect === 'postgres' ? 'text' : 'VARCHAR'} AS ${q(c.name)}`;
@@ -43,6 +43,12 @@ function jsonOf(type: string, value: unknown): string {
     }
     case 'list<string>':
       return JSON.stringify(value);
+    case 'list<struct<external_id:string,label:string>>':
+    case 'list<struct<id:string,source:string>>': {
+      // jsonb keeps its own key order and DuckDB returns structs as objects: rebuilt in the schema's field order.
+      const fields = [...type.matchAll(/(\w+):string/g)].map((m) => m[1]!);
+      return JSON.stringify((value as Array<Record<string, unknown>>).map((entry) => Object.fromEntries(fields.map((f) => [f, entry[f] ?? null]))));
+    }
     default:
       return JSON.stringify(value);
   }
