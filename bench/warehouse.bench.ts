@@ -2,7 +2,7 @@
  * Warehouse outputs at 1,000,000 contacts, side by side in one run against one
  * emulator child process (rate limits off): the CSV export as the reference,
  * Parquet, and the loads into PostgreSQL (PYLON_BENCH_PG_URL or
- * PYLON_TEST_PG_URL, e.g. from `.ci/postgres.sh start`) and DuckDB; then 1% of
+ * PYLON_TEST_PG_URL: any PostgreSQL you can create tables in) and DuckDB; then 1% of
  * the contacts are changed through the API and both loads run again, and the
  * rows they rewrote are counted in each database.
  */
@@ -129,7 +129,7 @@ export async function run(): Promise<string> {
     ['duckdb', find('--to duckdb, first'), find('--to duckdb, after'), duckChanged],
   ] as const) {
     if (!first || !second) {
-      lines.push(`- --to ${name}: not run (set PYLON_BENCH_PG_URL or PYLON_TEST_PG_URL, e.g. from .ci/postgres.sh start).`);
+      lines.push(`- --to ${name}: not run (set PYLON_BENCH_PG_URL or PYLON_TEST_PG_URL to a PostgreSQL the bench may create tables in).`);
       continue;
     }
     const ratio = first.stats.durationMs / csv.stats.durationMs;
