@@ -198,8 +198,8 @@ export interface StateOwner {
   filter: Filter | null;
 }
 
-/** Reads `--state PATH`: undefined on the first run (no file yet); a ConfigError (exit 2) for someone else's, corrupt or newer state. */
-export async function loadStateFile(path: string, owner: StateOwner): Promise<Baseline | undefined> {
+/** Reads `--state PATH` (or a table's state staged at PATH, named `label`): undefined on the first run (no file yet); a ConfigError (exit 2) for someone else's, corrupt or newer state. */
+export async function loadStateFile(path: string, owner: StateOwner, label?: string, options: { checkHost?: boolean } = {}): Promise<Baseline | undefined> {
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw stateError('--state', path, `cannot be read (${error.code ?? String(error)})`);
@@ -213,19 +213,19 @@ export async function loadStateFile(path: string, owner: StateOwner): Promise<Ba
   const index = new IdIndex({ expected: Math.max(1, Math.round(info.size / 40)) });
   let entries = 0;
   for await (const entry of read()) {
-    if (entries === 0) checkOwner(path, meta, owner);
+    if (entries === 0) checkOwner(path, meta, owner, options.checkHost ?? true);
     entries += 1;
     index.add(entry.key, entry.hash);
   }
-  if (entries === 0) checkOwner(path, meta, owner);
+  if (entries === 0) checkOwner(path, meta, owner, options.checkHost ?? true);
   await pipeline(createReadStream(path), sha);
-  return baselineOf(path, '--state', { startedAt: meta!.startedAt, columns: meta!.columns, schema: meta!.schema, state: { path, sha256: sha.read() as string, entries } }, read, index);
+  return baselineOf(label ?? path, '--state', { startedAt: meta!.startedAt, columns: meta!.columns, schema: meta!.schema, state: { path, sha256: sha.read() as string, entries } }, read, index);
 }
 
-function checkOwner(path: string, meta: StateMeta | undefined, owner: StateOwner): void {
+function checkOwner(path: string, meta: StateMeta | undefined, owner: StateOwner, checkHost: boolean): void {
   if (!meta) throw stateError('--state', path, 'is a --since state (format 1), not a --state file; give its manifest to --since, or use a new --state path');
   const start = 'belongs to another run';
-  if (meta.host !== owner.host) throw stateError('--state', path, `${start}: it holds contacts from ${meta.host}, this run reads ${owner.host}`);
+  if (checkHost && meta.host !== owner.host) throw stateError('--state', path, `${start}: it holds contacts from ${meta.host}, this run reads ${owner.host}`);
   if (meta.organization && owner.organization && meta.organization.id !== owner.organization.id) {
     throw stateError('--state', path, `${start}: it holds contacts of the organisation ${meta.organization.name} (${meta.organization.id}), the token belongs to ${owner.organization.name} (${owner.organization.id})`);
   }
@@ -261,6 +261,8 @@ export interface StateWriter extends ExportSink {
   flush(): Promise<void>;
   /** What the manifest records, once prepared. */
   readonly ref: StateRef | undefined;
+  /** Where the prepared state sits until it is published (a load copies it into its table). */
+  readonly stagedPath: string | undefined;
 }
 
 /** Format 1 (beside a `--since` manifest) without `meta`; format 2 (`--state`) with it. */
@@ -284,6 +286,9 @@ export async function createStateWriter(path: string, meta?: StateMeta): Promise
     rank: RANK.state,
     get ref() {
       return ref;
+    },
+    get stagedPath() {
+      return ref ? file.writingPath : undefined;
     },
     add(id, hash) {
       entries += 1;

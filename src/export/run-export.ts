@@ -1,5 +1,6 @@
-import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { createTempDir } from '../output/temp-dir.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -133,7 +134,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   const sinks: ExportSink[] = [];
   let run: OpenRun | undefined;
   try {
-    run = await openRun(options, client, hooks.signal, sinceBaseline, stats);
+    run = await openRun(options, client, hooks, sinceBaseline, stats, sinks);
     progress.step = 'page';
     await walk(options, client, run, sinks, { stats, report, progress, hooks, onPage: refresh });
     progress.step = 'output';
@@ -141,7 +142,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     refresh();
     sinks.push(...(await manifestSinks(options, run, sinks, stats, report)));
     await commitSinks(sinks);
-    stats.statePath = sinks.find((s): s is StateWriter => 'ref' in s)?.ref?.path ?? null;
+    stats.statePath = options.statePath === undefined ? null : (sinks.find((s): s is StateWriter => 'ref' in s)?.ref?.path ?? null);
     if (options.manifestPath !== undefined) await unlink(`${options.manifestPath}.failed.json`).catch(() => {});
   } catch (error) {
     await Promise.all(sinks.map((sink) => sink.abort()));
@@ -171,25 +172,51 @@ interface OpenRun {
   owner: StateOwner | undefined;
   /** Order-independent hash of the typed values (loads and typed NDJSON). */
   values: ValuesDigest | undefined;
+  /** `--to`: the load, already a sink of the run. */
+  load: ReturnType<typeof loadSink> | undefined;
 }
 
-async function openRun(options: ExportOptions, client: PylonClient, signal: AbortSignal | undefined, sinceBaseline: Baseline | undefined, stats: ExportStats): Promise<OpenRun> {
-  const owner = options.stateFile ? await stateOwner(options, client, signal) : undefined;
-  const baseline = owner ? await loadStateFile(options.statePath!, owner) : sinceBaseline;
-  if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null };
+async function openRun(options: ExportOptions, client: PylonClient, hooks: RunExportHooks, sinceBaseline: Baseline | undefined, stats: ExportStats, sinks: ExportSink[]): Promise<OpenRun> {
+  const signal = hooks.signal;
+  // A load keeps the pipeline's state in the database too (format 2, with its owner), so a loading cron line needs no --state file.
+  const owner = options.stateFile || options.to ? await stateOwner(options, client, signal) : undefined;
   const definitions = await client.listCustomFields({ signal });
   const columns = selectColumns(availableColumns(definitions), options.columns);
   stats.columns = columns.map((c) => c.name);
   const typed = typedColumns(columns);
   const schema = schemaRecord(typed);
   stats.schemaHash = schema.hash;
+  let load: ReturnType<typeof loadSink> | undefined;
+  if (options.to) {
+    load = loadSink(await openLoader({ target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options) }), options, stats, hooks.onMergeStep);
+    sinks.push(load);
+  }
+  const baseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
+  if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null };
   if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
     stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
   }
   if (options.typed || options.to) await checkSchema(options, baseline, schema, stats);
   // The values hash costs a JSON line and a sha256 per contact: kept for loads (to check a table against) and typed NDJSON (whose lines it hashes).
   const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
-  return { columns, typed, schema, baseline, owner, values };
+  return { columns, typed, schema, baseline, owner, values, load };
+}
+
+/** The state the table's last committed load kept (`_pylon_state`), as the baseline of this run's delta and change log; undefined on the first load. */
+async function tableState(loader: TableLoader, owner: StateOwner): Promise<Baseline | undefined> {
+  const bytes = await loader.readState();
+  if (bytes === undefined) return undefined;
+  const scratch = createTempDir('state');
+  const path = join(scratch, 'table.state');
+  await writeFile(path, bytes);
+  const label = `the state kept in ${loader.display} (table _pylon_state)`;
+  try {
+    // The table is the pipeline's: the organisation, --columns and --filter must match; the API host may differ (a proxy, a new region).
+    return await loadStateFile(path, owner, label, { checkHost: false });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(error.code, error.message.replace(`Invalid option \`--state\`: the state file ${path}`, `Invalid option \`--to\`: ${label}`).replace('delete it to start again', 'delete its row to start again'), { option: '--to' });
+  }
 }
 
 interface WalkContext {
@@ -207,11 +234,14 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, s
     sinks.push(sink);
     return sink;
   };
-  const loader = options.to ? add(loadSink(await openLoader({ target: options.to, columns: run.typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options) }), options, stats, hooks.onMergeStep)) : undefined;
+  const loader = run.load;
   const dataFile = options.fileOutput && !options.toStdout ? await openOutput(options.output) : undefined;
   add(fileSink(RANK.data, dataFile));
   const meta = run.owner ? { ...run.owner, columns: stats.columns, runId: options.runId, startedAt: options.runStartedAt, schema: run.schema } : undefined;
-  const stateWriter = options.statePath !== undefined ? add(await createStateWriter(options.statePath, meta)) : undefined;
+  // A load without a state file of its own writes the state only into the table (a scratch file stages it).
+  const statePath = options.statePath ?? (loader ? join(createTempDir('state'), 'table.state') : undefined);
+  const stateWriter = statePath !== undefined ? add(await createStateWriter(statePath, meta)) : undefined;
+  loader?.keepState(stateWriter);
   const changeLog = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId })) : undefined;
   // hyparquet-writer is loaded only for Parquet output.
   const parquet = options.format === 'parquet' ? (await import('./parquet.js')).createParquetEncoder(run.typed, { rowGroupSize: options.rowGroupSize }) : undefined;
@@ -317,13 +347,19 @@ async function manifestSinks(options: ExportOptions, run: OpenRun, sinks: readon
   return marks;
 }
 /** The load as a sink: staged during the walk, merged when the files are staged, committed when they are in place. */
-function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStats, onStep: RunExportHooks['onMergeStep']): ExportSink & { loader: TableLoader } {
+function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStats, onStep: RunExportHooks['onMergeStep']): ExportSink & { loader: TableLoader; keepState(state: StateWriter | undefined): void } {
+  let state: StateWriter | undefined;
   return {
     rank: RANK.load,
     loader,
+    keepState(writer) {
+      state = writer;
+    },
     async prepare() {
       const started = Date.now();
       const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, onStep });
+      // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
+      if (state?.stagedPath !== undefined) await loader.writeState(await readFile(state.stagedPath));
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started };
       return [];
     },

@@ -142,3 +142,40 @@ test('CLI: --state with --since, or with a template, is a usage error (exit 2) b
   t.notRegex(bad.stderr, /\n\s+at /, 'no stack trace');
   t.false((await readdir(dir)).includes('c.csv'));
 });
+
+test('three loading nights without a state file: the table keeps the state, so the night after a failed one still covers both nights’ changes', async (t) => {
+  await withEmulator({ seed: 93, seedRandom: 30 }, async (emulator) => {
+    const gateway = await createGateway(emulator.url);
+    t.teardown(() => gateway.close());
+    const api = client(emulator);
+    const dir = await tempDir();
+    // The cron line of the docs with a load: no --state, no --since, the same every night.
+    const cron = (date: string, runId: string) => {
+      const { state: _none, ...options } = night(dir, date, runId, gateway.url);
+      return options;
+    };
+    const first = await exportFrom(emulator, cron('2026-12-01', 'n1'));
+    t.like(first, { complete: true, contactsRead: 30 });
+    t.is(first.delta, null, 'the first load finds no state: every contact is new');
+    t.deepEqual(first.changes && { ...first.changes, path: '' }, { path: '', insert: 30, update: 0, delete: 0 });
+    const ids = storeContacts(emulator).map((c) => c.id);
+
+    await api.patch(`/contacts/${ids[1]}`, { name: 'Changed Before Night Two' });
+    await api.delete(`/contacts/${ids[2]}`);
+    gateway.down = true;
+    const second = await exportFrom(emulator, cron('2026-12-02', 'n2'));
+    t.false(second.complete);
+
+    gateway.down = false;
+    await api.patch(`/contacts/${ids[3]}`, { name: 'Changed Before Night Three' });
+    const added = (await api.post('/contacts', { name: 'New On Day Three', email: 'day3@table-state.example' })).body.data.id as string;
+    const third = await exportFrom(emulator, cron('2026-12-03', 'n3'));
+    t.like(third, { complete: true, contactsRead: 30 });
+    t.regex(third.delta?.since ?? '', /^the state kept in duckdb:.*warehouse\.duckdb.* \(table _pylon_state\)$/);
+    t.like(third.delta, { sinceStartedAt: '2026-12-01T02:15:00.000Z', new: 1, changed: 2, deleted: 1 });
+    const log = await readCsv(join(dir, 'lake/changes/dt=2026-12-03.csv'));
+    t.deepEqual(log.map((r) => [r.op, r.id]).sort(), [['delete', ids[2]], ['insert', added], ['update', ids[1]], ['update', ids[3]]].sort(), 'the change log holds the changes of both nights');
+    t.deepEqual(await liveIds(join(dir, 'warehouse.duckdb'), 'contacts'), storeContacts(emulator).map((c) => c.id).sort(), 'the table holds exactly the contacts Pylon has');
+
+  });
+});
