@@ -382,8 +382,10 @@ test('kill -9 at random points, then --resume: every email exactly once', async 
     // A short request timeout: a resumed run waits about twice that before re-checking creates the kill left in flight.
     const args = importArgs(input, '--concurrency', '4', '--lookup-batch', '25', '--timeout', '2000');
     const fresh = rows - existing.length;
-    // Kill points leave at least 60 creates to go, so that a loaded machine cannot finish the run first.
-    const kills = [existing.length + 1 + prng.int(fresh - 100)];
+    // Kill points come after at least 10 creates (so the journal has answers to resume from: at 1, a
+    // kill can land before the first answer is journaled, seed 985417177) and leave at least 60 to go,
+    // so that a loaded machine cannot finish the run first.
+    const kills = [existing.length + 10 + prng.int(fresh - 110)];
     if (iteration === 2) kills.push(kills[0] + 1 + prng.int(rows - 60 - kills[0])); // the resumed run is killed too
     t.log(`iteration ${iteration}: SIGKILL once the store holds ${kills.join(', then ')} contacts`);
     for (const [k, atSize] of kills.entries()) {
