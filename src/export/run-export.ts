@@ -1,5 +1,6 @@
 import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -155,6 +156,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   } finally {
     // A client passed in belongs to the caller.
     if (hooks.client === undefined) client.close?.();
+    for (const dir of run?.scratch ?? []) rmSync(dir, { recursive: true, force: true });
   }
   refresh();
   stats.errorsPath = (await report.close()) ?? null;
@@ -174,6 +176,8 @@ interface OpenRun {
   values: ValuesDigest | undefined;
   /** `--to`: the load, already a sink of the run. */
   load: ReturnType<typeof loadSink> | undefined;
+  /** Scratch folders staging the table's state (ids and row hashes): removed when the run ends. */
+  scratch: string[];
 }
 
 async function openRun(options: ExportOptions, client: PylonClient, hooks: RunExportHooks, sinceBaseline: Baseline | undefined, stats: ExportStats, sinks: ExportSink[]): Promise<OpenRun> {
@@ -191,7 +195,8 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     load = loadSink(await openLoader({ target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options) }), options, stats, hooks.onMergeStep);
     sinks.push(load);
   }
-  const baseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
+  const scratch: string[] = [];
+  const baseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : options.since === undefined && load && owner ? await tableState(load.loader, owner, scratch) : sinceBaseline;
   if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null };
   if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
     stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
@@ -199,15 +204,16 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   if (options.typed || options.to) await checkSchema(options, baseline, schema, stats);
   // The values hash costs a JSON line and a sha256 per contact: kept for loads (to check a table against) and typed NDJSON (whose lines it hashes).
   const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
-  return { columns, typed, schema, baseline, owner, values, load };
+  return { columns, typed, schema, baseline, owner, values, load, scratch };
 }
 
 /** The state the table's last committed load kept (`_pylon_state`), as the baseline of this run's delta and change log; undefined on the first load. */
-async function tableState(loader: TableLoader, owner: StateOwner): Promise<Baseline | undefined> {
+async function tableState(loader: TableLoader, owner: StateOwner, scratch: string[]): Promise<Baseline | undefined> {
   const bytes = await loader.readState();
   if (bytes === undefined) return undefined;
-  const scratch = createTempDir('state');
-  const path = join(scratch, 'table.state');
+  const dir = createTempDir('state');
+  scratch.push(dir);
+  const path = join(dir, 'table.state');
   await writeFile(path, bytes);
   const label = `the state kept in ${loader.display} (table _pylon_state)`;
   try {
@@ -239,7 +245,9 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, s
   add(fileSink(RANK.data, dataFile));
   const meta = run.owner ? { ...run.owner, columns: stats.columns, runId: options.runId, startedAt: options.runStartedAt, schema: run.schema } : undefined;
   // A load without a state file of its own writes the state only into the table (a scratch file stages it).
-  const statePath = options.statePath ?? (loader ? join(createTempDir('state'), 'table.state') : undefined);
+  const stateDir = options.statePath === undefined && loader ? createTempDir('state') : undefined;
+  if (stateDir) run.scratch.push(stateDir);
+  const statePath = options.statePath ?? (stateDir ? join(stateDir, 'table.state') : undefined);
   const stateWriter = statePath !== undefined ? add(await createStateWriter(statePath, meta)) : undefined;
   loader?.keepState(stateWriter);
   const changeLog = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId })) : undefined;

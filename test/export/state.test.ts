@@ -1,6 +1,7 @@
 import test from 'ava';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { exportExitCode } from '../../src/cli/commands/export.js';
 import { ConfigError } from '../../src/errors.js';
@@ -176,6 +177,6 @@ test('three loading nights without a state file: the table keeps the state, so t
     const log = await readCsv(join(dir, 'lake/changes/dt=2026-12-03.csv'));
     t.deepEqual(log.map((r) => [r.op, r.id]).sort(), [['delete', ids[2]], ['insert', added], ['update', ids[1]], ['update', ids[3]]].sort(), 'the change log holds the changes of both nights');
     t.deepEqual(await liveIds(join(dir, 'warehouse.duckdb'), 'contacts'), storeContacts(emulator).map((c) => c.id).sort(), 'the table holds exactly the contacts Pylon has');
-
+    t.deepEqual((await readdir(tmpdir())).filter((name) => name.startsWith(`pylon-contacts-state-${process.pid}-`)), [], 'the staged state (ids and hashes) is removed when each run ends');
   });
 });
