@@ -52,9 +52,13 @@ const EXPORT_ONLY = new Set<string>(EXPORT_ONLY_COLUMNS);
 const SPACES = /[\u00a0\u2000-\u200a\u202f\u205f\u3000]/g;
 const INVISIBLE = /[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]/g;
 
-/** A header as compared: invisible characters removed, odd spaces made plain, trimmed. */
+/**
+ * A header as compared: invisible characters removed, odd spaces made plain, trimmed, and in
+ * Unicode's composed form (NFC), so a label with accents (`Prénom`, `Sähköposti`) written by a
+ * tool that decomposes them still matches a preset's.
+ */
 export function normalizeHeader(header: string): string {
-  return header.replace(INVISIBLE, '').replace(SPACES, ' ').trim();
+  return header.replace(INVISIBLE, '').replace(SPACES, ' ').trim().normalize('NFC');
 }
 
 export function resolveColumns(header: readonly string[], options: ResolveColumnsOptions): ColumnPlan {

@@ -9,10 +9,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { parse } from 'csv-parse/sync';
 import type { Emulator, EmulatorOptionsInput } from '../../src/emulator/index.js';
-import type { Contact } from '../../src/pylon/types.js';
-import { FAST_RATE, REPO, envFor, runCli, startEmulator, tempDir, writes } from '../helpers/cli.js';
+import { REPO, startEmulator, tempDir, writes } from '../helpers/cli.js';
+import { accountName, counts, importFile, snapshot, storedFields, type Run, type StoredFields } from '../helpers/corpus.js';
 
 const CORPUS = join(REPO, 'test', 'fixtures', 'corpus');
 
@@ -21,16 +20,6 @@ type Expected =
   | { line: number; created: StoredFields; note?: RegExp }
   | { line: number; skipped: RegExp }
   | { line: number; failed: string; message?: RegExp };
-
-/** The fields compared on each stored contact (account by name). */
-interface StoredFields {
-  name: string;
-  email: string;
-  emails?: string[];
-  phones: string[];
-  externalIds: Array<[label: string, id: string]>;
-  account?: string;
-}
 
 interface Source {
   from: string;
@@ -126,59 +115,6 @@ const SOURCES: Source[] = [
   },
 ];
 
-type Row = Record<string, string>;
-
-function readCsv(path: string): Row[] {
-  try {
-    return parse(readFileSync(path), { columns: true, bom: true }) as Row[];
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-}
-
-interface Run {
-  code: number | null;
-  stats: { total: number; created: number; updated: number; unchanged: number; skipped: number; failed: number };
-  results: Row[];
-  errors: Row[];
-  stderr: string;
-}
-
-/** One import through the built CLI, with its results and error report. */
-async function importFile(t: ExecutionContext, emulator: Emulator, input: string, from: string, extra: string[] = []): Promise<Run> {
-  const dir = tempDir(t);
-  const results = join(dir, 'results.csv');
-  const errors = join(dir, 'errors.csv');
-  // The journal and any default file go to the test's own directory: tests of one file run at once.
-  const journal = join(dir, 'journal.jsonl');
-  const res = await runCli(['import', input, '--from', from, '--rate', FAST_RATE, '--results', results, '--errors', errors, '--journal', journal, '--json', ...extra], { env: envFor(emulator), cwd: dir });
-  t.true(res.code === 0 || res.code === 3, `exit ${res.code}: ${res.stderr}`);
-  const stats = JSON.parse(res.stdout) as Run['stats'];
-  return { code: res.code, stats, results: readCsv(results), errors: readCsv(errors), stderr: res.stderr };
-}
-
-const counts = (s: Run['stats']) => ({ total: s.total, created: s.created, updated: s.updated, unchanged: s.unchanged, skipped: s.skipped, failed: s.failed });
-
-function accountName(emulator: Emulator, contact: Contact): string | undefined {
-  const id = contact.account?.id;
-  return id === undefined ? undefined : emulator.store.org.findAccount(id)?.name;
-}
-
-/** The stored contact in the terms of the expectations. */
-function storedFields(emulator: Emulator, contact: Contact): StoredFields {
-  const fields: StoredFields = {
-    name: contact.name ?? '',
-    email: contact.email ?? '',
-    phones: [...(contact.phone_numbers ?? [])],
-    externalIds: (contact.external_ids ?? []).map((e) => [e.label ?? '', e.external_id]),
-  };
-  if ((contact.emails ?? []).length > 1) fields.emails = [...contact.emails!];
-  const account = accountName(emulator, contact);
-  if (account !== undefined) fields.account = account;
-  return fields;
-}
-
 /** Checks every row's outcome and every stored contact; returns the table rows → outcome. */
 function checkRows(t: ExecutionContext, emulator: Emulator, source: Source, run: Run): string[] {
   const table: string[] = [];
@@ -254,11 +190,6 @@ for (const source of SOURCES) {
     }
     t.log(`${source.file}: dry run ${JSON.stringify(counts(dry.stats))}; real ${JSON.stringify(counts(real.stats))}; re-run ${JSON.stringify(counts(again.stats))}, 0 writes; changed emails ${JSON.stringify(counts(changed.stats))}`);
   });
-}
-
-/** Every contact as Pylon serves it (its JSON), by id. */
-function snapshot(emulator: Emulator): Map<string, string> {
-  return new Map([...emulator.store.all()].map((c) => [c.id, JSON.stringify(c)]));
 }
 
 const TWO_SYSTEMS: Array<{ externalIdTaken: NonNullable<EmulatorOptionsInput['externalIdTaken']>; lookup: 'auto' | 'search' }> = [
