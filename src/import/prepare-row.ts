@@ -48,8 +48,10 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     if (item.skip !== undefined) return { kind: 'skip', row, message: item.skip };
     if (item.issue) return { kind: 'fail', row, issue: item.issue };
     if (item.error) {
-      const extra = item.cells.length > headerWidth ? `; cells beyond the header: ${JSON.stringify(item.cells.slice(headerWidth))}` : '';
-      return { kind: 'fail', row, issue: { code: item.error.code === 'ROW_ENCODING' || item.error.code === 'ROW_XLSX_LOST_DIGITS' ? item.error.code : 'ROW_MALFORMED', message: `${item.error.message} (${item.error.code})${extra}` } };
+      // An encoding or lost-digits error is about one cell, not the row's width (and a migration's source row is wider than the transformed header).
+      const code = item.error.code === 'ROW_ENCODING' || item.error.code === 'ROW_XLSX_LOST_DIGITS' ? item.error.code : 'ROW_MALFORMED';
+      const extra = code === 'ROW_MALFORMED' && item.cells.length > headerWidth ? `; cells beyond the header: ${JSON.stringify(item.cells.slice(headerWidth))}` : '';
+      return { kind: 'fail', row, issue: { code, message: `${item.error.message} (${item.error.code})${extra}` } };
     }
     const { desired, issues } = validateRow(cells, columns, validation);
     const withEmail = { ...row, email: desired.email };

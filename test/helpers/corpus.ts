@@ -30,14 +30,14 @@ export interface Run {
   stderr: string;
 }
 
-/** One import through the built CLI, with its results and error report (exit 0 or 3 expected). */
-export async function importFile(t: ExecutionContext, emulator: Emulator, input: string, from: string, extra: string[] = []): Promise<Run> {
+/** One import through the built CLI, with its results and error report (exit 0 or 3 expected); `from` is a preset name, or the arguments that choose the map (`['--map', path]`). */
+export async function importFile(t: ExecutionContext, emulator: Emulator, input: string, from: string | string[], extra: string[] = []): Promise<Run> {
   const dir = tempDir(t);
   const results = join(dir, 'results.csv');
   const errors = join(dir, 'errors.csv');
   // The journal and any default file go to the test's own directory: tests of one file run at once.
   const journal = join(dir, 'journal.jsonl');
-  const res = await runCli(['import', input, '--from', from, '--rate', FAST_RATE, '--results', results, '--errors', errors, '--journal', journal, '--json', ...extra], { env: envFor(emulator), cwd: dir });
+  const res = await runCli(['import', input, ...(typeof from === 'string' ? ['--from', from] : from), '--rate', FAST_RATE, '--results', results, '--errors', errors, '--journal', journal, '--json', ...extra], { env: envFor(emulator), cwd: dir });
   t.true(res.code === 0 || res.code === 3, `exit ${res.code}: ${res.stderr}`);
   const stats = JSON.parse(res.stdout) as Run['stats'];
   return { code: res.code, stats, results: readCsv(results), errors: readCsv(errors), stderr: res.stderr };
