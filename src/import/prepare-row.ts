@@ -70,11 +70,17 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       return { kind: 'fail', row, issue: { code: 'ROW_EMAIL_REQUIRED', field: 'email', message: 'An email (or id) is needed to find the contact; this row has neither' } };
     }
     // One email, one row: a row is a duplicate when its id, its email or its (label, external id) is another row's.
+    // Every key of the row is given to the index, even after one made it a duplicate: which later rows are duplicates
+    // must not depend on the order of a row's keys, and must be the same in a resumed run (replayed rows give all theirs).
+    let duplicate: { duplicateOf: number; by: string } | undefined;
     for (const { key: duplicateKey, by } of duplicateKeysFor(desired)) {
       const decision = duplicates.decide(item.line, duplicateKey);
-      if (decision.keep) continue;
+      if (!decision.keep && !duplicate) duplicate = { duplicateOf: decision.duplicateOf, by };
+    }
+    if (duplicate) {
+      const { duplicateOf, by } = duplicate;
       const field = by === 'external id' ? 'external_id' : by;
-      return { kind: 'fail', row: withEmail, issue: { code: 'ROW_DUPLICATE_IN_FILE', field, message: `Duplicate of line ${decision.duplicateOf} (same ${by}; --on-duplicate ${options.onDuplicate})` } };
+      return { kind: 'fail', row: withEmail, issue: { code: 'ROW_DUPLICATE_IN_FILE', field, message: `Duplicate of line ${duplicateOf} (same ${by}; --on-duplicate ${options.onDuplicate})` } };
     }
     return { kind: 'lookup', row: { line: item.line, cells: row.cells, desired, key, ...(row.notes ? { notes: row.notes } : {}) } };
   };
