@@ -380,7 +380,7 @@ function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStat
   };
 }
 
-/** DuckDB stages its Parquet file beside the database; PostgreSQL needs no folder (beside the manifest or output). */
+/** DuckDB sweeps old staging files beside the database; PostgreSQL needs no folder (beside the manifest or output). */
 function loaderTempDir(options: ExportOptions): string {
   return dirname(options.to!.kind === 'duckdb' ? options.to!.path : resolve(options.manifestPath ?? options.output));
 }
