@@ -256,9 +256,6 @@ export async function writeDeleted(baseline: Baseline, file: OutputFile | undefi
 
 /** Writes this run's state, one line per contact, with backpressure; hashes it for the manifest. A sink of the run (sink.ts). */
 export interface StateWriter extends PageSink {
-  /** Buffers one line; `flush` writes the buffered lines. */
-  add(id: string, hash: { hex: string }): void;
-  flush(): Promise<void>;
   /** What the manifest records, once prepared. */
   readonly ref: StateRef | undefined;
   /** Where the prepared state sits until it is published (a load copies it into its table). */
@@ -290,11 +287,6 @@ export async function createStateWriter(path: string, meta?: StateMeta): Promise
     get stagedPath() {
       return ref ? file.writingPath : undefined;
     },
-    add(id, hash) {
-      entries += 1;
-      pending += `${hash.hex} ${id}\n`;
-    },
-    flush,
     async page(records) {
       for (const record of records) {
         entries += 1;

@@ -135,13 +135,14 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   try {
     run = await openRun(options, client, hooks, sinceBaseline, stats, sinks);
     progress.step = 'page';
-    await walk(options, client, run, sinks, { stats, report, progress, hooks, onPage: refresh });
+    const outputs = await openPageOutputs(options, run, stats, sinks);
+    await walk(options, client, run, outputs, { stats, report, progress, hooks, onPage: refresh });
     progress.step = 'output';
-    await closeOutputs(options, run, sinks, stats);
+    await closeOutputs(options, run, outputs, sinks, stats);
     refresh();
-    sinks.push(...(await manifestSinks(options, run, sinks, stats, report)));
+    sinks.push(...(await manifestSinks(options, run, outputs, stats, report)));
     await commitSinks(sinks);
-    stats.statePath = options.statePath === undefined ? null : (sinks.find((s): s is StateWriter => 'ref' in s)?.ref?.path ?? null);
+    stats.statePath = options.statePath === undefined ? null : (outputs.state?.ref?.path ?? null);
     if (options.manifestPath !== undefined) await unlink(`${options.manifestPath}.failed.json`).catch(() => {});
   } catch (error) {
     await Promise.all(sinks.map((sink) => sink.abort()));
@@ -231,9 +232,16 @@ interface WalkContext {
   onPage: () => void;
 }
 
-/** Opens the sinks that take pages, and pulls every page through them; the data file (or stdout) sets the pace. */
-async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, sinks: ExportSink[], context: WalkContext): Promise<void> {
-  const { stats, report, progress, hooks } = context;
+/** The outputs written while the run walks: the data file, and the sinks that take every page's records (state, change log, load). */
+interface PageOutputs {
+  dataFile: OutputFile | undefined;
+  state: StateWriter | undefined;
+  changes: ChangeLog | undefined;
+  pageSinks: PageSink[];
+}
+
+/** Opens the outputs the walk writes and registers each in the run's sink list. */
+async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: ExportStats, sinks: ExportSink[]): Promise<PageOutputs> {
   const add = <T extends ExportSink>(sink: T): T => {
     sinks.push(sink);
     return sink;
@@ -246,21 +254,29 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, s
   const stateDir = options.statePath === undefined && loader ? createTempDir('state') : undefined;
   if (stateDir) run.scratch.push(stateDir);
   const statePath = options.statePath ?? (stateDir ? join(stateDir, 'table.state') : undefined);
-  const stateWriter = statePath !== undefined ? add(await createStateWriter(statePath, meta)) : undefined;
-  loader?.keepState(stateWriter);
-  const changeLog = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId })) : undefined;
+  const state = statePath !== undefined ? add(await createStateWriter(statePath, meta)) : undefined;
+  loader?.keepState(state);
+  const changes = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId })) : undefined;
+  const pageSinks = ([state, changes, loader] as Array<PageSink | undefined>).filter((sink): sink is PageSink => sink !== undefined);
+  return { dataFile, state, changes, pageSinks };
+}
+
+/** Pulls every page through the page sinks into the data file (or stdout), which sets the pace. */
+async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, outputs: PageOutputs, context: WalkContext): Promise<void> {
+  const { stats, report, progress, hooks } = context;
+  const { dataFile, pageSinks } = outputs;
   // hyparquet-writer is loaded only for Parquet output.
   const parquet = options.format === 'parquet' ? (await import('./parquet.js')).createParquetEncoder(run.typed, { rowGroupSize: options.rowGroupSize }) : undefined;
   const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe, typed: run.typed, parquet });
   const tracker = new ListTracker();
   stats.listCheck = tracker.check;
+  // Each record carries only the forms some output takes.
   const needs = {
-    typed: options.typed || options.format === 'parquet' || loader !== undefined,
+    typed: options.typed || options.format === 'parquet' || run.load !== undefined,
     line: run.values !== undefined || (options.typed && options.format === 'ndjson'),
     json: options.format === 'ndjson' && !options.typed,
-    hash: stateWriter !== undefined || run.baseline !== undefined || changeLog !== undefined || loader !== undefined,
+    hash: pageSinks.length > 0 || run.baseline !== undefined,
   };
-  const pageSinks = ([stateWriter, changeLog, loader] as Array<PageSink | undefined>).filter((sink): sink is PageSink => sink !== undefined);
   const chunks = encodedPages({
     options, client, encoder, makeRecord: recordMaker(run.columns, run.typed, columnsKey(stats.columns), needs), baseline: run.baseline, pageSinks, values: run.values, report, stats,
     pageState: progress.pages, tracker, signal: hooks.signal,
@@ -287,8 +303,8 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, s
 }
 
 /** After the walk: the deleted ids (and their change-log rows), the schema sidecars; the counts the manifest records. */
-async function closeOutputs(options: ExportOptions, run: OpenRun, sinks: ExportSink[], stats: ExportStats): Promise<void> {
-  const changeLog = sinks.find((s): s is ChangeLog => 'counts' in s);
+async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageOutputs, sinks: ExportSink[], stats: ExportStats): Promise<void> {
+  const changeLog = outputs.changes;
   if (run.baseline && (options.deletedPath !== undefined || changeLog)) {
     const deletedFile = options.deletedPath !== undefined ? await openOutput(options.deletedPath) : undefined;
     sinks.push(fileSink(RANK.data, deletedFile));
@@ -319,14 +335,14 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, sinks: ExportS
 }
 
 /** The manifest and `_SUCCESS`, published last; the manifest is written when the other sinks are prepared (it records the state's hash and the load's counts). */
-async function manifestSinks(options: ExportOptions, run: OpenRun, sinks: readonly ExportSink[], stats: ExportStats, report: ErrorReport): Promise<ExportSink[]> {
+async function manifestSinks(options: ExportOptions, run: OpenRun, outputs: PageOutputs, stats: ExportStats, report: ErrorReport): Promise<ExportSink[]> {
   if (options.manifestPath === undefined) {
     stats.complete = true;
     stats.endedAt = new Date().toISOString();
     return [];
   }
   const manifestPath = options.manifestPath;
-  const stateWriter = sinks.find((s): s is StateWriter => 'ref' in s);
+  const stateWriter = outputs.state;
   const manifest = await openOutput(manifestPath);
   const marks: ExportSink[] = [
     {
