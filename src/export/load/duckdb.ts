@@ -2,7 +2,7 @@ import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { PylonCliError } from '../../errors.js';
-import { DECIMAL_PRECISION, DECIMAL_SCALE, duckdbType, quoteIdent, type ColumnKind, type TypedColumn, type TypedValue } from '../schema.js';
+import { DECIMAL_PRECISION, DECIMAL_SCALE, duckdbType, quoteIdent, type ColumnKind, type TypedValue } from '../schema.js';
 import type { IdEntry } from '../columns.js';
 import { loadError, type ColumnTypes, type LoaderInput } from './common.js';
 import type { Dialect, Session, Stage } from './loader.js';
