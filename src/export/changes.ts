@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { openOutput, type OutputFile } from '../output/output-file.js';
-import { RANK, type ExportSink } from './sink.js';
+import { RANK, type PageSink } from './sink.js';
 
 /**
  * The change log of a run (`--changes <file>`): one row per contact inserted,
@@ -15,7 +15,7 @@ export type ChangeOp = 'insert' | 'update' | 'delete';
 export const CHANGE_COLUMNS = ['op', 'id', 'row_hash', 'valid_from', 'run_id'] as const;
 
 /** A sink of the run (sink.ts): staged while the run walks, published with the other outputs. */
-export interface ChangeLog extends ExportSink {
+export interface ChangeLog extends PageSink {
   add(op: ChangeOp, id: string, rowHash: string): void;
   flush(): Promise<void>;
   readonly counts: Record<ChangeOp, number>;
@@ -32,15 +32,20 @@ export async function createChangeLog(path: string, run: { validFrom: string; ru
     pending = '';
     await file.write(text);
   };
+  const add = (op: ChangeOp, id: string, rowHash: string) => {
+    counts[op] += 1;
+    pending += ndjson
+      ? JSON.stringify({ op, id, row_hash: rowHash, valid_from: run.validFrom, run_id: run.runId }) + '\n'
+      : stringify([[op, id, rowHash, run.validFrom, run.runId]]);
+  };
   return {
     counts,
-    add(op, id, rowHash) {
-      counts[op] += 1;
-      pending += ndjson
-        ? JSON.stringify({ op, id, row_hash: rowHash, valid_from: run.validFrom, run_id: run.runId }) + '\n'
-        : stringify([[op, id, rowHash, run.validFrom, run.runId]]);
-    },
+    add,
     flush,
+    async page(records) {
+      for (const record of records) if (record.change !== 'unchanged') add(record.change === 'new' ? 'insert' : 'update', record.id, record.hash!.hex);
+      await flush();
+    },
     rank: RANK.data,
     async prepare() {
       await flush();

@@ -106,45 +106,103 @@ export function selectColumns(defaults: readonly ExportColumn[], requested: read
   return requested.map((name) => byName.get(name)!);
 }
 
-type Value = string | string[] | undefined;
+/** A value as read from a contact, before any conversion: text, a list, the entries of an id list, or nothing. */
+export type RawValue = string | string[] | IdEntry[] | undefined | null;
 
-function standardValue(contact: Contact, name: StandardColumn): Value {
-  return name === 'account_id' ? contact.account?.id : contact[name];
+type Accessor = (contact: Contact) => RawValue;
+
+/** One monomorphic reader per column (a computed key on every contact made the hot loop megamorphic). */
+function accessor(column: ExportColumn): Accessor {
+  if (column.entryFields !== undefined) {
+    const name = column.name;
+    return (contact) => idEntries(contact, name);
+  }
+  if (column.slug !== undefined) {
+    const slug = column.slug;
+    return (contact) => {
+      const field = contact.custom_fields?.[slug];
+      if (field === undefined || field === null) return undefined;
+      return Array.isArray(field.values) ? field.values : field.value;
+    };
+  }
+  switch (column.name) {
+    case 'id':
+      return (contact) => contact.id;
+    case 'name':
+      return (contact) => contact.name;
+    case 'email':
+      return (contact) => contact.email;
+    case 'emails':
+      return (contact) => contact.emails;
+    case 'account_id':
+      return (contact) => contact.account?.id;
+    case 'avatar_url':
+      return (contact) => contact.avatar_url;
+    case 'portal_role':
+      return (contact) => contact.portal_role;
+    case 'portal_role_id':
+      return (contact) => contact.portal_role_id;
+    case 'phone_numbers':
+      return (contact) => contact.phone_numbers;
+    case 'primary_phone_number':
+      return (contact) => contact.primary_phone_number;
+    default: {
+      const key = column.name as keyof Contact;
+      return (contact) => contact[key] as RawValue;
+    }
+  }
 }
 
-function valueOf(contact: Contact, column: ExportColumn): Value {
-  if (column.entryFields !== undefined) return idEntriesText(idEntries(contact, column.name)) || undefined;
-  if (column.slug === undefined) return standardValue(contact, column.name as StandardColumn);
-  const field = contact.custom_fields?.[column.slug];
-  if (field === undefined || field === null) return undefined;
-  return Array.isArray(field.values) ? field.values : field.value;
+const accessorCache = new WeakMap<readonly ExportColumn[], Accessor[]>();
+
+/** A contact's values in column order, read once: the CSV cells, the NDJSON record and the typed row are all made from them. */
+export function readValues(contact: Contact, columns: readonly ExportColumn[]): RawValue[] {
+  let read = accessorCache.get(columns);
+  if (!read) {
+    read = columns.map(accessor);
+    accessorCache.set(columns, read);
+  }
+  const values: RawValue[] = new Array(read.length);
+  for (let i = 0; i < read.length; i += 1) values[i] = read[i]!(contact);
+  return values;
 }
 
-function asText(value: Value): string {
+function asText(value: RawValue): string {
   if (value === undefined || value === null) return '';
   return Array.isArray(value) ? value.join(MULTI_SEPARATOR) : String(value);
 }
 
-/** The CSV cells of a contact: absent values are empty, lists are joined with `;`. */
+/** The CSV cells of a contact: absent values are empty, lists are joined with `;`, id lists are JSON. */
 export function toCells(contact: Contact, columns: readonly ExportColumn[]): string[] {
-  return columns.map((column) => asText(valueOf(contact, column)));
+  return cellsOf(readValues(contact, columns), columns);
+}
+
+/** The CSV cells of values read with readValues. */
+export function cellsOf(values: readonly RawValue[], columns: readonly ExportColumn[]): string[] {
+  const cells: string[] = new Array(columns.length);
+  for (let i = 0; i < columns.length; i += 1) cells[i] = columns[i]!.entryFields !== undefined ? idEntriesText(values[i] as IdEntry[]) : asText(values[i]);
+  return cells;
 }
 
 /**
  * The NDJSON object of a contact: every selected key, always present.
  * Multi-valued columns are arrays (`[]` when empty); others are strings or null.
  */
-export function toJsonRecord(contact: Contact, columns: readonly ExportColumn[]): Record<string, string | string[] | IdEntry[] | null> {
-  const record: Record<string, string | string[] | IdEntry[] | null> = {};
-  for (const column of columns) {
-    if (column.entryFields !== undefined) {
-      record[column.name] = idEntries(contact, column.name);
-      continue;
-    }
-    const value = valueOf(contact, column);
-    if (column.multi) record[column.name] = value === undefined || value === null ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
+export function toJsonRecord(contact: Contact, columns: readonly ExportColumn[]): JsonRecord {
+  return jsonRecordOf(readValues(contact, columns), columns);
+}
+
+export type JsonRecord = Record<string, string | string[] | IdEntry[] | null>;
+
+/** The NDJSON object of values read with readValues. */
+export function jsonRecordOf(values: readonly RawValue[], columns: readonly ExportColumn[]): JsonRecord {
+  const record: JsonRecord = {};
+  columns.forEach((column, i) => {
+    const value = values[i];
+    if (column.entryFields !== undefined) record[column.name] = value as IdEntry[];
+    else if (column.multi) record[column.name] = value === undefined || value === null ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
     else record[column.name] = value === undefined || value === null ? null : asText(value);
-  }
+  });
   return record;
 }
 

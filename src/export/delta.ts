@@ -9,7 +9,7 @@ import { openOutput, type OutputFile } from '../output/output-file.js';
 import { IdIndex, key64, key64WithHex, parseKey64Hex, type Key64 } from './id-index.js';
 import { readManifest, resolveFrom, type StateRef } from './manifest.js';
 import type { SchemaRecord } from './schema.js';
-import { RANK, type ExportSink } from './sink.js';
+import { RANK, type PageSink } from './sink.js';
 
 /**
  * Delta exports. Contacts carry no timestamps, so each run records a 64-bit hash
@@ -255,10 +255,7 @@ export async function writeDeleted(baseline: Baseline, file: OutputFile | undefi
 }
 
 /** Writes this run's state, one line per contact, with backpressure; hashes it for the manifest. A sink of the run (sink.ts). */
-export interface StateWriter extends ExportSink {
-  /** Buffers one line; `flush` writes the buffered lines. */
-  add(id: string, hash: { hex: string }): void;
-  flush(): Promise<void>;
+export interface StateWriter extends PageSink {
   /** What the manifest records, once prepared. */
   readonly ref: StateRef | undefined;
   /** Where the prepared state sits until it is published (a load copies it into its table). */
@@ -290,11 +287,13 @@ export async function createStateWriter(path: string, meta?: StateMeta): Promise
     get stagedPath() {
       return ref ? file.writingPath : undefined;
     },
-    add(id, hash) {
-      entries += 1;
-      pending += `${hash.hex} ${id}\n`;
+    async page(records) {
+      for (const record of records) {
+        entries += 1;
+        pending += `${record.hash!.hex} ${record.id}\n`;
+      }
+      await flush();
     },
-    flush,
     async prepare() {
       if (body) pending += `end ${entries} ${body.copy().update(pending).digest('hex')}\n`;
       await flush();

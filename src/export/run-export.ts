@@ -22,23 +22,21 @@ import {
   toBigQuerySchema,
   toJsonSchema,
   toPostgresDdl,
-  toTypedRow,
   typedColumns,
-  typedJsonLine,
   ValuesDigest,
   type SchemaRecord,
   type TypedColumn,
-  type TypedRow,
 } from './schema.js';
-import { availableColumns, recordProblem, selectColumns, toCells, toJsonRecord, type ExportColumn } from './columns.js';
-import { columnsKey, createStateWriter, loadBaseline, loadStateFile, recordHash, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
+import { availableColumns, recordProblem, selectColumns, type ExportColumn } from './columns.js';
+import { columnsKey, createStateWriter, loadBaseline, loadStateFile, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
 import { key64 } from './id-index.js';
 import { ListTracker, type ListCheck } from './list-check.js';
 import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
 import { outputPaths, type ExportOptions } from './options.js';
 import { paginate, PaginationError, type PaginationState } from '../pylon/paginate.js';
 import { ErrorReport, type ReportEntry } from './report.js';
-import { commitSinks, createPageEncoder, Digest, fileSink, forwardTo, RANK, type EncoderRow, type ExportSink, type PageEncoder } from './sink.js';
+import { commitSinks, createPageEncoder, Digest, fileSink, forwardTo, RANK, type EncoderRow, type ExportSink, type PageEncoder, type PageSink } from './sink.js';
+import { recordMaker, type ExportRecord } from './record.js';
 
 /** The delta in the run's stats: paths as given, where the manifest has them relative to itself. */
 export interface ExportDeltaStats extends DeltaCounts {
@@ -137,13 +135,14 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   try {
     run = await openRun(options, client, hooks, sinceBaseline, stats, sinks);
     progress.step = 'page';
-    await walk(options, client, run, sinks, { stats, report, progress, hooks, onPage: refresh });
+    const outputs = await openPageOutputs(options, run, stats, sinks);
+    await walk(options, client, run, outputs, { stats, report, progress, hooks, onPage: refresh });
     progress.step = 'output';
-    await closeOutputs(options, run, sinks, stats);
+    await closeOutputs(options, run, outputs, sinks, stats);
     refresh();
-    sinks.push(...(await manifestSinks(options, run, sinks, stats, report)));
+    sinks.push(...(await manifestSinks(options, run, outputs, stats, report)));
     await commitSinks(sinks);
-    stats.statePath = options.statePath === undefined ? null : (sinks.find((s): s is StateWriter => 'ref' in s)?.ref?.path ?? null);
+    stats.statePath = options.statePath === undefined ? null : (outputs.state?.ref?.path ?? null);
     if (options.manifestPath !== undefined) await unlink(`${options.manifestPath}.failed.json`).catch(() => {});
   } catch (error) {
     await Promise.all(sinks.map((sink) => sink.abort()));
@@ -233,9 +232,16 @@ interface WalkContext {
   onPage: () => void;
 }
 
-/** Opens the sinks that take pages, and pulls every page through them; the data file (or stdout) sets the pace. */
-async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, sinks: ExportSink[], context: WalkContext): Promise<void> {
-  const { stats, report, progress, hooks } = context;
+/** The outputs written while the run walks: the data file, and the sinks that take every page's records (state, change log, load). */
+interface PageOutputs {
+  dataFile: OutputFile | undefined;
+  state: StateWriter | undefined;
+  changes: ChangeLog | undefined;
+  pageSinks: PageSink[];
+}
+
+/** Opens the outputs the walk writes and registers each in the run's sink list. */
+async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: ExportStats, sinks: ExportSink[]): Promise<PageOutputs> {
   const add = <T extends ExportSink>(sink: T): T => {
     sinks.push(sink);
     return sink;
@@ -248,17 +254,32 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, s
   const stateDir = options.statePath === undefined && loader ? createTempDir('state') : undefined;
   if (stateDir) run.scratch.push(stateDir);
   const statePath = options.statePath ?? (stateDir ? join(stateDir, 'table.state') : undefined);
-  const stateWriter = statePath !== undefined ? add(await createStateWriter(statePath, meta)) : undefined;
-  loader?.keepState(stateWriter);
-  const changeLog = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId })) : undefined;
+  const state = statePath !== undefined ? add(await createStateWriter(statePath, meta)) : undefined;
+  loader?.keepState(state);
+  const changes = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId })) : undefined;
+  const pageSinks = ([state, changes, loader] as Array<PageSink | undefined>).filter((sink): sink is PageSink => sink !== undefined);
+  return { dataFile, state, changes, pageSinks };
+}
+
+/** Pulls every page through the page sinks into the data file (or stdout), which sets the pace. */
+async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, outputs: PageOutputs, context: WalkContext): Promise<void> {
+  const { stats, report, progress, hooks } = context;
+  const { dataFile, pageSinks } = outputs;
   // hyparquet-writer is loaded only for Parquet output.
   const parquet = options.format === 'parquet' ? (await import('./parquet.js')).createParquetEncoder(run.typed, { rowGroupSize: options.rowGroupSize }) : undefined;
   const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe, typed: run.typed, parquet });
   const tracker = new ListTracker();
   stats.listCheck = tracker.check;
+  // Each record carries only the forms some output takes.
+  const needs = {
+    typed: options.typed || options.format === 'parquet' || run.load !== undefined,
+    line: run.values !== undefined || (options.typed && options.format === 'ndjson'),
+    json: options.format === 'ndjson' && !options.typed,
+    hash: pageSinks.length > 0 || run.baseline !== undefined,
+  };
   const chunks = encodedPages({
-    options, client, columns: run.columns, typed: run.typed, encoder, baseline: run.baseline, stateWriter, changeLog, loader: loader?.loader, values: run.values, report, stats,
-    pageState: progress.pages, tracker, signal: hooks.signal, columnsKey: columnsKey(stats.columns),
+    options, client, encoder, makeRecord: recordMaker(run.columns, run.typed, columnsKey(stats.columns), needs), baseline: run.baseline, pageSinks, values: run.values, report, stats,
+    pageState: progress.pages, tracker, signal: hooks.signal,
     onPage: () => {
       context.onPage();
       hooks.onProgress?.(stats);
@@ -282,8 +303,8 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, s
 }
 
 /** After the walk: the deleted ids (and their change-log rows), the schema sidecars; the counts the manifest records. */
-async function closeOutputs(options: ExportOptions, run: OpenRun, sinks: ExportSink[], stats: ExportStats): Promise<void> {
-  const changeLog = sinks.find((s): s is ChangeLog => 'counts' in s);
+async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageOutputs, sinks: ExportSink[], stats: ExportStats): Promise<void> {
+  const changeLog = outputs.changes;
   if (run.baseline && (options.deletedPath !== undefined || changeLog)) {
     const deletedFile = options.deletedPath !== undefined ? await openOutput(options.deletedPath) : undefined;
     sinks.push(fileSink(RANK.data, deletedFile));
@@ -314,14 +335,14 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, sinks: ExportS
 }
 
 /** The manifest and `_SUCCESS`, published last; the manifest is written when the other sinks are prepared (it records the state's hash and the load's counts). */
-async function manifestSinks(options: ExportOptions, run: OpenRun, sinks: readonly ExportSink[], stats: ExportStats, report: ErrorReport): Promise<ExportSink[]> {
+async function manifestSinks(options: ExportOptions, run: OpenRun, outputs: PageOutputs, stats: ExportStats, report: ErrorReport): Promise<ExportSink[]> {
   if (options.manifestPath === undefined) {
     stats.complete = true;
     stats.endedAt = new Date().toISOString();
     return [];
   }
   const manifestPath = options.manifestPath;
-  const stateWriter = sinks.find((s): s is StateWriter => 'ref' in s);
+  const stateWriter = outputs.state;
   const manifest = await openOutput(manifestPath);
   const marks: ExportSink[] = [
     {
@@ -355,11 +376,14 @@ async function manifestSinks(options: ExportOptions, run: OpenRun, sinks: readon
   return marks;
 }
 /** The load as a sink: staged during the walk, merged when the files are staged, committed when they are in place. */
-function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStats, onStep: RunExportHooks['onMergeStep']): ExportSink & { loader: TableLoader; keepState(state: StateWriter | undefined): void } {
+function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStats, onStep: RunExportHooks['onMergeStep']): PageSink & { loader: TableLoader; keepState(state: StateWriter | undefined): void } {
   let state: StateWriter | undefined;
   return {
     rank: RANK.load,
     loader,
+    async page(records) {
+      if (records.length > 0) await loader.add(records.map((r) => r.typed!), records.map((r) => r.hash!.hex));
+    },
     keepState(writer) {
       state = writer;
     },
@@ -380,7 +404,7 @@ function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStat
   };
 }
 
-/** DuckDB stages its Parquet file beside the database; PostgreSQL needs no folder (beside the manifest or output). */
+/** DuckDB sweeps old staging files beside the database; PostgreSQL needs no folder (beside the manifest or output). */
 function loaderTempDir(options: ExportOptions): string {
   return dirname(options.to!.kind === 'duckdb' ? options.to!.path : resolve(options.manifestPath ?? options.output));
 }
@@ -472,21 +496,17 @@ function emptyStats(options: ExportOptions): ExportStats {
 interface PagesInput {
   options: ExportOptions;
   client: PylonClient;
-  columns: ExportColumn[];
-  typed: TypedColumn[];
   encoder: PageEncoder;
+  makeRecord: ReturnType<typeof recordMaker>;
   baseline: Baseline | undefined;
-  stateWriter: StateWriter | undefined;
-  changeLog: ChangeLog | undefined;
-  loader: TableLoader | undefined;
+  /** The state, the change log and the load: each takes every page's records. */
+  pageSinks: readonly PageSink[];
   values: ValuesDigest | undefined;
   report: ErrorReport;
   stats: ExportStats;
   pageState: PaginationState;
   tracker: ListTracker;
   signal: AbortSignal | undefined;
-  /** See columnsKey() in delta.ts. */
-  columnsKey: string;
   onPage: () => void;
 }
 
@@ -519,14 +539,11 @@ async function nextChunk(pages: AsyncGenerator<ApiPage<Contact>>, input: PagesIn
   return next.done ? undefined : encodePage(next.value, input);
 }
 
-/** One page as text (or Parquet bytes); updates the counters, the state, the delta, the change log and the load on the way. */
+/** One page as text (or Parquet bytes): each contact made into one record, classified against the baseline, given to every page sink, then encoded for the file. */
 async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<string | Uint8Array> {
-  const { options, columns, typed, encoder, baseline, stateWriter, changeLog, loader, values, report, stats, pageState } = input;
+  const { options, encoder, baseline, pageSinks, values, report, stats, pageState } = input;
   stats.pages = pageState.pages;
-  const rows: EncoderRow[] = [];
-  const loadRows: TypedRow[] = [];
-  const loadHashes: string[] = [];
-  const wantTyped = options.typed || loader !== undefined;
+  const records: ExportRecord[] = [];
   const recordError = async (record: unknown, message: string) => {
     stats.recordErrors += 1;
     const id = (record as { id?: unknown } | null)?.id;
@@ -545,42 +562,23 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<st
       stats.contactsRead -= 1; // read again, written once
       continue;
     }
-    let typedRow: TypedRow | undefined;
-    let line: string | undefined;
-    if (wantTyped) {
-      const result = toTypedRow(contact, typed, columns);
-      if (typeof result === 'string') {
-        await recordError(record, result);
-        continue;
-      }
-      typedRow = result;
-      if (values || options.format === 'ndjson') {
-        line = typedJsonLine(typed, typedRow);
-        values?.add(line);
-      }
+    const made = input.makeRecord(contact);
+    if (typeof made === 'string') {
+      await recordError(record, made);
+      continue;
     }
-    const cells = toCells(contact, columns);
-    if (stateWriter || baseline || changeLog || loader) {
-      const hash = recordHash(input.columnsKey, cells);
-      stateWriter?.add(contact.id, hash);
-      if (loader) {
-        loadRows.push(typedRow!);
-        loadHashes.push(hash.hex);
-      }
-      const change = baseline ? baseline.classify(key64(contact.id), hash) : 'new';
-      if (baseline) stats.delta![change] += 1;
-      if (changeLog && change !== 'unchanged') changeLog.add(change === 'new' ? 'insert' : 'update', contact.id, hash.hex);
-      if (baseline && change === 'unchanged') continue;
+    if (values) values.add(made.line!);
+    if (baseline) {
+      made.change = baseline.classify(key64(made.id), made.hash!);
+      stats.delta![made.change] += 1;
     }
-    if (options.format === 'csv') rows.push(cells);
-    else if (options.format === 'parquet') rows.push(typedRow!);
-    else rows.push(options.typed ? line! : toJsonRecord(contact, columns));
+    records.push(made);
   }
-  await stateWriter?.flush();
-  await changeLog?.flush();
-  if (loader && loadRows.length > 0) await loader.add(loadRows, loadHashes);
-  stats.rows += rows.length;
-  return encoder.page(rows);
+  for (const sink of pageSinks) await sink.page(records);
+  const written = baseline ? records.filter((r) => r.change !== 'unchanged') : records;
+  stats.rows += written.length;
+  const rowOf: (r: ExportRecord) => EncoderRow = options.format === 'csv' ? (r) => r.cells : options.format === 'parquet' ? (r) => r.typed! : options.typed ? (r) => r.line! : (r) => r.json!;
+  return encoder.page(written.map(rowOf));
 }
 
 /** Writes the deleted ids (when a file is asked for) and their `delete` rows in the change log. */

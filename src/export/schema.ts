@@ -1,7 +1,7 @@
 import { createHash, hash } from 'node:crypto';
 import { CUSTOM_PREFIX } from '../columns.js';
 import type { Contact } from '../pylon/types.js';
-import { idEntries, type ExportColumn, type IdEntry } from './columns.js';
+import { readValues, type ExportColumn, type IdEntry, type RawValue } from './columns.js';
 
 /**
  * The typed shape of an export: one column type per exported column, from the
@@ -176,64 +176,7 @@ function parseBoolean(text: string): boolean {
   throw new TypeMismatch('not true or false');
 }
 
-type Raw = string | string[] | IdEntry[] | undefined | null;
-
-type Accessor = (contact: Contact) => Raw;
-
-/** One monomorphic reader per column (a computed key on every contact made the hot loop megamorphic). */
-function accessor(column: ExportColumn): Accessor {
-  if (column.entryFields !== undefined) {
-    const name = column.name;
-    return (contact) => idEntries(contact, name);
-  }
-  if (column.slug !== undefined) {
-    const slug = column.slug;
-    return (contact) => {
-      const field = contact.custom_fields?.[slug];
-      if (field === undefined || field === null) return undefined;
-      return Array.isArray(field.values) ? field.values : field.value;
-    };
-  }
-  switch (column.name) {
-    case 'id':
-      return (contact) => contact.id;
-    case 'name':
-      return (contact) => contact.name;
-    case 'email':
-      return (contact) => contact.email;
-    case 'emails':
-      return (contact) => contact.emails;
-    case 'account_id':
-      return (contact) => contact.account?.id;
-    case 'avatar_url':
-      return (contact) => contact.avatar_url;
-    case 'portal_role':
-      return (contact) => contact.portal_role;
-    case 'portal_role_id':
-      return (contact) => contact.portal_role_id;
-    case 'phone_numbers':
-      return (contact) => contact.phone_numbers;
-    case 'primary_phone_number':
-      return (contact) => contact.primary_phone_number;
-    default: {
-      const key = column.name as keyof Contact;
-      return (contact) => contact[key] as Raw;
-    }
-  }
-}
-
-const accessorCache = new WeakMap<readonly ExportColumn[], Accessor[]>();
-
-function accessorsOf(columns: readonly ExportColumn[]): Accessor[] {
-  let list = accessorCache.get(columns);
-  if (!list) {
-    list = columns.map(accessor);
-    accessorCache.set(columns, list);
-  }
-  return list;
-}
-
-function convert(kind: ColumnKind, raw: Raw, fields?: readonly string[]): TypedValue {
+function convert(kind: ColumnKind, raw: RawValue, fields?: readonly string[]): TypedValue {
   if (kind === 'id_list') {
     const entries = (raw ?? []) as IdEntry[];
     if (entries.some((entry) => entry[fields![0]!] === null)) throw new TypeMismatch(`an entry without ${fields![0]}`);
@@ -264,11 +207,15 @@ function convert(kind: ColumnKind, raw: Raw, fields?: readonly string[]): TypedV
 
 /** A contact as typed values, in column order; a string naming the column when a value does not fit. */
 export function toTypedRow(contact: Contact, columns: readonly TypedColumn[], exportColumns: readonly ExportColumn[]): TypedRow | string {
+  return typedRowOf(readValues(contact, exportColumns), columns);
+}
+
+/** The values read from a contact (readValues) as typed values; a string naming the column when a value does not fit. */
+export function typedRowOf(values: readonly RawValue[], columns: readonly TypedColumn[]): TypedRow | string {
   const row: TypedRow = new Array(columns.length);
-  const read = accessorsOf(exportColumns);
   for (let i = 0; i < columns.length; i += 1) {
     const column = columns[i]!;
-    const raw = read[i]!(contact);
+    const raw = values[i];
     try {
       row[i] = convert(column.kind, raw, column.fields);
     } catch (error) {

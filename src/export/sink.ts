@@ -4,6 +4,7 @@ import { stringify } from 'csv-stringify/sync';
 import { PylonCliError } from '../errors.js';
 import { publishTogether, type OutputFile, type PublishedSet } from '../output/output-file.js';
 import type { ParquetEncoder } from './parquet.js';
+import type { ExportRecord } from './record.js';
 import type { TypedColumn, TypedRow } from './schema.js';
 
 export type ExportFormat = 'csv' | 'ndjson' | 'parquet';
@@ -120,6 +121,11 @@ export interface ExportSink {
   commit?(): Promise<void>;
   /** Drops what was staged; safe at any point, and more than once. */
   abort(): Promise<void>;
+}
+
+/** A sink that takes every page of records while the run walks (the state, the change log, the load). */
+export interface PageSink extends ExportSink {
+  page(records: readonly ExportRecord[]): Promise<void>;
 }
 
 /** The load merges after the files are staged and before the manifest is written (it records the counts); it commits after every file is in place. */

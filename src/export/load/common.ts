@@ -1,4 +1,4 @@
-/** What every table loader shares: the merge statements, the table check, the coded errors (loader.ts opens one; postgres.ts and duckdb.ts implement them). */
+/** The statements and decisions every database's load shares: the merge, the table check, the load log, the kept state, the coded errors (loader.ts runs them; postgres.ts and duckdb.ts are the dialects). */
 import type { Writable } from 'node:stream';
 import { PylonCliError, type ErrorCode } from '../../errors.js';
 import { fitName, quoteIdent, typeLabel, type ColumnKind, type TypedColumn, type TypedRow } from '../schema.js';
@@ -57,8 +57,8 @@ export function loadRecord(target: LoadTarget, input: MergeInput, timestamp: str
 }
 
 /**
- * A load into a table: rows are staged while the export walks (COPY or a
- * staging Parquet file), then `merge()` runs in one transaction that stays
+ * A load into a table: rows are staged while the export walks (COPY, or
+ * DuckDB's appender) into a temporary table, then `merge()` runs in one transaction that stays
  * open until `commit()`, so the files and the table are published together
  * and a failed run leaves the table as it was.
  */
@@ -97,7 +97,7 @@ export interface LoaderInput {
   columns: readonly TypedColumn[];
   /** Leave table columns this export no longer has (their values stay NULL for new rows). */
   allowSchemaChange: boolean;
-  /** For the staging file of DuckDB. */
+  /** Where DuckDB looks for staging files a killed run of an earlier version left (swept). */
   tempDir: string;
 }
 

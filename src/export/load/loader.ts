@@ -1,13 +1,197 @@
-import type { LoaderInput, TableLoader } from './common.js';
+import { PylonCliError } from '../../errors.js';
+import { columnDefinitions, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
+import {
+  alterStatements,
+  loadRecord,
+  loadsTableDdl,
+  mergeStatements,
+  planTable,
+  loadError,
+  stateSelect,
+  stateTableDdl,
+  stateUpsert,
+  tableRef,
+  STATE_TABLE,
+  type ColumnTypes,
+  type LoaderInput,
+  type MergeCounts,
+  type MergeInput,
+  type TableLoader,
+} from './common.js';
+import type { LoadTarget } from './target.js';
 
 export * from './common.js';
 
+/** One open connection to the database, as the loader flow uses it. */
+export interface Session {
+  /** Runs one statement (`$1`… parameters); returns the rows it changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<number>;
+  /** Runs one query; returns its rows as objects. */
+  rows(sql: string, params?: readonly unknown[]): Promise<Array<Record<string, unknown>>>;
+  close(): Promise<void>;
+}
+
+/** The rows of one load on their way into the temporary staging table (COPY for PostgreSQL, the appender for DuckDB). */
+export interface Stage {
+  add(rows: readonly TypedRow[], hashes: readonly string[]): Promise<void>;
+  /** Every row is in the staging table (throws the staging's failure, if any). */
+  finish(): Promise<void>;
+  /** Stops staging; safe at any point. */
+  abort(): void;
+}
+
+/** What differs between the databases a load goes into; the flow around it (openTableLoader) is the same for all. */
+export interface Dialect {
+  /** Column types as CREATE TABLE writes them and the catalog reports them. */
+  readonly types: ColumnTypes;
+  /** Type names of the bookkeeping tables. */
+  readonly text: string;
+  readonly bigint: string;
+  readonly timestamp: string;
+  /** Whether the loaded table has `id` as its PRIMARY KEY (DuckDB's does not: it rewrites list columns on UPDATE as delete + insert). */
+  readonly primaryKey: boolean;
+  /** Opens the connection; throws a coded load error. */
+  connect(input: LoaderInput): Promise<Session>;
+  /** A driver's error as a coded load error (never holding the password). */
+  classify(error: unknown): PylonCliError;
+  /** Checks before anything is read (PostgreSQL: the schema exists; DuckDB: sweeps what killed runs left). */
+  check(session: Session, input: LoaderInput): Promise<void>;
+  /** The existing table's columns, name → type as the catalog reports it (empty when there is no table). */
+  existingColumns(session: Session, target: LoadTarget): Promise<Map<string, string>>;
+  tableExists(session: Session, target: LoadTarget, name: string): Promise<boolean>;
+  /** Starts staging rows into the temporary table `table` (unquoted), already created with the export's columns and `_row_hash`. */
+  openStage(session: Session, table: string, columns: readonly TypedColumn[]): Promise<Stage>;
+  /** Statements at the start of the merge's transaction (a lock, the schema). */
+  begin(target: LoadTarget): string[];
+  /** An in-place type change of a column. */
+  widen(table: string, column: string, type: string): string;
+}
+
 /** Opens the loader for a target; the database client is loaded only now. */
 export async function openLoader(input: LoaderInput): Promise<TableLoader> {
-  if (input.target.kind === 'postgresql') {
-    const { openPostgresLoader } = await import('./postgres.js');
-    return openPostgresLoader(input);
-  }
-  const { openDuckDbLoader } = await import('./duckdb.js');
-  return openDuckDbLoader(input);
+  const dialect = input.target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(input.target) : (await import('./duckdb.js')).duckdbDialect(input.target);
+  return openTableLoader(input, dialect);
+}
+
+const isLoadError = (error: unknown): error is PylonCliError => error instanceof PylonCliError;
+
+/**
+ * The load, the same for every database: open, check the table against the
+ * export and read the kept state; stage the rows while the export walks; then
+ * merge in one transaction (lock, create or alter the table, update, insert,
+ * mark deleted, log the load) left open until `commit()`, so the files and the
+ * table are published together; a failure after the merge began is logged as
+ * `failed` after the rollback.
+ */
+export async function openTableLoader(input: LoaderInput, dialect: Dialect): Promise<TableLoader> {
+  const { target, columns } = input;
+  const fail = (error: unknown) => (isLoadError(error) ? error : dialect.classify(error));
+  const session = await dialect.connect(input);
+  const stageTable = `_pylon_stage_${process.pid}`;
+  const stageName = quoteIdent(stageTable);
+  const table = tableRef(target);
+  let closed = false;
+  let inTransaction = false;
+  let merged: MergeInput | undefined;
+  let stage: Stage | undefined;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    stage?.abort();
+    await session.close();
+  };
+  const opened = await (async () => {
+    try {
+      await dialect.check(session, input);
+      const plan = planTable(target, target.table, columns, await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
+      // Read now: the connection is busy staging until the merge.
+      const stored = (await dialect.tableExists(session, target, STATE_TABLE)) ? (await session.rows(stateSelect(target)))[0]?.state : undefined;
+      const stageColumns = columnDefinitions(columns, dialect.types.ddl, { primaryKey: false });
+      await session.run(`CREATE TEMP TABLE ${stageName} (${stageColumns.join(', ')}, "_row_hash" ${dialect.text} NOT NULL)`);
+      stage = await dialect.openStage(session, stageTable, columns);
+      return { plan, state: stored === undefined || stored === null ? undefined : Buffer.from(String(stored), 'base64') };
+    } catch (error) {
+      await close();
+      throw fail(error);
+    }
+  })();
+  const { plan } = opened;
+  /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
+  const recordFailure = async (message: string) => {
+    if (!merged || closed) return;
+    await session.run(loadsTableDdl(target, dialect.text, dialect.bigint, dialect.timestamp)).catch(() => {});
+    await session.run(loadRecord(target, merged, dialect.timestamp, { status: 'failed', error: message })).catch(() => {});
+  };
+  const rollback = async () => {
+    if (inTransaction) await session.run('ROLLBACK').catch(() => {});
+    inTransaction = false;
+  };
+  return {
+    display: target.display,
+    async add(rows, hashes) {
+      try {
+        await stage!.add(rows, hashes);
+      } catch (error) {
+        throw fail(error);
+      }
+    },
+    async merge(merge): Promise<MergeCounts> {
+      merged = merge;
+      try {
+        await stage!.finish();
+        await session.run('BEGIN TRANSACTION');
+        inTransaction = true;
+        for (const statement of dialect.begin(target)) await session.run(statement);
+        const definitions = columnDefinitions(columns, dialect.types.ddl, { primaryKey: dialect.primaryKey });
+        const ts = dialect.timestamp;
+        await session.run(`CREATE TABLE IF NOT EXISTS ${table} (${definitions.join(', ')}, "_row_hash" ${dialect.text} NOT NULL, "_run_id" ${dialect.text}, "_extracted_at" ${ts}, "_deleted_at" ${ts})`);
+        for (const statement of alterStatements(table, plan, dialect.widen)) await session.run(statement);
+        const sql = mergeStatements(table, stageName, columns, merge, ts, plan);
+        const staged = Number((await session.rows(`SELECT count(*) AS n FROM ${stageName}`))[0]!.n);
+        merge.onStep?.('staged', {});
+        const updated = await session.run(sql.update);
+        merge.onStep?.('updated', { updated });
+        const inserted = await session.run(sql.insert);
+        merge.onStep?.('inserted', { updated, inserted });
+        const deleted = await session.run(sql.remove);
+        merge.onStep?.('deleted', { updated, inserted, deleted });
+        const counts: MergeCounts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan.changes.length > 0 ? { schemaChanges: plan.changes } : {}) };
+        await session.run(loadsTableDdl(target, dialect.text, dialect.bigint, ts));
+        await session.run(loadRecord(target, merge, ts, { status: 'committed', counts }));
+        return counts;
+      } catch (error) {
+        throw fail(error);
+      }
+    },
+    readState: async () => opened.state,
+    async writeState(state: Buffer) {
+      if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
+      try {
+        await session.run(stateTableDdl(target, dialect.text, dialect.timestamp));
+        await session.run(stateUpsert(target, merged.runId, dialect.timestamp), [state.toString('base64')]);
+      } catch (error) {
+        throw fail(error);
+      }
+    },
+    async commit() {
+      try {
+        await session.run('COMMIT');
+        inTransaction = false;
+      } catch (error) {
+        const failure = fail(error);
+        await rollback();
+        await recordFailure(failure.message);
+        throw failure;
+      } finally {
+        await close();
+      }
+    },
+    async abort() {
+      if (closed) return;
+      stage?.abort();
+      await rollback();
+      await recordFailure('the run stopped before the load committed; the table was left as it was');
+      await close();
+    },
+  };
 }

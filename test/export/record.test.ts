@@ -1,0 +1,77 @@
+import test from 'ava';
+import { availableColumns, ON_REQUEST_COLUMNS, selectColumns, toCells, toJsonRecord } from '../../src/export/columns.js';
+import { columnsKey, recordHash } from '../../src/export/delta.js';
+import { recordMaker } from '../../src/export/record.js';
+import { toTypedRow, typedColumns, typedJsonLine } from '../../src/export/schema.js';
+import type { Contact, CustomFieldDefinition } from '../../src/pylon/types.js';
+
+const defs: CustomFieldDefinition[] = [
+  { id: '1', slug: 'seats', label: 'Seats', type: 'number', object_type: 'contact' },
+  { id: '2', slug: 'interests', label: 'Interests', type: 'multiselect', object_type: 'contact' },
+];
+
+const contact: Contact = {
+  id: 'c1',
+  name: 'Ada',
+  email: 'ada@x.example',
+  emails: ['ada@x.example', 'ada2@x.example'],
+  account: { id: 'acc1', external_ids: [{ external_id: 'ext', label: 'crm' }] },
+  external_ids: [{ external_id: 'e1', label: 'sf' }],
+  custom_fields: { seats: { slug: 'seats', value: '12' }, interests: { slug: 'interests', values: ['api', 'billing'] } },
+};
+
+const everything = { typed: true, line: true, json: true, hash: true };
+
+/** The contact with a counter on every field the columns read. */
+function counted(source: Contact): { contact: Contact; reads: Map<string, number> } {
+  const reads = new Map<string, number>();
+  const contact = {} as Contact;
+  for (const [key, value] of Object.entries(source)) {
+    Object.defineProperty(contact, key, {
+      enumerable: true,
+      get: () => {
+        reads.set(key, (reads.get(key) ?? 0) + 1);
+        return value;
+      },
+    });
+  }
+  return { contact, reads };
+}
+
+test('a record holds every form an output takes, each equal to the one-purpose conversion (cells, typed row, JSON line, NDJSON object, hash)', (t) => {
+  const columns = selectColumns(availableColumns(defs), [...availableColumns(defs).map((c) => c.name), ...ON_REQUEST_COLUMNS.map((c) => c.name)]);
+  const typed = typedColumns(columns);
+  const key = columnsKey(columns.map((c) => c.name));
+  const record = recordMaker(columns, typed, key, everything)(contact);
+  if (typeof record === 'string') return t.fail(record);
+  const row = toTypedRow(contact, typed, columns);
+  t.is(record.id, 'c1');
+  t.deepEqual(record.cells, toCells(contact, columns));
+  t.deepEqual(record.typed, row as never);
+  t.is(record.line, typedJsonLine(typed, row as never));
+  t.deepEqual(record.json, toJsonRecord(contact, columns));
+  t.deepEqual(record.hash, recordHash(key, toCells(contact, columns)));
+  t.is(record.change, 'new');
+});
+
+test('a contact is read once per record, whatever forms the outputs ask for', (t) => {
+  const columns = availableColumns(defs);
+  const typed = typedColumns(columns);
+  const { contact: watched, reads } = counted(contact);
+  const record = recordMaker(columns, typed, columnsKey(columns.map((c) => c.name)), everything)(watched);
+  t.not(typeof record, 'string');
+  // `id` by its column and once more as the record's id; custom_fields once per custom column; every other field once.
+  t.deepEqual(Object.fromEntries(reads), { id: 2, name: 1, email: 1, emails: 1, account: 1, custom_fields: 2 });
+});
+
+test('only the forms asked for are made; a value that does not fit its type is a message naming the column', (t) => {
+  const columns = availableColumns(defs);
+  const typed = typedColumns(columns);
+  const plain = recordMaker(columns, typed, 'k', { typed: false, line: false, json: false, hash: false })(contact);
+  if (typeof plain === 'string') return t.fail(plain);
+  t.deepEqual([plain.typed, plain.line, plain.json, plain.hash], [undefined, undefined, undefined, undefined]);
+  t.deepEqual(plain.cells, toCells(contact, columns));
+  const bad = recordMaker(columns, typed, 'k', everything)({ ...contact, custom_fields: { seats: { slug: 'seats', value: 'twelve' } } });
+  t.is(typeof bad, 'string');
+  t.regex(bad as string, /custom\.seats = "twelve"/);
+});
