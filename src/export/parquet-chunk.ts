@@ -31,11 +31,10 @@ export type { FileMetaData };
  * written, so memory holds the row group's compressed bytes and one page of
  * values, not the row group's values. Text columns are dictionary-encoded
  * until their distinct values pass DICTIONARY_LIMIT bytes; later pages of that
- * chunk are PLAIN (as Arrow and DuckDB do).
+ * chunk are PLAIN (as Arrow and DuckDB do). A chunk whose first page has more
+ * distinct values than half its values is PLAIN throughout.
  */
 export const DICTIONARY_LIMIT = 1 << 20;
-
-const textEncoder = new TextEncoder();
 
 function bitWidth(max: number): number {
   return max === 0 ? 0 : 32 - Math.clz32(max);
@@ -60,6 +59,26 @@ export function compareUtf8(a: string, b: string): number {
 function compareScalar(a: unknown, b: unknown): number {
   if (typeof a === 'string') return compareUtf8(a, b as string);
   return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+/**
+ * PLAIN BYTE_ARRAY values (4-byte length, UTF-8 bytes) written straight into
+ * the writer's buffer: one bound check and one Buffer view per page instead of
+ * a Uint8Array per value.
+ */
+function writePlainStrings(writer: ByteWriter, values: readonly unknown[]): void {
+  let bound = 0;
+  for (const value of values) bound += 4 + 3 * (value as string).length;
+  writer.ensure(bound);
+  const buffer = Buffer.from(writer.buffer, 0, writer.buffer.byteLength);
+  let at = writer.index;
+  for (const value of values) {
+    const length = buffer.write(value as string, at + 4, 'utf8');
+    buffer.writeUInt32LE(length, at);
+    at += 4 + length;
+  }
+  writer.offset += at - writer.index;
+  writer.index = at;
 }
 
 function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
@@ -110,10 +129,13 @@ export class ColumnChunkBuilder {
   addPage(rows: readonly unknown[]): number {
     const dictionaryBefore = this.dictionaryBytes;
     const { values, definitionLevels, repetitionLevels, maxDefinitionLevel } = encodeNestedValues(this.path, rows as unknown[]);
-    const present: unknown[] = [];
-    for (let i = 0; i < values.length; i += 1) {
-      const value: unknown = values[i];
-      if (value !== null && value !== undefined) present.push(value);
+    let present = values as unknown[];
+    if (maxDefinitionLevel > 0) {
+      present = [];
+      for (let i = 0; i < values.length; i += 1) {
+        const value: unknown = values[i];
+        if (value !== null && value !== undefined) present.push(value);
+      }
     }
     if (this.statistics) this.observe(present, values.length - present.length);
 
@@ -150,6 +172,8 @@ export class ColumnChunkBuilder {
   }
 
   private writeValues(body: ByteWriter, present: unknown[]): Encoding {
+    // The chunk's first page decides: mostly distinct values (ids, emails, names) are PLAIN from the start, with no dictionary to build or hold.
+    if (this.dictionary && this.dictionaryValues.length === 0 && new Set(present).size > present.length / 2) this.dictionary = undefined;
     if (this.dictionary) {
       const indexes = new Array<number>(present.length);
       let maxIndex = 0;
@@ -173,7 +197,8 @@ export class ColumnChunkBuilder {
       if (this.dictionaryBytes > DICTIONARY_LIMIT) this.dictionary = undefined;
       return 'RLE_DICTIONARY';
     }
-    writePlain(body, this.element.type === 'BYTE_ARRAY' ? present.map((value) => textEncoder.encode(value as string)) : unconvert(this.element, present), this.element.type!, this.element.type_length);
+    if (this.element.type === 'BYTE_ARRAY') writePlainStrings(body, present);
+    else writePlain(body, unconvert(this.element, present), this.element.type!, this.element.type_length);
     this.plainPages += 1;
     return 'PLAIN';
   }
@@ -186,17 +211,18 @@ export class ColumnChunkBuilder {
     }
   }
 
-  /** Appends the chunk (dictionary page, then data pages) to `writer`; returns its metadata. The builder is empty afterwards. */
-  write(writer: ByteWriter): { chunk: ColumnChunk; uncompressed: bigint } {
-    const fileOffset = writer.offset;
+  /** The chunk's bytes (dictionary page, then data pages) when it starts at `fileOffset`, and its metadata. The builder is empty afterwards. */
+  write(fileOffset: number): { parts: Uint8Array[]; length: number; chunk: ColumnChunk; uncompressed: bigint } {
+    const parts: Uint8Array[] = [];
+    let offset = fileOffset;
     let uncompressed = this.uncompressedBytes;
     let dictionaryPageOffset: bigint | undefined;
     const encodings = new Set<Encoding>();
     const encodingStats: PageEncodingStats[] = [];
     if (this.dictionaryPages > 0) {
-      dictionaryPageOffset = BigInt(writer.offset);
+      dictionaryPageOffset = BigInt(offset);
       const plain = new ByteWriter(Math.max(1024, this.dictionaryBytes));
-      writePlain(plain, this.dictionaryValues.map((value) => textEncoder.encode(value)), 'BYTE_ARRAY', undefined);
+      writePlainStrings(plain, this.dictionaryValues);
       const raw = plain.getBytes();
       const compressed = snappyCompress(raw);
       const page = framePage(
@@ -204,7 +230,8 @@ export class ColumnChunkBuilder {
         compressed,
         raw.length,
       );
-      writer.appendBytes(page.bytes);
+      parts.push(page.bytes);
+      offset += page.bytes.length;
       uncompressed += page.uncompressed;
       encodings.add('PLAIN').add('RLE_DICTIONARY');
       encodingStats.push({ page_type: 'DICTIONARY_PAGE', encoding: 'PLAIN', count: 1 }, { page_type: 'DATA_PAGE', encoding: 'RLE_DICTIONARY', count: this.dictionaryPages });
@@ -214,8 +241,9 @@ export class ColumnChunkBuilder {
       encodingStats.push({ page_type: 'DATA_PAGE', encoding: 'PLAIN', count: this.plainPages });
     }
     if (this.maxRepetition > 0 || this.element.repetition_type !== 'REQUIRED' || this.path.length > 2) encodings.add('RLE');
-    const dataPageOffset = BigInt(writer.offset);
-    for (const page of this.pages) writer.appendBytes(page);
+    const dataPageOffset = BigInt(offset);
+    parts.push(...this.pages);
+    offset += this.compressedBytes;
     const chunk: ColumnChunk = {
       file_offset: BigInt(fileOffset),
       meta_data: {
@@ -225,7 +253,7 @@ export class ColumnChunkBuilder {
         codec: 'SNAPPY',
         num_values: BigInt(this.numValues),
         total_uncompressed_size: BigInt(uncompressed),
-        total_compressed_size: BigInt(writer.offset - fileOffset),
+        total_compressed_size: BigInt(offset - fileOffset),
         data_page_offset: dataPageOffset,
         dictionary_page_offset: dictionaryPageOffset,
         encoding_stats: encodingStats,
@@ -233,7 +261,7 @@ export class ColumnChunkBuilder {
       },
     };
     this.reset();
-    return { chunk, uncompressed: BigInt(uncompressed) };
+    return { parts, length: offset - fileOffset, chunk, uncompressed: BigInt(uncompressed) };
   }
 
   private reset(): void {

@@ -15,7 +15,7 @@ import { DECIMAL_PRECISION, DECIMAL_SCALE, type TypedColumn, type TypedRow, type
  */
 export const ROW_GROUP_ROWS = 122_880;
 export const ROW_GROUP_BYTES = 64 * 1024 * 1024;
-const PAGE_ROWS = 10_240;
+const PAGE_ROWS = 4_096;
 const PAGE_BYTES = 8 * 1024 * 1024;
 
 /**
@@ -131,7 +131,7 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
     const flat = column.kind !== 'string_list' && column.kind !== 'id_list';
     return leaves(resolve([column.name])).map((path) => new ColumnChunkBuilder(path, withStatistics && flat && STATISTICS.has(column.kind)));
   });
-  const writer = new ByteWriter(1 << 20);
+  const writer = new ByteWriter(1 << 16);
   const rowGroups: RowGroup[] = [];
   let numRows = 0n;
   let pending: TypedRow[] = [];
@@ -154,17 +154,33 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
     pending = [];
     pendingBytes = 0;
   };
-  const writeGroup = () => {
+  /** Returns the row group's bytes, assembled once at their exact size. */
+  const writeGroup = (): Uint8Array | undefined => {
     encodePage();
-    if (groupCount === 0) return;
+    if (groupCount === 0) return undefined;
     const start = writer.offset;
-    const chunks = builders.flat().map((builder) => builder.write(writer));
+    let offset = start;
+    const chunks = builders.flat().map((builder) => {
+      const written = builder.write(offset);
+      offset += written.length;
+      return written;
+    });
+    const bytes = new Uint8Array(offset - start);
+    let at = 0;
     let totalByteSize = 0n;
-    for (const { uncompressed } of chunks) totalByteSize += uncompressed;
-    rowGroups.push({ columns: chunks.map(({ chunk }) => chunk), num_rows: BigInt(groupCount), total_byte_size: totalByteSize, total_compressed_size: BigInt(writer.offset - start) });
+    for (const { parts, uncompressed } of chunks) {
+      for (const part of parts) {
+        bytes.set(part, at);
+        at += part.length;
+      }
+      totalByteSize += uncompressed;
+    }
+    writer.offset = offset;
+    rowGroups.push({ columns: chunks.map(({ chunk }) => chunk), num_rows: BigInt(groupCount), total_byte_size: totalByteSize, total_compressed_size: BigInt(offset - start) });
     numRows += BigInt(groupCount);
     groupCount = 0;
     groupBytes = 0;
+    return bytes;
   };
   return {
     start() {
@@ -172,23 +188,27 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
       return take();
     },
     page(rows) {
+      const groups: Uint8Array[] = [];
       for (const row of rows) {
         pending.push(row);
         for (const value of row) pendingBytes += valueSize(value);
-        if (groupCount + pending.length >= groupRows) writeGroup();
+        let group: Uint8Array | undefined;
+        if (groupCount + pending.length >= groupRows) group = writeGroup();
         else if (pending.length >= PAGE_ROWS || pendingBytes >= pageBytesLimit) {
           encodePage();
-          if (groupBytes >= groupBytesLimit) writeGroup();
+          if (groupBytes >= groupBytesLimit) group = writeGroup();
         }
+        if (group) groups.push(group);
       }
-      return take();
+      return groups.length === 1 ? groups[0]! : Buffer.concat(groups);
     },
     end() {
-      writeGroup();
+      const group = writeGroup();
       const metadata = { version: 1, created_by: 'pylon-contacts (hyparquet-writer encoders)', schema, num_rows: numRows, row_groups: rowGroups } as Omit<FileMetaData, 'metadata_length'>;
       writeMetadata(writer, metadata as FileMetaData, STATISTICS_TRUNCATE);
       writer.appendUint32(0x31524150);
-      return take();
+      const footer = take();
+      return group ? Buffer.concat([group, footer]) : footer;
     },
   };
 }
