@@ -156,3 +156,18 @@ test('a row group also ends when its pages pass the byte budget, before the row 
   t.deepEqual(read, [{ n: 6_000, lo: 1001 }]);
   duck.closeSync();
 });
+
+test('string min/max follow UTF-8 byte order (a character above U+FFFF sorts after U+FFFD, unlike JavaScript\'s <)', async (t) => {
+  const encoder = createParquetEncoder(COLUMNS);
+  const notes = ['\u{1F600} grin', '\uFFFD replacement', 'plain', null];
+  const parts = [encoder.start(), encoder.page(notes.map((note, i) => row(i, note))), encoder.end()];
+  const { buffer, file } = await parquetOf(parts);
+  const note = parquetMetadata(buffer).row_groups[0]!.columns[1]!.meta_data!.statistics!;
+  t.is(note.min_value, 'plain');
+  t.is(note.max_value, '\u{1F600} grin');
+  t.is(note.null_count, 1n);
+  const duck = await (await DuckDBInstance.create(':memory:')).connect();
+  const [bounds] = (await duck.runAndReadAll(`SELECT stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata('${file}') WHERE path_in_schema = 'note'`)).getRowObjectsJS();
+  t.deepEqual(bounds, { lo: 'plain', hi: '\u{1F600} grin' });
+  duck.closeSync();
+});
