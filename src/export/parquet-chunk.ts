@@ -91,12 +91,29 @@ function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
   return out;
 }
 
-/** A page header followed by its (compressed) body, and the page's uncompressed size (header included), as the column metadata counts it. */
-function framePage(header: Parameters<typeof writePageHeader>[1], body: Uint8Array, uncompressedBody: number): { bytes: Uint8Array; uncompressed: number } {
+/** A page header and its (compressed) body, as two parts, and the page's uncompressed size (header included), as the column metadata counts it. */
+function framePage(header: Parameters<typeof writePageHeader>[1], body: Uint8Array, uncompressedBody: number): { parts: [Uint8Array, Uint8Array]; length: number; uncompressed: number } {
   const head = new ByteWriter(64);
   writePageHeader(head, header);
   const headBytes = head.getBytes();
-  return { bytes: concat([headBytes, body], headBytes.length + body.length), uncompressed: headBytes.length + uncompressedBody };
+  return { parts: [headBytes, body], length: headBytes.length + body.length, uncompressed: headBytes.length + uncompressedBody };
+}
+
+/**
+ * Scratch buffers reused by every page (encoding is synchronous and nothing
+ * keeps a view of them: snappy copies its input into a new array), so a page
+ * allocates its compressed bytes and little else.
+ */
+const scratch = { body: new ByteWriter(1 << 18), levels: new ByteWriter(1 << 16) };
+
+function cleared(writer: ByteWriter): ByteWriter {
+  writer.index = 0;
+  writer.offset = 0;
+  return writer;
+}
+
+function written(writer: ByteWriter): Uint8Array {
+  return new Uint8Array(writer.buffer, 0, writer.index);
 }
 
 export class ColumnChunkBuilder {
@@ -139,11 +156,11 @@ export class ColumnChunkBuilder {
     }
     if (this.statistics) this.observe(present, values.length - present.length);
 
-    const body = new ByteWriter(1 << 16);
+    const body = cleared(scratch.body);
     if (this.maxRepetition > 0) this.writeLevels(body, repetitionLevels, this.maxRepetition);
     if (maxDefinitionLevel > 0) this.writeLevels(body, definitionLevels, maxDefinitionLevel);
     const encoding = this.writeValues(body, present);
-    const raw = body.getBytes();
+    const raw = written(body);
     const compressed = snappyCompress(raw);
     const numValues = definitionLevels.length || values.length;
     const page = framePage(
@@ -156,8 +173,8 @@ export class ColumnChunkBuilder {
       compressed,
       raw.length,
     );
-    this.pages.push(page.bytes);
-    this.compressedBytes += page.bytes.length;
+    this.pages.push(...page.parts);
+    this.compressedBytes += page.length;
     this.uncompressedBytes += page.uncompressed;
     this.numValues += numValues;
     return page.uncompressed + this.dictionaryBytes - dictionaryBefore;
@@ -165,10 +182,10 @@ export class ColumnChunkBuilder {
 
   /** Version 1 levels: the RLE/bit-packed hybrid run, prefixed by its length in 4 bytes. */
   private writeLevels(body: ByteWriter, levels: number[], max: number): void {
-    const run = new ByteWriter(Math.max(64, levels.length >> 2));
+    const run = cleared(scratch.levels);
     writeRleBitPackedHybrid(run, levels, bitWidth(max));
-    body.appendUint32(run.offset);
-    body.appendBytes(run.getBytes());
+    body.appendUint32(run.index);
+    body.appendBytes(written(run));
   }
 
   private writeValues(body: ByteWriter, present: unknown[]): Encoding {
@@ -221,17 +238,17 @@ export class ColumnChunkBuilder {
     const encodingStats: PageEncodingStats[] = [];
     if (this.dictionaryPages > 0) {
       dictionaryPageOffset = BigInt(offset);
-      const plain = new ByteWriter(Math.max(1024, this.dictionaryBytes));
+      const plain = cleared(scratch.body);
       writePlainStrings(plain, this.dictionaryValues);
-      const raw = plain.getBytes();
+      const raw = written(plain);
       const compressed = snappyCompress(raw);
       const page = framePage(
         { type: 'DICTIONARY_PAGE', uncompressed_page_size: raw.length, compressed_page_size: compressed.length, dictionary_page_header: { num_values: this.dictionaryValues.length, encoding: 'PLAIN' } },
         compressed,
         raw.length,
       );
-      parts.push(page.bytes);
-      offset += page.bytes.length;
+      parts.push(...page.parts);
+      offset += page.length;
       uncompressed += page.uncompressed;
       encodings.add('PLAIN').add('RLE_DICTIONARY');
       encodingStats.push({ page_type: 'DICTIONARY_PAGE', encoding: 'PLAIN', count: 1 }, { page_type: 'DATA_PAGE', encoding: 'RLE_DICTIONARY', count: this.dictionaryPages });
