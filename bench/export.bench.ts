@@ -5,53 +5,17 @@
  * local limit: csv-stringify writing the same records from memory in this process.
  */
 import { execFile } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { stringify } from 'csv-stringify';
-import { availableColumns, toCells } from '../src/export/columns.js';
-import type { Contact, CustomFieldDefinition } from '../src/pylon/types.js';
 import { REPO, runCliMeasured, startEmulator, type EmulatorProcess, type Measured } from './lib/processes.js';
 import { exportRun, type ExportRow } from './lib/export-run.js';
+import { csvStringifyRate, loadCells } from './lib/csv-baseline.js';
 
 export const title = 'Export (child processes, emulator rate limits off)';
 
 
 type Row = ExportRow;
-
-async function getJson<T>(emulator: EmulatorProcess, path: string): Promise<T> {
-  const res = await fetch(`${emulator.url}${path}`, { headers: { authorization: `Bearer ${emulator.token}` } });
-  if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
-  return (await res.json()) as T;
-}
-
-/** Every contact flattened to cells, held in memory (the baseline's input). */
-async function loadCells(emulator: EmulatorProcess): Promise<{ header: string[]; rows: string[][] }> {
-  const { data: fields } = await getJson<{ data: CustomFieldDefinition[] }>(emulator, '/custom-fields?object_type=contact');
-  const columns = availableColumns(fields);
-  const rows: string[][] = [];
-  let cursor = '';
-  for (;;) {
-    const page = await getJson<{ data: Contact[]; pagination: { cursor?: string | null; has_next_page: boolean } }>(
-      emulator,
-      `/contacts?limit=999${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    for (const contact of page.data) rows.push(toCells(contact, columns));
-    if (!page.pagination.has_next_page) break;
-    cursor = page.pagination.cursor ?? '';
-  }
-  return { header: columns.map((c) => c.name), rows };
-}
-
-/** csv-stringify writing in-memory rows to a file: the best an export can do on this machine. */
-async function baseline(cells: { header: string[]; rows: string[][] }, path: string): Promise<number> {
-  const started = performance.now();
-  await pipeline(Readable.from(cells.rows), stringify({ header: true, columns: cells.header }), createWriteStream(path));
-  return cells.rows.length / ((performance.now() - started) / 1000);
-}
 
 /**
  * The floor under the export's memory: a process that loads the CLI and reads
@@ -103,7 +67,7 @@ export async function run(): Promise<string> {
       floorMb = await clientFloorMb(large, dir);
       const cells = await loadCells(large);
       baselineRows = cells.rows.length;
-      baselineRate = await baseline(cells, join(dir, 'baseline.csv'));
+      baselineRate = await csvStringifyRate(cells, join(dir, 'baseline.csv'));
     } finally {
       await large.stop();
     }

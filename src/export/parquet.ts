@@ -1,13 +1,22 @@
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { ByteWriter } from 'hyparquet-writer';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import { schemaPathResolver } from 'hyparquet-writer/src/schema.js';
+import { ColumnChunkBuilder, type FileMetaData, type RowGroup, type SchemaTree } from './parquet-chunk.js';
 import { DECIMAL_PRECISION, DECIMAL_SCALE, type TypedColumn, type TypedRow, type TypedValue } from './schema.js';
 
 /**
- * Parquet through hyparquet-writer (pure JavaScript, runs on Node 20): rows are
- * gathered into row groups of `rowGroupSize`, each encoded (snappy) and handed
- * on as bytes, so memory holds one row group, never the file. The footer
- * (schema, row-group offsets, statistics) comes from `end()`.
+ * Parquet through hyparquet-writer's encoders (pure JavaScript, runs on Node
+ * 20), with version 1 data pages assembled in parquet-chunk.ts. Rows are
+ * encoded a page at a time and the compressed pages held until the row group
+ * is written: a row group ends at ROW_GROUP_ROWS rows (DuckDB's default) or
+ * once its pages reach ROW_GROUP_BYTES uncompressed, whichever comes first. A
+ * page holds PAGE_ROWS rows or about PAGE_BYTES of values (an eighth of the
+ * row group's budget when that is smaller, so a group overshoots it by little).
  */
-export const DEFAULT_ROW_GROUP_SIZE = 5_000;
+export const ROW_GROUP_ROWS = 122_880;
+export const ROW_GROUP_BYTES = 64 * 1024 * 1024;
+const PAGE_ROWS = 4_096;
+const PAGE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Min/max statistics for every scalar column, strings included (readers prune
@@ -18,17 +27,7 @@ export const DEFAULT_ROW_GROUP_SIZE = 5_000;
 const STATISTICS: ReadonlySet<TypedColumn['kind']> = new Set(['string', 'integer', 'decimal', 'boolean', 'date', 'timestamp']);
 const STATISTICS_TRUNCATE = 64;
 
-type SchemaElement = ConstructorParameters<typeof ParquetWriter>[0]['schema'][number];
-
-/** A ByteWriter whose bytes are taken out after each row group; `offset` keeps counting for the footer. */
-class ChunkWriter extends ByteWriter {
-  take(): Uint8Array {
-    const bytes = new Uint8Array(this.buffer.slice(0, this.index));
-    this.index = 0;
-    return bytes;
-  }
-  override finish(): void {}
-}
+type SchemaElement = FileMetaData['schema'][number];
 
 function schemaElements(columns: readonly TypedColumn[]): SchemaElement[] {
   const elements: SchemaElement[] = [{ name: 'root', num_children: columns.length }];
@@ -100,35 +99,116 @@ export interface ParquetEncoder {
   end(): Uint8Array;
 }
 
-/** `statistics: false` for a file only this tool reads once (DuckDB's staging file): no min/max to compute. */
-export function createParquetEncoder(columns: readonly TypedColumn[], options: { rowGroupSize?: number; statistics?: boolean } = {}): ParquetEncoder {
+function leaves(tree: SchemaTree[]): SchemaTree[][] {
+  const node = tree.at(-1)!;
+  return node.children.length === 0 ? [tree] : node.children.flatMap((child) => leaves([...tree, child]));
+}
+
+/** A rough size of a value in memory-to-be-encoded, to end a page before its values grow large. */
+function valueSize(value: TypedValue): number {
+  if (typeof value === 'string') return value.length + 4;
+  if (Array.isArray(value)) {
+    let size = 4;
+    for (const entry of value) size += typeof entry === 'string' ? entry.length + 4 : 64;
+    return size;
+  }
+  return 8;
+}
+
+/**
+ * `statistics: false` for a file only this tool reads once (DuckDB's staging
+ * file): no min/max to compute. `rowGroupSize` and `rowGroupBytes` override
+ * ROW_GROUP_ROWS and ROW_GROUP_BYTES.
+ */
+export function createParquetEncoder(columns: readonly TypedColumn[], options: { rowGroupSize?: number; rowGroupBytes?: number; statistics?: boolean } = {}): ParquetEncoder {
   const withStatistics = options.statistics ?? true;
-  const rowGroupSize = options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE;
-  const writer = new ChunkWriter(1 << 20);
-  const parquet = new ParquetWriter({ writer, schema: schemaElements(columns), codec: 'SNAPPY', statisticsTruncateLength: STATISTICS_TRUNCATE, createdBy: 'pylon-contacts (hyparquet-writer)' });
-  let data: TypedValue[][] = columns.map(() => []);
-  let count = 0;
-  const writeGroup = () => {
-    if (count === 0) return;
-    // flush() is not defined on this writer, so write() is synchronous.
-    void parquet.write({ columnData: columns.map((c, i) => ({ name: c.name, data: data[i]! as never, statistics: withStatistics && STATISTICS.has(c.kind) })), rowGroupSize: count });
-    data = columns.map(() => []);
-    count = 0;
+  const groupRows = options.rowGroupSize ?? ROW_GROUP_ROWS;
+  const groupBytesLimit = options.rowGroupBytes ?? ROW_GROUP_BYTES;
+  const pageBytesLimit = Math.min(PAGE_BYTES, Math.ceil(groupBytesLimit / 8));
+  const schema = schemaElements(columns);
+  const resolve = schemaPathResolver(schema);
+  const builders = columns.map((column) => {
+    const flat = column.kind !== 'string_list' && column.kind !== 'id_list';
+    return leaves(resolve([column.name])).map((path) => new ColumnChunkBuilder(path, withStatistics && flat && STATISTICS.has(column.kind)));
+  });
+  const writer = new ByteWriter(1 << 16);
+  const rowGroups: RowGroup[] = [];
+  let numRows = 0n;
+  let pending: TypedRow[] = [];
+  let pendingBytes = 0;
+  let groupCount = 0;
+  let groupBytes = 0;
+
+  const take = (): Uint8Array => {
+    const bytes = new Uint8Array(writer.buffer.slice(0, writer.index));
+    writer.index = 0;
+    return bytes;
+  };
+  const encodePage = () => {
+    if (pending.length === 0) return;
+    for (let i = 0; i < columns.length; i += 1) {
+      const values = pending.map((row) => row[i]);
+      for (const builder of builders[i]!) groupBytes += builder.addPage(values);
+    }
+    groupCount += pending.length;
+    pending = [];
+    pendingBytes = 0;
+  };
+  /** Returns the row group's bytes, assembled once at their exact size. */
+  const writeGroup = (): Uint8Array | undefined => {
+    encodePage();
+    if (groupCount === 0) return undefined;
+    const start = writer.offset;
+    let offset = start;
+    const chunks = builders.flat().map((builder) => {
+      const written = builder.write(offset);
+      offset += written.length;
+      return written;
+    });
+    const bytes = new Uint8Array(offset - start);
+    let at = 0;
+    let totalByteSize = 0n;
+    for (const { parts, uncompressed } of chunks) {
+      for (const part of parts) {
+        bytes.set(part, at);
+        at += part.length;
+      }
+      totalByteSize += uncompressed;
+    }
+    writer.offset = offset;
+    rowGroups.push({ columns: chunks.map(({ chunk }) => chunk), num_rows: BigInt(groupCount), total_byte_size: totalByteSize, total_compressed_size: BigInt(offset - start) });
+    numRows += BigInt(groupCount);
+    groupCount = 0;
+    groupBytes = 0;
+    return bytes;
   };
   return {
-    start: () => writer.take(),
+    start() {
+      writer.appendUint32(0x31524150); // PAR1
+      return take();
+    },
     page(rows) {
+      const groups: Uint8Array[] = [];
       for (const row of rows) {
-        for (let i = 0; i < row.length; i += 1) data[i]!.push(row[i]!);
-        count += 1;
-        if (count >= rowGroupSize) writeGroup();
+        pending.push(row);
+        for (const value of row) pendingBytes += valueSize(value);
+        let group: Uint8Array | undefined;
+        if (groupCount + pending.length >= groupRows) group = writeGroup();
+        else if (pending.length >= PAGE_ROWS || pendingBytes >= pageBytesLimit) {
+          encodePage();
+          if (groupBytes >= groupBytesLimit) group = writeGroup();
+        }
+        if (group) groups.push(group);
       }
-      return writer.take();
+      return groups.length === 1 ? groups[0]! : Buffer.concat(groups);
     },
     end() {
-      writeGroup();
-      void parquet.finish();
-      return writer.take();
+      const group = writeGroup();
+      const metadata = { version: 1, created_by: 'pylon-contacts (hyparquet-writer encoders)', schema, num_rows: numRows, row_groups: rowGroups } as Omit<FileMetaData, 'metadata_length'>;
+      writeMetadata(writer, metadata as FileMetaData, STATISTICS_TRUNCATE);
+      writer.appendUint32(0x31524150);
+      const footer = take();
+      return group ? Buffer.concat([group, footer]) : footer;
     },
   };
 }

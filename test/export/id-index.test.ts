@@ -1,5 +1,5 @@
 import test from 'ava';
-import { IdIndex, key64, key64WithHex, parseKey64Hex } from '../../src/export/id-index.js';
+import { IdIndex, IdSet, key64, key64WithHex, parseKey64Hex } from '../../src/export/id-index.js';
 
 test('key64 is the first 64 bits of sha256, and its hex form round-trips', (t) => {
   // sha256("abc") = ba7816bf 8f01cfea ...
@@ -37,4 +37,14 @@ test('without values it still answers membership and marks', (t) => {
   for (let i = 0; i < 5000; i += 1) index.add(key64(String(i)));
   t.is(index.size, 5001);
   t.false(index.add(key64('4999')));
+});
+
+test('IdSet: adds each key once across its 16 parts, whatever the top bits', (t) => {
+  const set = new IdSet();
+  const keys = Array.from({ length: 50_000 }, (_, i) => key64(`contact-${i}`));
+  t.true(keys.every((key) => set.add(key)));
+  t.is(set.size, 50_000);
+  t.true(keys.every((key) => !set.add(key)), 'every key is found again');
+  t.true(set.add({ hi: 0xffffffff, lo: 1 }) && set.add({ hi: 0, lo: 1 }) && !set.add({ hi: 0xffffffff, lo: 1 }));
+  t.is(set.size, 50_002);
 });
