@@ -1,16 +1,16 @@
 import type { PylonClient } from '../pylon/api.js';
 import { PylonApiError } from '../pylon/errors.js';
 import { DEFAULT_RETRY } from '../pylon/retry.js';
-import type { Journal } from './journal.js';
-import type { OutcomeLedger } from './ledger.js';
+import type { Journal } from '../run/journal.js';
+import type { OutcomeLedger } from '../run/ledger.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.js';
 import { heldExternalIdKey } from './lookup-key.js';
 import { externalIdConflict } from './identity.js';
 import { planRow, type FieldChange, type PlanContext } from './plan.js';
-import type { Pool } from './pool.js';
-import type { RunControl } from './run-control.js';
-import type { UndoWriter } from './undo-writer.js';
+import type { Pool } from '../run/pool.js';
+import type { RunControl } from '../run/run-control.js';
+import type { UndoWriter } from '../run/undo-writer.js';
 import { lateWindowMs, type PendingRow, type WritePlan, type WritePolicy } from './write-policy.js';
 
 /** Rounds of "look up after the late window, then send again" before an uncertain create fails its row: as many as the client's retries. */

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
 import { isGzip } from '../csv/read.js';
 import { createTempDir } from '../output/temp-dir.js';
-import type { InputFingerprint } from './journal.js';
+import type { InputFingerprint } from '../run/journal.js';
 import { createWorkbookMemo, type WorkbookMemo } from '../input/xlsx.js';
 
 /**

@@ -12,24 +12,24 @@ import { createRowPreparer } from './prepare-row.js';
 import { createDispatcher, type ChunkRow } from './dispatch.js';
 import { verifyNoDuplicates } from './duplicate-check.js';
 import { openInputFile } from './input-file.js';
-import { createLedger } from './ledger.js';
+import { createLedger } from '../run/ledger.js';
 import { createLookup, type Lookup } from './lookup.js';
-import { openJournal, type Journal } from './journal.js';
+import { openJournal, type Journal } from '../run/journal.js';
 import { hostOf } from '../update/target.js';
 import type { ImportOptions } from './options.js';
 import type { FieldChange } from './plan.js';
-import { createPool } from './pool.js';
-import { createErrorReport, createResultsReport } from './report.js';
-import { RunControl } from './run-control.js';
+import { createPool } from '../run/pool.js';
+import { createErrorReport, createResultsReport } from '../run/report.js';
+import { RunControl } from '../run/run-control.js';
 import { createImportStats, type ImportStats } from './stats.js';
 import { SearchVisibility } from './search-visibility.js';
-import { createUndoWriter, type UndoWriter } from './undo-writer.js';
+import { createUndoWriter, type UndoWriter } from '../run/undo-writer.js';
 import { createWritePolicy, idempotencyKeyOf } from './write-policy.js';
 import { createInputSource, type InputItem, type InputSource } from '../input/index.js'; // migration (issue 13)
 import { prepareMigration, type Migration } from './migrate.js'; // migration (issue 13)
 
 export type { ImportStats } from './stats.js';
-export { UNDO_CLEAR_TOKEN } from './undo-writer.js';
+export { UNDO_CLEAR_TOKEN } from '../run/undo-writer.js';
 
 export interface RunImportHooks {
   signal?: AbortSignal;

@@ -12,7 +12,7 @@
  */
 import { createReadStream, existsSync, renameSync } from 'node:fs';
 import { parse } from 'csv-parse';
-import { readJournal } from '../import/journal.js';
+import { readJournal } from './journal.js';
 import { openCsvFile } from '../output/csv-file.js';
 import { undoCells, undoColumns } from '../update/undo-rows.js';
 import { chooseUndoPath, removeRunState, writeRunMeta } from './run-state.js';

@@ -22,7 +22,7 @@ import { parse } from 'csv-parse/sync';
 import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
 import { applyJournalKey, fileHash, runApply } from './apply.js';
-import { checkJournal, refuseUnfinished, type JournalKey } from '../import/journal.js';
+import { checkJournal, refuseUnfinished, type JournalKey } from '../run/journal.js';
 import { openInputFile } from '../import/input-file.js';
 import { hostOf } from './target.js';
 import { planRemovals } from './sync.js';

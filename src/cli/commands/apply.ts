@@ -10,7 +10,7 @@ import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-
 import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
 import { describeTarget, fetchTarget } from '../../update/target.js';
 import { applyJournalKey, runApply, type ApplyStats } from '../../update/apply.js';
-import { checkJournal } from '../../import/journal.js';
+import { checkJournal } from '../../run/journal.js';
 import { beginUndoRun, unaccountedMessage } from '../../run/undo-run.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 import { readFileSync } from 'node:fs';
