@@ -15,7 +15,7 @@ import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } fr
 import type { ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 import { mergeEarlierUndo } from '../run/undo-file.js';
-import { beginUndoRun, unaccountedMessage } from '../run/undo-run.js';
+import { withUndoRun } from '../run/undo-run.js';
 import { removeRunState, selectionPathFor } from '../run/run-state.js';
 import { open, readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
@@ -196,15 +196,10 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     if (plan.changes + removing > 0 && hooks.confirm && !(await hooks.confirm(plan))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }
-    const undoRun = await beginUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote });
-    importOptions = { ...importOptions, undoPath: undoRun.path };
-    let stats: ImportStats;
-    try {
-      stats = plan.changes > 0 || importOptions.resume ? await runImport(importOptions, hooks) : { ...planStats, dryRun: false, updated: 0, unchanged: planStats.unchanged };
-    } finally {
-      await undoRun.finish();
-    }
-    if (undoRun.unaccounted > 0) stats.fatal ??= { code: 'RUN_UNDO_INCOMPLETE', message: unaccountedMessage(undoRun.unaccounted, journalPath) };
+    let stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, async (undoPath) => {
+      importOptions = { ...importOptions, undoPath };
+      return plan.changes > 0 || importOptions.resume ? await runImport(importOptions, hooks) : { ...planStats, dryRun: false, updated: 0, unchanged: planStats.unchanged };
+    });
     if (removals && removals.length > 0 && !stats.fatal && !stats.interrupted) {
       stats = await applyRemovals(removals, importOptions, stats, hooks);
     }
@@ -345,14 +340,9 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   }
   if (plan.changes > 0 && hooks.confirm && !(await hooks.confirm(plan))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
   const journalPath = importOptions.journalPath;
-  const undoRun = await beginUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote });
-  let stats: ImportStats;
-  try {
-    stats = await runApply({ ...base, undoPath: undoRun.path, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress });
-  } finally {
-    await undoRun.finish();
-  }
-  if (undoRun.unaccounted > 0) stats.fatal ??= { code: 'RUN_UNDO_INCOMPLETE', message: unaccountedMessage(undoRun.unaccounted, journalPath) };
+  const stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, (undoPath) =>
+    runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress }),
+  );
   return { plan, stats };
 }
 
