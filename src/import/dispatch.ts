@@ -50,6 +50,8 @@ export interface DispatchParts {
   signal?: AbortSignal;
   /** [ops: issue 12] with the contact (id and email), for saved plans. */
   onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[], contact: { id?: string; email?: string | null }) => void;
+  /** Dry run: called with the contact each row matched (it would be updated, or already holds the row's values). */
+  onMatch?: (line: number, contactId: string) => void;
   onUncertainCreate?: (email: string, line: number) => void;
   onNote?: (message: string) => void;
   /** Waited out before looking up a create that may still land (search may lag behind writes). */
@@ -163,6 +165,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       deferred.push({ row, plan, sentAt: sent.at ?? journal!.lastWrittenAt, lateMs: late });
       return;
     }
+    if (parts.dryRun && plan.action !== 'fail' && plan.action !== 'create') parts.onMatch?.(row.line, plan.id);
     switch (plan.action) {
       case 'fail':
         return ledger.fail(ref, plan.issue);

@@ -37,6 +37,8 @@ export interface RunImportHooks {
   /** Dry run: called with each planned create/update and its field changes. */
   /** [ops: issue 12] with the contact (id and email), for saved plans. */
   onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[], contact: { id?: string; email?: string | null }) => void;
+  /** Dry run: called with the contact each row matched (one it would update, or one that already holds the row's values). */
+  onMatch?: (line: number, contactId: string) => void;
 }
 
 const CHUNK_ROWS = 500;
@@ -116,7 +118,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const uncertain = new Map<string, number>();
     const visibility = new SearchVisibility(client, signal, note);
     const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
-    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility });
+    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility });
 
     const prepare = createRowPreparer({ columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, duplicates, journal, options, headerWidth: header.length });
     let chunk: ChunkRow[] = [];
