@@ -3,14 +3,12 @@ import type { PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { createRecordSource, type RecordItem } from '../csv/read.js';
 import { checkWritable } from '../output/output-file.js';
 import { resolveColumns } from './columns.js';
 import { createDuplicateTracker, scanDuplicates } from './dedupe.js';
 import { createRowPreparer } from './prepare-row.js';
 import { createDispatcher, type ChunkRow } from './dispatch.js';
 import { verifyNoDuplicates } from './duplicate-check.js';
-import { openInputFile } from './input-file.js';
 import { createLookup, type Lookup } from './lookup.js';
 import { hostOf } from '../update/target.js';
 import type { ImportOptions } from './options.js';
@@ -20,7 +18,7 @@ import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
 import { createImportStats, type ImportStats } from './stats.js';
 import { SearchVisibility } from './search-visibility.js';
 import { createWritePolicy, idempotencyKeyOf } from './write-policy.js';
-import { createInputSource, type InputItem, type InputSource } from '../input/index.js'; // migration (issue 13)
+import { openInput } from '../input/open-input.js';
 import { prepareMigration, type Migration } from './migrate.js'; // migration (issue 13)
 
 export type { ImportStats } from './stats.js';
@@ -53,16 +51,13 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
   const started = Date.now();
   const { signal } = hooks;
   const note = (message: string) => hooks.onNote?.(message);
-  const input = await openInputFile(options.input, hooks.stdin);
+  const input = await openInput(options.input, { format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding }, hooks.stdin);
   const client = hooks.client ?? connect(options.connection);
   const stats = createImportStats({ calls: client.stats.calls, dryRun: options.dryRun, errorsPath: options.errorsPath, resultsPath: options.resultsPath, undoPath: options.undoPath, journalPath: options.journalPath });
   const control = new RunControl(signal);
   // migration (issue 13): any input format, through the preset's / map's transform when there is one.
   let migration: Migration | undefined;
-  const openSource = () =>
-    migration?.active
-      ? createInputSource({ input: input.path, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, memo: input.sheets, transform: migration.transform })
-      : createRecordSource({ input: input.path, delimiter: options.delimiter, encoding: options.encoding });
+  const openSource = () => input.rows(migration?.active ? migration.transform : undefined);
   let run: WriteRun | undefined;
   let lookup: Lookup | undefined;
   try {
@@ -76,11 +71,11 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
     migration = await prepareMigration({ ...options, input: input.path, memo: input.sheets }, client, { signal, onNote: note }); // migration (issue 13)
-    const headerSource = openSource();
-    const header = await headerSource.header();
+    // One pass gives the header and then the rows (a duplicate pre-scan, when asked for, is the only other).
+    const rowSource = openSource();
+    const header = await rowSource.header();
     // migration (issue 13): the error report keeps the rows as read; columns resolve against the transformed header.
-    const reportHeader = migration.active ? await (headerSource as InputSource).sourceHeader() : header;
-    headerSource.close();
+    const reportHeader = migration.active ? await rowSource.sourceHeader() : header;
     const mapping = migration.active ? undefined : migration.rename;
     // --set values behave as extra columns present in every row.
     const columns = resolveColumns([...header, ...Object.keys(options.set)], { map: mapping, ignoreUnknown: options.ignoreUnknownColumns, customFields: customFieldList });
@@ -124,8 +119,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     let chunk: ChunkRow[] = [];
     let chunkKeys = 0;
     // One iterator for the whole file: after a stop the rest is only counted (leaving `for await` would close the source).
-    const rowSource = openSource();
-    const rows = rowSource[Symbol.asyncIterator]() as AsyncIterator<RecordItem & InputItem>;
+    const rows = rowSource[Symbol.asyncIterator]();
     for (let next = await rows.next(); !next.done; next = await rows.next()) {
       stats.total++;
       if (control.stopped) {

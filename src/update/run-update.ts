@@ -23,7 +23,7 @@ import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
 import { applyJournalKey, fileHash, runApply } from './apply.js';
 import { checkJournal, refuseUnfinished, type JournalKey } from '../run/journal.js';
-import { openInputFile } from '../import/input-file.js';
+import { openInput } from '../input/open-input.js';
 import { hostOf } from './target.js';
 import { planRemovals } from './sync.js';
 import { isConditionalUndo, ORGANIZATION_COLUMN, plannedFromUndoRow } from './undo-rows.js';
@@ -102,13 +102,15 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     const listedDone = pending !== undefined && !existsSync(journalPath!);
     if (options.sync && journalPath && !importOptions.resume) refuseUnfinished(removalsJournalPathFor(journalPath), 'update');
     // The journal is checked before anything is read or written: a re-run, a resume of nothing, or of another file, host or version stops here.
-    if (journalPath && !listedDone && !options.where && importOptions.input !== '-' && !(await readsAsUndoFile(importOptions.input))) {
+    // Read once: whether the input is an undo file decides the journal check and the path the run takes.
+    const undoInput = !options.where && importOptions.input !== '-' && (await readsAsUndoFile(importOptions.input));
+    if (journalPath && !listedDone && !options.where && importOptions.input !== '-' && !undoInput) {
       checkJournal(journalPath, await journalKeyOf(importOptions.input, importOptions), importOptions.resume);
     }
     const target = await fetchTarget(hooks.client, importOptions.connection.baseUrl, hooks.signal);
     // Undo rows name the organisation: `update <undo file>` refuses a file of another one.
     importOptions = { ...importOptions, undoOrganization: target.organization?.id };
-    if (!options.where && importOptions.input !== '-' && !options.planOut && !options.sync && (await readsAsUndoFile(importOptions.input))) {
+    if (undoInput && !options.planOut && !options.sync) {
       return await runUndoFile(options, importOptions, target, hooks);
     }
     if (options.where) {
@@ -388,7 +390,7 @@ async function writeSelection(client: PylonClient, filter: Filter, path: string,
 
 /** The journal key of an update of `path` (the file, or a --where run's selection). */
 async function journalKeyOf(path: string, options: ImportOptions): Promise<JournalKey> {
-  const input = await openInputFile(path);
+  const input = await openInput(path);
   try {
     return { input: await input.fingerprint(), mode: 'update', host: hostOf(options.connection.baseUrl) };
   } finally {
