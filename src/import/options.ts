@@ -5,6 +5,7 @@ import type { ImportMode } from './plan.js';
 import { BAD_PHONE_POLICIES, countryShape, type BadPhonePolicy } from './phone.js';
 import { ACCOUNT_MATCHES, type AccountMatch } from './transform.js';
 import { INPUT_FORMATS } from '../input/index.js';
+import type { InputReadOptions } from '../input/open-input.js';
 
 export type DuplicatePolicy = 'first' | 'last' | 'error';
 export type LookupStrategy = 'auto' | 'search' | 'list';
@@ -70,13 +71,9 @@ export interface OutputOptionsInput {
 /** Raw import options: flags, environment and defaults, all optional; one group per subsystem. */
 export interface ImportOptionsInput extends ConnectionOptionsInput, InputOptionsInput, MappingOptionsInput, WritePolicyOptionsInput, OutputOptionsInput {}
 
-/** Where the rows come from and how they are read (src/input/). */
-export interface InputOptions {
+/** Where the rows come from and how they are read (src/input/: openInput takes this group). */
+export interface InputOptions extends InputReadOptions {
   input: string;
-  delimiter?: string;
-  encoding?: string;
-  format?: string;
-  sheet?: string;
 }
 
 /** How the columns become Pylon fields: `--map`, `--set`, the checks, and a migration's transform (issue 13). */

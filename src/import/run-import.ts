@@ -51,7 +51,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
   const started = Date.now();
   const { signal } = hooks;
   const note = (message: string) => hooks.onNote?.(message);
-  const input = await openInput(options.input, { format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding }, hooks.stdin);
+  const input = await openInput(options.input, options, hooks.stdin);
   const client = hooks.client ?? connect(options.connection);
   const stats = createImportStats({ calls: client.stats.calls, dryRun: options.dryRun, errorsPath: options.errorsPath, resultsPath: options.resultsPath, undoPath: options.undoPath, journalPath: options.journalPath });
   const control = new RunControl(signal);
