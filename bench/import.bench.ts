@@ -16,6 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENDPOINTS } from '../src/config.js';
 import type { ImportStats } from '../src/import/run-import.js';
+import { TOOL_VERSION } from '../src/update/target.js';
 import { writeContactsCsv } from './lib/contacts-csv.js';
 import { runCliMeasured, sampleWhile, startEmulator, summaryOf, type EmulatorProcess, type Measured } from './lib/processes.js';
 
@@ -221,7 +222,8 @@ async function writeKilledJournal(input: string, path: string, rows: number, fra
   const hash = createHash('sha256');
   await pipeline(createReadStream(input), hash);
   const out = createWriteStream(path);
-  const start = { t: 'start', v: 1, at: new Date().toISOString(), input: { path: input, size: statSync(input).size, sha256: hash.digest('hex') }, mode: 'upsert' };
+  // As the tool writes it: a journal of another version is refused on --resume.
+  const start = { t: 'start', v: 1, at: new Date().toISOString(), tool: TOOL_VERSION, input: { path: input, size: statSync(input).size, sha256: hash.digest('hex') }, mode: 'upsert' };
   let chunk = [JSON.stringify(start)];
   for (let line = 2; line < rows + 2; line++) {
     chunk.push(JSON.stringify({ t: 'sent', l: line }));

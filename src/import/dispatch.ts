@@ -1,16 +1,16 @@
 import type { PylonClient } from '../pylon/api.js';
 import { PylonApiError } from '../pylon/errors.js';
 import { DEFAULT_RETRY } from '../pylon/retry.js';
-import type { Journal } from './journal.js';
-import type { OutcomeLedger } from './ledger.js';
+import type { Journal } from '../run/journal.js';
+import type { OutcomeLedger } from '../run/ledger.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.js';
 import { heldExternalIdKey } from './lookup-key.js';
 import { externalIdConflict } from './identity.js';
 import { planRow, type FieldChange, type PlanContext } from './plan.js';
-import type { Pool } from './pool.js';
-import type { RunControl } from './run-control.js';
-import type { UndoWriter } from './undo-writer.js';
+import type { Pool } from '../run/pool.js';
+import type { RunControl } from '../run/run-control.js';
+import type { UndoWriter } from '../run/undo-writer.js';
 import { lateWindowMs, type PendingRow, type WritePlan, type WritePolicy } from './write-policy.js';
 
 /** Rounds of "look up after the late window, then send again" before an uncertain create fails its row: as many as the client's retries. */
@@ -50,6 +50,8 @@ export interface DispatchParts {
   signal?: AbortSignal;
   /** [ops: issue 12] with the contact (id and email), for saved plans. */
   onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[], contact: { id?: string; email?: string | null }) => void;
+  /** Dry run: called with the contact each row matched (it would be updated, or already holds the row's values). */
+  onMatch?: (line: number, contactId: string) => void;
   onUncertainCreate?: (email: string, line: number) => void;
   onNote?: (message: string) => void;
   /** Waited out before looking up a create that may still land (search may lag behind writes). */
@@ -163,6 +165,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       deferred.push({ row, plan, sentAt: sent.at ?? journal!.lastWrittenAt, lateMs: late });
       return;
     }
+    if (parts.dryRun && plan.action !== 'fail' && plan.action !== 'create') parts.onMatch?.(row.line, plan.id);
     switch (plan.action) {
       case 'fail':
         return ledger.fail(ref, plan.issue);

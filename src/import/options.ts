@@ -5,44 +5,34 @@ import type { ImportMode } from './plan.js';
 import { BAD_PHONE_POLICIES, countryShape, type BadPhonePolicy } from './phone.js';
 import { ACCOUNT_MATCHES, type AccountMatch } from './transform.js';
 import { INPUT_FORMATS } from '../input/index.js';
+import type { InputReadOptions } from '../input/open-input.js';
 
 export type DuplicatePolicy = 'first' | 'last' | 'error';
 export type LookupStrategy = 'auto' | 'search' | 'list';
 
-/** Raw import options: flags, environment and defaults, all optional. */
-export interface ImportOptionsInput extends ConnectionOptionsInput {
+/** Raw options of the input group (see InputOptions). */
+export interface InputOptionsInput {
   input: string;
-  mode?: string;
-  dryRun?: boolean;
-  errors?: string;
-  results?: string;
-  journal?: string;
-  resume?: boolean;
   delimiter?: string;
   encoding?: string;
+  /** auto (from the extension), csv, xlsx, json, ndjson. */
+  format?: string;
+  /** XLSX: sheet name or 1-based number. */
+  sheet?: string;
+}
+
+/** Raw options of the mapping group (see MappingOptions). */
+export interface MappingOptionsInput {
   map?: string;
   ignoreUnknownColumns?: boolean;
   clearToken?: string;
   /** Send values the CLI's checks beyond Pylon's spec and docs would refuse (issue 15). */
   lenient?: boolean;
-  onDuplicate?: string;
-  /** `external-id`: each create carries a deterministic external id, so Pylon refuses a second create of the row. */
-  idempotencyKey?: string;
-  lookup?: string;
-  lookupBatch?: number;
   /** Values applied to every row, by column (the update command's --set). */
   set?: Record<string, string>;
-  /** Write the previous values of every changed contact here (the update command's undo file). */
-  undo?: string;
-  /** Base directory for default report paths when the input is stdin. */
-  cwd?: string;
   // migrations (issue 13)
   /** A source preset: hubspot, salesforce, zendesk, intercom, freshdesk, front. */
   from?: string;
-  /** auto (from the extension), csv, xlsx, json, ndjson. */
-  format?: string;
-  /** XLSX: sheet name or 1-based number. */
-  sheet?: string;
   /** ISO country for national phone numbers (GB, US, …). */
   defaultCountry?: string;
   /** drop (default): a number that cannot be stored is left out of its contact, with a note; fail: the row fails. */
@@ -55,32 +45,45 @@ export interface ImportOptionsInput extends ConnectionOptionsInput {
   createAccounts?: boolean;
 }
 
-export interface ImportOptions {
+/** Raw options of the write-policy group (see WritePolicyOptions). */
+export interface WritePolicyOptionsInput {
+  mode?: string;
+  dryRun?: boolean;
+  resume?: boolean;
+  onDuplicate?: string;
+  /** `external-id`: each create carries a deterministic external id, so Pylon refuses a second create of the row. */
+  idempotencyKey?: string;
+  lookup?: string;
+  lookupBatch?: number;
+}
+
+/** Raw options of the outputs group (see OutputOptions). */
+export interface OutputOptionsInput {
+  errors?: string;
+  results?: string;
+  journal?: string;
+  /** Write the previous values of every changed contact here (the update command's undo file). */
+  undo?: string;
+  /** Base directory for default report paths when the input is stdin. */
+  cwd?: string;
+}
+
+/** Raw import options: flags, environment and defaults, all optional; one group per subsystem. */
+export interface ImportOptionsInput extends ConnectionOptionsInput, InputOptionsInput, MappingOptionsInput, WritePolicyOptionsInput, OutputOptionsInput {}
+
+/** Where the rows come from and how they are read (src/input/: openInput takes this group). */
+export interface InputOptions extends InputReadOptions {
   input: string;
-  connection: ConnectionOptions;
-  mode: ImportMode;
-  dryRun: boolean;
-  errorsPath: string;
-  resultsPath?: string;
-  journalPath?: string;
-  resume: boolean;
-  delimiter?: string;
-  encoding?: string;
+}
+
+/** How the columns become Pylon fields: `--map`, `--set`, the checks, and a migration's transform (issue 13). */
+export interface MappingOptions {
   mapPath?: string;
   ignoreUnknownColumns: boolean;
   clearToken?: string;
   lenient: boolean;
-  onDuplicate: DuplicatePolicy;
-  idempotencyKey: 'none' | 'external-id';
-  lookup: LookupStrategy;
-  lookupBatch: number;
   set: Record<string, string>;
-  undoPath?: string;
-  /** The organisation (`GET /me`) recorded in each undo row; set by `update`, which reads it first. */
-  undoOrganization?: string;
   from?: string;
-  format?: string;
-  sheet?: string;
   /** Upper-cased ISO code; checked against libphonenumber's countries when the migration is prepared. */
   defaultCountry?: string;
   onBadPhone: BadPhonePolicy;
@@ -90,6 +93,32 @@ export interface ImportOptions {
   accountColumn?: string;
   accountOverwrite: boolean;
   createAccounts: boolean;
+}
+
+/** What the run writes to Pylon and how it finds what exists (src/import/write-policy.ts, lookup.ts). */
+export interface WritePolicyOptions {
+  mode: ImportMode;
+  dryRun: boolean;
+  resume: boolean;
+  onDuplicate: DuplicatePolicy;
+  idempotencyKey: 'none' | 'external-id';
+  lookup: LookupStrategy;
+  lookupBatch: number;
+}
+
+/** The files the run writes beside Pylon (src/run/). */
+export interface OutputOptions {
+  errorsPath: string;
+  resultsPath?: string;
+  journalPath?: string;
+  undoPath?: string;
+  /** The organisation (`GET /me`) recorded in each undo row; set by `update`, which reads it first. */
+  undoOrganization?: string;
+}
+
+/** A resolved import: the connection and the four groups, each field declared once, in its group. */
+export interface ImportOptions extends InputOptions, MappingOptions, WritePolicyOptions, OutputOptions {
+  connection: ConnectionOptions;
 }
 
 const DELIMITERS: Record<string, string> = { ',': ',', ';': ';', '|': '|', tab: '\t', '\\t': '\t', '\t': '\t', comma: ',', semicolon: ';', pipe: '|' };

@@ -1,35 +1,28 @@
-import { rmSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { createRecordSource, type RecordItem } from '../csv/read.js';
 import { checkWritable } from '../output/output-file.js';
 import { resolveColumns } from './columns.js';
 import { createDuplicateTracker, scanDuplicates } from './dedupe.js';
 import { createRowPreparer } from './prepare-row.js';
 import { createDispatcher, type ChunkRow } from './dispatch.js';
 import { verifyNoDuplicates } from './duplicate-check.js';
-import { openInputFile } from './input-file.js';
-import { createLedger } from './ledger.js';
 import { createLookup, type Lookup } from './lookup.js';
-import { openJournal, type Journal } from './journal.js';
 import { hostOf } from '../update/target.js';
 import type { ImportOptions } from './options.js';
 import type { FieldChange } from './plan.js';
-import { createPool } from './pool.js';
-import { createErrorReport, createResultsReport } from './report.js';
-import { RunControl } from './run-control.js';
+import { RunControl } from '../run/run-control.js';
+import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
 import { createImportStats, type ImportStats } from './stats.js';
 import { SearchVisibility } from './search-visibility.js';
-import { createUndoWriter, type UndoWriter } from './undo-writer.js';
 import { createWritePolicy, idempotencyKeyOf } from './write-policy.js';
-import { createInputSource, type InputItem, type InputSource } from '../input/index.js'; // migration (issue 13)
+import { openInput } from '../input/open-input.js';
 import { prepareMigration, type Migration } from './migrate.js'; // migration (issue 13)
 
 export type { ImportStats } from './stats.js';
-export { UNDO_CLEAR_TOKEN } from './undo-writer.js';
+export { UNDO_CLEAR_TOKEN } from '../run/undo-writer.js';
 
 export interface RunImportHooks {
   signal?: AbortSignal;
@@ -42,6 +35,8 @@ export interface RunImportHooks {
   /** Dry run: called with each planned create/update and its field changes. */
   /** [ops: issue 12] with the contact (id and email), for saved plans. */
   onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[], contact: { id?: string; email?: string | null }) => void;
+  /** Dry run: called with the contact each row matched (one it would update, or one that already holds the row's values). */
+  onMatch?: (line: number, contactId: string) => void;
 }
 
 const CHUNK_ROWS = 500;
@@ -56,20 +51,15 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
   const started = Date.now();
   const { signal } = hooks;
   const note = (message: string) => hooks.onNote?.(message);
-  const input = await openInputFile(options.input, hooks.stdin);
+  const input = await openInput(options.input, options, hooks.stdin);
   const client = hooks.client ?? connect(options.connection);
   const stats = createImportStats({ calls: client.stats.calls, dryRun: options.dryRun, errorsPath: options.errorsPath, resultsPath: options.resultsPath, undoPath: options.undoPath, journalPath: options.journalPath });
   const control = new RunControl(signal);
   // migration (issue 13): any input format, through the preset's / map's transform when there is one.
   let migration: Migration | undefined;
-  const openSource = () =>
-    migration?.active
-      ? createInputSource({ input: input.path, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, memo: input.sheets, transform: migration.transform })
-      : createRecordSource({ input: input.path, delimiter: options.delimiter, encoding: options.encoding });
-  let journal: Journal | undefined;
+  const openSource = () => input.rows(migration?.active ? migration.transform : undefined);
+  let run: WriteRun | undefined;
   let lookup: Lookup | undefined;
-  let undo: UndoWriter | undefined;
-  let ledger: ReturnType<typeof createLedger> | undefined;
   try {
     // Nothing is sent before every output is known to be writable.
     await checkWritable([
@@ -81,11 +71,11 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
     migration = await prepareMigration({ ...options, input: input.path, memo: input.sheets }, client, { signal, onNote: note }); // migration (issue 13)
-    const headerSource = openSource();
-    const header = await headerSource.header();
+    // One pass gives the header and then the rows (a duplicate pre-scan, when asked for, is the only other).
+    const rowSource = openSource();
+    const header = await rowSource.header();
     // migration (issue 13): the error report keeps the rows as read; columns resolve against the transformed header.
-    const reportHeader = migration.active ? await (headerSource as InputSource).sourceHeader() : header;
-    headerSource.close();
+    const reportHeader = migration.active ? await rowSource.sourceHeader() : header;
     const mapping = migration.active ? undefined : migration.rename;
     // --set values behave as extra columns present in every row.
     const columns = resolveColumns([...header, ...Object.keys(options.set)], { map: mapping, ignoreUnknown: options.ignoreUnknownColumns, customFields: customFieldList });
@@ -96,10 +86,21 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     stats.estimatedRows = input.estimatedRows;
     // The journal is checked (a changed input stops a resume) before the lookup's calls.
     const fingerprint = options.journalPath || options.idempotencyKey === 'external-id' ? await input.fingerprint() : undefined;
-    if (options.journalPath) {
-      journal = openJournal(options.journalPath, { input: fingerprint!, mode: options.mode, host: hostOf(options.connection.baseUrl) }, options.resume);
-      if (journal.previous.size > 0) note(`resuming: ${journal.previous.size} rows already done in an earlier run`);
-    }
+    run = await openRun({
+      kind: options.mode === 'update' ? 'update' : 'import',
+      stats,
+      client,
+      started,
+      control,
+      ...(options.journalPath ? { journal: { path: options.journalPath, key: { input: fingerprint!, mode: options.mode, host: hostOf(options.connection.baseUrl) }, resume: options.resume } } : {}),
+      errors: { path: options.errorsPath, header: reportHeader },
+      ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: options.dryRun } } : {}),
+      ...(options.undoPath && !options.dryRun ? { undo: { path: options.undoPath, fieldColumns: columns.fields, organizationId: options.undoOrganization } } : {}),
+      concurrency: options.connection.concurrency,
+      onProgress: hooks.onProgress,
+      onNote: note,
+    });
+    const { journal, ledger, pool, undo } = run;
     lookup = await createLookup({ client, strategy: options.lookup, estimatedRows: stats.estimatedRows, batchSize: options.lookupBatch, byId: columns.hasId, signal, onNote: note });
     stats.lookupStrategy = lookup.strategy;
     const duplicates =
@@ -107,31 +108,18 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         ? createDuplicateTracker(stats.estimatedRows, lookup.heldKeys)
         : await scanDuplicates(openSource(), columns, options.onDuplicate, stats.estimatedRows, lookup.heldKeys);
 
-    const errors = await createErrorReport(options.errorsPath, reportHeader);
-    const results = options.resultsPath ? await createResultsReport(options.resultsPath, options.dryRun) : undefined;
-    if (options.undoPath && !options.dryRun) undo = await createUndoWriter(options.undoPath, columns.fields, options.undoOrganization);
-    let lastProgress = 0;
-    ledger = createLedger({ stats, errors, results, journal, journalPath: options.journalPath, onOutcome: () => {
-      const now = Date.now();
-      if (now - lastProgress < 250) return;
-      lastProgress = now;
-      refresh(stats, client, started);
-      hooks.onProgress?.(stats);
-    } });
     const accountIds = new Map<string, string | null>();
     const planContext = { mode: options.mode, customFields, accountIdForExternalId: (ext: string) => accountIds.get(ext) ?? undefined };
     const uncertain = new Map<string, number>();
     const visibility = new SearchVisibility(client, signal, note);
     const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
-    const pool = createPool(options.connection.concurrency);
-    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility });
+    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility });
 
     const prepare = createRowPreparer({ columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, duplicates, journal, options, headerWidth: header.length });
     let chunk: ChunkRow[] = [];
     let chunkKeys = 0;
     // One iterator for the whole file: after a stop the rest is only counted (leaving `for await` would close the source).
-    const rowSource = openSource();
-    const rows = rowSource[Symbol.asyncIterator]() as AsyncIterator<RecordItem & InputItem>;
+    const rows = rowSource[Symbol.asyncIterator]();
     for (let next = await rows.next(); !next.done; next = await rows.next()) {
       stats.total++;
       if (control.stopped) {
@@ -171,22 +159,15 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       stats.plannedCalls = { ...callsSoFar(client), create: dispatcher.planned.create, patch: dispatcher.planned.patch };
       stats.etaSeconds = Math.max(...Object.entries(stats.plannedCalls).map(([e, n]) => ((n ?? 0) * options.connection.rateWindowMs) / 1000 / options.connection.rates[e as EndpointKey]), 0);
     }
-    await undo?.commit().catch((error) => control.judge(error));
-    const closeFailure = await ledger.close({ complete: !control.stopped && stats.notProcessed === 0 });
-    if (closeFailure !== undefined) control.judge(closeFailure);
-    stats.interrupted = control.interrupted;
-    stats.fatal = control.describeFatal();
-    refresh(stats, client, started);
+    await run.close({ complete: stats.notProcessed === 0 });
     return stats;
   } catch (error) {
-    await Promise.allSettled([ledger?.close({ complete: false }), undo?.commit()]);
-    journal?.close();
     // A run that stopped before its first row leaves no journal to resume.
-    if (journal && options.journalPath && journal.previous.size === 0 && stats.total === 0) rmSync(options.journalPath, { force: true });
+    await run?.abort({ nothingDone: stats.total === 0 });
     // Ctrl-C before the first row (e.g. while reading the contact list) is an interruption, not a failure.
     if (control.isAbort(error)) {
       stats.interrupted = true;
-      refresh(stats, client, started);
+      refreshStats(stats, client, started);
       return stats;
     }
     throw error;
@@ -195,12 +176,6 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     if (!hooks.client) client.close?.();
     input.close();
   }
-}
-
-function refresh(stats: ImportStats, client: PylonClient, started: number): void {
-  stats.durationMs = Date.now() - started;
-  stats.retries = client.stats.retries;
-  stats.rateLimited = client.stats.rateLimited;
 }
 
 function callsSoFar(client: PylonClient): Partial<Record<EndpointKey, number>> {

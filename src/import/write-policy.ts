@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import type { PylonClient } from '../pylon/api.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { DesiredContact } from './desired.js';
-import type { Outcome } from './journal.js';
+import type { Outcome } from '../run/journal.js';
 import { holderOfRefusedEmail } from './lookup.js';
 import { unclearedIssue, updateWithClears } from './clears.js';
 import type { RowIssue } from './desired.js';
 import type { FieldChange, Plan, PlanContext } from './plan.js';
 import { diffContact } from './plan.js';
 import type { SearchVisibility } from './search-visibility.js';
-import type { UndoWriter } from './undo-writer.js';
+import type { UndoWriter } from '../run/undo-writer.js';
 import { externalIdConflict } from './identity.js';
 
 /** A row ready to be written: validated, de-duplicated, matched. */

@@ -5,7 +5,7 @@
  * resume works through the same contacts even if the query would now select others).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Filter } from '../pylon/types.js';
 import { deadPartials } from '../output/output-file.js';
@@ -40,7 +40,43 @@ export function selectionPathFor(journalPath: string): string {
   return join(dirname(journalPath), `${basename(journalPath).replace(/\.jsonl$/, '')}.selection.csv`);
 }
 
-const metaPathFor = (journalPath: string) => join(dirname(journalPath), `${basename(journalPath).replace(/\.jsonl$/, '')}.meta.json`);
+/** A file kept beside the journal: `<journal without .jsonl>.<suffix>`. */
+const besideJournal = (journalPath: string, suffix: string) => join(dirname(journalPath), `${basename(journalPath).replace(/\.jsonl$/, '')}.${suffix}`);
+const metaPathFor = (journalPath: string) => besideJournal(journalPath, 'meta.json');
+
+/** `update --sync`: the journal of the removals, applied once the listed contacts are done. */
+export const removalsJournalPathFor = (journalPath: string) => besideJournal(journalPath, 'removals.jsonl');
+
+/** `update --sync`: the removals to apply and the undo file they are merged into, fixed before the run's first write. */
+export interface RemovalState<T> {
+  v: 1;
+  undoPath?: string;
+  removals: T[];
+}
+
+const removalStatePathFor = (journalPath: string) => besideJournal(journalPath, 'removals.json');
+
+export function writeRemovalState<T>(journalPath: string, state: Omit<RemovalState<T>, 'v'>): void {
+  const path = removalStatePathFor(journalPath);
+  // Written whole, then renamed: a kill leaves the previous state or the new one, never half of one.
+  writeFileSync(`${path}.tmp`, JSON.stringify({ v: 1, ...state }) + '\n');
+  renameSync(`${path}.tmp`, path);
+}
+
+export function readRemovalState<T>(journalPath: string): RemovalState<T> | undefined {
+  const path = removalStatePathFor(journalPath);
+  if (!existsSync(path)) return undefined;
+  try {
+    const state = JSON.parse(readFileSync(path, 'utf8')) as RemovalState<T>;
+    return state && state.v === 1 && Array.isArray(state.removals) ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function removeRemovalState(journalPath: string): void {
+  rmSync(removalStatePathFor(journalPath), { force: true });
+}
 
 export function writeRunMeta(journalPath: string, meta: Omit<RunMeta, 'v'>): void {
   writeFileSync(metaPathFor(journalPath), JSON.stringify({ v: 1, ...meta }) + '\n');

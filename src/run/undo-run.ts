@@ -12,7 +12,7 @@
  */
 import { createReadStream, existsSync, renameSync } from 'node:fs';
 import { parse } from 'csv-parse';
-import { readJournal } from '../import/journal.js';
+import { readJournal } from './journal.js';
 import { openCsvFile } from '../output/csv-file.js';
 import { undoCells, undoColumns } from '../update/undo-rows.js';
 import { chooseUndoPath, removeRunState, writeRunMeta } from './run-state.js';
@@ -61,6 +61,25 @@ export async function beginUndoRun(options: UndoRunOptions): Promise<UndoRun> {
       if (journalPath && !existsSync(journalPath)) removeRunState(journalPath);
     },
   };
+}
+
+/**
+ * Runs `run` inside the undo file's lifecycle, the one sequence every writing
+ * command goes through: choose the undo path and save the run state, set aside
+ * and repair the earlier rows (`--resume`), run, merge them back and clean up
+ * (even when the run throws). A resume that cannot account for every undo row
+ * ends with RUN_UNDO_INCOMPLETE (exit 1).
+ */
+export async function withUndoRun<S extends { fatal?: { code: string; message: string } }>(options: UndoRunOptions, run: (undoPath: string | undefined) => Promise<S>): Promise<S> {
+  const undoRun = await beginUndoRun(options);
+  let stats: S;
+  try {
+    stats = await run(undoRun.path);
+  } finally {
+    await undoRun.finish();
+  }
+  if (undoRun.unaccounted > 0) stats.fatal ??= { code: 'RUN_UNDO_INCOMPLETE', message: unaccountedMessage(undoRun.unaccounted, options.journalPath) };
+  return stats;
 }
 
 /** The message (and the exit 1) of a run that cannot account for every undo row. */

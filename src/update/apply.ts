@@ -10,10 +10,10 @@
 import { paginate } from '../pylon/paginate.js';
 import { CUSTOM_PREFIX } from '../columns.js';
 import { sameDecimal } from '../decimal.js';
-import { RunControl } from '../import/run-control.js';
+import { RunControl } from '../run/run-control.js';
 import { unclearedIssue, updateWithClears } from '../import/clears.js';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { PylonClient } from '../pylon/api.js';
 import type { ConnectionOptions } from '../config.js';
@@ -23,15 +23,14 @@ import type { Contact, ContactPatch } from '../pylon/types.js';
 import { resolveColumns } from '../import/columns.js';
 import { validateRow } from '../import/validate.js';
 import { diffContact, type FieldChange } from '../import/plan.js';
-import { createPool } from '../import/pool.js';
-import { openJournal, type Journal, type JournalKey, type JournalOutcome, type Outcome } from '../import/journal.js';
+import type { JournalKey, Outcome } from '../run/journal.js';
+import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
+import type { OutcomeDetail, RowRef } from '../run/ledger.js';
 import { hostOf } from './target.js';
-import { createErrorReport, createResultsReport, type CsvReport, type ErrorRow, type ResultRow } from '../import/report.js';
-import { openCsvFile } from '../output/csv-file.js';
-import type { RowIssueCode } from '../import/desired.js';
-import type { ImportStats } from '../import/run-import.js';
+import type { RowIssue } from '../import/desired.js';
+import { createImportStats, type ImportStats } from '../import/stats.js';
 import type { PlannedContact } from './plan-file.js';
-import { UNDO_CLEAR_TOKEN, undoCells, undoColumns } from './undo-rows.js';
+import { UNDO_CLEAR_TOKEN } from './undo-rows.js';
 
 export interface ApplyOptions {
   /** What the journal is keyed by: the plan's path and hash (or the undo file's). */
@@ -73,60 +72,45 @@ interface Drift {
   to: string;
 }
 
-/** Codes that stop the whole run (the row is left for --resume). */
-
 /** The undo rows of an earlier run are the caller's (run/undo-run.ts): this run writes its own file at `undoPath`. */
 export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promise<ApplyStats> {
   const started = Date.now();
   const { client, signal } = hooks;
   const note = (message: string) => hooks.onNote?.(message);
   const stats: ApplyStats = {
+    ...createImportStats({ calls: client.stats.calls, dryRun: Boolean(options.dryRun), errorsPath: options.errorsPath, resultsPath: options.resultsPath, undoPath: options.undoPath, journalPath: options.journalPath }),
     total: options.contacts.length,
     estimatedRows: options.contacts.length,
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    skipped: 0,
-    failed: 0,
     drifted: 0,
-    notProcessed: 0,
-    resumed: 0,
-    calls: client.stats.calls,
-    retries: 0,
-    rateLimited: 0,
-    lookupStrategy: 'search',
-    dryRun: Boolean(options.dryRun),
-    durationMs: 0,
-    interrupted: false,
-    errorsPath: options.errorsPath,
-    resultsPath: options.resultsPath,
-    undoPath: options.undoPath,
-    journalPath: options.journalPath,
-    warnings: [],
   };
 
   // Every column the plan touches, in order of first appearance.
   const fieldColumns = [...new Set(options.contacts.flatMap((c) => c.changes.map((ch) => ch.column)))];
   const header = ['id', 'email', ...fieldColumns.filter((c) => c !== 'email')];
-  let journal: Journal | undefined;
-  let errors: CsvReport<ErrorRow> | undefined;
-  let results: CsvReport<ResultRow> | undefined;
-  let undo: CsvReport<string[]> | undefined;
   // Stopping is decided as in the import: 401/403 and output failures always stop; a write cut off after it reached the server fails its row.
   const control = new RunControl(signal);
+  let run: WriteRun | undefined;
   try {
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
     const columns = resolveColumns(header, { customFields: customFieldList });
     const validation = { customFields, clearToken: UNDO_CLEAR_TOKEN };
-    if (options.journalPath && !options.dryRun) {
-      journal = openJournal(options.journalPath, applyJournalKey(options), options.resume);
-      if (journal.previous.size > 0) note(`resuming: ${journal.previous.size} contacts already done in an earlier run`);
-    }
-    errors = await createErrorReport(options.errorsPath, header);
-    if (options.resultsPath) results = await createResultsReport(options.resultsPath, false);
-    const undoHeader = undoColumns(fieldColumns, options.organizationId);
-    if (options.undoPath && !options.dryRun) undo = await openCsvFile<string[]>(options.undoPath, undoHeader, (cells) => cells, { keepPartialOnFailure: true });
+    const writes = !options.dryRun;
+    run = await openRun({
+      kind: 'apply',
+      stats,
+      client,
+      started,
+      control,
+      ...(options.journalPath && writes ? { journal: { path: options.journalPath, key: applyJournalKey(options), resume: options.resume } } : {}),
+      errors: { path: options.errorsPath, header },
+      ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: false } } : {}),
+      ...(options.undoPath && writes ? { undo: { path: options.undoPath, fieldColumns, organizationId: options.organizationId } } : {}),
+      concurrency: options.connection.concurrency,
+      onProgress: hooks.onProgress,
+      onNote: note,
+    });
+    const { journal, ledger, pool, undo } = run;
 
     /** The row's cells: the values to set. The email is there only when the plan changes it (or for the report). */
     const cellsOf = (entry: PlannedContact, forReport = false) => {
@@ -139,40 +123,18 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       }
       return cells;
     };
-
-    let lastProgress = 0;
-    const progress = () => {
-      const now = Date.now();
-      if (now - lastProgress < 250) return;
-      lastProgress = now;
-      stats.durationMs = now - started;
-      stats.retries = client.stats.retries;
-      stats.rateLimited = client.stats.rateLimited;
-      hooks.onProgress?.(stats);
+    /** A contact of the plan as the reports show it: its place in the plan, its id, email and planned values. */
+    const ref = (line: number, entry: PlannedContact): RowRef => ({ line, cells: cellsOf(entry, true), email: entry.email });
+    const record = (line: number, entry: PlannedContact, outcome: Outcome, detail: OutcomeDetail = {}) => ledger.record(ref(line, entry), outcome, { id: entry.id, ...detail });
+    const fail = (line: number, entry: PlannedContact, issue: RowIssue, detail: OutcomeDetail = {}) => {
+      if (issue.code === 'ROW_DRIFTED') stats.drifted++;
+      return ledger.fail(ref(line, entry), issue, { id: entry.id, ...detail });
     };
 
-    const record = async (line: number, entry: PlannedContact, outcome: Outcome, detail: { code?: RowIssueCode; field?: string; message?: string; status?: number; requestId?: string; replayed?: boolean } = {}) => {
-      stats[outcome]++;
-      if (outcome === 'failed') {
-        if (detail.code === 'ROW_DRIFTED') stats.drifted++;
-        await errors!.write({ line, cells: cellsOf(entry, true), code: detail.code ?? 'ROW_API_FAILED', field: detail.field, message: detail.message ?? '', status: detail.status, requestId: detail.requestId });
-      }
-      const message = outcome === 'failed' ? `${detail.code ?? 'ROW_API_FAILED'}: ${detail.message ?? ''}` : detail.message;
-      await results?.write({ line, action: outcome, contactId: entry.id, email: entry.email, requestId: detail.requestId, message });
-      if (journal && !detail.replayed) {
-        const done: JournalOutcome = { t: 'done', l: line, o: outcome, id: entry.id };
-        if (detail.requestId) done.rid = detail.requestId;
-        if (outcome === 'failed') Object.assign(done, { code: detail.code, field: detail.field, message: detail.message, status: detail.status });
-        journal.done(done);
-      }
-      progress();
-    };
-
-    const pool = createPool(options.connection.concurrency);
     const patch = async (line: number, entry: PlannedContact, live: Contact, body: object, changes: FieldChange[]) => {
       // Queued in the pool when the run stopped: never started, left for --resume.
       if (control.stopped) {
-        stats.notProcessed++;
+        ledger.notProcessed();
         return;
       }
       try {
@@ -185,34 +147,32 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         // A "" clear the server refuses or ignores: the rest is applied, the undo row leaves it out, the row says so.
         const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent);
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
-        if (applied.length > 0) await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, applied, options.organizationId));
-        if (uncleared.length > 0) {
-          const issue = unclearedIssue(uncleared);
-          await record(line, entry, 'failed', { code: issue.code, field: issue.field, message: issue.message, requestId: res.requestId });
-        } else await record(line, entry, 'updated', { requestId: res.requestId });
+        if (applied.length > 0) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, applied);
+        if (uncleared.length > 0) await fail(line, entry, unclearedIssue(uncleared), { requestId: res.requestId });
+        else await record(line, entry, 'updated', { requestId: res.requestId });
       } catch (error) {
         if (control.judge(error) === 'stop') {
-          stats.notProcessed++;
+          ledger.notProcessed();
           return;
         }
         const api = error instanceof PylonApiError ? error : undefined;
-        await record(line, entry, 'failed', {
-          code: api && api.status !== undefined && api.status < 500 ? 'ROW_API_REJECTED' : 'ROW_API_FAILED',
-          message: api ? api.errors.join('; ') || api.message : String(error),
-          status: api?.status,
-          requestId: api?.requestId,
-        });
+        await fail(
+          line,
+          entry,
+          { code: api && api.status !== undefined && api.status < 500 ? 'ROW_API_REJECTED' : 'ROW_API_FAILED', message: api ? api.errors.join('; ') || api.message : String(error) },
+          { status: api?.status, requestId: api?.requestId },
+        );
       }
     };
 
     const decide = async (line: number, entry: PlannedContact, live: Contact | undefined) => {
       if (!live) {
-        await record(line, entry, 'failed', { code: 'ROW_NOT_FOUND', field: 'id', message: `Contact ${entry.id}${entry.email ? ` (${entry.email})` : ''} no longer exists: it was deleted after the plan was made` });
+        await fail(line, entry, { code: 'ROW_NOT_FOUND', field: 'id', message: `Contact ${entry.id}${entry.email ? ` (${entry.email})` : ''} no longer exists: it was deleted after the plan was made` });
         return;
       }
       const { desired, issues } = validateRow(cellsOf(entry), columns, validation);
       if (issues.length > 0) {
-        await record(line, entry, 'failed', { code: issues[0].code, field: issues[0].field, message: issues.map((i) => i.message).join('; ') });
+        await fail(line, entry, { code: issues[0].code, field: issues[0].field, message: issues.map((i) => i.message).join('; ') });
         return;
       }
       const diff = diffContact(desired, live, { customFields });
@@ -232,7 +192,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         const sent = journal?.sentBefore.get(line);
         if (sent?.changes && sent.id === entry.id) {
           // An earlier run's PATCH that landed without its outcome being recorded.
-          await undo?.write(undoCells(undoHeader, entry.id, live.email ?? entry.email, sent.changes, options.organizationId));
+          await undo?.write({ id: entry.id, email: live.email ?? entry.email }, sent.changes);
           await record(line, entry, 'updated');
         } else {
           await record(line, entry, 'unchanged');
@@ -240,7 +200,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         return;
       }
       if (drift.length > 0 && !options.force) {
-        await record(line, entry, 'failed', {
+        await fail(line, entry, {
           code: 'ROW_DRIFTED',
           field: drift[0].column,
           message: `Changed since the plan was made, left as it is: ${drift
@@ -259,7 +219,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
 
     for (let from = 0; from < options.contacts.length; from += options.readBatch) {
       if (control.stopped) {
-        stats.notProcessed += options.contacts.length - from;
+        ledger.notProcessed(options.contacts.length - from);
         break;
       }
       const batch: Array<{ line: number; entry: PlannedContact }> = [];
@@ -267,8 +227,8 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         const entry = options.contacts[i];
         const previous = journal?.previous.get(i + 1);
         if (previous) {
-          stats.resumed++;
-          await record(i + 1, entry, previous.o, { code: previous.code as RowIssueCode | undefined, field: previous.field, message: previous.message, status: previous.status, requestId: previous.rid, replayed: true });
+          if (previous.code === 'ROW_DRIFTED') stats.drifted++;
+          await ledger.replay(ref(i + 1, entry), { ...previous, id: previous.id ?? entry.id, email: previous.email ?? entry.email });
         } else {
           batch.push({ line: i + 1, entry });
         }
@@ -279,12 +239,12 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         live = await readLive(client, batch.map((b) => b.entry.id), signal);
       } catch (error) {
         control.stopOrThrow(error);
-        stats.notProcessed += options.contacts.length - from;
+        ledger.notProcessed(options.contacts.length - from);
         break;
       }
       for (const [k, { line, entry }] of batch.entries()) {
         if (control.stopped) {
-          stats.notProcessed += batch.length - k;
+          ledger.notProcessed(batch.length - k);
           break;
         }
         await decide(line, entry, live.get(entry.id));
@@ -292,35 +252,18 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     }
     await pool.drain();
 
-    stats.interrupted = control.interrupted;
-    stats.fatal = control.describeFatal();
     if (stats.drifted > 0) note(`${stats.drifted} contacts changed since the plan was made and were left as they are (ROW_DRIFTED in ${options.errorsPath})`);
-    await errors.commit();
-    await results?.commit();
-    await undo?.commit();
-    journal?.close();
-    journal = undefined;
-    if (options.journalPath && !options.dryRun && !control.stopped && stats.notProcessed === 0) rmSync(options.journalPath, { force: true });
-    return finish(stats, client, started);
+    await run.close({ complete: stats.notProcessed === 0 });
+    return stats;
   } catch (error) {
-    await errors?.commit().catch(() => undefined);
-    await results?.commit().catch(() => undefined);
-    await undo?.commit().catch(() => undefined);
+    await run?.abort({ nothingDone: false });
     if (signal?.aborted && error instanceof PylonCliError && error.code === 'RUN_ABORTED') {
       stats.interrupted = true;
-      return finish(stats, client, started);
+      refreshStats(stats, client, started);
+      return stats;
     }
     throw error;
-  } finally {
-    journal?.close();
   }
-}
-
-function finish(stats: ApplyStats, client: PylonClient, started: number): ApplyStats {
-  stats.durationMs = Date.now() - started;
-  stats.retries = client.stats.retries;
-  stats.rateLimited = client.stats.rateLimited;
-  return stats;
 }
 
 /** The live contacts of these ids (absent ones were deleted), paging through the search if it must. */

@@ -15,15 +15,15 @@ import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } fr
 import type { ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 import { mergeEarlierUndo } from '../run/undo-file.js';
-import { beginUndoRun, unaccountedMessage } from '../run/undo-run.js';
-import { removeRunState, selectionPathFor } from '../run/run-state.js';
+import { withUndoRun } from '../run/undo-run.js';
+import { readRemovalState, removalsJournalPathFor, removeRemovalState, removeRunState, selectionPathFor, writeRemovalState } from '../run/run-state.js';
 import { open, readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
 import { applyJournalKey, fileHash, runApply } from './apply.js';
-import { checkJournal, refuseUnfinished, type JournalKey } from '../import/journal.js';
-import { openInputFile } from '../import/input-file.js';
+import { checkJournal, refuseUnfinished, type JournalKey } from '../run/journal.js';
+import { openInput } from '../input/open-input.js';
 import { hostOf } from './target.js';
 import { planRemovals } from './sync.js';
 import { isConditionalUndo, ORGANIZATION_COLUMN, plannedFromUndoRow } from './undo-rows.js';
@@ -97,14 +97,20 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
   if (options.planOut) importOptions = { ...importOptions, journalPath: undefined };
   try {
     if (options.planOut) await checkWritable([{ path: options.planOut, option: '--plan-out' }]);
+    // --sync: a resumed run whose listed contacts were all done has only its removals left (kept beside the journal).
+    const pending = options.sync && journalPath && importOptions.resume ? readRemovalState<PlannedContact>(journalPath) : undefined;
+    const listedDone = pending !== undefined && !existsSync(journalPath!);
+    if (options.sync && journalPath && !importOptions.resume) refuseUnfinished(removalsJournalPathFor(journalPath), 'update');
     // The journal is checked before anything is read or written: a re-run, a resume of nothing, or of another file, host or version stops here.
-    if (journalPath && !options.where && importOptions.input !== '-' && !(await readsAsUndoFile(importOptions.input))) {
+    // Read once: whether the input is an undo file decides the journal check and the path the run takes.
+    const undoInput = !options.where && importOptions.input !== '-' && (await readsAsUndoFile(importOptions.input));
+    if (journalPath && !listedDone && !options.where && importOptions.input !== '-' && !undoInput) {
       checkJournal(journalPath, await journalKeyOf(importOptions.input, importOptions), importOptions.resume);
     }
     const target = await fetchTarget(hooks.client, importOptions.connection.baseUrl, hooks.signal);
     // Undo rows name the organisation: `update <undo file>` refuses a file of another one.
     importOptions = { ...importOptions, undoOrganization: target.organization?.id };
-    if (!options.where && importOptions.input !== '-' && !options.planOut && !options.sync && (await readsAsUndoFile(importOptions.input))) {
+    if (undoInput && !options.planOut && !options.sync) {
       return await runUndoFile(options, importOptions, target, hooks);
     }
     if (options.where) {
@@ -131,34 +137,29 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
 
     const transitions = new Map<string, Transition>();
     const entries: PlannedContact[] = [];
-    // --sync: the contacts the file names (from the plan run's results), kept out of the removals.
-    const keepDir = options.sync ? createTempDir('sync') : undefined;
-    const keepResults = keepDir ? join(keepDir, 'plan-results.csv') : undefined;
-    let planStats: ImportStats;
-    try {
-      planStats = await runImport(
-        { ...importOptions, dryRun: true, journalPath: undefined, resultsPath: keepResults ?? (options.import.dryRun ? options.import.resultsPath : undefined) },
-        {
-          ...hooks,
-          onPlan: (line, _action, changes: readonly FieldChange[], contact) => {
-            countTransitions(transitions, changes);
-            if (options.planOut && contact.id) entries.push({ id: contact.id, ...(contact.email ? { email: contact.email } : {}), line, changes: changes.map((c) => ({ ...c })) });
-          },
+    // --sync: the contacts the file names (every contact a row matched, from the plan hook), kept out of the removals.
+    const keep = new Set<string>();
+    const planStats = await runImport(
+      { ...importOptions, dryRun: true, journalPath: undefined, resultsPath: options.import.dryRun ? options.import.resultsPath : undefined },
+      {
+        ...hooks,
+        onPlan: (line, _action, changes: readonly FieldChange[], contact) => {
+          countTransitions(transitions, changes);
+          if (options.planOut && contact.id) entries.push({ id: contact.id, ...(contact.email ? { email: contact.email } : {}), line, changes: changes.map((c) => ({ ...c })) });
         },
-      );
-      if (options.sync && !planStats.fatal && !planStats.interrupted) {
-        if (planStats.failed > 0) {
-          throw new ExitError(
-            1,
-            `Stopped before writing anything: ${planStats.failed} rows of the file failed (see ${planStats.errorsPath}); --sync would take the value from contacts the file may mean to keep. Fix the rows and run again.`,
-            'RUN_GUARD',
-          );
-        }
-        const keep = await readKeptIds(keepResults!);
-        removals = await planRemovals(hooks.client, { set: importOptions.set, others: options.sync.others }, keep, hooks.signal);
+        ...(options.sync ? { onMatch: (_line: number, id: string) => void keep.add(id) } : {}),
+      },
+    );
+    if (options.sync && !planStats.fatal && !planStats.interrupted) {
+      if (planStats.failed > 0) {
+        throw new ExitError(
+          1,
+          `Stopped before writing anything: ${planStats.failed} rows of the file failed (see ${planStats.errorsPath}); --sync would take the value from contacts the file may mean to keep. Fix the rows and run again.`,
+          'RUN_GUARD',
+        );
       }
-    } finally {
-      if (keepDir) rmSync(keepDir, { recursive: true, force: true });
+      // A resumed run applies the removals it fixed before its first write: those it applied no longer hold the value.
+      removals = pending?.removals ?? (await planRemovals(hooks.client, { set: importOptions.set, others: options.sync.others }, keep, hooks.signal));
     }
     const removalTransitions = new Map<string, Transition>();
     for (const r of removals ?? []) countTransitions(removalTransitions, r.changes);
@@ -196,23 +197,31 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     if (plan.changes + removing > 0 && hooks.confirm && !(await hooks.confirm(plan))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }
-    const undoRun = await beginUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote });
-    importOptions = { ...importOptions, undoPath: undoRun.path };
+    const nothingLeft = { ...planStats, dryRun: false, updated: 0, unchanged: planStats.unchanged };
     let stats: ImportStats;
-    try {
-      stats = plan.changes > 0 || importOptions.resume ? await runImport(importOptions, hooks) : { ...planStats, dryRun: false, updated: 0, unchanged: planStats.unchanged };
-    } finally {
-      await undoRun.finish();
+    if (listedDone) {
+      // Only the removals of the interrupted run are left; they go to its undo file.
+      stats = nothingLeft;
+      importOptions = { ...importOptions, undoPath: pending!.undoPath };
+    } else {
+      stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, async (undoPath) => {
+        importOptions = { ...importOptions, undoPath };
+        // Fixed before the first write: a resume applies these removals, whatever the store holds by then.
+        if (journalPath && removals && removals.length > 0) writeRemovalState(journalPath, { undoPath, removals });
+        return plan.changes > 0 || importOptions.resume ? await runImport(importOptions, hooks) : nothingLeft;
+      });
     }
-    if (undoRun.unaccounted > 0) stats.fatal ??= { code: 'RUN_UNDO_INCOMPLETE', message: unaccountedMessage(undoRun.unaccounted, journalPath) };
     if (removals && removals.length > 0 && !stats.fatal && !stats.interrupted) {
-      stats = await applyRemovals(removals, importOptions, stats, hooks);
+      stats = await applyRemovals(removals, importOptions, stats, hooks, journalPath);
     }
     return { plan, stats };
   } finally {
     if (spool) rmSync(spool, { recursive: true, force: true });
-    // A completed run removed its journal: its side files (undo path, selection) go with it.
-    if (journalPath && !existsSync(journalPath)) removeRunState(journalPath);
+    // A completed run removed its journal: its side files (undo path, selection, removals) go with it.
+    if (journalPath && !existsSync(journalPath)) {
+      removeRunState(journalPath);
+      if (!existsSync(removalsJournalPathFor(journalPath))) removeRemovalState(journalPath);
+    }
   }
 }
 
@@ -241,34 +250,38 @@ function checkGuards(changes: number, removals: number, options: UpdateOptions):
   }
 }
 
-/** The contact ids the plan run matched (its results file), updated or already right. */
-async function readKeptIds(resultsPath: string): Promise<Set<string>> {
-  const keep = new Set<string>();
-  const rows = parse(await readFile(resultsPath), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
-  for (const row of rows) if (row._contact_id) keep.add(row._contact_id);
-  return keep;
-}
-
-/** The removals of a --sync, applied as planned (a contact changed since is drifted), after the file's changes. */
-async function applyRemovals(removals: PlannedContact[], importOptions: ImportOptions, stats: ImportStats, hooks: UpdateHooks): Promise<ImportStats> {
+/**
+ * The removals of a --sync, applied as planned (a contact changed since is drifted), after the file's changes.
+ * They have their own journal beside the run's (`--resume` finishes them after a kill) and their own undo rows,
+ * merged into the run's undo file once they are done.
+ */
+async function applyRemovals(removals: PlannedContact[], importOptions: ImportOptions, stats: ImportStats, hooks: UpdateHooks, runJournal: string | undefined): Promise<ImportStats> {
   const undoPath = importOptions.undoPath;
-  const removalUndo = undoPath ? `${undoPath}.removals` : undefined;
+  const journalPath = runJournal ? removalsJournalPathFor(runJournal) : undefined;
+  const resume = importOptions.resume && journalPath !== undefined && existsSync(journalPath);
   const errorsPath = importOptions.errorsPath.replace(/(\.csv)?$/i, '.removals$1');
-  const result = await runApply(
-    {
-      source: { path: importOptions.input, hash: 'sync' },
-      contacts: removals,
-      connection: importOptions.connection,
-      force: false,
-      errorsPath,
-      undoPath: removalUndo,
-      organizationId: importOptions.undoOrganization,
-      resume: false,
-      readBatch: 100,
-    },
-    { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote },
-  );
-  if (removalUndo && undoPath && existsSync(removalUndo)) await mergeEarlierUndo(removalUndo, undoPath);
+  let removalUndo: string | undefined;
+  const result = await withUndoRun({ asked: undoPath ? `${undoPath}.removals` : undefined, resume, journalPath, onNote: hooks.onNote }, (path) => {
+    removalUndo = path;
+    return runApply(
+      {
+        source: { path: importOptions.input, hash: 'sync' },
+        contacts: removals,
+        connection: importOptions.connection,
+        force: false,
+        errorsPath,
+        undoPath: path,
+        organizationId: importOptions.undoOrganization,
+        journalPath,
+        resume,
+        readBatch: 100,
+      },
+      { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote },
+    );
+  });
+  // The removals' undo rows join the run's once every removal has its outcome; until then a resume adds to them.
+  const done = !journalPath || !existsSync(journalPath);
+  if (done && removalUndo && undoPath && existsSync(removalUndo)) await mergeEarlierUndo(removalUndo, undoPath);
   if (result.failed === 0) rmSync(errorsPath, { force: true });
   else stats.warnings.push(`${result.failed} removals failed or drifted: see ${errorsPath}`);
   hooks.onNote?.(`--sync: ${result.updated} contacts not in the file changed to the --others values, ${result.unchanged} already had them, ${result.failed} failed`);
@@ -279,6 +292,7 @@ async function applyRemovals(removals: PlannedContact[], importOptions: ImportOp
     unchanged: stats.unchanged + result.unchanged,
     failed: stats.failed + result.failed,
     notProcessed: stats.notProcessed + result.notProcessed,
+    resumed: stats.resumed + result.resumed,
     fatal: stats.fatal ?? result.fatal,
     interrupted: stats.interrupted || result.interrupted,
     undoPath: undoPath,
@@ -345,14 +359,9 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   }
   if (plan.changes > 0 && hooks.confirm && !(await hooks.confirm(plan))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
   const journalPath = importOptions.journalPath;
-  const undoRun = await beginUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote });
-  let stats: ImportStats;
-  try {
-    stats = await runApply({ ...base, undoPath: undoRun.path, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress });
-  } finally {
-    await undoRun.finish();
-  }
-  if (undoRun.unaccounted > 0) stats.fatal ??= { code: 'RUN_UNDO_INCOMPLETE', message: unaccountedMessage(undoRun.unaccounted, journalPath) };
+  const stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, (undoPath) =>
+    runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress }),
+  );
   return { plan, stats };
 }
 
@@ -381,7 +390,7 @@ async function writeSelection(client: PylonClient, filter: Filter, path: string,
 
 /** The journal key of an update of `path` (the file, or a --where run's selection). */
 async function journalKeyOf(path: string, options: ImportOptions): Promise<JournalKey> {
-  const input = await openInputFile(path);
+  const input = await openInput(path);
   try {
     return { input: await input.fingerprint(), mode: 'update', host: hostOf(options.connection.baseUrl) };
   } finally {

@@ -320,3 +320,29 @@ test('update --sync stopped by kill -9 while changing the listed contacts, then 
   t.deepEqual(now.filter((c) => ids.has(c.id) && c.portal_role !== 'admin').map((c) => c.email), []);
   t.deepEqual(now.filter((c) => !ids.has(c.id) && c.portal_role === 'admin').map((c) => c.email), []);
 });
+
+test('update --sync killed by kill -9 while taking the value from contacts not in the file, then --resume: every removal is applied once, each changed contact has its undo row, the undo file restores the store', async (t) => {
+  const { emulator, dir, env } = await seeded(t);
+  const before = snapshot(emulator);
+  const listedIds = new Set(before.filter((_, i) => i % 2 === 0).map((c) => c.id));
+  const input = join(dir, 'admins.csv');
+  writeFileSync(input, ['email', ...before.filter((c) => listedIds.has(c.id)).map((c) => c.email)].join('\n') + '\n');
+  const promoted = before.filter((c) => listedIds.has(c.id) && c.portal_role !== 'admin');
+  const removed = before.filter((c) => !listedIds.has(c.id) && c.portal_role === 'admin');
+  t.true(removed.length > 20, `${removed.length} removals`);
+  const args = ['update', input, '--set', 'portal_role=admin', '--sync', '--others', 'portal_role=member', '--max-removals', '1000', '--json'];
+  // The listed contacts are patched first; the kill lands once some removals were sent.
+  const first = await stopMidway([...args, ...SLOW], env, emulator, 'SIGKILL', promoted.length + 8);
+  t.is(first.signal, 'SIGKILL', first.stderr);
+  const patchedAtKill = emulator.stats().requests.patch;
+  t.true(patchedAtKill > promoted.length && patchedAtKill < promoted.length + removed.length, `killed in the removal phase: ${patchedAtKill} PATCH calls, ${promoted.length} listed`);
+
+  const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+  t.is(resumed.code, 0, resumed.stderr);
+  const now = snapshot(emulator);
+  t.deepEqual(now.filter((c) => listedIds.has(c.id) && c.portal_role !== 'admin').map((c) => c.email), [], 'every listed contact is an admin');
+  t.deepEqual(now.filter((c) => !listedIds.has(c.id) && c.portal_role === 'admin').map((c) => c.email), [], 'no one else is');
+  t.is(emulator.stats().requests.patch, promoted.length + removed.length, 'each contact patched once over both runs');
+  t.deepEqual(filesUnder(dir).filter((f) => /removals/.test(f)), [], 'the removals journal, state and undo rows are gone once merged');
+  await undoRestores(t, emulator, env, join(dir, 'admins.undo.csv'), [...promoted, ...removed], before);
+});

@@ -14,7 +14,7 @@ import { createPylonClient } from '../../src/pylon/client.js';
 import { resolveImportOptions, type ImportOptionsInput } from '../../src/import/options.js';
 import { runUpdate } from '../../src/update/run-update.js';
 import { ENDPOINTS } from '../../src/config.js';
-import { openJournal } from '../../src/import/journal.js';
+import { openJournal } from '../../src/run/journal.js';
 import { parseFilterExpression } from '../../src/pylon/filter-expr.js';
 import { selectionPathFor, whereJournalPath, whereRunKey } from '../../src/run/run-state.js';
 import type { Contact } from '../../src/pylon/types.js';

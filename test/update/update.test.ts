@@ -15,7 +15,7 @@ import { resolveImportOptions, type ImportOptionsInput } from '../../src/import/
 import { runUpdate, type UpdateHooks, type UpdatePlan } from '../../src/update/run-update.js';
 import { parseFilterExpression } from '../../src/pylon/filter-expr.js';
 import { ExitError } from '../../src/errors.js';
-import { openJournal } from '../../src/import/journal.js';
+import { openJournal } from '../../src/run/journal.js';
 import { ENDPOINTS } from '../../src/config.js';
 import type { Contact } from '../../src/pylon/types.js';
 import { seedContacts, GLOBEX_ACCOUNT } from './seed.js';

@@ -10,8 +10,8 @@ import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-
 import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
 import { describeTarget, fetchTarget } from '../../update/target.js';
 import { applyJournalKey, runApply, type ApplyStats } from '../../update/apply.js';
-import { checkJournal } from '../../import/journal.js';
-import { beginUndoRun, unaccountedMessage } from '../../run/undo-run.js';
+import { checkJournal } from '../../run/journal.js';
+import { withUndoRun } from '../../run/undo-run.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
@@ -128,26 +128,24 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
           if (total > 0 && ctx.isTTY && !argv.yes && !(await askToConfirm(ctx, question, hooks.signal))) {
             throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
           }
-          const undoRun = await beginUndoRun({ asked: undoWanted ? options.undoPath : undefined, resume: options.resume, journalPath: options.journalPath, onNote: hooks.onNote });
-          const undoPath = undoRun.path;
-          const applied = await runApply(
-            {
-              source: { path: options.planPath, hash: plan.hash },
-              contacts,
-              connection: options.connection,
-              force: options.force,
-              errorsPath: options.errorsPath,
-              resultsPath: options.resultsPath,
-              undoPath,
-              organizationId: target.organization?.id,
-              journalPath: options.journalPath,
-              resume: options.resume,
-              readBatch: options.readBatch,
-            },
-            { client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress },
-          ).finally(() => undoRun.finish());
-          if (undoRun.unaccounted > 0) applied.fatal ??= { code: 'RUN_UNDO_INCOMPLETE', message: unaccountedMessage(undoRun.unaccounted, options.journalPath) };
-          return applied;
+          return withUndoRun({ asked: undoWanted ? options.undoPath : undefined, resume: options.resume, journalPath: options.journalPath, onNote: hooks.onNote }, (undoPath) =>
+            runApply(
+              {
+                source: { path: options.planPath, hash: plan.hash },
+                contacts,
+                connection: options.connection,
+                force: options.force,
+                errorsPath: options.errorsPath,
+                resultsPath: options.resultsPath,
+                undoPath,
+                organizationId: target.organization?.id,
+                journalPath: options.journalPath,
+                resume: options.resume,
+                readBatch: options.readBatch,
+              },
+              { client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress },
+            ),
+          );
         },
         ctx,
         { ...options.connection.rates, windowMs: options.connection.rateWindowMs },

@@ -1,5 +1,5 @@
 import { openCsvFile, type CsvFile } from '../output/csv-file.js';
-import type { FieldChange } from './plan.js';
+import type { FieldChange } from '../import/plan.js';
 import { UNDO_CLEAR_TOKEN, undoCells, undoColumns } from '../update/undo-rows.js';
 
 /** Marks, in an undo file, a field that was empty before the run: applying the file clears it again. */

@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openJournal } from '../../src/import/journal.js';
+import { openJournal } from '../../src/run/journal.js';
 import { ConfigError } from '../../src/errors.js';
 
 const input = { path: '/data/contacts.csv', size: 100, sha256: 'abc' };

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPool } from '../../src/import/pool.js';
+import { createPool } from '../../src/run/pool.js';
 
 test('never runs more than the concurrency, and the reader waits at the high-water mark', async (t) => {
   const pool = createPool(3, 6);

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readSync, writeSync, fsyncSync, fstatS
 import { ConfigError } from '../errors.js';
 import { outputWriteError } from '../output/output-file.js';
 import { TOOL_VERSION } from '../update/target.js';
-import type { FieldChange } from './plan.js';
+import type { FieldChange } from '../import/plan.js';
 
 /**
  * Append-only JSONL journal that makes an import resumable after any stop,

@@ -7,15 +7,20 @@ import type { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
 import { isGzip } from '../csv/read.js';
 import { createTempDir } from '../output/temp-dir.js';
-import type { InputFingerprint } from './journal.js';
-import { createWorkbookMemo, type WorkbookMemo } from '../input/xlsx.js';
+import type { InputFingerprint } from '../run/journal.js';
+import { createWorkbookMemo, type WorkbookMemo } from './xlsx.js';
+import { createInputSource, type InputSource, type InputSourceOptions } from './index.js';
 
 /**
- * The file an import reads, twice if need be (a duplicate pre-pass, then the
- * rows). Standard input is spooled to a scratch file first, removed by `close()`
- * (or, after a kill -9, by the next run's sweep of dead processes' folders).
+ * The one place a run opens its input: `openInput()` once per run. Standard
+ * input is spooled to a scratch file first, removed by `close()` (or, after a
+ * kill -9, by the next run's sweep of dead processes' folders); an XLSX is
+ * parsed once, whatever the number of passes. Each pass over the rows is
+ * `rows()`: one reader per format (src/input/index.ts), through the migration's
+ * transform when there is one. The rows pass gives the header too, so a run
+ * reads its input once, plus once more only for a duplicate pre-scan.
  */
-export interface InputFile {
+export interface Input {
   /** A path the readers can open (the spool for stdin). */
   readonly path: string;
   /** Rows expected, from the size and the first 64 KiB (for progress and the lookup's choice). */
@@ -24,10 +29,20 @@ export interface InputFile {
   fingerprint(): Promise<InputFingerprint>;
   /** An XLSX input's parse, shared by every pass of the run (released by close). */
   readonly sheets: WorkbookMemo;
+  /** A new pass over the rows (header first), through `transform` when given. Closed by `close()` if left open. */
+  rows(transform?: InputSourceOptions['transform']): InputSource;
   close(): void;
 }
 
-export async function openInputFile(input: string, stdin?: Readable): Promise<InputFile> {
+/** How the input is read: its format and, for CSV, its delimiter and encoding; for XLSX, its sheet. */
+export interface InputReadOptions {
+  format?: string;
+  sheet?: string;
+  delimiter?: string;
+  encoding?: string;
+}
+
+export async function openInput(input: string, read: InputReadOptions = {}, stdin?: Readable): Promise<Input> {
   let spoolDir: string | undefined;
   let path = input;
   if (input === '-') {
@@ -43,6 +58,7 @@ export async function openInputFile(input: string, stdin?: Readable): Promise<In
     throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${input}`, { option: '<file>' });
   }
   const sheets = createWorkbookMemo();
+  const passes = new Set<InputSource>();
   return {
     path,
     estimatedRows: estimateRows(path),
@@ -52,7 +68,14 @@ export async function openInputFile(input: string, stdin?: Readable): Promise<In
       await pipeline(createReadStream(path), hash);
       return { path: resolvePath(input), size: statSync(path).size, sha256: hash.digest('hex') };
     },
+    rows(transform) {
+      const pass = createInputSource({ input: path, format: read.format, sheet: read.sheet, delimiter: read.delimiter, encoding: read.encoding, memo: sheets, transform });
+      passes.add(pass);
+      return pass;
+    },
     close() {
+      for (const pass of passes) pass.close();
+      passes.clear();
       sheets.clear();
       if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
       spoolDir = undefined;

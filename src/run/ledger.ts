@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
-import type { RowIssue } from './desired.js';
+import type { RowIssue } from '../import/desired.js';
 import type { Journal, JournalOutcome, Outcome } from './journal.js';
 import type { CsvReport, ErrorRow, ResultRow } from './report.js';
-import type { ImportStats } from './stats.js';
+import type { ImportStats } from '../import/stats.js';
 
 /** A row as the reports show it: its line, its original cells, the email it targets. */
 export interface RowRef {
