@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { hideBin } from 'yargs/helpers';
+import { hideBin } from './cli/yargs.js';
 import { runCli } from './cli/index.js';
 import { processContext } from './cli/context.js';
 

@@ -5,12 +5,21 @@
  * its prepare script builds dist/), and `npm install -g git+file://…` of that clone.
  * Slow (npm installs real packages), so the three run side by side in one test file.
  * Skipped, with the reason, only where npm or git is unavailable.
+ *
+ * The git install goes through npm's git-dependency preparation (pacote): clone, `npm install`
+ * in the clone, `prepare`, pack, extract. Before pacote 22 (npm 12, which needs Node 22) that inner
+ * `npm install` inherits `npm_config_global=true` from the outer one, so it installs the clone
+ * globally as a link into the same prefix, over the outer install (npm/cli#9406, fixed by
+ * pacote's `--global=false`). Every npm that runs on Node 20 has that bug, for any package with a
+ * `build` or `prepare` script. Where the npm on PATH lacks the fix, the test runs the same install
+ * through a copy of that npm with pacote's one-line fix applied, and says so in its log: what it
+ * checks is this package's side of a git install (prepare in a fresh clone, pack, the installed command).
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from './helpers/cli.js';
 
@@ -47,7 +56,8 @@ async function installedWorks(prefix: string): Promise<{ version: string; help: 
   return { version, help: /pylon-contacts import <file>/.test(help) && /Docs: .*docs/.test(help) };
 }
 
-const npmEnv = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+// prefer-offline: packages already in npm's cache are used without asking the registry again (a fresh cache still fetches).
+const npmEnv = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', npm_config_prefer_offline: 'true' };
 delete (npmEnv as Record<string, string | undefined>).npm_config_prefix;
 delete (npmEnv as Record<string, string | undefined>).npm_config_global;
 
@@ -65,10 +75,11 @@ function freshClone(): Promise<string> {
 }
 
 /** `npm install -g <spec> --prefix <temp>`, then the installed command's --version and --help. */
-async function installAndRun(t: ExecutionContext, label: string, spec: string) {
+async function installAndRun(t: ExecutionContext, label: string, spec: string, npm: string[] = ['npm']) {
   const prefix = join(work, label);
   const started = Date.now();
-  await run('npm', ['install', '-g', spec, '--prefix', prefix], { cwd: work, env: npmEnv, maxBuffer: 64 * 1024 * 1024 }).catch((error: Error & { stderr?: string }) => {
+  const [command, ...npmArgs] = npm;
+  await run(command!, [...npmArgs, 'install', '-g', spec, '--prefix', prefix], { cwd: work, env: npmEnv, maxBuffer: 64 * 1024 * 1024 }).catch((error: Error & { stderr?: string }) => {
     throw new Error(`npm install -g ${spec} failed:\n${(error.stderr ?? error.message).split('\n').filter((l) => /npm error/.test(l)).slice(0, 8).join('\n')}`);
   });
   t.log(`${label}: installed in ${Math.round((Date.now() - started) / 1000)} s`);
@@ -91,13 +102,42 @@ installTest(`npm install -g <a fresh clone>: npm installs its dependencies, prep
   await installAndRun(t, 'folder', clone);
 });
 
-// Known failure (issue 20, left open): npm 11.19 ends this install with ENOENT on chmod of
-// node_modules/tldts/bin/cli.js inside the installed package. test.failing reports it as a known
-// failure while it fails, and turns red once it works (then make this a plain test).
-(tools ? test.failing : test.skip)(`npm install -g git+file://<clone>: a working command [known failure: npm ends with ENOENT chmod tldts/bin/cli.js]${note}`, async (t) => {
+/** The folder of the npm on PATH (its package root), or undefined when it cannot be found. */
+function npmHome(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, 'npm');
+    if (!dir || !existsSync(candidate)) continue;
+    const home = join(dirname(realpathSync(candidate)), '..');
+    if (existsSync(join(home, 'node_modules', 'pacote', 'lib', 'fetcher.js'))) return home;
+  }
+  return undefined;
+}
+
+/** pacote's default arguments for the inner install end with this line; the fix adds `--global=false` after it. */
+const PACOTE_ANCHOR = "'--no-dry-run',";
+
+/**
+ * The npm command line to install a git URL with: the npm on PATH when its pacote already passes
+ * `--global=false` to the inner install, else a copy of it with that argument added.
+ */
+function npmForGitInstall(t: ExecutionContext): string[] {
+  const home = npmHome();
+  if (!home) throw new Error('cannot find the npm on PATH (its pacote/lib/fetcher.js)');
+  const fetcher = join('node_modules', 'pacote', 'lib', 'fetcher.js');
+  const source = readFileSync(join(home, fetcher), 'utf8');
+  if (source.includes("'--global=false'")) return ['npm'];
+  if (!source.includes(PACOTE_ANCHOR)) throw new Error(`this npm's ${fetcher} has neither --global=false nor the line to add it after`);
+  const copy = join(work, 'npm-with-pacote-fix');
+  cpSync(home, copy, { recursive: true });
+  writeFileSync(join(copy, fetcher), source.replace(PACOTE_ANCHOR, `${PACOTE_ANCHOR} '--global=false',`));
+  t.log(`npm ${execFileSync('npm', ['--version'], { encoding: 'utf8' }).trim()} lacks pacote's --global=false (npm/cli#9406): installing through a copy with it added`);
+  return [process.execPath, join(copy, 'bin', 'npm-cli.js')];
+}
+
+(tools ? test : test.skip)(`npm install -g git+file://<clone>: npm prepares the clone (install, prepare), packs it, a working command${note}`, async (t) => {
   t.timeout(600_000);
   // A second clone: the folder install above builds inside the first one.
   const clone = join(work, 'clone-for-git');
   await run('git', ['clone', '--quiet', REPO, clone]);
-  await installAndRun(t, 'git', `git+file://${clone}`);
+  await installAndRun(t, 'git', `git+file://${clone}`, npmForGitInstall(t));
 });

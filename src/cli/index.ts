@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import yargs, { type Argv, type CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import yargs from './yargs.js';
 import { commandsFor } from './commands/index.js';
 import { DOCS_DIR, ENVIRONMENT, explainUsageError, guideOptions } from './help.js';
 import type { CliContext } from './context.js';
