@@ -22,17 +22,8 @@ import { RANK, type PageSink } from './sink.js';
  */
 export const STATE_HEADER = 'pylon-contacts-state 1';
 
-/** A short digest of the column list, mixed into every record hash: a change of columns changes every hash. */
-export function columnsKey(columns: readonly string[]): string {
-  return key64WithHex(JSON.stringify(columns)).hex;
-}
-
-/** The hash of one exported record: its cells and the columns key. */
-export function recordHash(columnsKey: string, cells: readonly string[]): Key64 & { hex: string } {
-  return key64WithHex(columnsKey + JSON.stringify(cells));
-}
-
-export type Change = 'new' | 'changed' | 'unchanged';
+import type { Change } from './row-hash.js';
+export { columnsKey, recordHash, type Change } from './row-hash.js';
 
 /**
  * The state file `--state PATH` reads and replaces (format 2): the header line,

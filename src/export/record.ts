@@ -1,6 +1,6 @@
 import type { Contact } from '../pylon/types.js';
 import { cellsOf, jsonRecordOf, readValues, type ExportColumn, type JsonRecord } from './columns.js';
-import { recordHash, type Change } from './delta.js';
+import { recordHash, type Change } from './row-hash.js';
 import type { Key64 } from './id-index.js';
 import { typedJsonLine, typedRowOf, type TypedColumn, type TypedRow } from './schema.js';
 

@@ -5,7 +5,7 @@ import { PylonCliError } from '../../errors.js';
 import { DECIMAL_PRECISION, DECIMAL_SCALE, duckdbType, quoteIdent, type ColumnKind, type TypedValue } from '../schema.js';
 import type { IdEntry } from '../columns.js';
 import { loadError, type ColumnTypes, type LoaderInput } from './common.js';
-import type { Dialect, Session, Stage } from './loader.js';
+import type { Dialect, Session, Stage } from './dialect.js';
 import type { LoadTarget } from './target.js';
 
 /** DuckDB reports STRUCT field names that are keywords quoted (`"label"`); compared without the quotes. */

@@ -19,53 +19,11 @@ import {
   type TableLoader,
 } from './common.js';
 import type { LoadTarget } from './target.js';
+import type { Dialect, Stage } from './dialect.js';
 
 export * from './common.js';
 
-/** One open connection to the database, as the loader flow uses it. */
-export interface Session {
-  /** Runs one statement (`$1`… parameters); returns the rows it changed. */
-  run(sql: string, params?: readonly unknown[]): Promise<number>;
-  /** Runs one query; returns its rows as objects. */
-  rows(sql: string, params?: readonly unknown[]): Promise<Array<Record<string, unknown>>>;
-  close(): Promise<void>;
-}
-
-/** The rows of one load on their way into the temporary staging table (COPY for PostgreSQL, the appender for DuckDB). */
-export interface Stage {
-  add(rows: readonly TypedRow[], hashes: readonly string[]): Promise<void>;
-  /** Every row is in the staging table (throws the staging's failure, if any). */
-  finish(): Promise<void>;
-  /** Stops staging; safe at any point. */
-  abort(): void;
-}
-
-/** What differs between the databases a load goes into; the flow around it (openTableLoader) is the same for all. */
-export interface Dialect {
-  /** Column types as CREATE TABLE writes them and the catalog reports them. */
-  readonly types: ColumnTypes;
-  /** Type names of the bookkeeping tables. */
-  readonly text: string;
-  readonly bigint: string;
-  readonly timestamp: string;
-  /** Whether the loaded table has `id` as its PRIMARY KEY (DuckDB's does not: it rewrites list columns on UPDATE as delete + insert). */
-  readonly primaryKey: boolean;
-  /** Opens the connection; throws a coded load error. */
-  connect(input: LoaderInput): Promise<Session>;
-  /** A driver's error as a coded load error (never holding the password). */
-  classify(error: unknown): PylonCliError;
-  /** Checks before anything is read (PostgreSQL: the schema exists; DuckDB: sweeps what killed runs left). */
-  check(session: Session, input: LoaderInput): Promise<void>;
-  /** The existing table's columns, name → type as the catalog reports it (empty when there is no table). */
-  existingColumns(session: Session, target: LoadTarget): Promise<Map<string, string>>;
-  tableExists(session: Session, target: LoadTarget, name: string): Promise<boolean>;
-  /** Starts staging rows into the temporary table `table` (unquoted), already created with the export's columns and `_row_hash`. */
-  openStage(session: Session, table: string, columns: readonly TypedColumn[]): Promise<Stage>;
-  /** Statements at the start of the merge's transaction (a lock, the schema). */
-  begin(target: LoadTarget): string[];
-  /** An in-place type change of a column. */
-  widen(table: string, column: string, type: string): string;
-}
+export type { Dialect, Session, Stage } from './dialect.js';
 
 /** Opens the loader for a target; the database client is loaded only now. */
 export async function openLoader(input: LoaderInput): Promise<TableLoader> {

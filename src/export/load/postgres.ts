@@ -5,7 +5,7 @@ import type { PylonCliError } from '../../errors.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import { formatDate, formatDecimal, formatTimestamp, postgresType, quoteIdent, type ColumnKind, type TypedValue } from '../schema.js';
 import { drained, loadError, tableRef, type ColumnTypes } from './common.js';
-import type { Dialect, Session, Stage } from './loader.js';
+import type { Dialect, Session, Stage } from './dialect.js';
 import type { LoadTarget } from './target.js';
 
 type PgTarget = Extract<LoadTarget, { kind: 'postgresql' }>;
