@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { PylonClient } from '../pylon/api.js';
 import { ConfigError, invalidOption } from '../errors.js';
-import { createInputSource, resolveFormat, type InputSourceOptions } from '../input/index.js';
-import type { WorkbookMemo } from '../input/xlsx.js';
+import { resolveFormat, type InputSource } from '../input/index.js';
+import type { Input } from '../input/open-input.js';
 import { readMapFile } from '../input/map-file.js';
 import { parseMapping, type ColumnMapping } from './columns.js';
 import { createAccountResolver, describeNearMatches, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
@@ -27,17 +27,19 @@ import {
  * format, phone numbers (`--default-country`), the source id as an external id,
  * and the account association (which reads `GET /accounts` once). The result is
  * a transform for the input source; the rest of the import does not change.
+ *
+ * It reads nothing on its own: the header comes from the run's rows pass (the
+ * same opening of the file the rows then come from), and the `--create-accounts`
+ * scan is another pass of the run's one opened input (`openInput()`), so a
+ * migration opens, spools or parses its input once, like any import.
  */
 
 export interface MigrationOptions {
-  input: string;
   mode: 'upsert' | 'create' | 'update';
   from?: string;
   mapPath?: string;
+  /** `--format` (the rest of how the input is read belongs to the opened input). */
   format?: string;
-  sheet?: string;
-  delimiter?: string;
-  encoding?: string;
   /** An ISO code (shape-checked by the options; checked against libphonenumber's countries here). */
   defaultCountry?: string;
   onBadPhone?: BadPhonePolicy;
@@ -49,8 +51,13 @@ export interface MigrationOptions {
   /** Create the accounts no contact's domain or company name matched (a dry run lists them). */
   createAccounts?: boolean;
   dryRun?: boolean;
-  /** The run's parsed workbooks (XLSX), shared with the import's passes. */
-  memo?: WorkbookMemo;
+}
+
+/** The run's input as a migration sees it: the opened input and the rows pass the run reads its header from. */
+export interface MigrationInput {
+  input: Pick<Input, 'path' | 'rows'>;
+  /** The run's rows pass: its `sourceHeader()` is the header as read. */
+  pass: Pick<InputSource, 'sourceHeader'>;
 }
 
 export interface Migration {
@@ -109,6 +116,7 @@ export function detectPreset(presets: readonly Preset[], header: readonly string
 
 export async function prepareMigration(
   options: MigrationOptions,
+  { input, pass }: MigrationInput,
   client: PylonClient,
   hooks: { signal?: AbortSignal; onNote?: (message: string) => void } = {},
 ): Promise<Migration> {
@@ -123,9 +131,9 @@ export async function prepareMigration(
       source = options.mapPath;
     } else rename = parseMapping(value, options.mapPath);
   }
-  const format = resolveFormat(options.input, options.format);
+  const format = resolveFormat(input.path, options.format);
   const presets = await listPresets();
-  const header = await readHeader(options);
+  const header = await pass.sourceHeader();
 
   if (options.from !== undefined) {
     if (transformMap) throw new ConfigError('CONFIG_INVALID_OPTION', 'Invalid options: --from and a transforming --map cannot be combined; the map replaces the preset (copy the preset and edit it)', { option: '--from' });
@@ -195,7 +203,6 @@ export async function prepareMigration(
     });
   // Compiled once now: a map naming a missing column stops the run before any call or write.
   compileWith(header, match === 'off' ? undefined : () => undefined);
-  const inputOptions: InputSourceOptions = { input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, memo: options.memo };
   if (match !== 'off') {
     await loadDomainParser();
     const accounts = await loadAccounts(client, hooks.signal);
@@ -206,8 +213,12 @@ export async function prepareMigration(
       // A first pass finds the domains or names no account has; they are created (or, in a dry run, listed) before any contact is written.
       const scan = emptyAccountStats();
       const scanResolver = createAccountResolver(index, { match, nearDomain: true }, scan);
-      const pass = createInputSource({ ...inputOptions, transform: (h) => compileWith(h, scanResolver) });
-      for await (const _ of pass) void _;
+      const scanPass = input.rows((h) => compileWith(h, scanResolver));
+      try {
+        for await (const _ of scanPass) void _;
+      } finally {
+        scanPass.close();
+      }
       const created: string[] = [];
       for (const [key, wanted] of scan.missing) {
         if (options.dryRun) extra.set(key, `(new account ${JSON.stringify(wanted.name)})`);
@@ -245,15 +256,6 @@ export async function prepareMigration(
       return lines;
     },
   };
-}
-
-async function readHeader(options: MigrationOptions): Promise<string[]> {
-  const source = createInputSource({ input: options.input, format: options.format, sheet: options.sheet, delimiter: options.delimiter, encoding: options.encoding, memo: options.memo });
-  try {
-    return await source.header();
-  } finally {
-    source.close();
-  }
 }
 
 /** The usage error for a header that fits none of the chosen source's presets: the closest one, what it misses, and a preset of another source the header fits. */

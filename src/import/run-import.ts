@@ -70,12 +70,13 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     ]);
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
-    migration = await prepareMigration({ ...options, input: input.path, memo: input.sheets }, client, { signal, onNote: note }); // migration (issue 13)
-    // One pass gives the header and then the rows (a duplicate pre-scan, when asked for, is the only other).
-    const rowSource = openSource();
+    // One pass gives the header and then the rows (a duplicate pre-scan or a --create-accounts scan, when asked for, are the only others).
+    // It is opened before the migration is decided: the migration reads the header through it, and its transform, if any, applies when the rows are read.
+    const rowSource = input.rows((sourceHeader) => (migration?.active ? migration.transform!(sourceHeader) : undefined));
+    migration = await prepareMigration(options, { input, pass: rowSource }, client, { signal, onNote: note }); // migration (issue 13)
     const header = await rowSource.header();
     // migration (issue 13): the error report keeps the rows as read; columns resolve against the transformed header.
-    const reportHeader = migration.active ? await rowSource.sourceHeader() : header;
+    const reportHeader = await rowSource.sourceHeader();
     const mapping = migration.active ? undefined : migration.rename;
     // --set values behave as extra columns present in every row.
     const columns = resolveColumns([...header, ...Object.keys(options.set)], { map: mapping, ignoreUnknown: options.ignoreUnknownColumns, customFields: customFieldList });

@@ -45,8 +45,12 @@ export interface InputSourceOptions {
   encoding?: string;
   /** The run's parsed workbooks (XLSX): every pass shares one parse. */
   memo?: WorkbookMemo;
-  /** Compiles the transform once the source header is known (the same for every pass over the file). */
-  transform?: (sourceHeader: string[]) => CompiledTransform;
+  /**
+   * Compiles the transform once the source header is known (the same for every pass over the file).
+   * Called when the pass opens; `undefined` passes the rows through as read (a run that reads its
+   * header before it knows whether a migration applies opens one pass either way).
+   */
+  transform?: (sourceHeader: string[]) => CompiledTransform | undefined;
 }
 
 /** The format from `--format` or the file's extension (`.xlsx`, `.json`, `.ndjson`/`.jsonl`; anything else is CSV). */
@@ -77,11 +81,15 @@ export function createInputSource(options: InputSourceOptions): InputSource {
   const open = () =>
     (opening ??= base.open().then((layout) => {
       compiled = options.transform!(layout.header);
-      return { ...layout, header: compiled.header };
+      return compiled ? { ...layout, header: compiled.header } : layout;
     }));
   async function* iterate(): AsyncGenerator<InputItem> {
     await open();
-    const t = compiled!;
+    const t = compiled;
+    if (!t) {
+      yield* base;
+      return;
+    }
     let footerLines = 0;
     for await (const item of base) {
       if (t.isFooter(item.cells)) {

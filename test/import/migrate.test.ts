@@ -4,7 +4,7 @@
  * after the source changed emails creates nothing, accounts are associated,
  * and bad input stops before any write.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parse } from 'csv-parse/sync';
@@ -458,4 +458,31 @@ test('--map has one reader: a plain rename map on a CSV renames its columns; a m
   writeFileSync(broken, '{"Full Name": ');
   await t.throwsAsync(run(t, emulator, input, { map: broken }), { code: 'CONFIG_BAD_MAPPING', message: /^The mapping file .*broken\.json is not valid JSON/ } as never);
   t.is(emulator.store.size, 1);
+});
+
+test('a migration opens its input once (issues 18, 21): the header the preset is checked against and the rows imported come from one opening of the file', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'hubspot.csv');
+  const original = readFileSync(join(SAMPLES, 'hubspot-contacts.csv'), 'utf8');
+  writeFileSync(input, original);
+  // Another export renamed into place under the same name once the preset has been chosen (the note says so):
+  // a run that reads its header and its rows through one opening of the file still imports the rows it checked.
+  const swapped = join(dir, 'swapped.csv');
+  const replacement = original.replaceAll('@acme.example', '@swapped.example');
+  t.not(replacement, original);
+  writeFileSync(swapped, replacement);
+  let swaps = 0;
+  const onNote = (message: string) => {
+    if (!message.startsWith('--from hubspot:')) return;
+    renameSync(swapped, input);
+    swaps++;
+  };
+  const options = resolveImportOptions({ input, baseUrl: emulator.url, token: TOKEN, env: {}, rate: FAST_RATE, errors: join(dir, 'e.csv'), results: join(dir, 'r.csv'), from: 'hubspot', defaultCountry: 'US' });
+  const stats = await runImport(options, { onNote });
+  t.is(swaps, 1);
+  t.is(readFileSync(input, 'utf8'), replacement);
+  t.like(stats, { total: 10, created: 10, failed: 0 });
+  const expected = (parse(original, { columns: true }) as Array<Record<string, string>>).map((r) => r.Email!.trim().toLowerCase()).sort();
+  t.deepEqual([...emulator.store.all()].map((c) => c.email).sort(), expected);
 });
