@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.js';
 import { isGzip } from '../csv/read.js';
 import { createTempDir } from '../output/temp-dir.js';
 import type { InputFingerprint } from '../run/journal.js';
-import { createWorkbookMemo, type WorkbookMemo } from './xlsx.js';
+import { createWorkbookMemo } from './xlsx.js';
 import { createInputSource, type InputSource, type InputSourceOptions } from './index.js';
 
 /**
@@ -17,8 +17,10 @@ import { createInputSource, type InputSource, type InputSourceOptions } from './
  * kill -9, by the next run's sweep of dead processes' folders); an XLSX is
  * parsed once, whatever the number of passes. Each pass over the rows is
  * `rows()`: one reader per format (src/input/index.ts), through the migration's
- * transform when there is one. The rows pass gives the header too, so a run
- * reads its input once, plus once more only for a duplicate pre-scan.
+ * transform when there is one. The rows pass gives the header too (a migration
+ * checks its preset or map against it before the pass's transform applies), so
+ * a run reads its input once, plus once more for a duplicate pre-scan or a
+ * `--create-accounts` scan.
  */
 export interface Input {
   /** A path the readers can open (the spool for stdin). */
@@ -27,8 +29,6 @@ export interface Input {
   readonly estimatedRows: number;
   /** Size and sha256 of the content, and the path as given: what a journal is keyed by. */
   fingerprint(): Promise<InputFingerprint>;
-  /** An XLSX input's parse, shared by every pass of the run (released by close). */
-  readonly sheets: WorkbookMemo;
   /** A new pass over the rows (header first), through `transform` when given. Closed by `close()` if left open. */
   rows(transform?: InputSourceOptions['transform']): InputSource;
   close(): void;
@@ -62,7 +62,6 @@ export async function openInput(input: string, read: InputReadOptions = {}, stdi
   return {
     path,
     estimatedRows: estimateRows(path),
-    sheets,
     async fingerprint() {
       const hash = createHash('sha256');
       await pipeline(createReadStream(path), hash);
