@@ -3,7 +3,7 @@ import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions,
 import { parseFilterExpression } from '../pylon/filter-expr.js';
 import type { Filter } from '../pylon/types.js';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { isSpecialFile } from '../output/output-file.js';
 import { parseLoadTarget, type LoadTarget } from './load/target.js';
 import type { RecheckMode } from './list-check.js';
@@ -49,6 +49,8 @@ export interface ExportOptionsInput extends ConnectionOptionsInput {
   recheck?: string;
   /** A --json summary is asked for (it goes to stdout, so not with stdout output). */
   json?: boolean;
+  /** The folder relative paths resolve from (the CLI context's; default the process's). */
+  cwd?: string;
 }
 
 export interface ExportOptions {
@@ -159,18 +161,51 @@ function sidecarBase(output: string, toStdout: boolean, manifest: string | undef
   return manifest?.replace(/\.manifest\.json$/i, '');
 }
 
+/**
+ * A path the run reads or writes, as the file system must see it: relative
+ * paths are meant from `cwd`. When `cwd` is the process's folder (the CLI) a
+ * relative path already names the right file and is kept as typed, so
+ * messages, stats and manifests show it as today; from another folder (a
+ * library caller, an in-process test) it becomes absolute.
+ */
+export function anchorPath(cwd: string, path: string): string {
+  if (path === '-' || isAbsolute(path) || resolve(cwd) === process.cwd()) return path;
+  return resolve(cwd, path);
+}
+
+/** Every path of resolved options anchored at `cwd` (see anchorPath). */
+function anchorPaths(options: ExportOptions, cwd: string): ExportOptions {
+  const at = (path: string) => anchorPath(cwd, path);
+  const maybe = (path: string | undefined) => (path === undefined ? undefined : at(path));
+  const schema = options.schemaPaths;
+  return {
+    ...options,
+    output: at(options.output),
+    manifestPath: maybe(options.manifestPath),
+    errorsPath: maybe(options.errorsPath),
+    statePath: maybe(options.statePath),
+    deletedPath: maybe(options.deletedPath),
+    since: maybe(options.since),
+    schemaPaths: schema && { jsonSchema: at(schema.jsonSchema), bigquery: at(schema.bigquery), postgres: at(schema.postgres) },
+    changesPath: maybe(options.changesPath),
+    sidecarDir: maybe(options.sidecarDir),
+    successPath: maybe(options.successPath),
+  };
+}
+
 /** Turns raw options into complete, validated ones. The only place export defaults live. */
 export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
+  const cwd = input.cwd ?? process.cwd();
   const now = input.now ?? new Date();
   const runId = input.runId ?? defaultRunId(now);
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(runId)) throw invalidOption('--run-id', 'letters, digits, ".", "_" and "-" (at most 100)', runId);
-  const to = input.to === undefined ? undefined : parseLoadTarget(input.to);
+  const to = input.to === undefined ? undefined : parseLoadTarget(input.to, cwd);
   const noFile = to !== undefined && (input.output === undefined || input.output === '');
   const rawOutput = input.output === undefined || input.output === '' ? '-' : input.output;
   const templated = /\{[^{}]*\}/.test(rawOutput) || (input.manifest !== undefined && /\{[^{}]*\}/.test(input.manifest));
   const output = expandTemplate('<file>', rawOutput, now, runId);
   // A FIFO, a device or /dev/stdout is written in place, and like stdout gets no sidecars unless asked for.
-  const special = output !== '-' && isSpecialFile(output);
+  const special = output !== '-' && isSpecialFile(anchorPath(cwd, output));
   const toStdout = output === '-' && !noFile;
   let format: ExportFormat;
   if (input.format === undefined) format = toStdout || noFile ? 'csv' : inferFormat(output);
@@ -218,7 +253,8 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
   const successWanted = input.successMarker ?? templated;
   if (successWanted && manifestPath === undefined) throw invalidOption('--success-marker', 'a manifest to write it beside (a file output or --manifest)', true);
   const delta = input.since !== undefined || input.state !== undefined;
-  const options: ExportOptions = {
+  // The layout is worked out on the paths as typed (a relative dataset root keeps its `_meta` inside the folder), then anchored.
+  const options: ExportOptions = anchorPaths({
     sidecarDir: lake ? dirname(lake.sidecarBase) : undefined,
     connection: resolveConnectionOptions(input),
     output,
@@ -250,7 +286,7 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     templated,
     rowGroupSize: input.rowGroupSize === undefined ? undefined : resolveIntegerOption('rowGroupSize', input.rowGroupSize, 1, 10_000_000, 5_000),
     recheck: resolveRecheck(input.recheck),
-  };
+  }, cwd);
   checkCollisions(options);
   return options;
 }

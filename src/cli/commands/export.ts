@@ -3,7 +3,7 @@ import { redact, type ConnectionOptionsInput } from '../../config.js';
 import { resolveExportOptions, type ExportOptionsInput } from '../../export/options.js';
 import { runExport, type ExportStats } from '../../export/run-export.js';
 import { contextOf } from '../args.js';
-import type { CliContext } from '../context.js';
+import { cwdOf, type CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress, formatDuration } from '../progress.js';
@@ -13,8 +13,9 @@ import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared
 export type ExportArgv = ApiCommandArgv &
   Omit<ExportOptionsInput, keyof ConnectionOptionsInput | 'output' | 'columns' | 'json' | 'now' | 'rowGroupSize'> & { file?: string; columns?: string };
 
-export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOptionsInput {
+export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv, cwd?: string): ExportOptionsInput {
   return {
+    cwd,
     output: argv.file,
     ...connectionInput(argv, env),
     format: argv.format,
@@ -134,7 +135,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       .example('$0 export --to duckdb:warehouse.duckdb', 'Load (merge) into the table contacts of a DuckDB file') as unknown as Argv<ExportArgv>,
   handler: async (argv) => {
     const ctx = contextOf(argv);
-    const options = resolveExportOptions(exportInput(argv, ctx.env));
+    const options = resolveExportOptions(exportInput(argv, ctx.env, cwdOf(ctx)));
     const interrupt = onInterrupt(ctx.stderr);
     const progress = createProgress({ stream: ctx.stderr, isTTY: ctx.isTTY, quiet: Boolean(argv.quiet), unit: 'contacts' });
     let stats: ExportStats;

@@ -34,12 +34,16 @@ function splitTable(value: string, shown: string): [string, TableName] {
   return [value.slice(0, hash), { table, schema: match[1], name: match[2]! }];
 }
 
-/** Parses `duckdb:<path>[#table]` or `postgresql://user:pass@host:port/db[#table]`. The password never reaches a message. */
-export function parseLoadTarget(value: string): LoadTarget {
+/**
+ * Parses `duckdb:<path>[#table]` or `postgresql://user:pass@host:port/db[#table]`.
+ * A relative DuckDB path resolves from `cwd` (the CLI context's folder); the
+ * display keeps it as typed. The password never reaches a message.
+ */
+export function parseLoadTarget(value: string, cwd: string = process.cwd()): LoadTarget {
   if (/^duckdb:/i.test(value)) {
     const [path, table] = splitTable(value.slice('duckdb:'.length), value);
     if (path === '') throw badTarget('duckdb:<file>[#table]', value);
-    return { kind: 'duckdb', path: resolve(path), ...table, display: `duckdb:${path}#${table.table}` };
+    return { kind: 'duckdb', path: resolve(cwd, path), ...table, display: `duckdb:${path}#${table.table}` };
   }
   if (/^postgres(ql)?:\/\//i.test(value)) {
     const shown = redactUrl(value);
