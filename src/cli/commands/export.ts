@@ -7,7 +7,7 @@ import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress, formatDuration } from '../progress.js';
-import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared-options.js';
+import { apiCommandOptions, connectionFromArgv, type ApiCommandArgv } from '../option-groups.js';
 
 /** The export's flags: its options as the library takes them, with the file as a positional. */
 export type ExportArgv = ApiCommandArgv &
@@ -16,7 +16,7 @@ export type ExportArgv = ApiCommandArgv &
 export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv): ExportOptionsInput {
   return {
     output: argv.file,
-    ...connectionInput(argv, env),
+    ...connectionFromArgv(argv, env),
     format: argv.format,
     gzip: argv.gzip,
     bom: argv.bom,
@@ -98,7 +98,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
   describe: 'Write every contact (or a --filter subset) to CSV or NDJSON; - or no file for stdout',
   builder: (yargs) =>
     yargs
-      .options(apiCommandFlags)
+      .options(apiCommandOptions)
       .positional('file', {
         type: 'string',
         describe:
