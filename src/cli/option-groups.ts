@@ -192,6 +192,12 @@ export const writePolicyOptions = {
 export const guardOptions = {
   'max-changes': { type: 'number', describe: 'Abort with zero writes when more contacts than this would change' },
   yes: { type: 'boolean', alias: 'y', default: false, describe: 'Do not ask for confirmation on a terminal' },
+  'max-removals': { type: 'number', default: 10, describe: 'With --sync: stop with zero writes when more contacts than this would lose the value' },
+} satisfies Record<string, Options>;
+
+/** Override a guard or a saved plan (each command says which: drifted contacts, an existing plan file). */
+export const forceOption = {
+  force: { type: 'boolean', default: false, describe: 'Undo files: revert fields even where they changed since the run (otherwise ROW_DRIFTED); --plan-out: replace an existing plan file' },
 } satisfies Record<string, Options>;
 
 export type WritePolicyArgv = WritePolicyOptionsInput;
@@ -219,6 +225,11 @@ export const outputOptions = {
 /** The undo file of update and apply (each says where its default goes). */
 export const undoOption = {
   undo: { type: 'string', describe: 'Where to write the previous values (a regular file; apply it with `update <undo file>`); --no-undo writes none', defaultDescription: '<input>.undo.csv' },
+} satisfies Record<string, Options>;
+
+/** A plan for `apply` instead of writes (update's wording; import says what it refuses). */
+export const planOutOption = {
+  'plan-out': { type: 'string', describe: 'Write the plan (each contact, each field from → to, host, organisation) to this JSON file and change nothing (also with --dry-run); review it with `show`, apply it with `apply`. An existing file is replaced only with --force' },
 } satisfies Record<string, Options>;
 
 export type OutputArgv = Pick<OutputOptionsInput, 'errors' | 'results' | 'journal'>;

@@ -8,6 +8,7 @@ import type { Argv } from 'yargs';
 import {
   connectionFromArgv,
   connectionOptions,
+  forceOption,
   guardOptions,
   inputFormatOptions,
   inputFromArgv,
@@ -18,6 +19,7 @@ import {
   modeOptions,
   outputOptions,
   outputsFromArgv,
+  planOutOption,
   summaryOptions,
   undoOption,
   writePolicyFromArgv,
@@ -35,8 +37,10 @@ const groups: Record<string, Record<string, unknown>> = {
   modeOptions,
   writePolicyOptions,
   guardOptions,
+  forceOption,
   outputOptions,
   undoOption,
+  planOutOption,
 };
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

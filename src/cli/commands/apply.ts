@@ -1,7 +1,7 @@
 import { askToConfirm } from '../confirm.js';
 import type { Argv, CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
-import { apiCommandOptions, connectionFromArgv, guardOptions, outputOptions, outputsFromArgv, undoOption, writePolicyOptions, type ApiCommandArgv } from '../option-groups.js';
+import { apiCommandOptions, connectionFromArgv, forceOption, guardOptions, outputOptions, outputsFromArgv, undoOption, writePolicyOptions, type ApiCommandArgv } from '../option-groups.js';
 import { importExitCode, printImportSummary } from '../output.js';
 import { runWithTerminal } from './import.js';
 import { ExitError } from '../../errors.js';
@@ -63,11 +63,11 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     yargs
       .options(apiCommandOptions)
       .positional('plan', { type: 'string', describe: 'The plan file (JSON) written by update --plan-out', demandOption: true })
-      .option('force', { type: 'boolean', default: false, describe: 'Apply to contacts whose values changed since the plan too' })
+      .option('force', { ...forceOption.force, describe: 'Apply to contacts whose values changed since the plan too' })
       .option('max-age', { type: 'string', default: '24h', describe: 'Refuse a plan older than this (90m, 24h, 2d)' })
       // The shared flags below, worded for a plan instead of an input file.
       .option('max-changes', { ...guardOptions['max-changes'], describe: 'Abort with zero writes when the plan changes more contacts than this' })
-      .option('max-removals', { type: 'number', default: 10, describe: 'Abort with zero writes when the plan removes the value from more contacts than this (--sync)' })
+      .option('max-removals', { ...guardOptions['max-removals'], describe: 'Abort with zero writes when the plan removes the value from more contacts than this (--sync)' })
       .option('yes', guardOptions.yes)
       .option('undo', { ...undoOption.undo, describe: 'Where to write the values each PATCH replaced (a regular file; apply it with `update <undo file>`); --no-undo writes none', defaultDescription: '<plan>.undo.csv' })
       .option('only', { type: 'string', describe: 'Apply only to the ROW_DRIFTED contacts of this error report of an earlier apply (with --force: override exactly those)' })

@@ -1,6 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import {
   apiCommandOptions,
+  forceOption,
+  planOutOption,
   connectionFromArgv,
   inputFormatOptions,
   inputFromArgv,
@@ -122,8 +124,8 @@ export const importCommand: CommandModule<object, ImportArgv> = {
       .positional('file', { describe: 'CSV file (gzip is recognised and decompressed), XLSX, JSON array or NDJSON, or - for stdin', demandOption: true, coerce: filePositional })
       .options(modeOptions)
       .options(auditLogFlag)
-      .option('plan-out', { type: 'string', describe: 'Save the changes to existing contacts as a plan for `apply` and write nothing (rows that would create contacts are refused); review it with `show`. An existing file is replaced only with --force' })
-      .option('force', { type: 'boolean', default: false, describe: 'With --plan-out: replace an existing plan file' })
+      .option('plan-out', { ...planOutOption['plan-out'], describe: 'Save the changes to existing contacts as a plan for `apply` and write nothing (rows that would create contacts are refused); review it with `show`. An existing file is replaced only with --force' })
+      .option('force', { ...forceOption.force, describe: 'With --plan-out: replace an existing plan file' })
       .example('PYLON_API_TOKEN=… $0 import contacts.csv', 'Upsert contacts by email')
       .example('$0 import contacts.csv --dry-run --results plan.csv', 'See what would change, and how long it would take')
       .example('$0 import contacts.errors.csv', 'Import the fixed rows of an error report')

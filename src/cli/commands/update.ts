@@ -16,7 +16,7 @@ import { checkSyncSpec } from '../../update/sync.js';
 import type { SavedPlan } from '../../update/plan-file.js';
 import { redactCommand } from '../../audit/audit-log.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
-import { guardOptions, mappingOptions, undoOption } from '../option-groups.js';
+import { forceOption, guardOptions, mappingOptions, planOutOption, undoOption } from '../option-groups.js';
 import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
 import { describeSeconds, pacedSeconds, type EndpointKey } from '../../rates.js';
@@ -97,11 +97,10 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       .options(undoOption)
       // Undo files write empty values as this marker, so update clears with it unless told otherwise.
       .option('clear-token', { ...mappingOptions['clear-token'], default: UNDO_CLEAR_TOKEN, describe: 'A cell holding exactly this clears the field (undo files use it for values that were empty)' })
-      .option('plan-out', { type: 'string', describe: 'Write the plan (each contact, each field from → to, host, organisation) to this JSON file and change nothing (also with --dry-run); review it with `show`, apply it with `apply`. An existing file is replaced only with --force' })
+      .options(planOutOption)
       .option('sync', { type: 'boolean', default: false, describe: 'The file is the whole list of who holds the --set values: everyone else holding them gets --others' })
       .option('others', { type: 'string', array: true, describe: 'With --sync: field=value given to contacts not in the file that hold the --set value, e.g. portal_role=member' })
-      .option('max-removals', { type: 'number', default: 10, describe: 'With --sync: stop with zero writes when more contacts than this would lose the value' })
-      .option('force', { type: 'boolean', default: false, describe: 'Undo files: revert fields even where they changed since the run (otherwise ROW_DRIFTED); --plan-out: replace an existing plan file' })
+      .options(forceOption)
       .options(auditLogFlag)
       .example('$0 update admins.csv --set portal_role=admin --max-changes 500', 'Make every listed email an admin, at most 500 changes')
       .example('$0 update --where "email~@acme.com" --set portal_role=no_access --dry-run', 'Preview removing portal access for an account')
