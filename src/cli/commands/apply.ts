@@ -1,7 +1,7 @@
 import { askToConfirm } from '../confirm.js';
 import type { Argv, CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
-import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared-options.js';
+import { apiCommandOptions, connectionFromArgv, forceOption, guardOptions, outputOptions, outputsFromArgv, undoOption, writePolicyOptions, type ApiCommandArgv } from '../option-groups.js';
 import { importExitCode, printImportSummary } from '../output.js';
 import { runWithTerminal } from './import.js';
 import { ExitError } from '../../errors.js';
@@ -16,7 +16,7 @@ import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { ConfigError, invalidOption } from '../../errors.js';
-import { resolveFrom } from '../context.js';
+import { cwdOf, resolveFrom } from '../context.js';
 import { checkUndoPath } from '../paths.js';
 import { describeSeconds, pacedSeconds } from '../../rates.js';
 import { applyCalls } from '../../update/plan-review.js';
@@ -61,19 +61,20 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
   describe: 'Apply a plan saved by `update --plan-out` exactly: contacts changed since the plan are left as they are (ROW_DRIFTED)',
   builder: (yargs) =>
     yargs
-      .options(apiCommandFlags)
+      .options(apiCommandOptions)
       .positional('plan', { type: 'string', describe: 'The plan file (JSON) written by update --plan-out', demandOption: true })
-      .option('force', { type: 'boolean', default: false, describe: 'Apply to contacts whose values changed since the plan too' })
+      .option('force', { ...forceOption.force, describe: 'Apply to contacts whose values changed since the plan too' })
       .option('max-age', { type: 'string', default: '24h', describe: 'Refuse a plan older than this (90m, 24h, 2d)' })
-      .option('max-changes', { type: 'number', describe: 'Abort with zero writes when the plan changes more contacts than this' })
-      .option('max-removals', { type: 'number', default: 10, describe: 'Abort with zero writes when the plan removes the value from more contacts than this (--sync)' })
-      .option('yes', { type: 'boolean', alias: 'y', default: false, describe: 'Do not ask for confirmation on a terminal' })
-      .option('undo', { type: 'string', describe: 'Where to write the values each PATCH replaced (a regular file; apply it with `update <undo file>`); --no-undo writes none', defaultDescription: '<plan>.undo.csv' })
+      // The shared flags below, worded for a plan instead of an input file.
+      .option('max-changes', { ...guardOptions['max-changes'], describe: 'Abort with zero writes when the plan changes more contacts than this' })
+      .option('max-removals', { ...guardOptions['max-removals'], describe: 'Abort with zero writes when the plan removes the value from more contacts than this (--sync)' })
+      .option('yes', guardOptions.yes)
+      .option('undo', { ...undoOption.undo, describe: 'Where to write the values each PATCH replaced (a regular file; apply it with `update <undo file>`); --no-undo writes none', defaultDescription: '<plan>.undo.csv' })
       .option('only', { type: 'string', describe: 'Apply only to the ROW_DRIFTED contacts of this error report of an earlier apply (with --force: override exactly those)' })
-      .option('errors', { type: 'string', describe: 'Error report path (ROW_DRIFTED rows with the live and planned values)', defaultDescription: '<plan>.errors.csv' })
-      .option('results', { type: 'string', describe: 'Write one line per contact: _line, _action, _contact_id, email, _request_id' })
-      .option('journal', { type: 'string', describe: 'Journal path used by --resume', defaultDescription: '.<plan>.journal.jsonl beside the plan' })
-      .option('resume', { type: 'boolean', default: false, describe: 'Finish an interrupted apply of the same plan' })
+      .option('errors', { ...outputOptions.errors, describe: 'Error report path (ROW_DRIFTED rows with the live and planned values)', defaultDescription: '<plan>.errors.csv' })
+      .option('results', { ...outputOptions.results, describe: 'Write one line per contact: _line, _action, _contact_id, email, _request_id' })
+      .option('journal', { ...outputOptions.journal, defaultDescription: '.<plan>.journal.jsonl beside the plan' })
+      .option('resume', { ...writePolicyOptions.resume, describe: 'Finish an interrupted apply of the same plan' })
       .option('read-batch', { type: 'number', default: 100, describe: 'Contacts whose live values are read per search call' })
       .options(auditLogFlag)
       .example('$0 apply plan.json', 'Apply a reviewed plan; contacts changed since are skipped (exit 3)')
@@ -81,15 +82,15 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
   handler: async (argv) => {
     const ctx = contextOf(argv);
     if (argv.undo === '') throw invalidOption('--undo', 'a file path (or --no-undo to write none)', argv.undo);
-    const at = (path: string | undefined) => (path === undefined ? undefined : resolveFrom(ctx, path));
+    const { errors, results, journal } = outputsFromArgv(argv, cwdOf(ctx));
     const options = resolveApplyOptions({
       ...argv,
-      ...connectionInput(argv, ctx.env),
+      ...connectionFromArgv(argv, ctx.env),
       plan: resolveFrom(ctx, argv.plan),
-      undo: argv.undo === false ? undefined : at(argv.undo),
-      errors: at(argv.errors),
-      results: at(argv.results),
-      journal: at(argv.journal),
+      undo: argv.undo === false || argv.undo === undefined ? undefined : resolveFrom(ctx, argv.undo),
+      errors,
+      results,
+      journal,
     });
     const undoWanted = argv.undo !== false;
     if (undoWanted) checkUndoPath(options.undoPath);

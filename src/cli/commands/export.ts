@@ -7,7 +7,7 @@ import { cwdOf, type CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress, formatDuration } from '../progress.js';
-import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared-options.js';
+import { apiCommandOptions, connectionFromArgv, type ApiCommandArgv } from '../option-groups.js';
 
 /** The export's flags: its options as the library takes them, with the file as a positional. */
 export type ExportArgv = ApiCommandArgv &
@@ -17,7 +17,7 @@ export function exportInput(argv: ExportArgv, env: NodeJS.ProcessEnv, cwd?: stri
   return {
     cwd,
     output: argv.file,
-    ...connectionInput(argv, env),
+    ...connectionFromArgv(argv, env),
     format: argv.format,
     gzip: argv.gzip,
     bom: argv.bom,
@@ -99,7 +99,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
   describe: 'Write every contact (or a --filter subset) to CSV or NDJSON; - or no file for stdout',
   builder: (yargs) =>
     yargs
-      .options(apiCommandFlags)
+      .options(apiCommandOptions)
       .positional('file', {
         type: 'string',
         describe:

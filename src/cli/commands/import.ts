@@ -1,7 +1,26 @@
 import type { Argv, CommandModule } from 'yargs';
-import type { ConnectionOptionsInput } from '../../config.js';
-import { apiCommandFlags, connectionInput, type ApiCommandArgv } from '../shared-options.js';
-import { resolve } from 'node:path';
+import {
+  apiCommandOptions,
+  forceOption,
+  planOutOption,
+  connectionFromArgv,
+  inputFormatOptions,
+  inputFromArgv,
+  inputOptions,
+  mappingFromArgv,
+  mappingOptions,
+  migrationOptions,
+  modeOptions,
+  outputOptions,
+  outputsFromArgv,
+  writePolicyFromArgv,
+  writePolicyOptions,
+  type ApiCommandArgv,
+  type InputArgv,
+  type MappingArgv,
+  type OutputArgv,
+  type WritePolicyArgv,
+} from '../option-groups.js';
 import { contextOf } from '../args.js';
 import { cwdOf, resolveFrom } from '../context.js';
 import { refuseExistingPlan } from '../paths.js';
@@ -20,80 +39,30 @@ import type { SavedPlan } from '../../update/plan-file.js';
 
 /** The import's flags: its options as the library takes them, with the file as a positional. */
 export type ImportArgv = ApiCommandArgv &
-  Omit<ImportOptionsInput, keyof ConnectionOptionsInput | 'input' | 'set' | 'undo' | 'cwd'> & { file: string; auditLog?: string; planOut?: string; force?: boolean };
+  InputArgv &
+  MappingArgv &
+  WritePolicyArgv &
+  OutputArgv & { auditLog?: string; planOut?: string; force?: boolean };
 
-/** Flags shared by `import` and `update` (everything about reading rows and writing reports). */
+/** Flags shared by `import` and `update`: the connection and summary, and the groups that read rows and write reports. */
 export function rowFlags<T>(yargs: Argv<T>) {
-  return yargs
-    .options(apiCommandFlags)
-    .option('dry-run', { type: 'boolean', default: false, describe: 'Validate and look up only: write the plan, the API calls and the ETA, change nothing' })
-    .option('errors', { type: 'string', describe: 'Error report path (re-importable CSV)', defaultDescription: '<input>.errors.csv' })
-    .option('results', { type: 'string', describe: 'Write one line per row: _line, _action, _contact_id, email, _request_id (and the changes with --dry-run)' })
-    .option('journal', { type: 'string', describe: 'Journal path used by --resume', defaultDescription: '.<input>.journal.jsonl beside the input' })
-    .option('resume', { type: 'boolean', default: false, describe: 'Finish an interrupted run of the same file, without creating anything twice' })
-    .option('delimiter', { type: 'string', describe: 'Field delimiter (, ; tab |); sniffed when omitted' })
-    .option('encoding', { type: 'string', describe: 'Input encoding, e.g. windows-1252, latin1, utf16le (BOMs are detected)', defaultDescription: 'utf8' })
-    .option('map', { type: 'string', describe: 'JSON file mapping other header names onto fields, e.g. {"Full Name": "name"}' })
-    .option('ignore-unknown-columns', { type: 'boolean', default: false, describe: 'Ignore columns that map to no field instead of stopping' })
-    .option('clear-token', { type: 'string', describe: 'A cell holding exactly this clears the field (e.g. #N/A); empty cells leave fields unchanged' })
-    .option('lenient', { type: 'boolean', default: false, describe: "Send values that only the CLI's own checks refuse (email form, number/boolean/date formats, url, custom role slugs): for a Pylon that accepts them" })
-    .option('on-duplicate', { type: 'string', choices: ['first', 'last', 'error'], default: 'first', describe: 'Rows with the same email in the file: keep the first, the last, or none' })
-    .option('idempotency-key', { type: 'string', choices: ['none', 'external-id'], default: 'none', describe: 'external-id: each created contact carries an external id (label pylon-contacts, a hash of the file and the row\'s email), so Pylon refuses to create it twice' })
-    .option('lookup', { type: 'string', choices: ['auto', 'search', 'list'], default: 'auto', describe: 'Find existing contacts by batched search, by reading the whole list once, or whichever costs fewer calls' })
-    .option('lookup-batch', { type: 'number', default: 100, describe: 'Emails per search call' });
+  return yargs.options(apiCommandOptions).options(writePolicyOptions).options(outputOptions).options(inputOptions).options(mappingOptions);
 }
 
-/** The import's options from its flags; relative paths (and the defaults made from them) resolve from `cwd`. */
+/** The import's options from its flags, group by group; relative paths (and the defaults made from them) resolve from `cwd`. */
 export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv, cwd: string): ImportOptionsInput {
-  const at = (path: string | undefined) => (path === undefined ? undefined : resolve(cwd, path));
   return {
-    input: argv.file === '-' ? '-' : resolve(cwd, argv.file),
-    cwd,
-    ...connectionInput(argv, env),
-    mode: argv.mode,
-    dryRun: argv.dryRun,
-    errors: at(argv.errors),
-    results: at(argv.results),
-    journal: at(argv.journal),
-    resume: argv.resume,
-    delimiter: argv.delimiter,
-    encoding: argv.encoding,
-    map: at(argv.map),
-    ignoreUnknownColumns: argv.ignoreUnknownColumns,
-    clearToken: argv.clearToken,
-    lenient: argv.lenient,
-    onDuplicate: argv.onDuplicate,
-    idempotencyKey: argv.idempotencyKey,
-    lookup: argv.lookup,
-    lookupBatch: argv.lookupBatch,
-    from: argv.from,
-    format: argv.format,
-    sheet: argv.sheet,
-    defaultCountry: argv.defaultCountry,
-    onBadPhone: argv.onBadPhone,
-    externalIdColumn: argv.externalIdColumn,
-    externalIdLabel: argv.externalIdLabel,
-    accountMatch: argv.accountMatch,
-    accountColumn: argv.accountColumn,
-    accountOverwrite: argv.accountOverwrite,
-    createAccounts: argv.createAccounts,
+    ...connectionFromArgv(argv, env),
+    ...inputFromArgv(argv, cwd),
+    ...mappingFromArgv(argv, cwd),
+    ...writePolicyFromArgv(argv),
+    ...outputsFromArgv(argv, cwd),
   };
 }
 
-/** Flags of migrations from another helpdesk or CRM (issue 13). */
+/** Flags of migrations from another helpdesk or CRM (issue 13): other file formats and the migration's mapping. */
 export function migrationFlags<T>(yargs: Argv<T>) {
-  return yargs
-    .option('from', { type: 'string', describe: 'Source preset: hubspot, salesforce, zendesk, intercom, freshdesk, front (maps in presets/; copy one and pass it with --map to edit it)' })
-    .option('format', { type: 'string', choices: ['auto', 'csv', 'xlsx', 'json', 'ndjson'], describe: 'Input format', defaultDescription: 'from the extension (.xlsx, .json, .ndjson/.jsonl; else CSV)' })
-    .option('sheet', { type: 'string', describe: 'XLSX: the sheet to read, by name or number', defaultDescription: 'the first sheet' })
-    .option('default-country', { type: 'string', describe: 'ISO country code (GB, US, DE…) for phone numbers written without a country code; they are stored in E.164' })
-    .option('on-bad-phone', { type: 'string', choices: ['drop', 'fail'], describe: 'A phone number that is not a valid number for its country: drop it from the contact (noted in the results) or fail the row', defaultDescription: 'drop' })
-    .option('external-id-column', { type: 'string', describe: "Column holding the source system's id: kept as the contact's external id and matched on before the email" })
-    .option('external-id-label', { type: 'string', describe: 'Label of that external id', defaultDescription: 'the preset name, or import' })
-    .option('account-match', { type: 'string', choices: ['domain', 'name', 'external-id', 'off'], describe: "Associate contacts with accounts by the email's domain, a company-name column, or an account external-id column", defaultDescription: 'the preset\'s choice, else off' })
-    .option('account-column', { type: 'string', describe: 'Column with the company name or account external id for --account-match name|external-id' })
-    .option('account-overwrite', { type: 'boolean', describe: 'Let --account-match replace the account a contact already has (by default it is kept)' })
-    .option('create-accounts', { type: 'boolean', describe: 'Create the accounts no domain or company name matched (the dry run lists them)' });
+  return yargs.options(inputFormatOptions).options(migrationOptions);
 }
 
 /** Runs an import-like job with progress, Ctrl-C handling and the summary; returns the stats. */
@@ -153,10 +122,10 @@ export const importCommand: CommandModule<object, ImportArgv> = {
   builder: (yargs) =>
     migrationFlags(rowFlags(yargs))
       .positional('file', { describe: 'CSV file (gzip is recognised and decompressed), XLSX, JSON array or NDJSON, or - for stdin', demandOption: true, coerce: filePositional })
-      .option('mode', { type: 'string', choices: ['upsert', 'create', 'update'], default: 'upsert', describe: 'upsert: create or update by email; create: never update; update: never create' })
+      .options(modeOptions)
       .options(auditLogFlag)
-      .option('plan-out', { type: 'string', describe: 'Save the changes to existing contacts as a plan for `apply` and write nothing (rows that would create contacts are refused); review it with `show`. An existing file is replaced only with --force' })
-      .option('force', { type: 'boolean', default: false, describe: 'With --plan-out: replace an existing plan file' })
+      .option('plan-out', { ...planOutOption['plan-out'], describe: 'Save the changes to existing contacts as a plan for `apply` and write nothing (rows that would create contacts are refused); review it with `show`. An existing file is replaced only with --force' })
+      .option('force', { ...forceOption.force, describe: 'With --plan-out: replace an existing plan file' })
       .example('PYLON_API_TOKEN=… $0 import contacts.csv', 'Upsert contacts by email')
       .example('$0 import contacts.csv --dry-run --results plan.csv', 'See what would change, and how long it would take')
       .example('$0 import contacts.errors.csv', 'Import the fixed rows of an error report')

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
 import { resolveFrom } from '../context.js';
-import { apiCommandFlags } from '../shared-options.js';
+import { connectionOptions } from '../option-groups.js';
 import { EXIT } from '../exit-codes.js';
 import { resolveBaseUrl, resolveIntegerOption, resolveRates } from '../../config.js';
 import { checkPlanTarget, readPlanFile } from '../../update/plan-file.js';
@@ -31,10 +31,10 @@ export const showCommand: CommandModule<object, ShowArgv> = {
     yargs
       .positional('plan', { type: 'string', describe: 'The plan file (JSON) written by update or import --plan-out', demandOption: true })
       .options({
-        'base-url': { ...apiCommandFlags['base-url'], describe: 'Refuse the plan when it was made for another host (env PYLON_BASE_URL)' },
-        region: { ...apiCommandFlags.region, describe: 'Like --base-url, with the US or EU API host' },
-        rate: { ...apiCommandFlags.rate, describe: 'The pacing `apply` will use, for the ETA (as apply --rate)' },
-        'rate-window': apiCommandFlags['rate-window'],
+        'base-url': { ...connectionOptions['base-url'], describe: 'Refuse the plan when it was made for another host (env PYLON_BASE_URL)' },
+        region: { ...connectionOptions.region, describe: 'Like --base-url, with the US or EU API host' },
+        rate: { ...connectionOptions.rate, describe: 'The pacing `apply` will use, for the ETA (as apply --rate)' },
+        'rate-window': connectionOptions['rate-window'],
         'read-batch': { type: 'number', default: 100, describe: 'Contacts apply reads per search call, for the ETA (as apply --read-batch)' },
         json: { type: 'boolean', default: false, describe: 'Print the review as JSON on stdout' },
       })

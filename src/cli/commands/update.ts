@@ -16,6 +16,7 @@ import { checkSyncSpec } from '../../update/sync.js';
 import type { SavedPlan } from '../../update/plan-file.js';
 import { redactCommand } from '../../audit/audit-log.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
+import { forceOption, guardOptions, mappingOptions, planOutOption, undoOption } from '../option-groups.js';
 import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
 import { describeSeconds, pacedSeconds, type EndpointKey } from '../../rates.js';
@@ -92,15 +93,14 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       .positional('file', { describe: 'CSV with an email or id column (- for stdin); omit with --where', coerce: (v: unknown) => (v === undefined ? undefined : filePositional(v)) })
       .option('set', { type: 'string', array: true, describe: 'field=value applied to every selected contact (repeatable), e.g. portal_role=member or custom.tier=gold' })
       .option('where', { type: 'string', describe: 'Select contacts through search instead of a file, e.g. "email~@acme.com" or "account_id=…"' })
-      .option('max-changes', { type: 'number', describe: 'Abort with zero writes when more contacts than this would change' })
-      .option('yes', { type: 'boolean', alias: 'y', default: false, describe: 'Do not ask for confirmation on a terminal' })
-      .option('undo', { type: 'string', describe: 'Where to write the previous values (a regular file; apply it with `update <undo file>`); --no-undo writes none', defaultDescription: '<input>.undo.csv' })
-      .option('clear-token', { type: 'string', default: UNDO_CLEAR_TOKEN, describe: 'A cell holding exactly this clears the field (undo files use it for values that were empty)' })
-      .option('plan-out', { type: 'string', describe: 'Write the plan (each contact, each field from → to, host, organisation) to this JSON file and change nothing (also with --dry-run); review it with `show`, apply it with `apply`. An existing file is replaced only with --force' })
+      .options(guardOptions)
+      .options(undoOption)
+      // Undo files write empty values as this marker, so update clears with it unless told otherwise.
+      .option('clear-token', { ...mappingOptions['clear-token'], default: UNDO_CLEAR_TOKEN, describe: 'A cell holding exactly this clears the field (undo files use it for values that were empty)' })
+      .options(planOutOption)
       .option('sync', { type: 'boolean', default: false, describe: 'The file is the whole list of who holds the --set values: everyone else holding them gets --others' })
       .option('others', { type: 'string', array: true, describe: 'With --sync: field=value given to contacts not in the file that hold the --set value, e.g. portal_role=member' })
-      .option('max-removals', { type: 'number', default: 10, describe: 'With --sync: stop with zero writes when more contacts than this would lose the value' })
-      .option('force', { type: 'boolean', default: false, describe: 'Undo files: revert fields even where they changed since the run (otherwise ROW_DRIFTED); --plan-out: replace an existing plan file' })
+      .options(forceOption)
       .options(auditLogFlag)
       .example('$0 update admins.csv --set portal_role=admin --max-changes 500', 'Make every listed email an admin, at most 500 changes')
       .example('$0 update --where "email~@acme.com" --set portal_role=no_access --dry-run', 'Preview removing portal access for an account')
