@@ -118,3 +118,15 @@ test('without --from, a localized header gets the note naming --from hubspot', a
   t.regex(res.stderr, /looks like a hubspot export \(Record-ID, Voornaam, Achternaam, E-mail\): import it with --from hubspot/);
   t.is(writes(emulator), 0);
 });
+
+// HubSpot's German help pages call the mobile phone property "Handynummer"; the German preset reads it beside "Mobiltelefonnummer".
+test('hubspot-de.json: a German export whose mobile column is labelled "Handynummer" keeps that number', async (t) => {
+  const emulator = await startEmulator(t);
+  const labels = { ...labelsOf('de'), mobile: 'Handynummer' };
+  const input = exportFile(tempDir(t), 'de', labels);
+  const real = await importFile(t, emulator, input, 'hubspot');
+  t.like(real.stats, { total: 3, created: 2, failed: 1 });
+  const result = real.results.find((r) => r._line === '2');
+  const stored = emulator.store.get(result?._contact_id ?? '');
+  t.deepEqual(stored && storedFields(emulator, stored).phones, ['49301234567', '447400123456']);
+});
