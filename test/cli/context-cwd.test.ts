@@ -6,23 +6,12 @@
 import test from 'ava';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { runCli } from '../../src/cli/index.js';
-import type { CliContext } from '../../src/cli/context.js';
+import { cliContext } from '../helpers/context.js';
 import { FAST_RATE, envFor, filesUnder, startEmulator, tempDir, writes } from '../helpers/cli.js';
 import { seedContacts } from '../update/seed.js';
 
-function context(env: Record<string, string>, cwd: string, options: { isTTY?: boolean; answer?: string } = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out = { stdout: '', stderr: '' };
-  stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  stderr.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  const stdin = new PassThrough();
-  stdin.end(options.answer ?? '');
-  const ctx: CliContext = { stdout, stderr, env, isTTY: options.isTTY ?? false, stdin, exitCode: 0, cwd };
-  return { ctx, out };
-}
+const context = cliContext;
 
 test('a relative input and its default error report resolve from ctx.cwd, not from the process folder', async (t) => {
   const emulator = await startEmulator(t);

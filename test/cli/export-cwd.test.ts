@@ -9,23 +9,12 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { runCli } from '../../src/cli/index.js';
-import type { CliContext } from '../../src/cli/context.js';
+import { cliContext } from '../helpers/context.js';
 import { resolveExportOptions } from '../../src/export/options.js';
 import { FAST_RATE, envFor, filesUnder, runCli as runChild, startEmulator, tempDir } from '../helpers/cli.js';
 
-function context(env: Record<string, string>, cwd: string) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out = { stdout: '', stderr: '' };
-  stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  stderr.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  const stdin = new PassThrough();
-  stdin.end('');
-  const ctx: CliContext = { stdout, stderr, env, isTTY: false, stdin, exitCode: 0, cwd };
-  return { ctx, out };
-}
+const context = cliContext;
 
 /** Runs `export …` in process from `cwd`; the --json stats when asked for. */
 async function exportIn(env: Record<string, string>, cwd: string, args: string[]) {
