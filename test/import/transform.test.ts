@@ -190,8 +190,19 @@ test('bad maps are refused with the key named', (t) => {
     [{ fields: { name: 'a' }, account: { match: 'name' } }, /key account\.column: account\.match name needs the column/],
     [{ fields: { name: 'a' }, account: { match: 'nope' } }, /key account\.match: expected one of domain, name, external-id, off/],
     [{ fields: { name: 'a' }, extra: 1 }, /key extra: unknown key/],
+    [{ fields: { name: 'a' }, aliases: ['Email'] }, /key aliases: expected an object of column → other labels/],
+    [{ fields: { name: 'a' }, aliases: { Email: [] } }, /key aliases\.Email: expected a column name or a non-empty array/],
   ];
   for (const [map, message] of cases) t.throws(() => parseTransformMap(map, 'map.json'), { message }, JSON.stringify(map));
+});
+
+test('aliases: a column the map names is read under its other label when the file lacks the first; a file with neither names both', (t) => {
+  const map = { fields: { name: { join: ['First Name', 'Last Name'] }, email: 'E-mail' }, aliases: { 'e-mail': ['Adresse e-mail', 'Courriel'] } };
+  const tr = compile(map, ['First Name', 'Last Name', 'Courriel']);
+  t.deepEqual(cellsOf(tr.apply(['Ann', 'Lee', 'ann@x.example'])), ['Ann Lee', 'ann@x.example']);
+  const both = compile(map, ['First Name', 'Last Name', 'Adresse e-mail', 'E-mail']);
+  t.deepEqual(cellsOf(both.apply(['Ann', 'Lee', 'old@x.example', 'ann@x.example'])), ['Ann Lee', 'ann@x.example'], 'the label itself wins over an alias');
+  t.throws(() => compile(map, ['First Name', 'Last Name', 'Mail']), { message: /key fields\.email: no column "E-mail" \(nor "Adresse e-mail" or "Courriel"\) in the file/ });
 });
 
 test('a map that produces no name, or nothing to match on, is refused (no name is fine for --mode update)', (t) => {
