@@ -25,6 +25,8 @@ const UNPACED = ENDPOINTS.map((e) => `${e}=1000000`).join(',');
 const HEADER = ['name', 'email', 'phone_numbers', 'portal_role', 'custom.tier'];
 const ROLES = ['member', 'admin', 'no_access'];
 const TIERS = ['gold', 'silver', 'bronze', ''];
+/** The row's own country, as an export's country column holds it: names and codes, a few distinct values over many rows. */
+const COUNTRIES = ['United States', 'USA', 'US', 'United States of America'];
 
 const n = (x: number, digits = 0) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
@@ -49,11 +51,22 @@ async function writeLines(path: string, first: string | undefined, line: (i: num
 async function writeFiles(dir: string) {
   const csv = join(dir, 'contacts.csv');
   const withIds = join(dir, 'contacts-with-source-ids.csv');
+  const withCountry = join(dir, 'contacts-with-country.csv');
+  const countryMap = join(dir, 'country-map.json');
   const ndjson = join(dir, 'contacts.ndjson');
   const xlsx = join(dir, 'contacts.xlsx');
   await writeLines(csv, HEADER.join(','), (i) => record(i).join(','));
   // The same rows with a source id (as an export from another system has): the identity check matches on (label, id).
   await writeLines(withIds, [...HEADER, 'source_id'].join(','), (i) => [...record(i), String(36_000_000 + i)].join(','));
+  // The same rows with national numbers read in each row's own country (a map's `country` column), as a HubSpot or Salesforce export has them.
+  await writeLines(withCountry, [...HEADER, 'Country'].join(','), (i) => {
+    const [name, email, phone, role, tier] = record(i);
+    return [name, email, `(${phone!.slice(3, 6)}) ${phone!.slice(7, 10)}-${phone!.slice(11)}`, role, tier, COUNTRIES[i % COUNTRIES.length]].join(',');
+  });
+  writeFileSync(
+    countryMap,
+    JSON.stringify({ fields: { name: 'name', email: 'email', phone_numbers: { list: ['phone_numbers'] }, portal_role: 'portal_role', 'custom.tier': 'custom.tier' }, country: { column: 'Country' } }),
+  );
   await writeLines(ndjson, undefined, (i) => {
     const [name, email, phone, role, tier] = record(i);
     return JSON.stringify({ name, email, phone_numbers: phone, portal_role: role, custom: { tier } });
@@ -63,7 +76,7 @@ async function writeFiles(dir: string) {
   const wb = XLSX.utils.book_new();
   XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet(rows), 'Contacts');
   writeFileSync(xlsx, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx', compression: true }) as Buffer);
-  return { csv, withIds, ndjson, xlsx };
+  return { csv, withIds, withCountry, countryMap, ndjson, xlsx };
 }
 
 interface Case {
@@ -99,6 +112,7 @@ export async function run(): Promise<string> {
     const cases: Case[] = [
       { label: 'CSV (plain import, the baseline)', file: files.csv, flags: [] },
       { label: 'CSV through the migration transform (`--default-country US`: E.164 parsing)', file: files.csv, flags: ['--default-country', 'US'], dryOnly: true },
+      { label: 'CSV with a `Country` column through a map (national numbers read in each row\'s country: `United States`, `USA`, `US`, …)', file: files.withCountry, flags: ['--map', files.countryMap], dryOnly: true },
       { label: 'CSV with a source id through the transform (E.164, `--external-id-column source_id`: matched on (label, id))', file: files.withIds, flags: ['--default-country', 'US', '--external-id-column', 'source_id'] },
       { label: 'NDJSON (streamed; flattened, transformed, E.164)', file: files.ndjson, flags: ['--default-country', 'US'] },
       { label: 'XLSX (whole workbook parsed; transformed, E.164)', file: files.xlsx, flags: ['--default-country', 'US'] },

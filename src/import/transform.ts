@@ -89,6 +89,9 @@ export interface TransformMap {
   aliases?: Record<string, string[]>;
 }
 
+/** Distinct country cells remembered per run (see rowCountry in compileTransform). */
+const COUNTRY_CACHE_LIMIT = 10_000;
+
 /** Pylon fields a map may set, besides `custom.<slug>`. */
 const TARGETS = new Set<string>([...IMPORT_COLUMNS, 'external_id', 'account_id_if_unset']);
 const SPEC_KEYS = new Set(['from', 'join', 'separator', 'list', 'split', 'values', 'default', 'const', 'optional', 'date', 'number']);
@@ -405,11 +408,22 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
   const countryAt = map.country && !(map.country.optional && has(map.country.column, '') === -1) ? find(map.country.column, 'country.column') : -1;
   const countryHeader = countryAt === -1 ? '' : sourceHeader[countryAt]!;
   /** The country that reads this row's national numbers: its own column's, else --default-country; `unknown` when the column holds no country we know. */
-  const rowCountry = (cells: readonly string[]): { country?: CountryCode; from: string; unknown?: string } => {
+  type RowCountry = { country?: CountryCode; from: string; unknown?: string };
+  const noCountryCell: RowCountry = { country: options.defaultCountry, from: options.defaultCountry ? ' (--default-country)' : '' };
+  // A country column holds few distinct values (names, codes) over many rows, and reading one (a name
+  // against every country's English names) costs about as much as parsing the phone number: each
+  // distinct cell is read once. The cache stops growing at COUNTRY_CACHE_LIMIT cells (a column of garbage).
+  const countries = new Map<string, RowCountry>();
+  const rowCountry = (cells: readonly string[]): RowCountry => {
     const cell = countryAt === -1 ? '' : (cells[countryAt] ?? '').trim();
-    if (cell === '') return { country: options.defaultCountry, from: options.defaultCountry ? ' (--default-country)' : '' };
-    const country = countryFromCell(cell);
-    return country ? { country, from: ` (column ${countryHeader} ${JSON.stringify(cell)})` } : { from: '', unknown: cell };
+    if (cell === '') return noCountryCell;
+    let where = countries.get(cell);
+    if (where === undefined) {
+      const country = countryFromCell(cell);
+      where = country ? { country, from: ` (column ${countryHeader} ${JSON.stringify(cell)})` } : { from: '', unknown: cell };
+      if (countries.size < COUNTRY_CACHE_LIMIT) countries.set(cell, where);
+    }
+    return where;
   };
   for (const [target, rule] of Object.entries(fields)) {
     if (rule === null) continue;

@@ -116,6 +116,22 @@ test("phones: the row's own country column wins over --default-country; names, a
   t.deepEqual(cellsOf(without.apply(['P', 'p@x.example', '(415) 555-0101', ''])), ['P', 'p@x.example', '14155550101']);
 });
 
+test('phones: each row is read in its own country when the same country cells repeat (each distinct cell is read once and remembered)', (t) => {
+  const us = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: 'US' });
+  for (let round = 0; round < 3; round++) {
+    t.deepEqual(cellsOf(us.apply(phoneRow('030 1234567', '', 'Germany'))), ['P', 'p@x.example', '49301234567']);
+    t.deepEqual(cellsOf(us.apply(phoneRow('020 7946 0958', '', 'United Kingdom'))), ['P', 'p@x.example', '442079460958']);
+    t.deepEqual(cellsOf(us.apply(phoneRow('(415) 555-0101', '', ''))), ['P', 'p@x.example', '14155550101'], 'an empty cell: --default-country');
+    const narnia = us.apply(phoneRow('(415) 555-0101', '', 'Narnia'));
+    t.is(narnia.kind === 'row' ? narnia.phonesDropped : -1, 1, 'an unknown country is reported on every row that holds it');
+    t.regex(narnia.kind === 'row' ? narnia.notes[0]! : '', /column Country\/Region holds "Narnia"/);
+  }
+  // The same cell in another compiled map (another run) starts afresh: nothing is shared between runs.
+  const none = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: undefined });
+  t.is(none.apply(phoneRow('(415) 555-0101', '', '')).kind, 'row');
+  t.deepEqual(cellsOf(none.apply(phoneRow('030 1234567', '', 'Germany'))), ['P', 'p@x.example', '49301234567']);
+});
+
 test('phones: a country column holding no known country never falls back to --default-country: national numbers are dropped (or fail the row) saying why', (t) => {
   const us = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: 'US' });
   const dropped = us.apply(phoneRow('(415) 555-0101', '+44 20 7946 0958', 'Narnia'));
