@@ -101,7 +101,7 @@ export async function listPresets(dir = PRESET_DIR): Promise<Preset[]> {
 /** How well a header fits a preset: the share of its fingerprint present (1 = all). */
 export function fingerprintScore(map: TransformMap, header: readonly string[]): number {
   if (!map.fingerprint?.length) return 0;
-  const find = columnFinder(header, '', true);
+  const find = columnFinder(header, '', true, map.aliases);
   return map.fingerprint.filter((c) => find(c, '') !== -1).length / map.fingerprint.length;
 }
 
@@ -171,9 +171,9 @@ export async function prepareMigration(
 
   // Account association: the flag, else the map's (presets: their company column, else the email's domain).
   let match = options.accountMatch ?? map.account?.match ?? 'off';
-  const mapColumn = map.account?.columns?.find((c) => columnFinder(header, '', true)(c, '') !== -1) ?? map.account?.column;
+  const mapColumn = map.account?.columns?.find((c) => columnFinder(header, '', true, map.aliases)(c, '') !== -1) ?? map.account?.column;
   let column = options.accountColumn ?? (options.accountMatch === undefined || options.accountMatch === map.account?.match ? mapColumn : undefined);
-  if (options.accountMatch === undefined && map.account && match !== 'domain' && column && columnFinder(header, '', true)(column, '') === -1) {
+  if (options.accountMatch === undefined && map.account && match !== 'domain' && column && columnFinder(header, '', true, map.aliases)(column, '') === -1) {
     note(`accounts: no ${(map.account.columns ?? [column]).map((c) => JSON.stringify(c)).join(' or ')} column in the file; matching accounts by the email's domain instead (--account-match to choose)`);
     match = 'domain';
     column = undefined;
@@ -260,8 +260,7 @@ export async function prepareMigration(
 
 /** The usage error for a header that fits none of the chosen source's presets: the closest one, what it misses, and a preset of another source the header fits. */
 function noPresetFits(from: string, candidates: readonly Preset[], presets: readonly Preset[], header: readonly string[]): ConfigError {
-  const has = columnFinder(header, '', true);
-  const missing = (p: Preset) => p.map.fingerprint!.filter((c) => has(c, '') === -1);
+  const missing = (p: Preset) => p.map.fingerprint!.filter((c) => columnFinder(header, '', true, p.map.aliases)(c, '') === -1);
   const closest = [...candidates].sort((a, b) => missing(a).length - missing(b).length)[0]!;
   const other = detectPreset(presets, header);
   const lines = [

@@ -81,12 +81,21 @@ export interface TransformMap {
   footer?: string[];
   /** The row's own country (a name or an ISO code), which reads its national phone numbers before `--default-country` does. */
   country?: { column: string; optional?: boolean };
+  /**
+   * Other labels a column may carry (`{"E-mail": ["Adresse e-mail"]}`): wherever
+   * the map names the column (fingerprint, fields, external id, country,
+   * account), a file without that label is read from the first alias it has.
+   */
+  aliases?: Record<string, string[]>;
 }
+
+/** Distinct country cells remembered per run (see rowCountry in compileTransform). */
+const COUNTRY_CACHE_LIMIT = 10_000;
 
 /** Pylon fields a map may set, besides `custom.<slug>`. */
 const TARGETS = new Set<string>([...IMPORT_COLUMNS, 'external_id', 'account_id_if_unset']);
 const SPEC_KEYS = new Set(['from', 'join', 'separator', 'list', 'split', 'values', 'default', 'const', 'optional', 'date', 'number']);
-const MAP_KEYS = new Set(['$schema', '$comment', 'source', 'description', 'fingerprint', 'fields', 'filters', 'requireEmail', 'externalId', 'account', 'country', 'footer']);
+const MAP_KEYS = new Set(['$schema', '$comment', 'source', 'description', 'fingerprint', 'fields', 'filters', 'requireEmail', 'externalId', 'account', 'country', 'footer', 'aliases']);
 
 function bad(source: string, key: string, message: string): ConfigError {
   return new ConfigError('CONFIG_BAD_MAPPING', `The map ${source}, key ${key}: ${message}`, { option: '--map' });
@@ -273,6 +282,11 @@ export function parseTransformMap(value: unknown, source: string): TransformMap 
     if (c.optional !== undefined && typeof c.optional !== 'boolean') throw bad(source, 'country.optional', `expected true or false, got ${JSON.stringify(c.optional)}`);
     map.country = c.optional === true ? { column: c.column, optional: true } : { column: c.column };
   }
+  if (raw.aliases !== undefined) {
+    if (typeof raw.aliases !== 'object' || raw.aliases === null || Array.isArray(raw.aliases)) throw bad(source, 'aliases', `expected an object of column → other labels it may carry, got ${JSON.stringify(raw.aliases)}`);
+    map.aliases = {};
+    for (const [column, labels] of Object.entries(raw.aliases as Record<string, unknown>)) map.aliases[column] = stringList(labels, source, `aliases.${column}`);
+  }
   return map;
 }
 
@@ -335,7 +349,7 @@ const PHONE_TARGETS = new Set(['phone_numbers', 'primary_phone_number']);
 
 
 /** Finds a column of the header by name: exactly (normalised), else case-insensitively; errors name the map key and suggest the nearest column. */
-export function columnFinder(header: readonly string[], source: string, lenient = false): (name: string, key: string) => number {
+export function columnFinder(header: readonly string[], source: string, lenient = false, aliases?: Record<string, string[]>): (name: string, key: string) => number {
   const exact = new Map<string, number>();
   const loose = new Map<string, number>();
   header.forEach((h, i) => {
@@ -343,9 +357,16 @@ export function columnFinder(header: readonly string[], source: string, lenient 
     if (!exact.has(n)) exact.set(n, i);
     if (!loose.has(n.toLowerCase())) loose.set(n.toLowerCase(), i);
   });
+  const others = new Map<string, string[]>();
+  for (const [column, labels] of Object.entries(aliases ?? {})) others.set(normalizeHeader(column).toLowerCase(), labels);
+  const lookup = (name: string) => {
+    const n = normalizeHeader(name);
+    return exact.get(n) ?? loose.get(n.toLowerCase());
+  };
   return (name, key) => {
     const n = normalizeHeader(name);
-    const i = exact.get(n) ?? loose.get(n.toLowerCase());
+    let i = lookup(name);
+    for (const alias of others.get(n.toLowerCase()) ?? []) i ??= lookup(alias);
     if (i !== undefined) return i;
     if (lenient) return -1;
     let best: string | undefined;
@@ -355,7 +376,8 @@ export function columnFinder(header: readonly string[], source: string, lenient 
       if (d < distance) [best, distance] = [h, d];
     }
     const hint = best !== undefined && distance <= Math.max(2, Math.floor(n.length / 4)) ? ` (did you mean ${JSON.stringify(best)}?)` : '';
-    throw bad(source, key, `no column ${JSON.stringify(name)} in the file${hint}; the file's columns are ${header.slice(0, 30).map((h) => JSON.stringify(h)).join(', ')}${header.length > 30 ? ', …' : ''}`);
+    const also = others.has(n.toLowerCase()) ? ` (nor ${others.get(n.toLowerCase())!.map((a) => JSON.stringify(a)).join(' or ')})` : '';
+    throw bad(source, key, `no column ${JSON.stringify(name)}${also} in the file${hint}; the file's columns are ${header.slice(0, 30).map((h) => JSON.stringify(h)).join(', ')}${header.length > 30 ? ', …' : ''}`);
   };
 }
 
@@ -365,7 +387,7 @@ export function columnFinder(header: readonly string[], source: string, lenient 
  * produce a `name` or an email/id to match on.
  */
 export function compileTransform(map: TransformMap, sourceHeader: readonly string[], options: CompileOptions): CompiledTransform {
-  const find = columnFinder(sourceHeader, options.source);
+  const find = columnFinder(sourceHeader, options.source, false, map.aliases);
   type Step = (cells: readonly string[], out: string[], notes: string[], dropped: { n: number }) => RowIssue | undefined;
   const steps: Step[] = [];
   const header: string[] = [];
@@ -381,16 +403,27 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
     throw bad(options.source, 'fields.email', 'the map produces neither an email nor an id, so rows could not be matched to contacts; map a column to email');
   }
 
-  const has = columnFinder(sourceHeader, options.source, true);
+  const has = columnFinder(sourceHeader, options.source, true, map.aliases);
   const onBadPhone = options.onBadPhone ?? 'drop';
   const countryAt = map.country && !(map.country.optional && has(map.country.column, '') === -1) ? find(map.country.column, 'country.column') : -1;
   const countryHeader = countryAt === -1 ? '' : sourceHeader[countryAt]!;
   /** The country that reads this row's national numbers: its own column's, else --default-country; `unknown` when the column holds no country we know. */
-  const rowCountry = (cells: readonly string[]): { country?: CountryCode; from: string; unknown?: string } => {
+  type RowCountry = { country?: CountryCode; from: string; unknown?: string };
+  const noCountryCell: RowCountry = { country: options.defaultCountry, from: options.defaultCountry ? ' (--default-country)' : '' };
+  // A country column holds few distinct values (names, codes) over many rows, and reading one (a name
+  // against every country's English names) costs about as much as parsing the phone number: each
+  // distinct cell is read once. The cache stops growing at COUNTRY_CACHE_LIMIT cells (a column of garbage).
+  const countries = new Map<string, RowCountry>();
+  const rowCountry = (cells: readonly string[]): RowCountry => {
     const cell = countryAt === -1 ? '' : (cells[countryAt] ?? '').trim();
-    if (cell === '') return { country: options.defaultCountry, from: options.defaultCountry ? ' (--default-country)' : '' };
-    const country = countryFromCell(cell);
-    return country ? { country, from: ` (column ${countryHeader} ${JSON.stringify(cell)})` } : { from: '', unknown: cell };
+    if (cell === '') return noCountryCell;
+    let where = countries.get(cell);
+    if (where === undefined) {
+      const country = countryFromCell(cell);
+      where = country ? { country, from: ` (column ${countryHeader} ${JSON.stringify(cell)})` } : { from: '', unknown: cell };
+      if (countries.size < COUNTRY_CACHE_LIMIT) countries.set(cell, where);
+    }
+    return where;
   };
   for (const [target, rule] of Object.entries(fields)) {
     if (rule === null) continue;

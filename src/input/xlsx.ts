@@ -15,6 +15,10 @@ import { assembleRecordSource, type CsvLayout, type RecordItem, type RecordSourc
  *
  * Memory: the whole workbook is parsed at once (SheetJS has no row streaming),
  * once per run: the passes over the file share the parse through a WorkbookMemo.
+ * What the passes share is not SheetJS's sheet but each row's cells as text
+ * (read once, with the column whose number lost digits): the cell objects, the
+ * rest of the workbook and the XML the strings were cut from are let go as soon
+ * as the sheet is read.
  */
 
 interface Cell {
@@ -42,15 +46,49 @@ export interface XlsxSourceOptions {
   memo?: WorkbookMemo;
 }
 
-/** A sheet as parsed: its rows of cells, where its header is, and what the reader has to say about it. */
+/** One row below the header as text: its cells (every cell of the row, the header's width at least) and the first column, within the header, whose number lost digits. */
+export interface SheetRow {
+  cells: string[];
+  lost?: number;
+}
+
+/** A sheet as read: its rows as text (undefined where the sheet has no row), where its header is, and what the reader has to say about it. */
 export interface LoadedSheet {
-  rows: Cell[][];
+  rows: Array<SheetRow | undefined>;
   header: string[];
   headerRow: number;
   warnings: string[];
   bytesRead: number;
-  ssf: Ssf;
-  date1904: boolean;
+}
+
+/**
+ * A copy of a string that does not point into another one. SheetJS cuts cell
+ * strings out of the sheet's XML, and such a slice keeps the whole XML alive;
+ * the copy (a new flat string) lets it go. V8 copies strings under 13
+ * characters rather than slicing them, so those are kept as they are.
+ */
+function detach(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
+/** Each row below the header as text, read once (every pass over the file reads these); empties `rows` as it goes. */
+function sheetRows(rows: Cell[][], headerRow: number, width: number, ssf: Ssf, date1904: boolean): Array<SheetRow | undefined> {
+  const out = new Array<SheetRow | undefined>(rows.length);
+  for (let r = headerRow + 1; r < rows.length; r++) {
+    const row = rows[r];
+    if (!row) continue;
+    const cells = new Array<string>(Math.max(width, row.length));
+    let lost: number | undefined;
+    for (let c = 0; c < cells.length; c++) {
+      const cell = row[c];
+      cells[c] = detach(text(cell, ssf, date1904));
+      if (lost === undefined && c < width && lostDigits(cell)) lost = c;
+    }
+    out[r] = lost === undefined ? { cells } : { cells, lost };
+    // Let the row's cell objects go now rather than with the whole sheet, so the text and the cells are not all held at once.
+    (rows as Array<Cell[] | undefined>)[r] = undefined;
+  }
+  return out;
 }
 
 /**
@@ -133,24 +171,22 @@ async function loadSheet(name: string, sheetOption: string | undefined): Promise
   const header = (rows[headerRow] ?? []).map((cell) => text(cell, ssf, date1904).trim());
   while (header.length > 0 && header[header.length - 1] === '') header.pop();
   if (names.length > 1 && sheetOption === undefined) warnings.push(`${name} has ${names.length} sheets; read the first, "${sheetName}" (choose another with --sheet)`);
-  return { rows, header, headerRow, warnings, bytesRead: bytes.length, ssf, date1904 };
+  return { rows: sheetRows(rows, headerRow, header.length, ssf, date1904), header, headerRow, warnings, bytesRead: bytes.length };
 }
 
 export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
   const name = options.input;
   const warnings: string[] = [];
-  let rows: Cell[][] = [];
+  let rows: Array<SheetRow | undefined> = [];
   let header: string[] = [];
   let headerRow = 0;
   let bytesRead = 0;
   let blankRecords = 0;
   let iterated = false;
-  let ssf: Ssf | undefined;
-  let date1904 = false;
 
   async function doOpen(): Promise<CsvLayout> {
     const sheet = await (options.memo ?? createWorkbookMemo()).load(name, options.sheet);
-    ({ rows, header, headerRow, bytesRead, ssf, date1904 } = sheet);
+    ({ rows, header, headerRow, bytesRead } = sheet);
     warnings.push(...sheet.warnings);
     return { header, headerLine: headerRow + 1, delimiter: '', encoding: 'xlsx' };
   }
@@ -166,35 +202,26 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
     const width = header.length;
     for (let r = headerRow + 1; r < rows.length; r++) {
       const row = rows[r];
-      const cells: string[] = new Array<string>(width);
-      let blank = true;
-      let lost: number | undefined;
-      for (let c = 0; c < width; c++) {
-        const cell = row?.[c];
-        const t = text(cell, ssf, date1904);
-        cells[c] = t;
-        if (blank && t.trim() !== '') blank = false;
-        if (lost === undefined && lostDigits(cell)) lost = c;
-      }
-      if (blank) {
+      const cells = row ? row.cells.slice(0, width) : new Array<string>(width).fill('');
+      if (cells.every((t) => t.trim() === '')) {
         blankRecords++;
         continue;
       }
-      if (lost !== undefined) {
-        const column = header[lost] || `column ${lost + 1}`;
+      if (row?.lost !== undefined) {
+        const column = header[row.lost] || `column ${row.lost + 1}`;
         yield {
           line: r + 1,
           cells,
           error: {
             code: 'ROW_XLSX_LOST_DIGITS',
-            message: `Column ${column} holds ${cells[lost]} as a number: the workbook stores numbers with about 15 significant digits, so this id's last digits are already lost (another id could read the same); format the column as text in the source and export it again`,
+            message: `Column ${column} holds ${cells[row.lost]} as a number: the workbook stores numbers with about 15 significant digits, so this id's last digits are already lost (another id could read the same); format the column as text in the source and export it again`,
           },
         };
         continue;
       }
-      const beyond = row ? row.slice(width).filter((cell) => text(cell).trim() !== '') : [];
+      const beyond = row ? row.cells.slice(width).filter((t) => t.trim() !== '') : [];
       if (beyond.length > 0) {
-        yield { line: r + 1, cells: [...cells, ...beyond.map((cell) => text(cell, ssf, date1904))], error: { code: 'XLSX_CELLS_BEYOND_HEADER', message: `Row ${r + 1} has values in columns with no header` } };
+        yield { line: r + 1, cells: [...cells, ...beyond], error: { code: 'XLSX_CELLS_BEYOND_HEADER', message: `Row ${r + 1} has values in columns with no header` } };
         continue;
       }
       yield { line: r + 1, cells };

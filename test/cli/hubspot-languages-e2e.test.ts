@@ -130,3 +130,35 @@ test('hubspot-de.json: a German export whose mobile column is labelled "Handynum
   const stored = emulator.store.get(result?._contact_id ?? '');
   t.deepEqual(stored && storedFields(emulator, stored).phones, ['49301234567', '447400123456']);
 });
+
+// Labels HubSpot's own help pages give besides the preset's first choice (sources in docs/migrate.md):
+// French "Adresse e-mail" and Spanish "Correo electrónico" (the contact email property), Portuguese
+// "Número de telefone celular" (the mobile phone property), German "Unternehmen Name" (the contact's
+// company name). Each export below carries the alternative label only; every stored field is compared.
+const ALTERNATIVES: Array<[code: string, role: keyof Labels, label: string]> = [
+  ['fr', 'email', 'Adresse e-mail'],
+  ['es', 'email', 'Correo electrónico'],
+  ['pt', 'mobile', 'Número de telefone celular'],
+  ['de', 'company', 'Unternehmen Name'],
+];
+
+for (const [code, role, label] of ALTERNATIVES) {
+  test(`hubspot-${code}.json: an export whose ${role} column is labelled ${JSON.stringify(label)} is read by the ${code.toUpperCase()} preset, every field kept`, async (t) => {
+    const emulator = await startEmulator(t);
+    const labels = { ...labelsOf(code), [role]: label };
+    const input = exportFile(tempDir(t), code, labels);
+    const real = await importFile(t, emulator, input, 'hubspot');
+    t.regex(real.stderr, new RegExp(`--from hubspot: map .*hubspot-${code}\\.json`), 'the preset of that language is chosen by the header');
+    t.notRegex(real.stderr, /matching accounts by the email's domain instead/, 'the company column is found');
+    t.like(real.stats, { total: 3, created: 2, failed: 1 });
+    const result = real.results.find((r) => r._line === '2');
+    const stored = emulator.store.get(result?._contact_id ?? '');
+    t.deepEqual(stored && storedFields(emulator, stored), {
+      name: 'Anna Berg',
+      email: 'anna.berg@globex.example',
+      phones: ['49301234567', '447400123456'],
+      externalIds: [['hubspot', '7101']],
+      account: 'Globex Corporation',
+    });
+  });
+}

@@ -116,6 +116,22 @@ test("phones: the row's own country column wins over --default-country; names, a
   t.deepEqual(cellsOf(without.apply(['P', 'p@x.example', '(415) 555-0101', ''])), ['P', 'p@x.example', '14155550101']);
 });
 
+test('phones: each row is read in its own country when the same country cells repeat (each distinct cell is read once and remembered)', (t) => {
+  const us = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: 'US' });
+  for (let round = 0; round < 3; round++) {
+    t.deepEqual(cellsOf(us.apply(phoneRow('030 1234567', '', 'Germany'))), ['P', 'p@x.example', '49301234567']);
+    t.deepEqual(cellsOf(us.apply(phoneRow('020 7946 0958', '', 'United Kingdom'))), ['P', 'p@x.example', '442079460958']);
+    t.deepEqual(cellsOf(us.apply(phoneRow('(415) 555-0101', '', ''))), ['P', 'p@x.example', '14155550101'], 'an empty cell: --default-country');
+    const narnia = us.apply(phoneRow('(415) 555-0101', '', 'Narnia'));
+    t.is(narnia.kind === 'row' ? narnia.phonesDropped : -1, 1, 'an unknown country is reported on every row that holds it');
+    t.regex(narnia.kind === 'row' ? narnia.notes[0]! : '', /column Country\/Region holds "Narnia"/);
+  }
+  // The same cell in another compiled map (another run) starts afresh: nothing is shared between runs.
+  const none = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: undefined });
+  t.is(none.apply(phoneRow('(415) 555-0101', '', '')).kind, 'row');
+  t.deepEqual(cellsOf(none.apply(phoneRow('030 1234567', '', 'Germany'))), ['P', 'p@x.example', '49301234567']);
+});
+
 test('phones: a country column holding no known country never falls back to --default-country: national numbers are dropped (or fail the row) saying why', (t) => {
   const us = compile(PHONE_MAP, PHONE_HEADER, { defaultCountry: 'US' });
   const dropped = us.apply(phoneRow('(415) 555-0101', '+44 20 7946 0958', 'Narnia'));
@@ -190,8 +206,19 @@ test('bad maps are refused with the key named', (t) => {
     [{ fields: { name: 'a' }, account: { match: 'name' } }, /key account\.column: account\.match name needs the column/],
     [{ fields: { name: 'a' }, account: { match: 'nope' } }, /key account\.match: expected one of domain, name, external-id, off/],
     [{ fields: { name: 'a' }, extra: 1 }, /key extra: unknown key/],
+    [{ fields: { name: 'a' }, aliases: ['Email'] }, /key aliases: expected an object of column → other labels/],
+    [{ fields: { name: 'a' }, aliases: { Email: [] } }, /key aliases\.Email: expected a column name or a non-empty array/],
   ];
   for (const [map, message] of cases) t.throws(() => parseTransformMap(map, 'map.json'), { message }, JSON.stringify(map));
+});
+
+test('aliases: a column the map names is read under its other label when the file lacks the first; a file with neither names both', (t) => {
+  const map = { fields: { name: { join: ['First Name', 'Last Name'] }, email: 'E-mail' }, aliases: { 'e-mail': ['Adresse e-mail', 'Courriel'] } };
+  const tr = compile(map, ['First Name', 'Last Name', 'Courriel']);
+  t.deepEqual(cellsOf(tr.apply(['Ann', 'Lee', 'ann@x.example'])), ['Ann Lee', 'ann@x.example']);
+  const both = compile(map, ['First Name', 'Last Name', 'Adresse e-mail', 'E-mail']);
+  t.deepEqual(cellsOf(both.apply(['Ann', 'Lee', 'old@x.example', 'ann@x.example'])), ['Ann Lee', 'ann@x.example'], 'the label itself wins over an alias');
+  t.throws(() => compile(map, ['First Name', 'Last Name', 'Mail']), { message: /key fields\.email: no column "E-mail" \(nor "Adresse e-mail" or "Courriel"\) in the file/ });
 });
 
 test('a map that produces no name, or nothing to match on, is refused (no name is fine for --mode update)', (t) => {
