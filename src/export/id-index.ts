@@ -1,4 +1,9 @@
 import { hash } from 'node:crypto';
+import xxhash from 'xxhash-wasm';
+
+// xxHash64 in WebAssembly: a stable, non-cryptographic 64-bit digest several
+// times cheaper per short string than a sha256 call through node:crypto.
+const { h64 } = await xxhash();
 
 /** A 64-bit digest as two unsigned 32-bit halves (no BigInt, no strings kept). */
 export interface Key64 {
@@ -16,6 +21,21 @@ export function key64(text: string): Key64 {
 export function key64WithHex(text: string): Key64 & { hex: string } {
   const digest = hash('sha256', text, 'buffer');
   return { hi: digest.readUInt32BE(0), lo: digest.readUInt32BE(4), hex: digest.toString('hex', 0, 8) };
+}
+
+/**
+ * The in-memory key of a contact id: xxHash64 of the id. Never written to a
+ * file (states hold the ids themselves), so it can change between versions.
+ */
+export function idKey(id: string): Key64 {
+  const digest = h64(id);
+  return { hi: Number(digest >> 32n), lo: Number(BigInt.asUintN(32, digest)) };
+}
+
+/** xxHash64 of a text, with its 16-hex-digit form. */
+export function xxh64WithHex(text: string): Key64 & { hex: string } {
+  const digest = h64(text);
+  return { hi: Number(digest >> 32n), lo: Number(BigInt.asUintN(32, digest)), hex: digest.toString(16).padStart(16, '0') };
 }
 
 export function parseKey64Hex(text: string): Key64 | undefined {

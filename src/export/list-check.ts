@@ -7,7 +7,7 @@
  * `--recheck always`, walks the list again, appending contacts the earlier
  * walks did not see, until a walk neither meets an id twice nor adds one.
  */
-import { IdSet, key64 } from './id-index.js';
+import { IdSet, idKey } from './id-index.js';
 
 export type RecheckMode = 'auto' | 'always' | 'never';
 
@@ -42,7 +42,7 @@ export class ListTracker {
 
   /** Whether to write this contact: false for an id already written. */
   admit(id: string): boolean {
-    const key = key64(id);
+    const key = idKey(id);
     if (!this.#walk.add(key)) {
       // Met twice in this walk (in the first walk: already written).
       this.#walkRepeated += 1;

@@ -29,7 +29,8 @@ import {
 } from './schema.js';
 import { availableColumns, recordProblem, selectColumns, type ExportColumn } from './columns.js';
 import { columnsKey, createStateWriter, loadBaseline, loadStateFile, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
-import { key64 } from './id-index.js';
+import { idKey } from './id-index.js';
+import { ROW_HASH, rowHasher, type RowHashKind } from './row-hash.js';
 import { ListTracker, type ListCheck } from './list-check.js';
 import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
 import { outputPaths, type ExportOptions } from './options.js';
@@ -177,6 +178,8 @@ interface OpenRun {
   load: ReturnType<typeof loadSink> | undefined;
   /** Scratch folders staging the table's state (ids and row hashes): removed when the run ends. */
   scratch: string[];
+  /** How this run hashes its records: as its baseline did, else the current kind. */
+  rowHash: RowHashKind;
 }
 
 async function openRun(options: ExportOptions, client: PylonClient, hooks: RunExportHooks, sinceBaseline: Baseline | undefined, stats: ExportStats, sinks: ExportSink[]): Promise<OpenRun> {
@@ -203,7 +206,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   if (options.typed || options.to) await checkSchema(options, baseline, schema, stats);
   // The values hash costs a JSON line and a sha256 per contact: kept for loads (to check a table against) and typed NDJSON (whose lines it hashes).
   const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
-  return { columns, typed, schema, baseline, owner, values, load, scratch };
+  return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? ROW_HASH };
 }
 
 /** The state the table's last committed load kept (`_pylon_state`), as the baseline of this run's delta and change log; undefined on the first load. */
@@ -254,7 +257,7 @@ async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: Expo
   const stateDir = options.statePath === undefined && loader ? createTempDir('state') : undefined;
   if (stateDir) run.scratch.push(stateDir);
   const statePath = options.statePath ?? (stateDir ? join(stateDir, 'table.state') : undefined);
-  const state = statePath !== undefined ? add(await createStateWriter(statePath, meta)) : undefined;
+  const state = statePath !== undefined ? add(await createStateWriter(statePath, meta, run.rowHash)) : undefined;
   loader?.keepState(state);
   const changes = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId })) : undefined;
   const pageSinks = ([state, changes, loader] as Array<PageSink | undefined>).filter((sink): sink is PageSink => sink !== undefined);
@@ -278,7 +281,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
     hash: pageSinks.length > 0 || run.baseline !== undefined,
   };
   const chunks = encodedPages({
-    options, client, encoder, makeRecord: recordMaker(run.columns, run.typed, columnsKey(stats.columns), needs), baseline: run.baseline, pageSinks, values: run.values, report, stats,
+    options, client, encoder, makeRecord: recordMaker(run.columns, run.typed, rowHasher(run.rowHash, columnsKey(stats.columns)), needs), baseline: run.baseline, pageSinks, values: run.values, report, stats,
     pageState: progress.pages, tracker, signal: hooks.signal,
     onPage: () => {
       context.onPage();
@@ -569,7 +572,7 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<st
     }
     if (values) values.add(made.line!);
     if (baseline) {
-      made.change = baseline.classify(key64(made.id), made.hash!);
+      made.change = baseline.classify(idKey(made.id), made.hash!);
       stats.delta![made.change] += 1;
     }
     records.push(made);
