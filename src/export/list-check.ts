@@ -34,7 +34,7 @@ export const MAX_RECHECKS = 3;
 
 export class ListTracker {
   readonly #written = new IdSet();
-  /** The ids met in this walk; in the first walk these are the ids written, so one table serves both (9 bytes a slot, 19 MB at 1M ids). */
+  /** The ids met in this walk; in the first walk these are the ids written, so one table serves both (9 bytes a slot, about 13 MB at 1M ids). */
   #walk = this.#written;
   #walkRepeated = 0;
   #walkAdded = 0;
