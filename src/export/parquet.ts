@@ -2,6 +2,7 @@ import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { schemaPathResolver } from 'hyparquet-writer/src/schema.js';
 import { ColumnChunkBuilder, type FileMetaData, type RowGroup, type SchemaTree } from './parquet-chunk.js';
+import { ROW_GROUP_BYTES, ROW_GROUP_ROWS } from './parquet-layout.js';
 import { DECIMAL_PRECISION, DECIMAL_SCALE, type TypedColumn, type TypedRow, type TypedValue } from './schema.js';
 
 /**
@@ -13,8 +14,7 @@ import { DECIMAL_PRECISION, DECIMAL_SCALE, type TypedColumn, type TypedRow, type
  * page holds PAGE_ROWS rows or about PAGE_BYTES of values (an eighth of the
  * row group's budget when that is smaller, so a group overshoots it by little).
  */
-export const ROW_GROUP_ROWS = 122_880;
-export const ROW_GROUP_BYTES = 64 * 1024 * 1024;
+export { ROW_GROUP_BYTES, ROW_GROUP_ROWS };
 const PAGE_ROWS = 4_096;
 const PAGE_BYTES = 8 * 1024 * 1024;
 

@@ -107,7 +107,7 @@ function emptyCalls(): Record<EndpointKey, number> {
   return Object.fromEntries(ENDPOINTS.map((e) => [e, 0])) as Record<EndpointKey, number>;
 }
 
-/** Where the run was when it failed: the error report's `kind` depends on it. */
+/** Where the run was when it failed: the error report's `kind` depends on it. The walk moves it on: pages from its start, outputs once the file took the last page. */
 interface Progress {
   step: 'custom_fields' | 'page' | 'output';
   pages: PaginationState;
@@ -135,10 +135,8 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   let run: OpenRun | undefined;
   try {
     run = await openRun(options, client, hooks, sinceBaseline, stats, sinks);
-    progress.step = 'page';
     const outputs = await openPageOutputs(options, run, stats, sinks);
     await walk(options, client, run, outputs, { stats, report, progress, hooks, onPage: refresh });
-    progress.step = 'output';
     await closeOutputs(options, run, outputs, sinks, stats);
     refresh();
     sinks.push(...(await manifestSinks(options, run, outputs, stats, report)));
@@ -268,6 +266,7 @@ async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: Expo
 async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, outputs: PageOutputs, context: WalkContext): Promise<void> {
   const { stats, report, progress, hooks } = context;
   const { dataFile, pageSinks } = outputs;
+  progress.step = 'page';
   // hyparquet-writer is loaded only for Parquet output.
   const parquet = options.format === 'parquet' ? (await import('./parquet.js')).createParquetEncoder(run.typed, { rowGroupSize: options.rowGroupSize }) : undefined;
   const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe, typed: run.typed, parquet });
@@ -293,6 +292,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
   const digest = new Digest();
   if (!options.fileOutput) {
     for await (const _chunk of source) void _chunk;
+    progress.step = 'output';
     return;
   }
   const destination = dataFile ? dataFile.stream : forwardTo(hooks.stdout ?? process.stdout);
@@ -303,6 +303,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
   });
   stats.bytes = digest.bytes;
   stats.sha256 = digest.sha256;
+  progress.step = 'output';
 }
 
 /** After the walk: the deleted ids (and their change-log rows), the schema sidecars; the counts the manifest records. */
