@@ -36,7 +36,7 @@ import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type 
 import { outputPaths, type ExportOptions } from './options.js';
 import { paginate, PaginationError, type PaginationState } from '../pylon/paginate.js';
 import { ErrorReport, type ReportEntry } from './report.js';
-import { commitSinks, createPageEncoder, Digest, fileSink, forwardTo, RANK, type EncoderRow, type ExportSink, type PageEncoder, type PageSink } from './sink.js';
+import { commitSinks, createPageEncoder, Digest, fileSink, forwardTo, RANK, type EncodedChunk, type EncoderRow, type ExportSink, type PageEncoder, type PageSink } from './sink.js';
 import { recordMaker, type ExportRecord } from './record.js';
 
 /** The delta in the run's stats: paths as given, where the manifest has them relative to itself. */
@@ -521,8 +521,7 @@ async function* encodedPages(input: PagesInput): AsyncGenerator<string | Uint8Ar
     options.filter
       ? client.searchContacts({ filter: options.filter, cursor, limit: options.pageSize }, { signal })
       : client.listContacts({ cursor, limit: options.pageSize }, { signal });
-  const start = encoder.start();
-  if (start !== '') yield start;
+  yield* pieces(encoder.start());
   // A walk that shows the list moved is followed by another (list-check.ts).
   do {
     pageState.cursor = undefined;
@@ -531,20 +530,28 @@ async function* encodedPages(input: PagesInput): AsyncGenerator<string | Uint8Ar
     // contacts of a page are garbage before the next one is fetched.
     for (let text = await nextChunk(pages, input); text !== undefined; text = await nextChunk(pages, input)) {
       input.onPage();
-      if (text.length > 0) yield text;
+      yield* pieces(text);
     }
   } while (input.tracker.walkAgain(options.recheck));
-  const end = encoder.end();
-  if (end.length > 0) yield end;
+  yield* pieces(encoder.end());
 }
 
-async function nextChunk(pages: AsyncGenerator<ApiPage<Contact>>, input: PagesInput): Promise<string | Uint8Array | undefined> {
+/** The non-empty pieces of an encoded chunk, in order. */
+function* pieces(chunk: EncodedChunk): Generator<string | Uint8Array> {
+  if (typeof chunk === 'string' || chunk instanceof Uint8Array) {
+    if (chunk.length > 0) yield chunk;
+    return;
+  }
+  for (const piece of chunk) if (piece.length > 0) yield piece;
+}
+
+async function nextChunk(pages: AsyncGenerator<ApiPage<Contact>>, input: PagesInput): Promise<EncodedChunk | undefined> {
   const next = await pages.next();
   return next.done ? undefined : encodePage(next.value, input);
 }
 
 /** One page as text (or Parquet bytes): each contact made into one record, classified against the baseline, given to every page sink, then encoded for the file. */
-async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<string | Uint8Array> {
+async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<EncodedChunk> {
   const { options, encoder, baseline, pageSinks, values, report, stats, pageState } = input;
   stats.pages = pageState.pages;
   const records: ExportRecord[] = [];
