@@ -32,9 +32,9 @@ export function idKey(id: string): Key64 {
   return { hi: Number(digest >> 32n), lo: Number(BigInt.asUintN(32, digest)) };
 }
 
-/** xxHash64 of a text, with its 16-hex-digit form. */
-export function xxh64WithHex(text: string): Key64 & { hex: string } {
-  const digest = h64(text);
+/** xxHash64 of a text (with a seed), with its 16-hex-digit form. */
+export function xxh64WithHex(text: string, seed?: bigint): Key64 & { hex: string } {
+  const digest = h64(text, seed);
   return { hi: Number(digest >> 32n), lo: Number(BigInt.asUintN(32, digest)), hex: digest.toString(16).padStart(16, '0') };
 }
 

@@ -7,9 +7,9 @@ import { key64WithHex, xxh64WithHex, type Key64 } from './id-index.js';
  * next state in that kind, so no contact looks changed because the hash did;
  * a run without a state (the first, or after a reset) uses ROW_HASH.
  * - `sha256`: the first 64 bits of sha256(columns key + JSON of the cells);
- * - `xxh64`: xxHash64 of the columns key and the cells joined by U+001F (JSON of
- *   the cells, after another mark, when a cell holds U+001F itself), so the
- *   input still tells every list of cells apart.
+ * - `xxh64`: xxHash64, seeded with the columns key, of the cells joined by
+ *   U+001F (of the JSON of the cells, under the next seed, when a cell holds
+ *   U+001F itself), so the input still tells every list of cells apart.
  */
 export type RowHashKind = 'sha256' | 'xxh64';
 export const ROW_HASH_KINDS: readonly RowHashKind[] = ['sha256', 'xxh64'];
@@ -38,11 +38,12 @@ const UNIT = '\u001f';
 /** The record hash of one kind for one column list. */
 export function rowHasher(kind: RowHashKind, columnsKey: string): RowHasher {
   if (kind === 'sha256') return (cells) => recordHash(columnsKey, cells);
-  const joined = columnsKey + UNIT;
-  const json = columnsKey + '\u001e';
+  // The columns key is the seed (one more for the JSON form), so the cells are hashed as they are joined, with nothing prepended.
+  const joined = BigInt(`0x${columnsKey}`);
+  const json = BigInt.asUintN(64, joined + 1n);
   return (cells) => {
-    for (let i = 0; i < cells.length; i += 1) if (cells[i]!.includes(UNIT)) return xxh64WithHex(json + JSON.stringify(cells));
-    return xxh64WithHex(joined + cells.join(UNIT));
+    for (let i = 0; i < cells.length; i += 1) if (cells[i]!.includes(UNIT)) return xxh64WithHex(JSON.stringify(cells), json);
+    return xxh64WithHex(cells.join(UNIT), joined);
   };
 }
 
