@@ -182,7 +182,7 @@ interface OpenRun {
 
 async function openRun(options: ExportOptions, client: PylonClient, hooks: RunExportHooks, sinceBaseline: Baseline | undefined, stats: ExportStats, sinks: ExportSink[]): Promise<OpenRun> {
   const signal = hooks.signal;
-  // A load keeps the pipeline's state in the database too (format 2, with its owner), so a loading cron line needs no --state file.
+  // A load keeps the pipeline's state in the database too (format 3, with its owner), so a loading cron line needs no --state file.
   const owner = options.stateFile || options.to ? await stateOwner(options, client, signal) : undefined;
   const definitions = await client.listCustomFields({ signal });
   const columns = selectColumns(availableColumns(definitions), options.columns);
