@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { ConfigError } from '../errors.js';
 import type { Filter } from '../pylon/types.js';
 import { openOutput, type OutputFile } from '../output/output-file.js';
-import { IdIndex, key64, key64WithHex, parseKey64Hex, type Key64 } from './id-index.js';
+import { IdIndex, idKey, parseKey64Hex, type Key64 } from './id-index.js';
 import { readManifest, resolveFrom, type StateRef } from './manifest.js';
 import type { SchemaRecord } from './schema.js';
 import { RANK, type PageSink } from './sink.js';
@@ -22,18 +22,20 @@ import { RANK, type PageSink } from './sink.js';
  */
 export const STATE_HEADER = 'pylon-contacts-state 1';
 
-import type { Change } from './row-hash.js';
+import { isRowHashKind, type Change, type RowHashKind } from './row-hash.js';
 export { columnsKey, recordHash, type Change } from './row-hash.js';
 
 /**
- * The state file `--state PATH` reads and replaces (format 2): the header line,
+ * The state file `--state PATH` reads and replaces (format 3): the header line,
  * one JSON line saying whose state it is, the `<hash> <id>` lines, and a
  * trailer `end <entries> <sha256>` over everything before it, so a truncated
- * or edited file is found before it is trusted. A `--since` manifest's state
- * (format 1) has no meta and no trailer: its manifest holds the sha256.
+ * or edited file is found before it is trusted. Format 3 is format 2 with the
+ * kind of its record hashes in the meta line (`rowHash`, row-hash.ts); format
+ * 2 states are `sha256`. A `--since` manifest's state (format 1) has no meta
+ * and no trailer: its manifest holds the sha256 and the hash kind.
  */
-export const STATE_FORMAT = 2;
-export const STATE_HEADER_V2 = `pylon-contacts-state ${STATE_FORMAT}`;
+export const STATE_FORMAT = 3;
+export const STATE_HEADER_META = `pylon-contacts-state ${STATE_FORMAT}`;
 
 /** Whose state a `--state` file is: checked against the run before it is used. */
 export interface StateMeta {
@@ -49,6 +51,8 @@ export interface StateMeta {
   /** When the run that wrote it started: the next run covers changes after that. */
   startedAt: string;
   schema: SchemaRecord | null;
+  /** How the record hashes were made (format 3; a format 2 state is `sha256`). */
+  rowHash?: RowHashKind;
 }
 
 /** The previous committed run: a `--since` manifest, or the `--state` file. */
@@ -59,6 +63,8 @@ export interface Baseline {
   startedAt: string;
   columns: string[];
   schema: SchemaRecord | null | undefined;
+  /** How the state's record hashes were made: this run hashes the same way. */
+  rowHash: RowHashKind;
   /** The state file (absolute path) and what it holds. */
   state: StateRef;
   /** Previous id key → record hash; ids seen in this run get marked. */
@@ -105,12 +111,12 @@ async function* readState(path: string, check: { option: string; sha256?: string
         const m = /^pylon-contacts-state (\d+)$/.exec(line);
         if (!m) throw stateError(option, path, 'is not a pylon-contacts state file');
         format = Number(m[1]);
-        if (format > STATE_FORMAT) throw stateError(option, path, `was written by a newer version of pylon-contacts (state format ${format}; this version reads 1 and 2); upgrade, or delete it to start again with a full export`);
+        if (format > STATE_FORMAT) throw stateError(option, path, `was written by a newer version of pylon-contacts (state format ${format}; this version reads 1 to ${STATE_FORMAT}); upgrade, or delete it to start again with a full export`);
         if (format < 1) throw stateError(option, path, 'is not a pylon-contacts state file');
         digest.update(line + '\n');
         continue;
       }
-      if (format === 2 && lineNo === 2) {
+      if (format >= 2 && lineNo === 2) {
         let meta: StateMeta;
         try {
           meta = JSON.parse(line) as StateMeta;
@@ -118,11 +124,13 @@ async function* readState(path: string, check: { option: string; sha256?: string
           throw stateError(option, path, 'has a corrupt header (not JSON); delete it to start again with a full export');
         }
         if (typeof meta?.host !== 'string' || !Array.isArray(meta.columns) || typeof meta.startedAt !== 'string') throw stateError(option, path, 'has a corrupt header; delete it to start again with a full export');
+        if (format === 2) meta.rowHash = 'sha256';
+        else if (!isRowHashKind(meta.rowHash)) throw stateError(option, path, `names a record hash this version does not know (${JSON.stringify(meta.rowHash)}); upgrade, or delete it to start again with a full export`);
         digest.update(line + '\n');
         check.onMeta?.(meta);
         continue;
       }
-      if (format === 2 && line.startsWith('end ')) {
+      if (format >= 2 && line.startsWith('end ')) {
         trailer = line;
         continue;
       }
@@ -131,14 +139,14 @@ async function* readState(path: string, check: { option: string; sha256?: string
       if (!hash || line[16] !== ' ' || id === '') throw stateError(option, path, `has a malformed line ${lineNo} (corrupt)`);
       digest.update(line + '\n');
       entries += 1;
-      yield { key: key64(id), hash, hashHex: line.slice(0, 16), id };
+      yield { key: idKey(id), hash, hashHex: line.slice(0, 16), id };
     }
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw stateError(option, path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   if (lineNo === 0) throw stateError(option, path, 'is empty');
-  if (format === 2) {
+  if (format >= 2) {
     const expected = `end ${entries} ${digest.digest('hex')}`;
     if (trailer !== expected) throw stateError(option, path, 'is truncated or was changed since it was written (its end line does not match); delete it to start again with a full export');
     return;
@@ -174,11 +182,15 @@ export async function loadBaseline(manifestPath: string, current: { filter: Filt
       { option: '--since' },
     );
   }
+  const rowHash = manifest.state.rowHash ?? 'sha256';
+  if (!isRowHashKind(rowHash)) {
+    throw new ConfigError('INPUT_UNREADABLE', `Invalid option \`--since\`: ${manifestPath} names a record hash this version does not know (${JSON.stringify(rowHash)}); upgrade, or run a full export`, { option: '--since' });
+  }
   const statePath = resolveFrom(manifestPath, manifest.state.path);
   const read = () => readState(statePath, { option: '--since', sha256: manifest.state.sha256 });
   const index = new IdIndex({ expected: manifest.state.entries });
   for await (const entry of read()) index.add(entry.key, entry.hash);
-  return baselineOf(manifestPath, '--since', { startedAt: manifest.startedAt, columns: manifest.columns, schema: manifest.schema, state: { ...manifest.state, path: statePath } }, read, index);
+  return baselineOf(manifestPath, '--since', { startedAt: manifest.startedAt, columns: manifest.columns, schema: manifest.schema, rowHash, state: { ...manifest.state, path: statePath } }, read, index);
 }
 
 /** Who is asking for a `--state` file: it must be the run that wrote it (same API host, organisation, --columns and --filter). */
@@ -210,7 +222,7 @@ export async function loadStateFile(path: string, owner: StateOwner, label?: str
   }
   if (entries === 0) checkOwner(path, meta, owner, options.checkHost ?? true);
   await pipeline(createReadStream(path), sha);
-  return baselineOf(label ?? path, '--state', { startedAt: meta!.startedAt, columns: meta!.columns, schema: meta!.schema, state: { path, sha256: sha.read() as string, entries } }, read, index);
+  return baselineOf(label ?? path, '--state', { startedAt: meta!.startedAt, columns: meta!.columns, schema: meta!.schema, rowHash: meta!.rowHash ?? 'sha256', state: { path, sha256: sha.read() as string, entries, rowHash: meta!.rowHash ?? 'sha256' } }, read, index);
 }
 
 function checkOwner(path: string, meta: StateMeta | undefined, owner: StateOwner, checkHost: boolean): void {
@@ -253,14 +265,14 @@ export interface StateWriter extends PageSink {
   readonly stagedPath: string | undefined;
 }
 
-/** Format 1 (beside a `--since` manifest) without `meta`; format 2 (`--state`) with it. */
-export async function createStateWriter(path: string, meta?: StateMeta): Promise<StateWriter> {
+/** Format 1 (beside a `--since` manifest) without `meta`; format 3 (`--state`) with it. `rowHash`: how the records' hashes were made (in the meta, or in the manifest's state). */
+export async function createStateWriter(path: string, meta: Omit<StateMeta, 'rowHash'> | undefined, rowHash: RowHashKind): Promise<StateWriter> {
   const file = await openOutput(path);
   const digest = createHash('sha256');
   // Format 2's trailer hashes everything before it; the manifest's sha256 covers the whole file.
   const body = meta ? createHash('sha256') : undefined;
   let entries = 0;
-  let pending = meta ? `${STATE_HEADER_V2}\n${JSON.stringify(meta)}\n` : STATE_HEADER + '\n';
+  let pending = meta ? `${STATE_HEADER_META}\n${JSON.stringify({ ...meta, rowHash })}\n` : STATE_HEADER + '\n';
   const flush = async () => {
     if (pending === '') return;
     const text = pending;
@@ -289,7 +301,7 @@ export async function createStateWriter(path: string, meta?: StateMeta): Promise
       if (body) pending += `end ${entries} ${body.copy().update(pending).digest('hex')}\n`;
       await flush();
       await file.prepare();
-      ref = { path, sha256: digest.digest('hex'), entries };
+      ref = { path, sha256: digest.digest('hex'), entries, rowHash };
       return [file];
     },
     abort: () => file.discard(),

@@ -1,3 +1,4 @@
+import type { RowHashKind } from './row-hash.js';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -15,6 +16,8 @@ export interface StateRef {
   path: string;
   sha256: string;
   entries: number;
+  /** How the record hashes were made (row-hash.ts); absent in manifests written before it was named: `sha256`. */
+  rowHash?: RowHashKind;
 }
 
 /** What a delta export found, against the run named by --since. */

@@ -8,6 +8,7 @@ import { isSpecialFile } from '../output/output-file.js';
 import { parseLoadTarget, type LoadTarget } from './load/target.js';
 import type { RecheckMode } from './list-check.js';
 import type { ExportFormat } from './sink.js';
+import { ROW_GROUP_ROWS } from './parquet-layout.js';
 
 /** Raw export options: flags, environment and defaults, all optional. */
 export interface ExportOptionsInput extends ConnectionOptionsInput {
@@ -93,7 +94,8 @@ export interface ExportOptions {
   runStartedAt: string;
   /** The paths had {date}/{time}/{run_id}: their directories are created. */
   templated: boolean;
-  rowGroupSize?: number;
+  /** Parquet: rows in a row group at most (ROW_GROUP_ROWS unless a test asks for smaller groups). */
+  rowGroupSize: number;
   recheck: RecheckMode;
 }
 
@@ -284,7 +286,7 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     runId,
     runStartedAt: now.toISOString(),
     templated,
-    rowGroupSize: input.rowGroupSize === undefined ? undefined : resolveIntegerOption('rowGroupSize', input.rowGroupSize, 1, 10_000_000, 5_000),
+    rowGroupSize: resolveIntegerOption('rowGroupSize', input.rowGroupSize, 1, 10_000_000, ROW_GROUP_ROWS),
     recheck: resolveRecheck(input.recheck),
   }, cwd);
   checkCollisions(options);

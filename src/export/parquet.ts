@@ -2,6 +2,7 @@ import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { schemaPathResolver } from 'hyparquet-writer/src/schema.js';
 import { ColumnChunkBuilder, type FileMetaData, type RowGroup, type SchemaTree } from './parquet-chunk.js';
+import { ROW_GROUP_BYTES, ROW_GROUP_ROWS } from './parquet-layout.js';
 import { DECIMAL_PRECISION, DECIMAL_SCALE, type TypedColumn, type TypedRow, type TypedValue } from './schema.js';
 
 /**
@@ -13,8 +14,7 @@ import { DECIMAL_PRECISION, DECIMAL_SCALE, type TypedColumn, type TypedRow, type
  * page holds PAGE_ROWS rows or about PAGE_BYTES of values (an eighth of the
  * row group's budget when that is smaller, so a group overshoots it by little).
  */
-export const ROW_GROUP_ROWS = 122_880;
-export const ROW_GROUP_BYTES = 64 * 1024 * 1024;
+export { ROW_GROUP_BYTES, ROW_GROUP_ROWS };
 const PAGE_ROWS = 4_096;
 const PAGE_BYTES = 8 * 1024 * 1024;
 
@@ -97,7 +97,13 @@ export interface ParquetEncoder {
   page(rows: readonly TypedRow[]): Uint8Array;
   /** The last row group and the footer. */
   end(): Uint8Array;
+  /** page() as the row groups' pieces in file order, not copied into one array (a row group is megabytes: the export writes the pieces). */
+  pageParts(rows: readonly TypedRow[]): Uint8Array[];
+  /** end() as pieces in file order. */
+  endParts(): Uint8Array[];
 }
+
+const joined = (parts: readonly Uint8Array[]): Uint8Array => (parts.length === 1 ? parts[0]! : Buffer.concat(parts));
 
 function leaves(tree: SchemaTree[]): SchemaTree[][] {
   const node = tree.at(-1)!;
@@ -154,10 +160,10 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
     pending = [];
     pendingBytes = 0;
   };
-  /** Returns the row group's bytes, assembled once at their exact size. */
-  const writeGroup = (): Uint8Array | undefined => {
+  /** Returns the row group's bytes as the column chunks' pieces, in file order (empty when no row is pending). */
+  const writeGroup = (): Uint8Array[] => {
     encodePage();
-    if (groupCount === 0) return undefined;
+    if (groupCount === 0) return [];
     const start = writer.offset;
     let offset = start;
     const chunks = builders.flat().map((builder) => {
@@ -165,14 +171,10 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
       offset += written.length;
       return written;
     });
-    const bytes = new Uint8Array(offset - start);
-    let at = 0;
+    const bytes: Uint8Array[] = [];
     let totalByteSize = 0n;
     for (const { parts, uncompressed } of chunks) {
-      for (const part of parts) {
-        bytes.set(part, at);
-        at += part.length;
-      }
+      bytes.push(...parts);
       totalByteSize += uncompressed;
     }
     writer.offset = offset;
@@ -182,33 +184,35 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
     groupBytes = 0;
     return bytes;
   };
+  const pageParts = (rows: readonly TypedRow[]): Uint8Array[] => {
+    const parts: Uint8Array[] = [];
+    for (const row of rows) {
+      pending.push(row);
+      for (const value of row) pendingBytes += valueSize(value);
+      if (groupCount + pending.length >= groupRows) parts.push(...writeGroup());
+      else if (pending.length >= PAGE_ROWS || pendingBytes >= pageBytesLimit) {
+        encodePage();
+        if (groupBytes >= groupBytesLimit) parts.push(...writeGroup());
+      }
+    }
+    return parts;
+  };
+  const endParts = (): Uint8Array[] => {
+    const parts = writeGroup();
+    const metadata = { version: 1, created_by: 'pylon-contacts (hyparquet-writer encoders)', schema, num_rows: numRows, row_groups: rowGroups } as Omit<FileMetaData, 'metadata_length'>;
+    writeMetadata(writer, metadata as FileMetaData, STATISTICS_TRUNCATE);
+    writer.appendUint32(0x31524150);
+    parts.push(take());
+    return parts;
+  };
   return {
     start() {
       writer.appendUint32(0x31524150); // PAR1
       return take();
     },
-    page(rows) {
-      const groups: Uint8Array[] = [];
-      for (const row of rows) {
-        pending.push(row);
-        for (const value of row) pendingBytes += valueSize(value);
-        let group: Uint8Array | undefined;
-        if (groupCount + pending.length >= groupRows) group = writeGroup();
-        else if (pending.length >= PAGE_ROWS || pendingBytes >= pageBytesLimit) {
-          encodePage();
-          if (groupBytes >= groupBytesLimit) group = writeGroup();
-        }
-        if (group) groups.push(group);
-      }
-      return groups.length === 1 ? groups[0]! : Buffer.concat(groups);
-    },
-    end() {
-      const group = writeGroup();
-      const metadata = { version: 1, created_by: 'pylon-contacts (hyparquet-writer encoders)', schema, num_rows: numRows, row_groups: rowGroups } as Omit<FileMetaData, 'metadata_length'>;
-      writeMetadata(writer, metadata as FileMetaData, STATISTICS_TRUNCATE);
-      writer.appendUint32(0x31524150);
-      const footer = take();
-      return group ? Buffer.concat([group, footer]) : footer;
-    },
+    pageParts,
+    endParts,
+    page: (rows) => joined(pageParts(rows)),
+    end: () => joined(endParts()),
   };
 }

@@ -1,6 +1,6 @@
 import type { Contact } from '../pylon/types.js';
 import { cellsOf, jsonRecordOf, readValues, type ExportColumn, type JsonRecord } from './columns.js';
-import { recordHash, type Change } from './row-hash.js';
+import type { Change, RowHasher } from './row-hash.js';
 import type { Key64 } from './id-index.js';
 import { typedJsonLine, typedRowOf, type TypedColumn, type TypedRow } from './schema.js';
 
@@ -34,8 +34,8 @@ export interface RecordNeeds {
   hash: boolean;
 }
 
-/** Makes the records of one run: a string (naming the column) when a value does not fit its type. */
-export function recordMaker(columns: readonly ExportColumn[], typed: readonly TypedColumn[], columnsKey: string, needs: RecordNeeds): (contact: Contact) => ExportRecord | string {
+/** Makes the records of one run (`hashOf`: the run's record hash, row-hash.ts): a string (naming the column) when a value does not fit its type. */
+export function recordMaker(columns: readonly ExportColumn[], typed: readonly TypedColumn[], hashOf: RowHasher, needs: RecordNeeds): (contact: Contact) => ExportRecord | string {
   return (contact) => {
     const values = readValues(contact, columns);
     let row: TypedRow | undefined;
@@ -48,7 +48,7 @@ export function recordMaker(columns: readonly ExportColumn[], typed: readonly Ty
     return {
       id: contact.id,
       cells,
-      hash: needs.hash ? recordHash(columnsKey, cells) : undefined,
+      hash: needs.hash ? hashOf(cells) : undefined,
       typed: row,
       line: needs.line ? typedJsonLine(typed, row!) : undefined,
       json: needs.json ? jsonRecordOf(values, columns) : undefined,

@@ -29,13 +29,14 @@ import {
 } from './schema.js';
 import { availableColumns, recordProblem, selectColumns, type ExportColumn } from './columns.js';
 import { columnsKey, createStateWriter, loadBaseline, loadStateFile, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
-import { key64 } from './id-index.js';
+import { idKey } from './id-index.js';
+import { ROW_HASH, rowHasher, type RowHashKind } from './row-hash.js';
 import { ListTracker, type ListCheck } from './list-check.js';
 import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
 import { outputPaths, type ExportOptions } from './options.js';
 import { paginate, PaginationError, type PaginationState } from '../pylon/paginate.js';
 import { ErrorReport, type ReportEntry } from './report.js';
-import { commitSinks, createPageEncoder, Digest, fileSink, forwardTo, RANK, type EncoderRow, type ExportSink, type PageEncoder, type PageSink } from './sink.js';
+import { commitSinks, createPageEncoder, Digest, fileSink, forwardTo, RANK, type EncodedChunk, type EncoderRow, type ExportSink, type PageEncoder, type PageSink } from './sink.js';
 import { recordMaker, type ExportRecord } from './record.js';
 
 /** The delta in the run's stats: paths as given, where the manifest has them relative to itself. */
@@ -106,7 +107,7 @@ function emptyCalls(): Record<EndpointKey, number> {
   return Object.fromEntries(ENDPOINTS.map((e) => [e, 0])) as Record<EndpointKey, number>;
 }
 
-/** Where the run was when it failed: the error report's `kind` depends on it. */
+/** Where the run was when it failed: the error report's `kind` depends on it. The walk moves it on: pages from its start, outputs once the file took the last page. */
 interface Progress {
   step: 'custom_fields' | 'page' | 'output';
   pages: PaginationState;
@@ -134,10 +135,8 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   let run: OpenRun | undefined;
   try {
     run = await openRun(options, client, hooks, sinceBaseline, stats, sinks);
-    progress.step = 'page';
     const outputs = await openPageOutputs(options, run, stats, sinks);
     await walk(options, client, run, outputs, { stats, report, progress, hooks, onPage: refresh });
-    progress.step = 'output';
     await closeOutputs(options, run, outputs, sinks, stats);
     refresh();
     sinks.push(...(await manifestSinks(options, run, outputs, stats, report)));
@@ -177,11 +176,13 @@ interface OpenRun {
   load: ReturnType<typeof loadSink> | undefined;
   /** Scratch folders staging the table's state (ids and row hashes): removed when the run ends. */
   scratch: string[];
+  /** How this run hashes its records: as its baseline did, else the current kind. */
+  rowHash: RowHashKind;
 }
 
 async function openRun(options: ExportOptions, client: PylonClient, hooks: RunExportHooks, sinceBaseline: Baseline | undefined, stats: ExportStats, sinks: ExportSink[]): Promise<OpenRun> {
   const signal = hooks.signal;
-  // A load keeps the pipeline's state in the database too (format 2, with its owner), so a loading cron line needs no --state file.
+  // A load keeps the pipeline's state in the database too (format 3, with its owner), so a loading cron line needs no --state file.
   const owner = options.stateFile || options.to ? await stateOwner(options, client, signal) : undefined;
   const definitions = await client.listCustomFields({ signal });
   const columns = selectColumns(availableColumns(definitions), options.columns);
@@ -203,7 +204,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   if (options.typed || options.to) await checkSchema(options, baseline, schema, stats);
   // The values hash costs a JSON line and a sha256 per contact: kept for loads (to check a table against) and typed NDJSON (whose lines it hashes).
   const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
-  return { columns, typed, schema, baseline, owner, values, load, scratch };
+  return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? ROW_HASH };
 }
 
 /** The state the table's last committed load kept (`_pylon_state`), as the baseline of this run's delta and change log; undefined on the first load. */
@@ -254,7 +255,7 @@ async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: Expo
   const stateDir = options.statePath === undefined && loader ? createTempDir('state') : undefined;
   if (stateDir) run.scratch.push(stateDir);
   const statePath = options.statePath ?? (stateDir ? join(stateDir, 'table.state') : undefined);
-  const state = statePath !== undefined ? add(await createStateWriter(statePath, meta)) : undefined;
+  const state = statePath !== undefined ? add(await createStateWriter(statePath, meta, run.rowHash)) : undefined;
   loader?.keepState(state);
   const changes = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId })) : undefined;
   const pageSinks = ([state, changes, loader] as Array<PageSink | undefined>).filter((sink): sink is PageSink => sink !== undefined);
@@ -265,6 +266,7 @@ async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: Expo
 async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, outputs: PageOutputs, context: WalkContext): Promise<void> {
   const { stats, report, progress, hooks } = context;
   const { dataFile, pageSinks } = outputs;
+  progress.step = 'page';
   // hyparquet-writer is loaded only for Parquet output.
   const parquet = options.format === 'parquet' ? (await import('./parquet.js')).createParquetEncoder(run.typed, { rowGroupSize: options.rowGroupSize }) : undefined;
   const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe, typed: run.typed, parquet });
@@ -278,7 +280,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
     hash: pageSinks.length > 0 || run.baseline !== undefined,
   };
   const chunks = encodedPages({
-    options, client, encoder, makeRecord: recordMaker(run.columns, run.typed, columnsKey(stats.columns), needs), baseline: run.baseline, pageSinks, values: run.values, report, stats,
+    options, client, encoder, makeRecord: recordMaker(run.columns, run.typed, rowHasher(run.rowHash, columnsKey(stats.columns)), needs), baseline: run.baseline, pageSinks, values: run.values, report, stats,
     pageState: progress.pages, tracker, signal: hooks.signal,
     onPage: () => {
       context.onPage();
@@ -290,6 +292,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
   const digest = new Digest();
   if (!options.fileOutput) {
     for await (const _chunk of source) void _chunk;
+    progress.step = 'output';
     return;
   }
   const destination = dataFile ? dataFile.stream : forwardTo(hooks.stdout ?? process.stdout);
@@ -300,6 +303,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
   });
   stats.bytes = digest.bytes;
   stats.sha256 = digest.sha256;
+  progress.step = 'output';
 }
 
 /** After the walk: the deleted ids (and their change-log rows), the schema sidecars; the counts the manifest records. */
@@ -517,8 +521,7 @@ async function* encodedPages(input: PagesInput): AsyncGenerator<string | Uint8Ar
     options.filter
       ? client.searchContacts({ filter: options.filter, cursor, limit: options.pageSize }, { signal })
       : client.listContacts({ cursor, limit: options.pageSize }, { signal });
-  const start = encoder.start();
-  if (start !== '') yield start;
+  yield* pieces(encoder.start());
   // A walk that shows the list moved is followed by another (list-check.ts).
   do {
     pageState.cursor = undefined;
@@ -527,20 +530,28 @@ async function* encodedPages(input: PagesInput): AsyncGenerator<string | Uint8Ar
     // contacts of a page are garbage before the next one is fetched.
     for (let text = await nextChunk(pages, input); text !== undefined; text = await nextChunk(pages, input)) {
       input.onPage();
-      if (text.length > 0) yield text;
+      yield* pieces(text);
     }
   } while (input.tracker.walkAgain(options.recheck));
-  const end = encoder.end();
-  if (end.length > 0) yield end;
+  yield* pieces(encoder.end());
 }
 
-async function nextChunk(pages: AsyncGenerator<ApiPage<Contact>>, input: PagesInput): Promise<string | Uint8Array | undefined> {
+/** The non-empty pieces of an encoded chunk, in order. */
+function* pieces(chunk: EncodedChunk): Generator<string | Uint8Array> {
+  if (typeof chunk === 'string' || chunk instanceof Uint8Array) {
+    if (chunk.length > 0) yield chunk;
+    return;
+  }
+  for (const piece of chunk) if (piece.length > 0) yield piece;
+}
+
+async function nextChunk(pages: AsyncGenerator<ApiPage<Contact>>, input: PagesInput): Promise<EncodedChunk | undefined> {
   const next = await pages.next();
   return next.done ? undefined : encodePage(next.value, input);
 }
 
 /** One page as text (or Parquet bytes): each contact made into one record, classified against the baseline, given to every page sink, then encoded for the file. */
-async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<string | Uint8Array> {
+async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<EncodedChunk> {
   const { options, encoder, baseline, pageSinks, values, report, stats, pageState } = input;
   stats.pages = pageState.pages;
   const records: ExportRecord[] = [];
@@ -569,7 +580,7 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<st
     }
     if (values) values.add(made.line!);
     if (baseline) {
-      made.change = baseline.classify(key64(made.id), made.hash!);
+      made.change = baseline.classify(idKey(made.id), made.hash!);
       stats.delta![made.change] += 1;
     }
     records.push(made);

@@ -28,12 +28,16 @@ export interface PageEncoder {
   /**
    * CSV takes arrays of cells (csv-stringify, RFC 4180 quoting); NDJSON takes
    * objects, or ready JSON lines (typed); Parquet takes typed rows and returns
-   * bytes only when a row group is complete.
+   * bytes only when a row group is complete, as the row group's pieces in file
+   * order (not copied into one array).
    */
-  page(rows: ReadonlyArray<EncoderRow>): string | Uint8Array;
+  page(rows: ReadonlyArray<EncoderRow>): EncodedChunk;
   /** What the file ends with: Parquet's last row group and footer; nothing for text. */
-  end(): string | Uint8Array;
+  end(): EncodedChunk;
 }
+
+/** Text, bytes, or pieces of bytes to write one after the other. */
+export type EncodedChunk = string | Uint8Array | readonly Uint8Array[];
 
 export type EncoderRow = string[] | Record<string, unknown> | string | TypedRow;
 
@@ -41,7 +45,7 @@ export function createPageEncoder(options: FormatOptions): PageEncoder {
   if (options.format === 'parquet') {
     const parquet = options.parquet;
     if (!parquet) throw new Error('a Parquet export needs its encoder (createParquetEncoder)');
-    return { start: () => parquet.start(), page: (rows) => parquet.page(rows as TypedRow[]), end: () => parquet.end() };
+    return { start: () => parquet.start(), page: (rows) => parquet.pageParts(rows as TypedRow[]), end: () => parquet.endParts() };
   }
   if (options.format === 'ndjson') {
     return {

@@ -81,8 +81,8 @@ test('three nights with --state, the second failed (Pylon unreachable): nothing 
 
     // The state names its run, and the next night starts from this one.
     const header = (await readFile(statePath, 'utf8')).split('\n').slice(0, 2);
-    t.is(header[0], 'pylon-contacts-state 2');
-    t.like(JSON.parse(header[1]!), { host: new URL(gateway.url).host, organization: { id: DEFAULT_ME.id }, runId: 'n3', startedAt: '2026-12-03T02:15:00.000Z', columnsOption: null, filter: null });
+    t.is(header[0], 'pylon-contacts-state 3');
+    t.like(JSON.parse(header[1]!), { host: new URL(gateway.url).host, organization: { id: DEFAULT_ME.id }, runId: 'n3', startedAt: '2026-12-03T02:15:00.000Z', columnsOption: null, filter: null, rowHash: 'xxh64' });
     const fourth = await exportFrom(emulator, night(dir, '2026-12-04', 'n4', gateway.url));
     t.like(fourth.delta, { new: 0, changed: 0, unchanged: 40, deleted: 0 });
   });
@@ -120,9 +120,11 @@ test('--state refuses a state that is not this run’s: another host, organisati
     await refuse({}, /truncated or was changed since it was written/, 'a truncated file');
     await writeFile(state, good.replace(/^\{.*$/m, '{not json'));
     await refuse({}, /corrupt header/, 'a corrupt header');
-    await writeFile(state, good.replace('pylon-contacts-state 2', 'pylon-contacts-state 3'));
-    await refuse({}, /newer version of pylon-contacts \(state format 3/, 'a newer format');
-    t.is(await readFile(state, 'utf8'), good.replace('pylon-contacts-state 2', 'pylon-contacts-state 3'), 'the state file is left as it was');
+    await writeFile(state, good.replace('pylon-contacts-state 3', 'pylon-contacts-state 4'));
+    await refuse({}, /newer version of pylon-contacts \(state format 4/, 'a newer format');
+    t.is(await readFile(state, 'utf8'), good.replace('pylon-contacts-state 3', 'pylon-contacts-state 4'), 'the state file is left as it was');
+    await writeFile(state, good.replace('"rowHash":"xxh64"', '"rowHash":"blake9"'));
+    await refuse({}, /names a record hash this version does not know \("blake9"\)/, 'an unknown record hash');
   });
 });
 

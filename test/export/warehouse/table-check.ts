@@ -66,8 +66,8 @@ export function valuesSha256(columns: readonly SchemaColumn[], rows: ReadonlyArr
 /** The ids of the run's state file (every contact the export read). */
 export async function stateIds(manifestPath: string, manifest: ExportManifest): Promise<string[]> {
   const text = await readFile(resolveFrom(manifestPath, manifest.state!.path), 'utf8');
-  // Format 1: a header line; format 2 (a load's state, with its owner) also a meta line and an `end` line.
+  // Format 1: a header line; formats 2 and 3 (a load's state, with its owner) also a meta line and an `end` line.
   const lines = text.trimEnd().split('\n');
-  const body = lines[0] === 'pylon-contacts-state 2' ? lines.slice(2).filter((line) => !line.startsWith('end ')) : lines.slice(1);
+  const body = lines[0] !== 'pylon-contacts-state 1' ? lines.slice(2).filter((line) => !line.startsWith('end ')) : lines.slice(1);
   return body.map((line) => line.slice(17)).sort();
 }
