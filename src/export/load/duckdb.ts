@@ -47,8 +47,22 @@ export async function sweepStagingFiles(dir: string): Promise<string[]> {
 /** A type as compared with an existing table's: DuckDB quotes the STRUCT field names that are keywords (`"label"`, `"source"`) and no others. */
 const comparableType = (type: string) => type.replaceAll('"', '');
 
+/**
+ * DuckDB's settings for a load. Its buffer manager is capped (by default it
+ * takes 80 % of the machine's memory and keeps the whole staging table and
+ * the merge's writes in it): past the cap the temporary staging table and the
+ * merge's joins spill to `<database>.tmp`, and the inserted rows are written
+ * to the database file as they come. Insertion order is not kept (the merge
+ * needs none), which lets the INSERT … SELECT stream instead of buffering.
+ * The JavaScript side's memory comes on top. `PYLON_DUCKDB_MEMORY_LIMIT`
+ * overrides the cap (a DuckDB size such as `1GB`).
+ */
+export const DUCKDB_SETTINGS = { memory_limit: '128MB', preserve_insertion_order: 'false' } as const;
+
 /** Rows per data chunk handed to the appender (DuckDB's vector size). */
 const CHUNK_ROWS = 2048;
+/** Rows the appender may hold before they are flushed into the staging table. */
+const FLUSH_ROWS = 16 * CHUNK_ROWS;
 
 /** One typed value as the appender takes it (the column's DuckDB type says how it is stored). */
 function duckValue(duckdb: DuckDb, kind: ColumnKind, value: TypedValue): DuckDBValue {
@@ -94,7 +108,7 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       let instance: InstanceType<DuckDb['DuckDBInstance']>;
       let connection: DuckSession['connection'];
       try {
-        instance = await duckdb.DuckDBInstance.create(target.path);
+        instance = await duckdb.DuckDBInstance.create(target.path, { ...DUCKDB_SETTINGS, memory_limit: process.env.PYLON_DUCKDB_MEMORY_LIMIT || DUCKDB_SETTINGS.memory_limit });
         connection = await instance.connect();
       } catch (error) {
         throw loadError('LOAD_CONNECT', target, `cannot open the database file (${(error as Error).message})`);
@@ -124,21 +138,33 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
       const kinds = columns.map((c) => c.kind);
       let open = true;
+      // One data chunk, refilled for every CHUNK_ROWS rows: a chunk's native memory is freed only when
+      // its JavaScript object is collected, which a small heap seldom does (a new chunk each time piled up hundreds of MB).
+      const chunk = duckdb.DuckDBDataChunk.create(types);
+      const values: DuckDBValue[][] = [];
+      let unflushed = 0;
       const stage: Stage = {
         async add(rows, hashes) {
           for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
             const end = Math.min(rows.length, start + CHUNK_ROWS);
-            const values: DuckDBValue[][] = [];
+            values.length = end - start;
             for (let r = start; r < end; r += 1) {
               const row = rows[r]!;
               const out: DuckDBValue[] = new Array(row.length + 1);
               for (let i = 0; i < row.length; i += 1) out[i] = duckValue(duckdb, kinds[i]!, row[i]!);
               out[row.length] = hashes[r]!;
-              values.push(out);
+              values[r - start] = out;
             }
-            const chunk = duckdb.DuckDBDataChunk.create(types, values.length);
+            chunk.reset();
             chunk.setRows(values);
             appender.appendDataChunk(chunk);
+            unflushed += values.length;
+          }
+          values.length = 0;
+          // The appender holds what it was given until a flush: hand it to the table (which DuckDB may spill) every FLUSH_ROWS.
+          if (unflushed >= FLUSH_ROWS) {
+            appender.flushSync();
+            unflushed = 0;
           }
         },
         async finish() {
