@@ -59,6 +59,8 @@ const comparableType = (type: string) => type.replaceAll('"', '');
  */
 export const DUCKDB_SETTINGS = { memory_limit: '128MB', preserve_insertion_order: 'false' } as const;
 
+const memoryLimit = () => process.env.PYLON_DUCKDB_MEMORY_LIMIT || DUCKDB_SETTINGS.memory_limit;
+
 /** Rows per data chunk handed to the appender (DuckDB's vector size). */
 const CHUNK_ROWS = 2048;
 /** Rows the appender may hold before they are flushed into the staging table. */
@@ -102,13 +104,21 @@ export function duckdbDialect(target: DuckTarget): Dialect {
     bigint: 'BIGINT',
     timestamp: 'TIMESTAMP WITH TIME ZONE',
     primaryKey: false,
-    classify: (error) => (error instanceof PylonCliError ? error : loadError('LOAD_FAILED', target, (error as Error)?.message ?? String(error))),
+    classify: (error) => {
+      if (error instanceof PylonCliError) return error;
+      const message = (error as Error)?.message ?? String(error);
+      // DuckDB's own message suggests settings this tool makes; the one a user can change is the cap.
+      if (/Out of Memory Error/i.test(message)) {
+        return loadError('LOAD_FAILED', target, `DuckDB ran out of its memory cap (${memoryLimit()}): ${message.split('\n')[0]}; raise the cap with PYLON_DUCKDB_MEMORY_LIMIT (for example 1GB) and run again`);
+      }
+      return loadError('LOAD_FAILED', target, message);
+    },
     async connect() {
       const duckdb = await loadDuckDb(target);
       let instance: InstanceType<DuckDb['DuckDBInstance']>;
       let connection: DuckSession['connection'];
       try {
-        instance = await duckdb.DuckDBInstance.create(target.path, { ...DUCKDB_SETTINGS, memory_limit: process.env.PYLON_DUCKDB_MEMORY_LIMIT || DUCKDB_SETTINGS.memory_limit });
+        instance = await duckdb.DuckDBInstance.create(target.path, { ...DUCKDB_SETTINGS, memory_limit: memoryLimit() });
         connection = await instance.connect();
       } catch (error) {
         throw loadError('LOAD_CONNECT', target, `cannot open the database file (${(error as Error).message})`);
