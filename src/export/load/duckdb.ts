@@ -44,6 +44,22 @@ export async function sweepStagingFiles(dir: string): Promise<string[]> {
   return swept;
 }
 
+/**
+ * DuckDB's spill files left in `<database>.tmp` by a load that was killed
+ * (they hold staged names and emails): removed once this run has the database
+ * open, before it stages anything. DuckDB lets one process at a time write a
+ * database file, so no other load is spilling there.
+ */
+export async function sweepSpillFiles(databasePath: string): Promise<string[]> {
+  const dir = `${databasePath}.tmp`;
+  const swept: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith('duckdb_temp_')) continue;
+    await unlink(join(dir, name)).then(() => swept.push(name), () => {});
+  }
+  return swept;
+}
+
 /** A type as compared with an existing table's: DuckDB quotes the STRUCT field names that are keywords (`"label"`, `"source"`) and no others. */
 const comparableType = (type: string) => type.replaceAll('"', '');
 
@@ -136,6 +152,7 @@ export function duckdbDialect(target: DuckTarget): Dialect {
     },
     async check(_session, input: LoaderInput) {
       await sweepStagingFiles(input.tempDir);
+      await sweepSpillFiles(target.path);
     },
     async existingColumns(session) {
       const rows = await session.rows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [target.schema ?? 'main', target.name]);
