@@ -73,7 +73,7 @@ const comparableType = (type: string) => type.replaceAll('"', '');
  * The JavaScript side's memory comes on top. `PYLON_DUCKDB_MEMORY_LIMIT`
  * overrides the cap (a DuckDB size such as `1GB`).
  */
-export const DUCKDB_SETTINGS = { memory_limit: '128MB', preserve_insertion_order: 'false' } as const;
+export const DUCKDB_SETTINGS = { memory_limit: '512MB', preserve_insertion_order: 'false' } as const;
 
 const memoryLimit = () => process.env.PYLON_DUCKDB_MEMORY_LIMIT || DUCKDB_SETTINGS.memory_limit;
 
