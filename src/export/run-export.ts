@@ -1,6 +1,6 @@
 import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { rmSync } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -395,7 +395,7 @@ function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStat
       const started = Date.now();
       const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, onStep });
       // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
-      if (state?.stagedPath !== undefined) await loader.writeState(await readFile(state.stagedPath));
+      if (state?.stagedPath !== undefined) await loader.writeState(createReadStream(state.stagedPath));
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started };
       return [];
     },

@@ -1,6 +1,6 @@
 /** The statements and decisions every database's load shares: the merge, the table check, the load log, the kept state, the coded errors (loader.ts runs them; postgres.ts and duckdb.ts are the dialects). */
 import type { Writable } from 'node:stream';
-import { PylonCliError, type ErrorCode } from '../../errors.js';
+import { ConfigError, PylonCliError, type ErrorCode } from '../../errors.js';
 import { fitName, quoteIdent, typeLabel, type ColumnKind, type TypedColumn, type TypedRow } from '../schema.js';
 import { redactUrl, type LoadTarget } from './target.js';
 
@@ -71,26 +71,97 @@ export interface TableLoader {
   abort(): Promise<void>;
   /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(). */
   readState(): Promise<Buffer | undefined>;
-  /** Stores the pipeline state for this table; call after merge() and before commit(): it commits (or rolls back) with the merge. */
-  writeState(state: Buffer): Promise<void>;
+  /** Stores the pipeline state for this table (its bytes, or a stream of them such as a file's); call after merge() and before commit(): it commits (or rolls back) with the merge. */
+  writeState(state: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
 }
 
 /** The pipeline state kept with the loaded tables, one row per table, so a loading cron line needs no state file. */
 export const STATE_TABLE = '_pylon_state';
+/**
+ * The state's bytes, base64 in parts of STATE_PART_BYTES, one row each: no
+ * value of ~75 MB for the database to hold at once. DuckDB keeps a string
+ * longer than 4 KiB outside its buffer manager (not capped, not spilled), so a
+ * part is 3,000 base64 characters; they are written STATE_PARTS_PER_STATEMENT
+ * at a time.
+ */
+export const STATE_PARTS_TABLE = '_pylon_state_parts';
+export const STATE_PART_BYTES = 2250;
+const STATE_PARTS_PER_STATEMENT = 256;
+/** What `_pylon_state.state` holds when the bytes are in STATE_PARTS_TABLE: `parts:<count>`; anything else is the whole state in base64 (as earlier versions wrote it). */
+const PARTS_MARK = /^parts:(\d+)$/;
 
-export function stateTableDdl(target: LoadTarget, text: string, timestamp: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${tableRef(target, STATE_TABLE)} (table_name ${text} PRIMARY KEY, run_id ${text} NOT NULL, updated_at ${timestamp} NOT NULL, state ${text} NOT NULL)`;
+export function stateTableDdl(target: LoadTarget, text: string, timestamp: string, bigint: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${tableRef(target, STATE_TABLE)} (table_name ${text} PRIMARY KEY, run_id ${text} NOT NULL, updated_at ${timestamp} NOT NULL, state ${text} NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${tableRef(target, STATE_PARTS_TABLE)} (table_name ${text} NOT NULL, part ${bigint} NOT NULL, data ${text} NOT NULL)`,
+  ];
 }
 
-/** Upsert of this table's state (base64 in a text column, the same in both databases); parameters: $1 state. */
-export function stateUpsert(target: LoadTarget, runId: string, timestamp: string): string {
-  return (
-    `INSERT INTO ${tableRef(target, STATE_TABLE)} VALUES (${sqlString(target.table)}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), $1) ` +
-    `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`
-  );
+/** The bytes of `source` in pieces of exactly `size` (the last one shorter). */
+async function* pieces(source: Uint8Array | AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+  let held = Buffer.alloc(0);
+  for await (const chunk of source instanceof Uint8Array ? [source] : source) {
+    held = held.length === 0 ? Buffer.from(chunk) : Buffer.concat([held, chunk]);
+    let offset = 0;
+    for (; held.length - offset >= size; offset += size) yield held.subarray(offset, offset + size);
+    held = held.subarray(offset);
+  }
+  if (held.length > 0) yield held;
 }
 
-export const stateSelect = (target: LoadTarget) => `SELECT state FROM ${tableRef(target, STATE_TABLE)} WHERE table_name = ${sqlString(target.table)}`;
+/**
+ * The statements that replace this table's state (run in the load's
+ * transaction, `params` as `$1`…): the old parts go, the new parts are
+ * inserted as `state` is read (a file's stream need not be in memory), and the
+ * state row says how many there are.
+ */
+export async function* stateWrites(target: LoadTarget, runId: string, timestamp: string, state: Uint8Array | AsyncIterable<Uint8Array>): AsyncGenerator<{ sql: string; params?: string[] }> {
+  const name = sqlString(target.table);
+  const parts = tableRef(target, STATE_PARTS_TABLE);
+  yield { sql: `DELETE FROM ${parts} WHERE table_name = ${name}` };
+  let count = 0;
+  let batch: string[] = [];
+  const insert = () => ({ sql: `INSERT INTO ${parts} VALUES ${batch.map((_, i) => `(${name}, ${count - batch.length + i}, $${i + 1})`).join(', ')}`, params: batch });
+  for await (const piece of pieces(state, STATE_PART_BYTES)) {
+    batch.push(piece.toString('base64'));
+    count += 1;
+    if (batch.length === STATE_PARTS_PER_STATEMENT) {
+      yield insert();
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield insert();
+  yield {
+    sql:
+      `INSERT INTO ${tableRef(target, STATE_TABLE)} VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`parts:${count}`)}) ` +
+      `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`,
+  };
+}
+
+/**
+ * Reads this table's kept state (undefined when there is none): the state row,
+ * then its parts STATE_PARTS_PER_STATEMENT at a time. `rows` runs a query on
+ * the load's connection. Missing parts are a corrupt state (exit 2).
+ */
+export async function readKeptState(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>, partsTableExists: boolean): Promise<Buffer | undefined> {
+  const name = sqlString(target.table);
+  const stored = (await rows(`SELECT state FROM ${tableRef(target, STATE_TABLE)} WHERE table_name = ${name}`))[0]?.state;
+  if (stored === undefined || stored === null) return undefined;
+  const mark = PARTS_MARK.exec(String(stored));
+  if (!mark) return Buffer.from(String(stored), 'base64');
+  const count = Number(mark[1]);
+  const buffers: Buffer[] = [];
+  for (let first = 0; first < count; first += STATE_PARTS_PER_STATEMENT) {
+    const last = Math.min(count, first + STATE_PARTS_PER_STATEMENT) - 1;
+    const found = partsTableExists ? await rows(`SELECT part, data FROM ${tableRef(target, STATE_PARTS_TABLE)} WHERE table_name = ${name} AND part BETWEEN ${first} AND ${last} ORDER BY part`) : [];
+    const missing = Array.from({ length: last - first + 1 }, (_, i) => first + i).find((part, i) => Number(found[i]?.part) !== part);
+    if (missing !== undefined || found.length !== last - first + 1) {
+      throw new ConfigError('INPUT_UNREADABLE', `Invalid option \`--to\`: the state kept in ${target.display} (table ${STATE_TABLE}) lacks part ${missing ?? last} of ${count} in ${STATE_PARTS_TABLE} (corrupt); delete its row to start again with a full export`, { option: '--to' });
+    }
+    for (const row of found) buffers.push(Buffer.from(String(row.data), 'base64'));
+  }
+  return Buffer.concat(buffers);
+}
 
 export interface LoaderInput {
   target: LoadTarget;

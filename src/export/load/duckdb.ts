@@ -44,11 +44,43 @@ export async function sweepStagingFiles(dir: string): Promise<string[]> {
   return swept;
 }
 
+/**
+ * DuckDB's spill files left in `<database>.tmp` by a load that was killed
+ * (they hold staged names and emails): removed once this run has the database
+ * open, before it stages anything. DuckDB lets one process at a time write a
+ * database file, so no other load is spilling there.
+ */
+export async function sweepSpillFiles(databasePath: string): Promise<string[]> {
+  const dir = `${databasePath}.tmp`;
+  const swept: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith('duckdb_temp_')) continue;
+    await unlink(join(dir, name)).then(() => swept.push(name), () => {});
+  }
+  return swept;
+}
+
 /** A type as compared with an existing table's: DuckDB quotes the STRUCT field names that are keywords (`"label"`, `"source"`) and no others. */
 const comparableType = (type: string) => type.replaceAll('"', '');
 
+/**
+ * DuckDB's settings for a load. Its buffer manager is capped (by default it
+ * takes 80 % of the machine's memory and keeps the whole staging table and
+ * the merge's writes in it): past the cap the temporary staging table and the
+ * merge's joins spill to `<database>.tmp`, and the inserted rows are written
+ * to the database file as they come. Insertion order is not kept (the merge
+ * needs none), which lets the INSERT … SELECT stream instead of buffering.
+ * The JavaScript side's memory comes on top. `PYLON_DUCKDB_MEMORY_LIMIT`
+ * overrides the cap (a DuckDB size such as `1GB`).
+ */
+export const DUCKDB_SETTINGS = { memory_limit: '512MB', preserve_insertion_order: 'false' } as const;
+
+const memoryLimit = () => process.env.PYLON_DUCKDB_MEMORY_LIMIT || DUCKDB_SETTINGS.memory_limit;
+
 /** Rows per data chunk handed to the appender (DuckDB's vector size). */
 const CHUNK_ROWS = 2048;
+/** Rows the appender may hold before they are flushed into the staging table. */
+const FLUSH_ROWS = 16 * CHUNK_ROWS;
 
 /** One typed value as the appender takes it (the column's DuckDB type says how it is stored). */
 function duckValue(duckdb: DuckDb, kind: ColumnKind, value: TypedValue): DuckDBValue {
@@ -88,13 +120,21 @@ export function duckdbDialect(target: DuckTarget): Dialect {
     bigint: 'BIGINT',
     timestamp: 'TIMESTAMP WITH TIME ZONE',
     primaryKey: false,
-    classify: (error) => (error instanceof PylonCliError ? error : loadError('LOAD_FAILED', target, (error as Error)?.message ?? String(error))),
+    classify: (error) => {
+      if (error instanceof PylonCliError) return error;
+      const message = (error as Error)?.message ?? String(error);
+      // DuckDB's own message suggests settings this tool makes; the one a user can change is the cap.
+      if (/Out of Memory Error/i.test(message)) {
+        return loadError('LOAD_FAILED', target, `DuckDB ran out of its memory cap (${memoryLimit()}): ${message.split('\n')[0]}; raise the cap with PYLON_DUCKDB_MEMORY_LIMIT (for example 1GB) and run again`);
+      }
+      return loadError('LOAD_FAILED', target, message);
+    },
     async connect() {
       const duckdb = await loadDuckDb(target);
       let instance: InstanceType<DuckDb['DuckDBInstance']>;
       let connection: DuckSession['connection'];
       try {
-        instance = await duckdb.DuckDBInstance.create(target.path);
+        instance = await duckdb.DuckDBInstance.create(target.path, { ...DUCKDB_SETTINGS, memory_limit: memoryLimit() });
         connection = await instance.connect();
       } catch (error) {
         throw loadError('LOAD_CONNECT', target, `cannot open the database file (${(error as Error).message})`);
@@ -112,6 +152,7 @@ export function duckdbDialect(target: DuckTarget): Dialect {
     },
     async check(_session, input: LoaderInput) {
       await sweepStagingFiles(input.tempDir);
+      await sweepSpillFiles(target.path);
     },
     async existingColumns(session) {
       const rows = await session.rows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [target.schema ?? 'main', target.name]);
@@ -124,21 +165,33 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
       const kinds = columns.map((c) => c.kind);
       let open = true;
+      // One data chunk, refilled for every CHUNK_ROWS rows: a chunk's native memory is freed only when
+      // its JavaScript object is collected, which a small heap seldom does (a new chunk each time piled up hundreds of MB).
+      const chunk = duckdb.DuckDBDataChunk.create(types);
+      const values: DuckDBValue[][] = [];
+      let unflushed = 0;
       const stage: Stage = {
         async add(rows, hashes) {
           for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
             const end = Math.min(rows.length, start + CHUNK_ROWS);
-            const values: DuckDBValue[][] = [];
+            values.length = end - start;
             for (let r = start; r < end; r += 1) {
               const row = rows[r]!;
               const out: DuckDBValue[] = new Array(row.length + 1);
               for (let i = 0; i < row.length; i += 1) out[i] = duckValue(duckdb, kinds[i]!, row[i]!);
               out[row.length] = hashes[r]!;
-              values.push(out);
+              values[r - start] = out;
             }
-            const chunk = duckdb.DuckDBDataChunk.create(types, values.length);
+            chunk.reset();
             chunk.setRows(values);
             appender.appendDataChunk(chunk);
+            unflushed += values.length;
+          }
+          values.length = 0;
+          // The appender holds what it was given until a flush: hand it to the table (which DuckDB may spill) every FLUSH_ROWS.
+          if (unflushed >= FLUSH_ROWS) {
+            appender.flushSync();
+            unflushed = 0;
           }
         },
         async finish() {

@@ -7,10 +7,11 @@ import {
   mergeStatements,
   planTable,
   loadError,
-  stateSelect,
+  readKeptState,
   stateTableDdl,
-  stateUpsert,
+  stateWrites,
   tableRef,
+  STATE_PARTS_TABLE,
   STATE_TABLE,
   type ColumnTypes,
   type LoaderInput,
@@ -63,11 +64,11 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       await dialect.check(session, input);
       const plan = planTable(target, target.table, columns, await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
       // Read now: the connection is busy staging until the merge.
-      const stored = (await dialect.tableExists(session, target, STATE_TABLE)) ? (await session.rows(stateSelect(target)))[0]?.state : undefined;
+      const state = (await dialect.tableExists(session, target, STATE_TABLE)) ? await readKeptState(target, (sql) => session.rows(sql), await dialect.tableExists(session, target, STATE_PARTS_TABLE)) : undefined;
       const stageColumns = columnDefinitions(columns, dialect.types.ddl, { primaryKey: false });
       await session.run(`CREATE TEMP TABLE ${stageName} (${stageColumns.join(', ')}, "_row_hash" ${dialect.text} NOT NULL)`);
       stage = await dialect.openStage(session, stageTable, columns);
-      return { plan, state: stored === undefined || stored === null ? undefined : Buffer.from(String(stored), 'base64') };
+      return { plan, state };
     } catch (error) {
       await close();
       throw fail(error);
@@ -122,11 +123,11 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       }
     },
     readState: async () => opened.state,
-    async writeState(state: Buffer) {
+    async writeState(state) {
       if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
       try {
-        await session.run(stateTableDdl(target, dialect.text, dialect.timestamp));
-        await session.run(stateUpsert(target, merged.runId, dialect.timestamp), [state.toString('base64')]);
+        for (const statement of stateTableDdl(target, dialect.text, dialect.timestamp, dialect.bigint)) await session.run(statement);
+        for await (const { sql, params } of stateWrites(target, merged.runId, dialect.timestamp, state)) await session.run(sql, params);
       } catch (error) {
         throw fail(error);
       }

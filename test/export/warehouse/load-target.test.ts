@@ -1,7 +1,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { withEmulator } from '../../helpers/with-emulator.js';
@@ -35,7 +35,7 @@ pgTest(`postgres: #schema.table loads into that schema (its load log beside it);
   });
 });
 
-test('duckdb: #schema.table creates the schema and loads there; a staging file left by a killed run is swept by the next run', async (t) => {
+test('duckdb: #schema.table creates the schema and loads there; a staging file and DuckDB spill files left by a killed run are swept by the next run', async (t) => {
   await withEmulator({ seed: 94, seedRandom: 10 }, async (emulator) => {
     const dir = await tempDir();
     const db = join(dir, 'w.duckdb');
@@ -44,10 +44,14 @@ test('duckdb: #schema.table creates the schema and loads there; a staging file l
     await once(child, 'exit');
     const stale = `.pylon-stage-${child.pid}-1700000000000.parquet`;
     await writeFile(join(dir, stale), 'names and emails');
+    // What DuckDB spilled for a load killed mid-merge, in the database's temporary folder.
+    await mkdir(`${db}.tmp`);
+    await writeFile(join(`${db}.tmp`, 'duckdb_temp_storage_DEFAULT-0.tmp'), 'names and emails');
     const loaded = await exportFrom(emulator, { to: `duckdb:${db}#raw.people`, runId: 'r1' });
     t.like(loaded, { complete: true });
     t.like(loaded.load, { table: 'raw.people', inserted: 10 });
     t.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.pylon-stage-')), [], 'the stale staging file and this run\'s are gone');
+    t.deepEqual((await readdir(`${db}.tmp`).catch(() => [])).filter((f) => f.startsWith('duckdb_temp_')), [], 'the killed run\'s spill file is gone');
     const instance = await DuckDBInstance.create(db);
     const connection = await instance.connect();
     try {
