@@ -8,8 +8,8 @@ import { setFlagsFromString } from 'node:v8';
  * of heap after a full collection) but promotes some garbage with every chunk of
  * rows; with V8's default factor that garbage grew to 4-5 times the live heap
  * between full collections, the largest share of the run's peak RSS. 50% keeps the
- * peak near the working set: full collections of so small a heap are cheap, and
- * more of them cost no CPU measurable beside the run's own (bench/RESULTS.md).
+ * peak near the working set: full collections of so small a heap are cheap, so more
+ * of them cost a few percent of CPU (figures in docs/import.md, Memory).
  */
 const HEAP_GROWING_PERCENT = 50;
 
