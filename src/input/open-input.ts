@@ -45,17 +45,29 @@ export interface InputReadOptions {
 export async function openInput(input: string, read: InputReadOptions = {}, stdin?: Readable): Promise<Input> {
   let spoolDir: string | undefined;
   let path = input;
-  if (input === '-') {
+  /** The content's sha256, when the spool computed it on the way (the input is then never read again to hash it). */
+  let spooledHash: string | undefined;
+  if (input !== '-' && !existsSync(input)) {
+    throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${input}`, { option: '<file>' });
+  }
+  // Standard input, and a path that can be read only once (a FIFO, a device such as /dev/stdin, a socket),
+  // are copied to a scratch file first: the row estimate, a pre-scan and the rows pass each read it.
+  if (input === '-' || readOnce(input)) {
     spoolDir = createTempDir('stdin');
     path = join(spoolDir, 'stdin.csv');
+    const hash = createHash('sha256');
     try {
-      await pipeline(stdin ?? process.stdin, createWriteStream(path));
+      await pipeline(input === '-' ? (stdin ?? process.stdin) : createReadStream(input), async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          hash.update(chunk);
+          yield chunk;
+        }
+      }, createWriteStream(path));
     } catch (error) {
       rmSync(spoolDir, { recursive: true, force: true });
       throw error;
     }
-  } else if (!existsSync(input)) {
-    throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${input}`, { option: '<file>' });
+    spooledHash = hash.digest('hex');
   }
   const sheets = createWorkbookMemo();
   const passes = new Set<InputSource>();
@@ -63,9 +75,13 @@ export async function openInput(input: string, read: InputReadOptions = {}, stdi
     path,
     estimatedRows: estimateRows(path),
     async fingerprint() {
-      const hash = createHash('sha256');
-      await pipeline(createReadStream(path), hash);
-      return { path: resolvePath(input), size: statSync(path).size, sha256: hash.digest('hex') };
+      let sha256 = spooledHash;
+      if (sha256 === undefined) {
+        const hash = createHash('sha256');
+        await pipeline(createReadStream(path), hash);
+        sha256 = hash.digest('hex');
+      }
+      return { path: resolvePath(input), size: statSync(path).size, sha256 };
     },
     rows(transform) {
       const pass = createInputSource({ input: path, format: read.format, sheet: read.sheet, delimiter: read.delimiter, encoding: read.encoding, memo: sheets, transform });
@@ -80,6 +96,12 @@ export async function openInput(input: string, read: InputReadOptions = {}, stdi
       spoolDir = undefined;
     },
   };
+}
+
+/** Whether reading `path` consumes it (anything but a regular file or a directory, which the readers report). */
+function readOnce(path: string): boolean {
+  const stat = statSync(path);
+  return stat.isFIFO() || stat.isCharacterDevice() || stat.isSocket();
 }
 
 /** Rows in the file, estimated from the size and the first 64 KiB. */

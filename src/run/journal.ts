@@ -21,9 +21,9 @@ import type { FieldChange } from '../import/plan.js';
  * not confirmed, and whose contact now holds the new values, is counted as updated,
  * with the previous values from this journal (for `update`'s undo file).
  *
- * Resuming reads the journal once, streaming, and keeps only where each entry is
- * (16 bytes a line); `npm run bench -- import` measures a resumed 1M-row run
- * (bench/RESULTS.md).
+ * Resuming reads the journal once, streaming, and keeps only where each line's
+ * last outcome and last send are (8 bytes per input line each); `npm run bench
+ * -- import` measures a resumed 1M-row run (bench/RESULTS.md).
  */
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'skipped' | 'failed';
@@ -81,11 +81,19 @@ export interface JournalOutcomes {
   keys(): IterableIterator<number>;
 }
 
+/** Sends of earlier runs without a recorded outcome, by input line (each read from the file when asked for). */
+export interface JournalSentLines {
+  readonly size: number;
+  get(line: number): JournalSent | undefined;
+  /** The lines, in order. */
+  keys(): IterableIterator<number>;
+}
+
 export interface Journal {
   /** Outcomes recorded by earlier runs, by line. */
   readonly previous: JournalOutcomes;
   /** Lines whose write was sent by an earlier run without a recorded outcome. */
-  readonly sentBefore: ReadonlyMap<number, JournalSent>;
+  readonly sentBefore: JournalSentLines;
   /** When an earlier run last wrote to the journal (ms since the epoch): its last write went out no later. */
   readonly lastWrittenAt: number;
   /** Notes that the write of `line` (a create, or a PATCH of `update.id`) is about to go out. */
@@ -148,7 +156,7 @@ function checkStart(path: string, first: JournalStart | undefined, key: JournalK
 
 export function openJournal(path: string, start: JournalKey, resume: boolean): Journal {
   let previous: JournalOutcomes = NO_OUTCOMES;
-  let sentBefore = new Map<number, JournalSent>();
+  let sentBefore: JournalSentLines = NO_SENDS;
   let sentAt: (line: number) => JournalSent | undefined = () => undefined;
   let readFd: number | undefined;
   let lastWrittenAt = 0;
@@ -214,113 +222,143 @@ export function openJournal(path: string, start: JournalKey, resume: boolean): J
 }
 
 const NO_OUTCOMES: JournalOutcomes = { size: 0, get: () => undefined, keys: () => [][Symbol.iterator]() };
+const NO_SENDS: JournalSentLines = { size: 0, get: () => undefined, keys: () => [][Symbol.iterator]() };
 
-/** A growable list of journal lines: input line, byte offset and length of the entry. */
-class EntryList {
-  lines = new Uint32Array(1024);
-  offsets = new Float64Array(1024);
-  lengths = new Uint32Array(1024);
+/** Lines above this are kept in a Map (a journal of another tool, or damaged): the dense array never grows past it. */
+const DENSE_LINES = 1 << 26;
+
+/**
+ * Where the last entry of one kind for each line starts in the journal file,
+ * indexed by line: 8 bytes a line up to the highest line seen (0: none). No
+ * sorting and no per-entry object; the entry itself is read back from the file.
+ */
+class LineOffsets {
+  private offsets = new Float64Array(1024);
+  private readonly sparse = new Map<number, number>();
+  /** Lines with an entry. */
   size = 0;
 
-  push(line: number, offset: number, length: number): void {
-    if (this.size === this.lines.length) {
-      const grow = <T extends Uint32Array | Float64Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.lines = grow(this.lines);
-      this.offsets = grow(this.offsets);
-      this.lengths = grow(this.lengths);
+  set(line: number, offset: number): void {
+    if (line >= DENSE_LINES) {
+      if (!this.sparse.has(line)) this.size++;
+      this.sparse.set(line, offset);
+      return;
     }
-    this.lines[this.size] = line;
-    this.offsets[this.size] = offset;
-    this.lengths[this.size] = length;
-    this.size++;
+    if (line >= this.offsets.length) {
+      const grown = new Float64Array(Math.min(DENSE_LINES, Math.max(line + 1, this.offsets.length * 2)));
+      grown.set(this.offsets);
+      this.offsets = grown;
+    }
+    if (this.offsets[line] === 0) this.size++;
+    // Stored + 1: offset 0 is a valid place (a journal whose first line is not its start).
+    this.offsets[line] = offset + 1;
+  }
+
+  /** The entry's offset, or -1. */
+  get(line: number): number {
+    if (line >= DENSE_LINES) return this.sparse.get(line) ?? -1;
+    return line < this.offsets.length ? this.offsets[line]! - 1 : -1;
+  }
+
+  has(line: number): boolean {
+    return this.get(line) >= 0;
+  }
+
+  /** The lines with an entry, in ascending order. */
+  *lines(): IterableIterator<number> {
+    const offsets = this.offsets;
+    for (let line = 0; line < offsets.length; line++) if (offsets[line] !== 0) yield line;
+    yield* [...this.sparse.keys()].sort((a, b) => a - b);
   }
 }
 
 const CHUNK = 1 << 20;
 
+/** A journal line's input line, when it is one a run can have written (a whole number). */
+const lineOf = (entry: { l?: unknown }): number | undefined => (typeof entry.l === 'number' && Number.isInteger(entry.l) && entry.l >= 0 && entry.l <= 0xffffffff ? entry.l : undefined);
+
 /**
- * Reads a journal once, streaming, and keeps only where each entry is: 16 bytes
- * per line, not the entries (a million-row run's journal is over a hundred megabytes of JSON).
- * Outcomes are read back from the file, one at a time, when their line comes up.
+ * Reads a journal once, streaming through one reused buffer, and keeps only where
+ * each line's last outcome and last send are: 8 bytes per input line each, not
+ * the entries (a million-row run's journal is over a hundred megabytes of JSON).
+ * Entries are read back from the file, one at a time, when their line comes up.
  */
-function scanJournal(fd: number): { start?: JournalStart; outcomes: JournalOutcomes; sentBefore: Map<number, JournalSent>; sentAt: (line: number) => JournalSent | undefined } {
-  const done = new EntryList();
-  const sent = new EntryList();
+function scanJournal(fd: number): { start?: JournalStart; outcomes: JournalOutcomes; sentBefore: JournalSentLines; sentAt: (line: number) => JournalSent | undefined } {
+  const done = new LineOffsets();
+  const sent = new LineOffsets();
   let start: JournalStart | undefined;
-  let carry = Buffer.alloc(0);
-  let position = 0; // file offset of carry[0]
-  const chunk = Buffer.allocUnsafe(CHUNK);
+  let buffer = Buffer.allocUnsafe(CHUNK);
+  let filled = 0; // bytes of buffer holding data not yet split into lines
+  let position = 0; // file offset of buffer[0]
   for (;;) {
-    const read = readSync(fd, chunk, 0, CHUNK, position + carry.length);
-    const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
+    // A line longer than the buffer: the buffer grows (never for lines this tool writes).
+    if (filled === buffer.length) {
+      const grown = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(grown, 0, 0, filled);
+      buffer = grown;
+    }
+    const read = readSync(fd, buffer, filled, buffer.length - filled, position + filled);
+    filled += read;
     let from = 0;
-    for (let nl = data.indexOf(10, from); nl >= 0; nl = data.indexOf(10, from)) {
+    for (let nl = buffer.indexOf(10, from); nl >= 0 && nl < filled; nl = buffer.indexOf(10, from)) {
       // A line cut short by a kill does not parse: its row is simply processed again.
-      const entry = parseLine(data, from, nl);
-      if (entry?.t === 'done') done.push(entry.l, position + from, nl - from);
-      else if (entry?.t === 'sent') sent.push(entry.l, position + from, nl - from);
+      const entry = parseLine(buffer, from, nl);
+      const line = entry && entry.t !== 'start' ? lineOf(entry) : undefined;
+      if (entry?.t === 'done' && line !== undefined) done.set(line, position + from);
+      else if (entry?.t === 'sent' && line !== undefined) sent.set(line, position + from);
       else if (entry?.t === 'start') start ??= entry;
       from = nl + 1;
     }
+    // The unfinished last line moves to the front; the next read goes after it.
+    buffer.copy(buffer, 0, from, filled);
+    filled -= from;
     position += from;
-    carry = Buffer.from(data.subarray(from));
     if (read === 0) break;
   }
 
-  const readEntry = <T>(offset: number, length: number): T => {
-    const buffer = Buffer.allocUnsafe(length);
-    readSync(fd, buffer, 0, length, offset);
-    return JSON.parse(buffer.toString('utf8')) as T;
+  // One buffer for every read back: an entry is read until its newline (every indexed entry has one).
+  let scratch = Buffer.allocUnsafe(4096);
+  const readEntry = <T>(offset: number): T => {
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, scratch, length, scratch.length - length, offset + length);
+      const nl = scratch.indexOf(10, length);
+      if (nl >= 0 && nl < length + read) return JSON.parse(scratch.toString('utf8', 0, nl)) as T;
+      length += read;
+      if (read === 0) return JSON.parse(scratch.toString('utf8', 0, length)) as T;
+      if (length === scratch.length) {
+        const grown = Buffer.allocUnsafe(scratch.length * 2);
+        scratch.copy(grown, 0, 0, length);
+        scratch = grown;
+      }
+    }
   };
-  const outcomeIndex = sortByLine(done);
-  const sentIndex = sortByLine(sent);
 
-  const sentBefore = new Map<number, JournalSent>();
-  for (let i = 0; i < sent.size; i++) {
-    if (outcomeIndex.find(sent.lines[i]!) < 0) sentBefore.set(sent.lines[i]!, readEntry<JournalSent>(sent.offsets[i]!, sent.lengths[i]!));
-  }
   const outcomes: JournalOutcomes = {
-    size: outcomeIndex.lines.length,
+    size: done.size,
     get(line) {
-      const i = outcomeIndex.find(line);
-      return i < 0 ? undefined : readEntry<JournalOutcome>(outcomeIndex.offsets[i]!, outcomeIndex.lengths[i]!);
+      const offset = done.get(line);
+      return offset < 0 ? undefined : readEntry<JournalOutcome>(offset);
     },
-    keys: () => outcomeIndex.lines[Symbol.iterator](),
+    keys: () => done.lines(),
+  };
+  let unanswered = 0;
+  for (const line of sent.lines()) if (!done.has(line)) unanswered++;
+  const sentBefore: JournalSentLines = {
+    size: unanswered,
+    get(line) {
+      const offset = done.has(line) ? -1 : sent.get(line);
+      return offset < 0 ? undefined : readEntry<JournalSent>(offset);
+    },
+    *keys() {
+      for (const line of sent.lines()) if (!done.has(line)) yield line;
+    },
   };
   const sentAt = (line: number) => {
-    const i = sentIndex.find(line);
-    return i < 0 ? undefined : readEntry<JournalSent>(sentIndex.offsets[i]!, sentIndex.lengths[i]!);
+    const offset = sent.get(line);
+    return offset < 0 ? undefined : readEntry<JournalSent>(offset);
   };
   return { start, outcomes, sentBefore, sentAt };
-}
-
-/** Entries sorted by line (stable: file order within a line); `find` gives the last entry of a line, or -1. */
-function sortByLine(list: EntryList): { lines: Uint32Array; offsets: Float64Array; lengths: Uint32Array; find(line: number): number } {
-  const order = Uint32Array.from({ length: list.size }, (_, i) => i).sort((a, b) => list.lines[a]! - list.lines[b]! || a - b);
-  const lines = new Uint32Array(list.size);
-  const offsets = new Float64Array(list.size);
-  const lengths = new Uint32Array(list.size);
-  order.forEach((from, to) => {
-    lines[to] = list.lines[from]!;
-    offsets[to] = list.offsets[from]!;
-    lengths[to] = list.lengths[from]!;
-  });
-  const find = (line: number): number => {
-    // Upper bound: the first index whose line is greater, minus one.
-    let lo = 0;
-    let hi = lines.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (lines[mid]! <= line) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo > 0 && lines[lo - 1] === line ? lo - 1 : -1;
-  };
-  return { lines, offsets, lengths, find };
 }
 
 function parseLine(data: Buffer, from: number, to: number): JournalStart | JournalOutcome | JournalSent | undefined {

@@ -77,3 +77,19 @@ test('200,000 contacts: every key found exactly, through 32-bit hash collisions'
   // 12 bytes of place per contact, and at most 4 slots of 8 bytes per key.
   t.true(spool.bytes <= n * 12 * 2 + n * 32, `index holds ${spool.bytes} bytes`);
 });
+
+test('contacts with multi-byte text, in a page larger than the write buffer, read back exactly', (t) => {
+  const spool = new ContactSpool(false);
+  t.teardown(() => spool.close());
+  // About 2.4 MB of text in one page (the buffer starts at 1 MB), names in 2-, 3- and 4-byte UTF-8.
+  const page = Array.from({ length: 3000 }, (_, i) => ({ ...contact(`c${i}`, `p${i}@example.com`), name: `Zoë 张伟 😀 ${'ü'.repeat(200)} ${i}` }) as Contact);
+  spool.add(page);
+  spool.add([contact('last', 'last@example.com')]);
+  let wrong = 0;
+  for (let i = 0; i < page.length; i += 1) {
+    const found = spool.find(`e:p${i}@example.com`);
+    if (found.kind !== 'one' || found.contact.name !== page[i]!.name || found.contact.id !== `c${i}`) wrong++;
+  }
+  t.is(wrong, 0);
+  t.like(spool.find('e:last@example.com'), { kind: 'one', contact: { id: 'last' } });
+});

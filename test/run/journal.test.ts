@@ -74,3 +74,30 @@ test('a large journal is read streaming: every outcome across 1 MB chunk boundar
   t.deepEqual([...second.sentBefore.keys()].sort((a, b) => a - b), lines.filter((l) => l % 7 === 0).sort((a, b) => a - b));
   second.close();
 });
+
+test('a resumed journal reads back an entry longer than its read buffer, and lines far beyond the dense index', (t) => {
+  const path = join(dir(), 'long.jsonl');
+  const first = openJournal(path, { input, mode: 'upsert' }, false);
+  const message = 'x'.repeat(3 * 1024 * 1024);
+  first.sent(2);
+  first.done({ t: 'done', l: 2, o: 'failed', code: 'ROW_API_FAILED', message });
+  first.sent(3);
+  first.done({ t: 'done', l: 3, o: 'created', id: 'c3' });
+  // A line number above the dense index (2^26) goes to the sparse map, and still answers.
+  first.sent(2 ** 27);
+  first.done({ t: 'done', l: 2 ** 27 + 1, o: 'created', id: 'far' });
+  first.close();
+  appendFileSync(path, '{"t":"done","l":-1,"o":"created"}\n{"t":"done","l":1.5,"o":"created"}\n');
+
+  const second = openJournal(path, { input, mode: 'upsert' }, true);
+  t.is(second.previous.size, 3);
+  t.deepEqual([...second.previous.keys()], [2, 3, 2 ** 27 + 1]);
+  t.is(second.previous.get(2)?.message, message);
+  t.is(second.previous.get(3)?.id, 'c3');
+  t.is(second.previous.get(2 ** 27 + 1)?.id, 'far');
+  t.deepEqual([...second.sentBefore.keys()], [2 ** 27]);
+  t.is(second.sentBefore.size, 1);
+  t.is(second.sentBefore.get(3), undefined, 'a send with an outcome is not unanswered');
+  t.is(second.sentAt(3)?.l, 3, 'but its send is still there for an undo row');
+  second.close();
+});

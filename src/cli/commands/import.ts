@@ -36,6 +36,7 @@ import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 import { planImport } from '../../update/plan-import.js';
 import { redactCommand } from '../../audit/audit-log.js';
 import type { SavedPlan } from '../../update/plan-file.js';
+import { limitHeapGrowth } from '../heap.js';
 
 /** The import's flags: its options as the library takes them, with the file as a positional. */
 export type ImportArgv = ApiCommandArgv &
@@ -78,6 +79,7 @@ export async function runWithTerminal(
   ctx: ReturnType<typeof contextOf>,
   rates: { create: number; patch: number; windowMs: number },
 ): Promise<ImportStats> {
+  limitHeapGrowth();
   const interrupt = onInterrupt(ctx.stderr);
   const newProgress = () => createProgress({ stream: ctx.stderr, isTTY: ctx.isTTY, quiet: Boolean(argv.quiet), unit: 'rows' });
   let progress = newProgress();
