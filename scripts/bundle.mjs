@@ -101,6 +101,9 @@ await esbuild.build({
   splitting: true,
   chunkNames: 'bin-[name]-[hash]',
   allowOverwrite: true,
+  // A package's ES module build where it has one (tldts: `main` is CommonJS, `module` ES): a dynamic import of a
+  // CommonJS module that becomes a chunk of its own would offer only `default`, not the names Node offers.
+  mainFields: ['module', 'main'],
   // CommonJS packages inside an ES module bundle call require() for Node's built-ins.
   banner: { js: "import { createRequire as __bundleRequire } from 'node:module';\nconst require = __bundleRequire(import.meta.url);" },
   // Native or optional packages stay where npm installed them.
