@@ -21,15 +21,20 @@ const SLOW_FIRST = [
   'test/cli/demo-e2e.test.ts',
 ];
 
+const withoutExtension = (file) => file.replace(/\.[cm]?[jt]s$/, '');
 const rank = (file) => {
-  const index = SLOW_FIRST.findIndex((slow) => file.endsWith(slow));
+  const index = SLOW_FIRST.findIndex((slow) => withoutExtension(file).endsWith(withoutExtension(slow)));
   return index === -1 ? SLOW_FIRST.length : index;
 };
 
+// `npm test` compiles src/ and test/ once into .test-build/ (scripts/compile-tests.mjs) and says so in
+// PYLON_TEST_BUILD: the workers then load JavaScript, without tsx. `npx ava <file>` runs the sources under tsx.
+const compiled = process.env.PYLON_TEST_BUILD;
+
 export default {
-  files: ['test/**/*.test.ts'],
-  extensions: { ts: 'module' },
-  nodeArguments: ['--import=tsx'],
+  ...(compiled
+    ? { files: [`${compiled}/test/**/*.test.js`] }
+    : { files: ['test/**/*.test.ts'], extensions: { ts: 'module' }, nodeArguments: ['--import=tsx'] }),
   workerThreads: false,
   timeout: '120s',
   concurrency: 2,

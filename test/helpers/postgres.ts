@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL the load tests use.
  *
- * - `npm test` (scripts/with-test-postgres.mjs): one embedded server for the whole suite, passed in
+ * - `npm test` (scripts/run-tests.mjs): one embedded server for the whole suite, passed in
  *   PYLON_TEST_PG_URL with PYLON_TEST_PG_SHARED=1. Each test file that imports this helper creates
  *   its own database on it and drops it when the file's tests end, so files stay isolated.
  * - PYLON_TEST_PG_URL set by hand: that server and database, as given (it must be reachable, or the
