@@ -5,9 +5,6 @@
 // starts later; a renamed one should be renamed here too.
 const SLOW_FIRST = [
   // Longest first, by each file's time alone on a busy machine (docs/development.md, Suite time): CPU and waits.
-  // Not here although it waits long: test/pylon/client-emulator needs the client to outrun a rate limit of 20
-  // a second, which it could not on a machine at load 35 (two failures, alone and beside the heaviest files);
-  // it is left among the light files.
   'test/install.test.ts',
   'test/update/update.test.ts',
   'test/cli/matrix.test.ts',
