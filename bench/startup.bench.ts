@@ -71,6 +71,6 @@ export async function run(): Promise<string> {
     `\`--help\` is ${ratio.toFixed(2)}× a bare Node start: ${ratio <= TARGET ? 'within' : 'OVER'} the ${TARGET}× target. A command's own help loads that command's module and its engine, and only that one.`,
     '',
     `1-minute load average when the runs ended: ${loadavg()[0]!.toFixed(1)} (on a busy machine every start is slower, a bare one too; the ratio is what compares).`,
-    'yargs and its dependencies are one file, dist/cli/yargs.js (scripts/bundle-yargs.mjs, run by `npm run build`): the root help loads no file from node_modules.',
+    'The command is an esbuild bundle (scripts/bundle.mjs, run by `npm run build`): dist/bin.js holds the root, yargs and the packages it needs, each command with its engine and packages is a chunk beside it (dist/bin-*.js), so no file is read from node_modules except the native or optional ones.',
   ].join('\n');
 }

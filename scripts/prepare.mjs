@@ -1,5 +1,5 @@
 // `npm install -g <clone or git URL>` runs this before linking the command: build dist/ (tsc, then
-// scripts/bundle-yargs.mjs, as `npm run build` does).
+// scripts/bundle.mjs, as `npm run build` does).
 // A global install from a folder does not install the folder's devDependencies, so
 // TypeScript is installed into the folder first when it is missing.
 import { existsSync } from 'node:fs';
@@ -18,5 +18,5 @@ if (!existsSync(join(root, 'node_modules', 'typescript', 'bin', 'tsc'))) {
   execFileSync(npm, ['install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--include=dev'], { cwd: root, env, stdio: 'inherit' });
 }
 execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', ...INCREMENTAL], { cwd: root, stdio: 'inherit' });
-// The same second step as `npm run build`: yargs as one file for a fast start.
-execFileSync(process.execPath, [join(root, 'scripts', 'bundle-yargs.mjs')], { cwd: root, stdio: 'inherit' });
+// The same second step as `npm run build`: the command and yargs bundled for a fast start.
+execFileSync(process.execPath, [join(root, 'scripts', 'bundle.mjs')], { cwd: root, stdio: 'inherit' });

@@ -1,4 +1,4 @@
-// Bundled in place of `string-width` inside dist/cli/yargs.js (scripts/bundle-yargs.mjs).
+// Bundled in place of `string-width` inside dist/cli/yargs.js (scripts/bundle.mjs).
 // string-width builds an Intl.Segmenter when it loads, which costs more than the rest of a
 // `--help` run's text layout; help text is ASCII plus a few typographic marks, whose width is
 // one column each. Anything else goes to string-width itself, loaded on first need.

@@ -24,7 +24,7 @@ failed=0
 summary=()
 for i in $(seq "$RUNS"); do
   started=$(date +%s)
-  npx ava > "$LOGDIR/run-$i.log" 2>&1
+  node --import=tsx scripts/run-tests.mjs > "$LOGDIR/run-$i.log" 2>&1
   code=$?
   seconds=$(( $(date +%s) - started ))
   # ava's closing lines: "N tests passed", "N tests failed", "N known failures", "N tests skipped"...

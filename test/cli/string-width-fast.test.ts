@@ -1,7 +1,8 @@
 /**
  * The bundled yargs measures text with scripts/string-width-fast.mjs: its own count for ASCII and a
  * few typographic marks, string-width for anything else. Here its counts are checked against
- * string-width's, and the built command's help against the unbundled yargs' help, word for word.
+ * string-width's, and the built command's help (dist/bin.js, an esbuild bundle) against the help of the
+ * sources with the unbundled yargs, word for word.
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import stringWidth from 'string-width';
 // @ts-expect-error: a plain .mjs build script without type declarations
 import { NARROW_MARKS, simpleWidth } from '../../scripts/string-width-fast.mjs';
-import { BIN, REPO } from '../helpers/cli.js';
+import { BIN, REPO, SOURCE_BIN } from '../helpers/cli.js';
 
 const run = promisify(execFile);
 
@@ -53,10 +54,11 @@ test('the built command (yargs bundled) prints the same help, version and usage 
     return result;
   };
   const results = await Promise.all(
-    HELP_CASES.map(({ args, env }) => Promise.all([outcome([BIN, ...args], env), outcome(['--import=tsx', join(REPO, 'src', 'bin.ts'), ...args], env)])),
+    HELP_CASES.map(({ args, env }) => Promise.all([outcome([BIN, ...args], env), outcome([...SOURCE_BIN, ...args], env)])),
   );
   HELP_CASES.forEach(({ args, env }, i) => t.deepEqual(results[i]![0], results[i]![1], `${args.join(' ')} ${env ? JSON.stringify(env) : ''}`));
   t.regex(results[2]![0].stdout, /Optionen:/, 'the German locale file is found from the bundle');
   // The comparison means something only if the build did bundle yargs.
   t.true(readFileSync(join(REPO, 'dist', 'cli', 'yargs.js'), 'utf8').includes('function YargsFactory'), 'dist/cli/yargs.js holds yargs itself');
+  t.true(readFileSync(BIN, 'utf8').includes('function YargsFactory'), 'dist/bin.js holds yargs itself');
 });

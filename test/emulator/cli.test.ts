@@ -8,13 +8,14 @@ import { runCli } from '../../src/cli/index.js';
 import { emulatorCommand, emulatorOptionsFromArgv, parseRateOverrides, type EmulatorArgv } from '../../src/cli/commands/emulator.js';
 import { resolveEmulatorOptions } from '../../src/emulator/index.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
+import { BIN } from '../helpers/cli.js';
 import { call } from '../helpers/with-emulator.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Starts `src/bin.ts emulator …` and resolves once it prints its URL. */
+/** Starts the built command (`dist/bin.js emulator …`, as the end-to-end tests run it) and resolves once it prints its URL. */
 async function startCli(args: string[]) {
-  const child = spawn(process.execPath, ['--import=tsx', 'src/bin.ts', 'emulator', '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));

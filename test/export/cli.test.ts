@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Emulator } from '../../src/emulator/index.js';
+import { BIN } from '../helpers/cli.js';
 import { withEmulator } from '../helpers/with-emulator.js';
 import { createFaultProxy } from './fault-proxy.js';
 import { filesIn, readCsv, readManifest, storeContacts, tempDir } from './helpers.js';
@@ -19,8 +20,9 @@ interface Run {
   stderr: string;
 }
 
+/** The built command (`dist/bin.js`, as the end-to-end tests run it), in the repository's folder. */
 function start(args: string[], baseUrl: string) {
-  const child = spawn(process.execPath, ['--import=tsx', 'src/bin.ts', ...args], {
+  const child = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, PYLON_API_TOKEN: TOKEN, PYLON_BASE_URL: baseUrl },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,13 @@ import { createEmulator, FAULT_HEADER, type Emulator, type EmulatorOptionsInput 
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(REPO, 'dist', 'bin.js');
+/**
+ * Node arguments that run the CLI from the sources (src/bin.ts, packages from node_modules, nothing
+ * bundled): the copy `npm test` compiled into .test-build/ (PYLON_TEST_BUILD), else src/bin.ts under tsx.
+ */
+export const SOURCE_BIN: readonly string[] = process.env.PYLON_TEST_BUILD
+  ? [join(REPO, process.env.PYLON_TEST_BUILD, 'src', 'bin.js')]
+  : ['--import=tsx', join(REPO, 'src', 'bin.ts')];
 
 /** A token distinctive enough to search every written file for. */
 export const TOKEN = 'tok-SECRET-c0ffee-5e1f-import-e2e';

