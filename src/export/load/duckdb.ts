@@ -137,7 +137,12 @@ export function duckdbDialect(target: DuckTarget): Dialect {
         instance = await duckdb.DuckDBInstance.create(target.path, { ...DUCKDB_SETTINGS, memory_limit: memoryLimit() });
         connection = await instance.connect();
       } catch (error) {
-        throw loadError('LOAD_CONNECT', target, `cannot open the database file (${(error as Error).message})`);
+        const message = (error as Error).message;
+        // DuckDB refuses a cap it cannot read only as "Failed to set config": name the variable that set it.
+        if (process.env.PYLON_DUCKDB_MEMORY_LIMIT && /config/i.test(message)) {
+          throw loadError('LOAD_CONNECT', target, `DuckDB refused PYLON_DUCKDB_MEMORY_LIMIT=${process.env.PYLON_DUCKDB_MEMORY_LIMIT} (${message}); give a size such as 512MB or 1GB, or unset it for the default ${DUCKDB_SETTINGS.memory_limit}`);
+        }
+        throw loadError('LOAD_CONNECT', target, `cannot open the database file (${message})`);
       }
       return {
         duckdb,

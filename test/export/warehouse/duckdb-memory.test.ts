@@ -38,3 +38,14 @@ test('a load past DuckDB memory cap fails clearly and loads nothing; PYLON_DUCKD
   const stats = JSON.parse(fed.stdout.trim().split('\n').pop()!) as { load: { inserted: number } };
   t.is(stats.load.inserted, 3000);
 });
+
+test('a PYLON_DUCKDB_MEMORY_LIMIT DuckDB cannot read is named in the error, with what to give instead; nothing is loaded', async (t) => {
+  const emulator = await startEmulator(t, { seedRandom: 20 });
+  const dir = tempDir(t, 'pylon-duck-memory-bad-');
+  const db = join(dir, 'w.duckdb');
+  const result = await runCli(['export', '--to', `duckdb:${db}`, '--rate', FAST_RATE, '--quiet', '--json'], { env: { ...envFor(emulator), PYLON_DUCKDB_MEMORY_LIMIT: 'lots' } });
+  t.is(result.code, 1, result.stderr);
+  t.regex(result.stderr, /DuckDB refused PYLON_DUCKDB_MEMORY_LIMIT=lots .*512MB or 1GB/);
+  t.notRegex(result.stderr, /^\s+at /m, 'no stack trace');
+  if (existsSync(db)) t.false((await tables(db)).includes('contacts'), 'no contacts table was published');
+});
