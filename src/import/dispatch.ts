@@ -5,7 +5,8 @@ import type { Journal } from '../run/journal.js';
 import type { OutcomeLedger } from '../run/ledger.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.js';
-import { heldExternalIdKey } from './lookup-key.js';
+import { DEFAULT_EXTERNAL_ID_LABEL, externalIdKey, heldExternalIdKey, type KeyedRow } from './lookup-key.js';
+import type { Contact } from '../pylon/types.js';
 import { externalIdConflict } from './identity.js';
 import { planRow, type FieldChange, type PlanContext } from './plan.js';
 import type { Pool } from '../run/pool.js';
@@ -56,6 +57,24 @@ export interface DispatchParts {
   onNote?: (message: string) => void;
   /** Waited out before looking up a create that may still land (search may lag behind writes). */
   visibility?: { settle(): Promise<void> };
+  /** The first line of the file carrying a key (the duplicate index): whether another row is the record a contact holds the id of. */
+  fileLineOf?: (key: LookupKey) => number | undefined;
+}
+
+/** A row matched by its email to a contact that holds another id under the row's label (a record of the same system). */
+interface OtherRecordMatch {
+  row: ChunkRow;
+  match: Match;
+  held: Match | undefined;
+  otherId: string;
+}
+
+/** The id the contact holds under the row's label when it is not the row's own, else undefined. */
+export function otherIdUnderLabel(desired: KeyedRow, contact: Contact): string | undefined {
+  if (!desired.external_id) return undefined;
+  const label = desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
+  const held = contact.external_ids?.find((e) => (e.label ?? '') === label);
+  return held && held.external_id !== desired.external_id ? held.external_id : undefined;
 }
 
 export interface Dispatcher {
@@ -68,6 +87,15 @@ export interface Dispatcher {
    * send), each is looked up again, and only a miss is created. Call after the pool has drained.
    */
   finishDeferred(): Promise<void>;
+  /**
+   * Rows matched by email to a contact that holds another id under their label
+   * (set aside by `dispatch`), once every row of the file has been read: when a
+   * row of the file is that other record, the contact is that row's and this row
+   * fails (ROW_EMAIL_OF_OTHER_RECORD), whichever comes first in the file; else the
+   * row takes the contact, its id replacing the old one (a record merged in the
+   * source). Call after the pool has drained, and drain it again after.
+   */
+  finishOtherRecords(): Promise<void>;
   /** Dry run: the writes the real run would send. */
   readonly planned: { create: number; patch: number };
 }
@@ -83,6 +111,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   const planned = { create: 0, patch: 0 };
   /** Creates that may still land (their answer was lost, here or in a killed earlier run), with when they were sent. */
   let deferred: Deferred[] = [];
+  /** Rows matched by email to another record's contact, decided when the whole file has been read. */
+  let otherRecords: OtherRecordMatch[] = [];
 
   /** Sends one planned write and records its outcome (or defers an uncertain create). Never rejects. */
   const write = async (row: ChunkRow, plan: WritePlan, resend = false): Promise<void> => {
@@ -130,7 +160,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
-  const dispatchRow = async (row: ChunkRow, match: Match, held: Match | undefined) => {
+  const dispatchRow = async (row: ChunkRow, match: Match, held: Match | undefined, settled = false) => {
     const email = row.desired.email;
     const ref = { ...row, email };
     // The row's external id held under another label (by the matched contact or another): fail, naming that contact.
@@ -149,6 +179,12 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       return;
     }
     const existing = match.kind === 'one' ? match.contact : undefined;
+    // Found by email, holding another id of the row's system: whether that record is also a row of this file is known at the end.
+    const otherId = !settled && existing && parts.fileLineOf ? otherIdUnderLabel(row.desired, existing) : undefined;
+    if (otherId !== undefined) {
+      otherRecords.push({ row, match, held, otherId });
+      return;
+    }
     const plan = planRow(row.desired, existing, planContext);
     // A write an interrupted earlier run sent without recording its answer.
     const sent = journal?.sentBefore.get(row.line);
@@ -248,8 +284,39 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
+  const finishOtherRecords = async () => {
+    const pending = otherRecords;
+    otherRecords = [];
+    for (const [k, item] of pending.entries()) {
+      if (control.stopped) {
+        ledger.notProcessed(pending.length - k);
+        return;
+      }
+      try {
+        const { row, match, held, otherId } = item;
+        const label = row.desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
+        const owner = parts.fileLineOf?.(externalIdKey(label, otherId));
+        if (owner === undefined) {
+          await dispatchRow(row, match, held, true);
+          continue;
+        }
+        const contact = (match as Extract<Match, { kind: 'one' }>).contact;
+        await ledger.fail({ ...row, email: row.desired.email }, {
+          code: 'ROW_EMAIL_OF_OTHER_RECORD',
+          field: 'email',
+          message: `Email ${row.desired.email} is held by contact ${contact.id}, which is ${label} record ${otherId}, and line ${owner} of this file is that record: this row (${label} record ${row.desired.external_id}) is not written over it. Once line ${owner}'s email is in Pylon, import this row again and its contact is created`,
+        });
+      } catch (error) {
+        control.stopOrThrow(error);
+        ledger.notProcessed(pending.length - k);
+        return;
+      }
+    }
+  };
+
   return {
     finishDeferred,
+    finishOtherRecords,
     planned,
     async dispatch(chunk) {
       if (chunk.length === 0) return;
