@@ -5,7 +5,7 @@ import type { Journal } from '../run/journal.js';
 import type { OutcomeLedger } from '../run/ledger.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.js';
-import { DEFAULT_EXTERNAL_ID_LABEL, externalIdKey, heldExternalIdKey, type KeyedRow } from './lookup-key.js';
+import { DEFAULT_EXTERNAL_ID_LABEL, emailKey, externalIdKey, heldExternalIdKey, type KeyedRow } from './lookup-key.js';
 import type { Contact } from '../pylon/types.js';
 import { externalIdConflict } from './identity.js';
 import { planRow, type FieldChange, type PlanContext } from './plan.js';
@@ -32,6 +32,13 @@ export interface ChunkRow extends PendingRow {
 
 /** The key finding whoever holds the row's external id under any label (see identity.ts). */
 const heldKeyOf = (row: ChunkRow): LookupKey | undefined => (row.desired.external_id ? heldExternalIdKey(row.desired.external_id) : undefined);
+
+/**
+ * The key finding whoever holds the row's email, for a row matched by its external id first (its contact may hold
+ * another email): asked of the list lookup only, which answers from memory; search would spend batch room on it.
+ */
+const emailHolderKeyOf = (row: ChunkRow, lookup: Lookup): LookupKey | undefined =>
+  lookup.strategy === 'list' && row.desired.external_id && row.desired.email ? emailKey(row.desired.email) : undefined;
 
 export interface DispatchParts {
   client: PylonClient;
@@ -67,6 +74,7 @@ interface OtherRecordMatch {
   match: Match;
   held: Match | undefined;
   otherId: string;
+  emailHolder: Match | undefined;
 }
 
 /** The id the contact holds under the row's label when it is not the row's own, else undefined. */
@@ -160,7 +168,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
-  const dispatchRow = async (row: ChunkRow, match: Match, held: Match | undefined, settled = false) => {
+  const dispatchRow = async (row: ChunkRow, match: Match, held: Match | undefined, emailHolder: Match | undefined, settled = false) => {
     const email = row.desired.email;
     const ref = { ...row, email };
     // The row's external id held under another label (by the matched contact or another): fail, naming that contact.
@@ -182,7 +190,19 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     // Found by email, holding another id of the row's system: whether that record is also a row of this file is known at the end.
     const otherId = !settled && existing && parts.fileLineOf ? otherIdUnderLabel(row.desired, existing) : undefined;
     if (otherId !== undefined) {
-      otherRecords.push({ row, match, held, otherId });
+      otherRecords.push({ row, match, held, otherId, emailHolder });
+      return;
+    }
+    // The row's contact (found by its id) would take an email another contact holds: Pylon refuses it, or keeps two contacts
+    // with one email. Decided from the lookup, so the dry run says what the real run does whatever order the writes go in.
+    const holders = emailHolder?.kind === 'one' ? [emailHolder.contact.id] : emailHolder?.kind === 'many' ? emailHolder.ids : [];
+    const others = existing ? holders.filter((id) => id !== existing.id) : [];
+    if (others.length > 0) {
+      await ledger.fail(ref, {
+        code: 'ROW_EMAIL_TAKEN',
+        field: 'email',
+        message: `Contact ${existing!.id} (matched by its external id ${row.desired.external_id}) would take the email ${email}, which contact ${others.join(', ')} holds; nothing was written. If that contact takes another email in this run, import this row again; otherwise merge or fix the two in Pylon or the source`,
+      });
       return;
     }
     const plan = planRow(row.desired, existing, planContext);
@@ -297,7 +317,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         const label = row.desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
         const owner = parts.fileLineOf?.(externalIdKey(label, otherId));
         if (owner === undefined) {
-          await dispatchRow(row, match, held, true);
+          await dispatchRow(row, match, held, item.emailHolder, true);
           continue;
         }
         const contact = (match as Extract<Match, { kind: 'one' }>).contact;
@@ -323,7 +343,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       let done = 0;
       try {
         // Held-id keys cost no call: the list answers them from memory, and search sends only email and id parts.
-        const keys = chunk.flatMap((r) => [r.key, heldKeyOf(r)]).filter((k): k is LookupKey => k !== undefined);
+        const keys = chunk.flatMap((r) => [r.key, heldKeyOf(r), emailHolderKeyOf(r, lookup)]).filter((k): k is LookupKey => k !== undefined);
         const matches = keys.length > 0 ? await pool.run(() => lookup.resolve(keys, signal)) : new Map<LookupKey, Match>();
         await resolveAccounts(chunk);
         for (const [i, row] of chunk.entries()) {
@@ -332,7 +352,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
             return;
           }
           const held = heldKeyOf(row);
-          await dispatchRow(row, row.key ? matches.get(row.key) ?? { kind: 'none' } : { kind: 'none' }, held ? matches.get(held) : undefined);
+          const holder = emailHolderKeyOf(row, lookup);
+          await dispatchRow(row, row.key ? matches.get(row.key) ?? { kind: 'none' } : { kind: 'none' }, held ? matches.get(held) : undefined, holder ? matches.get(holder) : undefined);
           done++;
         }
       } catch (error) {

@@ -78,3 +78,33 @@ test('a record whose email a contact of another record holds, that record not in
   t.like(merged.stats, { updated: 1, failed: 0 });
   t.deepEqual(storedFields(emulator, emulator.store.get(xavierId)!), { name: 'Olga Two', email: 'x@records.example', phones: [], externalIds: [['hubspot', '778']] });
 });
+
+// Records 501 and 502 swap emails in the source, and record 503 takes the email record 504 gives up. Pylon refuses a contact
+// an email another holds, so what a write does would depend on the order the writes land in; the lookup decides instead:
+// a row whose contact would take an email another contact holds fails, in the dry run too, and nothing is written for it.
+test('a record taking an email another contact holds fails (ROW_EMAIL_TAKEN) in the dry run as in the real run; once the other gave it up, the next run moves it', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const rows = (emails: string[]) => emails.map((email, i) => `${501 + i},Person,${501 + i},${email}`);
+  await importFile(t, emulator, csv(dir, 'first.csv', rows(['a@swap.example', 'b@swap.example', 'c@swap.example', 'd@swap.example'])), 'hubspot');
+  const before = new Map([...emulator.store.all()].map((c) => [c.external_ids![0]!.external_id, c.id]));
+  const input = csv(dir, 'second.csv', rows(['b@swap.example', 'a@swap.example', 'd@swap.example', 'e@swap.example']));
+  const dry = await importFile(t, emulator, input, 'hubspot', ['--dry-run']);
+  const real = await importFile(t, emulator, input, 'hubspot');
+  t.deepEqual(counts(real.stats), counts(dry.stats), 'dry-run counts equal the real run');
+  t.like(real.stats, { total: 4, updated: 1, failed: 3 });
+  for (const run of [dry, real]) {
+    for (const [line, record, email, holder] of [['2', '501', 'b@swap.example', '502'], ['3', '502', 'a@swap.example', '501'], ['4', '503', 'd@swap.example', '504']] as const) {
+      const failure = run.errors.find((r) => r._line === line);
+      t.is(failure?._error_code, 'ROW_EMAIL_TAKEN', `line ${line}`);
+      t.regex(failure?._error_message ?? '', new RegExp(`Contact ${before.get(record)} \\(matched by its external id ${record}\\) would take the email ${email}, which contact ${before.get(holder)} holds`));
+    }
+  }
+  const emails = () => Object.fromEntries([...emulator.store.all()].map((c) => [c.external_ids![0]!.external_id, c.email]));
+  t.deepEqual(emails(), { '501': 'a@swap.example', '502': 'b@swap.example', '503': 'c@swap.example', '504': 'e@swap.example' });
+  // Record 504 gave up d@: record 503 takes it now; the swap stays refused until one of the two is fixed.
+  const third = await importFile(t, emulator, input, 'hubspot');
+  t.like(third.stats, { updated: 1, unchanged: 1, failed: 2 });
+  t.deepEqual(emails(), { '501': 'a@swap.example', '502': 'b@swap.example', '503': 'd@swap.example', '504': 'e@swap.example' });
+  t.is(emulator.store.size, 4);
+});
