@@ -34,6 +34,8 @@ export type DuplicateDecision = { keep: true } | { keep: false; duplicateOf: num
 export interface DuplicateIndex {
   /** What to do with the row at `line` whose key is `key` (from `keyFor(desired)`). */
   decide(line: number, key: string): DuplicateDecision;
+  /** The first line of the file that carried `key` (of the rows decided so far; after a pre-pass, of the whole file), or undefined. */
+  firstLine(key: string): number | undefined;
 }
 
 export interface DuplicateSummary {
@@ -64,6 +66,7 @@ export function createDuplicateTracker(expectedKeys = 0, route?: HeldKeySlots): 
       const first = index.add(key, line);
       return first === line ? { keep: true } : { keep: false, duplicateOf: first };
     },
+    firstLine: (key) => index.firstLine(key),
   };
 }
 
@@ -112,6 +115,7 @@ export async function scanDuplicates(
           return { keep: false, duplicateOf: line === first ? last : first };
       }
     },
+    firstLine: (key) => index.firstLine(key),
   };
 }
 
@@ -141,6 +145,14 @@ class LineIndex {
     }
     if (this.lasts) this.lasts[slot] = line;
     return firsts[slot]!;
+  }
+
+  /** The key's first line, or undefined when it was never added (no last lines needed). */
+  firstLine(key: string): number | undefined {
+    const slot = this.route ? this.route.slotOf(key) : -1;
+    if (slot >= 0) return this.firsts![slot] || undefined;
+    const k = this.table.find(key);
+    return k < 0 ? undefined : this.table.first(k);
   }
 
   /** The key's first and last line, or undefined when it was never added. */

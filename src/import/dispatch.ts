@@ -5,7 +5,8 @@ import type { Journal } from '../run/journal.js';
 import type { OutcomeLedger } from '../run/ledger.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.js';
-import { heldExternalIdKey } from './lookup-key.js';
+import { DEFAULT_EXTERNAL_ID_LABEL, emailKey, externalIdKey, heldExternalIdKey, type KeyedRow } from './lookup-key.js';
+import type { Contact } from '../pylon/types.js';
 import { externalIdConflict } from './identity.js';
 import { planRow, type FieldChange, type PlanContext } from './plan.js';
 import type { Pool } from '../run/pool.js';
@@ -32,6 +33,13 @@ export interface ChunkRow extends PendingRow {
 /** The key finding whoever holds the row's external id under any label (see identity.ts). */
 const heldKeyOf = (row: ChunkRow): LookupKey | undefined => (row.desired.external_id ? heldExternalIdKey(row.desired.external_id) : undefined);
 
+/**
+ * The key finding whoever holds the row's email, for a row matched by its external id first (its contact may hold
+ * another email): asked of the list lookup only, which answers from memory; search would spend batch room on it.
+ */
+const emailHolderKeyOf = (row: ChunkRow, lookup: Lookup): LookupKey | undefined =>
+  lookup.strategy === 'list' && row.desired.external_id && row.desired.email ? emailKey(row.desired.email) : undefined;
+
 export interface DispatchParts {
   client: PylonClient;
   lookup: Lookup;
@@ -56,6 +64,25 @@ export interface DispatchParts {
   onNote?: (message: string) => void;
   /** Waited out before looking up a create that may still land (search may lag behind writes). */
   visibility?: { settle(): Promise<void> };
+  /** The first line of the file carrying a key (the duplicate index): whether another row is the record a contact holds the id of. */
+  fileLineOf?: (key: LookupKey) => number | undefined;
+}
+
+/** A row matched by its email to a contact that holds another id under the row's label (a record of the same system). */
+interface OtherRecordMatch {
+  row: ChunkRow;
+  match: Match;
+  held: Match | undefined;
+  otherId: string;
+  emailHolder: Match | undefined;
+}
+
+/** The id the contact holds under the row's label when it is not the row's own, else undefined. */
+export function otherIdUnderLabel(desired: KeyedRow, contact: Contact): string | undefined {
+  if (!desired.external_id) return undefined;
+  const label = desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
+  const held = contact.external_ids?.find((e) => (e.label ?? '') === label);
+  return held && held.external_id !== desired.external_id ? held.external_id : undefined;
 }
 
 export interface Dispatcher {
@@ -68,6 +95,15 @@ export interface Dispatcher {
    * send), each is looked up again, and only a miss is created. Call after the pool has drained.
    */
   finishDeferred(): Promise<void>;
+  /**
+   * Rows matched by email to a contact that holds another id under their label
+   * (set aside by `dispatch`), once every row of the file has been read: when a
+   * row of the file is that other record, the contact is that row's and this row
+   * fails (ROW_EMAIL_OF_OTHER_RECORD), whichever comes first in the file; else the
+   * row takes the contact, its id replacing the old one (a record merged in the
+   * source). Call after the pool has drained, and drain it again after.
+   */
+  finishOtherRecords(): Promise<void>;
   /** Dry run: the writes the real run would send. */
   readonly planned: { create: number; patch: number };
 }
@@ -83,6 +119,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   const planned = { create: 0, patch: 0 };
   /** Creates that may still land (their answer was lost, here or in a killed earlier run), with when they were sent. */
   let deferred: Deferred[] = [];
+  /** Rows matched by email to another record's contact, decided when the whole file has been read. */
+  let otherRecords: OtherRecordMatch[] = [];
 
   /** Sends one planned write and records its outcome (or defers an uncertain create). Never rejects. */
   const write = async (row: ChunkRow, plan: WritePlan, resend = false): Promise<void> => {
@@ -130,7 +168,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
-  const dispatchRow = async (row: ChunkRow, match: Match, held: Match | undefined) => {
+  const dispatchRow = async (row: ChunkRow, match: Match, held: Match | undefined, emailHolder: Match | undefined, settled = false) => {
     const email = row.desired.email;
     const ref = { ...row, email };
     // The row's external id held under another label (by the matched contact or another): fail, naming that contact.
@@ -149,6 +187,24 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       return;
     }
     const existing = match.kind === 'one' ? match.contact : undefined;
+    // Found by email, holding another id of the row's system: whether that record is also a row of this file is known at the end.
+    const otherId = !settled && existing && parts.fileLineOf ? otherIdUnderLabel(row.desired, existing) : undefined;
+    if (otherId !== undefined) {
+      otherRecords.push({ row, match, held, otherId, emailHolder });
+      return;
+    }
+    // The row's contact (found by its id) would take an email another contact holds: Pylon refuses it, or keeps two contacts
+    // with one email. Decided from the lookup, so the dry run says what the real run does whatever order the writes go in.
+    const holders = emailHolder?.kind === 'one' ? [emailHolder.contact.id] : emailHolder?.kind === 'many' ? emailHolder.ids : [];
+    const others = existing ? holders.filter((id) => id !== existing.id) : [];
+    if (others.length > 0) {
+      await ledger.fail(ref, {
+        code: 'ROW_EMAIL_TAKEN',
+        field: 'email',
+        message: `Contact ${existing!.id} (matched by its external id ${row.desired.external_id}) would take the email ${email}, which contact ${others.join(', ')} holds; nothing was written. If that contact takes another email in this run, import this row again; otherwise merge or fix the two in Pylon or the source`,
+      });
+      return;
+    }
     const plan = planRow(row.desired, existing, planContext);
     // A write an interrupted earlier run sent without recording its answer.
     const sent = journal?.sentBefore.get(row.line);
@@ -248,15 +304,46 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
+  const finishOtherRecords = async () => {
+    const pending = otherRecords;
+    otherRecords = [];
+    for (const [k, item] of pending.entries()) {
+      if (control.stopped) {
+        ledger.notProcessed(pending.length - k);
+        return;
+      }
+      try {
+        const { row, match, held, otherId } = item;
+        const label = row.desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
+        const owner = parts.fileLineOf?.(externalIdKey(label, otherId));
+        if (owner === undefined) {
+          await dispatchRow(row, match, held, item.emailHolder, true);
+          continue;
+        }
+        const contact = (match as Extract<Match, { kind: 'one' }>).contact;
+        await ledger.fail({ ...row, email: row.desired.email }, {
+          code: 'ROW_EMAIL_OF_OTHER_RECORD',
+          field: 'email',
+          message: `Email ${row.desired.email} is held by contact ${contact.id}, which is ${label} record ${otherId}, and line ${owner} of this file is that record: this row (${label} record ${row.desired.external_id}) is not written over it. Once line ${owner}'s email is in Pylon, import this row again and its contact is created`,
+        });
+      } catch (error) {
+        control.stopOrThrow(error);
+        ledger.notProcessed(pending.length - k);
+        return;
+      }
+    }
+  };
+
   return {
     finishDeferred,
+    finishOtherRecords,
     planned,
     async dispatch(chunk) {
       if (chunk.length === 0) return;
       let done = 0;
       try {
         // Held-id keys cost no call: the list answers them from memory, and search sends only email and id parts.
-        const keys = chunk.flatMap((r) => [r.key, heldKeyOf(r)]).filter((k): k is LookupKey => k !== undefined);
+        const keys = chunk.flatMap((r) => [r.key, heldKeyOf(r), emailHolderKeyOf(r, lookup)]).filter((k): k is LookupKey => k !== undefined);
         const matches = keys.length > 0 ? await pool.run(() => lookup.resolve(keys, signal)) : new Map<LookupKey, Match>();
         await resolveAccounts(chunk);
         for (const [i, row] of chunk.entries()) {
@@ -265,7 +352,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
             return;
           }
           const held = heldKeyOf(row);
-          await dispatchRow(row, row.key ? matches.get(row.key) ?? { kind: 'none' } : { kind: 'none' }, held ? matches.get(held) : undefined);
+          const holder = emailHolderKeyOf(row, lookup);
+          await dispatchRow(row, row.key ? matches.get(row.key) ?? { kind: 'none' } : { kind: 'none' }, held ? matches.get(held) : undefined, holder ? matches.get(holder) : undefined);
           done++;
         }
       } catch (error) {

@@ -114,7 +114,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const uncertain = new Map<string, number>();
     const visibility = new SearchVisibility(client, signal, note);
     const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
-    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility });
+    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
 
     const prepare = createRowPreparer({ columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, duplicates, journal, options, headerWidth: header.length });
     let chunk: ChunkRow[] = [];
@@ -148,6 +148,9 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     }
     if (control.stopped) ledger.notProcessed(chunk.length);
     else await dispatcher.dispatch(chunk);
+    await pool.drain();
+    // Rows found by email at another record's contact: decided now that every row has been read.
+    await dispatcher.finishOtherRecords();
     await pool.drain();
     await dispatcher.finishDeferred();
     stats.warnings.push(...rowSource.warnings);

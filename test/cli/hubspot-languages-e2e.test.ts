@@ -140,6 +140,10 @@ const ALTERNATIVES: Array<[code: string, role: keyof Labels, label: string]> = [
   ['es', 'email', 'Correo electrónico'],
   ['pt', 'mobile', 'Número de telefone celular'],
   ['de', 'company', 'Unternehmen Name'],
+  // HubSpot's Spanish page on importing contacts in the mobile app, German page on HubSpot AI, and the 2022 Dutch mobile-app page.
+  ['es', 'last', 'Apellido'],
+  ['de', 'country', 'Land'],
+  ['nl', 'phone', 'Telefoon'],
 ];
 
 for (const [code, role, label] of ALTERNATIVES) {
