@@ -120,6 +120,7 @@ export function duckdbDialect(target: DuckTarget): Dialect {
     bigint: 'BIGINT',
     timestamp: 'TIMESTAMP WITH TIME ZONE',
     primaryKey: false,
+    merge: 'diff-rewrite',
     classify: (error) => {
       if (error instanceof PylonCliError) return error;
       const message = (error as Error)?.message ?? String(error);
