@@ -69,7 +69,7 @@ export interface TableLoader {
   commit(): Promise<void>;
   /** Rolls back and closes; safe at any point, and more than once. */
   abort(): Promise<void>;
-  /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(). */
+  /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(), once: the loader gives its bytes away and keeps no copy. */
   readState(): Promise<Buffer | undefined>;
   /** Stores the pipeline state for this table (its bytes, or a stream of them such as a file's); call after merge() and before commit(): it commits (or rolls back) with the merge. */
   writeState(state: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
