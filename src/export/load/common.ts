@@ -365,6 +365,8 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
   const changed = plan.alterations.some((a) => a.kind === 'variant') ? 'TRUE' : `(x."_row_hash" <> s."_row_hash" OR x."_deleted_at" IS NOT NULL)`;
   const gone = input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL';
   const prepare = [
+    // Two threads each building a row group of wide rows in the INSERT outgrew a 128 MB cap when every row changed (a new column changes every hash).
+    'SET threads = 1',
     `CREATE TEMP TABLE ${diff} AS SELECT s.rowid AS srid, x.rowid AS trid, CASE WHEN x."id" IS NULL THEN 'i' WHEN s."id" IS NULL THEN 'd' ELSE 'u' END AS op ` +
       `FROM (SELECT rowid, "id", "_row_hash" FROM ${stage}) s FULL JOIN (SELECT rowid, "id", "_row_hash", "_deleted_at" FROM ${t}) x ON x."id" = s."id" ` +
       `WHERE x."id" IS NULL OR (${gone}) OR (s."id" IS NOT NULL AND ${changed})`,
@@ -372,7 +374,7 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
   const rows = (ops: string) => `(SELECT srid FROM ${diff} WHERE op IN (${ops}))`;
   const mine = (op: string) => `rowid IN (SELECT trid FROM ${diff} WHERE op = '${op}')`;
   const remove = input.hardDelete ? `DELETE FROM ${t} WHERE ${mine('d')}` : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE ${mine('d')}`;
-  const cleanup = [`DROP TABLE ${diff}`];
+  const cleanup = [`DROP TABLE ${diff}`, 'RESET threads'];
   if (plan.kept.length > 0) {
     const sets = targets.map((n, i) => `${n} = ${values[i]}`).filter((_, i) => columns[i]!.name !== 'id');
     const update =
