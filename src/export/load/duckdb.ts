@@ -178,26 +178,29 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       // One data chunk, refilled for every CHUNK_ROWS rows: a chunk's native memory is freed only when
       // its JavaScript object is collected, which a small heap seldom does (a new chunk each time piled up hundreds of MB).
       const chunk = duckdb.DuckDBDataChunk.create(types);
-      const values: DuckDBValue[][] = [];
+      // The chunk's values a column at a time, in arrays reused for every chunk (an array per row was garbage the collector had to chase).
+      const values: DuckDBValue[][] = types.map(() => []);
+      const hashColumn = kinds.length;
       let unflushed = 0;
       const stage: Stage = {
         async add(rows, hashes) {
           for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
             const end = Math.min(rows.length, start + CHUNK_ROWS);
-            values.length = end - start;
-            for (let r = start; r < end; r += 1) {
-              const row = rows[r]!;
-              const out: DuckDBValue[] = new Array(row.length + 1);
-              for (let i = 0; i < row.length; i += 1) out[i] = duckValue(duckdb, kinds[i]!, row[i]!);
-              out[row.length] = hashes[r]!;
-              values[r - start] = out;
+            for (let i = 0; i < kinds.length; i += 1) {
+              const column = values[i]!;
+              const kind = kinds[i]!;
+              column.length = end - start;
+              for (let r = start; r < end; r += 1) column[r - start] = duckValue(duckdb, kind, rows[r]![i]!);
             }
+            const hashValues = values[hashColumn]!;
+            hashValues.length = end - start;
+            for (let r = start; r < end; r += 1) hashValues[r - start] = hashes[r]!;
             chunk.reset();
-            chunk.setRows(values);
+            chunk.setColumns(values);
             appender.appendDataChunk(chunk);
-            unflushed += values.length;
+            unflushed += end - start;
           }
-          values.length = 0;
+          for (const column of values) column.length = 0;
           // The appender holds what it was given until a flush: hand it to the table (which DuckDB may spill) every FLUSH_ROWS.
           if (unflushed >= FLUSH_ROWS) {
             appender.flushSync();
