@@ -41,7 +41,7 @@ export const ENVIRONMENT = [
   '  PYLON_API_TOKEN       API token (safer than --token, which ps shows); never printed',
   '  PYLON_BASE_URL        API base URL (--base-url; default https://api.usepylon.com)',
   '  PYLON_AUDIT_LOG       audit log of the runs that write (--audit-log)',
-  '  PYLON_DUCKDB_MEMORY_LIMIT  DuckDB memory cap of a --to duckdb: load (default 512MB)',
+  '  PYLON_DUCKDB_MEMORY_LIMIT  DuckDB memory cap of a --to duckdb: load (default 128MB)',
   '  XDG_STATE_HOME        the default audit log is $XDG_STATE_HOME/pylon-contacts/audit.jsonl',
   '  PYLON_CONTACTS_DEBUG  print the stack of an unexpected error',
 ].join('\n');

@@ -69,7 +69,7 @@ export interface TableLoader {
   commit(): Promise<void>;
   /** Rolls back and closes; safe at any point, and more than once. */
   abort(): Promise<void>;
-  /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(). */
+  /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(), once: the loader gives its bytes away and keeps no copy. */
   readState(): Promise<Buffer | undefined>;
   /** Stores the pipeline state for this table (its bytes, or a stream of them such as a file's); call after merge() and before commit(): it commits (or rolls back) with the merge. */
   writeState(state: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
@@ -203,6 +203,10 @@ export interface TablePlan {
   alterations: Array<{ kind: 'add' | 'widen' | 'variant' | 'nullable'; column: string; type: string; from?: string }>;
   /** The changes in words, for the load log. */
   changes: string[];
+  /** There was no table before this load: every staged row is new. */
+  fresh: boolean;
+  /** Table columns this export does not write (kept with --allow-schema-change): a rewritten row must keep their values. */
+  kept: string[];
 }
 
 /** A type change a column can take in place: anything scalar → text, integer → decimal. */
@@ -220,7 +224,7 @@ export const variantName = (column: TypedColumn) => fitName(column.name, column.
  * the field, both types and the flag.
  */
 export function planTable(target: LoadTarget, table: string, columns: readonly TypedColumn[], existing: ReadonlyMap<string, string>, types: ColumnTypes, allowSchemaChange: boolean): TablePlan {
-  const plan: TablePlan = { targets: columns.map((c) => c.name), casts: columns.map(() => undefined), cleared: [], alterations: [], changes: [] };
+  const plan: TablePlan = { targets: columns.map((c) => c.name), casts: columns.map(() => undefined), cleared: [], alterations: [], changes: [], fresh: existing.size === 0, kept: [] };
   if (existing.size === 0) return plan;
   const kindOf = new Map<string, ColumnKind>();
   for (const kind of ['string', 'string_list', 'integer', 'decimal', 'boolean', 'date', 'timestamp'] as const) kindOf.set(types.reported(kind).toLowerCase(), kind);
@@ -278,6 +282,7 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
     }
   });
   const extra = [...existing.keys()].filter((name) => !used.has(name));
+  plan.kept = extra;
   if (extra.length > 0 && !allowSchemaChange) problems.push(`it has column${extra.length > 1 ? 's' : ''} ${extra.join(', ')} that this export does not (pass --allow-schema-change to keep loading without them)`);
   if (problems.length > 0) throw loadError('LOAD_TABLE_CONFLICT', target, `table ${table} does not match the export: ${problems.join('; ')}`);
   return plan;
@@ -299,18 +304,8 @@ export function alterStatements(table: string, plan: TablePlan, widen: (table: s
  */
 export function mergeStatements(table: string /* quoted, see tableRef */, stage: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan?: TablePlan): { insert: string; update: string; remove: string } {
   const t = table;
-  const targets = columns.map((c, i) => quoteIdent(plan?.targets[i] ?? c.name));
-  const values = columns.map((c, i) => {
-    const cast = plan?.casts[i];
-    return cast ? `CAST(s.${quoteIdent(c.name)} AS ${cast})` : `s.${quoteIdent(c.name)}`;
-  });
-  const cleared = (plan?.cleared ?? []).map(quoteIdent);
-  const at = `CAST(${sqlString(input.extractedAt)} AS ${timestampType})`;
-  const run = sqlString(input.runId);
-  const insert =
-    `INSERT INTO ${t} (${targets.join(', ')}, "_row_hash", "_run_id", "_extracted_at", "_deleted_at") ` +
-    `SELECT ${values.join(', ')}, s."_row_hash", ${run}, ${at}, NULL FROM ${stage} s ` +
-    `WHERE NOT EXISTS (SELECT 1 FROM ${t} x WHERE x."id" = s."id")`;
+  const { targets, values, cleared, at, run, insertInto } = mergeParts(table, stage, columns, input, timestampType, plan);
+  const insert = `${insertInto} WHERE NOT EXISTS (SELECT 1 FROM ${t} x WHERE x."id" = s."id")`;
   const sets = targets.map((n, i) => `${n} = ${values[i]}`).filter((_, i) => columns[i]!.name !== 'id');
   const update =
     `UPDATE ${t} SET ${[...sets, ...cleared.map((n) => `${n} = NULL`)].join(', ')}, "_row_hash" = s."_row_hash", "_run_id" = ${run}, "_extracted_at" = ${at}, "_deleted_at" = NULL ` +
@@ -322,6 +317,72 @@ export function mergeStatements(table: string /* quoted, see tableRef */, stage:
     ? `DELETE FROM ${t} WHERE ${gone}`
     : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE "_deleted_at" IS NULL AND ${gone}`;
   return { insert, update, remove };
+}
+
+/** The pieces every merge writes: the table's columns, the staged values (cast where the table's column is wider), the bookkeeping values, and the INSERT of staged rows (`s`) before its WHERE. */
+function mergeParts(table: string, stage: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan | undefined) {
+  const targets = columns.map((c, i) => quoteIdent(plan?.targets[i] ?? c.name));
+  const values = columns.map((c, i) => {
+    const cast = plan?.casts[i];
+    return cast ? `CAST(s.${quoteIdent(c.name)} AS ${cast})` : `s.${quoteIdent(c.name)}`;
+  });
+  const cleared = (plan?.cleared ?? []).map(quoteIdent);
+  const at = `CAST(${sqlString(input.extractedAt)} AS ${timestampType})`;
+  const run = sqlString(input.runId);
+  const insertInto = `INSERT INTO ${table} (${targets.join(', ')}, "_row_hash", "_run_id", "_extracted_at", "_deleted_at") SELECT ${values.join(', ')}, s."_row_hash", ${run}, ${at}, NULL FROM ${stage} s`;
+  return { targets, values, cleared, at, run, insertInto };
+}
+
+/** A merge as the loader runs it: `prepare` first, then each step (its count reported), then `cleanup`. */
+export interface MergeSql {
+  prepare: string[];
+  /** Rewrites the changed rows; its count is `updated`. Absent: nothing to update (a new table). */
+  update?: string;
+  /** Inserts the new rows; with `insertRewrites`, the changed rows that `update` deleted too (its count less `updated` is `inserted`). */
+  insert: string;
+  insertRewrites?: boolean;
+  /** Marks (or deletes) the rows whose id was not staged. Absent: nothing to remove (a new table). */
+  remove?: string;
+  cleanup: string[];
+}
+
+/**
+ * The merge for a database that should not join two wide tables (DuckDB, in
+ * a capped memory): one join on ids and hashes only sorts every row into a
+ * small `diff` table (the staged row's and the table row's rowid, and `i`
+ * new, `u` changed or `d` gone); then the changed rows are deleted and
+ * inserted again from the staging table with the new ones (no wide join
+ * anywhere), and the gone ones marked by rowid. When the table keeps columns
+ * this export does not write, changed rows are updated in place instead
+ * (a rewrite would lose those values). A new table takes the staged rows as
+ * they are. Rowids are stable inside the one transaction this runs in.
+ */
+export function diffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan): MergeSql {
+  const t = table;
+  const { targets, values, cleared, at, run, insertInto } = mergeParts(table, stage, columns, input, timestampType, plan);
+  if (plan.fresh) return { prepare: [], insert: insertInto, cleanup: [] };
+  // A new variant column is empty: every row is written once, whatever its hash says.
+  const changed = plan.alterations.some((a) => a.kind === 'variant') ? 'TRUE' : `(x."_row_hash" <> s."_row_hash" OR x."_deleted_at" IS NOT NULL)`;
+  const gone = input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL';
+  const prepare = [
+    // Two threads each building a row group of wide rows in the INSERT outgrew a 128 MB cap when every row changed (a new column changes every hash).
+    'SET threads = 1',
+    `CREATE TEMP TABLE ${diff} AS SELECT s.rowid AS srid, x.rowid AS trid, CASE WHEN x."id" IS NULL THEN 'i' WHEN s."id" IS NULL THEN 'd' ELSE 'u' END AS op ` +
+      `FROM (SELECT rowid, "id", "_row_hash" FROM ${stage}) s FULL JOIN (SELECT rowid, "id", "_row_hash", "_deleted_at" FROM ${t}) x ON x."id" = s."id" ` +
+      `WHERE x."id" IS NULL OR (${gone}) OR (s."id" IS NOT NULL AND ${changed})`,
+  ];
+  const rows = (ops: string) => `(SELECT srid FROM ${diff} WHERE op IN (${ops}))`;
+  const mine = (op: string) => `rowid IN (SELECT trid FROM ${diff} WHERE op = '${op}')`;
+  const remove = input.hardDelete ? `DELETE FROM ${t} WHERE ${mine('d')}` : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE ${mine('d')}`;
+  const cleanup = [`DROP TABLE ${diff}`, 'RESET threads'];
+  if (plan.kept.length > 0) {
+    const sets = targets.map((n, i) => `${n} = ${values[i]}`).filter((_, i) => columns[i]!.name !== 'id');
+    const update =
+      `UPDATE ${t} SET ${[...sets, ...cleared.map((n) => `${n} = NULL`), `"_row_hash" = s."_row_hash"`, `"_run_id" = ${run}`, `"_extracted_at" = ${at}`, `"_deleted_at" = NULL`].join(', ')} ` +
+      `FROM (SELECT * FROM ${stage} WHERE rowid IN ${rows(`'u'`)}) s WHERE ${t}."id" = s."id"`;
+    return { prepare, update, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i'`)}`, remove, cleanup };
+  }
+  return { prepare, update: `DELETE FROM ${t} WHERE ${mine('u')}`, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i', 'u'`)}`, insertRewrites: true, remove, cleanup };
 }
 
 /**

@@ -68,12 +68,16 @@ const comparableType = (type: string) => type.replaceAll('"', '');
  * takes 80 % of the machine's memory and keeps the whole staging table and
  * the merge's writes in it): past the cap the temporary staging table and the
  * merge's joins spill to `<database>.tmp`, and the inserted rows are written
- * to the database file as they come. Insertion order is not kept (the merge
- * needs none), which lets the INSERT … SELECT stream instead of buffering.
- * The JavaScript side's memory comes on top. `PYLON_DUCKDB_MEMORY_LIMIT`
+ * to the database file as they come. 128 MB holds the merge of a 1M-contact
+ * table whichever rows changed, because the merge joins ids and hashes only
+ * (diffMergeStatements). Insertion order is not kept (the merge needs none),
+ * which lets the INSERT … SELECT stream instead of buffering. The allocator
+ * hands freed memory back to the system as soon as a task ends (DuckDB's
+ * default keeps up to 128 MB cached), with background threads doing it. The
+ * JavaScript side's memory comes on top. `PYLON_DUCKDB_MEMORY_LIMIT`
  * overrides the cap (a DuckDB size such as `1GB`).
  */
-export const DUCKDB_SETTINGS = { memory_limit: '512MB', preserve_insertion_order: 'false' } as const;
+export const DUCKDB_SETTINGS = { memory_limit: '128MB', preserve_insertion_order: 'false', allocator_flush_threshold: '8MB', allocator_background_threads: 'true' } as const;
 
 const memoryLimit = () => process.env.PYLON_DUCKDB_MEMORY_LIMIT || DUCKDB_SETTINGS.memory_limit;
 
@@ -120,6 +124,7 @@ export function duckdbDialect(target: DuckTarget): Dialect {
     bigint: 'BIGINT',
     timestamp: 'TIMESTAMP WITH TIME ZONE',
     primaryKey: false,
+    merge: 'diff-rewrite',
     classify: (error) => {
       if (error instanceof PylonCliError) return error;
       const message = (error as Error)?.message ?? String(error);
@@ -173,26 +178,29 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       // One data chunk, refilled for every CHUNK_ROWS rows: a chunk's native memory is freed only when
       // its JavaScript object is collected, which a small heap seldom does (a new chunk each time piled up hundreds of MB).
       const chunk = duckdb.DuckDBDataChunk.create(types);
-      const values: DuckDBValue[][] = [];
+      // The chunk's values a column at a time, in arrays reused for every chunk (an array per row was garbage the collector had to chase).
+      const values: DuckDBValue[][] = types.map(() => []);
+      const hashColumn = kinds.length;
       let unflushed = 0;
       const stage: Stage = {
         async add(rows, hashes) {
           for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
             const end = Math.min(rows.length, start + CHUNK_ROWS);
-            values.length = end - start;
-            for (let r = start; r < end; r += 1) {
-              const row = rows[r]!;
-              const out: DuckDBValue[] = new Array(row.length + 1);
-              for (let i = 0; i < row.length; i += 1) out[i] = duckValue(duckdb, kinds[i]!, row[i]!);
-              out[row.length] = hashes[r]!;
-              values[r - start] = out;
+            for (let i = 0; i < kinds.length; i += 1) {
+              const column = values[i]!;
+              const kind = kinds[i]!;
+              column.length = end - start;
+              for (let r = start; r < end; r += 1) column[r - start] = duckValue(duckdb, kind, rows[r]![i]!);
             }
+            const hashValues = values[hashColumn]!;
+            hashValues.length = end - start;
+            for (let r = start; r < end; r += 1) hashValues[r - start] = hashes[r]!;
             chunk.reset();
-            chunk.setRows(values);
+            chunk.setColumns(values);
             appender.appendDataChunk(chunk);
-            unflushed += values.length;
+            unflushed += end - start;
           }
-          values.length = 0;
+          for (const column of values) column.length = 0;
           // The appender holds what it was given until a flush: hand it to the table (which DuckDB may spill) every FLUSH_ROWS.
           if (unflushed >= FLUSH_ROWS) {
             appender.flushSync();

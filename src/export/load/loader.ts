@@ -5,6 +5,7 @@ import {
   loadRecord,
   loadsTableDdl,
   mergeStatements,
+  diffMergeStatements,
   planTable,
   loadError,
   readKeptState,
@@ -17,6 +18,7 @@ import {
   type LoaderInput,
   type MergeCounts,
   type MergeInput,
+  type MergeSql,
   type TableLoader,
 } from './common.js';
 import type { LoadTarget } from './target.js';
@@ -75,6 +77,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     }
   })();
   const { plan } = opened;
+  // Handed over once by readState(): the loader keeps no copy of it through the walk (~55 MB at 1M contacts).
+  let keptState = opened.state;
   /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
   const recordFailure = async (message: string) => {
     if (!merged || closed) return;
@@ -105,15 +109,18 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
         const ts = dialect.timestamp;
         await session.run(`CREATE TABLE IF NOT EXISTS ${table} (${definitions.join(', ')}, "_row_hash" ${dialect.text} NOT NULL, "_run_id" ${dialect.text}, "_extracted_at" ${ts}, "_deleted_at" ${ts})`);
         for (const statement of alterStatements(table, plan, dialect.widen)) await session.run(statement);
-        const sql = mergeStatements(table, stageName, columns, merge, ts, plan);
+        const sql: MergeSql =
+          dialect.merge === 'diff-rewrite' ? diffMergeStatements(table, stageName, quoteIdent(`_pylon_diff_${process.pid}`), columns, merge, ts, plan) : { prepare: [], cleanup: [], ...mergeStatements(table, stageName, columns, merge, ts, plan) };
         const staged = Number((await session.rows(`SELECT count(*) AS n FROM ${stageName}`))[0]!.n);
         merge.onStep?.('staged', {});
-        const updated = await session.run(sql.update);
+        for (const statement of sql.prepare) await session.run(statement);
+        const updated = sql.update === undefined ? 0 : await session.run(sql.update);
         merge.onStep?.('updated', { updated });
-        const inserted = await session.run(sql.insert);
+        const inserted = (await session.run(sql.insert)) - (sql.insertRewrites ? updated : 0);
         merge.onStep?.('inserted', { updated, inserted });
-        const deleted = await session.run(sql.remove);
+        const deleted = sql.remove === undefined ? 0 : await session.run(sql.remove);
         merge.onStep?.('deleted', { updated, inserted, deleted });
+        for (const statement of sql.cleanup) await session.run(statement);
         const counts: MergeCounts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan.changes.length > 0 ? { schemaChanges: plan.changes } : {}) };
         await session.run(loadsTableDdl(target, dialect.text, dialect.bigint, ts));
         await session.run(loadRecord(target, merge, ts, { status: 'committed', counts }));
@@ -122,7 +129,11 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
         throw fail(error);
       }
     },
-    readState: async () => opened.state,
+    async readState() {
+      const state = keptState;
+      keptState = undefined;
+      return state;
+    },
     async writeState(state) {
       if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
       try {

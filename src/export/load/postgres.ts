@@ -69,6 +69,7 @@ export function postgresDialect(target: PgTarget): Dialect {
     bigint: 'bigint',
     timestamp: 'timestamptz',
     primaryKey: true,
+    merge: 'update-join',
     classify: (error) => classify(error, target),
     async connect() {
       const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 10_000 });
