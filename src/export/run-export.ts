@@ -588,6 +588,8 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<En
   for (const sink of pageSinks) await sink.page(records);
   const written = baseline ? records.filter((r) => r.change !== 'unchanged') : records;
   stats.rows += written.length;
+  // Without a file (a load only) nothing takes the encoded text: no page is encoded.
+  if (!options.fileOutput) return '';
   const rowOf: (r: ExportRecord) => EncoderRow = options.format === 'csv' ? (r) => r.cells : options.format === 'parquet' ? (r) => r.typed! : options.typed ? (r) => r.line! : (r) => r.json!;
   return encoder.page(written.map(rowOf));
 }
