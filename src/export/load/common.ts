@@ -69,7 +69,7 @@ export interface TableLoader {
   commit(): Promise<void>;
   /** Rolls back and closes; safe at any point, and more than once. */
   abort(): Promise<void>;
-  /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(). */
+  /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(); it is handed over once (a second call gets undefined), so the loader does not hold it through the walk. */
   readState(): Promise<Buffer | undefined>;
   /** Stores the pipeline state for this table (its bytes, or a stream of them such as a file's); call after merge() and before commit(): it commits (or rolls back) with the merge. */
   writeState(state: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
@@ -109,21 +109,39 @@ async function* pieces(source: Uint8Array | AsyncIterable<Uint8Array>, size: num
   if (held.length > 0) yield held;
 }
 
+/** The state's bytes as the base64 texts of its parts, in order (a file's stream need not be in memory). */
+export async function* stateParts(state: Uint8Array | AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  for await (const piece of pieces(state, STATE_PART_BYTES)) yield piece.toString('base64');
+}
+
+/** The statements around the parts of a state: the old parts go first; the state row, saying how many parts there are, comes last. */
+export function stateStatements(target: LoadTarget, runId: string, timestamp: string): { clear: string; record: (count: number) => string } {
+  const name = sqlString(target.table);
+  return {
+    clear: `DELETE FROM ${tableRef(target, STATE_PARTS_TABLE)} WHERE table_name = ${name}`,
+    record: (count) =>
+      `INSERT INTO ${tableRef(target, STATE_TABLE)} VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`parts:${count}`)}) ` +
+      `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`,
+  };
+}
+
 /**
  * The statements that replace this table's state (run in the load's
  * transaction, `params` as `$1`…): the old parts go, the new parts are
- * inserted as `state` is read (a file's stream need not be in memory), and the
- * state row says how many there are.
+ * inserted STATE_PARTS_PER_STATEMENT at a time as `state` is read, and the
+ * state row says how many there are. (A dialect that can bulk-copy rows
+ * writes the parts with `copyStateParts` instead.)
  */
 export async function* stateWrites(target: LoadTarget, runId: string, timestamp: string, state: Uint8Array | AsyncIterable<Uint8Array>): AsyncGenerator<{ sql: string; params?: string[] }> {
   const name = sqlString(target.table);
   const parts = tableRef(target, STATE_PARTS_TABLE);
-  yield { sql: `DELETE FROM ${parts} WHERE table_name = ${name}` };
+  const statements = stateStatements(target, runId, timestamp);
+  yield { sql: statements.clear };
   let count = 0;
   let batch: string[] = [];
   const insert = () => ({ sql: `INSERT INTO ${parts} VALUES ${batch.map((_, i) => `(${name}, ${count - batch.length + i}, $${i + 1})`).join(', ')}`, params: batch });
-  for await (const piece of pieces(state, STATE_PART_BYTES)) {
-    batch.push(piece.toString('base64'));
+  for await (const part of stateParts(state)) {
+    batch.push(part);
     count += 1;
     if (batch.length === STATE_PARTS_PER_STATEMENT) {
       yield insert();
@@ -131,11 +149,7 @@ export async function* stateWrites(target: LoadTarget, runId: string, timestamp:
     }
   }
   if (batch.length > 0) yield insert();
-  yield {
-    sql:
-      `INSERT INTO ${tableRef(target, STATE_TABLE)} VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`parts:${count}`)}) ` +
-      `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`,
-  };
+  yield { sql: statements.record(count) };
 }
 
 /**
@@ -297,7 +311,16 @@ export function alterStatements(table: string, plan: TablePlan, widen: (table: s
  * rows whose id is new; update only rows whose hash differs (or that were
  * marked deleted); mark (or delete) rows whose id was not staged.
  */
-export function mergeStatements(table: string /* quoted, see tableRef */, stage: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan?: TablePlan): { insert: string; update: string; remove: string } {
+export function mergeStatements(
+  table: string /* quoted, see tableRef */,
+  stage: string,
+  columns: readonly TypedColumn[],
+  input: MergeInput,
+  timestampType: string,
+  plan?: TablePlan,
+  /** `empty`: the table was created by this load: every staged row is inserted without looking for it. */
+  options: { empty?: boolean } = {},
+): { insert: string; update: string; remove: string } {
   const t = table;
   const targets = columns.map((c, i) => quoteIdent(plan?.targets[i] ?? c.name));
   const values = columns.map((c, i) => {
@@ -309,8 +332,8 @@ export function mergeStatements(table: string /* quoted, see tableRef */, stage:
   const run = sqlString(input.runId);
   const insert =
     `INSERT INTO ${t} (${targets.join(', ')}, "_row_hash", "_run_id", "_extracted_at", "_deleted_at") ` +
-    `SELECT ${values.join(', ')}, s."_row_hash", ${run}, ${at}, NULL FROM ${stage} s ` +
-    `WHERE NOT EXISTS (SELECT 1 FROM ${t} x WHERE x."id" = s."id")`;
+    `SELECT ${values.join(', ')}, s."_row_hash", ${run}, ${at}, NULL FROM ${stage} s` +
+    (options.empty ? '' : ` WHERE NOT EXISTS (SELECT 1 FROM ${t} x WHERE x."id" = s."id")`);
   const sets = targets.map((n, i) => `${n} = ${values[i]}`).filter((_, i) => columns[i]!.name !== 'id');
   const update =
     `UPDATE ${t} SET ${[...sets, ...cleared.map((n) => `${n} = NULL`)].join(', ')}, "_row_hash" = s."_row_hash", "_run_id" = ${run}, "_extracted_at" = ${at}, "_deleted_at" = NULL ` +

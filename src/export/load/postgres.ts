@@ -10,6 +10,9 @@ import type { LoadTarget } from './target.js';
 
 type PgTarget = Extract<LoadTarget, { kind: 'postgresql' }>;
 
+/** COPY text is handed to the socket in pieces of about this many characters (fewer, larger writes). */
+const COPY_CHUNK = 64 * 1024;
+
 /** format_type() of each kind, as an existing table reports it. */
 const FORMAT_TYPE: Record<ColumnKind, string> = {
   string: 'text',
@@ -134,6 +137,31 @@ export function postgresDialect(target: PgTarget): Dialect {
         },
       };
       return stage;
+    },
+    async copyStateParts(session, table, name, parts) {
+      // COPY's text format: base64 and the table name (letters, digits, _) need no escaping.
+      const copy: Writable = (session as PgSession).client.query(copyFrom(`COPY ${table} (table_name, part, data) FROM STDIN`));
+      let failure: Error | undefined;
+      copy.on('error', (error: Error) => {
+        failure = error;
+      });
+      let count = 0;
+      let text = '';
+      for await (const part of parts) {
+        text += `${name}\t${count}\t${part}\n`;
+        count += 1;
+        if (text.length >= COPY_CHUNK) {
+          const more = copy.write(text);
+          text = '';
+          if (!more) await drained(copy);
+          if (failure) break;
+        }
+      }
+      if (!failure) copy.end(text);
+      else copy.destroy();
+      if (!failure) await once(copy, 'finish').catch((error: Error) => (failure = error));
+      if (failure) throw failure;
+      return count;
     },
     // Two loads into one database at once would race on CREATE TABLE IF NOT EXISTS of the shared
     // _pylon_loads/_pylon_state tables (PostgreSQL then fails one with a pg_type unique violation):
