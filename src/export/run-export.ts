@@ -28,7 +28,7 @@ import {
   type TypedColumn,
 } from './schema.js';
 import { availableColumns, recordProblem, selectColumns, type ExportColumn } from './columns.js';
-import { columnsKey, createStateWriter, loadBaseline, loadStateFile, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
+import { columnsKey, createStateWriter, loadBaseline, loadStateFile, stateRowHash, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
 import { idKey } from './id-index.js';
 import { ROW_HASH, rowHasher, type RowHashKind } from './row-hash.js';
 import { ListTracker, type ListCheck } from './list-check.js';
@@ -204,7 +204,17 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   if (options.typed || options.to) await checkSchema(options, baseline, schema, stats);
   // The values hash costs a JSON line and a sha256 per contact: kept for loads (to check a table against) and typed NDJSON (whose lines it hashes).
   const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
-  return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? ROW_HASH };
+  // No baseline (a first night, or a new --state path) but a table loaded before: its `_row_hash` values are compared in the kind its kept state names,
+  // so an older version's sha256 table is not rewritten whole; a table with no kept state is compared in ROW_HASH, and the summary says so if rows differ.
+  const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
+  if (load && !baseline && !keptKind) load.unknownRowHash = true;
+  return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH };
+}
+
+/** How the `_row_hash` values of the table were made, as its kept state says (undefined without one). */
+async function keptRowHash(loader: TableLoader): Promise<RowHashKind | undefined> {
+  const bytes = await loader.readState();
+  return bytes === undefined ? undefined : stateRowHash(bytes);
 }
 
 /** The state the table's last committed load kept (`_pylon_state`), as the baseline of this run's delta and change log; undefined on the first load. */
@@ -379,12 +389,21 @@ async function manifestSinks(options: ExportOptions, run: OpenRun, outputs: Page
   }
   return marks;
 }
+type LoadSink = PageSink & { loader: TableLoader; keepState(state: StateWriter | undefined): void; unknownRowHash: boolean };
+
 /** The load as a sink: staged during the walk, merged when the files are staged, committed when they are in place. */
-function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStats, onStep: RunExportHooks['onMergeStep']): PageSink & { loader: TableLoader; keepState(state: StateWriter | undefined): void } {
+function loadSink(
+  loader: TableLoader,
+  options: ExportOptions,
+  stats: ExportStats,
+  onStep: RunExportHooks['onMergeStep'],
+): LoadSink {
   let state: StateWriter | undefined;
-  return {
+  const sink: LoadSink = {
     rank: RANK.load,
     loader,
+    /** Set when neither a baseline nor the table's kept state says how the table's `_row_hash` values were made. */
+    unknownRowHash: false,
     async page(records) {
       if (records.length > 0) await loader.add(records.map((r) => r.typed!), records.map((r) => r.hash!.hex));
     },
@@ -397,6 +416,12 @@ function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStat
       // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
       if (state?.stagedPath !== undefined) await loader.writeState(createReadStream(state.stagedPath));
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started };
+      if (sink.unknownRowHash && counts.updated > 0) {
+        stats.warnings.push(
+          `${counts.updated} rows of ${options.to!.table} were rewritten and counted as updated: the table has no kept state saying how its _row_hash values were made, so they were compared as ${ROW_HASH} hashes ` +
+            '(rows an older version hashed with sha256 differ once; later nights compare in the kind this load kept)',
+        );
+      }
       return [];
     },
     async commit() {
@@ -406,6 +431,7 @@ function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStat
     },
     abort: () => loader.abort(),
   };
+  return sink;
 }
 
 /** DuckDB sweeps old staging files beside the database; PostgreSQL needs no folder (beside the manifest or output). */
