@@ -192,7 +192,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   stats.schemaHash = schema.hash;
   let load: ReturnType<typeof loadSink> | undefined;
   if (options.to) {
-    load = loadSink(await openLoader({ target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options) }), options, stats, hooks.onMergeStep);
+    load = loadSink(await openLoader({ target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), run: { runId: options.runId, extractedAt: options.runStartedAt } }), options, stats, hooks.onMergeStep);
     sinks.push(load);
   }
   const scratch: string[] = [];

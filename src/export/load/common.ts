@@ -184,6 +184,8 @@ export interface LoaderInput {
   allowSchemaChange: boolean;
   /** Where DuckDB looks for staging files a killed run of an earlier version left (swept). */
   tempDir: string;
+  /** The run's id and start (as merge() will get them), when known at open: a first load into a new table can then copy its rows straight in. */
+  run?: { runId: string; extractedAt: string };
 }
 
 /** Bookkeeping columns every loaded table has beside the data columns. */
@@ -195,7 +197,8 @@ export function loadError(code: ErrorCode, target: LoadTarget, message: string):
   return new PylonCliError(code, safe(`Cannot load into ${target.display}: ${redactUrl(message)}`));
 }
 
-const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
+/** A SQL string literal. */
+export const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** The types of one database: as a CREATE TABLE writes them, and as its catalog reports them back. */
 export interface ColumnTypes {

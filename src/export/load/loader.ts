@@ -8,6 +8,7 @@ import {
   planTable,
   loadError,
   readKeptState,
+  sqlString,
   stateTableDdl,
   stateParts,
   stateStatements,
@@ -63,23 +64,61 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
   };
   /** The kept state until the run takes it (readState): its bytes (about 75 MB at 1M contacts) are not held through the walk. */
   let kept: Buffer | undefined;
+  const createTable = (options: { primaryKey: boolean; defaults?: { runId: string; extractedAt: string } }) => {
+    const ts = dialect.timestamp;
+    const definitions = columnDefinitions(columns, dialect.types.ddl, { primaryKey: options.primaryKey });
+    const defaults = options.defaults;
+    const runDefault = defaults ? ` DEFAULT ${sqlString(defaults.runId)}` : '';
+    const atDefault = defaults ? ` DEFAULT CAST(${sqlString(defaults.extractedAt)} AS ${ts})` : '';
+    return `CREATE TABLE IF NOT EXISTS ${table} (${definitions.join(', ')}, "_row_hash" ${dialect.text} NOT NULL, "_run_id" ${dialect.text}${runDefault}, "_extracted_at" ${ts}${atDefault}, "_deleted_at" ${ts})`;
+  };
+  /**
+   * A first load into a table that does not exist (a dialect with openDirect,
+   * the run's id and start known): the merge's transaction begins now, takes
+   * the lock, creates the table without its primary key and with the run's
+   * bookkeeping values as column defaults, and the walk copies the rows
+   * straight into it: no staging table, no INSERT … SELECT. The merge then
+   * drops the defaults and adds the key. Until COMMIT nobody else sees the
+   * table; a failure rolls it back. False (nothing begun) when the table
+   * appeared meanwhile.
+   */
+  const beginDirect = async (): Promise<boolean> => {
+    if (!dialect.openDirect || !input.run) return false;
+    await session.run('BEGIN TRANSACTION');
+    inTransaction = true;
+    for (const statement of dialect.begin(target)) await session.run(statement);
+    if (await dialect.tableExists(session, target, target.name)) {
+      await session.run('ROLLBACK');
+      inTransaction = false;
+      return false;
+    }
+    await session.run(createTable({ primaryKey: false, defaults: input.run }));
+    stage = await dialect.openDirect(session, table, columns);
+    return true;
+  };
   const opened = await (async () => {
     try {
       await dialect.check(session, input);
-      const plan = planTable(target, target.table, columns, await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
+      const existing = await dialect.existingColumns(session, target);
       // Read now: the connection is busy staging until the merge.
       const state = (await dialect.tableExists(session, target, STATE_TABLE)) ? await readKeptState(target, (sql) => session.rows(sql), await dialect.tableExists(session, target, STATE_PARTS_TABLE)) : undefined;
-      const stageColumns = columnDefinitions(columns, dialect.types.ddl, { primaryKey: false });
-      await session.run(`CREATE TEMP TABLE ${stageName} (${stageColumns.join(', ')}, "_row_hash" ${dialect.text} NOT NULL)`);
-      stage = await dialect.openStage(session, stageTable, columns);
+      const direct = existing.size === 0 && (await beginDirect());
+      const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
+      if (!direct) {
+        const stageColumns = columnDefinitions(columns, dialect.types.ddl, { primaryKey: false });
+        await session.run(`CREATE TEMP TABLE ${stageName} (${stageColumns.join(', ')}, "_row_hash" ${dialect.text} NOT NULL)`);
+        stage = await dialect.openStage(session, stageTable, columns);
+      }
       kept = state;
-      return { plan };
+      return { plan, direct };
     } catch (error) {
       await close();
       throw fail(error);
     }
   })();
-  const { plan } = opened;
+  const { plan, direct } = opened;
+  /** Rows handed to the stage (a direct load's count: every one was copied into the new table). */
+  let added = 0;
   /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
   const recordFailure = async (message: string) => {
     if (!merged || closed) return;
@@ -95,6 +134,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     async add(rows, hashes) {
       try {
         await stage!.add(rows, hashes);
+        added += rows.length;
       } catch (error) {
         throw fail(error);
       }
@@ -104,27 +144,38 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       kept = undefined;
       try {
         await stage!.finish();
-        await session.run('BEGIN TRANSACTION');
-        inTransaction = true;
-        for (const statement of dialect.begin(target)) await session.run(statement);
         const ts = dialect.timestamp;
-        // Checked under the lock: a table this transaction creates is empty, so the first load is a plain insert (no update, nothing to mark deleted)
-        // and its primary key is built once from the sorted ids afterwards instead of row by row.
-        const created = !(await dialect.tableExists(session, target, target.name));
-        const definitions = columnDefinitions(columns, dialect.types.ddl, { primaryKey: dialect.primaryKey && !created });
-        await session.run(`CREATE TABLE IF NOT EXISTS ${table} (${definitions.join(', ')}, "_row_hash" ${dialect.text} NOT NULL, "_run_id" ${dialect.text}, "_extracted_at" ${ts}, "_deleted_at" ${ts})`);
-        for (const statement of alterStatements(table, plan, dialect.widen)) await session.run(statement);
-        const sql = mergeStatements(table, stageName, columns, merge, ts, plan, { empty: created });
-        const staged = Number((await session.rows(`SELECT count(*) AS n FROM ${stageName}`))[0]!.n);
-        merge.onStep?.('staged', {});
-        const updated = created ? 0 : await session.run(sql.update);
-        merge.onStep?.('updated', { updated });
-        const inserted = await session.run(sql.insert);
-        if (created && dialect.primaryKey) await session.run(`ALTER TABLE ${table} ADD PRIMARY KEY ("id")`);
-        merge.onStep?.('inserted', { updated, inserted });
-        const deleted = created ? 0 : await session.run(sql.remove);
-        merge.onStep?.('deleted', { updated, inserted, deleted });
-        const counts: MergeCounts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan.changes.length > 0 ? { schemaChanges: plan.changes } : {}) };
+        let counts: MergeCounts;
+        if (direct) {
+          // The rows are in the new table already (beginDirect): the table gets its final shape, then its key, built once from the sorted ids.
+          merge.onStep?.('staged', {});
+          merge.onStep?.('updated', { updated: 0 });
+          await session.run(`ALTER TABLE ${table} ALTER COLUMN "_run_id" DROP DEFAULT, ALTER COLUMN "_extracted_at" DROP DEFAULT`);
+          if (dialect.primaryKey) await session.run(`ALTER TABLE ${table} ADD PRIMARY KEY ("id")`);
+          merge.onStep?.('inserted', { updated: 0, inserted: added });
+          merge.onStep?.('deleted', { updated: 0, inserted: added, deleted: 0 });
+          counts = { inserted: added, updated: 0, unchanged: 0, deleted: 0 };
+        } else {
+          await session.run('BEGIN TRANSACTION');
+          inTransaction = true;
+          for (const statement of dialect.begin(target)) await session.run(statement);
+          // Checked under the lock: a table this transaction creates is empty, so the first load is a plain insert (no update, nothing to mark deleted)
+          // and its primary key is built once from the sorted ids afterwards instead of row by row.
+          const created = !(await dialect.tableExists(session, target, target.name));
+          await session.run(createTable({ primaryKey: dialect.primaryKey && !created }));
+          for (const statement of alterStatements(table, plan, dialect.widen)) await session.run(statement);
+          const sql = mergeStatements(table, stageName, columns, merge, ts, plan, { empty: created });
+          const staged = Number((await session.rows(`SELECT count(*) AS n FROM ${stageName}`))[0]!.n);
+          merge.onStep?.('staged', {});
+          const updated = created ? 0 : await session.run(sql.update);
+          merge.onStep?.('updated', { updated });
+          const inserted = await session.run(sql.insert);
+          if (created && dialect.primaryKey) await session.run(`ALTER TABLE ${table} ADD PRIMARY KEY ("id")`);
+          merge.onStep?.('inserted', { updated, inserted });
+          const deleted = created ? 0 : await session.run(sql.remove);
+          merge.onStep?.('deleted', { updated, inserted, deleted });
+          counts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan.changes.length > 0 ? { schemaChanges: plan.changes } : {}) };
+        }
         await session.run(loadsTableDdl(target, dialect.text, dialect.bigint, ts));
         await session.run(loadRecord(target, merge, ts, { status: 'committed', counts }));
         return counts;
