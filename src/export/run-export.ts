@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createReadStream, rmSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
@@ -190,41 +190,54 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   const typed = typedColumns(columns);
   const schema = schemaRecord(typed);
   stats.schemaHash = schema.hash;
-  let load: ReturnType<typeof loadSink> | undefined;
-  if (options.to) {
-    load = loadSink(await openLoader({ target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), run: { runId: options.runId, extractedAt: options.runStartedAt } }), options, stats, hooks.onMergeStep);
-    sinks.push(load);
-  }
+  // Scratch folders of the run (the table's kept state, the state a load stages): removed when the run ends, or here if opening fails.
   const scratch: string[] = [];
-  const baseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : options.since === undefined && load && owner ? await tableState(load.loader, owner, scratch) : sinceBaseline;
-  if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null };
-  if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
-    stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
+  try {
+    let load: ReturnType<typeof loadSink> | undefined;
+    if (options.to) {
+      const keptDir = createTempDir('state');
+      scratch.push(keptDir);
+      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt } };
+      load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep);
+      sinks.push(load);
+    }
+    const baseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
+    if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null };
+    if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
+      stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
+    }
+    if (options.typed || options.to) await checkSchema(options, baseline, schema, stats);
+    // The values hash costs a JSON line and a sha256 per contact: kept for loads (to check a table against) and typed NDJSON (whose lines it hashes).
+    const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
+    // No baseline (a first night, or a new --state path) but a table loaded before: its `_row_hash` values are compared in the kind its kept state names,
+    // so an older version's sha256 table is not rewritten whole; a table with no kept state is compared in ROW_HASH, and the summary says so if rows differ.
+    const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
+    if (load && !baseline && !keptKind) load.unknownRowHash = true;
+    return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH };
+  } catch (error) {
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
-  if (options.typed || options.to) await checkSchema(options, baseline, schema, stats);
-  // The values hash costs a JSON line and a sha256 per contact: kept for loads (to check a table against) and typed NDJSON (whose lines it hashes).
-  const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
-  // No baseline (a first night, or a new --state path) but a table loaded before: its `_row_hash` values are compared in the kind its kept state names,
-  // so an older version's sha256 table is not rewritten whole; a table with no kept state is compared in ROW_HASH, and the summary says so if rows differ.
-  const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
-  if (load && !baseline && !keptKind) load.unknownRowHash = true;
-  return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH };
 }
 
-/** How the `_row_hash` values of the table were made, as its kept state says (undefined without one). */
+/** How the `_row_hash` values of the table were made, as its kept state says (undefined without one); reads the state file's first lines only. */
 async function keptRowHash(loader: TableLoader): Promise<RowHashKind | undefined> {
-  const bytes = await loader.readState();
-  return bytes === undefined ? undefined : stateRowHash(bytes);
+  const path = loader.keptStatePath();
+  if (path === undefined) return undefined;
+  const file = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    return stateRowHash(head.subarray(0, bytesRead));
+  } finally {
+    await file.close();
+  }
 }
 
-/** The state the table's last committed load kept (`_pylon_state`), as the baseline of this run's delta and change log; undefined on the first load. */
-async function tableState(loader: TableLoader, owner: StateOwner, scratch: string[]): Promise<Baseline | undefined> {
-  const bytes = await loader.readState();
-  if (bytes === undefined) return undefined;
-  const dir = createTempDir('state');
-  scratch.push(dir);
-  const path = join(dir, 'table.state');
-  await writeFile(path, bytes);
+/** The state the table's last committed load kept (`_pylon_state`, written to a scratch file as the load opened), as the baseline of this run's delta and change log; undefined on the first load. */
+async function tableState(loader: TableLoader, owner: StateOwner): Promise<Baseline | undefined> {
+  const path = loader.keptStatePath();
+  if (path === undefined) return undefined;
   const label = `the state kept in ${loader.display} (table _pylon_state)`;
   try {
     // The table is the pipeline's: the organisation, --columns and --filter must match; the API host may differ (a proxy, a new region).

@@ -71,6 +71,8 @@ export interface TableLoader {
   abort(): Promise<void>;
   /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(); it is handed over once (a second call gets undefined), so the loader does not hold it through the walk. */
   readState(): Promise<Buffer | undefined>;
+  /** Where the kept state was written (LoaderInput.keptStatePath), when there was one. */
+  keptStatePath(): string | undefined;
   /** Stores the pipeline state for this table (its bytes, or a stream of them such as a file's); call after merge() and before commit(): it commits (or rolls back) with the merge. */
   writeState(state: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
 }
@@ -158,13 +160,26 @@ export async function* stateWrites(target: LoadTarget, runId: string, timestamp:
  * the load's connection. Missing parts are a corrupt state (exit 2).
  */
 export async function readKeptState(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>, partsTableExists: boolean): Promise<Buffer | undefined> {
+  const buffers: Buffer[] = [];
+  const found = await copyKeptState(target, rows, partsTableExists, async (bytes) => void buffers.push(bytes));
+  return found ? Buffer.concat(buffers) : undefined;
+}
+
+/**
+ * Like readKeptState, but hands the state's bytes to `write` a statement's
+ * parts at a time (into a file: the state, ~55 MB at 1M contacts, is never
+ * whole in memory). Returns whether there was a state.
+ */
+export async function copyKeptState(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>, partsTableExists: boolean, write: (bytes: Buffer) => Promise<void>): Promise<boolean> {
   const name = sqlString(target.table);
   const stored = (await rows(`SELECT state FROM ${tableRef(target, STATE_TABLE)} WHERE table_name = ${name}`))[0]?.state;
-  if (stored === undefined || stored === null) return undefined;
+  if (stored === undefined || stored === null) return false;
   const mark = PARTS_MARK.exec(String(stored));
-  if (!mark) return Buffer.from(String(stored), 'base64');
+  if (!mark) {
+    await write(Buffer.from(String(stored), 'base64'));
+    return true;
+  }
   const count = Number(mark[1]);
-  const buffers: Buffer[] = [];
   for (let first = 0; first < count; first += STATE_PARTS_PER_STATEMENT) {
     const last = Math.min(count, first + STATE_PARTS_PER_STATEMENT) - 1;
     const found = partsTableExists ? await rows(`SELECT part, data FROM ${tableRef(target, STATE_PARTS_TABLE)} WHERE table_name = ${name} AND part BETWEEN ${first} AND ${last} ORDER BY part`) : [];
@@ -172,9 +187,9 @@ export async function readKeptState(target: LoadTarget, rows: (sql: string) => P
     if (missing !== undefined || found.length !== last - first + 1) {
       throw new ConfigError('INPUT_UNREADABLE', `Invalid option \`--to\`: the state kept in ${target.display} (table ${STATE_TABLE}) lacks part ${missing ?? last} of ${count} in ${STATE_PARTS_TABLE} (corrupt); delete its row to start again with a full export`, { option: '--to' });
     }
-    for (const row of found) buffers.push(Buffer.from(String(row.data), 'base64'));
+    await write(Buffer.concat(found.map((row) => Buffer.from(String(row.data), 'base64'))));
   }
-  return Buffer.concat(buffers);
+  return true;
 }
 
 export interface LoaderInput {
@@ -184,6 +199,8 @@ export interface LoaderInput {
   allowSchemaChange: boolean;
   /** Where DuckDB looks for staging files a killed run of an earlier version left (swept). */
   tempDir: string;
+  /** Where to write the table's kept state when the load opens (a scratch file of the run): it is then not held in memory. Without it, readState() returns it from memory. */
+  keptStatePath?: string;
   /** The run's id and start (as merge() will get them), when known at open: a first load into a new table can then copy its rows straight in. */
   run?: { runId: string; extractedAt: string };
 }

@@ -1,3 +1,4 @@
+import { open, readFile, rm } from 'node:fs/promises';
 import { PylonCliError } from '../../errors.js';
 import { columnDefinitions, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
 import {
@@ -8,6 +9,7 @@ import {
   planTable,
   loadError,
   readKeptState,
+  copyKeptState,
   sqlString,
   stateTableDdl,
   stateParts,
@@ -28,6 +30,19 @@ import type { Dialect, Stage } from './dialect.js';
 export * from './common.js';
 
 export type { Dialect, Session, Stage } from './dialect.js';
+
+/** Runs `copy` into a new file at `path`; the file stays only when there was a state (true). */
+async function writeKeptState(path: string, copy: (write: (bytes: Buffer) => Promise<void>) => Promise<boolean>): Promise<boolean> {
+  const file = await open(path, 'w');
+  let found = false;
+  try {
+    found = await copy(async (bytes) => void (await file.write(bytes)));
+  } finally {
+    await file.close();
+    if (!found) await rm(path, { force: true });
+  }
+  return found;
+}
 
 /** Opens the loader for a target; the database client is loaded only now. */
 export async function openLoader(input: LoaderInput): Promise<TableLoader> {
@@ -64,6 +79,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
   };
   /** The kept state until the run takes it (readState): its bytes (about 75 MB at 1M contacts) are not held through the walk. */
   let kept: Buffer | undefined;
+  /** The kept state's file, when LoaderInput.keptStatePath asked for one. */
+  let keptPath: string | undefined;
   const createTable = (options: { primaryKey: boolean; defaults?: { runId: string; extractedAt: string } }) => {
     const ts = dialect.timestamp;
     const definitions = columnDefinitions(columns, dialect.types.ddl, { primaryKey: options.primaryKey });
@@ -101,7 +118,11 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       await dialect.check(session, input);
       const existing = await dialect.existingColumns(session, target);
       // Read now: the connection is busy staging until the merge.
-      const state = (await dialect.tableExists(session, target, STATE_TABLE)) ? await readKeptState(target, (sql) => session.rows(sql), await dialect.tableExists(session, target, STATE_PARTS_TABLE)) : undefined;
+      const stateExists = await dialect.tableExists(session, target, STATE_TABLE);
+      const readRows = (sql: string) => session.rows(sql);
+      const partsExist = stateExists && (await dialect.tableExists(session, target, STATE_PARTS_TABLE));
+      const state = stateExists && input.keptStatePath === undefined ? await readKeptState(target, readRows, partsExist) : undefined;
+      if (stateExists && input.keptStatePath !== undefined) keptPath = (await writeKeptState(input.keptStatePath, (write) => copyKeptState(target, readRows, partsExist, write))) ? input.keptStatePath : undefined;
       const direct = existing.size === 0 && (await beginDirect());
       const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
       if (!direct) {
@@ -184,10 +205,12 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       }
     },
     async readState() {
-      const state = kept;
+      const state = kept ?? (keptPath === undefined ? undefined : await readFile(keptPath));
       kept = undefined;
+      keptPath = undefined;
       return state;
     },
+    keptStatePath: () => keptPath,
     async writeState(state) {
       if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
       try {
