@@ -171,8 +171,10 @@ pgTest(`postgres: a first load copies into the new table inside its transaction:
     }
     t.false(await exists(), 'the table the failed run created was rolled back');
 
-    const loaded = await exportFrom(emulator, { to: url(table), pageSize: 20, runId: 'first-night' });
+    const steps: unknown[] = [];
+    const loaded = await exportFrom(emulator, { to: url(table), pageSize: 20, runId: 'first-night' }, { onMergeStep: (step, counts) => steps.push([step, counts]) });
     t.like(loaded.load, { inserted: 90, updated: 0, unchanged: 0, deleted: 0 });
+    t.deepEqual(steps, [['staged', {}], ['updated', { updated: 0 }], ['inserted', { updated: 0, inserted: 90 }], ['deleted', { updated: 0, inserted: 90, deleted: 0 }]], 'the merge still reports its four steps');
     await withPg(async (db) => {
       const rows = (await db.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids, min(_run_id) AS lo, max(_run_id) AS hi, count(DISTINCT _extracted_at)::int AS at, count(_deleted_at)::int AS deleted FROM "${table}"`)).rows[0];
       t.deepEqual(rows, { n: 90, ids: 90, lo: 'first-night', hi: 'first-night', at: 1, deleted: 0 });
