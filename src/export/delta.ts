@@ -225,6 +225,20 @@ export async function loadStateFile(path: string, owner: StateOwner, label?: str
   return baselineOf(label ?? path, '--state', { startedAt: meta!.startedAt, columns: meta!.columns, schema: meta!.schema, rowHash: meta!.rowHash ?? 'sha256', state: { path, sha256: sha.read() as string, entries, rowHash: meta!.rowHash ?? 'sha256' } }, read, index);
 }
 
+/** The record-hash kind a state's bytes name (format 3's meta line; format 2 is `sha256`), or undefined when they are no `--state` file. Reads the first two lines only. */
+export function stateRowHash(bytes: Uint8Array): RowHashKind | undefined {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 64 * 1024)).toString('utf8');
+  const [header, metaLine] = text.split('\n', 2);
+  if (header === 'pylon-contacts-state 2') return 'sha256';
+  if (header !== STATE_HEADER_META || metaLine === undefined) return undefined;
+  try {
+    const kind = (JSON.parse(metaLine) as { rowHash?: unknown }).rowHash;
+    return isRowHashKind(kind) ? kind : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function checkOwner(path: string, meta: StateMeta | undefined, owner: StateOwner, checkHost: boolean): void {
   if (!meta) throw stateError('--state', path, 'is a --since state (format 1), not a --state file; give its manifest to --since, or use a new --state path');
   const start = 'belongs to another run';

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createReadStream, rmSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
@@ -28,7 +28,7 @@ import {
   type TypedColumn,
 } from './schema.js';
 import { availableColumns, recordProblem, selectColumns, type ExportColumn } from './columns.js';
-import { columnsKey, createStateWriter, loadBaseline, loadStateFile, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
+import { columnsKey, createStateWriter, loadBaseline, loadStateFile, stateRowHash, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
 import { idKey } from './id-index.js';
 import { ROW_HASH, rowHasher, type RowHashKind } from './row-hash.js';
 import { ListTracker, type ListCheck } from './list-check.js';
@@ -190,31 +190,54 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   const typed = typedColumns(columns);
   const schema = schemaRecord(typed);
   stats.schemaHash = schema.hash;
-  let load: ReturnType<typeof loadSink> | undefined;
-  if (options.to) {
-    load = loadSink(await openLoader({ target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options) }), options, stats, hooks.onMergeStep);
-    sinks.push(load);
-  }
+  // Scratch folders of the run (the table's kept state, the state a load stages): removed when the run ends, or here if opening fails.
   const scratch: string[] = [];
-  const baseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : options.since === undefined && load && owner ? await tableState(load.loader, owner, scratch) : sinceBaseline;
-  if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null };
-  if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
-    stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
+  try {
+    let load: ReturnType<typeof loadSink> | undefined;
+    if (options.to) {
+      const keptDir = createTempDir('state');
+      scratch.push(keptDir);
+      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt } };
+      load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep);
+      sinks.push(load);
+    }
+    const baseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
+    if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null };
+    if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
+      stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
+    }
+    if (options.typed || options.to) await checkSchema(options, baseline, schema, stats);
+    // The values hash costs a JSON line and a sha256 per contact: kept for loads (to check a table against) and typed NDJSON (whose lines it hashes).
+    const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
+    // No baseline (a first night, or a new --state path) but a table loaded before: its `_row_hash` values are compared in the kind its kept state names,
+    // so an older version's sha256 table is not rewritten whole; a table with no kept state is compared in ROW_HASH, and the summary says so if rows differ.
+    const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
+    if (load && !baseline && !keptKind) load.unknownRowHash = true;
+    return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH };
+  } catch (error) {
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
-  if (options.typed || options.to) await checkSchema(options, baseline, schema, stats);
-  // The values hash costs a JSON line and a sha256 per contact: kept for loads (to check a table against) and typed NDJSON (whose lines it hashes).
-  const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
-  return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? ROW_HASH };
 }
 
-/** The state the table's last committed load kept (`_pylon_state`), as the baseline of this run's delta and change log; undefined on the first load. */
-async function tableState(loader: TableLoader, owner: StateOwner, scratch: string[]): Promise<Baseline | undefined> {
-  const bytes = await loader.readState();
-  if (bytes === undefined) return undefined;
-  const dir = createTempDir('state');
-  scratch.push(dir);
-  const path = join(dir, 'table.state');
-  await writeFile(path, bytes);
+/** How the `_row_hash` values of the table were made, as its kept state says (undefined without one); reads the state file's first lines only. */
+async function keptRowHash(loader: TableLoader): Promise<RowHashKind | undefined> {
+  const path = loader.keptStatePath();
+  if (path === undefined) return undefined;
+  const file = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    return stateRowHash(head.subarray(0, bytesRead));
+  } finally {
+    await file.close();
+  }
+}
+
+/** The state the table's last committed load kept (`_pylon_state`, written to a scratch file as the load opened), as the baseline of this run's delta and change log; undefined on the first load. */
+async function tableState(loader: TableLoader, owner: StateOwner): Promise<Baseline | undefined> {
+  const path = loader.keptStatePath();
+  if (path === undefined) return undefined;
   const label = `the state kept in ${loader.display} (table _pylon_state)`;
   try {
     // The table is the pipeline's: the organisation, --columns and --filter must match; the API host may differ (a proxy, a new region).
@@ -379,12 +402,21 @@ async function manifestSinks(options: ExportOptions, run: OpenRun, outputs: Page
   }
   return marks;
 }
+type LoadSink = PageSink & { loader: TableLoader; keepState(state: StateWriter | undefined): void; unknownRowHash: boolean };
+
 /** The load as a sink: staged during the walk, merged when the files are staged, committed when they are in place. */
-function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStats, onStep: RunExportHooks['onMergeStep']): PageSink & { loader: TableLoader; keepState(state: StateWriter | undefined): void } {
+function loadSink(
+  loader: TableLoader,
+  options: ExportOptions,
+  stats: ExportStats,
+  onStep: RunExportHooks['onMergeStep'],
+): LoadSink {
   let state: StateWriter | undefined;
-  return {
+  const sink: LoadSink = {
     rank: RANK.load,
     loader,
+    /** Set when neither a baseline nor the table's kept state says how the table's `_row_hash` values were made. */
+    unknownRowHash: false,
     async page(records) {
       if (records.length > 0) await loader.add(records.map((r) => r.typed!), records.map((r) => r.hash!.hex));
     },
@@ -397,6 +429,12 @@ function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStat
       // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
       if (state?.stagedPath !== undefined) await loader.writeState(createReadStream(state.stagedPath));
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started };
+      if (sink.unknownRowHash && counts.updated > 0) {
+        stats.warnings.push(
+          `${counts.updated} rows of ${options.to!.table} were rewritten and counted as updated: the table has no kept state saying how its _row_hash values were made, so they were compared as ${ROW_HASH} hashes ` +
+            '(rows an older version hashed with sha256 differ once; later nights compare in the kind this load kept)',
+        );
+      }
       return [];
     },
     async commit() {
@@ -406,6 +444,7 @@ function loadSink(loader: TableLoader, options: ExportOptions, stats: ExportStat
     },
     abort: () => loader.abort(),
   };
+  return sink;
 }
 
 /** DuckDB sweeps old staging files beside the database; PostgreSQL needs no folder (beside the manifest or output). */
@@ -588,6 +627,8 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<En
   for (const sink of pageSinks) await sink.page(records);
   const written = baseline ? records.filter((r) => r.change !== 'unchanged') : records;
   stats.rows += written.length;
+  // Without a file (a load only) nothing takes the encoded text: no page is encoded.
+  if (!options.fileOutput) return '';
   const rowOf: (r: ExportRecord) => EncoderRow = options.format === 'csv' ? (r) => r.cells : options.format === 'parquet' ? (r) => r.typed! : options.typed ? (r) => r.line! : (r) => r.json!;
   return encoder.page(written.map(rowOf));
 }

@@ -69,8 +69,10 @@ export interface TableLoader {
   commit(): Promise<void>;
   /** Rolls back and closes; safe at any point, and more than once. */
   abort(): Promise<void>;
-  /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(), once: the loader gives its bytes away and keeps no copy. */
+  /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(); it is handed over once (a second call gets undefined), so the loader does not hold it through the walk. */
   readState(): Promise<Buffer | undefined>;
+  /** Where the kept state was written (LoaderInput.keptStatePath), when there was one. */
+  keptStatePath(): string | undefined;
   /** Stores the pipeline state for this table (its bytes, or a stream of them such as a file's); call after merge() and before commit(): it commits (or rolls back) with the merge. */
   writeState(state: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
 }
@@ -109,21 +111,39 @@ async function* pieces(source: Uint8Array | AsyncIterable<Uint8Array>, size: num
   if (held.length > 0) yield held;
 }
 
+/** The state's bytes as the base64 texts of its parts, in order (a file's stream need not be in memory). */
+export async function* stateParts(state: Uint8Array | AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  for await (const piece of pieces(state, STATE_PART_BYTES)) yield piece.toString('base64');
+}
+
+/** The statements around the parts of a state: the old parts go first; the state row, saying how many parts there are, comes last. */
+export function stateStatements(target: LoadTarget, runId: string, timestamp: string): { clear: string; record: (count: number) => string } {
+  const name = sqlString(target.table);
+  return {
+    clear: `DELETE FROM ${tableRef(target, STATE_PARTS_TABLE)} WHERE table_name = ${name}`,
+    record: (count) =>
+      `INSERT INTO ${tableRef(target, STATE_TABLE)} VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`parts:${count}`)}) ` +
+      `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`,
+  };
+}
+
 /**
  * The statements that replace this table's state (run in the load's
  * transaction, `params` as `$1`…): the old parts go, the new parts are
- * inserted as `state` is read (a file's stream need not be in memory), and the
- * state row says how many there are.
+ * inserted STATE_PARTS_PER_STATEMENT at a time as `state` is read, and the
+ * state row says how many there are. (A dialect that can bulk-copy rows
+ * writes the parts with `copyStateParts` instead.)
  */
 export async function* stateWrites(target: LoadTarget, runId: string, timestamp: string, state: Uint8Array | AsyncIterable<Uint8Array>): AsyncGenerator<{ sql: string; params?: string[] }> {
   const name = sqlString(target.table);
   const parts = tableRef(target, STATE_PARTS_TABLE);
-  yield { sql: `DELETE FROM ${parts} WHERE table_name = ${name}` };
+  const statements = stateStatements(target, runId, timestamp);
+  yield { sql: statements.clear };
   let count = 0;
   let batch: string[] = [];
   const insert = () => ({ sql: `INSERT INTO ${parts} VALUES ${batch.map((_, i) => `(${name}, ${count - batch.length + i}, $${i + 1})`).join(', ')}`, params: batch });
-  for await (const piece of pieces(state, STATE_PART_BYTES)) {
-    batch.push(piece.toString('base64'));
+  for await (const part of stateParts(state)) {
+    batch.push(part);
     count += 1;
     if (batch.length === STATE_PARTS_PER_STATEMENT) {
       yield insert();
@@ -131,11 +151,7 @@ export async function* stateWrites(target: LoadTarget, runId: string, timestamp:
     }
   }
   if (batch.length > 0) yield insert();
-  yield {
-    sql:
-      `INSERT INTO ${tableRef(target, STATE_TABLE)} VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`parts:${count}`)}) ` +
-      `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`,
-  };
+  yield { sql: statements.record(count) };
 }
 
 /**
@@ -144,13 +160,26 @@ export async function* stateWrites(target: LoadTarget, runId: string, timestamp:
  * the load's connection. Missing parts are a corrupt state (exit 2).
  */
 export async function readKeptState(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>, partsTableExists: boolean): Promise<Buffer | undefined> {
+  const buffers: Buffer[] = [];
+  const found = await copyKeptState(target, rows, partsTableExists, async (bytes) => void buffers.push(bytes));
+  return found ? Buffer.concat(buffers) : undefined;
+}
+
+/**
+ * Like readKeptState, but hands the state's bytes to `write` a statement's
+ * parts at a time (into a file: the state, ~55 MB at 1M contacts, is never
+ * whole in memory). Returns whether there was a state.
+ */
+export async function copyKeptState(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>, partsTableExists: boolean, write: (bytes: Buffer) => Promise<void>): Promise<boolean> {
   const name = sqlString(target.table);
   const stored = (await rows(`SELECT state FROM ${tableRef(target, STATE_TABLE)} WHERE table_name = ${name}`))[0]?.state;
-  if (stored === undefined || stored === null) return undefined;
+  if (stored === undefined || stored === null) return false;
   const mark = PARTS_MARK.exec(String(stored));
-  if (!mark) return Buffer.from(String(stored), 'base64');
+  if (!mark) {
+    await write(Buffer.from(String(stored), 'base64'));
+    return true;
+  }
   const count = Number(mark[1]);
-  const buffers: Buffer[] = [];
   for (let first = 0; first < count; first += STATE_PARTS_PER_STATEMENT) {
     const last = Math.min(count, first + STATE_PARTS_PER_STATEMENT) - 1;
     const found = partsTableExists ? await rows(`SELECT part, data FROM ${tableRef(target, STATE_PARTS_TABLE)} WHERE table_name = ${name} AND part BETWEEN ${first} AND ${last} ORDER BY part`) : [];
@@ -158,9 +187,9 @@ export async function readKeptState(target: LoadTarget, rows: (sql: string) => P
     if (missing !== undefined || found.length !== last - first + 1) {
       throw new ConfigError('INPUT_UNREADABLE', `Invalid option \`--to\`: the state kept in ${target.display} (table ${STATE_TABLE}) lacks part ${missing ?? last} of ${count} in ${STATE_PARTS_TABLE} (corrupt); delete its row to start again with a full export`, { option: '--to' });
     }
-    for (const row of found) buffers.push(Buffer.from(String(row.data), 'base64'));
+    await write(Buffer.concat(found.map((row) => Buffer.from(String(row.data), 'base64'))));
   }
-  return Buffer.concat(buffers);
+  return true;
 }
 
 export interface LoaderInput {
@@ -170,6 +199,10 @@ export interface LoaderInput {
   allowSchemaChange: boolean;
   /** Where DuckDB looks for staging files a killed run of an earlier version left (swept). */
   tempDir: string;
+  /** Where to write the table's kept state when the load opens (a scratch file of the run): it is then not held in memory. Without it, readState() returns it from memory. */
+  keptStatePath?: string;
+  /** The run's id and start (as merge() will get them), when known at open: a first load into a new table can then copy its rows straight in. */
+  run?: { runId: string; extractedAt: string };
 }
 
 /** Bookkeeping columns every loaded table has beside the data columns. */
@@ -181,7 +214,8 @@ export function loadError(code: ErrorCode, target: LoadTarget, message: string):
   return new PylonCliError(code, safe(`Cannot load into ${target.display}: ${redactUrl(message)}`));
 }
 
-const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
+/** A SQL string literal. */
+export const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** The types of one database: as a CREATE TABLE writes them, and as its catalog reports them back. */
 export interface ColumnTypes {
@@ -302,13 +336,23 @@ export function alterStatements(table: string, plan: TablePlan, widen: (table: s
  * rows whose id is new; update only rows whose hash differs (or that were
  * marked deleted); mark (or delete) rows whose id was not staged.
  */
-export function mergeStatements(table: string /* quoted, see tableRef */, stage: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan?: TablePlan): { insert: string; update: string; remove: string } {
+export function mergeStatements(
+  table: string /* quoted, see tableRef */,
+  stage: string,
+  columns: readonly TypedColumn[],
+  input: MergeInput,
+  timestampType: string,
+  plan?: TablePlan,
+  /** `empty`: the table was created by this load: every staged row is inserted without looking for it. */
+  options: { empty?: boolean } = {},
+): { insert: string; update: string; remove: string } {
   const t = table;
   const { targets, values, cleared, at, run, insertInto } = mergeParts(table, stage, columns, input, timestampType, plan);
-  const insert = `${insertInto} WHERE NOT EXISTS (SELECT 1 FROM ${t} x WHERE x."id" = s."id")`;
+  const insert = options.empty ? insertInto : `${insertInto} WHERE NOT EXISTS (SELECT 1 FROM ${t} x WHERE x."id" = s."id")`;
   const sets = targets.map((n, i) => `${n} = ${values[i]}`).filter((_, i) => columns[i]!.name !== 'id');
   const update =
-    `UPDATE ${t} SET ${[...sets, ...cleared.map((n) => `${n} = NULL`)].join(', ')}, "_row_hash" = s."_row_hash", "_run_id" = ${run}, "_extracted_at" = ${at}, "_deleted_at" = NULL ` +
+    // With `--columns id` there is no column to set but the bookkeeping ones.
+    `UPDATE ${t} SET ${[...sets, ...cleared.map((n) => `${n} = NULL`), `"_row_hash" = s."_row_hash"`, `"_run_id" = ${run}`, `"_extracted_at" = ${at}`, `"_deleted_at" = NULL`].join(', ')} ` +
     `FROM ${stage} s WHERE ${t}."id" = s."id"` +
     // A new variant column is empty: every row is written once, whatever its hash says.
     (plan?.alterations.some((a) => a.kind === 'variant') ? '' : ` AND (${t}."_row_hash" <> s."_row_hash" OR ${t}."_deleted_at" IS NOT NULL)`);

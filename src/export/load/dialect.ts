@@ -52,6 +52,18 @@ export interface Dialect {
   tableExists(session: Session, target: LoadTarget, name: string): Promise<boolean>;
   /** Starts staging rows into the temporary table `table` (unquoted), already created with the export's columns and `_row_hash`. */
   openStage(session: Session, table: string, columns: readonly TypedColumn[]): Promise<Stage>;
+  /**
+   * Optional: copies the rows straight into `table` (quoted, created in the
+   * open transaction with `_run_id` and `_extracted_at` defaults): the data
+   * columns and `_row_hash`, nothing else. See beginDirect in loader.ts.
+   */
+  openDirect?(session: Session, table: string, columns: readonly TypedColumn[]): Promise<Stage>;
+  /**
+   * Optional: writes the state's parts (`part` numbered from 0) into the parts
+   * table (quoted `table`) for `name` in one bulk copy; returns their count.
+   * Without it the parts go in multi-row INSERTs.
+   */
+  copyStateParts?(session: Session, table: string, name: string, parts: AsyncIterable<string>): Promise<number>;
   /** Statements at the start of the merge's transaction (a lock, the schema). */
   begin(target: LoadTarget): string[];
   /** An in-place type change of a column. */

@@ -1,3 +1,4 @@
+import { open, readFile, rm } from 'node:fs/promises';
 import { PylonCliError } from '../../errors.js';
 import { columnDefinitions, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
 import {
@@ -9,7 +10,11 @@ import {
   planTable,
   loadError,
   readKeptState,
+  copyKeptState,
+  sqlString,
   stateTableDdl,
+  stateParts,
+  stateStatements,
   stateWrites,
   tableRef,
   STATE_PARTS_TABLE,
@@ -27,6 +32,19 @@ import type { Dialect, Stage } from './dialect.js';
 export * from './common.js';
 
 export type { Dialect, Session, Stage } from './dialect.js';
+
+/** Runs `copy` into a new file at `path`; the file stays only when there was a state (true). */
+async function writeKeptState(path: string, copy: (write: (bytes: Buffer) => Promise<void>) => Promise<boolean>): Promise<boolean> {
+  const file = await open(path, 'w');
+  let found = false;
+  try {
+    found = await copy(async (bytes) => void (await file.write(bytes)));
+  } finally {
+    await file.close();
+    if (!found) await rm(path, { force: true });
+  }
+  return found;
+}
 
 /** Opens the loader for a target; the database client is loaded only now. */
 export async function openLoader(input: LoaderInput): Promise<TableLoader> {
@@ -61,24 +79,69 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     stage?.abort();
     await session.close();
   };
+  /** The kept state until the run takes it (readState): its bytes (about 75 MB at 1M contacts) are not held through the walk. */
+  let kept: Buffer | undefined;
+  /** The kept state's file, when LoaderInput.keptStatePath asked for one. */
+  let keptPath: string | undefined;
+  const createTable = (options: { primaryKey: boolean; defaults?: { runId: string; extractedAt: string } }) => {
+    const ts = dialect.timestamp;
+    const definitions = columnDefinitions(columns, dialect.types.ddl, { primaryKey: options.primaryKey });
+    const defaults = options.defaults;
+    const runDefault = defaults ? ` DEFAULT ${sqlString(defaults.runId)}` : '';
+    const atDefault = defaults ? ` DEFAULT CAST(${sqlString(defaults.extractedAt)} AS ${ts})` : '';
+    return `CREATE TABLE IF NOT EXISTS ${table} (${definitions.join(', ')}, "_row_hash" ${dialect.text} NOT NULL, "_run_id" ${dialect.text}${runDefault}, "_extracted_at" ${ts}${atDefault}, "_deleted_at" ${ts})`;
+  };
+  /**
+   * A first load into a table that does not exist (a dialect with openDirect,
+   * the run's id and start known): the merge's transaction begins now, takes
+   * the lock, creates the table without its primary key and with the run's
+   * bookkeeping values as column defaults, and the walk copies the rows
+   * straight into it: no staging table, no INSERT … SELECT. The merge then
+   * drops the defaults and adds the key. Until COMMIT nobody else sees the
+   * table; a failure rolls it back. False (nothing begun) when the table
+   * appeared meanwhile.
+   */
+  const beginDirect = async (): Promise<boolean> => {
+    if (!dialect.openDirect || !input.run) return false;
+    await session.run('BEGIN TRANSACTION');
+    inTransaction = true;
+    for (const statement of dialect.begin(target)) await session.run(statement);
+    if (await dialect.tableExists(session, target, target.name)) {
+      await session.run('ROLLBACK');
+      inTransaction = false;
+      return false;
+    }
+    await session.run(createTable({ primaryKey: false, defaults: input.run }));
+    stage = await dialect.openDirect(session, table, columns);
+    return true;
+  };
   const opened = await (async () => {
     try {
       await dialect.check(session, input);
-      const plan = planTable(target, target.table, columns, await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
+      const existing = await dialect.existingColumns(session, target);
       // Read now: the connection is busy staging until the merge.
-      const state = (await dialect.tableExists(session, target, STATE_TABLE)) ? await readKeptState(target, (sql) => session.rows(sql), await dialect.tableExists(session, target, STATE_PARTS_TABLE)) : undefined;
-      const stageColumns = columnDefinitions(columns, dialect.types.ddl, { primaryKey: false });
-      await session.run(`CREATE TEMP TABLE ${stageName} (${stageColumns.join(', ')}, "_row_hash" ${dialect.text} NOT NULL)`);
-      stage = await dialect.openStage(session, stageTable, columns);
-      return { plan, state };
+      const stateExists = await dialect.tableExists(session, target, STATE_TABLE);
+      const readRows = (sql: string) => session.rows(sql);
+      const partsExist = stateExists && (await dialect.tableExists(session, target, STATE_PARTS_TABLE));
+      const state = stateExists && input.keptStatePath === undefined ? await readKeptState(target, readRows, partsExist) : undefined;
+      if (stateExists && input.keptStatePath !== undefined) keptPath = (await writeKeptState(input.keptStatePath, (write) => copyKeptState(target, readRows, partsExist, write))) ? input.keptStatePath : undefined;
+      const direct = existing.size === 0 && (await beginDirect());
+      const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
+      if (!direct) {
+        const stageColumns = columnDefinitions(columns, dialect.types.ddl, { primaryKey: false });
+        await session.run(`CREATE TEMP TABLE ${stageName} (${stageColumns.join(', ')}, "_row_hash" ${dialect.text} NOT NULL)`);
+        stage = await dialect.openStage(session, stageTable, columns);
+      }
+      kept = state;
+      return { plan, direct };
     } catch (error) {
       await close();
       throw fail(error);
     }
   })();
-  const { plan } = opened;
-  // Handed over once by readState(): the loader keeps no copy of it through the walk (~55 MB at 1M contacts).
-  let keptState = opened.state;
+  const { plan, direct } = opened;
+  /** Rows handed to the stage (a direct load's count: every one was copied into the new table). */
+  let added = 0;
   /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
   const recordFailure = async (message: string) => {
     if (!merged || closed) return;
@@ -94,34 +157,55 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     async add(rows, hashes) {
       try {
         await stage!.add(rows, hashes);
+        added += rows.length;
       } catch (error) {
         throw fail(error);
       }
     },
     async merge(merge): Promise<MergeCounts> {
       merged = merge;
+      kept = undefined;
       try {
         await stage!.finish();
-        await session.run('BEGIN TRANSACTION');
-        inTransaction = true;
-        for (const statement of dialect.begin(target)) await session.run(statement);
-        const definitions = columnDefinitions(columns, dialect.types.ddl, { primaryKey: dialect.primaryKey });
         const ts = dialect.timestamp;
-        await session.run(`CREATE TABLE IF NOT EXISTS ${table} (${definitions.join(', ')}, "_row_hash" ${dialect.text} NOT NULL, "_run_id" ${dialect.text}, "_extracted_at" ${ts}, "_deleted_at" ${ts})`);
-        for (const statement of alterStatements(table, plan, dialect.widen)) await session.run(statement);
-        const sql: MergeSql =
-          dialect.merge === 'diff-rewrite' ? diffMergeStatements(table, stageName, quoteIdent(`_pylon_diff_${process.pid}`), columns, merge, ts, plan) : { prepare: [], cleanup: [], ...mergeStatements(table, stageName, columns, merge, ts, plan) };
-        const staged = Number((await session.rows(`SELECT count(*) AS n FROM ${stageName}`))[0]!.n);
-        merge.onStep?.('staged', {});
-        for (const statement of sql.prepare) await session.run(statement);
-        const updated = sql.update === undefined ? 0 : await session.run(sql.update);
-        merge.onStep?.('updated', { updated });
-        const inserted = (await session.run(sql.insert)) - (sql.insertRewrites ? updated : 0);
-        merge.onStep?.('inserted', { updated, inserted });
-        const deleted = sql.remove === undefined ? 0 : await session.run(sql.remove);
-        merge.onStep?.('deleted', { updated, inserted, deleted });
-        for (const statement of sql.cleanup) await session.run(statement);
-        const counts: MergeCounts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan.changes.length > 0 ? { schemaChanges: plan.changes } : {}) };
+        let counts: MergeCounts;
+        if (direct) {
+          // The rows are in the new table already (beginDirect): the table gets its final shape, then its key, built once from the sorted ids.
+          merge.onStep?.('staged', {});
+          merge.onStep?.('updated', { updated: 0 });
+          await session.run(`ALTER TABLE ${table} ALTER COLUMN "_run_id" DROP DEFAULT, ALTER COLUMN "_extracted_at" DROP DEFAULT`);
+          if (dialect.primaryKey) await session.run(`ALTER TABLE ${table} ADD PRIMARY KEY ("id")`);
+          merge.onStep?.('inserted', { updated: 0, inserted: added });
+          merge.onStep?.('deleted', { updated: 0, inserted: added, deleted: 0 });
+          counts = { inserted: added, updated: 0, unchanged: 0, deleted: 0 };
+        } else {
+          await session.run('BEGIN TRANSACTION');
+          inTransaction = true;
+          for (const statement of dialect.begin(target)) await session.run(statement);
+          // Checked under the lock: a table this transaction creates is empty, so the first load is a plain insert (no update, nothing to mark deleted)
+          // and its primary key is built once from the sorted ids afterwards instead of row by row.
+          const created = !(await dialect.tableExists(session, target, target.name));
+          await session.run(createTable({ primaryKey: dialect.primaryKey && !created }));
+          for (const statement of alterStatements(table, plan, dialect.widen)) await session.run(statement);
+          const sql: MergeSql =
+            dialect.merge === 'diff-rewrite'
+              ? diffMergeStatements(table, stageName, quoteIdent(`_pylon_diff_${process.pid}`), columns, merge, ts, { ...plan, fresh: created })
+              : created
+                ? { prepare: [], cleanup: [], insert: mergeStatements(table, stageName, columns, merge, ts, plan, { empty: true }).insert }
+                : { prepare: [], cleanup: [], ...mergeStatements(table, stageName, columns, merge, ts, plan) };
+          const staged = Number((await session.rows(`SELECT count(*) AS n FROM ${stageName}`))[0]!.n);
+          merge.onStep?.('staged', {});
+          for (const statement of sql.prepare) await session.run(statement);
+          const updated = sql.update === undefined ? 0 : await session.run(sql.update);
+          merge.onStep?.('updated', { updated });
+          const inserted = (await session.run(sql.insert)) - (sql.insertRewrites ? updated : 0);
+          if (created && dialect.primaryKey) await session.run(`ALTER TABLE ${table} ADD PRIMARY KEY ("id")`);
+          merge.onStep?.('inserted', { updated, inserted });
+          const deleted = sql.remove === undefined ? 0 : await session.run(sql.remove);
+          merge.onStep?.('deleted', { updated, inserted, deleted });
+          for (const statement of sql.cleanup) await session.run(statement);
+          counts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan.changes.length > 0 ? { schemaChanges: plan.changes } : {}) };
+        }
         await session.run(loadsTableDdl(target, dialect.text, dialect.bigint, ts));
         await session.run(loadRecord(target, merge, ts, { status: 'committed', counts }));
         return counts;
@@ -130,15 +214,23 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       }
     },
     async readState() {
-      const state = keptState;
-      keptState = undefined;
+      const state = kept ?? (keptPath === undefined ? undefined : await readFile(keptPath));
+      kept = undefined;
+      keptPath = undefined;
       return state;
     },
+    keptStatePath: () => keptPath,
     async writeState(state) {
       if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
       try {
         for (const statement of stateTableDdl(target, dialect.text, dialect.timestamp, dialect.bigint)) await session.run(statement);
-        for await (const { sql, params } of stateWrites(target, merged.runId, dialect.timestamp, state)) await session.run(sql, params);
+        if (dialect.copyStateParts) {
+          const statements = stateStatements(target, merged.runId, dialect.timestamp);
+          await session.run(statements.clear);
+          await session.run(statements.record(await dialect.copyStateParts(session, tableRef(target, STATE_PARTS_TABLE), target.table, stateParts(state))));
+        } else {
+          for await (const { sql, params } of stateWrites(target, merged.runId, dialect.timestamp, state)) await session.run(sql, params);
+        }
       } catch (error) {
         throw fail(error);
       }

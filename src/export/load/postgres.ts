@@ -3,12 +3,15 @@ import type { Writable } from 'node:stream';
 import pg from 'pg';
 import type { PylonCliError } from '../../errors.js';
 import { from as copyFrom } from 'pg-copy-streams';
-import { formatDate, formatDecimal, formatTimestamp, postgresType, quoteIdent, type ColumnKind, type TypedValue } from '../schema.js';
+import { formatDate, formatDecimal, formatTimestamp, postgresType, quoteIdent, type ColumnKind, type TypedColumn, type TypedValue } from '../schema.js';
 import { drained, loadError, tableRef, type ColumnTypes } from './common.js';
 import type { Dialect, Session, Stage } from './dialect.js';
 import type { LoadTarget } from './target.js';
 
 type PgTarget = Extract<LoadTarget, { kind: 'postgresql' }>;
+
+/** COPY text is handed to the socket in pieces of about this many characters (fewer, larger writes). */
+const COPY_CHUNK = 64 * 1024;
 
 /** format_type() of each kind, as an existing table reports it. */
 const FORMAT_TYPE: Record<ColumnKind, string> = {
@@ -102,45 +105,77 @@ export function postgresDialect(target: PgTarget): Dialect {
       return new Map(rows.map((r) => [String(r.name), String(r.type)]));
     },
     tableExists: async (session, _target, name) => (await session.rows(`SELECT to_regclass($1) AS oid`, [tableRef(target, name)]))[0]?.oid != null,
-    async openStage(session, table, columns) {
-      const client = (session as PgSession).client;
-      const copy: Writable = client.query(copyFrom(`COPY ${quoteIdent(table)} FROM STDIN`));
+    openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, target, quoteIdent(table)),
+    openDirect: async (session, table, columns) =>
+      copyStage((session as PgSession).client, `COPY ${table} (${[...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ')}) FROM STDIN`, columns, target),
+    async copyStateParts(session, table, name, parts) {
+      // COPY's text format: base64 and the table name (letters, digits, _) need no escaping.
+      const copy: Writable = (session as PgSession).client.query(copyFrom(`COPY ${table} (table_name, part, data) FROM STDIN`));
       let failure: Error | undefined;
       copy.on('error', (error: Error) => {
         failure = error;
       });
-      const kinds = columns.map((c) => c.kind);
-      const stage: Stage = {
-        async add(rows, hashes) {
-          if (failure) throw classify(failure, target);
-          let text = '';
-          for (let r = 0; r < rows.length; r += 1) {
-            const row = rows[r]!;
-            for (let i = 0; i < row.length; i += 1) text += copyValue(kinds[i]!, row[i]!) + '\t';
-            text += hashes[r] + '\n';
-          }
-          if (text !== '' && !copy.write(text)) {
-            await drained(copy);
-            if (failure) throw classify(failure, target);
-          }
-        },
-        async finish() {
-          copy.end();
-          await once(copy, 'finish');
-          if (failure) throw failure;
-          await client.query('ANALYZE ' + quoteIdent(table));
-        },
-        abort() {
-          if (!copy.writableFinished) copy.destroy();
-        },
-      };
-      return stage;
+      let count = 0;
+      let text = '';
+      for await (const part of parts) {
+        text += `${name}\t${count}\t${part}\n`;
+        count += 1;
+        if (text.length >= COPY_CHUNK) {
+          const more = copy.write(text);
+          text = '';
+          if (!more) await drained(copy);
+          if (failure) break;
+        }
+      }
+      if (!failure) copy.end(text);
+      else copy.destroy();
+      if (!failure) await once(copy, 'finish').catch((error: Error) => (failure = error));
+      if (failure) throw failure;
+      return count;
     },
     // Two loads into one database at once would race on CREATE TABLE IF NOT EXISTS of the shared
     // _pylon_loads/_pylon_state tables (PostgreSQL then fails one with a pg_type unique violation):
     // their transactions take turns instead.
     begin: () => [`SELECT pg_advisory_xact_lock(hashtext('pylon-contacts:load'))`],
     widen: (table, column, type) => `ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${type} USING ${column}::${type}`,
+  };
+}
+
+/**
+ * Rows into a table with COPY (text format): each page's rows as one piece of
+ * text, with backpressure. `analyze`: a staging table to ANALYZE once every
+ * row is in (the merge joins it).
+ */
+function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn[], target: PgTarget, analyze?: string): Stage {
+  const copy: Writable = client.query(copyFrom(sql));
+  let failure: Error | undefined;
+  copy.on('error', (error: Error) => {
+    failure = error;
+  });
+  const kinds = columns.map((c) => c.kind);
+  return {
+    async add(rows, hashes) {
+      if (failure) throw classify(failure, target);
+      let text = '';
+      for (let r = 0; r < rows.length; r += 1) {
+        const row = rows[r]!;
+        for (let i = 0; i < row.length; i += 1) text += copyValue(kinds[i]!, row[i]!) + '\t';
+        text += hashes[r] + '\n';
+      }
+      if (text !== '' && !copy.write(text)) {
+        await drained(copy);
+        if (failure) throw classify(failure, target);
+      }
+    },
+    async finish() {
+      copy.end();
+      await once(copy, 'finish');
+      if (failure) throw failure;
+      if (analyze !== undefined) await client.query('ANALYZE ' + analyze);
+    },
+    abort() {
+      if (!copy.writableFinished) copy.destroy();
+    },
   };
 }
 

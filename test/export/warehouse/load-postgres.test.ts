@@ -6,7 +6,7 @@ import { client, withEmulator } from '../../helpers/with-emulator.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../../helpers/postgres.js';
 import { runCli } from '../../helpers/cli.js';
 import { createFaultProxy } from '../fault-proxy.js';
-import { FULL_CONTACT, exportFrom, readManifest, tempDir } from '../helpers.js';
+import { FULL_CONTACT, exportFrom, readManifest, storeContacts, tempDir } from '../helpers.js';
 import { selectList, stateIds, valuesSha256 } from './table-check.js';
 import type { ExportManifest } from '../../../src/export/manifest.js';
 import type pg from 'pg';
@@ -153,5 +153,38 @@ pgTest(`postgres: the .postgres.sql sidecar creates a table the Parquet schema d
       const columns = (await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`, [table])).rows.map((r) => r.column_name);
       t.deepEqual(columns, (await readManifest(`${out}.manifest.json`)).schema!.columns.map((c) => c.name));
     });
+  });
+});
+
+pgTest(`postgres: a first load copies into the new table inside its transaction: a run that fails mid-walk leaves no table; a complete one leaves the same table as a merge (primary key, no column defaults)${PG_SKIP_NOTE}`, async (t) => {
+  await withEmulator({ seed: 47, seedRandom: 90 }, async (emulator) => {
+    const dir = await tempDir();
+    const table = uniqueTable('contacts');
+    const exists = () => withPg(async (db) => (await db.query(`SELECT to_regclass($1) AS oid`, [`"${table}"`])).rows[0].oid !== null);
+    const proxy = await createFaultProxy(emulator.url, { failFromPage: 3, fault: 'status=500' });
+    try {
+      const failed = await exportFrom(emulator, { to: url(table), pageSize: 20, baseUrl: proxy.url, runId: 'fails' });
+      t.false(failed.complete);
+      t.is(failed.load, null);
+    } finally {
+      await proxy.close();
+    }
+    t.false(await exists(), 'the table the failed run created was rolled back');
+
+    const steps: unknown[] = [];
+    const loaded = await exportFrom(emulator, { to: url(table), pageSize: 20, runId: 'first-night' }, { onMergeStep: (step, counts) => steps.push([step, counts]) });
+    t.like(loaded.load, { inserted: 90, updated: 0, unchanged: 0, deleted: 0 });
+    t.deepEqual(steps, [['staged', {}], ['updated', { updated: 0 }], ['inserted', { updated: 0, inserted: 90 }], ['deleted', { updated: 0, inserted: 90, deleted: 0 }]], 'the merge still reports its four steps');
+    await withPg(async (db) => {
+      const rows = (await db.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids, min(_run_id) AS lo, max(_run_id) AS hi, count(DISTINCT _extracted_at)::int AS at, count(_deleted_at)::int AS deleted FROM "${table}"`)).rows[0];
+      t.deepEqual(rows, { n: 90, ids: 90, lo: 'first-night', hi: 'first-night', at: 1, deleted: 0 });
+      const key = (await db.query(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'`, [`"${table}"`])).rows;
+      t.deepEqual(key, [{ def: 'PRIMARY KEY (id)' }]);
+      const defaults = (await db.query(`SELECT count(*)::int AS n FROM pg_attrdef WHERE adrelid = to_regclass($1)`, [`"${table}"`])).rows[0].n;
+      t.is(defaults, 0, 'the run’s values were column defaults only while its rows were copied');
+    });
+    await client(emulator).patch(`/contacts/${storeContacts(emulator)[0]!.id}`, { name: 'Second Night' });
+    const second = await exportFrom(emulator, { to: url(table), pageSize: 20, runId: 'second-night' });
+    t.like(second.load, { inserted: 0, updated: 1, unchanged: 89, deleted: 0 });
   });
 });
