@@ -2,9 +2,7 @@ import { ByteWriter } from 'hyparquet-writer';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { encodeNestedValues } from 'hyparquet-writer/src/dremel.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
-import { writePlain } from 'hyparquet-writer/src/plain.js';
-import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
-import { unconvert } from 'hyparquet-writer/src/unconvert.js';
+import { snappyCompressor } from 'hysnappy';
 import type { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import type { schemaPathResolver } from 'hyparquet-writer/src/schema.js';
 
@@ -56,9 +54,15 @@ export function compareUtf8(a: string, b: string): number {
   return x - y;
 }
 
-function compareScalar(a: unknown, b: unknown): number {
-  if (typeof a === 'string') return compareUtf8(a, b as string);
-  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+/**
+ * compareUtf8(a, b) < 0, settled by the first units when they differ and
+ * neither is a surrogate or above (the usual case: one comparison, no loop).
+ */
+function lessUtf8(a: string, b: string): boolean {
+  const x = a.charCodeAt(0);
+  const y = b.charCodeAt(0);
+  if (x !== y && x < 0xd800 && y < 0xd800) return x < y;
+  return compareUtf8(a, b) < 0;
 }
 
 /**
@@ -76,6 +80,69 @@ function writePlainStrings(writer: ByteWriter, values: readonly unknown[]): void
     const length = buffer.write(value as string, at + 4, 'utf8');
     buffer.writeUInt32LE(length, at);
     at += 4 + length;
+  }
+  writer.offset += at - writer.index;
+  writer.index = at;
+}
+
+/**
+ * Snappy from hysnappy (WebAssembly, by hyparquet's authors): about three
+ * times the speed of hyparquet-writer's JavaScript snappy on export pages
+ * (bench/RESULTS.md, issue 19). One instance for the process: its memory grows
+ * to the largest page and is reused; every call returns a copy.
+ */
+let compressor: ((input: Uint8Array) => Uint8Array) | undefined;
+function snappyCompress(input: Uint8Array): Uint8Array {
+  compressor ??= snappyCompressor();
+  return compressor(input);
+}
+
+/** PLAIN INT64 (integers and timestamps, as bigint), little-endian, straight into the writer's buffer. */
+function writePlainInt64(writer: ByteWriter, values: readonly unknown[]): void {
+  writer.ensure(8 * values.length);
+  const view = writer.view;
+  let at = writer.index;
+  for (const value of values) {
+    view.setBigInt64(at, value as bigint, true);
+    at += 8;
+  }
+  writer.offset += at - writer.index;
+  writer.index = at;
+}
+
+/** PLAIN INT32 (dates as days). */
+function writePlainInt32(writer: ByteWriter, values: readonly unknown[]): void {
+  writer.ensure(4 * values.length);
+  const view = writer.view;
+  let at = writer.index;
+  for (const value of values) {
+    view.setInt32(at, value as number, true);
+    at += 4;
+  }
+  writer.offset += at - writer.index;
+  writer.index = at;
+}
+
+/** PLAIN BOOLEAN: one bit a value, least significant bit first. */
+function writePlainBooleans(writer: ByteWriter, values: readonly unknown[]): void {
+  const bytes = new Uint8Array((values.length + 7) >> 3);
+  for (let i = 0; i < values.length; i += 1) if (values[i] === true) bytes[i >> 3]! |= 1 << (i & 7);
+  writer.appendBytes(bytes);
+}
+
+const INT128 = (1n << 128n) - 1n;
+const UINT64 = (1n << 64n) - 1n;
+
+/** PLAIN FIXED_LEN_BYTE_ARRAY(16) decimals: the unscaled bigint as 16 bytes of big-endian two's complement. */
+function writePlainDecimals(writer: ByteWriter, values: readonly unknown[]): void {
+  writer.ensure(16 * values.length);
+  const view = writer.view;
+  let at = writer.index;
+  for (const value of values) {
+    const bits = (value as bigint) & INT128;
+    view.setBigUint64(at, bits >> 64n, false);
+    view.setBigUint64(at + 8, bits & UINT64, false);
+    at += 16;
   }
   writer.offset += at - writer.index;
   writer.index = at;
@@ -145,24 +212,30 @@ export class ColumnChunkBuilder {
   /** Encodes one page from the top-level column values of a run of rows; returns the bytes it adds to the chunk uncompressed (the page, and what it added to the dictionary). */
   addPage(rows: readonly unknown[]): number {
     const dictionaryBefore = this.dictionaryBytes;
-    const { values, definitionLevels, repetitionLevels, maxDefinitionLevel } = encodeNestedValues(this.path, rows as unknown[]);
-    let present = values as unknown[];
-    if (maxDefinitionLevel > 0) {
-      present = [];
-      for (let i = 0; i < values.length; i += 1) {
-        const value: unknown = values[i];
-        if (value !== null && value !== undefined) present.push(value);
-      }
-    }
-    if (this.statistics) this.observe(present, values.length - present.length);
-
     const body = cleared(scratch.body);
-    if (this.maxRepetition > 0) this.writeLevels(body, repetitionLevels, this.maxRepetition);
-    if (maxDefinitionLevel > 0) this.writeLevels(body, definitionLevels, maxDefinitionLevel);
+    let present: unknown[];
+    let numValues: number;
+    if (this.path.length === 2) {
+      // A top-level scalar column: its values are the rows' and a level says only whether a value is there, so no Dremel walk.
+      present = this.flatLevels(body, rows);
+      numValues = rows.length;
+    } else {
+      const { values, definitionLevels, repetitionLevels, maxDefinitionLevel } = encodeNestedValues(this.path, rows as unknown[]);
+      present = values as unknown[];
+      if (maxDefinitionLevel > 0) {
+        present = [];
+        for (let i = 0; i < values.length; i += 1) {
+          const value: unknown = values[i];
+          if (value !== null && value !== undefined) present.push(value);
+        }
+      }
+      if (this.maxRepetition > 0) this.writeLevels(body, repetitionLevels, this.maxRepetition);
+      if (maxDefinitionLevel > 0) this.writeLevels(body, definitionLevels, maxDefinitionLevel);
+      numValues = definitionLevels.length || values.length;
+    }
     const encoding = this.writeValues(body, present);
     const raw = written(body);
     const compressed = snappyCompress(raw);
-    const numValues = definitionLevels.length || values.length;
     const page = framePage(
       {
         type: 'DATA_PAGE',
@@ -178,6 +251,38 @@ export class ColumnChunkBuilder {
     this.uncompressedBytes += page.uncompressed;
     this.numValues += numValues;
     return page.uncompressed + this.dictionaryBytes - dictionaryBefore;
+  }
+
+  /**
+   * A flat column's definition levels (none when it is REQUIRED): one RLE run
+   * of ones when no value is missing (the usual page), else the hybrid
+   * encoding of the 0/1 levels. Returns the values present.
+   */
+  private flatLevels(body: ByteWriter, rows: readonly unknown[]): unknown[] {
+    if (this.element.repetition_type === 'REQUIRED') return rows as unknown[];
+    let nulls = 0;
+    for (let i = 0; i < rows.length; i += 1) if (rows[i] === null || rows[i] === undefined) nulls += 1;
+    if (this.statistics) this.nullCount += BigInt(nulls);
+    if (nulls === 0) {
+      const run = cleared(scratch.levels);
+      run.appendVarInt(rows.length << 1);
+      run.appendUint8(1);
+      body.appendUint32(run.index);
+      body.appendBytes(written(run));
+      return rows as unknown[];
+    }
+    const levels = new Array<number>(rows.length);
+    const present: unknown[] = [];
+    for (let i = 0; i < rows.length; i += 1) {
+      const value = rows[i];
+      if (value === null || value === undefined) levels[i] = 0;
+      else {
+        levels[i] = 1;
+        present.push(value);
+      }
+    }
+    this.writeLevels(body, levels, 1);
+    return present;
   }
 
   /** Version 1 levels: the RLE/bit-packed hybrid run, prefixed by its length in 4 bytes. */
@@ -202,6 +307,8 @@ export class ColumnChunkBuilder {
           this.dictionary.set(value, index);
           this.dictionaryValues.push(value);
           this.dictionaryBytes += 4 + Buffer.byteLength(value);
+          // Statistics from the distinct values only: every value of a dictionary page is one of them.
+          if (this.statistics) this.observeString(value);
         }
         indexes[i] = index;
         if (index > maxIndex) maxIndex = index;
@@ -214,18 +321,56 @@ export class ColumnChunkBuilder {
       if (this.dictionaryBytes > DICTIONARY_LIMIT) this.dictionary = undefined;
       return 'RLE_DICTIONARY';
     }
-    if (this.element.type === 'BYTE_ARRAY') writePlainStrings(body, present);
-    else writePlain(body, unconvert(this.element, present), this.element.type!, this.element.type_length);
+    switch (this.element.type) {
+      case 'BYTE_ARRAY':
+        if (this.statistics) for (let i = 0; i < present.length; i += 1) this.observeString(present[i] as string);
+        writePlainStrings(body, present);
+        break;
+      case 'INT64':
+        if (this.statistics) this.observeOrdered(present);
+        writePlainInt64(body, present);
+        break;
+      case 'INT32':
+        if (this.statistics) this.observeOrdered(present);
+        writePlainInt32(body, present);
+        break;
+      case 'BOOLEAN':
+        if (this.statistics) this.observeOrdered(present);
+        writePlainBooleans(body, present);
+        break;
+      case 'FIXED_LEN_BYTE_ARRAY':
+        if (this.statistics) this.observeOrdered(present);
+        writePlainDecimals(body, present);
+        break;
+      default:
+        throw new Error(`Parquet: no PLAIN writer for ${this.element.type}`);
+    }
     this.plainPages += 1;
     return 'PLAIN';
   }
 
-  private observe(present: readonly unknown[], nulls: number): void {
-    this.nullCount += BigInt(nulls);
-    for (const value of present) {
-      if (this.min === undefined || compareScalar(value, this.min) < 0) this.min = value;
-      if (this.max === undefined || compareScalar(value, this.max) > 0) this.max = value;
+  /** Min/max of a string by UTF-8 byte order. */
+  private observeString(value: string): void {
+    if (this.min === undefined) {
+      this.min = value;
+      this.max = value;
+    } else {
+      if (lessUtf8(value, this.min as string)) this.min = value;
+      if (lessUtf8(this.max as string, value)) this.max = value;
     }
+  }
+
+  /** Min/max of numbers, bigints or booleans (false < true), which `<` orders. */
+  private observeOrdered(present: readonly unknown[]): void {
+    let min = this.min as number | bigint | boolean | undefined;
+    let max = this.max as number | bigint | boolean | undefined;
+    for (let i = 0; i < present.length; i += 1) {
+      const value = present[i] as number | bigint | boolean;
+      if (min === undefined || value < min) min = value;
+      if (max === undefined || value > max) max = value;
+    }
+    this.min = min;
+    this.max = max;
   }
 
   /** The chunk's bytes (dictionary page, then data pages) when it starts at `fileOffset`, and its metadata. The builder is empty afterwards. */
