@@ -103,8 +103,8 @@ test('integers, decimals, booleans, dates and timestamps at their edges, nulls a
       t.is(Number(stat.stats_null_count), values.length - present.length, `${column.name} null count, group ${group}`);
       const sorted = column.kind === 'string' ? (present as string[]).sort(byUtf8) : present.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       if (column.kind === 'string') {
-        t.is(stat.stats_min_value, sorted[0], `${column.name} min, group ${group}`);
-        t.is(stat.stats_max_value, sorted.at(-1), `${column.name} max, group ${group}`);
+        t.is(stat.stats_min_value, sorted[0] as string, `${column.name} min, group ${group}`);
+        t.is(stat.stats_max_value, sorted.at(-1) as string, `${column.name} max, group ${group}`);
       } else if (column.kind === 'boolean' || column.kind === 'integer') {
         t.is(stat.stats_min_value, String(sorted[0]), `${column.name} min, group ${group}`);
         t.is(stat.stats_max_value, String(sorted.at(-1)), `${column.name} max, group ${group}`);
