@@ -198,6 +198,9 @@ export class ColumnChunkBuilder {
   private min: unknown;
   private max: unknown;
   private nullCount = 0n;
+  /** A list of required scalars directly under the root: levels without the Dremel walk (listLevels). */
+  private readonly simpleList: boolean;
+  private listSlots = 0;
 
   /** `path`: the schema tree from the root to this leaf; `statistics`: keep min/max and the null count (flat scalar columns). */
   constructor(
@@ -207,6 +210,8 @@ export class ColumnChunkBuilder {
     this.element = path.at(-1)!.element;
     this.maxRepetition = path.filter((node) => node.element.repetition_type === 'REPEATED').length;
     this.dictionary = this.element.type === 'BYTE_ARRAY' ? new Map() : undefined;
+    const [, list, repeated, element] = path;
+    this.simpleList = path.length === 4 && list!.element.repetition_type === 'REQUIRED' && repeated!.element.repetition_type === 'REPEATED' && element!.element.repetition_type === 'REQUIRED' && element!.children.length === 0;
   }
 
   /** Encodes one page from the top-level column values of a run of rows; returns the bytes it adds to the chunk uncompressed (the page, and what it added to the dictionary). */
@@ -219,6 +224,9 @@ export class ColumnChunkBuilder {
       // A top-level scalar column: its values are the rows' and a level says only whether a value is there, so no Dremel walk.
       present = this.flatLevels(body, rows);
       numValues = rows.length;
+    } else if (this.simpleList) {
+      present = this.listLevels(body, rows);
+      numValues = this.listSlots;
     } else {
       const { values, definitionLevels, repetitionLevels, maxDefinitionLevel } = encodeNestedValues(this.path, rows as unknown[]);
       present = values as unknown[];
@@ -282,6 +290,35 @@ export class ColumnChunkBuilder {
       }
     }
     this.writeLevels(body, levels, 1);
+    return present;
+  }
+
+  /**
+   * A list of required strings (`string_list`: REQUIRED list, REPEATED
+   * `list`, REQUIRED `element`): one slot per element, or one for an empty
+   * list (definition level 0); the repetition level is 1 for every element but
+   * a row's first. Writes both levels; returns the elements.
+   */
+  private listLevels(body: ByteWriter, rows: readonly unknown[]): unknown[] {
+    const repetition: number[] = [];
+    const definition: number[] = [];
+    const present: unknown[] = [];
+    for (let i = 0; i < rows.length; i += 1) {
+      const list = rows[i] as readonly unknown[];
+      if (list.length === 0) {
+        repetition.push(0);
+        definition.push(0);
+        continue;
+      }
+      for (let j = 0; j < list.length; j += 1) {
+        repetition.push(j === 0 ? 0 : 1);
+        definition.push(1);
+        present.push(list[j]);
+      }
+    }
+    this.listSlots = definition.length;
+    this.writeLevels(body, repetition, 1);
+    this.writeLevels(body, definition, 1);
     return present;
   }
 
