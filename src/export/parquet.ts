@@ -188,7 +188,11 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
     const parts: Uint8Array[] = [];
     for (const row of rows) {
       pending.push(row);
-      for (const value of row) pendingBytes += valueSize(value);
+      for (let i = 0; i < row.length; i += 1) {
+        const value = row[i];
+        // Text and fixed-size values inline; lists through valueSize.
+        pendingBytes += typeof value === 'string' ? value.length + 4 : typeof value === 'object' && value !== null ? valueSize(value) : 8;
+      }
       if (groupCount + pending.length >= groupRows) parts.push(...writeGroup());
       else if (pending.length >= PAGE_ROWS || pendingBytes >= pageBytesLimit) {
         encodePage();
