@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync, rmSync, unlinkSync, writevSync } from 'node:fs';
 import { ByteWriter } from 'hyparquet-writer';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { encodeNestedValues } from 'hyparquet-writer/src/dremel.js';
@@ -183,10 +184,102 @@ function written(writer: ByteWriter): Uint8Array {
   return new Uint8Array(writer.buffer, 0, writer.index);
 }
 
+/**
+ * Where a row group's compressed pages wait until the group is written (a
+ * column chunk's pages must be contiguous in the file, so none can be written
+ * before the group ends). keep() takes one page's pieces and returns a handle;
+ * at the group's end, load() makes the kept bytes readable, resolve() gives a
+ * handle's bytes (views that stay valid until written), and clear() starts the
+ * next group.
+ */
+export interface PageStore {
+  keep(parts: readonly Uint8Array[], length: number): unknown;
+  load(): void;
+  resolve(handle: unknown): readonly Uint8Array[];
+  clear(): void;
+  close(): void;
+}
+
+/** Pages held in memory, as compressed. */
+export class MemoryPages implements PageStore {
+  keep(parts: readonly Uint8Array[]): unknown {
+    return parts;
+  }
+  load(): void {}
+  resolve(handle: unknown): readonly Uint8Array[] {
+    return handle as Uint8Array[];
+  }
+  clear(): void {}
+  close(): void {}
+}
+
+/**
+ * Pages appended to a scratch file as they are made and read back in one
+ * piece when their row group is written. A held group's pages survive many
+ * minor collections, so in memory they wait for a major one after the group
+ * is written, and the next group's pages pile up beside them (two groups of
+ * buffers in the peak RSS instead of one, bench/RESULTS.md). The file is
+ * removed at once where the system allows (its bytes stay reachable through
+ * the open descriptor, and nothing is left behind a killed run); else by
+ * close(), and its folder by the run's scratch sweep.
+ */
+export class SpilledPages implements PageStore {
+  private readonly fd: number;
+  private readonly path: string | undefined;
+  private length = 0;
+  private loaded: Buffer | undefined;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'w+', 0o600);
+    try {
+      unlinkSync(path);
+      this.path = undefined;
+    } catch {
+      this.path = path;
+    }
+  }
+
+  keep(parts: readonly Uint8Array[], length: number): unknown {
+    const start = this.length;
+    let written = 0;
+    while (written < length) written += writevSync(this.fd, written === 0 ? (parts as Uint8Array[]) : [Buffer.concat(parts).subarray(written)], start + written);
+    this.length += length;
+    return [start, this.length];
+  }
+
+  load(): void {
+    const buffer = Buffer.allocUnsafe(this.length);
+    let read = 0;
+    while (read < this.length) {
+      const got = readSync(this.fd, buffer, read, this.length - read, read);
+      if (got === 0) throw new Error('Parquet: the page scratch file ended early');
+      read += got;
+    }
+    this.loaded = buffer;
+  }
+
+  resolve(handle: unknown): readonly Uint8Array[] {
+    const [start, end] = handle as [number, number];
+    return [this.loaded!.subarray(start, end)];
+  }
+
+  clear(): void {
+    // The loaded buffer now belongs to the pieces being written; the file is overwritten from its start.
+    this.loaded = undefined;
+    this.length = 0;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+    if (this.path !== undefined) rmSync(this.path, { force: true });
+  }
+}
+
 export class ColumnChunkBuilder {
   private readonly element: SchemaElement;
   private readonly maxRepetition: number;
-  private pages: Uint8Array[] = [];
+  /** Handles of the kept pages (PageStore), in order. */
+  private pages: unknown[] = [];
   private compressedBytes = 0;
   private uncompressedBytes = 0;
   private numValues = 0;
@@ -202,10 +295,11 @@ export class ColumnChunkBuilder {
   private readonly simpleList: boolean;
   private listSlots = 0;
 
-  /** `path`: the schema tree from the root to this leaf; `statistics`: keep min/max and the null count (flat scalar columns). */
+  /** `path`: the schema tree from the root to this leaf; `statistics`: keep min/max and the null count (flat scalar columns); `store`: where its pages wait (shared by a row group's builders). */
   constructor(
     private readonly path: SchemaTree[],
     private readonly statistics: boolean,
+    private readonly store: PageStore = new MemoryPages(),
   ) {
     this.element = path.at(-1)!.element;
     this.maxRepetition = path.filter((node) => node.element.repetition_type === 'REPEATED').length;
@@ -254,7 +348,7 @@ export class ColumnChunkBuilder {
       compressed,
       raw.length,
     );
-    this.pages.push(...page.parts);
+    this.pages.push(this.store.keep(page.parts, page.length));
     this.compressedBytes += page.length;
     this.uncompressedBytes += page.uncompressed;
     this.numValues += numValues;
@@ -441,7 +535,7 @@ export class ColumnChunkBuilder {
     }
     if (this.maxRepetition > 0 || this.element.repetition_type !== 'REQUIRED' || this.path.length > 2) encodings.add('RLE');
     const dataPageOffset = BigInt(offset);
-    parts.push(...this.pages);
+    for (const handle of this.pages) parts.push(...this.store.resolve(handle));
     offset += this.compressedBytes;
     const chunk: ColumnChunk = {
       file_offset: BigInt(fileOffset),

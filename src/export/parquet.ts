@@ -1,7 +1,7 @@
 import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { schemaPathResolver } from 'hyparquet-writer/src/schema.js';
-import { ColumnChunkBuilder, type FileMetaData, type RowGroup, type SchemaTree } from './parquet-chunk.js';
+import { ColumnChunkBuilder, MemoryPages, SpilledPages, type FileMetaData, type RowGroup, type SchemaTree } from './parquet-chunk.js';
 import { ROW_GROUP_BYTES, ROW_GROUP_ROWS } from './parquet-layout.js';
 import { DECIMAL_PRECISION, DECIMAL_SCALE, type TypedColumn, type TypedRow, type TypedValue } from './schema.js';
 
@@ -101,6 +101,8 @@ export interface ParquetEncoder {
   pageParts(rows: readonly TypedRow[]): Uint8Array[];
   /** end() as pieces in file order. */
   endParts(): Uint8Array[];
+  /** Closes the page scratch file (`spill`); the pieces already returned stay valid. */
+  close(): void;
 }
 
 const joined = (parts: readonly Uint8Array[]): Uint8Array => (parts.length === 1 ? parts[0]! : Buffer.concat(parts));
@@ -124,18 +126,21 @@ function valueSize(value: TypedValue): number {
 /**
  * `statistics: false` for a file only this tool reads once (DuckDB's staging
  * file): no min/max to compute. `rowGroupSize` and `rowGroupBytes` override
- * ROW_GROUP_ROWS and ROW_GROUP_BYTES.
+ * ROW_GROUP_ROWS and ROW_GROUP_BYTES. `spill`: a path for a scratch file
+ * that holds a row group's compressed pages until the group is written
+ * (SpilledPages), instead of memory; close() the encoder when done.
  */
-export function createParquetEncoder(columns: readonly TypedColumn[], options: { rowGroupSize?: number; rowGroupBytes?: number; statistics?: boolean } = {}): ParquetEncoder {
+export function createParquetEncoder(columns: readonly TypedColumn[], options: { rowGroupSize?: number; rowGroupBytes?: number; statistics?: boolean; spill?: string } = {}): ParquetEncoder {
   const withStatistics = options.statistics ?? true;
   const groupRows = options.rowGroupSize ?? ROW_GROUP_ROWS;
   const groupBytesLimit = options.rowGroupBytes ?? ROW_GROUP_BYTES;
   const pageBytesLimit = Math.min(PAGE_BYTES, Math.ceil(groupBytesLimit / 8));
   const schema = schemaElements(columns);
   const resolve = schemaPathResolver(schema);
+  const store = options.spill === undefined ? new MemoryPages() : new SpilledPages(options.spill);
   const builders = columns.map((column) => {
     const flat = column.kind !== 'string_list' && column.kind !== 'id_list';
-    return leaves(resolve([column.name])).map((path) => new ColumnChunkBuilder(path, withStatistics && flat && STATISTICS.has(column.kind)));
+    return leaves(resolve([column.name])).map((path) => new ColumnChunkBuilder(path, withStatistics && flat && STATISTICS.has(column.kind), store));
   });
   const writer = new ByteWriter(1 << 16);
   const rowGroups: RowGroup[] = [];
@@ -166,11 +171,13 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
     if (groupCount === 0) return [];
     const start = writer.offset;
     let offset = start;
+    store.load();
     const chunks = builders.flat().map((builder) => {
       const written = builder.write(offset);
       offset += written.length;
       return written;
     });
+    store.clear();
     const bytes: Uint8Array[] = [];
     let totalByteSize = 0n;
     for (const { parts, uncompressed } of chunks) {
@@ -218,5 +225,6 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
     endParts,
     page: (rows) => joined(pageParts(rows)),
     end: () => joined(endParts()),
+    close: () => store.close(),
   };
 }

@@ -1,8 +1,11 @@
 import test from 'ava';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { tempDir } from '../helpers.js';
+import { withEmulator } from '../../helpers/with-emulator.js';
+import { exportFrom, tempDir } from '../helpers.js';
 import { createParquetEncoder } from '../../../src/export/parquet.js';
 import { formatDate, formatDecimal, formatTimestamp, type TypedColumn, type TypedRow } from '../../../src/export/schema.js';
 
@@ -118,4 +121,57 @@ test('integers, decimals, booleans, dates and timestamps at their edges, nulls a
     db.closeSync();
     instance.closeSync();
   }
+});
+
+test('pages kept in a scratch file (spill) give the same bytes as pages kept in memory; earlier row groups stay valid while later ones are made; the file does not outlive the encoder', async (t) => {
+  const rows = Array.from({ length: 10_000 }, (_, i) => row(i));
+  const encode = (spill?: string) => {
+    const encoder = createParquetEncoder(COLUMNS, { rowGroupSize: 3_000, spill });
+    const parts: Uint8Array[] = [encoder.start()];
+    // Every piece is kept until the end: a group's pieces must not change when the next group is made.
+    for (let i = 0; i < rows.length; i += 999) parts.push(...encoder.pageParts(rows.slice(i, i + 999)));
+    parts.push(...encoder.endParts());
+    encoder.close();
+    return Buffer.concat(parts);
+  };
+  const spill = join(await tempDir(), 'pages');
+  const spilled = encode(spill);
+  t.false(existsSync(spill), 'the scratch file is gone after close()');
+  const inMemory = encode();
+  t.true(spilled.equals(inMemory), 'same bytes either way');
+  const file = join(await tempDir(), 'spilled.parquet');
+  await writeFile(file, spilled);
+  const instance = await DuckDBInstance.create();
+  const db = await instance.connect();
+  try {
+    const [counted] = (await db.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids, (SELECT count(DISTINCT row_group_id)::INTEGER FROM parquet_metadata('${file}')) AS groups FROM read_parquet('${file}')`)).getRowObjectsJS();
+    t.deepEqual(counted, { n: 10_000, ids: 10_000, groups: 4 });
+  } finally {
+    db.closeSync();
+    instance.closeSync();
+  }
+});
+
+test('a Parquet export keeps its pages in a scratch folder of its own and leaves none behind', async (t) => {
+  const mine = () => readdirSync(tmpdir()).filter((name) => name.startsWith(`pylon-contacts-parquet-${process.pid}-`));
+  const before = mine();
+  await withEmulator({ seed: 3, seedRandom: 700 }, async (emulator) => {
+    const out = join(await tempDir(), 'contacts.parquet');
+    let during = 0;
+    const stats = await exportFrom(emulator, { output: out, pageSize: 150, rowGroupSize: 250 }, { onProgress: () => void (during = Math.max(during, mine().length - before.length)) });
+    t.like(stats, { complete: true, rows: 700 });
+    t.is(during, 1, 'one scratch folder while the export ran');
+    const bytes = await readFile(out);
+    const instance = await DuckDBInstance.create();
+    const db = await instance.connect();
+    try {
+      const [counted] = (await db.runAndReadAll(`SELECT count(DISTINCT id)::INTEGER AS ids, (SELECT count(DISTINCT row_group_id)::INTEGER FROM parquet_metadata('${out}')) AS groups FROM read_parquet('${out}')`)).getRowObjectsJS();
+      t.deepEqual(counted, { ids: 700, groups: 3 });
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+    t.true(bytes.length > 0);
+  });
+  t.deepEqual(mine(), before);
 });
