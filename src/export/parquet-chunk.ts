@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, rmSync, unlinkSync, writevSync } from 'node:fs';
 import { ByteWriter } from 'hyparquet-writer';
+import { outputWriteError } from '../output/output-file.js';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { encodeNestedValues } from 'hyparquet-writer/src/dremel.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
@@ -225,24 +226,34 @@ export class MemoryPages implements PageStore {
  */
 export class SpilledPages implements PageStore {
   private readonly fd: number;
+  /** Set while the file still has a name (it could not be unlinked while open). */
   private readonly path: string | undefined;
   private length = 0;
   private loaded: Buffer | undefined;
 
-  constructor(path: string) {
-    this.fd = openSync(path, 'w+', 0o600);
+  /** A failure of the scratch file (ENOSPC in the temporary folder…) is an OUTPUT_WRITE naming it, not the data file. */
+  constructor(private readonly shownPath: string) {
     try {
-      unlinkSync(path);
+      this.fd = openSync(shownPath, 'w+', 0o600);
+    } catch (error) {
+      throw outputWriteError(shownPath, error);
+    }
+    try {
+      unlinkSync(shownPath);
       this.path = undefined;
     } catch {
-      this.path = path;
+      this.path = shownPath;
     }
   }
 
   keep(parts: readonly Uint8Array[], length: number): unknown {
     const start = this.length;
-    let written = 0;
-    while (written < length) written += writevSync(this.fd, written === 0 ? (parts as Uint8Array[]) : [Buffer.concat(parts).subarray(written)], start + written);
+    try {
+      let written = 0;
+      while (written < length) written += writevSync(this.fd, written === 0 ? (parts as Uint8Array[]) : [Buffer.concat(parts).subarray(written)], start + written);
+    } catch (error) {
+      throw outputWriteError(this.shownPath, error);
+    }
     this.length += length;
     return [start, this.length];
   }
@@ -251,8 +262,13 @@ export class SpilledPages implements PageStore {
     const buffer = Buffer.allocUnsafe(this.length);
     let read = 0;
     while (read < this.length) {
-      const got = readSync(this.fd, buffer, read, this.length - read, read);
-      if (got === 0) throw new Error('Parquet: the page scratch file ended early');
+      let got: number;
+      try {
+        got = readSync(this.fd, buffer, read, this.length - read, read);
+      } catch (error) {
+        throw outputWriteError(this.shownPath, error);
+      }
+      if (got === 0) throw outputWriteError(this.shownPath, new Error(`it ended at ${read} of ${this.length} bytes`));
       read += got;
     }
     this.loaded = buffer;

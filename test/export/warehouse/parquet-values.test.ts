@@ -175,3 +175,10 @@ test('a Parquet export keeps its pages in a scratch folder of its own and leaves
   });
   t.deepEqual(mine(), before);
 });
+
+test('a page scratch file that cannot be made is an OUTPUT_WRITE error naming it', async (t) => {
+  const spill = join(await tempDir(), 'missing-folder', 'pages');
+  const error = t.throws(() => createParquetEncoder(COLUMNS, { spill }));
+  t.like(error, { code: 'OUTPUT_WRITE' });
+  t.true(error!.message.startsWith(`Cannot write ${spill}: ENOENT`), error!.message);
+});
