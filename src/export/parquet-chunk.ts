@@ -90,14 +90,12 @@ function writePlainStrings(writer: ByteWriter, values: readonly unknown[]): void
 /**
  * Snappy from hysnappy (WebAssembly, by hyparquet's authors): about three
  * times the speed of hyparquet-writer's JavaScript snappy on export pages
- * (bench/RESULTS.md, issue 19). One instance for the process: its memory grows
- * to the largest page and is reused; every call returns a copy.
+ * (bench/RESULTS.md, issue 19). An instance keeps its match table between
+ * calls, so its output depends on what it compressed before (valid either
+ * way): each encoder has its own, and the same rows give the same file.
  */
-let compressor: ((input: Uint8Array) => Uint8Array) | undefined;
-function snappyCompress(input: Uint8Array): Uint8Array {
-  compressor ??= snappyCompressor();
-  return compressor(input);
-}
+export type Compress = (input: Uint8Array) => Uint8Array;
+export const createCompressor: () => Compress = snappyCompressor;
 
 /** PLAIN INT64 (integers and timestamps, as bigint), little-endian, straight into the writer's buffer. */
 function writePlainInt64(writer: ByteWriter, values: readonly unknown[]): void {
@@ -189,15 +187,14 @@ function written(writer: ByteWriter): Uint8Array {
  * Where a row group's compressed pages wait until the group is written (a
  * column chunk's pages must be contiguous in the file, so none can be written
  * before the group ends). keep() takes one page's pieces and returns a handle;
- * at the group's end, load() makes the kept bytes readable, resolve() gives a
- * handle's bytes (views that stay valid until written), and clear() starts the
- * next group.
+ * at the group's end, endGroup() closes the group and returns the function to
+ * call once its pieces have all been taken, and pieces() gives the bytes of a
+ * column's handles, in order, as they are taken.
  */
 export interface PageStore {
   keep(parts: readonly Uint8Array[], length: number): unknown;
-  load(): void;
-  resolve(handle: unknown): readonly Uint8Array[];
-  clear(): void;
+  pieces(handles: readonly unknown[]): Iterable<Uint8Array>;
+  endGroup(): () => void;
   close(): void;
 }
 
@@ -206,32 +203,40 @@ export class MemoryPages implements PageStore {
   keep(parts: readonly Uint8Array[]): unknown {
     return parts;
   }
-  load(): void {}
-  resolve(handle: unknown): readonly Uint8Array[] {
-    return handle as Uint8Array[];
+  pieces(handles: readonly unknown[]): Iterable<Uint8Array> {
+    return (handles as Uint8Array[][]).flat();
   }
-  clear(): void {}
+  endGroup(): () => void {
+    return () => {};
+  }
   close(): void {}
 }
 
+/** Bytes read from the scratch file at a time when a group is written. */
+const READ_PIECE = 1 << 20;
+
 /**
- * Pages appended to a scratch file as they are made and read back in one
- * piece when their row group is written. A held group's pages survive many
- * minor collections, so in memory they wait for a major one after the group
- * is written, and the next group's pages pile up beside them (two groups of
- * buffers in the peak RSS instead of one, bench/RESULTS.md). The file is
- * removed at once where the system allows (its bytes stay reachable through
- * the open descriptor, and nothing is left behind a killed run); else by
- * close(), and its folder by the run's scratch sweep.
+ * Pages appended to a scratch file as they are made, and read back a piece
+ * (at most READ_PIECE bytes) at a time as the writer takes the group: in
+ * memory a held group's pages outlive many minor collections, so after the
+ * group is written they wait for a major one while the next group's pages
+ * pile up beside them. The file starts over at the first page after a group
+ * whose pieces have all been taken (else it grows: a group's pieces are read
+ * from the file as they are taken). It is removed at once where the system
+ * allows (its bytes stay reachable through the open descriptor, and a killed
+ * run leaves nothing behind), else by close(), and its folder by the run's
+ * scratch sweep. A failure of the file (ENOSPC in the temporary folder…) is
+ * an OUTPUT_WRITE naming it, not the data file.
  */
 export class SpilledPages implements PageStore {
   private readonly fd: number;
   /** Set while the file still has a name (it could not be unlinked while open). */
   private readonly path: string | undefined;
   private length = 0;
-  private loaded: Buffer | undefined;
+  private groupOpen = false;
+  /** Groups whose pieces have not all been taken: their bytes are still in the file. */
+  private untaken = 0;
 
-  /** A failure of the scratch file (ENOSPC in the temporary folder…) is an OUTPUT_WRITE naming it, not the data file. */
   constructor(private readonly shownPath: string) {
     try {
       this.fd = openSync(shownPath, 'w+', 0o600);
@@ -247,6 +252,10 @@ export class SpilledPages implements PageStore {
   }
 
   keep(parts: readonly Uint8Array[], length: number): unknown {
+    if (!this.groupOpen) {
+      if (this.untaken === 0) this.length = 0;
+      this.groupOpen = true;
+    }
     const start = this.length;
     try {
       let written = 0;
@@ -258,31 +267,41 @@ export class SpilledPages implements PageStore {
     return [start, this.length];
   }
 
-  load(): void {
-    const buffer = Buffer.allocUnsafe(this.length);
+  endGroup(): () => void {
+    this.groupOpen = false;
+    this.untaken += 1;
+    let taken = false;
+    return () => {
+      if (taken) return;
+      taken = true;
+      this.untaken -= 1;
+    };
+  }
+
+  *pieces(handles: readonly unknown[]): Iterable<Uint8Array> {
+    let i = 0;
+    while (i < handles.length) {
+      // Pages side by side in the file (one column's run) are read together.
+      let [start, end] = handles[i++] as [number, number];
+      while (i < handles.length && (handles[i] as [number, number])[0] === end) end = (handles[i++] as [number, number])[1];
+      for (let at = start; at < end; at += READ_PIECE) yield this.read(at, Math.min(READ_PIECE, end - at));
+    }
+  }
+
+  private read(position: number, length: number): Uint8Array {
+    const buffer = Buffer.allocUnsafe(length);
     let read = 0;
-    while (read < this.length) {
+    while (read < length) {
       let got: number;
       try {
-        got = readSync(this.fd, buffer, read, this.length - read, read);
+        got = readSync(this.fd, buffer, read, length - read, position + read);
       } catch (error) {
         throw outputWriteError(this.shownPath, error);
       }
-      if (got === 0) throw outputWriteError(this.shownPath, new Error(`it ended at ${read} of ${this.length} bytes`));
+      if (got === 0) throw outputWriteError(this.shownPath, new Error(`it ended at ${position + read} of ${this.length} bytes`));
       read += got;
     }
-    this.loaded = buffer;
-  }
-
-  resolve(handle: unknown): readonly Uint8Array[] {
-    const [start, end] = handle as [number, number];
-    return [this.loaded!.subarray(start, end)];
-  }
-
-  clear(): void {
-    // The loaded buffer now belongs to the pieces being written; the file is overwritten from its start.
-    this.loaded = undefined;
-    this.length = 0;
+    return buffer;
   }
 
   close(): void {
@@ -311,11 +330,12 @@ export class ColumnChunkBuilder {
   private readonly simpleList: boolean;
   private listSlots = 0;
 
-  /** `path`: the schema tree from the root to this leaf; `statistics`: keep min/max and the null count (flat scalar columns); `store`: where its pages wait (shared by a row group's builders). */
+  /** `path`: the schema tree from the root to this leaf; `statistics`: keep min/max and the null count (flat scalar columns); `store`: where its pages wait and `compress` its snappy (both shared by an encoder's builders). */
   constructor(
     private readonly path: SchemaTree[],
     private readonly statistics: boolean,
     private readonly store: PageStore = new MemoryPages(),
+    private readonly compress: Compress = createCompressor(),
   ) {
     this.element = path.at(-1)!.element;
     this.maxRepetition = path.filter((node) => node.element.repetition_type === 'REPEATED').length;
@@ -353,7 +373,7 @@ export class ColumnChunkBuilder {
     }
     const encoding = this.writeValues(body, present);
     const raw = written(body);
-    const compressed = snappyCompress(raw);
+    const compressed = this.compress(raw);
     const page = framePage(
       {
         type: 'DATA_PAGE',
@@ -520,8 +540,8 @@ export class ColumnChunkBuilder {
     this.max = max;
   }
 
-  /** The chunk's bytes (dictionary page, then data pages) when it starts at `fileOffset`, and its metadata. The builder is empty afterwards. */
-  write(fileOffset: number): { parts: Uint8Array[]; length: number; chunk: ColumnChunk; uncompressed: bigint } {
+  /** The chunk's bytes when it starts at `fileOffset` (`parts`: the dictionary page; `pages`: the data pages, from the store as they are taken), and its metadata. The builder is empty afterwards. */
+  write(fileOffset: number): { parts: Uint8Array[]; pages: Iterable<Uint8Array>; length: number; chunk: ColumnChunk; uncompressed: bigint } {
     const parts: Uint8Array[] = [];
     let offset = fileOffset;
     let uncompressed = this.uncompressedBytes;
@@ -533,7 +553,7 @@ export class ColumnChunkBuilder {
       const plain = cleared(scratch.body);
       writePlainStrings(plain, this.dictionaryValues);
       const raw = written(plain);
-      const compressed = snappyCompress(raw);
+      const compressed = this.compress(raw);
       const page = framePage(
         { type: 'DICTIONARY_PAGE', uncompressed_page_size: raw.length, compressed_page_size: compressed.length, dictionary_page_header: { num_values: this.dictionaryValues.length, encoding: 'PLAIN' } },
         compressed,
@@ -551,7 +571,7 @@ export class ColumnChunkBuilder {
     }
     if (this.maxRepetition > 0 || this.element.repetition_type !== 'REQUIRED' || this.path.length > 2) encodings.add('RLE');
     const dataPageOffset = BigInt(offset);
-    for (const handle of this.pages) parts.push(...this.store.resolve(handle));
+    const pages = this.store.pieces(this.pages);
     offset += this.compressedBytes;
     const chunk: ColumnChunk = {
       file_offset: BigInt(fileOffset),
@@ -570,7 +590,7 @@ export class ColumnChunkBuilder {
       },
     };
     this.reset();
-    return { parts, length: offset - fileOffset, chunk, uncompressed: BigInt(uncompressed) };
+    return { parts, pages, length: offset - fileOffset, chunk, uncompressed: BigInt(uncompressed) };
   }
 
   private reset(): void {
