@@ -1,10 +1,10 @@
+import { closeSync, openSync, readSync, rmSync, unlinkSync, writevSync } from 'node:fs';
 import { ByteWriter } from 'hyparquet-writer';
+import { outputWriteError } from '../output/output-file.js';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { encodeNestedValues } from 'hyparquet-writer/src/dremel.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
-import { writePlain } from 'hyparquet-writer/src/plain.js';
-import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
-import { unconvert } from 'hyparquet-writer/src/unconvert.js';
+import { snappyCompressor } from 'hysnappy';
 import type { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import type { schemaPathResolver } from 'hyparquet-writer/src/schema.js';
 
@@ -56,9 +56,15 @@ export function compareUtf8(a: string, b: string): number {
   return x - y;
 }
 
-function compareScalar(a: unknown, b: unknown): number {
-  if (typeof a === 'string') return compareUtf8(a, b as string);
-  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+/**
+ * compareUtf8(a, b) < 0, settled by the first units when they differ and
+ * neither is a surrogate or above (the usual case: one comparison, no loop).
+ */
+function lessUtf8(a: string, b: string): boolean {
+  const x = a.charCodeAt(0);
+  const y = b.charCodeAt(0);
+  if (x !== y && x < 0xd800 && y < 0xd800) return x < y;
+  return compareUtf8(a, b) < 0;
 }
 
 /**
@@ -76,6 +82,67 @@ function writePlainStrings(writer: ByteWriter, values: readonly unknown[]): void
     const length = buffer.write(value as string, at + 4, 'utf8');
     buffer.writeUInt32LE(length, at);
     at += 4 + length;
+  }
+  writer.offset += at - writer.index;
+  writer.index = at;
+}
+
+/**
+ * Snappy from hysnappy (WebAssembly, by hyparquet's authors): about three
+ * times the speed of hyparquet-writer's JavaScript snappy on export pages
+ * (bench/RESULTS.md, issue 19). An instance keeps its match table between
+ * calls, so its output depends on what it compressed before (valid either
+ * way): each encoder has its own, and the same rows give the same file.
+ */
+export type Compress = (input: Uint8Array) => Uint8Array;
+export const createCompressor: () => Compress = snappyCompressor;
+
+/** PLAIN INT64 (integers and timestamps, as bigint), little-endian, straight into the writer's buffer. */
+function writePlainInt64(writer: ByteWriter, values: readonly unknown[]): void {
+  writer.ensure(8 * values.length);
+  const view = writer.view;
+  let at = writer.index;
+  for (const value of values) {
+    view.setBigInt64(at, value as bigint, true);
+    at += 8;
+  }
+  writer.offset += at - writer.index;
+  writer.index = at;
+}
+
+/** PLAIN INT32 (dates as days). */
+function writePlainInt32(writer: ByteWriter, values: readonly unknown[]): void {
+  writer.ensure(4 * values.length);
+  const view = writer.view;
+  let at = writer.index;
+  for (const value of values) {
+    view.setInt32(at, value as number, true);
+    at += 4;
+  }
+  writer.offset += at - writer.index;
+  writer.index = at;
+}
+
+/** PLAIN BOOLEAN: one bit a value, least significant bit first. */
+function writePlainBooleans(writer: ByteWriter, values: readonly unknown[]): void {
+  const bytes = new Uint8Array((values.length + 7) >> 3);
+  for (let i = 0; i < values.length; i += 1) if (values[i] === true) bytes[i >> 3]! |= 1 << (i & 7);
+  writer.appendBytes(bytes);
+}
+
+const INT128 = (1n << 128n) - 1n;
+const UINT64 = (1n << 64n) - 1n;
+
+/** PLAIN FIXED_LEN_BYTE_ARRAY(16) decimals: the unscaled bigint as 16 bytes of big-endian two's complement. */
+function writePlainDecimals(writer: ByteWriter, values: readonly unknown[]): void {
+  writer.ensure(16 * values.length);
+  const view = writer.view;
+  let at = writer.index;
+  for (const value of values) {
+    const bits = (value as bigint) & INT128;
+    view.setBigUint64(at, bits >> 64n, false);
+    view.setBigUint64(at + 8, bits & UINT64, false);
+    at += 16;
   }
   writer.offset += at - writer.index;
   writer.index = at;
@@ -116,10 +183,138 @@ function written(writer: ByteWriter): Uint8Array {
   return new Uint8Array(writer.buffer, 0, writer.index);
 }
 
+/**
+ * Where a row group's compressed pages wait until the group is written (a
+ * column chunk's pages must be contiguous in the file, so none can be written
+ * before the group ends). keep() takes one page's pieces and returns a handle;
+ * at the group's end, endGroup() closes the group and returns the function to
+ * call once its pieces have all been taken, and pieces() gives the bytes of a
+ * column's handles, in order, as they are taken.
+ */
+export interface PageStore {
+  keep(parts: readonly Uint8Array[], length: number): unknown;
+  pieces(handles: readonly unknown[]): Iterable<Uint8Array>;
+  endGroup(): () => void;
+  close(): void;
+}
+
+/** Pages held in memory, as compressed. */
+export class MemoryPages implements PageStore {
+  keep(parts: readonly Uint8Array[]): unknown {
+    return parts;
+  }
+  pieces(handles: readonly unknown[]): Iterable<Uint8Array> {
+    return (handles as Uint8Array[][]).flat();
+  }
+  endGroup(): () => void {
+    return () => {};
+  }
+  close(): void {}
+}
+
+/** Bytes read from the scratch file at a time when a group is written. */
+const READ_PIECE = 1 << 20;
+
+/**
+ * Pages appended to a scratch file as they are made, and read back a piece
+ * (at most READ_PIECE bytes) at a time as the writer takes the group: in
+ * memory a held group's pages outlive many minor collections, so after the
+ * group is written they wait for a major one while the next group's pages
+ * pile up beside them. The file starts over at the first page after a group
+ * whose pieces have all been taken (else it grows: a group's pieces are read
+ * from the file as they are taken). It is removed at once where the system
+ * allows (its bytes stay reachable through the open descriptor, and a killed
+ * run leaves nothing behind), else by close(), and its folder by the run's
+ * scratch sweep. A failure of the file (ENOSPC in the temporary folder…) is
+ * an OUTPUT_WRITE naming it, not the data file.
+ */
+export class SpilledPages implements PageStore {
+  private readonly fd: number;
+  /** Set while the file still has a name (it could not be unlinked while open). */
+  private readonly path: string | undefined;
+  private length = 0;
+  private groupOpen = false;
+  /** Groups whose pieces have not all been taken: their bytes are still in the file. */
+  private untaken = 0;
+
+  constructor(private readonly shownPath: string) {
+    try {
+      this.fd = openSync(shownPath, 'w+', 0o600);
+    } catch (error) {
+      throw outputWriteError(shownPath, error);
+    }
+    try {
+      unlinkSync(shownPath);
+      this.path = undefined;
+    } catch {
+      this.path = shownPath;
+    }
+  }
+
+  keep(parts: readonly Uint8Array[], length: number): unknown {
+    if (!this.groupOpen) {
+      if (this.untaken === 0) this.length = 0;
+      this.groupOpen = true;
+    }
+    const start = this.length;
+    try {
+      let written = 0;
+      while (written < length) written += writevSync(this.fd, written === 0 ? (parts as Uint8Array[]) : [Buffer.concat(parts).subarray(written)], start + written);
+    } catch (error) {
+      throw outputWriteError(this.shownPath, error);
+    }
+    this.length += length;
+    return [start, this.length];
+  }
+
+  endGroup(): () => void {
+    this.groupOpen = false;
+    this.untaken += 1;
+    let taken = false;
+    return () => {
+      if (taken) return;
+      taken = true;
+      this.untaken -= 1;
+    };
+  }
+
+  *pieces(handles: readonly unknown[]): Iterable<Uint8Array> {
+    let i = 0;
+    while (i < handles.length) {
+      // Pages side by side in the file (one column's run) are read together.
+      let [start, end] = handles[i++] as [number, number];
+      while (i < handles.length && (handles[i] as [number, number])[0] === end) end = (handles[i++] as [number, number])[1];
+      for (let at = start; at < end; at += READ_PIECE) yield this.read(at, Math.min(READ_PIECE, end - at));
+    }
+  }
+
+  private read(position: number, length: number): Uint8Array {
+    const buffer = Buffer.allocUnsafe(length);
+    let read = 0;
+    while (read < length) {
+      let got: number;
+      try {
+        got = readSync(this.fd, buffer, read, length - read, position + read);
+      } catch (error) {
+        throw outputWriteError(this.shownPath, error);
+      }
+      if (got === 0) throw outputWriteError(this.shownPath, new Error(`it ended at ${position + read} of ${this.length} bytes`));
+      read += got;
+    }
+    return buffer;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+    if (this.path !== undefined) rmSync(this.path, { force: true });
+  }
+}
+
 export class ColumnChunkBuilder {
   private readonly element: SchemaElement;
   private readonly maxRepetition: number;
-  private pages: Uint8Array[] = [];
+  /** Handles of the kept pages (PageStore), in order. */
+  private pages: unknown[] = [];
   private compressedBytes = 0;
   private uncompressedBytes = 0;
   private numValues = 0;
@@ -131,38 +326,54 @@ export class ColumnChunkBuilder {
   private min: unknown;
   private max: unknown;
   private nullCount = 0n;
+  /** A list of required scalars directly under the root: levels without the Dremel walk (listLevels). */
+  private readonly simpleList: boolean;
+  private listSlots = 0;
 
-  /** `path`: the schema tree from the root to this leaf; `statistics`: keep min/max and the null count (flat scalar columns). */
+  /** `path`: the schema tree from the root to this leaf; `statistics`: keep min/max and the null count (flat scalar columns); `store`: where its pages wait and `compress` its snappy (both shared by an encoder's builders). */
   constructor(
     private readonly path: SchemaTree[],
     private readonly statistics: boolean,
+    private readonly store: PageStore = new MemoryPages(),
+    private readonly compress: Compress = createCompressor(),
   ) {
     this.element = path.at(-1)!.element;
     this.maxRepetition = path.filter((node) => node.element.repetition_type === 'REPEATED').length;
     this.dictionary = this.element.type === 'BYTE_ARRAY' ? new Map() : undefined;
+    const [, list, repeated, element] = path;
+    this.simpleList = path.length === 4 && list!.element.repetition_type === 'REQUIRED' && repeated!.element.repetition_type === 'REPEATED' && element!.element.repetition_type === 'REQUIRED' && element!.children.length === 0;
   }
 
   /** Encodes one page from the top-level column values of a run of rows; returns the bytes it adds to the chunk uncompressed (the page, and what it added to the dictionary). */
   addPage(rows: readonly unknown[]): number {
     const dictionaryBefore = this.dictionaryBytes;
-    const { values, definitionLevels, repetitionLevels, maxDefinitionLevel } = encodeNestedValues(this.path, rows as unknown[]);
-    let present = values as unknown[];
-    if (maxDefinitionLevel > 0) {
-      present = [];
-      for (let i = 0; i < values.length; i += 1) {
-        const value: unknown = values[i];
-        if (value !== null && value !== undefined) present.push(value);
-      }
-    }
-    if (this.statistics) this.observe(present, values.length - present.length);
-
     const body = cleared(scratch.body);
-    if (this.maxRepetition > 0) this.writeLevels(body, repetitionLevels, this.maxRepetition);
-    if (maxDefinitionLevel > 0) this.writeLevels(body, definitionLevels, maxDefinitionLevel);
+    let present: unknown[];
+    let numValues: number;
+    if (this.path.length === 2) {
+      // A top-level scalar column: its values are the rows' and a level says only whether a value is there, so no Dremel walk.
+      present = this.flatLevels(body, rows);
+      numValues = rows.length;
+    } else if (this.simpleList) {
+      present = this.listLevels(body, rows);
+      numValues = this.listSlots;
+    } else {
+      const { values, definitionLevels, repetitionLevels, maxDefinitionLevel } = encodeNestedValues(this.path, rows as unknown[]);
+      present = values as unknown[];
+      if (maxDefinitionLevel > 0) {
+        present = [];
+        for (let i = 0; i < values.length; i += 1) {
+          const value: unknown = values[i];
+          if (value !== null && value !== undefined) present.push(value);
+        }
+      }
+      if (this.maxRepetition > 0) this.writeLevels(body, repetitionLevels, this.maxRepetition);
+      if (maxDefinitionLevel > 0) this.writeLevels(body, definitionLevels, maxDefinitionLevel);
+      numValues = definitionLevels.length || values.length;
+    }
     const encoding = this.writeValues(body, present);
     const raw = written(body);
-    const compressed = snappyCompress(raw);
-    const numValues = definitionLevels.length || values.length;
+    const compressed = this.compress(raw);
     const page = framePage(
       {
         type: 'DATA_PAGE',
@@ -173,11 +384,72 @@ export class ColumnChunkBuilder {
       compressed,
       raw.length,
     );
-    this.pages.push(...page.parts);
+    this.pages.push(this.store.keep(page.parts, page.length));
     this.compressedBytes += page.length;
     this.uncompressedBytes += page.uncompressed;
     this.numValues += numValues;
     return page.uncompressed + this.dictionaryBytes - dictionaryBefore;
+  }
+
+  /**
+   * A flat column's definition levels (none when it is REQUIRED): one RLE run
+   * of ones when no value is missing (the usual page), else the hybrid
+   * encoding of the 0/1 levels. Returns the values present.
+   */
+  private flatLevels(body: ByteWriter, rows: readonly unknown[]): unknown[] {
+    if (this.element.repetition_type === 'REQUIRED') return rows as unknown[];
+    let nulls = 0;
+    for (let i = 0; i < rows.length; i += 1) if (rows[i] === null || rows[i] === undefined) nulls += 1;
+    if (this.statistics) this.nullCount += BigInt(nulls);
+    if (nulls === 0) {
+      const run = cleared(scratch.levels);
+      run.appendVarInt(rows.length << 1);
+      run.appendUint8(1);
+      body.appendUint32(run.index);
+      body.appendBytes(written(run));
+      return rows as unknown[];
+    }
+    const levels = new Array<number>(rows.length);
+    const present: unknown[] = [];
+    for (let i = 0; i < rows.length; i += 1) {
+      const value = rows[i];
+      if (value === null || value === undefined) levels[i] = 0;
+      else {
+        levels[i] = 1;
+        present.push(value);
+      }
+    }
+    this.writeLevels(body, levels, 1);
+    return present;
+  }
+
+  /**
+   * A list of required strings (`string_list`: REQUIRED list, REPEATED
+   * `list`, REQUIRED `element`): one slot per element, or one for an empty
+   * list (definition level 0); the repetition level is 1 for every element but
+   * a row's first. Writes both levels; returns the elements.
+   */
+  private listLevels(body: ByteWriter, rows: readonly unknown[]): unknown[] {
+    const repetition: number[] = [];
+    const definition: number[] = [];
+    const present: unknown[] = [];
+    for (let i = 0; i < rows.length; i += 1) {
+      const list = rows[i] as readonly unknown[];
+      if (list.length === 0) {
+        repetition.push(0);
+        definition.push(0);
+        continue;
+      }
+      for (let j = 0; j < list.length; j += 1) {
+        repetition.push(j === 0 ? 0 : 1);
+        definition.push(1);
+        present.push(list[j]);
+      }
+    }
+    this.listSlots = definition.length;
+    this.writeLevels(body, repetition, 1);
+    this.writeLevels(body, definition, 1);
+    return present;
   }
 
   /** Version 1 levels: the RLE/bit-packed hybrid run, prefixed by its length in 4 bytes. */
@@ -202,6 +474,8 @@ export class ColumnChunkBuilder {
           this.dictionary.set(value, index);
           this.dictionaryValues.push(value);
           this.dictionaryBytes += 4 + Buffer.byteLength(value);
+          // Statistics from the distinct values only: every value of a dictionary page is one of them.
+          if (this.statistics) this.observeString(value);
         }
         indexes[i] = index;
         if (index > maxIndex) maxIndex = index;
@@ -214,22 +488,60 @@ export class ColumnChunkBuilder {
       if (this.dictionaryBytes > DICTIONARY_LIMIT) this.dictionary = undefined;
       return 'RLE_DICTIONARY';
     }
-    if (this.element.type === 'BYTE_ARRAY') writePlainStrings(body, present);
-    else writePlain(body, unconvert(this.element, present), this.element.type!, this.element.type_length);
+    switch (this.element.type) {
+      case 'BYTE_ARRAY':
+        if (this.statistics) for (let i = 0; i < present.length; i += 1) this.observeString(present[i] as string);
+        writePlainStrings(body, present);
+        break;
+      case 'INT64':
+        if (this.statistics) this.observeOrdered(present);
+        writePlainInt64(body, present);
+        break;
+      case 'INT32':
+        if (this.statistics) this.observeOrdered(present);
+        writePlainInt32(body, present);
+        break;
+      case 'BOOLEAN':
+        if (this.statistics) this.observeOrdered(present);
+        writePlainBooleans(body, present);
+        break;
+      case 'FIXED_LEN_BYTE_ARRAY':
+        if (this.statistics) this.observeOrdered(present);
+        writePlainDecimals(body, present);
+        break;
+      default:
+        throw new Error(`Parquet: no PLAIN writer for ${this.element.type}`);
+    }
     this.plainPages += 1;
     return 'PLAIN';
   }
 
-  private observe(present: readonly unknown[], nulls: number): void {
-    this.nullCount += BigInt(nulls);
-    for (const value of present) {
-      if (this.min === undefined || compareScalar(value, this.min) < 0) this.min = value;
-      if (this.max === undefined || compareScalar(value, this.max) > 0) this.max = value;
+  /** Min/max of a string by UTF-8 byte order. */
+  private observeString(value: string): void {
+    if (this.min === undefined) {
+      this.min = value;
+      this.max = value;
+    } else {
+      if (lessUtf8(value, this.min as string)) this.min = value;
+      if (lessUtf8(this.max as string, value)) this.max = value;
     }
   }
 
-  /** The chunk's bytes (dictionary page, then data pages) when it starts at `fileOffset`, and its metadata. The builder is empty afterwards. */
-  write(fileOffset: number): { parts: Uint8Array[]; length: number; chunk: ColumnChunk; uncompressed: bigint } {
+  /** Min/max of numbers, bigints or booleans (false < true), which `<` orders. */
+  private observeOrdered(present: readonly unknown[]): void {
+    let min = this.min as number | bigint | boolean | undefined;
+    let max = this.max as number | bigint | boolean | undefined;
+    for (let i = 0; i < present.length; i += 1) {
+      const value = present[i] as number | bigint | boolean;
+      if (min === undefined || value < min) min = value;
+      if (max === undefined || value > max) max = value;
+    }
+    this.min = min;
+    this.max = max;
+  }
+
+  /** The chunk's bytes when it starts at `fileOffset` (`parts`: the dictionary page; `pages`: the data pages, from the store as they are taken), and its metadata. The builder is empty afterwards. */
+  write(fileOffset: number): { parts: Uint8Array[]; pages: Iterable<Uint8Array>; length: number; chunk: ColumnChunk; uncompressed: bigint } {
     const parts: Uint8Array[] = [];
     let offset = fileOffset;
     let uncompressed = this.uncompressedBytes;
@@ -241,7 +553,7 @@ export class ColumnChunkBuilder {
       const plain = cleared(scratch.body);
       writePlainStrings(plain, this.dictionaryValues);
       const raw = written(plain);
-      const compressed = snappyCompress(raw);
+      const compressed = this.compress(raw);
       const page = framePage(
         { type: 'DICTIONARY_PAGE', uncompressed_page_size: raw.length, compressed_page_size: compressed.length, dictionary_page_header: { num_values: this.dictionaryValues.length, encoding: 'PLAIN' } },
         compressed,
@@ -259,7 +571,7 @@ export class ColumnChunkBuilder {
     }
     if (this.maxRepetition > 0 || this.element.repetition_type !== 'REQUIRED' || this.path.length > 2) encodings.add('RLE');
     const dataPageOffset = BigInt(offset);
-    parts.push(...this.pages);
+    const pages = this.store.pieces(this.pages);
     offset += this.compressedBytes;
     const chunk: ColumnChunk = {
       file_offset: BigInt(fileOffset),
@@ -278,7 +590,7 @@ export class ColumnChunkBuilder {
       },
     };
     this.reset();
-    return { parts, length: offset - fileOffset, chunk, uncompressed: BigInt(uncompressed) };
+    return { parts, pages, length: offset - fileOffset, chunk, uncompressed: BigInt(uncompressed) };
   }
 
   private reset(): void {

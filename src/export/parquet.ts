@@ -1,7 +1,7 @@
 import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { schemaPathResolver } from 'hyparquet-writer/src/schema.js';
-import { ColumnChunkBuilder, type FileMetaData, type RowGroup, type SchemaTree } from './parquet-chunk.js';
+import { ColumnChunkBuilder, createCompressor, MemoryPages, SpilledPages, type FileMetaData, type RowGroup, type SchemaTree } from './parquet-chunk.js';
 import { ROW_GROUP_BYTES, ROW_GROUP_ROWS } from './parquet-layout.js';
 import { DECIMAL_PRECISION, DECIMAL_SCALE, type TypedColumn, type TypedRow, type TypedValue } from './schema.js';
 
@@ -97,13 +97,23 @@ export interface ParquetEncoder {
   page(rows: readonly TypedRow[]): Uint8Array;
   /** The last row group and the footer. */
   end(): Uint8Array;
-  /** page() as the row groups' pieces in file order, not copied into one array (a row group is megabytes: the export writes the pieces). */
-  pageParts(rows: readonly TypedRow[]): Uint8Array[];
+  /**
+   * page() as the row groups' pieces in file order, not copied into one array
+   * (a row group is megabytes: the export writes the pieces). With `spill`
+   * the pieces are read from the scratch file as they are taken: take them
+   * all before the next call.
+   */
+  pageParts(rows: readonly TypedRow[]): Iterable<Uint8Array>;
   /** end() as pieces in file order. */
-  endParts(): Uint8Array[];
+  endParts(): Iterable<Uint8Array>;
+  /** Closes the page scratch file (`spill`); the pieces already returned stay valid. */
+  close(): void;
 }
 
-const joined = (parts: readonly Uint8Array[]): Uint8Array => (parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+const joined = (pieces: Iterable<Uint8Array>): Uint8Array => {
+  const parts = [...pieces];
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+};
 
 function leaves(tree: SchemaTree[]): SchemaTree[][] {
   const node = tree.at(-1)!;
@@ -124,18 +134,22 @@ function valueSize(value: TypedValue): number {
 /**
  * `statistics: false` for a file only this tool reads once (DuckDB's staging
  * file): no min/max to compute. `rowGroupSize` and `rowGroupBytes` override
- * ROW_GROUP_ROWS and ROW_GROUP_BYTES.
+ * ROW_GROUP_ROWS and ROW_GROUP_BYTES. `spill`: a path for a scratch file
+ * that holds a row group's compressed pages until the group is written
+ * (SpilledPages), instead of memory; close() the encoder when done.
  */
-export function createParquetEncoder(columns: readonly TypedColumn[], options: { rowGroupSize?: number; rowGroupBytes?: number; statistics?: boolean } = {}): ParquetEncoder {
+export function createParquetEncoder(columns: readonly TypedColumn[], options: { rowGroupSize?: number; rowGroupBytes?: number; statistics?: boolean; spill?: string } = {}): ParquetEncoder {
   const withStatistics = options.statistics ?? true;
   const groupRows = options.rowGroupSize ?? ROW_GROUP_ROWS;
   const groupBytesLimit = options.rowGroupBytes ?? ROW_GROUP_BYTES;
   const pageBytesLimit = Math.min(PAGE_BYTES, Math.ceil(groupBytesLimit / 8));
   const schema = schemaElements(columns);
   const resolve = schemaPathResolver(schema);
+  const store = options.spill === undefined ? new MemoryPages() : new SpilledPages(options.spill);
+  const compress = createCompressor();
   const builders = columns.map((column) => {
     const flat = column.kind !== 'string_list' && column.kind !== 'id_list';
-    return leaves(resolve([column.name])).map((path) => new ColumnChunkBuilder(path, withStatistics && flat && STATISTICS.has(column.kind)));
+    return leaves(resolve([column.name])).map((path) => new ColumnChunkBuilder(path, withStatistics && flat && STATISTICS.has(column.kind), store, compress));
   });
   const writer = new ByteWriter(1 << 16);
   const rowGroups: RowGroup[] = [];
@@ -160,8 +174,8 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
     pending = [];
     pendingBytes = 0;
   };
-  /** Returns the row group's bytes as the column chunks' pieces, in file order (empty when no row is pending). */
-  const writeGroup = (): Uint8Array[] => {
+  /** Returns the row group's bytes as the column chunks' pieces, in file order, taken lazily (none when no row is pending); its metadata is recorded now. */
+  const writeGroup = (): Iterable<Uint8Array> => {
     encodePage();
     if (groupCount === 0) return [];
     const start = writer.offset;
@@ -171,39 +185,52 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
       offset += written.length;
       return written;
     });
-    const bytes: Uint8Array[] = [];
+    const taken = store.endGroup();
     let totalByteSize = 0n;
-    for (const { parts, uncompressed } of chunks) {
-      bytes.push(...parts);
-      totalByteSize += uncompressed;
-    }
+    for (const { uncompressed } of chunks) totalByteSize += uncompressed;
     writer.offset = offset;
     rowGroups.push({ columns: chunks.map(({ chunk }) => chunk), num_rows: BigInt(groupCount), total_byte_size: totalByteSize, total_compressed_size: BigInt(offset - start) });
     numRows += BigInt(groupCount);
     groupCount = 0;
     groupBytes = 0;
-    return bytes;
+    return (function* () {
+      for (const { parts, pages } of chunks) {
+        yield* parts;
+        yield* pages;
+      }
+      taken();
+    })();
   };
-  const pageParts = (rows: readonly TypedRow[]): Uint8Array[] => {
-    const parts: Uint8Array[] = [];
+  const pageParts = (rows: readonly TypedRow[]): Iterable<Uint8Array> => {
+    const groups: Iterable<Uint8Array>[] = [];
     for (const row of rows) {
       pending.push(row);
-      for (const value of row) pendingBytes += valueSize(value);
-      if (groupCount + pending.length >= groupRows) parts.push(...writeGroup());
+      for (let i = 0; i < row.length; i += 1) {
+        const value = row[i];
+        // Text and fixed-size values inline; lists through valueSize.
+        pendingBytes += typeof value === 'string' ? value.length + 4 : typeof value === 'object' && value !== null ? valueSize(value) : 8;
+      }
+      if (groupCount + pending.length >= groupRows) groups.push(writeGroup());
       else if (pending.length >= PAGE_ROWS || pendingBytes >= pageBytesLimit) {
         encodePage();
-        if (groupBytes >= groupBytesLimit) parts.push(...writeGroup());
+        if (groupBytes >= groupBytesLimit) groups.push(writeGroup());
       }
     }
-    return parts;
+    if (groups.length <= 1) return groups[0] ?? [];
+    return (function* () {
+      for (const group of groups) yield* group;
+    })();
   };
-  const endParts = (): Uint8Array[] => {
-    const parts = writeGroup();
+  const endParts = (): Iterable<Uint8Array> => {
+    const group = writeGroup();
     const metadata = { version: 1, created_by: 'pylon-contacts (hyparquet-writer encoders)', schema, num_rows: numRows, row_groups: rowGroups } as Omit<FileMetaData, 'metadata_length'>;
     writeMetadata(writer, metadata as FileMetaData, STATISTICS_TRUNCATE);
     writer.appendUint32(0x31524150);
-    parts.push(take());
-    return parts;
+    const footer = take();
+    return (function* () {
+      yield* group;
+      yield footer;
+    })();
   };
   return {
     start() {
@@ -214,5 +241,6 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
     endParts,
     page: (rows) => joined(pageParts(rows)),
     end: () => joined(endParts()),
+    close: () => store.close(),
   };
 }

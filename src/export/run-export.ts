@@ -285,13 +285,20 @@ async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: Expo
   return { dataFile, state, changes, pageSinks };
 }
 
+/** A path for a scratch file in a folder of its own, removed with the run's other scratch folders. */
+function scratchFile(run: OpenRun, kind: string, name: string): string {
+  const dir = createTempDir(kind);
+  run.scratch.push(dir);
+  return join(dir, name);
+}
+
 /** Pulls every page through the page sinks into the data file (or stdout), which sets the pace. */
 async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, outputs: PageOutputs, context: WalkContext): Promise<void> {
   const { stats, report, progress, hooks } = context;
   const { dataFile, pageSinks } = outputs;
   progress.step = 'page';
-  // hyparquet-writer is loaded only for Parquet output.
-  const parquet = options.format === 'parquet' ? (await import('./parquet.js')).createParquetEncoder(run.typed, { rowGroupSize: options.rowGroupSize }) : undefined;
+  // hyparquet-writer is loaded only for Parquet output. A row group's pages wait in a scratch file, not in memory (SpilledPages).
+  const parquet = options.format === 'parquet' ? (await import('./parquet.js')).createParquetEncoder(run.typed, { rowGroupSize: options.rowGroupSize, spill: scratchFile(run, 'parquet', 'pages') }) : undefined;
   const encoder = createPageEncoder({ format: options.format, header: stats.columns, bom: options.bom, excelSafe: options.excelSafe, typed: run.typed, parquet });
   const tracker = new ListTracker();
   stats.listCheck = tracker.check;
@@ -314,16 +321,22 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
   const source = Readable.from(chunks, { highWaterMark: 1 });
   const digest = new Digest();
   if (!options.fileOutput) {
-    for await (const _chunk of source) void _chunk;
+    try {
+      for await (const _chunk of source) void _chunk;
+    } finally {
+      parquet?.close();
+    }
     progress.step = 'output';
     return;
   }
   const destination = dataFile ? dataFile.stream : forwardTo(hooks.stdout ?? process.stdout);
-  await pipeline(options.gzip ? [source, createGzip(), digest, destination] : [source, digest, destination]).catch((error: unknown) => {
-    stats.bytes = digest.bytes;
-    // A failed write (ENOSPC, EIO…) names the file it was for.
-    throw dataFile && (error as NodeJS.ErrnoException)?.syscall !== undefined ? outputWriteError(options.output, error) : error;
-  });
+  await pipeline(options.gzip ? [source, createGzip(), digest, destination] : [source, digest, destination])
+    .catch((error: unknown) => {
+      stats.bytes = digest.bytes;
+      // A failed write (ENOSPC, EIO…) names the file it was for.
+      throw dataFile && (error as NodeJS.ErrnoException)?.syscall !== undefined ? outputWriteError(options.output, error) : error;
+    })
+    .finally(() => parquet?.close());
   stats.bytes = digest.bytes;
   stats.sha256 = digest.sha256;
   progress.step = 'output';

@@ -160,13 +160,18 @@ function parseDate(text: string): number {
 function parseTimestamp(text: string): bigint {
   const m = TS_RE.exec(text);
   if (!m) throw new TypeMismatch('not an RFC 3339 date-time');
-  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
-  let ms = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
+  const d = Number(m[3]);
+  const h = Number(m[4]);
+  const mi = Number(m[5]);
+  const s = Number(m[6]);
+  let ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, d, h, mi, s);
   const check = new Date(ms);
-  if (check.getUTCDate() !== d || h! > 23 || mi! > 59 || s! > 59) throw new TypeMismatch('not a valid date-time');
+  if (check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) throw new TypeMismatch('not a valid date-time');
   if (m[9] !== undefined) ms -= (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11])) * 60_000;
-  const micros = Number((m[7] ?? '').slice(0, 6).padEnd(6, '0'));
-  return BigInt(ms) * 1000n + BigInt(micros);
+  const micros = m[7] === undefined ? 0 : Number(m[7].slice(0, 6).padEnd(6, '0'));
+  // One BigInt per value where the sum is exact as a number (until about the year 2255), two otherwise.
+  const exact = ms * 1000 + micros;
+  return Number.isSafeInteger(exact) ? BigInt(exact) : BigInt(ms) * 1000n + BigInt(micros);
 }
 
 function parseBoolean(text: string): boolean {

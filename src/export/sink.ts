@@ -36,8 +36,8 @@ export interface PageEncoder {
   end(): EncodedChunk;
 }
 
-/** Text, bytes, or pieces of bytes to write one after the other. */
-export type EncodedChunk = string | Uint8Array | readonly Uint8Array[];
+/** Text, bytes, or pieces of bytes to write one after the other (Parquet's may be read as they are taken). */
+export type EncodedChunk = string | Uint8Array | Iterable<Uint8Array>;
 
 export type EncoderRow = string[] | Record<string, unknown> | string | TypedRow;
 
