@@ -70,6 +70,27 @@ pgTest(`postgres round trip: export → load → row count, ids and values hash 
   });
 });
 
+pgTest(`postgres: --columns id loads night after night (the merge's UPDATE sets only the bookkeeping columns); a deleted contact is marked, a new one inserted${PG_SKIP_NOTE}`, async (t) => {
+  await withEmulator({ seed: 44, seedRandom: 40 }, async (emulator) => {
+    const api = client(emulator);
+    const table = uniqueTable('ids_only');
+    const first = await exportFrom(emulator, { to: url(table), columns: 'id', pageSize: 20, runId: 'ids-1' });
+    t.like(first.load, { inserted: 40, updated: 0, deleted: 0 });
+    const ids = (await api.get('/contacts?limit=999')).body.data.map((c: { id: string }) => c.id) as string[];
+    await api.delete(`/contacts/${ids[0]}`);
+    const added = (await api.post('/contacts', { name: 'Ids Only', email: 'ids.only@load.example' })).body.data.id as string;
+    const second = await exportFrom(emulator, { to: url(table), columns: 'id', pageSize: 20, runId: 'ids-2' });
+    t.true(second.complete, JSON.stringify(second.stoppedAt));
+    t.like(second.load, { inserted: 1, updated: 0, unchanged: 39, deleted: 1 });
+    await withPg(async (db) => {
+      const columns = (await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`, [table])).rows.map((r) => r.column_name);
+      t.deepEqual(columns, ['id', '_row_hash', '_run_id', '_extracted_at', '_deleted_at']);
+      const rows = (await db.query(`SELECT id, _run_id, _deleted_at IS NOT NULL AS deleted FROM "${table}" WHERE id = ANY($1) ORDER BY id`, [[ids[0], added]])).rows;
+      t.deepEqual(rows, [{ id: ids[0], _run_id: 'ids-2', deleted: true }, { id: added, _run_id: 'ids-2', deleted: false }].sort((a, b) => (a.id < b.id ? -1 : 1)));
+    });
+  });
+});
+
 pgTest(`postgres: a run that fails mid-walk leaves the table as it was${PG_SKIP_NOTE}`, async (t) => {
   await withEmulator({ seed: 42, seedRandom: 120 }, async (emulator) => {
     const dir = await tempDir();
