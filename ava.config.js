@@ -38,11 +38,13 @@ const rank = (file) => {
 // `npm test` compiles src/ and test/ once into .test-build/ (scripts/compile-tests.mjs) and says so in
 // PYLON_TEST_BUILD: the workers then load JavaScript, without tsx. `npx ava <file>` runs the sources under tsx.
 const compiled = process.env.PYLON_TEST_BUILD;
+// PYLON_TEST_CPU_LOG=<file>: each worker appends its CPU and wall seconds and its test file (scripts/file-cpu.mjs).
+const cpuLog = process.env.PYLON_TEST_CPU_LOG ? [`--import=${new URL('./scripts/file-cpu.mjs', import.meta.url).href}`] : [];
 
 export default {
   ...(compiled
-    ? { files: [`${compiled}/test/**/*.test.js`] }
-    : { files: ['test/**/*.test.ts'], extensions: { ts: 'module' }, nodeArguments: ['--import=tsx'] }),
+    ? { files: [`${compiled}/test/**/*.test.js`], nodeArguments: cpuLog }
+    : { files: ['test/**/*.test.ts'], extensions: { ts: 'module' }, nodeArguments: ['--import=tsx', ...cpuLog] }),
   workerThreads: false,
   timeout: '120s',
   concurrency: 3,
