@@ -99,6 +99,9 @@ installTest(`npm install -g <a fresh clone>: npm installs its dependencies, prep
   t.timeout(600_000);
   const clone = await freshClone();
   t.deepEqual(readdirSync(clone).filter((f) => f === 'dist' || f === 'node_modules'), [], 'the clone starts without dist/ and node_modules/');
+  const pkg = JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
+  t.is(pkg.scripts.prepare, 'node scripts/prepare.mjs', 'npm runs prepare, which builds dist/');
+  t.is(pkg.bin['pylon-contacts'], 'dist/bin.js');
   await installAndRun(t, 'folder', clone);
 });
 
