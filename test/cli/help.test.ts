@@ -15,6 +15,10 @@ test('root help: every format, the environment variables, an example per journey
   t.regex(run.stdout, /CSV, XLSX, JSON or NDJSON/);
   t.regex(run.stdout, /Parquet|database table/);
   for (const name of ['PYLON_API_TOKEN', 'PYLON_BASE_URL', 'PYLON_AUDIT_LOG']) t.regex(run.stdout, new RegExp(`^  ${name} `, 'm'), name);
+  // Every variable on its own line, the descriptions starting in one column (a long name once pushed its own out of line).
+  const environment = run.stdout.split('Environment:\n')[1]!.split('\n\n')[0]!.split('\n');
+  t.deepEqual(environment.map((line) => /^  (\S+)/.exec(line)?.[1]), ['PYLON_API_TOKEN', 'PYLON_BASE_URL', 'PYLON_AUDIT_LOG', 'PYLON_DUCKDB_MEMORY_LIMIT', 'XDG_STATE_HOME', 'PYLON_CONTACTS_DEBUG']);
+  t.is(new Set(environment.map((line) => /^  \S+ +/.exec(line)![0].length)).size, 1, environment.join('\n'));
   for (const example of ['demo', 'import contacts.csv --dry-run', '--from hubspot', 'export contacts.parquet', '--plan-out', 'emulator --port']) t.true(run.stdout.includes(example), example);
   const docs = /^Docs: (\S+)/m.exec(run.stdout);
   t.truthy(docs, 'a Docs: line');
