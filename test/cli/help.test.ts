@@ -58,3 +58,9 @@ test('an unknown flag gets the nearest known one; a far-off one gets no guess', 
   t.regex(far.stderr, /Unknown option: --zzzzzz\./);
   t.notRegex(far.stderr, /did you mean/);
 });
+
+test('export --help says what the root help says: files in CSV, NDJSON or Parquet, or a database table', async (t) => {
+  const run = await runCli(['export', '--help']);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout.replace(/\s+/g, ' '), /Write every contact \(or a --filter subset\) to CSV, NDJSON, Parquet or a database table/);
+});
