@@ -139,8 +139,7 @@ function npmForGitInstall(t: ExecutionContext): string[] {
 
 (tools ? test : test.skip)(`npm install -g git+file://<clone>: npm prepares the clone (install, prepare), packs it, a working command${note}`, async (t) => {
   t.timeout(600_000);
-  // A second clone: the folder install above builds inside the first one.
-  const clone = join(work, 'clone-for-git');
-  await run('git', ['clone', '--quiet', REPO, clone]);
+  // npm clones the URL itself and sees committed files only, so the clone the folder install builds in serves here too.
+  const clone = await freshClone();
   await installAndRun(t, 'git', `git+file://${clone}`, npmForGitInstall(t));
 });
