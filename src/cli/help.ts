@@ -36,15 +36,20 @@ export function guideOptions<T>(yargs: Argv<T>, positionals: readonly string[], 
 /** The folder of the Markdown docs that ship in the package (next to dist/ after any install). */
 export const DOCS_DIR = fileURLToPath(new URL('../../docs/', import.meta.url));
 
-export const ENVIRONMENT = [
-  'Environment:',
-  '  PYLON_API_TOKEN       API token (safer than --token, which ps shows); never printed',
-  '  PYLON_BASE_URL        API base URL (--base-url; default https://api.usepylon.com)',
-  '  PYLON_AUDIT_LOG       audit log of the runs that write (--audit-log)',
-  '  PYLON_DUCKDB_MEMORY_LIMIT  DuckDB memory cap of a --to duckdb: load (default 128MB)',
-  '  XDG_STATE_HOME        the default audit log is $XDG_STATE_HOME/pylon-contacts/audit.jsonl',
-  '  PYLON_CONTACTS_DEBUG  print the stack of an unexpected error',
-].join('\n');
+const ENVIRONMENT_VARIABLES: ReadonlyArray<readonly [string, string]> = [
+  ['PYLON_API_TOKEN', 'API token (safer than --token, which ps shows); never printed'],
+  ['PYLON_BASE_URL', 'API base URL (--base-url; default https://api.usepylon.com)'],
+  ['PYLON_AUDIT_LOG', 'audit log of the runs that write (--audit-log)'],
+  ['PYLON_DUCKDB_MEMORY_LIMIT', 'DuckDB memory cap of a --to duckdb: load (default 128MB)'],
+  ['XDG_STATE_HOME', 'the default audit log is $XDG_STATE_HOME/pylon-contacts/audit.jsonl'],
+  ['PYLON_CONTACTS_DEBUG', 'print the stack of an unexpected error'],
+];
+
+/** The root help's Environment section: the descriptions in one column, two spaces after the longest name. */
+export const ENVIRONMENT = (() => {
+  const width = Math.max(...ENVIRONMENT_VARIABLES.map(([name]) => name.length)) + 2;
+  return ['Environment:', ...ENVIRONMENT_VARIABLES.map(([name, text]) => `  ${name.padEnd(width)}${text}`)].join('\n');
+})();
 
 /** The known option nearest to an unknown one, when it is near enough to be a typo (`dryrun` → `dry-run`). */
 export function nearestOption(unknown: string, known: readonly string[]): string | undefined {

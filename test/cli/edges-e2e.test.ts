@@ -262,17 +262,4 @@ test('emails with a zero-width space or mailto: fail their rows and name the pro
   t.is(emulator.store.size, 1);
 });
 
-// ------------------------------------------------------------- finding 9: install from a clone
-
-test('the prepare script builds dist/ from the sources (what npm install -g <clone> runs)', (t) => {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
-  t.is(pkg.scripts.prepare, 'node scripts/prepare.mjs');
-  t.is(pkg.bin['pylon-contacts'], 'dist/bin.js');
-  const dir = tempDir(t, 'pylon-prepare-');
-  const repo = new URL('../../', import.meta.url).pathname;
-  for (const part of ['src', 'scripts', 'package.json', 'tsconfig.json']) execFileSync('cp', ['-r', join(repo, part), dir]);
-  execFileSync('ln', ['-s', join(repo, 'node_modules'), join(dir, 'node_modules')]);
-  execFileSync(process.execPath, [join(dir, 'scripts', 'prepare.mjs')], { cwd: dir, stdio: 'ignore' });
-  const version = execFileSync(process.execPath, [join(dir, 'dist', 'bin.js'), '--version'], { encoding: 'utf8' }).trim();
-  t.is(version, pkg.scripts && (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version);
-});
+// Finding 9 (install from a clone: prepare builds dist/) is test/install.test.ts's folder install.

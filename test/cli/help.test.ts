@@ -15,6 +15,10 @@ test('root help: every format, the environment variables, an example per journey
   t.regex(run.stdout, /CSV, XLSX, JSON or NDJSON/);
   t.regex(run.stdout, /Parquet|database table/);
   for (const name of ['PYLON_API_TOKEN', 'PYLON_BASE_URL', 'PYLON_AUDIT_LOG']) t.regex(run.stdout, new RegExp(`^  ${name} `, 'm'), name);
+  // Every variable on its own line, the descriptions starting in one column (a long name once pushed its own out of line).
+  const environment = run.stdout.split('Environment:\n')[1]!.split('\n\n')[0]!.split('\n');
+  t.deepEqual(environment.map((line) => /^  (\S+)/.exec(line)?.[1]), ['PYLON_API_TOKEN', 'PYLON_BASE_URL', 'PYLON_AUDIT_LOG', 'PYLON_DUCKDB_MEMORY_LIMIT', 'XDG_STATE_HOME', 'PYLON_CONTACTS_DEBUG']);
+  t.is(new Set(environment.map((line) => /^  \S+ +/.exec(line)![0].length)).size, 1, environment.join('\n'));
   for (const example of ['demo', 'import contacts.csv --dry-run', '--from hubspot', 'export contacts.parquet', '--plan-out', 'emulator --port']) t.true(run.stdout.includes(example), example);
   const docs = /^Docs: (\S+)/m.exec(run.stdout);
   t.truthy(docs, 'a Docs: line');
@@ -53,4 +57,10 @@ test('an unknown flag gets the nearest known one; a far-off one gets no guess', 
   t.is(far.code, 2);
   t.regex(far.stderr, /Unknown option: --zzzzzz\./);
   t.notRegex(far.stderr, /did you mean/);
+});
+
+test('export --help says what the root help says: files in CSV, NDJSON or Parquet, or a database table', async (t) => {
+  const run = await runCli(['export', '--help']);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout.replace(/\s+/g, ' '), /Write every contact \(or a --filter subset\) to CSV, NDJSON, Parquet or a database table/);
 });

@@ -96,7 +96,7 @@ function printExportSummary(stats: ExportStats, ctx: CliContext, options: { json
 
 export const exportCommand: CommandModule<object, ExportArgv> = {
   command: 'export [file]',
-  describe: 'Write every contact (or a --filter subset) to CSV or NDJSON; - or no file for stdout',
+  describe: 'Write every contact (or a --filter subset) to CSV, NDJSON, Parquet or a database table; - or no file for stdout',
   builder: (yargs) =>
     yargs
       .options(apiCommandOptions)
