@@ -237,8 +237,6 @@ export interface TablePlan {
   alterations: Array<{ kind: 'add' | 'widen' | 'variant' | 'nullable'; column: string; type: string; from?: string }>;
   /** The changes in words, for the load log. */
   changes: string[];
-  /** There was no table before this load: every staged row is new. */
-  fresh: boolean;
   /** Table columns this export does not write (kept with --allow-schema-change): a rewritten row must keep their values. */
   kept: string[];
 }
@@ -258,7 +256,7 @@ export const variantName = (column: TypedColumn) => fitName(column.name, column.
  * the field, both types and the flag.
  */
 export function planTable(target: LoadTarget, table: string, columns: readonly TypedColumn[], existing: ReadonlyMap<string, string>, types: ColumnTypes, allowSchemaChange: boolean): TablePlan {
-  const plan: TablePlan = { targets: columns.map((c) => c.name), casts: columns.map(() => undefined), cleared: [], alterations: [], changes: [], fresh: existing.size === 0, kept: [] };
+  const plan: TablePlan = { targets: columns.map((c) => c.name), casts: columns.map(() => undefined), cleared: [], alterations: [], changes: [], kept: [] };
   if (existing.size === 0) return plan;
   const kindOf = new Map<string, ColumnKind>();
   for (const kind of ['string', 'string_list', 'integer', 'decimal', 'boolean', 'date', 'timestamp'] as const) kindOf.set(types.reported(kind).toLowerCase(), kind);
@@ -398,13 +396,13 @@ export interface MergeSql {
  * inserted again from the staging table with the new ones (no wide join
  * anywhere), and the gone ones marked by rowid. When the table keeps columns
  * this export does not write, changed rows are updated in place instead
- * (a rewrite would lose those values). A new table takes the staged rows as
- * they are. Rowids are stable inside the one transaction this runs in.
+ * (a rewrite would lose those values). A table the load created is not
+ * merged (the loader inserts its rows). Rowids are stable inside the one
+ * transaction this runs in.
  */
 export function diffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan): MergeSql {
   const t = table;
   const { targets, values, cleared, at, run, insertInto } = mergeParts(table, stage, columns, input, timestampType, plan);
-  if (plan.fresh) return { prepare: [], insert: insertInto, cleanup: [] };
   // A new variant column is empty: every row is written once, whatever its hash says.
   const changed = plan.alterations.some((a) => a.kind === 'variant') ? 'TRUE' : `(x."_row_hash" <> s."_row_hash" OR x."_deleted_at" IS NOT NULL)`;
   const gone = input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL';

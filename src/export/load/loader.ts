@@ -187,12 +187,12 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
           const created = !(await dialect.tableExists(session, target, target.name));
           await session.run(createTable({ primaryKey: dialect.primaryKey && !created }));
           for (const statement of alterStatements(table, plan, dialect.widen)) await session.run(statement);
-          const sql: MergeSql =
-            dialect.merge === 'diff-rewrite'
-              ? diffMergeStatements(table, stageName, quoteIdent(`_pylon_diff_${process.pid}`), columns, merge, ts, { ...plan, fresh: created })
-              : created
-                ? { prepare: [], cleanup: [], insert: mergeStatements(table, stageName, columns, merge, ts, plan, { empty: true }).insert }
-                : { prepare: [], cleanup: [], ...mergeStatements(table, stageName, columns, merge, ts, plan) };
+          // A table created here takes every staged row as it is, whatever the dialect's merge.
+          const sql: MergeSql = created
+            ? { prepare: [], cleanup: [], insert: mergeStatements(table, stageName, columns, merge, ts, plan, { empty: true }).insert }
+            : dialect.merge === 'diff-rewrite'
+              ? diffMergeStatements(table, stageName, quoteIdent(`_pylon_diff_${process.pid}`), columns, merge, ts, plan)
+              : { prepare: [], cleanup: [], ...mergeStatements(table, stageName, columns, merge, ts, plan) };
           const staged = Number((await session.rows(`SELECT count(*) AS n FROM ${stageName}`))[0]!.n);
           merge.onStep?.('staged', {});
           for (const statement of sql.prepare) await session.run(statement);
