@@ -119,11 +119,7 @@ function accessor(column: ExportColumn): Accessor {
   }
   if (column.slug !== undefined) {
     const slug = column.slug;
-    return (contact) => {
-      const field = contact.custom_fields?.[slug];
-      if (field === undefined || field === null) return undefined;
-      return Array.isArray(field.values) ? field.values : field.value;
-    };
+    return (contact) => customValue(contact.custom_fields?.[slug]);
   }
   switch (column.name) {
     case 'id':
@@ -182,6 +178,12 @@ function readerOf(columns: readonly ExportColumn[]): Reader {
   return { read, slugs };
 }
 
+/** A custom field's value as a column holds it: its list of values, else its one value; undefined when the contact lacks the field. */
+function customValue(field: NonNullable<Contact['custom_fields']>[string] | null | undefined): RawValue {
+  if (field === undefined || field === null) return undefined;
+  return Array.isArray(field.values) ? field.values : field.value;
+}
+
 const readerCache = new WeakMap<readonly ExportColumn[], Reader>();
 
 /** A contact's values in column order, read once: the CSV cells, the NDJSON record and the typed row are all made from them. */
@@ -202,8 +204,7 @@ export function readValues(contact: Contact, columns: readonly ExportColumn[]): 
     for (const slug in fields) {
       const i = slugs!.get(slug);
       if (i === undefined) continue;
-      const field = fields[slug];
-      if (field !== undefined && field !== null) values[i] = Array.isArray(field.values) ? field.values : field.value;
+      values[i] = customValue(fields[slug]);
     }
   }
   return values;
