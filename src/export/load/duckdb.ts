@@ -1,10 +1,11 @@
+import { createWriteStream, rmSync } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { PylonCliError } from '../../errors.js';
-import { DECIMAL_PRECISION, DECIMAL_SCALE, duckdbType, quoteIdent, type ColumnKind, type TypedValue } from '../schema.js';
-import type { IdEntry } from '../columns.js';
-import { loadError, type ColumnTypes, type LoaderInput } from './common.js';
+import { duckdbType, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
+import { drained, loadError, sqlString, type ColumnTypes, type LoaderInput } from './common.js';
 import type { Dialect, Session, Stage } from './dialect.js';
 import type { LoadTarget } from './target.js';
 
@@ -81,33 +82,80 @@ export const DUCKDB_SETTINGS = { memory_limit: '128MB', preserve_insertion_order
 
 const memoryLimit = () => process.env.PYLON_DUCKDB_MEMORY_LIMIT || DUCKDB_SETTINGS.memory_limit;
 
-/** Rows per data chunk handed to the appender (DuckDB's vector size). */
-const CHUNK_ROWS = 2048;
-/** Rows the appender may hold before they are flushed into the staging table. */
-const FLUSH_ROWS = 16 * CHUNK_ROWS;
-
-/** One typed value as the appender takes it (the column's DuckDB type says how it is stored). */
-function duckValue(duckdb: DuckDb, kind: ColumnKind, value: TypedValue): DuckDBValue {
-  if (value === null) return null;
-  switch (kind) {
-    case 'string_list':
-      return duckdb.listValue(value as string[]);
-    case 'decimal':
-      return new duckdb.DuckDBDecimalValue(value as bigint, DECIMAL_PRECISION, DECIMAL_SCALE);
-    case 'date':
-      return new duckdb.DuckDBDateValue(value as number);
-    case 'timestamp':
-      return new duckdb.DuckDBTimestampTZValue(value as bigint);
-    case 'id_list':
-      return duckdb.listValue((value as IdEntry[]).map((entry) => duckdb.structValue(entry)));
-    default:
-      return value as string | bigint | boolean;
-  }
-}
-
 interface DuckSession extends Session {
   connection: Awaited<ReturnType<InstanceType<DuckDb['DuckDBInstance']>['connect']>>;
   duckdb: DuckDb;
+  /** Where the staging file goes (beside the database file). */
+  tempDir: string;
+}
+
+/** The row hash, staged as the last column. */
+const HASH_COLUMN: TypedColumn = { name: '_row_hash', source: '_row_hash', kind: 'string', nullable: false };
+
+let stageFiles = 0;
+
+/**
+ * Stages the rows in a Parquet scratch file beside the database (our own
+ * encoder, the one `--format parquet` uses, without statistics: the file is
+ * read once), then `insert` (an INSERT … SELECT … FROM read_parquet of the
+ * file's SQL string) puts them into the table in one native statement that
+ * DuckDB runs on all its threads. This is cheaper than the appender, which
+ * crossed into native code once per value. The file holds names and emails:
+ * it is removed when the stage finishes or aborts, whatever happened, and a
+ * run killed meanwhile leaves it for sweepStagingFiles (its pid is in the
+ * name).
+ */
+async function parquetStage(target: DuckTarget, session: DuckSession, columns: readonly TypedColumn[], insert: (file: string) => string): Promise<Stage> {
+  const { createParquetEncoder } = await import('../parquet.js');
+  const path = join(session.tempDir, `.pylon-stage-${process.pid}-${Date.now()}${(stageFiles += 1)}.parquet`);
+  const encoder = createParquetEncoder([...columns, HASH_COLUMN], { statistics: false });
+  const file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  let failure: Error | undefined;
+  file.on('error', (error) => (failure = error));
+  const remove = () => rmSync(path, { force: true });
+  const unwritable = (error: Error) => loadError('LOAD_FAILED', target, `cannot write the staging file ${path}: ${error.message}`);
+  // Opened before anything can abort (a file created after abort() removed it would be left behind); a file that cannot be created stops the load here.
+  await once(file, 'open').catch((error: Error) => {
+    throw unwritable(error);
+  });
+  const write = async (parts: Iterable<Uint8Array>) => {
+    for (const part of parts) {
+      if (failure) throw unwritable(failure);
+      if (part.length > 0 && !file.write(part)) await drained(file);
+    }
+  };
+  let done = false;
+  const abort = () => {
+    if (done) return;
+    done = true;
+    file.destroy();
+    remove();
+  };
+  try {
+    await write([encoder.start()]);
+  } catch (error) {
+    abort();
+    throw error;
+  }
+  return {
+    async add(rows: readonly TypedRow[], hashes: readonly string[]) {
+      await write(encoder.pageParts(rows.map((row, i) => [...row, hashes[i]!])));
+    },
+    async finish() {
+      try {
+        await write(encoder.endParts());
+        file.end();
+        await once(file, 'close');
+        if (failure) throw unwritable(failure);
+        await session.run(insert(sqlString(path)));
+      } finally {
+        done = true;
+        file.destroy();
+        remove();
+      }
+    },
+    abort,
+  };
 }
 
 /**
@@ -134,7 +182,7 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       }
       return loadError('LOAD_FAILED', target, message);
     },
-    async connect() {
+    async connect(input) {
       const duckdb = await loadDuckDb(target);
       let instance: InstanceType<DuckDb['DuckDBInstance']>;
       let connection: DuckSession['connection'];
@@ -152,6 +200,7 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       return {
         duckdb,
         connection,
+        tempDir: input.tempDir,
         run: async (sql, params) => Number((await connection.run(sql, params as DuckDBValue[] | undefined)).rowsChanged),
         rows: async (sql, params) => (await connection.runAndReadAll(sql, params as DuckDBValue[] | undefined)).getRowObjects() as Array<Record<string, unknown>>,
         async close() {
@@ -170,59 +219,12 @@ export function duckdbDialect(target: DuckTarget): Dialect {
     },
     tableExists: async (session, _target, name) => Number((await session.rows(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2`, [target.schema ?? 'main', name]))[0]!.n) > 0,
     async openStage(session, table, columns) {
-      const { connection, duckdb } = session as DuckSession;
-      const appender = await connection.createAppender(table, null, 'temp');
-      const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
-      const kinds = columns.map((c) => c.kind);
-      let open = true;
-      // One data chunk, refilled for every CHUNK_ROWS rows: a chunk's native memory is freed only when
-      // its JavaScript object is collected, which a small heap seldom does (a new chunk each time piled up hundreds of MB).
-      const chunk = duckdb.DuckDBDataChunk.create(types);
-      // The chunk's values a column at a time, in arrays reused for every chunk (an array per row was garbage the collector had to chase).
-      const values: DuckDBValue[][] = types.map(() => []);
-      const hashColumn = kinds.length;
-      let unflushed = 0;
-      const stage: Stage = {
-        async add(rows, hashes) {
-          for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
-            const end = Math.min(rows.length, start + CHUNK_ROWS);
-            for (let i = 0; i < kinds.length; i += 1) {
-              const column = values[i]!;
-              const kind = kinds[i]!;
-              column.length = end - start;
-              for (let r = start; r < end; r += 1) column[r - start] = duckValue(duckdb, kind, rows[r]![i]!);
-            }
-            const hashValues = values[hashColumn]!;
-            hashValues.length = end - start;
-            for (let r = start; r < end; r += 1) hashValues[r - start] = hashes[r]!;
-            chunk.reset();
-            chunk.setColumns(values);
-            appender.appendDataChunk(chunk);
-            unflushed += end - start;
-          }
-          for (const column of values) column.length = 0;
-          // The appender holds what it was given until a flush: hand it to the table (which DuckDB may spill) every FLUSH_ROWS.
-          if (unflushed >= FLUSH_ROWS) {
-            appender.flushSync();
-            unflushed = 0;
-          }
-        },
-        async finish() {
-          open = false;
-          appender.flushSync();
-          appender.closeSync();
-        },
-        abort() {
-          if (!open) return;
-          open = false;
-          try {
-            appender.closeSync();
-          } catch {
-            // What was appended is dropped with the connection.
-          }
-        },
-      };
-      return stage;
+      // The staging table was created by the loader with the export's columns and _row_hash, in this order.
+      return parquetStage(target, session as DuckSession, columns, (file) => `INSERT INTO ${quoteIdent(table)} SELECT * FROM read_parquet(${file})`);
+    },
+    async openDirect(session, table, columns) {
+      const names = [...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ');
+      return parquetStage(target, session as DuckSession, columns, (file) => `INSERT INTO ${table} (${names}) SELECT * FROM read_parquet(${file})`);
     },
     begin: () => (target.schema !== undefined ? [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target.schema)}`] : []),
     widen: (table, column, type) => `ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${type} USING CAST(${column} AS ${type})`,

@@ -173,7 +173,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
           // The rows are in the new table already (beginDirect): the table gets its final shape, then its key, built once from the sorted ids.
           merge.onStep?.('staged', {});
           merge.onStep?.('updated', { updated: 0 });
-          await session.run(`ALTER TABLE ${table} ALTER COLUMN "_run_id" DROP DEFAULT, ALTER COLUMN "_extracted_at" DROP DEFAULT`);
+          // One ALTER per column: DuckDB takes one action per ALTER TABLE.
+          for (const column of ['"_run_id"', '"_extracted_at"']) await session.run(`ALTER TABLE ${table} ALTER COLUMN ${column} DROP DEFAULT`);
           if (dialect.primaryKey) await session.run(`ALTER TABLE ${table} ADD PRIMARY KEY ("id")`);
           merge.onStep?.('inserted', { updated: 0, inserted: added });
           merge.onStep?.('deleted', { updated: 0, inserted: added, deleted: 0 });
