@@ -109,7 +109,7 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
   const { createParquetEncoder } = await import('../parquet.js');
   const path = join(session.tempDir, `.pylon-stage-${process.pid}-${Date.now()}${(stageFiles += 1)}.parquet`);
   const encoder = createParquetEncoder([...columns, HASH_COLUMN], { statistics: false });
-  const file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  const file = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
   let failure: Error | undefined;
   file.on('error', (error) => (failure = error));
   const remove = () => rmSync(path, { force: true });
