@@ -97,22 +97,22 @@ let stageFiles = 0;
 /**
  * Stages the rows in a Parquet scratch file beside the database (our own
  * encoder, the one `--format parquet` uses, without statistics: the file is
- * read once), then `insert` (an INSERT … SELECT … FROM read_parquet of the
- * file's SQL string) puts them into the table in one native statement that
- * DuckDB runs on all its threads. This is cheaper than the appender, which
- * crossed into native code once per value. The file holds names and emails:
- * it is removed when the stage finishes or aborts, whatever happened, and a
- * run killed meanwhile leaves it for sweepStagingFiles (its pid is in the
- * name).
+ * read once or twice), which DuckDB reads with read_parquet, natively and on
+ * all its threads: far cheaper than the appender, which crossed into native
+ * code once per value. Either `insert` (the SQL string of the file → an
+ * INSERT … SELECT) runs when the stage finishes, or the merge reads the file
+ * in place (openSource; `file` is the path as a SQL string). The
+ * file holds names and emails: it is removed once inserted, or by abort()
+ * (the loader calls it when it closes, whatever happened), and a run killed
+ * meanwhile leaves it for sweepStagingFiles (its pid is in the name).
  */
-async function parquetStage(target: DuckTarget, session: DuckSession, columns: readonly TypedColumn[], insert: (file: string) => string): Promise<Stage> {
+async function parquetStage(target: DuckTarget, session: DuckSession, columns: readonly TypedColumn[], insert?: (file: string) => string): Promise<Stage & { file: string }> {
   const { createParquetEncoder } = await import('../parquet.js');
   const path = join(session.tempDir, `.pylon-stage-${process.pid}-${Date.now()}${(stageFiles += 1)}.parquet`);
   const encoder = createParquetEncoder([...columns, HASH_COLUMN], { statistics: false });
   const file = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
   let failure: Error | undefined;
   file.on('error', (error) => (failure = error));
-  const remove = () => rmSync(path, { force: true });
   const unwritable = (error: Error) => loadError('LOAD_FAILED', target, `cannot write the staging file ${path}: ${error.message}`);
   // Opened before anything can abort (a file created after abort() removed it would be left behind); a file that cannot be created stops the load here.
   await once(file, 'open').catch((error: Error) => {
@@ -124,12 +124,12 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
       if (part.length > 0 && !file.write(part)) await drained(file);
     }
   };
-  let done = false;
+  let removed = false;
   const abort = () => {
-    if (done) return;
-    done = true;
+    if (removed) return;
+    removed = true;
     file.destroy();
-    remove();
+    rmSync(path, { force: true });
   };
   try {
     await write([encoder.start()]);
@@ -138,6 +138,7 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
     throw error;
   }
   return {
+    file: sqlString(path),
     async add(rows: readonly TypedRow[], hashes: readonly string[]) {
       await write(encoder.pageParts(rows.map((row, i) => [...row, hashes[i]!])));
     },
@@ -147,23 +148,24 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
         file.end();
         await once(file, 'close');
         if (failure) throw unwritable(failure);
-        await session.run(insert(sqlString(path)));
-      } finally {
-        done = true;
-        file.destroy();
-        remove();
+        if (insert) await session.run(insert(sqlString(path)));
+      } catch (error) {
+        abort();
+        throw error;
       }
+      if (insert) abort();
     },
     abort,
   };
 }
 
 /**
- * DuckDB: the typed rows go straight into the temporary staging table
- * through the appender, a data chunk at a time (nothing is encoded twice, no
- * staging file). The table has no PRIMARY KEY: DuckDB rewrites list columns
- * on UPDATE as delete + insert, which a unique index rejects within one
- * transaction.
+ * DuckDB: the typed rows are staged in a Parquet file (parquetStage). A
+ * first load into a new table inserts the file into it at the end of the
+ * walk (openDirect); a load into an existing table merges from the file in
+ * place (openSource), no staging table. The table has no PRIMARY KEY: DuckDB
+ * rewrites list columns on UPDATE as delete + insert, which a unique index
+ * rejects within one transaction.
  */
 export function duckdbDialect(target: DuckTarget): Dialect {
   return {
@@ -218,9 +220,10 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       return new Map(rows.map((r) => [String(r.column_name), comparableType(String(r.data_type))]));
     },
     tableExists: async (session, _target, name) => Number((await session.rows(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2`, [target.schema ?? 'main', name]))[0]!.n) > 0,
-    async openStage(session, table, columns) {
-      // The staging table was created by the loader with the export's columns and _row_hash, in this order.
-      return parquetStage(target, session as DuckSession, columns, (file) => `INSERT INTO ${quoteIdent(table)} SELECT * FROM read_parquet(${file})`);
+    async openSource(session, columns) {
+      // Numbered by file_row_number as `rowid`, which the diff merge keys its rows by.
+      const staged = await parquetStage(target, session as DuckSession, columns);
+      return { ...staged, source: `(SELECT *, file_row_number AS rowid FROM read_parquet(${staged.file}, file_row_number = true))` };
     },
     async openDirect(session, table, columns) {
       const names = [...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ');

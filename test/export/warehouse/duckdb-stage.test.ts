@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { envFor, spawnCli } from '../../helpers/cli.js';
-import { withEmulator } from '../../helpers/with-emulator.js';
+import { client, withEmulator } from '../../helpers/with-emulator.js';
 import { createFaultProxy } from '../fault-proxy.js';
 import { exportFrom, tempDir } from '../helpers.js';
 
@@ -36,7 +36,18 @@ async function liveCount(db: string): Promise<number> {
   }
 }
 
-test('duckdb first load: stopped mid-walk (interrupted, then Pylon failing) it leaves no table and no staging file; the next run loads everything', async (t) => {
+async function nameOf(db: string, id: string): Promise<string> {
+  const instance = await DuckDBInstance.create(db);
+  const connection = await instance.connect();
+  try {
+    return String((await connection.runAndReadAll(`SELECT name FROM contacts WHERE id = $1`, [id])).getRows()[0]![0]);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+test('duckdb first load: stopped mid-walk (interrupted, then Pylon failing) it leaves no table and no staging file; the next run loads everything; a second night merges from the staging file and removes it', async (t) => {
   await withEmulator({ seed: 95, seedRandom: 40 }, async (emulator) => {
     const dir = await tempDir();
     const db = join(dir, 'w.duckdb');
@@ -75,6 +86,20 @@ test('duckdb first load: stopped mid-walk (interrupted, then Pylon failing) it l
     t.is(await liveCount(db), 40);
     t.deepEqual(await stageFiles(dir), []);
     t.deepEqual(await tables(db), ['_pylon_loads', '_pylon_state', '_pylon_state_parts', 'contacts']);
+
+    // A second night merges from the staged file in place: one changed row, then the file is gone; an interrupted one leaves the table and no file.
+    const api = client(emulator);
+    const id = (await api.get('/contacts?limit=1')).body.data[0].id as string;
+    await api.patch(`/contacts/${id}`, { name: 'Renamed For Night Four' });
+    const night = await exportFrom(emulator, { to, pageSize: 10, runId: 's4' });
+    t.like(night.load, { inserted: 0, updated: 1, unchanged: 39, deleted: 0 });
+    t.deepEqual(await stageFiles(dir), []);
+    await api.patch(`/contacts/${id}`, { name: 'Renamed For Night Five' });
+    const stop = new AbortController();
+    const stopped = await exportFrom(emulator, { to, pageSize: 10, runId: 's5' }, { signal: stop.signal, onProgress: (s) => void (s.pages === 2 && stop.abort(new Error('interrupted by SIGINT'))) });
+    t.like(stopped, { complete: false, interrupted: true });
+    t.deepEqual(await stageFiles(dir), []);
+    t.is(await nameOf(db, id), 'Renamed For Night Four', 'the interrupted night changed nothing');
     // Checked last: the listing taken while the walk was paused at page 2 has had time to finish.
     t.is(stagedDuringWalk.length, 1, `one staging file while the walk ran: ${stagedDuringWalk.join(', ')}`);
   });
