@@ -14,10 +14,10 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** The rows of one load on their way into the temporary staging table (COPY for PostgreSQL, the appender for DuckDB). */
+/** The rows of one load on their way into the database (COPY into a temporary staging table for PostgreSQL; a Parquet file for DuckDB). */
 export interface Stage {
   add(rows: readonly TypedRow[], hashes: readonly string[]): Promise<void>;
-  /** Every row is in the staging table (throws the staging's failure, if any). */
+  /** Every row is staged: in the staging table, the new table (openDirect) or the source (throws the staging's failure, if any). */
   finish(): Promise<void>;
   /** Stops staging and removes what it staged outside the database; safe at any point, and after finish(). */
   abort(): void;
