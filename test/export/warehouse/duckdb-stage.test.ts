@@ -1,5 +1,5 @@
 import test from 'ava';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,11 +60,13 @@ test('duckdb first load: stopped mid-walk (interrupted, then Pylon failing) it l
       signal: controller.signal,
       onProgress: (s) => {
         if (s.pages !== 2 || controller.signal.aborted) return;
-        void stageFiles(dir).then((names) => (stagedDuringWalk = names));
+        // Read synchronously: the walk waits for this callback, so the file is listed before the abort removes it.
+        stagedDuringWalk = readdirSync(dir).filter((name) => name.startsWith('.pylon-stage-'));
         controller.abort(new Error('interrupted by SIGINT'));
       },
     });
     t.like(interrupted, { complete: false, interrupted: true });
+    t.is(stagedDuringWalk.length, 1, `one staging file while the walk ran: ${stagedDuringWalk.join(', ')}`);
     t.deepEqual(await stageFiles(dir), [], 'the staging file is removed');
     t.deepEqual(await tables(db), [], 'no table: the first load rolled back');
 
@@ -100,8 +102,6 @@ test('duckdb first load: stopped mid-walk (interrupted, then Pylon failing) it l
     t.like(stopped, { complete: false, interrupted: true });
     t.deepEqual(await stageFiles(dir), []);
     t.is(await nameOf(db, id), 'Renamed For Night Four', 'the interrupted night changed nothing');
-    // Checked last: the listing taken while the walk was paused at page 2 has had time to finish.
-    t.is(stagedDuringWalk.length, 1, `one staging file while the walk ran: ${stagedDuringWalk.join(', ')}`);
   });
 });
 
@@ -125,5 +125,17 @@ test('duckdb first load killed mid-walk (SIGKILL): no table is left; the next ru
     t.like(loaded.load, { inserted: 30 });
     t.is(await liveCount(db), 30);
     t.deepEqual(await stageFiles(dir), [], 'the killed run\'s staging file was swept');
+  });
+});
+
+test('duckdb first load failing in DuckDB as it inserts the staged file (a 1MB memory cap): exit 1, no table, no staging file', async (t) => {
+  await withEmulator({ seed: 97, seedRandom: 2000 }, async (emulator) => {
+    const dir = await tempDir();
+    const db = join(dir, 'w.duckdb');
+    const run = await spawnCli(['export', '--to', `duckdb:${db}`, '--rate', 'list=100000000,customFields=100000', '--quiet', '--json'], { env: { ...envFor(emulator, emulator.token), PYLON_DUCKDB_MEMORY_LIMIT: '1MB' } }).result;
+    t.is(run.code, 1, run.stderr);
+    t.regex(run.stderr, /DuckDB ran out of its memory cap \(1MB\)/);
+    t.deepEqual(await stageFiles(dir), []);
+    t.false((await tables(db)).includes('contacts'));
   });
 });
