@@ -460,7 +460,7 @@ function loadSink(
   return sink;
 }
 
-/** DuckDB sweeps old staging files beside the database; PostgreSQL needs no folder (beside the manifest or output). */
+/** DuckDB writes its staging file beside the database (and sweeps those of killed runs there); PostgreSQL needs no folder (beside the manifest or output). */
 function loaderTempDir(options: ExportOptions): string {
   return dirname(options.to!.kind === 'duckdb' ? options.to!.path : resolve(options.manifestPath ?? options.output));
 }

@@ -58,7 +58,7 @@ export function loadRecord(target: LoadTarget, input: MergeInput, timestamp: str
 
 /**
  * A load into a table: rows are staged while the export walks (COPY, or
- * DuckDB's appender) into a temporary table, then `merge()` runs in one transaction that stays
+ * DuckDB's Parquet staging file), then `merge()` runs in one transaction that stays
  * open until `commit()`, so the files and the table are published together
  * and a failed run leaves the table as it was.
  */
@@ -197,7 +197,7 @@ export interface LoaderInput {
   columns: readonly TypedColumn[];
   /** Leave table columns this export no longer has (their values stay NULL for new rows). */
   allowSchemaChange: boolean;
-  /** Where DuckDB looks for staging files a killed run of an earlier version left (swept). */
+  /** Where DuckDB writes its staging file, and looks for those a killed run left (swept). */
   tempDir: string;
   /** Where to write the table's kept state when the load opens (a scratch file of the run): it is then not held in memory. Without it, readState() returns it from memory. */
   keptStatePath?: string;
@@ -393,8 +393,9 @@ export interface MergeSql {
  * a capped memory): one join on ids and hashes only sorts every row into a
  * small `diff` table (the staged row's and the table row's rowid, and `i`
  * new, `u` changed or `d` gone); then the changed rows are deleted and
- * inserted again from the staging table with the new ones (no wide join
- * anywhere), and the gone ones marked by rowid. When the table keeps columns
+ * inserted again from the staged rows with the new ones (no wide join
+ * anywhere), and the gone ones marked by rowid. `stage` is a table or a
+ * relation with a `rowid` column (DuckDB's staged Parquet file). When the table keeps columns
  * this export does not write, changed rows are updated in place instead
  * (a rewrite would lose those values). A table the load created is not
  * merged (the loader inserts its rows). Rowids are stable inside the one

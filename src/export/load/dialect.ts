@@ -14,13 +14,18 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** The rows of one load on their way into the temporary staging table (COPY for PostgreSQL, the appender for DuckDB). */
+/** The rows of one load on their way into the database (COPY into a temporary staging table for PostgreSQL; a Parquet file for DuckDB). */
 export interface Stage {
   add(rows: readonly TypedRow[], hashes: readonly string[]): Promise<void>;
-  /** Every row is in the staging table (throws the staging's failure, if any). */
+  /** Every row is staged: in the staging table, the new table (openDirect) or the source (throws the staging's failure, if any). */
   finish(): Promise<void>;
-  /** Stops staging; safe at any point. */
+  /** Stops staging and removes what it staged outside the database; safe at any point, and after finish(). */
   abort(): void;
+}
+
+/** Rows staged where the merge reads them in place (no staging table): `source` is that relation in SQL, with a `rowid` column numbering the rows. */
+export interface SourceStage extends Stage {
+  readonly source: string;
 }
 
 /** What differs between the databases a load goes into; the flow around it (openTableLoader) is the same for all. */
@@ -50,8 +55,14 @@ export interface Dialect {
   /** The existing table's columns, name → type as the catalog reports it (empty when there is no table). */
   existingColumns(session: Session, target: LoadTarget): Promise<Map<string, string>>;
   tableExists(session: Session, target: LoadTarget, name: string): Promise<boolean>;
-  /** Starts staging rows into the temporary table `table` (unquoted), already created with the export's columns and `_row_hash`. */
-  openStage(session: Session, table: string, columns: readonly TypedColumn[]): Promise<Stage>;
+  /** Starts staging rows into the temporary table `table` (unquoted), already created with the export's columns and `_row_hash`. Required unless the dialect has openSource. */
+  openStage?(session: Session, table: string, columns: readonly TypedColumn[]): Promise<Stage>;
+  /**
+   * Optional, instead of openStage: stages the rows (the export's columns and
+   * `_row_hash`) somewhere the merge reads them in place (DuckDB: a Parquet
+   * file read with read_parquet), so no staging table is filled.
+   */
+  openSource?(session: Session, columns: readonly TypedColumn[]): Promise<SourceStage>;
   /**
    * Optional: copies the rows straight into `table` (quoted, created in the
    * open transaction with `_run_id` and `_extracted_at` defaults): the data

@@ -1,10 +1,11 @@
+import { createWriteStream, rmSync } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { PylonCliError } from '../../errors.js';
-import { DECIMAL_PRECISION, DECIMAL_SCALE, duckdbType, quoteIdent, type ColumnKind, type TypedValue } from '../schema.js';
-import type { IdEntry } from '../columns.js';
-import { loadError, type ColumnTypes, type LoaderInput } from './common.js';
+import { duckdbType, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
+import { drained, loadError, sqlString, type ColumnTypes, type LoaderInput } from './common.js';
 import type { Dialect, Session, Stage } from './dialect.js';
 import type { LoadTarget } from './target.js';
 
@@ -81,41 +82,90 @@ export const DUCKDB_SETTINGS = { memory_limit: '128MB', preserve_insertion_order
 
 const memoryLimit = () => process.env.PYLON_DUCKDB_MEMORY_LIMIT || DUCKDB_SETTINGS.memory_limit;
 
-/** Rows per data chunk handed to the appender (DuckDB's vector size). */
-const CHUNK_ROWS = 2048;
-/** Rows the appender may hold before they are flushed into the staging table. */
-const FLUSH_ROWS = 16 * CHUNK_ROWS;
-
-/** One typed value as the appender takes it (the column's DuckDB type says how it is stored). */
-function duckValue(duckdb: DuckDb, kind: ColumnKind, value: TypedValue): DuckDBValue {
-  if (value === null) return null;
-  switch (kind) {
-    case 'string_list':
-      return duckdb.listValue(value as string[]);
-    case 'decimal':
-      return new duckdb.DuckDBDecimalValue(value as bigint, DECIMAL_PRECISION, DECIMAL_SCALE);
-    case 'date':
-      return new duckdb.DuckDBDateValue(value as number);
-    case 'timestamp':
-      return new duckdb.DuckDBTimestampTZValue(value as bigint);
-    case 'id_list':
-      return duckdb.listValue((value as IdEntry[]).map((entry) => duckdb.structValue(entry)));
-    default:
-      return value as string | bigint | boolean;
-  }
-}
-
 interface DuckSession extends Session {
   connection: Awaited<ReturnType<InstanceType<DuckDb['DuckDBInstance']>['connect']>>;
   duckdb: DuckDb;
+  /** Where the staging file goes (beside the database file). */
+  tempDir: string;
+}
+
+/** The row hash, staged as the last column. */
+const HASH_COLUMN: TypedColumn = { name: '_row_hash', source: '_row_hash', kind: 'string', nullable: false };
+
+let stageFiles = 0;
+
+/**
+ * Stages the rows in a Parquet scratch file beside the database (our own
+ * encoder, the one `--format parquet` uses, without statistics: the file is
+ * read once or twice), which DuckDB reads with read_parquet, natively and on
+ * all its threads: far cheaper than the appender, which crossed into native
+ * code once per value. Either `insert` (the SQL string of the file → an
+ * INSERT … SELECT) runs when the stage finishes, or the merge reads the file
+ * in place (openSource; `file` is the path as a SQL string). The
+ * file holds names and emails: it is removed once inserted, or by abort()
+ * (the loader calls it when it closes, whatever happened), and a run killed
+ * meanwhile leaves it for sweepStagingFiles (its pid is in the name).
+ */
+async function parquetStage(target: DuckTarget, session: DuckSession, columns: readonly TypedColumn[], insert?: (file: string) => string): Promise<Stage & { file: string }> {
+  const { createParquetEncoder } = await import('../parquet.js');
+  const path = join(session.tempDir, `.pylon-stage-${process.pid}-${Date.now()}${(stageFiles += 1)}.parquet`);
+  const encoder = createParquetEncoder([...columns, HASH_COLUMN], { statistics: false });
+  const file = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
+  let failure: Error | undefined;
+  file.on('error', (error) => (failure = error));
+  const unwritable = (error: Error) => loadError('LOAD_FAILED', target, `cannot write the staging file ${path}: ${error.message}`);
+  // Opened before anything can abort (a file created after abort() removed it would be left behind); a file that cannot be created stops the load here.
+  await once(file, 'open').catch((error: Error) => {
+    throw unwritable(error);
+  });
+  const write = async (parts: Iterable<Uint8Array>) => {
+    for (const part of parts) {
+      if (failure) throw unwritable(failure);
+      if (part.length > 0 && !file.write(part)) await drained(file);
+    }
+  };
+  let removed = false;
+  const abort = () => {
+    if (removed) return;
+    removed = true;
+    file.destroy();
+    rmSync(path, { force: true });
+  };
+  try {
+    await write([encoder.start()]);
+  } catch (error) {
+    abort();
+    throw error;
+  }
+  return {
+    file: sqlString(path),
+    async add(rows: readonly TypedRow[], hashes: readonly string[]) {
+      await write(encoder.pageParts(rows.map((row, i) => [...row, hashes[i]!])));
+    },
+    async finish() {
+      try {
+        await write(encoder.endParts());
+        file.end();
+        await once(file, 'close');
+        if (failure) throw unwritable(failure);
+        if (insert) await session.run(insert(sqlString(path)));
+      } catch (error) {
+        abort();
+        throw error;
+      }
+      if (insert) abort();
+    },
+    abort,
+  };
 }
 
 /**
- * DuckDB: the typed rows go straight into the temporary staging table
- * through the appender, a data chunk at a time (nothing is encoded twice, no
- * staging file). The table has no PRIMARY KEY: DuckDB rewrites list columns
- * on UPDATE as delete + insert, which a unique index rejects within one
- * transaction.
+ * DuckDB: the typed rows are staged in a Parquet file (parquetStage). A
+ * first load into a new table inserts the file into it at the end of the
+ * walk (openDirect); a load into an existing table merges from the file in
+ * place (openSource), no staging table. The table has no PRIMARY KEY: DuckDB
+ * rewrites list columns on UPDATE as delete + insert, which a unique index
+ * rejects within one transaction.
  */
 export function duckdbDialect(target: DuckTarget): Dialect {
   return {
@@ -134,7 +184,7 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       }
       return loadError('LOAD_FAILED', target, message);
     },
-    async connect() {
+    async connect(input) {
       const duckdb = await loadDuckDb(target);
       let instance: InstanceType<DuckDb['DuckDBInstance']>;
       let connection: DuckSession['connection'];
@@ -152,6 +202,7 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       return {
         duckdb,
         connection,
+        tempDir: input.tempDir,
         run: async (sql, params) => Number((await connection.run(sql, params as DuckDBValue[] | undefined)).rowsChanged),
         rows: async (sql, params) => (await connection.runAndReadAll(sql, params as DuckDBValue[] | undefined)).getRowObjects() as Array<Record<string, unknown>>,
         async close() {
@@ -169,60 +220,14 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       return new Map(rows.map((r) => [String(r.column_name), comparableType(String(r.data_type))]));
     },
     tableExists: async (session, _target, name) => Number((await session.rows(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2`, [target.schema ?? 'main', name]))[0]!.n) > 0,
-    async openStage(session, table, columns) {
-      const { connection, duckdb } = session as DuckSession;
-      const appender = await connection.createAppender(table, null, 'temp');
-      const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
-      const kinds = columns.map((c) => c.kind);
-      let open = true;
-      // One data chunk, refilled for every CHUNK_ROWS rows: a chunk's native memory is freed only when
-      // its JavaScript object is collected, which a small heap seldom does (a new chunk each time piled up hundreds of MB).
-      const chunk = duckdb.DuckDBDataChunk.create(types);
-      // The chunk's values a column at a time, in arrays reused for every chunk (an array per row was garbage the collector had to chase).
-      const values: DuckDBValue[][] = types.map(() => []);
-      const hashColumn = kinds.length;
-      let unflushed = 0;
-      const stage: Stage = {
-        async add(rows, hashes) {
-          for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
-            const end = Math.min(rows.length, start + CHUNK_ROWS);
-            for (let i = 0; i < kinds.length; i += 1) {
-              const column = values[i]!;
-              const kind = kinds[i]!;
-              column.length = end - start;
-              for (let r = start; r < end; r += 1) column[r - start] = duckValue(duckdb, kind, rows[r]![i]!);
-            }
-            const hashValues = values[hashColumn]!;
-            hashValues.length = end - start;
-            for (let r = start; r < end; r += 1) hashValues[r - start] = hashes[r]!;
-            chunk.reset();
-            chunk.setColumns(values);
-            appender.appendDataChunk(chunk);
-            unflushed += end - start;
-          }
-          for (const column of values) column.length = 0;
-          // The appender holds what it was given until a flush: hand it to the table (which DuckDB may spill) every FLUSH_ROWS.
-          if (unflushed >= FLUSH_ROWS) {
-            appender.flushSync();
-            unflushed = 0;
-          }
-        },
-        async finish() {
-          open = false;
-          appender.flushSync();
-          appender.closeSync();
-        },
-        abort() {
-          if (!open) return;
-          open = false;
-          try {
-            appender.closeSync();
-          } catch {
-            // What was appended is dropped with the connection.
-          }
-        },
-      };
-      return stage;
+    async openSource(session, columns) {
+      // Numbered by file_row_number as `rowid`, which the diff merge keys its rows by.
+      const staged = await parquetStage(target, session as DuckSession, columns);
+      return { ...staged, source: `(SELECT *, file_row_number AS rowid FROM read_parquet(${staged.file}, file_row_number = true))` };
+    },
+    async openDirect(session, table, columns) {
+      const names = [...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ');
+      return parquetStage(target, session as DuckSession, columns, (file) => `INSERT INTO ${table} (${names}) SELECT * FROM read_parquet(${file})`);
     },
     begin: () => (target.schema !== undefined ? [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target.schema)}`] : []),
     widen: (table, column, type) => `ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${type} USING CAST(${column} AS ${type})`,

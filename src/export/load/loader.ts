@@ -67,7 +67,6 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
   const fail = (error: unknown) => (isLoadError(error) ? error : dialect.classify(error));
   const session = await dialect.connect(input);
   const stageTable = `_pylon_stage_${process.pid}`;
-  const stageName = quoteIdent(stageTable);
   const table = tableRef(target);
   let closed = false;
   let inTransaction = false;
@@ -127,19 +126,25 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       if (stateExists && input.keptStatePath !== undefined) keptPath = (await writeKeptState(input.keptStatePath, (write) => copyKeptState(target, readRows, partsExist, write))) ? input.keptStatePath : undefined;
       const direct = existing.size === 0 && (await beginDirect());
       const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
-      if (!direct) {
+      let source = quoteIdent(stageTable);
+      if (!direct && dialect.openSource) {
+        const staged = await dialect.openSource(session, columns);
+        stage = staged;
+        source = staged.source;
+      } else if (!direct) {
         const stageColumns = columnDefinitions(columns, dialect.types.ddl, { primaryKey: false });
-        await session.run(`CREATE TEMP TABLE ${stageName} (${stageColumns.join(', ')}, "_row_hash" ${dialect.text} NOT NULL)`);
-        stage = await dialect.openStage(session, stageTable, columns);
+        await session.run(`CREATE TEMP TABLE ${source} (${stageColumns.join(', ')}, "_row_hash" ${dialect.text} NOT NULL)`);
+        stage = await dialect.openStage!(session, stageTable, columns);
       }
       kept = state;
-      return { plan, direct };
+      return { plan, direct, stageName: source };
     } catch (error) {
       await close();
       throw fail(error);
     }
   })();
-  const { plan, direct } = opened;
+  /** What the merge reads the staged rows from: the staging table, or the dialect's source (openSource). */
+  const { plan, direct, stageName } = opened;
   /** Rows handed to the stage (a direct load's count: every one was copied into the new table). */
   let added = 0;
   /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
@@ -173,7 +178,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
           // The rows are in the new table already (beginDirect): the table gets its final shape, then its key, built once from the sorted ids.
           merge.onStep?.('staged', {});
           merge.onStep?.('updated', { updated: 0 });
-          await session.run(`ALTER TABLE ${table} ALTER COLUMN "_run_id" DROP DEFAULT, ALTER COLUMN "_extracted_at" DROP DEFAULT`);
+          // One ALTER per column: DuckDB takes one action per ALTER TABLE.
+          for (const column of ['"_run_id"', '"_extracted_at"']) await session.run(`ALTER TABLE ${table} ALTER COLUMN ${column} DROP DEFAULT`);
           if (dialect.primaryKey) await session.run(`ALTER TABLE ${table} ADD PRIMARY KEY ("id")`);
           merge.onStep?.('inserted', { updated: 0, inserted: added });
           merge.onStep?.('deleted', { updated: 0, inserted: added, deleted: 0 });
