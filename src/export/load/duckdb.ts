@@ -4,7 +4,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import { PylonCliError } from '../../errors.js';
 import { DECIMAL_PRECISION, DECIMAL_SCALE, duckdbType, quoteIdent, type ColumnKind, type TypedValue } from '../schema.js';
 import type { IdEntry } from '../columns.js';
-import { loadError, type ColumnTypes, type LoaderInput } from './common.js';
+import { loadError, STATE_BLOBS_TABLE, type ColumnTypes, type LoaderInput } from './common.js';
 import type { Dialect, Session, Stage } from './dialect.js';
 import type { LoadTarget } from './target.js';
 
@@ -223,6 +223,27 @@ export function duckdbDialect(target: DuckTarget): Dialect {
         },
       };
       return stage;
+    },
+    stateBlobs: {
+      type: 'BLOB',
+      async append(session, name, parts) {
+        // The appender writes in the connection's open transaction: the parts commit (or roll back) with the merge.
+        const appender = await (session as DuckSession).connection.createAppender(STATE_BLOBS_TABLE, target.schema ?? null);
+        let count = 0;
+        try {
+          for await (const part of parts) {
+            appender.appendVarchar(name);
+            appender.appendBigInt(BigInt(count));
+            appender.appendBlob(part);
+            appender.endRow();
+            count += 1;
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+        return count;
+      },
     },
     begin: () => (target.schema !== undefined ? [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target.schema)}`] : []),
     widen: (table, column, type) => `ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${type} USING CAST(${column} AS ${type})`,
