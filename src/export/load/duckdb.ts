@@ -68,16 +68,18 @@ const comparableType = (type: string) => type.replaceAll('"', '');
  * takes 80 % of the machine's memory and keeps the whole staging table and
  * the merge's writes in it): past the cap the temporary staging table and the
  * merge's joins spill to `<database>.tmp`, and the inserted rows are written
- * to the database file as they come. 128 MB holds the merge of a 1M-contact
+ * to the database file as they come. 80 MB holds the merge of a 1M-contact
  * table whichever rows changed, because the merge joins ids and hashes only
- * (diffMergeStatements). Insertion order is not kept (the merge needs none),
- * which lets the INSERT … SELECT stream instead of buffering. The allocator
- * hands freed memory back to the system as soon as a task ends (DuckDB's
- * default keeps up to 128 MB cached), with background threads doing it. The
- * JavaScript side's memory comes on top. `PYLON_DUCKDB_MEMORY_LIMIT`
+ * (diffMergeStatements), and the first load's INSERT (64 MB did not); each MB
+ * of cap is a MB of RSS during the walk, where the JavaScript side holds the
+ * delta's id index beside it (bench/RESULTS.md, bench:warehouse-duckdb-rss).
+ * Insertion order is not kept (the merge needs none), which lets the INSERT …
+ * SELECT stream instead of buffering. The allocator hands freed memory back to
+ * the system as soon as a task ends (DuckDB's default keeps up to 128 MB
+ * cached), with background threads doing it. `PYLON_DUCKDB_MEMORY_LIMIT`
  * overrides the cap (a DuckDB size such as `1GB`).
  */
-export const DUCKDB_SETTINGS = { memory_limit: '128MB', preserve_insertion_order: 'false', allocator_flush_threshold: '8MB', allocator_background_threads: 'true' } as const;
+export const DUCKDB_SETTINGS = { memory_limit: '80MB', preserve_insertion_order: 'false', allocator_flush_threshold: '8MB', allocator_background_threads: 'true' } as const;
 
 const memoryLimit = () => process.env.PYLON_DUCKDB_MEMORY_LIMIT || DUCKDB_SETTINGS.memory_limit;
 
