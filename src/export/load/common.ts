@@ -1,5 +1,6 @@
 /** The statements and decisions every database's load shares: the merge, the table check, the load log, the kept state, the coded errors (loader.ts runs them; postgres.ts and duckdb.ts are the dialects). */
-import type { Writable } from 'node:stream';
+import { pipeline, Readable, type Writable } from 'node:stream';
+import { constants as zlibConstants, createGunzip, createGzip } from 'node:zlib';
 import { ConfigError, PylonCliError, type ErrorCode } from '../../errors.js';
 import { fitName, quoteIdent, typeLabel, type ColumnKind, type TypedColumn, type TypedRow } from '../schema.js';
 import { redactUrl, type LoadTarget } from './target.js';
@@ -84,18 +85,44 @@ export const STATE_TABLE = '_pylon_state';
  * value of ~75 MB for the database to hold at once. DuckDB keeps a string
  * longer than 4 KiB outside its buffer manager (not capped, not spilled), so a
  * part is 3,000 base64 characters; they are written STATE_PARTS_PER_STATEMENT
- * at a time.
+ * at a time. PostgreSQL keeps its state this way; DuckDB did before it kept
+ * STATE_BLOBS_TABLE.
  */
 export const STATE_PARTS_TABLE = '_pylon_state_parts';
 export const STATE_PART_BYTES = 2250;
+/**
+ * The state as one gzip stream (Huffman coding only, see stateBlobs) cut into
+ * binary parts of STATE_BLOB_BYTES (under DuckDB's 4 KiB, as above), one row
+ * each: less than half the bytes of the base64 parts for the database to hold,
+ * log and checkpoint. DuckDB keeps its state this way (Dialect.stateBlobs).
+ */
+export const STATE_BLOBS_TABLE = '_pylon_state_blobs';
+export const STATE_BLOB_BYTES = 3000;
 const STATE_PARTS_PER_STATEMENT = 256;
-/** What `_pylon_state.state` holds when the bytes are in STATE_PARTS_TABLE: `parts:<count>`; anything else is the whole state in base64 (as earlier versions wrote it). */
-const PARTS_MARK = /^parts:(\d+)$/;
 
-export function stateTableDdl(target: LoadTarget, text: string, timestamp: string, bigint: string): string[] {
+/** How a table's state is kept: base64 text parts, or gzip parts in a binary column. */
+export type StateLayout = 'base64' | 'gzip';
+/** Each layout's parts table and the word `_pylon_state.state` holds for it (`<word>:<count>`). */
+const LAYOUTS: Record<StateLayout, { table: string; mark: string }> = {
+  base64: { table: STATE_PARTS_TABLE, mark: 'parts' },
+  gzip: { table: STATE_BLOBS_TABLE, mark: 'gzip' },
+};
+export const STATE_PARTS_TABLES = Object.values(LAYOUTS).map((layout) => layout.table);
+/**
+ * What `_pylon_state.state` holds when the bytes are in a parts table:
+ * `<word>:<count>` (base64 never has a colon); anything else is the whole
+ * state in base64 (as the first versions wrote it). A word this version does
+ * not know is a newer version's layout.
+ */
+const PARTS_MARK = /^([a-z][a-z0-9-]*):(\d+)$/;
+
+/** The state table and the layout's parts table (`blob`: the dialect's binary type, for the gzip layout). */
+export function stateTableDdl(target: LoadTarget, types: { text: string; timestamp: string; bigint: string; blob?: string }, layout: StateLayout): string[] {
+  const { text, timestamp, bigint } = types;
+  const data = layout === 'gzip' ? types.blob : text;
   return [
     `CREATE TABLE IF NOT EXISTS ${tableRef(target, STATE_TABLE)} (table_name ${text} PRIMARY KEY, run_id ${text} NOT NULL, updated_at ${timestamp} NOT NULL, state ${text} NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS ${tableRef(target, STATE_PARTS_TABLE)} (table_name ${text} NOT NULL, part ${bigint} NOT NULL, data ${text} NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${tableRef(target, LAYOUTS[layout].table)} (table_name ${text} NOT NULL, part ${bigint} NOT NULL, data ${data} NOT NULL)`,
   ];
 }
 
@@ -116,29 +143,38 @@ export async function* stateParts(state: Uint8Array | AsyncIterable<Uint8Array>)
   for await (const piece of pieces(state, STATE_PART_BYTES)) yield piece.toString('base64');
 }
 
-/** The statements around the parts of a state: the old parts go first; the state row, saying how many parts there are, comes last. */
-export function stateStatements(target: LoadTarget, runId: string, timestamp: string): { clear: string; record: (count: number) => string } {
+/**
+ * The state's bytes gzip-compressed, in parts of STATE_BLOB_BYTES, as `state`
+ * is read. Huffman coding only: the state is mostly hex hashes and ids, which
+ * that alone halves, at a third of the CPU of zlib's fastest level with
+ * matching (bench/RESULTS.md, bench:warehouse-duckdb-rss).
+ */
+export async function* stateBlobs(state: Uint8Array | AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  const gzip = pipeline(Readable.from(state instanceof Uint8Array ? [state] : state), createGzip({ strategy: zlibConstants.Z_HUFFMAN_ONLY }), () => {});
+  yield* pieces(gzip, STATE_BLOB_BYTES);
+}
+
+/** The statements around the parts of a state: each parts table's old rows for this table go first; the state row, saying the layout and how many parts there are, comes last. */
+export function stateStatements(target: LoadTarget, runId: string, timestamp: string, layout: StateLayout): { clear: (partsTable: string) => string; record: (count: number) => string } {
   const name = sqlString(target.table);
   return {
-    clear: `DELETE FROM ${tableRef(target, STATE_PARTS_TABLE)} WHERE table_name = ${name}`,
+    clear: (partsTable) => `DELETE FROM ${tableRef(target, partsTable)} WHERE table_name = ${name}`,
     record: (count) =>
-      `INSERT INTO ${tableRef(target, STATE_TABLE)} VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`parts:${count}`)}) ` +
+      `INSERT INTO ${tableRef(target, STATE_TABLE)} VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`${LAYOUTS[layout].mark}:${count}`)}) ` +
       `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`,
   };
 }
 
 /**
- * The statements that replace this table's state (run in the load's
- * transaction, `params` as `$1`…): the old parts go, the new parts are
- * inserted STATE_PARTS_PER_STATEMENT at a time as `state` is read, and the
- * state row says how many there are. (A dialect that can bulk-copy rows
- * writes the parts with `copyStateParts` instead.)
+ * The statements that write this table's state as base64 parts (run in the
+ * load's transaction after the old parts were cleared, `params` as `$1`…):
+ * the parts are inserted STATE_PARTS_PER_STATEMENT at a time as `state` is
+ * read, and the state row says how many there are. (A dialect that can
+ * bulk-copy rows writes the parts with `copyStateParts` instead.)
  */
 export async function* stateWrites(target: LoadTarget, runId: string, timestamp: string, state: Uint8Array | AsyncIterable<Uint8Array>): AsyncGenerator<{ sql: string; params?: string[] }> {
   const name = sqlString(target.table);
   const parts = tableRef(target, STATE_PARTS_TABLE);
-  const statements = stateStatements(target, runId, timestamp);
-  yield { sql: statements.clear };
   let count = 0;
   let batch: string[] = [];
   const insert = () => ({ sql: `INSERT INTO ${parts} VALUES ${batch.map((_, i) => `(${name}, ${count - batch.length + i}, $${i + 1})`).join(', ')}`, params: batch });
@@ -151,26 +187,35 @@ export async function* stateWrites(target: LoadTarget, runId: string, timestamp:
     }
   }
   if (batch.length > 0) yield insert();
-  yield { sql: statements.record(count) };
+  yield { sql: stateStatements(target, runId, timestamp, 'base64').record(count) };
 }
 
 /**
  * Reads this table's kept state (undefined when there is none): the state row,
  * then its parts STATE_PARTS_PER_STATEMENT at a time. `rows` runs a query on
- * the load's connection. Missing parts are a corrupt state (exit 2).
+ * the load's connection; `exists` says whether a parts table is there. Missing
+ * parts are a corrupt state (exit 2).
  */
-export async function readKeptState(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>, partsTableExists: boolean): Promise<Buffer | undefined> {
+export async function readKeptState(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>, exists: (table: string) => Promise<boolean>): Promise<Buffer | undefined> {
   const buffers: Buffer[] = [];
-  const found = await copyKeptState(target, rows, partsTableExists, async (bytes) => void buffers.push(bytes));
+  const found = await copyKeptState(target, rows, exists, async (bytes) => void buffers.push(bytes));
   return found ? Buffer.concat(buffers) : undefined;
 }
 
+/** A binary column's value as the client returns it: a Buffer (pg), or DuckDB's BLOB value holding `bytes`. */
+const bytesOf = (value: unknown): Buffer => (value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : Buffer.from((value as { bytes: Uint8Array }).bytes));
+
 /**
- * Like readKeptState, but hands the state's bytes to `write` a statement's
- * parts at a time (into a file: the state, ~55 MB at 1M contacts, is never
- * whole in memory). Returns whether there was a state.
+ * Like readKeptState, but hands the state's bytes to `write` as they are
+ * read (into a file: the state, ~55 MB at 1M contacts, is never whole in
+ * memory). Returns whether there was a state.
  */
-export async function copyKeptState(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>, partsTableExists: boolean, write: (bytes: Buffer) => Promise<void>): Promise<boolean> {
+export async function copyKeptState(
+  target: LoadTarget,
+  rows: (sql: string) => Promise<Array<Record<string, unknown>>>,
+  exists: (table: string) => Promise<boolean>,
+  write: (bytes: Buffer) => Promise<void>,
+): Promise<boolean> {
   const name = sqlString(target.table);
   const stored = (await rows(`SELECT state FROM ${tableRef(target, STATE_TABLE)} WHERE table_name = ${name}`))[0]?.state;
   if (stored === undefined || stored === null) return false;
@@ -179,15 +224,38 @@ export async function copyKeptState(target: LoadTarget, rows: (sql: string) => P
     await write(Buffer.from(String(stored), 'base64'));
     return true;
   }
-  const count = Number(mark[1]);
-  for (let first = 0; first < count; first += STATE_PARTS_PER_STATEMENT) {
-    const last = Math.min(count, first + STATE_PARTS_PER_STATEMENT) - 1;
-    const found = partsTableExists ? await rows(`SELECT part, data FROM ${tableRef(target, STATE_PARTS_TABLE)} WHERE table_name = ${name} AND part BETWEEN ${first} AND ${last} ORDER BY part`) : [];
-    const missing = Array.from({ length: last - first + 1 }, (_, i) => first + i).find((part, i) => Number(found[i]?.part) !== part);
-    if (missing !== undefined || found.length !== last - first + 1) {
-      throw new ConfigError('INPUT_UNREADABLE', `Invalid option \`--to\`: the state kept in ${target.display} (table ${STATE_TABLE}) lacks part ${missing ?? last} of ${count} in ${STATE_PARTS_TABLE} (corrupt); delete its row to start again with a full export`, { option: '--to' });
+  const corrupt = (what: string) =>
+    new ConfigError('INPUT_UNREADABLE', `Invalid option \`--to\`: the state kept in ${target.display} (table ${STATE_TABLE}) ${what} (corrupt); delete its row to start again with a full export`, { option: '--to' });
+  const layout = (Object.keys(LAYOUTS) as StateLayout[]).find((key) => LAYOUTS[key].mark === mark[1]);
+  if (layout === undefined) {
+    throw new ConfigError(
+      'INPUT_UNREADABLE',
+      `Invalid option \`--to\`: the state kept in ${target.display} (table ${STATE_TABLE}) was written by a newer version of pylon-contacts (layout ${mark[1]}; this version reads ${Object.values(LAYOUTS).map((l) => l.mark).join(' and ')}); upgrade, or delete its row to start again with a full export`,
+      { option: '--to' },
+    );
+  }
+  const { table } = LAYOUTS[layout];
+  const count = Number(mark[2]);
+  const present = await exists(table);
+  /** The parts' bytes as stored, a statement's parts at a time, in order. */
+  async function* storedParts() {
+    for (let first = 0; first < count; first += STATE_PARTS_PER_STATEMENT) {
+      const last = Math.min(count, first + STATE_PARTS_PER_STATEMENT) - 1;
+      const found = present ? await rows(`SELECT part, data FROM ${tableRef(target, table)} WHERE table_name = ${name} AND part BETWEEN ${first} AND ${last} ORDER BY part`) : [];
+      const missing = Array.from({ length: last - first + 1 }, (_, i) => first + i).find((part, i) => Number(found[i]?.part) !== part);
+      if (missing !== undefined || found.length !== last - first + 1) throw corrupt(`lacks part ${missing ?? last} of ${count} in ${table}`);
+      yield layout === 'base64' ? Buffer.concat(found.map((row) => Buffer.from(String(row.data), 'base64'))) : Buffer.concat(found.map((row) => bytesOf(row.data)));
     }
-    await write(Buffer.concat(found.map((row) => Buffer.from(String(row.data), 'base64'))));
+  }
+  if (layout === 'base64') {
+    for await (const bytes of storedParts()) await write(bytes);
+    return true;
+  }
+  try {
+    for await (const bytes of pipeline(Readable.from(storedParts()), createGunzip(), () => {})) await write(bytes as Buffer);
+  } catch (error) {
+    if (error instanceof PylonCliError) throw error;
+    throw corrupt(`has parts in ${table} that do not unpack (${(error as Error).message})`);
   }
   return true;
 }

@@ -75,6 +75,14 @@ export interface Dialect {
    * Without it the parts go in multi-row INSERTs.
    */
   copyStateParts?(session: Session, table: string, name: string, parts: AsyncIterable<string>): Promise<number>;
+  /**
+   * Optional: the dialect keeps the state in the gzip layout (common.ts,
+   * STATE_BLOBS_TABLE) in a column of binary type `type`; `append` writes the
+   * parts (`part` numbered from 0) into that table, in the target's schema,
+   * for table `name` and returns their count. Without it the state is kept as
+   * base64 parts.
+   */
+  stateBlobs?: { type: string; append(session: Session, name: string, parts: AsyncIterable<Buffer>): Promise<number> };
   /** Statements at the start of the merge's transaction (a lock, the schema). */
   begin(target: LoadTarget): string[];
   /** An in-place type change of a column. */

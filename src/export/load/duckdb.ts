@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { PylonCliError } from '../../errors.js';
 import { duckdbType, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
-import { drained, loadError, sqlString, type ColumnTypes, type LoaderInput } from './common.js';
+import { drained, loadError, sqlString, STATE_BLOBS_TABLE, type ColumnTypes, type LoaderInput } from './common.js';
 import type { Dialect, Session, Stage } from './dialect.js';
 import type { LoadTarget } from './target.js';
 
@@ -69,16 +69,18 @@ const comparableType = (type: string) => type.replaceAll('"', '');
  * takes 80 % of the machine's memory and keeps the whole staging table and
  * the merge's writes in it): past the cap the temporary staging table and the
  * merge's joins spill to `<database>.tmp`, and the inserted rows are written
- * to the database file as they come. 128 MB holds the merge of a 1M-contact
+ * to the database file as they come. 80 MB holds the merge of a 1M-contact
  * table whichever rows changed, because the merge joins ids and hashes only
- * (diffMergeStatements). Insertion order is not kept (the merge needs none),
- * which lets the INSERT … SELECT stream instead of buffering. The allocator
- * hands freed memory back to the system as soon as a task ends (DuckDB's
- * default keeps up to 128 MB cached), with background threads doing it. The
- * JavaScript side's memory comes on top. `PYLON_DUCKDB_MEMORY_LIMIT`
+ * (diffMergeStatements), and the first load's INSERT (64 MB did not); each MB
+ * of cap is a MB of RSS during the walk, where the JavaScript side holds the
+ * delta's id index beside it (bench/RESULTS.md, bench:warehouse-duckdb-rss).
+ * Insertion order is not kept (the merge needs none), which lets the INSERT …
+ * SELECT stream instead of buffering. The allocator hands freed memory back to
+ * the system as soon as a task ends (DuckDB's default keeps up to 128 MB
+ * cached), with background threads doing it. `PYLON_DUCKDB_MEMORY_LIMIT`
  * overrides the cap (a DuckDB size such as `1GB`).
  */
-export const DUCKDB_SETTINGS = { memory_limit: '128MB', preserve_insertion_order: 'false', allocator_flush_threshold: '8MB', allocator_background_threads: 'true' } as const;
+export const DUCKDB_SETTINGS = { memory_limit: '80MB', preserve_insertion_order: 'false', allocator_flush_threshold: '8MB', allocator_background_threads: 'true' } as const;
 
 const memoryLimit = () => process.env.PYLON_DUCKDB_MEMORY_LIMIT || DUCKDB_SETTINGS.memory_limit;
 
@@ -228,6 +230,27 @@ export function duckdbDialect(target: DuckTarget): Dialect {
     async openDirect(session, table, columns) {
       const names = [...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ');
       return parquetStage(target, session as DuckSession, columns, (file) => `INSERT INTO ${table} (${names}) SELECT * FROM read_parquet(${file})`);
+    },
+    stateBlobs: {
+      type: 'BLOB',
+      async append(session, name, parts) {
+        // The appender writes in the connection's open transaction: the parts commit (or roll back) with the merge.
+        const appender = await (session as DuckSession).connection.createAppender(STATE_BLOBS_TABLE, target.schema ?? null);
+        let count = 0;
+        try {
+          for await (const part of parts) {
+            appender.appendVarchar(name);
+            appender.appendBigInt(BigInt(count));
+            appender.appendBlob(part);
+            appender.endRow();
+            count += 1;
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+        return count;
+      },
     },
     begin: () => (target.schema !== undefined ? [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target.schema)}`] : []),
     widen: (table, column, type) => `ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${type} USING CAST(${column} AS ${type})`,

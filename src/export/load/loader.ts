@@ -14,6 +14,9 @@ import {
   sqlString,
   stateTableDdl,
   stateParts,
+  stateBlobs,
+  STATE_PARTS_TABLES,
+  type StateLayout,
   stateStatements,
   stateWrites,
   tableRef,
@@ -121,9 +124,9 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       // Read now: the connection is busy staging until the merge.
       const stateExists = await dialect.tableExists(session, target, STATE_TABLE);
       const readRows = (sql: string) => session.rows(sql);
-      const partsExist = stateExists && (await dialect.tableExists(session, target, STATE_PARTS_TABLE));
-      const state = stateExists && input.keptStatePath === undefined ? await readKeptState(target, readRows, partsExist) : undefined;
-      if (stateExists && input.keptStatePath !== undefined) keptPath = (await writeKeptState(input.keptStatePath, (write) => copyKeptState(target, readRows, partsExist, write))) ? input.keptStatePath : undefined;
+      const exists = (name: string) => dialect.tableExists(session, target, name);
+      const state = stateExists && input.keptStatePath === undefined ? await readKeptState(target, readRows, exists) : undefined;
+      if (stateExists && input.keptStatePath !== undefined) keptPath = (await writeKeptState(input.keptStatePath, (write) => copyKeptState(target, readRows, exists, write))) ? input.keptStatePath : undefined;
       const direct = existing.size === 0 && (await beginDirect());
       const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
       let source = quoteIdent(stageTable);
@@ -229,10 +232,14 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     async writeState(state) {
       if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
       try {
-        for (const statement of stateTableDdl(target, dialect.text, dialect.timestamp, dialect.bigint)) await session.run(statement);
-        if (dialect.copyStateParts) {
-          const statements = stateStatements(target, merged.runId, dialect.timestamp);
-          await session.run(statements.clear);
+        const layout: StateLayout = dialect.stateBlobs ? 'gzip' : 'base64';
+        for (const statement of stateTableDdl(target, { text: dialect.text, timestamp: dialect.timestamp, bigint: dialect.bigint, blob: dialect.stateBlobs?.type }, layout)) await session.run(statement);
+        const statements = stateStatements(target, merged.runId, dialect.timestamp, layout);
+        // Every layout's old parts go: a state an earlier version kept in another layout is replaced (healed) by this one.
+        for (const parts of STATE_PARTS_TABLES) if (await dialect.tableExists(session, target, parts)) await session.run(statements.clear(parts));
+        if (dialect.stateBlobs) {
+          await session.run(statements.record(await dialect.stateBlobs.append(session, target.table, stateBlobs(state))));
+        } else if (dialect.copyStateParts) {
           await session.run(statements.record(await dialect.copyStateParts(session, tableRef(target, STATE_PARTS_TABLE), target.table, stateParts(state))));
         } else {
           for await (const { sql, params } of stateWrites(target, merged.runId, dialect.timestamp, state)) await session.run(sql, params);
