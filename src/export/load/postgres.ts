@@ -3,7 +3,8 @@ import type { Writable } from 'node:stream';
 import pg from 'pg';
 import type { PylonCliError } from '../../errors.js';
 import { from as copyFrom } from 'pg-copy-streams';
-import { formatDate, formatDecimal, formatTimestamp, postgresType, quoteIdent, type ColumnKind, type TypedColumn, type TypedValue } from '../schema.js';
+import { postgresType, quoteIdent, type ColumnKind, type TypedColumn } from '../schema.js';
+import { copyRows } from './copy-text.js';
 import { drained, loadError, tableRef, type ColumnTypes } from './common.js';
 import type { Dialect, Session, Stage } from './dialect.js';
 import type { LoadTarget } from './target.js';
@@ -26,32 +27,6 @@ const FORMAT_TYPE: Record<ColumnKind, string> = {
 };
 
 const TYPES: ColumnTypes = { ddl: postgresType, reported: (kind) => FORMAT_TYPE[kind] };
-
-const escapeCopy = (text: string) => text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-const arrayElement = (text: string) => `"${text.replace(/["\\]/g, (c) => '\\' + c)}"`;
-
-/** One value in COPY's text format. */
-function copyValue(kind: ColumnKind, value: TypedValue): string {
-  if (value === null) return '\\N';
-  switch (kind) {
-    case 'string_list':
-      return escapeCopy(`{${(value as string[]).map(arrayElement).join(',')}}`);
-    case 'decimal':
-      return formatDecimal(value as bigint);
-    case 'boolean':
-      return value ? 't' : 'f';
-    case 'date':
-      return formatDate(value as number);
-    case 'timestamp':
-      return formatTimestamp(value as bigint);
-    case 'integer':
-      return String(value);
-    case 'id_list':
-      return escapeCopy(JSON.stringify(value));
-    default:
-      return escapeCopy(value as string);
-  }
-}
 
 function classify(error: unknown, target: PgTarget): PylonCliError {
   const e = error as { code?: string; message?: string };
@@ -152,16 +127,11 @@ function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn
   copy.on('error', (error: Error) => {
     failure = error;
   });
-  const kinds = columns.map((c) => c.kind);
+  const encode = copyRows(columns);
   return {
     async add(rows, hashes) {
       if (failure) throw classify(failure, target);
-      let text = '';
-      for (let r = 0; r < rows.length; r += 1) {
-        const row = rows[r]!;
-        for (let i = 0; i < row.length; i += 1) text += copyValue(kinds[i]!, row[i]!) + '\t';
-        text += hashes[r] + '\n';
-      }
+      const text = encode(rows, hashes);
       if (text !== '' && !copy.write(text)) {
         await drained(copy);
         if (failure) throw classify(failure, target);
