@@ -47,7 +47,7 @@ export function postgresDialect(target: PgTarget): Dialect {
     bigint: 'bigint',
     timestamp: 'timestamptz',
     primaryKey: true,
-    merge: 'update-join',
+    merge: 'diff-update',
     classify: (error) => classify(error, target),
     async connect() {
       const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 10_000 });
@@ -80,7 +80,7 @@ export function postgresDialect(target: PgTarget): Dialect {
       return new Map(rows.map((r) => [String(r.name), String(r.type)]));
     },
     tableExists: async (session, _target, name) => (await session.rows(`SELECT to_regclass($1) AS oid`, [tableRef(target, name)]))[0]?.oid != null,
-    openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, target, quoteIdent(table)),
+    openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, target),
     openDirect: async (session, table, columns) =>
       copyStage((session as PgSession).client, `COPY ${table} (${[...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ')}) FROM STDIN`, columns, target),
     async copyStateParts(session, table, name, parts) {
@@ -118,10 +118,12 @@ export function postgresDialect(target: PgTarget): Dialect {
 
 /**
  * Rows into a table with COPY (text format): each page's rows as one piece of
- * text, with backpressure. `analyze`: a staging table to ANALYZE once every
- * row is in (the merge joins it).
+ * text, with backpressure. The staging table is not ANALYZEd: the merge joins
+ * it to the table once, a full join on ids that the planner sizes from the
+ * table's pages alone, and its later steps join the small diff table, which
+ * is ANALYZEd (idDiffMergeStatements).
  */
-function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn[], target: PgTarget, analyze?: string): Stage {
+function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn[], target: PgTarget): Stage {
   const copy: Writable = client.query(copyFrom(sql));
   let failure: Error | undefined;
   copy.on('error', (error: Error) => {
@@ -141,7 +143,6 @@ function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn
       copy.end();
       await once(copy, 'finish');
       if (failure) throw failure;
-      if (analyze !== undefined) await client.query('ANALYZE ' + analyze);
     },
     abort() {
       if (!copy.writableFinished) copy.destroy();
