@@ -241,12 +241,56 @@ export function formatDecimal(unscaled: bigint): string {
   return (negative ? '-' : '') + int + (frac ? '.' + frac : '');
 }
 
-export function formatDate(days: number): string {
-  return new Date(days * DAY_MS).toISOString().slice(0, 10);
+/** Day numbers of 0000-01-01 and 9999-12-31: between them a date is `YYYY-MM-DD` (outside, toISOString writes a signed six-digit year). */
+const FIRST_DAY = -719_528;
+const LAST_DAY = 2_932_896;
+const DAY_US = 86_400_000_000;
+/** Date texts by day number: a million contacts' dates and timestamps fall on a few thousand days. Bounded, so odd data cannot grow it without end. */
+const dayTexts = new Map<number, string>();
+const DAY_TEXTS_KEPT = 50_000;
+
+function dayText(day: number): string {
+  let text = dayTexts.get(day);
+  if (text === undefined) {
+    text = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    if (dayTexts.size < DAY_TEXTS_KEPT) dayTexts.set(day, text);
+  }
+  return text;
 }
 
-/** µs since the epoch → `2026-11-02T08:30:00.000000Z` (always six fraction digits, always UTC). */
+export function formatDate(days: number): string {
+  return Number.isInteger(days) && days >= FIRST_DAY && days <= LAST_DAY ? dayText(days) : new Date(days * DAY_MS).toISOString().slice(0, 10);
+}
+
+const two = (n: number) => (n < 10 ? '0' + n : String(n));
+
+/**
+ * µs since the epoch → `2026-11-02T08:30:00.000000Z` (always six fraction
+ * digits, always UTC). In Number arithmetic, the day's text from a cache,
+ * when the µs are a safe integer within years 0–9999 (every value a load
+ * meets); else through BigInt and a Date.
+ */
 export function formatTimestamp(micros: bigint): string {
+  const n = Number(micros);
+  if (Number.isSafeInteger(n)) {
+    let day = Math.floor(n / DAY_US);
+    let rest = n - day * DAY_US;
+    // The division is rounded: one day either way at most.
+    if (rest < 0) {
+      day -= 1;
+      rest += DAY_US;
+    } else if (rest >= DAY_US) {
+      day += 1;
+      rest -= DAY_US;
+    }
+    if (day >= FIRST_DAY && day <= LAST_DAY) {
+      const seconds = Math.floor(rest / 1_000_000);
+      const fraction = rest - seconds * 1_000_000;
+      const h = Math.floor(seconds / 3600);
+      const m = Math.floor((seconds - h * 3600) / 60);
+      return `${dayText(day)}T${two(h)}:${two(m)}:${two(seconds - h * 3600 - m * 60)}.${String(fraction).padStart(6, '0')}Z`;
+    }
+  }
   const ms = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n);
   const rest = micros - ms * 1000n;
   const iso = new Date(Number(ms)).toISOString();

@@ -39,13 +39,14 @@ export interface Dialect {
   /** Whether the loaded table has `id` as its PRIMARY KEY (DuckDB's does not: it rewrites list columns on UPDATE as delete + insert). */
   readonly primaryKey: boolean;
   /**
-   * How the merge is written: `update-join` (update changed rows from a join
-   * of the table and the staging table, insert the new ones with NOT EXISTS:
-   * PostgreSQL), or `diff-rewrite` (diffMergeStatements: one join on ids and
-   * hashes only, then rowid lookups; DuckDB, whose capped memory cannot hold
-   * a join of two wide tables of a million rows).
+   * How the merge is written: `diff-update` (idDiffMergeStatements: one
+   * join of ids and hashes into a small table of the ids to change, then
+   * update, insert and mark by id: PostgreSQL), or `diff-rewrite`
+   * (diffMergeStatements: one join on ids and hashes only, then rowid
+   * lookups; DuckDB, whose capped memory cannot hold a join of two wide
+   * tables of a million rows).
    */
-  readonly merge: 'update-join' | 'diff-rewrite';
+  readonly merge: 'diff-update' | 'diff-rewrite';
   /** Opens the connection; throws a coded load error. */
   connect(input: LoaderInput): Promise<Session>;
   /** A driver's error as a coded load error (never holding the password). */

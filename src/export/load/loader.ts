@@ -7,6 +7,7 @@ import {
   loadsTableDdl,
   mergeStatements,
   diffMergeStatements,
+  idDiffMergeStatements,
   planTable,
   loadError,
   readKeptState,
@@ -199,9 +200,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
           // A table created here takes every staged row as it is, whatever the dialect's merge.
           const sql: MergeSql = created
             ? { prepare: [], cleanup: [], insert: mergeStatements(table, stageName, columns, merge, ts, plan, { empty: true }).insert }
-            : dialect.merge === 'diff-rewrite'
-              ? diffMergeStatements(table, stageName, quoteIdent(`_pylon_diff_${process.pid}`), columns, merge, ts, plan)
-              : { prepare: [], cleanup: [], ...mergeStatements(table, stageName, columns, merge, ts, plan) };
+            : (dialect.merge === 'diff-rewrite' ? diffMergeStatements : idDiffMergeStatements)(table, stageName, quoteIdent(`_pylon_diff_${process.pid}`), columns, merge, ts, plan);
           const staged = Number((await session.rows(`SELECT count(*) AS n FROM ${stageName}`))[0]!.n);
           merge.onStep?.('staged', {});
           for (const statement of sql.prepare) await session.run(statement);

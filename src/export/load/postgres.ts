@@ -3,7 +3,8 @@ import type { Writable } from 'node:stream';
 import pg from 'pg';
 import type { PylonCliError } from '../../errors.js';
 import { from as copyFrom } from 'pg-copy-streams';
-import { formatDate, formatDecimal, formatTimestamp, postgresType, quoteIdent, type ColumnKind, type TypedColumn, type TypedValue } from '../schema.js';
+import { postgresType, quoteIdent, type ColumnKind, type TypedColumn } from '../schema.js';
+import { copyRows } from './copy-text.js';
 import { drained, loadError, tableRef, type ColumnTypes } from './common.js';
 import type { Dialect, Session, Stage } from './dialect.js';
 import type { LoadTarget } from './target.js';
@@ -27,32 +28,6 @@ const FORMAT_TYPE: Record<ColumnKind, string> = {
 
 const TYPES: ColumnTypes = { ddl: postgresType, reported: (kind) => FORMAT_TYPE[kind] };
 
-const escapeCopy = (text: string) => text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-const arrayElement = (text: string) => `"${text.replace(/["\\]/g, (c) => '\\' + c)}"`;
-
-/** One value in COPY's text format. */
-function copyValue(kind: ColumnKind, value: TypedValue): string {
-  if (value === null) return '\\N';
-  switch (kind) {
-    case 'string_list':
-      return escapeCopy(`{${(value as string[]).map(arrayElement).join(',')}}`);
-    case 'decimal':
-      return formatDecimal(value as bigint);
-    case 'boolean':
-      return value ? 't' : 'f';
-    case 'date':
-      return formatDate(value as number);
-    case 'timestamp':
-      return formatTimestamp(value as bigint);
-    case 'integer':
-      return String(value);
-    case 'id_list':
-      return escapeCopy(JSON.stringify(value));
-    default:
-      return escapeCopy(value as string);
-  }
-}
-
 function classify(error: unknown, target: PgTarget): PylonCliError {
   const e = error as { code?: string; message?: string };
   const message = e?.message ?? String(error);
@@ -72,7 +47,7 @@ export function postgresDialect(target: PgTarget): Dialect {
     bigint: 'bigint',
     timestamp: 'timestamptz',
     primaryKey: true,
-    merge: 'update-join',
+    merge: 'diff-update',
     classify: (error) => classify(error, target),
     async connect() {
       const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 10_000 });
@@ -105,7 +80,7 @@ export function postgresDialect(target: PgTarget): Dialect {
       return new Map(rows.map((r) => [String(r.name), String(r.type)]));
     },
     tableExists: async (session, _target, name) => (await session.rows(`SELECT to_regclass($1) AS oid`, [tableRef(target, name)]))[0]?.oid != null,
-    openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, target, quoteIdent(table)),
+    openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, target),
     openDirect: async (session, table, columns) =>
       copyStage((session as PgSession).client, `COPY ${table} (${[...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ')}) FROM STDIN`, columns, target),
     async copyStateParts(session, table, name, parts) {
@@ -143,25 +118,22 @@ export function postgresDialect(target: PgTarget): Dialect {
 
 /**
  * Rows into a table with COPY (text format): each page's rows as one piece of
- * text, with backpressure. `analyze`: a staging table to ANALYZE once every
- * row is in (the merge joins it).
+ * text, with backpressure. The staging table is not ANALYZEd: the merge joins
+ * it to the table once, a full join on ids that the planner sizes from the
+ * table's pages alone, and its later steps join the small diff table, which
+ * is ANALYZEd (idDiffMergeStatements).
  */
-function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn[], target: PgTarget, analyze?: string): Stage {
+function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn[], target: PgTarget): Stage {
   const copy: Writable = client.query(copyFrom(sql));
   let failure: Error | undefined;
   copy.on('error', (error: Error) => {
     failure = error;
   });
-  const kinds = columns.map((c) => c.kind);
+  const encode = copyRows(columns);
   return {
     async add(rows, hashes) {
       if (failure) throw classify(failure, target);
-      let text = '';
-      for (let r = 0; r < rows.length; r += 1) {
-        const row = rows[r]!;
-        for (let i = 0; i < row.length; i += 1) text += copyValue(kinds[i]!, row[i]!) + '\t';
-        text += hashes[r] + '\n';
-      }
+      const text = encode(rows, hashes);
       if (text !== '' && !copy.write(text)) {
         await drained(copy);
         if (failure) throw classify(failure, target);
@@ -171,7 +143,6 @@ function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn
       copy.end();
       await once(copy, 'finish');
       if (failure) throw failure;
-      if (analyze !== undefined) await client.query('ANALYZE ' + analyze);
     },
     abort() {
       if (!copy.writableFinished) copy.destroy();
