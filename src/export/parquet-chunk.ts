@@ -200,6 +200,21 @@ function framePage(header: Parameters<typeof writePageHeader>[1], body: Uint8Arr
  */
 const scratch = { body: new ByteWriter(1 << 18), levels: new ByteWriter(1 << 16) };
 
+/** Typed scratch arrays for levels and dictionary indexes, reused by every page (a page's levels were two arrays of numbers a column). */
+const levelScratch = { repetition: new Uint8Array(1 << 13), definition: new Uint8Array(1 << 13) };
+let indexScratch = new Int32Array(1 << 13);
+
+/** The first `length` slots of a level scratch array, grown when a page needs more. */
+function levelRoom(kind: keyof typeof levelScratch, length: number): Uint8Array {
+  if (levelScratch[kind].length < length) levelScratch[kind] = new Uint8Array(Math.max(length, 2 * levelScratch[kind].length));
+  return levelScratch[kind].subarray(0, length);
+}
+
+function indexRoom(length: number): Int32Array {
+  if (indexScratch.length < length) indexScratch = new Int32Array(Math.max(length, 2 * indexScratch.length));
+  return indexScratch.subarray(0, length);
+}
+
 function cleared(writer: ByteWriter): ByteWriter {
   writer.index = 0;
   writer.offset = 0;
@@ -461,7 +476,7 @@ export class ColumnChunkBuilder {
       body.appendBytes(written(run));
       return rows as unknown[];
     }
-    const levels = new Array<number>(rows.length);
+    const levels = levelRoom('definition', rows.length);
     const present: unknown[] = [];
     for (let i = 0; i < rows.length; i += 1) {
       const value = rows[i];
@@ -482,30 +497,35 @@ export class ColumnChunkBuilder {
    * a row's first. Writes both levels; returns the elements.
    */
   private listLevels(body: ByteWriter, rows: readonly unknown[]): unknown[] {
-    const repetition: number[] = [];
-    const definition: number[] = [];
+    let slots = 0;
+    for (let i = 0; i < rows.length; i += 1) slots += (rows[i] as readonly unknown[]).length || 1;
+    const repetition = levelRoom('repetition', slots);
+    const definition = levelRoom('definition', slots);
     const present: unknown[] = [];
+    let slot = 0;
     for (let i = 0; i < rows.length; i += 1) {
       const list = rows[i] as readonly unknown[];
       if (list.length === 0) {
-        repetition.push(0);
-        definition.push(0);
+        repetition[slot] = 0;
+        definition[slot] = 0;
+        slot += 1;
         continue;
       }
       for (let j = 0; j < list.length; j += 1) {
-        repetition.push(j === 0 ? 0 : 1);
-        definition.push(1);
+        repetition[slot] = j === 0 ? 0 : 1;
+        definition[slot] = 1;
+        slot += 1;
         present.push(list[j]);
       }
     }
-    this.listSlots = definition.length;
+    this.listSlots = slots;
     this.writeLevels(body, repetition, 1);
     this.writeLevels(body, definition, 1);
     return present;
   }
 
   /** Version 1 levels: the RLE/bit-packed hybrid run, prefixed by its length in 4 bytes. */
-  private writeLevels(body: ByteWriter, levels: number[], max: number): void {
+  private writeLevels(body: ByteWriter, levels: number[] | Uint8Array, max: number): void {
     const run = cleared(scratch.levels);
     writeRleBitPackedHybrid(run, levels, bitWidth(max));
     body.appendUint32(run.index);
@@ -516,7 +536,7 @@ export class ColumnChunkBuilder {
     // The chunk's first page decides: mostly distinct values (ids, emails, names) are PLAIN from the start, with no dictionary to build or hold.
     if (this.dictionary && this.dictionaryValues.length === 0 && new Set(present).size > present.length / 2) this.dictionary = undefined;
     if (this.dictionary) {
-      const indexes = new Array<number>(present.length);
+      const indexes = indexRoom(present.length);
       let maxIndex = 0;
       for (let i = 0; i < present.length; i += 1) {
         const value = present[i] as string;
