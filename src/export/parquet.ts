@@ -175,8 +175,9 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
   let groupCount = 0;
   let groupBytes = 0;
   // Fixed-size columns add the same to every row's estimate; only text and lists are measured.
-  const measured = columns.flatMap((column, i) => (FIXED_SIZE.has(column.kind) ? [] : [i]));
-  const fixedRowBytes = 8 * (columns.length - measured.length);
+  const texts = columns.flatMap((column, i) => (column.kind === 'string' ? [i] : []));
+  const lists = columns.flatMap((column, i) => (FIXED_SIZE.has(column.kind) || column.kind === 'string' ? [] : [i]));
+  const fixedRowBytes = 8 * (columns.length - texts.length - lists.length);
 
   const take = (): Uint8Array => {
     const bytes = new Uint8Array(writer.buffer.slice(0, writer.index));
@@ -231,12 +232,17 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
   /** The size estimate (valueSize) of rows[from, to), a column at a time. */
   const measure = (rows: readonly TypedRow[], from: number, to: number): number => {
     let bytes = fixedRowBytes * (to - from);
-    for (let m = 0; m < measured.length; m += 1) {
-      const i = measured[m]!;
+    // A text column holds text or null (valueSize: its length and 4, or 8).
+    for (let m = 0; m < texts.length; m += 1) {
+      const i = texts[m]!;
       for (let r = from; r < to; r += 1) {
-        const value = rows[r]![i]!;
-        bytes += typeof value === 'string' ? value.length + 4 : valueSize(value);
+        const value = rows[r]![i];
+        bytes += typeof value === 'string' ? value.length + 4 : 8;
       }
+    }
+    for (let m = 0; m < lists.length; m += 1) {
+      const i = lists[m]!;
+      for (let r = from; r < to; r += 1) bytes += valueSize(rows[r]![i]!);
     }
     return bytes;
   };
