@@ -477,13 +477,14 @@ export class ColumnChunkBuilder {
       return rows as unknown[];
     }
     const levels = levelRoom('definition', rows.length);
-    const present: unknown[] = [];
+    const present = new Array<unknown>(rows.length - nulls);
+    let k = 0;
     for (let i = 0; i < rows.length; i += 1) {
       const value = rows[i];
       if (value === null || value === undefined) levels[i] = 0;
       else {
         levels[i] = 1;
-        present.push(value);
+        present[k++] = value;
       }
     }
     this.writeLevels(body, levels, 1);
@@ -498,10 +499,16 @@ export class ColumnChunkBuilder {
    */
   private listLevels(body: ByteWriter, rows: readonly unknown[]): unknown[] {
     let slots = 0;
-    for (let i = 0; i < rows.length; i += 1) slots += (rows[i] as readonly unknown[]).length || 1;
+    let empty = 0;
+    for (let i = 0; i < rows.length; i += 1) {
+      const length = (rows[i] as readonly unknown[]).length;
+      slots += length || 1;
+      if (length === 0) empty += 1;
+    }
     const repetition = levelRoom('repetition', slots);
     const definition = levelRoom('definition', slots);
-    const present: unknown[] = [];
+    const present = new Array<unknown>(slots - empty);
+    let k = 0;
     let slot = 0;
     for (let i = 0; i < rows.length; i += 1) {
       const list = rows[i] as readonly unknown[];
@@ -515,7 +522,7 @@ export class ColumnChunkBuilder {
         repetition[slot] = j === 0 ? 0 : 1;
         definition[slot] = 1;
         slot += 1;
-        present.push(list[j]);
+        present[k++] = list[j];
       }
     }
     this.listSlots = slots;

@@ -186,9 +186,14 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
   };
   /** Copies rows[from, to) into the pending page, a column at a time. */
   const admit = (rows: readonly TypedRow[], from: number, to: number) => {
+    if (from === to) return;
     for (let i = 0; i < columns.length; i += 1) {
-      const values = pending[i]!;
-      for (let r = from; r < to; r += 1) values.push(rows[r]![i]);
+      let values = pending[i]!;
+      // An empty page takes the rows into an array of their size (grown by push, its copies were most of the encoder's garbage).
+      if (values.length === 0) {
+        values = pending[i] = new Array<unknown>(to - from);
+        for (let r = from; r < to; r += 1) values[r - from] = rows[r]![i];
+      } else for (let r = from; r < to; r += 1) values.push(rows[r]![i]);
     }
   };
   const encodePage = () => {
