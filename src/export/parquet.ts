@@ -12,10 +12,17 @@ import { DECIMAL_PRECISION, DECIMAL_SCALE, type TypedColumn, type TypedRow, type
  * is written: a row group ends at ROW_GROUP_ROWS rows (DuckDB's default) or
  * once its pages reach ROW_GROUP_BYTES uncompressed, whichever comes first. A
  * page holds PAGE_ROWS rows or about PAGE_BYTES of values (an eighth of the
- * row group's budget when that is smaller, so a group overshoots it by little).
+ * row group's budget when that is smaller, so a group overshoots it by little),
+ * and also ends with the rows given to one call once it holds PAGE_FLUSH_ROWS:
+ * the export gives an API page of contacts (999 by default) at a time, so its
+ * rows are encoded before the next page is fetched and die young; kept
+ * across fetches they outlived the young generation's collections, were
+ * copied to the old one and cost major collections (issue 19: a fifth of the
+ * Parquet run's extra CPU was the collector).
  */
 export { ROW_GROUP_BYTES, ROW_GROUP_ROWS };
 const PAGE_ROWS = 4_096;
+const PAGE_FLUSH_ROWS = 512;
 const PAGE_BYTES = 8 * 1024 * 1024;
 
 /**
@@ -120,7 +127,11 @@ function leaves(tree: SchemaTree[]): SchemaTree[][] {
   return node.children.length === 0 ? [tree] : node.children.flatMap((child) => leaves([...tree, child]));
 }
 
-/** A rough size of a value in memory-to-be-encoded, to end a page before its values grow large. */
+/**
+ * A rough size of a value in memory-to-be-encoded, to end a page before its
+ * values grow large: text is its length and 4, a list 4 and each entry's
+ * (64 for an id-list entry), anything else (a number, a bigint, null) 8.
+ */
 function valueSize(value: TypedValue): number {
   if (typeof value === 'string') return value.length + 4;
   if (Array.isArray(value)) {
@@ -130,6 +141,9 @@ function valueSize(value: TypedValue): number {
   }
   return 8;
 }
+
+/** Kinds whose values are never text or lists: each counts 8 in valueSize, whatever the row. */
+const FIXED_SIZE: ReadonlySet<TypedColumn['kind']> = new Set(['integer', 'decimal', 'boolean', 'date', 'timestamp']);
 
 /**
  * `statistics: false` for a file only this tool reads once (DuckDB's staging
@@ -154,24 +168,43 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
   const writer = new ByteWriter(1 << 16);
   const rowGroups: RowGroup[] = [];
   let numRows = 0n;
-  let pending: TypedRow[] = [];
+  // The pending page, column by column (rows are copied into it as the page takes them, then dropped).
+  let pending: unknown[][] = columns.map(() => []);
+  let pendingRows = 0;
   let pendingBytes = 0;
   let groupCount = 0;
   let groupBytes = 0;
+  // Fixed-size columns add the same to every row's estimate; only text and lists are measured.
+  const texts = columns.flatMap((column, i) => (column.kind === 'string' ? [i] : []));
+  const lists = columns.flatMap((column, i) => (FIXED_SIZE.has(column.kind) || column.kind === 'string' ? [] : [i]));
+  const fixedRowBytes = 8 * (columns.length - texts.length - lists.length);
 
   const take = (): Uint8Array => {
     const bytes = new Uint8Array(writer.buffer.slice(0, writer.index));
     writer.index = 0;
     return bytes;
   };
-  const encodePage = () => {
-    if (pending.length === 0) return;
+  /** Copies rows[from, to) into the pending page, a column at a time. */
+  const admit = (rows: readonly TypedRow[], from: number, to: number) => {
+    if (from === to) return;
     for (let i = 0; i < columns.length; i += 1) {
-      const values = pending.map((row) => row[i]);
+      let values = pending[i]!;
+      // An empty page takes the rows into an array of their size (grown by push, its copies were most of the encoder's garbage).
+      if (values.length === 0) {
+        values = pending[i] = new Array<unknown>(to - from);
+        for (let r = from; r < to; r += 1) values[r - from] = rows[r]![i];
+      } else for (let r = from; r < to; r += 1) values.push(rows[r]![i]);
+    }
+  };
+  const encodePage = () => {
+    if (pendingRows === 0) return;
+    for (let i = 0; i < columns.length; i += 1) {
+      const values = pending[i]!;
       for (const builder of builders[i]!) groupBytes += builder.addPage(values);
     }
-    groupCount += pending.length;
-    pending = [];
+    groupCount += pendingRows;
+    pending = columns.map(() => []);
+    pendingRows = 0;
     pendingBytes = 0;
   };
   /** Returns the row group's bytes as the column chunks' pieces, in file order, taken lazily (none when no row is pending); its metadata is recorded now. */
@@ -201,20 +234,65 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
       taken();
     })();
   };
+  /** The size estimate (valueSize) of rows[from, to), a column at a time. */
+  const measure = (rows: readonly TypedRow[], from: number, to: number): number => {
+    let bytes = fixedRowBytes * (to - from);
+    // A text column holds text or null (valueSize: its length and 4, or 8).
+    for (let m = 0; m < texts.length; m += 1) {
+      const i = texts[m]!;
+      for (let r = from; r < to; r += 1) {
+        const value = rows[r]![i];
+        bytes += typeof value === 'string' ? value.length + 4 : 8;
+      }
+    }
+    for (let m = 0; m < lists.length; m += 1) {
+      const i = lists[m]!;
+      for (let r = from; r < to; r += 1) bytes += valueSize(rows[r]![i]!);
+    }
+    return bytes;
+  };
+  /** After the rows up to here are admitted: ends the row group or the page if one is full. */
+  const boundary = (groups: Iterable<Uint8Array>[]): boolean => {
+    if (groupCount + pendingRows >= groupRows) {
+      groups.push(writeGroup());
+      return true;
+    }
+    if (pendingRows >= PAGE_ROWS || pendingBytes >= pageBytesLimit) {
+      encodePage();
+      if (groupBytes >= groupBytesLimit) groups.push(writeGroup());
+      return true;
+    }
+    return false;
+  };
   const pageParts = (rows: readonly TypedRow[]): Iterable<Uint8Array> => {
     const groups: Iterable<Uint8Array>[] = [];
-    for (const row of rows) {
-      pending.push(row);
-      for (let i = 0; i < row.length; i += 1) {
-        const value = row[i];
-        // Text and fixed-size values inline; lists through valueSize.
-        pendingBytes += typeof value === 'string' ? value.length + 4 : typeof value === 'object' && value !== null ? valueSize(value) : 8;
+    let from = 0;
+    while (from < rows.length) {
+      // The rows up to the next row-count boundary: when their sizes cannot reach the byte limit, they are taken together.
+      const to = Math.min(rows.length, from + Math.min(groupRows - groupCount - pendingRows, PAGE_ROWS - pendingRows));
+      const bytes = measure(rows, from, to);
+      if (pendingBytes + bytes < pageBytesLimit) {
+        pendingRows += to - from;
+        pendingBytes += bytes;
+        admit(rows, from, to);
+        from = to;
+        boundary(groups);
+        continue;
       }
-      if (groupCount + pending.length >= groupRows) groups.push(writeGroup());
-      else if (pending.length >= PAGE_ROWS || pendingBytes >= pageBytesLimit) {
-        encodePage();
-        if (groupBytes >= groupBytesLimit) groups.push(writeGroup());
+      // The byte limit falls among them: row by row up to it.
+      for (let r = from; r < to; r += 1) {
+        pendingRows += 1;
+        pendingBytes += measure(rows, r, r + 1);
+        if (r === to - 1 || groupCount + pendingRows >= groupRows || pendingRows >= PAGE_ROWS || pendingBytes >= pageBytesLimit) {
+          admit(rows, from, r + 1);
+          from = r + 1;
+          if (boundary(groups)) break;
+        }
       }
+    }
+    if (pendingRows >= PAGE_FLUSH_ROWS) {
+      encodePage();
+      if (groupBytes >= groupBytesLimit) groups.push(writeGroup());
     }
     if (groups.length <= 1) return groups[0] ?? [];
     return (function* () {

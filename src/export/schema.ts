@@ -128,15 +128,66 @@ const INT64_MAX = 2n ** 63n - 1n;
 const DEC_LIMIT = 10n ** BigInt(DECIMAL_PRECISION);
 const DAY_MS = 86_400_000;
 
+/**
+ * The value of `count` ASCII digits of `text` from `at`, or -1 when one of
+ * them is not a digit: the fast paths below read numbers with it instead of a
+ * regular expression's groups (a string each) and Number().
+ */
+function digitsAt(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i += 1) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Whether `day` is a day of `month` (1–12) of `year` in the proleptic Gregorian calendar, as Date.UTC counts it. */
+function isCalendarDay(year: number, month: number, day: number): boolean {
+  if (day < 1) return false;
+  if (month !== 2) return day <= MONTH_DAYS[month - 1]!;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (leap ? 29 : 28);
+}
+
+/** Up to 15 digits (after an optional sign) are exact as a number, so the bigint is made from one; longer text goes through BigInt(text) and the range check. */
 function parseInteger(text: string): bigint {
+  const signed = text.charCodeAt(0) === 43 || text.charCodeAt(0) === 45; // + -
+  const count = text.length - (signed ? 1 : 0);
+  if (count > 0 && count <= 15) {
+    const magnitude = digitsAt(text, signed ? 1 : 0, count);
+    if (magnitude >= 0) return BigInt(text.charCodeAt(0) === 45 ? -magnitude : magnitude);
+  }
   if (!INT_RE.test(text)) throw new TypeMismatch('not an integer');
   const value = BigInt(text);
   if (value > INT64_MAX || value < -INT64_MAX - 1n) throw new TypeMismatch('outside the 64-bit integer range');
   return value;
 }
 
-/** "1234.50" → 1234500000000n (scale 9), exactly. */
+const POWERS_OF_TEN = Array.from({ length: DECIMAL_SCALE + 1 }, (_, i) => 10 ** i);
+
+/**
+ * "1234.50" → 1234500000000n (scale 9), exactly. Up to 6 integer digits and 9
+ * decimal places (the usual amount) are summed as a number, exact below
+ * 2^53; anything else goes through the text.
+ */
 export function parseDecimal(text: string): bigint {
+  const negative = text.charCodeAt(0) === 45;
+  const start = negative || text.charCodeAt(0) === 43 ? 1 : 0;
+  const dot = text.indexOf('.', start);
+  const intDigits = (dot < 0 ? text.length : dot) - start;
+  const fracDigits = dot < 0 ? 0 : text.length - dot - 1;
+  if (intDigits <= 6 && fracDigits <= DECIMAL_SCALE && intDigits + fracDigits > 0) {
+    const int = digitsAt(text, start, intDigits);
+    const frac = digitsAt(text, dot + 1, fracDigits);
+    if (int >= 0 && frac >= 0) {
+      const unscaled = int * POWERS_OF_TEN[DECIMAL_SCALE]! + frac * POWERS_OF_TEN[DECIMAL_SCALE - fracDigits]!;
+      return BigInt(negative ? -unscaled : unscaled);
+    }
+  }
   const match = DEC_RE.exec(text);
   if (!match || (match[2] === '' && (match[3] ?? '') === '')) throw new TypeMismatch('not a decimal number');
   const fraction = (match[3] ?? '').replace(/0+$/, '');
@@ -146,7 +197,18 @@ export function parseDecimal(text: string): bigint {
   return match[1] === '-' ? -unscaled : unscaled;
 }
 
+/**
+ * `YYYY-MM-DD` with a year from 0100 and a month from 01 to 12 read digit by
+ * digit and its day checked against the month; other text (and every
+ * mismatch) through the regular expression and Date, which give the error.
+ */
 function parseDate(text: string): number {
+  if (text.length === 10 && text.charCodeAt(4) === 45 && text.charCodeAt(7) === 45) {
+    const y = digitsAt(text, 0, 4);
+    const m = digitsAt(text, 5, 2);
+    const d = digitsAt(text, 8, 2);
+    if (y >= 100 && m >= 1 && m <= 12 && d >= 0 && isCalendarDay(y, m, d)) return Date.UTC(y, m - 1, d) / DAY_MS;
+  }
   const match = DATE_RE.exec(text);
   if (!match) throw new TypeMismatch('not a date (YYYY-MM-DD)');
   const [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3])];
@@ -156,8 +218,39 @@ function parseDate(text: string): number {
   return ms / DAY_MS;
 }
 
-/** RFC 3339 → µs since the epoch, UTC (sub-µs digits are dropped). */
+/** One BigInt per value where the sum is exact as a number (until about the year 2255), two otherwise. */
+function toMicros(ms: number, micros: number): bigint {
+  const exact = ms * 1000 + micros;
+  return Number.isSafeInteger(exact) ? BigInt(exact) : BigInt(ms) * 1000n + BigInt(micros);
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.f…]Z` (what Pylon sends) read digit by digit: a year
+ * from 0100, a month from 01 to 12 and a valid day, hour, minute and second;
+ * anything else, offsets included, through timestampFromText.
+ */
 function parseTimestamp(text: string): bigint {
+  const length = text.length;
+  const t = text.charCodeAt(10);
+  const z = text.charCodeAt(length - 1);
+  if (length >= 20 && text.charCodeAt(4) === 45 && text.charCodeAt(7) === 45 && (t === 84 || t === 116 || t === 32) && text.charCodeAt(13) === 58 && text.charCodeAt(16) === 58 && (z === 90 || z === 122)) {
+    const y = digitsAt(text, 0, 4);
+    const m = digitsAt(text, 5, 2);
+    const d = digitsAt(text, 8, 2);
+    const h = digitsAt(text, 11, 2);
+    const mi = digitsAt(text, 14, 2);
+    const s = digitsAt(text, 17, 2);
+    // The fraction: nothing, or a dot and at least one digit; its first six digits count.
+    const fraction = length - 21;
+    const micros = length === 20 ? 0 : text.charCodeAt(19) === 46 && fraction > 0 ? digitsAt(text, 20, Math.min(fraction, 6)) : -1;
+    const valid = y >= 100 && m >= 1 && m <= 12 && d >= 0 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 59 && micros >= 0 && isCalendarDay(y, m, d);
+    if (valid && (fraction <= 6 || digitsAt(text, 26, fraction - 6) >= 0)) return toMicros(Date.UTC(y, m - 1, d, h, mi, s), micros * POWERS_OF_TEN[6 - Math.min(Math.max(fraction, 0), 6)]!);
+  }
+  return timestampFromText(text);
+}
+
+/** RFC 3339 → µs since the epoch, UTC (sub-µs digits are dropped). */
+function timestampFromText(text: string): bigint {
   const m = TS_RE.exec(text);
   if (!m) throw new TypeMismatch('not an RFC 3339 date-time');
   const d = Number(m[3]);
@@ -169,46 +262,69 @@ function parseTimestamp(text: string): bigint {
   if (check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) throw new TypeMismatch('not a valid date-time');
   if (m[9] !== undefined) ms -= (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11])) * 60_000;
   const micros = m[7] === undefined ? 0 : Number(m[7].slice(0, 6).padEnd(6, '0'));
-  // One BigInt per value where the sum is exact as a number (until about the year 2255), two otherwise.
-  const exact = ms * 1000 + micros;
-  return Number.isSafeInteger(exact) ? BigInt(exact) : BigInt(ms) * 1000n + BigInt(micros);
+  return toMicros(ms, micros);
 }
 
 function parseBoolean(text: string): boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
   const lower = text.toLowerCase();
   if (lower === 'true') return true;
   if (lower === 'false') return false;
   throw new TypeMismatch('not true or false');
 }
 
-function convert(kind: ColumnKind, raw: RawValue, fields?: readonly string[]): TypedValue {
-  if (kind === 'id_list') {
-    const entries = (raw ?? []) as IdEntry[];
-    if (entries.some((entry) => entry[fields![0]!] === null)) throw new TypeMismatch(`an entry without ${fields![0]}`);
-    return entries;
-  }
-  if (kind === 'string_list') {
-    if (raw === undefined || raw === null) return [];
-    return Array.isArray(raw) ? raw.map(String) : [String(raw)];
-  }
-  if (raw === undefined || raw === null) return null;
-  const text = Array.isArray(raw) ? (raw as string[]).join(';') : String(raw);
-  if (kind === 'string') return text;
-  if (text.trim() === '') return null;
-  const value = text.trim();
-  switch (kind) {
+type Converter = (raw: RawValue) => TypedValue;
+
+/** A scalar's text: a list's values joined with `;` (as in the CSV cell). */
+const textOf = (raw: string | string[] | IdEntry[]): string => (typeof raw === 'string' ? raw : Array.isArray(raw) ? (raw as string[]).join(';') : String(raw));
+
+/** A scalar kind: null when absent or blank, else `parse` of the trimmed text. */
+function scalar(parse: (text: string) => TypedValue): Converter {
+  return (raw) => {
+    if (raw === undefined || raw === null) return null;
+    const value = textOf(raw).trim();
+    return value === '' ? null : parse(value);
+  };
+}
+
+/** A list of strings; a list whose values are all strings already is taken as it is (nothing changes it). */
+function stringList(raw: RawValue): TypedValue {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) return [String(raw)];
+  for (let i = 0; i < raw.length; i += 1) if (typeof raw[i] !== 'string') return raw.map(String);
+  return raw as string[];
+}
+
+/** One converter per column (a switch on the kind per value was most of the cost). */
+function converterOf(column: TypedColumn): Converter {
+  switch (column.kind) {
+    case 'id_list': {
+      const id = column.fields![0]!;
+      return (raw) => {
+        const entries = (raw ?? []) as IdEntry[];
+        if (entries.some((entry) => entry[id] === null)) throw new TypeMismatch(`an entry without ${id}`);
+        return entries;
+      };
+    }
+    case 'string_list':
+      return stringList;
+    case 'string':
+      return (raw) => (raw === undefined || raw === null ? null : textOf(raw));
     case 'integer':
-      return parseInteger(value);
+      return scalar(parseInteger);
     case 'decimal':
-      return parseDecimal(value);
+      return scalar(parseDecimal);
     case 'boolean':
-      return parseBoolean(value);
+      return scalar(parseBoolean);
     case 'date':
-      return parseDate(value);
+      return scalar(parseDate);
     case 'timestamp':
-      return parseTimestamp(value);
+      return scalar(parseTimestamp);
   }
 }
+
+const converterCache = new WeakMap<readonly TypedColumn[], Converter[]>();
 
 /** A contact as typed values, in column order; a string naming the column when a value does not fit. */
 export function toTypedRow(contact: Contact, columns: readonly TypedColumn[], exportColumns: readonly ExportColumn[]): TypedRow | string {
@@ -217,13 +333,18 @@ export function toTypedRow(contact: Contact, columns: readonly TypedColumn[], ex
 
 /** The values read from a contact (readValues) as typed values; a string naming the column when a value does not fit. */
 export function typedRowOf(values: readonly RawValue[], columns: readonly TypedColumn[]): TypedRow | string {
+  let converters = converterCache.get(columns);
+  if (!converters) {
+    converters = columns.map(converterOf);
+    converterCache.set(columns, converters);
+  }
   const row: TypedRow = new Array(columns.length);
   for (let i = 0; i < columns.length; i += 1) {
-    const column = columns[i]!;
     const raw = values[i];
     try {
-      row[i] = convert(column.kind, raw, column.fields);
+      row[i] = converters[i]!(raw);
     } catch (error) {
+      const column = columns[i]!;
       if (!(error instanceof TypeMismatch)) throw error;
       const shown = column.kind === 'id_list' ? raw : Array.isArray(raw) ? (raw as string[]).join(';') : raw;
       return `${column.source} = ${JSON.stringify(shown)} is ${error.message} (column type ${typeLabel(column.kind, column.fields)})`;
