@@ -292,6 +292,25 @@ function scratchFile(run: OpenRun, kind: string, name: string): string {
   return join(dir, name);
 }
 
+/**
+ * A contact Pylon still lists whose record this run could not make (a value
+ * that does not fit its column; the error report names it) is not a deletion:
+ * the baseline marks it seen (no deleted id, no delete in the change log), the
+ * new state keeps its previous hash (the next run compares with what was last
+ * published), and the load leaves its row as it was.
+ */
+async function keepUnexported(id: string, run: OpenRun, outputs: PageOutputs): Promise<void> {
+  run.load?.keep(id);
+  const baseline = run.baseline;
+  if (!baseline) return;
+  const key = idKey(id);
+  const previous = baseline.index.get(key);
+  if (previous === undefined || baseline.index.isMarked(key)) return;
+  baseline.index.mark(key);
+  const hex = previous.hi.toString(16).padStart(8, '0') + previous.lo.toString(16).padStart(8, '0');
+  await outputs.state?.page([{ id, hash: { ...previous, hex }, cells: [], typed: undefined, line: undefined, json: undefined, change: 'unchanged' }]);
+}
+
 /** Pulls every page through the page sinks into the data file (or stdout), which sets the pace. */
 async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, outputs: PageOutputs, context: WalkContext): Promise<void> {
   const { stats, report, progress, hooks } = context;
@@ -312,6 +331,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
   const chunks = encodedPages({
     options, client, encoder, makeRecord: recordMaker(run.columns, run.typed, rowHasher(run.rowHash, columnsKey(stats.columns)), needs), baseline: run.baseline, pageSinks, values: run.values, report, stats,
     pageState: progress.pages, tracker, signal: hooks.signal,
+    keepUnexported: (id) => keepUnexported(id, run, outputs),
     onPage: () => {
       context.onPage();
       hooks.onProgress?.(stats);
@@ -415,7 +435,7 @@ async function manifestSinks(options: ExportOptions, run: OpenRun, outputs: Page
   }
   return marks;
 }
-type LoadSink = PageSink & { loader: TableLoader; keepState(state: StateWriter | undefined): void; unknownRowHash: boolean };
+type LoadSink = PageSink & { loader: TableLoader; keepState(state: StateWriter | undefined): void; keep(id: string): void; unknownRowHash: boolean };
 
 /** The load as a sink: staged during the walk, merged when the files are staged, committed when they are in place. */
 function loadSink(
@@ -425,6 +445,8 @@ function loadSink(
   onStep: RunExportHooks['onMergeStep'],
 ): LoadSink {
   let state: StateWriter | undefined;
+  /** Contacts the run could not export: their rows stay (MergeInput.keep). */
+  const kept: string[] = [];
   const sink: LoadSink = {
     rank: RANK.load,
     loader,
@@ -436,9 +458,12 @@ function loadSink(
     keepState(writer) {
       state = writer;
     },
+    keep(id) {
+      kept.push(id);
+    },
     async prepare() {
       const started = Date.now();
-      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, onStep });
+      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, keep: kept, onStep });
       // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
       if (state?.stagedPath !== undefined) await loader.writeState(createReadStream(state.stagedPath));
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started };
@@ -558,6 +583,8 @@ interface PagesInput {
   /** The state, the change log and the load: each takes every page's records. */
   pageSinks: readonly PageSink[];
   values: ValuesDigest | undefined;
+  /** A contact whose record could not be made (reported): kept as the last committed run left it (keepUnexported). */
+  keepUnexported: (id: string) => Promise<void>;
   report: ErrorReport;
   stats: ExportStats;
   pageState: PaginationState;
@@ -628,6 +655,7 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<En
     const made = input.makeRecord(contact);
     if (typeof made === 'string') {
       await recordError(record, made);
+      await input.keepUnexported(contact.id);
       continue;
     }
     if (values) values.add(made.line!);
