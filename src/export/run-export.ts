@@ -178,6 +178,8 @@ interface OpenRun {
   scratch: string[];
   /** How this run hashes its records: as its baseline did, else the current kind. */
   rowHash: RowHashKind;
+  /** Baseline ids marked seen by keepUnexported (contacts whose records could not be written). */
+  keptUnexported: number;
 }
 
 async function openRun(options: ExportOptions, client: PylonClient, hooks: RunExportHooks, sinceBaseline: Baseline | undefined, stats: ExportStats, sinks: ExportSink[]): Promise<OpenRun> {
@@ -213,7 +215,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     // so an older version's sha256 table is not rewritten whole; a table with no kept state is compared in ROW_HASH, and the summary says so if rows differ.
     const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
     if (load && !baseline && !keptKind) load.unknownRowHash = true;
-    return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH };
+    return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0 };
   } catch (error) {
     for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
     throw error;
@@ -307,6 +309,7 @@ async function keepUnexported(id: string, run: OpenRun, outputs: PageOutputs): P
   const previous = baseline.index.get(key);
   if (previous === undefined || baseline.index.isMarked(key)) return;
   baseline.index.mark(key);
+  run.keptUnexported += 1;
   const hex = previous.hi.toString(16).padStart(8, '0') + previous.lo.toString(16).padStart(8, '0');
   await outputs.state?.page([{ id, hash: { ...previous, hex }, cells: [], typed: undefined, line: undefined, json: undefined, change: 'unchanged' }]);
 }
@@ -370,6 +373,9 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageO
     sinks.push(fileSink(RANK.data, deletedFile));
     stats.delta!.deleted = await writeDeletedIds(run.baseline, deletedFile, changeLog);
     if (deletedFile) stats.delta!.deletedPath = options.deletedPath!;
+  } else if (run.baseline) {
+    // Nothing lists them, but the summary and the manifest still count them: every baseline id this run did not mark as seen.
+    stats.delta!.deleted = run.baseline.index.size - stats.delta!.changed - stats.delta!.unchanged - run.keptUnexported;
   }
   if (options.schemaPaths) {
     const title = `pylon-contacts export ${options.output}`;
