@@ -140,7 +140,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     await closeOutputs(options, run, outputs, sinks, stats);
     refresh();
     sinks.push(...(await manifestSinks(options, run, outputs, stats, report)));
-    await commitSinks(sinks);
+    await commitSinks(sinks, hooks.signal);
     stats.statePath = options.statePath === undefined ? null : (outputs.state?.ref?.path ?? null);
     if (options.manifestPath !== undefined) await unlink(`${options.manifestPath}.failed.json`).catch(() => {});
   } catch (error) {
@@ -200,7 +200,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
       const keptDir = createTempDir('state');
       scratch.push(keptDir);
       const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt } };
-      load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep);
+      load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep, hooks.signal);
       sinks.push(load);
     }
     const baseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
@@ -448,8 +448,14 @@ function loadSink(
   loader: TableLoader,
   options: ExportOptions,
   stats: ExportStats,
-  onStep: RunExportHooks['onMergeStep'],
+  onMergeStep: RunExportHooks['onMergeStep'],
+  signal: AbortSignal | undefined,
 ): LoadSink {
+  // An interrupt stops the merge after the statement running when it came (the transaction then rolls back).
+  const onStep: RunExportHooks['onMergeStep'] = (step, counts) => {
+    signal?.throwIfAborted();
+    onMergeStep?.(step, counts);
+  };
   let state: StateWriter | undefined;
   /** Contacts the run could not export: their rows stay (MergeInput.keep). */
   const kept: string[] = [];
@@ -741,7 +747,10 @@ function describeFailure(error: unknown, progress: Progress, interrupted: boolea
   const { step, pages: pageState } = progress;
   const cursor = pageState.cursor ?? '';
   const page = pageState.pages + 1;
-  if (interrupted) return { kind: 'interrupted', cursor, page, code: 'RUN_ABORTED', message: `Interrupted before page ${page} was written; nothing was published` };
+  if (interrupted) {
+    const when = step === 'output' ? 'while the outputs were being committed (every page had been read)' : `before page ${page} was written`;
+    return { kind: 'interrupted', cursor, page, code: 'RUN_ABORTED', message: `Interrupted ${when}; nothing was published` };
+  }
   if (error instanceof PaginationError) return { kind: 'pagination', cursor, page: error.page, code: error.code, message: error.message };
   if (error instanceof PylonApiError) {
     const kind = step === 'custom_fields' ? 'custom_fields' : 'page';
