@@ -135,6 +135,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   let run: OpenRun | undefined;
   try {
     run = await openRun(options, client, hooks, sinceBaseline, stats, sinks);
+    await warnReplacedPartition(options, run, stats);
     const outputs = await openPageOutputs(options, run, stats, sinks);
     await walk(options, client, run, outputs, { stats, report, progress, hooks, onPage: refresh });
     await closeOutputs(options, run, outputs, sinks, stats);
@@ -709,6 +710,24 @@ async function checkSchema(options: ExportOptions, baseline: Baseline | undefine
     return;
   }
   throw new PylonCliError('SCHEMA_CHANGED', `The schema changed against the previous run: ${text}. Nothing was published; pass --allow-schema-change to accept it`);
+}
+
+/**
+ * A delta written to a templated path whose partition already holds an
+ * earlier committed run's file (the cron line run twice on one {date}) replaces
+ * it: that run's rows (and change-log rows, on a templated --changes) are then
+ * no longer in the lake, though the table and the state have them. Said in
+ * the summary's warnings; a {time} or {run_id} in the file name keeps both.
+ */
+async function warnReplacedPartition(options: ExportOptions, run: OpenRun, stats: ExportStats): Promise<void> {
+  if (!options.templated || !run.baseline || options.manifestPath === undefined) return;
+  const previous = await readPreviousManifest(options.manifestPath);
+  if (!previous || previous.runId === options.runId) return;
+  stats.warnings.push(
+    `${options.output} held the ${previous.rows ?? 0} rows of run ${previous.runId ?? previous.startedAt ?? 'unknown'}; this delta replaces that file` +
+      `${options.changesPath !== undefined ? ` (and the change log ${options.changesPath}, if it was that run's)` : ''}, so those rows are no longer in the lake (the table and the state have them); ` +
+      'put {time} or {run_id} in the file names to keep one file per run',
+  );
 }
 
 async function readPreviousManifest(path: string): Promise<Partial<ExportManifest> | undefined> {
