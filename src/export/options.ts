@@ -201,6 +201,10 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
   const now = input.now ?? new Date();
   const runId = input.runId ?? defaultRunId(now);
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(runId)) throw invalidOption('--run-id', 'letters, digits, ".", "_" and "-" (at most 100)', runId);
+  // "-" is stdout for the data file only; elsewhere it made a file named "-" in the working folder.
+  for (const [flag, value] of [['--manifest', input.manifest], ['--errors', input.errors], ['--changes', input.changes], ['--state', input.state], ['--since', input.since]] as const) {
+    if (value === '-') throw invalidOption(flag, 'a file path (- means stdout, which only the export file <file> can use)', value);
+  }
   const to = input.to === undefined ? undefined : parseLoadTarget(input.to, cwd);
   const noFile = to !== undefined && (input.output === undefined || input.output === '');
   const rawOutput = input.output === undefined || input.output === '' ? '-' : input.output;

@@ -101,6 +101,11 @@ test('colliding output paths are refused before the first request (exit 2)', asy
     [{ output: out, state: join(dir, 'w.duckdb'), to: `duckdb:${join(dir, 'w.duckdb')}` }, /`--state`: .*w\.duckdb is the DuckDB database/],
     [{ output: out, errors: join(dir, 'w.duckdb.wal'), to: `duckdb:${join(dir, 'w.duckdb')}` }, /`--errors`: .*w\.duckdb\.wal is the DuckDB database --to loads into \(or one of its files\)/],
     [{ output: out, manifest: join(dir, 'w.duckdb.tmp', 'm.json'), to: `duckdb:${join(dir, 'w.duckdb')}` }, /`--manifest`: .* is the DuckDB database/],
+    // "-" is stdout for the data file only: as another output's path it made a file named "-".
+    [{ output: '-', changes: '-' }, /`--changes`: expected a file path \(- means stdout, which only the export file <file> can use\), got "-"/],
+    [{ output: out, manifest: '-' }, /`--manifest`: expected a file path/],
+    [{ output: out, errors: '-' }, /`--errors`: expected a file path/],
+    [{ output: out, state: '-' }, /`--state`: expected a file path/],
   ] as const) {
     const error = t.throws(() => resolveExportOptions({ ...base, ...input }), { message }, JSON.stringify(input));
     t.true(error instanceof ConfigError);
@@ -116,6 +121,10 @@ test('colliding output paths are refused before the first request (exit 2)', asy
   t.is(load.code, 2, load.stderr);
   t.regex(load.stderr, /Invalid option `--changes`: w\.duckdb is the DuckDB database --to loads into/);
   t.deepEqual(await readdir(dir), [], 'nothing written, no database file made');
+  const dash = await runCli(['export', '-', '--changes', '-'], { env: envFor(emulator), cwd: dir });
+  t.is(dash.code, 2, dash.stderr);
+  t.is(dash.stdout, '');
+  t.deepEqual(await readdir(dir), [], 'no file named "-"');
 });
 
 pgTest(`a load whose COMMIT fails (a deferred constraint refuses it) leaves the table and every file as they were; the message says so; the next night heals${PG_SKIP_NOTE}`, async (t) => {
