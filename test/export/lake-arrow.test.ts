@@ -13,6 +13,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { COLUMN_NAMES, twoLakeNights, type LakeRow } from './lake-nights.js';
+import { FAST_RATE, TOKEN, envFor, runCli, startEmulator, tempDir } from '../helpers/cli.js';
 
 type ParquetWasm = typeof import('parquet-wasm');
 type Arrow = typeof import('apache-arrow');
@@ -118,4 +119,20 @@ test('lake layout read as a hive dataset by arrow-rs (parquet-wasm, standing in 
   t.like(changedRow, { name: 'Renamed Between Nights', custom_seats: 7, custom_vip: false, custom_last_seen_at: '2026-12-01T23:59:58.000Z' });
   t.false(rows.some((r) => r.id === removed.id && r.dt === '2026-12-02'), 'a deleted contact is not a row of the delta');
   t.true(rows.some((r) => (r.external_ids as unknown[]).length > 0), 'some id lists hold entries');
+});
+
+test('a night with nothing to write (0 rows, no row group) is read by arrow-rs with its schema: the footer’s empty row group list is typed as a list of structs', async (t) => {
+  const emulator = await startEmulator(t, { tokens: [TOKEN], seedRandom: 5 });
+  const dir = tempDir(t, 'pylon-lake-arrow-empty-');
+  const run = (runId: string) =>
+    runCli(['export', 'lake/dt={run_id}/c.parquet', '--run-id', runId, '--state', 'lake.state', '--columns', 'id,emails,custom.seats,custom.mrr,external_ids', '--rate', FAST_RATE, '--quiet'], { cwd: dir, env: envFor(emulator) });
+  t.is((await run('n1')).code, 0);
+  const quiet = await run('n2'); // nothing changed: a delta of 0 rows
+  t.is(quiet.code, 0, quiet.stderr);
+  const [one, empty] = ['n1', 'n2'].map((night) => readFragment(join(dir, 'lake', `dt=${night}`, 'c.parquet')));
+  t.is(one!.numRows, 5);
+  t.is(empty!.numRows, 0);
+  const describe = (table: import('apache-arrow').Table) => table.schema.fields.map((f) => `${f.name}: ${String(f.type)}`);
+  t.deepEqual(describe(empty!), describe(one!));
+  t.deepEqual(describe(empty!), ['id: Utf8', 'emails: List<Utf8>', 'custom_seats: Int64', 'custom_mrr: Decimal[38e+9]', 'external_ids: List<Struct<{external_id:Utf8, label:Utf8}>>']);
 });
