@@ -247,7 +247,10 @@ async function tableState(loader: TableLoader, owner: StateOwner): Promise<Basel
     return await loadStateFile(path, owner, label, { checkHost: false });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    throw new ConfigError(error.code, error.message.replace(`Invalid option \`--state\`: the state file ${path}`, `Invalid option \`--to\`: ${label}`).replace('delete it to start again', 'delete its row to start again'), { option: '--to' });
+    throw new ConfigError(error.code, error.message.replace(`Invalid option \`--state\`: the state file ${path}`, `Invalid option \`--to\`: ${label}`).replace('delete it to start again', 'delete its row to start again')
+        // No state file to choose here: a run with a new --state file compares the table in full and leaves it that run's state.
+        .replace('; use one state file per column set', '; to change the columns (or the filter) of this table\'s pipeline, run once with --state naming a new file: the table is then compared in full and keeps that run\'s state')
+        .replace('(otherwise the deleted ids would be wrong)', '(otherwise the deleted ids would be wrong); to change it for this table, run once with --state naming a new file'), { option: '--to' });
   }
 }
 
