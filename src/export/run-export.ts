@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createReadStream, rmSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
@@ -123,7 +123,13 @@ interface Progress {
  * failures (they are in the stats); throws ConfigError for usage problems.
  */
 export async function runExport(options: ExportOptions, hooks: RunExportHooks = {}): Promise<ExportStats> {
-  await checkDirectories(options);
+  const madeDirs: string[] = [];
+  try {
+    await checkDirectories(options, madeDirs);
+  } catch (error) {
+    await removeEmptyMadeDirs(madeDirs);
+    throw error;
+  }
   await removeStaleFiles(options);
   const sinceBaseline = options.since === undefined ? undefined : await loadBaseline(options.since, { filter: options.filter });
   const client = hooks.client ?? connect(options.connection);
@@ -148,6 +154,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     await Promise.all(sinks.map((sink) => sink.abort()));
     if (error instanceof ConfigError) {
       await report.close();
+      await removeEmptyMadeDirs(madeDirs);
       throw error;
     }
     failed(stats, error, progress, hooks.signal);
@@ -159,7 +166,10 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   }
   refresh();
   stats.errorsPath = (await report.close()) ?? null;
-  if (!stats.complete) await writeFailedManifest(options, stats, run?.baseline ?? sinceBaseline, run?.schema);
+  if (!stats.complete) {
+    await writeFailedManifest(options, stats, run?.baseline ?? sinceBaseline, run?.schema);
+    await removeEmptyMadeDirs(madeDirs);
+  }
   return stats;
 }
 
@@ -746,18 +756,26 @@ async function manifestIsComplete(path: string): Promise<boolean> {
   return (await readPreviousManifest(path)) !== undefined;
 }
 
-/** Every file goes beside its target: a missing directory is a usage error, found before any request. */
-async function checkDirectories(options: ExportOptions): Promise<void> {
+/** Every file goes beside its target: a missing directory is a usage error, found before any request. Returns the directories it made. */
+async function checkDirectories(options: ExportOptions, made: string[]): Promise<void> {
   const targets = outputPaths(options);
   for (const { option, path } of targets) {
     if (!['<file>', '--manifest', '--errors', '--changes', '--state'].includes(option) || isSpecialFile(path)) continue;
     const dir = dirname(resolve(path));
     // A partitioned layout (contacts/dt={date}/…) makes its directory.
-    if (options.templated) await mkdir(dir, { recursive: true }).catch(() => {});
+    if (options.templated) {
+      const first = await mkdir(dir, { recursive: true }).catch(() => undefined);
+      for (let at = dir; first !== undefined && at.length >= first.length; at = dirname(at)) made.push(at);
+    }
     const info = await stat(dir).catch(() => undefined);
     if (!info?.isDirectory()) throw invalidOption(option, 'a path in an existing directory', path);
   }
   await checkWritable(targets);
+}
+
+/** A run that published nothing takes back the partition folders it made and left empty (a dt= folder with no data file in the dataset root). */
+async function removeEmptyMadeDirs(made: readonly string[]): Promise<void> {
+  for (const dir of [...new Set(made)].sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => {});
 }
 
 /** Temporary files of earlier runs killed before they could clean up (kill -9), and files a killed publish had replaced (put back). */

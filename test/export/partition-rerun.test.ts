@@ -5,7 +5,7 @@
  * in the file names (the documented recipe) each run keeps its own file.
  */
 import test from 'ava';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FAST_RATE, TOKEN, envFor, runCli, startEmulator, tempDir } from '../helpers/cli.js';
 import { client } from '../helpers/with-emulator.js';
@@ -37,4 +37,21 @@ test('a delta that replaces an earlier run’s file in the same partition warns 
   }
   const [partition] = readdirSync(join(dir, 'lake'));
   t.deepEqual(readdirSync(join(dir, 'lake', partition!)).sort(), ['_SUCCESS', 'c-r3.csv', 'c-r4.csv', 'c.csv']);
+});
+
+test('a run that publishes nothing leaves no partition folder it made: a refused state file (exit 2) and an unreachable Pylon (exit 1) add no empty dt= folder to the dataset root', async (t) => {
+  const emulator = await startEmulator(t, { tokens: [TOKEN], seedRandom: 4 });
+  const dir = tempDir(t, 'pylon-empty-partitions-');
+  const run = (runId: string, env: Record<string, string>, state = 'lake.state') =>
+    runCli(['export', 'lake/dt={run_id}/c.parquet', '--changes', 'changes/dt={run_id}/c.csv', '--run-id', runId, '--state', state, '--rate', FAST_RATE, '--timeout', '2000', '--quiet'], { cwd: dir, env });
+  const first = await run('n1', envFor(emulator));
+  t.is(first.code, 0, first.stderr);
+  writeFileSync(join(dir, 'broken.state'), 'not a state\n');
+  const refused = await run('n2', envFor(emulator), 'broken.state');
+  t.is(refused.code, 2, refused.stderr);
+  const unreachable = await run('n3', envFor({ url: 'http://127.0.0.1:9' }));
+  t.is(unreachable.code, 1, unreachable.stderr);
+  t.deepEqual(readdirSync(join(dir, 'lake')), ['dt=n1'], 'only the published partition is in the dataset root');
+  t.deepEqual(readdirSync(join(dir, 'changes')), ['dt=n1']);
+  t.deepEqual(readdirSync(join(dir, 'lake._meta')).sort(), ['dt=n1', 'dt=n3'], 'the failed run’s report and manifest stay beside the root');
 });
