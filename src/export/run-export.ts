@@ -382,7 +382,16 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
 /** After the walk: the deleted ids (and their change-log rows), the schema sidecars; the counts the manifest records. */
 async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageOutputs, sinks: ExportSink[], stats: ExportStats): Promise<void> {
   const changeLog = outputs.changes;
-  if (run.baseline && (options.deletedPath !== undefined || changeLog)) {
+  if (run.baseline && stats.listCheck.verdict === 'unverified') {
+    // The list was still moving when the walk ended: a contact not met may have been skipped, so none is called deleted.
+    const kept = await keepUnseen(run.baseline, outputs.state);
+    stats.delta!.deleted = 0;
+    if (kept > 0) {
+      stats.warnings.push(
+        `the list was still changing when the export ended, so the ${kept} contacts of the last committed run it did not meet were kept as they were (in the state${run.load ? ' and the table' : ''}), not reported as deleted; the next run whose list is not unverified settles them`,
+      );
+    }
+  } else if (run.baseline && (options.deletedPath !== undefined || changeLog)) {
     const deletedFile = options.deletedPath !== undefined ? await openOutput(options.deletedPath) : undefined;
     sinks.push(fileSink(RANK.data, deletedFile));
     stats.delta!.deleted = await writeDeletedIds(run.baseline, deletedFile, changeLog);
@@ -489,7 +498,7 @@ function loadSink(
     },
     async prepare() {
       const started = Date.now();
-      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, keep: kept, onStep });
+      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, keep: kept, keepUnseen: stats.listCheck.verdict === 'unverified', onStep });
       // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
       if (state?.stagedPath !== undefined) await loader.writeState(createReadStream(state.stagedPath));
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started };
@@ -698,6 +707,17 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<En
   if (!options.fileOutput) return '';
   const rowOf: (r: ExportRecord) => EncoderRow = options.format === 'csv' ? (r) => r.cells : options.format === 'parquet' ? (r) => r.typed! : options.typed ? (r) => r.line! : (r) => r.json!;
   return encoder.page(written.map(rowOf));
+}
+
+/** Carries the baseline entries this run did not meet into the new state (their previous hashes); returns how many. */
+async function keepUnseen(baseline: Baseline, state: StateWriter | undefined): Promise<number> {
+  let kept = 0;
+  for await (const entry of baseline.entries()) {
+    if (baseline.index.isMarked(entry.key)) continue;
+    kept += 1;
+    await state?.page([{ id: entry.id, hash: { hi: entry.hash.hi, lo: entry.hash.lo, hex: entry.hashHex }, cells: [], typed: undefined, line: undefined, json: undefined, change: 'unchanged' }]);
+  }
+  return kept;
 }
 
 /** Writes the deleted ids (when a file is asked for) and their `delete` rows in the change log. */

@@ -28,6 +28,8 @@ export interface MergeInput {
    * rows stay as the last load left them, never marked deleted.
    */
   keep?: readonly string[];
+  /** The list was still changing when the export ended (unverified): no row is marked (or deleted) as gone. */
+  keepUnseen?: boolean;
   /** Called as each merge statement finishes, with the counts so far (the merge of a big table takes a while). */
   onStep?: (step: MergeStep, counts: Partial<MergeCounts>) => void;
 }

@@ -212,7 +212,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
           const inserted = (await session.run(sql.insert)) - (sql.insertRewrites ? updated : 0);
           if (created && dialect.primaryKey) await session.run(`ALTER TABLE ${table} ADD PRIMARY KEY ("id")`);
           merge.onStep?.('inserted', { updated, inserted });
-          const deleted = sql.remove === undefined ? 0 : await session.run(sql.remove);
+          const deleted = sql.remove === undefined || merge.keepUnseen ? 0 : await session.run(sql.remove);
           merge.onStep?.('deleted', { updated, inserted, deleted });
           for (const statement of sql.cleanup) await session.run(statement);
           counts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan.changes.length > 0 ? { schemaChanges: plan.changes } : {}) };
