@@ -3,7 +3,7 @@ import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions,
 import { parseFilterExpression } from '../pylon/filter-expr.js';
 import type { Filter } from '../pylon/types.js';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { isSpecialFile } from '../output/output-file.js';
 import { parseLoadTarget, type LoadTarget } from './load/target.js';
 import type { RecheckMode } from './list-check.js';
@@ -201,6 +201,10 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
   const now = input.now ?? new Date();
   const runId = input.runId ?? defaultRunId(now);
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(runId)) throw invalidOption('--run-id', 'letters, digits, ".", "_" and "-" (at most 100)', runId);
+  // "-" is stdout for the data file only; elsewhere it made a file named "-" in the working folder.
+  for (const [flag, value] of [['--manifest', input.manifest], ['--errors', input.errors], ['--changes', input.changes], ['--state', input.state], ['--since', input.since]] as const) {
+    if (value === '-') throw invalidOption(flag, 'a file path (- means stdout, which only the export file <file> can use)', value);
+  }
   const to = input.to === undefined ? undefined : parseLoadTarget(input.to, cwd);
   const noFile = to !== undefined && (input.output === undefined || input.output === '');
   const rawOutput = input.output === undefined || input.output === '' ? '-' : input.output;
@@ -317,9 +321,14 @@ export function outputPaths(options: ExportOptions): Array<{ option: string; pat
 function checkCollisions(options: ExportOptions): void {
   const seen = new Map<string, string>();
   const inputs = [options.since].filter((p): p is string => p !== undefined).map((p) => resolve(p));
+  const database = options.to?.kind === 'duckdb' ? options.to.path : undefined;
   for (const { option, path } of outputPaths(options)) {
     if (isSpecialFile(path)) continue;
     const key = resolve(path);
+    // A file renamed over the DuckDB database (or its WAL, or into its spill folder) would destroy the warehouse the run loads.
+    if (database !== undefined && (key === database || key === `${database}.wal` || key.startsWith(`${database}.tmp${sep}`))) {
+      throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${path} is the DuckDB database --to loads into (or one of its files); give the output another path`, { option });
+    }
     const other = seen.get(key);
     if (other !== undefined) {
       throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${path} is also where ${other} goes; give each output its own path`, { option });

@@ -3,6 +3,28 @@ import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { schemaPathResolver } from 'hyparquet-writer/src/schema.js';
 import { ColumnChunkBuilder, createCompressor, MemoryPages, SpilledPages, type FileMetaData, type RowGroup, type SchemaTree } from './parquet-chunk.js';
 import { ROW_GROUP_BYTES, ROW_GROUP_ROWS } from './parquet-layout.js';
+
+/**
+ * hyparquet-writer's thrift encoder cannot tell an empty list's element type
+ * and writes none; arrow-rs (the Rust Parquet reader, also behind DataFusion
+ * and delta-rs) refuses a footer whose `row_groups` is not a list of structs,
+ * so a file of 0 rows (a night with no changes) did not open there ("Expected
+ * list element type of Struct but got Byte"). The footer just written from
+ * `start` is compared with the same footer holding one empty row group: the
+ * first byte that differs is the list header (its size), which becomes
+ * "0 elements of type struct" (0x0C), as DuckDB and Arrow write it.
+ */
+function markEmptyRowGroups(writer: ByteWriter, start: number, metadata: FileMetaData): void {
+  const other = new ByteWriter(1 << 12);
+  writeMetadata(other, { ...metadata, row_groups: [{ columns: [], total_byte_size: 0n, num_rows: 0n }] } as FileMetaData, STATISTICS_TRUNCATE);
+  const written = new Uint8Array(writer.buffer, start, writer.index - start);
+  const one = new Uint8Array(other.buffer, 0, other.index);
+  let at = 0;
+  while (at < written.length && written[at] === one[at]) at += 1;
+  // The byte before is the field header (id +1 after num_rows, type LIST: 0x19); this one holds size 0 in its high bits.
+  if (written[at - 1] !== 0x19 || (written[at]! & 0xf0) !== 0) throw new Error('parquet footer: the empty row group list was not where it was expected');
+  written[at] = 0x0c;
+}
 import { DECIMAL_PRECISION, DECIMAL_SCALE, type TypedColumn, type TypedRow, type TypedValue } from './schema.js';
 
 /**
@@ -302,7 +324,9 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
   const endParts = (): Iterable<Uint8Array> => {
     const group = writeGroup();
     const metadata = { version: 1, created_by: 'pylon-contacts (hyparquet-writer encoders)', schema, num_rows: numRows, row_groups: rowGroups } as Omit<FileMetaData, 'metadata_length'>;
+    const footerStart = writer.index;
     writeMetadata(writer, metadata as FileMetaData, STATISTICS_TRUNCATE);
+    if (rowGroups.length === 0) markEmptyRowGroups(writer, footerStart, metadata as FileMetaData);
     writer.appendUint32(0x31524150);
     const footer = take();
     return (function* () {

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createReadStream, rmSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
@@ -123,7 +123,13 @@ interface Progress {
  * failures (they are in the stats); throws ConfigError for usage problems.
  */
 export async function runExport(options: ExportOptions, hooks: RunExportHooks = {}): Promise<ExportStats> {
-  await checkDirectories(options);
+  const madeDirs: string[] = [];
+  try {
+    await checkDirectories(options, madeDirs);
+  } catch (error) {
+    await removeEmptyMadeDirs(madeDirs);
+    throw error;
+  }
   await removeStaleFiles(options);
   const sinceBaseline = options.since === undefined ? undefined : await loadBaseline(options.since, { filter: options.filter });
   const client = hooks.client ?? connect(options.connection);
@@ -135,18 +141,20 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   let run: OpenRun | undefined;
   try {
     run = await openRun(options, client, hooks, sinceBaseline, stats, sinks);
+    await warnReplacedPartition(options, run, stats);
     const outputs = await openPageOutputs(options, run, stats, sinks);
     await walk(options, client, run, outputs, { stats, report, progress, hooks, onPage: refresh });
     await closeOutputs(options, run, outputs, sinks, stats);
     refresh();
     sinks.push(...(await manifestSinks(options, run, outputs, stats, report)));
-    await commitSinks(sinks);
+    await commitSinks(sinks, hooks.signal);
     stats.statePath = options.statePath === undefined ? null : (outputs.state?.ref?.path ?? null);
     if (options.manifestPath !== undefined) await unlink(`${options.manifestPath}.failed.json`).catch(() => {});
   } catch (error) {
     await Promise.all(sinks.map((sink) => sink.abort()));
     if (error instanceof ConfigError) {
       await report.close();
+      await removeEmptyMadeDirs(madeDirs);
       throw error;
     }
     failed(stats, error, progress, hooks.signal);
@@ -158,7 +166,10 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   }
   refresh();
   stats.errorsPath = (await report.close()) ?? null;
-  if (!stats.complete) await writeFailedManifest(options, stats, run?.baseline ?? sinceBaseline, run?.schema);
+  if (!stats.complete) {
+    await writeFailedManifest(options, stats, run?.baseline ?? sinceBaseline, run?.schema);
+    await removeEmptyMadeDirs(madeDirs);
+  }
   return stats;
 }
 
@@ -178,6 +189,8 @@ interface OpenRun {
   scratch: string[];
   /** How this run hashes its records: as its baseline did, else the current kind. */
   rowHash: RowHashKind;
+  /** Baseline ids marked seen by keepUnexported (contacts whose records could not be written). */
+  keptUnexported: number;
 }
 
 async function openRun(options: ExportOptions, client: PylonClient, hooks: RunExportHooks, sinceBaseline: Baseline | undefined, stats: ExportStats, sinks: ExportSink[]): Promise<OpenRun> {
@@ -198,7 +211,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
       const keptDir = createTempDir('state');
       scratch.push(keptDir);
       const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt } };
-      load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep);
+      load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep, hooks.signal);
       sinks.push(load);
     }
     const baseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
@@ -213,7 +226,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     // so an older version's sha256 table is not rewritten whole; a table with no kept state is compared in ROW_HASH, and the summary says so if rows differ.
     const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
     if (load && !baseline && !keptKind) load.unknownRowHash = true;
-    return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH };
+    return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0 };
   } catch (error) {
     for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
     throw error;
@@ -244,7 +257,10 @@ async function tableState(loader: TableLoader, owner: StateOwner): Promise<Basel
     return await loadStateFile(path, owner, label, { checkHost: false });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    throw new ConfigError(error.code, error.message.replace(`Invalid option \`--state\`: the state file ${path}`, `Invalid option \`--to\`: ${label}`).replace('delete it to start again', 'delete its row to start again'), { option: '--to' });
+    throw new ConfigError(error.code, error.message.replace(`Invalid option \`--state\`: the state file ${path}`, `Invalid option \`--to\`: ${label}`).replace('delete it to start again', 'delete its row to start again')
+        // No state file to choose here: a run with a new --state file compares the table in full and leaves it that run's state.
+        .replace('; use one state file per column set', '; to change the columns (or the filter) of this table\'s pipeline, run once with --state naming a new file: the table is then compared in full and keeps that run\'s state')
+        .replace('(otherwise the deleted ids would be wrong)', '(otherwise the deleted ids would be wrong); to change it for this table, run once with --state naming a new file'), { option: '--to' });
   }
 }
 
@@ -292,6 +308,26 @@ function scratchFile(run: OpenRun, kind: string, name: string): string {
   return join(dir, name);
 }
 
+/**
+ * A contact Pylon still lists whose record this run could not make (a value
+ * that does not fit its column; the error report names it) is not a deletion:
+ * the baseline marks it seen (no deleted id, no delete in the change log), the
+ * new state keeps its previous hash (the next run compares with what was last
+ * published), and the load leaves its row as it was.
+ */
+async function keepUnexported(id: string, run: OpenRun, outputs: PageOutputs): Promise<void> {
+  run.load?.keep(id);
+  const baseline = run.baseline;
+  if (!baseline) return;
+  const key = idKey(id);
+  const previous = baseline.index.get(key);
+  if (previous === undefined || baseline.index.isMarked(key)) return;
+  baseline.index.mark(key);
+  run.keptUnexported += 1;
+  const hex = previous.hi.toString(16).padStart(8, '0') + previous.lo.toString(16).padStart(8, '0');
+  await outputs.state?.page([{ id, hash: { ...previous, hex }, cells: [], typed: undefined, line: undefined, json: undefined, change: 'unchanged' }]);
+}
+
 /** Pulls every page through the page sinks into the data file (or stdout), which sets the pace. */
 async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, outputs: PageOutputs, context: WalkContext): Promise<void> {
   const { stats, report, progress, hooks } = context;
@@ -312,6 +348,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
   const chunks = encodedPages({
     options, client, encoder, makeRecord: recordMaker(run.columns, run.typed, rowHasher(run.rowHash, columnsKey(stats.columns)), needs), baseline: run.baseline, pageSinks, values: run.values, report, stats,
     pageState: progress.pages, tracker, signal: hooks.signal,
+    keepUnexported: (id) => keepUnexported(id, run, outputs),
     onPage: () => {
       context.onPage();
       hooks.onProgress?.(stats);
@@ -345,11 +382,23 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
 /** After the walk: the deleted ids (and their change-log rows), the schema sidecars; the counts the manifest records. */
 async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageOutputs, sinks: ExportSink[], stats: ExportStats): Promise<void> {
   const changeLog = outputs.changes;
-  if (run.baseline && (options.deletedPath !== undefined || changeLog)) {
+  if (run.baseline && stats.listCheck.verdict === 'unverified') {
+    // The list was still moving when the walk ended: a contact not met may have been skipped, so none is called deleted.
+    const kept = await keepUnseen(run.baseline, outputs.state);
+    stats.delta!.deleted = 0;
+    if (kept > 0) {
+      stats.warnings.push(
+        `the list was still changing when the export ended, so the ${kept} contacts of the last committed run it did not meet were kept as they were (in the state${run.load ? ' and the table' : ''}), not reported as deleted; the next run whose list is not unverified settles them`,
+      );
+    }
+  } else if (run.baseline && (options.deletedPath !== undefined || changeLog)) {
     const deletedFile = options.deletedPath !== undefined ? await openOutput(options.deletedPath) : undefined;
     sinks.push(fileSink(RANK.data, deletedFile));
     stats.delta!.deleted = await writeDeletedIds(run.baseline, deletedFile, changeLog);
     if (deletedFile) stats.delta!.deletedPath = options.deletedPath!;
+  } else if (run.baseline) {
+    // Nothing lists them, but the summary and the manifest still count them: every baseline id this run did not mark as seen.
+    stats.delta!.deleted = run.baseline.index.size - stats.delta!.changed - stats.delta!.unchanged - run.keptUnexported;
   }
   if (options.schemaPaths) {
     const title = `pylon-contacts export ${options.output}`;
@@ -415,16 +464,24 @@ async function manifestSinks(options: ExportOptions, run: OpenRun, outputs: Page
   }
   return marks;
 }
-type LoadSink = PageSink & { loader: TableLoader; keepState(state: StateWriter | undefined): void; unknownRowHash: boolean };
+type LoadSink = PageSink & { loader: TableLoader; keepState(state: StateWriter | undefined): void; keep(id: string): void; unknownRowHash: boolean };
 
 /** The load as a sink: staged during the walk, merged when the files are staged, committed when they are in place. */
 function loadSink(
   loader: TableLoader,
   options: ExportOptions,
   stats: ExportStats,
-  onStep: RunExportHooks['onMergeStep'],
+  onMergeStep: RunExportHooks['onMergeStep'],
+  signal: AbortSignal | undefined,
 ): LoadSink {
+  // An interrupt stops the merge after the statement running when it came (the transaction then rolls back).
+  const onStep: RunExportHooks['onMergeStep'] = (step, counts) => {
+    signal?.throwIfAborted();
+    onMergeStep?.(step, counts);
+  };
   let state: StateWriter | undefined;
+  /** Contacts the run could not export: their rows stay (MergeInput.keep). */
+  const kept: string[] = [];
   const sink: LoadSink = {
     rank: RANK.load,
     loader,
@@ -436,9 +493,12 @@ function loadSink(
     keepState(writer) {
       state = writer;
     },
+    keep(id) {
+      kept.push(id);
+    },
     async prepare() {
       const started = Date.now();
-      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, onStep });
+      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, keep: kept, keepUnseen: stats.listCheck.verdict === 'unverified', onStep });
       // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
       if (state?.stagedPath !== undefined) await loader.writeState(createReadStream(state.stagedPath));
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started };
@@ -558,6 +618,8 @@ interface PagesInput {
   /** The state, the change log and the load: each takes every page's records. */
   pageSinks: readonly PageSink[];
   values: ValuesDigest | undefined;
+  /** A contact whose record could not be made (reported): kept as the last committed run left it (keepUnexported). */
+  keepUnexported: (id: string) => Promise<void>;
   report: ErrorReport;
   stats: ExportStats;
   pageState: PaginationState;
@@ -628,6 +690,7 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<En
     const made = input.makeRecord(contact);
     if (typeof made === 'string') {
       await recordError(record, made);
+      await input.keepUnexported(contact.id);
       continue;
     }
     if (values) values.add(made.line!);
@@ -644,6 +707,17 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<En
   if (!options.fileOutput) return '';
   const rowOf: (r: ExportRecord) => EncoderRow = options.format === 'csv' ? (r) => r.cells : options.format === 'parquet' ? (r) => r.typed! : options.typed ? (r) => r.line! : (r) => r.json!;
   return encoder.page(written.map(rowOf));
+}
+
+/** Carries the baseline entries this run did not meet into the new state (their previous hashes); returns how many. */
+async function keepUnseen(baseline: Baseline, state: StateWriter | undefined): Promise<number> {
+  let kept = 0;
+  for await (const entry of baseline.entries()) {
+    if (baseline.index.isMarked(entry.key)) continue;
+    kept += 1;
+    await state?.page([{ id: entry.id, hash: { hi: entry.hash.hi, lo: entry.hash.lo, hex: entry.hashHex }, cells: [], typed: undefined, line: undefined, json: undefined, change: 'unchanged' }]);
+  }
+  return kept;
 }
 
 /** Writes the deleted ids (when a file is asked for) and their `delete` rows in the change log. */
@@ -671,6 +745,24 @@ async function checkSchema(options: ExportOptions, baseline: Baseline | undefine
   throw new PylonCliError('SCHEMA_CHANGED', `The schema changed against the previous run: ${text}. Nothing was published; pass --allow-schema-change to accept it`);
 }
 
+/**
+ * A delta written to a templated path whose partition already holds an
+ * earlier committed run's file (the cron line run twice on one {date}) replaces
+ * it: that run's rows (and change-log rows, on a templated --changes) are then
+ * no longer in the lake, though the table and the state have them. Said in
+ * the summary's warnings; a {time} or {run_id} in the file name keeps both.
+ */
+async function warnReplacedPartition(options: ExportOptions, run: OpenRun, stats: ExportStats): Promise<void> {
+  if (!options.templated || !run.baseline || options.manifestPath === undefined) return;
+  const previous = await readPreviousManifest(options.manifestPath);
+  if (!previous || previous.runId === options.runId) return;
+  stats.warnings.push(
+    `${options.output} held the ${previous.rows ?? 0} rows of run ${previous.runId ?? previous.startedAt ?? 'unknown'}; this delta replaces that file` +
+      `${options.changesPath !== undefined ? ` (and the change log ${options.changesPath}, if it was that run's)` : ''}, so those rows are no longer in the lake (the table and the state have them); ` +
+      'put {time} or {run_id} in the file names to keep one file per run',
+  );
+}
+
 async function readPreviousManifest(path: string): Promise<Partial<ExportManifest> | undefined> {
   try {
     const manifest = JSON.parse(await readFile(path, 'utf8')) as Partial<ExportManifest>;
@@ -684,18 +776,26 @@ async function manifestIsComplete(path: string): Promise<boolean> {
   return (await readPreviousManifest(path)) !== undefined;
 }
 
-/** Every file goes beside its target: a missing directory is a usage error, found before any request. */
-async function checkDirectories(options: ExportOptions): Promise<void> {
+/** Every file goes beside its target: a missing directory is a usage error, found before any request. Returns the directories it made. */
+async function checkDirectories(options: ExportOptions, made: string[]): Promise<void> {
   const targets = outputPaths(options);
   for (const { option, path } of targets) {
     if (!['<file>', '--manifest', '--errors', '--changes', '--state'].includes(option) || isSpecialFile(path)) continue;
     const dir = dirname(resolve(path));
     // A partitioned layout (contacts/dt={date}/…) makes its directory.
-    if (options.templated) await mkdir(dir, { recursive: true }).catch(() => {});
+    if (options.templated) {
+      const first = await mkdir(dir, { recursive: true }).catch(() => undefined);
+      for (let at = dir; first !== undefined && at.length >= first.length; at = dirname(at)) made.push(at);
+    }
     const info = await stat(dir).catch(() => undefined);
     if (!info?.isDirectory()) throw invalidOption(option, 'a path in an existing directory', path);
   }
   await checkWritable(targets);
+}
+
+/** A run that published nothing takes back the partition folders it made and left empty (a dt= folder with no data file in the dataset root). */
+async function removeEmptyMadeDirs(made: readonly string[]): Promise<void> {
+  for (const dir of [...new Set(made)].sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => {});
 }
 
 /** Temporary files of earlier runs killed before they could clean up (kill -9), and files a killed publish had replaced (put back). */
@@ -707,7 +807,10 @@ function describeFailure(error: unknown, progress: Progress, interrupted: boolea
   const { step, pages: pageState } = progress;
   const cursor = pageState.cursor ?? '';
   const page = pageState.pages + 1;
-  if (interrupted) return { kind: 'interrupted', cursor, page, code: 'RUN_ABORTED', message: `Interrupted before page ${page} was written; nothing was published` };
+  if (interrupted) {
+    const when = step === 'output' ? 'while the outputs were being committed (every page had been read)' : `before page ${page} was written`;
+    return { kind: 'interrupted', cursor, page, code: 'RUN_ABORTED', message: `Interrupted ${when}; nothing was published` };
+  }
   if (error instanceof PaginationError) return { kind: 'pagination', cursor, page: error.page, code: error.code, message: error.message };
   if (error instanceof PylonApiError) {
     const kind = step === 'custom_fields' ? 'custom_fields' : 'page';

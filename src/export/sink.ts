@@ -182,11 +182,20 @@ export function fileSink(rank: number, ...files: Array<OutputFile | undefined>):
   };
 }
 
-/** Prepares every sink, publishes their files together (in rank order), then commits; any failure leaves every output as it was. */
-export async function commitSinks(sinks: readonly ExportSink[]): Promise<void> {
+/**
+ * Prepares every sink, publishes their files together (in rank order), then
+ * commits; any failure leaves every output as it was. An interrupt (`signal`)
+ * is honoured until the files are published: after each sink is prepared
+ * (a load's merge included) the run stops, and every output stays as it was.
+ */
+export async function commitSinks(sinks: readonly ExportSink[], signal?: AbortSignal): Promise<void> {
   const ordered = [...sinks].sort((a, b) => a.rank - b.rank);
   const files: OutputFile[] = [];
-  for (const sink of ordered) files.push(...(await sink.prepare()));
+  signal?.throwIfAborted();
+  for (const sink of ordered) {
+    files.push(...(await sink.prepare()));
+    signal?.throwIfAborted();
+  }
   const published = await publishTogether(files);
   try {
     for (const sink of ordered) await sink.commit?.();

@@ -95,6 +95,17 @@ test('colliding output paths are refused before the first request (exit 2)', asy
     [{ output: out, errors: out }, /`--errors`: .* is also where the export/],
     [{ output: out, state: `${out}.manifest.json` }, /`--state`: .* is also where --manifest/],
     [{ output: out, since: out }, /is the --since manifest this run reads/],
+    // The DuckDB database a run loads into is no output's path: a rename over it would replace the warehouse.
+    [{ output: join(dir, 'w.duckdb'), format: 'csv', to: `duckdb:${join(dir, 'w.duckdb')}` }, /`<file>`: .*w\.duckdb is the DuckDB database --to loads into/],
+    [{ output: out, changes: join(dir, 'w.duckdb'), to: `duckdb:${join(dir, 'w.duckdb')}` }, /`--changes`: .*w\.duckdb is the DuckDB database --to loads into/],
+    [{ output: out, state: join(dir, 'w.duckdb'), to: `duckdb:${join(dir, 'w.duckdb')}` }, /`--state`: .*w\.duckdb is the DuckDB database/],
+    [{ output: out, errors: join(dir, 'w.duckdb.wal'), to: `duckdb:${join(dir, 'w.duckdb')}` }, /`--errors`: .*w\.duckdb\.wal is the DuckDB database --to loads into \(or one of its files\)/],
+    [{ output: out, manifest: join(dir, 'w.duckdb.tmp', 'm.json'), to: `duckdb:${join(dir, 'w.duckdb')}` }, /`--manifest`: .* is the DuckDB database/],
+    // "-" is stdout for the data file only: as another output's path it made a file named "-".
+    [{ output: '-', changes: '-' }, /`--changes`: expected a file path \(- means stdout, which only the export file <file> can use\), got "-"/],
+    [{ output: out, manifest: '-' }, /`--manifest`: expected a file path/],
+    [{ output: out, errors: '-' }, /`--errors`: expected a file path/],
+    [{ output: out, state: '-' }, /`--state`: expected a file path/],
   ] as const) {
     const error = t.throws(() => resolveExportOptions({ ...base, ...input }), { message }, JSON.stringify(input));
     t.true(error instanceof ConfigError);
@@ -104,6 +115,16 @@ test('colliding output paths are refused before the first request (exit 2)', asy
   t.is(cli.code, 2);
   t.regex(cli.stderr, /give each output its own path/);
   t.deepEqual(await readdir(dirname(out)), [], 'nothing written');
+
+  // The command line of a user who named the database as the change log: refused, the database never opened.
+  const load = await runCli(['export', out, '--changes', 'w.duckdb', '--to', 'duckdb:w.duckdb'], { env: envFor(emulator), cwd: dir });
+  t.is(load.code, 2, load.stderr);
+  t.regex(load.stderr, /Invalid option `--changes`: w\.duckdb is the DuckDB database --to loads into/);
+  t.deepEqual(await readdir(dir), [], 'nothing written, no database file made');
+  const dash = await runCli(['export', '-', '--changes', '-'], { env: envFor(emulator), cwd: dir });
+  t.is(dash.code, 2, dash.stderr);
+  t.is(dash.stdout, '');
+  t.deepEqual(await readdir(dir), [], 'no file named "-"');
 });
 
 pgTest(`a load whose COMMIT fails (a deferred constraint refuses it) leaves the table and every file as they were; the message says so; the next night heals${PG_SKIP_NOTE}`, async (t) => {

@@ -55,7 +55,8 @@ test('three nights with --state, the second failed (Pylon unreachable): nothing 
     t.false(second.complete);
     t.is(exportExitCode(second), 1);
     t.deepEqual(await readFile(statePath), stateAfterFirst, 'a failed night leaves the state as it was');
-    t.false((await readdir(join(dir, 'lake/contacts/dt=2026-12-02'))).includes('contacts.csv'), 'and publishes no data file');
+    t.false(await readdir(join(dir, 'lake/contacts/dt=2026-12-02')).then((names) => names.includes('contacts.csv'), () => false), 'and publishes no data file');
+    t.false(await readdir(join(dir, 'lake/contacts')).then((names) => names.includes('dt=2026-12-02')), 'nor leaves the empty partition folder it made');
     t.false((await readdir(join(dir, 'lake/changes'))).includes('dt=2026-12-02.csv'), 'nor a change log');
 
     // …and before the night after it.

@@ -23,6 +23,14 @@ export interface MergeInput {
   /** The export's values digest and schema hash, for the load log (`_pylon_loads`). */
   valuesSha256?: string;
   schemaHash?: string;
+  /**
+   * Ids of contacts Pylon still lists whose records this run could not export
+   * (a value that does not fit its column: the error report has them): their
+   * rows stay as the last load left them, never marked deleted.
+   */
+  keep?: readonly string[];
+  /** The list was still changing when the export ended (unverified): no row is marked (or deleted) as gone. */
+  keepUnseen?: boolean;
   /** Called as each merge statement finishes, with the counts so far (the merge of a big table takes a while). */
   onStep?: (step: MergeStep, counts: Partial<MergeCounts>) => void;
 }
@@ -409,8 +417,8 @@ export function mergeStatements(
   input: MergeInput,
   timestampType: string,
   plan?: TablePlan,
-  /** `empty`: the table was created by this load: every staged row is inserted without looking for it. */
-  options: { empty?: boolean } = {},
+  /** `empty`: the table was created by this load: every staged row is inserted without looking for it. `keep`: a table of ids (`"id"`) whose rows are not marked deleted though not staged. */
+  options: { empty?: boolean; keep?: string } = {},
 ): { insert: string; update: string; remove: string } {
   const t = table;
   const { targets, values, cleared, at, run, insertInto } = mergeParts(table, stage, columns, input, timestampType, plan);
@@ -422,7 +430,7 @@ export function mergeStatements(
     `FROM ${stage} s WHERE ${t}."id" = s."id"` +
     // A new variant column is empty: every row is written once, whatever its hash says.
     (plan?.alterations.some((a) => a.kind === 'variant') ? '' : ` AND (${t}."_row_hash" <> s."_row_hash" OR ${t}."_deleted_at" IS NOT NULL)`);
-  const gone = `NOT EXISTS (SELECT 1 FROM ${stage} s WHERE s."id" = ${t}."id")`;
+  const gone = `NOT EXISTS (SELECT 1 FROM ${stage} s WHERE s."id" = ${t}."id")` + (options.keep ? ` AND NOT EXISTS (SELECT 1 FROM ${options.keep} k WHERE k."id" = ${t}."id")` : '');
   const remove = input.hardDelete
     ? `DELETE FROM ${t} WHERE ${gone}`
     : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE "_deleted_at" IS NULL AND ${gone}`;
@@ -469,12 +477,12 @@ export interface MergeSql {
  * merged (the loader inserts its rows). Rowids are stable inside the one
  * transaction this runs in.
  */
-export function diffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan): MergeSql {
+export function diffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan, keep?: string): MergeSql {
   const t = table;
   const { targets, values, cleared, at, run, insertInto } = mergeParts(table, stage, columns, input, timestampType, plan);
   // A new variant column is empty: every row is written once, whatever its hash says.
   const changed = plan.alterations.some((a) => a.kind === 'variant') ? 'TRUE' : `(x."_row_hash" <> s."_row_hash" OR x."_deleted_at" IS NOT NULL)`;
-  const gone = input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL';
+  const gone = (input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL') + (keep ? ` AND x."id" NOT IN (SELECT "id" FROM ${keep})` : '');
   const prepare = [
     // Two threads each building a row group of wide rows in the INSERT outgrew a 128 MB cap when every row changed (a new column changes every hash).
     'SET threads = 1',
@@ -508,13 +516,14 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
  * small diff). The update keeps its own hash test, so rows sharing an id in
  * such a table are written exactly as a row-by-row comparison would.
  */
-export function idDiffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan): MergeSql {
+export function idDiffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan, keep?: string): MergeSql {
   const t = table;
   const { targets, values, cleared, at, run, insertInto } = mergeParts(table, stage, columns, input, timestampType, plan);
   // A new variant column is empty: every row is written once, whatever its hash says.
   const rewriteAll = plan.alterations.some((a) => a.kind === 'variant');
   const changed = (x: string) => (rewriteAll ? 'TRUE' : `(${x}."_row_hash" <> s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL)`);
-  const gone = input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL';
+  // Contacts Pylon still has that the run could not export (`keep`) are never gone.
+  const gone = (input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL') + (keep ? ` AND NOT EXISTS (SELECT 1 FROM ${keep} k WHERE k."id" = x."id")` : '');
   const ids = (op: string) => `(SELECT "id" FROM ${diff} WHERE op = '${op}')`;
   // The staged rows by their ctid (a TID scan, not a scan of every staged row): the staging table is this session's and does not change during the merge.
   const staged = (op: string) => `ctid = ANY (ARRAY(SELECT srow FROM ${diff} WHERE op = '${op}'))`;

@@ -58,6 +58,13 @@ export async function openLoader(input: LoaderInput): Promise<TableLoader> {
 
 const isLoadError = (error: unknown): error is PylonCliError => error instanceof PylonCliError;
 
+/** A temporary table of the ids a merge must not mark deleted (MergeInput.keep), filled 500 at a time. */
+function keepStatements(keep: string, ids: readonly string[], text: string): string[] {
+  const statements = [`CREATE TEMP TABLE ${keep} ("id" ${text} NOT NULL)`];
+  for (let i = 0; i < ids.length; i += 500) statements.push(`INSERT INTO ${keep} ("id") VALUES ${ids.slice(i, i + 500).map((id) => `(${sqlString(id)})`).join(', ')}`);
+  return statements;
+}
+
 /**
  * The load, the same for every database: open, check the table against the
  * export and read the kept state; stage the rows while the export walks; then
@@ -198,9 +205,13 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
           await session.run(createTable({ primaryKey: dialect.primaryKey && !created }));
           for (const statement of alterStatements(table, plan, dialect.widen)) await session.run(statement);
           // A table created here takes every staged row as it is, whatever the dialect's merge.
+          // Contacts Pylon still has that the run could not export stay as they were: their ids go to a small table the merge's removal skips.
+          const keep = !created && merge.keep !== undefined && merge.keep.length > 0 ? quoteIdent(`_pylon_keep_${process.pid}`) : undefined;
+          if (keep) for (const statement of keepStatements(keep, merge.keep!, dialect.text)) await session.run(statement);
           const sql: MergeSql = created
             ? { prepare: [], cleanup: [], insert: mergeStatements(table, stageName, columns, merge, ts, plan, { empty: true }).insert }
-            : (dialect.merge === 'diff-rewrite' ? diffMergeStatements : idDiffMergeStatements)(table, stageName, quoteIdent(`_pylon_diff_${process.pid}`), columns, merge, ts, plan);
+            : (dialect.merge === 'diff-rewrite' ? diffMergeStatements : idDiffMergeStatements)(table, stageName, quoteIdent(`_pylon_diff_${process.pid}`), columns, merge, ts, plan, keep);
+          if (keep) sql.cleanup = [...sql.cleanup, `DROP TABLE ${keep}`];
           const staged = Number((await session.rows(`SELECT count(*) AS n FROM ${stageName}`))[0]!.n);
           merge.onStep?.('staged', {});
           for (const statement of sql.prepare) await session.run(statement);
@@ -209,7 +220,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
           const inserted = (await session.run(sql.insert)) - (sql.insertRewrites ? updated : 0);
           if (created && dialect.primaryKey) await session.run(`ALTER TABLE ${table} ADD PRIMARY KEY ("id")`);
           merge.onStep?.('inserted', { updated, inserted });
-          const deleted = sql.remove === undefined ? 0 : await session.run(sql.remove);
+          const deleted = sql.remove === undefined || merge.keepUnseen ? 0 : await session.run(sql.remove);
           merge.onStep?.('deleted', { updated, inserted, deleted });
           for (const statement of sql.cleanup) await session.run(statement);
           counts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan.changes.length > 0 ? { schemaChanges: plan.changes } : {}) };
