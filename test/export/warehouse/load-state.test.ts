@@ -118,6 +118,23 @@ const duckQuery =
   };
 
 const pgQuery: Query = (statement) => withPg(async (client) => (await client.query(statement)).rows as Array<Record<string, unknown>>);
+/**
+ * DDL on tables every load of the shared test database may create at the same moment: under the loads' own lock, as the
+ * loader runs its DDL (two sessions' concurrent CREATE TABLE IF NOT EXISTS of one name can fail on PostgreSQL's catalog).
+ */
+const pgLockedDdl: Query = (statement) =>
+  withPg(async (client) => {
+    await client.query('BEGIN');
+    try {
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('pylon-contacts:load'))`);
+      await client.query(statement);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
+    return [];
+  });
 
 /** A state of `lines` lines as the export writes them (`<16 hex> <id>`). */
 const stateOf = (lines: number, salt: string) =>
@@ -130,14 +147,15 @@ const stateOf = (lines: number, salt: string) =>
  * dialect's layout (`mark`, rows in `partsTable`), leaving no rows of this
  * table in `otherTable`; night 3 reads night 2's state back.
  */
-async function oldPartsHealed(t: import('ava').ExecutionContext, to: string, query: Query, table: string, layout: { mark: RegExp; partsTable: string; otherTable?: string }) {
+async function oldPartsHealed(t: import('ava').ExecutionContext, to: string, query: Query, table: string, layout: { mark: RegExp; partsTable: string; otherTable?: string; ddl?: Query }) {
   const dir = await tempDir();
   await night(to, dir, 'o1', [['a', 'Ada']], undefined, 'commit');
   const old = stateOf(3000, 'old');
   const parts = Array.from({ length: Math.ceil(old.length / STATE_PART_BYTES) }, (_, i) => old.subarray(i * STATE_PART_BYTES, (i + 1) * STATE_PART_BYTES).toString('base64'));
   t.true(parts.length > 30, 'the old state has many parts');
-  await query(`CREATE TABLE IF NOT EXISTS _pylon_state (table_name TEXT PRIMARY KEY, run_id TEXT NOT NULL, updated_at TIMESTAMP WITH TIME ZONE NOT NULL, state TEXT NOT NULL)`);
-  await query(`CREATE TABLE IF NOT EXISTS _pylon_state_parts (table_name TEXT NOT NULL, part BIGINT NOT NULL, data TEXT NOT NULL)`);
+  const ddl = layout.ddl ?? query;
+  await ddl(`CREATE TABLE IF NOT EXISTS _pylon_state (table_name TEXT PRIMARY KEY, run_id TEXT NOT NULL, updated_at TIMESTAMP WITH TIME ZONE NOT NULL, state TEXT NOT NULL)`);
+  await ddl(`CREATE TABLE IF NOT EXISTS _pylon_state_parts (table_name TEXT NOT NULL, part BIGINT NOT NULL, data TEXT NOT NULL)`);
   await query(`INSERT INTO _pylon_state_parts VALUES ${parts.map((part, i) => `('${table}', ${i}, '${part}')`).join(', ')}`);
   await query(`INSERT INTO _pylon_state VALUES ('${table}', 'o1', CAST('2026-12-03T02:00:00Z' AS TIMESTAMP WITH TIME ZONE), 'parts:${parts.length}')`);
 
@@ -161,7 +179,7 @@ test('duckdb: a state an earlier version kept as base64 parts is read, and the n
 
 pgTest(`postgres: a state of base64 parts built by SQL is read, and the next one is kept as base64 parts again${PG_SKIP_NOTE}`, async (t) => {
   const table = uniqueTable('old');
-  await oldPartsHealed(t, `${PG_URL}#${table}`, pgQuery, table, { mark: /^parts:\d+$/, partsTable: '_pylon_state_parts' });
+  await oldPartsHealed(t, `${PG_URL}#${table}`, pgQuery, table, { mark: /^parts:\d+$/, partsTable: '_pylon_state_parts', ddl: pgLockedDdl });
 });
 
 test('duckdb: a state in a layout of a newer version, or gzip parts that do not unpack, stop the load with a clear error (exit 2)', async (t) => {
