@@ -2,6 +2,8 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { PylonCliError } from '../../errors.js';
 import { duckdbType, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
@@ -77,10 +79,42 @@ const comparableType = (type: string) => type.replaceAll('"', '');
  * Insertion order is not kept (the merge needs none), which lets the INSERT …
  * SELECT stream instead of buffering. The allocator hands freed memory back to
  * the system as soon as a task ends (DuckDB's default keeps up to 128 MB
- * cached), with background threads doing it. `PYLON_DUCKDB_MEMORY_LIMIT`
- * overrides the cap (a DuckDB size such as `1GB`).
+ * cached), with background threads doing it. The external file cache is
+ * off: DuckDB would keep the blocks it read from the staging Parquet file in
+ * its buffers (up to the cap), although the merge reads that file at most
+ * twice and removes it; those blocks then sat beside the state being written
+ * and the COMMIT's checkpoint, the second night's peak
+ * (bench/RESULTS.md, bench:warehouse-duckdb-second-night).
+ * `PYLON_DUCKDB_MEMORY_LIMIT` overrides the cap (a DuckDB size such as `1GB`).
  */
-export const DUCKDB_SETTINGS = { memory_limit: '80MB', preserve_insertion_order: 'false', allocator_flush_threshold: '8MB', allocator_background_threads: 'true' } as const;
+export const DUCKDB_SETTINGS = {
+  memory_limit: '80MB',
+  preserve_insertion_order: 'false',
+  allocator_flush_threshold: '8MB',
+  allocator_background_threads: 'true',
+  enable_external_file_cache: 'false',
+} as const;
+
+/**
+ * State parts handed from the appender to the transaction per flush (about
+ * 2 MB of 2,250-byte parts). DuckDB's appender otherwise holds every row
+ * until it closes (it flushes on its own only past 204,800 rows, outside the
+ * memory cap) and then copies them all into the transaction: two copies of
+ * the whole state at once.
+ */
+const STATE_PARTS_PER_FLUSH = 1000;
+
+/**
+ * Runs a full garbage collection now. The walk leaves tens of MB of garbage
+ * (pages, typed rows, encoded Parquet parts) that V8 has no reason to collect
+ * while the process waits on DuckDB, so it would sit beside the merge and the
+ * state's COMMIT, the load's peak. `gc` exists only with --expose-gc, which
+ * V8 also accepts at run time (it then defines `gc` in new contexts).
+ */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 const memoryLimit = () => process.env.PYLON_DUCKDB_MEMORY_LIMIT || DUCKDB_SETTINGS.memory_limit;
 
@@ -150,6 +184,8 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
         file.end();
         await once(file, 'close');
         if (failure) throw unwritable(failure);
+        // The walk is over: its garbage goes before DuckDB reads the file (collectGarbage).
+        collectGarbage();
         if (insert) await session.run(insert(sqlString(path)));
       } catch (error) {
         abort();
@@ -244,6 +280,7 @@ export function duckdbDialect(target: DuckTarget): Dialect {
             appender.appendBlob(part);
             appender.endRow();
             count += 1;
+            if (count % STATE_PARTS_PER_FLUSH === 0) appender.flushSync();
           }
           appender.flushSync();
         } finally {
