@@ -109,11 +109,18 @@ const STATE_PARTS_PER_FLUSH = 1000;
  * (pages, typed rows, encoded Parquet parts) that V8 has no reason to collect
  * while the process waits on DuckDB, so it would sit beside the merge and the
  * state's COMMIT, the load's peak. `gc` exists only with --expose-gc, which
- * V8 also accepts at run time (it then defines `gc` in new contexts).
+ * V8 also accepts at run time (it then defines `gc` in new contexts only, so
+ * the host's own global scope is left as it was). Memory, not correctness:
+ * where the runtime refuses, the load goes on without it.
  */
 function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('typeof gc === "function" ? gc : undefined') as (() => void) | undefined;
+    gc?.();
+  } catch {
+    // No collection on this runtime; V8 collects later on its own.
+  }
 }
 
 const memoryLimit = () => process.env.PYLON_DUCKDB_MEMORY_LIMIT || DUCKDB_SETTINGS.memory_limit;
