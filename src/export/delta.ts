@@ -279,6 +279,9 @@ export interface StateWriter extends PageSink {
   readonly stagedPath: string | undefined;
 }
 
+/** The state text a writer gathers before writing it (about 18,000 lines; prepare writes the rest). */
+const STATE_BATCH_CHARS = 1 << 20;
+
 /** Format 1 (beside a `--since` manifest) without `meta`; format 3 (`--state`) with it. `rowHash`: how the records' hashes were made (in the meta, or in the manifest's state). */
 export async function createStateWriter(path: string, meta: Omit<StateMeta, 'rowHash'> | undefined, rowHash: RowHashKind): Promise<StateWriter> {
   const file = await openOutput(path);
@@ -309,7 +312,8 @@ export async function createStateWriter(path: string, meta: Omit<StateMeta, 'row
         entries += 1;
         pending += `${record.hash!.hex} ${record.id}\n`;
       }
-      await flush();
+      // Written in batches: a write per page waited for the disk once a page, holding up the walk while the file took a few kilobytes.
+      if (pending.length >= STATE_BATCH_CHARS) await flush();
     },
     async prepare() {
       if (body) pending += `end ${entries} ${body.copy().update(pending).digest('hex')}\n`;

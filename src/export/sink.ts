@@ -71,26 +71,36 @@ const CSV_FORMULA = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
  * doubled inside quotes, `\n` after each record) and `escape_formulas`, byte
  * for byte: test/export/csv-page.test.ts holds the two side by side. Written
  * here because csv-stringify's per-field option handling was a seventh of a
- * CSV export's CPU (750 of 5,230 ms on 300,000 contacts, with the garbage it
- * leaves); a cell that is not a string still goes through csv-stringify.
+ * CSV export's CPU; a row with a cell that is not a string still goes through
+ * csv-stringify. Each line is one `join` of its cells and the page one `join`
+ * of its lines: the text comes out flat, where `+=` left a rope of thousands
+ * of pieces that had to be flattened again when the stream turned it into
+ * bytes (bench/RESULTS.md, bench:export-csv-speed). Empty cells, most of a
+ * contact's custom fields, skip the tests.
  */
 export function csvPage(rows: readonly (readonly string[])[], excelSafe: boolean): string {
-  let out = '';
-  for (const row of rows) {
-    let line = '';
-    for (let i = 0; i < row.length; i += 1) {
-      let cell = row[i];
-      if (typeof cell !== 'string') {
-        line = stringify([row as string[]], { escape_formulas: excelSafe }).slice(0, -1);
-        break;
-      }
-      if (excelSafe && CSV_FORMULA.test(cell)) cell = `'${cell}`;
-      if (i > 0) line += ',';
-      line += CSV_QUOTED.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
-    }
-    out += line + '\n';
+  if (rows.length === 0) return '';
+  const lines: string[] = new Array(rows.length + 1);
+  for (let r = 0; r < rows.length; r += 1) lines[r] = csvLine(rows[r]!, excelSafe);
+  // The last element makes join end the page with a line break.
+  lines[rows.length] = '';
+  return lines.join('\n');
+}
+
+/** One record's line, without its line break; a row with nothing to quote or escape is joined as it is (no copy of its cells). */
+function csvLine(row: readonly string[], excelSafe: boolean): string {
+  let cells: string[] | undefined;
+  for (let i = 0; i < row.length; i += 1) {
+    const cell = row[i];
+    if (typeof cell !== 'string') return stringify([row as string[]], { escape_formulas: excelSafe }).slice(0, -1);
+    if (cell.length === 0) continue;
+    let text = excelSafe && CSV_FORMULA.test(cell) ? `'${cell}` : cell;
+    if (CSV_QUOTED.test(text)) text = `"${text.replaceAll('"', '""')}"`;
+    if (text === cell) continue;
+    cells ??= row.slice();
+    cells[i] = text;
   }
-  return out;
+  return (cells ?? row).join(',');
 }
 
 /** Counts and hashes the bytes that pass, exactly as they land in the file. */
