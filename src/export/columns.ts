@@ -227,6 +227,12 @@ export function cellsOf(values: readonly RawValue[], columns: readonly ExportCol
   return cells;
 }
 
+/** cellsOf, written over the values themselves (one array less per contact): for a run that needs nothing else from them. */
+export function cellsInPlace(values: RawValue[], columns: readonly ExportColumn[]): string[] {
+  for (let i = 0; i < columns.length; i += 1) values[i] = columns[i]!.entryFields !== undefined ? idEntriesText(values[i] as IdEntry[]) : asText(values[i]);
+  return values as string[];
+}
+
 /**
  * The NDJSON object of a contact: every selected key, always present.
  * Multi-valued columns are arrays (`[]` when empty); others are strings or null.

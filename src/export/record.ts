@@ -1,5 +1,5 @@
 import type { Contact } from '../pylon/types.js';
-import { cellsOf, jsonRecordOf, readValues, type ExportColumn, type JsonRecord } from './columns.js';
+import { cellsInPlace, cellsOf, jsonRecordOf, readValues, type ExportColumn, type JsonRecord } from './columns.js';
 import type { Change, RowHasher } from './row-hash.js';
 import type { Key64 } from './id-index.js';
 import { typedJsonLine, typedRowOf, type TypedColumn, type TypedRow } from './schema.js';
@@ -44,7 +44,8 @@ export function recordMaker(columns: readonly ExportColumn[], typed: readonly Ty
       if (typeof result === 'string') return result;
       row = result;
     }
-    const cells = cellsOf(values, columns);
+    // Nothing reads the values after the cells unless the NDJSON object is made from them.
+    const cells = needs.json ? cellsOf(values, columns) : cellsInPlace(values, columns);
     return {
       id: contact.id,
       cells,

@@ -36,7 +36,7 @@ import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type 
 import { outputPaths, type ExportOptions } from './options.js';
 import { paginate, PaginationError, type PaginationState } from '../pylon/paginate.js';
 import { ErrorReport, type ReportEntry } from './report.js';
-import { commitSinks, createPageEncoder, Digest, fileSink, forwardTo, RANK, type EncodedChunk, type EncoderRow, type ExportSink, type PageEncoder, type PageSink } from './sink.js';
+import { commitSinks, createPageEncoder, DATA_BUFFER_BYTES, Digest, fileSink, forwardTo, RANK, type EncodedChunk, type EncoderRow, type ExportSink, type PageEncoder, type PageSink } from './sink.js';
 import { recordMaker, type ExportRecord } from './record.js';
 
 /** The delta in the run's stats: paths as given, where the manifest has them relative to itself. */
@@ -287,7 +287,7 @@ async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: Expo
     return sink;
   };
   const loader = run.load;
-  const dataFile = options.fileOutput && !options.toStdout ? await openOutput(options.output) : undefined;
+  const dataFile = options.fileOutput && !options.toStdout ? await openOutput(options.output, { highWaterMark: DATA_BUFFER_BYTES }) : undefined;
   add(fileSink(RANK.data, dataFile));
   const meta = run.owner ? { ...run.owner, columns: stats.columns, runId: options.runId, startedAt: options.runStartedAt, schema: run.schema } : undefined;
   // A load without a state file of its own writes the state only into the table (a scratch file stages it).

@@ -37,7 +37,7 @@ export interface PageEncoder {
 }
 
 /** Text, bytes, or pieces of bytes to write one after the other (Parquet's may be read as they are taken). */
-export type EncodedChunk = string | Uint8Array | Iterable<Uint8Array>;
+export type EncodedChunk = string | Uint8Array | Iterable<string | Uint8Array>;
 
 export type EncoderRow = string[] | Record<string, unknown> | string | TypedRow;
 
@@ -56,7 +56,7 @@ export function createPageEncoder(options: FormatOptions): PageEncoder {
   }
   return {
     start: () => (options.bom ? '\ufeff' : '') + stringify([[...options.header]]),
-    page: (rows) => csvPage(rows as string[][], options.excelSafe),
+    page: (rows) => csvPieces(rows as string[][], options.excelSafe),
     end: () => '',
   };
 }
@@ -71,27 +71,55 @@ const CSV_FORMULA = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
  * doubled inside quotes, `\n` after each record) and `escape_formulas`, byte
  * for byte: test/export/csv-page.test.ts holds the two side by side. Written
  * here because csv-stringify's per-field option handling was a seventh of a
- * CSV export's CPU (750 of 5,230 ms on 300,000 contacts, with the garbage it
- * leaves); a cell that is not a string still goes through csv-stringify.
+ * CSV export's CPU; a row with a cell that is not a string still goes through
+ * csv-stringify.
  */
 export function csvPage(rows: readonly (readonly string[])[], excelSafe: boolean): string {
-  let out = '';
-  for (const row of rows) {
-    let line = '';
-    for (let i = 0; i < row.length; i += 1) {
-      let cell = row[i];
-      if (typeof cell !== 'string') {
-        line = stringify([row as string[]], { escape_formulas: excelSafe }).slice(0, -1);
-        break;
-      }
-      if (excelSafe && CSV_FORMULA.test(cell)) cell = `'${cell}`;
-      if (i > 0) line += ',';
-      line += CSV_QUOTED.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
-    }
-    out += line + '\n';
-  }
-  return out;
+  return csvPieces(rows, excelSafe).join('');
 }
+
+/** Rows per piece of csvPieces: a piece of a few kilobytes is a short-lived young object, where a whole page's text (~200 KB) is a large object only a full collection frees. */
+const CSV_PIECE_ROWS = 64;
+
+/**
+ * csvPage's text in pieces of CSV_PIECE_ROWS lines, each ending with its line
+ * break (none for no rows): what the export writes. Each line is one `join`
+ * of its cells and each piece one `join` of its lines, so the text comes out
+ * flat (`+=` left a rope of thousands of parts that the stream flattened
+ * again to turn it into bytes); empty cells, most of a contact's custom
+ * fields, skip the tests.
+ */
+export function csvPieces(rows: readonly (readonly string[])[], excelSafe: boolean): string[] {
+  const pieces: string[] = [];
+  for (let start = 0; start < rows.length; start += CSV_PIECE_ROWS) {
+    const end = Math.min(start + CSV_PIECE_ROWS, rows.length);
+    const lines: string[] = new Array(end - start + 1);
+    for (let r = start; r < end; r += 1) lines[r - start] = csvLine(rows[r]!, excelSafe);
+    // The last element makes join end the piece with a line break.
+    lines[end - start] = '';
+    pieces.push(lines.join('\n'));
+  }
+  return pieces;
+}
+
+/** One record's line, without its line break; a row with nothing to quote or escape is joined as it is (no copy of its cells). */
+function csvLine(row: readonly string[], excelSafe: boolean): string {
+  let cells: string[] | undefined;
+  for (let i = 0; i < row.length; i += 1) {
+    const cell = row[i];
+    if (typeof cell !== 'string') return stringify([row as string[]], { escape_formulas: excelSafe }).slice(0, -1);
+    if (cell.length === 0) continue;
+    let text = excelSafe && CSV_FORMULA.test(cell) ? `'${cell}` : cell;
+    if (CSV_QUOTED.test(text)) text = `"${text.replaceAll('"', '""')}"`;
+    if (text === cell) continue;
+    cells ??= row.slice();
+    cells[i] = text;
+  }
+  return (cells ?? row).join(',');
+}
+
+/** Bytes the data file's stream holds before the walk waits for the disk: a few pages, so writing one overlaps making the next. */
+export const DATA_BUFFER_BYTES = 1 << 20;
 
 /** Counts and hashes the bytes that pass, exactly as they land in the file. */
 export class Digest extends Transform {

@@ -211,13 +211,16 @@ function drained(stream: WriteStream): Promise<void> {
 export interface OpenOutputOptions {
   /** A failed commit leaves the partial where it is (an undo file's rows are worth more than a clean folder: `--resume` reads them). */
   keepPartialOnFailure?: boolean;
+  /** Bytes the stream buffers before `write` waits for the disk (Node's default, 16 KiB, when absent): a file written a page at a time waits once a page otherwise. */
+  highWaterMark?: number;
 }
 
 export async function openOutput(target: string, options: OpenOutputOptions = {}): Promise<OutputFile> {
   const inPlace = isSpecialFile(target);
   if (!inPlace) await sweepDeadPartials(target);
   const writingPath = inPlace ? target : partialPathFor(target);
-  const stream = createWriteStream(writingPath, inPlace ? { flags: 'w' } : { flags: 'w', flush: true });
+  const highWaterMark = options.highWaterMark;
+  const stream = createWriteStream(writingPath, inPlace ? { flags: 'w', highWaterMark } : { flags: 'w', flush: true, highWaterMark });
   let failure: Error | undefined;
   stream.on('error', (error) => {
     failure ??= error;
