@@ -210,7 +210,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     if (options.to) {
       const keptDir = createTempDir('state');
       scratch.push(keptDir);
-      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt } };
+      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt }, changesOnly: !options.stateFile && options.since === undefined };
       load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep, hooks.signal);
       sinks.push(load);
     }

@@ -290,6 +290,12 @@ export interface LoaderInput {
   tempDir: string;
   /** Where to write the table's kept state when the load opens (a scratch file of the run): it is then not held in memory. Without it, readState() returns it from memory. */
   keptStatePath?: string;
+  /**
+   * The run's baseline will be the table's kept state (no --state file, no --since): the load then reads, as it opens,
+   * whether the table still matches that state (a count of its live rows and its last load), for stageChangesOnly.
+   * Without it the table itself is not read before the merge.
+   */
+  changesOnly?: boolean;
   /** The run's id and start (as merge() will get them), when known at open: a first load into a new table can then copy its rows straight in. */
   run?: { runId: string; extractedAt: string };
 }

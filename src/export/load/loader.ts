@@ -163,7 +163,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       const direct = existing.size === 0 && (await beginDirect());
       const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
       // Read before staging (the connection is busy until the merge), once the table is known to be this tool's: whether it is still as its kept state describes it (stageChangesOnly).
-      const tableCheck = stateExists && !direct && existing.size > 0 ? await readTableCheck(target, readRows, exists) : undefined;
+      const tableCheck = input.changesOnly && stateExists && !direct && existing.size > 0 ? await readTableCheck(target, readRows, exists) : undefined;
       let source = quoteIdent(stageTable);
       if (!direct && dialect.openSource) {
         const staged = await dialect.openSource(session, columns);
