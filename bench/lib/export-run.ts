@@ -17,8 +17,8 @@ function statsOf(run: Measured): ExportStats {
 }
 
 /** One `export … --json` child process against the emulator, measured; `log` says how it went on stderr. */
-export async function exportRun(emulator: EmulatorProcess, label: string, args: string[], log = false): Promise<ExportRow> {
-  const run = await runCliMeasured(['export', ...args, '--json', '--rate', UNPACED, '--quiet'], { PYLON_API_TOKEN: emulator.token, PYLON_BASE_URL: emulator.url });
+export async function exportRun(emulator: EmulatorProcess, label: string, args: string[], log = false, bin?: string): Promise<ExportRow> {
+  const run = await runCliMeasured(['export', ...args, '--json', '--rate', UNPACED, '--quiet'], { PYLON_API_TOKEN: emulator.token, PYLON_BASE_URL: emulator.url }, { bin });
   if (log) process.stderr.write(`  ${label}: ${(run.wallMs / 1000).toFixed(1)} s, ${run.maxRssMb.toFixed(0)} MB\n`);
   return { label, run, stats: statsOf(run) };
 }

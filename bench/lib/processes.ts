@@ -89,13 +89,14 @@ export interface Measured {
   cpuMs?: number;
 }
 
-/** Runs `node dist/bin.js …args` and measures it. */
-export async function runCliMeasured(args: string[], env: Record<string, string>, options: { cwd?: string } = {}): Promise<Measured> {
+/** Runs `node dist/bin.js …args` (or another build's `bin`) and measures it. */
+export async function runCliMeasured(args: string[], env: Record<string, string>, options: { cwd?: string; bin?: string } = {}): Promise<Measured> {
   const useTime = existsSync(TIME);
   const dir = mkdtempSync(join(tmpdir(), 'pylon-bench-time-'));
   const timeFile = join(dir, 'time.txt');
   const command = useTime ? TIME : process.execPath;
-  const argv = useTime ? ['-f', '%M %U %S', '-o', timeFile, process.execPath, BIN, ...args] : [BIN, ...args];
+  const bin = options.bin ?? BIN;
+  const argv = useTime ? ['-f', '%M %U %S', '-o', timeFile, process.execPath, bin, ...args] : [bin, ...args];
   const started = performance.now();
   const child = spawn(command, argv, { cwd: options.cwd ?? REPO, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
