@@ -599,7 +599,8 @@ export function changesMergeStatements(
     `CREATE TEMP TABLE ${diff} AS SELECT s.${rowid} AS srow, ${style === 'rewrite' ? 'x.rowid' : 'NULL'} AS trow, CASE WHEN x."id" IS NULL THEN 'i' ELSE 'u' END AS op ` +
       `FROM (SELECT ${rowid}, "id", "_row_hash" FROM ${stage}) s LEFT JOIN (SELECT ${style === 'rewrite' ? 'rowid, ' : ''}"id", "_row_hash", "_deleted_at" FROM ${t}) x ON x."id" = s."id" ` +
       `WHERE x."id" IS NULL OR ${changed('x')}`,
-    ...(style === 'in-place' ? [`ANALYZE ${diff}`] : []),
+    // As in diffMergeStatements, one thread writes the rewritten rows (after the join, which keeps every thread), so a night where most rows changed stays within DuckDB's cap.
+    ...(style === 'in-place' ? [`ANALYZE ${diff}`] : ['SET threads = 1']),
   ];
   const staged = (ops: string) => (style === 'rewrite' ? `s.rowid IN (SELECT srow FROM ${diff} WHERE op IN (${ops}))` : `s.ctid = ANY (ARRAY(SELECT srow FROM ${diff} WHERE op IN (${ops})))`);
   const goneIds = `"id" IN (SELECT "id" FROM ${gone})`;
@@ -607,7 +608,7 @@ export function changesMergeStatements(
   const remove = input.hardDelete
     ? `DELETE FROM ${t} WHERE ${goneIds} OR ("_deleted_at" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${stage} s WHERE s."id" = ${t}."id")${notKept})`
     : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE "_deleted_at" IS NULL AND ${goneIds}`;
-  const cleanup = [`DROP TABLE ${diff}`];
+  const cleanup = [`DROP TABLE ${diff}`, ...(style === 'rewrite' ? ['RESET threads'] : [])];
   if (style === 'rewrite' && plan.kept.length === 0) {
     return { prepare, update: `DELETE FROM ${t} WHERE rowid IN (SELECT trow FROM ${diff} WHERE op = 'u')`, insert: `${insertInto} WHERE ${staged(`'i', 'u'`)}`, insertRewrites: true, remove, cleanup };
   }

@@ -241,7 +241,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
             // Checked again under the lock: a table changed (or loaded by another run) since the load opened would not match the rows staged.
             const now = created ? undefined : await readTableCheck(target, (sql) => session.rows(sql), (name) => dialect.tableExists(session, target, name));
             if (!merge.changes || !now || !tableMatches(now, { entries: tableCheck!.live, runId: tableCheck!.stateRunId })) {
-              throw loadError('LOAD_FAILED', target, `table ${target.table} changed while the run read Pylon (its live rows or its last load are not what they were when the load began); nothing was loaded, and the next run compares the table in full`);
+              throw loadError('LOAD_FAILED', target, `table ${target.table} changed while the run read Pylon (its live rows or its last load are not what they were when the load began); nothing was loaded; run again: the next run checks the table afresh`);
             }
           }
           await session.run(createTable({ primaryKey: dialect.primaryKey && !created }));
