@@ -400,13 +400,12 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageO
     sinks.push(fileSink(RANK.data, deletedFile));
     stats.delta!.deleted = await writeDeletedIds(run.baseline, deletedFile, changeLog, run.load?.changesOnly ? run.load : undefined);
     if (deletedFile) stats.delta!.deletedPath = options.deletedPath!;
-  } else if (run.baseline && run.load?.changesOnly) {
-    // A load that staged only the changes marks the deleted ids itself: they are listed for it.
-    const load = run.load;
-    stats.delta!.deleted = await writeDeleted(run.baseline, undefined, async (id) => load.gone(id));
   } else if (run.baseline) {
     // Nothing lists them, but the summary and the manifest still count them: every baseline id this run did not mark as seen.
     stats.delta!.deleted = run.baseline.index.size - stats.delta!.changed - stats.delta!.unchanged - run.keptUnexported;
+    // A load that staged only the changes marks the deleted ids itself: when there are any, a pass over the baseline lists them for it.
+    const load = run.load;
+    if (load?.changesOnly && stats.delta!.deleted > 0) stats.delta!.deleted = await writeDeleted(run.baseline, undefined, async (id) => load.gone(id));
   }
   if (options.schemaPaths) {
     const title = `pylon-contacts export ${options.output}`;
