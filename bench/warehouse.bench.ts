@@ -30,7 +30,7 @@ const CHANGED = CONTACTS / 100;
 type Row = ExportRow;
 
 /** Renames `ids` through PATCH /contacts/{id}, 8 requests in flight. */
-async function changeContacts(emulator: EmulatorProcess, ids: readonly string[]): Promise<void> {
+export async function changeContacts(emulator: EmulatorProcess, ids: readonly string[]): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < ids.length) {

@@ -85,7 +85,7 @@ export interface ExportStats {
   /** Contacts whose values went into valuesSha256 (every contact read, in a delta run too). */
   valuesRows: number;
   /** What --to did; `mergeMs`: the merge statements and the COMMIT (staging happens during the walk). */
-  load: (MergeCounts & { target: string; table: string; mergeMs: number }) | null;
+  load: (MergeCounts & { target: string; table: string; mergeMs: number; /** `changes`: only the new and changed rows were staged (the table matched its kept state); `all`: every row. */ staged: 'changes' | 'all' }) | null;
   changes: { path: string; insert: number; update: number; delete: number } | null;
   /** Schema sidecars written beside the data file. */
   schemaFiles: string[];
@@ -210,7 +210,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     if (options.to) {
       const keptDir = createTempDir('state');
       scratch.push(keptDir);
-      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt } };
+      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt }, changesOnly: !options.stateFile && options.since === undefined };
       load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep, hooks.signal);
       sinks.push(load);
     }
@@ -224,6 +224,10 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     const values = options.to || (options.typed && options.format === 'ndjson') ? new ValuesDigest() : undefined;
     // No baseline (a first night, or a new --state path) but a table loaded before: its `_row_hash` values are compared in the kind its kept state names,
     // so an older version's sha256 table is not rewritten whole; a table with no kept state is compared in ROW_HASH, and the summary says so if rows differ.
+    // The baseline is the table's own kept state (committed with it) and the columns are the same: the load may stage only what the delta says is new or changed.
+    if (load && baseline && !options.stateFile && options.since === undefined && baseline.columns.join(',') === stats.columns.join(',')) {
+      load.changesOnly = load.loader.stageChangesOnly({ entries: baseline.state.entries });
+    }
     const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
     if (load && !baseline && !keptKind) load.unknownRowHash = true;
     return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0 };
@@ -394,11 +398,14 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageO
   } else if (run.baseline && (options.deletedPath !== undefined || changeLog)) {
     const deletedFile = options.deletedPath !== undefined ? await openOutput(options.deletedPath) : undefined;
     sinks.push(fileSink(RANK.data, deletedFile));
-    stats.delta!.deleted = await writeDeletedIds(run.baseline, deletedFile, changeLog);
+    stats.delta!.deleted = await writeDeletedIds(run.baseline, deletedFile, changeLog, run.load?.changesOnly ? run.load : undefined);
     if (deletedFile) stats.delta!.deletedPath = options.deletedPath!;
   } else if (run.baseline) {
     // Nothing lists them, but the summary and the manifest still count them: every baseline id this run did not mark as seen.
     stats.delta!.deleted = run.baseline.index.size - stats.delta!.changed - stats.delta!.unchanged - run.keptUnexported;
+    // A load that staged only the changes marks the deleted ids itself: when there are any, a pass over the baseline lists them for it.
+    const load = run.load;
+    if (load?.changesOnly && stats.delta!.deleted > 0) stats.delta!.deleted = await writeDeleted(run.baseline, undefined, async (id) => load.gone(id));
   }
   if (options.schemaPaths) {
     const title = `pylon-contacts export ${options.output}`;
@@ -464,7 +471,15 @@ async function manifestSinks(options: ExportOptions, run: OpenRun, outputs: Page
   }
   return marks;
 }
-type LoadSink = PageSink & { loader: TableLoader; keepState(state: StateWriter | undefined): void; keep(id: string): void; unknownRowHash: boolean };
+type LoadSink = PageSink & {
+  loader: TableLoader;
+  keepState(state: StateWriter | undefined): void;
+  keep(id: string): void;
+  unknownRowHash: boolean;
+  /** The loader stages only the new and changed rows (TableLoader.stageChangesOnly); the deleted ids go to gone(). */
+  changesOnly: boolean;
+  gone(id: string): void;
+};
 
 /** The load as a sink: staged during the walk, merged when the files are staged, committed when they are in place. */
 function loadSink(
@@ -482,13 +497,22 @@ function loadSink(
   let state: StateWriter | undefined;
   /** Contacts the run could not export: their rows stay (MergeInput.keep). */
   const kept: string[] = [];
+  /** changesOnly: the ids of the baseline the run did not meet, and the rows it met unchanged (not staged). */
+  const gone: string[] = [];
+  let unstaged = 0;
   const sink: LoadSink = {
     rank: RANK.load,
     loader,
     /** Set when neither a baseline nor the table's kept state says how the table's `_row_hash` values were made. */
     unknownRowHash: false,
-    async page(records) {
+    changesOnly: false,
+    async page(all) {
+      const records = sink.changesOnly ? all.filter((r) => r.change !== 'unchanged') : all;
+      unstaged += all.length - records.length;
       if (records.length > 0) await loader.add(records.map((r) => r.typed!), records.map((r) => r.hash!.hex));
+    },
+    gone(id) {
+      gone.push(id);
     },
     keepState(writer) {
       state = writer;
@@ -498,10 +522,10 @@ function loadSink(
     },
     async prepare() {
       const started = Date.now();
-      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, keep: kept, keepUnseen: stats.listCheck.verdict === 'unverified', onStep });
+      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, keep: kept, keepUnseen: stats.listCheck.verdict === 'unverified', ...(sink.changesOnly ? { changes: { gone, unstaged } } : {}), onStep });
       // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
       if (state?.stagedPath !== undefined) await loader.writeState(createReadStream(state.stagedPath));
-      stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started };
+      stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started, staged: sink.changesOnly ? 'changes' : 'all' };
       if (sink.unknownRowHash && counts.updated > 0) {
         stats.warnings.push(
           `${counts.updated} rows of ${options.to!.table} were rewritten and counted as updated: the table has no kept state saying how its _row_hash values were made, so they were compared as ${ROW_HASH} hashes ` +
@@ -721,13 +745,16 @@ async function keepUnseen(baseline: Baseline, state: StateWriter | undefined): P
 }
 
 /** Writes the deleted ids (when a file is asked for) and their `delete` rows in the change log. */
-async function writeDeletedIds(baseline: Baseline, file: OutputFile | undefined, changeLog: ChangeLog | undefined): Promise<number> {
-  const onDeleted = changeLog
-    ? async (id: string, hashHex: string) => {
-        changeLog.add('delete', id, hashHex);
-        if (changeLog.counts.delete % 1000 === 0) await changeLog.flush();
-      }
-    : undefined;
+async function writeDeletedIds(baseline: Baseline, file: OutputFile | undefined, changeLog: ChangeLog | undefined, load: LoadSink | undefined): Promise<number> {
+  const onDeleted =
+    changeLog || load
+      ? async (id: string, hashHex: string) => {
+          load?.gone(id);
+          if (!changeLog) return;
+          changeLog.add('delete', id, hashHex);
+          if (changeLog.counts.delete % 1000 === 0) await changeLog.flush();
+        }
+      : undefined;
   return writeDeleted(baseline, file, onDeleted);
 }
 

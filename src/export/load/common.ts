@@ -31,6 +31,12 @@ export interface MergeInput {
   keep?: readonly string[];
   /** The list was still changing when the export ended (unverified): no row is marked (or deleted) as gone. */
   keepUnseen?: boolean;
+  /**
+   * Set when the load staged only the new and changed rows (TableLoader.stageChangesOnly):
+   * `gone` are the ids of the baseline this run did not meet (the delta's deleted ids),
+   * `unstaged` the rows the run met unchanged and did not stage (counted as unchanged).
+   */
+  changes?: { gone: readonly string[]; unstaged: number };
   /** Called as each merge statement finishes, with the counts so far (the merge of a big table takes a while). */
   onStep?: (step: MergeStep, counts: Partial<MergeCounts>) => void;
 }
@@ -74,6 +80,13 @@ export function loadRecord(target: LoadTarget, input: MergeInput, timestamp: str
 export interface TableLoader {
   readonly display: string;
   add(rows: readonly TypedRow[], hashes: readonly string[]): Promise<void>;
+  /**
+   * Called once the run knows its baseline is this table's kept state (`entries`: its ids), before the first add():
+   * true when the load may stage only the new and changed rows (the merge then needs MergeInput.changes). It does when
+   * the table is still as that state describes it (as many live rows as the state has ids, and the state is the one its
+   * last committed load kept) and this load does not alter the table; otherwise every row is staged.
+   */
+  stageChangesOnly(baseline: { entries: number }): boolean;
   merge(input: MergeInput): Promise<MergeCounts>;
   commit(): Promise<void>;
   /** Rolls back and closes; safe at any point, and more than once. */
@@ -277,6 +290,12 @@ export interface LoaderInput {
   tempDir: string;
   /** Where to write the table's kept state when the load opens (a scratch file of the run): it is then not held in memory. Without it, readState() returns it from memory. */
   keptStatePath?: string;
+  /**
+   * The run's baseline will be the table's kept state (no --state file, no --since): the load then reads, as it opens,
+   * whether the table still matches that state (a count of its live rows and its last load), for stageChangesOnly.
+   * Without it the table itself is not read before the merge.
+   */
+  changesOnly?: boolean;
   /** The run's id and start (as merge() will get them), when known at open: a first load into a new table can then copy its rows straight in. */
   run?: { runId: string; extractedAt: string };
 }
@@ -543,6 +562,61 @@ export function idDiffMergeStatements(table: string, stage: string, diff: string
     ? `DELETE FROM ${t} WHERE "id" IN ${ids('d')}`
     : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE "_deleted_at" IS NULL AND "id" IN ${ids('d')}`;
   return { prepare, update, insert, remove, cleanup: [`DROP TABLE ${diff}`] };
+}
+
+/**
+ * The merge of a load that staged only the new and changed rows (the table
+ * matched its kept state, TableLoader.stageChangesOnly), in the MergeSql
+ * shape the loader runs: one join of the few staged ids and hashes against
+ * the table's sorts them into a small `diff` table (`i` new, `u` changed or
+ * coming back after a soft delete); the changed rows are updated in place
+ * (`in-place`, PostgreSQL: staged rows fetched by ctid) or deleted and
+ * inserted again with the new ones (`rewrite`, DuckDB: table rows by rowid,
+ * staged rows by the Parquet file's row number; in place when the table keeps
+ * columns this export does not write); then the rows whose ids are in `gone`
+ * (the delta's deleted ids) are marked deleted. With `--hard-delete` they are
+ * deleted, and so are rows an earlier night marked deleted that were not
+ * staged, as the full merge deletes every row not staged (`keep` spares the
+ * contacts the run could not export, as there). No step reads a row that was
+ * not staged, except the one id-and-hash pass the join makes.
+ */
+export function changesMergeStatements(
+  table: string,
+  stage: string,
+  names: { diff: string; gone: string; keep?: string },
+  columns: readonly TypedColumn[],
+  input: MergeInput,
+  timestampType: string,
+  plan: TablePlan,
+  style: 'in-place' | 'rewrite',
+): MergeSql {
+  const t = table;
+  const { diff, gone, keep } = names;
+  const { targets, values, cleared, at, run, insertInto } = mergeParts(table, stage, columns, input, timestampType, plan);
+  const rowid = style === 'rewrite' ? 'rowid' : 'ctid';
+  const changed = (x: string) => `(${x}."_row_hash" <> s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL)`;
+  const prepare = [
+    `CREATE TEMP TABLE ${diff} AS SELECT s.${rowid} AS srow, ${style === 'rewrite' ? 'x.rowid' : 'NULL'} AS trow, CASE WHEN x."id" IS NULL THEN 'i' ELSE 'u' END AS op ` +
+      `FROM (SELECT ${rowid}, "id", "_row_hash" FROM ${stage}) s LEFT JOIN (SELECT ${style === 'rewrite' ? 'rowid, ' : ''}"id", "_row_hash", "_deleted_at" FROM ${t}) x ON x."id" = s."id" ` +
+      `WHERE x."id" IS NULL OR ${changed('x')}`,
+    // As in diffMergeStatements, one thread writes the rewritten rows (after the join, which keeps every thread), so a night where most rows changed stays within DuckDB's cap.
+    ...(style === 'in-place' ? [`ANALYZE ${diff}`] : ['SET threads = 1']),
+  ];
+  const staged = (ops: string) => (style === 'rewrite' ? `s.rowid IN (SELECT srow FROM ${diff} WHERE op IN (${ops}))` : `s.ctid = ANY (ARRAY(SELECT srow FROM ${diff} WHERE op IN (${ops})))`);
+  const goneIds = `"id" IN (SELECT "id" FROM ${gone})`;
+  const notKept = keep ? ` AND NOT EXISTS (SELECT 1 FROM ${keep} k WHERE k."id" = ${t}."id")` : '';
+  const remove = input.hardDelete
+    ? `DELETE FROM ${t} WHERE ${goneIds} OR ("_deleted_at" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${stage} s WHERE s."id" = ${t}."id")${notKept})`
+    : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE "_deleted_at" IS NULL AND ${goneIds}`;
+  const cleanup = [`DROP TABLE ${diff}`, ...(style === 'rewrite' ? ['RESET threads'] : [])];
+  if (style === 'rewrite' && plan.kept.length === 0) {
+    return { prepare, update: `DELETE FROM ${t} WHERE rowid IN (SELECT trow FROM ${diff} WHERE op = 'u')`, insert: `${insertInto} WHERE ${staged(`'i', 'u'`)}`, insertRewrites: true, remove, cleanup };
+  }
+  const sets = targets.map((n, i) => `${n} = ${values[i]}`).filter((_, i) => columns[i]!.name !== 'id');
+  const update =
+    `UPDATE ${t} SET ${[...sets, ...cleared.map((n) => `${n} = NULL`), `"_row_hash" = s."_row_hash"`, `"_run_id" = ${run}`, `"_extracted_at" = ${at}`, `"_deleted_at" = NULL`].join(', ')} ` +
+    `FROM (SELECT * FROM ${stage} s WHERE ${staged(`'u'`)}) s WHERE ${t}."id" = s."id" AND ${changed(t)}`;
+  return { prepare, update, insert: `${insertInto} WHERE ${staged(`'i'`)}`, remove, cleanup };
 }
 
 /**

@@ -8,6 +8,8 @@ import {
   mergeStatements,
   diffMergeStatements,
   idDiffMergeStatements,
+  changesMergeStatements,
+  LOADS_TABLE,
   planTable,
   loadError,
   readKeptState,
@@ -58,11 +60,34 @@ export async function openLoader(input: LoaderInput): Promise<TableLoader> {
 
 const isLoadError = (error: unknown): error is PylonCliError => error instanceof PylonCliError;
 
-/** A temporary table of the ids a merge must not mark deleted (MergeInput.keep), filled 500 at a time. */
-function keepStatements(keep: string, ids: readonly string[], text: string): string[] {
-  const statements = [`CREATE TEMP TABLE ${keep} ("id" ${text} NOT NULL)`];
-  for (let i = 0; i < ids.length; i += 500) statements.push(`INSERT INTO ${keep} ("id") VALUES ${ids.slice(i, i + 500).map((id) => `(${sqlString(id)})`).join(', ')}`);
-  return statements;
+/** A temporary table of ids (the ids a merge must not mark deleted, MergeInput.keep; the gone ids of a changes-only merge), filled 500 at a time. */
+function* idTableStatements(name: string, ids: readonly string[], text: string): Generator<string> {
+  yield `CREATE TEMP TABLE ${name} ("id" ${text} NOT NULL)`;
+  for (let i = 0; i < ids.length; i += 500) yield `INSERT INTO ${name} ("id") VALUES ${ids.slice(i, i + 500).map((id) => `(${sqlString(id)})`).join(', ')}`;
+}
+
+/** What says whether a table is still as its kept state describes it: its live rows, the kept state's run, the table's last committed load. */
+interface TableCheck {
+  live: number;
+  stateRunId: string | undefined;
+  lastLoadRunId: string | undefined;
+}
+
+/** Reads the TableCheck: a count of the live rows and two one-row queries. */
+async function readTableCheck(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>, exists: (table: string) => Promise<boolean>): Promise<TableCheck> {
+  const name = sqlString(target.table);
+  const live = Number((await rows(`SELECT count(*) AS n FROM ${tableRef(target)} WHERE "_deleted_at" IS NULL`))[0]!.n);
+  const stateRunId = (await rows(`SELECT run_id FROM ${tableRef(target, STATE_TABLE)} WHERE table_name = ${name}`))[0]?.run_id;
+  // No load log (a table loaded by hand, or by a version that kept none): nothing says the state describes the table.
+  const last = (await exists(LOADS_TABLE)) ? (await rows(`SELECT run_id FROM ${tableRef(target, LOADS_TABLE)} WHERE table_name = ${name} AND status = 'committed' ORDER BY finished_at DESC LIMIT 1`))[0]?.run_id : undefined;
+  return { live, stateRunId: stateRunId == null ? undefined : String(stateRunId), lastLoadRunId: last == null ? undefined : String(last) };
+}
+
+/** The table is as the baseline describes it: as many live rows as the baseline has ids, and the kept state is the one the table's last committed load wrote (runId, when given, must be that run too). */
+function tableMatches(check: TableCheck, baseline: { entries: number; runId?: string }): boolean {
+  if (check.stateRunId === undefined || check.stateRunId !== check.lastLoadRunId) return false;
+  if (baseline.runId !== undefined && baseline.runId !== check.stateRunId) return false;
+  return check.live === baseline.entries;
 }
 
 /**
@@ -137,6 +162,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       if (stateExists && input.keptStatePath !== undefined) keptPath = (await writeKeptState(input.keptStatePath, (write) => copyKeptState(target, readRows, exists, write))) ? input.keptStatePath : undefined;
       const direct = existing.size === 0 && (await beginDirect());
       const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
+      // Read before staging (the connection is busy until the merge), once the table is known to be this tool's: whether it is still as its kept state describes it (stageChangesOnly).
+      const tableCheck = input.changesOnly && stateExists && !direct && existing.size > 0 ? await readTableCheck(target, readRows, exists) : undefined;
       let source = quoteIdent(stageTable);
       if (!direct && dialect.openSource) {
         const staged = await dialect.openSource(session, columns);
@@ -148,14 +175,16 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
         stage = await dialect.openStage!(session, stageTable, columns);
       }
       kept = state;
-      return { plan, direct, stageName: source };
+      return { plan, direct, stageName: source, tableCheck };
     } catch (error) {
       await close();
       throw fail(error);
     }
   })();
   /** What the merge reads the staged rows from: the staging table, or the dialect's source (openSource). */
-  const { plan, direct, stageName } = opened;
+  const { plan, direct, stageName, tableCheck } = opened;
+  /** Set by stageChangesOnly: the walk stages only new and changed rows, and the merge is changesMergeStatements. */
+  let changesOnly = false;
   /** Rows handed to the stage (a direct load's count: every one was copied into the new table). */
   let added = 0;
   /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
@@ -177,6 +206,12 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       } catch (error) {
         throw fail(error);
       }
+    },
+    stageChangesOnly(baseline) {
+      if (added > 0) throw loadError('LOAD_FAILED', target, 'stageChangesOnly() is decided before the first row is staged');
+      // A plan that alters the table stages every row: a new or widened column, a variant column (every row is rewritten), a type change.
+      changesOnly = !direct && tableCheck !== undefined && plan.alterations.length === 0 && tableMatches(tableCheck, baseline);
+      return changesOnly;
     },
     async merge(merge): Promise<MergeCounts> {
       merged = merge;
@@ -202,16 +237,29 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
           // Checked under the lock: a table this transaction creates is empty, so the first load is a plain insert (no update, nothing to mark deleted)
           // and its primary key is built once from the sorted ids afterwards instead of row by row.
           const created = !(await dialect.tableExists(session, target, target.name));
+          if (changesOnly) {
+            // Checked again under the lock: a table changed (or loaded by another run) since the load opened would not match the rows staged.
+            const now = created ? undefined : await readTableCheck(target, (sql) => session.rows(sql), (name) => dialect.tableExists(session, target, name));
+            if (!merge.changes || !now || !tableMatches(now, { entries: tableCheck!.live, runId: tableCheck!.stateRunId })) {
+              throw loadError('LOAD_FAILED', target, `table ${target.table} changed while the run read Pylon (its live rows or its last load are not what they were when the load began); nothing was loaded; run again: the next run checks the table afresh`);
+            }
+          }
           await session.run(createTable({ primaryKey: dialect.primaryKey && !created }));
           for (const statement of alterStatements(table, plan, dialect.widen)) await session.run(statement);
           // A table created here takes every staged row as it is, whatever the dialect's merge.
           // Contacts Pylon still has that the run could not export stay as they were: their ids go to a small table the merge's removal skips.
           const keep = !created && merge.keep !== undefined && merge.keep.length > 0 ? quoteIdent(`_pylon_keep_${process.pid}`) : undefined;
-          if (keep) for (const statement of keepStatements(keep, merge.keep!, dialect.text)) await session.run(statement);
+          if (keep) for (const statement of idTableStatements(keep, merge.keep!, dialect.text)) await session.run(statement);
+          const diff = quoteIdent(`_pylon_diff_${process.pid}`);
+          const gone = changesOnly ? quoteIdent(`_pylon_gone_${process.pid}`) : undefined;
+          if (gone) for (const statement of idTableStatements(gone, merge.changes!.gone, dialect.text)) await session.run(statement);
           const sql: MergeSql = created
             ? { prepare: [], cleanup: [], insert: mergeStatements(table, stageName, columns, merge, ts, plan, { empty: true }).insert }
-            : (dialect.merge === 'diff-rewrite' ? diffMergeStatements : idDiffMergeStatements)(table, stageName, quoteIdent(`_pylon_diff_${process.pid}`), columns, merge, ts, plan, keep);
+            : gone
+              ? changesMergeStatements(table, stageName, { diff, gone, keep }, columns, merge, ts, plan, dialect.merge === 'diff-rewrite' ? 'rewrite' : 'in-place')
+              : (dialect.merge === 'diff-rewrite' ? diffMergeStatements : idDiffMergeStatements)(table, stageName, diff, columns, merge, ts, plan, keep);
           if (keep) sql.cleanup = [...sql.cleanup, `DROP TABLE ${keep}`];
+          if (gone) sql.cleanup = [...sql.cleanup, `DROP TABLE ${gone}`];
           const staged = Number((await session.rows(`SELECT count(*) AS n FROM ${stageName}`))[0]!.n);
           merge.onStep?.('staged', {});
           for (const statement of sql.prepare) await session.run(statement);
@@ -223,7 +271,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
           const deleted = sql.remove === undefined || merge.keepUnseen ? 0 : await session.run(sql.remove);
           merge.onStep?.('deleted', { updated, inserted, deleted });
           for (const statement of sql.cleanup) await session.run(statement);
-          counts = { inserted, updated, unchanged: staged - inserted - updated, deleted, ...(plan.changes.length > 0 ? { schemaChanges: plan.changes } : {}) };
+          // Rows the run met unchanged and did not stage (stageChangesOnly) are unchanged too.
+          counts = { inserted, updated, unchanged: staged - inserted - updated + (changesOnly ? merge.changes!.unstaged : 0), deleted, ...(plan.changes.length > 0 ? { schemaChanges: plan.changes } : {}) };
         }
         await session.run(loadsTableDdl(target, dialect.text, dialect.bigint, ts));
         await session.run(loadRecord(target, merge, ts, { status: 'committed', counts }));

@@ -28,7 +28,7 @@ pgTest(`postgres round trip: export → load → row count, ids and values hash 
     const manifestPath = join(dir, 'load.manifest.json');
     const first = await exportFrom(emulator, { to: url(table), manifest: manifestPath, pageSize: 50, runId: 'night-1' });
     t.like(first, { complete: true, contactsRead: 301, recordErrors: 0 });
-    t.deepEqual(first.load && { ...first.load, mergeMs: 0 }, { target: `${PG_URL!.replace(/:[^:@/]*@/, ':***@')}#${table}`, table, inserted: 301, updated: 0, unchanged: 0, deleted: 0, mergeMs: 0 });
+    t.deepEqual(first.load && { ...first.load, mergeMs: 0 }, { target: `${PG_URL!.replace(/:[^:@/]*@/, ':***@')}#${table}`, table, inserted: 301, updated: 0, unchanged: 0, deleted: 0, mergeMs: 0, staged: 'all' });
     const manifest = await readManifest(manifestPath);
     t.is(manifest.file, null);
     t.false(JSON.stringify(manifest).includes('pylon-test-password'), 'no password in the manifest');
@@ -52,7 +52,7 @@ pgTest(`postgres round trip: export → load → row count, ids and values hash 
     const added = (await api.post('/contacts', { name: 'New Person', email: 'new.person@load.example' })).body.data.id as string;
     const now = new Date('2026-11-30T02:00:00Z');
     const second = await exportFrom(emulator, { to: url(table), manifest: manifestPath, pageSize: 50, runId: 'night-2', now });
-    t.deepEqual(second.load && { ...second.load, target: undefined, mergeMs: 0 }, { target: undefined, table, inserted: 1, updated: 3, unchanged: 296, deleted: 2, mergeMs: 0 });
+    t.deepEqual(second.load && { ...second.load, target: undefined, mergeMs: 0 }, { target: undefined, table, inserted: 1, updated: 3, unchanged: 296, deleted: 2, mergeMs: 0, staged: 'changes' });
     await withPg(async (db) => {
       const touched = (await db.query(`SELECT id FROM "${table}" WHERE _run_id = 'night-2' AND _deleted_at IS NULL ORDER BY id`)).rows.map((r) => r.id as string);
       t.deepEqual(touched, [...ids.slice(10, 13), added].sort(), 'only the changed and new rows were written');

@@ -28,7 +28,7 @@ pgTest(`postgres merge (one diff of ids and hashes): a table with its primary ke
     };
 
     const first = await night({ runId: 'n1', now: new Date('2026-12-01T02:00:00Z') });
-    t.deepEqual(first[0], { target: undefined, table: undefined, inserted: 201, updated: 0, unchanged: 0, deleted: 0, mergeMs: 0 });
+    t.deepEqual(first[0], { target: undefined, table: undefined, inserted: 201, updated: 0, unchanged: 0, deleted: 0, mergeMs: 0, staged: 'all' });
     t.deepEqual(first[1], first[0]);
     await withPg(async (db) => {
       await db.query(`ALTER TABLE "${bare}" DROP CONSTRAINT "${bare}_pkey"`);
@@ -44,7 +44,7 @@ pgTest(`postgres merge (one diff of ids and hashes): a table with its primary ke
     for (const id of ids.slice(30, 32)) await api.delete(`/contacts/${id}`);
     await api.post('/contacts', { name: 'New Person', email: 'new.person@merge.example' });
     const second = await night({ runId: 'n2', now: new Date('2026-12-02T02:00:00Z') });
-    t.deepEqual(second[0], { target: undefined, table: undefined, inserted: 1, updated: 3, unchanged: 196, deleted: 2, mergeMs: 0 });
+    t.deepEqual(second[0], { target: undefined, table: undefined, inserted: 1, updated: 3, unchanged: 196, deleted: 2, mergeMs: 0, staged: 'changes' });
     t.deepEqual(second[1], second[0]);
     await withPg(async (db) => {
       t.is(await difference(db, keyed, bare), 0, 'both tables hold the same rows, bookkeeping columns included');
@@ -55,7 +55,7 @@ pgTest(`postgres merge (one diff of ids and hashes): a table with its primary ke
     // A deleted contact comes back (the row marked deleted is updated, not inserted again); nothing else changed.
     emulator.store.insert(comesBack);
     const third = await night({ runId: 'n3', now: new Date('2026-12-03T02:00:00Z') });
-    t.deepEqual(third[0], { target: undefined, table: undefined, inserted: 0, updated: 1, unchanged: 200, deleted: 0, mergeMs: 0 });
+    t.deepEqual(third[0], { target: undefined, table: undefined, inserted: 0, updated: 1, unchanged: 200, deleted: 0, mergeMs: 0, staged: 'changes' });
     t.deepEqual(third[1], third[0]);
     await withPg(async (db) => {
       t.is(await difference(db, keyed, bare), 0);
@@ -64,7 +64,7 @@ pgTest(`postgres merge (one diff of ids and hashes): a table with its primary ke
 
     // --hard-delete removes the one still gone.
     const fourth = await night({ runId: 'n4', now: new Date('2026-12-04T02:00:00Z'), hardDelete: true });
-    t.deepEqual(fourth[0], { target: undefined, table: undefined, inserted: 0, updated: 0, unchanged: 201, deleted: 1, mergeMs: 0 });
+    t.deepEqual(fourth[0], { target: undefined, table: undefined, inserted: 0, updated: 0, unchanged: 201, deleted: 1, mergeMs: 0, staged: 'changes' });
     t.deepEqual(fourth[1], fourth[0]);
     await withPg(async (db) => {
       t.is(await difference(db, keyed, bare), 0);
