@@ -425,35 +425,11 @@ export function alterStatements(table: string, plan: TablePlan, widen: (table: s
 }
 
 /**
- * The merge, as three statements run in one transaction: insert the staged
- * rows whose id is new; update only rows whose hash differs (or that were
- * marked deleted); mark (or delete) rows whose id was not staged.
+ * The INSERT of every staged row, for a table this load created (it is
+ * empty, so no row is looked for).
  */
-export function mergeStatements(
-  table: string /* quoted, see tableRef */,
-  stage: string,
-  columns: readonly TypedColumn[],
-  input: MergeInput,
-  timestampType: string,
-  plan?: TablePlan,
-  /** `empty`: the table was created by this load: every staged row is inserted without looking for it. `keep`: a table of ids (`"id"`) whose rows are not marked deleted though not staged. */
-  options: { empty?: boolean; keep?: string } = {},
-): { insert: string; update: string; remove: string } {
-  const t = table;
-  const { targets, values, cleared, at, run, insertInto } = mergeParts(table, stage, columns, input, timestampType, plan);
-  const insert = options.empty ? insertInto : `${insertInto} WHERE NOT EXISTS (SELECT 1 FROM ${t} x WHERE x."id" = s."id")`;
-  const sets = targets.map((n, i) => `${n} = ${values[i]}`).filter((_, i) => columns[i]!.name !== 'id');
-  const update =
-    // With `--columns id` there is no column to set but the bookkeeping ones.
-    `UPDATE ${t} SET ${[...sets, ...cleared.map((n) => `${n} = NULL`), `"_row_hash" = s."_row_hash"`, `"_run_id" = ${run}`, `"_extracted_at" = ${at}`, `"_deleted_at" = NULL`].join(', ')} ` +
-    `FROM ${stage} s WHERE ${t}."id" = s."id"` +
-    // A new variant column is empty: every row is written once, whatever its hash says.
-    (plan?.alterations.some((a) => a.kind === 'variant') ? '' : ` AND (${t}."_row_hash" <> s."_row_hash" OR ${t}."_deleted_at" IS NOT NULL)`);
-  const gone = `NOT EXISTS (SELECT 1 FROM ${stage} s WHERE s."id" = ${t}."id")` + (options.keep ? ` AND NOT EXISTS (SELECT 1 FROM ${options.keep} k WHERE k."id" = ${t}."id")` : '');
-  const remove = input.hardDelete
-    ? `DELETE FROM ${t} WHERE ${gone}`
-    : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE "_deleted_at" IS NULL AND ${gone}`;
-  return { insert, update, remove };
+export function insertAllStatement(table: string /* quoted, see tableRef */, stage: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan?: TablePlan): string {
+  return mergeParts(table, stage, columns, input, timestampType, plan).insertInto;
 }
 
 /** The pieces every merge writes: the table's columns, the staged values (cast where the table's column is wider), the bookkeeping values, and the INSERT of staged rows (`s`) before its WHERE. */
@@ -467,7 +443,10 @@ function mergeParts(table: string, stage: string, columns: readonly TypedColumn[
   const at = `CAST(${sqlString(input.extractedAt)} AS ${timestampType})`;
   const run = sqlString(input.runId);
   const insertInto = `INSERT INTO ${table} (${targets.join(', ')}, "_row_hash", "_run_id", "_extracted_at", "_deleted_at") SELECT ${values.join(', ')}, s."_row_hash", ${run}, ${at}, NULL FROM ${stage} s`;
-  return { targets, values, cleared, at, run, insertInto };
+  // A changed row rewritten in place from the staged row `s` (with `--columns id` there is no column to set but the bookkeeping ones).
+  const sets = targets.map((n, i) => `${n} = ${values[i]}`).filter((_, i) => columns[i]!.name !== 'id');
+  const assignments = [...sets, ...cleared.map((n) => `${n} = NULL`), `"_row_hash" = s."_row_hash"`, `"_run_id" = ${run}`, `"_extracted_at" = ${at}`, `"_deleted_at" = NULL`].join(', ');
+  return { at, run, insertInto, assignments };
 }
 
 /** A merge as the loader runs it: `prepare` first, then each step (its count reported), then `cleanup`. */
@@ -498,7 +477,7 @@ export interface MergeSql {
  */
 export function diffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan, keep?: string): MergeSql {
   const t = table;
-  const { targets, values, cleared, at, run, insertInto } = mergeParts(table, stage, columns, input, timestampType, plan);
+  const { at, run, insertInto, assignments } = mergeParts(table, stage, columns, input, timestampType, plan);
   // A new variant column is empty: every row is written once, whatever its hash says.
   const changed = plan.alterations.some((a) => a.kind === 'variant') ? 'TRUE' : `(x."_row_hash" <> s."_row_hash" OR x."_deleted_at" IS NOT NULL)`;
   const gone = (input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL') + (keep ? ` AND x."id" NOT IN (SELECT "id" FROM ${keep})` : '');
@@ -514,9 +493,8 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
   const remove = input.hardDelete ? `DELETE FROM ${t} WHERE ${mine('d')}` : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE ${mine('d')}`;
   const cleanup = [`DROP TABLE ${diff}`, 'RESET threads'];
   if (plan.kept.length > 0) {
-    const sets = targets.map((n, i) => `${n} = ${values[i]}`).filter((_, i) => columns[i]!.name !== 'id');
     const update =
-      `UPDATE ${t} SET ${[...sets, ...cleared.map((n) => `${n} = NULL`), `"_row_hash" = s."_row_hash"`, `"_run_id" = ${run}`, `"_extracted_at" = ${at}`, `"_deleted_at" = NULL`].join(', ')} ` +
+      `UPDATE ${t} SET ${assignments} ` +
       `FROM (SELECT * FROM ${stage} WHERE rowid IN ${rows(`'u'`)}) s WHERE ${t}."id" = s."id"`;
     return { prepare, update, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i'`)}`, remove, cleanup };
   }
@@ -537,7 +515,7 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
  */
 export function idDiffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan, keep?: string): MergeSql {
   const t = table;
-  const { targets, values, cleared, at, run, insertInto } = mergeParts(table, stage, columns, input, timestampType, plan);
+  const { at, run, insertInto, assignments } = mergeParts(table, stage, columns, input, timestampType, plan);
   // A new variant column is empty: every row is written once, whatever its hash says.
   const rewriteAll = plan.alterations.some((a) => a.kind === 'variant');
   const changed = (x: string) => (rewriteAll ? 'TRUE' : `(${x}."_row_hash" <> s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL)`);
@@ -552,9 +530,8 @@ export function idDiffMergeStatements(table: string, stage: string, diff: string
       `WHERE x."id" IS NULL OR (${gone}) OR (s."id" IS NOT NULL AND ${changed('x')})`,
     `ANALYZE ${diff}`,
   ];
-  const sets = targets.map((n, i) => `${n} = ${values[i]}`).filter((_, i) => columns[i]!.name !== 'id');
   const update =
-    `UPDATE ${t} SET ${[...sets, ...cleared.map((n) => `${n} = NULL`), `"_row_hash" = s."_row_hash"`, `"_run_id" = ${run}`, `"_extracted_at" = ${at}`, `"_deleted_at" = NULL`].join(', ')} ` +
+    `UPDATE ${t} SET ${assignments} ` +
     `FROM (SELECT * FROM ${stage} WHERE ${staged('u')}) s WHERE ${t}."id" = s."id"` +
     (rewriteAll ? '' : ` AND ${changed(t)}`);
   const insert = `${insertInto} WHERE s.${staged('i')}`;
@@ -592,7 +569,7 @@ export function changesMergeStatements(
 ): MergeSql {
   const t = table;
   const { diff, gone, keep } = names;
-  const { targets, values, cleared, at, run, insertInto } = mergeParts(table, stage, columns, input, timestampType, plan);
+  const { at, run, insertInto, assignments } = mergeParts(table, stage, columns, input, timestampType, plan);
   const rowid = style === 'rewrite' ? 'rowid' : 'ctid';
   const changed = (x: string) => `(${x}."_row_hash" <> s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL)`;
   const prepare = [
@@ -612,9 +589,8 @@ export function changesMergeStatements(
   if (style === 'rewrite' && plan.kept.length === 0) {
     return { prepare, update: `DELETE FROM ${t} WHERE rowid IN (SELECT trow FROM ${diff} WHERE op = 'u')`, insert: `${insertInto} WHERE ${staged(`'i', 'u'`)}`, insertRewrites: true, remove, cleanup };
   }
-  const sets = targets.map((n, i) => `${n} = ${values[i]}`).filter((_, i) => columns[i]!.name !== 'id');
   const update =
-    `UPDATE ${t} SET ${[...sets, ...cleared.map((n) => `${n} = NULL`), `"_row_hash" = s."_row_hash"`, `"_run_id" = ${run}`, `"_extracted_at" = ${at}`, `"_deleted_at" = NULL`].join(', ')} ` +
+    `UPDATE ${t} SET ${assignments} ` +
     `FROM (SELECT * FROM ${stage} s WHERE ${staged(`'u'`)}) s WHERE ${t}."id" = s."id" AND ${changed(t)}`;
   return { prepare, update, insert: `${insertInto} WHERE ${staged(`'i'`)}`, remove, cleanup };
 }

@@ -5,7 +5,7 @@ import {
   alterStatements,
   loadRecord,
   loadsTableDdl,
-  mergeStatements,
+  insertAllStatement,
   diffMergeStatements,
   idDiffMergeStatements,
   changesMergeStatements,
@@ -254,7 +254,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
           const gone = changesOnly ? quoteIdent(`_pylon_gone_${process.pid}`) : undefined;
           if (gone) for (const statement of idTableStatements(gone, merge.changes!.gone, dialect.text)) await session.run(statement);
           const sql: MergeSql = created
-            ? { prepare: [], cleanup: [], insert: mergeStatements(table, stageName, columns, merge, ts, plan, { empty: true }).insert }
+            ? { prepare: [], cleanup: [], insert: insertAllStatement(table, stageName, columns, merge, ts, plan) }
             : gone
               ? changesMergeStatements(table, stageName, { diff, gone, keep }, columns, merge, ts, plan, dialect.merge === 'diff-rewrite' ? 'rewrite' : 'in-place')
               : (dialect.merge === 'diff-rewrite' ? diffMergeStatements : idDiffMergeStatements)(table, stageName, diff, columns, merge, ts, plan, keep);
