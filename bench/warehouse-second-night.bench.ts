@@ -17,12 +17,11 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdtemp, rm, symlink } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { REPO, startEmulator } from './lib/processes.js';
 import { exportRun, type ExportRow } from './lib/export-run.js';
 import { startEmbeddedPostgres } from '../test/helpers/embedded-postgres.js';
-import { changeContacts } from './warehouse.bench.js';
+import { changeContacts, duckCount, firstIds } from './warehouse.bench.js';
 
 const CONTACTS = Number(process.env.PYLON_BENCH_CONTACTS ?? 1_000_000);
 const CHANGED = CONTACTS / 100;
@@ -46,17 +45,6 @@ const median = (values: number[]) => {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
-
-async function duckQuery(file: string, sql: string): Promise<number> {
-  const instance = await DuckDBInstance.create(file);
-  const connection = await instance.connect();
-  try {
-    return Number((await connection.runAndReadAll(sql)).getRows()[0]![0]);
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 /** A copy of a loaded table with its kept state and load log, as another table of the same database. */
 async function copyPgTable(db: pg.Client, from: string, to: string): Promise<void> {
@@ -111,15 +99,7 @@ export async function run(): Promise<string> {
       const duckBase = join(dir, 'base.duckdb');
       if (db) await exportRun(emulator, 'first load, postgresql', ['--to', `${pgUrl}#${base}`, '--run-id', 'first'], true);
       await exportRun(emulator, 'first load, duckdb', ['--to', `duckdb:${duckBase}`, '--run-id', 'first'], true);
-      const ids = await (async () => {
-        const instance = await DuckDBInstance.create(duckBase);
-        const connection = await instance.connect();
-        const result = (await connection.runAndReadAll(`SELECT id FROM contacts ORDER BY id LIMIT ${CHANGED}`)).getRows().map((r) => String(r[0]));
-        connection.closeSync();
-        instance.closeSync();
-        return result;
-      })();
-      await changeContacts(emulator, ids);
+      await changeContacts(emulator, await firstIds(duckBase, CHANGED));
       for (let round = 0; round < ROUNDS; round += 1) {
         // Alternating: old first in even rounds, new first in odd ones.
         for (const build of round % 2 === 0 ? (['old', 'new'] as const) : (['new', 'old'] as const)) {
@@ -137,7 +117,7 @@ export async function run(): Promise<string> {
           const file = join(dir, `${build}-${round}.duckdb`);
           await copyFile(duckBase, file);
           const row = await exportRun(emulator, `second night, duckdb, ${build} build`, ['--to', `duckdb:${file}`, '--run-id', runId], true, bin);
-          nights.push({ db: 'duckdb', build, row, written: await duckQuery(file, `SELECT count(*) FROM contacts WHERE _run_id = '${runId}'`) });
+          nights.push({ db: 'duckdb', build, row, written: await duckCount(file, `SELECT count(*) FROM contacts WHERE _run_id = '${runId}'`) });
           await rm(file, { force: true });
         }
       }

@@ -47,16 +47,23 @@ export async function changeContacts(emulator: EmulatorProcess, ids: readonly st
   await Promise.all(Array.from({ length: 8 }, worker));
 }
 
-async function duckCount(file: string, sql: string): Promise<number> {
+/** The rows one query returns from a DuckDB file, opened and closed around it. */
+async function duckRows(file: string, sql: string): Promise<unknown[][]> {
   const instance = await DuckDBInstance.create(file);
   const connection = await instance.connect();
   try {
-    return Number((await connection.runAndReadAll(sql)).getRows()[0]![0]);
+    return (await connection.runAndReadAll(sql)).getRows();
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
 }
+
+/** The number one counting query returns from a DuckDB file. */
+export const duckCount = async (file: string, sql: string) => Number((await duckRows(file, sql))[0]![0]);
+
+/** The first `count` contact ids of a loaded DuckDB table in id order: the contacts a bench changes for its second night. */
+export const firstIds = async (file: string, count: number) => (await duckRows(file, `SELECT id FROM contacts ORDER BY id LIMIT ${count}`)).map((r) => String(r[0]));
 
 const n = (value: number) => Math.round(value).toLocaleString('en-US');
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -96,15 +103,7 @@ export async function run(): Promise<string> {
       if (db) rows.push(await exportRun(emulator, '--to postgresql, first load (empty table)', ['--to', `${pgUrl}#${table}`, '--run-id', 'bench-pg-1'], true));
       rows.push(await exportRun(emulator, '--to duckdb, first load (new file)', ['--to', `duckdb:${duckFile}`, '--run-id', 'bench-duck-1'], true));
       // 1% of the contacts change: the first ids in id order (the same set for both databases).
-      const ids = await (async () => {
-        const instance = await DuckDBInstance.create(duckFile);
-        const connection = await instance.connect();
-        const result = (await connection.runAndReadAll(`SELECT id FROM contacts ORDER BY id LIMIT ${CHANGED}`)).getRows().map((r) => String(r[0]));
-        connection.closeSync();
-        instance.closeSync();
-        return result;
-      })();
-      await changeContacts(emulator, ids);
+      await changeContacts(emulator, await firstIds(duckFile, CHANGED));
       if (db) {
         rows.push(await exportRun(emulator, `--to postgresql, after ${n(CHANGED)} contacts changed`, ['--to', `${pgUrl}#${table}`, '--run-id', 'bench-pg-2'], true));
         pgChanged = Number((await db.query(`SELECT count(*) AS n FROM "${table}" WHERE _run_id = 'bench-pg-2'`)).rows[0].n);
