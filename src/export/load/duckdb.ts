@@ -68,9 +68,9 @@ const comparableType = (type: string) => type.replaceAll('"', '');
 
 /**
  * DuckDB's settings for a load. Its buffer manager is capped (by default it
- * takes 80 % of the machine's memory and keeps the whole staging table and
- * the merge's writes in it): past the cap the temporary staging table and the
- * merge's joins spill to `<database>.tmp`, and the inserted rows are written
+ * takes 80 % of the machine's memory and keeps the merge's writes in it): past
+ * the cap the merge's joins and temporary tables spill to `<database>.tmp`
+ * (the staged rows themselves are in the Parquet staging file), and the inserted rows are written
  * to the database file as they come. 80 MB holds the merge of a 1M-contact
  * table whichever rows changed, because the merge joins ids and hashes only
  * (diffMergeStatements), and the first load's INSERT (64 MB did not); each MB
