@@ -463,22 +463,8 @@ export function typedJsonLine(columns: readonly TypedColumn[], row: TypedRow): s
 
 const keyCache = new WeakMap<readonly TypedColumn[], string[]>();
 
-/**
- * An order-independent hash of a set of rows: the sum, modulo 2^256, of the
- * sha256 of each row's canonical JSON line. A loaded table gives the same
- * value whatever order it returns the rows in.
- */
-export class ValuesDigest {
-  #sum = 0n;
-  rows = 0;
-  add(line: string): void {
-    this.#sum = (this.#sum + BigInt('0x' + hash('sha256', line, 'hex'))) & ((1n << 256n) - 1n);
-    this.rows += 1;
-  }
-  get hex(): string {
-    return this.#sum.toString(16).padStart(64, '0');
-  }
-}
+/** The values hash over typed JSON lines: values-digest.ts. */
+export { ValuesDigest } from './values-digest.js';
 
 /** The schema as the manifest records it. */
 export interface SchemaRecord {
