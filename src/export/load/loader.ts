@@ -66,7 +66,7 @@ function* idTableStatements(name: string, ids: readonly string[], text: string):
   for (let i = 0; i < ids.length; i += 500) yield `INSERT INTO ${name} ("id") VALUES ${ids.slice(i, i + 500).map((id) => `(${sqlString(id)})`).join(', ')}`;
 }
 
-/** What says whether a table is still as its kept state describes it: its live rows, the kept state's run, the table's last committed load. */
+/** What says whether a table is still as its kept state describes it: its live rows that have a hash, the kept state's run, the table's last committed load. */
 interface TableCheck {
   live: number;
   stateRunId: string | undefined;
@@ -76,7 +76,8 @@ interface TableCheck {
 /** Reads the TableCheck: a count of the live rows and two one-row queries. */
 async function readTableCheck(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>, exists: (table: string) => Promise<boolean>): Promise<TableCheck> {
   const name = sqlString(target.table);
-  const live = Number((await rows(`SELECT count(*) AS n FROM ${tableRef(target)} WHERE "_deleted_at" IS NULL`))[0]!.n);
+  // A live row without a hash (set NULL by hand) is not counted: the state cannot vouch for it, so the night stages every row and the full merge rewrites it.
+  const live = Number((await rows(`SELECT count(*) AS n FROM ${tableRef(target)} WHERE "_deleted_at" IS NULL AND "_row_hash" IS NOT NULL`))[0]!.n);
   const stateRunId = (await rows(`SELECT run_id FROM ${tableRef(target, STATE_TABLE)} WHERE table_name = ${name}`))[0]?.run_id;
   // No load log (a table loaded by hand, or by a version that kept none): nothing says the state describes the table.
   const last = (await exists(LOADS_TABLE)) ? (await rows(`SELECT run_id FROM ${tableRef(target, LOADS_TABLE)} WHERE table_name = ${name} AND status = 'committed' ORDER BY finished_at DESC LIMIT 1`))[0]?.run_id : undefined;
