@@ -11,7 +11,8 @@ export interface Session {
   run(sql: string, params?: readonly unknown[]): Promise<number>;
   /** Runs one query; returns its rows as objects. */
   rows(sql: string, params?: readonly unknown[]): Promise<Array<Record<string, unknown>>>;
-  close(): Promise<void>;
+  /** Closes the connection; `committed` says whether the load's transaction committed (DuckDB removes a database file this run created and committed nothing to). */
+  close(outcome?: { committed: boolean }): Promise<void>;
 }
 
 /** The rows of one load on their way into the database (COPY into a temporary staging table for PostgreSQL; a Parquet file for DuckDB). */

@@ -107,13 +107,15 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
   const table = tableRef(target);
   let closed = false;
   let inTransaction = false;
+  /** The merge's COMMIT returned: the session may keep what it wrote. */
+  let committed = false;
   let merged: MergeInput | undefined;
   let stage: Stage | undefined;
   const close = async () => {
     if (closed) return;
     closed = true;
     stage?.abort();
-    await session.close();
+    await session.close({ committed });
   };
   /** The kept state until the run takes it (readState): its bytes (about 75 MB at 1M contacts) are not held through the walk. */
   let kept: Buffer | undefined;
@@ -312,6 +314,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       try {
         await session.run('COMMIT');
         inTransaction = false;
+        committed = true;
       } catch (error) {
         const failure = fail(error);
         await rollback();
