@@ -818,6 +818,13 @@ async function checkDirectories(options: ExportOptions, made: string[]): Promise
     if (!info?.isDirectory()) throw invalidOption(option, 'a path in an existing directory', path);
   }
   await checkWritable(targets);
+  // The DuckDB file (and its .wal, its staging file) goes in a folder that must exist, like any output's: a usage error before the first call, not a failed load after the walk.
+  if (options.to?.kind === 'duckdb') {
+    const dir = dirname(options.to.path);
+    const info = await stat(dir).catch(() => undefined);
+    if (!info?.isDirectory()) throw invalidOption('--to', `a DuckDB file in an existing folder (${dir} ${info ? 'is not a folder' : 'does not exist'})`, options.to.display);
+    await checkWritable([{ path: options.to.path, option: '--to' }]);
+  }
 }
 
 /** A run that published nothing takes back the partition folders it made and left empty (a dt= folder with no data file in the dataset root). */
