@@ -573,7 +573,9 @@ function failed(stats: ExportStats, error: unknown, progress: Progress, signal: 
   stats.statePath = null;
   stats.schemaFiles = [];
   const entry = describeFailure(error, progress, stats.interrupted);
-  stats.stoppedAt = { cursor: entry.cursor ?? '', pagesRead: progress.pages.pages, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
+  // The page named is the one whose request or answer failed; a failure of the outputs, the load or the calls before the walk names none.
+  const page = entry.kind === 'page' || entry.kind === 'pagination' || (entry.kind === 'interrupted' && progress.step === 'page') ? (entry.page ?? null) : null;
+  stats.stoppedAt = { cursor: entry.cursor ?? '', pagesRead: progress.pages.pages, page, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
 }
 
 /** A failed run never replaces the manifest of a complete one: its facts go to <manifest>.failed.json. */
