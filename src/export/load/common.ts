@@ -138,12 +138,15 @@ export const STATE_PARTS_TABLES = Object.values(LAYOUTS).map((layout) => layout.
 const PARTS_MARK = /^([a-z][a-z0-9-]*):(\d+)$/;
 
 /** The state table and the layout's parts table (`blob`: the dialect's binary type, for the gzip layout). */
-export function stateTableDdl(target: LoadTarget, types: { text: string; timestamp: string; bigint: string; blob?: string }, layout: StateLayout): string[] {
+export function stateTableDdl(target: LoadTarget, types: { text: string; timestamp: string; bigint: string; blob?: string }, layout: StateLayout, options: { index?: boolean } = {}): string[] {
   const { text, timestamp, bigint } = types;
   const data = layout === 'gzip' ? types.blob : text;
+  const parts = LAYOUTS[layout].table;
   return [
     `CREATE TABLE IF NOT EXISTS ${tableRef(target, STATE_TABLE)} (table_name ${text} PRIMARY KEY, run_id ${text} NOT NULL, updated_at ${timestamp} NOT NULL, state ${text} NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS ${tableRef(target, LAYOUTS[layout].table)} (table_name ${text} NOT NULL, part ${bigint} NOT NULL, data ${data} NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${tableRef(target, parts)} (table_name ${text} NOT NULL, part ${bigint} NOT NULL, data ${data} NOT NULL)`,
+    // Idempotent, so a parts table made by an older version (without it) gets it on its next load. The index goes in the table's schema.
+    ...(options.index ? [`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${parts}_by_part`)} ON ${tableRef(target, parts)} (table_name, part)`] : []),
   ];
 }
 

@@ -78,6 +78,14 @@ export interface Dialect {
    */
   copyStateParts?(session: Session, table: string, name: string, parts: AsyncIterable<string>): Promise<number>;
   /**
+   * Index the parts table on (table_name, part), so the kept state's reads
+   * (STATE_PARTS_PER_STATEMENT parts a query) find their rows without a scan
+   * of every part (PostgreSQL). Made with the state tables in each load's
+   * transaction, under the loads' lock: a database from an older version gets
+   * it on its next load.
+   */
+  readonly stateIndex?: boolean;
+  /**
    * Optional: the dialect keeps the state in the gzip layout (common.ts,
    * STATE_BLOBS_TABLE) in a column of binary type `type`; `append` writes the
    * parts (`part` numbered from 0) into that table, in the target's schema,

@@ -295,7 +295,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
       try {
         const layout: StateLayout = dialect.stateBlobs ? 'gzip' : 'base64';
-        for (const statement of stateTableDdl(target, { text: dialect.text, timestamp: dialect.timestamp, bigint: dialect.bigint, blob: dialect.stateBlobs?.type }, layout)) await session.run(statement);
+        for (const statement of stateTableDdl(target, { text: dialect.text, timestamp: dialect.timestamp, bigint: dialect.bigint, blob: dialect.stateBlobs?.type }, layout, { index: dialect.stateIndex })) await session.run(statement);
         const statements = stateStatements(target, merged.runId, dialect.timestamp, layout);
         // Every layout's old parts go: a state an earlier version kept in another layout is replaced (healed) by this one.
         for (const parts of STATE_PARTS_TABLES) if (await dialect.tableExists(session, target, parts)) await session.run(statements.clear(parts));
