@@ -574,7 +574,8 @@ function failed(stats: ExportStats, error: unknown, progress: Progress, signal: 
   stats.schemaFiles = [];
   const entry = describeFailure(error, progress, stats.interrupted);
   // The page named is the one whose request or answer failed; a failure of the outputs, the load or the calls before the walk names none.
-  const page = entry.kind === 'page' || entry.kind === 'pagination' || (entry.kind === 'interrupted' && progress.step === 'page') ? (entry.page ?? null) : null;
+  const pageFailed = (entry.kind === 'page' && !entry.code.startsWith('OUTPUT_')) || entry.kind === 'pagination' || (entry.kind === 'interrupted' && progress.step === 'page');
+  const page = pageFailed ? (entry.page ?? null) : null;
   stats.stoppedAt = { cursor: entry.cursor ?? '', pagesRead: progress.pages.pages, page, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
 }
 

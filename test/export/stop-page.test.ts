@@ -30,7 +30,7 @@ test('a list request failing on page N: stderr and --json name page N and its cu
   }
 });
 
-test('a failure that is no page: GET /custom-fields before the walk, a load failing after every page: no page named', async (t) => {
+test('a failure that is no page: GET /custom-fields before the walk, an output that cannot be written during the walk, a load failing after every page: no page named', async (t) => {
   const emulator = await startEmulator(t, { seedRandom: 30 });
   const dir = tempDir(t, 'pylon-stop-none-');
   const proxy = await startFaultProxy(t, emulator, (req) => (req.path.startsWith('/custom-fields') ? 'status=400' : undefined));
@@ -39,6 +39,13 @@ test('a failure that is no page: GET /custom-fields before the walk, a load fail
   t.like(statsOf<ExportStats>(fields).stoppedAt, { page: null, pagesRead: 0, status: 400 });
   t.regex(fields.stderr, /\n {2}stopped before the first page: GET \/custom-fields failed with 400/);
   t.notRegex(fields.stderr, /stopped at page/);
+
+  // An output written in place during the walk that fails (a full device): the outputs failed, not a page.
+  const full = await runCli(['export', join(dir, 'e.csv'), '--changes', '/dev/full', '--page-size', '10', '--rate', FAST_RATE, '--json'], { env: envFor(emulator) });
+  t.is(full.code, 1, full.stderr);
+  const fullStop = statsOf<ExportStats>(full).stoppedAt!;
+  t.like(fullStop, { page: null, code: 'OUTPUT_WRITE' });
+  t.regex(full.stderr, /\n {2}stopped (before the first page|after \d+ pages? had been read): Cannot write \/dev\/full/);
 
   // A load whose merge fails once the walk has read every page: a unique index made by hand on the table, and two contacts given one email in Pylon (the emulator's store, past its API's duplicate check).
   const db = join(dir, 'w.duckdb');
