@@ -47,7 +47,7 @@ const median = (values: number[]) => {
 };
 
 /** A copy of a loaded table with its kept state and load log, as another table of the same database. */
-async function copyPgTable(db: pg.Client, from: string, to: string): Promise<void> {
+export async function copyPgTable(db: pg.Client, from: string, to: string): Promise<void> {
   await db.query(`CREATE TABLE "${to}" (LIKE "${from}" INCLUDING ALL)`);
   await db.query(`INSERT INTO "${to}" SELECT * FROM "${from}"`);
   await db.query(`ANALYZE "${to}"`);
@@ -59,7 +59,7 @@ async function copyPgTable(db: pg.Client, from: string, to: string): Promise<voi
   );
 }
 
-async function dropPgTable(db: pg.Client, table: string): Promise<void> {
+export async function dropPgTable(db: pg.Client, table: string): Promise<void> {
   await db.query(`DROP TABLE IF EXISTS "${table}"`);
   for (const meta of ['_pylon_state', '_pylon_state_parts', '_pylon_loads']) await db.query(`DELETE FROM ${meta} WHERE table_name = $1`, [table]).catch(() => {});
 }

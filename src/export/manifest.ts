@@ -43,6 +43,8 @@ export interface StopPoint {
   cursor: string;
   /** Pages read before the failure. */
   pagesRead: number;
+  /** The page that failed (1-based; the page being read when the run was interrupted); null when the failure was not a page's: before the first page (GET /me, GET /custom-fields), or in the outputs or the load. */
+  page: number | null;
   code: string;
   status: number | null;
   requestId: string | null;

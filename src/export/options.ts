@@ -4,7 +4,7 @@ import { parseFilterExpression } from '../pylon/filter-expr.js';
 import type { Filter } from '../pylon/types.js';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { isSpecialFile } from '../output/output-file.js';
+import { isSpecialFile, isStdout, specialFileIdentity } from '../output/output-file.js';
 import { parseLoadTarget, type LoadTarget } from './load/target.js';
 import type { RecheckMode } from './list-check.js';
 import type { ExportFormat } from './sink.js';
@@ -293,7 +293,7 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     rowGroupSize: resolveIntegerOption('rowGroupSize', input.rowGroupSize, 1, 10_000_000, ROW_GROUP_ROWS),
     recheck: resolveRecheck(input.recheck),
   }, cwd);
-  checkCollisions(options);
+  checkCollisions(options, input.json === true);
   return options;
 }
 
@@ -316,14 +316,29 @@ export function outputPaths(options: ExportOptions): Array<{ option: string; pat
 /**
  * Two outputs at one path would overwrite each other (`--changes` naming the
  * data file or the manifest): refused before the first request. Special files
- * (/dev/null, a FIFO) are written in place and may be shared.
+ * are written in place: two outputs naming one device or pipe (`/dev/stderr`
+ * twice, `/dev/stdout` and `/dev/fd/1`) would interleave their lines, and so
+ * would an output naming stdout while stdout carries the export (`-`) or the
+ * `--json` summary: refused too. `/dev/null` takes any number of outputs.
  */
-function checkCollisions(options: ExportOptions): void {
+function checkCollisions(options: ExportOptions, json: boolean): void {
   const seen = new Map<string, string>();
   const inputs = [options.since].filter((p): p is string => p !== undefined).map((p) => resolve(p));
   const database = options.to?.kind === 'duckdb' ? options.to.path : undefined;
+  if (options.toStdout) seen.set('stdout', 'the export (<file> -)');
+  else if (json) seen.set('stdout', 'the --json summary');
   for (const { option, path } of outputPaths(options)) {
-    if (isSpecialFile(path)) continue;
+    if (isSpecialFile(path)) {
+      const identity = isStdout(path) ? 'stdout' : specialFileIdentity(path);
+      if (identity === 'null') continue;
+      const key = identity ?? resolve(path);
+      const other = seen.get(key);
+      if (other !== undefined) {
+        throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${path} is ${key === 'stdout' ? 'stdout, ' : ''}where ${other} also goes, and the two would be mixed line by line; give each output its own file${key === 'stdout' && other.includes('--json') ? ' (or leave out --json and read the summary on stderr or in the manifest)' : ''}`, { option });
+      }
+      seen.set(key, `${option === '<file>' ? 'the export (<file>)' : option} (${path})`);
+      continue;
+    }
     const key = resolve(path);
     // A file renamed over the DuckDB database (or its WAL, or into its spill folder) would destroy the warehouse the run loads.
     if (database !== undefined && (key === database || key === `${database}.wal` || key.startsWith(`${database}.tmp${sep}`))) {

@@ -574,7 +574,10 @@ function failed(stats: ExportStats, error: unknown, progress: Progress, signal: 
   stats.statePath = null;
   stats.schemaFiles = [];
   const entry = describeFailure(error, progress, stats.interrupted);
-  stats.stoppedAt = { cursor: entry.cursor ?? '', pagesRead: progress.pages.pages, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
+  // The page named is the one whose request or answer failed; a failure of the outputs, the load or the calls before the walk names none.
+  const pageFailed = (entry.kind === 'page' && !entry.code.startsWith('OUTPUT_')) || entry.kind === 'pagination' || (entry.kind === 'interrupted' && progress.step === 'page');
+  const page = pageFailed ? (entry.page ?? null) : null;
+  stats.stoppedAt = { cursor: entry.cursor ?? '', pagesRead: progress.pages.pages, page, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
 }
 
 /** A failed run never replaces the manifest of a complete one: its facts go to <manifest>.failed.json. */
@@ -819,6 +822,13 @@ async function checkDirectories(options: ExportOptions, made: string[]): Promise
     if (!info?.isDirectory()) throw invalidOption(option, 'a path in an existing directory', path);
   }
   await checkWritable(targets);
+  // The DuckDB file (and its .wal, its staging file) goes in a folder that must exist, like any output's: a usage error before the first call, not a failed load after the walk.
+  if (options.to?.kind === 'duckdb') {
+    const dir = dirname(options.to.path);
+    const info = await stat(dir).catch(() => undefined);
+    if (!info?.isDirectory()) throw invalidOption('--to', `a DuckDB file in an existing folder (${dir} ${info ? 'is not a folder' : 'does not exist'})`, options.to.display);
+    await checkWritable([{ path: options.to.path, option: '--to' }]);
+  }
 }
 
 /** A run that published nothing takes back the partition folders it made and left empty (a dt= folder with no data file in the dataset root). */

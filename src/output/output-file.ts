@@ -15,7 +15,7 @@
  * - Temporary siblings left by processes that no longer run are swept by the
  *   next run that writes the same target.
  */
-import { createWriteStream, readdirSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, statSync, type Stats, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -69,6 +69,43 @@ export function outputWriteError(path: string, error: unknown): PylonCliError {
  * socket), or is under /dev or /proc: /dev/stdout redirected to a regular file
  * stats as one, and renaming over it fails (or replaces the link).
  */
+/**
+ * What a special file writes to, so that two names of one device or pipe
+ * compare equal: a device by its device number (`/dev/stderr` and
+ * `/dev/pts/3` are one terminal), anything else by its file system and inode
+ * (a FIFO and a link to it). `/dev/null` is `null`; undefined when the path
+ * cannot be stat'ed.
+ */
+export function specialFileIdentity(path: string): string | undefined {
+  let s: Stats;
+  try {
+    s = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if (!s.isCharacterDevice() && !s.isBlockDevice()) return `${s.dev}:${s.ino}`;
+  const devNull = (() => {
+    try {
+      return statSync('/dev/null').rdev;
+    } catch {
+      return undefined;
+    }
+  })();
+  return s.isCharacterDevice() && s.rdev === devNull ? 'null' : `device ${s.rdev}`;
+}
+
+/** The names of this process's stdout, whatever it is connected to. */
+const STDOUT_NAMES = new Set(['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', `/proc/${process.pid}/fd/1`]);
+
+/**
+ * True when `path` names this process's stdout. By name only: where stdout
+ * and stderr are one terminal or one pipe (`2>&1`), `/dev/stderr` is the
+ * same device, but the user named another stream and may redirect it.
+ */
+export function isStdout(path: string): boolean {
+  return STDOUT_NAMES.has(resolve(path));
+}
+
 export function isSpecialFile(path: string): boolean {
   const absolute = resolve(path);
   if (absolute.startsWith('/dev/') || absolute.startsWith('/proc/')) return true;

@@ -75,8 +75,9 @@ export function formatExportSummary(stats: ExportStats): string {
   if (stats.complete && stats.sha256) lines.push(`  sha256 ${stats.sha256}, ${n(stats.bytes)} bytes`);
   if (stats.stoppedAt) {
     const s = stats.stoppedAt;
-    const where = `page ${n(s.pagesRead + 1)}${s.cursor ? ` (cursor ${s.cursor})` : ''}`;
-    lines.push(`  stopped at ${where}: ${s.message}`);
+    // A page is named only when the failure was that page's (its request or its answer); otherwise how far the walk got.
+    const where = s.page !== null ? `at page ${n(s.page)}${s.cursor ? ` (cursor ${s.cursor})` : ''}` : s.pagesRead === 0 ? 'before the first page' : `after ${n(s.pagesRead)} page${s.pagesRead === 1 ? '' : 's'} had been read`;
+    lines.push(`  stopped ${where}: ${s.message}`);
     lines.push(stats.output === '-' ? '  stdout received a partial export: discard it' : '  nothing was written at the target: the previous file, its manifest and any loaded table are untouched');
     if (stats.errorsPath) lines.push(`  error report: ${stats.errorsPath}`);
   }

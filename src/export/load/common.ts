@@ -138,12 +138,15 @@ export const STATE_PARTS_TABLES = Object.values(LAYOUTS).map((layout) => layout.
 const PARTS_MARK = /^([a-z][a-z0-9-]*):(\d+)$/;
 
 /** The state table and the layout's parts table (`blob`: the dialect's binary type, for the gzip layout). */
-export function stateTableDdl(target: LoadTarget, types: { text: string; timestamp: string; bigint: string; blob?: string }, layout: StateLayout): string[] {
+export function stateTableDdl(target: LoadTarget, types: { text: string; timestamp: string; bigint: string; blob?: string }, layout: StateLayout, options: { index?: boolean } = {}): string[] {
   const { text, timestamp, bigint } = types;
   const data = layout === 'gzip' ? types.blob : text;
+  const parts = LAYOUTS[layout].table;
   return [
     `CREATE TABLE IF NOT EXISTS ${tableRef(target, STATE_TABLE)} (table_name ${text} PRIMARY KEY, run_id ${text} NOT NULL, updated_at ${timestamp} NOT NULL, state ${text} NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS ${tableRef(target, LAYOUTS[layout].table)} (table_name ${text} NOT NULL, part ${bigint} NOT NULL, data ${data} NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${tableRef(target, parts)} (table_name ${text} NOT NULL, part ${bigint} NOT NULL, data ${data} NOT NULL)`,
+    // Idempotent, so a parts table made by an older version (without it) gets it on its next load. The index goes in the table's schema.
+    ...(options.index ? [`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${parts}_by_part`)} ON ${tableRef(target, parts)} (table_name, part)`] : []),
   ];
 }
 
@@ -478,8 +481,8 @@ export interface MergeSql {
 export function diffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan, keep?: string): MergeSql {
   const t = table;
   const { at, run, insertInto, assignments } = mergeParts(table, stage, columns, input, timestampType, plan);
-  // A new variant column is empty: every row is written once, whatever its hash says.
-  const changed = plan.alterations.some((a) => a.kind === 'variant') ? 'TRUE' : `(x."_row_hash" <> s."_row_hash" OR x."_deleted_at" IS NOT NULL)`;
+  // A new variant column is empty: every row is written once, whatever its hash says. IS DISTINCT FROM, not <>, in every merge: a row whose hash was set NULL by hand is rewritten (`NULL <> h` is unknown, never true).
+  const changed = plan.alterations.some((a) => a.kind === 'variant') ? 'TRUE' : `(x."_row_hash" IS DISTINCT FROM s."_row_hash" OR x."_deleted_at" IS NOT NULL)`;
   const gone = (input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL') + (keep ? ` AND x."id" NOT IN (SELECT "id" FROM ${keep})` : '');
   const prepare = [
     // Two threads each building a row group of wide rows in the INSERT outgrew a 128 MB cap when every row changed (a new column changes every hash).
@@ -518,7 +521,7 @@ export function idDiffMergeStatements(table: string, stage: string, diff: string
   const { at, run, insertInto, assignments } = mergeParts(table, stage, columns, input, timestampType, plan);
   // A new variant column is empty: every row is written once, whatever its hash says.
   const rewriteAll = plan.alterations.some((a) => a.kind === 'variant');
-  const changed = (x: string) => (rewriteAll ? 'TRUE' : `(${x}."_row_hash" <> s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL)`);
+  const changed = (x: string) => (rewriteAll ? 'TRUE' : `(${x}."_row_hash" IS DISTINCT FROM s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL)`);
   // Contacts Pylon still has that the run could not export (`keep`) are never gone.
   const gone = (input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL') + (keep ? ` AND NOT EXISTS (SELECT 1 FROM ${keep} k WHERE k."id" = x."id")` : '');
   const ids = (op: string) => `(SELECT "id" FROM ${diff} WHERE op = '${op}')`;
@@ -571,7 +574,7 @@ export function changesMergeStatements(
   const { diff, gone, keep } = names;
   const { at, run, insertInto, assignments } = mergeParts(table, stage, columns, input, timestampType, plan);
   const rowid = style === 'rewrite' ? 'rowid' : 'ctid';
-  const changed = (x: string) => `(${x}."_row_hash" <> s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL)`;
+  const changed = (x: string) => `(${x}."_row_hash" IS DISTINCT FROM s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL)`;
   const prepare = [
     `CREATE TEMP TABLE ${diff} AS SELECT s.${rowid} AS srow, ${style === 'rewrite' ? 'x.rowid' : 'NULL'} AS trow, CASE WHEN x."id" IS NULL THEN 'i' ELSE 'u' END AS op ` +
       `FROM (SELECT ${rowid}, "id", "_row_hash" FROM ${stage}) s LEFT JOIN (SELECT ${style === 'rewrite' ? 'rowid, ' : ''}"id", "_row_hash", "_deleted_at" FROM ${t}) x ON x."id" = s."id" ` +

@@ -11,7 +11,8 @@ export interface Session {
   run(sql: string, params?: readonly unknown[]): Promise<number>;
   /** Runs one query; returns its rows as objects. */
   rows(sql: string, params?: readonly unknown[]): Promise<Array<Record<string, unknown>>>;
-  close(): Promise<void>;
+  /** Closes the connection; `committed` says whether the load's transaction committed (DuckDB removes a database file this run created and committed nothing to). */
+  close(outcome?: { committed: boolean }): Promise<void>;
 }
 
 /** The rows of one load on their way into the database (COPY into a temporary staging table for PostgreSQL; a Parquet file for DuckDB). */
@@ -76,6 +77,14 @@ export interface Dialect {
    * Without it the parts go in multi-row INSERTs.
    */
   copyStateParts?(session: Session, table: string, name: string, parts: AsyncIterable<string>): Promise<number>;
+  /**
+   * Index the parts table on (table_name, part), so the kept state's reads
+   * (STATE_PARTS_PER_STATEMENT parts a query) find their rows without a scan
+   * of every part (PostgreSQL). Made with the state tables in each load's
+   * transaction, under the loads' lock: a database from an older version gets
+   * it on its next load.
+   */
+  readonly stateIndex?: boolean;
   /**
    * Optional: the dialect keeps the state in the gzip layout (common.ts,
    * STATE_BLOBS_TABLE) in a column of binary type `type`; `append` writes the

@@ -1,5 +1,5 @@
 import { createWriteStream, rmSync } from 'node:fs';
-import { readdir, unlink } from 'node:fs/promises';
+import { lstat, readdir, rm, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -24,6 +24,9 @@ async function loadDuckDb(target: LoaderInput['target']): Promise<DuckDb> {
     throw loadError('LOAD_UNAVAILABLE', target, `@duckdb/node-api is not installed or has no build for this platform (${(error as Error).message}); run npm install @duckdb/node-api`);
   }
 }
+
+/** Whether anything (a file, a folder, a dangling link) is at `path`. */
+const exists = (path: string) => lstat(path).then(() => true, (error: NodeJS.ErrnoException) => error.code !== 'ENOENT');
 
 const STAGE_FILE = /^\.pylon-stage-(\d+)-\d+\.parquet$/;
 
@@ -233,6 +236,11 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       const duckdb = await loadDuckDb(target);
       let instance: InstanceType<DuckDb['DuckDBInstance']>;
       let connection: DuckSession['connection'];
+      // A file this run creates is removed again (with its write-ahead log) when the run commits nothing to it: a first load that fails or is interrupted leaves no empty database behind.
+      const created = !(await exists(target.path));
+      const discard = async () => {
+        if (created) await Promise.all([target.path, `${target.path}.wal`].map((path) => rm(path, { force: true })));
+      };
       try {
         instance = await duckdb.DuckDBInstance.create(target.path, { ...DUCKDB_SETTINGS, memory_limit: memoryLimit() });
         connection = await instance.connect();
@@ -242,6 +250,7 @@ export function duckdbDialect(target: DuckTarget): Dialect {
         if (process.env.PYLON_DUCKDB_MEMORY_LIMIT && /config/i.test(message)) {
           throw loadError('LOAD_CONNECT', target, `DuckDB refused PYLON_DUCKDB_MEMORY_LIMIT=${process.env.PYLON_DUCKDB_MEMORY_LIMIT} (${message}); give a size such as 512MB or 1GB, or unset it for the default ${DUCKDB_SETTINGS.memory_limit}`);
         }
+        await discard();
         throw loadError('LOAD_CONNECT', target, `cannot open the database file (${message})`);
       }
       return {
@@ -250,9 +259,10 @@ export function duckdbDialect(target: DuckTarget): Dialect {
         tempDir: input.tempDir,
         run: async (sql, params) => Number((await connection.run(sql, params as DuckDBValue[] | undefined)).rowsChanged),
         rows: async (sql, params) => (await connection.runAndReadAll(sql, params as DuckDBValue[] | undefined)).getRowObjects() as Array<Record<string, unknown>>,
-        async close() {
+        async close(outcome) {
           connection.closeSync();
           instance.closeSync();
+          if (!outcome?.committed) await discard();
         },
       } satisfies DuckSession;
     },

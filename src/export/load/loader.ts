@@ -66,7 +66,7 @@ function* idTableStatements(name: string, ids: readonly string[], text: string):
   for (let i = 0; i < ids.length; i += 500) yield `INSERT INTO ${name} ("id") VALUES ${ids.slice(i, i + 500).map((id) => `(${sqlString(id)})`).join(', ')}`;
 }
 
-/** What says whether a table is still as its kept state describes it: its live rows, the kept state's run, the table's last committed load. */
+/** What says whether a table is still as its kept state describes it: its live rows that have a hash, the kept state's run, the table's last committed load. */
 interface TableCheck {
   live: number;
   stateRunId: string | undefined;
@@ -76,7 +76,8 @@ interface TableCheck {
 /** Reads the TableCheck: a count of the live rows and two one-row queries. */
 async function readTableCheck(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>, exists: (table: string) => Promise<boolean>): Promise<TableCheck> {
   const name = sqlString(target.table);
-  const live = Number((await rows(`SELECT count(*) AS n FROM ${tableRef(target)} WHERE "_deleted_at" IS NULL`))[0]!.n);
+  // A live row without a hash (set NULL by hand) is not counted: the state cannot vouch for it, so the night stages every row and the full merge rewrites it.
+  const live = Number((await rows(`SELECT count(*) AS n FROM ${tableRef(target)} WHERE "_deleted_at" IS NULL AND "_row_hash" IS NOT NULL`))[0]!.n);
   const stateRunId = (await rows(`SELECT run_id FROM ${tableRef(target, STATE_TABLE)} WHERE table_name = ${name}`))[0]?.run_id;
   // No load log (a table loaded by hand, or by a version that kept none): nothing says the state describes the table.
   const last = (await exists(LOADS_TABLE)) ? (await rows(`SELECT run_id FROM ${tableRef(target, LOADS_TABLE)} WHERE table_name = ${name} AND status = 'committed' ORDER BY finished_at DESC LIMIT 1`))[0]?.run_id : undefined;
@@ -106,13 +107,15 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
   const table = tableRef(target);
   let closed = false;
   let inTransaction = false;
+  /** The merge's COMMIT returned: the session may keep what it wrote. */
+  let committed = false;
   let merged: MergeInput | undefined;
   let stage: Stage | undefined;
   const close = async () => {
     if (closed) return;
     closed = true;
     stage?.abort();
-    await session.close();
+    await session.close({ committed });
   };
   /** The kept state until the run takes it (readState): its bytes (about 75 MB at 1M contacts) are not held through the walk. */
   let kept: Buffer | undefined;
@@ -292,7 +295,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
       try {
         const layout: StateLayout = dialect.stateBlobs ? 'gzip' : 'base64';
-        for (const statement of stateTableDdl(target, { text: dialect.text, timestamp: dialect.timestamp, bigint: dialect.bigint, blob: dialect.stateBlobs?.type }, layout)) await session.run(statement);
+        for (const statement of stateTableDdl(target, { text: dialect.text, timestamp: dialect.timestamp, bigint: dialect.bigint, blob: dialect.stateBlobs?.type }, layout, { index: dialect.stateIndex })) await session.run(statement);
         const statements = stateStatements(target, merged.runId, dialect.timestamp, layout);
         // Every layout's old parts go: a state an earlier version kept in another layout is replaced (healed) by this one.
         for (const parts of STATE_PARTS_TABLES) if (await dialect.tableExists(session, target, parts)) await session.run(statements.clear(parts));
@@ -311,6 +314,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       try {
         await session.run('COMMIT');
         inTransaction = false;
+        committed = true;
       } catch (error) {
         const failure = fail(error);
         await rollback();

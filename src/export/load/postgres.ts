@@ -83,6 +83,7 @@ export function postgresDialect(target: PgTarget): Dialect {
     openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, target),
     openDirect: async (session, table, columns) =>
       copyStage((session as PgSession).client, `COPY ${table} (${[...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ')}) FROM STDIN`, columns, target),
+    stateIndex: true,
     async copyStateParts(session, table, name, parts) {
       // COPY's text format: base64 and the table name (letters, digits, _) need no escaping.
       const copy: Writable = (session as PgSession).client.query(copyFrom(`COPY ${table} (table_name, part, data) FROM STDIN`));

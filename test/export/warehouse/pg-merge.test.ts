@@ -2,6 +2,8 @@ import { client, withEmulator } from '../../helpers/with-emulator.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../../helpers/postgres.js';
 import { FULL_CONTACT, exportFrom } from '../helpers.js';
 import type pg from 'pg';
+import { FAST_RATE, envFor, runCli, startEmulator, statsOf, tempDir } from '../../helpers/cli.js';
+import type { ExportStats } from '../../../src/export/run-export.js';
 
 const url = (table: string) => `${PG_URL}#${table}`;
 
@@ -9,6 +11,18 @@ const url = (table: string) => `${PG_URL}#${table}`;
 async function difference(db: pg.Client, a: string, b: string): Promise<number> {
   const one = Number((await db.query(`SELECT count(*) AS n FROM (SELECT * FROM "${a}" EXCEPT ALL SELECT * FROM "${b}") d`)).rows[0].n);
   const two = Number((await db.query(`SELECT count(*) AS n FROM (SELECT * FROM "${b}" EXCEPT ALL SELECT * FROM "${a}") d`)).rows[0].n);
+  return one + two;
+}
+
+/**
+ * As difference, for two loads that ran at different times (CLI runs each take their own start): every column but the
+ * two timestamps, which are compared as set or not (`_extracted_at` moves with `_run_id`, which is compared).
+ */
+async function differenceApartFromTimes(db: pg.Client, a: string, b: string): Promise<number> {
+  const names = (await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND column_name NOT IN ('_extracted_at', '_deleted_at') ORDER BY ordinal_position`, [a])).rows.map((r) => `"${r.column_name}"`);
+  const list = `${names.join(', ')}, _extracted_at IS NULL AS no_extracted_at, _deleted_at IS NULL AS live`;
+  const one = Number((await db.query(`SELECT count(*) AS n FROM (SELECT ${list} FROM "${a}" EXCEPT ALL SELECT ${list} FROM "${b}") d`)).rows[0].n);
+  const two = Number((await db.query(`SELECT count(*) AS n FROM (SELECT ${list} FROM "${b}" EXCEPT ALL SELECT ${list} FROM "${a}") d`)).rows[0].n);
   return one + two;
 }
 
@@ -74,3 +88,53 @@ pgTest(`postgres merge (one diff of ids and hashes): a table with its primary ke
   });
 });
 
+
+pgTest(`postgres full diff merge (changes-only refused: a row deleted by hand each night) into a copy whose key was dropped by hand: over four nights (update, delete, insert, come back, hard delete) it equals the keyed table row by row, counts included${PG_SKIP_NOTE}`, async (t) => {
+  const emulator = await startEmulator(t, { seedRandom: 60 });
+  const api = client(emulator);
+  const dir = tempDir(t, 'pylon-pg-full-diff-');
+  const keyed = uniqueTable('fullkeyed');
+  const bare = uniqueTable('fullbare');
+  const load = async (table: string, runId: string, extra: string[]) => {
+    const result = await runCli(['export', '--to', url(table), '--run-id', runId, '--page-size', '25', '--rate', FAST_RATE, '--json', ...extra], { cwd: dir, env: envFor(emulator) });
+    t.is(result.code, 0, result.stderr);
+    return { ...statsOf<ExportStats>(result).load!, target: undefined, table: undefined, mergeMs: 0 };
+  };
+  const ids = async () => ((await api.get('/contacts?limit=999')).body.data as Array<{ id: string }>).map((c) => c.id);
+  /** Deletes one live row by hand from both tables (the same id), so the count check refuses the changes-only shortcut; then both load. */
+  const night = async (runId: string, extra: string[] = []) => {
+    await withPg(async (db) => {
+      const victim = (await db.query(`SELECT id FROM "${keyed}" WHERE _deleted_at IS NULL ORDER BY id LIMIT 1`)).rows[0].id;
+      for (const table of [keyed, bare]) t.is((await db.query(`DELETE FROM "${table}" WHERE id = $1`, [victim])).rowCount, 1);
+    });
+    const [a, b] = [await load(keyed, runId, extra), await load(bare, runId, extra)];
+    t.is(a.staged, 'all', `${runId}: every row staged (the full diff merge)`);
+    t.deepEqual(b, a, `${runId}: the same counts`);
+    await withPg(async (db) => {
+      t.is(await differenceApartFromTimes(db, keyed, bare), 0, `${runId}: both tables hold the same rows, bookkeeping columns included`);
+      t.false(await hasKey(db, bare), `${runId}: the merge did not add a key`);
+    });
+    return a;
+  };
+
+  t.like(await load(keyed, 'f1', []), { inserted: 60 });
+  t.like(await load(bare, 'f1', []), { inserted: 60 });
+  await withPg((db) => db.query(`ALTER TABLE "${bare}" DROP CONSTRAINT "${bare}_pkey"`));
+
+  // 2 renamed, 2 deleted, 1 new; the hand-deleted row comes back as an insert.
+  const all = await ids();
+  for (const id of all.slice(3, 5)) await api.patch(`/contacts/${id}`, { name: `Renamed ${id.slice(0, 6)}` });
+  const comesBack = (await api.get(`/contacts/${all[20]}`)).body.data;
+  for (const id of all.slice(20, 22)) await api.delete(`/contacts/${id}`);
+  await api.post('/contacts', { name: 'Night Two', email: 'night.two@full-diff.example' });
+  t.like(await night('f2'), { inserted: 2, updated: 2, deleted: 2 });
+
+  // A deleted contact comes back (its row marked deleted is updated), one more renamed.
+  emulator.store.insert(comesBack);
+  await api.patch(`/contacts/${all[7]}`, { name: 'Renamed On Night Three' });
+  t.like(await night('f3'), { inserted: 1, updated: 2, deleted: 0 });
+
+  // --hard-delete removes the contact still gone and the row deleted by hand comes back.
+  t.like(await night('f4', ['--hard-delete']), { inserted: 1, updated: 0, deleted: 1 });
+  await withPg(async (db) => t.is(Number((await db.query(`SELECT count(*) AS n FROM "${bare}"`)).rows[0].n), 60));
+});

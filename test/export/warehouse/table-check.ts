@@ -71,3 +71,16 @@ export async function stateIds(manifestPath: string, manifest: ExportManifest): 
   const body = lines[0] !== 'pylon-contacts-state 1' ? lines.slice(2).filter((line) => !line.startsWith('end ')) : lines.slice(1);
   return body.map((line) => line.slice(17)).sort();
 }
+
+/** The rows of one query on a DuckDB file (opened and closed around it, so the CLI can open the file next). */
+export async function duckRows<T = Record<string, unknown>>(file: string, sql: string): Promise<T[]> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(file);
+  const connection = await instance.connect();
+  try {
+    return (await connection.runAndReadAll(sql)).getRowObjectsJS() as T[];
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
