@@ -248,8 +248,11 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
   let aborted = false;
   let threads: 'one' | 'all' = 'all';
   const next = async () => {
-    current = await openStageFile(target, session.tempDir, columns, compression);
-    files.add(current.path);
+    const file = await openStageFile(target, session.tempDir, columns, compression);
+    files.add(file.path);
+    current = file;
+    // abort() came while the file was being created: it could not remove it then.
+    if (aborted) removeAll();
   };
   /** Closes `file` and starts its insert once the previous one is done; `last`: the walk is over, DuckDB may take every thread. */
   const handOver = async (file: StageFile, last: boolean) => {
@@ -271,14 +274,17 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
       )
       .finally(() => (running = false));
   };
+  const removeAll = () => {
+    current?.destroy();
+    current = undefined;
+    for (const path of [...files]) remove(path);
+  };
   const abort = () => {
     if (aborted) return;
     aborted = true;
-    current?.destroy();
-    current = undefined;
     // An insert still reading a file stops at DuckDB's next check (settled() waits for it); its file goes now either way (an open file is still read to its end on POSIX systems).
     if (running) session.connection.interrupt();
-    for (const path of [...files]) remove(path);
+    removeAll();
   };
   await next();
   const first = current!.path;
