@@ -30,6 +30,7 @@ const SLOW_FIRST = [
   'test/import/dedupe.test.ts',
   'test/cli/demo-e2e.test.ts',
   'test/update/resume-safety.test.ts',
+  'test/export/warehouse/duckdb-overlap.test.ts',
   'test/export/warehouse/load-schema-change.test.ts',
   'test/export/warehouse/load-postgres.test.ts',
   'test/pylon/client-envelope.test.ts',

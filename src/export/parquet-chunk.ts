@@ -121,8 +121,19 @@ function writePlainStrings(writer: ByteWriter, values: readonly unknown[]): void
  * calls, so its output depends on what it compressed before (valid either
  * way): each encoder has its own, and the same rows give the same file.
  */
-export type Compress = (input: Uint8Array) => Uint8Array;
-export const createCompressor: () => Compress = snappyCompressor;
+export type Compress = ((input: Uint8Array) => Uint8Array) & { readonly codec?: 'UNCOMPRESSED' };
+
+/**
+ * A page compressor for `codec`: snappy (every output file), or none (a
+ * scratch file read once by DuckDB, parquetStage in load/duckdb.ts: no
+ * compression to run on the walk's thread, none to undo in DuckDB's). The
+ * uncompressed pages are copies: the bytes handed in are the encoder's
+ * scratch buffer, rewritten by the next page.
+ */
+export function createCompressor(codec: 'SNAPPY' | 'UNCOMPRESSED' = 'SNAPPY'): Compress {
+  if (codec === 'SNAPPY') return snappyCompressor();
+  return Object.assign((input: Uint8Array) => input.slice(), { codec: 'UNCOMPRESSED' as const });
+}
 
 /** PLAIN INT64 (integers and timestamps, as bigint), little-endian, straight into the writer's buffer. */
 function writePlainInt64(writer: ByteWriter, values: readonly unknown[]): void {
@@ -658,7 +669,7 @@ export class ColumnChunkBuilder {
         type: this.element.type!,
         encodings: [...encodings],
         path_in_schema: this.path.slice(1).map((node) => node.element.name),
-        codec: 'SNAPPY',
+        codec: this.compress.codec ?? 'SNAPPY',
         num_values: BigInt(this.numValues),
         total_uncompressed_size: BigInt(uncompressed),
         total_compressed_size: BigInt(offset - fileOffset),

@@ -173,8 +173,10 @@ const FIXED_SIZE: ReadonlySet<TypedColumn['kind']> = new Set(['integer', 'decima
  * ROW_GROUP_ROWS and ROW_GROUP_BYTES. `spill`: a path for a scratch file
  * that holds a row group's compressed pages until the group is written
  * (SpilledPages), instead of memory; close() the encoder when done.
+ * `compression: 'UNCOMPRESSED'` writes the pages as they are (the staging
+ * file again); snappy otherwise.
  */
-export function createParquetEncoder(columns: readonly TypedColumn[], options: { rowGroupSize?: number; rowGroupBytes?: number; statistics?: boolean; spill?: string } = {}): ParquetEncoder {
+export function createParquetEncoder(columns: readonly TypedColumn[], options: { rowGroupSize?: number; rowGroupBytes?: number; statistics?: boolean; spill?: string; compression?: 'SNAPPY' | 'UNCOMPRESSED' } = {}): ParquetEncoder {
   const withStatistics = options.statistics ?? true;
   const groupRows = options.rowGroupSize ?? ROW_GROUP_ROWS;
   const groupBytesLimit = options.rowGroupBytes ?? ROW_GROUP_BYTES;
@@ -182,7 +184,7 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
   const schema = schemaElements(columns);
   const resolve = schemaPathResolver(schema);
   const store = options.spill === undefined ? new MemoryPages() : new SpilledPages(options.spill);
-  const compress = createCompressor();
+  const compress = createCompressor(options.compression);
   const builders = columns.map((column) => {
     const flat = column.kind !== 'string_list' && column.kind !== 'id_list';
     return leaves(resolve([column.name])).map((path) => new ColumnChunkBuilder(path, withStatistics && flat && STATISTICS.has(column.kind), store, compress));

@@ -22,6 +22,8 @@ export interface Stage {
   finish(): Promise<void>;
   /** Stops staging and removes what it staged outside the database; safe at any point, and after finish(). */
   abort(): void;
+  /** Optional: resolves once nothing the stage started runs on the connection any more (DuckDB inserts staged files during the walk); awaited after abort(), before a rollback or close. */
+  settled?(): Promise<void>;
 }
 
 /** Rows staged where the merge reads them in place (no staging table): `source` is that relation in SQL, with a `rowid` column numbering the rows. */

@@ -138,29 +138,48 @@ interface DuckSession extends Session {
 /** The row hash, staged as the last column. */
 const HASH_COLUMN: TypedColumn = { name: '_row_hash', source: '_row_hash', kind: 'string', nullable: false };
 
+/**
+ * Rows per staging file of a first load (parquetStage with `insert`): each
+ * full file is inserted into the new table while the walk stages the next,
+ * so at most one file is left to insert when the walk ends. Two of DuckDB's
+ * row groups (122,880 rows each, as our encoder writes them): every file
+ * fills whole row groups of the table (a part-filled group left by one
+ * INSERT is rewritten by the checkpoint when the load closes), and there are
+ * few INSERTs (each costs DuckDB more CPU than one INSERT of the same rows:
+ * bench/RESULTS.md, bench:warehouse-duckdb-overlap).
+ */
+export const STAGE_FILE_ROWS = 2 * 122_880;
+
 let stageFiles = 0;
 
+/** One staging file being written (created `wx` before anything can abort, so abort() always finds it). */
+interface StageFile {
+  path: string;
+  rows: number;
+  /** Encodes rows (staged columns and hash) as a page of the file. */
+  add(rows: readonly TypedRow[]): Promise<void>;
+  /** Writes the footer and closes the file. */
+  end(): Promise<void>;
+  destroy(): void;
+}
+
 /**
- * Stages the rows in a Parquet scratch file beside the database (our own
- * encoder, the one `--format parquet` uses, without statistics: the file is
- * read once or twice), which DuckDB reads with read_parquet, natively and on
- * all its threads: far cheaper than the appender, which crossed into native
- * code once per value. Either `insert` (the SQL string of the file → an
- * INSERT … SELECT) runs when the stage finishes, or the merge reads the file
- * in place (openSource; `file` is the path as a SQL string). The
- * file holds names and emails: it is removed once inserted, or by abort()
- * (the loader calls it when it closes, whatever happened), and a run killed
- * meanwhile leaves it for sweepStagingFiles (its pid is in the name).
+ * Opens a staging file in `dir`, encoded by our Parquet encoder (the one
+ * `--format parquet` uses) without statistics, as the file is read once or
+ * twice. A first load's files (`compression` UNCOMPRESSED) are read once, by
+ * an INSERT that runs beside the walk: no snappy to run on the walk's thread,
+ * none to undo in DuckDB's. The merge's file (openSource) stays snappy, as
+ * it was measured on second nights.
  */
-async function parquetStage(target: DuckTarget, session: DuckSession, columns: readonly TypedColumn[], insert?: (file: string) => string): Promise<Stage & { file: string }> {
+async function openStageFile(target: DuckTarget, dir: string, columns: readonly TypedColumn[], compression: 'SNAPPY' | 'UNCOMPRESSED'): Promise<StageFile> {
   const { createParquetEncoder } = await import('../parquet.js');
-  const path = join(session.tempDir, `.pylon-stage-${process.pid}-${Date.now()}${(stageFiles += 1)}.parquet`);
-  const encoder = createParquetEncoder([...columns, HASH_COLUMN], { statistics: false });
+  const encoder = createParquetEncoder([...columns, HASH_COLUMN], { statistics: false, compression });
+  const path = join(dir, `.pylon-stage-${process.pid}-${Date.now()}${(stageFiles += 1)}.parquet`);
   const file = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
   let failure: Error | undefined;
   file.on('error', (error) => (failure = error));
   const unwritable = (error: Error) => loadError('LOAD_FAILED', target, `cannot write the staging file ${path}: ${error.message}`);
-  // Opened before anything can abort (a file created after abort() removed it would be left behind); a file that cannot be created stops the load here.
+  // A file that cannot be created stops the load here.
   await once(file, 'open').catch((error: Error) => {
     throw unwritable(error);
   });
@@ -170,48 +189,157 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
       if (part.length > 0 && !file.write(part)) await drained(file);
     }
   };
-  let removed = false;
-  const abort = () => {
-    if (removed) return;
-    removed = true;
-    file.destroy();
-    rmSync(path, { force: true });
-  };
   try {
     await write([encoder.start()]);
   } catch (error) {
-    abort();
+    file.destroy();
+    rmSync(path, { force: true });
     throw error;
   }
   return {
-    file: sqlString(path),
-    async add(rows: readonly TypedRow[], hashes: readonly string[]) {
-      await write(encoder.pageParts(rows.map((row, i) => [...row, hashes[i]!])));
+    path,
+    rows: 0,
+    add: (rows) => write(encoder.pageParts(rows)),
+    async end() {
+      await write(encoder.endParts());
+      file.end();
+      await once(file, 'close');
+      if (failure) throw unwritable(failure);
     },
-    async finish() {
-      try {
-        await write(encoder.endParts());
-        file.end();
-        await once(file, 'close');
-        if (failure) throw unwritable(failure);
-        // The walk is over: its garbage goes before DuckDB reads the file (collectGarbage).
-        collectGarbage();
-        if (insert) await session.run(insert(sqlString(path)));
-      } catch (error) {
-        abort();
-        throw error;
-      }
-      if (insert) abort();
-    },
-    abort,
+    destroy: () => void file.destroy(),
   };
 }
 
 /**
- * DuckDB: the typed rows are staged in a Parquet file (parquetStage). A
- * first load into a new table inserts the file into it at the end of the
- * walk (openDirect); a load into an existing table merges from the file in
- * place (openSource), no staging table. The table has no PRIMARY KEY: DuckDB
+ * Stages the rows in Parquet scratch files beside the database, which DuckDB
+ * reads with read_parquet, natively and on all its threads: far cheaper than
+ * the appender, which crossed into native code once per value.
+ *
+ * Without `insert` (openSource) the rows go into one file the merge reads in
+ * place (`file` is its path as a SQL string; its row numbers are the merge's
+ * rowids). With `insert` (openDirect: a first load, into a table the load's
+ * open transaction created) they go into files of STAGE_FILE_ROWS rows; each
+ * full file is inserted by DuckDB (`insert(file)`, an INSERT … SELECT on the
+ * load's connection, inside its transaction, on one DuckDB thread so the
+ * walk keeps a core) and removed once inserted, while the walk writes the
+ * next one. The walk waits for one file's insert before it hands over the
+ * next, so at most one file is inserting and one is being written; the last
+ * file is inserted by finish(), on every thread. An insert that fails stops
+ * the next add() or finish() with its error (the transaction then rolls back:
+ * no table).
+ *
+ * The files hold names and emails: abort() (the loader calls it when it
+ * closes, whatever happened) interrupts an insert still running and removes
+ * every file; settled() resolves once that insert has stopped, so the
+ * rollback and close that follow never meet it. A run killed meanwhile
+ * leaves its files for sweepStagingFiles (its pid is in their names).
+ */
+async function parquetStage(target: DuckTarget, session: DuckSession, columns: readonly TypedColumn[], insert?: (file: string) => string): Promise<Stage & { file: string }> {
+  const compression = insert ? 'UNCOMPRESSED' : 'SNAPPY';
+  /** Every file this stage created and has not removed. */
+  const files = new Set<string>();
+  const remove = (path: string) => {
+    files.delete(path);
+    rmSync(path, { force: true });
+  };
+  let current: StageFile | undefined;
+  /** The last insert handed to DuckDB; never rejects (its failure is kept in insertFailure). */
+  let inserting: Promise<void> = Promise.resolve();
+  let insertFailure: unknown;
+  /** An insert is running on the connection (abort() interrupts it). */
+  let running = false;
+  let aborted = false;
+  let threads: 'one' | 'all' = 'all';
+  const next = async () => {
+    const file = await openStageFile(target, session.tempDir, columns, compression);
+    files.add(file.path);
+    current = file;
+    // abort() came while the file was being created: it could not remove it then.
+    if (aborted) removeAll();
+  };
+  /** Closes `file` and starts its insert once the previous one is done; `last`: the walk is over, DuckDB may take every thread. */
+  const handOver = async (file: StageFile, last: boolean) => {
+    await file.end();
+    await inserting;
+    if (insertFailure !== undefined) throw insertFailure;
+    if (aborted) return;
+    running = true;
+    const want = last ? 'all' : 'one';
+    const setThreads = want === threads ? Promise.resolve(0) : session.run(want === 'one' ? 'SET threads = 1' : 'RESET threads');
+    threads = want;
+    inserting = setThreads
+      .then(() => session.run(insert!(sqlString(file.path))))
+      .then(
+        () => remove(file.path),
+        (error: unknown) => {
+          insertFailure ??= error;
+        },
+      )
+      .finally(() => (running = false));
+  };
+  const removeAll = () => {
+    current?.destroy();
+    current = undefined;
+    for (const path of [...files]) remove(path);
+  };
+  const abort = () => {
+    if (aborted) return;
+    aborted = true;
+    // An insert still reading a file stops at DuckDB's next check (settled() waits for it); its file goes now either way (an open file is still read to its end on POSIX systems).
+    if (running) session.connection.interrupt();
+    removeAll();
+  };
+  await next();
+  const first = current!.path;
+  return {
+    file: sqlString(first),
+    async add(rows: readonly TypedRow[], hashes: readonly string[]) {
+      const staged = rows.map((row, i) => [...row, hashes[i]!]);
+      // A first load's file ends at exactly STAGE_FILE_ROWS rows (a page's rows may go into two files): whole row groups, none left part-filled.
+      for (let from = 0; from < staged.length; ) {
+        if (insertFailure !== undefined) throw insertFailure;
+        if (aborted) return;
+        const file = current!;
+        const to = insert ? Math.min(staged.length, from + STAGE_FILE_ROWS - file.rows) : staged.length;
+        await file.add(from === 0 && to === staged.length ? staged : staged.slice(from, to));
+        file.rows += to - from;
+        from = to;
+        if (insert && file.rows === STAGE_FILE_ROWS) {
+          current = undefined;
+          await handOver(file, false);
+          if (!aborted) await next();
+        }
+      }
+    },
+    async finish() {
+      try {
+        const file = current!;
+        current = undefined;
+        if (!insert) {
+          await file.end();
+          // The walk is over: its garbage goes before DuckDB reads the file (collectGarbage).
+          collectGarbage();
+          return;
+        }
+        collectGarbage();
+        await handOver(file, true);
+        await inserting;
+        if (insertFailure !== undefined) throw insertFailure;
+      } catch (error) {
+        abort();
+        throw error;
+      }
+    },
+    abort,
+    settled: () => inserting,
+  };
+}
+
+/**
+ * DuckDB: the typed rows are staged in Parquet files (parquetStage). A
+ * first load into a new table inserts them into it file by file while the
+ * walk goes on (openDirect); a load into an existing table merges from one
+ * file in place (openSource), no staging table. The table has no PRIMARY KEY: DuckDB
  * rewrites list columns on UPDATE as delete + insert, which a unique index
  * rejects within one transaction.
  */

@@ -115,6 +115,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     if (closed) return;
     closed = true;
     stage?.abort();
+    await stage?.settled?.();
     await session.close({ committed });
   };
   /** The kept state until the run takes it (readState): its bytes (about 75 MB at 1M contacts) are not held through the walk. */
@@ -327,6 +328,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     async abort() {
       if (closed) return;
       stage?.abort();
+      await stage?.settled?.();
       await rollback();
       await recordFailure('the run stopped before the load committed; the table was left as it was');
       await close();

@@ -156,6 +156,35 @@ test('pages kept in a scratch file (spill) give the same bytes as pages kept in 
   }
 });
 
+test('compression UNCOMPRESSED (DuckDB\'s staging files): every column chunk says UNCOMPRESSED, the file is larger, and DuckDB reads the same rows as from the snappy file', async (t) => {
+  const rows = Array.from({ length: 5_000 }, (_, i) => row(i));
+  const encode = (compression?: 'SNAPPY' | 'UNCOMPRESSED') => {
+    const encoder = createParquetEncoder(COLUMNS, { rowGroupSize: 2_000, compression });
+    const parts: Uint8Array[] = [encoder.start()];
+    for (let i = 0; i < rows.length; i += 999) parts.push(...encoder.pageParts(rows.slice(i, i + 999)));
+    parts.push(...encoder.endParts());
+    return Buffer.concat(parts);
+  };
+  const dir = await tempDir();
+  const plain = join(dir, 'plain.parquet');
+  const snappy = join(dir, 'snappy.parquet');
+  await writeFile(plain, encode('UNCOMPRESSED'));
+  await writeFile(snappy, encode());
+  t.true((await readFile(plain)).length > (await readFile(snappy)).length, 'no compression: a larger file');
+  const instance = await DuckDBInstance.create();
+  const db = await instance.connect();
+  try {
+    const codecs = async (file: string) => (await db.runAndReadAll(`SELECT DISTINCT compression FROM parquet_metadata('${file}') ORDER BY 1`)).getRows().map((r) => String(r[0]));
+    t.deepEqual(await codecs(plain), ['UNCOMPRESSED']);
+    t.deepEqual(await codecs(snappy), ['SNAPPY']);
+    const [counted] = (await db.runAndReadAll(`SELECT (SELECT count(*)::INTEGER FROM read_parquet('${plain}')) AS n, (SELECT count(*)::INTEGER FROM (SELECT * FROM read_parquet('${plain}') EXCEPT ALL SELECT * FROM read_parquet('${snappy}'))) AS extra, (SELECT count(*)::INTEGER FROM (SELECT * FROM read_parquet('${snappy}') EXCEPT ALL SELECT * FROM read_parquet('${plain}'))) AS missing`)).getRowObjectsJS();
+    t.deepEqual(counted, { n: 5_000, extra: 0, missing: 0 });
+  } finally {
+    db.closeSync();
+    instance.closeSync();
+  }
+});
+
 test('a Parquet export keeps its pages in a scratch folder of its own and leaves none behind', async (t) => {
   const mine = () => readdirSync(tmpdir()).filter((name) => name.startsWith(`pylon-contacts-parquet-${process.pid}-`));
   const before = mine();
