@@ -163,7 +163,6 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     // A client passed in belongs to the caller.
     if (hooks.client === undefined) client.close?.();
     for (const dir of run?.scratch ?? []) rmSync(dir, { recursive: true, force: true });
-    run?.values?.close(); // a no-op once its digest is taken
   }
   refresh();
   stats.errorsPath = (await report.close()) ?? null;
@@ -425,7 +424,7 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageO
   }
   if (changeLog) stats.changes = { path: options.changesPath!, ...changeLog.counts };
   if (run.values) {
-    stats.valuesSha256 = await run.values.digest();
+    stats.valuesSha256 = run.values.hex;
     stats.valuesRows = run.values.rows;
   }
   if (!options.fileOutput) stats.sha256 = null;
