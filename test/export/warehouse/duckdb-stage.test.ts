@@ -128,7 +128,7 @@ test('duckdb first load killed mid-walk (SIGKILL): no table is left; the next ru
   });
 });
 
-test('duckdb first load failing in DuckDB as it inserts the staged file (a 1MB memory cap): exit 1, no table, no staging file', async (t) => {
+test('duckdb first load failing in DuckDB (a 1MB memory cap, which DuckDB refuses as the load opens, before the walk): exit 1, no table, no staging file', async (t) => {
   await withEmulator({ seed: 97, seedRandom: 2000 }, async (emulator) => {
     const dir = await tempDir();
     const db = join(dir, 'w.duckdb');
