@@ -149,6 +149,8 @@ const HASH_COLUMN: TypedColumn = { name: '_row_hash', source: '_row_hash', kind:
  * bench/RESULTS.md, bench:warehouse-duckdb-overlap).
  */
 export const STAGE_FILE_ROWS = 2 * 122_880;
+/** Rows per row group of a staging file: the encoder holds a row group's pages in memory until it ends (uncompressed in a first load's files). */
+export const STAGE_ROW_GROUP_ROWS = 30_720;
 
 let stageFiles = 0;
 
@@ -173,7 +175,7 @@ interface StageFile {
  */
 async function openStageFile(target: DuckTarget, dir: string, columns: readonly TypedColumn[], compression: 'SNAPPY' | 'UNCOMPRESSED'): Promise<StageFile> {
   const { createParquetEncoder } = await import('../parquet.js');
-  const encoder = createParquetEncoder([...columns, HASH_COLUMN], { statistics: false, compression });
+  const encoder = createParquetEncoder([...columns, HASH_COLUMN], { statistics: false, compression, rowGroupSize: STAGE_ROW_GROUP_ROWS });
   const path = join(dir, `.pylon-stage-${process.pid}-${Date.now()}${(stageFiles += 1)}.parquet`);
   const file = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
   let failure: Error | undefined;
