@@ -154,6 +154,10 @@ test('a row group also ends when its pages pass the byte budget, before the row 
   const duck = await (await DuckDBInstance.create(':memory:')).connect();
   const read = (await duck.runAndReadAll(`SELECT count(*)::INTEGER AS n, min(length(note))::INTEGER AS lo FROM read_parquet('${file}')`)).getRowObjectsJS();
   t.deepEqual(read, [{ n: 6_000, lo: 1001 }]);
+  // Every row once, in order, whole: a batch that would pass a page's byte limit is taken back and admitted row by row.
+  const rows = await parquetReadObjects({ file: buffer });
+  const wrong = rows.findIndex((r, i) => r.note !== `${long}${i}` || r.id !== row(i, '')[0]);
+  t.is(wrong, -1, `row ${wrong}: ${JSON.stringify(rows[wrong])?.slice(0, 80)}`);
   duck.closeSync();
 });
 
