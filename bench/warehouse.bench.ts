@@ -20,7 +20,7 @@ import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
-import { runCliMeasured, startEmulator, type EmulatorProcess, type Measured } from './lib/processes.js';
+import { startEmulator, type EmulatorProcess } from './lib/processes.js';
 import { exportRun, type ExportRow } from './lib/export-run.js';
 import { csvStringifyMeasured, loadCells } from './lib/csv-baseline.js';
 import { startEmbeddedPostgres } from '../test/helpers/embedded-postgres.js';
@@ -157,11 +157,12 @@ export async function run(): Promise<string> {
 
   const ok = (pass: boolean) => (pass ? '✅' : '❌');
   /** The median of each round's ratio of a run to the same round's CSV export (a run is compared with its neighbour, not with a run minutes away). */
-  const perRound = (kind: Kind, of: (run: Row, csv: Row) => number) => median(rounds.filter((r) => r[kind]).map((r) => of(r[kind]!, r.csv!)));
+  const ratios = (kind: Kind, of: (run: Row, csv: Row) => number) => rounds.filter((r) => r[kind]).map((r) => of(r[kind]!, r.csv!));
+  const perRound = (kind: Kind, of: (run: Row, csv: Row) => number) => median(ratios(kind, of));
   const allOf = (kind: Kind) => rounds.map((r) => r[kind]).filter((r): r is Row => r !== undefined);
   const peak = (kind: Kind) => Math.max(...allOf(kind).map((r) => r.run.maxRssMb));
   const medianOf = (kind: Kind, value: (r: Row) => number) => median(allOf(kind).map(value));
-  const each = (kind: Kind, of: (run: Row, csv: Row) => number) => rounds.filter((r) => r[kind]).map((r) => of(r[kind]!, r.csv!).toFixed(2)).join(', ');
+  const each = (kind: Kind, of: (run: Row, csv: Row) => number) => ratios(kind, of).map((ratio) => ratio.toFixed(2)).join(', ');
   const csvRatio = medianOf('csv', rate) / stringifyRate;
   const csvCpuRatio = medianOf('csv', cpuRate) / stringifyCpuRate;
   const parquetRatio = perRound('parquet', (p, c) => rate(p) / rate(c));

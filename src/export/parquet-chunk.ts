@@ -186,16 +186,6 @@ function writePlainDecimals(writer: ByteWriter, values: readonly unknown[]): voi
   writer.index = at;
 }
 
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 /** A page header and its (compressed) body, as two parts, and the page's uncompressed size (header included), as the column metadata counts it. */
 function framePage(header: Parameters<typeof writePageHeader>[1], body: Uint8Array, uncompressedBody: number): { parts: [Uint8Array, Uint8Array]; length: number; uncompressed: number } {
   const head = new ByteWriter(64);

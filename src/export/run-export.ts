@@ -23,11 +23,11 @@ import {
   toJsonSchema,
   toPostgresDdl,
   typedColumns,
-  ValuesDigest,
   type SchemaRecord,
   type TypedColumn,
 } from './schema.js';
 import { availableColumns, recordProblem, selectColumns, type ExportColumn } from './columns.js';
+import { ValuesDigest } from './values-digest.js';
 import { columnsKey, createStateWriter, loadBaseline, loadStateFile, stateRowHash, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
 import { idKey } from './id-index.js';
 import { ROW_HASH, rowHasher, type RowHashKind } from './row-hash.js';

@@ -1,4 +1,4 @@
-import { createHash, hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { CUSTOM_PREFIX } from '../columns.js';
 import type { Contact } from '../pylon/types.js';
 import { readValues, type ExportColumn, type IdEntry, type RawValue } from './columns.js';
@@ -462,9 +462,6 @@ export function typedJsonLine(columns: readonly TypedColumn[], row: TypedRow): s
 }
 
 const keyCache = new WeakMap<readonly TypedColumn[], string[]>();
-
-/** The values hash over typed JSON lines: values-digest.ts. */
-export { ValuesDigest } from './values-digest.js';
 
 /** The schema as the manifest records it. */
 export interface SchemaRecord {

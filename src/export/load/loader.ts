@@ -1,6 +1,6 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import { PylonCliError } from '../../errors.js';
-import { columnDefinitions, quoteIdent, type TypedColumn, type TypedRow } from '../schema.js';
+import { columnDefinitions, quoteIdent } from '../schema.js';
 import {
   alterStatements,
   loadRecord,
@@ -25,7 +25,6 @@ import {
   tableRef,
   STATE_PARTS_TABLE,
   STATE_TABLE,
-  type ColumnTypes,
   type LoaderInput,
   type MergeCounts,
   type MergeInput,

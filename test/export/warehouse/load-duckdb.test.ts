@@ -1,21 +1,9 @@
 import test from 'ava';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { client, withEmulator } from '../../helpers/with-emulator.js';
 import { FULL_CONTACT, exportFrom, readManifest, tempDir } from '../helpers.js';
-import { selectList, stateIds, valuesSha256 } from './table-check.js';
+import { duckRows as query, selectList, stateIds, valuesSha256 } from './table-check.js';
 import type { ExportManifest } from '../../../src/export/manifest.js';
-
-async function query<T = Record<string, unknown>>(file: string, sql: string): Promise<T[]> {
-  const instance = await DuckDBInstance.create(file);
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJS() as T[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 async function tableState(file: string, table: string, manifest: ExportManifest) {
   const columns = manifest.schema!.columns;
