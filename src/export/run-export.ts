@@ -25,7 +25,6 @@ import {
   typedColumns,
   type SchemaRecord,
   type TypedColumn,
-  type TypedRow,
 } from './schema.js';
 import { availableColumns, recordProblem, selectColumns, type ExportColumn } from './columns.js';
 import { ValuesDigest } from './values-digest.js';
@@ -186,7 +185,7 @@ interface OpenRun {
   owner: StateOwner | undefined;
   /** Order-independent hash of the typed values (loads and typed NDJSON). */
   values: ValuesDigest | undefined;
-  /** A load that stages every row: the values hash is taken from its rows' COPY text, on a worker thread (the records carry no JSON line). */
+  /** A PostgreSQL load that stages every row: the values hash is taken from its COPY text, on a worker thread (the records carry no JSON line). */
   copyDigest: CopyTextDigest | undefined;
   /** `--to`: the load, already a sink of the run. */
   load: ReturnType<typeof loadSink> | undefined;
@@ -235,12 +234,9 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     if (load && baseline && !options.stateFile && options.since === undefined && baseline.columns.join(',') === stats.columns.join(',')) {
       load.changesOnly = load.loader.stageChangesOnly({ entries: baseline.state.entries });
     }
-    // A load that stages every row takes the values hash on a worker thread, from each page's rows as COPY text (copy-digest.ts), unless typed NDJSON
-    // makes the JSON lines anyway. PostgreSQL's stage hands over the COPY text it sends; for DuckDB, which stages Parquet, the sink writes it for the hash.
-    if (values && load && !load.changesOnly && !(options.typed && options.format === 'ndjson')) {
-      copyDigest = new CopyTextDigest(values, typed);
-      if (options.to!.kind === 'duckdb') load.digestRows = copyDigest.rowsFeed(typed);
-    }
+    // A PostgreSQL load that stages every row takes the values hash on a worker thread, from the COPY text it sends (copy-digest.ts), unless typed
+    // NDJSON makes the JSON lines anyway.
+    if (values && load && options.to!.kind === 'postgresql' && !load.changesOnly && !(options.typed && options.format === 'ndjson')) copyDigest = new CopyTextDigest(values, typed);
     const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
     if (load && !baseline && !keptKind) load.unknownRowHash = true;
     return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0 };
@@ -499,8 +495,6 @@ type LoadSink = PageSink & {
   changesOnly: boolean;
   /** Rows handed to the loader. */
   staged: number;
-  /** Takes each page's staged rows for the values hash (a DuckDB load that stages every row; PostgreSQL's stage hands its COPY text over itself). */
-  digestRows?: (rows: readonly TypedRow[], hashes: readonly string[]) => void;
   gone(id: string): void;
 };
 
@@ -534,12 +528,7 @@ function loadSink(
       const records = sink.changesOnly ? all.filter((r) => r.change !== 'unchanged') : all;
       unstaged += all.length - records.length;
       sink.staged += records.length;
-      if (records.length > 0) {
-        const rows = records.map((r) => r.typed!);
-        const hashes = records.map((r) => r.hash!.hex);
-        sink.digestRows?.(rows, hashes);
-        await loader.add(rows, hashes);
-      }
+      if (records.length > 0) await loader.add(records.map((r) => r.typed!), records.map((r) => r.hash!.hex));
     },
     gone(id) {
       gone.push(id);

@@ -1,20 +1,22 @@
 /**
- * The values hash of a load that stages every row, taken on a worker thread
- * from the rows as PostgreSQL COPY text.
+ * The values hash of a PostgreSQL load that stages every row, taken on a
+ * worker thread from the COPY text the load sends.
  *
  * A row's COPY text line (copy-text.ts) holds each value in the canonical
  * text its typed JSON line holds it in (dates, timestamps, decimals, id
  * lists), so the worker turns each line back into the typed JSON line
  * (schema.ts typedJsonLine) and adds its sha256 to the sum: the main thread,
- * which reads Pylon and stages the rows, makes no JSON line and no sha256 per
- * contact. A PostgreSQL load hands over the COPY text it sends; a DuckDB load
- * (which stages Parquet) writes it for the hash alone (rowsFeed).
+ * which reads Pylon and writes the COPY text, makes no JSON line and no
+ * sha256 per contact.
  *
  * Measured on 2 cores with the API server and the database on them too
  * (300,000 contacts, PostgreSQL first loads): making the lines and hashing
  * them on the main thread took 1.5 s of a 5.7 s load. At 1M contacts, this
- * way against that, alternating: PostgreSQL 15.4-15.6 s against 17.0-17.4 s
- * (with the merge unchanged), DuckDB 15.5-15.9 s against 16.4-16.5 s.
+ * way against that, alternating: 15.4-15.6 s against 17.0-17.4 s (the merge
+ * unchanged). A DuckDB load, which stages Parquet, would have to write the
+ * COPY text for the hash alone: at 1M, 16.8-18.4 s against 17.5-17.8 s
+ * without the worker, and peak RSS 379-408 MB against 359-382 MB (its
+ * target is 400 MB), so DuckDB loads hash on the main thread.
  *
  * The main thread never waits for the worker: when the worker is MAX_PENDING
  * batches behind, or could not start, a text is hashed on the main thread, by
@@ -22,9 +24,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../../errors.js';
-import type { TypedColumn, TypedRow } from '../schema.js';
+import type { TypedColumn } from '../schema.js';
 import type { ValuesDigest } from '../values-digest.js';
-import { copyRows, KIND_CODES } from './copy-text.js';
+import { KIND_CODES } from './copy-text.js';
 
 /** Batches the worker may have yet to hash before the main thread hashes the next text itself. */
 const MAX_PENDING = 3;
@@ -243,15 +245,6 @@ export class CopyTextDigest {
     } finally {
       this.close();
     }
-  }
-
-  /** For a load that sends no COPY text (DuckDB): rows, written as COPY text for the hash alone, each page's once. */
-  rowsFeed(columns: readonly TypedColumn[]): (rows: readonly TypedRow[], hashes: readonly string[]) => void {
-    const encode = copyRows(columns);
-    return (rows, hashes) => {
-      const text = encode(rows, hashes);
-      this.add(text, Buffer.from(text));
-    };
   }
 
   #post(worker: Worker): void {
