@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
-import { ConfigError, PylonCliError, invalidOption } from '../errors.js';
+import { ConfigError, InternalError, PylonCliError, invalidOption } from '../errors.js';
 import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
@@ -28,6 +28,7 @@ import {
 } from './schema.js';
 import { availableColumns, recordProblem, selectColumns, type ExportColumn } from './columns.js';
 import { ValuesDigest } from './values-digest.js';
+import { CopyTextDigest } from './load/copy-digest.js';
 import { columnsKey, createStateWriter, loadBaseline, loadStateFile, stateRowHash, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
 import { idKey } from './id-index.js';
 import { ROW_HASH, rowHasher, type RowHashKind } from './row-hash.js';
@@ -163,6 +164,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     // A client passed in belongs to the caller.
     if (hooks.client === undefined) client.close?.();
     for (const dir of run?.scratch ?? []) rmSync(dir, { recursive: true, force: true });
+    run?.copyDigest?.close();
   }
   refresh();
   stats.errorsPath = (await report.close()) ?? null;
@@ -183,6 +185,8 @@ interface OpenRun {
   owner: StateOwner | undefined;
   /** Order-independent hash of the typed values (loads and typed NDJSON). */
   values: ValuesDigest | undefined;
+  /** A PostgreSQL load that stages every row: the values hash is taken from its COPY text, on a worker thread (the records carry no JSON line). */
+  copyDigest: CopyTextDigest | undefined;
   /** `--to`: the load, already a sink of the run. */
   load: ReturnType<typeof loadSink> | undefined;
   /** Scratch folders staging the table's state (ids and row hashes): removed when the run ends. */
@@ -205,12 +209,14 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   stats.schemaHash = schema.hash;
   // Scratch folders of the run (the table's kept state, the state a load stages): removed when the run ends, or here if opening fails.
   const scratch: string[] = [];
+  /** Set below once the run knows the load stages every row. */
+  let copyDigest: CopyTextDigest | undefined;
   try {
     let load: ReturnType<typeof loadSink> | undefined;
     if (options.to) {
       const keptDir = createTempDir('state');
       scratch.push(keptDir);
-      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt }, changesOnly: !options.stateFile && options.since === undefined };
+      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt }, changesOnly: !options.stateFile && options.since === undefined, onCopyText: (text: string, bytes: Uint8Array) => copyDigest?.add(text, bytes) };
       load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep, hooks.signal);
       sinks.push(load);
     }
@@ -228,10 +234,14 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     if (load && baseline && !options.stateFile && options.since === undefined && baseline.columns.join(',') === stats.columns.join(',')) {
       load.changesOnly = load.loader.stageChangesOnly({ entries: baseline.state.entries });
     }
+    // A PostgreSQL load that stages every row takes the values hash on a worker thread, from the COPY text it sends (copy-digest.ts), unless typed
+    // NDJSON makes the JSON lines anyway.
+    if (values && load && options.to!.kind === 'postgresql' && !load.changesOnly && !(options.typed && options.format === 'ndjson')) copyDigest = new CopyTextDigest(values, typed);
     const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
     if (load && !baseline && !keptKind) load.unknownRowHash = true;
-    return { columns, typed, schema, baseline, owner, values, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0 };
+    return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0 };
   } catch (error) {
+    copyDigest?.close();
     for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -345,12 +355,12 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
   // Each record carries only the forms some output takes.
   const needs = {
     typed: options.typed || options.format === 'parquet' || run.load !== undefined,
-    line: run.values !== undefined || (options.typed && options.format === 'ndjson'),
+    line: (run.values !== undefined && run.copyDigest === undefined) || (options.typed && options.format === 'ndjson'),
     json: options.format === 'ndjson' && !options.typed,
     hash: pageSinks.length > 0 || run.baseline !== undefined,
   };
   const chunks = encodedPages({
-    options, client, encoder, makeRecord: recordMaker(run.columns, run.typed, rowHasher(run.rowHash, columnsKey(stats.columns)), needs), baseline: run.baseline, pageSinks, values: run.values, report, stats,
+    options, client, encoder, makeRecord: recordMaker(run.columns, run.typed, rowHasher(run.rowHash, columnsKey(stats.columns)), needs), baseline: run.baseline, pageSinks, values: run.copyDigest ? undefined : run.values, report, stats,
     pageState: progress.pages, tracker, signal: hooks.signal,
     keepUnexported: (id) => keepUnexported(id, run, outputs),
     onPage: () => {
@@ -424,6 +434,11 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageO
   }
   if (changeLog) stats.changes = { path: options.changesPath!, ...changeLog.counts };
   if (run.values) {
+    if (run.copyDigest) {
+      await run.copyDigest.finish();
+      // Every row staged must be in the sum taken from the COPY text, and nothing else.
+      if (run.values.rows !== run.load!.staged) throw new InternalError(`the values hash covers ${run.values.rows} rows, the load staged ${run.load!.staged}`);
+    }
     stats.valuesSha256 = run.values.hex;
     stats.valuesRows = run.values.rows;
   }
@@ -478,6 +493,8 @@ type LoadSink = PageSink & {
   unknownRowHash: boolean;
   /** The loader stages only the new and changed rows (TableLoader.stageChangesOnly); the deleted ids go to gone(). */
   changesOnly: boolean;
+  /** Rows handed to the loader. */
+  staged: number;
   gone(id: string): void;
 };
 
@@ -506,9 +523,11 @@ function loadSink(
     /** Set when neither a baseline nor the table's kept state says how the table's `_row_hash` values were made. */
     unknownRowHash: false,
     changesOnly: false,
+    staged: 0,
     async page(all) {
       const records = sink.changesOnly ? all.filter((r) => r.change !== 'unchanged') : all;
       unstaged += all.length - records.length;
+      sink.staged += records.length;
       if (records.length > 0) await loader.add(records.map((r) => r.typed!), records.map((r) => r.hash!.hex));
     },
     gone(id) {

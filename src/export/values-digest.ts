@@ -23,7 +23,7 @@ const CARRY_EVERY = 1 << 20;
 const WORD = 2 ** 32;
 
 /** Moves each word's overflow into the next more significant word (word 0 is the most significant); the top word's overflow is dropped (mod 2^256). */
-function carry(words: Float64Array): void {
+export function carry(words: Float64Array): void {
   let over = 0;
   for (let i = 7; i >= 0; i -= 1) {
     const value = words[i]! + over;
@@ -51,6 +51,15 @@ export class ValuesDigest {
       carry(words);
       this.#sinceCarry = 0;
     }
+  }
+
+  /** Adds a sum of other rows' digests (eight words, carried) and their count: rows hashed elsewhere (copy-digest.ts). */
+  merge(words: Float64Array, rows: number): void {
+    carry(this.#words);
+    for (let i = 0; i < 8; i += 1) this.#words[i]! += words[i]!;
+    carry(this.#words);
+    this.#sinceCarry = 0;
+    this.rows += rows;
   }
 
   /** The sum as 64 hex digits. */

@@ -30,7 +30,7 @@ function arrayLiteral(list: readonly string[]): string {
 }
 
 /** Column kinds as small integers for the encoder's switch (measured ~15% faster than a function per column). */
-const KIND_CODES: Record<ColumnKind, number> = { string: 0, string_list: 1, integer: 2, decimal: 3, boolean: 4, date: 5, timestamp: 6, id_list: 7 };
+export const KIND_CODES: Record<ColumnKind, number> = { string: 0, string_list: 1, integer: 2, decimal: 3, boolean: 4, date: 5, timestamp: 6, id_list: 7 };
 
 /** Rows → COPY text for these columns: the columns' values tab-separated, then the row's `_row_hash` (hex, nothing to escape), one line per row. */
 export function copyRows(columns: readonly TypedColumn[]): (rows: readonly TypedRow[], hashes: readonly string[]) => string {

@@ -41,6 +41,8 @@ export interface Dialect {
   readonly timestamp: string;
   /** Whether the loaded table has `id` as its PRIMARY KEY (DuckDB's does not: it rewrites list columns on UPDATE as delete + insert). */
   readonly primaryKey: boolean;
+  /** The collation of the `id` column of a table the load creates, if not the database's default (schema.ts ID_COLLATION). */
+  readonly keyCollation?: string;
   /**
    * How the merge is written: `diff-update` (idDiffMergeStatements: one
    * join of ids and hashes into a small table of the ids to change, then

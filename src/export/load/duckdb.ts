@@ -100,7 +100,7 @@ export const DUCKDB_SETTINGS = {
 
 /**
  * State parts handed from the appender to the transaction per flush (about
- * 2 MB of 2,250-byte parts). DuckDB's appender otherwise holds every row
+ * 3 MB of STATE_BLOB_BYTES-byte parts). DuckDB's appender otherwise holds every row
  * until it closes (it flushes on its own only past 204,800 rows, outside the
  * memory cap) and then copies them all into the transaction: two copies of
  * the whole state at once.

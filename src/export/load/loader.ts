@@ -53,7 +53,7 @@ async function writeKeptState(path: string, copy: (write: (bytes: Buffer) => Pro
 
 /** Opens the loader for a target; the database client is loaded only now. */
 export async function openLoader(input: LoaderInput): Promise<TableLoader> {
-  const dialect = input.target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(input.target) : (await import('./duckdb.js')).duckdbDialect(input.target);
+  const dialect = input.target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(input.target, input.onCopyText) : (await import('./duckdb.js')).duckdbDialect(input.target);
   return openTableLoader(input, dialect);
 }
 
@@ -123,7 +123,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
   let keptPath: string | undefined;
   const createTable = (options: { primaryKey: boolean; defaults?: { runId: string; extractedAt: string } }) => {
     const ts = dialect.timestamp;
-    const definitions = columnDefinitions(columns, dialect.types.ddl, { primaryKey: options.primaryKey });
+    const definitions = columnDefinitions(columns, dialect.types.ddl, { primaryKey: options.primaryKey, keyCollation: dialect.keyCollation });
     const defaults = options.defaults;
     const runDefault = defaults ? ` DEFAULT ${sqlString(defaults.runId)}` : '';
     const atDefault = defaults ? ` DEFAULT CAST(${sqlString(defaults.extractedAt)} AS ${ts})` : '';
@@ -173,6 +173,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
         stage = staged;
         source = staged.source;
       } else if (!direct) {
+        // The database's default collation: it gives way to the table's in the merge's joins, so the table's key index serves them whichever the table has.
         const stageColumns = columnDefinitions(columns, dialect.types.ddl, { primaryKey: false });
         await session.run(`CREATE TEMP TABLE ${source} (${stageColumns.join(', ')}, "_row_hash" ${dialect.text} NOT NULL)`);
         stage = await dialect.openStage!(session, stageTable, columns);

@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import pg from 'pg';
 import type { PylonCliError } from '../../errors.js';
 import { from as copyFrom } from 'pg-copy-streams';
-import { postgresType, quoteIdent, type ColumnKind, type TypedColumn } from '../schema.js';
+import { ID_COLLATION, postgresType, quoteIdent, type ColumnKind, type TypedColumn } from '../schema.js';
 import { copyRows } from './copy-text.js';
 import { drained, loadError, tableRef, type ColumnTypes } from './common.js';
 import type { Dialect, Session, Stage } from './dialect.js';
@@ -40,13 +40,14 @@ function classify(error: unknown, target: PgTarget): PylonCliError {
 }
 
 /** PostgreSQL: rows staged with COPY (text format) into a temporary table, a transaction-scoped advisory lock around the merge. */
-export function postgresDialect(target: PgTarget): Dialect {
+export function postgresDialect(target: PgTarget, onText?: (text: string, bytes: Uint8Array) => void): Dialect {
   return {
     types: TYPES,
     text: 'text',
     bigint: 'bigint',
     timestamp: 'timestamptz',
     primaryKey: true,
+    keyCollation: ID_COLLATION,
     merge: 'diff-update',
     classify: (error) => classify(error, target),
     async connect() {
@@ -80,9 +81,9 @@ export function postgresDialect(target: PgTarget): Dialect {
       return new Map(rows.map((r) => [String(r.name), String(r.type)]));
     },
     tableExists: async (session, _target, name) => (await session.rows(`SELECT to_regclass($1) AS oid`, [tableRef(target, name)]))[0]?.oid != null,
-    openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, target),
+    openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, target, onText),
     openDirect: async (session, table, columns) =>
-      copyStage((session as PgSession).client, `COPY ${table} (${[...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ')}) FROM STDIN`, columns, target),
+      copyStage((session as PgSession).client, `COPY ${table} (${[...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ')}) FROM STDIN`, columns, target, onText),
     stateIndex: true,
     async copyStateParts(session, table, name, parts) {
       // COPY's text format: base64 and the table name (letters, digits, _) need no escaping.
@@ -124,7 +125,7 @@ export function postgresDialect(target: PgTarget): Dialect {
  * table's pages alone, and its later steps join the small diff table, which
  * is ANALYZEd (idDiffMergeStatements).
  */
-function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn[], target: PgTarget): Stage {
+function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn[], target: PgTarget, onText: ((text: string, bytes: Uint8Array) => void) | undefined): Stage {
   const copy: Writable = client.query(copyFrom(sql));
   let failure: Error | undefined;
   copy.on('error', (error: Error) => {
@@ -135,7 +136,10 @@ function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn
     async add(rows, hashes) {
       if (failure) throw classify(failure, target);
       const text = encode(rows, hashes);
-      if (text !== '' && !copy.write(text)) {
+      // Encoded once: the bytes go to the socket and, with onText, to the values hash.
+      const bytes = Buffer.from(text);
+      onText?.(text, bytes);
+      if (text !== '' && !copy.write(bytes)) {
         await drained(copy);
         if (failure) throw classify(failure, target);
       }

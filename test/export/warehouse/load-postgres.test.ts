@@ -203,6 +203,13 @@ pgTest(`postgres: a first load copies into the new table inside its transaction:
       t.deepEqual(key, [{ def: 'PRIMARY KEY (id)' }]);
       const defaults = (await db.query(`SELECT count(*)::int AS n FROM pg_attrdef WHERE adrelid = to_regclass($1)`, [`"${table}"`])).rows[0].n;
       t.is(defaults, 0, 'the run’s values were column defaults only while its rows were copied');
+      const collations = (await db.query(`SELECT column_name, collation_name FROM information_schema.columns WHERE table_name = $1 AND column_name IN ('id', 'name') ORDER BY column_name`, [table])).rows;
+      t.deepEqual(collations, [{ column_name: 'id', collation_name: 'C' }, { column_name: 'name', collation_name: null }], 'the key sorts bytewise; other text keeps the database default');
+      // An id column of the database's default collation (another table) joins the key without naming a collation.
+      await db.query(`CREATE TEMP TABLE other_ids AS SELECT id COLLATE "default" AS id FROM "${table}"`);
+      t.is((await db.query(`SELECT collation_name FROM information_schema.columns WHERE table_name = 'other_ids'`)).rows[0].collation_name, null);
+      const joined = (await db.query(`SELECT count(*)::int AS n FROM "${table}" c JOIN other_ids o ON o.id = c.id WHERE o.id >= c.id`)).rows[0].n;
+      t.is(joined, 90);
     });
     await client(emulator).patch(`/contacts/${storeContacts(emulator)[0]!.id}`, { name: 'Second Night' });
     const second = await exportFrom(emulator, { to: url(table), pageSize: 20, runId: 'second-night' });

@@ -170,7 +170,7 @@ test('typed NDJSON: JSON types, warehouse names, every line valid against the JS
     const ddl = await readFile(`${out}.postgres.sql`, 'utf8');
     t.regex(ddl, /"custom_mrr" numeric\(38,9\)/);
     t.regex(ddl, /"emails" text\[\] NOT NULL/);
-    t.regex(ddl, /"id" text NOT NULL PRIMARY KEY/);
+    t.regex(ddl, /"id" text COLLATE "C" NOT NULL PRIMARY KEY/);
     t.deepEqual((await readManifest(`${out}.manifest.json`)).schemaFiles, ['contacts.ndjson.schema.json', 'contacts.ndjson.bigquery.json', 'contacts.ndjson.postgres.sql']);
   });
 });

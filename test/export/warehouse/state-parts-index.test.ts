@@ -2,7 +2,9 @@
  * The PostgreSQL kept state's parts table is indexed on (table_name, part),
  * so reading the state (256 parts a query) does not scan every part of every
  * table; a database whose parts table has no index (an older version's) gets
- * it on its next load, in a schema too. Real CLI child processes, real PostgreSQL.
+ * it on its next load, in a schema too. Each part's row stays under the TOAST
+ * threshold, so PostgreSQL neither compresses it nor moves it out of line.
+ * Real CLI child processes, real PostgreSQL.
  */
 import { FAST_RATE, envFor, runCli, startEmulator, tempDir } from '../../helpers/cli.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../../helpers/postgres.js';
@@ -33,5 +35,28 @@ pgTest(`postgres: the state parts table is indexed on (table_name, part); a part
   // And a load with the index in place reads the state as well, and leaves one index.
   t.like((await load('i3')).load, { staged: 'changes', unchanged: 20 });
   t.is((await indexes(schema)).length, 1);
+  await withPg((db) => db.query(`DROP SCHEMA "${schema}" CASCADE`));
+});
+
+pgTest(`postgres: each state part is stored in its row as it is, neither compressed nor moved out to the TOAST table (a part's row stays under the TOAST threshold)${PG_SKIP_NOTE}`, async (t) => {
+  const emulator = await startEmulator(t, { seedRandom: 150 });
+  const dir = tempDir(t, 'pylon-parts-toast-');
+  const schema = uniqueTable('s');
+  await withPg((db) => db.query(`CREATE SCHEMA "${schema}"`));
+  // The longest table name PostgreSQL takes (63 bytes), as a state part's row holds it.
+  const table = 't'.repeat(63);
+  const load = async (runId: string) => {
+    const result = await runCli(['export', '--to', `${PG_URL}#${schema}.${table}`, '--run-id', runId, '--rate', FAST_RATE, '--json', '--quiet'], { cwd: dir, env: envFor(emulator) });
+    t.is(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout.trim().split('\n').pop()!) as { load: { staged: string; unchanged: number } };
+  };
+  await load('t1');
+  const parts = await withPg(async (db) => (await db.query(`SELECT count(*)::int AS n, count(pg_column_compression(data))::int AS compressed FROM "${schema}"._pylon_state_parts`)).rows[0]);
+  t.true(parts.n >= 3, `the state of 150 contacts spans several parts (${parts.n})`);
+  t.is(parts.compressed, 0, 'no part is compressed');
+  const toast = await withPg(async (db) => (await db.query(`SELECT pg_relation_size(reltoastrelid)::int AS bytes FROM pg_class WHERE oid = to_regclass($1)`, [`"${schema}"._pylon_state_parts`])).rows[0].bytes);
+  t.is(toast, 0, 'nothing was moved out of line');
+  // And the state reads back: the next night stages only the changes.
+  t.like((await load('t2')).load, { staged: 'changes', unchanged: 150 });
   await withPg((db) => db.query(`DROP SCHEMA "${schema}" CASCADE`));
 });
