@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO, runCliMeasured, startEmulator, type EmulatorProcess, type Measured } from './lib/processes.js';
+import { REPO, startEmulator, type EmulatorProcess } from './lib/processes.js';
 import { exportRun, type ExportRow } from './lib/export-run.js';
 import { csvStringifyRate, loadCells } from './lib/csv-baseline.js';
 

@@ -7,16 +7,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointKey } from './options.js';
 import { ApiError } from './api-error.js';
-import { FAULT_HEADER, type FaultInjector } from './faults.js';
+import { FAULT_HEADER } from './faults.js';
 import { inspect } from './handlers/inspect.js';
 import { CODES, MSG } from './messages.js';
-import type { Prng } from './prng.js';
-import type { RateLimiter } from './rate-limiter.js';
 import { nextRequestId } from './request-id.js';
 import { errorBody, respond, type Headers } from './respond.js';
 import { matchRoute } from './routes.js';
 import type { EmulatorContext, PipelineDeps } from './context.js';
-import type { EmulatorStats } from './stats.js';
 
 export const INSPECT_PREFIX = '/_emulator/';
 const MAX_BODY_BYTES = 1024 * 1024;

@@ -118,7 +118,7 @@ const PLACEHOLDER_RE = /\{([^{}]*)\}/g;
 /** `{date}` (YYYY-MM-DD), `{time}` (HHMMSS) and `{run_id}`, all from the run's start in UTC. */
 export function expandTemplate(flag: string, path: string, now: Date, runId: string): string {
   const iso = now.toISOString();
-  return path.replace(PLACEHOLDER_RE, (whole, name: string) => {
+  return path.replace(PLACEHOLDER_RE, (_whole, name: string) => {
     if (name === 'date') return iso.slice(0, 10);
     if (name === 'time') return iso.slice(11, 19).replaceAll(':', '');
     if (name === 'run_id') return runId;

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
-import { ConfigError, InternalError, PylonCliError, invalidOption } from '../errors.js';
+import { ConfigError, InternalError, PylonCliError, invalidOption, type ErrorCode } from '../errors.js';
 import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
@@ -593,9 +593,11 @@ function failed(stats: ExportStats, error: unknown, progress: Progress, signal: 
   stats.schemaFiles = [];
   const entry = describeFailure(error, progress, stats.interrupted);
   // The page named is the one whose request or answer failed; a failure of the outputs, the load or the calls before the walk names none.
-  const pageFailed = (entry.kind === 'page' && !entry.code.startsWith('OUTPUT_')) || entry.kind === 'pagination' || (entry.kind === 'interrupted' && progress.step === 'page');
+  const pageFailed = entry.kind === 'page' || entry.kind === 'pagination' || (entry.kind === 'interrupted' && progress.step === 'page');
   const page = pageFailed ? (entry.page ?? null) : null;
-  stats.stoppedAt = { cursor: entry.cursor ?? '', pagesRead: progress.pages.pages, page, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
+  // The cursor is where the walk was (the next page's), whatever failed.
+  const cursor = entry.cursor ?? (entry.kind === 'output' ? (progress.pages.cursor ?? '') : '');
+  stats.stoppedAt = { cursor, pagesRead: progress.pages.pages, page, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
 }
 
 /** A failed run never replaces the manifest of a complete one: its facts go to <manifest>.failed.json. */
@@ -872,12 +874,19 @@ function describeFailure(error: unknown, progress: Progress, interrupted: boolea
     const kind = step === 'custom_fields' ? 'custom_fields' : 'page';
     return { kind, cursor: kind === 'page' ? cursor : undefined, page: kind === 'page' ? page : undefined, status: error.status, requestId: error.requestId, code: error.code, message: error.message };
   }
-  // A load's and a schema check's failures are about the outputs, wherever the run was.
-  const aboutOutput = (code: string) => step === 'output' || code === 'SCHEMA_CHANGED' || code.startsWith('LOAD_');
-  if (error instanceof PylonCliError) return { kind: aboutOutput(error.code) ? 'output' : 'page', cursor, page, code: error.code, message: error.message };
+  // A write's, a load's and a schema check's failures are about the outputs, wherever the run was: their line names no page (none failed).
+  if (error instanceof PylonCliError) {
+    if (step === 'output' || isOutputCode(error.code)) return { kind: 'output', code: error.code, message: error.message };
+    return { kind: 'page', cursor, page, code: error.code, message: error.message };
+  }
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return { kind: 'output', cursor, page, code: 'OUTPUT_WRITE', message: `Cannot write the export: ${message}${code && !message.includes(code) ? ` (${code})` : ''}` };
+  return { kind: 'output', code: 'OUTPUT_WRITE', message: `Cannot write the export: ${message}${code && !message.includes(code) ? ` (${code})` : ''}` };
+}
+
+/** The codes of a failure of the export's outputs: a file that could not be written, a load, a schema change refused. */
+function isOutputCode(code: ErrorCode): boolean {
+  return code.startsWith('OUTPUT_') || code.startsWith('LOAD_') || code === 'SCHEMA_CHANGED';
 }
 
 function buildManifest(options: ExportOptions, manifestPath: string, stats: ExportStats, state: StateRef | undefined, schema: SchemaRecord | undefined): ExportManifest {

@@ -1,5 +1,4 @@
 import { editDistance } from '../edit-distance.js';
-import { readFile } from 'node:fs/promises';
 import { readMapFile } from '../input/map-file.js';
 import { CUSTOM_PREFIX, EXPORT_ONLY_COLUMNS, IMPORT_COLUMNS, META_PREFIX, type ImportColumn } from '../columns.js';
 import { ConfigError } from '../errors.js';

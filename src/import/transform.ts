@@ -563,7 +563,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
 
   const filters = map.filters
     .filter((rule) => !rule.optional || has(rule.column, '') !== -1)
-    .map((rule, j) => ({ rule, i: find(rule.column, `filters[${map.filters.indexOf(rule)}].column`) }));
+    .map((rule) => ({ rule, i: find(rule.column, `filters[${map.filters.indexOf(rule)}].column`) }));
   const width = header.length;
   const footer = (map.footer ?? []).map((p) => new RegExp(p, 'i'));
   return {

@@ -36,7 +36,7 @@ const hostOf = (emulator: Emulator) => new URL(emulator.url).host;
 const totalCalls = (emulator: Emulator) => Object.values(emulator.stats().requests).reduce((a, b) => a + b, 0);
 
 test('show prints each contact before → after, the totals, target, age and the ETA at the paced rate; --json carries the same', async (t) => {
-  const { emulator, dir, env, chosen, planPath, plan } = await planned(t);
+  const { emulator, dir, chosen, planPath, plan } = await planned(t);
   const before = filesUnder(dir).sort();
   const callsBefore = totalCalls(emulator);
 

@@ -317,13 +317,11 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
       try {
         const file = current!;
         current = undefined;
-        if (!insert) {
-          await file.end();
-          // The walk is over: its garbage goes before DuckDB reads the file (collectGarbage).
-          collectGarbage();
-          return;
-        }
+        // A merge's one file is closed here; a first load's last file is closed by handOver, after the collection.
+        if (!insert) await file.end();
+        // The walk is over: its garbage goes before DuckDB reads the file (collectGarbage), once on either path.
         collectGarbage();
+        if (!insert) return;
         await handOver(file, true);
         await inserting;
         if (insertFailure !== undefined) throw insertFailure;

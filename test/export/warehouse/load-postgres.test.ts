@@ -179,7 +179,6 @@ pgTest(`postgres: the .postgres.sql sidecar creates a table the Parquet schema d
 
 pgTest(`postgres: a first load copies into the new table inside its transaction: a run that fails mid-walk leaves no table; a complete one leaves the same table as a merge (primary key, no column defaults)${PG_SKIP_NOTE}`, async (t) => {
   await withEmulator({ seed: 47, seedRandom: 90 }, async (emulator) => {
-    const dir = await tempDir();
     const table = uniqueTable('contacts');
     const exists = () => withPg(async (db) => (await db.query(`SELECT to_regclass($1) AS oid`, [`"${table}"`])).rows[0].oid !== null);
     const proxy = await createFaultProxy(emulator.url, { failFromPage: 3, fault: 'status=500' });
