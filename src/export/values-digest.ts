@@ -11,10 +11,12 @@
  * lines included, 387-398 ms of it): 878-900 ms this way, 975-986 ms with a
  * hex digest and a BigInt sum, 1,091-1,113 ms with a Buffer digest.
  *
- * Hashing on a worker thread was tried and measured at 1M contacts (DuckDB
- * first loads, three pairs alternating): no gain in wall time (the second core
- * is busy with DuckDB's inserts and the API server) and 40 MB more peak RSS,
- * so the hash runs here.
+ * Handing the lines to a worker thread to hash was tried and measured at 1M
+ * contacts (DuckDB first loads, three pairs alternating): no gain in wall
+ * time (the second core is busy with DuckDB's inserts and the API server)
+ * and 40 MB more peak RSS. A PostgreSQL load that stages every row makes no
+ * lines here at all: a worker rebuilds them from the COPY text the load sends
+ * anyway, and its sum comes in through merge() (load/copy-digest.ts).
  */
 import { hash } from 'node:crypto';
 
@@ -23,7 +25,7 @@ const CARRY_EVERY = 1 << 20;
 const WORD = 2 ** 32;
 
 /** Moves each word's overflow into the next more significant word (word 0 is the most significant); the top word's overflow is dropped (mod 2^256). */
-export function carry(words: Float64Array): void {
+function carry(words: Float64Array): void {
   let over = 0;
   for (let i = 7; i >= 0; i -= 1) {
     const value = words[i]! + over;
