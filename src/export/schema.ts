@@ -453,7 +453,7 @@ export function jsonValue(kind: ColumnKind, value: TypedValue): string {
 export function typedJsonLine(columns: readonly TypedColumn[], row: TypedRow): string {
   let keys = keyCache.get(columns);
   if (!keys) {
-    keys = columns.map((c, i) => (i === 0 ? '{' : ',') + JSON.stringify(c.name) + ':');
+    keys = jsonLineKeys(columns);
     keyCache.set(columns, keys);
   }
   let text = '';
@@ -462,6 +462,11 @@ export function typedJsonLine(columns: readonly TypedColumn[], row: TypedRow): s
 }
 
 const keyCache = new WeakMap<readonly TypedColumn[], string[]>();
+
+/** The keys of a typed JSON line, each with what comes before it (`{` or `,`) and its colon. */
+export function jsonLineKeys(columns: readonly TypedColumn[]): string[] {
+  return columns.map((c, i) => (i === 0 ? '{' : ',') + JSON.stringify(c.name) + ':');
+}
 
 /** The schema as the manifest records it. */
 export interface SchemaRecord {

@@ -24,7 +24,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../../errors.js';
-import type { TypedColumn } from '../schema.js';
+import { jsonLineKeys, type TypedColumn } from '../schema.js';
 import type { ValuesDigest } from '../values-digest.js';
 import { KIND_CODES } from './copy-text.js';
 
@@ -104,11 +104,6 @@ export function copyLinesToJson(kinds: readonly number[], keys: readonly string[
   }
 }
 
-/** The keys of a typed JSON line, each with what comes before it (as typedJsonLine writes them). */
-function lineKeys(columns: readonly TypedColumn[]): string[] {
-  return columns.map((c, i) => (i === 0 ? '{' : ',') + JSON.stringify(c.name) + ':');
-}
-
 /** The worker's source (CommonJS, run with `eval`, so the bundle needs no entry file of its own); it repeats ValuesDigest's add and carry. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -183,7 +178,7 @@ export class CopyTextDigest {
   constructor(values: ValuesDigest, columns: readonly TypedColumn[], options: { threaded?: boolean; maxPending?: number } = {}) {
     this.#values = values;
     this.#kinds = columns.map((c) => KIND_CODES[c.kind]);
-    this.#keys = lineKeys(columns);
+    this.#keys = jsonLineKeys(columns);
     this.#maxPending = options.maxPending ?? MAX_PENDING;
     if (options.threaded === false) return;
     try {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { CopyTextDigest, copyLinesToJson } from '../../../src/export/load/copy-digest.js';
 import { copyRows, KIND_CODES } from '../../../src/export/load/copy-text.js';
-import { typedJsonLine, type TypedColumn, type TypedRow } from '../../../src/export/schema.js';
+import { jsonLineKeys, typedJsonLine, type TypedColumn, type TypedRow } from '../../../src/export/schema.js';
 import { ValuesDigest } from '../../../src/export/values-digest.js';
 
 const column = (name: string, kind: TypedColumn['kind'], extra: Partial<TypedColumn> = {}): TypedColumn => ({ name, source: name, kind, nullable: name !== 'id', ...extra });
@@ -59,7 +59,7 @@ function rowsOf(strings: readonly string[]): TypedRow[] {
   return rows;
 }
 
-const keys = COLUMNS.map((c, i) => (i === 0 ? '{' : ',') + JSON.stringify(c.name) + ':');
+const keys = jsonLineKeys(COLUMNS);
 const kinds = COLUMNS.map((c) => KIND_CODES[c.kind]);
 
 test('each COPY line turns back into the typed JSON line of its row, whatever its values hold', (t) => {
