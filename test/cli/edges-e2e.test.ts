@@ -218,7 +218,13 @@ test('after kill -9, the next run removes the dead run\'s stdin spool; the looku
   const csv = contactsCsv(400, 'spool');
   const before = new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('pylon-contacts-')));
   const run = spawnCli(['import', '-', '--json', '-q', '--rate', FAST_RATE, '--lookup', 'list', '--errors', join(tempDir(t), 'e.csv')], { env: envFor(emulator), stdin: csv });
-  while (emulator.store.size < 20) await new Promise((r) => setTimeout(r, 5));
+  // Until the run is well under way; a run that ends before (it failed to start, say) fails the test instead of leaving it waiting.
+  while (emulator.store.size < 20 && run.child.exitCode === null && run.child.signalCode === null) await new Promise((r) => setTimeout(r, 5));
+  if (emulator.store.size < 20) {
+    const ended = await run.result;
+    t.fail(`the import ended (exit ${ended.code}, ${ended.signal}) before it had created 20 contacts: ${ended.stderr}`);
+    return;
+  }
   const ours = readdirSync(tmpdir()).filter((f) => f.startsWith('pylon-contacts-') && !before.has(f));
   t.true(ours.some((f) => f.startsWith(`pylon-contacts-stdin-${run.child.pid}-`)), ours.join(', '));
   // The lookup's contact file is unlinked as soon as it is open: its folder is gone while the run still goes on.
