@@ -9,6 +9,9 @@ import { resolveExportOptions, type ExportOptionsInput } from '../../src/export/
 import { runExport, type RunExportHooks } from '../../src/export/run-export.js';
 import type { ExportManifest } from '../../src/export/manifest.js';
 import type { Contact } from '../../src/pylon/types.js';
+import type { ExecutionContext } from 'ava';
+import { FAST_RATE, envFor, runCli, type CliResult } from '../helpers/cli.js';
+import { duckRows } from './warehouse/table-check.js';
 
 export async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'pylon-export-'));
@@ -99,3 +102,20 @@ export const FULL_CONTACT: ContactSeed = {
     'contact.salesforce.Contact_ID_for_Pylon__c': '003ABCDEF',
   },
 };
+
+/**
+ * An export into `out` with a DuckDB load whose merge fails once every page
+ * was read: a first night loads the table, then a unique index made by hand
+ * on its emails and two contacts given one email in the emulator's store
+ * (past its API's duplicate check) make the next merge fail. Returns the
+ * second run's result (exit 1, LOAD_FAILED).
+ */
+export async function failingMergeRun(t: ExecutionContext, emulator: Emulator, out: string, db: string): Promise<CliResult> {
+  const args = ['export', out, '--to', `duckdb:${db}`, '--page-size', '10', '--rate', FAST_RATE, '--json'];
+  const first = await runCli(args, { env: envFor(emulator) });
+  t.is(first.code, 0, first.stderr);
+  await duckRows(db, 'CREATE UNIQUE INDEX one_email ON contacts (email)');
+  const [a, b] = [emulator.store.at(0)!, emulator.store.at(1)!];
+  emulator.store.update(b.id, { email: a.email });
+  return runCli(args, { env: envFor(emulator) });
+}

@@ -9,8 +9,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { FAST_RATE, envFor, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
-import { readCsv } from './helpers.js';
-import { duckRows } from './warehouse/table-check.js';
+import { failingMergeRun, readCsv } from './helpers.js';
 import type { ExportStats } from '../../src/export/run-export.js';
 
 test('an output that cannot be written during the walk (--changes /dev/full): one `output` line, no page, no cursor', async (t) => {
@@ -30,15 +29,7 @@ test('a load whose merge fails after every page was read: one `output` line, no 
   const emulator = await startEmulator(t, { seedRandom: 30 });
   const dir = tempDir(t, 'pylon-report-kind-load-');
   const out = join(dir, 'd.csv');
-  const db = join(dir, 'w.duckdb');
-  const args = ['export', out, '--to', `duckdb:${db}`, '--page-size', '10', '--rate', FAST_RATE, '--json'];
-  const first = await runCli(args, { env: envFor(emulator) });
-  t.is(first.code, 0, first.stderr);
-  // A unique index made by hand on the table, and two contacts given one email in the emulator's store (past its API's duplicate check): the merge fails.
-  await duckRows(db, 'CREATE UNIQUE INDEX one_email ON contacts (email)');
-  const [a, b] = [emulator.store.at(0)!, emulator.store.at(1)!];
-  emulator.store.update(b.id, { email: a.email });
-  const load = await runCli(args, { env: envFor(emulator) });
+  const load = await failingMergeRun(t, emulator, out, join(dir, 'w.duckdb'));
   t.is(load.code, 1, load.stderr);
   const stopped = statsOf<ExportStats>(load).stoppedAt!;
   t.like(stopped, { code: 'LOAD_FAILED', pagesRead: 3 });

@@ -10,7 +10,7 @@ import test from 'ava';
 import { join } from 'node:path';
 import { FAST_RATE, envFor, runCli, startEmulator, startFaultProxy, statsOf, tempDir } from '../helpers/cli.js';
 import { createFaultProxy } from './fault-proxy.js';
-import { duckRows } from './warehouse/table-check.js';
+import { failingMergeRun } from './helpers.js';
 import type { ExportStats } from '../../src/export/run-export.js';
 
 test('a list request failing on page N: stderr and --json name page N and its cursor, with and without prefetch', async (t) => {
@@ -47,15 +47,8 @@ test('a failure that is no page: GET /custom-fields before the walk, an output t
   t.like(fullStop, { page: null, code: 'OUTPUT_WRITE' });
   t.regex(full.stderr, /\n {2}stopped (before the first page|after \d+ pages? had been read): Cannot write \/dev\/full/);
 
-  // A load whose merge fails once the walk has read every page: a unique index made by hand on the table, and two contacts given one email in Pylon (the emulator's store, past its API's duplicate check).
-  const db = join(dir, 'w.duckdb');
-  const args = ['export', join(dir, 'd.csv'), '--to', `duckdb:${db}`, '--page-size', '10', '--rate', FAST_RATE, '--json'];
-  const first = await runCli(args, { env: envFor(emulator) });
-  t.is(first.code, 0, first.stderr);
-  await duckRows(db, 'CREATE UNIQUE INDEX one_email ON contacts (email)');
-  const [a, b] = [emulator.store.at(0)!, emulator.store.at(1)!];
-  emulator.store.update(b.id, { email: a.email });
-  const load = await runCli(args, { env: envFor(emulator) });
+  // A load whose merge fails once the walk has read every page.
+  const load = await failingMergeRun(t, emulator, join(dir, 'd.csv'), join(dir, 'w.duckdb'));
   t.is(load.code, 1, load.stderr);
   const stopped = statsOf<ExportStats>(load).stoppedAt!;
   t.like(stopped, { page: null, code: 'LOAD_FAILED' });
