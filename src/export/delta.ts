@@ -277,6 +277,16 @@ export interface StateWriter extends PageSink {
   readonly ref: StateRef | undefined;
   /** Where the prepared state sits until it is published (a load copies it into its table). */
   readonly stagedPath: string | undefined;
+  /** The copy's path (StateCopy), once prepared. */
+  readonly copyPath: string | undefined;
+}
+
+/** A second destination for the state's text as it is written (a load's gzip-compressed copy, load/common.ts stateGzipCopy). */
+export interface StateCopy {
+  readonly path: string;
+  write(text: string): Promise<void>;
+  end(): Promise<void>;
+  abort(): void;
 }
 
 /**
@@ -288,7 +298,7 @@ export interface StateWriter extends PageSink {
 const STATE_BUFFER_BYTES = 1 << 20;
 
 /** Format 1 (beside a `--since` manifest) without `meta`; format 3 (`--state`) with it. `rowHash`: how the records' hashes were made (in the meta, or in the manifest's state). */
-export async function createStateWriter(path: string, meta: Omit<StateMeta, 'rowHash'> | undefined, rowHash: RowHashKind): Promise<StateWriter> {
+export async function createStateWriter(path: string, meta: Omit<StateMeta, 'rowHash'> | undefined, rowHash: RowHashKind, copy?: StateCopy): Promise<StateWriter> {
   const file = await openOutput(path, { highWaterMark: STATE_BUFFER_BYTES });
   const digest = createHash('sha256');
   // Format 2's trailer hashes everything before it; the manifest's sha256 covers the whole file.
@@ -301,7 +311,7 @@ export async function createStateWriter(path: string, meta: Omit<StateMeta, 'row
     pending = '';
     digest.update(text);
     body?.update(text);
-    await file.write(text);
+    await Promise.all([file.write(text), copy?.write(text)]);
   };
   let ref: StateRef | undefined;
   return {
@@ -311,6 +321,9 @@ export async function createStateWriter(path: string, meta: Omit<StateMeta, 'row
     },
     get stagedPath() {
       return ref ? file.writingPath : undefined;
+    },
+    get copyPath() {
+      return ref ? copy?.path : undefined;
     },
     async page(records) {
       for (const record of records) {
@@ -322,10 +335,13 @@ export async function createStateWriter(path: string, meta: Omit<StateMeta, 'row
     async prepare() {
       if (body) pending += `end ${entries} ${body.copy().update(pending).digest('hex')}\n`;
       await flush();
-      await file.prepare();
+      await Promise.all([file.prepare(), copy?.end()]);
       ref = { path, sha256: digest.digest('hex'), entries, rowHash };
       return [file];
     },
-    abort: () => file.discard(),
+    abort: () => {
+      copy?.abort();
+      return file.discard();
+    },
   };
 }

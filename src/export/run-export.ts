@@ -29,6 +29,7 @@ import {
 import { availableColumns, recordProblem, selectColumns, type ExportColumn } from './columns.js';
 import { ValuesDigest } from './values-digest.js';
 import { CopyTextDigest } from './load/copy-digest.js';
+import { stateGzipCopy } from './load/common.js';
 import { columnsKey, createStateWriter, loadBaseline, loadStateFile, stateRowHash, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
 import { idKey } from './id-index.js';
 import { ROW_HASH, rowHasher, type RowHashKind } from './row-hash.js';
@@ -308,7 +309,9 @@ async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: Expo
   const stateDir = options.statePath === undefined && loader ? createTempDir('state') : undefined;
   if (stateDir) run.scratch.push(stateDir);
   const statePath = options.statePath ?? (stateDir ? join(stateDir, 'table.state') : undefined);
-  const state = statePath !== undefined ? add(await createStateWriter(statePath, meta, run.rowHash)) : undefined;
+  // A load that keeps the state in gzip parts (DuckDB) gets them compressed while the run walks, not after it.
+  const copy = statePath !== undefined && loader?.loader.stateLayout === 'gzip' ? stateGzipCopy(scratchFile(run, 'state', 'table.state.gz')) : undefined;
+  const state = statePath !== undefined ? add(await createStateWriter(statePath, meta, run.rowHash, copy)) : undefined;
   loader?.keepState(state);
   const changes = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId })) : undefined;
   const pageSinks = ([state, changes, loader] as Array<PageSink | undefined>).filter((sink): sink is PageSink => sink !== undefined);
@@ -543,7 +546,7 @@ function loadSink(
       const started = Date.now();
       const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, keep: kept, keepUnseen: stats.listCheck.verdict === 'unverified', ...(sink.changesOnly ? { changes: { gone, unstaged } } : {}), onStep });
       // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
-      if (state?.stagedPath !== undefined) await loader.writeState(createReadStream(state.stagedPath));
+      if (state?.stagedPath !== undefined) await loader.writeState(state.copyPath !== undefined ? { gzipped: createReadStream(state.copyPath) } : createReadStream(state.stagedPath));
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started, staged: sink.changesOnly ? 'changes' : 'all' };
       if (sink.unknownRowHash && counts.updated > 0) {
         stats.warnings.push(

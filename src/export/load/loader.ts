@@ -18,6 +18,7 @@ import {
   stateTableDdl,
   stateParts,
   stateBlobs,
+  stateBytes,
   STATE_PARTS_TABLES,
   type StateLayout,
   stateStatements,
@@ -201,8 +202,11 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     if (inTransaction) await session.run('ROLLBACK').catch(() => {});
     inTransaction = false;
   };
+  /** DuckDB keeps the state in gzip parts (Dialect.stateBlobs), PostgreSQL in base64 parts. */
+  const stateLayout: StateLayout = dialect.stateBlobs ? 'gzip' : 'base64';
   return {
     display: target.display,
+    stateLayout,
     async add(rows, hashes) {
       try {
         await stage!.add(rows, hashes);
@@ -295,7 +299,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     async writeState(state) {
       if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
       try {
-        const layout: StateLayout = dialect.stateBlobs ? 'gzip' : 'base64';
+        const layout = stateLayout;
         for (const statement of stateTableDdl(target, { text: dialect.text, timestamp: dialect.timestamp, bigint: dialect.bigint, blob: dialect.stateBlobs?.type }, layout, { index: dialect.stateIndex })) await session.run(statement);
         const statements = stateStatements(target, merged.runId, dialect.timestamp, layout);
         // Every layout's old parts go: a state an earlier version kept in another layout is replaced (healed) by this one.
@@ -303,9 +307,9 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
         if (dialect.stateBlobs) {
           await session.run(statements.record(await dialect.stateBlobs.append(session, target.table, stateBlobs(state))));
         } else if (dialect.copyStateParts) {
-          await session.run(statements.record(await dialect.copyStateParts(session, tableRef(target, STATE_PARTS_TABLE), target.table, stateParts(state))));
+          await session.run(statements.record(await dialect.copyStateParts(session, tableRef(target, STATE_PARTS_TABLE), target.table, stateParts(stateBytes(state)))));
         } else {
-          for await (const { sql, params } of stateWrites(target, merged.runId, dialect.timestamp, state)) await session.run(sql, params);
+          for await (const { sql, params } of stateWrites(target, merged.runId, dialect.timestamp, stateBytes(state))) await session.run(sql, params);
         }
       } catch (error) {
         throw fail(error);
