@@ -869,8 +869,9 @@ function describeFailure(error: unknown, progress: Progress, interrupted: boolea
   const cursor = pageState.cursor ?? '';
   const page = pageState.pages + 1;
   if (interrupted) {
-    const when = step === 'output' ? 'while the outputs were being committed (every page had been read)' : `before page ${page} was written`;
-    return { kind: 'interrupted', cursor, page, code: 'RUN_ABORTED', message: `Interrupted ${when}; nothing was published` };
+    // Interrupted while committing: every page had been read, so the line names none.
+    if (step === 'output') return { kind: 'interrupted', code: 'RUN_ABORTED', message: 'Interrupted while the outputs were being committed (every page had been read); nothing was published' };
+    return { kind: 'interrupted', cursor, page, code: 'RUN_ABORTED', message: `Interrupted before page ${page} was written; nothing was published` };
   }
   if (error instanceof PaginationError) return { kind: 'pagination', cursor, page: error.page, code: error.code, message: error.message };
   if (error instanceof PylonApiError) {

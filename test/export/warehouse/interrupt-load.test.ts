@@ -80,7 +80,15 @@ pgTest(`postgres: SIGINT while the merge waits on a lock rolls the load back and
   t.regex(result.stderr, /Interrupted while the outputs were being committed \(every page had been read\); nothing was published/);
 
   const after = snapshot(dir);
-  for (const report of Object.keys(after).filter((f) => f.startsWith('lake._meta/dt=n2/'))) delete after[report];
+  const reports = Object.keys(after).filter((f) => f.startsWith('lake._meta/dt=n2/'));
+  // The error report's line names no page or cursor: every page had been read.
+  const errors = reports.find((f) => f.endsWith('.csv'));
+  t.truthy(errors, `an error report among ${reports.join(', ')}`);
+  const lines = Buffer.from(after[errors!]!, 'base64').toString('utf8').trim().split('\n');
+  t.is(lines[0], 'kind,id,cursor,page,http_status,request_id,code,message');
+  t.is(lines.length, 2, lines.join('\n'));
+  t.true(lines[1]!.startsWith('interrupted,,,,,,RUN_ABORTED,Interrupted while the outputs were being committed'), lines[1]);
+  for (const report of reports) delete after[report];
   t.deepEqual(after, before, 'every published file (data, manifest, change log, state) is as night 1 left it');
   t.deepEqual(await rows(), tableBefore, 'the table is as night 1 left it');
   const log = await withPg(async (db) => (await db.query(`SELECT run_id, status FROM _pylon_loads WHERE table_name = $1 ORDER BY finished_at`, [table])).rows);
