@@ -158,8 +158,8 @@ let stageFiles = 0;
 interface StageFile {
   path: string;
   rows: number;
-  /** Encodes rows (staged columns and hash) as a page of the file. */
-  add(rows: readonly TypedRow[]): Promise<void>;
+  /** Encodes rows (the staged columns) and their hashes as a page of the file. */
+  add(rows: readonly TypedRow[], hashes: readonly string[]): Promise<void>;
   /** Writes the footer and closes the file. */
   end(): Promise<void>;
   destroy(): void;
@@ -201,7 +201,7 @@ async function openStageFile(target: DuckTarget, dir: string, columns: readonly 
   return {
     path,
     rows: 0,
-    add: (rows) => write(encoder.pageParts(rows)),
+    add: (rows, hashes) => write(encoder.pageParts(rows, hashes)),
     async end() {
       await write(encoder.endParts());
       file.end();
@@ -296,14 +296,15 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
   return {
     file: sqlString(first),
     async add(rows: readonly TypedRow[], hashes: readonly string[]) {
-      const staged = rows.map((row, i) => [...row, hashes[i]!]);
       // A first load's file ends at exactly STAGE_FILE_ROWS rows (a page's rows may go into two files): whole row groups, none left part-filled.
-      for (let from = 0; from < staged.length; ) {
+      for (let from = 0; from < rows.length; ) {
         if (insertFailure !== undefined) throw insertFailure;
         if (aborted) return;
         const file = current!;
-        const to = insert ? Math.min(staged.length, from + STAGE_FILE_ROWS - file.rows) : staged.length;
-        await file.add(from === 0 && to === staged.length ? staged : staged.slice(from, to));
+        const to = insert ? Math.min(rows.length, from + STAGE_FILE_ROWS - file.rows) : rows.length;
+        const whole = from === 0 && to === rows.length;
+        // The hash is the file's last column, handed beside the rows (no row is copied to add it).
+        await file.add(whole ? rows : rows.slice(from, to), whole ? hashes : hashes.slice(from, to));
         file.rows += to - from;
         from = to;
         if (insert && file.rows === STAGE_FILE_ROWS) {
