@@ -85,9 +85,9 @@ export async function run(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'pylon-bench-warehouse-'));
   const table = `bench_contacts_${process.pid}`;
   const duckFile = join(dir, 'warehouse.duckdb');
-  /** Every measured run, in order (the table); rounds[r] holds round r's runs by kind. */
+  /** Every measured run, in order (the table); rounds[r] holds round r's runs by kind, and the CSV run just before each. */
   const rows: Row[] = [];
-  const rounds: Array<Record<Kind, Row | undefined>> = [];
+  const rounds: Round[] = [];
   const extraTables: string[] = [];
   let pgChanged: number | undefined;
   let duckChanged: number | undefined;
@@ -109,31 +109,41 @@ export async function run(): Promise<string> {
       for (let round = 1; round <= ROUNDS; round += 1) {
         const first = round === 1;
         const label = (text: string) => (ROUNDS > 1 ? `${text}, round ${round}` : text);
-        const runs: Record<Kind, Row | undefined> = { csv: undefined, parquet: undefined, postgresql: undefined, duckdb: undefined };
-        const add = (kind: Kind, row: Row) => {
-          runs[kind] = row;
+        const current: Round = { runs: {}, csv: [], ref: {} };
+        /** The CSV export just before the next run: each run is compared with the reference next to it in time. */
+        let reference: Row | undefined;
+        const csvReference = async (before: string) => {
+          reference = await exportRun(emulator, label(`CSV export (reference for ${before})`), [join(dir, 'c.csv')], true);
+          current.csv.push(reference);
+          rows.push(reference);
+        };
+        const add = (kind: Compared, row: Row) => {
+          current.runs[kind] = row;
+          current.ref[kind] = reference;
           rows.push(row);
         };
-        add('csv', await exportRun(emulator, label('CSV export (reference)'), [join(dir, 'c.csv')], true));
         if (first) {
-          csvMb = (await stat(join(dir, 'c.csv'))).size / 2 ** 20;
-          // The local limit while the emulator holds the same contacts: flattened in this process, then written by csv-stringify alone.
+          // The local limit while the emulator holds the same contacts: flattened in this process, then written by csv-stringify alone (before the round, so no Parquet run waits behind it).
           ({ rate: stringifyRate, cpuRate: stringifyCpuRate } = await csvStringifyMeasured(await loadCells(emulator), join(dir, 'baseline.csv')));
           process.stderr.write(`  csv-stringify alone: ${n(stringifyRate)} rows/s, ${n(stringifyCpuRate)} rows per CPU-second\n`);
         }
+        await csvReference('Parquet');
+        if (first) csvMb = (await stat(join(dir, 'c.csv'))).size / 2 ** 20;
         add('parquet', await exportRun(emulator, label('Parquet export'), [join(dir, 'c.parquet')], true));
         if (first) parquetMb = (await stat(join(dir, 'c.parquet'))).size / 2 ** 20;
         // Round 1's table and file get the second nights; later rounds load into tables and files of their own, dropped after.
         const pgTable = first ? table : `${table}_${round}`;
         if (!first) extraTables.push(pgTable);
         const duck = first ? duckFile : join(dir, `warehouse-${round}.duckdb`);
+        if (db) await csvReference('PostgreSQL');
         if (db) add('postgresql', await exportRun(emulator, label('--to postgresql, first load (empty table)'), ['--to', `${pgUrl}#${pgTable}`, '--run-id', `bench-pg-1-${round}`], true));
+        await csvReference('DuckDB');
         add('duckdb', await exportRun(emulator, label('--to duckdb, first load (new file)'), ['--to', `duckdb:${duck}`, '--run-id', `bench-duck-1-${round}`], true));
         if (!first) {
           await db?.query(`DROP TABLE IF EXISTS "${pgTable}"`);
           await rm(duck, { force: true });
         }
-        rounds.push(runs);
+        rounds.push(current);
       }
       // 1% of the contacts change: the first ids in id order (the same set for both databases).
       await changeContacts(emulator, await firstIds(duckFile, CHANGED));
@@ -156,13 +166,13 @@ export async function run(): Promise<string> {
   }
 
   const ok = (pass: boolean) => (pass ? '✅' : '❌');
-  /** The median of each round's ratio of a run to the same round's CSV export (a run is compared with its neighbour, not with a run minutes away). */
-  const ratios = (kind: Kind, of: (run: Row, csv: Row) => number) => rounds.filter((r) => r[kind]).map((r) => of(r[kind]!, r.csv!));
-  const perRound = (kind: Kind, of: (run: Row, csv: Row) => number) => median(ratios(kind, of));
-  const allOf = (kind: Kind) => rounds.map((r) => r[kind]).filter((r): r is Row => r !== undefined);
+  /** The median of each round's ratio of a run to the CSV export run just before it (a run is compared with its neighbour, not with a run minutes away). */
+  const ratios = (kind: Compared, of: (run: Row, csv: Row) => number) => rounds.filter((r) => r.runs[kind]).map((r) => of(r.runs[kind]!, r.ref[kind]!));
+  const perRound = (kind: Compared, of: (run: Row, csv: Row) => number) => median(ratios(kind, of));
+  const allOf = (kind: Kind) => (kind === 'csv' ? rounds.flatMap((r) => r.csv) : rounds.map((r) => r.runs[kind]).filter((r): r is Row => r !== undefined));
   const peak = (kind: Kind) => Math.max(...allOf(kind).map((r) => r.run.maxRssMb));
   const medianOf = (kind: Kind, value: (r: Row) => number) => median(allOf(kind).map(value));
-  const each = (kind: Kind, of: (run: Row, csv: Row) => number) => ratios(kind, of).map((ratio) => ratio.toFixed(2)).join(', ');
+  const each = (kind: Compared, of: (run: Row, csv: Row) => number) => ratios(kind, of).map((ratio) => ratio.toFixed(2)).join(', ');
   const csvRatio = medianOf('csv', rate) / stringifyRate;
   const csvCpuRatio = medianOf('csv', cpuRate) / stringifyCpuRate;
   const parquetRatio = perRound('parquet', (p, c) => rate(p) / rate(c));
@@ -173,7 +183,7 @@ export async function run(): Promise<string> {
     `_1-minute load average when this part ended: ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores shared with other work (it inflates every duration alike; the ratios compare runs of this one bench)._`,
     '',
     `Each run is \`node dist/bin.js export … --json\` against one emulator child process holding ${n(CONTACTS)} random contacts (999 per page, pacing off), after one walk that is not measured (the emulator caches each contact's JSON the first time it lists it; before, the first run, the CSV reference, paid for that alone). ` +
-      `The CSV, Parquet and first-load runs are repeated in ${ROUNDS} rounds (\`PYLON_BENCH_ROUNDS\`), one after the other on one machine with other work; each ratio is taken within a round (a run against that round's CSV export) and the targets use the median of the rounds' ratios and the highest peak RSS. Then 1% of the contacts change and round 1's table and file are loaded again (the second nights). PostgreSQL: ${pgSource}.`,
+      `The CSV, Parquet and first-load runs are repeated in ${ROUNDS} rounds (\`PYLON_BENCH_ROUNDS\`), one after the other on one machine with other work; each ratio is taken against the CSV export run just before it (a round is CSV, Parquet, CSV, PostgreSQL, CSV, DuckDB: on this shared machine the same CSV export moved by up to a third within a few minutes, so a load compared with a CSV run three runs earlier took that drift into its ratio) and the targets use the median of the rounds' ratios and the highest peak RSS (the CSV figures: every CSV run). Then 1% of the contacts change and round 1's table and file are loaded again (the second nights). PostgreSQL: ${pgSource}.`,
     'Duration is the run\'s own (from its summary); wall includes Node start-up. CPU is the export process\'s user + system time (GNU time), start-up included (DuckDB runs inside it; the PostgreSQL server\'s CPU is not counted); contacts per CPU-second is less swayed than contacts/s by the other work on the machine, so the targets are given both ways. Peak RSS is the export process only (GNU time). "merge" is the time of the merge statements and the COMMIT, inside the duration.',
     '',
     '| run | duration | contacts/s | wall | CPU | contacts per CPU-s | peak RSS | load: inserted / updated / unchanged / deleted | merge |',
@@ -182,7 +192,7 @@ export async function run(): Promise<string> {
       const l = r.stats.load;
       return `| ${r.label} | ${s(r.stats.durationMs)} | ${n(rate(r))} | ${s(r.run.wallMs)} | ${r.run.cpuMs ? s(r.run.cpuMs) : ''} | ${n(cpuRate(r))} | ${r.run.maxRssMb.toFixed(0)} MB | ${l ? `${n(l.inserted)} / ${n(l.updated)} / ${n(l.unchanged)} / ${n(l.deleted)}` : ''} | ${l ? s(l.mergeMs) : ''} |`;
     }),
-    `| csv-stringify alone (same contacts, flattened in memory first; once, after round 1's CSV export) |  | ${n(stringifyRate)} |  |  | ${n(stringifyCpuRate)} |  |  |  |`,
+    `| csv-stringify alone (same contacts, flattened in memory first; once, before round 1) |  | ${n(stringifyRate)} |  |  | ${n(stringifyCpuRate)} |  |  |  |`,
     '',
     `Files: CSV ${csvMb.toFixed(0)} MB, Parquet (snappy, version 1 pages, row groups of 122,880) ${parquetMb.toFixed(0)} MB.`,
     '',
@@ -213,6 +223,13 @@ export async function run(): Promise<string> {
 }
 
 type Kind = 'csv' | 'parquet' | 'postgresql' | 'duckdb';
+type Compared = Exclude<Kind, 'csv'>;
+/** One round: the compared runs, every CSV run of the round, and the CSV run just before each compared run. */
+interface Round {
+  runs: Partial<Record<Compared, Row>>;
+  csv: Row[];
+  ref: Partial<Record<Compared, Row>>;
+}
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
