@@ -215,11 +215,12 @@ export function createParquetEncoder(columns: readonly TypedColumn[], options: {
   /** Copies rows[from, to) into the pending page, a column at a time (the last column's values from `last` when given). */
   const admit = (rows: readonly TypedRow[], from: number, to: number, last: readonly TypedValue[] | undefined) => {
     if (from === to) return;
-    const fromRows = last === undefined ? columns.length : columns.length - 1;
+    /** The column whose values come from `last` (none without it). */
+    const fromLast = last === undefined ? -1 : columns.length - 1;
     for (let i = 0; i < columns.length; i += 1) {
       let values = pending[i]!;
       // An empty page takes the rows into an array of their size (grown by push, its copies were most of the encoder's garbage).
-      if (i === fromRows) {
+      if (i === fromLast) {
         if (values.length === 0) pending[i] = last!.slice(from, to);
         else for (let r = from; r < to; r += 1) values.push(last![r]);
       } else if (values.length === 0) {

@@ -299,9 +299,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     async writeState(state) {
       if (!inTransaction || !merged) throw loadError('LOAD_FAILED', target, 'the state is written inside the merge transaction: call merge() first');
       try {
-        const layout = stateLayout;
-        for (const statement of stateTableDdl(target, { text: dialect.text, timestamp: dialect.timestamp, bigint: dialect.bigint, blob: dialect.stateBlobs?.type }, layout, { index: dialect.stateIndex })) await session.run(statement);
-        const statements = stateStatements(target, merged.runId, dialect.timestamp, layout);
+        for (const statement of stateTableDdl(target, { text: dialect.text, timestamp: dialect.timestamp, bigint: dialect.bigint, blob: dialect.stateBlobs?.type }, stateLayout, { index: dialect.stateIndex })) await session.run(statement);
+        const statements = stateStatements(target, merged.runId, dialect.timestamp, stateLayout);
         // Every layout's old parts go: a state an earlier version kept in another layout is replaced (healed) by this one.
         for (const parts of STATE_PARTS_TABLES) if (await dialect.tableExists(session, target, parts)) await session.run(statements.clear(parts));
         if (dialect.stateBlobs) {
