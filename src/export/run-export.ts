@@ -598,8 +598,8 @@ function failed(stats: ExportStats, error: unknown, progress: Progress, signal: 
   // The page named is the one whose request or answer failed; a failure of the outputs, the load or the calls before the walk names none.
   const pageFailed = entry.kind === 'page' || entry.kind === 'pagination' || (entry.kind === 'interrupted' && progress.step === 'page');
   const page = pageFailed ? (entry.page ?? null) : null;
-  // The cursor is where the walk was (the next page's), whatever failed.
-  const cursor = entry.cursor ?? (entry.kind === 'output' ? (progress.pages.cursor ?? '') : '');
+  // The cursor is where the walk was (the page last requested), whatever failed; the report line names it only when a page failed.
+  const cursor = entry.cursor ?? progress.pages.cursor ?? '';
   stats.stoppedAt = { cursor, pagesRead: progress.pages.pages, page, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
 }
 

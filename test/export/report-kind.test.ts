@@ -9,7 +9,8 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { FAST_RATE, envFor, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
-import { failingMergeRun, readCsv } from './helpers.js';
+import { exportFrom, failingMergeRun, readCsv, tempDir as exportTempDir } from './helpers.js';
+import { withEmulator } from '../helpers/with-emulator.js';
 import type { ExportStats } from '../../src/export/run-export.js';
 
 test('an output that cannot be written during the walk (--changes /dev/full): one `output` line, no page, no cursor', async (t) => {
@@ -33,8 +34,26 @@ test('a load whose merge fails after every page was read: one `output` line, no 
   t.is(load.code, 1, load.stderr);
   const stopped = statsOf<ExportStats>(load).stoppedAt!;
   t.like(stopped, { code: 'LOAD_FAILED', pagesRead: 3 });
+  t.not(stopped.cursor, '', 'the summary keeps where the walk was: the last page\'s cursor');
   const report = await readCsv(`${out}.errors.csv`);
   t.is(report.length, 1, JSON.stringify(report));
   t.like(report[0], { kind: 'output', page: '', cursor: '', http_status: '', request_id: '', code: 'LOAD_FAILED' });
   t.is(report[0]!.message, stopped.message);
+});
+
+test('an interrupt while the outputs are committed: one `interrupted` line with no page and no cursor; the summary keeps where the walk was, as for an output failure', async (t) => {
+  await withEmulator({ seed: 95, seedRandom: 30 }, async (emulator) => {
+    const dir = await exportTempDir();
+    const out = join(dir, 'c.csv');
+    const controller = new AbortController();
+    // The load's merge runs after every page was read, while the outputs are being committed: Ctrl-C arrives there.
+    const stats = await exportFrom(emulator, { output: out, pageSize: 10, to: `duckdb:${join(dir, 'w.duckdb')}` }, { signal: controller.signal, onMergeStep: () => controller.abort() });
+    t.true(stats.interrupted);
+    t.like(stats.stoppedAt, { code: 'RUN_ABORTED', page: null, pagesRead: 3 });
+    t.not(stats.stoppedAt!.cursor, '', 'the last page\'s cursor');
+    const report = await readCsv(`${out}.errors.csv`);
+    t.is(report.length, 1, JSON.stringify(report));
+    t.like(report[0], { kind: 'interrupted', page: '', cursor: '', code: 'RUN_ABORTED' });
+    t.regex(report[0]!.message, /while the outputs were being committed/);
+  });
 });
