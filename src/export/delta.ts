@@ -284,8 +284,11 @@ export interface StateWriter extends PageSink {
 /** A second destination for the state's text as it is written (a load's gzip-compressed copy, load/common.ts stateGzipCopy). */
 export interface StateCopy {
   readonly path: string;
+  /** Adds text with backpressure; rejects once the copy has failed. */
   write(text: string): Promise<void>;
+  /** Ends the copy and waits until its file is closed. */
   end(): Promise<void>;
+  /** Stops the copy. */
   abort(): void;
 }
 

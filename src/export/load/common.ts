@@ -5,6 +5,7 @@ import { constants as zlibConstants, createGunzip, createGzip } from 'node:zlib'
 import { ConfigError, PylonCliError, type ErrorCode } from '../../errors.js';
 import { fitName, quoteIdent, typeLabel, type ColumnKind, type TypedColumn, type TypedRow } from '../schema.js';
 import { redactUrl, type LoadTarget } from './target.js';
+import type { StateCopy } from '../delta.js';
 
 /** What a merge did, counted by the database. */
 export interface MergeCounts {
@@ -188,7 +189,7 @@ export interface GzippedState {
   gzipped: AsyncIterable<Uint8Array>;
 }
 
-export const isGzippedState = (state: unknown): state is GzippedState => typeof state === 'object' && state !== null && 'gzipped' in state;
+const isGzippedState = (state: unknown): state is GzippedState => typeof state === 'object' && state !== null && 'gzipped' in state;
 
 /** The state's bytes gzip-compressed (or as they are, when they already are: a GzippedState), in parts of STATE_BLOB_BYTES, as `state` is read. */
 export async function* stateBlobs(state: Uint8Array | AsyncIterable<Uint8Array> | GzippedState): AsyncGenerator<Buffer> {
@@ -206,23 +207,14 @@ export function stateBytes(state: Uint8Array | AsyncIterable<Uint8Array> | Gzipp
 }
 
 /**
- * A gzip-compressed copy of the state, made while the run walks: the text the
- * state writer writes goes through gzip (on libuv's thread pool, beside the
- * walk) into a scratch file, so a load that keeps its state in gzip parts
- * (DuckDB) only cuts that file into parts after the walk. Compressing the
- * whole state after the walk took 0.6 s of a 1M-contact DuckDB load's merge.
+ * A gzip-compressed copy of the state (delta.ts StateCopy), made while the run
+ * walks: the text the state writer writes goes through gzip (on libuv's thread
+ * pool, beside the walk) into a scratch file, so a load that keeps its state in
+ * gzip parts (DuckDB) only cuts that file into parts after the walk.
+ * Compressing the whole state after the walk took 0.6 s of a 1M-contact DuckDB
+ * load's merge. An abort leaves the file for the run's scratch cleanup.
  */
-export interface StateGzipCopy {
-  readonly path: string;
-  /** Adds text with backpressure; rejects once the copy has failed. */
-  write(text: string): Promise<void>;
-  /** Ends the copy and waits until its file is closed. */
-  end(): Promise<void>;
-  /** Stops the copy (its file is left for the run's scratch cleanup). */
-  abort(): void;
-}
-
-export function stateGzipCopy(path: string): StateGzipCopy {
+export function stateGzipCopy(path: string): StateCopy {
   const gzip = createGzip(STATE_GZIP);
   const file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
   let failure: Error | undefined;
