@@ -39,14 +39,24 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     const cells = setCells.length > 0 ? [...item.cells, ...setCells] : item.cells;
     // Reports keep the row as read (a migration's source columns, not the transformed ones).
     const row: RowRef = item.notes ? { line: item.line, cells: item.source ?? item.cells, notes: item.notes } : { line: item.line, cells: item.source ?? item.cells };
+    // A row claims its email and ids among the file's duplicates whether it is imported or fails (a failed row is fixed and imported
+    // again from the report, and must not find its contact taken by a later row meanwhile); a row the map leaves out claims nothing.
+    // scanDuplicates (the pre-pass of --on-duplicate last|error) counts the same rows.
+    const claim = () => {
+      for (const { key } of duplicateKeysOfCells(cells, columns)) duplicates.decide(item.line, key);
+    };
     const previous = journal?.previous.get(item.line);
     if (previous) {
       // The duplicate index sees replayed rows too: later rows are judged as in one uninterrupted run.
-      for (const { key } of duplicateKeysOfCells(cells, columns)) duplicates.decide(item.line, key);
+      claim();
       return { kind: 'replay', row, previous };
     }
     if (item.skip !== undefined) return { kind: 'skip', row, message: item.skip };
-    if (item.issue) return { kind: 'fail', row, issue: item.issue };
+    if (item.issue) {
+      claim();
+      const email = columns.indexOf.email === undefined ? undefined : cells[columns.indexOf.email]?.trim() || undefined;
+      return { kind: 'fail', row: email === undefined ? row : { ...row, email }, issue: item.issue };
+    }
     if (item.error) {
       // An encoding or lost-digits error is about one cell, not the row's width (and a migration's source row is wider than the transformed header).
       const code = item.error.code === 'ROW_ENCODING' || item.error.code === 'ROW_XLSX_LOST_DIGITS' ? item.error.code : 'ROW_MALFORMED';
@@ -55,9 +65,13 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     }
     const { desired, issues } = validateRow(cells, columns, validation);
     const withEmail = { ...row, email: desired.email };
-    if (issues.length > 0) return { kind: 'fail', row: withEmail, issue: { ...issues[0]!, message: issues.map((i) => i.message).join('; ') } };
+    if (issues.length > 0) {
+      claim();
+      return { kind: 'fail', row: withEmail, issue: { ...issues[0]!, message: issues.map((i) => i.message).join('; ') } };
+    }
     // An import keyed by external id: a row without one would be matched by email alone (issue 18).
     if (columns.indexOf.external_id !== undefined && !desired.external_id && !desired.id) {
+      claim();
       const label = cells[columns.indexOf.external_id_label ?? -1]?.trim() || DEFAULT_EXTERNAL_ID_LABEL;
       return {
         kind: 'fail',
@@ -67,6 +81,7 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     }
     const key = keyFor(desired);
     if (!key && options.mode !== 'create') {
+      claim();
       return { kind: 'fail', row, issue: { code: 'ROW_EMAIL_REQUIRED', field: 'email', message: 'An email (or id) is needed to find the contact; this row has neither' } };
     }
     // One email, one row: a row is a duplicate when its id, its email or its (label, external id) is another row's.

@@ -316,7 +316,8 @@ export type TransformedRow =
   /** `notes`: what the row lost on the way (dropped phone numbers, extensions), for its line in the results. */
   | { kind: 'row'; cells: string[]; notes: string[]; phonesDropped: number }
   | { kind: 'skip'; reason: string }
-  | { kind: 'fail'; issue: RowIssue };
+  /** `cells`: what the row's columns came to all the same (a failed step's column empty), so the row still claims its email and id among the file's duplicates. */
+  | { kind: 'fail'; issue: RowIssue; cells: string[] };
 
 /** Resolves a row's account (see accounts.ts): the account id, nothing, or a failed row. */
 export type AccountResolver = (key: { email?: string; value?: string }) => { accountId: string } | { issue: RowIssue } | undefined;
@@ -588,26 +589,29 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
       const out = new Array<string>(width).fill('');
       const notes: string[] = [];
       const dropped = { n: 0 };
+      // Every step runs even after one failed (they are pure): a failed row keeps its email and id, which later rows must not take.
+      let failed: RowIssue | undefined;
       for (const step of steps) {
         const issue = step(cells, out, notes, dropped);
-        if (issue) return { kind: 'fail', issue };
-      }
-      if (map.requireEmail && (emailAt === -1 || out[emailAt] === '')) {
-        return { kind: 'fail', issue: { code: 'ROW_EMAIL_REQUIRED', field: 'email', message: `No email: ${map.source ?? 'this source'}'s rows without an email are not imported (Pylon contacts are matched by email); add one in the source` } };
+        failed ??= issue;
       }
       if (labelAt !== -1) out[labelAt] = externalLabel;
+      if (failed) return { kind: 'fail', issue: failed, cells: out };
+      if (map.requireEmail && (emailAt === -1 || out[emailAt] === '')) {
+        return { kind: 'fail', issue: { code: 'ROW_EMAIL_REQUIRED', field: 'email', message: `No email: ${map.source ?? 'this source'}'s rows without an email are not imported (Pylon contacts are matched by email); add one in the source` }, cells: out };
+      }
       if (accountAt !== -1) {
         let value = accountColumn === -1 ? undefined : (cells[accountColumn] ?? '').trim();
         if (value !== undefined && account!.split) {
           const parts = [...new Set(value.split(account!.split).map((p) => p.trim()).filter((p) => p !== ''))];
           if (parts.length > 1) {
             const column = sourceHeader[accountColumn]!;
-            return { kind: 'fail', issue: { code: 'ROW_ACCOUNT_AMBIGUOUS', field: column, message: `Column ${column} lists ${parts.length} companies (${parts.map((p) => JSON.stringify(p)).join(', ')}) and the file says none is the primary one; keep one in the source, or export the "(Primary)" association column` } };
+            return { kind: 'fail', issue: { code: 'ROW_ACCOUNT_AMBIGUOUS', field: column, message: `Column ${column} lists ${parts.length} companies (${parts.map((p) => JSON.stringify(p)).join(', ')}) and the file says none is the primary one; keep one in the source, or export the "(Primary)" association column` }, cells: out };
           }
           value = parts[0] ?? '';
         }
         const found = options.accounts!({ email: emailAt === -1 ? undefined : out[emailAt], value });
-        if (found && 'issue' in found) return { kind: 'fail', issue: found.issue };
+        if (found && 'issue' in found) return { kind: 'fail', issue: found.issue, cells: out };
         if (found) out[accountAt] = found.accountId;
       }
       return { kind: 'row', cells: out, notes, phonesDropped: dropped.n };

@@ -102,7 +102,8 @@ export function createInputSource(options: InputSourceOptions): InputSource {
       }
       const out = t.apply(item.cells);
       if (out.kind === 'skip') yield { line: item.line, cells: [], source: item.cells, skip: out.reason };
-      else if (out.kind === 'fail') yield { line: item.line, cells: [], source: item.cells, issue: out.issue };
+      // A failed row's cells are what it came to: they name the email and id it claims among the file's duplicates.
+      else if (out.kind === 'fail') yield { line: item.line, cells: out.cells, source: item.cells, issue: out.issue };
       else {
         for (const note of out.notes) if (source.warnings.length < 200) source.warnings.push(`line ${item.line}: ${note}`);
         const row: InputItem = { line: item.line, cells: out.cells, source: item.cells };

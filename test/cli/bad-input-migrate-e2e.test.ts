@@ -63,23 +63,33 @@ test('--on-bad-phone fail: unknown and garbage countries, empty external ids: fa
   t.is(emulator.store.size, 3);
 });
 
-test('--on-bad-phone drop (the default): the rows with an unknown or garbage country are imported without their national number, saying why; rows without an id still fail; Ada is never touched', async (t) => {
+test('--on-bad-phone drop (the default): the rows with an unknown or garbage country are imported without their national number, saying why; rows without an id still fail; Ada and Ben are never touched', async (t) => {
   const { emulator, dir, ada, ben } = await seeded(t);
   const adaBefore = JSON.stringify(emulator.store.get(ada));
+  const benBefore = JSON.stringify(emulator.store.get(ben));
   const input = join(dir, 'bad.csv');
   writeFileSync(input, BAD);
   const dry = await importFile(t, emulator, input, 'hubspot', ['--dry-run']);
   const real = await importFile(t, emulator, input, 'hubspot');
   t.deepEqual(counts(real.stats), counts(dry.stats));
-  t.like(real.stats, { total: 5, created: 2, updated: 1, failed: 2 });
-  t.deepEqual(real.errors.map((e) => [e._line, e._error_code]).sort(), [['2', 'ROW_EXTERNAL_ID_MISSING'], ['3', 'ROW_EXTERNAL_ID_MISSING']]);
+  t.like(real.stats, { total: 5, created: 2, updated: 0, failed: 3 });
+  // Line 3 (no id, Ben's email) fails, and still holds its email: line 5, Ben's own row, is its duplicate (one email, one row), as it
+  // was already under --on-duplicate last|error, until line 3 is fixed or removed.
+  t.deepEqual(real.errors.map((e) => [e._line, e._error_code]).sort(), [['2', 'ROW_EXTERNAL_ID_MISSING'], ['3', 'ROW_EXTERNAL_ID_MISSING'], ['5', 'ROW_DUPLICATE_IN_FILE']]);
+  t.regex(real.errors.find((e) => e._line === '5')!._error_message, /^Duplicate of line 3 \(same email; --on-duplicate first\)$/);
   t.is(JSON.stringify(emulator.store.get(ada)), adaBefore, 'the row with Ada\'s email and no id did not touch her');
   const cara = [...emulator.store.all()].find((c) => c.email === 'cara@bad.example')!;
   t.deepEqual([cara.name, cara.phone_numbers ?? [], cara.external_ids], ['Cara Three', [], [{ external_id: '3', label: 'hubspot' }]]);
   t.regex(real.results.find((r) => r._line === '4')!._message, /phone number dropped: .*"Narnia", which is not a country/);
-  // Ben's own row (his id, his email): his contact takes the new name, not the number it could not read.
+  t.is(JSON.stringify(emulator.store.get(ben)), benBefore, 'Ben is untouched while two rows of the file claim his email');
+  t.is(emulator.store.size, 4);
+
+  // Line 3 removed (the user's fix): Ben's own row takes the new name, not the number it could not read.
+  writeFileSync(input, BAD.split('\r\n').filter((_, i) => i !== 2).join('\r\n'));
+  const fixed = await importFile(t, emulator, input, 'hubspot');
+  t.like(fixed.stats, { total: 4, created: 0, updated: 1, unchanged: 2, failed: 1 });
   const benAfter = emulator.store.get(ben)!;
   t.deepEqual([benAfter.name, benAfter.phone_numbers ?? []], ['Ben Renamed', []]);
-  t.regex(real.results.find((r) => r._line === '5')!._message, /phone number dropped: .*"%%%\?\?"/);
+  t.regex(fixed.results.find((r) => r._line === '4')!._message, /phone number dropped: .*"%%%\?\?"/);
   t.is(emulator.store.size, 4);
 });

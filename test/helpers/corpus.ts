@@ -27,6 +27,8 @@ export interface Run {
   stats: { total: number; created: number; updated: number; unchanged: number; skipped: number; failed: number };
   results: Row[];
   errors: Row[];
+  /** The error report's path (in the run's own temporary directory). */
+  errorsPath: string;
   stderr: string;
 }
 
@@ -40,7 +42,7 @@ export async function importFile(t: ExecutionContext, emulator: Emulator, input:
   const res = await runCli(['import', input, ...(typeof from === 'string' ? ['--from', from] : from), '--rate', FAST_RATE, '--results', results, '--errors', errors, '--journal', journal, '--json', ...extra], { env: envFor(emulator), cwd: dir });
   t.true(res.code === 0 || res.code === 3, `exit ${res.code}: ${res.stderr}`);
   const stats = JSON.parse(res.stdout) as Run['stats'];
-  return { code: res.code, stats, results: readCsv(results), errors: readCsv(errors), stderr: res.stderr };
+  return { code: res.code, stats, results: readCsv(results), errors: readCsv(errors), errorsPath: errors, stderr: res.stderr };
 }
 
 export const counts = (s: Run['stats']) => ({ total: s.total, created: s.created, updated: s.updated, unchanged: s.unchanged, skipped: s.skipped, failed: s.failed });
