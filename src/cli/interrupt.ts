@@ -2,10 +2,29 @@
  * Ctrl-C handling shared by the long-running commands. The first SIGINT/SIGTERM
  * aborts the returned signal: the command stops reading, lets requests in flight
  * finish, writes its reports and exits 130. A second one exits at once.
+ *
+ * After `dispose()` (the run has finished: its outputs are published or not, its
+ * exit code decided) a signal must not end the process by the signal's default
+ * action: a shell would see 130 for a run that completed (a DuckDB load's
+ * teardown, or the summary being printed, takes long enough for a late Ctrl-C to
+ * land). The first such signal is ignored and the process ends with the run's
+ * own exit code; a second one quits at once, with that code.
  */
 export interface Interrupt {
   signal: AbortSignal;
   dispose(): void;
+}
+
+/** Runs with a live handler; while none is live, signals go to `afterRun`. */
+let live = 0;
+let afterRunInstalled = false;
+let lateSignals = 0;
+
+function afterRun(sig: NodeJS.Signals): void {
+  if (live > 0) return;
+  lateSignals += 1;
+  if (lateSignals === 1) process.stderr.write(`\n${sig}: the run had already finished; exiting with its own exit code (press Ctrl-C again to quit at once)\n`);
+  else process.exit(process.exitCode ?? 0);
 }
 
 export function onInterrupt(stderr: NodeJS.WritableStream = process.stderr): Interrupt {
@@ -20,11 +39,23 @@ export function onInterrupt(stderr: NodeJS.WritableStream = process.stderr): Int
       process.exit(130);
     }
   };
+  live += 1;
+  lateSignals = 0;
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  let disposed = false;
   return {
     signal: controller.signal,
     dispose() {
+      if (disposed) return;
+      disposed = true;
+      // One process-wide handler (installed once) takes over before this one goes, so no signal finds none.
+      if (!afterRunInstalled) {
+        afterRunInstalled = true;
+        process.on('SIGINT', afterRun);
+        process.on('SIGTERM', afterRun);
+      }
+      live -= 1;
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
     },
