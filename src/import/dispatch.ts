@@ -187,6 +187,16 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       return;
     }
     const existing = match.kind === 'one' ? match.contact : undefined;
+    // A row an error report says was a duplicate, imported again from that report: the contact it finds is the one the kept
+    // row made or matched (one email, one row), so it is not written over it, unless the user cleared its _error_code.
+    if (row.reportedDuplicate && existing) {
+      await ledger.fail(ref, {
+        code: 'ROW_DUPLICATE_IN_FILE',
+        field: row.desired.id ? 'id' : 'email',
+        message: `This row was a duplicate of another row (line ${row.reportedDuplicate.line} of the file this error report came from), and contact ${existing.id} answers to its ${row.desired.id ? 'id' : 'email or external id'}: one email, one row, so it is not written over that contact. If this row is the one to keep, empty its _error_code cell and import it again; otherwise delete it from the report`,
+      });
+      return;
+    }
     // Found by email, holding another id of the row's system: whether that record is also a row of this file is known at the end.
     const otherId = !settled && existing && parts.fileLineOf ? otherIdUnderLabel(row.desired, existing) : undefined;
     if (otherId !== undefined) {

@@ -25,6 +25,18 @@ export interface RowPreparation {
   options: Pick<ImportOptions, 'mode' | 'onDuplicate' | 'set'>;
   /** Cells in the file's header (to name the extra cells of a ragged row). */
   headerWidth: number;
+  /** Where an error report being imported again keeps its `_error_code` and `_line` (in the rows as read), if it is one. */
+  report?: { code: number; line: number | undefined };
+}
+
+/** The `_error_code` and `_line` columns of an error report (run/report.ts ERROR_COLUMNS), if the header has them. */
+export function reportColumnsOf(header: readonly string[]): RowPreparation['report'] {
+  const at = (name: string) => {
+    const i = header.findIndex((h) => h.trim().toLowerCase() === name);
+    return i === -1 ? undefined : i;
+  };
+  const code = at('_error_code');
+  return code === undefined ? undefined : { code, line: at('_line') };
 }
 
 /**
@@ -33,7 +45,7 @@ export interface RowPreparation {
  * or undecodable record, validation, the key that finds its contact, and
  * in-file duplicates. Pure but for the duplicate index it feeds.
  */
-export function createRowPreparer({ columns, validation, duplicates, journal, options, headerWidth }: RowPreparation): (item: RecordItem & InputItem) => PreparedRow {
+export function createRowPreparer({ columns, validation, duplicates, journal, options, headerWidth, report }: RowPreparation): (item: RecordItem & InputItem) => PreparedRow {
   const setCells = Object.values(options.set);
   return (item) => {
     const cells = setCells.length > 0 ? [...item.cells, ...setCells] : item.cells;
@@ -97,6 +109,7 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       const field = by === 'external id' ? 'external_id' : by;
       return { kind: 'fail', row: withEmail, issue: { code: 'ROW_DUPLICATE_IN_FILE', field, message: `Duplicate of line ${duplicateOf} (same ${by}; --on-duplicate ${options.onDuplicate})` } };
     }
-    return { kind: 'lookup', row: { line: item.line, cells: row.cells, desired, key, ...(row.notes ? { notes: row.notes } : {}) } };
+    const reportedDuplicate = report && row.cells[report.code]?.trim() === 'ROW_DUPLICATE_IN_FILE' ? { line: (report.line === undefined ? '' : row.cells[report.line]?.trim()) || '?' } : undefined;
+    return { kind: 'lookup', row: { line: item.line, cells: row.cells, desired, key, ...(row.notes ? { notes: row.notes } : {}), ...(reportedDuplicate ? { reportedDuplicate } : {}) } };
   };
 }

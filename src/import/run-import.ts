@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js';
 import { checkWritable } from '../output/output-file.js';
 import { resolveColumns } from './columns.js';
 import { createDuplicateTracker, scanDuplicates } from './dedupe.js';
-import { createRowPreparer } from './prepare-row.js';
+import { createRowPreparer, reportColumnsOf } from './prepare-row.js';
 import { createDispatcher, type ChunkRow } from './dispatch.js';
 import { verifyNoDuplicates } from './duplicate-check.js';
 import { createLookup, type Lookup } from './lookup.js';
@@ -116,7 +116,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
     const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
 
-    const prepare = createRowPreparer({ columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, duplicates, journal, options, headerWidth: header.length });
+    const prepare = createRowPreparer({ columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, duplicates, journal, options, headerWidth: header.length, report: reportColumnsOf(reportHeader) });
     let chunk: ChunkRow[] = [];
     let chunkKeys = 0;
     // One iterator for the whole file: after a stop the rest is only counted (leaving `for await` would close the source).

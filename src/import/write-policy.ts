@@ -19,6 +19,11 @@ export interface PendingRow {
   desired: DesiredContact;
   /** What the migration left out of the row (see RowRef). */
   notes?: readonly string[];
+  /**
+   * The row comes from an error report that says it was a duplicate (`_error_code` ROW_DUPLICATE_IN_FILE), with its line in
+   * the file that report came from: it must not be written over a contact that exists (the kept row's), see dispatch.ts.
+   */
+  reportedDuplicate?: { line: string };
 }
 
 export type WritePlan = Plan & { action: 'create' | 'update' };

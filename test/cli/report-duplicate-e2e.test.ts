@@ -1,0 +1,76 @@
+/**
+ * An error report imported again as it is (what the docs suggest after fixing
+ * some rows) still holds the rows that failed ROW_DUPLICATE_IN_FILE. Alone in
+ * the report, such a row found the kept row's contact by its email and was
+ * written over it (black-box testing: a HubSpot record 106 took over record
+ * 103's contact, replacing its name and its external id; the original file then
+ * failed record 103 for ever). Now it fails again, naming the contact and how
+ * to keep it on purpose; a row whose email the user changed is created; and a
+ * row whose _error_code the user emptied is imported as any row is.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { startEmulator, tempDir, writes } from '../helpers/cli.js';
+import { counts, importFile, snapshot, storedFields } from '../helpers/corpus.js';
+
+test('HubSpot: a duplicate row imported again from the error report is not written over the kept record\'s contact, in the dry run and the real run', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'hubspot.csv');
+  writeFileSync(input, ['Record ID,First Name,Last Name,Email', '103,Renée,Dupont,RENEE@initech.example', '104,Omar,Haddad,omar@initech.example', '106,Dup,Case,renee@initech.example', ''].join('\r\n'));
+  const first = await importFile(t, emulator, input, 'hubspot');
+  t.like(first.stats, { created: 2, failed: 1 });
+  t.is(first.errors[0]?._error_code, 'ROW_DUPLICATE_IN_FILE');
+  const before = snapshot(emulator);
+  const writesBefore = writes(emulator);
+
+  const dry = await importFile(t, emulator, first.errorsPath, 'hubspot', ['--dry-run']);
+  const again = await importFile(t, emulator, first.errorsPath, 'hubspot');
+  t.deepEqual(counts(again.stats), counts(dry.stats), 'the dry run plans what the real run does');
+  t.deepEqual(counts(again.stats), { total: 1, created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 1 });
+  t.is(writes(emulator), writesBefore, 'nothing is written');
+  const error = again.errors[0]!;
+  t.is(error._error_code, 'ROW_DUPLICATE_IN_FILE');
+  t.regex(error._error_message, /^This row was a duplicate of another row \(line 4 of the file this error report came from\), and contact \S+ answers to its email or external id: one email, one row, so it is not written over that contact\. If this row is the one to keep, empty its _error_code cell/);
+  t.is(error['Record ID'], '106', 'the report keeps the row as read');
+  for (const [id, json] of before) t.is(JSON.stringify(emulator.store.get(id)), json, `contact ${id} unchanged, byte for byte`);
+
+  // The original file still runs clean: record 103 is its contact's, and a second run writes nothing.
+  const rerun = await importFile(t, emulator, input, 'hubspot');
+  t.like(rerun.stats, { unchanged: 2, failed: 1 });
+  t.is(writes(emulator), writesBefore);
+});
+
+test('a plain import: the report\'s duplicate row fails again while its email is the kept row\'s; with a new email it is created; with _error_code emptied it is imported as written', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'people.csv');
+  writeFileSync(input, ['name,email', 'Fay First,fay@report.example', 'Sam Second,FAY@report.example', ''].join('\n'));
+  const first = await importFile(t, emulator, input, []);
+  t.like(first.stats, { created: 1, failed: 1 });
+  const report = readFileSync(first.errorsPath, 'utf8');
+  const fay = [...emulator.store.all()][0]!;
+  const fayBefore = JSON.stringify(fay);
+
+  const again = await importFile(t, emulator, first.errorsPath, []);
+  t.like(again.stats, { total: 1, failed: 1, updated: 0 });
+  t.regex(again.errors[0]!._error_message, /^This row was a duplicate of another row \(line 3 of the file this error report came from\), and contact \S+ answers to its email or external id/);
+  t.is(JSON.stringify(emulator.store.get(fay.id)), fayBefore, 'Fay is untouched');
+
+  // The user gives the row its own email: it is a contact of its own.
+  const renamed = join(dir, 'renamed.csv');
+  writeFileSync(renamed, report.replace('FAY@report.example', 'sam@report.example'));
+  const created = await importFile(t, emulator, renamed, []);
+  t.like(created.stats, { total: 1, created: 1, failed: 0 });
+  t.is(JSON.stringify(emulator.store.get(fay.id)), fayBefore, 'Fay is untouched');
+  const sam = [...emulator.store.all()].find((c) => c.id !== fay.id)!;
+  t.deepEqual([storedFields(emulator, sam).name, sam.email], ['Sam Second', 'sam@report.example']);
+
+  // The user decides the duplicate is the row to keep: with its _error_code emptied it updates the contact, as any row would.
+  const kept = join(dir, 'kept.csv');
+  writeFileSync(kept, report.replace(',ROW_DUPLICATE_IN_FILE,', ',,'));
+  const updated = await importFile(t, emulator, kept, []);
+  t.like(updated.stats, { total: 1, updated: 1, failed: 0 });
+  t.is(emulator.store.get(fay.id)?.name, 'Sam Second');
+});
