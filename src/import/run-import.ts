@@ -119,6 +119,8 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const prepare = createRowPreparer({ columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, duplicates, journal, options, headerWidth: header.length, report: reportColumnsOf(reportHeader) });
     let chunk: ChunkRow[] = [];
     let chunkKeys = 0;
+    /** Rows --mode create sends with nothing to find their contact by later (no email, id or external id). */
+    let unkeyed = 0;
     // One iterator for the whole file: after a stop the rest is only counted (leaving `for await` would close the source).
     const rows = rowSource[Symbol.asyncIterator]();
     for (let next = await rows.next(); !next.done; next = await rows.next()) {
@@ -139,6 +141,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       else {
         chunk.push(prepared.row);
         if (prepared.row.key) chunkKeys++;
+        else unkeyed++;
         if (chunkKeys >= options.lookupBatch || chunk.length >= CHUNK_ROWS) {
           await dispatcher.dispatch(chunk);
           chunk = [];
@@ -154,6 +157,11 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     await pool.drain();
     await dispatcher.finishDeferred();
     stats.warnings.push(...rowSource.warnings);
+    if (unkeyed > 0) {
+      stats.warnings.push(
+        `${unkeyed} row${unkeyed === 1 ? ' has' : 's have'} no email, id or external id: nothing can find ${unkeyed === 1 ? 'its contact' : 'their contacts'} again, so every run of this file creates ${unkeyed === 1 ? 'it' : 'them'} anew (a second run would duplicate ${unkeyed === 1 ? 'it' : 'them'}). Before running the file again, give such rows an id column (--external-id-column), or remove the rows already imported`,
+      );
+    }
     for (const line of migration.summary()) note(line); // migration (issue 13)
     if (uncertain.size > 0 && !control.stopped) {
       await visibility.settle();
