@@ -86,7 +86,7 @@ function createUtf8Decoder(): Decoder {
       const bytes = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
       // A character cut at the end of the chunk waits for the rest of its bytes.
       const cut = completeLength(bytes);
-      carry = bytes.slice(cut);
+      carry = new Uint8Array(bytes.subarray(cut)); // a copy: a Buffer's slice() is a view of a chunk the stream may reuse
       const whole = bytes.subarray(0, cut);
       try {
         return strict.decode(whole);
