@@ -40,32 +40,142 @@ export interface Decoder {
   end(): string;
 }
 
-/** A streaming decoder. UTF-8 input that is not valid comes out with U+FFFD in place of bad bytes. */
+/**
+ * A streaming decoder. In UTF-8 input, each byte that is not part of a well-formed character comes out
+ * as a lone surrogate U+DC80–U+DCFF (Python's "surrogateescape"): well-formed UTF-8 never decodes to
+ * one (a literal U+FFFD, bytes EF BF BD, is a character like any other), so the marks say exactly
+ * which bytes were bad, and each can be read back (`readBadBytes`).
+ */
 export function createDecoder(encoding: string): Decoder {
-  if (encoding === 'utf8') {
-    const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-    return { write: (bytes) => decoder.decode(bytes, { stream: true }), end: () => decoder.decode() };
-  }
+  if (encoding === 'utf8') return createUtf8Decoder();
   const decoder = iconv().getDecoder(encoding, { stripBOM: false });
   return { write: (bytes) => decoder.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)), end: () => decoder.end() ?? '' };
 }
 
+/** A byte of UTF-8 input that was not valid, as `createDecoder('utf8')` marks it. */
+export const BAD_BYTE = /[\udc80-\udcff]/u;
+const BAD_BYTES = /[\udc80-\udcff]/gu;
+
+/** Whether decoded UTF-8 text holds bytes that were not valid UTF-8. */
+export function hasBadBytes(text: string): boolean {
+  return BAD_BYTE.test(text);
+}
+
+/**
+ * The text with each bad byte replaced by its windows-1252 character (`Jos\udce9` → `José`): readable,
+ * and no byte lost. The five bytes windows-1252 leaves undefined become the C1 control of the same
+ * value (as browsers decode them), not U+FFFD.
+ */
+export function readBadBytes(text: string): string {
+  return text.replace(BAD_BYTES, (mark) => windows1252Character(mark.charCodeAt(0) - 0xdc00));
+}
+
+let windows1252High: string[] | undefined;
+function windows1252Character(byte: number): string {
+  windows1252High ??= [...iconv().decode(Buffer.from(Array.from({ length: 128 }, (_, i) => 0x80 + i)), 'windows-1252')].map((c, i) =>
+    c === '\ufffd' ? String.fromCharCode(0x80 + i) : c,
+  );
+  return windows1252High[byte - 0x80]!;
+}
+
+function createUtf8Decoder(): Decoder {
+  const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let carry: Uint8Array = new Uint8Array(0);
+  return {
+    write(chunk) {
+      const bytes = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+      // A character cut at the end of the chunk waits for the rest of its bytes.
+      const cut = completeLength(bytes);
+      carry = new Uint8Array(bytes.subarray(cut)); // a copy: a Buffer's slice() is a view of a chunk the stream may reuse
+      const whole = bytes.subarray(0, cut);
+      try {
+        return strict.decode(whole);
+      } catch {
+        return decodeMarkingBadBytes(whole);
+      }
+    },
+    end() {
+      const rest = carry;
+      carry = new Uint8Array(0);
+      return decodeMarkingBadBytes(rest);
+    },
+  };
+}
+
+/** Length of `bytes` without a multi-byte character cut short at its end. */
+function completeLength(bytes: Uint8Array): number {
+  const length = bytes.length;
+  for (let i = length - 1; i >= Math.max(0, length - 3); i--) {
+    const byte = bytes[i]!;
+    if (byte < 0x80) return length;
+    if (byte >= 0xc0) return i + (byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2) > length ? i : length;
+  }
+  return length;
+}
+
+/** UTF-8 → text, each byte of an ill-formed sequence marked as U+DC80–U+DCFF (the bounds are the Unicode standard's table 3-7). */
+function decodeMarkingBadBytes(bytes: Uint8Array): string {
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  let text = '';
+  let start = 0;
+  let i = 0;
+  while (i < bytes.length) {
+    const byte = bytes[i]!;
+    if (byte < 0x80) {
+      i++;
+      continue;
+    }
+    let follow = 0;
+    let low = 0x80;
+    let high = 0xbf;
+    if (byte >= 0xc2 && byte <= 0xdf) follow = 1;
+    else if (byte >= 0xe0 && byte <= 0xef) {
+      follow = 2;
+      if (byte === 0xe0) low = 0xa0;
+      if (byte === 0xed) high = 0x9f;
+    } else if (byte >= 0xf0 && byte <= 0xf4) {
+      follow = 3;
+      if (byte === 0xf0) low = 0x90;
+      if (byte === 0xf4) high = 0x8f;
+    }
+    let valid = follow > 0 && i + follow < bytes.length && bytes[i + 1]! >= low && bytes[i + 1]! <= high;
+    for (let k = 2; valid && k <= follow; k++) valid = bytes[i + k]! >= 0x80 && bytes[i + k]! <= 0xbf;
+    if (valid) {
+      i += follow + 1;
+      continue;
+    }
+    text += decoder.decode(bytes.subarray(start, i)) + String.fromCharCode(0xdc00 + byte);
+    i++;
+    start = i;
+  }
+  return text + decoder.decode(bytes.subarray(start));
+}
+
 /** Whether `bytes` is valid UTF-8, ignoring a multi-byte character cut at the end of a chunk. */
 export function isValidUtf8(bytes: Uint8Array, complete: boolean): boolean {
-  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes, { stream: !complete });
-  return !text.includes('\uFFFD');
+  try {
+    new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes, { stream: !complete });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `bytes` holds at least one well-formed multi-byte UTF-8 character (a file that is UTF-8, bad bytes aside). */
 export function hasUtf8Characters(bytes: Uint8Array): boolean {
-  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes, { stream: true });
-  return /[\u0080-\ufffc\ufffe\uffff]|[\ud800-\udfff]/.test(text);
+  const decoder = createUtf8Decoder();
+  return /[^\x00-\x7f]/.test(decoder.write(bytes).replace(BAD_BYTES, ''));
 }
 
 /** Whether text decoded as windows-1252 is really UTF-8 (its bytes form valid multi-byte UTF-8 characters). */
 export function looksLikeUtf8(windows1252Text: string): boolean {
   const bytes = iconv().encode(windows1252Text, 'windows-1252');
-  return isValidUtf8(bytes, true) && hasUtf8Characters(bytes);
+  return isValidUtf8(bytes, true) && bytes.some((byte) => byte >= 0x80);
+}
+
+/** Text read as windows-1252 that `looksLikeUtf8`, read as the UTF-8 it is (`RenÃ©e` → `Renée`). */
+export function readAsUtf8(windows1252Text: string): string {
+  return iconv().encode(windows1252Text, 'windows-1252').toString('utf8');
 }
 
 /** Zero-width characters, no-break spaces, soft hyphens and stray BOMs that make two headers look equal. */

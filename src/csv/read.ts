@@ -2,7 +2,7 @@ import { open as openFile } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ConfigError, InternalError, PylonCliError, invalidOption } from '../errors.js';
-import { createDecoder, describeInvisible, detectBom, hasUtf8Characters, isValidUtf8, looksLikeUtf8, resolveEncoding, type Decoder } from './decode.js';
+import { createDecoder, describeInvisible, detectBom, hasBadBytes, hasUtf8Characters, isValidUtf8, looksLikeUtf8, readAsUtf8, readBadBytes, resolveEncoding, type Decoder } from './decode.js';
 import { hasEnoughToSniff, readSepLine, sniffDelimiter } from './sniff.js';
 import { createTokenizer, type RawRecord, type RecordError, type Tokenizer } from './tokenize.js';
 
@@ -116,9 +116,9 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
 
   function decode(bytes: Uint8Array): string {
     const text = decoder!.write(bytes);
-    if (encoding === 'utf8' && !warnedBadUtf8 && text.includes('\uFFFD')) {
+    if (encoding === 'utf8' && !warnedBadUtf8 && hasBadBytes(text)) {
       warnedBadUtf8 = true;
-      warnings.push(`${name} is not valid UTF-8 near line ${tokenizer?.line ?? 1} (bad bytes were replaced by U+FFFD); pass --encoding windows-1252 (or the file's real encoding)`);
+      warnings.push(`${name} is not valid UTF-8 near line ${tokenizer?.line ?? 1} (the rows holding bad bytes fail with ROW_ENCODING); pass --encoding windows-1252 (or the file's real encoding) if the whole file is in another encoding`);
     }
     return text;
   }
@@ -194,6 +194,8 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
       throw new ConfigError('CSV_MALFORMED', `The header of ${name} (line ${headerRecord.line}) is malformed: ${headerRecord.error.message}`);
     }
     pending = records;
+    // A header with bytes that are not valid UTF-8 names its columns as windows-1252 reads them (nothing is lost).
+    headerRecord.cells = headerRecord.cells.map(readBadBytes);
     for (const cell of headerRecord.cells) {
       const invisible = describeInvisible(cell);
       if (invisible.length > 0) {
@@ -209,14 +211,17 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
     const width = layout!.header.length;
     if (record.error) {
       if (record.error.code !== 'CSV_INVALID_CLOSING_QUOTE') warnings.push(`${name}, line ${record.line}: ${record.error.message}`);
-      return record;
+      if (!record.cells.some(hasBadBytes)) return record;
+      // The report shows the cells as written: bad bytes as windows-1252 characters, which the user is told to check.
+      const message = `${record.error.message}; it also holds bytes that are not valid UTF-8, shown as windows-1252 characters in the error report: check them when you fix the line`;
+      return { ...record, cells: record.cells.map(readBadBytes), error: { ...record.error, message } };
     }
     if (record.cells.every((cell) => cell.trim() === '')) {
       blankRecords++;
       return undefined;
     }
     const encodingProblem = encodingProblemOf(record);
-    if (encodingProblem) return { ...record, error: { code: 'ROW_ENCODING', message: encodingProblem } };
+    if (encodingProblem) return { ...record, ...encodingProblem };
     if (record.cells.length !== width) {
       const more = record.cells.length > width;
       return {
@@ -230,14 +235,45 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
     return record;
   }
 
-  /** Why a record's text cannot be trusted: bytes that were not valid in the file's encoding, or UTF-8 read as windows-1252. */
-  function encodingProblemOf(record: RawRecord): string | undefined {
+  /**
+   * Why a record's text cannot be trusted (bytes that are not valid UTF-8, or UTF-8 in a file read as windows-1252),
+   * with its cells as the error report shows them: the suspect cells read the other way, every byte kept and readable,
+   * so the report imports as it is once the user has checked them (it is valid UTF-8, and never holds U+FFFD or mojibake).
+   */
+  function encodingProblemOf(record: RawRecord): Pick<RecordItem, 'cells' | 'error'> | undefined {
     if (encoding === 'utf8') {
-      if (!record.cells.some((cell) => cell.includes('\uFFFD'))) return undefined;
-      return `Line ${record.line} holds bytes that are not valid UTF-8 (the rest of the file is UTF-8); fix them in the file, or pass --encoding with the file's real encoding`;
+      const bad = record.cells.flatMap((cell, i) => (hasBadBytes(cell) ? [i] : []));
+      if (bad.length === 0) return undefined;
+      const cells = record.cells.map(readBadBytes);
+      return {
+        cells,
+        error: {
+          code: 'ROW_ENCODING',
+          message: `Line ${record.line} holds bytes that are not valid UTF-8 (the rest of the file is UTF-8), read as windows-1252 in the error report: ${describeCells(bad, cells)}; check ${bad.length === 1 ? 'that value' : 'those values'}, correct ${bad.length === 1 ? 'it' : 'them'} if wrong, and import the report again (or pass --encoding with the file's real encoding)`,
+        },
+      };
     }
-    if (!guessedLegacy || !record.cells.some((cell) => /[^\x00-\x7f]/.test(cell) && looksLikeUtf8(cell))) return undefined;
-    return `Line ${record.line} looks like UTF-8 in a file read as windows-1252 (its text would be garbled); fix the line, or pass --encoding utf8 or windows-1252 to say which the file is`;
+    if (!guessedLegacy) return undefined;
+    const utf8 = record.cells.flatMap((cell, i) => (/[^\x00-\x7f]/.test(cell) && looksLikeUtf8(cell) ? [i] : []));
+    if (utf8.length === 0) return undefined;
+    const cells = record.cells.map((cell, i) => (utf8.includes(i) ? readAsUtf8(cell) : cell));
+    return {
+      cells,
+      error: {
+        code: 'ROW_ENCODING',
+        message: `Line ${record.line} looks like UTF-8 in a file read as windows-1252 (its text would be garbled), read as UTF-8 in the error report: ${describeCells(utf8, cells)}; check ${utf8.length === 1 ? 'that value' : 'those values'} and import the report again, or pass --encoding utf8 or windows-1252 to say which the file is`,
+      },
+    };
+  }
+
+  /** `name "José Latin"`, for up to three cells (a long value cut at 80 characters). */
+  function describeCells(indexes: number[], cells: string[]): string {
+    const header = layout!.header;
+    // C1 controls (bytes windows-1252 leaves undefined) are written out, or the message would hide them.
+    const shown = (cell: string) =>
+      JSON.stringify(cell.length > 80 ? cell.slice(0, 79) + '…' : cell).replace(/[\u0080-\u009f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+    const named = indexes.slice(0, 3).map((i) => `${header[i] ?? `column ${i + 1}`} ${shown(cells[i]!)}`);
+    return named.join(', ') + (indexes.length > 3 ? ` and ${indexes.length - 3} more` : '');
   }
 
   function close(): void {

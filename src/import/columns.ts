@@ -126,7 +126,7 @@ function buildPlan(columns: PlannedColumn[], warnings: string[]): ColumnPlan {
       throw new ConfigError(
         'CONFIG_BAD_MAPPING',
         `Columns ${JSON.stringify(previous.header)} (column ${previous.index + 1}) and ${JSON.stringify(column.header)} (column ${column.index + 1}) both map to ${field}; ` +
-          'remove one, or ignore one with --map (map it to null).',
+          howToKeepOne(previous.header, column.header, field),
         { option: '--map' },
       );
     }
@@ -135,6 +135,23 @@ function buildPlan(columns: PlannedColumn[], warnings: string[]): ColumnPlan {
     if (target.kind === 'standard') indexOf[target.column] = column.index;
   }
   return { columns, fields, hasEmail: indexOf.email !== undefined, hasId: indexOf.id !== undefined, indexOf, ignored, warnings };
+}
+
+/**
+ * The advice for two columns that map to one field, true for these two headers: a --map key names a
+ * header after normalizeHeader, exactly or else in any case (indexMapping), so a map cannot tell apart
+ * two headers that normalise the same, and tells apart two that differ only in case by naming both.
+ */
+function howToKeepOne(first: string, second: string, field: string): string {
+  const a = normalizeHeader(first);
+  const b = normalizeHeader(second);
+  if (a === b) {
+    return `remove one, or rename one (a header starting with _ is ignored): --map cannot ignore just one of two columns with the same name.`;
+  }
+  if (a.toLowerCase() === b.toLowerCase()) {
+    return `remove one, or ignore one with a --map naming both exactly (a key matches a header of any case when no key matches it exactly), e.g. ${JSON.stringify({ [b]: null, [a]: field })}.`;
+  }
+  return 'remove one, or ignore one with --map (map it to null).';
 }
 
 interface CustomIndex {

@@ -149,3 +149,13 @@ export function parseSpreadsheetNumber(raw: string, whole: boolean, format?: Num
   }
   return { ok: false, reason: `${shown} is not ${kind}` };
 }
+
+/**
+ * An id a spreadsheet wrote as a number in scientific notation (`1.23457E+19`, or `1,23457E+19` with a
+ * decimal comma): its last digits are lost, and another id could read the same. The XLSX reader writes
+ * a number beyond 2^53 so, so the error report of such a row fails again rather than importing a wrong id.
+ * No id the sources give (Salesforce, HubSpot, Zendesk…) holds a `+`, so this never refuses a real one.
+ */
+export function lostDigitsId(value: string): boolean {
+  return /^-?\d(?:[.,]\d+)?E\+\d+$/i.test(value);
+}

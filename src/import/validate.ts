@@ -1,5 +1,5 @@
 import { splitMulti, type ImportColumn } from '../columns.js';
-import { parseSpreadsheetDate, parseSpreadsheetNumber } from './spreadsheet-values.js';
+import { lostDigitsId, parseSpreadsheetDate, parseSpreadsheetNumber } from './spreadsheet-values.js';
 import { PORTAL_ROLES, type CustomFieldDefinition, type PortalRole } from '../pylon/types.js';
 import { describeInvisible } from '../csv/decode.js';
 import type { ColumnPlan } from './columns.js';
@@ -116,6 +116,11 @@ function cannotClear(header: string, what: string): Rule['clear'] {
   return (row) => row.issue('ROW_CANNOT_CLEAR', header, `Column ${header}: ${what} cannot be cleared through Pylon's API; leave the cell empty to keep it`);
 }
 
+/** Not checked by Pylon, and not lenient: a wrong id would take over another record. */
+function lostDigitsMessage(value: string, header: string): string {
+  return `Column ${header} holds ${value}, a number in scientific notation: a spreadsheet stored this id as a number and its last digits are lost (another id could read the same); type the real id in its place, or format the column as text in the source and export it again`;
+}
+
 /** The lenient email rule (the same as the emulator's lenient one): one @ with text on both sides, no spaces. */
 const LOOSE_EMAIL = /^[^\s@]+@[^\s@]+$/;
 
@@ -147,13 +152,25 @@ function standardRule(column: ImportColumn, header: string, lenient: boolean): R
     case 'account_id':
       return { set: (v, row) => void (row.desired.account_id = v), clear: (row) => void (row.desired.account_id = null) };
     case 'external_id':
-      return { set: (v, row) => void (row.desired.external_id = v), clear: cannotClear(header, 'an external id') };
+      return {
+        set(v, row) {
+          row.desired.external_id = v;
+          if (lostDigitsId(v)) row.issue('ROW_XLSX_LOST_DIGITS', header, lostDigitsMessage(v, header));
+        },
+        clear: cannotClear(header, 'an external id'),
+      };
     case 'external_id_label':
       return { set: (v, row) => void (row.desired.external_id_label = v), clear: cannotClear(header, 'an external id label') };
     case 'account_id_if_unset':
       return { set: (v, row) => void (row.desired.account_id_if_unset = v), clear: cannotClear(header, 'a suggested account') };
     case 'account_external_id':
-      return { set: (v, row) => void (row.desired.account_external_id = v), clear: cannotClear(header, 'the account (by external id; clear account_id instead)') };
+      return {
+        set(v, row) {
+          row.desired.account_external_id = v;
+          if (lostDigitsId(v)) row.issue('ROW_XLSX_LOST_DIGITS', header, lostDigitsMessage(v, header));
+        },
+        clear: cannotClear(header, 'the account (by external id; clear account_id instead)'),
+      };
     case 'avatar_url':
       return {
         set(v, row) {

@@ -10,7 +10,11 @@ import { assembleRecordSource, type CsvLayout, type RecordItem, type RecordSourc
  * displays: a whole number is given with every digit (`3600123456789012`, not
  * `3.60012E+15`), unless it is beyond 2^53, where a stored number cannot hold
  * every digit of an id: that row fails (`ROW_XLSX_LOST_DIGITS`) rather than
- * being read as another id. Date cells (a date number format) are ISO dates.
+ * being read as another id, and the cell reads in scientific notation
+ * (`1.2345678901234567E+19`, every digit the workbook has): so written in the
+ * error report, it fails again as an id (`lostDigitsId` in
+ * import/spreadsheet-values.ts) rather than importing as the whole number
+ * `12345678901234567168`. Date cells (a date number format) are ISO dates.
  * `line` is the spreadsheet's row number.
  *
  * Memory: the whole workbook is parsed at once (SheetJS has no row streaming),
@@ -214,7 +218,7 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
           cells,
           error: {
             code: 'ROW_XLSX_LOST_DIGITS',
-            message: `Column ${column} holds ${cells[row.lost]} as a number: the workbook stores numbers with about 15 significant digits, so this id's last digits are already lost (another id could read the same); format the column as text in the source and export it again`,
+            message: `Column ${column} holds the number ${cells[row.lost]}: the workbook stores numbers with about 15 significant digits, so this id's last digits are already lost (another id could read the same); the error report keeps it in this form, which fails again: type the real id in its place, or format the column as text in the source and export it again`,
           },
         };
         continue;
@@ -242,9 +246,10 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /**
  * A cell as text: text cells as written; whole numbers from the stored value
- * with every digit; dates (a date number format) as ISO `YYYY-MM-DD`, with
- * `THH:MM:SS` when the cell has a time; other numbers as displayed unless the
- * display is scientific notation; booleans as TRUE/FALSE.
+ * with every digit (beyond 2^53, in scientific notation); dates (a date number
+ * format) as ISO `YYYY-MM-DD`, with `THH:MM:SS` when the cell has a time; other
+ * numbers as displayed unless the display is scientific notation; booleans as
+ * TRUE/FALSE.
  */
 export function text(cell: Cell | undefined, ssf?: Ssf, date1904 = false): string {
   if (!cell) return '';
@@ -257,7 +262,8 @@ export function text(cell: Cell | undefined, ssf?: Ssf, date1904 = false): strin
         return Number.isInteger(v) ? day : `${day}T${pad(d.H)}:${pad(d.M)}:${pad(d.S)}`;
       }
     }
-    if (Number.isInteger(v)) return Number.isSafeInteger(v) ? String(v) : BigInt(v).toString();
+    // Beyond 2^53 the whole number (12345678901234567168) would claim digits the workbook never had.
+    if (Number.isInteger(v)) return Number.isSafeInteger(v) ? String(v) : v.toExponential().toUpperCase();
     if (cell.w === undefined || /e[+-]?\d/i.test(cell.w)) return String(v);
     return cell.w;
   }

@@ -66,7 +66,7 @@ const SOURCES: XlsxSource[] = [
       { line: 3, created: { name: 'Grace Okafor', email: 'grace.okafor@globex.example', phones: ['447400123456'], externalIds: [['hubspot', '51002']], account: 'Globex Corporation' }, custom: { seats: '40', renewal_date: '2024-11-03' } },
       { line: 5, created: { name: 'Wei Chen', email: 'Wei.Chen@Globex.example', phones: ['447400123457'], externalIds: [['hubspot', '51003']], account: 'Globex Corporation' } },
       { line: 6, failed: 'ROW_DUPLICATE_IN_FILE', message: /line 5 \(same email/ },
-      { line: 7, failed: 'ROW_XLSX_LOST_DIGITS', message: /^Column Record ID holds 12345678901234567168 as a number: .*format the column as text in the source and export it again \(ROW_XLSX_LOST_DIGITS\)$/ },
+      { line: 7, failed: 'ROW_XLSX_LOST_DIGITS', message: /^Column Record ID holds the number 1\.2345678901234567E\+19: .*format the column as text in the source and export it again$/ },
       { line: 8, created: { name: 'Omar Said', email: 'omar.said@initech.example', phones: ['12015550125'], externalIds: [['hubspot', '51006']], account: 'Initech' }, custom: { seats: '2500', renewal_date: '2024-11-04' } },
     ],
     moved: 2,

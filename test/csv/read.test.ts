@@ -314,15 +314,68 @@ test('a malformed header is a CSV_MALFORMED ConfigError', async (t) => {
   t.regex(error!.message, /header of input \(line 1\) is malformed: Invalid closing quote/);
 });
 
-test('invalid UTF-8 after the first 64 KiB: decoded with U+FFFD and a warning naming the line', async (t) => {
+test('invalid UTF-8 after the first 64 KiB: the row fails with ROW_ENCODING, its byte read as windows-1252, and a warning names the line', async (t) => {
   const good = 'name,email\n' + 'Ann,ann@example.com\n'.repeat(5000);
   const bytes = Buffer.concat([Buffer.from(good), Buffer.from([0x4a, 0x6f, 0x73, 0xe9, 0x2c, 0x6a, 0x40, 0x78, 0x2e, 0x63, 0x6f, 0x0a])]);
   const chunks = Array.from({ length: Math.ceil(bytes.length / 16384) }, (_, i) => bytes.subarray(i * 16384, (i + 1) * 16384));
   const { layout, items, warnings } = await readAll({ input: Readable.from(chunks) });
   t.is(layout.encoding, 'utf8');
-  t.is(items.at(-1)![1][0], 'Jos\uFFFD');
+  t.deepEqual(items.at(-1), [5002, ['José', 'j@x.co'], 'ROW_ENCODING']);
   t.is(warnings.length, 1);
   t.regex(warnings[0]!, /input is not valid UTF-8 near line \d+/);
+});
+
+test('a UTF-8 file holding a literal U+FFFD (bytes EF BF BD) is valid UTF-8: read as written, no error, no warning', async (t) => {
+  const bytes = Buffer.from('name,email\nRenée \uFFFD Utf,renee@x.co\nAnn,ann@x.co\n', 'utf8');
+  for (const chunks of [[bytes], [...bytes].map((b) => Buffer.from([b]))]) {
+    const { layout, items, warnings } = await readAll({ input: Readable.from(chunks) });
+    t.is(layout.encoding, 'utf8');
+    t.deepEqual(items, [
+      [2, ['Renée \uFFFD Utf', 'renee@x.co']],
+      [3, ['Ann', 'ann@x.co']],
+    ]);
+    t.deepEqual(warnings, []);
+  }
+});
+
+test('a Latin-1 byte in a UTF-8 file: ROW_ENCODING, the cell read as windows-1252 with every byte kept (however the chunks fall), the message naming the value', async (t) => {
+  const bytes = Buffer.concat([
+    Buffer.from('name,email\nRenée \uFFFD Utf,renee@x.co\nJos'),
+    Buffer.from([0xe9, 0x20, 0x80, 0x81, 0xc3]),
+    Buffer.from(' Latin,jose@x.co\n'),
+  ]);
+  for (const chunks of [[bytes], [...bytes].map((b) => Buffer.from([b]))]) {
+    const source = createRecordSource({ input: Readable.from(chunks) });
+    const items: RecordItem[] = [];
+    for await (const item of source) items.push(item);
+    t.is(items.length, 2);
+    t.deepEqual(items[0]!.cells, ['Renée \uFFFD Utf', 'renee@x.co']);
+    t.is(items[0]!.error, undefined);
+    t.deepEqual(items[1]!.cells, ['José €\u0081Ã Latin', 'jose@x.co']);
+    t.is(items[1]!.error?.code, 'ROW_ENCODING');
+    t.regex(items[1]!.error!.message, /^Line 3 holds bytes that are not valid UTF-8 .*read as windows-1252 in the error report: name "José €\\u0081Ã Latin"; check that value/);
+  }
+});
+
+test('a UTF-8 row in a file read as windows-1252: ROW_ENCODING, the cell read as the UTF-8 it is (no mojibake in the report)', async (t) => {
+  const latin = Buffer.from('name,email,note\n' + 'Zo\xeb,zoe@x.co,caf\xe9\n'.repeat(5000), 'latin1');
+  const bytes = Buffer.concat([latin, Buffer.from('Renée,renee@x.co,plain\n', 'utf8')]);
+  const chunks = Array.from({ length: Math.ceil(bytes.length / 16384) }, (_, i) => bytes.subarray(i * 16384, (i + 1) * 16384));
+  const { layout, items, warnings } = await readAll({ input: Readable.from(chunks) });
+  t.is(layout.encoding, 'windows-1252');
+  t.deepEqual(items[0], [2, ['Zoë', 'zoe@x.co', 'café']]);
+  t.deepEqual(items.at(-1), [5002, ['Renée', 'renee@x.co', 'plain'], 'ROW_ENCODING']);
+  t.regex(warnings[0]!, /decoded as windows-1252/);
+});
+
+test('a malformed row with a byte that is not valid UTF-8 keeps its CSV error, its cells read as windows-1252, and says so', async (t) => {
+  const bytes = Buffer.concat([Buffer.from('name,email\nRenée,r@x.co\n"Jos'), Buffer.from([0xe9]), Buffer.from('"x,j@x.co\n')]);
+  const source = createRecordSource({ input: Readable.from([bytes]) });
+  const items: RecordItem[] = [];
+  for await (const item of source) items.push(item);
+  t.is(items[1]!.error?.code, 'CSV_INVALID_CLOSING_QUOTE');
+  t.true(items[1]!.cells.join(',').includes('José'));
+  t.regex(items[1]!.error!.message, /not valid UTF-8, shown as windows-1252 characters in the error report/);
 });
 
 test('stdin-like streams: a UTF-16 BOM split over 1-byte chunks is still found', async (t) => {

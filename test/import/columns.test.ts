@@ -141,6 +141,27 @@ test('two columns for one field: CONFIG_BAD_MAPPING naming both', (t) => {
   t.regex(custom.message, /both map to custom\.tier/);
 });
 
+test('two columns of the same name: the advice is to remove or rename one, since no --map can ignore just one of them', (t) => {
+  const error = configError(t, () => resolveColumns(['name', 'email', 'email'], { customFields }));
+  t.is(error.code, 'CONFIG_BAD_MAPPING');
+  t.is(error.message, 'Columns "email" (column 2) and "email" (column 3) both map to email; remove one, or rename one (a header starting with _ is ignored): --map cannot ignore just one of two columns with the same name.');
+  // The advice holds: a map ignoring "email" ignores both; renaming one works.
+  t.deepEqual(resolveColumns(['name', 'email', 'email'], { customFields, map: { email: null } }).fields, ['name']);
+  t.deepEqual(resolveColumns(['name', 'email', '_email'], { customFields }).fields, ['name', 'email']);
+  // Names equal once invisible characters and spaces are removed are the same name to a map.
+  t.regex(configError(t, () => resolveColumns(['email', ' email\u200b'], { customFields })).message, /--map cannot ignore just one/);
+});
+
+test('two columns whose names differ only in case: the advice is a map naming both, and that map works', (t) => {
+  const error = configError(t, () => resolveColumns(['name', 'Email', 'email'], { customFields }));
+  t.is(error.message, 'Columns "Email" (column 2) and "email" (column 3) both map to email; remove one, or ignore one with a --map naming both exactly (a key matches a header of any case when no key matches it exactly), e.g. {"email":null,"Email":"email"}.');
+  const plan = resolveColumns(['name', 'Email', 'email'], { customFields, map: { email: null, Email: 'email' } });
+  t.deepEqual(plan.fields, ['name', 'email']);
+  t.is(plan.indexOf.email, 1);
+  // A map naming one of them alone ignores both.
+  t.deepEqual(resolveColumns(['name', 'Email', 'email'], { customFields, map: { email: null } }).fields, ['name']);
+});
+
 test('a column without a header is ignored with a warning', (t) => {
   const plan = resolveColumns(['name', 'email', ''], { customFields });
   t.deepEqual(plan.fields, ['name', 'email']);
