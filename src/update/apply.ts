@@ -51,6 +51,8 @@ export interface ApplyOptions {
   readBatch: number;
   /** Read and compare only: count what would change and what drifted, write nothing. */
   dryRun?: boolean;
+  /** Number each contact by its `line` (an undo file's physical line) in the reports and the journal, not by its place in the plan. */
+  inputLines?: boolean;
 }
 
 export interface ApplyHooks {
@@ -225,12 +227,13 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       const batch: Array<{ line: number; entry: PlannedContact }> = [];
       for (let i = from; i < Math.min(from + options.readBatch, options.contacts.length); i++) {
         const entry = options.contacts[i];
-        const previous = journal?.previous.get(i + 1);
+        const line = (options.inputLines ? entry.line : undefined) ?? i + 1;
+        const previous = journal?.previous.get(line);
         if (previous) {
           if (previous.code === 'ROW_DRIFTED') stats.drifted++;
-          await ledger.replay(ref(i + 1, entry), { ...previous, id: previous.id ?? entry.id, email: previous.email ?? entry.email });
+          await ledger.replay(ref(line, entry), { ...previous, id: previous.id ?? entry.id, email: previous.email ?? entry.email });
         } else {
-          batch.push({ line: i + 1, entry });
+          batch.push({ line, entry });
         }
       }
       if (batch.length === 0) continue;
