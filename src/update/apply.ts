@@ -60,6 +60,8 @@ export interface ApplyHooks {
   signal?: AbortSignal;
   onProgress?: (stats: ApplyStats) => void;
   onNote?: (message: string) => void;
+  /** Dry run: each contact that would change, with its changes (live value → value to set). */
+  onPlan?: (entry: PlannedContact, changes: readonly FieldChange[]) => void;
 }
 
 export interface ApplyStats extends ImportStats {
@@ -212,6 +214,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         return;
       }
       if (options.dryRun) {
+        hooks.onPlan?.(entry, diff.changes);
         await record(line, entry, 'updated');
         return;
       }

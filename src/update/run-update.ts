@@ -348,10 +348,10 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
     readBatch: 100,
     inputLines: true,
   };
+  // A dry pass reads and compares: the plan shows what is reverted and what drifted since,
+  // and its totals count the changes of the contacts that change (not of every row).
   const transitions = new Map<string, Transition>();
-  for (const c of contacts) countTransitions(transitions, c.changes);
-  // A dry pass reads and compares: the plan shows what is reverted and what drifted since.
-  const planStats = await runApply({ ...base, resume: false, dryRun: true }, { client: hooks.client, signal: hooks.signal });
+  const planStats = await runApply({ ...base, resume: false, dryRun: true }, { client: hooks.client, signal: hooks.signal, onPlan: (_entry, changes) => countTransitions(transitions, changes) });
   const plan: UpdatePlan = { changes: planStats.updated, transitions: sortTransitions(transitions), stats: planStats, target, undo: true };
   hooks.onPlanReady?.(plan);
   if (planStats.fatal || planStats.interrupted || importOptions.dryRun) return { plan };

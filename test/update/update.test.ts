@@ -363,7 +363,7 @@ test('a PATCH that landed before a kill -9, its outcome unrecorded: --resume cou
   });
 });
 
-test('an undo file applied after one contact changed and one was deleted: the error report names their lines in the undo file', async (t) => {
+test('an undo file applied after one contact changed and one was deleted: the error report names their lines in the undo file, and the plan totals count only the contacts that change', async (t) => {
   await withFixture(40, async (f) => {
     const chosen = f.snapshot().filter((c) => c.portal_role !== 'admin').slice(0, 4);
     const undo = join(f.dir, 'list.undo.csv');
@@ -382,5 +382,13 @@ test('an undo file applied after one contact changed and one was deleted: the er
       [chosen[1].id, '3', 'ROW_DRIFTED'],
       [chosen[2].id, '4', 'ROW_NOT_FOUND'],
     ]);
+    // The totals add up to the contacts that change: the 1st and the 4th, back to their roles.
+    t.is(back.plan.changes, 2);
+    const expected = new Map<string, number>();
+    for (const c of [chosen[0], chosen[3]]) expected.set(c.portal_role!, (expected.get(c.portal_role!) ?? 0) + 1);
+    t.deepEqual(
+      back.plan.transitions.map((x) => [x.column, x.from, x.to, x.count]).sort(),
+      [...expected].map(([role, count]) => ['portal_role', 'admin', role, count]).sort(),
+    );
   });
 });
