@@ -43,13 +43,26 @@ export function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
   return join(state, 'pylon-contacts', 'audit.jsonl');
 }
 
-/** Creates the directory and opens the log for appending once: a run that cannot keep its record does not start. */
-export function checkAuditLog(path: string): void {
+/**
+ * Opens the log for appending once: a run that cannot keep its record does not
+ * start (OUTPUT_UNWRITABLE, exit 2, nothing sent). Only the default path's folder
+ * is created (the tool's state folder); a folder missing from a path the user
+ * named (`--audit-log`, PYLON_AUDIT_LOG) is refused like that of any other
+ * output: a typo would otherwise scatter folders, and the record, anywhere.
+ */
+export function checkAuditLog(path: string, options: { createFolder?: boolean; option?: string } = {}): void {
+  const option = options.option ?? '--audit-log';
   try {
-    mkdirSync(dirname(resolve(path)), { recursive: true });
+    if (options.createFolder) mkdirSync(dirname(resolve(path)), { recursive: true });
     closeSync(openSync(path, 'a'));
   } catch (error) {
-    throw new ConfigError('OUTPUT_UNWRITABLE', `Cannot write the audit log ${path}: ${(error as Error).message}. Fix it, or name another with --audit-log.`, { option: '--audit-log', cause: error });
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    const reason = missing ? 'its folder does not exist' : (error as Error).message;
+    throw new ConfigError(
+      'OUTPUT_UNWRITABLE',
+      `Cannot write the audit log ${path} (${option}): ${reason}. Nothing was sent to Pylon; ${missing ? 'create the folder' : 'fix it'}, or name another file with --audit-log.`,
+      { option, cause: error },
+    );
   }
 }
 
@@ -115,10 +128,9 @@ export function auditRecord(input: {
   };
 }
 
-/** Appends one record as one line, fsynced. */
+/** Appends one record as one line, fsynced (to the log `checkAuditLog` proved writable: no folder is created here). */
 export function appendAuditRecord(path: string, record: AuditRecord): void {
   try {
-    mkdirSync(dirname(resolve(path)), { recursive: true });
     const fd = openSync(path, 'a');
     try {
       writeSync(fd, JSON.stringify(record) + '\n');

@@ -8,15 +8,17 @@ import type { CliContext } from './context.js';
 export const auditLogFlag = {
   'audit-log': {
     type: 'string',
-    describe: 'Append a record of every run that writes (who, where, what, when) to this JSONL file (env PYLON_AUDIT_LOG)',
+    describe: 'Append a record of every run that writes (who, where, what, when) to this JSONL file, in a folder that exists (env PYLON_AUDIT_LOG)',
     defaultDescription: '$XDG_STATE_HOME/pylon-contacts/audit.jsonl or ~/.local/state/pylon-contacts/audit.jsonl',
   },
 } satisfies Record<string, Options>;
 
-/** The audit log of this run, checked writable before anything is written to Pylon. */
+/** The audit log of this run, checked writable before anything is sent to Pylon. */
 export function openAuditLog(flag: string | undefined, ctx: CliContext): string {
   const path = flag ?? defaultAuditLogPath(ctx.env);
-  checkAuditLog(path);
+  // A path the user named must be in a folder that exists; the default one's folder is created.
+  const option = flag !== undefined ? '--audit-log' : ctx.env.PYLON_AUDIT_LOG ? 'PYLON_AUDIT_LOG' : undefined;
+  checkAuditLog(path, { createFolder: option === undefined, option: option ?? '--audit-log' });
   return path;
 }
 

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { editDistance } from '../edit-distance.js';
+import { DUCKDB_SETTINGS } from '../export/load/duckdb-settings.js';
 
 /** Option groups, in the order help shows them; an option in none stays under "Options:". */
 const GROUPS: ReadonlyArray<readonly [title: string, keys: readonly string[]]> = [
@@ -40,7 +41,7 @@ const ENVIRONMENT_VARIABLES: ReadonlyArray<readonly [string, string]> = [
   ['PYLON_API_TOKEN', 'API token (safer than --token, which ps shows); never printed'],
   ['PYLON_BASE_URL', 'API base URL (--base-url; default https://api.usepylon.com)'],
   ['PYLON_AUDIT_LOG', 'audit log of the runs that write (--audit-log)'],
-  ['PYLON_DUCKDB_MEMORY_LIMIT', 'DuckDB memory cap of a --to duckdb: load (default 128MB)'],
+  ['PYLON_DUCKDB_MEMORY_LIMIT', `DuckDB memory cap of a --to duckdb: load (default ${DUCKDB_SETTINGS.memory_limit})`],
   ['XDG_STATE_HOME', 'the default audit log is $XDG_STATE_HOME/pylon-contacts/audit.jsonl'],
   ['PYLON_CONTACTS_DEBUG', 'print the stack of an unexpected error'],
 ];

@@ -96,10 +96,15 @@ export function resolveColumns(header: readonly string[], options: ResolveColumn
 
   if (unknown.length > 0) {
     const list = unknown.slice(0, 20).map((u) => u.shown).join(', ') + (unknown.length > 20 ? ` and ${unknown.length - 20} more` : '');
+    // A first line of data read as the header: skipping its "columns" would lose the email column and that row.
+    const hint = missingHeaderHint(unknown.map((u) => u.header));
     throw new ConfigError(
       'CONFIG_UNKNOWN_COLUMNS',
-      `Unknown column${unknown.length > 1 ? 's' : ''} in the header: ${list}.${missingHeaderHint(header, unknown.length)} Known columns are ${IMPORT_COLUMNS.join(', ')} and custom.<slug> for each contact custom field; ` +
-        'columns starting with _ are ignored. Rename them, map them with --map mapping.json, or skip them with --ignore-unknown-columns.',
+      `Unknown column${unknown.length > 1 ? 's' : ''} in the header: ${list}.` +
+        (hint
+          ? ` ${hint}`
+          : ` Known columns are ${IMPORT_COLUMNS.join(', ')} and custom.<slug> for each contact custom field; ` +
+            'columns starting with _ are ignored. Rename them, map them with --map mapping.json, or skip them with --ignore-unknown-columns.'),
       { option: '--map' },
     );
   }
@@ -224,11 +229,15 @@ function quoteCell(text: string): string {
 }
 
 /** When no cell of the first line is a column and some look like values (an email address), the file probably has no header line. */
-function missingHeaderHint(header: readonly string[], unknownCount: number): string {
-  if (unknownCount < header.filter((cell) => cell.trim() !== '').length) return '';
-  const email = header.find((cell) => /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/.test(cell.trim()));
+/**
+ * What to say when header cells that name no field hold an email address: no
+ * header is ever an address, so the file's first line is data read as the header
+ * (a plain list of emails, say). Empty when none does.
+ */
+export function missingHeaderHint(headers: readonly string[]): string {
+  const email = headers.find((cell) => /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/.test(normalizeHeader(cell)));
   if (!email) return '';
-  return ` Missing header? The first line looks like data (${quoteCell(email.trim())} is an email address): add a header line naming the columns, e.g. name,email.`;
+  return `Missing header? The first line looks like data (${quoteCell(normalizeHeader(email))} is an email address), so the file seems to have no header line: add one naming the columns as its first line, e.g. email for a list of addresses, or name,email.`;
 }
 
 /** Levenshtein distance (one home, shared with the CLI's flag suggestions). */

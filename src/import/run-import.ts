@@ -4,7 +4,7 @@ import { connect } from '../pylon/connect.js';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { checkWritable } from '../output/output-file.js';
-import { resolveColumns } from './columns.js';
+import { missingHeaderHint, resolveColumns } from './columns.js';
 import { createDuplicateTracker, scanDuplicates } from './dedupe.js';
 import { createRowPreparer, reportColumnsOf } from './prepare-row.js';
 import { createDispatcher, type ChunkRow } from './dispatch.js';
@@ -81,7 +81,13 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     // --set values behave as extra columns present in every row.
     const columns = resolveColumns([...header, ...Object.keys(options.set)], { map: mapping, ignoreUnknown: options.ignoreUnknownColumns, customFields: customFieldList });
     if (options.mode !== 'create' && !columns.hasEmail && !columns.hasId) {
-      throw new ConfigError('CONFIG_INVALID_OPTION', `The file has no email or id column, so rows cannot be matched to contacts; add one, or use --mode create.`, { option: '--mode' });
+      // Only an upsert can become a create: `update` (and `import --mode update`) is not offered --mode create.
+      const hint = missingHeaderHint(columns.ignored);
+      throw new ConfigError(
+        'CONFIG_INVALID_OPTION',
+        `The file has no email or id column, so rows cannot be matched to contacts. ${hint || `Add one${options.mode === 'upsert' ? ', or use --mode create' : ' (a header named email or id)'}.`}`,
+        { option: options.mode === 'upsert' ? '--mode' : '<file>' },
+      );
     }
     stats.warnings.push(...columns.warnings);
     stats.estimatedRows = input.estimatedRows;

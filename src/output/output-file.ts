@@ -12,8 +12,9 @@
  *   /dev/stdout) is written in place, never renamed over.
  * - Every failure, at open, write or commit, is one `OUTPUT_WRITE` error naming
  *   the path; no promise here waits for an event that a failed stream never emits.
- * - Temporary siblings left by processes that no longer run are swept by the
- *   next run that writes the same target.
+ * - Temporary siblings left by processes that no longer run (a `.partial`, a
+ *   `.previous`, the `.probe` of `checkWritable()`) are swept by the next run
+ *   that checks or writes the same target.
  */
 import { createWriteStream, readdirSync, statSync, type Stats, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
@@ -46,11 +47,16 @@ export interface OutputFile {
   discard(): Promise<void>;
 }
 
-const PARTIAL = /^\.(.+)\.(\d+)\.(partial|previous)$/;
+const SIBLING = /^\.(.+)\.(\d+)\.(partial|previous|probe)$/;
 
 /** Where `publishTogether` keeps the file a target replaced until the whole set is committed. */
 export function previousPathFor(target: string, pid = process.pid): string {
   return join(dirname(target), `.${basename(target)}.${pid}.previous`);
+}
+
+/** The file `checkWritable` creates and removes beside `target` to prove it can be written. */
+export function probePathFor(target: string, pid = process.pid): string {
+  return join(dirname(target), `.${basename(target)}.${pid}.probe`);
 }
 
 /** The temporary sibling a process writes `target` under. */
@@ -124,6 +130,11 @@ export function isSpecialFile(path: string): boolean {
  * to was never committed).
  */
 export function deadPartials(target: string): string[] {
+  return deadSiblings(target, ['partial', 'previous']);
+}
+
+/** The siblings of `target` of these kinds whose process no longer runs. */
+function deadSiblings(target: string, kinds: readonly string[]): string[] {
   const dir = dirname(target);
   const name = basename(target);
   let entries: string[];
@@ -134,16 +145,25 @@ export function deadPartials(target: string): string[] {
   }
   const found: string[] = [];
   for (const entry of entries) {
-    const m = PARTIAL.exec(entry);
-    if (m && m[1] === name && !processAlive(Number(m[2]))) found.push(join(dir, entry));
+    const m = SIBLING.exec(entry);
+    if (m && m[1] === name && kinds.includes(m[3]) && !processAlive(Number(m[2]))) found.push(join(dir, entry));
   }
   return found;
 }
 
 /**
+ * The probes of `checkWritable` that a killed process left (a kill -9 between
+ * creating one and removing it): they hold one byte and nothing to recover.
+ */
+async function sweepDeadProbes(target: string): Promise<void> {
+  for (const path of deadSiblings(target, ['probe'])) await unlink(path).catch(() => undefined);
+}
+
+/**
  * Removes the temporary siblings of `target` that dead processes left; returns
- * them. A `.previous` copy is put back in place: the process died while
- * publishing a set of files, so its target goes back to what it was.
+ * the `.partial` and `.previous` ones. A `.previous` copy is put back in place:
+ * the process died while publishing a set of files, so its target goes back to
+ * what it was.
  */
 export async function sweepDeadPartials(target: string): Promise<string[]> {
   const stale = deadPartials(target);
@@ -151,6 +171,7 @@ export async function sweepDeadPartials(target: string): Promise<string[]> {
     if (path.endsWith('.previous')) await rename(path, target).catch(() => undefined);
     else await unlink(path).catch(() => undefined);
   }
+  await sweepDeadProbes(target);
   return stale;
 }
 
@@ -203,7 +224,8 @@ export async function checkWritable(targets: readonly OutputTarget[]): Promise<v
       });
       continue;
     }
-    const probe = join(dirname(target.path), `.${basename(target.path)}.${process.pid}.probe`);
+    await sweepDeadProbes(target.path);
+    const probe = probePathFor(target.path);
     try {
       const handle = await open(probe, 'wx');
       try {

@@ -51,6 +51,8 @@ export interface ApplyOptions {
   readBatch: number;
   /** Read and compare only: count what would change and what drifted, write nothing. */
   dryRun?: boolean;
+  /** Number each contact by its `line` (an undo file's physical line) in the reports and the journal, not by its place in the plan. */
+  inputLines?: boolean;
 }
 
 export interface ApplyHooks {
@@ -58,6 +60,8 @@ export interface ApplyHooks {
   signal?: AbortSignal;
   onProgress?: (stats: ApplyStats) => void;
   onNote?: (message: string) => void;
+  /** Dry run: each contact that would change, with its changes (live value → value to set). */
+  onPlan?: (entry: PlannedContact, changes: readonly FieldChange[]) => void;
 }
 
 export interface ApplyStats extends ImportStats {
@@ -210,6 +214,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         return;
       }
       if (options.dryRun) {
+        hooks.onPlan?.(entry, diff.changes);
         await record(line, entry, 'updated');
         return;
       }
@@ -225,12 +230,13 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       const batch: Array<{ line: number; entry: PlannedContact }> = [];
       for (let i = from; i < Math.min(from + options.readBatch, options.contacts.length); i++) {
         const entry = options.contacts[i];
-        const previous = journal?.previous.get(i + 1);
+        const line = (options.inputLines ? entry.line : undefined) ?? i + 1;
+        const previous = journal?.previous.get(line);
         if (previous) {
           if (previous.code === 'ROW_DRIFTED') stats.drifted++;
-          await ledger.replay(ref(i + 1, entry), { ...previous, id: previous.id ?? entry.id, email: previous.email ?? entry.email });
+          await ledger.replay(ref(line, entry), { ...previous, id: previous.id ?? entry.id, email: previous.email ?? entry.email });
         } else {
-          batch.push({ line: i + 1, entry });
+          batch.push({ line, entry });
         }
       }
       if (batch.length === 0) continue;

@@ -32,7 +32,7 @@ export interface PlannedChange {
 export interface PlannedContact {
   id: string;
   email?: string;
-  /** The input line the change comes from (absent for removals and undo plans). */
+  /** The input line the change comes from (absent for removals; an undo file's physical line when it is applied). */
   line?: number;
   changes: PlannedChange[];
 }

@@ -18,7 +18,6 @@ import { mergeEarlierUndo } from '../run/undo-file.js';
 import { withUndoRun } from '../run/undo-run.js';
 import { readRemovalState, removalsJournalPathFor, removeRemovalState, removeRunState, selectionPathFor, writeRemovalState } from '../run/run-state.js';
 import { open, readFile } from 'node:fs/promises';
-import { parse } from 'csv-parse/sync';
 import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
 import { applyJournalKey, fileHash, runApply } from './apply.js';
@@ -26,7 +25,7 @@ import { checkJournal, refuseUnfinished, type JournalKey } from '../run/journal.
 import { openInput } from '../input/open-input.js';
 import { hostOf } from './target.js';
 import { planRemovals } from './sync.js';
-import { isConditionalUndo, ORGANIZATION_COLUMN, plannedFromUndoRow } from './undo-rows.js';
+import { isConditionalUndo, ORGANIZATION_COLUMN, plannedFromUndoRow, readUndoRows } from './undo-rows.js';
 
 export type Transition = { column: string; from: string; to: string; count: number };
 
@@ -327,12 +326,13 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
       ].filter((t): t is { path: string; option: string } => t.path !== undefined),
     );
   }
-  const rows = parse(await readFile(path), { bom: true, skip_empty_lines: true, relax_column_count: true }) as string[][];
-  const [header = [], ...body] = rows;
-  checkUndoOrganization(path, header, body, target);
-  const contacts = body.map((cells) => plannedFromUndoRow(header, cells)).filter((c): c is PlannedContact => c !== undefined && c.changes.length > 0);
-  const transitions = new Map<string, Transition>();
-  for (const c of contacts) countTransitions(transitions, c.changes);
+  const { header, rows } = readUndoRows(await readFile(path, 'utf8'), path);
+  checkUndoOrganization(path, header, rows.map((r) => r.cells), target);
+  // Each contact keeps its line in the file: the reports name the line the user sees.
+  const contacts = rows.flatMap(({ line, cells }) => {
+    const planned = plannedFromUndoRow(header, cells);
+    return planned && planned.changes.length > 0 ? [{ ...planned, line }] : [];
+  });
   const hash = fileHash(path);
   if (!importOptions.dryRun && importOptions.journalPath) {
     checkJournal(importOptions.journalPath, applyJournalKey({ source: { path, hash: hash.sha256 }, contacts, connection: importOptions.connection }), importOptions.resume);
@@ -346,9 +346,12 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
     errorsPath: importOptions.errorsPath,
     resultsPath: importOptions.resultsPath,
     readBatch: 100,
+    inputLines: true,
   };
-  // A dry pass reads and compares: the plan shows what is reverted and what drifted since.
-  const planStats = await runApply({ ...base, resume: false, dryRun: true }, { client: hooks.client, signal: hooks.signal });
+  // A dry pass reads and compares: the plan shows what is reverted and what drifted since,
+  // and its totals count the changes of the contacts that change (not of every row).
+  const transitions = new Map<string, Transition>();
+  const planStats = await runApply({ ...base, resume: false, dryRun: true }, { client: hooks.client, signal: hooks.signal, onPlan: (_entry, changes) => countTransitions(transitions, changes) });
   const plan: UpdatePlan = { changes: planStats.updated, transitions: sortTransitions(transitions), stats: planStats, target, undo: true };
   hooks.onPlanReady?.(plan);
   if (planStats.fatal || planStats.interrupted || importOptions.dryRun) return { plan };

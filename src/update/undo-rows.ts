@@ -10,6 +10,8 @@
  */
 import type { FieldChange } from '../import/plan.js';
 import type { PlannedContact } from './plan-file.js';
+import { createTokenizer } from '../csv/tokenize.js';
+import { ConfigError } from '../errors.js';
 
 export const UNDO_CLEAR_TOKEN = '#N/A';
 export const SET_PREFIX = '_set.';
@@ -75,4 +77,18 @@ export function plannedFromUndoRow(header: readonly string[], cells: readonly st
     else changes.push({ column, from: set === UNDO_CLEAR_TOKEN ? '' : set, to });
   }
   return { id, email: cell('email') || undefined, changes };
+}
+
+/**
+ * The header and rows of an undo file's text, each row with the physical line it
+ * starts on (the header is line 1, a value's quoted line breaks count), the line
+ * numbers the reports of `update` and `import` use. A malformed row stops the run
+ * before anything is sent: read wrongly, it would revert the wrong values.
+ */
+export function readUndoRows(text: string, name: string): { header: string[]; rows: Array<{ line: number; cells: string[] }> } {
+  const tokenizer = createTokenizer({ delimiter: ',' });
+  const [header, ...rows] = [...tokenizer.push(text.replace(/^\uFEFF/, '')), ...tokenizer.end()];
+  const bad = [header, ...rows].find((r) => r?.error);
+  if (bad) throw new ConfigError('CSV_MALFORMED', `${name}, line ${bad.line}: ${bad.error!.message}. Nothing was changed: fix that line and run again.`, { option: '<file>' });
+  return { header: header?.cells ?? [], rows: rows.map(({ line, cells }) => ({ line, cells })) };
 }

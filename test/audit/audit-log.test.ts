@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync, chmodSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appendAuditRecord, auditRecord, checkAuditLog, defaultAuditLogPath, redactCommand } from '../../src/audit/audit-log.js';
@@ -24,7 +24,10 @@ test('records append one line each, without the token; an unwritable log is refu
   const dir = mkdtempSync(join(tmpdir(), 'pylon-audit-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'nested', 'audit.jsonl');
-  checkAuditLog(path);
+  // A folder missing from a path the user named is refused, not created; the default path's folder is created.
+  t.throws(() => checkAuditLog(path), { code: 'OUTPUT_UNWRITABLE', message: /\(--audit-log\): its folder does not exist\. Nothing was sent to Pylon; create the folder/ });
+  t.false(existsSync(join(dir, 'nested')));
+  checkAuditLog(path, { createFolder: true });
   const stats = { ...createImportStats({ calls: {} as never, dryRun: false, errorsPath: join(dir, 'none.csv') }), total: 3, updated: 2, failed: 1 };
   const target = { host: 'api.usepylon.com', baseUrl: 'https://api.usepylon.com', organization: { id: 'o', name: 'Acme' }, actor: { id: 'u' } };
   for (let i = 0; i < 2; i++) {

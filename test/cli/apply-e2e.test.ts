@@ -326,12 +326,20 @@ test('apply and update --plan-out prove their outputs writable before the first 
     [['apply', planPath, '--undo', join(missing, 'u.csv')], /--undo/],
     [['apply', planPath, '--errors', join(missing, 'e.csv')], /--errors/],
     [['update', input, '--set', 'custom.tier=gold', '--plan-out', join(missing, 'p.json')], /--plan-out/],
+    // The audit log too: a folder missing from a path the user named is refused, not created.
+    [['apply', planPath, '--audit-log', join(missing, 'audit.jsonl')], /\(--audit-log\): its folder does not exist/],
+    [['update', input, '--set', 'custom.tier=gold', '--yes', '--audit-log', join(missing, 'audit.jsonl')], /\(--audit-log\): its folder does not exist/],
+    [['import', input, '--audit-log', join(missing, 'audit.jsonl')], /\(--audit-log\): its folder does not exist/],
   ];
   for (const [args, flag] of cases) {
     const r = await runCli([...args, ...FAST], { env });
     t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     t.regex(r.stderr, flag);
   }
+  const r = await runCli(['update', input, '--set', 'custom.tier=gold', '--yes', ...FAST], { env: { ...env, PYLON_AUDIT_LOG: join(missing, 'env.jsonl') } });
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stderr, /\(PYLON_AUDIT_LOG\): its folder does not exist/);
+  t.false(existsSync(missing), 'no folder created');
   const { requests } = emulator.stats();
   t.is(Object.values(requests).reduce((a, b) => a + b, 0), 0, 'no request sent');
 });

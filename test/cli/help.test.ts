@@ -6,6 +6,7 @@ import test from 'ava';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, runCli } from '../helpers/cli.js';
+import { DUCKDB_SETTINGS } from '../../src/export/load/duckdb.js';
 
 const noServer = { env: { PYLON_API_TOKEN: 'tok-help-test', PYLON_BASE_URL: 'http://127.0.0.1:9' } };
 
@@ -19,6 +20,9 @@ test('root help: every format, the environment variables, an example per journey
   const environment = run.stdout.split('Environment:\n')[1]!.split('\n\n')[0]!.split('\n');
   t.deepEqual(environment.map((line) => /^  (\S+)/.exec(line)?.[1]), ['PYLON_API_TOKEN', 'PYLON_BASE_URL', 'PYLON_AUDIT_LOG', 'PYLON_DUCKDB_MEMORY_LIMIT', 'XDG_STATE_HOME', 'PYLON_CONTACTS_DEBUG']);
   t.is(new Set(environment.map((line) => /^  \S+ +/.exec(line)![0].length)).size, 1, environment.join('\n'));
+  // The default DuckDB cap is the one the load sets (80MB, as docs/errors.md and docs/warehouse.md say).
+  t.is(DUCKDB_SETTINGS.memory_limit, '80MB');
+  t.regex(run.stdout, /^  PYLON_DUCKDB_MEMORY_LIMIT +DuckDB memory cap of a --to duckdb: load \(default 80MB\)$/m);
   for (const example of ['demo', 'import contacts.csv --dry-run', '--from hubspot', 'export contacts.parquet', '--plan-out', 'emulator --port']) t.true(run.stdout.includes(example), example);
   const docs = /^Docs: (\S+)/m.exec(run.stdout);
   t.truthy(docs, 'a Docs: line');

@@ -138,6 +138,24 @@ test('unknown emails become ROW_NOT_FOUND rows in the error report, exit 3, noth
   ]);
 });
 
+test('--plan-out with rows that fail: exit 3, and the summary names the error report that holds them (with --json too)', async (t) => {
+  const { emulator, dir, env } = await seeded(t, 100);
+  const known = snapshot(emulator).filter((c) => c.portal_role !== 'admin').slice(0, 3);
+  const input = join(dir, 'admins.csv');
+  writeFileSync(input, ['email', ...known.map((c) => c.email!), 'nobody@nowhere.example', known[0].email!].join('\n') + '\n');
+  const errorsPath = join(dir, 'admins.errors.csv');
+  for (const json of [false, true]) {
+    const planPath = join(dir, `plan-${json}.json`);
+    const result = await runCli(['update', input, '--set', 'portal_role=admin', '--plan-out', planPath, ...FAST, ...(json ? ['--json'] : [])], { env });
+    t.is(result.code, 3, result.stderr);
+    t.regex(result.stderr, /Plan: 3 contacts change, 0 unchanged, 2 rows fail\./);
+    t.true(result.stderr.includes(`2 rows failed and are not in the plan; error report: ${errorsPath}`), result.stderr);
+    if (json) t.like(JSON.parse(result.stdout.trim().split('\n').pop()!), { planPath, counts: { changes: 3, failed: 2 }, errorsPath });
+    t.deepEqual(readCsv(errorsPath).map((r) => [r._line, r._error_code]).sort(), [['5', 'ROW_NOT_FOUND'], ['6', 'ROW_DUPLICATE_IN_FILE']]);
+  }
+  t.is(writes(emulator), 0);
+});
+
 test('--dry-run prints the plan with its transitions and writes nothing', async (t) => {
   const { emulator, dir, env } = await seeded(t, 1_000);
   const before = snapshot(emulator);

@@ -23,8 +23,36 @@ test('a file whose first line is data: the unknown-columns error asks "Missing h
   writeFileSync(file, 'Ada Lovelace,ada@example.com\nBob,bob@example.com\n');
   const run = await runCli(['import', file, '--dry-run'], { env: envFor(emulator) });
   t.is(run.code, 2, run.stderr);
-  t.regex(run.stderr, /Missing header\? The first line looks like data \("ada@example\.com" is an email address\): add a header line/);
+  t.regex(run.stderr, /Missing header\? The first line looks like data \("ada@example\.com" is an email address\), so the file seems to have no header line: add one naming the columns as its first line, e\.g\. email for a list of addresses, or name,email\./);
   t.is(emulator.store.size, 0);
+});
+
+test('update of a plain email list without a header line: the error says to add one (email), never an option update does not have', async (t) => {
+  const emulator = await startEmulator(t);
+  const file = join(tempDir(t), 'nohdr.csv');
+  writeFileSync(file, 'sam@freelance.example\nalice@umbrella.example\n');
+  const hint = /Missing header\? The first line looks like data \("sam@freelance\.example" is an email address\), so the file seems to have no header line: add one naming the columns as its first line, e.g\. email for a list of addresses/;
+  const run = await runCli(['update', file, '--set', 'portal_role=admin', '--dry-run'], { env: envFor(emulator) });
+  t.is(run.code, 2, run.stderr);
+  t.regex(run.stderr, hint);
+  t.notRegex(run.stderr, /--ignore-unknown-columns/, 'skipping the column would lose the emails');
+  // Skipping the "columns" anyway: still told what is wrong, and not to use --mode, which update does not have.
+  const skipped = await runCli(['update', file, '--set', 'portal_role=admin', '--dry-run', '--ignore-unknown-columns'], { env: envFor(emulator) });
+  t.is(skipped.code, 2, skipped.stderr);
+  t.regex(skipped.stderr, /no email or id column/);
+  t.regex(skipped.stderr, hint);
+  t.notRegex(skipped.stderr, /--mode/);
+  // A file with a header but no email or id column: update is told to add one, import also of --mode create.
+  const names = join(tempDir(t), 'names.csv');
+  writeFileSync(names, 'name\nSam\n');
+  const update = await runCli(['update', names, '--set', 'portal_role=admin', '--dry-run'], { env: envFor(emulator) });
+  t.is(update.code, 2, update.stderr);
+  t.regex(update.stderr, /no email or id column, so rows cannot be matched to contacts\. Add one \(a header named email or id\)\./);
+  t.notRegex(update.stderr, /--mode/);
+  const upsert = await runCli(['import', names, '--dry-run'], { env: envFor(emulator) });
+  t.is(upsert.code, 2, upsert.stderr);
+  t.regex(upsert.stderr, /Add one, or use --mode create\./);
+  t.is(emulator.stats().requests.patch + emulator.stats().requests.create, 0);
 });
 
 test('a header with an unknown column gets no "Missing header?" hint when other columns are known', async (t) => {

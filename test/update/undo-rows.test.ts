@@ -1,5 +1,5 @@
 import test from 'ava';
-import { isConditionalUndo, plannedFromUndoRow, undoCells, undoColumns, UNDO_CLEAR_TOKEN } from '../../src/update/undo-rows.js';
+import { isConditionalUndo, plannedFromUndoRow, readUndoRows, undoCells, undoColumns, UNDO_CLEAR_TOKEN } from '../../src/update/undo-rows.js';
 
 test('undo rows record the previous value and the value set; empty values as the clear token', (t) => {
   const columns = undoColumns(['email', 'portal_role', 'custom.tier']);
@@ -29,4 +29,19 @@ test('an undo row read back is a plan: from the value set, to the previous value
     ],
   });
   t.is(plannedFromUndoRow(header, ['', 'a@x.com', 'member']), undefined, 'a row without an id is not a contact');
+});
+
+test('undo rows are read with the physical line each starts on: the header is line 1, quoted line breaks and blank lines count', (t) => {
+  const text = '\uFEFFid,email,name,_set.name\r\nc1,a@x.com,"Ada\r\nLovelace",Ada\r\n\r\nc2,b@x.com,Bob,Robert\r\n';
+  t.deepEqual(readUndoRows(text, 'x.undo.csv'), {
+    header: ['id', 'email', 'name', '_set.name'],
+    rows: [
+      { line: 2, cells: ['c1', 'a@x.com', 'Ada\r\nLovelace', 'Ada'] },
+      { line: 5, cells: ['c2', 'b@x.com', 'Bob', 'Robert'] },
+    ],
+  });
+  // A row that cannot be read stops the run (exit 2) with its line: read wrongly, it would revert the wrong values.
+  const error = t.throws(() => readUndoRows('id,email,name,_set.name\nc1,a@x.com,"Ada"x,Ada\n', 'x.undo.csv'));
+  t.like(error, { name: 'ConfigError', code: 'CSV_MALFORMED' });
+  t.regex(error!.message, /^x\.undo\.csv, line 2: Invalid closing quote/);
 });

@@ -362,3 +362,33 @@ test('a PATCH that landed before a kill -9, its outcome unrecorded: --resume cou
     t.deepEqual(f.snapshot(), before);
   });
 });
+
+test('an undo file applied after one contact changed and one was deleted: the error report names their lines in the undo file, and the plan totals count only the contacts that change', async (t) => {
+  await withFixture(40, async (f) => {
+    const chosen = f.snapshot().filter((c) => c.portal_role !== 'admin').slice(0, 4);
+    const undo = join(f.dir, 'list.undo.csv');
+    const run = await f.update({ input: f.csv('list.csv', ['email', ...emailsOf(chosen)]), set: { portal_role: 'admin' }, undo });
+    t.is(run.stats?.updated, 4);
+    // Someone else changes the 2nd contact again and deletes the 3rd: lines 3 and 4 of the undo file (line 1 is its header).
+    const undoRows = parse(readFileSync(undo, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    t.deepEqual(undoRows.map((r) => r.id), chosen.map((c) => c.id));
+    f.emulator.store.update(chosen[1].id, { portal_role: chosen[1].portal_role === 'member' ? 'no_access' : 'member' });
+    f.emulator.store.delete(chosen[2].id);
+
+    const back = await f.update({ input: undo, undo: join(f.dir, 'list.undo.undo.csv'), errors: join(f.dir, 'back.errors.csv') });
+    t.like(back.stats, { updated: 2, failed: 2 });
+    const errors = parse(readFileSync(join(f.dir, 'back.errors.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    t.deepEqual(errors.map((e) => [e.id, e._line, e._error_code]), [
+      [chosen[1].id, '3', 'ROW_DRIFTED'],
+      [chosen[2].id, '4', 'ROW_NOT_FOUND'],
+    ]);
+    // The totals add up to the contacts that change: the 1st and the 4th, back to their roles.
+    t.is(back.plan.changes, 2);
+    const expected = new Map<string, number>();
+    for (const c of [chosen[0], chosen[3]]) expected.set(c.portal_role!, (expected.get(c.portal_role!) ?? 0) + 1);
+    t.deepEqual(
+      back.plan.transitions.map((x) => [x.column, x.from, x.to, x.count]).sort(),
+      [...expected].map(([role, count]) => ['portal_role', 'admin', role, count]).sort(),
+    );
+  });
+});

@@ -106,6 +106,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       { path: options.journalPath, option: '--journal' },
       ...(options.resultsPath ? [{ path: options.resultsPath, option: '--results' }] : []),
     ]);
+    const auditLog = openAuditLog(argv.auditLog, ctx);
     const startedAt = new Date();
     const client = connect(options.connection);
     try {
@@ -118,7 +119,6 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       if (plan.removals.length > options.maxRemovals) {
         throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than --max-removals ${options.maxRemovals}.`, 'RUN_GUARD');
       }
-      const auditLog = openAuditLog(argv.auditLog, ctx);
       if (only) ctx.stderr.write(`--only ${argv.only}: ${contacts.length.toLocaleString('en-US')} of the plan's contacts (its ROW_DRIFTED rows)\n`);
       const stats = (await runWithTerminal(
         argv,

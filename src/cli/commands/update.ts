@@ -195,7 +195,11 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
         `Plan written to ${argv.planOut}: ${saved.counts.changes} contacts change${argv.sync ? `, ${saved.counts.removals} removals` : ''}, for ${describeTarget(saved.target)}; hash ${saved.hash.slice(0, 12)}.\n` +
           `  Review it with: pylon-contacts show ${argv.planOut}\n  then: pylon-contacts apply ${argv.planOut}   (refused after --max-age, default 24 h, or if edited)\n`,
       );
-      if (argv.json) ctx.stdout.write(JSON.stringify({ planPath: argv.planOut, hash: saved.hash, counts: saved.counts, target: saved.target, createdAt: saved.createdAt }) + '\n');
+      // The rows that failed are not in the plan: the error report is where they are (exit 3).
+      if (result.failed > 0) ctx.stderr.write(`  ${result.failed.toLocaleString('en-US')} rows failed and are not in the plan; error report: ${result.errorsPath} (fix the rows, then make the plan again)\n`);
+      if (argv.json) {
+        ctx.stdout.write(JSON.stringify({ planPath: argv.planOut, hash: saved.hash, counts: saved.counts, target: saved.target, createdAt: saved.createdAt, ...(result.failed > 0 ? { errorsPath: result.errorsPath } : {}) }) + '\n');
+      }
       ctx.exitCode = result.failed > 0 ? EXIT.PARTIAL : EXIT.OK;
       return;
     }
