@@ -69,7 +69,7 @@ export interface ExportManifest {
   contactsRead: number;
   recordErrors: number;
   pages: number;
-  apiCalls: { total: number; list: number; search: number; customFields: number; retries: number; rateLimited: number };
+  apiCalls: { total: number; list: number; search: number; customFields: number; me: number; retries: number; rateLimited: number };
   /** Of the bytes written (after gzip); null unless complete. */
   bytes: number | null;
   sha256: string | null;

@@ -918,6 +918,8 @@ function buildManifest(options: ExportOptions, manifestPath: string, stats: Expo
       list: stats.calls.list,
       search: stats.calls.search,
       customFields: stats.calls.customFields,
+      // A load asks who the token belongs to (the state's owner): counted in total, so named here too.
+      me: stats.calls.me,
       retries: stats.retries,
       rateLimited: stats.rateLimited,
     },

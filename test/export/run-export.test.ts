@@ -45,7 +45,7 @@ test('round trip: the CSV holds exactly the store, every custom-field type, in t
 
     const manifest = await readManifest(`${out}.manifest.json`);
     t.like(manifest, { kind: 'pylon-contacts-export', version: 1, complete: true, status: 'complete', file: 'contacts.csv', format: 'csv', rows: 62, pages: 9, sha256: stats.sha256, bytes: bytes.length, stoppedAt: null, errors: null, delta: null });
-    t.deepEqual(manifest.apiCalls, { total: 10, list: 9, search: 0, customFields: 1, retries: 0, rateLimited: 0 });
+    t.deepEqual(manifest.apiCalls, { total: 10, list: 9, search: 0, customFields: 1, me: 0, retries: 0, rateLimited: 0 });
     t.deepEqual(manifest.columns, stats.columns);
     t.true(Date.parse(manifest.startedAt) <= Date.parse(manifest.endedAt));
     t.like(manifest.state, { path: 'contacts.csv.state', entries: 62 });

@@ -79,6 +79,9 @@ test('three nights with --state, the second failed (Pylon unreachable): nothing 
     const manifest = await readManifest(join(dir, 'lake/contacts._meta/dt=2026-12-03/contacts.csv.manifest.json'));
     t.like(manifest.state, { path: '../../../contacts.state', entries: 40 });
     t.is(manifest.load?.deleted, 1);
+    // The state's owner is asked of /me once: the manifest names that call, and its total is the sum of the calls it names.
+    t.is(manifest.apiCalls.me, 1);
+    t.is(manifest.apiCalls.total, manifest.apiCalls.list + manifest.apiCalls.search + manifest.apiCalls.customFields + manifest.apiCalls.me);
 
     // The state names its run, and the next night starts from this one.
     const header = (await readFile(statePath, 'utf8')).split('\n').slice(0, 2);
