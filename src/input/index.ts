@@ -71,7 +71,7 @@ export function createInputSource(options: InputSourceOptions): InputSource {
     format === 'xlsx'
       ? createXlsxSource({ input: options.input, sheet: options.sheet, memo: options.memo })
       : format === 'json'
-        ? createJsonSource({ input: options.input })
+        ? createJsonSource({ input: options.input, encoding: options.encoding })
         : createRecordSource({ input: options.input, delimiter: options.delimiter, encoding: options.encoding });
   if (!options.transform) {
     return Object.assign(base, { sourceHeader: () => base.header() }) as InputSource;
