@@ -1,7 +1,7 @@
 /**
  * JSON and NDJSON input through the built CLI against the emulator: text that is not valid UTF-8
- * never reaches Pylon (the record fails with ROW_ENCODING, the others import), and `--encoding`
- * decodes as asked.
+ * never reaches Pylon (the record fails with ROW_ENCODING, the others import), `--encoding` decodes
+ * as asked, and the results file names the email of rows the reader failed or a map's filter skipped.
  */
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ function resultsOf(path: string): Array<{ line: string; action: string; email: s
   return rows.map((r) => ({ line: r._line!, action: r._action!, email: r.email!, message: r._message! })).sort((a, b) => Number(a.line) - Number(b.line));
 }
 
-test('NDJSON with a Latin-1 byte: that line fails with ROW_ENCODING, the others import (a literal U+FFFD as written), and the report imports as it is', async (t) => {
+test('NDJSON with a Latin-1 byte: that line fails with ROW_ENCODING and its email, the others import (a literal U+FFFD as written), and the report imports as it is', async (t) => {
   const emulator = await startEmulator(t);
   const dir = tempDir(t);
   const file = join(dir, 'users.ndjson');
@@ -34,7 +34,7 @@ test('NDJSON with a Latin-1 byte: that line fails with ROW_ENCODING, the others 
   t.is(emulator.store.findByEmail('renee@enc.example')?.name, 'Renée Utf');
   t.is(emulator.store.findByEmail('fffd@enc.example')?.name, 'F \uFFFD Utf');
   t.is(emulator.store.findByEmail('jose@enc.example'), undefined, 'nothing garbled reaches Pylon');
-  t.like(resultsOf(results)[1], { line: '2', action: 'failed' });
+  t.like(resultsOf(results)[1], { line: '2', action: 'failed', email: 'jose@enc.example' });
   t.regex(resultsOf(results)[1]!.message, /^ROW_ENCODING: Line 2 holds bytes that are not valid UTF-8 .*name "José Latin"; check that value/);
 
   const reportPath = join(dir, 'users.errors.csv');
@@ -68,4 +68,41 @@ test('a JSON array with a bad byte: that record fails, the others import; --enco
   t.is(asked.code, 0, asked.stderr);
   t.like(statsOf(asked), { total: 1, created: 1, failed: 0, warnings: [] });
   t.is(emulator.store.findByEmail('jm@enc.example')?.name, 'José Müller');
+});
+
+test('--results names the email of rows the reader failed and of rows a map filtered out, as the map reads it', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+
+  // A preset over JSON: the filter skips an agent; a record with a bad byte fails in the reader.
+  const users = join(dir, 'users.json');
+  writeFileSync(users, Buffer.concat([
+    Buffer.from('[{"id":1,"name":"Ruth","email":"ruth@acme.example","role":"end-user","organization_id":null},\n'),
+    Buffer.from(' {"id":2,"name":"Agent","email":"agent@acme.example","role":"agent","organization_id":null},\n'),
+    Buffer.from(' {"id":3,"name":"Jos'),
+    Buffer.from([0xe9]),
+    Buffer.from('","email":"jose@acme.example","role":"end-user","organization_id":null}]'),
+  ]));
+  const zendesk = join(dir, 'zendesk.csv');
+  const first = await runCli(importArgs(users, '--from', 'zendesk', '--results', zendesk), { env: envFor(emulator) });
+  t.is(first.code, 3, first.stderr);
+  t.like(statsOf(first), { total: 3, created: 1, skipped: 1, failed: 1 });
+  t.deepEqual(resultsOf(zendesk).map((r) => [r.line, r.action, r.email]), [
+    ['1', 'created', 'ruth@acme.example'],
+    ['2', 'skipped', 'agent@acme.example'],
+    ['3', 'failed', 'jose@acme.example'],
+  ]);
+
+  // A plain CSV: a ragged line names its email when the email column holds an address, never another cell.
+  const csv = join(dir, 'ragged.csv');
+  writeFileSync(csv, 'name,email\nAnn,ann@x.example,extra\nSmith, John,john@x.example\nBea,bea@x.example\n');
+  const plain = join(dir, 'plain.csv');
+  const second = await runCli(importArgs(csv, '--results', plain), { env: envFor(emulator) });
+  t.is(second.code, 3, second.stderr);
+  t.like(statsOf(second), { total: 3, created: 1, failed: 2 });
+  t.deepEqual(resultsOf(plain).map((r) => [r.line, r.action, r.email]), [
+    ['2', 'failed', 'ann@x.example'],
+    ['3', 'failed', ''],
+    ['4', 'created', 'bea@x.example'],
+  ]);
 });
