@@ -106,7 +106,7 @@ export type ApiCommandArgv = ConnectionArgv & SummaryArgv;
 /** How any row file is read (CSV and the formats below). */
 export const inputOptions = {
   delimiter: { type: 'string', describe: 'Field delimiter (, ; tab |); sniffed when omitted' },
-  encoding: { type: 'string', describe: 'Input encoding, e.g. windows-1252, latin1, utf16le (BOMs are detected)', defaultDescription: 'utf8' },
+  encoding: { type: 'string', describe: 'Encoding of a CSV or JSON input, e.g. windows-1252, latin1, utf16le (BOMs are detected)', defaultDescription: 'utf8' },
 } satisfies Record<string, Options>;
 
 /** Files other than CSV (import only: update reads CSV). */

@@ -70,6 +70,24 @@ export function readBadBytes(text: string): string {
   return text.replace(BAD_BYTES, (mark) => windows1252Character(mark.charCodeAt(0) - 0xdc00));
 }
 
+/**
+ * The message of a row whose values hold bytes that are not valid UTF-8 (`where` is `Line 3` or `Record 3`), naming
+ * those values as the error report shows them (`values`: name and value, bad bytes read as windows-1252).
+ */
+export function badBytesMessage(where: string, values: ReadonlyArray<readonly [name: string, value: string]>): string {
+  const one = values.length === 1;
+  return `${where} holds bytes that are not valid UTF-8 (the rest of the file is UTF-8), read as windows-1252 in the error report: ${describeValues(values)}; check ${one ? 'that value' : 'those values'}, correct ${one ? 'it' : 'them'} if wrong, and import the report again (or pass --encoding with the file's real encoding)`;
+}
+
+/** `name "José Latin"`, for up to three values (a long value cut at 80 characters), and how many more. */
+export function describeValues(values: ReadonlyArray<readonly [name: string, value: string]>): string {
+  // C1 controls (bytes windows-1252 leaves undefined) are written out, or the message would hide them.
+  const shown = (value: string) =>
+    JSON.stringify(value.length > 80 ? value.slice(0, 79) + '…' : value).replace(/[\u0080-\u009f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  const named = values.slice(0, 3).map(([name, value]) => `${name} ${shown(value)}`);
+  return named.join(', ') + (values.length > 3 ? ` and ${values.length - 3} more` : '');
+}
+
 let windows1252High: string[] | undefined;
 function windows1252Character(byte: number): string {
   windows1252High ??= [...iconv().decode(Buffer.from(Array.from({ length: 128 }, (_, i) => 0x80 + i)), 'windows-1252')].map((c, i) =>

@@ -2,7 +2,7 @@ import { open as openFile } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ConfigError, InternalError, PylonCliError, invalidOption } from '../errors.js';
-import { createDecoder, describeInvisible, detectBom, hasBadBytes, hasUtf8Characters, isValidUtf8, looksLikeUtf8, readAsUtf8, readBadBytes, resolveEncoding, type Decoder } from './decode.js';
+import { badBytesMessage, createDecoder, describeInvisible, describeValues, detectBom, hasBadBytes, hasUtf8Characters, isValidUtf8, looksLikeUtf8, readAsUtf8, readBadBytes, resolveEncoding, type Decoder } from './decode.js';
 import { hasEnoughToSniff, readSepLine, sniffDelimiter } from './sniff.js';
 import { createTokenizer, type RawRecord, type RecordError, type Tokenizer } from './tokenize.js';
 
@@ -247,10 +247,7 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
       const cells = record.cells.map(readBadBytes);
       return {
         cells,
-        error: {
-          code: 'ROW_ENCODING',
-          message: `Line ${record.line} holds bytes that are not valid UTF-8 (the rest of the file is UTF-8), read as windows-1252 in the error report: ${describeCells(bad, cells)}; check ${bad.length === 1 ? 'that value' : 'those values'}, correct ${bad.length === 1 ? 'it' : 'them'} if wrong, and import the report again (or pass --encoding with the file's real encoding)`,
-        },
+        error: { code: 'ROW_ENCODING', message: badBytesMessage(`Line ${record.line}`, namedCells(bad, cells)) },
       };
     }
     if (!guessedLegacy) return undefined;
@@ -261,19 +258,15 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
       cells,
       error: {
         code: 'ROW_ENCODING',
-        message: `Line ${record.line} looks like UTF-8 in a file read as windows-1252 (its text would be garbled), read as UTF-8 in the error report: ${describeCells(utf8, cells)}; check ${utf8.length === 1 ? 'that value' : 'those values'} and import the report again, or pass --encoding utf8 or windows-1252 to say which the file is`,
+        message: `Line ${record.line} looks like UTF-8 in a file read as windows-1252 (its text would be garbled), read as UTF-8 in the error report: ${describeValues(namedCells(utf8, cells))}; check ${utf8.length === 1 ? 'that value' : 'those values'} and import the report again, or pass --encoding utf8 or windows-1252 to say which the file is`,
       },
     };
   }
 
-  /** `name "José Latin"`, for up to three cells (a long value cut at 80 characters). */
-  function describeCells(indexes: number[], cells: string[]): string {
+  /** The cells at `indexes`, each with its column's name (for `describeValues`). */
+  function namedCells(indexes: number[], cells: string[]): Array<readonly [string, string]> {
     const header = layout!.header;
-    // C1 controls (bytes windows-1252 leaves undefined) are written out, or the message would hide them.
-    const shown = (cell: string) =>
-      JSON.stringify(cell.length > 80 ? cell.slice(0, 79) + '…' : cell).replace(/[\u0080-\u009f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-    const named = indexes.slice(0, 3).map((i) => `${header[i] ?? `column ${i + 1}`} ${shown(cells[i]!)}`);
-    return named.join(', ') + (indexes.length > 3 ? ` and ${indexes.length - 3} more` : '');
+    return indexes.map((i) => [header[i] ?? `column ${i + 1}`, cells[i]!] as const);
   }
 
   function close(): void {

@@ -8,7 +8,7 @@ import type { Journal, JournalOutcome } from '../run/journal.js';
 import type { RowRef } from '../run/ledger.js';
 import { DEFAULT_EXTERNAL_ID_LABEL, duplicateKeysFor, keyFor } from './lookup-key.js';
 import type { ImportOptions } from './options.js';
-import { validateRow, type ValidationContext } from './validate.js';
+import { unvalidatedEmail, validateRow, type ValidationContext } from './validate.js';
 
 /** What a row read from the file comes to before any call: an outcome already known, or a row to look up. */
 export type PreparedRow =
@@ -63,7 +63,13 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       claim();
       return { kind: 'replay', row, previous };
     }
-    if (item.skip !== undefined) return { kind: 'skip', row, message: item.skip };
+    // A row that is not validated names its email in the reports too, where its email cell can be found: the map reads it
+    // from a row as read (`source`); otherwise it is the email column's cell.
+    const unvalidated = (): RowRef => {
+      const email = item.source ? item.email : columns.indexOf.email === undefined ? undefined : unvalidatedEmail(cells[columns.indexOf.email], item.cells.length === headerWidth);
+      return email === undefined ? row : { ...row, email };
+    };
+    if (item.skip !== undefined) return { kind: 'skip', row: unvalidated(), message: item.skip };
     if (item.issue) {
       claim();
       const email = columns.indexOf.email === undefined ? undefined : cells[columns.indexOf.email]?.trim() || undefined;
@@ -75,7 +81,7 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       const extra = code === 'ROW_MALFORMED' && item.cells.length > headerWidth ? `; cells beyond the header: ${JSON.stringify(item.cells.slice(headerWidth))}` : '';
       // The reader's code is named when it is not the row's own (ROW_MALFORMED covers several); the results file already starts with the row's.
       const reader = item.error.code === code ? '' : ` (${item.error.code})`;
-      return { kind: 'fail', row, issue: { code, message: `${item.error.message}${reader}${extra}` } };
+      return { kind: 'fail', row: unvalidated(), issue: { code, message: `${item.error.message}${reader}${extra}` } };
     }
     const { desired, issues } = validateRow(cells, columns, validation);
     const withEmail = { ...row, email: desired.email };

@@ -6,6 +6,7 @@ import { editDistance, normalizeHeader } from './columns.js';
 import type { RowIssue, RowIssueCode } from './desired.js';
 import { countryFromCell, normalizePhoneNumber, type BadPhonePolicy } from './phone.js';
 import { DATE_FORMAT, NUMBER_FORMATS, parseSpreadsheetDate, parseSpreadsheetNumber, type NumberFormat } from './spreadsheet-values.js';
+import { unvalidatedEmail } from './validate.js';
 
 /**
  * A map that transforms: source columns (or JSON paths) → Pylon fields, with
@@ -328,6 +329,8 @@ export interface CompiledTransform {
   apply(cells: readonly string[]): TransformedRow;
   /** Whether a record is a report's footer line (the map's `footer`), not a row. */
   isFooter(cells: readonly string[]): boolean;
+  /** The email the map reads from a row it does not build (its filter skips it, or the reader failed it), for the reports. */
+  emailOf(cells: readonly string[]): string | undefined;
 }
 
 export interface CompileOptions {
@@ -415,6 +418,8 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
   // against every country's English names) costs about as much as parsing the phone number: each
   // distinct cell is read once. The cache stops growing at COUNTRY_CACHE_LIMIT cells (a column of garbage).
   const countries = new Map<string, RowCountry>();
+  /** How the email field is read from a source row. */
+  let readEmail: ((cells: readonly string[]) => string[] | RowIssue) | undefined;
   const rowCountry = (cells: readonly string[]): RowCountry => {
     const cell = countryAt === -1 ? '' : (cells[countryAt] ?? '').trim();
     if (cell === '') return noCountryCell;
@@ -498,6 +503,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
         break;
       }
     }
+    if (target === 'email') readEmail = read;
     steps.push((cells, out, notes, dropped) => {
       const values = read(cells);
       if (!Array.isArray(values)) return values;
@@ -573,6 +579,10 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
       if (footer.length === 0) return false;
       const values = cells.map((c) => c.trim()).filter((c) => c !== '');
       return values.length === 1 && footer.some((re) => re.test(values[0]!));
+    },
+    emailOf(cells) {
+      const values = readEmail?.(cells);
+      return Array.isArray(values) ? unvalidatedEmail(values.join(MULTI_SEPARATOR), cells.length === sourceHeader.length) : undefined;
     },
     apply(cells) {
       for (const { rule, i } of filters) {

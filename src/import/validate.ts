@@ -354,6 +354,17 @@ export function emailProblem(value: string, lenient = false): string | undefined
   return LOOSE_EMAIL.test(value) ? BEYOND_SPEC : '';
 }
 
+/**
+ * The email of a row that is not validated (the reader failed it, or a map's filter left it out), for the reports: its
+ * email cell, trimmed; but when the row's cells do not line up with the header (a ragged CSV line, whose cells may have
+ * shifted), only a value that is an address, so a results file never names another cell as the row's email.
+ */
+export function unvalidatedEmail(cell: string | undefined, aligned: boolean): string | undefined {
+  const email = cell?.trim();
+  if (!email) return undefined;
+  return aligned || emailProblem(email, true) === undefined ? email : undefined;
+}
+
 /** Practical email check: one @, a non-empty local part, a dotted domain, no spaces. */
 export function isEmail(value: string): boolean {
   return EMAIL.test(value);

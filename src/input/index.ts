@@ -25,6 +25,8 @@ export interface InputItem extends RecordItem {
   skip?: string;
   /** The map could not build this row: a failed row. */
   issue?: RowIssue;
+  /** The email of a row the map did not build (skipped, or failed by the reader), as the map reads it: for the reports. */
+  email?: string;
   /** What the map left out of this row (a dropped phone number…): shown in its `_message`. */
   notes?: string[];
   /** How many of the row's phone numbers the map dropped (`--on-bad-phone drop`). */
@@ -65,13 +67,17 @@ export function resolveFormat(input: string, format: string | undefined): InputF
   return 'csv';
 }
 
+function withEmail(item: InputItem, email: string | undefined): InputItem {
+  return email === undefined ? item : { ...item, email };
+}
+
 export function createInputSource(options: InputSourceOptions): InputSource {
   const format = resolveFormat(options.input, options.format);
   const base: RecordSource =
     format === 'xlsx'
       ? createXlsxSource({ input: options.input, sheet: options.sheet, memo: options.memo })
       : format === 'json'
-        ? createJsonSource({ input: options.input })
+        ? createJsonSource({ input: options.input, encoding: options.encoding })
         : createRecordSource({ input: options.input, delimiter: options.delimiter, encoding: options.encoding });
   if (!options.transform) {
     return Object.assign(base, { sourceHeader: () => base.header() }) as InputSource;
@@ -97,11 +103,12 @@ export function createInputSource(options: InputSourceOptions): InputSource {
         continue;
       }
       if (item.error) {
-        yield item;
+        // `source` says the cells are the row as read (not the map's columns), whose email only the map can find.
+        yield withEmail({ ...item, source: item.cells }, t.emailOf(item.cells));
         continue;
       }
       const out = t.apply(item.cells);
-      if (out.kind === 'skip') yield { line: item.line, cells: [], source: item.cells, skip: out.reason };
+      if (out.kind === 'skip') yield withEmail({ line: item.line, cells: [], source: item.cells, skip: out.reason }, t.emailOf(item.cells));
       // A failed row's cells are what it came to: they name the email and id it claims among the file's duplicates.
       else if (out.kind === 'fail') yield { line: item.line, cells: out.cells, source: item.cells, issue: out.issue };
       else {

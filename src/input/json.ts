@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { ConfigError, InternalError, PylonCliError } from '../errors.js';
 import { assembleRecordSource, openInput, type CsvLayout, type RecordItem, type RecordSource } from '../csv/read.js';
+import { badBytesMessage, createDecoder, detectBom, hasBadBytes, readBadBytes, resolveEncoding, type Decoder } from '../csv/decode.js';
 import { MULTI_SEPARATOR } from '../columns.js';
 
 /**
@@ -14,17 +14,26 @@ import { MULTI_SEPARATOR } from '../columns.js';
  * the paths seen in the first `sampleRecords` records (a path first seen later
  * is ignored, with a warning). `line` is the record's number for an array and
  * its physical line for NDJSON, so reports point at it like CSV line numbers.
+ * Text is UTF-8 (JSON's own rule, RFC 8259 §8.1) unless a BOM or `--encoding`
+ * says otherwise; nothing is guessed. Bytes that are not valid UTF-8 are marked
+ * by the decoder (src/csv/decode.ts) and never reach a cell: the record holding
+ * them fails with ROW_ENCODING, its values shown with those bytes read as
+ * windows-1252, as the CSV reader does. The scanner only looks at ASCII, which
+ * no bad byte is, so the other records are cut and read as usual.
  * Memory: the sample, then one chunk and one record.
  */
 
 export interface JsonSourceOptions {
   input: string | Readable;
+  /** `utf8` (default), or any encoding iconv-lite decodes (`windows-1252`, `latin1`, …). A BOM wins over it. */
+  encoding?: string;
   /** Records read before the header is fixed (default 1000). */
   sampleRecords?: number;
   highWaterMark?: number;
 }
 
-type Raw = { line: number; text?: string; value?: unknown; error?: string };
+/** `badBytes`: the paths whose key or value held bytes that are not valid UTF-8 (`value` then has them read as windows-1252). */
+type Raw = { line: number; text?: string; value?: unknown; error?: string; badBytes?: string[] };
 
 export function createJsonSource(options: JsonSourceOptions): RecordSource {
   const name = typeof options.input === 'string' ? (options.input === '-' ? 'stdin' : options.input) : 'input';
@@ -32,7 +41,10 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
   const warnings: string[] = [];
   let stream: Readable | undefined;
   let chunks: AsyncIterator<Buffer | string> | undefined;
-  const decoder = new StringDecoder('utf8');
+  const requestedEncoding = options.encoding === undefined ? undefined : resolveEncoding(options.encoding);
+  let encoding = 'utf8';
+  let decoder: Decoder | undefined;
+  let warnedBadUtf8 = false;
   let bytesRead = 0;
   let finished = false;
   let mode: 'array' | 'ndjson' | undefined;
@@ -54,22 +66,28 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
   // ndjson state
   let lineNo = 0;
 
-  async function more(): Promise<boolean> {
-    if (finished) return false;
+  async function nextChunk(): Promise<Buffer | undefined> {
     let result: IteratorResult<Buffer | string>;
     try {
       result = await chunks!.next();
     } catch (error) {
       throw new PylonCliError('INPUT_UNREADABLE', `Cannot read ${name}: ${(error as Error).message}`, { cause: error });
     }
-    if (result.done) {
-      finished = true;
-      buffer += decoder.end();
-      return false;
-    }
+    if (result.done) return undefined;
     const chunk = typeof result.value === 'string' ? Buffer.from(result.value) : result.value;
     bytesRead += chunk.length;
-    buffer += decoder.write(chunk);
+    return chunk;
+  }
+
+  async function more(): Promise<boolean> {
+    if (finished) return false;
+    const chunk = await nextChunk();
+    if (!chunk) {
+      finished = true;
+      buffer += decoder!.end();
+      return false;
+    }
+    buffer += decoder!.write(chunk);
     return true;
   }
 
@@ -168,22 +186,56 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
     }
   }
 
+  /** `Record 3` (array) or `Line 3` (NDJSON). */
+  const where = (line: number) => `${mode === 'array' ? 'Record' : 'Line'} ${line}`;
+
   function parse(raw: Raw): Raw {
     if (raw.text === undefined) return raw;
+    const bad = encoding === 'utf8' && hasBadBytes(raw.text);
+    if (bad && !warnedBadUtf8) {
+      warnedBadUtf8 = true;
+      warnings.push(`${name} is not valid UTF-8 at ${where(raw.line).toLowerCase()} (the records holding bad bytes fail with ROW_ENCODING); pass --encoding windows-1252 (or the file's real encoding) if the whole file is in another encoding`);
+    }
     try {
       const value = JSON.parse(raw.text);
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        return { line: raw.line, error: `${mode === 'array' ? 'Record' : 'Line'} ${raw.line} is ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}, not a JSON object` };
+        return { line: raw.line, error: readBadBytes(`${where(raw.line)} is ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}, not a JSON object`) };
       }
-      return { line: raw.line, value };
+      if (!bad) return { line: raw.line, value };
+      // Bad bytes are only ever inside strings here (elsewhere the text is not JSON), so the text with them read as
+      // windows-1252 parses to the same record, every byte kept and readable: what the error report shows.
+      const badBytes = [...flatten(value)].filter(([path, cell]) => hasBadBytes(path) || hasBadBytes(cell)).map(([path]) => readBadBytes(path));
+      return { line: raw.line, value: JSON.parse(readBadBytes(raw.text)), badBytes };
     } catch (error) {
-      return { line: raw.line, error: `${mode === 'array' ? 'Record' : 'Line'} ${raw.line} is not valid JSON: ${(error as Error).message}` };
+      // The parser's message quotes the text: its bad bytes are shown read as windows-1252 too.
+      const also = bad ? '; it also holds bytes that are not valid UTF-8, shown read as windows-1252: check them when you fix the record' : '';
+      return { line: raw.line, error: readBadBytes(`${where(raw.line)} is not valid JSON: ${(error as Error).message}`) + also };
     }
   }
 
   async function doOpen(): Promise<CsvLayout> {
     stream = await openInput(options.input, name, options.highWaterMark ?? 64 * 1024);
     chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+    // Enough bytes to see a byte-order mark, which says the encoding.
+    const head: Buffer[] = [];
+    let size = 0;
+    while (size < 4) {
+      const chunk = await nextChunk();
+      if (!chunk) {
+        finished = true;
+        break;
+      }
+      head.push(chunk);
+      size += chunk.length;
+    }
+    const bytes = Buffer.concat(head);
+    const bom = detectBom(bytes);
+    encoding = bom?.encoding ?? requestedEncoding ?? 'utf8';
+    if (bom && requestedEncoding !== undefined && requestedEncoding.replace(/-/g, '') !== bom.encoding) {
+      warnings.push(`${name} starts with a ${bom.encoding} byte-order mark: decoded as ${bom.encoding}, not ${options.encoding}`);
+    }
+    decoder = createDecoder(encoding);
+    buffer = decoder.write(bytes.subarray(bom?.length ?? 0)) + (finished ? decoder.end() : '');
     while (buffer.trim() === '' && (await more()));
     buffer = buffer.replace(/^\ufeff/, '');
     const first = buffer.trimStart()[0];
@@ -213,7 +265,7 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
     }
     header = [...paths.keys()];
     if (header.length === 0) throw new ConfigError('INPUT_FORMAT', `${name} holds no JSON objects`, { option: '<file>' });
-    return { header, headerLine: 0, delimiter: '', encoding: 'utf8' };
+    return { header, headerLine: 0, delimiter: '', encoding };
   }
 
   function toItem(raw: Raw): RecordItem {
@@ -227,7 +279,12 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
         }
       }
     }
-    return { line: raw.line, cells: header.map((h) => flat.get(h) ?? '') };
+    const cells = header.map((h) => flat.get(h) ?? '');
+    if (raw.badBytes) {
+      const message = badBytesMessage(where(raw.line), raw.badBytes.map((path) => [path, flat.get(path) ?? ''] as const));
+      return { line: raw.line, cells, error: { code: 'ROW_ENCODING', message } };
+    }
+    return { line: raw.line, cells };
   }
 
   function close(): void {

@@ -63,6 +63,8 @@ test('an XLSX id that lost digits: the report keeps it in scientific notation, a
   // The code is named once: the results' message starts with it, and the message does not repeat it.
   const results = readFileSync(join(dir, 'results.csv'), 'utf8');
   t.is(results.split('ROW_XLSX_LOST_DIGITS').length - 1, 1, results);
+  // The failed row names its email, as the preset reads it from the row.
+  t.regex(results, /^2,failed,,noor@lost\.example,,"ROW_XLSX_LOST_DIGITS: /m);
 
   const again = await runCli(importArgs(reportPath, '--from', 'salesforce'), { env: envFor(emulator) });
   t.is(again.code, 3, again.stderr);

@@ -51,6 +51,17 @@ test('a value with no entry in the value map (and no default) fails the row, nam
   }
 });
 
+test('emailOf: the email a row the map does not build gives the reports; a ragged row names only an address', (t) => {
+  const tr = compile({ fields: { name: 'First Name', email: 'Email' }, filters: [{ column: 'role', in: ['end-user'] }] });
+  t.is(tr.emailOf(row({ Email: ' a@x.example ', role: 'agent' })), 'a@x.example');
+  t.is(tr.emailOf(row({ Email: 'not an address' })), 'not an address', 'a row as wide as the header: its email cell as written');
+  t.is(tr.emailOf(row({})), undefined);
+  // A ragged row's cells may have shifted: the cell in the email column counts only when it is an address.
+  t.is(tr.emailOf([...row({ Email: 'b@x.example' }), 'extra']), 'b@x.example');
+  t.is(tr.emailOf([...row({ Email: 'Smith' }), 'extra']), undefined);
+  t.is(compile({ fields: { name: 'First Name', id: 'Record ID' } }).emailOf(row({ Email: 'c@x.example' })), undefined, 'a map without an email');
+});
+
 test('filters skip rows with a reason; requireEmail fails rows without one', (t) => {
   const tr = compile({
     fields: { name: 'First Name', email: 'Email' },

@@ -69,6 +69,71 @@ test('not an array nor NDJSON, empty, truncated: clear INPUT_FORMAT errors', asy
   }
 });
 
+test('NDJSON with a byte that is not valid UTF-8: that line fails with ROW_ENCODING, shown read as windows-1252; a literal U+FFFD is text like any other', async (t) => {
+  const path = join(dir, 'mixed.ndjson');
+  writeFileSync(path, Buffer.concat([
+    Buffer.from('{"name":"Renée Utf","email":"renee@enc.example"}\n{"name":"Jos'),
+    Buffer.from([0xe9]),
+    Buffer.from(' Latin","email":"jose@enc.example","tags":["a"]}\n{"name":"F \uFFFD","email":"fffd@enc.example"}\n'),
+  ]));
+  // a 5-byte read size cuts the characters, and the bad byte, across chunks
+  for (const highWaterMark of [5, 64 * 1024]) {
+    const { header, items, warnings } = await readAll(path, { highWaterMark });
+    t.deepEqual(header, ['name', 'email', 'tags']);
+    t.deepEqual(items.map((i) => [i.line, i.cells, i.error?.code]), [
+      [1, ['Renée Utf', 'renee@enc.example', ''], undefined],
+      [2, ['José Latin', 'jose@enc.example', 'a'], 'ROW_ENCODING'],
+      [3, ['F \uFFFD', 'fffd@enc.example', ''], undefined],
+    ]);
+    t.is(items[1]!.error!.message, 'Line 2 holds bytes that are not valid UTF-8 (the rest of the file is UTF-8), read as windows-1252 in the error report: name "José Latin"; check that value, correct it if wrong, and import the report again (or pass --encoding with the file\'s real encoding)');
+    t.deepEqual(warnings, [`${path} is not valid UTF-8 at line 2 (the records holding bad bytes fail with ROW_ENCODING); pass --encoding windows-1252 (or the file's real encoding) if the whole file is in another encoding`]);
+  }
+});
+
+test('a JSON array: a record with bad bytes in a key or a value fails alone, and a bad byte in a record that is not JSON is shown read as windows-1252', async (t) => {
+  const path = join(dir, 'mixed.json');
+  writeFileSync(path, Buffer.concat([
+    Buffer.from('[{"name":"Ana","email":"ana@enc.example","user_fields":{"city":"Malm'),
+    Buffer.from([0xf6]),
+    Buffer.from('"},"K'),
+    Buffer.from([0xf6]),
+    Buffer.from('r":"1"},\n {"name":"Bo","email":"bo@enc.example","user_fields":{"city":"Lund"}},\n {"name":"C'),
+    Buffer.from([0x81]),
+    Buffer.from('" "email":"c@enc.example"}]'),
+  ]));
+  const { header, items } = await readAll(path, { highWaterMark: 3 });
+  t.deepEqual(header, ['name', 'email', 'user_fields.city', 'Kör']);
+  t.deepEqual(items.map((i) => [i.line, i.cells, i.error?.code]), [
+    [1, ['Ana', 'ana@enc.example', 'Malmö', '1'], 'ROW_ENCODING'],
+    [2, ['Bo', 'bo@enc.example', 'Lund', ''], undefined],
+    [3, [], 'JSON_INVALID_RECORD'],
+  ]);
+  t.regex(items[0]!.error!.message, /^Record 1 holds bytes that are not valid UTF-8 .*: user_fields\.city "Malmö", Kör "1"; check those values/);
+  t.regex(items[2]!.error!.message, /^Record 3 is not valid JSON: .*; it also holds bytes that are not valid UTF-8, shown read as windows-1252: check them when you fix the record$/);
+  for (const item of items) t.false(/[\uFFFD\ud800-\udfff]/.test(item.cells.join('') + (item.error?.message ?? '')), 'no replacement character, no marked byte');
+});
+
+test('--encoding decodes a JSON file as asked; a BOM wins over it', async (t) => {
+  const latin = join(dir, 'latin.ndjson');
+  writeFileSync(latin, Buffer.concat([Buffer.from('{"name":"Jos'), Buffer.from([0xe9, 0x20, 0x80]), Buffer.from('","email":"jose@enc.example"}\n')]));
+  const source = createJsonSource({ input: latin, encoding: 'windows-1252' });
+  t.like(await source.open(), { encoding: 'windows-1252' });
+  const items: RecordItem[] = [];
+  for await (const item of source) items.push(item);
+  t.deepEqual(items, [{ line: 1, cells: ['José €', 'jose@enc.example'] }]);
+  t.deepEqual(source.warnings, []);
+
+  const bom = join(dir, 'bom.json');
+  writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('[{"name":"Renée"}]')]));
+  const { items: bomItems, warnings } = await readAll(bom);
+  t.deepEqual(bomItems, [{ line: 1, cells: ['Renée'] }]);
+  t.deepEqual(warnings, []);
+  const asked = createJsonSource({ input: bom, encoding: 'latin1' });
+  t.like(await asked.open(), { encoding: 'utf8' });
+  t.deepEqual(asked.warnings, [`${bom} starts with a utf8 byte-order mark: decoded as utf8, not latin1`]);
+  asked.close();
+});
+
 test('a stream works too', async (t) => {
   const source = createJsonSource({ input: Readable.from([Buffer.from('[{"x": {"y": [{"z": 1}]}}]')]) });
   t.deepEqual(await source.header(), ['x.y']);

@@ -1,0 +1,108 @@
+/**
+ * JSON and NDJSON input through the built CLI against the emulator: text that is not valid UTF-8
+ * never reaches Pylon (the record fails with ROW_ENCODING, the others import), `--encoding` decodes
+ * as asked, and the results file names the email of rows the reader failed or a map's filter skipped.
+ */
+import test from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { envFor, FAST_RATE, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
+
+const importArgs = (file: string, ...args: string[]) => ['import', file, '--json', '-q', '--rate', FAST_RATE, ...args];
+
+/** `_line`, `_action`, `email` and `_message` of each line of a results file, in line order (rows finish in any order). */
+function resultsOf(path: string): Array<{ line: string; action: string; email: string; message: string }> {
+  const rows = parse(readFileSync(path), { columns: true }) as Array<Record<string, string>>;
+  return rows.map((r) => ({ line: r._line!, action: r._action!, email: r.email!, message: r._message! })).sort((a, b) => Number(a.line) - Number(b.line));
+}
+
+test('NDJSON with a Latin-1 byte: that line fails with ROW_ENCODING and its email, the others import (a literal U+FFFD as written), and the report imports as it is', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'users.ndjson');
+  writeFileSync(file, Buffer.concat([
+    Buffer.from('{"name":"Renée Utf","email":"renee@enc.example"}\n{"name":"Jos'),
+    Buffer.from([0xe9]),
+    Buffer.from(' Latin","email":"jose@enc.example"}\n{"name":"F \uFFFD Utf","email":"fffd@enc.example"}\n'),
+  ]));
+  const results = join(dir, 'results.csv');
+  const first = await runCli(importArgs(file, '--results', results), { env: envFor(emulator) });
+  t.is(first.code, 3, first.stderr);
+  t.like(statsOf(first), { total: 3, created: 2, failed: 1 });
+  t.is(emulator.store.size, 2);
+  t.is(emulator.store.findByEmail('renee@enc.example')?.name, 'Renée Utf');
+  t.is(emulator.store.findByEmail('fffd@enc.example')?.name, 'F \uFFFD Utf');
+  t.is(emulator.store.findByEmail('jose@enc.example'), undefined, 'nothing garbled reaches Pylon');
+  t.like(resultsOf(results)[1], { line: '2', action: 'failed', email: 'jose@enc.example' });
+  t.regex(resultsOf(results)[1]!.message, /^ROW_ENCODING: Line 2 holds bytes that are not valid UTF-8 .*name "José Latin"; check that value/);
+
+  const reportPath = join(dir, 'users.errors.csv');
+  const report = readFileSync(reportPath);
+  t.false(report.includes(Buffer.from('\uFFFD')), 'no byte is replaced by U+FFFD');
+  t.regex(report.toString('utf8'), /^José Latin,jose@enc\.example,2,ROW_ENCODING,/m);
+  const again = await runCli(importArgs(reportPath), { env: envFor(emulator) });
+  t.is(again.code, 0, again.stderr);
+  t.like(statsOf(again), { total: 1, created: 1, failed: 0 });
+  t.is(emulator.store.findByEmail('jose@enc.example')?.name, 'José Latin');
+});
+
+test('a JSON array with a bad byte: that record fails, the others import; --encoding windows-1252 reads a Latin-1 file as asked', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const mixed = join(dir, 'mixed.json');
+  writeFileSync(mixed, Buffer.concat([
+    Buffer.from('[{"name":"Ana Malm'),
+    Buffer.from([0xf6]),
+    Buffer.from('","email":"ana@enc.example"},\n {"name":"Bo Lund","email":"bo@enc.example"}]'),
+  ]));
+  const res = await runCli(importArgs(mixed), { env: envFor(emulator) });
+  t.is(res.code, 3, res.stderr);
+  t.like(statsOf(res), { total: 2, created: 1, failed: 1 });
+  t.deepEqual([...emulator.store.all()].map((c) => c.name), ['Bo Lund']);
+  t.regex(readFileSync(join(dir, 'mixed.errors.csv'), 'utf8'), /^Ana Malmö,ana@enc\.example,1,ROW_ENCODING,,"Record 1 holds bytes that are not valid UTF-8/m);
+
+  const latin = join(dir, 'latin.ndjson');
+  writeFileSync(latin, Buffer.concat([Buffer.from('{"name":"Jos'), Buffer.from([0xe9]), Buffer.from(' M'), Buffer.from([0xfc]), Buffer.from('ller","email":"jm@enc.example"}\n')]));
+  const asked = await runCli(importArgs(latin, '--encoding', 'windows-1252'), { env: envFor(emulator) });
+  t.is(asked.code, 0, asked.stderr);
+  t.like(statsOf(asked), { total: 1, created: 1, failed: 0, warnings: [] });
+  t.is(emulator.store.findByEmail('jm@enc.example')?.name, 'José Müller');
+});
+
+test('--results names the email of rows the reader failed and of rows a map filtered out, as the map reads it', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+
+  // A preset over JSON: the filter skips an agent; a record with a bad byte fails in the reader.
+  const users = join(dir, 'users.json');
+  writeFileSync(users, Buffer.concat([
+    Buffer.from('[{"id":1,"name":"Ruth","email":"ruth@acme.example","role":"end-user","organization_id":null},\n'),
+    Buffer.from(' {"id":2,"name":"Agent","email":"agent@acme.example","role":"agent","organization_id":null},\n'),
+    Buffer.from(' {"id":3,"name":"Jos'),
+    Buffer.from([0xe9]),
+    Buffer.from('","email":"jose@acme.example","role":"end-user","organization_id":null}]'),
+  ]));
+  const zendesk = join(dir, 'zendesk.csv');
+  const first = await runCli(importArgs(users, '--from', 'zendesk', '--results', zendesk), { env: envFor(emulator) });
+  t.is(first.code, 3, first.stderr);
+  t.like(statsOf(first), { total: 3, created: 1, skipped: 1, failed: 1 });
+  t.deepEqual(resultsOf(zendesk).map((r) => [r.line, r.action, r.email]), [
+    ['1', 'created', 'ruth@acme.example'],
+    ['2', 'skipped', 'agent@acme.example'],
+    ['3', 'failed', 'jose@acme.example'],
+  ]);
+
+  // A plain CSV: a ragged line names its email when the email column holds an address, never another cell.
+  const csv = join(dir, 'ragged.csv');
+  writeFileSync(csv, 'name,email\nAnn,ann@x.example,extra\nSmith, John,john@x.example\nBea,bea@x.example\n');
+  const plain = join(dir, 'plain.csv');
+  const second = await runCli(importArgs(csv, '--results', plain), { env: envFor(emulator) });
+  t.is(second.code, 3, second.stderr);
+  t.like(statsOf(second), { total: 3, created: 1, failed: 2 });
+  t.deepEqual(resultsOf(plain).map((r) => [r.line, r.action, r.email]), [
+    ['2', 'failed', 'ann@x.example'],
+    ['3', 'failed', ''],
+    ['4', 'created', 'bea@x.example'],
+  ]);
+});
