@@ -125,6 +125,8 @@ test('undo after a later edit keeps the later edit (ROW_DRIFTED, exit 3); --forc
   const errors = readCsv(join(dir, 'back.errors.csv'));
   t.deepEqual(errors.map((e) => [e.id, e._error_code]), [[victim.id, 'ROW_DRIFTED']]);
   t.regex(back.stderr, /Undo plan: 19 contacts change/);
+  // The report keeps the undo rows as written: applied again (with --force) it reverts exactly the drifted contact.
+  t.true(back.stderr.includes(`to revert exactly those contacts anyway: pylon-contacts update ${join(dir, 'back.errors.csv')} --force`), back.stderr);
 
   // Applied twice: what was reverted already holds its values; the drifted contact is still drifted.
   emulator.resetStats();
