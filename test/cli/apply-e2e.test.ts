@@ -250,6 +250,28 @@ test('bad plans: another host, another organisation, edited, stale, not a plan â
   t.is(again.stats().requests.patch, 6);
 });
 
+test('a plan for another host is refused before any call: no request (no token) reaches that host, and an unreachable one gives the same exit 2', async (t) => {
+  const { emulator, dir, env } = await seeded(t, 20);
+  const input = join(dir, 'h.csv');
+  writeFileSync(input, emailsCsv(snapshot(emulator).slice(0, 3)));
+  const planPath = join(dir, 'h.json');
+  t.is((await runCli(['update', input, '--set', 'custom.tier=gold', '--plan-out', planPath, ...FAST], { env })).code, 0);
+
+  const other = await startEmulator(t);
+  const elsewhere = await runCli(['apply', planPath, ...FAST], { env: { ...env, PYLON_BASE_URL: other.url } });
+  t.is(elsewhere.code, 2, elsewhere.stderr);
+  t.regex(elsewhere.stderr, new RegExp(`was made for ${hostOf(emulator)}, and this run goes to ${hostOf(other)}`));
+  t.is(Object.values(other.stats().requests).reduce((a, b) => a + b, 0), 0, 'not even GET /me');
+
+  // Nothing listens there any more: the mismatch is still what the user is told.
+  const gone = other.url;
+  await other.close();
+  const unreachable = await runCli(['apply', planPath, ...FAST], { env: { ...env, PYLON_BASE_URL: gone } });
+  t.is(unreachable.code, 2, unreachable.stderr);
+  t.regex(unreachable.stderr, new RegExp(`was made for ${hostOf(emulator)}, and this run goes to ${new URL(gone).host}`));
+  t.is(writes(emulator), 0);
+});
+
 test('every summary names the host: import, import --dry-run, update --dry-run, update, apply (and --json has target)', async (t) => {
   const { emulator, dir, env } = await seeded(t, 20);
   const host = hostOf(emulator);

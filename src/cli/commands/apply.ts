@@ -8,7 +8,7 @@ import { ExitError } from '../../errors.js';
 import { connect } from '../../pylon/connect.js';
 import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-options.js';
 import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
-import { describeTarget, fetchTarget } from '../../update/target.js';
+import { describeTarget, fetchTarget, targetOf } from '../../update/target.js';
 import { applyJournalKey, runApply, type ApplyStats } from '../../update/apply.js';
 import { checkJournal } from '../../run/journal.js';
 import { withUndoRun } from '../../run/undo-run.js';
@@ -95,6 +95,9 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     const undoWanted = argv.undo !== false;
     if (undoWanted) checkUndoPath(options.undoPath);
     const plan = await readPlanFile(options.planPath);
+    // Another host, or a plan too old, shows without any call: refused before GET /me carries the token there (exit 2).
+    // The organisation needs GET /me: it is checked once the target is read.
+    checkPlanTarget(plan, targetOf(options.connection.baseUrl), { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
     // A re-run beside an unfinished one, or a resume of nothing or of another plan or host: exit 2 before any call.
     checkJournal(options.journalPath, applyJournalKey({ source: { path: options.planPath, hash: plan.hash }, contacts: [...plan.changes, ...plan.removals], connection: options.connection }), options.resume);
     const only = argv.only === undefined ? undefined : driftedIds(resolveFrom(ctx, argv.only));
