@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, invalidOption } from '../errors.js';
+import { sameFile } from '../output/output-file.js';
 import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
 import { parseMaxAge } from './plan-file.js';
 
@@ -89,9 +89,3 @@ export function resolveApplyOptions(input: ApplyOptionsInput): ResolvedApplyOpti
   };
 }
 
-/** One file under two names: the same path, or (when both exist) the same file system and inode (a link). */
-function sameFile(a: string, b: string): boolean {
-  if (resolve(a) === resolve(b)) return true;
-  const [x, y] = [statSync(a, { throwIfNoEntry: false }), statSync(b, { throwIfNoEntry: false })];
-  return x !== undefined && y !== undefined && x.dev === y.dev && x.ino === y.ino;
-}

@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
-import { checkWritable } from '../output/output-file.js';
+import { checkWritable, sameFile } from '../output/output-file.js';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify';
 import { createWriteStream } from 'node:fs';
@@ -95,6 +95,7 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
   const journalPath = dryRun || options.planOut ? undefined : importOptions.journalPath;
   if (options.planOut) importOptions = { ...importOptions, journalPath: undefined };
   try {
+    if (!options.where && importOptions.input !== '-') refuseOutputOnInput(importOptions);
     if (options.planOut) await checkWritable([{ path: options.planOut, option: '--plan-out' }]);
     // --sync: a resumed run whose listed contacts were all done has only its removals left (kept beside the journal).
     const pending = options.sync && journalPath && importOptions.resume ? readRemovalState<PlannedContact>(journalPath) : undefined;
@@ -297,6 +298,19 @@ async function applyRemovals(removals: PlannedContact[], importOptions: ImportOp
     undoPath: undoPath,
     durationMs: stats.durationMs + result.durationMs,
   };
+}
+
+/**
+ * The error report and the results replace their file, and a run with nothing to report removes its
+ * error report: neither may be the input the run reads (`update f.csv --errors f.csv` deleted f.csv after
+ * the plan). Refused before anything is read or sent (exit 2).
+ */
+function refuseOutputOnInput(options: ImportOptions): void {
+  for (const [option, path] of [['--errors', options.errorsPath], ['--results', options.resultsPath]] as const) {
+    if (path !== undefined && sameFile(path, options.input)) {
+      throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${path} is the input file this run reads, which the ${option === '--errors' ? 'error report' : 'results file'} would replace; give ${option} another path. Nothing was sent.`, { option });
+    }
+  }
 }
 
 async function readsAsUndoFile(path: string): Promise<boolean> {
