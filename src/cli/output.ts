@@ -22,7 +22,7 @@ export function importExitCode(stats: ImportStats): number {
 }
 
 /** Human summary on stderr; with --json the stats object on stdout. */
-export function printImportSummary(stats: ImportStats, ctx: CliContext, options: { json: boolean; verb: string; input: string; target?: RunTarget; /** The command that applies the plan to exactly the ROW_DRIFTED contacts anyway. */ driftHint?: string }) {
+export function printImportSummary(stats: ImportStats, ctx: CliContext, options: { json: boolean; verb: string; input: string; target?: RunTarget; /** The command that applies the plan to exactly the ROW_DRIFTED contacts anyway. */ driftHint?: string; /** An undo file applied: its error report holds the failed rows as written, and this command (`update <report>`) applies it again. */ undoRetry?: string }) {
   const lines: string[] = [];
   const dry = stats.dryRun;
   const state = stats.fatal ? 'stopped' : stats.interrupted ? 'interrupted' : dry ? 'planned' : 'done';
@@ -50,13 +50,18 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     lines.push(`  the real run: ${planned || 'no calls'}; about ${formatDuration(stats.etaSeconds ?? 0)} at the configured rates`);
   }
   const drifted = (stats as ImportStats & { drifted?: number }).drifted ?? 0;
-  if (drifted > 0) {
+  if (drifted > 0 && options.undoRetry) {
+    // The report holds the undo rows as written (with the values the run set): applied again, it is checked again.
+    lines.push(`  drifted: ${n(drifted)} contacts changed since the run and were left as they are (ROW_DRIFTED in ${stats.errorsPath})`);
+    lines.push(`    to revert exactly those contacts anyway: ${options.undoRetry} --force`);
+  } else if (drifted > 0) {
     // The report holds the planned values: importing it would override the edits made since, unchecked.
     lines.push(`  drifted: ${n(drifted)} contacts changed since the plan and were left as they are (ROW_DRIFTED in ${stats.errorsPath})`);
     lines.push('    the report holds the planned values, not the current ones: do not import it. Make a new plan to review the current values');
     if (options.driftHint) lines.push(`    or apply the plan to exactly those contacts anyway: ${options.driftHint}`);
   }
-  if (stats.failed > 0 && drifted === 0) lines.push(`  error report: ${stats.errorsPath} (fix the rows and import that file again)`);
+  if (stats.failed > 0 && options.undoRetry) lines.push(`  error report: ${stats.errorsPath} (the undo file's rows that failed, as written: fix them, then run ${options.undoRetry})`);
+  else if (stats.failed > 0 && drifted === 0) lines.push(`  error report: ${stats.errorsPath} (fix the rows and import that file again)`);
   else if (stats.failed > 0) lines.push(`  error report: ${stats.errorsPath}`);
   if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}`);
   if (stats.undoPath && !dry && stats.updated > 0) lines.push(`  undo file: ${stats.undoPath} (pylon-contacts update ${stats.undoPath} restores the previous values)`);

@@ -62,6 +62,7 @@ export type RowIssueCode =
   | 'ROW_AMBIGUOUS_MATCH'
   | 'ROW_NOT_FOUND'
   | 'ROW_DRIFTED'
+  | 'ROW_ID_REQUIRED'
   | 'ROW_ACCOUNT_NOT_FOUND'
   | 'ROW_EXISTS'
   | 'ROW_API_REJECTED'

@@ -100,6 +100,13 @@ export function specialFileIdentity(path: string): string | undefined {
   return s.isCharacterDevice() && s.rdev === devNull ? 'null' : `device ${s.rdev}`;
 }
 
+/** One file under two names: the same path, or (when both exist) the same file system and inode (a link). */
+export function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  const [x, y] = [statSync(a, { throwIfNoEntry: false }), statSync(b, { throwIfNoEntry: false })];
+  return x !== undefined && y !== undefined && x.dev === y.dev && x.ino === y.ino;
+}
+
 /** The names of this process's stdout, whatever it is connected to. */
 const STDOUT_NAMES = new Set(['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', `/proc/${process.pid}/fd/1`]);
 

@@ -1,5 +1,6 @@
-import { basename, dirname, join } from 'node:path';
-import { invalidOption } from '../errors.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ConfigError, invalidOption } from '../errors.js';
+import { sameFile } from '../output/output-file.js';
 import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
 import { parseMaxAge } from './plan-file.js';
 
@@ -17,6 +18,8 @@ export interface ApplyOptionsInput extends ConnectionOptionsInput {
   journal?: string;
   resume?: boolean;
   readBatch?: number;
+  /** `--only`: the error report of an earlier apply whose ROW_DRIFTED contacts this run applies. */
+  only?: string;
 }
 
 export interface ResolvedApplyOptions {
@@ -32,6 +35,9 @@ export interface ResolvedApplyOptions {
   journalPath: string;
   resume: boolean;
   readBatch: number;
+  onlyPath?: string;
+  /** The default error report was the --only file: the report goes to `errorsPath` instead. */
+  errorsMoved?: { from: string };
 }
 
 /** The only place `apply` defaults live: reports beside the plan, named after it. */
@@ -43,6 +49,28 @@ export function resolveApplyOptions(input: ApplyOptionsInput): ResolvedApplyOpti
   if (input.maxChanges !== undefined && (!Number.isInteger(input.maxChanges) || input.maxChanges < 0)) {
     throw invalidOption('--max-changes', 'a whole number of contacts, 0 or more', input.maxChanges);
   }
+  const defaultErrors = `${base}.errors.csv`;
+  const onlyPath = input.only === undefined ? undefined : resolve(input.only);
+  let errorsPath = input.errors ?? defaultErrors;
+  let errorsMoved: { from: string } | undefined;
+  if (onlyPath !== undefined) {
+    // A run that ends with nothing to report removes its error report, and the results and the journal replace their file:
+    // none of them may be the file --only reads. One named on the command line is refused; the default error report,
+    // `<plan>.errors.csv` (the file the summary's `--force --only` hint names), is named after the --only file instead.
+    for (const [option, path] of [['--errors', input.errors], ['--results', input.results], ['--journal', input.journal]] as const) {
+      if (path !== undefined && sameFile(path, onlyPath)) {
+        throw new ConfigError(
+          'CONFIG_INVALID_OPTION',
+          `Invalid option \`${option}\`: ${path} is the file --only reads, which this run would ${option === '--errors' ? 'replace, or remove when it has nothing to report' : 'replace'}; give ${option} another path (or leave it out). Nothing was sent.`,
+          { option },
+        );
+      }
+    }
+    if (input.errors === undefined && sameFile(defaultErrors, onlyPath)) {
+      errorsPath = `${onlyPath.replace(/\.csv$/i, '')}.errors.csv`;
+      errorsMoved = { from: defaultErrors };
+    }
+  }
   return {
     planPath: input.plan,
     connection: resolveConnectionOptions(input),
@@ -50,11 +78,14 @@ export function resolveApplyOptions(input: ApplyOptionsInput): ResolvedApplyOpti
     maxAgeMs,
     maxChanges: input.maxChanges,
     maxRemovals: resolveIntegerOption('--max-removals', input.maxRemovals, 0, Number.MAX_SAFE_INTEGER, 10),
-    errorsPath: input.errors ?? `${base}.errors.csv`,
+    errorsPath,
     resultsPath: input.results,
     undoPath: input.undo ?? `${base}.undo.csv`,
     journalPath: input.journal ?? join(dirname(base), `.${basename(base)}.journal.jsonl`),
     resume: input.resume ?? false,
     readBatch: resolveIntegerOption('--read-batch', input.readBatch, 1, 999, 100),
+    ...(onlyPath !== undefined ? { onlyPath } : {}),
+    ...(errorsMoved ? { errorsMoved } : {}),
   };
 }
+

@@ -32,11 +32,22 @@ import { createImportStats, type ImportStats } from '../import/stats.js';
 import type { PlannedContact } from './plan-file.js';
 import { UNDO_CLEAR_TOKEN } from './undo-rows.js';
 
+/** A row decided from its cells alone, with no read and no write (an undo row with no id, or with nothing to restore). */
+export type SettledRow = { outcome: 'skipped'; message: string } | { outcome: 'failed'; issue: RowIssue };
+
+/** A contact to change; applying an undo file, also the row it comes from. */
+export interface ApplyContact extends PlannedContact {
+  /** The row's cells as read from the input file (`input`): what the error report repeats. */
+  cells?: readonly string[];
+  /** Set for a row that gets this outcome in its place, without being read or written. */
+  settled?: SettledRow;
+}
+
 export interface ApplyOptions {
   /** What the journal is keyed by: the plan's path and hash (or the undo file's). */
   source: { path: string; hash: string };
-  /** The contacts to change: the plan's changes, then its removals. */
-  contacts: readonly PlannedContact[];
+  /** The contacts to change: the plan's changes, then its removals (an undo file: every row, in its order). */
+  contacts: readonly ApplyContact[];
   connection: ConnectionOptions;
   /** Apply where the live value differs from the plan's `from` too. */
   force: boolean;
@@ -51,8 +62,12 @@ export interface ApplyOptions {
   readBatch: number;
   /** Read and compare only: count what would change and what drifted, write nothing. */
   dryRun?: boolean;
-  /** Number each contact by its `line` (an undo file's physical line) in the reports and the journal, not by its place in the plan. */
-  inputLines?: boolean;
+  /**
+   * The contacts are the rows of a CSV file (an undo file applied): each is numbered by its `line` in
+   * it (in the reports and the journal, not by its place in the plan), and the error report has this
+   * header and each failed row's `cells` as read, so that it can be fixed and applied again.
+   */
+  input?: { header: readonly string[] };
 }
 
 export interface ApplyHooks {
@@ -107,7 +122,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       started,
       control,
       ...(options.journalPath && writes ? { journal: { path: options.journalPath, key: applyJournalKey(options), resume: options.resume } } : {}),
-      errors: { path: options.errorsPath, header },
+      errors: { path: options.errorsPath, header: options.input?.header ?? header },
       ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: false } } : {}),
       ...(options.undoPath && writes ? { undo: { path: options.undoPath, fieldColumns, organizationId: options.organizationId } } : {}),
       concurrency: options.connection.concurrency,
@@ -127,13 +142,15 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       }
       return cells;
     };
-    /** A contact of the plan as the reports show it: its place in the plan, its id, email and planned values. */
-    const ref = (line: number, entry: PlannedContact): RowRef => ({ line, cells: cellsOf(entry, true), email: entry.email });
+    /** A contact as the reports show it: its line and its row as read (an undo file), or its place in the plan, its id, email and planned values. */
+    const ref = (line: number, entry: ApplyContact): RowRef => ({ line, cells: options.input ? (entry.cells ?? []) : cellsOf(entry, true), email: entry.email });
     const record = (line: number, entry: PlannedContact, outcome: Outcome, detail: OutcomeDetail = {}) => ledger.record(ref(line, entry), outcome, { id: entry.id, ...detail });
     const fail = (line: number, entry: PlannedContact, issue: RowIssue, detail: OutcomeDetail = {}) => {
       if (issue.code === 'ROW_DRIFTED') stats.drifted++;
       return ledger.fail(ref(line, entry), issue, { id: entry.id, ...detail });
     };
+    const settle = (line: number, entry: PlannedContact, settled: SettledRow) =>
+      settled.outcome === 'failed' ? fail(line, entry, settled.issue) : record(line, entry, 'skipped', { message: settled.message });
 
     const patch = async (line: number, entry: PlannedContact, live: Contact, body: object, changes: FieldChange[]) => {
       // Queued in the pool when the run stopped: never started, left for --resume.
@@ -227,10 +244,10 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         ledger.notProcessed(options.contacts.length - from);
         break;
       }
-      const batch: Array<{ line: number; entry: PlannedContact }> = [];
+      const batch: Array<{ line: number; entry: ApplyContact }> = [];
       for (let i = from; i < Math.min(from + options.readBatch, options.contacts.length); i++) {
         const entry = options.contacts[i];
-        const line = (options.inputLines ? entry.line : undefined) ?? i + 1;
+        const line = (options.input ? entry.line : undefined) ?? i + 1;
         const previous = journal?.previous.get(line);
         if (previous) {
           if (previous.code === 'ROW_DRIFTED') stats.drifted++;
@@ -240,9 +257,11 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         }
       }
       if (batch.length === 0) continue;
+      // Settled rows keep their place in the batch (the reports follow the file's order) but are not read.
+      const ids = batch.filter((b) => !b.entry.settled).map((b) => b.entry.id);
       let live: Map<string, Contact>;
       try {
-        live = await readLive(client, batch.map((b) => b.entry.id), signal);
+        live = ids.length > 0 ? await readLive(client, ids, signal) : new Map();
       } catch (error) {
         control.stopOrThrow(error);
         ledger.notProcessed(options.contacts.length - from);
@@ -253,7 +272,8 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           ledger.notProcessed(batch.length - k);
           break;
         }
-        await decide(line, entry, live.get(entry.id));
+        if (entry.settled) await settle(line, entry, entry.settled);
+        else await decide(line, entry, live.get(entry.id));
       }
     }
     await pool.drain();

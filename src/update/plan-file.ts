@@ -138,7 +138,8 @@ export function parsePlan(text: string, path: string): SavedPlan {
 
 /**
  * Refuses a plan made for another host or organisation, or older than `maxAgeMs`.
- * `target` is where this run goes (its organisation from `GET /me`).
+ * `target` is where this run goes (its organisation from `GET /me`); without its
+ * organisation (`targetOf(baseUrl)`, before any call) the host and age are checked.
  */
 export function checkPlanTarget(plan: SavedPlan, target: RunTarget, options: { now: number; maxAgeMs: number; path: string }): void {
   if (plan.target.host !== target.host) {

@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
-import { checkWritable } from '../output/output-file.js';
+import { checkWritable, sameFile } from '../output/output-file.js';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify';
 import { createWriteStream } from 'node:fs';
@@ -20,7 +20,7 @@ import { readRemovalState, removalsJournalPathFor, removeRemovalState, removeRun
 import { open, readFile } from 'node:fs/promises';
 import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
-import { applyJournalKey, fileHash, runApply } from './apply.js';
+import { applyJournalKey, fileHash, runApply, type ApplyContact } from './apply.js';
 import { checkJournal, refuseUnfinished, type JournalKey } from '../run/journal.js';
 import { openInput } from '../input/open-input.js';
 import { hostOf } from './target.js';
@@ -95,6 +95,7 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
   const journalPath = dryRun || options.planOut ? undefined : importOptions.journalPath;
   if (options.planOut) importOptions = { ...importOptions, journalPath: undefined };
   try {
+    if (!options.where && importOptions.input !== '-') refuseOutputOnInput(importOptions);
     if (options.planOut) await checkWritable([{ path: options.planOut, option: '--plan-out' }]);
     // --sync: a resumed run whose listed contacts were all done has only its removals left (kept beside the journal).
     const pending = options.sync && journalPath && importOptions.resume ? readRemovalState<PlannedContact>(journalPath) : undefined;
@@ -299,6 +300,19 @@ async function applyRemovals(removals: PlannedContact[], importOptions: ImportOp
   };
 }
 
+/**
+ * The error report and the results replace their file, and a run with nothing to report removes its
+ * error report: neither may be the input the run reads (`update f.csv --errors f.csv` deleted f.csv after
+ * the plan). Refused before anything is read or sent (exit 2).
+ */
+function refuseOutputOnInput(options: ImportOptions): void {
+  for (const [option, path] of [['--errors', options.errorsPath], ['--results', options.resultsPath]] as const) {
+    if (path !== undefined && sameFile(path, options.input)) {
+      throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${path} is the input file this run reads, which the ${option === '--errors' ? 'error report' : 'results file'} would replace; give ${option} another path. Nothing was sent.`, { option });
+    }
+  }
+}
+
 async function readsAsUndoFile(path: string): Promise<boolean> {
   if (!existsSync(path)) return false;
   const file = await open(path, 'r');
@@ -328,11 +342,7 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   }
   const { header, rows } = readUndoRows(await readFile(path, 'utf8'), path);
   checkUndoOrganization(path, header, rows.map((r) => r.cells), target);
-  // Each contact keeps its line in the file: the reports name the line the user sees.
-  const contacts = rows.flatMap(({ line, cells }) => {
-    const planned = plannedFromUndoRow(header, cells);
-    return planned && planned.changes.length > 0 ? [{ ...planned, line }] : [];
-  });
+  const contacts = rows.map(({ line, cells }) => undoRowContact(header, line, cells));
   const hash = fileHash(path);
   if (!importOptions.dryRun && importOptions.journalPath) {
     checkJournal(importOptions.journalPath, applyJournalKey({ source: { path, hash: hash.sha256 }, contacts, connection: importOptions.connection }), importOptions.resume);
@@ -346,7 +356,7 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
     errorsPath: importOptions.errorsPath,
     resultsPath: importOptions.resultsPath,
     readBatch: 100,
-    inputLines: true,
+    input: { header },
   };
   // A dry pass reads and compares: the plan shows what is reverted and what drifted since,
   // and its totals count the changes of the contacts that change (not of every row).
@@ -366,6 +376,39 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
     runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress }),
   );
   return { plan, stats };
+}
+
+/**
+ * One row of an undo file as a contact to apply. Each keeps its line in the file and its cells
+ * as read: the reports name the line the user sees, and the error report repeats the row as
+ * written (`_set.…` and `_organization` included), so it is an undo file again. A row with no
+ * id, or with no previous value to restore, is settled from its cells: it gets its outcome in
+ * its place (failed, or skipped with the reason), in the dry run as in the real one.
+ */
+function undoRowContact(header: readonly string[], line: number, cells: readonly string[]): ApplyContact {
+  const planned = plannedFromUndoRow(header, cells);
+  if (!planned) {
+    const email = cells[header.indexOf('email')] || undefined;
+    return {
+      id: '',
+      ...(email ? { email } : {}),
+      line,
+      cells,
+      changes: [],
+      settled: {
+        outcome: 'failed',
+        issue: {
+          code: 'ROW_ID_REQUIRED',
+          field: 'id',
+          message: `This undo row has no id, and an undo file finds the contact it restores by its id only (the run may have changed its email). Put the contact's id in the id column, then apply this error report with \`pylon-contacts update <report>\``,
+        },
+      },
+    };
+  }
+  if (planned.changes.length === 0) {
+    return { ...planned, line, cells, settled: { outcome: 'skipped', message: "Nothing to restore: none of the row's field columns holds a previous value" } };
+  }
+  return { ...planned, line, cells };
 }
 
 /** Refuses (exit 2, before any call that writes) an undo file whose rows name another organisation than the token's. */

@@ -82,7 +82,8 @@ export function plannedFromUndoRow(header: readonly string[], cells: readonly st
 /**
  * The header and rows of an undo file's text, each row with the physical line it
  * starts on (the header is line 1, a value's quoted line breaks count), the line
- * numbers the reports of `update` and `import` use. A malformed row stops the run
+ * numbers the reports of `update` and `import` use; records of blank cells are left
+ * out, as the import's reader leaves them out. A malformed row stops the run
  * before anything is sent: read wrongly, it would revert the wrong values.
  */
 export function readUndoRows(text: string, name: string): { header: string[]; rows: Array<{ line: number; cells: string[] }> } {
@@ -90,5 +91,7 @@ export function readUndoRows(text: string, name: string): { header: string[]; ro
   const [header, ...rows] = [...tokenizer.push(text.replace(/^\uFEFF/, '')), ...tokenizer.end()];
   const bad = [header, ...rows].find((r) => r?.error);
   if (bad) throw new ConfigError('CSV_MALFORMED', `${name}, line ${bad.line}: ${bad.error!.message}. Nothing was changed: fix that line and run again.`, { option: '<file>' });
-  return { header: header?.cells ?? [], rows: rows.map(({ line, cells }) => ({ line, cells })) };
+  // A record of blank cells (`,,,` rows a spreadsheet leaves at the end) is no row, as in the import's reader.
+  const data = rows.filter(({ cells }) => cells.some((cell) => cell.trim() !== ''));
+  return { header: header?.cells ?? [], rows: data.map(({ line, cells }) => ({ line, cells })) };
 }

@@ -125,6 +125,8 @@ test('undo after a later edit keeps the later edit (ROW_DRIFTED, exit 3); --forc
   const errors = readCsv(join(dir, 'back.errors.csv'));
   t.deepEqual(errors.map((e) => [e.id, e._error_code]), [[victim.id, 'ROW_DRIFTED']]);
   t.regex(back.stderr, /Undo plan: 19 contacts change/);
+  // The report keeps the undo rows as written: applied again (with --force) it reverts exactly the drifted contact.
+  t.true(back.stderr.includes(`to revert exactly those contacts anyway: pylon-contacts update ${join(dir, 'back.errors.csv')} --force`), back.stderr);
 
   // Applied twice: what was reverted already holds its values; the drifted contact is still drifted.
   emulator.resetStats();
@@ -246,6 +248,28 @@ test('bad plans: another host, another organisation, edited, stale, not a plan â
   t.deepEqual(errors.map((e) => [e.id, e._error_code]).sort(), [[chosen[0].id, 'ROW_NOT_FOUND'], [chosen[1].id, 'ROW_NOT_FOUND']].sort());
   t.regex(errors[0]._error_message, /deleted after the plan was made/);
   t.is(again.stats().requests.patch, 6);
+});
+
+test('a plan for another host is refused before any call: no request (no token) reaches that host, and an unreachable one gives the same exit 2', async (t) => {
+  const { emulator, dir, env } = await seeded(t, 20);
+  const input = join(dir, 'h.csv');
+  writeFileSync(input, emailsCsv(snapshot(emulator).slice(0, 3)));
+  const planPath = join(dir, 'h.json');
+  t.is((await runCli(['update', input, '--set', 'custom.tier=gold', '--plan-out', planPath, ...FAST], { env })).code, 0);
+
+  const other = await startEmulator(t);
+  const elsewhere = await runCli(['apply', planPath, ...FAST], { env: { ...env, PYLON_BASE_URL: other.url } });
+  t.is(elsewhere.code, 2, elsewhere.stderr);
+  t.regex(elsewhere.stderr, new RegExp(`was made for ${hostOf(emulator)}, and this run goes to ${hostOf(other)}`));
+  t.is(Object.values(other.stats().requests).reduce((a, b) => a + b, 0), 0, 'not even GET /me');
+
+  // Nothing listens there any more: the mismatch is still what the user is told.
+  const gone = other.url;
+  await other.close();
+  const unreachable = await runCli(['apply', planPath, ...FAST], { env: { ...env, PYLON_BASE_URL: gone } });
+  t.is(unreachable.code, 2, unreachable.stderr);
+  t.regex(unreachable.stderr, new RegExp(`was made for ${hostOf(emulator)}, and this run goes to ${new URL(gone).host}`));
+  t.is(writes(emulator), 0);
 });
 
 test('every summary names the host: import, import --dry-run, update --dry-run, update, apply (and --json has target)', async (t) => {

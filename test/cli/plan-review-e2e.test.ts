@@ -151,11 +151,25 @@ test('after ROW_DRIFTED the summary does not say to import the report; apply --f
 
   // Someone changes another, already applied contact meanwhile: --only leaves it alone.
   emulator.store.update(other.id, { portal_role: 'member' });
+  const report = readFileSync(errorsPath, 'utf8');
+  // The --only file is the default error report too: naming it with --errors (or --results) is refused before any call.
+  const calls = totalCalls(emulator);
+  for (const option of ['--errors', '--results']) {
+    const refused = await runCli(['apply', planPath, '--yes', '--force', '--only', errorsPath, option, errorsPath, ...FAST], { env });
+    t.is(refused.code, 2, refused.stderr);
+    t.true(refused.stderr.includes(`Invalid option \`${option}\`: ${errorsPath} is the file --only reads`), refused.stderr);
+  }
+  t.is(totalCalls(emulator), calls, 'no request');
+  t.is(readFileSync(errorsPath, 'utf8'), report);
   const forced = await runCli(['apply', planPath, '--yes', '--force', '--only', errorsPath, '--undo', join(dir, 'forced.undo.csv'), ...FAST, '--json'], { env });
   t.is(forced.code, 0, forced.stderr);
-  t.like(JSON.parse(forced.stdout.trim().split('\n').pop()!), { total: 1, updated: 1, failed: 0 });
+  t.like(JSON.parse(forced.stdout.trim().split('\n').pop()!), { total: 1, updated: 1, failed: 0, errorsPath: join(dir, 'plan.errors.errors.csv') });
   t.is(emulator.store.get(drifted.id)?.portal_role, 'admin');
   t.is(emulator.store.get(other.id)?.portal_role, 'member', 'a contact not in the report is not touched');
+  // A clean run removes its own error report; the file it read is another one, and is kept as it was.
+  t.is(readFileSync(errorsPath, 'utf8'), report, 'the --only file is kept');
+  t.false(existsSync(join(dir, 'plan.errors.errors.csv')));
+  t.true(forced.stderr.includes(`this run's error report: ${join(dir, 'plan.errors.errors.csv')} (the default, ${errorsPath}, is the file --only reads`), forced.stderr);
 });
 
 test('--undo must be a regular file in a folder that exists: devices, pipes, /dev/null and missing folders exit 2 before any call; --no-undo writes none', async (t) => {

@@ -198,6 +198,30 @@ test('usage errors exit 2 before any request', async (t) => {
   t.is(emulator.stats().requests.patch + emulator.stats().requests.search + emulator.stats().requests.list, 0);
 });
 
+test('an error report or results file that is the input is refused before any request, and the input is kept (an undo file too)', async (t) => {
+  const { emulator, dir, env } = await seeded(t, 10);
+  const [contact] = snapshot(emulator);
+  const input = join(dir, 'x.csv');
+  writeFileSync(input, `email\n${contact.email}\n`);
+  const undo = join(dir, 'x.undo.csv');
+  writeFileSync(undo, `id,email,portal_role,_set.portal_role\n${contact.id},${contact.email},no_access,${contact.portal_role}\n`);
+  const cases: string[][] = [
+    ['update', input, '--set', 'custom.tier=gold', '--yes', '--errors', input],
+    ['update', input, '--set', 'custom.tier=gold', '--yes', '--results', input],
+    ['update', undo, '--yes', '--errors', undo],
+  ];
+  for (const args of cases) {
+    const file = args[1];
+    const before = readFileSync(file, 'utf8');
+    const option = args.at(-2)!;
+    const result = await runCli([...args, ...FAST], { env });
+    t.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    t.true(result.stderr.includes(`Invalid option \`${option}\`: ${file} is the input file this run reads`), result.stderr);
+    t.is(readFileSync(file, 'utf8'), before, `${args.join(' ')}: the input is kept`);
+  }
+  t.is(Object.values(emulator.stats().requests).reduce((a, b) => a + b, 0), 0, 'no request');
+});
+
 /** Runs the CLI under `script` (a pseudo-terminal), types `keys` once the prompt shows, and returns what the terminal showed. */
 function runOnTerminal(args: string[], env: Record<string, string>, keys: string): Promise<{ code: number | null; screen: string }> {
   const command = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');

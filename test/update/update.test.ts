@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
+import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import { createEmulator, DEFAULT_ME, type Emulator } from '../../src/emulator/index.js';
 import { createPylonClient } from '../../src/pylon/client.js';
 import { resolveImportOptions, type ImportOptionsInput } from '../../src/import/options.js';
@@ -27,7 +28,7 @@ interface Fixture {
   dir: string;
   /** Writes a CSV file in the fixture's directory and returns its path. */
   csv(name: string, lines: string[]): string;
-  update(input: Omit<ImportOptionsInput, 'baseUrl' | 'token' | 'input'> & { input?: string }, extra?: { where?: string; maxChanges?: number; confirm?: UpdateHooks['confirm'] }): ReturnType<typeof runUpdate>;
+  update(input: Omit<ImportOptionsInput, 'baseUrl' | 'token' | 'input'> & { input?: string }, extra?: { where?: string; maxChanges?: number; confirm?: UpdateHooks['confirm']; force?: boolean }): ReturnType<typeof runUpdate>;
   snapshot(): Contact[];
   writes(): number;
 }
@@ -57,7 +58,7 @@ async function fixture(count: number): Promise<Fixture> {
           ...input,
         });
         return await runUpdate(
-          { import: options, where: extra.where ? parseFilterExpression(extra.where) : undefined, maxChanges: extra.maxChanges },
+          { import: options, where: extra.where ? parseFilterExpression(extra.where) : undefined, maxChanges: extra.maxChanges, force: extra.force },
           { client, confirm: extra.confirm },
         );
       } finally {
@@ -390,5 +391,47 @@ test('an undo file applied after one contact changed and one was deleted: the er
       back.plan.transitions.map((x) => [x.column, x.from, x.to, x.count]).sort(),
       [...expected].map(([role, count]) => ['portal_role', 'admin', role, count]).sort(),
     );
+  });
+});
+
+test("an undo file's error report keeps its rows as written and applies again; a row with no id fails and one with nothing to restore is skipped, in the dry run too", async (t) => {
+  await withFixture(40, async (f) => {
+    const before = f.snapshot();
+    const chosen = before.filter((c) => c.portal_role !== 'admin').slice(0, 4);
+    const undo = join(f.dir, 'list.undo.csv');
+    t.is((await f.update({ input: f.csv('list.csv', ['email', ...emailsOf(chosen)]), set: { portal_role: 'admin' }, undo })).stats?.updated, 4);
+    const [header, ...rows] = parse(readFileSync(undo, 'utf8')) as string[][];
+    t.true(header.includes('_set.portal_role') && header.includes('_organization'), header.join());
+    // Line 2 lost its id; line 3 holds nothing to restore; line 4's contact was changed again since; line 5 is fine.
+    const edited = [header, ['', ...rows[0].slice(1)], header.map((h, i) => (h === 'id' || h === 'email' || h === '_organization' ? rows[1][i] : '')), rows[2], rows[3]];
+    const editedPath = join(f.dir, 'edited.undo.csv');
+    writeFileSync(editedPath, stringifyCsv(edited));
+    f.emulator.store.update(chosen[2].id, { portal_role: chosen[2].portal_role === 'member' ? 'no_access' : 'member' });
+
+    const counts = { total: 4, updated: 1, unchanged: 0, skipped: 1, failed: 2 };
+    const dry = await f.update({ input: editedPath, dryRun: true, errors: join(f.dir, 'dry.errors.csv') });
+    t.like(dry.plan.stats, counts, 'the dry run gives every row its outcome');
+    const back = await f.update({ input: editedPath, undo: join(f.dir, 'edited.undo.undo.csv'), errors: join(f.dir, 'back.errors.csv') });
+    t.like(back.stats, counts, 'every row has one outcome');
+    const report = parse(readFileSync(join(f.dir, 'back.errors.csv'), 'utf8')) as string[][];
+    t.deepEqual(report[0], [...header, '_line', '_error_code', '_error_field', '_error_message', '_http_status', '_request_id'], "the undo file's columns as written, then the report's");
+    t.deepEqual(report.slice(1).map((r) => r.slice(0, header.length)), [edited[1], edited[3]], 'each failed row as read');
+    t.deepEqual(report.slice(1).map((r) => r.slice(header.length, header.length + 3)), [['2', 'ROW_ID_REQUIRED', 'id'], ['4', 'ROW_DRIFTED', 'portal_role']]);
+    t.regex(report[1][header.length + 3], /no id/);
+
+    // The report, its id filled in, is an undo file: applied, it reverts the row fixed and checks the drifted one again.
+    report[1][0] = chosen[0].id;
+    const fixed = join(f.dir, 'back.fixed.csv');
+    writeFileSync(fixed, stringifyCsv(report));
+    const retry = await f.update({ input: fixed, undo: join(f.dir, 'retry.undo.csv'), errors: join(f.dir, 'retry.errors.csv') });
+    t.like(retry.stats, { total: 2, updated: 1, failed: 1 });
+    const again = parse(readFileSync(join(f.dir, 'retry.errors.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    t.deepEqual(again.map((r) => [r.id, r._line, r._error_code]), [[chosen[2].id, '3', 'ROW_DRIFTED']]);
+    // That report again, with --force: the drifted contact is reverted too.
+    const forced = await f.update({ input: join(f.dir, 'retry.errors.csv'), undo: join(f.dir, 'forced.undo.csv'), errors: join(f.dir, 'forced.errors.csv') }, { force: true });
+    t.like(forced.stats, { total: 1, updated: 1, failed: 0 });
+    const after = new Map(f.snapshot().map((c) => [c.id, c]));
+    for (const c of [chosen[0], chosen[2], chosen[3]]) t.deepEqual(after.get(c.id), c);
+    t.is(after.get(chosen[1].id)!.portal_role, 'admin', 'the row with nothing to restore changed nothing');
   });
 });

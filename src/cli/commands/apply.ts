@@ -8,7 +8,7 @@ import { ExitError } from '../../errors.js';
 import { connect } from '../../pylon/connect.js';
 import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-options.js';
 import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
-import { describeTarget, fetchTarget } from '../../update/target.js';
+import { describeTarget, fetchTarget, targetOf } from '../../update/target.js';
 import { applyJournalKey, runApply, type ApplyStats } from '../../update/apply.js';
 import { checkJournal } from '../../run/journal.js';
 import { withUndoRun } from '../../run/undo-run.js';
@@ -70,8 +70,8 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       .option('max-removals', { ...guardOptions['max-removals'], describe: 'Abort with zero writes when the plan removes the value from more contacts than this (--sync)' })
       .option('yes', guardOptions.yes)
       .option('undo', { ...undoOption.undo, describe: 'Where to write the values each PATCH replaced (a regular file; apply it with `update <undo file>`); --no-undo writes none', defaultDescription: '<plan>.undo.csv' })
-      .option('only', { type: 'string', describe: 'Apply only to the ROW_DRIFTED contacts of this error report of an earlier apply (with --force: override exactly those)' })
-      .option('errors', { ...outputOptions.errors, describe: 'Error report path (ROW_DRIFTED rows with the live and planned values)', defaultDescription: '<plan>.errors.csv' })
+      .option('only', { type: 'string', describe: 'Apply only to the ROW_DRIFTED contacts of this error report of an earlier apply (with --force: override exactly those); it is never replaced: see --errors' })
+      .option('errors', { ...outputOptions.errors, describe: 'Error report path (ROW_DRIFTED rows with the live and planned values); may not be the --only file', defaultDescription: '<plan>.errors.csv; <only>.errors.csv when that is the --only file' })
       .option('results', { ...outputOptions.results, describe: 'Write one line per contact: _line, _action, _contact_id, email, _request_id' })
       .option('journal', { ...outputOptions.journal, defaultDescription: '.<plan>.journal.jsonl beside the plan' })
       .option('resume', { ...writePolicyOptions.resume, describe: 'Finish an interrupted apply of the same plan' })
@@ -91,13 +91,17 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       errors,
       results,
       journal,
+      only: argv.only === undefined ? undefined : resolveFrom(ctx, argv.only),
     });
     const undoWanted = argv.undo !== false;
     if (undoWanted) checkUndoPath(options.undoPath);
     const plan = await readPlanFile(options.planPath);
+    // Another host, or a plan too old, shows without any call: refused before GET /me carries the token there (exit 2).
+    // The organisation needs GET /me: it is checked once the target is read.
+    checkPlanTarget(plan, targetOf(options.connection.baseUrl), { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
     // A re-run beside an unfinished one, or a resume of nothing or of another plan or host: exit 2 before any call.
     checkJournal(options.journalPath, applyJournalKey({ source: { path: options.planPath, hash: plan.hash }, contacts: [...plan.changes, ...plan.removals], connection: options.connection }), options.resume);
-    const only = argv.only === undefined ? undefined : driftedIds(resolveFrom(ctx, argv.only));
+    const only = options.onlyPath === undefined ? undefined : driftedIds(options.onlyPath);
     const contacts = [...plan.changes, ...plan.removals].filter((c) => !only || only.has(c.id));
     // Every output is proved writable before the first call (OUTPUT_UNWRITABLE, exit 2).
     await checkWritable([
@@ -120,6 +124,9 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
         throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than --max-removals ${options.maxRemovals}.`, 'RUN_GUARD');
       }
       if (only) ctx.stderr.write(`--only ${argv.only}: ${contacts.length.toLocaleString('en-US')} of the plan's contacts (its ROW_DRIFTED rows)\n`);
+      if (options.errorsMoved) {
+        ctx.stderr.write(`  this run's error report: ${options.errorsPath} (the default, ${options.errorsMoved.from}, is the file --only reads, which a run never replaces)\n`);
+      }
       const stats = (await runWithTerminal(
         argv,
         async (hooks) => {

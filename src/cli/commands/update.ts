@@ -51,7 +51,7 @@ function describePlan(plan: UpdatePlan): string {
   const lines: string[] = [];
   if (plan.target) lines.push(`Target: ${describeTarget(plan.target)}`);
   const verb = plan.undo ? 'Undo plan' : 'Plan';
-  lines.push(`${verb}: ${plan.changes.toLocaleString('en-US')} contacts change, ${plan.stats.unchanged.toLocaleString('en-US')} unchanged, ${plan.stats.failed.toLocaleString('en-US')} rows fail.`);
+  lines.push(`${verb}: ${plan.changes.toLocaleString('en-US')} contacts change, ${plan.stats.unchanged.toLocaleString('en-US')} unchanged, ${plan.stats.skipped > 0 ? `${plan.stats.skipped.toLocaleString('en-US')} skipped, ` : ''}${plan.stats.failed.toLocaleString('en-US')} rows fail.`);
   lines.push(...transitionLines(plan.transitions));
   if (plan.undo && (plan.stats as { drifted?: number }).drifted) {
     lines.push(`  ${(plan.stats as { drifted?: number }).drifted} contacts changed since the run and are left as they are (ROW_DRIFTED; --force reverts them anyway)`);
@@ -208,8 +208,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       verb: result.dryRun ? 'Update plan for' : 'Update of',
       input,
       target,
-      // Only an undo file is applied as a plan (drift checked); it is reverted anyway with --force.
-      ...(plan?.undo ? { driftHint: `pylon-contacts update ${argv.file} --force` } : {}),
+      // Only an undo file is applied as a plan (drift checked). Its error report keeps the rows as written: applied again, it retries exactly them.
+      ...(plan?.undo ? { undoRetry: `pylon-contacts update ${result.errorsPath}` } : {}),
     });
     ctx.exitCode = plan === undefined ? EXIT.FATAL : importExitCode(result);
     if (auditLog && !result.dryRun && plan !== undefined) {
