@@ -1,4 +1,5 @@
 import { basename, dirname, join } from 'node:path';
+import { sameFile } from '../output/output-file.js';
 import { ConfigError, invalidOption } from '../errors.js';
 import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
 import type { ImportMode } from './plan.js';
@@ -147,7 +148,7 @@ export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
   }
   if (input.clearToken !== undefined && input.clearToken.trim() === '') throw invalidOption('--clear-token', 'a non-empty marker such as #N/A', input.clearToken);
   const connection = resolveConnectionOptions(input);
-  return {
+  const options: ImportOptions = {
     input: input.input,
     connection,
     mode: oneOf('--mode', input.mode, ['upsert', 'create', 'update'] as const, 'upsert'),
@@ -180,4 +181,26 @@ export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
     accountOverwrite: input.accountOverwrite ?? false,
     createAccounts: input.createAccounts ?? false,
   };
+  if (!fromStdin) refuseOutputOnInput(options);
+  return options;
+}
+
+/**
+ * The error report and the results replace their file (and a run with nothing to report removes its
+ * error report), the journal is the run's own file and the undo file is written: none may be the input
+ * the run reads (`import f.csv --errors f.csv` replaced f.csv with its error report, and
+ * `update f.csv --errors f.csv` deleted f.csv). Refused before anything is read or sent (exit 2).
+ */
+export function refuseOutputOnInput(options: Pick<ImportOptions, 'input' | 'errorsPath' | 'resultsPath' | 'journalPath' | 'undoPath'>): void {
+  const outputs = [
+    ['--errors', options.errorsPath, 'error report'],
+    ['--results', options.resultsPath, 'results file'],
+    ['--journal', options.journalPath, 'journal'],
+    ['--undo', options.undoPath, 'undo file'],
+  ] as const;
+  for (const [option, path, what] of outputs) {
+    if (path !== undefined && sameFile(path, options.input)) {
+      throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${path} is the input file this run reads, which the ${what} would replace; give ${option} another path. Nothing was sent.`, { option });
+    }
+  }
 }

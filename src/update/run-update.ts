@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
-import { checkWritable, sameFile } from '../output/output-file.js';
+import { checkWritable } from '../output/output-file.js';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify';
 import { createWriteStream } from 'node:fs';
@@ -12,7 +12,7 @@ import { ConfigError, ExitError } from '../errors.js';
 import { paginate } from '../pylon/paginate.js';
 import { checkFilterFields } from '../pylon/filter-expr.js';
 import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
-import type { ImportOptions } from '../import/options.js';
+import { refuseOutputOnInput, type ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 import { mergeEarlierUndo } from '../run/undo-file.js';
 import { withUndoRun } from '../run/undo-run.js';
@@ -298,19 +298,6 @@ async function applyRemovals(removals: PlannedContact[], importOptions: ImportOp
     undoPath: undoPath,
     durationMs: stats.durationMs + result.durationMs,
   };
-}
-
-/**
- * The error report and the results replace their file, and a run with nothing to report removes its
- * error report: neither may be the input the run reads (`update f.csv --errors f.csv` deleted f.csv after
- * the plan). Refused before anything is read or sent (exit 2).
- */
-function refuseOutputOnInput(options: ImportOptions): void {
-  for (const [option, path] of [['--errors', options.errorsPath], ['--results', options.resultsPath]] as const) {
-    if (path !== undefined && sameFile(path, options.input)) {
-      throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${path} is the input file this run reads, which the ${option === '--errors' ? 'error report' : 'results file'} would replace; give ${option} another path. Nothing was sent.`, { option });
-    }
-  }
 }
 
 async function readsAsUndoFile(path: string): Promise<boolean> {
