@@ -103,7 +103,15 @@ export function specialFileIdentity(path: string): string | undefined {
 /** One file under two names: the same path, or (when both exist) the same file system and inode (a link). */
 export function sameFile(a: string, b: string): boolean {
   if (resolve(a) === resolve(b)) return true;
-  const [x, y] = [statSync(a, { throwIfNoEntry: false }), statSync(b, { throwIfNoEntry: false })];
+  // A path that cannot be stat'ed (missing, under a file: ENOTDIR, unreadable) is no existing file; the output checks name why.
+  const stat = (path: string) => {
+    try {
+      return statSync(path, { throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+  };
+  const [x, y] = [stat(a), stat(b)];
   return x !== undefined && y !== undefined && x.dev === y.dev && x.ino === y.ino;
 }
 
