@@ -373,6 +373,25 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
  * its place (failed, or skipped with the reason), in the dry run as in the real one.
  */
 function undoRowContact(header: readonly string[], line: number, cells: readonly string[]): ApplyContact {
+  // A row with more or fewer cells than the header (a value with an unquoted comma, a cell lost in an edit) would be read with its
+  // values under the wrong columns and restore them into the wrong fields: it fails, as a ragged row of an import does.
+  if (cells.length !== header.length) {
+    const id = (cells[header.indexOf('id')] ?? '').trim();
+    const extra = cells.length > header.length ? `; cells beyond the header: ${JSON.stringify(cells.slice(header.length))}` : '';
+    return {
+      id,
+      line,
+      cells,
+      changes: [],
+      settled: {
+        outcome: 'failed',
+        issue: {
+          code: 'ROW_MALFORMED',
+          message: `This undo row has ${cells.length} cells and the header ${header.length}: read as it is, its values would be restored into the wrong fields, so nothing was restored for it${extra}. Quote the values that hold commas (or put back the missing cells), then apply this error report with \`pylon-contacts update <report>\``,
+        },
+      },
+    };
+  }
   const planned = plannedFromUndoRow(header, cells);
   if (!planned) {
     const email = cells[header.indexOf('email')] || undefined;

@@ -435,3 +435,30 @@ test("an undo file's error report keeps its rows as written and applies again; a
     t.is(after.get(chosen[1].id)!.portal_role, 'admin', 'the row with nothing to restore changed nothing');
   });
 });
+
+test('an undo row with more or fewer cells than the header fails ROW_MALFORMED and restores nothing (its values would land in the wrong fields); the other rows are restored', async (t) => {
+  await withFixture(40, async (f) => {
+    const before = f.snapshot();
+    const chosen = before.filter((c) => c.portal_role !== 'admin').slice(0, 3);
+    const undo = join(f.dir, 'list.undo.csv');
+    t.is((await f.update({ input: f.csv('list.csv', ['email', ...emailsOf(chosen)]), set: { portal_role: 'admin' }, undo })).stats?.updated, 3);
+    const [header, ...rows] = parse(readFileSync(undo, 'utf8')) as string[][];
+    // Line 2 gains a cell (a value with an unquoted comma, say), line 3 loses its last one; line 4 is as written.
+    const edited = [header, [...rows[0], 'stray'], rows[1].slice(0, -1), rows[2]];
+    const editedPath = join(f.dir, 'ragged.undo.csv');
+    writeFileSync(editedPath, stringifyCsv(edited));
+
+    const counts = { total: 3, updated: 1, unchanged: 0, skipped: 0, failed: 2 };
+    const dry = await f.update({ input: editedPath, dryRun: true, errors: join(f.dir, 'dry.errors.csv') });
+    t.like(dry.plan.stats, counts, 'the dry run says the same');
+    const back = await f.update({ input: editedPath, undo: join(f.dir, 'ragged.undo.undo.csv'), errors: join(f.dir, 'back.errors.csv') });
+    t.like(back.stats, counts);
+    const report = parse(readFileSync(join(f.dir, 'back.errors.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    t.deepEqual(report.map((r) => [r._line, r._error_code]), [['2', 'ROW_MALFORMED'], ['3', 'ROW_MALFORMED']]);
+    t.regex(report[0]!._error_message, /has \d+ cells and the header \d+: .*cells beyond the header: \["stray"\]/);
+    const after = new Map(f.snapshot().map((c) => [c.id, c]));
+    t.is(after.get(chosen[0].id)!.portal_role, 'admin', 'nothing restored for the row with a cell too many');
+    t.is(after.get(chosen[1].id)!.portal_role, 'admin', 'nothing restored for the row with a cell too few');
+    t.deepEqual(after.get(chosen[2].id), chosen[2], 'the well-formed row is restored');
+  });
+});
