@@ -88,6 +88,8 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
   let iterated = false;
   let finished = false;
   let encoding = 'utf8';
+  /** A decoded chunk held bytes that are not valid UTF-8: until then no record can, and none is searched for them. */
+  let sawBadBytes = false;
   let warnedBadUtf8 = false;
   /** windows-1252 was a guess (no --encoding): rows that are really UTF-8 are caught rather than garbled. */
   let guessedLegacy = false;
@@ -111,13 +113,20 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
     const chunk = await nextChunk();
     if (chunk) return decode(chunk);
     finished = true;
-    return decoder!.end();
+    return noted(decoder!.end());
+  }
+
+  /** Decoded text that `decode()` does not see (the sniffed head, the decoder's tail): notes whether it held bad bytes. */
+  function noted(text: string): string {
+    if (encoding === 'utf8' && !sawBadBytes && hasBadBytes(text)) sawBadBytes = true;
+    return text;
   }
 
   function decode(bytes: Uint8Array): string {
     const text = decoder!.write(bytes);
     if (encoding === 'utf8' && !warnedBadUtf8 && hasBadBytes(text)) {
       warnedBadUtf8 = true;
+      sawBadBytes = true;
       warnings.push(`${name} is not valid UTF-8 near line ${tokenizer?.line ?? 1} (the rows holding bad bytes fail with ROW_ENCODING); pass --encoding windows-1252 (or the file's real encoding) if the whole file is in another encoding`);
     }
     return text;
@@ -163,7 +172,7 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
       warnings.push(`${name} is not valid UTF-8: decoded as windows-1252; pass --encoding to choose another encoding`);
     }
     decoder = createDecoder(encoding);
-    let text = decoder.write(bytes) + (finished ? decoder.end() : '');
+    let text = noted(decoder.write(bytes) + (finished ? decoder.end() : ''));
     if (text.slice(0, 4096).includes('\u0000')) {
       throw new ConfigError(
         'CSV_MALFORMED',
@@ -242,6 +251,7 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
    */
   function encodingProblemOf(record: RawRecord): Pick<RecordItem, 'cells' | 'error'> | undefined {
     if (encoding === 'utf8') {
+      if (!sawBadBytes) return undefined;
       const bad = record.cells.flatMap((cell, i) => (hasBadBytes(cell) ? [i] : []));
       if (bad.length === 0) return undefined;
       const cells = record.cells.map(readBadBytes);
@@ -250,7 +260,8 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
         error: { code: 'ROW_ENCODING', message: badBytesMessage(`Line ${record.line}`, namedCells(bad, cells)) },
       };
     }
-    if (!guessedLegacy) return undefined;
+    // Most records are ASCII: they are passed without an array made for each.
+    if (!guessedLegacy || !record.cells.some((cell) => /[^\x00-\x7f]/.test(cell))) return undefined;
     const utf8 = record.cells.flatMap((cell, i) => (/[^\x00-\x7f]/.test(cell) && looksLikeUtf8(cell) ? [i] : []));
     if (utf8.length === 0) return undefined;
     const cells = record.cells.map((cell, i) => (utf8.includes(i) ? readAsUtf8(cell) : cell));
