@@ -14,6 +14,7 @@ import { checkFilterFields } from '../pylon/filter-expr.js';
 import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
 import { refuseOutputOnInput, type ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
+import type { RowIssue } from '../import/desired.js';
 import { mergeEarlierUndo } from '../run/undo-file.js';
 import { withUndoRun } from '../run/undo-run.js';
 import { readRemovalState, removalsJournalPathFor, removeRemovalState, removeRunState, selectionPathFor, writeRemovalState } from '../run/run-state.js';
@@ -373,43 +374,26 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
  * its place (failed, or skipped with the reason), in the dry run as in the real one.
  */
 function undoRowContact(header: readonly string[], line: number, cells: readonly string[]): ApplyContact {
+  const failed = (id: string, issue: RowIssue): ApplyContact => {
+    const email = cells[header.indexOf('email')] || undefined;
+    return { id, ...(email ? { email } : {}), line, cells, changes: [], settled: { outcome: 'failed', issue } };
+  };
   // A row with more or fewer cells than the header (a value with an unquoted comma, a cell lost in an edit) would be read with its
   // values under the wrong columns and restore them into the wrong fields: it fails, as a ragged row of an import does.
   if (cells.length !== header.length) {
-    const id = (cells[header.indexOf('id')] ?? '').trim();
     const extra = cells.length > header.length ? `; cells beyond the header: ${JSON.stringify(cells.slice(header.length))}` : '';
-    return {
-      id,
-      line,
-      cells,
-      changes: [],
-      settled: {
-        outcome: 'failed',
-        issue: {
-          code: 'ROW_MALFORMED',
-          message: `This undo row has ${cells.length} cells and the header ${header.length}: read as it is, its values would be restored into the wrong fields, so nothing was restored for it${extra}. Quote the values that hold commas (or put back the missing cells), then apply this error report with \`pylon-contacts update <report>\``,
-        },
-      },
-    };
+    return failed((cells[header.indexOf('id')] ?? '').trim(), {
+      code: 'ROW_MALFORMED',
+      message: `This undo row has ${cells.length} cells and the header ${header.length}: read as it is, its values would be restored into the wrong fields, so nothing was restored for it${extra}. Quote the values that hold commas (or put back the missing cells), then apply this error report with \`pylon-contacts update <report>\``,
+    });
   }
   const planned = plannedFromUndoRow(header, cells);
   if (!planned) {
-    const email = cells[header.indexOf('email')] || undefined;
-    return {
-      id: '',
-      ...(email ? { email } : {}),
-      line,
-      cells,
-      changes: [],
-      settled: {
-        outcome: 'failed',
-        issue: {
-          code: 'ROW_ID_REQUIRED',
-          field: 'id',
-          message: `This undo row has no id, and an undo file finds the contact it restores by its id only (the run may have changed its email). Put the contact's id in the id column, then apply this error report with \`pylon-contacts update <report>\``,
-        },
-      },
-    };
+    return failed('', {
+      code: 'ROW_ID_REQUIRED',
+      field: 'id',
+      message: `This undo row has no id, and an undo file finds the contact it restores by its id only (the run may have changed its email). Put the contact's id in the id column, then apply this error report with \`pylon-contacts update <report>\``,
+    });
   }
   if (planned.changes.length === 0) {
     return { ...planned, line, cells, settled: { outcome: 'skipped', message: "Nothing to restore: none of the row's field columns holds a previous value" } };
