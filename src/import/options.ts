@@ -1,5 +1,5 @@
 import { basename, dirname, join } from 'node:path';
-import { sameFile } from '../output/output-file.js';
+import { refuseOutputsOn } from '../output/output-file.js';
 import { ConfigError, invalidOption } from '../errors.js';
 import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
 import type { ImportMode } from './plan.js';
@@ -185,22 +185,12 @@ export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
   return options;
 }
 
-/**
- * The error report and the results replace their file (and a run with nothing to report removes its
- * error report), the journal is the run's own file and the undo file is written: none may be the input
- * the run reads (`import f.csv --errors f.csv` replaced f.csv with its error report, and
- * `update f.csv --errors f.csv` deleted f.csv). Refused before anything is read or sent (exit 2).
- */
+/** The files a run writes may not be the input it reads (`output-file.ts` refuseOutputsOn). */
 export function refuseOutputOnInput(options: Pick<ImportOptions, 'input' | 'errorsPath' | 'resultsPath' | 'journalPath' | 'undoPath'>): void {
-  const outputs = [
+  refuseOutputsOn(options.input, 'the input file this run reads', [
     ['--errors', options.errorsPath, 'error report'],
     ['--results', options.resultsPath, 'results file'],
     ['--journal', options.journalPath, 'journal'],
     ['--undo', options.undoPath, 'undo file'],
-  ] as const;
-  for (const [option, path, what] of outputs) {
-    if (path !== undefined && sameFile(path, options.input)) {
-      throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${path} is the input file this run reads, which the ${what} would replace; give ${option} another path. Nothing was sent.`, { option });
-    }
-  }
+  ]);
 }

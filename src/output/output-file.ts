@@ -115,6 +115,19 @@ export function sameFile(a: string, b: string): boolean {
   return x !== undefined && y !== undefined && x.dev === y.dev && x.ino === y.ino;
 }
 
+/**
+ * Refuses (CONFIG_INVALID_OPTION, exit 2, before any call) an output that is the file the run reads
+ * (`described`, e.g. "the input file this run reads"): each output here replaces its file, and an error
+ * report is removed by a run with nothing to report (`import f.csv --errors f.csv` replaced f.csv).
+ */
+export function refuseOutputsOn(file: string, described: string, outputs: ReadonlyArray<readonly [option: string, path: string | undefined, what: string]>): void {
+  for (const [option, path, what] of outputs) {
+    if (path !== undefined && sameFile(path, file)) {
+      throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${path} is ${described}, which the ${what} would replace; give ${option} another path. Nothing was sent.`, { option });
+    }
+  }
+}
+
 /** The names of this process's stdout, whatever it is connected to. */
 const STDOUT_NAMES = new Set(['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', `/proc/${process.pid}/fd/1`]);
 

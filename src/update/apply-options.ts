@@ -1,6 +1,6 @@
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError, invalidOption } from '../errors.js';
-import { sameFile } from '../output/output-file.js';
+import { invalidOption } from '../errors.js';
+import { refuseOutputsOn, sameFile } from '../output/output-file.js';
 import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
 import { parseMaxAge } from './plan-file.js';
 
@@ -57,15 +57,11 @@ export function resolveApplyOptions(input: ApplyOptionsInput): ResolvedApplyOpti
     // A run that ends with nothing to report removes its error report, and the results and the journal replace their file:
     // none of them may be the file --only reads. One named on the command line is refused; the default error report,
     // `<plan>.errors.csv` (the file the summary's `--force --only` hint names), is named after the --only file instead.
-    for (const [option, path] of [['--errors', input.errors], ['--results', input.results], ['--journal', input.journal]] as const) {
-      if (path !== undefined && sameFile(path, onlyPath)) {
-        throw new ConfigError(
-          'CONFIG_INVALID_OPTION',
-          `Invalid option \`${option}\`: ${path} is the file --only reads, which this run would ${option === '--errors' ? 'replace, or remove when it has nothing to report' : 'replace'}; give ${option} another path (or leave it out). Nothing was sent.`,
-          { option },
-        );
-      }
-    }
+    refuseOutputsOn(onlyPath, 'the file --only reads', [
+      ['--errors', input.errors, 'error report'],
+      ['--results', input.results, 'results file'],
+      ['--journal', input.journal, 'journal'],
+    ]);
     if (input.errors === undefined && sameFile(defaultErrors, onlyPath)) {
       errorsPath = `${onlyPath.replace(/\.csv$/i, '')}.errors.csv`;
       errorsMoved = { from: defaultErrors };
@@ -88,4 +84,3 @@ export function resolveApplyOptions(input: ApplyOptionsInput): ResolvedApplyOpti
     ...(errorsMoved ? { errorsMoved } : {}),
   };
 }
-
