@@ -6,7 +6,7 @@ import test from 'ava';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, runCli } from '../helpers/cli.js';
-import { DUCKDB_SETTINGS } from '../../src/export/load/duckdb.js';
+import { DUCKDB_SETTINGS } from '../../src/export/load/duckdb-settings.js';
 
 const noServer = { env: { PYLON_API_TOKEN: 'tok-help-test', PYLON_BASE_URL: 'http://127.0.0.1:9' } };
 

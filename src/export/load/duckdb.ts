@@ -70,8 +70,6 @@ export async function sweepSpillFiles(databasePath: string): Promise<string[]> {
 /** A type as compared with an existing table's: DuckDB quotes the STRUCT field names that are keywords (`"label"`, `"source"`) and no others. */
 const comparableType = (type: string) => type.replaceAll('"', '');
 
-export { DUCKDB_SETTINGS };
-
 /**
  * State parts handed from the appender to the transaction per flush (about
  * 3 MB of STATE_BLOB_BYTES-byte parts). DuckDB's appender otherwise holds every row

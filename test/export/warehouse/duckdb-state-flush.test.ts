@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openLoader, STATE_BLOB_BYTES } from '../../../src/export/load/loader.js';
-import { DUCKDB_SETTINGS } from '../../../src/export/load/duckdb.js';
+import { DUCKDB_SETTINGS } from '../../../src/export/load/duckdb-settings.js';
 import { parseLoadTarget } from '../../../src/export/load/target.js';
 import { typedColumns } from '../../../src/export/schema.js';
 import { tempDir } from '../helpers.js';
