@@ -39,8 +39,13 @@ export interface AuditRecord {
 
 export function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
   if (env.PYLON_AUDIT_LOG) return env.PYLON_AUDIT_LOG;
+  return join(stateFolder(env), 'audit.jsonl');
+}
+
+/** The tool's state folder: $XDG_STATE_HOME/pylon-contacts, else ~/.local/state/pylon-contacts. */
+export function stateFolder(env: NodeJS.ProcessEnv): string {
   const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(state, 'pylon-contacts', 'audit.jsonl');
+  return join(state, 'pylon-contacts');
 }
 
 /**

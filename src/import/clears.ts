@@ -1,26 +1,118 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ApiResult, PylonClient } from '../pylon/api.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact, ContactPatch } from '../pylon/types.js';
 import type { RowIssue } from './desired.js';
+import type { FieldChange } from './plan.js';
 
 /**
  * Fields the CLI clears by sending `""` (the clear token, and undo files that
  * restore an empty value). Pylon documents no way to clear them: `null` is
  * ignored (conventions page), and a third-party live probe reports that `""`
  * clears. Other servers may refuse `""` (400) or accept and ignore it, so the
- * answer is checked.
+ * answer is checked, and what it showed is remembered (ClearMemory).
  */
 export const CLEARED_BY_EMPTY_STRING = ['avatar_url', 'portal_role_id', 'primary_phone_number'] as const;
+export type ClearedField = (typeof CLEARED_BY_EMPTY_STRING)[number];
 
 export interface UnclearedField {
   field: string;
   reason: string;
 }
 
+interface Learnt {
+  /** What the server's answer showed, without the row's values. */
+  reason: string;
+  /** When (ISO 8601). */
+  at: string;
+}
+
+/**
+ * Which of the `""` clears a server (an API host) has been seen not to take,
+ * remembered in a file of the tool's state folder so that a later run, its dry
+ * run included, reports those clears without sending them again: a second run
+ * of the same file then writes nothing, and its dry run counts what it does.
+ * Without a path it remembers for the run only. Only a run that writes learns;
+ * a missing or unreadable file is no knowledge, and one that cannot be written
+ * costs the next run one more try, nothing else.
+ */
+export class ClearMemory {
+  private readonly learnt = new Map<string, Learnt>();
+
+  constructor(
+    private readonly host: string,
+    readonly path?: string,
+  ) {
+    if (!path) return;
+    for (const [field, entry] of Object.entries(readMemory(path)[host] ?? {})) {
+      if (typeof entry?.reason === 'string' && typeof entry.at === 'string') this.learnt.set(field, entry);
+    }
+  }
+
+  /** Why this server does not clear `field` with `""`, if it has shown so. */
+  known(field: string): UnclearedField | undefined {
+    const entry = this.learnt.get(field);
+    if (!entry) return undefined;
+    const forget = this.path ? `; delete ${this.path} to have the next run try "" again` : '';
+    return { field, reason: `${entry.reason}; seen ${entry.at.slice(0, 10)}, so "" was not sent again${forget}` };
+  }
+
+  /** Records the fields a server's answer showed it does not clear, and keeps them in the file. */
+  learn(uncleared: ReadonlyArray<{ field: string; general: string }>, onError?: (message: string) => void): void {
+    const fresh = uncleared.filter((u) => !this.learnt.has(u.field));
+    if (fresh.length === 0) return;
+    const at = new Date().toISOString();
+    for (const u of fresh) this.learnt.set(u.field, { reason: u.general, at });
+    if (!this.path) return;
+    try {
+      // Read again before writing: another run may have learnt about another host meanwhile.
+      const all = readMemory(this.path);
+      all[this.host] = { ...all[this.host], ...Object.fromEntries(fresh.map((u) => [u.field, this.learnt.get(u.field)!])) };
+      mkdirSync(dirname(this.path), { recursive: true });
+      const temp = `${this.path}.${process.pid}.tmp`;
+      writeFileSync(temp, JSON.stringify(all, null, 2) + '\n');
+      renameSync(temp, this.path);
+    } catch (error) {
+      onError?.(`could not record in ${this.path} that ${this.host} does not clear ${fresh.map((u) => u.field).join(', ')} with "" (${(error as Error).message}); the next run will try it again`);
+    }
+  }
+}
+
+function readMemory(path: string): Record<string, Record<string, Learnt>> {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, Record<string, Learnt>>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Takes the `""` clears a server is known not to take out of a planned PATCH
+ * (and its changes): they are reported, not sent. The phone list sent only to
+ * carry a cleared primary goes with it.
+ */
+export function withoutKnownUncleared(
+  body: ContactPatch,
+  changes: readonly FieldChange[],
+  memory: ClearMemory | undefined,
+): { body: ContactPatch; changes: FieldChange[]; uncleared: UnclearedField[] } {
+  const uncleared = memory ? CLEARED_BY_EMPTY_STRING.filter((field) => body[field] === '').flatMap((field) => memory.known(field) ?? []) : [];
+  if (uncleared.length === 0) return { body, changes: [...changes], uncleared };
+  const fields = uncleared.map((u) => u.field);
+  const rest: ContactPatch = { ...body };
+  for (const field of fields) delete rest[field as ClearedField];
+  if (fields.includes('primary_phone_number') && !changes.some((c) => c.column === 'phone_numbers')) delete rest.phone_numbers;
+  return { body: rest, changes: changes.filter((c) => !fields.includes(c.column)), uncleared };
+}
+
 /**
  * Sends a PATCH and reports the `""` clears that did not take: refused with a
- * 400 (the rest of the PATCH is then sent without them) or answered 200 with
- * the old value kept. Other errors are thrown as they are.
+ * 400 (the rest of the PATCH is then sent without them), answered 200 with the
+ * old value kept, or known from `memory` not to take (not sent; with nothing
+ * else to send, no call is made and `res` is undefined). What an answer shows
+ * is remembered. Other errors are thrown as they are.
  */
 export async function updateWithClears(
   client: PylonClient,
@@ -28,13 +120,23 @@ export async function updateWithClears(
   body: ContactPatch,
   signal?: AbortSignal,
   onSent?: () => void,
-): Promise<{ res: ApiResult<Contact>; uncleared: UnclearedField[] }> {
+  memory?: ClearMemory,
+  onNote?: (message: string) => void,
+): Promise<{ res?: ApiResult<Contact>; uncleared: UnclearedField[] }> {
+  const known = memory ? CLEARED_BY_EMPTY_STRING.filter((field) => body[field] === '').flatMap((field) => memory.known(field) ?? []) : [];
+  if (known.length > 0) {
+    body = { ...body };
+    for (const { field } of known) delete body[field as ClearedField];
+    if (known.some((u) => u.field === 'primary_phone_number') && !hasOtherKeys(body, ['phone_numbers'])) delete body.phone_numbers;
+    if (Object.keys(body).length === 0) return { uncleared: known };
+  }
   const empties = CLEARED_BY_EMPTY_STRING.filter((field) => body[field] === '');
-  if (empties.length === 0) return { res: await client.updateContact(id, body, { signal, onSent }), uncleared: [] };
+  if (empties.length === 0) return { res: await client.updateContact(id, body, { signal, onSent }), uncleared: known };
   try {
     const res = await client.updateContact(id, body, { signal, onSent });
     const kept = empties.filter((field) => typeof res.data[field] === 'string' && res.data[field] !== '');
-    return { res, uncleared: kept.map((field) => ({ field, reason: `Pylon answered 200 but kept ${JSON.stringify(res.data[field])}: it ignores "" here` })) };
+    memory?.learn(kept.map((field) => ({ field, general: IGNORED })), onNote);
+    return { res, uncleared: [...known, ...kept.map((field) => ({ field, reason: `Pylon answered 200 but kept ${JSON.stringify(res.data[field])}: it ignores "" here` }))] };
   } catch (error) {
     if (!(error instanceof PylonApiError) || error.status !== 400) throw error;
     const why = error.errors.join('; ') || error.message;
@@ -42,22 +144,30 @@ export async function updateWithClears(
     for (const field of empties) delete rest[field];
     // Pylon wants the primary among phone_numbers; sent alone, the list changes nothing.
     if (empties.includes('primary_phone_number') && body.phone_numbers !== undefined && !hasOtherKeys(rest, ['phone_numbers'])) delete rest.phone_numbers;
-    const uncleared = empties.map((field) => ({ field, reason: `Pylon refused "" (400: ${why})` }));
+    const reason = `Pylon refused "" (400: ${why})`;
     const res = Object.keys(rest).length > 0 ? await client.updateContact(id, rest, { signal, onSent }) : await client.getContact(id, { signal });
-    return { res, uncleared };
+    // Learnt only once the PATCH without the "" went through: a 400 for another reason would fail it too.
+    memory?.learn(empties.map((field) => ({ field, general: reason })), onNote);
+    return { res, uncleared: [...known, ...empties.map((field) => ({ field, reason }))] };
   }
 }
+
+const IGNORED = 'Pylon answered 200 but kept the value: it ignores "" here';
 
 function hasOtherKeys(body: ContactPatch, except: string[]): boolean {
   return Object.keys(body).some((k) => !except.includes(k));
 }
 
-/** The row's issue when some fields could not be cleared: the rest of the row was applied. */
-export function unclearedIssue(uncleared: readonly UnclearedField[]): RowIssue {
+/**
+ * The row's issue when some fields could not be cleared. `othersApplied`: the
+ * row's other changes were sent (false: nothing else differed, nothing was sent).
+ */
+export function unclearedIssue(uncleared: readonly UnclearedField[], othersApplied = true): RowIssue {
   const fields = uncleared.map((u) => u.field);
+  const rest = othersApplied ? "The row's other changes were applied" : 'Nothing else in the row differs, so nothing was sent';
   return {
     code: 'ROW_CANNOT_CLEAR',
     field: fields[0],
-    message: `Not cleared: ${uncleared.map((u) => `${u.field} (${u.reason})`).join('; ')}. The row's other changes were applied; this server offers no other way to clear ${fields.length > 1 ? 'these fields' : 'this field'}`,
+    message: `Not cleared: ${uncleared.map((u) => `${u.field} (${u.reason})`).join('; ')}. ${rest}; this server offers no other way to clear ${fields.length > 1 ? 'these fields' : 'this field'}: clear it in Pylon's UI, or leave the cell empty to keep the value`,
   };
 }

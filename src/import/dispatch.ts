@@ -8,6 +8,7 @@ import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.j
 import { DEFAULT_EXTERNAL_ID_LABEL, emailKey, externalIdKey, heldExternalIdKey, type KeyedRow } from './lookup-key.js';
 import type { Contact } from '../pylon/types.js';
 import { externalIdConflict } from './identity.js';
+import { unclearedIssue } from './clears.js';
 import { planRow, type FieldChange, type PlanContext } from './plan.js';
 import type { Pool } from '../run/pool.js';
 import type { RunControl } from '../run/run-control.js';
@@ -244,6 +245,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         if (parts.dryRun) {
           planned[plan.action === 'create' ? 'create' : 'patch']++;
           parts.onPlan?.(row.line, plan.action, plan.changes, { id: plan.action === 'update' ? plan.id : undefined, email: existing?.email ?? email });
+          // The rest is sent, and the row fails on the clear the server does not take, as in the real run.
+          if (plan.action === 'update' && plan.uncleared) return ledger.fail(ref, unclearedIssue(plan.uncleared), { id: plan.id });
           return ledger.record(ref, plan.action === 'create' ? 'created' : 'updated', {
             id: plan.action === 'update' ? plan.id : undefined,
             changes: describeChanges(plan.changes),

@@ -67,6 +67,8 @@ export interface OutputOptionsInput {
   undo?: string;
   /** Base directory for default report paths when the input is stdin. */
   cwd?: string;
+  /** The file that remembers which `""` clears each server does not take (clears.ts ClearMemory); none: this run only. */
+  clearMemory?: string;
 }
 
 /** Raw import options: flags, environment and defaults, all optional; one group per subsystem. */
@@ -115,6 +117,8 @@ export interface OutputOptions {
   undoPath?: string;
   /** The organisation (`GET /me`) recorded in each undo row; set by `update`, which reads it first. */
   undoOrganization?: string;
+  /** Which `""` clears each server was seen not to take (clears.ts ClearMemory); undefined: remembered for the run only. */
+  clearMemoryPath?: string;
 }
 
 /** A resolved import: the connection and the four groups, each field declared once, in its group. */
@@ -169,6 +173,7 @@ export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
     lookupBatch: resolveIntegerOption('--lookup-batch', input.lookupBatch, 1, 999, 100),
     set: input.set ?? {},
     undoPath: input.undo,
+    clearMemoryPath: input.clearMemory,
     from: input.from,
     format: input.format === undefined ? undefined : oneOf('--format', input.format, INPUT_FORMATS, 'auto'),
     sheet: input.sheet,

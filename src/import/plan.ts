@@ -2,6 +2,7 @@ import { sameDecimal } from '../decimal.js';
 import type { Contact, ContactCreate, ContactPatch, CustomFieldDefinition, CustomFieldWrite } from '../pylon/types.js';
 import { CUSTOM_PREFIX, joinMulti } from '../columns.js';
 import type { DesiredContact, DesiredCustomValue, RowIssue } from './desired.js';
+import { unclearedIssue, withoutKnownUncleared, type ClearMemory, type UnclearedField } from './clears.js';
 
 export type ImportMode = 'upsert' | 'create' | 'update';
 
@@ -18,7 +19,8 @@ export interface FieldChange {
 
 export type Plan =
   | { action: 'create'; body: ContactCreate; changes: FieldChange[] }
-  | { action: 'update'; id: string; body: ContactPatch; changes: FieldChange[] }
+  /** `uncleared`: clears the server is known not to take, left out of the body: the row fails once the rest is sent. */
+  | { action: 'update'; id: string; body: ContactPatch; changes: FieldChange[]; uncleared?: UnclearedField[] }
   | { action: 'unchanged'; id: string }
   | { action: 'skip'; id: string; reason: string }
   | { action: 'fail'; issue: RowIssue };
@@ -28,6 +30,8 @@ export interface PlanContext {
   customFields: ReadonlyMap<string, CustomFieldDefinition>;
   /** Account ids known to carry an external id (from GET /accounts/{external id}); used to compare. */
   accountIdForExternalId?: (externalId: string) => string | undefined;
+  /** The `""` clears this server was seen not to take (by an earlier run too): planned as failures, never sent. */
+  clears?: ClearMemory;
 }
 
 /**
@@ -57,9 +61,11 @@ export function planRow(desired: DesiredContact, existing: Contact | undefined, 
   if (context.mode === 'create') {
     return { action: 'skip', id: existing.id, reason: `a contact with this email already exists (${existing.id}); --mode create never updates` };
   }
-  const { body, changes } = diffContact(desired, existing, context);
-  if (changes.length === 0) return { action: 'unchanged', id: existing.id };
-  return { action: 'update', id: existing.id, body, changes };
+  const diff = diffContact(desired, existing, context);
+  // A clear the server does not take fails the row in the dry run as in the real run, and is not sent again.
+  const { body, changes, uncleared } = withoutKnownUncleared(diff.body, diff.changes, context.clears);
+  if (changes.length === 0) return uncleared.length > 0 ? { action: 'fail', issue: unclearedIssue(uncleared, false) } : { action: 'unchanged', id: existing.id };
+  return { action: 'update', id: existing.id, body, changes, ...(uncleared.length > 0 ? { uncleared } : {}) };
 }
 
 function fail(code: RowIssue['code'], field: string, message: string): Plan {

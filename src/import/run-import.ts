@@ -17,6 +17,7 @@ import { RunControl } from '../run/run-control.js';
 import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
 import { createImportStats, type ImportStats } from './stats.js';
 import { SearchVisibility } from './search-visibility.js';
+import { ClearMemory } from './clears.js';
 import { createWritePolicy, idempotencyKeyOf } from './write-policy.js';
 import { openInput } from '../input/open-input.js';
 import { prepareMigration, type Migration } from './migrate.js'; // migration (issue 13)
@@ -116,7 +117,9 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         : await scanDuplicates(openSource(), columns, options.onDuplicate, stats.estimatedRows, lookup.heldKeys);
 
     const accountIds = new Map<string, string | null>();
-    const planContext = { mode: options.mode, customFields, accountIdForExternalId: (ext: string) => accountIds.get(ext) ?? undefined };
+    // What earlier runs learnt about clearing with "" on this host: the dry run counts those clears as the real run does.
+    const clears = new ClearMemory(hostOf(options.connection.baseUrl), options.clearMemoryPath);
+    const planContext = { mode: options.mode, customFields, accountIdForExternalId: (ext: string) => accountIds.get(ext) ?? undefined, clears };
     const uncertain = new Map<string, number>();
     const visibility = new SearchVisibility(client, signal, note);
     const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });

@@ -4,7 +4,7 @@ import { PylonApiError } from '../pylon/errors.js';
 import type { DesiredContact } from './desired.js';
 import type { Outcome } from '../run/journal.js';
 import { holderOfRefusedEmail } from './lookup.js';
-import { unclearedIssue, updateWithClears } from './clears.js';
+import { unclearedIssue, updateWithClears, type UnclearedField } from './clears.js';
 import type { RowIssue } from './desired.js';
 import type { FieldChange, Plan, PlanContext } from './plan.js';
 import { diffContact } from './plan.js';
@@ -73,7 +73,8 @@ export interface WritePolicy {
  *
  * - update: one PATCH of the changed fields; the undo file gets the old values.
  *   A `""` clear the server refuses or ignores fails the row (ROW_CANNOT_CLEAR)
- *   after the rest was applied, and is left out of the undo row.
+ *   after the rest was applied, and is left out of the undo row; the clear is
+ *   remembered (clears.ts ClearMemory) and not sent again.
  * - create: one POST. A refusal carrying `exists_id` (the email is taken) becomes
  *   an update of that contact (`--mode create`: skipped). A create that may have
  *   been applied (timeout, 5xx, connection cut) is `uncertain`: it is not sent
@@ -84,15 +85,18 @@ export interface WritePolicy {
 export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   const { client, signal } = ctx;
 
-  const update = async (row: PendingRow, id: string, body: WritePlan['body'], changes: FieldChange[]): Promise<WriteResult> => {
+  const update = async (row: PendingRow, id: string, body: WritePlan['body'], changes: FieldChange[], planned: readonly UnclearedField[] = []): Promise<WriteResult> => {
     // The journal's `sent` entry (from which the undo row can be rebuilt) is written when the PATCH leaves the pacer.
     const sent = once(() => ctx.beforeSend?.(row.line, { id, email: row.desired.email, changes }));
     // A "" clear may be refused or ignored by the server: the undo row then leaves that field out, and the row says so.
-    const { res, uncleared } = await updateWithClears(client, id, body, signal, sent);
+    // What it shows is remembered (planContext.clears): later rows, and later runs, do not send it again.
+    const answer = await updateWithClears(client, id, body, signal, sent, ctx.planContext.clears, ctx.onNote);
+    const uncleared = [...planned, ...answer.uncleared];
     const applied = uncleared.length === 0 ? changes : changes.filter((c) => !uncleared.some((u) => u.field === c.column));
     if (applied.length > 0) await ctx.undo?.write({ id, email: row.desired.email }, applied);
-    if (uncleared.length > 0) return { outcome: 'failed', id, requestId: res.requestId, issue: unclearedIssue(uncleared) };
-    return { outcome: 'updated', id, requestId: res.requestId };
+    const requestId = answer.res?.requestId;
+    if (uncleared.length > 0) return { outcome: 'failed', id, requestId, issue: unclearedIssue(uncleared, applied.length > 0) };
+    return { outcome: 'updated', id, requestId };
   };
 
   /** The email is taken by `existingId`: update that contact (only what differs), or skip it in create mode. */
@@ -103,6 +107,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
     const conflict = externalIdConflict(row.desired, [existing.data]);
     if (conflict) return { outcome: 'failed', id: existingId, requestId: existing.requestId, issue: conflict };
     const diff = diffContact(row.desired, existing.data, ctx.planContext);
+    // The clears the server is known not to take are left out by updateWithClears, and fail the row there.
     const patched = diff.changes.length > 0 ? await update(row, existingId, diff.body, diff.changes) : undefined;
     if (patched?.outcome === 'failed') return patched;
     if (createdByUs) return { outcome: 'created', id: existingId, requestId: existing.requestId };
@@ -134,7 +139,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
 
   return {
     write(row, plan, options) {
-      return plan.action === 'update' ? update(row, plan.id, plan.body, plan.changes) : create(row, plan, options?.resend ?? false);
+      return plan.action === 'update' ? update(row, plan.id, plan.body, plan.changes, plan.uncleared) : create(row, plan, options?.resend ?? false);
     },
   };
 }

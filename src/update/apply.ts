@@ -169,8 +169,8 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent);
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
         if (applied.length > 0) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, applied);
-        if (uncleared.length > 0) await fail(line, entry, unclearedIssue(uncleared), { requestId: res.requestId });
-        else await record(line, entry, 'updated', { requestId: res.requestId });
+        if (uncleared.length > 0) await fail(line, entry, unclearedIssue(uncleared, applied.length > 0), { requestId: res?.requestId });
+        else await record(line, entry, 'updated', { requestId: res?.requestId });
       } catch (error) {
         if (control.judge(error) === 'stop') {
           ledger.notProcessed();

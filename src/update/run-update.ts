@@ -165,7 +165,8 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     const removalTransitions = new Map<string, Transition>();
     for (const r of removals ?? []) countTransitions(removalTransitions, r.changes);
     const plan: UpdatePlan = {
-      changes: planStats.updated,
+      // PATCHes, not rows counted updated: a row whose clear the server does not take fails, yet its other changes go out.
+      changes: planStats.plannedCalls?.patch ?? planStats.updated,
       transitions: sortTransitions(transitions),
       stats: planStats,
       target,

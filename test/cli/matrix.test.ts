@@ -141,8 +141,9 @@ async function scenario(t: ExecutionContext, row: Row): Promise<void> {
       return undefined;
     });
   }
-  const env = envFor(target);
   const dir = tempDir(t, 'pylon-matrix-');
+  // The scenario's own state folder: what a run learns about clearing with "" on this port stays with this scenario.
+  const env = { ...envFor(target), XDG_STATE_HOME: dir };
   const flags = ['--json', '-q', '--rate', FAST_RATE, ...(row.cli ?? [])];
   const cells: string[] = [];
   const strictSkip = row.beyondSpec && !row.cli?.includes('--lenient');

@@ -58,7 +58,7 @@ for (const mode of ['clears', 'rejected', 'ignored'] as const) {
     const { em, client } = await setup(t, { emptyString: mode });
     const c = em.store.insert({ name: 'A', email: 'a@x.example', ...FIELDS });
     const { res, uncleared } = await updateWithClears(client, c.id, { name: 'B', avatar_url: '', portal_role_id: '' });
-    t.is(res.data.name, 'B');
+    t.is(res!.data.name, 'B');
     t.is(em.store.get(c.id)?.name, 'B');
     if (mode === 'clears') {
       t.deepEqual(uncleared, []);
@@ -80,6 +80,6 @@ test('updateWithClears: a PATCH that only clears, refused, sends nothing more an
   const c = em.store.insert({ name: 'A', email: 'a@x.example', phone_numbers: ['15550100'], primary_phone_number: '15550100' });
   const { res, uncleared } = await updateWithClears(client, c.id, { primary_phone_number: '', phone_numbers: ['15550100'] });
   t.deepEqual(uncleared.map((u) => u.field), ['primary_phone_number']);
-  t.is(res.data.id, c.id);
+  t.is(res!.data.id, c.id);
   t.deepEqual([em.stats().requests.patch, em.stats().requests.get], [1, 1]);
 });

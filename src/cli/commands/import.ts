@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import {
   apiCommandOptions,
@@ -34,7 +35,7 @@ import { connect } from '../../pylon/connect.js';
 import { fetchTarget, targetOf } from '../../update/target.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 import { planImport } from '../../update/plan-import.js';
-import { redactCommand } from '../../audit/audit-log.js';
+import { redactCommand, stateFolder } from '../../audit/audit-log.js';
 import type { SavedPlan } from '../../update/plan-file.js';
 import { limitHeapGrowth } from '../heap.js';
 
@@ -58,6 +59,7 @@ export function importInput(argv: ImportArgv, env: NodeJS.ProcessEnv, cwd: strin
     ...mappingFromArgv(argv, cwd),
     ...writePolicyFromArgv(argv),
     ...outputsFromArgv(argv, cwd),
+    clearMemory: join(stateFolder(env), 'servers.json'),
   };
 }
 
