@@ -42,6 +42,28 @@ test('a UTF-8 file holding a literal U+FFFD is UTF-8: the row imports as written
   t.is(emulator.store.findByEmail('jose@enc.com')?.name, 'José');
 });
 
+test('a windows-1252 file holding a byte it leaves undefined: that row fails with ROW_ENCODING, its line and columns in the report, never U+FFFD; the others import', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'cp1252.csv');
+  writeFileSync(file, Buffer.concat([
+    Buffer.from('name,email\nZo\xeb,zoe@cp.com\nJos', 'latin1'),
+    Buffer.from([0x8d]),
+    Buffer.from(',jose@cp.com\nCaf\xe9,cafe@cp.com\n', 'latin1'),
+  ]));
+  for (const args of [[], ['--encoding', 'windows-1252']]) {
+    const result = await runCli(importArgs(file, ...args), { env: envFor(emulator) });
+    t.is(result.code, 3, result.stderr);
+    t.like(statsOf(result), { total: 3, failed: 1 });
+    const report = readFileSync(join(dir, 'cp1252.errors.csv'));
+    t.false(report.includes(Buffer.from('\uFFFD')), 'no byte is replaced by U+FFFD');
+    t.regex(report.toString('utf8'), /^Jos\u008d,jose@cp\.com,3,ROW_ENCODING,,"Line 3 holds the byte 0x8D, which windows-1252 does not define .*: name ""Jos\\u008d""; check that value/m);
+    t.is(emulator.store.findByEmail('jose@cp.com'), undefined);
+    t.is(emulator.store.findByEmail('zoe@cp.com')?.name, 'Zoë');
+    t.is(emulator.store.findByEmail('cafe@cp.com')?.name, 'Café');
+  }
+});
+
 test('an XLSX id that lost digits: the report keeps it in scientific notation, and importing the report as it is fails the row again instead of storing a wrong id', async (t) => {
   const emulator = await startEmulator(t);
   const dir = tempDir(t);
