@@ -92,7 +92,7 @@ test('an XLSX id that lost digits: the report keeps it in scientific notation, a
   t.is(again.code, 3, again.stderr);
   t.like(statsOf(again), { total: 1, created: 0, failed: 1 });
   const second = readFileSync(join(dir, 'lost.errors.errors.csv'), 'utf8');
-  t.regex(second, /^1\.2345678901234567E\+19,Noor,Haddad,noor@lost\.example,2,ROW_XLSX_LOST_DIGITS,external_id,"Column external_id holds 1\.2345678901234567E\+19, a number in scientific notation: .*type the real id in its place/m);
+  t.regex(second, /^1\.2345678901234567E\+19,Noor,Haddad,noor@lost\.example,2,ROW_XLSX_LOST_DIGITS,Id,"Column Id holds 1\.2345678901234567E\+19, a number in scientific notation: .*type the real id in its place/m);
   t.is(emulator.store.findByEmail('noor@lost.example'), undefined);
   t.is(emulator.store.size, 1);
 
@@ -113,5 +113,20 @@ test('a CSV saved by Excel with an id in scientific notation: the row fails (ROW
   const report = readFileSync(join(file, '..', 'excel.errors.csv'), 'utf8');
   t.regex(report, /^Noor,noor@x\.example,1\.23457E\+19,2,ROW_XLSX_LOST_DIGITS,external_id,/m);
   t.regex(report, /^De,de@x\.example,"1,23457E\+19",4,ROW_XLSX_LOST_DIGITS,external_id,/m);
+  t.deepEqual([...emulator.store.all()].map((c) => c.email), ['omar@x.example']);
+});
+
+test('a CSV saved by Excel with an id in scientific notation, in a migration: the message names the file\'s column (Record ID), the one the user fixes, not the mapped external_id', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'hubspot-excel.csv');
+  writeFileSync(file, 'Record ID,First Name,Last Name,Email\n1.23457E+19,Noor,Haddad,noor@x.example\n2,Omar,Aziz,omar@x.example\n');
+  const result = await runCli(importArgs(file, '--from', 'hubspot', '--results', join(dir, 'results.csv')), { env: envFor(emulator) });
+  t.is(result.code, 3, result.stderr);
+  t.like(statsOf(result), { total: 2, created: 1, failed: 1 });
+  const report = readFileSync(join(dir, 'hubspot-excel.errors.csv'), 'utf8');
+  t.regex(report, /^1\.23457E\+19,Noor,Haddad,noor@x\.example,2,ROW_XLSX_LOST_DIGITS,Record ID,"Column Record ID holds 1\.23457E\+19, a number in scientific notation: /m);
+  t.false(report.includes('external_id'), report);
+  t.regex(readFileSync(join(dir, 'results.csv'), 'utf8'), /^2,failed,,noor@x\.example,,"ROW_XLSX_LOST_DIGITS: Column Record ID holds /m);
   t.deepEqual([...emulator.store.all()].map((c) => c.email), ['omar@x.example']);
 });
