@@ -3,7 +3,7 @@ import type { Options } from 'yargs';
 import type { ImportStats } from '../import/run-import.js';
 import { appendAuditRecord, auditRecord, checkAuditLog, defaultAuditLogPath } from '../audit/audit-log.js';
 import type { RunTarget } from '../update/target.js';
-import type { CliContext } from './context.js';
+import { resolveFrom, type CliContext } from './context.js';
 
 export const auditLogFlag = {
   'audit-log': {
@@ -13,9 +13,9 @@ export const auditLogFlag = {
   },
 } satisfies Record<string, Options>;
 
-/** The audit log of this run, checked writable before anything is sent to Pylon. */
+/** The audit log of this run, checked writable before anything is sent to Pylon; a relative path resolves from the context's folder, like every other output. */
 export function openAuditLog(flag: string | undefined, ctx: CliContext): string {
-  const path = flag ?? defaultAuditLogPath(ctx.env);
+  const path = resolveFrom(ctx, flag ?? defaultAuditLogPath(ctx.env));
   // A path the user named must be in a folder that exists; the default one's folder is created.
   const option = flag !== undefined ? '--audit-log' : ctx.env.PYLON_AUDIT_LOG ? 'PYLON_AUDIT_LOG' : undefined;
   checkAuditLog(path, { createFolder: option === undefined, option: option ?? '--audit-log' });

@@ -8,7 +8,8 @@
  * action: a shell would see 130 for a run that completed (a DuckDB load's
  * teardown, or the summary being printed, takes long enough for a late Ctrl-C to
  * land). The first such signal is ignored and the process ends with the run's
- * own exit code; a second one quits at once, with that code.
+ * own exit code; a second one quits at once, with that code. Its message goes to
+ * the stderr the finished run was given (the run context's), like the run's own.
  */
 export interface Interrupt {
   signal: AbortSignal;
@@ -19,11 +20,13 @@ export interface Interrupt {
 let live = 0;
 let afterRunInstalled = false;
 let lateSignals = 0;
+/** The stderr of the run that finished last: the late message goes where its own messages went (the run context's stream). */
+let lateStderr: NodeJS.WritableStream = process.stderr;
 
 function afterRun(sig: NodeJS.Signals): void {
   if (live > 0) return;
   lateSignals += 1;
-  if (lateSignals === 1) process.stderr.write(`\n${sig}: the run had already finished; exiting with its own exit code (press Ctrl-C again to quit at once)\n`);
+  if (lateSignals === 1) lateStderr.write(`\n${sig}: the run had already finished; exiting with its own exit code (press Ctrl-C again to quit at once)\n`);
   else process.exit(process.exitCode ?? 0);
 }
 
@@ -49,6 +52,7 @@ export function onInterrupt(stderr: NodeJS.WritableStream = process.stderr): Int
     dispose() {
       if (disposed) return;
       disposed = true;
+      lateStderr = stderr;
       // One process-wide handler (installed once) takes over before this one goes, so no signal finds none.
       if (!afterRunInstalled) {
         afterRunInstalled = true;

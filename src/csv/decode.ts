@@ -44,12 +44,34 @@ export interface Decoder {
  * A streaming decoder. In UTF-8 input, each byte that is not part of a well-formed character comes out
  * as a lone surrogate U+DC80–U+DCFF (Python's "surrogateescape"): well-formed UTF-8 never decodes to
  * one (a literal U+FFFD, bytes EF BF BD, is a character like any other), so the marks say exactly
- * which bytes were bad, and each can be read back (`readBadBytes`).
+ * which bytes were bad, and each can be read back (`readBadBytes`). In windows-1252 input the five
+ * bytes it leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) are marked the same way: iconv-lite would
+ * make them U+FFFD, and the row would import with it, silently.
  */
 export function createDecoder(encoding: string): Decoder {
   if (encoding === 'utf8') return createUtf8Decoder();
   const decoder = iconv().getDecoder(encoding, { stripBOM: false });
-  return { write: (bytes) => decoder.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)), end: () => decoder.end() ?? '' };
+  const marking = isWindows1252(encoding);
+  return {
+    write(bytes) {
+      const text = decoder.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      // One character per byte, and U+FFFD only for an undefined byte: the byte at the same offset.
+      return marking && text.includes('\ufffd') ? text.replace(/\ufffd/g, (_, offset: number) => String.fromCharCode(0xdc00 + bytes[offset]!)) : text;
+    },
+    end: () => decoder.end() ?? '',
+  };
+}
+
+/** Whether `createDecoder(encoding)` marks bad bytes (see there): UTF-8's ill-formed bytes, windows-1252's undefined ones. */
+export function marksBadBytes(encoding: string): boolean {
+  return encoding === 'utf8' || isWindows1252(encoding);
+}
+
+/** Whether an encoding name iconv-lite knows is windows-1252 by another name (cp1252, win1252, …): it decodes every byte alike. */
+function isWindows1252(encoding: string): boolean {
+  if (encoding === 'utf8') return false;
+  const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  return iconv().decode(allBytes, encoding, { stripBOM: false }) === iconv().decode(allBytes, 'windows-1252', { stripBOM: false });
 }
 
 /** A byte of UTF-8 input that was not valid, as `createDecoder('utf8')` marks it. */
@@ -70,13 +92,25 @@ export function readBadBytes(text: string): string {
   return text.replace(BAD_BYTES, (mark) => windows1252Character(mark.charCodeAt(0) - 0xdc00));
 }
 
+/** The byte values of the bad bytes marked in decoded texts, each once, in ascending order. */
+export function markedBytes(texts: Iterable<string>): number[] {
+  const bytes = new Set<number>();
+  for (const text of texts) for (const mark of text.match(BAD_BYTES) ?? []) bytes.add(mark.charCodeAt(0) - 0xdc00);
+  return [...bytes].sort((a, b) => a - b);
+}
+
 /**
- * The message of a row whose values hold bytes that are not valid UTF-8 (`where` is `Line 3` or `Record 3`), naming
- * those values as the error report shows them (`values`: name and value, bad bytes read as windows-1252).
+ * The message of a row whose values hold bad bytes (`where` is `Line 3` or `Record 3`), naming those values as the
+ * error report shows them (`values`: name and value, bad bytes read by `readBadBytes`). `encoding` is the one the
+ * file was decoded with; for windows-1252, `bytes` are the undefined bytes the row held (`markedBytes`).
  */
-export function badBytesMessage(where: string, values: ReadonlyArray<readonly [name: string, value: string]>): string {
+export function badBytesMessage(where: string, values: ReadonlyArray<readonly [name: string, value: string]>, encoding = 'utf8', bytes: readonly number[] = []): string {
   const one = values.length === 1;
-  return `${where} holds bytes that are not valid UTF-8 (the rest of the file is UTF-8), read as windows-1252 in the error report: ${describeValues(values)}; check ${one ? 'that value' : 'those values'}, correct ${one ? 'it' : 'them'} if wrong, and import the report again (or pass --encoding with the file's real encoding)`;
+  const check = `${describeValues(values)}; check ${one ? 'that value' : 'those values'}, correct ${one ? 'it' : 'them'} if wrong, and import the report again (or pass --encoding with the file's real encoding)`;
+  if (encoding === 'utf8') return `${where} holds bytes that are not valid UTF-8 (the rest of the file is UTF-8), read as windows-1252 in the error report: ${check}`;
+  const hex = bytes.map((byte) => '0x' + byte.toString(16).toUpperCase().padStart(2, '0'));
+  const named = hex.length === 1 ? `the byte ${hex[0]}, which windows-1252 does not define` : `the bytes ${hex.join(', ')}, which windows-1252 does not define`;
+  return `${where} holds ${named} (the file was read as windows-1252), kept as the control character${hex.length === 1 ? '' : 's'} of the same value in the error report: ${check}`;
 }
 
 /** `name "José Latin"`, for up to three values (a long value cut at 80 characters), and how many more. */

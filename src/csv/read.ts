@@ -2,7 +2,7 @@ import { open as openFile } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ConfigError, InternalError, PylonCliError, invalidOption } from '../errors.js';
-import { badBytesMessage, createDecoder, describeInvisible, describeValues, detectBom, hasBadBytes, hasUtf8Characters, isValidUtf8, looksLikeUtf8, readAsUtf8, readBadBytes, resolveEncoding, type Decoder } from './decode.js';
+import { badBytesMessage, createDecoder, describeInvisible, describeValues, detectBom, hasBadBytes, hasUtf8Characters, isValidUtf8, looksLikeUtf8, markedBytes, marksBadBytes, readAsUtf8, readBadBytes, resolveEncoding, type Decoder } from './decode.js';
 import { hasEnoughToSniff, readSepLine, sniffDelimiter } from './sniff.js';
 import { createTokenizer, type RawRecord, type RecordError, type Tokenizer } from './tokenize.js';
 
@@ -88,7 +88,9 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
   let iterated = false;
   let finished = false;
   let encoding = 'utf8';
-  /** A decoded chunk held bytes that are not valid UTF-8: until then no record can, and none is searched for them. */
+  /** The decoder marks bad bytes (`marksBadBytes`): UTF-8's ill-formed ones, windows-1252's undefined ones. */
+  let marking = true;
+  /** Decoded text held bad bytes (see `marking`): until then no record can, and none is searched for them. */
   let sawBadBytes = false;
   let warnedBadUtf8 = false;
   /** windows-1252 was a guess (no --encoding): rows that are really UTF-8 are caught rather than garbled. */
@@ -118,7 +120,7 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
 
   /** Decoded text that `decode()` does not see (the sniffed head, the decoder's tail): notes whether it held bad bytes. */
   function noted(text: string): string {
-    if (encoding === 'utf8' && !sawBadBytes && hasBadBytes(text)) sawBadBytes = true;
+    if (marking && !sawBadBytes && hasBadBytes(text)) sawBadBytes = true;
     return text;
   }
 
@@ -128,6 +130,8 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
       warnedBadUtf8 = true;
       sawBadBytes = true;
       warnings.push(`${name} is not valid UTF-8 near line ${tokenizer?.line ?? 1} (the rows holding bad bytes fail with ROW_ENCODING); pass --encoding windows-1252 (or the file's real encoding) if the whole file is in another encoding`);
+    } else if (encoding !== 'utf8') {
+      noted(text);
     }
     return text;
   }
@@ -172,6 +176,7 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
       warnings.push(`${name} is not valid UTF-8: decoded as windows-1252; pass --encoding to choose another encoding`);
     }
     decoder = createDecoder(encoding);
+    marking = marksBadBytes(encoding);
     let text = noted(decoder.write(bytes) + (finished ? decoder.end() : ''));
     if (text.slice(0, 4096).includes('\u0000')) {
       throw new ConfigError(
@@ -222,7 +227,11 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
       if (record.error.code !== 'CSV_INVALID_CLOSING_QUOTE') warnings.push(`${name}, line ${record.line}: ${record.error.message}`);
       if (!record.cells.some(hasBadBytes)) return record;
       // The report shows the cells as written: bad bytes as windows-1252 characters, which the user is told to check.
-      const message = `${record.error.message}; it also holds bytes that are not valid UTF-8, shown as windows-1252 characters in the error report: check them when you fix the line`;
+      const also =
+        encoding === 'utf8'
+          ? 'bytes that are not valid UTF-8, shown as windows-1252 characters in the error report'
+          : 'bytes that windows-1252 does not define, kept as the control characters of the same value in the error report';
+      const message = `${record.error.message}; it also holds ${also}: check them when you fix the line`;
       return { ...record, cells: record.cells.map(readBadBytes), error: { ...record.error, message } };
     }
     if (record.cells.every((cell) => cell.trim() === '')) {
@@ -245,21 +254,23 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
   }
 
   /**
-   * Why a record's text cannot be trusted (bytes that are not valid UTF-8, or UTF-8 in a file read as windows-1252),
+   * Why a record's text cannot be trusted (bytes that are not valid UTF-8 or that windows-1252 does not define, or UTF-8 in a file read as windows-1252),
    * with its cells as the error report shows them: the suspect cells read the other way, every byte kept and readable,
    * so the report imports as it is once the user has checked them (it is valid UTF-8, and never holds U+FFFD or mojibake).
    */
   function encodingProblemOf(record: RawRecord): Pick<RecordItem, 'cells' | 'error'> | undefined {
-    if (encoding === 'utf8') {
-      if (!sawBadBytes) return undefined;
+    if (sawBadBytes) {
       const bad = record.cells.flatMap((cell, i) => (hasBadBytes(cell) ? [i] : []));
-      if (bad.length === 0) return undefined;
-      const cells = record.cells.map(readBadBytes);
-      return {
-        cells,
-        error: { code: 'ROW_ENCODING', message: badBytesMessage(`Line ${record.line}`, namedCells(bad, cells)) },
-      };
+      if (bad.length > 0) {
+        const cells = record.cells.map(readBadBytes);
+        const bytes = markedBytes(bad.map((i) => record.cells[i]!));
+        return {
+          cells,
+          error: { code: 'ROW_ENCODING', message: badBytesMessage(`Line ${record.line}`, namedCells(bad, cells), encoding, bytes) },
+        };
+      }
     }
+    if (encoding === 'utf8') return undefined;
     // Most records are ASCII: they are passed without an array made for each.
     if (!guessedLegacy || !record.cells.some((cell) => /[^\x00-\x7f]/.test(cell))) return undefined;
     const utf8 = record.cells.flatMap((cell, i) => (/[^\x00-\x7f]/.test(cell) && looksLikeUtf8(cell) ? [i] : []));

@@ -23,7 +23,7 @@ export interface RowPreparation {
   duplicates: DuplicateIndex;
   journal?: Journal;
   options: Pick<ImportOptions, 'mode' | 'onDuplicate' | 'set'>;
-  /** Cells in the file's header (to name the extra cells of a ragged row). */
+  /** Cells in the file's header as read, not a migration's output columns (to name the extra cells of a ragged row, which is the row as read). */
   headerWidth: number;
   /** Where an error report being imported again keeps its `_error_code` and `_line` (in the rows as read), if it is one. */
   report?: { code: number; line: number | undefined };

@@ -159,3 +159,8 @@ export function parseSpreadsheetNumber(raw: string, whole: boolean, format?: Num
 export function lostDigitsId(value: string): boolean {
   return /^-?\d(?:[.,]\d+)?E\+\d+$/i.test(value);
 }
+
+/** Why a row holding such an id fails (ROW_XLSX_LOST_DIGITS), naming the column the user fixes (`column`: the file's, in a migration). */
+export function lostDigitsMessage(value: string, column: string): string {
+  return `Column ${column} holds ${value}, a number in scientific notation: a spreadsheet stored this id as a number and its last digits are lost (another id could read the same); type the real id in its place, or format the column as text in the source and export it again`;
+}

@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.js';
 import { editDistance, normalizeHeader } from './columns.js';
 import type { RowIssue, RowIssueCode } from './desired.js';
 import { countryFromCell, normalizePhoneNumber, type BadPhonePolicy } from './phone.js';
-import { DATE_FORMAT, NUMBER_FORMATS, parseSpreadsheetDate, parseSpreadsheetNumber, type NumberFormat } from './spreadsheet-values.js';
+import { DATE_FORMAT, NUMBER_FORMATS, lostDigitsId, lostDigitsMessage, parseSpreadsheetDate, parseSpreadsheetNumber, type NumberFormat } from './spreadsheet-values.js';
 import { unvalidatedEmail } from './validate.js';
 
 /**
@@ -350,6 +350,8 @@ export interface CompileOptions {
 }
 
 const PHONE_TARGETS = new Set(['phone_numbers', 'primary_phone_number']);
+/** The ids a spreadsheet can round (see lostDigitsId): the validation checks the same columns. */
+const ID_TARGETS = new Set(['external_id', 'account_external_id']);
 
 
 /** Finds a column of the header by name: exactly (normalised), else case-insensitively; errors name the map key and suggest the nearest column. */
@@ -451,6 +453,8 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
       return { code: 'ROW_MAP_NO_VALUE', field: column, message: `Column ${column}: value ${JSON.stringify(raw)} has no entry in ${key}.values (${Object.keys(spec.values).map((v) => JSON.stringify(v)).join(', ')}); add it, or a "default"` };
     };
     let read: (cells: readonly string[]) => string[] | RowIssue;
+    /** The file's column(s) the field is read from, for messages: the user fixes the file, not the map's output. */
+    let sourceColumn = key;
     switch (spec.kind) {
       case 'const':
         read = () => [spec.value];
@@ -458,6 +462,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
       case 'copy': {
         const i = find(spec.from, key);
         const column = sourceHeader[i]!;
+        sourceColumn = column;
         read = (cells) => {
           const v = (cells[i] ?? '').trim();
           if (v === '') return spec.fallback !== undefined ? [spec.fallback] : [];
@@ -474,6 +479,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
       }
       case 'join': {
         const idx = spec.from.map((c, j) => find(c, `${key}.join[${j}]`));
+        sourceColumn = idx.map((i) => sourceHeader[i]!).join('+');
         read = (cells) => {
           const parts = idx.map((i) => (cells[i] ?? '').trim()).filter((p) => p !== '');
           if (parts.length === 0) return spec.fallback !== undefined ? [spec.fallback] : [];
@@ -485,6 +491,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
       }
       case 'list': {
         const idx = spec.from.map((c, j) => find(c, `${key}.list[${j}]`));
+        sourceColumn = idx.map((i) => sourceHeader[i]!).join(', ');
         read = (cells) => {
           const out: string[] = [];
           for (const i of idx) {
@@ -518,6 +525,9 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
           }
         }
         out[at] = target === 'external_id' && normalizeId ? read.map(normalizeId).join(MULTI_SEPARATOR) : read.join(MULTI_SEPARATOR);
+        // The validation refuses such an id too, but names the map's column (external_id); the user fixes the file's.
+        const lost = ID_TARGETS.has(target) ? read.find(lostDigitsId) : undefined;
+        if (lost !== undefined) return { code: 'ROW_XLSX_LOST_DIGITS', field: sourceColumn, message: lostDigitsMessage(lost, sourceColumn) };
         return undefined;
       }
       const digits: string[] = [];

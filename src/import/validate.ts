@@ -1,5 +1,5 @@
 import { splitMulti, type ImportColumn } from '../columns.js';
-import { lostDigitsId, parseSpreadsheetDate, parseSpreadsheetNumber } from './spreadsheet-values.js';
+import { lostDigitsId, lostDigitsMessage, parseSpreadsheetDate, parseSpreadsheetNumber } from './spreadsheet-values.js';
 import { PORTAL_ROLES, type CustomFieldDefinition, type PortalRole } from '../pylon/types.js';
 import { describeInvisible } from '../csv/decode.js';
 import type { ColumnPlan } from './columns.js';
@@ -116,11 +116,6 @@ function cannotClear(header: string, what: string): Rule['clear'] {
   return (row) => row.issue('ROW_CANNOT_CLEAR', header, `Column ${header}: ${what} cannot be cleared through Pylon's API; leave the cell empty to keep it`);
 }
 
-/** Not checked by Pylon, and not lenient: a wrong id would take over another record. */
-function lostDigitsMessage(value: string, header: string): string {
-  return `Column ${header} holds ${value}, a number in scientific notation: a spreadsheet stored this id as a number and its last digits are lost (another id could read the same); type the real id in its place, or format the column as text in the source and export it again`;
-}
-
 /** The lenient email rule (the same as the emulator's lenient one): one @ with text on both sides, no spaces. */
 const LOOSE_EMAIL = /^[^\s@]+@[^\s@]+$/;
 
@@ -155,6 +150,7 @@ function standardRule(column: ImportColumn, header: string, lenient: boolean): R
       return {
         set(v, row) {
           row.desired.external_id = v;
+          // Not checked by Pylon, and not lenient: a wrong id would take over another record.
           if (lostDigitsId(v)) row.issue('ROW_XLSX_LOST_DIGITS', header, lostDigitsMessage(v, header));
         },
         clear: cannotClear(header, 'an external id'),

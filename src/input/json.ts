@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { ConfigError, InternalError, PylonCliError } from '../errors.js';
 import { assembleRecordSource, openInput, type CsvLayout, type RecordItem, type RecordSource } from '../csv/read.js';
-import { badBytesMessage, createDecoder, detectBom, hasBadBytes, readBadBytes, resolveEncoding, type Decoder } from '../csv/decode.js';
+import { badBytesMessage, createDecoder, detectBom, hasBadBytes, markedBytes, marksBadBytes, readBadBytes, resolveEncoding, type Decoder } from '../csv/decode.js';
 import { MULTI_SEPARATOR } from '../columns.js';
 
 /**
@@ -15,10 +15,10 @@ import { MULTI_SEPARATOR } from '../columns.js';
  * is ignored, with a warning). `line` is the record's number for an array and
  * its physical line for NDJSON, so reports point at it like CSV line numbers.
  * Text is UTF-8 (JSON's own rule, RFC 8259 §8.1) unless a BOM or `--encoding`
- * says otherwise; nothing is guessed. Bytes that are not valid UTF-8 are marked
- * by the decoder (src/csv/decode.ts) and never reach a cell: the record holding
- * them fails with ROW_ENCODING, its values shown with those bytes read as
- * windows-1252, as the CSV reader does. The scanner only looks at ASCII, which
+ * says otherwise; nothing is guessed. Bytes that are not valid UTF-8 (or, read
+ * as windows-1252, the five bytes it leaves undefined) are marked by the decoder
+ * (src/csv/decode.ts) and never reach a cell: the record holding them fails with
+ * ROW_ENCODING, its values shown with those bytes read back, as the CSV reader does. The scanner only looks at ASCII, which
  * no bad byte is, so the other records are cut and read as usual.
  * Memory: the sample, then one chunk and one record.
  */
@@ -32,8 +32,11 @@ export interface JsonSourceOptions {
   highWaterMark?: number;
 }
 
-/** `badBytes`: the paths whose key or value held bytes that are not valid UTF-8 (`value` then has them read as windows-1252). */
-type Raw = { line: number; text?: string; value?: unknown; error?: string; badBytes?: string[] };
+/**
+ * `badBytes`: the paths whose key or value held bad bytes (`value` then has them read back, `readBadBytes`);
+ * `byteValues`: those bytes' values, for the message.
+ */
+type Raw = { line: number; text?: string; value?: unknown; error?: string; badBytes?: string[]; byteValues?: number[] };
 
 export function createJsonSource(options: JsonSourceOptions): RecordSource {
   const name = typeof options.input === 'string' ? (options.input === '-' ? 'stdin' : options.input) : 'input';
@@ -191,8 +194,8 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
 
   function parse(raw: Raw): Raw {
     if (raw.text === undefined) return raw;
-    const bad = encoding === 'utf8' && hasBadBytes(raw.text);
-    if (bad && !warnedBadUtf8) {
+    const bad = marksBadBytes(encoding) && hasBadBytes(raw.text);
+    if (bad && encoding === 'utf8' && !warnedBadUtf8) {
       warnedBadUtf8 = true;
       warnings.push(`${name} is not valid UTF-8 at ${where(raw.line).toLowerCase()} (the records holding bad bytes fail with ROW_ENCODING); pass --encoding windows-1252 (or the file's real encoding) if the whole file is in another encoding`);
     }
@@ -205,10 +208,11 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
       // Bad bytes are only ever inside strings here (elsewhere the text is not JSON), so the text with them read as
       // windows-1252 parses to the same record, every byte kept and readable: what the error report shows.
       const badBytes = [...flatten(value)].filter(([path, cell]) => hasBadBytes(path) || hasBadBytes(cell)).map(([path]) => readBadBytes(path));
-      return { line: raw.line, value: JSON.parse(readBadBytes(raw.text)), badBytes };
+      return { line: raw.line, value: JSON.parse(readBadBytes(raw.text)), badBytes, byteValues: markedBytes([raw.text]) };
     } catch (error) {
       // The parser's message quotes the text: its bad bytes are shown read as windows-1252 too.
-      const also = bad ? '; it also holds bytes that are not valid UTF-8, shown read as windows-1252: check them when you fix the record' : '';
+      const bytes = encoding === 'utf8' ? 'bytes that are not valid UTF-8, shown read as windows-1252' : 'bytes that windows-1252 does not define, shown as the control characters of the same value';
+      const also = bad ? `; it also holds ${bytes}: check them when you fix the record` : '';
       return { line: raw.line, error: readBadBytes(`${where(raw.line)} is not valid JSON: ${(error as Error).message}`) + also };
     }
   }
@@ -281,7 +285,7 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
     }
     const cells = header.map((h) => flat.get(h) ?? '');
     if (raw.badBytes) {
-      const message = badBytesMessage(where(raw.line), raw.badBytes.map((path) => [path, flat.get(path) ?? ''] as const));
+      const message = badBytesMessage(where(raw.line), raw.badBytes.map((path) => [path, flat.get(path) ?? ''] as const), encoding, raw.byteValues);
       return { line: raw.line, cells, error: { code: 'ROW_ENCODING', message } };
     }
     return { line: raw.line, cells };

@@ -103,6 +103,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     drifted: 0,
   };
 
+  // An undo file applied has no plan: each row reverts the change a run made, and the messages say so.
+  const since = options.input ? 'the change this undo row reverts' : 'the plan was made';
+
   // Every column the plan touches, in order of first appearance.
   const fieldColumns = [...new Set(options.contacts.flatMap((c) => c.changes.map((ch) => ch.column)))];
   const header = ['id', 'email', ...fieldColumns.filter((c) => c !== 'email')];
@@ -188,7 +191,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
 
     const decide = async (line: number, entry: PlannedContact, live: Contact | undefined) => {
       if (!live) {
-        await fail(line, entry, { code: 'ROW_NOT_FOUND', field: 'id', message: `Contact ${entry.id}${entry.email ? ` (${entry.email})` : ''} no longer exists: it was deleted after the plan was made` });
+        await fail(line, entry, { code: 'ROW_NOT_FOUND', field: 'id', message: `Contact ${entry.id}${entry.email ? ` (${entry.email})` : ''} no longer exists: it was deleted after ${since}` });
         return;
       }
       const { desired, issues } = validateRow(cellsOf(entry), columns, validation);
@@ -224,9 +227,13 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         await fail(line, entry, {
           code: 'ROW_DRIFTED',
           field: drift[0].column,
-          message: `Changed since the plan was made, left as it is: ${drift
-            .map((d) => `${d.column} is now ${JSON.stringify(d.live)}, the plan expected ${JSON.stringify(d.planned)} (to set ${JSON.stringify(d.to)})`)
-            .join('; ')}. Use --force to apply anyway.`,
+          message: options.input
+            ? `Changed since ${since}, left as it is: ${drift
+                .map((d) => `${d.column} is now ${JSON.stringify(d.live)}, not ${JSON.stringify(d.planned)} as that change set it (to restore ${JSON.stringify(d.to)})`)
+                .join('; ')}. Use --force to revert it anyway.`
+            : `Changed since ${since}, left as it is: ${drift
+                .map((d) => `${d.column} is now ${JSON.stringify(d.live)}, the plan expected ${JSON.stringify(d.planned)} (to set ${JSON.stringify(d.to)})`)
+                .join('; ')}. Use --force to apply anyway.`,
         });
         return;
       }
@@ -278,7 +285,10 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     }
     await pool.drain();
 
-    if (stats.drifted > 0) note(`${stats.drifted} contacts changed since the plan was made and were left as they are (ROW_DRIFTED in ${options.errorsPath})`);
+    if (stats.drifted > 0) {
+      const changed = options.input ? 'changed since the change their undo rows revert' : 'changed since the plan was made';
+      note(`${stats.drifted} contacts ${changed} and were left as they are (ROW_DRIFTED in ${options.errorsPath})`);
+    }
     await run.close({ complete: stats.notProcessed === 0 });
     return stats;
   } catch (error) {

@@ -93,3 +93,26 @@ test('--on-bad-phone drop (the default): the rows with an unknown or garbage cou
   t.regex(fixed.results.find((r) => r._line === '4')!._message, /phone number dropped: .*"%%%\?\?"/);
   t.is(emulator.store.size, 4);
 });
+
+test('a ragged row in a migration is measured against the file\'s header, not the map\'s columns: a long row names only its extra cells, a short row none', async (t) => {
+  const emulator = await startEmulator(t);
+  const input = join(tempDir(t), 'ragged.csv');
+  // The salesforce preset reads 9 columns and produces 5 (name, email, phone_numbers, external_id, external_id_label).
+  writeFileSync(input, [
+    'Id,FirstName,LastName,Email,Phone,MobilePhone,AccountId,Account.Name,MailingCountry',
+    '0035g00000QxC2A,Ana,Good,ana@ragged.example,,,,,',
+    '0035g00000QxC3A,Bo,Long,bo@ragged.example,,,,,,stray',
+    '0035g00000QxC4A,Cy,Short,cy@ragged.example,,,',
+    '',
+  ].join('\n'));
+  const run = await importFile(t, emulator, input, 'salesforce');
+  t.like(run.stats, { total: 3, created: 1, failed: 2 });
+  const message = (line: string) => run.errors.find((e) => e._line === line)!._error_message;
+  t.deepEqual(run.errors.map((e) => [e._line, e._error_code, e.Id, e.Email]), [
+    ['3', 'ROW_MALFORMED', '0035g00000QxC3A', 'bo@ragged.example'],
+    ['4', 'ROW_MALFORMED', '0035g00000QxC4A', 'cy@ragged.example'],
+  ]);
+  t.regex(message('3'), /^Line 3 has 10 cells but the header has 9 .*; cells beyond the header: \["stray"\]$/);
+  t.regex(message('4'), /^Line 4 has 7 cells but the header has 9 \(too few\)/);
+  t.false(message('4').includes('beyond the header'), message('4'));
+});

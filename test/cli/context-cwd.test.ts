@@ -4,7 +4,7 @@
  * on a terminal names the count and the ETA at the paced rate.
  */
 import test from 'ava';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/index.js';
 import { cliContext } from '../helpers/context.js';
@@ -30,6 +30,30 @@ test('a relative input and its default error report resolve from ctx.cwd, not fr
   const again = context(envFor(emulator), dir);
   t.is(await runCli(['import', 'clean.csv', '--rate', FAST_RATE, '--quiet'], again.ctx), 0, again.out.stderr);
   t.deepEqual(filesUnder(dir).map((p) => p.slice(dir.length + 1)).sort(), ['clean.csv', 'people.csv', 'people.errors.csv']);
+});
+
+test('a relative --audit-log (or PYLON_AUDIT_LOG) resolves from ctx.cwd, like every other output path', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t, 'pylon-ctx-audit-');
+  writeFileSync(join(dir, 'people.csv'), 'name,email\nAudited,audited@example.com\n');
+  const names = [`audit-flag-${process.pid}.jsonl`, `audit-env-${process.pid}.jsonl`];
+  // Were the path resolved from the process folder, the log would land there: removed after the test either way.
+  t.teardown(() => {
+    for (const name of names) rmSync(join(process.cwd(), name), { force: true });
+  });
+  for (const name of names) t.false(existsSync(join(process.cwd(), name)), 'the process folder has no such file');
+
+  const flag = context(envFor(emulator), dir);
+  t.is(await runCli(['import', 'people.csv', '--rate', FAST_RATE, '--quiet', '--audit-log', names[0]!], flag.ctx), 0, flag.out.stderr);
+  const env = context({ ...envFor(emulator), PYLON_AUDIT_LOG: names[1]! }, dir);
+  t.is(await runCli(['import', 'people.csv', '--rate', FAST_RATE, '--quiet'], env.ctx), 0, env.out.stderr);
+
+  for (const name of names) {
+    t.false(existsSync(join(process.cwd(), name)), `${name} is not written in the process folder`);
+    const records = readFileSync(join(dir, name), 'utf8').trim().split('\n');
+    t.is(records.length, 1);
+    t.regex(JSON.parse(records[0]!).command, /^import people\.csv/);
+  }
 });
 
 test('on a terminal the confirmation names the count and the ETA at the paced rate; answering no writes nothing', async (t) => {

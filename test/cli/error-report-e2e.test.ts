@@ -42,6 +42,28 @@ test('a UTF-8 file holding a literal U+FFFD is UTF-8: the row imports as written
   t.is(emulator.store.findByEmail('jose@enc.com')?.name, 'José');
 });
 
+test('a windows-1252 file holding a byte it leaves undefined: that row fails with ROW_ENCODING, its line and columns in the report, never U+FFFD; the others import', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'cp1252.csv');
+  writeFileSync(file, Buffer.concat([
+    Buffer.from('name,email\nZo\xeb,zoe@cp.com\nJos', 'latin1'),
+    Buffer.from([0x8d]),
+    Buffer.from(',jose@cp.com\nCaf\xe9,cafe@cp.com\n', 'latin1'),
+  ]));
+  for (const args of [[], ['--encoding', 'windows-1252']]) {
+    const result = await runCli(importArgs(file, ...args), { env: envFor(emulator) });
+    t.is(result.code, 3, result.stderr);
+    t.like(statsOf(result), { total: 3, failed: 1 });
+    const report = readFileSync(join(dir, 'cp1252.errors.csv'));
+    t.false(report.includes(Buffer.from('\uFFFD')), 'no byte is replaced by U+FFFD');
+    t.regex(report.toString('utf8'), /^Jos\u008d,jose@cp\.com,3,ROW_ENCODING,,"Line 3 holds the byte 0x8D, which windows-1252 does not define .*: name ""Jos\\u008d""; check that value/m);
+    t.is(emulator.store.findByEmail('jose@cp.com'), undefined);
+    t.is(emulator.store.findByEmail('zoe@cp.com')?.name, 'Zoë');
+    t.is(emulator.store.findByEmail('cafe@cp.com')?.name, 'Café');
+  }
+});
+
 test('an XLSX id that lost digits: the report keeps it in scientific notation, and importing the report as it is fails the row again instead of storing a wrong id', async (t) => {
   const emulator = await startEmulator(t);
   const dir = tempDir(t);
@@ -70,7 +92,7 @@ test('an XLSX id that lost digits: the report keeps it in scientific notation, a
   t.is(again.code, 3, again.stderr);
   t.like(statsOf(again), { total: 1, created: 0, failed: 1 });
   const second = readFileSync(join(dir, 'lost.errors.errors.csv'), 'utf8');
-  t.regex(second, /^1\.2345678901234567E\+19,Noor,Haddad,noor@lost\.example,2,ROW_XLSX_LOST_DIGITS,external_id,"Column external_id holds 1\.2345678901234567E\+19, a number in scientific notation: .*type the real id in its place/m);
+  t.regex(second, /^1\.2345678901234567E\+19,Noor,Haddad,noor@lost\.example,2,ROW_XLSX_LOST_DIGITS,Id,"Column Id holds 1\.2345678901234567E\+19, a number in scientific notation: .*type the real id in its place/m);
   t.is(emulator.store.findByEmail('noor@lost.example'), undefined);
   t.is(emulator.store.size, 1);
 
@@ -91,5 +113,20 @@ test('a CSV saved by Excel with an id in scientific notation: the row fails (ROW
   const report = readFileSync(join(file, '..', 'excel.errors.csv'), 'utf8');
   t.regex(report, /^Noor,noor@x\.example,1\.23457E\+19,2,ROW_XLSX_LOST_DIGITS,external_id,/m);
   t.regex(report, /^De,de@x\.example,"1,23457E\+19",4,ROW_XLSX_LOST_DIGITS,external_id,/m);
+  t.deepEqual([...emulator.store.all()].map((c) => c.email), ['omar@x.example']);
+});
+
+test('a CSV saved by Excel with an id in scientific notation, in a migration: the message names the file\'s column (Record ID), the one the user fixes, not the mapped external_id', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'hubspot-excel.csv');
+  writeFileSync(file, 'Record ID,First Name,Last Name,Email\n1.23457E+19,Noor,Haddad,noor@x.example\n2,Omar,Aziz,omar@x.example\n');
+  const result = await runCli(importArgs(file, '--from', 'hubspot', '--results', join(dir, 'results.csv')), { env: envFor(emulator) });
+  t.is(result.code, 3, result.stderr);
+  t.like(statsOf(result), { total: 2, created: 1, failed: 1 });
+  const report = readFileSync(join(dir, 'hubspot-excel.errors.csv'), 'utf8');
+  t.regex(report, /^1\.23457E\+19,Noor,Haddad,noor@x\.example,2,ROW_XLSX_LOST_DIGITS,Record ID,"Column Record ID holds 1\.23457E\+19, a number in scientific notation: /m);
+  t.false(report.includes('external_id'), report);
+  t.regex(readFileSync(join(dir, 'results.csv'), 'utf8'), /^2,failed,,noor@x\.example,,"ROW_XLSX_LOST_DIGITS: Column Record ID holds /m);
   t.deepEqual([...emulator.store.all()].map((c) => c.email), ['omar@x.example']);
 });

@@ -13,12 +13,14 @@ import test from 'ava';
 
 const interruptModule = fileURLToPath(new URL('../../src/cli/interrupt.ts', import.meta.url));
 
-async function run(script: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function run(script: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
   let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-  return { code, signal, stderr };
+  return { code, signal, stdout, stderr };
 }
 
 test('a SIGINT after the run finished: the process ends with the run\'s exit code, not killed by the signal', async (t) => {
@@ -66,4 +68,22 @@ test('during a run the first SIGINT aborts the run\'s signal, and the handler is
   t.regex(result.stderr, /finishing requests in flight/);
   t.notRegex(result.stderr, /already finished/, 'the late handler stays quiet while a run is live');
   t.regex(result.stderr, /aborted/);
+});
+
+test('the late message goes to the stream the run was given (the run context\'s stderr), not to the process\'s', async (t) => {
+  const result = await run(`
+    import { Writable } from 'node:stream';
+    import { onInterrupt } from ${JSON.stringify(interruptModule)};
+    // The run context's stderr: here a stream that tags what it is given and passes it to stdout.
+    const contextStderr = new Writable({ write(chunk, _encoding, done) { process.stdout.write('[context] ' + chunk); done(); } });
+    const interrupt = onInterrupt(contextStderr);
+    interrupt.dispose();
+    process.exitCode = 3;
+    process.kill(process.pid, 'SIGINT');
+    setTimeout(() => {}, 200);
+  `);
+  t.is(result.signal, null, result.stderr);
+  t.is(result.code, 3);
+  t.regex(result.stdout, /\[context\] \nSIGINT: the run had already finished; exiting with its own exit code/);
+  t.notRegex(result.stderr, /already finished/, result.stderr);
 });

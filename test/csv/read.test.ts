@@ -368,6 +368,34 @@ test('a UTF-8 row in a file read as windows-1252: ROW_ENCODING, the cell read as
   t.regex(warnings[0]!, /decoded as windows-1252/);
 });
 
+test('a byte windows-1252 leaves undefined (guessed or asked for): ROW_ENCODING naming the byte, kept as its C1 control; the other rows read as written', async (t) => {
+  for (const byte of [0x81, 0x8d, 0x8f, 0x90, 0x9d]) {
+    const bytes = Buffer.concat([Buffer.from('name,email\nZo\xeb,zoe@x.co\nJos', 'latin1'), Buffer.from([byte]), Buffer.from(',jose@x.co\nCaf\xe9,cafe@x.co\n', 'latin1')]);
+    const control = String.fromCharCode(byte);
+    const hex = '0x' + byte.toString(16).toUpperCase();
+    for (const encoding of [undefined, 'windows-1252', 'cp1252']) {
+      for (const chunks of [[bytes], [...bytes].map((b) => Buffer.from([b]))]) {
+        const source = createRecordSource({ input: Readable.from(chunks), encoding });
+        const items: RecordItem[] = [];
+        for await (const item of source) items.push(item);
+        t.is((await source.open()).encoding, encoding ?? 'windows-1252');
+        t.deepEqual(items.map((i) => [i.line, i.cells, i.error?.code]), [
+          [2, ['Zoë', 'zoe@x.co'], undefined],
+          [3, [`Jos${control}`, 'jose@x.co'], 'ROW_ENCODING'],
+          [4, ['Café', 'cafe@x.co'], undefined],
+        ]);
+        t.is(
+          items[1]!.error!.message,
+          `Line 3 holds the byte ${hex}, which windows-1252 does not define (the file was read as windows-1252), kept as the control character of the same value in the error report: name "Jos\\u00${byte.toString(16)}"; check that value, correct it if wrong, and import the report again (or pass --encoding with the file's real encoding)`,
+        );
+      }
+    }
+  }
+  // latin1 defines every byte: 0x81 is its C1 control, read as written.
+  const { items } = await readAll({ input: Readable.from([Buffer.from('name,email\nJos\x81,jose@x.co\n', 'latin1')]), encoding: 'latin1' });
+  t.deepEqual(items, [[2, ['Jos\u0081', 'jose@x.co']]]);
+});
+
 test('a malformed row with a byte that is not valid UTF-8 keeps its CSV error, its cells read as windows-1252, and says so', async (t) => {
   const bytes = Buffer.concat([Buffer.from('name,email\nRenée,r@x.co\n"Jos'), Buffer.from([0xe9]), Buffer.from('"x,j@x.co\n')]);
   const source = createRecordSource({ input: Readable.from([bytes]) });

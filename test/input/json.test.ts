@@ -13,7 +13,7 @@ function file(name: string, text: string): string {
   return path;
 }
 
-async function readAll(input: string, options: { highWaterMark?: number; sampleRecords?: number } = {}) {
+async function readAll(input: string, options: { highWaterMark?: number; sampleRecords?: number; encoding?: string } = {}) {
   const source = createJsonSource({ input, ...options });
   const header = await source.header();
   const items: RecordItem[] = [];
@@ -111,6 +111,25 @@ test('a JSON array: a record with bad bytes in a key or a value fails alone, and
   t.regex(items[0]!.error!.message, /^Record 1 holds bytes that are not valid UTF-8 .*: user_fields\.city "Malmö", Kör "1"; check those values/);
   t.regex(items[2]!.error!.message, /^Record 3 is not valid JSON: .*; it also holds bytes that are not valid UTF-8, shown read as windows-1252: check them when you fix the record$/);
   for (const item of items) t.false(/[\uFFFD\ud800-\udfff]/.test(item.cells.join('') + (item.error?.message ?? '')), 'no replacement character, no marked byte');
+});
+
+test('--encoding windows-1252: a record holding a byte it leaves undefined fails with ROW_ENCODING naming the byte, kept as its C1 control; the others import', async (t) => {
+  const path = join(dir, 'undefined-1252.ndjson');
+  writeFileSync(path, Buffer.concat([
+    Buffer.from('{"name":"Jos\xe9","email":"jose@enc.example"}\n{"name":"Ko', 'latin1'),
+    Buffer.from([0x9d]),
+    Buffer.from('","email":"ko@enc.example"}\n{"name":"Zo\xeb","email":"zoe@enc.example"}\n', 'latin1'),
+  ]));
+  for (const highWaterMark of [5, 64 * 1024]) {
+    const { items, warnings } = await readAll(path, { highWaterMark, encoding: 'windows-1252' });
+    t.deepEqual(items.map((i) => [i.line, i.cells, i.error?.code]), [
+      [1, ['José', 'jose@enc.example'], undefined],
+      [2, ['Ko\u009d', 'ko@enc.example'], 'ROW_ENCODING'],
+      [3, ['Zoë', 'zoe@enc.example'], undefined],
+    ]);
+    t.is(items[1]!.error!.message, 'Line 2 holds the byte 0x9D, which windows-1252 does not define (the file was read as windows-1252), kept as the control character of the same value in the error report: name "Ko\\u009d"; check that value, correct it if wrong, and import the report again (or pass --encoding with the file\'s real encoding)');
+    t.deepEqual(warnings, []);
+  }
 });
 
 test('--encoding decodes a JSON file as asked; a BOM wins over it', async (t) => {

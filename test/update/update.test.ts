@@ -383,6 +383,13 @@ test('an undo file applied after one contact changed and one was deleted: the er
       [chosen[1].id, '3', 'ROW_DRIFTED'],
       [chosen[2].id, '4', 'ROW_NOT_FOUND'],
     ]);
+    // An undo run has no plan: the messages name the change the undo row reverts.
+    t.is(
+      errors[0]!._error_message,
+      `Changed since the change this undo row reverts, left as it is: portal_role is now ${JSON.stringify(f.emulator.store.get(chosen[1].id)!.portal_role)}, not "admin" as that change set it (to restore ${JSON.stringify(chosen[1].portal_role)}). Use --force to revert it anyway.`,
+    );
+    t.is(errors[1]!._error_message, `Contact ${chosen[2].id} (${chosen[2].email}) no longer exists: it was deleted after the change this undo row reverts`);
+    for (const e of errors) t.false(e._error_message!.includes('plan'), e._error_message);
     // The totals add up to the contacts that change: the 1st and the 4th, back to their roles.
     t.is(back.plan.changes, 2);
     const expected = new Map<string, number>();
