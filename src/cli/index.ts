@@ -6,6 +6,7 @@ import { DOCS_DIR, ENVIRONMENT, explainUsageError, guideOptions } from './help.j
 import type { CliContext } from './context.js';
 import { ConfigError, ExitError, InternalError, PylonCliError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
+import { refuseRepeatsAndExtras } from './strict-args.js';
 import { redact } from '../config.js';
 
 const require = createRequire(import.meta.url);
@@ -22,13 +23,17 @@ function positionalsOf(command: CommandModule['command']): string[] {
   return [...text.matchAll(/[<[]([\w-]+)[\]>]/g)].map((m) => m[1]);
 }
 
-/** A command's module with the root's help conventions applied to its options (groups, values required). */
+/**
+ * A command's module with the root's conventions applied to its options: help groups, values
+ * required, each single-valued option given at most once and no extra positional.
+ */
 function guided(module: CommandModule<object, any>, known: string[]): CommandModule<object, any> {
   const { builder } = module;
   const positionals = positionalsOf(module.command);
+  const name = String(module.command).split(' ')[0];
   return {
     ...module,
-    builder: (yargs) => guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known),
+    builder: (yargs) => refuseRepeatsAndExtras(guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known), name, positionals),
   };
 }
 

@@ -27,13 +27,14 @@ export interface DeltaCounts {
   new: number;
   changed: number;
   unchanged: number;
-  deleted: number;
+  /** Ids of the previous run not met in this one; null when the run stopped before it counted them. */
+  deleted: number | null;
 }
 
 export interface DeltaSummary extends DeltaCounts {
   /** The manifest given to --since, relative to this manifest. */
   since: string;
-  /** Ids present in the previous run and absent now (CSV, header `id`), relative to this manifest. */
+  /** Ids present in the previous run and absent now (CSV, header `id`), relative to this manifest; null unless the run published it. */
   deletedFile: string | null;
 }
 

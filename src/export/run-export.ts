@@ -45,6 +45,7 @@ import { recordMaker, type ExportRecord } from './record.js';
 export interface ExportDeltaStats extends DeltaCounts {
   /** The manifest given to --since. */
   since: string;
+  /** The deleted ids' file, once published with the rest (null in a run that failed or was interrupted). */
   deletedPath: string | null;
 }
 
@@ -222,7 +223,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
       sinks.push(load);
     }
     const baseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
-    if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: 0, deletedPath: null };
+    if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: null, deletedPath: null };
     if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
       stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
     }
@@ -594,6 +595,8 @@ function failed(stats: ExportStats, error: unknown, progress: Progress, signal: 
   stats.changes = null;
   stats.statePath = null;
   stats.schemaFiles = [];
+  // The deleted ids' file was staged with the others and is gone with them; the count stays if it was made (null if not).
+  if (stats.delta) stats.delta.deletedPath = null;
   const entry = describeFailure(error, progress, stats.interrupted);
   // The page named is the one whose request or answer failed; a failure of the outputs, the load or the calls before the walk names none.
   const pageFailed = entry.kind === 'page' || entry.kind === 'pagination' || (entry.kind === 'interrupted' && progress.step === 'page');

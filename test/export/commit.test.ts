@@ -10,6 +10,7 @@ import { envFor, runCli, startEmulator } from '../helpers/cli.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../helpers/postgres.js';
 import { createFaultProxy } from './fault-proxy.js';
 import { exportFrom, tempDir } from './helpers.js';
+import { formatExportSummary } from '../../src/cli/commands/export.js';
 
 /** Every file under `dir` (recursively) with its bytes; folders as `<dir>`. */
 async function snapshot(dir: string, prefix = ''): Promise<Record<string, string>> {
@@ -82,6 +83,40 @@ test('--changes /dev/full: the run fails and the data file and manifest of the p
     delete after['c.csv.manifest.json.failed.json'];
     t.deepEqual(after, before, 'the data file, its manifest and state are as they were');
   });
+});
+
+test('a delta run that fails while it commits, or is interrupted mid-walk, names no deleted-ids file and claims no deleted count it did not make', async (t) => {
+  const emulator = await startEmulator(t, { seed: 97, seedRandom: 20 });
+  const dir = await tempDir();
+  const out = join(dir, 'c.csv');
+  const state = join(dir, 'c.state');
+  t.true((await exportFrom(emulator, { output: out, state })).complete, 'night 1: the baseline');
+  const ids = (await client(emulator).get('/contacts?limit=999')).body.data.map((c: { id: string }) => c.id) as string[];
+  await client(emulator).delete(`/contacts/${ids[0]}`);
+
+  // The change log cannot be written: the run fails while it commits, after the deleted ids were counted and staged.
+  const cli = await runCli(['export', out, '--state', state, '--changes', '/dev/full', '--json', '--quiet'], { env: envFor(emulator), cwd: dir });
+  t.is(cli.code, 1, cli.stderr);
+  t.false((await readdir(dir)).includes('c.csv.deleted.csv'), 'no deleted-ids file was published');
+  const stats = JSON.parse(cli.stdout) as { delta: { deleted: number | null; deletedPath: string | null } };
+  t.like(stats.delta, { deleted: 1, deletedPath: null });
+  t.regex(cli.stderr, /^ {2}delta since .*: new 0, changed 0, unchanged 19, deleted 1$/m, 'the summary names no file');
+  t.notRegex(cli.stderr, /ids in/);
+  const failedManifest = JSON.parse(await readFile(join(dir, 'c.csv.manifest.json.failed.json'), 'utf8')) as { delta: { deleted: number | null; deletedFile: string | null } };
+  t.like(failedManifest.delta, { deleted: 1, deletedFile: null });
+
+  // Ctrl-C during the walk (after its first page of two), before the run compares with the baseline: nothing counted, nothing named.
+  const controller = new AbortController();
+  const interrupted = await exportFrom(emulator, { output: out, state, pageSize: 10 }, { signal: controller.signal, onProgress: () => controller.abort() });
+  t.true(interrupted.interrupted);
+  t.like(interrupted.delta, { deleted: null, deletedPath: null });
+  t.regex(formatExportSummary(interrupted), /unchanged 10, deleted not counted \(the run stopped first\)\n/);
+  t.like(JSON.parse(await readFile(join(dir, 'c.csv.manifest.json.failed.json'), 'utf8')).delta, { deleted: null, deletedFile: null });
+  t.false((await readdir(dir)).includes('c.csv.deleted.csv'));
+
+  const good = await exportFrom(emulator, { output: out, state });
+  t.like(good.delta, { deleted: 1, deletedPath: `${out}.deleted.csv` }, 'a run that publishes names its file');
+  t.is(await readFile(`${out}.deleted.csv`, 'utf8'), `id\n${ids[0]}\n`);
 });
 
 test('colliding output paths are refused before the first request (exit 2)', async (t) => {

@@ -63,7 +63,7 @@ export function formatExportSummary(stats: ExportStats): string {
   ];
   if (stats.delta) {
     const d = stats.delta;
-    lines.push(`  delta since ${d.since}: new ${n(d.new)}, changed ${n(d.changed)}, unchanged ${n(d.unchanged)}, deleted ${n(d.deleted)}${d.deletedPath ? ` (ids in ${d.deletedPath})` : ''}`);
+    lines.push(`  delta since ${d.since}: new ${n(d.new)}, changed ${n(d.changed)}, unchanged ${n(d.unchanged)}, deleted ${d.deleted === null ? 'not counted (the run stopped first)' : n(d.deleted)}${d.deletedPath ? ` (ids in ${d.deletedPath})` : ''}`);
   }
   if (stats.load) {
     const l = stats.load;

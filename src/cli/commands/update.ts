@@ -99,7 +99,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       .option('clear-token', { ...mappingOptions['clear-token'], default: UNDO_CLEAR_TOKEN, describe: 'A cell holding exactly this clears the field (undo files use it for values that were empty)' })
       .options(planOutOption)
       .option('sync', { type: 'boolean', default: false, describe: 'The file is the whole list of who holds the --set values: everyone else holding them gets --others' })
-      .option('others', { type: 'string', array: true, describe: 'With --sync: field=value given to contacts not in the file that hold the --set value, e.g. portal_role=member' })
+      .option('others', { type: 'string', array: true, describe: 'With --sync: field=value given to contacts not in the file that hold the --set value (repeatable), e.g. portal_role=member' })
       .options(forceOption)
       .options(auditLogFlag)
       .example('$0 update admins.csv --set portal_role=admin --max-changes 500', 'Make every listed email an admin, at most 500 changes')

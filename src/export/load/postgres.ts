@@ -39,6 +39,16 @@ function classify(error: unknown, target: PgTarget): PylonCliError {
   return loadError('LOAD_FAILED', target, message);
 }
 
+/** Whether a failed login failed for want of a password: the server refused it, or the driver had none to answer with. */
+function asksForPassword(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e?.code === '28P01' || /password/i.test(e?.message ?? '');
+}
+
+function noPasswordError(target: PgTarget, user: string | undefined): PylonCliError {
+  return loadError('LOAD_AUTH', target, `the server asked for a password${user ? ` for ${user}` : ''} and none was given: set PGPASSWORD, ~/.pgpass or put it in the URL (user:password@host)`);
+}
+
 /** PostgreSQL: rows staged with COPY (text format) into a temporary table, a transaction-scoped advisory lock around the merge. */
 export function postgresDialect(target: PgTarget, onText?: (text: string, bytes: Uint8Array) => void): Dialect {
   return {
@@ -57,8 +67,12 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
       try {
         await client.connect();
       } catch (error) {
+        // pg looks for a password in the URL, then PGPASSWORD, then ~/.pgpass, and keeps what it found on the
+        // client. With none, a server that asks for one fails the login with a driver error that names
+        // no cause ("SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string") or an md5 refusal.
+        const none = client.password === null || client.password === undefined || client.password === '';
         await client.end().catch(() => {});
-        throw classify(error, target);
+        throw none && asksForPassword(error) ? noPasswordError(target, client.user) : classify(error, target);
       }
       return {
         client,

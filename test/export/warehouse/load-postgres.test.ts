@@ -1,7 +1,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { resolveExportOptions } from '../../../src/export/options.js';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { client, withEmulator } from '../../helpers/with-emulator.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../../helpers/postgres.js';
 import { runCli } from '../../helpers/cli.js';
@@ -145,6 +145,38 @@ pgTest(`postgres: a wrong password, an unreachable server, a conflicting table: 
     t.is(run.code, 1, run.stderr);
     t.regex(run.stderr, /LOAD_AUTH|refused the login/);
     t.false((run.stdout + run.stderr).includes('not-the-Secret-42'));
+  });
+});
+
+pgTest(`postgres: no password anywhere (URL, PGPASSWORD, ~/.pgpass) for a server that asks for one: LOAD_AUTH saying where to put it, not a driver error${PG_SKIP_NOTE}`, async (t) => {
+  // A role of this test's own with a password; the URL names it without one.
+  const role = uniqueTable('etl');
+  const secret = `Etl-Secret-${process.pid}`;
+  await withPg((db) => db.query(`CREATE ROLE "${role}" LOGIN PASSWORD '${secret}'`));
+  t.teardown(() => withPg((db) => db.query(`DROP OWNED BY "${role}"; DROP ROLE "${role}"`)));
+  const noPassword = new URL(PG_URL!);
+  noPassword.username = role;
+  noPassword.password = '';
+  await withEmulator({ seed: 44, seedRandom: 5 }, async (emulator) => {
+    const dir = await tempDir();
+    // The CLI with a HOME of its own (no ~/.pgpass) and no PGPASSWORD: exit 1, LOAD_AUTH, the way out in the message.
+    const run = await runCli(['export', '--to', `${noPassword}#contacts`, '--quiet', '--json', '--manifest', join(dir, 'm.json')], {
+      env: { PYLON_API_TOKEN: emulator.token, PYLON_BASE_URL: emulator.url, HOME: dir, PGPASSWORD: undefined, PGPASSFILE: undefined },
+    });
+    t.is(run.code, 1, run.stderr);
+    const stats = JSON.parse(run.stdout) as { stoppedAt?: { code: string; message: string } };
+    t.is(stats.stoppedAt?.code, 'LOAD_AUTH', run.stderr);
+    t.regex(stats.stoppedAt!.message, new RegExp(`: the server asked for a password for ${role} and none was given: set PGPASSWORD, ~/\\.pgpass or put it in the URL \\(user:password@host\\)$`));
+    t.notRegex(run.stderr, /SASL|client password must be/);
+    t.false((run.stdout + run.stderr).includes(secret));
+    // The way out the message gives: the same run with the password in ~/.pgpass loads.
+    await writeFile(join(dir, '.pgpass'), `${noPassword.hostname}:${noPassword.port}:${noPassword.pathname.slice(1)}:${role}:${secret}\n`, { mode: 0o600 });
+    await withPg((db) => db.query(`GRANT CREATE ON SCHEMA public TO "${role}"`));
+    const withPgpass = await runCli(['export', '--to', `${noPassword}#${role}`, '--quiet', '--json', '--manifest', join(dir, 'm.json')], {
+      env: { PYLON_API_TOKEN: emulator.token, PYLON_BASE_URL: emulator.url, HOME: dir, PGPASSWORD: undefined, PGPASSFILE: undefined },
+    });
+    t.is(withPgpass.code, 0, withPgpass.stderr);
+    t.false((withPgpass.stdout + withPgpass.stderr).includes(secret));
   });
 });
 
