@@ -548,6 +548,14 @@ function loadSink(
       // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
       if (state?.stagedPath !== undefined) await loader.writeState(state.copyPath !== undefined ? { gzipped: createReadStream(state.copyPath) } : createReadStream(state.stagedPath));
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started, staged: sink.changesOnly ? 'changes' : 'all' };
+      const added = loader.addedColumns;
+      if (added.length > 0 && counts.updated > 0) {
+        // A column dropped from the table by hand comes back empty: the rows are rewritten whatever the baseline says, or it would stay empty for good.
+        stats.warnings.push(
+          `table ${options.to!.table} had no column ${added.join(', ')} (a new field, or a column dropped by hand): the load added it and rewrote every row to fill it, ` +
+            `so ${counts.updated} rows count as updated though their values may not have changed in Pylon`,
+        );
+      }
       if (sink.unknownRowHash && counts.updated > 0) {
         stats.warnings.push(
           `${counts.updated} rows of ${options.to!.table} were rewritten and counted as updated: the table has no kept state saying how its _row_hash values were made, so they were compared as ${ROW_HASH} hashes ` +

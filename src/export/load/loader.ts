@@ -207,6 +207,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
   return {
     display: target.display,
     stateLayout,
+    addedColumns: plan.alterations.filter((a) => a.kind === 'add').map((a) => a.column),
     async add(rows, hashes) {
       try {
         await stage!.add(rows, hashes);
