@@ -14,7 +14,10 @@
  *   the path; no promise here waits for an event that a failed stream never emits.
  * - Temporary siblings left by processes that no longer run (a `.partial`, a
  *   `.previous`, the `.probe` of `checkWritable()`) are swept by the next run
- *   that checks or writes the same target.
+ *   that checks or writes the same target. An export also records its files in
+ *   a journal (publish-journal.ts), so its next run settles a killed run's
+ *   files wherever they are (names with `{date}` or `{run_id}` are never
+ *   written again).
  */
 import { createWriteStream, readdirSync, statSync, type Stats, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';

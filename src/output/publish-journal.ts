@@ -205,17 +205,16 @@ export async function recoverRun(run: DeadRun, committed: boolean): Promise<Reco
 }
 
 /** A recovery in words, for the summary's warnings (undefined when there was nothing to say). */
-export function describeRecovery(recovery: Recovery, cwd: (path: string) => string = (p) => p): string | undefined {
+export function describeRecovery(recovery: Recovery): string | undefined {
   const { run, removed, restored, partials } = recovery;
-  const list = (paths: string[]) => paths.map(cwd).join(', ');
+  const files = (n: number) => `${n} file${n === 1 ? '' : 's'}`;
+  const temporary = partials.length > 0 ? `removed its ${partials.length} temporary (.partial) file${partials.length === 1 ? '' : 's'}` : undefined;
+  if (recovery.outcome === 'kept') return temporary && `run ${run.runId} (process ${run.pid}) was killed after it committed; its files stay, and this run ${temporary}`;
   const what = [
-    removed.length > 0 ? `removed the ${removed.length} files it had published (${list(removed)})` : undefined,
-    restored.length > 0 ? `put back the ${restored.length} files it had replaced (${list(restored)})` : undefined,
-    partials.length > 0 ? `removed its ${partials.length} temporary files (${list(partials)})` : undefined,
+    removed.length > 0 ? `removed the ${files(removed.length)} it had published (${removed.join(', ')})` : undefined,
+    restored.length > 0 ? `put back the ${files(restored.length)} it had replaced (${restored.join(', ')})` : undefined,
+    temporary,
   ].filter((s) => s !== undefined);
-  if (recovery.outcome === 'kept') {
-    return partials.length > 0 ? `run ${run.runId} (process ${run.pid}) was killed after it committed; its files stay, and this run ${what.join(' and ')}` : undefined;
-  }
   if (what.length === 0) return undefined;
   const table = run.load ? ` (its load into ${run.load} had not committed: the table was left as it was)` : '';
   return `run ${run.runId} (process ${run.pid}) was killed before it committed${table}; this run ${what.join(', ')}, so the outputs are as the last committed run left them`;
