@@ -1,5 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { openOutput, type OutputFile } from '../output/output-file.js';
+import type { PublishRecorder } from '../output/publish-journal.js';
 import { RANK, type PageSink } from './sink.js';
 
 /**
@@ -21,8 +22,8 @@ export interface ChangeLog extends PageSink {
   readonly counts: Record<ChangeOp, number>;
 }
 
-export async function createChangeLog(path: string, run: { validFrom: string; runId: string }): Promise<ChangeLog> {
-  const file: OutputFile = await openOutput(path);
+export async function createChangeLog(path: string, run: { validFrom: string; runId: string }, journal?: PublishRecorder): Promise<ChangeLog> {
+  const file: OutputFile = await openOutput(path, { journal });
   const ndjson = /\.(ndjson|jsonl)$/i.test(path);
   let pending = ndjson ? '' : stringify([[...CHANGE_COLUMNS]]);
   const counts: Record<ChangeOp, number> = { insert: 0, update: 0, delete: 0 };

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { ConfigError } from '../errors.js';
 import type { Filter } from '../pylon/types.js';
 import { openOutput, type OutputFile } from '../output/output-file.js';
+import type { PublishRecorder } from '../output/publish-journal.js';
 import { IdIndex, idKey, parseKey64Hex, type Key64 } from './id-index.js';
 import { readManifest, resolveFrom, type StateRef } from './manifest.js';
 import type { SchemaRecord } from './schema.js';
@@ -301,8 +302,8 @@ export interface StateCopy {
 const STATE_BUFFER_BYTES = 1 << 20;
 
 /** Format 1 (beside a `--since` manifest) without `meta`; format 3 (`--state`) with it. `rowHash`: how the records' hashes were made (in the meta, or in the manifest's state). */
-export async function createStateWriter(path: string, meta: Omit<StateMeta, 'rowHash'> | undefined, rowHash: RowHashKind, copy?: StateCopy): Promise<StateWriter> {
-  const file = await openOutput(path, { highWaterMark: STATE_BUFFER_BYTES });
+export async function createStateWriter(path: string, meta: Omit<StateMeta, 'rowHash'> | undefined, rowHash: RowHashKind, copy?: StateCopy, journal?: PublishRecorder): Promise<StateWriter> {
+  const file = await openOutput(path, { highWaterMark: STATE_BUFFER_BYTES, journal });
   const digest = createHash('sha256');
   // Format 2's trailer hashes everything before it; the manifest's sha256 covers the whole file.
   const body = meta ? createHash('sha256') : undefined;

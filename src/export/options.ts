@@ -94,6 +94,15 @@ export interface ExportOptions {
   runStartedAt: string;
   /** The paths had {date}/{time}/{run_id}: their directories are created. */
   templated: boolean;
+  /**
+   * Where the run keeps its publish journal (publish-journal.ts) and looks for
+   * those of killed runs: a folder that is the same every night of a pipeline,
+   * whatever {date} or {run_id} expand to. The --state file's folder, else the
+   * dataset root's `_meta` folder, else the data file's (or manifest's) folder,
+   * else the DuckDB file's, else the first output's; undefined when the run
+   * writes no file (stdout, or a load alone): nothing to undo.
+   */
+  journalDir: string | undefined;
   /** Parquet: rows in a row group at most (ROW_GROUP_ROWS unless a test asks for smaller groups). */
   rowGroupSize: number;
   recheck: RecheckMode;
@@ -145,7 +154,7 @@ function parseColumns(columns: string | string[] | undefined): string[] | undefi
  * `<root>._meta/<partition path>/`, so directory readers (pyarrow, polars,
  * DuckDB, Athena) see data files only. Undefined for a plain path.
  */
-export function lakeLayout(rawOutput: string, output: string): { root: string; sidecarBase: string } | undefined {
+export function lakeLayout(rawOutput: string, output: string): { root: string; sidecarBase: string; metaRoot: string } | undefined {
   const parts = rawOutput.split(/[\\/]/);
   const first = parts.findIndex((part) => /\{[^{}]*\}/.test(part));
   if (first === -1) return undefined;
@@ -153,8 +162,9 @@ export function lakeLayout(rawOutput: string, output: string): { root: string; s
   const root = expanded.slice(0, first).join('/') || '.';
   const rest = expanded.slice(first).join('/');
   // The current folder as the root: `_meta` inside it, a name readers skip.
-  if (root === '.') return { root, sidecarBase: join('_meta', rest) };
-  return { root, sidecarBase: join(dirname(root), `${basename(root)}._meta`, rest) };
+  if (root === '.') return { root, sidecarBase: join('_meta', rest), metaRoot: '_meta' };
+  const metaRoot = join(dirname(root), `${basename(root)}._meta`);
+  return { root, sidecarBase: join(metaRoot, rest), metaRoot };
 }
 
 /** The sidecar base: the output file, or the manifest path without `.manifest.json` when writing to stdout. */
@@ -191,6 +201,7 @@ function anchorPaths(options: ExportOptions, cwd: string): ExportOptions {
     schemaPaths: schema && { jsonSchema: at(schema.jsonSchema), bigquery: at(schema.bigquery), postgres: at(schema.postgres) },
     changesPath: maybe(options.changesPath),
     sidecarDir: maybe(options.sidecarDir),
+    journalDir: maybe(options.journalDir),
     successPath: maybe(options.successPath),
   };
 }
@@ -292,9 +303,22 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     templated,
     rowGroupSize: resolveIntegerOption('rowGroupSize', input.rowGroupSize, 1, 10_000_000, ROW_GROUP_ROWS),
     recheck: resolveRecheck(input.recheck),
+    journalDir: undefined,
   }, cwd);
   checkCollisions(options, input.json === true);
-  return options;
+  return { ...options, journalDir: journalDirOf(options, lake && anchorPath(cwd, lake.metaRoot), input.manifest !== undefined && /\{[^{}]*\}/.test(input.manifest)) };
+}
+
+/** ExportOptions.journalDir: the first fixed folder of the pipeline's outputs; undefined when the run writes no file (stdout, a load alone). */
+function journalDirOf(options: ExportOptions, metaRoot: string | undefined, templatedManifest: boolean): string | undefined {
+  const files = outputPaths(options).filter(({ path }) => !isSpecialFile(path));
+  if (files.length === 0) return undefined;
+  if (options.stateFile && options.statePath !== undefined) return dirname(options.statePath);
+  if (metaRoot !== undefined) return metaRoot;
+  if (options.fileOutput && !options.toStdout && !isSpecialFile(options.output)) return dirname(options.output);
+  if (options.manifestPath !== undefined && !templatedManifest && !isSpecialFile(options.manifestPath)) return dirname(options.manifestPath);
+  if (options.to?.kind === 'duckdb') return dirname(options.to.path);
+  return dirname(files[0]!.path);
 }
 
 /** Every path a run writes, with the flag that named it (sidecars under the flag of the path they follow). */

@@ -1,6 +1,7 @@
 import { open, unlink } from 'node:fs/promises';
 import { stringify } from 'csv-stringify/sync';
 import { openCsvFile, type CsvFile } from '../output/csv-file.js';
+import type { PublishRecorder } from '../output/publish-journal.js';
 import { outputWriteError } from '../output/output-file.js';
 
 /** One line of the export error report. */
@@ -30,15 +31,18 @@ export class ErrorReport {
   readonly path: string | undefined;
   entries = 0;
   #file: Promise<CsvFile<ReportEntry>> | undefined;
+  /** The run's publish journal: told of the report's temporary file (publish-journal.ts). */
+  readonly #journal: PublishRecorder | undefined;
 
-  constructor(path: string | undefined) {
+  constructor(path: string | undefined, journal?: PublishRecorder) {
     this.path = path;
+    this.#journal = journal;
   }
 
   async add(entry: ReportEntry): Promise<void> {
     this.entries += 1;
     if (this.path === undefined) return;
-    this.#file ??= openCsvFile<ReportEntry>(this.path, REPORT_COLUMNS, (e) => [e.kind, e.id ?? '', e.cursor ?? '', String(e.page ?? ''), String(e.status ?? ''), e.requestId ?? '', e.code, e.message]);
+    this.#file ??= openCsvFile<ReportEntry>(this.path, REPORT_COLUMNS, (e) => [e.kind, e.id ?? '', e.cursor ?? '', String(e.page ?? ''), String(e.status ?? ''), e.requestId ?? '', e.code, e.message], { journal: this.#journal });
     await (await this.#file).write(entry);
   }
 

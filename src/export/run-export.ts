@@ -14,7 +14,8 @@ import type { Contact } from '../pylon/types.js';
 import { checkWritable, isSpecialFile, openOutput, outputWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
-import { openLoader, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
+import { deadJournals, describeRecovery, openJournal, recoverRun, type PublishJournal } from '../output/publish-journal.js';
+import { loadCommitted, openLoader, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
 import {
   compareSchemas,
   describeSchemaChange,
@@ -126,31 +127,54 @@ interface Progress {
  * failures (they are in the stats); throws ConfigError for usage problems.
  */
 export async function runExport(options: ExportOptions, hooks: RunExportHooks = {}): Promise<ExportStats> {
+  // First, before this run makes its folders: undoing a killed run removes the (empty) partition folders it made, which may be this run's too.
+  const recovered = await recoverDeadRuns(options);
   const madeDirs: string[] = [];
+  let journal: PublishJournal | undefined;
   try {
     await checkDirectories(options, madeDirs);
+    await removeStaleFiles(options, recovered.unsettled);
+    // Recorded before the run makes any file, so a kill -9 at any point is undone by the next run (publish-journal.ts).
+    const dir = options.journalDir;
+    if (dir !== undefined) {
+      journal = await openJournal(dir, { runId: options.runId, load: options.to?.display ?? null, dirs: madeDirs }).catch((error: unknown) => {
+        throw new ConfigError('OUTPUT_UNWRITABLE', `Cannot write the run's journal in ${dir}: ${error instanceof Error ? error.message : String(error)}. Nothing was sent to Pylon.`, { cause: error });
+      });
+    }
   } catch (error) {
     await removeEmptyMadeDirs(madeDirs);
     throw error;
   }
-  await removeStaleFiles(options);
+  let stats: ExportStats | undefined;
+  try {
+    stats = await exportWithJournal(options, hooks, madeDirs, journal, recovered.warnings);
+    return stats;
+  } finally {
+    await journal?.close();
+    // The journal's folder may be one the run made (a dataset's first `_meta`): a run that published nothing takes it back too.
+    if (!stats?.complete) await removeEmptyMadeDirs(madeDirs);
+  }
+}
+
+async function exportWithJournal(options: ExportOptions, hooks: RunExportHooks, madeDirs: string[], journal: PublishJournal | undefined, recovered: readonly string[]): Promise<ExportStats> {
   const sinceBaseline = options.since === undefined ? undefined : await loadBaseline(options.since, { filter: options.filter });
   const client = hooks.client ?? connect(options.connection);
   const stats = emptyStats(options);
+  stats.warnings.push(...recovered);
   const refresh = statsRefresher(client, stats);
-  const report = new ErrorReport(options.errorsPath);
+  const report = new ErrorReport(options.errorsPath, journal);
   const progress: Progress = { step: 'custom_fields', pages: { pages: 0, cursor: undefined } };
   const sinks: ExportSink[] = [];
   let run: OpenRun | undefined;
   try {
     run = await openRun(options, client, hooks, sinceBaseline, stats, sinks);
     await warnReplacedPartition(options, run, stats);
-    const outputs = await openPageOutputs(options, run, stats, sinks);
+    const outputs = await openPageOutputs(options, run, stats, sinks, journal);
     await walk(options, client, run, outputs, { stats, report, progress, hooks, onPage: refresh });
-    await closeOutputs(options, run, outputs, sinks, stats);
+    await closeOutputs(options, run, outputs, sinks, stats, journal);
     refresh();
-    sinks.push(...(await manifestSinks(options, run, outputs, stats, report)));
-    await commitSinks(sinks, hooks.signal);
+    sinks.push(...(await manifestSinks(options, run, outputs, stats, report, journal)));
+    await commitSinks(sinks, hooks.signal, journal);
     stats.statePath = options.statePath === undefined ? null : (outputs.state?.ref?.path ?? null);
     if (options.manifestPath !== undefined) await unlink(`${options.manifestPath}.failed.json`).catch(() => {});
   } catch (error) {
@@ -297,13 +321,13 @@ interface PageOutputs {
 }
 
 /** Opens the outputs the walk writes and registers each in the run's sink list. */
-async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: ExportStats, sinks: ExportSink[]): Promise<PageOutputs> {
+async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: ExportStats, sinks: ExportSink[], journal: PublishJournal | undefined): Promise<PageOutputs> {
   const add = <T extends ExportSink>(sink: T): T => {
     sinks.push(sink);
     return sink;
   };
   const loader = run.load;
-  const dataFile = options.fileOutput && !options.toStdout ? await openOutput(options.output, { highWaterMark: DATA_BUFFER_BYTES }) : undefined;
+  const dataFile = options.fileOutput && !options.toStdout ? await openOutput(options.output, { highWaterMark: DATA_BUFFER_BYTES, journal }) : undefined;
   add(fileSink(RANK.data, dataFile));
   const meta = run.owner ? { ...run.owner, columns: stats.columns, runId: options.runId, startedAt: options.runStartedAt, schema: run.schema } : undefined;
   // A load without a state file of its own writes the state only into the table (a scratch file stages it).
@@ -312,9 +336,9 @@ async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: Expo
   const statePath = options.statePath ?? (stateDir ? join(stateDir, 'table.state') : undefined);
   // A load that keeps the state in gzip parts (DuckDB) gets them compressed while the run walks, not after it.
   const copy = statePath !== undefined && loader?.loader.stateLayout === 'gzip' ? stateGzipCopy(scratchFile(run, 'state', 'table.state.gz')) : undefined;
-  const state = statePath !== undefined ? add(await createStateWriter(statePath, meta, run.rowHash, copy)) : undefined;
+  const state = statePath !== undefined ? add(await createStateWriter(statePath, meta, run.rowHash, copy, journal)) : undefined;
   loader?.keepState(state);
-  const changes = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId })) : undefined;
+  const changes = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId }, journal)) : undefined;
   const pageSinks = ([state, changes, loader] as Array<PageSink | undefined>).filter((sink): sink is PageSink => sink !== undefined);
   return { dataFile, state, changes, pageSinks };
 }
@@ -398,7 +422,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
 }
 
 /** After the walk: the deleted ids (and their change-log rows), the schema sidecars; the counts the manifest records. */
-async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageOutputs, sinks: ExportSink[], stats: ExportStats): Promise<void> {
+async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageOutputs, sinks: ExportSink[], stats: ExportStats, journal: PublishJournal | undefined): Promise<void> {
   const changeLog = outputs.changes;
   if (run.baseline && stats.listCheck.verdict === 'unverified') {
     // The list was still moving when the walk ended: a contact not met may have been skipped, so none is called deleted.
@@ -410,7 +434,7 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageO
       );
     }
   } else if (run.baseline && (options.deletedPath !== undefined || changeLog)) {
-    const deletedFile = options.deletedPath !== undefined ? await openOutput(options.deletedPath) : undefined;
+    const deletedFile = options.deletedPath !== undefined ? await openOutput(options.deletedPath, { journal }) : undefined;
     sinks.push(fileSink(RANK.data, deletedFile));
     stats.delta!.deleted = await writeDeletedIds(run.baseline, deletedFile, changeLog, run.load?.changesOnly ? run.load : undefined);
     if (deletedFile) stats.delta!.deletedPath = options.deletedPath!;
@@ -429,7 +453,7 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageO
       [options.schemaPaths.bigquery, JSON.stringify(toBigQuerySchema(run.typed), null, 2) + '\n'],
       [options.schemaPaths.postgres, `-- ${title}; schema sha256 ${run.schema.hash}\n${toPostgresDdl(run.typed)}`],
     ] as const) {
-      const file = await openOutput(path);
+      const file = await openOutput(path, { journal });
       sinks.push(fileSink(RANK.data, file));
       await file.write(text);
       files.push(file);
@@ -450,7 +474,7 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageO
 }
 
 /** The manifest and `_SUCCESS`, published last; the manifest is written when the other sinks are prepared (it records the state's hash and the load's counts). */
-async function manifestSinks(options: ExportOptions, run: OpenRun, outputs: PageOutputs, stats: ExportStats, report: ErrorReport): Promise<ExportSink[]> {
+async function manifestSinks(options: ExportOptions, run: OpenRun, outputs: PageOutputs, stats: ExportStats, report: ErrorReport, journal: PublishJournal | undefined): Promise<ExportSink[]> {
   if (options.manifestPath === undefined) {
     stats.complete = true;
     stats.endedAt = new Date().toISOString();
@@ -458,7 +482,7 @@ async function manifestSinks(options: ExportOptions, run: OpenRun, outputs: Page
   }
   const manifestPath = options.manifestPath;
   const stateWriter = outputs.state;
-  const manifest = await openOutput(manifestPath);
+  const manifest = await openOutput(manifestPath, { journal });
   const marks: ExportSink[] = [
     {
       rank: RANK.manifest,
@@ -481,7 +505,7 @@ async function manifestSinks(options: ExportOptions, run: OpenRun, outputs: Page
     marks.push({
       rank: RANK.success,
       async prepare() {
-        success = await openOutput(successPath);
+        success = await openOutput(successPath, { journal });
         await success.prepare();
         return [success];
       },
@@ -549,6 +573,14 @@ function loadSink(
       // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
       if (state?.stagedPath !== undefined) await loader.writeState(state.copyPath !== undefined ? { gzipped: createReadStream(state.copyPath) } : createReadStream(state.stagedPath));
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started, staged: sink.changesOnly ? 'changes' : 'all' };
+      const added = loader.addedColumns;
+      if (added.length > 0 && counts.updated > 0) {
+        // A column dropped from the table by hand comes back empty: the rows are rewritten whatever the baseline says, or it would stay empty for good.
+        stats.warnings.push(
+          `table ${options.to!.table} had no column ${added.join(', ')} (a new field, or a column dropped by hand): the load added it and rewrote every row to fill it, ` +
+            `so ${counts.updated} rows count as updated though their values may not have changed in Pylon`,
+        );
+      }
       if (sink.unknownRowHash && counts.updated > 0) {
         stats.warnings.push(
           `${counts.updated} rows of ${options.to!.table} were rewritten and counted as updated: the table has no kept state saying how its _row_hash values were made, so they were compared as ${ROW_HASH} hashes ` +
@@ -862,9 +894,52 @@ async function removeEmptyMadeDirs(made: readonly string[]): Promise<void> {
   for (const dir of [...new Set(made)].sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => {});
 }
 
-/** Temporary files of earlier runs killed before they could clean up (kill -9), and files a killed publish had replaced (put back). */
-async function removeStaleFiles(options: ExportOptions): Promise<void> {
-  for (const { path } of outputPaths(options)) await sweepDeadPartials(path);
+/**
+ * Temporary files of earlier runs killed before they could clean up (kill -9), and files a killed publish had replaced (put back), at this run's
+ * targets: what a run of a version without the publish journal left (recoverDeadRuns settles the others wherever their files are). The siblings
+ * of a run left unsettled (its database could not be asked) stay for the run that can.
+ */
+async function removeStaleFiles(options: ExportOptions, unsettled: ReadonlySet<number>): Promise<void> {
+  for (const { path } of outputPaths(options)) await sweepDeadPartials(path, unsettled);
+}
+
+/**
+ * Settles the runs killed (kill -9) while they wrote or published their files, from their journals in options.journalDir (publish-journal.ts):
+ * one whose load committed (its row in `_pylon_loads`, asked of this run's --to when it is the same table) or whose files were all in place
+ * keeps them; any other has the files it published removed, those it replaced put back and its temporary files removed, wherever {date} or
+ * {run_id} put them. Returns the summary's warnings, and the processes of runs left as they are: a load into another table than this run's,
+ * or a database that could not be asked, is settled by a later run that loads there.
+ */
+async function recoverDeadRuns(options: ExportOptions): Promise<{ warnings: string[]; unsettled: Set<number> }> {
+  const warnings: string[] = [];
+  const unsettled = new Set<number>();
+  for (const dead of options.journalDir === undefined ? [] : await deadJournals(options.journalDir)) {
+    const leave = (why: string) => {
+      unsettled.add(dead.pid);
+      warnings.push(`run ${dead.runId} (process ${dead.pid}) was killed while it wrote its outputs and ${why}; its files were left as they are, for a later run that loads into ${dead.load}`);
+    };
+    let committed = dead.committed;
+    if (!committed && dead.load !== null) {
+      if (options.to?.display !== dead.load) {
+        leave(`loaded into ${dead.load}, which this run does not load, so whether that load committed is not known here`);
+        continue;
+      }
+      try {
+        committed = await loadCommitted(options.to, dead.runId);
+      } catch (error) {
+        leave(`whether its load committed could not be read (${error instanceof Error ? error.message : String(error)})`);
+        continue;
+      }
+    }
+    try {
+      const text = describeRecovery(await recoverRun(dead, committed));
+      if (text !== undefined) warnings.push(text);
+    } catch (error) {
+      unsettled.add(dead.pid);
+      warnings.push(`run ${dead.runId} (process ${dead.pid}) was killed while it wrote its outputs, and its files could not all be settled (${error instanceof Error ? error.message : String(error)}); the next run tries again (its journal is ${dead.path})`);
+    }
+  }
+  return { warnings, unsettled };
 }
 
 function describeFailure(error: unknown, progress: Progress, interrupted: boolean): ReportEntry {

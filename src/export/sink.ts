@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Transform, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { PylonCliError } from '../errors.js';
-import { publishTogether, type OutputFile, type PublishedSet } from '../output/output-file.js';
+import { killPoint, publishTogether, type OutputFile, type PublishedSet } from '../output/output-file.js';
+import type { PublishJournal } from '../output/publish-journal.js';
 import type { ParquetEncoder } from './parquet.js';
 import type { ExportRecord } from './record.js';
 import type { TypedColumn, TypedRow } from './schema.js';
@@ -215,8 +216,11 @@ export function fileSink(rank: number, ...files: Array<OutputFile | undefined>):
  * commits; any failure leaves every output as it was. An interrupt (`signal`)
  * is honoured until the files are published: after each sink is prepared
  * (a load's merge included) the run stops, and every output stays as it was.
+ * The run's `journal` records the files before the first rename and the
+ * commit once it is done, so a kill -9 anywhere in between is undone by the
+ * next run (publish-journal.ts).
  */
-export async function commitSinks(sinks: readonly ExportSink[], signal?: AbortSignal): Promise<void> {
+export async function commitSinks(sinks: readonly ExportSink[], signal?: AbortSignal, journal?: PublishJournal): Promise<void> {
   const ordered = [...sinks].sort((a, b) => a.rank - b.rank);
   const files: OutputFile[] = [];
   signal?.throwIfAborted();
@@ -224,12 +228,15 @@ export async function commitSinks(sinks: readonly ExportSink[], signal?: AbortSi
     files.push(...(await sink.prepare()));
     signal?.throwIfAborted();
   }
-  const published = await publishTogether(files);
+  const published = await publishTogether(files, journal);
   try {
     for (const sink of ordered) await sink.commit?.();
   } catch (error) {
     throw await afterFailedCommit(error, published);
   }
+  killPoint('commit');
+  // Best effort: the set is committed whatever happens to this line (a load's commit is also in its load log, which the next run reads).
+  await journal?.recordCommitted().catch(() => undefined);
   await published.finish();
 }
 

@@ -14,7 +14,10 @@
  *   the path; no promise here waits for an event that a failed stream never emits.
  * - Temporary siblings left by processes that no longer run (a `.partial`, a
  *   `.previous`, the `.probe` of `checkWritable()`) are swept by the next run
- *   that checks or writes the same target.
+ *   that checks or writes the same target. An export also records its files in
+ *   a journal (publish-journal.ts), so its next run settles a killed run's
+ *   files wherever they are (names with `{date}` or `{run_id}` are never
+ *   written again).
  */
 import { createWriteStream, readdirSync, statSync, type Stats, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
@@ -22,6 +25,7 @@ import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, PylonCliError } from '../errors.js';
 import { processAlive } from './process-alive.js';
+import type { PublishRecorder } from './publish-journal.js';
 
 /** An output and the flag that named it (for messages). */
 export interface OutputTarget {
@@ -157,12 +161,12 @@ export function isSpecialFile(path: string): boolean {
  * `.partial` files, and the `.previous` copy a publish kept (the set it belonged
  * to was never committed).
  */
-export function deadPartials(target: string): string[] {
-  return deadSiblings(target, ['partial', 'previous']);
+export function deadPartials(target: string, skip?: ReadonlySet<number>): string[] {
+  return deadSiblings(target, ['partial', 'previous'], skip);
 }
 
-/** The siblings of `target` of these kinds whose process no longer runs. */
-function deadSiblings(target: string, kinds: readonly string[]): string[] {
+/** The siblings of `target` of these kinds whose process no longer runs (and is not in `skip`). */
+function deadSiblings(target: string, kinds: readonly string[], skip?: ReadonlySet<number>): string[] {
   const dir = dirname(target);
   const name = basename(target);
   let entries: string[];
@@ -174,7 +178,7 @@ function deadSiblings(target: string, kinds: readonly string[]): string[] {
   const found: string[] = [];
   for (const entry of entries) {
     const m = SIBLING.exec(entry);
-    if (m && m[1] === name && kinds.includes(m[3]) && !processAlive(Number(m[2]))) found.push(join(dir, entry));
+    if (m && m[1] === name && kinds.includes(m[3]) && !skip?.has(Number(m[2])) && !processAlive(Number(m[2]))) found.push(join(dir, entry));
   }
   return found;
 }
@@ -191,10 +195,12 @@ async function sweepDeadProbes(target: string): Promise<void> {
  * Removes the temporary siblings of `target` that dead processes left; returns
  * the `.partial` and `.previous` ones. A `.previous` copy is put back in place:
  * the process died while publishing a set of files, so its target goes back to
- * what it was.
+ * what it was. An export's run settles its killed runs from their journals
+ * first (publish-journal.ts), wherever their files are; this catches what a
+ * version without the journal left. `skip`: processes whose siblings stay.
  */
-export async function sweepDeadPartials(target: string): Promise<string[]> {
-  const stale = deadPartials(target);
+export async function sweepDeadPartials(target: string, skip?: ReadonlySet<number>): Promise<string[]> {
+  const stale = deadPartials(target, skip);
   for (const path of stale) {
     if (path.endsWith('.previous')) await rename(path, target).catch(() => undefined);
     else await unlink(path).catch(() => undefined);
@@ -300,12 +306,17 @@ export interface OpenOutputOptions {
   keepPartialOnFailure?: boolean;
   /** Bytes the stream buffers before `write` waits for the disk (Node's default, 16 KiB, when absent): a file written a page at a time waits once a page otherwise. */
   highWaterMark?: number;
+  /** The run's journal (publish-journal.ts): told of the temporary file before it is created, so the next run removes it if this one is killed. */
+  journal?: PublishRecorder;
 }
 
 export async function openOutput(target: string, options: OpenOutputOptions = {}): Promise<OutputFile> {
   const inPlace = isSpecialFile(target);
   if (!inPlace) await sweepDeadPartials(target);
   const writingPath = inPlace ? target : partialPathFor(target);
+  if (!inPlace) await options.journal?.recordPartial(writingPath).catch((error: unknown) => {
+    throw outputWriteError(target, error);
+  });
   const highWaterMark = options.highWaterMark;
   const stream = createWriteStream(writingPath, inPlace ? { flags: 'w', highWaterMark } : { flags: 'w', flush: true, highWaterMark });
   let failure: Error | undefined;
@@ -397,6 +408,17 @@ async function syncDirectory(dir: string): Promise<void> {
   await handle.close().catch(() => {});
 }
 
+/**
+ * Test hook: `PYLON_TEST_KILL_AT=<point>` makes the process SIGKILL itself at
+ * that point of a publish, so a test can kill a run at an exact step:
+ * `rename:<n>` once `publishTogether` has renamed n files into place
+ * (`rename:0`: just before the first rename, every file staged), `commit`
+ * right after the load's COMMIT (before the run records it). Unset: nothing.
+ */
+export function killPoint(point: string): void {
+  if (process.env.PYLON_TEST_KILL_AT === point) process.kill(process.pid, 'SIGKILL');
+}
+
 /** A set of files put in place by `publishTogether`, not yet final. */
 export interface PublishedSet {
   /** Puts every target back as it was (the old file, or no file); returns the targets it could not restore. */
@@ -412,7 +434,7 @@ export interface PublishedSet {
  * later step fails. A failed rename puts back the ones already renamed and
  * rejects with OUTPUT_WRITE naming the file; every file not yet renamed is discarded.
  */
-export async function publishTogether(files: readonly OutputFile[]): Promise<PublishedSet> {
+export async function publishTogether(files: readonly OutputFile[], journal?: PublishRecorder): Promise<PublishedSet> {
   const done: Array<{ target: string; previous: string | undefined }> = [];
   const rollback = async () => {
     const failed: string[] = [];
@@ -427,6 +449,14 @@ export async function publishTogether(files: readonly OutputFile[]): Promise<Pub
     done.length = 0;
     return failed;
   };
+  try {
+    // Every file the set renames, recorded before the first rename: a run killed from here on is undone (or kept, if it committed) by the next (publish-journal.ts).
+    await journal?.recordPublish(files.filter((f) => !f.inPlace).map((f) => ({ target: f.path, writing: f.writingPath, previous: previousPathFor(f.path) })));
+  } catch (error) {
+    await Promise.all(files.map((f) => f.discard()));
+    throw outputWriteError(files[0]?.path ?? 'the publish journal', error);
+  }
+  killPoint('rename:0');
   for (const [i, file] of files.entries()) {
     if (file.inPlace) continue;
     try {
@@ -441,6 +471,7 @@ export async function publishTogether(files: readonly OutputFile[]): Promise<Pub
       );
       done.push({ target: file.path, previous: kept ? previous : undefined });
       await rename(file.writingPath, file.path);
+      killPoint(`rename:${done.length}`);
     } catch (error) {
       const last = done.at(-1);
       if (last?.target === file.path) {

@@ -101,6 +101,8 @@ export interface TableLoader {
   writeState(state: Uint8Array | AsyncIterable<Uint8Array> | GzippedState): Promise<void>;
   /** How this database keeps the state: in gzip parts (writeState takes a GzippedState as it is) or base64 parts. */
   readonly stateLayout: StateLayout;
+  /** Columns of the export the existing table lacks (a new field, or one dropped by hand): the merge adds them and rewrites every row (rewritesEveryRow). */
+  readonly addedColumns: readonly string[];
 }
 
 /** The pipeline state kept with the loaded tables, one row per table, so a loading cron line needs no state file. */
@@ -441,6 +443,8 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
     const have = existing.get(column.name);
     if (have === undefined) {
       plan.alterations.push({ kind: 'add', column: column.name, type: types.ddl(column.kind, column) });
+      // A new field, or a column dropped by hand: either way no row holds its values, and a row whose hash is unchanged would never get them (rewritesEveryRow).
+      plan.changes.push(`added column ${column.name}; every row was rewritten to fill it`);
       return;
     }
     if (have.toLowerCase() === want.toLowerCase()) return;
@@ -485,6 +489,17 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
   if (extra.length > 0 && !allowSchemaChange) problems.push(`it has column${extra.length > 1 ? 's' : ''} ${extra.join(', ')} that this export does not (pass --allow-schema-change to keep loading without them)`);
   if (problems.length > 0) throw loadError('LOAD_TABLE_CONFLICT', target, `table ${table} does not match the export: ${problems.join('; ')}`);
   return plan;
+}
+
+/**
+ * Whether the merge must write every staged row whatever its hash says: a
+ * column the load adds (a new field, or one dropped from the table by hand)
+ * or a variant column is empty in every row, and rows whose hash matches the
+ * table's (the values did not change in Pylon) would otherwise keep it empty
+ * night after night.
+ */
+export function rewritesEveryRow(plan: TablePlan): boolean {
+  return plan.alterations.some((a) => a.kind === 'add' || a.kind === 'variant');
 }
 
 /** The plan's ALTER TABLE statements; `widen(table, column, type)` is the dialect's in-place type change. */
@@ -550,8 +565,8 @@ export interface MergeSql {
 export function diffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan, keep?: string): MergeSql {
   const t = table;
   const { at, run, insertInto, assignments } = mergeParts(table, stage, columns, input, timestampType, plan);
-  // A new variant column is empty: every row is written once, whatever its hash says. IS DISTINCT FROM, not <>, in every merge: a row whose hash was set NULL by hand is rewritten (`NULL <> h` is unknown, never true).
-  const changed = plan.alterations.some((a) => a.kind === 'variant') ? 'TRUE' : `(x."_row_hash" IS DISTINCT FROM s."_row_hash" OR x."_deleted_at" IS NOT NULL)`;
+  // A new (or re-added) column or variant column is empty: every row is written once, whatever its hash says. IS DISTINCT FROM, not <>, in every merge: a row whose hash was set NULL by hand is rewritten (`NULL <> h` is unknown, never true).
+  const changed = rewritesEveryRow(plan) ? 'TRUE' : `(x."_row_hash" IS DISTINCT FROM s."_row_hash" OR x."_deleted_at" IS NOT NULL)`;
   const gone = (input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL') + (keep ? ` AND x."id" NOT IN (SELECT "id" FROM ${keep})` : '');
   const prepare = [
     // Two threads each building a row group of wide rows in the INSERT outgrew a 128 MB cap when every row changed (a new column changes every hash).
@@ -588,8 +603,8 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
 export function idDiffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan, keep?: string): MergeSql {
   const t = table;
   const { at, run, insertInto, assignments } = mergeParts(table, stage, columns, input, timestampType, plan);
-  // A new variant column is empty: every row is written once, whatever its hash says.
-  const rewriteAll = plan.alterations.some((a) => a.kind === 'variant');
+  // A new (or re-added) column or variant column is empty: every row is written once, whatever its hash says.
+  const rewriteAll = rewritesEveryRow(plan);
   const changed = (x: string) => (rewriteAll ? 'TRUE' : `(${x}."_row_hash" IS DISTINCT FROM s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL)`);
   // Contacts Pylon still has that the run could not export (`keep`) are never gone.
   const gone = (input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL') + (keep ? ` AND NOT EXISTS (SELECT 1 FROM ${keep} k WHERE k."id" = x."id")` : '');

@@ -1,4 +1,5 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { PylonCliError } from '../../errors.js';
 import { columnDefinitions, quoteIdent } from '../schema.js';
 import {
@@ -50,6 +51,29 @@ async function writeKeptState(path: string, copy: (write: (bytes: Buffer) => Pro
     if (!found) await rm(path, { force: true });
   }
   return found;
+}
+
+/**
+ * Whether run `runId` committed a load into `target`: its `committed` row in
+ * `_pylon_loads`, written in the load's own transaction. Asked by the next run
+ * about a run killed while it published its files (publish-journal.ts), to
+ * keep them (it committed) or undo them.
+ */
+export async function loadCommitted(target: LoadTarget, runId: string): Promise<boolean> {
+  // No database file: no load into it ever committed (and opening one would create it).
+  if (target.kind === 'duckdb' && !(await stat(target.path).then(() => true, () => false))) return false;
+  const dialect = target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(target) : (await import('./duckdb.js')).duckdbDialect(target);
+  const session = await dialect.connect({ target, columns: [], allowSchemaChange: false, tempDir: dirname(target.kind === 'duckdb' ? target.path : '.') });
+  try {
+    if (!(await dialect.tableExists(session, target, LOADS_TABLE))) return false;
+    const rows = await session.rows(`SELECT count(*) AS n FROM ${tableRef(target, LOADS_TABLE)} WHERE run_id = ${sqlString(runId)} AND table_name = ${sqlString(target.table)} AND status = 'committed'`);
+    return Number(rows[0]!.n) > 0;
+  } catch (error) {
+    throw isLoadError(error) ? error : dialect.classify(error);
+  } finally {
+    // Nothing written: the file stays as it is.
+    await session.close({ committed: true });
+  }
 }
 
 /** Opens the loader for a target; the database client is loaded only now. */
@@ -207,6 +231,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
   return {
     display: target.display,
     stateLayout,
+    addedColumns: plan.alterations.filter((a) => a.kind === 'add').map((a) => a.column),
     async add(rows, hashes) {
       try {
         await stage!.add(rows, hashes);
