@@ -4,7 +4,6 @@ import type { ApiResult, PylonClient } from '../pylon/api.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact, ContactPatch } from '../pylon/types.js';
 import type { RowIssue } from './desired.js';
-import type { FieldChange } from './plan.js';
 
 /**
  * Fields the CLI clears by sending `""` (the clear token, and undo files that
@@ -93,11 +92,11 @@ function readMemory(path: string): Record<string, Record<string, Learnt>> {
  * (and its changes): they are reported, not sent. The phone list sent only to
  * carry a cleared primary goes with it.
  */
-export function withoutKnownUncleared(
+export function withoutKnownUncleared<Change extends { column: string }>(
   body: ContactPatch,
-  changes: readonly FieldChange[],
+  changes: readonly Change[],
   memory: ClearMemory | undefined,
-): { body: ContactPatch; changes: FieldChange[]; uncleared: UnclearedField[] } {
+): { body: ContactPatch; changes: Change[]; uncleared: UnclearedField[] } {
   const uncleared = memory ? CLEARED_BY_EMPTY_STRING.filter((field) => body[field] === '').flatMap((field) => memory.known(field) ?? []) : [];
   if (uncleared.length === 0) return { body, changes: [...changes], uncleared };
   const fields = uncleared.map((u) => u.field);
