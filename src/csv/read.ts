@@ -370,7 +370,7 @@ export async function openInput(input: string | Readable, name: string, highWate
   }
   if ((await handle.stat()).isDirectory()) {
     await handle.close();
-    throw new ConfigError('INPUT_UNREADABLE', `${name} is a directory, not a file`, { option: '<file>' });
+    throw new ConfigError('INPUT_UNREADABLE', `${name} is a directory: name a CSV, XLSX, JSON or NDJSON file`, { option: '<file>' });
   }
   // A gzip file (an export written with --gzip, say) is read through gunzip.
   const magic = Buffer.alloc(2);

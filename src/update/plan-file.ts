@@ -104,7 +104,9 @@ export async function readPlanFile(path: string): Promise<SavedPlan> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new ConfigError('INPUT_UNREADABLE', `${path} is a directory: name a plan file (written by \`update … --plan-out plan.json\`)`, { option: '<plan>', cause: error });
+    const missing = code === 'ENOENT';
     throw new ConfigError(missing ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `${missing ? 'Plan file not found' : 'Cannot read the plan file'}: ${path}`, { option: '<plan>', cause: error });
   }
   return parsePlan(text, path);

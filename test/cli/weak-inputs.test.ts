@@ -3,7 +3,7 @@
  * what to do, quoting long cells by their first characters only. The built CLI against the emulator.
  */
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envFor, runCli, startEmulator, tempDir } from '../helpers/cli.js';
 
@@ -106,4 +106,32 @@ test('update --where on a field Pylon cannot filter: a usage error before any se
   const { requests } = emulator.stats();
   t.is(requests.search ?? 0, 0, 'no selection was read');
   t.is(requests.patch ?? 0, 0);
+});
+
+test('a directory named as an input: a usage error that says to name a file (exit 2), for every command and option that reads one', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const folder = join(dir, 'contacts');
+  mkdirSync(folder);
+  const contacts = join(dir, 'c.csv');
+  writeFileSync(contacts, 'email\nada@example.com\n');
+  const cases: Array<[string[], RegExp]> = [
+    [['import', folder], /contacts is a directory: name a CSV, XLSX, JSON or NDJSON file/],
+    [['import', folder, '--dry-run'], /contacts is a directory: name a CSV, XLSX, JSON or NDJSON file/],
+    [['update', folder, '--set', 'portal_role=admin'], /contacts is a directory: name a CSV, XLSX, JSON or NDJSON file/],
+    [['update', folder, '--set', 'portal_role=admin', '--plan-out', join(dir, 'plan.json')], /contacts is a directory: name a CSV, XLSX, JSON or NDJSON file/],
+    [['update', folder, '--yes'], /contacts is a directory: name a CSV, XLSX, JSON or NDJSON file/],
+    [['apply', folder, '--yes'], /contacts is a directory: name a plan file \(written by `update … --plan-out plan\.json`\)/],
+    [['show', folder], /contacts is a directory: name a plan file/],
+    [['import', contacts, '--map', folder, '--dry-run'], /The mapping file .*contacts is a directory: name a JSON mapping file/],
+    [['export', join(dir, 'out.csv'), '--since', folder], /Invalid option `--since`: .*contacts is a directory: name the manifest of an earlier export/],
+    [['emulator', '--seed', folder, '--port', '0'], /Seed file .*contacts is a directory: name a \.json or \.csv seed file/],
+  ];
+  for (const [args, message] of cases) {
+    const run = await runCli(args, { env: envFor(emulator), cwd: dir });
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.regex(run.stderr, message, args.join(' '));
+    t.notRegex(run.stderr, /unexpected error|EISDIR|    at /, args.join(' '));
+  }
+  t.is(emulator.stats().requests.patch + emulator.stats().requests.create, 0);
 });

@@ -35,7 +35,7 @@ function driftedIds(path: string): Set<string> {
     rows = parse(readFileSync(path), { columns: true, bom: true, skip_empty_lines: true, relax_column_count: true }) as Array<Record<string, string>>;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `Cannot read --only ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { option: '--only', cause: error });
+    throw new ConfigError(code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `Cannot read --only ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory: name the error report of an earlier apply' : (error as Error).message}`, { option: '--only', cause: error });
   }
   if (rows.length > 0 && (!('id' in rows[0]) || !('_error_code' in rows[0]))) {
     throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`--only\`: ${path} is not an error report of apply (no id and _error_code columns).`, { option: '--only' });
