@@ -112,12 +112,24 @@ export async function readPlanFile(path: string): Promise<SavedPlan> {
   return parsePlan(text, path);
 }
 
+/**
+ * How to make a plan instead of `path`. A contacts file given where a plan goes (`apply admins.csv`)
+ * is named as update's input, and the plan gets a name of its own (a plan written over the contacts
+ * file would lose it).
+ */
+function howToMakePlan(path: string): string {
+  if (/\.(csv|tsv|txt|xlsx|xlsm|ndjson|jsonl)(\.gz)?$/i.test(path)) {
+    return `It looks like a contacts file: make a plan of it with \`update ${path} --set … --plan-out plan.json\`, then \`apply plan.json\`.`;
+  }
+  return 'Make one with `update <contacts file> --set … --plan-out plan.json` (or `update --where … --set …`), then `apply plan.json`.';
+}
+
 export function parsePlan(text: string, path: string): SavedPlan {
   let plan: SavedPlan;
   try {
     plan = JSON.parse(text) as SavedPlan;
   } catch {
-    throw new ConfigError('PLAN_INVALID', `${path} is not a plan file (not JSON). Make one with \`update … --plan-out ${path}\`.`, { option: '<plan>' });
+    throw new ConfigError('PLAN_INVALID', `${path} is not a plan file (not JSON). ${howToMakePlan(path)}`, { option: '<plan>' });
   }
   if (!plan || typeof plan !== 'object' || plan.format !== PLAN_FORMAT) {
     throw new ConfigError('PLAN_INVALID', `${path} is not a pylon-contacts plan (no "format": "${PLAN_FORMAT}").`, { option: '<plan>' });
