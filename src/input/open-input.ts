@@ -82,7 +82,8 @@ export async function openInput(input: string, read: InputReadOptions = {}, stdi
       return { path: resolvePath(input), size: statSync(path).size, sha256 };
     },
     rows(transform) {
-      const pass = createInputSource({ input: path, format: read.format, sheet: read.sheet, delimiter: read.delimiter, encoding: read.encoding, memo: sheets, transform });
+      // Messages name the input as given (`stdin` for -), never the scratch copy of it.
+      const pass = createInputSource({ input: path, name: input === '-' ? 'stdin' : input, format: read.format, sheet: read.sheet, delimiter: read.delimiter, encoding: read.encoding, memo: sheets, transform });
       passes.add(pass);
       return pass;
     },

@@ -135,3 +135,20 @@ test('a directory named as an input: a usage error that says to name a file (exi
   }
   t.is(emulator.stats().requests.patch + emulator.stats().requests.create, 0);
 });
+
+test('an empty or unreadable stdin is called stdin in messages, never the path of its scratch copy', async (t) => {
+  const emulator = await startEmulator(t);
+  const cases: Array<[string[], string, RegExp]> = [
+    [['import', '-'], '', /^pylon-contacts: stdin is empty: expected a header line/m],
+    [['import', '-', '--dry-run'], '', /^pylon-contacts: stdin is empty: expected a header line/m],
+    [['update', '-', '--set', 'portal_role=admin'], '', /^pylon-contacts: stdin is empty: expected a header line/m],
+    [['import', '-', '--dry-run', '--format', 'json'], '{bad', /^pylon-contacts: stdin is neither a JSON array nor NDJSON/m],
+    [['import', '-', '--dry-run', '--format', 'xlsx'], 'email\nada@example.com\n', /^pylon-contacts: stdin is not an XLSX workbook/m],
+  ];
+  for (const [args, stdin, message] of cases) {
+    const run = await runCli(args, { env: envFor(emulator), stdin });
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.regex(run.stderr, message, args.join(' '));
+    t.notRegex(run.stderr, /pylon-contacts-stdin|stdin\.csv/, args.join(' '));
+  }
+});
