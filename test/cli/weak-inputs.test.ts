@@ -152,3 +152,31 @@ test('an empty or unreadable stdin is called stdin in messages, never the path o
     t.notRegex(run.stderr, /pylon-contacts-stdin|stdin\.csv/, args.join(' '));
   }
 });
+
+test('update of a file with only an email (or id) column and no --set: refused before any lookup (exit 2), saying what to add', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const emails = join(dir, 'admins.csv');
+  writeFileSync(emails, 'email\nada@example.com\n');
+  const ids = join(dir, 'ids.csv');
+  writeFileSync(ids, 'id\n5a0c1d2e-0001-4a00-8000-000000000001\n');
+  for (const [args, key] of [[['update', emails], 'email'], [['update', emails, '--dry-run'], 'email'], [['update', ids, '--yes'], 'id'], [['import', emails, '--mode', 'update'], 'email']] as const) {
+    const file = args[1];
+    const before = emulator.stats().requests;
+    const run = await runCli(args, { env: envFor(emulator) });
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.true(
+      run.stderr.includes(`${file} has only an ${key} column, which finds each contact: there is nothing to change. Say what to set: the same value for every contact with \`update ${file} --set field=value\` (e.g. --set portal_role=admin), or columns holding the values to set (e.g. portal_role).`),
+      run.stderr,
+    );
+    const after = emulator.stats().requests;
+    t.is(after.list + after.search + after.patch, before.list + before.search + before.patch, 'no lookup, no write');
+  }
+  // With --set the same file is an update, and a file with a column to apply too.
+  const set = await runCli(['update', emails, '--set', 'portal_role=admin', '--dry-run'], { env: envFor(emulator) });
+  t.not(set.code, 2, set.stderr);
+  const roles = join(dir, 'roles.csv');
+  writeFileSync(roles, 'email,portal_role\nada@example.com,admin\n');
+  const columns = await runCli(['update', roles, '--dry-run'], { env: envFor(emulator) });
+  t.not(columns.code, 2, columns.stderr);
+});
