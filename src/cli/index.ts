@@ -28,7 +28,7 @@ function guided(module: CommandModule<object, any>, known: string[]): CommandMod
   const positionals = positionalsOf(module.command);
   return {
     ...module,
-    builder: (yargs) => guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known),
+    builder: (yargs) => guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known, String(module.command).split(' ')[0]),
   };
 }
 
@@ -100,7 +100,7 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
   } catch (error) {
     if (!context.handlerStarted && !(error instanceof PylonCliError)) {
       // yargs validation: unknown flag or command, missing argument, bad choice
-      const message = explainUsageError(error instanceof Error ? error.message : String(error), knownOptions);
+      const message = explainUsageError(error instanceof Error ? error.message : String(error), knownOptions, commandName(argv));
       say(`pylon-contacts: ${message}\nRun with --help for usage.`);
       return EXIT.USAGE;
     }

@@ -58,11 +58,11 @@ function describeSavedPlan(plan: SavedPlan, now: number): string {
 
 export const applyCommand: CommandModule<object, ApplyArgv> = {
   command: 'apply <plan>',
-  describe: 'Apply a plan saved by `update --plan-out` exactly: contacts changed since the plan are left as they are (ROW_DRIFTED)',
+  describe: 'Apply a plan saved by `update --plan-out` or `import --plan-out` exactly: contacts changed since the plan are left as they are (ROW_DRIFTED)',
   builder: (yargs) =>
     yargs
       .options(apiCommandOptions)
-      .positional('plan', { type: 'string', describe: 'The plan file (JSON) written by update --plan-out', demandOption: true })
+      .positional('plan', { type: 'string', describe: 'The plan file (JSON) written by update or import --plan-out', demandOption: true })
       .option('force', { ...forceOption.force, describe: 'Apply to contacts whose values changed since the plan too' })
       .option('max-age', { type: 'string', default: '24h', describe: 'Refuse a plan older than this (90m, 24h, 2d)' })
       // The shared flags below, worded for a plan instead of an input file.
