@@ -17,14 +17,28 @@ const GROUPS: ReadonlyArray<readonly [title: string, keys: readonly string[]]> =
   ['Safety:', ['dry-run', 'resume', 'yes', 'max-changes', 'max-removals', 'max-age', 'force', 'sync', 'hard-delete', 'allow-schema-change']],
 ];
 
-/** Puts the command's options into the groups above (only the ones it has), and makes every option that takes a value demand one. */
-export function guideOptions<T>(yargs: Argv<T>, positionals: readonly string[], known: string[] = []): Argv<T> {
+/**
+ * The export reads no input and maps no columns: its options are grouped by what they decide
+ * (which contacts, in which format, written where), not under the import's headings.
+ */
+const EXPORT_GROUPS: typeof GROUPS = [
+  ['Connection:', ['base-url', 'region', 'token', 'concurrency', 'rate', 'rate-window', 'timeout']],
+  ['Selection:', ['filter', 'columns', 'since', 'state', 'page-size', 'recheck']],
+  ['Format:', ['format', 'typed', 'gzip', 'bom', 'excel-safe']],
+  ['Outputs:', ['errors', 'manifest', 'changes', 'to', 'success-marker', 'run-id', 'json', 'quiet']],
+  ['Safety:', ['max-pages', 'hard-delete', 'allow-schema-change']],
+];
+
+const COMMAND_GROUPS: Readonly<Record<string, typeof GROUPS>> = { export: EXPORT_GROUPS };
+
+/** Puts the command's options into its groups (only the ones it has), and makes every option that takes a value demand one. */
+export function guideOptions<T>(yargs: Argv<T>, positionals: readonly string[], known: string[] = [], command?: string): Argv<T> {
   // getOptions() is part of yargs' runtime API but missing from its type declarations.
   const options = (yargs as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; string: string[]; number: string[]; array: string[]; boolean: string[] };
   const keys = Object.keys(options.key);
   known.push(...keys);
   const declared = new Set(keys);
-  for (const [title, keys] of GROUPS) {
+  for (const [title, keys] of (command !== undefined ? COMMAND_GROUPS[command] : undefined) ?? GROUPS) {
     const present = keys.filter((key) => declared.has(key));
     if (present.length > 0) yargs.group(present, title);
   }
@@ -52,6 +66,13 @@ export const ENVIRONMENT = (() => {
   return ['Environment:', ...ENVIRONMENT_VARIABLES.map(([name, text]) => `  ${name.padEnd(width)}${text}`)].join('\n');
 })();
 
+/** What to say when a command's file is missing (`pylon-contacts import`). */
+const MISSING_FILE: Readonly<Record<string, string>> = {
+  import: 'Name the file to import (CSV, XLSX, JSON or NDJSON; - for stdin), e.g. pylon-contacts import contacts.csv --dry-run.',
+  apply: 'Name the plan to apply, e.g. pylon-contacts apply plan.json (make one with pylon-contacts update admins.csv --set portal_role=admin --plan-out plan.json).',
+  show: 'Name the plan to show, e.g. pylon-contacts show plan.json (make one with pylon-contacts update admins.csv --set portal_role=admin --plan-out plan.json).',
+};
+
 /** The known option nearest to an unknown one, when it is near enough to be a typo (`dryrun` → `dry-run`). */
 export function nearestOption(unknown: string, known: readonly string[]): string | undefined {
   const plain = (name: string) => name.toLowerCase().replaceAll('-', '');
@@ -68,9 +89,11 @@ export function nearestOption(unknown: string, known: readonly string[]): string
  * A yargs usage error as the user should read it: a flag without its value names the flag,
  * an unknown flag gets the nearest known one.
  */
-export function explainUsageError(message: string, known: readonly string[]): string {
+export function explainUsageError(message: string, known: readonly string[], command?: string): string {
   const missing = /^Not enough arguments following: (.+)$/.exec(message);
   if (missing) return `--${missing[1]} needs a value (see --help for what it takes).`;
+  // A command run without its file: say which file, with an example, rather than count arguments.
+  if (/^Not enough non-option arguments/.test(message) && command !== undefined && command in MISSING_FILE) return MISSING_FILE[command]!;
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (unknown) {
     const names = unknown[1].split(', ');

@@ -33,7 +33,7 @@ function guided(module: CommandModule<object, any>, known: string[]): CommandMod
   const name = String(module.command).split(' ')[0];
   return {
     ...module,
-    builder: (yargs) => refuseRepeatsAndExtras(guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known), name, positionals),
+    builder: (yargs) => refuseRepeatsAndExtras(guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known, name), name, positionals),
   };
 }
 
@@ -105,7 +105,7 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
   } catch (error) {
     if (!context.handlerStarted && !(error instanceof PylonCliError)) {
       // yargs validation: unknown flag or command, missing argument, bad choice
-      const message = explainUsageError(error instanceof Error ? error.message : String(error), knownOptions);
+      const message = explainUsageError(error instanceof Error ? error.message : String(error), knownOptions, commandName(argv));
       say(`pylon-contacts: ${message}\nRun with --help for usage.`);
       return EXIT.USAGE;
     }

@@ -32,6 +32,8 @@ export type { RecordError };
 export interface RecordSourceOptions {
   /** A file path, `-` for stdin, or a readable byte stream. */
   input: string | Readable;
+  /** What messages call the input (default: the path, \`stdin\` for \`-\`): \`stdin\` for a copy of standard input, never the copy's path. */
+  name?: string;
   /** `utf8` (default), `utf16le`, `windows-1252`, `latin1`, … anything iconv-lite decodes. A BOM wins over it. */
   encoding?: string;
   /** One character; sniffed from the first records (or a `sep=` line) when omitted. */
@@ -75,7 +77,7 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
   const requestedEncoding = options.encoding === undefined ? undefined : resolveEncoding(options.encoding);
   const requestedDelimiter = options.delimiter === undefined ? undefined : checkDelimiter(options.delimiter);
   const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-  const name = typeof options.input === 'string' ? (options.input === '-' ? 'stdin' : options.input) : 'input';
+  const name = options.name ?? (typeof options.input === 'string' ? (options.input === '-' ? 'stdin' : options.input) : 'input');
   const warnings: string[] = [];
   let stream: Readable | undefined;
   let chunks: AsyncIterator<Buffer | string> | undefined;
@@ -381,7 +383,7 @@ export async function openInput(input: string | Readable, name: string, highWate
   }
   if ((await handle.stat()).isDirectory()) {
     await handle.close();
-    throw new ConfigError('INPUT_UNREADABLE', `${name} is a directory, not a file`, { option: '<file>' });
+    throw new ConfigError('INPUT_UNREADABLE', `${name} is a directory: name a CSV, XLSX, JSON or NDJSON file`, { option: '<file>' });
   }
   // A gzip file (an export written with --gzip, say) is read through gunzip.
   const magic = Buffer.alloc(2);

@@ -52,7 +52,8 @@ export async function seedFromFile(store: ContactStore, file: string): Promise<n
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `Seed file ${file}: ${code === 'ENOENT' ? 'not found' : (error as Error).message}`, {
+    const problem = code === 'ENOENT' ? ': not found' : code === 'EISDIR' ? ' is a directory: name a .json or .csv seed file' : `: ${(error as Error).message}`;
+    throw new ConfigError(code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `Seed file ${file}${problem}`, {
       option: '--seed',
     });
   }

@@ -125,6 +125,7 @@ export async function readManifest(path: string): Promise<ExportManifest & { sta
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw bad(path, 'is a directory: name the manifest of an earlier export (<export file>.manifest.json)');
     throw new ConfigError(code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `Invalid option \`--since\`: cannot read ${path} (${code ?? String(error)})`, {
       option: '--since',
     });

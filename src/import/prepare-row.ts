@@ -25,18 +25,20 @@ export interface RowPreparation {
   options: Pick<ImportOptions, 'mode' | 'onDuplicate' | 'set'>;
   /** Cells in the file's header as read, not a migration's output columns (to name the extra cells of a ragged row, which is the row as read). */
   headerWidth: number;
-  /** Where an error report being imported again keeps its `_error_code` and `_line` (in the rows as read), if it is one. */
-  report?: { code: number; line: number | undefined };
+  /** Where an error report being imported again keeps its `_error_code`, `_line` and `_error_message` (in the rows as read), if it is one. */
+  report?: { code: number; line: number | undefined; message?: number };
 }
 
-/** The `_error_code` and `_line` columns of an error report (run/report.ts ERROR_COLUMNS), if the header has them. */
+const MALFORMED_IN_REPORT = 'This row was malformed in the file this error report came from';
+
+/** The `_error_code`, `_line` and `_error_message` columns of an error report (run/report.ts ERROR_COLUMNS), if the header has them. */
 export function reportColumnsOf(header: readonly string[]): RowPreparation['report'] {
   const at = (name: string) => {
     const i = header.findIndex((h) => h.trim().toLowerCase() === name);
     return i === -1 ? undefined : i;
   };
   const code = at('_error_code');
-  return code === undefined ? undefined : { code, line: at('_line') };
+  return code === undefined ? undefined : { code, line: at('_line'), message: at('_error_message') };
 }
 
 /**
@@ -82,6 +84,18 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       // The reader's code is named when it is not the row's own (ROW_MALFORMED covers several); the results file already starts with the row's.
       const reader = item.error.code === code ? '' : ` (${item.error.code})`;
       return { kind: 'fail', row: unvalidated(), issue: { code, message: `${item.error.message}${reader}${extra}` } };
+    }
+    // A row an error report says was malformed, imported again from that report: the report kept only the cells under the
+    // header (the extra ones are in its message) and the others may sit under the wrong columns, so it fails again until
+    // someone has looked at it and emptied its _error_code cell, as a reported duplicate does.
+    if (report && row.cells[report.code]?.trim() === 'ROW_MALFORMED') {
+      const line = (report.line === undefined ? '' : row.cells[report.line]?.trim()) || '?';
+      const earlier = report.message === undefined ? '' : (row.cells[report.message]?.trim() ?? '');
+      // A report of a report keeps the first message: it names the original line and the cells that were dropped.
+      const message = earlier.startsWith(MALFORMED_IN_REPORT)
+        ? earlier
+        : `${MALFORMED_IN_REPORT} (line ${line}${earlier ? `: ${earlier}` : ''}). The report kept only the cells under the header, so cells may be missing or under the wrong columns: check the row against that line, fix its cells, then empty its _error_code cell and import the report again`;
+      return { kind: 'fail', row: unvalidated(), issue: { code: 'ROW_MALFORMED', message } };
     }
     const { desired, issues } = validateRow(cells, columns, validation);
     const withEmail = { ...row, email: desired.email };

@@ -90,6 +90,18 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         { option: options.mode === 'upsert' ? '--mode' : '<file>' },
       );
     }
+    // An update whose only column is the one that finds each contact (email, or id) has nothing to
+    // change: it would read every contact and report them all unchanged. Said before any lookup.
+    if (options.mode === 'update' && Object.keys(options.set).length === 0 && columns.fields.length === 1 && (columns.hasEmail || columns.hasId)) {
+      const key = columns.hasEmail ? 'email' : 'id';
+      const file = options.input === '-' ? 'stdin' : options.input;
+      throw new ConfigError(
+        'CONFIG_INVALID_OPTION',
+        `${file} has only an ${key} column, which finds each contact: there is nothing to change. ` +
+          `Say what to set: the same value for every contact with \`update ${options.input} --set field=value\` (e.g. --set portal_role=admin), or columns holding the values to set (e.g. portal_role).`,
+        { option: '--set' },
+      );
+    }
     stats.warnings.push(...columns.warnings);
     stats.estimatedRows = input.estimatedRows;
     // The journal is checked (a changed input stops a resume) before the lookup's calls.

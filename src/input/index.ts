@@ -41,6 +41,8 @@ export interface InputSource extends RecordSource {
 
 export interface InputSourceOptions {
   input: string;
+  /** What messages call the input (default: the path): `stdin` for a copy of standard input, never the copy's path. */
+  name?: string;
   format?: string;
   sheet?: string;
   delimiter?: string;
@@ -75,10 +77,10 @@ export function createInputSource(options: InputSourceOptions): InputSource {
   const format = resolveFormat(options.input, options.format);
   const base: RecordSource =
     format === 'xlsx'
-      ? createXlsxSource({ input: options.input, sheet: options.sheet, memo: options.memo })
+      ? createXlsxSource({ input: options.input, name: options.name, sheet: options.sheet, memo: options.memo })
       : format === 'json'
-        ? createJsonSource({ input: options.input, encoding: options.encoding })
-        : createRecordSource({ input: options.input, delimiter: options.delimiter, encoding: options.encoding });
+        ? createJsonSource({ input: options.input, name: options.name, encoding: options.encoding })
+        : createRecordSource({ input: options.input, name: options.name, delimiter: options.delimiter, encoding: options.encoding });
   if (!options.transform) {
     return Object.assign(base, { sourceHeader: () => base.header() }) as InputSource;
   }

@@ -25,6 +25,8 @@ import { MULTI_SEPARATOR } from '../columns.js';
 
 export interface JsonSourceOptions {
   input: string | Readable;
+  /** What messages call the input (default: the path, \`stdin\` for \`-\`): \`stdin\` for a copy of standard input, never the copy's path. */
+  name?: string;
   /** `utf8` (default), or any encoding iconv-lite decodes (`windows-1252`, `latin1`, …). A BOM wins over it. */
   encoding?: string;
   /** Records read before the header is fixed (default 1000). */
@@ -39,7 +41,7 @@ export interface JsonSourceOptions {
 type Raw = { line: number; text?: string; value?: unknown; error?: string; badBytes?: string[]; byteValues?: number[] };
 
 export function createJsonSource(options: JsonSourceOptions): RecordSource {
-  const name = typeof options.input === 'string' ? (options.input === '-' ? 'stdin' : options.input) : 'input';
+  const name = options.name ?? (typeof options.input === 'string' ? (options.input === '-' ? 'stdin' : options.input) : 'input');
   const sampleSize = options.sampleRecords ?? 1000;
   const warnings: string[] = [];
   let stream: Readable | undefined;

@@ -11,6 +11,7 @@ export async function readMapFile(path: string, option: '--map' | '--from' = '--
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new ConfigError('CONFIG_BAD_MAPPING', `The mapping file ${path} is a directory: name a JSON mapping file`, { option });
     throw new ConfigError('CONFIG_BAD_MAPPING', `Cannot read the mapping file ${path}: ${(error as Error).message}`, { option });
   }
   try {

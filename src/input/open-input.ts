@@ -47,9 +47,7 @@ export async function openInput(input: string, read: InputReadOptions = {}, stdi
   let path = input;
   /** The content's sha256, when the spool computed it on the way (the input is then never read again to hash it). */
   let spooledHash: string | undefined;
-  if (input !== '-' && !existsSync(input)) {
-    throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${input}`, { option: '<file>' });
-  }
+  if (input !== '-') checkInputPath(input);
   // Standard input, and a path that can be read only once (a FIFO, a device such as /dev/stdin, a socket),
   // are copied to a scratch file first: the row estimate, a pre-scan and the rows pass each read it.
   if (input === '-' || readOnce(input)) {
@@ -84,7 +82,8 @@ export async function openInput(input: string, read: InputReadOptions = {}, stdi
       return { path: resolvePath(input), size: statSync(path).size, sha256 };
     },
     rows(transform) {
-      const pass = createInputSource({ input: path, format: read.format, sheet: read.sheet, delimiter: read.delimiter, encoding: read.encoding, memo: sheets, transform });
+      // Messages name the input as given (`stdin` for -), never the scratch copy of it.
+      const pass = createInputSource({ input: path, name: input === '-' ? 'stdin' : input, format: read.format, sheet: read.sheet, delimiter: read.delimiter, encoding: read.encoding, memo: sheets, transform });
       passes.add(pass);
       return pass;
     },
@@ -96,6 +95,12 @@ export async function openInput(input: string, read: InputReadOptions = {}, stdi
       spoolDir = undefined;
     },
   };
+}
+
+/** An input path names a file: a missing path or a folder is a usage error (exit 2), never a read error later. */
+export function checkInputPath(input: string): void {
+  if (!existsSync(input)) throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${input}`, { option: '<file>' });
+  if (statSync(input).isDirectory()) throw new ConfigError('INPUT_UNREADABLE', `${input} is a directory: name a CSV, XLSX, JSON or NDJSON file`, { option: '<file>' });
 }
 
 /** Whether reading `path` consumes it (anything but a regular file or a directory, which the readers report). */

@@ -44,6 +44,8 @@ function startsWith(bytes: Uint8Array, magic: number[]): boolean {
 
 export interface XlsxSourceOptions {
   input: string;
+  /** What messages call the input (default: the path): `stdin` for a copy of standard input, never the copy's path. */
+  name?: string;
   /** Sheet name or 1-based number; the first sheet when omitted. */
   sheet?: string;
   /** The run's parsed workbooks: every pass over the file (header, duplicate scan, rows) shares one parse. */
@@ -100,18 +102,18 @@ function sheetRows(rows: Cell[][], headerRow: number, width: number, ssf: Ssf, d
  * passes read it. `clear()` lets it go (the input's close).
  */
 export interface WorkbookMemo {
-  load(input: string, sheet: string | undefined): Promise<LoadedSheet>;
+  load(input: string, sheet: string | undefined, name?: string): Promise<LoadedSheet>;
   clear(): void;
 }
 
 export function createWorkbookMemo(): WorkbookMemo {
   const loaded = new Map<string, Promise<LoadedSheet>>();
   return {
-    load(input, sheet) {
+    load(input, sheet, name) {
       const key = JSON.stringify([input, sheet ?? null]);
       let entry = loaded.get(key);
       if (!entry) {
-        entry = loadSheet(input, sheet);
+        entry = loadSheet(input, sheet, name ?? input);
         loaded.set(key, entry);
         // A failed parse is not kept: the error is thrown to this caller, and a later pass tries again.
         entry.catch(() => loaded.delete(key));
@@ -122,12 +124,12 @@ export function createWorkbookMemo(): WorkbookMemo {
   };
 }
 
-async function loadSheet(name: string, sheetOption: string | undefined): Promise<LoadedSheet> {
+async function loadSheet(path: string, sheetOption: string | undefined, name: string): Promise<LoadedSheet> {
   const warnings: string[] = [];
-  if (name === '-') throw new ConfigError('CONFIG_INVALID_OPTION', 'An XLSX workbook cannot be read from stdin; save it to a file', { option: '<file>' });
+  if (path === '-') throw new ConfigError('CONFIG_INVALID_OPTION', 'An XLSX workbook cannot be read from stdin; save it to a file', { option: '<file>' });
   let bytes: Buffer;
   try {
-    bytes = await readFile(name);
+    bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${name}`, { option: '<file>' });
@@ -179,7 +181,7 @@ async function loadSheet(name: string, sheetOption: string | undefined): Promise
 }
 
 export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
-  const name = options.input;
+  const name = options.name ?? options.input;
   const warnings: string[] = [];
   let rows: Array<SheetRow | undefined> = [];
   let header: string[] = [];
@@ -189,7 +191,7 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
   let iterated = false;
 
   async function doOpen(): Promise<CsvLayout> {
-    const sheet = await (options.memo ?? createWorkbookMemo()).load(name, options.sheet);
+    const sheet = await (options.memo ?? createWorkbookMemo()).load(options.input, options.sheet, name);
     ({ rows, header, headerRow, bytesRead } = sheet);
     warnings.push(...sheet.warnings);
     return { header, headerLine: headerRow + 1, delimiter: '', encoding: 'xlsx' };

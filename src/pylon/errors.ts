@@ -164,6 +164,12 @@ function httpHint(report: FailureReport, status: number, pylonCode: string | und
 }
 
 /** Builds the error for a call the client gives up on. Message grammar: `PATCH /contacts/{id} failed with 400: <errors[0]> (request_id abc)`. */
+
+/** Connect failures a user can act on, said in words (the code kept for a search). */
+const CONNECT_HINTS: Readonly<Record<string, string>> = {
+  ENOTFOUND: 'host name not found (ENOTFOUND): check the network or --base-url',
+};
+
 export function buildApiError(report: FailureReport): PylonApiError {
   const { site, redact } = report;
   const common = {
@@ -193,7 +199,7 @@ export function buildApiError(report: FailureReport): PylonApiError {
   const afterRetries = report.retries > 0 ? ` (after ${report.retries} ${report.retries === 1 ? 'retry' : 'retries'})` : '';
   const what =
     t.kind === 'connect'
-      ? `could not connect to ${report.origin}: ${t.code}`
+      ? `could not connect to ${report.origin}: ${CONNECT_HINTS[t.code] ?? t.code}`
       : t.kind === 'network'
         ? `connection to ${report.origin} lost: ${t.code}`
         : `no response from ${report.origin} within ${t.timeoutMs} ms`;

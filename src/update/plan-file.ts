@@ -104,10 +104,24 @@ export async function readPlanFile(path: string): Promise<SavedPlan> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new ConfigError('INPUT_UNREADABLE', `${path} is a directory: name a plan file (written by \`update … --plan-out plan.json\`)`, { option: '<plan>', cause: error });
+    const missing = code === 'ENOENT';
     throw new ConfigError(missing ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `${missing ? 'Plan file not found' : 'Cannot read the plan file'}: ${path}`, { option: '<plan>', cause: error });
   }
   return parsePlan(text, path);
+}
+
+/**
+ * How to make a plan instead of `path`. A contacts file given where a plan goes (`apply admins.csv`)
+ * is named as update's input, and the plan gets a name of its own (a plan written over the contacts
+ * file would lose it).
+ */
+function howToMakePlan(path: string): string {
+  if (/\.(csv|tsv|txt|xlsx|xlsm|ndjson|jsonl)(\.gz)?$/i.test(path)) {
+    return `It looks like a contacts file: make a plan of it with \`update ${path} --set … --plan-out plan.json\`, then \`apply plan.json\`.`;
+  }
+  return 'Make one with `update <contacts file> --set … --plan-out plan.json` (or `update --where … --set …`), then `apply plan.json`.';
 }
 
 export function parsePlan(text: string, path: string): SavedPlan {
@@ -115,7 +129,7 @@ export function parsePlan(text: string, path: string): SavedPlan {
   try {
     plan = JSON.parse(text) as SavedPlan;
   } catch {
-    throw new ConfigError('PLAN_INVALID', `${path} is not a plan file (not JSON). Make one with \`update … --plan-out ${path}\`.`, { option: '<plan>' });
+    throw new ConfigError('PLAN_INVALID', `${path} is not a plan file (not JSON). ${howToMakePlan(path)}`, { option: '<plan>' });
   }
   if (!plan || typeof plan !== 'object' || plan.format !== PLAN_FORMAT) {
     throw new ConfigError('PLAN_INVALID', `${path} is not a pylon-contacts plan (no "format": "${PLAN_FORMAT}").`, { option: '<plan>' });

@@ -23,7 +23,7 @@ import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
 import { applyJournalKey, fileHash, runApply, type ApplyContact } from './apply.js';
 import { checkJournal, refuseUnfinished, type JournalKey } from '../run/journal.js';
-import { openInput } from '../input/open-input.js';
+import { checkInputPath, openInput } from '../input/open-input.js';
 import { hostOf } from './target.js';
 import { planRemovals } from './sync.js';
 import { isConditionalUndo, ORGANIZATION_COLUMN, plannedFromUndoRow, readUndoRows } from './undo-rows.js';
@@ -303,7 +303,7 @@ async function applyRemovals(removals: PlannedContact[], importOptions: ImportOp
 }
 
 async function readsAsUndoFile(path: string): Promise<boolean> {
-  if (!existsSync(path)) return false;
+  checkInputPath(path);
   const file = await open(path, 'r');
   const buffer = Buffer.alloc(64 * 1024);
   const { bytesRead } = await file.read(buffer, 0, buffer.length, 0).finally(() => file.close());

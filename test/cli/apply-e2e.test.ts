@@ -231,6 +231,12 @@ test('bad plans: another host, another organisation, edited, stale, not a plan �
   const notPlan = await runCli(['apply', input, ...FAST], { env });
   t.is(notPlan.code, 2);
   t.regex(notPlan.stderr, /is not a plan file/);
+  // A contacts file where a plan goes: told to make a plan of it under another name, never to write the plan over it.
+  t.true(notPlan.stderr.includes(`It looks like a contacts file: make a plan of it with \`update ${input} --set … --plan-out plan.json\`, then \`apply plan.json\`.`), notPlan.stderr);
+  t.false(notPlan.stderr.includes(`--plan-out ${input}`), notPlan.stderr);
+  const showNotPlan = await runCli(['show', input], { env });
+  t.is(showNotPlan.code, 2);
+  t.true(showNotPlan.stderr.includes(`make a plan of it with \`update ${input} --set … --plan-out plan.json\``), showNotPlan.stderr);
 
   await sleep(1_100);
   const stale = await runCli(['apply', planPath, '--max-age', '1s', ...FAST], { env });

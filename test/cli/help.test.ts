@@ -68,3 +68,38 @@ test('export --help says what the root help says: files in CSV, NDJSON or Parque
   t.is(run.code, 0, run.stderr);
   t.regex(run.stdout.replace(/\s+/g, ' '), /Write every contact \(or a --filter subset\) to CSV, NDJSON, Parquet or a database table/);
 });
+
+test('export --help groups its options by what they decide: Connection, Selection, Format, Outputs, Safety', async (t) => {
+  const run = await runCli(['export', '--help']);
+  t.is(run.code, 0, run.stderr);
+  const headings = run.stdout.split('\n').filter((line) => /^[A-Z][a-z]+:$/.test(line));
+  t.deepEqual(headings, ['Positionals:', 'Connection:', 'Selection:', 'Format:', 'Outputs:', 'Safety:', 'Options:', 'Examples:']);
+  const section = (title: string) => run.stdout.split(`\n${title}\n`)[1]!.split('\n\n')[0]!;
+  t.regex(section('Selection:'), /--filter[\s\S]*--columns[\s\S]*--since[\s\S]*--state/);
+  t.regex(section('Format:'), /--format[\s\S]*--typed[\s\S]*--gzip/);
+  t.notRegex(section('Options:'), /--since|--state|--page-size|--max-pages/);
+  t.false(run.stdout.includes('Input:'), 'export reads no input');
+});
+
+test('apply --help and show --help say the same about where a plan comes from (update or import --plan-out)', async (t) => {
+  for (const command of ['apply', 'show']) {
+    const run = await runCli([command, '--help']);
+    t.is(run.code, 0, run.stderr);
+    t.regex(run.stdout, /plan  The plan file \(JSON\) written by update or import --plan-out/, command);
+  }
+});
+
+test('a command run without its file says which file to name, with an example (exit 2)', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['import', 'Name the file to import (CSV, XLSX, JSON or NDJSON; - for stdin), e.g. pylon-contacts import contacts.csv --dry-run.'],
+    ['update', 'Name the file of contacts to update (CSV, XLSX, JSON or NDJSON; - for stdin), or select them with --where, e.g. pylon-contacts update admins.csv --set portal_role=admin --dry-run.'],
+    ['apply', 'Name the plan to apply, e.g. pylon-contacts apply plan.json (make one with pylon-contacts update admins.csv --set portal_role=admin --plan-out plan.json).'],
+    ['show', 'Name the plan to show, e.g. pylon-contacts show plan.json (make one with pylon-contacts update admins.csv --set portal_role=admin --plan-out plan.json).'],
+  ];
+  for (const [command, message] of cases) {
+    const run = await runCli([command], noServer);
+    t.is(run.code, 2, `${command}: ${run.stderr}`);
+    t.true(run.stderr.startsWith(`pylon-contacts: ${message}`), run.stderr);
+    t.notRegex(run.stderr, /non-option arguments/);
+  }
+});

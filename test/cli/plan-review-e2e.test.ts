@@ -93,7 +93,7 @@ test('show refuses a plan that was edited, cut short, or made for another host: 
 
   const r2 = await runCli(['show', cut], { env });
   t.is(r2.code, 2);
-  t.regex(r2.stderr, /cut\.json is not a plan file \(not JSON\)/);
+  t.regex(r2.stderr, /cut\.json is not a plan file \(not JSON\)\. Make one with `update <contacts file> --set … --plan-out plan\.json` \(or `update --where … --set …`\), then `apply plan\.json`\./);
 
   const r3 = await runCli(['show', planPath, '--base-url', 'https://api.usepylon.com'], { env });
   t.is(r3.code, 2);

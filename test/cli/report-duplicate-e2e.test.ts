@@ -74,3 +74,38 @@ test('a plain import: the report\'s duplicate row fails again while its email is
   t.like(updated.stats, { total: 1, updated: 1, failed: 0 });
   t.is(emulator.store.get(fay.id)?.name, 'Sam Second');
 });
+
+test('a ROW_MALFORMED row imported again from the error report as it is fails again (its extra cells were dropped), until its _error_code is emptied', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'contacts.csv');
+  writeFileSync(input, ['name,email,portal_role', 'Ada,ada@example.com,member', 'Too Many,too.many@example.com,member,"an extra, unquoted",cell', ''].join('\n'));
+  const first = await importFile(t, emulator, input, []);
+  t.like(first.stats, { created: 1, failed: 1 });
+  t.is(first.errors[0]?._error_code, 'ROW_MALFORMED');
+  const writesBefore = writes(emulator);
+
+  const dry = await importFile(t, emulator, first.errorsPath, [], ['--dry-run']);
+  const again = await importFile(t, emulator, first.errorsPath, []);
+  t.deepEqual(counts(again.stats), counts(dry.stats), 'the dry run plans what the real run does');
+  t.deepEqual(counts(again.stats), { total: 1, created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 1 });
+  t.is(writes(emulator), writesBefore, 'nothing is written');
+  t.false([...emulator.store.all()].some((c) => c.email === 'too.many@example.com'), 'the row is not created');
+  const error = again.errors[0]!;
+  t.is(error._error_code, 'ROW_MALFORMED');
+  t.is(error.email, 'too.many@example.com', 'the report keeps the row as read');
+  // It names the original line and keeps the first report's message (the cells that were dropped).
+  t.true(error._error_message.startsWith('This row was malformed in the file this error report came from (line 3: Line 3 has 5 cells but the header has 3'), error._error_message);
+  t.regex(error._error_message, /cells beyond the header: \["an extra, unquoted","cell"\]\)\. The report kept only the cells under the header, so cells may be missing or under the wrong columns: check the row against that line, fix its cells, then empty its _error_code cell and import the report again$/);
+  // The report of the report says the same (the first message is kept, not wrapped again).
+  const third = await importFile(t, emulator, again.errorsPath, []);
+  t.is(third.errors[0]?._error_message, error._error_message);
+
+  // The user looked at the row and emptied its _error_code cell: it is imported.
+  const text = readFileSync(again.errorsPath, 'utf8').replace(',ROW_MALFORMED,', ',,');
+  const checked = join(dir, 'checked.csv');
+  writeFileSync(checked, text);
+  const kept = await importFile(t, emulator, checked, []);
+  t.like(kept.stats, { created: 1, failed: 0 });
+  t.true([...emulator.store.all()].some((c) => c.email === 'too.many@example.com' && c.name === 'Too Many'));
+});

@@ -182,7 +182,7 @@ test('usage errors exit 2 before any request', async (t) => {
   const input = join(dir, 'x.csv');
   writeFileSync(input, 'email\na@example.com\n');
   const cases: Array<[string[], RegExp]> = [
-    [['update'], /Name a CSV file, or select contacts with --where/],
+    [['update'], /Name the file of contacts to update \(CSV, XLSX, JSON or NDJSON; - for stdin\), or select them with --where, e\.g\. pylon-contacts update admins\.csv --set portal_role=admin --dry-run\./],
     [['update', input, '--where', 'email~@acme.com'], /a file or --where, not both/],
     [['update', input, '--set', 'portal_role'], /--set.*field=value/],
     [['update', input, '--max-changes=-1'], /--max-changes/],

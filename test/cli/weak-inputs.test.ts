@@ -3,7 +3,7 @@
  * what to do, quoting long cells by their first characters only. The built CLI against the emulator.
  */
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envFor, runCli, startEmulator, tempDir } from '../helpers/cli.js';
 
@@ -106,4 +106,77 @@ test('update --where on a field Pylon cannot filter: a usage error before any se
   const { requests } = emulator.stats();
   t.is(requests.search ?? 0, 0, 'no selection was read');
   t.is(requests.patch ?? 0, 0);
+});
+
+test('a directory named as an input: a usage error that says to name a file (exit 2), for every command and option that reads one', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const folder = join(dir, 'contacts');
+  mkdirSync(folder);
+  const contacts = join(dir, 'c.csv');
+  writeFileSync(contacts, 'email\nada@example.com\n');
+  const cases: Array<[string[], RegExp]> = [
+    [['import', folder], /contacts is a directory: name a CSV, XLSX, JSON or NDJSON file/],
+    [['import', folder, '--dry-run'], /contacts is a directory: name a CSV, XLSX, JSON or NDJSON file/],
+    [['update', folder, '--set', 'portal_role=admin'], /contacts is a directory: name a CSV, XLSX, JSON or NDJSON file/],
+    [['update', folder, '--set', 'portal_role=admin', '--plan-out', join(dir, 'plan.json')], /contacts is a directory: name a CSV, XLSX, JSON or NDJSON file/],
+    [['update', folder, '--yes'], /contacts is a directory: name a CSV, XLSX, JSON or NDJSON file/],
+    [['apply', folder, '--yes'], /contacts is a directory: name a plan file \(written by `update … --plan-out plan\.json`\)/],
+    [['show', folder], /contacts is a directory: name a plan file/],
+    [['import', contacts, '--map', folder, '--dry-run'], /The mapping file .*contacts is a directory: name a JSON mapping file/],
+    [['export', join(dir, 'out.csv'), '--since', folder], /Invalid option `--since`: .*contacts is a directory: name the manifest of an earlier export/],
+    [['emulator', '--seed', folder, '--port', '0'], /Seed file .*contacts is a directory: name a \.json or \.csv seed file/],
+  ];
+  for (const [args, message] of cases) {
+    const run = await runCli(args, { env: envFor(emulator), cwd: dir });
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.regex(run.stderr, message, args.join(' '));
+    t.notRegex(run.stderr, /unexpected error|EISDIR|    at /, args.join(' '));
+  }
+  t.is(emulator.stats().requests.patch + emulator.stats().requests.create, 0);
+});
+
+test('an empty or unreadable stdin is called stdin in messages, never the path of its scratch copy', async (t) => {
+  const emulator = await startEmulator(t);
+  const cases: Array<[string[], string, RegExp]> = [
+    [['import', '-'], '', /^pylon-contacts: stdin is empty: expected a header line/m],
+    [['import', '-', '--dry-run'], '', /^pylon-contacts: stdin is empty: expected a header line/m],
+    [['update', '-', '--set', 'portal_role=admin'], '', /^pylon-contacts: stdin is empty: expected a header line/m],
+    [['import', '-', '--dry-run', '--format', 'json'], '{bad', /^pylon-contacts: stdin is neither a JSON array nor NDJSON/m],
+    [['import', '-', '--dry-run', '--format', 'xlsx'], 'email\nada@example.com\n', /^pylon-contacts: stdin is not an XLSX workbook/m],
+  ];
+  for (const [args, stdin, message] of cases) {
+    const run = await runCli(args, { env: envFor(emulator), stdin });
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.regex(run.stderr, message, args.join(' '));
+    t.notRegex(run.stderr, /pylon-contacts-stdin|stdin\.csv/, args.join(' '));
+  }
+});
+
+test('update of a file with only an email (or id) column and no --set: refused before any lookup (exit 2), saying what to add', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const emails = join(dir, 'admins.csv');
+  writeFileSync(emails, 'email\nada@example.com\n');
+  const ids = join(dir, 'ids.csv');
+  writeFileSync(ids, 'id\n5a0c1d2e-0001-4a00-8000-000000000001\n');
+  for (const [args, key] of [[['update', emails], 'email'], [['update', emails, '--dry-run'], 'email'], [['update', ids, '--yes'], 'id'], [['import', emails, '--mode', 'update'], 'email']] as const) {
+    const file = args[1];
+    const before = emulator.stats().requests;
+    const run = await runCli(args, { env: envFor(emulator) });
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.true(
+      run.stderr.includes(`${file} has only an ${key} column, which finds each contact: there is nothing to change. Say what to set: the same value for every contact with \`update ${file} --set field=value\` (e.g. --set portal_role=admin), or columns holding the values to set (e.g. portal_role).`),
+      run.stderr,
+    );
+    const after = emulator.stats().requests;
+    t.is(after.list + after.search + after.patch, before.list + before.search + before.patch, 'no lookup, no write');
+  }
+  // With --set the same file is an update, and a file with a column to apply too.
+  const set = await runCli(['update', emails, '--set', 'portal_role=admin', '--dry-run'], { env: envFor(emulator) });
+  t.not(set.code, 2, set.stderr);
+  const roles = join(dir, 'roles.csv');
+  writeFileSync(roles, 'email,portal_role\nada@example.com,admin\n');
+  const columns = await runCli(['update', roles, '--dry-run'], { env: envFor(emulator) });
+  t.not(columns.code, 2, columns.stderr);
 });

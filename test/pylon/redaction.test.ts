@@ -94,3 +94,21 @@ test('wrong_region_token on the real hosts suggests the other region', (t) => {
   t.regex(buildApiError({ ...base, origin: 'https://api.usepylon.com' }).message, /try --region eu \(or --base-url https:\/\/api\.eu\.usepylon\.com\)$/);
   t.regex(buildApiError({ ...base, origin: 'https://api.eu.usepylon.com' }).message, /try --region us/);
 });
+
+test('a host name that does not resolve is said in words, with what to check (ENOTFOUND)', (t) => {
+  const report = {
+    site: { method: 'GET' as const, endpoint: 'me' as const, path: '/me' },
+    origin: 'https://api.usepylon.con',
+    retries: 2,
+    maybeApplied: false,
+    retryable: true,
+    stop: 'exhausted' as const,
+    redact: (s: string) => redact(s, TOKEN),
+  };
+  const notFound = buildApiError({ ...report, transport: { kind: 'connect', code: 'ENOTFOUND', timeoutMs: 30_000, cause: new Error('getaddrinfo ENOTFOUND api.usepylon.con') } });
+  t.is(notFound.code, 'PYLON_NETWORK');
+  t.is(notFound.message, 'GET /me failed: could not connect to https://api.usepylon.con: host name not found (ENOTFOUND): check the network or --base-url (after 2 retries)');
+  // Other codes are given as they are.
+  const refused = buildApiError({ ...report, transport: { kind: 'connect', code: 'ECONNREFUSED', timeoutMs: 30_000, cause: new Error('connect ECONNREFUSED') } });
+  t.is(refused.message, 'GET /me failed: could not connect to https://api.usepylon.con: ECONNREFUSED (after 2 retries)');
+});

@@ -35,7 +35,7 @@ function driftedIds(path: string): Set<string> {
     rows = parse(readFileSync(path), { columns: true, bom: true, skip_empty_lines: true, relax_column_count: true }) as Array<Record<string, string>>;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `Cannot read --only ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { option: '--only', cause: error });
+    throw new ConfigError(code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `Cannot read --only ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory: name the error report of an earlier apply' : (error as Error).message}`, { option: '--only', cause: error });
   }
   if (rows.length > 0 && (!('id' in rows[0]) || !('_error_code' in rows[0]))) {
     throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`--only\`: ${path} is not an error report of apply (no id and _error_code columns).`, { option: '--only' });
@@ -58,11 +58,11 @@ function describeSavedPlan(plan: SavedPlan, now: number): string {
 
 export const applyCommand: CommandModule<object, ApplyArgv> = {
   command: 'apply <plan>',
-  describe: 'Apply a plan saved by `update --plan-out` exactly: contacts changed since the plan are left as they are (ROW_DRIFTED)',
+  describe: 'Apply a plan saved by `update --plan-out` or `import --plan-out` exactly: contacts changed since the plan are left as they are (ROW_DRIFTED)',
   builder: (yargs) =>
     yargs
       .options(apiCommandOptions)
-      .positional('plan', { type: 'string', describe: 'The plan file (JSON) written by update --plan-out', demandOption: true })
+      .positional('plan', { type: 'string', describe: 'The plan file (JSON) written by update or import --plan-out', demandOption: true })
       .option('force', { ...forceOption.force, describe: 'Apply to contacts whose values changed since the plan too' })
       .option('max-age', { type: 'string', default: '24h', describe: 'Refuse a plan older than this (90m, 24h, 2d)' })
       // The shared flags below, worded for a plan instead of an input file.

@@ -1,10 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
 import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { onInterrupt } from '../interrupt.js';
 import { ExitError } from '../../errors.js';
 import type { SavedPlan } from '../../update/plan-file.js';
 
@@ -35,11 +37,18 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
     const out = relative(here, outDir) || '.';
     const full = (path: string) => resolve(here, path);
     mkdirSync(outDir, { recursive: true });
+    // A Ctrl-C anywhere in the demo ends it: the step running stops as its command does (reports
+    // written, exit 130), and no later step starts. The step prints what it does; this handler
+    // only records the signal (its own message would repeat the step's).
+    const interrupt = onInterrupt(new Writable({ write: (_chunk, _encoding, done) => done() }));
     // Loaded on use: the other commands never pay for the emulator's code.
     const { createEmulator } = await import('../../emulator/index.js');
-    const emulator = await createEmulator({ seedFile: join(root, 'samples', 'seed.json'), rateLimits: 'spec', windowMs: WINDOW_MS });
     const say = (text: string) => ctx.stderr.write(text + '\n');
+    const interrupted = (where: string) =>
+      new ExitError(EXIT.INTERRUPTED, `demo interrupted ${where}. Run it again to start over: each run starts with a fresh emulator (what an interrupted run left in ${out}/ is removed).`);
+    let emulator: Awaited<ReturnType<typeof createEmulator>> | undefined;
     try {
+      emulator = await createEmulator({ seedFile: join(root, 'samples', 'seed.json'), rateLimits: 'spec', windowMs: WINDOW_MS });
       say(`Pylon emulator at ${emulator.url}: ${emulator.store.size} contacts, rate limits of Pylon's spec with a ${WINDOW_MS / 1000}-second "minute".`);
       for (const contact of [...emulator.store.all()].slice(0, 5)) {
         say(`  ${contact.name} <${contact.email ?? ''}> ${contact.portal_role ?? ''}`);
@@ -54,13 +63,15 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
       writeFileSync(full(hubspotChanged), readFileSync(join(root, 'samples', 'migrations', 'hubspot-contacts.csv'), 'utf8').replaceAll('@acme.example', '@acme-corp.example'));
       const migration = ['--from', 'hubspot', '--default-country', 'US'];
       const planPath = join(out, 'admins.plan.json');
-      // `bare`: a step that calls nothing (no pacing flags to pass).
-      const steps: Array<{ title: string; args: string[]; expect: number; notes?: boolean; bare?: boolean; run?: () => void }> = [
+      // `bare`: a step that calls nothing (no pacing flags to pass). `journal`: the name of the
+      // journal of a step that writes, kept under --out (by default a journal goes beside its input,
+      // and the inputs of some steps are the repository's samples/).
+      const steps: Array<{ title: string; args: string[]; expect: number; notes?: boolean; bare?: boolean; journal?: string; run?: () => void }> = [
         { title: `Preview the import of ${sample}`, args: ['import', sample, '--dry-run', '--results', join(out, 'plan.csv'), '--errors', join(out, 'plan.errors.csv')], expect: EXIT.OK },
-        { title: `Import ${sample}`, args: ['import', sample, '--results', join(out, 'results.csv'), '--errors', join(out, 'contacts.errors.csv')], expect: EXIT.OK },
-        { title: `A file with mistakes: every bad row lands in the error report, nothing is written for it`, args: ['import', withErrors, '--errors', join(out, 'contacts-with-errors.errors.csv')], expect: EXIT.PARTIAL },
+        { title: `Import ${sample}`, args: ['import', sample, '--results', join(out, 'results.csv'), '--errors', join(out, 'contacts.errors.csv')], expect: EXIT.OK, journal: 'import' },
+        { title: `A file with mistakes: every bad row lands in the error report, nothing is written for it`, args: ['import', withErrors, '--errors', join(out, 'contacts-with-errors.errors.csv')], expect: EXIT.PARTIAL, journal: 'import-with-errors' },
         { title: `Export every contact to ${exported}`, args: ['export', exported], expect: EXIT.OK },
-        { title: 'Import the export again: nothing to change, no writes', args: ['import', exported, '--errors', join(out, 'reimport.errors.csv')], expect: EXIT.OK },
+        { title: 'Import the export again: nothing to change, no writes', args: ['import', exported, '--errors', join(out, 'reimport.errors.csv')], expect: EXIT.OK, journal: 'reimport' },
         {
           title: 'Plan: make everyone at acme.com a portal admin, saved for review (nothing is written)',
           args: ['update', '--where', 'email~@acme.com', '--set', 'portal_role=admin', '--plan-out', planPath, '--errors', join(out, 'admins.plan.errors.csv')],
@@ -77,7 +88,7 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
             const from = victim?.changes.find((ch) => ch.column === 'portal_role')?.from;
             if (victim) {
               const other = ['member', 'no_access', 'admin'].find((r) => r !== from && r !== 'admin')!;
-              emulator.store.update(victim.id, { portal_role: other as 'member' });
+              emulator!.store.update(victim.id, { portal_role: other as 'member' });
               say(`   meanwhile ${victim.email ?? victim.id} is changed to ${other} by someone else`);
             }
           },
@@ -86,11 +97,13 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
           title: 'Apply exactly the reviewed plan (with an undo file): the contact changed since is left as it is (ROW_DRIFTED, exit 3)',
           args: ['apply', planPath, '--yes', '--undo', join(out, 'admins.undo.csv'), '--errors', join(out, 'admins.errors.csv')],
           expect: EXIT.PARTIAL,
+          journal: 'apply',
         },
         {
           title: 'Undo it: each field goes back only where it still holds the value the plan set',
           args: ['update', join(out, 'admins.undo.csv'), '--yes', '--undo', join(out, 'admins.undo.undo.csv'), '--errors', join(out, 'undo.errors.csv')],
           expect: EXIT.OK,
+          journal: 'undo',
         },
         {
           title: `Migrate from HubSpot: preview its XLSX export (names joined, phones in E.164, the HubSpot id kept, accounts matched by company name, the missing ones listed)`,
@@ -98,25 +111,34 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
           expect: EXIT.OK,
           notes: true,
         },
-        { title: 'Migrate it, creating the two missing accounts', args: ['import', hubspotXlsx, ...migration, '--create-accounts', '--errors', join(out, 'hubspot.errors.csv')], expect: EXIT.OK, notes: true },
+        { title: 'Migrate it, creating the two missing accounts', args: ['import', hubspotXlsx, ...migration, '--create-accounts', '--errors', join(out, 'hubspot.errors.csv')], expect: EXIT.OK, notes: true, journal: 'hubspot' },
         {
           title: `Three emails changed in HubSpot since: import the later CSV export; matched by HubSpot id, nothing is created`,
           args: ['import', hubspotChanged, ...migration, '--results', join(out, 'hubspot-later.results.csv'), '--errors', join(out, 'hubspot-later.errors.csv')],
           expect: EXIT.OK,
+          journal: 'hubspot-later',
         },
       ];
-      // Undo files are never overwritten: a demo run again starts from a clean output directory.
-      for (const name of readdirSync(outDir)) if (/^admins\.(undo|plan|errors)/.test(name) || name.startsWith('.admins.')) rmSync(join(outDir, name), { force: true });
+      // Undo files are never overwritten, and a journal left by an interrupted demo belongs to an
+      // emulator that is gone (its store lived in memory): a demo run again starts from a clean
+      // output directory. Only the files the demo names are removed (and the sidecars of its journals).
+      const journals = steps.flatMap((step) => (step.journal ? [`${step.journal}.journal.`] : []));
+      for (const name of readdirSync(outDir)) {
+        if (/^admins\.(undo|plan|errors)/.test(name) || name.startsWith('.admins.') || journals.some((prefix) => name.startsWith(prefix))) rmSync(join(outDir, name), { force: true });
+      }
       const auditLog = join(outDir, 'audit.jsonl');
       const env = { ...ctx.env, PYLON_BASE_URL: emulator.url, PYLON_API_TOKEN: emulator.token, PYLON_AUDIT_LOG: auditLog };
       for (const [i, step] of steps.entries()) {
+        if (interrupt.signal.aborted) throw interrupted(i === 0 ? 'before its first step' : `after step ${i}`);
         say(`\n${i + 1}. ${step.title}${step.args.length > 0 ? `\n   $ pylon-contacts ${step.args.join(' ')}` : ''}`);
         if (step.run) {
           step.run();
           continue;
         }
         const stepCtx: CliContext = { ...ctx, env, isTTY: false, exitCode: 0, handlerStarted: false };
-        const code = await ctx.run!(step.bare ? step.args : [...step.args, '--rate-window', String(WINDOW_MS), ...(step.notes ? [] : ['--quiet'])], stepCtx);
+        const journal = step.journal ? ['--journal', join(out, `${step.journal}.journal.jsonl`)] : [];
+        const code = await ctx.run!(step.bare ? step.args : [...step.args, ...journal, '--rate-window', String(WINDOW_MS), ...(step.notes ? [] : ['--quiet'])], stepCtx);
+        if (code === EXIT.INTERRUPTED || interrupt.signal.aborted) throw interrupted(`at step ${i + 1}`);
         if (code !== step.expect) throw new ExitError(EXIT.FATAL, `demo step ${i + 1} exited ${code}, expected ${step.expect}`, 'INTERNAL');
       }
       const records = existsSync(auditLog) ? readFileSync(auditLog, 'utf8').trim().split('\n').length : 0;
@@ -124,7 +146,8 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
       const head = readFileSync(exported, 'utf8').split('\n').slice(0, 4).join('\n');
       say(`\nFirst lines of ${exported}:\n${head}\n\nFiles written to ${out}/. Against real Pylon: export PYLON_API_TOKEN=… and run the same commands.`);
     } finally {
-      await emulator.close();
+      await emulator?.close();
+      interrupt.dispose();
     }
   },
 };

@@ -109,7 +109,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       .example('$0 update admins.csv --set portal_role=admin --sync --others portal_role=member', 'Exactly the listed contacts are admins; other admins become members') as unknown as Argv<UpdateArgv>,
   handler: async (argv) => {
     const ctx = contextOf(argv);
-    if (!argv.file && !argv.where) throw new ConfigError('CONFIG_INVALID_OPTION', 'Name a CSV file, or select contacts with --where.', { option: '--where' });
+    if (!argv.file && !argv.where) throw new ConfigError('CONFIG_INVALID_OPTION', 'Name the file of contacts to update (CSV, XLSX, JSON or NDJSON; - for stdin), or select them with --where, e.g. pylon-contacts update admins.csv --set portal_role=admin --dry-run.', { option: '--where' });
     if (argv.file && argv.where) throw new ConfigError('CONFIG_INVALID_OPTION', 'Use a file or --where, not both.', { option: '--where' });
     const set = parseSet(argv.set);
     // The selection holds only id and email: without --set there would be nothing to change.
