@@ -140,7 +140,7 @@ export const mappingOptions = {
 /** The mapping of migrations from another helpdesk or CRM (issue 13; import only). */
 export const migrationOptions = {
   from: { type: 'string', describe: 'Source preset: hubspot, salesforce, zendesk, intercom, freshdesk, front (maps in presets/; copy one and pass it with --map to edit it)' },
-  'default-country': { type: 'string', describe: 'ISO country code (GB, US, DE…) for phone numbers written without a country code; they are stored in E.164' },
+  'default-country': { type: 'string', describe: 'ISO country code (GB, US, DE…) for phone numbers written without a country code (digits alone that are no number there are read as international: 447911123456); they are stored in E.164' },
   'on-bad-phone': { type: 'string', choices: ['drop', 'fail'], describe: 'A phone number that is not a valid number for its country: drop it from the contact (noted in the results) or fail the row', defaultDescription: 'drop' },
   'external-id-column': { type: 'string', describe: "Column holding the source system's id: kept as the contact's external id and matched on before the email" },
   'external-id-label': { type: 'string', describe: 'Label of that external id', defaultDescription: 'the preset name, or import' },

@@ -79,3 +79,19 @@ test('a migration from stdin (issues 18, 21): `-` with --from is spooled once an
   t.like(JSON.parse(xlsx.stdout), { total: 10, created: 0, failed: 0 });
   t.is(emulator.store.size, 10);
 });
+
+test('Front phones without + (14155550142, 447911123456) are read as international when they are no number of the default country, or with none', async (t) => {
+  const dir = tempDir(t);
+  const input = join(dir, 'front.csv');
+  writeFileSync(input, 'name,email,phone,phone2,accountName\nAmy Park,amy@x.example,14155550142,,\nBen Shaw,ben@x.example,447911123456,7911123457,\n');
+  for (const country of [[], ['--default-country', 'US'], ['--default-country', 'GB']]) {
+    const emulator = await startEmulator(t);
+    const res = await runCli(['import', input, '--from', 'front', ...country, '--rate', FAST_RATE, '--errors', join(dir, 'e.csv'), '--json'], { env: envFor(emulator) });
+    t.is(res.code, 0, res.stderr);
+    // 7911123457 is a UK mobile without its 0: only GB reads it, and +7911123457 is no number.
+    const ben = country[1] === 'GB' ? ['447911123456', '447911123457'] : ['447911123456'];
+    t.like(JSON.parse(res.stdout), { total: 2, created: 2, failed: 0 }, country.join(' '));
+    t.is(JSON.parse(res.stdout).phonesDropped ?? 0, country[1] === 'GB' ? 0 : 1, country.join(' '));
+    t.deepEqual([...emulator.store.all()].map((c) => [c.email, c.phone_numbers ?? []]).sort(), [['amy@x.example', ['14155550142']], ['ben@x.example', ben]], country.join(' '));
+  }
+});
