@@ -249,7 +249,7 @@ export async function prepareMigration(
       if (!accountStats) return [];
       const s = accountStats;
       const missing = [...s.missing.entries()].sort((a, b) => b[1].rows - a[1].rows);
-      const lines = [`accounts: ${s.matched} rows matched an account, ${s.noMatch} matched none, ${s.freeMail} at free-mail domains (not associated), ${s.ambiguous} ambiguous (failed)`];
+      const lines = [`accounts: ${s.matched} ${s.matched === 1 ? 'row' : 'rows'} matched an account, ${s.noMatch} matched none, ${s.freeMail} at free-mail domains (not associated), ${s.ambiguous} ambiguous (failed)`];
       const near = options.createAccounts ? undefined : describeNearMatches(s); // with --create-accounts, noted before the creates
       if (near) lines.push(near);
       if (missing.length > 0) lines.push(`accounts: no account for ${missing.slice(0, 10).map(([, m]) => `${JSON.stringify(m.name)} (${m.rows})`).join(', ')}${missing.length > 10 ? `, and ${missing.length - 10} more` : ''} (--create-accounts creates them)`);

@@ -320,8 +320,11 @@ export type TransformedRow =
   /** `cells`: what the row's columns came to all the same (a failed step's column empty), so the row still claims its email and id among the file's duplicates. */
   | { kind: 'fail'; issue: RowIssue; cells: string[] };
 
-/** Resolves a row's account (see accounts.ts): the account id, nothing, or a failed row. */
-export type AccountResolver = (key: { email?: string; value?: string }) => { accountId: string } | { issue: RowIssue } | undefined;
+/**
+ * Resolves a row's account (see accounts.ts): the account id, nothing, or a failed row. `several`: the row's cell
+ * lists several companies, so it fails with this issue, counted among the ambiguous rows of the summary.
+ */
+export type AccountResolver = (key: { email?: string; value?: string; several?: RowIssue }) => { accountId: string } | { issue: RowIssue } | undefined;
 
 export interface CompiledTransform {
   /** The Pylon columns the rows are turned into (what resolveColumns reads). */
@@ -616,7 +619,9 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
           const parts = [...new Set(value.split(account!.split).map((p) => p.trim()).filter((p) => p !== ''))];
           if (parts.length > 1) {
             const column = sourceHeader[accountColumn]!;
-            return { kind: 'fail', issue: { code: 'ROW_ACCOUNT_AMBIGUOUS', field: column, message: `Column ${column} lists ${parts.length} companies (${parts.map((p) => JSON.stringify(p)).join(', ')}) and the file says none is the primary one; keep one in the source, or export the "(Primary)" association column` }, cells: out };
+            const several: RowIssue = { code: 'ROW_ACCOUNT_AMBIGUOUS', field: column, message: `Column ${column} lists ${parts.length} companies (${parts.map((p) => JSON.stringify(p)).join(', ')}) and the file says none is the primary one; keep one in the source, or export the "(Primary)" association column` };
+            const found = options.accounts!({ several });
+            return { kind: 'fail', issue: found && 'issue' in found ? found.issue : several, cells: out };
           }
           value = parts[0] ?? '';
         }

@@ -95,3 +95,17 @@ test('Front phones without + (14155550142, 447911123456) are read as internation
     t.deepEqual([...emulator.store.all()].map((c) => [c.email, c.phone_numbers ?? []]).sort(), [['amy@x.example', ['14155550142']], ['ben@x.example', ben]], country.join(' '));
   }
 });
+
+test('the accounts summary counts a row whose association cell lists several companies as ambiguous, in the dry run and the real run', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'hubspot.csv');
+  writeFileSync(input, 'Record ID,First Name,Last Name,Email,Associated Company\n1,Ann,Lee,ann@x.example,Acme Inc;Globex Corporation\n2,Bo,Kim,bo@x.example,Acme Inc\n');
+  for (const dry of [['--dry-run'], []]) {
+    const res = await runCli(['import', input, '--from', 'hubspot', '--rate', FAST_RATE, '--errors', join(dir, 'e.csv'), ...dry], { env: envFor(emulator) });
+    t.is(res.code, 3, res.stderr);
+    t.regex(res.stderr, /accounts: 1 row matched an account, 0 matched none, 0 at free-mail domains \(not associated\), 1 ambiguous \(failed\)/, dry.join(' '));
+  }
+  t.regex(readFileSync(join(dir, 'e.csv'), 'utf8'), /,ROW_ACCOUNT_AMBIGUOUS,Associated Company,"Column Associated Company lists 2 companies/);
+  t.is(emulator.store.findByEmail('bo@x.example')?.account?.id, '6f1c2a8e-3b4d-4e5f-9a10-0000000000a1');
+});
