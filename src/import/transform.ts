@@ -75,9 +75,11 @@ export interface TransformMap {
   /**
    * `column` may be a list: the first one the file has is used (exports whose
    * association columns vary). `split`: the cell may list several companies;
-   * one is used, several fail the row (never a guess).
+   * one is used, several fail the row (never a guess). `splitColumns`: only
+   * these columns are lists (HubSpot's `Associated Company`), so a company
+   * name with the separator in it (`Company Name` "Acme; Inc") is one name.
    */
-  account?: { match: AccountMatch; column?: string; columns?: string[]; split?: string };
+  account?: { match: AccountMatch; column?: string; columns?: string[]; split?: string; splitColumns?: string[] };
   /** Patterns of lines a report export adds after its rows (totals, copyright): a record whose only value matches one is not a row. */
   footer?: string[];
   /** The row's own country (a name or an ISO code), which reads its national phone numbers before `--default-country` does. */
@@ -266,6 +268,10 @@ export function parseTransformMap(value: unknown, source: string): TransformMap 
     map.account = { match: a.match as AccountMatch, column: columns?.[0] };
     if (columns && columns.length > 1) map.account.columns = columns;
     if (a.split !== undefined) map.account.split = a.split as string;
+    if (a.splitColumns !== undefined) {
+      if (a.split === undefined) throw bad(source, 'account.splitColumns', 'needs account.split, the separator of those columns');
+      map.account.splitColumns = stringList(a.splitColumns, source, 'account.splitColumns');
+    }
   }
   if (raw.footer !== undefined) {
     map.footer = stringList(raw.footer, source, 'footer');

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { FAST_RATE, REPO, envFor, runCli, startEmulator, tempDir, writes } from '../helpers/cli.js';
+import { DEFAULT_ACCOUNTS } from '../../src/emulator/default-org.js';
 
 const XLSX_SAMPLE = join(REPO, 'samples', 'migrations', 'hubspot-contacts.xlsx');
 
@@ -108,4 +109,15 @@ test('the accounts summary counts a row whose association cell lists several com
   }
   t.regex(readFileSync(join(dir, 'e.csv'), 'utf8'), /,ROW_ACCOUNT_AMBIGUOUS,Associated Company,"Column Associated Company lists 2 companies/);
   t.is(emulator.store.findByEmail('bo@x.example')?.account?.id, '6f1c2a8e-3b4d-4e5f-9a10-0000000000a1');
+});
+
+test('HubSpot: only the association columns are lists; a Company Name with ; in it is one company', async (t) => {
+  const emulator = await startEmulator(t, { accounts: [{ ...DEFAULT_ACCOUNTS[0]!, name: 'Acme; Inc' }] });
+  const dir = tempDir(t);
+  const input = join(dir, 'hubspot.csv');
+  writeFileSync(input, 'Record ID,First Name,Last Name,Email,Company Name\n1,Ann,Lee,ann@x.example,Acme; Inc\n');
+  const res = await runCli(['import', input, '--from', 'hubspot', '--rate', FAST_RATE, '--errors', join(dir, 'e.csv')], { env: envFor(emulator) });
+  t.is(res.code, 0, res.stderr);
+  t.regex(res.stderr, /accounts: 1 row matched an account, 0 matched none, 0 at free-mail domains \(not associated\), 0 ambiguous \(failed\)/);
+  t.is(emulator.store.findByEmail('ann@x.example')?.account?.id, DEFAULT_ACCOUNTS[0]!.id);
 });
