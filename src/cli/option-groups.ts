@@ -10,6 +10,7 @@
  * ungrouped "Options:" section, help lists flags in the order a command adds them.
  */
 import { resolve } from 'node:path';
+import { invalidOption } from '../errors.js';
 import type { Options } from 'yargs';
 import type { ConnectionOptionsInput } from '../config.js';
 import type { InputOptionsInput, MappingOptionsInput, OutputOptionsInput, WritePolicyOptionsInput } from '../import/options.js';
@@ -236,6 +237,11 @@ export type OutputArgv = Pick<OutputOptionsInput, 'errors' | 'results' | 'journa
 
 /** The outputs group: report paths resolve from `cwd`, which is also where stdin's defaults go. */
 export function outputsFromArgv(argv: OutputArgv, cwd: string): OutputOptionsInput {
-  const at = (path: string | undefined) => (path === undefined ? undefined : resolve(cwd, path));
-  return { errors: at(argv.errors), results: at(argv.results), journal: at(argv.journal), cwd };
+  const at = (flag: string, path: string | undefined) => {
+    if (path === undefined) return undefined;
+    // `-` is stdout elsewhere (`export -`), but stdout here carries the summary and --json: refused, not a file named "-".
+    if (path === '-') throw invalidOption(flag, 'a file path (this report is written to a file; stdout carries the summary and --json, so - is not taken)', path);
+    return resolve(cwd, path);
+  };
+  return { errors: at('--errors', argv.errors), results: at('--results', argv.results), journal: at('--journal', argv.journal), cwd };
 }

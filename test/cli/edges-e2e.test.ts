@@ -289,4 +289,17 @@ test('emails that differ only in Unicode composition are one address; a full-wid
   t.deepEqual([...emulator.store.all()].map((c) => [c.name, c.email]), [['René Again', 'ren\u00e9@example.com']]);
 });
 
+test('--results - and --errors - are refused before any call (exit 2), not written to a file named "-"', async (t) => {
+  const emulator = await startEmulator(t);
+  const file = input(t, 'name,email\nOk,ok@example.com\n');
+  const dir = join(file, '..');
+  for (const flag of ['--results', '--errors', '--journal']) {
+    const result = await runCli(importArgs(file, flag, '-'), { env: envFor(emulator), cwd: dir });
+    t.is(result.code, 2, result.stderr);
+    t.regex(result.stderr, new RegExp(`Invalid option \`${flag}\`: expected a file path .*got "-"`));
+    t.false(existsSync(join(dir, '-')), flag);
+  }
+  t.is(writes(emulator), 0);
+});
+
 // Finding 9 (install from a clone: prepare builds dist/) is test/install.test.ts's folder install.
