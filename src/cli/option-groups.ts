@@ -10,6 +10,7 @@
  * ungrouped "Options:" section, help lists flags in the order a command adds them.
  */
 import { resolve } from 'node:path';
+import { invalidOption } from '../errors.js';
 import type { Options } from 'yargs';
 import type { ConnectionOptionsInput } from '../config.js';
 import type { InputOptionsInput, MappingOptionsInput, OutputOptionsInput, WritePolicyOptionsInput } from '../import/options.js';
@@ -140,7 +141,7 @@ export const mappingOptions = {
 /** The mapping of migrations from another helpdesk or CRM (issue 13; import only). */
 export const migrationOptions = {
   from: { type: 'string', describe: 'Source preset: hubspot, salesforce, zendesk, intercom, freshdesk, front (maps in presets/; copy one and pass it with --map to edit it)' },
-  'default-country': { type: 'string', describe: 'ISO country code (GB, US, DE…) for phone numbers written without a country code; they are stored in E.164' },
+  'default-country': { type: 'string', describe: 'ISO country code (GB, US, DE…) for phone numbers written without a country code (digits alone that are no number there are read as international: 447911123456); they are stored in E.164' },
   'on-bad-phone': { type: 'string', choices: ['drop', 'fail'], describe: 'A phone number that is not a valid number for its country: drop it from the contact (noted in the results) or fail the row', defaultDescription: 'drop' },
   'external-id-column': { type: 'string', describe: "Column holding the source system's id: kept as the contact's external id and matched on before the email" },
   'external-id-label': { type: 'string', describe: 'Label of that external id', defaultDescription: 'the preset name, or import' },
@@ -236,6 +237,11 @@ export type OutputArgv = Pick<OutputOptionsInput, 'errors' | 'results' | 'journa
 
 /** The outputs group: report paths resolve from `cwd`, which is also where stdin's defaults go. */
 export function outputsFromArgv(argv: OutputArgv, cwd: string): OutputOptionsInput {
-  const at = (path: string | undefined) => (path === undefined ? undefined : resolve(cwd, path));
-  return { errors: at(argv.errors), results: at(argv.results), journal: at(argv.journal), cwd };
+  const at = (flag: string, path: string | undefined) => {
+    if (path === undefined) return undefined;
+    // `-` is stdout elsewhere (`export -`), but stdout here carries the summary and --json: refused, not a file named "-".
+    if (path === '-') throw invalidOption(flag, 'a file path (this report is written to a file; stdout carries the summary and --json, so - is not taken)', path);
+    return resolve(cwd, path);
+  };
+  return { errors: at('--errors', argv.errors), results: at('--results', argv.results), journal: at('--journal', argv.journal), cwd };
 }

@@ -143,7 +143,11 @@ const describe = (accounts: Account[]) => accounts.map((a) => `${a.id} "${a.name
 
 /** A pure resolver over the index; counts what it sees in `stats`. */
 export function createAccountResolver(index: AccountIndex, options: AccountResolverOptions, stats: AccountMatchStats): AccountResolver {
-  return ({ email, value }) => {
+  return ({ email, value, several }) => {
+    if (several) {
+      stats.ambiguous++;
+      return { issue: several };
+    }
     let key: string | undefined;
     let found: Account[] | undefined;
     let what: string;

@@ -42,7 +42,8 @@ export function matchFirst<M extends { kind: string }>(key: LookupKey, find: (pa
 }
 
 export const idKey = (id: string): LookupKey => 'i:' + id;
-export const emailKey = (email: string): LookupKey => 'e:' + email.trim().toLowerCase();
+/** An email's key: NFC and lower case, so a decomposed `rene\u0301@…` and `René@…` are one address. */
+export const emailKey = (email: string): LookupKey => 'e:' + email.trim().normalize('NFC').toLowerCase();
 
 export interface KeyedRow {
   id?: string;

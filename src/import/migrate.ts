@@ -185,6 +185,9 @@ export async function prepareMigration(
       if (spec?.kind === 'copy' && consumed.has(spec.from.trim().toLowerCase()) && !(rename && Object.keys(rename).some((k) => k.trim().toLowerCase() === spec.from.trim().toLowerCase()))) delete map.fields[target];
     }
   }
+  // Only a list column's cell is split (all of the account's columns when the map names none).
+  const splitColumns = map.account?.splitColumns?.map((c) => c.trim().toLowerCase());
+  const listColumn = column !== undefined && (splitColumns === undefined || splitColumns.includes(column.trim().toLowerCase()));
   let accountStats: AccountMatchStats | undefined;
   let resolver: ReturnType<typeof createAccountResolver> | undefined;
   if (options.createAccounts && match !== 'domain' && match !== 'name') {
@@ -198,7 +201,7 @@ export async function prepareMigration(
       onBadPhone: options.onBadPhone,
       externalIdColumn: options.externalIdColumn,
       externalIdLabel: options.externalIdLabel,
-      account: match === 'off' ? undefined : { match, column, overwrite: options.accountOverwrite, split: map.account?.split },
+      account: match === 'off' ? undefined : { match, column, overwrite: options.accountOverwrite, split: listColumn ? map.account?.split : undefined },
       accounts,
     });
   // Compiled once now: a map naming a missing column stops the run before any call or write.
@@ -249,7 +252,7 @@ export async function prepareMigration(
       if (!accountStats) return [];
       const s = accountStats;
       const missing = [...s.missing.entries()].sort((a, b) => b[1].rows - a[1].rows);
-      const lines = [`accounts: ${s.matched} rows matched an account, ${s.noMatch} matched none, ${s.freeMail} at free-mail domains (not associated), ${s.ambiguous} ambiguous (failed)`];
+      const lines = [`accounts: ${s.matched} ${s.matched === 1 ? 'row' : 'rows'} matched an account, ${s.noMatch} matched none, ${s.freeMail} at free-mail domains (not associated), ${s.ambiguous} ambiguous (failed)`];
       const near = options.createAccounts ? undefined : describeNearMatches(s); // with --create-accounts, noted before the creates
       if (near) lines.push(near);
       if (missing.length > 0) lines.push(`accounts: no account for ${missing.slice(0, 10).map(([, m]) => `${JSON.stringify(m.name)} (${m.rows})`).join(', ')}${missing.length > 10 ? `, and ${missing.length - 10} more` : ''} (--create-accounts creates them)`);

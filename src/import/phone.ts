@@ -10,6 +10,9 @@ import { InternalError, invalidOption } from '../errors.js';
  * - `020 7946 0958` with `--default-country GB` (or the row's own country) → `442079460958`.
  * - A national number with no country is refused, never stored as typed:
  *   its digits alone would be a different number (or none) once dialled from elsewhere.
+ * - Digits alone (`447911123456`, `19998887777`, as Front writes them) that are not a valid
+ *   number of the country, or with no country, are read as international (`+` digits) when
+ *   that is a valid number: a valid national reading comes first.
  * - The number must be *valid* for its country (libphonenumber's full metadata:
  *   number ranges, not only lengths): `030 1234567` read as a US number, or a UK
  *   mobile that lost its leading 0 (`7911123456`) read as a US one, is refused
@@ -149,11 +152,25 @@ export function normalizePhoneNumber(raw: string, country?: CountryCode, country
   }
   text = text.replace(/^\s*00(?=[1-9])/, '+');
   const international = text.trimStart().startsWith('+');
+  // Digits alone may be an international number without its + (Front writes 19998887777, 447911123456): one that
+  // is not a valid number of the country (or with no country) is read as +<digits> when that is a valid number.
+  const bare = international ? undefined : /^\s*([1-9]\d*)\s*$/.exec(text)?.[1];
+  const asInternational = bare === undefined ? undefined : phoneLib().parsePhoneNumberFromString(`+${bare}`);
+  const fallback = asInternational?.isValid() ? asInternational : undefined;
+  const stored = (parsed: { number: string }): PhoneResult => {
+    const digits = parsed.number.slice(1);
+    if (digits.length > 15) return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} has more than 15 digits` };
+    return extension ? { ok: true, digits, extension } : { ok: true, digits };
+  };
+  // Why +<digits> is no number either, for the messages below.
+  const internationalReason = bare === undefined ? undefined : `+${bare}: ${asInternational?.isPossible() ? 'no such number range' : 'wrong number of digits'}`;
+  const notInternational = internationalReason === undefined ? '' : `, nor as an international number (${internationalReason})`;
   if (!international && !country) {
+    if (fallback) return stored(fallback);
     return {
       ok: false,
       code: 'ROW_PHONE_NO_COUNTRY',
-      message: `Phone number ${shown} has no country code: write it as +<country code> <number>, or pass --default-country (e.g. --default-country GB) to read national numbers`,
+      message: `Phone number ${shown} has no country code${internationalReason === undefined ? '' : ` and is not valid as an international number either (${internationalReason})`}: write it as +<country code> <number>, or pass --default-country (e.g. --default-country GB) to read national numbers`,
     };
   }
   if (/[a-z]/i.test(text)) {
@@ -162,12 +179,12 @@ export function normalizePhoneNumber(raw: string, country?: CountryCode, country
   const parsed = phoneLib().parsePhoneNumberFromString(text, international ? undefined : country);
   const where = international ? '' : ` in ${country}${countryFrom}`;
   if (!parsed || !parsed.isPossible()) {
-    return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} is not a possible number${where} (wrong number of digits)` };
+    if (fallback) return stored(fallback);
+    return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} is not a possible number${where} (wrong number of digits)${notInternational}` };
   }
   if (!parsed.isValid()) {
-    return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} is not a valid number${where} (no such number range${international ? ` for +${parsed.countryCallingCode}` : ''})` };
+    if (fallback) return stored(fallback);
+    return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} is not a valid number${where} (no such number range${international ? ` for +${parsed.countryCallingCode}` : ''})${notInternational}` };
   }
-  const digits = parsed.number.slice(1);
-  if (digits.length > 15) return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} has more than 15 digits` };
-  return extension ? { ok: true, digits, extension } : { ok: true, digits };
+  return stored(parsed);
 }

@@ -119,7 +119,7 @@ export function diffContact(
   }
   // A row matched through one of the contact's addresses leaves its addresses
   // alone: sending `email` would make a secondary address the primary one.
-  const addresses = [existing.email ?? '', ...(existing.emails ?? [])].map((e) => e.toLowerCase());
+  const addresses = [existing.email ?? '', ...(existing.emails ?? [])].map((e) => e.normalize('NFC').toLowerCase());
   if (typeof desired.email === 'string' && !addresses.includes(desired.email.toLowerCase())) {
     body.email = desired.email;
     note('email', existing.email, desired.email);

@@ -75,9 +75,11 @@ export interface TransformMap {
   /**
    * `column` may be a list: the first one the file has is used (exports whose
    * association columns vary). `split`: the cell may list several companies;
-   * one is used, several fail the row (never a guess).
+   * one is used, several fail the row (never a guess). `splitColumns`: only
+   * these columns are lists (HubSpot's `Associated Company`), so a company
+   * name with the separator in it (`Company Name` "Acme; Inc") is one name.
    */
-  account?: { match: AccountMatch; column?: string; columns?: string[]; split?: string };
+  account?: { match: AccountMatch; column?: string; columns?: string[]; split?: string; splitColumns?: string[] };
   /** Patterns of lines a report export adds after its rows (totals, copyright): a record whose only value matches one is not a row. */
   footer?: string[];
   /** The row's own country (a name or an ISO code), which reads its national phone numbers before `--default-country` does. */
@@ -266,6 +268,10 @@ export function parseTransformMap(value: unknown, source: string): TransformMap 
     map.account = { match: a.match as AccountMatch, column: columns?.[0] };
     if (columns && columns.length > 1) map.account.columns = columns;
     if (a.split !== undefined) map.account.split = a.split as string;
+    if (a.splitColumns !== undefined) {
+      if (a.split === undefined) throw bad(source, 'account.splitColumns', 'needs account.split, the separator of those columns');
+      map.account.splitColumns = stringList(a.splitColumns, source, 'account.splitColumns');
+    }
   }
   if (raw.footer !== undefined) {
     map.footer = stringList(raw.footer, source, 'footer');
@@ -320,8 +326,11 @@ export type TransformedRow =
   /** `cells`: what the row's columns came to all the same (a failed step's column empty), so the row still claims its email and id among the file's duplicates. */
   | { kind: 'fail'; issue: RowIssue; cells: string[] };
 
-/** Resolves a row's account (see accounts.ts): the account id, nothing, or a failed row. */
-export type AccountResolver = (key: { email?: string; value?: string }) => { accountId: string } | { issue: RowIssue } | undefined;
+/**
+ * Resolves a row's account (see accounts.ts): the account id, nothing, or a failed row. `several`: the row's cell
+ * lists several companies, so it fails with this issue, counted among the ambiguous rows of the summary.
+ */
+export type AccountResolver = (key: { email?: string; value?: string; several?: RowIssue }) => { accountId: string } | { issue: RowIssue } | undefined;
 
 export interface CompiledTransform {
   /** The Pylon columns the rows are turned into (what resolveColumns reads). */
@@ -626,7 +635,9 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
           const parts = [...new Set(value.split(account!.split).map((p) => p.trim()).filter((p) => p !== ''))];
           if (parts.length > 1) {
             const column = sourceHeader[accountColumn]!;
-            return { kind: 'fail', issue: { code: 'ROW_ACCOUNT_AMBIGUOUS', field: column, message: `Column ${column} lists ${parts.length} companies (${parts.map((p) => JSON.stringify(p)).join(', ')}) and the file says none is the primary one; keep one in the source, or export the "(Primary)" association column` }, cells: out };
+            const several: RowIssue = { code: 'ROW_ACCOUNT_AMBIGUOUS', field: column, message: `Column ${column} lists ${parts.length} companies (${parts.map((p) => JSON.stringify(p)).join(', ')}) and the file says none is the primary one; keep one in the source, or export the "(Primary)" association column` };
+            const found = options.accounts!({ several });
+            return { kind: 'fail', issue: found && 'issue' in found ? found.issue : several, cells: out };
           }
           value = parts[0] ?? '';
         }

@@ -128,7 +128,8 @@ function standardRule(column: ImportColumn, header: string, lenient: boolean): R
     case 'email':
       return {
         set(v, row) {
-          row.desired.email = v;
+          // NFC: a decomposed é (e + U+0301) is the same address as é, sent and matched as one.
+          row.desired.email = v.normalize('NFC');
           const problem = emailProblem(v, lenient);
           if (problem !== undefined) row.issue('ROW_INVALID_EMAIL', header, `Invalid email ${JSON.stringify(v)} in column ${header}${problem}`);
         },
@@ -137,7 +138,7 @@ function standardRule(column: ImportColumn, header: string, lenient: boolean): R
     case 'emails':
       return {
         set(v, row) {
-          const emails = splitMulti(v);
+          const emails = splitMulti(v.normalize('NFC'));
           const bad = emails.filter((e) => emailProblem(e, lenient) !== undefined);
           if (bad.length > 0) row.issue('ROW_INVALID_EMAIL', header, `Invalid email${bad.length > 1 ? 's' : ''} ${bad.map((e) => JSON.stringify(e)).join(', ')} in column ${header} (separate addresses with ;)${bad.map((e) => emailProblem(e, lenient)).find((p) => p) ?? ''}`);
           row.desired.emails = emails;
@@ -345,9 +346,30 @@ export function emailProblem(value: string, lenient = false): string | undefined
   const invisible = describeInvisible(value);
   if (invisible.length > 0) return `: it holds invisible characters (${invisible.join(', ')}); delete them and import the row again`;
   if (/^mailto:/i.test(value)) return ': write the address without "mailto:"';
+  const compatibility = compatibilityCharacters(value);
+  if (compatibility.length > 0) {
+    return `: it holds ${compatibility.map(([c, plain]) => `${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, a full-width or compatibility form of ${JSON.stringify(plain)})`).join(', ')}; type the address with ordinary characters (${JSON.stringify(value.normalize('NFKC'))}) and import the row again`;
+  }
   if (lenient ? LOOSE_EMAIL.test(value) : isEmail(value)) return undefined;
   // One @ with text on both sides passes Pylon's spec; the dotted domain is this CLI's own rule.
   return LOOSE_EMAIL.test(value) ? BEYOND_SPEC : '';
+}
+
+/**
+ * The characters of an email that Unicode compatibility (NFKC) reads as others, with what it reads them as:
+ * `ａlice@acme.example` (a full-width ａ, as an input method types it) would otherwise be a valid address of its
+ * own, a second contact beside alice@acme.example. No real address needs them, so the row fails rather than
+ * being stored either way.
+ */
+function compatibilityCharacters(value: string): Array<[string, string]> {
+  const nfc = value.normalize('NFC');
+  if (nfc === value.normalize('NFKC')) return [];
+  const found: Array<[string, string]> = [];
+  for (const c of nfc) {
+    const plain = c.normalize('NFKC');
+    if (plain !== c && !found.some(([seen]) => seen === c)) found.push([c, plain]);
+  }
+  return found;
 }
 
 /**

@@ -3,6 +3,7 @@ import { ConfigError, InternalError, PylonCliError } from '../errors.js';
 import { assembleRecordSource, openInput, type CsvLayout, type RecordItem, type RecordSource } from '../csv/read.js';
 import { badBytesMessage, createDecoder, detectBom, hasBadBytes, markedBytes, marksBadBytes, readBadBytes, resolveEncoding, type Decoder } from '../csv/decode.js';
 import { MULTI_SEPARATOR } from '../columns.js';
+import { canonicalDecimal } from '../decimal.js';
 
 /**
  * A JSON array (`[{…}, {…}]`) or NDJSON (one object per line) read as records,
@@ -20,6 +21,8 @@ import { MULTI_SEPARATOR } from '../columns.js';
  * (src/csv/decode.ts) and never reach a cell: the record holding them fails with
  * ROW_ENCODING, its values shown with those bytes read back, as the CSV reader does. The scanner only looks at ASCII, which
  * no bad byte is, so the other records are cut and read as usual.
+ * A number a double cannot hold exactly (an id beyond 2^53, 20 digits, 1e400)
+ * is read as its source text (`exactNumbers`), never rounded.
  * Memory: the sample, then one chunk and one record.
  */
 
@@ -202,15 +205,15 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
       warnings.push(`${name} is not valid UTF-8 at ${where(raw.line).toLowerCase()} (the records holding bad bytes fail with ROW_ENCODING); pass --encoding windows-1252 (or the file's real encoding) if the whole file is in another encoding`);
     }
     try {
-      const value = JSON.parse(raw.text);
+      const value = parseExact(raw.text);
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        return { line: raw.line, error: readBadBytes(`${where(raw.line)} is ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}, not a JSON object`) };
+        return { line: raw.line, error: readBadBytes(`${where(raw.line)} is ${Array.isArray(value) ? 'an array' : typeof value === 'number' ? raw.text : JSON.stringify(value)}, not a JSON object`) };
       }
       if (!bad) return { line: raw.line, value };
       // Bad bytes are only ever inside strings here (elsewhere the text is not JSON), so the text with them read as
       // windows-1252 parses to the same record, every byte kept and readable: what the error report shows.
       const badBytes = [...flatten(value)].filter(([path, cell]) => hasBadBytes(path) || hasBadBytes(cell)).map(([path]) => readBadBytes(path));
-      return { line: raw.line, value: JSON.parse(readBadBytes(raw.text)), badBytes, byteValues: markedBytes([raw.text]) };
+      return { line: raw.line, value: parseExact(readBadBytes(raw.text)), badBytes, byteValues: markedBytes([raw.text]) };
     } catch (error) {
       // The parser's message quotes the text: its bad bytes are shown read as windows-1252 too.
       const bytes = encoding === 'utf8' ? 'bytes that are not valid UTF-8, shown read as windows-1252' : 'bytes that windows-1252 does not define, shown as the control characters of the same value';
@@ -313,6 +316,69 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
 
   const source = assembleRecordSource({ open: doOpen, close, iterate: iterate, warnings, bytesRead: () => bytesRead, blankRecords: () => blankRecords });
   return source;
+}
+
+/**
+ * A record's text with each number a double cannot hold exactly turned into a string of its source text, so
+ * JSON.parse keeps every digit: 9007199254740993 would read as …992 (another id), 99999999999999999999 as 1e20,
+ * 1e400 as Infinity. Numbers a double holds (12, 0.1, 1.50, 1e3) stay numbers. Node 20's JSON.parse gives no
+ * source text, hence this scan; it runs only on records holding a long run of digits or an exponent, since a
+ * number of at most 15 significant digits and no exponent always reads back as written.
+ */
+export function exactNumbers(text: string): string {
+  if (!MAYBE_INEXACT.test(text)) return text;
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // A string (a key or a value) is skipped whole: to the next quote that no odd run of backslashes escapes.
+      for (;;) {
+        const quote = text.indexOf('"', i + 1);
+        if (quote === -1) return from === 0 ? text : out + text.slice(from); // not JSON: the parser says so
+        i = quote;
+        let b = quote - 1;
+        while (text.charCodeAt(b) === 92) b--;
+        if ((quote - 1 - b) % 2 === 0) break;
+      }
+      continue;
+    }
+    if (c !== 45 && (c < 48 || c > 57)) continue;
+    NUMBER_TOKEN.lastIndex = i;
+    const token = NUMBER_TOKEN.exec(text)?.[0];
+    if (!token) continue;
+    // At most 15 characters and no exponent: at most 15 significant digits, which a double always holds.
+    if ((token.length > 15 || token.includes('e') || token.includes('E')) && !holdsExactly(token)) {
+      out += `${text.slice(from, i)}"${token}"`;
+      from = i + token.length;
+    }
+    i += token.length - 1;
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
+/** JSON.parse keeping every digit of an object's numbers (`exactNumbers`); a parse error quotes the text as written. */
+function parseExact(text: string): unknown {
+  // Only an object's numbers: a record that is a number is shown as written in its "not a JSON object" message.
+  const exact = text.startsWith('{') ? exactNumbers(text) : text;
+  if (exact === text) return JSON.parse(text);
+  try {
+    return JSON.parse(exact);
+  } catch {
+    return JSON.parse(text);
+  }
+}
+
+/** A digit followed by 15 more digits or points (16 significant digits or more), or a digit with an exponent. */
+const MAYBE_INEXACT = /\d[\d.]{15}|\d[eE]/;
+const NUMBER_TOKEN = /-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/y;
+
+/** Whether a JSON number reads back as the same decimal number (a double rounds 9007199254740993 and overflows 1e400). */
+function holdsExactly(token: string): boolean {
+  const n = Number(token);
+  if (!Number.isFinite(n)) return false;
+  const exact = canonicalDecimal(token);
+  return exact !== undefined && exact === canonicalDecimal(String(n));
 }
 
 /** An object's leaves by dotted path: scalars as text, arrays of scalars joined with `;`, other arrays as JSON, null as empty. */

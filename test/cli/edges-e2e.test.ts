@@ -269,4 +269,37 @@ test('emails with a zero-width space or mailto: fail their rows and name the pro
   t.is(emulator.store.size, 1);
 });
 
+test('emails that differ only in Unicode composition are one address; a full-width letter fails its row', async (t) => {
+  const emulator = await startEmulator(t);
+  // René with é as one character (NFC), then as e + U+0301 (NFD), in a row of its own and in a second run.
+  const file = input(t, 'name,email\nRené NFC,ren\u00e9@example.com\nRené NFD,rene\u0301@example.com\nWide,\uff41lice@example.com\n');
+  const result = await runCli(importArgs(file), { env: envFor(emulator) });
+  t.is(result.code, 3, result.stderr);
+  t.like(statsOf(result), { created: 1, failed: 2 });
+  t.deepEqual([...emulator.store.all()].map((c) => [c.name, c.email]), [['René NFC', 'ren\u00e9@example.com']]);
+  const report = readFileSync(join(file, '..', 'contacts.errors.csv'), 'utf8');
+  t.true(report.includes('René NFD,rene\u0301@example.com,3,ROW_DUPLICATE_IN_FILE,'), report);
+  t.regex(report, /Wide,\uff41lice@example\.com,4,ROW_INVALID_EMAIL,email,"Invalid email .*U\+FF41, a full-width or compatibility form of ""a"".*\(""alice@example\.com""\)/);
+
+  // The decomposed address alone matches the contact (no second one), and is sent composed.
+  const again = input(t, 'name,email\nRené Again,RENE\u0301@example.com\n');
+  const second = await runCli(importArgs(again, '--lookup', 'list'), { env: envFor(emulator) });
+  t.is(second.code, 0, second.stderr);
+  t.like(statsOf(second), { created: 0, updated: 1, failed: 0 });
+  t.deepEqual([...emulator.store.all()].map((c) => [c.name, c.email]), [['René Again', 'ren\u00e9@example.com']]);
+});
+
+test('--results - and --errors - are refused before any call (exit 2), not written to a file named "-"', async (t) => {
+  const emulator = await startEmulator(t);
+  const file = input(t, 'name,email\nOk,ok@example.com\n');
+  const dir = join(file, '..');
+  for (const flag of ['--results', '--errors', '--journal']) {
+    const result = await runCli(importArgs(file, flag, '-'), { env: envFor(emulator), cwd: dir });
+    t.is(result.code, 2, result.stderr);
+    t.regex(result.stderr, new RegExp(`Invalid option \`${flag}\`: expected a file path .*got "-"`));
+    t.false(existsSync(join(dir, '-')), flag);
+  }
+  t.is(writes(emulator), 0);
+});
+
 // Finding 9 (install from a clone: prepare builds dist/) is test/install.test.ts's folder install.

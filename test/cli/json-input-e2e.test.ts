@@ -106,3 +106,32 @@ test('--results names the email of rows the reader failed and of rows a map filt
     ['4', 'created', 'bea@x.example'],
   ]);
 });
+
+test('numbers beyond a double keep every digit: two Zendesk ids past 2^53 are two contacts, a 20-digit number field is sent as written, 1e400 fails as written', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  // A double reads 9007199254740993 as …992: both records would claim one id (a false duplicate) and overwrite each other.
+  const users = join(dir, 'bigid.ndjson');
+  writeFileSync(users, [
+    '{"id":9007199254740993,"name":"N One","email":"n1@zen.example","role":"end-user","organization_id":null}',
+    '{"id":9007199254740992,"name":"N Two","email":"n2@zen.example","role":"end-user","organization_id":null}',
+  ].join('\n'));
+  const zendesk = await runCli(importArgs(users, '--from', 'zendesk'), { env: envFor(emulator) });
+  t.is(zendesk.code, 0, zendesk.stderr);
+  t.like(statsOf(zendesk), { total: 2, created: 2, failed: 0 });
+  t.deepEqual(emulator.store.findByEmail('n1@zen.example')?.external_ids, [{ external_id: '9007199254740993', label: 'zendesk' }]);
+  t.deepEqual(emulator.store.findByEmail('n2@zen.example')?.external_ids, [{ external_id: '9007199254740992', label: 'zendesk' }]);
+
+  const fields = join(dir, 'fields.ndjson');
+  writeFileSync(fields, [
+    '{"name":"Big Seats","email":"seats@acme.example","custom":{"seats":99999999999999999999,"mrr":12.5}}',
+    '{"name":"Huge Mrr","email":"mrr@acme.example","custom":{"seats":3,"mrr":1e400}}',
+  ].join('\n'));
+  const custom = await runCli(importArgs(fields), { env: envFor(emulator) });
+  t.is(custom.code, 3, custom.stderr);
+  t.like(statsOf(custom), { total: 2, created: 1, failed: 1 });
+  t.like(emulator.store.findByEmail('seats@acme.example')?.custom_fields, { seats: { value: '99999999999999999999' } });
+  const report = readFileSync(join(dir, 'fields.errors.csv'), 'utf8');
+  t.regex(report, /^Huge Mrr,mrr@acme\.example,3,1e400,2,ROW_CUSTOM_FIELD_INVALID,custom\.mrr,"Column custom\.mrr: ""1e400"" is not a decimal number/m);
+  t.false(report.includes('Infinity'));
+});

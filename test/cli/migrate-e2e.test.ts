@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { FAST_RATE, REPO, envFor, runCli, startEmulator, tempDir, writes } from '../helpers/cli.js';
+import { DEFAULT_ACCOUNTS } from '../../src/emulator/default-org.js';
 
 const XLSX_SAMPLE = join(REPO, 'samples', 'migrations', 'hubspot-contacts.xlsx');
 
@@ -78,4 +79,45 @@ test('a migration from stdin (issues 18, 21): `-` with --from is spooled once an
   t.is(xlsx.code, 0, xlsx.stderr);
   t.like(JSON.parse(xlsx.stdout), { total: 10, created: 0, failed: 0 });
   t.is(emulator.store.size, 10);
+});
+
+test('Front phones without + (14155550142, 447911123456) are read as international when they are no number of the default country, or with none', async (t) => {
+  const dir = tempDir(t);
+  const input = join(dir, 'front.csv');
+  writeFileSync(input, 'name,email,phone,phone2,accountName\nAmy Park,amy@x.example,14155550142,,\nBen Shaw,ben@x.example,447911123456,7911123457,\n');
+  for (const country of [[], ['--default-country', 'US'], ['--default-country', 'GB']]) {
+    const emulator = await startEmulator(t);
+    const res = await runCli(['import', input, '--from', 'front', ...country, '--rate', FAST_RATE, '--errors', join(dir, 'e.csv'), '--json'], { env: envFor(emulator) });
+    t.is(res.code, 0, res.stderr);
+    // 7911123457 is a UK mobile without its 0: only GB reads it, and +7911123457 is no number.
+    const ben = country[1] === 'GB' ? ['447911123456', '447911123457'] : ['447911123456'];
+    t.like(JSON.parse(res.stdout), { total: 2, created: 2, failed: 0 }, country.join(' '));
+    t.is(JSON.parse(res.stdout).phonesDropped ?? 0, country[1] === 'GB' ? 0 : 1, country.join(' '));
+    t.deepEqual([...emulator.store.all()].map((c) => [c.email, c.phone_numbers ?? []]).sort(), [['amy@x.example', ['14155550142']], ['ben@x.example', ben]], country.join(' '));
+  }
+});
+
+test('the accounts summary counts a row whose association cell lists several companies as ambiguous, in the dry run and the real run', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'hubspot.csv');
+  writeFileSync(input, 'Record ID,First Name,Last Name,Email,Associated Company\n1,Ann,Lee,ann@x.example,Acme Inc;Globex Corporation\n2,Bo,Kim,bo@x.example,Acme Inc\n');
+  for (const dry of [['--dry-run'], []]) {
+    const res = await runCli(['import', input, '--from', 'hubspot', '--rate', FAST_RATE, '--errors', join(dir, 'e.csv'), ...dry], { env: envFor(emulator) });
+    t.is(res.code, 3, res.stderr);
+    t.regex(res.stderr, /accounts: 1 row matched an account, 0 matched none, 0 at free-mail domains \(not associated\), 1 ambiguous \(failed\)/, dry.join(' '));
+  }
+  t.regex(readFileSync(join(dir, 'e.csv'), 'utf8'), /,ROW_ACCOUNT_AMBIGUOUS,Associated Company,"Column Associated Company lists 2 companies/);
+  t.is(emulator.store.findByEmail('bo@x.example')?.account?.id, '6f1c2a8e-3b4d-4e5f-9a10-0000000000a1');
+});
+
+test('HubSpot: only the association columns are lists; a Company Name with ; in it is one company', async (t) => {
+  const emulator = await startEmulator(t, { accounts: [{ ...DEFAULT_ACCOUNTS[0]!, name: 'Acme; Inc' }] });
+  const dir = tempDir(t);
+  const input = join(dir, 'hubspot.csv');
+  writeFileSync(input, 'Record ID,First Name,Last Name,Email,Company Name\n1,Ann,Lee,ann@x.example,Acme; Inc\n');
+  const res = await runCli(['import', input, '--from', 'hubspot', '--rate', FAST_RATE, '--errors', join(dir, 'e.csv')], { env: envFor(emulator) });
+  t.is(res.code, 0, res.stderr);
+  t.regex(res.stderr, /accounts: 1 row matched an account, 0 matched none, 0 at free-mail domains \(not associated\), 0 ambiguous \(failed\)/);
+  t.is(emulator.store.findByEmail('ann@x.example')?.account?.id, DEFAULT_ACCOUNTS[0]!.id);
 });

@@ -29,6 +29,16 @@ export const PHONE_TABLE: Array<[string, string | undefined, string]> = [
   ['7700900123', 'GB', 'ROW_INVALID_PHONE'],
   ['7700900123', 'US', 'ROW_INVALID_PHONE'],
   ['+1 555 0100', undefined, 'ROW_INVALID_PHONE'],
+  // Digits alone that are no valid number of the country (or with none) are tried as international: Front writes 19998887777.
+  ['19998887777', undefined, 'ROW_PHONE_NO_COUNTRY'],
+  ['14155550142', undefined, '14155550142'],
+  ['447911123456', undefined, '447911123456'],
+  ['14155550142', 'US', '14155550142'],
+  ['447911123456', 'US', '447911123456'],
+  ['14155550142', 'GB', '14155550142'],
+  ['447911123456', 'GB', '447911123456'],
+  ['4479111234', undefined, 'ROW_PHONE_NO_COUNTRY'],
+  ['9998887777', 'US', 'ROW_INVALID_PHONE'],
 ];
 
 for (const [input, country, expected] of PHONE_TABLE) {
@@ -60,6 +70,15 @@ test('a number refused for its country says it is not valid there, and which cou
   const result = normalizePhoneNumber('030 1234567', 'US', ' (column Country "United States")');
   t.false(result.ok);
   if (!result.ok) t.is(result.message, 'Phone number "030 1234567" is not a valid number in US (column Country "United States") (no such number range)');
+});
+
+test('digits alone that are no number of the country nor an international number say both', (t) => {
+  const none = normalizePhoneNumber('4479111234');
+  t.false(none.ok);
+  if (!none.ok) t.is(none.message, 'Phone number "4479111234" has no country code and is not valid as an international number either (+4479111234: wrong number of digits): write it as +<country code> <number>, or pass --default-country (e.g. --default-country GB) to read national numbers');
+  const us = normalizePhoneNumber('9998887777', 'US');
+  t.false(us.ok);
+  if (!us.ok) t.is(us.message, 'Phone number "9998887777" is not a valid number in US (no such number range), nor as an international number (+9998887777: wrong number of digits)');
 });
 
 /** A country column's cell → the ISO code that reads the row's national numbers; undefined (never a guess) otherwise. */

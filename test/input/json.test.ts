@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createJsonSource, flatten } from '../../src/input/json.js';
+import { createJsonSource, exactNumbers, flatten } from '../../src/input/json.js';
 import type { RecordItem } from '../../src/csv/read.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'json-source-'));
@@ -45,6 +45,26 @@ test('NDJSON: physical line numbers, blank lines skipped, a bad line is a record
   t.deepEqual(items.map((i) => [i.line, i.error?.code]), [[1, undefined], [3, undefined], [4, 'JSON_INVALID_RECORD'], [5, 'JSON_INVALID_RECORD']]);
   t.regex(items[2]!.error!.message, /^Line 4 is not valid JSON/);
   t.regex(items[3]!.error!.message, /^Line 5 is an array, not a JSON object/);
+});
+
+test('a number a double cannot hold exactly is read as its source text; numbers a double holds read as before', async (t) => {
+  const path = file('big.ndjson', [
+    '{"id":9007199254740993,"n":{"seats":99999999999999999999,"mrr":1e400,"tiny":-1e-400,"fine":[0.1,1.50,1e3,-7]},"s":"9007199254740993 1e400"}',
+    '{"id":9007199254740992,"n":{"seats":12,"mrr":12345678901234567.5,"tiny":0,"fine":[]},"s":"a \\"quote\\" 123456789012345678"}',
+    '12345678901234567890',
+  ].join('\n'));
+  const { header, items } = await readAll(path);
+  t.deepEqual(header, ['id', 'n.seats', 'n.mrr', 'n.tiny', 'n.fine', 's']);
+  t.deepEqual(items.slice(0, 2).map((i) => i.cells), [
+    ['9007199254740993', '99999999999999999999', '1e400', '-1e-400', '0.1;1.5;1000;-7', '9007199254740993 1e400'],
+    ['9007199254740992', '12', '12345678901234567.5', '0', '', 'a "quote" 123456789012345678'],
+  ]);
+  // A record that is a number is shown as written.
+  t.regex(items[2]!.error!.message, /^Line 3 is 12345678901234567890, not a JSON object/);
+  // Text with no long number is returned as it is, without a scan.
+  const plain = '{"id":389012345601,"mrr":12.5}';
+  t.is(exactNumbers(plain), plain);
+  t.is(exactNumbers('{"a":[9007199254740993,-9007199254740993.5e-3],"b":"\\"1e400"}'), '{"a":["9007199254740993","-9007199254740993.5e-3"],"b":"\\"1e400"}');
 });
 
 test('a field first seen after the sample is ignored, with a warning', async (t) => {
