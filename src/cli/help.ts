@@ -42,7 +42,7 @@ const ENVIRONMENT_VARIABLES: ReadonlyArray<readonly [string, string]> = [
   ['PYLON_BASE_URL', 'API base URL (--base-url; default https://api.usepylon.com)'],
   ['PYLON_AUDIT_LOG', 'audit log of the runs that write (--audit-log)'],
   ['PYLON_DUCKDB_MEMORY_LIMIT', `DuckDB memory cap of a --to duckdb: load (default ${DUCKDB_SETTINGS.memory_limit})`],
-  ['XDG_STATE_HOME', 'state folder $XDG_STATE_HOME/pylon-contacts: the default audit log, and servers.json (the "" clears a server does not take)'],
+  ['XDG_STATE_HOME', 'state folder $XDG_STATE_HOME/pylon-contacts: audit log, servers.json'],
   ['PYLON_CONTACTS_DEBUG', 'print the stack of an unexpected error'],
 ];
 

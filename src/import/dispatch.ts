@@ -8,8 +8,9 @@ import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.j
 import { DEFAULT_EXTERNAL_ID_LABEL, emailKey, externalIdKey, heldExternalIdKey, secondaryKeysOf, type KeyedRow } from './lookup-key.js';
 import type { Contact } from '../pylon/types.js';
 import { externalIdConflict } from './identity.js';
-import { unclearedIssue } from './clears.js';
-import { planRow, type FieldChange, type PlanContext } from './plan.js';
+import { unclearedIssue, type ClearMemory } from './clears.js';
+import { planRow, type FieldChange, type Plan, type PlanContext } from './plan.js';
+import type { RowIssue } from './desired.js';
 import type { Pool } from '../run/pool.js';
 import type { RunControl } from '../run/run-control.js';
 import type { UndoWriter } from '../run/undo-writer.js';
@@ -161,6 +162,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   let otherRecords: OtherRecordMatch[] = [];
   /** Rows matched by a secondary email only, decided when the whole file has been read. */
   let secondaryOnly: SecondaryOnlyMatch[] = [];
+  /** Whether the dry run has said that its ROW_EXTERNAL_ID_TAKEN predictions are unverified for this host. */
+  let predictionNoted = false;
 
   /** Sends one planned write and records its outcome (or defers an uncertain create). Never rejects. */
   const write = async (row: ChunkRow, plan: WritePlan, resend = false): Promise<void> => {
@@ -211,8 +214,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   const dispatchRow = async (row: ChunkRow, match: Match, held: Match | undefined, emailHolder: Match | undefined, settled = false, secondary?: SecondaryMatch, via?: string) => {
     const email = row.desired.email;
     const ref = { ...row, email };
-    // The row's external id held under another label (by the matched contact or another): fail, naming that contact.
-    const conflict = externalIdConflict(row.desired, [match.kind === 'one' ? match.contact : undefined, held?.kind === 'one' ? held.contact : undefined]);
+    // The row's external id held under another label by the contact it matched: another system's record, never this row's.
+    const conflict = externalIdConflict(row.desired, [match.kind === 'one' ? match.contact : undefined]);
     if (conflict) {
       await ledger.fail(ref, conflict);
       return;
@@ -270,6 +273,27 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       return;
     }
     const plan = planRow(row.desired, existing, planContext);
+    // The row's external id held under another label by another contact (the list lookup knows; search only when it saw that
+    // contact): whether the write carrying it is taken is the server's to say (ids per contact type, as Pylon documents, or per
+    // label). The real run sends it; the dry run predicts from what this host was seen to do.
+    const heldElsewhere = held?.kind === 'one' && held.contact.id !== existing?.id && carriesExternalId(plan) ? externalIdConflict(row.desired, [held.contact]) : undefined;
+    // A label that differs only in case most likely names the same system: another contact for it would be a duplicate person.
+    if (heldElsewhere && sameLabelButCase(row.desired, held)) {
+      await ledger.fail(ref, heldElsewhere);
+      return;
+    }
+    if (heldElsewhere && parts.dryRun) {
+      const prediction = predictHeldExternalId(heldElsewhere, planContext.clears);
+      if (prediction) {
+        if (!predictionNoted && !planContext.clears?.externalIdUnderOtherLabel()) {
+          predictionNoted = true;
+          parts.onNote?.(`dry run: rows whose external id another contact holds under another label are counted failed (ROW_EXTERNAL_ID_TAKEN), as Pylon documents external ids unique per contact type; whether ${planContext.clears?.hostName ?? 'this host'} refuses them has not been seen yet, so that is unverified: the real run sends them and reports what the server does`);
+        }
+        await ledger.fail(ref, prediction);
+        return;
+      }
+    }
+    if (heldElsewhere) row = { ...row, heldExternalId: heldElsewhere };
     // A write an interrupted earlier run sent without recording its answer.
     const sent = journal?.sentBefore.get(row.line);
     if (sent && existing && (plan.action === 'unchanged' || plan.action === 'skip')) {
@@ -468,6 +492,33 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       }
     },
   };
+}
+
+/** Whether the contact holding the row's external id holds it under a label that differs from the row's only in case. */
+function sameLabelButCase(desired: KeyedRow, held: Match | undefined): boolean {
+  if (held?.kind !== 'one' || !desired.external_id) return false;
+  const label = held.contact.external_ids?.find((e) => e.external_id === desired.external_id)?.label ?? '';
+  return label.toLowerCase() === (desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL).toLowerCase();
+}
+
+/** Whether a planned write sends the row's external id (a create always does; an update when it adds it). */
+function carriesExternalId(plan: Plan): boolean {
+  return plan.action === 'create' ? plan.body.external_ids !== undefined : plan.action === 'update' && plan.changes.some((c) => c.column === 'external_id');
+}
+
+/**
+ * The dry run's outcome for a write carrying an external id another contact holds under another label: the refusal,
+ * unless this host was seen to take such a write (then undefined: it is planned as any other). Unknown: Pylon's
+ * documented behaviour (ids unique per contact type), and the message says it is not verified for this host.
+ */
+export function predictHeldExternalId(conflict: RowIssue, memory: ClearMemory | undefined): RowIssue | undefined {
+  const seen = memory?.externalIdUnderOtherLabel();
+  if (seen?.takes) return undefined;
+  const host = memory?.hostName ?? 'this host';
+  const why = seen
+    ? `${host} refused such a write when it was last sent (${seen.at.slice(0, 10)}, recorded in ${memory!.where}), so the real run is expected to fail it the same way`
+    : `predicted from Pylon's docs (an external id is unique per contact type); ${host} has not yet been seen to refuse or take one, so this is unverified: the real run sends the write, and a server that keeps ids per label takes it`;
+  return { ...conflict, message: `${conflict.message.replace(/; nothing was written$/, '')}. Dry run: ${why}` };
 }
 
 /** What the row's own keys are, for a message saying they found no contact. */
