@@ -34,7 +34,12 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   const outcome = dry
     ? `  would create ${n(stats.created)}, would update ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`
     : `  created ${n(stats.created)}, updated ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`;
-  lines.push(outcome + (stats.resumed > 0 ? ` (${n(stats.resumed)} from the earlier run)` : ''));
+  lines.push(outcome);
+  if (stats.resumed > 0) {
+    // The counts above cover every row; those an earlier run finished are replayed from its journal, whatever their outcome.
+    const thisRun = stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed - stats.resumed;
+    lines.push(`  of these, ${n(stats.resumed)} ${stats.resumed === 1 ? 'row was' : 'rows were'} done by the earlier run (${stats.resumed === 1 ? 'its outcome' : 'their outcomes'} read back from its journal) and ${n(thisRun)} by this run`);
+  }
   if (stats.notProcessed > 0) {
     const next = stats.journalPath
       ? 'run the same command with --resume to finish'

@@ -29,6 +29,7 @@ interface Learnt {
 
 /**
  * Which of the `""` clears a server (an API host) has been seen not to take,
+ * and whether it takes a contact external id held under another label,
  * remembered in a file of the tool's state folder so that a later run, its dry
  * run included, reports those clears without sending them again: a second run
  * of the same file then writes nothing, and its dry run counts what it does.
@@ -63,20 +64,57 @@ export class ClearMemory {
     if (fresh.length === 0) return;
     const at = new Date().toISOString();
     for (const u of fresh) this.learnt.set(u.field, { reason: u.general, at });
+    this.save(fresh.map((u) => u.field), (why) => onError?.(`could not record in ${this.path} that ${this.host} does not clear ${fresh.map((u) => u.field).join(', ')} with "" (${why}); the next run will try it again`));
+  }
+
+  /**
+   * Whether this server was seen to refuse a contact external id another contact holds under another label
+   * (Pylon documents external ids as unique per object type) or to take it (ids kept per label), and when.
+   * Undefined: not seen yet.
+   */
+  externalIdUnderOtherLabel(): { takes: boolean; at: string } | undefined {
+    const entry = this.learnt.get(EXTERNAL_ID_ENTRY);
+    if (entry?.reason === TAKES || entry?.reason === REFUSES) return { takes: entry.reason === TAKES, at: entry.at };
+    return undefined;
+  }
+
+  /** Records what a write carrying an external id held under another label showed (the last answer counts). */
+  learnExternalIdUnderOtherLabel(takes: boolean, onError?: (message: string) => void): void {
+    const reason = takes ? TAKES : REFUSES;
+    if (this.learnt.get(EXTERNAL_ID_ENTRY)?.reason === reason) return;
+    this.learnt.set(EXTERNAL_ID_ENTRY, { reason, at: new Date().toISOString() });
+    this.save([EXTERNAL_ID_ENTRY], (why) => onError?.(`could not record in ${this.path} whether ${this.host} takes an external id held under another label (${why}); the next dry run will not know it`));
+  }
+
+  /** Where this is kept, named in messages: the file, or this run only. */
+  get where(): string {
+    return this.path ?? 'this run';
+  }
+
+  get hostName(): string {
+    return this.host;
+  }
+
+  private save(keys: readonly string[], onError: (why: string) => void): void {
     if (!this.path) return;
     try {
       // Read again before writing: another run may have learnt about another host meanwhile.
       const all = readMemory(this.path);
-      all[this.host] = { ...all[this.host], ...Object.fromEntries(fresh.map((u) => [u.field, this.learnt.get(u.field)!])) };
+      all[this.host] = { ...all[this.host], ...Object.fromEntries(keys.map((key) => [key, this.learnt.get(key)!])) };
       mkdirSync(dirname(this.path), { recursive: true });
       const temp = `${this.path}.${process.pid}.tmp`;
       writeFileSync(temp, JSON.stringify(all, null, 2) + '\n');
       renameSync(temp, this.path);
     } catch (error) {
-      onError?.(`could not record in ${this.path} that ${this.host} does not clear ${fresh.map((u) => u.field).join(', ')} with "" (${(error as Error).message}); the next run will try it again`);
+      onError((error as Error).message);
     }
   }
 }
+
+/** The entry of a host in servers.json saying whether it takes a contact external id another contact holds under another label. */
+const EXTERNAL_ID_ENTRY = 'external_id_under_other_label';
+const TAKES = 'took an external id another contact holds under another label (ids kept per label)';
+const REFUSES = 'refused an external id another contact holds under another label (ids unique per contact type, as Pylon documents)';
 
 function readMemory(path: string): Record<string, Record<string, Learnt>> {
   try {

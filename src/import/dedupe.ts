@@ -1,12 +1,13 @@
 import type { RecordItem } from '../csv/read.js';
 import type { ColumnPlan } from './columns.js';
 import { hashBytes } from './hash.js';
-import { duplicateKeysFor, keyFor, type HeldKeySlots, type LookupKey } from './lookup-key.js';
+import { splitMulti } from '../columns.js';
+import { duplicateKeysFor, keyFor, type HeldKeySlots, type KeyedRow, type LookupKey } from './lookup-key.js';
 
 /**
  * Rows of one file that target the same contact: same id, or (without an id) the
- * same email, trimmed and lower-cased, or the same external id under the same
- * label (`duplicateKeysFor`): one email, one row, whatever the external ids, so
+ * same email, trimmed and lower-cased (a secondary email counts as one of the
+ * row's emails), or the same external id under the same label (`duplicateKeysFor`): one email, one row, whatever the external ids, so
  * two source records sharing an address never overwrite each other in turn. A
  * row with an email and an external id has both keys, and is a duplicate when
  * either one is (the caller asks about each key).
@@ -190,10 +191,11 @@ export function duplicateKeysOfCells(cells: readonly string[], plan: ColumnPlan)
   return duplicateKeysFor(keyedCells(cells, plan));
 }
 
-function keyedCells(cells: readonly string[], plan: ColumnPlan) {
+function keyedCells(cells: readonly string[], plan: ColumnPlan): KeyedRow {
   const cell = (index: number | undefined) => (index === undefined ? undefined : cells[index]?.trim() || undefined);
-  const { id, email, external_id: externalId, external_id_label: label } = plan.indexOf;
-  return { id: cell(id), email: cell(email), external_id: cell(externalId), external_id_label: cell(label) };
+  const { id, email, emails, external_id: externalId, external_id_label: label } = plan.indexOf;
+  const secondary = cell(emails);
+  return { id: cell(id), email: cell(email), ...(secondary ? { emails: splitMulti(secondary) } : {}), external_id: cell(externalId), external_id_label: cell(label) };
 }
 
 const CHUNK = 1 << 20;

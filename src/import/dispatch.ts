@@ -5,11 +5,12 @@ import type { Journal } from '../run/journal.js';
 import type { OutcomeLedger } from '../run/ledger.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.js';
-import { DEFAULT_EXTERNAL_ID_LABEL, emailKey, externalIdKey, heldExternalIdKey, type KeyedRow } from './lookup-key.js';
+import { DEFAULT_EXTERNAL_ID_LABEL, emailKey, externalIdKey, heldExternalIdKey, secondaryKeysOf, type KeyedRow } from './lookup-key.js';
 import type { Contact } from '../pylon/types.js';
 import { externalIdConflict } from './identity.js';
-import { unclearedIssue } from './clears.js';
-import { planRow, type FieldChange, type PlanContext } from './plan.js';
+import { unclearedIssue, type ClearMemory } from './clears.js';
+import { planRow, type FieldChange, type Plan, type PlanContext } from './plan.js';
+import type { RowIssue } from './desired.js';
 import type { Pool } from '../run/pool.js';
 import type { RunControl } from '../run/run-control.js';
 import type { UndoWriter } from '../run/undo-writer.js';
@@ -40,6 +41,32 @@ const heldKeyOf = (row: ChunkRow): LookupKey | undefined => (row.desired.externa
  */
 const emailHolderKeyOf = (row: ChunkRow, lookup: Lookup): LookupKey | undefined =>
   lookup.strategy === 'list' && row.desired.external_id && row.desired.email ? emailKey(row.desired.email) : undefined;
+
+/**
+ * What a row's secondary emails found, asked only when its email (and external id) found no contact: one contact
+ * (`via`: the address that found it), or several (the row fails, never a guess). Undefined: none, or nothing asked.
+ */
+export type SecondaryMatch = { kind: 'one'; contact: Contact; via: string } | { kind: 'many'; found: Array<{ email: string; ids: string[] }> };
+
+/** Whether the row's secondary emails are to be looked up: it has some, no id, and its key found no contact. */
+const needsSecondary = (row: ChunkRow, matches: ReadonlyMap<LookupKey, Match>): boolean =>
+  secondaryKeysOf(row.desired).length > 0 && (row.key === undefined || (matches.get(row.key)?.kind ?? 'none') === 'none');
+
+/** The contacts the row's secondary emails found, from the lookup's answers. */
+export function secondaryMatchOf(row: Pick<ChunkRow, 'desired'>, matches: ReadonlyMap<LookupKey, Match>): SecondaryMatch | undefined {
+  const found: Array<{ email: string; ids: string[]; contact?: Contact }> = [];
+  for (const key of secondaryKeysOf(row.desired)) {
+    const match = matches.get(key);
+    const email = key.slice(2);
+    if (match?.kind === 'one') found.push({ email, ids: [match.contact.id], contact: match.contact });
+    else if (match?.kind === 'many') found.push({ email, ids: match.ids });
+  }
+  const ids = new Set(found.flatMap((f) => f.ids));
+  if (ids.size === 0) return undefined;
+  const one = found.find((f) => f.contact);
+  if (ids.size === 1 && one) return { kind: 'one', contact: one.contact!, via: one.email };
+  return { kind: 'many', found: found.map(({ email, ids }) => ({ email, ids })) };
+}
 
 export interface DispatchParts {
   client: PylonClient;
@@ -76,6 +103,17 @@ interface OtherRecordMatch {
   held: Match | undefined;
   otherId: string;
   emailHolder: Match | undefined;
+  /** The secondary email that found the contact, when the row's email did not. */
+  via?: string;
+}
+
+/** A row found its contact by a secondary email only: whether another row of the file owns that contact is known at the end. */
+interface SecondaryOnlyMatch {
+  row: ChunkRow;
+  held: Match | undefined;
+  emailHolder: Match | undefined;
+  contact: Contact;
+  via: string;
 }
 
 /** The id the contact holds under the row's label when it is not the row's own, else undefined. */
@@ -122,6 +160,10 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   let deferred: Deferred[] = [];
   /** Rows matched by email to another record's contact, decided when the whole file has been read. */
   let otherRecords: OtherRecordMatch[] = [];
+  /** Rows matched by a secondary email only, decided when the whole file has been read. */
+  let secondaryOnly: SecondaryOnlyMatch[] = [];
+  /** Whether the dry run has said that its ROW_EXTERNAL_ID_TAKEN predictions are unverified for this host. */
+  let predictionNoted = false;
 
   /** Sends one planned write and records its outcome (or defers an uncertain create). Never rejects. */
   const write = async (row: ChunkRow, plan: WritePlan, resend = false): Promise<void> => {
@@ -169,17 +211,31 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
-  const dispatchRow = async (row: ChunkRow, match: Match, held: Match | undefined, emailHolder: Match | undefined, settled = false) => {
+  const dispatchRow = async (row: ChunkRow, match: Match, held: Match | undefined, emailHolder: Match | undefined, settled = false, secondary?: SecondaryMatch, via?: string) => {
     const email = row.desired.email;
     const ref = { ...row, email };
-    // The row's external id held under another label (by the matched contact or another): fail, naming that contact.
-    const conflict = externalIdConflict(row.desired, [match.kind === 'one' ? match.contact : undefined, held?.kind === 'one' ? held.contact : undefined]);
+    // The row's external id held under another label by the contact it matched: another system's record, never this row's.
+    const conflict = externalIdConflict(row.desired, [match.kind === 'one' ? match.contact : undefined]);
     if (conflict) {
       await ledger.fail(ref, conflict);
       return;
     }
     if (match.kind === 'many') {
       await ledger.fail(ref, { code: 'ROW_AMBIGUOUS_MATCH', field: row.desired.id ? 'id' : 'email', message: `${match.ids.length} contacts match (${match.ids.join(', ')}); fix the duplicates in Pylon or add an id column` });
+      return;
+    }
+    // Nothing found by the row's email (or external id): its secondary emails may find the contact (a merged record's old address).
+    if (match.kind === 'none' && secondary?.kind === 'many') {
+      const ids = [...new Set(secondary.found.flatMap((f) => f.ids))];
+      await ledger.fail(ref, {
+        code: 'ROW_AMBIGUOUS_MATCH',
+        field: 'emails',
+        message: `No contact has ${describeOwnKeys(row)}, and its secondary emails match ${ids.length} contacts (${secondary.found.map((f) => `${f.email}: ${f.ids.join(', ')}`).join('; ')}): nothing was written, the tool never guesses. Merge those contacts in Pylon, or remove from the row the addresses that are not this person's`,
+      });
+      return;
+    }
+    if (match.kind === 'none' && secondary?.kind === 'one') {
+      secondaryOnly.push({ row, held, emailHolder, contact: secondary.contact, via: secondary.via });
       return;
     }
     const ext = row.desired.account_external_id;
@@ -201,7 +257,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     // Found by email, holding another id of the row's system: whether that record is also a row of this file is known at the end.
     const otherId = !settled && existing && parts.fileLineOf ? otherIdUnderLabel(row.desired, existing) : undefined;
     if (otherId !== undefined) {
-      otherRecords.push({ row, match, held, otherId, emailHolder });
+      otherRecords.push({ row, match, held, otherId, emailHolder, ...(via ? { via } : {}) });
       return;
     }
     // The row's contact (found by its id) would take an email another contact holds: Pylon refuses it, or keeps two contacts
@@ -217,6 +273,27 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       return;
     }
     const plan = planRow(row.desired, existing, planContext);
+    // The row's external id held under another label by another contact (the list lookup knows; search only when it saw that
+    // contact): whether the write carrying it is taken is the server's to say (ids per contact type, as Pylon documents, or per
+    // label). The real run sends it; the dry run predicts from what this host was seen to do.
+    const heldElsewhere = held?.kind === 'one' && held.contact.id !== existing?.id && carriesExternalId(plan) ? externalIdConflict(row.desired, [held.contact]) : undefined;
+    // A label that differs only in case most likely names the same system: another contact for it would be a duplicate person.
+    if (heldElsewhere && sameLabelButCase(row.desired, held)) {
+      await ledger.fail(ref, heldElsewhere);
+      return;
+    }
+    if (heldElsewhere && parts.dryRun) {
+      const prediction = predictHeldExternalId(heldElsewhere, planContext.clears);
+      if (prediction) {
+        if (!predictionNoted && !planContext.clears?.externalIdUnderOtherLabel()) {
+          predictionNoted = true;
+          parts.onNote?.(`dry run: rows whose external id another contact holds under another label are counted failed (ROW_EXTERNAL_ID_TAKEN), as Pylon documents external ids unique per contact type; whether ${planContext.clears?.hostName ?? 'this host'} refuses them has not been seen yet, so that is unverified: the real run sends them and reports what the server does`);
+        }
+        await ledger.fail(ref, prediction);
+        return;
+      }
+    }
+    if (heldElsewhere) row = { ...row, heldExternalId: heldElsewhere };
     // A write an interrupted earlier run sent without recording its answer.
     const sent = journal?.sentBefore.get(row.line);
     if (sent && existing && (plan.action === 'unchanged' || plan.action === 'skip')) {
@@ -317,7 +394,42 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
+  /**
+   * A row found by a secondary email only takes the contact (its email then becomes the row's) unless another row of
+   * the file claims one of the contact's addresses: that row finds the contact by its own email, so it is that row's.
+   */
+  const finishSecondaryOnly = async () => {
+    const pending = secondaryOnly;
+    secondaryOnly = [];
+    for (const [k, item] of pending.entries()) {
+      if (control.stopped) {
+        ledger.notProcessed(pending.length - k);
+        return;
+      }
+      try {
+        const { row, contact, via } = item;
+        const addresses = [...new Set([contact.email, ...(contact.emails ?? [])].filter((e): e is string => !!e).map((e) => e.trim().toLowerCase()))];
+        const owner = addresses.map((address) => ({ address, line: parts.fileLineOf?.(emailKey(address)) })).find((o) => o.line !== undefined && o.line !== row.line);
+        if (owner) {
+          await ledger.fail({ ...row, email: row.desired.email }, {
+            code: 'ROW_EMAIL_OF_OTHER_RECORD',
+            field: 'emails',
+            message: `No contact has ${describeOwnKeys(row)}; its secondary email ${via} is held by contact ${contact.id}, whose address ${owner.address} line ${owner.line} of this file has: that contact is line ${owner.line}'s, so this row is not written over it. Remove ${via} from one of the two rows, or merge them`,
+          });
+          continue;
+        }
+        await dispatchRow(row, { kind: 'one', contact }, item.held, item.emailHolder, false, undefined, via);
+      } catch (error) {
+        control.stopOrThrow(error);
+        ledger.notProcessed(pending.length - k);
+        return;
+      }
+    }
+  };
+
   const finishOtherRecords = async () => {
+    // First the rows found by a secondary email: one may turn out to be found by another record's contact.
+    await finishSecondaryOnly();
     const pending = otherRecords;
     otherRecords = [];
     for (const [k, item] of pending.entries()) {
@@ -336,8 +448,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         const contact = (match as Extract<Match, { kind: 'one' }>).contact;
         await ledger.fail({ ...row, email: row.desired.email }, {
           code: 'ROW_EMAIL_OF_OTHER_RECORD',
-          field: 'email',
-          message: `Email ${row.desired.email} is held by contact ${contact.id}, which is ${label} record ${otherId}, and line ${owner} of this file is that record: this row (${label} record ${row.desired.external_id}) is not written over it. Once line ${owner}'s email is in Pylon, import this row again and its contact is created`,
+          field: item.via ? 'emails' : 'email',
+          message: `${item.via ? `Secondary email ${item.via}` : `Email ${row.desired.email}`} is held by contact ${contact.id}, which is ${label} record ${otherId}, and line ${owner} of this file is that record: this row (${label} record ${row.desired.external_id}) is not written over it. Once line ${owner}'s email is in Pylon, import this row again and its contact is created`,
         });
       } catch (error) {
         control.stopOrThrow(error);
@@ -358,6 +470,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         // Held-id keys cost no call: the list answers them from memory, and search sends only email and id parts.
         const keys = chunk.flatMap((r) => [r.key, heldKeyOf(r), emailHolderKeyOf(r, lookup)]).filter((k): k is LookupKey => k !== undefined);
         const matches = keys.length > 0 ? await pool.run(() => lookup.resolve(keys, signal)) : new Map<LookupKey, Match>();
+        // Secondary emails are looked up only for the rows nothing else found: search spends batch room on those alone.
+        const secondaryKeys = [...new Set(chunk.filter((r) => needsSecondary(r, matches)).flatMap((r) => secondaryKeysOf(r.desired)))];
+        if (secondaryKeys.length > 0) for (const [key, match] of await pool.run(() => lookup.resolve(secondaryKeys, signal))) matches.set(key, match);
         await resolveAccounts(chunk);
         for (const [i, row] of chunk.entries()) {
           if (control.stopped) {
@@ -366,7 +481,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
           }
           const held = heldKeyOf(row);
           const holder = emailHolderKeyOf(row, lookup);
-          await dispatchRow(row, row.key ? matches.get(row.key) ?? { kind: 'none' } : { kind: 'none' }, held ? matches.get(held) : undefined, holder ? matches.get(holder) : undefined);
+          const secondary = needsSecondary(row, matches) ? secondaryMatchOf(row, matches) : undefined;
+          await dispatchRow(row, row.key ? matches.get(row.key) ?? { kind: 'none' } : { kind: 'none' }, held ? matches.get(held) : undefined, holder ? matches.get(holder) : undefined, false, secondary);
           done++;
         }
       } catch (error) {
@@ -376,6 +492,40 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       }
     },
   };
+}
+
+/** Whether the contact holding the row's external id holds it under a label that differs from the row's only in case. */
+function sameLabelButCase(desired: KeyedRow, held: Match | undefined): boolean {
+  if (held?.kind !== 'one' || !desired.external_id) return false;
+  const label = held.contact.external_ids?.find((e) => e.external_id === desired.external_id)?.label ?? '';
+  return label.toLowerCase() === (desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL).toLowerCase();
+}
+
+/** Whether a planned write sends the row's external id (a create always does; an update when it adds it). */
+function carriesExternalId(plan: Plan): boolean {
+  return plan.action === 'create' ? plan.body.external_ids !== undefined : plan.action === 'update' && plan.changes.some((c) => c.column === 'external_id');
+}
+
+/**
+ * The dry run's outcome for a write carrying an external id another contact holds under another label: the refusal,
+ * unless this host was seen to take such a write (then undefined: it is planned as any other). Unknown: Pylon's
+ * documented behaviour (ids unique per contact type), and the message says it is not verified for this host.
+ */
+export function predictHeldExternalId(conflict: RowIssue, memory: ClearMemory | undefined): RowIssue | undefined {
+  const seen = memory?.externalIdUnderOtherLabel();
+  if (seen?.takes) return undefined;
+  const host = memory?.hostName ?? 'this host';
+  const why = seen
+    ? `${host} refused such a write when it was last sent (${seen.at.slice(0, 10)}, recorded in ${memory!.where}), so the real run is expected to fail it the same way`
+    : `predicted from Pylon's docs (an external id is unique per contact type); ${host} has not yet been seen to refuse or take one, so this is unverified: the real run sends the write, and a server that keeps ids per label takes it`;
+  return { ...conflict, message: `${conflict.message.replace(/; nothing was written$/, '')}. Dry run: ${why}` };
+}
+
+/** What the row's own keys are, for a message saying they found no contact. */
+function describeOwnKeys(row: ChunkRow): string {
+  const { email, external_id: id, external_id_label: label } = row.desired;
+  const ext = id ? `external id ${id} (label "${label || DEFAULT_EXTERNAL_ID_LABEL}")` : '';
+  return [email ? `the row's email ${email}` : '', ext].filter((x) => x).join(' or ') || 'the row\'s email';
 }
 
 function describeChanges(changes: FieldChange[]): string {

@@ -48,6 +48,8 @@ export const emailKey = (email: string): LookupKey => 'e:' + email.trim().normal
 export interface KeyedRow {
   id?: string;
   email?: string | null;
+  /** Secondary emails (an `emails` column): matching only, when the row's email and id find no contact. */
+  emails?: readonly string[];
   external_id?: string;
   external_id_label?: string;
 }
@@ -65,13 +67,26 @@ export function labelledKeyOf(row: KeyedRow): LookupKey | undefined {
 }
 
 /**
- * The keys that make two rows of one file the same contact: its id; else its
- * email (one email, one row, whatever the external ids) and its (label, id) pair.
+ * The row's secondary emails as keys, without its primary email and without
+ * repeats: what finds its contact when its email (and external id) find none.
  */
-export function duplicateKeysFor(row: KeyedRow): Array<{ key: LookupKey; by: 'id' | 'email' | 'external id' }> {
+export function secondaryKeysOf(row: KeyedRow): LookupKey[] {
+  if (row.id || !row.emails?.length) return [];
+  const keys = new Set(row.emails.map(emailKey));
+  if (row.email) keys.delete(emailKey(row.email));
+  return [...keys];
+}
+
+/**
+ * The keys that make two rows of one file the same contact: its id; else its
+ * email (one email, one row, whatever the external ids), its secondary emails
+ * (they can find a contact too, so each is one row's) and its (label, id) pair.
+ */
+export function duplicateKeysFor(row: KeyedRow): Array<{ key: LookupKey; by: 'id' | 'email' | 'secondary email' | 'external id' }> {
   if (row.id) return [{ key: idKey(row.id), by: 'id' }];
-  const keys: Array<{ key: LookupKey; by: 'id' | 'email' | 'external id' }> = [];
+  const keys: Array<{ key: LookupKey; by: 'id' | 'email' | 'secondary email' | 'external id' }> = [];
   if (row.email) keys.push({ key: emailKey(row.email), by: 'email' });
+  for (const key of secondaryKeysOf(row)) keys.push({ key, by: 'secondary email' });
   const labelled = labelledKeyOf(row);
   if (labelled) keys.push({ key: labelled, by: 'external id' });
   return keys;

@@ -118,7 +118,7 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       claim();
       return { kind: 'fail', row, issue: { code: 'ROW_EMAIL_REQUIRED', field: 'email', message: 'An email (or id) is needed to find the contact; this row has neither' } };
     }
-    // One email, one row: a row is a duplicate when its id, its email or its (label, external id) is another row's.
+    // One email, one row: a row is a duplicate when its id, its email (or a secondary one) or its (label, external id) is another row's.
     // Every key of the row is given to the index, even after one made it a duplicate: which later rows are duplicates
     // must not depend on the order of a row's keys, and must be the same in a resumed run (replayed rows give all theirs).
     let duplicate: { duplicateOf: number; by: string } | undefined;
@@ -128,8 +128,10 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     }
     if (duplicate) {
       const { duplicateOf, by } = duplicate;
-      const field = by === 'external id' ? 'external_id' : by;
-      return { kind: 'fail', row: withEmail, issue: { code: 'ROW_DUPLICATE_IN_FILE', field, message: `Duplicate of line ${duplicateOf} (same ${by}; --on-duplicate ${options.onDuplicate})` } };
+      const field = by === 'external id' ? 'external_id' : by === 'secondary email' ? 'emails' : by;
+      // A secondary email finds a contact as the email does: one email, one row, whichever column holds it in either row.
+      const same = by === 'secondary email' ? 'email: one of its secondary emails is an email of that row' : by;
+      return { kind: 'fail', row: withEmail, issue: { code: 'ROW_DUPLICATE_IN_FILE', field, message: `Duplicate of line ${duplicateOf} (same ${same}; --on-duplicate ${options.onDuplicate})` } };
     }
     const reportedDuplicate = report && row.cells[report.code]?.trim() === 'ROW_DUPLICATE_IN_FILE' ? { line: (report.line === undefined ? '' : row.cells[report.line]?.trim()) || '?' } : undefined;
     return { kind: 'lookup', row: { line: item.line, cells: row.cells, desired, key, ...(row.notes ? { notes: row.notes } : {}), ...(reportedDuplicate ? { reportedDuplicate } : {}) } };

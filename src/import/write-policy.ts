@@ -24,6 +24,11 @@ export interface PendingRow {
    * the file that report came from: it must not be written over a contact that exists (the kept row's), see dispatch.ts.
    */
   reportedDuplicate?: { line: string };
+  /**
+   * The row's external id is held under another label by another contact (the lookup saw it), named by this issue: a
+   * refusal of the write is that (ROW_EXTERNAL_ID_TAKEN), and the server's answer tells whether it keeps ids per label.
+   */
+  heldExternalId?: RowIssue;
 }
 
 export type WritePlan = Plan & { action: 'create' | 'update' };
@@ -103,9 +108,12 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   const takeOver = async (row: PendingRow, existingId: string, requestId: string | undefined, createdByUs: boolean): Promise<WriteResult> => {
     if (ctx.planContext.mode === 'create' && !createdByUs) return { outcome: 'skipped', id: existingId, requestId, message: `a contact with this email already exists (${existingId}); --mode create never updates` };
     const existing = await client.getContact(existingId, { signal });
-    // Refused because another system's record holds the row's external id: never "the same person".
+    // Refused because another system's record holds the row's external id: never "the same person". The server keeps ids per contact type.
     const conflict = externalIdConflict(row.desired, [existing.data]);
-    if (conflict) return { outcome: 'failed', id: existingId, requestId: existing.requestId, issue: conflict };
+    if (conflict) {
+      ctx.planContext.clears?.learnExternalIdUnderOtherLabel(false, ctx.onNote);
+      return { outcome: 'failed', id: existingId, requestId: existing.requestId, issue: conflict };
+    }
     const diff = diffContact(row.desired, existing.data, ctx.planContext);
     // The clears the server is known not to take are left out by updateWithClears, and fail the row there.
     const patched = diff.changes.length > 0 ? await update(row, existingId, diff.body, diff.changes) : undefined;
@@ -137,9 +145,24 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
     }
   };
 
+  const send = (row: PendingRow, plan: WritePlan, resend: boolean) => (plan.action === 'update' ? update(row, plan.id, plan.body, plan.changes, plan.uncleared) : create(row, plan, resend));
+
   return {
-    write(row, plan, options) {
-      return plan.action === 'update' ? update(row, plan.id, plan.body, plan.changes, plan.uncleared) : create(row, plan, options?.resend ?? false);
+    async write(row, plan, options) {
+      const held = row.heldExternalId;
+      if (!held) return send(row, plan, options?.resend ?? false);
+      // The write carries an external id another contact holds under another label: the server decides, and is remembered.
+      try {
+        const result = await send(row, plan, options?.resend ?? false);
+        if (result.outcome === 'created' || result.outcome === 'updated') ctx.planContext.clears?.learnExternalIdUnderOtherLabel(true, ctx.onNote);
+        return result;
+      } catch (error) {
+        if (!(error instanceof PylonApiError) || error.status !== 400) throw error;
+        const why = error.errors.join('; ') || error.message;
+        // Learnt only from a refusal that is about the id: a 400 for another field says nothing about it.
+        if (row.desired.external_id && (why.includes(row.desired.external_id) || /external/i.test(why))) ctx.planContext.clears?.learnExternalIdUnderOtherLabel(false, ctx.onNote);
+        return { outcome: 'failed', id: '', requestId: error.requestId, issue: { ...held, message: `${held.message} (Pylon refused the write: ${why})` } };
+      }
     },
   };
 }

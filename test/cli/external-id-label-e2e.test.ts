@@ -1,0 +1,89 @@
+/**
+ * A row whose external id another contact holds under another label (hubspot:101 beside zendesk:101:
+ * two systems, two people). Pylon documents external ids as unique per contact type; a server may
+ * keep them per label. The real run sends the write and lets the server decide, by list and by
+ * search alike: a refusal fails the row ROW_EXTERNAL_ID_TAKEN naming the holder, a per-label server
+ * takes it. What the host did is remembered (servers.json in the state folder), and the dry run
+ * predicts from it: unknown, Pylon's documented refusal, said to be unverified for this host.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { envFor, FAST_RATE, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
+import { readCsv } from '../helpers/corpus.js';
+
+const MODES = ['reject', 'reject-plain', 'per-label'] as const;
+const LOOKUPS = ['list', 'search'] as const;
+
+for (const mode of MODES) {
+  for (const lookup of LOOKUPS) {
+    test(`--external-id-taken ${mode}, --lookup ${lookup}: the write is sent and the server decides; the dry run predicts from what this host was seen to do`, async (t) => {
+      const emulator = await startEmulator(t, { externalIdTaken: mode });
+      const dir = tempDir(t);
+      const env = { ...envFor(emulator), XDG_STATE_HOME: join(dir, 'state') };
+      const zed = emulator.store.insert({ name: 'Zed', email: 'zed@x.example', external_ids: [{ external_id: '101', label: 'zendesk' }] });
+      const zoe = emulator.store.insert({ name: 'Zoe', email: 'zoe@x.example', external_ids: [{ external_id: '102', label: 'zendesk' }] });
+      const holders = JSON.stringify([emulator.store.get(zed.id), emulator.store.get(zoe.id)]);
+      const file = (name: string, row: string) => {
+        const path = join(dir, name);
+        writeFileSync(path, `name,email,external_id,external_id_label\n${row}\n`);
+        return path;
+      };
+      const run = async (input: string, extra: string[] = []) => {
+        const errors = join(dir, `errors-${Math.random().toString(36).slice(2)}.csv`);
+        const res = await runCli(['import', input, '--lookup', lookup, '--rate', FAST_RATE, '--errors', errors, '--json', ...extra], { env, cwd: dir });
+        t.true(res.code === 0 || res.code === 3, res.stderr);
+        return { stats: statsOf(res), errors: readCsv(errors), stderr: res.stderr };
+      };
+      const ann = file('ann.csv', 'Ann,ann@x.example,101,hubspot');
+
+      // Nothing known about this host: the list lookup sees the holder and predicts Pylon's documented refusal, unverified.
+      const dry = await run(ann, ['--dry-run']);
+      if (lookup === 'list') {
+        t.like(dry.stats, { created: 0, failed: 1 });
+        t.is(dry.errors[0]?._error_code, 'ROW_EXTERNAL_ID_TAKEN');
+        t.regex(dry.errors[0]?._error_message ?? '', new RegExp(`held by contact ${zed.id} under label "zendesk".*has not yet been seen to refuse or take one, so this is unverified`));
+        t.regex(dry.stderr, /has not been seen yet, so that is unverified/);
+      } else {
+        // Search cannot filter on external ids: the holder is not seen before the write.
+        t.like(dry.stats, { created: 1, failed: 0 });
+      }
+
+      const real = await run(ann);
+      if (mode === 'per-label') {
+        t.like(real.stats, { created: 1, failed: 0 });
+        const created = [...emulator.store.all()].find((c) => c.email === 'ann@x.example');
+        t.deepEqual(created?.external_ids, [{ external_id: '101', label: 'hubspot' }]);
+      } else {
+        t.like(real.stats, { created: 0, failed: 1 });
+        const error = real.errors[0];
+        if (mode === 'reject-plain' && lookup === 'search') {
+          // A refusal that names no one, and a holder search could not see: Pylon's message.
+          t.is(error?._error_code, 'ROW_API_REJECTED');
+          t.regex(error?._error_message ?? '', /external id "101"/);
+        } else {
+          t.is(error?._error_code, 'ROW_EXTERNAL_ID_TAKEN');
+          t.regex(error?._error_message ?? '', new RegExp(`held by contact ${zed.id} under label "zendesk"`));
+        }
+      }
+      t.is(JSON.stringify([emulator.store.get(zed.id), emulator.store.get(zoe.id)]), holders, 'the holders are unchanged');
+
+      // What the host did is remembered when the run knew the id was held: the next dry run predicts from it.
+      const memory = join(dir, 'state', 'pylon-contacts', 'servers.json');
+      const servers = (existsSync(memory) ? JSON.parse(readFileSync(memory, 'utf8')) : {}) as Record<string, Record<string, { reason: string }>>;
+      const learnt = servers[new URL(emulator.url).host]?.external_id_under_other_label?.reason;
+      const known = lookup === 'list' || mode === 'reject';
+      if (!known) t.falsy(learnt);
+      else t.regex(learnt ?? '', mode === 'per-label' ? /^took / : /^refused /);
+
+      const bob = await run(file('bob.csv', 'Bob,bob@x.example,102,hubspot'), ['--dry-run']);
+      if (lookup === 'search') t.like(bob.stats, { created: 1, failed: 0 });
+      else if (mode === 'per-label') t.like(bob.stats, { created: 1, failed: 0 }, 'this host takes such ids: the dry run counts the create');
+      else {
+        t.like(bob.stats, { created: 0, failed: 1 });
+        t.regex(bob.errors[0]?._error_message ?? '', new RegExp(`held by contact ${zoe.id} under label "zendesk".*refused such a write when it was last sent`));
+        t.notRegex(bob.stderr, /unverified/);
+      }
+    });
+  }
+}

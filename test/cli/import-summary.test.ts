@@ -1,0 +1,26 @@
+import test from 'ava';
+import { printImportSummary } from '../../src/cli/output.js';
+import { ENDPOINTS, type EndpointKey } from '../../src/config.js';
+import { createImportStats } from '../../src/import/stats.js';
+import { cliContext } from '../helpers/context.js';
+
+/** The stats of a resumed run: the counts cover every row of the file, those replayed from the journal included. */
+function resumedStats() {
+  const stats = createImportStats({ calls: Object.fromEntries(ENDPOINTS.map((e) => [e, 0])) as Record<EndpointKey, number>, dryRun: false, errorsPath: 'contacts.errors.csv' });
+  Object.assign(stats, { total: 34, created: 20, updated: 3, unchanged: 2, skipped: 2, failed: 7, resumed: 24, durationMs: 1200, lookupStrategy: 'list' });
+  return stats;
+}
+
+test('a resumed run says how many of the counted rows the earlier run did, apart from the outcome counts (not "failed 7 (24 from the earlier run)")', (t) => {
+  const { ctx, out } = cliContext({}, '/');
+  printImportSummary(resumedStats(), ctx, { json: false, verb: 'Import', input: 'contacts.csv' });
+  t.regex(out.stderr, /^ {2}created 20, updated 3, unchanged 2, skipped 2, failed 7$/m);
+  t.regex(out.stderr, /^ {2}of these, 24 rows were done by the earlier run \(their outcomes read back from its journal\) and 10 by this run$/m);
+  t.notRegex(out.stderr, /failed 7 \(/);
+});
+
+test('a run that resumed nothing prints no such line', (t) => {
+  const { ctx, out } = cliContext({}, '/');
+  printImportSummary({ ...resumedStats(), resumed: 0 }, ctx, { json: false, verb: 'Import', input: 'contacts.csv' });
+  t.notRegex(out.stderr, /earlier run/);
+});
