@@ -41,7 +41,8 @@ export interface UndoRunOptions {
 export async function beginUndoRun(options: UndoRunOptions): Promise<UndoRun> {
   const { resume, journalPath } = options;
   const path = chooseUndoPath(options.asked, resume, journalPath, options.onNote);
-  if (journalPath && !resume) {
+  // A journal already there is an unfinished run's, which the run refuses to start beside (before any write): its state is left as it is.
+  if (journalPath && !resume && !existsSync(journalPath)) {
     // The run state goes beside the journal: a journal that cannot be written is the usage error its own check names (exit 2), not a crash here.
     await checkWritable([{ path: journalPath, option: '--journal' }]);
     writeRunMeta(journalPath, { undoPath: path });

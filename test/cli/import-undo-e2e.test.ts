@@ -125,6 +125,10 @@ test('import killed by kill -9 mid-way, then --resume: one undo file holds every
   t.is(first.signal, 'SIGKILL', `${first.code} ${first.stderr}`);
   t.true(existsSync(journal));
   t.true(snapshot(emulator).some((c) => c.name?.startsWith('Person')), 'the kill left contacts to change');
+  // A plain re-run beside the journal is refused, and leaves the interrupted run's undo file for its --resume.
+  const again = await runCli([...args, ...FAST], { env });
+  t.is(again.code, 2, again.stderr);
+  t.regex(again.stderr, /Use --resume/);
 
   const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
   t.is(resumed.code, 0, resumed.stderr);

@@ -29,7 +29,6 @@ import { cwdOf, resolveFrom } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
 import { ConfigError, invalidOption } from '../../errors.js';
 import { withUndoRun } from '../../run/undo-run.js';
-import { refuseUnfinished } from '../../run/journal.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress } from '../progress.js';
 import { importExitCode, printImportSummary } from '../output.js';
@@ -195,8 +194,6 @@ export const importCommand: CommandModule<object, ImportArgv> = {
           }
         }
         if (!options.undoPath) return runImport(options, { ...hooks, stdin: ctx.stdin as never });
-        // Checked before the undo file's run state is written beside the journal: it would replace the unfinished run's.
-        if (options.journalPath && !options.resume) refuseUnfinished(options.journalPath, options.mode);
         // The undo file's lifecycle is update's: its path (a resume keeps the interrupted run's), the rows rebuilt from the journal.
         const stats = await withUndoRun({ asked: options.undoPath, resume: options.resume, journalPath: options.journalPath, onNote: hooks.onNote }, (undoPath) =>
           runImport({ ...options, undoPath, undoOrganization: target.organization?.id }, { ...hooks, stdin: ctx.stdin as never }),
