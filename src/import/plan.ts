@@ -15,6 +15,12 @@ export interface FieldChange {
   column: string;
   from: string;
   to: string;
+  /**
+   * `account_external_id` only: the account ids behind the external ids (`to` is empty when the
+   * new account's id is not known). `from`/`to` are external ids, for the plan; an undo row
+   * restores the account by its id, the one thing every contact has (undo-rows.ts).
+   */
+  accountId?: { from: string; to: string };
 }
 
 export type Plan =
@@ -138,6 +144,7 @@ export function diffContact(
     if (!same) {
       body.account_external_id = desired.account_external_id;
       note('account_external_id', externalIds[0], desired.account_external_id);
+      changes[changes.length - 1].accountId = { from: currentAccount, to: resolved ?? '' };
     }
   }
   // An account found by --account-match never replaces the one a contact has.

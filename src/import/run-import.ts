@@ -115,7 +115,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       ...(options.journalPath ? { journal: { path: options.journalPath, key: { input: fingerprint!, mode: options.mode, host: hostOf(options.connection.baseUrl) }, resume: options.resume } } : {}),
       errors: { path: options.errorsPath, header: reportHeader },
       ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: options.dryRun } } : {}),
-      ...(options.undoPath && !options.dryRun ? { undo: { path: options.undoPath, fieldColumns: columns.fields, organizationId: options.undoOrganization } } : {}),
+      ...(options.undoPath && !options.dryRun ? { undo: { path: options.undoPath, fieldColumns: columns.fields, organizationId: options.undoOrganization, skipEmpty: true } } : {}),
       concurrency: options.connection.concurrency,
       onProgress: hooks.onProgress,
       onNote: note,

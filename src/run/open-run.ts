@@ -35,7 +35,7 @@ export interface OpenRunSpec<S extends ImportStats = ImportStats> {
   /** The results file (`withChanges`: the dry run's `_changes` column). */
   results?: { path: string; withChanges: boolean };
   /** The undo file: one row per changed contact with its previous values. */
-  undo?: { path: string; fieldColumns: readonly string[]; organizationId?: string };
+  undo?: { path: string; fieldColumns: readonly string[]; organizationId?: string; /** No file when no row was written. */ skipEmpty?: boolean };
   concurrency: number;
   onProgress?: (stats: S) => void;
   onNote?: (message: string) => void;
@@ -88,7 +88,7 @@ export async function openRun<S extends ImportStats>(spec: OpenRunSpec<S>): Prom
     }
     errors = await createErrorReport(spec.errors.path, spec.errors.header);
     results = spec.results ? await createResultsReport(spec.results.path, spec.results.withChanges) : undefined;
-    if (spec.undo) undo = await createUndoWriter(spec.undo.path, spec.undo.fieldColumns, spec.undo.organizationId);
+    if (spec.undo) undo = await createUndoWriter(spec.undo.path, spec.undo.fieldColumns, spec.undo.organizationId, { skipEmpty: spec.undo.skipEmpty });
     let lastProgress = 0;
     const ledger = createLedger({
       stats,

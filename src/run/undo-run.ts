@@ -13,6 +13,7 @@
 import { createReadStream, existsSync, renameSync } from 'node:fs';
 import { parse } from 'csv-parse';
 import { readJournal } from './journal.js';
+import { checkWritable } from '../output/output-file.js';
 import { openCsvFile } from '../output/csv-file.js';
 import { undoCells, undoColumns } from '../update/undo-rows.js';
 import { chooseUndoPath, removeRunState, writeRunMeta } from './run-state.js';
@@ -40,7 +41,12 @@ export interface UndoRunOptions {
 export async function beginUndoRun(options: UndoRunOptions): Promise<UndoRun> {
   const { resume, journalPath } = options;
   const path = chooseUndoPath(options.asked, resume, journalPath, options.onNote);
-  if (journalPath && !resume) writeRunMeta(journalPath, { undoPath: path });
+  // A journal already there is an unfinished run's, which the run refuses to start beside (before any write): its state is left as it is.
+  if (journalPath && !resume && !existsSync(journalPath)) {
+    // The run state goes beside the journal: a journal that cannot be written is the usage error its own check names (exit 2), not a crash here.
+    await checkWritable([{ path: journalPath, option: '--journal' }]);
+    writeRunMeta(journalPath, { undoPath: path });
+  }
   let aside = resume && path ? await setAsideEarlierUndo(path) : undefined;
   let unaccounted = 0;
   let rebuilt = 0;

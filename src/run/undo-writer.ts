@@ -16,9 +16,10 @@ export interface UndoWriter {
   discard(): Promise<void>;
 }
 
-export async function createUndoWriter(path: string, fieldColumns: readonly string[], organizationId?: string): Promise<UndoWriter> {
+/** `skipEmpty`: a run that changed no contact leaves no undo file (only a header would be in it). */
+export async function createUndoWriter(path: string, fieldColumns: readonly string[], organizationId?: string, options: { skipEmpty?: boolean } = {}): Promise<UndoWriter> {
   const columns = undoColumns(fieldColumns, organizationId);
-  const file: CsvFile<string[]> = await openCsvFile<string[]>(path, columns, (cells) => cells, { keepPartialOnFailure: true });
+  const file: CsvFile<string[]> = await openCsvFile<string[]>(path, columns, (cells) => cells, { keepPartialOnFailure: true, skipEmpty: options.skipEmpty });
   return {
     write: (contact, changes) => file.write(undoCells(columns, contact.id, contact.email, changes, organizationId)),
     commit: () => file.commit(),

@@ -18,11 +18,16 @@ export const SET_PREFIX = '_set.';
 /** The organisation (`GET /me`) whose contacts the row holds: `update <undo file>` refuses a file of another one. */
 export const ORGANIZATION_COLUMN = '_organization';
 
-/** Columns the undo file does not restore (the id identifies the contact; account_external_id is restored as account_id; a migration's identity and account-matching columns are not fields). */
-const NOT_RESTORED = new Set(['id', 'email', 'emails', 'account_external_id', 'external_id', 'external_id_label', 'account_id_if_unset']);
+/**
+ * Columns the undo file does not restore: the id identifies the contact; a migration's identity
+ * columns are not fields (the external id a run adds to a contact stays: docs/import.md "Undo").
+ */
+const NOT_RESTORED = new Set(['id', 'email', 'emails', 'external_id', 'external_id_label']);
+/** Columns that set the account some other way: the undo row restores the account by its id (`account_id`). */
+const ACCOUNT_SOURCES = new Set(['account_external_id', 'account_id_if_unset']);
 
 export function undoColumns(fieldColumns: readonly string[], organizationId?: string): string[] {
-  const fields = fieldColumns.filter((c) => !NOT_RESTORED.has(c));
+  const fields = [...new Set(fieldColumns.map((c) => (ACCOUNT_SOURCES.has(c) ? 'account_id' : c)).filter((c) => !NOT_RESTORED.has(c)))];
   // The email is a field the run can change only when the contacts are matched by id.
   const emailChanges = fieldColumns.includes('email') && fieldColumns.includes('id');
   const setColumns = [...(emailChanges ? ['email'] : []), ...fields].map((c) => SET_PREFIX + c);
@@ -36,13 +41,16 @@ export function undoCells(columns: readonly string[], contactId: string, email: 
   if (org >= 0 && organizationId) cells[org] = organizationId;
   cells[0] = contactId;
   cells[1] = email ?? '';
-  for (const change of changes) {
-    const column = change.column === 'account_external_id' ? 'account_id' : change.column;
-    const i = columns.indexOf(column);
+  for (const raw of changes) {
+    // An account set by its external id is restored by the account id it replaced, and checked against the one it set.
+    // (`from` is the old account's external id: never an account id, so without the ids there is nothing to restore.)
+    if (raw.column === 'account_external_id' && !raw.accountId) continue;
+    const change = raw.column === 'account_external_id' ? { column: 'account_id', ...raw.accountId! } : raw;
+    const i = columns.indexOf(change.column);
     if (i > 1) cells[i] = change.from === '' ? UNDO_CLEAR_TOKEN : change.from;
     if (change.column === 'email') cells[1] = change.from;
-    // account_external_id: the value set is an external id, not comparable with account_id: left unchecked.
-    const s = change.column === 'account_external_id' ? -1 : columns.indexOf(SET_PREFIX + change.column);
+    // An account id set that is not known (`to` empty) is left unchecked.
+    const s = raw.column === 'account_external_id' && change.to === '' ? -1 : columns.indexOf(SET_PREFIX + change.column);
     if (s >= 0) cells[s] = change.to === '' ? UNDO_CLEAR_TOKEN : change.to;
   }
   return cells;

@@ -217,7 +217,9 @@ test('after kill -9, the next run removes the dead run\'s stdin spool; the looku
   const emulator = await startEmulator(t, { latencyMs: 30 });
   const csv = contactsCsv(400, 'spool');
   const before = new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('pylon-contacts-')));
-  const run = spawnCli(['import', '-', '--json', '-q', '--rate', FAST_RATE, '--lookup', 'list', '--errors', join(tempDir(t), 'e.csv')], { env: envFor(emulator), stdin: csv });
+  // In a folder of its own: the killed run's default outputs for stdin (its undo file's partial) land in the working directory.
+  const cwd = tempDir(t);
+  const run = spawnCli(['import', '-', '--json', '-q', '--rate', FAST_RATE, '--lookup', 'list', '--errors', join(tempDir(t), 'e.csv')], { env: envFor(emulator), cwd, stdin: csv });
   // Until the run is well under way; a run that ends before (it failed to start, say) fails the test instead of leaving it waiting.
   while (emulator.store.size < 20 && run.child.exitCode === null && run.child.signalCode === null) await new Promise((r) => setTimeout(r, 5));
   if (emulator.store.size < 20) {
@@ -233,7 +235,7 @@ test('after kill -9, the next run removes the dead run\'s stdin spool; the looku
   run.child.kill('SIGKILL');
   await run.result;
   t.true(readdirSync(tmpdir()).some((f) => f.startsWith(`pylon-contacts-stdin-${run.child.pid}-`)), 'kill -9 leaves the spool behind');
-  const next = await runCli(['import', '-', '--json', '-q', '--rate', FAST_RATE, '--errors', join(tempDir(t), 'e2.csv')], { env: envFor(emulator), stdin: 'name,email\nA,a@example.com\n' });
+  const next = await runCli(['import', '-', '--json', '-q', '--rate', FAST_RATE, '--errors', join(tempDir(t), 'e2.csv')], { env: envFor(emulator), cwd, stdin: 'name,email\nA,a@example.com\n' });
   t.is(next.code, 0, next.stderr);
   t.false(readdirSync(tmpdir()).some((f) => f.startsWith(`pylon-contacts-stdin-${run.child.pid}-`)), 'the next run swept it');
 });

@@ -64,18 +64,18 @@ test('a migration from stdin (issues 18, 21): `-` with --from is spooled once an
   const dir = tempDir(t);
   const csv = readFileSync(join(REPO, 'samples', 'migrations', 'hubspot-contacts.csv'));
   const args = ['import', '-', '--from', 'hubspot', '--default-country', 'US', '--rate', FAST_RATE, '--errors', join(dir, 'e.csv'), '--json'];
-  const dry = await runCli([...args, '--dry-run', '--account-match', 'name', '--create-accounts'], { env: envFor(emulator), stdin: csv });
+  const dry = await runCli([...args, '--dry-run', '--account-match', 'name', '--create-accounts'], { env: envFor(emulator), cwd: dir, stdin: csv });
   t.is(dry.code, 0, dry.stderr);
   t.like(JSON.parse(dry.stdout), { total: 10, created: 10, failed: 0 });
   t.regex(dry.stderr, /--from hubspot: map .*presets\/hubspot\.json/);
   t.regex(dry.stderr, /accounts: would create \d+ account/);
   t.is(writes(emulator), 0);
-  const res = await runCli(args, { env: envFor(emulator), stdin: csv });
+  const res = await runCli(args, { env: envFor(emulator), cwd: dir, stdin: csv });
   t.is(res.code, 0, res.stderr);
   t.like(JSON.parse(res.stdout), { total: 10, created: 10, failed: 0 });
   t.is(emulator.store.size, 10);
   // The same contacts from the XLSX export piped in: matched by their HubSpot ids, nothing created.
-  const xlsx = await runCli([...args, '--format', 'xlsx'], { env: envFor(emulator), stdin: readFileSync(XLSX_SAMPLE) });
+  const xlsx = await runCli([...args, '--format', 'xlsx'], { env: envFor(emulator), cwd: dir, stdin: readFileSync(XLSX_SAMPLE) });
   t.is(xlsx.code, 0, xlsx.stderr);
   t.like(JSON.parse(xlsx.stdout), { total: 10, created: 0, failed: 0 });
   t.is(emulator.store.size, 10);

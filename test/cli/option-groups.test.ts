@@ -94,7 +94,7 @@ test('every flag of the import command reaches the import options, except the on
   // The command's real builder on a fresh yargs: the flags exactly as `import` declares them.
   const built = (importCommand.builder as (y: Argv) => Argv)(yargs([]));
   const declared = Object.keys((built as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key).filter((key) => !/[A-Z]/.test(key));
-  const ownFlags = new Set(['file', 'json', 'quiet', 'q', 'audit-log', 'plan-out', 'force', 'help', 'version']);
+  const ownFlags = new Set(['file', 'json', 'quiet', 'q', 'audit-log', 'plan-out', 'force', 'undo', 'help', 'version']);
   const engineFlags = declared.filter((flag) => !ownFlags.has(flag));
   t.true(engineFlags.length >= 30, `the import declares its flags (${engineFlags.length} found)`);
   const typed = importInput({ ...markedArgv(engineFlags), file: 'rows.csv' } as never, {}, '/tmp');

@@ -15,6 +15,20 @@ test('undo rows record the previous value and the value set; empty values as the
   t.deepEqual(undoColumns(['id', 'email', 'name']), ['id', 'email', 'name', '_set.email', '_set.name']);
 });
 
+test('an account set by its external id, or by a migration\'s account match, is restored by the account id it replaced', (t) => {
+  const columns = undoColumns(['email', 'name', 'account_external_id', 'account_id_if_unset']);
+  t.deepEqual(columns, ['id', 'email', 'name', 'account_id', '_set.name', '_set.account_id']);
+  // account_external_id: `from`/`to` are external ids (for the plan); the row holds the account ids behind them.
+  const byExternalId = undoCells(columns, 'c1', 'a@x.com', [{ column: 'account_external_id', from: 'acme', to: 'globex', accountId: { from: 'acc-acme', to: 'acc-globex' } }]);
+  t.deepEqual(byExternalId, ['c1', 'a@x.com', '', 'acc-acme', '', 'acc-globex']);
+  // A contact that had no account loses it again; a new account whose id is not known is reverted unchecked.
+  const noneBefore = undoCells(columns, 'c2', 'b@x.com', [{ column: 'account_external_id', from: '', to: 'globex', accountId: { from: '', to: '' } }]);
+  t.deepEqual(noneBefore, ['c2', 'b@x.com', '', UNDO_CLEAR_TOKEN, '', '']);
+  // --account-match gives a contact with no account one: noted as account_id.
+  const matched = undoCells(columns, 'c3', 'c@x.com', [{ column: 'account_id', from: '', to: 'acc-globex' }]);
+  t.deepEqual(matched, ['c3', 'c@x.com', '', UNDO_CLEAR_TOKEN, '', 'acc-globex']);
+});
+
 test('an undo row read back is a plan: from the value set, to the previous value', (t) => {
   const header = ['id', 'email', 'portal_role', 'custom.tier', 'custom.seats', '_set.portal_role', '_set.custom.tier'];
   const planned = plannedFromUndoRow(header, ['c1', 'a@x.com', 'member', UNDO_CLEAR_TOKEN, '7', 'admin', 'gold']);

@@ -68,10 +68,10 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
       // and the inputs of some steps are the repository's samples/).
       const steps: Array<{ title: string; args: string[]; expect: number; notes?: boolean; bare?: boolean; journal?: string; run?: () => void }> = [
         { title: `Preview the import of ${sample}`, args: ['import', sample, '--dry-run', '--results', join(out, 'plan.csv'), '--errors', join(out, 'plan.errors.csv')], expect: EXIT.OK },
-        { title: `Import ${sample}`, args: ['import', sample, '--results', join(out, 'results.csv'), '--errors', join(out, 'contacts.errors.csv')], expect: EXIT.OK, journal: 'import' },
-        { title: `A file with mistakes: every bad row lands in the error report, nothing is written for it`, args: ['import', withErrors, '--errors', join(out, 'contacts-with-errors.errors.csv')], expect: EXIT.PARTIAL, journal: 'import-with-errors' },
+        { title: `Import ${sample}`, args: ['import', sample, '--results', join(out, 'results.csv'), '--errors', join(out, 'contacts.errors.csv'), '--undo', join(out, 'contacts.undo.csv')], expect: EXIT.OK, journal: 'import' },
+        { title: `A file with mistakes: every bad row lands in the error report, nothing is written for it`, args: ['import', withErrors, '--errors', join(out, 'contacts-with-errors.errors.csv'), '--undo', join(out, 'contacts-with-errors.undo.csv')], expect: EXIT.PARTIAL, journal: 'import-with-errors' },
         { title: `Export every contact to ${exported}`, args: ['export', exported], expect: EXIT.OK },
-        { title: 'Import the export again: nothing to change, no writes', args: ['import', exported, '--errors', join(out, 'reimport.errors.csv')], expect: EXIT.OK, journal: 'reimport' },
+        { title: 'Import the export again: nothing to change, no writes', args: ['import', exported, '--errors', join(out, 'reimport.errors.csv'), '--undo', join(out, 'reimport.undo.csv')], expect: EXIT.OK, journal: 'reimport' },
         {
           title: 'Plan: make everyone at acme.com a portal admin, saved for review (nothing is written)',
           args: ['update', '--where', 'email~@acme.com', '--set', 'portal_role=admin', '--plan-out', planPath, '--errors', join(out, 'admins.plan.errors.csv')],
@@ -111,20 +111,21 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
           expect: EXIT.OK,
           notes: true,
         },
-        { title: 'Migrate it, creating the two missing accounts', args: ['import', hubspotXlsx, ...migration, '--create-accounts', '--errors', join(out, 'hubspot.errors.csv')], expect: EXIT.OK, notes: true, journal: 'hubspot' },
+        { title: 'Migrate it, creating the two missing accounts', args: ['import', hubspotXlsx, ...migration, '--create-accounts', '--errors', join(out, 'hubspot.errors.csv'), '--undo', join(out, 'hubspot.undo.csv')], expect: EXIT.OK, notes: true, journal: 'hubspot' },
         {
           title: `Three emails changed in HubSpot since: import the later CSV export; matched by HubSpot id, nothing is created`,
-          args: ['import', hubspotChanged, ...migration, '--results', join(out, 'hubspot-later.results.csv'), '--errors', join(out, 'hubspot-later.errors.csv')],
+          args: ['import', hubspotChanged, ...migration, '--results', join(out, 'hubspot-later.results.csv'), '--errors', join(out, 'hubspot-later.errors.csv'), '--undo', join(out, 'hubspot-later.undo.csv')],
           expect: EXIT.OK,
           journal: 'hubspot-later',
         },
       ];
-      // Undo files are never overwritten, and a journal left by an interrupted demo belongs to an
-      // emulator that is gone (its store lived in memory): a demo run again starts from a clean
-      // output directory. Only the files the demo names are removed (and the sidecars of its journals).
+      // Undo files (every writing import keeps one, beside its other outputs under --out) are never
+      // overwritten, and a journal left by an interrupted demo belongs to an emulator that is gone (its
+      // store lived in memory): a demo run again starts from a clean output directory. Only the files
+      // the demo names are removed (and the sidecars of its journals).
       const journals = steps.flatMap((step) => (step.journal ? [`${step.journal}.journal.`] : []));
       for (const name of readdirSync(outDir)) {
-        if (/^admins\.(undo|plan|errors)/.test(name) || name.startsWith('.admins.') || journals.some((prefix) => name.startsWith(prefix))) rmSync(join(outDir, name), { force: true });
+        if (/^admins\.(undo|plan|errors)/.test(name) || /\.undo(-\d+)?\.csv$/.test(name) || name.startsWith('.admins.') || journals.some((prefix) => name.startsWith(prefix))) rmSync(join(outDir, name), { force: true });
       }
       const auditLog = join(outDir, 'audit.jsonl');
       const env = { ...ctx.env, PYLON_BASE_URL: emulator.url, PYLON_API_TOKEN: emulator.token, PYLON_AUDIT_LOG: auditLog };

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import {
@@ -13,6 +14,7 @@ import {
   migrationOptions,
   modeOptions,
   outputOptions,
+  undoOption,
   outputsFromArgv,
   writePolicyFromArgv,
   writePolicyOptions,
@@ -24,8 +26,9 @@ import {
 } from '../option-groups.js';
 import { contextOf } from '../args.js';
 import { cwdOf, resolveFrom } from '../context.js';
-import { refuseExistingPlan } from '../paths.js';
-import { ConfigError } from '../../errors.js';
+import { checkUndoPath, refuseExistingPlan } from '../paths.js';
+import { ConfigError, invalidOption } from '../../errors.js';
+import { withUndoRun } from '../../run/undo-run.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress } from '../progress.js';
 import { importExitCode, printImportSummary } from '../output.js';
@@ -44,7 +47,7 @@ export type ImportArgv = ApiCommandArgv &
   InputArgv &
   MappingArgv &
   WritePolicyArgv &
-  OutputArgv & { auditLog?: string; planOut?: string; force?: boolean };
+  OutputArgv & { auditLog?: string; planOut?: string; force?: boolean; undo?: string | false };
 
 /** Flags shared by `import` and `update`: the connection and summary, and the groups that read rows and write reports. */
 export function rowFlags<T>(yargs: Argv<T>) {
@@ -111,6 +114,12 @@ export async function runWithTerminal(
   }
 }
 
+/** The undo file's name without `.undo.csv`: the input's without its extension, or `pylon-import-<time>` for stdin. */
+function undoBase(file: string, stamp: string): string {
+  if (file === '-') return `pylon-import-${stamp}`;
+  return file.replace(/\.(gz)$/i, '').replace(/\.(csv|tsv|txt|xlsx|xlsm|json|ndjson|jsonl)$/i, '');
+}
+
 /**
  * yargs re-parses positionals as `--file <value>`, so a lone `-` is read as a flag
  * with no value: '' when typed as a string, `true` untyped. Left untyped, `true`
@@ -127,16 +136,24 @@ export const importCommand: CommandModule<object, ImportArgv> = {
     migrationFlags(rowFlags(yargs))
       .positional('file', { describe: 'CSV file (gzip is recognised and decompressed), XLSX, JSON array or NDJSON, or - for stdin', demandOption: true, coerce: filePositional })
       .options(modeOptions)
+      .option('undo', { ...undoOption.undo, describe: 'Where to write the previous values of every existing contact the import changes (a regular file; `update <undo file>` restores them; created contacts are not in it: see --results); --no-undo writes none', defaultDescription: '<input>.undo.csv (pylon-import-<time>.undo.csv for stdin)' })
       .options(auditLogFlag)
       .option('plan-out', { ...planOutOption['plan-out'], describe: 'Save the changes to existing contacts as a plan for `apply` and write nothing (rows that would create contacts are refused); review it with `show`. An existing file is replaced only with --force' })
       .option('force', { ...forceOption.force, describe: 'With --plan-out: replace an existing plan file' })
       .example('PYLON_API_TOKEN=… $0 import contacts.csv', 'Upsert contacts by email')
       .example('$0 import contacts.csv --dry-run --results plan.csv', 'See what would change, and how long it would take')
       .example('$0 import contacts.errors.csv', 'Import the fixed rows of an error report')
+      .example('$0 update contacts.undo.csv', 'Restore the contacts the import changed (fields changed since are left as they are)')
       .example('$0 import hubspot-export.xlsx --from hubspot --default-country US --dry-run', 'Preview a migration from HubSpot') as unknown as Argv<ImportArgv>,
   handler: async (argv) => {
     const ctx = contextOf(argv);
-    const options = resolveImportOptions({ ...importInput(argv, ctx.env, cwdOf(ctx)), ...(argv.planOut ? { dryRun: true } : {}) });
+    if (argv.undo === '') throw invalidOption('--undo', 'a file path (or --no-undo to write none)', argv.undo);
+    // The undo file (as for update): beside the input, or for stdin in the working directory. A dry run or a plan writes none.
+    const writes = !argv.dryRun && !argv.planOut;
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const undo = argv.undo === false || !writes ? undefined : resolveFrom(ctx, argv.undo ?? `${undoBase(argv.file, stamp)}.undo.csv`);
+    if (undo !== undefined) checkUndoPath(undo);
+    const options = resolveImportOptions({ ...importInput(argv, ctx.env, cwdOf(ctx)), undo, ...(argv.planOut ? { dryRun: true } : {}) });
     if (argv.force && !argv.planOut) throw new ConfigError('CONFIG_INVALID_OPTION', '--force goes with --plan-out (it replaces an existing plan file).', { option: '--force' });
     if (argv.planOut) {
       const planOut = resolveFrom(ctx, argv.planOut);
@@ -176,12 +193,19 @@ export const importCommand: CommandModule<object, ImportArgv> = {
             client.close();
           }
         }
-        return runImport(options, { ...hooks, stdin: ctx.stdin as never });
+        if (!options.undoPath) return runImport(options, { ...hooks, stdin: ctx.stdin as never });
+        // The undo file's lifecycle is update's: its path (a resume keeps the interrupted run's), the rows rebuilt from the journal.
+        const stats = await withUndoRun({ asked: options.undoPath, resume: options.resume, journalPath: options.journalPath, onNote: hooks.onNote }, (undoPath) =>
+          runImport({ ...options, undoPath, undoOrganization: target.organization?.id }, { ...hooks, stdin: ctx.stdin as never }),
+        );
+        // A run that changed no existing contact leaves no undo file.
+        if (stats.undoPath && !existsSync(stats.undoPath)) stats.undoPath = undefined;
+        return stats;
       },
       ctx,
       { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
     );
-    printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: options.dryRun ? 'Import plan for' : 'Import of', input: argv.file, target });
+    printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: options.dryRun ? 'Import plan for' : 'Import of', input: argv.file, target, createdApart: options.undoPath !== undefined });
     ctx.exitCode = importExitCode(stats);
     if (auditLog) recordRun(auditLog, ctx, { token: options.connection.token, target, stats, exitCode: ctx.exitCode, startedAt });
   },
