@@ -243,7 +243,7 @@ test('usage errors exit 2: a bad flag, a bad choice, a missing file or token, --
     [['import', input, '--on-duplicate', 'merge'], /merge|on-duplicate/],
     [['import', join(tempDir(t), 'missing.csv')], /not found|missing\.csv/],
     [['import', input, '--resume', '--dry-run'], /--resume/],
-    [['import'], /arguments/],
+    [['import'], /Name the file to import/],
   ];
   for (const [args, message, env] of [...cases, [['import', input], /No API token/, { PYLON_BASE_URL: emulator.url }] as const]) {
     const result = await runCli(args, { env: env ?? envFor(emulator) });
