@@ -198,12 +198,15 @@ export interface JournalHold {
   begin(key: JournalKey, resume: boolean): void;
   /** Ends the hold. A journal this run created and never used goes too, unless `keep` (an interrupted run keeps it for --resume). */
   release(options?: { keep?: boolean }): void;
+  /** The run ends before its first write whatever stops it (a Ctrl-C at the confirmation): a journal it created and never used goes at release. */
+  discardUnused(): void;
 }
 
 /** Takes the journal's lock (CONFIG_RUN_LOCKED, exit 2, while another run holds it). */
 export function holdJournal(path: string): JournalHold {
   const unlock = lockJournal(path);
   let begun = false;
+  let discard = false;
   const hold = {
     path,
     created: false,
@@ -229,9 +232,12 @@ export function holdJournal(path: string): JournalHold {
       }
       hold.created = true;
     },
+    discardUnused() {
+      discard = true;
+    },
     release({ keep = false }: { keep?: boolean } = {}) {
       // Nothing written and nothing to finish: the journal would only stop the next run.
-      if (hold.created && !hold.used && !keep) rmSync(path, { force: true });
+      if (hold.created && !hold.used && (!keep || discard)) rmSync(path, { force: true });
       unlock();
     },
   };

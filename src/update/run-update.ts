@@ -206,7 +206,7 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     // undo file of the run it completes (every PATCH may have landed before the stop).
     const removing = removals?.length ?? 0;
     if (plan.changes === 0 && removing === 0 && !importOptions.resume) return { plan, stats: { ...planStats, dryRun: false } };
-    if (plan.changes + removing > 0 && hooks.confirm && !(await hooks.confirm(plan))) {
+    if (plan.changes + removing > 0 && hooks.confirm && !(await confirmed(hooks, plan, hold))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }
     const nothingLeft = { ...planStats, dryRun: false, updated: 0, unchanged: planStats.unchanged };
@@ -236,6 +236,16 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
       removeRunState(journalPath);
       if (!existsSync(removalsJournalPathFor(journalPath))) removeRemovalState(journalPath);
     }
+  }
+}
+
+/** Asks for confirmation. A Ctrl-C at the question is an answer (nothing was written): the journal goes with the run, as for a no. */
+async function confirmed(hooks: UpdateHooks, plan: UpdatePlan, hold: JournalHold | undefined): Promise<boolean> {
+  try {
+    return await hooks.confirm!(plan);
+  } catch (error) {
+    hold?.discardUnused();
+    throw error;
   }
 }
 
@@ -376,7 +386,7 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
     if (planStats.failed === 0 && planStats.unchanged > 0) hooks.onNote?.(`every contact of ${path} already holds the undo's values: it was applied before, or the changes were reverted by hand`);
     return { plan, stats: { ...planStats, dryRun: false } };
   }
-  if (plan.changes > 0 && hooks.confirm && !(await hooks.confirm(plan))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
+  if (plan.changes > 0 && hooks.confirm && !(await confirmed(hooks, plan, hooks.journalHold))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
   const journalPath = importOptions.journalPath;
   const stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, (undoPath) =>
     runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress, journalHold: hooks.journalHold }),

@@ -142,7 +142,13 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
           const total = contacts.length;
           const eta = pacedSeconds(applyCalls(total, options.readBatch), options.connection.rates, options.connection.rateWindowMs);
           const question = `Apply this plan to ${total.toLocaleString('en-US')} contacts on ${target.host}, about ${describeSeconds(eta)} at the paced rate? Type yes to continue: `;
-          if (total > 0 && ctx.isTTY && !argv.yes && !(await askToConfirm(ctx, question, hooks.signal))) {
+          // A Ctrl-C at the question is an answer, as a no is: nothing was written, the journal goes.
+          const ask = () =>
+            askToConfirm(ctx, question, hooks.signal).catch((error: unknown) => {
+              hold.discardUnused();
+              throw error;
+            });
+          if (total > 0 && ctx.isTTY && !argv.yes && !(await ask())) {
             throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
           }
           return withUndoRun({ asked: undoWanted ? options.undoPath : undefined, resume: options.resume, journalPath: options.journalPath, onNote: hooks.onNote }, (undoPath) =>
