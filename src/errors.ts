@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'CONFIG_UNKNOWN_COLUMNS'
   | 'CONFIG_BAD_MAPPING'
   | 'CONFIG_RESUME_MISMATCH'
+  | 'CONFIG_RUN_LOCKED'
   | 'CONFIG_UNKNOWN_PRESET'
   // saved plans (`update --plan-out`, `apply`): exit 2, nothing written
   | 'PLAN_INVALID'

@@ -101,7 +101,7 @@ export function auditRecord(input: {
   const add = (kind: string, path: string | undefined) => {
     if (path && existsSync(path)) files[kind] = resolve(path);
   };
-  add('errors', stats.errorsPath);
+  add('errors', stats.errorsPath ?? undefined);
   add('results', stats.resultsPath);
   add('undo', stats.undoPath);
   add('journal', stats.journalPath);

@@ -25,7 +25,7 @@ export function importExitCode(stats: ImportStats): number {
 export function printImportSummary(stats: ImportStats, ctx: CliContext, options: { json: boolean; verb: string; input: string; target?: RunTarget; /** The command that applies the plan to exactly the ROW_DRIFTED contacts anyway. */ driftHint?: string; /** An undo file applied: its error report holds the failed rows as written, and this command (`update <report>`) applies it again. */ undoRetry?: string; /** An import that kept an undo file: say that the contacts it created are not in it, and where their ids are. */ createdApart?: boolean }) {
   const lines: string[] = [];
   const dry = stats.dryRun;
-  const state = stats.fatal ? 'stopped' : stats.interrupted ? 'interrupted' : dry ? 'planned' : 'done';
+  const state = (stats.fatal ? 'stopped' : stats.interrupted ? 'interrupted' : dry ? 'planned' : 'done') + (stats.planning ? ' while planning' : '');
   lines.push(`${options.verb} ${options.input}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${n(stats.total)} rows read`);
   if (options.target) lines.push(`  target: ${describeTarget(options.target)}`);
   if (stats.total === 0 && options.verb.startsWith('Import') && !stats.fatal && !stats.interrupted && options.input !== '-') {
@@ -34,20 +34,28 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   const outcome = dry
     ? `  would create ${n(stats.created)}, would update ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`
     : `  created ${n(stats.created)}, updated ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`;
-  lines.push(outcome);
-  if (stats.resumed > 0) {
-    // The counts above cover every row; those an earlier run finished are replayed from its journal, whatever their outcome.
-    const thisRun = stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed - stats.resumed;
-    lines.push(`  of these, ${n(stats.resumed)} ${stats.resumed === 1 ? 'row was' : 'rows were'} done by the earlier run (${stats.resumed === 1 ? 'its outcome' : 'their outcomes'} read back from its journal) and ${n(thisRun)} by this run`);
+  if (stats.planning) {
+    // An update plans every row before its first write: stopped there, it wrote nothing, and its counts are a plan's.
+    lines.push('  nothing was written: the run plans every row before its first write, and it stopped while planning');
+    lines.push(`  planned so far: ${outcome.trim()}`);
+    const next = stats.journalPath ? 'run the same command with --resume to plan and run it' : 'run the same command again';
+    lines.push(stats.notProcessed > 0 ? `  not planned: ${n(stats.notProcessed)} rows — ${next}` : `  next: ${next}`);
+  } else {
+    lines.push(outcome);
+    if (stats.resumed > 0) {
+      // The counts above cover every row; those an earlier run finished are replayed from its journal, whatever their outcome.
+      const thisRun = stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed - stats.resumed;
+      lines.push(`  of these, ${n(stats.resumed)} ${stats.resumed === 1 ? 'row was' : 'rows were'} done by the earlier run (${stats.resumed === 1 ? 'its outcome' : 'their outcomes'} read back from its journal) and ${n(thisRun)} by this run`);
+    }
   }
-  if (stats.notProcessed > 0) {
+  if (stats.notProcessed > 0 && !stats.planning) {
     const next = stats.journalPath
       ? 'run the same command with --resume to finish'
       : 'no journal was kept for stdin; import the same input again (rows already done are found unchanged)';
     lines.push(`  not processed: ${n(stats.notProcessed)} rows — ${next}`);
   }
-  lines.push(`  API calls: ${calls(stats)}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}; lookup by ${stats.lookupStrategy}`);
-  if (dry && stats.plannedCalls) {
+  lines.push(`  API calls: ${calls(stats)}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}${stats.lookupStrategy ? `; lookup by ${stats.lookupStrategy}` : ''}`);
+  if (dry && stats.plannedCalls && !stats.planning) {
     const planned = Object.entries(stats.plannedCalls)
       .filter(([, c]) => (c ?? 0) > 0)
       .map(([e, c]) => `${e} ${n(c ?? 0)}`)

@@ -1,4 +1,6 @@
-import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { refuseOutputsOn } from '../output/output-file.js';
 import { ConfigError, invalidOption } from '../errors.js';
 import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
@@ -198,4 +200,47 @@ export function refuseOutputOnInput(options: Pick<ImportOptions, 'input' | 'erro
     ['--journal', options.journalPath, 'journal'],
     ['--undo', options.undoPath, 'undo file'],
   ]);
+}
+
+/**
+ * What decides the values a run writes, beyond its input and `--mode`, by flag:
+ * recorded in its journal, and a `--resume` with other values is refused (journal.ts),
+ * so a resumed run never finishes another run's changes with its own values.
+ * Options that only decide how contacts are found or paced (--lookup, --rate) are not here.
+ */
+export function writeSettingsOf(options: ImportOptions): Record<string, string> {
+  const settings: Record<string, string> = {};
+  const add = (flag: string, value: string | boolean | undefined) => {
+    if (value !== undefined && value !== false) settings[flag] = String(value);
+  };
+  for (const [column, value] of Object.entries(options.set)) add(`--set ${column}`, value);
+  if (options.mapPath !== undefined) add('--map', `${resolvePath(options.mapPath)} (sha256 ${contentHash(options.mapPath)})`);
+  add('--from', options.from);
+  add('--clear-token', options.clearToken);
+  add('--lenient', options.lenient);
+  add('--ignore-unknown-columns', options.ignoreUnknownColumns);
+  add('--on-duplicate', options.onDuplicate);
+  add('--idempotency-key', options.idempotencyKey);
+  add('--default-country', options.defaultCountry);
+  add('--on-bad-phone', options.onBadPhone);
+  add('--external-id-column', options.externalIdColumn);
+  add('--external-id-label', options.externalIdLabel);
+  add('--account-match', options.accountMatch);
+  add('--account-column', options.accountColumn);
+  add('--account-overwrite', options.accountOverwrite);
+  add('--create-accounts', options.createAccounts);
+  add('--format', options.format);
+  add('--sheet', options.sheet);
+  add('--delimiter', options.delimiter);
+  add('--encoding', options.encoding);
+  return settings;
+}
+
+/** 12 hex digits of a file's sha256 (a map edited between a run and its --resume differs); unreadable: the run reports it. */
+function contentHash(path: string): string {
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 12);
+  } catch {
+    return 'unreadable';
+  }
 }

@@ -11,7 +11,8 @@ import { createDispatcher, type ChunkRow } from './dispatch.js';
 import { verifyNoDuplicates } from './duplicate-check.js';
 import { createLookup, type Lookup } from './lookup.js';
 import { hostOf } from '../update/target.js';
-import type { ImportOptions } from './options.js';
+import { writeSettingsOf, type ImportOptions } from './options.js';
+import { holdJournal, type JournalHold } from '../run/journal.js';
 import type { FieldChange } from './plan.js';
 import { RunControl } from '../run/run-control.js';
 import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
@@ -38,6 +39,8 @@ export interface RunImportHooks {
   onPlan?: (line: number, action: 'create' | 'update', changes: readonly FieldChange[], contact: { id?: string; email?: string | null }) => void;
   /** Dry run: called with the contact each row matched (one it would update, or one that already holds the row's values). */
   onMatch?: (line: number, contactId: string) => void;
+  /** The journal, held by the caller (update holds it from before it plans); without it the run holds its own. */
+  journalHold?: JournalHold;
 }
 
 const CHUNK_ROWS = 500;
@@ -61,6 +64,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
   const openSource = () => input.rows(migration?.active ? migration.transform : undefined);
   let run: WriteRun | undefined;
   let lookup: Lookup | undefined;
+  let hold = hooks.journalHold;
   try {
     // Nothing is sent before every output is known to be writable.
     await checkWritable([
@@ -69,6 +73,14 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       ...(options.undoPath ? [{ path: options.undoPath, option: '--undo' }] : []),
       ...(options.journalPath ? [{ path: options.journalPath, option: '--journal' }] : []),
     ]);
+    // The journal is held (no other run of this input meanwhile), checked (a changed input or other --set values stop
+    // a resume) and on disk before the first read: a stop from here on, whatever it interrupts, leaves it for --resume.
+    const fingerprint = options.journalPath || options.idempotencyKey === 'external-id' ? await input.fingerprint() : undefined;
+    const journalKey = options.journalPath ? { input: fingerprint!, mode: options.mode, host: hostOf(options.connection.baseUrl), settings: writeSettingsOf(options) } : undefined;
+    if (options.journalPath) {
+      hold ??= holdJournal(options.journalPath);
+      hold.begin(journalKey!, options.resume);
+    }
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
     // One pass gives the header and then the rows (a duplicate pre-scan or a --create-accounts scan, when asked for, are the only others).
@@ -104,15 +116,13 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     }
     stats.warnings.push(...columns.warnings);
     stats.estimatedRows = input.estimatedRows;
-    // The journal is checked (a changed input stops a resume) before the lookup's calls.
-    const fingerprint = options.journalPath || options.idempotencyKey === 'external-id' ? await input.fingerprint() : undefined;
     run = await openRun({
       kind: options.mode === 'update' ? 'update' : 'import',
       stats,
       client,
       started,
       control,
-      ...(options.journalPath ? { journal: { path: options.journalPath, key: { input: fingerprint!, mode: options.mode, host: hostOf(options.connection.baseUrl) }, resume: options.resume } } : {}),
+      ...(hold && journalKey ? { journal: { path: hold.path, key: journalKey, resume: options.resume, hold } } : {}),
       errors: { path: options.errorsPath, header: reportHeader },
       ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: options.dryRun } } : {}),
       ...(options.undoPath && !options.dryRun ? { undo: { path: options.undoPath, fieldColumns: columns.fields, organizationId: options.undoOrganization, skipEmpty: true } } : {}),
@@ -195,7 +205,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     await run.close({ complete: stats.notProcessed === 0 });
     return stats;
   } catch (error) {
-    // A run that stopped before its first row leaves no journal to resume.
+    // A run that stopped before its first row leaves no report behind (its journal is the hold's: kept when interrupted).
     await run?.abort({ nothingDone: stats.total === 0 });
     // Ctrl-C before the first row (e.g. while reading the contact list) is an interruption, not a failure.
     if (control.isAbort(error)) {
@@ -205,6 +215,8 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     }
     throw error;
   } finally {
+    // A journal this run created and never wrote to goes, unless Ctrl-C stopped the run: --resume then finds it.
+    if (hold && hold !== hooks.journalHold) hold.release({ keep: signal?.aborted === true });
     lookup?.close();
     if (!hooks.client) client.close?.();
     input.close();

@@ -20,17 +20,23 @@ export interface ImportStats {
   calls: Record<EndpointKey, number>;
   retries: number;
   rateLimited: number;
-  /** How existing contacts were found: batched search, or one read of the whole list. */
-  lookupStrategy: 'search' | 'list';
+  /** How existing contacts were found: batched search, or one read of the whole list; absent when the run stopped before it was decided. */
+  lookupStrategy?: 'search' | 'list';
   dryRun: boolean;
   /** Dry run only: the calls the real run would make, and how long they take at the configured rates. */
   plannedCalls?: Partial<Record<EndpointKey, number>>;
   etaSeconds?: number;
   durationMs: number;
   interrupted: boolean;
+  /**
+   * A writing run (update, an undo file applied) that stopped while it planned, before its
+   * first write: nothing was written, and the counts (with `dryRun`) are those of the rows planned so far.
+   */
+  planning?: boolean;
   /** Set when the run stopped on a fatal error. */
   fatal?: { code: string; message: string };
-  errorsPath: string;
+  /** The error report; null once the run ended with no row to report (no file is written then). */
+  errorsPath: string | null;
   resultsPath?: string;
   undoPath?: string;
   journalPath?: string;
@@ -61,7 +67,6 @@ export function createImportStats(init: Pick<ImportStats, 'calls' | 'dryRun' | '
     resumed: 0,
     retries: 0,
     rateLimited: 0,
-    lookupStrategy: 'search',
     durationMs: 0,
     interrupted: false,
     warnings: [],

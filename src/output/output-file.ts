@@ -184,6 +184,28 @@ function deadSiblings(target: string, kinds: readonly string[], skip?: ReadonlyS
 }
 
 /**
+ * Removes the `.partial` files that processes no longer running left in `dir` for
+ * the outputs whose name `match` accepts: outputs named anew by each run (an update
+ * of stdin or `--where` stamps its error report with its start time), which the
+ * sweep by target (`sweepDeadPartials`) never meets again. Returns them.
+ */
+export async function sweepDeadPartialsIn(dir: string, match: RegExp): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const stale: string[] = [];
+  for (const entry of entries) {
+    const m = SIBLING.exec(entry);
+    if (m && m[3] === 'partial' && match.test(m[1]) && !processAlive(Number(m[2]))) stale.push(join(dir, entry));
+  }
+  for (const path of stale) await unlink(path).catch(() => undefined);
+  return stale;
+}
+
+/**
  * The probes of `checkWritable` that a killed process left (a kill -9 between
  * creating one and removing it): they hold one byte and nothing to recover.
  */

@@ -1,5 +1,6 @@
-import { closeSync, existsSync, openSync, readSync, writeSync, fsyncSync, fstatSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync, writeSync, fsyncSync, fstatSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { lockJournal } from './journal-lock.js';
 import { outputWriteError } from '../output/output-file.js';
 import { TOOL_VERSION } from '../update/target.js';
 import type { FieldChange } from '../import/plan.js';
@@ -65,6 +66,12 @@ export interface JournalStart {
   host?: string;
   /** The pylon-contacts version that wrote the journal. */
   tool?: string;
+  /**
+   * Everything else that decides what the run writes (`--set` values, the mapping, the
+   * clear token, `--create-accounts`, `--force`…), by flag: a `--resume` with other
+   * values would finish the run with them, mixing two runs' values in Pylon and in the undo file.
+   */
+  settings?: Record<string, string>;
 }
 
 export interface InputFingerprint {
@@ -112,6 +119,7 @@ const mismatch = (message: string) => new ConfigError('CONFIG_RESUME_MISMATCH', 
 /**
  * Checks, before anything is read from Pylon or written, that a run may use the
  * journal at `path`: with `resume`, one must exist and belong to this input, mode,
+ * options that decide what is written (`settings`),
  * host and tool version; without, none may exist (an unfinished run would be
  * forgotten). Every refusal is CONFIG_RESUME_MISMATCH (exit 2) and says what to do.
  */
@@ -120,7 +128,11 @@ export function checkJournal(path: string, key: JournalKey, resume: boolean): vo
     refuseUnfinished(path, key.mode);
     return;
   }
-  if (!existsSync(path)) throw mismatch(`Cannot resume: there is no interrupted run to finish (no journal at ${path}; a run writes one unless --dry-run, and removes it when it completes).`);
+  if (!existsSync(path)) {
+    throw mismatch(
+      `Cannot resume: there is no interrupted run to finish (no journal at ${path}). A run creates its journal before it reads its first row and removes it only when it completes, so the run you mean either stopped before it could write anything (then the same command without --resume is safe) or completed (then there is nothing to finish: its summary, error report and undo file say what it did). A run with another --journal is resumed with that one.`,
+    );
+  }
   const fd = openSync(path, 'r');
   try {
     checkStart(path, scanJournal(fd).start, key);
@@ -149,18 +161,102 @@ function checkStart(path: string, first: JournalStart | undefined, key: JournalK
   if (key.host !== undefined && first.host !== undefined && first.host !== key.host) {
     throw mismatch(`Cannot resume: the journal ${path} is of a run against ${first.host}, not ${key.host}. Point PYLON_BASE_URL at the host of that run, or delete ${path} to start a new run here.`);
   }
+  // A journal of this version records its settings (recorded from 0.1.0 on; an older one has none to compare).
+  if (first.settings && key.settings) {
+    const differ = settingsDiffer(first.settings, key.settings);
+    if (differ.length > 0) {
+      throw mismatch(
+        `Cannot resume: this run's options differ from those of the interrupted run, which decide what is written (${differ.join('; ')}). Use --resume with the interrupted run's options to finish it, or delete ${path} to start a new run with these (the interrupted run's changes stay as they are).`,
+      );
+    }
+  }
   if (first.tool !== TOOL_VERSION) {
     throw mismatch(`Cannot resume: the journal ${path} was written by pylon-contacts ${first.tool ?? 'before 0.x'}, this is ${TOOL_VERSION}. Finish it with that version, or delete ${path} to start a new run.`);
   }
 }
 
-export function openJournal(path: string, start: JournalKey, resume: boolean): Journal {
+/** Each setting whose value differs, as `--set portal_role: "admin" in the interrupted run, "no_access" now`. */
+function settingsDiffer(then: Record<string, string>, now: Record<string, string>): string[] {
+  const shown = (v: string | undefined) => (v === undefined ? 'not given' : JSON.stringify(v));
+  const flags = [...new Set([...Object.keys(then), ...Object.keys(now)])].sort();
+  return flags.filter((f) => then[f] !== now[f]).map((f) => `${f}: ${shown(then[f])} in the interrupted run, ${shown(now[f])} now`);
+}
+
+/**
+ * A journal a writing run holds from before its first read to its end (issue: two
+ * runs at once): locked against any other run (journal-lock.ts), and once `begin`
+ * has checked it, on disk, so that a stop at any point (before the first row, while
+ * an update plans) leaves a journal that `--resume` finds.
+ */
+export interface JournalHold {
+  readonly path: string;
+  /** Whether this run created the journal (begin without --resume): openJournal appends to it, as to its own. */
+  readonly created: boolean;
+  /** Set once this run appended a write or an outcome. */
+  readonly used: boolean;
+  /** Checks the journal against this run (checkJournal) and, for a new run, creates it with its start entry. Once per hold. */
+  begin(key: JournalKey, resume: boolean): void;
+  /** Ends the hold. A journal this run created and never used goes too, unless `keep` (an interrupted run keeps it for --resume). */
+  release(options?: { keep?: boolean }): void;
+  /** The run ends before its first write whatever stops it (a Ctrl-C at the confirmation): a journal it created and never used goes at release. */
+  discardUnused(): void;
+}
+
+/** Takes the journal's lock (CONFIG_RUN_LOCKED, exit 2, while another run holds it). */
+export function holdJournal(path: string): JournalHold {
+  const unlock = lockJournal(path);
+  let begun = false;
+  let discard = false;
+  const hold = {
+    path,
+    created: false,
+    used: false,
+    begin(key: JournalKey, resume: boolean) {
+      if (begun) return;
+      checkJournal(path, key, resume);
+      begun = true;
+      if (resume) return;
+      let fd: number;
+      try {
+        fd = openSync(path, 'wx');
+      } catch (error) {
+        throw outputWriteError(path, error);
+      }
+      try {
+        writeSync(fd, JSON.stringify(startEntry(key)) + '\n');
+      } catch (error) {
+        rmSync(path, { force: true });
+        throw outputWriteError(path, error);
+      } finally {
+        closeSync(fd);
+      }
+      hold.created = true;
+    },
+    discardUnused() {
+      discard = true;
+    },
+    release({ keep = false }: { keep?: boolean } = {}) {
+      // Nothing written and nothing to finish: the journal would only stop the next run.
+      if (hold.created && !hold.used && (!keep || discard)) rmSync(path, { force: true });
+      unlock();
+    },
+  };
+  return hold;
+}
+
+const startEntry = (key: JournalKey) => ({ t: 'start', v: 1, at: new Date().toISOString(), tool: TOOL_VERSION, ...key });
+
+export function openJournal(path: string, start: JournalKey, resume: boolean, hold?: JournalHold): Journal {
+  // Created by this run's hold before its first read: its start entry is there, nothing else.
+  const fresh = hold?.created ?? false;
   let previous: JournalOutcomes = NO_OUTCOMES;
   let sentBefore: JournalSentLines = NO_SENDS;
   let sentAt: (line: number) => JournalSent | undefined = () => undefined;
   let readFd: number | undefined;
   let lastWrittenAt = 0;
-  if (!resume) checkJournal(path, start, false);
+  if (fresh) {
+    // Nothing to read back.
+  } else if (!resume) checkJournal(path, start, false);
   else {
     if (!existsSync(path)) checkJournal(path, start, true);
     readFd = openSync(path, 'r');
@@ -178,7 +274,7 @@ export function openJournal(path: string, start: JournalKey, resume: boolean): J
   }
   let fd: number;
   try {
-    fd = openSync(path, resume ? 'a' : 'wx');
+    fd = openSync(path, resume || fresh ? 'a' : 'wx');
   } catch (error) {
     if (readFd !== undefined) closeSync(readFd);
     throw outputWriteError(path, error);
@@ -192,7 +288,10 @@ export function openJournal(path: string, start: JournalKey, resume: boolean): J
       throw outputWriteError(path, error);
     }
   };
-  append({ t: 'start', v: 1, at: new Date().toISOString(), tool: TOOL_VERSION, ...start });
+  if (!fresh) append(startEntry(start));
+  const used = () => {
+    if (hold) (hold as { used: boolean }).used = true;
+  };
   return {
     previous,
     sentBefore,
@@ -201,9 +300,11 @@ export function openJournal(path: string, start: JournalKey, resume: boolean): J
     sent(line, update) {
       const at = Date.now();
       append(update ? { t: 'sent', l: line, at, id: update.id, ...(update.email ? { email: update.email } : {}), changes: update.changes } : { t: 'sent', l: line, at });
+      used();
     },
     done(outcome) {
       append(outcome);
+      used();
     },
     close() {
       if (closed) return;

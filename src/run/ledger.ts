@@ -114,6 +114,8 @@ export function createLedger({ stats, errors, results, journal, journalPath, onO
           await report.discard();
         }
       }
+      // No row to report leaves no error report: the stats name none (`--json` said a path that did not exist).
+      if (errors.rows === 0) stats.errorsPath = null;
       journal?.close();
       // A finished run needs no journal; a stopped one keeps it for --resume.
       if (complete && failure === undefined && journalPath) rmSync(journalPath, { force: true });

@@ -9,10 +9,9 @@
  * that threw. The undo file's lifecycle across `--resume` (its path, the run
  * state, the earlier rows) is `withUndoRun` in undo-run.ts, around this.
  */
-import { rmSync } from 'node:fs';
 import type { PylonClient } from '../pylon/api.js';
 import type { ImportStats } from '../import/stats.js';
-import { openJournal, type Journal, type JournalKey } from './journal.js';
+import { openJournal, type Journal, type JournalHold, type JournalKey } from './journal.js';
 import { createLedger, type OutcomeLedger } from './ledger.js';
 import { createPool, type Pool } from './pool.js';
 import { createErrorReport, createResultsReport, type CsvReport, type ErrorRow, type ResultRow } from './report.js';
@@ -29,7 +28,7 @@ export interface OpenRunSpec<S extends ImportStats = ImportStats> {
   started: number;
   control: RunControl;
   /** The journal of a run that can be resumed; undefined for a dry run or a run without one. */
-  journal?: { path: string; key: JournalKey; resume: boolean };
+  journal?: { path: string; key: JournalKey; resume: boolean; hold?: JournalHold };
   /** The error report and the header of the rows it repeats. */
   errors: { path: string; header: readonly string[] };
   /** The results file (`withChanges`: the dry run's `_changes` column). */
@@ -58,8 +57,8 @@ export interface WriteRun {
   close(options: { complete: boolean }): Promise<void>;
   /**
    * Ends a run that threw: the reports and the undo rows written so far are kept,
-   * the journal too unless `nothingDone` (a run that stopped before its first row
-   * leaves nothing to resume).
+   * unless `nothingDone` (a run that stopped before its first row leaves none). The
+   * journal stays: its hold removes it when the run never wrote to it and was not interrupted.
    */
   abort(options: { nothingDone: boolean }): Promise<void>;
 }
@@ -83,7 +82,7 @@ export async function openRun<S extends ImportStats>(spec: OpenRunSpec<S>): Prom
   let undo: UndoWriter | undefined;
   try {
     if (spec.journal) {
-      journal = openJournal(spec.journal.path, spec.journal.key, spec.journal.resume);
+      journal = openJournal(spec.journal.path, spec.journal.key, spec.journal.resume, spec.journal.hold);
       if (journal.previous.size > 0) spec.onNote?.(`resuming: ${journal.previous.size} ${spec.kind === 'apply' ? 'contacts' : 'rows'} already done in an earlier run`);
     }
     errors = await createErrorReport(spec.errors.path, spec.errors.header);
@@ -126,7 +125,6 @@ export async function openRun<S extends ImportStats>(spec: OpenRunSpec<S>): Prom
         if (nothingDone) await Promise.allSettled([errors?.discard(), results?.discard(), undo?.discard()]);
         else await Promise.allSettled([ledger.close({ complete: false }), undo?.commit()]);
         journal?.close();
-        if (journal && spec.journal && nothingDone && journal.previous.size === 0) rmSync(spec.journal.path, { force: true });
         refresh();
       },
     };

@@ -23,7 +23,7 @@ import type { Contact, ContactPatch } from '../pylon/types.js';
 import { resolveColumns } from '../import/columns.js';
 import { validateRow } from '../import/validate.js';
 import { diffContact, type FieldChange } from '../import/plan.js';
-import type { JournalKey, Outcome } from '../run/journal.js';
+import { holdJournal, type JournalHold, type JournalKey, type Outcome } from '../run/journal.js';
 import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
 import type { OutcomeDetail, RowRef } from '../run/ledger.js';
 import { hostOf } from './target.js';
@@ -77,6 +77,8 @@ export interface ApplyHooks {
   onNote?: (message: string) => void;
   /** Dry run: each contact that would change, with its changes (live value → value to set). */
   onPlan?: (entry: PlannedContact, changes: readonly FieldChange[]) => void;
+  /** The journal, held by the caller (from before its first read); without it the run holds its own. */
+  journalHold?: JournalHold;
 }
 
 export interface ApplyStats extends ImportStats {
@@ -100,6 +102,8 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     ...createImportStats({ calls: client.stats.calls, dryRun: Boolean(options.dryRun), errorsPath: options.errorsPath, resultsPath: options.resultsPath, undoPath: options.undoPath, journalPath: options.journalPath }),
     total: options.contacts.length,
     estimatedRows: options.contacts.length,
+    // A plan's contacts are read by id, in batches of search calls.
+    lookupStrategy: 'search',
     drifted: 0,
   };
 
@@ -112,19 +116,25 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
   // Stopping is decided as in the import: 401/403 and output failures always stop; a write cut off after it reached the server fails its row.
   const control = new RunControl(signal);
   let run: WriteRun | undefined;
+  const writes = !options.dryRun;
+  let hold = hooks.journalHold;
   try {
+    // Held (no other run of this plan meanwhile) and on disk before the first read: a stop from here on leaves it for --resume.
+    if (options.journalPath && writes) {
+      hold ??= holdJournal(options.journalPath);
+      hold.begin(applyJournalKey(options), options.resume);
+    }
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
     const columns = resolveColumns(header, { customFields: customFieldList });
     const validation = { customFields, clearToken: UNDO_CLEAR_TOKEN };
-    const writes = !options.dryRun;
     run = await openRun({
       kind: 'apply',
       stats,
       client,
       started,
       control,
-      ...(options.journalPath && writes ? { journal: { path: options.journalPath, key: applyJournalKey(options), resume: options.resume } } : {}),
+      ...(hold ? { journal: { path: hold.path, key: applyJournalKey(options), resume: options.resume, hold } } : {}),
       errors: { path: options.errorsPath, header: options.input?.header ?? header },
       ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: false } } : {}),
       ...(options.undoPath && writes ? { undo: { path: options.undoPath, fieldColumns, organizationId: options.organizationId } } : {}),
@@ -299,6 +309,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       return stats;
     }
     throw error;
+  } finally {
+    // A journal this run created and never wrote to goes, unless Ctrl-C stopped the run: --resume then finds it.
+    if (hold && hold !== hooks.journalHold) hold.release({ keep: signal?.aborted === true });
   }
 }
 
@@ -340,7 +353,12 @@ export function fileHash(path: string): { size: number; sha256: string } {
   return { size: statSync(path).size, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
-/** What an apply's journal is keyed by: the plan (or undo file) read, its size in contacts and hash, and the host. */
-export function applyJournalKey(options: Pick<ApplyOptions, 'source' | 'contacts' | 'connection'>): JournalKey {
-  return { input: { path: resolvePath(options.source.path), size: options.contacts.length, sha256: options.source.hash }, mode: 'apply', host: hostOf(options.connection.baseUrl) };
+/** What an apply's journal is keyed by: the plan (or undo file) read, its size in contacts and hash, the host, and --force (it decides what is written). */
+export function applyJournalKey(options: Pick<ApplyOptions, 'source' | 'contacts' | 'connection' | 'force'>): JournalKey {
+  return {
+    input: { path: resolvePath(options.source.path), size: options.contacts.length, sha256: options.source.hash },
+    mode: 'apply',
+    host: hostOf(options.connection.baseUrl),
+    settings: options.force ? { '--force': 'true' } : {},
+  };
 }

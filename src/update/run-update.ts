@@ -12,7 +12,7 @@ import { ConfigError, ExitError } from '../errors.js';
 import { paginate } from '../pylon/paginate.js';
 import { checkFilterFields } from '../pylon/filter-expr.js';
 import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
-import { refuseOutputOnInput, type ImportOptions } from '../import/options.js';
+import { refuseOutputOnInput, writeSettingsOf, type ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 import type { RowIssue } from '../import/desired.js';
 import { mergeEarlierUndo } from '../run/undo-file.js';
@@ -22,7 +22,7 @@ import { open, readFile } from 'node:fs/promises';
 import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
 import { applyJournalKey, fileHash, runApply, type ApplyContact } from './apply.js';
-import { checkJournal, refuseUnfinished, type JournalKey } from '../run/journal.js';
+import { holdJournal, refuseUnfinished, type JournalHold, type JournalKey } from '../run/journal.js';
 import { checkInputPath, openInput } from '../input/open-input.js';
 import { hostOf } from './target.js';
 import { planRemovals } from './sync.js';
@@ -95,9 +95,16 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
   let importOptions: ImportOptions = { ...options.import, mode: 'update', clearToken: options.import.clearToken ?? UNDO_CLEAR_TOKEN };
   const journalPath = dryRun || options.planOut ? undefined : importOptions.journalPath;
   if (options.planOut) importOptions = { ...importOptions, journalPath: undefined };
+  let hold: JournalHold | undefined;
   try {
     if (!options.where && importOptions.input !== '-') refuseOutputOnInput(importOptions);
     if (options.planOut) await checkWritable([{ path: options.planOut, option: '--plan-out' }]);
+    // Held from before anything is read to the end of the real run (plan, confirmation, writes): a second run
+    // of this input meanwhile is refused (exit 2), and once begun, a stop at any point leaves the journal for --resume.
+    if (journalPath) {
+      await checkWritable([{ path: journalPath, option: '--journal' }]);
+      hold = holdJournal(journalPath);
+    }
     // --sync: a resumed run whose listed contacts were all done has only its removals left (kept beside the journal).
     const pending = options.sync && journalPath && importOptions.resume ? readRemovalState<PlannedContact>(journalPath) : undefined;
     const listedDone = pending !== undefined && !existsSync(journalPath!);
@@ -105,14 +112,14 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     // The journal is checked before anything is read or written: a re-run, a resume of nothing, or of another file, host or version stops here.
     // Read once: whether the input is an undo file decides the journal check and the path the run takes.
     const undoInput = !options.where && importOptions.input !== '-' && (await readsAsUndoFile(importOptions.input));
-    if (journalPath && !listedDone && !options.where && importOptions.input !== '-' && !undoInput) {
-      checkJournal(journalPath, await journalKeyOf(importOptions.input, importOptions), importOptions.resume);
+    if (hold && !listedDone && !options.where && importOptions.input !== '-' && !undoInput) {
+      hold.begin(await journalKeyOf(importOptions.input, importOptions), importOptions.resume);
     }
     const target = await fetchTarget(hooks.client, importOptions.connection.baseUrl, hooks.signal);
     // Undo rows name the organisation: `update <undo file>` refuses a file of another one.
     importOptions = { ...importOptions, undoOrganization: target.organization?.id };
     if (undoInput && !options.planOut && !options.sync) {
-      return await runUndoFile(options, importOptions, target, hooks);
+      return await runUndoFile(options, importOptions, target, { ...hooks, journalHold: hold });
     }
     if (options.where) {
       // A field Pylon cannot filter on is a usage error here, not a server 400 after the run began.
@@ -127,7 +134,8 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
         if (!importOptions.resume) {
           refuseUnfinished(journalPath, 'update');
           await writeSelection(hooks.client, options.where, input, hooks.signal);
-        } else checkJournal(journalPath, await journalKeyOf(input, importOptions), true);
+        }
+        hold!.begin(await journalKeyOf(input, importOptions), importOptions.resume);
       } else {
         spool = createTempDir('where');
         input = join(spool, 'selection.csv');
@@ -173,6 +181,8 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
       ...(removals ? { removals, removalTransitions: sortTransitions(removalTransitions) } : {}),
     };
     hooks.onPlanReady?.(plan);
+    // A run stopped while it planned wrote nothing; its journal (kept when interrupted) lets --resume plan again.
+    if ((planStats.fatal || planStats.interrupted) && !dryRun && !options.planOut) return { plan, stats: stoppedWhilePlanning(planStats, hooks, journalPath) };
     // --plan-out writes the plan with --dry-run too: making a plan changes nothing in Pylon.
     if (planStats.fatal || planStats.interrupted || (dryRun && !options.planOut)) return { plan };
     if (options.planOut) {
@@ -196,7 +206,7 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     // undo file of the run it completes (every PATCH may have landed before the stop).
     const removing = removals?.length ?? 0;
     if (plan.changes === 0 && removing === 0 && !importOptions.resume) return { plan, stats: { ...planStats, dryRun: false } };
-    if (plan.changes + removing > 0 && hooks.confirm && !(await hooks.confirm(plan))) {
+    if (plan.changes + removing > 0 && hooks.confirm && !(await confirmed(hooks, plan, hold))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }
     const nothingLeft = { ...planStats, dryRun: false, updated: 0, unchanged: planStats.unchanged };
@@ -210,7 +220,7 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
         importOptions = { ...importOptions, undoPath };
         // Fixed before the first write: a resume applies these removals, whatever the store holds by then.
         if (journalPath && removals && removals.length > 0) writeRemovalState(journalPath, { undoPath, removals });
-        return plan.changes > 0 || importOptions.resume ? await runImport(importOptions, hooks) : nothingLeft;
+        return plan.changes > 0 || importOptions.resume ? await runImport(importOptions, { ...hooks, journalHold: hold }) : nothingLeft;
       });
     }
     if (removals && removals.length > 0 && !stats.fatal && !stats.interrupted) {
@@ -218,6 +228,8 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     }
     return { plan, stats };
   } finally {
+    // A journal this run created and never wrote to goes (a guard, the confirmation or nothing to change stopped it), unless Ctrl-C did.
+    hold?.release({ keep: hooks.signal?.aborted === true });
     if (spool) rmSync(spool, { recursive: true, force: true });
     // A completed run removed its journal: its side files (undo path, selection, removals) go with it.
     if (journalPath && !existsSync(journalPath)) {
@@ -225,6 +237,22 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
       if (!existsSync(removalsJournalPathFor(journalPath))) removeRemovalState(journalPath);
     }
   }
+}
+
+/** Asks for confirmation. A Ctrl-C at the question is an answer (nothing was written): the journal goes with the run, as for a no. */
+async function confirmed(hooks: UpdateHooks, plan: UpdatePlan, hold: JournalHold | undefined): Promise<boolean> {
+  try {
+    return await hooks.confirm!(plan);
+  } catch (error) {
+    hold?.discardUnused();
+    throw error;
+  }
+}
+
+/** The stats of a writing run that stopped while it planned: a plan's counts, no write, and the journal when it is kept (Ctrl-C). */
+function stoppedWhilePlanning(planStats: ImportStats, hooks: UpdateHooks, journalPath: string | undefined): ImportStats {
+  const kept = journalPath !== undefined && hooks.signal?.aborted === true;
+  return { ...planStats, planning: true, plannedCalls: undefined, etaSeconds: undefined, resultsPath: undefined, journalPath: kept ? journalPath : undefined };
 }
 
 function countTransitions(into: Map<string, Transition>, changes: readonly FieldChange[]): void {
@@ -317,7 +345,7 @@ async function readsAsUndoFile(path: string): Promise<boolean> {
  * from the file and applied exactly, each field reverted only where it still holds
  * that value (ROW_DRIFTED otherwise; `force` reverts anyway).
  */
-async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions, target: RunTarget, hooks: UpdateHooks): Promise<UpdateResult> {
+async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions, target: RunTarget, hooks: UpdateHooks & { journalHold?: JournalHold }): Promise<UpdateResult> {
   const path = importOptions.input;
   if (!importOptions.dryRun) {
     await checkWritable(
@@ -333,9 +361,7 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   checkUndoOrganization(path, header, rows.map((r) => r.cells), target);
   const contacts = rows.map(({ line, cells }) => undoRowContact(header, line, cells));
   const hash = fileHash(path);
-  if (!importOptions.dryRun && importOptions.journalPath) {
-    checkJournal(importOptions.journalPath, applyJournalKey({ source: { path, hash: hash.sha256 }, contacts, connection: importOptions.connection }), importOptions.resume);
-  }
+  hooks.journalHold?.begin(applyJournalKey({ source: { path, hash: hash.sha256 }, contacts, connection: importOptions.connection, force: Boolean(options.force) }), importOptions.resume);
   const base = {
     source: { path, hash: hash.sha256 },
     contacts,
@@ -353,16 +379,17 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   const planStats = await runApply({ ...base, resume: false, dryRun: true }, { client: hooks.client, signal: hooks.signal, onPlan: (_entry, changes) => countTransitions(transitions, changes) });
   const plan: UpdatePlan = { changes: planStats.updated, transitions: sortTransitions(transitions), stats: planStats, target, undo: true };
   hooks.onPlanReady?.(plan);
+  if ((planStats.fatal || planStats.interrupted) && !importOptions.dryRun) return { plan, stats: stoppedWhilePlanning(planStats, hooks, importOptions.journalPath) };
   if (planStats.fatal || planStats.interrupted || importOptions.dryRun) return { plan };
   checkGuards(plan.changes, 0, options);
   if (plan.changes === 0 && !importOptions.resume) {
     if (planStats.failed === 0 && planStats.unchanged > 0) hooks.onNote?.(`every contact of ${path} already holds the undo's values: it was applied before, or the changes were reverted by hand`);
     return { plan, stats: { ...planStats, dryRun: false } };
   }
-  if (plan.changes > 0 && hooks.confirm && !(await hooks.confirm(plan))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
+  if (plan.changes > 0 && hooks.confirm && !(await confirmed(hooks, plan, hooks.journalHold))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
   const journalPath = importOptions.journalPath;
   const stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, (undoPath) =>
-    runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress }),
+    runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress, journalHold: hooks.journalHold }),
   );
   return { plan, stats };
 }
@@ -429,7 +456,7 @@ async function writeSelection(client: PylonClient, filter: Filter, path: string,
 async function journalKeyOf(path: string, options: ImportOptions): Promise<JournalKey> {
   const input = await openInput(path);
   try {
-    return { input: await input.fingerprint(), mode: 'update', host: hostOf(options.connection.baseUrl) };
+    return { input: await input.fingerprint(), mode: 'update', host: hostOf(options.connection.baseUrl), settings: writeSettingsOf(options) };
   } finally {
     input.close();
   }

@@ -1,8 +1,10 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync, appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openJournal } from '../../src/run/journal.js';
+import { lockJournal } from '../../src/run/journal-lock.js';
 import { ConfigError } from '../../src/errors.js';
 
 const input = { path: '/data/contacts.csv', size: 100, sha256: 'abc' };
@@ -100,4 +102,29 @@ test('a resumed journal reads back an entry longer than its read buffer, and lin
   t.is(second.sentBefore.get(3), undefined, 'a send with an outcome is not unanswered');
   t.is(second.sentAt(3)?.l, 3, 'but its send is still there for an undo row');
   second.close();
+});
+
+test('a journal lock refuses a second holder while its process runs, and a stale one (dead pid) is taken over', (t) => {
+  const path = join(dir(), 'j.jsonl');
+  const release = lockJournal(path);
+  const refused = t.throws(() => lockJournal(path));
+  t.is((refused as ConfigError).code, 'CONFIG_RUN_LOCKED');
+  t.regex(refused!.message, new RegExp(`Another run \\(pid ${process.pid}\\) is working on this input now`));
+  release();
+  t.false(existsSync(`${path}.lock`));
+  // A pid that ran and ended: its lock is stale.
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  writeFileSync(`${path}.lock`, JSON.stringify({ pid: dead, host: hostname() }));
+  const again = lockJournal(path);
+  t.is(JSON.parse(readFileSync(`${path}.lock`, 'utf8')).pid, process.pid);
+  again();
+});
+
+test('resume refuses other settings than the journal records, naming each', (t) => {
+  const path = join(dir(), 'j.jsonl');
+  openJournal(path, { input, mode: 'update', settings: { '--set portal_role': 'admin' } }, false).close();
+  t.throws(() => openJournal(path, { input, mode: 'update', settings: { '--set portal_role': 'no_access', '--create-accounts': 'true' } }, true), {
+    message: /--create-accounts: not given in the interrupted run, "true" now; --set portal_role: "admin" in the interrupted run, "no_access" now/,
+  });
+  openJournal(path, { input, mode: 'update', settings: { '--set portal_role': 'admin' } }, true).close();
 });

@@ -10,7 +10,7 @@ import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-
 import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
 import { describeTarget, fetchTarget, targetOf } from '../../update/target.js';
 import { applyJournalKey, runApply, type ApplyStats } from '../../update/apply.js';
-import { checkJournal } from '../../run/journal.js';
+import { holdJournal, type JournalHold } from '../../run/journal.js';
 import { withUndoRun } from '../../run/undo-run.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 import { readFileSync } from 'node:fs';
@@ -99,8 +99,6 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     // Another host, or a plan too old, shows without any call: refused before GET /me carries the token there (exit 2).
     // The organisation needs GET /me: it is checked once the target is read.
     checkPlanTarget(plan, targetOf(options.connection.baseUrl), { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
-    // A re-run beside an unfinished one, or a resume of nothing or of another plan or host: exit 2 before any call.
-    checkJournal(options.journalPath, applyJournalKey({ source: { path: options.planPath, hash: plan.hash }, contacts: [...plan.changes, ...plan.removals], connection: options.connection }), options.resume);
     const only = options.onlyPath === undefined ? undefined : driftedIds(options.onlyPath);
     const contacts = [...plan.changes, ...plan.removals].filter((c) => !only || only.has(c.id));
     // Every output is proved writable before the first call (OUTPUT_UNWRITABLE, exit 2).
@@ -110,6 +108,16 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       { path: options.journalPath, option: '--journal' },
       ...(options.resultsPath ? [{ path: options.resultsPath, option: '--results' }] : []),
     ]);
+    // Another run of this plan at work, a re-run beside an unfinished one, or a resume of nothing, of another plan,
+    // host or --force: exit 2 before any call. From here on the journal is on disk: a stop at any point leaves it for --resume.
+    const hold: JournalHold = holdJournal(options.journalPath);
+    let signal: AbortSignal | undefined;
+    try {
+      hold.begin(applyJournalKey({ source: { path: options.planPath, hash: plan.hash }, contacts: [...plan.changes, ...plan.removals], connection: options.connection, force: options.force }), options.resume);
+    } catch (error) {
+      hold.release();
+      throw error;
+    }
     const auditLog = openAuditLog(argv.auditLog, ctx);
     const startedAt = new Date();
     const client = connect(options.connection);
@@ -130,10 +138,17 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       const stats = (await runWithTerminal(
         argv,
         async (hooks) => {
+          signal = hooks.signal;
           const total = contacts.length;
           const eta = pacedSeconds(applyCalls(total, options.readBatch), options.connection.rates, options.connection.rateWindowMs);
           const question = `Apply this plan to ${total.toLocaleString('en-US')} contacts on ${target.host}, about ${describeSeconds(eta)} at the paced rate? Type yes to continue: `;
-          if (total > 0 && ctx.isTTY && !argv.yes && !(await askToConfirm(ctx, question, hooks.signal))) {
+          // A Ctrl-C at the question is an answer, as a no is: nothing was written, the journal goes.
+          const ask = () =>
+            askToConfirm(ctx, question, hooks.signal).catch((error: unknown) => {
+              hold.discardUnused();
+              throw error;
+            });
+          if (total > 0 && ctx.isTTY && !argv.yes && !(await ask())) {
             throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
           }
           return withUndoRun({ asked: undoWanted ? options.undoPath : undefined, resume: options.resume, journalPath: options.journalPath, onNote: hooks.onNote }, (undoPath) =>
@@ -151,7 +166,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
                 resume: options.resume,
                 readBatch: options.readBatch,
               },
-              { client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress },
+              { client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress, journalHold: hold },
             ),
           );
         },
@@ -169,6 +184,8 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       recordRun(auditLog, ctx, { token: options.connection.token, target, stats, exitCode: ctx.exitCode, startedAt, planHash: plan.hash, extraFiles: { plan: options.planPath } });
     } finally {
       client.close();
+      // A journal this run created and never wrote to goes (a guard or the confirmation stopped it), unless Ctrl-C did.
+      hold.release({ keep: signal?.aborted === true });
     }
   },
 };

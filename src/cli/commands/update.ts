@@ -19,6 +19,8 @@ import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 import { forceOption, guardOptions, mappingOptions, planOutOption, undoOption } from '../option-groups.js';
 import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
+import { sweepDeadPartialsIn } from '../../output/output-file.js';
+import { dirname } from 'node:path';
 import { describeSeconds, pacedSeconds, type EndpointKey } from '../../rates.js';
 
 interface UpdateArgv extends ImportArgv {
@@ -47,10 +49,14 @@ function parseSet(values: string[] | undefined, flag = '--set'): Record<string, 
   return set;
 }
 
+/** The error reports named by an update's start time (`pylon-update-<time>.errors.csv`, and its `--sync` removals'). */
+const STAMPED_REPORT = /^pylon-update-\d{4}-\d\d-\d\dT[\d-]+Z\.errors(\.removals)?\.csv$/;
+
 function describePlan(plan: UpdatePlan): string {
   const lines: string[] = [];
   if (plan.target) lines.push(`Target: ${describeTarget(plan.target)}`);
-  const verb = plan.undo ? 'Undo plan' : 'Plan';
+  // A plan stopped part way (Ctrl-C, a fatal error) counts only the rows it reached.
+  const verb = `${plan.undo ? 'Undo plan' : 'Plan'}${plan.stats.interrupted || plan.stats.fatal ? ` so far (stopped after ${plan.stats.total.toLocaleString('en-US')} rows)` : ''}`;
   lines.push(`${verb}: ${plan.changes.toLocaleString('en-US')} contacts change, ${plan.stats.unchanged.toLocaleString('en-US')} unchanged, ${plan.stats.skipped > 0 ? `${plan.stats.skipped.toLocaleString('en-US')} skipped, ` : ''}${plan.stats.failed.toLocaleString('en-US')} rows fail.`);
   lines.push(...transitionLines(plan.transitions));
   if (plan.undo && (plan.stats as { drifted?: number }).drifted) {
@@ -147,6 +153,9 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       undo,
       errors: argv.errors === undefined ? `${fileBase}.errors.csv` : resolveFrom(ctx, argv.errors),
     });
+    // An update of stdin or --where names its error report by its start time: a killed run's partial of it is never
+    // met again by name (its --resume writes under a new one), so the dead ones are swept from the folder here.
+    if (argv.errors === undefined && !(argv.file && argv.file !== '-')) await sweepDeadPartialsIn(dirname(fileBase), STAMPED_REPORT);
     const auditLog = writes ? openAuditLog(argv.auditLog, ctx) : undefined;
     const startedAt = new Date();
     const client = connect(options.connection);
@@ -205,7 +214,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     }
     printImportSummary(result, ctx, {
       json: Boolean(argv.json),
-      verb: result.dryRun ? 'Update plan for' : 'Update of',
+      verb: result.dryRun && !result.planning ? 'Update plan for' : 'Update of',
       input,
       target,
       // Only an undo file is applied as a plan (drift checked). Its error report keeps the rows as written: applied again, it retries exactly them.

@@ -1,0 +1,286 @@
+/**
+ * Runs that write, stopped and resumed, against what a black-box tester found:
+ * a --resume with other --set values, two runs at once on one journal, a stop
+ * before the first write, the summary of an update stopped while planning, and
+ * the leftovers of a killed run. The built CLI in child processes; each run is
+ * held at a known point by a proxy that stalls one kind of request (never by time).
+ */
+import test from 'ava';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { parse } from 'csv-parse/sync';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import type { Emulator } from '../../src/emulator/index.js';
+import { FAST_RATE, contactsCsv, emailOf, envFor, notExactlyOnce, runCli, spawnCli, startEmulator, statsOf, tempDir, type CliResult } from '../helpers/cli.js';
+import { seedContacts } from '../update/seed.js';
+
+const FAST = ['--rate', FAST_RATE, '--concurrency', '4'];
+/** PATCH and create paced at 10 a second: a run lasts seconds, long enough to meet it while it writes. */
+const SLOW = ['--rate', FAST_RATE.replace(/patch=\d+/, 'patch=10').replace(/create=\d+/, 'create=10'), '--rate-window', '1000', '--concurrency', '2'];
+
+interface Stall {
+  url: string;
+  /** Resolves when a request `matches` picked has arrived (and is held). */
+  reached: Promise<void>;
+  /** Lets every later request through, and the held ones too unless `drop` (they are cut off, never sent on). */
+  release(options?: { drop?: boolean }): void;
+}
+
+/** A proxy in front of the emulator that holds the requests `matches` picks until released: a run waits there, at a known point. */
+async function stallProxy(t: ExecutionContext, target: { url: string }, matches: (method: string, path: string) => boolean): Promise<Stall> {
+  const upstream = new URL(target.url);
+  let stalling = true;
+  let arrived!: () => void;
+  const reached = new Promise<void>((resolve) => (arrived = resolve));
+  const held: Array<{ forward: () => void; drop: () => void }> = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const forward = () => {
+        const out = request({ hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        out.on('error', () => res.destroy());
+        out.end(Buffer.concat(chunks));
+      };
+      if (stalling && matches(req.method ?? 'GET', req.url ?? '/')) {
+        held.push({ forward, drop: () => res.destroy() });
+        arrived();
+      } else forward();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    reached,
+    release({ drop = false } = {}) {
+      stalling = false;
+      for (const h of held.splice(0)) (drop ? h.drop : h.forward)();
+    },
+  };
+}
+
+/** Resolves once the emulator has received `count` writes (creates and PATCHes). */
+async function writesReach(emulator: Emulator, count: number, run: Promise<CliResult>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const reached = new Promise<void>((resolve) => {
+    timer = setInterval(() => {
+      const { requests } = emulator.stats();
+      if (requests.create + requests.patch >= count) resolve();
+    }, 20);
+  });
+  await Promise.race([reached, run]).finally(() => clearInterval(timer));
+}
+
+const roles = (emulator: Emulator) => [...emulator.store.all()].map((c) => c.portal_role);
+
+test('update --resume with another --set value is refused (exit 2, naming it), and nothing is written', async (t) => {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, 20);
+  const dir = tempDir(t);
+  const env = envFor(emulator);
+  const input = join(dir, 'r4.csv');
+  writeFileSync(input, ['email', ...[...emulator.store.all()].map((c) => c.email)].join('\n') + '\n');
+  const first = spawnCli(['update', input, '--set', 'portal_role=admin', '--json', ...SLOW], { env });
+  await writesReach(emulator, 3, first.result);
+  first.child.kill('SIGKILL');
+  t.is((await first.result).signal, 'SIGKILL');
+  const patches = emulator.stats().requests.patch;
+
+  const other = await runCli(['update', input, '--set', 'portal_role=no_access', '--resume', ...FAST], { env });
+  t.is(other.code, 2, other.stderr);
+  t.regex(other.stderr, /Cannot resume: this run's options differ .*--set portal_role: "admin" in the interrupted run, "no_access" now/);
+  t.is(emulator.stats().requests.patch, patches, 'the refused resume wrote nothing');
+
+  const same = await runCli(['update', input, '--set', 'portal_role=admin', '--resume', ...FAST], { env });
+  t.is(same.code, 0, same.stderr);
+  t.deepEqual([...new Set(roles(emulator))], ['admin']);
+  const undo = parse(readFileSync(join(dir, 'r4.undo.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+  t.deepEqual([...new Set(undo.map((r) => r['_set.portal_role']))], ['admin'], "the undo file holds one run's values");
+});
+
+test('import --resume with another --create-accounts or --clear-token is refused, naming what differs', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const env = envFor(emulator);
+  const input = join(dir, 'c.csv');
+  writeFileSync(input, contactsCsv(30, 'acc'));
+  const first = spawnCli(['import', input, '--clear-token', '#N/A', '--json', ...SLOW], { env });
+  await writesReach(emulator, 2, first.result);
+  first.child.kill('SIGKILL');
+  await first.result;
+  const other = await runCli(['import', input, '--resume', ...FAST], { env });
+  t.is(other.code, 2, other.stderr);
+  t.regex(other.stderr, /--clear-token: "#N\/A" in the interrupted run, not given now/);
+  const same = await runCli(['import', input, '--clear-token', '#N/A', '--resume', '--json', ...FAST], { env });
+  t.is(same.code, 0, same.stderr);
+  t.deepEqual(notExactlyOnce(emulator, Array.from({ length: 30 }, (_, i) => emailOf('acc', i))), []);
+});
+
+for (const command of ['import', 'update'] as const) {
+  test(`${command}: a second run of the same input while the first writes is refused (exit 2, naming its pid); after a kill -9 the stale lock is taken over`, async (t) => {
+    const emulator = await startEmulator(t, { duplicateEmail: 'allow' });
+    const dir = tempDir(t);
+    const env = envFor(emulator);
+    const input = join(dir, 'c.csv');
+    let args: string[];
+    let changing = 0;
+    if (command === 'import') {
+      writeFileSync(input, contactsCsv(20, 'two'));
+      // A resume waits out --timeout for the creates that were in flight at the kill (they could still land): kept short.
+      args = ['import', input, '--timeout', '2000'];
+    } else {
+      seedContacts(emulator.store, 20);
+      changing = roles(emulator).filter((r) => r !== 'admin').length;
+      writeFileSync(input, ['email', ...[...emulator.store.all()].map((c) => c.email)].join('\n') + '\n');
+      args = ['update', input, '--set', 'portal_role=admin'];
+    }
+    // The first run is held while it writes: its creates or PATCHes wait at the proxy, unanswered.
+    const proxy = await stallProxy(t, emulator, (method, path) => (method === 'POST' && path === '/contacts') || method === 'PATCH');
+    const viaProxy = envFor(proxy);
+    const first = spawnCli([...args, '--json', ...FAST], { env: viaProxy });
+    await Promise.race([proxy.reached, first.result]);
+
+    for (const extra of [[], ['--resume']]) {
+      const second = await runCli([...args, ...extra, ...FAST], { env: viaProxy });
+      t.is(second.code, 2, second.stderr);
+      t.regex(second.stderr, new RegExp(`Another run \\(pid ${first.child.pid}\\) is working on this input now .*wait for it, or stop it`));
+      t.notRegex(second.stderr, /Use --resume/);
+    }
+    const starts = readFileSync(join(dir, '.c.journal.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"t":"start"'));
+    t.is(starts.length, 1, 'the refused runs did not touch the journal');
+    first.child.kill('SIGKILL');
+    await first.result;
+    t.true(existsSync(join(dir, '.c.journal.jsonl.lock')), 'a kill -9 leaves its lock');
+    // The writes held at the kill never reach Pylon.
+    proxy.release({ drop: true });
+
+    const resumed = await runCli([...args, '--resume', '--json', ...FAST], { env: viaProxy });
+    t.is(resumed.code, 0, resumed.stderr);
+    t.false(existsSync(join(dir, '.c.journal.jsonl.lock')), 'the stale lock was taken over, and released');
+    if (command === 'import') t.deepEqual(notExactlyOnce(emulator, Array.from({ length: 20 }, (_, i) => emailOf('two', i))), [], 'no contact created twice');
+    else {
+      t.is(emulator.stats().requests.patch, changing, 'one PATCH per contact changed');
+      t.deepEqual([...new Set(roles(emulator))], ['admin']);
+    }
+  });
+}
+
+for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+  for (const command of ['import', 'update', 'undo'] as const) {
+    test(`${command} stopped by ${signal} before its first write keeps its journal: --resume finishes the run`, async (t) => {
+      const emulator = await startEmulator(t);
+      const dir = tempDir(t);
+      let input = join(dir, 't.csv');
+      let args: string[];
+      let stalled: (method: string, path: string) => boolean;
+      let original: Array<string | undefined> = [];
+      if (command === 'import') {
+        writeFileSync(input, contactsCsv(10, 'pre'));
+        args = ['import', input];
+        stalled = (_m, path) => path.startsWith('/custom-fields');
+      } else {
+        seedContacts(emulator.store, 10);
+        writeFileSync(input, ['email', ...[...emulator.store.all()].map((c) => c.email)].join('\n') + '\n');
+        if (command === 'undo') {
+          original = roles(emulator);
+          const made = await runCli(['update', input, '--set', 'portal_role=admin', ...FAST], { env: envFor(emulator) });
+          t.is(made.code, 0, made.stderr);
+          input = join(dir, 't.undo.csv');
+          args = ['update', input, '--undo', join(dir, 'back.undo.csv')];
+        } else args = ['update', input, '--set', 'portal_role=admin'];
+        // An update plans first: held while it reads the contacts (search for an undo file's rows, list for a file's lookup).
+        stalled = (method, path) => (command === 'undo' ? method === 'POST' && path.startsWith('/contacts/search') : method === 'GET' && path.startsWith('/contacts'));
+      }
+      const proxy = await stallProxy(t, emulator, stalled);
+      const env = envFor(proxy);
+      const writesBefore = emulator.stats().requests.patch + emulator.stats().requests.create;
+      // Ctrl-C lets requests in flight finish: the held one ends at --timeout, then the run stops.
+      const first = spawnCli([...args, '--json', ...FAST, '--timeout', '1500'], { env });
+      await Promise.race([proxy.reached, first.result]);
+      first.child.kill(signal);
+      const stopped = await first.result;
+      if (signal === 'SIGINT') t.is(stopped.code, 130, stopped.stderr);
+      t.is(emulator.stats().requests.patch + emulator.stats().requests.create, writesBefore, 'nothing was written');
+      const journal = join(dir, command === 'undo' ? '.t.undo.journal.jsonl' : '.t.journal.jsonl');
+      t.true(existsSync(journal), `the journal is there for --resume: ${readdirSync(dir).join(', ')}`);
+      if (command === 'update' && signal === 'SIGINT') {
+        // The summary of an update stopped while planning says so, and nothing else.
+        t.regex(stopped.stderr, /Update of .*t\.csv: interrupted while planning after/);
+        t.regex(stopped.stderr, /nothing was written: the run plans every row before its first write/);
+        t.regex(stopped.stderr, /run the same command with --resume/);
+        t.notRegex(stopped.stderr, /Update plan for|the real run:|no journal was kept|lookup by/);
+        t.like(statsOf(stopped), { planning: true, interrupted: true, journalPath: journal });
+      }
+
+      proxy.release();
+      const resumed = await runCli([...args, '--resume', '--json', ...FAST], { env });
+      t.is(resumed.code, 0, resumed.stderr);
+      t.false(existsSync(journal), 'the completed run removed its journal');
+      if (command === 'import') t.deepEqual(notExactlyOnce(emulator, Array.from({ length: 10 }, (_, i) => emailOf('pre', i))), []);
+      else if (command === 'update') t.deepEqual([...new Set(roles(emulator))], ['admin']);
+      else t.deepEqual(roles(emulator), original, 'the undo file was applied');
+    });
+  }
+}
+
+test('--resume with no journal says when a plain run is safe', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'n.csv');
+  writeFileSync(input, contactsCsv(2, 'none'));
+  const result = await runCli(['import', input, '--resume', ...FAST], { env: envFor(emulator) });
+  t.is(result.code, 2, result.stderr);
+  t.regex(result.stderr, /no journal at .*stopped before it could write anything \(then the same command without --resume is safe\)/);
+  t.is(emulator.stats().requests.create, 0);
+});
+
+test('a run refused before its first write (a guard) leaves no journal behind', async (t) => {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, 5);
+  const dir = tempDir(t);
+  const input = join(dir, 'g.csv');
+  writeFileSync(input, ['email', ...[...emulator.store.all()].map((c) => c.email)].join('\n') + '\n');
+  const guarded = await runCli(['update', input, '--set', 'portal_role=admin', '--max-changes', '1', ...FAST], { env: envFor(emulator) });
+  t.is(guarded.code, 1, guarded.stderr);
+  t.deepEqual(readdirSync(dir), ['g.csv']);
+});
+
+test('a dry run with no failed row names no error report in --json (none is written)', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'd.csv');
+  writeFileSync(input, contactsCsv(3, 'dry'));
+  const result = await runCli(['import', input, '--dry-run', '--json', ...FAST], { env: envFor(emulator) });
+  t.is(result.code, 0, result.stderr);
+  t.is(statsOf(result).errorsPath, null);
+  t.false(existsSync(join(dir, 'd.errors.csv')));
+});
+
+test("update --where sweeps the error report partials that killed runs left under their start time's name", async (t) => {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, 5);
+  const dir = tempDir(t);
+  // A pid that ran and ended: its partial is a dead run's.
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const partial = join(dir, `.pylon-update-2026-01-02T03-04-05-678Z.errors.csv.${dead}.partial`);
+  const other = join(dir, `.mine.csv.${dead}.partial`);
+  writeFileSync(partial, 'email,_line\n');
+  writeFileSync(other, 'x\n');
+  const result = await runCli(['update', '--where', 'email~@', '--set', 'portal_role=admin', '--dry-run', ...FAST], { env: envFor(emulator), cwd: dir });
+  t.is(result.code, 0, result.stderr);
+  t.false(existsSync(partial), 'the dead run\'s partial is swept');
+  t.true(existsSync(other), 'other files are left alone');
+});
