@@ -284,3 +284,39 @@ test("update --where sweeps the error report partials that killed runs left unde
   t.false(existsSync(partial), 'the dead run\'s partial is swept');
   t.true(existsSync(other), 'other files are left alone');
 });
+
+test('apply --force --only <report> stopped by kill -9, then the same command with --resume: it finishes exactly the contacts of the report', async (t) => {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, 100);
+  const dir = tempDir(t);
+  const env = envFor(emulator);
+  const input = join(dir, 'admins.csv');
+  writeFileSync(input, ['email', ...[...emulator.store.all()].map((c) => c.email)].join('\n') + '\n');
+  const planPath = join(dir, 'plan.json');
+  const planned = await runCli(['update', input, '--set', 'portal_role=admin', '--plan-out', planPath, ...FAST], { env });
+  t.is(planned.code, 0, planned.stderr);
+  // A colleague changes every other contact the plan would make admin to "no_access" meanwhile: apply leaves those, ROW_DRIFTED.
+  const changing = [...emulator.store.all()].filter((c) => c.portal_role !== 'admin' && c.portal_role !== 'no_access').filter((_, i) => i % 2 === 0).map((c) => c.id);
+  for (const id of changing) emulator.store.update(id, { portal_role: 'no_access' });
+  const applied = await runCli(['apply', planPath, '--yes', ...FAST], { env });
+  t.is(applied.code, 3, applied.stderr);
+  const errorsPath = join(dir, 'plan.errors.csv');
+  const report = parse(readFileSync(errorsPath, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+  const drifted = report.filter((r) => r._error_code === 'ROW_DRIFTED').map((r) => r.id!).sort();
+  t.deepEqual(drifted, [...changing].sort());
+  t.true(drifted.length >= 5, `${drifted.length} drifted contacts`);
+
+  const only = ['apply', planPath, '--yes', '--force', '--only', errorsPath, '--undo', join(dir, 'forced.undo.csv')];
+  const before = emulator.stats().requests.patch;
+  const first = spawnCli([...only, ...SLOW], { env });
+  await writesReach(emulator, before + 3, first.result);
+  first.child.kill('SIGKILL');
+  t.is((await first.result).signal, 'SIGKILL');
+
+  const resumed = await runCli([...only, '--resume', '--json', ...FAST], { env });
+  t.is(resumed.code, 0, resumed.stderr);
+  t.deepEqual([...new Set(roles(emulator))], ['admin'], 'every contact of the report now holds the planned role, as the others already did');
+  const undo = parse(readFileSync(join(dir, 'forced.undo.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+  t.deepEqual(undo.map((r) => r.id!).sort(), drifted, 'one undo row per overridden contact, none other');
+  t.true(undo.every((r) => r.portal_role === 'no_access' && r['_set.portal_role'] === 'admin'), 'each undo row restores the colleague\'s value');
+});

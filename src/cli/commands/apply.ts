@@ -113,7 +113,8 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     const hold: JournalHold = holdJournal(options.journalPath);
     let signal: AbortSignal | undefined;
     try {
-      hold.begin(applyJournalKey({ source: { path: options.planPath, hash: plan.hash }, contacts: [...plan.changes, ...plan.removals], connection: options.connection, force: options.force }), options.resume);
+      // The contacts this run applies (--only: the report's), as runApply keys the journal: a resume meets the same key.
+      hold.begin(applyJournalKey({ source: { path: options.planPath, hash: plan.hash }, contacts, connection: options.connection, force: options.force }), options.resume);
     } catch (error) {
       hold.release();
       throw error;
