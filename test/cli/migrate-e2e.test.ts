@@ -10,7 +10,8 @@ const XLSX_SAMPLE = join(REPO, 'samples', 'migrations', 'hubspot-contacts.xlsx')
 test('import <hubspot xlsx> --from hubspot --default-country US: exit 0, 10 created, the notes on stderr', async (t) => {
   const emulator = await startEmulator(t);
   const dir = tempDir(t);
-  const res = await runCli(['import', XLSX_SAMPLE, '--from', 'hubspot', '--default-country', 'US', '--rate', FAST_RATE, '--errors', join(dir, 'e.csv'), '--json'], { env: envFor(emulator) });
+  // The journal (and its lock) in a folder of this test's own: the sample is the input of other tests running beside it.
+  const res = await runCli(['import', XLSX_SAMPLE, '--from', 'hubspot', '--default-country', 'US', '--rate', FAST_RATE, '--errors', join(dir, 'e.csv'), '--journal', join(dir, 'j.jsonl'), '--json'], { env: envFor(emulator) });
   t.is(res.code, 0, res.stderr);
   const stats = JSON.parse(res.stdout);
   t.like(stats, { total: 10, created: 10, failed: 0 });
@@ -35,7 +36,7 @@ test('usage errors exit 2 before any write: unknown --from, unknown --default-co
     [['import', spanish, '--from', 'salesforce'], /matches no salesforce preset\. Closest: .*which needs/],
   ];
   for (const [args, message] of cases) {
-    const res = await runCli([...args, '--rate', FAST_RATE, '--errors', join(dir, 'e.csv')], { env: envFor(emulator) });
+    const res = await runCli([...args, '--rate', FAST_RATE, '--errors', join(dir, 'e.csv'), '--journal', join(dir, 'j.jsonl')], { env: envFor(emulator) });
     t.is(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
     t.regex(res.stderr, message);
   }
