@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, existsSync, openSync, readSync, cl
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
-import { join, resolve as resolvePath } from 'node:path';
+import { basename, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
 import { isGzip } from '../csv/read.js';
@@ -52,7 +52,8 @@ export async function openInput(input: string, read: InputReadOptions = {}, stdi
   // are copied to a scratch file first: the row estimate, a pre-scan and the rows pass each read it.
   if (input === '-' || readOnce(input)) {
     spoolDir = createTempDir('stdin');
-    path = join(spoolDir, 'stdin.csv');
+    // A named input's copy keeps its extensions (`x.ndjson`, `x.json.gz`), which decide its format as they do the file's; stdin is CSV unless --format says otherwise.
+    path = join(spoolDir, input === '-' ? 'stdin.csv' : `stdin${/(\.[^./\\]+)+$/.exec(basename(input))?.[0] ?? ''}`);
     const hash = createHash('sha256');
     try {
       await pipeline(input === '-' ? (stdin ?? process.stdin) : createReadStream(input), async function* (chunks: AsyncIterable<Buffer>) {

@@ -35,3 +35,22 @@ for (const extra of [[], ['--on-duplicate', 'last']]) {
     t.deepEqual(notExactlyOnce(emulator, Array.from({ length: ROWS }, (_, i) => emailOf('fifo', i))), []);
   });
 }
+
+test('a FIFO named x.ndjson is read as NDJSON, as a file of that name is (its scratch copy keeps the extension)', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const source = join(dir, 'people.ndjson');
+  writeFileSync(source, Array.from({ length: 5 }, (_, i) => JSON.stringify({ name: `Fifo ${i}`, email: emailOf('fifojson', i) })).join('\n') + '\n');
+  const fifo = join(dir, 'people-pipe.ndjson');
+  execFileSync('mkfifo', [fifo]);
+  const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'writer', source, fifo], { stdio: 'ignore' });
+  const written = once(writer, 'exit');
+  t.teardown(() => {
+    if (writer.exitCode === null) writer.kill('SIGKILL');
+  });
+  const result = await runCli(['import', fifo, '--json', '-q', '--rate', FAST_RATE], { env: envFor(emulator), cwd: dir });
+  t.is(result.code, 0, result.stderr);
+  t.like(statsOf(result), { total: 5, created: 5, failed: 0 });
+  await written;
+  t.deepEqual(notExactlyOnce(emulator, Array.from({ length: 5 }, (_, i) => emailOf('fifojson', i))), []);
+});
