@@ -167,8 +167,12 @@ export function deadPartials(target: string, skip?: ReadonlySet<number>): string
 
 /** The siblings of `target` of these kinds whose process no longer runs (and is not in `skip`). */
 function deadSiblings(target: string, kinds: readonly string[], skip?: ReadonlySet<number>): string[] {
-  const dir = dirname(target);
   const name = basename(target);
+  return deadSiblingsIn(dirname(target), (of, kind) => of === name && kinds.includes(kind), skip);
+}
+
+/** The temporary siblings in `dir` (`.<name>.<pid>.<kind>`) that `accepts` takes, whose process no longer runs (and is not in `skip`). */
+function deadSiblingsIn(dir: string, accepts: (name: string, kind: string) => boolean, skip?: ReadonlySet<number>): string[] {
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -178,7 +182,7 @@ function deadSiblings(target: string, kinds: readonly string[], skip?: ReadonlyS
   const found: string[] = [];
   for (const entry of entries) {
     const m = SIBLING.exec(entry);
-    if (m && m[1] === name && kinds.includes(m[3]) && !skip?.has(Number(m[2])) && !processAlive(Number(m[2]))) found.push(join(dir, entry));
+    if (m && accepts(m[1]!, m[3]!) && !skip?.has(Number(m[2])) && !processAlive(Number(m[2]))) found.push(join(dir, entry));
   }
   return found;
 }
@@ -190,17 +194,7 @@ function deadSiblings(target: string, kinds: readonly string[], skip?: ReadonlyS
  * sweep by target (`sweepDeadPartials`) never meets again. Returns them.
  */
 export async function sweepDeadPartialsIn(dir: string, match: RegExp): Promise<string[]> {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const stale: string[] = [];
-  for (const entry of entries) {
-    const m = SIBLING.exec(entry);
-    if (m && m[3] === 'partial' && match.test(m[1]) && !processAlive(Number(m[2]))) stale.push(join(dir, entry));
-  }
+  const stale = deadSiblingsIn(dir, (name, kind) => kind === 'partial' && match.test(name));
   for (const path of stale) await unlink(path).catch(() => undefined);
   return stale;
 }

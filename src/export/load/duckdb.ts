@@ -11,6 +11,7 @@ import { drained, loadError, sqlString, STATE_BLOBS_TABLE, type ColumnTypes, typ
 import type { Dialect, Session, Stage } from './dialect.js';
 import type { LoadTarget } from './target.js';
 import { DUCKDB_SETTINGS } from './duckdb-settings.js';
+import { processAlive } from '../../output/process-alive.js';
 
 /** DuckDB reports STRUCT field names that are keywords quoted (`"label"`); compared without the quotes. */
 const TYPES: ColumnTypes = { ddl: duckdbType, reported: (kind, column) => comparableType(duckdbType(kind, column)) };
@@ -31,21 +32,12 @@ const exists = (path: string) => lstat(path).then(() => true, (error: NodeJS.Err
 
 const STAGE_FILE = /^\.pylon-stage-(\d+)-\d+\.parquet$/;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /** Staging Parquet files (names and emails) left by a run killed under an earlier version, which staged through a file: removed, unless their process still runs. */
 export async function sweepStagingFiles(dir: string): Promise<string[]> {
   const swept: string[] = [];
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const match = STAGE_FILE.exec(name);
-    if (!match || Number(match[1]) === process.pid || alive(Number(match[1]))) continue;
+    if (!match || processAlive(Number(match[1]))) continue;
     await unlink(join(dir, name)).then(() => swept.push(name), () => {});
   }
   return swept;
