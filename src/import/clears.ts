@@ -10,7 +10,7 @@ import type { RowIssue } from './desired.js';
  * restore an empty value). Pylon documents no way to clear them: `null` is
  * ignored (conventions page), and a third-party live probe reports that `""`
  * clears. Other servers may refuse `""` (400) or accept and ignore it, so the
- * answer is checked, and what it showed is remembered (ClearMemory).
+ * answer is checked, and what it showed is remembered (ServerMemory).
  */
 export const CLEARED_BY_EMPTY_STRING = ['avatar_url', 'portal_role_id', 'primary_phone_number'] as const;
 export type ClearedField = (typeof CLEARED_BY_EMPTY_STRING)[number];
@@ -37,7 +37,7 @@ interface Learnt {
  * a missing or unreadable file is no knowledge, and one that cannot be written
  * costs the next run one more try, nothing else.
  */
-export class ClearMemory {
+export class ServerMemory {
   private readonly learnt = new Map<string, Learnt>();
 
   constructor(
@@ -133,7 +133,7 @@ function readMemory(path: string): Record<string, Record<string, Learnt>> {
 export function withoutKnownUncleared<Change extends { column: string }>(
   body: ContactPatch,
   changes: readonly Change[],
-  memory: ClearMemory | undefined,
+  memory: ServerMemory | undefined,
 ): { body: ContactPatch; changes: Change[]; uncleared: UnclearedField[] } {
   const uncleared = memory ? CLEARED_BY_EMPTY_STRING.filter((field) => body[field] === '').flatMap((field) => memory.known(field) ?? []) : [];
   if (uncleared.length === 0) return { body, changes: [...changes], uncleared };
@@ -157,7 +157,7 @@ export async function updateWithClears(
   body: ContactPatch,
   signal?: AbortSignal,
   onSent?: () => void,
-  memory?: ClearMemory,
+  memory?: ServerMemory,
   onNote?: (message: string) => void,
 ): Promise<{ res?: ApiResult<Contact>; uncleared: UnclearedField[] }> {
   const known = memory ? CLEARED_BY_EMPTY_STRING.filter((field) => body[field] === '').flatMap((field) => memory.known(field) ?? []) : [];

@@ -8,7 +8,7 @@ import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.j
 import { DEFAULT_EXTERNAL_ID_LABEL, emailKey, externalIdKey, heldExternalIdKey, secondaryKeysOf, type KeyedRow } from './lookup-key.js';
 import type { Contact } from '../pylon/types.js';
 import { externalIdConflict } from './identity.js';
-import { unclearedIssue, type ClearMemory } from './clears.js';
+import { unclearedIssue, type ServerMemory } from './clears.js';
 import { planRow, type FieldChange, type Plan, type PlanContext } from './plan.js';
 import type { RowIssue } from './desired.js';
 import type { Pool } from '../run/pool.js';
@@ -511,7 +511,7 @@ function carriesExternalId(plan: Plan): boolean {
  * unless this host was seen to take such a write (then undefined: it is planned as any other). Unknown: Pylon's
  * documented behaviour (ids unique per contact type), and the message says it is not verified for this host.
  */
-export function predictHeldExternalId(conflict: RowIssue, memory: ClearMemory | undefined): RowIssue | undefined {
+export function predictHeldExternalId(conflict: RowIssue, memory: ServerMemory | undefined): RowIssue | undefined {
   const seen = memory?.externalIdUnderOtherLabel();
   if (seen?.takes) return undefined;
   const host = memory?.hostName ?? 'this host';

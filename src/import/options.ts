@@ -69,7 +69,7 @@ export interface OutputOptionsInput {
   undo?: string;
   /** Base directory for default report paths when the input is stdin. */
   cwd?: string;
-  /** The file that remembers which `""` clears each server does not take (clears.ts ClearMemory); none: this run only. */
+  /** The file that remembers which `""` clears each server does not take (clears.ts ServerMemory); none: this run only. */
   clearMemory?: string;
 }
 
@@ -119,7 +119,7 @@ export interface OutputOptions {
   undoPath?: string;
   /** The organisation (`GET /me`) recorded in each undo row; set by `update`, which reads it first. */
   undoOrganization?: string;
-  /** Which `""` clears each server was seen not to take (clears.ts ClearMemory); undefined: remembered for the run only. */
+  /** Which `""` clears each server was seen not to take (clears.ts ServerMemory); undefined: remembered for the run only. */
   clearMemoryPath?: string;
 }
 

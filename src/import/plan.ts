@@ -2,7 +2,7 @@ import { sameDecimal } from '../decimal.js';
 import type { Contact, ContactCreate, ContactPatch, CustomFieldDefinition, CustomFieldWrite } from '../pylon/types.js';
 import { CUSTOM_PREFIX, joinMulti } from '../columns.js';
 import type { DesiredContact, DesiredCustomValue, RowIssue } from './desired.js';
-import { unclearedIssue, withoutKnownUncleared, type ClearMemory, type UnclearedField } from './clears.js';
+import { unclearedIssue, withoutKnownUncleared, type ServerMemory, type UnclearedField } from './clears.js';
 
 export type ImportMode = 'upsert' | 'create' | 'update';
 
@@ -37,7 +37,7 @@ export interface PlanContext {
   /** Account ids known to carry an external id (from GET /accounts/{external id}); used to compare. */
   accountIdForExternalId?: (externalId: string) => string | undefined;
   /** The `""` clears this server was seen not to take (by an earlier run too): planned as failures, never sent. */
-  clears?: ClearMemory;
+  clears?: ServerMemory;
 }
 
 /**

@@ -18,7 +18,7 @@ import { RunControl } from '../run/run-control.js';
 import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
 import { createImportStats, type ImportStats } from './stats.js';
 import { SearchVisibility } from './search-visibility.js';
-import { ClearMemory } from './clears.js';
+import { ServerMemory } from './clears.js';
 import { createWritePolicy, idempotencyKeyOf } from './write-policy.js';
 import { openInput } from '../input/open-input.js';
 import { prepareMigration, type Migration } from './migrate.js'; // migration (issue 13)
@@ -140,7 +140,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
 
     const accountIds = new Map<string, string | null>();
     // What earlier runs learnt about clearing with "" on this host: the dry run counts those clears as the real run does.
-    const clears = new ClearMemory(hostOf(options.connection.baseUrl), options.clearMemoryPath);
+    const clears = new ServerMemory(hostOf(options.connection.baseUrl), options.clearMemoryPath);
     const planContext = { mode: options.mode, customFields, accountIdForExternalId: (ext: string) => accountIds.get(ext) ?? undefined, clears };
     const uncertain = new Map<string, number>();
     const visibility = new SearchVisibility(client, signal, note);

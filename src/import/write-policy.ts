@@ -79,7 +79,7 @@ export interface WritePolicy {
  * - update: one PATCH of the changed fields; the undo file gets the old values.
  *   A `""` clear the server refuses or ignores fails the row (ROW_CANNOT_CLEAR)
  *   after the rest was applied, and is left out of the undo row; the clear is
- *   remembered (clears.ts ClearMemory) and not sent again.
+ *   remembered (clears.ts ServerMemory) and not sent again.
  * - create: one POST. A refusal carrying `exists_id` (the email is taken) becomes
  *   an update of that contact (`--mode create`: skipped). A create that may have
  *   been applied (timeout, 5xx, connection cut) is `uncertain`: it is not sent
