@@ -395,30 +395,17 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   };
 
   /**
-   * A row found by a secondary email only takes the contact (its email then becomes the row's) unless another row of
-   * the file claims one of the contact's addresses: that row finds the contact by its own email, so it is that row's.
+   * Works through rows held back until the file was read, one at a time: a stop (or an error that stops the run)
+   * counts the rest as not processed.
    */
-  const finishSecondaryOnly = async () => {
-    const pending = secondaryOnly;
-    secondaryOnly = [];
+  const settleHeld = async <T,>(pending: readonly T[], settle: (item: T) => Promise<void>) => {
     for (const [k, item] of pending.entries()) {
       if (control.stopped) {
         ledger.notProcessed(pending.length - k);
         return;
       }
       try {
-        const { row, contact, via } = item;
-        const addresses = [...new Set([contact.email, ...(contact.emails ?? [])].filter((e): e is string => !!e).map((e) => e.trim().toLowerCase()))];
-        const owner = addresses.map((address) => ({ address, line: parts.fileLineOf?.(emailKey(address)) })).find((o) => o.line !== undefined && o.line !== row.line);
-        if (owner) {
-          await ledger.fail({ ...row, email: row.desired.email }, {
-            code: 'ROW_EMAIL_OF_OTHER_RECORD',
-            field: 'emails',
-            message: `No contact has ${describeOwnKeys(row)}; its secondary email ${via} is held by contact ${contact.id}, whose address ${owner.address} line ${owner.line} of this file has: that contact is line ${owner.line}'s, so this row is not written over it. Remove ${via} from one of the two rows, or merge them`,
-          });
-          continue;
-        }
-        await dispatchRow(row, { kind: 'one', contact }, item.held, item.emailHolder, false, undefined, via);
+        await settle(item);
       } catch (error) {
         control.stopOrThrow(error);
         ledger.notProcessed(pending.length - k);
@@ -427,36 +414,41 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
+  /**
+   * A row found by a secondary email only takes the contact (its email then becomes the row's) unless another row of
+   * the file claims one of the contact's addresses: that row finds the contact by its own email, so it is that row's.
+   */
+  const finishSecondaryOnly = async () => {
+    const pending = secondaryOnly;
+    secondaryOnly = [];
+    await settleHeld(pending, async ({ row, contact, via, held, emailHolder }) => {
+      const addresses = [...new Set([contact.email, ...(contact.emails ?? [])].filter((e): e is string => !!e).map((e) => e.trim().toLowerCase()))];
+      const owner = addresses.map((address) => ({ address, line: parts.fileLineOf?.(emailKey(address)) })).find((o) => o.line !== undefined && o.line !== row.line);
+      if (!owner) return dispatchRow(row, { kind: 'one', contact }, held, emailHolder, false, undefined, via);
+      await ledger.fail({ ...row, email: row.desired.email }, {
+        code: 'ROW_EMAIL_OF_OTHER_RECORD',
+        field: 'emails',
+        message: `No contact has ${describeOwnKeys(row)}; its secondary email ${via} is held by contact ${contact.id}, whose address ${owner.address} line ${owner.line} of this file has: that contact is line ${owner.line}'s, so this row is not written over it. Remove ${via} from one of the two rows, or merge them`,
+      });
+    });
+  };
+
   const finishOtherRecords = async () => {
     // First the rows found by a secondary email: one may turn out to be found by another record's contact.
     await finishSecondaryOnly();
     const pending = otherRecords;
     otherRecords = [];
-    for (const [k, item] of pending.entries()) {
-      if (control.stopped) {
-        ledger.notProcessed(pending.length - k);
-        return;
-      }
-      try {
-        const { row, match, held, otherId } = item;
-        const label = row.desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
-        const owner = parts.fileLineOf?.(externalIdKey(label, otherId));
-        if (owner === undefined) {
-          await dispatchRow(row, match, held, item.emailHolder, true);
-          continue;
-        }
-        const contact = (match as Extract<Match, { kind: 'one' }>).contact;
-        await ledger.fail({ ...row, email: row.desired.email }, {
-          code: 'ROW_EMAIL_OF_OTHER_RECORD',
-          field: item.via ? 'emails' : 'email',
-          message: `${item.via ? `Secondary email ${item.via}` : `Email ${row.desired.email}`} is held by contact ${contact.id}, which is ${label} record ${otherId}, and line ${owner} of this file is that record: this row (${label} record ${row.desired.external_id}) is not written over it. Once line ${owner}'s email is in Pylon, import this row again and its contact is created`,
-        });
-      } catch (error) {
-        control.stopOrThrow(error);
-        ledger.notProcessed(pending.length - k);
-        return;
-      }
-    }
+    await settleHeld(pending, async ({ row, match, held, otherId, emailHolder, via }) => {
+      const label = row.desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
+      const owner = parts.fileLineOf?.(externalIdKey(label, otherId));
+      if (owner === undefined) return dispatchRow(row, match, held, emailHolder, true);
+      const contact = (match as Extract<Match, { kind: 'one' }>).contact;
+      await ledger.fail({ ...row, email: row.desired.email }, {
+        code: 'ROW_EMAIL_OF_OTHER_RECORD',
+        field: via ? 'emails' : 'email',
+        message: `${via ? `Secondary email ${via}` : `Email ${row.desired.email}`} is held by contact ${contact.id}, which is ${label} record ${otherId}, and line ${owner} of this file is that record: this row (${label} record ${row.desired.external_id}) is not written over it. Once line ${owner}'s email is in Pylon, import this row again and its contact is created`,
+      });
+    });
   };
 
   return {
