@@ -1,9 +1,10 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ApiResult, PylonClient } from '../pylon/api.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact, ContactPatch } from '../pylon/types.js';
 import type { RowIssue } from './desired.js';
+import { deadPartials, partialPathFor } from '../output/output-file.js';
 
 /**
  * Fields the CLI clears by sending `""` (the clear token, and undo files that
@@ -45,6 +46,8 @@ export class ServerMemory {
     readonly path?: string,
   ) {
     if (!path) return;
+    // The partial copy a run killed while saving left (the file itself was never touched).
+    for (const stale of deadPartials(path)) rmSync(stale, { force: true });
     for (const [field, entry] of Object.entries(readMemory(path)[host] ?? {})) {
       if (typeof entry?.reason === 'string' && typeof entry.at === 'string') this.learnt.set(field, entry);
     }
@@ -102,7 +105,8 @@ export class ServerMemory {
       const all = readMemory(this.path);
       all[this.host] = { ...all[this.host], ...Object.fromEntries(keys.map((key) => [key, this.learnt.get(key)!])) };
       mkdirSync(dirname(this.path), { recursive: true });
-      const temp = `${this.path}.${process.pid}.tmp`;
+      // The partial sibling every output uses, which a later run sweeps if this one dies before the rename.
+      const temp = partialPathFor(this.path);
       writeFileSync(temp, JSON.stringify(all, null, 2) + '\n');
       renameSync(temp, this.path);
     } catch (error) {
