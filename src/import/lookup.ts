@@ -131,7 +131,7 @@ async function missWhy(client: PylonClient, contact: Contact, otherwise: string,
  */
 export async function findByEmail(client: PylonClient, email: string, signal?: AbortSignal): Promise<Contact[]> {
   const lower = email.trim().toLowerCase();
-  const values = [...new Set([email.trim(), lower])];
+  const values = withDecomposed([...new Set([email.trim(), lower])]);
   const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values }, limit: 100 }, { signal });
   return page.data.filter((c) => keysOfContact(c, false).includes(emailKey(lower)));
 }
@@ -191,6 +191,15 @@ function searchLookup(client: PylonClient, batchSize: number, onNote?: (message:
   };
 }
 
+/**
+ * Emails to search for: each as keyed (composed, NFC) and, where it differs, decomposed
+ * (NFD). Pylon compares the address as stored, and a contact written by another tool
+ * may hold `rene\u0301@…`; what comes back is matched by its NFC key all the same.
+ */
+function withDecomposed(emails: string[]): string[] {
+  return [...new Set(emails.flatMap((e) => [e, e.normalize('NFD')]))];
+}
+
 /** Whether a key has a part search can filter on (an email or a Pylon id). */
 function searchable(key: LookupKey): boolean {
   return keyParts(key).some((part) => {
@@ -202,7 +211,7 @@ function searchable(key: LookupKey): boolean {
 async function searchBatch(client: PylonClient, keys: LookupKey[], signal?: AbortSignal): Promise<Contact[]> {
   // Search cannot filter on external ids: `x:` parts find nothing here (see the README).
   const parsed = keys.flatMap(keyParts).map(parseKey);
-  const emails = parsed.filter((k) => k.kind === 'email').map((k) => k.value);
+  const emails = withDecomposed(parsed.filter((k) => k.kind === 'email').map((k) => k.value));
   const ids = parsed.filter((k) => k.kind === 'id').map((k) => k.value);
   if (emails.length === 0 && ids.length === 0) return [];
   const parts: Filter[] = [];

@@ -291,6 +291,21 @@ test('emails that differ only in Unicode composition are one address; a full-wid
   t.deepEqual([...emulator.store.all()].map((c) => [c.name, c.email]), [['René Again', 'ren\u00e9@example.com']]);
 });
 
+test('a contact Pylon holds under a decomposed address (another tool wrote it) is found by search from the composed one', async (t) => {
+  const emulator = await startEmulator(t);
+  const response = await fetch(`${emulator.url}/contacts`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${envFor(emulator).PYLON_API_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'René Old', email: 'rene\u0301@example.com' }),
+  });
+  t.is(response.status, 200, await response.text());
+  const file = input(t, 'name,email\nRené New,ren\u00e9@example.com\n');
+  const result = await runCli(importArgs(file, '--lookup', 'search'), { env: envFor(emulator) });
+  t.is(result.code, 0, result.stderr);
+  t.like(statsOf(result), { created: 0, updated: 1, failed: 0 });
+  t.deepEqual([...emulator.store.all()].map((c) => c.name), ['René New']);
+});
+
 test('--results - and --errors - are refused before any call (exit 2), not written to a file named "-"', async (t) => {
   const emulator = await startEmulator(t);
   const file = input(t, 'name,email\nOk,ok@example.com\n');
