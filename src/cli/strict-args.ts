@@ -9,7 +9,10 @@
  *   value with commas. Switches (`--json`, `--dry-run`) are exempt: the last one given wins,
  *   so `--no-json` can override an earlier `--json`.
  * - A positional argument the command does not take (`export a.csv b.csv`), which strict mode
- *   reported as an unknown option `--b.csv`.
+ *   reported as an unknown option `--b.csv`. A repeatable option takes one value each time it is
+ *   given: yargs' arrays otherwise swallow every word after them, so `update a.csv --set
+ *   portal_role=admin extra` reported `extra` as a bad --set value, and `update --set
+ *   portal_role=admin a.csv` lost its file.
  */
 import type { Argv } from 'yargs';
 
@@ -33,6 +36,14 @@ export function repeatedOptionMessage(key: string, count: number): string {
   return `--${key} was given ${times}: give it once${example ? ` (a list goes in one value: ${example})` : ''}.`;
 }
 
+/**
+ * The end of an extra-argument message when a word looks like a second --set value (`--set a=b
+ * c=d`, which took two values before each --set took one): how to give it. Empty otherwise.
+ */
+export function setPairHint(words: readonly string[]): string {
+  return words.some((word) => /^[^=\s]+=/.test(word)) ? '; each --set takes one field=value: repeat --set for another' : '';
+}
+
 /** Adds the checks to a command's builder: `command` is its name, `positionals` the names in its command string. */
 export function refuseRepeatsAndExtras<T>(yargs: Argv<T>, command: string, positionals: readonly string[]): Argv<T> {
   // getOptions() is part of yargs' runtime API but missing from its type declarations.
@@ -41,6 +52,7 @@ export function refuseRepeatsAndExtras<T>(yargs: Argv<T>, command: string, posit
   const switches = new Set(options.boolean);
   // Options by the name users type (yargs also keys each in camelCase), positionals included: `--file` is one too.
   const single = Object.keys(options.key).filter((key) => !/[A-Z]/.test(key) && !repeatable.has(key) && !switches.has(key));
+  for (const key of repeatable) yargs.nargs(key, 1);
   return yargs.middleware((argv) => {
     const args = argv as Record<string, unknown> & { _: Array<string | number>; '--'?: Array<string | number> };
     // With --help or --version yargs leaves the positionals in `_`: the text is printed whatever else was given.
@@ -53,6 +65,9 @@ export function refuseRepeatsAndExtras<T>(yargs: Argv<T>, command: string, posit
     }
     // `_` holds the command's name, then whatever no positional took; after `--`, everything is an argument too.
     const extras = [...args._.slice(1), ...(args['--'] ?? [])].map(String);
-    if (extras.length > 0) throw new Error(`Unexpected extra argument${extras.length > 1 ? 's' : ''}: ${extras.join(' ')} (${takes(command, positionals)}).`);
+    if (extras.length > 0) {
+      const pair = repeatable.has('set') ? setPairHint(extras) : '';
+      throw new Error(`Unexpected extra argument${extras.length > 1 ? 's' : ''}: ${extras.join(' ')} (${takes(command, positionals)}${pair}).`);
+    }
   }, true);
 }
