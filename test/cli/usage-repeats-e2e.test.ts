@@ -5,7 +5,7 @@
  * was reported as an unknown option `--b.csv`. The built CLI in a child process.
  */
 import test from 'ava';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -105,4 +105,26 @@ test('a repeatable option takes one value each time: a word after it is an extra
   const fileAfter = await runCli(['update', '--set', 'portal_role=admin', 'after.csv', '--dry-run'], noServer);
   t.is(fileAfter.code, 1, fileAfter.stderr);
   t.regex(fileAfter.stderr, /could not connect/);
+});
+
+test('a positional given both as a word and as its option is a usage error naming both, and nothing is written', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pylon-twice-positional-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const at = (name: string) => join(dir, name);
+  const cases: Array<[args: string[], expected: string]> = [
+    [['export', at('x.csv'), '--file', at('y.csv')], `Two files given: ${at('x.csv')} and --file ${at('y.csv')} (export takes one file: give it once, as a word or as --file).`],
+    [['export', `--file=${at('y.csv')}`, at('x.csv')], `Two files given: ${at('x.csv')} and --file ${at('y.csv')} (export takes one file: give it once, as a word or as --file).`],
+    [['import', at('x.csv'), '--file', at('y.csv'), '--dry-run'], `Two files given: ${at('x.csv')} and --file ${at('y.csv')} (import takes one file: give it once, as a word or as --file).`],
+    [['apply', at('p.json'), '--plan', at('q.json')], `Two plans given: ${at('p.json')} and --plan ${at('q.json')} (apply takes one plan: give it once, as a word or as --plan).`],
+  ];
+  for (const [args, expected] of cases) {
+    const run = await runCli(args, noServer);
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.is(run.stderr, `pylon-contacts: ${expected}\nRun with --help for usage.\n`, args.join(' '));
+  }
+  t.deepEqual(readdirSync(dir), [], 'nothing was written: no data file, manifest or error report');
+  // One path, whichever way it is given, is still one path.
+  const same = await runCli(['export', at('x.csv'), `--file=${at('x.csv')}`], noServer);
+  t.is(same.code, 1, same.stderr);
+  t.regex(same.stderr + same.stdout, /could not connect/);
 });
