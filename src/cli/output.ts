@@ -28,8 +28,10 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   const state = (stats.fatal ? 'stopped' : stats.interrupted ? 'interrupted' : dry ? 'planned' : 'done') + (stats.planning ? ' while planning' : '');
   lines.push(`${options.verb} ${options.input}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${n(stats.total)} rows read`);
   if (options.target) lines.push(`  target: ${describeTarget(options.target)}`);
-  if (stats.total === 0 && options.verb.startsWith('Import') && !stats.fatal && !stats.interrupted && options.input !== '-') {
-    lines.push(`  note: ${options.input} has a header line and no data rows, so there was nothing to do; check that this is the file you meant (an export that matched nothing looks like this)`);
+  if (stats.total === 0 && options.verb.startsWith('Import') && !stats.fatal && !stats.interrupted) {
+    // Stdin says the same as a file: a pipe from an export that matched nothing is as easy to miss.
+    const [source, what] = options.input === '-' ? ['stdin', 'input'] : [options.input, 'file'];
+    lines.push(`  note: ${source} has a header line and no data rows, so there was nothing to do; check that this is the ${what} you meant (an export that matched nothing looks like this)`);
   }
   const outcome = dry
     ? `  would create ${n(stats.created)}, would update ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`

@@ -9,7 +9,13 @@
  *   value with commas. Switches (`--json`, `--dry-run`) are exempt: the last one given wins,
  *   so `--no-json` can override an earlier `--json`.
  * - A positional argument the command does not take (`export a.csv b.csv`), which strict mode
- *   reported as an unknown option `--b.csv`.
+ *   reported as an unknown option `--b.csv`. A repeatable option takes one value each time it is
+ *   given: yargs' arrays otherwise swallow every word after them, so `update a.csv --set
+ *   portal_role=admin extra` reported `extra` as a bad --set value, and `update --set
+ *   portal_role=admin a.csv` lost its file.
+ * - A positional given twice, once as a word and once as its option (`export x.csv --file
+ *   y.csv`): yargs keeps the word and drops the option's value without a word, so the run wrote
+ *   x.csv while the user may have meant y.csv. Which one is meant cannot be guessed: both are named.
  */
 import type { Argv } from 'yargs';
 
@@ -33,14 +39,41 @@ export function repeatedOptionMessage(key: string, count: number): string {
   return `--${key} was given ${times}: give it once${example ? ` (a list goes in one value: ${example})` : ''}.`;
 }
 
-/** Adds the checks to a command's builder: `command` is its name, `positionals` the names in its command string. */
-export function refuseRepeatsAndExtras<T>(yargs: Argv<T>, command: string, positionals: readonly string[]): Argv<T> {
+/**
+ * The end of an extra-argument message when a word looks like a second --set value (`--set a=b
+ * c=d`, which took two values before each --set took one): how to give it. Empty otherwise.
+ */
+export function setPairHint(words: readonly string[]): string {
+  return words.some((word) => /^[^=\s]+=/.test(word)) ? '; each --set takes one field=value: repeat --set for another' : '';
+}
+
+/**
+ * The values the command line gives a positional through its option (`--file y.csv`,
+ * `--file=y.csv`), read from the words as typed: yargs overwrites them with the positional's word.
+ */
+function optionValues(words: readonly string[], key: string): string[] {
+  const end = words.indexOf('--');
+  const typed = end === -1 ? words : words.slice(0, end);
+  const values: string[] = [];
+  typed.forEach((word, i) => {
+    if (word.startsWith(`--${key}=`)) values.push(word.slice(key.length + 3));
+    else if (word === `--${key}` && i + 1 < typed.length && (typed[i + 1] === '-' || !typed[i + 1].startsWith('-'))) values.push(typed[i + 1]);
+  });
+  return values;
+}
+
+/**
+ * Adds the checks to a command's builder: `command` is its name, `positionals` the names in its
+ * command string, `words` the command line as typed (without node and the script).
+ */
+export function refuseRepeatsAndExtras<T>(yargs: Argv<T>, command: string, positionals: readonly string[], words: readonly string[] = []): Argv<T> {
   // getOptions() is part of yargs' runtime API but missing from its type declarations.
   const options = (yargs as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; array: string[]; boolean: string[] };
   const repeatable = new Set(options.array);
   const switches = new Set(options.boolean);
   // Options by the name users type (yargs also keys each in camelCase), positionals included: `--file` is one too.
   const single = Object.keys(options.key).filter((key) => !/[A-Z]/.test(key) && !repeatable.has(key) && !switches.has(key));
+  for (const key of repeatable) yargs.nargs(key, 1);
   return yargs.middleware((argv) => {
     const args = argv as Record<string, unknown> & { _: Array<string | number>; '--'?: Array<string | number> };
     // With --help or --version yargs leaves the positionals in `_`: the text is printed whatever else was given.
@@ -51,8 +84,16 @@ export function refuseRepeatsAndExtras<T>(yargs: Argv<T>, command: string, posit
       if (positionals.includes(key)) throw new Error(`Unexpected extra argument: ${String(value[value.length - 1])} (${takes(command, positionals)}).`);
       throw new Error(repeatedOptionMessage(key, value.length));
     }
+    for (const key of positionals) {
+      const value = args[key];
+      const other = optionValues(words, key).find((given) => typeof value === 'string' && given !== value);
+      if (other !== undefined) throw new Error(`Two ${key}s given: ${String(value)} and --${key} ${other} (${command} takes one ${key}: give it once, as a word or as --${key}).`);
+    }
     // `_` holds the command's name, then whatever no positional took; after `--`, everything is an argument too.
     const extras = [...args._.slice(1), ...(args['--'] ?? [])].map(String);
-    if (extras.length > 0) throw new Error(`Unexpected extra argument${extras.length > 1 ? 's' : ''}: ${extras.join(' ')} (${takes(command, positionals)}).`);
+    if (extras.length > 0) {
+      const pair = repeatable.has('set') ? setPairHint(extras) : '';
+      throw new Error(`Unexpected extra argument${extras.length > 1 ? 's' : ''}: ${extras.join(' ')} (${takes(command, positionals)}${pair}).`);
+    }
   }, true);
 }

@@ -165,10 +165,21 @@ function httpHint(report: FailureReport, status: number, pylonCode: string | und
 
 /** Builds the error for a call the client gives up on. Message grammar: `PATCH /contacts/{id} failed with 400: <errors[0]> (request_id abc)`. */
 
-/** Connect failures a user can act on, said in words (the code kept for a search). */
-const CONNECT_HINTS: Readonly<Record<string, string>> = {
-  ENOTFOUND: 'host name not found (ENOTFOUND): check the network or --base-url',
-};
+/**
+ * A connect failure a user can act on, said in words (the code kept for a search). `afterRetries`
+ * is the " (after N retries)" the message ends with otherwise: a refusal puts it before its
+ * sentences, so the question that ends them ends the message.
+ */
+function connectFailure(origin: string, code: string, afterRetries: string): string {
+  if (code === 'ENOTFOUND') return `could not connect to ${origin}: host name not found (ENOTFOUND): check the network or --base-url${afterRetries}`;
+  if (code === 'ECONNREFUSED') {
+    // Usually a local server (the emulator, a proxy) that is not running, or the wrong port in the URL.
+    const url = new URL(origin);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    return `could not connect to ${origin}${afterRetries}: the connection was refused (ECONNREFUSED), so nothing accepts connections on ${url.hostname} port ${port}. Is the server running, and is the URL right (--base-url or PYLON_BASE_URL)?`;
+  }
+  return `could not connect to ${origin}: ${code}${afterRetries}`;
+}
 
 export function buildApiError(report: FailureReport): PylonApiError {
   const { site, redact } = report;
@@ -199,14 +210,14 @@ export function buildApiError(report: FailureReport): PylonApiError {
   const afterRetries = report.retries > 0 ? ` (after ${report.retries} ${report.retries === 1 ? 'retry' : 'retries'})` : '';
   const what =
     t.kind === 'connect'
-      ? `could not connect to ${report.origin}: ${CONNECT_HINTS[t.code] ?? t.code}`
+      ? connectFailure(report.origin, t.code, afterRetries)
       : t.kind === 'network'
-        ? `connection to ${report.origin} lost: ${t.code}`
-        : `no response from ${report.origin} within ${t.timeoutMs} ms`;
+        ? `connection to ${report.origin} lost: ${t.code}${afterRetries}`
+        : `no response from ${report.origin} within ${t.timeoutMs} ms${afterRetries}`;
   return new PylonApiError({
     ...common,
     code: t.kind === 'timeout' ? 'PYLON_TIMEOUT' : 'PYLON_NETWORK',
-    message: redact(`${site.method} ${site.path} failed: ${what}${afterRetries}${appliedNote}`),
+    message: redact(`${site.method} ${site.path} failed: ${what}${appliedNote}`),
     cause: sanitizeCause(t.cause, redact),
   });
 }

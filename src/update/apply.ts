@@ -165,7 +165,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     const settle = (line: number, entry: PlannedContact, settled: SettledRow) =>
       settled.outcome === 'failed' ? fail(line, entry, settled.issue) : record(line, entry, 'skipped', { message: settled.message });
 
-    const patch = async (line: number, entry: PlannedContact, live: Contact, body: object, changes: FieldChange[]) => {
+    const patch = async (line: number, entry: PlannedContact, live: Contact, body: object, changes: FieldChange[], left: readonly string[]) => {
       // Queued in the pool when the run stopped: never started, left for --resume.
       if (control.stopped) {
         ledger.notProcessed();
@@ -182,8 +182,10 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent);
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
         if (applied.length > 0) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, applied);
-        if (uncleared.length > 0) await fail(line, entry, unclearedIssue(uncleared, applied.length > 0), { requestId: res?.requestId });
-        else await record(line, entry, 'updated', { requestId: res?.requestId });
+        if (uncleared.length > 0 || left.length > 0) {
+          const issues = [...(uncleared.length > 0 ? [unclearedIssue(uncleared, applied.length > 0)] : []), ...(left.length > 0 ? [leftAsItIs(left, applied.length > 0 ? 'restored' : 'none')] : [])];
+          await fail(line, entry, { ...issues[0], message: issues.map((i) => i.message).join(' ') }, { requestId: res?.requestId });
+        } else await record(line, entry, 'updated', { requestId: res?.requestId });
       } catch (error) {
         if (control.judge(error) === 'stop') {
           ledger.notProcessed();
@@ -199,9 +201,18 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       }
     };
 
-    const decide = async (line: number, entry: PlannedContact, live: Contact | undefined) => {
+    const decide = async (line: number, row: PlannedContact, live: Contact | undefined) => {
       if (!live) {
-        await fail(line, entry, { code: 'ROW_NOT_FOUND', field: 'id', message: `Contact ${entry.id}${entry.email ? ` (${entry.email})` : ''} no longer exists: it was deleted after ${since}` });
+        await fail(line, row, { code: 'ROW_NOT_FOUND', field: 'id', message: `Contact ${row.id}${row.email ? ` (${row.email})` : ''} no longer exists: it was deleted after ${since}` });
+        return;
+      }
+      // An undo row restoring "no value" to a field Pylon's API cannot clear (a contact that had no name before the
+      // change): that field is left as it is and the rest restored; the row fails ROW_CANNOT_CLEAR naming it, as a
+      // "" the server refuses does. (A saved plan never holds such a change: update refuses it when planning.)
+      const left = options.input ? unclearable(row, validateRow(cellsOf(row), columns, validation).issues) : [];
+      const entry = left.length > 0 ? { ...row, changes: row.changes.filter((c) => !left.includes(c.column)) } : row;
+      if (left.length > 0 && entry.changes.length === 0) {
+        await fail(line, row, leftAsItIs(left, 'none'));
         return;
       }
       const { desired, issues } = validateRow(cellsOf(entry), columns, validation);
@@ -228,6 +239,8 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           // An earlier run's PATCH that landed without its outcome being recorded.
           await undo?.write({ id: entry.id, email: live.email ?? entry.email }, sent.changes);
           await record(line, entry, 'updated');
+        } else if (left.length > 0) {
+          await fail(line, entry, leftAsItIs(left, 'none'));
         } else {
           await record(line, entry, 'unchanged');
         }
@@ -249,11 +262,12 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       }
       if (options.dryRun) {
         hooks.onPlan?.(entry, diff.changes);
-        await record(line, entry, 'updated');
+        if (left.length > 0) await fail(line, entry, leftAsItIs(left, 'would'));
+        else await record(line, entry, 'updated');
         return;
       }
       await pool.whenReady();
-      void pool.run(() => patch(line, entry, live, diff.body, diff.changes));
+      void pool.run(() => patch(line, entry, live, diff.body, diff.changes, left));
     };
 
     for (let from = 0; from < options.contacts.length; from += options.readBatch) {
@@ -313,6 +327,22 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     // A journal this run created and never wrote to goes, unless Ctrl-C stopped the run: --resume then finds it.
     if (hold && hold !== hooks.journalHold) hold.release({ keep: signal?.aborted === true });
   }
+}
+
+/** The columns of an undo row's changes that restore "no value" where Pylon's API cannot clear (the validator's ROW_CANNOT_CLEAR). */
+function unclearable(entry: PlannedContact, issues: readonly RowIssue[]): string[] {
+  const refused = new Set(issues.filter((i) => i.code === 'ROW_CANNOT_CLEAR').map((i) => i.field));
+  return entry.changes.filter((c) => c.to === '' && refused.has(c.column)).map((c) => c.column);
+}
+
+/** The issue of an undo row whose fields in `left` held no value before and stay as they are; `rest`: what became of its other changes. */
+function leftAsItIs(left: readonly string[], rest: 'restored' | 'would' | 'none'): RowIssue {
+  const others = rest === 'restored' ? "The row's other fields were restored" : rest === 'would' ? "The row's other fields would be restored" : 'Nothing else in the row differs, so nothing was sent';
+  return {
+    code: 'ROW_CANNOT_CLEAR',
+    field: left[0],
+    message: `Not restored: ${left.join(', ')} held no value before the change, and Pylon's API cannot clear ${left.length > 1 ? 'these fields' : 'this field'}, so ${left.length > 1 ? 'they are' : 'it is'} left as ${left.length > 1 ? 'they are' : 'it is'}. ${others}; to empty ${left.length > 1 ? 'them' : 'it'}, edit the contact in Pylon`,
+  };
 }
 
 /** The live contacts of these ids (absent ones were deleted), paging through the search if it must. */

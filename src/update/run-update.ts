@@ -375,9 +375,15 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   };
   // A dry pass reads and compares: the plan shows what is reverted and what drifted since,
   // and its totals count the changes of the contacts that change (not of every row).
+  // A row that changes counts even when it also fails (a field it cannot restore, left as it is: see apply.ts).
   const transitions = new Map<string, Transition>();
-  const planStats = await runApply({ ...base, resume: false, dryRun: true }, { client: hooks.client, signal: hooks.signal, onPlan: (_entry, changes) => countTransitions(transitions, changes) });
-  const plan: UpdatePlan = { changes: planStats.updated, transitions: sortTransitions(transitions), stats: planStats, target, undo: true };
+  let changing = 0;
+  const onPlan = (_entry: PlannedContact, changes: readonly FieldChange[]) => {
+    changing++;
+    countTransitions(transitions, changes);
+  };
+  const planStats = await runApply({ ...base, resume: false, dryRun: true }, { client: hooks.client, signal: hooks.signal, onPlan });
+  const plan: UpdatePlan = { changes: changing, transitions: sortTransitions(transitions), stats: planStats, target, undo: true };
   hooks.onPlanReady?.(plan);
   if ((planStats.fatal || planStats.interrupted) && !importOptions.dryRun) return { plan, stats: stoppedWhilePlanning(planStats, hooks, importOptions.journalPath) };
   if (planStats.fatal || planStats.interrupted || importOptions.dryRun) return { plan };

@@ -5,7 +5,7 @@
  * was reported as an unknown option `--b.csv`. The built CLI in a child process.
  */
 import test from 'ava';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -85,4 +85,46 @@ test('an extra positional argument is named as one, with what the command takes,
   const help = await runCli(['export', 'x.csv', 'y.csv', '--help'], noServer);
   t.is(help.code, 0, help.stderr);
   t.regex(help.stdout, /pylon-contacts export \[file\]/);
+});
+
+test('a repeatable option takes one value each time: a word after it is an extra argument, not a bad value', async (t) => {
+  const cases: Array<[args: string[], expected: string]> = [
+    [['update', 'a.csv', '--set', 'portal_role=admin', 'extra'], 'Unexpected extra argument: extra (update takes one file; quote a path that holds spaces).\nRun with --help for usage.\n'],
+    [['update', 'a.csv', '--set', 'portal_role=admin', 'custom.tier=gold'], 'Unexpected extra argument: custom.tier=gold (update takes one file; quote a path that holds spaces; each --set takes one field=value: repeat --set for another).\nRun with --help for usage.\n'],
+    [['update', '--where', 'email~@acme.com', '--set', 'portal_role=admin', 'extra'], 'Unexpected extra argument: extra (update takes a file or --where, not both).\n'],
+    [['update', 'a.csv', '--sync', '--set', 'portal_role=admin', '--others', 'portal_role=member', 'extra'], 'Unexpected extra argument: extra (update takes one file; quote a path that holds spaces).\nRun with --help for usage.\n'],
+    [['emulator', '--token', 'tok-one', 'extra'], 'Unexpected extra argument: extra (emulator takes options only).\nRun with --help for usage.\n'],
+  ];
+  for (const [args, expected] of cases) {
+    const run = await runCli(args, noServer);
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.is(run.stderr, `pylon-contacts: ${expected}`, args.join(' '));
+  }
+  // The file after --set is the file: the run goes on to connect (and finds nothing on port 9).
+  writeFileSync(join(cwd, 'after.csv'), 'email\nada@acme.com\n');
+  const fileAfter = await runCli(['update', '--set', 'portal_role=admin', 'after.csv', '--dry-run'], noServer);
+  t.is(fileAfter.code, 1, fileAfter.stderr);
+  t.regex(fileAfter.stderr, /could not connect/);
+});
+
+test('a positional given both as a word and as its option is a usage error naming both, and nothing is written', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pylon-twice-positional-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const at = (name: string) => join(dir, name);
+  const cases: Array<[args: string[], expected: string]> = [
+    [['export', at('x.csv'), '--file', at('y.csv')], `Two files given: ${at('x.csv')} and --file ${at('y.csv')} (export takes one file: give it once, as a word or as --file).`],
+    [['export', `--file=${at('y.csv')}`, at('x.csv')], `Two files given: ${at('x.csv')} and --file ${at('y.csv')} (export takes one file: give it once, as a word or as --file).`],
+    [['import', at('x.csv'), '--file', at('y.csv'), '--dry-run'], `Two files given: ${at('x.csv')} and --file ${at('y.csv')} (import takes one file: give it once, as a word or as --file).`],
+    [['apply', at('p.json'), '--plan', at('q.json')], `Two plans given: ${at('p.json')} and --plan ${at('q.json')} (apply takes one plan: give it once, as a word or as --plan).`],
+  ];
+  for (const [args, expected] of cases) {
+    const run = await runCli(args, noServer);
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.is(run.stderr, `pylon-contacts: ${expected}\nRun with --help for usage.\n`, args.join(' '));
+  }
+  t.deepEqual(readdirSync(dir), [], 'nothing was written: no data file, manifest or error report');
+  // One path, whichever way it is given, is still one path.
+  const same = await runCli(['export', at('x.csv'), `--file=${at('x.csv')}`], noServer);
+  t.is(same.code, 1, same.stderr);
+  t.regex(same.stderr + same.stdout, /could not connect/);
 });

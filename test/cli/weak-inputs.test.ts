@@ -180,3 +180,14 @@ test('update of a file with only an email (or id) column and no --set: refused b
   const columns = await runCli(['update', roles, '--dry-run'], { env: envFor(emulator) });
   t.not(columns.code, 2, columns.stderr);
 });
+
+test('a header-only input on stdin gets the same note as a header-only file', async (t) => {
+  const emulator = await startEmulator(t);
+  for (const args of [['import', '-'], ['import', '-', '--dry-run']]) {
+    const run = await runCli(args, { env: envFor(emulator), stdin: 'email,name\n' });
+    t.is(run.code, 0, run.stderr);
+    t.regex(run.stderr, /0 rows read/);
+    t.regex(run.stderr, /note: stdin has a header line and no data rows, so there was nothing to do; check that this is the input you meant/, args.join(' '));
+  }
+  t.is(emulator.store.size, 0);
+});

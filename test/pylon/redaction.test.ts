@@ -109,6 +109,24 @@ test('a host name that does not resolve is said in words, with what to check (EN
   t.is(notFound.code, 'PYLON_NETWORK');
   t.is(notFound.message, 'GET /me failed: could not connect to https://api.usepylon.con: host name not found (ENOTFOUND): check the network or --base-url (after 2 retries)');
   // Other codes are given as they are.
-  const refused = buildApiError({ ...report, transport: { kind: 'connect', code: 'ECONNREFUSED', timeoutMs: 30_000, cause: new Error('connect ECONNREFUSED') } });
-  t.is(refused.message, 'GET /me failed: could not connect to https://api.usepylon.con: ECONNREFUSED (after 2 retries)');
+  const unreachable = buildApiError({ ...report, transport: { kind: 'connect', code: 'EHOSTUNREACH', timeoutMs: 30_000, cause: new Error('connect EHOSTUNREACH') } });
+  t.is(unreachable.message, 'GET /me failed: could not connect to https://api.usepylon.con: EHOSTUNREACH (after 2 retries)');
+});
+
+test('a refused connection is said in words: the host and port nobody listens on, and what to check (ECONNREFUSED)', (t) => {
+  const report = {
+    site: { method: 'GET' as const, endpoint: 'me' as const, path: '/me' },
+    retries: 2,
+    maybeApplied: false,
+    retryable: true,
+    stop: 'exhausted' as const,
+    redact: (s: string) => redact(s, TOKEN),
+    transport: { kind: 'connect' as const, code: 'ECONNREFUSED', timeoutMs: 30_000, cause: new Error('connect ECONNREFUSED 127.0.0.1:4010') },
+  };
+  const refused = buildApiError({ ...report, origin: 'http://127.0.0.1:4010' });
+  t.is(refused.code, 'PYLON_NETWORK');
+  t.is(refused.message, 'GET /me failed: could not connect to http://127.0.0.1:4010 (after 2 retries): the connection was refused (ECONNREFUSED), so nothing accepts connections on 127.0.0.1 port 4010. Is the server running, and is the URL right (--base-url or PYLON_BASE_URL)?');
+  // A URL without a port names the scheme's.
+  t.regex(buildApiError({ ...report, origin: 'https://pylon-proxy.internal' }).message, /nothing accepts connections on pylon-proxy\.internal port 443\./);
+  t.regex(buildApiError({ ...report, origin: 'http://localhost', retries: 0 }).message, /^GET \/me failed: could not connect to http:\/\/localhost: the connection was refused \(ECONNREFUSED\), so nothing accepts connections on localhost port 80\./);
 });

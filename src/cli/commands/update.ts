@@ -19,6 +19,7 @@ import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
 import { forceOption, guardOptions, mappingOptions, planOutOption, undoOption } from '../option-groups.js';
 import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
+import { setPairHint } from '../strict-args.js';
 import { sweepDeadPartialsIn } from '../../output/output-file.js';
 import { dirname } from 'node:path';
 import { describeSeconds, pacedSeconds, type EndpointKey } from '../../rates.js';
@@ -116,7 +117,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
   handler: async (argv) => {
     const ctx = contextOf(argv);
     if (!argv.file && !argv.where) throw new ConfigError('CONFIG_INVALID_OPTION', 'Name the file of contacts to update (CSV, XLSX, JSON or NDJSON; - for stdin), or select them with --where, e.g. pylon-contacts update admins.csv --set portal_role=admin --dry-run.', { option: '--where' });
-    if (argv.file && argv.where) throw new ConfigError('CONFIG_INVALID_OPTION', 'Use a file or --where, not both.', { option: '--where' });
+    // The file may be a word meant for something else (`--where … --set a=b extra`): name it.
+    if (argv.file && argv.where) throw new ConfigError('CONFIG_INVALID_OPTION', `Unexpected extra argument: ${argv.file} (update takes a file or --where, not both${setPairHint([argv.file])}).`, { option: '--where' });
     const set = parseSet(argv.set);
     // The selection holds only id and email: without --set there would be nothing to change.
     if (argv.where && Object.keys(set).length === 0) {

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import pg from 'pg';
 import type { PylonCliError } from '../../errors.js';
@@ -10,6 +11,21 @@ import type { Dialect, Session, Stage } from './dialect.js';
 import type { LoadTarget } from './target.js';
 
 type PgTarget = Extract<LoadTarget, { kind: 'postgresql' }>;
+
+/** What the pgpass package matches a line of the password file on. */
+type PgPassInfo = { host: string; port: number; database: string; user: string };
+const require = createRequire(import.meta.url);
+// The package pg itself reads the password file with (pg depends on it): no types of its own.
+const pgpass = (): ((info: PgPassInfo, found: (password: string | undefined) => void) => void) => require('pgpass');
+
+/**
+ * The password ~/.pgpass (or the file PGPASSFILE names) holds for this connection, if any. pg 8.23
+ * still reads the file itself when given no password, but then prints a DeprecationWarning (pg 9
+ * will not read it); given this as its password function it reads nothing and prints nothing.
+ */
+function passwordFromFile(info: PgPassInfo): Promise<string | undefined> {
+  return new Promise((resolve) => pgpass()(info, resolve));
+}
 
 /** COPY text is handed to the socket in pieces of about this many characters (fewer, larger writes). */
 const COPY_CHUNK = 64 * 1024;
@@ -62,13 +78,17 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
     classify: (error) => classify(error, target),
     async connect() {
       const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 10_000 });
+      // No password from the URL or PGPASSWORD (pg has resolved both by now): the password file's, through our
+      // function. Passed in the config it would lose to the URL's empty password, so it is set on the client,
+      // where pg looks when the server asks (a password function is pg's documented way; its types miss it here).
+      if (client.password === null || client.password === undefined) (client as { password?: unknown }).password = passwordFromFile;
       // A dropped connection must fail the run, not the process.
       client.on('error', () => {});
       try {
         await client.connect();
       } catch (error) {
-        // pg looks for a password in the URL, then PGPASSWORD, then ~/.pgpass, and keeps what it found on the
-        // client. With none, a server that asks for one fails the login with a driver error that names
+        // pg looks for a password in the URL, then PGPASSWORD, then (through passwordFromFile) ~/.pgpass, and keeps
+        // what it found on the client. With none, a server that asks for one fails the login with a driver error that names
         // no cause ("SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string") or an md5 refusal.
         const none = client.password === null || client.password === undefined || client.password === '';
         await client.end().catch(() => {});

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { resolveExportOptions } from '../../../src/export/options.js';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { client, withEmulator } from '../../helpers/with-emulator.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../../helpers/postgres.js';
 import { runCli } from '../../helpers/cli.js';
@@ -178,6 +178,17 @@ pgTest(`postgres: no password anywhere (URL, PGPASSWORD, ~/.pgpass) for a server
     });
     t.is(withPgpass.code, 0, withPgpass.stderr);
     t.false((withPgpass.stdout + withPgpass.stderr).includes(secret));
+    // pg 8.23 warns when it reads the password file itself ("pgpass support is deprecated"): the CLI reads it, so nothing is printed.
+    t.notRegex(withPgpass.stderr, /Warning|deprecated/i);
+    // The file PGPASSFILE names, with no ~/.pgpass: found the same way, as quietly.
+    const elsewhere = join(dir, 'elsewhere.pgpass');
+    await rename(join(dir, '.pgpass'), elsewhere);
+    const withPgpassfile = await runCli(['export', '--to', `${noPassword}#${role}.contacts`, '--quiet', '--json', '--manifest', join(dir, 'm.json')], {
+      env: { PYLON_API_TOKEN: emulator.token, PYLON_BASE_URL: emulator.url, HOME: dir, PGPASSWORD: undefined, PGPASSFILE: elsewhere },
+    });
+    t.is(withPgpassfile.code, 0, withPgpassfile.stderr);
+    t.notRegex(withPgpassfile.stderr, /Warning|deprecated/i);
+    t.false((withPgpassfile.stdout + withPgpassfile.stderr).includes(secret));
   });
 });
 
