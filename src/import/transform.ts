@@ -429,9 +429,8 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
   /** The country that reads this row's national numbers: its own column's, else --default-country; `unknown` when the column holds no country we know. */
   type RowCountry = { country?: CountryCode; from: string; unknown?: string };
   const noCountryCell: RowCountry = { country: options.defaultCountry, from: options.defaultCountry ? ' (--default-country)' : '' };
-  // A country column holds few distinct values (names, codes) over many rows, and reading one (a name
-  // against every country's English names) costs about as much as parsing the phone number: each
-  // distinct cell is read once. The cache stops growing at COUNTRY_CACHE_LIMIT cells (a column of garbage).
+  // A country column holds few distinct values (names, codes) over many rows, and reading one
+  // costs about as much as parsing the phone number: each distinct cell is read once. The cache stops growing at COUNTRY_CACHE_LIMIT cells (a column of garbage).
   const countries = new Map<string, RowCountry>();
   /** How the email field is read from a source row. */
   let readEmail: ((cells: readonly string[]) => string[] | RowIssue) | undefined;
@@ -562,7 +561,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
           result = {
             ok: false,
             code: 'ROW_UNKNOWN_COUNTRY',
-            message: `Phone number ${JSON.stringify(value.trim())} has no country code and column ${countryHeader} holds ${JSON.stringify(where.unknown)}, which is not a country this import knows (expected an ISO code such as GB or DEU, or an English name such as United Kingdom); fix the country in the source or write the number as +<country code> <number>`,
+            message: `Phone number ${JSON.stringify(value.trim())} has no country code and column ${countryHeader} holds ${JSON.stringify(where.unknown)}, which is not a country this import knows (expected an ISO code such as GB or DEU, or a country's name in English or another common language, such as United Kingdom or Deutschland); fix the country in the source or write the number as +<country code> <number>`,
           };
         }
         if (!result.ok) {
