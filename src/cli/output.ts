@@ -79,7 +79,12 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   else if (stats.failed > 0 && drifted === 0) lines.push(`  error report: ${stats.errorsPath} (fix the rows and import that file again)`);
   else if (stats.failed > 0) lines.push(`  error report: ${stats.errorsPath}`);
   if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}`);
-  if (stats.undoPath && !dry && stats.updated > 0) lines.push(`  undo file: ${stats.undoPath} (pylon-contacts update ${stats.undoPath} restores the previous values)`);
+  if (stats.undoPath && !dry && stats.updated > 0) {
+    const kept = stats.undoKeepsExternalIds ?? 0;
+    // Never "restores the previous values" when part of a change cannot be put back: say which.
+    const except = kept > 0 ? `, except the external ids this run added to ${n(kept)} contacts that had none under that label: those stay (remove them in Pylon if they must go)` : '';
+    lines.push(`  undo file: ${stats.undoPath} (pylon-contacts update ${stats.undoPath} restores the previous values${except})`);
+  }
   if (options.createdApart && !dry && stats.created > 0) {
     // An undo file restores changed fields and never deletes: the created contacts are listed apart, if at all.
     const where = stats.resultsPath ? `their ids are in ${stats.resultsPath} (the rows whose _action is created)` : 'their ids were not recorded (run with --results <file> to list them)';

@@ -76,40 +76,87 @@ export function resolveCountry(value: string | undefined, flag = '--default-coun
   return code as CountryCode;
 }
 
-/** Names people write that the ISO short names do not cover (the parts of the UK, old and local names). */
+/**
+ * The languages whose country names a country cell may hold: those of the shipped presets (a localised HubSpot
+ * export writes the country in the portal's language: `Deutschland`, `日本`, `Sverige`) and other common ones.
+ */
+export const COUNTRY_NAME_LANGUAGES: readonly string[] = ['en', 'de', 'es', 'fi', 'fr', 'it', 'ja', 'nl', 'pl', 'pt', 'sv', 'da', 'nb', 'cs', 'hu', 'ro', 'tr', 'ru', 'uk', 'el', 'zh', 'zh-Hant', 'ko'];
+
+/** Names people write that no language's name for a country is (the parts of the UK, old and local names). */
 const COUNTRY_ALIASES: Record<string, string> = {
-  uk: 'GB',
   england: 'GB',
   scotland: 'GB',
   wales: 'GB',
   'northern ireland': 'GB',
   britain: 'GB',
   holland: 'NL',
-  'viet nam': 'VN',
-  'south korea': 'KR',
-  'republic of korea': 'KR',
   'korea, south': 'KR',
-  'czech republic': 'CZ',
   'u.s.': 'US',
   'u.s.a.': 'US',
-  us: 'US',
   america: 'US',
-  deutschland: 'DE',
-  'españa': 'ES',
-  espana: 'ES',
-  'schweiz': 'CH',
-  suisse: 'CH',
-  'österreich': 'AT',
-  'nederland': 'NL',
-  italia: 'IT',
-  'brasil': 'BR',
 };
+
+/** A name as the country map keys it: NFC, lower-cased, one kind of apostrophe, single spaces, no leading "the". */
+function countryKey(name: string): string {
+  return name.normalize('NFC').toLowerCase().replace(/[’‘`´]/g, "'").replace(/\s+/g, ' ').trim().replace(/^the /, '');
+}
+
+/** The same key without accents (`osterreich`, `etats-unis`): only Latin, Greek and Cyrillic diacritics, so other scripts keep their vowel signs. */
+function withoutAccents(key: string): string {
+  return key.normalize('NFD').replace(/[\u0300-\u036f]/g, '').normalize('NFC');
+}
+
+let countryNames: Map<string, CountryCode> | undefined;
+
+/**
+ * Country name → ISO code, in every language of COUNTRY_NAME_LANGUAGES (ICU's names, long and short, through
+ * Intl.DisplayNames; Node ships full ICU) for each region libphonenumber knows, plus i18n-iso-countries' English
+ * variants (`Korea, Republic of`) and the aliases. Each key also without its accents. A name two countries share
+ * in some language (`Kongo`) is left out: never a guess. Built once, on the first country name a run reads (a code
+ * needs none): asking ICU for every name costs a noticeable part of a second at start-up (docs/migrate.md).
+ */
+function countryNameMap(): Map<string, CountryCode> {
+  if (countryNames) return countryNames;
+  const names = new Map<string, CountryCode>();
+  const shared = new Set<string>();
+  const add = (name: string, code: CountryCode) => {
+    const key = countryKey(name);
+    for (const k of new Set([key, withoutAccents(key)])) {
+      if (k === '' || shared.has(k)) continue;
+      const before = names.get(k);
+      if (before === undefined) names.set(k, code);
+      else if (before !== code) {
+        names.delete(k);
+        shared.add(k);
+      }
+    }
+  };
+  const lib = phoneLib();
+  const codes = lib.getCountries();
+  for (const lang of COUNTRY_NAME_LANGUAGES) {
+    for (const style of ['long', 'short'] as const) {
+      const display = new Intl.DisplayNames([lang], { type: 'region', style, fallback: 'none' });
+      for (const code of codes) {
+        const name = display.of(code);
+        if (name !== undefined && name !== code) add(name, code);
+      }
+    }
+  }
+  for (const [code, variants] of Object.entries(countries!.getNames('en', { select: 'all' }))) {
+    if (lib.isSupportedCountry(code)) for (const name of variants) add(name, code as CountryCode);
+  }
+  for (const [name, code] of Object.entries(COUNTRY_ALIASES)) names.set(countryKey(name), code as CountryCode);
+  countryNames = names;
+  return names;
+}
 
 /**
  * A country as a source's country column holds it → the ISO code libphonenumber
- * uses: alpha-2 (`GB`, `us`), alpha-3 (`DEU`), or an English name with the
- * common variants (`United States`, `USA`, `United Kingdom`, `England`,
- * `The Netherlands`). Anything else is `undefined`, never a guess. Needs loadPhoneNumbers().
+ * uses: alpha-2 (`GB`, `us`, `UK`), alpha-3 (`DEU`), or a name in English or
+ * another language of COUNTRY_NAME_LANGUAGES, with or without its accents
+ * (`United States`, `USA`, `England`, `The Netherlands`, `Deutschland`,
+ * `Osterreich`, `日本`, `Vereinigtes Königreich`). Anything else is `undefined`,
+ * never a guess. Needs loadPhoneNumbers().
  */
 export function countryFromCell(value: string): CountryCode | undefined {
   const text = value.trim().replace(/\s+/g, ' ');
@@ -122,10 +169,13 @@ export function countryFromCell(value: string): CountryCode | undefined {
     const fromAlpha3 = known(countries!.alpha3ToAlpha2(upper));
     if (fromAlpha3) return fromAlpha3;
   }
-  const lower = text.toLowerCase().replace(/^the /, '');
-  const alias = COUNTRY_ALIASES[lower] ?? COUNTRY_ALIASES[lower.replace(/\.$/, '')];
-  if (alias) return known(alias);
-  return known(countries!.getAlpha2Code(text, 'en') ?? countries!.getAlpha2Code(lower, 'en'));
+  const map = countryNameMap();
+  const key = countryKey(text);
+  for (const k of [key, key.replace(/\.$/, '')]) {
+    const code = map.get(k) ?? map.get(withoutAccents(k));
+    if (code) return code;
+  }
+  return undefined;
 }
 
 /**

@@ -21,6 +21,8 @@ export interface FieldChange {
    * restores the account by its id, the one thing every contact has (undo-rows.ts).
    */
   accountId?: { from: string; to: string };
+  /** `external_id` only: the label the id is held under, which an undo row needs to put the previous id back. */
+  label?: string;
 }
 
 export type Plan =
@@ -161,6 +163,7 @@ export function diffContact(
       const kept = current.filter((e) => e.label !== label);
       body.external_ids = [...kept, { external_id: desired.external_id, label }];
       note('external_id', current.find((e) => e.label === label)?.external_id, desired.external_id);
+      changes[changes.length - 1].label = label;
     }
   }
   stringField('avatar_url', desired.avatar_url, existing.avatar_url, body, note);

@@ -110,7 +110,7 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       return {
         kind: 'fail',
         row: withEmail,
-        issue: { code: 'ROW_EXTERNAL_ID_MISSING', field: 'external_id', message: `No external id (${label}) in this row: rows of this import are matched by their source id, and without one the row could take over another record by its email alone; fill it in, or import such rows with a map without "externalId"` },
+        issue: { code: 'ROW_EXTERNAL_ID_MISSING', field: 'external_id', message: `No external id (${label}) in this row: rows of this import are matched by their source id, and without one the row could take over another record by its email alone; fill it in, or (records the source gives no id, such as Intercom leads) import such rows with --mode create and a copy of the preset without "externalId", which creates new contacts and never changes an existing one` },
       };
     }
     const key = keyFor(desired);

@@ -39,6 +39,11 @@ export interface ImportStats {
   errorsPath: string | null;
   resultsPath?: string;
   undoPath?: string;
+  /**
+   * Contacts this run gave an external id under a label they had none under: the undo file does not
+   * remove it (it stays), so the summary names them apart from what the file restores. Absent when none.
+   */
+  undoKeepsExternalIds?: number;
   journalPath?: string;
   warnings: string[];
   /** Migrations: rows the preset's or map's filters left out (deleted records, agents…), among `skipped`; the reason is in `_message`. */

@@ -70,7 +70,11 @@ export interface TransformMap {
   filters: FilterRule[];
   /** A row with no email is a failed row (it is reported), not a contact created without one. */
   requireEmail: boolean;
-  /** `normalize: "salesforce18"`: 15-character Salesforce ids (report exports) are turned into the 18-character form Data Loader writes, so both exports give one id. */
+  /**
+   * `normalize: "salesforce18"`: 15-character Salesforce ids (report exports) are turned into the 18-character form Data Loader
+   * writes, and 18-character ones get the case their suffix encodes, so both exports (and a lower-cased copy) give one id; any
+   * other value fails its row (ROW_INVALID_EXTERNAL_ID).
+   */
   externalId?: { column: string; label: string; normalize?: 'salesforce18' };
   /**
    * `column` may be a list: the first one the file has is used (exports whose
@@ -425,9 +429,8 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
   /** The country that reads this row's national numbers: its own column's, else --default-country; `unknown` when the column holds no country we know. */
   type RowCountry = { country?: CountryCode; from: string; unknown?: string };
   const noCountryCell: RowCountry = { country: options.defaultCountry, from: options.defaultCountry ? ' (--default-country)' : '' };
-  // A country column holds few distinct values (names, codes) over many rows, and reading one (a name
-  // against every country's English names) costs about as much as parsing the phone number: each
-  // distinct cell is read once. The cache stops growing at COUNTRY_CACHE_LIMIT cells (a column of garbage).
+  // A country column holds few distinct values (names, codes) over many rows, and reading one
+  // costs about as much as parsing the phone number: each distinct cell is read once. The cache stops growing at COUNTRY_CACHE_LIMIT cells (a column of garbage).
   const countries = new Map<string, RowCountry>();
   /** How the email field is read from a source row. */
   let readEmail: ((cells: readonly string[]) => string[] | RowIssue) | undefined;
@@ -533,10 +536,20 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
             read.push(parsed.value);
           }
         }
-        out[at] = target === 'external_id' && normalizeId ? read.map(normalizeId).join(MULTI_SEPARATOR) : read.join(MULTI_SEPARATOR);
+        out[at] = read.join(MULTI_SEPARATOR);
         // The validation refuses such an id too, but names the map's column (external_id); the user fixes the file's.
         const lost = ID_TARGETS.has(target) ? read.find(lostDigitsId) : undefined;
         if (lost !== undefined) return { code: 'ROW_XLSX_LOST_DIGITS', field: sourceColumn, message: lostDigitsMessage(lost, sourceColumn) };
+        if (target === 'external_id' && normalizeId) {
+          const ids: string[] = [];
+          for (const v of read) {
+            const id = normalizeId(v);
+            // The row keeps the cell as written (it still claims it among the file's duplicates) and is not stored.
+            if ('reason' in id) return { code: 'ROW_INVALID_EXTERNAL_ID', field: sourceColumn, message: `Column ${sourceColumn}: ${id.reason}` };
+            ids.push(id.id);
+          }
+          out[at] = ids.join(MULTI_SEPARATOR);
+        }
         return undefined;
       }
       const digits: string[] = [];
@@ -548,7 +561,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
           result = {
             ok: false,
             code: 'ROW_UNKNOWN_COUNTRY',
-            message: `Phone number ${JSON.stringify(value.trim())} has no country code and column ${countryHeader} holds ${JSON.stringify(where.unknown)}, which is not a country this import knows (expected an ISO code such as GB or DEU, or an English name such as United Kingdom); fix the country in the source or write the number as +<country code> <number>`,
+            message: `Phone number ${JSON.stringify(value.trim())} has no country code and column ${countryHeader} holds ${JSON.stringify(where.unknown)}, which is not a country this import knows (expected an ISO code such as GB or DEU, or a country's name in English or another common language, such as United Kingdom or Deutschland); fix the country in the source or write the number as +<country code> <number>`,
           };
         }
         if (!result.ok) {
@@ -653,21 +666,41 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
 const SALESFORCE_SUFFIX = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
 
 /**
- * A 15-character Salesforce id (case-sensitive, as reports show it) → the
- * 18-character form (the API's, Data Loader's): three suffix characters that
- * encode which of the 15 are upper-case letters, five at a time. Anything else
- * is returned as it is.
+ * A Salesforce id in the one form that names its record: a 15-character id
+ * (case-sensitive, as reports show it) gets the three suffix characters of the
+ * 18-character form (the API's, Data Loader's), which encode which of the 15
+ * are upper-case letters, five at a time. An 18-character id is
+ * case-insensitive (a spreadsheet or a tool may have lower-cased it): the case
+ * of its first 15 is restored from the suffix, and the suffix is upper-cased,
+ * so `0035g00000qxa3caav` and `0035g00000QxA3CAAV` are one id. Anything else
+ * (another length, other characters, a suffix no id has) gives the reason it
+ * is not a Salesforce id.
  */
-export function salesforceId18(id: string): string {
-  if (!/^[a-zA-Z0-9]{15}$/.test(id)) return id;
-  let suffix = '';
-  for (let chunk = 0; chunk < 3; chunk++) {
-    let bits = 0;
-    for (let i = 0; i < 5; i++) {
-      const c = id.charCodeAt(chunk * 5 + i);
-      if (c >= 65 && c <= 90) bits |= 1 << i;
+export function salesforceId18(id: string): { id: string } | { reason: string } {
+  if (/^[a-zA-Z0-9]{15}$/.test(id)) {
+    let suffix = '';
+    for (let chunk = 0; chunk < 3; chunk++) {
+      let bits = 0;
+      for (let i = 0; i < 5; i++) {
+        const c = id.charCodeAt(chunk * 5 + i);
+        if (c >= 65 && c <= 90) bits |= 1 << i;
+      }
+      suffix += SALESFORCE_SUFFIX[bits];
     }
-    suffix += SALESFORCE_SUFFIX[bits];
+    return { id: id + suffix };
   }
-  return id + suffix;
+  if (!/^[a-zA-Z0-9]{18}$/.test(id)) return { reason: `${JSON.stringify(id)} is not a Salesforce id (15 or 18 letters and digits, such as 0035g00000QxA3C or 0035g00000QxA3CAAV)` };
+  const suffix = id.slice(15).toUpperCase();
+  let canonical = '';
+  for (let chunk = 0; chunk < 3; chunk++) {
+    const bits = SALESFORCE_SUFFIX.indexOf(suffix[chunk]!);
+    for (let i = 0; i < 5; i++) {
+      const c = id[chunk * 5 + i]!;
+      const upper = bits !== -1 && (bits & (1 << i)) !== 0;
+      // A suffix bit marks an upper-case letter: one on a digit (or a suffix character outside the alphabet) is no id Salesforce gave.
+      if (bits === -1 || (upper && !/[a-zA-Z]/.test(c))) return { reason: `${JSON.stringify(id)} is not a Salesforce id: its last 3 characters (${id.slice(15)}) do not match its first 15; copy the id again from Salesforce` };
+      canonical += upper ? c.toUpperCase() : c.toLowerCase();
+    }
+  }
+  return { id: canonical + suffix };
 }

@@ -114,6 +114,7 @@ export async function openRun<S extends ImportStats>(spec: OpenRunSpec<S>): Prom
       refresh,
       async close({ complete }) {
         await undo?.commit().catch((error) => control.judge(error));
+        if (undo && undo.externalIdsAdded > 0) stats.undoKeepsExternalIds = undo.externalIdsAdded;
         const failure = await ledger.close({ complete: complete && !control.stopped });
         if (failure !== undefined) control.judge(failure);
         stats.interrupted = control.interrupted;

@@ -1,6 +1,6 @@
 import { openCsvFile, type CsvFile } from '../output/csv-file.js';
 import type { FieldChange } from '../import/plan.js';
-import { UNDO_CLEAR_TOKEN, undoCells, undoColumns } from '../update/undo-rows.js';
+import { UNDO_CLEAR_TOKEN, undoable, undoCells, undoColumns } from '../update/undo-rows.js';
 
 /** Marks, in an undo file, a field that was empty before the run: applying the file clears it again. */
 export { UNDO_CLEAR_TOKEN };
@@ -12,6 +12,8 @@ export { UNDO_CLEAR_TOKEN };
  */
 export interface UndoWriter {
   write(contact: { id: string; email?: string | null }, changes: readonly FieldChange[]): Promise<void>;
+  /** Contacts given an external id under a label they had none under: their rows leave it out (it stays), and the summary says so. */
+  readonly externalIdsAdded: number;
   commit(): Promise<void>;
   discard(): Promise<void>;
 }
@@ -20,8 +22,15 @@ export interface UndoWriter {
 export async function createUndoWriter(path: string, fieldColumns: readonly string[], organizationId?: string, options: { skipEmpty?: boolean } = {}): Promise<UndoWriter> {
   const columns = undoColumns(fieldColumns, organizationId);
   const file: CsvFile<string[]> = await openCsvFile<string[]>(path, columns, (cells) => cells, { keepPartialOnFailure: true, skipEmpty: options.skipEmpty });
+  let externalIdsAdded = 0;
   return {
-    write: (contact, changes) => file.write(undoCells(columns, contact.id, contact.email, changes, organizationId)),
+    write(contact, changes) {
+      if (changes.some((c) => !undoable(c))) externalIdsAdded++;
+      return file.write(undoCells(columns, contact.id, contact.email, changes, organizationId));
+    },
+    get externalIdsAdded() {
+      return externalIdsAdded;
+    },
     commit: () => file.commit(),
     discard: () => file.discard(),
   };

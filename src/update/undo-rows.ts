@@ -19,22 +19,34 @@ export const SET_PREFIX = '_set.';
 export const ORGANIZATION_COLUMN = '_organization';
 
 /**
- * Columns the undo file does not restore: the id identifies the contact; a migration's identity
- * columns are not fields (the external id a run adds to a contact stays: docs/import.md "Undo").
+ * Columns the undo file does not restore as fields: the id identifies the contact, the email is the
+ * row's second column (restored when the run changed it), and the email list is no column Pylon
+ * returns. An external id the run replaced is restored (PATCH sets `external_ids`); one it added to a
+ * contact that had none under the label stays (docs/import.md "Undo"), and the writer counts them.
  */
-const NOT_RESTORED = new Set(['id', 'email', 'emails', 'external_id', 'external_id_label']);
+const NOT_RESTORED = new Set(['id', 'email', 'emails']);
+/** Columns whose cell goes with another's and is no change of its own: the label of the external id. */
+const NOT_CHECKED = new Set(['external_id_label']);
 /** Columns that set the account some other way: the undo row restores the account by its id (`account_id`). */
 const ACCOUNT_SOURCES = new Set(['account_external_id', 'account_id_if_unset']);
 
 export function undoColumns(fieldColumns: readonly string[], organizationId?: string): string[] {
   const fields = [...new Set(fieldColumns.map((c) => (ACCOUNT_SOURCES.has(c) ? 'account_id' : c)).filter((c) => !NOT_RESTORED.has(c)))];
-  // The email is a field the run can change only when the contacts are matched by id.
-  const emailChanges = fieldColumns.includes('email') && fieldColumns.includes('id');
-  const setColumns = [...(emailChanges ? ['email'] : []), ...fields].map((c) => SET_PREFIX + c);
+  // The email is a field the run can change only when the contacts are matched by id or by external id.
+  const emailChanges = fieldColumns.includes('email') && (fieldColumns.includes('id') || fieldColumns.includes('external_id'));
+  const setColumns = [...(emailChanges ? ['email'] : []), ...fields.filter((c) => !NOT_CHECKED.has(c))].map((c) => SET_PREFIX + c);
   return ['id', 'email', ...fields, ...setColumns, ...(organizationId ? [ORGANIZATION_COLUMN] : [])];
 }
 
-/** The cells of one contact's undo row. */
+/**
+ * Whether an undo row can put this change back: not an external id the run added to a contact that
+ * had none under its label (Pylon has no documented way to remove one), nor one recorded without its label.
+ */
+export function undoable(change: FieldChange): boolean {
+  return change.column !== 'external_id' || (change.from !== '' && change.label !== undefined);
+}
+
+/** The cells of one contact's undo row (a change `undoable` refuses is left out). */
 export function undoCells(columns: readonly string[], contactId: string, email: string | null | undefined, changes: readonly FieldChange[], organizationId?: string): string[] {
   const cells = columns.map(() => '');
   const org = columns.indexOf(ORGANIZATION_COLUMN);
@@ -45,6 +57,10 @@ export function undoCells(columns: readonly string[], contactId: string, email: 
     // An account set by its external id is restored by the account id it replaced, and checked against the one it set.
     // (`from` is the old account's external id: never an account id, so without the ids there is nothing to restore.)
     if (raw.column === 'account_external_id' && !raw.accountId) continue;
+    if (!undoable(raw)) continue;
+    // The previous external id goes back under the label it was held under.
+    const label = raw.column === 'external_id' ? columns.indexOf('external_id_label') : -1;
+    if (label >= 0) cells[label] = raw.label!;
     const change = raw.column === 'account_external_id' ? { column: 'account_id', ...raw.accountId! } : raw;
     const i = columns.indexOf(change.column);
     if (i > 1) cells[i] = change.from === '' ? UNDO_CLEAR_TOKEN : change.from;

@@ -60,11 +60,11 @@ const SOURCES: Source[] = [
     // Data Loader's "Export All" with MailingCountry and IsDeleted: national numbers read in the row's own
     // country, an unusable number dropped from its contact (the rest imported), a deleted record left out.
     rows: [
-      { line: 2, created: { name: 'Hannah Schmidt', email: 'hannah.schmidt@acme.example', phones: ['12015550125'], externalIds: [SF('0035g00000QxB1AAA')], account: 'Acme Inc' } },
-      { line: 3, created: { name: 'Sofia Lindqvist', email: 'sofia.lindqvist@globex.example', phones: ['49301234567', '33612345678'], externalIds: [SF('0035g00000QxB2AAA')], account: 'Globex Corporation' } },
-      { line: 4, created: { name: 'Kenji Watanabe', email: 'KENJI.WATANABE@initech.example', phones: ['819012345678'], externalIds: [SF('0035g00000QxB3AAA')], account: 'Initech' }, note: /call me/ },
+      { line: 2, created: { name: 'Hannah Schmidt', email: 'hannah.schmidt@acme.example', phones: ['12015550125'], externalIds: [SF('0035g00000QxB1AAAV')], account: 'Acme Inc' } },
+      { line: 3, created: { name: 'Sofia Lindqvist', email: 'sofia.lindqvist@globex.example', phones: ['49301234567', '33612345678'], externalIds: [SF('0035g00000QxB2AAAV')], account: 'Globex Corporation' } },
+      { line: 4, created: { name: 'Kenji Watanabe', email: 'KENJI.WATANABE@initech.example', phones: ['819012345678'], externalIds: [SF('0035g00000QxB3AAAV')], account: 'Initech' }, note: /call me/ },
       { line: 5, failed: 'ROW_DUPLICATE_IN_FILE', message: /line 4 \(same email/ },
-      { line: 7, created: { name: 'Lena Fischer', email: 'lena.fischer@gmail.com', phones: ['34612345678'], externalIds: [SF('0035g00000QxB5AAA')] } },
+      { line: 7, created: { name: 'Lena Fischer', email: 'lena.fischer@gmail.com', phones: ['34612345678'], externalIds: [SF('0035g00000QxB5AAAV')] } },
       { line: 8, skipped: /deleted in Salesforce/ },
     ],
   },
@@ -264,7 +264,7 @@ test('one email, one row with --on-duplicate last and error: the dry run counts 
     const kenji = [...emulator.store.all()].filter((c) => c.email?.toLowerCase() === 'kenji.watanabe@initech.example');
     if (policy === 'last') {
       t.is(kenji.length, 1);
-      t.deepEqual(kenji[0]!.external_ids, [{ external_id: '0035g00000QxB4AAA', label: 'salesforce' }], 'the last record is kept');
+      t.deepEqual(kenji[0]!.external_ids, [{ external_id: '0035g00000QxB4AAAV', label: 'salesforce' }], 'the last record is kept');
     } else {
       t.is(kenji.length, 0, 'error: neither record is imported');
       t.deepEqual(real.errors.map((e) => [e._line, e._error_code]), [['4', 'ROW_DUPLICATE_IN_FILE'], ['5', 'ROW_DUPLICATE_IN_FILE']]);

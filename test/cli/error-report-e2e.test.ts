@@ -68,14 +68,15 @@ test('an XLSX id that lost digits: the report keeps it in scientific notation, a
   const emulator = await startEmulator(t);
   const dir = tempDir(t);
   const file = join(dir, 'lost.xlsx');
+  // HubSpot's record ids are numbers, which a workbook may hold as one (a Salesforce id has letters: the preset refuses a number).
   const wb = XLSX.utils.book_new();
   XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet([
-    ['Id', 'FirstName', 'LastName', 'Email'],
+    ['Record ID', 'First Name', 'Last Name', 'Email'],
     [12345678901234567890, 'Noor', 'Haddad', 'noor@lost.example'],
-    ['0035g00000QxC2AAA', 'Sofia', 'Lindqvist', 'sofia@lost.example'],
+    ['3152', 'Sofia', 'Lindqvist', 'sofia@lost.example'],
   ]), 'Export');
   writeFileSync(file, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
-  const first = await runCli(importArgs(file, '--from', 'salesforce', '--results', join(dir, 'results.csv')), { env: envFor(emulator) });
+  const first = await runCli(importArgs(file, '--from', 'hubspot', '--results', join(dir, 'results.csv')), { env: envFor(emulator) });
   t.is(first.code, 3, first.stderr);
   t.like(statsOf(first), { total: 2, created: 1, failed: 1 });
   const reportPath = join(dir, 'lost.errors.csv');
@@ -88,19 +89,19 @@ test('an XLSX id that lost digits: the report keeps it in scientific notation, a
   // The failed row names its email, as the preset reads it from the row.
   t.regex(results, /^2,failed,,noor@lost\.example,,"ROW_XLSX_LOST_DIGITS: /m);
 
-  const again = await runCli(importArgs(reportPath, '--from', 'salesforce'), { env: envFor(emulator) });
+  const again = await runCli(importArgs(reportPath, '--from', 'hubspot'), { env: envFor(emulator) });
   t.is(again.code, 3, again.stderr);
   t.like(statsOf(again), { total: 1, created: 0, failed: 1 });
   const second = readFileSync(join(dir, 'lost.errors.errors.csv'), 'utf8');
-  t.regex(second, /^1\.2345678901234567E\+19,Noor,Haddad,noor@lost\.example,2,ROW_XLSX_LOST_DIGITS,Id,"Column Id holds 1\.2345678901234567E\+19, a number in scientific notation: .*type the real id in its place/m);
+  t.regex(second, /^1\.2345678901234567E\+19,Noor,Haddad,noor@lost\.example,2,ROW_XLSX_LOST_DIGITS,Record ID,"Column Record ID holds 1\.2345678901234567E\+19, a number in scientific notation: .*type the real id in its place/m);
   t.is(emulator.store.findByEmail('noor@lost.example'), undefined);
   t.is(emulator.store.size, 1);
 
   // Once the real id is typed in, the report imports.
   writeFileSync(reportPath, report.replace('1.2345678901234567E+19', '12345678901234567890'));
-  const fixed = await runCli(importArgs(reportPath, '--from', 'salesforce'), { env: envFor(emulator) });
+  const fixed = await runCli(importArgs(reportPath, '--from', 'hubspot'), { env: envFor(emulator) });
   t.is(fixed.code, 0, fixed.stderr);
-  t.deepEqual(emulator.store.findByEmail('noor@lost.example')?.external_ids, [{ external_id: '12345678901234567890', label: 'salesforce' }]);
+  t.deepEqual(emulator.store.findByEmail('noor@lost.example')?.external_ids, [{ external_id: '12345678901234567890', label: 'hubspot' }]);
 });
 
 test('a CSV saved by Excel with an id in scientific notation: the row fails (ROW_XLSX_LOST_DIGITS) rather than storing the rounded id', async (t) => {

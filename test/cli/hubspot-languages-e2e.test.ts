@@ -166,3 +166,35 @@ for (const [code, role, label] of ALTERNATIVES) {
     });
   });
 }
+
+/** Per language: country cells as that portal writes them, a national number of that country, and the number stored. */
+const LOCAL_COUNTRIES: Record<(typeof LANGUAGES)[number], Array<[country: string, phone: string, stored: string]>> = {
+  de: [['Vereinigtes Königreich', '020 7946 0958', '442079460958'], ['Frankreich', '01 23 45 67 89', '33123456789']],
+  es: [['Alemania', '030 1234567', '49301234567'], ['Reino Unido', '020 7946 0958', '442079460958']],
+  fi: [['Suomi', '09 1234567', '35891234567'], ['Ruotsi', '08-123 456 78', '46812345678']],
+  fr: [['Royaume-Uni', '020 7946 0958', '442079460958'], ['Etats-Unis', '(201) 555-0133', '12015550133']],
+  it: [['Germania', '030 1234567', '49301234567'], ['Regno Unito', '020 7946 0958', '442079460958']],
+  ja: [['日本', '03-1234-5678', '81312345678'], ['イギリス', '020 7946 0958', '442079460958']],
+  nl: [['Duitsland', '030 1234567', '49301234567'], ['Verenigd Koninkrijk', '020 7946 0958', '442079460958']],
+  pl: [['Polska', '22 123 45 67', '48221234567'], ['Niemcy', '030 1234567', '49301234567']],
+  pt: [['Alemanha', '030 1234567', '49301234567'], ['França', '01 23 45 67 89', '33123456789']],
+  sv: [['Sverige', '08-123 456 78', '46812345678'], ['Storbritannien', '020 7946 0958', '442079460958']],
+};
+
+test('each localized export writes the country in its own language: the country cell reads the national numbers (--default-country does not)', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  let id = 8100;
+  for (const code of LANGUAGES) {
+    const labels = labelsOf(code);
+    const rows = LOCAL_COUNTRIES[code].map(([country, phone], i) => [String(++id), `Name${i}`, code, `${code}${i}@local.example`, phone, country].join(','));
+    const input = join(dir, `hubspot-${code}-countries.csv`);
+    writeFileSync(input, '\ufeff' + [[labels.id, labels.first, labels.last, labels.email, labels.phone, labels.country].join(','), ...rows, ''].join('\r\n'));
+    const run = await importFile(t, emulator, input, 'hubspot', ['--default-country', 'US']);
+    t.like(run.stats, { total: 2, created: 2, failed: 0 }, code);
+    t.false('phonesDropped' in run.stats && (run.stats as { phonesDropped?: number }).phonesDropped! > 0, `${code}: ${run.results.map((r) => r._message).join(' | ')}`);
+    LOCAL_COUNTRIES[code].forEach(([country, , stored], i) => {
+      t.deepEqual(emulator.store.findByEmail(`${code}${i}@local.example`)?.phone_numbers, [stored], `${code}: ${country}`);
+    });
+  }
+});

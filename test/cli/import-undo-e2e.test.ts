@@ -187,6 +187,9 @@ test('a migration (--from hubspot) keeps an undo file: names and the matched acc
   const imported = await runCli(['import', input, '--from', 'hubspot', ...FAST, '--json'], { env, timeoutMs: 120_000 });
   t.is(imported.code, 0, imported.stderr);
   t.is(summary(imported).updated, 40);
+  // The summary says what the undo file does not put back.
+  t.like(summary(imported), { undoKeepsExternalIds: 40 });
+  t.regex(imported.stderr, /restores the previous values, except the external ids this run added to 40 contacts that had none under that label: those stay/);
   const undo = join(dir, 'hubspot.undo.csv');
   t.true(existsSync(undo));
   const withoutAccount = existing.filter((c) => !c.account?.id);
@@ -202,4 +205,39 @@ test('a migration (--from hubspot) keeps an undo file: names and the matched acc
     t.deepEqual(rest, was, `contact ${c.email}: name and account restored`);
     t.deepEqual(added, [...(had ?? []), { external_id: String(9000 + existing.indexOf(c)), label: 'hubspot' }], 'the external id the migration added stays');
   }
+});
+
+test('a migration that replaced an external id, or changed an email through one, gets both back from its undo file; one edited since is left as it is (ROW_DRIFTED)', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t, 'pylon-import-undo-e2e-');
+  const env = envFor(emulator);
+  const header = ['Record ID', 'First Name', 'Last Name', 'Email'];
+  const first = join(dir, 'a.csv');
+  writeFileSync(first, stringify([header, ['3151', 'Una', 'Do', 'una.do@acme.example'], ['3161', 'Vic', 'Ray', 'vic@acme.example'], ['3171', 'Wes', 'Lo', 'wes@acme.example']]));
+  const created = await runCli(['import', first, '--from', 'hubspot', ...FAST, '--json'], { env });
+  t.is(created.code, 0, created.stderr);
+  const before = byId(snapshot(emulator));
+  // Una and Wes are found by their email and get another record's id; Vic is found by his id and gets another email.
+  const second = join(dir, 'b.csv');
+  writeFileSync(second, stringify([header, ['3152', 'Una', 'Do', 'una.do@acme.example'], ['3161', 'Vic', 'Ray', 'vic.ray@acme.example'], ['3172', 'Wes', 'Lo', 'wes@acme.example']]));
+  const imported = await runCli(['import', second, '--from', 'hubspot', ...FAST, '--json'], { env });
+  t.is(imported.code, 0, imported.stderr);
+  t.is(summary(imported).updated, 3);
+  t.regex(imported.stderr, /undo file: .*b\.undo\.csv \(pylon-contacts update .* restores the previous values\)\n/);
+  const wes = emulator.store.findByEmail('wes@acme.example')!;
+  // A colleague gives Wes yet another id afterwards.
+  const res = await fetch(`${emulator.url}/contacts/${wes.id}`, { method: 'PATCH', headers: { authorization: `Bearer ${env.PYLON_API_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ external_ids: [{ external_id: '3179', label: 'hubspot' }] }) });
+  t.is(res.status, 200);
+
+  const back = await runCli(['update', join(dir, 'b.undo.csv'), ...FAST, '--json'], { env });
+  t.is(back.code, 3, back.stderr);
+  t.like(summary(back), { updated: 2, failed: 1 });
+  const now = byId(snapshot(emulator));
+  const una = emulator.store.findByEmail('una.do@acme.example')!;
+  t.deepEqual(now.get(una.id), before.get(una.id), 'Una has her id 3151 back');
+  const vic = [...before.values()].find((c) => c.name === 'Vic Ray')!;
+  t.deepEqual(now.get(vic.id), vic, 'Vic has his email back');
+  t.deepEqual(now.get(wes.id)?.external_ids, [{ external_id: '3179', label: 'hubspot' }], "the colleague's edit is left as it is");
+  const errors = readCsv(join(dir, 'b.undo.errors.csv'));
+  t.deepEqual(errors.map((e) => [e.id, e._error_code, e._error_field]), [[wes.id, 'ROW_DRIFTED', 'external_id']]);
 });

@@ -172,7 +172,7 @@ const FILTERED: Array<{ from: string; name: string; text: string; kept: string[]
     from: 'salesforce',
     name: 'contacts.csv',
     // Data Loader through v60 writes API names in capitals; "Export All" includes the recycle bin.
-    text: 'ID,FIRSTNAME,LASTNAME,EMAIL,ISDELETED\r\n0035g00000QxB1AAA,Kept,One,kept1@x.example,false\r\n0035g00000QxB2AAA,Gone,Two,gone2@x.example,true\r\n',
+    text: 'ID,FIRSTNAME,LASTNAME,EMAIL,ISDELETED\r\n0035g00000QxB1AAAV,Kept,One,kept1@x.example,false\r\n0035g00000QxB2AAAV,Gone,Two,gone2@x.example,true\r\n',
     kept: ['kept1@x.example'],
     reason: /^deleted in Salesforce .*\(ISDELETED is "true"\)$/,
   },

@@ -251,11 +251,20 @@ test('the hubspot preset: additional email addresses (;-list) go to emails, for 
   t.deepEqual(cellsOf(tr.apply(['701', 'Ann', 'Lee', 'ann@x.example', 'ann.lee@old.example; ann@home.example'])), ['Ann Lee', 'ann@x.example', 'ann.lee@old.example;ann@home.example', '701', 'hubspot']);
 });
 
-test('salesforceId18: a 15-character id gets the suffix that encodes its capitals; other values pass unchanged', (t) => {
-  t.is(salesforceId18('001A0000006Vm9r'), '001A0000006Vm9rIAC');
-  t.is(salesforceId18('0035g00000QxA1A'), '0035g00000QxA1AAAV');
-  t.is(salesforceId18('0035g00000QxA1AAAV'), '0035g00000QxA1AAAV');
-  t.is(salesforceId18('not-an-id'), 'not-an-id');
+test('salesforceId18: a 15-character id gets the suffix that encodes its capitals; an 18-character one gets the case its suffix encodes; anything else is refused', (t) => {
+  t.deepEqual(salesforceId18('001A0000006Vm9r'), { id: '001A0000006Vm9rIAC' });
+  t.deepEqual(salesforceId18('0035g00000QxA1A'), { id: '0035g00000QxA1AAAV' });
+  t.deepEqual(salesforceId18('0035g00000QxA1AAAV'), { id: '0035g00000QxA1AAAV' });
+  // 18 characters name one record whatever their case: a lower-cased or upper-cased copy is the same id.
+  t.deepEqual(salesforceId18('0035g00000qxa3caav'), { id: '0035g00000QxA3CAAV' });
+  t.deepEqual(salesforceId18('0035G00000QXA3CAAV'), { id: '0035g00000QxA3CAAV' });
+  t.deepEqual(salesforceId18('001a0000006vm9riac'), { id: '001A0000006Vm9rIAC' });
+  // 15 characters are case-sensitive: another case is another record.
+  t.deepEqual(salesforceId18('0035g00000qxa3c'), { id: '0035g00000qxa3cAAA' });
+  for (const bad of ['not-an-id', '0035g00000QxA3', '0035g00000QxA3CA', '0035g00000QxA3C AV', '0035g00000QxA3CAA9', '1035g00000QxA3CZAV']) {
+    const result = salesforceId18(bad);
+    t.true('reason' in result && result.reason.includes(JSON.stringify(bad)), bad);
+  }
 });
 
 test('a map states the source format of dates and numbers: "date": "MM/DD/YYYY", "number": "1.234,5"; a value not in it fails the row naming the field', (t) => {
