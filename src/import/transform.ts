@@ -397,12 +397,39 @@ export function columnFinder(header: readonly string[], source: string, lenient 
 }
 
 /**
+ * A column the map reads must be the only one of its name (any case) in the
+ * file: the finder would read the first and silently leave the other's values
+ * out (two exports pasted side by side, a second Email column). Refused as the
+ * plain import refuses two columns mapping to one field (columns.ts), before
+ * any call, naming both columns.
+ */
+function twinRefused(header: readonly string[], find: (name: string, key: string) => number): (name: string, key: string) => number {
+  return (name, key) => {
+    const i = find(name, key);
+    if (i === -1) return i;
+    const own = normalizeHeader(header[i]!).toLowerCase();
+    const twin = header.findIndex((h, j) => j !== i && normalizeHeader(h).toLowerCase() === own);
+    if (twin !== -1) {
+      const [a, b] = twin < i ? [twin, i] : [i, twin];
+      const field = key.startsWith('fields.') ? key.slice('fields.'.length).replace(/\.(join|list|from)(\[\d+\])?$/, '') : key.replace(/\.column$/, '');
+      throw new ConfigError(
+        'CONFIG_BAD_MAPPING',
+        `Columns ${JSON.stringify(header[a])} (column ${a + 1}) and ${JSON.stringify(header[b])} (column ${b + 1}) both map to ${field}; ` +
+          `remove one, or rename one (a column the map does not name is not read): only one of them would be read.`,
+        { option: '--map' },
+      );
+    }
+    return i;
+  };
+}
+
+/**
  * Compiles a map against the file's header: every column the map names must
  * exist (a ConfigError naming the key, before any write), and the map must
  * produce a `name` or an email/id to match on.
  */
 export function compileTransform(map: TransformMap, sourceHeader: readonly string[], options: CompileOptions): CompiledTransform {
-  const find = columnFinder(sourceHeader, options.source, false, map.aliases);
+  const find = twinRefused(sourceHeader, columnFinder(sourceHeader, options.source, false, map.aliases));
   type Step = (cells: readonly string[], out: string[], notes: string[], dropped: { n: number }) => RowIssue | undefined;
   const steps: Step[] = [];
   const header: string[] = [];
