@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { FAST_RATE, envFor, runCli, startEmulator, tempDir, writes } from '../helpers/cli.js';
+import { readCsv } from '../helpers/corpus.js';
 
 /** One run of the built CLI on `content` (exit code, stdout, stderr), its outputs in the test's own folder. */
 async function run(t: Parameters<typeof startEmulator>[0], emulator: { url: string }, content: string, args: string[], name = 'in.csv') {
@@ -32,4 +33,28 @@ test('a column a preset reads, repeated in the header: exit 2 naming both column
   t.regex(plain.stderr, /Columns "phone_numbers" \(column 3\) and "phone_numbers" \(column 4\) both map to phone_numbers; remove one/);
   for (const res of [intercom, hubspot]) t.notRegex(res.stderr, /\n\s+at /, 'no stack trace');
   t.is(writes(emulator), 0);
+});
+
+test('a line repeating the header (two exports joined) fails ROW_REPEATED_HEADER with its columns as read: no phone note, no account counted or created, and a plain import says the same', async (t) => {
+  const emulator = await startEmulator(t);
+  const joined = 'Name,Email,Phone,User ID,Company name\nGood,good@zz.example,,g1,Real Company\nName,Email,Phone,User ID,Company name\nNext,next@zz.example,,n1,Real Company\n';
+  for (const dryRun of [true, false]) {
+    const dir = tempDir(t);
+    const input = join(dir, 'joined.csv');
+    writeFileSync(input, joined);
+    const res = await runCli(['import', input, '--from', 'intercom', '--create-accounts', '--json', ...(dryRun ? ['--dry-run'] : []), '--rate', FAST_RATE, '--errors', join(dir, 'errors.csv'), '--journal', join(dir, 'j.jsonl')], { env: envFor(emulator), cwd: dir });
+    t.is(res.code, 3, res.stderr);
+    t.like(JSON.parse(res.stdout), { total: 3, created: 2, failed: 1 }, 'the dry run counts what the real run does');
+    const errors = readCsv(join(dir, 'errors.csv'));
+    t.deepEqual(errors.map((e) => [e._line, e._error_code, e.Name, e.Email, e['Company name']]), [['3', 'ROW_REPEATED_HEADER', 'Name', 'Email', 'Company name']]);
+    t.regex(errors[0]!._error_message, /repeats the header: two files joined\?/);
+    t.notRegex(res.stderr, /phone number dropped/);
+    t.notRegex(res.stderr, /"Company name"/, 'no account for the header line');
+    t.regex(res.stderr, /accounts: 2 rows matched an account, 0 matched none/);
+  }
+  t.deepEqual(emulator.store.org.accounts.filter((a) => a.name === 'Company name'), []);
+  t.deepEqual([...emulator.store.all()].map((c) => c.email).sort(), ['good@zz.example', 'next@zz.example']);
+  const plain = await run(t, emulator, 'name,email\nAnn,ann@plain.example\nname,email\n', ['--json']);
+  t.is(plain.code, 3, plain.stderr);
+  t.like(JSON.parse(plain.stdout), { total: 2, created: 1, failed: 1 });
 });
