@@ -114,7 +114,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         { option: '--set' },
       );
     }
-    stats.warnings.push(...columns.warnings);
+    stats.warnings.push(...columns.warnings, ...(migration.warnings ?? []));
     stats.estimatedRows = input.estimatedRows;
     run = await openRun({
       kind: options.mode === 'update' ? 'update' : 'import',

@@ -58,3 +58,37 @@ test('a line repeating the header (two exports joined) fails ROW_REPEATED_HEADER
   t.is(plain.code, 3, plain.stderr);
   t.like(JSON.parse(plain.stdout), { total: 2, created: 1, failed: 1 });
 });
+
+const ZOHO_HEADER = '"Record Id","Contact Owner","First Name","Last Name","Account Name","Account Name.id","Email","Phone","Mobile","Mailing Street","Mailing City","Mailing State","Mailing Zip","Description"';
+const ZOHO_ROW = '"zcrm_1","Owner","Ann","Zed","Zed Co","zcrm_a1","ann@zed.example","+1 415 555 0101","+1 415 555 0102","1 Main St","SF","CA","94000","d"';
+
+test('a Zoho CRM export is not taken for a HubSpot one: no "looks like a hubspot export" note, and --from hubspot stops (exit 2) saying the file\'s "Record Id" is not HubSpot\'s "Record ID"; nothing written', async (t) => {
+  const emulator = await startEmulator(t);
+  const plain = await run(t, emulator, `${ZOHO_HEADER}\n${ZOHO_ROW}\n`, ['--dry-run'], 'zoho.csv');
+  t.notRegex(plain.stderr, /looks like a hubspot export/);
+  const hubspot = await run(t, emulator, `${ZOHO_HEADER}\n${ZOHO_ROW}\n`, ['--from', 'hubspot'], 'zoho.csv');
+  t.is(hubspot.code, 2, hubspot.stderr);
+  t.regex(hubspot.stderr, /matches no hubspot preset\. Closest: .*hubspot\.json\), which needs "Record ID", not in the file \(the file's "Record Id" is not "Record ID": this preset compares its labels in exact case/);
+  t.is(writes(emulator), 0);
+  t.is(emulator.store.size, 0);
+});
+
+test('every preset run notes the preset\'s columns the file lacks and the file\'s columns it does not read; unread columns that look like phones or emails are a warning (summary and --json)', async (t) => {
+  const emulator = await startEmulator(t);
+  // HubSpot's labels, but another system's phone columns (and a second email): without the warning their values vanish.
+  const file = 'Record ID,First Name,Last Name,Email,Phone,Mobile,Other Email,Contact Owner,_note\n7,Ann,Zed,ann@zed.example,+1 415 555 0101,+1 415 555 0102,ann@home.example,Owner,x\n';
+  const dry = await run(t, emulator, file, ['--from', 'hubspot', '--dry-run']);
+  t.is(dry.code, 0, dry.stderr);
+  t.regex(dry.stderr, /^the hubspot preset: not in the file, left out: "Country\/Region", "Phone Number", "Mobile Phone Number", "Additional email addresses"; columns of the file it does not read \(not imported\): "Phone", "Mobile", "Other Email", "Contact Owner"$/m);
+  t.regex(dry.stdout + dry.stderr, /warning: columns "Phone", "Mobile" of the file look like phone numbers, but the hubspot preset does not read them: their values are not imported\. If the file is not the export the hubspot preset is for, import it with the right --from; otherwise copy .*hubspot\.json, add the columns to fields\.phone_numbers and pass it with --map/);
+  t.regex(dry.stdout + dry.stderr, /warning: column "Other Email" of the file looks like email addresses, but the hubspot preset does not read it/);
+  const real = await run(t, emulator, file, ['--from', 'hubspot', '--json']);
+  t.is(real.code, 0, real.stderr);
+  const stats = JSON.parse(real.stdout) as { warnings: string[] };
+  t.true(stats.warnings.some((w) => w.startsWith('columns "Phone", "Mobile" of the file look like phone numbers')), stats.warnings.join('\n'));
+  // A file the preset reads whole says so, in one line too.
+  const intercom = await run(t, emulator, 'Name,Email,Phone,User ID,Company name\nBo,bo@full.example,+1 415 555 0103,u9,Full Co\n', ['--from', 'intercom', '--dry-run']);
+  t.is(intercom.code, 0, intercom.stderr);
+  t.regex(intercom.stderr, /^the intercom preset: not in the file, left out: "Country", "role"; it reads every column of the file$/m);
+  t.notRegex(intercom.stdout + intercom.stderr, /warning: column/);
+});
