@@ -4,11 +4,11 @@ import { fileURLToPath } from 'node:url';
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { PylonClient } from '../pylon/api.js';
 import { ConfigError, invalidOption } from '../errors.js';
-import { resolveFormat, type InputSource } from '../input/index.js';
+import { resolveFormat, type InputItem, type InputSource } from '../input/index.js';
 import type { Input } from '../input/open-input.js';
 import { readMapFile } from '../input/map-file.js';
 import { normalizeHeader, parseMapping, type ColumnMapping } from './columns.js';
-import { createAccountResolver, describeNearMatches, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
+import { createSettledResolver, describeNearMatches, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
 import { loadPhoneNumbers, resolveCountry, type BadPhonePolicy } from './phone.js';
 import {
   compileTransform,
@@ -17,6 +17,7 @@ import {
   renameMapToTransform,
   columnFinder,
   type AccountMatch,
+  type AccountResolver,
   type CompiledTransform,
   type TransformMap,
 } from './transform.js';
@@ -74,6 +75,17 @@ export interface Migration {
   summary(): string[];
   /** For the run's warnings: columns of the file that look like phones or emails and are not read. */
   warnings?: string[];
+  /**
+   * `--create-accounts`: a pass over the rows creates (in a dry run, lists) the accounts no row matched, for the rows
+   * `written` says will be written (the run's own row checks: validation, duplicates); resolves to how many. Called
+   * before the rows pass, which then associates the contacts with them.
+   */
+  createAccounts?: (written: (item: InputItem) => boolean) => Promise<number>;
+  /**
+   * Says whether the row the rows pass read last is written (or failed on its account): only then does what its
+   * account match saw count in the summary. Called once per row, after the row's checks and before the next row is read.
+   */
+  settle?(kept: boolean): void;
 }
 
 /** Column names that say they hold a phone number, or an email address (a column the map leaves unread is then data lost). */
@@ -234,11 +246,12 @@ export async function prepareMigration(
   const splitColumns = map.account?.splitColumns?.map((c) => c.trim().toLowerCase());
   const listColumn = column !== undefined && (splitColumns === undefined || splitColumns.includes(column.trim().toLowerCase()));
   let accountStats: AccountMatchStats | undefined;
-  let resolver: ReturnType<typeof createAccountResolver> | undefined;
+  let resolver: ReturnType<typeof createSettledResolver> | undefined;
+  let createAccounts: Migration['createAccounts'];
   if (options.createAccounts && match !== 'domain' && match !== 'name') {
     throw invalidOption('--create-accounts', '--account-match domain or name (accounts are created from a domain or a company name)', match);
   }
-  const compileWith = (sourceHeader: string[], accounts: ReturnType<typeof createAccountResolver> | undefined) =>
+  const compileWith = (sourceHeader: string[], accounts: AccountResolver | undefined) =>
     compileTransform(map, sourceHeader, {
       source: source ?? (format === 'csv' ? '--map' : `the ${format.toUpperCase()} input`),
       requireName: options.mode !== 'update',
@@ -264,42 +277,49 @@ export async function prepareMigration(
     note(`accounts: ${accounts.length} read; matching contacts to them by ${match === 'domain' ? "the email's domain (free-mail domains excluded)" : match === 'name' ? `company name (column ${column})` : `external id (column ${column})`}; a contact's existing account is ${options.accountOverwrite ? 'replaced' : 'kept'}`);
     const extra = new Map<string, string>();
     if (options.createAccounts && (match === 'domain' || match === 'name')) {
-      // A first pass finds the domains or names no account has; they are created (or, in a dry run, listed) before any contact is written.
-      const scan = emptyAccountStats();
-      const scanResolver = createAccountResolver(index, { match, nearDomain: true }, scan);
-      const scanPass = input.rows((h) => compileWith(h, scanResolver));
-      try {
-        for await (const _ of scanPass) void _;
-      } finally {
-        scanPass.close();
-      }
-      const created: string[] = [];
-      for (const [key, wanted] of scan.missing) {
-        if (options.dryRun) extra.set(key, `(new account ${JSON.stringify(wanted.name)})`);
-        else {
-          if (!client.createAccount) throw new ConfigError('CONFIG_INVALID_OPTION', '--create-accounts: this client cannot create accounts', { option: '--create-accounts' });
-          const res = await client.createAccount(
-            { name: wanted.name, ...(wanted.domain ? { domains: [wanted.domain], primary_domain: wanted.domain } : {}) },
-            { signal: hooks.signal },
-          );
-          extra.set(key, res.data.id);
+      // A first pass finds the domains or names no account has, among the rows that will be written (the run's preparer
+      // says which: a row failing validation or a duplicate check names none); they are created (or, in a dry run, listed)
+      // before any contact is written.
+      createAccounts = async (written) => {
+        const scan = emptyAccountStats();
+        const scanResolver = createSettledResolver(index, { match, nearDomain: true }, scan);
+        const scanPass = input.rows((h) => compileWith(h, scanResolver.resolve));
+        try {
+          for await (const item of scanPass) scanResolver.settle(written(item));
+        } finally {
+          scanPass.close();
         }
-        created.push(`${JSON.stringify(wanted.name)} (${wanted.rows} row${wanted.rows === 1 ? '' : 's'})`);
-      }
-      const near = describeNearMatches(scan);
-      if (near) note(near);
-      if (created.length > 0 || options.dryRun) note(`accounts: ${options.dryRun ? 'would create' : 'created'} ${created.length} account${created.length === 1 ? '' : 's'}${created.length > 0 ? `: ${created.join(', ')}` : ''}`);
+        const created: string[] = [];
+        for (const [key, wanted] of scan.missing) {
+          if (options.dryRun) extra.set(key, `(new account ${JSON.stringify(wanted.name)})`);
+          else {
+            if (!client.createAccount) throw new ConfigError('CONFIG_INVALID_OPTION', '--create-accounts: this client cannot create accounts', { option: '--create-accounts' });
+            const res = await client.createAccount(
+              { name: wanted.name, ...(wanted.domain ? { domains: [wanted.domain], primary_domain: wanted.domain } : {}) },
+              { signal: hooks.signal },
+            );
+            extra.set(key, res.data.id);
+          }
+          created.push(`${JSON.stringify(wanted.name)} (${wanted.rows} row${wanted.rows === 1 ? '' : 's'})`);
+        }
+        const near = describeNearMatches(scan);
+        if (near) note(near);
+        if (created.length > 0 || options.dryRun) note(`accounts: ${options.dryRun ? 'would create' : 'created'} ${created.length} account${created.length === 1 ? '' : 's'}${created.length > 0 ? `: ${created.join(', ')}` : ''}`);
+        return created.length;
+      };
     }
     accountStats = emptyAccountStats();
-    resolver = createAccountResolver(index, { match, extra, nearDomain: options.createAccounts === true }, accountStats);
+    resolver = createSettledResolver(index, { match, extra, nearDomain: options.createAccounts === true }, accountStats);
   }
-  const compile = (sourceHeader: string[]) => compileWith(sourceHeader, resolver);
+  const compile = (sourceHeader: string[]) => compileWith(sourceHeader, resolver?.resolve);
   return {
     active: true,
     transform: compile,
     source,
     accountStats,
     warnings,
+    createAccounts,
+    settle: (kept) => resolver?.settle(kept),
     summary() {
       if (!accountStats) return [];
       const s = accountStats;

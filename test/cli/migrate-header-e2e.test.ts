@@ -92,3 +92,32 @@ test('every preset run notes the preset\'s columns the file lacks and the file\'
   t.regex(intercom.stderr, /^the intercom preset: not in the file, left out: "Country", "role"; it reads every column of the file$/m);
   t.notRegex(intercom.stdout + intercom.stderr, /warning: column/);
 });
+
+test('--create-accounts creates accounts only for rows that are written: not for a repeated header, an invalid email, a row without its id, nor an in-file duplicate (first and last); the dry run lists the same', async (t) => {
+  const file = [
+    'Name,Email,Phone,User ID,Company name',
+    'Good,good@zz.example,,g1,Real Company', // 2
+    'Name,Email,Phone,User ID,Company name', // 3: the header again
+    'Bad,not-an-email,,b1,Ghost Company', // 4: ROW_INVALID_EMAIL
+    'NoId,noid@yy.example,,,Orphan Company', // 5: ROW_EXTERNAL_ID_MISSING
+    'Again,GOOD@zz.example,,g2,Dup Company', // 6: line 2's email
+    '',
+  ].join('\n');
+  for (const [policy, kept, dropped] of [['first', 'Real Company', 'Dup Company'], ['last', 'Dup Company', 'Real Company']] as const) {
+    const emulator = await startEmulator(t);
+    const accountsBefore = emulator.store.org.accounts.length;
+    const dry = await run(t, emulator, file, ['--from', 'intercom', '--create-accounts', '--on-duplicate', policy, '--dry-run', '--json']);
+    t.is(dry.code, 3, dry.stderr);
+    t.regex(dry.stderr, new RegExp(`accounts: would create 1 account: "${kept}" \\(1 row\\)\\n`), policy);
+    const real = await run(t, emulator, file, ['--from', 'intercom', '--create-accounts', '--on-duplicate', policy, '--json']);
+    t.is(real.code, 3, real.stderr);
+    t.like(JSON.parse(real.stdout), { total: 5, created: 1, failed: 4 });
+    t.regex(real.stderr, new RegExp(`accounts: created 1 account: "${kept}" \\(1 row\\)\\n`), policy);
+    t.regex(real.stderr, /accounts: 1 row matched an account, 0 matched none/, 'failed rows count in no account figure');
+    for (const res of [dry, real]) for (const name of ['Ghost Company', 'Orphan Company', dropped]) t.notRegex(res.stderr, new RegExp(name), `${policy}: ${name}`);
+    const created = emulator.store.org.accounts.slice(accountsBefore);
+    t.deepEqual(created.map((a) => a.name), [kept], policy);
+    const contact = [...emulator.store.all()][0]!;
+    t.is(contact.account?.id, created[0]!.id);
+  }
+});
