@@ -210,7 +210,8 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       stats.duplicatesCreated = await verifyNoDuplicates(client, uncertain, options.lookupBatch, signal);
     }
     if (options.dryRun) {
-      stats.plannedCalls = { ...callsSoFar(client), create: dispatcher.planned.create, patch: dispatcher.planned.patch };
+      // The accounts --create-accounts would make are creates of the real run too (POST /accounts, the create bucket).
+      stats.plannedCalls = { ...callsSoFar(client), create: dispatcher.planned.create + accountCreates, patch: dispatcher.planned.patch };
       stats.etaSeconds = Math.max(...Object.entries(stats.plannedCalls).map(([e, n]) => ((n ?? 0) * options.connection.rateWindowMs) / 1000 / options.connection.rates[e as EndpointKey]), 0);
     }
     await run.close({ complete: stats.notProcessed === 0 });

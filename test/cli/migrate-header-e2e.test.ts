@@ -121,3 +121,23 @@ test('--create-accounts creates accounts only for rows that are written: not for
     t.is(contact.account?.id, created[0]!.id);
   }
 });
+
+test('the dry run\'s API-call forecast counts the accounts --create-accounts would create: it equals the real run\'s calls', async (t) => {
+  const emulator = await startEmulator(t);
+  const file = ['Name,Email,Phone,User ID,Company name', ...Array.from({ length: 6 }, (_, i) => `P${i},p${i}@forecast.example,,f${i},Forecast ${i % 3}`), ''].join('\n');
+  const nonZero = (calls: Record<string, number>) => Object.fromEntries(Object.entries(calls).filter(([, n]) => n > 0));
+  const dry = await run(t, emulator, file, ['--from', 'intercom', '--create-accounts', '--dry-run', '--json']);
+  t.is(dry.code, 0, dry.stderr);
+  const planned = (JSON.parse(dry.stdout) as { plannedCalls: Record<string, number> }).plannedCalls;
+  t.is(planned.create, 9, '3 accounts and 6 contacts');
+  t.regex(dry.stdout + dry.stderr, /accounts: would create 3 accounts/);
+  const real = await run(t, emulator, file, ['--from', 'intercom', '--create-accounts', '--json']);
+  t.is(real.code, 0, real.stderr);
+  // Every endpoint as forecast, but search: the real run's one search measuring how soon a new contact shows (search-visibility.ts)
+  // is forecast by no dry run, with or without accounts (not this test's concern).
+  const { search, ...calls } = nonZero((JSON.parse(real.stdout) as { calls: Record<string, number> }).calls);
+  t.deepEqual(calls, nonZero(planned));
+  t.true(search === undefined || search === 1);
+  t.deepEqual(emulator.store.org.accounts.filter((a) => a.name?.startsWith('Forecast ')).map((a) => a.name).sort(), ['Forecast 0', 'Forecast 1', 'Forecast 2']);
+  t.is(emulator.store.size, 6);
+});
