@@ -214,6 +214,46 @@ export function createAccountResolver(index: AccountIndex, options: AccountResol
   };
 }
 
+/**
+ * A resolver whose counts wait for the row's verdict: what it saw of a row is
+ * added to `stats` by `settle(true)` once the row is known to be written (or to
+ * fail on its account), and dropped by `settle(false)` (a row failing validation
+ * or a duplicate check, or the rows of a pre-scan pass). So a row that is never
+ * written neither counts in the summary nor names an account to create
+ * (`--create-accounts`). The resolver is called at most once per row, and the
+ * row is settled before the next one is read: a pass reads one row at a time.
+ */
+export function createSettledResolver(index: AccountIndex, options: AccountResolverOptions, stats: AccountMatchStats): { resolve: AccountResolver; settle(kept: boolean): void } {
+  let pending: AccountMatchStats | undefined;
+  return {
+    resolve(key) {
+      pending = emptyAccountStats();
+      return createAccountResolver(index, options, pending)(key);
+    },
+    settle(kept) {
+      if (kept && pending) addAccountStats(stats, pending);
+      pending = undefined;
+    },
+  };
+}
+
+function addAccountStats(into: AccountMatchStats, row: AccountMatchStats): void {
+  into.matched += row.matched;
+  into.freeMail += row.freeMail;
+  into.noMatch += row.noMatch;
+  into.ambiguous += row.ambiguous;
+  for (const [key, m] of row.missing) {
+    const entry = into.missing.get(key);
+    if (entry) entry.rows += m.rows;
+    else into.missing.set(key, { ...m });
+  }
+  for (const [name, n] of row.near) {
+    const entry = into.near.get(name);
+    if (entry) entry.rows += n.rows;
+    else into.near.set(name, { ...n });
+  }
+}
+
 /** The accounts a company name matches nearly: by its loose name, else (when asked) by the row's email domain. */
 function nearAccount(index: AccountIndex, value: string, email: string | undefined, byDomain: boolean): { accounts: Account[]; why: string } | undefined {
   const loose = index.byLooseName.get(looseCompanyName(value));

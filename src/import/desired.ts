@@ -46,6 +46,7 @@ export interface RowIssue {
 export type RowIssueCode =
   | 'ROW_MALFORMED'
   | 'ROW_ENCODING'
+  | 'ROW_REPEATED_HEADER'
   | 'ROW_NAME_REQUIRED'
   | 'ROW_EMAIL_REQUIRED'
   | 'ROW_INVALID_EMAIL'

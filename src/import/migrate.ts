@@ -4,11 +4,11 @@ import { fileURLToPath } from 'node:url';
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { PylonClient } from '../pylon/api.js';
 import { ConfigError, invalidOption } from '../errors.js';
-import { resolveFormat, type InputSource } from '../input/index.js';
+import { resolveFormat, type InputItem, type InputSource } from '../input/index.js';
 import type { Input } from '../input/open-input.js';
 import { readMapFile } from '../input/map-file.js';
-import { parseMapping, type ColumnMapping } from './columns.js';
-import { createAccountResolver, describeNearMatches, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
+import { normalizeHeader, parseMapping, type ColumnMapping } from './columns.js';
+import { createSettledResolver, describeNearMatches, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
 import { loadPhoneNumbers, resolveCountry, type BadPhonePolicy } from './phone.js';
 import {
   compileTransform,
@@ -17,6 +17,7 @@ import {
   renameMapToTransform,
   columnFinder,
   type AccountMatch,
+  type AccountResolver,
   type CompiledTransform,
   type TransformMap,
 } from './transform.js';
@@ -72,6 +73,50 @@ export interface Migration {
   rename?: ColumnMapping;
   /** Lines for the end of the run (account matching figures). */
   summary(): string[];
+  /** For the run's warnings: columns of the file that look like phones or emails and are not read. */
+  warnings?: string[];
+  /**
+   * `--create-accounts`: a pass over the rows creates (in a dry run, lists) the accounts no row matched, for the rows
+   * `written` says will be written (the run's own row checks: validation, duplicates); resolves to how many. Called
+   * before the rows pass, which then associates the contacts with them.
+   */
+  createAccounts?: (written: (item: InputItem) => boolean) => Promise<number>;
+  /**
+   * Says whether the row the rows pass read last is written (or failed on its account): only then does what its
+   * account match saw count in the summary. Called once per row, after the row's checks and before the next row is read.
+   */
+  settle?(kept: boolean): void;
+}
+
+/** Column names that say they hold a phone number, or an email address (a column the map leaves unread is then data lost). */
+const PHONE_COLUMN = /^(?:(?:work|home|business|other|main|mobile|cell|direct)\s+)?(?:phone|mobile|cell|telephone|tel)(?:\s*(?:number|no\.?|\d+))?$/i;
+const EMAIL_COLUMN = /^(?:(?:work|home|business|other|personal|secondary|additional)\s+)?e-?mail(?:\s*(?:address(?:es)?|\d+))?$/i;
+
+/**
+ * What a preset or transforming map leaves of the file, said in every run: the
+ * optional columns it names that the file lacks, and the file's columns it does
+ * not read (a note, one line); and, as warnings, unread columns that look like
+ * phone numbers or emails: an export of another system (Zoho's Phone and Mobile
+ * under HubSpot's labels) would otherwise lose them without a word.
+ */
+function describeColumns(compiled: CompiledTransform, header: readonly string[], who: string, file: string): { note: string; warnings: string[] } {
+  const list = (names: readonly string[]) => `${names.slice(0, 20).map((n) => JSON.stringify(n)).join(', ')}${names.length > 20 ? `, and ${names.length - 20} more` : ''}`;
+  const unread = header.filter((h, i) => !compiled.columnsRead.has(i) && normalizeHeader(h) !== '' && !normalizeHeader(h).startsWith('_'));
+  const parts = [
+    compiled.columnsAbsent.length > 0 ? `not in the file, left out: ${list(compiled.columnsAbsent)}` : `every column it names is in the file`,
+    unread.length > 0 ? `columns of the file it does not read (not imported): ${list(unread)}` : `it reads every column of the file`,
+  ];
+  const warnings: string[] = [];
+  for (const [test, kind, field] of [[PHONE_COLUMN, 'phone numbers', 'fields.phone_numbers'], [EMAIL_COLUMN, 'email addresses', 'fields.emails']] as const) {
+    const look = unread.filter((h) => test.test(normalizeHeader(h)));
+    if (look.length === 0) continue;
+    const one = look.length === 1;
+    warnings.push(
+      `column${one ? '' : 's'} ${list(look)} of the file look${one ? 's' : ''} like ${kind}, but ${who} does not read ${one ? 'it' : 'them'}: ${one ? 'its' : 'their'} values are not imported. ` +
+        `If the file is not the export ${who} is for, import it with the right --from; otherwise copy ${file}, add ${one ? 'the column' : 'the columns'} to ${field} and pass it with --map`,
+    );
+  }
+  return { note: `${who}: ${parts.join('; ')}`, warnings };
 }
 
 const PRESET_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'presets');
@@ -98,11 +143,23 @@ export async function listPresets(dir = PRESET_DIR): Promise<Preset[]> {
   return presets;
 }
 
+/**
+ * The fingerprint labels a header lacks: compared as every column is (case ignored), or in exact
+ * case when the preset says so (`fingerprintCase: "exact"`), so another system's export with the
+ * same words in another case (Zoho CRM's `Record Id`) is not taken for HubSpot's (`Record ID`).
+ */
+export function missingFingerprint(map: TransformMap, header: readonly string[]): string[] {
+  const find = columnFinder(header, '', true, map.aliases);
+  if (map.fingerprintCase !== 'exact') return (map.fingerprint ?? []).filter((c) => find(c, '') === -1);
+  const names = new Set(header.map(normalizeHeader));
+  const aliases = new Map(Object.entries(map.aliases ?? {}).map(([c, labels]) => [normalizeHeader(c), labels]));
+  return (map.fingerprint ?? []).filter((c) => ![c, ...(aliases.get(normalizeHeader(c)) ?? [])].some((label) => names.has(normalizeHeader(label))));
+}
+
 /** How well a header fits a preset: the share of its fingerprint present (1 = all). */
 export function fingerprintScore(map: TransformMap, header: readonly string[]): number {
   if (!map.fingerprint?.length) return 0;
-  const find = columnFinder(header, '', true, map.aliases);
-  return map.fingerprint.filter((c) => find(c, '') !== -1).length / map.fingerprint.length;
+  return 1 - missingFingerprint(map, header).length / map.fingerprint.length;
 }
 
 /** The preset whose fingerprint the header carries completely (the longest such fingerprint), if any. */
@@ -189,11 +246,12 @@ export async function prepareMigration(
   const splitColumns = map.account?.splitColumns?.map((c) => c.trim().toLowerCase());
   const listColumn = column !== undefined && (splitColumns === undefined || splitColumns.includes(column.trim().toLowerCase()));
   let accountStats: AccountMatchStats | undefined;
-  let resolver: ReturnType<typeof createAccountResolver> | undefined;
+  let resolver: ReturnType<typeof createSettledResolver> | undefined;
+  let createAccounts: Migration['createAccounts'];
   if (options.createAccounts && match !== 'domain' && match !== 'name') {
     throw invalidOption('--create-accounts', '--account-match domain or name (accounts are created from a domain or a company name)', match);
   }
-  const compileWith = (sourceHeader: string[], accounts: ReturnType<typeof createAccountResolver> | undefined) =>
+  const compileWith = (sourceHeader: string[], accounts: AccountResolver | undefined) =>
     compileTransform(map, sourceHeader, {
       source: source ?? (format === 'csv' ? '--map' : `the ${format.toUpperCase()} input`),
       requireName: options.mode !== 'update',
@@ -205,7 +263,13 @@ export async function prepareMigration(
       accounts,
     });
   // Compiled once now: a map naming a missing column stops the run before any call or write.
-  compileWith(header, match === 'off' ? undefined : () => undefined);
+  const checked = compileWith(header, match === 'off' ? undefined : () => undefined);
+  let warnings: string[] = [];
+  if (transformMap) {
+    const described = describeColumns(checked, header, options.from !== undefined ? `the ${transformMap.source ?? options.from} preset` : `the map ${source}`, source ?? '');
+    note(described.note);
+    warnings = described.warnings;
+  }
   if (match !== 'off') {
     await loadDomainParser();
     const accounts = await loadAccounts(client, hooks.signal);
@@ -213,41 +277,49 @@ export async function prepareMigration(
     note(`accounts: ${accounts.length} read; matching contacts to them by ${match === 'domain' ? "the email's domain (free-mail domains excluded)" : match === 'name' ? `company name (column ${column})` : `external id (column ${column})`}; a contact's existing account is ${options.accountOverwrite ? 'replaced' : 'kept'}`);
     const extra = new Map<string, string>();
     if (options.createAccounts && (match === 'domain' || match === 'name')) {
-      // A first pass finds the domains or names no account has; they are created (or, in a dry run, listed) before any contact is written.
-      const scan = emptyAccountStats();
-      const scanResolver = createAccountResolver(index, { match, nearDomain: true }, scan);
-      const scanPass = input.rows((h) => compileWith(h, scanResolver));
-      try {
-        for await (const _ of scanPass) void _;
-      } finally {
-        scanPass.close();
-      }
-      const created: string[] = [];
-      for (const [key, wanted] of scan.missing) {
-        if (options.dryRun) extra.set(key, `(new account ${JSON.stringify(wanted.name)})`);
-        else {
-          if (!client.createAccount) throw new ConfigError('CONFIG_INVALID_OPTION', '--create-accounts: this client cannot create accounts', { option: '--create-accounts' });
-          const res = await client.createAccount(
-            { name: wanted.name, ...(wanted.domain ? { domains: [wanted.domain], primary_domain: wanted.domain } : {}) },
-            { signal: hooks.signal },
-          );
-          extra.set(key, res.data.id);
+      // A first pass finds the domains or names no account has, among the rows that will be written (the run's preparer
+      // says which: a row failing validation or a duplicate check names none); they are created (or, in a dry run, listed)
+      // before any contact is written.
+      createAccounts = async (written) => {
+        const scan = emptyAccountStats();
+        const scanResolver = createSettledResolver(index, { match, nearDomain: true }, scan);
+        const scanPass = input.rows((h) => compileWith(h, scanResolver.resolve));
+        try {
+          for await (const item of scanPass) scanResolver.settle(written(item));
+        } finally {
+          scanPass.close();
         }
-        created.push(`${JSON.stringify(wanted.name)} (${wanted.rows} row${wanted.rows === 1 ? '' : 's'})`);
-      }
-      const near = describeNearMatches(scan);
-      if (near) note(near);
-      if (created.length > 0 || options.dryRun) note(`accounts: ${options.dryRun ? 'would create' : 'created'} ${created.length} account${created.length === 1 ? '' : 's'}${created.length > 0 ? `: ${created.join(', ')}` : ''}`);
+        const created: string[] = [];
+        for (const [key, wanted] of scan.missing) {
+          if (options.dryRun) extra.set(key, `(new account ${JSON.stringify(wanted.name)})`);
+          else {
+            if (!client.createAccount) throw new ConfigError('CONFIG_INVALID_OPTION', '--create-accounts: this client cannot create accounts', { option: '--create-accounts' });
+            const res = await client.createAccount(
+              { name: wanted.name, ...(wanted.domain ? { domains: [wanted.domain], primary_domain: wanted.domain } : {}) },
+              { signal: hooks.signal },
+            );
+            extra.set(key, res.data.id);
+          }
+          created.push(`${JSON.stringify(wanted.name)} (${wanted.rows} row${wanted.rows === 1 ? '' : 's'})`);
+        }
+        const near = describeNearMatches(scan);
+        if (near) note(near);
+        if (created.length > 0 || options.dryRun) note(`accounts: ${options.dryRun ? 'would create' : 'created'} ${created.length} account${created.length === 1 ? '' : 's'}${created.length > 0 ? `: ${created.join(', ')}` : ''}`);
+        return created.length;
+      };
     }
     accountStats = emptyAccountStats();
-    resolver = createAccountResolver(index, { match, extra, nearDomain: options.createAccounts === true }, accountStats);
+    resolver = createSettledResolver(index, { match, extra, nearDomain: options.createAccounts === true }, accountStats);
   }
-  const compile = (sourceHeader: string[]) => compileWith(sourceHeader, resolver);
+  const compile = (sourceHeader: string[]) => compileWith(sourceHeader, resolver?.resolve);
   return {
     active: true,
     transform: compile,
     source,
     accountStats,
+    warnings,
+    createAccounts,
+    settle: (kept) => resolver?.settle(kept),
     summary() {
       if (!accountStats) return [];
       const s = accountStats;
@@ -263,11 +335,16 @@ export async function prepareMigration(
 
 /** The usage error for a header that fits none of the chosen source's presets: the closest one, what it misses, and a preset of another source the header fits. */
 function noPresetFits(from: string, candidates: readonly Preset[], presets: readonly Preset[], header: readonly string[]): ConfigError {
-  const missing = (p: Preset) => p.map.fingerprint!.filter((c) => columnFinder(header, '', true, p.map.aliases)(c, '') === -1);
+  const missing = (p: Preset) => missingFingerprint(p.map, header);
   const closest = [...candidates].sort((a, b) => missing(a).length - missing(b).length)[0]!;
+  // A label the file has in another case only: say so, or "not in the file" reads as a mistake of ours.
+  const find = columnFinder(header, '', true, closest.map.aliases);
+  const otherCase = missing(closest)
+    .filter((c) => find(c, '') !== -1)
+    .map((c) => `the file's ${JSON.stringify(header[find(c, '')])} is not ${JSON.stringify(c)}: this preset compares its labels in exact case, as ${closest.name} writes them, so another system's export is not taken for one of ${closest.name}'s`);
   const other = detectPreset(presets, header);
   const lines = [
-    `The file's header matches no ${from} preset. Closest: ${closest.map.description ?? closest.file} (${closest.file}), which needs ${missing(closest).map((c) => JSON.stringify(c)).join(', ')}, not in the file.`,
+    `The file's header matches no ${from} preset. Closest: ${closest.map.description ?? closest.file} (${closest.file}), which needs ${missing(closest).map((c) => JSON.stringify(c)).join(', ')}, not in the file${otherCase.length > 0 ? ` (${otherCase.join('; ')})` : ''}.`,
     candidates.length > 1 ? `The ${from} presets: ${candidates.map((p) => p.map.description ?? p.file).join('; ')}.` : '',
     other && other.name !== from.toLowerCase() ? `The header looks like a ${other.name} export: try --from ${other.name}.` : '',
     `Check the export (its language and columns), or copy a preset, edit it and pass it with --map. The file's columns: ${header.slice(0, 20).map((h) => JSON.stringify(h)).join(', ')}${header.length > 20 ? ', …' : ''}`,

@@ -73,7 +73,8 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     };
     if (item.skip !== undefined) return { kind: 'skip', row: unvalidated(), message: item.skip };
     if (item.issue) {
-      claim();
+      // A line repeating the header holds no email or id of a contact (its cells are the column names).
+      if (item.issue.code !== 'ROW_REPEATED_HEADER') claim();
       const email = columns.indexOf.email === undefined ? undefined : cells[columns.indexOf.email]?.trim() || undefined;
       return { kind: 'fail', row: email === undefined ? row : { ...row, email }, issue: item.issue };
     }

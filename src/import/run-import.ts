@@ -114,7 +114,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
         { option: '--set' },
       );
     }
-    stats.warnings.push(...columns.warnings);
+    stats.warnings.push(...columns.warnings, ...(migration.warnings ?? []));
     stats.estimatedRows = input.estimatedRows;
     run = await openRun({
       kind: options.mode === 'update' ? 'update' : 'import',
@@ -147,7 +147,16 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
     const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
 
-    const prepare = createRowPreparer({ columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, duplicates, journal, options, headerWidth: reportHeader.length, report: reportColumnsOf(reportHeader) });
+    const preparation = { columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, options, headerWidth: reportHeader.length, report: reportColumnsOf(reportHeader) };
+    const prepare = createRowPreparer({ ...preparation, duplicates, journal });
+    // migration: --create-accounts creates the accounts of the rows that will be written, judged by the same checks on a
+    // pass of their own (a duplicate index of its own under `first`; the pre-scan's, which only reads, under last|error).
+    let accountCreates = 0;
+    if (migration.createAccounts) {
+      const check = createRowPreparer({ ...preparation, duplicates: options.onDuplicate === 'first' ? createDuplicateTracker(stats.estimatedRows) : duplicates });
+      accountCreates = await migration.createAccounts((item) => check(item).kind === 'lookup');
+    }
+    migration.settle?.(false); // the duplicate pre-scan's last row is no row of this pass
     let chunk: ChunkRow[] = [];
     let chunkKeys = 0;
     /** Rows --mode create sends with nothing to find their contact by later (no email, id or external id). */
@@ -162,6 +171,8 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       }
       if (next.value.phonesDropped) stats.phonesDropped = (stats.phonesDropped ?? 0) + next.value.phonesDropped;
       const prepared = prepare(next.value);
+      // A row's account match counts in the summary when the row goes on to be written, or fails on its account.
+      migration.settle?.(prepared.kind === 'lookup' || prepared.kind === 'replay' || (prepared.kind === 'fail' && prepared.issue.code === 'ROW_ACCOUNT_AMBIGUOUS'));
       if (prepared.kind === 'replay') await ledger.replay(prepared.row, prepared.previous);
       else if (prepared.kind === 'skip') {
         // A row the preset's or map's filters leave out (deleted, not a contact): a skipped outcome, counted apart too.
@@ -199,7 +210,8 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       stats.duplicatesCreated = await verifyNoDuplicates(client, uncertain, options.lookupBatch, signal);
     }
     if (options.dryRun) {
-      stats.plannedCalls = { ...callsSoFar(client), create: dispatcher.planned.create, patch: dispatcher.planned.patch };
+      // The accounts --create-accounts would make are creates of the real run too (POST /accounts, the create bucket).
+      stats.plannedCalls = { ...callsSoFar(client), create: dispatcher.planned.create + accountCreates, patch: dispatcher.planned.patch };
       stats.etaSeconds = Math.max(...Object.entries(stats.plannedCalls).map(([e, n]) => ((n ?? 0) * options.connection.rateWindowMs) / 1000 / options.connection.rates[e as EndpointKey]), 0);
     }
     await run.close({ complete: stats.notProcessed === 0 });

@@ -65,6 +65,12 @@ export interface TransformMap {
   description?: string;
   /** Columns whose presence identifies this source's export (presets). */
   fingerprint?: string[];
+  /**
+   * `exact`: the fingerprint's labels must be in the file in this case (HubSpot writes `Record ID`;
+   * Zoho CRM's `Record Id` is another system's id). Default `any`: case is ignored (Salesforce's
+   * Data Loader writes API names in capitals).
+   */
+  fingerprintCase?: 'exact' | 'any';
   /** Pylon field (`name`, `email`, `custom.<slug>`, …) → how to build it; null ignores. */
   fields: Record<string, FieldSpec | null>;
   filters: FilterRule[];
@@ -102,7 +108,7 @@ const COUNTRY_CACHE_LIMIT = 10_000;
 /** Pylon fields a map may set, besides `custom.<slug>`. */
 const TARGETS = new Set<string>([...IMPORT_COLUMNS, 'external_id', 'account_id_if_unset']);
 const SPEC_KEYS = new Set(['from', 'join', 'separator', 'list', 'split', 'values', 'default', 'const', 'optional', 'date', 'number']);
-const MAP_KEYS = new Set(['$schema', '$comment', 'source', 'description', 'fingerprint', 'fields', 'filters', 'requireEmail', 'externalId', 'account', 'country', 'footer', 'aliases']);
+const MAP_KEYS = new Set(['$schema', '$comment', 'source', 'description', 'fingerprint', 'fingerprintCase', 'fields', 'filters', 'requireEmail', 'externalId', 'account', 'country', 'footer', 'aliases']);
 
 function bad(source: string, key: string, message: string): ConfigError {
   return new ConfigError('CONFIG_BAD_MAPPING', `The map ${source}, key ${key}: ${message}`, { option: '--map' });
@@ -252,6 +258,10 @@ export function parseTransformMap(value: unknown, source: string): TransformMap 
     }
   }
   if (raw.fingerprint !== undefined) map.fingerprint = stringList(raw.fingerprint, source, 'fingerprint');
+  if (raw.fingerprintCase !== undefined) {
+    if (raw.fingerprintCase !== 'exact' && raw.fingerprintCase !== 'any') throw bad(source, 'fingerprintCase', `expected "exact" or "any", got ${JSON.stringify(raw.fingerprintCase)}`);
+    map.fingerprintCase = raw.fingerprintCase;
+  }
   if (raw.externalId !== undefined) {
     const e = raw.externalId as Record<string, unknown>;
     if (typeof e !== 'object' || e === null || typeof e.column !== 'string' || e.column.trim() === '') throw bad(source, 'externalId.column', `expected {"column": "<source id column>", "label": "<source>"}, got ${JSON.stringify(raw.externalId)}`);
@@ -339,6 +349,10 @@ export type AccountResolver = (key: { email?: string; value?: string; several?: 
 export interface CompiledTransform {
   /** The Pylon columns the rows are turned into (what resolveColumns reads). */
   header: string[];
+  /** Indices of the source header's columns the map reads (fields, external id, country, account, filters). */
+  columnsRead: ReadonlySet<number>;
+  /** Columns the map names as optional that the file does not have (left out of every row). */
+  columnsAbsent: readonly string[];
   apply(cells: readonly string[]): TransformedRow;
   /** Whether a record is a report's footer line (the map's `footer`), not a row. */
   isFooter(cells: readonly string[]): boolean;
@@ -401,12 +415,47 @@ export function columnFinder(header: readonly string[], source: string, lenient 
 }
 
 /**
+ * A column the map reads must be the only one of its name (any case) in the
+ * file: the finder would read the first and silently leave the other's values
+ * out (two exports pasted side by side, a second Email column). Refused as the
+ * plain import refuses two columns mapping to one field (columns.ts), before
+ * any call, naming both columns.
+ */
+function twinRefused(header: readonly string[], find: (name: string, key: string) => number): (name: string, key: string) => number {
+  return (name, key) => {
+    const i = find(name, key);
+    if (i === -1) return i;
+    const own = normalizeHeader(header[i]!).toLowerCase();
+    const twin = header.findIndex((h, j) => j !== i && normalizeHeader(h).toLowerCase() === own);
+    if (twin !== -1) {
+      const [a, b] = twin < i ? [twin, i] : [i, twin];
+      const field = key.startsWith('fields.') ? key.slice('fields.'.length).replace(/\.(join|list|from)(\[\d+\])?$/, '') : key.replace(/\.column$/, '');
+      throw new ConfigError(
+        'CONFIG_BAD_MAPPING',
+        `Columns ${JSON.stringify(header[a])} (column ${a + 1}) and ${JSON.stringify(header[b])} (column ${b + 1}) both map to ${field}; ` +
+          `remove one, or rename one (a column the map does not name is not read): only one of them would be read.`,
+        { option: '--map' },
+      );
+    }
+    return i;
+  };
+}
+
+/**
  * Compiles a map against the file's header: every column the map names must
  * exist (a ConfigError naming the key, before any write), and the map must
  * produce a `name` or an email/id to match on.
  */
 export function compileTransform(map: TransformMap, sourceHeader: readonly string[], options: CompileOptions): CompiledTransform {
-  const find = columnFinder(sourceHeader, options.source, false, map.aliases);
+  const findColumn = twinRefused(sourceHeader, columnFinder(sourceHeader, options.source, false, map.aliases));
+  /** The file's columns the map reads, and the ones it names that the file lacks and may (optional): what a run notes. */
+  const columnsRead = new Set<number>();
+  const columnsAbsent: string[] = [];
+  const find = (name: string, key: string) => {
+    const i = findColumn(name, key);
+    columnsRead.add(i);
+    return i;
+  };
   type Step = (cells: readonly string[], out: string[], notes: string[], dropped: { n: number }) => RowIssue | undefined;
   const steps: Step[] = [];
   const header: string[] = [];
@@ -425,6 +474,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
   const has = columnFinder(sourceHeader, options.source, true, map.aliases);
   const onBadPhone = options.onBadPhone ?? 'drop';
   const countryAt = map.country && !(map.country.optional && has(map.country.column, '') === -1) ? find(map.country.column, 'country.column') : -1;
+  if (map.country && countryAt === -1) columnsAbsent.push(map.country.column);
   const countryHeader = countryAt === -1 ? '' : sourceHeader[countryAt]!;
   /** The country that reads this row's national numbers: its own column's, else --default-country; `unknown` when the column holds no country we know. */
   type RowCountry = { country?: CountryCode; from: string; unknown?: string };
@@ -450,9 +500,13 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
     let spec: FieldSpec = rule;
     if (spec.optional && (spec.kind === 'join' || spec.kind === 'list')) {
       const present = spec.from.filter((c) => has(c, '') !== -1);
+      columnsAbsent.push(...spec.from.filter((c) => !present.includes(c)));
       if (present.length === 0) continue;
       spec = { ...spec, from: present };
-    } else if (spec.optional && spec.kind === 'copy' && has(spec.from, '') === -1) continue;
+    } else if (spec.optional && spec.kind === 'copy' && has(spec.from, '') === -1) {
+      columnsAbsent.push(spec.from);
+      continue;
+    }
     const at = header.push(target) - 1;
     const key = `fields.${target}`;
     const phone = PHONE_TARGETS.has(target);
@@ -600,6 +654,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
     }
   }
 
+  columnsAbsent.push(...map.filters.filter((rule) => rule.optional && has(rule.column, '') === -1).map((rule) => rule.column));
   const filters = map.filters
     .filter((rule) => !rule.optional || has(rule.column, '') !== -1)
     .map((rule) => ({ rule, i: find(rule.column, `filters[${map.filters.indexOf(rule)}].column`) }));
@@ -607,6 +662,8 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
   const footer = (map.footer ?? []).map((p) => new RegExp(p, 'i'));
   return {
     header,
+    columnsRead,
+    columnsAbsent: [...new Set(columnsAbsent)],
     isFooter(cells) {
       if (footer.length === 0) return false;
       const values = cells.map((c) => c.trim()).filter((c) => c !== '');

@@ -52,7 +52,8 @@ export interface InputSourceOptions {
   /**
    * Compiles the transform once the source header is known (the same for every pass over the file).
    * Called when the pass opens; `undefined` passes the rows through as read (a run that reads its
-   * header before it knows whether a migration applies opens one pass either way).
+   * header before it knows whether a migration applies opens one pass either way), but for a line
+   * repeating the header, which fails (`ROW_REPEATED_HEADER`) with or without a transform.
    */
   transform?: (sourceHeader: string[]) => CompiledTransform | undefined;
 }
@@ -73,6 +74,29 @@ function withEmail(item: InputItem, email: string | undefined): InputItem {
   return email === undefined ? item : { ...item, email };
 }
 
+/**
+ * Whether a record repeats the header (two exports joined into one file): every
+ * cell equal to its column's name, ignoring case and surrounding spaces. Such a
+ * line is no contact; read as one it failed on its "Email" email and its
+ * "Phone" number, and a migration counted (or created) an account for its
+ * "Company name".
+ */
+function repeatsHeader(cells: readonly string[], header: readonly string[]): boolean {
+  if (cells.length !== header.length) return false;
+  const same = (a: string, b: string) => a.trim().normalize('NFC').toLowerCase() === b.trim().normalize('NFC').toLowerCase();
+  return cells.every((c, i) => same(c, header[i]!)) && cells.some((c) => c.trim() !== '');
+}
+
+function repeatedHeaderItem(item: RecordItem): InputItem {
+  // No cells: the line claims no email or id among the file's duplicates, and `source` keeps it as read for the error report.
+  return {
+    line: item.line,
+    cells: [],
+    source: item.cells,
+    issue: { code: 'ROW_REPEATED_HEADER', message: 'This line repeats the header: two files joined? It is not a contact; remove it from the file' },
+  };
+}
+
 export function createInputSource(options: InputSourceOptions): InputSource {
   const format = resolveFormat(options.input, options.format);
   const base: RecordSource =
@@ -81,27 +105,30 @@ export function createInputSource(options: InputSourceOptions): InputSource {
       : format === 'json'
         ? createJsonSource({ input: options.input, name: options.name, encoding: options.encoding })
         : createRecordSource({ input: options.input, name: options.name, delimiter: options.delimiter, encoding: options.encoding });
-  if (!options.transform) {
-    return Object.assign(base, { sourceHeader: () => base.header() }) as InputSource;
-  }
   let compiled: CompiledTransform | undefined;
+  let sourceHeader: string[] = [];
   let opening: Promise<CsvLayout> | undefined;
   const open = () =>
     (opening ??= base.open().then((layout) => {
-      compiled = options.transform!(layout.header);
+      sourceHeader = layout.header;
+      compiled = options.transform?.(layout.header);
       return compiled ? { ...layout, header: compiled.header } : layout;
     }));
   async function* iterate(): AsyncGenerator<InputItem> {
     await open();
     const t = compiled;
-    if (!t) {
-      yield* base;
-      return;
-    }
     let footerLines = 0;
     for await (const item of base) {
-      if (t.isFooter(item.cells)) {
+      if (t?.isFooter(item.cells)) {
         footerLines++;
+        continue;
+      }
+      if (!item.error && repeatsHeader(item.cells, sourceHeader)) {
+        yield repeatedHeaderItem(item);
+        continue;
+      }
+      if (!t) {
+        yield item;
         continue;
       }
       if (item.error) {
