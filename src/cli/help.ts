@@ -86,6 +86,21 @@ export function nearestOption(unknown: string, known: readonly string[]): string
 }
 
 /**
+ * The message for a first word that names no command: the nearest command when it is near enough
+ * to be a typo (`imprt`), else the list of them.
+ */
+export function unknownCommandMessage(word: string, commands: readonly string[]): string {
+  let best: { name: string; cost: number } | undefined;
+  for (const name of commands) {
+    const cost = editDistance(word.toLowerCase(), name);
+    if (!best || cost < best.cost) best = { name, cost };
+  }
+  const shown = word.length > 40 ? `${word.slice(0, 40)}…` : word;
+  if (best && best.cost <= Math.max(1, Math.floor(best.name.length / 3))) return `Unknown command ${shown}. Did you mean ${best.name}?`;
+  return `Unknown command ${shown}. Commands: ${commands.join(', ')}.`;
+}
+
+/**
  * A yargs usage error as the user should read it: a flag without its value names the flag,
  * an unknown flag gets the nearest known one.
  */

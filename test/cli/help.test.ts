@@ -103,3 +103,30 @@ test('a command run without its file says which file to name, with an example (e
     t.notRegex(run.stderr, /non-option arguments/);
   }
 });
+
+test('the words help and version: `help <command>` prints its help, `version` the version, as the flags do', async (t) => {
+  const version = await runCli(['version']);
+  t.is(version.code, 0, version.stderr);
+  t.is(version.stdout, (await runCli(['--version'])).stdout);
+  t.regex(version.stdout, /^\d+\.\d+\.\d+/);
+  for (const command of ['import', 'export', 'apply']) {
+    const run = await runCli(['help', command]);
+    t.is(run.code, 0, `help ${command}: ${run.stderr}`);
+    t.is(run.stdout, (await runCli([command, '--help'])).stdout, command);
+  }
+  const unknown = await runCli(['help', 'frobnicate']);
+  t.is(unknown.code, 2);
+  t.true(unknown.stderr.startsWith('pylon-contacts: Unknown command frobnicate. Commands: import, export, update, apply, show, emulator, demo.'), unknown.stderr);
+});
+
+test('a word that names no command is an unknown command, not an unknown option; a near miss gets the command it resembles', async (t) => {
+  for (const args of [['frobnicate'], ['frobnicate', 'file.csv']]) {
+    const run = await runCli(args, noServer);
+    t.is(run.code, 2, run.stderr);
+    t.true(run.stderr.startsWith('pylon-contacts: Unknown command frobnicate. Commands: import, export, update, apply, show, emulator, demo.\n'), run.stderr);
+    t.notRegex(run.stderr, /Unknown option|--frobnicate|file\.csv/);
+  }
+  const typo = await runCli(['imprt', 'x.csv'], noServer);
+  t.is(typo.code, 2);
+  t.true(typo.stderr.startsWith('pylon-contacts: Unknown command imprt. Did you mean import?\n'), typo.stderr);
+});
