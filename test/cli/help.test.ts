@@ -130,3 +130,14 @@ test('a word that names no command is an unknown command, not an unknown option;
   t.is(typo.code, 2);
   t.true(typo.stderr.startsWith('pylon-contacts: Unknown command imprt. Did you mean import?\n'), typo.stderr);
 });
+
+test('an unknown dashed option is listed once, as typed (not again in camelCase); apply --dry-run points to show', async (t) => {
+  const typo = await runCli(['import', 'x.csv', '--dry-runn'], noServer);
+  t.is(typo.code, 2);
+  t.true(typo.stderr.startsWith('pylon-contacts: Unknown option: --dry-runn (did you mean --dry-run?).\n'), typo.stderr);
+  t.notRegex(typo.stderr, /dryRunn/);
+  const apply = await runCli(['apply', 'plan.json', '--dry-run'], noServer);
+  t.is(apply.code, 2);
+  t.true(apply.stderr.startsWith('pylon-contacts: Unknown option: --dry-run (apply has no dry run: the plan is the preview; pylon-contacts show <plan> prints what apply will do).\n'), apply.stderr);
+  t.notRegex(apply.stderr, /dryRun/);
+});
