@@ -49,6 +49,9 @@ export function refuseRepeatsAndExtras<T>(yargs: Argv<T>, command: string, posit
       const value = args[key];
       if (!Array.isArray(value)) continue;
       if (positionals.includes(key)) throw new Error(`Unexpected extra argument: ${String(value[value.length - 1])} (${takes(command, positionals)}).`);
+      // `--no-undo` is the value false: given with `--undo x` the two are not a repeat but a contradiction.
+      if (value.includes(false) && value.some((v) => v !== false)) throw new Error(`--${key} and --no-${key} contradict each other: give one.`);
+      if (value.every((v) => v === false)) throw new Error(repeatedOptionMessage(`no-${key}`, value.length));
       throw new Error(repeatedOptionMessage(key, value.length));
     }
     // `_` holds the command's name, then whatever no positional took; after `--`, everything is an argument too.
