@@ -51,13 +51,13 @@ function positionalsOf(command: CommandModule['command']): string[] {
  * A command's module with the root's conventions applied to its options: help groups, values
  * required, each single-valued option given at most once and no extra positional.
  */
-function guided(module: CommandModule<object, any>, known: string[]): CommandModule<object, any> {
+function guided(module: CommandModule<object, any>, known: string[], args: readonly string[]): CommandModule<object, any> {
   const { builder } = module;
   const positionals = positionalsOf(module.command);
   const name = String(module.command).split(' ')[0];
   return {
     ...module,
-    builder: (yargs) => refuseRepeatsAndExtras(guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known, name), name, positionals),
+    builder: (yargs) => refuseRepeatsAndExtras(guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known, name), name, positionals, args),
   };
 }
 
@@ -65,7 +65,7 @@ function guided(module: CommandModule<object, any>, known: string[]): CommandMod
 export async function buildCli(argv: string[], context: CliContext, known: string[] = []) {
   const named = commandName(argv);
   known.push('help', 'version');
-  const commands = (await commandsFor(named)).map((module) => (named !== undefined && String(module.command).split(' ')[0] === named ? guided(module, known) : module));
+  const commands = (await commandsFor(named)).map((module) => (named !== undefined && String(module.command).split(' ')[0] === named ? guided(module, known, argv) : module));
   return yargs(argv)
     .scriptName('pylon-contacts')
     .usage(

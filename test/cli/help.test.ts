@@ -141,3 +141,22 @@ test('an unknown dashed option is listed once, as typed (not again in camelCase)
   t.true(apply.stderr.startsWith('pylon-contacts: Unknown option: --dry-run (apply has no dry run: the plan is the preview; pylon-contacts show <plan> prints what apply will do).\n'), apply.stderr);
   t.notRegex(apply.stderr, /dryRun/);
 });
+
+test('a number option given text says what was typed, not NaN; a value outside the choices gets the same message grammar', async (t) => {
+  const cases: Array<[string[], string]> = [
+    [['import', 'x.csv', '--concurrency', 'abc'], 'Invalid option `--concurrency`: expected an integer from 1 to 64, got "abc"'],
+    [['import', 'x.csv', '--timeout=abc'], 'Invalid option `--timeout`: expected an integer from 100 to 600000, got "abc"'],
+    [['import', 'x.csv', '--lookup-batch', 'abc'], 'Invalid option `--lookup-batch`: expected an integer from 1 to 999, got "abc"'],
+    [['export', 'out.csv', '--page-size', 'abc'], 'Invalid option `--page-size`: expected an integer from 1 to 999, got "abc"'],
+    [['emulator', '--port', 'abc'], 'Invalid option `--port`: expected an integer from 0 to 65535, got "abc"'],
+    [['emulator', '--seed-random', 'abc'], 'Invalid option `--seed-random`: expected an integer from 0 to 10000000, got "abc"'],
+    [['import', 'x.csv', '--region', 'xx'], 'Invalid option `--region`: expected one of us, eu, got "xx"'],
+    [['import', 'x.csv', '--mode', 'merge'], 'Invalid option `--mode`: expected one of upsert, create, update, got "merge"'],
+    [['export', 'out.csv', '--format', 'xml'], 'Invalid option `--format`: expected one of csv, ndjson, parquet, got "xml"'],
+  ];
+  for (const [args, message] of cases) {
+    const run = await runCli(args, noServer);
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.is(run.stderr, `pylon-contacts: ${message}\n`, args.join(' '));
+  }
+});

@@ -89,12 +89,14 @@ const BAD_FLAGS: Array<[string[], RegExp]> = [
   [['--fault-rate', '0.7', '--drop-rate', '0.5'], /Invalid option `--fault-rate \+ --drop-rate`/],
   [['--rate', 'list=x'], /Invalid option `--rate`: expected a positive integer of requests per window for list, got "x"/],
   [['--rate', 'tickets=5'], /Invalid option `--rate`: expected endpoint=requests pairs/],
-  [['--rate-limits', 'fast'], /Invalid values:[\s\S]*rate-limits/],
+  [['--rate-limits', 'fast'], /^pylon-contacts: Invalid option `--rate-limits`: expected one of spec, tiered, off, got "fast"\n/],
   [['--port', '70000'], /Invalid option `--port`: expected an integer from 0 to 65535, got 70000/],
   [['--latency-ms', '-5'], /Invalid option `--latency-ms`/],
   [['--seed-random', '1.5'], /Invalid option `--seed-random`/],
   [['--seed', 'no/such/file.json'], /Seed file no\/such\/file\.json: not found/],
-  [['--last-page-cursor', 'zero'], /Invalid values:[\s\S]*last-page-cursor/],
+  [['--last-page-cursor', 'zero'], /^pylon-contacts: Invalid option `--last-page-cursor`: expected one of empty, null, absent, got "zero"\n/],
+  [['--port', 'abc'], /^pylon-contacts: Invalid option `--port`: expected an integer from 0 to 65535, got "abc"\n/],
+  [['--seed-random', 'abc'], /^pylon-contacts: Invalid option `--seed-random`: expected an integer from 0 to 10000000, got "abc"\n/],
 ];
 
 for (const [args, message] of BAD_FLAGS) {
