@@ -58,6 +58,27 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+test('--host 0.0.0.0 prints a PYLON_BASE_URL the CLI accepts (loopback), and says how to reach it from elsewhere', async (t) => {
+  const cli = await startCli(['--host', '0.0.0.0', '--seed', 'samples/seed.json', '--rate-limits', 'off']);
+  try {
+    t.regex(cli.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const exported = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'export', '-', '--quiet'], { cwd: ROOT, env: { PATH: process.env.PATH, PYLON_BASE_URL: cli.url, PYLON_API_TOKEN: 'pylon-emulator-token' } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    t.is(exported.code, 0, exported.stderr);
+    t.is(exported.stdout.trim().split('\n').length, 1 + 8, 'the header and the 8 seeded contacts');
+  } finally {
+    await cli.stop('SIGTERM');
+  }
+  const port = /:(\d+)$/.exec(cli.url)![1];
+  t.true(cli.output().stderr.includes(`Listening on every interface (--host 0.0.0.0); PYLON_BASE_URL below is this machine's loopback address, because the CLI sends its token over plain http to loopback only. From another machine, forward a local port to it (ssh -L ${port}:127.0.0.1:${port} <this machine>) and use PYLON_BASE_URL=http://127.0.0.1:${port} there.\n`), cli.output().stderr);
+});
+
 test('the CLI defaults to the spec rate limits and never echoes a custom token', async (t) => {
   const cli = await startCli(['--token', 'secret-token-123', '--window-ms', '60000']);
   try {
