@@ -73,6 +73,11 @@ const MISSING_FILE: Readonly<Record<string, string>> = {
   show: 'Name the plan to show, e.g. pylon-contacts show plan.json (make one with pylon-contacts update admins.csv --set portal_role=admin --plan-out plan.json).',
 };
 
+/** Options a command does not have that users look for in it, and what to use instead. */
+const ELSEWHERE: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  apply: { 'dry-run': 'apply has no dry run: the plan is the preview; pylon-contacts show <plan> prints what apply will do' },
+};
+
 /** The known option nearest to an unknown one, when it is near enough to be a typo (`dryrun` → `dry-run`). */
 export function nearestOption(unknown: string, known: readonly string[]): string | undefined {
   const plain = (name: string) => name.toLowerCase().replaceAll('-', '');
@@ -86,6 +91,21 @@ export function nearestOption(unknown: string, known: readonly string[]): string
 }
 
 /**
+ * The message for a first word that names no command: the nearest command when it is near enough
+ * to be a typo (`imprt`), else the list of them.
+ */
+export function unknownCommandMessage(word: string, commands: readonly string[]): string {
+  let best: { name: string; cost: number } | undefined;
+  for (const name of commands) {
+    const cost = editDistance(word.toLowerCase(), name);
+    if (!best || cost < best.cost) best = { name, cost };
+  }
+  const shown = word.length > 40 ? `${word.slice(0, 40)}…` : word;
+  if (best && best.cost <= Math.max(1, Math.floor(best.name.length / 3))) return `Unknown command ${shown}. Did you mean ${best.name}?`;
+  return `Unknown command ${shown}. Commands: ${commands.join(', ')}.`;
+}
+
+/**
  * A yargs usage error as the user should read it: a flag without its value names the flag,
  * an unknown flag gets the nearest known one.
  */
@@ -96,9 +116,13 @@ export function explainUsageError(message: string, known: readonly string[], com
   if (/^Not enough non-option arguments/.test(message) && command !== undefined && command in MISSING_FILE) return MISSING_FILE[command]!;
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (unknown) {
-    const names = unknown[1].split(', ');
+    const listed = unknown[1].split(', ');
+    // yargs also lists the camelCase copy it made of each dashed name (--dry-runn, --dryRunn): one is what the user typed.
+    const names = listed.filter((name) => !/[A-Z]/.test(name) || !listed.includes(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)));
     const hints = names.map((name) => {
       const flag = `${name.length === 1 ? '-' : '--'}${name}`;
+      const instead = command !== undefined ? ELSEWHERE[command]?.[name] : undefined;
+      if (instead) return `${flag} (${instead})`;
       const near = nearestOption(name, known);
       return near ? `${flag} (did you mean --${near}?)` : flag;
     });

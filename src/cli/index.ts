@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import type { Argv, CommandModule } from 'yargs';
 import yargs from './yargs.js';
-import { commandsFor } from './commands/index.js';
-import { DOCS_DIR, ENVIRONMENT, explainUsageError, guideOptions } from './help.js';
+import { commandsFor, lazyCommands } from './commands/index.js';
+import { DOCS_DIR, ENVIRONMENT, explainUsageError, guideOptions, unknownCommandMessage } from './help.js';
 import type { CliContext } from './context.js';
 import { ConfigError, ExitError, InternalError, PylonCliError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
@@ -15,6 +15,30 @@ const { version } = require('../../package.json') as { version: string };
 /** The first word that is not a flag: the command the user asked for, if any. */
 function commandName(argv: readonly string[]): string | undefined {
   return argv.find((arg) => !arg.startsWith('-'));
+}
+
+/**
+ * The first word as the user meant it, where yargs reads it otherwise: `help <command>` (yargs
+ * takes only a trailing `help`, and suggested a command for the word `help`), `version` (yargs
+ * knows only --version; strict mode called the word an unknown option --version) and a word that
+ * names no command (strict mode reported it as an unknown option). Only the very first argument
+ * is read: a word after a flag may be that flag's value. Returns the argv to parse; an unknown
+ * command throws the usage error.
+ */
+function readCommandWord(argv: string[]): string[] {
+  const [first, second] = argv;
+  if (first === undefined || first.startsWith('-')) return argv;
+  const names = lazyCommands.flatMap((command) => command.names);
+  if (first === 'version') return ['--version'];
+  if (first === 'help') {
+    // Bare `help` (or `help --…`) is yargs' root help.
+    if (second === undefined || second.startsWith('-')) return argv;
+    if (second === 'help' || second === 'version') return ['--help'];
+    if (!names.includes(second)) throw new Error(unknownCommandMessage(second, names));
+    return [second, '--help'];
+  }
+  if (!names.includes(first)) throw new Error(unknownCommandMessage(first, names));
+  return argv;
 }
 
 /** The names of a command's positionals, from its command string ('import <file>' → ['file']). */
@@ -90,10 +114,11 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
   try {
     let helpOrVersion = false;
     let parseError: unknown;
-    const cli = await buildCli(argv, context, knownOptions);
+    const words = readCommandWord(argv);
+    const cli = await buildCli(words, context, knownOptions);
     // With a parse callback yargs hands usage errors to the callback instead of
     // throwing, and gives us help/version text to print on our own stdout.
-    await cli.parseAsync(argv, {}, (err, _parsed, output) => {
+    await cli.parseAsync(words, {}, (err, _parsed, output) => {
       if (err) parseError = err;
       else if (output) {
         helpOrVersion = true;

@@ -1,5 +1,5 @@
 /**
- * Two usage errors yargs lets through or words badly, checked for every command before yargs
+ * Usage errors yargs lets through or words badly, checked for every command before yargs
  * validates it (src/cli/index.ts applies this to the command being run):
  *
  * - An option that takes one value, given more than once. yargs collects the values into an
@@ -16,8 +16,13 @@
  * - A positional given twice, once as a word and once as its option (`export x.csv --file
  *   y.csv`): yargs keeps the word and drops the option's value without a word, so the run wrote
  *   x.csv while the user may have meant y.csv. Which one is meant cannot be guessed: both are named.
+ * - A number option given text (`--concurrency abc`), which yargs turns into NaN: the option's own
+ *   check gets the text instead, and says `got "abc"`, not `got NaN`.
+ * - A value outside an option's choices, reported as the tool's other options are
+ *   (Invalid option `--region`: expected one of us, eu, got "xx") instead of yargs' "Invalid values:".
  */
 import type { Argv } from 'yargs';
+import { invalidOption } from '../errors.js';
 
 /** How a repeated list option is written once, for the message. */
 const ONE_VALUE_EXAMPLES: Readonly<Record<string, string>> = {
@@ -62,38 +67,73 @@ function optionValues(words: readonly string[], key: string): string[] {
   return values;
 }
 
+/** The text given to an option on the command line (`--port abc`, `--port=abc`, under any of its names), the last one if several. */
+function typedValue(args: readonly string[], names: readonly string[]): string | undefined {
+  let found: string | undefined;
+  for (let i = 0; i < args.length && args[i] !== '--'; i++) {
+    for (const name of names) {
+      const flag = `${name.length === 1 ? '-' : '--'}${name}`;
+      if (args[i] === flag) found = args[i + 1];
+      else if (args[i]!.startsWith(`${flag}=`)) found = args[i]!.slice(flag.length + 1);
+    }
+  }
+  return found;
+}
+
 /**
  * Adds the checks to a command's builder: `command` is its name, `positionals` the names in its
  * command string, `words` the command line as typed (without node and the script).
  */
 export function refuseRepeatsAndExtras<T>(yargs: Argv<T>, command: string, positionals: readonly string[], words: readonly string[] = []): Argv<T> {
   // getOptions() is part of yargs' runtime API but missing from its type declarations.
-  const options = (yargs as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; array: string[]; boolean: string[] };
+  const options = (yargs as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; array: string[]; boolean: string[]; number: string[]; alias: Record<string, string[]>; choices: Record<string, unknown[]> };
   const repeatable = new Set(options.array);
   const switches = new Set(options.boolean);
   // Options by the name users type (yargs also keys each in camelCase), positionals included: `--file` is one too.
   const single = Object.keys(options.key).filter((key) => !/[A-Z]/.test(key) && !repeatable.has(key) && !switches.has(key));
   for (const key of repeatable) yargs.nargs(key, 1);
+  const numbers = single.filter((key) => options.number.includes(key));
   return yargs.middleware((argv) => {
-    const args = argv as Record<string, unknown> & { _: Array<string | number>; '--'?: Array<string | number> };
+    const parsed = argv as Record<string, unknown> & { _: Array<string | number>; '--'?: Array<string | number> };
     // With --help or --version yargs leaves the positionals in `_`: the text is printed whatever else was given.
-    if (args.help === true || args.version === true) return;
+    if (parsed.help === true || parsed.version === true) return;
     for (const key of single) {
-      const value = args[key];
+      const value = parsed[key];
       if (!Array.isArray(value)) continue;
       if (positionals.includes(key)) throw new Error(`Unexpected extra argument: ${String(value[value.length - 1])} (${takes(command, positionals)}).`);
+      // `--no-undo` is the value false: given with `--undo x` the two are not a repeat but a contradiction.
+      if (value.includes(false) && value.some((v) => v !== false)) throw new Error(`--${key} and --no-${key} contradict each other: give one.`);
+      if (value.every((v) => v === false)) throw new Error(repeatedOptionMessage(`no-${key}`, value.length));
       throw new Error(repeatedOptionMessage(key, value.length));
     }
     for (const key of positionals) {
-      const value = args[key];
+      const value = parsed[key];
       const other = optionValues(words, key).find((given) => typeof value === 'string' && given !== value);
       if (other !== undefined) throw new Error(`Two ${key}s given: ${String(value)} and --${key} ${other} (${command} takes one ${key}: give it once, as a word or as --${key}).`);
     }
+    // A number option given text (`--concurrency abc`) arrives as NaN, which its check then showed as "got NaN":
+    // it gets the text back, so the check says what was typed.
+    for (const key of numbers) {
+      if (!Number.isNaN(parsed[key])) continue;
+      const names = [key, camelCase(key), ...(options.alias[key] ?? [])];
+      const text = typedValue(words, names);
+      if (text !== undefined) for (const name of names) parsed[name] = text;
+    }
+    // A value outside an option's choices, in the tool's words rather than yargs' "Invalid values: Argument: region, Given: …".
+    for (const [key, choices] of Object.entries(options.choices)) {
+      const value = parsed[key];
+      if (value !== undefined && !choices.includes(value)) throw invalidOption(`--${key}`, `one of ${choices.join(', ')}`, value);
+    }
     // `_` holds the command's name, then whatever no positional took; after `--`, everything is an argument too.
-    const extras = [...args._.slice(1), ...(args['--'] ?? [])].map(String);
+    const extras = [...parsed._.slice(1), ...(parsed['--'] ?? [])].map(String);
     if (extras.length > 0) {
       const pair = repeatable.has('set') ? setPairHint(extras) : '';
       throw new Error(`Unexpected extra argument${extras.length > 1 ? 's' : ''}: ${extras.join(' ')} (${takes(command, positionals)}${pair}).`);
     }
   }, true);
+}
+
+/** The camelCase key yargs adds for a dashed option (`page-size` → `pageSize`). */
+function camelCase(key: string): string {
+  return key.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }

@@ -24,7 +24,7 @@ export { FAULT_HEADER } from './faults.js';
 export { DEFAULT_ACCOUNTS, DEFAULT_CUSTOM_FIELDS, DEFAULT_ME } from './default-org.js';
 
 export interface Emulator {
-  /** e.g. http://127.0.0.1:40123 (no trailing slash). */
+  /** e.g. http://127.0.0.1:40123 (no trailing slash): where a client on this machine reaches it (loopback for a wildcard host). */
   url: string;
   port: number;
   /** The first accepted token. */
@@ -74,7 +74,10 @@ export async function createEmulator(input: EmulatorOptionsInput = {}): Promise<
   const server = createServer({ keepAliveTimeout: 30_000 }, pipeline);
   await listen(server, options.host, options.port);
   const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  // A wildcard address (0.0.0.0, ::) is where the server listens, not an address to connect to: `url` is
+  // where a client on this machine reaches it, on loopback, the one plain-http host the CLI sends a token to.
+  const reach = options.host === '0.0.0.0' ? '127.0.0.1' : options.host === '::' ? '::1' : options.host;
+  const host = reach.includes(':') ? `[${reach}]` : reach;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,

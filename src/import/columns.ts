@@ -42,6 +42,8 @@ export type ColumnMapping = Record<string, string | null>;
 
 export interface ResolveColumnsOptions {
   map?: ColumnMapping;
+  /** The header's cells from this index on are `--set` fields (update), not the file's columns. */
+  setFrom?: number;
   ignoreUnknown?: boolean;
   customFields: readonly CustomFieldDefinition[];
 }
@@ -111,10 +113,10 @@ export function resolveColumns(header: readonly string[], options: ResolveColumn
   if (mapping) {
     for (const key of mapping.keys) if (!usedMapKeys.has(key)) warnings.push(`--map: no column ${JSON.stringify(key)} in the file`);
   }
-  return buildPlan(columns, warnings);
+  return buildPlan(columns, warnings, options.setFrom ?? header.length);
 }
 
-function buildPlan(columns: PlannedColumn[], warnings: string[]): ColumnPlan {
+function buildPlan(columns: PlannedColumn[], warnings: string[], setFrom: number): ColumnPlan {
   const owner = new Map<string, PlannedColumn>();
   const fields: string[] = [];
   const indexOf: Partial<Record<ImportColumn, number>> = {};
@@ -127,6 +129,11 @@ function buildPlan(columns: PlannedColumn[], warnings: string[]): ColumnPlan {
     }
     const field = target.kind === 'standard' ? target.column : CUSTOM_PREFIX + target.slug;
     const previous = owner.get(field);
+    if (previous && column.index >= setFrom) {
+      // A --set field the file has a column for: two values for one field, and no column 3 to speak of.
+      const theirs = previous.index >= setFrom ? `--set ${previous.header}` : `the file's ${JSON.stringify(previous.header)} column (column ${previous.index + 1})`;
+      throw new ConfigError('CONFIG_BAD_MAPPING', `--set ${column.header} conflicts with ${theirs}: both set ${field}; drop the column from the file or the --set.`, { option: '--set' });
+    }
     if (previous) {
       throw new ConfigError(
         'CONFIG_BAD_MAPPING',

@@ -92,7 +92,7 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
     const reportHeader = await rowSource.sourceHeader();
     const mapping = migration.active ? undefined : migration.rename;
     // --set values behave as extra columns present in every row.
-    const columns = resolveColumns([...header, ...Object.keys(options.set)], { map: mapping, ignoreUnknown: options.ignoreUnknownColumns, customFields: customFieldList });
+    const columns = resolveColumns([...header, ...Object.keys(options.set)], { map: mapping, ignoreUnknown: options.ignoreUnknownColumns, customFields: customFieldList, setFrom: header.length });
     if (options.mode !== 'create' && !columns.hasEmail && !columns.hasId) {
       // Only an upsert can become a create: `update` (and `import --mode update`) is not offered --mode create.
       const hint = missingHeaderHint(columns.ignored);

@@ -23,6 +23,12 @@ test('the demo writes only under its --out (no stray error report in the working
   t.false(files.some((p) => /pylon-update-.*\.errors\.csv$/.test(p)), 'a run with nothing to report writes no error report');
   // The reviewed plan is shown by `show` (stdout) with its ETA.
   t.regex(result.stdout, /ETA: about .* to apply/);
+  // The migration step creates exactly the accounts its preview listed as missing, as its title says (it once promised two and created one).
+  const preview = /\naccounts: would create (\d+) accounts?: ([^\n]+)/.exec(result.stderr);
+  const migrate = /\n12\. ([^\n]+)\n[\s\S]*?\naccounts: created (\d+) accounts?: ([^\n]+)/.exec(result.stderr);
+  t.truthy(preview && migrate, result.stderr.slice(-3000));
+  t.is(migrate![1], 'Migrate it, creating the accounts the preview listed as missing');
+  t.deepEqual([migrate![2], migrate![3]], [preview![1], preview![2]]);
   t.is(gitStatus(), repoBefore, 'the repository is left as it was');
 });
 

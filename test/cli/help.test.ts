@@ -103,3 +103,60 @@ test('a command run without its file says which file to name, with an example (e
     t.notRegex(run.stderr, /non-option arguments/);
   }
 });
+
+test('the words help and version: `help <command>` prints its help, `version` the version, as the flags do', async (t) => {
+  const version = await runCli(['version']);
+  t.is(version.code, 0, version.stderr);
+  t.is(version.stdout, (await runCli(['--version'])).stdout);
+  t.regex(version.stdout, /^\d+\.\d+\.\d+/);
+  for (const command of ['import', 'export', 'apply']) {
+    const run = await runCli(['help', command]);
+    t.is(run.code, 0, `help ${command}: ${run.stderr}`);
+    t.is(run.stdout, (await runCli([command, '--help'])).stdout, command);
+  }
+  const unknown = await runCli(['help', 'frobnicate']);
+  t.is(unknown.code, 2);
+  t.true(unknown.stderr.startsWith('pylon-contacts: Unknown command frobnicate. Commands: import, export, update, apply, show, emulator, demo.'), unknown.stderr);
+});
+
+test('a word that names no command is an unknown command, not an unknown option; a near miss gets the command it resembles', async (t) => {
+  for (const args of [['frobnicate'], ['frobnicate', 'file.csv']]) {
+    const run = await runCli(args, noServer);
+    t.is(run.code, 2, run.stderr);
+    t.true(run.stderr.startsWith('pylon-contacts: Unknown command frobnicate. Commands: import, export, update, apply, show, emulator, demo.\n'), run.stderr);
+    t.notRegex(run.stderr, /Unknown option|--frobnicate|file\.csv/);
+  }
+  const typo = await runCli(['imprt', 'x.csv'], noServer);
+  t.is(typo.code, 2);
+  t.true(typo.stderr.startsWith('pylon-contacts: Unknown command imprt. Did you mean import?\n'), typo.stderr);
+});
+
+test('an unknown dashed option is listed once, as typed (not again in camelCase); apply --dry-run points to show', async (t) => {
+  const typo = await runCli(['import', 'x.csv', '--dry-runn'], noServer);
+  t.is(typo.code, 2);
+  t.true(typo.stderr.startsWith('pylon-contacts: Unknown option: --dry-runn (did you mean --dry-run?).\n'), typo.stderr);
+  t.notRegex(typo.stderr, /dryRunn/);
+  const apply = await runCli(['apply', 'plan.json', '--dry-run'], noServer);
+  t.is(apply.code, 2);
+  t.true(apply.stderr.startsWith('pylon-contacts: Unknown option: --dry-run (apply has no dry run: the plan is the preview; pylon-contacts show <plan> prints what apply will do).\n'), apply.stderr);
+  t.notRegex(apply.stderr, /dryRun/);
+});
+
+test('a number option given text says what was typed, not NaN; a value outside the choices gets the same message grammar', async (t) => {
+  const cases: Array<[string[], string]> = [
+    [['import', 'x.csv', '--concurrency', 'abc'], 'Invalid option `--concurrency`: expected an integer from 1 to 64, got "abc"'],
+    [['import', 'x.csv', '--timeout=abc'], 'Invalid option `--timeout`: expected an integer from 100 to 600000, got "abc"'],
+    [['import', 'x.csv', '--lookup-batch', 'abc'], 'Invalid option `--lookup-batch`: expected an integer from 1 to 999, got "abc"'],
+    [['export', 'out.csv', '--page-size', 'abc'], 'Invalid option `--page-size`: expected an integer from 1 to 999, got "abc"'],
+    [['emulator', '--port', 'abc'], 'Invalid option `--port`: expected an integer from 0 to 65535, got "abc"'],
+    [['emulator', '--seed-random', 'abc'], 'Invalid option `--seed-random`: expected an integer from 0 to 10000000, got "abc"'],
+    [['import', 'x.csv', '--region', 'xx'], 'Invalid option `--region`: expected one of us, eu, got "xx"'],
+    [['import', 'x.csv', '--mode', 'merge'], 'Invalid option `--mode`: expected one of upsert, create, update, got "merge"'],
+    [['export', 'out.csv', '--format', 'xml'], 'Invalid option `--format`: expected one of csv, ndjson, parquet, got "xml"'],
+  ];
+  for (const [args, message] of cases) {
+    const run = await runCli(args, noServer);
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.is(run.stderr, `pylon-contacts: ${message}\n`, args.join(' '));
+  }
+});

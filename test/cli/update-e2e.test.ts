@@ -282,3 +282,14 @@ ttyTest('on a terminal it asks: no and Ctrl-C write nothing, yes applies the pla
   t.notRegex(quiet.screen, /Type yes to continue/);
   t.true(snapshot(emulator).slice(0, 40).every((c) => c.custom_fields?.tier?.value === 'gold'));
 });
+
+test('a --set field the file also has a column for names the column and the --set, not a column 3 that is not there', async (t) => {
+  const { emulator, dir, env } = await seeded(t, 10);
+  const input = join(dir, 'r.csv');
+  const first = [...emulator.store.all()][0]!;
+  writeFileSync(input, `email,portal_role\n${first.email},admin\n`);
+  const result = await runCli(['update', input, '--set', 'portal_role=no_access', '--dry-run'], { env });
+  t.is(result.code, 2, result.stderr);
+  t.is(result.stderr, `pylon-contacts: --set portal_role conflicts with the file's "portal_role" column (column 2): both set portal_role; drop the column from the file or the --set.\n`);
+  t.is(emulator.stats().requests.patch + emulator.stats().requests.search + emulator.stats().requests.list, 0);
+});

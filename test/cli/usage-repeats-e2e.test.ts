@@ -31,7 +31,8 @@ test('a single-valued option given twice is a usage error naming it, in every co
     [['export', at('x.csv'), '--pageSize', '5', '--page-size', '6'], '--page-size', 'twice'],
     [['export', at('x.csv'), '--token', 'tok-SECRET-one', '--token', 'tok-SECRET-two'], '--token', 'twice'],
     [['import', at('in.csv'), '--results', at('a.csv'), '--results', at('b.csv')], '--results', 'twice'],
-    [['update', at('in.csv'), '--set', 'portal_role=admin', '--undo', at('a.csv'), '--no-undo'], '--undo', 'twice'],
+    [['update', at('in.csv'), '--set', 'portal_role=admin', '--undo', at('a.csv'), '--undo', at('b.csv')], '--undo', 'twice'],
+    [['import', at('in.csv'), '--no-undo', '--no-undo'], '--no-undo', 'twice'],
     [['apply', at('plan.json'), '--errors', at('a.csv'), '--errors', at('b.csv')], '--errors', 'twice'],
     [['show', at('plan.json'), '--read-batch', '5', '--read-batch', '6'], '--read-batch', 'twice'],
     [['emulator', '--port', '0', '--port', '0'], '--port', 'twice'],
@@ -46,6 +47,18 @@ test('a single-valued option given twice is a usage error naming it, in every co
     t.notRegex(run.stderr, /tok-SECRET/, label);
   }
   t.deepEqual(['x.csv', 'a.csv', 'b.csv', 'a.json', 'a.duckdb', 'a', 'b'].filter((name) => existsSync(at(name))), [], 'nothing was written');
+});
+
+test('--undo with --no-undo, in either order, is a contradiction, not a repeat', async (t) => {
+  for (const command of [['import', 'in.csv'], ['update', 'in.csv', '--set', 'portal_role=admin'], ['apply', 'plan.json']]) {
+    for (const flags of [['--undo', 'x.undo.csv', '--no-undo'], ['--no-undo', '--undo', 'x.undo.csv']]) {
+      const run = await runCli([...command, ...flags], noServer);
+      const label = [...command, ...flags].join(' ');
+      t.is(run.code, 2, `${label}: ${run.stderr}`);
+      t.true(run.stderr.startsWith('pylon-contacts: --undo and --no-undo contradict each other: give one.\n'), `${label}: ${run.stderr}`);
+    }
+  }
+  t.false(existsSync(join(cwd, 'x.undo.csv')));
 });
 
 test('a list option given twice is refused too, with the one-value way to write it', async (t) => {

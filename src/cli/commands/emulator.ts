@@ -6,6 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { parseEndpointNumbers } from '../../rates.js';
 import { DEFAULT_TOKEN, EMULATOR_ENDPOINTS, type EmulatorOptionsInput, type EndpointKey } from '../../emulator/options.js';
 import { contextOf } from '../args.js';
+import { isLoopbackHost } from '../../config.js';
 
 export interface EmulatorArgv {
   host: string;
@@ -75,6 +76,20 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
   };
 }
 
+/**
+ * How to reach an emulator that listens beyond loopback: the CLI sends its token over plain http to
+ * a loopback address only (resolveBaseUrl), so another machine goes through a tunnel. Nothing to say
+ * for a loopback host.
+ */
+export function reachHint(host: string, port: number, url: string): string | undefined {
+  if (isLoopbackHost(host)) return undefined;
+  const tunnel = (target: string) => `forward a local port to it (ssh -L ${port}:${target}:${port} <this machine>) and use PYLON_BASE_URL=http://127.0.0.1:${port} there`;
+  if (host === '0.0.0.0' || host === '::') {
+    return `Listening on every interface (--host ${host}); PYLON_BASE_URL below is this machine's loopback address, because the CLI sends its token over plain http to loopback only. From another machine, ${tunnel('127.0.0.1')}.`;
+  }
+  return `The CLI sends its token over plain http to loopback only, so it refuses ${url}: listen on 127.0.0.1 (the default) or 0.0.0.0 to use it from this machine; from another, ${tunnel(host.includes(':') ? `[${host}]` : host)}.`;
+}
+
 function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const done = (signal: NodeJS.Signals) => {
@@ -92,7 +107,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
   describe: 'Run a local Pylon-compatible API (contacts, custom fields, accounts, /me) for tests and demos',
   builder: (yargs: Argv) =>
     yargs
-      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on; with 0.0.0.0 (every interface) PYLON_BASE_URL still names 127.0.0.1: the CLI sends a token over plain http to loopback only' })
       .option('port', { type: 'number', default: 4010, describe: 'Port (0 picks a free one)' })
       .option('token', { type: 'string', array: true, describe: `Accepted API token(s); repeat for several`, defaultDescription: DEFAULT_TOKEN })
       .option('seed', { type: 'string', describe: 'Seed contacts from a .json or .csv file (the import/export columns)' })
@@ -132,6 +147,8 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
     // The default token is a public constant; a token given with --token is never echoed.
     const token = emulator.token === DEFAULT_TOKEN ? DEFAULT_TOKEN : 'as given with --token';
     ctx.stderr.write(`Pylon emulator listening at ${emulator.url} (token: ${token}; ${emulator.store.size} contacts; rate limits ${limits})\n`);
+    const hint = reachHint(argv.host, emulator.port, emulator.url);
+    if (hint) ctx.stderr.write(`${hint}\n`);
     ctx.stdout.write(`PYLON_BASE_URL=${emulator.url}\n`);
     const signal = await untilSignal();
     ctx.stderr.write(`${signal}: stopping the emulator\n`);
