@@ -51,7 +51,9 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   if (stats.notProcessed > 0 && !stats.planning) {
     const next = stats.journalPath
       ? 'run the same command with --resume to finish'
-      : 'no journal was kept for stdin; import the same input again (rows already done are found unchanged)';
+      : options.input === '-'
+        ? 'no journal was kept for stdin; import the same input again (rows already done are found unchanged)'
+        : 'no journal was kept; run the same command again (contacts already done are found unchanged)';
     lines.push(`  not processed: ${n(stats.notProcessed)} rows — ${next}`);
   }
   lines.push(`  API calls: ${calls(stats)}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}${stats.lookupStrategy ? `; lookup by ${stats.lookupStrategy}` : ''}`);
@@ -93,7 +95,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     if (duplicates.length > 20) lines.push(`    … and ${n(duplicates.length - 20)} more (--json lists them all)`);
     lines.push('    keep one contact per email: delete the others in Pylon (or merge them there), then import the file again to check');
   }
-  if (stats.fatal) lines.push(`  fatal: ${stats.fatal.message}${stats.journalPath ? ' — fix it and run again with --resume' : ''}`);
+  if (stats.fatal) lines.push(`  fatal (${stats.fatal.code}): ${stats.fatal.message}${stats.journalPath ? ' — fix it and run again with --resume' : ''}`);
   ctx.stderr.write(lines.join('\n') + '\n');
   if (options.json) ctx.stdout.write(JSON.stringify(options.target ? { ...stats, target: options.target } : stats) + '\n');
 }

@@ -14,7 +14,7 @@ import { hostOf } from '../update/target.js';
 import { writeSettingsOf, type ImportOptions } from './options.js';
 import { holdJournal, type JournalHold } from '../run/journal.js';
 import type { FieldChange } from './plan.js';
-import { RunControl } from '../run/run-control.js';
+import { apiFailure, RunControl } from '../run/run-control.js';
 import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
 import { createImportStats, type ImportStats } from './stats.js';
 import { SearchVisibility } from './search-visibility.js';
@@ -213,10 +213,18 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       refreshStats(stats, client, started);
       return stats;
     }
-    throw error;
+    // A wrong token or a host down at the start (the custom fields, the lookup) ends the run as it would mid-run: resolved, with its code.
+    const failure = apiFailure(error);
+    if (failure === undefined) throw error;
+    stats.fatal = failure;
+    if (stats.total === 0) Object.assign(stats, { errorsPath: null, resultsPath: undefined }); // no report was left behind
+    refreshStats(stats, client, started);
+    return stats;
   } finally {
     // A journal this run created and never wrote to goes, unless Ctrl-C stopped the run: --resume then finds it.
     if (hold && hold !== hooks.journalHold) hold.release({ keep: signal?.aborted === true });
+    // Stopped before the journal held anything, the run leaves none (here or at the caller's release): there is nothing to resume.
+    if (stats.fatal && hold?.created && !hold.used && !signal?.aborted) stats.journalPath = undefined;
     lookup?.close();
     if (!hooks.client) client.close?.();
     input.close();

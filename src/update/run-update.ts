@@ -12,6 +12,8 @@ import { ConfigError, ExitError } from '../errors.js';
 import { paginate } from '../pylon/paginate.js';
 import { checkFilterFields } from '../pylon/filter-expr.js';
 import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
+import { stoppedAtStart } from '../import/stats.js';
+import { apiFailure } from '../run/run-control.js';
 import { refuseOutputOnInput, writeSettingsOf, type ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 import type { RowIssue } from '../import/desired.js';
@@ -88,6 +90,21 @@ const MAX_TRANSITIONS = 1000;
  * plan is the exact alternative: see plan-file.ts and apply.ts).
  */
 export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Promise<UpdateResult> {
+  const started = Date.now();
+  try {
+    return await planAndRun(options, hooks);
+  } catch (error) {
+    // A wrong token or a host down before the plan was made (GET /me, the --where selection, the --sync removals):
+    // nothing was written, and the run resolves with the failure as `fatal`, as a stop while planning does.
+    const fatal = apiFailure(error);
+    if (fatal === undefined) throw error;
+    const planStats = stoppedAtStart(hooks.client, true, fatal, started);
+    const writing = !options.import.dryRun && !options.planOut;
+    return { plan: { changes: 0, transitions: [], stats: planStats }, ...(writing ? { stats: { ...planStats, planning: true } } : {}) };
+  }
+}
+
+async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<UpdateResult> {
   let spool: string | undefined;
   let removals: PlannedContact[] | undefined;
   const dryRun = options.import.dryRun;

@@ -29,6 +29,8 @@ import { cwdOf, resolveFrom } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
 import { ConfigError, invalidOption } from '../../errors.js';
 import { withUndoRun } from '../../run/undo-run.js';
+import { apiFailure } from '../../run/run-control.js';
+import { stoppedAtStart } from '../../import/stats.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress } from '../progress.js';
 import { importExitCode, printImportSummary } from '../output.js';
@@ -189,6 +191,11 @@ export const importCommand: CommandModule<object, ImportArgv> = {
           const client = connect(options.connection);
           try {
             target = await fetchTarget(client, options.connection.baseUrl, hooks.signal);
+          } catch (error) {
+            // A wrong token or a host down: the run's summary (and --json's stats) say so, with the code, as for a stop later.
+            const fatal = apiFailure(error);
+            if (fatal === undefined) throw error;
+            return stoppedAtStart(client, options.dryRun, fatal, startedAt.getTime());
           } finally {
             client.close();
           }
