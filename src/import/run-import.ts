@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
@@ -16,6 +17,7 @@ import { holdJournal, type JournalHold } from '../run/journal.js';
 import type { FieldChange } from './plan.js';
 import { apiFailure, RunControl } from '../run/run-control.js';
 import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
+import { withUndoRun } from '../run/undo-run.js';
 import { createImportStats, type ImportStats } from './stats.js';
 import { SearchVisibility } from './search-visibility.js';
 import { ServerMemory } from './clears.js';
@@ -46,12 +48,28 @@ export interface RunImportHooks {
 const CHUNK_ROWS = 500;
 
 /**
+ * Imports the file (see `importRows`). A run that writes keeps the previous values of every contact it
+ * changes in its undo file (`options.undoPath`: by default `<input>.undo.csv`, as the CLI's), through
+ * the undo file's lifecycle: an existing one is never replaced (this run writes `<name>-2.csv`), a
+ * `--resume` completes the interrupted run's, and a run that changed no existing contact leaves none.
+ */
+export async function runImport(options: ImportOptions, hooks: RunImportHooks = {}): Promise<ImportStats> {
+  if (!options.undoPath || options.dryRun) return importRows(options, hooks);
+  const stats = await withUndoRun({ asked: options.undoPath, resume: options.resume, journalPath: options.journalPath, onNote: hooks.onNote }, (undoPath) =>
+    importRows({ ...options, undoPath }, hooks),
+  );
+  if (stats.undoPath && !existsSync(stats.undoPath)) stats.undoPath = undefined;
+  return stats;
+}
+
+/**
  * Streams the file, validates each row, finds existing contacts a chunk at a time
  * and sends the creates and patches through a bounded pool. Every row read ends
  * in exactly one outcome (the ledger), or is counted as not processed when the
- * run stops (the run control) and left for `--resume`.
+ * run stops (the run control) and left for `--resume`. The undo file's lifecycle is the caller's
+ * (`runImport`, or update's, which holds it across its plan and its run).
  */
-export async function runImport(options: ImportOptions, hooks: RunImportHooks = {}): Promise<ImportStats> {
+export async function importRows(options: ImportOptions, hooks: RunImportHooks = {}): Promise<ImportStats> {
   const started = Date.now();
   const { signal } = hooks;
   const note = (message: string) => hooks.onNote?.(message);

@@ -11,7 +11,7 @@ import type { Contact, Filter } from '../pylon/types.js';
 import { ConfigError, ExitError } from '../errors.js';
 import { paginate } from '../pylon/paginate.js';
 import { checkFilterFields } from '../pylon/filter-expr.js';
-import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
+import { importRows, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
 import { stoppedAtStart } from '../import/stats.js';
 import { apiFailure } from '../run/run-control.js';
 import { refuseOutputOnInput, writeSettingsOf, type ImportOptions } from '../import/options.js';
@@ -165,7 +165,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     const entries: PlannedContact[] = [];
     // --sync: the contacts the file names (every contact a row matched, from the plan hook), kept out of the removals.
     const keep = new Set<string>();
-    const planStats = await runImport(
+    const planStats = await importRows(
       { ...importOptions, dryRun: true, journalPath: undefined, resultsPath: options.import.dryRun ? options.import.resultsPath : undefined },
       {
         ...hooks,
@@ -237,7 +237,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
         importOptions = { ...importOptions, undoPath };
         // Fixed before the first write: a resume applies these removals, whatever the store holds by then.
         if (journalPath && removals && removals.length > 0) writeRemovalState(journalPath, { undoPath, removals });
-        return plan.changes > 0 || importOptions.resume ? await runImport(importOptions, { ...hooks, journalHold: hold }) : nothingLeft;
+        return plan.changes > 0 || importOptions.resume ? await importRows(importOptions, { ...hooks, journalHold: hold }) : nothingLeft;
       });
     }
     if (removals && removals.length > 0 && !stats.fatal && !stats.interrupted) {
