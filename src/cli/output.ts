@@ -22,7 +22,7 @@ export function importExitCode(stats: ImportStats): number {
 }
 
 /** Human summary on stderr; with --json the stats object on stdout. */
-export function printImportSummary(stats: ImportStats, ctx: CliContext, options: { json: boolean; verb: string; input: string; target?: RunTarget; /** The command that applies the plan to exactly the ROW_DRIFTED contacts anyway. */ driftHint?: string; /** An undo file applied: its error report holds the failed rows as written, and this command (`update <report>`) applies it again. */ undoRetry?: string; /** An import that kept an undo file: say that the contacts it created are not in it, and where their ids are. */ createdApart?: boolean }) {
+export function printImportSummary(stats: ImportStats, ctx: CliContext, options: { json: boolean; verb: string; input: string; target?: RunTarget; /** The command that applies the plan to exactly the ROW_DRIFTED contacts anyway. */ driftHint?: string; /** An undo file applied: its error report holds the failed rows as written, and this command (`update <report>`) applies it again. */ undoRetry?: string; /** An import that kept an undo file: say that the contacts it created are not in it, and where their ids are. */ createdApart?: boolean; /** An undo file was asked for: a run that changed nothing says it wrote none. */ noUndoNeeded?: boolean }) {
   const lines: string[] = [];
   const dry = stats.dryRun;
   const state = (stats.fatal ? 'stopped' : stats.interrupted ? 'interrupted' : dry ? 'planned' : 'done') + (stats.planning ? ' while planning' : '');
@@ -80,6 +80,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   else if (stats.failed > 0) lines.push(`  error report: ${stats.errorsPath}`);
   if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}`);
   if (stats.undoPath && !dry && stats.updated > 0) lines.push(`  undo file: ${stats.undoPath} (pylon-contacts update ${stats.undoPath} restores the previous values)`);
+  else if (options.noUndoNeeded && !dry && !stats.undoPath && stats.updated === 0) lines.push('  undo file: none written, since no contact was changed (there is nothing to undo)');
   if (options.createdApart && !dry && stats.created > 0) {
     // An undo file restores changed fields and never deletes: the created contacts are listed apart, if at all.
     const where = stats.resultsPath ? `their ids are in ${stats.resultsPath} (the rows whose _action is created)` : 'their ids were not recorded (run with --results <file> to list them)';

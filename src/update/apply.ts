@@ -137,7 +137,8 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       ...(hold ? { journal: { path: hold.path, key: applyJournalKey(options), resume: options.resume, hold } } : {}),
       errors: { path: options.errorsPath, header: options.input?.header ?? header },
       ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: false } } : {}),
-      ...(options.undoPath && writes ? { undo: { path: options.undoPath, fieldColumns, organizationId: options.organizationId } } : {}),
+      // A run that changes no contact (a plan applied a second time) leaves no undo file: it would hold only a header.
+      ...(options.undoPath && writes ? { undo: { path: options.undoPath, fieldColumns, organizationId: options.organizationId, skipEmpty: true } } : {}),
       concurrency: options.connection.concurrency,
       onProgress: hooks.onProgress,
       onNote: note,

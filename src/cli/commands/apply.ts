@@ -15,7 +15,7 @@ import { applyJournalKey, runApply, type ApplyStats } from '../../update/apply.j
 import { holdJournal, type JournalHold } from '../../run/journal.js';
 import { withUndoRun } from '../../run/undo-run.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { ConfigError, invalidOption } from '../../errors.js';
 import { cwdOf, resolveFrom } from '../context.js';
@@ -189,7 +189,10 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
         ctx,
         { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
       )) as ApplyStats;
+      // A run that changed no contact wrote no undo file: the summary says so instead of naming one.
+      if (stats.undoPath && !existsSync(stats.undoPath)) stats.undoPath = undefined;
       printImportSummary(stats, ctx, {
+        noUndoNeeded: undoWanted,
         json: Boolean(argv.json),
         verb: 'Apply of',
         input: argv.plan,
