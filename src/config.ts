@@ -87,7 +87,37 @@ export function resolveToken(input: { token?: string; env?: NodeJS.ProcessEnv })
       { option: '--token' },
     );
   }
+  const source = input.token !== undefined ? '--token' : 'PYLON_API_TOKEN';
+  checkHeaderValue(token, `The API token (${source})`, source);
   return token;
+}
+
+/** What Node sends in a header value: tab, printable ASCII and the rest of Latin-1 (anything else is refused, ERR_INVALID_CHAR). */
+const HEADER_UNSENDABLE = /[^\t\x20-\x7e\x80-\xff]/u;
+
+/**
+ * Refuses (CONFIG_INVALID_OPTION, before any call) a value the tool would put in an HTTP header
+ * that holds a character a header cannot carry: a typographic quote pasted from a document, a
+ * line break, an emoji. Sent, it fails in Node on every attempt and looks like a lost connection.
+ * The message names the character's place and kind, never the value (it is a secret).
+ */
+export function checkHeaderValue(value: string, what: string, option: string): void {
+  const match = HEADER_UNSENDABLE.exec(value);
+  if (!match) return;
+  const char = match[0];
+  const codePoint = char.codePointAt(0)!;
+  const position = [...value.slice(0, match.index)].length + 1;
+  const hex = `U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}`;
+  const kind = /[\u2018-\u201f\u2032-\u2037\u00ab\u00bb\u2039\u203a]/u.test(char)
+    ? `a typographic quote (${hex}), as a document or chat pastes around text`
+    : codePoint < 0x20 || codePoint === 0x7f
+      ? `a control character (${hex}${codePoint === 0x0a || codePoint === 0x0d ? ', a line break' : ''})`
+      : `a character outside Latin-1 (${hex})`;
+  throw new ConfigError(
+    'CONFIG_INVALID_OPTION',
+    `${what} holds a character that cannot be sent in an HTTP header: character ${position} of ${[...value].length} is ${kind}. Nothing was sent. Copy the token again as plain text, without quotes or spaces around it.`,
+    { option },
+  );
 }
 
 /** Parses "create=60,patch=60" into a full rate table; unknown keys and bad numbers are usage errors. */

@@ -4,49 +4,58 @@
  * Nothing in here may ever hold the API token.
  */
 
-export type ErrorCode =
+/**
+ * Every run-level code, as a list the tests compare with docs/errors.md's "Run codes" table (test/docs/error-codes.test.ts):
+ * a code added here without its row there, or the reverse, fails the build.
+ */
+export const ERROR_CODES = [
   // configuration and usage (exit 2)
-  | 'CONFIG_INVALID_OPTION'
-  | 'CONFIG_MISSING_TOKEN'
-  | 'CONFIG_INSECURE_URL'
-  | 'CONFIG_UNKNOWN_COLUMNS'
-  | 'CONFIG_BAD_MAPPING'
-  | 'CONFIG_RESUME_MISMATCH'
-  | 'CONFIG_RUN_LOCKED'
-  | 'CONFIG_UNKNOWN_PRESET'
+  'CONFIG_INVALID_OPTION',
+  'CONFIG_MISSING_TOKEN',
+  'CONFIG_INSECURE_URL',
+  'CONFIG_UNKNOWN_COLUMNS',
+  'CONFIG_BAD_MAPPING',
+  'CONFIG_RESUME_MISMATCH',
+  'CONFIG_RUN_LOCKED',
+  'CONFIG_UNKNOWN_PRESET',
   // saved plans (`update --plan-out`, `apply`): exit 2, nothing written
-  | 'PLAN_INVALID'
-  | 'PLAN_EDITED'
-  | 'PLAN_OTHER_TARGET'
-  | 'PLAN_STALE'
+  'PLAN_INVALID',
+  'PLAN_EDITED',
+  'PLAN_OTHER_TARGET',
+  'PLAN_STALE',
   // input files (exit 1 or 2)
-  | 'INPUT_NOT_FOUND'
-  | 'INPUT_UNREADABLE'
-  | 'CSV_MALFORMED'
-  | 'INPUT_FORMAT'
+  'INPUT_NOT_FOUND',
+  'INPUT_UNREADABLE',
+  'CSV_MALFORMED',
+  'INPUT_FORMAT',
   // Pylon API (exit 1 when fatal)
-  | 'PYLON_AUTH'
-  | 'PYLON_FORBIDDEN'
-  | 'PYLON_RATE_LIMITED'
-  | 'PYLON_HTTP'
-  | 'PYLON_NETWORK'
-  | 'PYLON_TIMEOUT'
-  | 'PYLON_BAD_RESPONSE'
-  | 'PYLON_PAGINATION'
+  'PYLON_AUTH',
+  'PYLON_FORBIDDEN',
+  'PYLON_RATE_LIMITED',
+  'PYLON_HTTP',
+  'PYLON_NETWORK',
+  'PYLON_TIMEOUT',
+  'PYLON_BAD_RESPONSE',
+  'PYLON_PAGINATION',
   // run control
-  | 'RUN_ABORTED'
-  | 'RUN_GUARD'
-  | 'OUTPUT_WRITE'
-  | 'OUTPUT_UNWRITABLE'
-  | 'OUTPUT_EXISTS'
+  'RUN_ABORTED',
+  'RUN_GUARD',
+  // a resumed run that cannot account for every undo row (exit 1; a stats.fatal code, never thrown)
+  'RUN_UNDO_INCOMPLETE',
+  'OUTPUT_WRITE',
+  'OUTPUT_UNWRITABLE',
+  'OUTPUT_EXISTS',
   // warehouse output and loads (exit 1)
-  | 'SCHEMA_CHANGED'
-  | 'LOAD_CONNECT'
-  | 'LOAD_AUTH'
-  | 'LOAD_TABLE_CONFLICT'
-  | 'LOAD_UNAVAILABLE'
-  | 'LOAD_FAILED'
-  | 'INTERNAL';
+  'SCHEMA_CHANGED',
+  'LOAD_CONNECT',
+  'LOAD_AUTH',
+  'LOAD_TABLE_CONFLICT',
+  'LOAD_UNAVAILABLE',
+  'LOAD_FAILED',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface PylonCliErrorOptions {
   cause?: unknown;

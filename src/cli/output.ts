@@ -22,7 +22,7 @@ export function importExitCode(stats: ImportStats): number {
 }
 
 /** Human summary on stderr; with --json the stats object on stdout. */
-export function printImportSummary(stats: ImportStats, ctx: CliContext, options: { json: boolean; verb: string; input: string; target?: RunTarget; /** The command that applies the plan to exactly the ROW_DRIFTED contacts anyway. */ driftHint?: string; /** An undo file applied: its error report holds the failed rows as written, and this command (`update <report>`) applies it again. */ undoRetry?: string; /** An import that kept an undo file: say that the contacts it created are not in it, and where their ids are. */ createdApart?: boolean }) {
+export function printImportSummary(stats: ImportStats, ctx: CliContext, options: { json: boolean; verb: string; input: string; target?: RunTarget; /** The command that applies the plan to exactly the ROW_DRIFTED contacts anyway. */ driftHint?: string; /** An undo file applied: its error report holds the failed rows as written, and this command (`update <report>`) applies it again. */ undoRetry?: string; /** An import that kept an undo file: say that the contacts it created are not in it, and where their ids are. */ createdApart?: boolean; /** An undo file was asked for: a run that changed nothing says it wrote none. */ noUndoNeeded?: boolean }) {
   const lines: string[] = [];
   const dry = stats.dryRun;
   const state = (stats.fatal ? 'stopped' : stats.interrupted ? 'interrupted' : dry ? 'planned' : 'done') + (stats.planning ? ' while planning' : '');
@@ -53,7 +53,9 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   if (stats.notProcessed > 0 && !stats.planning) {
     const next = stats.journalPath
       ? 'run the same command with --resume to finish'
-      : 'no journal was kept for stdin; import the same input again (rows already done are found unchanged)';
+      : options.input === '-'
+        ? 'no journal was kept for stdin; import the same input again (rows already done are found unchanged)'
+        : 'no journal was kept; run the same command again (contacts already done are found unchanged)';
     lines.push(`  not processed: ${n(stats.notProcessed)} rows — ${next}`);
   }
   lines.push(`  API calls: ${calls(stats)}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}${stats.lookupStrategy ? `; lookup by ${stats.lookupStrategy}` : ''}`);
@@ -84,7 +86,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     // Never "restores the previous values" when part of a change cannot be put back: say which.
     const except = kept > 0 ? `, except the external ids this run added to ${n(kept)} contacts that had none under that label: those stay (remove them in Pylon if they must go)` : '';
     lines.push(`  undo file: ${stats.undoPath} (pylon-contacts update ${stats.undoPath} restores the previous values${except})`);
-  }
+  } else if (options.noUndoNeeded && !dry && !stats.undoPath && stats.updated === 0) lines.push('  undo file: none written, since no contact was changed (there is nothing to undo)');
   if (options.createdApart && !dry && stats.created > 0) {
     // An undo file restores changed fields and never deletes: the created contacts are listed apart, if at all.
     const where = stats.resultsPath ? `their ids are in ${stats.resultsPath} (the rows whose _action is created)` : 'their ids were not recorded (run with --results <file> to list them)';
@@ -100,7 +102,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     if (duplicates.length > 20) lines.push(`    … and ${n(duplicates.length - 20)} more (--json lists them all)`);
     lines.push('    keep one contact per email: delete the others in Pylon (or merge them there), then import the file again to check');
   }
-  if (stats.fatal) lines.push(`  fatal: ${stats.fatal.message}${stats.journalPath ? ' — fix it and run again with --resume' : ''}`);
+  if (stats.fatal) lines.push(`  fatal (${stats.fatal.code}): ${stats.fatal.message}${stats.journalPath ? ' — fix it and run again with --resume' : ''}`);
   ctx.stderr.write(lines.join('\n') + '\n');
   if (options.json) ctx.stdout.write(JSON.stringify(options.target ? { ...stats, target: options.target } : stats) + '\n');
 }

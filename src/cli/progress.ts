@@ -86,15 +86,25 @@ export function createProgress(options: ProgressOptions): Progress {
 
   const interval = options.intervalMs ?? 10_000;
   let last = Date.now();
+  /** The latest update not printed yet, and whether any line was: a run that printed progress ends with a line at its last count. */
+  let pending: (() => void) | undefined;
+  let printed = false;
   return {
     update(done, counters, extra = {}) {
+      const eta = extra.etaSeconds === undefined ? '' : `, ETA ${formatDuration(extra.etaSeconds)}`;
+      const total = extra.total ? `/${extra.total.toLocaleString('en-US')}` : '';
+      const line = `progress: ${done.toLocaleString('en-US')}${total} ${options.unit}, ${rateOf(done).toFixed(1)}/s, ${formatCounters(counters)}${eta}\n`;
+      pending = () => options.stream.write(line);
       const now = Date.now();
       if (now - last < interval) return;
       last = now;
-      const eta = extra.etaSeconds === undefined ? '' : `, ETA ${formatDuration(extra.etaSeconds)}`;
-      const total = extra.total ? `/${extra.total.toLocaleString('en-US')}` : '';
-      options.stream.write(`progress: ${done.toLocaleString('en-US')}${total} ${options.unit}, ${rateOf(done).toFixed(1)}/s, ${formatCounters(counters)}${eta}\n`);
+      pending();
+      pending = undefined;
+      printed = true;
     },
-    stop() {},
+    stop() {
+      if (printed && pending) pending();
+      pending = undefined;
+    },
   };
 }

@@ -322,7 +322,7 @@ function journalDirOf(options: ExportOptions, metaRoot: string | undefined, temp
 }
 
 /** Every path a run writes, with the flag that named it (sidecars under the flag of the path they follow). */
-export function outputPaths(options: ExportOptions): Array<{ option: string; path: string }> {
+export function outputPaths(options: ExportOptions): Array<{ option: string; path: string; label?: string }> {
   const list: Array<[string, string | undefined]> = [
     ['<file>', options.fileOutput && !options.toStdout ? options.output : undefined],
     ['--manifest', options.manifestPath],
@@ -334,7 +334,9 @@ export function outputPaths(options: ExportOptions): Array<{ option: string; pat
     ['--success-marker', options.successPath],
     ...Object.values(options.schemaPaths ?? {}).map((path): [string, string] => ['<file>', path]),
   ];
-  return list.filter((e): e is [string, string] => e[1] !== undefined).map(([option, path]) => ({ option, path }));
+  // Messages name the positional in words: the data file, or a file the export writes beside it.
+  const labelOf = (option: string, path: string) => (option !== '<file>' ? undefined : path === options.output ? 'the output file' : 'a file beside the output file');
+  return list.filter((e): e is [string, string] => e[1] !== undefined).map(([option, path]) => ({ option, path, ...(labelOf(option, path) ? { label: labelOf(option, path) } : {}) }));
 }
 
 /**

@@ -865,19 +865,20 @@ async function manifestIsComplete(path: string): Promise<boolean> {
   return (await readPreviousManifest(path)) !== undefined;
 }
 
-/** Every file goes beside its target: a missing directory is a usage error, found before any request. Returns the directories it made. */
+/**
+ * Every file goes beside its target: a missing folder (or a file where a folder should be) is OUTPUT_UNWRITABLE,
+ * as for the import's outputs, found before any request. Returns the directories it made.
+ */
 async function checkDirectories(options: ExportOptions, made: string[]): Promise<void> {
   const targets = outputPaths(options);
-  for (const { option, path } of targets) {
-    if (!['<file>', '--manifest', '--errors', '--changes', '--state'].includes(option) || isSpecialFile(path)) continue;
-    const dir = dirname(resolve(path));
-    // A partitioned layout (contacts/dt={date}/…) makes its directory.
-    if (options.templated) {
+  // A partitioned layout (contacts/dt={date}/…) makes its directory.
+  if (options.templated) {
+    for (const { option, path } of targets) {
+      if (!['<file>', '--manifest', '--errors', '--changes', '--state'].includes(option) || isSpecialFile(path)) continue;
+      const dir = dirname(resolve(path));
       const first = await mkdir(dir, { recursive: true }).catch(() => undefined);
       for (let at = dir; first !== undefined && at.length >= first.length; at = dirname(at)) made.push(at);
     }
-    const info = await stat(dir).catch(() => undefined);
-    if (!info?.isDirectory()) throw invalidOption(option, 'a path in an existing directory', path);
   }
   await checkWritable(targets);
   // The DuckDB file (and its .wal, its staging file) goes in a folder that must exist, like any output's: a usage error before the first call, not a failed load after the walk.

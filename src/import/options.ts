@@ -65,8 +65,11 @@ export interface OutputOptionsInput {
   errors?: string;
   results?: string;
   journal?: string;
-  /** Write the previous values of every changed contact here (the update command's undo file). */
-  undo?: string;
+  /**
+   * Write the previous values of every changed contact here (the undo file; `update <undo file>` restores them).
+   * Default: `<input>.undo.csv` beside a file input, as the CLI's; none for stdin or a dry run. `false`: none.
+   */
+  undo?: string | false;
   /** Base directory for default report paths when the input is stdin. */
   cwd?: string;
   /** The file that remembers which `""` clears each server does not take (clears.ts ServerMemory); none: this run only. */
@@ -174,7 +177,7 @@ export function resolveImportOptions(input: ImportOptionsInput): ImportOptions {
     lookup: oneOf('--lookup', input.lookup, ['auto', 'search', 'list'] as const, 'auto'),
     lookupBatch: resolveIntegerOption('--lookup-batch', input.lookupBatch, 1, 999, 100),
     set: input.set ?? {},
-    undoPath: input.undo,
+    undoPath: input.undo === false || dryRun ? undefined : input.undo ?? (fromStdin ? undefined : `${input.input.replace(/\.gz$/i, '').replace(/\.(csv|tsv|txt|xlsx|xlsm|json|ndjson|jsonl)$/i, '')}.undo.csv`),
     clearMemoryPath: input.clearMemory,
     from: input.from,
     format: input.format === undefined ? undefined : oneOf('--format', input.format, INPUT_FORMATS, 'auto'),

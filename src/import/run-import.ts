@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
@@ -14,8 +15,9 @@ import { hostOf } from '../update/target.js';
 import { writeSettingsOf, type ImportOptions } from './options.js';
 import { holdJournal, type JournalHold } from '../run/journal.js';
 import type { FieldChange } from './plan.js';
-import { RunControl } from '../run/run-control.js';
+import { apiFailure, RunControl } from '../run/run-control.js';
 import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
+import { withUndoRun } from '../run/undo-run.js';
 import { createImportStats, type ImportStats } from './stats.js';
 import { SearchVisibility } from './search-visibility.js';
 import { ServerMemory } from './clears.js';
@@ -46,12 +48,28 @@ export interface RunImportHooks {
 const CHUNK_ROWS = 500;
 
 /**
+ * Imports the file (see `importRows`). A run that writes keeps the previous values of every contact it
+ * changes in its undo file (`options.undoPath`: by default `<input>.undo.csv`, as the CLI's), through
+ * the undo file's lifecycle: an existing one is never replaced (this run writes `<name>-2.csv`), a
+ * `--resume` completes the interrupted run's, and a run that changed no existing contact leaves none.
+ */
+export async function runImport(options: ImportOptions, hooks: RunImportHooks = {}): Promise<ImportStats> {
+  if (!options.undoPath || options.dryRun) return importRows(options, hooks);
+  const stats = await withUndoRun({ asked: options.undoPath, resume: options.resume, journalPath: options.journalPath, onNote: hooks.onNote }, (undoPath) =>
+    importRows({ ...options, undoPath }, hooks),
+  );
+  if (stats.undoPath && !existsSync(stats.undoPath)) stats.undoPath = undefined;
+  return stats;
+}
+
+/**
  * Streams the file, validates each row, finds existing contacts a chunk at a time
  * and sends the creates and patches through a bounded pool. Every row read ends
  * in exactly one outcome (the ledger), or is counted as not processed when the
- * run stops (the run control) and left for `--resume`.
+ * run stops (the run control) and left for `--resume`. The undo file's lifecycle is the caller's
+ * (`runImport`, or update's, which holds it across its plan and its run).
  */
-export async function runImport(options: ImportOptions, hooks: RunImportHooks = {}): Promise<ImportStats> {
+export async function importRows(options: ImportOptions, hooks: RunImportHooks = {}): Promise<ImportStats> {
   const started = Date.now();
   const { signal } = hooks;
   const note = (message: string) => hooks.onNote?.(message);
@@ -225,10 +243,18 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
       refreshStats(stats, client, started);
       return stats;
     }
-    throw error;
+    // A wrong token or a host down at the start (the custom fields, the lookup) ends the run as it would mid-run: resolved, with its code.
+    const failure = apiFailure(error);
+    if (failure === undefined) throw error;
+    stats.fatal = failure;
+    if (stats.total === 0) Object.assign(stats, { errorsPath: null, resultsPath: undefined }); // no report was left behind
+    refreshStats(stats, client, started);
+    return stats;
   } finally {
     // A journal this run created and never wrote to goes, unless Ctrl-C stopped the run: --resume then finds it.
     if (hold && hold !== hooks.journalHold) hold.release({ keep: signal?.aborted === true });
+    // Stopped before the journal held anything, the run leaves none (here or at the caller's release): there is nothing to resume.
+    if (stats.fatal && hold?.created && !hold.used && !signal?.aborted) stats.journalPath = undefined;
     lookup?.close();
     if (!hooks.client) client.close?.();
     input.close();

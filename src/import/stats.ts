@@ -78,3 +78,12 @@ export function createImportStats(init: Pick<ImportStats, 'calls' | 'dryRun' | '
     ...init,
   };
 }
+
+/**
+ * The stats of a run that an API or network failure stopped before it read anything (a wrong token or
+ * a host down at `GET /me`): nothing was done, and `fatal` says why, as for a run stopped later.
+ */
+export function stoppedAtStart(client: { stats: Pick<ImportStats, 'calls' | 'retries' | 'rateLimited'> }, dryRun: boolean, fatal: { code: string; message: string }, started: number): ImportStats {
+  const { calls, retries, rateLimited } = client.stats;
+  return { ...createImportStats({ calls, dryRun, errorsPath: null }), retries, rateLimited, fatal, durationMs: Date.now() - started };
+}

@@ -31,6 +31,8 @@ import type { PublishRecorder } from './publish-journal.js';
 export interface OutputTarget {
   path: string;
   option: string;
+  /** How messages name the output when not by its option (`the output file` for a positional). */
+  label?: string;
 }
 
 export interface OutputFile {
@@ -247,7 +249,7 @@ function describe(error: unknown): string {
 }
 
 function unwritable(target: OutputTarget, reason: string, cause?: unknown): ConfigError {
-  return new ConfigError('OUTPUT_UNWRITABLE', `Cannot write ${target.path} (${target.option}): ${reason}. Nothing was sent to Pylon.`, {
+  return new ConfigError('OUTPUT_UNWRITABLE', `Cannot write ${target.path} (${target.label ?? target.option}): ${reason}. Nothing was sent to Pylon.`, {
     option: target.option,
     cause,
   });

@@ -120,6 +120,10 @@ export async function openRun<S extends ImportStats>(spec: OpenRunSpec<S>): Prom
         stats.interrupted = control.interrupted;
         stats.fatal = control.describeFatal();
         refresh();
+        // Every row has been read (those after a stop are counted too): the estimate gives way to the true total, and
+        // progress gets a last report at it (the throttled ones may have stopped short of the end).
+        stats.estimatedRows = stats.total;
+        spec.onProgress?.(stats);
       },
       async abort({ nothingDone }) {
         // Before the first row there is nothing to report or undo: no file is left behind.

@@ -68,3 +68,14 @@ export class RunControl {
     return { code: err.code ?? 'INTERNAL', message: err.message };
   }
 }
+
+/**
+ * An API or network failure (a wrong token, a host that does not answer, a 5xx after retries) thrown
+ * where no row judges it: at the start of a run (GET /me, the custom fields) or between its phases.
+ * It ends the run as a stop mid-run does: the run resolves with it as `stats.fatal` instead of
+ * throwing, so the caller (and `--json`) gets the stats and the code. Anything else (a ConfigError,
+ * a bug) is not one and is thrown on.
+ */
+export function apiFailure(error: unknown): { code: string; message: string } | undefined {
+  return error instanceof PylonApiError && error.code !== 'RUN_ABORTED' ? { code: error.code, message: error.message } : undefined;
+}

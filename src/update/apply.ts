@@ -10,7 +10,7 @@
 import { paginate } from '../pylon/paginate.js';
 import { CUSTOM_PREFIX } from '../columns.js';
 import { sameDecimal } from '../decimal.js';
-import { RunControl } from '../run/run-control.js';
+import { apiFailure, RunControl } from '../run/run-control.js';
 import { unclearedIssue, updateWithClears } from '../import/clears.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -137,7 +137,8 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       ...(hold ? { journal: { path: hold.path, key: applyJournalKey(options), resume: options.resume, hold } } : {}),
       errors: { path: options.errorsPath, header: options.input?.header ?? header },
       ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: false } } : {}),
-      ...(options.undoPath && writes ? { undo: { path: options.undoPath, fieldColumns, organizationId: options.organizationId } } : {}),
+      // A run that changes no contact (a plan applied a second time) leaves no undo file: it would hold only a header.
+      ...(options.undoPath && writes ? { undo: { path: options.undoPath, fieldColumns, organizationId: options.organizationId, skipEmpty: true } } : {}),
       concurrency: options.connection.concurrency,
       onProgress: hooks.onProgress,
       onNote: note,
@@ -322,10 +323,19 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       refreshStats(stats, client, started);
       return stats;
     }
-    throw error;
+    // A wrong token or a host down before the first contact is read ends the run as it would later: resolved, with its code.
+    const failure = apiFailure(error);
+    if (failure === undefined) throw error;
+    stats.fatal = failure;
+    if (run === undefined) Object.assign(stats, { errorsPath: null, resultsPath: undefined }); // no report was opened
+    stats.notProcessed += stats.total - (stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed + stats.notProcessed);
+    refreshStats(stats, client, started);
+    return stats;
   } finally {
     // A journal this run created and never wrote to goes, unless Ctrl-C stopped the run: --resume then finds it.
     if (hold && hold !== hooks.journalHold) hold.release({ keep: signal?.aborted === true });
+    // Stopped before the journal held anything, the run leaves none (here or at the caller's release): there is nothing to resume.
+    if (stats.fatal && hold?.created && !hold.used && !signal?.aborted) stats.journalPath = undefined;
   }
 }
 

@@ -11,7 +11,9 @@ import type { Contact, Filter } from '../pylon/types.js';
 import { ConfigError, ExitError } from '../errors.js';
 import { paginate } from '../pylon/paginate.js';
 import { checkFilterFields } from '../pylon/filter-expr.js';
-import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
+import { importRows, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
+import { stoppedAtStart } from '../import/stats.js';
+import { apiFailure } from '../run/run-control.js';
 import { refuseOutputOnInput, writeSettingsOf, type ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 import type { RowIssue } from '../import/desired.js';
@@ -88,6 +90,21 @@ const MAX_TRANSITIONS = 1000;
  * plan is the exact alternative: see plan-file.ts and apply.ts).
  */
 export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Promise<UpdateResult> {
+  const started = Date.now();
+  try {
+    return await planAndRun(options, hooks);
+  } catch (error) {
+    // A wrong token or a host down before the plan was made (GET /me, the --where selection, the --sync removals):
+    // nothing was written, and the run resolves with the failure as `fatal`, as a stop while planning does.
+    const fatal = apiFailure(error);
+    if (fatal === undefined) throw error;
+    const planStats = stoppedAtStart(hooks.client, true, fatal, started);
+    const writing = !options.import.dryRun && !options.planOut;
+    return { plan: { changes: 0, transitions: [], stats: planStats }, ...(writing ? { stats: { ...planStats, planning: true } } : {}) };
+  }
+}
+
+async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<UpdateResult> {
   let spool: string | undefined;
   let removals: PlannedContact[] | undefined;
   const dryRun = options.import.dryRun;
@@ -148,7 +165,7 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     const entries: PlannedContact[] = [];
     // --sync: the contacts the file names (every contact a row matched, from the plan hook), kept out of the removals.
     const keep = new Set<string>();
-    const planStats = await runImport(
+    const planStats = await importRows(
       { ...importOptions, dryRun: true, journalPath: undefined, resultsPath: options.import.dryRun ? options.import.resultsPath : undefined },
       {
         ...hooks,
@@ -220,7 +237,7 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
         importOptions = { ...importOptions, undoPath };
         // Fixed before the first write: a resume applies these removals, whatever the store holds by then.
         if (journalPath && removals && removals.length > 0) writeRemovalState(journalPath, { undoPath, removals });
-        return plan.changes > 0 || importOptions.resume ? await runImport(importOptions, { ...hooks, journalHold: hold }) : nothingLeft;
+        return plan.changes > 0 || importOptions.resume ? await importRows(importOptions, { ...hooks, journalHold: hold }) : nothingLeft;
       });
     }
     if (removals && removals.length > 0 && !stats.fatal && !stats.interrupted) {

@@ -101,10 +101,11 @@ test('a target in a missing directory is a usage error, found before any request
   await withEmulator({ seed: 2 }, async (emulator) => {
     const dir = await tempDir();
     const missing = await t.throwsAsync(exportFrom(emulator, { output: join(dir, 'nope', 'c.csv') }));
-    t.is(missing?.name, 'ConfigError');
-    t.regex(missing!.message, /^Invalid option `<file>`: expected a path in an existing directory, got ".*nope\/c\.csv"$/);
+    t.like(missing, { name: 'ConfigError', code: 'OUTPUT_UNWRITABLE', option: '<file>' });
+    t.regex(missing!.message, /^Cannot write .*nope\/c\.csv \(the output file\): its folder does not exist\. Nothing was sent to Pylon\.$/);
     const manifest = await t.throwsAsync(exportFrom(emulator, { output: join(dir, 'c.csv'), manifest: join(dir, 'nope', 'm.json') }));
-    t.regex(manifest!.message, /^Invalid option `--manifest`/);
+    t.like(manifest, { code: 'OUTPUT_UNWRITABLE', option: '--manifest' });
+    t.regex(manifest!.message, /^Cannot write .*nope\/m\.json \(--manifest\): its folder does not exist/);
     t.is(emulator.stats().requests.customFields, 0);
     t.deepEqual(await filesIn(dir), []);
   });

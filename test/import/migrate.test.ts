@@ -19,7 +19,7 @@ const SAMPLES = join(REPO, 'samples', 'migrations');
 async function run(t: ExecutionContext, emulator: Emulator, input: string, extra: Partial<ImportOptionsInput> = {}) {
   const dir = tempDir(t);
   const notes: string[] = [];
-  const options = resolveImportOptions({ input, baseUrl: emulator.url, token: TOKEN, env: {}, rate: FAST_RATE, errors: join(dir, 'errors.csv'), results: join(dir, 'results.csv'), journal: join(dir, 'journal.jsonl'), ...extra });
+  const options = resolveImportOptions({ input, baseUrl: emulator.url, token: TOKEN, env: {}, rate: FAST_RATE, errors: join(dir, 'errors.csv'), results: join(dir, 'results.csv'), journal: join(dir, 'journal.jsonl'), undo: join(dir, 'undo.csv'), ...extra });
   const stats = await runImport(options, { onNote: (m) => notes.push(m) });
   return { stats, notes, dir, errors: readCsv(join(dir, 'errors.csv')), results: readCsv(join(dir, 'results.csv')) };
 }

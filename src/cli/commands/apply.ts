@@ -8,12 +8,14 @@ import { ExitError } from '../../errors.js';
 import { connect } from '../../pylon/connect.js';
 import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-options.js';
 import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
-import { describeTarget, fetchTarget, targetOf } from '../../update/target.js';
+import { describeTarget, fetchTarget, targetOf, type RunTarget } from '../../update/target.js';
+import { apiFailure } from '../../run/run-control.js';
+import { stoppedAtStart } from '../../import/stats.js';
 import { applyJournalKey, runApply, type ApplyStats } from '../../update/apply.js';
 import { holdJournal, type JournalHold } from '../../run/journal.js';
 import { withUndoRun } from '../../run/undo-run.js';
 import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { ConfigError, invalidOption } from '../../errors.js';
 import { cwdOf, resolveFrom } from '../context.js';
@@ -123,7 +125,20 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     const startedAt = new Date();
     const client = connect(options.connection);
     try {
-      const target = await fetchTarget(client, options.connection.baseUrl);
+      let target: RunTarget;
+      try {
+        target = await fetchTarget(client, options.connection.baseUrl);
+      } catch (error) {
+        // A wrong token or a host down: the run's summary (and --json's stats) say so, with the code, as for a stop later.
+        const fatal = apiFailure(error);
+        if (fatal === undefined) throw error;
+        const stats = stoppedAtStart(client, false, fatal, startedAt.getTime());
+        target = targetOf(options.connection.baseUrl);
+        printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: 'Apply of', input: argv.plan, target });
+        ctx.exitCode = importExitCode(stats);
+        recordRun(auditLog, ctx, { token: options.connection.token, target, stats, exitCode: ctx.exitCode, startedAt, planHash: plan.hash, extraFiles: { plan: options.planPath } });
+        return;
+      }
       checkPlanTarget(plan, target, { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
       ctx.stderr.write(describeSavedPlan(plan, Date.now()));
       if (options.maxChanges !== undefined && plan.counts.changes > options.maxChanges) {
@@ -174,7 +189,10 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
         ctx,
         { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
       )) as ApplyStats;
+      // A run that changed no contact wrote no undo file: the summary says so instead of naming one.
+      if (stats.undoPath && !existsSync(stats.undoPath)) stats.undoPath = undefined;
       printImportSummary(stats, ctx, {
+        noUndoNeeded: undoWanted,
         json: Boolean(argv.json),
         verb: 'Apply of',
         input: argv.plan,

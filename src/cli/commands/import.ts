@@ -28,7 +28,8 @@ import { contextOf } from '../args.js';
 import { cwdOf, resolveFrom } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
 import { ConfigError, invalidOption } from '../../errors.js';
-import { withUndoRun } from '../../run/undo-run.js';
+import { apiFailure } from '../../run/run-control.js';
+import { stoppedAtStart } from '../../import/stats.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress } from '../progress.js';
 import { importExitCode, printImportSummary } from '../output.js';
@@ -151,8 +152,8 @@ export const importCommand: CommandModule<object, ImportArgv> = {
     // The undo file (as for update): beside the input, or for stdin in the working directory. A dry run or a plan writes none.
     const writes = !argv.dryRun && !argv.planOut;
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const undo = argv.undo === false || !writes ? undefined : resolveFrom(ctx, argv.undo ?? `${undoBase(argv.file, stamp)}.undo.csv`);
-    if (undo !== undefined) checkUndoPath(undo);
+    const undo = argv.undo === false || !writes ? false : resolveFrom(ctx, argv.undo ?? `${undoBase(argv.file, stamp)}.undo.csv`);
+    if (undo !== false) checkUndoPath(undo);
     const options = resolveImportOptions({ ...importInput(argv, ctx.env, cwdOf(ctx)), undo, ...(argv.planOut ? { dryRun: true } : {}) });
     if (argv.force && !argv.planOut) throw new ConfigError('CONFIG_INVALID_OPTION', '--force goes with --plan-out (it replaces an existing plan file).', { option: '--force' });
     if (argv.planOut) {
@@ -189,18 +190,17 @@ export const importCommand: CommandModule<object, ImportArgv> = {
           const client = connect(options.connection);
           try {
             target = await fetchTarget(client, options.connection.baseUrl, hooks.signal);
+          } catch (error) {
+            // A wrong token or a host down: the run's summary (and --json's stats) say so, with the code, as for a stop later.
+            const fatal = apiFailure(error);
+            if (fatal === undefined) throw error;
+            return stoppedAtStart(client, options.dryRun, fatal, startedAt.getTime());
           } finally {
             client.close();
           }
         }
-        if (!options.undoPath) return runImport(options, { ...hooks, stdin: ctx.stdin as never });
-        // The undo file's lifecycle is update's: its path (a resume keeps the interrupted run's), the rows rebuilt from the journal.
-        const stats = await withUndoRun({ asked: options.undoPath, resume: options.resume, journalPath: options.journalPath, onNote: hooks.onNote }, (undoPath) =>
-          runImport({ ...options, undoPath, undoOrganization: target.organization?.id }, { ...hooks, stdin: ctx.stdin as never }),
-        );
-        // A run that changed no existing contact leaves no undo file.
-        if (stats.undoPath && !existsSync(stats.undoPath)) stats.undoPath = undefined;
-        return stats;
+        // runImport keeps the undo file through its lifecycle (a resume keeps the interrupted run's path, rows rebuilt from the journal).
+        return runImport({ ...options, undoOrganization: target.organization?.id }, { ...hooks, stdin: ctx.stdin as never });
       },
       ctx,
       { ...options.connection.rates, windowMs: options.connection.rateWindowMs },

@@ -142,8 +142,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     // Default outputs go beside the input, or for stdin and --where into the working directory.
     const fileBase = resolveFrom(ctx, argv.file && argv.file !== '-' ? argv.file.replace(/\.(csv|tsv|txt)$/i, '') : `pylon-update-${stamp}`);
     if (argv.undo === '') throw invalidOption('--undo', 'a file path (or --no-undo to write none)', argv.undo);
-    const undo = argv.undo === false ? undefined : resolveFrom(ctx, argv.undo ?? `${fileBase}.undo.csv`);
-    if (undo !== undefined && !argv.dryRun && !planOut) checkUndoPath(undo);
+    const undo = argv.undo === false ? false : resolveFrom(ctx, argv.undo ?? `${fileBase}.undo.csv`);
+    if (undo !== false && !argv.dryRun && !planOut) checkUndoPath(undo);
     // A --where run keeps a journal too, named by its query and values: --resume finds it.
     const writes = !argv.dryRun && !planOut;
     const base = resolveImportOptions({ ...importInput({ ...argv, file: argv.file ?? '-' }, ctx.env, cwdOf(ctx)), mode: 'update', set, dryRun: true, resume: false });

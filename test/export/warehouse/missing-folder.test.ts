@@ -18,9 +18,10 @@ test('a DuckDB file, --state, --changes or --manifest in a missing folder: exit 
   const cases: Array<[string[], RegExp]> = [
     [['--to', `duckdb:${join(missing, 'w.duckdb')}`], /Invalid option `--to`: expected a DuckDB file in an existing folder \(.*no\/such does not exist\)/],
     [['--to', `duckdb:${join(missing, 'w.duckdb')}#raw.people`, '--state', join(dir, 'c.state')], /Invalid option `--to`: .*no\/such does not exist/],
-    [['--state', join(missing, 'c.state')], /Invalid option `--state`: expected a path in an existing directory, got ".*no\/such\/c\.state"/],
-    [['--changes', join(missing, 'c.csv')], /Invalid option `--changes`: expected a path in an existing directory/],
-    [['--manifest', join(missing, 'm.json')], /Invalid option `--manifest`: expected a path in an existing directory/],
+    // The outputs say what the import's do (OUTPUT_UNWRITABLE, docs/errors.md).
+    [['--state', join(missing, 'c.state')], /Cannot write .*no\/such\/c\.state \(--state\): its folder does not exist\. Nothing was sent to Pylon\./],
+    [['--changes', join(missing, 'c.csv')], /Cannot write .*no\/such\/c\.csv \(--changes\): its folder does not exist/],
+    [['--manifest', join(missing, 'm.json')], /Cannot write .*no\/such\/m\.json \(--manifest\): its folder does not exist/],
   ];
   for (const [args, message] of cases) {
     const result = await runCli(['export', join(dir, 'out.csv'), ...args, '--rate', FAST_RATE, '--quiet'], { env: envFor(emulator) });
@@ -31,6 +32,20 @@ test('a DuckDB file, --state, --changes or --manifest in a missing folder: exit 
   }
   t.false(existsSync(join(dir, 'no')), 'no folder was made');
   t.false(existsSync(join(dir, 'out.csv')));
+
+  // The data file itself: named in words, not as `<file>`; a file where a folder should be says so.
+  writeFileSync(join(dir, 'afile'), 'x');
+  const outputs: Array<[string, RegExp]> = [
+    [join(missing, 'x.csv'), /Cannot write .*no\/such\/x\.csv \(the output file\): its folder does not exist\. Nothing was sent to Pylon\./],
+    [join(dir, 'afile', 'x.csv'), /Cannot write .*afile\/x\.csv \(the output file\): a part of the path is not a folder\./],
+  ];
+  for (const [output, message] of outputs) {
+    const result = await runCli(['export', output, '--rate', FAST_RATE, '--quiet'], { env: envFor(emulator) });
+    t.is(result.code, 2, result.stderr);
+    t.regex(result.stderr, message);
+    t.notRegex(result.stderr, /<file>|Invalid option/);
+  }
+  t.is(requests(emulator.stats()), 0);
 
   // A file where the folder should be is refused the same way.
   mkdirSync(join(dir, 'f'));
