@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { ImportStats } from '../import/run-import.js';
 import type { CliContext } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -19,6 +20,19 @@ export function importExitCode(stats: ImportStats): number {
   if (stats.interrupted) return EXIT.INTERRUPTED;
   if (stats.failed > 0 || (stats.duplicatesCreated?.length ?? 0) > 0) return EXIT.PARTIAL;
   return EXIT.OK;
+}
+
+/**
+ * The summary's undo line. A run stopped by an error (a full disk, say) may not have written the undo
+ * rows of its last changes, or the file at all: they are in its journal, and --resume completes the file.
+ */
+function undoLine(stats: ImportStats, path: string): string {
+  const resume = stats.journalPath ? 'run the same command with --resume: it finishes the run and completes the undo file from the journal' : undefined;
+  if (!existsSync(path)) {
+    return `  undo file: not written (the run stopped before it could write ${path})${resume ? `; ${resume}` : ''}`;
+  }
+  if (stats.fatal && resume) return `  undo file: ${path} (incomplete: it may lack the previous values of the last contacts changed; ${resume})`;
+  return `  undo file: ${path} (pylon-contacts update ${path} restores the previous values)`;
 }
 
 /** Human summary on stderr; with --json the stats object on stdout. */
@@ -77,7 +91,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   else if (stats.failed > 0 && drifted === 0) lines.push(`  error report: ${stats.errorsPath} (fix the rows and import that file again)`);
   else if (stats.failed > 0) lines.push(`  error report: ${stats.errorsPath}`);
   if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}`);
-  if (stats.undoPath && !dry && stats.updated > 0) lines.push(`  undo file: ${stats.undoPath} (pylon-contacts update ${stats.undoPath} restores the previous values)`);
+  if (stats.undoPath && !dry && stats.updated > 0) lines.push(undoLine(stats, stats.undoPath));
   if (options.createdApart && !dry && stats.created > 0) {
     // An undo file restores changed fields and never deletes: the created contacts are listed apart, if at all.
     const where = stats.resultsPath ? `their ids are in ${stats.resultsPath} (the rows whose _action is created)` : 'their ids were not recorded (run with --results <file> to list them)';

@@ -15,7 +15,6 @@ import { runImport, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } fr
 import { refuseOutputOnInput, writeSettingsOf, type ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 import type { RowIssue } from '../import/desired.js';
-import { mergeEarlierUndo } from '../run/undo-file.js';
 import { withUndoRun } from '../run/undo-run.js';
 import { readRemovalState, removalsJournalPathFor, removeRemovalState, removeRunState, selectionPathFor, writeRemovalState } from '../run/run-state.js';
 import { open, readFile } from 'node:fs/promises';
@@ -282,18 +281,17 @@ function checkGuards(changes: number, removals: number, options: UpdateOptions):
 
 /**
  * The removals of a --sync, applied as planned (a contact changed since is drifted), after the file's changes.
- * They have their own journal beside the run's (`--resume` finishes them after a kill) and their own undo rows,
- * merged into the run's undo file once they are done.
+ * They have their own journal beside the run's (`--resume` finishes them after a kill); their undo rows go into
+ * the run's undo file, after the rows of the file's changes, so the undo file the summary names holds every
+ * change made, at every stop (Ctrl-C, a full disk) as at the end.
  */
 async function applyRemovals(removals: PlannedContact[], importOptions: ImportOptions, stats: ImportStats, hooks: UpdateHooks, runJournal: string | undefined): Promise<ImportStats> {
   const undoPath = importOptions.undoPath;
   const journalPath = runJournal ? removalsJournalPathFor(runJournal) : undefined;
   const resume = importOptions.resume && journalPath !== undefined && existsSync(journalPath);
   const errorsPath = importOptions.errorsPath.replace(/(\.csv)?$/i, '.removals$1');
-  let removalUndo: string | undefined;
-  const result = await withUndoRun({ asked: undoPath ? `${undoPath}.removals` : undefined, resume, journalPath, onNote: hooks.onNote }, (path) => {
-    removalUndo = path;
-    return runApply(
+  const result = await withUndoRun({ asked: undoPath, append: true, resume, journalPath, onNote: hooks.onNote }, (path) =>
+    runApply(
       {
         source: { path: importOptions.input, hash: 'sync' },
         contacts: removals,
@@ -307,11 +305,8 @@ async function applyRemovals(removals: PlannedContact[], importOptions: ImportOp
         readBatch: 100,
       },
       { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote },
-    );
-  });
-  // The removals' undo rows join the run's once every removal has its outcome; until then a resume adds to them.
-  const done = !journalPath || !existsSync(journalPath);
-  if (done && removalUndo && undoPath && existsSync(removalUndo)) await mergeEarlierUndo(removalUndo, undoPath);
+    ),
+  );
   if (result.failed === 0) rmSync(errorsPath, { force: true });
   else stats.warnings.push(`${result.failed} removals failed or drifted: see ${errorsPath}`);
   hooks.onNote?.(`--sync: ${result.updated} contacts not in the file changed to the --others values, ${result.unchanged} already had them, ${result.failed} failed`);
