@@ -162,16 +162,19 @@ function checkStart(path: string, first: JournalStart | undefined, key: JournalK
     throw mismatch(`Cannot resume: the journal ${path} is of a run against ${first.host}, not ${key.host}. Point PYLON_BASE_URL at the host of that run, or delete ${path} to start a new run here.`);
   }
   // A journal of this version records its settings (recorded from 0.1.0 on; an older one has none to compare).
-  if (first.settings && key.settings) {
-    const differ = settingsDiffer(first.settings, key.settings);
-    if (differ.length > 0) {
-      throw mismatch(
-        `Cannot resume: this run's options differ from those of the interrupted run, which decide what is written (${differ.join('; ')}). Use --resume with the interrupted run's options to finish it, or delete ${path} to start a new run with these (the interrupted run's changes stay as they are).`,
-      );
-    }
-  }
+  if (first.settings && key.settings) checkSettings(path, first.settings, key.settings);
   if (first.tool !== TOOL_VERSION) {
     throw mismatch(`Cannot resume: the journal ${path} was written by pylon-contacts ${first.tool ?? 'before 0.x'}, this is ${TOOL_VERSION}. Finish it with that version, or delete ${path} to start a new run.`);
+  }
+}
+
+/** Refuses a resume whose options that decide what is written differ from the interrupted run's (`then`), naming each. */
+export function checkSettings(path: string, then: Record<string, string>, now: Record<string, string>): void {
+  const differ = settingsDiffer(then, now);
+  if (differ.length > 0) {
+    throw mismatch(
+      `Cannot resume: this run's options differ from those of the interrupted run, which decide what is written (${differ.join('; ')}). Use --resume with the interrupted run's options to finish it, or delete ${path} to start a new run with these (the interrupted run's changes stay as they are).`,
+    );
   }
 }
 

@@ -16,12 +16,12 @@ import { refuseOutputOnInput, writeSettingsOf, type ImportOptions } from '../imp
 import type { FieldChange } from '../import/plan.js';
 import type { RowIssue } from '../import/desired.js';
 import { withUndoRun } from '../run/undo-run.js';
-import { readRemovalState, removalsJournalPathFor, removeRemovalState, removeRunState, selectionPathFor, writeRemovalState } from '../run/run-state.js';
+import { canonicalJson, readRemovalState, removalsJournalPathFor, removeRemovalState, removeRunState, selectionPathFor, writeRemovalState } from '../run/run-state.js';
 import { open, readFile } from 'node:fs/promises';
 import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
 import { applyJournalKey, fileHash, runApply, type ApplyContact } from './apply.js';
-import { holdJournal, refuseUnfinished, type JournalHold, type JournalKey } from '../run/journal.js';
+import { checkSettings, holdJournal, refuseUnfinished, type JournalHold, type JournalKey } from '../run/journal.js';
 import { checkInputPath, openInput } from '../input/open-input.js';
 import { hostOf } from './target.js';
 import { planRemovals } from './sync.js';
@@ -105,7 +105,12 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
       hold = holdJournal(journalPath);
     }
     // --sync: a resumed run whose listed contacts were all done has only its removals left (kept beside the journal).
-    const pending = options.sync && journalPath && importOptions.resume ? readRemovalState<PlannedContact>(journalPath) : undefined;
+    importOptions = { ...importOptions, journalSettings: updateSettingsOf(options) };
+    const settings = writeSettingsOf(importOptions);
+    const state = journalPath && importOptions.resume ? readRemovalState<PlannedContact>(journalPath) : undefined;
+    // Only the removals are left: their state records the run's options (the run's journal, which did, is gone).
+    if (state?.settings && !existsSync(journalPath!)) checkSettings(removalsJournalPathFor(journalPath!), state.settings, settings);
+    const pending = options.sync ? state : undefined;
     const listedDone = pending !== undefined && !existsSync(journalPath!);
     if (options.sync && journalPath && !importOptions.resume) refuseUnfinished(removalsJournalPathFor(journalPath), 'update');
     // The journal is checked before anything is read or written: a re-run, a resume of nothing, or of another file, host or version stops here.
@@ -218,7 +223,7 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
       stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, async (undoPath) => {
         importOptions = { ...importOptions, undoPath };
         // Fixed before the first write: a resume applies these removals, whatever the store holds by then.
-        if (journalPath && removals && removals.length > 0) writeRemovalState(journalPath, { undoPath, removals });
+        if (journalPath && removals && removals.length > 0) writeRemovalState(journalPath, { undoPath, removals, settings });
         return plan.changes > 0 || importOptions.resume ? await runImport(importOptions, { ...hooks, journalHold: hold }) : nothingLeft;
       });
     }
@@ -445,6 +450,20 @@ async function writeSelection(client: PylonClient, filter: Filter, path: string,
     for await (const page of pages) for (const contact of page.data as Contact[]) yield [contact.id, contact.email ?? ''];
   }
   await pipeline(Readable.from(rows()), stringify({ header: true, columns: ['id', 'email'] }), createWriteStream(path));
+}
+
+/**
+ * The options of an update that decide what is written beyond the import's, as its journal records them:
+ * --where (the selection), --sync and each --others value (what the contacts not in the file get).
+ */
+function updateSettingsOf(options: UpdateOptions): Record<string, string> {
+  const settings: Record<string, string> = {};
+  if (options.where) settings['--where'] = options.whereExpression ?? canonicalJson(options.where);
+  if (options.sync) {
+    settings['--sync'] = 'true';
+    for (const [column, value] of Object.entries(options.sync.others)) settings[`--others ${column}`] = value;
+  }
+  return settings;
 }
 
 /** The journal key of an update of `path` (the file, or a --where run's selection). */

@@ -391,3 +391,33 @@ diskTest(`update --sync whose undo file meets a full disk while taking the value
   t.regex(resumed.stderr, /undo file: .*admins\.undo\.csv \(pylon-contacts update/);
   await undoRestores(t, emulator, env, undo, [...listed, ...removed], before);
 });
+
+for (const phase of ['changing the listed contacts', 'taking the value from others'] as const) {
+  test(`update --sync killed by kill -9 while ${phase}: --resume with another --others, or without --sync, is refused (CONFIG_RESUME_MISMATCH, exit 2) naming the option, and writes nothing`, async (t) => {
+    const { emulator, dir, env } = await seeded(t);
+    const before = snapshot(emulator);
+    const listedIds = new Set(before.filter((_, i) => i % 2 === 0).map((c) => c.id));
+    const input = join(dir, 'admins.csv');
+    writeFileSync(input, ['email', ...before.filter((c) => listedIds.has(c.id)).map((c) => c.email)].join('\n') + '\n');
+    const promoted = before.filter((c) => listedIds.has(c.id) && c.portal_role !== 'admin').length;
+    const args = ['update', input, '--set', 'portal_role=admin', '--max-removals', '1000', '--json'];
+    const sync = ['--sync', '--others', 'portal_role=member'];
+    const first = await stopMidway([...args, ...sync, ...SLOW], env, emulator, 'SIGKILL', phase === 'changing the listed contacts' ? 5 : promoted + 8);
+    t.is(first.signal, 'SIGKILL', first.stderr);
+    const patched = emulator.stats().requests.patch;
+
+    const other = await runCli([...args, '--sync', '--others', 'portal_role=no_access', ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    t.is(other.code, 2, other.stderr);
+    t.regex(other.stderr, /CONFIG_RESUME_MISMATCH|Cannot resume/);
+    t.regex(other.stderr, /--others portal_role: "member" in the interrupted run, "no_access" now/);
+    if (phase === 'changing the listed contacts') {
+      const without = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+      t.is(without.code, 2, without.stderr);
+      t.regex(without.stderr, /--sync: "true" in the interrupted run, not given now/);
+    }
+    t.is(emulator.stats().requests.patch, patched, 'nothing written by the refused runs');
+    const resumed = await runCli([...args, ...sync, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    t.is(resumed.code, 0, resumed.stderr);
+    t.deepEqual(snapshot(emulator).filter((c) => c.portal_role === 'no_access' && before.find((b) => b.id === c.id)?.portal_role !== 'no_access'), []);
+  });
+}
