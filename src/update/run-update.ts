@@ -270,19 +270,27 @@ function countTransitions(into: Map<string, Transition>, changes: readonly Field
 
 const sortTransitions = (map: Map<string, Transition>) => [...map.values()].sort((a, b) => b.count - a.count);
 
-/** --max-changes and, for --sync, --max-removals: both stop the run before its first write. */
-function checkGuards(changes: number, removals: number, options: UpdateOptions): void {
-  if (options.maxChanges !== undefined && changes > options.maxChanges) {
-    throw new ExitError(1, `Stopped before writing anything: ${changes} contacts would change, more than --max-changes ${options.maxChanges}.`, 'RUN_GUARD');
+/**
+ * --max-changes (every contact the run would change: the file's and the --sync removals) and, for --sync,
+ * --max-removals (the removals again, on their own): why the run would stop before its first write, if it would.
+ */
+function guardVerdict(changes: number, removals: number, options: UpdateOptions): string | undefined {
+  const total = changes + removals;
+  if (options.maxChanges !== undefined && total > options.maxChanges) {
+    const split = removals > 0 ? ` (${changes} of the file's, ${removals} --sync removals)` : '';
+    return `${total} contacts would change${split}, more than --max-changes ${options.maxChanges}.`;
   }
   if (options.sync && removals > options.sync.maxRemovals) {
-    throw new ExitError(
-      1,
-      `Stopped before writing anything: --sync would take the value from ${removals} contacts not in the file, more than --max-removals ${options.sync.maxRemovals}. Review them with --plan-out, then raise --max-removals.`,
-      'RUN_GUARD',
-    );
+    return `--sync would take the value from ${removals} contacts not in the file, more than --max-removals ${options.sync.maxRemovals}. Review them with --plan-out, then raise --max-removals.`;
   }
+  return undefined;
 }
+
+function checkGuards(changes: number, removals: number, options: UpdateOptions): void {
+  const verdict = guardVerdict(changes, removals, options);
+  if (verdict) throw new ExitError(1, `Stopped before writing anything: ${verdict}`, 'RUN_GUARD');
+}
+
 
 /**
  * The removals of a --sync, applied as planned (a contact changed since is drifted), after the file's changes.
