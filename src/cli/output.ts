@@ -16,7 +16,7 @@ function calls(stats: { calls: Record<string, number> }): string {
 
 /** The exit code an import/update run ends with (README: Exit codes). */
 export function importExitCode(stats: ImportStats): number {
-  if (stats.fatal) return EXIT.FATAL;
+  if (stats.fatal || stats.wouldStop) return EXIT.FATAL;
   if (stats.interrupted) return EXIT.INTERRUPTED;
   if (stats.failed > 0 || (stats.duplicatesCreated?.length ?? 0) > 0) return EXIT.PARTIAL;
   return EXIT.OK;
@@ -107,6 +107,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     if (duplicates.length > 20) lines.push(`    … and ${n(duplicates.length - 20)} more (--json lists them all)`);
     lines.push('    keep one contact per email: delete the others in Pylon (or merge them there), then import the file again to check');
   }
+  if (stats.wouldStop) lines.push(`  guard: ${stats.wouldStop.message}`);
   if (stats.fatal) lines.push(`  fatal: ${stats.fatal.message}${stats.journalPath ? ' — fix it and run again with --resume' : ''}`);
   ctx.stderr.write(lines.join('\n') + '\n');
   if (options.json) ctx.stdout.write(JSON.stringify(options.target ? { ...stats, target: options.target } : stats) + '\n');

@@ -187,8 +187,9 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
     hooks.onPlanReady?.(plan);
     // A run stopped while it planned wrote nothing; its journal (kept when interrupted) lets --resume plan again.
     if ((planStats.fatal || planStats.interrupted) && !dryRun && !options.planOut) return { plan, stats: stoppedWhilePlanning(planStats, hooks, journalPath) };
+    if (planStats.fatal || planStats.interrupted) return { plan };
     // --plan-out writes the plan with --dry-run too: making a plan changes nothing in Pylon.
-    if (planStats.fatal || planStats.interrupted || (dryRun && !options.planOut)) return { plan };
+    if (dryRun && !options.planOut) return { plan: { ...plan, stats: dryRunStats(plan, importOptions, hooks.client, options) } };
     if (options.planOut) {
       const saved = newPlan({
         toolVersion: TOOL_VERSION,
@@ -291,6 +292,26 @@ function checkGuards(changes: number, removals: number, options: UpdateOptions):
   if (verdict) throw new ExitError(1, `Stopped before writing anything: ${verdict}`, 'RUN_GUARD');
 }
 
+/**
+ * A dry run's stats, counted as the real run would: the --sync removals are among the contacts updated and
+ * their PATCHes (and the reads that check them, 100 a search) among the calls planned; and the guards'
+ * verdict, which the real run would stop on (`wouldStop`: the dry run exits 1 too).
+ */
+function dryRunStats(plan: UpdatePlan, importOptions: ImportOptions, client: PylonClient, options: UpdateOptions): ImportStats {
+  const stats = { ...plan.stats };
+  const removals = plan.removals?.length ?? 0;
+  if (removals > 0) {
+    stats.total += removals;
+    stats.updated += removals;
+    const calls = { ...client.stats.calls };
+    stats.plannedCalls = { ...calls, create: stats.plannedCalls?.create ?? 0, patch: (stats.plannedCalls?.patch ?? 0) + removals, search: calls.search + Math.ceil(removals / 100) };
+    const { rates, rateWindowMs } = importOptions.connection;
+    stats.etaSeconds = Math.max(...Object.entries(stats.plannedCalls).map(([e, n]) => ((n ?? 0) * rateWindowMs) / 1000 / rates[e as keyof typeof rates]), 0);
+  }
+  const verdict = guardVerdict(plan.changes, removals, options);
+  if (verdict) stats.wouldStop = { code: 'RUN_GUARD', message: `the real run would stop before writing anything: ${verdict}` };
+  return stats;
+}
 
 /**
  * The removals of a --sync, applied as planned (a contact changed since is drifted), after the file's changes.

@@ -407,3 +407,25 @@ test('--max-changes counts the --sync removals too, in update and in apply: stop
   t.is(within.code, 0, within.stderr);
   t.is(json<{ updated: number }>(within).updated, 4 + removals);
 });
+
+test('a --sync dry run counts the removals as the real run does, and gives the guards\' verdict: exit 1 where the real run would stop', async (t) => {
+  const { emulator, env, removals, sync } = await syncSetup(t);
+  const dry = await runCli([...sync, '--max-removals', '1000', '--dry-run', '--json'], { env });
+  t.is(dry.code, 0, dry.stderr);
+  const planned = json<{ updated: number; plannedCalls: { patch: number }; wouldStop?: unknown }>(dry);
+  t.is(planned.updated, 4 + removals);
+  t.is(planned.plannedCalls.patch, 4 + removals);
+  t.is(planned.wouldStop, undefined);
+  t.regex(dry.stderr, new RegExp(`would update ${4 + removals},`));
+
+  // The default --max-removals (10), then --max-changes: the dry run says the real run would stop, and exits 1 as it would.
+  for (const guard of [[], ['--max-removals', '1000', '--max-changes', '5']]) {
+    const stopped = await runCli([...sync, ...guard, '--dry-run', '--json'], { env });
+    t.is(stopped.code, 1, stopped.stderr);
+    t.regex(stopped.stderr, /guard: the real run would stop before writing anything: .*(--max-removals 10|--max-changes 5)/);
+    t.like(json<{ wouldStop: { code: string } }>(stopped), { wouldStop: { code: 'RUN_GUARD' } });
+    const real = await runCli([...sync, ...guard], { env });
+    t.is(real.code, 1, real.stderr);
+  }
+  t.is(writes(emulator), 0);
+});
