@@ -197,6 +197,8 @@ export interface JournalHold {
   readonly created: boolean;
   /** Set once this run appended a write or an outcome. */
   readonly used: boolean;
+  /** A write the journal does not record was sent (an account --create-accounts creates): the journal stays, as after a journaled one. */
+  markUsed(): void;
   /** Checks the journal against this run (checkJournal) and, for a new run, creates it with its start entry. Once per hold. */
   begin(key: JournalKey, resume: boolean): void;
   /** Ends the hold. A journal this run created and never used goes too, unless `keep` (an interrupted run keeps it for --resume). */
@@ -237,6 +239,9 @@ export function holdJournal(path: string): JournalHold {
     },
     discardUnused() {
       discard = true;
+    },
+    markUsed() {
+      hold.used = true;
     },
     release({ keep = false }: { keep?: boolean } = {}) {
       // Nothing written and nothing to finish: the journal would only stop the next run.

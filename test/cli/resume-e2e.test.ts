@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { Contact } from '../../src/pylon/types.js';
-import { FAST_RATE, contactsCsv, emailOf, envFor, filesUnder, notExactlyOnce, runCli, spawnCli, startEmulator, tempDir, type CliResult } from '../helpers/cli.js';
+import { FAST_RATE, contactsCsv, emailOf, envFor, filesUnder, notExactlyOnce, runCli, spawnCli, startEmulator, startFaultProxy, tempDir, type CliResult } from '../helpers/cli.js';
 import { seedContacts } from '../update/seed.js';
 
 const FAST = ['--rate', FAST_RATE, '--concurrency', '8'];
@@ -421,3 +421,58 @@ for (const phase of ['changing the listed contacts', 'taking the value from othe
     t.deepEqual(snapshot(emulator).filter((c) => c.portal_role === 'no_access' && before.find((b) => b.id === c.id)?.portal_role !== 'no_access'), []);
   });
 }
+
+/** 12 contacts of 4 companies no account has: --create-accounts creates 4. */
+function newCompanies(dir: string): { input: string; args: string[] } {
+  const input = join(dir, 'acc.csv');
+  const rows = Array.from({ length: 12 }, (_, i) => `Acc ${i},acc${i}@mail${i}.example,Newco ${i % 4}`);
+  writeFileSync(input, ['name,email,company', ...rows].join('\n') + '\n');
+  return { input, args: ['import', input, '--account-match', 'name', '--account-column', 'company', '--create-accounts', '--json', ...FAST] };
+}
+
+const accountsNamed = (emulator: Emulator, prefix: string) => emulator.store.org.accounts.filter((a) => a.name?.startsWith(prefix)).map((a) => a.name).sort();
+
+test('import --create-accounts: a POST /accounts whose answer is lost (applied, connection dropped) is looked for in the account list and used, not created twice, and the run goes on', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t, 'pylon-resume-e2e-');
+  let dropped = false;
+  const proxy = await startFaultProxy(t, emulator, ({ method, path }) => {
+    if (method !== 'POST' || !path.startsWith('/accounts') || dropped) return undefined;
+    dropped = true;
+    return 'drop=after';
+  });
+  const { args } = newCompanies(dir);
+  const run = await runCli(args, { env: envFor(proxy) });
+  t.is(run.code, 0, run.stderr);
+  t.deepEqual(proxy.injected, ['drop=after']);
+  t.regex(run.stderr, /may have been applied/);
+  t.deepEqual(accountsNamed(emulator, 'Newco'), ['Newco 0', 'Newco 1', 'Newco 2', 'Newco 3'], 'one account per company');
+  const contacts = [...emulator.store.all()];
+  t.is(contacts.length, 12);
+  for (const c of contacts) t.is(emulator.store.org.findAccount(c.account?.id ?? '')?.name, `Newco ${Number(/\d+/.exec(c.email!)![0]) % 4}`, c.email!);
+});
+
+test('import --create-accounts stopped by a fatal error after creating accounts keeps its journal: --resume finishes the run and creates no account twice', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t, 'pylon-resume-e2e-');
+  let created = false;
+  let failed = false;
+  // The first call after the accounts are created (reading the contacts) meets a 401: the run stops before any contact write.
+  const proxy = await startFaultProxy(t, emulator, ({ method, path }) => {
+    if (method === 'POST' && path.startsWith('/accounts')) created = true;
+    else if (created && !failed && !path.startsWith('/accounts')) {
+      failed = true;
+      return 'status=401';
+    }
+    return undefined;
+  });
+  const { input, args } = newCompanies(dir);
+  const first = await runCli(args, { env: envFor(proxy) });
+  t.is(first.code, 1, first.stderr);
+  t.is(accountsNamed(emulator, 'Newco').length, 4);
+  t.true(existsSync(join(dir, '.acc.journal.jsonl')), 'the journal is kept');
+  const resumed = await runCli([...args, '--resume'], { env: envFor(proxy) });
+  t.is(resumed.code, 0, resumed.stderr);
+  t.deepEqual(accountsNamed(emulator, 'Newco'), ['Newco 0', 'Newco 1', 'Newco 2', 'Newco 3'], 'no account created twice');
+  t.deepEqual(notExactlyOnce(emulator, readCsv(input).map((r) => r.email)), []);
+});
