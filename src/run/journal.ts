@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readSync, rmSync, writeSync, fsyncSync, fstatSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync, statSync, writeSync, fsyncSync, fstatSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { lockJournal } from './journal-lock.js';
 import { outputWriteError } from '../output/output-file.js';
@@ -123,7 +123,21 @@ const mismatch = (message: string) => new ConfigError('CONFIG_RESUME_MISMATCH', 
  * host and tool version; without, none may exist (an unfinished run would be
  * forgotten). Every refusal is CONFIG_RESUME_MISMATCH (exit 2) and says what to do.
  */
+/** A journal is read back and removed when the run completes: a device (/dev/null, /dev/full) or a pipe can be neither (exit 2, before any call). */
+export function refuseNotAFile(path: string): void {
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (existing && !existing.isFile()) {
+    const kind = existing.isDirectory() ? 'a folder' : existing.isCharacterDevice() || existing.isBlockDevice() ? 'a device' : existing.isFIFO() ? 'a pipe' : 'not a regular file';
+    throw new ConfigError(
+      'OUTPUT_UNWRITABLE',
+      `Invalid option \`--journal\`: ${path} is ${kind}; a journal must be a regular file (or not exist yet), as --resume reads it back. Name a file, or leave --journal out for the default beside the input. Nothing was sent.`,
+      { option: '--journal' },
+    );
+  }
+}
+
 export function checkJournal(path: string, key: JournalKey, resume: boolean): void {
+  refuseNotAFile(path);
   if (!resume) {
     refuseUnfinished(path, key.mode);
     return;
@@ -209,6 +223,7 @@ export interface JournalHold {
 
 /** Takes the journal's lock (CONFIG_RUN_LOCKED, exit 2, while another run holds it). */
 export function holdJournal(path: string): JournalHold {
+  refuseNotAFile(path);
   const unlock = lockJournal(path);
   let begun = false;
   let discard = false;
@@ -487,6 +502,7 @@ export interface JournalReader {
 }
 
 export function readJournal(path: string): JournalReader {
+  refuseNotAFile(path);
   const fd = openSync(path, 'r');
   try {
     const { outcomes, sentAt } = scanJournal(fd);

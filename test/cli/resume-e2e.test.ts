@@ -476,3 +476,19 @@ test('import --create-accounts stopped by a fatal error after creating accounts 
   t.deepEqual(accountsNamed(emulator, 'Newco'), ['Newco 0', 'Newco 1', 'Newco 2', 'Newco 3'], 'no account created twice');
   t.deepEqual(notExactlyOnce(emulator, readCsv(input).map((r) => r.email)), []);
 });
+
+test('--journal /dev/null or /dev/full is refused (OUTPUT_UNWRITABLE, exit 2), with --resume too: a journal must be a regular file', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t, 'pylon-resume-e2e-');
+  const input = join(dir, 'new.csv');
+  writeFileSync(input, contactsCsv(3, 'dev'));
+  for (const device of ['/dev/null', '/dev/full']) {
+    for (const resume of [[], ['--resume']]) {
+      const run = await runCli(['import', input, '--journal', device, ...resume, ...FAST], { env: envFor(emulator) });
+      t.is(run.code, 2, run.stderr);
+      t.regex(run.stderr, new RegExp(`--journal.*${device} is a device; a journal must be a regular file`));
+      t.notRegex(run.stderr, /RangeError|bug|delete \/dev/);
+    }
+  }
+  t.is(emulator.stats().requests.create, 0);
+});
