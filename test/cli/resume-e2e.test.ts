@@ -427,7 +427,7 @@ function newCompanies(dir: string): { input: string; args: string[] } {
   const input = join(dir, 'acc.csv');
   const rows = Array.from({ length: 12 }, (_, i) => `Acc ${i},acc${i}@mail${i}.example,Newco ${i % 4}`);
   writeFileSync(input, ['name,email,company', ...rows].join('\n') + '\n');
-  return { input, args: ['import', input, '--account-match', 'name', '--account-column', 'company', '--create-accounts', '--json', ...FAST] };
+  return { input, args: ['import', input, '--account-match', 'name', '--account-column', 'company', '--create-accounts', '--json', '--timeout', '2000', ...FAST] };
 }
 
 const accountsNamed = (emulator: Emulator, prefix: string) => emulator.store.org.accounts.filter((a) => a.name?.startsWith(prefix)).map((a) => a.name).sort();
