@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { ImportStats } from '../import/run-import.js';
 import type { CliContext } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -15,10 +16,26 @@ function calls(stats: { calls: Record<string, number> }): string {
 
 /** The exit code an import/update run ends with (README: Exit codes). */
 export function importExitCode(stats: ImportStats): number {
-  if (stats.fatal) return EXIT.FATAL;
+  if (stats.fatal || stats.wouldStop) return EXIT.FATAL;
   if (stats.interrupted) return EXIT.INTERRUPTED;
   if (stats.failed > 0 || (stats.duplicatesCreated?.length ?? 0) > 0) return EXIT.PARTIAL;
   return EXIT.OK;
+}
+
+/**
+ * The summary's undo line. A run stopped by an error (a full disk, say) may not have written the undo
+ * rows of its last changes, or the file at all: they are in its journal, and --resume completes the file.
+ */
+function undoLine(stats: ImportStats, path: string): string {
+  const resume = stats.journalPath ? 'run the same command with --resume: it finishes the run and completes the undo file from the journal' : undefined;
+  if (!existsSync(path)) {
+    return `  undo file: not written (the run stopped before it could write ${path})${resume ? `; ${resume}` : ''}`;
+  }
+  if (stats.fatal && resume) return `  undo file: ${path} (incomplete: it may lack the previous values of the last contacts changed; ${resume})`;
+  const kept = stats.undoKeepsExternalIds ?? 0;
+  // Never "restores the previous values" when part of a change cannot be put back: say which.
+  const except = kept > 0 ? `, except the external ids this run added to ${n(kept)} contacts that had none under that label: those stay (remove them in Pylon if they must go)` : '';
+  return `  undo file: ${path} (pylon-contacts update ${path} restores the previous values${except})`;
 }
 
 /** Human summary on stderr; with --json the stats object on stdout. */
@@ -81,12 +98,8 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   else if (stats.failed > 0 && drifted === 0) lines.push(`  error report: ${stats.errorsPath} (fix the rows and import that file again)`);
   else if (stats.failed > 0) lines.push(`  error report: ${stats.errorsPath}`);
   if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}`);
-  if (stats.undoPath && !dry && stats.updated > 0) {
-    const kept = stats.undoKeepsExternalIds ?? 0;
-    // Never "restores the previous values" when part of a change cannot be put back: say which.
-    const except = kept > 0 ? `, except the external ids this run added to ${n(kept)} contacts that had none under that label: those stay (remove them in Pylon if they must go)` : '';
-    lines.push(`  undo file: ${stats.undoPath} (pylon-contacts update ${stats.undoPath} restores the previous values${except})`);
-  } else if (options.noUndoNeeded && !dry && !stats.undoPath && stats.updated === 0) lines.push('  undo file: none written, since no contact was changed (there is nothing to undo)');
+  if (stats.undoPath && !dry && stats.updated > 0) lines.push(undoLine(stats, stats.undoPath));
+  else if (options.noUndoNeeded && !dry && !stats.undoPath && stats.updated === 0) lines.push('  undo file: none written, since no contact was changed (there is nothing to undo)');
   if (options.createdApart && !dry && stats.created > 0) {
     // An undo file restores changed fields and never deletes: the created contacts are listed apart, if at all.
     const where = stats.resultsPath ? `their ids are in ${stats.resultsPath} (the rows whose _action is created)` : 'their ids were not recorded (run with --results <file> to list them)';
@@ -102,6 +115,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     if (duplicates.length > 20) lines.push(`    … and ${n(duplicates.length - 20)} more (--json lists them all)`);
     lines.push('    keep one contact per email: delete the others in Pylon (or merge them there), then import the file again to check');
   }
+  if (stats.wouldStop) lines.push(`  guard: ${stats.wouldStop.message}`);
   if (stats.fatal) lines.push(`  fatal (${stats.fatal.code}): ${stats.fatal.message}${stats.journalPath ? ' — fix it and run again with --resume' : ''}`);
   ctx.stderr.write(lines.join('\n') + '\n');
   if (options.json) ctx.stdout.write(JSON.stringify(options.target ? { ...stats, target: options.target } : stats) + '\n');

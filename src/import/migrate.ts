@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { PylonClient } from '../pylon/api.js';
+import { PylonApiError } from '../pylon/errors.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError, invalidOption } from '../errors.js';
 import { resolveFormat, type InputItem, type InputSource } from '../input/index.js';
 import type { Input } from '../input/open-input.js';
@@ -175,7 +177,14 @@ export async function prepareMigration(
   options: MigrationOptions,
   { input, pass }: MigrationInput,
   client: PylonClient,
-  hooks: { signal?: AbortSignal; onNote?: (message: string) => void } = {},
+  hooks: {
+    signal?: AbortSignal;
+    onNote?: (message: string) => void;
+    /** Called before each write the journal does not record (an account --create-accounts creates): the run's journal stays for --resume. */
+    onWrite?: () => void;
+    /** How long to wait before each look for an account whose create lost its answer (the request timeout: a slow create lands within it). */
+    recheckMs?: number;
+  } = {},
 ): Promise<Migration> {
   const note = (m: string) => hooks.onNote?.(m);
   let transformMap: TransformMap | undefined;
@@ -290,18 +299,28 @@ export async function prepareMigration(
           scanPass.close();
         }
         const created: string[] = [];
+        const uncertain = new Map<string, PylonApiError>();
         for (const [key, wanted] of scan.missing) {
           if (options.dryRun) extra.set(key, `(new account ${JSON.stringify(wanted.name)})`);
           else {
             if (!client.createAccount) throw new ConfigError('CONFIG_INVALID_OPTION', '--create-accounts: this client cannot create accounts', { option: '--create-accounts' });
-            const res = await client.createAccount(
-              { name: wanted.name, ...(wanted.domain ? { domains: [wanted.domain], primary_domain: wanted.domain } : {}) },
-              { signal: hooks.signal },
-            );
-            extra.set(key, res.data.id);
+            hooks.onWrite?.();
+            try {
+              const res = await client.createAccount(
+                { name: wanted.name, ...(wanted.domain ? { domains: [wanted.domain], primary_domain: wanted.domain } : {}) },
+                { signal: hooks.signal },
+              );
+              extra.set(key, res.data.id);
+            } catch (error) {
+              // The answer was lost (a timeout, a dropped connection): the account may exist. It is looked for below, never created twice.
+              if (!(error instanceof PylonApiError && error.maybeApplied)) throw error;
+              note(`accounts: creating ${JSON.stringify(wanted.name)} may have been applied (${error.message}); looking for it in the account list`);
+              uncertain.set(key, error);
+            }
           }
           created.push(`${JSON.stringify(wanted.name)} (${wanted.rows} row${wanted.rows === 1 ? '' : 's'})`);
         }
+        if (uncertain.size > 0) await findUncertainAccounts(client, match, uncertain, extra, hooks);
         const near = describeNearMatches(scan);
         if (near) note(near);
         if (created.length > 0 || options.dryRun) note(`accounts: ${options.dryRun ? 'would create' : 'created'} ${created.length} account${created.length === 1 ? '' : 's'}${created.length > 0 ? `: ${created.join(', ')}` : ''}`);
@@ -331,6 +350,35 @@ export async function prepareMigration(
       return lines;
     },
   };
+}
+
+/**
+ * Accounts whose create lost its answer, looked for in the account list (by the key they were created
+ * for: the loose company name, or the domain) at once, then twice more a request timeout apart: one that
+ * landed is used. One still missing stops the run with the create's error; the journal stays, and
+ * --resume reads the account list again (a create that landed late is found then, not made twice).
+ */
+async function findUncertainAccounts(
+  client: PylonClient,
+  match: 'domain' | 'name',
+  uncertain: Map<string, PylonApiError>,
+  extra: Map<string, string>,
+  hooks: { signal?: AbortSignal; onNote?: (message: string) => void; recheckMs?: number },
+): Promise<void> {
+  for (let round = 0; round < 3 && uncertain.size > 0; round++) {
+    // At once (a dropped answer), then a timeout apart (a create still on its way).
+    if (round > 0) await delay(hooks.recheckMs ?? 0, undefined, { signal: hooks.signal });
+    const index = indexAccounts(await loadAccounts(client, hooks.signal));
+    for (const key of [...uncertain.keys()]) {
+      const found = (match === 'name' ? index.byLooseName : index.byDomain).get(key);
+      if (found?.length !== 1) continue;
+      extra.set(key, found[0]!.id);
+      uncertain.delete(key);
+      hooks.onNote?.(`accounts: found ${JSON.stringify(found[0]!.name)} (${found[0]!.id}): its create had landed`);
+    }
+  }
+  const [first] = uncertain.values();
+  if (first) throw first;
 }
 
 /** The usage error for a header that fits none of the chosen source's presets: the closest one, what it misses, and a preset of another source the header fits. */

@@ -124,6 +124,8 @@ export interface OutputOptions {
   undoOrganization?: string;
   /** Which `""` clears each server was seen not to take (clears.ts ServerMemory); undefined: remembered for the run only. */
   clearMemoryPath?: string;
+  /** Options of the calling command that decide what is written too (update: --where, --sync, --others): its journal records them with the import's. */
+  journalSettings?: Record<string, string>;
 }
 
 /** A resolved import: the connection and the four groups, each field declared once, in its group. */
@@ -236,7 +238,7 @@ export function writeSettingsOf(options: ImportOptions): Record<string, string> 
   add('--sheet', options.sheet);
   add('--delimiter', options.delimiter);
   add('--encoding', options.encoding);
-  return settings;
+  return { ...settings, ...options.journalSettings };
 }
 
 /** 12 hex digits of a file's sha256 (a map edited between a run and its --resume differs); unreadable: the run reports it. */

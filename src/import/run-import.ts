@@ -104,7 +104,13 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     // One pass gives the header and then the rows (a duplicate pre-scan or a --create-accounts scan, when asked for, are the only others).
     // It is opened before the migration is decided: the migration reads the header through it, and its transform, if any, applies when the rows are read.
     const rowSource = input.rows((sourceHeader) => (migration?.active ? migration.transform!(sourceHeader) : undefined));
-    migration = await prepareMigration(options, { input, pass: rowSource }, client, { signal, onNote: note }); // migration (issue 13)
+    migration = await prepareMigration(options, { input, pass: rowSource }, client, {
+      signal,
+      onNote: note,
+      // Accounts created are writes: a stop after them keeps the journal (--resume reads the account list again and finds them).
+      onWrite: () => hold?.markUsed(),
+      recheckMs: options.connection.timeoutMs,
+    }); // migration (issue 13)
     const header = await rowSource.header();
     // migration (issue 13): the error report keeps the rows as read; columns resolve against the transformed header.
     const reportHeader = await rowSource.sourceHeader();

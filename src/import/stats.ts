@@ -33,6 +33,8 @@ export interface ImportStats {
    * first write: nothing was written, and the counts (with `dryRun`) are those of the rows planned so far.
    */
   planning?: boolean;
+  /** A dry run whose real run would stop before its first write (an `update` guard: --max-changes, --max-removals); it exits 1 as that run would. */
+  wouldStop?: { code: 'RUN_GUARD'; message: string };
   /** Set when the run stopped on a fatal error. */
   fatal?: { code: string; message: string };
   /** The error report; null once the run ended with no row to report (no file is written then). */

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readSync, rmSync, writeSync, fsyncSync, fstatSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync, statSync, writeSync, fsyncSync, fstatSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { lockJournal } from './journal-lock.js';
 import { outputWriteError } from '../output/output-file.js';
@@ -123,7 +123,21 @@ const mismatch = (message: string) => new ConfigError('CONFIG_RESUME_MISMATCH', 
  * host and tool version; without, none may exist (an unfinished run would be
  * forgotten). Every refusal is CONFIG_RESUME_MISMATCH (exit 2) and says what to do.
  */
+/** A journal is read back and removed when the run completes: a device (/dev/null, /dev/full) or a pipe can be neither (exit 2, before any call). */
+export function refuseNotAFile(path: string): void {
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (existing && !existing.isFile()) {
+    const kind = existing.isDirectory() ? 'a folder' : existing.isCharacterDevice() || existing.isBlockDevice() ? 'a device' : existing.isFIFO() ? 'a pipe' : 'not a regular file';
+    throw new ConfigError(
+      'OUTPUT_UNWRITABLE',
+      `Invalid option \`--journal\`: ${path} is ${kind}; a journal must be a regular file (or not exist yet), as --resume reads it back. Name a file, or leave --journal out for the default beside the input. Nothing was sent.`,
+      { option: '--journal' },
+    );
+  }
+}
+
 export function checkJournal(path: string, key: JournalKey, resume: boolean): void {
+  refuseNotAFile(path);
   if (!resume) {
     refuseUnfinished(path, key.mode);
     return;
@@ -162,16 +176,19 @@ function checkStart(path: string, first: JournalStart | undefined, key: JournalK
     throw mismatch(`Cannot resume: the journal ${path} is of a run against ${first.host}, not ${key.host}. Point PYLON_BASE_URL at the host of that run, or delete ${path} to start a new run here.`);
   }
   // A journal of this version records its settings (recorded from 0.1.0 on; an older one has none to compare).
-  if (first.settings && key.settings) {
-    const differ = settingsDiffer(first.settings, key.settings);
-    if (differ.length > 0) {
-      throw mismatch(
-        `Cannot resume: this run's options differ from those of the interrupted run, which decide what is written (${differ.join('; ')}). Use --resume with the interrupted run's options to finish it, or delete ${path} to start a new run with these (the interrupted run's changes stay as they are).`,
-      );
-    }
-  }
+  if (first.settings && key.settings) checkSettings(path, first.settings, key.settings);
   if (first.tool !== TOOL_VERSION) {
     throw mismatch(`Cannot resume: the journal ${path} was written by pylon-contacts ${first.tool ?? 'before 0.x'}, this is ${TOOL_VERSION}. Finish it with that version, or delete ${path} to start a new run.`);
+  }
+}
+
+/** Refuses a resume whose options that decide what is written differ from the interrupted run's (`then`), naming each. */
+export function checkSettings(path: string, then: Record<string, string>, now: Record<string, string>): void {
+  const differ = settingsDiffer(then, now);
+  if (differ.length > 0) {
+    throw mismatch(
+      `Cannot resume: this run's options differ from those of the interrupted run, which decide what is written (${differ.join('; ')}). Use --resume with the interrupted run's options to finish it, or delete ${path} to start a new run with these (the interrupted run's changes stay as they are).`,
+    );
   }
 }
 
@@ -194,6 +211,8 @@ export interface JournalHold {
   readonly created: boolean;
   /** Set once this run appended a write or an outcome. */
   readonly used: boolean;
+  /** A write the journal does not record was sent (an account --create-accounts creates): the journal stays, as after a journaled one. */
+  markUsed(): void;
   /** Checks the journal against this run (checkJournal) and, for a new run, creates it with its start entry. Once per hold. */
   begin(key: JournalKey, resume: boolean): void;
   /** Ends the hold. A journal this run created and never used goes too, unless `keep` (an interrupted run keeps it for --resume). */
@@ -204,6 +223,7 @@ export interface JournalHold {
 
 /** Takes the journal's lock (CONFIG_RUN_LOCKED, exit 2, while another run holds it). */
 export function holdJournal(path: string): JournalHold {
+  refuseNotAFile(path);
   const unlock = lockJournal(path);
   let begun = false;
   let discard = false;
@@ -234,6 +254,9 @@ export function holdJournal(path: string): JournalHold {
     },
     discardUnused() {
       discard = true;
+    },
+    markUsed() {
+      hold.used = true;
     },
     release({ keep = false }: { keep?: boolean } = {}) {
       // Nothing written and nothing to finish: the journal would only stop the next run.
@@ -479,6 +502,7 @@ export interface JournalReader {
 }
 
 export function readJournal(path: string): JournalReader {
+  refuseNotAFile(path);
   const fd = openSync(path, 'r');
   try {
     const { outcomes, sentAt } = scanJournal(fd);

@@ -52,6 +52,8 @@ export interface RemovalState<T> {
   v: 1;
   undoPath?: string;
   removals: T[];
+  /** The run's options that decide what is written (the journal's settings): a resume of the removals alone is checked against them. */
+  settings?: Record<string, string>;
 }
 
 const removalStatePathFor = (journalPath: string) => besideJournal(journalPath, 'removals.json');

@@ -24,6 +24,11 @@ export async function setAsideEarlierUndo(path: string): Promise<string | undefi
   const sources = [aside, path, ...deadPartials(path)].filter((p) => existsSync(p));
   if (sources.length === 0) return undefined;
   if (sources.length === 1 && sources[0] === aside) return aside;
+  // One committed file is moved, not copied: a later phase of the run may meet a nearly full disk.
+  if (sources.length === 1 && sources[0] === path) {
+    renameSync(path, aside);
+    return aside;
+  }
   await mergeCsvFiles(sources, `${aside}.tmp`);
   for (const source of sources) rmSync(source, { force: true });
   renameSync(`${aside}.tmp`, aside);

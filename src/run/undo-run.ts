@@ -36,18 +36,23 @@ export interface UndoRunOptions {
   resume: boolean;
   journalPath?: string;
   onNote?: (message: string) => void;
+  /**
+   * A later phase of the same run (`update --sync`'s removals): its rows go into the undo file an earlier
+   * phase wrote at `asked`, kept in front of them, so that at every stop one file holds every undo row.
+   */
+  append?: boolean;
 }
 
 export async function beginUndoRun(options: UndoRunOptions): Promise<UndoRun> {
   const { resume, journalPath } = options;
-  const path = chooseUndoPath(options.asked, resume, journalPath, options.onNote);
+  const path = options.append ? options.asked : chooseUndoPath(options.asked, resume, journalPath, options.onNote);
   // A journal already there is an unfinished run's, which the run refuses to start beside (before any write): its state is left as it is.
-  if (journalPath && !resume && !existsSync(journalPath)) {
+  if (journalPath && !resume && !options.append && !existsSync(journalPath)) {
     // The run state goes beside the journal: a journal that cannot be written is the usage error its own check names (exit 2), not a crash here.
     await checkWritable([{ path: journalPath, option: '--journal' }]);
     writeRunMeta(journalPath, { undoPath: path });
   }
-  let aside = resume && path ? await setAsideEarlierUndo(path) : undefined;
+  let aside = (resume || options.append) && path ? await setAsideEarlierUndo(path) : undefined;
   let unaccounted = 0;
   let rebuilt = 0;
   if (resume && path && journalPath && existsSync(journalPath)) {

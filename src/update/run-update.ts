@@ -17,14 +17,13 @@ import { apiFailure } from '../run/run-control.js';
 import { refuseOutputOnInput, writeSettingsOf, type ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 import type { RowIssue } from '../import/desired.js';
-import { mergeEarlierUndo } from '../run/undo-file.js';
 import { withUndoRun } from '../run/undo-run.js';
-import { readRemovalState, removalsJournalPathFor, removeRemovalState, removeRunState, selectionPathFor, writeRemovalState } from '../run/run-state.js';
+import { canonicalJson, readRemovalState, removalsJournalPathFor, removeRemovalState, removeRunState, selectionPathFor, writeRemovalState } from '../run/run-state.js';
 import { open, readFile } from 'node:fs/promises';
 import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan } from './plan-file.js';
 import { fetchTarget, TOOL_VERSION, type RunTarget } from './target.js';
 import { applyJournalKey, fileHash, runApply, type ApplyContact } from './apply.js';
-import { holdJournal, refuseUnfinished, type JournalHold, type JournalKey } from '../run/journal.js';
+import { checkSettings, holdJournal, refuseUnfinished, type JournalHold, type JournalKey } from '../run/journal.js';
 import { checkInputPath, openInput } from '../input/open-input.js';
 import { hostOf } from './target.js';
 import { planRemovals } from './sync.js';
@@ -123,7 +122,12 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
       hold = holdJournal(journalPath);
     }
     // --sync: a resumed run whose listed contacts were all done has only its removals left (kept beside the journal).
-    const pending = options.sync && journalPath && importOptions.resume ? readRemovalState<PlannedContact>(journalPath) : undefined;
+    importOptions = { ...importOptions, journalSettings: updateSettingsOf(options) };
+    const settings = writeSettingsOf(importOptions);
+    const state = journalPath && importOptions.resume ? readRemovalState<PlannedContact>(journalPath) : undefined;
+    // Only the removals are left: their state records the run's options (the run's journal, which did, is gone).
+    if (state?.settings && !existsSync(journalPath!)) checkSettings(removalsJournalPathFor(journalPath!), state.settings, settings);
+    const pending = options.sync ? state : undefined;
     const listedDone = pending !== undefined && !existsSync(journalPath!);
     if (options.sync && journalPath && !importOptions.resume) refuseUnfinished(removalsJournalPathFor(journalPath), 'update');
     // The journal is checked before anything is read or written: a re-run, a resume of nothing, or of another file, host or version stops here.
@@ -200,8 +204,9 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     hooks.onPlanReady?.(plan);
     // A run stopped while it planned wrote nothing; its journal (kept when interrupted) lets --resume plan again.
     if ((planStats.fatal || planStats.interrupted) && !dryRun && !options.planOut) return { plan, stats: stoppedWhilePlanning(planStats, hooks, journalPath) };
+    if (planStats.fatal || planStats.interrupted) return { plan };
     // --plan-out writes the plan with --dry-run too: making a plan changes nothing in Pylon.
-    if (planStats.fatal || planStats.interrupted || (dryRun && !options.planOut)) return { plan };
+    if (dryRun && !options.planOut) return { plan: { ...plan, stats: dryRunStats(plan, importOptions, hooks.client, options) } };
     if (options.planOut) {
       const saved = newPlan({
         toolVersion: TOOL_VERSION,
@@ -236,7 +241,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
       stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, async (undoPath) => {
         importOptions = { ...importOptions, undoPath };
         // Fixed before the first write: a resume applies these removals, whatever the store holds by then.
-        if (journalPath && removals && removals.length > 0) writeRemovalState(journalPath, { undoPath, removals });
+        if (journalPath && removals && removals.length > 0) writeRemovalState(journalPath, { undoPath, removals, settings });
         return plan.changes > 0 || importOptions.resume ? await importRows(importOptions, { ...hooks, journalHold: hold }) : nothingLeft;
       });
     }
@@ -283,34 +288,61 @@ function countTransitions(into: Map<string, Transition>, changes: readonly Field
 
 const sortTransitions = (map: Map<string, Transition>) => [...map.values()].sort((a, b) => b.count - a.count);
 
-/** --max-changes and, for --sync, --max-removals: both stop the run before its first write. */
-function checkGuards(changes: number, removals: number, options: UpdateOptions): void {
-  if (options.maxChanges !== undefined && changes > options.maxChanges) {
-    throw new ExitError(1, `Stopped before writing anything: ${changes} contacts would change, more than --max-changes ${options.maxChanges}.`, 'RUN_GUARD');
+/**
+ * --max-changes (every contact the run would change: the file's and the --sync removals) and, for --sync,
+ * --max-removals (the removals again, on their own): why the run would stop before its first write, if it would.
+ */
+function guardVerdict(changes: number, removals: number, options: UpdateOptions): string | undefined {
+  const total = changes + removals;
+  if (options.maxChanges !== undefined && total > options.maxChanges) {
+    const split = removals > 0 ? ` (${changes} of the file's, ${removals} --sync removals)` : '';
+    return `${total} contacts would change${split}, more than --max-changes ${options.maxChanges}.`;
   }
   if (options.sync && removals > options.sync.maxRemovals) {
-    throw new ExitError(
-      1,
-      `Stopped before writing anything: --sync would take the value from ${removals} contacts not in the file, more than --max-removals ${options.sync.maxRemovals}. Review them with --plan-out, then raise --max-removals.`,
-      'RUN_GUARD',
-    );
+    return `--sync would take the value from ${removals} contacts not in the file, more than --max-removals ${options.sync.maxRemovals}. Review them with --plan-out, then raise --max-removals.`;
   }
+  return undefined;
+}
+
+function checkGuards(changes: number, removals: number, options: UpdateOptions): void {
+  const verdict = guardVerdict(changes, removals, options);
+  if (verdict) throw new ExitError(1, `Stopped before writing anything: ${verdict}`, 'RUN_GUARD');
+}
+
+/**
+ * A dry run's stats, counted as the real run would: the --sync removals are among the contacts updated and
+ * their PATCHes (and the reads that check them, 100 a search) among the calls planned; and the guards'
+ * verdict, which the real run would stop on (`wouldStop`: the dry run exits 1 too).
+ */
+function dryRunStats(plan: UpdatePlan, importOptions: ImportOptions, client: PylonClient, options: UpdateOptions): ImportStats {
+  const stats = { ...plan.stats };
+  const removals = plan.removals?.length ?? 0;
+  if (removals > 0) {
+    stats.total += removals;
+    stats.updated += removals;
+    const calls = { ...client.stats.calls };
+    stats.plannedCalls = { ...calls, create: stats.plannedCalls?.create ?? 0, patch: (stats.plannedCalls?.patch ?? 0) + removals, search: calls.search + Math.ceil(removals / 100) };
+    const { rates, rateWindowMs } = importOptions.connection;
+    stats.etaSeconds = Math.max(...Object.entries(stats.plannedCalls).map(([e, n]) => ((n ?? 0) * rateWindowMs) / 1000 / rates[e as keyof typeof rates]), 0);
+  }
+  const verdict = guardVerdict(plan.changes, removals, options);
+  if (verdict) stats.wouldStop = { code: 'RUN_GUARD', message: `the real run would stop before writing anything: ${verdict}` };
+  return stats;
 }
 
 /**
  * The removals of a --sync, applied as planned (a contact changed since is drifted), after the file's changes.
- * They have their own journal beside the run's (`--resume` finishes them after a kill) and their own undo rows,
- * merged into the run's undo file once they are done.
+ * They have their own journal beside the run's (`--resume` finishes them after a kill); their undo rows go into
+ * the run's undo file, after the rows of the file's changes, so the undo file the summary names holds every
+ * change made, at every stop (Ctrl-C, a full disk) as at the end.
  */
 async function applyRemovals(removals: PlannedContact[], importOptions: ImportOptions, stats: ImportStats, hooks: UpdateHooks, runJournal: string | undefined): Promise<ImportStats> {
   const undoPath = importOptions.undoPath;
   const journalPath = runJournal ? removalsJournalPathFor(runJournal) : undefined;
   const resume = importOptions.resume && journalPath !== undefined && existsSync(journalPath);
   const errorsPath = importOptions.errorsPath.replace(/(\.csv)?$/i, '.removals$1');
-  let removalUndo: string | undefined;
-  const result = await withUndoRun({ asked: undoPath ? `${undoPath}.removals` : undefined, resume, journalPath, onNote: hooks.onNote }, (path) => {
-    removalUndo = path;
-    return runApply(
+  const result = await withUndoRun({ asked: undoPath, append: true, resume, journalPath, onNote: hooks.onNote }, (path) =>
+    runApply(
       {
         source: { path: importOptions.input, hash: 'sync' },
         contacts: removals,
@@ -324,11 +356,8 @@ async function applyRemovals(removals: PlannedContact[], importOptions: ImportOp
         readBatch: 100,
       },
       { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote },
-    );
-  });
-  // The removals' undo rows join the run's once every removal has its outcome; until then a resume adds to them.
-  const done = !journalPath || !existsSync(journalPath);
-  if (done && removalUndo && undoPath && existsSync(removalUndo)) await mergeEarlierUndo(removalUndo, undoPath);
+    ),
+  );
   if (result.failed === 0) rmSync(errorsPath, { force: true });
   else stats.warnings.push(`${result.failed} removals failed or drifted: see ${errorsPath}`);
   hooks.onNote?.(`--sync: ${result.updated} contacts not in the file changed to the --others values, ${result.unchanged} already had them, ${result.failed} failed`);
@@ -473,6 +502,20 @@ async function writeSelection(client: PylonClient, filter: Filter, path: string,
     for await (const page of pages) for (const contact of page.data as Contact[]) yield [contact.id, contact.email ?? ''];
   }
   await pipeline(Readable.from(rows()), stringify({ header: true, columns: ['id', 'email'] }), createWriteStream(path));
+}
+
+/**
+ * The options of an update that decide what is written beyond the import's, as its journal records them:
+ * --where (the selection), --sync and each --others value (what the contacts not in the file get).
+ */
+function updateSettingsOf(options: UpdateOptions): Record<string, string> {
+  const settings: Record<string, string> = {};
+  if (options.where) settings['--where'] = options.whereExpression ?? canonicalJson(options.where);
+  if (options.sync) {
+    settings['--sync'] = 'true';
+    for (const [column, value] of Object.entries(options.sync.others)) settings[`--others ${column}`] = value;
+  }
+  return settings;
 }
 
 /** The journal key of an update of `path` (the file, or a --where run's selection). */

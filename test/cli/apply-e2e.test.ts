@@ -373,3 +373,59 @@ test('apply and update --plan-out prove their outputs writable before the first 
   const { requests } = emulator.stats();
   t.is(Object.values(requests).reduce((a, b) => a + b, 0), 0, 'no request sent');
 });
+
+/** 150 contacts: 10 listed (6 admins, 4 members: 4 promotions), the other admins lose the role (--sync removals). */
+async function syncSetup(t: Parameters<typeof startEmulator>[0]) {
+  const { emulator, dir, env } = await seeded(t, 150);
+  const before = snapshot(emulator);
+  const admins = before.filter((c) => c.portal_role === 'admin');
+  const listed = [...admins.slice(0, 6), ...before.filter((c) => c.portal_role === 'member').slice(0, 4)];
+  const removals = admins.length - 6;
+  const input = join(dir, 'members.csv');
+  writeFileSync(input, emailsCsv(listed));
+  const sync = ['update', input, '--set', 'portal_role=admin', '--sync', '--others', 'portal_role=member', ...FAST];
+  return { emulator, dir, env, removals, sync };
+}
+
+test('--max-changes counts the --sync removals too, in update and in apply: stopped before any write', async (t) => {
+  const { emulator, dir, env, removals, sync } = await syncSetup(t);
+  t.true(removals > 10, `${removals} removals`);
+  const limit = 4 + removals - 1;
+  const updated = await runCli([...sync, '--max-removals', '1000', '--max-changes', String(limit)], { env });
+  t.is(updated.code, 1, updated.stderr);
+  t.regex(updated.stderr, new RegExp(`Stopped before writing anything: ${4 + removals} contacts would change \\(4 of the file's, ${removals} --sync removals\\), more than --max-changes ${limit}`));
+  t.is(writes(emulator), 0);
+
+  const planPath = join(dir, 'sync.json');
+  t.is((await runCli([...sync, '--plan-out', planPath], { env })).code, 0);
+  const applied = await runCli(['apply', planPath, '--yes', '--max-removals', '1000', '--max-changes', String(limit), ...FAST], { env });
+  t.is(applied.code, 1, applied.stderr);
+  t.regex(applied.stderr, new RegExp(`the plan changes ${4 + removals} contacts \\(4 of the file's, ${removals} --sync removals\\), more than --max-changes ${limit}`));
+  t.is(writes(emulator), 0);
+
+  const within = await runCli([...sync, '--max-removals', '1000', '--max-changes', String(limit + 1), '--json'], { env });
+  t.is(within.code, 0, within.stderr);
+  t.is(json<{ updated: number }>(within).updated, 4 + removals);
+});
+
+test('a --sync dry run counts the removals as the real run does, and gives the guards\' verdict: exit 1 where the real run would stop', async (t) => {
+  const { emulator, env, removals, sync } = await syncSetup(t);
+  const dry = await runCli([...sync, '--max-removals', '1000', '--dry-run', '--json'], { env });
+  t.is(dry.code, 0, dry.stderr);
+  const planned = json<{ updated: number; plannedCalls: { patch: number }; wouldStop?: unknown }>(dry);
+  t.is(planned.updated, 4 + removals);
+  t.is(planned.plannedCalls.patch, 4 + removals);
+  t.is(planned.wouldStop, undefined);
+  t.regex(dry.stderr, new RegExp(`would update ${4 + removals},`));
+
+  // The default --max-removals (10), then --max-changes: the dry run says the real run would stop, and exits 1 as it would.
+  for (const guard of [[], ['--max-removals', '1000', '--max-changes', '5']]) {
+    const stopped = await runCli([...sync, ...guard, '--dry-run', '--json'], { env });
+    t.is(stopped.code, 1, stopped.stderr);
+    t.regex(stopped.stderr, /guard: the real run would stop before writing anything: .*(--max-removals 10|--max-changes 5)/);
+    t.like(json<{ wouldStop: { code: string } }>(stopped), { wouldStop: { code: 'RUN_GUARD' } });
+    const real = await runCli([...sync, ...guard], { env });
+    t.is(real.code, 1, real.stderr);
+  }
+  t.is(writes(emulator), 0);
+});

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { Contact } from '../../src/pylon/types.js';
-import { FAST_RATE, contactsCsv, emailOf, envFor, filesUnder, notExactlyOnce, runCli, spawnCli, startEmulator, tempDir, type CliResult } from '../helpers/cli.js';
+import { FAST_RATE, contactsCsv, emailOf, envFor, filesUnder, notExactlyOnce, runCli, spawnCli, startEmulator, startFaultProxy, tempDir, type CliResult } from '../helpers/cli.js';
 import { seedContacts } from '../update/seed.js';
 
 const FAST = ['--rate', FAST_RATE, '--concurrency', '8'];
@@ -347,4 +347,148 @@ test('update --sync killed by kill -9 while taking the value from contacts not i
   t.is(emulator.stats().requests.patch, promoted.length + removed.length, 'each contact patched once over both runs');
   t.deepEqual(filesUnder(dir).filter((f) => /removals/.test(f)), [], 'the removals journal, state and undo rows are gone once merged');
   await undoRestores(t, emulator, env, join(dir, 'admins.undo.csv'), [...promoted, ...removed], before);
+});
+
+test('update --sync stopped by Ctrl-C while taking the value from contacts not in the file: the undo file the summary names restores every change made, removals included', async (t) => {
+  const { emulator, dir, env } = await seeded(t);
+  const before = snapshot(emulator);
+  const listedIds = new Set(before.filter((_, i) => i % 2 === 0).map((c) => c.id));
+  const input = join(dir, 'admins.csv');
+  writeFileSync(input, ['email', ...before.filter((c) => listedIds.has(c.id)).map((c) => c.email)].join('\n') + '\n');
+  const promoted = before.filter((c) => listedIds.has(c.id) && c.portal_role !== 'admin');
+  const args = ['update', input, '--set', 'portal_role=admin', '--sync', '--others', 'portal_role=member', '--max-removals', '1000'];
+  const first = await stopMidway([...args, ...SLOW], env, emulator, 'SIGINT', promoted.length + 8);
+  t.is(first.code, 130, first.stderr);
+  const changed = before.filter((c) => emulator.store.get(c.id)?.portal_role !== c.portal_role);
+  t.true(changed.length > promoted.length, `stopped in the removal phase: ${changed.length} changed, ${promoted.length} listed`);
+  const undo = join(dir, 'admins.undo.csv');
+  t.regex(first.stderr, new RegExp(`undo file: ${undo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  t.deepEqual(filesUnder(dir).filter((f) => f.endsWith('.undo.csv.removals')), [], 'no second undo file');
+  await undoRestores(t, emulator, env, undo, changed, before);
+});
+
+diskTest(`update --sync whose undo file meets a full disk while taking the value from others: the summary says the undo file is incomplete until --resume, which completes it${canMount ? '' : ' [skipped: needs root and mount]'}`, async (t) => {
+  const { emulator, dir, env } = await seeded(t);
+  const before = snapshot(emulator);
+  // A few listed contacts (their undo rows fit in the disk's one page), then every admin loses the role (theirs do not).
+  const listed = before.filter((c) => c.portal_role !== 'admin').slice(0, 10);
+  const removed = before.filter((c) => c.portal_role === 'admin');
+  const disk = smallDisk(t, '4k')!;
+  const undo = join(disk, 'admins.undo.csv');
+  const input = join(dir, 'admins.csv');
+  writeFileSync(input, ['email', ...listed.map((c) => c.email)].join('\n') + '\n');
+  const args = ['update', input, '--set', 'portal_role=admin', '--sync', '--others', 'portal_role=member', '--max-removals', '1000', '--undo', undo, ...FAST];
+  const first = await runCli(args, { env, timeoutMs: 120_000 });
+  t.is(first.code, 1, first.stderr);
+  t.regex(first.stderr, /no space|ENOSPC/i);
+  t.true(emulator.stats().requests.patch > listed.length, 'stopped in the removal phase');
+  t.notRegex(first.stderr, /restores the previous values/, first.stderr);
+  t.regex(first.stderr, /undo file: .*admins\.undo\.csv \(incomplete: .*--resume/);
+
+  t.is(spawnSync('mount', ['-o', 'remount,size=1m', disk]).status, 0, 'space freed');
+  const resumed = await runCli([...args, '--resume'], { env, timeoutMs: 120_000 });
+  t.is(resumed.code, 0, resumed.stderr);
+  t.regex(resumed.stderr, /undo file: .*admins\.undo\.csv \(pylon-contacts update/);
+  await undoRestores(t, emulator, env, undo, [...listed, ...removed], before);
+});
+
+for (const phase of ['changing the listed contacts', 'taking the value from others'] as const) {
+  test(`update --sync killed by kill -9 while ${phase}: --resume with another --others, or without --sync, is refused (CONFIG_RESUME_MISMATCH, exit 2) naming the option, and writes nothing`, async (t) => {
+    const { emulator, dir, env } = await seeded(t);
+    const before = snapshot(emulator);
+    const listedIds = new Set(before.filter((_, i) => i % 2 === 0).map((c) => c.id));
+    const input = join(dir, 'admins.csv');
+    writeFileSync(input, ['email', ...before.filter((c) => listedIds.has(c.id)).map((c) => c.email)].join('\n') + '\n');
+    const promoted = before.filter((c) => listedIds.has(c.id) && c.portal_role !== 'admin').length;
+    const args = ['update', input, '--set', 'portal_role=admin', '--max-removals', '1000', '--json'];
+    const sync = ['--sync', '--others', 'portal_role=member'];
+    const first = await stopMidway([...args, ...sync, ...SLOW], env, emulator, 'SIGKILL', phase === 'changing the listed contacts' ? 5 : promoted + 8);
+    t.is(first.signal, 'SIGKILL', first.stderr);
+    const patched = emulator.stats().requests.patch;
+
+    const other = await runCli([...args, '--sync', '--others', 'portal_role=no_access', ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    t.is(other.code, 2, other.stderr);
+    t.regex(other.stderr, /CONFIG_RESUME_MISMATCH|Cannot resume/);
+    t.regex(other.stderr, /--others portal_role: "member" in the interrupted run, "no_access" now/);
+    if (phase === 'changing the listed contacts') {
+      const without = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+      t.is(without.code, 2, without.stderr);
+      t.regex(without.stderr, /--sync: "true" in the interrupted run, not given now/);
+    }
+    t.is(emulator.stats().requests.patch, patched, 'nothing written by the refused runs');
+    const resumed = await runCli([...args, ...sync, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    t.is(resumed.code, 0, resumed.stderr);
+    t.deepEqual(snapshot(emulator).filter((c) => c.portal_role === 'no_access' && before.find((b) => b.id === c.id)?.portal_role !== 'no_access'), []);
+  });
+}
+
+/** 12 contacts of 4 companies no account has: --create-accounts creates 4. */
+function newCompanies(dir: string): { input: string; args: string[] } {
+  const input = join(dir, 'acc.csv');
+  const rows = Array.from({ length: 12 }, (_, i) => `Acc ${i},acc${i}@mail${i}.example,Newco ${i % 4}`);
+  writeFileSync(input, ['name,email,company', ...rows].join('\n') + '\n');
+  return { input, args: ['import', input, '--account-match', 'name', '--account-column', 'company', '--create-accounts', '--json', '--timeout', '2000', ...FAST] };
+}
+
+const accountsNamed = (emulator: Emulator, prefix: string) => emulator.store.org.accounts.filter((a) => a.name?.startsWith(prefix)).map((a) => a.name).sort();
+
+test('import --create-accounts: a POST /accounts whose answer is lost (applied, connection dropped) is looked for in the account list and used, not created twice, and the run goes on', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t, 'pylon-resume-e2e-');
+  let dropped = false;
+  const proxy = await startFaultProxy(t, emulator, ({ method, path }) => {
+    if (method !== 'POST' || !path.startsWith('/accounts') || dropped) return undefined;
+    dropped = true;
+    return 'drop=after';
+  });
+  const { args } = newCompanies(dir);
+  const run = await runCli(args, { env: envFor(proxy) });
+  t.is(run.code, 0, run.stderr);
+  t.deepEqual(proxy.injected, ['drop=after']);
+  t.regex(run.stderr, /may have been applied/);
+  t.deepEqual(accountsNamed(emulator, 'Newco'), ['Newco 0', 'Newco 1', 'Newco 2', 'Newco 3'], 'one account per company');
+  const contacts = [...emulator.store.all()];
+  t.is(contacts.length, 12);
+  for (const c of contacts) t.is(emulator.store.org.findAccount(c.account?.id ?? '')?.name, `Newco ${Number(/\d+/.exec(c.email!)![0]) % 4}`, c.email!);
+});
+
+test('import --create-accounts stopped by a fatal error after creating accounts keeps its journal: --resume finishes the run and creates no account twice', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t, 'pylon-resume-e2e-');
+  let created = false;
+  let failed = false;
+  // The first call after the accounts are created (reading the contacts) meets a 401: the run stops before any contact write.
+  const proxy = await startFaultProxy(t, emulator, ({ method, path }) => {
+    if (method === 'POST' && path.startsWith('/accounts')) created = true;
+    else if (created && !failed && !path.startsWith('/accounts')) {
+      failed = true;
+      return 'status=401';
+    }
+    return undefined;
+  });
+  const { input, args } = newCompanies(dir);
+  const first = await runCli(args, { env: envFor(proxy) });
+  t.is(first.code, 1, first.stderr);
+  t.is(accountsNamed(emulator, 'Newco').length, 4);
+  t.true(existsSync(join(dir, '.acc.journal.jsonl')), 'the journal is kept');
+  const resumed = await runCli([...args, '--resume'], { env: envFor(proxy) });
+  t.is(resumed.code, 0, resumed.stderr);
+  t.deepEqual(accountsNamed(emulator, 'Newco'), ['Newco 0', 'Newco 1', 'Newco 2', 'Newco 3'], 'no account created twice');
+  t.deepEqual(notExactlyOnce(emulator, readCsv(input).map((r) => r.email)), []);
+});
+
+test('--journal /dev/null or /dev/full is refused (OUTPUT_UNWRITABLE, exit 2), with --resume too: a journal must be a regular file', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t, 'pylon-resume-e2e-');
+  const input = join(dir, 'new.csv');
+  writeFileSync(input, contactsCsv(3, 'dev'));
+  for (const device of ['/dev/null', '/dev/full']) {
+    for (const resume of [[], ['--resume']]) {
+      const run = await runCli(['import', input, '--journal', device, ...resume, ...FAST], { env: envFor(emulator) });
+      t.is(run.code, 2, run.stderr);
+      t.regex(run.stderr, new RegExp(`--journal.*${device} is a device; a journal must be a regular file`));
+      t.notRegex(run.stderr, /RangeError|bug|delete \/dev/);
+    }
+  }
+  t.is(emulator.stats().requests.create, 0);
 });
