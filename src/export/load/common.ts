@@ -2,6 +2,7 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline, Readable, type Writable } from 'node:stream';
 import { constants as zlibConstants, createGunzip, createGzip } from 'node:zlib';
+import { CUSTOM_PREFIX } from '../../columns.js';
 import { ConfigError, PylonCliError, type ErrorCode } from '../../errors.js';
 import { fitName, quoteIdent, typeLabel, type ColumnKind, type TypedColumn, type TypedRow } from '../schema.js';
 import { redactUrl, type LoadTarget } from './target.js';
@@ -47,6 +48,29 @@ export type MergeStep = 'staged' | 'updated' | 'inserted' | 'deleted';
 
 /** The load log every loaded database keeps beside the tables (dlt's `_dlt_loads`): one row per load that reached its merge. */
 export const LOADS_TABLE = '_pylon_loads';
+
+/**
+ * Which field each custom column of a loaded table holds: one row per column
+ * (`table_name`, `name`, `source` = `custom.<slug>`), written with every
+ * committed load and kept for columns the export no longer has (the table
+ * keeps them too). The next run names its columns from it (typedColumns), so
+ * a column never passes to another field whatever fields come and go.
+ */
+export const COLUMNS_TABLE = '_pylon_columns';
+
+/** The statements that record the custom columns of a load in COLUMNS_TABLE (inside the merge's transaction). */
+export function columnsStatements(target: LoadTarget, columns: readonly TypedColumn[], text: string): string[] {
+  const custom = columns.filter((c) => c.source.startsWith(CUSTOM_PREFIX));
+  const ref = tableRef(target, COLUMNS_TABLE);
+  const name = sqlString(target.table);
+  if (custom.length === 0) return [`CREATE TABLE IF NOT EXISTS ${ref} (table_name ${text} NOT NULL, name ${text} NOT NULL, source ${text} NOT NULL)`];
+  return [
+    `CREATE TABLE IF NOT EXISTS ${ref} (table_name ${text} NOT NULL, name ${text} NOT NULL, source ${text} NOT NULL)`,
+    // A row of a column or a field this load names again is replaced; the rows of fields it no longer exports stay (their columns do).
+    `DELETE FROM ${ref} WHERE table_name = ${name} AND (lower(name) IN (${custom.map((c) => sqlString(c.name.toLowerCase())).join(', ')}) OR source IN (${custom.map((c) => sqlString(c.source)).join(', ')}))`,
+    `INSERT INTO ${ref} (table_name, name, source) VALUES ${custom.map((c) => `(${name}, ${sqlString(c.name)}, ${sqlString(c.source)})`).join(', ')}`,
+  ];
+}
 
 /** A table of the target's schema, quoted for SQL: `"raw"."contacts"`, or `"contacts"` without a schema. */
 export function tableRef(target: LoadTarget, name = target.name): string {

@@ -4,6 +4,8 @@ import { PylonCliError } from '../../errors.js';
 import { columnDefinitions, quoteIdent } from '../schema.js';
 import {
   alterStatements,
+  columnsStatements,
+  COLUMNS_TABLE,
   loadRecord,
   loadsTableDdl,
   insertAllStatement,
@@ -72,6 +74,27 @@ export async function loadCommitted(target: LoadTarget, runId: string): Promise<
     throw isLoadError(error) ? error : dialect.classify(error);
   } finally {
     // Nothing written: the file stays as it is.
+    await session.close({ committed: true });
+  }
+}
+
+/**
+ * Which field each custom column of the target's table holds, as its loads
+ * recorded them (`_pylon_columns`, source → name); empty for a table no load
+ * of this version wrote. Read before the run names its columns (typedColumns).
+ */
+export async function loadedColumnNames(target: LoadTarget): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  if (target.kind === 'duckdb' && !(await stat(target.path).then(() => true, () => false))) return names;
+  const dialect = target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(target) : (await import('./duckdb.js')).duckdbDialect(target);
+  const session = await dialect.connect({ target, columns: [], allowSchemaChange: false, tempDir: dirname(target.kind === 'duckdb' ? target.path : '.') });
+  try {
+    if (!(await dialect.tableExists(session, target, COLUMNS_TABLE))) return names;
+    for (const row of await session.rows(`SELECT source, name FROM ${tableRef(target, COLUMNS_TABLE)} WHERE table_name = ${sqlString(target.table)}`)) names.set(String(row.source), String(row.name));
+    return names;
+  } catch (error) {
+    throw isLoadError(error) ? error : dialect.classify(error);
+  } finally {
     await session.close({ committed: true });
   }
 }
@@ -309,6 +332,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
         }
         await session.run(loadsTableDdl(target, dialect.text, dialect.bigint, ts));
         await session.run(loadRecord(target, merge, ts, { status: 'committed', counts }));
+        for (const statement of columnsStatements(target, columns, dialect.text)) await session.run(statement);
         return counts;
       } catch (error) {
         throw fail(error);
