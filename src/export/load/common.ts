@@ -448,7 +448,7 @@ export const variantName = (column: TypedColumn) => fitName(column.name, column.
  * or adds a typed variant column beside it. Throws LOAD_TABLE_CONFLICT naming
  * the field, both types and the flag.
  */
-export function planTable(target: LoadTarget, table: string, columns: readonly TypedColumn[], existing: ReadonlyMap<string, string>, types: ColumnTypes, allowSchemaChange: boolean): TablePlan {
+export function planTable(target: LoadTarget, table: string, columns: readonly TypedColumn[], existing: ReadonlyMap<string, string>, types: ColumnTypes, allowSchemaChange: boolean, notNull: ReadonlySet<string> = new Set()): TablePlan {
   const plan: TablePlan = { targets: columns.map((c) => c.name), casts: columns.map(() => undefined), cleared: [], alterations: [], changes: [], kept: [] };
   if (existing.size === 0) return plan;
   const kindOf = new Map<string, ColumnKind>();
@@ -510,6 +510,14 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
   });
   const extra = [...existing.keys()].filter((name) => !used.has(name));
   plan.kept = extra;
+  if (allowSchemaChange) {
+    // A kept column the export no longer fills (a deleted list field, a column renamed by hand) gets no value in the rows inserted from now on: NOT NULL would refuse each of them, night after night.
+    for (const name of extra) {
+      if (!notNull.has(name)) continue;
+      plan.alterations.push({ kind: 'nullable', column: name, type: existing.get(name)! });
+      plan.changes.push(`made column ${name} nullable: the export no longer fills it`);
+    }
+  }
   if (extra.length > 0 && !allowSchemaChange) problems.push(`it has column${extra.length > 1 ? 's' : ''} ${extra.join(', ')} that this export does not (pass --allow-schema-change to keep loading without them)`);
   if (problems.length > 0) throw loadError('LOAD_TABLE_CONFLICT', target, `table ${table} does not match the export: ${problems.join('; ')}`);
   return plan;

@@ -212,7 +212,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       const state = stateExists && input.keptStatePath === undefined ? await readKeptState(target, readRows, exists) : undefined;
       if (stateExists && input.keptStatePath !== undefined) keptPath = (await writeKeptState(input.keptStatePath, (write) => copyKeptState(target, readRows, exists, write))) ? input.keptStatePath : undefined;
       const direct = existing.size === 0 && (await beginDirect());
-      const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
+      const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange, direct ? new Set() : await dialect.notNullColumns(session, target));
       // Read before staging (the connection is busy until the merge), once the table is known to be this tool's: whether it is still as its kept state describes it (stageChangesOnly).
       const tableCheck = input.changesOnly && stateExists && !direct && existing.size > 0 ? await readTableCheck(target, readRows, exists) : undefined;
       let source = quoteIdent(stageTable);

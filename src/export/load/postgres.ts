@@ -94,6 +94,10 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
       );
       return new Map(rows.map((r) => [String(r.name), String(r.type)]));
     },
+    async notNullColumns(session) {
+      const rows = await session.rows(`SELECT a.attname AS name FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull`, [tableRef(target)]);
+      return new Set(rows.map((r) => String(r.name)));
+    },
     tableExists: async (session, _target, name) => (await session.rows(`SELECT to_regclass($1) AS oid`, [tableRef(target, name)]))[0]?.oid != null,
     openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, target, onText),
     openDirect: async (session, table, columns) =>
