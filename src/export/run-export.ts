@@ -249,7 +249,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
       load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep, hooks.signal);
       sinks.push(load);
     }
-    const baseline = stateBaseline ?? (options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline);
+    const baseline = options.stateFile ? stateBaseline : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
     if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: null, deletedPath: null };
     if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
       stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
@@ -268,6 +268,8 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     if (values && load && options.to!.kind === 'postgresql' && !load.changesOnly && !(options.typed && options.format === 'ndjson')) copyDigest = new CopyTextDigest(values, typed);
     const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
     if (load && !baseline && !keptKind) load.unknownRowHash = true;
+    // No baseline (a first night, a new --state file): nothing vouches for the table's rows, so the merge compares their values too, not only their hashes (a value changed by hand is rewritten).
+    if (load && !baseline) load.compareValues = true;
     return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0 };
   } catch (error) {
     copyDigest?.close();
@@ -545,6 +547,8 @@ type LoadSink = PageSink & {
   keepState(state: StateWriter | undefined): void;
   keep(id: string): void;
   unknownRowHash: boolean;
+  /** MergeInput.compareValues: set when the run has no baseline. */
+  compareValues: boolean;
   /** The loader stages only the new and changed rows (TableLoader.stageChangesOnly); the deleted ids go to gone(). */
   changesOnly: boolean;
   /** Rows handed to the loader. */
@@ -576,6 +580,7 @@ function loadSink(
     loader,
     /** Set when neither a baseline nor the table's kept state says how the table's `_row_hash` values were made. */
     unknownRowHash: false,
+    compareValues: false,
     changesOnly: false,
     staged: 0,
     async page(all) {
@@ -595,7 +600,7 @@ function loadSink(
     },
     async prepare() {
       const started = Date.now();
-      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, keep: kept, keepUnseen: stats.listCheck.verdict === 'unverified', ...(sink.changesOnly ? { changes: { gone, unstaged } } : {}), onStep });
+      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, keep: kept, keepUnseen: stats.listCheck.verdict === 'unverified', compareValues: sink.compareValues, ...(sink.changesOnly ? { changes: { gone, unstaged } } : {}), onStep });
       // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
       if (state?.stagedPath !== undefined) await loader.writeState(state.copyPath !== undefined ? { gzipped: createReadStream(state.copyPath) } : createReadStream(state.stagedPath));
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started, staged: sink.changesOnly ? 'changes' : 'all' };

@@ -40,6 +40,13 @@ export interface MergeInput {
    * `unstaged` the rows the run met unchanged and did not stage (counted as unchanged).
    */
   changes?: { gone: readonly string[]; unstaged: number };
+  /**
+   * Compare every column's value of the staged and the table's rows, not only
+   * `_row_hash`: set when the run has no baseline (a first night against an
+   * existing table, a --state file named anew), so a value changed in the table
+   * by hand is rewritten. Columns the load widened are always compared.
+   */
+  compareValues?: boolean;
   /** Called as each merge statement finishes, with the counts so far (the merge of a big table takes a while). */
   onStep?: (step: MergeStep, counts: Partial<MergeCounts>) => void;
 }
@@ -568,6 +575,28 @@ function mergeParts(table: string, stage: string, columns: readonly TypedColumn[
   return { at, run, insertInto, assignments };
 }
 
+/**
+ * The columns a merge compares by value besides `_row_hash`: every one but
+ * `id` with MergeInput.compareValues, else the ones the load widened (a column
+ * narrowed by hand and widened back holds rounded values whose hashes match).
+ * `table` and `staged` are the subselects' columns (quoted); `differ(x, s)` is
+ * the condition that a row of `x` differs from the staged row `s`.
+ */
+function comparedColumns(columns: readonly TypedColumn[], input: MergeInput, plan: TablePlan) {
+  const widened = new Set(plan.alterations.filter((a) => a.kind === 'widen').map((a) => a.column));
+  const picked = columns.map((c, i) => ({ c, i })).filter(({ c, i }) => c.name !== 'id' && (input.compareValues || widened.has(plan.targets[i] ?? c.name)));
+  const target = (i: number) => quoteIdent(plan.targets[i] ?? columns[i]!.name);
+  const value = (s: string, i: number) => {
+    const cast = plan.casts[i];
+    return cast ? `CAST(${s}.${quoteIdent(columns[i]!.name)} AS ${cast})` : `${s}.${quoteIdent(columns[i]!.name)}`;
+  };
+  return {
+    table: picked.map(({ i }) => `, ${target(i)}`).join(''),
+    staged: picked.map(({ c }) => `, ${quoteIdent(c.name)}`).join(''),
+    differ: (x: string, s: string) => picked.map(({ i }) => ` OR ${x}.${target(i)} IS DISTINCT FROM ${value(s, i)}`).join(''),
+  };
+}
+
 /** A merge as the loader runs it: `prepare` first, then each step (its count reported), then `cleanup`. */
 export interface MergeSql {
   prepare: string[];
@@ -598,13 +627,14 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
   const t = table;
   const { at, run, insertInto, assignments } = mergeParts(table, stage, columns, input, timestampType, plan);
   // A new (or re-added) column or variant column is empty: every row is written once, whatever its hash says. IS DISTINCT FROM, not <>, in every merge: a row whose hash was set NULL by hand is rewritten (`NULL <> h` is unknown, never true).
-  const changed = rewritesEveryRow(plan) ? 'TRUE' : `(x."_row_hash" IS DISTINCT FROM s."_row_hash" OR x."_deleted_at" IS NOT NULL)`;
+  const compared = comparedColumns(columns, input, plan);
+  const changed = rewritesEveryRow(plan) ? 'TRUE' : `(x."_row_hash" IS DISTINCT FROM s."_row_hash" OR x."_deleted_at" IS NOT NULL${compared.differ('x', 's')})`;
   const gone = (input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL') + (keep ? ` AND x."id" NOT IN (SELECT "id" FROM ${keep})` : '');
   const prepare = [
     // Two threads each building a row group of wide rows in the INSERT outgrew a 128 MB cap when every row changed (a new column changes every hash).
     'SET threads = 1',
     `CREATE TEMP TABLE ${diff} AS SELECT s.rowid AS srid, x.rowid AS trid, CASE WHEN x."id" IS NULL THEN 'i' WHEN s."id" IS NULL THEN 'd' ELSE 'u' END AS op ` +
-      `FROM (SELECT rowid, "id", "_row_hash" FROM ${stage}) s FULL JOIN (SELECT rowid, "id", "_row_hash", "_deleted_at" FROM ${t}) x ON x."id" = s."id" ` +
+      `FROM (SELECT rowid, "id", "_row_hash"${compared.staged} FROM ${stage}) s FULL JOIN (SELECT rowid, "id", "_row_hash", "_deleted_at"${compared.table} FROM ${t}) x ON x."id" = s."id" ` +
       `WHERE x."id" IS NULL OR (${gone}) OR (s."id" IS NOT NULL AND ${changed})`,
   ];
   const rows = (ops: string) => `(SELECT srid FROM ${diff} WHERE op IN (${ops}))`;
@@ -637,7 +667,8 @@ export function idDiffMergeStatements(table: string, stage: string, diff: string
   const { at, run, insertInto, assignments } = mergeParts(table, stage, columns, input, timestampType, plan);
   // A new (or re-added) column or variant column is empty: every row is written once, whatever its hash says.
   const rewriteAll = rewritesEveryRow(plan);
-  const changed = (x: string) => (rewriteAll ? 'TRUE' : `(${x}."_row_hash" IS DISTINCT FROM s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL)`);
+  const compared = comparedColumns(columns, input, plan);
+  const changed = (x: string) => (rewriteAll ? 'TRUE' : `(${x}."_row_hash" IS DISTINCT FROM s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL${compared.differ(x, 's')})`);
   // Contacts Pylon still has that the run could not export (`keep`) are never gone.
   const gone = (input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL') + (keep ? ` AND NOT EXISTS (SELECT 1 FROM ${keep} k WHERE k."id" = x."id")` : '');
   const ids = (op: string) => `(SELECT "id" FROM ${diff} WHERE op = '${op}')`;
@@ -645,7 +676,7 @@ export function idDiffMergeStatements(table: string, stage: string, diff: string
   const staged = (op: string) => `ctid = ANY (ARRAY(SELECT srow FROM ${diff} WHERE op = '${op}'))`;
   const prepare = [
     `CREATE TEMP TABLE ${diff} AS SELECT s.ctid AS srow, COALESCE(s."id", x."id") AS "id", CASE WHEN x."id" IS NULL THEN 'i' WHEN s."id" IS NULL THEN 'd' ELSE 'u' END AS op ` +
-      `FROM (SELECT ctid, "id", "_row_hash" FROM ${stage}) s FULL JOIN (SELECT "id", "_row_hash", "_deleted_at" FROM ${t}) x ON x."id" = s."id" ` +
+      `FROM (SELECT ctid, "id", "_row_hash"${compared.staged} FROM ${stage}) s FULL JOIN (SELECT "id", "_row_hash", "_deleted_at"${compared.table} FROM ${t}) x ON x."id" = s."id" ` +
       `WHERE x."id" IS NULL OR (${gone}) OR (s."id" IS NOT NULL AND ${changed('x')})`,
     `ANALYZE ${diff}`,
   ];
