@@ -493,6 +493,12 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
       problems.push(column.name === 'id' ? `column id is ${have}, the export's is ${want}` : `${what}, a type this tool does not write`);
       return;
     }
+    if (widens(column.kind, tableKind)) {
+      // The table's column is already wider (a number field that was text, loaded with the flag once): the values fit as they are, so no flag is needed, as for a variant column an earlier load added.
+      plan.casts[i] = types.ddl(tableKind);
+      plan.changes.push(`loaded ${column.source} (${typeLabel(column.kind)}) into the wider ${typeLabel(tableKind)} column ${column.name}`);
+      return;
+    }
     if (!allowSchemaChange) {
       problems.push(`${what}; pass --allow-schema-change to widen the column or add a typed variant column`);
       return;
@@ -500,9 +506,6 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
     if (widens(tableKind, column.kind)) {
       plan.alterations.push({ kind: 'widen', column: column.name, type: types.ddl(column.kind, column), from: have });
       plan.changes.push(`widened ${column.name} (${column.source}) from ${typeLabel(tableKind)} to ${typeLabel(column.kind)}`);
-    } else if (widens(column.kind, tableKind)) {
-      plan.casts[i] = types.ddl(tableKind);
-      plan.changes.push(`loaded ${column.source} (${typeLabel(column.kind)}) into the wider ${typeLabel(tableKind)} column ${column.name}`);
     } else {
       if (existing.has(variant)) {
         problems.push(`${what}; its variant column ${variant} is ${existing.get(variant)}`);
