@@ -239,6 +239,13 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
   let changesOnly = false;
   /** Rows handed to the stage (a direct load's count: every one was copied into the new table). */
   let added = 0;
+  /** Why the load failed, as the run reports it (no secrets: the target is shown redacted): what abort() records in the load log. */
+  let failure: string | undefined;
+  const failed = (error: unknown) => {
+    const coded = fail(error);
+    failure ??= coded.message;
+    return coded;
+  };
   /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
   const recordFailure = async (message: string) => {
     if (!merged || closed) return;
@@ -335,7 +342,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
         for (const statement of columnsStatements(target, columns, dialect.text)) await session.run(statement);
         return counts;
       } catch (error) {
-        throw fail(error);
+        throw failed(error);
       }
     },
     async readState() {
@@ -360,7 +367,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
           for await (const { sql, params } of stateWrites(target, merged.runId, dialect.timestamp, stateBytes(state))) await session.run(sql, params);
         }
       } catch (error) {
-        throw fail(error);
+        throw failed(error);
       }
     },
     async commit() {
@@ -382,7 +389,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       stage?.abort();
       await stage?.settled?.();
       await rollback();
-      await recordFailure('the run stopped before the load committed; the table was left as it was');
+      // The load's own failure when it had one (a constraint, a table changed meanwhile); else the run stopped for another reason (Pylon, an interrupt).
+      await recordFailure(failure ?? 'the run stopped before the load committed; the table was left as it was');
       await close();
     },
   };
