@@ -15,13 +15,14 @@ import { checkWritable, isSpecialFile, openOutput, outputWriteError, sweepDeadPa
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
 import { deadJournals, describeRecovery, openJournal, recoverRun, type PublishJournal } from '../output/publish-journal.js';
-import { loadCommitted, openLoader, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
+import { loadCommitted, loadedColumnNames, openLoader, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
 import {
   compareSchemas,
   describeSchemaChange,
   schemaRecord,
   toBigQuerySchema,
   toJsonSchema,
+  recordedNames,
   toPostgresDdl,
   typedColumns,
   type SchemaRecord,
@@ -230,7 +231,9 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   const definitions = await client.listCustomFields({ signal });
   const columns = selectColumns(availableColumns(definitions), options.columns);
   stats.columns = columns.map((c) => c.name);
-  const typed = typedColumns(columns);
+  // Read before the columns are named: a field keeps the column the table, the state or the last manifest gave it (typedColumns).
+  const stateBaseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : undefined;
+  const typed = typedColumns(columns, await previousNames(options, stateBaseline ?? sinceBaseline));
   const schema = schemaRecord(typed);
   stats.schemaHash = schema.hash;
   // Scratch folders of the run (the table's kept state, the state a load stages): removed when the run ends, or here if opening fails.
@@ -246,7 +249,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
       load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep, hooks.signal);
       sinks.push(load);
     }
-    const baseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
+    const baseline = options.stateFile ? stateBaseline : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
     if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: null, deletedPath: null };
     if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
       stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
@@ -265,12 +268,37 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     if (values && load && options.to!.kind === 'postgresql' && !load.changesOnly && !(options.typed && options.format === 'ndjson')) copyDigest = new CopyTextDigest(values, typed);
     const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
     if (load && !baseline && !keptKind) load.unknownRowHash = true;
+    // No baseline (a first night, a new --state file): nothing vouches for the table's rows, so the merge compares their values too, not only their hashes (a value changed by hand is rewritten).
+    if (load && !baseline) load.compareValues = true;
     return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0 };
   } catch (error) {
     copyDigest?.close();
     for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * The columns earlier runs gave the custom fields (source → name), for
+ * typedColumns: what the table's loads recorded (`_pylon_columns`) first, then
+ * the baseline's schema (the --state file, the --since manifest), then the last
+ * manifest at this run's manifest path; a lower one's name that a higher one
+ * gives another field is left out.
+ */
+async function previousNames(options: ExportOptions, baseline: Baseline | undefined): Promise<Map<string, string>> {
+  const sources = [options.to ? await loadedColumnNames(options.to) : new Map<string, string>(), recordedNames(baseline?.schema)];
+  if (options.manifestPath !== undefined) sources.push(recordedNames((await readPreviousManifest(options.manifestPath))?.schema));
+  const names = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const source of sources) {
+    const added: Array<[string, string]> = [];
+    for (const [field, name] of source) if (!names.has(field) && !taken.has(name.toLowerCase())) added.push([field, name]);
+    for (const [field, name] of added) {
+      names.set(field, name);
+      taken.add(name.toLowerCase());
+    }
+  }
+  return names;
 }
 
 /** How the `_row_hash` values of the table were made, as its kept state says (undefined without one); reads the state file's first lines only. */
@@ -519,6 +547,8 @@ type LoadSink = PageSink & {
   keepState(state: StateWriter | undefined): void;
   keep(id: string): void;
   unknownRowHash: boolean;
+  /** MergeInput.compareValues: set when the run has no baseline. */
+  compareValues: boolean;
   /** The loader stages only the new and changed rows (TableLoader.stageChangesOnly); the deleted ids go to gone(). */
   changesOnly: boolean;
   /** Rows handed to the loader. */
@@ -550,6 +580,7 @@ function loadSink(
     loader,
     /** Set when neither a baseline nor the table's kept state says how the table's `_row_hash` values were made. */
     unknownRowHash: false,
+    compareValues: false,
     changesOnly: false,
     staged: 0,
     async page(all) {
@@ -569,7 +600,7 @@ function loadSink(
     },
     async prepare() {
       const started = Date.now();
-      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, keep: kept, keepUnseen: stats.listCheck.verdict === 'unverified', ...(sink.changesOnly ? { changes: { gone, unstaged } } : {}), onStep });
+      const counts = await loader.merge({ runId: options.runId, extractedAt: options.runStartedAt, hardDelete: options.hardDelete, valuesSha256: stats.valuesSha256 ?? undefined, schemaHash: stats.schemaHash ?? undefined, keep: kept, keepUnseen: stats.listCheck.verdict === 'unverified', compareValues: sink.compareValues, ...(sink.changesOnly ? { changes: { gone, unstaged } } : {}), onStep });
       // The state (prepared before the load: RANK.state < RANK.load) commits or rolls back with the merge.
       if (state?.stagedPath !== undefined) await loader.writeState(state.copyPath !== undefined ? { gzipped: createReadStream(state.copyPath) } : createReadStream(state.stagedPath));
       stats.load = { target: loader.display, table: options.to!.table, ...counts, mergeMs: Date.now() - started, staged: sink.changesOnly ? 'changes' : 'all' };

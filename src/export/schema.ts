@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CUSTOM_PREFIX } from '../columns.js';
+import { PylonCliError } from '../errors.js';
 import type { Contact } from '../pylon/types.js';
 import { readValues, type ExportColumn, type IdEntry, type RawValue } from './columns.js';
 
@@ -95,22 +96,68 @@ export function fitName(name: string, source: string, suffix = ''): string {
   return name.slice(0, MAX_NAME_BYTES - tag.length - suffix.length) + tag + suffix;
 }
 
+/** `_` + 8 hex characters of sha256(source): the suffix of a custom field whose name another field's shares. */
+function sourceTag(source: string): string {
+  return '_' + createHash('sha256').update(source).digest('hex').slice(0, NAME_HASH_CHARS);
+}
+
 /**
  * The typed columns of an export, in its column order. Each name fits every
- * target (fitName); names equal but for case get `_2`, `_3`… The name depends
- * only on the field's slug and the names before it, so it is the same every night.
+ * target (fitName). A custom field's name never passes to another field:
+ *
+ * - a field `previous` names (source → name: the table's `_pylon_columns`, the
+ *   baseline's or the last manifest's schema) keeps that name;
+ * - any other field gets `custom_<slug>` cleaned, unless another field of this
+ *   export cleans to the same name (equal but for case too: `cost-center` and
+ *   `cost_center`, `Region` and `region`), or `previous` gives that name to
+ *   another field: then it gets the name plus `_` and 8 hex characters of the
+ *   sha256 of its own source, which depends on nothing else (not the order
+ *   `GET /custom-fields` lists the fields in, nor which other fields exist).
+ *
+ * Two fields that would still get one name (a hash collision, or a name given
+ * by `previous` that a new field's own name equals) are refused: guessing
+ * would put one field's values in the other's column.
  */
-export function typedColumns(columns: readonly ExportColumn[]): TypedColumn[] {
-  const used = new Set<string>();
-  return columns.map((column) => {
-    const base = warehouseName(column);
-    let name = fitName(base, column.name);
-    for (let i = 2; used.has(name.toLowerCase()); i += 1) name = fitName(base, column.name, `_${i}`);
-    used.add(name.toLowerCase());
+export function typedColumns(columns: readonly ExportColumn[], previous?: ReadonlyMap<string, string>): TypedColumn[] {
+  const plain = columns.map((column) => fitName(warehouseName(column), column.name));
+  const clash = new Map<string, number>();
+  for (const [i, column] of columns.entries()) if (column.slug !== undefined && previous?.get(column.name) === undefined) clash.set(plain[i]!.toLowerCase(), (clash.get(plain[i]!.toLowerCase()) ?? 0) + 1);
+  /** Names `previous` gives (lower case) → their source. */
+  const owned = new Map<string, string>();
+  for (const [source, name] of previous ?? []) owned.set(name.toLowerCase(), source);
+  const used = new Map<string, string>();
+  return columns.map((column, i) => {
+    let name = plain[i]!;
+    if (column.slug !== undefined) {
+      const kept = previous?.get(column.name);
+      if (kept !== undefined) name = kept;
+      else {
+        const owner = owned.get(name.toLowerCase());
+        if (clash.get(name.toLowerCase())! > 1 || (owner !== undefined && owner !== column.name)) name = fitName(warehouseName(column), column.name, sourceTag(column.name));
+      }
+    }
+    const other = used.get(name.toLowerCase()) ?? (column.slug !== undefined && previous?.get(column.name) === undefined ? owned.get(name.toLowerCase()) : undefined);
+    if (other !== undefined && other !== column.name) {
+      throw new PylonCliError(
+        'SCHEMA_CHANGED',
+        `Cannot name the column of ${column.name}: ${name} is the column of ${other}, and giving it to another field would mix their values. Rename one of the two fields in Pylon, or leave one out with --columns`,
+      );
+    }
+    used.set(name.toLowerCase(), column.name);
     const kind = kindOf(column);
     const fields = column.entryFields ? { fields: column.entryFields } : {};
     return { name, source: column.name, kind, nullable: column.name !== 'id' && kind !== 'string_list' && kind !== 'id_list', ...fields };
   });
+}
+
+/** The source → name map of a recorded schema's custom columns (a manifest's, a state's), for typedColumns. */
+export function recordedNames(schema: Pick<SchemaRecord, 'columns'> | null | undefined): Map<string, string> {
+  const names = new Map<string, string>();
+  if (!schema || !Array.isArray(schema.columns)) return names;
+  for (const column of schema.columns) {
+    if (typeof column?.source === 'string' && typeof column.name === 'string' && column.source.startsWith(CUSTOM_PREFIX)) names.set(column.source, column.name);
+  }
+  return names;
 }
 
 /** A typed value: string, string[], bigint (integer; decimal unscaled at scale 9; timestamp in µs since the epoch, UTC), boolean, number (date: days since the epoch), IdEntry[] (id_list) or null. */

@@ -119,7 +119,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       .option('since', { type: 'string', describe: 'Delta: the manifest of an earlier export; write only new or changed contacts, and the ids gone since in <file>.deleted.csv' })
       .option('state', { type: 'string', describe: 'Delta against the last committed run: read this state file when it exists (first run: every contact is new), replace it only when the whole run is committed; one fixed path for every night (instead of --since). With --to the state is also kept in the table\'s database, and a load without --state uses that' })
       .option('allow-schema-change', { type: 'boolean', describe: 'Go on when a column was dropped or changed type against the previous manifest (typed output and loads)', defaultDescription: 'false' })
-      .option('changes', { type: 'string', describe: 'Change log: one row per insert, update, delete since --since (op,id,row_hash,valid_from,run_id); .ndjson for NDJSON' })
+      .option('changes', { type: 'string', describe: 'Change log: one row per insert, update, delete since the last run (the --state file, --since manifest or state kept in the --to table; every contact an insert without one) (op,id,row_hash,valid_from,run_id); .ndjson for NDJSON' })
       .option('to', { type: 'string', describe: 'Load into duckdb:<file>[#table] or postgresql://…[#table] (table default contacts): insert new, update changed, mark removed' })
       .option('hard-delete', { type: 'boolean', describe: 'With --to: delete removed contacts instead of setting _deleted_at', defaultDescription: 'false' })
       .option('success-marker', { type: 'boolean', describe: 'Write _SUCCESS beside the manifest, last', defaultDescription: 'true when the path has a template' })

@@ -2,6 +2,7 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline, Readable, type Writable } from 'node:stream';
 import { constants as zlibConstants, createGunzip, createGzip } from 'node:zlib';
+import { CUSTOM_PREFIX } from '../../columns.js';
 import { ConfigError, PylonCliError, type ErrorCode } from '../../errors.js';
 import { fitName, quoteIdent, typeLabel, type ColumnKind, type TypedColumn, type TypedRow } from '../schema.js';
 import { redactUrl, type LoadTarget } from './target.js';
@@ -39,6 +40,13 @@ export interface MergeInput {
    * `unstaged` the rows the run met unchanged and did not stage (counted as unchanged).
    */
   changes?: { gone: readonly string[]; unstaged: number };
+  /**
+   * Compare every column's value of the staged and the table's rows, not only
+   * `_row_hash`: set when the run has no baseline (a first night against an
+   * existing table, a --state file named anew), so a value changed in the table
+   * by hand is rewritten. Columns the load widened are always compared.
+   */
+  compareValues?: boolean;
   /** Called as each merge statement finishes, with the counts so far (the merge of a big table takes a while). */
   onStep?: (step: MergeStep, counts: Partial<MergeCounts>) => void;
 }
@@ -47,6 +55,29 @@ export type MergeStep = 'staged' | 'updated' | 'inserted' | 'deleted';
 
 /** The load log every loaded database keeps beside the tables (dlt's `_dlt_loads`): one row per load that reached its merge. */
 export const LOADS_TABLE = '_pylon_loads';
+
+/**
+ * Which field each custom column of a loaded table holds: one row per column
+ * (`table_name`, `name`, `source` = `custom.<slug>`), written with every
+ * committed load and kept for columns the export no longer has (the table
+ * keeps them too). The next run names its columns from it (typedColumns), so
+ * a column never passes to another field whatever fields come and go.
+ */
+export const COLUMNS_TABLE = '_pylon_columns';
+
+/** The statements that record the custom columns of a load in COLUMNS_TABLE (inside the merge's transaction). */
+export function columnsStatements(target: LoadTarget, columns: readonly TypedColumn[], text: string): string[] {
+  const custom = columns.filter((c) => c.source.startsWith(CUSTOM_PREFIX));
+  const ref = tableRef(target, COLUMNS_TABLE);
+  const name = sqlString(target.table);
+  if (custom.length === 0) return [`CREATE TABLE IF NOT EXISTS ${ref} (table_name ${text} NOT NULL, name ${text} NOT NULL, source ${text} NOT NULL)`];
+  return [
+    `CREATE TABLE IF NOT EXISTS ${ref} (table_name ${text} NOT NULL, name ${text} NOT NULL, source ${text} NOT NULL)`,
+    // A row of a column or a field this load names again is replaced; the rows of fields it no longer exports stay (their columns do).
+    `DELETE FROM ${ref} WHERE table_name = ${name} AND (lower(name) IN (${custom.map((c) => sqlString(c.name.toLowerCase())).join(', ')}) OR source IN (${custom.map((c) => sqlString(c.source)).join(', ')}))`,
+    `INSERT INTO ${ref} (table_name, name, source) VALUES ${custom.map((c) => `(${name}, ${sqlString(c.name)}, ${sqlString(c.source)})`).join(', ')}`,
+  ];
+}
 
 /** A table of the target's schema, quoted for SQL: `"raw"."contacts"`, or `"contacts"` without a schema. */
 export function tableRef(target: LoadTarget, name = target.name): string {
@@ -424,7 +455,7 @@ export const variantName = (column: TypedColumn) => fitName(column.name, column.
  * or adds a typed variant column beside it. Throws LOAD_TABLE_CONFLICT naming
  * the field, both types and the flag.
  */
-export function planTable(target: LoadTarget, table: string, columns: readonly TypedColumn[], existing: ReadonlyMap<string, string>, types: ColumnTypes, allowSchemaChange: boolean): TablePlan {
+export function planTable(target: LoadTarget, table: string, columns: readonly TypedColumn[], existing: ReadonlyMap<string, string>, types: ColumnTypes, allowSchemaChange: boolean, notNull: ReadonlySet<string> = new Set()): TablePlan {
   const plan: TablePlan = { targets: columns.map((c) => c.name), casts: columns.map(() => undefined), cleared: [], alterations: [], changes: [], kept: [] };
   if (existing.size === 0) return plan;
   const kindOf = new Map<string, ColumnKind>();
@@ -462,6 +493,12 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
       problems.push(column.name === 'id' ? `column id is ${have}, the export's is ${want}` : `${what}, a type this tool does not write`);
       return;
     }
+    if (widens(column.kind, tableKind)) {
+      // The table's column is already wider (a number field that was text, loaded with the flag once): the values fit as they are, so no flag is needed, as for a variant column an earlier load added.
+      plan.casts[i] = types.ddl(tableKind);
+      plan.changes.push(`loaded ${column.source} (${typeLabel(column.kind)}) into the wider ${typeLabel(tableKind)} column ${column.name}`);
+      return;
+    }
     if (!allowSchemaChange) {
       problems.push(`${what}; pass --allow-schema-change to widen the column or add a typed variant column`);
       return;
@@ -469,9 +506,6 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
     if (widens(tableKind, column.kind)) {
       plan.alterations.push({ kind: 'widen', column: column.name, type: types.ddl(column.kind, column), from: have });
       plan.changes.push(`widened ${column.name} (${column.source}) from ${typeLabel(tableKind)} to ${typeLabel(column.kind)}`);
-    } else if (widens(column.kind, tableKind)) {
-      plan.casts[i] = types.ddl(tableKind);
-      plan.changes.push(`loaded ${column.source} (${typeLabel(column.kind)}) into the wider ${typeLabel(tableKind)} column ${column.name}`);
     } else {
       if (existing.has(variant)) {
         problems.push(`${what}; its variant column ${variant} is ${existing.get(variant)}`);
@@ -486,6 +520,14 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
   });
   const extra = [...existing.keys()].filter((name) => !used.has(name));
   plan.kept = extra;
+  if (allowSchemaChange) {
+    // A kept column the export no longer fills (a deleted list field, a column renamed by hand) gets no value in the rows inserted from now on: NOT NULL would refuse each of them, night after night.
+    for (const name of extra) {
+      if (!notNull.has(name)) continue;
+      plan.alterations.push({ kind: 'nullable', column: name, type: existing.get(name)! });
+      plan.changes.push(`made column ${name} nullable: the export no longer fills it`);
+    }
+  }
   if (extra.length > 0 && !allowSchemaChange) problems.push(`it has column${extra.length > 1 ? 's' : ''} ${extra.join(', ')} that this export does not (pass --allow-schema-change to keep loading without them)`);
   if (problems.length > 0) throw loadError('LOAD_TABLE_CONFLICT', target, `table ${table} does not match the export: ${problems.join('; ')}`);
   return plan;
@@ -536,6 +578,28 @@ function mergeParts(table: string, stage: string, columns: readonly TypedColumn[
   return { at, run, insertInto, assignments };
 }
 
+/**
+ * The columns a merge compares by value besides `_row_hash`: every one but
+ * `id` with MergeInput.compareValues, else the ones the load widened (a column
+ * narrowed by hand and widened back holds rounded values whose hashes match).
+ * `table` and `staged` are the subselects' columns (quoted); `differ(x, s)` is
+ * the condition that a row of `x` differs from the staged row `s`.
+ */
+function comparedColumns(columns: readonly TypedColumn[], input: MergeInput, plan: TablePlan) {
+  const widened = new Set(plan.alterations.filter((a) => a.kind === 'widen').map((a) => a.column));
+  const picked = columns.map((c, i) => ({ c, i })).filter(({ c, i }) => c.name !== 'id' && (input.compareValues || widened.has(plan.targets[i] ?? c.name)));
+  const target = (i: number) => quoteIdent(plan.targets[i] ?? columns[i]!.name);
+  const value = (s: string, i: number) => {
+    const cast = plan.casts[i];
+    return cast ? `CAST(${s}.${quoteIdent(columns[i]!.name)} AS ${cast})` : `${s}.${quoteIdent(columns[i]!.name)}`;
+  };
+  return {
+    table: picked.map(({ i }) => `, ${target(i)}`).join(''),
+    staged: picked.map(({ c }) => `, ${quoteIdent(c.name)}`).join(''),
+    differ: (x: string, s: string) => picked.map(({ i }) => ` OR ${x}.${target(i)} IS DISTINCT FROM ${value(s, i)}`).join(''),
+  };
+}
+
 /** A merge as the loader runs it: `prepare` first, then each step (its count reported), then `cleanup`. */
 export interface MergeSql {
   prepare: string[];
@@ -566,13 +630,14 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
   const t = table;
   const { at, run, insertInto, assignments } = mergeParts(table, stage, columns, input, timestampType, plan);
   // A new (or re-added) column or variant column is empty: every row is written once, whatever its hash says. IS DISTINCT FROM, not <>, in every merge: a row whose hash was set NULL by hand is rewritten (`NULL <> h` is unknown, never true).
-  const changed = rewritesEveryRow(plan) ? 'TRUE' : `(x."_row_hash" IS DISTINCT FROM s."_row_hash" OR x."_deleted_at" IS NOT NULL)`;
+  const compared = comparedColumns(columns, input, plan);
+  const changed = rewritesEveryRow(plan) ? 'TRUE' : `(x."_row_hash" IS DISTINCT FROM s."_row_hash" OR x."_deleted_at" IS NOT NULL${compared.differ('x', 's')})`;
   const gone = (input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL') + (keep ? ` AND x."id" NOT IN (SELECT "id" FROM ${keep})` : '');
   const prepare = [
     // Two threads each building a row group of wide rows in the INSERT outgrew a 128 MB cap when every row changed (a new column changes every hash).
     'SET threads = 1',
     `CREATE TEMP TABLE ${diff} AS SELECT s.rowid AS srid, x.rowid AS trid, CASE WHEN x."id" IS NULL THEN 'i' WHEN s."id" IS NULL THEN 'd' ELSE 'u' END AS op ` +
-      `FROM (SELECT rowid, "id", "_row_hash" FROM ${stage}) s FULL JOIN (SELECT rowid, "id", "_row_hash", "_deleted_at" FROM ${t}) x ON x."id" = s."id" ` +
+      `FROM (SELECT rowid, "id", "_row_hash"${compared.staged} FROM ${stage}) s FULL JOIN (SELECT rowid, "id", "_row_hash", "_deleted_at"${compared.table} FROM ${t}) x ON x."id" = s."id" ` +
       `WHERE x."id" IS NULL OR (${gone}) OR (s."id" IS NOT NULL AND ${changed})`,
   ];
   const rows = (ops: string) => `(SELECT srid FROM ${diff} WHERE op IN (${ops}))`;
@@ -605,7 +670,8 @@ export function idDiffMergeStatements(table: string, stage: string, diff: string
   const { at, run, insertInto, assignments } = mergeParts(table, stage, columns, input, timestampType, plan);
   // A new (or re-added) column or variant column is empty: every row is written once, whatever its hash says.
   const rewriteAll = rewritesEveryRow(plan);
-  const changed = (x: string) => (rewriteAll ? 'TRUE' : `(${x}."_row_hash" IS DISTINCT FROM s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL)`);
+  const compared = comparedColumns(columns, input, plan);
+  const changed = (x: string) => (rewriteAll ? 'TRUE' : `(${x}."_row_hash" IS DISTINCT FROM s."_row_hash" OR ${x}."_deleted_at" IS NOT NULL${compared.differ(x, 's')})`);
   // Contacts Pylon still has that the run could not export (`keep`) are never gone.
   const gone = (input.hardDelete ? 's."id" IS NULL' : 's."id" IS NULL AND x."_deleted_at" IS NULL') + (keep ? ` AND NOT EXISTS (SELECT 1 FROM ${keep} k WHERE k."id" = x."id")` : '');
   const ids = (op: string) => `(SELECT "id" FROM ${diff} WHERE op = '${op}')`;
@@ -613,7 +679,7 @@ export function idDiffMergeStatements(table: string, stage: string, diff: string
   const staged = (op: string) => `ctid = ANY (ARRAY(SELECT srow FROM ${diff} WHERE op = '${op}'))`;
   const prepare = [
     `CREATE TEMP TABLE ${diff} AS SELECT s.ctid AS srow, COALESCE(s."id", x."id") AS "id", CASE WHEN x."id" IS NULL THEN 'i' WHEN s."id" IS NULL THEN 'd' ELSE 'u' END AS op ` +
-      `FROM (SELECT ctid, "id", "_row_hash" FROM ${stage}) s FULL JOIN (SELECT "id", "_row_hash", "_deleted_at" FROM ${t}) x ON x."id" = s."id" ` +
+      `FROM (SELECT ctid, "id", "_row_hash"${compared.staged} FROM ${stage}) s FULL JOIN (SELECT "id", "_row_hash", "_deleted_at"${compared.table} FROM ${t}) x ON x."id" = s."id" ` +
       `WHERE x."id" IS NULL OR (${gone}) OR (s."id" IS NOT NULL AND ${changed('x')})`,
     `ANALYZE ${diff}`,
   ];

@@ -60,6 +60,8 @@ export interface Dialect {
   check(session: Session, input: LoaderInput): Promise<void>;
   /** The existing table's columns, name → type as the catalog reports it (empty when there is no table). */
   existingColumns(session: Session, target: LoadTarget): Promise<Map<string, string>>;
+  /** The table's columns declared NOT NULL (planTable makes a kept column the export no longer fills nullable). */
+  notNullColumns(session: Session, target: LoadTarget): Promise<Set<string>>;
   tableExists(session: Session, target: LoadTarget, name: string): Promise<boolean>;
   /** Starts staging rows into the temporary table `table` (unquoted), already created with the export's columns and `_row_hash`. Required unless the dialect has openSource. */
   openStage?(session: Session, table: string, columns: readonly TypedColumn[]): Promise<Stage>;

@@ -367,6 +367,10 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       const rows = await session.rows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [target.schema ?? 'main', target.name]);
       return new Map(rows.map((r) => [String(r.column_name), comparableType(String(r.data_type))]));
     },
+    async notNullColumns(session) {
+      const rows = await session.rows(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND is_nullable = 'NO'`, [target.schema ?? 'main', target.name]);
+      return new Set(rows.map((r) => String(r.column_name)));
+    },
     tableExists: async (session, _target, name) => Number((await session.rows(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2`, [target.schema ?? 'main', name]))[0]!.n) > 0,
     async openSource(session, columns) {
       // Numbered by file_row_number as `rowid`, which the diff merge keys its rows by.

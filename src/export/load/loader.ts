@@ -4,6 +4,8 @@ import { PylonCliError } from '../../errors.js';
 import { columnDefinitions, quoteIdent } from '../schema.js';
 import {
   alterStatements,
+  columnsStatements,
+  COLUMNS_TABLE,
   loadRecord,
   loadsTableDdl,
   insertAllStatement,
@@ -72,6 +74,27 @@ export async function loadCommitted(target: LoadTarget, runId: string): Promise<
     throw isLoadError(error) ? error : dialect.classify(error);
   } finally {
     // Nothing written: the file stays as it is.
+    await session.close({ committed: true });
+  }
+}
+
+/**
+ * Which field each custom column of the target's table holds, as its loads
+ * recorded them (`_pylon_columns`, source → name); empty for a table no load
+ * of this version wrote. Read before the run names its columns (typedColumns).
+ */
+export async function loadedColumnNames(target: LoadTarget): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  if (target.kind === 'duckdb' && !(await stat(target.path).then(() => true, () => false))) return names;
+  const dialect = target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(target) : (await import('./duckdb.js')).duckdbDialect(target);
+  const session = await dialect.connect({ target, columns: [], allowSchemaChange: false, tempDir: dirname(target.kind === 'duckdb' ? target.path : '.') });
+  try {
+    if (!(await dialect.tableExists(session, target, COLUMNS_TABLE))) return names;
+    for (const row of await session.rows(`SELECT source, name FROM ${tableRef(target, COLUMNS_TABLE)} WHERE table_name = ${sqlString(target.table)}`)) names.set(String(row.source), String(row.name));
+    return names;
+  } catch (error) {
+    throw isLoadError(error) ? error : dialect.classify(error);
+  } finally {
     await session.close({ committed: true });
   }
 }
@@ -189,7 +212,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       const state = stateExists && input.keptStatePath === undefined ? await readKeptState(target, readRows, exists) : undefined;
       if (stateExists && input.keptStatePath !== undefined) keptPath = (await writeKeptState(input.keptStatePath, (write) => copyKeptState(target, readRows, exists, write))) ? input.keptStatePath : undefined;
       const direct = existing.size === 0 && (await beginDirect());
-      const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange);
+      const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange, direct ? new Set() : await dialect.notNullColumns(session, target));
       // Read before staging (the connection is busy until the merge), once the table is known to be this tool's: whether it is still as its kept state describes it (stageChangesOnly).
       const tableCheck = input.changesOnly && stateExists && !direct && existing.size > 0 ? await readTableCheck(target, readRows, exists) : undefined;
       let source = quoteIdent(stageTable);
@@ -216,6 +239,13 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
   let changesOnly = false;
   /** Rows handed to the stage (a direct load's count: every one was copied into the new table). */
   let added = 0;
+  /** Why the load failed, as the run reports it (no secrets: the target is shown redacted): what abort() records in the load log. */
+  let failure: string | undefined;
+  const failed = (error: unknown) => {
+    const coded = fail(error);
+    failure ??= coded.message;
+    return coded;
+  };
   /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
   const recordFailure = async (message: string) => {
     if (!merged || closed) return;
@@ -309,9 +339,10 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
         }
         await session.run(loadsTableDdl(target, dialect.text, dialect.bigint, ts));
         await session.run(loadRecord(target, merge, ts, { status: 'committed', counts }));
+        for (const statement of columnsStatements(target, columns, dialect.text)) await session.run(statement);
         return counts;
       } catch (error) {
-        throw fail(error);
+        throw failed(error);
       }
     },
     async readState() {
@@ -336,7 +367,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
           for await (const { sql, params } of stateWrites(target, merged.runId, dialect.timestamp, stateBytes(state))) await session.run(sql, params);
         }
       } catch (error) {
-        throw fail(error);
+        throw failed(error);
       }
     },
     async commit() {
@@ -358,7 +389,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       stage?.abort();
       await stage?.settled?.();
       await rollback();
-      await recordFailure('the run stopped before the load committed; the table was left as it was');
+      // The load's own failure when it had one (a constraint, a table changed meanwhile); else the run stopped for another reason (Pylon, an interrupt).
+      await recordFailure(failure ?? 'the run stopped before the load committed; the table was left as it was');
       await close();
     },
   };

@@ -67,6 +67,16 @@ function noPasswordError(target: PgTarget, user: string | undefined): PylonCliEr
 
 /** PostgreSQL: rows staged with COPY (text format) into a temporary table, a transaction-scoped advisory lock around the merge. */
 export function postgresDialect(target: PgTarget, onText?: (text: string, bytes: Uint8Array) => void): Dialect {
+  /**
+   * Why the connection went away, once it has: what any later failure is
+   * reported as. A statement or COPY on the dead connection fails inside the
+   * driver (`Cannot read properties of null (reading 'stream')`), which names
+   * no cause.
+   */
+  let lost: Error | undefined;
+  /** Set as this run closes the connection itself: its end is no loss. */
+  let closing = false;
+  const classifyHere = (error: unknown) => classify(lost ?? error, target);
   return {
     types: TYPES,
     text: 'text',
@@ -75,15 +85,20 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
     primaryKey: true,
     keyCollation: ID_COLLATION,
     merge: 'diff-update',
-    classify: (error) => classify(error, target),
+    classify: classifyHere,
     async connect() {
       const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 10_000 });
       // No password from the URL or PGPASSWORD (pg has resolved both by now): the password file's, through our
       // function. Passed in the config it would lose to the URL's empty password, so it is set on the client,
       // where pg looks when the server asks (a password function is pg's documented way; its types miss it here).
       if (client.password === null || client.password === undefined) (client as { password?: unknown }).password = passwordFromFile;
-      // A dropped connection must fail the run, not the process.
-      client.on('error', () => {});
+      // A dropped connection must fail the run, not the process; the run's next step reports it (classifyHere).
+      client.on('error', (error: Error) => {
+        lost ??= error;
+      });
+      client.on('end', () => {
+        if (!closing) lost ??= new Error('Connection terminated unexpectedly');
+      });
       try {
         await client.connect();
       } catch (error) {
@@ -98,7 +113,10 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
         client,
         run: async (sql, params) => (await client.query(sql, params as unknown[] | undefined)).rowCount ?? 0,
         rows: async (sql, params) => (await client.query(sql, params as unknown[] | undefined)).rows as Array<Record<string, unknown>>,
-        close: () => client.end().catch(() => {}),
+        close: () => {
+          closing = true;
+          return client.end().catch(() => {});
+        },
       } satisfies PgSession;
     },
     async check(session) {
@@ -114,10 +132,14 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
       );
       return new Map(rows.map((r) => [String(r.name), String(r.type)]));
     },
+    async notNullColumns(session) {
+      const rows = await session.rows(`SELECT a.attname AS name FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull`, [tableRef(target)]);
+      return new Set(rows.map((r) => String(r.name)));
+    },
     tableExists: async (session, _target, name) => (await session.rows(`SELECT to_regclass($1) AS oid`, [tableRef(target, name)]))[0]?.oid != null,
-    openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, target, onText),
+    openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, classifyHere, onText),
     openDirect: async (session, table, columns) =>
-      copyStage((session as PgSession).client, `COPY ${table} (${[...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ')}) FROM STDIN`, columns, target, onText),
+      copyStage((session as PgSession).client, `COPY ${table} (${[...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ')}) FROM STDIN`, columns, classifyHere, onText),
     stateIndex: true,
     async copyStateParts(session, table, name, parts) {
       // COPY's text format: base64 and the table name (letters, digits, _) need no escaping.
@@ -159,7 +181,7 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
  * table's pages alone, and its later steps join the small diff table, which
  * is ANALYZEd (idDiffMergeStatements).
  */
-function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn[], target: PgTarget, onText: ((text: string, bytes: Uint8Array) => void) | undefined): Stage {
+function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn[], classify: (error: unknown) => PylonCliError, onText: ((text: string, bytes: Uint8Array) => void) | undefined): Stage {
   const copy: Writable = client.query(copyFrom(sql));
   let failure: Error | undefined;
   copy.on('error', (error: Error) => {
@@ -168,14 +190,14 @@ function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn
   const encode = copyRows(columns);
   return {
     async add(rows, hashes) {
-      if (failure) throw classify(failure, target);
+      if (failure) throw classify(failure);
       const text = encode(rows, hashes);
       // Encoded once: the bytes go to the socket and, with onText, to the values hash.
       const bytes = Buffer.from(text);
       onText?.(text, bytes);
       if (text !== '' && !copy.write(bytes)) {
         await drained(copy);
-        if (failure) throw classify(failure, target);
+        if (failure) throw classify(failure);
       }
     },
     async finish() {

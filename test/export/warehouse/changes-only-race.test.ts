@@ -50,6 +50,12 @@ pgTest(`postgres: a row inserted by hand while a changes-only night reads Pylon 
   const second = await run.result;
   t.is(second.code, 1, second.stderr);
   t.regex(second.stderr, new RegExp(`table ${table} changed while the run read Pylon`));
+  const logged = await withPg(async (db) => (await db.query(`SELECT status, error FROM "_pylon_loads" WHERE run_id = 'n2' AND table_name = $1`, [table])).rows);
+  t.is(logged.length, 1);
+  t.is(logged[0].status, 'failed');
+  t.regex(logged[0].error, new RegExp(`table ${table} changed while the run read Pylon`), 'the load log gives the cause');
+  const password = decodeURIComponent(new URL(PG_URL!).password);
+  if (password !== '') t.false(logged[0].error.includes(password), 'and no password');
   t.deepEqual(await rows(), [...tableBefore, { ...tableBefore[0], id: 'hand-made' }].sort((a, b) => (a.id < b.id ? -1 : 1)), 'nothing was loaded: only the hand-made row differs');
 
   // The next night finds the table off its kept state, stages every row, loads the change and marks the hand-made row deleted.

@@ -87,7 +87,7 @@ test('duckdb first load: stopped mid-walk (interrupted, then Pylon failing) it l
     t.like(loaded.load, { inserted: 40, updated: 0, deleted: 0 });
     t.is(await liveCount(db), 40);
     t.deepEqual(await stageFiles(dir), []);
-    t.deepEqual(await tables(db), ['_pylon_loads', '_pylon_state', '_pylon_state_blobs', 'contacts']);
+    t.deepEqual(await tables(db), ['_pylon_columns', '_pylon_loads', '_pylon_state', '_pylon_state_blobs', 'contacts']);
 
     // A second night merges from the staged file in place: one changed row, then the file is gone; an interrupted one leaves the table and no file.
     const api = client(emulator);

@@ -91,6 +91,16 @@ async function typeChangeNights(t: import('ava').ExecutionContext, db: Db, types
     t.like(again, { complete: true });
     t.like(again.load, { updated: 0, unchanged: 30 });
     t.is(again.load!.schemaChanges, undefined, 'an existing variant is used without the flag');
+
+    // seats back to a number: the table's text column is wider, so the numbers are loaded into it as text, with the flag once and without it after.
+    customFields.find((f) => f.slug === 'seats')!.type = 'number';
+    const back = await exportFrom(emulator, { to: db.to, manifest: join(dir, 'n7.json'), runId: 'n7', allowSchemaChange: true });
+    t.like(back, { complete: true }, back.stoppedAt?.message);
+    t.deepEqual(back.load!.schemaChanges, ['loaded custom.seats (int64) into the wider string column custom_seats']);
+    const later = await exportFrom(emulator, { to: db.to, manifest: join(dir, 'n8.json'), runId: 'n8' });
+    t.like(later, { complete: true }, later.stoppedAt?.message);
+    t.like(later.load, { updated: 0, unchanged: 30 });
+    t.is(await typeOf(db, 'custom_seats'), types.text);
   });
 }
 
