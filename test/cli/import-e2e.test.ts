@@ -230,7 +230,13 @@ test('nothing listening at the base URL: exit 1 with a clear message', async (t)
   const result = await runCli(importArgs(writeInput(t, contactsCsv(3))), { env: envFor({ url: `http://127.0.0.1:${port}` }) });
   assertClean(t, result);
   t.is(result.code, 1, result.stderr);
-  t.is(result.stderr, `pylon-contacts: GET /me failed: could not connect to http://127.0.0.1:${port} (after 2 retries): the connection was refused (ECONNREFUSED), so nothing accepts connections on 127.0.0.1 port ${port}. Is the server running, and is the URL right (--base-url or PYLON_BASE_URL)?\n`);
+  // A stop at the start ends like a stop mid-run: the summary, whose fatal line names the code; nothing to resume.
+  t.true(
+    result.stderr.includes(`  fatal (PYLON_NETWORK): GET /me failed: could not connect to http://127.0.0.1:${port} (after 2 retries): the connection was refused (ECONNREFUSED), so nothing accepts connections on 127.0.0.1 port ${port}. Is the server running, and is the URL right (--base-url or PYLON_BASE_URL)?\n`),
+    result.stderr,
+  );
+  t.regex(result.stderr, /0 rows read/);
+  t.notRegex(result.stderr, /--resume/);
 });
 
 test('usage errors exit 2: a bad flag, a bad choice, a missing file or token, --resume with --dry-run', async (t) => {
