@@ -245,7 +245,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     if (options.to) {
       const keptDir = createTempDir('state');
       scratch.push(keptDir);
-      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt }, changesOnly: !options.stateFile && options.since === undefined, onCopyText: (text: string, bytes: Uint8Array) => copyDigest?.add(text, bytes) };
+      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt, schemaHash: schema.hash }, changesOnly: !options.stateFile && options.since === undefined, onCopyText: (text: string, bytes: Uint8Array) => copyDigest?.add(text, bytes) };
       load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep, hooks.signal);
       sinks.push(load);
     }

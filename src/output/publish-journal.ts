@@ -15,8 +15,9 @@
  *   folders it made;
  * - a `partial` line for each temporary file, written before the file is
  *   created;
- * - one `publish` line before the first rename: each target, the temporary
- *   file renamed onto it, and where its replaced file is kept;
+ * - one `publish` line before the first rename: each target (absolute, and
+ *   as the run was given it, for messages), the temporary file renamed onto
+ *   it, and where its replaced file is kept;
  * - a `committed` line once the set is final (after the load's COMMIT).
  *
  * The run removes its journal when it ends, whatever happened (it cleaned up
@@ -55,6 +56,12 @@ export interface PublishJournal extends PublishRecorder {
   close(): Promise<void>;
 }
 
+/** A `publish` line's entry: the paths absolute (the next run may run elsewhere), and the target as the run was given it. */
+interface JournalEntry extends PublishEntry {
+  /** The target as typed (relative to the run's folder, or absolute), for messages; absent in journals of earlier versions. */
+  shown?: string;
+}
+
 interface JournalHead {
   kind: 'pylon-contacts-publish';
   runId: string;
@@ -87,7 +94,7 @@ export async function openJournal(dir: string, head: { runId: string; load: stri
   return {
     path,
     recordPartial: (partial) => append({ partial: resolve(partial) }),
-    recordPublish: (entries) => append({ publish: entries.map((e) => ({ target: resolve(e.target), writing: resolve(e.writing), previous: resolve(e.previous) })) }),
+    recordPublish: (entries) => append({ publish: entries.map((e) => ({ target: resolve(e.target), shown: e.target, writing: resolve(e.writing), previous: resolve(e.previous) } satisfies JournalEntry)) }),
     recordCommitted: () => append({ committed: true }),
     async close() {
       if (closed) return;
@@ -106,7 +113,7 @@ export interface DeadRun {
   load: string | null;
   dirs: string[];
   partials: string[];
-  publish: PublishEntry[] | undefined;
+  publish: JournalEntry[] | undefined;
   committed: boolean;
 }
 
@@ -115,9 +122,9 @@ export interface Recovery {
   run: DeadRun;
   /** `kept`: it had committed (its kept copies were dropped); `undone`: its files were taken back. */
   outcome: 'kept' | 'undone';
-  /** Files it had renamed into place where there was none: removed. */
+  /** Files it had renamed into place where there was none: removed (named as in messages, see shownPath). */
   removed: string[];
-  /** Files it had replaced: put back. */
+  /** Files it had replaced: put back (named as in messages). */
   restored: string[];
   /** Its temporary files still there: removed. */
   partials: string[];
@@ -158,10 +165,20 @@ function parseJournal(path: string, text: string): DeadRun | undefined {
   const run: DeadRun = { path, runId: head?.runId ?? m?.[2] ?? '', pid: head?.pid ?? Number(m?.[1]), load: head?.load ?? null, dirs: head?.dirs ?? [], partials: [], publish: undefined, committed: false };
   for (const record of records.slice(1)) {
     if (typeof record.partial === 'string') run.partials.push(record.partial);
-    if (Array.isArray(record.publish)) run.publish = record.publish as PublishEntry[];
+    if (Array.isArray(record.publish)) run.publish = record.publish as JournalEntry[];
     if (record.committed === true) run.committed = true;
   }
   return run;
+}
+
+/**
+ * A target as messages name it: as the dead run was given it (a relative path
+ * as typed, like every other message of the run), when that still names the
+ * same file from this process's folder; else absolute (the dead run ran
+ * elsewhere, or its journal predates the typed form).
+ */
+function shownPath(entry: JournalEntry): string {
+  return entry.shown !== undefined && resolve(entry.shown) === entry.target ? entry.shown : entry.target;
 }
 
 const exists = (path: string) => stat(path).then(
@@ -186,11 +203,11 @@ export async function recoverRun(run: DeadRun, committed: boolean): Promise<Reco
     } else if (kept) {
       // Its old file, hard-linked before the rename: put back.
       await rename(entry.previous, entry.target);
-      recovery.restored.push(entry.target);
+      recovery.restored.push(shownPath(entry));
     } else if (await exists(entry.target)) {
       // Renamed into place where there was no file.
       await unlink(entry.target);
-      recovery.removed.push(entry.target);
+      recovery.removed.push(shownPath(entry));
     }
   }
   for (const partial of run.partials) {

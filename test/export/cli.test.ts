@@ -125,7 +125,8 @@ test('a page that keeps failing: exit 1, no final file, report and manifest name
       t.like(entry, { kind: 'page', page: '3', cursor: manifest.stoppedAt!.cursor, http_status: '403', request_id: manifest.stoppedAt!.requestId! });
       t.regex(run.stderr, /Export to .*c\.csv: FAILED/);
       t.regex(run.stderr, new RegExp(`stopped at page 3 \\(cursor ${manifest.stoppedAt!.cursor}\\): GET /contacts failed with 403`));
-      t.regex(run.stderr, /nothing was written at the target/);
+      t.regex(run.stderr, /FAILED after \d+s, 20 contacts read in 2 pages; 20 rows staged and discarded, none published\n/);
+      t.regex(run.stderr, /nothing was published: the previous file and any loaded table are as they were; this run wrote only its error report and the manifest of this failed run/);
       await assertNoToken(t, dir, run);
     } finally {
       await proxy.close();

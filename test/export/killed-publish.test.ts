@@ -103,6 +103,22 @@ for (const point of ['rename:0', 'rename:1', 'rename:8']) {
   });
 }
 
+test('the next run names the files it took back as typed, relative to the run\'s folder, not as absolute paths', async (t) => {
+  const { emulator, dir, night } = await setUp(t, true);
+  emulator.store.update(emulator.store.at(0)!.id, { name: 'Changed Before The Kill' });
+  const killed = await night('k1', { PYLON_TEST_KILL_AT: 'rename:2' });
+  t.is(killed.signal, 'SIGKILL', killed.stderr);
+
+  const next = await night('k2');
+  t.is(next.code, 0, next.stderr);
+  const said = statsOf<ExportStats>(next).warnings.find((w) => w.includes('run k1'))!;
+  const removed = /removed the 2 files it had published \(([^)]*)\)/.exec(said);
+  t.truthy(removed, said);
+  t.false(said.includes(dir), `no absolute path in: ${said}`);
+  const date = /dt=([0-9-]+)/.exec(removed![1]!)![1];
+  t.deepEqual(removed![1]!.split(', ').sort(), [`lake/changes/dt=${date}/changes-k1.csv`, `lake/contacts/dt=${date}/contacts-k1.parquet`].sort());
+});
+
 test('a run without a load killed at rename:3 of its publish: the next run removes its files and says so', async (t) => {
   await killedThenNext(t, false, 'rename:3');
 });

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { redact, type ConnectionOptionsInput } from '../../config.js';
 import { resolveExportOptions, type ExportOptionsInput } from '../../export/options.js';
+import { isSpecialFile } from '../../output/output-file.js';
 import { runExport, type ExportStats } from '../../export/run-export.js';
 import { contextOf } from '../args.js';
 import { cwdOf, type CliContext } from '../context.js';
@@ -49,16 +50,44 @@ export function exportExitCode(stats: ExportStats): number {
 }
 
 const n = (value: number) => value.toLocaleString('en-US');
+const count = (value: number, noun: string) => `${n(value)} ${noun}${value === 1 ? '' : 's'}`;
+
+/** How emptyStats names a load-only run's output (no file). */
+const NO_FILE = /^\(no file; .*\)$/;
+
+/** stdout, or a device or FIFO written in place: what it received cannot be taken back. */
+const writtenInPlace = (stats: ExportStats) => stats.output === '-' || (!NO_FILE.test(stats.output) && isSpecialFile(stats.output));
+const targetOf = (stats: ExportStats) => (stats.output === '-' ? 'stdout' : stats.output);
+
+/**
+ * The headline's counts. A run that did not complete published nothing: its rows went to temporary files (or the
+ * load's staging) that were discarded with the rolled-back transaction, so it must not say rows were written, only
+ * stdout (or a device), which cannot be taken back, received them.
+ */
+function headlineCounts(stats: ExportStats): string {
+  const pages = `in ${count(stats.pages, 'page')}`;
+  if (stats.complete) return `${count(stats.rows, 'row')} written from ${count(stats.contactsRead, 'contact')} ${pages}`;
+  if (writtenInPlace(stats)) return `${count(stats.rows, 'row')} written to ${targetOf(stats)} from ${count(stats.contactsRead, 'contact')} ${pages}`;
+  return `${count(stats.contactsRead, 'contact')} read ${pages}; ${count(stats.rows, 'row')} staged and discarded, none published`;
+}
+
+/** What a run that did not complete left where: the targets as they were, and the only files it wrote (named on the lines below). */
+function nothingPublished(stats: ExportStats): string {
+  if (writtenInPlace(stats)) return `  ${targetOf(stats)} received a partial export: discard it`;
+  const wrote = [stats.errorsPath ? 'its error report' : undefined, stats.manifestPath ? 'the manifest of this failed run' : undefined].filter((s) => s !== undefined);
+  const kept = NO_FILE.test(stats.output) ? 'nothing was loaded: the table is as it was' : 'nothing was published: the previous file and any loaded table are as they were';
+  return `  ${kept}${wrote.length > 0 ? `; this run wrote only ${wrote.join(' and ')}` : ''}`;
+}
 
 export function formatExportSummary(stats: ExportStats): string {
-  const target = stats.output === '-' ? 'stdout' : stats.output;
+  const target = targetOf(stats);
   const state = stats.complete ? 'complete' : stats.interrupted ? 'interrupted' : 'FAILED';
   const calls = Object.entries(stats.calls)
     .filter(([, count]) => count > 0)
     .map(([endpoint, count]) => `${endpoint} ${n(count)}`)
     .join(', ');
   const lines = [
-    `Export to ${target}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${n(stats.rows)} rows written from ${n(stats.contactsRead)} contacts in ${n(stats.pages)} page${stats.pages === 1 ? '' : 's'}`,
+    `Export to ${target}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${headlineCounts(stats)}`,
     `  API calls: ${calls || 'none'}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}`,
   ];
   if (stats.delta) {
@@ -78,7 +107,7 @@ export function formatExportSummary(stats: ExportStats): string {
     // A page is named only when the failure was that page's (its request or its answer); otherwise how far the walk got.
     const where = s.page !== null ? `at page ${n(s.page)}${s.cursor ? ` (cursor ${s.cursor})` : ''}` : s.pagesRead === 0 ? 'before the first page' : `after ${n(s.pagesRead)} page${s.pagesRead === 1 ? '' : 's'} had been read`;
     lines.push(`  stopped ${where}: ${s.message}`);
-    lines.push(stats.output === '-' ? '  stdout received a partial export: discard it' : '  nothing was written at the target: the previous file, its manifest and any loaded table are untouched');
+    lines.push(nothingPublished(stats));
     if (stats.errorsPath) lines.push(`  error report: ${stats.errorsPath}`);
   }
   const check = stats.listCheck;

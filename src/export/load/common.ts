@@ -399,8 +399,11 @@ export interface LoaderInput {
    * Without it the table itself is not read before the merge.
    */
   changesOnly?: boolean;
-  /** The run's id and start (as merge() will get them), when known at open: a first load into a new table can then copy its rows straight in. */
-  run?: { runId: string; extractedAt: string };
+  /**
+   * The run's id and start (as merge() will get them), when known at open: a first load into a new table can then copy its rows straight in,
+   * and a load refused as it opens is logged as failed under them (with the schema hash, as merge() would log it).
+   */
+  run?: { runId: string; extractedAt: string; schemaHash?: string };
   /** Receives each piece of COPY text of the rows a PostgreSQL load stages (copy-digest.ts hashes the values from it). */
   onCopyText?: (text: string, bytes: Uint8Array) => void;
 }

@@ -144,7 +144,8 @@ function tableMatches(check: TableCheck, baseline: { entries: number; runId?: st
  * merge in one transaction (lock, create or alter the table, update, insert,
  * mark deleted, log the load) left open until `commit()`, so the files and the
  * table are published together; a failure after the merge began is logged as
- * `failed` after the rollback.
+ * `failed` after the rollback, and so is a load refused as it opened because
+ * the table does not match the export (recordRefusal).
  */
 export async function openTableLoader(input: LoaderInput, dialect: Dialect): Promise<TableLoader> {
   const { target, columns } = input;
@@ -201,10 +202,25 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     stage = await dialect.openDirect(session, table, columns);
     return true;
   };
+  /** The target table existed when the load opened. */
+  let tableFound = false;
+  /**
+   * A load refused as it opened (LOAD_TABLE_CONFLICT: the table does not match the export) begins nothing and leaves the
+   * table untouched, but the night is a failed load all the same: it gets its `failed` row in the load log, as a merge's
+   * failure does, when the table exists (the log sits beside it) and the role may write the log (best effort). Only the
+   * log is written, outside any transaction, never the table.
+   */
+  const recordRefusal = async (error: PylonCliError) => {
+    if (error.code !== 'LOAD_TABLE_CONFLICT' || !tableFound || inTransaction || !input.run) return;
+    const night: MergeInput = { runId: input.run.runId, extractedAt: input.run.extractedAt, hardDelete: false, schemaHash: input.run.schemaHash };
+    await session.run(loadsTableDdl(target, dialect.text, dialect.bigint, dialect.timestamp)).catch(() => {});
+    await session.run(loadRecord(target, night, dialect.timestamp, { status: 'failed', error: error.message })).catch(() => {});
+  };
   const opened = await (async () => {
     try {
       await dialect.check(session, input);
       const existing = await dialect.existingColumns(session, target);
+      tableFound = existing.size > 0;
       // Read now: the connection is busy staging until the merge.
       const stateExists = await dialect.tableExists(session, target, STATE_TABLE);
       const readRows = (sql: string) => session.rows(sql);
@@ -229,8 +245,10 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       kept = state;
       return { plan, direct, stageName: source, tableCheck };
     } catch (error) {
+      const coded = fail(error);
+      await recordRefusal(coded);
       await close();
-      throw fail(error);
+      throw coded;
     }
   })();
   /** What the merge reads the staged rows from: the staging table, or the dialect's source (openSource). */
