@@ -112,6 +112,11 @@ export function createLedger({ stats, errors, results, journal, journalPath, onO
         } catch (error) {
           failure ??= error;
           await report.discard();
+          // The stats name no file that is not there: the summary says it was not written, and --resume writes it.
+          const path = report === errors ? stats.errorsPath : stats.resultsPath;
+          if (path) stats.unwritten = [...(stats.unwritten ?? []), { report: report === errors ? 'errors' : 'results', path }];
+          if (report === errors) stats.errorsPath = null;
+          else stats.resultsPath = undefined;
         }
       }
       // No row to report leaves no error report: the stats name none (`--json` said a path that did not exist).
