@@ -107,3 +107,27 @@ tmpfsTest(`a journal on a disk that fills, with rows failing: the summary names 
   const stats = statsOf(first);
   t.is(stats.created + stats.updated + stats.unchanged + stats.failed + stats.skipped + stats.notProcessed, 150);
 });
+
+tmpfsTest(`a journal entry cut short by a full disk stops the run before its PATCH is sent: --resume counts every change as updated${skipped}`, async (t) => {
+  const emulator = await startEmulator(t);
+  // Long names: each journaled PATCH (its changes, with the previous values) is about 4 KB, so the disk's last
+  // page cannot hold a whole one, and the write of that entry is cut short rather than refused.
+  const rows = 8;
+  for (let i = 0; i < rows; i++) emulator.store.insert({ name: `Old ${i} ${'o'.repeat(1800)}`, email: `u${i}@ex.example` } as never);
+  const lines = ['name,email', ...Array.from({ length: rows }, (_, i) => `New ${i} ${'n'.repeat(1800)},u${i}@ex.example`)];
+  const file = join(tempDir(t), 'long.csv');
+  writeFileSync(file, lines.join('\n') + '\n');
+  const disk = nearlyFullDisk(t, 16384);
+  const journal = join(disk, 'j.jsonl');
+  const first = await runCli(importArgs(file, '--journal', journal, '--concurrency', '1'), { env: envFor(emulator) });
+  t.is(first.code, 1, first.stderr);
+  t.regex(first.stderr, /Cannot write .*j\.jsonl/);
+  const stats = statsOf(first);
+  t.true(stats.notProcessed > 0);
+  const roomy = join(file, '..', 'j.jsonl');
+  writeFileSync(roomy, readFileSync(journal));
+  const resumed = await runCli(importArgs(file, '--journal', roomy, '--resume'), { env: envFor(emulator) });
+  t.is(resumed.code, 0, resumed.stderr);
+  // Every PATCH sent was journaled whole: the resumed run tells a change the stopped run sent from a contact that already held the values.
+  t.like(statsOf(resumed), { total: rows, updated: rows, unchanged: 0, notProcessed: 0 });
+});
