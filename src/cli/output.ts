@@ -68,7 +68,10 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     }
   }
   if (stats.notProcessed > 0 && !stats.planning) {
-    const next = stats.journalPath
+    // A dry run keeps no journal and writes nothing to Pylon: it is simply run again.
+    const next = dry
+      ? `the dry run stopped before planning them; run it again${stats.fatal ? ' once the error below is fixed' : ''}`
+      : stats.journalPath
       ? 'run the same command with --resume to finish'
       : options.input === '-'
         ? 'no journal was kept for stdin; import the same input again (rows already done are found unchanged)'
@@ -81,7 +84,9 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
       .filter(([, c]) => (c ?? 0) > 0)
       .map(([e, c]) => `${e} ${n(c ?? 0)}`)
       .join(', ');
-    lines.push(`  the real run: ${planned || 'no calls'}; about ${formatDuration(stats.etaSeconds ?? 0)} at the configured rates`);
+    // Counted from the rows planned: a dry run that stopped short would understate the real run's calls.
+    if (stats.notProcessed > 0) lines.push(`  the real run: not known, since ${n(stats.notProcessed)} rows were not planned (so far: ${planned || 'no calls'})`);
+    else lines.push(`  the real run: ${planned || 'no calls'}; about ${formatDuration(stats.etaSeconds ?? 0)} at the configured rates`);
   }
   const drifted = (stats as ImportStats & { drifted?: number }).drifted ?? 0;
   if (drifted > 0 && options.undoRetry) {
