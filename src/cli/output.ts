@@ -68,7 +68,10 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     }
   }
   if (stats.notProcessed > 0 && !stats.planning) {
-    const next = stats.journalPath
+    // A dry run keeps no journal and writes nothing to Pylon: it is simply run again.
+    const next = dry
+      ? `the dry run stopped before planning them; run it again${stats.fatal ? ' once the error below is fixed' : ''}`
+      : stats.journalPath
       ? 'run the same command with --resume to finish'
       : options.input === '-'
         ? 'no journal was kept for stdin; import the same input again (rows already done are found unchanged)'
@@ -81,7 +84,9 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
       .filter(([, c]) => (c ?? 0) > 0)
       .map(([e, c]) => `${e} ${n(c ?? 0)}`)
       .join(', ');
-    lines.push(`  the real run: ${planned || 'no calls'}; about ${formatDuration(stats.etaSeconds ?? 0)} at the configured rates`);
+    // Counted from the rows planned: a dry run that stopped short would understate the real run's calls.
+    if (stats.notProcessed > 0) lines.push(`  the real run: not known, since ${n(stats.notProcessed)} rows were not planned (so far: ${planned || 'no calls'})`);
+    else lines.push(`  the real run: ${planned || 'no calls'}; about ${formatDuration(stats.etaSeconds ?? 0)} at the configured rates`);
   }
   const drifted = (stats as ImportStats & { drifted?: number }).drifted ?? 0;
   if (drifted > 0 && options.undoRetry) {
@@ -94,10 +99,18 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     lines.push('    the report holds the planned values, not the current ones: do not import it. Make a new plan to review the current values');
     if (options.driftHint) lines.push(`    or apply the plan to exactly those contacts anyway: ${options.driftHint}`);
   }
-  if (stats.failed > 0 && options.undoRetry) lines.push(`  error report: ${stats.errorsPath} (the undo file's rows that failed, as written: fix them, then run ${options.undoRetry})`);
-  else if (stats.failed > 0 && drifted === 0) lines.push(`  error report: ${stats.errorsPath} (fix the rows and import that file again)`);
-  else if (stats.failed > 0) lines.push(`  error report: ${stats.errorsPath}`);
-  if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}`);
+  // A report the run could not write (a full disk) is named as such, never as a file to open; one a stop left short says so.
+  const resume = stats.journalPath ? 'run the same command with --resume: it writes it again, complete' : undefined;
+  for (const { report, path } of stats.unwritten ?? []) lines.push(`  ${report === 'errors' ? 'error report' : 'results'}: not written (the run stopped before it could write ${path})${resume ? `; ${resume}` : ''}`);
+  const short = stats.notProcessed > 0 ? ` (incomplete: the ${n(stats.notProcessed)} rows not processed are not in it${resume ? `; ${resume}` : ''})` : '';
+  if (stats.failed > 0 && stats.errorsPath) {
+    if (!existsSync(stats.errorsPath)) lines.push(`  error report: not written (the run stopped before it could write ${stats.errorsPath})${resume ? `; ${resume}` : ''}`);
+    else if (short) lines.push(`  error report: ${stats.errorsPath}${short}`);
+    else if (options.undoRetry) lines.push(`  error report: ${stats.errorsPath} (the undo file's rows that failed, as written: fix them, then run ${options.undoRetry})`);
+    else if (drifted === 0) lines.push(`  error report: ${stats.errorsPath} (fix the rows and import that file again)`);
+    else lines.push(`  error report: ${stats.errorsPath}`);
+  }
+  if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}${short}`);
   if (stats.undoPath && !dry && stats.updated > 0) lines.push(undoLine(stats, stats.undoPath));
   else if (options.noUndoNeeded && !dry && !stats.undoPath && stats.updated === 0) lines.push('  undo file: none written, since no contact was changed (there is nothing to undo)');
   if (options.createdApart && !dry && stats.created > 0) {

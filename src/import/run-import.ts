@@ -181,6 +181,16 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       accountCreates = await migration.createAccounts((item) => check(item).kind === 'lookup');
     }
     migration.settle?.(false); // the duplicate pre-scan's last row is no row of this pass
+    // A report line that cannot be written (a full disk) stops the run as it does for a row the dispatcher writes:
+    // the row is not processed (its journal entry, if written, replays it on --resume), and the summary follows.
+    const settle = async (outcome: () => Promise<void>) => {
+      try {
+        await outcome();
+      } catch (error) {
+        if (control.judge(error) !== 'stop') throw error;
+        ledger.notProcessed();
+      }
+    };
     let chunk: ChunkRow[] = [];
     let chunkKeys = 0;
     /** Rows --mode create sends with nothing to find their contact by later (no email, id or external id). */
@@ -197,13 +207,13 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       const prepared = prepare(next.value);
       // A row's account match counts in the summary when the row goes on to be written, or fails on its account.
       migration.settle?.(prepared.kind === 'lookup' || prepared.kind === 'replay' || (prepared.kind === 'fail' && prepared.issue.code === 'ROW_ACCOUNT_AMBIGUOUS'));
-      if (prepared.kind === 'replay') await ledger.replay(prepared.row, prepared.previous);
+      if (prepared.kind === 'replay') await settle(() => ledger.replay(prepared.row, prepared.previous));
       else if (prepared.kind === 'skip') {
         // A row the preset's or map's filters leave out (deleted, not a contact): a skipped outcome, counted apart too.
         stats.filtered = (stats.filtered ?? 0) + 1;
-        await ledger.record(prepared.row, 'skipped', { message: prepared.message });
+        await settle(() => ledger.record(prepared.row, 'skipped', { message: prepared.message }));
       }
-      else if (prepared.kind === 'fail') await ledger.fail(prepared.row, prepared.issue);
+      else if (prepared.kind === 'fail') await settle(() => ledger.fail(prepared.row, prepared.issue));
       else {
         chunk.push(prepared.row);
         if (prepared.row.key) chunkKeys++;

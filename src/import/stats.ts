@@ -47,6 +47,8 @@ export interface ImportStats {
    */
   undoKeepsExternalIds?: number;
   journalPath?: string;
+  /** Reports (error report, results) the run could not write (a full disk): none is left under that name. Absent when none. */
+  unwritten?: { report: 'errors' | 'results'; path: string }[];
   warnings: string[];
   /** Migrations: rows the preset's or map's filters left out (deleted records, agents…), among `skipped`; the reason is in `_message`. */
   filtered?: number;

@@ -243,7 +243,7 @@ export function holdJournal(path: string): JournalHold {
         throw outputWriteError(path, error);
       }
       try {
-        writeSync(fd, JSON.stringify(startEntry(key)) + '\n');
+        writeLine(fd, JSON.stringify(startEntry(key)));
       } catch (error) {
         rmSync(path, { force: true });
         throw outputWriteError(path, error);
@@ -265,6 +265,19 @@ export function holdJournal(path: string): JournalHold {
     },
   };
   return hold;
+}
+
+/**
+ * Appends one entry with one write(2), whole or not at all. A disk that fills mid-entry makes write(2) return
+ * short rather than fail: the cut entry would not parse, so a PATCH sent after its "sent" entry was cut would be
+ * unknown to --resume (counted unchanged, its undo row lost). A short write is an ENOSPC, and stops the run before it sends.
+ */
+function writeLine(fd: number, text: string): void {
+  const bytes = Buffer.from(text + '\n');
+  const written = writeSync(fd, bytes);
+  if (written < bytes.length) {
+    throw Object.assign(new Error(`ENOSPC: no space left on device, write (${written} of the entry's ${bytes.length} bytes written)`), { code: 'ENOSPC' });
+  }
 }
 
 const startEntry = (key: JournalKey) => ({ t: 'start', v: 1, at: new Date().toISOString(), tool: TOOL_VERSION, ...key });
@@ -305,7 +318,7 @@ export function openJournal(path: string, start: JournalKey, resume: boolean, ho
   let closed = false;
   const append = (entry: object) => {
     try {
-      writeSync(fd, JSON.stringify(entry) + '\n');
+      writeLine(fd, JSON.stringify(entry));
     } catch (error) {
       // A journal that cannot be written stops the run (never a row failure); what it holds stays valid.
       throw outputWriteError(path, error);

@@ -57,7 +57,8 @@ export interface LedgerParts {
 }
 
 export function createLedger({ stats, errors, results, journal, journalPath, onOutcome }: LedgerParts): OutcomeLedger {
-  // Counted once written: a row whose report line could not be written is counted as not processed instead.
+  // Counted once written: a row whose report line could not be written is counted as not processed instead
+  // (unless the journal holds its outcome: `journaledUnreported`).
   const report = async (row: RowRef, outcome: Outcome, detail: OutcomeDetail) => {
     if (outcome === 'failed') {
       await errors.write({ line: row.line, cells: row.cells, code: detail.code ?? 'ROW_API_FAILED', field: detail.field, message: detail.message ?? '', status: detail.status, requestId: detail.requestId });
@@ -68,6 +69,11 @@ export function createLedger({ stats, errors, results, journal, journalPath, onO
     stats[outcome]++;
   };
   let closed = false;
+  /**
+   * Rows whose outcome reached the journal but whose report line could not be written (a full disk): they are
+   * counted by that outcome, as `--resume` replays them, and the caller's `notProcessed()` for them is absorbed.
+   */
+  let journaledUnreported = 0;
   return {
     async record(row, outcome, detail = {}) {
       if (journal) {
@@ -79,6 +85,15 @@ export function createLedger({ stats, errors, results, journal, journalPath, onO
         else if (detail.message) entry.message = detail.message; // a skip's reason, for the results of a resumed run
         // Journal first: a report line without a journal entry would be written again on resume.
         journal.done(entry);
+        try {
+          await report(row, outcome, detail);
+        } catch (error) {
+          stats[outcome]++;
+          journaledUnreported++;
+          throw error;
+        }
+        onOutcome?.();
+        return;
       }
       await report(row, outcome, detail);
       onOutcome?.();
@@ -99,7 +114,9 @@ export function createLedger({ stats, errors, results, journal, journalPath, onO
       onOutcome?.();
     },
     notProcessed(rows = 1) {
-      stats.notProcessed += rows;
+      const absorbed = Math.min(rows, journaledUnreported);
+      journaledUnreported -= absorbed;
+      stats.notProcessed += rows - absorbed;
     },
     async close({ complete }) {
       if (closed) return undefined;
@@ -112,6 +129,11 @@ export function createLedger({ stats, errors, results, journal, journalPath, onO
         } catch (error) {
           failure ??= error;
           await report.discard();
+          // The stats name no file that is not there: the summary says it was not written, and --resume writes it.
+          const path = report === errors ? stats.errorsPath : stats.resultsPath;
+          if (path) stats.unwritten = [...(stats.unwritten ?? []), { report: report === errors ? 'errors' : 'results', path }];
+          if (report === errors) stats.errorsPath = null;
+          else stats.resultsPath = undefined;
         }
       }
       // No row to report leaves no error report: the stats name none (`--json` said a path that did not exist).

@@ -471,11 +471,15 @@ test('import --create-accounts stopped by a fatal error after creating accounts 
   t.is(first.code, 1, first.stderr);
   t.is(accountsNamed(emulator, 'Newco').length, 4);
   t.true(existsSync(join(dir, '.acc.journal.jsonl')), 'the journal is kept');
+  // Stopped before its first row, the run still gives its summary, and says how to finish.
+  t.regex(first.stderr, /Import of .*: stopped/);
+  t.regex(first.stderr, /fatal \(PYLON_AUTH\): .* — fix it and run again with --resume/);
   const resumed = await runCli([...args, '--resume'], { env: envFor(proxy) });
   t.is(resumed.code, 0, resumed.stderr);
   t.deepEqual(accountsNamed(emulator, 'Newco'), ['Newco 0', 'Newco 1', 'Newco 2', 'Newco 3'], 'no account created twice');
   t.deepEqual(notExactlyOnce(emulator, readCsv(input).map((r) => r.email)), []);
 });
+
 
 test('--journal /dev/null or /dev/full is refused (OUTPUT_UNWRITABLE, exit 2), with --resume too: a journal must be a regular file', async (t) => {
   const emulator = await startEmulator(t);
