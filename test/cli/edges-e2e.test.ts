@@ -3,10 +3,10 @@
  * process against the emulator on a real socket, real files, real full disks.
  */
 import test, { type ExecutionContext } from 'ava';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { canMountTmpfs, mountTmpfs } from '../helpers/tmpfs.js';
 import { contactsCsv, emailOf, envFor, FAST_RATE, notExactlyOnce, runCli, spawnCli, startEmulator, startFaultProxy, statsOf, tempDir, writes } from '../helpers/cli.js';
 
 
@@ -100,23 +100,7 @@ test('an output path under a file (not a folder) is exit 2 with the reason, for 
 // ------------------------------------------------------------- finding 3: a disk that fills mid-run
 
 /** A 64 KiB tmpfs, or undefined where this machine does not allow mounting one. */
-function smallDisk(t: ExecutionContext): string | undefined {
-  const dir = join(tempDir(t), 'full');
-  mkdirSync(dir);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  t.teardown(() => {
-    try {
-      execFileSync('umount', [dir], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
-  });
-  return dir;
-}
+const smallDisk = (t: ExecutionContext) => mountTmpfs(t, '64k');
 
 test('results on a disk that fills mid-run: exit 1 with the path, the journal kept, no row failed for it; --resume finishes', async (t) => {
   const emulator = await startEmulator(t, { duplicateEmail: 'allow' });
@@ -141,20 +125,7 @@ test('results on a disk that fills mid-run: exit 1 with the path, the journal ke
   t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf('full', i))), []);
 });
 
-/** Whether this machine lets us mount a tmpfs (root with mount rights): probed once, so a test that needs one is reported as skipped, never passed. */
-function canMountTmpfs(): boolean {
-  const dir = mkdtempSync(join(tmpdir(), 'pylon-mount-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'ignore' });
-    execFileSync('umount', [dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmdirSync(dir);
-  }
-}
-const mountable = canMountTmpfs();
+const mountable = canMountTmpfs;
 
 // A journal cannot live on a device like /dev/full: without a tmpfs this one cannot run.
 (mountable ? test : test.skip)(`a journal on a disk that fills: exit 1, no row marked failed, the journal kept and resumable${mountable ? '' : ' [skipped: cannot mount a tmpfs here (needs root and mount rights)]'}`, async (t) => {

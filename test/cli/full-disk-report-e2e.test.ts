@@ -3,44 +3,20 @@
  * against the emulator, the report on a real, nearly full tmpfs.
  */
 import test, { type ExecutionContext } from 'ava';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envFor, FAST_RATE, runCli, startEmulator, statsOf, tempDir, type CliResult } from '../helpers/cli.js';
 import type { Emulator } from '../../src/emulator/index.js';
+import { canMountTmpfs, mountTmpfs, tmpfsSkipNote } from '../helpers/tmpfs.js';
 
-/** Whether this machine lets us mount a tmpfs (root with mount rights): probed once, so a test that needs one is reported as skipped, never passed. */
-function canMountTmpfs(): boolean {
-  const dir = mkdtempSync(join(tmpdir(), 'pylon-mount-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'ignore' });
-    execFileSync('umount', [dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmdirSync(dir);
-  }
-}
-const mountable = canMountTmpfs();
-const tmpfsTest = mountable ? test : test.skip;
-const skipped = mountable ? '' : ' [skipped: cannot mount a tmpfs here (needs root and mount rights)]';
+const tmpfsTest = canMountTmpfs ? test : test.skip;
+const skipped = tmpfsSkipNote;
 
 /** A 64 KiB tmpfs with only `free` bytes left. */
 function nearlyFullDisk(t: ExecutionContext, free: number): string {
-  const dir = join(tempDir(t), 'full');
-  mkdirSync(dir);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'ignore' });
-  t.teardown(() => {
-    try {
-      execFileSync('umount', [dir], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
-  });
-  writeFileSync(join(dir, 'filler'), Buffer.alloc(64 * 1024 - free));
-  return dir;
+  const disk = mountTmpfs(t, '64k', free);
+  if (!disk) throw new Error('the tmpfs mounted in the probe but not for the test');
+  return disk;
 }
 
 /** 150 rows: 50 updates of existing contacts, 50 creates, 50 invalid emails (each with a long name, so the error report is large). */

@@ -7,15 +7,15 @@
  * of nothing, of a changed file, of another host) exit 2 and write nothing.
  */
 import test from 'ava';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { Contact } from '../../src/pylon/types.js';
 import { FAST_RATE, contactsCsv, emailOf, envFor, filesUnder, notExactlyOnce, runCli, spawnCli, startEmulator, startFaultProxy, tempDir, type CliResult } from '../helpers/cli.js';
 import { seedContacts } from '../update/seed.js';
+import { canMountTmpfs, mountTmpfs } from '../helpers/tmpfs.js';
 
 const FAST = ['--rate', FAST_RATE, '--concurrency', '8'];
 /** PATCH paced at 40 a second, the rest unpaced: a 200-contact run lasts seconds, long enough to be stopped mid-way. */
@@ -223,22 +223,8 @@ for (const command of ['update', 'apply'] as const) {
   });
 }
 
-/** A tmpfs of `size` (a real file system that fills), or undefined where this machine cannot mount one. */
-function smallDisk(t: Parameters<typeof startEmulator>[0], size: string): string | undefined {
-  const dir = join(tempDir(t, 'pylon-full-'), 'disk');
-  mkdirSync(dir);
-  if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).status !== 0) return undefined;
-  t.teardown(() => void spawnSync('umount', [dir]));
-  return dir;
-}
-
-const canMount = (() => {
-  const dir = mkdtempSync(join(tmpdir(), 'pylon-mount-probe-'));
-  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir]).status === 0;
-  if (ok) spawnSync('umount', [dir]);
-  rmSync(dir, { recursive: true, force: true });
-  return ok;
-})();
+const smallDisk = mountTmpfs;
+const canMount = canMountTmpfs;
 const diskTest = canMount ? test : test.skip;
 
 for (const command of ['update', 'apply'] as const) {
