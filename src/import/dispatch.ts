@@ -353,11 +353,13 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         }
         return;
       }
-      for (const [i, checkpoint] of checkpoints.entries()) {
+      let noted = false;
+      for (const checkpoint of checkpoints) {
         const until = (share: number) => Math.max(...pending.map((d) => d.sentAt + share * d.lateMs));
         const wait = until(checkpoint) - Date.now();
         if (wait > 0) {
-          if (i === 0) parts.onNote?.(`checking ${pending.length} creates whose answer was lost, by email, for up to ${Math.ceil((until(1) - Date.now()) / 1000)} s (a server may apply a create late); none is sent again before`);
+          // Said once, before the first wait (the first checkpoint, at once, usually has none).
+          if (!noted && (noted = true)) parts.onNote?.(`checking ${pending.length} creates whose answer was lost, by email, for up to ${Math.ceil((until(1) - Date.now()) / 1000)} s (a server may apply a create late); none is sent again before`);
           await sleep(wait, undefined, { signal }).catch(() => undefined);
         }
         await parts.visibility?.settle();
