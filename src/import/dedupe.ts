@@ -2,7 +2,7 @@ import type { RecordItem } from '../csv/read.js';
 import type { ColumnPlan } from './columns.js';
 import { hashBytes } from './hash.js';
 import { splitMulti } from '../columns.js';
-import { duplicateKeysFor, keyFor, type HeldKeySlots, type KeyedRow, type LookupKey } from './lookup-key.js';
+import { duplicateKeysFor, heldExternalIdKey, keyFor, type HeldKeySlots, type KeyedRow, type LookupKey } from './lookup-key.js';
 
 /**
  * Rows of one file that target the same contact: same id, or (without an id) the
@@ -37,6 +37,13 @@ export interface DuplicateIndex {
   decide(line: number, key: string): DuplicateDecision;
   /** The first line of the file that carried `key` (of the rows decided so far; after a pre-pass, of the whole file), or undefined. */
   firstLine(key: string): number | undefined;
+  /**
+   * Records that the row at `line` carries external id `externalId` (under any label): never a duplicate by itself, but
+   * Pylon keeps an external id once per contact, so the first row carrying it decides its label (see prepare-row.ts).
+   */
+  claimExternalId(line: number, externalId: string): void;
+  /** The first line of the file carrying `externalId` under any label (as `firstLine`), or undefined. */
+  firstLineOfExternalId(externalId: string): number | undefined;
 }
 
 export interface DuplicateSummary {
@@ -62,12 +69,16 @@ export interface ScannedDuplicates extends DuplicateIndex {
  */
 export function createDuplicateTracker(expectedKeys = 0, route?: HeldKeySlots): DuplicateIndex {
   const index = new LineIndex(false, expectedKeys, route);
+  // Apart from the duplicate keys: a bare id is no duplicate, and the summary counts duplicate keys only.
+  const held = new LineIndex(false, 0);
   return {
     decide(line, key) {
       const first = index.add(key, line);
       return first === line ? { keep: true } : { keep: false, duplicateOf: first };
     },
     firstLine: (key) => index.firstLine(key),
+    claimExternalId: (line, externalId) => void held.add(heldExternalIdKey(externalId), line),
+    firstLineOfExternalId: (externalId) => held.firstLine(heldExternalIdKey(externalId)),
   };
 }
 
@@ -84,6 +95,7 @@ export async function scanDuplicates(
   route?: HeldKeySlots,
 ): Promise<ScannedDuplicates> {
   const index = new LineIndex(true, expectedKeys, route);
+  const held = new LineIndex(false, 0);
   let rowsWithKey = 0;
   for await (const item of source) {
     if (item.error) continue;
@@ -91,6 +103,8 @@ export async function scanDuplicates(
       index.add(key, item.line);
       rowsWithKey++;
     }
+    const externalId = externalIdOfCells(item.cells, plan);
+    if (externalId) held.add(heldExternalIdKey(externalId), item.line);
   }
   const singles = index.singles();
   const summary: DuplicateSummary = {
@@ -117,6 +131,9 @@ export async function scanDuplicates(
       }
     },
     firstLine: (key) => index.firstLine(key),
+    // The pre-pass has read every row.
+    claimExternalId: () => undefined,
+    firstLineOfExternalId: (externalId) => held.firstLine(heldExternalIdKey(externalId)),
   };
 }
 
@@ -189,6 +206,11 @@ export function keyOfCells(cells: readonly string[], plan: ColumnPlan): string |
 /** The row's duplicate keys from its cells, the same as `duplicateKeysFor(desired)` after validation. */
 export function duplicateKeysOfCells(cells: readonly string[], plan: ColumnPlan): Array<{ key: LookupKey; by: string }> {
   return duplicateKeysFor(keyedCells(cells, plan));
+}
+
+/** The row's external id from its cells (any label), as validation reads it. */
+export function externalIdOfCells(cells: readonly string[], plan: ColumnPlan): string | undefined {
+  return keyedCells(cells, plan).external_id;
 }
 
 function keyedCells(cells: readonly string[], plan: ColumnPlan): KeyedRow {

@@ -1,12 +1,12 @@
 import type { RecordItem } from '../csv/read.js';
 import type { InputItem } from '../input/index.js';
 import type { ColumnPlan } from './columns.js';
-import { duplicateKeysOfCells, type DuplicateIndex } from './dedupe.js';
+import { duplicateKeysOfCells, externalIdOfCells, type DuplicateIndex } from './dedupe.js';
 import type { RowIssue } from './desired.js';
 import type { ChunkRow } from './dispatch.js';
 import type { Journal, JournalOutcome } from '../run/journal.js';
 import type { RowRef } from '../run/ledger.js';
-import { DEFAULT_EXTERNAL_ID_LABEL, duplicateKeysFor, keyFor } from './lookup-key.js';
+import { DEFAULT_EXTERNAL_ID_LABEL, duplicateKeysFor, keyFor, labelledKeyOf } from './lookup-key.js';
 import type { ImportOptions } from './options.js';
 import { unvalidatedEmail, validateRow, type ValidationContext } from './validate.js';
 
@@ -22,7 +22,10 @@ export interface RowPreparation {
   validation: ValidationContext;
   duplicates: DuplicateIndex;
   journal?: Journal;
-  options: Pick<ImportOptions, 'mode' | 'onDuplicate' | 'set'>;
+  options: Pick<ImportOptions, 'mode' | 'onDuplicate' | 'set'> & {
+    /** This host was seen to take an external id another contact holds under another label (clears.ts ServerMemory). */
+    externalIdsPerLabel?: boolean;
+  };
   /** Cells in the file's header as read, not a migration's output columns (to name the extra cells of a ragged row, which is the row as read). */
   headerWidth: number;
   /** Where an error report being imported again keeps its `_error_code`, `_line` and `_error_message` (in the rows as read), if it is one. */
@@ -58,6 +61,8 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     // scanDuplicates (the pre-pass of --on-duplicate last|error) counts the same rows.
     const claim = () => {
       for (const { key } of duplicateKeysOfCells(cells, columns)) duplicates.decide(item.line, key);
+      const externalId = externalIdOfCells(cells, columns);
+      if (externalId) duplicates.claimExternalId(item.line, externalId);
     };
     const previous = journal?.previous.get(item.line);
     if (previous) {
@@ -127,12 +132,30 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       const decision = duplicates.decide(item.line, duplicateKey);
       if (!decision.keep && !duplicate) duplicate = { duplicateOf: decision.duplicateOf, by };
     }
+    if (desired.external_id) duplicates.claimExternalId(item.line, desired.external_id);
     if (duplicate) {
       const { duplicateOf, by } = duplicate;
       const field = by === 'external id' ? 'external_id' : by === 'secondary email' ? 'emails' : by;
       // A secondary email finds a contact as the email does: one email, one row, whichever column holds it in either row.
       const same = by === 'secondary email' ? 'email: one of its secondary emails is an email of that row' : by;
       return { kind: 'fail', row: withEmail, issue: { code: 'ROW_DUPLICATE_IN_FILE', field, message: `Duplicate of line ${duplicateOf} (same ${same}; --on-duplicate ${options.onDuplicate})` } };
+    }
+    // Pylon keeps an external id once per contact, whatever its label: of two rows carrying one id under two labels, the
+    // first row's contact takes it and the other's write is refused (the server answers only once the first is in, so the
+    // outcome would hang on the order the writes land). Decided here, before any call: the dry run counts what the real run
+    // does. A host seen to keep ids per label takes both.
+    const idFirst = desired.external_id && !options.externalIdsPerLabel ? duplicates.firstLineOfExternalId(desired.external_id) : undefined;
+    if (idFirst !== undefined && idFirst !== duplicates.firstLine(labelledKeyOf(desired)!)) {
+      const label = desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
+      return {
+        kind: 'fail',
+        row: withEmail,
+        issue: {
+          code: 'ROW_EXTERNAL_ID_TAKEN',
+          field: 'external_id',
+          message: `External id ${desired.external_id} (label "${label}") is also line ${idFirst}'s, under another label: Pylon keeps an external id once per contact, whatever its label, so line ${idFirst}'s contact takes it and this row would be refused; nothing was sent. If the two labels name one system, spell them the same (labels are compared exactly); if they are two systems' records, import this row without its external id or with another one`,
+        },
+      };
     }
     const reportedDuplicate = report && row.cells[report.code]?.trim() === 'ROW_DUPLICATE_IN_FILE' ? { line: (report.line === undefined ? '' : row.cells[report.line]?.trim()) || '?' } : undefined;
     return { kind: 'lookup', row: { line: item.line, cells: row.cells, desired, key, ...(row.notes ? { notes: row.notes } : {}), ...(reportedDuplicate ? { reportedDuplicate } : {}) } };

@@ -171,7 +171,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
     const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
 
-    const preparation = { columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, options, headerWidth: reportHeader.length, report: reportColumnsOf(reportHeader) };
+    const preparation = { columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, options: { ...options, externalIdsPerLabel: clears.externalIdUnderOtherLabel()?.takes ?? false }, headerWidth: reportHeader.length, report: reportColumnsOf(reportHeader) };
     const prepare = createRowPreparer({ ...preparation, duplicates, journal });
     // migration: --create-accounts creates the accounts of the rows that will be written, judged by the same checks on a
     // pass of their own (a duplicate index of its own under `first`; the pre-scan's, which only reads, under last|error).

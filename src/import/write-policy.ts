@@ -112,7 +112,8 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
     const conflict = externalIdConflict(row.desired, [existing.data]);
     if (conflict) {
       ctx.planContext.clears?.learnExternalIdUnderOtherLabel(false, ctx.onNote);
-      return { outcome: 'failed', id: existingId, requestId: existing.requestId, issue: conflict };
+      // The contact is the holder's, not the row's: the results file leaves _contact_id empty (the message names the holder).
+      return { outcome: 'failed', id: '', requestId: existing.requestId, issue: conflict };
     }
     const diff = diffContact(row.desired, existing.data, ctx.planContext);
     // The clears the server is known not to take are left out by updateWithClears, and fail the row there.
