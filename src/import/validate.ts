@@ -325,7 +325,12 @@ function customParser(definition: CustomFieldDefinition): CustomParser {
     case 'datetime':
       return (v) => {
         const iso = parseDateTime(v);
-        return iso === undefined ? `${shown(v)} is not a date-time (RFC 3339, e.g. 2026-01-31T09:30:00Z)${BEYOND_SPEC}` : { value: iso };
+        if (iso !== undefined) return { value: iso };
+        // A date-time without a zone names no instant: which one is the source's to say, never guessed here.
+        if (ZONELESS_DATE_TIME.test(v)) {
+          return `${shown(v)} has no time zone, so it names no instant: add Z if it is UTC (${v.replace(' ', 'T')}${/:\d{2}:\d{2}/.test(v) ? '' : ':00'}Z) or its offset (e.g. +01:00), or export it from the source with one${BEYOND_SPEC}`;
+        }
+        return `${shown(v)} is not a date-time (RFC 3339, e.g. 2026-01-31T09:30:00Z)${BEYOND_SPEC}`;
       };
     case 'url':
       return (v) => (isHttpUrl(v) ? { value: v } : `${shown(v)} is not an http(s) URL${BEYOND_SPEC}`);
@@ -413,6 +418,8 @@ export function isAvatarUrl(value: string): boolean {
 }
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** A date and a time of day with no zone (`2024-11-02T14:30:00`, `2024-11-02 14:30`): what spreadsheets and many exports write. */
+const ZONELESS_DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/;
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

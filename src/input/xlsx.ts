@@ -14,7 +14,8 @@ import { assembleRecordSource, type CsvLayout, type RecordItem, type RecordSourc
  * (`1.2345678901234567E+19`, every digit the workbook has): so written in the
  * error report, it fails again as an id (`lostDigitsId` in
  * import/spreadsheet-values.ts) rather than importing as the whole number
- * `12345678901234567168`. Date cells (a date number format) are ISO dates.
+ * `12345678901234567168`. Date cells (a date number format) are ISO dates; a
+ * date-time, which a workbook stores without a zone, is read as UTC (`…Z`).
  * `line` is the spreadsheet's row number.
  *
  * Memory: the whole workbook is parsed at once (SheetJS has no row streaming),
@@ -78,7 +79,7 @@ function detach(s: string): string {
 }
 
 /** Each row below the header as text, read once (every pass over the file reads these); empties `rows` as it goes. */
-function sheetRows(rows: Cell[][], headerRow: number, width: number, ssf: Ssf, date1904: boolean): Array<SheetRow | undefined> {
+function sheetRows(rows: Cell[][], headerRow: number, width: number, ssf: Ssf, date1904: boolean, seen: { dateTimes: number }): Array<SheetRow | undefined> {
   const out = new Array<SheetRow | undefined>(rows.length);
   for (let r = headerRow + 1; r < rows.length; r++) {
     const row = rows[r];
@@ -88,6 +89,7 @@ function sheetRows(rows: Cell[][], headerRow: number, width: number, ssf: Ssf, d
     for (let c = 0; c < cells.length; c++) {
       const cell = row[c];
       cells[c] = detach(text(cell, ssf, date1904));
+      if (cell?.t === 'n' && cells[c]!.endsWith('Z')) seen.dateTimes++;
       if (lost === undefined && c < width && lostDigits(cell)) lost = c;
     }
     out[r] = lost === undefined ? { cells } : { cells, lost };
@@ -177,7 +179,12 @@ async function loadSheet(path: string, sheetOption: string | undefined, name: st
   const header = (rows[headerRow] ?? []).map((cell) => text(cell, ssf, date1904).trim());
   while (header.length > 0 && header[header.length - 1] === '') header.pop();
   if (names.length > 1 && sheetOption === undefined) warnings.push(`${name} has ${names.length} sheets; read the first, "${sheetName}" (choose another with --sheet)`);
-  return { rows: sheetRows(rows, headerRow, header.length, ssf, date1904), header, headerRow, warnings, bytesRead: bytes.length };
+  const seen = { dateTimes: 0 };
+  const sheetRowsRead = sheetRows(rows, headerRow, header.length, ssf, date1904, seen);
+  if (seen.dateTimes > 0) {
+    warnings.push(`${seen.dateTimes} date-time cell${seen.dateTimes === 1 ? ' was' : 's were'} read as UTC (…Z): a workbook stores no time zone. If the times are local, write them as text with their offset (2024-11-02T14:30:00+01:00)`);
+  }
+  return { rows: sheetRowsRead, header, headerRow, warnings, bytesRead: bytes.length };
 }
 
 export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
@@ -249,7 +256,7 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 /**
  * A cell as text: text cells as written; whole numbers from the stored value
  * with every digit (beyond 2^53, in scientific notation); dates (a date number
- * format) as ISO `YYYY-MM-DD`, with `THH:MM:SS` when the cell has a time; other
+ * format) as ISO `YYYY-MM-DD`, with `THH:MM:SSZ` when the cell has a time (read as UTC); other
  * numbers as displayed unless the display is scientific notation; booleans as
  * TRUE/FALSE.
  */
@@ -261,7 +268,8 @@ export function text(cell: Cell | undefined, ssf?: Ssf, date1904 = false): strin
       const d = ssf.parse_date_code(v, { date1904 });
       if (d) {
         const day = `${pad(d.y, 4)}-${pad(d.m)}-${pad(d.d)}`;
-        return Number.isInteger(v) ? day : `${day}T${pad(d.H)}:${pad(d.M)}:${pad(d.S)}`;
+        // A workbook stores no time zone: a date-time is read as UTC (`Z`), so a datetime custom field takes it as RFC 3339 requires.
+        return Number.isInteger(v) ? day : `${day}T${pad(d.H)}:${pad(d.M)}:${pad(d.S)}Z`;
       }
     }
     // Beyond 2^53 the whole number (12345678901234567168) would claim digits the workbook never had.

@@ -1,0 +1,40 @@
+/**
+ * XLSX cells that the reader cannot take as written: a date-time (a workbook stores no time zone) and what a
+ * user can do about each, through the built CLI against the emulator.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import * as XLSX from '@e965/xlsx';
+import { envFor, FAST_RATE, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
+import { readCsv } from '../helpers/corpus.js';
+
+function writeWorkbook(path: string, ws: XLSX.WorkSheet): string {
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(wb, ws, 'Contacts');
+  writeFileSync(path, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+  return path;
+}
+
+test('an Excel date-time cell goes into a datetime custom field, read as UTC and said once; a zone-less text date-time says how to fix it', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const ws = XLSX.utils.aoa_to_sheet([
+    ['name', 'email', 'custom.last_seen_at'],
+    // 45598 is 2 November 2024; .6041666… is 14:30.
+    ['D1', 'd1@x6.example', 45598 + (14 * 60 + 30) / 1440],
+    ['D3', 'd3@x6.example', '2024-11-02 14:30'],
+  ]);
+  ws.C2!.z = 'yyyy-mm-dd hh:mm';
+  const input = writeWorkbook(join(dir, 'dates.xlsx'), ws);
+  const errors = join(dir, 'errors.csv');
+  const res = await runCli(['import', input, '--rate', FAST_RATE, '--errors', errors, '--json'], { env: envFor(emulator), cwd: dir });
+  t.is(res.code, 3, res.stderr);
+  t.like(statsOf(res), { created: 1, failed: 1 });
+  t.true(statsOf(res).warnings.some((w) => /^1 date-time cell was read as UTC/.test(w)));
+  const created = [...emulator.store.all()].find((c) => c.email === 'd1@x6.example');
+  t.is(created?.custom_fields?.last_seen_at?.value, '2024-11-02T14:30:00.000Z');
+  const [failed] = readCsv(errors);
+  t.is(failed?._line, '3');
+  t.regex(failed?._error_message ?? '', /"2024-11-02 14:30" has no time zone, so it names no instant: add Z if it is UTC \(2024-11-02T14:30:00Z\)/);
+});
