@@ -30,6 +30,8 @@ interface Cell {
   t?: string;
   v?: unknown;
   w?: string;
+  /** The formula (read with cellFormula), kept only to tell a formula the writer never calculated from an empty cell. */
+  f?: string;
   /** The number format (read with cellNF). */
   z?: string | number;
 }
@@ -53,10 +55,14 @@ export interface XlsxSourceOptions {
   memo?: WorkbookMemo;
 }
 
-/** One row below the header as text: its cells (every cell of the row, the header's width at least) and the first column, within the header, whose number lost digits. */
+/**
+ * One row below the header as text: its cells (every cell of the row, the header's width at least), the first column,
+ * within the header, whose number lost digits, and the first whose formula has no calculated value (with the formula).
+ */
 export interface SheetRow {
   cells: string[];
   lost?: number;
+  formula?: { column: number; text: string };
 }
 
 /** A sheet as read: its rows as text (undefined where the sheet has no row), where its header is, and what the reader has to say about it. */
@@ -86,13 +92,15 @@ function sheetRows(rows: Cell[][], headerRow: number, width: number, ssf: Ssf, d
     if (!row) continue;
     const cells = new Array<string>(Math.max(width, row.length));
     let lost: number | undefined;
+    let formula: SheetRow['formula'];
     for (let c = 0; c < cells.length; c++) {
       const cell = row[c];
       cells[c] = detach(text(cell, ssf, date1904));
       if (cell?.t === 'n' && cells[c]!.endsWith('Z')) seen.dateTimes++;
       if (lost === undefined && c < width && lostDigits(cell)) lost = c;
+      if (formula === undefined && c < width && formulaWithoutValue(cell)) formula = { column: c, text: detach(cell!.f!) };
     }
-    out[r] = lost === undefined ? { cells } : { cells, lost };
+    out[r] = { cells, ...(lost === undefined ? {} : { lost }), ...(formula ? { formula } : {}) };
     // Let the row's cell objects go now rather than with the whole sheet, so the text and the cells are not all held at once.
     (rows as Array<Cell[] | undefined>)[r] = undefined;
   }
@@ -151,7 +159,9 @@ async function loadSheet(path: string, sheetOption: string | undefined, name: st
   const XLSX = await import('@e965/xlsx');
   let workbook;
   try {
-    workbook = XLSX.read(bytes, { type: 'buffer', dense: true, cellText: true, cellNF: true, cellDates: false, cellHTML: false, cellFormula: false, sheetStubs: false });
+    // Formulas and stubs are read to see a formula cell the writer never calculated (openpyxl, SheetJS write none): without
+    // them such a cell is left out of the sheet, and would read as empty without a word.
+    workbook = XLSX.read(bytes, { type: 'buffer', dense: true, cellText: true, cellNF: true, cellDates: false, cellHTML: false, cellFormula: true, sheetStubs: true });
   } catch (error) {
     const message = (error as Error).message ?? String(error);
     if (/password|encrypt/i.test(message) || (!isZip && /EncryptionInfo|EncryptedPackage/.test(bytes.toString('latin1')))) {
@@ -216,6 +226,19 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
     for (let r = headerRow + 1; r < rows.length; r++) {
       const row = rows[r];
       const cells = row ? row.cells.slice(0, width) : new Array<string>(width).fill('');
+      // Before the blank check: a row of such formulas is not blank, its values are missing.
+      if (row?.formula !== undefined) {
+        const { column, text: formula } = row.formula;
+        yield {
+          line: r + 1,
+          cells,
+          error: {
+            code: 'ROW_XLSX_FORMULA_NO_VALUE',
+            message: `Column ${header[column] || `column ${column + 1}`} (cell ${columnLetters(column)}${r + 1}) holds a formula without a calculated value (=${formula}): the program that wrote the workbook did not calculate it, so there is nothing to import. Open the file in Excel or LibreOffice and save it (which calculates every formula), then import it again; or type the value in its place`,
+          },
+        };
+        continue;
+      }
       if (cells.every((t) => t.trim() === '')) {
         blankRecords++;
         continue;
@@ -246,6 +269,18 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
   return source;
 }
 
+/** A formula cell with no calculated value: a stub (`t: 'z'`), or a typed cell without a value. */
+export function formulaWithoutValue(cell: Cell | undefined): boolean {
+  return cell?.f !== undefined && (cell.t === 'z' || cell.v === undefined);
+}
+
+/** A 0-based column number as the sheet names it (0 → A, 26 → AA). */
+function columnLetters(column: number): string {
+  let name = '';
+  for (let n = column + 1; n > 0; n = Math.floor((n - 1) / 26)) name = String.fromCharCode(65 + ((n - 1) % 26)) + name;
+  return name;
+}
+
 /** A number cell too large for its stored value to hold every digit (beyond 2^53): an id read from it would be another id. */
 export function lostDigits(cell: Cell | undefined): boolean {
   return cell?.t === 'n' && typeof cell.v === 'number' && Number.isInteger(cell.v) && !Number.isSafeInteger(cell.v);
@@ -261,7 +296,8 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
  * TRUE/FALSE.
  */
 export function text(cell: Cell | undefined, ssf?: Ssf, date1904 = false): string {
-  if (!cell) return '';
+  // A stub: a cell the sheet lists without a value (formatted but empty, or a formula never calculated).
+  if (!cell || cell.t === 'z') return '';
   if (cell.t === 'n' && typeof cell.v === 'number') {
     const v = cell.v;
     if (ssf && cell.z !== undefined && ssf.is_date(cell.z)) {

@@ -1,6 +1,6 @@
 /**
- * XLSX cells that the reader cannot take as written: a date-time (a workbook stores no time zone) and what a
- * user can do about each, through the built CLI against the emulator.
+ * XLSX cells that the reader cannot take as written: a date-time (a workbook stores no time zone), a formula the
+ * writer never calculated; and what a user can do about each, through the built CLI against the emulator.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,4 +37,26 @@ test('an Excel date-time cell goes into a datetime custom field, read as UTC and
   const [failed] = readCsv(errors);
   t.is(failed?._line, '3');
   t.regex(failed?._error_message ?? '', /"2024-11-02 14:30" has no time zone, so it names no instant: add Z if it is UTC \(2024-11-02T14:30:00Z\)/);
+});
+
+test('a row whose name is a formula without a calculated value fails ROW_XLSX_FORMULA_NO_VALUE naming the cell, not ROW_NAME_REQUIRED', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const ws = XLSX.utils.aoa_to_sheet([
+    ['name', 'email'],
+    ['F1', 'f1@x4.example'],
+    ['F2', 'f2@x4.example'],
+  ]);
+  ws.A2 = { t: 's', f: 'CONCATENATE("F","1")' };
+  const input = writeWorkbook(join(dir, 'formula.xlsx'), ws);
+  const errors = join(dir, 'errors.csv');
+  const results = join(dir, 'results.csv');
+  const res = await runCli(['import', input, '--rate', FAST_RATE, '--errors', errors, '--results', results, '--json'], { env: envFor(emulator), cwd: dir });
+  t.is(res.code, 3, res.stderr);
+  t.like(statsOf(res), { created: 1, failed: 1 });
+  const [failed] = readCsv(errors);
+  t.is(failed?._line, '2');
+  t.is(failed?._error_code, 'ROW_XLSX_FORMULA_NO_VALUE');
+  t.regex(failed?._error_message ?? '', /^Column name \(cell A2\) holds a formula without a calculated value \(=CONCATENATE\("F","1"\)\)/);
+  t.is(readCsv(results).find((r) => r._line === '2')?.email, 'f1@x4.example');
 });

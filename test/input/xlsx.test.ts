@@ -142,3 +142,35 @@ test('one parse per run: sources sharing a WorkbookMemo read the workbook once (
   memo.clear();
   await t.throwsAsync(createXlsxSource({ input: path, memo }).header(), { message: /Input file not found/ });
 });
+
+test('a formula the writer never calculated (no cached value) fails its row naming the column, the cell and the formula, never reads as empty', async (t) => {
+  const ws = XLSX.utils.aoa_to_sheet([
+    ['name', 'email', 'seats'],
+    ['F1', 'f1@x.example', 1],
+    ['F2', 'f2@x.example', 2],
+    ['F3', 'f3@x.example', 3],
+    [null, null, null],
+  ]);
+  // As openpyxl and SheetJS write them: the formula, no value. A cached value (C4) and a stored error are read as ever.
+  ws.A2 = { t: 's', f: 'CONCATENATE("F","1")' };
+  ws.C3 = { t: 'n', f: 'SUM(1,2)' };
+  ws.C4 = { t: 'n', v: 3, f: 'SUM(1,2)' };
+  ws.A5 = { t: 's', f: 'B4' };
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(wb, ws, 'S');
+  const path = join(dir, 'formulas.xlsx');
+  writeFileSync(path, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+  const { items } = await readAll(path);
+  t.deepEqual(
+    items.map((i) => [i.line, i.error?.code, i.cells]),
+    [
+      [2, 'ROW_XLSX_FORMULA_NO_VALUE', ['', 'f1@x.example', '1']],
+      [3, 'ROW_XLSX_FORMULA_NO_VALUE', ['F2', 'f2@x.example', '']],
+      [4, undefined, ['F3', 'f3@x.example', '3']],
+      // A row of such formulas only is not blank: its values are missing.
+      [5, 'ROW_XLSX_FORMULA_NO_VALUE', ['', '', '']],
+    ],
+  );
+  t.regex(items[0]!.error!.message, /^Column name \(cell A2\) holds a formula without a calculated value \(=CONCATENATE\("F","1"\)\): .*Open the file in Excel or LibreOffice and save it/);
+  t.regex(items[1]!.error!.message, /^Column seats \(cell C3\) holds a formula without a calculated value \(=SUM\(1,2\)\)/);
+});
