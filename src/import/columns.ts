@@ -99,7 +99,7 @@ export function resolveColumns(header: readonly string[], options: ResolveColumn
   if (unknown.length > 0) {
     const list = unknown.slice(0, 20).map((u) => u.shown).join(', ') + (unknown.length > 20 ? ` and ${unknown.length - 20} more` : '');
     // A first line of data read as the header: skipping its "columns" would lose the email column and that row.
-    const hint = missingHeaderHint(unknown.map((u) => u.header));
+    const hint = missingHeaderHint(unknown.map((u) => u.header)) || titleRowHint(header, unknown.length);
     throw new ConfigError(
       'CONFIG_UNKNOWN_COLUMNS',
       `Unknown column${unknown.length > 1 ? 's' : ''} in the header: ${list}.` +
@@ -245,6 +245,16 @@ export function missingHeaderHint(headers: readonly string[]): string {
   const email = headers.find((cell) => /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/.test(normalizeHeader(cell)));
   if (!email) return '';
   return `Missing header? The first line looks like data (${quoteCell(normalizeHeader(email))} is an email address), so the file seems to have no header line: add one naming the columns as its first line, e.g. email for a list of addresses, or name,email.`;
+}
+
+/**
+ * A header of one cell that names no column (`Contacts export 2026`, a merged title above the column names): the
+ * header is further down. Said with the usual advice, which still applies.
+ */
+function titleRowHint(header: readonly string[], unknown: number): string {
+  const cells = header.filter((cell) => normalizeHeader(cell) !== '');
+  if (cells.length !== 1 || unknown !== 1) return '';
+  return `The first line holds one cell only: if it is a title above the column names, delete the lines above the header and import again. Known columns are ${IMPORT_COLUMNS.join(', ')} and custom.<slug> for each contact custom field; rename columns, map them with --map mapping.json, or skip them with --ignore-unknown-columns.`;
 }
 
 /** Levenshtein distance (one home, shared with the CLI's flag suggestions). */

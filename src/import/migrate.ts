@@ -264,6 +264,9 @@ export async function prepareMigration(
     compileTransform(map, sourceHeader, {
       source: source ?? (format === 'csv' ? '--map' : `the ${format.toUpperCase()} input`),
       requireName: options.mode !== 'update',
+      // A plain file (XLSX, JSON, or a CSV with --default-country…) is checked as a CSV is: by the run's column check (an
+      // unknown column, such as a title row read as the header, or no email column), not as a map the user never wrote.
+      plainFile: transformMap === undefined,
       defaultCountry,
       onBadPhone: options.onBadPhone,
       externalIdColumn: options.externalIdColumn,

@@ -365,6 +365,11 @@ export interface CompileOptions {
   source: string;
   /** The map must produce a name (default true; false for --mode update). */
   requireName?: boolean;
+  /**
+   * The map is a plain file's own columns (no preset or transforming map): neither a name nor a key is required here,
+   * as for a CSV; the run's column check names an unknown column or a missing email, and a row created without a name fails alone.
+   */
+  plainFile?: boolean;
   defaultCountry?: CountryCode;
   /** A phone number that cannot be stored: dropped from the contact with a note (default), or the row fails (`--on-bad-phone`). */
   onBadPhone?: BadPhonePolicy;
@@ -464,10 +469,10 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
   const externalLabel = options.externalIdLabel ?? map.externalId?.label ?? map.source ?? 'import';
   if (externalColumn !== undefined) fields.external_id = { kind: 'copy', from: externalColumn };
   const normalizeId = options.externalIdColumn === undefined && map.externalId?.normalize === 'salesforce18' ? salesforceId18 : undefined;
-  if (options.requireName !== false && !fields.name) {
+  if (options.requireName !== false && !options.plainFile && !fields.name) {
     throw bad(options.source, 'fields.name', 'the map produces no name, and Pylon needs one to create a contact; map the name, e.g. "name": {"join": ["First Name", "Last Name"]} (or import with --mode update)');
   }
-  if (!fields.email && !fields.id && !fields.external_id) {
+  if (!options.plainFile && !fields.email && !fields.id && !fields.external_id) {
     throw bad(options.source, 'fields.email', 'the map produces neither an email nor an id, so rows could not be matched to contacts; map a column to email');
   }
 

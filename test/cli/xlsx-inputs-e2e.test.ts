@@ -1,6 +1,7 @@
 /**
  * XLSX cells that the reader cannot take as written: a date-time (a workbook stores no time zone), a formula the
- * writer never calculated; and what a user can do about each, through the built CLI against the emulator.
+ * writer never calculated; and what a user can do about each, through the built CLI against the emulator. A plain
+ * XLSX or JSON file (no preset, no map) is checked as a CSV is: a title row, or no name column, is said the same way.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,4 +60,40 @@ test('a row whose name is a formula without a calculated value fails ROW_XLSX_FO
   t.is(failed?._error_code, 'ROW_XLSX_FORMULA_NO_VALUE');
   t.regex(failed?._error_message ?? '', /^Column name \(cell A2\) holds a formula without a calculated value \(=CONCATENATE\("F","1"\)\)/);
   t.is(readCsv(results).find((r) => r._line === '2')?.email, 'f1@x4.example');
+});
+
+test('a plain XLSX or JSON file is checked as a CSV is: a merged title row is an unknown column with the hint, no name column leaves the rows to fail alone, no email column says so', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const env = envFor(emulator);
+  const titled = XLSX.utils.aoa_to_sheet([['Contacts export 2026', null], ['name', 'email'], ['Z1', 'z1@s4i.example']]);
+  titled['!merges'] = [{ s: { r: 0, c: 0 }, e: { r: 0, c: 1 } }];
+  const inputs = {
+    titleXlsx: writeWorkbook(join(dir, 'merged.xlsx'), titled),
+    titleCsv: join(dir, 'merged.csv'),
+    nameXlsx: writeWorkbook(join(dir, 'noname.xlsx'), XLSX.utils.aoa_to_sheet([['email'], ['q1@x.example']])),
+    nameJson: join(dir, 'noname.json'),
+    emailJson: join(dir, 'noemail.json'),
+  };
+  writeFileSync(inputs.titleCsv, 'Contacts export 2026,\nname,email\nZ1,z1@s4i.example\n');
+  writeFileSync(inputs.nameJson, '[{"email": "q1@x.example"}]\n');
+  writeFileSync(inputs.emailJson, '[{"name": "Q"}]\n');
+  const run = (input: string) => runCli(['import', input, '--dry-run', '--rate', FAST_RATE, '--json'], { env, cwd: dir });
+
+  for (const input of [inputs.titleXlsx, inputs.titleCsv]) {
+    const res = await run(input);
+    t.is(res.code, 2, res.stderr);
+    t.regex(res.stderr, /Unknown column in the header: "Contacts export 2026"\. The first line holds one cell only: if it is a title above the column names, delete the lines above the header and import again\..*--ignore-unknown-columns/);
+    t.notRegex(res.stderr, /The map/);
+  }
+  for (const input of [inputs.nameXlsx, inputs.nameJson]) {
+    const res = await run(input);
+    t.is(res.code, 3, res.stderr);
+    t.like(statsOf(res), { failed: 1 });
+    t.is(readCsv(input.replace(/\.(xlsx|json)$/, '.errors.csv'))[0]?._error_code, 'ROW_NAME_REQUIRED');
+  }
+  const noEmail = await run(inputs.emailJson);
+  t.is(noEmail.code, 2, noEmail.stderr);
+  t.regex(noEmail.stderr, /The file has no email or id column, so rows cannot be matched to contacts/);
+  t.notRegex(noEmail.stderr, /The map/);
 });
