@@ -5,6 +5,7 @@ import { ConfigError, InternalError, PylonCliError, invalidOption } from '../err
 import { badBytesMessage, createDecoder, describeInvisible, describeValues, detectBom, hasBadBytes, hasUtf8Characters, isValidUtf8, looksLikeUtf8, markedBytes, marksBadBytes, readAsUtf8, readBadBytes, resolveEncoding, type Decoder } from './decode.js';
 import { hasEnoughToSniff, readSepLine, sniffDelimiter } from './sniff.js';
 import { createTokenizer, type RawRecord, type RecordError, type Tokenizer } from './tokenize.js';
+import { binaryInputMessage } from './binary.js';
 
 /**
  * The import's input: a CSV file (or stdin) read as a stream of records, pulled by
@@ -156,6 +157,9 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
     }
     let bytes: Uint8Array = Buffer.concat(parts);
     if (bytes.length === 0) throw new ConfigError('CSV_MALFORMED', `${name} is empty: expected a header line`);
+    // A binary file (the export's Parquet, an old .xls) would be read as a CSV holding NUL bytes: say what it is.
+    const binary = binaryInputMessage(name, bytes);
+    if (binary) throw new ConfigError('INPUT_FORMAT', binary, { option: '<file>' });
 
     const bom = detectBom(bytes);
     if (bom) {

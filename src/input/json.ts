@@ -4,6 +4,7 @@ import { assembleRecordSource, openInput, type CsvLayout, type RecordItem, type 
 import { badBytesMessage, createDecoder, detectBom, hasBadBytes, markedBytes, marksBadBytes, readBadBytes, resolveEncoding, type Decoder } from '../csv/decode.js';
 import { MULTI_SEPARATOR } from '../columns.js';
 import { canonicalDecimal } from '../decimal.js';
+import { binaryInputMessage } from '../csv/binary.js';
 
 /**
  * A JSON array (`[{…}, {…}]`) or NDJSON (one object per line) read as records,
@@ -238,6 +239,8 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
       size += chunk.length;
     }
     const bytes = Buffer.concat(head);
+    const binary = binaryInputMessage(name, bytes);
+    if (binary) throw new ConfigError('INPUT_FORMAT', binary, { option: '<file>' });
     const bom = detectBom(bytes);
     encoding = bom?.encoding ?? requestedEncoding ?? 'utf8';
     if (bom && requestedEncoding !== undefined && requestedEncoding.replace(/-/g, '') !== bom.encoding) {

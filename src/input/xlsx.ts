@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, InternalError, invalidOption } from '../errors.js';
 import { assembleRecordSource, type CsvLayout, type RecordItem, type RecordSource } from '../csv/read.js';
+import { binaryInputMessage } from '../csv/binary.js';
 
 /**
  * An XLSX workbook's sheet read as records (SheetJS, the `@e965/xlsx` build of
@@ -148,6 +149,8 @@ async function loadSheet(path: string, sheetOption: string | undefined, name: st
   if (bytes.length === 0) throw new ConfigError('INPUT_FORMAT', `${name} is empty: expected an XLSX workbook`, { option: '<file>' });
   const isZip = startsWith(bytes, ZIP);
   if (!isZip && !startsWith(bytes, CFB)) {
+    const binary = binaryInputMessage(name, bytes);
+    if (binary) throw new ConfigError('INPUT_FORMAT', `${binary.replace(/^(.*?) is (.*?):/, '$1 is not an XLSX workbook but $2:')}`, { option: '<file>' });
     const text = bytes.subarray(0, 512).toString('utf8');
     const looksText = !text.includes('\u0000') && /[,;\t]/.test(text);
     throw new ConfigError(
