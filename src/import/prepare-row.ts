@@ -144,8 +144,9 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     // first row's contact takes it and the other's write is refused (the server answers only once the first is in, so the
     // outcome would hang on the order the writes land). Decided here, before any call: the dry run counts what the real run
     // does. A host seen to keep ids per label takes both.
-    const idFirst = desired.external_id && !options.externalIdsPerLabel ? duplicates.firstLineOfExternalId(desired.external_id) : undefined;
-    if (idFirst !== undefined && idFirst !== duplicates.firstLine(labelledKeyOf(desired)!)) {
+    // A row naming its contact by Pylon id keys no (label, id) pair among the duplicates: it is left to the server.
+    const idFirst = desired.external_id && !desired.id && !options.externalIdsPerLabel ? duplicates.firstLineOfExternalId(desired.external_id) : undefined;
+    if (idFirst !== undefined && idFirst !== item.line && idFirst !== duplicates.firstLine(labelledKeyOf(desired)!)) {
       const label = desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
       return {
         kind: 'fail',

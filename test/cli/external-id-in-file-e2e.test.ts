@@ -63,3 +63,19 @@ test('a row refused because a contact in Pylon holds its external id under anoth
   t.is(row?._contact_id, '');
   t.regex(row?._message ?? '', new RegExp(`ROW_EXTERNAL_ID_TAKEN: .*held by contact ${zed.id}`));
 });
+
+test('rows naming their contact by Pylon id, each with its own external id, are written as before (no (label, id) pair is keyed for them)', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const env = { ...envFor(emulator), XDG_STATE_HOME: join(dir, 'state') };
+  const ann = emulator.store.insert({ name: 'Ann', email: 'ann@x.example' });
+  const bob = emulator.store.insert({ name: 'Bob', email: 'bob@x.example' });
+  const input = join(dir, 'in.csv');
+  writeFileSync(input, `id,external_id,external_id_label\n${ann.id},900,crm\n${bob.id},901,crm\n`);
+  for (const extra of [['--dry-run'], []]) {
+    const res = await runCli(['import', input, '--rate', FAST_RATE, '--errors', join(dir, 'errors.csv'), '--json', ...extra], { env, cwd: dir });
+    t.is(res.code, 0, res.stderr);
+    t.like(statsOf(res), { updated: 2, failed: 0 });
+  }
+  t.deepEqual(emulator.store.get(ann.id)?.external_ids, [{ external_id: '900', label: 'crm' }]);
+});
