@@ -25,7 +25,9 @@ import { duplicateKeysFor, heldExternalIdKey, keyFor, type HeldKeySlots, type Ke
  * bytes + 10 (offset, length, first line; × up to 1.5 for growth) + 4 for the
  * last line (pre-pass only) + 11–21 for 1.33–2.67 table slots of 8 bytes (at most
  * three quarters full); `summary.memoryBytes` reports it. Keys the list lookup
- * already holds cost 4–8 bytes a slot instead (`HeldKeySlots`).
+ * already holds cost 4–8 bytes a slot instead (`HeldKeySlots`). A row's bare
+ * external id (`claimExternalId`) costs as much again, in a table of its own that
+ * the summary does not count: it is no duplicate key.
  */
 
 export type DuplicatePolicy = 'first' | 'last' | 'error';
