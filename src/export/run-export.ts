@@ -179,7 +179,9 @@ async function exportWithJournal(options: ExportOptions, hooks: RunExportHooks, 
     stats.statePath = options.statePath === undefined ? null : (outputs.state?.ref?.path ?? null);
     if (options.manifestPath !== undefined) await unlink(`${options.manifestPath}.failed.json`).catch(() => {});
   } catch (error) {
-    await Promise.all(sinks.map((sink) => sink.abort()));
+    // A schema change refused after the load opened is the load's failed night: its load log says why.
+    const cause = error instanceof PylonCliError && error.code === 'SCHEMA_CHANGED' ? error.message : undefined;
+    await Promise.all(sinks.map((sink) => sink.abort(cause)));
     if (error instanceof ConfigError) {
       await report.close();
       await removeEmptyMadeDirs(madeDirs);
@@ -625,7 +627,7 @@ function loadSink(
       await loader.commit();
       stats.load!.mergeMs += Date.now() - started;
     },
-    abort: () => loader.abort(),
+    abort: (cause) => loader.abort(cause),
   };
   return sink;
 }

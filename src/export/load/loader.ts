@@ -36,7 +36,7 @@ import {
   type TableLoader,
 } from './common.js';
 import type { LoadTarget } from './target.js';
-import type { Dialect, Stage } from './dialect.js';
+import type { Dialect, Session, Stage } from './dialect.js';
 
 export * from './common.js';
 
@@ -144,8 +144,9 @@ function tableMatches(check: TableCheck, baseline: { entries: number; runId?: st
  * merge in one transaction (lock, create or alter the table, update, insert,
  * mark deleted, log the load) left open until `commit()`, so the files and the
  * table are published together; a failure after the merge began is logged as
- * `failed` after the rollback, and so is a load refused as it opened because
- * the table does not match the export (recordRefusal).
+ * `failed` after the rollback, and so are the load's failures while it staged,
+ * the run's refusal before the merge (abort's cause) and a load refused as it
+ * opened because the table does not match the export (recordRefusal).
  */
 export async function openTableLoader(input: LoaderInput, dialect: Dialect): Promise<TableLoader> {
   const { target, columns } = input;
@@ -264,11 +265,33 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     failure ??= coded.message;
     return coded;
   };
-  /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
-  const recordFailure = async (message: string) => {
-    if (!merged || closed) return;
-    await session.run(loadsTableDdl(target, dialect.text, dialect.bigint, dialect.timestamp)).catch(() => {});
-    await session.run(loadRecord(target, merged, dialect.timestamp, { status: 'failed', error: message })).catch(() => {});
+  /**
+   * After a rollback: the load's `failed` row in the load log (best effort), then the session closed. Under the merge's
+   * input once it began, else under the run's id and start (LoaderInput.run): a load that failed while it staged (a row
+   * refused, the connection lost) or that the run refused before its merge (SCHEMA_CHANGED) is a failed night too. On
+   * the load's own connection when it still works; when it does not (lost while staging or committing), on a new one,
+   * opened after this one is closed (DuckDB takes one instance per file) and only to a database that still exists
+   * (a DuckDB file this run created and committed nothing to is removed as it closes).
+   */
+  const closeLoggingFailure = async (message: string | undefined) => {
+    const night: MergeInput | undefined = merged ?? (input.run && { runId: input.run.runId, extractedAt: input.run.extractedAt, hardDelete: false, schemaHash: input.run.schemaHash });
+    if (message === undefined || night === undefined || closed) return close();
+    const statements = [loadsTableDdl(target, dialect.text, dialect.bigint, dialect.timestamp), loadRecord(target, night, dialect.timestamp, { status: 'failed', error: message })];
+    /** Whether the row was written (the table may exist already, or the role may not create it: the DDL's failure alone is no failure). */
+    const write = async (on: Session) => {
+      await on.run(statements[0]!).catch(() => {});
+      return on.run(statements[1]!).then(() => true, () => false);
+    };
+    const written = await write(session);
+    await close();
+    if (written || (target.kind === 'duckdb' && !(await stat(target.path).then(() => true, () => false)))) return;
+    const fresh = await dialect.connect({ ...input, columns: [] }).catch(() => undefined);
+    if (!fresh) return;
+    try {
+      await write(fresh);
+    } finally {
+      await fresh.close({ committed: true }).catch(() => {});
+    }
   };
   const rollback = async () => {
     if (inTransaction) await session.run('ROLLBACK').catch(() => {});
@@ -285,7 +308,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
         await stage!.add(rows, hashes);
         added += rows.length;
       } catch (error) {
-        throw fail(error);
+        // The load's own failure: abort() logs it.
+        throw failed(error);
       }
     },
     stageChangesOnly(baseline) {
@@ -396,20 +420,20 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       } catch (error) {
         const failure = fail(error);
         await rollback();
-        await recordFailure(failure.message);
+        await closeLoggingFailure(failure.message);
         throw failure;
       } finally {
         await close();
       }
     },
-    async abort() {
+    async abort(cause) {
       if (closed) return;
       stage?.abort();
       await stage?.settled?.();
       await rollback();
-      // The load's own failure when it had one (a constraint, a table changed meanwhile); else the run stopped for another reason (Pylon, an interrupt).
-      await recordFailure(failure ?? 'the run stopped before the load committed; the table was left as it was');
-      await close();
+      // The load's own failure when it had one (a row refused while staging, a lost connection, a constraint, a table changed meanwhile), else the
+      // run's refusal of the load (cause); a run that stopped for another reason (Pylon, an interrupt) is logged only once the merge began.
+      await closeLoggingFailure(failure ?? cause ?? (merged ? 'the run stopped before the load committed; the table was left as it was' : undefined));
     },
   };
 }
