@@ -339,7 +339,7 @@ function journalDirOf(options: ExportOptions, metaRoot: string | undefined, temp
   if (metaRoot !== undefined) return metaRoot;
   if (options.fileOutput && !options.toStdout && !isSpecialFile(options.output)) return dirname(options.output);
   if (options.manifestPath !== undefined && !templatedManifest && !isSpecialFile(options.manifestPath)) return dirname(options.manifestPath);
-  if (options.to?.kind === 'duckdb') return dirname(options.to.path);
+  if (options.to?.kind === 'duckdb') return dirname(options.to.shownPath);
   return dirname(files[0]!.path);
 }
 

@@ -918,7 +918,7 @@ async function checkDirectories(options: ExportOptions, made: string[]): Promise
   if (options.to?.kind === 'duckdb') {
     const dir = dirname(options.to.path);
     const info = await stat(dir).catch(() => undefined);
-    if (!info?.isDirectory()) throw invalidOption('--to', `a DuckDB file in an existing folder (${dir} ${info ? 'is not a folder' : 'does not exist'})`, options.to.display);
+    if (!info?.isDirectory()) throw invalidOption('--to', `a DuckDB file in an existing folder (${dirname(options.to.shownPath)} ${info ? 'is not a folder' : 'does not exist'})`, options.to.display);
     await checkWritable([{ path: options.to.path, option: '--to' }]);
   }
 }
