@@ -79,28 +79,55 @@ export async function loadCommitted(target: LoadTarget, runId: string): Promise<
 }
 
 /**
+ * A load's connection, opened before the run names its columns (it reads the
+ * table's `_pylon_columns` first, loadedColumnNames) and then handed to
+ * openLoader, so a run opens one connection for both. Closed with close()
+ * when the run fails before openLoader takes it (a DuckDB file the connection
+ * created is then removed, as a failed load's is).
+ */
+export interface LoadConnection {
+  readonly dialect: Dialect;
+  readonly session: Session;
+  close(): Promise<void>;
+}
+
+/** Opens a load's connection (LoadConnection); the database client is loaded only now. */
+export async function connectLoad(input: Pick<LoaderInput, 'target' | 'tempDir' | 'onCopyText'>): Promise<LoadConnection> {
+  const dialect = input.target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(input.target, input.onCopyText) : (await import('./duckdb.js')).duckdbDialect(input.target);
+  const session = await dialect.connect({ ...input, columns: [], allowSchemaChange: false });
+  let closed = false;
+  return {
+    dialect,
+    session,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await session.close({ committed: false });
+    },
+  };
+}
+
+/**
  * Which field each custom column of the target's table holds, as its loads
  * recorded them (`_pylon_columns`, source → name); empty for a table no load
- * of this version wrote. Read before the run names its columns (typedColumns).
+ * of this version wrote. Read on the load's connection before the run names
+ * its columns (typedColumns).
  */
-export async function loadedColumnNames(target: LoadTarget): Promise<Map<string, string>> {
+export async function loadedColumnNames(target: LoadTarget, connection: LoadConnection): Promise<Map<string, string>> {
   const names = new Map<string, string>();
-  if (target.kind === 'duckdb' && !(await stat(target.path).then(() => true, () => false))) return names;
-  const dialect = target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(target) : (await import('./duckdb.js')).duckdbDialect(target);
-  const session = await dialect.connect({ target, columns: [], allowSchemaChange: false, tempDir: dirname(target.kind === 'duckdb' ? target.path : '.') });
+  const { dialect, session } = connection;
   try {
     if (!(await dialect.tableExists(session, target, COLUMNS_TABLE))) return names;
     for (const row of await session.rows(`SELECT source, name FROM ${tableRef(target, COLUMNS_TABLE)} WHERE table_name = ${sqlString(target.table)}`)) names.set(String(row.source), String(row.name));
     return names;
   } catch (error) {
     throw isLoadError(error) ? error : dialect.classify(error);
-  } finally {
-    await session.close({ committed: true });
   }
 }
 
-/** Opens the loader for a target; the database client is loaded only now. */
-export async function openLoader(input: LoaderInput): Promise<TableLoader> {
+/** Opens the loader for a target, on `connection` (connectLoad) when given: the loader then owns it and closes it, whatever happens. */
+export async function openLoader(input: LoaderInput, connection?: LoadConnection): Promise<TableLoader> {
+  if (connection) return openTableLoader(input, connection.dialect, connection.session);
   const dialect = input.target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(input.target, input.onCopyText) : (await import('./duckdb.js')).duckdbDialect(input.target);
   return openTableLoader(input, dialect);
 }
@@ -148,10 +175,10 @@ function tableMatches(check: TableCheck, baseline: { entries: number; runId?: st
  * the run's refusal before the merge (abort's cause) and a load refused as it
  * opened because the table does not match the export (recordRefusal).
  */
-export async function openTableLoader(input: LoaderInput, dialect: Dialect): Promise<TableLoader> {
+export async function openTableLoader(input: LoaderInput, dialect: Dialect, connected?: Session): Promise<TableLoader> {
   const { target, columns } = input;
   const fail = (error: unknown) => (isLoadError(error) ? error : dialect.classify(error));
-  const session = await dialect.connect(input);
+  const session = connected ?? (await dialect.connect(input));
   const stageTable = `_pylon_stage_${process.pid}`;
   const table = tableRef(target);
   let closed = false;

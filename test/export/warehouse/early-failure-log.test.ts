@@ -9,13 +9,13 @@
  * connection since the load's own is gone.
  */
 import test, { type ExecutionContext } from 'ava';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { DEFAULT_CUSTOM_FIELDS } from '../../../src/emulator/index.js';
 import { withEmulator } from '../../helpers/with-emulator.js';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable, withPg } from '../../helpers/postgres.js';
 import { exportFrom, tempDir } from '../helpers.js';
 import { duckRows } from './table-check.js';
+import { relay } from './pg-relay.js';
 
 type Rows = (sql: string) => Promise<Array<Record<string, unknown>>>;
 
@@ -45,31 +45,6 @@ test('duckdb: a schema change refused after the load opened (SCHEMA_CHANGED) is 
   const file = join(await tempDir(), 'w.duckdb');
   await schemaChangedNight(t, `duckdb:${file}`, (sql) => duckRows(file, sql));
 });
-
-/** A TCP relay in front of PostgreSQL whose connections can be cut (new ones still go through). */
-async function relay(upstream: URL) {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    const remote = connect(Number(upstream.port), upstream.hostname);
-    for (const s of [socket, remote]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
-    }
-    socket.pipe(remote).pipe(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut: () => {
-      for (const s of sockets) s.destroy();
-    },
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 pgTest(`postgres: a connection lost while the rows are staged is logged failed in _pylon_loads, on a new connection${PG_SKIP_NOTE}`, async (t) => {
   const proxy = await relay(new URL(PG_URL!));
