@@ -15,7 +15,7 @@ import { checkWritable, isSpecialFile, openOutput, outputWriteError, sweepDeadPa
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
 import { deadJournals, describeRecovery, openJournal, recoverRun, type PublishJournal } from '../output/publish-journal.js';
-import { loadCommitted, loadedColumnNames, openLoader, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
+import { connectLoad, loadCommitted, loadedColumnNames, openLoader, type LoadConnection, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
 import {
   compareSchemas,
   describeSchemaChange,
@@ -179,7 +179,9 @@ async function exportWithJournal(options: ExportOptions, hooks: RunExportHooks, 
     stats.statePath = options.statePath === undefined ? null : (outputs.state?.ref?.path ?? null);
     if (options.manifestPath !== undefined) await unlink(`${options.manifestPath}.failed.json`).catch(() => {});
   } catch (error) {
-    await Promise.all(sinks.map((sink) => sink.abort()));
+    // A schema change refused after the load opened is the load's failed night: its load log says why.
+    const cause = error instanceof PylonCliError && error.code === 'SCHEMA_CHANGED' ? error.message : undefined;
+    await Promise.all(sinks.map((sink) => sink.abort(cause)));
     if (error instanceof ConfigError) {
       await report.close();
       await removeEmptyMadeDirs(madeDirs);
@@ -233,20 +235,25 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   stats.columns = columns.map((c) => c.name);
   // Read before the columns are named: a field keeps the column the table, the state or the last manifest gave it (typedColumns).
   const stateBaseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : undefined;
-  const typed = typedColumns(columns, await previousNames(options, stateBaseline ?? sinceBaseline));
-  const schema = schemaRecord(typed);
-  stats.schemaHash = schema.hash;
-  // Scratch folders of the run (the table's kept state, the state a load stages): removed when the run ends, or here if opening fails.
-  const scratch: string[] = [];
   /** Set below once the run knows the load stages every row. */
   let copyDigest: CopyTextDigest | undefined;
+  const onCopyText = (text: string, bytes: Uint8Array) => copyDigest?.add(text, bytes);
+  // The load's one connection: it reads the table's column names first, then the loader takes it (closed here if the run fails before).
+  let connection: LoadConnection | undefined = options.to ? await connectLoad({ target: options.to, tempDir: loaderTempDir(options), onCopyText }) : undefined;
+  // Scratch folders of the run (the table's kept state, the state a load stages): removed when the run ends, or here if opening fails.
+  const scratch: string[] = [];
   try {
+    const typed = typedColumns(columns, await previousNames(options, stateBaseline ?? sinceBaseline, connection));
+    const schema = schemaRecord(typed);
+    stats.schemaHash = schema.hash;
     let load: ReturnType<typeof loadSink> | undefined;
     if (options.to) {
       const keptDir = createTempDir('state');
       scratch.push(keptDir);
-      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt, schemaHash: schema.hash }, changesOnly: !options.stateFile && options.since === undefined, onCopyText: (text: string, bytes: Uint8Array) => copyDigest?.add(text, bytes) };
-      load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep, hooks.signal);
+      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt, schemaHash: schema.hash }, changesOnly: !options.stateFile && options.since === undefined, onCopyText };
+      const handed = connection;
+      connection = undefined;
+      load = loadSink(await openLoader(input, handed), options, stats, hooks.onMergeStep, hooks.signal);
       sinks.push(load);
     }
     const baseline = options.stateFile ? stateBaseline : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
@@ -273,6 +280,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0 };
   } catch (error) {
     copyDigest?.close();
+    await connection?.close();
     for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -285,8 +293,8 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
  * manifest at this run's manifest path; a lower one's name that a higher one
  * gives another field is left out.
  */
-async function previousNames(options: ExportOptions, baseline: Baseline | undefined): Promise<Map<string, string>> {
-  const sources = [options.to ? await loadedColumnNames(options.to) : new Map<string, string>(), recordedNames(baseline?.schema)];
+async function previousNames(options: ExportOptions, baseline: Baseline | undefined, connection: LoadConnection | undefined): Promise<Map<string, string>> {
+  const sources = [options.to && connection ? await loadedColumnNames(options.to, connection) : new Map<string, string>(), recordedNames(baseline?.schema)];
   if (options.manifestPath !== undefined) sources.push(recordedNames((await readPreviousManifest(options.manifestPath))?.schema));
   const names = new Map<string, string>();
   const taken = new Set<string>();
@@ -625,7 +633,7 @@ function loadSink(
       await loader.commit();
       stats.load!.mergeMs += Date.now() - started;
     },
-    abort: () => loader.abort(),
+    abort: (cause) => loader.abort(cause),
   };
   return sink;
 }
@@ -916,7 +924,7 @@ async function checkDirectories(options: ExportOptions, made: string[]): Promise
   if (options.to?.kind === 'duckdb') {
     const dir = dirname(options.to.path);
     const info = await stat(dir).catch(() => undefined);
-    if (!info?.isDirectory()) throw invalidOption('--to', `a DuckDB file in an existing folder (${dir} ${info ? 'is not a folder' : 'does not exist'})`, options.to.display);
+    if (!info?.isDirectory()) throw invalidOption('--to', `a DuckDB file in an existing folder (${dirname(options.to.shownPath)} ${info ? 'is not a folder' : 'does not exist'})`, options.to.display);
     await checkWritable([{ path: options.to.path, option: '--to' }]);
   }
 }
