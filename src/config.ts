@@ -151,7 +151,8 @@ export function resolveRates(rate: ConnectionOptionsInput['rate']): Record<Endpo
 
 export function resolveIntegerOption(flag: string, value: unknown, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
-  const n = typeof value === 'number' ? value : Number(value);
+  // Number('') and Number(' ') are 0: an empty value is refused, not read as 0.
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() === '' ? NaN : Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
     throw invalidOption(flag, `an integer from ${min} to ${max}`, value);
   }
