@@ -79,6 +79,8 @@ export interface ExportStats {
   statePath: string | null;
   delta: ExportDeltaStats | null;
   stoppedAt: StopPoint | null;
+  /** Set when the run stopped on an error (not when interrupted): its code and message, as import, update and apply give them. */
+  fatal?: { code: string; message: string };
   /** Whether contacts created or deleted during the walk could have been missed (see list-check.ts). */
   listCheck: ListCheck;
   warnings: string[];
@@ -675,6 +677,7 @@ function failed(stats: ExportStats, error: unknown, progress: Progress, signal: 
   // The cursor is where the walk was (the page last requested), whatever failed; the report line names it only when a page failed.
   const cursor = entry.cursor ?? progress.pages.cursor ?? '';
   stats.stoppedAt = { cursor, pagesRead: progress.pages.pages, page, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
+  if (!stats.interrupted) stats.fatal = { code: entry.code, message: entry.message };
 }
 
 /** A failed run never replaces the manifest of a complete one: its facts go to <manifest>.failed.json. */

@@ -227,7 +227,8 @@ export async function sweepDeadPartials(target: string, skip?: ReadonlySet<numbe
   return stale;
 }
 
-function describe(error: unknown): string {
+/** Why a file or folder cannot be written, in words (`its folder does not exist`, `permission denied`). */
+export function describe(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
   switch (e?.code) {
     case 'ENOENT':

@@ -106,7 +106,8 @@ export function formatExportSummary(stats: ExportStats): string {
     const s = stats.stoppedAt;
     // A page is named only when the failure was that page's (its request or its answer); otherwise how far the walk got.
     const where = s.page !== null ? `at page ${n(s.page)}${s.cursor ? ` (cursor ${s.cursor})` : ''}` : s.pagesRead === 0 ? 'before the first page' : `after ${n(s.pagesRead)} page${s.pagesRead === 1 ? '' : 's'} had been read`;
-    lines.push(`  stopped ${where}: ${s.message}`);
+    // A failure names its code, as the other commands' fatal lines do; an interruption is said by its message.
+    lines.push(`  ${stats.fatal ? `fatal (${stats.fatal.code}), ` : ''}stopped ${where}: ${s.message}`);
     lines.push(nothingPublished(stats));
     if (stats.errorsPath) lines.push(`  error report: ${stats.errorsPath}`);
   }
