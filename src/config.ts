@@ -93,12 +93,13 @@ export function resolveToken(input: { token?: string; env?: NodeJS.ProcessEnv })
 }
 
 /**
- * The fewest characters an API token may have. Pylon's tokens are far longer; a shorter value is a
- * typo or a placeholder (`--token x`). It is refused rather than sent because the tool could not
- * keep it out of its output: masking every "x" in every message would garble them, and not
- * masking it would print the secret wherever its letters occur.
+ * The fewest characters an API token may have: the fewest the output masks (redact). Pylon's tokens
+ * are far longer; a shorter value is a typo or a placeholder (`--token x`). It is refused rather than
+ * sent because the tool could not keep it out of its output: masking every "x" in every message
+ * would garble them, and not masking it would print the secret wherever its letters occur. The bar
+ * is kept that low on purpose: another Pylon-compatible server may hand out short tokens.
  */
-export const MIN_TOKEN_LENGTH = 8;
+export const MIN_TOKEN_LENGTH = 4;
 
 /**
  * Refuses (CONFIG_INVALID_OPTION, before any call) a token that cannot be sent in a header or is
@@ -110,7 +111,7 @@ export function checkToken(value: string, what: string, option: string): void {
   if (length < MIN_TOKEN_LENGTH) {
     throw new ConfigError(
       'CONFIG_INVALID_OPTION',
-      `${what} is ${length} character${length === 1 ? '' : 's'} long: a Pylon API token has at least ${MIN_TOKEN_LENGTH}, so this is not one (a placeholder or a cut-off paste?). Nothing was sent. Copy the whole token from Pylon (Settings → API Tokens); against the emulator, use the token it prints.`,
+      `${what} is ${length} character${length === 1 ? '' : 's'} long: an API token has at least ${MIN_TOKEN_LENGTH}, so this is not one (a placeholder or a cut-off paste?). Nothing was sent. Copy the whole token from Pylon (Settings → API Tokens); against the emulator, use the token it prints.`,
       { option },
     );
   }
@@ -177,6 +178,6 @@ export function resolveConnectionOptions(input: ConnectionOptionsInput): Connect
  * refuses it (every "a" of the text for `--token a`), and that message never shows the value.
  */
 export function redact(text: string, token: string | undefined): string {
-  if (!token || token.length < 4) return text;
+  if (!token || token.length < MIN_TOKEN_LENGTH) return text;
   return text.split(token).join('[REDACTED]');
 }
