@@ -14,7 +14,7 @@ import { parse } from 'csv-parse/sync';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import type { Emulator } from '../../src/emulator/index.js';
-import { FAST_RATE, contactsCsv, emailOf, envFor, notExactlyOnce, runCli, spawnCli, startEmulator, statsOf, tempDir, type CliResult } from '../helpers/cli.js';
+import { FAST_RATE, contactsCsv, emailOf, envFor, notExactlyOnce, runCli, spawnCli, startEmulator, startFaultProxy, statsOf, tempDir, type CliResult } from '../helpers/cli.js';
 import { seedContacts } from '../update/seed.js';
 
 const FAST = ['--rate', FAST_RATE, '--concurrency', '4'];
@@ -324,4 +324,35 @@ test('apply --force --only <report> stopped by kill -9, then the same command wi
   const undo = parse(readFileSync(join(dir, 'forced.undo.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
   t.deepEqual(undo.map((r) => r.id!).sort(), drifted, 'one undo row per overridden contact, none other');
   t.true(undo.every((r) => r.portal_role === 'no_access' && r['_set.portal_role'] === 'admin'), 'each undo row restores the colleague\'s value');
+});
+
+test('a run that changes nothing says it wrote no undo file, the same way in every command: update, update <undo file>, import --undo (as apply does)', async (t) => {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, 6);
+  const dir = tempDir(t);
+  const env = envFor(emulator);
+  const input = join(dir, 'a.csv');
+  writeFileSync(input, ['email', ...[...emulator.store.all()].map((c) => c.email)].join('\n') + '\n');
+  const none = 'undo file: none written, since no contact was changed (there is nothing to undo)';
+  const made = await runCli(['update', input, '--set', 'portal_role=admin', ...FAST], { env });
+  t.is(made.code, 0, made.stderr);
+  const undo = join(dir, 'a.undo.csv');
+  const reverted = await runCli(['update', undo, '--undo', join(dir, 'back.undo.csv'), ...FAST], { env });
+  t.is(reverted.code, 0, reverted.stderr);
+  const runs = {
+    'update <undo file> applied again': ['update', undo, '--undo', join(dir, 'again.undo.csv')],
+    'update --set already held': ['update', join(dir, 'emails.csv'), '--set', 'name=Same', '--undo', join(dir, 'same.undo.csv')],
+    'import --undo of unchanged rows': ['import', input, '--undo', join(dir, 'imp.undo.csv')],
+  };
+  // Every contact is named "Same" first, so the --set run and the import change nothing.
+  for (const c of emulator.store.all()) emulator.store.update(c.id, { name: 'Same' });
+  writeFileSync(join(dir, 'emails.csv'), readFileSync(input));
+  writeFileSync(input, ['email,name', ...[...emulator.store.all()].map((c) => `${c.email},Same`)].join('\n') + '\n');
+  const patches = emulator.stats().requests.patch;
+  for (const [what, args] of Object.entries(runs)) {
+    const result = await runCli([...args, ...FAST], { env });
+    t.is(result.code, 0, `${what}: ${result.stderr}`);
+    t.true(result.stderr.includes(none), `${what}:\n${result.stderr}`);
+  }
+  t.is(emulator.stats().requests.patch, patches, 'nothing was written');
 });
