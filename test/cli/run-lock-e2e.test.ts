@@ -326,6 +326,47 @@ test('apply --force --only <report> stopped by kill -9, then the same command wi
   t.true(undo.every((r) => r.portal_role === 'no_access' && r['_set.portal_role'] === 'admin'), 'each undo row restores the colleague\'s value');
 });
 
+test('apply stopped by Ctrl-C at its first read counts every contact not processed and names the journal it kept; a 401 there says no journal was kept, and leaves none', async (t) => {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, 10);
+  const dir = tempDir(t);
+  const input = join(dir, 'a.csv');
+  writeFileSync(input, ['email', ...[...emulator.store.all()].map((c) => c.email)].join('\n') + '\n');
+  const changing = [...emulator.store.all()].filter((c) => c.portal_role !== 'admin').length;
+  let stalling = false;
+  const proxy = await stallProxy(t, emulator, (_method, path) => stalling && path.startsWith('/custom-fields'));
+  const plan = join(dir, 'p.json');
+  t.is((await runCli(['update', input, '--set', 'portal_role=admin', '--plan-out', plan, ...FAST], { env: envFor(proxy) })).code, 0);
+  const journal = join(dir, '.p.journal.jsonl');
+
+  stalling = true;
+  const first = spawnCli(['apply', plan, '--yes', '--timeout', '1500', ...FAST], { env: envFor(proxy) });
+  await Promise.race([proxy.reached, first.result]);
+  first.child.kill('SIGINT');
+  const stopped = await first.result;
+  t.is(stopped.code, 130, stopped.stderr);
+  t.regex(stopped.stderr, new RegExp(`not processed: ${changing} rows — run the same command with --resume to finish`));
+  t.true(existsSync(journal), 'the journal the hint names is there');
+  t.is(emulator.stats().requests.patch, 0);
+  proxy.release();
+  const resumed = await runCli(['apply', plan, '--yes', '--resume', ...FAST], { env: envFor(proxy) });
+  t.is(resumed.code, 0, resumed.stderr);
+  t.deepEqual([...new Set(roles(emulator))], ['admin']);
+
+  // A wrong token at the first read: nothing to resume, and the summary says to run it again.
+  for (const c of emulator.store.all()) emulator.store.update(c.id, { portal_role: 'member' });
+  let denying = false;
+  const fault = await startFaultProxy(t, emulator, (r) => (denying && r.path.startsWith('/custom-fields') ? 'status=401' : undefined));
+  const plan2 = join(dir, 'p2.json');
+  t.is((await runCli(['update', input, '--set', 'portal_role=admin', '--plan-out', plan2, ...FAST], { env: envFor(fault) })).code, 0);
+  denying = true;
+  const denied = await runCli(['apply', plan2, '--yes', ...FAST], { env: envFor(fault) });
+  t.is(denied.code, 1, denied.stderr);
+  t.regex(denied.stderr, /not processed: 10 rows — no journal was kept; run the same command again/);
+  t.notRegex(denied.stderr, /--resume/);
+  t.false(existsSync(join(dir, '.p2.journal.jsonl')));
+});
+
 test('a run that changes nothing says it wrote no undo file, the same way in every command: update, update <undo file>, import --undo (as apply does)', async (t) => {
   const emulator = await startEmulator(t);
   seedContacts(emulator.store, 6);
