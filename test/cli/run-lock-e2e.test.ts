@@ -318,8 +318,12 @@ test('apply --force --only <report> stopped by kill -9, then the same command wi
   first.child.kill('SIGKILL');
   t.is((await first.result).signal, 'SIGKILL');
 
-  const resumed = await runCli([...only, '--resume', '--json', ...FAST], { env });
+  const resumed = await runCli([...only, '--resume', ...FAST], { env });
   t.is(resumed.code, 0, resumed.stderr);
+  // It says what it resumed: the run over the report's contacts, not the whole plan.
+  t.true(resumed.stderr.includes(`--only ${errorsPath}: finishing the interrupted apply of ${drifted.length} of the plan's contacts (its ROW_DRIFTED rows)`), resumed.stderr);
+  t.true(resumed.stderr.includes(`Apply of ${planPath} --only ${errorsPath}: done after`), resumed.stderr);
+  t.regex(resumed.stderr, new RegExp(`${drifted.length} rows read`));
   t.deepEqual([...new Set(roles(emulator))], ['admin'], 'every contact of the report now holds the planned role, as the others already did');
   const undo = parse(readFileSync(join(dir, 'forced.undo.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
   t.deepEqual(undo.map((r) => r.id!).sort(), drifted, 'one undo row per overridden contact, none other');
