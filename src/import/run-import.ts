@@ -21,7 +21,8 @@ import { withUndoRun } from '../run/undo-run.js';
 import { createImportStats, type ImportStats } from './stats.js';
 import { SearchVisibility } from './search-visibility.js';
 import { ServerMemory } from './clears.js';
-import { createWritePolicy, idempotencyKeyOf } from './write-policy.js';
+import { createWritePolicy, idempotencyKeyOf, type PendingRow } from './write-policy.js';
+import type { OutcomeLedger, RowRef } from '../run/ledger.js';
 import { openInput } from '../input/open-input.js';
 import { prepareMigration, type Migration } from './migrate.js'; // migration (issue 13)
 
@@ -169,7 +170,27 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     const uncertain = new Map<string, number>();
     const visibility = new SearchVisibility(client, signal, note);
     const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
-    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
+    // --create-accounts creates the accounts before the rows are written (a row's server-side failure, such as an external id
+    // another contact holds, is known only when it is sent): each created account's rows are counted, linked or failed.
+    const accountRows = new Map<string, { linked: number; failed: number[] }>();
+    const tally = (row: RowRef, failed: boolean) => {
+      const desired = (row as Partial<PendingRow>).desired;
+      const id = desired?.account_id ?? desired?.account_id_if_unset; // --account-overwrite, or not
+      if (!id || !migration?.createdAccounts?.has(id)) return;
+      const entry = accountRows.get(id) ?? { linked: 0, failed: [] };
+      if (failed) entry.failed.push(row.line);
+      else entry.linked++;
+      accountRows.set(id, entry);
+    };
+    const dispatchLedger: OutcomeLedger = {
+      ...ledger,
+      record: (row, outcome, detail) => (tally(row, outcome === 'failed'), ledger.record(row, outcome, detail)),
+      fail: (row, issue, detail) => (tally(row, true), ledger.fail(row, issue, detail)),
+      replay: (row, previous) => ledger.replay(row, previous),
+      notProcessed: (rows) => ledger.notProcessed(rows),
+      close: (o) => ledger.close(o),
+    };
+    const dispatcher = createDispatcher({ client, lookup, pool, ledger: dispatchLedger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
 
     const preparation = { columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, options, headerWidth: reportHeader.length, report: reportColumnsOf(reportHeader) };
     const prepare = createRowPreparer({ ...preparation, duplicates, journal });
@@ -239,6 +260,13 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       );
     }
     for (const line of migration.summary()) note(line); // migration (issue 13)
+    for (const [id, { linked, failed }] of accountRows) {
+      if (linked > 0 || failed.length === 0) continue;
+      const lines = failed.sort((a, b) => a - b);
+      stats.warnings.push(
+        `--create-accounts created the account ${JSON.stringify(migration.createdAccounts!.get(id))} (${id}) for rows that then failed (line${lines.length === 1 ? '' : 's'} ${lines.slice(0, 10).join(', ')}${lines.length > 10 ? ', …' : ''}): no contact is linked to it. Fix the rows and import the error report (they are matched to it then), or delete the account in Pylon`,
+      );
+    }
     if (uncertain.size > 0 && !control.stopped) {
       await visibility.settle();
       stats.duplicatesCreated = await verifyNoDuplicates(client, uncertain, options.lookupBatch, signal);

@@ -205,7 +205,9 @@ export const importCommand: CommandModule<object, ImportArgv> = {
       ctx,
       { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
     );
-    printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: options.dryRun ? 'Import plan for' : 'Import of', input: argv.file, target, createdApart: options.undoPath !== undefined });
+    // Asked for an undo file and changed no contact: none was written, and the summary says so as every command's does.
+    if (options.undoPath !== undefined && stats.updated === 0 && stats.undoPath && !existsSync(stats.undoPath)) stats.undoPath = undefined;
+    printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: options.dryRun ? 'Import plan for' : 'Import of', input: argv.file, target, createdApart: options.undoPath !== undefined, noUndoNeeded: options.undoPath !== undefined });
     ctx.exitCode = importExitCode(stats);
     if (auditLog) recordRun(auditLog, ctx, { token: options.connection.token, target, stats, exitCode: ctx.exitCode, startedAt });
   },

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { askToConfirm } from '../confirm.js';
 import type { Argv, CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
@@ -214,7 +215,10 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       ctx.exitCode = result.failed > 0 ? EXIT.PARTIAL : EXIT.OK;
       return;
     }
+    // A run that changed no contact wrote no undo file: the summary says so, as every command's does, instead of naming none.
+    if (result.updated === 0 && result.undoPath && !existsSync(result.undoPath)) result.undoPath = undefined;
     printImportSummary(result, ctx, {
+      noUndoNeeded: true,
       json: Boolean(argv.json),
       verb: result.dryRun && !result.planning ? 'Update plan for' : 'Update of',
       input,
