@@ -1,3 +1,4 @@
+import { checkFilterFields } from '../pylon/filter-expr.js';
 import { mkdir, open, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createReadStream, rmSync } from 'node:fs';
@@ -229,6 +230,8 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   // A load keeps the pipeline's state in the database too (format 3, with its owner), so a loading cron line needs no --state file.
   const owner = options.stateFile || options.to ? await stateOwner(options, client, signal) : undefined;
   const definitions = await client.listCustomFields({ signal });
+  // A field Pylon cannot filter on is a usage error before the first search (as update --where), not a server 400 that leaves a failed run's report and manifest.
+  if (options.filter) checkFilterFields(options.filter, definitions.map((d) => d.slug), '--filter');
   const columns = selectColumns(availableColumns(definitions), options.columns);
   stats.columns = columns.map((c) => c.name);
   // Read before the columns are named: a field keeps the column the table, the state or the last manifest gave it (typedColumns).

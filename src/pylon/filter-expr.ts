@@ -170,13 +170,16 @@ export function checkFilterFields(filter: Filter, customSlugs: readonly string[]
     const bare = field.startsWith('custom.') ? field.slice('custom.'.length) : undefined;
     let hint: string;
     if (bare !== undefined && customSlugs.includes(bare)) hint = `custom fields are filtered by their bare slug: write ${bare}`;
-    else if (NOT_FILTERABLE.has(field)) hint = `Pylon's search cannot filter on ${field}; select the contacts with a file instead (pylon-contacts update <file>)`;
+    // update can name its contacts in a file instead; export can only export them all.
+    else if (NOT_FILTERABLE.has(field)) hint = `Pylon's search cannot filter on ${field}; ${option === '--where' ? 'select the contacts with a file instead (pylon-contacts update <file>)' : 'export without --filter and select on the column afterwards'}`;
     else {
       const nearest = valid.map((v) => ({ v, d: editDistance(field, v) })).sort((a, b) => a.d - b.d)[0];
       hint = nearest && nearest.d <= Math.max(2, Math.floor(field.length / 3)) ? `did you mean ${nearest.v}?` : 'no such contact field or custom field in this organisation';
     }
+    // No full stop after a question ("did you mean email?").
+    const stop = hint.endsWith('?') ? '' : '.';
     const list = customSlugs.length > 0 ? `${FILTERABLE_FIELDS.join(', ')} or a custom-field slug (${customSlugs.slice(0, 8).join(', ')}${customSlugs.length > 8 ? ', …' : ''})` : FILTERABLE_FIELDS.join(', ');
-    throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: cannot filter on ${JSON.stringify(field.slice(0, 60))}: ${hint}. Filterable: ${list}.`, { option });
+    throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: cannot filter on ${JSON.stringify(field.slice(0, 60))}: ${hint}${stop} Filterable: ${list}.`, { option });
   };
   visit(filter);
 }
