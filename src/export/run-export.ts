@@ -1,3 +1,4 @@
+import { resolveFilter } from '../pylon/filter-expr.js';
 import { mkdir, open, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createReadStream, rmSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { ConfigError, InternalError, PylonCliError, invalidOption, type ErrorCod
 import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
-import type { Contact } from '../pylon/types.js';
+import type { Contact, Filter } from '../pylon/types.js';
 import { checkWritable, isSpecialFile, openOutput, outputWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
@@ -226,6 +227,8 @@ interface OpenRun {
   rowHash: RowHashKind;
   /** Baseline ids marked seen by keepUnexported (contacts whose records could not be written). */
   keptUnexported: number;
+  /** `--filter` as the search is sent it (resolveFilter). */
+  filter: Filter | undefined;
 }
 
 async function openRun(options: ExportOptions, client: PylonClient, hooks: RunExportHooks, sinceBaseline: Baseline | undefined, stats: ExportStats, sinks: ExportSink[]): Promise<OpenRun> {
@@ -233,6 +236,9 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   // A load keeps the pipeline's state in the database too (format 3, with its owner), so a loading cron line needs no --state file.
   const owner = options.stateFile || options.to ? await stateOwner(options, client, signal) : undefined;
   const definitions = await client.listCustomFields({ signal });
+  // A field Pylon cannot filter on is a usage error before the first search (as update --where), not a server 400 that leaves a failed run's report and manifest.
+  // Sent as resolveFilter rewrites it (an operator the field allows); the manifest and state keep the filter as given.
+  const filter = options.filter ? resolveFilter(options.filter, definitions, '--filter') : undefined;
   const columns = selectColumns(availableColumns(definitions), options.columns);
   stats.columns = columns.map((c) => c.name);
   // Read before the columns are named: a field keeps the column the table, the state or the last manifest gave it (typedColumns).
@@ -279,7 +285,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     if (load && !baseline && !keptKind) load.unknownRowHash = true;
     // No baseline (a first night, a new --state file): nothing vouches for the table's rows, so the merge compares their values too, not only their hashes (a value changed by hand is rewritten).
     if (load && !baseline) load.compareValues = true;
-    return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0 };
+    return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0, filter };
   } catch (error) {
     copyDigest?.close();
     await connection?.close();
@@ -426,6 +432,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
     hash: pageSinks.length > 0 || run.baseline !== undefined,
   };
   const chunks = encodedPages({
+    filter: run.filter,
     options, client, encoder, makeRecord: recordMaker(run.columns, run.typed, rowHasher(run.rowHash, columnsKey(stats.columns)), needs), baseline: run.baseline, pageSinks, values: run.copyDigest ? undefined : run.values, report, stats,
     pageState: progress.pages, tracker, signal: hooks.signal,
     keepUnexported: (id) => keepUnexported(id, run, outputs),
@@ -738,6 +745,8 @@ function emptyStats(options: ExportOptions): ExportStats {
 }
 
 interface PagesInput {
+  /** The search filter as sent (OpenRun.filter), or undefined to list every contact. */
+  filter: Filter | undefined;
   options: ExportOptions;
   client: PylonClient;
   encoder: PageEncoder;
@@ -760,8 +769,8 @@ interface PagesInput {
 async function* encodedPages(input: PagesInput): AsyncGenerator<string | Uint8Array> {
   const { options, client, encoder, pageState, signal } = input;
   const fetchPage = (cursor: string | undefined) =>
-    options.filter
-      ? client.searchContacts({ filter: options.filter, cursor, limit: options.pageSize }, { signal })
+    input.filter
+      ? client.searchContacts({ filter: input.filter, cursor, limit: options.pageSize }, { signal })
       : client.listContacts({ cursor, limit: options.pageSize }, { signal });
   yield* pieces(encoder.start());
   // A walk that shows the list moved is followed by another (list-check.ts).

@@ -10,7 +10,7 @@ import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { ConfigError, ExitError } from '../errors.js';
 import { paginate } from '../pylon/paginate.js';
-import { checkFilterFields } from '../pylon/filter-expr.js';
+import { resolveFilter } from '../pylon/filter-expr.js';
 import { importRows, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
 import { stoppedAtStart } from '../import/stats.js';
 import { apiFailure } from '../run/run-control.js';
@@ -144,7 +144,8 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     }
     if (options.where) {
       // A field Pylon cannot filter on is a usage error here, not a server 400 after the run began.
-      if (!importOptions.resume) checkFilterFields(options.where, (await hooks.client.listCustomFields({ signal: hooks.signal })).map((d) => d.slug));
+      // Sent as resolveFilter rewrites it (an operator the field allows); plans and the journal keep the --where as given.
+      const search = importOptions.resume && journalPath ? options.where : resolveFilter(options.where, await hooks.client.listCustomFields({ signal: hooks.signal }));
       let input: string;
       if (journalPath) {
         // A --where run keeps its selection beside its journal: --resume works through the same contacts.
@@ -154,13 +155,13 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
         }
         if (!importOptions.resume) {
           refuseUnfinished(journalPath, 'update');
-          await writeSelection(hooks.client, options.where, input, hooks.signal);
+          await writeSelection(hooks.client, search, input, hooks.signal);
         }
         hold!.begin(await journalKeyOf(input, importOptions), importOptions.resume);
       } else {
         spool = createTempDir('where');
         input = join(spool, 'selection.csv');
-        await writeSelection(hooks.client, options.where, input, hooks.signal);
+        await writeSelection(hooks.client, search, input, hooks.signal);
       }
       importOptions = { ...importOptions, input };
     }

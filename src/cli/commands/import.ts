@@ -31,7 +31,7 @@ import { ConfigError, invalidOption } from '../../errors.js';
 import { apiFailure } from '../../run/run-control.js';
 import { stoppedAtStart } from '../../import/stats.js';
 import { onInterrupt } from '../interrupt.js';
-import { createProgress } from '../progress.js';
+import { createProgress, rowProgressFigures } from '../progress.js';
 import { importExitCode, printImportSummary } from '../output.js';
 import { resolveImportOptions, type ImportOptionsInput } from '../../import/options.js';
 import { runImport, type ImportStats } from '../../import/run-import.js';
@@ -89,24 +89,23 @@ export async function runWithTerminal(
   const interrupt = onInterrupt(ctx.stderr);
   const newProgress = () => createProgress({ stream: ctx.stderr, isTTY: ctx.isTTY, quiet: Boolean(argv.quiet), unit: 'rows' });
   let progress = newProgress();
+  // The ETA's measured rate counts from the start of the current display (a prompt in between is not the run's pace).
+  let started = Date.now();
   try {
     return await run({
       signal: interrupt.signal,
       endProgress: () => {
         progress.stop();
         progress = newProgress();
+        started = Date.now();
       },
       onNote: (message) => {
         if (!argv.quiet) ctx.stderr.write(`${message}\n`);
       },
       onProgress: (stats) => {
         const done = stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed;
-        const writes = stats.created + stats.updated;
-        const perRowSeconds = done > 0 ? (writes / done) * (rates.windowMs / 1000 / Math.min(rates.create, rates.patch)) : undefined;
-        progress.update(done, { created: stats.created, updated: stats.updated, unchanged: stats.unchanged, skipped: stats.skipped, failed: stats.failed }, {
-          etaSeconds: perRowSeconds === undefined ? undefined : Math.max(0, (stats.estimatedRows - done) * perRowSeconds),
-          total: stats.estimatedRows,
-        });
+        const figures = rowProgressFigures({ done, created: stats.created, updated: stats.updated, estimatedRows: stats.estimatedRows, elapsedSeconds: (Date.now() - started) / 1000, rates });
+        progress.update(done, { created: stats.created, updated: stats.updated, unchanged: stats.unchanged, skipped: stats.skipped, failed: stats.failed }, figures);
       },
     });
   } finally {
