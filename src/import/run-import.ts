@@ -19,7 +19,7 @@ import { apiFailure, RunControl } from '../run/run-control.js';
 import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
 import { withUndoRun } from '../run/undo-run.js';
 import { createImportStats, type ImportStats } from './stats.js';
-import { SearchVisibility } from './search-visibility.js';
+import { SearchVisibility, waitForEarlierWrites } from './search-visibility.js';
 import { ServerMemory } from './clears.js';
 import { createWritePolicy, idempotencyKeyOf } from './write-policy.js';
 import { openInput } from '../input/open-input.js';
@@ -155,7 +155,19 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       onNote: note,
     });
     const { journal, ledger, pool, undo } = run;
-    lookup = await createLookup({ client, strategy: options.lookup, estimatedRows: stats.estimatedRows, batchSize: options.lookupBatch, byId: columns.hasId, signal, onNote: note });
+    // What earlier runs learnt about this host: which "" clears it does not take (the dry run counts those clears as the real run does),
+    // how long its search lags and when a run last wrote to it (a lookup by search waits for those writes to show).
+    const clears = new ServerMemory(hostOf(options.connection.baseUrl), options.clearMemoryPath);
+    lookup = await createLookup({
+      client,
+      strategy: options.lookup,
+      estimatedRows: stats.estimatedRows,
+      batchSize: options.lookupBatch,
+      byId: columns.hasId,
+      signal,
+      onNote: note,
+      beforeSearch: () => waitForEarlierWrites(clears, signal, note),
+    });
     stats.lookupStrategy = lookup.strategy;
     const duplicates =
       options.onDuplicate === 'first'
@@ -163,12 +175,15 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
         : await scanDuplicates(openSource(), columns, options.onDuplicate, stats.estimatedRows, lookup.heldKeys);
 
     const accountIds = new Map<string, string | null>();
-    // What earlier runs learnt about clearing with "" on this host: the dry run counts those clears as the real run does.
-    const clears = new ServerMemory(hostOf(options.connection.baseUrl), options.clearMemoryPath);
     const planContext = { mode: options.mode, customFields, accountIdForExternalId: (ext: string) => accountIds.get(ext) ?? undefined, clears };
     const uncertain = new Map<string, number>();
-    const visibility = new SearchVisibility(client, signal, note);
-    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
+    const visibility = new SearchVisibility(client, signal, note, (lagMs) => clears.learnSearchLag(lagMs, note));
+    // Each contact write is recorded for the next run (clears.noteWrite), which waits for search to show it when search lags.
+    const beforeSend = (line: number, update?: { id: string; email?: string | null; changes: FieldChange[] }) => {
+      clears.noteWrite(note);
+      journal?.sent(line, update);
+    };
+    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend, idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
     const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
 
     const preparation = { columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, options, headerWidth: reportHeader.length, report: reportColumnsOf(reportHeader) };
