@@ -220,8 +220,12 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       }
       if (next.value.phonesDropped) stats.phonesDropped = (stats.phonesDropped ?? 0) + next.value.phonesDropped;
       const prepared = prepare(next.value);
-      // A row's account match counts in the summary when the row goes on to be written, or fails on its account.
-      migration.settle?.(prepared.kind === 'lookup' || prepared.kind === 'replay' || (prepared.kind === 'fail' && prepared.issue.code === 'ROW_ACCOUNT_AMBIGUOUS'));
+      // A row's account match counts in the summary when the row goes on to be written, or fails on its account; a replayed row
+      // as it did in the run that did it (not when it failed as an in-file duplicate), so a resumed run counts what an uninterrupted one does.
+      if (migration.settle) {
+        const judged = prepared.kind === 'replay' ? prepared.judged() : prepared;
+        migration.settle(judged.kind === 'lookup' || (judged.kind === 'fail' && judged.issue.code === 'ROW_ACCOUNT_AMBIGUOUS'));
+      }
       if (prepared.kind === 'replay') await settle(() => ledger.replay(prepared.row, prepared.previous));
       else if (prepared.kind === 'skip') {
         // A row the preset's or map's filters leave out (deleted, not a contact): a skipped outcome, counted apart too.
