@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { PylonClient } from '../pylon/api.js';
-import { connect } from '../pylon/connect.js';
+import { connect, noteLongWaits } from '../pylon/connect.js';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { checkWritable } from '../output/output-file.js';
@@ -74,7 +74,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
   const { signal } = hooks;
   const note = (message: string) => hooks.onNote?.(message);
   const input = await openInput(options.input, options, hooks.stdin);
-  const client = hooks.client ?? connect(options.connection);
+  const client = hooks.client ?? connect(options.connection, { onEvent: noteLongWaits(note) });
   const stats = createImportStats({ calls: client.stats.calls, dryRun: options.dryRun, errorsPath: options.errorsPath, resultsPath: options.resultsPath, undoPath: options.undoPath, journalPath: options.journalPath });
   const control = new RunControl(signal);
   // migration (issue 13): any input format, through the preset's / map's transform when there is one.
