@@ -5,7 +5,7 @@ import { apiCommandOptions, connectionFromArgv, forceOption, guardOptions, outpu
 import { importExitCode, printImportSummary } from '../output.js';
 import { runWithTerminal } from './import.js';
 import { ExitError } from '../../errors.js';
-import { connect } from '../../pylon/connect.js';
+import { connect, noteLongWaits } from '../../pylon/connect.js';
 import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-options.js';
 import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
 import { describeTarget, fetchTarget, targetOf, type RunTarget } from '../../update/target.js';
@@ -125,7 +125,9 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     }
     const auditLog = openAuditLog(argv.auditLog, ctx);
     const startedAt = new Date();
-    const client = connect(options.connection);
+    // A long wait Pylon asks for is said on the run's notes (set once the run has them).
+    let onNote: ((message: string) => void) | undefined;
+    const client = connect(options.connection, { onEvent: noteLongWaits((message) => onNote?.(message)) });
     try {
       let target: RunTarget;
       try {
@@ -162,6 +164,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       const stats = (await runWithTerminal(
         argv,
         async (hooks) => {
+          onNote = hooks.onNote;
           signal = hooks.signal;
           const total = contacts.length;
           const eta = pacedSeconds(applyCalls(total, options.readBatch), options.connection.rates, options.connection.rateWindowMs);

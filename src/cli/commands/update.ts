@@ -7,7 +7,7 @@ import { filePositional, importInput, rowFlags, runWithTerminal, type ImportArgv
 import { resolveImportOptions } from '../../import/options.js';
 import { runUpdate, type UpdatePlan } from '../../update/run-update.js';
 import { UNDO_CLEAR_TOKEN } from '../../import/run-import.js';
-import { connect } from '../../pylon/connect.js';
+import { connect, noteLongWaits } from '../../pylon/connect.js';
 import { parseFilterExpression } from '../../pylon/filter-expr.js';
 import { ConfigError, invalidOption } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -161,12 +161,15 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     if (argv.errors === undefined && !(argv.file && argv.file !== '-')) await sweepDeadPartialsIn(dirname(fileBase), STAMPED_REPORT);
     const auditLog = writes ? openAuditLog(argv.auditLog, ctx) : undefined;
     const startedAt = new Date();
-    const client = connect(options.connection);
+    // A long wait Pylon asks for is said on the run's notes (set once the run has them).
+    let onNote: ((message: string) => void) | undefined;
+    const client = connect(options.connection, { onEvent: noteLongWaits((message) => onNote?.(message)) });
     let plan: UpdatePlan | undefined;
     let saved: SavedPlan | undefined;
     const result = await runWithTerminal(
       argv,
       async (hooks) => {
+        onNote = hooks.onNote;
         const r = await runUpdate(
           {
             import: options,
