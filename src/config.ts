@@ -88,8 +88,33 @@ export function resolveToken(input: { token?: string; env?: NodeJS.ProcessEnv })
     );
   }
   const source = input.token !== undefined ? '--token' : 'PYLON_API_TOKEN';
-  checkHeaderValue(token, `The API token (${source})`, source);
+  checkToken(token, `The API token (${source})`, source);
   return token;
+}
+
+/**
+ * The fewest characters an API token may have: the fewest the output masks (redact). Pylon's tokens
+ * are far longer; a shorter value is a typo or a placeholder (`--token x`). It is refused rather than
+ * sent because the tool could not keep it out of its output: masking every "x" in every message
+ * would garble them, and not masking it would print the secret wherever its letters occur. The bar
+ * is kept that low on purpose: another Pylon-compatible server may hand out short tokens.
+ */
+export const MIN_TOKEN_LENGTH = 4;
+
+/**
+ * Refuses (CONFIG_INVALID_OPTION, before any call) a token that cannot be sent in a header or is
+ * too short to be real and to be kept out of the output. Neither message shows the value.
+ */
+export function checkToken(value: string, what: string, option: string): void {
+  checkHeaderValue(value, what, option);
+  const length = [...value].length;
+  if (length < MIN_TOKEN_LENGTH) {
+    throw new ConfigError(
+      'CONFIG_INVALID_OPTION',
+      `${what} is ${length} character${length === 1 ? '' : 's'} long: an API token has at least ${MIN_TOKEN_LENGTH}, so this is not one (a placeholder or a cut-off paste?). Nothing was sent. Copy the whole token from Pylon (Settings → API Tokens); against the emulator, use the token it prints.`,
+      { option },
+    );
+  }
 }
 
 /** What Node sends in a header value: tab, printable ASCII and the rest of Latin-1 (anything else is refused, ERR_INVALID_CHAR). */
@@ -127,7 +152,8 @@ export function resolveRates(rate: ConnectionOptionsInput['rate']): Record<Endpo
 
 export function resolveIntegerOption(flag: string, value: unknown, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
-  const n = typeof value === 'number' ? value : Number(value);
+  // Number('') and Number(' ') are 0: an empty value is refused, not read as 0.
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() === '' ? NaN : Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
     throw invalidOption(flag, `an integer from ${min} to ${max}`, value);
   }
@@ -145,8 +171,13 @@ export function resolveConnectionOptions(input: ConnectionOptionsInput): Connect
   };
 }
 
-/** Replaces every occurrence of the token in a string. Used on every message that leaves the process. */
+/**
+ * Replaces every occurrence of the token in a string. Used on every message that leaves the process.
+ * A token shorter than MIN_TOKEN_LENGTH is refused before any use (checkToken); a value of one to
+ * three characters is left as is here, because masking it would garble the very message that
+ * refuses it (every "a" of the text for `--token a`), and that message never shows the value.
+ */
 export function redact(text: string, token: string | undefined): string {
-  if (!token || token.length < 4) return text;
+  if (!token || token.length < MIN_TOKEN_LENGTH) return text;
   return text.split(token).join('[REDACTED]');
 }

@@ -37,7 +37,11 @@ export function parseEndpointNumbers<K extends string = EndpointKey>(
   }: { flag: string; unit: string; integer?: boolean; /** Name the pair, not just the key, in errors. */ pairs?: boolean; /** The names allowed (the emulator serves a few more than the client uses). */ endpoints?: readonly K[] },
 ): Partial<Record<K, number>> {
   const out: Partial<Record<K, number>> = {};
-  if (value === undefined || value === '') return out;
+  if (value === undefined) return out;
+  // `--rate ""` (an unset shell variable) is a mistake, not "the defaults": refused like any other bad value.
+  if (typeof value === 'string' && value.trim() === '') {
+    throw invalidOption(flag, `endpoint=${unit.split(' ')[0]} pairs such as ${endpoints[0]}=60 with endpoints from ${endpoints.join(', ')}`, value);
+  }
   const entries: Array<[string, unknown]> =
     typeof value === 'string'
       ? value.split(',').map((p) => p.trim()).filter(Boolean).map((part) => {

@@ -9,7 +9,7 @@
  * The path is checked writable before the run's first write. Each record is one
  * write(2) in append mode, so concurrent runs never interleave within a line.
  */
-import { closeSync, existsSync, mkdirSync, openSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync, fsyncSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, PylonCliError } from '../errors.js';
@@ -57,6 +57,16 @@ export function stateFolder(env: NodeJS.ProcessEnv): string {
  */
 export function checkAuditLog(path: string, options: { createFolder?: boolean; option?: string } = {}): void {
   const option = options.option ?? '--audit-log';
+  // A device or a pipe keeps no record: /dev/full takes the open and fails every write, so the record would be lost after the run
+  // (and a pipe with no reader blocks the open). /dev/null is kept as a deliberate "no record".
+  const kind = existsSync(path) ? statSync(path) : undefined;
+  if (kind && !kind.isFile() && !kind.isDirectory() && resolve(path) !== '/dev/null') {
+    throw new ConfigError(
+      'OUTPUT_UNWRITABLE',
+      `Cannot write the audit log ${path} (${option}): it is not a regular file (a device or a pipe keeps no record). Nothing was sent to Pylon; name a file with --audit-log.`,
+      { option },
+    );
+  }
   try {
     if (options.createFolder) mkdirSync(dirname(resolve(path)), { recursive: true });
     closeSync(openSync(path, 'a'));
@@ -135,6 +145,8 @@ export function auditRecord(input: {
 
 /** Appends one record as one line, fsynced (to the log `checkAuditLog` proved writable: no folder is created here). */
 export function appendAuditRecord(path: string, record: AuditRecord): void {
+  // Asked for no record (checkAuditLog lets it through); it takes no fsync either.
+  if (resolve(path) === '/dev/null') return;
   try {
     const fd = openSync(path, 'a');
     try {

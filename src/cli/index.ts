@@ -26,9 +26,10 @@ function commandName(argv: readonly string[]): string | undefined {
  * command throws the usage error.
  */
 function readCommandWord(argv: string[]): string[] {
+  const names = lazyCommands.flatMap((command) => command.names);
+  argv = commandFirst(argv, names);
   const [first, second] = argv;
   if (first === undefined || first.startsWith('-')) return argv;
-  const names = lazyCommands.flatMap((command) => command.names);
   if (first === 'version') return ['--version'];
   if (first === 'help') {
     // Bare `help` (or `help --…`) is yargs' root help.
@@ -39,6 +40,19 @@ function readCommandWord(argv: string[]): string[] {
   }
   if (!names.includes(first)) throw new Error(unknownCommandMessage(first, names));
   return argv;
+}
+
+/**
+ * Options typed before the command word (`--dry-run import contacts.csv`) moved after it, where
+ * the command reads them: yargs would read the command word as the value of the option before it
+ * and report the file as an unknown option. The command word is the first argument that names a
+ * command; the arguments before it keep their order, so an option's value stays with it.
+ */
+function commandFirst(argv: string[], names: readonly string[]): string[] {
+  if (argv[0] === undefined || !argv[0].startsWith('-')) return argv;
+  const at = argv.findIndex((arg) => names.includes(arg));
+  if (at === -1) return argv;
+  return [argv[at], ...argv.slice(at + 1), ...argv.slice(0, at)];
 }
 
 /** The names of a command's positionals, from its command string ('import <file>' → ['file']). */
@@ -111,10 +125,12 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
   context.args = argv;
   // The options of the command being run, filled in as yargs builds it: for "did you mean" on an unknown flag.
   const knownOptions: string[] = [];
+  // The command line as parsed: argv with any options typed before the command word moved after it.
+  let words: string[] | undefined;
   try {
     let helpOrVersion = false;
     let parseError: unknown;
-    const words = readCommandWord(argv);
+    words = readCommandWord(argv);
     const cli = await buildCli(words, context, knownOptions);
     // With a parse callback yargs hands usage errors to the callback instead of
     // throwing, and gives us help/version text to print on our own stdout.
@@ -131,7 +147,7 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
   } catch (error) {
     if (!context.handlerStarted && !(error instanceof PylonCliError)) {
       // yargs validation: unknown flag or command, missing argument, bad choice
-      const message = explainUsageError(error instanceof Error ? error.message : String(error), knownOptions, commandName(argv));
+      const message = explainUsageError(error instanceof Error ? error.message : String(error), knownOptions, commandName(words ?? argv));
       say(`pylon-contacts: ${message}\nRun with --help for usage.`);
       return EXIT.USAGE;
     }

@@ -43,7 +43,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   const lines: string[] = [];
   const dry = stats.dryRun;
   const state = (stats.fatal ? 'stopped' : stats.interrupted ? 'interrupted' : dry ? 'planned' : 'done') + (stats.planning ? ' while planning' : '');
-  lines.push(`${options.verb} ${options.input}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${n(stats.total)} rows read`);
+  lines.push(`${options.verb} ${options.input}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${n(stats.total)} rows read${stats.syncRemovals ? ` and ${n(stats.syncRemovals)} contacts not in the file (--sync)` : ''}`);
   if (options.target) lines.push(`  target: ${describeTarget(options.target)}`);
   if (stats.total === 0 && options.verb.startsWith('Import') && !stats.fatal && !stats.interrupted) {
     // Stdin says the same as a file: a pipe from an export that matched nothing is as easy to miss.

@@ -4,9 +4,10 @@
  * exists (never a device, a pipe or /dev/null, where the previous values would
  * be lost or, beside a device, land in a file nobody asked for).
  */
-import { lstatSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { describe } from '../output/output-file.js';
 
 function kindOf(stats: import('node:fs').Stats): string {
   if (stats.isDirectory()) return 'a folder';
@@ -48,5 +49,39 @@ export function checkUndoPath(path: string): void {
   const folder = statSync(dirname(path), { throwIfNoEntry: false });
   if (!folder?.isDirectory()) {
     throw new ConfigError('OUTPUT_UNWRITABLE', `Invalid option \`--undo\`: the folder of ${path} does not exist. Nothing was sent.`, { option: '--undo' });
+  }
+}
+
+/**
+ * An output folder (`demo --out`): made if it does not exist, but only inside a folder that does,
+ * the rule of every other output. A mistyped path several levels deep is refused, not built.
+ * `shown` is the path as the messages give it.
+ */
+export function makeOutputFolder(path: string, shown: string, option: string): void {
+  // ENOTDIR (a file where a folder should be) as well as ENOENT means "not there".
+  const statOf = (p: string) => {
+    try {
+      return statSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const existing = statOf(path);
+  if (existing?.isDirectory()) return;
+  if (existing) {
+    throw new ConfigError('OUTPUT_UNWRITABLE', `Cannot write to ${shown} (${option}): it is ${existing.isFile() ? 'a file' : kindOf(existing)}, not a folder. Name a folder. Nothing was written.`, { option });
+  }
+  const parent = statOf(dirname(path));
+  if (!parent?.isDirectory()) {
+    throw new ConfigError(
+      'OUTPUT_UNWRITABLE',
+      `Cannot write to ${shown} (${option}): the folder it goes in, ${dirname(shown)}, ${parent ? 'is a file, not a folder' : 'does not exist'}. Check the path, or create that folder first. Nothing was written.`,
+      { option },
+    );
+  }
+  try {
+    mkdirSync(path);
+  } catch (error) {
+    throw new ConfigError('OUTPUT_UNWRITABLE', `Cannot create ${shown} (${option}): ${describe(error)}. Nothing was written.`, { option, cause: error });
   }
 }

@@ -108,3 +108,30 @@ export function createProgress(options: ProgressOptions): Progress {
     },
   };
 }
+
+/** What a row run's progress line is figured from (runWithTerminal): counts so far, the seconds they took, the --rate pacing. */
+export interface RowProgressInput {
+  done: number;
+  created: number;
+  updated: number;
+  /** The input's row estimate (0 when unknown). */
+  estimatedRows: number;
+  elapsedSeconds: number;
+  rates: { create: number; patch: number; windowMs: number };
+}
+
+/**
+ * The total and ETA a row run shows. The total is the estimate while it is not below the rows done
+ * (an estimate passed is no total: the line shows the count alone, and no ETA). The ETA is the rows
+ * left at the slower of the rate measured so far and the --rate pacing of the writes seen so far
+ * (creates at the create rate, updates at the patch rate; unchanged rows cost no write).
+ */
+export function rowProgressFigures(input: RowProgressInput): { total?: number; etaSeconds?: number } {
+  const { done, created, updated, estimatedRows, elapsedSeconds, rates } = input;
+  const total = estimatedRows > 0 && estimatedRows >= done ? estimatedRows : undefined;
+  if (total === undefined || done === 0) return { total };
+  const window = rates.windowMs / 1000;
+  const measured = elapsedSeconds / done;
+  const paced = (created / done) * (window / rates.create) + (updated / done) * (window / rates.patch);
+  return { total, etaSeconds: Math.max(0, (total - done) * Math.max(measured, paced)) };
+}

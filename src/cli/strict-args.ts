@@ -16,8 +16,9 @@
  * - A positional given twice, once as a word and once as its option (`export x.csv --file
  *   y.csv`): yargs keeps the word and drops the option's value without a word, so the run wrote
  *   x.csv while the user may have meant y.csv. Which one is meant cannot be guessed: both are named.
- * - A number option given text (`--concurrency abc`), which yargs turns into NaN: the option's own
- *   check gets the text instead, and says `got "abc"`, not `got NaN`.
+ * - A number option given text (`--concurrency abc`), which yargs turns into NaN, or nothing
+ *   (`--concurrency ""`), which yargs turns into 0: the option's own check gets the text instead,
+ *   refuses it, and says `got "abc"` or `got ""`, not `got NaN` or `got 0`.
  * - A value outside an option's choices, reported as the tool's other options are
  *   (Invalid option `--region`: expected one of us, eu, got "xx") instead of yargs' "Invalid values:".
  */
@@ -111,12 +112,15 @@ export function refuseRepeatsAndExtras<T>(yargs: Argv<T>, command: string, posit
       const other = optionValues(words, key).find((given) => typeof value === 'string' && given !== value);
       if (other !== undefined) throw new Error(`Two ${key}s given: ${String(value)} and --${key} ${other} (${command} takes one ${key}: give it once, as a word or as --${key}).`);
     }
-    // A number option given text (`--concurrency abc`) arrives as NaN, which its check then showed as "got NaN":
-    // it gets the text back, so the check says what was typed.
+    // A number option given text (`--concurrency abc`) arrives as NaN, which its check then showed as "got NaN",
+    // and one given nothing (`--concurrency ""`, `--port=`) arrives as 0, which passed as 0 where 0 is allowed
+    // (--port, --max-removals) or was shown as "got 0": it gets the text back, so the check refuses it and says
+    // what was typed.
     for (const key of numbers) {
-      if (!Number.isNaN(parsed[key])) continue;
       const names = [key, camelCase(key), ...(options.alias[key] ?? [])];
       const text = typedValue(words, names);
+      const blank = parsed[key] === 0 && text !== undefined && text.trim() === '';
+      if (!Number.isNaN(parsed[key]) && !blank) continue;
       if (text !== undefined) for (const name of names) parsed[name] = text;
     }
     // A value outside an option's choices, in the tool's words rather than yargs' "Invalid values: Argument: region, Given: …".

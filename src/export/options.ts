@@ -3,7 +3,7 @@ import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions,
 import { parseFilterExpression } from '../pylon/filter-expr.js';
 import type { Filter } from '../pylon/types.js';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isSpecialFile, isStdout, specialFileIdentity } from '../output/output-file.js';
 import { parseLoadTarget, type LoadTarget } from './load/target.js';
 import type { RecheckMode } from './list-check.js';
@@ -167,6 +167,27 @@ export function lakeLayout(rawOutput: string, output: string): { root: string; s
   return { root, sidecarBase: join(metaRoot, rest), metaRoot };
 }
 
+/**
+ * A `--state` file inside the dataset root is read by directory readers as a
+ * fragment of the dataset (pyarrow.dataset, polars.scan_parquet over the
+ * folder): they skip only names starting with `_` or `.`. So a state there is
+ * refused before the first request unless a part of its path below the root
+ * starts with one of them (`lake/contacts/_state.json`); the documented place
+ * is beside the root.
+ */
+function checkStateOutsideDataset(state: string, lake: { root: string; metaRoot: string }, cwd: string): void {
+  const below = relative(resolve(cwd, lake.root), resolve(cwd, state));
+  if (below === '' || below === '..' || below.startsWith(`..${sep}`) || isAbsolute(below)) return;
+  if (below.split(sep).some((part) => part.startsWith('_') || part.startsWith('.'))) return;
+  const root = lake.root === '.' ? 'the current folder' : lake.root;
+  throw new ConfigError(
+    'CONFIG_INVALID_OPTION',
+    `Invalid option \`--state\`: ${state} is inside the dataset root (${root}), where directory readers (pyarrow, polars, DuckDB) would take it for part of the data; ` +
+      `put it beside the root (${lake.root === '.' ? join(lake.metaRoot, basename(state)) : `${lake.root}.state`}), or give it a name starting with _ or . (${join(dirname(state), `_${basename(state)}`)}). Nothing was sent.`,
+    { option: '--state' },
+  );
+}
+
 /** The sidecar base: the output file, or the manifest path without `.manifest.json` when writing to stdout. */
 function sidecarBase(output: string, toStdout: boolean, manifest: string | undefined): string | undefined {
   if (!toStdout) return output;
@@ -263,6 +284,7 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
   const manifestInput = input.manifest === undefined ? undefined : expandTemplate('--manifest', input.manifest, now, runId);
   // A templated file is one partition of a dataset: its sidecars go beside the dataset root, so the partition folders hold data files only.
   const lake = toStdout || noFile || special ? undefined : lakeLayout(rawOutput, output);
+  if (lake && input.state !== undefined) checkStateOutsideDataset(input.state, lake, cwd);
   const sidecars = lake?.sidecarBase ?? output;
   const manifestPath = manifestInput ?? (toStdout || noFile || special ? undefined : `${sidecars}.manifest.json`);
   const base = sidecarBase(sidecars, toStdout || noFile || special, manifestPath);
@@ -317,7 +339,7 @@ function journalDirOf(options: ExportOptions, metaRoot: string | undefined, temp
   if (metaRoot !== undefined) return metaRoot;
   if (options.fileOutput && !options.toStdout && !isSpecialFile(options.output)) return dirname(options.output);
   if (options.manifestPath !== undefined && !templatedManifest && !isSpecialFile(options.manifestPath)) return dirname(options.manifestPath);
-  if (options.to?.kind === 'duckdb') return dirname(options.to.path);
+  if (options.to?.kind === 'duckdb') return dirname(options.to.shownPath);
   return dirname(files[0]!.path);
 }
 

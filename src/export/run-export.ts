@@ -1,3 +1,4 @@
+import { resolveFilter } from '../pylon/filter-expr.js';
 import { mkdir, open, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createReadStream, rmSync } from 'node:fs';
@@ -10,12 +11,12 @@ import { ConfigError, InternalError, PylonCliError, invalidOption, type ErrorCod
 import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
-import type { Contact } from '../pylon/types.js';
+import type { Contact, Filter } from '../pylon/types.js';
 import { checkWritable, isSpecialFile, openOutput, outputWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
 import { deadJournals, describeRecovery, openJournal, recoverRun, type PublishJournal } from '../output/publish-journal.js';
-import { loadCommitted, loadedColumnNames, openLoader, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
+import { connectLoad, loadCommitted, loadedColumnNames, openLoader, type LoadConnection, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
 import {
   compareSchemas,
   describeSchemaChange,
@@ -79,6 +80,8 @@ export interface ExportStats {
   statePath: string | null;
   delta: ExportDeltaStats | null;
   stoppedAt: StopPoint | null;
+  /** Set when the run stopped on an error (not when interrupted): its code and message, as import, update and apply give them. */
+  fatal?: { code: string; message: string };
   /** Whether contacts created or deleted during the walk could have been missed (see list-check.ts). */
   listCheck: ListCheck;
   warnings: string[];
@@ -179,7 +182,9 @@ async function exportWithJournal(options: ExportOptions, hooks: RunExportHooks, 
     stats.statePath = options.statePath === undefined ? null : (outputs.state?.ref?.path ?? null);
     if (options.manifestPath !== undefined) await unlink(`${options.manifestPath}.failed.json`).catch(() => {});
   } catch (error) {
-    await Promise.all(sinks.map((sink) => sink.abort()));
+    // A schema change refused after the load opened is the load's failed night: its load log says why.
+    const cause = error instanceof PylonCliError && error.code === 'SCHEMA_CHANGED' ? error.message : undefined;
+    await Promise.all(sinks.map((sink) => sink.abort(cause)));
     if (error instanceof ConfigError) {
       await report.close();
       await removeEmptyMadeDirs(madeDirs);
@@ -222,6 +227,8 @@ interface OpenRun {
   rowHash: RowHashKind;
   /** Baseline ids marked seen by keepUnexported (contacts whose records could not be written). */
   keptUnexported: number;
+  /** `--filter` as the search is sent it (resolveFilter). */
+  filter: Filter | undefined;
 }
 
 async function openRun(options: ExportOptions, client: PylonClient, hooks: RunExportHooks, sinceBaseline: Baseline | undefined, stats: ExportStats, sinks: ExportSink[]): Promise<OpenRun> {
@@ -229,24 +236,32 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   // A load keeps the pipeline's state in the database too (format 3, with its owner), so a loading cron line needs no --state file.
   const owner = options.stateFile || options.to ? await stateOwner(options, client, signal) : undefined;
   const definitions = await client.listCustomFields({ signal });
+  // A field Pylon cannot filter on is a usage error before the first search (as update --where), not a server 400 that leaves a failed run's report and manifest.
+  // Sent as resolveFilter rewrites it (an operator the field allows); the manifest and state keep the filter as given.
+  const filter = options.filter ? resolveFilter(options.filter, definitions, '--filter') : undefined;
   const columns = selectColumns(availableColumns(definitions), options.columns);
   stats.columns = columns.map((c) => c.name);
   // Read before the columns are named: a field keeps the column the table, the state or the last manifest gave it (typedColumns).
   const stateBaseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : undefined;
-  const typed = typedColumns(columns, await previousNames(options, stateBaseline ?? sinceBaseline));
-  const schema = schemaRecord(typed);
-  stats.schemaHash = schema.hash;
-  // Scratch folders of the run (the table's kept state, the state a load stages): removed when the run ends, or here if opening fails.
-  const scratch: string[] = [];
   /** Set below once the run knows the load stages every row. */
   let copyDigest: CopyTextDigest | undefined;
+  const onCopyText = (text: string, bytes: Uint8Array) => copyDigest?.add(text, bytes);
+  // The load's one connection: it reads the table's column names first, then the loader takes it (closed here if the run fails before).
+  let connection: LoadConnection | undefined = options.to ? await connectLoad({ target: options.to, tempDir: loaderTempDir(options), onCopyText }) : undefined;
+  // Scratch folders of the run (the table's kept state, the state a load stages): removed when the run ends, or here if opening fails.
+  const scratch: string[] = [];
   try {
+    const typed = typedColumns(columns, await previousNames(options, stateBaseline ?? sinceBaseline, connection));
+    const schema = schemaRecord(typed);
+    stats.schemaHash = schema.hash;
     let load: ReturnType<typeof loadSink> | undefined;
     if (options.to) {
       const keptDir = createTempDir('state');
       scratch.push(keptDir);
-      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt, schemaHash: schema.hash }, changesOnly: !options.stateFile && options.since === undefined, onCopyText: (text: string, bytes: Uint8Array) => copyDigest?.add(text, bytes) };
-      load = loadSink(await openLoader(input), options, stats, hooks.onMergeStep, hooks.signal);
+      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt, schemaHash: schema.hash }, changesOnly: !options.stateFile && options.since === undefined, onCopyText };
+      const handed = connection;
+      connection = undefined;
+      load = loadSink(await openLoader(input, handed), options, stats, hooks.onMergeStep, hooks.signal);
       sinks.push(load);
     }
     const baseline = options.stateFile ? stateBaseline : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
@@ -270,9 +285,10 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     if (load && !baseline && !keptKind) load.unknownRowHash = true;
     // No baseline (a first night, a new --state file): nothing vouches for the table's rows, so the merge compares their values too, not only their hashes (a value changed by hand is rewritten).
     if (load && !baseline) load.compareValues = true;
-    return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0 };
+    return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0, filter };
   } catch (error) {
     copyDigest?.close();
+    await connection?.close();
     for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -285,8 +301,8 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
  * manifest at this run's manifest path; a lower one's name that a higher one
  * gives another field is left out.
  */
-async function previousNames(options: ExportOptions, baseline: Baseline | undefined): Promise<Map<string, string>> {
-  const sources = [options.to ? await loadedColumnNames(options.to) : new Map<string, string>(), recordedNames(baseline?.schema)];
+async function previousNames(options: ExportOptions, baseline: Baseline | undefined, connection: LoadConnection | undefined): Promise<Map<string, string>> {
+  const sources = [options.to && connection ? await loadedColumnNames(options.to, connection) : new Map<string, string>(), recordedNames(baseline?.schema)];
   if (options.manifestPath !== undefined) sources.push(recordedNames((await readPreviousManifest(options.manifestPath))?.schema));
   const names = new Map<string, string>();
   const taken = new Set<string>();
@@ -416,6 +432,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
     hash: pageSinks.length > 0 || run.baseline !== undefined,
   };
   const chunks = encodedPages({
+    filter: run.filter,
     options, client, encoder, makeRecord: recordMaker(run.columns, run.typed, rowHasher(run.rowHash, columnsKey(stats.columns)), needs), baseline: run.baseline, pageSinks, values: run.copyDigest ? undefined : run.values, report, stats,
     pageState: progress.pages, tracker, signal: hooks.signal,
     keepUnexported: (id) => keepUnexported(id, run, outputs),
@@ -625,7 +642,7 @@ function loadSink(
       await loader.commit();
       stats.load!.mergeMs += Date.now() - started;
     },
-    abort: () => loader.abort(),
+    abort: (cause) => loader.abort(cause),
   };
   return sink;
 }
@@ -667,6 +684,7 @@ function failed(stats: ExportStats, error: unknown, progress: Progress, signal: 
   // The cursor is where the walk was (the page last requested), whatever failed; the report line names it only when a page failed.
   const cursor = entry.cursor ?? progress.pages.cursor ?? '';
   stats.stoppedAt = { cursor, pagesRead: progress.pages.pages, page, code: entry.code, status: entry.status ?? null, requestId: entry.requestId ?? null, message: entry.message };
+  if (!stats.interrupted) stats.fatal = { code: entry.code, message: entry.message };
 }
 
 /** A failed run never replaces the manifest of a complete one: its facts go to <manifest>.failed.json. */
@@ -727,6 +745,8 @@ function emptyStats(options: ExportOptions): ExportStats {
 }
 
 interface PagesInput {
+  /** The search filter as sent (OpenRun.filter), or undefined to list every contact. */
+  filter: Filter | undefined;
   options: ExportOptions;
   client: PylonClient;
   encoder: PageEncoder;
@@ -749,8 +769,8 @@ interface PagesInput {
 async function* encodedPages(input: PagesInput): AsyncGenerator<string | Uint8Array> {
   const { options, client, encoder, pageState, signal } = input;
   const fetchPage = (cursor: string | undefined) =>
-    options.filter
-      ? client.searchContacts({ filter: options.filter, cursor, limit: options.pageSize }, { signal })
+    input.filter
+      ? client.searchContacts({ filter: input.filter, cursor, limit: options.pageSize }, { signal })
       : client.listContacts({ cursor, limit: options.pageSize }, { signal });
   yield* pieces(encoder.start());
   // A walk that shows the list moved is followed by another (list-check.ts).
@@ -916,7 +936,7 @@ async function checkDirectories(options: ExportOptions, made: string[]): Promise
   if (options.to?.kind === 'duckdb') {
     const dir = dirname(options.to.path);
     const info = await stat(dir).catch(() => undefined);
-    if (!info?.isDirectory()) throw invalidOption('--to', `a DuckDB file in an existing folder (${dir} ${info ? 'is not a folder' : 'does not exist'})`, options.to.display);
+    if (!info?.isDirectory()) throw invalidOption('--to', `a DuckDB file in an existing folder (${dirname(options.to.shownPath)} ${info ? 'is not a folder' : 'does not exist'})`, options.to.display);
     await checkWritable([{ path: options.to.path, option: '--to' }]);
   }
 }

@@ -184,8 +184,8 @@ export interface ExportSink {
   prepare(): Promise<readonly OutputFile[]>;
   /** After every file is in place: a load's COMMIT. When it fails, every file goes back. */
   commit?(): Promise<void>;
-  /** Drops what was staged; safe at any point, and more than once. */
-  abort(): Promise<void>;
+  /** Drops what was staged; safe at any point, and more than once. `cause`: why the run refused a load before its merge (TableLoader.abort). */
+  abort(cause?: string): Promise<void>;
 }
 
 /** A sink that takes every page of records while the run walks (the state, the change log, the load). */

@@ -26,11 +26,14 @@ interface Learnt {
   reason: string;
   /** When (ISO 8601). */
   at: string;
+  /** A measured duration (the search lag), in ms. */
+  ms?: number;
 }
 
 /**
  * Which of the `""` clears a server (an API host) has been seen not to take,
- * and whether it takes a contact external id held under another label,
+ * whether it takes a contact external id held under another label, how long
+ * its search lags behind writes and when a run last wrote contacts to it,
  * remembered in a file of the tool's state folder so that a later run, its dry
  * run included, reports those clears without sending them again: a second run
  * of the same file then writes nothing, and its dry run counts what it does.
@@ -89,6 +92,38 @@ export class ServerMemory {
     this.save([EXTERNAL_ID_ENTRY], (why) => onError?.(`could not record in ${this.path} whether ${this.host} takes an external id held under another label (${why}); the next dry run will not know it`));
   }
 
+  /** Search's lag (ms) as last measured on this server (search-visibility.ts), and when. Undefined: never measured. */
+  searchLag(): { ms: number; at: string } | undefined {
+    const entry = this.learnt.get(SEARCH_LAG_ENTRY);
+    return typeof entry?.ms === 'number' && entry.ms >= 0 ? { ms: entry.ms, at: entry.at } : undefined;
+  }
+
+  /** Records the search lag a run measured (the last measure counts: 0 too, a server whose search caught up). */
+  learnSearchLag(ms: number, onError?: (message: string) => void): void {
+    if (this.learnt.get(SEARCH_LAG_ENTRY)?.ms === ms) return;
+    this.learnt.set(SEARCH_LAG_ENTRY, { reason: 'search showed a contact just created only after this long (ms)', at: new Date().toISOString(), ms });
+    this.save([SEARCH_LAG_ENTRY], (why) => onError?.(`could not record in ${this.path} how long ${this.host}'s search lags (${why}); the next run will not wait for it`));
+  }
+
+  /** A time (ms since the epoch) no earlier than the last contact write a run sent to this server; undefined: none recorded. */
+  lastWriteAt(): number | undefined {
+    const at = Date.parse(this.learnt.get(LAST_WRITE_ENTRY)?.at ?? '');
+    return Number.isNaN(at) ? undefined : at;
+  }
+
+  /**
+   * Called as a contact write is sent. What is kept is a lease: a time a little
+   * ahead of now, renewed once it has passed, so the file is written once per
+   * WRITE_LEASE_MS of writing, yet always holds a time no earlier than the last
+   * write, even after a kill -9.
+   */
+  noteWrite(onError?: (message: string) => void): void {
+    const now = Date.now();
+    if ((this.lastWriteAt() ?? 0) >= now) return;
+    this.learnt.set(LAST_WRITE_ENTRY, { reason: 'a run sent contact writes until about this time (search may lag behind them)', at: new Date(now + WRITE_LEASE_MS).toISOString() });
+    this.save([LAST_WRITE_ENTRY], (why) => onError?.(`could not record in ${this.path} when this run wrote to ${this.host} (${why}); a run started within search's lag may not find these contacts`));
+  }
+
   /** Where this is kept, named in messages: the file, or this run only. */
   get where(): string {
     return this.path ?? 'this run';
@@ -119,6 +154,11 @@ export class ServerMemory {
 const EXTERNAL_ID_ENTRY = 'external_id_under_other_label';
 const TAKES = 'took an external id another contact holds under another label (ids kept per label)';
 const REFUSES = 'refused an external id another contact holds under another label (ids unique per contact type, as Pylon documents)';
+
+/** The entries of a host in servers.json with search's measured lag and the time of the last contact write (see `noteWrite`). */
+const SEARCH_LAG_ENTRY = 'search_lag';
+const LAST_WRITE_ENTRY = 'last_contact_write';
+const WRITE_LEASE_MS = 2_000;
 
 function readMemory(path: string): Record<string, Record<string, Learnt>> {
   try {

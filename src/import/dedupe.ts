@@ -37,6 +37,8 @@ export type DuplicateDecision = { keep: true } | { keep: false; duplicateOf: num
 export interface DuplicateIndex {
   /** What to do with the row at `line` whose key is `key` (from `keyFor(desired)`). */
   decide(line: number, key: string): DuplicateDecision;
+  /** What `decide` answers for a row decided already (a row replayed from the journal), recording nothing. */
+  peek(line: number, key: string): DuplicateDecision;
   /** The first line of the file that carried `key` (of the rows decided so far; after a pre-pass, of the whole file), or undefined. */
   firstLine(key: string): number | undefined;
   /**
@@ -78,6 +80,10 @@ export function createDuplicateTracker(expectedKeys = 0, route?: HeldKeySlots): 
       const first = index.add(key, line);
       return first === line ? { keep: true } : { keep: false, duplicateOf: first };
     },
+    peek(line, key) {
+      const first = index.firstLine(key);
+      return first === undefined || first === line ? { keep: true } : { keep: false, duplicateOf: first };
+    },
     firstLine: (key) => index.firstLine(key),
     claimExternalId: (line, externalId) => void held.add(heldExternalIdKey(externalId), line),
     firstLineOfExternalId: (externalId) => held.firstLine(heldExternalIdKey(externalId)),
@@ -115,9 +121,11 @@ export async function scanDuplicates(
     duplicateRows: policy === 'error' ? rowsWithKey - singles : rowsWithKey - index.keys,
     memoryBytes: index.bytes,
   };
-  return {
+  const scanned: ScannedDuplicates = {
     policy,
     summary,
+    // The pre-pass decided every line already: deciding records nothing.
+    peek: (line, key) => scanned.decide(line, key),
     decide(line, key) {
       const lines = index.lines(key);
       if (!lines) return { keep: true };
@@ -137,6 +145,7 @@ export async function scanDuplicates(
     claimExternalId: () => undefined,
     firstLineOfExternalId: (externalId) => held.firstLine(heldExternalIdKey(externalId)),
   };
+  return scanned;
 }
 
 /** First (and last) line per key: by slot for keys the route holds, in a KeyTable for the others. Line 0 means unseen. */

@@ -7,9 +7,10 @@ import { DEFAULT_EXTERNAL_ID_LABEL } from './lookup-key.js';
  * contact holding that id under the row's label. Pylon keeps an external id once
  * per contact type whatever its label, so a contact holding the row's id under
  * another label is another system's record: the row fails and names it, and no
- * write goes out. Pure: given the contacts the lookup (or Pylon's refusal) found.
+ * write goes out. When that contact is the one the row's own email or id finds,
+ * the message says that instead: it already holds the id under another label. Pure: given the contacts the lookup (or Pylon's refusal) found.
  */
-export function externalIdConflict(desired: Pick<DesiredContact, 'external_id' | 'external_id_label'>, contacts: Iterable<Contact | undefined>): RowIssue | undefined {
+export function externalIdConflict(desired: Pick<DesiredContact, 'external_id' | 'external_id_label' | 'email' | 'id'>, contacts: Iterable<Contact | undefined>): RowIssue | undefined {
   const id = desired.external_id;
   if (!id) return undefined;
   const label = desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
@@ -17,10 +18,21 @@ export function externalIdConflict(desired: Pick<DesiredContact, 'external_id' |
     const held = contact?.external_ids?.find((e) => e.external_id === id);
     if (!contact || !held || (held.label ?? '') === label) continue;
     const heldLabel = held.label ?? '';
-    const why =
-      heldLabel.toLowerCase() === label.toLowerCase()
-        ? `the labels differ only in case, and labels are compared exactly (Pylon documents no case rule); if both name one system, import with --external-id-label "${heldLabel}"`
-        : 'Pylon keeps an external id once per contact, whatever its label, so this row would take over another system\'s record; nothing was written';
+    const sameButCase = heldLabel.toLowerCase() === label.toLowerCase();
+    const caseWhy = `the labels differ only in case, and labels are compared exactly (Pylon documents no case rule); if both name one system, import with --external-id-label "${heldLabel}"`;
+    // The contact the row's own email or id finds: not another person's record, but this one already holding the id under another label.
+    const by = ownedBy(desired, contact);
+    if (by) {
+      return {
+        code: 'ROW_EXTERNAL_ID_TAKEN',
+        field: 'external_id',
+        message: sameButCase
+          ? `Contact ${contact.id}, which this row's ${by} finds, already holds external id ${id} under label "${heldLabel}", not "${label}": ${caseWhy}`
+          : `Contact ${contact.id}, which this row's ${by} finds, already holds external id ${id} under label "${heldLabel}"; Pylon keeps an external id once per contact, whatever its label, so it cannot hold ${id} under "${label}" too, and nothing was written. ` +
+            `If "${label}" and "${heldLabel}" name one system, import with --external-id-label "${heldLabel}"; otherwise update this contact from this row by its ${by} alone (import the row without --external-id-column)`,
+      };
+    }
+    const why = sameButCase ? caseWhy : 'Pylon keeps an external id once per contact, whatever its label, so this row would take over another system\'s record; nothing was written';
     return {
       code: 'ROW_EXTERNAL_ID_TAKEN',
       field: 'external_id',
@@ -28,4 +40,12 @@ export function externalIdConflict(desired: Pick<DesiredContact, 'external_id' |
     };
   }
   return undefined;
+}
+
+/** Whether `contact` is the one the row's id or email (primary or secondary, compared lower-cased) finds, and by which. */
+function ownedBy(desired: Pick<DesiredContact, 'email' | 'id'>, contact: Contact): 'id' | 'email' | undefined {
+  if (desired.id && desired.id === contact.id) return 'id';
+  const email = desired.email?.trim().toLowerCase();
+  if (!email) return undefined;
+  return [contact.email, ...(contact.emails ?? [])].some((e) => e?.trim().toLowerCase() === email) ? 'email' : undefined;
 }

@@ -31,6 +31,12 @@ export interface LookupOptions {
   byId: boolean;
   signal?: AbortSignal;
   onNote?: (message: string) => void;
+  /**
+   * Awaited once, before the first search (the probe's included): waits until
+   * search shows what an earlier run just wrote (search-visibility.ts waitForEarlierWrites).
+   * Reading the list needs no wait: it shows every contact at once.
+   */
+  beforeSearch?: () => Promise<void>;
 }
 
 const PAGE = 999;
@@ -60,12 +66,14 @@ function matchPart(contacts: Iterable<Contact>, key: LookupKey): Match {
  * when it does not, only reading the list gives exact matches. When it does,
  * the cheaper of the two wins: ⌈rows / batch⌉ searches against ⌈contacts / 999⌉ pages.
  * `search` makes the same probe and refuses (a ConfigError, before any write)
- * where search would miss contacts.
+ * where search would miss contacts. Either waits first, when asked to
+ * (`beforeSearch`), for search to show what an earlier run just wrote.
  */
 export async function createLookup(options: LookupOptions): Promise<Lookup> {
   const { client, signal } = options;
   const first = await client.listContacts({ limit: PAGE }, { signal });
   if (options.strategy === 'search') {
+    await options.beforeSearch?.();
     // Asked for by name, search is still checked: where it misses contacts, rows would
     // create duplicates of them. Better to stop before the first write.
     const semantics = await probeSearch(client, first.data, signal);
@@ -80,7 +88,7 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
     return searchLookup(client, options.batchSize, options.onNote);
   }
   if (options.strategy === 'list' || !first.hasNextPage) return listLookup(client, options.byId, first.data, first, signal);
-
+  await options.beforeSearch?.();
   const searchSemantics = await probeSearch(client, first.data, signal);
   if (!searchSemantics.ok) {
     options.onNote?.(`lookup: reading the whole contact list, because Pylon's search ${searchSemantics.why}`);

@@ -83,6 +83,8 @@ export interface Migration {
    * before the rows pass, which then associates the contacts with them.
    */
   createAccounts?: (written: (item: InputItem) => boolean) => Promise<number>;
+  /** The accounts `createAccounts` created, by id → name: the run says which of them only rows that failed were for. */
+  createdAccounts?: ReadonlyMap<string, string>;
   /**
    * Says whether the row the rows pass read last is written (or failed on its account): only then does what its
    * account match saw count in the summary. Called once per row, after the row's checks and before the next row is read.
@@ -257,6 +259,7 @@ export async function prepareMigration(
   let accountStats: AccountMatchStats | undefined;
   let resolver: ReturnType<typeof createSettledResolver> | undefined;
   let createAccounts: Migration['createAccounts'];
+  const createdAccounts = new Map<string, string>();
   if (options.createAccounts && match !== 'domain' && match !== 'name') {
     throw invalidOption('--create-accounts', '--account-match domain or name (accounts are created from a domain or a company name)', match);
   }
@@ -314,6 +317,7 @@ export async function prepareMigration(
                 { signal: hooks.signal },
               );
               extra.set(key, res.data.id);
+              createdAccounts.set(res.data.id, wanted.name);
             } catch (error) {
               // The answer was lost (a timeout, a dropped connection): the account may exist. It is looked for below, never created twice.
               if (!(error instanceof PylonApiError && error.maybeApplied)) throw error;
@@ -341,6 +345,7 @@ export async function prepareMigration(
     accountStats,
     warnings,
     createAccounts,
+    createdAccounts,
     settle: (kept) => resolver?.settle(kept),
     summary() {
       if (!accountStats) return [];

@@ -12,10 +12,13 @@ import { unvalidatedEmail, validateRow, type ValidationContext } from './validat
 
 /** What a row read from the file comes to before any call: an outcome already known, or a row to look up. */
 export type PreparedRow =
-  | { kind: 'replay'; row: RowRef; previous: JournalOutcome }
+  | { kind: 'replay'; row: RowRef; previous: JournalOutcome; judged: () => FreshRow }
   | { kind: 'skip'; row: RowRef; message: string }
   | { kind: 'fail'; row: RowRef; issue: RowIssue }
   | { kind: 'lookup'; row: ChunkRow };
+
+/** What a row comes to when no earlier run has its outcome. */
+export type FreshRow = Exclude<PreparedRow, { kind: 'replay' }>;
 
 export interface RowPreparation {
   columns: ColumnPlan;
@@ -52,10 +55,23 @@ export function reportColumnsOf(header: readonly string[]): RowPreparation['repo
  */
 export function createRowPreparer({ columns, validation, duplicates, journal, options, headerWidth, report }: RowPreparation): (item: RecordItem & InputItem) => PreparedRow {
   const setCells = Object.values(options.set);
+  const peek: DuplicateIndex = { decide: (line, key) => duplicates.peek(line, key), peek: (line, key) => duplicates.peek(line, key), firstLine: (key) => duplicates.firstLine(key) };
   return (item) => {
     const cells = setCells.length > 0 ? [...item.cells, ...setCells] : item.cells;
     // Reports keep the row as read (a migration's source columns, not the transformed ones).
     const row: RowRef = item.notes ? { line: item.line, cells: item.source ?? item.cells, notes: item.notes } : { line: item.line, cells: item.source ?? item.cells };
+    const previous = journal?.previous.get(item.line);
+    if (previous) {
+      // The duplicate index sees replayed rows too: later rows are judged as in one uninterrupted run.
+      for (const { key } of duplicateKeysOfCells(cells, columns)) duplicates.decide(item.line, key);
+      // What the row came to in the run that did it (written, or failed as an in-file duplicate…): asked again, recording
+      // nothing, when the summary counts by it (the account match counts only rows that were written, as an uninterrupted run does).
+      return { kind: 'replay', row, previous, judged: () => fresh(item, cells, row, peek) };
+    }
+    return fresh(item, cells, row, duplicates);
+  };
+
+  function fresh(item: RecordItem & InputItem, cells: readonly string[], row: RowRef, duplicates: DuplicateIndex): FreshRow {
     // A row claims its email and ids among the file's duplicates whether it is imported or fails (a failed row is fixed and imported
     // again from the report, and must not find its contact taken by a later row meanwhile); a row the map leaves out claims nothing.
     // scanDuplicates (the pre-pass of --on-duplicate last|error) counts the same rows.
@@ -64,12 +80,6 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       const externalId = externalIdOfCells(cells, columns);
       if (externalId) duplicates.claimExternalId(item.line, externalId);
     };
-    const previous = journal?.previous.get(item.line);
-    if (previous) {
-      // The duplicate index sees replayed rows too: later rows are judged as in one uninterrupted run.
-      claim();
-      return { kind: 'replay', row, previous };
-    }
     // A row that is not validated names its email in the reports too, where its email cell can be found: the map reads it
     // from a row as read (`source`); otherwise it is the email column's cell.
     const unvalidated = (): RowRef => {
@@ -160,5 +170,5 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     }
     const reportedDuplicate = report && row.cells[report.code]?.trim() === 'ROW_DUPLICATE_IN_FILE' ? { line: (report.line === undefined ? '' : row.cells[report.line]?.trim()) || '?' } : undefined;
     return { kind: 'lookup', row: { line: item.line, cells: row.cells, desired, key, ...(row.notes ? { notes: row.notes } : {}), ...(reportedDuplicate ? { reportedDuplicate } : {}) } };
-  };
+  }
 }

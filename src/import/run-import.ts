@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { PylonClient } from '../pylon/api.js';
-import { connect } from '../pylon/connect.js';
+import { connect, noteLongWaits } from '../pylon/connect.js';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { checkWritable } from '../output/output-file.js';
@@ -19,9 +19,10 @@ import { apiFailure, RunControl } from '../run/run-control.js';
 import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
 import { withUndoRun } from '../run/undo-run.js';
 import { createImportStats, type ImportStats } from './stats.js';
-import { SearchVisibility } from './search-visibility.js';
+import { SearchVisibility, waitForEarlierWrites } from './search-visibility.js';
 import { ServerMemory } from './clears.js';
-import { createWritePolicy, idempotencyKeyOf } from './write-policy.js';
+import { createWritePolicy, idempotencyKeyOf, type PendingRow } from './write-policy.js';
+import type { OutcomeLedger, RowRef } from '../run/ledger.js';
 import { openInput } from '../input/open-input.js';
 import { prepareMigration, type Migration } from './migrate.js'; // migration (issue 13)
 
@@ -74,7 +75,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
   const { signal } = hooks;
   const note = (message: string) => hooks.onNote?.(message);
   const input = await openInput(options.input, options, hooks.stdin);
-  const client = hooks.client ?? connect(options.connection);
+  const client = hooks.client ?? connect(options.connection, { onEvent: noteLongWaits(note) });
   const stats = createImportStats({ calls: client.stats.calls, dryRun: options.dryRun, errorsPath: options.errorsPath, resultsPath: options.resultsPath, undoPath: options.undoPath, journalPath: options.journalPath });
   const control = new RunControl(signal);
   // migration (issue 13): any input format, through the preset's / map's transform when there is one.
@@ -155,7 +156,19 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       onNote: note,
     });
     const { journal, ledger, pool, undo } = run;
-    lookup = await createLookup({ client, strategy: options.lookup, estimatedRows: stats.estimatedRows, batchSize: options.lookupBatch, byId: columns.hasId, signal, onNote: note });
+    // What earlier runs learnt about this host: which "" clears it does not take (the dry run counts those clears as the real run does),
+    // how long its search lags and when a run last wrote to it (a lookup by search waits for those writes to show).
+    const clears = new ServerMemory(hostOf(options.connection.baseUrl), options.clearMemoryPath);
+    lookup = await createLookup({
+      client,
+      strategy: options.lookup,
+      estimatedRows: stats.estimatedRows,
+      batchSize: options.lookupBatch,
+      byId: columns.hasId,
+      signal,
+      onNote: note,
+      beforeSearch: () => waitForEarlierWrites(clears, signal, note),
+    });
     stats.lookupStrategy = lookup.strategy;
     const duplicates =
       options.onDuplicate === 'first'
@@ -163,13 +176,36 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
         : await scanDuplicates(openSource(), columns, options.onDuplicate, stats.estimatedRows, lookup.heldKeys);
 
     const accountIds = new Map<string, string | null>();
-    // What earlier runs learnt about clearing with "" on this host: the dry run counts those clears as the real run does.
-    const clears = new ServerMemory(hostOf(options.connection.baseUrl), options.clearMemoryPath);
     const planContext = { mode: options.mode, customFields, accountIdForExternalId: (ext: string) => accountIds.get(ext) ?? undefined, clears };
     const uncertain = new Map<string, number>();
-    const visibility = new SearchVisibility(client, signal, note);
-    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend: (line, update) => journal?.sent(line, update), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
-    const dispatcher = createDispatcher({ client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
+    const visibility = new SearchVisibility(client, signal, note, (lagMs) => clears.learnSearchLag(lagMs, note));
+    // Each contact write is recorded for the next run (clears.noteWrite), which waits for search to show it when search lags.
+    const beforeSend = (line: number, update?: { id: string; email?: string | null; changes: FieldChange[] }) => {
+      clears.noteWrite(note);
+      journal?.sent(line, update);
+    };
+    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend, idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
+    // --create-accounts creates the accounts before the rows are written (a row's server-side failure, such as an external id
+    // another contact holds, is known only when it is sent): each created account's rows are counted, linked or failed.
+    const accountRows = new Map<string, { linked: number; failed: number[] }>();
+    const tally = (row: RowRef, failed: boolean) => {
+      const desired = (row as Partial<PendingRow>).desired;
+      const id = desired?.account_id ?? desired?.account_id_if_unset; // --account-overwrite, or not
+      if (!id || !migration?.createdAccounts?.has(id)) return;
+      const entry = accountRows.get(id) ?? { linked: 0, failed: [] };
+      if (failed) entry.failed.push(row.line);
+      else entry.linked++;
+      accountRows.set(id, entry);
+    };
+    const dispatchLedger: OutcomeLedger = {
+      ...ledger,
+      record: (row, outcome, detail) => (tally(row, outcome === 'failed'), ledger.record(row, outcome, detail)),
+      fail: (row, issue, detail) => (tally(row, true), ledger.fail(row, issue, detail)),
+      replay: (row, previous) => ledger.replay(row, previous),
+      notProcessed: (rows) => ledger.notProcessed(rows),
+      close: (o) => ledger.close(o),
+    };
+    const dispatcher = createDispatcher({ client, lookup, pool, ledger: dispatchLedger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
 
     const preparation = { columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, options: { ...options, externalIdsPerLabel: clears.externalIdUnderOtherLabel()?.takes ?? false }, headerWidth: reportHeader.length, report: reportColumnsOf(reportHeader) };
     const prepare = createRowPreparer({ ...preparation, duplicates, journal });
@@ -205,8 +241,12 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       }
       if (next.value.phonesDropped) stats.phonesDropped = (stats.phonesDropped ?? 0) + next.value.phonesDropped;
       const prepared = prepare(next.value);
-      // A row's account match counts in the summary when the row goes on to be written, or fails on its account.
-      migration.settle?.(prepared.kind === 'lookup' || prepared.kind === 'replay' || (prepared.kind === 'fail' && prepared.issue.code === 'ROW_ACCOUNT_AMBIGUOUS'));
+      // A row's account match counts in the summary when the row goes on to be written, or fails on its account; a replayed row
+      // as it did in the run that did it (not when it failed as an in-file duplicate), so a resumed run counts what an uninterrupted one does.
+      if (migration.settle) {
+        const judged = prepared.kind === 'replay' ? prepared.judged() : prepared;
+        migration.settle(judged.kind === 'lookup' || (judged.kind === 'fail' && judged.issue.code === 'ROW_ACCOUNT_AMBIGUOUS'));
+      }
       if (prepared.kind === 'replay') await settle(() => ledger.replay(prepared.row, prepared.previous));
       else if (prepared.kind === 'skip') {
         // A row the preset's or map's filters leave out (deleted, not a contact): a skipped outcome, counted apart too.
@@ -239,6 +279,13 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       );
     }
     for (const line of migration.summary()) note(line); // migration (issue 13)
+    for (const [id, { linked, failed }] of accountRows) {
+      if (linked > 0 || failed.length === 0) continue;
+      const lines = failed.sort((a, b) => a - b);
+      stats.warnings.push(
+        `--create-accounts created the account ${JSON.stringify(migration.createdAccounts!.get(id))} (${id}) for rows that then failed (line${lines.length === 1 ? '' : 's'} ${lines.slice(0, 10).join(', ')}${lines.length > 10 ? ', …' : ''}): no contact is linked to it. Fix the rows and import the error report (they are matched to it then), or delete the account in Pylon`,
+      );
+    }
     if (uncertain.size > 0 && !control.stopped) {
       await visibility.settle();
       stats.duplicatesCreated = await verifyNoDuplicates(client, uncertain, options.lookupBatch, signal);

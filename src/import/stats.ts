@@ -5,6 +5,11 @@ import type { CreatedDuplicate } from './duplicate-check.js';
 export interface ImportStats {
   /** Data rows read from the file (header and blank lines excluded). */
   total: number;
+  /**
+   * `update --sync`: the contacts not in the file that the run took the --set values from (the removals). Each is
+   * counted among `updated`, `unchanged` or `failed` (or `notProcessed`), not among `total`, the file's rows. Absent without --sync.
+   */
+  syncRemovals?: number;
   /** Rows expected in the file, estimated from its size (for progress). */
   estimatedRows: number;
   created: number;

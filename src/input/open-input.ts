@@ -9,7 +9,7 @@ import { isGzip } from '../csv/read.js';
 import { createTempDir } from '../output/temp-dir.js';
 import type { InputFingerprint } from '../run/journal.js';
 import { createWorkbookMemo } from './xlsx.js';
-import { createInputSource, type InputSource, type InputSourceOptions } from './index.js';
+import { createInputSource, resolveFormat, type InputSource, type InputSourceOptions } from './index.js';
 
 /**
  * The one place a run opens its input: `openInput()` once per run. Standard
@@ -69,10 +69,15 @@ export async function openInput(input: string, read: InputReadOptions = {}, stdi
     spooledHash = hash.digest('hex');
   }
   const sheets = createWorkbookMemo();
+  const xlsx = resolveFormatSafely(path, read.format) === 'xlsx';
+  const estimate = xlsx ? 0 : estimateRows(path);
   const passes = new Set<InputSource>();
   return {
     path,
-    estimatedRows: estimateRows(path),
+    // A workbook is zipped: its bytes say nothing of its rows, but once a pass has read the sheet its row count is exact.
+    get estimatedRows() {
+      return xlsx ? (sheets.rowCount(path, read.sheet) ?? 0) : estimate;
+    },
     async fingerprint() {
       let sha256 = spooledHash;
       if (sha256 === undefined) {
@@ -111,6 +116,15 @@ function readOnce(path: string): boolean {
 }
 
 /** Rows in the file, estimated from the size and the first 64 KiB. */
+/** The input's format, or undefined for a --format the reader reports itself. */
+function resolveFormatSafely(path: string, format: string | undefined): string | undefined {
+  try {
+    return resolveFormat(path, format);
+  } catch {
+    return undefined;
+  }
+}
+
 function estimateRows(path: string): number {
   let size = statSync(path).size;
   const fd = openSync(path, 'r');

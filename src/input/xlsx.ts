@@ -114,24 +114,32 @@ function sheetRows(rows: Cell[][], headerRow: number, width: number, ssf: Ssf, d
  */
 export interface WorkbookMemo {
   load(input: string, sheet: string | undefined, name?: string): Promise<LoadedSheet>;
+  /** The rows below the header of a sheet already loaded (the progress total), or undefined before its first load. */
+  rowCount(input: string, sheet: string | undefined): number | undefined;
   clear(): void;
 }
 
 export function createWorkbookMemo(): WorkbookMemo {
   const loaded = new Map<string, Promise<LoadedSheet>>();
+  const counts = new Map<string, number>();
+  const keyOf = (input: string, sheet: string | undefined) => JSON.stringify([input, sheet ?? null]);
   return {
     load(input, sheet, name) {
-      const key = JSON.stringify([input, sheet ?? null]);
+      const key = keyOf(input, sheet);
       let entry = loaded.get(key);
       if (!entry) {
         entry = loadSheet(input, sheet, name ?? input);
         loaded.set(key, entry);
         // A failed parse is not kept: the error is thrown to this caller, and a later pass tries again.
-        entry.catch(() => loaded.delete(key));
+        entry.then((s) => counts.set(key, s.rows.reduce((n, row) => (row ? n + 1 : n), 0)), () => loaded.delete(key));
       }
       return entry;
     },
-    clear: () => loaded.clear(),
+    rowCount: (input, sheet) => counts.get(keyOf(input, sheet)),
+    clear: () => {
+      loaded.clear();
+      counts.clear();
+    },
   };
 }
 

@@ -227,7 +227,8 @@ export async function sweepDeadPartials(target: string, skip?: ReadonlySet<numbe
   return stale;
 }
 
-function describe(error: unknown): string {
+/** Why a file or folder cannot be written, in words (`its folder does not exist`, `permission denied`). */
+export function describe(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
   switch (e?.code) {
     case 'ENOENT':
@@ -248,8 +249,23 @@ function describe(error: unknown): string {
   }
 }
 
+/**
+ * The journal (or its lock) could not be created or given its first line, before the run's first call: a usage error
+ * (exit 2) as for any output that cannot be written, naming the path and what to do, never a bare errno.
+ */
+export function journalUnwritable(path: string, error: unknown, what = '--journal'): ConfigError {
+  const reason = describe(error);
+  const fix =
+    (error as NodeJS.ErrnoException)?.code === 'ENOSPC'
+      ? 'Free space on that disk, or pass --journal <file> on another one'
+      : 'Pass --journal <file> somewhere that can be written';
+  return new ConfigError('OUTPUT_UNWRITABLE', `Cannot write ${path} (${what}): ${reason}. ${fix}. Nothing was sent to Pylon.`, { option: '--journal', cause: error });
+}
+
 function unwritable(target: OutputTarget, reason: string, cause?: unknown): ConfigError {
-  return new ConfigError('OUTPUT_UNWRITABLE', `Cannot write ${target.path} (${target.label ?? target.option}): ${reason}. Nothing was sent to Pylon.`, {
+  // A full disk is not fixed by the path: say what is (more space, or the output elsewhere).
+  const fix = (cause as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC' ? ` Free space on that disk, or ${target.label ? `write ${target.label}` : `pass ${target.option} <file>`} on another one.` : '';
+  return new ConfigError('OUTPUT_UNWRITABLE', `Cannot write ${target.path} (${target.label ?? target.option}): ${reason}.${fix} Nothing was sent to Pylon.`, {
     option: target.option,
     cause,
   });

@@ -30,7 +30,7 @@
  * it announced had not begun).
  */
 import { mkdir, open, readFile, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { processAlive } from './process-alive.js';
 
 /** One file of a publish: `writing` is renamed onto `target`; a `target` that existed is kept (hard-linked) at `previous` first. */
@@ -93,7 +93,7 @@ export async function openJournal(dir: string, head: { runId: string; load: stri
   await append({ kind: 'pylon-contacts-publish', runId: head.runId, pid: process.pid, load: head.load, dirs: head.dirs.map((d) => resolve(d)) } satisfies JournalHead);
   return {
     path,
-    recordPartial: (partial) => append({ partial: resolve(partial) }),
+    recordPartial: (partial) => append({ partial: resolve(partial), shown: partial }),
     recordPublish: (entries) => append({ publish: entries.map((e) => ({ target: resolve(e.target), shown: e.target, writing: resolve(e.writing), previous: resolve(e.previous) } satisfies JournalEntry)) }),
     recordCommitted: () => append({ committed: true }),
     async close() {
@@ -113,6 +113,8 @@ export interface DeadRun {
   load: string | null;
   dirs: string[];
   partials: string[];
+  /** Each temporary file as the run was given it (absolute → as typed), for messages; absent in journals of earlier versions. */
+  partialsShown: Map<string, string>;
   publish: JournalEntry[] | undefined;
   committed: boolean;
 }
@@ -162,9 +164,12 @@ function parseJournal(path: string, text: string): DeadRun | undefined {
   const head = records[0] as Partial<JournalHead> | undefined;
   const m = NAME.exec(path.slice(path.lastIndexOf('/') + 1));
   // A journal killed before its head line was written holds nothing: it is only removed.
-  const run: DeadRun = { path, runId: head?.runId ?? m?.[2] ?? '', pid: head?.pid ?? Number(m?.[1]), load: head?.load ?? null, dirs: head?.dirs ?? [], partials: [], publish: undefined, committed: false };
+  const run: DeadRun = { path, runId: head?.runId ?? m?.[2] ?? '', pid: head?.pid ?? Number(m?.[1]), load: head?.load ?? null, dirs: head?.dirs ?? [], partials: [], partialsShown: new Map(), publish: undefined, committed: false };
   for (const record of records.slice(1)) {
-    if (typeof record.partial === 'string') run.partials.push(record.partial);
+    if (typeof record.partial === 'string') {
+      run.partials.push(record.partial);
+      if (typeof record.shown === 'string') run.partialsShown.set(record.partial, record.shown);
+    }
     if (Array.isArray(record.publish)) run.publish = record.publish as JournalEntry[];
     if (record.committed === true) run.committed = true;
   }
@@ -179,6 +184,32 @@ function parseJournal(path: string, text: string): DeadRun | undefined {
  */
 function shownPath(entry: JournalEntry): string {
   return entry.shown !== undefined && resolve(entry.shown) === entry.target ? entry.shown : entry.target;
+}
+
+/**
+ * Any path of a dead run as messages name it: a temporary file or a target as
+ * the run was given it (see shownPath); a file beside a target (its kept copy)
+ * in that target's folder as typed; else absolute.
+ */
+function shownFile(run: DeadRun, path: string): string {
+  const partial = run.partialsShown.get(path);
+  if (partial !== undefined && resolve(partial) === path) return partial;
+  for (const entry of run.publish ?? []) {
+    if (path === entry.target) return shownPath(entry);
+    const shown = shownPath(entry);
+    if (shown !== entry.target && dirname(path) === dirname(entry.target)) return join(dirname(shown), basename(path));
+  }
+  return path;
+}
+
+/** Runs one step of settling a dead run; its failure names the file as messages do (shownFile), not as the journal holds it (absolute). */
+async function step(run: DeadRun, what: string, path: string, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    throw new Error(`cannot ${what} ${shownFile(run, path)} (${code ?? (error instanceof Error ? error.message : String(error))})`, { cause: error });
+  }
 }
 
 const exists = (path: string) => stat(path).then(
@@ -199,20 +230,20 @@ export async function recoverRun(run: DeadRun, committed: boolean): Promise<Reco
     const kept = await exists(entry.previous);
     if (committed || (await exists(entry.writing))) {
       // Final, or not renamed yet (every file is staged before the first rename, so a temporary file still there was not): the target is right as it is.
-      if (kept) await unlink(entry.previous);
+      if (kept) await step(run, 'remove', entry.previous, () => unlink(entry.previous));
     } else if (kept) {
       // Its old file, hard-linked before the rename: put back.
-      await rename(entry.previous, entry.target);
+      await step(run, 'put back', entry.target, () => rename(entry.previous, entry.target));
       recovery.restored.push(shownPath(entry));
     } else if (await exists(entry.target)) {
       // Renamed into place where there was no file.
-      await unlink(entry.target);
+      await step(run, 'remove', entry.target, () => unlink(entry.target));
       recovery.removed.push(shownPath(entry));
     }
   }
   for (const partial of run.partials) {
     if (await exists(partial)) {
-      await unlink(partial);
+      await step(run, 'remove', partial, () => unlink(partial));
       recovery.partials.push(partial);
     }
   }

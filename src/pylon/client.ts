@@ -3,7 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { type Response } from 'got';
-import { checkHeaderValue, DEFAULT_RATES, ENDPOINTS, redact, type EndpointKey } from '../config.js';
+import { checkToken, DEFAULT_RATES, ENDPOINTS, redact, type EndpointKey } from '../config.js';
 import { InternalError } from '../errors.js';
 import { paginate, PaginationError } from './paginate.js';
 import type { ApiPage, ApiResult, ClientStats, PylonClient, RequestOptions } from './api.js';
@@ -125,8 +125,9 @@ function segment(value: string, what: string): string {
 
 export function createPylonClient(options: PylonClientOptions): PylonClientHandle {
   const { token } = options;
-  // A token no header can carry would fail each attempt in Node, retried as a lost connection: refused before any call.
-  checkHeaderValue(token, 'The API token', 'token');
+  // A token no header can carry would fail each attempt in Node, retried as a lost connection, and one
+  // too short to be real could not be kept out of messages: both refused before any call.
+  checkToken(token, 'The API token', 'token');
   const origin = new URL(options.baseUrl).origin;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };

@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from '../config.js';
-import { createPylonClient, type PylonClientHandle, type PylonClientOptions } from './client.js';
+import { createPylonClient, type ClientEvent, type PylonClientHandle, type PylonClientOptions } from './client.js';
 
 /** The client every command uses, from resolved connection options. */
 export function connect(connection: ConnectionOptions, extra: Partial<PylonClientOptions> = {}): PylonClientHandle {
@@ -11,4 +11,25 @@ export function connect(connection: ConnectionOptions, extra: Partial<PylonClien
     windowMs: connection.rateWindowMs,
     ...extra,
   });
+}
+
+/** A wait Pylon asks for (a 429's Retry-After) at least this long is said: the progress line would sit still meanwhile, its ETA stale. */
+export const LONG_WAIT_MS = 5_000;
+
+/**
+ * A client's `onEvent` that says, in one line, when Pylon asks to wait a long
+ * time (rate limit). Several requests refused together pause their endpoint to
+ * about the same time: only a wait that starts after the one said, or ends well
+ * past it, is said again.
+ */
+export function noteLongWaits(onNote: (message: string) => void): (event: ClientEvent) => void {
+  let saidUntil = 0;
+  return (event) => {
+    if (event.type !== 'hold' || event.reason !== 'rate-limited' || event.holdMs < LONG_WAIT_MS) return;
+    const now = Date.now();
+    const until = now + event.holdMs;
+    if (now < saidUntil && until < saidUntil + LONG_WAIT_MS) return;
+    saidUntil = until;
+    onNote(`Pylon asked to wait ${Math.ceil(event.holdMs / 1000)} s (rate limit on ${event.endpoint}); waiting`);
+  };
 }

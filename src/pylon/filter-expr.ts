@@ -170,13 +170,78 @@ export function checkFilterFields(filter: Filter, customSlugs: readonly string[]
     const bare = field.startsWith('custom.') ? field.slice('custom.'.length) : undefined;
     let hint: string;
     if (bare !== undefined && customSlugs.includes(bare)) hint = `custom fields are filtered by their bare slug: write ${bare}`;
-    else if (NOT_FILTERABLE.has(field)) hint = `Pylon's search cannot filter on ${field}; select the contacts with a file instead (pylon-contacts update <file>)`;
+    // update can name its contacts in a file instead; export can only export them all.
+    else if (NOT_FILTERABLE.has(field)) hint = `Pylon's search cannot filter on ${field}; ${option === '--where' ? 'select the contacts with a file instead (pylon-contacts update <file>)' : 'export without --filter and select on the column afterwards'}`;
     else {
       const nearest = valid.map((v) => ({ v, d: editDistance(field, v) })).sort((a, b) => a.d - b.d)[0];
       hint = nearest && nearest.d <= Math.max(2, Math.floor(field.length / 3)) ? `did you mean ${nearest.v}?` : 'no such contact field or custom field in this organisation';
     }
+    // No full stop after a question ("did you mean email?").
+    const stop = hint.endsWith('?') ? '' : '.';
     const list = customSlugs.length > 0 ? `${FILTERABLE_FIELDS.join(', ')} or a custom-field slug (${customSlugs.slice(0, 8).join(', ')}${customSlugs.length > 8 ? ', …' : ''})` : FILTERABLE_FIELDS.join(', ');
-    throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: cannot filter on ${JSON.stringify(field.slice(0, 60))}: ${hint}. Filterable: ${list}.`, { option });
+    throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: cannot filter on ${JSON.stringify(field.slice(0, 60))}: ${hint}${stop} Filterable: ${list}.`, { option });
   };
   visit(filter);
+}
+
+/** The operators Pylon's search documents for each contact field (its OpenAPI description of POST /contacts/search). */
+export const FIELD_OPERATORS: Readonly<Record<string, readonly FilterOperator[]>> = {
+  id: ['equals', 'in', 'not_in'],
+  email: ['equals', 'in', 'not_in', 'string_contains'],
+  account_id: ['equals', 'in', 'not_in'],
+  name: ['equals', 'in', 'not_in', 'string_contains'],
+};
+/** A multiselect custom field is multi-valued: the spec's operators for those are contains and does_not_contain (one option each). */
+const MULTISELECT_OPERATORS: readonly FilterOperator[] = ['contains', 'does_not_contain', 'is_set', 'is_unset'];
+
+/** How the short grammar writes each operator (for messages). */
+const SHORT_FORM: Partial<Record<FilterOperator, string>> = {
+  equals: '=', not_equals: '!=', string_contains: '~', string_does_not_contain: '!~', in: 'in', not_in: 'not in', is_set: 'is set', is_unset: 'is unset',
+};
+
+function depthOf(node: Filter): number {
+  return node.operator === 'and' || node.operator === 'or' ? 1 + Math.max(0, ...(node.subfilters ?? []).map(depthOf)) : 1;
+}
+
+/**
+ * Checks a parsed `--where`/`--filter` against what Pylon's search accepts (checkFilterFields) and
+ * rewrites each expression into an operator the field allows where one means exactly the same:
+ * `email!=x` is `not_in [x]` (not_equals is not allowed on email), and on a multiselect field `=`,
+ * `!=`, `in` and `not in` are contains / does_not_contain of each option. An operator with no such
+ * equivalent (`email!~x`, `interests~api`) is a usage error naming the ones the field takes, before
+ * the first search. Other custom fields are sent as written: Pylon lists no operators for them.
+ */
+export function resolveFilter(filter: Filter, definitions: ReadonlyArray<{ slug: string; type: string }>, option = '--where'): Filter {
+  checkFilterFields(filter, definitions.map((d) => d.slug), option);
+  const types = new Map(definitions.map((d) => [d.slug, d.type]));
+  const refuse = (node: Filter, takes: string): never => {
+    const written = SHORT_FORM[node.operator] ? `${SHORT_FORM[node.operator]} (${node.operator})` : node.operator;
+    throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: cannot filter ${node.field} with ${written}: Pylon's search takes ${node.field} with ${takes}.`, { option });
+  };
+  const leaf = (field: string, operator: FilterOperator, value: string): Filter => ({ field, operator, value });
+  const visit = (node: Filter): Filter => {
+    if (node.operator === 'and' || node.operator === 'or') return { ...node, subfilters: (node.subfilters ?? []).map(visit) };
+    const field = node.field!;
+    const builtin = FIELD_OPERATORS[field];
+    if (builtin) {
+      if (builtin.includes(node.operator)) return node;
+      if (node.operator === 'not_equals' && node.value !== undefined) return { field, operator: 'not_in', values: [node.value] };
+      const forms = builtin.map((op) => SHORT_FORM[op]!);
+      return refuse(node, `${[...forms.slice(0, 1), '!=', ...forms.slice(1)].join(', ')} only (the API allows ${builtin.join(', ')} on it; != is sent as not_in)`);
+    }
+    if (types.get(field) !== 'multiselect' || MULTISELECT_OPERATORS.includes(node.operator)) return node;
+    const values = node.value !== undefined ? [node.value] : (node.values ?? []);
+    const has = node.operator === 'equals' || node.operator === 'in';
+    if ((has || node.operator === 'not_equals' || node.operator === 'not_in') && values.length > 0) {
+      const each = values.map((v) => leaf(field, has ? 'contains' : 'does_not_contain', v));
+      // Has any of the options / has none of them.
+      return each.length === 1 ? each[0]! : { operator: has ? 'or' : 'and', subfilters: each };
+    }
+    return refuse(node, '= and != (has / lacks an option), in and not in (has any / none of the options), is set, is unset: it is a multiselect field, matched by whole option slugs');
+  };
+  const resolved = visit(filter);
+  if (depthOf(resolved) > MAX_DEPTH) {
+    throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: a multiselect "in" or "not in" is sent as one filter per option joined with "or"/"and", and here that nests deeper than the ${MAX_DEPTH} levels Pylon's search allows; list fewer options or nest less.`, { option });
+  }
+  return resolved;
 }

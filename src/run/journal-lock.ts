@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import { linkSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { outputWriteError } from '../output/output-file.js';
+import { journalUnwritable } from '../output/output-file.js';
 import { processAlive } from '../output/process-alive.js';
 
 export const lockPathFor = (journalPath: string) => `${journalPath}.lock`;
@@ -55,7 +55,9 @@ function create(path: string, text: string): boolean {
   try {
     writeFileSync(temp, text);
   } catch (error) {
-    throw outputWriteError(path, error);
+    // Taken before the run's first call: a lock that cannot be written (a full disk) is named with what to do (exit 2).
+    rmSync(temp, { force: true });
+    throw journalUnwritable(path, error, "--journal's lock");
   }
   try {
     linkSync(temp, path);
@@ -69,7 +71,7 @@ function create(path: string, text: string): boolean {
       return true;
     } catch (again) {
       if ((again as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw outputWriteError(path, code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' ? again : error);
+      throw journalUnwritable(path, code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' ? again : error);
     }
   } finally {
     try {

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, rmSync, statSync, writeSync, fsyncSync, fstatSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { lockJournal } from './journal-lock.js';
-import { outputWriteError } from '../output/output-file.js';
+import { journalUnwritable, outputWriteError } from '../output/output-file.js';
 import { TOOL_VERSION } from '../update/target.js';
 import type { FieldChange } from '../import/plan.js';
 
@@ -237,16 +237,18 @@ export function holdJournal(path: string): JournalHold {
       begun = true;
       if (resume) return;
       let fd: number;
+      // Before the run's first call: a journal that cannot be created or take its first line (a full disk) is an
+      // output that cannot be written (exit 2, nothing sent), named with what to do.
       try {
         fd = openSync(path, 'wx');
       } catch (error) {
-        throw outputWriteError(path, error);
+        throw journalUnwritable(path, error);
       }
       try {
         writeLine(fd, JSON.stringify(startEntry(key)));
       } catch (error) {
         rmSync(path, { force: true });
-        throw outputWriteError(path, error);
+        throw journalUnwritable(path, error);
       } finally {
         closeSync(fd);
       }

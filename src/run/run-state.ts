@@ -54,6 +54,20 @@ export interface RemovalState<T> {
   removals: T[];
   /** The run's options that decide what is written (the journal's settings): a resume of the removals alone is checked against them. */
   settings?: Record<string, string>;
+  /**
+   * The outcomes of the file's rows, recorded once they are all done (their journal is then gone): a resume
+   * of the removals alone reports them as the uninterrupted run would, not as the unchanged rows a new plan finds.
+   */
+  listed?: ListedOutcomes;
+}
+
+/** The outcome counts of a --sync run's file rows (ImportStats' fields of the same names). */
+export interface ListedOutcomes {
+  created: number;
+  updated: number;
+  unchanged: number;
+  skipped: number;
+  failed: number;
 }
 
 const removalStatePathFor = (journalPath: string) => besideJournal(journalPath, 'removals.json');

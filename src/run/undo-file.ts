@@ -35,10 +35,15 @@ export async function setAsideEarlierUndo(path: string): Promise<string | undefi
   return aside;
 }
 
-/** Puts the set-aside rows in front of this run's undo rows (if it wrote any) in `path`. */
+/**
+ * Puts the set-aside rows in front of this run's undo rows (if it wrote any) in `path`. Set-aside
+ * rows that are only a header (a run killed before its first change left its file started) and no
+ * rows of this run leave no undo file, as a run that changed nothing leaves none.
+ */
 export async function mergeEarlierUndo(aside: string, path: string): Promise<void> {
   if (!existsSync(path)) {
-    renameSync(aside, path);
+    if (await hasRows(aside)) renameSync(aside, path);
+    else rmSync(aside, { force: true });
     return;
   }
   await mergeCsvFiles([aside, path], `${path}.merging`);
@@ -85,6 +90,11 @@ function readRecords(source: string): AsyncIterable<unknown> | Iterable<unknown>
   const stream = end === undefined ? createReadStream(source) : createReadStream(source, { end: end - 1 });
   // A row cut short or malformed is dropped rather than applied half-written.
   return stream.pipe(parse({ from_line: 2, skip_records_with_error: true, skip_empty_lines: true }));
+}
+
+async function hasRows(source: string): Promise<boolean> {
+  for await (const _record of readRecords(source)) return true;
+  return false;
 }
 
 async function readHeader(source: string): Promise<string[]> {

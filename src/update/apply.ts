@@ -318,8 +318,12 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     return stats;
   } catch (error) {
     await run?.abort({ nothingDone: false });
+    // The contacts not reached get their outcome too: each is not processed (a Ctrl-C at the custom fields left all of them uncounted).
+    const unreached = () => stats.total - (stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed + stats.notProcessed);
     if (signal?.aborted && error instanceof PylonCliError && error.code === 'RUN_ABORTED') {
       stats.interrupted = true;
+      stats.notProcessed += unreached();
+      if (run === undefined) Object.assign(stats, { errorsPath: null, resultsPath: undefined }); // no report was opened
       refreshStats(stats, client, started);
       return stats;
     }
@@ -328,7 +332,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     if (failure === undefined) throw error;
     stats.fatal = failure;
     if (run === undefined) Object.assign(stats, { errorsPath: null, resultsPath: undefined }); // no report was opened
-    stats.notProcessed += stats.total - (stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed + stats.notProcessed);
+    stats.notProcessed += unreached();
     refreshStats(stats, client, started);
     return stats;
   } finally {

@@ -10,7 +10,7 @@ import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { ConfigError, ExitError } from '../errors.js';
 import { paginate } from '../pylon/paginate.js';
-import { checkFilterFields } from '../pylon/filter-expr.js';
+import { resolveFilter } from '../pylon/filter-expr.js';
 import { importRows, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
 import { stoppedAtStart } from '../import/stats.js';
 import { apiFailure } from '../run/run-control.js';
@@ -144,7 +144,8 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     }
     if (options.where) {
       // A field Pylon cannot filter on is a usage error here, not a server 400 after the run began.
-      if (!importOptions.resume) checkFilterFields(options.where, (await hooks.client.listCustomFields({ signal: hooks.signal })).map((d) => d.slug));
+      // Sent as resolveFilter rewrites it (an operator the field allows); plans and the journal keep the --where as given.
+      const search = importOptions.resume && journalPath ? options.where : resolveFilter(options.where, await hooks.client.listCustomFields({ signal: hooks.signal }));
       let input: string;
       if (journalPath) {
         // A --where run keeps its selection beside its journal: --resume works through the same contacts.
@@ -154,13 +155,13 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
         }
         if (!importOptions.resume) {
           refuseUnfinished(journalPath, 'update');
-          await writeSelection(hooks.client, options.where, input, hooks.signal);
+          await writeSelection(hooks.client, search, input, hooks.signal);
         }
         hold!.begin(await journalKeyOf(input, importOptions), importOptions.resume);
       } else {
         spool = createTempDir('where');
         input = join(spool, 'selection.csv');
-        await writeSelection(hooks.client, options.where, input, hooks.signal);
+        await writeSelection(hooks.client, search, input, hooks.signal);
       }
       importOptions = { ...importOptions, input };
     }
@@ -234,8 +235,10 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     const nothingLeft = { ...planStats, dryRun: false, updated: 0, unchanged: planStats.unchanged };
     let stats: ImportStats;
     if (listedDone) {
-      // Only the removals of the interrupted run are left; they go to its undo file.
-      stats = nothingLeft;
+      // Only the removals of the interrupted run are left; they go to its undo file. The file's rows were all done
+      // by it: their outcomes are those it recorded (this run's plan finds them unchanged, as it left them).
+      const listed = pending!.listed;
+      stats = listed ? { ...nothingLeft, ...listed, resumed: nothingLeft.total } : nothingLeft;
       importOptions = { ...importOptions, undoPath: pending!.undoPath };
     } else {
       stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, async (undoPath) => {
@@ -246,6 +249,11 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
       });
     }
     if (removals && removals.length > 0 && !stats.fatal && !stats.interrupted) {
+      if (journalPath && !listedDone) {
+        // The file's rows are done and their journal gone: their outcomes are kept for a resume of the removals alone.
+        const { created, updated, unchanged, skipped, failed } = stats;
+        writeRemovalState(journalPath, { undoPath: importOptions.undoPath, removals, settings, listed: { created, updated, unchanged, skipped, failed } });
+      }
       stats = await applyRemovals(removals, importOptions, stats, hooks, journalPath);
     }
     return { plan, stats };
@@ -318,7 +326,7 @@ function dryRunStats(plan: UpdatePlan, importOptions: ImportOptions, client: Pyl
   const stats = { ...plan.stats };
   const removals = plan.removals?.length ?? 0;
   if (removals > 0) {
-    stats.total += removals;
+    stats.syncRemovals = removals;
     stats.updated += removals;
     const calls = { ...client.stats.calls };
     stats.plannedCalls = { ...calls, create: stats.plannedCalls?.create ?? 0, patch: (stats.plannedCalls?.patch ?? 0) + removals, search: calls.search + Math.ceil(removals / 100) };
@@ -361,9 +369,10 @@ async function applyRemovals(removals: PlannedContact[], importOptions: ImportOp
   if (result.failed === 0) rmSync(errorsPath, { force: true });
   else stats.warnings.push(`${result.failed} removals failed or drifted: see ${errorsPath}`);
   hooks.onNote?.(`--sync: ${result.updated} contacts not in the file changed to the --others values, ${result.unchanged} already had them, ${result.failed} failed`);
+  // The file's rows stay `total`; the removals are counted among the outcomes, and apart as `syncRemovals`.
   return {
     ...stats,
-    total: stats.total + result.total,
+    syncRemovals: result.total,
     updated: stats.updated + result.updated,
     unchanged: stats.unchanged + result.unchanged,
     failed: stats.failed + result.failed,

@@ -1,9 +1,11 @@
 import test from 'ava';
-import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appendAuditRecord, auditRecord, checkAuditLog, defaultAuditLogPath, redactCommand } from '../../src/audit/audit-log.js';
 import { createImportStats } from '../../src/import/stats.js';
+import { envFor, runCli, startEmulator, tempDir } from '../helpers/cli.js';
 
 const TOKEN = 'tok-SECRET-audit-0042';
 
@@ -45,4 +47,27 @@ test('records append one line each, without the token; an unwritable log is refu
     t.throws(() => checkAuditLog(join(locked, 'audit.jsonl')), { code: 'OUTPUT_UNWRITABLE', message: /--audit-log/ });
     chmodSync(locked, 0o700);
   }
+});
+
+test('an audit log that is a device or a pipe is refused before the run (/dev/full takes the open and loses every record); /dev/null is no record, as asked', (t) => {
+  t.throws(() => checkAuditLog('/dev/full'), { code: 'OUTPUT_UNWRITABLE', message: /^Cannot write the audit log \/dev\/full \(--audit-log\): it is not a regular file \(a device or a pipe keeps no record\)\. Nothing was sent to Pylon/ });
+  const dir = mkdtempSync(join(tmpdir(), 'pylon-audit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'audit.fifo');
+  execFileSync('mkfifo', [fifo]);
+  t.throws(() => checkAuditLog(fifo, { option: 'PYLON_AUDIT_LOG' }), { code: 'OUTPUT_UNWRITABLE', message: /\(PYLON_AUDIT_LOG\): it is not a regular file/ });
+  t.notThrows(() => checkAuditLog('/dev/null'));
+  const stats = createImportStats({ calls: {} as never, dryRun: false, errorsPath: join(dir, 'none.csv') });
+  const target = { host: 'h', baseUrl: 'https://h', organization: { id: 'o', name: 'Acme' }, actor: { id: 'u' } };
+  t.notThrows(() => appendAuditRecord('/dev/null', auditRecord({ args: ['import', 'a.csv'], token: TOKEN, target, stats, exitCode: 0, startedAt: new Date() })));
+});
+
+test('import --audit-log /dev/full: exit 2 before any write, not a warning after the run', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'a.csv'), 'email,name\nada@example.com,Ada\n');
+  const run = await runCli(['import', 'a.csv', '--audit-log', '/dev/full'], { env: envFor(emulator), cwd: dir });
+  t.is(run.code, 2, run.stderr);
+  t.regex(run.stderr, /Cannot write the audit log \/dev\/full \(--audit-log\): it is not a regular file/);
+  t.is(emulator.store.size, 0, 'nothing was written to Pylon');
 });

@@ -87,3 +87,34 @@ for (const mode of MODES) {
     });
   }
 }
+
+for (const lookup of LOOKUPS) {
+  test(`--external-id-taken per-label, --lookup ${lookup}: a row whose own contact (found by its email) holds its id under another label is told so, and what to do`, async (t) => {
+    const emulator = await startEmulator(t, { externalIdTaken: 'per-label' });
+    const dir = tempDir(t);
+    const env = { ...envFor(emulator), XDG_STATE_HOME: join(dir, 'state') };
+    const import_ = async (name: string, column: string, label: string) => {
+      const input = join(dir, `${name}.csv`);
+      writeFileSync(input, `name,email,${column}\nDan,dan@x.example,555\n`);
+      const errors = join(dir, `${name}.errors.csv`);
+      const res = await runCli(['import', input, '--lookup', lookup, '--external-id-column', column, '--external-id-label', label, '--rate', FAST_RATE, '--errors', errors, '--json'], { env, cwd: dir });
+      return { res, errors: existsSync(errors) ? readCsv(errors) : [] };
+    };
+    const first = await import_('hs', 'rid', 'hubspot');
+    t.is(first.res.code, 0, first.res.stderr);
+    const dan = [...emulator.store.all()].find((c) => c.email === 'dan@x.example')!;
+    const before = JSON.stringify(emulator.store.get(dan.id));
+
+    const second = await import_('zd', 'uid', 'zendesk');
+    t.is(second.res.code, 3, second.res.stderr);
+    const error = second.errors[0];
+    t.is(error?._error_code, 'ROW_EXTERNAL_ID_TAKEN');
+    t.is(
+      error?._error_message,
+      `Contact ${dan.id}, which this row's email finds, already holds external id 555 under label "hubspot"; Pylon keeps an external id once per contact, whatever its label, so it cannot hold 555 under "zendesk" too, and nothing was written. ` +
+        `If "zendesk" and "hubspot" name one system, import with --external-id-label "hubspot"; otherwise update this contact from this row by its email alone (import the row without --external-id-column)`,
+    );
+    t.notRegex(error?._error_message ?? '', /another system's record/);
+    t.is(JSON.stringify(emulator.store.get(dan.id)), before, 'the contact is unchanged');
+  });
+}

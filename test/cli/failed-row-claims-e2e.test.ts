@@ -109,3 +109,28 @@ for (const policy of ['last', 'error'] as const) {
     t.is(real.errors.find((r) => r._line === '3')?._error_code, 'ROW_INVALID_AVATAR');
   });
 }
+
+test('import --create-accounts: an account created for a row that then fails (its external id held by another contact) is named in the summary, with the row; accounts of rows written are not', async (t) => {
+  const { envFor, FAST_RATE, runCli, statsOf } = await import('../helpers/cli.js');
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const zed = emulator.store.insert({ name: 'Zed', email: 'zed@x.example', external_ids: [{ external_id: '101', label: 'other' }] });
+  const input = join(dir, 'acc.csv');
+  writeFileSync(input, ['name,email,company,legacy id', 'Ann,ann@lonely.example,Lonely Co,101', 'Bob,bob@busy.example,Busy Co,201', 'Cid,cid@busy.example,Busy Co,202'].join('\n') + '\n');
+  const result = await runCli(
+    ['import', input, '--account-match', 'name', '--account-column', 'company', '--create-accounts', '--external-id-column', 'legacy id', '--external-id-label', 'legacy', '--rate', FAST_RATE, '--json'],
+    { env: envFor(emulator) },
+  );
+  t.is(result.code, 3, result.stderr);
+  const stats = statsOf(result);
+  t.like(stats, { created: 2, failed: 1 });
+  const report = readFileSync(join(dir, 'acc.errors.csv'), 'utf8');
+  t.regex(report, /ROW_EXTERNAL_ID_TAKEN/, report);
+  const lonely = emulator.store.org.accounts.find((a) => a.name === 'Lonely Co');
+  t.truthy(lonely, 'the account was created before the row was sent');
+  t.false([...emulator.store.all()].some((c) => c.id !== zed.id && c.account?.id === lonely!.id), 'no contact is linked to it');
+  const warned = stats.warnings.filter((w) => /--create-accounts created the account/.test(w));
+  t.deepEqual(warned, [
+    `--create-accounts created the account "Lonely Co" (${lonely!.id}) for rows that then failed (line 2): no contact is linked to it. Fix the rows and import the error report (they are matched to it then), or delete the account in Pylon`,
+  ]);
+});

@@ -3,7 +3,7 @@
  * against the emulator, the report on a real, nearly full tmpfs.
  */
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envFor, FAST_RATE, runCli, startEmulator, statsOf, tempDir, type CliResult } from '../helpers/cli.js';
 import type { Emulator } from '../../src/emulator/index.js';
@@ -122,3 +122,39 @@ test('a dry run whose results cannot be written says to run it again, and gives 
   t.notRegex(result.stderr, /at the configured rates/);
   t.is(emulator.store.size, 0);
 });
+
+for (const command of ['import', 'update', 'apply'] as const) {
+  tmpfsTest(`${command} whose journal cannot be written (its folder on a full disk): exit 2, a message naming the journal and what to do, nothing sent, nothing left there${skipped}`, async (t) => {
+    const emulator = await startEmulator(t);
+    for (let i = 0; i < 5; i++) emulator.store.insert({ name: `Person ${i}`, email: `p${i}@full.example`, portal_role: 'member' } as never);
+    const dir = tempDir(t);
+    const input = join(dir, 'in.csv');
+    writeFileSync(input, ['name,email', ...Array.from({ length: 5 }, (_, i) => `Renamed ${i},p${i}@full.example`)].join('\n') + '\n');
+    const env = envFor(emulator);
+    const fast = ['--rate', FAST_RATE];
+    let args: string[];
+    if (command === 'apply') {
+      const plan = join(dir, 'plan.json');
+      t.is((await runCli(['update', input, '--set', 'portal_role=admin', '--plan-out', plan, ...fast], { env })).code, 0);
+      args = ['apply', plan, '--yes'];
+    } else args = command === 'import' ? ['import', input] : ['update', input, '--set', 'portal_role=admin'];
+    // One page free: the output probe fits (and goes), then the journal's lock takes it, and the journal's start entry finds none.
+    const disk = mountTmpfs(t, '8k', 4096)!;
+    const journal = join(disk, 'j.jsonl');
+    const before = emulator.stats().requests;
+    const result = await runCli([...args, '--journal', journal, ...fast], { env });
+    t.is(result.code, 2, result.stderr);
+    t.true(
+      result.stderr.includes(`Cannot write ${journal} (--journal): the disk is full. Free space on that disk, or pass --journal <file> on another one. Nothing was sent to Pylon.`),
+      result.stderr,
+    );
+    t.notRegex(result.stderr, /ENOSPC|\n\s+at /);
+    const after = emulator.stats().requests;
+    t.is(after.create + after.patch, before.create + before.patch, 'nothing written to Pylon');
+    t.deepEqual(
+      readdirSync(disk).filter((f) => f !== 'filler'),
+      [],
+      'no journal, lock or probe left on the disk',
+    );
+  });
+}

@@ -241,3 +241,37 @@ test('a migration that replaced an external id, or changed an email through one,
   const errors = readCsv(join(dir, 'b.undo.errors.csv'));
   t.deepEqual(errors.map((e) => [e.id, e._error_code, e._error_field]), [[wes.id, 'ROW_DRIFTED', 'external_id']]);
 });
+
+test('a create-only import killed by kill -9, then --resume: no undo file (nothing was changed), and the next run that changes contacts gets the plain name', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t, 'pylon-import-undo-e2e-');
+  const env = envFor(emulator);
+  const input = join(dir, 'k.ndjson');
+  writeFileSync(input, Array.from({ length: COUNT }, (_, i) => JSON.stringify({ name: `K ${i}`, email: `k${i}@kill.example` })).join('\n') + '\n');
+  // Creates paced at 40 a second; killed once some landed. A short --timeout keeps the resume's wait for late creates short.
+  const args = ['import', input, '--json', '--timeout', '500'];
+  const slowCreates = ['--rate', FAST_RATE.replace(/create=\d+/, 'create=40'), '--rate-window', '1000', '--concurrency', '4'];
+  const run = spawnCli([...args, ...slowCreates], { env, timeoutMs: 120_000 });
+  let timer: NodeJS.Timeout | undefined;
+  const reached = new Promise<void>((resolve) => {
+    timer = setInterval(() => {
+      if ((emulator.stats().requests.create ?? 0) >= 10) resolve();
+    }, 10);
+  });
+  await Promise.race([reached, run.result]).finally(() => clearInterval(timer));
+  run.child.kill('SIGKILL');
+  const first = await run.result;
+  t.is(first.signal, 'SIGKILL', `${first.code} ${first.stderr}`);
+
+  const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+  t.is(resumed.code, 0, resumed.stderr);
+  t.is(summary(resumed).created, COUNT);
+  t.deepEqual(undoFilesIn(dir), [], 'no undo file: no contact was changed');
+
+  // A later run that renames them all: its undo file takes the plain name.
+  writeFileSync(input, Array.from({ length: COUNT }, (_, i) => JSON.stringify({ name: `Renamed ${i}`, email: `k${i}@kill.example` })).join('\n') + '\n');
+  const renamed = await runCli(['import', input, '--json', ...FAST], { env, timeoutMs: 120_000 });
+  t.is(renamed.code, 0, renamed.stderr);
+  t.deepEqual(undoFilesIn(dir), ['k.undo.csv']);
+  t.is(readCsv(join(dir, 'k.undo.csv')).length, COUNT);
+});

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import test from 'ava';
 import { resolveImportOptions, runImport, type ImportStats } from '../../src/index.js';
-import { createProgress } from '../../src/cli/progress.js';
+import * as XLSX from '@e965/xlsx';
+import { createProgress, rowProgressFigures } from '../../src/cli/progress.js';
 import { FAST_RATE, TOKEN, contactsCsv, startEmulator, tempDir } from '../helpers/cli.js';
 
 const done = (s: ImportStats) => s.created + s.updated + s.unchanged + s.skipped + s.failed;
@@ -49,4 +50,44 @@ test('plain-text progress that printed a line ends with a line at the last count
   short.update(25, { created: 25 }, { total: 25 });
   short.stop();
   t.is(quiet, '');
+});
+
+const MINUTE = { windowMs: 60_000 };
+
+test('rowProgressFigures: the ETA is the rows left at the measured rate when --rate allows faster (an update paced at patch=3000, doing 45 rows a second)', (t) => {
+  // 300 rows done in 6.67 s (45/s), all updates, 137 left; --rate patch=3000 (50/s), create at its default 60 a minute.
+  const figures = rowProgressFigures({ done: 300, created: 0, updated: 300, estimatedRows: 437, elapsedSeconds: 300 / 45, rates: { create: 60, patch: 3000, ...MINUTE } });
+  t.is(figures.total, 437);
+  t.is(Math.round(figures.etaSeconds!), Math.round(137 / 45), 'not 137 rows at the create rate (2m17s)');
+  // apply --rate patch=6000 (100/s), a third of the rows patched, the rest unchanged, 187 rows a second: 1,000 left is about 5 s, not hours.
+  const apply = rowProgressFigures({ done: 2_001, created: 0, updated: 667, estimatedRows: 3_001, elapsedSeconds: 2_001 / 187, rates: { create: 60, patch: 6000, ...MINUTE } });
+  t.is(Math.round(apply.etaSeconds!), Math.round(1_000 / 187));
+});
+
+test('rowProgressFigures: the ETA is the --rate pacing when it is slower than the rate so far, counting creates at the create rate and unchanged rows as free', (t) => {
+  // 100 rows in 1 s (a burst), half created, half unchanged; create=60 a minute: 1 s per create.
+  const figures = rowProgressFigures({ done: 100, created: 50, updated: 0, estimatedRows: 300, elapsedSeconds: 1, rates: { create: 60, patch: 6000, ...MINUTE } });
+  t.is(figures.etaSeconds, 200 * 0.5);
+});
+
+test('rowProgressFigures: an estimate below the rows done is no total (and no ETA), never "569/10 rows"', (t) => {
+  t.deepEqual(rowProgressFigures({ done: 569, created: 569, updated: 0, estimatedRows: 10, elapsedSeconds: 10, rates: { create: 60, patch: 60, ...MINUTE } }), { total: undefined });
+  t.deepEqual(rowProgressFigures({ done: 5, created: 5, updated: 0, estimatedRows: 0, elapsedSeconds: 1, rates: { create: 60, patch: 60, ...MINUTE } }), { total: undefined });
+  t.is(rowProgressFigures({ done: 0, created: 0, updated: 0, estimatedRows: 10, elapsedSeconds: 0, rates: { create: 60, patch: 60, ...MINUTE } }).total, 10);
+});
+
+test('runImport of an XLSX: every progress report has the sheet\'s row count as its total, never fewer than the rows done', async (t) => {
+  const emulator = await startEmulator(t);
+  const input = join(tempDir(t), 'contacts.xlsx');
+  const rows = [['name', 'email'], ...Array.from({ length: 600 }, (_, i) => [`Person ${i}`, `x${i}@xlsx.example`])];
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet(rows), 'Contacts');
+  writeFileSync(input, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+  const calls: Array<{ done: number; estimatedRows: number }> = [];
+  const stats = await runImport(resolveImportOptions({ input, baseUrl: emulator.url, token: TOKEN, env: {}, rate: FAST_RATE }), {
+    onProgress: (s) => calls.push({ done: done(s), estimatedRows: s.estimatedRows }),
+  });
+  t.is(stats.created, 600);
+  t.true(calls.length > 0);
+  t.deepEqual(calls.filter((c) => c.estimatedRows !== 600), [], 'the sheet\'s 600 rows from the first report on');
 });

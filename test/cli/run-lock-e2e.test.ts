@@ -14,7 +14,7 @@ import { parse } from 'csv-parse/sync';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import type { Emulator } from '../../src/emulator/index.js';
-import { FAST_RATE, contactsCsv, emailOf, envFor, notExactlyOnce, runCli, spawnCli, startEmulator, statsOf, tempDir, type CliResult } from '../helpers/cli.js';
+import { FAST_RATE, contactsCsv, emailOf, envFor, notExactlyOnce, runCli, spawnCli, startEmulator, startFaultProxy, statsOf, tempDir, type CliResult } from '../helpers/cli.js';
 import { seedContacts } from '../update/seed.js';
 
 const FAST = ['--rate', FAST_RATE, '--concurrency', '4'];
@@ -168,14 +168,28 @@ for (const command of ['import', 'update'] as const) {
     // The writes held at the kill never reach Pylon.
     proxy.release({ drop: true });
 
+    if (command === 'import') {
+      // The dropped creates could still land until 6 × --timeout after their send: a resume waits that out before it
+      // sends them again, and says so before it waits. A long --timeout makes that wait certain however slow the
+      // machine; the run is stopped (Ctrl-C) once it has said so.
+      const waiting = spawnCli([...args.filter((a, i) => a !== '--timeout' && args[i - 1] !== '--timeout'), '--timeout', '600000', '--resume', '--json', ...FAST], { env: viaProxy });
+      const noted = new Promise<void>((resolve) => {
+        let seen = '';
+        waiting.child.stderr!.on('data', (d: string) => {
+          seen += d;
+          if (/checking \d+ creates whose answer was lost, by email, for up to \d+ s/.test(seen)) resolve();
+        });
+      });
+      await Promise.race([noted, waiting.result]);
+      waiting.child.kill('SIGINT');
+      const stopped = await waiting.result;
+      t.regex(stopped.stderr, /checking \d+ creates whose answer was lost, by email, for up to \d+ s \(a server may apply a create late\); none is sent again before/);
+      t.is(stopped.code, 130, stopped.stderr);
+    }
     const resumed = await runCli([...args, '--resume', '--json', ...FAST], { env: viaProxy });
     t.is(resumed.code, 0, resumed.stderr);
     t.false(existsSync(join(dir, '.c.journal.jsonl.lock')), 'the stale lock was taken over, and released');
-    if (command === 'import') {
-      t.deepEqual(notExactlyOnce(emulator, Array.from({ length: 20 }, (_, i) => emailOf('two', i))), [], 'no contact created twice');
-      // The dropped creates are waited for (up to 6 × --timeout) before they are sent again: the run says so before it waits.
-      t.regex(resumed.stderr, /checking \d+ creates whose answer was lost, by email, for up to \d+ s/);
-    }
+    if (command === 'import') t.deepEqual(notExactlyOnce(emulator, Array.from({ length: 20 }, (_, i) => emailOf('two', i))), [], 'no contact created twice');
     else {
       t.is(emulator.stats().requests.patch, changing, 'one PATCH per contact changed');
       t.deepEqual([...new Set(roles(emulator))], ['admin']);
@@ -318,10 +332,86 @@ test('apply --force --only <report> stopped by kill -9, then the same command wi
   first.child.kill('SIGKILL');
   t.is((await first.result).signal, 'SIGKILL');
 
-  const resumed = await runCli([...only, '--resume', '--json', ...FAST], { env });
+  const resumed = await runCli([...only, '--resume', ...FAST], { env });
   t.is(resumed.code, 0, resumed.stderr);
+  // It says what it resumed: the run over the report's contacts, not the whole plan.
+  t.true(resumed.stderr.includes(`--only ${errorsPath}: finishing the interrupted apply of ${drifted.length} of the plan's contacts (its ROW_DRIFTED rows)`), resumed.stderr);
+  t.true(resumed.stderr.includes(`Apply of ${planPath} --only ${errorsPath}: done after`), resumed.stderr);
+  t.regex(resumed.stderr, new RegExp(`${drifted.length} rows read`));
   t.deepEqual([...new Set(roles(emulator))], ['admin'], 'every contact of the report now holds the planned role, as the others already did');
   const undo = parse(readFileSync(join(dir, 'forced.undo.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
   t.deepEqual(undo.map((r) => r.id!).sort(), drifted, 'one undo row per overridden contact, none other');
   t.true(undo.every((r) => r.portal_role === 'no_access' && r['_set.portal_role'] === 'admin'), 'each undo row restores the colleague\'s value');
+});
+
+test('apply stopped by Ctrl-C at its first read counts every contact not processed and names the journal it kept; a 401 there says no journal was kept, and leaves none', async (t) => {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, 10);
+  const dir = tempDir(t);
+  const input = join(dir, 'a.csv');
+  writeFileSync(input, ['email', ...[...emulator.store.all()].map((c) => c.email)].join('\n') + '\n');
+  const changing = [...emulator.store.all()].filter((c) => c.portal_role !== 'admin').length;
+  let stalling = false;
+  const proxy = await stallProxy(t, emulator, (_method, path) => stalling && path.startsWith('/custom-fields'));
+  const plan = join(dir, 'p.json');
+  t.is((await runCli(['update', input, '--set', 'portal_role=admin', '--plan-out', plan, ...FAST], { env: envFor(proxy) })).code, 0);
+  const journal = join(dir, '.p.journal.jsonl');
+
+  stalling = true;
+  const first = spawnCli(['apply', plan, '--yes', '--timeout', '1500', ...FAST], { env: envFor(proxy) });
+  await Promise.race([proxy.reached, first.result]);
+  first.child.kill('SIGINT');
+  const stopped = await first.result;
+  t.is(stopped.code, 130, stopped.stderr);
+  t.regex(stopped.stderr, new RegExp(`not processed: ${changing} rows — run the same command with --resume to finish`));
+  t.true(existsSync(journal), 'the journal the hint names is there');
+  t.is(emulator.stats().requests.patch, 0);
+  proxy.release();
+  const resumed = await runCli(['apply', plan, '--yes', '--resume', ...FAST], { env: envFor(proxy) });
+  t.is(resumed.code, 0, resumed.stderr);
+  t.deepEqual([...new Set(roles(emulator))], ['admin']);
+
+  // A wrong token at the first read: nothing to resume, and the summary says to run it again.
+  for (const c of emulator.store.all()) emulator.store.update(c.id, { portal_role: 'member' });
+  let denying = false;
+  const fault = await startFaultProxy(t, emulator, (r) => (denying && r.path.startsWith('/custom-fields') ? 'status=401' : undefined));
+  const plan2 = join(dir, 'p2.json');
+  t.is((await runCli(['update', input, '--set', 'portal_role=admin', '--plan-out', plan2, ...FAST], { env: envFor(fault) })).code, 0);
+  denying = true;
+  const denied = await runCli(['apply', plan2, '--yes', ...FAST], { env: envFor(fault) });
+  t.is(denied.code, 1, denied.stderr);
+  t.regex(denied.stderr, /not processed: 10 rows — no journal was kept; run the same command again/);
+  t.notRegex(denied.stderr, /--resume/);
+  t.false(existsSync(join(dir, '.p2.journal.jsonl')));
+});
+
+test('a run that changes nothing says it wrote no undo file, the same way in every command: update, update <undo file>, import --undo (as apply does)', async (t) => {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, 6);
+  const dir = tempDir(t);
+  const env = envFor(emulator);
+  const input = join(dir, 'a.csv');
+  writeFileSync(input, ['email', ...[...emulator.store.all()].map((c) => c.email)].join('\n') + '\n');
+  const none = 'undo file: none written, since no contact was changed (there is nothing to undo)';
+  const made = await runCli(['update', input, '--set', 'portal_role=admin', ...FAST], { env });
+  t.is(made.code, 0, made.stderr);
+  const undo = join(dir, 'a.undo.csv');
+  const reverted = await runCli(['update', undo, '--undo', join(dir, 'back.undo.csv'), ...FAST], { env });
+  t.is(reverted.code, 0, reverted.stderr);
+  const runs = {
+    'update <undo file> applied again': ['update', undo, '--undo', join(dir, 'again.undo.csv')],
+    'update --set already held': ['update', join(dir, 'emails.csv'), '--set', 'name=Same', '--undo', join(dir, 'same.undo.csv')],
+    'import --undo of unchanged rows': ['import', input, '--undo', join(dir, 'imp.undo.csv')],
+  };
+  // Every contact is named "Same" first, so the --set run and the import change nothing.
+  for (const c of emulator.store.all()) emulator.store.update(c.id, { name: 'Same' });
+  writeFileSync(join(dir, 'emails.csv'), readFileSync(input));
+  writeFileSync(input, ['email,name', ...[...emulator.store.all()].map((c) => `${c.email},Same`)].join('\n') + '\n');
+  const patches = emulator.stats().requests.patch;
+  for (const [what, args] of Object.entries(runs)) {
+    const result = await runCli([...args, ...FAST], { env });
+    t.is(result.code, 0, `${what}: ${result.stderr}`);
+    t.true(result.stderr.includes(none), `${what}:\n${result.stderr}`);
+  }
+  t.is(emulator.stats().requests.patch, patches, 'nothing was written');
 });

@@ -57,7 +57,7 @@ test('export, then import the file back: zero writes; no token anywhere', async 
     const out = join(dir, 'contacts.csv');
     const exported = await cli(['export', out, '--rate', FAST, '--json'], emulator.url);
     t.is(exported.code, 0, exported.stderr);
-    t.regex(exported.stderr, /^Export to .*contacts\.csv: complete after \d+s, 41 rows written from 41 contacts in 1 page\n/);
+    t.regex(exported.stderr, /^Export to .*contacts\.csv: complete after \d+(?:m\d+s|h\d+m|s), 41 rows written from 41 contacts in 1 page\n/m);
     const summary = JSON.parse(exported.stdout) as { rows: number; complete: boolean; sha256: string };
     t.like(summary, { rows: 41, complete: true });
     t.is((await readManifest(`${out}.manifest.json`)).sha256, summary.sha256);
@@ -105,7 +105,7 @@ test('stdout: CSV on stdout, the summary on stderr', async (t) => {
     const lines = run.stdout.trimEnd().split('\n');
     t.is(lines[0], 'id,email');
     t.deepEqual(lines.slice(1).map((l) => l.split(',')[0]), storeContacts(emulator).map((c) => c.id));
-    t.regex(run.stderr, /^Export to stdout: complete/);
+    t.regex(run.stderr, /^Export to stdout: complete/m);
   });
 });
 
@@ -125,7 +125,7 @@ test('a page that keeps failing: exit 1, no final file, report and manifest name
       t.like(entry, { kind: 'page', page: '3', cursor: manifest.stoppedAt!.cursor, http_status: '403', request_id: manifest.stoppedAt!.requestId! });
       t.regex(run.stderr, /Export to .*c\.csv: FAILED/);
       t.regex(run.stderr, new RegExp(`stopped at page 3 \\(cursor ${manifest.stoppedAt!.cursor}\\): GET /contacts failed with 403`));
-      t.regex(run.stderr, /FAILED after \d+s, 20 contacts read in 2 pages; 20 rows staged and discarded, none published\n/);
+      t.regex(run.stderr, /FAILED after \d+(?:m\d+s|h\d+m|s), 20 contacts read in 2 pages; 20 rows staged and discarded, none published\n/);
       t.regex(run.stderr, /nothing was published: the previous file and any loaded table are as they were; this run wrote only its error report and the manifest of this failed run/);
       await assertNoToken(t, dir, run);
     } finally {

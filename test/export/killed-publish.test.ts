@@ -12,7 +12,7 @@
  * The child kills itself at an exact step (PYLON_TEST_KILL_AT, output-file.ts
  * killPoint): no timing. Real CLI child processes, a real DuckDB file.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import test from 'ava';
@@ -117,6 +117,25 @@ test('the next run names the files it took back as typed, relative to the run\'s
   t.false(said.includes(dir), `no absolute path in: ${said}`);
   const date = /dt=([0-9-]+)/.exec(removed![1]!)![1];
   t.deepEqual(removed![1]!.split(', ').sort(), [`lake/changes/dt=${date}/changes-k1.csv`, `lake/contacts/dt=${date}/contacts-k1.parquet`].sort());
+});
+
+test('a killed run whose files cannot all be settled is named as typed too: the file that could not be removed and the journal, relative to the run\'s folder', async (t) => {
+  const { emulator, dir, night } = await setUp(t, true);
+  emulator.store.update(emulator.store.at(0)!.id, { name: 'Changed Before The Kill' });
+  const killed = await night('k1', { PYLON_TEST_KILL_AT: 'rename:2' });
+  t.is(killed.signal, 'SIGKILL', killed.stderr);
+  // The data file it published is now a folder (not empty): removing it fails.
+  const published = (await files(dir)).find((p) => /contacts-k1\.parquet$/.test(p))!;
+  await rm(join(dir, published));
+  await mkdir(join(dir, published, 'in-the-way'), { recursive: true });
+
+  const next = await night('k2');
+  t.is(next.code, 0, next.stderr);
+  const said = statsOf<ExportStats>(next).warnings.find((w) => w.includes('run k1'))!;
+  t.regex(said, /could not all be settled/, said);
+  t.false(said.includes(dir), `no absolute path in: ${said}`);
+  t.true(said.includes(`(cannot remove ${published} (EISDIR))`), said);
+  t.regex(said, /its journal is lake\/\.pylon-contacts-publish\.\d+\.k1\.journal\)/);
 });
 
 test('a run without a load killed at rename:3 of its publish: the next run removes its files and says so', async (t) => {

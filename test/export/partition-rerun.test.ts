@@ -55,3 +55,26 @@ test('a run that publishes nothing leaves no partition folder it made: a refused
   t.deepEqual(readdirSync(join(dir, 'changes')), ['dt=n1']);
   t.deepEqual(readdirSync(join(dir, 'lake._meta')).sort(), ['dt=n1', 'dt=n3'], 'the failed run’s report and manifest stay beside the root');
 });
+
+test('--state inside the dataset root is refused before the first request (exit 2) unless directory readers skip its name; beside the root or named _… it is used', async (t) => {
+  const emulator = await startEmulator(t, { tokens: [TOKEN], seedRandom: 3 });
+  const dir = tempDir(t, 'pylon-state-in-root-');
+  const run = (state: string, env: Record<string, string>) =>
+    runCli(['export', 'lake/contacts/dt={date}/c-{run_id}.parquet', '--state', state, '--rate', FAST_RATE, '--timeout', '2000', '--quiet'], { cwd: dir, env });
+  // An unreachable Pylon: a run that sent a request would fail with exit 1, so exit 2 says nothing was sent.
+  const unreachable = envFor({ url: 'http://127.0.0.1:9' });
+  for (const state of ['lake/contacts/state.json', 'lake/contacts/meta/contacts.state']) {
+    const refused = await run(state, unreachable);
+    t.is(refused.code, 2, refused.stderr);
+    t.true(refused.stderr.includes(`Invalid option \`--state\`: ${state} is inside the dataset root (lake/contacts), where directory readers (pyarrow, polars, DuckDB) would take it for part of the data; put it beside the root (lake/contacts.state)`), refused.stderr);
+    t.notRegex(refused.stderr, /\/tmp\/|at .*\.js/);
+  }
+  t.deepEqual(readdirSync(dir), [], 'nothing was written');
+  // A name readers skip (_ or . below the root) and the documented place beside the root both work.
+  for (const state of ['lake/contacts/_state.json', 'lake/contacts/.state.json', 'lake/contacts/_meta/contacts.state', 'lake/contacts.state']) {
+    const ok = await run(state, envFor(emulator));
+    t.is(ok.code, 0, `${state}: ${ok.stderr}`);
+  }
+  const [partition] = readdirSync(join(dir, 'lake/contacts')).filter((name) => name.startsWith('dt='));
+  t.true(readdirSync(join(dir, 'lake/contacts', partition!)).every((name) => name.endsWith('.parquet') || name === '_SUCCESS'));
+});

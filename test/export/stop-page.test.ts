@@ -26,7 +26,7 @@ test('a list request failing on page N: stderr and --json name page N and its cu
     t.like(stopped, { page: failing, pagesRead: failing - 1, code: 'PYLON_HTTP', status: 400 });
     t.is(stopped.cursor === '', failing === 1, 'the first page has no cursor');
     const where = failing === 1 ? 'page 1' : `page ${failing} \\(cursor ${stopped.cursor}\\)`;
-    t.regex(result.stderr, new RegExp(`\\n  stopped at ${where}: GET /contacts failed with 400`), `page ${failing}, --concurrency ${concurrency}`);
+    t.regex(result.stderr, new RegExp(`\\n  fatal \\(PYLON_HTTP\\), stopped at ${where}: GET /contacts failed with 400`), `page ${failing}, --concurrency ${concurrency}`);
   }
 });
 
@@ -37,7 +37,7 @@ test('a failure that is no page: GET /custom-fields before the walk, an output t
   const fields = await runCli(['export', join(dir, 'c.csv'), '--rate', FAST_RATE, '--json'], { env: envFor(proxy) });
   t.is(fields.code, 1, fields.stderr);
   t.like(statsOf<ExportStats>(fields).stoppedAt, { page: null, pagesRead: 0, status: 400 });
-  t.regex(fields.stderr, /\n {2}stopped before the first page: GET \/custom-fields failed with 400/);
+  t.regex(fields.stderr, /\n {2}fatal \(PYLON_[A-Z_]+\), stopped before the first page: GET \/custom-fields failed with 400/);
   t.notRegex(fields.stderr, /stopped at page/);
 
   // An output written in place during the walk that fails (a full device): the outputs failed, not a page.
@@ -45,7 +45,7 @@ test('a failure that is no page: GET /custom-fields before the walk, an output t
   t.is(full.code, 1, full.stderr);
   const fullStop = statsOf<ExportStats>(full).stoppedAt!;
   t.like(fullStop, { page: null, code: 'OUTPUT_WRITE' });
-  t.regex(full.stderr, /\n {2}stopped (before the first page|after \d+ pages? had been read): Cannot write \/dev\/full/);
+  t.regex(full.stderr, /\n {2}fatal \(OUTPUT_WRITE\), stopped (before the first page|after \d+ pages? had been read): Cannot write \/dev\/full/);
 
   // A load whose merge fails once the walk has read every page.
   const load = await failingMergeRun(t, emulator, join(dir, 'd.csv'), join(dir, 'w.duckdb'));
@@ -53,6 +53,6 @@ test('a failure that is no page: GET /custom-fields before the walk, an output t
   const stopped = statsOf<ExportStats>(load).stoppedAt!;
   t.like(stopped, { page: null, code: 'LOAD_FAILED' });
   t.is(stopped.pagesRead, 3, 'every page of the 30 contacts was read');
-  t.regex(load.stderr, new RegExp(`\\n  stopped after ${stopped.pagesRead} pages had been read: `));
+  t.regex(load.stderr, new RegExp(`\\n  fatal \\(LOAD_FAILED\\), stopped after ${stopped.pagesRead} pages had been read: `));
   t.notRegex(load.stderr, /stopped at page/);
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseFilterExpression } from '../../src/pylon/filter-expr.js';
+import { parseFilterExpression, resolveFilter } from '../../src/pylon/filter-expr.js';
 
 const cases: Array<[string, unknown]> = [
   ['email~@acme.com', { field: 'email', operator: 'string_contains', value: '@acme.com' }],
@@ -67,3 +67,62 @@ for (const [text, message] of bad) {
     t.true(error!.message.startsWith('Invalid option `--filter`: '));
   });
 }
+
+const definitions = [
+  { slug: 'interests', type: 'multiselect' },
+  { slug: 'tier', type: 'select' },
+];
+const resolved: Array<[string, unknown]> = [
+  // not_equals is not among email's (or id's, account_id's, name's) operators; not_in of the one value means the same.
+  ['email!=x@y.com', { field: 'email', operator: 'not_in', values: ['x@y.com'] }],
+  ['account_id!=acc_1', { field: 'account_id', operator: 'not_in', values: ['acc_1'] }],
+  ['email~@acme.com', { field: 'email', operator: 'string_contains', value: '@acme.com' }],
+  // A multiselect field takes contains / does_not_contain of one option.
+  ['interests=api', { field: 'interests', operator: 'contains', value: 'api' }],
+  ['interests!=api', { field: 'interests', operator: 'does_not_contain', value: 'api' }],
+  ['interests in billing', { field: 'interests', operator: 'contains', value: 'billing' }],
+  [
+    'interests in api|billing',
+    { operator: 'or', subfilters: [{ field: 'interests', operator: 'contains', value: 'api' }, { field: 'interests', operator: 'contains', value: 'billing' }] },
+  ],
+  [
+    'interests not in api|billing and email~@a',
+    {
+      operator: 'and',
+      subfilters: [
+        { operator: 'and', subfilters: [{ field: 'interests', operator: 'does_not_contain', value: 'api' }, { field: 'interests', operator: 'does_not_contain', value: 'billing' }] },
+        { field: 'email', operator: 'string_contains', value: '@a' },
+      ],
+    },
+  ],
+  ['interests is set', { field: 'interests', operator: 'is_set' }],
+  ['{"field":"interests","operator":"contains","value":"api"}', { field: 'interests', operator: 'contains', value: 'api' }],
+  // Other custom fields: Pylon lists no operators, so the filter is sent as written.
+  ['tier~gol', { field: 'tier', operator: 'string_contains', value: 'gol' }],
+];
+for (const [text, expected] of resolved) {
+  test(`resolveFilter: ${text}`, (t) => {
+    t.deepEqual(resolveFilter(parseFilterExpression(text), definitions), expected);
+  });
+}
+
+const refused: Array<[string, RegExp]> = [
+  ['email!~@gmail.com', /^Invalid option `--where`: cannot filter email with !~ \(string_does_not_contain\): Pylon's search takes email with =, !=, in, not in, ~ only \(the API allows equals, in, not_in, string_contains on it/],
+  ['id~c_', /cannot filter id with ~ \(string_contains\): Pylon's search takes id with =, !=, in, not in only/],
+  ['interests~api', /cannot filter interests with ~ \(string_contains\): .*= and != \(has \/ lacks an option\), in and not in/],
+  ['interests!~api', /cannot filter interests with !~/],
+  ['custom.tier=gold', /custom fields are filtered by their bare slug: write tier/],
+];
+for (const [text, message] of refused) {
+  test(`resolveFilter refuses ${text}`, (t) => {
+    const error = t.throws(() => resolveFilter(parseFilterExpression(text), definitions));
+    t.regex(error!.message, message);
+    t.is((error as { code?: string }).code, 'CONFIG_INVALID_OPTION');
+  });
+}
+
+test('resolveFilter: a multiselect "in" that would nest past three levels is refused, naming the limit', (t) => {
+  const text = '{"operator":"and","subfilters":[{"operator":"or","subfilters":[{"field":"interests","operator":"in","values":["a","b"]}]}]}';
+  const error = t.throws(() => resolveFilter(parseFilterExpression(text), definitions, '--filter'));
+  t.regex(error!.message, /^Invalid option `--filter`: .*deeper than the 3 levels/);
+});

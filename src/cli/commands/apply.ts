@@ -5,7 +5,7 @@ import { apiCommandOptions, connectionFromArgv, forceOption, guardOptions, outpu
 import { importExitCode, printImportSummary } from '../output.js';
 import { runWithTerminal } from './import.js';
 import { ExitError } from '../../errors.js';
-import { connect } from '../../pylon/connect.js';
+import { connect, noteLongWaits } from '../../pylon/connect.js';
 import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-options.js';
 import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
 import { describeTarget, fetchTarget, targetOf, type RunTarget } from '../../update/target.js';
@@ -103,6 +103,8 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     checkPlanTarget(plan, targetOf(options.connection.baseUrl), { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
     const only = options.onlyPath === undefined ? undefined : driftedIds(options.onlyPath);
     const contacts = [...plan.changes, ...plan.removals].filter((c) => !only || only.has(c.id));
+    // The summary names what the run applied: with --only, the report's contacts of the plan, not the whole plan.
+    const applied = argv.only === undefined ? argv.plan : `${argv.plan} --only ${argv.only}`;
     // Every output is proved writable before the first call (OUTPUT_UNWRITABLE, exit 2).
     await checkWritable([
       { path: options.errorsPath, option: '--errors' },
@@ -123,7 +125,9 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     }
     const auditLog = openAuditLog(argv.auditLog, ctx);
     const startedAt = new Date();
-    const client = connect(options.connection);
+    // A long wait Pylon asks for is said on the run's notes (set once the run has them).
+    let onNote: ((message: string) => void) | undefined;
+    const client = connect(options.connection, { onEvent: noteLongWaits((message) => onNote?.(message)) });
     try {
       let target: RunTarget;
       try {
@@ -134,7 +138,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
         if (fatal === undefined) throw error;
         const stats = stoppedAtStart(client, false, fatal, startedAt.getTime());
         target = targetOf(options.connection.baseUrl);
-        printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: 'Apply of', input: argv.plan, target });
+        printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: 'Apply of', input: applied, target });
         ctx.exitCode = importExitCode(stats);
         recordRun(auditLog, ctx, { token: options.connection.token, target, stats, exitCode: ctx.exitCode, startedAt, planHash: plan.hash, extraFiles: { plan: options.planPath } });
         return;
@@ -150,13 +154,17 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       if (plan.removals.length > options.maxRemovals) {
         throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than --max-removals ${options.maxRemovals}.`, 'RUN_GUARD');
       }
-      if (only) ctx.stderr.write(`--only ${argv.only}: ${contacts.length.toLocaleString('en-US')} of the plan's contacts (its ROW_DRIFTED rows)\n`);
+      if (only) {
+        const what = `${contacts.length.toLocaleString('en-US')} of the plan's contacts (its ROW_DRIFTED rows)`;
+        ctx.stderr.write(`--only ${argv.only}: ${options.resume ? `finishing the interrupted apply of ${what}` : what}\n`);
+      }
       if (options.errorsMoved) {
         ctx.stderr.write(`  this run's error report: ${options.errorsPath} (the default, ${options.errorsMoved.from}, is the file --only reads, which a run never replaces)\n`);
       }
       const stats = (await runWithTerminal(
         argv,
         async (hooks) => {
+          onNote = hooks.onNote;
           signal = hooks.signal;
           const total = contacts.length;
           const eta = pacedSeconds(applyCalls(total, options.readBatch), options.connection.rates, options.connection.rateWindowMs);
@@ -198,7 +206,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
         noUndoNeeded: undoWanted,
         json: Boolean(argv.json),
         verb: 'Apply of',
-        input: argv.plan,
+        input: applied,
         target,
         driftHint: `pylon-contacts apply ${argv.plan} --force --only ${options.errorsPath} (a new undo file is written)`,
       });

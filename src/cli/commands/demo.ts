@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import { contextOf } from '../args.js';
 import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { onInterrupt } from '../interrupt.js';
+import { makeOutputFolder } from '../paths.js';
 import { ExitError } from '../../errors.js';
 import type { SavedPlan } from '../../update/plan-file.js';
 
@@ -26,7 +27,7 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
   command: 'demo',
   describe: 'Run the import, export and update end to end against a local emulator (no token needed)',
   builder: (yargs) =>
-    yargs.option('out', { type: 'string', default: 'demo-output', describe: 'Directory for the files the demo writes' }) as never,
+    yargs.option('out', { type: 'string', default: 'demo-output', describe: 'Folder for the files the demo writes; made if missing, inside a folder that exists' }) as never,
   handler: async (argv) => {
     const ctx = contextOf(argv);
     // Every file the demo writes goes under --out (resolved from the working directory), nowhere else.
@@ -36,7 +37,8 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
     const outDir = resolveFrom(ctx, argv.out);
     const out = relative(here, outDir) || '.';
     const full = (path: string) => resolve(here, path);
-    mkdirSync(outDir, { recursive: true });
+    // Made if missing, in a folder that exists (OUTPUT_UNWRITABLE otherwise), before the emulator starts.
+    makeOutputFolder(outDir, out, '--out');
     // A Ctrl-C anywhere in the demo ends it: the step running stops as its command does (reports
     // written, exit 130), and no later step starts. The step prints what it does; this handler
     // only records the signal (its own message would repeat the step's).

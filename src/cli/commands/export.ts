@@ -106,7 +106,8 @@ export function formatExportSummary(stats: ExportStats): string {
     const s = stats.stoppedAt;
     // A page is named only when the failure was that page's (its request or its answer); otherwise how far the walk got.
     const where = s.page !== null ? `at page ${n(s.page)}${s.cursor ? ` (cursor ${s.cursor})` : ''}` : s.pagesRead === 0 ? 'before the first page' : `after ${n(s.pagesRead)} page${s.pagesRead === 1 ? '' : 's'} had been read`;
-    lines.push(`  stopped ${where}: ${s.message}`);
+    // A failure names its code, as the other commands' fatal lines do; an interruption is said by its message.
+    lines.push(`  ${stats.fatal ? `fatal (${stats.fatal.code}), ` : ''}stopped ${where}: ${s.message}`);
     lines.push(nothingPublished(stats));
     if (stats.errorsPath) lines.push(`  error report: ${stats.errorsPath}`);
   }
@@ -146,7 +147,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       .option('manifest', { type: 'string', describe: 'Manifest path (rows, pages, API calls, sha256, columns, times, complete)', defaultDescription: '<file>.manifest.json (templated: under <dataset root>._meta/); none for stdout' })
       .option('errors', { type: 'string', describe: 'Error report path (failed pages, unwritable records)', defaultDescription: '<file>.errors.csv' })
       .option('since', { type: 'string', describe: 'Delta: the manifest of an earlier export; write only new or changed contacts, and the ids gone since in <file>.deleted.csv' })
-      .option('state', { type: 'string', describe: 'Delta against the last committed run: read this state file when it exists (first run: every contact is new), replace it only when the whole run is committed; one fixed path for every night (instead of --since). With --to the state is also kept in the table\'s database, and a load without --state uses that' })
+      .option('state', { type: 'string', describe: 'Delta against the last committed run: read this state file when it exists (first run: every contact is new), replace it only when the whole run is committed; one fixed path for every night (instead of --since), not inside the dataset root of a templated file unless its name starts with _ or . (lake/contacts.state for lake/contacts/dt={date}/…). With --to the state is also kept in the table\'s database, and a load without --state uses that' })
       .option('allow-schema-change', { type: 'boolean', describe: 'Go on when a column was dropped or changed type against the previous manifest (typed output and loads)', defaultDescription: 'false' })
       .option('changes', { type: 'string', describe: 'Change log: one row per insert, update, delete since the last run (the --state file, --since manifest or state kept in the --to table; every contact an insert without one) (op,id,row_hash,valid_from,run_id); .ndjson for NDJSON' })
       .option('to', { type: 'string', describe: 'Load into duckdb:<file>[#table] or postgresql://…[#table] (table default contacts): insert new, update changed, mark removed' })

@@ -31,7 +31,7 @@ import { ConfigError, invalidOption } from '../../errors.js';
 import { apiFailure } from '../../run/run-control.js';
 import { stoppedAtStart } from '../../import/stats.js';
 import { onInterrupt } from '../interrupt.js';
-import { createProgress } from '../progress.js';
+import { createProgress, rowProgressFigures } from '../progress.js';
 import { importExitCode, printImportSummary } from '../output.js';
 import { resolveImportOptions, type ImportOptionsInput } from '../../import/options.js';
 import { runImport, type ImportStats } from '../../import/run-import.js';
@@ -89,24 +89,23 @@ export async function runWithTerminal(
   const interrupt = onInterrupt(ctx.stderr);
   const newProgress = () => createProgress({ stream: ctx.stderr, isTTY: ctx.isTTY, quiet: Boolean(argv.quiet), unit: 'rows' });
   let progress = newProgress();
+  // The ETA's measured rate counts from the start of the current display (a prompt in between is not the run's pace).
+  let started = Date.now();
   try {
     return await run({
       signal: interrupt.signal,
       endProgress: () => {
         progress.stop();
         progress = newProgress();
+        started = Date.now();
       },
       onNote: (message) => {
         if (!argv.quiet) ctx.stderr.write(`${message}\n`);
       },
       onProgress: (stats) => {
         const done = stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed;
-        const writes = stats.created + stats.updated;
-        const perRowSeconds = done > 0 ? (writes / done) * (rates.windowMs / 1000 / Math.min(rates.create, rates.patch)) : undefined;
-        progress.update(done, { created: stats.created, updated: stats.updated, unchanged: stats.unchanged, skipped: stats.skipped, failed: stats.failed }, {
-          etaSeconds: perRowSeconds === undefined ? undefined : Math.max(0, (stats.estimatedRows - done) * perRowSeconds),
-          total: stats.estimatedRows,
-        });
+        const figures = rowProgressFigures({ done, created: stats.created, updated: stats.updated, estimatedRows: stats.estimatedRows, elapsedSeconds: (Date.now() - started) / 1000, rates });
+        progress.update(done, { created: stats.created, updated: stats.updated, unchanged: stats.unchanged, skipped: stats.skipped, failed: stats.failed }, figures);
       },
     });
   } finally {
@@ -205,7 +204,9 @@ export const importCommand: CommandModule<object, ImportArgv> = {
       ctx,
       { ...options.connection.rates, windowMs: options.connection.rateWindowMs },
     );
-    printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: options.dryRun ? 'Import plan for' : 'Import of', input: argv.file, target, createdApart: options.undoPath !== undefined });
+    // Asked for an undo file and changed no contact: none was written, and the summary says so as every command's does.
+    if (options.undoPath !== undefined && stats.updated === 0 && stats.undoPath && !existsSync(stats.undoPath)) stats.undoPath = undefined;
+    printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: options.dryRun ? 'Import plan for' : 'Import of', input: argv.file, target, createdApart: options.undoPath !== undefined, noUndoNeeded: options.undoPath !== undefined });
     ctx.exitCode = importExitCode(stats);
     if (auditLog) recordRun(auditLog, ctx, { token: options.connection.token, target, stats, exitCode: ctx.exitCode, startedAt });
   },

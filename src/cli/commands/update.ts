@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { askToConfirm } from '../confirm.js';
 import type { Argv, CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
@@ -6,7 +7,7 @@ import { filePositional, importInput, rowFlags, runWithTerminal, type ImportArgv
 import { resolveImportOptions } from '../../import/options.js';
 import { runUpdate, type UpdatePlan } from '../../update/run-update.js';
 import { UNDO_CLEAR_TOKEN } from '../../import/run-import.js';
-import { connect } from '../../pylon/connect.js';
+import { connect, noteLongWaits } from '../../pylon/connect.js';
 import { parseFilterExpression } from '../../pylon/filter-expr.js';
 import { ConfigError, invalidOption } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -160,12 +161,15 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     if (argv.errors === undefined && !(argv.file && argv.file !== '-')) await sweepDeadPartialsIn(dirname(fileBase), STAMPED_REPORT);
     const auditLog = writes ? openAuditLog(argv.auditLog, ctx) : undefined;
     const startedAt = new Date();
-    const client = connect(options.connection);
+    // A long wait Pylon asks for is said on the run's notes (set once the run has them).
+    let onNote: ((message: string) => void) | undefined;
+    const client = connect(options.connection, { onEvent: noteLongWaits((message) => onNote?.(message)) });
     let plan: UpdatePlan | undefined;
     let saved: SavedPlan | undefined;
     const result = await runWithTerminal(
       argv,
       async (hooks) => {
+        onNote = hooks.onNote;
         const r = await runUpdate(
           {
             import: options,
@@ -214,7 +218,10 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       ctx.exitCode = result.failed > 0 ? EXIT.PARTIAL : EXIT.OK;
       return;
     }
+    // A run that changed no contact wrote no undo file: the summary says so, as every command's does, instead of naming none.
+    if (result.updated === 0 && result.undoPath && !existsSync(result.undoPath)) result.undoPath = undefined;
     printImportSummary(result, ctx, {
+      noUndoNeeded: true,
       json: Boolean(argv.json),
       verb: result.dryRun && !result.planning ? 'Update plan for' : 'Update of',
       input,

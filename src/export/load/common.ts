@@ -122,8 +122,12 @@ export interface TableLoader {
   stageChangesOnly(baseline: { entries: number }): boolean;
   merge(input: MergeInput): Promise<MergeCounts>;
   commit(): Promise<void>;
-  /** Rolls back and closes; safe at any point, and more than once. */
-  abort(): Promise<void>;
+  /**
+   * Rolls back and closes; safe at any point, and more than once. `cause`: the run's reason to refuse the load before its merge
+   * (SCHEMA_CHANGED), logged as the night's `failed` row like the load's own failures; without it a run that stopped before the
+   * merge for another reason (Pylon, an interrupt) leaves no row.
+   */
+  abort(cause?: string): Promise<void>;
   /** The pipeline state last committed with this table (`_pylon_state`), or undefined. Call before merge(); it is handed over once (a second call gets undefined), so the loader does not hold it through the walk. */
   readState(): Promise<Buffer | undefined>;
   /** Where the kept state was written (LoaderInput.keptStatePath), when there was one. */

@@ -190,7 +190,7 @@ async function openStageFile(target: DuckTarget, dir: string, columns: readonly 
  * walk keeps a core) and removed once inserted, while the walk writes the
  * next one. The walk waits for one file's insert before it hands over the
  * next, so at most one file is inserting and one is being written; the last
- * file is inserted by finish(), on every thread. An insert that fails stops
+ * file is inserted by finish(), on one thread too (below). An insert that fails stops
  * the next add() or finish() with its error (the transaction then rolls back:
  * no table).
  *
@@ -215,7 +215,15 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
   /** An insert is running on the connection (abort() interrupts it). */
   let running = false;
   let aborted = false;
-  let threads: 'one' | 'all' = 'all';
+  /**
+   * DuckDB runs on one thread from the first insert to the close. The last
+   * file (the rows after the last full one: 16,960 at 1M contacts, one or two
+   * of its 30,720-row row groups) once went in on every thread: that took
+   * about twice the CPU and wall of one thread on a busy machine, and the
+   * COMMIT and the checkpoint at close gained nothing from the second thread
+   * (bench/RESULTS.md, bench:warehouse-duckdb-first-load).
+   */
+  let oneThread = false;
   const next = async () => {
     const file = await openStageFile(target, session.tempDir, columns, compression);
     files.add(file.path);
@@ -223,16 +231,15 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
     // abort() came while the file was being created: it could not remove it then.
     if (aborted) removeAll();
   };
-  /** Closes `file` and starts its insert once the previous one is done; `last`: the walk is over, DuckDB may take every thread. */
-  const handOver = async (file: StageFile, last: boolean) => {
+  /** Closes `file` and starts its insert once the previous one is done. */
+  const handOver = async (file: StageFile) => {
     await file.end();
     await inserting;
     if (insertFailure !== undefined) throw insertFailure;
     if (aborted) return;
     running = true;
-    const want = last ? 'all' : 'one';
-    const setThreads = want === threads ? Promise.resolve(0) : session.run(want === 'one' ? 'SET threads = 1' : 'RESET threads');
-    threads = want;
+    const setThreads = oneThread ? Promise.resolve(0) : session.run('SET threads = 1');
+    oneThread = true;
     inserting = setThreads
       .then(() => session.run(insert!(sqlString(file.path))))
       .then(
@@ -273,7 +280,7 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
         from = to;
         if (insert && file.rows === STAGE_FILE_ROWS) {
           current = undefined;
-          await handOver(file, false);
+          await handOver(file);
           if (!aborted) await next();
         }
       }
@@ -287,7 +294,7 @@ async function parquetStage(target: DuckTarget, session: DuckSession, columns: r
         // The walk is over: its garbage goes before DuckDB reads the file (collectGarbage), once on either path.
         collectGarbage();
         if (!insert) return;
-        await handOver(file, true);
+        await handOver(file);
         await inserting;
         if (insertFailure !== undefined) throw insertFailure;
       } catch (error) {

@@ -36,7 +36,7 @@ import {
   type TableLoader,
 } from './common.js';
 import type { LoadTarget } from './target.js';
-import type { Dialect, Stage } from './dialect.js';
+import type { Dialect, Session, Stage } from './dialect.js';
 
 export * from './common.js';
 
@@ -79,28 +79,55 @@ export async function loadCommitted(target: LoadTarget, runId: string): Promise<
 }
 
 /**
+ * A load's connection, opened before the run names its columns (it reads the
+ * table's `_pylon_columns` first, loadedColumnNames) and then handed to
+ * openLoader, so a run opens one connection for both. Closed with close()
+ * when the run fails before openLoader takes it (a DuckDB file the connection
+ * created is then removed, as a failed load's is).
+ */
+export interface LoadConnection {
+  readonly dialect: Dialect;
+  readonly session: Session;
+  close(): Promise<void>;
+}
+
+/** Opens a load's connection (LoadConnection); the database client is loaded only now. */
+export async function connectLoad(input: Pick<LoaderInput, 'target' | 'tempDir' | 'onCopyText'>): Promise<LoadConnection> {
+  const dialect = input.target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(input.target, input.onCopyText) : (await import('./duckdb.js')).duckdbDialect(input.target);
+  const session = await dialect.connect({ ...input, columns: [], allowSchemaChange: false });
+  let closed = false;
+  return {
+    dialect,
+    session,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await session.close({ committed: false });
+    },
+  };
+}
+
+/**
  * Which field each custom column of the target's table holds, as its loads
  * recorded them (`_pylon_columns`, source → name); empty for a table no load
- * of this version wrote. Read before the run names its columns (typedColumns).
+ * of this version wrote. Read on the load's connection before the run names
+ * its columns (typedColumns).
  */
-export async function loadedColumnNames(target: LoadTarget): Promise<Map<string, string>> {
+export async function loadedColumnNames(target: LoadTarget, connection: LoadConnection): Promise<Map<string, string>> {
   const names = new Map<string, string>();
-  if (target.kind === 'duckdb' && !(await stat(target.path).then(() => true, () => false))) return names;
-  const dialect = target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(target) : (await import('./duckdb.js')).duckdbDialect(target);
-  const session = await dialect.connect({ target, columns: [], allowSchemaChange: false, tempDir: dirname(target.kind === 'duckdb' ? target.path : '.') });
+  const { dialect, session } = connection;
   try {
     if (!(await dialect.tableExists(session, target, COLUMNS_TABLE))) return names;
     for (const row of await session.rows(`SELECT source, name FROM ${tableRef(target, COLUMNS_TABLE)} WHERE table_name = ${sqlString(target.table)}`)) names.set(String(row.source), String(row.name));
     return names;
   } catch (error) {
     throw isLoadError(error) ? error : dialect.classify(error);
-  } finally {
-    await session.close({ committed: true });
   }
 }
 
-/** Opens the loader for a target; the database client is loaded only now. */
-export async function openLoader(input: LoaderInput): Promise<TableLoader> {
+/** Opens the loader for a target, on `connection` (connectLoad) when given: the loader then owns it and closes it, whatever happens. */
+export async function openLoader(input: LoaderInput, connection?: LoadConnection): Promise<TableLoader> {
+  if (connection) return openTableLoader(input, connection.dialect, connection.session);
   const dialect = input.target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(input.target, input.onCopyText) : (await import('./duckdb.js')).duckdbDialect(input.target);
   return openTableLoader(input, dialect);
 }
@@ -144,13 +171,14 @@ function tableMatches(check: TableCheck, baseline: { entries: number; runId?: st
  * merge in one transaction (lock, create or alter the table, update, insert,
  * mark deleted, log the load) left open until `commit()`, so the files and the
  * table are published together; a failure after the merge began is logged as
- * `failed` after the rollback, and so is a load refused as it opened because
- * the table does not match the export (recordRefusal).
+ * `failed` after the rollback, and so are the load's failures while it staged,
+ * the run's refusal before the merge (abort's cause) and a load refused as it
+ * opened because the table does not match the export (recordRefusal).
  */
-export async function openTableLoader(input: LoaderInput, dialect: Dialect): Promise<TableLoader> {
+export async function openTableLoader(input: LoaderInput, dialect: Dialect, connected?: Session): Promise<TableLoader> {
   const { target, columns } = input;
   const fail = (error: unknown) => (isLoadError(error) ? error : dialect.classify(error));
-  const session = await dialect.connect(input);
+  const session = connected ?? (await dialect.connect(input));
   const stageTable = `_pylon_stage_${process.pid}`;
   const table = tableRef(target);
   let closed = false;
@@ -264,11 +292,33 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
     failure ??= coded.message;
     return coded;
   };
-  /** After a rollback: a `failed` row in the load log, when the load had reached its merge (best effort: the connection may be gone). */
-  const recordFailure = async (message: string) => {
-    if (!merged || closed) return;
-    await session.run(loadsTableDdl(target, dialect.text, dialect.bigint, dialect.timestamp)).catch(() => {});
-    await session.run(loadRecord(target, merged, dialect.timestamp, { status: 'failed', error: message })).catch(() => {});
+  /**
+   * After a rollback: the load's `failed` row in the load log (best effort), then the session closed. Under the merge's
+   * input once it began, else under the run's id and start (LoaderInput.run): a load that failed while it staged (a row
+   * refused, the connection lost) or that the run refused before its merge (SCHEMA_CHANGED) is a failed night too. On
+   * the load's own connection when it still works; when it does not (lost while staging or committing), on a new one,
+   * opened after this one is closed (DuckDB takes one instance per file) and only to a database that still exists
+   * (a DuckDB file this run created and committed nothing to is removed as it closes).
+   */
+  const closeLoggingFailure = async (message: string | undefined) => {
+    const night: MergeInput | undefined = merged ?? (input.run && { runId: input.run.runId, extractedAt: input.run.extractedAt, hardDelete: false, schemaHash: input.run.schemaHash });
+    if (message === undefined || night === undefined || closed) return close();
+    const statements = [loadsTableDdl(target, dialect.text, dialect.bigint, dialect.timestamp), loadRecord(target, night, dialect.timestamp, { status: 'failed', error: message })];
+    /** Whether the row was written (the table may exist already, or the role may not create it: the DDL's failure alone is no failure). */
+    const write = async (on: Session) => {
+      await on.run(statements[0]!).catch(() => {});
+      return on.run(statements[1]!).then(() => true, () => false);
+    };
+    const written = await write(session);
+    await close();
+    if (written || (target.kind === 'duckdb' && !(await stat(target.path).then(() => true, () => false)))) return;
+    const fresh = await dialect.connect({ ...input, columns: [] }).catch(() => undefined);
+    if (!fresh) return;
+    try {
+      await write(fresh);
+    } finally {
+      await fresh.close({ committed: true }).catch(() => {});
+    }
   };
   const rollback = async () => {
     if (inTransaction) await session.run('ROLLBACK').catch(() => {});
@@ -285,7 +335,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
         await stage!.add(rows, hashes);
         added += rows.length;
       } catch (error) {
-        throw fail(error);
+        // The load's own failure: abort() logs it.
+        throw failed(error);
       }
     },
     stageChangesOnly(baseline) {
@@ -396,20 +447,20 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect): Pro
       } catch (error) {
         const failure = fail(error);
         await rollback();
-        await recordFailure(failure.message);
+        await closeLoggingFailure(failure.message);
         throw failure;
       } finally {
         await close();
       }
     },
-    async abort() {
+    async abort(cause) {
       if (closed) return;
       stage?.abort();
       await stage?.settled?.();
       await rollback();
-      // The load's own failure when it had one (a constraint, a table changed meanwhile); else the run stopped for another reason (Pylon, an interrupt).
-      await recordFailure(failure ?? 'the run stopped before the load committed; the table was left as it was');
-      await close();
+      // The load's own failure when it had one (a row refused while staging, a lost connection, a constraint, a table changed meanwhile), else the
+      // run's refusal of the load (cause); a run that stopped for another reason (Pylon, an interrupt) is logged only once the merge began.
+      await closeLoggingFailure(failure ?? cause ?? (merged ? 'the run stopped before the load committed; the table was left as it was' : undefined));
     },
   };
 }

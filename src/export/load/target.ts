@@ -1,9 +1,9 @@
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../../errors.js';
 
 /** Where `export --to` loads: an embedded DuckDB file or a PostgreSQL database, and the table. */
 export type LoadTarget =
-  | { kind: 'duckdb'; path: string; table: string; schema: string | undefined; name: string; display: string }
+  | { kind: 'duckdb'; path: string; table: string; schema: string | undefined; name: string; display: string; /** The file as messages name it: as typed from the process's folder, else absolute (options.ts anchorPath). */ shownPath: string }
   | { kind: 'postgresql'; url: string; table: string; schema: string | undefined; name: string; display: string; password: string | undefined };
 
 /** `raw.contacts` → schema `raw`, name `contacts`; `contacts` → no schema (the database's default). `table` keeps the text as given. */
@@ -43,7 +43,8 @@ export function parseLoadTarget(value: string, cwd: string = process.cwd()): Loa
   if (/^duckdb:/i.test(value)) {
     const [path, table] = splitTable(value.slice('duckdb:'.length), value);
     if (path === '') throw badTarget('duckdb:<file>[#table]', value);
-    return { kind: 'duckdb', path: resolve(cwd, path), ...table, display: `duckdb:${path}#${table.table}` };
+    const shownPath = isAbsolute(path) || resolve(cwd) === process.cwd() ? path : resolve(cwd, path);
+    return { kind: 'duckdb', path: resolve(cwd, path), ...table, display: `duckdb:${path}#${table.table}`, shownPath };
   }
   if (/^postgres(ql)?:\/\//i.test(value)) {
     const shown = redactUrl(value);

@@ -23,7 +23,7 @@ test('a failed load does not claim rows written: it says 1 row was staged and di
   const night = (file: string[]) => runCli(['export', ...file, '--state', 'c.state', '--to', `duckdb:${db}`, '--rate', FAST_RATE], { cwd: dir, env: envFor(emulator) });
   const first = await night(['c.csv']);
   t.is(first.code, 0, first.stderr);
-  t.regex(first.stderr, /complete after \d+s, 500 rows written from 500 contacts in 1 page\n/);
+  t.regex(first.stderr, /complete after \d+(?:m\d+s|h\d+m|s), 500 rows written from 500 contacts in 1 page\n/);
 
   await duckRows(db, 'ALTER TABLE contacts ALTER COLUMN avatar_url SET NOT NULL');
   const changed = emulator.store.at(0)!.id;
@@ -32,7 +32,7 @@ test('a failed load does not claim rows written: it says 1 row was staged and di
   const failed = await night(['c.csv']);
   t.is(failed.code, 1, failed.stderr);
   t.regex(failed.stderr, /NOT NULL constraint failed/);
-  t.regex(failed.stderr, /^Export to c\.csv: FAILED after \d+s, 500 contacts read in 1 page; 1 row staged and discarded, none published\n/);
+  t.regex(failed.stderr, /^Export to c\.csv: FAILED after \d+(?:m\d+s|h\d+m|s), 500 contacts read in 1 page; 1 row staged and discarded, none published\n/m);
   t.notRegex(failed.stderr, /rows? written/);
   t.regex(failed.stderr, /\n {2}nothing was published: the previous file and any loaded table are as they were; this run wrote only its error report and the manifest of this failed run\n {2}error report: c\.csv\.errors\.csv\n/);
   t.regex(failed.stderr, /\n {2}manifest: c\.csv\.manifest\.json\.failed\.json\n/);
@@ -41,7 +41,7 @@ test('a failed load does not claim rows written: it says 1 row was staged and di
   // A load without a file: nothing was loaded, and no file is spoken of.
   const loadOnly = await night([]);
   t.is(loadOnly.code, 1, loadOnly.stderr);
-  t.regex(loadOnly.stderr, /^Export to \(no file; duckdb:.*\): FAILED after \d+s, 500 contacts read in 1 page; 1 row staged and discarded, none published\n/);
+  t.regex(loadOnly.stderr, /^Export to \(no file; duckdb:.*\): FAILED after \d+(?:m\d+s|h\d+m|s), 500 contacts read in 1 page; 1 row staged and discarded, none published\n/m);
   t.regex(loadOnly.stderr, /\n {2}nothing was loaded: the table is as it was/);
   t.notRegex(loadOnly.stderr, /rows? written|previous file/);
 });

@@ -199,7 +199,7 @@ test('--to: a URL without a database, an empty or bad table name, an unknown sch
     ['postgresql://u:Sekret-99@127.0.0.1:5432/db#drop table x', /expected a table name after #/],
     ['mysql://u:Sekret-99@host/db', /expected duckdb:<file>\[#table\] or postgresql:\/\/…\[#table\]/],
   ] as const) {
-    const error = t.throws(() => resolveExportOptions({ token: 't', env: {}, to }));
+    const error = t.throws(() => resolveExportOptions({ token: 'tok-test-only', env: {}, to }));
     t.is(error?.name, 'ConfigError');
     t.regex(error!.message, message);
     t.false(error!.message.includes('Sekret-99'), error!.message);

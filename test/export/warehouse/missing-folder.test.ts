@@ -30,6 +30,11 @@ test('a DuckDB file, --state, --changes or --manifest in a missing folder: exit 
     t.notRegex(result.stderr, /\n\s+at /, 'no stack trace');
     t.is(requests(emulator.stats()), 0, `${args.join(' ')}: no request reached Pylon`);
   }
+  // A relative path is named as typed, as every other message names it.
+  const relative = await runCli(['export', 'out.csv', '--to', 'duckdb:no/such/w.duckdb', '--rate', FAST_RATE, '--quiet'], { cwd: dir, env: envFor(emulator) });
+  t.is(relative.code, 2, relative.stderr);
+  t.true(relative.stderr.includes('Invalid option `--to`: expected a DuckDB file in an existing folder (no/such does not exist)'), relative.stderr);
+  t.false(relative.stderr.includes(dir), `no absolute path in: ${relative.stderr}`);
   t.false(existsSync(join(dir, 'no')), 'no folder was made');
   t.false(existsSync(join(dir, 'out.csv')));
 

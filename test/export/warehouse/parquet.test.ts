@@ -195,7 +195,7 @@ test('usage: --gzip, --bom with parquet; --typed with CSV', async (t) => {
     [{ output: join(dir, 'a.parquet'), bom: true }, /--bom`: expected CSV output/],
     [{ output: join(dir, 'a.csv'), typed: true }, /--typed`: expected NDJSON output/],
   ] as const) {
-    const error = await t.throwsAsync(exportFrom({ url: 'http://127.0.0.1:9', token: 't' }, input));
+    const error = await t.throwsAsync(exportFrom({ url: 'http://127.0.0.1:9', token: 'tok-test-only' }, input));
     t.is(error?.name, 'ConfigError');
     t.regex(error!.message, message);
   }
