@@ -55,7 +55,14 @@ export function reportColumnsOf(header: readonly string[]): RowPreparation['repo
  */
 export function createRowPreparer({ columns, validation, duplicates, journal, options, headerWidth, report }: RowPreparation): (item: RecordItem & InputItem) => PreparedRow {
   const setCells = Object.values(options.set);
-  const peek: DuplicateIndex = { decide: (line, key) => duplicates.peek(line, key), peek: (line, key) => duplicates.peek(line, key), firstLine: (key) => duplicates.firstLine(key) };
+  // A read-only view of the duplicate index: a replayed row is judged again without claiming anything twice.
+  const peek: DuplicateIndex = {
+    decide: (line, key) => duplicates.peek(line, key),
+    peek: (line, key) => duplicates.peek(line, key),
+    firstLine: (key) => duplicates.firstLine(key),
+    claimExternalId: () => undefined,
+    firstLineOfExternalId: (externalId) => duplicates.firstLineOfExternalId(externalId),
+  };
   return (item) => {
     const cells = setCells.length > 0 ? [...item.cells, ...setCells] : item.cells;
     // Reports keep the row as read (a migration's source columns, not the transformed ones).
@@ -64,6 +71,8 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     if (previous) {
       // The duplicate index sees replayed rows too: later rows are judged as in one uninterrupted run.
       for (const { key } of duplicateKeysOfCells(cells, columns)) duplicates.decide(item.line, key);
+      const externalId = externalIdOfCells(cells, columns);
+      if (externalId) duplicates.claimExternalId(item.line, externalId);
       // What the row came to in the run that did it (written, or failed as an in-file duplicate…): asked again, recording
       // nothing, when the summary counts by it (the account match counts only rows that were written, as an uninterrupted run does).
       return { kind: 'replay', row, previous, judged: () => fresh(item, cells, row, peek) };

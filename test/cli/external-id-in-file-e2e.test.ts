@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { envFor, FAST_RATE, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
+import { envFor, FAST_RATE, runCli, startEmulator, startFaultProxy, statsOf, tempDir } from '../helpers/cli.js';
 import { readCsv } from '../helpers/corpus.js';
 
 const CASES = [
@@ -78,4 +78,34 @@ test('rows naming their contact by Pylon id, each with its own external id, are 
     t.like(statsOf(res), { updated: 2, failed: 0 });
   }
   t.deepEqual(emulator.store.get(ann.id)?.external_ids, [{ external_id: '900', label: 'crm' }]);
+});
+
+test('resumed after a stop, a later row with an external id an earlier (replayed) row of the file carries under another label still fails before it is sent, naming that line', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  let creates = 0;
+  let revoked = true;
+  // The second create meets a 503 and its retry a 401 (a token revoked mid-run): the run stops with line 2 done (journaled).
+  const proxy = await startFaultProxy(t, emulator, ({ method, path }) => {
+    if (!revoked || method !== 'POST' || path !== '/contacts') return undefined;
+    creates++;
+    return creates === 2 ? 'status=503' : creates > 2 ? 'status=401' : undefined;
+  });
+  const input = join(dir, 'in.csv');
+  // 300 rows between the two: the stop comes long before the run has read the last one.
+  const middle = Array.from({ length: 300 }, (_, i) => `Mid ${i},mid${i}@x9.example,7${i},crm\n`).join('');
+  writeFileSync(input, `name,email,external_id,external_id_label\nLb One,lb1@x9.example,888,crm\n${middle}Lb Two,lb2@x9.example,888,hubspot\n`);
+  const args = ['import', input, '--rate', FAST_RATE, '--concurrency', '1', '--lookup-batch', '10', '--timeout', '1000', '--errors', join(dir, 'errors.csv'), '--json'];
+  const env = { ...envFor(proxy), XDG_STATE_HOME: join(dir, 'state') };
+  const first = await runCli(args, { env, cwd: dir });
+  t.is(first.code, 1, first.stderr);
+  t.like(statsOf(first), { created: 1, failed: 0 });
+  revoked = false;
+  const resumed = await runCli([...args, '--resume'], { env, cwd: dir });
+  t.is(resumed.code, 3, resumed.stderr);
+  t.like(statsOf(resumed), { created: 301, failed: 1 });
+  const errors = readCsv(join(dir, 'errors.csv'));
+  t.is(errors.length, 1);
+  t.is(errors[0]?._line, '303');
+  t.regex(errors[0]?._error_message ?? '', /also line 2's, under another label.*nothing was sent/);
 });
