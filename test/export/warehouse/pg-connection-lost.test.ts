@@ -5,35 +5,11 @@
  * of the connection-lost message a first load gives. A TCP relay in front of
  * the server cuts every connection after the second page.
  */
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { PG_SKIP_NOTE, PG_URL, pgTest, uniqueTable } from '../../helpers/postgres.js';
 import { withEmulator } from '../../helpers/with-emulator.js';
 import { exportFrom, tempDir } from '../helpers.js';
-
-async function relay(upstream: URL) {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    const remote = connect(Number(upstream.port), upstream.hostname);
-    for (const s of [socket, remote]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
-    }
-    socket.pipe(remote).pipe(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut: () => {
-      for (const s of sockets) s.destroy();
-    },
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
-  };
-}
+import { relay } from './pg-relay.js';
 
 pgTest(`postgres: a connection lost during a changes-only night is reported as lost${PG_SKIP_NOTE}`, async (t) => {
   const upstream = new URL(PG_URL!);
