@@ -9,7 +9,7 @@ import { createGzip } from 'node:zlib';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError, InternalError, PylonCliError, invalidOption, type ErrorCode } from '../errors.js';
 import type { ApiPage, PylonClient } from '../pylon/api.js';
-import { connect } from '../pylon/connect.js';
+import { connect, noteLongWaits } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { checkWritable, isSpecialFile, openOutput, outputWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
@@ -109,6 +109,8 @@ export interface RunExportHooks {
   onMergeStep?: (step: MergeStep, counts: Partial<MergeCounts>) => void;
   /** Where `-` writes (default process.stdout). */
   stdout?: NodeJS.WritableStream;
+  /** A line to show as it happens (a long wait Pylon asks for), as import, update and apply show theirs. */
+  onNote?: (message: string) => void;
 }
 
 function emptyCalls(): Record<EndpointKey, number> {
@@ -162,7 +164,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
 
 async function exportWithJournal(options: ExportOptions, hooks: RunExportHooks, madeDirs: string[], journal: PublishJournal | undefined, recovered: readonly string[]): Promise<ExportStats> {
   const sinceBaseline = options.since === undefined ? undefined : await loadBaseline(options.since, { filter: options.filter });
-  const client = hooks.client ?? connect(options.connection);
+  const client = hooks.client ?? connect(options.connection, hooks.onNote ? { onEvent: noteLongWaits(hooks.onNote) } : {});
   const stats = emptyStats(options);
   stats.warnings.push(...recovered);
   const refresh = statsRefresher(client, stats);

@@ -24,3 +24,19 @@ test('import: a 429 asking to wait 6 s is said once ("Pylon asked to wait 6 s (r
   t.like(statsOf(run), { created: 3, rateLimited: 1 });
   t.is(run.stderr.match(/Pylon asked to wait 6 s \(rate limit on create\); waiting/g)?.length, 1, run.stderr);
 });
+
+test('export: a 429 asking to wait 6 s is said once ("Pylon asked to wait 6 s (rate limit on list); waiting"), then the export completes', async (t) => {
+  const emulator = await startEmulator(t, { seedRandom: 30 });
+  let refused = false;
+  const proxy = await startFaultProxy(t, emulator, ({ method, path }) => {
+    if (refused || method !== 'GET' || !path.startsWith('/contacts')) return undefined;
+    refused = true;
+    return 'retry-after=6';
+  });
+  const dir = tempDir(t);
+  const run = await runCli(['export', join(dir, 'out.csv'), '--rate', FAST_RATE], { env: envFor(proxy) });
+  t.is(run.code, 0, run.stderr);
+  t.true(refused);
+  t.regex(run.stderr, /complete after .*30 rows written/);
+  t.is(run.stderr.match(/Pylon asked to wait 6 s \(rate limit on list\); waiting/g)?.length, 1, run.stderr);
+});

@@ -176,6 +176,9 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       stats = await runExport(options, {
         signal: interrupt.signal,
         stdout: ctx.stdout,
+        onNote: (message) => {
+          if (!argv.quiet) ctx.stderr.write(`${message}\n`);
+        },
         onProgress: (s) => {
           walked = s;
           progress.update(s.contactsRead, { pages: s.pages, written: s.rows });
