@@ -136,11 +136,15 @@ export async function run(): Promise<string> {
         if (!first) extraTables.push(pgTable);
         const duck = first ? duckFile : join(dir, `warehouse-${round}.duckdb`);
         if (db) await csvReference('PostgreSQL');
-        if (db) add('postgresql', await exportRun(emulator, label('--to postgresql, first load (empty table)'), ['--to', `${pgUrl}#${pgTable}`, '--run-id', `bench-pg-1-${round}`], true));
+        if (db) {
+          add('postgresql', await exportRun(emulator, label('--to postgresql, first load (empty table)'), ['--to', `${pgUrl}#${pgTable}`, '--run-id', `bench-pg-1-${round}`], true));
+          await settle(db, pgTable);
+        }
         await csvReference('DuckDB');
         add('duckdb', await exportRun(emulator, label('--to duckdb, first load (new file)'), ['--to', `duckdb:${duck}`, '--run-id', `bench-duck-1-${round}`], true));
         if (!first) {
           await db?.query(`DROP TABLE IF EXISTS "${pgTable}"`);
+          if (db) await settle(db);
           await rm(duck, { force: true });
         }
         rounds.push(current);
@@ -151,6 +155,7 @@ export async function run(): Promise<string> {
         pgSecond = await exportRun(emulator, `--to postgresql, after ${n(CHANGED)} contacts changed`, ['--to', `${pgUrl}#${table}`, '--run-id', 'bench-pg-2'], true);
         rows.push(pgSecond);
         pgChanged = Number((await db.query(`SELECT count(*) AS n FROM "${table}" WHERE _run_id = 'bench-pg-2'`)).rows[0].n);
+        await settle(db, table);
       }
       duckSecond = await exportRun(emulator, `--to duckdb, after ${n(CHANGED)} contacts changed`, ['--to', `duckdb:${duckFile}`, '--run-id', 'bench-duck-2'], true);
       rows.push(duckSecond);
@@ -183,7 +188,7 @@ export async function run(): Promise<string> {
     `_1-minute load average when this part ended: ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores shared with other work (it inflates every duration alike; the ratios compare runs of this one bench)._`,
     '',
     `Each run is \`node dist/bin.js export … --json\` against one emulator child process holding ${n(CONTACTS)} random contacts (999 per page, pacing off), after one walk that is not measured (the emulator caches each contact's JSON the first time it lists it; before, the first run, the CSV reference, paid for that alone). ` +
-      `The CSV, Parquet and first-load runs are repeated in ${ROUNDS} rounds (\`PYLON_BENCH_ROUNDS\`), one after the other on one machine with other work; each ratio is taken against the CSV export run just before it (a round is CSV, Parquet, CSV, PostgreSQL, CSV, DuckDB: on this shared machine the same CSV export moved by up to a third within a few minutes, so a load compared with a CSV run three runs earlier took that drift into its ratio) and the targets use the median of the rounds' ratios and the highest peak RSS (the CSV figures: every CSV run). Then 1% of the contacts change and round 1's table and file are loaded again (the second nights). PostgreSQL: ${pgSource}.`,
+      `The CSV, Parquet and first-load runs are repeated in ${ROUNDS} rounds (\`PYLON_BENCH_ROUNDS\`), one after the other on one machine with other work; each ratio is taken against the CSV export run just before it (a round is CSV, Parquet, CSV, PostgreSQL, CSV, DuckDB: on this shared machine the same CSV export moved by up to a third within a few minutes, so a load compared with a CSV run three runs earlier took that drift into its ratio) and the targets use the median of the rounds' ratios and the highest peak RSS (the CSV figures: every CSV run). Then 1% of the contacts change and round 1's table and file are loaded again (the second nights). PostgreSQL: ${pgSource}; after each PostgreSQL load (and table drop) the bench runs \`VACUUM ANALYZE\` and \`CHECKPOINT\`, not timed, so the server's after-work of a million new rows does not fall on the next measured run.`,
     'Duration is the run\'s own (from its summary); wall includes Node start-up. CPU is the export process\'s user + system time (GNU time), start-up included (DuckDB runs inside it; the PostgreSQL server\'s CPU is not counted); contacts per CPU-second is less swayed than contacts/s by the other work on the machine, so the targets are given both ways. Peak RSS is the export process only (GNU time). "merge" is the time of the merge statements and the COMMIT, inside the duration.',
     '',
     '| run | duration | contacts/s | wall | CPU | contacts per CPU-s | peak RSS | load: inserted / updated / unchanged / deleted | merge |',
@@ -220,6 +225,18 @@ export async function run(): Promise<string> {
     );
   }
   return lines.join('\n');
+}
+
+/**
+ * The PostgreSQL server's after-work of a load (autovacuum's analyze and vacuum of a
+ * million new rows, the checkpoint writing them out) done now, not timed, instead of
+ * on the shared cores while the next measured run (a CSV export, then the DuckDB load)
+ * goes: it took a few seconds of CPU and disk from whichever run came next.
+ */
+async function settle(db: pg.Client, table?: string): Promise<void> {
+  if (table) await db.query(`VACUUM ANALYZE "${table}"`);
+  // CHECKPOINT needs a superuser (or pg_checkpoint); a server the bench was pointed at may not grant it.
+  await db.query('CHECKPOINT').catch(() => {});
 }
 
 type Kind = 'csv' | 'parquet' | 'postgresql' | 'duckdb';
