@@ -72,6 +72,7 @@ export interface ExportOptions {
   statePath?: string;
   /** `--state`: the state is also read from `statePath` (when it exists) as the baseline of a delta. */
   stateFile: boolean;
+  /** The deleted ids of a delta (`--since`, `--state`, or a load whose table keeps a state); written only when the run has a baseline. */
   deletedPath?: string;
   since?: string;
   pageSize: number;
@@ -308,7 +309,8 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     errorsPath: input.errors !== undefined ? expandTemplate('--errors', input.errors, now, runId) : base === undefined ? undefined : `${base}.errors.csv`,
     statePath: input.state ?? (base === undefined ? undefined : `${base}.state`),
     stateFile: input.state !== undefined,
-    deletedPath: !delta || base === undefined ? undefined : `${base}.deleted.csv`,
+    // A load's baseline may be the state kept in its table (known once it is read): its deletions are published the same way as --state's.
+    deletedPath: !(delta || to) || base === undefined ? undefined : `${base}.deleted.csv`,
     since: input.since,
     pageSize: resolveIntegerOption('--page-size', input.pageSize, 1, 999, 999),
     maxPages: resolveIntegerOption('--max-pages', input.maxPages, 1, 100_000_000, DEFAULT_MAX_PAGES),
