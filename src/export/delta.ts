@@ -58,9 +58,13 @@ export interface StateMeta {
 
 /** The previous committed run: a `--since` manifest, or the `--state` file. */
 export interface Baseline {
-  /** The path given (for messages and the manifest's `delta.since`). */
+  /** The path given, or what holds the state (for messages; the manifest's `delta.since` when the baseline is a file). */
   source: string;
   option: '--since' | '--state';
+  /** A `--state` file's run: the run that wrote it. */
+  runId?: string;
+  /** Set when the baseline is the state kept in a loaded table: the target (its password hidden) and the run whose load kept it. */
+  table?: { table: string; runId: string | null };
   startedAt: string;
   columns: string[];
   schema: SchemaRecord | null | undefined;
@@ -223,7 +227,7 @@ export async function loadStateFile(path: string, owner: StateOwner, label?: str
   }
   if (entries === 0) checkOwner(path, meta, owner, options.checkHost ?? true);
   await pipeline(createReadStream(path), sha);
-  return baselineOf(label ?? path, '--state', { startedAt: meta!.startedAt, columns: meta!.columns, schema: meta!.schema, rowHash: meta!.rowHash ?? 'sha256', state: { path, sha256: sha.read() as string, entries, rowHash: meta!.rowHash ?? 'sha256' } }, read, index);
+  return baselineOf(label ?? path, '--state', { runId: meta!.runId, startedAt: meta!.startedAt, columns: meta!.columns, schema: meta!.schema, rowHash: meta!.rowHash ?? 'sha256', state: { path, sha256: sha.read() as string, entries, rowHash: meta!.rowHash ?? 'sha256' } }, read, index);
 }
 
 /** The record-hash kind a state's bytes name (format 3's meta line; format 2 is `sha256`), or undefined when they are no `--state` file. Reads the first two lines only. */

@@ -32,8 +32,8 @@ export interface DeltaCounts {
 }
 
 export interface DeltaSummary extends DeltaCounts {
-  /** The manifest given to --since, relative to this manifest. */
-  since: string;
+  /** The manifest given to --since or the --state file, relative to this manifest; or, when the baseline is the state kept in the --to table, that table (`target#table`, no password) and the run whose load kept it. */
+  since: string | { table: string; runId: string | null };
   /** Ids present in the previous run and absent now (CSV, header `id`), relative to this manifest; null unless the run published it. */
   deletedFile: string | null;
 }

@@ -46,8 +46,10 @@ import { recordMaker, type ExportRecord } from './record.js';
 
 /** The delta in the run's stats: paths as given, where the manifest has them relative to itself. */
 export interface ExportDeltaStats extends DeltaCounts {
-  /** The manifest given to --since. */
+  /** The manifest given to --since, the --state file, or (for messages) what holds the state kept in the --to table. */
   since: string;
+  /** The baseline is the state kept in the --to table: the manifest's `delta.since` is this, not a path. */
+  sinceTable?: { table: string; runId: string | null };
   /** The deleted ids' file, once published with the rest (null in a run that failed or was interrupted). */
   deletedPath: string | null;
 }
@@ -267,7 +269,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
       sinks.push(load);
     }
     const baseline = options.stateFile ? stateBaseline : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
-    if (baseline) stats.delta = { since: baseline.source, sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: null, deletedPath: null };
+    if (baseline) stats.delta = { since: baseline.source, ...(baseline.table ? { sinceTable: baseline.table } : {}), sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: null, deletedPath: null };
     if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
       stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
     }
@@ -340,7 +342,9 @@ async function tableState(loader: TableLoader, owner: StateOwner): Promise<Basel
   const label = `the state kept in ${loader.display} (table _pylon_state)`;
   try {
     // The table is the pipeline's: the organisation, --columns and --filter must match; the API host may differ (a proxy, a new region).
-    return await loadStateFile(path, owner, label, { checkHost: false });
+    const baseline = await loadStateFile(path, owner, label, { checkHost: false });
+    // Not a path: the manifest names the table and the run whose load kept the state (delta.since).
+    return baseline && { ...baseline, table: { table: loader.display, runId: baseline.runId ?? null } };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(error.code, error.message.replace(`Invalid option \`--state\`: the state file ${path}`, `Invalid option \`--to\`: ${label}`).replace('delete it to start again', 'delete its row to start again')
@@ -1063,7 +1067,7 @@ function buildManifest(options: ExportOptions, manifestPath: string, stats: Expo
     state: state ? { ...state, path: rel(state.path) } : null,
     delta: stats.delta
       ? {
-          since: rel(stats.delta.since),
+          since: stats.delta.sinceTable ?? rel(stats.delta.since),
           sinceStartedAt: stats.delta.sinceStartedAt,
           new: stats.delta.new,
           changed: stats.delta.changed,
