@@ -12,7 +12,7 @@ import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect, noteLongWaits } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact, Filter } from '../pylon/types.js';
-import { checkWritable, isSpecialFile, openOutput, outputWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
+import { checkWritable, isSpecialFile, openOutput, outputWriteError, stagedWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
 import { deadJournals, describeRecovery, openJournal, recoverRun, type PublishJournal } from '../output/publish-journal.js';
@@ -464,7 +464,7 @@ async function walk(options: ExportOptions, client: PylonClient, run: OpenRun, o
     .catch((error: unknown) => {
       stats.bytes = digest.bytes;
       // A failed write (ENOSPC, EIO…) names the file it was for.
-      throw dataFile && (error as NodeJS.ErrnoException)?.syscall !== undefined ? outputWriteError(options.output, error) : error;
+      throw dataFile && (error as NodeJS.ErrnoException)?.syscall !== undefined ? (dataFile.inPlace ? outputWriteError(options.output, error) : stagedWriteError(options.output, error)) : error;
     })
     .finally(() => parquet?.close());
   stats.bytes = digest.bytes;

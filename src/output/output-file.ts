@@ -77,6 +77,28 @@ export function outputWriteError(path: string, error: unknown): PylonCliError {
 }
 
 /**
+ * A failed write of the temporary copy `openOutput` stages `target` under. The
+ * target itself is replaced only by the rename at commit, so a full disk (or
+ * quota) says that the file was left as it was and which folder is full:
+ * `Cannot write small/lk/contacts.state: …` read as if the state were damaged.
+ * `label` names what the file is (`the state file`). Other failures keep
+ * outputWriteError's message.
+ */
+export function stagedWriteError(target: string, error: unknown, label?: string): PylonCliError {
+  if (error instanceof PylonCliError && error.code === 'OUTPUT_WRITE') return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return outputWriteError(target, error);
+  const reason = error instanceof Error ? error.message : String(error);
+  const name = label ? `${label} ${target}` : target;
+  const full = code === 'ENOSPC' ? 'is full' : 'has used up its disk quota';
+  return new PylonCliError(
+    'OUTPUT_WRITE',
+    `Cannot write ${name}: the disk holding ${dirname(target)} ${full} (${reason}). Only its temporary copy was being written, so ${name} was left as it was; free space in ${dirname(target)} (or name a folder on another disk) and run again`,
+    { cause: error },
+  );
+}
+
+/**
  * True when `path` exists and is not a regular file (a FIFO, a device, a
  * socket), or is under /dev or /proc: /dev/stdout redirected to a regular file
  * stats as one, and renaming over it fails (or replaces the link).
@@ -342,6 +364,8 @@ export interface OpenOutputOptions {
   highWaterMark?: number;
   /** The run's journal (publish-journal.ts): told of the temporary file before it is created, so the next run removes it if this one is killed. */
   journal?: PublishRecorder;
+  /** What the file is, for a full disk's message (`the state file`): stagedWriteError. */
+  label?: string;
 }
 
 export async function openOutput(target: string, options: OpenOutputOptions = {}): Promise<OutputFile> {
@@ -351,6 +375,8 @@ export async function openOutput(target: string, options: OpenOutputOptions = {}
   if (!inPlace) await options.journal?.recordPartial(writingPath).catch((error: unknown) => {
     throw outputWriteError(target, error);
   });
+  // A write to the temporary copy leaves the target as it was: a full disk says so (stagedWriteError); a special file is written in place.
+  const writeError = (error: unknown) => (inPlace ? outputWriteError(target, error) : stagedWriteError(target, error, options.label));
   const highWaterMark = options.highWaterMark;
   const stream = createWriteStream(writingPath, inPlace ? { flags: 'w', highWaterMark } : { flags: 'w', flush: true, highWaterMark });
   let failure: Error | undefined;
@@ -363,13 +389,13 @@ export async function openOutput(target: string, options: OpenOutputOptions = {}
       stream.once('error', reject);
     });
   } catch (error) {
-    throw outputWriteError(target, error);
+    throw writeError(error);
   }
   let settled = false;
   let prepared = false;
   const check = () => {
     const error = failure ?? stream.errored;
-    if (error) throw outputWriteError(target, error);
+    if (error) throw writeError(error);
   };
   const prepare = async () => {
     if (prepared) return;
@@ -378,7 +404,7 @@ export async function openOutput(target: string, options: OpenOutputOptions = {}
       await finished(stream);
       check();
     } catch (error) {
-      throw outputWriteError(target, failure ?? error);
+      throw writeError(failure ?? error);
     }
     prepared = true;
   };
@@ -394,7 +420,7 @@ export async function openOutput(target: string, options: OpenOutputOptions = {}
         try {
           await drained(stream);
         } catch (error) {
-          throw outputWriteError(target, failure ?? error);
+          throw writeError(failure ?? error);
         }
       }
     },
