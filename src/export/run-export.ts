@@ -15,8 +15,8 @@ import type { Contact, Filter } from '../pylon/types.js';
 import { checkWritable, isSpecialFile, openOutput, outputWriteError, stagedWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
-import { deadJournals, describeRecovery, openJournal, recoverRun, type PublishJournal } from '../output/publish-journal.js';
-import { connectLoad, loadCommitted, loadedColumnNames, openLoader, type LoadConnection, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
+import { deadJournals, describeRecovery, openJournal, recoverRun, type DeadRun, type PublishJournal } from '../output/publish-journal.js';
+import { connectLoad, loadCommitted, loadedColumnNames, openLoader, recordAbandonedLoad, type LoadConnection, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
 import {
   compareSchemas,
   describeSchemaChange,
@@ -145,7 +145,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     // Recorded before the run makes any file, so a kill -9 at any point is undone by the next run (publish-journal.ts).
     const dir = options.journalDir;
     if (dir !== undefined) {
-      journal = await openJournal(dir, { runId: options.runId, load: options.to?.display ?? null, dirs: madeDirs }).catch((error: unknown) => {
+      journal = await openJournal(dir, { runId: options.runId, load: options.to?.display ?? null, dirs: madeDirs, startedAt: options.runStartedAt }).catch((error: unknown) => {
         throw new ConfigError('OUTPUT_UNWRITABLE', `Cannot write the run's journal in ${dir}: ${error instanceof Error ? error.message : String(error)}. Nothing was sent to Pylon.`, { cause: error });
       });
     }
@@ -962,6 +962,20 @@ async function removeStaleFiles(options: ExportOptions, unsettled: ReadonlySet<n
 }
 
 /**
+ * A killed run whose load did not commit, now settled (its files taken back): its row in the load log, `abandoned`,
+ * so `_pylon_loads` accounts for every night that opened a load. Returns the summary's warning when the row could not be written.
+ */
+async function recordAbandoned(options: ExportOptions, dead: DeadRun, startedAt: string): Promise<string[]> {
+  const why = `the run was killed (process ${dead.pid}) before its load committed; run ${options.runId} found it and took back the files it had written; the table was left as it was`;
+  try {
+    await recordAbandonedLoad(options.to!, { runId: dead.runId, startedAt }, why);
+    return [];
+  } catch (error) {
+    return [`run ${dead.runId} (process ${dead.pid}) could not be recorded as abandoned in the load log of ${dead.load} (${error instanceof Error ? error.message : String(error)})`];
+  }
+}
+
+/**
  * Settles the runs killed (kill -9) while they wrote or published their files, from their journals in options.journalDir (publish-journal.ts):
  * one whose load committed (its row in `_pylon_loads`, asked of this run's --to when it is the same table) or whose files were all in place
  * keeps them; any other has the files it published removed, those it replaced put back and its temporary files removed, wherever {date} or
@@ -990,8 +1004,11 @@ async function recoverDeadRuns(options: ExportOptions): Promise<{ warnings: stri
       }
     }
     try {
+      // Read before the journal goes with the rest of the run's files: a journal of an earlier version has no start, its file's time stands in.
+      const startedAt = dead.startedAt ?? (await stat(dead.path).then((s) => s.mtime.toISOString(), () => options.runStartedAt));
       const text = describeRecovery(await recoverRun(dead, committed));
       if (text !== undefined) warnings.push(text);
+      if (!committed && dead.load !== null) warnings.push(...(await recordAbandoned(options, dead, startedAt)));
     } catch (error) {
       unsettled.add(dead.pid);
       warnings.push(`run ${dead.runId} (process ${dead.pid}) was killed while it wrote its outputs, and its files could not all be settled (${error instanceof Error ? error.message : String(error)}); the next run tries again (its journal is ${dead.path})`);

@@ -91,6 +91,14 @@ async function killedThenNext(t: ExecutionContext, load: boolean, point: string)
   t.like(stats.delta, { changed: 1 }, 'k2 compared with k0\'s state (k1 never committed)');
   if (load) {
     t.deepEqual(await loads(dir), ['k0', 'k2']);
+    // The killed night is in the load log too, as abandoned, written by the run that settled it.
+    const log = await duckRows<{ run_id: string; status: string; error: string | null; started: boolean }>(
+      join(dir, 'w.duckdb'),
+      `SELECT run_id, status, error, started_at <= (SELECT started_at FROM _pylon_loads WHERE run_id = 'k2') AND finished_at >= started_at AS started FROM _pylon_loads WHERE run_id = 'k1'`,
+    );
+    t.is(log.length, 1, 'one row for the killed run');
+    t.like(log[0], { run_id: 'k1', status: 'abandoned', started: true });
+    t.regex(log[0]!.error ?? '', /^the run was killed \(process \d+\) before its load committed; run k2 found it and took back the files it had written; the table was left as it was$/);
     t.like(stats.load, { updated: 1 });
     const row = (await duckRows<{ name: string }>(join(dir, 'w.duckdb'), `SELECT name FROM contacts WHERE id = '${changed}'`))[0]!;
     t.is(row.name, 'Changed Before The Kill');
@@ -154,6 +162,7 @@ test('a run killed right after its load committed keeps its files: the next run 
   t.is(next.code, 0, next.stderr);
   const stats = statsOf<ExportStats>(next);
   t.deepEqual(await loads(dir), ['k0', 'k1', 'k2']);
+  t.deepEqual((await duckRows<{ status: string }>(join(dir, 'w.duckdb'), `SELECT status FROM _pylon_loads WHERE run_id = 'k1'`)).map((r) => r.status), ['committed'], 'a committed run is not also abandoned');
   t.like(stats.delta, { changed: 0 }, 'k2 compared with k1\'s state: k1 committed');
   const after = await files(dir);
   t.true(after.some((p) => p.includes('contacts-k1.parquet')), 'the committed run\'s data file stays');

@@ -91,8 +91,11 @@ export function loadsTableDdl(target: LoadTarget, text: string, bigint: string, 
   );
 }
 
-/** One row of the load log: `committed` (written in the merge's transaction) or `failed` (written after the rollback). */
-export function loadRecord(target: LoadTarget, input: MergeInput, timestamp: string, outcome: { status: 'committed'; counts: MergeCounts } | { status: 'failed'; error: string }): string {
+/**
+ * One row of the load log: `committed` (written in the merge's transaction), `failed` (written after the rollback), or
+ * `abandoned` (a run killed before its load committed, written by the next run that settles it: recordAbandonedLoad).
+ */
+export function loadRecord(target: LoadTarget, input: MergeInput, timestamp: string, outcome: { status: 'committed'; counts: MergeCounts } | { status: 'failed' | 'abandoned'; error: string }): string {
   const ts = (iso: string) => `CAST(${sqlString(iso)} AS ${timestamp})`;
   const text = (value: string | undefined) => (value === undefined ? 'NULL' : sqlString(value));
   const counts = outcome.status === 'committed' ? outcome.counts : undefined;
@@ -100,7 +103,7 @@ export function loadRecord(target: LoadTarget, input: MergeInput, timestamp: str
   return (
     `INSERT INTO ${tableRef(target, LOADS_TABLE)} VALUES (${text(input.runId)}, ${text(target.table)}, ${ts(input.extractedAt)}, ${ts(new Date().toISOString())}, ${text(outcome.status)}, ` +
     `${n(counts?.inserted)}, ${n(counts?.updated)}, ${n(counts?.unchanged)}, ${n(counts?.deleted)}, ${text(input.valuesSha256)}, ${text(input.schemaHash)}, ` +
-    `${text(counts?.schemaChanges?.join('; '))}, ${text(outcome.status === 'failed' ? outcome.error : undefined)})`
+    `${text(counts?.schemaChanges?.join('; '))}, ${text(outcome.status !== 'committed' ? outcome.error : undefined)})`
   );
 }
 

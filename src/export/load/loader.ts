@@ -79,6 +79,31 @@ export async function loadCommitted(target: LoadTarget, runId: string): Promise<
 }
 
 /**
+ * Records in `_pylon_loads` the load of a run killed (kill -9) before it
+ * committed, as the next run settles that run from its journal: status
+ * `abandoned`, the run's start, and `error` saying what was found and done.
+ * Nothing is written when the log already has a row for that run (it got as far
+ * as its `failed` row) or the database file does not exist. Returns whether a
+ * row was written.
+ */
+export async function recordAbandonedLoad(target: LoadTarget, run: { runId: string; startedAt: string }, error: string): Promise<boolean> {
+  if (target.kind === 'duckdb' && !(await stat(target.path).then(() => true, () => false))) return false;
+  const dialect = target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(target) : (await import('./duckdb.js')).duckdbDialect(target);
+  const session = await dialect.connect({ target, columns: [], allowSchemaChange: false, tempDir: dirname(target.kind === 'duckdb' ? target.path : '.') });
+  try {
+    await session.run(loadsTableDdl(target, dialect.text, dialect.bigint, dialect.timestamp));
+    const rows = await session.rows(`SELECT count(*) AS n FROM ${tableRef(target, LOADS_TABLE)} WHERE run_id = ${sqlString(run.runId)} AND table_name = ${sqlString(target.table)}`);
+    if (Number(rows[0]!.n) > 0) return false;
+    await session.run(loadRecord(target, { runId: run.runId, extractedAt: run.startedAt, hardDelete: false }, dialect.timestamp, { status: 'abandoned', error }));
+    return true;
+  } catch (failure) {
+    throw isLoadError(failure) ? failure : dialect.classify(failure);
+  } finally {
+    await session.close({ committed: true });
+  }
+}
+
+/**
  * A load's connection, opened before the run names its columns (it reads the
  * table's `_pylon_columns` first, loadedColumnNames) and then handed to
  * openLoader, so a run opens one connection for both. Closed with close()
