@@ -65,3 +65,23 @@ test('operators the field does not take: an exact equivalent is sent instead (em
   t.is(emulator.stats().requests.search ?? 0, searches, 'no search was sent for a refused filter');
   t.is(emulator.stats().requests.patch ?? 0, 0);
 });
+
+test('a custom field filtered with an operator its type does not take (select ~, number ~, boolean in): exit 2 before any search, naming the operators it takes, for export --filter and update --where alike', async (t) => {
+  const emulator = await startEmulator(t);
+  emulator.store.insert({ name: 'Ada', email: 'ada@f.example', custom_fields: { tier: 'gold', seats: '5', vip: 'true' } });
+  const dir = tempDir(t);
+  const refused: Array<[string[], RegExp]> = [
+    [['export', join(dir, 'out.csv'), '--filter', 'tier~gol'], /Invalid option `--filter`: cannot filter tier with ~ \(string_contains\): Pylon's search takes tier with =, !=, in, not in, is set, is unset only: it is a select field\./],
+    [['export', join(dir, 'out.csv'), '--filter', 'seats~5'], /Invalid option `--filter`: cannot filter seats with ~ \(string_contains\): .*greater_than.* only: it is a number field\./],
+    [['update', '--where', 'vip in true', '--set', 'portal_role=admin', '--yes'], /Invalid option `--where`: cannot filter vip with in: Pylon's search takes vip with =, !=, is set, is unset only: it is a boolean field\./],
+  ];
+  for (const [args, message] of refused) {
+    const run = await runCli(args, { env: envFor(emulator), cwd: dir });
+    t.is(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.regex(run.stderr, message, args.join(' '));
+    t.notRegex(run.stderr, /\n\s+at /, 'no stack trace');
+  }
+  t.deepEqual(readdirSync(dir), [], 'nothing written');
+  t.is(emulator.stats().requests.search ?? 0, 0, 'no search was sent');
+  t.is(emulator.stats().requests.patch ?? 0, 0);
+});

@@ -71,6 +71,10 @@ for (const [text, message] of bad) {
 const definitions = [
   { slug: 'interests', type: 'multiselect' },
   { slug: 'tier', type: 'select' },
+  { slug: 'notes', type: 'text' },
+  { slug: 'seats', type: 'number' },
+  { slug: 'vip', type: 'boolean' },
+  { slug: 'stars', type: 'rating' },
 ];
 const resolved: Array<[string, unknown]> = [
   // not_equals is not among email's (or id's, account_id's, name's) operators; not_in of the one value means the same.
@@ -97,8 +101,12 @@ const resolved: Array<[string, unknown]> = [
   ],
   ['interests is set', { field: 'interests', operator: 'is_set' }],
   ['{"field":"interests","operator":"contains","value":"api"}', { field: 'interests', operator: 'contains', value: 'api' }],
-  // Other custom fields: Pylon lists no operators, so the filter is sent as written.
-  ['tier~gol', { field: 'tier', operator: 'string_contains', value: 'gol' }],
+  // Other custom fields: an operator of the field's type is sent as written.
+  ['notes~renew', { field: 'notes', operator: 'string_contains', value: 'renew' }],
+  ['tier in gold|silver', { field: 'tier', operator: 'in', values: ['gold', 'silver'] }],
+  ['{"field":"seats","operator":"greater_than","value":"10"}', { field: 'seats', operator: 'greater_than', value: '10' }],
+  // A type the operator table does not know (a newer Pylon type) is sent as written.
+  ['stars~4', { field: 'stars', operator: 'string_contains', value: '4' }],
 ];
 for (const [text, expected] of resolved) {
   test(`resolveFilter: ${text}`, (t) => {
@@ -112,6 +120,10 @@ const refused: Array<[string, RegExp]> = [
   ['interests~api', /cannot filter interests with ~ \(string_contains\): .*= and != \(has \/ lacks an option\), in and not in/],
   ['interests!~api', /cannot filter interests with !~/],
   ['custom.tier=gold', /custom fields are filtered by their bare slug: write tier/],
+  ['tier~gol', /^Invalid option `--where`: cannot filter tier with ~ \(string_contains\): Pylon's search takes tier with =, !=, in, not in, is set, is unset only: it is a select field\.$/],
+  ['seats!~5', /cannot filter seats with !~ \(string_does_not_contain\): Pylon's search takes seats with =, !=, in, not in, is set, is unset and, in a JSON filter, greater_than, less_than, greater_than_or_equals, less_than_or_equals only: it is a number field/],
+  ['vip in true', /cannot filter vip with in: Pylon's search takes vip with =, !=, is set, is unset only: it is a boolean field/],
+  ['{"field":"notes","operator":"greater_than","value":"a"}', /cannot filter notes with greater_than: .*it is a text field/],
 ];
 for (const [text, message] of refused) {
   test(`resolveFilter refuses ${text}`, (t) => {
