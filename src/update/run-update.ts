@@ -145,7 +145,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     if (options.where) {
       // A field Pylon cannot filter on is a usage error here, not a server 400 after the run began.
       // Sent as resolveFilter rewrites it (an operator the field allows); plans and the journal keep the --where as given.
-      const search = importOptions.resume && journalPath ? options.where : resolveFilter(options.where, await hooks.client.listCustomFields({ signal: hooks.signal }));
+      const search = importOptions.resume && journalPath ? options.where : resolveFilter(options.where, await hooks.client.listCustomFields({ signal: hooks.signal }), '--where', hooks.onNote);
       let input: string;
       if (journalPath) {
         // A --where run keeps its selection beside its journal: --resume works through the same contacts.

@@ -138,3 +138,28 @@ test('resolveFilter: a multiselect "in" that would nest past three levels is ref
   const error = t.throws(() => resolveFilter(parseFilterExpression(text), definitions, '--filter'));
   t.regex(error!.message, /^Invalid option `--filter`: .*deeper than the 3 levels/);
 });
+
+const withOptions = [
+  { slug: 'tier', type: 'select', select_metadata: { options: [{ slug: 'gold', label: 'Gold' }, { slug: 'silver', label: 'Silver' }] } },
+  { slug: 'interests', type: 'multiselect', select_metadata: { options: [{ slug: 'api', label: 'API' }, { slug: 'billing', label: 'Billing' }] } },
+];
+
+test('resolveFilter: a select or multiselect label is sent as its option slug, said once per label', (t) => {
+  const notes: string[] = [];
+  const note = (m: string) => notes.push(m);
+  t.deepEqual(resolveFilter(parseFilterExpression('tier=Gold'), withOptions, '--filter', note), { field: 'tier', operator: 'equals', value: 'gold' });
+  t.deepEqual(resolveFilter(parseFilterExpression('tier in gold|SILVER'), withOptions, '--filter', note), { field: 'tier', operator: 'in', values: ['gold', 'silver'] });
+  t.deepEqual(resolveFilter(parseFilterExpression('interests=API'), withOptions, '--filter', note), { field: 'interests', operator: 'contains', value: 'api' });
+  t.deepEqual(notes, [
+    '--filter: tier "Gold" is taken as the option gold (Gold); search matches options by value.',
+    '--filter: tier "SILVER" is taken as the option silver (Silver); search matches options by value.',
+    '--filter: interests "API" is taken as the option api (API); search matches options by value.',
+  ]);
+});
+
+test('resolveFilter: a select value that is no option value or label is refused, listing the options', (t) => {
+  const error = t.throws(() => resolveFilter(parseFilterExpression('tier!=Platinum'), withOptions));
+  t.is(error!.message, 'Invalid option `--where`: tier has no option "Platinum"; Pylon\'s search matches it by option value: gold (Gold), silver (Silver).');
+  // An operator the field does not take is refused as such, not as an unknown option.
+  t.regex(t.throws(() => resolveFilter(parseFilterExpression('tier~Plat'), withOptions))!.message, /cannot filter tier with ~/);
+});
