@@ -28,6 +28,7 @@ import { checkInputPath, openInput } from '../input/open-input.js';
 import { hostOf } from './target.js';
 import { planRemovals } from './sync.js';
 import { isConditionalUndo, ORGANIZATION_COLUMN, plannedFromUndoRow, readUndoRows } from './undo-rows.js';
+import { counted } from '../plural.js';
 
 export type Transition = { column: string; from: string; to: string; count: number };
 
@@ -185,7 +186,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
       if (planStats.failed > 0) {
         throw new ExitError(
           1,
-          `Stopped before writing anything: ${planStats.failed} rows of the file failed (see ${planStats.errorsPath}); --sync would take the value from contacts the file may mean to keep. Fix the rows and run again.`,
+          `Stopped before writing anything: ${counted(planStats.failed, 'row')} of the file failed (see ${planStats.errorsPath}); --sync would take the value from contacts the file may mean to keep. Fix the rows and run again.`,
           'RUN_GUARD',
         );
       }
