@@ -79,3 +79,13 @@ export class RunControl {
 export function apiFailure(error: unknown): { code: string; message: string } | undefined {
   return error instanceof PylonApiError && error.code !== 'RUN_ABORTED' ? { code: error.code, message: error.message } : undefined;
 }
+
+/**
+ * A Ctrl-C met where no row judges it (at the start of a run: GET /me, the custom fields): a call refused because
+ * the run was interrupted, or the signal's own reason. The run resolves as interrupted (its summary, exit 130), as
+ * a Ctrl-C later does, instead of the error ending the process without one.
+ */
+export function interruptedBy(error: unknown, signal: AbortSignal | undefined): boolean {
+  if (!signal?.aborted) return false;
+  return (error instanceof PylonCliError && error.code === 'RUN_ABORTED') || error === signal.reason;
+}

@@ -12,8 +12,8 @@ import { ConfigError, ExitError } from '../errors.js';
 import { paginate } from '../pylon/paginate.js';
 import { resolveFilter } from '../pylon/filter-expr.js';
 import { importRows, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
-import { stoppedAtStart } from '../import/stats.js';
-import { apiFailure } from '../run/run-control.js';
+import { interruptedAtStart, stoppedAtStart } from '../import/stats.js';
+import { apiFailure, interruptedBy } from '../run/run-control.js';
 import { refuseOutputOnInput, writeSettingsOf, type ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 import type { RowIssue } from '../import/desired.js';
@@ -93,12 +93,18 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
   try {
     return await planAndRun(options, hooks);
   } catch (error) {
+    const writing = !options.import.dryRun && !options.planOut;
+    if (interruptedBy(error, hooks.signal)) {
+      // Ctrl-C before the plan was made (GET /me unanswered): a stop while planning, with the journal the run kept, if it had begun one.
+      const journal = writing && options.import.journalPath && existsSync(options.import.journalPath) ? options.import.journalPath : undefined;
+      const planStats = interruptedAtStart(hooks.client, true, started);
+      return { plan: { changes: 0, transitions: [], stats: planStats }, ...(writing ? { stats: { ...planStats, planning: true, journalPath: journal } } : {}) };
+    }
     // A wrong token or a host down before the plan was made (GET /me, the --where selection, the --sync removals):
     // nothing was written, and the run resolves with the failure as `fatal`, as a stop while planning does.
     const fatal = apiFailure(error);
     if (fatal === undefined) throw error;
     const planStats = stoppedAtStart(hooks.client, true, fatal, started);
-    const writing = !options.import.dryRun && !options.planOut;
     return { plan: { changes: 0, transitions: [], stats: planStats }, ...(writing ? { stats: { ...planStats, planning: true } } : {}) };
   }
 }

@@ -28,8 +28,8 @@ import { contextOf } from '../args.js';
 import { cwdOf, resolveFrom } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
 import { ConfigError, invalidOption } from '../../errors.js';
-import { apiFailure } from '../../run/run-control.js';
-import { stoppedAtStart } from '../../import/stats.js';
+import { apiFailure, interruptedBy } from '../../run/run-control.js';
+import { interruptedAtStart, stoppedAtStart } from '../../import/stats.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress, rowProgressFigures } from '../progress.js';
 import { importExitCode, printImportSummary } from '../output.js';
@@ -190,6 +190,8 @@ export const importCommand: CommandModule<object, ImportArgv> = {
           try {
             target = await fetchTarget(client, options.connection.baseUrl, hooks.signal);
           } catch (error) {
+            // Ctrl-C before the first row: the summary and exit 130, as for a Ctrl-C later (no journal was begun yet).
+            if (interruptedBy(error, hooks.signal)) return interruptedAtStart(client, options.dryRun, startedAt.getTime());
             // A wrong token or a host down: the run's summary (and --json's stats) say so, with the code, as for a stop later.
             const fatal = apiFailure(error);
             if (fatal === undefined) throw error;

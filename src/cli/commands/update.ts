@@ -229,7 +229,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       // Only an undo file is applied as a plan (drift checked). Its error report keeps the rows as written: applied again, it retries exactly them.
       ...(plan?.undo ? { undoRetry: `pylon-contacts update ${result.errorsPath}` } : {}),
     });
-    ctx.exitCode = plan === undefined ? EXIT.FATAL : importExitCode(result);
+    // No plan: a failure (or Ctrl-C) before one was made; the stats say which.
+    ctx.exitCode = plan === undefined && !result.interrupted ? EXIT.FATAL : importExitCode(result);
     if (auditLog && !result.dryRun && plan !== undefined) {
       recordRun(auditLog, ctx, { token: options.connection.token, target, stats: result, exitCode: ctx.exitCode, startedAt });
     }
