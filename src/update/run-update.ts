@@ -234,7 +234,8 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     // A resumed run goes on even with nothing left to change: it finishes the journal and the
     // undo file of the run it completes (every PATCH may have landed before the stop).
     const removing = removals?.length ?? 0;
-    if (plan.changes === 0 && removing === 0 && !importOptions.resume) return { plan, stats: { ...planStats, dryRun: false } };
+    // Nothing to change: no undo file is written (the plan's stats name the asked path, maybe an earlier run's file: not this run's).
+    if (plan.changes === 0 && removing === 0 && !importOptions.resume) return { plan, stats: { ...planStats, dryRun: false, undoPath: undefined } };
     if (plan.changes + removing > 0 && hooks.confirm && !(await confirmed(hooks, plan, hold))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }
