@@ -45,14 +45,19 @@ function driftedIds(path: string): Set<string> {
   return new Set(rows.filter((r) => r._error_code === 'ROW_DRIFTED' && r.id).map((r) => r.id));
 }
 
-function describeSavedPlan(plan: SavedPlan, now: number): string {
+/** The plan's header: what this run applies (`applied`: with --only, the report's contacts of the plan, not all of them). */
+function describeSavedPlan(plan: SavedPlan, now: number, applied: readonly SavedPlan['changes'][number][]): string {
+  const picked = new Set(applied);
+  const changes = plan.changes.filter((c) => picked.has(c)).length;
+  const removals = plan.removals.filter((c) => picked.has(c)).length;
+  const of = applied.length < plan.changes.length + plan.removals.length ? ` (--only: of the plan's ${plan.counts.changes.toLocaleString('en-US')}${plan.sync ? ` and ${plan.counts.removals.toLocaleString('en-US')}` : ''})` : '';
   const lines = [
     `Plan ${plan.hash.slice(0, 12)}, made ${formatAge(now - Date.parse(plan.createdAt))} ago (${plan.createdAt}) by pylon-contacts ${plan.tool.version}: ${plan.command}`,
     `Target: ${describeTarget(plan.target)}`,
-    `  ${plan.counts.changes.toLocaleString('en-US')} contacts change${plan.sync ? `, ${plan.counts.removals.toLocaleString('en-US')} removals (--sync)` : ''}`,
+    `  ${changes.toLocaleString('en-US')} contacts change${plan.sync ? `, ${removals.toLocaleString('en-US')} removals (--sync)` : ''}${of}`,
   ];
   const kinds = new Map<string, number>();
-  for (const c of [...plan.changes, ...plan.removals]) for (const ch of c.changes) kinds.set(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`, (kinds.get(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`) ?? 0) + 1);
+  for (const c of applied) for (const ch of c.changes) kinds.set(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`, (kinds.get(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`) ?? 0) + 1);
   for (const [k, n] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`  ${k}  × ${n.toLocaleString('en-US')}`);
   return lines.join('\n') + '\n';
 }
@@ -150,7 +155,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
             return fatal ? stoppedAtStart(client, false, fatal, startedAt.getTime()) : { ...interruptedAtStart(client, false, startedAt.getTime(), options.journalPath), total: contacts.length, notProcessed: contacts.length };
           }
           checkPlanTarget(plan, target, { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
-          ctx.stderr.write(describeSavedPlan(plan, Date.now()));
+          ctx.stderr.write(describeSavedPlan(plan, Date.now(), contacts));
           // --max-changes counts every contact the plan changes, its --sync removals included (--max-removals guards those alone too).
           const changing = plan.counts.changes + plan.removals.length;
           if (options.maxChanges !== undefined && changing > options.maxChanges) {
