@@ -38,7 +38,7 @@ test("apply --results and its error report give each contact the input file's li
   t.is(applied.code, 3, applied.stderr);
   const rows = readCsv(results);
   t.is(rows.length, changing.length);
-  for (const r of rows) t.is(r._line, lineOf.get(r.email!), `${r.email}: _line is its line in ${input}`);
+  for (const r of rows) t.is(r._line, lineOf.get(r.email!) ?? '', `${r.email}: _line is its line in ${input}`);
   const report = readCsv(join(dir, 'p.errors.csv'));
   t.deepEqual(report.map((r) => [r.email, r._line]), drifted.map((c) => [c.email, lineOf.get(c.email!)]));
 
