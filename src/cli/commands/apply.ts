@@ -14,7 +14,7 @@ import { interruptedAtStart, stoppedAtStart } from '../../import/stats.js';
 import { applyJournalKey, runApply, type ApplyStats } from '../../update/apply.js';
 import { holdJournal, type JournalHold } from '../../run/journal.js';
 import { withUndoRun } from '../../run/undo-run.js';
-import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
+import { auditLogFlag, guardedByAuditLog, openAuditLog, recordRun } from '../audit.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { ConfigError, invalidOption } from '../../errors.js';
@@ -132,7 +132,8 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     const startedAt = new Date();
     // A long wait Pylon asks for is said on the run's notes (set once the run has them).
     let onNote: ((message: string) => void) | undefined;
-    const client = connect(options.connection, { onEvent: noteLongWaits((message) => onNote?.(message)) });
+    // Each write is checked against the audit log's disk first: a run that could keep no record stops before it writes more.
+    const client = connect(guardedByAuditLog(options.connection, auditLog), { onEvent: noteLongWaits((message) => onNote?.(message)) });
     // The target is read once the run's Ctrl-C handling is set up (in runWithTerminal): a Ctrl-C while GET /me is
     // unanswered ends with the summary and exit 130, the journal kept for --resume, as a Ctrl-C later does.
     let target = targetOf(options.connection.baseUrl);

@@ -37,7 +37,7 @@ import { resolveImportOptions, type ImportOptionsInput } from '../../import/opti
 import { runImport, type ImportStats } from '../../import/run-import.js';
 import { connect } from '../../pylon/connect.js';
 import { fetchTarget, targetOf } from '../../update/target.js';
-import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
+import { auditLogFlag, guardedByAuditLog, openAuditLog, recordRun } from '../audit.js';
 import { planImport } from '../../update/plan-import.js';
 import { redactCommand, stateFolder } from '../../audit/audit-log.js';
 import type { SavedPlan } from '../../update/plan-file.js';
@@ -201,7 +201,8 @@ export const importCommand: CommandModule<object, ImportArgv> = {
           }
         }
         // runImport keeps the undo file through its lifecycle (a resume keeps the interrupted run's path, rows rebuilt from the journal).
-        return runImport({ ...options, undoOrganization: target.organization?.id }, { ...hooks, stdin: ctx.stdin as never });
+        // Each write is checked against the audit log's disk first: a run that could keep no record stops before it writes more.
+        return runImport({ ...options, connection: guardedByAuditLog(options.connection, auditLog), undoOrganization: target.organization?.id }, { ...hooks, stdin: ctx.stdin as never });
       },
       ctx,
       { ...options.connection.rates, windowMs: options.connection.rateWindowMs },

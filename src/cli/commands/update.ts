@@ -16,7 +16,7 @@ import { describeTarget, targetOf } from '../../update/target.js';
 import { checkSyncSpec } from '../../update/sync.js';
 import type { SavedPlan } from '../../update/plan-file.js';
 import { redactCommand } from '../../audit/audit-log.js';
-import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
+import { auditLogFlag, guardedByAuditLog, openAuditLog, recordRun } from '../audit.js';
 import { forceOption, guardOptions, mappingOptions, planOutOption, undoOption } from '../option-groups.js';
 import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
@@ -163,7 +163,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     const startedAt = new Date();
     // A long wait Pylon asks for is said on the run's notes (set once the run has them).
     let onNote: ((message: string) => void) | undefined;
-    const client = connect(options.connection, { onEvent: noteLongWaits((message) => onNote?.(message)) });
+    // Each write is checked against the audit log's disk first: a run that could keep no record stops before it writes more.
+    const client = connect(guardedByAuditLog(options.connection, auditLog), { onEvent: noteLongWaits((message) => onNote?.(message)) });
     let plan: UpdatePlan | undefined;
     let saved: SavedPlan | undefined;
     const result = await runWithTerminal(
