@@ -1,4 +1,4 @@
-import { PylonCliError, type ErrorCode } from '../errors.js';
+import { ExitError, PylonCliError, type ErrorCode } from '../errors.js';
 import { PylonApiError } from '../pylon/errors.js';
 
 /** Errors that end the whole run: no later row could do better. */
@@ -86,6 +86,7 @@ export function apiFailure(error: unknown): { code: string; message: string } | 
  * a Ctrl-C later does, instead of the error ending the process without one.
  */
 export function interruptedBy(error: unknown, signal: AbortSignal | undefined): boolean {
-  if (!signal?.aborted) return false;
+  // An ExitError is a stop with its own message and code (Ctrl-C at the confirmation: "Stopped before writing anything"): thrown on.
+  if (!signal?.aborted || error instanceof ExitError) return false;
   return (error instanceof PylonCliError && error.code === 'RUN_ABORTED') || error === signal.reason;
 }
