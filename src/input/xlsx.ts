@@ -297,14 +297,28 @@ export function lostDigits(cell: Cell | undefined): boolean {
   return cell?.t === 'n' && typeof cell.v === 'number' && Number.isInteger(cell.v) && !Number.isSafeInteger(cell.v);
 }
 
+/**
+ * A number that is not whole, in plain decimal notation, to the 15 significant digits Excel keeps (so a sum stored
+ * as 0.30000000000000004 reads 0.3, as Excel shows it), never in scientific notation (`1e-7` → `0.0000001`).
+ */
+export function plainNumber(v: number): string {
+  const rounded = Number(v.toPrecision(15));
+  const s = String(rounded);
+  if (!/e/i.test(s)) return s;
+  // Only tiny numbers reach here (a number past 1e21 is whole): as many places as its 15 digits need.
+  const places = Math.min(100, 15 - Math.floor(Math.log10(Math.abs(rounded))));
+  return rounded.toFixed(places).replace(/\.?0+$/, '');
+}
+
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /**
  * A cell as text: text cells as written; whole numbers from the stored value
  * with every digit (beyond 2^53, in scientific notation); dates (a date number
  * format) as ISO `YYYY-MM-DD`, with `THH:MM:SSZ` when the cell has a time (read as UTC); other
- * numbers as displayed unless the display is scientific notation; booleans as
- * TRUE/FALSE.
+ * numbers from their stored value in plain notation (`plainNumber`: `0.15` for a cell shown `15%`, `1200.5` for
+ * `$1,200.50`), whatever field they go to; a whole number formatted with zeros alone (`00000`) as shown, leading
+ * zeros kept; booleans as TRUE/FALSE.
  */
 export function text(cell: Cell | undefined, ssf?: Ssf, date1904 = false): string {
   // A stub: a cell the sheet lists without a value (formatted but empty, or a formula never calculated).
@@ -319,10 +333,14 @@ export function text(cell: Cell | undefined, ssf?: Ssf, date1904 = false): strin
         return Number.isInteger(v) ? day : `${day}T${pad(d.H)}:${pad(d.M)}:${pad(d.S)}Z`;
       }
     }
+    // A format of zeros alone (`00000`, Excel's zip code, an id padded to its width) shows the digits the value means:
+    // its leading zeros are part of the id, not of the number.
+    if (Number.isInteger(v) && v >= 0 && typeof cell.z === 'string' && /^0{2,}$/.test(cell.z) && cell.w !== undefined && /^\d+$/.test(cell.w)) return cell.w;
     // Beyond 2^53 the whole number (12345678901234567168) would claim digits the workbook never had.
     if (Number.isInteger(v)) return Number.isSafeInteger(v) ? String(v) : v.toExponential().toUpperCase();
-    if (cell.w === undefined || /e[+-]?\d/i.test(cell.w)) return String(v);
-    return cell.w;
+    // The stored value, not the display: `$1,200.50`, `15%`, `1.23E+03` and a General cell's 10 digits are what Excel
+    // shows, not the number (as pandas, Power Query and a database import read it).
+    return plainNumber(v);
   }
   if (cell.w !== undefined) return cell.w;
   if (cell.v === undefined || cell.v === null) return '';
