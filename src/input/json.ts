@@ -296,6 +296,8 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
       const message = badBytesMessage(where(raw.line), raw.badBytes.map((path) => [path, flat.get(path) ?? ''] as const), encoding, raw.byteValues);
       return { line: raw.line, cells, error: { code: 'ROW_ENCODING', message } };
     }
+    const twice = fieldTwice(raw.value);
+    if (twice) return { line: raw.line, cells, error: { code: 'ROW_FIELD_TWICE', message: `${where(raw.line)} ${twice}` } };
     return { line: raw.line, cells };
   }
 
@@ -404,3 +406,36 @@ export function flatten(value: unknown, prefix = '', out = new Map<string, strin
   return out;
 }
 
+
+/**
+ * What a record says twice, as the rest of a message (`carries custom.seats twice: …`), or undefined. A dotted key and
+ * a nested object flatten to one path (`{"custom.seats": 3, "custom": {"seats": 4}}`), and `email` beside an `emails`
+ * list that does not hold it names two primary addresses: the flattened record would keep one value without a word.
+ */
+export function fieldTwice(value: unknown): string | undefined {
+  const seen = new Map<string, { key: string; cell: string }>();
+  let found: string | undefined;
+  const walk = (node: unknown, path: string, key: string): void => {
+    if (found) return;
+    if (node !== null && typeof node === 'object' && !Array.isArray(node) && Object.keys(node).length > 0) {
+      for (const [k, v] of Object.entries(node as Record<string, unknown>)) walk(v, path ? `${path}.${k}` : k, key ? `${key} → ${JSON.stringify(k)}` : JSON.stringify(k));
+      return;
+    }
+    const cell = flatten(node, path).get(path) ?? '';
+    const first = seen.get(path);
+    // The same value twice loses nothing.
+    if (first && first.cell !== cell) found = `carries ${path} twice: as ${first.key} (${JSON.stringify(first.cell)}) and as ${key} (${JSON.stringify(cell)}); keep one of them`;
+    else if (!first) seen.set(path, { key, cell });
+  };
+  walk(value, '', '');
+  if (found) return found;
+  const email = seen.get('email')?.cell.trim() ?? '';
+  const emails = seen.get('emails')?.cell ?? '';
+  if (email !== '' && emails.trim() !== '') {
+    const list = emails.split(MULTI_SEPARATOR).map((e) => e.trim().normalize('NFC').toLowerCase());
+    if (!list.includes(email.normalize('NFC').toLowerCase())) {
+      return `carries two primary emails: "email" (${JSON.stringify(email)}) is not in "emails" (${JSON.stringify(emails)}), the list of all the contact's addresses; add it to the list or remove one of the keys`;
+    }
+  }
+  return undefined;
+}
