@@ -195,8 +195,19 @@ async function loadSheet(path: string, sheetOption: string | undefined, name: st
   if (sheetName === undefined) throw new ConfigError('INPUT_FORMAT', `${name} has no sheets`, { option: '<file>' });
   const sheet = workbook.Sheets[sheetName] as unknown as { '!data'?: Cell[][]; '!ref'?: string };
   const rows = sheet['!data'] ?? [];
-  const headerRow = rows.findIndex((row) => row?.some((cell) => text(cell) !== ''));
+  // A formula never calculated is not blank: a header of such cells is the header, said below, not skipped as empty.
+  const headerRow = rows.findIndex((row) => row?.some((cell) => text(cell) !== '' || formulaWithoutValue(cell)));
   if (headerRow === -1) throw new ConfigError('INPUT_FORMAT', `Sheet "${sheetName}" of ${name} is empty: expected a header row${names.length > 1 ? ` (other sheets: ${names.filter((s) => s !== sheetName).join(', ')}; choose one with --sheet)` : ''}`, { option: '--sheet' });
+  // A formula's calculated value is its header; without one (a workbook written by openpyxl or SheetJS), the column would
+  // have no name, and its cells would read as values beyond the header in every row.
+  const uncalculated = (rows[headerRow] ?? []).findIndex((cell) => formulaWithoutValue(cell));
+  if (uncalculated !== -1) {
+    throw new ConfigError(
+      'INPUT_FORMAT',
+      `Header cell ${columnLetters(uncalculated)}${headerRow + 1} of sheet "${sheetName}" in ${name} holds a formula without a calculated value (=${rows[headerRow]![uncalculated]!.f}): the program that wrote the workbook did not calculate it, so the column has no name. Open the file in Excel or LibreOffice and save it (which calculates every formula), or type the column name in its place, then import it again`,
+      { option: '<file>' },
+    );
+  }
   const header = (rows[headerRow] ?? []).map((cell) => text(cell, ssf, date1904).trim());
   while (header.length > 0 && header[header.length - 1] === '') header.pop();
   if (names.length > 1 && sheetOption === undefined) warnings.push(`${name} has ${names.length} sheets; read the first, "${sheetName}" (choose another with --sheet)`);
