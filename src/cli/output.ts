@@ -78,6 +78,9 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
         ? 'no journal was kept for stdin; import the same input again (rows already done are found unchanged)'
         : 'no journal was kept; run the same command again (contacts already done are found unchanged)';
     lines.push(`  not processed: ${counted(stats.notProcessed, 'row')} — ${next}`);
+  } else if (stats.interrupted && !stats.planning && !dry && stats.total === 0) {
+    // Ctrl-C before the first row was read (GET /me unanswered): say what is left, as for rows not processed.
+    lines.push(`  nothing was written: the run was interrupted before it read its first row; ${stats.journalPath ? 'run the same command with --resume to finish' : 'run the same command again'}`);
   }
   lines.push(`  API calls: ${calls(stats)}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}${stats.lookupStrategy ? `; lookup by ${stats.lookupStrategy}` : ''}`);
   if (dry && stats.plannedCalls && !stats.planning) {

@@ -16,7 +16,7 @@ import { describeTarget, targetOf } from '../../update/target.js';
 import { checkSyncSpec } from '../../update/sync.js';
 import type { SavedPlan } from '../../update/plan-file.js';
 import { redactCommand } from '../../audit/audit-log.js';
-import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
+import { auditLogFlag, guardedByAuditLog, openAuditLog, recordRun } from '../audit.js';
 import { forceOption, guardOptions, mappingOptions, planOutOption, undoOption } from '../option-groups.js';
 import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
@@ -164,7 +164,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     const startedAt = new Date();
     // A long wait Pylon asks for is said on the run's notes (set once the run has them).
     let onNote: ((message: string) => void) | undefined;
-    const client = connect(options.connection, { onEvent: noteLongWaits((message) => onNote?.(message)) });
+    // Each write is checked against the audit log's disk first: a run that could keep no record stops before it writes more.
+    const client = connect(guardedByAuditLog(options.connection, auditLog), { onEvent: noteLongWaits((message) => onNote?.(message)) });
     let plan: UpdatePlan | undefined;
     let saved: SavedPlan | undefined;
     const result = await runWithTerminal(
@@ -230,7 +231,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       // Only an undo file is applied as a plan (drift checked). Its error report keeps the rows as written: applied again, it retries exactly them.
       ...(plan?.undo ? { undoRetry: `pylon-contacts update ${result.errorsPath}` } : {}),
     });
-    ctx.exitCode = plan === undefined ? EXIT.FATAL : importExitCode(result);
+    // No plan: a failure (or Ctrl-C) before one was made; the stats say which.
+    ctx.exitCode = plan === undefined && !result.interrupted ? EXIT.FATAL : importExitCode(result);
     if (auditLog && !result.dryRun && plan !== undefined) {
       recordRun(auditLog, ctx, { token: options.connection.token, target, stats: result, exitCode: ctx.exitCode, startedAt });
     }
