@@ -145,6 +145,12 @@ export interface Dispatcher {
   finishOtherRecords(): Promise<void>;
   /** Dry run: the writes the real run would send. */
   readonly planned: { create: number; patch: number };
+  /**
+   * Dry run by search: the creates planned for rows with an external id. Search cannot find a contact by its
+   * external id, so one that holds it (its email changed in the source) is found only when Pylon refuses the real
+   * run's create, and that row is updated instead.
+   */
+  readonly createsByExternalIdUnknown: number;
 }
 
 /**
@@ -156,6 +162,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   const { client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, signal } = parts;
   const late = lateWindowMs(parts.timeoutMs);
   const planned = { create: 0, patch: 0 };
+  let createsByExternalIdUnknown = 0;
   /** Creates that may still land (their answer was lost, here or in a killed earlier run), with when they were sent. */
   let deferred: Deferred[] = [];
   /** Rows matched by email to another record's contact, decided when the whole file has been read. */
@@ -321,6 +328,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       case 'update':
         if (parts.dryRun) {
           planned[plan.action === 'create' ? 'create' : 'patch']++;
+          if (plan.action === 'create' && row.desired.external_id && lookup.strategy === 'search') createsByExternalIdUnknown++;
           parts.onPlan?.(row.line, plan.action, plan.changes, { id: plan.action === 'update' ? plan.id : undefined, email: existing?.email ?? email });
           // The rest is sent, and the row fails on the clear the server does not take, as in the real run.
           if (plan.action === 'update' && plan.uncleared) return ledger.fail(ref, unclearedIssue(plan.uncleared), { id: plan.id });
@@ -457,6 +465,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     finishDeferred,
     finishOtherRecords,
     planned,
+    get createsByExternalIdUnknown() {
+      return createsByExternalIdUnknown;
+    },
     async dispatch(chunk) {
       if (chunk.length === 0) return;
       let done = 0;

@@ -290,6 +290,12 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       await visibility.settle();
       stats.duplicatesCreated = await verifyNoDuplicates(client, uncertain, options.lookupBatch, signal);
     }
+    const unknown = options.dryRun ? dispatcher.createsByExternalIdUnknown : 0;
+    if (unknown > 0) {
+      stats.warnings.push(
+        `${unknown} of the creates counted ${unknown === 1 ? 'is a row' : 'are rows'} with an external id, which a lookup by search cannot find: where a contact already holds that id (its email changed in the source), the real run updates it instead of creating one (after Pylon refuses the create), so it may create fewer and update more than counted here. Run the dry run with --lookup list to count them exactly`,
+      );
+    }
     if (options.dryRun) {
       // The accounts --create-accounts would make are creates of the real run too (POST /accounts, the create bucket).
       stats.plannedCalls = { ...callsSoFar(client), create: dispatcher.planned.create + accountCreates, patch: dispatcher.planned.patch };
