@@ -289,8 +289,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       await ledger.fail(ref, heldElsewhere);
       return;
     }
-    if (heldElsewhere && parts.dryRun) {
-      const prediction = predictHeldExternalId(heldElsewhere, planContext.clears);
+    // A host remembered to refuse such a write is not sent it again: the real run fails the row as the dry run predicts.
+    if (heldElsewhere && (parts.dryRun || planContext.clears?.externalIdUnderOtherLabel()?.takes === false)) {
+      const prediction = predictHeldExternalId(heldElsewhere, planContext.clears, parts.dryRun);
       if (prediction) {
         if (!predictionNoted && !planContext.clears?.externalIdUnderOtherLabel()) {
           predictionNoted = true;
@@ -515,11 +516,19 @@ function carriesExternalId(plan: Plan): boolean {
  * The dry run's outcome for a write carrying an external id another contact holds under another label: the refusal,
  * unless this host was seen to take such a write (then undefined: it is planned as any other). Unknown: Pylon's
  * documented behaviour (ids unique per contact type), and the message says it is not verified for this host.
+ * The real run (`dryRun` false) fails the row unsent only where the host was seen to refuse such a write.
  */
-export function predictHeldExternalId(conflict: RowIssue, memory: ServerMemory | undefined): RowIssue | undefined {
+export function predictHeldExternalId(conflict: RowIssue, memory: ServerMemory | undefined, dryRun = true): RowIssue | undefined {
   const seen = memory?.externalIdUnderOtherLabel();
   if (seen?.takes) return undefined;
   const host = memory?.hostName ?? 'this host';
+  if (!dryRun) {
+    if (!seen) return undefined;
+    return {
+      ...conflict,
+      message: `${conflict.message.replace(/; nothing was written$/, '')}. Not sent: ${host} refused such a write when it was last sent (${seen.at.slice(0, 10)}, recorded in ${memory!.where}), so nothing was written; if this host now keeps ids per label, delete that file and import the row again`,
+    };
+  }
   const why = seen
     ? `${host} refused such a write when it was last sent (${seen.at.slice(0, 10)}, recorded in ${memory!.where}), so the real run is expected to fail it the same way`
     : `predicted from Pylon's docs (an external id is unique per contact type); ${host} has not yet been seen to refuse or take one, so this is unverified: the real run sends the write, and a server that keeps ids per label takes it`;
