@@ -247,8 +247,11 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
         const judged = prepared.kind === 'replay' ? prepared.judged() : prepared;
         migration.settle(judged.kind === 'lookup' || (judged.kind === 'fail' && judged.issue.code === 'ROW_ACCOUNT_AMBIGUOUS'));
       }
-      if (prepared.kind === 'replay') await settle(() => ledger.replay(prepared.row, prepared.previous));
-      else if (prepared.kind === 'skip') {
+      if (prepared.kind === 'replay') {
+        // A row the filters left out in the run that did it counts as filtered here too, as in an uninterrupted run.
+        if (next.value.skip !== undefined) stats.filtered = (stats.filtered ?? 0) + 1;
+        await settle(() => ledger.replay(prepared.row, prepared.previous));
+      } else if (prepared.kind === 'skip') {
         // A row the preset's or map's filters leave out (deleted, not a contact): a skipped outcome, counted apart too.
         stats.filtered = (stats.filtered ?? 0) + 1;
         await settle(() => ledger.record(prepared.row, 'skipped', { message: prepared.message }));
