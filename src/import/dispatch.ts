@@ -254,10 +254,20 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     // A row an error report says was a duplicate, imported again from that report: the contact it finds is the one the kept
     // row made or matched (one email, one row), so it is not written over it, unless the user cleared its _error_code.
     if (row.reportedDuplicate && existing) {
+      const { line, of, same } = row.reportedDuplicate;
+      const label = row.desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
+      // What found the contact: the row's id, a secondary email, its (label, id), or else its email.
+      const [field, answersTo] = row.desired.id
+        ? ['id', `id ${row.desired.id}`]
+        : via
+          ? ['emails', `secondary email ${via}`]
+          : row.desired.external_id && existing.external_ids?.some((e) => e.external_id === row.desired.external_id && e.label === label)
+            ? ['external_id', `external id ${row.desired.external_id} (label "${label}")`]
+            : ['email', `email ${email}`];
       await ledger.fail(ref, {
         code: 'ROW_DUPLICATE_IN_FILE',
-        field: row.desired.id ? 'id' : 'email',
-        message: `This row was a duplicate of another row (line ${row.reportedDuplicate.line} of the file this error report came from), and contact ${existing.id} answers to its ${row.desired.id ? 'id' : 'email or external id'}: one email, one row, so it is not written over that contact. If this row is the one to keep, empty its _error_code cell and import it again; otherwise delete it from the report`,
+        field,
+        message: `This row (line ${line} of the file this error report came from) was a duplicate of ${of ? `line ${of} there${same ? ` (${same})` : ''}` : 'another row there'}, and contact ${existing.id} answers to its ${answersTo}: one email, one row, so it is not written over that contact. If this row is the one to keep, empty its _error_code cell and import it again; otherwise delete it from the report`,
       });
       return;
     }
