@@ -145,6 +145,12 @@ export interface Dispatcher {
   finishOtherRecords(): Promise<void>;
   /** Dry run: the writes the real run would send. */
   readonly planned: { create: number; patch: number };
+  /**
+   * Dry run by search: the creates planned for rows with an external id. Search cannot find a contact by its
+   * external id, so one that holds it (its email changed in the source) is found only when Pylon refuses the real
+   * run's create, and that row is updated instead.
+   */
+  readonly createsByExternalIdUnknown: number;
 }
 
 /**
@@ -156,6 +162,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   const { client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, signal } = parts;
   const late = lateWindowMs(parts.timeoutMs);
   const planned = { create: 0, patch: 0 };
+  let createsByExternalIdUnknown = 0;
   /** Creates that may still land (their answer was lost, here or in a killed earlier run), with when they were sent. */
   let deferred: Deferred[] = [];
   /** Rows matched by email to another record's contact, decided when the whole file has been read. */
@@ -247,10 +254,20 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     // A row an error report says was a duplicate, imported again from that report: the contact it finds is the one the kept
     // row made or matched (one email, one row), so it is not written over it, unless the user cleared its _error_code.
     if (row.reportedDuplicate && existing) {
+      const { line, of, same } = row.reportedDuplicate;
+      const label = row.desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
+      // What found the contact: the row's id, a secondary email, its (label, id), or else its email.
+      const [field, answersTo] = row.desired.id
+        ? ['id', `id ${row.desired.id}`]
+        : via
+          ? ['emails', `secondary email ${via}`]
+          : row.desired.external_id && existing.external_ids?.some((e) => e.external_id === row.desired.external_id && e.label === label)
+            ? ['external_id', `external id ${row.desired.external_id} (label "${label}")`]
+            : ['email', `email ${email}`];
       await ledger.fail(ref, {
         code: 'ROW_DUPLICATE_IN_FILE',
-        field: row.desired.id ? 'id' : 'email',
-        message: `This row was a duplicate of another row (line ${row.reportedDuplicate.line} of the file this error report came from), and contact ${existing.id} answers to its ${row.desired.id ? 'id' : 'email or external id'}: one email, one row, so it is not written over that contact. If this row is the one to keep, empty its _error_code cell and import it again; otherwise delete it from the report`,
+        field,
+        message: `This row (line ${line} of the file this error report came from) was a duplicate of ${of ? `line ${of} there${same ? ` (${same})` : ''}` : 'another row there'}, and contact ${existing.id} answers to its ${answersTo}: one email, one row, so it is not written over that contact. If this row is the one to keep, empty its _error_code cell and import it again; otherwise delete it from the report`,
       });
       return;
     }
@@ -282,8 +299,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       await ledger.fail(ref, heldElsewhere);
       return;
     }
-    if (heldElsewhere && parts.dryRun) {
-      const prediction = predictHeldExternalId(heldElsewhere, planContext.clears);
+    // A host remembered to refuse such a write is not sent it again: the real run fails the row as the dry run predicts.
+    if (heldElsewhere && (parts.dryRun || planContext.clears?.externalIdUnderOtherLabel()?.takes === false)) {
+      const prediction = predictHeldExternalId(heldElsewhere, planContext.clears, parts.dryRun);
       if (prediction) {
         if (!predictionNoted && !planContext.clears?.externalIdUnderOtherLabel()) {
           predictionNoted = true;
@@ -321,6 +339,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       case 'update':
         if (parts.dryRun) {
           planned[plan.action === 'create' ? 'create' : 'patch']++;
+          if (plan.action === 'create' && row.desired.external_id && lookup.strategy === 'search') createsByExternalIdUnknown++;
           parts.onPlan?.(row.line, plan.action, plan.changes, { id: plan.action === 'update' ? plan.id : undefined, email: existing?.email ?? email });
           // The rest is sent, and the row fails on the clear the server does not take, as in the real run.
           if (plan.action === 'update' && plan.uncleared) return ledger.fail(ref, unclearedIssue(plan.uncleared), { id: plan.id });
@@ -457,6 +476,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     finishDeferred,
     finishOtherRecords,
     planned,
+    get createsByExternalIdUnknown() {
+      return createsByExternalIdUnknown;
+    },
     async dispatch(chunk) {
       if (chunk.length === 0) return;
       let done = 0;
@@ -504,11 +526,19 @@ function carriesExternalId(plan: Plan): boolean {
  * The dry run's outcome for a write carrying an external id another contact holds under another label: the refusal,
  * unless this host was seen to take such a write (then undefined: it is planned as any other). Unknown: Pylon's
  * documented behaviour (ids unique per contact type), and the message says it is not verified for this host.
+ * The real run (`dryRun` false) fails the row unsent only where the host was seen to refuse such a write.
  */
-export function predictHeldExternalId(conflict: RowIssue, memory: ServerMemory | undefined): RowIssue | undefined {
+export function predictHeldExternalId(conflict: RowIssue, memory: ServerMemory | undefined, dryRun = true): RowIssue | undefined {
   const seen = memory?.externalIdUnderOtherLabel();
   if (seen?.takes) return undefined;
   const host = memory?.hostName ?? 'this host';
+  if (!dryRun) {
+    if (!seen) return undefined;
+    return {
+      ...conflict,
+      message: `${conflict.message.replace(/; nothing was written$/, '')}. Not sent: ${host} refused such a write when it was last sent (${seen.at.slice(0, 10)}, recorded in ${memory!.where}), so nothing was written; if this host now keeps ids per label, delete that file and import the row again`,
+    };
+  }
   const why = seen
     ? `${host} refused such a write when it was last sent (${seen.at.slice(0, 10)}, recorded in ${memory!.where}), so the real run is expected to fail it the same way`
     : `predicted from Pylon's docs (an external id is unique per contact type); ${host} has not yet been seen to refuse or take one, so this is unverified: the real run sends the write, and a server that keeps ids per label takes it`;

@@ -9,6 +9,7 @@ import type { RowRef } from '../run/ledger.js';
 import { DEFAULT_EXTERNAL_ID_LABEL, duplicateKeysFor, keyFor, labelledKeyOf } from './lookup-key.js';
 import type { ImportOptions } from './options.js';
 import { unvalidatedEmail, validateRow, type ValidationContext } from './validate.js';
+import type { ReportedDuplicate } from './write-policy.js';
 
 /** What a row read from the file comes to before any call: an outcome already known, or a row to look up. */
 export type PreparedRow =
@@ -45,6 +46,20 @@ export function reportColumnsOf(header: readonly string[]): RowPreparation['repo
   };
   const code = at('_error_code');
   return code === undefined ? undefined : { code, line: at('_line'), message: at('_error_message') };
+}
+
+/**
+ * What an error report says of a row that failed ROW_DUPLICATE_IN_FILE: its line in the file the report came from, the
+ * line of the row it duplicated there and why (`same email`, …), read from its message. A report of such a report keeps
+ * the original lines: its message (dispatch.ts) names them, where its `_line` is the first report's line.
+ */
+export function reportedDuplicateOf(cells: readonly string[], report: NonNullable<RowPreparation['report']>): ReportedDuplicate {
+  const line = (report.line === undefined ? '' : cells[report.line]?.trim()) || '?';
+  const message = report.message === undefined ? '' : (cells[report.message]?.trim() ?? '');
+  const again = /^This row \(line (\S+) of the file this error report came from\) was a duplicate of line (\d+) there(?: \((same [^)]*)\))?/.exec(message);
+  if (again) return { line: again[1]!, of: again[2], ...(again[3] ? { same: again[3] } : {}) };
+  const first = /^Duplicate of line (\d+) \((same [^;)]*)/.exec(message);
+  return first ? { line, of: first[1], same: first[2] } : { line };
 }
 
 /**
@@ -178,7 +193,7 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
         },
       };
     }
-    const reportedDuplicate = report && row.cells[report.code]?.trim() === 'ROW_DUPLICATE_IN_FILE' ? { line: (report.line === undefined ? '' : row.cells[report.line]?.trim()) || '?' } : undefined;
+    const reportedDuplicate = report && row.cells[report.code]?.trim() === 'ROW_DUPLICATE_IN_FILE' ? reportedDuplicateOf(row.cells, report) : undefined;
     return { kind: 'lookup', row: { line: item.line, cells: row.cells, desired, key, ...(row.notes ? { notes: row.notes } : {}), ...(reportedDuplicate ? { reportedDuplicate } : {}) } };
   }
 }

@@ -249,8 +249,11 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
         const judged = prepared.kind === 'replay' ? prepared.judged() : prepared;
         migration.settle(judged.kind === 'lookup' || (judged.kind === 'fail' && judged.issue.code === 'ROW_ACCOUNT_AMBIGUOUS'));
       }
-      if (prepared.kind === 'replay') await settle(() => ledger.replay(prepared.row, prepared.previous));
-      else if (prepared.kind === 'skip') {
+      if (prepared.kind === 'replay') {
+        // A row the filters left out in the run that did it counts as filtered here too, as in an uninterrupted run.
+        if (next.value.skip !== undefined) stats.filtered = (stats.filtered ?? 0) + 1;
+        await settle(() => ledger.replay(prepared.row, prepared.previous));
+      } else if (prepared.kind === 'skip') {
         // A row the preset's or map's filters leave out (deleted, not a contact): a skipped outcome, counted apart too.
         stats.filtered = (stats.filtered ?? 0) + 1;
         await settle(() => ledger.record(prepared.row, 'skipped', { message: prepared.message }));
@@ -297,6 +300,12 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     if (uncertain.size > 0 && !control.stopped) {
       await visibility.settle();
       stats.duplicatesCreated = await verifyNoDuplicates(client, uncertain, options.lookupBatch, signal);
+    }
+    const unknown = options.dryRun ? dispatcher.createsByExternalIdUnknown : 0;
+    if (unknown > 0) {
+      stats.warnings.push(
+        `${unknown} of the creates counted ${unknown === 1 ? 'is a row' : 'are rows'} with an external id, which a lookup by search cannot find: where a contact already holds that id (its email changed in the source), the real run updates it instead of creating one (after Pylon refuses the create), so it may create fewer and update more than counted here. Run the dry run with --lookup list to count them exactly`,
+      );
     }
     if (options.dryRun) {
       // The accounts --create-accounts would make are creates of the real run too (POST /accounts, the create bucket).

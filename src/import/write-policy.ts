@@ -23,12 +23,19 @@ export interface PendingRow {
    * The row comes from an error report that says it was a duplicate (`_error_code` ROW_DUPLICATE_IN_FILE), with its line in
    * the file that report came from: it must not be written over a contact that exists (the kept row's), see dispatch.ts.
    */
-  reportedDuplicate?: { line: string };
+  reportedDuplicate?: ReportedDuplicate;
   /**
    * The row's external id is held under another label by another contact (the lookup saw it), named by this issue: a
    * refusal of the write is that (ROW_EXTERNAL_ID_TAKEN), and the server's answer tells whether it keeps ids per label.
    */
   heldExternalId?: RowIssue;
+}
+
+/** An error report's ROW_DUPLICATE_IN_FILE row: its line in the file the report came from, and the line (`of`) and reason (`same …`) of the row it duplicated there, when the report says them. */
+export interface ReportedDuplicate {
+  line: string;
+  of?: string;
+  same?: string;
 }
 
 export type WritePlan = Plan & { action: 'create' | 'update' };

@@ -118,6 +118,9 @@ export function createInputSource(options: InputSourceOptions): InputSource {
     await open();
     const t = compiled;
     let footerLines = 0;
+    /** Row notes (a phone number dropped, …) listed among the warnings, and those past the list's cap. */
+    let listed = 0;
+    let unlisted = 0;
     for await (const item of base) {
       if (t?.isFooter(item.cells)) {
         footerLines++;
@@ -141,13 +144,20 @@ export function createInputSource(options: InputSourceOptions): InputSource {
       // A failed row's cells are what it came to: they name the email and id it claims among the file's duplicates.
       else if (out.kind === 'fail') yield { line: item.line, cells: out.cells, source: item.cells, issue: out.issue };
       else {
-        for (const note of out.notes) if (source.warnings.length < 200) source.warnings.push(`line ${item.line}: ${note}`);
+        for (const note of out.notes) {
+          if (source.warnings.length < 200) {
+            source.warnings.push(`line ${item.line}: ${note}`);
+            listed++;
+          } else unlisted++;
+        }
         const row: InputItem = { line: item.line, cells: out.cells, source: item.cells };
         if (out.notes.length > 0) row.notes = out.notes;
         if (out.phonesDropped > 0) row.phonesDropped = out.phonesDropped;
         yield row;
       }
     }
+    // The list stops at 200 warnings; the ones past it are counted, so a long list is not taken for the whole.
+    if (unlisted > 0) base.warnings.push(`… and ${unlisted} more row warning${unlisted === 1 ? '' : 's'} like these (${listed + unlisted} in all), not listed here: each row's _message in --results says what was changed in it`);
     if (footerLines > 0) base.warnings.push(`${footerLines} report footer line${footerLines === 1 ? '' : 's'} (totals, copyright) left out: they are not rows`);
   }
   const source: InputSource = {

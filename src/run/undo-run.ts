@@ -126,7 +126,7 @@ async function rebuildFromJournal(journalPath: string, aside: string | undefined
     journal.close();
   }
   if (rows.length === 0) return { aside, unaccounted, rebuilt: 0 };
-  const columns = undoColumns([...new Set(rows.flatMap((r) => r.changes.map((c) => c.column)))]);
+  const columns = undoColumns([...new Set(rows.flatMap((r) => r.changes.map((c) => c.column)))], undefined, true);
   const rebuiltPath = `${undoPath}.rebuilt`;
   const file = await openCsvFile<string[]>(rebuiltPath, columns, (cells) => cells);
   try {

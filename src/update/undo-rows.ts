@@ -30,10 +30,12 @@ const NOT_CHECKED = new Set(['external_id_label']);
 /** Columns that set the account some other way: the undo row restores the account by its id (`account_id`). */
 const ACCOUNT_SOURCES = new Set(['account_external_id', 'account_id_if_unset']);
 
-export function undoColumns(fieldColumns: readonly string[], organizationId?: string): string[] {
+/** `changedColumns`: `fieldColumns` are the columns the run changed (an undo file rebuilt from the journal), so an `email` among them changed. */
+export function undoColumns(fieldColumns: readonly string[], organizationId?: string, changedColumns = false): string[] {
   const fields = [...new Set(fieldColumns.map((c) => (ACCOUNT_SOURCES.has(c) ? 'account_id' : c)).filter((c) => !NOT_RESTORED.has(c)))];
-  // The email is a field the run can change only when the contacts are matched by id or by external id.
-  const emailChanges = fieldColumns.includes('email') && (fieldColumns.includes('id') || fieldColumns.includes('external_id'));
+  // The email is a field the run can change only when a contact is matched by something other than its
+  // email: by id, by external id, or by one of the row's secondary emails (the row's email becomes the primary one).
+  const emailChanges = fieldColumns.includes('email') && (changedColumns || ['id', 'external_id', 'emails'].some((c) => fieldColumns.includes(c)));
   const setColumns = [...(emailChanges ? ['email'] : []), ...fields.filter((c) => !NOT_CHECKED.has(c))].map((c) => SET_PREFIX + c);
   return ['id', 'email', ...fields, ...setColumns, ...(organizationId ? [ORGANIZATION_COLUMN] : [])];
 }

@@ -32,7 +32,7 @@ test('HubSpot: a duplicate row imported again from the error report is not writt
   t.is(writes(emulator), writesBefore, 'nothing is written');
   const error = again.errors[0]!;
   t.is(error._error_code, 'ROW_DUPLICATE_IN_FILE');
-  t.regex(error._error_message, /^This row was a duplicate of another row \(line 4 of the file this error report came from\), and contact \S+ answers to its email or external id: one email, one row, so it is not written over that contact\. If this row is the one to keep, empty its _error_code cell/);
+  t.regex(error._error_message, /^This row \(line 4 of the file this error report came from\) was a duplicate of line 2 there \(same email\), and contact \S+ answers to its email renee@initech\.example: one email, one row, so it is not written over that contact\. If this row is the one to keep, empty its _error_code cell/i);
   t.is(error['Record ID'], '106', 'the report keeps the row as read');
   for (const [id, json] of before) t.is(JSON.stringify(emulator.store.get(id)), json, `contact ${id} unchanged, byte for byte`);
 
@@ -55,7 +55,7 @@ test('a plain import: the report\'s duplicate row fails again while its email is
 
   const again = await importFile(t, emulator, first.errorsPath, []);
   t.like(again.stats, { total: 1, failed: 1, updated: 0 });
-  t.regex(again.errors[0]!._error_message, /^This row was a duplicate of another row \(line 3 of the file this error report came from\), and contact \S+ answers to its email or external id/);
+  t.regex(again.errors[0]!._error_message, /^This row \(line 3 of the file this error report came from\) was a duplicate of line 2 there \(same email\), and contact \S+ answers to its email FAY@report\.example:/);
   t.is(JSON.stringify(emulator.store.get(fay.id)), fayBefore, 'Fay is untouched');
 
   // The user gives the row its own email: it is a contact of its own.
@@ -73,6 +73,27 @@ test('a plain import: the report\'s duplicate row fails again while its email is
   const updated = await importFile(t, emulator, kept, []);
   t.like(updated.stats, { total: 1, updated: 1, failed: 0 });
   t.is(emulator.store.get(fay.id)?.name, 'Sam Second');
+});
+
+test('a row that duplicated an earlier one by a secondary email names that line and that reason, from the report and from a report of the report', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const input = join(dir, 'hubspot.csv');
+  const filler = Array.from({ length: 5 }, (_, i) => `80000${i},Fil,Ler${i},filler${i}@corp.example,`);
+  writeFileSync(input, ['Record ID,First Name,Last Name,Email,Additional email addresses', '700001,Alice,A,alice@corp.example,', ...filler, '700002,Bob,B,bob@corp.example,alice@corp.example', ''].join('\n'));
+  const first = await importFile(t, emulator, input, 'hubspot');
+  t.like(first.stats, { created: 6, failed: 1 });
+  t.deepEqual([first.errors[0]?._line, first.errors[0]?._error_code], ['8', 'ROW_DUPLICATE_IN_FILE']);
+  const alice = [...emulator.store.all()].find((c) => c.email === 'alice@corp.example')!;
+  const expected = `This row (line 8 of the file this error report came from) was a duplicate of line 2 there (same email: one of its secondary emails is an email of that row), and contact ${alice.id} answers to its secondary email alice@corp.example: one email, one row, so it is not written over that contact. If this row is the one to keep, empty its _error_code cell and import it again; otherwise delete it from the report`;
+
+  const again = await importFile(t, emulator, first.errorsPath, 'hubspot');
+  t.like(again.stats, { total: 1, failed: 1, updated: 0 });
+  t.deepEqual([again.errors[0]?._error_field, again.errors[0]?._error_message], ['emails', expected]);
+  // The report of the report: its _line is the first report's (2), the message still names the original file's lines.
+  const third = await importFile(t, emulator, again.errorsPath, 'hubspot');
+  t.is(third.errors[0]?._line, '2');
+  t.is(third.errors[0]?._error_message, expected);
 });
 
 test('a ROW_MALFORMED row imported again from the error report as it is fails again (its extra cells were dropped), until its _error_code is emptied', async (t) => {
