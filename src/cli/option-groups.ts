@@ -133,7 +133,7 @@ export function inputFromArgv(argv: InputArgv, cwd: string): InputOptionsInput {
 
 export const mappingOptions = {
   map: { type: 'string', describe: 'JSON file mapping other header names onto fields, e.g. {"Full Name": "name"}' },
-  'ignore-unknown-columns': { type: 'boolean', default: false, describe: 'Ignore columns that map to no field instead of stopping' },
+  'ignore-unknown-columns': { type: 'boolean', default: false, describe: 'Ignore the file\'s columns that map to no field instead of stopping (a --set field is always checked)' },
   'clear-token': { type: 'string', describe: 'A cell holding exactly this clears the field (e.g. #N/A); empty cells leave fields unchanged' },
   lenient: { type: 'boolean', default: false, describe: "Send values that only the CLI's own checks refuse (email form, number/boolean/date formats, url, custom role slugs): for a Pylon that accepts them" },
 } satisfies Record<string, Options>;

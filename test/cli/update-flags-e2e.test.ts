@@ -1,0 +1,46 @@
+/**
+ * The guards, flags and messages of `update` (and the filter grammar it shares with `export`),
+ * end to end: the built CLI in a child process against an emulator in this process.
+ */
+import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Contact } from '../../src/pylon/types.js';
+import type { Emulator } from '../../src/emulator/index.js';
+import { FAST_RATE, envFor, runCli, startEmulator, tempDir } from '../helpers/cli.js';
+import { seedContacts } from '../update/seed.js';
+
+const FAST = ['--rate', FAST_RATE, '--concurrency', '4'];
+const snapshot = (emulator: Emulator): Contact[] => structuredClone([...emulator.store.all()]);
+
+async function seeded(t: Parameters<typeof startEmulator>[0], count: number) {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, count);
+  return { emulator, dir: tempDir(t, 'pylon-update-flags-'), env: envFor(emulator) };
+}
+
+test('a misspelt --set field is a usage error naming it and the nearest field, with or without --ignore-unknown-columns, and nothing changes', async (t) => {
+  const { emulator, dir, env } = await seeded(t, 10);
+  const before = snapshot(emulator);
+  const input = join(dir, 'e.csv');
+  writeFileSync(input, `email,Notes\n${before[0]!.email},hello\n${before[1]!.email},hi\n`);
+  const cases: string[][] = [
+    ['update', input, '--set', 'role=admin', '--yes'],
+    ['update', input, '--set', 'role=admin', '--ignore-unknown-columns', '--yes'],
+    ['update', input, '--set', 'role=admin', '--ignore-unknown-columns', '--dry-run'],
+    ['update', '--where', 'email~@', '--set', 'role=admin', '--yes'],
+    ['update', '--where', 'email~@', '--set', 'role=admin', '--ignore-unknown-columns', '--yes'],
+  ];
+  for (const args of cases) {
+    const result = await runCli([...args, ...FAST], { env, cwd: dir });
+    t.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    t.true(result.stderr.includes('Invalid option `--set`: no contact field is named "role" (did you mean portal_role?)'), result.stderr);
+    t.notRegex(result.stderr, /header/i, 'a flag is not a header');
+    t.notRegex(result.stderr, /\n\s+at /, 'no stack trace');
+  }
+  const typo = await runCli(['update', input, '--set', 'custom.tire=gold', '--ignore-unknown-columns', '--yes', ...FAST], { env, cwd: dir });
+  t.is(typo.code, 2, typo.stderr);
+  t.true(typo.stderr.includes('no contact field is named "custom.tire" (did you mean custom.tier?)'), typo.stderr);
+  t.is(emulator.stats().requests.patch, 0);
+  t.deepEqual(snapshot(emulator), before);
+});
