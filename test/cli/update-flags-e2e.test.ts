@@ -44,3 +44,24 @@ test('a misspelt --set field is a usage error naming it and the nearest field, w
   t.is(emulator.stats().requests.patch, 0);
   t.deepEqual(snapshot(emulator), before);
 });
+
+test('--where and export --filter refuse "or", && and a comma-separated "in" list (exit 2, before any request), naming the grammar', async (t) => {
+  const { emulator, dir, env } = await seeded(t, 10);
+  const [a, b] = snapshot(emulator);
+  const cases: Array<[string, RegExp]> = [
+    [`email=${a!.email} or email=${b!.email}`, /"or" does not join expressions \(only " and " does; for one of several values write field in a\|b/],
+    [`email!=${a!.email} or email!=${b!.email}`, /"or" does not join expressions/],
+    [`email in ${a!.email},${b!.email}`, /a comma in .* \(the values of "in" are separated with \|: field in a\|b/],
+    ['tier=gold && email~acme', /"&&" does not join expressions/],
+  ];
+  for (const [expression, message] of cases) {
+    for (const args of [['update', '--where', expression, '--set', 'portal_role=admin', '--yes'], ['export', join(dir, 'out.csv'), '--filter', expression]]) {
+      const result = await runCli([...args, ...FAST], { env, cwd: dir });
+      t.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      t.regex(result.stderr, message);
+      t.true(result.stderr.includes(`Invalid option \`${args[0] === 'update' ? '--where' : '--filter'}\``), result.stderr);
+      t.notRegex(result.stderr, /\n\s+at /, 'no stack trace');
+    }
+  }
+  t.is(Object.values(emulator.stats().requests).reduce((x, y) => x + y, 0), 0, 'no request');
+});

@@ -100,7 +100,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     rowFlags(yargs)
       .positional('file', { describe: 'CSV with an email or id column (- for stdin); omit with --where', coerce: (v: unknown) => (v === undefined ? undefined : filePositional(v)) })
       .option('set', { type: 'string', array: true, describe: 'field=value applied to every selected contact (repeatable), e.g. portal_role=member or custom.tier=gold' })
-      .option('where', { type: 'string', describe: 'Select contacts through search instead of a file, e.g. "email~@acme.com" or "account_id=…"' })
+      .option('where', { type: 'string', describe: 'Select contacts through search instead of a file, e.g. "email~@acme.com", "email in a|b", expressions joined with " and " (no "or")' })
       .options(guardOptions)
       .options(undoOption)
       // Undo files write empty values as this marker, so update clears with it unless told otherwise.
