@@ -191,7 +191,7 @@ export const writePolicyOptions = {
 
 /** The guards before writing of update and apply (apply words them for its plan). */
 export const guardOptions = {
-  'max-changes': { type: 'number', describe: 'Abort with zero writes when more contacts than this would change (with --sync, the removals count too)' },
+  'max-changes': { type: 'number', describe: 'Abort with zero writes when more contacts than this would change (with --sync, the removals count too); a --plan-out plan records it for apply' },
   yes: { type: 'boolean', alias: 'y', default: false, describe: 'Do not ask for confirmation on a terminal' },
   'max-removals': { type: 'number', default: 10, describe: 'With --sync: stop with zero writes when more contacts than this would lose the value' },
 } satisfies Record<string, Options>;

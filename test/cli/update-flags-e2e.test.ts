@@ -3,11 +3,12 @@
  * end to end: the built CLI in a child process against an emulator in this process.
  */
 import test from 'ava';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Contact } from '../../src/pylon/types.js';
 import type { Emulator } from '../../src/emulator/index.js';
-import { FAST_RATE, envFor, runCli, startEmulator, tempDir } from '../helpers/cli.js';
+import type { SavedPlan } from '../../src/update/plan-file.js';
+import { FAST_RATE, envFor, runCli, startEmulator, tempDir, writes } from '../helpers/cli.js';
 import { seedContacts } from '../update/seed.js';
 
 const FAST = ['--rate', FAST_RATE, '--concurrency', '4'];
@@ -64,4 +65,38 @@ test('--where and export --filter refuse "or", && and a comma-separated "in" lis
     }
   }
   t.is(Object.values(emulator.stats().requests).reduce((x, y) => x + y, 0), 0, 'no request');
+});
+
+test('--plan-out gives the --max-changes verdict (exit 1, with --dry-run too), the plan carries the guard, and apply enforces it unless given its own --max-changes', async (t) => {
+  const { emulator, dir, env } = await seeded(t, 10);
+  const before = snapshot(emulator);
+  const chosen = before.slice(0, 3);
+  const input = join(dir, 'e.csv');
+  writeFileSync(input, ['email', ...chosen.map((c) => c.email)].join('\n') + '\n');
+  for (const dryRun of [[], ['--dry-run']]) {
+    const planPath = join(dir, `plan${dryRun.length}.json`);
+    const made = await runCli(['update', input, '--set', 'custom.notes=guarded', '--max-changes', '1', '--plan-out', planPath, ...dryRun, ...FAST], { env, cwd: dir });
+    t.is(made.code, 1, made.stderr);
+    t.true(made.stderr.includes('guard: apply would stop before writing anything: 3 contacts would change, more than --max-changes 1.'), made.stderr);
+    t.true(existsSync(planPath), 'the plan is written for review');
+    t.deepEqual((JSON.parse(readFileSync(planPath, 'utf8')) as SavedPlan).guard, { maxChanges: 1 });
+  }
+  const json = await runCli(['update', input, '--set', 'custom.notes=guarded', '--max-changes', '1', '--plan-out', join(dir, 'j.json'), '--json', ...FAST], { env, cwd: dir });
+  t.is(json.code, 1, json.stderr);
+  t.like(JSON.parse(json.stdout.trim().split('\n').pop()!), { wouldStop: { code: 'RUN_GUARD' } });
+
+  const refused = await runCli(['apply', join(dir, 'plan0.json'), '--yes', ...FAST], { env, cwd: dir });
+  t.is(refused.code, 1, refused.stderr);
+  t.true(refused.stderr.includes("more than the plan's --max-changes 1 (given when it was made; apply it with a larger --max-changes to allow more)"), refused.stderr);
+  t.is(writes(emulator), 0);
+  t.deepEqual(snapshot(emulator), before);
+
+  const allowed = await runCli(['apply', join(dir, 'plan0.json'), '--yes', '--max-changes', '3', ...FAST], { env, cwd: dir });
+  t.is(allowed.code, 0, allowed.stderr);
+  t.is(emulator.stats().requests.patch, 3);
+
+  // Within its guard, a plan is made as before (exit 0, no guard line).
+  const within = await runCli(['update', input, '--set', 'custom.notes=other', '--max-changes', '3', '--plan-out', join(dir, 'ok.json'), ...FAST], { env, cwd: dir });
+  t.is(within.code, 0, within.stderr);
+  t.false(within.stderr.includes('guard:'));
 });
