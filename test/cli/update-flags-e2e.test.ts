@@ -100,3 +100,15 @@ test('--plan-out gives the --max-changes verdict (exit 1, with --dry-run too), t
   t.is(within.code, 0, within.stderr);
   t.false(within.stderr.includes('guard:'));
 });
+
+test('https:// to a plain-http server stops at once (no retry): the message says the server does not speak TLS and suggests http://', async (t) => {
+  const { emulator, dir, env } = await seeded(t, 3);
+  const host = new URL(emulator.url).host;
+  const result = await runCli(['export', join(dir, 'out.csv'), '--base-url', `https://${host}`], { env, cwd: dir });
+  t.is(result.code, 1, result.stderr);
+  t.true(result.stderr.includes(`could not connect to https://${host}: the server does not speak TLS (https) at that address (EPROTO)`), result.stderr);
+  t.true(result.stderr.includes(`use http://${host} (--base-url or PYLON_BASE_URL)`), result.stderr);
+  t.regex(result.stderr, /retries 0\b/);
+  t.notRegex(result.stderr, /after \d+ retr/);
+  t.notRegex(result.stderr, /\n\s+at /, 'no stack trace');
+});
