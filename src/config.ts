@@ -36,6 +36,8 @@ export interface ConnectionOptions {
   rates: Record<EndpointKey, number>;
   rateWindowMs: number;
   timeoutMs: number;
+  /** Called before each write (create, PATCH, delete) is sent; a throw stops that write unsent (the audit log's check: cli/audit.ts). */
+  beforeWrite?: () => void;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);

@@ -9,7 +9,7 @@
  * The path is checked writable before the run's first write. Each record is one
  * write(2) in append mode, so concurrent runs never interleave within a line.
  */
-import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, statfsSync, writeSync, fsyncSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, PylonCliError } from '../errors.js';
@@ -158,4 +158,30 @@ export function appendAuditRecord(path: string, record: AuditRecord): void {
   } catch (error) {
     throw new PylonCliError('OUTPUT_WRITE', `Cannot append to the audit log ${path}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** Free space the audit log's disk must keep for the run's record (one line of about 1 KB; a long command line makes it longer). */
+export const AUDIT_RESERVE_BYTES = 16 * 1024;
+
+/**
+ * The check made before each write of a run: the record is appended when the run ends, so a disk that fills
+ * meanwhile would leave writes to Pylon with no record. Once the log's disk has less than AUDIT_RESERVE_BYTES
+ * free, the next write is not sent: the run stops (OUTPUT_WRITE, exit 1), its journal kept, and `--resume`
+ * finishes it once there is room. `/dev/null` (no record asked for) is never checked.
+ */
+export function auditLogGuard(path: string): () => void {
+  if (resolve(path) === '/dev/null') return () => undefined;
+  const folder = dirname(resolve(path));
+  return () => {
+    let free: number;
+    try {
+      const fs = statfsSync(folder);
+      free = fs.bavail * fs.bsize;
+    } catch (error) {
+      throw new PylonCliError('OUTPUT_WRITE', `Cannot append to the audit log ${path}: ${(error as Error).message}. The run stopped before its next write to Pylon; fix it, then run the same command with --resume.`, { cause: error });
+    }
+    if (free < AUDIT_RESERVE_BYTES) {
+      throw new PylonCliError('OUTPUT_WRITE', `Cannot append to the audit log ${path}: its disk is full (${free} bytes free), so this run's record could not be kept. The run stopped before its next write to Pylon; free space on that disk, then run the same command with --resume.`);
+    }
+  };
 }

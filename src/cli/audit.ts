@@ -1,7 +1,8 @@
 /** The CLI side of the audit log: the flag, the up-front check, and the record appended after a run that wrote. */
 import type { Options } from 'yargs';
 import type { ImportStats } from '../import/run-import.js';
-import { appendAuditRecord, auditRecord, checkAuditLog, defaultAuditLogPath } from '../audit/audit-log.js';
+import { appendAuditRecord, auditLogGuard, auditRecord, checkAuditLog, defaultAuditLogPath } from '../audit/audit-log.js';
+import type { ConnectionOptions } from '../config.js';
 import type { RunTarget } from '../update/target.js';
 import { resolveFrom, type CliContext } from './context.js';
 
@@ -20,6 +21,11 @@ export function openAuditLog(flag: string | undefined, ctx: CliContext): string 
   const option = flag !== undefined ? '--audit-log' : ctx.env.PYLON_AUDIT_LOG ? 'PYLON_AUDIT_LOG' : undefined;
   checkAuditLog(path, { createFolder: option === undefined, option: option ?? '--audit-log' });
   return path;
+}
+
+/** The connection of a run that keeps its record in `path`: each write is checked against the log's disk first (auditLogGuard). */
+export function guardedByAuditLog<C extends ConnectionOptions>(connection: C, path: string | undefined): C {
+  return path === undefined ? connection : { ...connection, beforeWrite: auditLogGuard(path) };
 }
 
 /** Appends the run's record; a failure to append is reported, and the run's exit code stands. */

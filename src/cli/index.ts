@@ -25,15 +25,16 @@ function commandName(argv: readonly string[]): string | undefined {
  * is read: a word after a flag may be that flag's value. Returns the argv to parse; an unknown
  * command throws the usage error.
  */
-function readCommandWord(argv: string[]): string[] {
+async function readCommandWord(argv: string[]): Promise<string[]> {
   const names = lazyCommands.flatMap((command) => command.names);
-  argv = commandFirst(argv, names);
-  const [first, second] = argv;
+  argv = await commandFirst(argv, names);
+  const [first] = argv;
   if (first === undefined || first.startsWith('-')) return argv;
   if (first === 'version') return ['--version'];
   if (first === 'help') {
-    // Bare `help` (or `help --…`) is yargs' root help.
-    if (second === undefined || second.startsWith('-')) return argv;
+    // `help` names its topic wherever the flags sit (`help --json import`); bare `help` is yargs' root help.
+    const second = argv.slice(1).find((arg) => !arg.startsWith('-'));
+    if (second === undefined) return ['--help'];
     if (second === 'help' || second === 'version') return ['--help'];
     if (!names.includes(second)) throw new Error(unknownCommandMessage(second, names));
     return [second, '--help'];
@@ -46,13 +47,48 @@ function readCommandWord(argv: string[]): string[] {
  * Options typed before the command word (`--dry-run import contacts.csv`) moved after it, where
  * the command reads them: yargs would read the command word as the value of the option before it
  * and report the file as an unknown option. The command word is the first argument that names a
- * command; the arguments before it keep their order, so an option's value stays with it.
+ * command (or `help`) and is not the value of the option before it: in `--columns export export
+ * out.csv` the first `export` is the value of --columns, as the command's own options say. The
+ * arguments before it keep their order, so an option's value stays with it.
  */
-function commandFirst(argv: string[], names: readonly string[]): string[] {
+async function commandFirst(argv: string[], names: readonly string[]): Promise<string[]> {
   if (argv[0] === undefined || !argv[0].startsWith('-')) return argv;
-  const at = argv.findIndex((arg) => names.includes(arg));
-  if (at === -1) return argv;
-  return [argv[at], ...argv.slice(at + 1), ...argv.slice(0, at)];
+  const words = [...names, 'help'];
+  // Read by the options of every command named on the line: in `--table import export out.csv` the
+  // option before `import` is export's, and which command is meant is what this works out.
+  const takesValue = new Set<string>();
+  for (const name of new Set(argv.filter((arg) => names.includes(arg)))) for (const option of await valueOptionsOf(name)) takesValue.add(option);
+  for (let at = 1; at < argv.length; at += 1) {
+    if (!words.includes(argv[at]!) || isValueAt(argv, at, takesValue)) continue;
+    return [argv[at]!, ...argv.slice(at + 1), ...argv.slice(0, at)];
+  }
+  return argv;
+}
+
+/** Whether argv[at] is the value of an option before it: a known option that takes one, written without `=`. */
+function isValueAt(argv: readonly string[], at: number, takesValue: ReadonlySet<string>): boolean {
+  for (let i = 0; i < at; i += 1) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('-') || arg.includes('=')) continue;
+    if (takesValue.has(arg.replace(/^--?/, ''))) {
+      if (i + 1 === at) return true;
+      i += 1;
+    }
+  }
+  return false;
+}
+
+/** The names and aliases of a command's options that take a value (not boolean or count), from its builder. */
+async function valueOptionsOf(name: string): Promise<Set<string>> {
+  const lazy = lazyCommands.find((command) => command.names.includes(name));
+  if (!lazy) return new Set();
+  const { builder } = await lazy.load();
+  const root = yargs([]);
+  const built = typeof builder === 'function' ? (builder(root) as Argv) : root.options(builder ?? {});
+  // getOptions is yargs' own (not in its types): the keys, and which of them are boolean or count.
+  const options = (built as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; boolean: string[]; count: string[]; alias: Record<string, string[]> };
+  const flags = new Set([...options.boolean, ...options.count].flatMap((key) => [key, ...(options.alias[key] ?? [])]));
+  return new Set(Object.keys(options.key).filter((key) => !flags.has(key)));
 }
 
 /** The names of a command's positionals, from its command string ('import <file>' → ['file']). */
@@ -130,7 +166,7 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
   try {
     let helpOrVersion = false;
     let parseError: unknown;
-    words = readCommandWord(argv);
+    words = await readCommandWord(argv);
     const cli = await buildCli(words, context, knownOptions);
     // With a parse callback yargs hands usage errors to the callback instead of
     // throwing, and gives us help/version text to print on our own stdout.

@@ -4,6 +4,7 @@ import type { CliContext } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { formatDuration } from './progress.js';
 import { describeTarget, type RunTarget } from '../update/target.js';
+import { counted } from '../plural.js';
 
 const n = (value: number) => value.toLocaleString('en-US');
 
@@ -43,7 +44,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   const lines: string[] = [];
   const dry = stats.dryRun;
   const state = (stats.fatal ? 'stopped' : stats.interrupted ? 'interrupted' : dry ? 'planned' : 'done') + (stats.planning ? ' while planning' : '');
-  lines.push(`${options.verb} ${options.input}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${n(stats.total)} rows read${stats.syncRemovals ? ` and ${n(stats.syncRemovals)} contacts not in the file (--sync)` : ''}`);
+  lines.push(`${options.verb} ${options.input}: ${state} after ${formatDuration(stats.durationMs / 1000)}, ${counted(stats.total, 'row')} read${stats.syncRemovals ? ` and ${counted(stats.syncRemovals, 'contact')} not in the file (--sync)` : ''}`);
   if (options.target) lines.push(`  target: ${describeTarget(options.target)}`);
   if (stats.total === 0 && options.verb.startsWith('Import') && !stats.fatal && !stats.interrupted) {
     // Stdin says the same as a file: a pipe from an export that matched nothing is as easy to miss.
@@ -58,7 +59,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     lines.push('  nothing was written: the run plans every row before its first write, and it stopped while planning');
     lines.push(`  planned so far: ${outcome.trim()}`);
     const next = stats.journalPath ? 'run the same command with --resume to plan and run it' : 'run the same command again';
-    lines.push(stats.notProcessed > 0 ? `  not planned: ${n(stats.notProcessed)} rows — ${next}` : `  next: ${next}`);
+    lines.push(stats.notProcessed > 0 ? `  not planned: ${counted(stats.notProcessed, 'row')} — ${next}` : `  next: ${next}`);
   } else {
     lines.push(outcome);
     if (stats.resumed > 0) {
@@ -76,7 +77,10 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
       : options.input === '-'
         ? 'no journal was kept for stdin; import the same input again (rows already done are found unchanged)'
         : 'no journal was kept; run the same command again (contacts already done are found unchanged)';
-    lines.push(`  not processed: ${n(stats.notProcessed)} rows — ${next}`);
+    lines.push(`  not processed: ${counted(stats.notProcessed, 'row')} — ${next}`);
+  } else if (stats.interrupted && !stats.planning && !dry && stats.total === 0) {
+    // Ctrl-C before the first row was read (GET /me unanswered): say what is left, as for rows not processed.
+    lines.push(`  nothing was written: the run was interrupted before it read its first row; ${stats.journalPath ? 'run the same command with --resume to finish' : 'run the same command again'}`);
   }
   lines.push(`  API calls: ${calls(stats)}; retries ${n(stats.retries)}, rate-limited ${n(stats.rateLimited)}${stats.lookupStrategy ? `; lookup by ${stats.lookupStrategy}` : ''}`);
   if (dry && stats.plannedCalls && !stats.planning) {
@@ -85,7 +89,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
       .map(([e, c]) => `${e} ${n(c ?? 0)}`)
       .join(', ');
     // Counted from the rows planned: a dry run that stopped short would understate the real run's calls.
-    if (stats.notProcessed > 0) lines.push(`  the real run: not known, since ${n(stats.notProcessed)} rows were not planned (so far: ${planned || 'no calls'})`);
+    if (stats.notProcessed > 0) lines.push(`  the real run: not known, since ${counted(stats.notProcessed, 'row')} ${stats.notProcessed === 1 ? 'was' : 'were'} not planned (so far: ${planned || 'no calls'})`);
     else lines.push(`  the real run: ${planned || 'no calls'}; about ${formatDuration(stats.etaSeconds ?? 0)} at the configured rates`);
   }
   const drifted = (stats as ImportStats & { drifted?: number }).drifted ?? 0;
@@ -102,7 +106,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   // A report the run could not write (a full disk) is named as such, never as a file to open; one a stop left short says so.
   const resume = stats.journalPath ? 'run the same command with --resume: it writes it again, complete' : undefined;
   for (const { report, path } of stats.unwritten ?? []) lines.push(`  ${report === 'errors' ? 'error report' : 'results'}: not written (the run stopped before it could write ${path})${resume ? `; ${resume}` : ''}`);
-  const short = stats.notProcessed > 0 ? ` (incomplete: the ${n(stats.notProcessed)} rows not processed are not in it${resume ? `; ${resume}` : ''})` : '';
+  const short = stats.notProcessed > 0 ? ` (incomplete: the ${counted(stats.notProcessed, 'row')} not processed ${stats.notProcessed === 1 ? 'is' : 'are'} not in it${resume ? `; ${resume}` : ''})` : '';
   if (stats.failed > 0 && stats.errorsPath) {
     if (!existsSync(stats.errorsPath)) lines.push(`  error report: not written (the run stopped before it could write ${stats.errorsPath})${resume ? `; ${resume}` : ''}`);
     else if (short) lines.push(`  error report: ${stats.errorsPath}${short}`);

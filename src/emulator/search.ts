@@ -4,6 +4,7 @@
  * A filter compiles once into a predicate plus, where an index helps (id,
  * email, account_id with equals/in), a sorted list of candidate positions.
  */
+import { CUSTOM_FIELD_OPERATORS } from '../pylon/custom-field-operators.js';
 import type { Contact } from '../pylon/types.js';
 import { badRequest } from './api-error.js';
 import { MSG } from './messages.js';
@@ -20,23 +21,8 @@ export interface CompiledFilter {
   candidates(): number[] | undefined;
 }
 
-const TEXT_OPS = ['equals', 'not_equals', 'in', 'not_in', 'string_contains', 'string_does_not_contain', 'is_set', 'is_unset'];
-const NUMBER_OPS = ['equals', 'not_equals', 'in', 'not_in', 'greater_than', 'less_than', 'greater_than_or_equals', 'less_than_or_equals', 'is_set', 'is_unset'];
-const TIME_OPS = ['equals', 'not_equals', 'time_is_after', 'time_is_before', 'time_range', 'is_set', 'is_unset'];
-
-/** Operators per custom-field type (Pylon lists none; these are the emulator's choice). */
-const CUSTOM_OPS: Record<string, string[]> = {
-  text: TEXT_OPS,
-  url: TEXT_OPS,
-  user: TEXT_OPS,
-  select: ['equals', 'not_equals', 'in', 'not_in', 'is_set', 'is_unset'],
-  multiselect: ['contains', 'does_not_contain', 'is_set', 'is_unset'],
-  number: NUMBER_OPS,
-  decimal: NUMBER_OPS,
-  boolean: ['equals', 'not_equals', 'is_set', 'is_unset'],
-  date: TIME_OPS,
-  datetime: TIME_OPS,
-};
+/** Operators per custom-field type (Pylon lists none; the table the CLI checks filters against). */
+const CUSTOM_OPS: Readonly<Record<string, readonly string[]>> = CUSTOM_FIELD_OPERATORS;
 
 /** Built-in fields and their documented operators. */
 const BUILTIN_OPS: Record<string, string[]> = {

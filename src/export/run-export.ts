@@ -240,7 +240,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   const definitions = await client.listCustomFields({ signal });
   // A field Pylon cannot filter on is a usage error before the first search (as update --where), not a server 400 that leaves a failed run's report and manifest.
   // Sent as resolveFilter rewrites it (an operator the field allows); the manifest and state keep the filter as given.
-  const filter = options.filter ? resolveFilter(options.filter, definitions, '--filter') : undefined;
+  const filter = options.filter ? resolveFilter(options.filter, definitions, '--filter', hooks.onNote) : undefined;
   const columns = selectColumns(availableColumns(definitions), options.columns);
   stats.columns = columns.map((c) => c.name);
   // Read before the columns are named: a field keeps the column the table, the state or the last manifest gave it (typedColumns).

@@ -103,8 +103,9 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       return { kind: 'fail', row: email === undefined ? row : { ...row, email }, issue: item.issue };
     }
     if (item.error) {
-      // An encoding, lost-digits or uncalculated-formula error is about one cell, not the row's width (and a migration's source row is wider than the transformed header).
-      const code = item.error.code === 'ROW_ENCODING' || item.error.code === 'ROW_XLSX_LOST_DIGITS' || item.error.code === 'ROW_XLSX_FORMULA_NO_VALUE' ? item.error.code : 'ROW_MALFORMED';
+      // An encoding, lost-digits, uncalculated-formula or field-twice error is about one cell, not the row's width (and a migration's source row is wider than the transformed header).
+      const code =
+        item.error.code === 'ROW_ENCODING' || item.error.code === 'ROW_XLSX_LOST_DIGITS' || item.error.code === 'ROW_XLSX_FORMULA_NO_VALUE' || item.error.code === 'ROW_FIELD_TWICE' ? item.error.code : 'ROW_MALFORMED';
       const extra = code === 'ROW_MALFORMED' && item.cells.length > headerWidth ? `; cells beyond the header: ${JSON.stringify(item.cells.slice(headerWidth))}` : '';
       // The reader's code is named when it is not the row's own (ROW_MALFORMED covers several); the results file already starts with the row's.
       const reader = item.error.code === code ? '' : ` (${item.error.code})`;

@@ -209,13 +209,15 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     };
     const dispatcher = createDispatcher({ client, lookup, pool, ledger: dispatchLedger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
 
-    const preparation = { columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient }, options: { ...options, externalIdsPerLabel: clears.externalIdUnderOtherLabel()?.takes ?? false }, headerWidth: reportHeader.length, report: reportColumnsOf(reportHeader) };
+    const datesAsMidnight = { count: 0 };
+    const preparation = { columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient, datesAsMidnight }, options: { ...options, externalIdsPerLabel: clears.externalIdUnderOtherLabel()?.takes ?? false }, headerWidth: reportHeader.length, report: reportColumnsOf(reportHeader) };
     const prepare = createRowPreparer({ ...preparation, duplicates, journal });
     // migration: --create-accounts creates the accounts of the rows that will be written, judged by the same checks on a
     // pass of their own (a duplicate index of its own under `first`; the pre-scan's, which only reads, under last|error).
     let accountCreates = 0;
     if (migration.createAccounts) {
-      const check = createRowPreparer({ ...preparation, duplicates: options.onDuplicate === 'first' ? createDuplicateTracker(stats.estimatedRows) : duplicates });
+      // Its own tally: the rows pass counts the dates of the run's warning.
+      const check = createRowPreparer({ ...preparation, validation: { ...preparation.validation, datesAsMidnight: { count: 0 } }, duplicates: options.onDuplicate === 'first' ? createDuplicateTracker(stats.estimatedRows) : duplicates });
       accountCreates = await migration.createAccounts((item) => check(item).kind === 'lookup');
     }
     migration.settle?.(false); // the duplicate pre-scan's last row is no row of this pass
@@ -275,6 +277,12 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     await pool.drain();
     await dispatcher.finishDeferred();
     stats.warnings.push(...rowSource.warnings);
+    if (datesAsMidnight.count > 0) {
+      const n = datesAsMidnight.count;
+      stats.warnings.push(
+        `${n} date${n === 1 ? '' : 's'} without a time ${n === 1 ? 'was' : 'were'} read as midnight UTC (…T00:00:00Z) for a datetime field. If another time or zone is meant, write it with its offset (2024-11-02T09:00:00+01:00)`,
+      );
+    }
     if (unkeyed > 0) {
       stats.warnings.push(
         `${unkeyed} row${unkeyed === 1 ? ' has' : 's have'} no email, id or external id: nothing can find ${unkeyed === 1 ? 'its contact' : 'their contacts'} again, so every run of this file creates ${unkeyed === 1 ? 'it' : 'them'} anew (a second run would duplicate ${unkeyed === 1 ? 'it' : 'them'}). Before running the file again, give such rows an id column (--external-id-column), or remove the rows already imported`,

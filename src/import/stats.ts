@@ -96,3 +96,12 @@ export function stoppedAtStart(client: { stats: Pick<ImportStats, 'calls' | 'ret
   const { calls, retries, rateLimited } = client.stats;
   return { ...createImportStats({ calls, dryRun, errorsPath: null }), retries, rateLimited, fatal, durationMs: Date.now() - started };
 }
+
+/**
+ * The stats of a run that Ctrl-C stopped before it read anything (while `GET /me` was unanswered): nothing was
+ * done; `journalPath` names the journal the run keeps for --resume, when it had begun one.
+ */
+export function interruptedAtStart(client: { stats: Pick<ImportStats, 'calls' | 'retries' | 'rateLimited'> }, dryRun: boolean, started: number, journalPath?: string): ImportStats {
+  const { calls, retries, rateLimited } = client.stats;
+  return { ...createImportStats({ calls, dryRun, errorsPath: null }), retries, rateLimited, interrupted: true, durationMs: Date.now() - started, ...(journalPath ? { journalPath } : {}) };
+}

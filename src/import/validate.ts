@@ -24,6 +24,8 @@ export interface ValidationContext {
    * with BEYOND_SPEC): the value is sent as written and Pylon decides.
    */
   lenient?: boolean;
+  /** Counts the dates (no time) a datetime field took as midnight UTC, for the run's one warning. */
+  datesAsMidnight?: { count: number };
 }
 
 /** Ends the message of every check Pylon's spec and docs do not state (see docs/errors.md). */
@@ -67,7 +69,7 @@ export function compileValidator(plan: ColumnPlan, context: ValidationContext): 
     if (target.kind === 'standard') rules.push({ index, header, ...standardRule(target.column, header, lenient) });
     else if (target.kind === 'custom') {
       const definition = context.customFields.get(target.slug) ?? target.definition;
-      rules.push({ index, header, ...customRule(definition, header, lenient) });
+      rules.push({ index, header, ...customRule(definition, header, lenient, context.datesAsMidnight) });
     }
   }
   const headerOf = (column: ImportColumn) => {
@@ -217,9 +219,9 @@ function standardRule(column: ImportColumn, header: string, lenient: boolean): R
 }
 
 /** A custom field's rule: read-only check, then the type's parser. */
-function customRule(definition: CustomFieldDefinition, header: string, lenient: boolean): Rule {
+function customRule(definition: CustomFieldDefinition, header: string, lenient: boolean, datesAsMidnight?: { count: number }): Rule {
   const { slug } = definition;
-  const strict = customParser(definition);
+  const strict = customParser(definition, datesAsMidnight);
   // Lenient: a value refused only by a format Pylon does not document is sent as written.
   const parse: CustomParser = lenient && BEYOND_SPEC_TYPES.has(definition.type) ? (v) => {
     const parsed = strict(v);
@@ -254,7 +256,7 @@ const BEYOND_SPEC_TYPES = new Set(['number', 'decimal', 'boolean', 'date', 'date
 /** Cell → value, or a string explaining why it is invalid, or undefined for "nothing to set". */
 type CustomParser = (value: string) => Exclude<DesiredCustomValue, null> | string | undefined;
 
-function customParser(definition: CustomFieldDefinition): CustomParser {
+function customParser(definition: CustomFieldDefinition, datesAsMidnight?: { count: number }): CustomParser {
   const shown = (v: string) => JSON.stringify(v);
   switch (definition.type) {
     case 'select':
@@ -326,6 +328,13 @@ function customParser(definition: CustomFieldDefinition): CustomParser {
       return (v) => {
         const iso = parseDateTime(v);
         if (iso !== undefined) return { value: iso };
+        // A date alone (an XLSX date cell, a CSV's 2024-11-02) is that day's start in UTC, as ECMAScript and RFC 3339's
+        // full-date read it, rather than a failed row; the run says once how many were read so.
+        const day = isDate(v) ? v : undefined;
+        if (day !== undefined) {
+          if (datesAsMidnight) datesAsMidnight.count++;
+          return { value: `${day}T00:00:00.000Z` };
+        }
         // A date-time without a zone names no instant: which one is the source's to say, never guessed here.
         if (ZONELESS_DATE_TIME.test(v)) {
           return `${shown(v)} has no time zone, so it names no instant: add Z if it is UTC (${v.replace(' ', 'T')}${/:\d{2}:\d{2}/.test(v) ? '' : ':00'}Z) or its offset (e.g. +01:00), or export it from the source with one${BEYOND_SPEC}`;

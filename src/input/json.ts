@@ -42,7 +42,7 @@ export interface JsonSourceOptions {
  * `badBytes`: the paths whose key or value held bad bytes (`value` then has them read back, `readBadBytes`);
  * `byteValues`: those bytes' values, for the message.
  */
-type Raw = { line: number; text?: string; value?: unknown; error?: string; badBytes?: string[]; byteValues?: number[] };
+type Raw = { line: number; text?: string; value?: unknown; error?: string; badBytes?: string[]; byteValues?: number[]; keyTwice?: string };
 
 export function createJsonSource(options: JsonSourceOptions): RecordSource {
   const name = options.name ?? (typeof options.input === 'string' ? (options.input === '-' ? 'stdin' : options.input) : 'input');
@@ -210,7 +210,9 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         return { line: raw.line, error: readBadBytes(`${where(raw.line)} is ${Array.isArray(value) ? 'an array' : typeof value === 'number' ? raw.text : JSON.stringify(value)}, not a JSON object`) };
       }
-      if (!bad) return { line: raw.line, value };
+      // JSON.parse keeps the last of a key written twice in one object, without a word.
+      const keyTwice = repeatedKey(raw.text);
+      if (!bad) return { line: raw.line, value, ...(keyTwice ? { keyTwice } : {}) };
       // Bad bytes are only ever inside strings here (elsewhere the text is not JSON), so the text with them read as
       // windows-1252 parses to the same record, every byte kept and readable: what the error report shows.
       const badBytes = [...flatten(value)].filter(([path, cell]) => hasBadBytes(path) || hasBadBytes(cell)).map(([path]) => readBadBytes(path));
@@ -296,6 +298,8 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
       const message = badBytesMessage(where(raw.line), raw.badBytes.map((path) => [path, flat.get(path) ?? ''] as const), encoding, raw.byteValues);
       return { line: raw.line, cells, error: { code: 'ROW_ENCODING', message } };
     }
+    const twice = raw.keyTwice ?? fieldTwice(raw.value);
+    if (twice) return { line: raw.line, cells, error: { code: 'ROW_FIELD_TWICE', message: `${where(raw.line)} ${twice}` } };
     return { line: raw.line, cells };
   }
 
@@ -404,3 +408,76 @@ export function flatten(value: unknown, prefix = '', out = new Map<string, strin
   return out;
 }
 
+
+/**
+ * What a record says twice, as the rest of a message (`carries custom.seats twice: …`), or undefined. A dotted key and
+ * a nested object flatten to one path (`{"custom.seats": 3, "custom": {"seats": 4}}`), and `email` beside an `emails`
+ * list that does not hold it names two primary addresses: the flattened record would keep one value without a word.
+ */
+export function fieldTwice(value: unknown): string | undefined {
+  const seen = new Map<string, { key: string; cell: string }>();
+  let found: string | undefined;
+  const walk = (node: unknown, path: string, key: string): void => {
+    if (found) return;
+    if (node !== null && typeof node === 'object' && !Array.isArray(node) && Object.keys(node).length > 0) {
+      for (const [k, v] of Object.entries(node as Record<string, unknown>)) walk(v, path ? `${path}.${k}` : k, key ? `${key} → ${JSON.stringify(k)}` : JSON.stringify(k));
+      return;
+    }
+    const cell = flatten(node, path).get(path) ?? '';
+    const first = seen.get(path);
+    // The same value twice loses nothing.
+    if (first && first.cell !== cell) found = `carries ${path} twice: as ${first.key} (${JSON.stringify(first.cell)}) and as ${key} (${JSON.stringify(cell)}); keep one of them`;
+    else if (!first) seen.set(path, { key, cell });
+  };
+  walk(value, '', '');
+  if (found) return found;
+  const email = seen.get('email')?.cell.trim() ?? '';
+  const emails = seen.get('emails')?.cell ?? '';
+  if (email !== '' && emails.trim() !== '') {
+    const list = emails.split(MULTI_SEPARATOR).map((e) => e.trim().normalize('NFC').toLowerCase());
+    if (!list.includes(email.normalize('NFC').toLowerCase())) {
+      return `carries two primary emails: "email" (${JSON.stringify(email)}) is not in "emails" (${JSON.stringify(emails)}), the list of all the contact's addresses; add it to the list or remove one of the keys`;
+    }
+  }
+  return undefined;
+}
+
+const KEY = /"((?:[^"\\]|\\.)*)"\s*:/g;
+
+/**
+ * What a record's text says twice, as the rest of a message, when one object holds a key twice (`{"email": "a@x",
+ * "email": "b@x"}`), which JSON.parse reads as the last. The quick pass finds no key written twice anywhere in most
+ * records; only then is the text walked object by object (a key may repeat in different objects, `id` in a nested one).
+ */
+export function repeatedKey(text: string): string | undefined {
+  const keys = new Set<string>();
+  let again = false;
+  for (const [, key] of text.matchAll(KEY)) {
+    if (keys.has(key!)) {
+      again = true;
+      break;
+    }
+    keys.add(key!);
+  }
+  if (!again) return undefined;
+  const objects: Array<Map<string, string>> = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{') objects.push(new Map());
+    else if (c === '}') objects.pop();
+    else if (c === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const token = text.slice(i, end + 1);
+      i = end;
+      let next = end + 1;
+      while (/\s/.test(text[next] ?? '')) next++;
+      if (text[next] !== ':') continue;
+      const key = JSON.parse(token) as string;
+      const object = objects[objects.length - 1];
+      if (object?.has(key)) return `carries the key ${token} twice in one object; keep one of them`;
+      object?.set(key, token);
+    }
+  }
+  return undefined;
+}

@@ -195,8 +195,19 @@ async function loadSheet(path: string, sheetOption: string | undefined, name: st
   if (sheetName === undefined) throw new ConfigError('INPUT_FORMAT', `${name} has no sheets`, { option: '<file>' });
   const sheet = workbook.Sheets[sheetName] as unknown as { '!data'?: Cell[][]; '!ref'?: string };
   const rows = sheet['!data'] ?? [];
-  const headerRow = rows.findIndex((row) => row?.some((cell) => text(cell) !== ''));
+  // A formula never calculated is not blank: a header of such cells is the header, said below, not skipped as empty.
+  const headerRow = rows.findIndex((row) => row?.some((cell) => text(cell) !== '' || formulaWithoutValue(cell)));
   if (headerRow === -1) throw new ConfigError('INPUT_FORMAT', `Sheet "${sheetName}" of ${name} is empty: expected a header row${names.length > 1 ? ` (other sheets: ${names.filter((s) => s !== sheetName).join(', ')}; choose one with --sheet)` : ''}`, { option: '--sheet' });
+  // A formula's calculated value is its header; without one (a workbook written by openpyxl or SheetJS), the column would
+  // have no name, and its cells would read as values beyond the header in every row.
+  const uncalculated = (rows[headerRow] ?? []).findIndex((cell) => formulaWithoutValue(cell));
+  if (uncalculated !== -1) {
+    throw new ConfigError(
+      'INPUT_FORMAT',
+      `Header cell ${columnLetters(uncalculated)}${headerRow + 1} of sheet "${sheetName}" in ${name} holds a formula without a calculated value (=${rows[headerRow]![uncalculated]!.f}): the program that wrote the workbook did not calculate it, so the column has no name. Open the file in Excel or LibreOffice and save it (which calculates every formula), or type the column name in its place, then import it again`,
+      { option: '<file>' },
+    );
+  }
   const header = (rows[headerRow] ?? []).map((cell) => text(cell, ssf, date1904).trim());
   while (header.length > 0 && header[header.length - 1] === '') header.pop();
   if (names.length > 1 && sheetOption === undefined) warnings.push(`${name} has ${names.length} sheets; read the first, "${sheetName}" (choose another with --sheet)`);
@@ -297,14 +308,28 @@ export function lostDigits(cell: Cell | undefined): boolean {
   return cell?.t === 'n' && typeof cell.v === 'number' && Number.isInteger(cell.v) && !Number.isSafeInteger(cell.v);
 }
 
+/**
+ * A number that is not whole, in plain decimal notation, to the 15 significant digits Excel keeps (so a sum stored
+ * as 0.30000000000000004 reads 0.3, as Excel shows it), never in scientific notation (`1e-7` → `0.0000001`).
+ */
+export function plainNumber(v: number): string {
+  const rounded = Number(v.toPrecision(15));
+  const s = String(rounded);
+  if (!/e/i.test(s)) return s;
+  // Only tiny numbers reach here (a number past 1e21 is whole): as many places as its 15 digits need.
+  const places = Math.min(100, 15 - Math.floor(Math.log10(Math.abs(rounded))));
+  return rounded.toFixed(places).replace(/\.?0+$/, '');
+}
+
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /**
  * A cell as text: text cells as written; whole numbers from the stored value
  * with every digit (beyond 2^53, in scientific notation); dates (a date number
  * format) as ISO `YYYY-MM-DD`, with `THH:MM:SSZ` when the cell has a time (read as UTC); other
- * numbers as displayed unless the display is scientific notation; booleans as
- * TRUE/FALSE.
+ * numbers from their stored value in plain notation (`plainNumber`: `0.15` for a cell shown `15%`, `1200.5` for
+ * `$1,200.50`), whatever field they go to; a whole number formatted with zeros alone (`00000`) as shown, leading
+ * zeros kept; booleans as TRUE/FALSE.
  */
 export function text(cell: Cell | undefined, ssf?: Ssf, date1904 = false): string {
   // A stub: a cell the sheet lists without a value (formatted but empty, or a formula never calculated).
@@ -319,10 +344,14 @@ export function text(cell: Cell | undefined, ssf?: Ssf, date1904 = false): strin
         return Number.isInteger(v) ? day : `${day}T${pad(d.H)}:${pad(d.M)}:${pad(d.S)}Z`;
       }
     }
+    // A format of zeros alone (`00000`, Excel's zip code, an id padded to its width) shows the digits the value means:
+    // its leading zeros are part of the id, not of the number.
+    if (Number.isInteger(v) && v >= 0 && typeof cell.z === 'string' && /^0{2,}$/.test(cell.z) && cell.w !== undefined && /^\d+$/.test(cell.w)) return cell.w;
     // Beyond 2^53 the whole number (12345678901234567168) would claim digits the workbook never had.
     if (Number.isInteger(v)) return Number.isSafeInteger(v) ? String(v) : v.toExponential().toUpperCase();
-    if (cell.w === undefined || /e[+-]?\d/i.test(cell.w)) return String(v);
-    return cell.w;
+    // The stored value, not the display: `$1,200.50`, `15%`, `1.23E+03` and a General cell's 10 digits are what Excel
+    // shows, not the number (as pandas, Power Query and a database import read it).
+    return plainNumber(v);
   }
   if (cell.w !== undefined) return cell.w;
   if (cell.v === undefined || cell.v === null) return '';

@@ -45,6 +45,8 @@ export interface PylonClientOptions {
   pacingMargin?: number;
   retry?: Partial<RetryOptions>;
   onEvent?: (event: ClientEvent) => void;
+  /** Called before each write (create, PATCH, delete) goes out, retries included; a throw rejects the call, unsent. */
+  beforeWrite?: () => void;
   /** Jitter source for backoff, default Math.random. */
   random?: () => number;
 }
@@ -199,6 +201,8 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
       } catch {
         throw aborted(site, signal);
       }
+      // A write that must not go out (the audit log can no longer take the run's record) is stopped here, unsent.
+      if (endpoint === 'create' || endpoint === 'patch' || endpoint === 'delete') options.beforeWrite?.();
       stats.calls[endpoint] += 1;
       // A journal notes the send here: a request still waiting for its slot was never sent.
       call.onSent?.();

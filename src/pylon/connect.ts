@@ -9,6 +9,7 @@ export function connect(connection: ConnectionOptions, extra: Partial<PylonClien
     timeoutMs: connection.timeoutMs,
     rates: connection.rates,
     windowMs: connection.rateWindowMs,
+    beforeWrite: connection.beforeWrite,
     ...extra,
   });
 }

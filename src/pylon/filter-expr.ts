@@ -20,6 +20,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { editDistance } from '../edit-distance.js';
+import { CUSTOM_FIELD_OPERATORS } from './custom-field-operators.js';
 import type { Filter, FilterOperator } from './types.js';
 
 const OPERATORS: ReadonlySet<string> = new Set<FilterOperator>([
@@ -201,7 +202,10 @@ export const FIELD_OPERATORS: Readonly<Record<string, readonly FilterOperator[]>
   name: ['equals', 'in', 'not_in', 'string_contains'],
 };
 /** A multiselect custom field is multi-valued: the spec's operators for those are contains and does_not_contain (one option each). */
-const MULTISELECT_OPERATORS: readonly FilterOperator[] = ['contains', 'does_not_contain', 'is_set', 'is_unset'];
+const MULTISELECT_OPERATORS: readonly FilterOperator[] = CUSTOM_FIELD_OPERATORS.multiselect!;
+
+/** The operators whose values a select or multiselect field matches against its option slugs. */
+const OPTION_OPERATORS: readonly FilterOperator[] = ['equals', 'not_equals', 'in', 'not_in', 'contains', 'does_not_contain'];
 
 /** How the short grammar writes each operator (for messages). */
 const SHORT_FORM: Partial<Record<FilterOperator, string>> = {
@@ -218,18 +222,58 @@ function depthOf(node: Filter): number {
  * `email!=x` is `not_in [x]` (not_equals is not allowed on email), and on a multiselect field `=`,
  * `!=`, `in` and `not in` are contains / does_not_contain of each option. An operator with no such
  * equivalent (`email!~x`, `interests~api`) is a usage error naming the ones the field takes, before
- * the first search. Other custom fields are sent as written: Pylon lists no operators for them.
+ * the first search. Other custom fields take the operators of their type (custom-field-operators.ts);
+ * one outside them is refused the same way, and a type the table does not know is sent as written.
+ * A select or multiselect value that is an option's label is sent as the option's slug (said through
+ * onNote); one that is neither is refused, listing the option slugs.
  */
-export function resolveFilter(filter: Filter, definitions: ReadonlyArray<{ slug: string; type: string }>, option = '--where'): Filter {
+export function resolveFilter(
+  filter: Filter,
+  definitions: ReadonlyArray<{ slug: string; type: string; select_metadata?: { options: ReadonlyArray<{ slug: string; label: string }> } }>,
+  option = '--where',
+  onNote?: (message: string) => void,
+): Filter {
   checkFilterFields(filter, definitions.map((d) => d.slug), option);
   const types = new Map(definitions.map((d) => [d.slug, d.type]));
+  const options = new Map(definitions.map((d) => [d.slug, d.select_metadata?.options ?? []]));
+  const noted = new Set<string>();
+  // Search matches a select or multiselect field by its option slugs: a label (tier=Gold for the option gold)
+  // would match nothing and the run would end empty with exit 0, so it is sent as its option's slug, said in
+  // one line; a value that is neither is refused, listing the option slugs.
+  const optionValue = (field: string, value: string): string => {
+    const choices = options.get(field) ?? [];
+    if (choices.length === 0 || choices.some((o) => o.slug === value)) return value;
+    const byLabel = choices.find((o) => o.label === value) ?? choices.find((o) => o.label.toLowerCase() === value.toLowerCase()) ?? choices.find((o) => o.slug.toLowerCase() === value.toLowerCase());
+    if (!byLabel) {
+      const listed = choices.slice(0, 20).map((o) => (o.label === o.slug ? o.slug : `${o.slug} (${o.label})`)).join(', ');
+      throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: ${field} has no option ${JSON.stringify(value.slice(0, 60))}; Pylon's search matches it by option value: ${listed}${choices.length > 20 ? ', …' : ''}.`, { option });
+    }
+    if (!noted.has(`${field}\n${value}`)) {
+      noted.add(`${field}\n${value}`);
+      onNote?.(`${option}: ${field} ${JSON.stringify(value)} is taken as the option ${byLabel.slug} (${byLabel.label}); search matches options by value.`);
+    }
+    return byLabel.slug;
+  };
+  const withOptionValues = (node: Filter): Filter => {
+    const field = node.field!;
+    const type = types.get(field);
+    // Only the operators that compare whole values; one the field does not take is refused below as such.
+    if ((type !== 'select' && type !== 'multiselect') || !OPTION_OPERATORS.includes(node.operator)) return node;
+    return {
+      ...node,
+      ...(node.value !== undefined ? { value: optionValue(field, node.value) } : {}),
+      ...(node.values !== undefined ? { values: node.values.map((v) => optionValue(field, v)) } : {}),
+    };
+  };
   const refuse = (node: Filter, takes: string): never => {
-    const written = SHORT_FORM[node.operator] ? `${SHORT_FORM[node.operator]} (${node.operator})` : node.operator;
+    const short = SHORT_FORM[node.operator];
+    const written = short && short !== node.operator ? `${short} (${node.operator})` : node.operator;
     throw new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${option}\`: cannot filter ${node.field} with ${written}: Pylon's search takes ${node.field} with ${takes}.`, { option });
   };
   const leaf = (field: string, operator: FilterOperator, value: string): Filter => ({ field, operator, value });
   const visit = (node: Filter): Filter => {
     if (node.operator === 'and' || node.operator === 'or') return { ...node, subfilters: (node.subfilters ?? []).map(visit) };
+    node = withOptionValues(node);
     const field = node.field!;
     const builtin = FIELD_OPERATORS[field];
     if (builtin) {
@@ -238,7 +282,16 @@ export function resolveFilter(filter: Filter, definitions: ReadonlyArray<{ slug:
       const forms = builtin.map((op) => SHORT_FORM[op]!);
       return refuse(node, `${[...forms.slice(0, 1), '!=', ...forms.slice(1)].join(', ')} only (the API allows ${builtin.join(', ')} on it; != is sent as not_in)`);
     }
-    if (types.get(field) !== 'multiselect' || MULTISELECT_OPERATORS.includes(node.operator)) return node;
+    const type = types.get(field) ?? '';
+    if (type !== 'multiselect') {
+      const allowed = CUSTOM_FIELD_OPERATORS[type];
+      if (!allowed || allowed.includes(node.operator)) return node;
+      // The grammar's forms first; operators it has no form for are written in a JSON filter.
+      const forms = allowed.filter((op) => SHORT_FORM[op]).map((op) => SHORT_FORM[op]!);
+      const json = allowed.filter((op) => !SHORT_FORM[op]);
+      return refuse(node, `${forms.join(', ')}${json.length > 0 ? ` and, in a JSON filter, ${json.join(', ')}` : ''} only: it is a ${type} field`);
+    }
+    if (MULTISELECT_OPERATORS.includes(node.operator)) return node;
     const values = node.value !== undefined ? [node.value] : (node.values ?? []);
     const has = node.operator === 'equals' || node.operator === 'in';
     if ((has || node.operator === 'not_equals' || node.operator === 'not_in') && values.length > 0) {

@@ -6,7 +6,10 @@ import type { ImportStats } from '../import/stats.js';
 
 /** A row as the reports show it: its line, its original cells, the email it targets. */
 export interface RowRef {
+  /** The row's key in the journal, and its `_line` in the reports unless `reportLine` is given. */
   line: number;
+  /** The `_line` the reports show when it is not the journal's key (apply: the input line a plan's change came from). */
+  reportLine?: number;
   cells: readonly string[];
   email?: string | null;
   /** What the migration left out of the row (a dropped phone number…), for its `_message` whatever its outcome. */
@@ -61,11 +64,11 @@ export function createLedger({ stats, errors, results, journal, journalPath, onO
   // (unless the journal holds its outcome: `journaledUnreported`).
   const report = async (row: RowRef, outcome: Outcome, detail: OutcomeDetail) => {
     if (outcome === 'failed') {
-      await errors.write({ line: row.line, cells: row.cells, code: detail.code ?? 'ROW_API_FAILED', field: detail.field, message: detail.message ?? '', status: detail.status, requestId: detail.requestId });
+      await errors.write({ line: row.reportLine ?? row.line, cells: row.cells, code: detail.code ?? 'ROW_API_FAILED', field: detail.field, message: detail.message ?? '', status: detail.status, requestId: detail.requestId });
     }
     const reason = outcome === 'failed' ? `${detail.code ?? 'ROW_API_FAILED'}: ${detail.message ?? ''}` : detail.message;
     const message = [reason, ...(row.notes ?? [])].filter((m) => m).join('; ');
-    await results?.write({ line: row.line, action: outcome, contactId: detail.id, email: row.email ?? undefined, requestId: detail.requestId, message, changes: detail.changes });
+    await results?.write({ line: row.reportLine ?? row.line, action: outcome, contactId: detail.id, email: row.email ?? undefined, requestId: detail.requestId, message, changes: detail.changes });
     stats[outcome]++;
   };
   let closed = false;

@@ -1,4 +1,4 @@
-import { PylonCliError, type ErrorCode } from '../errors.js';
+import { ExitError, PylonCliError, type ErrorCode } from '../errors.js';
 import { PylonApiError } from '../pylon/errors.js';
 
 /** Errors that end the whole run: no later row could do better. */
@@ -78,4 +78,15 @@ export class RunControl {
  */
 export function apiFailure(error: unknown): { code: string; message: string } | undefined {
   return error instanceof PylonApiError && error.code !== 'RUN_ABORTED' ? { code: error.code, message: error.message } : undefined;
+}
+
+/**
+ * A Ctrl-C met where no row judges it (at the start of a run: GET /me, the custom fields): a call refused because
+ * the run was interrupted, or the signal's own reason. The run resolves as interrupted (its summary, exit 130), as
+ * a Ctrl-C later does, instead of the error ending the process without one.
+ */
+export function interruptedBy(error: unknown, signal: AbortSignal | undefined): boolean {
+  // An ExitError is a stop with its own message and code (Ctrl-C at the confirmation: "Stopped before writing anything"): thrown on.
+  if (!signal?.aborted || error instanceof ExitError) return false;
+  return (error instanceof PylonCliError && error.code === 'RUN_ABORTED') || error === signal.reason;
 }

@@ -133,7 +133,8 @@ export function freeUndoPath(path: string): string {
 
 /**
  * The undo file of a run. A resumed run writes to the one of the run it finishes
- * (kept beside the journal); any other run never overwrites an existing undo file.
+ * (kept beside the journal); any other run never overwrites an existing undo file:
+ * it takes a free name beside it (`<name>.undo-2.csv`…).
  */
 export function chooseUndoPath(asked: string | undefined, resume: boolean, journalPath: string | undefined, onNote?: (message: string) => void): string | undefined {
   if (!asked) return undefined;
@@ -142,7 +143,6 @@ export function chooseUndoPath(asked: string | undefined, resume: boolean, journ
     if (kept && kept !== asked) onNote?.(`resuming: the undo rows go to ${kept}, the undo file of the run being finished`);
     return kept ?? asked;
   }
-  const free = freeUndoPath(asked);
-  if (free !== asked) onNote?.(`${asked} exists (an earlier run's undo file, kept as it is); this run's undo file is ${free}`);
-  return free;
+  // Another name when an earlier run's file is there: said once this run has written it (beginUndoRun), since a run that changes no contact writes none.
+  return freeUndoPath(asked);
 }

@@ -68,6 +68,10 @@ export async function beginUndoRun(options: UndoRunOptions): Promise<UndoRun> {
     rebuilt,
     async finish() {
       if (aside && path) await mergeEarlierUndo(aside, path);
+      // Named only once written: a run that changed no contact writes no undo file, and names none that does not exist.
+      if (path && path !== options.asked && !resume && !options.append && existsSync(path)) {
+        options.onNote?.(`${options.asked} exists (an earlier run's undo file, kept as it is); this run's undo file is ${path}`);
+      }
       // A completed run removed its journal: its side files (undo path, selection) go with it.
       if (journalPath && !existsSync(journalPath)) removeRunState(journalPath);
     },

@@ -156,8 +156,12 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       }
       return cells;
     };
-    /** A contact as the reports show it: its line and its row as read (an undo file), or its place in the plan, its id, email and planned values. */
-    const ref = (line: number, entry: ApplyContact): RowRef => ({ line, cells: options.input ? (entry.cells ?? []) : cellsOf(entry, true), email: entry.email });
+    /**
+     * A contact as the reports show it: its line and its row as read (an undo file), or its id, email and planned values.
+     * A plan's contact is keyed in the journal by its place in the plan; its `_line` is the input line its change came
+     * from, as in the results of the update that made the plan (a --sync removal has none: its place in the plan).
+     */
+    const ref = (line: number, entry: ApplyContact): RowRef => ({ line, ...(!options.input && entry.line !== undefined ? { reportLine: entry.line } : {}), cells: options.input ? (entry.cells ?? []) : cellsOf(entry, true), email: entry.email });
     const record = (line: number, entry: PlannedContact, outcome: Outcome, detail: OutcomeDetail = {}) => ledger.record(ref(line, entry), outcome, { id: entry.id, ...detail });
     const fail = (line: number, entry: PlannedContact, issue: RowIssue, detail: OutcomeDetail = {}) => {
       if (issue.code === 'ROW_DRIFTED') stats.drifted++;

@@ -12,6 +12,7 @@ import { fileSource, newPlan, writePlanFile, type PlannedContact, type SavedPlan
 import { fetchTarget, TOOL_VERSION } from './target.js';
 import { fileHash } from './apply.js';
 import { checkWritable } from '../output/output-file.js';
+import { counted } from '../plural.js';
 
 export async function planImport(
   options: ImportOptions,
@@ -33,7 +34,7 @@ export async function planImport(
   if (creates.length > 0) {
     throw new ConfigError(
       'CONFIG_INVALID_OPTION',
-      `Invalid option \`--plan-out\`: ${creates.length} rows would create contacts (lines ${creates.slice(0, 10).join(', ')}${creates.length > 10 ? ', …' : ''}); a saved plan holds changes to existing contacts only. Import the new contacts first, or use --mode update. Nothing was written.`,
+      `Invalid option \`--plan-out\`: ${counted(creates.length, 'row')} would create ${creates.length === 1 ? 'a contact (line' : 'contacts (lines'} ${creates.slice(0, 10).join(', ')}${creates.length > 10 ? ', …' : ''}); a saved plan holds changes to existing contacts only. Import the new contacts first, or use --mode update. Nothing was written.`,
       { option: '--plan-out' },
     );
   }

@@ -8,6 +8,7 @@ import type { EndpointKey } from '../rates.js';
 import { describeSeconds, pacedSeconds } from '../rates.js';
 import type { PlannedContact, SavedPlan } from './plan-file.js';
 import { describeTarget } from './target.js';
+import { counted } from '../plural.js';
 
 export interface PlanTotal {
   column: string;
@@ -143,7 +144,7 @@ export function renderPlanReview(review: PlanReview): string {
   lines.push(...totalLines(review.totals.changes));
   if (review.removals.length > 0) lines.push('  removals:', ...totalLines(review.totals.removals).map((l) => `  ${l}`));
   lines.push(
-    `  ${n(review.counts.changes)} contacts change, ${n(review.counts.removals)} removals; when planned ${n(review.counts.unchanged)} were unchanged and ${n(review.counts.failed)} rows failed`,
+    `  ${counted(review.counts.changes, 'contact')} ${review.counts.changes === 1 ? 'changes' : 'change'}, ${counted(review.counts.removals, 'removal')}; when planned ${n(review.counts.unchanged)} ${review.counts.unchanged === 1 ? 'was' : 'were'} unchanged and ${counted(review.counts.failed, 'row')} failed`,
   );
   const calls = Object.entries(review.calls)
     .map(([endpoint, count]) => `${endpoint} ${n(count ?? 0)}`)

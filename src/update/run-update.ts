@@ -12,8 +12,8 @@ import { ConfigError, ExitError } from '../errors.js';
 import { paginate } from '../pylon/paginate.js';
 import { resolveFilter } from '../pylon/filter-expr.js';
 import { importRows, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
-import { stoppedAtStart } from '../import/stats.js';
-import { apiFailure } from '../run/run-control.js';
+import { interruptedAtStart, stoppedAtStart } from '../import/stats.js';
+import { apiFailure, interruptedBy } from '../run/run-control.js';
 import { refuseOutputOnInput, writeSettingsOf, type ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
 import type { RowIssue } from '../import/desired.js';
@@ -28,6 +28,7 @@ import { checkInputPath, openInput } from '../input/open-input.js';
 import { hostOf } from './target.js';
 import { planRemovals } from './sync.js';
 import { isConditionalUndo, ORGANIZATION_COLUMN, plannedFromUndoRow, readUndoRows } from './undo-rows.js';
+import { counted } from '../plural.js';
 
 export type Transition = { column: string; from: string; to: string; count: number };
 
@@ -93,12 +94,18 @@ export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Pro
   try {
     return await planAndRun(options, hooks);
   } catch (error) {
+    const writing = !options.import.dryRun && !options.planOut;
+    if (interruptedBy(error, hooks.signal)) {
+      // Ctrl-C before the plan was made (GET /me unanswered): a stop while planning, with the journal the run kept, if it had begun one.
+      const journal = writing && options.import.journalPath && existsSync(options.import.journalPath) ? options.import.journalPath : undefined;
+      const planStats = interruptedAtStart(hooks.client, true, started);
+      return { plan: { changes: 0, transitions: [], stats: planStats }, ...(writing ? { stats: { ...planStats, planning: true, journalPath: journal } } : {}) };
+    }
     // A wrong token or a host down before the plan was made (GET /me, the --where selection, the --sync removals):
     // nothing was written, and the run resolves with the failure as `fatal`, as a stop while planning does.
     const fatal = apiFailure(error);
     if (fatal === undefined) throw error;
     const planStats = stoppedAtStart(hooks.client, true, fatal, started);
-    const writing = !options.import.dryRun && !options.planOut;
     return { plan: { changes: 0, transitions: [], stats: planStats }, ...(writing ? { stats: { ...planStats, planning: true } } : {}) };
   }
 }
@@ -145,7 +152,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     if (options.where) {
       // A field Pylon cannot filter on is a usage error here, not a server 400 after the run began.
       // Sent as resolveFilter rewrites it (an operator the field allows); plans and the journal keep the --where as given.
-      const search = importOptions.resume && journalPath ? options.where : resolveFilter(options.where, await hooks.client.listCustomFields({ signal: hooks.signal }));
+      const search = importOptions.resume && journalPath ? options.where : resolveFilter(options.where, await hooks.client.listCustomFields({ signal: hooks.signal }), '--where', hooks.onNote);
       let input: string;
       if (journalPath) {
         // A --where run keeps its selection beside its journal: --resume works through the same contacts.
@@ -185,7 +192,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
       if (planStats.failed > 0) {
         throw new ExitError(
           1,
-          `Stopped before writing anything: ${planStats.failed} rows of the file failed (see ${planStats.errorsPath}); --sync would take the value from contacts the file may mean to keep. Fix the rows and run again.`,
+          `Stopped before writing anything: ${counted(planStats.failed, 'row')} of the file failed (see ${planStats.errorsPath}); --sync would take the value from contacts the file may mean to keep. Fix the rows and run again.`,
           'RUN_GUARD',
         );
       }
@@ -234,7 +241,8 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     // A resumed run goes on even with nothing left to change: it finishes the journal and the
     // undo file of the run it completes (every PATCH may have landed before the stop).
     const removing = removals?.length ?? 0;
-    if (plan.changes === 0 && removing === 0 && !importOptions.resume) return { plan, stats: { ...planStats, dryRun: false } };
+    // Nothing to change: no undo file is written (the plan's stats name the asked path, maybe an earlier run's file: not this run's).
+    if (plan.changes === 0 && removing === 0 && !importOptions.resume) return { plan, stats: { ...planStats, dryRun: false, undoPath: undefined } };
     if (plan.changes + removing > 0 && hooks.confirm && !(await confirmed(hooks, plan, hold))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }

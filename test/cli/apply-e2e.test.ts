@@ -339,7 +339,7 @@ test('import --plan-out saves the updates of existing contacts for apply; rows t
   emulator.resetStats();
   const refused = await runCli(['import', withNew, '--plan-out', join(dir, 'new.json'), ...FAST], { env });
   t.is(refused.code, 2, refused.stderr);
-  t.regex(refused.stderr, /1 rows would create contacts \(lines 2\)/);
+  t.regex(refused.stderr, /: 1 row would create a contact \(line 2\); a saved plan/);
   t.false(existsSync(join(dir, 'new.json')));
   t.is(writes(emulator), 0);
 });

@@ -24,3 +24,11 @@ test('a run that resumed nothing prints no such line', (t) => {
   printImportSummary({ ...resumedStats(), resumed: 0 }, ctx, { json: false, verb: 'Import', input: 'contacts.csv' });
   t.notRegex(out.stderr, /earlier run/);
 });
+
+test('counts of one take the singular: "1 row read", "1 row — …" not processed, "1 contact not in the file"', (t) => {
+  const { ctx, out } = cliContext({}, '/');
+  printImportSummary({ ...resumedStats(), total: 1, resumed: 0, notProcessed: 1, syncRemovals: 1 }, ctx, { json: false, verb: 'Update', input: 'contacts.csv' });
+  t.regex(out.stderr, /^Update contacts\.csv: done after .*, 1 row read and 1 contact not in the file \(--sync\)$/m);
+  t.regex(out.stderr, /^ {2}not processed: 1 row — /m);
+  t.notRegex(out.stderr, /\b1 rows\b|\b1 contacts\b/);
+});

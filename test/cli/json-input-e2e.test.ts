@@ -135,3 +135,27 @@ test('numbers beyond a double keep every digit: two Zendesk ids past 2^53 are tw
   t.regex(report, /^Huge Mrr,mrr@acme\.example,3,1e400,2,ROW_CUSTOM_FIELD_INVALID,custom\.mrr,"Column custom\.mrr: ""1e400"" is not a decimal number/m);
   t.false(report.includes('Infinity'));
 });
+
+test('a record carrying one field twice (a dotted key and a nested object, or email outside its emails list) fails ROW_FIELD_TWICE naming both keys; the same value twice imports', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'twice.ndjson');
+  writeFileSync(file, [
+    '{"name":"Seats Twice","email":"st@twice.example","custom.seats":3,"custom":{"seats":4}}',
+    '{"name":"Two Primaries","email":"a@twice.example","emails":["b@twice.example","c@twice.example"]}',
+    '{"name":"Same Twice","email":"same@twice.example","emails":["Same@twice.example","d@twice.example"],"custom.seats":5,"custom":{"seats":5}}',
+    '',
+  ].join('\n'));
+  const errors = join(dir, 'errors.csv');
+  const res = await runCli(importArgs(file, '--errors', errors), { env: envFor(emulator) });
+  t.is(res.code, 3, res.stderr);
+  t.like(statsOf(res), { total: 3, created: 1, failed: 2 });
+  t.is(emulator.store.findByEmail('same@twice.example')?.custom_fields?.seats?.value, '5');
+  t.is(emulator.store.findByEmail('st@twice.example'), undefined);
+  t.is(emulator.store.findByEmail('a@twice.example'), undefined);
+  const report = parse(readFileSync(errors), { columns: true }) as Array<Record<string, string>>;
+  t.deepEqual(report.map((r) => [r._line, r._error_code, r.email]), [['1', 'ROW_FIELD_TWICE', 'st@twice.example'], ['2', 'ROW_FIELD_TWICE', 'a@twice.example']]);
+  t.is(report[0]!._error_message, 'Line 1 carries custom.seats twice: as "custom.seats" ("3") and as "custom" → "seats" ("4"); keep one of them');
+  t.regex(report[1]!._error_message!, /^Line 2 carries two primary emails: "email" \("a@twice\.example"\) is not in "emails" \("b@twice\.example;c@twice\.example"\)/);
+  t.is(report[1]!.emails, 'b@twice.example;c@twice.example');
+});

@@ -42,3 +42,34 @@ test('options before the command: an option with a value keeps it, a bad option 
   t.is(none.code, 2);
   t.regex(none.stderr, /^pylon-contacts: Name a command: import, export/);
 });
+
+test('before the command, an option whose value is a command name keeps it as its value', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const env = envFor(emulator);
+  const file = join(dir, 'contacts.csv');
+  writeFileSync(file, 'name,email,crm id\nAda,ada@o.example,c-1\n');
+  const imported = await runCli(['--external-id-column', 'crm id', '--external-id-label', 'update', 'import', file, '--json', '-q'], { env, cwd: dir });
+  t.is(imported.code, 0, imported.stderr);
+  t.like(JSON.parse(imported.stdout), { created: 1 });
+  t.deepEqual(emulator.store.findByEmail('ada@o.example')?.external_ids, [{ external_id: 'c-1', label: 'update' }]);
+  // --columns export: the value is read as a column (and refused as one), not as the command word.
+  const exported = await runCli(['--columns', 'export', 'export', join(dir, 'out.csv')], { env, cwd: dir });
+  t.is(exported.code, 2);
+  t.regex(exported.stderr, /^pylon-contacts: Invalid option `--columns`: unknown column "export"/);
+});
+
+test('help works wherever --json sits: --json help import, help --json import and help import --json show the import help; --json help the root help', async (t) => {
+  const dir = tempDir(t);
+  for (const args of [['--json', 'help', 'import'], ['help', '--json', 'import'], ['help', 'import', '--json']]) {
+    const run = await runCli(args, { cwd: dir });
+    t.is(run.code, 0, `${args.join(' ')}: ${run.stderr}`);
+    t.regex(run.stdout, /^pylon-contacts import <file>/, args.join(' '));
+  }
+  const root = await runCli(['--json', 'help'], { cwd: dir });
+  t.is(root.code, 0, root.stderr);
+  t.regex(root.stdout, /^pylon-contacts <command> \[options\]/);
+  const unknown = await runCli(['--json', 'help', 'bogus'], { cwd: dir });
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /Unknown command bogus/);
+});

@@ -39,3 +39,12 @@ test('library: resolveExportOptions and createPylonClient refuse a short token w
   t.throws(() => resolveExportOptions({ output: 'x.csv', baseUrl: 'http://127.0.0.1:4010', token: 'ab', env: {} }), { name: 'ConfigError', code: 'CONFIG_INVALID_OPTION', message: /^The API token \(--token\) is 2 characters long/ });
   t.throws(() => createPylonClient({ baseUrl: 'http://127.0.0.1:4010', token: 'a' }), { name: 'ConfigError', message: /^The API token is 1 character long/ });
 });
+
+test('emulator --token shorter than 4 characters: exit 2 before listening, naming the length and never the token', async (t) => {
+  const dir = tempDir(t);
+  const result = await runCli(['emulator', '--port', '0', '--token', 'good-token', '--token', 'xy'], { cwd: dir, timeoutMs: 20_000 });
+  t.is(result.code, 2, result.stderr);
+  t.is(result.stdout, '');
+  t.is(result.stderr.trim(), 'pylon-contacts: Invalid option `--token`: a token of 2 characters is one the CLI refuses (an API token has at least 4), so no command could use this emulator. Give a token of 4 characters or more, or leave --token out to use pylon-emulator-token.');
+  t.notRegex(result.stderr, /listening/);
+});

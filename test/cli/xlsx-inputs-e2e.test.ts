@@ -97,3 +97,37 @@ test('a plain XLSX or JSON file is checked as a CSV is: a merged title row is an
   t.regex(noEmail.stderr, /The file has no email or id column, so rows cannot be matched to contacts/);
   t.notRegex(noEmail.stderr, /The map/);
 });
+
+test('a date-only XLSX cell (yyyy-mm-dd, m/d/yy) goes into a datetime field as midnight UTC, said once, and into a date field as the date; a date-time cell into a text field is ISO; a CSV of the same values imports the same', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const ws = XLSX.utils.aoa_to_sheet([
+    ['name', 'email', 'custom.last_seen_at', 'custom.renewal_date', 'custom.notes'],
+    // 45598 is 2 November 2024; .6041666… is 14:30.
+    ['X1', 'x1@d3.example', 45598, 45598, 45598 + (14 * 60 + 30) / 1440],
+    ['X2', 'x2@d3.example', 45599, 45599, 'typed'],
+  ]);
+  // The formats Excel gives a typed date: its Short Date (number format 14, m/d/yy) and a custom ISO one.
+  ws.C2!.z = 'yyyy-mm-dd';
+  ws.D2!.z = 'm/d/yy';
+  ws.E2!.z = 'yyyy-mm-dd hh:mm';
+  ws.C3!.z = 'm/d/yy';
+  ws.D3!.z = 'yyyy-mm-dd';
+  const input = writeWorkbook(join(dir, 'dates.xlsx'), ws);
+  const res = await runCli(['import', input, '--rate', FAST_RATE, '--json'], { env: envFor(emulator), cwd: dir });
+  t.is(res.code, 0, res.stderr);
+  t.like(statsOf(res), { created: 2, failed: 0 });
+  const warnings = statsOf(res).warnings as string[];
+  t.deepEqual(warnings.filter((w) => /midnight UTC/.test(w)), ['2 dates without a time were read as midnight UTC (…T00:00:00Z) for a datetime field. If another time or zone is meant, write it with its offset (2024-11-02T09:00:00+01:00)']);
+  t.true(warnings.some((w) => /^1 date-time cell was read as UTC/.test(w)));
+  const fields = (email: string) => emulator.store.findByEmail(email)?.custom_fields;
+  t.like(fields('x1@d3.example'), { last_seen_at: { value: '2024-11-02T00:00:00.000Z' }, renewal_date: { value: '2024-11-02' }, notes: { value: '2024-11-02T14:30:00Z' } });
+  t.like(fields('x2@d3.example'), { last_seen_at: { value: '2024-11-03T00:00:00.000Z' }, renewal_date: { value: '2024-11-03' } });
+
+  // The same values in a CSV: the same contacts, so nothing to write.
+  const csv = join(dir, 'dates.csv');
+  writeFileSync(csv, 'name,email,custom.last_seen_at,custom.renewal_date,custom.notes\nX1,x1@d3.example,2024-11-02,2024-11-02,2024-11-02T14:30:00Z\nX2,x2@d3.example,2024-11-03,2024-11-03,typed\n');
+  const again = await runCli(['import', csv, '--rate', FAST_RATE, '--json'], { env: envFor(emulator), cwd: dir });
+  t.is(again.code, 0, again.stderr);
+  t.like(statsOf(again), { created: 0, updated: 0, unchanged: 2 });
+});

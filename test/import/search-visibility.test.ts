@@ -15,7 +15,7 @@ import { UNPACED } from '../pylon/setup.js';
 async function measured(t: ExecutionContext, emulatorOptions: EmulatorOptionsInput, searchesPerWindow: number) {
   const emulator = await createEmulator({ rateLimits: 'off', ...emulatorOptions });
   // One search a window: the probe's search waits for its turn after the one sent before it.
-  const client = createPylonClient({ baseUrl: emulator.url, token: emulator.token, windowMs: 1000, timeoutMs: 5000, rates: { ...UNPACED, search: searchesPerWindow } });
+  const client = createPylonClient({ baseUrl: emulator.url, token: emulator.token, windowMs: 1000, timeoutMs: 30_000, rates: { ...UNPACED, search: searchesPerWindow } });
   t.teardown(async () => {
     client.close();
     await emulator.close();

@@ -72,6 +72,7 @@ const valid: Array<[string, Record<string, string>, DesiredContact]> = [
   ['date with dots (day first)', { 'custom.renewal_date': '2.11.2024' }, { custom: { renewal_date: { value: '2024-11-02' } } }],
   ['date with a month name', { 'custom.renewal_date': 'Nov 2, 2024' }, { custom: { renewal_date: { value: '2024-11-02' } } }],
   ['date with a time (as XLSX date-time cells read)', { 'custom.renewal_date': '2024-11-02T14:30:05' }, { custom: { renewal_date: { value: '2024-11-02' } } }],
+  ['datetime from a date alone: midnight UTC (as an XLSX date cell reads)', { 'custom.last_seen_at': '2024-11-02' }, { custom: { last_seen_at: { value: '2024-11-02T00:00:00.000Z' } } }],
   ['datetime normalised to UTC ISO', { 'custom.last_seen_at': '2026-01-31T09:30:00+02:00' }, { custom: { last_seen_at: { value: '2026-01-31T07:30:00.000Z' } } }],
   ['datetime lower-case t/z and a space', { 'custom.last_seen_at': '2026-01-31 09:30:00.5z' }, { custom: { last_seen_at: { value: '2026-01-31T09:30:00.500Z' } } }],
   ['url', { 'custom.linkedin': 'https://www.linkedin.com/in/ann' }, { custom: { linkedin: { value: 'https://www.linkedin.com/in/ann' } } }],

@@ -184,3 +184,16 @@ test('a stream works too', async (t) => {
 test('flatten', (t) => {
   t.deepEqual([...flatten({ a: { b: 1, c: { d: 'x' } }, e: [1, 'two', null], f: {}, g: null })], [['a.b', '1'], ['a.c.d', 'x'], ['e', '1;two'], ['f', ''], ['g', '']]);
 });
+
+test('a key written twice in one object fails the record with ROW_FIELD_TWICE naming it (JSON.parse would keep the last); the same key in different objects, or inside a value, is no repeat', async (t) => {
+  const path = file('twice.ndjson', [
+    '{"name":"A","email":"a@x.example","email":"b@x.example"}',
+    '{"name":"B","email":"c@x.example","account":{"name":"Acme","id":"1"},"id":"2","note":"\\"email\\": {\\"email\\": 1}"}',
+    '{"name":"C","custom":{"seats":1, "seats" :2},"email":"d@x.example"}',
+    '',
+  ].join('\n'));
+  const { items } = await readAll(path);
+  t.deepEqual(items.map((i) => [i.line, i.error?.code]), [[1, 'ROW_FIELD_TWICE'], [2, undefined], [3, 'ROW_FIELD_TWICE']]);
+  t.is(items[0]!.error!.message, 'Line 1 carries the key "email" twice in one object; keep one of them');
+  t.is(items[2]!.error!.message, 'Line 3 carries the key "seats" twice in one object; keep one of them');
+});

@@ -174,3 +174,50 @@ test('a formula the writer never calculated (no cached value) fails its row nami
   t.regex(items[0]!.error!.message, /^Column name \(cell A2\) holds a formula without a calculated value \(=CONCATENATE\("F","1"\)\): .*Open the file in Excel or LibreOffice and save it/);
   t.regex(items[1]!.error!.message, /^Column seats \(cell C3\) holds a formula without a calculated value \(=SUM\(1,2\)\)/);
 });
+
+test('formatted numbers are read from their stored value, not their display: currency, percent, scientific, thousands; zero-padded ids keep their zeros', async (t) => {
+  const ws = XLSX.utils.aoa_to_sheet([
+    ['MRR', 'Discount', 'Revenue', 'Seats', 'Ratio', 'Zip', 'Tiny', 'Phone'],
+    [1200.5, 0.15, 1234.5, 1200, 0.1 + 0.2, 2134, 0.0000001, 4155550142],
+  ]);
+  // The formats as Excel writes them for its Currency, Percentage, Scientific and Number (separator) buttons, a
+  // General cell holding a sum, Special → Zip Code, and a phone number typed as a number with Special → Phone Number.
+  ws.A2!.z = '"$"#,##0.00';
+  ws.B2!.z = '0%';
+  ws.C2!.z = '0.00E+00';
+  ws.D2!.z = '#,##0';
+  ws.F2!.z = '00000';
+  ws.H2!.z = '[<=9999999]###-####;\\(###\\)\\ ###\\-####';
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(wb, ws, 'Contacts');
+  const path = join(dir, 'formatted.xlsx');
+  writeFileSync(path, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+  // What Excel shows (and the reader used to return).
+  const shown = XLSX.read(XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer, { type: 'buffer', cellNF: true }).Sheets.Contacts!;
+  t.deepEqual(['A2', 'B2', 'C2'].map((a) => shown[a]!.w), ['$1,200.50', '15%', '1.23E+03']);
+  const { items } = await readAll(path);
+  t.deepEqual(items, [{ line: 2, cells: ['1200.5', '0.15', '1234.5', '1200', '0.3', '02134', '0.0000001', '4155550142'] }]);
+});
+
+test('a header cell that is a formula: its calculated value is the column name; without one, an INPUT_FORMAT error naming the cell, even when every header cell is one', async (t) => {
+  const formulaHeader = (name: string, cells: Record<string, XLSX.CellObject>) => {
+    const ws = XLSX.utils.aoa_to_sheet([['name', 'email', 'x'], ['Ada', 'ada@x.example', 'n']]);
+    Object.assign(ws, cells);
+    const wb = XLSX.utils.book_new();
+    XLSX.utils.book_append_sheet(wb, ws, 'S');
+    const path = join(dir, name);
+    writeFileSync(path, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+    return path;
+  };
+  // As Excel saves it: the formula with its calculated value.
+  const cached = await readAll(formulaHeader('cached-header.xlsx', { C1: { t: 's', v: 'custom.notes', f: 'LOWER("CUSTOM.NOTES")' } }));
+  t.deepEqual(cached.header, ['name', 'email', 'custom.notes']);
+  t.deepEqual(cached.items, [{ line: 2, cells: ['Ada', 'ada@x.example', 'n'] }]);
+  // As openpyxl writes it: the formula alone.
+  await t.throwsAsync(readAll(formulaHeader('uncalculated-header.xlsx', { C1: { t: 's', f: 'LOWER("CUSTOM.NOTES")' } as XLSX.CellObject })), {
+    code: 'INPUT_FORMAT',
+    message: /^Header cell C1 of sheet "S" in .*uncalculated-header\.xlsx holds a formula without a calculated value \(=LOWER\("CUSTOM\.NOTES"\)\): .*Open the file in Excel or LibreOffice and save it/,
+  });
+  const all = { t: 's', f: 'A2' } as XLSX.CellObject;
+  await t.throwsAsync(readAll(formulaHeader('all-formulas.xlsx', { A1: all, B1: all, C1: all })), { code: 'INPUT_FORMAT', message: /^Header cell A1 of sheet "S"/ });
+});

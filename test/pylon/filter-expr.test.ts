@@ -83,6 +83,10 @@ for (const [text, message] of bad) {
 const definitions = [
   { slug: 'interests', type: 'multiselect' },
   { slug: 'tier', type: 'select' },
+  { slug: 'notes', type: 'text' },
+  { slug: 'seats', type: 'number' },
+  { slug: 'vip', type: 'boolean' },
+  { slug: 'stars', type: 'rating' },
 ];
 const resolved: Array<[string, unknown]> = [
   // not_equals is not among email's (or id's, account_id's, name's) operators; not_in of the one value means the same.
@@ -109,8 +113,12 @@ const resolved: Array<[string, unknown]> = [
   ],
   ['interests is set', { field: 'interests', operator: 'is_set' }],
   ['{"field":"interests","operator":"contains","value":"api"}', { field: 'interests', operator: 'contains', value: 'api' }],
-  // Other custom fields: Pylon lists no operators, so the filter is sent as written.
-  ['tier~gol', { field: 'tier', operator: 'string_contains', value: 'gol' }],
+  // Other custom fields: an operator of the field's type is sent as written.
+  ['notes~renew', { field: 'notes', operator: 'string_contains', value: 'renew' }],
+  ['tier in gold|silver', { field: 'tier', operator: 'in', values: ['gold', 'silver'] }],
+  ['{"field":"seats","operator":"greater_than","value":"10"}', { field: 'seats', operator: 'greater_than', value: '10' }],
+  // A type the operator table does not know (a newer Pylon type) is sent as written.
+  ['stars~4', { field: 'stars', operator: 'string_contains', value: '4' }],
 ];
 for (const [text, expected] of resolved) {
   test(`resolveFilter: ${text}`, (t) => {
@@ -124,6 +132,10 @@ const refused: Array<[string, RegExp]> = [
   ['interests~api', /cannot filter interests with ~ \(string_contains\): .*= and != \(has \/ lacks an option\), in and not in/],
   ['interests!~api', /cannot filter interests with !~/],
   ['custom.tier=gold', /custom fields are filtered by their bare slug: write tier/],
+  ['tier~gol', /^Invalid option `--where`: cannot filter tier with ~ \(string_contains\): Pylon's search takes tier with =, !=, in, not in, is set, is unset only: it is a select field\.$/],
+  ['seats!~5', /cannot filter seats with !~ \(string_does_not_contain\): Pylon's search takes seats with =, !=, in, not in, is set, is unset and, in a JSON filter, greater_than, less_than, greater_than_or_equals, less_than_or_equals only: it is a number field/],
+  ['vip in true', /cannot filter vip with in: Pylon's search takes vip with =, !=, is set, is unset only: it is a boolean field/],
+  ['{"field":"notes","operator":"greater_than","value":"a"}', /cannot filter notes with greater_than: .*it is a text field/],
 ];
 for (const [text, message] of refused) {
   test(`resolveFilter refuses ${text}`, (t) => {
@@ -137,4 +149,29 @@ test('resolveFilter: a multiselect "in" that would nest past three levels is ref
   const text = '{"operator":"and","subfilters":[{"operator":"or","subfilters":[{"field":"interests","operator":"in","values":["a","b"]}]}]}';
   const error = t.throws(() => resolveFilter(parseFilterExpression(text), definitions, '--filter'));
   t.regex(error!.message, /^Invalid option `--filter`: .*deeper than the 3 levels/);
+});
+
+const withOptions = [
+  { slug: 'tier', type: 'select', select_metadata: { options: [{ slug: 'gold', label: 'Gold' }, { slug: 'silver', label: 'Silver' }] } },
+  { slug: 'interests', type: 'multiselect', select_metadata: { options: [{ slug: 'api', label: 'API' }, { slug: 'billing', label: 'Billing' }] } },
+];
+
+test('resolveFilter: a select or multiselect label is sent as its option slug, said once per label', (t) => {
+  const notes: string[] = [];
+  const note = (m: string) => notes.push(m);
+  t.deepEqual(resolveFilter(parseFilterExpression('tier=Gold'), withOptions, '--filter', note), { field: 'tier', operator: 'equals', value: 'gold' });
+  t.deepEqual(resolveFilter(parseFilterExpression('tier in gold|SILVER'), withOptions, '--filter', note), { field: 'tier', operator: 'in', values: ['gold', 'silver'] });
+  t.deepEqual(resolveFilter(parseFilterExpression('interests=API'), withOptions, '--filter', note), { field: 'interests', operator: 'contains', value: 'api' });
+  t.deepEqual(notes, [
+    '--filter: tier "Gold" is taken as the option gold (Gold); search matches options by value.',
+    '--filter: tier "SILVER" is taken as the option silver (Silver); search matches options by value.',
+    '--filter: interests "API" is taken as the option api (API); search matches options by value.',
+  ]);
+});
+
+test('resolveFilter: a select value that is no option value or label is refused, listing the options', (t) => {
+  const error = t.throws(() => resolveFilter(parseFilterExpression('tier!=Platinum'), withOptions));
+  t.is(error!.message, 'Invalid option `--where`: tier has no option "Platinum"; Pylon\'s search matches it by option value: gold (Gold), silver (Silver).');
+  // An operator the field does not take is refused as such, not as an unknown option.
+  t.regex(t.throws(() => resolveFilter(parseFilterExpression('tier~Plat'), withOptions))!.message, /cannot filter tier with ~/);
 });

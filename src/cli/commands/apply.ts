@@ -9,12 +9,12 @@ import { connect, noteLongWaits } from '../../pylon/connect.js';
 import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-options.js';
 import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
 import { describeTarget, fetchTarget, targetOf, type RunTarget } from '../../update/target.js';
-import { apiFailure } from '../../run/run-control.js';
-import { stoppedAtStart } from '../../import/stats.js';
+import { apiFailure, interruptedBy } from '../../run/run-control.js';
+import { interruptedAtStart, stoppedAtStart } from '../../import/stats.js';
 import { applyJournalKey, runApply, type ApplyStats } from '../../update/apply.js';
 import { holdJournal, type JournalHold } from '../../run/journal.js';
 import { withUndoRun } from '../../run/undo-run.js';
-import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
+import { auditLogFlag, guardedByAuditLog, openAuditLog, recordRun } from '../audit.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { ConfigError, invalidOption } from '../../errors.js';
@@ -45,14 +45,19 @@ function driftedIds(path: string): Set<string> {
   return new Set(rows.filter((r) => r._error_code === 'ROW_DRIFTED' && r.id).map((r) => r.id));
 }
 
-function describeSavedPlan(plan: SavedPlan, now: number): string {
+/** The plan's header: what this run applies (`applied`: with --only, the report's contacts of the plan, not all of them). */
+function describeSavedPlan(plan: SavedPlan, now: number, applied: readonly SavedPlan['changes'][number][]): string {
+  const picked = new Set(applied);
+  const changes = plan.changes.filter((c) => picked.has(c)).length;
+  const removals = plan.removals.filter((c) => picked.has(c)).length;
+  const of = applied.length < plan.changes.length + plan.removals.length ? ` (--only: of the plan's ${plan.counts.changes.toLocaleString('en-US')}${plan.sync ? ` and ${plan.counts.removals.toLocaleString('en-US')}` : ''})` : '';
   const lines = [
     `Plan ${plan.hash.slice(0, 12)}, made ${formatAge(now - Date.parse(plan.createdAt))} ago (${plan.createdAt}) by pylon-contacts ${plan.tool.version}: ${plan.command}`,
     `Target: ${describeTarget(plan.target)}`,
-    `  ${plan.counts.changes.toLocaleString('en-US')} contacts change${plan.sync ? `, ${plan.counts.removals.toLocaleString('en-US')} removals (--sync)` : ''}`,
+    `  ${changes.toLocaleString('en-US')} contacts change${plan.sync ? `, ${removals.toLocaleString('en-US')} removals (--sync)` : ''}${of}`,
   ];
   const kinds = new Map<string, number>();
-  for (const c of [...plan.changes, ...plan.removals]) for (const ch of c.changes) kinds.set(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`, (kinds.get(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`) ?? 0) + 1);
+  for (const c of applied) for (const ch of c.changes) kinds.set(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`, (kinds.get(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`) ?? 0) + 1);
   for (const [k, n] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`  ${k}  × ${n.toLocaleString('en-US')}`);
   return lines.join('\n') + '\n';
 }
@@ -127,48 +132,50 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     const startedAt = new Date();
     // A long wait Pylon asks for is said on the run's notes (set once the run has them).
     let onNote: ((message: string) => void) | undefined;
-    const client = connect(options.connection, { onEvent: noteLongWaits((message) => onNote?.(message)) });
+    // Each write is checked against the audit log's disk first: a run that could keep no record stops before it writes more.
+    const client = connect(guardedByAuditLog(options.connection, auditLog), { onEvent: noteLongWaits((message) => onNote?.(message)) });
+    // The target is read once the run's Ctrl-C handling is set up (in runWithTerminal): a Ctrl-C while GET /me is
+    // unanswered ends with the summary and exit 130, the journal kept for --resume, as a Ctrl-C later does.
+    let target = targetOf(options.connection.baseUrl);
+    // Stopped before the target was read (a wrong token, a host down, Ctrl-C): the summary names no undo file.
+    let stoppedAtFirstCall = false;
     try {
-      let target: RunTarget;
-      try {
-        target = await fetchTarget(client, options.connection.baseUrl);
-      } catch (error) {
-        // A wrong token or a host down: the run's summary (and --json's stats) say so, with the code, as for a stop later.
-        const fatal = apiFailure(error);
-        if (fatal === undefined) throw error;
-        const stats = stoppedAtStart(client, false, fatal, startedAt.getTime());
-        target = targetOf(options.connection.baseUrl);
-        printImportSummary(stats, ctx, { json: Boolean(argv.json), verb: 'Apply of', input: applied, target });
-        ctx.exitCode = importExitCode(stats);
-        recordRun(auditLog, ctx, { token: options.connection.token, target, stats, exitCode: ctx.exitCode, startedAt, planHash: plan.hash, extraFiles: { plan: options.planPath } });
-        return;
-      }
-      checkPlanTarget(plan, target, { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
-      ctx.stderr.write(describeSavedPlan(plan, Date.now()));
-      // --max-changes counts every contact the plan changes, its --sync removals included (--max-removals guards those alone too).
-      const changing = plan.counts.changes + plan.removals.length;
-      // The plan's own --max-changes (given when it was made) holds unless apply is given one explicitly.
-      const maxChanges = options.maxChanges ?? plan.guard?.maxChanges;
-      if (maxChanges !== undefined && changing > maxChanges) {
-        const split = plan.removals.length > 0 ? ` (${plan.counts.changes} of the file's, ${plan.removals.length} --sync removals)` : '';
-        const whose = options.maxChanges === undefined ? `the plan's --max-changes ${maxChanges} (given when it was made; apply it with a larger --max-changes to allow more)` : `--max-changes ${maxChanges}`;
-        throw new ExitError(1, `Stopped before writing anything: the plan changes ${changing} contacts${split}, more than ${whose}.`, 'RUN_GUARD');
-      }
-      if (plan.removals.length > options.maxRemovals) {
-        throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than --max-removals ${options.maxRemovals}.`, 'RUN_GUARD');
-      }
-      if (only) {
-        const what = `${contacts.length.toLocaleString('en-US')} of the plan's contacts (its ROW_DRIFTED rows)`;
-        ctx.stderr.write(`--only ${argv.only}: ${options.resume ? `finishing the interrupted apply of ${what}` : what}\n`);
-      }
-      if (options.errorsMoved) {
-        ctx.stderr.write(`  this run's error report: ${options.errorsPath} (the default, ${options.errorsMoved.from}, is the file --only reads, which a run never replaces)\n`);
-      }
       const stats = (await runWithTerminal(
         argv,
         async (hooks) => {
           onNote = hooks.onNote;
           signal = hooks.signal;
+          try {
+            target = await fetchTarget(client, options.connection.baseUrl, hooks.signal);
+          } catch (error) {
+            // A wrong token or a host down: the run's summary (and --json's stats) say so, with the code, as for a stop later.
+            const fatal = apiFailure(error);
+            if (fatal === undefined && !interruptedBy(error, hooks.signal)) throw error;
+            stoppedAtFirstCall = true;
+            // The journal was begun above: Ctrl-C keeps it for --resume; a failure leaves it unused, and it goes.
+            return fatal ? stoppedAtStart(client, false, fatal, startedAt.getTime()) : { ...interruptedAtStart(client, false, startedAt.getTime(), options.journalPath), total: contacts.length, notProcessed: contacts.length };
+          }
+          checkPlanTarget(plan, target, { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
+          ctx.stderr.write(describeSavedPlan(plan, Date.now(), contacts));
+          // --max-changes counts every contact the plan changes, its --sync removals included (--max-removals guards those alone too).
+          const changing = plan.counts.changes + plan.removals.length;
+          // The plan's own --max-changes (given when it was made) holds unless apply is given one explicitly.
+          const maxChanges = options.maxChanges ?? plan.guard?.maxChanges;
+          if (maxChanges !== undefined && changing > maxChanges) {
+            const split = plan.removals.length > 0 ? ` (${plan.counts.changes} of the file's, ${plan.removals.length} --sync removals)` : '';
+            const whose = options.maxChanges === undefined ? `the plan's --max-changes ${maxChanges} (given when it was made; apply it with a larger --max-changes to allow more)` : `--max-changes ${maxChanges}`;
+            throw new ExitError(1, `Stopped before writing anything: the plan changes ${changing} contacts${split}, more than ${whose}.`, 'RUN_GUARD');
+          }
+          if (plan.removals.length > options.maxRemovals) {
+            throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than --max-removals ${options.maxRemovals}.`, 'RUN_GUARD');
+          }
+          if (only) {
+            const what = `${contacts.length.toLocaleString('en-US')} of the plan's contacts (its ROW_DRIFTED rows)`;
+            ctx.stderr.write(`--only ${argv.only}: ${options.resume ? `finishing the interrupted apply of ${what}` : what}\n`);
+          }
+          if (options.errorsMoved) {
+            ctx.stderr.write(`  this run's error report: ${options.errorsPath} (the default, ${options.errorsMoved.from}, is the file --only reads, which a run never replaces)\n`);
+          }
           const total = contacts.length;
           const eta = pacedSeconds(applyCalls(total, options.readBatch), options.connection.rates, options.connection.rateWindowMs);
           const question = `Apply this plan to ${total.toLocaleString('en-US')} contacts on ${target.host}, about ${describeSeconds(eta)} at the paced rate? Type yes to continue: `;
@@ -206,7 +213,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       // A run that changed no contact wrote no undo file: the summary says so instead of naming one.
       if (stats.undoPath && !existsSync(stats.undoPath)) stats.undoPath = undefined;
       printImportSummary(stats, ctx, {
-        noUndoNeeded: undoWanted,
+        noUndoNeeded: undoWanted && !stoppedAtFirstCall,
         json: Boolean(argv.json),
         verb: 'Apply of',
         input: applied,

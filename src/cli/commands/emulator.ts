@@ -6,7 +6,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { parseEndpointNumbers } from '../../rates.js';
 import { DEFAULT_TOKEN, EMULATOR_ENDPOINTS, type EmulatorOptionsInput, type EndpointKey } from '../../emulator/options.js';
 import { contextOf } from '../args.js';
-import { isLoopbackHost } from '../../config.js';
+import { isLoopbackHost, MIN_TOKEN_LENGTH } from '../../config.js';
+import { ConfigError } from '../../errors.js';
 
 export interface EmulatorArgv {
   host: string;
@@ -46,6 +47,17 @@ export function parseRateOverrides(text: string | undefined): Partial<Record<End
 }
 
 export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInput {
+  // A token the CLI refuses (checkToken) would make an emulator no command can talk to: refused here the same way, never shown.
+  for (const token of argv.token ?? []) {
+    const length = [...token].length;
+    if (length < MIN_TOKEN_LENGTH) {
+      throw new ConfigError(
+        'CONFIG_INVALID_OPTION',
+        `Invalid option \`--token\`: a token of ${length} character${length === 1 ? '' : 's'} is one the CLI refuses (an API token has at least ${MIN_TOKEN_LENGTH}), so no command could use this emulator. Give a token of ${MIN_TOKEN_LENGTH} characters or more, or leave --token out to use ${DEFAULT_TOKEN}.`,
+        { option: '--token' },
+      );
+    }
+  }
   return {
     host: argv.host,
     port: argv.port,
@@ -109,7 +121,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
     yargs
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on; with 0.0.0.0 (every interface) PYLON_BASE_URL still names 127.0.0.1: the CLI sends a token over plain http to loopback only' })
       .option('port', { type: 'number', default: 4010, describe: 'Port (0 picks a free one)' })
-      .option('token', { type: 'string', array: true, describe: `Accepted API token(s); repeat for several`, defaultDescription: DEFAULT_TOKEN })
+      .option('token', { type: 'string', array: true, describe: `Accepted API token(s), at least 4 characters each (as the CLI needs); repeat for several`, defaultDescription: DEFAULT_TOKEN })
       .option('seed', { type: 'string', describe: 'Seed contacts from a .json or .csv file (the import/export columns)' })
       .option('seed-random', { type: 'number', describe: 'Add N random contacts (1,000,000 takes seconds)' })
       .option('rate-limits', { choices: ['spec', 'tiered', 'off'] as const, default: 'spec' as const, describe: 'Rate-limit preset: spec 60/min (search 20, delete 10), tiered 30/120/300, off' })

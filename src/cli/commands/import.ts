@@ -28,8 +28,8 @@ import { contextOf } from '../args.js';
 import { cwdOf, resolveFrom } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
 import { ConfigError, invalidOption } from '../../errors.js';
-import { apiFailure } from '../../run/run-control.js';
-import { stoppedAtStart } from '../../import/stats.js';
+import { apiFailure, interruptedBy } from '../../run/run-control.js';
+import { interruptedAtStart, stoppedAtStart } from '../../import/stats.js';
 import { onInterrupt } from '../interrupt.js';
 import { createProgress, rowProgressFigures } from '../progress.js';
 import { importExitCode, printImportSummary } from '../output.js';
@@ -37,7 +37,7 @@ import { resolveImportOptions, type ImportOptionsInput } from '../../import/opti
 import { runImport, type ImportStats } from '../../import/run-import.js';
 import { connect } from '../../pylon/connect.js';
 import { fetchTarget, targetOf } from '../../update/target.js';
-import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
+import { auditLogFlag, guardedByAuditLog, openAuditLog, recordRun } from '../audit.js';
 import { planImport } from '../../update/plan-import.js';
 import { redactCommand, stateFolder } from '../../audit/audit-log.js';
 import type { SavedPlan } from '../../update/plan-file.js';
@@ -192,6 +192,8 @@ export const importCommand: CommandModule<object, ImportArgv> = {
           try {
             target = await fetchTarget(client, options.connection.baseUrl, hooks.signal);
           } catch (error) {
+            // Ctrl-C before the first row: the summary and exit 130, as for a Ctrl-C later (no journal was begun yet).
+            if (interruptedBy(error, hooks.signal)) return interruptedAtStart(client, options.dryRun, startedAt.getTime());
             // A wrong token or a host down: the run's summary (and --json's stats) say so, with the code, as for a stop later.
             const fatal = apiFailure(error);
             if (fatal === undefined) throw error;
@@ -201,7 +203,8 @@ export const importCommand: CommandModule<object, ImportArgv> = {
           }
         }
         // runImport keeps the undo file through its lifecycle (a resume keeps the interrupted run's path, rows rebuilt from the journal).
-        return runImport({ ...options, undoOrganization: target.organization?.id }, { ...hooks, stdin: ctx.stdin as never });
+        // Each write is checked against the audit log's disk first: a run that could keep no record stops before it writes more.
+        return runImport({ ...options, connection: guardedByAuditLog(options.connection, auditLog), undoOrganization: target.organization?.id }, { ...hooks, stdin: ctx.stdin as never });
       },
       ctx,
       { ...options.connection.rates, windowMs: options.connection.rateWindowMs },

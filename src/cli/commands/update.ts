@@ -16,7 +16,7 @@ import { describeTarget, targetOf } from '../../update/target.js';
 import { checkSyncSpec } from '../../update/sync.js';
 import type { SavedPlan } from '../../update/plan-file.js';
 import { redactCommand } from '../../audit/audit-log.js';
-import { auditLogFlag, openAuditLog, recordRun } from '../audit.js';
+import { auditLogFlag, guardedByAuditLog, openAuditLog, recordRun } from '../audit.js';
 import { forceOption, guardOptions, mappingOptions, planOutOption, undoOption } from '../option-groups.js';
 import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
@@ -24,6 +24,7 @@ import { setPairHint } from '../strict-args.js';
 import { sweepDeadPartialsIn } from '../../output/output-file.js';
 import { dirname } from 'node:path';
 import { describeSeconds, pacedSeconds, type EndpointKey } from '../../rates.js';
+import { counted } from '../../plural.js';
 
 interface UpdateArgv extends ImportArgv {
   set?: string[];
@@ -58,8 +59,8 @@ function describePlan(plan: UpdatePlan): string {
   const lines: string[] = [];
   if (plan.target) lines.push(`Target: ${describeTarget(plan.target)}`);
   // A plan stopped part way (Ctrl-C, a fatal error) counts only the rows it reached.
-  const verb = `${plan.undo ? 'Undo plan' : 'Plan'}${plan.stats.interrupted || plan.stats.fatal ? ` so far (stopped after ${plan.stats.total.toLocaleString('en-US')} rows)` : ''}`;
-  lines.push(`${verb}: ${plan.changes.toLocaleString('en-US')} contacts change, ${plan.stats.unchanged.toLocaleString('en-US')} unchanged, ${plan.stats.skipped > 0 ? `${plan.stats.skipped.toLocaleString('en-US')} skipped, ` : ''}${plan.stats.failed.toLocaleString('en-US')} rows fail.`);
+  const verb = `${plan.undo ? 'Undo plan' : 'Plan'}${plan.stats.interrupted || plan.stats.fatal ? ` so far (stopped after ${counted(plan.stats.total, 'row')})` : ''}`;
+  lines.push(`${verb}: ${counted(plan.changes, 'contact')} ${plan.changes === 1 ? 'changes' : 'change'}, ${plan.stats.unchanged.toLocaleString('en-US')} unchanged, ${plan.stats.skipped > 0 ? `${plan.stats.skipped.toLocaleString('en-US')} skipped, ` : ''}${counted(plan.stats.failed, 'row')} ${plan.stats.failed === 1 ? 'fails' : 'fail'}.`);
   lines.push(...transitionLines(plan.transitions));
   if (plan.undo && (plan.stats as { drifted?: number }).drifted) {
     lines.push(`  ${(plan.stats as { drifted?: number }).drifted} contacts changed since the run and are left as they are (ROW_DRIFTED; --force reverts them anyway)`);
@@ -163,7 +164,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     const startedAt = new Date();
     // A long wait Pylon asks for is said on the run's notes (set once the run has them).
     let onNote: ((message: string) => void) | undefined;
-    const client = connect(options.connection, { onEvent: noteLongWaits((message) => onNote?.(message)) });
+    // Each write is checked against the audit log's disk first: a run that could keep no record stops before it writes more.
+    const client = connect(guardedByAuditLog(options.connection, auditLog), { onEvent: noteLongWaits((message) => onNote?.(message)) });
     let plan: UpdatePlan | undefined;
     let saved: SavedPlan | undefined;
     const result = await runWithTerminal(
@@ -215,7 +217,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
         ctx.stderr.write(`  guard: ${result.wouldStop.message} The plan records --max-changes ${argv.maxChanges}: apply refuses it unless given a larger --max-changes.\n`);
       }
       // The rows that failed are not in the plan: the error report is where they are (exit 3).
-      if (result.failed > 0) ctx.stderr.write(`  ${result.failed.toLocaleString('en-US')} rows failed and are not in the plan; error report: ${result.errorsPath} (fix the rows, then make the plan again)\n`);
+      if (result.failed > 0) ctx.stderr.write(`  ${counted(result.failed, 'row')} failed and ${result.failed === 1 ? 'is' : 'are'} not in the plan; error report: ${result.errorsPath} (fix the rows, then make the plan again)\n`);
       if (argv.json) {
         ctx.stdout.write(JSON.stringify({ planPath: argv.planOut, hash: saved.hash, counts: saved.counts, target: saved.target, createdAt: saved.createdAt, ...(result.failed > 0 ? { errorsPath: result.errorsPath } : {}), ...(result.wouldStop ? { wouldStop: result.wouldStop } : {}) }) + '\n');
       }
@@ -233,7 +235,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       // Only an undo file is applied as a plan (drift checked). Its error report keeps the rows as written: applied again, it retries exactly them.
       ...(plan?.undo ? { undoRetry: `pylon-contacts update ${result.errorsPath}` } : {}),
     });
-    ctx.exitCode = plan === undefined ? EXIT.FATAL : importExitCode(result);
+    // No plan: a failure (or Ctrl-C) before one was made; the stats say which.
+    ctx.exitCode = plan === undefined && !result.interrupted ? EXIT.FATAL : importExitCode(result);
     if (auditLog && !result.dryRun && plan !== undefined) {
       recordRun(auditLog, ctx, { token: options.connection.token, target, stats: result, exitCode: ctx.exitCode, startedAt });
     }

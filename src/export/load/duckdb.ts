@@ -135,7 +135,12 @@ interface StageFile {
  * twice. A first load's files (`compression` UNCOMPRESSED) are read once, by
  * an INSERT that runs beside the walk: no snappy to run on the walk's thread,
  * none to undo in DuckDB's. The merge's file (openSource) stays snappy, as
- * it was measured on second nights.
+ * it was measured on second nights. Staging a first load's rows as the JSON
+ * lines the walk makes anyway for the values digest (read_json) was measured
+ * too and not kept: about 1 s less on the walk's thread at 300k contacts
+ * (none in a pair at 1M), given back on DuckDB's (its JSON reader takes
+ * about 0.9 s more CPU per file than read_parquet), and files four times
+ * larger (bench/RESULTS.md, bench:warehouse-duckdb-ndjson).
  */
 async function openStageFile(target: DuckTarget, dir: string, columns: readonly TypedColumn[], compression: 'SNAPPY' | 'UNCOMPRESSED'): Promise<StageFile> {
   const { createParquetEncoder } = await import('../parquet.js');
