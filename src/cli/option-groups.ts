@@ -133,7 +133,7 @@ export function inputFromArgv(argv: InputArgv, cwd: string): InputOptionsInput {
 
 export const mappingOptions = {
   map: { type: 'string', describe: 'JSON file mapping other header names onto fields, e.g. {"Full Name": "name"}' },
-  'ignore-unknown-columns': { type: 'boolean', default: false, describe: 'Ignore columns that map to no field instead of stopping' },
+  'ignore-unknown-columns': { type: 'boolean', default: false, describe: 'Ignore the file\'s columns that map to no field instead of stopping (a --set field is always checked)' },
   'clear-token': { type: 'string', describe: 'A cell holding exactly this clears the field (e.g. #N/A); empty cells leave fields unchanged' },
   lenient: { type: 'boolean', default: false, describe: "Send values that only the CLI's own checks refuse (email form, number/boolean/date formats, url, custom role slugs): for a Pylon that accepts them" },
 } satisfies Record<string, Options>;
@@ -191,7 +191,7 @@ export const writePolicyOptions = {
 
 /** The guards before writing of update and apply (apply words them for its plan). */
 export const guardOptions = {
-  'max-changes': { type: 'number', describe: 'Abort with zero writes when more contacts than this would change (with --sync, the removals count too)' },
+  'max-changes': { type: 'number', describe: 'Abort with zero writes when more contacts than this would change (with --sync, the removals count too); a --plan-out plan records it for apply' },
   yes: { type: 'boolean', alias: 'y', default: false, describe: 'Do not ask for confirmation on a terminal' },
   'max-removals': { type: 'number', default: 10, describe: 'With --sync: stop with zero writes when more contacts than this would lose the value' },
 } satisfies Record<string, Options>;

@@ -116,6 +116,27 @@ export function resolveColumns(header: readonly string[], options: ResolveColumn
   return buildPlan(columns, warnings, options.setFrom ?? header.length);
 }
 
+/**
+ * Checks each `--set` field names a contact field: a flag is not a header, so a misspelt
+ * one is a usage error naming it and the nearest field, whatever --ignore-unknown-columns
+ * says (that flag skips the file's columns; skipping a --set would drop the change the run
+ * was asked for, and report every contact "unchanged").
+ */
+export function checkSetFields(fields: readonly string[], customFields: readonly CustomFieldDefinition[], flag = '--set'): void {
+  const customs = indexCustomFields(customFields);
+  for (const field of fields) {
+    const name = normalizeHeader(field);
+    if (resolveTarget(name, customs, true) !== undefined) continue;
+    const slugs = [...customs.bySlug.keys()];
+    const known = `${IMPORT_COLUMNS.join(', ')}, or custom.<slug> for a custom field${slugs.length > 0 ? ` (${slugs.slice(0, 8).join(', ')}${slugs.length > 8 ? ', …' : ''})` : ''}`;
+    throw new ConfigError(
+      'CONFIG_INVALID_OPTION',
+      `Invalid option \`${flag}\`: no contact field is named ${quoteCell(field)}${name.length <= MAX_SHOWN ? didYouMean(name, customs) || partOf(name, customs) : ''}. Fields it can set: ${known}.`,
+      { option: flag },
+    );
+  }
+}
+
 function buildPlan(columns: PlannedColumn[], warnings: string[], setFrom: number): ColumnPlan {
   const owner = new Map<string, PlannedColumn>();
   const fields: string[] = [];
@@ -227,6 +248,14 @@ function didYouMean(name: string, customs: CustomIndex): string {
   }
   const tolerated = lower.length <= 4 ? 1 : lower.length <= 10 ? 2 : 3;
   return best !== undefined && bestDistance <= tolerated ? ` (did you mean ${best}?)` : '';
+}
+
+/** A field named by one word of its name (`role` for portal_role, `notes` for custom.notes): the first field with that word. */
+function partOf(name: string, customs: CustomIndex): string {
+  const lower = name.toLowerCase();
+  const candidates = [...IMPORT_COLUMNS, ...[...customs.bySlug.keys()].map((slug) => CUSTOM_PREFIX + slug)];
+  const found = candidates.find((candidate) => candidate.toLowerCase().split(/[._-]/).includes(lower));
+  return found === undefined ? '' : ` (did you mean ${found}?)`;
 }
 
 /** A header cell is quoted by its first characters only: a whole 10 MB line in an error helps nobody. */

@@ -5,7 +5,7 @@ import { connect, noteLongWaits } from '../pylon/connect.js';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { checkWritable } from '../output/output-file.js';
-import { missingHeaderHint, resolveColumns } from './columns.js';
+import { checkSetFields, missingHeaderHint, resolveColumns } from './columns.js';
 import { createDuplicateTracker, scanDuplicates } from './dedupe.js';
 import { createRowPreparer, reportColumnsOf } from './prepare-row.js';
 import { createDispatcher, type ChunkRow } from './dispatch.js';
@@ -102,6 +102,8 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     }
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
+    // A --set field is checked as a flag, not a header: --ignore-unknown-columns never drops one.
+    checkSetFields(Object.keys(options.set), customFieldList);
     // One pass gives the header and then the rows (a duplicate pre-scan or a --create-accounts scan, when asked for, are the only others).
     // It is opened before the migration is decided: the migration reads the header through it, and its transform, if any, applies when the rows are read.
     const rowSource = input.rows((sourceHeader) => (migration?.active ? migration.transform!(sourceHeader) : undefined));

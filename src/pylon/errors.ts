@@ -1,5 +1,6 @@
 import type { EndpointKey } from '../config.js';
 import { PylonCliError, type ErrorCode } from '../errors.js';
+import { TLS_CODES } from './retry.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -177,6 +178,11 @@ function connectFailure(origin: string, code: string, afterRetries: string): str
     const url = new URL(origin);
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     return `could not connect to ${origin}${afterRetries}: the connection was refused (ECONNREFUSED), so nothing accepts connections on ${url.hostname} port ${port}. Is the server running, and is the URL right (--base-url or PYLON_BASE_URL)?`;
+  }
+  if (TLS_CODES.has(code)) {
+    // https:// to a plain-http server (a local emulator or proxy): its answer is not a TLS handshake.
+    const url = new URL(origin);
+    return `could not connect to ${origin}: the server does not speak TLS (https) at that address (${code}); it looks like a plain-http server. If it is one (a local emulator or proxy), use http://${url.host} (--base-url or PYLON_BASE_URL)${afterRetries}`;
   }
   return `could not connect to ${origin}: ${code}${afterRetries}`;
 }

@@ -89,7 +89,7 @@ function splitBar(text: string): string[] {
   return splitOutsideQuotes(text, (i) => (text[i] === '|' ? 1 : 0));
 }
 
-function value(raw: string, fullText: string, option: string): string {
+function value(raw: string, fullText: string, option: string, list = false): string {
   const text = raw.trim();
   if (text.startsWith('"')) {
     try {
@@ -101,6 +101,15 @@ function value(raw: string, fullText: string, option: string): string {
     throw fail(option, fullText, `bad quoted value ${text}`);
   }
   if (text === '') throw fail(option, fullText, 'missing value');
+  // Words of other grammars would otherwise be read as part of the value: `email=a or email=b`
+  // matches nobody, and `email!=a or email!=b` everybody. Refused instead; a quoted value may hold them.
+  const joiner = /\s(or)(?:\s|$)|(&&|\|\|)/i.exec(text);
+  if (joiner) {
+    throw fail(option, fullText, `${JSON.stringify(joiner[1] ?? joiner[2])} does not join expressions (only " and " does; for one of several values write field in a|b, or quote a value that holds it: field="a or b")`);
+  }
+  if (list && text.includes(',')) {
+    throw fail(option, fullText, `a comma in ${JSON.stringify(text)} (the values of "in" are separated with |: field in a|b; quote a value that holds a comma)`);
+  }
   return text;
 }
 
@@ -109,7 +118,7 @@ function parseOne(expression: string, fullText: string, option: string): Filter 
   if (presence) return { field: presence[1], operator: presence[2]!.toLowerCase() === 'set' ? 'is_set' : 'is_unset' };
   const list = LIST.exec(expression);
   if (list) {
-    const values = splitBar(list[3]!).map((v) => value(v, fullText, option));
+    const values = splitBar(list[3]!).map((v) => value(v, fullText, option, true));
     return { field: list[1], operator: /^not/i.test(list[2]!) ? 'not_in' : 'in', values };
   }
   const symbolic = SYMBOLIC.exec(expression);

@@ -41,6 +41,11 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 5
 
 /** System error codes meaning "the request never reached the server". */
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+/**
+ * TLS handshake failures: an https:// URL at a server that answers in plain http (OpenSSL's "wrong
+ * version number"). Nothing was sent, and asking again gets the same answer: never retried.
+ */
+export const TLS_CODES: ReadonlySet<string> = new Set(['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST']);
 /** got timeout phases that end before the request is written. */
 const CONNECT_TIMEOUT_EVENTS = new Set(['lookup', 'connect', 'secureConnect']);
 
@@ -60,7 +65,7 @@ export function classifyTransportError(code: string | undefined, timeoutEvent?: 
     return CONNECT_TIMEOUT_EVENTS.has(timeoutEvent) ? { kind: 'connect', code: 'ETIMEDOUT' } : { kind: 'timeout', event: timeoutEvent };
   }
   const c = code ?? 'ERR_NETWORK';
-  return CONNECT_CODES.has(c) ? { kind: 'connect', code: c } : { kind: 'network', code: c };
+  return CONNECT_CODES.has(c) || TLS_CODES.has(c) ? { kind: 'connect', code: c } : { kind: 'network', code: c };
 }
 
 export function isIdempotent(endpoint: EndpointKey): boolean {
@@ -69,6 +74,7 @@ export function isIdempotent(endpoint: EndpointKey): boolean {
 
 /** Transient: trying again later may succeed. */
 export function isTransient(failure: Failure): boolean {
+  if (failure.kind === 'connect' && TLS_CODES.has(failure.code)) return false;
   return failure.kind !== 'status' || RETRYABLE_STATUSES.has(failure.status);
 }
 

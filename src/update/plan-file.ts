@@ -59,6 +59,8 @@ export interface SavedPlanBody {
   changes: PlannedContact[];
   /** Sync only: contacts not in the input that lose the value (shown apart, guarded by --max-removals). */
   removals: PlannedContact[];
+  /** The --max-changes the plan was made with: apply enforces it unless given its own --max-changes. */
+  guard?: { maxChanges: number };
 }
 
 export interface SavedPlan extends SavedPlanBody {

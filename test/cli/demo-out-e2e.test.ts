@@ -35,3 +35,12 @@ test('demo --out below a file: exit 2, said so', async (t) => {
   t.is(result.code, 2, result.stderr.slice(-2000));
   t.is(result.stderr, 'pylon-contacts: Cannot write to runs/f/out (--out): the folder it goes in, runs/f, is a file, not a folder. Check the path, or create that folder first. Nothing was written.\n');
 });
+
+test('demo --out given as an absolute path is shown as typed, not as a path relative to the working directory', async (t) => {
+  const cwd = tempDir(t, 'pylon-demo-out-');
+  const elsewhere = tempDir(t, 'pylon-demo-elsewhere-');
+  const out = join(elsewhere, 'missing', 'out');
+  const result = await runCli(['demo', '--out', out], { cwd, env: {}, timeoutMs: 300_000 });
+  t.is(result.code, 2, result.stderr.slice(-2000));
+  t.is(result.stderr, `pylon-contacts: Cannot write to ${out} (--out): the folder it goes in, ${join(elsewhere, 'missing')}, does not exist. Check the path, or create that folder first. Nothing was written.\n`);
+});

@@ -294,3 +294,16 @@ test('a --set field the file also has a column for names the column and the --se
   t.is(result.stderr, `pylon-contacts: --set portal_role conflicts with the file's "portal_role" column (column 2): both set portal_role; drop the column from the file or the --set.\n`);
   t.is(emulator.stats().requests.patch + emulator.stats().requests.search + emulator.stats().requests.list, 0);
 });
+
+ttyTest('on a terminal the planning progress before the question says "would update", never "updated"', async (t) => {
+  const { emulator, dir, env } = await seeded(t, 20);
+  const chosen = snapshot(emulator).filter((c) => c.portal_role !== 'admin').slice(0, 2);
+  const input = join(dir, 'two.csv');
+  writeFileSync(input, csvLines(chosen));
+  const { code, screen } = await runOnTerminal(['update', input, '--set', 'portal_role=admin', ...FAST], env, 'n\r');
+  t.is(code, 1, screen);
+  const beforeQuestion = screen.slice(0, screen.indexOf('Type yes to continue:'));
+  t.regex(beforeQuestion, /would update 2/);
+  t.notRegex(beforeQuestion, /(?<!would )updated? \d/, 'no outcome word before confirming');
+  t.is(writes(emulator), 0);
+});

@@ -13,6 +13,11 @@ const cases: Array<[string, unknown]> = [
   ['name="Smith and Sons"', { field: 'name', operator: 'equals', value: 'Smith and Sons' }],
   ['name in "a|b"|c', { field: 'name', operator: 'in', values: ['a|b', 'c'] }],
   ['name=x=y', { field: 'name', operator: 'equals', value: 'x=y' }],
+  // A quoted value may hold what an unquoted one may not (the word "or", &&, a comma in a list).
+  ['name="Tom or Jerry"', { field: 'name', operator: 'equals', value: 'Tom or Jerry' }],
+  ['name in "Smith, John"|Doe', { field: 'name', operator: 'in', values: ['Smith, John', 'Doe'] }],
+  ['name=Smith, John', { field: 'name', operator: 'equals', value: 'Smith, John' }],
+  ['name=Orwell', { field: 'name', operator: 'equals', value: 'Orwell' }],
   [
     'email~@acme.com and account_id=acc_1 AND tier in gold|silver',
     {
@@ -49,6 +54,13 @@ const bad: Array<[string, RegExp]> = [
   ['email in a||b', /missing value/],
   ['email~x and ', /an empty expression|cannot read/],
   ['name="unterminated', /bad quoted value/],
+  // Other grammars' joiners are refused, not read into the value (which matched nobody, or with != everybody).
+  ['email=a@x.com or email=b@x.com', /"or" does not join expressions \(only " and " does; for one of several values write field in a\|b/],
+  ['email!=a@x.com OR email!=b@x.com', /"OR" does not join expressions/],
+  ['tier=gold && email~acme', /"&&" does not join expressions/],
+  ['tier=gold || email~acme', /"\|\|" does not join expressions/],
+  ['email in a@x.com,b@x.com', /a comma in "a@x.com,b@x.com" \(the values of "in" are separated with \|: field in a\|b/],
+  ['email not in a@x.com, b@x.com|c@x.com', /a comma in/],
   ['{not json', /bad JSON/],
   ['{"operator":"matches","field":"email","value":"x"}', /unknown operator "matches"/],
   ['{"operator":"and","subfilters":[]}', /non-empty subfilters/],

@@ -73,7 +73,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       .option('force', { ...forceOption.force, describe: 'Apply to contacts whose values changed since the plan too' })
       .option('max-age', { type: 'string', default: '24h', describe: 'Refuse a plan older than this (90m, 24h, 2d)' })
       // The shared flags below, worded for a plan instead of an input file.
-      .option('max-changes', { ...guardOptions['max-changes'], describe: 'Abort with zero writes when the plan changes more contacts than this (its --sync removals included)' })
+      .option('max-changes', { ...guardOptions['max-changes'], describe: 'Abort with zero writes when the plan changes more contacts than this (its --sync removals included); replaces the --max-changes the plan was made with', defaultDescription: "the plan's" })
       .option('max-removals', { ...guardOptions['max-removals'], describe: 'Abort with zero writes when the plan removes the value from more contacts than this (--sync)' })
       .option('yes', guardOptions.yes)
       .option('undo', { ...undoOption.undo, describe: 'Where to write the values each PATCH replaced (a regular file; apply it with `update <undo file>`); --no-undo writes none', defaultDescription: '<plan>.undo.csv' })
@@ -159,9 +159,12 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
           ctx.stderr.write(describeSavedPlan(plan, Date.now(), contacts));
           // --max-changes counts every contact the plan changes, its --sync removals included (--max-removals guards those alone too).
           const changing = plan.counts.changes + plan.removals.length;
-          if (options.maxChanges !== undefined && changing > options.maxChanges) {
+          // The plan's own --max-changes (given when it was made) holds unless apply is given one explicitly.
+          const maxChanges = options.maxChanges ?? plan.guard?.maxChanges;
+          if (maxChanges !== undefined && changing > maxChanges) {
             const split = plan.removals.length > 0 ? ` (${plan.counts.changes} of the file's, ${plan.removals.length} --sync removals)` : '';
-            throw new ExitError(1, `Stopped before writing anything: the plan changes ${changing} contacts${split}, more than --max-changes ${options.maxChanges}.`, 'RUN_GUARD');
+            const whose = options.maxChanges === undefined ? `the plan's --max-changes ${maxChanges} (given when it was made; apply it with a larger --max-changes to allow more)` : `--max-changes ${maxChanges}`;
+            throw new ExitError(1, `Stopped before writing anything: the plan changes ${changing} contacts${split}, more than ${whose}.`, 'RUN_GUARD');
           }
           if (plan.removals.length > options.maxRemovals) {
             throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than --max-removals ${options.maxRemovals}.`, 'RUN_GUARD');

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
@@ -35,7 +35,13 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
     // demo's own reads and writes use the full path.
     const here = cwdOf(ctx);
     const outDir = resolveFrom(ctx, argv.out);
-    const out = relative(here, outDir) || '.';
+    // Paths are shown as typed: an absolute --out stays absolute (not `../../../tmp/x`), and so does a
+    // sample file outside the working directory.
+    const shown = (path: string) => {
+      const near = relative(here, path);
+      return near === '' ? '.' : near.startsWith('..') || isAbsolute(near) ? path : near;
+    };
+    const out = isAbsolute(argv.out) ? outDir : shown(outDir);
     const full = (path: string) => resolve(here, path);
     // Made if missing, in a folder that exists (OUTPUT_UNWRITABLE otherwise), before the emulator starts.
     makeOutputFolder(outDir, out, '--out');
@@ -55,12 +61,12 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
       for (const contact of [...emulator.store.all()].slice(0, 5)) {
         say(`  ${contact.name} <${contact.email ?? ''}> ${contact.portal_role ?? ''}`);
       }
-      const sample = relative(here, join(root, 'samples', 'contacts.csv')) || 'samples/contacts.csv';
-      const withErrors = relative(here, join(root, 'samples', 'contacts-with-errors.csv'));
+      const sample = shown(join(root, 'samples', 'contacts.csv'));
+      const withErrors = shown(join(root, 'samples', 'contacts-with-errors.csv'));
       // The export is given its full path: its command reads paths from the process's folder.
       const exported = join(outDir, 'contacts.csv');
       // A migration: HubSpot's XLSX export, then its CSV export taken after three emails changed in HubSpot.
-      const hubspotXlsx = relative(here, join(root, 'samples', 'migrations', 'hubspot-contacts.xlsx'));
+      const hubspotXlsx = shown(join(root, 'samples', 'migrations', 'hubspot-contacts.xlsx'));
       const hubspotChanged = join(out, 'hubspot-contacts-later.csv');
       writeFileSync(full(hubspotChanged), readFileSync(join(root, 'samples', 'migrations', 'hubspot-contacts.csv'), 'utf8').replaceAll('@acme.example', '@acme-corp.example'));
       const migration = ['--from', 'hubspot', '--default-country', 'US'];

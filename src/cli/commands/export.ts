@@ -143,7 +143,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       .option('bom', { type: 'boolean', default: false, describe: 'Start the CSV with a UTF-8 BOM (Excel)' })
       .option('excel-safe', { type: 'boolean', default: false, describe: "Escape cells starting with = + - @ tab or CR with a leading ' (formula injection); such a file no longer re-imports unchanged" })
       .option('columns', { type: 'string', describe: 'Comma-separated columns to write, in this order (e.g. id,email,custom.tier); external_ids, account_external_ids and integration_user_ids only when named', defaultDescription: 'the default set, in the documented order' })
-      .option('filter', { type: 'string', describe: 'Export a subset through search: email~@acme.com, account_id=…, field in a|b, joined with " and ", or a JSON filter' })
+      .option('filter', { type: 'string', describe: 'Export a subset through search: email~@acme.com, account_id=…, field in a|b, joined with " and " (no "or"), or a JSON filter' })
       .option('manifest', { type: 'string', describe: 'Manifest path (rows, pages, API calls, sha256, columns, times, complete)', defaultDescription: '<file>.manifest.json (templated: under <dataset root>._meta/); none for stdout' })
       .option('errors', { type: 'string', describe: 'Error report path (failed pages, unwritable records)', defaultDescription: '<file>.errors.csv' })
       .option('since', { type: 'string', describe: 'Delta: the manifest of an earlier export; write only new or changed contacts, and the ids gone since in <file>.deleted.csv' })

@@ -105,7 +105,9 @@ export async function runWithTerminal(
       onProgress: (stats) => {
         const done = stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed;
         const figures = rowProgressFigures({ done, created: stats.created, updated: stats.updated, estimatedRows: stats.estimatedRows, elapsedSeconds: (Date.now() - started) / 1000, rates });
-        progress.update(done, { created: stats.created, updated: stats.updated, unchanged: stats.unchanged, skipped: stats.skipped, failed: stats.failed }, figures);
+        // A plan (a dry run, or an update's pass before its question) writes nothing: its counts are what would be done.
+        const would = stats.dryRun;
+        progress.update(done, { [would ? 'would create' : 'created']: stats.created, [would ? 'would update' : 'updated']: stats.updated, unchanged: stats.unchanged, skipped: stats.skipped, failed: stats.failed }, figures);
       },
     });
   } finally {

@@ -101,7 +101,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     rowFlags(yargs)
       .positional('file', { describe: 'CSV with an email or id column (- for stdin); omit with --where', coerce: (v: unknown) => (v === undefined ? undefined : filePositional(v)) })
       .option('set', { type: 'string', array: true, describe: 'field=value applied to every selected contact (repeatable), e.g. portal_role=member or custom.tier=gold' })
-      .option('where', { type: 'string', describe: 'Select contacts through search instead of a file, e.g. "email~@acme.com" or "account_id=…"' })
+      .option('where', { type: 'string', describe: 'Select contacts through search instead of a file, e.g. "email~@acme.com", "email in a|b", expressions joined with " and " (no "or")' })
       .options(guardOptions)
       .options(undoOption)
       // Undo files write empty values as this marker, so update clears with it unless told otherwise.
@@ -212,12 +212,16 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
         `Plan written to ${argv.planOut}: ${saved.counts.changes} contacts change${argv.sync ? `, ${saved.counts.removals} removals` : ''}, for ${describeTarget(saved.target)}; hash ${saved.hash.slice(0, 12)}.\n` +
           `  Review it with: pylon-contacts show ${argv.planOut}\n  then: pylon-contacts apply ${argv.planOut}   (refused after --max-age, default 24 h, or if edited)\n`,
       );
+      // Over --max-changes: the plan is kept for review, and the verdict a dry run gives is given here too (exit 1).
+      if (result.wouldStop) {
+        ctx.stderr.write(`  guard: ${result.wouldStop.message} The plan records --max-changes ${argv.maxChanges}: apply refuses it unless given a larger --max-changes.\n`);
+      }
       // The rows that failed are not in the plan: the error report is where they are (exit 3).
       if (result.failed > 0) ctx.stderr.write(`  ${counted(result.failed, 'row')} failed and ${result.failed === 1 ? 'is' : 'are'} not in the plan; error report: ${result.errorsPath} (fix the rows, then make the plan again)\n`);
       if (argv.json) {
-        ctx.stdout.write(JSON.stringify({ planPath: argv.planOut, hash: saved.hash, counts: saved.counts, target: saved.target, createdAt: saved.createdAt, ...(result.failed > 0 ? { errorsPath: result.errorsPath } : {}) }) + '\n');
+        ctx.stdout.write(JSON.stringify({ planPath: argv.planOut, hash: saved.hash, counts: saved.counts, target: saved.target, createdAt: saved.createdAt, ...(result.failed > 0 ? { errorsPath: result.errorsPath } : {}), ...(result.wouldStop ? { wouldStop: result.wouldStop } : {}) }) + '\n');
       }
-      ctx.exitCode = result.failed > 0 ? EXIT.PARTIAL : EXIT.OK;
+      ctx.exitCode = result.wouldStop ? EXIT.FATAL : result.failed > 0 ? EXIT.PARTIAL : EXIT.OK;
       return;
     }
     // A run that changed no contact wrote no undo file: the summary says so, as every command's does, instead of naming none.
