@@ -319,7 +319,7 @@ function checkGuards(changes: number, removals: number, options: UpdateOptions):
 
 /**
  * A dry run's stats, counted as the real run would: the --sync removals are among the contacts updated and
- * their PATCHes (and the reads that check them, 100 a search) among the calls planned; and the guards'
+ * their PATCHes (and the reads that check them, 100 a search, and one GET each just before its PATCH) among the calls planned; and the guards'
  * verdict, which the real run would stop on (`wouldStop`: the dry run exits 1 too).
  */
 function dryRunStats(plan: UpdatePlan, importOptions: ImportOptions, client: PylonClient, options: UpdateOptions): ImportStats {
@@ -329,7 +329,7 @@ function dryRunStats(plan: UpdatePlan, importOptions: ImportOptions, client: Pyl
     stats.syncRemovals = removals;
     stats.updated += removals;
     const calls = { ...client.stats.calls };
-    stats.plannedCalls = { ...calls, create: stats.plannedCalls?.create ?? 0, patch: (stats.plannedCalls?.patch ?? 0) + removals, search: calls.search + Math.ceil(removals / 100) };
+    stats.plannedCalls = { ...calls, create: stats.plannedCalls?.create ?? 0, patch: (stats.plannedCalls?.patch ?? 0) + removals, search: calls.search + Math.ceil(removals / 100), get: calls.get + removals };
     const { rates, rateWindowMs } = importOptions.connection;
     stats.etaSeconds = Math.max(...Object.entries(stats.plannedCalls).map(([e, n]) => ((n ?? 0) * rateWindowMs) / 1000 / rates[e as keyof typeof rates]), 0);
   }
