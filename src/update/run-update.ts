@@ -228,7 +228,8 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     // A resumed run goes on even with nothing left to change: it finishes the journal and the
     // undo file of the run it completes (every PATCH may have landed before the stop).
     const removing = removals?.length ?? 0;
-    if (plan.changes === 0 && removing === 0 && !importOptions.resume) return { plan, stats: { ...planStats, dryRun: false } };
+    // Nothing to change, so no undo file: the one at the undo path (if any) is an earlier run's, and neither the summary nor the audit record may name it.
+    if (plan.changes === 0 && removing === 0 && !importOptions.resume) return { plan, stats: { ...planStats, dryRun: false, undoPath: undefined } };
     if (plan.changes + removing > 0 && hooks.confirm && !(await confirmed(hooks, plan, hold))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }
@@ -445,7 +446,7 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   checkGuards(plan.changes, 0, options);
   if (plan.changes === 0 && !importOptions.resume) {
     if (planStats.failed === 0 && planStats.unchanged > 0) hooks.onNote?.(`every contact of ${path} already holds the undo's values: it was applied before, or the changes were reverted by hand`);
-    return { plan, stats: { ...planStats, dryRun: false } };
+    return { plan, stats: { ...planStats, dryRun: false, undoPath: undefined } };
   }
   if (plan.changes > 0 && hooks.confirm && !(await confirmed(hooks, plan, hooks.journalHold))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
   const journalPath = importOptions.journalPath;
