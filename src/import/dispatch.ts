@@ -164,6 +164,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   let secondaryOnly: SecondaryOnlyMatch[] = [];
   /** Whether the dry run has said that its ROW_EXTERNAL_ID_TAKEN predictions are unverified for this host. */
   let predictionNoted = false;
+  /** The line of the row that took each contact matched: one contact, one row, whichever of its emails each row names. */
+  const contactLines = new Map<string, number>();
 
   /** Sends one planned write and records its outcome (or defers an uncertain create). Never rejects. */
   const write = async (row: ChunkRow, plan: WritePlan, resend = false): Promise<void> => {
@@ -271,6 +273,24 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         message: `Contact ${existing!.id} (matched by its external id ${row.desired.external_id}) would take the email ${email}, which contact ${others.join(', ')} holds; nothing was written. If that contact takes another email in this run, import this row again; otherwise merge or fix the two in Pylon or the source`,
       });
       return;
+    }
+    // Two rows naming two emails of one contact (its primary and a secondary, say) would both write it, each re-run flipping
+    // it between them: the later row fails as a duplicate, as two rows of one email do, in the dry run as in the real run.
+    if (existing) {
+      const first = contactLines.get(existing.id);
+      if (first !== undefined && first !== row.line) {
+        await ledger.fail(
+          ref,
+          {
+            code: 'ROW_DUPLICATE_IN_FILE',
+            field: row.desired.id ? 'id' : 'email',
+            message: `Duplicate of line ${first} (same contact: ${existing.id} answers to the ${row.desired.id ? 'id or email' : 'email'} of both rows); nothing was written for this row. Keep one row per contact: merge the two rows, or delete this one`,
+          },
+          { id: existing.id },
+        );
+        return;
+      }
+      contactLines.set(existing.id, row.line);
     }
     const plan = planRow(row.desired, existing, planContext);
     // The row's external id held under another label by another contact (the list lookup knows; search only when it saw that
