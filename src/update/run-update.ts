@@ -242,7 +242,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
       stats = listed ? { ...nothingLeft, ...listed, resumed: nothingLeft.total } : nothingLeft;
       importOptions = { ...importOptions, undoPath: pending!.undoPath };
     } else {
-      stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, async (undoPath) => {
+      stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, journalBegun: hold?.created, onNote: hooks.onNote }, async (undoPath) => {
         importOptions = { ...importOptions, undoPath };
         // Fixed before the first write: a resume applies these removals, whatever the store holds by then.
         if (journalPath && removals && removals.length > 0) writeRemovalState(journalPath, { undoPath, removals, settings });
@@ -450,7 +450,7 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   }
   if (plan.changes > 0 && hooks.confirm && !(await confirmed(hooks, plan, hooks.journalHold))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
   const journalPath = importOptions.journalPath;
-  const stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, (undoPath) =>
+  const stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, journalBegun: hooks.journalHold?.created, onNote: hooks.onNote }, (undoPath) =>
     runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress, journalHold: hooks.journalHold }),
   );
   return { plan, stats };
