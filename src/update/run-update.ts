@@ -84,9 +84,10 @@ const MAX_TRANSITIONS = 1000;
 /**
  * Two phases over the same rows: a dry run that counts what would change (read
  * calls only), the guard and the confirmation, then the real run, which writes
- * the undo file. The real run computes its diffs again, so a contact changed by
- * someone in between is patched only where it still differs (`apply` of a saved
- * plan is the exact alternative: see plan-file.ts and apply.ts).
+ * the undo file. The real run computes its diffs again, and reads each contact
+ * again just before its PATCH: a field changed by someone since the lookup fails
+ * the row ROW_DRIFTED (write-policy.ts rereadBeforePatch; `apply` of a saved plan
+ * is the exact alternative: see plan-file.ts and apply.ts).
  */
 export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Promise<UpdateResult> {
   const started = Date.now();
@@ -171,7 +172,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     // --sync: the contacts the file names (every contact a row matched, from the plan hook), kept out of the removals.
     const keep = new Set<string>();
     const planStats = await importRows(
-      { ...importOptions, dryRun: true, journalPath: undefined, resultsPath: options.import.dryRun ? options.import.resultsPath : undefined },
+      { ...importOptions, dryRun: true, journalPath: undefined, resultsPath: options.import.dryRun ? options.import.resultsPath : undefined, rereadBeforePatch: true },
       {
         ...hooks,
         onPlan: (line, _action, changes: readonly FieldChange[], contact) => {
@@ -246,7 +247,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
         importOptions = { ...importOptions, undoPath };
         // Fixed before the first write: a resume applies these removals, whatever the store holds by then.
         if (journalPath && removals && removals.length > 0) writeRemovalState(journalPath, { undoPath, removals, settings });
-        return plan.changes > 0 || importOptions.resume ? await importRows(importOptions, { ...hooks, journalHold: hold }) : nothingLeft;
+        return plan.changes > 0 || importOptions.resume ? await importRows({ ...importOptions, rereadBeforePatch: true }, { ...hooks, journalHold: hold }) : nothingLeft;
       });
     }
     if (removals && removals.length > 0 && !stats.fatal && !stats.interrupted) {

@@ -61,3 +61,34 @@ test('apply: a contact edited after the batch read, before its PATCH, is ROW_DRI
   t.true(undo.every((r) => r.portal_role === 'member'));
   t.like(readCsv(results).find((r) => r._contact_id === victim.id), { _action: 'failed' });
 });
+
+test('update: a contact edited after the lookup, before its PATCH, is ROW_DRIFTED and kept; the dry run counts the extra GETs', async (t) => {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, 60);
+  const dir = tempDir(t, 'pylon-update-live-');
+  const chosen = [...emulator.store.all()].filter((c) => c.portal_role === 'member').slice(0, 12) as Contact[];
+  const input = join(dir, 'admins.csv');
+  writeFileSync(input, ['email', ...chosen.map((c) => c.email)].join('\n') + '\n');
+  const proxy = await stallProxy(t, emulator, (method) => method === 'PATCH');
+  const env = { ...envFor(proxy), PYLON_AUDIT_LOG: join(dir, 'audit.jsonl') };
+  const args = ['update', input, '--set', 'portal_role=admin', '--yes', '--json', ...ONE_BY_ONE];
+
+  const dry = await runCli([...args, '--dry-run'], { env });
+  t.is(dry.code, 0, dry.stderr);
+  t.like(statsOf<{ plannedCalls: Record<string, number> }>(dry).plannedCalls, { patch: 12, get: 12 });
+
+  const run = spawnCli(args, { env });
+  await Promise.race([proxy.reached, run.result]);
+  const victim = chosen[chosen.length - 1];
+  t.is((await client(emulator).patch(`/contacts/${victim.id}`, { portal_role: 'no_access' })).status, 200);
+  proxy.release();
+  const updated = await run.result;
+  t.is(updated.code, 3, updated.stderr);
+  t.like(statsOf<{ updated: number; failed: number }>(updated), { updated: 11, failed: 1 });
+  t.is(emulator.store.get(victim.id)?.portal_role, 'no_access', 'the edit made during the run stands');
+  const errors = readCsv(join(dir, 'admins.errors.csv'));
+  t.like(errors, [{ email: victim.email!, _error_code: 'ROW_DRIFTED', _error_field: 'portal_role' }]);
+  const undo = readCsv(join(dir, 'admins.undo.csv'));
+  t.deepEqual(undo.map((r) => r.id), chosen.slice(0, -1).map((c) => c.id));
+  t.true(undo.every((r) => r.portal_role === 'member'));
+});
