@@ -113,7 +113,8 @@ export function auditRecord(input: {
   };
   add('errors', stats.errorsPath ?? undefined);
   add('results', stats.resultsPath);
-  add('undo', stats.undoPath);
+  // A run that changed no contact wrote no undo file: a file at its path is an earlier run's (as the summary says, none written).
+  if (stats.updated > 0) add('undo', stats.undoPath);
   add('journal', stats.journalPath);
   for (const [kind, path] of Object.entries(input.extraFiles ?? {})) add(kind, path);
   return {

@@ -36,11 +36,11 @@ export interface ChunkRow extends PendingRow {
 const heldKeyOf = (row: ChunkRow): LookupKey | undefined => (row.desired.external_id ? heldExternalIdKey(row.desired.external_id) : undefined);
 
 /**
- * The key finding whoever holds the row's email, for a row matched by its external id first (its contact may hold
+ * The key finding whoever holds the row's email, for a row matched by its id or external id first (its contact may hold
  * another email): asked of the list lookup only, which answers from memory; search would spend batch room on it.
  */
 const emailHolderKeyOf = (row: ChunkRow, lookup: Lookup): LookupKey | undefined =>
-  lookup.strategy === 'list' && row.desired.external_id && row.desired.email ? emailKey(row.desired.email) : undefined;
+  lookup.strategy === 'list' && (row.desired.id || row.desired.external_id) && row.desired.email ? emailKey(row.desired.email) : undefined;
 
 /**
  * What a row's secondary emails found, asked only when its email (and external id) found no contact: one contact
@@ -171,6 +171,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   let secondaryOnly: SecondaryOnlyMatch[] = [];
   /** Whether the dry run has said that its ROW_EXTERNAL_ID_TAKEN predictions are unverified for this host. */
   let predictionNoted = false;
+  /** The line of the row that took each contact matched: one contact, one row, whichever of its emails each row names. */
+  const contactLines = new Map<string, number>();
 
   /** Sends one planned write and records its outcome (or defers an uncertain create). Never rejects. */
   const write = async (row: ChunkRow, plan: WritePlan, resend = false): Promise<void> => {
@@ -196,7 +198,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
           code: api && api.status !== undefined && api.status < 500 ? 'ROW_API_REJECTED' : 'ROW_API_FAILED',
           field: guessField(api),
           message: api ? api.errors.join('; ') || api.message : String(error),
-        }, { status: api?.status, requestId: api?.requestId });
+        }, { status: api?.status, requestId: api?.requestId, ...(plan.action === 'update' ? { id: plan.id } : {}) }); // an update's contact is known
       } catch (reportError) {
         control.judge(reportError);
         ledger.notProcessed();
@@ -282,12 +284,35 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     const holders = emailHolder?.kind === 'one' ? [emailHolder.contact.id] : emailHolder?.kind === 'many' ? emailHolder.ids : [];
     const others = existing ? holders.filter((id) => id !== existing.id) : [];
     if (others.length > 0) {
-      await ledger.fail(ref, {
-        code: 'ROW_EMAIL_TAKEN',
-        field: 'email',
-        message: `Contact ${existing!.id} (matched by its external id ${row.desired.external_id}) would take the email ${email}, which contact ${others.join(', ')} holds; nothing was written. If that contact takes another email in this run, import this row again; otherwise merge or fix the two in Pylon or the source`,
-      });
+      const matchedBy = row.desired.id ? `its id ${row.desired.id}` : `its external id ${row.desired.external_id}`;
+      await ledger.fail(
+        ref,
+        {
+          code: 'ROW_EMAIL_TAKEN',
+          field: 'email',
+          message: `Contact ${existing!.id} (matched by ${matchedBy}) would take the email ${email}, which contact ${others.join(', ')} holds; nothing was written. If that contact takes another email in this run, import this row again; otherwise merge or fix the two in Pylon or the source`,
+        },
+        { id: existing!.id },
+      );
       return;
+    }
+    // Two rows naming two emails of one contact (its primary and a secondary, say) would both write it, each re-run flipping
+    // it between them: the later row fails as a duplicate, as two rows of one email do, in the dry run as in the real run.
+    if (existing) {
+      const first = contactLines.get(existing.id);
+      if (first !== undefined && first !== row.line) {
+        await ledger.fail(
+          ref,
+          {
+            code: 'ROW_DUPLICATE_IN_FILE',
+            field: row.desired.id ? 'id' : 'email',
+            message: `Duplicate of line ${first} (same contact: ${existing.id} answers to the ${row.desired.id ? 'id or email' : 'email'} of both rows); nothing was written for this row. Keep one row per contact: merge the two rows, or delete this one`,
+          },
+          { id: existing.id },
+        );
+        return;
+      }
+      contactLines.set(existing.id, row.line);
     }
     const plan = planRow(row.desired, existing, planContext);
     // The row's external id held under another label by another contact (the list lookup knows; search only when it saw that

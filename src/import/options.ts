@@ -122,6 +122,11 @@ export interface OutputOptions {
   undoPath?: string;
   /** The organisation (`GET /me`) recorded in each undo row; set by `update`, which reads it first. */
   undoOrganization?: string;
+  /**
+   * `update`'s real run: read each contact again by id just before its PATCH and fail it ROW_DRIFTED where a field it
+   * changes no longer holds the value the lookup read (Pylon has no conditional PATCH; see write-policy.ts).
+   */
+  rereadBeforePatch?: boolean;
   /** Which `""` clears each server was seen not to take (clears.ts ServerMemory); undefined: remembered for the run only. */
   clearMemoryPath?: string;
   /** Options of the calling command that decide what is written too (update: --where, --sync, --others): its journal records them with the import's. */

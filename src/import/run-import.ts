@@ -186,7 +186,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       clears.noteWrite(note);
       journal?.sent(line, update);
     };
-    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, onNote: note, beforeSend, idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
+    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, rereadBeforePatch: options.rereadBeforePatch && !options.dryRun, onNote: note, beforeSend, idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
     // --create-accounts creates the accounts before the rows are written (a row's server-side failure, such as an external id
     // another contact holds, is known only when it is sent): each created account's rows are counted, linked or failed.
     const accountRows = new Map<string, { linked: number; failed: number[] }>();
@@ -312,6 +312,8 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     if (options.dryRun) {
       // The accounts --create-accounts would make are creates of the real run too (POST /accounts, the create bucket).
       stats.plannedCalls = { ...callsSoFar(client), create: dispatcher.planned.create + accountCreates, patch: dispatcher.planned.patch };
+      // update reads each contact again just before its PATCH (rereadBeforePatch): one GET each, in a bucket of its own.
+      if (options.rereadBeforePatch) stats.plannedCalls.get = (stats.plannedCalls.get ?? 0) + dispatcher.planned.patch;
       stats.etaSeconds = Math.max(...Object.entries(stats.plannedCalls).map(([e, n]) => ((n ?? 0) * options.connection.rateWindowMs) / 1000 / options.connection.rates[e as EndpointKey]), 0);
     }
     await run.close({ complete: stats.notProcessed === 0 });

@@ -69,6 +69,12 @@ export interface WritePolicyContext {
   visibility?: SearchVisibility;
   /** `--idempotency-key external-id`: the external id a row's create carries (Pylon refuses a second contact with it). */
   idempotencyKey?: (row: PendingRow) => string | undefined;
+  /**
+   * Read the contact again by id just before each planned PATCH (`update`): the lookup may be minutes or hours old by the
+   * time a paced PATCH goes out, and Pylon has no conditional PATCH. A field edited since the lookup fails the row
+   * ROW_DRIFTED, nothing sent; otherwise the PATCH and its undo row are computed from that read.
+   */
+  rereadBeforePatch?: boolean;
   /** Called for each email whose create was uncertain (sent more than once, or reconciled): checked for duplicates at the end. */
   onUncertainCreate?: (email: string, line: number) => void;
 }
@@ -153,7 +159,38 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
     }
   };
 
-  const send = (row: PendingRow, plan: WritePlan, resend: boolean) => (plan.action === 'update' ? update(row, plan.id, plan.body, plan.changes, plan.uncleared) : create(row, plan, resend));
+  /** A planned update, checked first against a fresh read of its contact when asked (rereadBeforePatch). */
+  const reread = async (row: PendingRow, plan: WritePlan & { action: 'update' }): Promise<WriteResult> => {
+    let live;
+    try {
+      live = await client.getContact(plan.id, { signal });
+    } catch (error) {
+      if (!(error instanceof PylonApiError && error.status === 404)) throw error;
+      return { outcome: 'failed', id: plan.id, issue: { code: 'ROW_NOT_FOUND', field: 'id', message: `Contact ${plan.id} no longer exists: it was deleted while the run was going; nothing was written` } };
+    }
+    const diff = diffContact(row.desired, live.data, ctx.planContext);
+    // A field whose live value is no longer the one the lookup read, unless it already holds the value to set.
+    const drift = [...plan.changes, ...diff.changes.filter((d) => !plan.changes.some((c) => c.column === d.column))]
+      .map((c) => ({ column: c.column, planned: plan.changes.find((p) => p.column === c.column)?.from, now: diff.changes.find((d) => d.column === c.column) }))
+      .filter((d) => d.now !== undefined && d.now.from !== d.planned);
+    if (drift.length > 0) {
+      return {
+        outcome: 'failed',
+        id: plan.id,
+        requestId: live.requestId,
+        issue: {
+          code: 'ROW_DRIFTED',
+          field: drift[0].column,
+          message: `Changed while the run was going, left as it is: ${drift.map((d) => `${d.column} is now ${JSON.stringify(d.now!.from)}, the run read ${JSON.stringify(d.planned ?? d.now!.to)} (to set ${JSON.stringify(d.now!.to)})`).join('; ')}. Run the update again to apply it to the current values`,
+        },
+      };
+    }
+    if (diff.changes.length === 0) return { outcome: 'unchanged', id: plan.id, requestId: live.requestId };
+    return update(row, plan.id, diff.body, diff.changes, plan.uncleared);
+  };
+
+  const send = (row: PendingRow, plan: WritePlan, resend: boolean) =>
+    plan.action === 'update' ? (ctx.rereadBeforePatch ? reread(row, plan) : update(row, plan.id, plan.body, plan.changes, plan.uncleared)) : create(row, plan, resend);
 
   return {
     async write(row, plan, options) {

@@ -41,13 +41,18 @@ export interface UndoRunOptions {
    * phase wrote at `asked`, kept in front of them, so that at every stop one file holds every undo row.
    */
   append?: boolean;
+  /**
+   * This run has begun the journal at `journalPath` itself (it holds it, and created it before its first read): the
+   * journal there is this run's, not an unfinished earlier run's, and the undo path is recorded beside it for --resume.
+   */
+  journalBegun?: boolean;
 }
 
 export async function beginUndoRun(options: UndoRunOptions): Promise<UndoRun> {
   const { resume, journalPath } = options;
   const path = options.append ? options.asked : chooseUndoPath(options.asked, resume, journalPath, options.onNote);
   // A journal already there is an unfinished run's, which the run refuses to start beside (before any write): its state is left as it is.
-  if (journalPath && !resume && !options.append && !existsSync(journalPath)) {
+  if (journalPath && !resume && !options.append && (options.journalBegun || !existsSync(journalPath))) {
     // The run state goes beside the journal: a journal that cannot be written is the usage error its own check names (exit 2), not a crash here.
     await checkWritable([{ path: journalPath, option: '--journal' }]);
     writeRunMeta(journalPath, { undoPath: path });

@@ -4,8 +4,10 @@
  * plan's `from`: a contact changed since the plan was made is not touched
  * (`ROW_DRIFTED`, with the live and planned values, in the error report) unless
  * `force`. The live values are read in batches (`POST /contacts/search`, `id in
- * […]`), paced like every other call. Journal, `--resume` and the undo file work
- * as for `update`; the undo file records the live values each PATCH replaced.
+ * […]`), paced like every other call, and each contact to change is read again by
+ * id just before its PATCH (Pylon has no conditional PATCH). Journal, `--resume` and
+ * the undo file work as for `update`; the undo file records the live values each
+ * PATCH replaced, as that last read found them.
  */
 import { paginate } from '../pylon/paginate.js';
 import { CUSTOM_PREFIX } from '../columns.js';
@@ -170,13 +172,74 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     const settle = (line: number, entry: PlannedContact, settled: SettledRow) =>
       settled.outcome === 'failed' ? fail(line, entry, settled.issue) : record(line, entry, 'skipped', { message: settled.message });
 
-    const patch = async (line: number, entry: PlannedContact, live: Contact, body: object, changes: FieldChange[], left: readonly string[]) => {
+    // Numbers are compared as decimals (9007199254740993 is not 9007199254740992), other cells as text.
+    const sameCell = (a: string, b: string, column: string) => {
+      const type = column.startsWith(CUSTOM_PREFIX) ? customFields.get(column.slice(CUSTOM_PREFIX.length))?.type : undefined;
+      return type === 'number' || type === 'decimal' ? sameDecimal(a, b) : a === b;
+    };
+    /** What the contact's live values make of its planned changes: what to send, and the fields that drifted from the plan's `from`. */
+    const compare = (entry: PlannedContact, live: Contact): { diff: ReturnType<typeof diffContact>; drift: Drift[] } | { issue: RowIssue } => {
+      const { desired, issues } = validateRow(cellsOf(entry), columns, validation);
+      if (issues.length > 0) return { issue: { code: issues[0].code, field: issues[0].field, message: issues.map((i) => i.message).join('; ') } };
+      const diff = diffContact(desired, live, { customFields });
+      const drift: Drift[] = [];
+      for (const change of entry.changes) {
+        if (change.unchecked) continue;
+        const now = diff.changes.find((c) => c.column === change.column);
+        // Not in the diff: the contact already holds the planned value.
+        if (now && !sameCell(now.from, change.from, change.column)) drift.push({ column: change.column, planned: change.from, live: now.from, to: change.to });
+      }
+      return { diff, drift };
+    };
+    const driftIssue = (drift: readonly Drift[]): RowIssue => ({
+      code: 'ROW_DRIFTED',
+      field: drift[0].column,
+      message: options.input
+        ? `Changed since ${since}, left as it is: ${drift
+            .map((d) => `${d.column} is now ${JSON.stringify(d.live)}, not ${JSON.stringify(d.planned)} as that change set it (to restore ${JSON.stringify(d.to)})`)
+            .join('; ')}. Use --force to revert it anyway.`
+        : `Changed since ${since}, left as it is: ${drift
+            .map((d) => `${d.column} is now ${JSON.stringify(d.live)}, the plan expected ${JSON.stringify(d.planned)} (to set ${JSON.stringify(d.to)})`)
+            .join('; ')}. Use --force to apply anyway.`,
+    });
+
+    const gone = (line: number, row: PlannedContact) =>
+      fail(line, row, { code: 'ROW_NOT_FOUND', field: 'id', message: `Contact ${row.id}${row.email ? ` (${row.email})` : ''} no longer exists: it was deleted after ${since}` });
+
+    const patch = async (line: number, entry: PlannedContact, left: readonly string[]) => {
       // Queued in the pool when the run stopped: never started, left for --resume.
       if (control.stopped) {
         ledger.notProcessed();
         return;
       }
       try {
+        // Pylon has no conditional PATCH (no If-Match): the contact is read again by id just before its PATCH, once the
+        // pool gives it its turn, so an edit made while the run goes (since the batch read, which may be minutes earlier
+        // at the paced rate) is found drifted and left alone, and the undo row records the values this PATCH replaces.
+        let live: Contact;
+        try {
+          live = (await client.getContact(entry.id, { signal })).data;
+        } catch (error) {
+          if (!(error instanceof PylonApiError && error.status === 404)) throw error;
+          await gone(line, entry);
+          return;
+        }
+        const compared = compare(entry, live);
+        if ('issue' in compared) {
+          await fail(line, entry, compared.issue);
+          return;
+        }
+        if (compared.drift.length > 0 && !options.force) {
+          await fail(line, entry, driftIssue(compared.drift));
+          return;
+        }
+        if (compared.diff.changes.length === 0) {
+          // Someone else set the planned values meanwhile: nothing to send.
+          if (left.length > 0) await fail(line, entry, leftAsItIs(left, 'none'));
+          else await record(line, entry, 'unchanged');
+          return;
+        }
+        const { body, changes } = compared.diff;
         // The journal's `sent` entry (the undo row's source) is written when the PATCH leaves the pacer, not while it waits there.
         let journaled = false;
         const sent = () => {
@@ -208,7 +271,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
 
     const decide = async (line: number, row: PlannedContact, live: Contact | undefined) => {
       if (!live) {
-        await fail(line, row, { code: 'ROW_NOT_FOUND', field: 'id', message: `Contact ${row.id}${row.email ? ` (${row.email})` : ''} no longer exists: it was deleted after ${since}` });
+        await gone(line, row);
         return;
       }
       // An undo row restoring "no value" to a field Pylon's API cannot clear (a contact that had no name before the
@@ -220,24 +283,12 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         await fail(line, row, leftAsItIs(left, 'none'));
         return;
       }
-      const { desired, issues } = validateRow(cellsOf(entry), columns, validation);
-      if (issues.length > 0) {
-        await fail(line, entry, { code: issues[0].code, field: issues[0].field, message: issues.map((i) => i.message).join('; ') });
+      const compared = compare(entry, live);
+      if ('issue' in compared) {
+        await fail(line, entry, compared.issue);
         return;
       }
-      const diff = diffContact(desired, live, { customFields });
-      // Numbers are compared as decimals (9007199254740993 is not 9007199254740992), other cells as text.
-      const sameCell = (a: string, b: string, column: string) => {
-        const type = column.startsWith(CUSTOM_PREFIX) ? customFields.get(column.slice(CUSTOM_PREFIX.length))?.type : undefined;
-        return type === 'number' || type === 'decimal' ? sameDecimal(a, b) : a === b;
-      };
-      const drift: Drift[] = [];
-      for (const change of entry.changes) {
-        if (change.unchecked) continue;
-        const now = diff.changes.find((c) => c.column === change.column);
-        // Not in the diff: the contact already holds the planned value.
-        if (now && !sameCell(now.from, change.from, change.column)) drift.push({ column: change.column, planned: change.from, live: now.from, to: change.to });
-      }
+      const { diff, drift } = compared;
       if (diff.changes.length === 0) {
         const sent = journal?.sentBefore.get(line);
         if (sent?.changes && sent.id === entry.id) {
@@ -252,17 +303,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         return;
       }
       if (drift.length > 0 && !options.force) {
-        await fail(line, entry, {
-          code: 'ROW_DRIFTED',
-          field: drift[0].column,
-          message: options.input
-            ? `Changed since ${since}, left as it is: ${drift
-                .map((d) => `${d.column} is now ${JSON.stringify(d.live)}, not ${JSON.stringify(d.planned)} as that change set it (to restore ${JSON.stringify(d.to)})`)
-                .join('; ')}. Use --force to revert it anyway.`
-            : `Changed since ${since}, left as it is: ${drift
-                .map((d) => `${d.column} is now ${JSON.stringify(d.live)}, the plan expected ${JSON.stringify(d.planned)} (to set ${JSON.stringify(d.to)})`)
-                .join('; ')}. Use --force to apply anyway.`,
-        });
+        await fail(line, entry, driftIssue(drift));
         return;
       }
       if (options.dryRun) {
@@ -272,7 +313,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         return;
       }
       await pool.whenReady();
-      void pool.run(() => patch(line, entry, live, diff.body, diff.changes, left));
+      void pool.run(() => patch(line, entry, left));
     };
 
     for (let from = 0; from < options.contacts.length; from += options.readBatch) {

@@ -41,11 +41,14 @@ export interface PlanReview {
 
 /**
  * The calls `apply` makes: `GET /me` and the custom fields once, one search per
- * `readBatch` contacts to read their live values, one PATCH per contact.
+ * `readBatch` contacts to read their live values, then, for each contact to change, one
+ * `GET /contacts/{id}` just before its PATCH (Pylon has no conditional PATCH: that read is
+ * what keeps an edit made during the run) and the PATCH. GETs have their own bucket, at
+ * the PATCHes' rate, so they add calls but not time.
  */
 export function applyCalls(contacts: number, readBatch: number): Partial<Record<EndpointKey, number>> {
   if (contacts === 0) return { me: 1, customFields: 1 };
-  return { me: 1, customFields: 1, search: Math.ceil(contacts / readBatch), patch: contacts };
+  return { me: 1, customFields: 1, search: Math.ceil(contacts / readBatch), get: contacts, patch: contacts };
 }
 
 /** "member → admin × 950"-style totals, most frequent first. */
@@ -151,7 +154,7 @@ export function renderPlanReview(review: PlanReview): string {
     .join(', ');
   const per = review.rateWindowMs === 60_000 ? 'a minute' : `${n(review.rateWindowMs)} ms`;
   const paced = Object.entries(review.rates)
-    .filter(([endpoint]) => endpoint === 'patch' || endpoint === 'search')
+    .filter(([endpoint]) => endpoint === 'patch' || endpoint === 'search' || endpoint === 'get')
     .map(([endpoint, rate]) => `${endpoint} ${n(rate ?? 0)}`)
     .join(', ');
   lines.push(`ETA: about ${describeSeconds(review.etaSeconds)} to apply (${calls} calls; paced at ${paced || 'the configured rates'} per ${per})`);

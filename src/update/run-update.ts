@@ -85,9 +85,10 @@ const MAX_TRANSITIONS = 1000;
 /**
  * Two phases over the same rows: a dry run that counts what would change (read
  * calls only), the guard and the confirmation, then the real run, which writes
- * the undo file. The real run computes its diffs again, so a contact changed by
- * someone in between is patched only where it still differs (`apply` of a saved
- * plan is the exact alternative: see plan-file.ts and apply.ts).
+ * the undo file. The real run computes its diffs again, and reads each contact
+ * again just before its PATCH: a field changed by someone since the lookup fails
+ * the row ROW_DRIFTED (write-policy.ts rereadBeforePatch; `apply` of a saved plan
+ * is the exact alternative: see plan-file.ts and apply.ts).
  */
 export async function runUpdate(options: UpdateOptions, hooks: UpdateHooks): Promise<UpdateResult> {
   const started = Date.now();
@@ -178,7 +179,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     // --sync: the contacts the file names (every contact a row matched, from the plan hook), kept out of the removals.
     const keep = new Set<string>();
     const planStats = await importRows(
-      { ...importOptions, dryRun: true, journalPath: undefined, resultsPath: options.import.dryRun ? options.import.resultsPath : undefined },
+      { ...importOptions, dryRun: true, journalPath: undefined, resultsPath: options.import.dryRun ? options.import.resultsPath : undefined, rereadBeforePatch: true },
       {
         ...hooks,
         onPlan: (line, _action, changes: readonly FieldChange[], contact) => {
@@ -241,7 +242,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     // A resumed run goes on even with nothing left to change: it finishes the journal and the
     // undo file of the run it completes (every PATCH may have landed before the stop).
     const removing = removals?.length ?? 0;
-    // Nothing to change: no undo file is written (the plan's stats name the asked path, maybe an earlier run's file: not this run's).
+    // Nothing to change, so no undo file: the one at the undo path (if any) is an earlier run's, and neither the summary nor the audit record may name it.
     if (plan.changes === 0 && removing === 0 && !importOptions.resume) return { plan, stats: { ...planStats, dryRun: false, undoPath: undefined } };
     if (plan.changes + removing > 0 && hooks.confirm && !(await confirmed(hooks, plan, hold))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
@@ -255,11 +256,11 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
       stats = listed ? { ...nothingLeft, ...listed, resumed: nothingLeft.total } : nothingLeft;
       importOptions = { ...importOptions, undoPath: pending!.undoPath };
     } else {
-      stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, async (undoPath) => {
+      stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, journalBegun: hold?.created, onNote: hooks.onNote }, async (undoPath) => {
         importOptions = { ...importOptions, undoPath };
         // Fixed before the first write: a resume applies these removals, whatever the store holds by then.
         if (journalPath && removals && removals.length > 0) writeRemovalState(journalPath, { undoPath, removals, settings });
-        return plan.changes > 0 || importOptions.resume ? await importRows(importOptions, { ...hooks, journalHold: hold }) : nothingLeft;
+        return plan.changes > 0 || importOptions.resume ? await importRows({ ...importOptions, rereadBeforePatch: true }, { ...hooks, journalHold: hold }) : nothingLeft;
       });
     }
     if (removals && removals.length > 0 && !stats.fatal && !stats.interrupted) {
@@ -333,7 +334,7 @@ function checkGuards(changes: number, removals: number, options: UpdateOptions):
 
 /**
  * A dry run's stats, counted as the real run would: the --sync removals are among the contacts updated and
- * their PATCHes (and the reads that check them, 100 a search) among the calls planned; and the guards'
+ * their PATCHes (and the reads that check them, 100 a search, and one GET each just before its PATCH) among the calls planned; and the guards'
  * verdict, which the real run would stop on (`wouldStop`: the dry run exits 1 too).
  */
 function dryRunStats(plan: UpdatePlan, importOptions: ImportOptions, client: PylonClient, options: UpdateOptions): ImportStats {
@@ -343,7 +344,7 @@ function dryRunStats(plan: UpdatePlan, importOptions: ImportOptions, client: Pyl
     stats.syncRemovals = removals;
     stats.updated += removals;
     const calls = { ...client.stats.calls };
-    stats.plannedCalls = { ...calls, create: stats.plannedCalls?.create ?? 0, patch: (stats.plannedCalls?.patch ?? 0) + removals, search: calls.search + Math.ceil(removals / 100) };
+    stats.plannedCalls = { ...calls, create: stats.plannedCalls?.create ?? 0, patch: (stats.plannedCalls?.patch ?? 0) + removals, search: calls.search + Math.ceil(removals / 100), get: calls.get + removals };
     const { rates, rateWindowMs } = importOptions.connection;
     stats.etaSeconds = Math.max(...Object.entries(stats.plannedCalls).map(([e, n]) => ((n ?? 0) * rateWindowMs) / 1000 / rates[e as keyof typeof rates]), 0);
   }
@@ -459,11 +460,11 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   checkGuards(plan.changes, 0, options);
   if (plan.changes === 0 && !importOptions.resume) {
     if (planStats.failed === 0 && planStats.unchanged > 0) hooks.onNote?.(`every contact of ${path} already holds the undo's values: it was applied before, or the changes were reverted by hand`);
-    return { plan, stats: { ...planStats, dryRun: false } };
+    return { plan, stats: { ...planStats, dryRun: false, undoPath: undefined } };
   }
   if (plan.changes > 0 && hooks.confirm && !(await confirmed(hooks, plan, hooks.journalHold))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
   const journalPath = importOptions.journalPath;
-  const stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, onNote: hooks.onNote }, (undoPath) =>
+  const stats = await withUndoRun({ asked: importOptions.undoPath, resume: importOptions.resume, journalPath, journalBegun: hooks.journalHold?.created, onNote: hooks.onNote }, (undoPath) =>
     runApply({ ...base, undoPath, journalPath, resume: importOptions.resume }, { client: hooks.client, signal: hooks.signal, onNote: hooks.onNote, onProgress: hooks.onProgress, journalHold: hooks.journalHold }),
   );
   return { plan, stats };

@@ -51,7 +51,7 @@ test('show prints each contact before → after, the totals, target, age and the
   t.regex(shown.stdout, /made \d+ s ago/);
   t.regex(shown.stdout, new RegExp(`hash ${plan.hash}`));
   // 12 PATCHes at 60 a minute: 12 s, the slowest bucket.
-  t.regex(shown.stdout, /ETA: about 12 s to apply \(me 1, customFields 1, search 1, patch 12 calls; paced at search 20, patch 60 per a minute\)/);
+  t.regex(shown.stdout, /ETA: about 12 s to apply \(me 1, customFields 1, search 1, get 12, patch 12 calls; paced at search 20, get 60, patch 60 per a minute\)/);
   const members = chosen.filter((c) => c.portal_role === 'member').length;
   if (members > 0) t.regex(shown.stdout, new RegExp(`portal_role: "member" → "admin"  × ${members}\\n`));
 
@@ -60,7 +60,7 @@ test('show prints each contact before → after, the totals, target, age and the
   const review = JSON.parse(asJson.stdout) as PlanReview;
   t.is(review.hash, plan.hash);
   t.is(review.target.host, hostOf(emulator));
-  t.deepEqual(review.calls, { me: 1, customFields: 1, search: 1, patch: 12 });
+  t.deepEqual(review.calls, { me: 1, customFields: 1, search: 1, get: 12, patch: 12 });
   t.is(review.etaSeconds, 24, '12 PATCHes at 30 a minute');
   t.deepEqual(review.changes, plan.changes);
   t.deepEqual(review.removals, []);

@@ -5,12 +5,14 @@ import { sealPlan, type PlannedContact, type SavedPlanBody } from '../../src/upd
 
 test('12,119 changes at the default pace: the PATCH bucket decides, 12,119 s ≈ 3 h 22 min', (t) => {
   const calls = applyCalls(12_119, 100);
-  t.deepEqual(calls, { me: 1, customFields: 1, search: 122, patch: 12_119 });
+  t.deepEqual(calls, { me: 1, customFields: 1, search: 122, get: 12_119, patch: 12_119 });
   t.is(pacedSeconds(calls, SPEC_RATES), 12_119);
   t.is(describeSeconds(pacedSeconds(calls, SPEC_RATES)), '3 h 22 min');
   // Reads alone at 20 searches a minute: 122 searches are 366 s.
   t.is(pacedSeconds({ search: 122 }, SPEC_RATES), 366);
-  t.is(pacedSeconds(calls, { ...SPEC_RATES, patch: 120 }), 12_119 / 2);
+  // The GET before each PATCH has a bucket of its own, at the PATCHes' rate by default: raising the PATCH rate alone leaves it deciding.
+  t.is(pacedSeconds(calls, { ...SPEC_RATES, patch: 120 }), 12_119);
+  t.is(pacedSeconds(calls, { ...SPEC_RATES, patch: 120, get: 120 }), 12_119 / 2);
   t.is(describeSeconds(40), '40 s');
   t.is(describeSeconds(120), '2 min');
   t.is(describeSeconds(3600), '1 h');
@@ -39,6 +41,6 @@ test('totals count each kind of change, most frequent first; removals are review
   const review = reviewPlan(sealPlan(body), { path: 'p.json', now: Date.parse('2026-01-01T01:00:00.000Z'), rates: SPEC_RATES, rateWindowMs: 60_000, readBatch: 100 });
   t.is(review.ageSeconds, 3600);
   t.deepEqual(review.totals.removals, [{ column: 'portal_role', from: 'admin', to: 'member', count: 1 }]);
-  t.deepEqual(review.calls, { me: 1, customFields: 1, search: 1, patch: 4 });
+  t.deepEqual(review.calls, { me: 1, customFields: 1, search: 1, get: 4, patch: 4 });
   t.is(review.etaSeconds, 4);
 });

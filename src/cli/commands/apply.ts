@@ -188,7 +188,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
           if (total > 0 && ctx.isTTY && !argv.yes && !(await ask())) {
             throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
           }
-          return withUndoRun({ asked: undoWanted ? options.undoPath : undefined, resume: options.resume, journalPath: options.journalPath, onNote: hooks.onNote }, (undoPath) =>
+          return withUndoRun({ asked: undoWanted ? options.undoPath : undefined, resume: options.resume, journalPath: options.journalPath, journalBegun: hold.created, onNote: hooks.onNote }, (undoPath) =>
             runApply(
               {
                 source: { path: options.planPath, hash: plan.hash },
