@@ -27,7 +27,8 @@ for (const extra of [[], ['--on-duplicate', 'last']]) {
       if (writer.exitCode === null) writer.kill('SIGKILL');
     });
 
-    const result = await runCli(['import', fifo, '--json', '-q', '--rate', FAST_RATE, ...extra], { env: envFor(emulator), cwd: dir });
+    // 3,000 creates: a few seconds alone; at a load average of 30 the default 150 s limit was reached once.
+    const result = await runCli(['import', fifo, '--json', '-q', '--rate', FAST_RATE, ...extra], { env: envFor(emulator), cwd: dir, timeoutMs: 400_000 });
     t.is(result.code, 0, result.stderr);
     t.like(statsOf(result), { total: ROWS, created: ROWS, failed: 0, notProcessed: 0 });
     const [code] = await written;

@@ -42,7 +42,7 @@ test('undo of a contact that had no name: the name is left alone (never #N/A), i
   // The dry run says what the real run does: both contacts change, the nameless one's row fails for its name.
   const dry = await runCli(['update', undoPath, '--dry-run'], { env });
   t.is(dry.code, 3, dry.stderr);
-  t.regex(dry.stderr, /Undo plan: 2 contacts change, 0 unchanged, 1 rows fail\./);
+  t.regex(dry.stderr, /Undo plan: 2 contacts change, 0 unchanged, 1 row fails\./);
   t.like(emulator.store.get(nameless), { name: 'Given', portal_role: 'admin' }, 'the dry run wrote nothing');
 
   const undo = await runCli(['update', undoPath, '--json', '-q'], { env });

@@ -166,7 +166,7 @@ test('argv → options: CLI defaults', (t) => {
 
 test('argv → options: every switch', (t) => {
   const argv = argvOf([
-    '--host', '127.0.0.2', '--port', '0', '--token', 'a', '--token', 'b', '--seed', 'x.csv', '--seed-random', '10',
+    '--host', '127.0.0.2', '--port', '0', '--token', 'tok-a', '--token', 'tok-b', '--seed', 'x.csv', '--seed-random', '10',
     '--rate-limits', 'tiered', '--rate', 'list=600, create=5', '--window-ms', '1000', '--retry-after-header', 'x-retry-after',
     '--no-remaining-header', '--duplicate-email', 'allow', '--email-match', 'sensitive', '--no-match-secondary-emails',
     '--last-page-cursor', 'null', '--latency-ms', '5', '--jitter-ms', '3', '--fault-rate', '0.1', '--drop-rate', '0.05',
@@ -177,7 +177,7 @@ test('argv → options: every switch', (t) => {
   t.like(options, {
     host: '127.0.0.2',
     port: 0,
-    tokens: ['a', 'b'],
+    tokens: ['tok-a', 'tok-b'],
     seedFile: 'x.csv',
     seedRandom: 10,
     rateLimits: 'tiered',
