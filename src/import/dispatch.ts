@@ -282,7 +282,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     // The row's contact (found by its id) would take an email another contact holds: Pylon refuses it, or keeps two contacts
     // with one email. Decided from the lookup, so the dry run says what the real run does whatever order the writes go in.
     const holders = emailHolder?.kind === 'one' ? [emailHolder.contact.id] : emailHolder?.kind === 'many' ? emailHolder.ids : [];
-    const others = existing ? holders.filter((id) => id !== existing.id) : [];
+    // A contact that already holds the address (it is its own, beside a duplicate a server allowing them keeps) takes nothing.
+    const own = typeof email === 'string' && existing !== undefined && [existing.email, ...(existing.emails ?? [])].some((e) => e?.toLowerCase() === email.toLowerCase());
+    const others = existing && !own ? holders.filter((id) => id !== existing.id) : [];
     if (others.length > 0) {
       const matchedBy = row.desired.id ? `its id ${row.desired.id}` : `its external id ${row.desired.external_id}`;
       await ledger.fail(
