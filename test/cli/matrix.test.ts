@@ -35,7 +35,8 @@ async function runCli(argv: string[], options: { env: Record<string, string>; cw
   err.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const stdin = new PassThrough();
   stdin.end();
-  const code = await runInProcess(argv, { stdout: out, stderr: err, env: options.env, isTTY: false, stdin, exitCode: 0 });
+  // The run's working directory is the context's (never this process's): an update --where keeps its journal there, and files left in the repository make demo-e2e fail.
+  const code = await runInProcess(argv, { stdout: out, stderr: err, env: options.env, isTTY: false, stdin, exitCode: 0, ...(options.cwd ? { cwd: options.cwd } : {}) });
   return { code, signal: null, stdout, stderr };
 }
 
