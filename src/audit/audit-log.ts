@@ -163,6 +163,9 @@ export function appendAuditRecord(path: string, record: AuditRecord): void {
 
 /** Free space the audit log's disk must keep for the run's record (one line of about 1 KB; a long command line makes it longer). */
 export const AUDIT_RESERVE_BYTES = 16 * 1024;
+/** Free space above which a reading of the audit log's disk is trusted for CHECK_EVERY_MS (a disk that fills faster is caught at the next reading, at most that much later). */
+const AMPLE_FREE_BYTES = 1024 * 1024;
+const CHECK_EVERY_MS = 250;
 
 /**
  * The check made before each write of a run: the record is appended when the run ends, so a disk that fills
@@ -173,11 +176,20 @@ export const AUDIT_RESERVE_BYTES = 16 * 1024;
 export function auditLogGuard(path: string): () => void {
   if (resolve(path) === '/dev/null') return () => undefined;
   const folder = dirname(resolve(path));
+  // A synchronous statfs per write blocks the event loop each time (0.23 s per 100,000 calls on this machine, on the
+  // walk's thread of an unpaced run): while the disk has room to spare (AMPLE_FREE_BYTES), one reading covers the
+  // writes of the next CHECK_EVERY_MS.
+  let checkedAt = -Infinity;
+  let lastFree = 0;
   return () => {
+    const now = performance.now();
+    if (lastFree >= AMPLE_FREE_BYTES && now - checkedAt < CHECK_EVERY_MS) return;
     let free: number;
     try {
       const fs = statfsSync(folder);
       free = fs.bavail * fs.bsize;
+      checkedAt = now;
+      lastFree = free;
     } catch (error) {
       throw new PylonCliError('OUTPUT_WRITE', `Cannot append to the audit log ${path}: ${(error as Error).message}. The run stopped before its next write to Pylon; fix it, then run the same command with --resume.`, { cause: error });
     }
