@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { envFor, FAST_RATE, runCli, startEmulator, startFaultProxy, statsOf, tempDir } from '../helpers/cli.js';
+import { envFor, FAST_RATE, runCli, startEmulator, statsOf, tempDir, startRevokingProxy } from '../helpers/cli.js';
 import { readCsv } from '../helpers/corpus.js';
 
 const CASES = [
@@ -83,14 +83,8 @@ test('rows naming their contact by Pylon id, each with its own external id, are 
 test('resumed after a stop, a later row with an external id an earlier (replayed) row of the file carries under another label still fails before it is sent, naming that line', async (t) => {
   const emulator = await startEmulator(t);
   const dir = tempDir(t);
-  let creates = 0;
-  let revoked = true;
-  // The second create meets a 503 and its retry a 401 (a token revoked mid-run): the run stops with line 2 done (journaled).
-  const proxy = await startFaultProxy(t, emulator, ({ method, path }) => {
-    if (!revoked || method !== 'POST' || path !== '/contacts') return undefined;
-    creates++;
-    return creates === 2 ? 'status=503' : creates > 2 ? 'status=401' : undefined;
-  });
+  // A token revoked mid-run: the run stops with line 2 done (journaled).
+  const proxy = await startRevokingProxy(t, emulator);
   const input = join(dir, 'in.csv');
   // 300 rows between the two: the stop comes long before the run has read the last one.
   const middle = Array.from({ length: 300 }, (_, i) => `Mid ${i},mid${i}@x9.example,7${i},crm\n`).join('');
@@ -100,7 +94,7 @@ test('resumed after a stop, a later row with an external id an earlier (replayed
   const first = await runCli(args, { env, cwd: dir });
   t.is(first.code, 1, first.stderr);
   t.like(statsOf(first), { created: 1, failed: 0 });
-  revoked = false;
+  proxy.restore();
   const resumed = await runCli([...args, '--resume'], { env, cwd: dir });
   t.is(resumed.code, 3, resumed.stderr);
   t.like(statsOf(resumed), { created: 301, failed: 1 });

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { FAST_RATE, envFor, runCli, startEmulator, startFaultProxy, statsOf, tempDir } from '../helpers/cli.js';
+import { FAST_RATE, envFor, runCli, startEmulator, statsOf, tempDir, startRevokingProxy } from '../helpers/cli.js';
 
 const ROWS = 40;
 /** Every fifth record is deleted (in the recycle bin), the first one included: 8 filtered. */
@@ -26,20 +26,14 @@ test('after a stop and --resume, filtered counts every row the filters left out,
   t.like(statsOf(uninterrupted), { total: ROWS, created: 32, filtered: 8 });
 
   const emulator = await startEmulator(t);
-  let creates = 0;
-  let revoked = true;
-  // The second create meets a 503 and its retry a 401 (a token revoked mid-run): the run stops with the first rows done (journaled).
-  const proxy = await startFaultProxy(t, emulator, ({ method, path }) => {
-    if (!revoked || method !== 'POST' || path !== '/contacts') return undefined;
-    creates++;
-    return creates === 2 ? 'status=503' : creates > 2 ? 'status=401' : undefined;
-  });
+  // A token revoked mid-run: the run stops with the first rows done (journaled).
+  const proxy = await startRevokingProxy(t, emulator);
   const env = { ...envFor(proxy), XDG_STATE_HOME: join(dir, 'state') };
   const journal = join(dir, 'stopped.jsonl');
   const first = await runCli(args(journal), { env, cwd: dir });
   t.is(first.code, 1, first.stderr);
   t.true((statsOf(first).filtered ?? 0) > 0, 'the stopped run had filtered rows: the resumed run replays them');
-  revoked = false;
+  proxy.restore();
   const resumed = await runCli([...args(journal), '--resume'], { env, cwd: dir });
   t.is(resumed.code, 0, resumed.stderr);
   const stats = statsOf(resumed);

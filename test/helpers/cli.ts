@@ -151,6 +151,22 @@ export function writes(emulator: Emulator): number {
   return requests.create + requests.patch + requests.delete;
 }
 
+/**
+ * A fault proxy that stops a run partway as a token revoked mid-run does: the second create meets a 503 and
+ * every create after it (its retry first) a 401, so the run stops with the rows before it done and journaled.
+ * `restore()` lets every request through again, for the `--resume`.
+ */
+export async function startRevokingProxy(t: ExecutionContext, target: { url: string }): Promise<FaultProxy & { restore(): void }> {
+  let creates = 0;
+  let revoked = true;
+  const proxy = await startFaultProxy(t, target, ({ method, path }) => {
+    if (!revoked || method !== 'POST' || path !== '/contacts') return undefined;
+    creates++;
+    return creates === 2 ? 'status=503' : creates > 2 ? 'status=401' : undefined;
+  });
+  return Object.assign(proxy, { restore: () => void (revoked = false) });
+}
+
 export interface FaultProxy {
   url: string;
   /** Requests forwarded with a fault header, by rule answer. */
