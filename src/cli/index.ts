@@ -181,17 +181,48 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
     if (helpOrVersion) return EXIT.OK;
     return context.exitCode;
   } catch (error) {
+    const json = wantsJson(words ?? argv);
     if (!context.handlerStarted && !(error instanceof PylonCliError)) {
       // yargs validation: unknown flag or command, missing argument, bad choice
       const message = explainUsageError(error instanceof Error ? error.message : String(error), knownOptions, commandName(words ?? argv));
       say(`pylon-contacts: ${message}\nRun with --help for usage.`);
+      say(codeLine('CONFIG_INVALID_OPTION', EXIT.USAGE));
+      if (json) writeJsonError(context, 'CONFIG_INVALID_OPTION', message, EXIT.USAGE, token);
       return EXIT.USAGE;
     }
-    return reportError(error, say);
+    const exitCode = reportError(error, say);
+    // A script branches on the code (docs/errors.md): name it on stderr, and with --json on stdout as well, for
+    // the errors that stop a run before its summary (a usage or configuration error, a refused plan, a guard, a
+    // declined confirmation). Errors a summary already reports (`fatal (CODE)`, `stoppedAt.code`) end as ExitError
+    // without a message, and print nothing more here.
+    if (error instanceof PylonCliError && error.message && !(error instanceof InternalError)) {
+      say(codeLine(error.code, exitCode));
+      if (json) writeJsonError(context, error.code, error.message, exitCode, token);
+    }
+    return exitCode;
   }
 }
 
-function findToken(argv: string[]): string | undefined {
+/** The last stderr line of an error that stops a run: its stable code and the exit code, for scripts and for docs/errors.md. */
+function codeLine(code: string, exitCode: number): string {
+  return `pylon-contacts: error ${code} (exit ${exitCode}; see docs/errors.md)`;
+}
+
+/** `--json` given on the command line (before a `--` that ends the options). */
+function wantsJson(argv: readonly string[]): boolean {
+  for (const word of argv) {
+    if (word === '--') return false;
+    if (word === '--json' || word === '--json=true') return true;
+  }
+  return false;
+}
+
+/** With --json, an error that stops a run is one JSON object on stdout, so a script reads its code there as it reads a summary's. */
+function writeJsonError(context: CliContext, code: string, message: string, exitCode: number, token: string | undefined): void {
+  context.stdout.write(redact(JSON.stringify({ error: { code, message, exitCode } }), token ?? findToken(context.args ?? [])) + '\n');
+}
+
+function findToken(argv: readonly string[]): string | undefined {
   const i = argv.findIndex((a) => a === '--token' || a.startsWith('--token='));
   if (i === -1) return undefined;
   return argv[i].includes('=') ? argv[i].slice(argv[i].indexOf('=') + 1) : argv[i + 1];

@@ -14,7 +14,7 @@ test('demo --out in a folder that does not exist: exit 2, the missing folder nam
   const cwd = tempDir(t, 'pylon-demo-out-');
   const result = await runCli(['demo', '--out', 'typo/deep/out'], { cwd, env: {}, timeoutMs: 300_000 });
   t.is(result.code, 2, result.stderr.slice(-2000));
-  t.is(result.stderr, 'pylon-contacts: Cannot write to typo/deep/out (--out): the folder it goes in, typo/deep, does not exist. Check the path, or create that folder first. Nothing was written.\n');
+  t.is(result.stderr, 'pylon-contacts: Cannot write to typo/deep/out (--out): the folder it goes in, typo/deep, does not exist. Check the path, or create that folder first. Nothing was written.\npylon-contacts: error OUTPUT_UNWRITABLE (exit 2; see docs/errors.md)\n');
   t.deepEqual(readdirSync(cwd), [], 'no folder made');
 });
 
@@ -23,7 +23,7 @@ test('demo --out that is a file: exit 2, said so, the file left alone', async (t
   writeFileSync(join(cwd, 'notes.txt'), 'mine\n');
   const result = await runCli(['demo', '--out', 'notes.txt'], { cwd, env: {}, timeoutMs: 300_000 });
   t.is(result.code, 2, result.stderr.slice(-2000));
-  t.is(result.stderr, 'pylon-contacts: Cannot write to notes.txt (--out): it is a file, not a folder. Name a folder. Nothing was written.\n');
+  t.is(result.stderr, 'pylon-contacts: Cannot write to notes.txt (--out): it is a file, not a folder. Name a folder. Nothing was written.\npylon-contacts: error OUTPUT_UNWRITABLE (exit 2; see docs/errors.md)\n');
   t.deepEqual(readdirSync(cwd), ['notes.txt']);
 });
 
@@ -33,7 +33,7 @@ test('demo --out below a file: exit 2, said so', async (t) => {
   writeFileSync(join(cwd, 'runs', 'f'), '');
   const result = await runCli(['demo', '--out', 'runs/f/out'], { cwd, env: {}, timeoutMs: 300_000 });
   t.is(result.code, 2, result.stderr.slice(-2000));
-  t.is(result.stderr, 'pylon-contacts: Cannot write to runs/f/out (--out): the folder it goes in, runs/f, is a file, not a folder. Check the path, or create that folder first. Nothing was written.\n');
+  t.is(result.stderr, 'pylon-contacts: Cannot write to runs/f/out (--out): the folder it goes in, runs/f, is a file, not a folder. Check the path, or create that folder first. Nothing was written.\npylon-contacts: error OUTPUT_UNWRITABLE (exit 2; see docs/errors.md)\n');
 });
 
 test('demo --out given as an absolute path is shown as typed, not as a path relative to the working directory', async (t) => {
@@ -42,5 +42,5 @@ test('demo --out given as an absolute path is shown as typed, not as a path rela
   const out = join(elsewhere, 'missing', 'out');
   const result = await runCli(['demo', '--out', out], { cwd, env: {}, timeoutMs: 300_000 });
   t.is(result.code, 2, result.stderr.slice(-2000));
-  t.is(result.stderr, `pylon-contacts: Cannot write to ${out} (--out): the folder it goes in, ${join(elsewhere, 'missing')}, does not exist. Check the path, or create that folder first. Nothing was written.\n`);
+  t.is(result.stderr, `pylon-contacts: Cannot write to ${out} (--out): the folder it goes in, ${join(elsewhere, 'missing')}, does not exist. Check the path, or create that folder first. Nothing was written.\npylon-contacts: error OUTPUT_UNWRITABLE (exit 2; see docs/errors.md)\n`);
 });

@@ -34,7 +34,7 @@ test('options before the command: an option with a value keeps it, a bad option 
   t.like(JSON.parse(exported.stdout), { complete: true });
   const bad = await runCli(['--dry-run', '--bogus', 'import', join(dir, 'in.csv')], { env, cwd: dir });
   t.is(bad.code, 2);
-  t.is(bad.stderr, 'pylon-contacts: Unknown option: --bogus.\nRun with --help for usage.\n');
+  t.is(bad.stderr, 'pylon-contacts: Unknown option: --bogus.\nRun with --help for usage.\npylon-contacts: error CONFIG_INVALID_OPTION (exit 2; see docs/errors.md)\n');
   const help = await runCli(['--help', 'export'], { env, cwd: dir });
   t.is(help.code, 0, help.stderr);
   t.regex(help.stdout, /^pylon-contacts export/);
