@@ -229,3 +229,8 @@ export function statsOf<T = import('../../src/import/run-import.js').ImportStats
     throw new Error(`no JSON summary on stdout (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
   }
 }
+
+/** stderr without the last line a run-level error ends with (`pylon-contacts: error <CODE> (exit <n>; …)`), for tests that compare the message itself. */
+export function withoutCodeLine(stderr: string): string {
+  return stderr.replace(/^pylon-contacts: error [A-Z_]+ \(exit \d+; see docs\/errors\.md\)\n$/m, '');
+}
