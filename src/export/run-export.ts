@@ -15,7 +15,7 @@ import type { Contact, Filter } from '../pylon/types.js';
 import { checkWritable, isSpecialFile, openOutput, outputWriteError, stagedWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
-import { deadJournals, describeRecovery, openJournal, recoverRun, type DeadRun, type PublishJournal } from '../output/publish-journal.js';
+import { deadJournals, describeRecovery, openJournal, recoverRun, type PublishJournal, type Recovery } from '../output/publish-journal.js';
 import { connectLoad, loadCommitted, loadedColumnNames, openLoader, recordAbandonedLoad, type LoadConnection, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
 import {
   compareSchemas,
@@ -965,8 +965,11 @@ async function removeStaleFiles(options: ExportOptions, unsettled: ReadonlySet<n
  * A killed run whose load did not commit, now settled (its files taken back): its row in the load log, `abandoned`,
  * so `_pylon_loads` accounts for every night that opened a load. Returns the summary's warning when the row could not be written.
  */
-async function recordAbandoned(options: ExportOptions, dead: DeadRun, startedAt: string): Promise<string[]> {
-  const why = `the run was killed (process ${dead.pid}) before its load committed; run ${options.runId} found it and took back the files it had written; the table was left as it was`;
+async function recordAbandoned(options: ExportOptions, recovery: Recovery, startedAt: string): Promise<string[]> {
+  const dead = recovery.run;
+  // A load that writes no file keeps a journal too (options.ts journalDirOf): its row says there was nothing to take back.
+  const files = recovery.removed.length + recovery.restored.length + recovery.partials.length > 0;
+  const why = `the run was killed (process ${dead.pid}) before its load committed; run ${options.runId} found it and ${files ? 'took back the files it had written' : 'had no file of it to take back (it wrote none)'}; the table was left as it was`;
   try {
     await recordAbandonedLoad(options.to!, { runId: dead.runId, startedAt }, why);
     return [];
@@ -1006,9 +1009,10 @@ async function recoverDeadRuns(options: ExportOptions): Promise<{ warnings: stri
     try {
       // Read before the journal goes with the rest of the run's files: a journal of an earlier version has no start, its file's time stands in.
       const startedAt = dead.startedAt ?? (await stat(dead.path).then((s) => s.mtime.toISOString(), () => options.runStartedAt));
-      const text = describeRecovery(await recoverRun(dead, committed));
+      const recovery = await recoverRun(dead, committed);
+      const text = describeRecovery(recovery);
       if (text !== undefined) warnings.push(text);
-      if (!committed && dead.load !== null) warnings.push(...(await recordAbandoned(options, dead, startedAt)));
+      if (!committed && dead.load !== null) warnings.push(...(await recordAbandoned(options, recovery, startedAt)));
     } catch (error) {
       unsettled.add(dead.pid);
       warnings.push(`run ${dead.runId} (process ${dead.pid}) was killed while it wrote its outputs, and its files could not all be settled (${error instanceof Error ? error.message : String(error)}); the next run tries again (its journal is ${dead.path})`);
