@@ -16,7 +16,7 @@ import { checkWritable, isSpecialFile, openOutput, outputWriteError, stagedWrite
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
 import { deadJournals, describeRecovery, openJournal, recoverRun, type PublishJournal, type Recovery } from '../output/publish-journal.js';
-import { connectLoad, loadCommitted, loadedColumnNames, openLoader, recordAbandonedLoad, type LoadConnection, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
+import { connectLoad, lastCommittedLoad, loadCommitted, loadedColumnNames, openLoader, recordAbandonedLoad, type LoadConnection, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
 import {
   compareSchemas,
   describeSchemaChange,
@@ -245,16 +245,18 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   const filter = options.filter ? resolveFilter(options.filter, definitions, '--filter', hooks.onNote) : undefined;
   const columns = selectColumns(availableColumns(definitions), options.columns);
   stats.columns = columns.map((c) => c.name);
-  // Read before the columns are named: a field keeps the column the table, the state or the last manifest gave it (typedColumns).
-  const stateBaseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : undefined;
   /** Set below once the run knows the load stages every row. */
   let copyDigest: CopyTextDigest | undefined;
   const onCopyText = (text: string, bytes: Uint8Array) => copyDigest?.add(text, bytes);
-  // The load's one connection: it reads the table's column names first, then the loader takes it (closed here if the run fails before).
+  // The load's one connection: it reads the table's last load and column names first, then the loader takes it (closed here if the run fails before).
   let connection: LoadConnection | undefined = options.to ? await connectLoad({ target: options.to, tempDir: loaderTempDir(options), onCopyText }) : undefined;
   // Scratch folders of the run (the table's kept state, the state a load stages): removed when the run ends, or here if opening fails.
   const scratch: string[] = [];
   try {
+    // Before the baseline is read: a load another run commits after this is one this run's delta does not know of (checked at the merge).
+    const lastCommitted = options.to && connection ? await lastCommittedLoad(options.to, connection) : undefined;
+    // Read before the columns are named: a field keeps the column the table, the state or the last manifest gave it (typedColumns).
+    const stateBaseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : undefined;
     const typed = typedColumns(columns, await previousNames(options, stateBaseline ?? sinceBaseline, connection));
     const schema = schemaRecord(typed);
     stats.schemaHash = schema.hash;
@@ -262,7 +264,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     if (options.to) {
       const keptDir = createTempDir('state');
       scratch.push(keptDir);
-      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt, schemaHash: schema.hash }, changesOnly: !options.stateFile && options.since === undefined, onCopyText };
+      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt, schemaHash: schema.hash }, changesOnly: !options.stateFile && options.since === undefined, onCopyText, lastCommitted };
       const handed = connection;
       connection = undefined;
       load = loadSink(await openLoader(input, handed), options, stats, hooks.onMergeStep, hooks.signal);
