@@ -270,7 +270,11 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
       load = loadSink(await openLoader(input, handed), options, stats, hooks.onMergeStep, hooks.signal);
       sinks.push(load);
     }
-    const baseline = options.stateFile ? stateBaseline : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
+    let baseline = options.stateFile ? stateBaseline : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
+    // A --state file that does not exist (deleted, lost) while the table keeps this pipeline's state: that state is the baseline, so the delta and
+    // change log agree with the load (without it every contact was an insert in the change log while the load updated or left it).
+    const lostState = options.stateFile && !stateBaseline && options.since === undefined && load !== undefined && owner !== undefined;
+    if (lostState) baseline = await keptInPlaceOfStateFile(options, load!.loader, owner!, stats);
     if (baseline) stats.delta = { since: baseline.source, ...(baseline.table ? { sinceTable: baseline.table } : {}), sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: null, deletedPath: null };
     if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
       stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
@@ -290,7 +294,8 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
     if (load && !baseline && !keptKind) load.unknownRowHash = true;
     // No baseline (a first night, a new --state file): nothing vouches for the table's rows, so the merge compares their values too, not only their hashes (a value changed by hand is rewritten).
-    if (load && !baseline) load.compareValues = true;
+    // A new --state file heals the table so even when the table's kept state stood in for it.
+    if (load && (!baseline || lostState)) load.compareValues = true;
     return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0, filter };
   } catch (error) {
     copyDigest?.close();
@@ -353,6 +358,24 @@ async function tableState(loader: TableLoader, owner: StateOwner): Promise<Basel
         // No state file to choose here: a run with a new --state file compares the table in full and leaves it that run's state.
         .replace('; use one state file per column set', '; to change the columns (or the filter) of this table\'s pipeline, run once with --state naming a new file: the table is then compared in full and keeps that run\'s state')
         .replace('(otherwise the deleted ids would be wrong)', '(otherwise the deleted ids would be wrong); to change it for this table, run once with --state naming a new file'), { option: '--to' });
+  }
+}
+
+/**
+ * The baseline of a run whose --state file does not exist while it loads into a table that keeps a state: the table's, when it is this
+ * pipeline's (the same organisation, columns and filter), and the summary says so. Else none, as before (a new --state file is how a
+ * pipeline changes its columns), and the summary says that the change log then lists every contact as an insert.
+ */
+async function keptInPlaceOfStateFile(options: ExportOptions, loader: TableLoader, owner: StateOwner, stats: ExportStats): Promise<Baseline | undefined> {
+  const label = `the state kept in ${loader.display}`;
+  try {
+    const kept = await tableState(loader, owner);
+    if (kept) stats.warnings.push(`the --state file ${options.statePath} does not exist, so this run's delta and change log are against ${label} (run ${kept.runId ?? 'unknown'}), the state its load starts from; the new state is written to ${options.statePath}`);
+    return kept;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    stats.warnings.push(`the --state file ${options.statePath} does not exist, and ${label} is not this pipeline's (another organisation, --columns or --filter), so this run has no baseline: its change log lists every contact as an insert, and its load compares the table in full`);
+    return undefined;
   }
 }
 
