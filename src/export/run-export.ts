@@ -290,7 +290,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     }
     // A PostgreSQL load that stages every row takes the values hash on a worker thread, from the COPY text it sends (copy-digest.ts), unless typed
     // NDJSON makes the JSON lines anyway.
-    if (values && load && options.to!.kind === 'postgresql' && !load.changesOnly && !(options.typed && options.format === 'ndjson')) copyDigest = new CopyTextDigest(values, typed);
+    if (values && load && options.to!.kind === 'postgresql' && !load.changesOnly && !(options.typed && options.format === 'ndjson')) copyDigest = new CopyTextDigest(values, typed, { onReplaced: (id) => warnReplacedText(stats, id) });
     const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
     if (load && !baseline && !keptKind) load.unknownRowHash = true;
     // No baseline (a first night, a new --state file): nothing vouches for the table's rows, so the merge compares their values too, not only their hashes (a value changed by hand is rewritten).
@@ -832,6 +832,33 @@ async function nextChunk(pages: AsyncGenerator<ApiPage<Contact>>, input: PagesIn
   return next.done ? undefined : encodePage(next.value, input);
 }
 
+/**
+ * A lone UTF-16 surrogate (half of a character: Pylon's JSON can carry `\ud800`) as the JSON line writes it: an escape that no odd
+ * run of backslashes makes literal text (JSON.stringify escapes only lone surrogates so).
+ */
+const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
+const LONE_SURROGATE_ESCAPES = new RegExp(`(?<!\\\\)((?:\\\\\\\\)*)\\\\ud[89a-f][0-9a-f]{2}`, 'g');
+
+/**
+ * A typed JSON line with each lone surrogate as every output stores it: U+FFFD (UTF-8 cannot hold the half, so the file, the table
+ * and the COPY text all have U+FFFD there). The values digest hashes the text as stored, so it equals the table's.
+ */
+function asStored(line: string, stats: ExportStats, id: string): string {
+  warnReplacedText(stats, id);
+  return line.replace(LONE_SURROGATE_ESCAPES, '$1\ufffd');
+}
+
+const warnedReplacedText = new WeakSet<ExportStats>();
+
+/** The summary's warning, once a run, that text with a lone surrogate was stored as U+FFFD. */
+function warnReplacedText(stats: ExportStats, id: string): void {
+  if (warnedReplacedText.has(stats)) return;
+  warnedReplacedText.add(stats);
+  stats.warnings.push(
+    `the text of contact ${id} holds an unpaired UTF-16 surrogate (half of a character, which Pylon's JSON can carry as \\ud800); UTF-8 cannot hold it, so every output (and the table) has U+FFFD (\ufffd) in its place, and the values digest is of the text as stored; this is said once a run, for the first such contact`,
+  );
+}
+
 /** One page as text (or Parquet bytes): each contact made into one record, classified against the baseline, given to every page sink, then encoded for the file. */
 async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<EncodedChunk> {
   const { options, encoder, baseline, pageSinks, values, report, stats, pageState } = input;
@@ -861,7 +888,7 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<En
       await input.keepUnexported(contact.id);
       continue;
     }
-    if (values) values.add(made.line!);
+    if (values) values.add(LONE_SURROGATE_ESCAPE.test(made.line!) ? asStored(made.line!, stats, made.id) : made.line!);
     if (baseline) {
       made.change = baseline.classify(idKey(made.id), made.hash!);
       stats.delta![made.change] += 1;
