@@ -2,7 +2,8 @@ import { ConfigError, invalidOption } from '../errors.js';
 import { resolveConnectionOptions, resolveIntegerOption, type ConnectionOptions, type ConnectionOptionsInput } from '../config.js';
 import { parseFilterExpression } from '../pylon/filter-expr.js';
 import type { Filter } from '../pylon/types.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { stateFolder } from '../audit/audit-log.js';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isSpecialFile, isStdout, specialFileIdentity } from '../output/output-file.js';
 import { parseLoadTarget, type LoadTarget } from './load/target.js';
@@ -330,13 +331,22 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
     journalDir: undefined,
   }, cwd);
   checkCollisions(options, input.json === true);
-  return { ...options, journalDir: journalDirOf(options, lake && anchorPath(cwd, lake.metaRoot), input.manifest !== undefined && /\{[^{}]*\}/.test(input.manifest)) };
+  return { ...options, journalDir: journalDirOf(options, lake && anchorPath(cwd, lake.metaRoot), input.manifest !== undefined && /\{[^{}]*\}/.test(input.manifest), input.env ?? process.env) };
 }
 
-/** ExportOptions.journalDir: the first fixed folder of the pipeline's outputs; undefined when the run writes no file (stdout, a load alone). */
-function journalDirOf(options: ExportOptions, metaRoot: string | undefined, templatedManifest: boolean): string | undefined {
+/**
+ * ExportOptions.journalDir: the first fixed folder of the pipeline's outputs. A load that writes no file (a load alone, or the
+ * export on stdout) keeps one too, so that a run killed before its load committed is settled and logged `abandoned` by the next
+ * as one with files is: beside the DuckDB file, or for PostgreSQL in the tool's state folder, one folder per table. Undefined
+ * only for a run that writes no file and loads nothing.
+ */
+function journalDirOf(options: ExportOptions, metaRoot: string | undefined, templatedManifest: boolean, env: NodeJS.ProcessEnv): string | undefined {
   const files = outputPaths(options).filter(({ path }) => !isSpecialFile(path));
-  if (files.length === 0) return undefined;
+  if (files.length === 0) {
+    if (options.to?.kind === 'duckdb') return dirname(options.to.shownPath);
+    if (options.to?.kind === 'postgresql') return join(stateFolder(env), 'load-journals', createHash('sha256').update(options.to.display).digest('hex').slice(0, 16));
+    return undefined;
+  }
   if (options.stateFile && options.statePath !== undefined) return dirname(options.statePath);
   if (metaRoot !== undefined) return metaRoot;
   if (options.fileOutput && !options.toStdout && !isSpecialFile(options.output)) return dirname(options.output);

@@ -15,8 +15,8 @@ import type { Contact, Filter } from '../pylon/types.js';
 import { checkWritable, isSpecialFile, openOutput, outputWriteError, stagedWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
-import { deadJournals, describeRecovery, openJournal, recoverRun, type DeadRun, type PublishJournal } from '../output/publish-journal.js';
-import { connectLoad, loadCommitted, loadedColumnNames, openLoader, recordAbandonedLoad, type LoadConnection, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
+import { deadJournals, describeRecovery, openJournal, recoverRun, type PublishJournal, type Recovery } from '../output/publish-journal.js';
+import { connectLoad, lastCommittedLoad, loadCommitted, loadedColumnNames, openLoader, recordAbandonedLoad, type LoadConnection, type MergeCounts, type MergeStep, type TableLoader } from './load/loader.js';
 import {
   compareSchemas,
   describeSchemaChange,
@@ -245,16 +245,18 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   const filter = options.filter ? resolveFilter(options.filter, definitions, '--filter', hooks.onNote) : undefined;
   const columns = selectColumns(availableColumns(definitions), options.columns);
   stats.columns = columns.map((c) => c.name);
-  // Read before the columns are named: a field keeps the column the table, the state or the last manifest gave it (typedColumns).
-  const stateBaseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : undefined;
   /** Set below once the run knows the load stages every row. */
   let copyDigest: CopyTextDigest | undefined;
   const onCopyText = (text: string, bytes: Uint8Array) => copyDigest?.add(text, bytes);
-  // The load's one connection: it reads the table's column names first, then the loader takes it (closed here if the run fails before).
+  // The load's one connection: it reads the table's last load and column names first, then the loader takes it (closed here if the run fails before).
   let connection: LoadConnection | undefined = options.to ? await connectLoad({ target: options.to, tempDir: loaderTempDir(options), onCopyText }) : undefined;
   // Scratch folders of the run (the table's kept state, the state a load stages): removed when the run ends, or here if opening fails.
   const scratch: string[] = [];
   try {
+    // Before the baseline is read: a load another run commits after this is one this run's delta does not know of (checked at the merge).
+    const lastCommitted = options.to && connection ? await lastCommittedLoad(options.to, connection) : undefined;
+    // Read before the columns are named: a field keeps the column the table, the state or the last manifest gave it (typedColumns).
+    const stateBaseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : undefined;
     const typed = typedColumns(columns, await previousNames(options, stateBaseline ?? sinceBaseline, connection));
     const schema = schemaRecord(typed);
     stats.schemaHash = schema.hash;
@@ -262,13 +264,17 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     if (options.to) {
       const keptDir = createTempDir('state');
       scratch.push(keptDir);
-      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt, schemaHash: schema.hash }, changesOnly: !options.stateFile && options.since === undefined, onCopyText };
+      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt, schemaHash: schema.hash }, changesOnly: !options.stateFile && options.since === undefined, onCopyText, lastCommitted };
       const handed = connection;
       connection = undefined;
       load = loadSink(await openLoader(input, handed), options, stats, hooks.onMergeStep, hooks.signal);
       sinks.push(load);
     }
-    const baseline = options.stateFile ? stateBaseline : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
+    let baseline = options.stateFile ? stateBaseline : options.since === undefined && load && owner ? await tableState(load.loader, owner) : sinceBaseline;
+    // A --state file that does not exist (deleted, lost) while the table keeps this pipeline's state: that state is the baseline, so the delta and
+    // change log agree with the load (without it every contact was an insert in the change log while the load updated or left it).
+    const lostState = options.stateFile && !stateBaseline && options.since === undefined && load !== undefined && owner !== undefined;
+    if (lostState) baseline = await keptInPlaceOfStateFile(options, load!.loader, owner!, stats);
     if (baseline) stats.delta = { since: baseline.source, ...(baseline.table ? { sinceTable: baseline.table } : {}), sinceStartedAt: baseline.startedAt, new: 0, changed: 0, unchanged: 0, deleted: null, deletedPath: null };
     if (baseline && baseline.columns.join(',') !== stats.columns.join(',')) {
       stats.warnings.push(`the columns differ from ${baseline.source}: every contact counts as changed in this run`);
@@ -284,11 +290,12 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     }
     // A PostgreSQL load that stages every row takes the values hash on a worker thread, from the COPY text it sends (copy-digest.ts), unless typed
     // NDJSON makes the JSON lines anyway.
-    if (values && load && options.to!.kind === 'postgresql' && !load.changesOnly && !(options.typed && options.format === 'ndjson')) copyDigest = new CopyTextDigest(values, typed);
+    if (values && load && options.to!.kind === 'postgresql' && !load.changesOnly && !(options.typed && options.format === 'ndjson')) copyDigest = new CopyTextDigest(values, typed, { onReplaced: (id) => warnReplacedText(stats, id) });
     const keptKind = !baseline && load ? await keptRowHash(load.loader) : undefined;
     if (load && !baseline && !keptKind) load.unknownRowHash = true;
     // No baseline (a first night, a new --state file): nothing vouches for the table's rows, so the merge compares their values too, not only their hashes (a value changed by hand is rewritten).
-    if (load && !baseline) load.compareValues = true;
+    // A new --state file heals the table so even when the table's kept state stood in for it.
+    if (load && (!baseline || lostState)) load.compareValues = true;
     return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0, filter };
   } catch (error) {
     copyDigest?.close();
@@ -351,6 +358,24 @@ async function tableState(loader: TableLoader, owner: StateOwner): Promise<Basel
         // No state file to choose here: a run with a new --state file compares the table in full and leaves it that run's state.
         .replace('; use one state file per column set', '; to change the columns (or the filter) of this table\'s pipeline, run once with --state naming a new file: the table is then compared in full and keeps that run\'s state')
         .replace('(otherwise the deleted ids would be wrong)', '(otherwise the deleted ids would be wrong); to change it for this table, run once with --state naming a new file'), { option: '--to' });
+  }
+}
+
+/**
+ * The baseline of a run whose --state file does not exist while it loads into a table that keeps a state: the table's, when it is this
+ * pipeline's (the same organisation, columns and filter), and the summary says so. Else none, as before (a new --state file is how a
+ * pipeline changes its columns), and the summary says that the change log then lists every contact as an insert.
+ */
+async function keptInPlaceOfStateFile(options: ExportOptions, loader: TableLoader, owner: StateOwner, stats: ExportStats): Promise<Baseline | undefined> {
+  const label = `the state kept in ${loader.display}`;
+  try {
+    const kept = await tableState(loader, owner);
+    if (kept) stats.warnings.push(`the --state file ${options.statePath} does not exist, so this run's delta and change log are against ${label} (run ${kept.runId ?? 'unknown'}), the state its load starts from; the new state is written to ${options.statePath}`);
+    return kept;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    stats.warnings.push(`the --state file ${options.statePath} does not exist, and ${label} is not this pipeline's (another organisation, --columns or --filter), so this run has no baseline: its change log lists every contact as an insert, and its load compares the table in full`);
+    return undefined;
   }
 }
 
@@ -807,6 +832,33 @@ async function nextChunk(pages: AsyncGenerator<ApiPage<Contact>>, input: PagesIn
   return next.done ? undefined : encodePage(next.value, input);
 }
 
+/**
+ * A lone UTF-16 surrogate (half of a character: Pylon's JSON can carry `\ud800`) as the JSON line writes it: an escape that no odd
+ * run of backslashes makes literal text (JSON.stringify escapes only lone surrogates so).
+ */
+const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
+const LONE_SURROGATE_ESCAPES = new RegExp(`(?<!\\\\)((?:\\\\\\\\)*)\\\\ud[89a-f][0-9a-f]{2}`, 'g');
+
+/**
+ * A typed JSON line with each lone surrogate as every output stores it: U+FFFD (UTF-8 cannot hold the half, so the file, the table
+ * and the COPY text all have U+FFFD there). The values digest hashes the text as stored, so it equals the table's.
+ */
+function asStored(line: string, stats: ExportStats, id: string): string {
+  warnReplacedText(stats, id);
+  return line.replace(LONE_SURROGATE_ESCAPES, '$1\ufffd');
+}
+
+const warnedReplacedText = new WeakSet<ExportStats>();
+
+/** The summary's warning, once a run, that text with a lone surrogate was stored as U+FFFD. */
+function warnReplacedText(stats: ExportStats, id: string): void {
+  if (warnedReplacedText.has(stats)) return;
+  warnedReplacedText.add(stats);
+  stats.warnings.push(
+    `the text of contact ${id} holds an unpaired UTF-16 surrogate (half of a character, which Pylon's JSON can carry as \\ud800); UTF-8 cannot hold it, so every output (and the table) has U+FFFD (\ufffd) in its place, and the values digest is of the text as stored; this is said once a run, for the first such contact`,
+  );
+}
+
 /** One page as text (or Parquet bytes): each contact made into one record, classified against the baseline, given to every page sink, then encoded for the file. */
 async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<EncodedChunk> {
   const { options, encoder, baseline, pageSinks, values, report, stats, pageState } = input;
@@ -836,7 +888,7 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<En
       await input.keepUnexported(contact.id);
       continue;
     }
-    if (values) values.add(made.line!);
+    if (values) values.add(LONE_SURROGATE_ESCAPE.test(made.line!) ? asStored(made.line!, stats, made.id) : made.line!);
     if (baseline) {
       made.change = baseline.classify(idKey(made.id), made.hash!);
       stats.delta![made.change] += 1;
@@ -965,8 +1017,11 @@ async function removeStaleFiles(options: ExportOptions, unsettled: ReadonlySet<n
  * A killed run whose load did not commit, now settled (its files taken back): its row in the load log, `abandoned`,
  * so `_pylon_loads` accounts for every night that opened a load. Returns the summary's warning when the row could not be written.
  */
-async function recordAbandoned(options: ExportOptions, dead: DeadRun, startedAt: string): Promise<string[]> {
-  const why = `the run was killed (process ${dead.pid}) before its load committed; run ${options.runId} found it and took back the files it had written; the table was left as it was`;
+async function recordAbandoned(options: ExportOptions, recovery: Recovery, startedAt: string): Promise<string[]> {
+  const dead = recovery.run;
+  // A load that writes no file keeps a journal too (options.ts journalDirOf): its row says there was nothing to take back.
+  const files = recovery.removed.length + recovery.restored.length + recovery.partials.length > 0;
+  const why = `the run was killed (process ${dead.pid}) before its load committed; run ${options.runId} found it and ${files ? 'took back the files it had written' : 'had no file of it to take back (it wrote none)'}; the table was left as it was`;
   try {
     await recordAbandonedLoad(options.to!, { runId: dead.runId, startedAt }, why);
     return [];
@@ -1006,9 +1061,10 @@ async function recoverDeadRuns(options: ExportOptions): Promise<{ warnings: stri
     try {
       // Read before the journal goes with the rest of the run's files: a journal of an earlier version has no start, its file's time stands in.
       const startedAt = dead.startedAt ?? (await stat(dead.path).then((s) => s.mtime.toISOString(), () => options.runStartedAt));
-      const text = describeRecovery(await recoverRun(dead, committed));
+      const recovery = await recoverRun(dead, committed);
+      const text = describeRecovery(recovery);
       if (text !== undefined) warnings.push(text);
-      if (!committed && dead.load !== null) warnings.push(...(await recordAbandoned(options, dead, startedAt)));
+      if (!committed && dead.load !== null) warnings.push(...(await recordAbandoned(options, recovery, startedAt)));
     } catch (error) {
       unsettled.add(dead.pid);
       warnings.push(`run ${dead.runId} (process ${dead.pid}) was killed while it wrote its outputs, and its files could not all be settled (${error instanceof Error ? error.message : String(error)}); the next run tries again (its journal is ${dead.path})`);

@@ -267,7 +267,8 @@ export function describeRecovery(recovery: Recovery): string | undefined {
     restored.length > 0 ? `put back the ${files(restored.length)} it had replaced (${restored.join(', ')})` : undefined,
     temporary,
   ].filter((s) => s !== undefined);
-  if (what.length === 0) return undefined;
   const table = run.load ? ` (its load into ${run.load} had not committed: the table was left as it was)` : '';
+  // A load that writes no file has nothing to take back, but its night is still said (and logged abandoned by the caller).
+  if (what.length === 0) return run.load ? `run ${run.runId} (process ${run.pid}) was killed before it committed${table}; it had written no file, so there was nothing to take back` : undefined;
   return `run ${run.runId} (process ${run.pid}) was killed before it committed${table}; this run ${what.join(', ')}, so the outputs are as the last committed run left them`;
 }

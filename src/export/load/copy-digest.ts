@@ -174,9 +174,13 @@ export class CopyTextDigest {
   /** Texts hashed on this thread (the worker behind, or a lone surrogate). */
   inline = 0;
 
+  /** Called with the id of a row whose text held a lone surrogate, stored (and hashed) as U+FFFD. */
+  readonly #onReplaced: ((id: string) => void) | undefined;
+
   /** `threaded: false` hashes every text on this thread (as when a worker cannot start); `maxPending` (tests): batches the worker may be behind by. */
-  constructor(values: ValuesDigest, columns: readonly TypedColumn[], options: { threaded?: boolean; maxPending?: number } = {}) {
+  constructor(values: ValuesDigest, columns: readonly TypedColumn[], options: { threaded?: boolean; maxPending?: number; onReplaced?: (id: string) => void } = {}) {
     this.#values = values;
+    this.#onReplaced = options.onReplaced;
     this.#kinds = columns.map((c) => KIND_CODES[c.kind]);
     this.#keys = jsonLineKeys(columns);
     this.#maxPending = options.maxPending ?? MAX_PENDING;
@@ -199,13 +203,20 @@ export class CopyTextDigest {
    * Adds the rows of one piece of COPY text (whole lines), with its UTF-8
    * bytes (those the load sends): the worker gets a copy of the bytes, which
    * costs the main thread less than a string message. Text holding a lone
-   * surrogate (UTF-8 cannot, so its bytes would not give the line back) is
-   * hashed here.
+   * surrogate is hashed as its bytes hold it, and as the table stores it:
+   * with U+FFFD in its place (UTF-8 cannot hold the half); onReplaced names
+   * the row.
    */
   add(text: string, bytes: Uint8Array): void {
     if (text === '') return;
+    const checked = text as unknown as { isWellFormed(): boolean; toWellFormed(): string };
+    if (!checked.isWellFormed()) {
+      const line = text.split('\n').find((l) => !(l as unknown as typeof checked).isWellFormed()) ?? '';
+      this.#onReplaced?.(line.slice(0, Math.max(0, line.indexOf('\t'))));
+      text = checked.toWellFormed();
+    }
     const worker = this.#worker;
-    if (worker && !this.#failure && this.#posted - Atomics.load(this.#done!, 0) < this.#maxPending && (text as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+    if (worker && !this.#failure && this.#posted - Atomics.load(this.#done!, 0) < this.#maxPending) {
       this.#batch.push(bytes);
       this.#batchBytes += bytes.byteLength;
       if (this.#batchBytes >= BATCH_BYTES) this.#post(worker);

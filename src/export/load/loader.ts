@@ -179,8 +179,27 @@ async function readTableCheck(target: LoadTarget, rows: (sql: string) => Promise
   const live = Number((await rows(`SELECT count(*) AS n FROM ${tableRef(target)} WHERE "_deleted_at" IS NULL AND "_row_hash" IS NOT NULL`))[0]!.n);
   const stateRunId = (await rows(`SELECT run_id FROM ${tableRef(target, STATE_TABLE)} WHERE table_name = ${name}`))[0]?.run_id;
   // No load log (a table loaded by hand, or by a version that kept none): nothing says the state describes the table.
-  const last = (await exists(LOADS_TABLE)) ? (await rows(`SELECT run_id FROM ${tableRef(target, LOADS_TABLE)} WHERE table_name = ${name} AND status = 'committed' ORDER BY finished_at DESC LIMIT 1`))[0]?.run_id : undefined;
-  return { live, stateRunId: stateRunId == null ? undefined : String(stateRunId), lastLoadRunId: last == null ? undefined : String(last) };
+  return { live, stateRunId: stateRunId == null ? undefined : String(stateRunId), lastLoadRunId: await lastCommittedRun(target, rows, exists) };
+}
+
+/** The run of the table's last committed load in `_pylon_loads`; undefined when there is none (or no load log). */
+async function lastCommittedRun(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>, exists: (table: string) => Promise<boolean>): Promise<string | undefined> {
+  if (!(await exists(LOADS_TABLE))) return undefined;
+  const last = (await rows(`SELECT run_id FROM ${tableRef(target, LOADS_TABLE)} WHERE table_name = ${sqlString(target.table)} AND status = 'committed' ORDER BY finished_at DESC LIMIT 1`))[0]?.run_id;
+  return last == null ? undefined : String(last);
+}
+
+/**
+ * The table's last committed load as the run begins, read on the load's connection before the run reads its baseline
+ * (the --state file, the table's kept state): LoaderInput.lastCommitted, checked again under the merge's lock.
+ */
+export async function lastCommittedLoad(target: LoadTarget, connection: LoadConnection): Promise<{ runId: string | undefined }> {
+  const { dialect, session } = connection;
+  try {
+    return { runId: await lastCommittedRun(target, (sql) => session.rows(sql), (name) => dialect.tableExists(session, target, name)) };
+  } catch (error) {
+    throw isLoadError(error) ? error : dialect.classify(error);
+  }
 }
 
 /** The table is as the baseline describes it: as many live rows as the baseline has ids, and the kept state is the one the table's last committed load wrote (runId, when given, must be that run too). */
@@ -394,6 +413,18 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
           // Checked under the lock: a table this transaction creates is empty, so the first load is a plain insert (no update, nothing to mark deleted)
           // and its primary key is built once from the sorted ids afterwards instead of row by row.
           const created = !(await dialect.tableExists(session, target, target.name));
+          // Another night of the pipeline that committed a load here since this run began (two overlapping runs) read the same baseline:
+          // this run's delta and change log would list its changes again. Refused under the lock, before anything is published.
+          if (input.lastCommitted !== undefined && !created) {
+            const now = await lastCommittedRun(target, (sql) => session.rows(sql), (name) => dialect.tableExists(session, target, name));
+            if (now !== input.lastCommitted.runId) {
+              throw loadError(
+                'LOAD_FAILED',
+                target,
+                `another load into ${target.table} committed (run ${now ?? 'unknown'}) while this run read Pylon; this run's delta and change log were made against the state before that load, so publishing them would list its changes again; nothing was loaded or published; run again when no other run of this pipeline is running: the next run starts from that load's state`,
+              );
+            }
+          }
           if (changesOnly) {
             // Checked again under the lock: a table changed (or loaded by another run) since the load opened would not match the rows staged.
             const now = created ? undefined : await readTableCheck(target, (sql) => session.rows(sql), (name) => dialect.tableExists(session, target, name));
