@@ -37,10 +37,25 @@ const heldKeyOf = (row: ChunkRow): LookupKey | undefined => (row.desired.externa
 
 /**
  * The key finding whoever holds the row's email, for a row matched by its id or external id first (its contact may hold
- * another email): asked of the list lookup only, which answers from memory; search would spend batch room on it.
+ * another email): asked of the list lookup with the row's key, as it answers from memory.
  */
 const emailHolderKeyOf = (row: ChunkRow, lookup: Lookup): LookupKey | undefined =>
   lookup.strategy === 'list' && (row.desired.id || row.desired.external_id) && row.desired.email ? emailKey(row.desired.email) : undefined;
+
+/**
+ * With search, the same key, asked in a second search only for the rows whose contact was found (by its id or external id)
+ * and does not hold the row's email: those alone would take an address, and one another contact holds fails the row
+ * ROW_EMAIL_TAKEN before any write. Without it, the dry run and the plan counted them updated and the real run got Pylon's
+ * refusal. A row that keeps its contact's email costs no search.
+ */
+const searchedHolderKeyOf = (row: ChunkRow, lookup: Lookup, matches: ReadonlyMap<LookupKey, Match>): LookupKey | undefined => {
+  const email = row.desired.email;
+  if (lookup.strategy !== 'search' || !(row.desired.id || row.desired.external_id) || !email || row.key === undefined) return undefined;
+  const match = matches.get(row.key);
+  if (match?.kind !== 'one') return undefined;
+  const key = emailKey(email);
+  return [match.contact.email, ...(match.contact.emails ?? [])].some((e) => e && emailKey(e) === key) ? undefined : key;
+};
 
 /**
  * What a row's secondary emails found, asked only when its email (and external id) found no contact: one contact
@@ -514,7 +529,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         const keys = chunk.flatMap((r) => [r.key, heldKeyOf(r), emailHolderKeyOf(r, lookup)]).filter((k): k is LookupKey => k !== undefined);
         const matches = keys.length > 0 ? await pool.run(() => lookup.resolve(keys, signal)) : new Map<LookupKey, Match>();
         // Secondary emails are looked up only for the rows nothing else found: search spends batch room on those alone.
-        const secondaryKeys = [...new Set(chunk.filter((r) => needsSecondary(r, matches)).flatMap((r) => secondaryKeysOf(r.desired)))];
+        // With search, so are the emails a row's contact would take (searchedHolderKeyOf), in the same call.
+        const holderKeys = chunk.map((r) => searchedHolderKeyOf(r, lookup, matches)).filter((k): k is LookupKey => k !== undefined && !matches.has(k));
+        const secondaryKeys = [...new Set([...chunk.filter((r) => needsSecondary(r, matches)).flatMap((r) => secondaryKeysOf(r.desired)), ...holderKeys])];
         if (secondaryKeys.length > 0) for (const [key, match] of await pool.run(() => lookup.resolve(secondaryKeys, signal))) matches.set(key, match);
         await resolveAccounts(chunk);
         for (const [i, row] of chunk.entries()) {
@@ -523,7 +540,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
             return;
           }
           const held = heldKeyOf(row);
-          const holder = emailHolderKeyOf(row, lookup);
+          const holder = emailHolderKeyOf(row, lookup) ?? searchedHolderKeyOf(row, lookup, matches);
           const secondary = needsSecondary(row, matches) ? secondaryMatchOf(row, matches) : undefined;
           await dispatchRow(row, row.key ? matches.get(row.key) ?? { kind: 'none' } : { kind: 'none' }, held ? matches.get(held) : undefined, holder ? matches.get(holder) : undefined, false, secondary);
           done++;
