@@ -166,6 +166,11 @@ export interface Dispatcher {
    * run's create, and that row is updated instead.
    */
   readonly createsByExternalIdUnknown: number;
+  /**
+   * Dry run by search: the updates planned that add the row's external id while no contact seen holds it. Another
+   * contact may (search cannot filter on external ids): a host refusing such a write fails the row in the real run.
+   */
+  readonly updatesByExternalIdUnknown: number;
 }
 
 /**
@@ -178,6 +183,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   const late = lateWindowMs(parts.timeoutMs);
   const planned = { create: 0, patch: 0 };
   let createsByExternalIdUnknown = 0;
+  let updatesByExternalIdUnknown = 0;
   /** Creates that may still land (their answer was lost, here or in a killed earlier run), with when they were sent. */
   let deferred: Deferred[] = [];
   /** Rows matched by email to another record's contact, decided when the whole file has been read. */
@@ -382,6 +388,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         if (parts.dryRun) {
           planned[plan.action === 'create' ? 'create' : 'patch']++;
           if (plan.action === 'create' && row.desired.external_id && lookup.strategy === 'search') createsByExternalIdUnknown++;
+          if (plan.action === 'update' && lookup.strategy === 'search' && carriesExternalId(plan) && held?.kind !== 'one') updatesByExternalIdUnknown++;
           parts.onPlan?.(row.line, plan.action, plan.changes, { id: plan.action === 'update' ? plan.id : undefined, email: existing?.email ?? email });
           // The rest is sent, and the row fails on the clear the server does not take, as in the real run.
           if (plan.action === 'update' && plan.uncleared) return ledger.fail(ref, unclearedIssue(plan.uncleared), { id: plan.id });
@@ -520,6 +527,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     planned,
     get createsByExternalIdUnknown() {
       return createsByExternalIdUnknown;
+    },
+    get updatesByExternalIdUnknown() {
+      return updatesByExternalIdUnknown;
     },
     async dispatch(chunk) {
       if (chunk.length === 0) return;

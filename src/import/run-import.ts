@@ -304,9 +304,17 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       stats.duplicatesCreated = await verifyNoDuplicates(client, uncertain, options.lookupBatch, signal);
     }
     const unknown = options.dryRun ? dispatcher.createsByExternalIdUnknown : 0;
+    const unknownUpdates = options.dryRun ? dispatcher.updatesByExternalIdUnknown : 0;
+    // No documented call finds a contact by external id but the list: the summary line says how many counts hang on it.
+    if (unknown + unknownUpdates > 0) stats.uncertainByExternalId = { created: unknown, updated: unknownUpdates };
     if (unknown > 0) {
       stats.warnings.push(
         `${unknown} of the creates counted ${unknown === 1 ? 'is a row' : 'are rows'} with an external id, which a lookup by search cannot find: where a contact already holds that id (its email changed in the source), the real run updates it instead of creating one (after Pylon refuses the create), so it may create fewer and update more than counted here. Run the dry run with --lookup list to count them exactly`,
+      );
+    }
+    if (unknownUpdates > 0) {
+      stats.warnings.push(
+        `${unknownUpdates} of the updates counted ${unknownUpdates === 1 ? 'adds' : 'add'} the row's external id to its contact, and a lookup by search cannot see whether another contact holds that id under another label: where one does and the server refuses that (Pylon documents external ids as unique), the real run fails the row ROW_EXTERNAL_ID_TAKEN. Run the dry run with --lookup list to count them exactly`,
       );
     }
     if (options.dryRun) {
