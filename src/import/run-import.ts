@@ -160,7 +160,9 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     const { journal, ledger, pool, undo } = run;
     // What earlier runs learnt about this host: which "" clears it does not take (the dry run counts those clears as the real run does),
     // how long its search lags and when a run last wrote to it (a lookup by search waits for those writes to show).
-    const clears = new ServerMemory(hostOf(options.connection.baseUrl), options.clearMemoryPath);
+    // Kept per organisation (GET /me, already read by a real run for its audit log): another organisation on this host may answer otherwise.
+    const organization = options.undoOrganization ?? (options.clearMemoryPath ? (await client.me({ signal })).data.id : undefined);
+    const clears = new ServerMemory(hostOf(options.connection.baseUrl), options.clearMemoryPath, organization);
     lookup = await createLookup({
       client,
       strategy: options.lookup,
