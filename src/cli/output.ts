@@ -7,6 +7,8 @@ import { describeTarget, type RunTarget } from '../update/target.js';
 import { counted } from '../plural.js';
 
 const n = (value: number) => value.toLocaleString('en-US');
+/** A dry run by search: how many of a count hang on an external id search cannot find (the warnings say why). */
+const uncertain = (value: number | undefined) => (value ? ` (${n(value)} uncertain: external ids search cannot find; --lookup list is exact)` : '');
 
 function calls(stats: { calls: Record<string, number> }): string {
   const parts = Object.entries(stats.calls)
@@ -52,7 +54,7 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     lines.push(`  note: ${source} has a header line and no data rows, so there was nothing to do; check that this is the ${what} you meant (an export that matched nothing looks like this)`);
   }
   const outcome = dry
-    ? `  would create ${n(stats.created)}, would update ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`
+    ? `  would create ${n(stats.created)}${uncertain(stats.uncertainByExternalId?.created)}, would update ${n(stats.updated)}${uncertain(stats.uncertainByExternalId?.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`
     : `  created ${n(stats.created)}, updated ${n(stats.updated)}, unchanged ${n(stats.unchanged)}, skipped ${n(stats.skipped)}, failed ${n(stats.failed)}`;
   if (stats.planning) {
     // An update plans every row before its first write: stopped there, it wrote nothing, and its counts are a plan's.

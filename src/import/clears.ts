@@ -40,18 +40,27 @@ interface Learnt {
  * Without a path it remembers for the run only. Only a run that writes learns;
  * a missing or unreadable file is no knowledge, and one that cannot be written
  * costs the next run one more try, nothing else.
+ *
+ * What is learnt belongs to an organisation on a host (`<host>/<organisation id>` in the file,
+ * the organisation from `GET /me`), not to the host alone: two organisations on api.usepylon.com,
+ * or two servers started in turn on one local port, may answer differently. An entry kept under
+ * the host alone (written before that) is read by no organisation, so it is learnt again.
  */
 export class ServerMemory {
   private readonly learnt = new Map<string, Learnt>();
+  /** The entry's name in the file. */
+  private readonly key: string;
 
   constructor(
     private readonly host: string,
     readonly path?: string,
+    organization?: string,
   ) {
+    this.key = organization ? `${host}/${organization}` : host;
     if (!path) return;
     // The partial copy a run killed while saving left (the file itself was never touched).
     for (const stale of deadPartials(path)) rmSync(stale, { force: true });
-    for (const [field, entry] of Object.entries(readMemory(path)[host] ?? {})) {
+    for (const [field, entry] of Object.entries(readMemory(path)[this.key] ?? {})) {
       if (typeof entry?.reason === 'string' && typeof entry.at === 'string') this.learnt.set(field, entry);
     }
   }
@@ -136,9 +145,9 @@ export class ServerMemory {
   private save(keys: readonly string[], onError: (why: string) => void): void {
     if (!this.path) return;
     try {
-      // Read again before writing: another run may have learnt about another host meanwhile.
+      // Read again before writing: another run may have learnt about another host (or organisation) meanwhile.
       const all = readMemory(this.path);
-      all[this.host] = { ...all[this.host], ...Object.fromEntries(keys.map((key) => [key, this.learnt.get(key)!])) };
+      all[this.key] = { ...all[this.key], ...Object.fromEntries(keys.map((key) => [key, this.learnt.get(key)!])) };
       mkdirSync(dirname(this.path), { recursive: true });
       // The partial sibling every output uses, which a later run sweeps if this one dies before the rename.
       const temp = partialPathFor(this.path);

@@ -37,10 +37,25 @@ const heldKeyOf = (row: ChunkRow): LookupKey | undefined => (row.desired.externa
 
 /**
  * The key finding whoever holds the row's email, for a row matched by its id or external id first (its contact may hold
- * another email): asked of the list lookup only, which answers from memory; search would spend batch room on it.
+ * another email): asked of the list lookup with the row's key, as it answers from memory.
  */
 const emailHolderKeyOf = (row: ChunkRow, lookup: Lookup): LookupKey | undefined =>
   lookup.strategy === 'list' && (row.desired.id || row.desired.external_id) && row.desired.email ? emailKey(row.desired.email) : undefined;
+
+/**
+ * With search, the same key, asked in a second search only for the rows whose contact was found (by its id or external id)
+ * and does not hold the row's email: those alone would take an address, and one another contact holds fails the row
+ * ROW_EMAIL_TAKEN before any write. Without it, the dry run and the plan counted them updated and the real run got Pylon's
+ * refusal. A row that keeps its contact's email costs no search.
+ */
+const searchedHolderKeyOf = (row: ChunkRow, lookup: Lookup, matches: ReadonlyMap<LookupKey, Match>): LookupKey | undefined => {
+  const email = row.desired.email;
+  if (lookup.strategy !== 'search' || !(row.desired.id || row.desired.external_id) || !email || row.key === undefined) return undefined;
+  const match = matches.get(row.key);
+  if (match?.kind !== 'one') return undefined;
+  const key = emailKey(email);
+  return [match.contact.email, ...(match.contact.emails ?? [])].some((e) => e && emailKey(e) === key) ? undefined : key;
+};
 
 /**
  * What a row's secondary emails found, asked only when its email (and external id) found no contact: one contact
@@ -151,6 +166,11 @@ export interface Dispatcher {
    * run's create, and that row is updated instead.
    */
   readonly createsByExternalIdUnknown: number;
+  /**
+   * Dry run by search: the updates planned that add the row's external id while no contact seen holds it. Another
+   * contact may (search cannot filter on external ids): a host refusing such a write fails the row in the real run.
+   */
+  readonly updatesByExternalIdUnknown: number;
 }
 
 /**
@@ -163,6 +183,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   const late = lateWindowMs(parts.timeoutMs);
   const planned = { create: 0, patch: 0 };
   let createsByExternalIdUnknown = 0;
+  let updatesByExternalIdUnknown = 0;
   /** Creates that may still land (their answer was lost, here or in a killed earlier run), with when they were sent. */
   let deferred: Deferred[] = [];
   /** Rows matched by email to another record's contact, decided when the whole file has been read. */
@@ -367,6 +388,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         if (parts.dryRun) {
           planned[plan.action === 'create' ? 'create' : 'patch']++;
           if (plan.action === 'create' && row.desired.external_id && lookup.strategy === 'search') createsByExternalIdUnknown++;
+          if (plan.action === 'update' && lookup.strategy === 'search' && carriesExternalId(plan) && held?.kind !== 'one') updatesByExternalIdUnknown++;
           parts.onPlan?.(row.line, plan.action, plan.changes, { id: plan.action === 'update' ? plan.id : undefined, email: existing?.email ?? email });
           // The rest is sent, and the row fails on the clear the server does not take, as in the real run.
           if (plan.action === 'update' && plan.uncleared) return ledger.fail(ref, unclearedIssue(plan.uncleared), { id: plan.id });
@@ -506,6 +528,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     get createsByExternalIdUnknown() {
       return createsByExternalIdUnknown;
     },
+    get updatesByExternalIdUnknown() {
+      return updatesByExternalIdUnknown;
+    },
     async dispatch(chunk) {
       if (chunk.length === 0) return;
       let done = 0;
@@ -514,7 +539,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         const keys = chunk.flatMap((r) => [r.key, heldKeyOf(r), emailHolderKeyOf(r, lookup)]).filter((k): k is LookupKey => k !== undefined);
         const matches = keys.length > 0 ? await pool.run(() => lookup.resolve(keys, signal)) : new Map<LookupKey, Match>();
         // Secondary emails are looked up only for the rows nothing else found: search spends batch room on those alone.
-        const secondaryKeys = [...new Set(chunk.filter((r) => needsSecondary(r, matches)).flatMap((r) => secondaryKeysOf(r.desired)))];
+        // With search, so are the emails a row's contact would take (searchedHolderKeyOf), in the same call.
+        const holderKeys = chunk.map((r) => searchedHolderKeyOf(r, lookup, matches)).filter((k): k is LookupKey => k !== undefined && !matches.has(k));
+        const secondaryKeys = [...new Set([...chunk.filter((r) => needsSecondary(r, matches)).flatMap((r) => secondaryKeysOf(r.desired)), ...holderKeys])];
         if (secondaryKeys.length > 0) for (const [key, match] of await pool.run(() => lookup.resolve(secondaryKeys, signal))) matches.set(key, match);
         await resolveAccounts(chunk);
         for (const [i, row] of chunk.entries()) {
@@ -523,7 +550,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
             return;
           }
           const held = heldKeyOf(row);
-          const holder = emailHolderKeyOf(row, lookup);
+          const holder = emailHolderKeyOf(row, lookup) ?? searchedHolderKeyOf(row, lookup, matches);
           const secondary = needsSecondary(row, matches) ? secondaryMatchOf(row, matches) : undefined;
           await dispatchRow(row, row.key ? matches.get(row.key) ?? { kind: 'none' } : { kind: 'none' }, held ? matches.get(held) : undefined, holder ? matches.get(holder) : undefined, false, secondary);
           done++;

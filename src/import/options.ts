@@ -120,7 +120,10 @@ export interface OutputOptions {
   resultsPath?: string;
   journalPath?: string;
   undoPath?: string;
-  /** The organisation (`GET /me`) recorded in each undo row; set by `update`, which reads it first. */
+  /**
+   * The organisation (`GET /me`) recorded in each undo row, and the one what is learnt about the server is kept under
+   * (servers.json); set by the commands that read it first, else read by the run.
+   */
   undoOrganization?: string;
   /**
    * `update`'s real run: read each contact again by id just before its PATCH and fail it ROW_DRIFTED where a field it

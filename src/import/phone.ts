@@ -183,6 +183,16 @@ export function countryFromCell(value: string): CountryCode | undefined {
  * reads national numbers (the row's own country, else `--default-country`);
  * `countryFrom` names where it came from in messages.
  */
+/**
+ * A cell holding two or more numbers (`+1 415 555 0142 / +1 415 555 0143`, `… or …`, `…, …`, `… | …`), as
+ * sources write them, split into its numbers; `;` is split before (splitMulti). Split only where every part
+ * has at least 7 digits, so `+1 415 555 0142,12` (a pause and an extension) stays one number.
+ */
+export function splitPhoneCell(cell: string): string[] {
+  const parts = cell.split(/\s*[,/|]\s*|\s+(?:or|and)\s+/i).map((p) => p.trim()).filter((p) => p !== '');
+  return parts.length > 1 && parts.every((p) => (p.match(/\d/g)?.length ?? 0) >= 7) ? parts : [cell];
+}
+
 export function normalizePhoneNumber(raw: string, country?: CountryCode, countryFrom = ''): PhoneResult {
   const value = raw.trim();
   const shown = JSON.stringify(value);
@@ -200,17 +210,20 @@ export function normalizePhoneNumber(raw: string, country?: CountryCode, country
     extension = ext[1];
     text = text.slice(0, ext.index);
   }
-  text = text.replace(/^\s*00(?=[1-9])/, '+');
+  // 00 is the international prefix, and `+00…` (`+0044 20 …`) the same number with a + typed before it: never a country code.
+  text = text.replace(/^\s*\+?\s*00\s*(?=[1-9])/, '+');
   const international = text.trimStart().startsWith('+');
   // Digits alone may be an international number without its + (Front writes 19998887777, 447911123456): one that
   // is not a valid number of the country (or with no country) is read as +<digits> when that is a valid number.
   const bare = international ? undefined : /^\s*([1-9]\d*)\s*$/.exec(text)?.[1];
   const asInternational = bare === undefined ? undefined : phoneLib().parsePhoneNumberFromString(`+${bare}`);
   const fallback = asInternational?.isValid() ? asInternational : undefined;
-  const stored = (parsed: { number: string }): PhoneResult => {
+  const stored = (parsed: { number: string; ext?: string }): PhoneResult => {
     const digits = parsed.number.slice(1);
     if (digits.length > 15) return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} has more than 15 digits` };
-    return extension ? { ok: true, digits, extension } : { ok: true, digits };
+    // An extension libphonenumber reads that EXTENSION does not (`,12`, a dialling pause): dropped all the same, and said.
+    const ext = extension ?? (parsed.ext || undefined);
+    return ext ? { ok: true, digits, extension: ext } : { ok: true, digits };
   };
   // Why +<digits> is no number either, for the messages below.
   const internationalReason = bare === undefined ? undefined : `+${bare}: ${asInternational?.isPossible() ? 'no such number range' : 'wrong number of digits'}`;

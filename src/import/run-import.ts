@@ -160,7 +160,9 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     const { journal, ledger, pool, undo } = run;
     // What earlier runs learnt about this host: which "" clears it does not take (the dry run counts those clears as the real run does),
     // how long its search lags and when a run last wrote to it (a lookup by search waits for those writes to show).
-    const clears = new ServerMemory(hostOf(options.connection.baseUrl), options.clearMemoryPath);
+    // Kept per organisation (GET /me, already read by a real run for its audit log): another organisation on this host may answer otherwise.
+    const organization = options.undoOrganization ?? (options.clearMemoryPath ? (await client.me({ signal })).data.id : undefined);
+    const clears = new ServerMemory(hostOf(options.connection.baseUrl), options.clearMemoryPath, organization);
     lookup = await createLookup({
       client,
       strategy: options.lookup,
@@ -304,9 +306,17 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       stats.duplicatesCreated = await verifyNoDuplicates(client, uncertain, options.lookupBatch, signal);
     }
     const unknown = options.dryRun ? dispatcher.createsByExternalIdUnknown : 0;
+    const unknownUpdates = options.dryRun ? dispatcher.updatesByExternalIdUnknown : 0;
+    // No documented call finds a contact by external id but the list: the summary line says how many counts hang on it.
+    if (unknown + unknownUpdates > 0) stats.uncertainByExternalId = { created: unknown, updated: unknownUpdates };
     if (unknown > 0) {
       stats.warnings.push(
         `${unknown} of the creates counted ${unknown === 1 ? 'is a row' : 'are rows'} with an external id, which a lookup by search cannot find: where a contact already holds that id (its email changed in the source), the real run updates it instead of creating one (after Pylon refuses the create), so it may create fewer and update more than counted here. Run the dry run with --lookup list to count them exactly`,
+      );
+    }
+    if (unknownUpdates > 0) {
+      stats.warnings.push(
+        `${unknownUpdates} of the updates counted ${unknownUpdates === 1 ? 'adds' : 'add'} the row's external id to its contact, and a lookup by search cannot see whether another contact holds that id under another label: where one does and the server refuses that (Pylon documents external ids as unique), the real run fails the row ROW_EXTERNAL_ID_TAKEN. Run the dry run with --lookup list to count them exactly`,
       );
     }
     if (options.dryRun) {

@@ -65,6 +65,12 @@ export interface ImportStats {
    * uncertain (timed out, cut off) landed after every check. Empty when none.
    */
   duplicatesCreated?: CreatedDuplicate[];
+  /**
+   * Dry run by search: of `created` and `updated`, the rows that send an external id, whose contact (or the contact
+   * holding that id under another label) search cannot find: the real run may update instead of creating, or fail
+   * the row ROW_EXTERNAL_ID_TAKEN. Absent when none (and always with the list, which counts them exactly).
+   */
+  uncertainByExternalId?: { created: number; updated: number };
 }
 
 

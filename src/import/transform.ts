@@ -4,7 +4,7 @@ import { CUSTOM_PREFIX, IMPORT_COLUMNS, MULTI_SEPARATOR, splitMulti } from '../c
 import { ConfigError } from '../errors.js';
 import { editDistance, normalizeHeader } from './columns.js';
 import type { RowIssue, RowIssueCode } from './desired.js';
-import { countryFromCell, normalizePhoneNumber, type BadPhonePolicy } from './phone.js';
+import { countryFromCell, normalizePhoneNumber, splitPhoneCell, type BadPhonePolicy } from './phone.js';
 import { DATE_FORMAT, NUMBER_FORMATS, lostDigitsId, lostDigitsMessage, parseSpreadsheetDate, parseSpreadsheetNumber, type NumberFormat } from './spreadsheet-values.js';
 import { unvalidatedEmail } from './validate.js';
 
@@ -612,7 +612,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
         return undefined;
       }
       const digits: string[] = [];
-      const numbers = values.flatMap((v) => splitMulti(v));
+      const numbers = values.flatMap((v) => splitMulti(v).flatMap(splitPhoneCell));
       const where = numbers.length > 0 ? rowCountry(cells) : { from: '' };
       for (const value of numbers) {
         let result = normalizePhoneNumber(value, where.country, where.from);

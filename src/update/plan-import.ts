@@ -23,7 +23,7 @@ export async function planImport(
   const target = await fetchTarget(hooks.client, options.connection.baseUrl, hooks.signal);
   const changes: PlannedContact[] = [];
   const creates: number[] = [];
-  const stats = await runImport({ ...options, dryRun: true, journalPath: undefined }, {
+  const stats = await runImport({ ...options, dryRun: true, journalPath: undefined, undoOrganization: target.organization?.id }, {
     ...hooks,
     onPlan: (line, action, fieldChanges, contact) => {
       if (action === 'create' || !contact.id) creates.push(line);

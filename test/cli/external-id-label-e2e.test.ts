@@ -9,6 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { DEFAULT_ME } from '../../src/emulator/index.js';
 import { envFor, FAST_RATE, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
 import { readCsv } from '../helpers/corpus.js';
 
@@ -71,7 +72,7 @@ for (const mode of MODES) {
       // What the host did is remembered when the run knew the id was held: the next dry run predicts from it.
       const memory = join(dir, 'state', 'pylon-contacts', 'servers.json');
       const servers = (existsSync(memory) ? JSON.parse(readFileSync(memory, 'utf8')) : {}) as Record<string, Record<string, { reason: string }>>;
-      const learnt = servers[new URL(emulator.url).host]?.external_id_under_other_label?.reason;
+      const learnt = servers[`${new URL(emulator.url).host}/${DEFAULT_ME.id}`]?.external_id_under_other_label?.reason;
       const known = lookup === 'list' || mode === 'reject';
       if (!known) t.falsy(learnt);
       else t.regex(learnt ?? '', mode === 'per-label' ? /^took / : /^refused /);

@@ -122,3 +122,34 @@ test('HubSpot: only the association columns are lists; a Company Name with ; in 
   t.regex(res.stderr, /accounts: 1 row matched an account, 0 matched none, 0 at free-mail domains \(not associated\), 0 ambiguous \(failed\)/);
   t.is(emulator.store.findByEmail('ann@x.example')?.account?.id, DEFAULT_ACCOUNTS[0]!.id);
 });
+
+test('phones as sources write them: two numbers in one cell are both stored, +00 is the 00 prefix, an extension after a comma is noted, with --default-country and without', async (t) => {
+  const dir = tempDir(t);
+  const input = join(dir, 'hubspot.csv');
+  writeFileSync(
+    input,
+    [
+      'Record ID,First Name,Last Name,Email,Phone Number,Mobile Phone Number',
+      '1,Two,Cells,two@x.example,"+1 415 555 0142 / +1 415 555 0143",+44 20 7946 0958 or +44 7911 123456',
+      '2,Plus,Zero,plus@x.example,+0044 20 7946 0958,+00 1 415 555 0144',
+      '3,Ext,Comma,ext@x.example,"+1 415 555 0145,12",+00',
+      '',
+    ].join('\r\n'),
+  );
+  for (const country of [[], ['--default-country', 'US']]) {
+    const emulator = await startEmulator(t);
+    const results = join(dir, 'results.csv');
+    const res = await runCli(['import', input, '--from', 'hubspot', ...country, '--rate', FAST_RATE, '--errors', join(dir, 'e.csv'), '--results', results, '--json'], { env: envFor(emulator) });
+    t.is(res.code, 0, res.stderr);
+    t.like(JSON.parse(res.stdout), { total: 3, created: 3, failed: 0, phonesDropped: 1 }, country.join(' '));
+    const stored = Object.fromEntries([...emulator.store.all()].map((c) => [c.email, [...(c.phone_numbers ?? [])].sort()]));
+    t.deepEqual(stored, {
+      'two@x.example': ['14155550142', '14155550143', '442079460958', '447911123456'],
+      'plus@x.example': ['14155550144', '442079460958'],
+      'ext@x.example': ['14155550145'],
+    }, country.join(' '));
+    const text = readFileSync(results, 'utf8');
+    t.regex(text, /extension 12 of ""\+1 415 555 0145,12"" dropped/, 'the extension is said');
+    t.regex(text, /phone number dropped: Phone number ""\+00"" is not a possible number/, '+00 alone is no number: dropped, and said');
+  }
+});

@@ -187,7 +187,9 @@ export const importCommand: CommandModule<object, ImportArgv> = {
     const stats = await runWithTerminal(
       argv,
       async (hooks) => {
-        if (auditLog) {
+        // The organisation (GET /me) is also what the server memory (servers.json) is kept under: a dry run reads it too,
+        // as the real run does, on a client of its own (so neither counts it among the run's calls).
+        if (auditLog || (options.dryRun && options.clearMemoryPath)) {
           const client = connect(options.connection);
           try {
             target = await fetchTarget(client, options.connection.baseUrl, hooks.signal);
