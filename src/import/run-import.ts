@@ -254,6 +254,8 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       if (prepared.kind === 'replay') {
         // A row the filters left out in the run that did it counts as filtered here too, as in an uninterrupted run.
         if (next.value.skip !== undefined) stats.filtered = (stats.filtered ?? 0) + 1;
+        // Its contact stays its own: a later row naming it is a duplicate, as in an uninterrupted run.
+        dispatcher.replayed(prepared.row.line, prepared.previous);
         await settle(() => ledger.replay(prepared.row, prepared.previous));
       } else if (prepared.kind === 'skip') {
         // A row the preset's or map's filters leave out (deleted, not a contact): a skipped outcome, counted apart too.
