@@ -122,6 +122,8 @@ export interface OutputOptions {
   undoPath?: string;
   /** The organisation (`GET /me`) recorded in each undo row; set by `update`, which reads it first. */
   undoOrganization?: string;
+  /** Whether the results file has the dry run's `_changes` column (default: a dry run's has it). */
+  resultsWithChanges?: boolean;
   /**
    * `update`'s real run: read each contact again by id just before its PATCH and fail it ROW_DRIFTED where a field it
    * changes no longer holds the value the lookup read (Pylon has no conditional PATCH; see write-policy.ts).

@@ -151,7 +151,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       control,
       ...(hold && journalKey ? { journal: { path: hold.path, key: journalKey, resume: options.resume, hold } } : {}),
       errors: { path: options.errorsPath, header: reportHeader },
-      ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: options.dryRun } } : {}),
+      ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: options.resultsWithChanges ?? options.dryRun } } : {}),
       ...(options.undoPath && !options.dryRun ? { undo: { path: options.undoPath, fieldColumns: columns.fields, organizationId: options.undoOrganization, skipEmpty: true } } : {}),
       concurrency: options.connection.concurrency,
       onProgress: hooks.onProgress,
