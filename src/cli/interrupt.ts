@@ -1,7 +1,10 @@
 /**
  * Ctrl-C handling shared by the long-running commands. The first SIGINT/SIGTERM
  * aborts the returned signal: the command stops reading, lets requests in flight
- * finish, writes its reports and exits 130. A second one exits at once.
+ * finish, writes its reports and exits 130. A second one exits at once, except in a
+ * run that writes contacts (`finishStop`): there it is absorbed, since quitting would
+ * lose the summary and the audit record (and the journal's last lines) of writes
+ * already made; the stop ends on its own within the request timeout.
  *
  * After `dispose()` (the run has finished: its outputs are published or not, its
  * exit code decided) a signal must not end the process by the signal's default
@@ -30,16 +33,19 @@ function afterRun(sig: NodeJS.Signals): void {
   else process.exit(process.exitCode ?? 0);
 }
 
-export function onInterrupt(stderr: NodeJS.WritableStream = process.stderr): Interrupt {
+export function onInterrupt(stderr: NodeJS.WritableStream = process.stderr, options: { finishStop?: boolean } = {}): Interrupt {
   const controller = new AbortController();
   let count = 0;
   const handler = (sig: NodeJS.Signals) => {
     count += 1;
     if (count === 1) {
-      stderr.write(`\n${sig}: finishing requests in flight and writing reports (press Ctrl-C again to quit at once)\n`);
+      const then = options.finishStop ? 'the journal, reports and audit record, then exiting (130)' : 'reports (press Ctrl-C again to quit at once)';
+      stderr.write(`\n${sig}: finishing requests in flight and writing ${then}\n`);
       controller.abort(new Error(`interrupted by ${sig}`));
-    } else {
+    } else if (!options.finishStop) {
       process.exit(130);
+    } else if (count === 2) {
+      stderr.write(`\n${sig} again: still stopping; each request in flight ends within --timeout, and the journal, summary and audit record are written before the run exits 130 (--resume then continues it)\n`);
     }
   };
   live += 1;

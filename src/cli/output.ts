@@ -37,7 +37,7 @@ function undoLine(stats: ImportStats, path: string): string {
   if (stats.fatal && resume) return `  undo file: ${path} (incomplete: it may lack the previous values of the last contacts changed; ${resume})`;
   const kept = stats.undoKeepsExternalIds ?? 0;
   // Never "restores the previous values" when part of a change cannot be put back: say which.
-  const except = kept > 0 ? `, except the external ids this run added to ${n(kept)} contacts that had none under that label: those stay (remove them in Pylon if they must go)` : '';
+  const except = kept > 0 ? `, except the external ids of ${n(kept)} contacts, changed by an interrupted run that did not record their label: those stay (put them back in Pylon if they must)` : '';
   return `  undo file: ${path} (pylon-contacts update ${path} restores the previous values${except})`;
 }
 

@@ -22,6 +22,8 @@ export interface DesiredContact {
   external_id?: string;
   /** The external id's label (the source system); `import` when not given. */
   external_id_label?: string;
+  /** An undo file's clear token in the external id column: the id held under `external_id_label` is taken off (the run being undone added it). */
+  external_id_cleared?: boolean;
   avatar_url?: string | null;
   portal_role?: PortalRole;
   portal_role_id?: string | null;

@@ -1,7 +1,7 @@
 import type { PylonClient } from '../pylon/api.js';
 import { PylonApiError } from '../pylon/errors.js';
 import { DEFAULT_RETRY } from '../pylon/retry.js';
-import type { Journal } from '../run/journal.js';
+import type { Journal, JournalOutcome } from '../run/journal.js';
 import type { OutcomeLedger } from '../run/ledger.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.js';
@@ -158,6 +158,11 @@ export interface Dispatcher {
    * source). Call after the pool has drained, and drain it again after.
    */
   finishOtherRecords(): Promise<void>;
+  /**
+   * A row an earlier run of this journal did (replayed on --resume): the contact it took stays its own, so a later row
+   * naming that contact fails ROW_DUPLICATE_IN_FILE as it would in one uninterrupted run.
+   */
+  replayed(line: number, previous: JournalOutcome): void;
   /** Dry run: the writes the real run would send. */
   readonly planned: { create: number; patch: number };
   /**
@@ -525,6 +530,13 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     finishDeferred,
     finishOtherRecords,
     planned,
+    replayed(line, previous) {
+      // The rows that took their contact in that run: any outcome reached past the claim in dispatchRow. A create
+      // found no contact there, and a duplicate or a taken email failed before it; those took none.
+      if (previous.id === undefined || previous.o === 'created') return;
+      if (previous.o === 'failed' && (previous.code === 'ROW_DUPLICATE_IN_FILE' || previous.code === 'ROW_EMAIL_TAKEN')) return;
+      if (!contactLines.has(previous.id)) contactLines.set(previous.id, line);
+    },
     get createsByExternalIdUnknown() {
       return createsByExternalIdUnknown;
     },

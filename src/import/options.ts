@@ -125,6 +125,8 @@ export interface OutputOptions {
    * (servers.json); set by the commands that read it first, else read by the run.
    */
   undoOrganization?: string;
+  /** Whether the results file has the dry run's `_changes` column (default: a dry run's has it). */
+  resultsWithChanges?: boolean;
   /**
    * `update`'s real run: read each contact again by id just before its PATCH and fail it ROW_DRIFTED where a field it
    * changes no longer holds the value the lookup read (Pylon has no conditional PATCH; see write-policy.ts).

@@ -166,6 +166,17 @@ export function diffContact(
       changes[changes.length - 1].label = label;
     }
   }
+  // An undo of a run that added an id under a label the contact had none under: that id goes, the others are sent back.
+  if (desired.external_id_cleared && desired.external_id === undefined) {
+    const current = existing.external_ids ?? [];
+    const label = desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
+    const held = current.find((e) => e.label === label);
+    if (held) {
+      body.external_ids = current.filter((e) => e.label !== label);
+      note('external_id', held.external_id, '');
+      changes[changes.length - 1].label = label;
+    }
+  }
   stringField('avatar_url', desired.avatar_url, existing.avatar_url, body, note);
   if (desired.portal_role !== undefined && desired.portal_role !== existing.portal_role) {
     body.portal_role = desired.portal_role;

@@ -151,7 +151,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       control,
       ...(hold && journalKey ? { journal: { path: hold.path, key: journalKey, resume: options.resume, hold } } : {}),
       errors: { path: options.errorsPath, header: reportHeader },
-      ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: options.dryRun } } : {}),
+      ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: options.resultsWithChanges ?? options.dryRun } } : {}),
       ...(options.undoPath && !options.dryRun ? { undo: { path: options.undoPath, fieldColumns: columns.fields, organizationId: options.undoOrganization, skipEmpty: true } } : {}),
       concurrency: options.connection.concurrency,
       onProgress: hooks.onProgress,
@@ -256,6 +256,8 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       if (prepared.kind === 'replay') {
         // A row the filters left out in the run that did it counts as filtered here too, as in an uninterrupted run.
         if (next.value.skip !== undefined) stats.filtered = (stats.filtered ?? 0) + 1;
+        // Its contact stays its own: a later row naming it is a duplicate, as in an uninterrupted run.
+        dispatcher.replayed(prepared.row.line, prepared.previous);
         await settle(() => ledger.replay(prepared.row, prepared.previous));
       } else if (prepared.kind === 'skip') {
         // A row the preset's or map's filters leave out (deleted, not a contact): a skipped outcome, counted apart too.

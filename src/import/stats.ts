@@ -47,8 +47,8 @@ export interface ImportStats {
   resultsPath?: string;
   undoPath?: string;
   /**
-   * Contacts this run gave an external id under a label they had none under: the undo file does not
-   * remove it (it stays), so the summary names them apart from what the file restores. Absent when none.
+   * Contacts whose external id change a journal recorded without its label (an interrupted run of an older
+   * version): the undo file cannot say which id to put back, so the summary names them apart. Absent when none.
    */
   undoKeepsExternalIds?: number;
   journalPath?: string;

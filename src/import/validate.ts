@@ -26,6 +26,11 @@ export interface ValidationContext {
   lenient?: boolean;
   /** Counts the dates (no time) a datetime field took as midnight UTC, for the run's one warning. */
   datesAsMidnight?: { count: number };
+  /**
+   * The clear token in the external id column takes the id held under the row's label off the contact. Only an undo file
+   * (apply.ts) asks for it: its row puts back a contact that had no id under that label before the run added one.
+   */
+  externalIdClears?: boolean;
 }
 
 /** Ends the message of every check Pylon's spec and docs do not state (see docs/errors.md). */
@@ -66,7 +71,7 @@ export function compileValidator(plan: ColumnPlan, context: ValidationContext): 
   const rules: ColumnRule[] = [];
   const lenient = context.lenient === true;
   for (const { index, header, target } of plan.columns) {
-    if (target.kind === 'standard') rules.push({ index, header, ...standardRule(target.column, header, lenient) });
+    if (target.kind === 'standard') rules.push({ index, header, ...standardRule(target.column, header, lenient, context.externalIdClears === true) });
     else if (target.kind === 'custom') {
       const definition = context.customFields.get(target.slug) ?? target.definition;
       rules.push({ index, header, ...customRule(definition, header, lenient, context.datesAsMidnight) });
@@ -121,7 +126,7 @@ function cannotClear(header: string, what: string): Rule['clear'] {
 /** The lenient email rule (the same as the emulator's lenient one): one @ with text on both sides, no spaces. */
 const LOOSE_EMAIL = /^[^\s@]+@[^\s@]+$/;
 
-function standardRule(column: ImportColumn, header: string, lenient: boolean): Rule {
+function standardRule(column: ImportColumn, header: string, lenient: boolean, externalIdClears = false): Rule {
   switch (column) {
     case 'id':
       return { set: (v, row) => void (row.desired.id = v), clear: cannotClear(header, 'a contact id') };
@@ -156,7 +161,7 @@ function standardRule(column: ImportColumn, header: string, lenient: boolean): R
           // Not checked by Pylon, and not lenient: a wrong id would take over another record.
           if (lostDigitsId(v)) row.issue('ROW_XLSX_LOST_DIGITS', header, lostDigitsMessage(v, header));
         },
-        clear: cannotClear(header, 'an external id'),
+        clear: externalIdClears ? (row) => void (row.desired.external_id_cleared = true) : cannotClear(header, 'an external id'),
       };
     case 'external_id_label':
       return { set: (v, row) => void (row.desired.external_id_label = v), clear: cannotClear(header, 'an external id label') };

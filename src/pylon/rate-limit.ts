@@ -80,7 +80,6 @@ interface Waiter {
   reject: (reason: unknown) => void;
   enqueuedAt: number;
   signal?: AbortSignal;
-  onAbort?: () => void;
 }
 
 const DEFAULT_MARGIN = 0.025;
@@ -96,6 +95,12 @@ class Bucket {
   private anchor: number | undefined;
   private readonly counters = { sent: 0, waited: 0, totalWaitMs: 0, maxQueued: 0, pauses: 0, holds: 0, slowed: 0 };
   private remaining: number | undefined;
+  /**
+   * One abort listener per signal while any of its waiters queue, with how many do: a run passes one signal to every
+   * call, and a listener per waiter put as many on it as requests queued (16 at --concurrency 16), past Node's
+   * warning threshold of 10 (MaxListenersExceededWarning on stderr).
+   */
+  private readonly listening = new Map<AbortSignal, { waiters: number; onAbort: () => void }>();
 
   constructor(
     readonly endpoint: EndpointKey,
@@ -117,15 +122,7 @@ class Bucket {
     if (this.queue.length === 0 && t >= this.readyAt()) return Promise.resolve(this.take(t, this.idleCredit));
     return new Promise<number>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, enqueuedAt: t, signal };
-      if (signal) {
-        waiter.onAbort = () => {
-          const index = this.queue.indexOf(waiter);
-          if (index >= 0) this.queue.splice(index, 1);
-          if (this.queue.length === 0) this.cancelTimer();
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
+      if (signal) this.listen(signal);
       this.queue.push(waiter);
       this.counters.maxQueued = Math.max(this.counters.maxQueued, this.queue.length);
       this.schedule();
@@ -197,6 +194,32 @@ class Bucket {
     this.timer = setTimeout(() => this.drain(), delay);
   }
 
+  /** Counts a queued waiter of `signal`: its first adds the one listener, which rejects every waiter of that signal. */
+  private listen(signal: AbortSignal): void {
+    const entry = this.listening.get(signal);
+    if (entry) {
+      entry.waiters += 1;
+      return;
+    }
+    const onAbort = () => {
+      this.listening.delete(signal);
+      const aborted = this.queue.filter((w) => w.signal === signal);
+      this.queue.splice(0, this.queue.length, ...this.queue.filter((w) => w.signal !== signal));
+      if (this.queue.length === 0) this.cancelTimer();
+      for (const waiter of aborted) waiter.reject(signal.reason);
+    };
+    this.listening.set(signal, { waiters: 1, onAbort });
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+
+  /** A waiter of `signal` left the queue (served): the last one takes the listener off. */
+  private unlisten(signal: AbortSignal): void {
+    const entry = this.listening.get(signal);
+    if (!entry || --entry.waiters > 0) return;
+    this.listening.delete(signal);
+    signal.removeEventListener('abort', entry.onAbort);
+  }
+
   private cancelTimer(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -207,7 +230,7 @@ class Bucket {
     const t = this.clock();
     while (this.queue.length > 0 && t >= this.readyAt()) {
       const waiter = this.queue.shift()!;
-      if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      if (waiter.signal) this.unlisten(waiter.signal);
       const waitMs = t - waiter.enqueuedAt;
       this.counters.waited += 1;
       this.counters.totalWaitMs += waitMs;

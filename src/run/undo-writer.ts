@@ -12,7 +12,7 @@ export { UNDO_CLEAR_TOKEN };
  */
 export interface UndoWriter {
   write(contact: { id: string; email?: string | null }, changes: readonly FieldChange[]): Promise<void>;
-  /** Contacts given an external id under a label they had none under: their rows leave it out (it stays), and the summary says so. */
+  /** Contacts whose external id change was recorded without its label (an older version's journal): their rows leave it out (it stays), and the summary says so. */
   readonly externalIdsAdded: number;
   commit(): Promise<void>;
   discard(): Promise<void>;

@@ -129,7 +129,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     const customFieldList = await client.listCustomFields({ signal });
     const customFields = new Map(customFieldList.map((f) => [f.slug, f]));
     const columns = resolveColumns(header, { customFields: customFieldList });
-    const validation = { customFields, clearToken: UNDO_CLEAR_TOKEN };
+    const validation = { customFields, clearToken: UNDO_CLEAR_TOKEN, externalIdClears: true };
     run = await openRun({
       kind: 'apply',
       stats,

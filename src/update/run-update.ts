@@ -1,7 +1,7 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
 import { checkWritable } from '../output/output-file.js';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { stringify } from 'csv-stringify';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -120,6 +120,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
   const journalPath = dryRun || options.planOut ? undefined : importOptions.journalPath;
   if (options.planOut) importOptions = { ...importOptions, journalPath: undefined };
   let hold: JournalHold | undefined;
+  let planResults: string | undefined;
   try {
     if (!options.where && importOptions.input !== '-') refuseOutputOnInput(importOptions);
     if (options.planOut) await checkWritable([{ path: options.planOut, option: '--plan-out' }]);
@@ -174,12 +175,20 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
       importOptions = { ...importOptions, input };
     }
 
+    // The plan's outcomes are the run's when there is nothing to change (no write follows): its results go to a
+    // staging file beside --results, which becomes the results file then (and goes otherwise: the real run writes its own).
+    planResults = !dryRun && !options.planOut && !importOptions.resume && importOptions.resultsPath ? planResultsPathFor(importOptions.resultsPath) : undefined;
+    const keepPlanResults = (): string | undefined => {
+      if (!planResults || !existsSync(planResults)) return undefined;
+      renameSync(planResults, importOptions.resultsPath!);
+      return importOptions.resultsPath;
+    };
     const transitions = new Map<string, Transition>();
     const entries: PlannedContact[] = [];
     // --sync: the contacts the file names (every contact a row matched, from the plan hook), kept out of the removals.
     const keep = new Set<string>();
     const planStats = await importRows(
-      { ...importOptions, dryRun: true, journalPath: undefined, resultsPath: options.import.dryRun ? options.import.resultsPath : undefined, rereadBeforePatch: true },
+      { ...importOptions, dryRun: true, journalPath: undefined, resultsPath: options.import.dryRun ? options.import.resultsPath : planResults, resultsWithChanges: options.import.dryRun, rereadBeforePatch: true },
       {
         ...hooks,
         onPlan: (line, _action, changes: readonly FieldChange[], contact) => {
@@ -243,11 +252,11 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     // undo file of the run it completes (every PATCH may have landed before the stop).
     const removing = removals?.length ?? 0;
     // Nothing to change, so no undo file: the one at the undo path (if any) is an earlier run's, and neither the summary nor the audit record may name it.
-    if (plan.changes === 0 && removing === 0 && !importOptions.resume) return { plan, stats: { ...planStats, dryRun: false, undoPath: undefined } };
+    if (plan.changes === 0 && removing === 0 && !importOptions.resume) return { plan, stats: { ...planStats, dryRun: false, undoPath: undefined, resultsPath: keepPlanResults() } };
     if (plan.changes + removing > 0 && hooks.confirm && !(await confirmed(hooks, plan, hold))) {
       throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
     }
-    const nothingLeft = { ...planStats, dryRun: false, updated: 0, unchanged: planStats.unchanged };
+    const nothingLeft = { ...planStats, dryRun: false, updated: 0, unchanged: planStats.unchanged, resultsPath: plan.changes === 0 ? keepPlanResults() : undefined };
     let stats: ImportStats;
     if (listedDone) {
       // Only the removals of the interrupted run are left; they go to its undo file. The file's rows were all done
@@ -276,12 +285,26 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     // A journal this run created and never wrote to goes (a guard, the confirmation or nothing to change stopped it), unless Ctrl-C did.
     hold?.release({ keep: hooks.signal?.aborted === true });
     if (spool) rmSync(spool, { recursive: true, force: true });
+    if (planResults) rmSync(planResults, { force: true });
     // A completed run removed its journal: its side files (undo path, selection, removals) go with it.
     if (journalPath && !existsSync(journalPath)) {
       removeRunState(journalPath);
       if (!existsSync(removalsJournalPathFor(journalPath))) removeRemovalState(journalPath);
     }
   }
+}
+
+/**
+ * Where the plan of a real run writes its results: beside the results file (a rename puts it in place), or nowhere when
+ * the results go to a special file (/dev/stdout), which the real run writes in place.
+ */
+function planResultsPathFor(resultsPath: string): string | undefined {
+  try {
+    if (!statSync(resultsPath).isFile()) return undefined;
+  } catch {
+    // Not there yet: a file is made.
+  }
+  return join(dirname(resultsPath), `.${basename(resultsPath)}.plan-${process.pid}.csv`);
 }
 
 /** Asks for confirmation. A Ctrl-C at the question is an answer (nothing was written): the journal goes with the run, as for a no. */

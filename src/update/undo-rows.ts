@@ -21,8 +21,8 @@ export const ORGANIZATION_COLUMN = '_organization';
 /**
  * Columns the undo file does not restore as fields: the id identifies the contact, the email is the
  * row's second column (restored when the run changed it), and the email list is no column Pylon
- * returns. An external id the run replaced is restored (PATCH sets `external_ids`); one it added to a
- * contact that had none under the label stays (docs/import.md "Undo"), and the writer counts them.
+ * returns. An external id the run replaced is restored (PATCH sets `external_ids`), and one it added to a
+ * contact that had none under the label is taken off again (the cell is the clear token, docs/import.md "Undo").
  */
 const NOT_RESTORED = new Set(['id', 'email', 'emails']);
 /** Columns whose cell goes with another's and is no change of its own: the label of the external id. */
@@ -41,11 +41,11 @@ export function undoColumns(fieldColumns: readonly string[], organizationId?: st
 }
 
 /**
- * Whether an undo row can put this change back: not an external id the run added to a contact that
- * had none under its label (Pylon has no documented way to remove one), nor one recorded without its label.
+ * Whether an undo row can put this change back: not an external id recorded without its label (the row
+ * could not say which of the contact's ids to put back or take off).
  */
 export function undoable(change: FieldChange): boolean {
-  return change.column !== 'external_id' || (change.from !== '' && change.label !== undefined);
+  return change.column !== 'external_id' || change.label !== undefined;
 }
 
 /** The cells of one contact's undo row (a change `undoable` refuses is left out). */

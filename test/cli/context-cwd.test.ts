@@ -78,6 +78,25 @@ test('on a terminal the confirmation names the count and the ETA at the paced ra
   t.is(writes(emulator), 0);
 });
 
+test('on a terminal the confirmation\'s ETA counts the GET that reads each contact again before its PATCH, as the dry run does', async (t) => {
+  const emulator = await startEmulator(t);
+  seedContacts(emulator.store, 40);
+  const dir = tempDir(t, 'pylon-ctx-confirm-get-');
+  const chosen = [...emulator.store.all()].filter((c) => c.portal_role !== 'admin').slice(0, 10);
+  writeFileSync(join(dir, 'admins.csv'), ['email', ...chosen.map((c) => c.email)].join('\n') + '\n');
+  // GET paced at 6 a minute, PATCH fast: the 10 reads take 100 s.
+  const rate = FAST_RATE.replace(/get=\d+/, 'get=6');
+  const dry = context(envFor(emulator), dir);
+  t.is(await runCli(['update', 'admins.csv', '--set', 'portal_role=admin', '--rate', rate, '--dry-run', '--json'], dry.ctx), 0, dry.out.stderr);
+  const planned = JSON.parse(dry.out.stdout.trim().split('\n').pop()!) as { etaSeconds: number; plannedCalls: Record<string, number> };
+  t.like(planned.plannedCalls, { get: 10, patch: 10 });
+  t.true(planned.etaSeconds >= 100, `dry run ETA ${planned.etaSeconds} s`);
+  const { ctx, out } = context(envFor(emulator), dir, { isTTY: true, answer: 'no\n' });
+  t.is(await runCli(['update', 'admins.csv', '--set', 'portal_role=admin', '--rate', rate, '--quiet'], ctx), 1, out.stderr);
+  t.regex(out.stderr, /Apply these changes to 10 contacts on [^,]+, about 2 min at the paced rate\? Type yes to continue: /);
+  t.is(writes(emulator), 0);
+});
+
 test('custom numbers are compared as decimals end to end: 9007199254740993 over 9007199254740992 is a change, 010 over 10 is not', async (t) => {
   const emulator = await startEmulator(t);
   const big = emulator.store.insert({ name: 'Big', email: 'big@example.com', custom_fields: { seats: { slug: 'seats', value: '9007199254740992' } } } as never);

@@ -172,7 +172,7 @@ test('--no-undo writes none, a second identical import (nothing changes) none, a
   t.deepEqual(undoFilesIn(dir), [], 'an import that changes nothing leaves no undo file');
 });
 
-test('a migration (--from hubspot) keeps an undo file: names and the matched accounts are restored; the external id it added stays', async (t) => {
+test('a migration (--from hubspot) keeps an undo file: names, the matched accounts and the external ids it added are restored; a contact whose added id was changed since is left as it is (ROW_DRIFTED)', async (t) => {
   const { emulator, dir, env } = await seeded(t);
   const before = snapshot(emulator);
   const existing = before.slice(0, 40);
@@ -187,24 +187,32 @@ test('a migration (--from hubspot) keeps an undo file: names and the matched acc
   const imported = await runCli(['import', input, '--from', 'hubspot', ...FAST, '--json'], { env, timeoutMs: 120_000 });
   t.is(imported.code, 0, imported.stderr);
   t.is(summary(imported).updated, 40);
-  // The summary says what the undo file does not put back.
-  t.like(summary(imported), { undoKeepsExternalIds: 40 });
-  t.regex(imported.stderr, /restores the previous values, except the external ids this run added to 40 contacts that had none under that label: those stay/);
+  // The undo file puts everything back: the summary names no exception.
+  t.is(summary(imported).undoKeepsExternalIds, undefined);
+  t.regex(imported.stderr, /undo file: .*hubspot\.undo\.csv \(pylon-contacts update .* restores the previous values\)\n/);
   const undo = join(dir, 'hubspot.undo.csv');
   t.true(existsSync(undo));
   const withoutAccount = existing.filter((c) => !c.account?.id);
   t.true(withoutAccount.length > 0);
   t.true(withoutAccount.every((c) => snapshot(emulator).find((s) => s.id === c.id)?.account?.id === GLOBEX_ACCOUNT), 'the migration gave contacts without an account the matched one');
+  for (const c of existing) {
+    const added = snapshot(emulator).find((s) => s.id === c.id)!.external_ids;
+    t.deepEqual(added, [...(c.external_ids ?? []), { external_id: String(9000 + existing.indexOf(c)), label: 'hubspot' }], 'the migration added the record id');
+  }
+  // A colleague gives the first contact another HubSpot id afterwards.
+  const edited = existing[0]!;
+  const editedIds = [...(edited.external_ids ?? []), { external_id: '9999', label: 'hubspot' }];
+  const res = await fetch(`${emulator.url}/contacts/${edited.id}`, { method: 'PATCH', headers: { authorization: `Bearer ${env.PYLON_API_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ external_ids: editedIds }) });
+  t.is(res.status, 200);
 
   const back = await runCli(['update', undo, ...FAST, '--json'], { env, timeoutMs: 120_000 });
-  t.is(back.code, 0, back.stderr);
+  t.is(back.code, 3, back.stderr);
+  t.like(summary(back), { updated: 39, failed: 1 });
   const now = byId(snapshot(emulator));
-  for (const c of existing) {
-    const { external_ids: added, ...rest } = now.get(c.id)!;
-    const { external_ids: had, ...was } = c;
-    t.deepEqual(rest, was, `contact ${c.email}: name and account restored`);
-    t.deepEqual(added, [...(had ?? []), { external_id: String(9000 + existing.indexOf(c)), label: 'hubspot' }], 'the external id the migration added stays');
-  }
+  for (const c of existing.slice(1)) t.deepEqual(now.get(c.id), c, `contact ${c.email}: name, account and external ids restored`);
+  t.deepEqual(now.get(edited.id)?.external_ids, editedIds, "the colleague's id is left as it is");
+  const errors = readCsv(join(dir, 'hubspot.undo.errors.csv'));
+  t.deepEqual(errors.map((e) => [e.id, e._error_code, e._error_field]), [[edited.id, 'ROW_DRIFTED', 'external_id']]);
 });
 
 test('a migration that replaced an external id, or changed an email through one, gets both back from its undo file; one edited since is left as it is (ROW_DRIFTED)', async (t) => {

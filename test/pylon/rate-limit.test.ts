@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import test from 'ava';
 import { ENDPOINTS, type EndpointKey } from '../../src/config.js';
@@ -64,6 +65,25 @@ test('pacer: abort removes the waiter and rejects with the reason', async (t) =>
   controller.abort(new Error('user stop'));
   await t.throwsAsync(waiting, { message: 'user stop' });
   t.is(pacer.stats().delete.queued, 0);
+});
+
+test('pacer: waiters sharing one signal put one abort listener on it, not one each (no MaxListenersExceededWarning at --concurrency 16); abort rejects them all, and the last one served takes it off', async (t) => {
+  const pacer = createPacer({ rates: rates({ delete: 1, patch: 1 }), windowMs: 60_000 });
+  await pacer.acquire('delete');
+  const controller = new AbortController();
+  const waiting = Array.from({ length: 16 }, () => pacer.acquire('delete', controller.signal));
+  t.is(pacer.stats().delete.queued, 16);
+  t.is(getEventListeners(controller.signal, 'abort').length, 1);
+  controller.abort(new Error('user stop'));
+  for (const w of waiting) await t.throwsAsync(w, { message: 'user stop' });
+  t.is(pacer.stats().delete.queued, 0);
+  t.is(getEventListeners(controller.signal, 'abort').length, 0);
+
+  // Served, not aborted: the listener goes with the last waiter.
+  const fast = createPacer({ rates: rates({ get: 1000 }), windowMs: 1000 });
+  const other = new AbortController();
+  await Promise.all(Array.from({ length: 16 }, () => fast.acquire('get', other.signal)));
+  t.is(getEventListeners(other.signal, 'abort').length, 0);
 });
 
 test('client over HTTP: 4 workers sharing a bucket stay within the rate at the server', async (t) => {

@@ -86,7 +86,8 @@ export async function runWithTerminal(
   rates: { create: number; patch: number; windowMs: number },
 ): Promise<ImportStats> {
   limitHeapGrowth();
-  const interrupt = onInterrupt(ctx.stderr);
+  // A second Ctrl-C waits for the stop too: the journal, summary and audit record of the writes made are kept.
+  const interrupt = onInterrupt(ctx.stderr, { finishStop: true });
   const newProgress = () => createProgress({ stream: ctx.stderr, isTTY: ctx.isTTY, quiet: Boolean(argv.quiet), unit: 'rows' });
   let progress = newProgress();
   // The ETA's measured rate counts from the start of the current display (a prompt in between is not the run's pace).

@@ -83,8 +83,10 @@ function transitionLines(transitions: UpdatePlan['transitions']): string[] {
 function confirmPlan(ctx: CliContext, plan: UpdatePlan, pace: Pace, signal: AbortSignal): Promise<boolean> {
   const removals = plan.removals?.length ?? 0;
   const count = `${plan.changes.toLocaleString('en-US')} contacts${removals > 0 ? ` (and ${removals.toLocaleString('en-US')} removals)` : ''}`;
-  // The real run looks each row up again (one search per --lookup-batch) and sends one PATCH per change.
-  const eta = pacedSeconds({ search: Math.ceil(plan.stats.total / pace.lookupBatch), patch: plan.changes + removals }, pace.rates, pace.windowMs);
+  // The real run looks each row up again (one search per --lookup-batch) and sends one PATCH per change, each after a GET
+  // that reads the contact again (its own bucket, as the dry run counts it): the slower of the two paces the run.
+  const writes = plan.changes + removals;
+  const eta = pacedSeconds({ search: Math.ceil(plan.stats.total / pace.lookupBatch), get: writes, patch: writes }, pace.rates, pace.windowMs);
   return askToConfirm(ctx, `Apply these changes to ${count}${plan.target ? ` on ${plan.target.host}` : ''}, about ${describeSeconds(eta)} at the paced rate? Type yes to continue: `, signal);
 }
 
