@@ -219,7 +219,7 @@ export function writePolicyFromArgv(argv: WritePolicyArgv): WritePolicyOptionsIn
 
 export const outputOptions = {
   errors: { type: 'string', describe: 'Error report path (re-importable CSV)', defaultDescription: '<input>.errors.csv' },
-  results: { type: 'string', describe: 'Write one line per row: _line, _action, _contact_id, email, _request_id (and the changes with --dry-run)' },
+  results: { type: 'string', describe: 'Write one line per row, in the input\'s line order: _line, _action, _contact_id, email, _request_id (and the changes with --dry-run)' },
   journal: { type: 'string', describe: 'Journal path used by --resume', defaultDescription: '.<input>.journal.jsonl beside the input' },
 } satisfies Record<string, Options>;
 
