@@ -193,7 +193,7 @@ export const writePolicyOptions = {
 export const guardOptions = {
   'max-changes': { type: 'number', describe: 'Abort with zero writes when more contacts than this would change (with --sync, the removals count too); a --plan-out plan records it for apply' },
   yes: { type: 'boolean', alias: 'y', default: false, describe: 'Do not ask for confirmation on a terminal' },
-  'max-removals': { type: 'number', default: 10, describe: 'With --sync: stop with zero writes when more contacts than this would lose the value' },
+  'max-removals': { type: 'number', default: 10, describe: 'With --sync: stop with zero writes when more contacts than this would lose the value; a --plan-out plan records it for apply' },
 } satisfies Record<string, Options>;
 
 /** Override a guard or a saved plan (each command says which: drifted contacts, an existing plan file). */

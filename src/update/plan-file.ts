@@ -59,8 +59,11 @@ export interface SavedPlanBody {
   changes: PlannedContact[];
   /** Sync only: contacts not in the input that lose the value (shown apart, guarded by --max-removals). */
   removals: PlannedContact[];
-  /** The --max-changes the plan was made with: apply enforces it unless given its own --max-changes. */
-  guard?: { maxChanges: number };
+  /**
+   * The guards the plan was made with (`--max-changes`; with --sync, `--max-removals`): apply enforces each
+   * unless given its own. Absent when there is neither (a plan of an earlier version holds only maxChanges).
+   */
+  guard?: { maxChanges?: number; maxRemovals?: number };
 }
 
 export interface SavedPlan extends SavedPlanBody {
