@@ -47,13 +47,43 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /** Validates a base URL: https anywhere, plain http only on loopback (the emulator). */
+/** A base URL compared by origin and path (no trailing slash); text that is no URL is compared as it is. */
+function sameHost(raw: string): string {
+  try {
+    const url = new URL(raw);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return raw;
+  }
+}
+
+/** A base URL as a message shows it: without any credentials it holds. */
+function shownUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return JSON.stringify(raw);
+  }
+}
+
 export function resolveBaseUrl(input: { baseUrl?: string; region?: string; env?: NodeJS.ProcessEnv }): string {
   const env = input.env ?? process.env;
   let raw = input.baseUrl ?? env.PYLON_BASE_URL;
   if (input.region !== undefined) {
     const region = input.region.toLowerCase();
     if (!(region in REGION_BASE_URLS)) throw invalidOption('--region', 'one of us, eu', input.region);
-    if (input.baseUrl === undefined) raw = REGION_BASE_URLS[region as Region];
+    const regional = REGION_BASE_URLS[region as Region];
+    // --region and PYLON_BASE_URL naming different hosts: neither is taken over the other silently (a PYLON_BASE_URL
+    // left from an emulator session would send the token and the writes elsewhere, or --region would override it unsaid).
+    if (input.baseUrl === undefined && raw !== undefined && sameHost(raw) !== sameHost(regional)) {
+      throw new ConfigError(
+        'CONFIG_INVALID_OPTION',
+        `--region ${region} (${regional}) and PYLON_BASE_URL (${shownUrl(raw)}) name different hosts: give one of them (unset PYLON_BASE_URL, or drop --region).`,
+        { option: '--region' },
+      );
+    }
+    if (input.baseUrl === undefined) raw = regional;
   }
   raw ??= DEFAULT_BASE_URL;
   let url: URL;

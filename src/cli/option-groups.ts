@@ -193,7 +193,7 @@ export const writePolicyOptions = {
 export const guardOptions = {
   'max-changes': { type: 'number', describe: 'Abort with zero writes when more contacts than this would change (with --sync, the removals count too); a --plan-out plan records it for apply' },
   yes: { type: 'boolean', alias: 'y', default: false, describe: 'Do not ask for confirmation on a terminal' },
-  'max-removals': { type: 'number', default: 10, describe: 'With --sync: stop with zero writes when more contacts than this would lose the value' },
+  'max-removals': { type: 'number', default: 10, describe: 'With --sync: stop with zero writes when more contacts than this would lose the value; a --plan-out plan records it for apply' },
 } satisfies Record<string, Options>;
 
 /** Override a guard or a saved plan (each command says which: drifted contacts, an existing plan file). */
@@ -219,7 +219,7 @@ export function writePolicyFromArgv(argv: WritePolicyArgv): WritePolicyOptionsIn
 
 export const outputOptions = {
   errors: { type: 'string', describe: 'Error report path (re-importable CSV)', defaultDescription: '<input>.errors.csv' },
-  results: { type: 'string', describe: 'Write one line per row: _line, _action, _contact_id, email, _request_id (and the changes with --dry-run)' },
+  results: { type: 'string', describe: 'Write one line per row, in the input\'s line order: _line, _action, _contact_id, email, _request_id (and the changes with --dry-run)' },
   journal: { type: 'string', describe: 'Journal path used by --resume', defaultDescription: '.<input>.journal.jsonl beside the input' },
 } satisfies Record<string, Options>;
 

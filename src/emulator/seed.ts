@@ -20,6 +20,25 @@ function unusable(file: string, detail: string): ConfigError {
   return new ConfigError('INPUT_UNREADABLE', `Seed file ${file}: ${detail}`, { option: '--seed' });
 }
 
+/**
+ * A malformed seed CSV in one sentence naming its line, instead of csv-parse's own wording ("Invalid Record
+ * Length: columns length is 2, got 3 on line 2"), which names the parser's options rather than the file's mistake.
+ */
+export function describeCsvError(error: unknown): string {
+  const { code, lines, record, columns } = error as { code?: string; lines?: number; record?: unknown[]; columns?: unknown[] };
+  switch (code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return `a quoted cell is still open at the end of the file (line ${lines}): close the quote where the cell ends, and write a quote inside a quoted cell as ""`;
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return `line ${lines} has text after the quote that closes a cell: quote the whole cell, and write a quote inside it as ""`;
+    case 'CSV_RECORD_INCONSISTENT_COLUMNS':
+    case 'CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH':
+      return `line ${lines} has ${record?.length ?? 'a different number of'} cells where the header has ${columns?.length ?? 'another number'}: quote a cell that holds a comma`;
+    default:
+      return lines === undefined ? `not a readable CSV file (${(error as Error).message})` : `line ${lines} is not valid CSV (${(error as Error).message})`;
+  }
+}
+
 /** Turns CSV records (the import/export columns, `custom.<slug>`) into seeds. */
 export function csvRecordsToSeeds(records: Array<Record<string, string>>, store: ContactStore, file: string): ContactSeed[] {
   const known = new Set<string>(IMPORT_COLUMNS);
@@ -74,7 +93,7 @@ export async function seedFromFile(store: ContactStore, file: string): Promise<n
     try {
       records = parse(text, { columns: true, bom: true, skip_empty_lines: true, trim: true });
     } catch (error) {
-      throw unusable(file, (error as Error).message);
+      throw unusable(file, describeCsvError(error));
     }
     seeds = csvRecordsToSeeds(records, store, file);
   } else {

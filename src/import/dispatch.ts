@@ -163,8 +163,11 @@ export interface Dispatcher {
    * naming that contact fails ROW_DUPLICATE_IN_FILE as it would in one uninterrupted run.
    */
   replayed(line: number, previous: JournalOutcome): void;
-  /** Dry run: the writes the real run would send. */
-  readonly planned: { create: number; patch: number };
+  /**
+   * Dry run: the writes the real run would send, and the searches they add: the real run searches for the
+   * first contact it creates with an email, to measure how long search takes to show it (SearchVisibility).
+   */
+  readonly planned: { create: number; patch: number; search: number };
   /**
    * Dry run by search: the creates planned for rows with an external id. Search cannot find a contact by its
    * external id, so one that holds it (its email changed in the source) is found only when Pylon refuses the real
@@ -186,7 +189,7 @@ export interface Dispatcher {
 export function createDispatcher(parts: DispatchParts): Dispatcher {
   const { client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, signal } = parts;
   const late = lateWindowMs(parts.timeoutMs);
-  const planned = { create: 0, patch: 0 };
+  const planned = { create: 0, patch: 0, search: 0 };
   let createsByExternalIdUnknown = 0;
   let updatesByExternalIdUnknown = 0;
   /** Creates that may still land (their answer was lost, here or in a killed earlier run), with when they were sent. */
@@ -392,6 +395,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       case 'update':
         if (parts.dryRun) {
           planned[plan.action === 'create' ? 'create' : 'patch']++;
+          if (plan.action === 'create' && row.desired.email) planned.search = 1; // the real run's probe of search's lag (one search when search is immediate)
           if (plan.action === 'create' && row.desired.external_id && lookup.strategy === 'search') createsByExternalIdUnknown++;
           if (plan.action === 'update' && lookup.strategy === 'search' && carriesExternalId(plan) && held?.kind !== 'one') updatesByExternalIdUnknown++;
           parts.onPlan?.(row.line, plan.action, plan.changes, { id: plan.action === 'update' ? plan.id : undefined, email: existing?.email ?? email });

@@ -323,7 +323,9 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     }
     if (options.dryRun) {
       // The accounts --create-accounts would make are creates of the real run too (POST /accounts, the create bucket).
-      stats.plannedCalls = { ...callsSoFar(client), create: dispatcher.planned.create + accountCreates, patch: dispatcher.planned.patch };
+      const calls = callsSoFar(client);
+      stats.plannedCalls = { ...calls, create: dispatcher.planned.create + accountCreates, patch: dispatcher.planned.patch };
+      if (dispatcher.planned.search > 0) stats.plannedCalls.search = (calls.search ?? 0) + dispatcher.planned.search;
       // update reads each contact again just before its PATCH (rereadBeforePatch): one GET each, in a bucket of its own.
       if (options.rereadBeforePatch) stats.plannedCalls.get = (stats.plannedCalls.get ?? 0) + dispatcher.planned.patch;
       stats.etaSeconds = Math.max(...Object.entries(stats.plannedCalls).map(([e, n]) => ((n ?? 0) * options.connection.rateWindowMs) / 1000 / options.connection.rates[e as EndpointKey]), 0);

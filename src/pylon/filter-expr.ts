@@ -89,7 +89,8 @@ function splitBar(text: string): string[] {
   return splitOutsideQuotes(text, (i) => (text[i] === '|' ? 1 : 0));
 }
 
-function value(raw: string, fullText: string, option: string, list = false): string {
+/** `single`: the field and symbol of a one-value expression (`field=value`…), whose value may not hold a bare `|`. */
+function value(raw: string, fullText: string, option: string, list = false, single?: readonly [string, string]): string {
   const text = raw.trim();
   if (text.startsWith('"')) {
     try {
@@ -107,6 +108,16 @@ function value(raw: string, fullText: string, option: string, list = false): str
   if (joiner) {
     throw fail(option, fullText, `${JSON.stringify(joiner[1] ?? joiner[2])} does not join expressions (only " and " does; for one of several values write field in a|b, or quote a value that holds it: field="a or b")`);
   }
+  // `email=a|b` would look for the one address "a|b" and match nobody, silently: `|` separates the values of `in` only.
+  if (single && text.includes('|')) {
+    const [field, op] = single;
+    const quoted = `${field}${op}${JSON.stringify(text)}`;
+    const set =
+      op === '=' ? `for any of several values write ${field} in ${text}` :
+      op === '!=' ? `for none of several values write ${field} not in ${text}` :
+      `"${op}" takes one text; for several, use a JSON filter with "operator":"or"`;
+    throw fail(option, fullText, `"|" is not "or" after "${op}": it separates the values of "in" only (${set}; quote a value that holds a |: ${quoted})`);
+  }
   if (list && text.includes(',')) {
     throw fail(option, fullText, `a comma in ${JSON.stringify(text)} (the values of "in" are separated with |: field in a|b; quote a value that holds a comma)`);
   }
@@ -122,7 +133,7 @@ function parseOne(expression: string, fullText: string, option: string): Filter 
     return { field: list[1], operator: /^not/i.test(list[2]!) ? 'not_in' : 'in', values };
   }
   const symbolic = SYMBOLIC.exec(expression);
-  if (symbolic) return { field: symbolic[1], operator: SYMBOL_OPERATORS[symbolic[2]!]!, value: value(symbolic[3]!, fullText, option) };
+  if (symbolic) return { field: symbolic[1], operator: SYMBOL_OPERATORS[symbolic[2]!]!, value: value(symbolic[3]!, fullText, option, false, [symbolic[1]!, symbolic[2]!]) };
   throw fail(option, fullText, expression === '' ? 'an empty expression' : `cannot read ${JSON.stringify(expression)}`);
 }
 

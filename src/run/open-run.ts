@@ -14,7 +14,7 @@ import type { ImportStats } from '../import/stats.js';
 import { openJournal, type Journal, type JournalHold, type JournalKey } from './journal.js';
 import { createLedger, type OutcomeLedger } from './ledger.js';
 import { createPool, type Pool } from './pool.js';
-import { createErrorReport, createResultsReport, type CsvReport, type ErrorRow, type ResultRow } from './report.js';
+import { createErrorReport, createResultsReport, inLineOrder, type CsvReport, type ErrorRow, type ResultRow } from './report.js';
 import { RunControl } from './run-control.js';
 import { createUndoWriter, type UndoWriter } from './undo-writer.js';
 
@@ -86,7 +86,8 @@ export async function openRun<S extends ImportStats>(spec: OpenRunSpec<S>): Prom
       if (journal.previous.size > 0) spec.onNote?.(`resuming: ${journal.previous.size} ${spec.kind === 'apply' ? 'contacts' : 'rows'} already done in an earlier run`);
     }
     errors = await createErrorReport(spec.errors.path, spec.errors.header);
-    results = spec.results ? await createResultsReport(spec.results.path, spec.results.withChanges) : undefined;
+    // In the input's line order, whatever order the rows' writes ended in.
+    results = spec.results ? inLineOrder(await createResultsReport(spec.results.path, spec.results.withChanges)) : undefined;
     if (spec.undo) undo = await createUndoWriter(spec.undo.path, spec.undo.fieldColumns, spec.undo.organizationId, { skipEmpty: spec.undo.skipEmpty });
     let lastProgress = 0;
     const ledger = createLedger({

@@ -62,3 +62,67 @@ export function createResultsReport(path: string, withChanges: boolean): Promise
     ...(withChanges ? [row.changes ?? ''] : []),
   ]);
 }
+
+/**
+ * Rows a results file holds back to put them in line order: rows end out of order when writes run
+ * side by side (a slow answer finishes after later rows), and a row is written once this many rows
+ * came after it. Bounded, so a million-row file is never held: a row later than this many others
+ * (an uncertain create looked up again at the end of the run) is written where it ends.
+ */
+export const REORDER_WINDOW = 10_000;
+
+/**
+ * The report, written in `_line` order: each row waits in a heap (by line, then arrival) until
+ * `window` rows wait, then the earliest is written; `commit()` writes the rest in order first.
+ */
+export function inLineOrder<Row extends { line: number }>(report: CsvReport<Row>, window = REORDER_WINDOW): CsvReport<Row> {
+  const heap: Array<{ row: Row; seq: number }> = [];
+  let seq = 0;
+  const before = (a: { row: Row; seq: number }, b: { row: Row; seq: number }) => a.row.line < b.row.line || (a.row.line === b.row.line && a.seq < b.seq);
+  const push = (item: { row: Row; seq: number }) => {
+    let i = heap.push(item) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  };
+  const pop = (): Row => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let min = i;
+        if (l < heap.length && before(heap[l]!, heap[min]!)) min = l;
+        if (r < heap.length && before(heap[r]!, heap[min]!)) min = r;
+        if (min === i) break;
+        [heap[i], heap[min]] = [heap[min]!, heap[i]!];
+        i = min;
+      }
+    }
+    return top.row;
+  };
+  return {
+    path: report.path,
+    // Rows held back count as written: the ledger and the summary count a row once its outcome is reported.
+    get rows() {
+      return report.rows + heap.length;
+    },
+    async write(row) {
+      push({ row, seq: seq++ });
+      if (heap.length > window) await report.write(pop());
+    },
+    async commit() {
+      while (heap.length > 0) await report.write(pop());
+      await report.commit();
+    },
+    discard: () => {
+      heap.length = 0;
+      return report.discard();
+    },
+  };
+}

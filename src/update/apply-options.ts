@@ -28,7 +28,8 @@ export interface ResolvedApplyOptions {
   force: boolean;
   maxAgeMs: number;
   maxChanges?: number;
-  maxRemovals: number;
+  /** Given to apply; undefined: the plan's own (recorded by update --sync --plan-out), else 10. */
+  maxRemovals?: number;
   errorsPath: string;
   resultsPath?: string;
   undoPath: string;
@@ -39,6 +40,9 @@ export interface ResolvedApplyOptions {
   /** The default error report was the --only file: the report goes to `errorsPath` instead. */
   errorsMoved?: { from: string };
 }
+
+/** apply's --max-removals when neither it nor the plan gives one. */
+export const DEFAULT_MAX_REMOVALS = 10;
 
 /** The only place `apply` defaults live: reports beside the plan, named after it. */
 export function resolveApplyOptions(input: ApplyOptionsInput): ResolvedApplyOptions {
@@ -73,7 +77,7 @@ export function resolveApplyOptions(input: ApplyOptionsInput): ResolvedApplyOpti
     force: input.force ?? false,
     maxAgeMs,
     maxChanges: input.maxChanges,
-    maxRemovals: resolveIntegerOption('--max-removals', input.maxRemovals, 0, Number.MAX_SAFE_INTEGER, 10),
+    maxRemovals: input.maxRemovals === undefined ? undefined : resolveIntegerOption('--max-removals', input.maxRemovals, 0, Number.MAX_SAFE_INTEGER, 10),
     errorsPath,
     resultsPath: input.results,
     undoPath: input.undo ?? `${base}.undo.csv`,

@@ -59,8 +59,11 @@ export interface SavedPlanBody {
   changes: PlannedContact[];
   /** Sync only: contacts not in the input that lose the value (shown apart, guarded by --max-removals). */
   removals: PlannedContact[];
-  /** The --max-changes the plan was made with: apply enforces it unless given its own --max-changes. */
-  guard?: { maxChanges: number };
+  /**
+   * The guards the plan was made with (`--max-changes`; with --sync, `--max-removals`): apply enforces each
+   * unless given its own. Absent when there is neither (a plan of an earlier version holds only maxChanges).
+   */
+  guard?: { maxChanges?: number; maxRemovals?: number };
 }
 
 export interface SavedPlan extends SavedPlanBody {
@@ -126,11 +129,36 @@ function howToMakePlan(path: string): string {
   return 'Make one with `update <contacts file> --set … --plan-out plan.json` (or `update --where … --set …`), then `apply plan.json`.';
 }
 
+/**
+ * Why a plan's text that is not JSON is a plan cut short, or undefined when it is not one: it starts as a plan
+ * does and its JSON ends early (a copy that stopped, `head -c`, a full disk). Saying "not JSON" sent users looking
+ * for another file. The command that made it is read from what is left, when it is there, to make it again.
+ */
+function cutShort(text: string, error: unknown): string | undefined {
+  const head = text.trimStart();
+  if (!head.startsWith('{') || !/^\{\s*"format"\s*:\s*"pylon-contacts-plan"/.test(head)) return undefined;
+  const message = error instanceof Error ? error.message : '';
+  const at = /at position (\d+)/.exec(message);
+  const atEnd = /end of JSON input/.test(message) || (at !== null && Number(at[1]) >= text.trimEnd().length - 1);
+  if (!atEnd) return undefined;
+  let command: string | undefined;
+  const quoted = /"command"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(text);
+  try {
+    command = quoted ? (JSON.parse(quoted[1]!) as string) : undefined;
+  } catch {
+    command = undefined;
+  }
+  const again = command ? `Make it again with \`pylon-contacts ${command}\` (the command that made it), then review it with \`show\`.` : 'Make it again with the `update … --plan-out` command that made it, then review it with `show`.';
+  return `it ends after ${text.length.toLocaleString('en-US')} bytes, before its JSON does (cut short: a copy that stopped early, or a full disk). Nothing in it was used. ${again}`;
+}
+
 export function parsePlan(text: string, path: string): SavedPlan {
   let plan: SavedPlan;
   try {
     plan = JSON.parse(text) as SavedPlan;
-  } catch {
+  } catch (error) {
+    const cut = cutShort(text, error);
+    if (cut) throw new ConfigError('PLAN_INVALID', `${path} is an incomplete plan file: ${cut}`, { option: '<plan>' });
     throw new ConfigError('PLAN_INVALID', `${path} is not a plan file (not JSON). ${howToMakePlan(path)}`, { option: '<plan>' });
   }
   if (!plan || typeof plan !== 'object' || plan.format !== PLAN_FORMAT) {

@@ -29,6 +29,8 @@ export interface PlanReview {
   target: SavedPlan['target'];
   source: SavedPlan['source'];
   counts: SavedPlan['counts'];
+  /** The guards the plan was made with, which apply enforces unless given its own (absent: none recorded). */
+  guard?: SavedPlan['guard'];
   changes: PlannedContact[];
   removals: PlannedContact[];
   totals: { changes: PlanTotal[]; removals: PlanTotal[] };
@@ -82,6 +84,7 @@ export function reviewPlan(
     target: plan.target,
     source: plan.source,
     counts: plan.counts,
+    ...(plan.guard ? { guard: plan.guard } : {}),
     changes: plan.changes,
     removals: plan.removals,
     totals: { changes: planTotals(plan.changes), removals: planTotals(plan.removals) },
@@ -104,6 +107,17 @@ function describeSource(source: SavedPlan['source']): string {
     case 'where':
       return `contacts where ${source.expression ?? JSON.stringify(source.filter)}`;
   }
+}
+
+/** The guards the plan recorded, which apply enforces unless given its own, or what apply checks without them. */
+function describeGuard(guard: SavedPlan['guard'], removals: number): string {
+  const parts = [
+    ...(guard?.maxChanges === undefined ? [] : [`--max-changes ${n(guard.maxChanges)}`]),
+    ...(guard?.maxRemovals === undefined ? [] : [`--max-removals ${n(guard.maxRemovals)}`]),
+  ];
+  const unrecorded = removals > 0 && guard?.maxRemovals === undefined ? '; --max-removals not recorded: apply takes its own, default 10' : '';
+  if (parts.length === 0) return `none recorded (apply checks only a --max-changes it is given${unrecorded})`;
+  return `${parts.join(', ')} (recorded when the plan was made: apply stops before writing anything beyond ${parts.length === 1 ? 'it' : 'them'} unless given its own${unrecorded})`;
 }
 
 function describeAge(seconds: number): string {
@@ -136,6 +150,7 @@ export function renderPlanReview(review: PlanReview): string {
     `  command: ${review.command}`,
     `  target: ${describeTarget(review.target)}`,
     `  source: ${describeSource(review.source)}`,
+    `  guard: ${describeGuard(review.guard, review.removals.length)}`,
     '',
     `Changes: ${n(review.changes.length)} contacts`,
     ...contactLines(review.changes),

@@ -237,12 +237,14 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
         removals: removals ?? [],
         unchanged: planStats.unchanged,
         failed: planStats.failed,
-        ...(options.maxChanges !== undefined ? { guard: { maxChanges: options.maxChanges } } : {}),
+        ...(options.maxChanges !== undefined || options.sync
+          ? { guard: { ...(options.maxChanges !== undefined ? { maxChanges: options.maxChanges } : {}), ...(options.sync ? { maxRemovals: options.sync.maxRemovals } : {}) } }
+          : {}),
       });
       await writePlanFile(options.planOut, saved);
       // The plan is written, for review, and its --max-changes verdict given now as a dry run's is (exit 1): apply
-      // enforces the guard the plan carries. --max-removals is apply's own (its default, 10): the way to review
-      // a --sync beyond it is this plan.
+      // enforces the guards the plan carries. A --sync beyond --max-removals is not refused here: the plan is how
+      // its removals are reviewed, and apply refuses it unless given a larger --max-removals.
       const verdict = guardVerdict(plan.changes, removals?.length ?? 0, { ...options, sync: undefined });
       if (verdict) return { plan: { ...plan, stats: { ...plan.stats, wouldStop: { code: 'RUN_GUARD', message: `apply would stop before writing anything: ${verdict}` } } }, saved };
       return { plan, saved };

@@ -429,3 +429,29 @@ test('a --sync dry run counts the removals as the real run does, and gives the g
   }
   t.is(writes(emulator), 0);
 });
+
+test('a --sync plan records its --max-removals and --max-changes: show prints them, and apply enforces them unless given its own', async (t) => {
+  const { emulator, dir, env, removals, sync } = await syncSetup(t);
+  t.true(removals > 10, `${removals} removals`);
+  // Made with a small --max-removals: written for review (exit 0), and apply refuses it naming the plan's guard.
+  const tight = join(dir, 'tight.json');
+  t.is((await runCli([...sync, '--max-removals', '3', '--plan-out', tight], { env })).code, 0);
+  t.deepEqual((JSON.parse(readFileSync(tight, 'utf8')) as { guard?: unknown }).guard, { maxRemovals: 3 });
+  const shown = await runCli(['show', tight], { env });
+  t.is(shown.code, 0, shown.stderr);
+  t.regex(shown.stdout, /\n {2}guard: --max-removals 3 \(recorded when the plan was made: apply stops before writing anything beyond it unless given its own\)\n/);
+  t.like(JSON.parse((await runCli(['show', tight, '--json'], { env })).stdout), { guard: { maxRemovals: 3 } });
+  const refused = await runCli(['apply', tight, '--yes', ...FAST], { env });
+  t.is(refused.code, 1, refused.stderr);
+  t.true(refused.stderr.includes(`removes the value from ${removals} contacts, more than the plan's --max-removals 3 (given when it was made; apply it with a larger --max-removals to allow more)`), refused.stderr);
+  t.is(writes(emulator), 0);
+
+  // Made with a large one (and --max-changes): apply takes the plan's, where its own default (10) would refuse it.
+  const wide = join(dir, 'wide.json');
+  t.is((await runCli([...sync, '--max-removals', '1000', '--max-changes', '5000', '--plan-out', wide], { env })).code, 0);
+  const wideShown = await runCli(['show', wide], { env });
+  t.regex(wideShown.stdout, /\n {2}guard: --max-changes 5,000, --max-removals 1,000 \(recorded when the plan was made: apply stops before writing anything beyond them unless given its own\)\n/);
+  const applied = await runCli(['apply', wide, '--yes', '--json', ...FAST], { env });
+  t.is(applied.code, 0, applied.stderr);
+  t.is(json<{ updated: number }>(applied).updated, 4 + removals);
+});

@@ -160,3 +160,11 @@ test('a number option given text says what was typed, not NaN; a value outside t
     t.is(withoutCodeLine(run.stderr), `pylon-contacts: ${message}\n`, args.join(' '));
   }
 });
+
+test('update --help does not offer --idempotency-key (update never creates a contact); import --help does', async (t) => {
+  const update = await runCli(['update', '--help']);
+  t.is(update.code, 0, update.stderr);
+  t.notRegex(update.stdout, /idempotency/);
+  const importHelp = await runCli(['import', '--help']);
+  t.regex(importHelp.stdout, /--idempotency-key/);
+});

@@ -93,7 +93,9 @@ test('show refuses a plan that was edited, cut short, or made for another host: 
 
   const r2 = await runCli(['show', cut], { env });
   t.is(r2.code, 2);
-  t.regex(r2.stderr, /cut\.json is not a plan file \(not JSON\)\. Make one with `update <contacts file> --set … --plan-out plan\.json` \(or `update --where … --set …`\), then `apply plan\.json`\./);
+  // Cut short, it is said to be incomplete (not "not JSON"), with the command that made it.
+  t.regex(r2.stderr, /cut\.json is an incomplete plan file: it ends after [\d,]+ bytes, before its JSON does \(cut short: a copy that stopped early, or a full disk\)\. Nothing in it was used\. Make it again with `pylon-contacts update .*--plan-out .*` \(the command that made it\), then review it with `show`\./);
+  t.notRegex(r2.stderr, /not JSON/);
 
   const r3 = await runCli(['show', planPath, '--base-url', 'https://api.usepylon.com'], { env });
   t.is(r3.code, 2);

@@ -10,6 +10,7 @@ const baseUrls: Array<[string, Parameters<typeof resolveBaseUrl>[0], string]> = 
   ['env', { env: { PYLON_BASE_URL: 'https://api.eu.usepylon.com/' } }, 'https://api.eu.usepylon.com'],
   ['flag wins over env', { baseUrl: 'https://example.test', env: { PYLON_BASE_URL: 'https://other.test' } }, 'https://example.test'],
   ['--region eu', { region: 'eu', env: {} }, 'https://api.eu.usepylon.com'],
+  ['--region eu with a PYLON_BASE_URL of the same host', { region: 'eu', env: { PYLON_BASE_URL: 'https://api.eu.usepylon.com/' } }, 'https://api.eu.usepylon.com'],
   ['--region is ignored with --base-url', { region: 'eu', baseUrl: 'http://127.0.0.1:4010', env: {} }, 'http://127.0.0.1:4010'],
   ['loopback http is allowed', { baseUrl: 'http://localhost:4010', env: {} }, 'http://localhost:4010'],
   ['IPv6 loopback', { baseUrl: 'http://[::1]:4010', env: {} }, 'http://[::1]:4010'],
@@ -24,6 +25,13 @@ const refused: Array<[string, Parameters<typeof resolveBaseUrl>[0], ErrorCode, R
   ['another scheme', { baseUrl: 'ftp://x.test', env: {} }, 'CONFIG_INVALID_OPTION', /expected an http\(s\) URL/],
   ['credentials in the URL', { baseUrl: 'https://user:secret@x.test', env: {} }, 'CONFIG_INVALID_OPTION', /without credentials/],
   ['unknown region', { region: 'apac', env: {} }, 'CONFIG_INVALID_OPTION', /--region.*one of us, eu.*"apac"/],
+  // --region no longer overrides a PYLON_BASE_URL naming another host silently: both are named (credentials left out).
+  [
+    '--region and a PYLON_BASE_URL of another host',
+    { region: 'eu', env: { PYLON_BASE_URL: 'http://user:secret@127.0.0.1:4010/' } },
+    'CONFIG_INVALID_OPTION',
+    /^--region eu \(https:\/\/api\.eu\.usepylon\.com\) and PYLON_BASE_URL \(http:\/\/127\.0\.0\.1:4010\) name different hosts: give one of them \(unset PYLON_BASE_URL, or drop --region\)\.$/,
+  ],
 ];
 for (const [title, input, code, message] of refused) {
   test(`base URL refused: ${title}`, (t) => {

@@ -1,6 +1,9 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
@@ -127,6 +130,25 @@ for (const [args, message] of BAD_FLAGS) {
     t.regex(result.stderr, message);
     t.false(result.stderr.includes('    at '), 'no stack trace');
     t.is(result.stdout, '');
+  });
+}
+
+// A malformed seed CSV: one sentence naming the file and the line, not csv-parse's wording (exit 2).
+const BAD_SEEDS: Array<[string, string, RegExp]> = [
+  ['quote.csv', 'email,name\n"a@x.com,A\nb@x.com,B\n', /^pylon-contacts: Seed file \S*quote\.csv: a quoted cell is still open at the end of the file \(line 3\): close the quote where the cell ends, and write a quote inside a quoted cell as ""\n$/],
+  ['cells.csv', 'email,name\na@x.com,A,extra\n', /^pylon-contacts: Seed file \S*cells\.csv: line 2 has 3 cells where the header has 2: quote a cell that holds a comma\n$/],
+  ['closing.csv', 'email,name\na@x.com,"A"x\n', /^pylon-contacts: Seed file \S*closing\.csv: line 2 has text after the quote that closes a cell: quote the whole cell, and write a quote inside it as ""\n$/],
+];
+
+for (const [name, text, message] of BAD_SEEDS) {
+  test(`a malformed seed CSV exits 2 naming the file and the line: ${name}`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pylon-seed-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, name), text);
+    const result = await runInProcess(['emulator', '--port', '0', '--seed', join(dir, name)]);
+    t.is(result.code, EXIT.USAGE);
+    t.regex(result.stderr, message);
+    t.notRegex(result.stderr, /Invalid Record Length|Quote Not Closed|Invalid Closing Quote/);
   });
 }
 

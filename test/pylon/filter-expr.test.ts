@@ -15,6 +15,7 @@ const cases: Array<[string, unknown]> = [
   ['name=x=y', { field: 'name', operator: 'equals', value: 'x=y' }],
   // A quoted value may hold what an unquoted one may not (the word "or", &&, a comma in a list).
   ['name="Tom or Jerry"', { field: 'name', operator: 'equals', value: 'Tom or Jerry' }],
+  ['name="a|b"', { field: 'name', operator: 'equals', value: 'a|b' }],
   ['name in "Smith, John"|Doe', { field: 'name', operator: 'in', values: ['Smith, John', 'Doe'] }],
   ['name=Smith, John', { field: 'name', operator: 'equals', value: 'Smith, John' }],
   ['name=Orwell', { field: 'name', operator: 'equals', value: 'Orwell' }],
@@ -61,6 +62,10 @@ const bad: Array<[string, RegExp]> = [
   ['tier=gold || email~acme', /"\|\|" does not join expressions/],
   ['email in a@x.com,b@x.com', /a comma in "a@x.com,b@x.com" \(the values of "in" are separated with \|: field in a\|b/],
   ['email not in a@x.com, b@x.com|c@x.com', /a comma in/],
+  // `|` after = is not "or": the one address "a@x.com|b@x.com" would match nobody, silently.
+  ['email=a@x.com|b@x.com', /"\|" is not "or" after "=": it separates the values of "in" only \(for any of several values write email in a@x\.com\|b@x\.com; quote a value that holds a \|: email="a@x\.com\|b@x\.com"\)/],
+  ['email!=a@x.com|b@x.com', /for none of several values write email not in a@x\.com\|b@x\.com/],
+  ['name~acme|corp', /"~" takes one text/],
   ['{not json', /bad JSON/],
   ['{"operator":"matches","field":"email","value":"x"}', /unknown operator "matches"/],
   ['{"operator":"and","subfilters":[]}', /non-empty subfilters/],

@@ -51,3 +51,19 @@ test('parseMaxAge: units, hours by default, garbage undefined', (t) => {
   t.is(parseMaxAge('30s'), 30_000);
   t.is(parseMaxAge('soon'), undefined);
 });
+
+test('a plan cut short is said to be incomplete, with the command that made it when that part is left; other text is "not JSON"', (t) => {
+  const plan = sealPlan({ ...body(), command: 'update admins.csv --set portal_role=admin --plan-out plan.json' });
+  const text = JSON.stringify(plan, null, 1) + '\n';
+  for (const cut of [text.length - 2, Math.floor(text.length / 2), 300]) {
+    const error = t.throws(() => parsePlan(text.slice(0, cut), 'p.json'), { code: 'PLAN_INVALID' });
+    t.true(error!.message.startsWith(`p.json is an incomplete plan file: it ends after ${cut.toLocaleString('en-US')} bytes, before its JSON does`), error!.message);
+    t.regex(error!.message, /Make it again with `pylon-contacts update admins\.csv --set portal_role=admin --plan-out plan\.json` \(the command that made it\)/);
+    t.notRegex(error!.message, /not JSON/);
+  }
+  // Cut before the command: how to make it again, without one.
+  t.throws(() => parsePlan(text.slice(0, 40), 'p.json'), { message: /incomplete plan file: .*Make it again with the `update … --plan-out` command that made it/ });
+  // Not a plan's start, or broken inside rather than at its end: not JSON, as before.
+  t.throws(() => parsePlan('{"a":', 'p.json'), { message: /not a plan file \(not JSON\)/ });
+  t.throws(() => parsePlan(text.replace('"version": 1', '"version": 1,,'), 'p.json'), { message: /not a plan file \(not JSON\)/ });
+});

@@ -6,7 +6,7 @@ import { importExitCode, printImportSummary } from '../output.js';
 import { runWithTerminal } from './import.js';
 import { ExitError } from '../../errors.js';
 import { connect, noteLongWaits } from '../../pylon/connect.js';
-import { resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-options.js';
+import { DEFAULT_MAX_REMOVALS, resolveApplyOptions, type ApplyOptionsInput } from '../../update/apply-options.js';
 import { checkPlanTarget, formatAge, readPlanFile, type SavedPlan } from '../../update/plan-file.js';
 import { describeTarget, fetchTarget, targetOf, type RunTarget } from '../../update/target.js';
 import { apiFailure, interruptedBy } from '../../run/run-control.js';
@@ -74,7 +74,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       .option('max-age', { type: 'string', default: '24h', describe: 'Refuse a plan older than this (90m, 24h, 2d)' })
       // The shared flags below, worded for a plan instead of an input file.
       .option('max-changes', { ...guardOptions['max-changes'], describe: 'Abort with zero writes when the plan changes more contacts than this (its --sync removals included); replaces the --max-changes the plan was made with', defaultDescription: "the plan's" })
-      .option('max-removals', { ...guardOptions['max-removals'], describe: 'Abort with zero writes when the plan removes the value from more contacts than this (--sync)' })
+      .option('max-removals', { ...guardOptions['max-removals'], default: undefined, describe: 'Abort with zero writes when the plan removes the value from more contacts than this (--sync); replaces the --max-removals the plan was made with', defaultDescription: "the plan's, else 10" })
       .option('yes', guardOptions.yes)
       .option('undo', { ...undoOption.undo, describe: 'Where to write the values each PATCH replaced (a regular file; apply it with `update <undo file>`); --no-undo writes none', defaultDescription: '<plan>.undo.csv' })
       .option('only', { type: 'string', describe: 'Apply only to the ROW_DRIFTED contacts of this error report of an earlier apply (with --force: override exactly those); it is never replaced: see --errors' })
@@ -166,8 +166,11 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
             const whose = options.maxChanges === undefined ? `the plan's --max-changes ${maxChanges} (given when it was made; apply it with a larger --max-changes to allow more)` : `--max-changes ${maxChanges}`;
             throw new ExitError(1, `Stopped before writing anything: the plan changes ${changing} contacts${split}, more than ${whose}.`, 'RUN_GUARD');
           }
-          if (plan.removals.length > options.maxRemovals) {
-            throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than --max-removals ${options.maxRemovals}.`, 'RUN_GUARD');
+          // Likewise --max-removals: the plan's own (update --sync --plan-out records it), else 10.
+          const maxRemovals = options.maxRemovals ?? plan.guard?.maxRemovals ?? DEFAULT_MAX_REMOVALS;
+          if (plan.removals.length > maxRemovals) {
+            const whose = options.maxRemovals === undefined && plan.guard?.maxRemovals !== undefined ? `the plan's --max-removals ${maxRemovals} (given when it was made; apply it with a larger --max-removals to allow more)` : `--max-removals ${maxRemovals}`;
+            throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than ${whose}.`, 'RUN_GUARD');
           }
           if (only) {
             const what = `${contacts.length.toLocaleString('en-US')} of the plan's contacts (its ROW_DRIFTED rows)`;

@@ -17,7 +17,7 @@ import { checkSyncSpec } from '../../update/sync.js';
 import type { SavedPlan } from '../../update/plan-file.js';
 import { redactCommand } from '../../audit/audit-log.js';
 import { auditLogFlag, guardedByAuditLog, openAuditLog, recordRun } from '../audit.js';
-import { forceOption, guardOptions, mappingOptions, planOutOption, undoOption } from '../option-groups.js';
+import { forceOption, guardOptions, mappingOptions, planOutOption, undoOption, writePolicyOptions } from '../option-groups.js';
 import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
 import { setPairHint } from '../strict-args.js';
@@ -101,6 +101,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
   describe: 'Change fields (e.g. the portal role) of existing contacts, with a preview, a guard and an undo file',
   builder: (yargs) =>
     rowFlags(yargs)
+      // update never creates a contact, so a create's idempotency key has nothing to do: not offered (still taken, for scripts shared with import).
+      .option('idempotency-key', { ...writePolicyOptions['idempotency-key'], hidden: true })
       .positional('file', { describe: 'CSV with an email or id column (- for stdin); omit with --where', coerce: (v: unknown) => (v === undefined ? undefined : filePositional(v)) })
       .option('set', { type: 'string', array: true, describe: 'field=value applied to every selected contact (repeatable), e.g. portal_role=member or custom.tier=gold' })
       .option('where', { type: 'string', describe: 'Select contacts through search instead of a file, e.g. "email~@acme.com", "email in a|b", expressions joined with " and " (no "or")' })
