@@ -888,7 +888,8 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<En
       await input.keepUnexported(contact.id);
       continue;
     }
-    if (values) values.add(LONE_SURROGATE_ESCAPE.test(made.line!) ? asStored(made.line!, stats, made.id) : made.line!);
+    // includes() first: it is a fast scan, and the regular expression (a lookbehind) would cost every row of a million-row load.
+    if (values) values.add(made.line!.includes('\\ud') && LONE_SURROGATE_ESCAPE.test(made.line!) ? asStored(made.line!, stats, made.id) : made.line!);
     if (baseline) {
       made.change = baseline.classify(idKey(made.id), made.hash!);
       stats.delta![made.change] += 1;
