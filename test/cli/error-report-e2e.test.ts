@@ -31,6 +31,39 @@ test('a Latin-1 byte in a UTF-8 file: the report shows it read as windows-1252, 
   t.is(emulator.store.findByEmail('renee2@enc.com')?.name, 'Renée Utf');
 });
 
+test('--encoding windows-1252 on UTF-8 bytes: the row fails ROW_ENCODING with a warning instead of storing mojibake, and the report (with its UTF-8 BOM) imports again with the same flag', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'w1252.csv');
+  writeFileSync(file, Buffer.concat([
+    Buffer.from('name,email\nZo\xeb,zoe@w1252.test\n', 'latin1'),
+    Buffer.from('Renée Utf8,renee@w1252.test\n', 'utf8'),
+    Buffer.from('Caf\xe9 Bad,not-an-email\n', 'latin1'),
+  ]));
+  const results = join(dir, 'results.csv');
+  const first = await runCli(importArgs(file, '--encoding', 'windows-1252', '--results', results), { env: envFor(emulator) });
+  t.is(first.code, 3, first.stderr);
+  t.like(statsOf(first), { total: 3, created: 1, failed: 2 });
+  t.regex(String(statsOf<{ warnings: string[] }>(first).warnings), /was read as windows-1252 \(--encoding\), but line 3 holds UTF-8 text: the rows holding it fail with ROW_ENCODING/);
+  t.is(emulator.store.findByEmail('zoe@w1252.test')?.name, 'Zoë');
+  t.is(emulator.store.findByEmail('renee@w1252.test'), undefined, 'no mojibake stored');
+  const reportPath = join(dir, 'w1252.errors.csv');
+  const report = readFileSync(reportPath, 'utf8');
+  t.true(report.startsWith('\ufeffname,email,_line,'), 'the report starts with a UTF-8 BOM');
+  t.true(readFileSync(results, 'utf8').startsWith('\ufeff_line,_action,'), 'so do the results');
+  t.regex(report, /^Renée Utf8,renee@w1252\.test,3,ROW_ENCODING,,"Line 3 looks like UTF-8 though --encoding windows-1252 was given .*name ""Renée Utf8""/m);
+  t.regex(report, /^Café Bad,not-an-email,4,ROW_INVALID_EMAIL,/m);
+
+  // The user fixes the email and imports the report with the flag the input needed: the BOM wins, nothing is garbled.
+  writeFileSync(reportPath, report.replace('not-an-email', 'cafe@w1252.test'));
+  const again = await runCli(importArgs(reportPath, '--encoding', 'windows-1252'), { env: envFor(emulator) });
+  t.is(again.code, 0, again.stderr);
+  t.like(statsOf(again), { total: 2, created: 2, failed: 0 });
+  t.regex(String(statsOf<{ warnings: string[] }>(again).warnings), /starts with a utf8 byte-order mark: decoded as utf8, not windows-1252/);
+  t.is(emulator.store.findByEmail('renee@w1252.test')?.name, 'Renée Utf8');
+  t.is(emulator.store.findByEmail('cafe@w1252.test')?.name, 'Café Bad');
+});
+
 test('a UTF-8 file holding a literal U+FFFD is UTF-8: the row imports as written, with no encoding warning', async (t) => {
   const emulator = await startEmulator(t);
   const file = join(tempDir(t), 'fffd.csv');
