@@ -42,7 +42,7 @@ export interface JsonSourceOptions {
  * `badBytes`: the paths whose key or value held bad bytes (`value` then has them read back, `readBadBytes`);
  * `byteValues`: those bytes' values, for the message.
  */
-type Raw = { line: number; text?: string; value?: unknown; error?: string; badBytes?: string[]; byteValues?: number[]; keyTwice?: string };
+type Raw = { line: number; text?: string; value?: unknown; error?: string; /** A record in error: its text as read. */ written?: string; badBytes?: string[]; byteValues?: number[]; keyTwice?: string };
 
 export function createJsonSource(options: JsonSourceOptions): RecordSource {
   const name = options.name ?? (typeof options.input === 'string' ? (options.input === '-' ? 'stdin' : options.input) : 'input');
@@ -195,6 +195,15 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
     }
   }
 
+  /**
+   * The record's text for its message: a record that is not a JSON object has no cells, so the error report
+   * shows what it held here, for the user to copy into its columns (cut at 500 characters, the length said).
+   */
+  const asWritten = (text: string) => {
+    const shown = text.length > 500 ? `${text.slice(0, 499)}… (${text.length} characters)` : text;
+    return `; as written: ${shown}; fill its columns from it and empty its _error_code cell`;
+  };
+
   /** `Record 3` (array) or `Line 3` (NDJSON). */
   const where = (line: number) => `${mode === 'array' ? 'Record' : 'Line'} ${line}`;
 
@@ -208,7 +217,7 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
     try {
       const value = parseExact(raw.text);
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        return { line: raw.line, error: readBadBytes(`${where(raw.line)} is ${Array.isArray(value) ? 'an array' : typeof value === 'number' ? raw.text : JSON.stringify(value)}, not a JSON object`) };
+        return { line: raw.line, error: readBadBytes(`${where(raw.line)} is ${Array.isArray(value) ? 'an array' : typeof value === 'number' ? raw.text : JSON.stringify(value)}, not a JSON object`), written: raw.text };
       }
       // JSON.parse keeps the last of a key written twice in one object, without a word.
       const keyTwice = repeatedKey(raw.text);
@@ -221,7 +230,7 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
       // The parser's message quotes the text: its bad bytes are shown read as windows-1252 too.
       const bytes = encoding === 'utf8' ? 'bytes that are not valid UTF-8, shown read as windows-1252' : 'bytes that windows-1252 does not define, shown as the control characters of the same value';
       const also = bad ? `; it also holds ${bytes}: check them when you fix the record` : '';
-      return { line: raw.line, error: readBadBytes(`${where(raw.line)} is not valid JSON: ${(error as Error).message}`) + also };
+      return { line: raw.line, error: readBadBytes(`${where(raw.line)} is not valid JSON: ${(error as Error).message}`) + also, written: raw.text };
     }
   }
 
@@ -283,7 +292,7 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
   }
 
   function toItem(raw: Raw): RecordItem {
-    if (raw.error) return { line: raw.line, cells: [], error: { code: 'JSON_INVALID_RECORD', message: raw.error } };
+    if (raw.error) return { line: raw.line, cells: [], error: { code: 'JSON_INVALID_RECORD', message: raw.error + asWritten(readBadBytes(raw.written ?? '')) } };
     const flat = flatten(raw.value);
     if (flat.size > header.length || [...flat.keys()].some((k) => !header.includes(k))) {
       for (const k of flat.keys()) {
