@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { basename } from 'node:path';
 import { ConfigError, InternalError, PylonCliError } from '../errors.js';
 import { assembleRecordSource, openInput, type CsvLayout, type RecordItem, type RecordSource } from '../csv/read.js';
 import { badBytesMessage, createDecoder, detectBom, hasBadBytes, markedBytes, marksBadBytes, readBadBytes, resolveEncoding, type Decoder } from '../csv/decode.js';
@@ -286,9 +287,39 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
       if (parsed.value) for (const path of flatten(parsed.value).keys()) paths.set(path, true);
       sample.push(parsed);
     }
+    const wrapped = mode === 'ndjson' && sample.length === 1 ? wrappedRecords(sample[0]!.value) : undefined;
+    if (wrapped) {
+      // An API page ({"users": [...], "next_page": null, "count": 7}) read as one NDJSON record would be one row whose
+      // columns are the page's keys: "unknown columns: users, next_page", then "no email column". Say where the records are.
+      const path = /^[A-Za-z_][A-Za-z0-9_]*$/.test(wrapped.key) ? `.${wrapped.key}` : `.[${JSON.stringify(wrapped.key)}]`;
+      const file = typeof options.input === 'string' && options.input !== '-' ? basename(options.input) : 'in.json';
+      const out = /^[A-Za-z0-9_-]+$/.test(wrapped.key) ? `${wrapped.key}.json` : 'records.json';
+      throw new ConfigError(
+        'INPUT_FORMAT',
+        `${name} is one JSON object, not a list of records: its records are inside "${wrapped.key}" (${wrapped.count} object${wrapped.count === 1 ? '' : 's'}). Unwrap them first, e.g. jq '${path}' ${file} > ${out}, and import ${out}`,
+        { option: '<file>' },
+      );
+    }
     header = [...paths.keys()];
     if (header.length === 0) throw new ConfigError('INPUT_FORMAT', `${name} holds no JSON objects`, { option: '<file>' });
     return { header, headerLine: 0, delimiter: '', encoding };
+  }
+
+  /**
+   * The key under which a file's only object holds its records (the longest array of objects), when that object is
+   * a wrapper rather than a contact: it has no top-level email, emails or id (a contact may hold an array of
+   * objects too, such as its external_ids).
+   */
+  function wrappedRecords(value: unknown): { key: string; count: number } | undefined {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.some(([key]) => /^(e-?mail|emails|id)$/i.test(key.trim()))) return undefined;
+    let best: { key: string; count: number } | undefined;
+    for (const [key, inner] of entries) {
+      const records = Array.isArray(inner) && inner.length > 0 && inner.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item));
+      if (records && (best === undefined || (inner as unknown[]).length > best.count)) best = { key, count: (inner as unknown[]).length };
+    }
+    return best;
   }
 
   function toItem(raw: Raw): RecordItem {

@@ -192,3 +192,21 @@ test('a JSON record or NDJSON line that is not an object: the report quotes its 
   t.is(emulator.store.findByEmail('n2@ndj.test')?.name, 'N2');
   t.is(emulator.store.findByEmail('n3@ndj.test')?.name, 'N3');
 });
+
+test('a JSON file wrapped in an object (an API page): a usage error naming the key that holds the records and the jq command, exit 2, before any write', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const users = [{ id: 361000000001, name: 'Zed End', email: 'zed@wrap.test', role: 'end-user', organization_id: null, active: true, suspended: false }, { id: 361000000002, name: 'Ann Two', email: 'ann@wrap.test', role: 'end-user', organization_id: null, active: true, suspended: false }];
+  const page = join(dir, 'page.json');
+  writeFileSync(page, JSON.stringify({ users, next_page: null, previous_page: null, count: 2 }) + '\n');
+  const contacts = join(dir, 'wrapped.json');
+  writeFileSync(contacts, JSON.stringify({ contacts: [{ name: 'Cy', email: 'cy@wrap.test' }] }));
+  for (const [file, args, key, count] of [[page, [], 'users', '2 objects'], [page, ['--from', 'zendesk'], 'users', '2 objects'], [contacts, [], 'contacts', '1 object']] as const) {
+    const result = await runCli(importArgs(file, ...args), { env: envFor(emulator) });
+    t.is(result.code, 2, result.stderr);
+    t.regex(result.stderr, new RegExp(`is one JSON object, not a list of records: its records are inside "${key}" \\(${count}\\)\\. Unwrap them first, e\\.g\\. jq '\\.${key}' ${file.split('/').pop()!.replace('.', '\\.')} > ${key}\\.json, and import ${key}\\.json`));
+    t.notRegex(result.stderr, /Unknown columns|no email or id column|matches no/);
+  }
+  t.is(emulator.store.findByEmail('zed@wrap.test'), undefined);
+  t.is(emulator.store.findByEmail('cy@wrap.test'), undefined);
+});

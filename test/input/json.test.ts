@@ -75,6 +75,13 @@ test('a field first seen after the sample is ignored, with a warning', async (t)
   t.deepEqual(warnings, [`${path}: field b first appears in record 3, after the 2 records that fixed the columns; it is ignored`]);
 });
 
+test('one NDJSON contact holding an array of objects (its external_ids) is a record, not a wrapper of records', async (t) => {
+  const path = file('one.ndjson', '{"name":"A","email":"a@x.test","external_ids":[{"label":"crm","id":"1"}]}\n');
+  const { items } = await readAll(path);
+  t.is(items.length, 1);
+  t.is(items[0]!.error, undefined);
+});
+
 test('not an array nor NDJSON, empty, truncated: clear INPUT_FORMAT errors', async (t) => {
   const cases: Array<[string, RegExp]> = [
     ['{\n  "users": [{"id": 1}]\n}\n', /neither a JSON array nor NDJSON: line 1 is not a complete JSON object.*jq '\.users'/],
