@@ -7,6 +7,7 @@ import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as XLSX from '@e965/xlsx';
+import { parse } from 'csv-parse/sync';
 import { envFor, FAST_RATE, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
 
 const importArgs = (file: string, ...args: string[]) => ['import', file, '--json', '-q', '--rate', FAST_RATE, ...args];
@@ -163,4 +164,21 @@ test('a CSV saved by Excel with an id in scientific notation, in a migration: th
   t.false(report.includes('external_id'), report);
   t.regex(readFileSync(join(dir, 'results.csv'), 'utf8'), /^2,failed,,noor@x\.example,,"ROW_XLSX_LOST_DIGITS: Column Record ID holds /m);
   t.deepEqual([...emulator.store.all()].map((c) => c.email), ['omar@x.example']);
+});
+
+test('a row whose values are over the 1 MiB request body: the dry run and the real run both fail it ROW_TOO_LARGE naming its column, before any write', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'bigname.csv');
+  writeFileSync(file, 'name,email\nSmall,small@big.test\n' + 'N'.repeat(1_100_000) + ',bigname@big.test\n');
+  for (const args of [['--dry-run'], []]) {
+    const result = await runCli(importArgs(file, ...args), { env: envFor(emulator) });
+    t.is(result.code, 3, result.stderr);
+    t.like(statsOf(result), { total: 2, created: 1, failed: 1 });
+    const report = parse(readFileSync(join(dir, 'bigname.errors.csv')), { columns: true, bom: true }) as Array<Record<string, string>>;
+    t.like(report, [{ email: 'bigname@big.test', _line: '3', _error_code: 'ROW_TOO_LARGE', _error_field: 'name', _http_status: '' }]);
+    t.regex(report[0]!._error_message!, /over the 1,048,576-byte \(1 MiB\) request body this tool sends .*column name alone takes 1,100,002 bytes; shorten it/);
+  }
+  t.is(emulator.store.findByEmail('bigname@big.test'), undefined);
+  t.truthy(emulator.store.findByEmail('small@big.test'));
 });
