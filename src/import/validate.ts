@@ -390,6 +390,13 @@ export function emailProblem(value: string, lenient = false): string | undefined
     return `: it holds ${compatibility.map(([c, plain]) => `${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, a full-width or compatibility form of ${JSON.stringify(plain)})`).join(', ')}; type the address with ordinary characters (${JSON.stringify(value.normalize('NFKC'))}) and import the row again`;
   }
   if (lenient ? LOOSE_EMAIL.test(value) : isEmail(value)) return undefined;
+  // What address books and exports put in one cell: `Jane Doe <jane@x.test>`, `a@x.test; b@x.test`, Google's `a@x ::: b@x`.
+  const named = /^(.*?)\s*<\s*([^<>\s]+@[^<>\s]+)\s*>$/.exec(value);
+  if (named && isEmail(named[2]!)) return `: a display name is not part of the address; write ${JSON.stringify(named[2])} alone (the name belongs in the name column)`;
+  const several = value.split(/\s*(?::::|[;,\s])\s*/).filter((part) => part !== '');
+  if (several.length > 1 && several.every(isEmail)) {
+    return `: one address per cell; keep ${JSON.stringify(several[0])} here and put ${several.slice(1).map((e) => JSON.stringify(e)).join(', ')} in an emails column (secondary addresses, separated by ;)`;
+  }
   // One @ with text on both sides passes Pylon's spec; the dotted domain is this CLI's own rule.
   return LOOSE_EMAIL.test(value) ? BEYOND_SPEC : '';
 }
