@@ -115,7 +115,7 @@ test('an XLSX id that lost digits: the report keeps it in scientific notation, a
   t.like(statsOf(first), { total: 2, created: 1, failed: 1 });
   const reportPath = join(dir, 'lost.errors.csv');
   const report = readFileSync(reportPath, 'utf8');
-  t.regex(report, /^1\.2345678901234567E\+19,Noor,Haddad,noor@lost\.example,2,ROW_XLSX_LOST_DIGITS,/m);
+  t.regex(report, /^1\.2345678901234567E\+19,Noor,Haddad,noor@lost\.example,2,ROW_XLSX_LOST_DIGITS,Record ID,/m, '_error_field names the column');
   t.false(report.includes('12345678901234567168'), 'no whole number that reads as another id');
   // The code is named once: the results' message starts with it, and the message does not repeat it.
   const results = readFileSync(join(dir, 'results.csv'), 'utf8');

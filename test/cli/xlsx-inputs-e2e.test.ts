@@ -58,6 +58,7 @@ test('a row whose name is a formula without a calculated value fails ROW_XLSX_FO
   const [failed] = readCsv(errors);
   t.is(failed?._line, '2');
   t.is(failed?._error_code, 'ROW_XLSX_FORMULA_NO_VALUE');
+  t.is(failed?._error_field, 'name', '_error_field names the column');
   t.regex(failed?._error_message ?? '', /^Column name \(cell A2\) holds a formula without a calculated value \(=CONCATENATE\("F","1"\)\)/);
   t.is(readCsv(results).find((r) => r._line === '2')?.email, 'f1@x4.example');
 });
