@@ -210,7 +210,7 @@ async function loadSheet(path: string, sheetOption: string | undefined, name: st
   }
   const header = (rows[headerRow] ?? []).map((cell) => text(cell, ssf, date1904).trim());
   while (header.length > 0 && header[header.length - 1] === '') header.pop();
-  if (names.length > 1 && sheetOption === undefined) warnings.push(`${name} has ${names.length} sheets; read the first, "${sheetName}" (choose another with --sheet)`);
+  if (names.length > 1 && sheetOption === undefined) warnings.push(`${name} has ${names.length} sheets; read the first, "${sheetName}" (the others: ${names.slice(1).map((s) => JSON.stringify(s)).join(', ')}; choose another with --sheet)`);
   const seen = { dateTimes: 0 };
   const sheetRowsRead = sheetRows(rows, headerRow, header.length, ssf, date1904, seen);
   if (seen.dateTimes > 0) {
