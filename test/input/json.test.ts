@@ -136,7 +136,7 @@ test('a JSON array: a record with bad bytes in a key or a value fails alone, and
     [3, [], 'JSON_INVALID_RECORD'],
   ]);
   t.regex(items[0]!.error!.message, /^Record 1 holds bytes that are not valid UTF-8 .*: user_fields\.city "Malmö", Kör "1"; check those values/);
-  t.regex(items[2]!.error!.message, /^Record 3 is not valid JSON: .*; it also holds bytes that are not valid UTF-8, shown read as windows-1252: check them when you fix the record$/);
+  t.regex(items[2]!.error!.message, /^Record 3 is not valid JSON: .*; it also holds bytes that are not valid UTF-8, shown read as windows-1252: check them when you fix the record; as written: .*; fill its columns from it and empty its _error_code cell$/);
   for (const item of items) t.false(/[\uFFFD\ud800-\udfff]/.test(item.cells.join('') + (item.error?.message ?? '')), 'no replacement character, no marked byte');
 });
 
