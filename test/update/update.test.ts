@@ -420,7 +420,7 @@ test("an undo file's error report keeps its rows as written and applies again; a
     t.like(dry.plan.stats, counts, 'the dry run gives every row its outcome');
     const back = await f.update({ input: editedPath, undo: join(f.dir, 'edited.undo.undo.csv'), errors: join(f.dir, 'back.errors.csv') });
     t.like(back.stats, counts, 'every row has one outcome');
-    const report = parse(readFileSync(join(f.dir, 'back.errors.csv'), 'utf8')) as string[][];
+    const report = parse(readFileSync(join(f.dir, 'back.errors.csv'), 'utf8'), { bom: true }) as string[][];
     t.deepEqual(report[0], [...header, '_line', '_error_code', '_error_field', '_error_message', '_http_status', '_request_id'], "the undo file's columns as written, then the report's");
     t.deepEqual(report.slice(1).map((r) => r.slice(0, header.length)), [edited[1], edited[3]], 'each failed row as read');
     t.deepEqual(report.slice(1).map((r) => r.slice(header.length, header.length + 3)), [['2', 'ROW_ID_REQUIRED', 'id'], ['4', 'ROW_DRIFTED', 'portal_role']]);
