@@ -219,15 +219,25 @@ export function hasUtf8Characters(bytes: Uint8Array): boolean {
   return /[^\x00-\x7f]/.test(decoder.write(bytes).replace(BAD_BYTES, ''));
 }
 
-/** Whether text decoded as windows-1252 is really UTF-8 (its bytes form valid multi-byte UTF-8 characters). */
-export function looksLikeUtf8(windows1252Text: string): boolean {
-  const bytes = iconv().encode(windows1252Text, 'windows-1252');
+/** Whether text decoded as windows-1252 (or another single-byte encoding) is really UTF-8 (its bytes form valid multi-byte UTF-8 characters). */
+export function looksLikeUtf8(decodedText: string, encoding = 'windows-1252'): boolean {
+  const bytes = iconv().encode(decodedText, encoding);
   return isValidUtf8(bytes, true) && bytes.some((byte) => byte >= 0x80);
 }
 
-/** Text read as windows-1252 that `looksLikeUtf8`, read as the UTF-8 it is (`RenÃ©e` → `Renée`). */
-export function readAsUtf8(windows1252Text: string): string {
-  return iconv().encode(windows1252Text, 'windows-1252').toString('utf8');
+/** Text read as windows-1252 (or `encoding`) that `looksLikeUtf8`, read as the UTF-8 it is (`RenÃ©e` → `Renée`). */
+export function readAsUtf8(decodedText: string, encoding = 'windows-1252'): string {
+  return iconv().encode(decodedText, encoding).toString('utf8');
+}
+
+/**
+ * Whether an encoding iconv-lite knows reads each byte as one character (windows-1252, latin1, Mac Roman, …):
+ * in such a file, UTF-8 text decodes without an error, as mojibake (`RenÃ©e`), so it must be looked for.
+ */
+export function isSingleByte(encoding: string): boolean {
+  if (encoding === 'utf8') return false;
+  const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  return iconv().decode(allBytes, encoding, { stripBOM: false }).length === 256;
 }
 
 /** Zero-width characters, no-break spaces, soft hyphens and stray BOMs that make two headers look equal. */

@@ -2,7 +2,7 @@ import { open as openFile } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ConfigError, InternalError, PylonCliError, invalidOption } from '../errors.js';
-import { badBytesMessage, createDecoder, describeInvisible, describeValues, detectBom, hasBadBytes, hasUtf8Characters, isValidUtf8, looksLikeUtf8, markedBytes, marksBadBytes, readAsUtf8, readBadBytes, resolveEncoding, type Decoder } from './decode.js';
+import { badBytesMessage, createDecoder, describeInvisible, describeValues, detectBom, hasBadBytes, hasUtf8Characters, isSingleByte, isValidUtf8, looksLikeUtf8, markedBytes, marksBadBytes, readAsUtf8, readBadBytes, resolveEncoding, type Decoder } from './decode.js';
 import { hasEnoughToSniff, readSepLine, sniffDelimiter } from './sniff.js';
 import { createTokenizer, type RawRecord, type RecordError, type Tokenizer } from './tokenize.js';
 import { binaryInputMessage } from './binary.js';
@@ -98,6 +98,9 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
   let warnedBadUtf8 = false;
   /** windows-1252 was a guess (no --encoding): rows that are really UTF-8 are caught rather than garbled. */
   let guessedLegacy = false;
+  /** A single-byte encoding was asked for (--encoding windows-1252, latin1…): rows that are really UTF-8 are caught too, and warned of once. */
+  let askedSingleByte = false;
+  let warnedUtf8 = false;
 
   async function nextChunk(): Promise<Buffer | undefined> {
     let result: IteratorResult<Buffer | string>;
@@ -170,6 +173,7 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
       }
     } else if (requestedEncoding !== undefined) {
       encoding = requestedEncoding;
+      askedSingleByte = isSingleByte(encoding);
     } else if (isValidUtf8(bytes, finished)) {
       encoding = 'utf8';
     } else if (hasUtf8Characters(bytes)) {
@@ -278,15 +282,31 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
     }
     if (encoding === 'utf8') return undefined;
     // Most records are ASCII: they are passed without an array made for each.
-    if (!guessedLegacy || !record.cells.some((cell) => /[^\x00-\x7f]/.test(cell))) return undefined;
-    const utf8 = record.cells.flatMap((cell, i) => (/[^\x00-\x7f]/.test(cell) && looksLikeUtf8(cell) ? [i] : []));
+    if (!(guessedLegacy || askedSingleByte) || !record.cells.some((cell) => /[^\x00-\x7f]/.test(cell))) return undefined;
+    const utf8 = record.cells.flatMap((cell, i) => (/[^\x00-\x7f]/.test(cell) && looksLikeUtf8(cell, encoding) ? [i] : []));
     if (utf8.length === 0) return undefined;
-    const cells = record.cells.map((cell, i) => (utf8.includes(i) ? readAsUtf8(cell) : cell));
+    const cells = record.cells.map((cell, i) => (utf8.includes(i) ? readAsUtf8(cell, encoding) : cell));
+    const values = `${describeValues(namedCells(utf8, cells))}; check ${utf8.length === 1 ? 'that value' : 'those values'} and import the report again`;
+    if (guessedLegacy) {
+      return {
+        cells,
+        error: {
+          code: 'ROW_ENCODING',
+          message: `Line ${record.line} looks like UTF-8 in a file read as windows-1252 (its text would be garbled), read as UTF-8 in the error report: ${values}, or pass --encoding utf8 or windows-1252 to say which the file is`,
+        },
+      };
+    }
+    // --encoding was given, but these bytes are UTF-8 (a file saved as UTF-8, or an error report without its BOM):
+    // read as asked, they would be stored as mojibake (`RenÃ©e`), silently.
+    if (!warnedUtf8) {
+      warnedUtf8 = true;
+      warnings.push(`${name} was read as ${options.encoding} (--encoding), but line ${record.line} holds UTF-8 text: the rows holding it fail with ROW_ENCODING rather than being stored garbled; pass --encoding utf8 (or leave --encoding out) if the file is UTF-8`);
+    }
     return {
       cells,
       error: {
         code: 'ROW_ENCODING',
-        message: `Line ${record.line} looks like UTF-8 in a file read as windows-1252 (its text would be garbled), read as UTF-8 in the error report: ${describeValues(namedCells(utf8, cells))}; check ${utf8.length === 1 ? 'that value' : 'those values'} and import the report again, or pass --encoding utf8 or windows-1252 to say which the file is`,
+        message: `Line ${record.line} looks like UTF-8 though --encoding ${options.encoding} was given (its text would be garbled), read as UTF-8 in the error report: ${values}, or pass --encoding utf8 if the file is UTF-8`,
       },
     };
   }

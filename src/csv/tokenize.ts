@@ -25,6 +25,8 @@ export interface RecordError {
   /** csv-parse error code: CSV_INVALID_CLOSING_QUOTE, CSV_QUOTE_NOT_CLOSED, CSV_MAX_RECORD_SIZE, CSV_RECORD_INCONSISTENT_COLUMNS. */
   code: string;
   message: string;
+  /** The column (header as written) the error is about, when it is one cell's (an XLSX id that lost digits): the report's `_error_field`. */
+  field?: string;
 }
 
 export interface RawRecord {

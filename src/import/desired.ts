@@ -83,6 +83,7 @@ export const ROW_ISSUE_CODES = [
   'ROW_INVALID_EXTERNAL_ID',
   'ROW_EMAIL_OF_OTHER_RECORD',
   'ROW_EMAIL_TAKEN',
+  'ROW_TOO_LARGE',
 ] as const;
 
 export type RowIssueCode = (typeof ROW_ISSUE_CODES)[number];

@@ -124,7 +124,8 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       const extra = code === 'ROW_MALFORMED' && item.cells.length > headerWidth ? `; cells beyond the header: ${JSON.stringify(item.cells.slice(headerWidth))}` : '';
       // The reader's code is named when it is not the row's own (ROW_MALFORMED covers several); the results file already starts with the row's.
       const reader = item.error.code === code ? '' : ` (${item.error.code})`;
-      return { kind: 'fail', row: unvalidated(), issue: { code, message: `${item.error.message}${reader}${extra}` } };
+      const field = item.error.field === undefined ? {} : { field: item.error.field };
+      return { kind: 'fail', row: unvalidated(), issue: { code, ...field, message: `${item.error.message}${reader}${extra}` } };
     }
     // A row an error report says was malformed, imported again from that report: the report kept only the cells under the
     // header (the extra ones are in its message) and the others may sit under the wrong columns, so it fails again until

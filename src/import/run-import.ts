@@ -119,16 +119,19 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     const reportHeader = await rowSource.sourceHeader();
     const mapping = migration.active ? undefined : migration.rename;
     // --set values behave as extra columns present in every row.
-    const columns = resolveColumns([...header, ...Object.keys(options.set)], { map: mapping, ignoreUnknown: options.ignoreUnknownColumns, customFields: customFieldList, setFrom: header.length });
-    if (options.mode !== 'create' && !columns.hasEmail && !columns.hasId) {
-      // Only an upsert can become a create: `update` (and `import --mode update`) is not offered --mode create.
-      const hint = missingHeaderHint(columns.ignored);
-      throw new ConfigError(
-        'CONFIG_INVALID_OPTION',
-        `The file has no email or id column, so rows cannot be matched to contacts. ${hint || `Add one${options.mode === 'upsert' ? ', or use --mode create' : ' (a header named email or id)'}.`}`,
-        { option: options.mode === 'upsert' ? '--mode' : '<file>' },
-      );
-    }
+    const columns = withOtherSheets(rowSource.warnings, () => {
+      const resolved = resolveColumns([...header, ...Object.keys(options.set)], { map: mapping, ignoreUnknown: options.ignoreUnknownColumns, customFields: customFieldList, setFrom: header.length });
+      if (options.mode !== 'create' && !resolved.hasEmail && !resolved.hasId) {
+        // Only an upsert can become a create: `update` (and `import --mode update`) is not offered --mode create.
+        const hint = missingHeaderHint(resolved.ignored);
+        throw new ConfigError(
+          'CONFIG_INVALID_OPTION',
+          `The file has no email or id column, so rows cannot be matched to contacts. ${hint || `Add one${options.mode === 'upsert' ? ', or use --mode create' : ' (a header named email or id)'}.`}`,
+          { option: options.mode === 'upsert' ? '--mode' : '<file>' },
+        );
+      }
+      return resolved;
+    });
     // An update whose only column is the one that finds each contact (email, or id) has nothing to
     // change: it would read every contact and report them all unchanged. Said before any lookup.
     if (options.mode === 'update' && Object.keys(options.set).length === 0 && columns.fields.length === 1 && (columns.hasEmail || columns.hasId)) {
@@ -363,4 +366,18 @@ function callsSoFar(client: PylonClient): Partial<Record<EndpointKey, number>> {
   const calls: Partial<Record<EndpointKey, number>> = {};
   for (const endpoint of ENDPOINTS) if (client.stats.calls[endpoint] > 0) calls[endpoint] = client.stats.calls[endpoint];
   return calls;
+}
+
+/**
+ * Runs a header check; a usage error it throws for a workbook read at its first sheet without --sheet (a README
+ * sheet before the data, say) also names the other sheets and --sheet: the reader's warning says which they are.
+ */
+function withOtherSheets<T>(readerWarnings: readonly string[], check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    const sheets = readerWarnings.find((w) => / has \d+ sheets; read the first, /.test(w));
+    if (!(error instanceof ConfigError) || sheets === undefined) throw error;
+    throw new ConfigError(error.code, `${error.message} Note: ${sheets.replace(/; choose another with --sheet\)$/, ')')}: if the contacts are on another sheet, pass --sheet with its name.`, { option: error.option, cause: error });
+  }
 }

@@ -33,6 +33,15 @@ export interface ValidationContext {
   externalIdClears?: boolean;
 }
 
+/**
+ * The largest request body this tool sends: the emulator answers a larger one with 413 (docs/errors-emulator.md);
+ * Pylon documents no limit. A row whose values reach it (less room for the keys and the account or external id the
+ * run may add) fails before any write, in the dry run as in the real run, rather than being counted as created by
+ * the one and refused by the other.
+ */
+export const MAX_BODY_BYTES = 1024 * 1024;
+const BODY_ROOM_BYTES = 16 * 1024;
+
 /** Ends the message of every check Pylon's spec and docs do not state (see docs/errors.md). */
 export const BEYOND_SPEC = " [a check of this CLI beyond Pylon's spec and docs; --lenient sends the value as written]";
 
@@ -92,6 +101,8 @@ export function compileValidator(plan: ColumnPlan, context: ValidationContext): 
       issues,
       issue: (code, field, message) => issues.push({ code, field, message }),
     };
+    let bodyBytes = 0;
+    let largest: { header: string; bytes: number } | undefined;
     for (const rule of rules) {
       const cell = cells[rule.index];
       if (cell === undefined) continue;
@@ -99,6 +110,20 @@ export function compileValidator(plan: ColumnPlan, context: ValidationContext): 
       if (value === '') continue;
       if (value === clearToken) rule.clear(row);
       else rule.set(value, row);
+      // Most values are short: only a long one is measured as the JSON body will hold it.
+      if (value.length < 1024) bodyBytes += value.length * 3;
+      else {
+        const bytes = Buffer.byteLength(JSON.stringify(value));
+        bodyBytes += bytes;
+        if (largest === undefined || bytes > largest.bytes) largest = { header: rule.header, bytes };
+      }
+    }
+    if (largest !== undefined && bodyBytes > MAX_BODY_BYTES - BODY_ROOM_BYTES) {
+      row.issue(
+        'ROW_TOO_LARGE',
+        largest.header,
+        `The row's values take about ${bodyBytes.toLocaleString('en-US')} bytes as JSON, over the ${MAX_BODY_BYTES.toLocaleString('en-US')}-byte (1 MiB) request body this tool sends (its own limit and the emulator's; Pylon documents none): column ${largest.header} alone takes ${largest.bytes.toLocaleString('en-US')} bytes; shorten it`,
+      );
     }
     const { desired } = row;
     if (checkAccounts && desired.account_id !== undefined && desired.account_external_id !== undefined) {
@@ -370,6 +395,13 @@ export function emailProblem(value: string, lenient = false): string | undefined
     return `: it holds ${compatibility.map(([c, plain]) => `${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, a full-width or compatibility form of ${JSON.stringify(plain)})`).join(', ')}; type the address with ordinary characters (${JSON.stringify(value.normalize('NFKC'))}) and import the row again`;
   }
   if (lenient ? LOOSE_EMAIL.test(value) : isEmail(value)) return undefined;
+  // What address books and exports put in one cell: `Jane Doe <jane@x.test>`, `a@x.test; b@x.test`, Google's `a@x ::: b@x`.
+  const named = /^(.*?)\s*<\s*([^<>\s]+@[^<>\s]+)\s*>$/.exec(value);
+  if (named && isEmail(named[2]!)) return `: a display name is not part of the address; write ${JSON.stringify(named[2])} alone (the name belongs in the name column)`;
+  const several = value.split(/\s*(?::::|[;,\s])\s*/).filter((part) => part !== '');
+  if (several.length > 1 && several.every(isEmail)) {
+    return `: one address per cell; keep ${JSON.stringify(several[0])} here and put ${several.slice(1).map((e) => JSON.stringify(e)).join(', ')} in an emails column (secondary addresses, separated by ;)`;
+  }
   // One @ with text on both sides passes Pylon's spec; the dotted domain is this CLI's own rule.
   return LOOSE_EMAIL.test(value) ? BEYOND_SPEC : '';
 }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { basename } from 'node:path';
 import { ConfigError, InternalError, PylonCliError } from '../errors.js';
 import { assembleRecordSource, openInput, type CsvLayout, type RecordItem, type RecordSource } from '../csv/read.js';
 import { badBytesMessage, createDecoder, detectBom, hasBadBytes, markedBytes, marksBadBytes, readBadBytes, resolveEncoding, type Decoder } from '../csv/decode.js';
@@ -42,7 +43,7 @@ export interface JsonSourceOptions {
  * `badBytes`: the paths whose key or value held bad bytes (`value` then has them read back, `readBadBytes`);
  * `byteValues`: those bytes' values, for the message.
  */
-type Raw = { line: number; text?: string; value?: unknown; error?: string; badBytes?: string[]; byteValues?: number[]; keyTwice?: string };
+type Raw = { line: number; text?: string; value?: unknown; error?: string; /** A record in error: its text as read. */ written?: string; badBytes?: string[]; byteValues?: number[]; keyTwice?: string };
 
 export function createJsonSource(options: JsonSourceOptions): RecordSource {
   const name = options.name ?? (typeof options.input === 'string' ? (options.input === '-' ? 'stdin' : options.input) : 'input');
@@ -195,6 +196,15 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
     }
   }
 
+  /**
+   * The record's text for its message: a record that is not a JSON object has no cells, so the error report
+   * shows what it held here, for the user to copy into its columns (cut at 500 characters, the length said).
+   */
+  const asWritten = (text: string) => {
+    const shown = text.length > 500 ? `${text.slice(0, 499)}… (${text.length} characters)` : text;
+    return `; as written: ${shown}; fill its columns from it and empty its _error_code cell`;
+  };
+
   /** `Record 3` (array) or `Line 3` (NDJSON). */
   const where = (line: number) => `${mode === 'array' ? 'Record' : 'Line'} ${line}`;
 
@@ -208,7 +218,7 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
     try {
       const value = parseExact(raw.text);
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        return { line: raw.line, error: readBadBytes(`${where(raw.line)} is ${Array.isArray(value) ? 'an array' : typeof value === 'number' ? raw.text : JSON.stringify(value)}, not a JSON object`) };
+        return { line: raw.line, error: readBadBytes(`${where(raw.line)} is ${Array.isArray(value) ? 'an array' : typeof value === 'number' ? raw.text : JSON.stringify(value)}, not a JSON object`), written: raw.text };
       }
       // JSON.parse keeps the last of a key written twice in one object, without a word.
       const keyTwice = repeatedKey(raw.text);
@@ -221,7 +231,7 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
       // The parser's message quotes the text: its bad bytes are shown read as windows-1252 too.
       const bytes = encoding === 'utf8' ? 'bytes that are not valid UTF-8, shown read as windows-1252' : 'bytes that windows-1252 does not define, shown as the control characters of the same value';
       const also = bad ? `; it also holds ${bytes}: check them when you fix the record` : '';
-      return { line: raw.line, error: readBadBytes(`${where(raw.line)} is not valid JSON: ${(error as Error).message}`) + also };
+      return { line: raw.line, error: readBadBytes(`${where(raw.line)} is not valid JSON: ${(error as Error).message}`) + also, written: raw.text };
     }
   }
 
@@ -277,13 +287,43 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
       if (parsed.value) for (const path of flatten(parsed.value).keys()) paths.set(path, true);
       sample.push(parsed);
     }
+    const wrapped = mode === 'ndjson' && sample.length === 1 ? wrappedRecords(sample[0]!.value) : undefined;
+    if (wrapped) {
+      // An API page ({"users": [...], "next_page": null, "count": 7}) read as one NDJSON record would be one row whose
+      // columns are the page's keys: "unknown columns: users, next_page", then "no email column". Say where the records are.
+      const path = /^[A-Za-z_][A-Za-z0-9_]*$/.test(wrapped.key) ? `.${wrapped.key}` : `.[${JSON.stringify(wrapped.key)}]`;
+      const file = typeof options.input === 'string' && options.input !== '-' ? basename(options.input) : 'in.json';
+      const out = /^[A-Za-z0-9_-]+$/.test(wrapped.key) ? `${wrapped.key}.json` : 'records.json';
+      throw new ConfigError(
+        'INPUT_FORMAT',
+        `${name} is one JSON object, not a list of records: its records are inside "${wrapped.key}" (${wrapped.count} object${wrapped.count === 1 ? '' : 's'}). Unwrap them first, e.g. jq '${path}' ${file} > ${out}, and import ${out}`,
+        { option: '<file>' },
+      );
+    }
     header = [...paths.keys()];
     if (header.length === 0) throw new ConfigError('INPUT_FORMAT', `${name} holds no JSON objects`, { option: '<file>' });
     return { header, headerLine: 0, delimiter: '', encoding };
   }
 
+  /**
+   * The key under which a file's only object holds its records (the longest array of objects), when that object is
+   * a wrapper rather than a contact: it has no top-level email, emails or id (a contact may hold an array of
+   * objects too, such as its external_ids).
+   */
+  function wrappedRecords(value: unknown): { key: string; count: number } | undefined {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.some(([key]) => /^(e-?mail|emails|id)$/i.test(key.trim()))) return undefined;
+    let best: { key: string; count: number } | undefined;
+    for (const [key, inner] of entries) {
+      const records = Array.isArray(inner) && inner.length > 0 && inner.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item));
+      if (records && (best === undefined || (inner as unknown[]).length > best.count)) best = { key, count: (inner as unknown[]).length };
+    }
+    return best;
+  }
+
   function toItem(raw: Raw): RecordItem {
-    if (raw.error) return { line: raw.line, cells: [], error: { code: 'JSON_INVALID_RECORD', message: raw.error } };
+    if (raw.error) return { line: raw.line, cells: [], error: { code: 'JSON_INVALID_RECORD', message: raw.error + asWritten(readBadBytes(raw.written ?? '')) } };
     const flat = flatten(raw.value);
     if (flat.size > header.length || [...flat.keys()].some((k) => !header.includes(k))) {
       for (const k of flat.keys()) {

@@ -210,7 +210,7 @@ async function loadSheet(path: string, sheetOption: string | undefined, name: st
   }
   const header = (rows[headerRow] ?? []).map((cell) => text(cell, ssf, date1904).trim());
   while (header.length > 0 && header[header.length - 1] === '') header.pop();
-  if (names.length > 1 && sheetOption === undefined) warnings.push(`${name} has ${names.length} sheets; read the first, "${sheetName}" (choose another with --sheet)`);
+  if (names.length > 1 && sheetOption === undefined) warnings.push(`${name} has ${names.length} sheets; read the first, "${sheetName}" (the others: ${names.slice(1).map((s) => JSON.stringify(s)).join(', ')}; choose another with --sheet)`);
   const seen = { dateTimes: 0 };
   const sheetRowsRead = sheetRows(rows, headerRow, header.length, ssf, date1904, seen);
   if (seen.dateTimes > 0) {
@@ -256,6 +256,7 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
           cells,
           error: {
             code: 'ROW_XLSX_FORMULA_NO_VALUE',
+            field: header[column] || `column ${column + 1}`,
             message: `Column ${header[column] || `column ${column + 1}`} (cell ${columnLetters(column)}${r + 1}) holds a formula without a calculated value (=${formula}): the program that wrote the workbook did not calculate it, so there is nothing to import. Open the file in Excel or LibreOffice and save it (which calculates every formula), then import it again; or type the value in its place`,
           },
         };
@@ -272,6 +273,7 @@ export function createXlsxSource(options: XlsxSourceOptions): RecordSource {
           cells,
           error: {
             code: 'ROW_XLSX_LOST_DIGITS',
+            field: column,
             message: `Column ${column} holds the number ${cells[row.lost]}: the workbook stores numbers with about 15 significant digits, so this id's last digits are already lost (another id could read the same); the error report keeps it in this form, which fails again: type the real id in its place, or format the column as text in the source and export it again`,
           },
         };

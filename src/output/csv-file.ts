@@ -22,13 +22,19 @@ export interface CsvFileOptions extends OpenOutputOptions {
    * replaced), so the path never shows a report of another run.
    */
   skipEmpty?: boolean;
+  /**
+   * Starts the file with a UTF-8 byte-order mark: Excel (Windows and Mac) then reads it as UTF-8 rather
+   * than as the system's code page, and our reader lets a BOM win over `--encoding`, so a report
+   * imported again with the input's `--encoding windows-1252` is still read as the UTF-8 it is.
+   */
+  bom?: boolean;
 }
 
 export async function openCsvFile<Row>(path: string, header: readonly string[], toRecord: (row: Row) => readonly string[], options: CsvFileOptions = {}): Promise<CsvFile<Row>> {
   const file: OutputFile = await openOutput(path, options);
   let rows = 0;
   try {
-    await file.write(stringify([header as string[]]));
+    await file.write((options.bom ? '\ufeff' : '') + stringify([header as string[]]));
   } catch (error) {
     await file.discard();
     throw error;

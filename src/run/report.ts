@@ -47,7 +47,7 @@ export function createErrorReport(path: string, inputHeader: readonly string[]):
       row.status === undefined ? '' : String(row.status),
       row.requestId ?? '',
     ];
-  }, { skipEmpty: true }); // a run with nothing to report leaves no error report
+  }, { skipEmpty: true, bom: true }); // a run with nothing to report leaves no error report; the BOM: see CsvFileOptions
 }
 
 export function createResultsReport(path: string, withChanges: boolean): Promise<CsvReport<ResultRow>> {
@@ -60,7 +60,7 @@ export function createResultsReport(path: string, withChanges: boolean): Promise
     row.requestId ?? '',
     row.message ?? '',
     ...(withChanges ? [row.changes ?? ''] : []),
-  ]);
+  ], { bom: true });
 }
 
 /**

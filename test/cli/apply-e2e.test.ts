@@ -18,7 +18,7 @@ import { seedContacts } from '../update/seed.js';
 
 const FAST = ['--rate', FAST_RATE, '--concurrency', '8'];
 const snapshot = (emulator: Emulator): Contact[] => structuredClone([...emulator.store.all()]);
-const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
 const emailsCsv = (contacts: Contact[]) => ['email', ...contacts.map((c) => c.email!)].join('\n') + '\n';
 const json = <T>(result: CliResult): T => JSON.parse(result.stdout.trim().split('\n').pop()!) as T;
 const hostOf = (emulator: Emulator) => new URL(emulator.url).host;

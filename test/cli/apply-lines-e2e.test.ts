@@ -12,7 +12,7 @@ import { FAST_RATE, envFor, runCli, startEmulator, tempDir } from '../helpers/cl
 import { seedContacts } from '../update/seed.js';
 
 const FAST = ['--rate', FAST_RATE, '--concurrency', '4'];
-const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
 
 test("apply --results and its error report give each contact the input file's line, as update --results does; --only's header counts what it applies", async (t) => {
   const emulator = await startEmulator(t);

@@ -17,7 +17,7 @@ import { seedContacts } from '../update/seed.js';
 
 // One contact at a time: each contact's turn (its read, its PATCH) comes after the PATCHes before it.
 const ONE_BY_ONE = ['--rate', FAST_RATE, '--concurrency', '1'];
-const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
 
 test('apply: a contact edited after the batch read, before its PATCH, is ROW_DRIFTED and kept; the undo file holds only what the PATCHes replaced', async (t) => {
   const emulator = await startEmulator(t);

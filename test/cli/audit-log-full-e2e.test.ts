@@ -73,7 +73,7 @@ for (const command of ['import', 'update', 'apply'] as const) {
     if (command === 'import') t.deepEqual(notExactlyOnce(emulator, Array.from({ length: 12 }, (_, i) => emailOf('aud', i))), []);
     else {
       t.deepEqual([...new Set([...emulator.store.all()].map((c) => c.portal_role))], ['admin']);
-      const undo = parse(readFileSync(join(dir, 'u.undo.csv'), 'utf8'), { columns: true }) as unknown[];
+      const undo = parse(readFileSync(join(dir, 'u.undo.csv'), 'utf8'), { columns: true, bom: true }) as unknown[];
       t.is(undo.length, changing, "the undo file holds the stopped run's change too");
     }
     const records = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { outcome: string });

@@ -7,6 +7,7 @@ import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as XLSX from '@e965/xlsx';
+import { parse } from 'csv-parse/sync';
 import { envFor, FAST_RATE, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
 
 const importArgs = (file: string, ...args: string[]) => ['import', file, '--json', '-q', '--rate', FAST_RATE, ...args];
@@ -29,6 +30,39 @@ test('a Latin-1 byte in a UTF-8 file: the report shows it read as windows-1252, 
   t.like(statsOf(again), { total: 1, created: 1, failed: 0, warnings: [] });
   t.is(emulator.store.findByEmail('jose2@enc.com')?.name, 'José Latin');
   t.is(emulator.store.findByEmail('renee2@enc.com')?.name, 'Renée Utf');
+});
+
+test('--encoding windows-1252 on UTF-8 bytes: the row fails ROW_ENCODING with a warning instead of storing mojibake, and the report (with its UTF-8 BOM) imports again with the same flag', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'w1252.csv');
+  writeFileSync(file, Buffer.concat([
+    Buffer.from('name,email\nZo\xeb,zoe@w1252.test\n', 'latin1'),
+    Buffer.from('Renée Utf8,renee@w1252.test\n', 'utf8'),
+    Buffer.from('Caf\xe9 Bad,not-an-email\n', 'latin1'),
+  ]));
+  const results = join(dir, 'results.csv');
+  const first = await runCli(importArgs(file, '--encoding', 'windows-1252', '--results', results), { env: envFor(emulator) });
+  t.is(first.code, 3, first.stderr);
+  t.like(statsOf(first), { total: 3, created: 1, failed: 2 });
+  t.regex(String(statsOf<{ warnings: string[] }>(first).warnings), /was read as windows-1252 \(--encoding\), but line 3 holds UTF-8 text: the rows holding it fail with ROW_ENCODING/);
+  t.is(emulator.store.findByEmail('zoe@w1252.test')?.name, 'Zoë');
+  t.is(emulator.store.findByEmail('renee@w1252.test'), undefined, 'no mojibake stored');
+  const reportPath = join(dir, 'w1252.errors.csv');
+  const report = readFileSync(reportPath, 'utf8');
+  t.true(report.startsWith('\ufeffname,email,_line,'), 'the report starts with a UTF-8 BOM');
+  t.true(readFileSync(results, 'utf8').startsWith('\ufeff_line,_action,'), 'so do the results');
+  t.regex(report, /^Renée Utf8,renee@w1252\.test,3,ROW_ENCODING,,"Line 3 looks like UTF-8 though --encoding windows-1252 was given .*name ""Renée Utf8""/m);
+  t.regex(report, /^Café Bad,not-an-email,4,ROW_INVALID_EMAIL,/m);
+
+  // The user fixes the email and imports the report with the flag the input needed: the BOM wins, nothing is garbled.
+  writeFileSync(reportPath, report.replace('not-an-email', 'cafe@w1252.test'));
+  const again = await runCli(importArgs(reportPath, '--encoding', 'windows-1252'), { env: envFor(emulator) });
+  t.is(again.code, 0, again.stderr);
+  t.like(statsOf(again), { total: 2, created: 2, failed: 0 });
+  t.regex(String(statsOf<{ warnings: string[] }>(again).warnings), /starts with a utf8 byte-order mark: decoded as utf8, not windows-1252/);
+  t.is(emulator.store.findByEmail('renee@w1252.test')?.name, 'Renée Utf8');
+  t.is(emulator.store.findByEmail('cafe@w1252.test')?.name, 'Café Bad');
 });
 
 test('a UTF-8 file holding a literal U+FFFD is UTF-8: the row imports as written, with no encoding warning', async (t) => {
@@ -81,7 +115,7 @@ test('an XLSX id that lost digits: the report keeps it in scientific notation, a
   t.like(statsOf(first), { total: 2, created: 1, failed: 1 });
   const reportPath = join(dir, 'lost.errors.csv');
   const report = readFileSync(reportPath, 'utf8');
-  t.regex(report, /^1\.2345678901234567E\+19,Noor,Haddad,noor@lost\.example,2,ROW_XLSX_LOST_DIGITS,/m);
+  t.regex(report, /^1\.2345678901234567E\+19,Noor,Haddad,noor@lost\.example,2,ROW_XLSX_LOST_DIGITS,Record ID,/m, '_error_field names the column');
   t.false(report.includes('12345678901234567168'), 'no whole number that reads as another id');
   // The code is named once: the results' message starts with it, and the message does not repeat it.
   const results = readFileSync(join(dir, 'results.csv'), 'utf8');
@@ -130,4 +164,21 @@ test('a CSV saved by Excel with an id in scientific notation, in a migration: th
   t.false(report.includes('external_id'), report);
   t.regex(readFileSync(join(dir, 'results.csv'), 'utf8'), /^2,failed,,noor@x\.example,,"ROW_XLSX_LOST_DIGITS: Column Record ID holds /m);
   t.deepEqual([...emulator.store.all()].map((c) => c.email), ['omar@x.example']);
+});
+
+test('a row whose values are over the 1 MiB request body: the dry run and the real run both fail it ROW_TOO_LARGE naming its column, before any write', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'bigname.csv');
+  writeFileSync(file, 'name,email\nSmall,small@big.test\n' + 'N'.repeat(1_100_000) + ',bigname@big.test\n');
+  for (const args of [['--dry-run'], []]) {
+    const result = await runCli(importArgs(file, ...args), { env: envFor(emulator) });
+    t.is(result.code, 3, result.stderr);
+    t.like(statsOf(result), { total: 2, created: 1, failed: 1 });
+    const report = parse(readFileSync(join(dir, 'bigname.errors.csv')), { columns: true, bom: true }) as Array<Record<string, string>>;
+    t.like(report, [{ email: 'bigname@big.test', _line: '3', _error_code: 'ROW_TOO_LARGE', _error_field: 'name', _http_status: '' }]);
+    t.regex(report[0]!._error_message!, /over the 1,048,576-byte \(1 MiB\) request body this tool sends .*column name alone takes 1,100,002 bytes; shorten it/);
+  }
+  t.is(emulator.store.findByEmail('bigname@big.test'), undefined);
+  t.truthy(emulator.store.findByEmail('small@big.test'));
 });

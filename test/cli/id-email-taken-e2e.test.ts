@@ -12,7 +12,7 @@ import type { SavedPlan } from '../../src/update/plan-file.js';
 import { FAST_RATE, envFor, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
 
 const FAST = ['--rate', FAST_RATE];
-const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
 
 for (const lookup of ['list', 'search']) test(`update id,email where the email is another contact’s (--lookup ${lookup}): the dry run, the plan and the real run fail it alike (ROW_EMAIL_TAKEN), nothing sent for it; _contact_id is filled`, async (t) => {
   const emulator = await startEmulator(t);

@@ -13,7 +13,7 @@ const importArgs = (file: string, ...args: string[]) => ['import', file, '--json
 
 /** `_line`, `_action`, `email` and `_message` of each line of a results file, in line order (rows finish in any order). */
 function resultsOf(path: string): Array<{ line: string; action: string; email: string; message: string }> {
-  const rows = parse(readFileSync(path), { columns: true }) as Array<Record<string, string>>;
+  const rows = parse(readFileSync(path), { columns: true, bom: true }) as Array<Record<string, string>>;
   return rows.map((r) => ({ line: r._line!, action: r._action!, email: r.email!, message: r._message! })).sort((a, b) => Number(a.line) - Number(b.line));
 }
 
@@ -153,9 +153,60 @@ test('a record carrying one field twice (a dotted key and a nested object, or em
   t.is(emulator.store.findByEmail('same@twice.example')?.custom_fields?.seats?.value, '5');
   t.is(emulator.store.findByEmail('st@twice.example'), undefined);
   t.is(emulator.store.findByEmail('a@twice.example'), undefined);
-  const report = parse(readFileSync(errors), { columns: true }) as Array<Record<string, string>>;
+  const report = parse(readFileSync(errors), { columns: true, bom: true }) as Array<Record<string, string>>;
   t.deepEqual(report.map((r) => [r._line, r._error_code, r.email]), [['1', 'ROW_FIELD_TWICE', 'st@twice.example'], ['2', 'ROW_FIELD_TWICE', 'a@twice.example']]);
   t.is(report[0]!._error_message, 'Line 1 carries custom.seats twice: as "custom.seats" ("3") and as "custom" → "seats" ("4"); keep one of them');
   t.regex(report[1]!._error_message!, /^Line 2 carries two primary emails: "email" \("a@twice\.example"\) is not in "emails" \("b@twice\.example;c@twice\.example"\)/);
   t.is(report[1]!.emails, 'b@twice.example;c@twice.example');
+});
+
+test('a JSON record or NDJSON line that is not an object: the report quotes its text, and the report fixed from it imports', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const cases = [
+    { file: 'trailing.json', text: '[{"name":"J1","email":"j1@ndj.test"},\n{"name":"J2","email":"j2@ndj.test",}]\n', written: ['{""name"":""J2"",""email"":""j2@ndj.test"",}'] },
+    { file: 'cut.ndjson', text: '{"name":"N1","email":"n1@ndj.test"}\n{"name":"N2","email":"n2@nd\n["N3","n3@ndj.test"]\n', written: ['{""name"":""N2"",""email"":""n2@nd;', '[""N3"",""n3@ndj.test""]'] },
+  ];
+  for (const { file, text, written } of cases) {
+    const path = join(dir, file);
+    writeFileSync(path, text);
+    const first = await runCli(importArgs(path), { env: envFor(emulator) });
+    t.is(first.code, 3, first.stderr);
+    const reportPath = path.replace(/\.n?d?json$/, '.errors.csv');
+    const report = readFileSync(reportPath, 'utf8');
+    for (const raw of written) t.true(report.includes(`; as written: ${raw}`), `${file}: the report quotes ${raw}\n${report}`);
+    t.regex(report, /fill its columns from it and empty its _error_code cell/);
+
+    // The user copies the values into the columns and empties _error_code, as the message says.
+    const rows = parse(report, { columns: true, bom: true }) as Array<Record<string, string>>;
+    const fixed = rows.map((r) => {
+      const name = ['J2', 'N2', 'N3'].find((n) => r._error_message!.includes(`"${n}"`))!;
+      return `${name},${name.toLowerCase()}@ndj.test,${r._line},,,,,`;
+    });
+    writeFileSync(reportPath, ['name,email,_line,_error_code,_error_field,_error_message,_http_status,_request_id', ...fixed].join('\n') + '\n');
+    const again = await runCli(importArgs(reportPath), { env: envFor(emulator) });
+    t.is(again.code, 0, again.stderr);
+    t.like(statsOf(again), { total: written.length, created: written.length, failed: 0 });
+  }
+  t.is(emulator.store.findByEmail('j2@ndj.test')?.name, 'J2');
+  t.is(emulator.store.findByEmail('n2@ndj.test')?.name, 'N2');
+  t.is(emulator.store.findByEmail('n3@ndj.test')?.name, 'N3');
+});
+
+test('a JSON file wrapped in an object (an API page): a usage error naming the key that holds the records and the jq command, exit 2, before any write', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const users = [{ id: 361000000001, name: 'Zed End', email: 'zed@wrap.test', role: 'end-user', organization_id: null, active: true, suspended: false }, { id: 361000000002, name: 'Ann Two', email: 'ann@wrap.test', role: 'end-user', organization_id: null, active: true, suspended: false }];
+  const page = join(dir, 'page.json');
+  writeFileSync(page, JSON.stringify({ users, next_page: null, previous_page: null, count: 2 }) + '\n');
+  const contacts = join(dir, 'wrapped.json');
+  writeFileSync(contacts, JSON.stringify({ contacts: [{ name: 'Cy', email: 'cy@wrap.test' }] }));
+  for (const [file, args, key, count] of [[page, [], 'users', '2 objects'], [page, ['--from', 'zendesk'], 'users', '2 objects'], [contacts, [], 'contacts', '1 object']] as const) {
+    const result = await runCli(importArgs(file, ...args), { env: envFor(emulator) });
+    t.is(result.code, 2, result.stderr);
+    t.regex(result.stderr, new RegExp(`is one JSON object, not a list of records: its records are inside "${key}" \\(${count}\\)\\. Unwrap them first, e\\.g\\. jq '\\.${key}' ${file.split('/').pop()!.replace('.', '\\.')} > ${key}\\.json, and import ${key}\\.json`));
+    t.notRegex(result.stderr, /Unknown columns|no email or id column|matches no/);
+  }
+  t.is(emulator.store.findByEmail('zed@wrap.test'), undefined);
+  t.is(emulator.store.findByEmail('cy@wrap.test'), undefined);
 });

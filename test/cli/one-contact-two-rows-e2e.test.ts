@@ -11,7 +11,7 @@ import type { SavedPlan } from '../../src/update/plan-file.js';
 import { FAST_RATE, envFor, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
 
 const FAST = ['--rate', FAST_RATE];
-const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
 
 for (const lookup of ['list', 'search'] as const) {
   test(`--lookup ${lookup}: update rows naming a contact's primary and its secondary email: the second fails ROW_DUPLICATE_IN_FILE naming the first; one write, one undo row; a re-run writes nothing`, async (t) => {

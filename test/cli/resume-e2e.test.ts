@@ -23,7 +23,7 @@ const SLOW = ['--rate', FAST_RATE.replace(/patch=\d+/, 'patch=40'), '--rate-wind
 const COUNT = 200;
 
 const snapshot = (emulator: Emulator): Contact[] => structuredClone([...emulator.store.all()]);
-const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
 
 async function seeded(t: Parameters<typeof startEmulator>[0]) {
   const emulator = await startEmulator(t);

@@ -54,7 +54,7 @@ test('update --resume with another --set value is refused (exit 2, naming it), a
   const same = await runCli(['update', input, '--set', 'portal_role=admin', '--resume', ...FAST], { env });
   t.is(same.code, 0, same.stderr);
   t.deepEqual([...new Set(roles(emulator))], ['admin']);
-  const undo = parse(readFileSync(join(dir, 'r4.undo.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+  const undo = parse(readFileSync(join(dir, 'r4.undo.csv'), 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
   t.deepEqual([...new Set(undo.map((r) => r['_set.portal_role']))], ['admin'], "the undo file holds one run's values");
 });
 
@@ -267,7 +267,7 @@ test('apply --force --only <report> stopped by kill -9, then the same command wi
   const applied = await runCli(['apply', planPath, '--yes', ...FAST], { env });
   t.is(applied.code, 3, applied.stderr);
   const errorsPath = join(dir, 'plan.errors.csv');
-  const report = parse(readFileSync(errorsPath, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+  const report = parse(readFileSync(errorsPath, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
   const drifted = report.filter((r) => r._error_code === 'ROW_DRIFTED').map((r) => r.id!).sort();
   t.deepEqual(drifted, [...changing].sort());
   t.true(drifted.length >= 5, `${drifted.length} drifted contacts`);
@@ -286,7 +286,7 @@ test('apply --force --only <report> stopped by kill -9, then the same command wi
   t.true(resumed.stderr.includes(`Apply of ${planPath} --only ${errorsPath}: done after`), resumed.stderr);
   t.regex(resumed.stderr, new RegExp(`${drifted.length} rows read`));
   t.deepEqual([...new Set(roles(emulator))], ['admin'], 'every contact of the report now holds the planned role, as the others already did');
-  const undo = parse(readFileSync(join(dir, 'forced.undo.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+  const undo = parse(readFileSync(join(dir, 'forced.undo.csv'), 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
   t.deepEqual(undo.map((r) => r.id!).sort(), drifted, 'one undo row per overridden contact, none other');
   t.true(undo.every((r) => r.portal_role === 'no_access' && r['_set.portal_role'] === 'admin'), 'each undo row restores the colleague\'s value');
 });

@@ -61,8 +61,8 @@ test('kill -9 at random moments, late creates and 5% faults: no duplicate, no ro
   t.deepEqual(notExactlyOnce(emulator, valid.map((i) => emailOf('torture', i))), [], 'every valid row is exactly one contact');
   t.is(emulator.store.size, valid.length, 'no duplicate, nothing else');
 
-  const reported = (parse(readFileSync(results, 'utf8'), { columns: true }) as Array<{ _line: string; _action: string }>).map((r) => Number(r._line));
+  const reported = (parse(readFileSync(results, 'utf8'), { columns: true, bom: true }) as Array<{ _line: string; _action: string }>).map((r) => Number(r._line));
   t.deepEqual([...reported].sort((a, b) => a - b), Array.from({ length: rows }, (_, i) => i + 2), 'every input line exactly once in the results');
-  const errors = parse(readFileSync(join(dir, 'contacts.errors.csv'), 'utf8'), { columns: true }) as Array<{ _line: string }>;
+  const errors = parse(readFileSync(join(dir, 'contacts.errors.csv'), 'utf8'), { columns: true, bom: true }) as Array<{ _line: string }>;
   t.deepEqual(errors.map((r) => Number(r._line)).sort((a, b) => a - b), [...invalid].map((i) => i + 2));
 });

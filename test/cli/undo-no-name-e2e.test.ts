@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { TOKEN, envFor, runCli, startEmulator, tempDir } from '../helpers/cli.js';
 
-const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
 
 test('undo of a contact that had no name: the name is left alone (never #N/A), its other fields are restored, the row says why', async (t) => {
   const emulator = await startEmulator(t, { validation: 'lenient' });

@@ -17,7 +17,7 @@ const FAST = ['--rate', FAST_RATE, '--concurrency', '16'];
 
 const snapshot = (emulator: Emulator): Contact[] => structuredClone([...emulator.store.all()]);
 const csvLines = (contacts: Contact[]) => ['email', ...contacts.map((c) => c.email!)].join('\n') + '\n';
-const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
 
 function summary(result: CliResult): ImportStats {
   const line = result.stdout.trim().split('\n').pop();

@@ -30,7 +30,7 @@ test('update --where killed after 5 PATCHes, then --resume: one undo file, the i
   // The undo rows the killed run had written (the rest of its 5 are in its journal only).
   const partials = readdirSync(dir).filter((f) => f.includes('.undo.csv.') && f.endsWith('.partial'));
   t.is(partials.length, 1);
-  const written = (parse(readFileSync(join(dir, partials[0]), 'utf8'), { columns: true }) as unknown[]).length;
+  const written = (parse(readFileSync(join(dir, partials[0]), 'utf8'), { columns: true, bom: true }) as unknown[]).length;
 
   const resumed = await runCli([...args, '--resume'], { env, cwd: dir });
   t.is(resumed.code, 0, resumed.stderr);
@@ -41,7 +41,7 @@ test('update --where killed after 5 PATCHes, then --resume: one undo file, the i
   t.is(undoFiles.length, 1, `one undo file: ${undoFiles.join(', ')}`);
   t.deepEqual(readdirSync(dir).filter((f) => f.includes('.partial')), [], 'no partial left behind');
   t.regex(resumed.stderr, new RegExp(`undo file: .*${undoFiles[0].replace(/\./g, '\\.')}`));
-  const rows = parse(readFileSync(join(dir, undoFiles[0]), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+  const rows = parse(readFileSync(join(dir, undoFiles[0]), 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
   const changed = [...emulator.store.all()].filter((c) => c.email?.includes('person'));
   t.is(rows.length, changed.length, 'one undo row per contact changed');
   t.is(new Set(rows.map((r) => r.id)).size, rows.length, 'no contact twice');

@@ -58,6 +58,7 @@ test('a row whose name is a formula without a calculated value fails ROW_XLSX_FO
   const [failed] = readCsv(errors);
   t.is(failed?._line, '2');
   t.is(failed?._error_code, 'ROW_XLSX_FORMULA_NO_VALUE');
+  t.is(failed?._error_field, 'name', '_error_field names the column');
   t.regex(failed?._error_message ?? '', /^Column name \(cell A2\) holds a formula without a calculated value \(=CONCATENATE\("F","1"\)\)/);
   t.is(readCsv(results).find((r) => r._line === '2')?.email, 'f1@x4.example');
 });
@@ -130,4 +131,22 @@ test('a date-only XLSX cell (yyyy-mm-dd, m/d/yy) goes into a datetime field as m
   const again = await runCli(['import', csv, '--rate', FAST_RATE, '--json'], { env: envFor(emulator), cwd: dir });
   t.is(again.code, 0, again.stderr);
   t.like(statsOf(again), { created: 0, updated: 0, unchanged: 2 });
+});
+
+test('a workbook whose first sheet is a README: the header error names the other sheets and --sheet, and --sheet imports', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet([['This workbook holds contacts on sheet 2'], ['Exported 2026-12-01']]), 'Readme');
+  XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet([['name', 'email'], ['Rea Sheet', 'rea@sheets.example']]), 'Contacts');
+  const input = join(dir, 'twosheets.xlsx');
+  writeFileSync(input, XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+  for (const args of [[], ['--ignore-unknown-columns']]) {
+    const res = await runCli(['import', input, '--rate', FAST_RATE, '--dry-run', ...args], { env: envFor(emulator), cwd: dir });
+    t.is(res.code, 2, res.stderr);
+    t.regex(res.stderr, /has 2 sheets; read the first, "Readme" \(the others: "Contacts"\): if the contacts are on another sheet, pass --sheet with its name\./);
+  }
+  const res = await runCli(['import', input, '--rate', FAST_RATE, '--sheet', 'Contacts', '--json'], { env: envFor(emulator), cwd: dir });
+  t.is(res.code, 0, res.stderr);
+  t.like(statsOf(res), { created: 1, failed: 0 });
 });

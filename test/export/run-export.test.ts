@@ -301,7 +301,7 @@ test('stdout output: the data goes to the given stream, no manifest unless asked
     const stats = await exportFrom(emulator, { output: '-', columns: 'id' }, { stdout });
     t.true(stats.complete);
     t.is(stats.manifestPath, null);
-    const rows = parse(Buffer.concat(chunks).toString(), { columns: true }) as Array<{ id: string }>;
+    const rows = parse(Buffer.concat(chunks).toString(), { columns: true, bom: true }) as Array<{ id: string }>;
     t.deepEqual(rows.map((r) => r.id), storeContacts(emulator).map((c) => c.id));
   });
 });

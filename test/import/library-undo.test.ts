@@ -26,13 +26,13 @@ test('runImport writes <input>.undo.csv by default, never replaces it, and write
 
   const first = await runImport(options());
   t.like(first, { updated: 5, undoPath: join(dir, 'people.undo.csv') });
-  const rows = parse(readFileSync(join(dir, 'people.undo.csv')), { columns: true }) as Array<Record<string, string>>;
+  const rows = parse(readFileSync(join(dir, 'people.undo.csv')), { columns: true, bom: true }) as Array<Record<string, string>>;
   t.deepEqual(rows.map((r) => r.name).sort(), ['Old 0', 'Old 1', 'Old 2', 'Old 3', 'Old 4']);
 
   write('Newer');
   const second = await runImport(options());
   t.like(second, { updated: 5, undoPath: join(dir, 'people.undo-2.csv') });
-  t.deepEqual((parse(readFileSync(join(dir, 'people.undo.csv')), { columns: true }) as Array<Record<string, string>>).map((r) => r.name).sort(), ['Old 0', 'Old 1', 'Old 2', 'Old 3', 'Old 4'], 'the first undo file is kept');
+  t.deepEqual((parse(readFileSync(join(dir, 'people.undo.csv')), { columns: true, bom: true }) as Array<Record<string, string>>).map((r) => r.name).sort(), ['Old 0', 'Old 1', 'Old 2', 'Old 3', 'Old 4'], 'the first undo file is kept');
 
   write('Newest');
   const none = await runImport(options({ undo: false }));

@@ -483,6 +483,6 @@ test('a migration opens its input once (issues 18, 21): the header the preset is
   t.is(swaps, 1);
   t.is(readFileSync(input, 'utf8'), replacement);
   t.like(stats, { total: 10, created: 10, failed: 0 });
-  const expected = (parse(original, { columns: true }) as Array<Record<string, string>>).map((r) => r.Email!.trim().toLowerCase()).sort();
+  const expected = (parse(original, { columns: true, bom: true }) as Array<Record<string, string>>).map((r) => r.Email!.trim().toLowerCase()).sort();
   t.deepEqual([...emulator.store.all()].map((c) => c.email).sort(), expected);
 });

@@ -92,6 +92,9 @@ for (const [title, values, desired] of valid) {
 /** Invalid rows: cells → these issues (code, field = header as written), message matching. */
 const invalid: Array<[string, Record<string, string>, Array<[RowIssueCode, string, RegExp]>]> = [
   ['email without @', { EMAIL: 'ann.example.com' }, [['ROW_INVALID_EMAIL', 'EMAIL', /^Invalid email "ann\.example\.com" in column EMAIL$/]]],
+  ['two emails in one cell', { EMAIL: 'a@x.test; b@x.test' }, [['ROW_INVALID_EMAIL', 'EMAIL', /^Invalid email "a@x\.test; b@x\.test" in column EMAIL: one address per cell; keep "a@x\.test" here and put "b@x\.test" in an emails column/]]],
+  ["Google's ::: between emails", { EMAIL: 'a@x.test ::: b@x.test ::: c@x.test' }, [['ROW_INVALID_EMAIL', 'EMAIL', /: one address per cell; keep "a@x\.test" here and put "b@x\.test", "c@x\.test" in an emails column/]]],
+  ['an email with a display name', { EMAIL: 'Jane Doe <jane@x.test>' }, [['ROW_INVALID_EMAIL', 'EMAIL', /^Invalid email "Jane Doe <jane@x\.test>" in column EMAIL: a display name is not part of the address; write "jane@x\.test" alone/]]],
   ['email with two @', { EMAIL: 'a@b@c.io' }, [['ROW_INVALID_EMAIL', 'EMAIL', /"a@b@c\.io"/]]],
   ['email domain without dot', { EMAIL: 'ann@localhost' }, [['ROW_INVALID_EMAIL', 'EMAIL', /ann@localhost/]]],
   ['email with space', { EMAIL: 'ann lee@x.io' }, [['ROW_INVALID_EMAIL', 'EMAIL', /ann lee@x\.io/]]],

@@ -43,7 +43,7 @@ test('cells are read as displayed text; long whole numbers keep every digit; row
     { line: 5, cells: ['3108207129', 'Tomás', '4155550142', 'TRUE'] },
   ]);
   t.is(blank, 1);
-  t.deepEqual(warnings, [`${path} has 2 sheets; read the first, "Contacts" (choose another with --sheet)`]);
+  t.deepEqual(warnings, [`${path} has 2 sheets; read the first, "Contacts" (the others: "Other"; choose another with --sheet)`]);
 });
 
 test('--sheet by name (any case) or number; an unknown sheet lists the sheets', async (t) => {

@@ -57,7 +57,7 @@ test('an interrupted apply finished with --resume: every contact once, one undo 
   t.is(second.resumed, first.updated + first.failed);
   t.is(emulator.stats().requests.patch, 300, 'each contact patched once over both runs');
   t.false(existsSync(join(dir, '.plan.journal.jsonl')));
-  const undo = parse(readFileSync(join(dir, 'plan.undo.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+  const undo = parse(readFileSync(join(dir, 'plan.undo.csv'), 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
   t.is(undo.length, 300);
   t.is(new Set(undo.map((r) => r.id)).size, 300);
   t.true(undo.every((r) => r['_set.portal_role'] === 'no_access' && r.portal_role === chosen.find((c) => c.id === r.id)!.portal_role));
@@ -87,6 +87,6 @@ test('--force applies a drifted contact and its undo row holds the value it repl
   const forced = await runApply({ ...base, force: true, undoPath: join(dir, 'p2.undo.csv') }, { client }).finally(() => client.close());
   t.like(forced, { updated: 1, failed: 0, drifted: 0 });
   t.is(emulator.store.get(c.id)?.portal_role, 'admin');
-  const undo = parse(readFileSync(join(dir, 'p2.undo.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+  const undo = parse(readFileSync(join(dir, 'p2.undo.csv'), 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
   t.like(undo[0], { id: c.id, portal_role: 'no_access', '_set.portal_role': 'admin' });
 });

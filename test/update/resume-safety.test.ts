@@ -22,7 +22,7 @@ import { TOKEN, startEmulator, startFaultProxy, tempDir } from '../helpers/cli.j
 import { seedContacts } from './seed.js';
 
 const FAST = Object.fromEntries(ENDPOINTS.map((e) => [e, 1_000_000]));
-const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+const readCsv = (path: string) => parse(readFileSync(path, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
 
 function update(url: string, input: Omit<ImportOptionsInput, 'baseUrl' | 'token'>, extra: { signal?: AbortSignal } = {}) {
   const client = createPylonClient({ baseUrl: url, token: TOKEN, rates: FAST, retry: { baseDelayMs: 1, maxDelayMs: 5 } });

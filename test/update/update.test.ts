@@ -116,7 +116,7 @@ test('changing the role of 1,000 of 10,000 contacts, then the undo file, restore
       else if (contact.portal_role !== before[i].portal_role) t.fail(`${contact.email} changed without being listed`);
     }
 
-    const undoRows = parse(readFileSync(undo, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const undoRows = parse(readFileSync(undo, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
     t.is(undoRows.length, 1_000 - alreadyAdmin);
     // `_set.<field>`: the value the run set, so that applying the undo file reverts only where it still holds it.
     // `_organization`: whose contacts these are (an undo file of another organisation is refused).
@@ -151,7 +151,7 @@ test('--set custom.tier=gold where some contacts had no tier: the undo clears it
       t.is(c.custom_fields?.tier?.value, 'gold');
       t.is(c.portal_role, 'member');
     }
-    const undoRows = parse(readFileSync(undo, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const undoRows = parse(readFileSync(undo, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
     t.true(undoRows.some((r) => r['custom.tier'] === '#N/A'), 'an empty previous tier is written as the clear token');
 
     const back = await f.update({ input: undo, undo: join(f.dir, 'tier.undo.undo.csv') });
@@ -239,7 +239,7 @@ test('unknown emails are reported as ROW_NOT_FOUND and never created', async (t)
     t.is(result.stats!.updated + result.stats!.unchanged, 20);
     t.is(f.emulator.stats().requests.create, 0);
     t.is(f.emulator.store.size, 500);
-    const errors = parse(readFileSync(join(f.dir, 'errors.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const errors = parse(readFileSync(join(f.dir, 'errors.csv'), 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
     t.deepEqual(errors.map((r) => [r.email, r._error_code, r._line]), [
       ['nobody@nowhere.example', 'ROW_NOT_FOUND', '22'],
       ['ghost@acme.com', 'ROW_NOT_FOUND', '23'],
@@ -323,7 +323,7 @@ test('an interrupted update finished with --resume leaves one undo file that res
     t.is(second.stats?.resumed, done);
     t.is(second.stats!.updated, 600, 'updated rows of the earlier run are replayed');
     t.is(f.emulator.stats().requests.patch, 600);
-    const rows = parse(readFileSync(undo, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const rows = parse(readFileSync(undo, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
     t.is(rows.length, 600);
     t.is(new Set(rows.map((r) => r.id)).size, 600);
 
@@ -355,7 +355,7 @@ test('a PATCH that landed before a kill -9, its outcome unrecorded: --resume cou
     const resumed = await f.update({ input, undo, journal: journalPath, resume: true, set: { portal_role: 'no_access' } });
     t.like(resumed.stats, { updated: 10, unchanged: 0, failed: 0 });
     t.is(f.emulator.stats().requests.patch, 8, 'lines 2 and 3 are not sent again');
-    const rows = parse(readFileSync(undo, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const rows = parse(readFileSync(undo, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
     t.deepEqual(rows.map((r) => r.id).sort(), chosen.map((c) => c.id).sort(), 'one undo row per changed contact');
     t.like(rows.find((r) => r.id === chosen[1].id), { portal_role: chosen[1].portal_role });
 
@@ -371,14 +371,14 @@ test('an undo file applied after one contact changed and one was deleted: the er
     const run = await f.update({ input: f.csv('list.csv', ['email', ...emailsOf(chosen)]), set: { portal_role: 'admin' }, undo });
     t.is(run.stats?.updated, 4);
     // Someone else changes the 2nd contact again and deletes the 3rd: lines 3 and 4 of the undo file (line 1 is its header).
-    const undoRows = parse(readFileSync(undo, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const undoRows = parse(readFileSync(undo, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
     t.deepEqual(undoRows.map((r) => r.id), chosen.map((c) => c.id));
     f.emulator.store.update(chosen[1].id, { portal_role: chosen[1].portal_role === 'member' ? 'no_access' : 'member' });
     f.emulator.store.delete(chosen[2].id);
 
     const back = await f.update({ input: undo, undo: join(f.dir, 'list.undo.undo.csv'), errors: join(f.dir, 'back.errors.csv') });
     t.like(back.stats, { updated: 2, failed: 2 });
-    const errors = parse(readFileSync(join(f.dir, 'back.errors.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const errors = parse(readFileSync(join(f.dir, 'back.errors.csv'), 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
     t.deepEqual(errors.map((e) => [e.id, e._line, e._error_code]), [
       [chosen[1].id, '3', 'ROW_DRIFTED'],
       [chosen[2].id, '4', 'ROW_NOT_FOUND'],
@@ -420,7 +420,7 @@ test("an undo file's error report keeps its rows as written and applies again; a
     t.like(dry.plan.stats, counts, 'the dry run gives every row its outcome');
     const back = await f.update({ input: editedPath, undo: join(f.dir, 'edited.undo.undo.csv'), errors: join(f.dir, 'back.errors.csv') });
     t.like(back.stats, counts, 'every row has one outcome');
-    const report = parse(readFileSync(join(f.dir, 'back.errors.csv'), 'utf8')) as string[][];
+    const report = parse(readFileSync(join(f.dir, 'back.errors.csv'), 'utf8'), { bom: true }) as string[][];
     t.deepEqual(report[0], [...header, '_line', '_error_code', '_error_field', '_error_message', '_http_status', '_request_id'], "the undo file's columns as written, then the report's");
     t.deepEqual(report.slice(1).map((r) => r.slice(0, header.length)), [edited[1], edited[3]], 'each failed row as read');
     t.deepEqual(report.slice(1).map((r) => r.slice(header.length, header.length + 3)), [['2', 'ROW_ID_REQUIRED', 'id'], ['4', 'ROW_DRIFTED', 'portal_role']]);
@@ -432,7 +432,7 @@ test("an undo file's error report keeps its rows as written and applies again; a
     writeFileSync(fixed, stringifyCsv(report));
     const retry = await f.update({ input: fixed, undo: join(f.dir, 'retry.undo.csv'), errors: join(f.dir, 'retry.errors.csv') });
     t.like(retry.stats, { total: 2, updated: 1, failed: 1 });
-    const again = parse(readFileSync(join(f.dir, 'retry.errors.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const again = parse(readFileSync(join(f.dir, 'retry.errors.csv'), 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
     t.deepEqual(again.map((r) => [r.id, r._line, r._error_code]), [[chosen[2].id, '3', 'ROW_DRIFTED']]);
     // That report again, with --force: the drifted contact is reverted too.
     const forced = await f.update({ input: join(f.dir, 'retry.errors.csv'), undo: join(f.dir, 'forced.undo.csv'), errors: join(f.dir, 'forced.errors.csv') }, { force: true });
@@ -460,7 +460,7 @@ test('an undo row with more or fewer cells than the header fails ROW_MALFORMED a
     t.like(dry.plan.stats, counts, 'the dry run says the same');
     const back = await f.update({ input: editedPath, undo: join(f.dir, 'ragged.undo.undo.csv'), errors: join(f.dir, 'back.errors.csv') });
     t.like(back.stats, counts);
-    const report = parse(readFileSync(join(f.dir, 'back.errors.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const report = parse(readFileSync(join(f.dir, 'back.errors.csv'), 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
     t.deepEqual(report.map((r) => [r._line, r._error_code]), [['2', 'ROW_MALFORMED'], ['3', 'ROW_MALFORMED']]);
     t.regex(report[0]!._error_message, /has \d+ cells and the header \d+: .*cells beyond the header: \["stray"\]/);
     const after = new Map(f.snapshot().map((c) => [c.id, c]));

@@ -64,7 +64,7 @@ test('change log: inserts on the first night; then insert, update and delete row
     const day1 = join(dir, 'day1.parquet');
     const first = await exportFrom(emulator, { output: day1, changes: join(dir, 'day1.changes.csv'), runId: 'r1', now: new Date('2026-11-29T01:00:00Z') });
     t.deepEqual(first.changes, { path: join(dir, 'day1.changes.csv'), insert: 25, update: 0, delete: 0 });
-    const day1Rows = parse(await readFile(join(dir, 'day1.changes.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const day1Rows = parse(await readFile(join(dir, 'day1.changes.csv'), 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
     t.is(day1Rows.length, 25);
     t.deepEqual(Object.keys(day1Rows[0]!), ['op', 'id', 'row_hash', 'valid_from', 'run_id']);
     t.true(day1Rows.every((r) => r.op === 'insert' && /^[0-9a-f]{16}$/.test(r.row_hash!) && r.valid_from === '2026-11-29T01:00:00.000Z' && r.run_id === 'r1'));
@@ -76,7 +76,7 @@ test('change log: inserts on the first night; then insert, update and delete row
     const night2 = { output: join(dir, 'day2.parquet'), since: `${day1}.manifest.json`, changes: join(dir, 'day2.changes.csv'), runId: 'r2', now: new Date('2026-11-30T01:00:00Z') };
     const second = await exportFrom(emulator, night2);
     t.like(second.changes, { insert: 1, update: 1, delete: 1 });
-    const rows = parse(await readFile(night2.changes, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const rows = parse(await readFile(night2.changes, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
     t.deepEqual(rows.map((r) => [r.op, r.id]), [['update', ids[3]], ['insert', added], ['delete', ids[4]]]);
     t.is(rows[2]!.row_hash, day1Rows[4]!.row_hash, 'a delete carries the last hash seen');
     t.not(rows[0]!.row_hash, day1Rows[3]!.row_hash);

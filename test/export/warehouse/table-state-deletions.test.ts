@@ -48,7 +48,7 @@ async function twoNights(t: ExecutionContext, target: string, table: string, dir
   const deletedFile = resolveFrom(manifestPath, manifest.delta.deletedFile);
   t.true(existsSync(deletedFile));
   t.regex(deletedFile, /lake\/contacts\._meta\/dt=\d{4}-\d{2}-\d{2}\/contacts-[^/]+\.parquet\.deleted\.csv$/, 'beside the manifest, outside the dataset root');
-  const rows = parse(readFileSync(deletedFile, 'utf8'), { columns: true }) as Array<{ id: string }>;
+  const rows = parse(readFileSync(deletedFile, 'utf8'), { columns: true, bom: true }) as Array<{ id: string }>;
   t.deepEqual(rows.map((r) => r.id).sort(), [...gone].sort());
   // The partition holds data files and _SUCCESS only.
   const partition = readdirSync(join(dir, 'lake/contacts'))[0]!;
