@@ -60,7 +60,7 @@ export function createResultsReport(path: string, withChanges: boolean): Promise
     row.requestId ?? '',
     row.message ?? '',
     ...(withChanges ? [row.changes ?? ''] : []),
-  ], { bom: true });
+  ]); // no BOM: the results are for scripts (Python's csv module would keep it in the first column's name), never imported again
 }
 
 /**
