@@ -30,6 +30,11 @@ export type ValidationMode = 'strict' | 'lenient';
 export type EmptyStringMode = 'clears' | 'rejected' | 'ignored';
 /** Whether create needs `email`: optional (newer docs revision 000, spec) or required (older revision 002). */
 export type CreateEmailMode = 'optional' | 'required';
+/**
+ * What a successful write answers: the contact (Pylon's spec), 200 with `{}` (no
+ * `data`), or 204 without a body, as some servers and proxies do.
+ */
+export type WriteAnswer = 'contact' | 'empty' | 'no-content';
 
 export interface FaultOptions {
   /** Probability (0–1) of answering 500, 502 or 503 (equally likely) instead of handling the request. */
@@ -59,6 +64,10 @@ export interface EmulatorOptionsInput {
   validation?: ValidationMode;
   emptyString?: EmptyStringMode;
   createEmail?: CreateEmailMode;
+  /** What a successful PATCH /contacts/{id} answers. */
+  patchAnswer?: WriteAnswer;
+  /** What a successful POST /contacts answers. */
+  createAnswer?: WriteAnswer;
   /** Accept a custom portal-role slug in `portal_role` (stored as portal_role_id). */
   portalRoleSlugs?: boolean;
   /** Most entries of `values` an `in`/`not_in` search filter takes (0 = no cap). */
@@ -99,6 +108,8 @@ export interface EmulatorOptions {
   validation: ValidationMode;
   emptyString: EmptyStringMode;
   createEmail: CreateEmailMode;
+  patchAnswer: WriteAnswer;
+  createAnswer: WriteAnswer;
   portalRoleSlugs: boolean;
   searchMaxValues: number;
   searchLagMs: number;
@@ -151,6 +162,8 @@ const FLAG: Record<string, string> = {
   validation: '--validation',
   emptyString: '--empty-string',
   createEmail: '--create-email',
+  patchAnswer: '--patch-answer',
+  createAnswer: '--create-answer',
   portalRoleSlugs: '--portal-role-slugs',
   searchMaxValues: '--search-max-values',
   searchLagMs: '--search-lag-ms',
@@ -213,6 +226,8 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     validation: oneOf('validation', input.validation, ['strict', 'lenient'], 'strict'),
     emptyString: oneOf('emptyString', input.emptyString, ['clears', 'rejected', 'ignored'], 'clears'),
     createEmail: oneOf('createEmail', input.createEmail, ['optional', 'required'], 'optional'),
+    patchAnswer: oneOf('patchAnswer', input.patchAnswer, ['contact', 'empty', 'no-content'], 'contact'),
+    createAnswer: oneOf('createAnswer', input.createAnswer, ['contact', 'empty', 'no-content'], 'contact'),
     portalRoleSlugs: bool('portalRoleSlugs', input.portalRoleSlugs, false),
     searchMaxValues: numberIn('searchMaxValues', input.searchMaxValues, 0, 1_000_000, 0),
     searchLagMs: numberIn('searchLagMs', input.searchLagMs, 0, 600_000, 0),

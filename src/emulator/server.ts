@@ -111,7 +111,10 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
       const body = match.route.body ? parseJson(raw) : undefined;
       const out = match.route.handler(app, { params: match.params, query: new URLSearchParams(query), body, requestId, fault });
       if (fault?.drop === 'after') return drop(req, res);
-      send(res, 200, out, requestId, headers);
+      // --patch-answer / --create-answer: a write that succeeded answered without the contact.
+      const answer = match.route.endpoint === 'patch' ? options.patchAnswer : match.route.endpoint === 'create' && method === 'POST' && path === '/contacts' ? options.createAnswer : 'contact';
+      if (answer === 'no-content') send(res, 204, '', requestId, headers);
+      else send(res, 200, answer === 'empty' ? '{}' : out, requestId, headers);
     } catch (error) {
       const apiError =
         error instanceof ApiError ? error : new ApiError(500, CODES.internalError, MSG.internal(error instanceof Error ? error.message : String(error)));

@@ -217,6 +217,8 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
         const requestId = stringField(body, 'request_id') ?? headerText(headers['x-request-id']);
         if (status >= 200 && status < 300) {
           if (isObject(body)) return { body, requestId: requestId ?? '', status };
+          // A write answered 2xx happened, whatever the body (a 204 has none): the caller reads the contact back if it needs it.
+          if (WRITES.has(endpoint)) return { body: {}, requestId: requestId ?? '', status };
           throw badResponse(site, status, `the body is not a JSON object`, requestId);
         }
         http = readErrorAnswer(status, headers, body, requestId);
@@ -312,8 +314,19 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
 
     createContact: (body, o) => single<Contact>({ site: site('POST', 'create', '/contacts'), url: 'contacts', json: body, onSent: o?.onSent }, o?.signal),
 
-    updateContact: (id, body, o) =>
-      single<Contact>({ site: site('PATCH', 'patch', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}`, json: body, onSent: o?.onSent }, o?.signal),
+    async updateContact(id, body, o) {
+      const call = { site: site('PATCH', 'patch', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}`, json: body, onSent: o?.onSent };
+      const answer = await send(call, o?.signal);
+      if (isObject(answer.body.data)) return { data: answer.body.data as unknown as Contact, requestId: answer.requestId };
+      // A 2xx without the contact (204, or 200 with `{}`) is a PATCH that happened: the contact is read back
+      // (callers check what the server kept), or, if that read fails, taken to be what was sent.
+      try {
+        const read = await single<Contact>({ site: site('GET', 'get', '/contacts/{id}'), url: call.url }, o?.signal);
+        return { data: read.data, requestId: answer.requestId || read.requestId };
+      } catch {
+        return { data: { ...body, id } as unknown as Contact, requestId: answer.requestId };
+      }
+    },
 
     async deleteContact(id, o) {
       const call = { site: site('DELETE', 'delete', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}` };

@@ -28,6 +28,8 @@ export interface EmulatorArgv {
   validation: 'strict' | 'lenient';
   emptyString: 'clears' | 'rejected' | 'ignored';
   createEmail: 'optional' | 'required';
+  patchAnswer: 'contact' | 'empty' | 'no-content';
+  createAnswer: 'contact' | 'empty' | 'no-content';
   portalRoleSlugs: boolean;
   searchMaxValues?: number;
   searchLagMs?: number;
@@ -77,6 +79,8 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     validation: argv.validation,
     emptyString: argv.emptyString,
     createEmail: argv.createEmail,
+    patchAnswer: argv.patchAnswer,
+    createAnswer: argv.createAnswer,
     portalRoleSlugs: argv.portalRoleSlugs,
     searchMaxValues: argv.searchMaxValues,
     searchLagMs: argv.searchLagMs,
@@ -137,6 +141,8 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('validation', { choices: ['strict', 'lenient'] as const, default: 'strict' as const, describe: "strict: the emulator's own format checks; lenient: only what Pylon's spec and docs state" })
       .option('empty-string', { choices: ['clears', 'rejected', 'ignored'] as const, default: 'clears' as const, describe: '"" on avatar_url, portal_role_id, primary_phone_number: clears (third-party live probe), rejected (400) or ignored' })
       .option('create-email', { choices: ['optional', 'required'] as const, default: 'optional' as const, describe: 'email on POST /contacts: optional (spec, newer docs) or required (older docs revision)' })
+      .option('patch-answer', { choices: ['contact', 'empty', 'no-content'] as const, default: 'contact' as const, describe: 'A successful PATCH /contacts/{id} answers: contact (the spec), empty (200 {} without data) or no-content (204)' })
+      .option('create-answer', { choices: ['contact', 'empty', 'no-content'] as const, default: 'contact' as const, describe: 'A successful POST /contacts answers: contact (the spec), empty (200 {} without data) or no-content (204)' })
       .option('portal-role-slugs', { type: 'boolean', default: false, describe: 'Accept a custom role slug in portal_role (older docs revision); kept as portal_role_id' })
       .option('search-max-values', { type: 'number', describe: 'Most values an in/not_in search filter takes; more gets a 400 (0 = no cap)', defaultDescription: '0' })
       .option('search-lag-ms', { type: 'number', describe: 'New and changed contacts are invisible to search for this long', defaultDescription: '0' })
