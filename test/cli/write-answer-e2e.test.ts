@@ -52,3 +52,20 @@ for (const answer of ['empty', 'no-content'] as const) {
     t.false(readFileSync(join(dir, 'plan.undo.csv'), 'utf8').includes('ROW_API_REJECTED'));
   });
 }
+
+for (const answer of ['empty', 'no-content'] as const) {
+  test(`--create-answer ${answer}: each new row is created once and reported created (found by its email), exit 0`, async (t) => {
+    const emulator = await startEmulator(t, { createAnswer: answer });
+    const dir = tempDir(t);
+    const input = join(dir, 'new.csv');
+    writeFileSync(input, 'email,name\nnew1@x.example,New One\nnew2@x.example,New Two\n');
+    const res = await runCli(['import', input, '--results', join(dir, 'results.csv'), ...FAST], { env: envFor(emulator) });
+    t.is(res.code, 0, res.stderr);
+    t.regex(res.stderr, new RegExp(`Pylon answered ${answer === 'empty' ? 200 : 204} to the create without the created contact`));
+    t.regex(res.stderr, /created 2, updated 0/);
+    const all = [...emulator.store.all()];
+    t.deepEqual(all.map((c) => c.email).sort(), ['new1@x.example', 'new2@x.example'], 'each created exactly once');
+    const results = readCsv(join(dir, 'results.csv'));
+    t.deepEqual(results.map((r) => r._contact_id).sort(), all.map((c) => c.id).sort(), 'the results file names the created ids');
+  });
+}
