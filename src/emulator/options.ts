@@ -70,6 +70,8 @@ export interface EmulatorOptionsInput {
   createAnswer?: WriteAnswer;
   /** Accept a custom portal-role slug in `portal_role` (stored as portal_role_id). */
   portalRoleSlugs?: boolean;
+  /** Largest `limit` a list or search takes (Pylon's docs: 999); more gets a 400 naming it. */
+  maxPageSize?: number;
   /** Most entries of `values` an `in`/`not_in` search filter takes (0 = no cap). */
   searchMaxValues?: number;
   /** New and changed contacts are invisible to search for this long (ms). */
@@ -111,6 +113,7 @@ export interface EmulatorOptions {
   patchAnswer: WriteAnswer;
   createAnswer: WriteAnswer;
   portalRoleSlugs: boolean;
+  maxPageSize: number;
   searchMaxValues: number;
   searchLagMs: number;
   listChurn: number;
@@ -165,6 +168,7 @@ const FLAG: Record<string, string> = {
   patchAnswer: '--patch-answer',
   createAnswer: '--create-answer',
   portalRoleSlugs: '--portal-role-slugs',
+  maxPageSize: '--max-page-size',
   searchMaxValues: '--search-max-values',
   searchLagMs: '--search-lag-ms',
   listChurn: '--list-churn',
@@ -229,6 +233,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     patchAnswer: oneOf('patchAnswer', input.patchAnswer, ['contact', 'empty', 'no-content'], 'contact'),
     createAnswer: oneOf('createAnswer', input.createAnswer, ['contact', 'empty', 'no-content'], 'contact'),
     portalRoleSlugs: bool('portalRoleSlugs', input.portalRoleSlugs, false),
+    maxPageSize: numberIn('maxPageSize', input.maxPageSize, 1, 999, 999),
     searchMaxValues: numberIn('searchMaxValues', input.searchMaxValues, 0, 1_000_000, 0),
     searchLagMs: numberIn('searchLagMs', input.searchLagMs, 0, 600_000, 0),
     listChurn: numberIn('listChurn', input.listChurn, 0, 1_000_000, 0),

@@ -30,7 +30,9 @@ const { version } = require('../../package.json') as { version: string };
 export type ClientEvent =
   | PacerEvent
   | { type: 'retry'; endpoint: EndpointKey; method: HttpMethod; path: string; attempt: number; delayMs: number; reason: string }
-  | { type: 'rate-limited'; endpoint: EndpointKey; retryAfterMs?: number };
+  | { type: 'rate-limited'; endpoint: EndpointKey; retryAfterMs?: number }
+  /** The server refused a page size (a 400 about `limit`): this endpoint is asked for `to` a page from now on. */
+  | { type: 'page-size'; endpoint: EndpointKey; method: HttpMethod; path: string; from: number; to: number; reason: string };
 
 export interface PylonClientOptions {
   baseUrl: string;
@@ -79,6 +81,23 @@ interface Success {
 type Exchange = { response: Response<string> } | { error: unknown };
 
 const WRITES: ReadonlySet<EndpointKey> = new Set(['create', 'patch', 'delete']);
+
+/**
+ * The page size to try after `error` refused `size`, or undefined when the error is not a
+ * refused page size. Pylon's docs allow 1–999, but a server (or proxy) may cap it lower and
+ * say so in a 400 about `limit`: the largest number below `size` the message names (N-1 for
+ * "less than N"), else half of `size`.
+ */
+export function smallerPageSize(error: unknown, size: number): number | undefined {
+  if (!(error instanceof PylonApiError) || error.status !== 400 || size <= 1) return undefined;
+  // Pylon's own words when it sent some: the CLI's message also holds the status and request id.
+  const text = error.errors.length > 0 ? error.errors.join(' ') : error.message.replace(/\b(?:with|returned) \d{3}\b|\(request_id [^)]*\)/g, '');
+  if (!/\blimit\b/i.test(text)) return undefined;
+  const named = [...text.matchAll(/(less than\s+)?(\d+)/gi)]
+    .map((m) => Number(m[2]) - (m[1] ? 1 : 0))
+    .filter((n) => Number.isSafeInteger(n) && n >= 1 && n < size);
+  return named.length > 0 ? Math.max(...named) : Math.max(1, Math.floor(size / 2));
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -293,6 +312,26 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
 
   const site = (method: HttpMethod, endpoint: EndpointKey, path: string): CallSite => ({ method, endpoint, path });
 
+  /** The largest page size each endpoint took after refusing a larger one (smallerPageSize); later calls ask for at most that. */
+  const pageCaps: Partial<Record<EndpointKey, number>> = {};
+
+  /** A page call whose `limit` is stepped down, and remembered, when the server refuses it. */
+  async function sizedPage<T>(callSite: CallSite, limit: number | undefined, make: (limit: number | undefined) => Call, signal?: AbortSignal): Promise<ApiPage<T>> {
+    const cap = pageCaps[callSite.endpoint];
+    let size = limit === undefined || cap === undefined ? limit : Math.min(limit, cap);
+    for (;;) {
+      try {
+        return await page<T>(make(size), signal);
+      } catch (error) {
+        const next = size === undefined ? undefined : smallerPageSize(error, size);
+        if (next === undefined || size === undefined) throw error;
+        pageCaps[callSite.endpoint] = next;
+        emit({ type: 'page-size', ...callSite, from: size, to: next, reason: clean((error as PylonApiError).errors.join('; ') || (error as Error).message) });
+        size = next;
+      }
+    }
+  }
+
   return {
     stats,
     pacing: () => pacer.stats(),
@@ -303,11 +342,15 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
 
     me: (o?: RequestOptions) => single<Me>({ site: site('GET', 'me', '/me'), url: 'me' }, o?.signal),
 
-    listContacts: ({ cursor, limit }, o) =>
-      page<Contact>({ site: site('GET', 'list', '/contacts'), url: 'contacts', searchParams: { limit, cursor } }, o?.signal),
+    listContacts: ({ cursor, limit }, o) => {
+      const callSite = site('GET', 'list', '/contacts');
+      return sizedPage<Contact>(callSite, limit, (size) => ({ site: callSite, url: 'contacts', searchParams: { limit: size, cursor } }), o?.signal);
+    },
 
-    searchContacts: ({ filter, cursor, limit }, o) =>
-      page<Contact>({ site: site('POST', 'search', '/contacts/search'), url: 'contacts/search', json: { filter, cursor, limit } }, o?.signal),
+    searchContacts: ({ filter, cursor, limit }, o) => {
+      const callSite = site('POST', 'search', '/contacts/search');
+      return sizedPage<Contact>(callSite, limit, (size) => ({ site: callSite, url: 'contacts/search', json: { filter, cursor, limit: size } }), o?.signal);
+    },
 
     getContact: (id, o) =>
       single<Contact>({ site: site('GET', 'get', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}` }, o?.signal),
@@ -351,8 +394,10 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
     getAccount: (idOrExternalId, o) =>
       single<Account>({ site: site('GET', 'accounts', '/accounts/{id}'), url: `accounts/${segment(idOrExternalId, 'account id')}` }, o?.signal),
 
-    listAccounts: ({ cursor, limit }, o) =>
-      page<Account>({ site: site('GET', 'accounts', '/accounts'), url: 'accounts', searchParams: { limit, cursor } }, o?.signal),
+    listAccounts: ({ cursor, limit }, o) => {
+      const callSite = site('GET', 'accounts', '/accounts');
+      return sizedPage<Account>(callSite, limit, (size) => ({ site: callSite, url: 'accounts', searchParams: { limit: size, cursor } }), o?.signal);
+    },
 
     // A write: paced in the create bucket and, like a contact create, retried only on 429.
     createAccount: (body, o) => single<Account>({ site: site('POST', 'create', '/accounts'), url: 'accounts', json: body }, o?.signal),

@@ -31,6 +31,7 @@ export interface EmulatorArgv {
   patchAnswer: 'contact' | 'empty' | 'no-content';
   createAnswer: 'contact' | 'empty' | 'no-content';
   portalRoleSlugs: boolean;
+  maxPageSize?: number;
   searchMaxValues?: number;
   searchLagMs?: number;
   listChurn?: number;
@@ -82,6 +83,7 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     patchAnswer: argv.patchAnswer,
     createAnswer: argv.createAnswer,
     portalRoleSlugs: argv.portalRoleSlugs,
+    maxPageSize: argv.maxPageSize,
     searchMaxValues: argv.searchMaxValues,
     searchLagMs: argv.searchLagMs,
     listChurn: argv.listChurn,
@@ -144,6 +146,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('patch-answer', { choices: ['contact', 'empty', 'no-content'] as const, default: 'contact' as const, describe: 'A successful PATCH /contacts/{id} answers: contact (the spec), empty (200 {} without data) or no-content (204)' })
       .option('create-answer', { choices: ['contact', 'empty', 'no-content'] as const, default: 'contact' as const, describe: 'A successful POST /contacts answers: contact (the spec), empty (200 {} without data) or no-content (204)' })
       .option('portal-role-slugs', { type: 'boolean', default: false, describe: 'Accept a custom role slug in portal_role (older docs revision); kept as portal_role_id' })
+      .option('max-page-size', { type: 'number', describe: 'Largest limit a list or search takes (Pylon: 999); more gets 400 "limit must be between 1 and N"', defaultDescription: '999' })
       .option('search-max-values', { type: 'number', describe: 'Most values an in/not_in search filter takes; more gets a 400 (0 = no cap)', defaultDescription: '0' })
       .option('search-lag-ms', { type: 'number', describe: 'New and changed contacts are invisible to search for this long', defaultDescription: '0' })
       .option('list-churn', { type: 'number', describe: 'While GET /contacts is walked, insert and delete this many contacts each (newest-first list, offset cursors)', defaultDescription: '0' })

@@ -20,7 +20,7 @@ function one(store: ContactStore, id: string, requestId: string): string {
 
 export function listContacts(app: EmulatorContext, req: RequestInfo): string {
   const { store, options } = app;
-  const limit = parseQueryLimit(req.query.get('limit'));
+  const limit = parseQueryLimit(req.query.get('limit'), options.maxPageSize);
   const from = decodeCursor(req.query.get('cursor') ?? undefined);
   if (options.listChurn > 0) return churnPage(app, req, from, limit);
   const page = store.page(from, limit);
@@ -125,7 +125,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function searchContacts({ store, options }: EmulatorContext, req: RequestInfo): string {
   if (!isObject(req.body)) throw new ApiError(400, CODES.invalidRequest, MSG.bodyNotObject);
   const body = req.body;
-  const limit = parseBodyLimit(body.limit);
+  const limit = parseBodyLimit(body.limit, options.maxPageSize);
   const from = decodeCursor(body.cursor);
   const lenient = options.validation === 'lenient';
   // Lenient: `filter: {}` reads as no filter (the S4 spec makes filter optional).

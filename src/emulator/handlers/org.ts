@@ -18,7 +18,7 @@ export function listCustomFields({ org, options }: EmulatorContext, req: Request
 }
 
 export function listAccounts({ org, options }: EmulatorContext, req: RequestInfo): string {
-  const limit = parseQueryLimit(req.query.get('limit'));
+  const limit = parseQueryLimit(req.query.get('limit'), options.maxPageSize);
   const from = decodeCursor(req.query.get('cursor') ?? undefined);
   const page = org.accounts.slice(from, from + limit);
   const next = from + limit < org.accounts.length ? encodeCursor(from + limit) : undefined;
@@ -133,7 +133,7 @@ function accountFilter(node: unknown, depth: number): AccountTest {
 export function searchAccounts({ org, options }: EmulatorContext, req: RequestInfo): string {
   if (!isObject(req.body)) throw badRequest(MSG.bodyNotObject);
   const body = req.body;
-  const limit = parseBodyLimit(body.limit);
+  const limit = parseBodyLimit(body.limit, options.maxPageSize);
   const from = decodeCursor(body.cursor);
   const filter = body.filter === undefined || body.filter === null ? () => true : accountFilter(body.filter, 1);
   const text = typeof body.search_text === 'string' ? body.search_text.toLowerCase() : '';
