@@ -15,6 +15,8 @@ export type EndpointKey = (typeof EMULATOR_ENDPOINTS)[number];
 export type RatePreset = 'spec' | 'tiered' | 'off';
 export type RetryAfterHeader = 'retry-after' | 'x-retry-after' | 'both';
 export type LastPageCursor = 'empty' | 'null' | 'absent';
+/** Whether pages carry `pagination.has_next_page` (the schema requires it) or leave it out. */
+export type HasNextPage = 'present' | 'absent';
 /** What a create with an email already in use gets: 400 + exists_id, 400 without it, or a second contact. */
 export type DuplicateEmailPolicy = 'reject' | 'reject-plain' | 'allow';
 /**
@@ -61,6 +63,7 @@ export interface EmulatorOptionsInput {
   emailMatch?: 'insensitive' | 'sensitive';
   matchSecondaryEmails?: boolean;
   lastPageCursor?: LastPageCursor;
+  hasNextPage?: HasNextPage;
   validation?: ValidationMode;
   emptyString?: EmptyStringMode;
   createEmail?: CreateEmailMode;
@@ -107,6 +110,7 @@ export interface EmulatorOptions {
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: LastPageCursor;
+  hasNextPage: HasNextPage;
   validation: ValidationMode;
   emptyString: EmptyStringMode;
   createEmail: CreateEmailMode;
@@ -162,6 +166,7 @@ const FLAG: Record<string, string> = {
   emailMatch: '--email-match',
   matchSecondaryEmails: '--match-secondary-emails',
   lastPageCursor: '--last-page-cursor',
+  hasNextPage: '--has-next-page',
   validation: '--validation',
   emptyString: '--empty-string',
   createEmail: '--create-email',
@@ -227,6 +232,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     emailMatch: oneOf('emailMatch', input.emailMatch, ['insensitive', 'sensitive'], 'insensitive'),
     matchSecondaryEmails: bool('matchSecondaryEmails', input.matchSecondaryEmails, true),
     lastPageCursor: oneOf('lastPageCursor', input.lastPageCursor, ['empty', 'null', 'absent'], 'empty'),
+    hasNextPage: oneOf('hasNextPage', input.hasNextPage, ['present', 'absent'], 'present'),
     validation: oneOf('validation', input.validation, ['strict', 'lenient'], 'strict'),
     emptyString: oneOf('emptyString', input.emptyString, ['clears', 'rejected', 'ignored'], 'clears'),
     createEmail: oneOf('createEmail', input.createEmail, ['optional', 'required'], 'optional'),

@@ -32,6 +32,8 @@ export type ClientEvent =
   | { type: 'retry'; endpoint: EndpointKey; method: HttpMethod; path: string; attempt: number; delayMs: number; reason: string }
   | { type: 'rate-limited'; endpoint: EndpointKey; retryAfterMs?: number }
   /** The server refused a page size (a 400 about `limit`): this endpoint is asked for `to` a page from now on. */
+  /** A page without `pagination.has_next_page`: its cursor is read instead (said once). */
+  | { type: 'no-has-next-page'; endpoint: EndpointKey; method: HttpMethod; path: string }
   | { type: 'page-size'; endpoint: EndpointKey; method: HttpMethod; path: string; from: number; to: number; reason: string };
 
 export interface PylonClientOptions {
@@ -296,18 +298,29 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
     return { data: body.data as T, requestId };
   }
 
+  /** Whether a missing `pagination.has_next_page` was said (once a run: the server is the same). */
+  let omittedFlagSaid = false;
+
   async function page<T>(call: Call, signal?: AbortSignal): Promise<ApiPage<T>> {
     const { body, requestId, status } = await send(call, signal);
     const pagination = body.pagination;
     if (!Array.isArray(body.data)) throw badResponse(call.site, status, 'no `data` array', requestId);
-    if (!isObject(pagination) || typeof pagination.has_next_page !== 'boolean') {
+    const flag = isObject(pagination) ? pagination.has_next_page : undefined;
+    if (!isObject(pagination) || (flag !== undefined && flag !== null && typeof flag !== 'boolean')) {
       throw badResponse(call.site, status, 'no `pagination.has_next_page`', requestId);
     }
     const cursor = pagination.cursor;
     if (cursor !== undefined && cursor !== null && typeof cursor !== 'string') {
       throw badResponse(call.site, status, '`pagination.cursor` is not a string', requestId);
     }
-    return { data: body.data as T[], cursor, hasNextPage: pagination.has_next_page, requestId };
+    if (typeof flag === 'boolean') return { data: body.data as T[], cursor, hasNextPage: flag, requestId };
+    // The schema requires the flag, but a server that leaves it out still says where the list goes on:
+    // a non-empty cursor is a next page, none (absent, null or "") the end.
+    if (!omittedFlagSaid) {
+      omittedFlagSaid = true;
+      emit({ type: 'no-has-next-page', ...call.site });
+    }
+    return { data: body.data as T[], cursor, hasNextPage: typeof cursor === 'string' && cursor !== '', requestId };
   }
 
   const site = (method: HttpMethod, endpoint: EndpointKey, path: string): CallSite => ({ method, endpoint, path });

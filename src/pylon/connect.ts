@@ -26,6 +26,10 @@ export const LONG_WAIT_MS = 5_000;
 export function noteLongWaits(onNote: (message: string) => void): (event: ClientEvent) => void {
   let saidUntil = 0;
   return (event) => {
+    if (event.type === 'no-has-next-page') {
+      onNote(`The server answered a page without pagination.has_next_page (${event.method} ${event.path}; Pylon's schema requires it): on every list and search, a non-empty cursor is read as a next page and none as the last`);
+      return;
+    }
     if (event.type === 'page-size') {
       onNote(`${event.method} ${event.path} refused a page of ${event.from} (400: ${event.reason}); asking for ${event.to} a page from now on`);
       return;

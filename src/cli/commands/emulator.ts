@@ -25,6 +25,7 @@ export interface EmulatorArgv {
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: 'empty' | 'null' | 'absent';
+  hasNextPage: 'present' | 'absent';
   validation: 'strict' | 'lenient';
   emptyString: 'clears' | 'rejected' | 'ignored';
   createEmail: 'optional' | 'required';
@@ -77,6 +78,7 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     emailMatch: argv.emailMatch,
     matchSecondaryEmails: argv.matchSecondaryEmails,
     lastPageCursor: argv.lastPageCursor,
+    hasNextPage: argv.hasNextPage,
     validation: argv.validation,
     emptyString: argv.emptyString,
     createEmail: argv.createEmail,
@@ -140,6 +142,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('email-match', { choices: ['insensitive', 'sensitive'] as const, default: 'insensitive' as const, describe: 'Case rule of email search and duplicate checks' })
       .option('match-secondary-emails', { type: 'boolean', default: true, describe: 'Whether email filters and duplicate checks see secondary emails' })
       .option('last-page-cursor', { choices: ['empty', 'null', 'absent'] as const, default: 'empty' as const, describe: 'pagination.cursor on the last page: "", null or no key' })
+      .option('has-next-page', { choices: ['present', 'absent'] as const, default: 'present' as const, describe: 'pagination.has_next_page on every page (the schema) or left out' })
       .option('validation', { choices: ['strict', 'lenient'] as const, default: 'strict' as const, describe: "strict: the emulator's own format checks; lenient: only what Pylon's spec and docs state" })
       .option('empty-string', { choices: ['clears', 'rejected', 'ignored'] as const, default: 'clears' as const, describe: '"" on avatar_url, portal_role_id, primary_phone_number: clears (third-party live probe), rejected (400) or ignored' })
       .option('create-email', { choices: ['optional', 'required'] as const, default: 'optional' as const, describe: 'email on POST /contacts: optional (spec, newer docs) or required (older docs revision)' })

@@ -25,7 +25,7 @@ export function listContacts(app: EmulatorContext, req: RequestInfo): string {
   if (options.listChurn > 0) return churnPage(app, req, from, limit);
   const page = store.page(from, limit);
   const items = page.positions.map((pos) => store.json(pos));
-  return pageBody(items, page.hasNext ? encodeCursor(page.next) : undefined, options.lastPageCursor, req.requestId);
+  return pageBody(items, page.hasNext ? encodeCursor(page.next) : undefined, options, req.requestId);
 }
 
 export function getContact({ store }: EmulatorContext, req: RequestInfo): string {
@@ -55,7 +55,7 @@ function churnPage({ store, options, churn }: EmulatorContext, req: RequestInfo,
   const live = liveNewestFirst(store);
   const items = live.slice(from, from + limit).map((pos) => store.json(pos));
   const next = from + limit < live.length ? encodeCursor(from + limit) : undefined;
-  return pageBody(items, next, options.lastPageCursor, req.requestId);
+  return pageBody(items, next, options, req.requestId);
 }
 
 function liveNewestFirst(store: ContactStore): number[] {
@@ -158,7 +158,7 @@ export function searchContacts({ store, options }: EmulatorContext, req: Request
     for (let pos = from, end = store.end; pos < end && visit(pos); pos++);
   }
   const items = found.map((pos) => store.json(pos));
-  return pageBody(items, nextMatch === undefined ? undefined : encodeCursor(nextMatch), options.lastPageCursor, req.requestId);
+  return pageBody(items, nextMatch === undefined ? undefined : encodeCursor(nextMatch), options, req.requestId);
 }
 
 function lowerBound(sorted: readonly number[], value: number): number {
