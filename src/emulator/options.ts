@@ -37,6 +37,8 @@ export type CreateEmailMode = 'optional' | 'required';
  * `data`), or 204 without a body, as some servers and proxies do.
  */
 export type WriteAnswer = 'contact' | 'empty' | 'no-content';
+/** How a contact's `custom_fields` is answered: keyed by slug (Pylon's read shape) or as the write shape's array. */
+export type CustomFieldsShape = 'map' | 'array';
 
 export interface FaultOptions {
   /** Probability (0–1) of answering 500, 502 or 503 (equally likely) instead of handling the request. */
@@ -71,6 +73,7 @@ export interface EmulatorOptionsInput {
   patchAnswer?: WriteAnswer;
   /** What a successful POST /contacts answers. */
   createAnswer?: WriteAnswer;
+  customFieldsShape?: CustomFieldsShape;
   /** Accept a custom portal-role slug in `portal_role` (stored as portal_role_id). */
   portalRoleSlugs?: boolean;
   /** Largest `limit` a list or search takes (Pylon's docs: 999); more gets a 400 naming it. */
@@ -116,6 +119,7 @@ export interface EmulatorOptions {
   createEmail: CreateEmailMode;
   patchAnswer: WriteAnswer;
   createAnswer: WriteAnswer;
+  customFieldsShape: CustomFieldsShape;
   portalRoleSlugs: boolean;
   maxPageSize: number;
   searchMaxValues: number;
@@ -172,6 +176,7 @@ const FLAG: Record<string, string> = {
   createEmail: '--create-email',
   patchAnswer: '--patch-answer',
   createAnswer: '--create-answer',
+  customFieldsShape: '--custom-fields-shape',
   portalRoleSlugs: '--portal-role-slugs',
   maxPageSize: '--max-page-size',
   searchMaxValues: '--search-max-values',
@@ -238,6 +243,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     createEmail: oneOf('createEmail', input.createEmail, ['optional', 'required'], 'optional'),
     patchAnswer: oneOf('patchAnswer', input.patchAnswer, ['contact', 'empty', 'no-content'], 'contact'),
     createAnswer: oneOf('createAnswer', input.createAnswer, ['contact', 'empty', 'no-content'], 'contact'),
+    customFieldsShape: oneOf('customFieldsShape', input.customFieldsShape, ['map', 'array'], 'map'),
     portalRoleSlugs: bool('portalRoleSlugs', input.portalRoleSlugs, false),
     maxPageSize: numberIn('maxPageSize', input.maxPageSize, 1, 999, 999),
     searchMaxValues: numberIn('searchMaxValues', input.searchMaxValues, 0, 1_000_000, 0),

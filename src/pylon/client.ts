@@ -22,7 +22,7 @@ import {
   type Failure,
   type RetryOptions,
 } from './retry.js';
-import type { Account, Contact, CustomFieldDefinition, Me } from './types.js';
+import type { Account, Contact, CustomFieldDefinition, CustomFieldValue, Me } from './types.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -140,6 +140,24 @@ function readErrorAnswer(status: number, headers: IncomingHttpHeaders, body: unk
     retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(headers) : undefined,
   };
 }
+
+/**
+ * A contact as the CLI reads it: `custom_fields` keyed by slug. Pylon answers that map, but
+ * a server may answer the write shape, an array of `{slug, value}` / `{slug, values}`; taken
+ * as no custom fields, every export would leave `custom.*` empty and every re-import write again.
+ */
+export function readContact(contact: Contact): Contact {
+  const fields: unknown = contact.custom_fields;
+  if (!Array.isArray(fields)) return contact;
+  const map: Record<string, CustomFieldValue> = {};
+  for (const entry of fields) {
+    if (isObject(entry) && typeof entry.slug === 'string' && entry.slug !== '') map[entry.slug] = entry as unknown as CustomFieldValue;
+  }
+  return { ...contact, custom_fields: map };
+}
+
+const contactResult = (result: ApiResult<Contact>): ApiResult<Contact> => ({ ...result, data: readContact(result.data) });
+const contactsPage = (result: ApiPage<Contact>): ApiPage<Contact> => ({ ...result, data: result.data.map(readContact) });
 
 function segment(value: string, what: string): string {
   if (typeof value !== 'string' || value === '') throw new InternalError(`${what} must be a non-empty string`);
@@ -357,30 +375,31 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
 
     listContacts: ({ cursor, limit }, o) => {
       const callSite = site('GET', 'list', '/contacts');
-      return sizedPage<Contact>(callSite, limit, (size) => ({ site: callSite, url: 'contacts', searchParams: { limit: size, cursor } }), o?.signal);
+      return sizedPage<Contact>(callSite, limit, (size) => ({ site: callSite, url: 'contacts', searchParams: { limit: size, cursor } }), o?.signal).then(contactsPage);
     },
 
     searchContacts: ({ filter, cursor, limit }, o) => {
       const callSite = site('POST', 'search', '/contacts/search');
-      return sizedPage<Contact>(callSite, limit, (size) => ({ site: callSite, url: 'contacts/search', json: { filter, cursor, limit: size } }), o?.signal);
+      return sizedPage<Contact>(callSite, limit, (size) => ({ site: callSite, url: 'contacts/search', json: { filter, cursor, limit: size } }), o?.signal).then(contactsPage);
     },
 
     getContact: (id, o) =>
-      single<Contact>({ site: site('GET', 'get', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}` }, o?.signal),
+      single<Contact>({ site: site('GET', 'get', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}` }, o?.signal).then(contactResult),
 
-    createContact: (body, o) => single<Contact>({ site: site('POST', 'create', '/contacts'), url: 'contacts', json: body, onSent: o?.onSent }, o?.signal),
+    createContact: (body, o) =>
+      single<Contact>({ site: site('POST', 'create', '/contacts'), url: 'contacts', json: body, onSent: o?.onSent }, o?.signal).then(contactResult),
 
     async updateContact(id, body, o) {
       const call = { site: site('PATCH', 'patch', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}`, json: body, onSent: o?.onSent };
       const answer = await send(call, o?.signal);
-      if (isObject(answer.body.data)) return { data: answer.body.data as unknown as Contact, requestId: answer.requestId };
+      if (isObject(answer.body.data)) return { data: readContact(answer.body.data as unknown as Contact), requestId: answer.requestId };
       // A 2xx without the contact (204, or 200 with `{}`) is a PATCH that happened: the contact is read back
       // (callers check what the server kept), or, if that read fails, taken to be what was sent.
       try {
         const read = await single<Contact>({ site: site('GET', 'get', '/contacts/{id}'), url: call.url }, o?.signal);
-        return { data: read.data, requestId: answer.requestId || read.requestId };
+        return { data: readContact(read.data), requestId: answer.requestId || read.requestId };
       } catch {
-        return { data: { ...body, id } as unknown as Contact, requestId: answer.requestId };
+        return { data: readContact({ ...body, id } as unknown as Contact), requestId: answer.requestId };
       }
     },
 

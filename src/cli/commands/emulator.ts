@@ -31,6 +31,7 @@ export interface EmulatorArgv {
   createEmail: 'optional' | 'required';
   patchAnswer: 'contact' | 'empty' | 'no-content';
   createAnswer: 'contact' | 'empty' | 'no-content';
+  customFieldsShape: 'map' | 'array';
   portalRoleSlugs: boolean;
   maxPageSize?: number;
   searchMaxValues?: number;
@@ -84,6 +85,7 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     createEmail: argv.createEmail,
     patchAnswer: argv.patchAnswer,
     createAnswer: argv.createAnswer,
+    customFieldsShape: argv.customFieldsShape,
     portalRoleSlugs: argv.portalRoleSlugs,
     maxPageSize: argv.maxPageSize,
     searchMaxValues: argv.searchMaxValues,
@@ -148,6 +150,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('create-email', { choices: ['optional', 'required'] as const, default: 'optional' as const, describe: 'email on POST /contacts: optional (spec, newer docs) or required (older docs revision)' })
       .option('patch-answer', { choices: ['contact', 'empty', 'no-content'] as const, default: 'contact' as const, describe: 'A successful PATCH /contacts/{id} answers: contact (the spec), empty (200 {} without data) or no-content (204)' })
       .option('create-answer', { choices: ['contact', 'empty', 'no-content'] as const, default: 'contact' as const, describe: 'A successful POST /contacts answers: contact (the spec), empty (200 {} without data) or no-content (204)' })
+      .option('custom-fields-shape', { choices: ['map', 'array'] as const, default: 'map' as const, describe: "A contact's custom_fields as answered: map (keyed by slug, the spec) or array ([{slug, value}], the write shape)" })
       .option('portal-role-slugs', { type: 'boolean', default: false, describe: 'Accept a custom role slug in portal_role (older docs revision); kept as portal_role_id' })
       .option('max-page-size', { type: 'number', describe: 'Largest limit a list or search takes (Pylon: 999); more gets 400 "limit must be between 1 and N"', defaultDescription: '999' })
       .option('search-max-values', { type: 'number', describe: 'Most values an in/not_in search filter takes; more gets a 400 (0 = no cap)', defaultDescription: '0' })
