@@ -23,7 +23,7 @@ test('--custom-fields-shape array: export writes custom.* from the array, and it
   const rows = readCsv(out);
   const byEmail = new Map(rows.map((r) => [r.email, r]));
   for (const c of emulator.store.all()) {
-    const row = byEmail.get(c.email)!;
+    const row = byEmail.get(c.email!)!;
     t.is(row['custom.tier'] ?? '', c.custom_fields?.tier?.value ?? '', `${c.email} tier`);
     t.is(row['custom.seats'] ?? '', c.custom_fields?.seats?.value ?? '', `${c.email} seats`);
     t.is(row['custom.interests'] ?? '', (c.custom_fields?.interests?.values ?? []).join(';'), `${c.email} interests`);
