@@ -24,20 +24,25 @@ export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 999;
 
 /** Query-string limit ("1".."999"); absent → 100. */
-export function parseQueryLimit(raw: string | null): number {
-  if (raw === null) return DEFAULT_LIMIT;
-  if (!/^\d+$/.test(raw)) throw badRequest(MSG.invalidLimit);
-  return checkLimit(Number(raw));
+export function parseQueryLimit(raw: string | null, max = MAX_LIMIT): number {
+  if (raw === null) return Math.min(DEFAULT_LIMIT, max);
+  if (!/^\d+$/.test(raw)) throw badRequest(limitMessage(max));
+  return checkLimit(Number(raw), max);
 }
 
 /** JSON-body limit (a number); absent or null → 100. */
-export function parseBodyLimit(raw: unknown): number {
-  if (raw === undefined || raw === null) return DEFAULT_LIMIT;
+export function parseBodyLimit(raw: unknown, max = MAX_LIMIT): number {
+  if (raw === undefined || raw === null) return Math.min(DEFAULT_LIMIT, max);
   if (typeof raw !== 'number') throw badRequest(MSG.wrongType('limit', 'an integer'));
-  return checkLimit(raw);
+  return checkLimit(raw, max);
 }
 
-function checkLimit(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) throw badRequest(MSG.invalidLimit);
+/** `--max-page-size` below 999 answers as another server might: "limit must be between 1 and N". */
+function limitMessage(max: number): string {
+  return max === MAX_LIMIT ? MSG.invalidLimit : `limit must be between 1 and ${max}`;
+}
+
+function checkLimit(n: number, max: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > max) throw badRequest(limitMessage(max));
   return n;
 }

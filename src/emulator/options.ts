@@ -15,6 +15,8 @@ export type EndpointKey = (typeof EMULATOR_ENDPOINTS)[number];
 export type RatePreset = 'spec' | 'tiered' | 'off';
 export type RetryAfterHeader = 'retry-after' | 'x-retry-after' | 'both';
 export type LastPageCursor = 'empty' | 'null' | 'absent';
+/** Whether pages carry `pagination.has_next_page` (the schema requires it) or leave it out. */
+export type HasNextPage = 'present' | 'absent';
 /** What a create with an email already in use gets: 400 + exists_id, 400 without it, or a second contact. */
 export type DuplicateEmailPolicy = 'reject' | 'reject-plain' | 'allow';
 /**
@@ -30,6 +32,13 @@ export type ValidationMode = 'strict' | 'lenient';
 export type EmptyStringMode = 'clears' | 'rejected' | 'ignored';
 /** Whether create needs `email`: optional (newer docs revision 000, spec) or required (older revision 002). */
 export type CreateEmailMode = 'optional' | 'required';
+/**
+ * What a successful write answers: the contact (Pylon's spec), 200 with `{}` (no
+ * `data`), or 204 without a body, as some servers and proxies do.
+ */
+export type WriteAnswer = 'contact' | 'empty' | 'no-content';
+/** How a contact's `custom_fields` is answered: keyed by slug (Pylon's read shape) or as the write shape's array. */
+export type CustomFieldsShape = 'map' | 'array';
 
 export interface FaultOptions {
   /** Probability (0–1) of answering 500, 502 or 503 (equally likely) instead of handling the request. */
@@ -56,11 +65,19 @@ export interface EmulatorOptionsInput {
   emailMatch?: 'insensitive' | 'sensitive';
   matchSecondaryEmails?: boolean;
   lastPageCursor?: LastPageCursor;
+  hasNextPage?: HasNextPage;
   validation?: ValidationMode;
   emptyString?: EmptyStringMode;
   createEmail?: CreateEmailMode;
+  /** What a successful PATCH /contacts/{id} answers. */
+  patchAnswer?: WriteAnswer;
+  /** What a successful POST /contacts answers. */
+  createAnswer?: WriteAnswer;
+  customFieldsShape?: CustomFieldsShape;
   /** Accept a custom portal-role slug in `portal_role` (stored as portal_role_id). */
   portalRoleSlugs?: boolean;
+  /** Largest `limit` a list or search takes (Pylon's docs: 999); more gets a 400 naming it. */
+  maxPageSize?: number;
   /** Most entries of `values` an `in`/`not_in` search filter takes (0 = no cap). */
   searchMaxValues?: number;
   /** New and changed contacts are invisible to search for this long (ms). */
@@ -96,10 +113,15 @@ export interface EmulatorOptions {
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: LastPageCursor;
+  hasNextPage: HasNextPage;
   validation: ValidationMode;
   emptyString: EmptyStringMode;
   createEmail: CreateEmailMode;
+  patchAnswer: WriteAnswer;
+  createAnswer: WriteAnswer;
+  customFieldsShape: CustomFieldsShape;
   portalRoleSlugs: boolean;
+  maxPageSize: number;
   searchMaxValues: number;
   searchLagMs: number;
   listChurn: number;
@@ -148,10 +170,15 @@ const FLAG: Record<string, string> = {
   emailMatch: '--email-match',
   matchSecondaryEmails: '--match-secondary-emails',
   lastPageCursor: '--last-page-cursor',
+  hasNextPage: '--has-next-page',
   validation: '--validation',
   emptyString: '--empty-string',
   createEmail: '--create-email',
+  patchAnswer: '--patch-answer',
+  createAnswer: '--create-answer',
+  customFieldsShape: '--custom-fields-shape',
   portalRoleSlugs: '--portal-role-slugs',
+  maxPageSize: '--max-page-size',
   searchMaxValues: '--search-max-values',
   searchLagMs: '--search-lag-ms',
   listChurn: '--list-churn',
@@ -210,10 +237,15 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     emailMatch: oneOf('emailMatch', input.emailMatch, ['insensitive', 'sensitive'], 'insensitive'),
     matchSecondaryEmails: bool('matchSecondaryEmails', input.matchSecondaryEmails, true),
     lastPageCursor: oneOf('lastPageCursor', input.lastPageCursor, ['empty', 'null', 'absent'], 'empty'),
+    hasNextPage: oneOf('hasNextPage', input.hasNextPage, ['present', 'absent'], 'present'),
     validation: oneOf('validation', input.validation, ['strict', 'lenient'], 'strict'),
     emptyString: oneOf('emptyString', input.emptyString, ['clears', 'rejected', 'ignored'], 'clears'),
     createEmail: oneOf('createEmail', input.createEmail, ['optional', 'required'], 'optional'),
+    patchAnswer: oneOf('patchAnswer', input.patchAnswer, ['contact', 'empty', 'no-content'], 'contact'),
+    createAnswer: oneOf('createAnswer', input.createAnswer, ['contact', 'empty', 'no-content'], 'contact'),
+    customFieldsShape: oneOf('customFieldsShape', input.customFieldsShape, ['map', 'array'], 'map'),
     portalRoleSlugs: bool('portalRoleSlugs', input.portalRoleSlugs, false),
+    maxPageSize: numberIn('maxPageSize', input.maxPageSize, 1, 999, 999),
     searchMaxValues: numberIn('searchMaxValues', input.searchMaxValues, 0, 1_000_000, 0),
     searchLagMs: numberIn('searchLagMs', input.searchLagMs, 0, 600_000, 0),
     listChurn: numberIn('listChurn', input.listChurn, 0, 1_000_000, 0),

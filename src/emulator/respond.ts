@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ApiError } from './api-error.js';
-import type { LastPageCursor } from './options.js';
+import type { HasNextPage, LastPageCursor } from './options.js';
 
 export type Headers = Record<string, string | number>;
 
@@ -28,13 +28,24 @@ export function dataBody(dataJson: string, requestId: string): string {
   return `{"data":${dataJson},"request_id":"${requestId}"}`;
 }
 
-/** `{data: [...], pagination: {cursor, has_next_page}, request_id}`; the last page's cursor follows the switch. */
-export function pageBody(items: readonly string[], nextCursor: string | undefined, lastPage: LastPageCursor, requestId: string): string {
+/**
+ * `{data: [...], pagination: {cursor, has_next_page}, request_id}`; the last page's cursor follows
+ * --last-page-cursor, and --has-next-page absent leaves the flag out.
+ */
+export function pageBody(
+  items: readonly string[],
+  nextCursor: string | undefined,
+  options: { lastPageCursor: LastPageCursor; hasNextPage: HasNextPage },
+  requestId: string,
+): string {
+  const lastPage = options.lastPageCursor;
+  const flag = (value: boolean) => (options.hasNextPage === 'absent' ? '' : `${value}`);
   let pagination: string;
-  if (nextCursor !== undefined) pagination = `{"cursor":"${nextCursor}","has_next_page":true}`;
-  else if (lastPage === 'empty') pagination = '{"cursor":"","has_next_page":false}';
-  else if (lastPage === 'null') pagination = '{"cursor":null,"has_next_page":false}';
-  else pagination = '{"has_next_page":false}';
+  if (nextCursor !== undefined) pagination = `{"cursor":"${nextCursor}","has_next_page":${flag(true)}}`;
+  else if (lastPage === 'empty') pagination = `{"cursor":"","has_next_page":${flag(false)}}`;
+  else if (lastPage === 'null') pagination = `{"cursor":null,"has_next_page":${flag(false)}}`;
+  else pagination = `{"has_next_page":${flag(false)}}`;
+  if (options.hasNextPage === 'absent') pagination = pagination.replace(/,?"has_next_page":\}$/, '}');
   return `{"data":[${items.join(',')}],"pagination":${pagination},"request_id":"${requestId}"}`;
 }
 

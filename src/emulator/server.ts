@@ -60,6 +60,22 @@ function retryHeaders(mode: EmulatorContext['options']['retryAfterHeader'], seco
   return { 'retry-after': seconds, 'x-retry-after': seconds };
 }
 
+const CONTACT_ENDPOINTS: ReadonlySet<string> = new Set(['list', 'get', 'create', 'patch', 'search']);
+
+/** --custom-fields-shape array: each contact's `custom_fields` map answered as the write shape's `[{slug, value|values}]`. */
+function customFieldsAsArray(body: string): string {
+  const parsed = JSON.parse(body) as { data?: unknown };
+  const reshape = (c: unknown) => {
+    if (typeof c === 'object' && c !== null && 'custom_fields' in c) {
+      const contact = c as { custom_fields: unknown };
+      if (typeof contact.custom_fields === 'object' && contact.custom_fields !== null) contact.custom_fields = Object.values(contact.custom_fields);
+    }
+  };
+  if (Array.isArray(parsed.data)) parsed.data.forEach(reshape);
+  else reshape(parsed.data);
+  return JSON.stringify(parsed);
+}
+
 export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { app, stats, limiter, faults, jitter } = deps;
   const { options } = app;
@@ -111,7 +127,11 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
       const body = match.route.body ? parseJson(raw) : undefined;
       const out = match.route.handler(app, { params: match.params, query: new URLSearchParams(query), body, requestId, fault });
       if (fault?.drop === 'after') return drop(req, res);
-      send(res, 200, out, requestId, headers);
+      const shaped = options.customFieldsShape === 'array' && CONTACT_ENDPOINTS.has(match.route.endpoint) && path.startsWith('/contacts') ? customFieldsAsArray(out) : out;
+      // --patch-answer / --create-answer: a write that succeeded answered without the contact.
+      const answer = match.route.endpoint === 'patch' ? options.patchAnswer : match.route.endpoint === 'create' && method === 'POST' && path === '/contacts' ? options.createAnswer : 'contact';
+      if (answer === 'no-content') send(res, 204, '', requestId, headers);
+      else send(res, 200, answer === 'empty' ? '{}' : shaped, requestId, headers);
     } catch (error) {
       const apiError =
         error instanceof ApiError ? error : new ApiError(500, CODES.internalError, MSG.internal(error instanceof Error ? error.message : String(error)));

@@ -1,3 +1,4 @@
+import { filtersOnEmail, noteCaseSensitiveEmailFilter } from '../import/lookup.js';
 import { resolveFilter } from '../pylon/filter-expr.js';
 import { mkdir, open, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -243,6 +244,10 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   // A field Pylon cannot filter on is a usage error before the first search (as update --where), not a server 400 that leaves a failed run's report and manifest.
   // Sent as resolveFilter rewrites it (an operator the field allows); the manifest and state keep the filter as given.
   const filter = options.filter ? resolveFilter(options.filter, definitions, '--filter', hooks.onNote) : undefined;
+  // A case-sensitive email search exports fewer contacts than the filter says: said before the first page.
+  if (filter && filtersOnEmail(filter)) {
+    await noteCaseSensitiveEmailFilter(client, '--filter', 'To select addresses whatever their case, export without --filter and select from the file.', hooks.onNote, signal);
+  }
   const columns = selectColumns(availableColumns(definitions), options.columns);
   stats.columns = columns.map((c) => c.name);
   /** Set below once the run knows the load stages every row. */

@@ -273,3 +273,35 @@ async function listLookup(
     close: () => spool.close(),
   };
 }
+
+/** Whether `filter` tests `email` anywhere (its own node or a subfilter). */
+export function filtersOnEmail(filter: Filter): boolean {
+  return filter.field === 'email' || (filter.subfilters ?? []).some(filtersOnEmail);
+}
+
+/**
+ * Says (once, through `onNote`) when Pylon's search matches emails case-sensitively
+ * here, which a filter on `email` (update --where, export --filter) would select by:
+ * `email=ann@acme.example` then misses `Ann@Acme.example`. The same probe as
+ * `--lookup search`: a contact from the first list page, searched by its email in the
+ * other case. Nothing is said when no contact can show it, or search lags.
+ */
+export async function noteCaseSensitiveEmailFilter(
+  client: PylonClient,
+  option: '--where' | '--filter',
+  instead: string,
+  onNote: ((message: string) => void) | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  const first = await client.listContacts({ limit: 100 }, { signal });
+  const withEmail = first.data.find((c) => c.email && c.email.toUpperCase() !== c.email.toLowerCase());
+  if (!withEmail?.email) return;
+  const swapped = withEmail.email === withEmail.email.toUpperCase() ? withEmail.email.toLowerCase() : withEmail.email.toUpperCase();
+  const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values: [swapped] }, limit: 10 }, { signal });
+  if (page.data.some((c) => c.id === withEmail.id)) return;
+  const why = await missWhy(client, withEmail, 'matches emails case-sensitively here', signal);
+  if (!why.startsWith('matches')) return;
+  onNote?.(
+    `${option} tests email, and Pylon's search ${why}: the selection holds only addresses written in the case the filter gives (email=ann@acme.example misses Ann@Acme.example). ${instead}`,
+  );
+}

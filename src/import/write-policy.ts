@@ -152,7 +152,13 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
       if (!(error instanceof PylonApiError) || !error.maybeApplied || !email || signal?.aborted) throw error;
       // It may still land: never sent again now, but looked up after the late window, at the end of the run.
       ctx.onUncertainCreate?.(email, row.line);
-      ctx.onNote?.(`line ${row.line}: create may have been applied (${error.message}); checking by email before sending again, at the end of the run`);
+      // A 2xx without the created contact (204, or 200 with `{}`) did create it: it is found by email the same way, never sent again.
+      const answered = error.status !== undefined && error.status >= 200 && error.status < 300;
+      ctx.onNote?.(
+        answered
+          ? `line ${row.line}: Pylon answered ${error.status} to the create without the created contact; finding it by email at the end of the run`
+          : `line ${row.line}: create may have been applied (${error.message}); checking by email before sending again, at the end of the run`,
+      );
       // A server that answered (5xx) is done with the request; one we stopped waiting for, or lost the connection to, may still apply it.
       // With an idempotency key a resend is refused (`exists_id`) if the first send landed: it need not wait for the late window.
       return { outcome: 'uncertain', id: '', sentAt: Date.now(), lateMs: error.status !== undefined || key ? 0 : lateWindowMs(ctx.timeoutMs) };

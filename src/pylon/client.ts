@@ -22,7 +22,7 @@ import {
   type Failure,
   type RetryOptions,
 } from './retry.js';
-import type { Account, Contact, CustomFieldDefinition, Me } from './types.js';
+import type { Account, Contact, CustomFieldDefinition, CustomFieldValue, Me } from './types.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -30,7 +30,11 @@ const { version } = require('../../package.json') as { version: string };
 export type ClientEvent =
   | PacerEvent
   | { type: 'retry'; endpoint: EndpointKey; method: HttpMethod; path: string; attempt: number; delayMs: number; reason: string }
-  | { type: 'rate-limited'; endpoint: EndpointKey; retryAfterMs?: number };
+  | { type: 'rate-limited'; endpoint: EndpointKey; retryAfterMs?: number }
+  /** The server refused a page size (a 400 about `limit`): this endpoint is asked for `to` a page from now on. */
+  /** A page without `pagination.has_next_page`: its cursor is read instead (said once). */
+  | { type: 'no-has-next-page'; endpoint: EndpointKey; method: HttpMethod; path: string }
+  | { type: 'page-size'; endpoint: EndpointKey; method: HttpMethod; path: string; from: number; to: number; reason: string };
 
 export interface PylonClientOptions {
   baseUrl: string;
@@ -80,6 +84,23 @@ type Exchange = { response: Response<string> } | { error: unknown };
 
 const WRITES: ReadonlySet<EndpointKey> = new Set(['create', 'patch', 'delete']);
 
+/**
+ * The page size to try after `error` refused `size`, or undefined when the error is not a
+ * refused page size. Pylon's docs allow 1–999, but a server (or proxy) may cap it lower and
+ * say so in a 400 about `limit`: the largest number below `size` the message names (N-1 for
+ * "less than N"), else half of `size`.
+ */
+export function smallerPageSize(error: unknown, size: number): number | undefined {
+  if (!(error instanceof PylonApiError) || error.status !== 400 || size <= 1) return undefined;
+  // Pylon's own words when it sent some: the CLI's message also holds the status and request id.
+  const text = error.errors.length > 0 ? error.errors.join(' ') : error.message.replace(/\b(?:with|returned) \d{3}\b|\(request_id [^)]*\)/g, '');
+  if (!/\blimit\b/i.test(text)) return undefined;
+  const named = [...text.matchAll(/(less than\s+)?(\d+)/gi)]
+    .map((m) => Number(m[2]) - (m[1] ? 1 : 0))
+    .filter((n) => Number.isSafeInteger(n) && n >= 1 && n < size);
+  return named.length > 0 ? Math.max(...named) : Math.max(1, Math.floor(size / 2));
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -119,6 +140,24 @@ function readErrorAnswer(status: number, headers: IncomingHttpHeaders, body: unk
     retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(headers) : undefined,
   };
 }
+
+/**
+ * A contact as the CLI reads it: `custom_fields` keyed by slug. Pylon answers that map, but
+ * a server may answer the write shape, an array of `{slug, value}` / `{slug, values}`; taken
+ * as no custom fields, every export would leave `custom.*` empty and every re-import write again.
+ */
+export function readContact(contact: Contact): Contact {
+  const fields: unknown = contact.custom_fields;
+  if (!Array.isArray(fields)) return contact;
+  const map: Record<string, CustomFieldValue> = {};
+  for (const entry of fields) {
+    if (isObject(entry) && typeof entry.slug === 'string' && entry.slug !== '') map[entry.slug] = entry as unknown as CustomFieldValue;
+  }
+  return { ...contact, custom_fields: map };
+}
+
+const contactResult = (result: ApiResult<Contact>): ApiResult<Contact> => ({ ...result, data: readContact(result.data) });
+const contactsPage = (result: ApiPage<Contact>): ApiPage<Contact> => ({ ...result, data: result.data.map(readContact) });
 
 function segment(value: string, what: string): string {
   if (typeof value !== 'string' || value === '') throw new InternalError(`${what} must be a non-empty string`);
@@ -217,6 +256,8 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
         const requestId = stringField(body, 'request_id') ?? headerText(headers['x-request-id']);
         if (status >= 200 && status < 300) {
           if (isObject(body)) return { body, requestId: requestId ?? '', status };
+          // A write answered 2xx happened, whatever the body (a 204 has none): the caller reads the contact back if it needs it.
+          if (WRITES.has(endpoint)) return { body: {}, requestId: requestId ?? '', status };
           throw badResponse(site, status, `the body is not a JSON object`, requestId);
         }
         http = readErrorAnswer(status, headers, body, requestId);
@@ -275,21 +316,52 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
     return { data: body.data as T, requestId };
   }
 
+  /** Whether a missing `pagination.has_next_page` was said (once a run: the server is the same). */
+  let omittedFlagSaid = false;
+
   async function page<T>(call: Call, signal?: AbortSignal): Promise<ApiPage<T>> {
     const { body, requestId, status } = await send(call, signal);
     const pagination = body.pagination;
     if (!Array.isArray(body.data)) throw badResponse(call.site, status, 'no `data` array', requestId);
-    if (!isObject(pagination) || typeof pagination.has_next_page !== 'boolean') {
+    const flag = isObject(pagination) ? pagination.has_next_page : undefined;
+    if (!isObject(pagination) || (flag !== undefined && flag !== null && typeof flag !== 'boolean')) {
       throw badResponse(call.site, status, 'no `pagination.has_next_page`', requestId);
     }
     const cursor = pagination.cursor;
     if (cursor !== undefined && cursor !== null && typeof cursor !== 'string') {
       throw badResponse(call.site, status, '`pagination.cursor` is not a string', requestId);
     }
-    return { data: body.data as T[], cursor, hasNextPage: pagination.has_next_page, requestId };
+    if (typeof flag === 'boolean') return { data: body.data as T[], cursor, hasNextPage: flag, requestId };
+    // The schema requires the flag, but a server that leaves it out still says where the list goes on:
+    // a non-empty cursor is a next page, none (absent, null or "") the end.
+    if (!omittedFlagSaid) {
+      omittedFlagSaid = true;
+      emit({ type: 'no-has-next-page', ...call.site });
+    }
+    return { data: body.data as T[], cursor, hasNextPage: typeof cursor === 'string' && cursor !== '', requestId };
   }
 
   const site = (method: HttpMethod, endpoint: EndpointKey, path: string): CallSite => ({ method, endpoint, path });
+
+  /** The largest page size each endpoint took after refusing a larger one (smallerPageSize); later calls ask for at most that. */
+  const pageCaps: Partial<Record<EndpointKey, number>> = {};
+
+  /** A page call whose `limit` is stepped down, and remembered, when the server refuses it. */
+  async function sizedPage<T>(callSite: CallSite, limit: number | undefined, make: (limit: number | undefined) => Call, signal?: AbortSignal): Promise<ApiPage<T>> {
+    const cap = pageCaps[callSite.endpoint];
+    let size = limit === undefined || cap === undefined ? limit : Math.min(limit, cap);
+    for (;;) {
+      try {
+        return await page<T>(make(size), signal);
+      } catch (error) {
+        const next = size === undefined ? undefined : smallerPageSize(error, size);
+        if (next === undefined || size === undefined) throw error;
+        pageCaps[callSite.endpoint] = next;
+        emit({ type: 'page-size', ...callSite, from: size, to: next, reason: clean((error as PylonApiError).errors.join('; ') || (error as Error).message) });
+        size = next;
+      }
+    }
+  }
 
   return {
     stats,
@@ -301,19 +373,35 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
 
     me: (o?: RequestOptions) => single<Me>({ site: site('GET', 'me', '/me'), url: 'me' }, o?.signal),
 
-    listContacts: ({ cursor, limit }, o) =>
-      page<Contact>({ site: site('GET', 'list', '/contacts'), url: 'contacts', searchParams: { limit, cursor } }, o?.signal),
+    listContacts: ({ cursor, limit }, o) => {
+      const callSite = site('GET', 'list', '/contacts');
+      return sizedPage<Contact>(callSite, limit, (size) => ({ site: callSite, url: 'contacts', searchParams: { limit: size, cursor } }), o?.signal).then(contactsPage);
+    },
 
-    searchContacts: ({ filter, cursor, limit }, o) =>
-      page<Contact>({ site: site('POST', 'search', '/contacts/search'), url: 'contacts/search', json: { filter, cursor, limit } }, o?.signal),
+    searchContacts: ({ filter, cursor, limit }, o) => {
+      const callSite = site('POST', 'search', '/contacts/search');
+      return sizedPage<Contact>(callSite, limit, (size) => ({ site: callSite, url: 'contacts/search', json: { filter, cursor, limit: size } }), o?.signal).then(contactsPage);
+    },
 
     getContact: (id, o) =>
-      single<Contact>({ site: site('GET', 'get', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}` }, o?.signal),
+      single<Contact>({ site: site('GET', 'get', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}` }, o?.signal).then(contactResult),
 
-    createContact: (body, o) => single<Contact>({ site: site('POST', 'create', '/contacts'), url: 'contacts', json: body, onSent: o?.onSent }, o?.signal),
+    createContact: (body, o) =>
+      single<Contact>({ site: site('POST', 'create', '/contacts'), url: 'contacts', json: body, onSent: o?.onSent }, o?.signal).then(contactResult),
 
-    updateContact: (id, body, o) =>
-      single<Contact>({ site: site('PATCH', 'patch', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}`, json: body, onSent: o?.onSent }, o?.signal),
+    async updateContact(id, body, o) {
+      const call = { site: site('PATCH', 'patch', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}`, json: body, onSent: o?.onSent };
+      const answer = await send(call, o?.signal);
+      if (isObject(answer.body.data)) return { data: readContact(answer.body.data as unknown as Contact), requestId: answer.requestId };
+      // A 2xx without the contact (204, or 200 with `{}`) is a PATCH that happened: the contact is read back
+      // (callers check what the server kept), or, if that read fails, taken to be what was sent.
+      try {
+        const read = await single<Contact>({ site: site('GET', 'get', '/contacts/{id}'), url: call.url }, o?.signal);
+        return { data: readContact(read.data), requestId: answer.requestId || read.requestId };
+      } catch {
+        return { data: readContact({ ...body, id } as unknown as Contact), requestId: answer.requestId };
+      }
+    },
 
     async deleteContact(id, o) {
       const call = { site: site('DELETE', 'delete', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}` };
@@ -338,8 +426,10 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
     getAccount: (idOrExternalId, o) =>
       single<Account>({ site: site('GET', 'accounts', '/accounts/{id}'), url: `accounts/${segment(idOrExternalId, 'account id')}` }, o?.signal),
 
-    listAccounts: ({ cursor, limit }, o) =>
-      page<Account>({ site: site('GET', 'accounts', '/accounts'), url: 'accounts', searchParams: { limit, cursor } }, o?.signal),
+    listAccounts: ({ cursor, limit }, o) => {
+      const callSite = site('GET', 'accounts', '/accounts');
+      return sizedPage<Account>(callSite, limit, (size) => ({ site: callSite, url: 'accounts', searchParams: { limit: size, cursor } }), o?.signal);
+    },
 
     // A write: paced in the create bucket and, like a contact create, retried only on 429.
     createAccount: (body, o) => single<Account>({ site: site('POST', 'create', '/accounts'), url: 'accounts', json: body }, o?.signal),

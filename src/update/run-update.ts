@@ -1,3 +1,4 @@
+import { filtersOnEmail, noteCaseSensitiveEmailFilter } from '../import/lookup.js';
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createTempDir } from '../output/temp-dir.js';
 import { checkWritable } from '../output/output-file.js';
@@ -155,6 +156,10 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
       // A field Pylon cannot filter on is a usage error here, not a server 400 after the run began.
       // Sent as resolveFilter rewrites it (an operator the field allows); plans and the journal keep the --where as given.
       const search = importOptions.resume && journalPath ? options.where : resolveFilter(options.where, await hooks.client.listCustomFields({ signal: hooks.signal }), '--where', hooks.onNote);
+      // A case-sensitive email search selects fewer contacts than the filter says: said before the selection is read.
+      if (!importOptions.resume && filtersOnEmail(search)) {
+        await noteCaseSensitiveEmailFilter(hooks.client, '--where', 'To match addresses whatever their case, list them in a file instead: `update <file> --set …` reads the contact list to match each one exactly.', hooks.onNote, hooks.signal);
+      }
       let input: string;
       if (journalPath) {
         // A --where run keeps its selection beside its journal: --resume works through the same contacts.

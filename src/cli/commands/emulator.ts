@@ -25,10 +25,15 @@ export interface EmulatorArgv {
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: 'empty' | 'null' | 'absent';
+  hasNextPage: 'present' | 'absent';
   validation: 'strict' | 'lenient';
   emptyString: 'clears' | 'rejected' | 'ignored';
   createEmail: 'optional' | 'required';
+  patchAnswer: 'contact' | 'empty' | 'no-content';
+  createAnswer: 'contact' | 'empty' | 'no-content';
+  customFieldsShape: 'map' | 'array';
   portalRoleSlugs: boolean;
+  maxPageSize?: number;
   searchMaxValues?: number;
   searchLagMs?: number;
   listChurn?: number;
@@ -74,10 +79,15 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     emailMatch: argv.emailMatch,
     matchSecondaryEmails: argv.matchSecondaryEmails,
     lastPageCursor: argv.lastPageCursor,
+    hasNextPage: argv.hasNextPage,
     validation: argv.validation,
     emptyString: argv.emptyString,
     createEmail: argv.createEmail,
+    patchAnswer: argv.patchAnswer,
+    createAnswer: argv.createAnswer,
+    customFieldsShape: argv.customFieldsShape,
     portalRoleSlugs: argv.portalRoleSlugs,
+    maxPageSize: argv.maxPageSize,
     searchMaxValues: argv.searchMaxValues,
     searchLagMs: argv.searchLagMs,
     listChurn: argv.listChurn,
@@ -134,10 +144,15 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('email-match', { choices: ['insensitive', 'sensitive'] as const, default: 'insensitive' as const, describe: 'Case rule of email search and duplicate checks' })
       .option('match-secondary-emails', { type: 'boolean', default: true, describe: 'Whether email filters and duplicate checks see secondary emails' })
       .option('last-page-cursor', { choices: ['empty', 'null', 'absent'] as const, default: 'empty' as const, describe: 'pagination.cursor on the last page: "", null or no key' })
+      .option('has-next-page', { choices: ['present', 'absent'] as const, default: 'present' as const, describe: 'pagination.has_next_page on every page (the schema) or left out' })
       .option('validation', { choices: ['strict', 'lenient'] as const, default: 'strict' as const, describe: "strict: the emulator's own format checks; lenient: only what Pylon's spec and docs state" })
       .option('empty-string', { choices: ['clears', 'rejected', 'ignored'] as const, default: 'clears' as const, describe: '"" on avatar_url, portal_role_id, primary_phone_number: clears (third-party live probe), rejected (400) or ignored' })
       .option('create-email', { choices: ['optional', 'required'] as const, default: 'optional' as const, describe: 'email on POST /contacts: optional (spec, newer docs) or required (older docs revision)' })
+      .option('patch-answer', { choices: ['contact', 'empty', 'no-content'] as const, default: 'contact' as const, describe: 'A successful PATCH /contacts/{id} answers: contact (the spec), empty (200 {} without data) or no-content (204)' })
+      .option('create-answer', { choices: ['contact', 'empty', 'no-content'] as const, default: 'contact' as const, describe: 'A successful POST /contacts answers: contact (the spec), empty (200 {} without data) or no-content (204)' })
+      .option('custom-fields-shape', { choices: ['map', 'array'] as const, default: 'map' as const, describe: "A contact's custom_fields as answered: map (keyed by slug, the spec) or array ([{slug, value}], the write shape)" })
       .option('portal-role-slugs', { type: 'boolean', default: false, describe: 'Accept a custom role slug in portal_role (older docs revision); kept as portal_role_id' })
+      .option('max-page-size', { type: 'number', describe: 'Largest limit a list or search takes (Pylon: 999); more gets 400 "limit must be between 1 and N"', defaultDescription: '999' })
       .option('search-max-values', { type: 'number', describe: 'Most values an in/not_in search filter takes; more gets a 400 (0 = no cap)', defaultDescription: '0' })
       .option('search-lag-ms', { type: 'number', describe: 'New and changed contacts are invisible to search for this long', defaultDescription: '0' })
       .option('list-churn', { type: 'number', describe: 'While GET /contacts is walked, insert and delete this many contacts each (newest-first list, offset cursors)', defaultDescription: '0' })

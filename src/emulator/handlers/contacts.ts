@@ -20,12 +20,12 @@ function one(store: ContactStore, id: string, requestId: string): string {
 
 export function listContacts(app: EmulatorContext, req: RequestInfo): string {
   const { store, options } = app;
-  const limit = parseQueryLimit(req.query.get('limit'));
+  const limit = parseQueryLimit(req.query.get('limit'), options.maxPageSize);
   const from = decodeCursor(req.query.get('cursor') ?? undefined);
   if (options.listChurn > 0) return churnPage(app, req, from, limit);
   const page = store.page(from, limit);
   const items = page.positions.map((pos) => store.json(pos));
-  return pageBody(items, page.hasNext ? encodeCursor(page.next) : undefined, options.lastPageCursor, req.requestId);
+  return pageBody(items, page.hasNext ? encodeCursor(page.next) : undefined, options, req.requestId);
 }
 
 export function getContact({ store }: EmulatorContext, req: RequestInfo): string {
@@ -55,7 +55,7 @@ function churnPage({ store, options, churn }: EmulatorContext, req: RequestInfo,
   const live = liveNewestFirst(store);
   const items = live.slice(from, from + limit).map((pos) => store.json(pos));
   const next = from + limit < live.length ? encodeCursor(from + limit) : undefined;
-  return pageBody(items, next, options.lastPageCursor, req.requestId);
+  return pageBody(items, next, options, req.requestId);
 }
 
 function liveNewestFirst(store: ContactStore): number[] {
@@ -125,7 +125,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function searchContacts({ store, options }: EmulatorContext, req: RequestInfo): string {
   if (!isObject(req.body)) throw new ApiError(400, CODES.invalidRequest, MSG.bodyNotObject);
   const body = req.body;
-  const limit = parseBodyLimit(body.limit);
+  const limit = parseBodyLimit(body.limit, options.maxPageSize);
   const from = decodeCursor(body.cursor);
   const lenient = options.validation === 'lenient';
   // Lenient: `filter: {}` reads as no filter (the S4 spec makes filter optional).
@@ -158,7 +158,7 @@ export function searchContacts({ store, options }: EmulatorContext, req: Request
     for (let pos = from, end = store.end; pos < end && visit(pos); pos++);
   }
   const items = found.map((pos) => store.json(pos));
-  return pageBody(items, nextMatch === undefined ? undefined : encodeCursor(nextMatch), options.lastPageCursor, req.requestId);
+  return pageBody(items, nextMatch === undefined ? undefined : encodeCursor(nextMatch), options, req.requestId);
 }
 
 function lowerBound(sorted: readonly number[], value: number): number {

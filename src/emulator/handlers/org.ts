@@ -14,15 +14,15 @@ export function listCustomFields({ org, options }: EmulatorContext, req: Request
   if (objectType === null || objectType === '') throw new ApiError(400, CODES.invalidRequest, MSG.objectTypeRequired);
   if (!OBJECT_TYPES.has(objectType)) throw new ApiError(400, CODES.invalidRequest, MSG.invalidObjectType(objectType));
   const fields = org.customFields.filter((f) => f.object_type === objectType);
-  return pageBody(fields.map((f) => JSON.stringify(f)), undefined, options.lastPageCursor, req.requestId);
+  return pageBody(fields.map((f) => JSON.stringify(f)), undefined, options, req.requestId);
 }
 
 export function listAccounts({ org, options }: EmulatorContext, req: RequestInfo): string {
-  const limit = parseQueryLimit(req.query.get('limit'));
+  const limit = parseQueryLimit(req.query.get('limit'), options.maxPageSize);
   const from = decodeCursor(req.query.get('cursor') ?? undefined);
   const page = org.accounts.slice(from, from + limit);
   const next = from + limit < org.accounts.length ? encodeCursor(from + limit) : undefined;
-  return pageBody(page.map((a) => JSON.stringify(a)), next, options.lastPageCursor, req.requestId);
+  return pageBody(page.map((a) => JSON.stringify(a)), next, options, req.requestId);
 }
 
 export function getCustomField({ org }: EmulatorContext, req: RequestInfo): string {
@@ -133,14 +133,14 @@ function accountFilter(node: unknown, depth: number): AccountTest {
 export function searchAccounts({ org, options }: EmulatorContext, req: RequestInfo): string {
   if (!isObject(req.body)) throw badRequest(MSG.bodyNotObject);
   const body = req.body;
-  const limit = parseBodyLimit(body.limit);
+  const limit = parseBodyLimit(body.limit, options.maxPageSize);
   const from = decodeCursor(body.cursor);
   const filter = body.filter === undefined || body.filter === null ? () => true : accountFilter(body.filter, 1);
   const text = typeof body.search_text === 'string' ? body.search_text.toLowerCase() : '';
   const hits = org.accounts.filter((a) => filter(a) && (text === '' || a.name.toLowerCase().includes(text) || (a.domains ?? []).some((d) => d.includes(text))));
   const page = hits.slice(from, from + limit);
   const next = from + limit < hits.length ? encodeCursor(from + limit) : undefined;
-  return pageBody(page.map((a) => JSON.stringify(a)), next, options.lastPageCursor, req.requestId);
+  return pageBody(page.map((a) => JSON.stringify(a)), next, options, req.requestId);
 }
 
 export function getAccount({ org }: EmulatorContext, req: RequestInfo): string {
