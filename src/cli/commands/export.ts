@@ -161,7 +161,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       .example('$0 export contacts.ndjson.gz', 'NDJSON, gzipped')
       .example("$0 export acme.csv --filter 'email~@acme.com' --columns id,name,email", 'A subset, three columns')
       .example('$0 export today.csv --since yesterday.csv.manifest.json', 'Only what changed, plus today.csv.deleted.csv')
-      .example("$0 export 'lake/dt={date}/contacts-{run_id}.csv' --state lake/contacts.state --changes 'changes/dt={date}/changes-{run_id}.csv'", 'Nightly: what changed since the last committed night, whichever night that was; a file per run')
+      .example("$0 export 'lake/contacts/dt={date}/contacts-{run_id}.csv' --state lake/contacts.state --changes 'lake/changes/dt={date}/changes-{run_id}.csv'", 'Nightly: what changed since the last committed night, whichever night that was; a file per run')
       .example("$0 export 'contacts/dt={date}/contacts.parquet'", 'Typed Parquet in a dated partition, schema sidecars, _SUCCESS last')
       .example('$0 export --to duckdb:warehouse.duckdb', 'Load (merge) into the table contacts of a DuckDB file') as unknown as Argv<ExportArgv>,
   handler: async (argv) => {
