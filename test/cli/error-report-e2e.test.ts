@@ -7,6 +7,7 @@ import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as XLSX from '@e965/xlsx';
+import { parse } from 'csv-parse/sync';
 import { envFor, FAST_RATE, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
 
 const importArgs = (file: string, ...args: string[]) => ['import', file, '--json', '-q', '--rate', FAST_RATE, ...args];
@@ -130,4 +131,21 @@ test('a CSV saved by Excel with an id in scientific notation, in a migration: th
   t.false(report.includes('external_id'), report);
   t.regex(readFileSync(join(dir, 'results.csv'), 'utf8'), /^2,failed,,noor@x\.example,,"ROW_XLSX_LOST_DIGITS: Column Record ID holds /m);
   t.deepEqual([...emulator.store.all()].map((c) => c.email), ['omar@x.example']);
+});
+
+test('the original line survives every round of fix and re-import: a report of a report keeps the input\'s _line', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'l.csv'), 'name,email\nA One,a1@line.example\nB Two,b2@line.example\nC Bad,not-an-email\n');
+  const lineOf = (path: string) => (parse(readFileSync(path), { columns: true }) as Array<Record<string, string>>).map((row) => row._line);
+  const first = await runCli(importArgs('l.csv'), { env: envFor(emulator), cwd: dir });
+  t.is(first.code, 3, first.stderr);
+  t.deepEqual(lineOf(join(dir, 'l.errors.csv')), ['4']);
+  // Not fixed: it fails again, twice, and each report still names line 4 of l.csv.
+  const second = await runCli(importArgs('l.errors.csv'), { env: envFor(emulator), cwd: dir });
+  t.is(second.code, 3, second.stderr);
+  t.deepEqual(lineOf(join(dir, 'l.errors.errors.csv')), ['4']);
+  const third = await runCli(importArgs('l.errors.errors.csv'), { env: envFor(emulator), cwd: dir });
+  t.is(third.code, 3, third.stderr);
+  t.deepEqual(lineOf(join(dir, 'l.errors.errors.errors.csv')), ['4']);
 });
