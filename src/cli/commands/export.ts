@@ -73,7 +73,8 @@ function headlineCounts(stats: ExportStats): string {
 
 /** What a run that did not complete left where: the targets as they were, and the only files it wrote (named on the lines below). */
 function nothingPublished(stats: ExportStats): string {
-  if (writtenInPlace(stats)) return `  ${targetOf(stats)} received a partial export: discard it`;
+  // A run that stopped before its first byte (a bad token, say) left stdout or the device empty: nothing to discard.
+  if (writtenInPlace(stats)) return stats.bytes === 0 ? `  nothing was written to ${targetOf(stats)}` : `  ${targetOf(stats)} received a partial export: discard it`;
   const wrote = [stats.errorsPath ? 'its error report' : undefined, stats.manifestPath ? 'the manifest of this failed run' : undefined].filter((s) => s !== undefined);
   const kept = NO_FILE.test(stats.output) ? 'nothing was loaded: the table is as it was' : 'nothing was published: the previous file and any loaded table are as they were';
   return `  ${kept}${wrote.length > 0 ? `; this run wrote only ${wrote.join(' and ')}` : ''}`;
