@@ -71,7 +71,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       .options(apiCommandOptions)
       .positional('plan', { type: 'string', describe: 'The plan file (JSON) written by update or import --plan-out', demandOption: true })
       .option('force', { ...forceOption.force, describe: 'Apply to contacts whose values changed since the plan too' })
-      .option('max-age', { type: 'string', default: '24h', describe: 'Refuse a plan older than this (90m, 24h, 2d)' })
+      .option('max-age', { type: 'string', default: '24h', describe: 'Refuse a plan older than this: a number with s, m, h or d (30s, 90m, 24h, 2d); a bare number is hours' })
       // The shared flags below, worded for a plan instead of an input file.
       .option('max-changes', { ...guardOptions['max-changes'], describe: 'Abort with zero writes when the plan changes more contacts than this (its --sync removals included); replaces the --max-changes the plan was made with', defaultDescription: "the plan's" })
       .option('max-removals', { ...guardOptions['max-removals'], describe: 'Abort with zero writes when the plan removes the value from more contacts than this (--sync)' })
@@ -105,7 +105,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     const plan = await readPlanFile(options.planPath);
     // Another host, or a plan too old, shows without any call: refused before GET /me carries the token there (exit 2).
     // The organisation needs GET /me: it is checked once the target is read.
-    checkPlanTarget(plan, targetOf(options.connection.baseUrl), { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
+    checkPlanTarget(plan, targetOf(options.connection.baseUrl), { now: Date.now(), maxAgeMs: options.maxAgeMs, maxAge: options.maxAge, path: options.planPath });
     const only = options.onlyPath === undefined ? undefined : driftedIds(options.onlyPath);
     const contacts = [...plan.changes, ...plan.removals].filter((c) => !only || only.has(c.id));
     // The summary names what the run applied: with --only, the report's contacts of the plan, not the whole plan.
@@ -155,7 +155,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
             // The journal was begun above: Ctrl-C keeps it for --resume; a failure leaves it unused, and it goes.
             return fatal ? stoppedAtStart(client, false, fatal, startedAt.getTime()) : { ...interruptedAtStart(client, false, startedAt.getTime(), options.journalPath), total: contacts.length, notProcessed: contacts.length };
           }
-          checkPlanTarget(plan, target, { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
+          checkPlanTarget(plan, target, { now: Date.now(), maxAgeMs: options.maxAgeMs, maxAge: options.maxAge, path: options.planPath });
           ctx.stderr.write(describeSavedPlan(plan, Date.now(), contacts));
           // --max-changes counts every contact the plan changes, its --sync removals included (--max-removals guards those alone too).
           const changing = plan.counts.changes + plan.removals.length;
