@@ -1,3 +1,4 @@
+import { counted } from '../../plural.js';
 import { askToConfirm } from '../confirm.js';
 import type { Argv, CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
@@ -54,7 +55,7 @@ function describeSavedPlan(plan: SavedPlan, now: number, applied: readonly Saved
   const lines = [
     `Plan ${plan.hash.slice(0, 12)}, made ${formatAge(now - Date.parse(plan.createdAt))} ago (${plan.createdAt}) by pylon-contacts ${plan.tool.version}: ${plan.command}`,
     `Target: ${describeTarget(plan.target)}`,
-    `  ${changes.toLocaleString('en-US')} contacts change${plan.sync ? `, ${removals.toLocaleString('en-US')} removals (--sync)` : ''}${of}`,
+    `  ${counted(changes, 'contact')} ${changes === 1 ? 'changes' : 'change'}${plan.sync ? `, ${counted(removals, 'removal')} (--sync)` : ''}${of}`,
   ];
   const kinds = new Map<string, number>();
   for (const c of applied) for (const ch of c.changes) kinds.set(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`, (kinds.get(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`) ?? 0) + 1);
@@ -178,7 +179,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
           }
           const total = contacts.length;
           const eta = pacedSeconds(applyCalls(total, options.readBatch), options.connection.rates, options.connection.rateWindowMs);
-          const question = `Apply this plan to ${total.toLocaleString('en-US')} contacts on ${target.host}, about ${describeSeconds(eta)} at the paced rate? Type yes to continue: `;
+          const question = `Apply this plan to ${counted(total, 'contact')} on ${target.host}, about ${describeSeconds(eta)} at the paced rate? Type yes to continue: `;
           // A Ctrl-C at the question is an answer, as a no is: nothing was written, the journal goes.
           const ask = () =>
             askToConfirm(ctx, question, hooks.signal).catch((error: unknown) => {
