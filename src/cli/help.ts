@@ -76,6 +76,7 @@ const MISSING_FILE: Readonly<Record<string, string>> = {
 /** Options a command does not have that users look for in it, and what to use instead. */
 const ELSEWHERE: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   apply: { 'dry-run': 'apply has no dry run: the plan is the preview; pylon-contacts show <plan> prints what apply will do' },
+  export: { resume: 'an export has nothing to resume: run it again; a run that stops publishes no partial output, and the previous one stays as it was' },
 };
 
 /** The known option nearest to an unknown one, when it is near enough to be a typo (`dryrun` → `dry-run`). */

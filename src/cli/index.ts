@@ -141,7 +141,7 @@ export async function buildCli(argv: string[], context: CliContext, known: strin
     .epilogue(
       `${ENVIRONMENT}\n\n` +
         'Exit codes: 0 ok, 1 fatal (auth, network, server), 2 usage, 3 finished with failed rows, 130 interrupted.\n' +
-        `Docs: ${DOCS_DIR} (import.md, migrate.md, ops.md, export.md, warehouse.md, emulator.md, errors.md); \`$0 <command> --help\` for a command's options.`,
+        `Docs: ${DOCS_DIR} (import.md, migrate.md, ops.md, export.md, warehouse.md, connecting.md, emulator.md, errors.md, errors-emulator.md, development.md); \`$0 <command> --help\` for a command's options.`,
     )
     .middleware((args) => {
       // Global middleware runs after validation, just before the handler: from

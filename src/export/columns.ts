@@ -1,3 +1,4 @@
+import { editDistance } from '../edit-distance.js';
 import { EXPORT_ONLY_COLUMNS, MULTI_SEPARATOR, STANDARD_COLUMNS, customColumn, type StandardColumn } from '../columns.js';
 import { ConfigError } from '../errors.js';
 import type { Contact, CustomFieldDefinition } from '../pylon/types.js';
@@ -84,6 +85,12 @@ export function availableColumns(customFields: readonly CustomFieldDefinition[])
 /** Columns written only when `--columns` names them: the id lists. */
 export const ON_REQUEST_COLUMNS: readonly ExportColumn[] = ID_LIST_COLUMNS.map((idList) => ({ name: idList.name, multi: true, entryFields: idList.fields }));
 
+/** " (did you mean email?)" for a name one typo from a column, as --filter says it (filter-expr.ts); else nothing. */
+function nearestColumn(name: string, available: readonly ExportColumn[]): string {
+  const nearest = available.map((c) => ({ name: c.name, d: editDistance(name, c.name) })).sort((a, b) => a.d - b.d)[0];
+  return nearest && nearest.d <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean ${nearest.name}?)` : '';
+}
+
 /** Applies `--columns` to the default set (and the columns written on request): selects and orders. Unknown or repeated names are a usage error listing the valid ones. */
 export function selectColumns(defaults: readonly ExportColumn[], requested: readonly string[] | undefined): ExportColumn[] {
   if (requested === undefined) return [...defaults];
@@ -93,7 +100,7 @@ export function selectColumns(defaults: readonly ExportColumn[], requested: read
   if (unknown.length > 0) {
     throw new ConfigError(
       'CONFIG_UNKNOWN_COLUMNS',
-      `Invalid option \`--columns\`: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; valid columns are ${defaults.map((c) => c.name).join(', ')} (the default set) and ${ON_REQUEST_COLUMNS.map((c) => c.name).join(', ')} (on request)`,
+      `Invalid option \`--columns\`: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `${JSON.stringify(n)}${nearestColumn(n, available)}`).join(', ')}; valid columns are ${defaults.map((c) => c.name).join(', ')} (the default set) and ${ON_REQUEST_COLUMNS.map((c) => c.name).join(', ')} (on request)`,
       { option: '--columns' },
     );
   }

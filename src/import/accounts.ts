@@ -126,7 +126,7 @@ export interface AccountMatchStats {
   noMatch: number;
   ambiguous: number;
   /** Keys (domain or normalised name) that matched no account: the name to give the account, its domain, and the rows that had it (what --create-accounts creates). */
-  missing: Map<string, { name: string; domain?: string; rows: number }>;
+  missing: Map<string, { name: string; domain?: string; rows: number; /** The account --create-accounts would match it to nearly (by the email's domain) instead of creating one. */ near?: { account: Account; why: string } }>;
   /** Company names that matched an account only nearly (legal suffix, punctuation, or the email's domain): the name as written → the account used, why, and the rows. */
   near: Map<string, { account: Account; why: string; rows: number }>;
 }
@@ -207,6 +207,11 @@ export function createAccountResolver(index: AccountIndex, options: AccountResol
     stats.noMatch++;
     if (key && options.match !== 'external-id') {
       const entry = stats.missing.get(key) ?? { name: options.match === 'domain' ? key : value!.trim(), ...(options.match === 'domain' ? { domain: key } : {}), rows: 0 };
+      // Without --create-accounts no name is matched by the email's domain; with it, this one would be, and not created.
+      if (options.match === 'name' && !options.nearDomain && entry.near === undefined) {
+        const near = nearAccount(index, value!, email, true);
+        if (near?.accounts.length === 1) entry.near = { account: near.accounts[0]!, why: near.why };
+      }
       entry.rows++;
       stats.missing.set(key, entry);
     }

@@ -354,7 +354,14 @@ export async function prepareMigration(
       const lines = [`accounts: ${s.matched} ${s.matched === 1 ? 'row' : 'rows'} matched an account, ${s.noMatch} matched none, ${s.freeMail} at free-mail domains (not associated), ${s.ambiguous} ambiguous (failed)`];
       const near = options.createAccounts ? undefined : describeNearMatches(s); // with --create-accounts, noted before the creates
       if (near) lines.push(near);
-      if (missing.length > 0) lines.push(`accounts: no account for ${missing.slice(0, 10).map(([, m]) => `${JSON.stringify(m.name)} (${m.rows})`).join(', ')}${missing.length > 10 ? `, and ${missing.length - 10} more` : ''} (--create-accounts creates them)`);
+      // The hint names only what --create-accounts would create: a name it would match to an account by the email's domain is said apart.
+      const toCreate = missing.filter(([, m]) => m.near === undefined);
+      const toMatch = missing.filter(([, m]) => m.near !== undefined);
+      if (toCreate.length > 0) lines.push(`accounts: no account for ${toCreate.slice(0, 10).map(([, m]) => `${JSON.stringify(m.name)} (${m.rows})`).join(', ')}${toCreate.length > 10 ? `, and ${toCreate.length - 10} more` : ''} (--create-accounts creates them)`);
+      if (toMatch.length > 0) {
+        const items = toMatch.slice(0, 10).map(([, m]) => `${JSON.stringify(m.name)} (${m.rows}) → ${JSON.stringify(m.near!.account.name)} ${m.near!.account.id} (${m.near!.why})`);
+        lines.push(`accounts: with --create-accounts, these would be associated with an existing account, not created: ${items.join(', ')}${toMatch.length > 10 ? `, and ${toMatch.length - 10} more` : ''}`);
+      }
       return lines;
     },
   };

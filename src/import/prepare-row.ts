@@ -51,7 +51,7 @@ export function reportColumnsOf(header: readonly string[]): RowPreparation['repo
 /**
  * What an error report says of a row that failed ROW_DUPLICATE_IN_FILE: its line in the file the report came from, the
  * line of the row it duplicated there and why (`same email`, …), read from its message. A report of such a report keeps
- * the original lines: its message (dispatch.ts) names them, where its `_line` is the first report's line.
+ * the original lines: its message (dispatch.ts) names them, as its `_line` does (report.ts keeps an imported report's `_line`).
  */
 export function reportedDuplicateOf(cells: readonly string[], report: NonNullable<RowPreparation['report']>): ReportedDuplicate {
   const line = (report.line === undefined ? '' : cells[report.line]?.trim()) || '?';

@@ -382,6 +382,8 @@ export interface CompileOptions {
 }
 
 const PHONE_TARGETS = new Set(['phone_numbers', 'primary_phone_number']);
+/** A phone number in the form Pylon stores and the export writes it: 1 to 15 digits, nothing else. */
+const STORED_PHONE = /^\d{1,15}$/;
 /** The ids a spreadsheet can round (see lostDigitsId): the validation checks the same columns. */
 const ID_TARGETS = new Set(['external_id', 'account_external_id']);
 
@@ -623,10 +625,17 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
             message: `Phone number ${JSON.stringify(value.trim())} has no country code and column ${countryHeader} holds ${JSON.stringify(where.unknown)}, which is not a country this import knows (expected an ISO code such as GB or DEU, or a country's name in English or another common language, such as United Kingdom or Deutschland); fix the country in the source or write the number as +<country code> <number>`,
           };
         }
+        // A plain file (XLSX, JSON, NDJSON: no preset, no transforming map) may hold the digits exactly as Pylon stores
+        // them and the export writes them (4155550142): kept as they are, as from a CSV, so an export imported again
+        // round-trips and an edited number is an update, rather than dropped for lacking a country it never had.
+        if (!result.ok && options.plainFile && STORED_PHONE.test(value.trim())) result = { ok: true, digits: value.trim() };
         if (!result.ok) {
           if (onBadPhone === 'fail') return { code: result.code as RowIssueCode, field: target, message: result.message };
+          // The same number in phone_numbers and primary_phone_number is one value: one note, counted once.
+          const note = `phone number dropped: ${result.message}`;
+          if (notes.includes(note)) continue;
           dropped.n++;
-          notes.push(`phone number dropped: ${result.message}`);
+          notes.push(note);
           continue;
         }
         if (result.extension) notes.push(`extension ${result.extension} of ${JSON.stringify(value)} dropped (Pylon stores digits only)`);

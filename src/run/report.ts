@@ -31,16 +31,19 @@ export type CsvReport<Row> = CsvFile<Row>;
 /**
  * The error report: the input's columns in their order, then the `_` columns. An input that is itself
  * an error report already has `_line`, `_error_code`…: those are this run's to write, so the old ones
- * are left out rather than repeated.
+ * are left out rather than repeated; its `_line` is kept as the row's `_line` (the line in the original file).
  */
 export function createErrorReport(path: string, inputHeader: readonly string[]): Promise<CsvReport<ErrorRow>> {
   const ours = new Set<string>(ERROR_COLUMNS);
   const kept = inputHeader.flatMap((name, index) => (ours.has(name.trim().toLowerCase()) ? [] : [index]));
+  // A report imported again keeps its `_line`, the row's line in the original file, through every round of fix and re-import.
+  const named = (name: string) => inputHeader.findIndex((h) => h.trim().toLowerCase() === name);
+  const originalLine = named('_error_code') === -1 ? -1 : named('_line');
   return openCsvFile<ErrorRow>(path, [...kept.map((i) => inputHeader[i]!), ...ERROR_COLUMNS], (row) => {
     const cells = kept.map((i) => row.cells[i] ?? '');
     return [
       ...cells,
-      String(row.line),
+      (originalLine === -1 ? '' : row.cells[originalLine]?.trim()) || String(row.line),
       row.code,
       row.field ?? '',
       row.message,

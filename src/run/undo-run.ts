@@ -10,6 +10,7 @@
  * file is rebuilt from the journal when the run is resumed. A row that can be
  * neither found nor rebuilt is counted as unaccounted, and the run fails.
  */
+import { counted } from '../plural.js';
 import { createReadStream, existsSync, renameSync } from 'node:fs';
 import { parse } from 'csv-parse';
 import { readJournal } from './journal.js';
@@ -104,7 +105,7 @@ export async function withUndoRun<S extends { fatal?: { code: string; message: s
 
 /** The message (and the exit 1) of a run that cannot account for every undo row. */
 export function unaccountedMessage(count: number, journalPath: string | undefined): string {
-  return `${count} contacts changed by the interrupted run have no undo row and none could be rebuilt from the journal${journalPath ? ` (${journalPath})` : ''}; the undo file does not restore them.`;
+  return `${counted(count, 'contact')} changed by the interrupted run ${count === 1 ? 'has' : 'have'} no undo row and none could be rebuilt from the journal${journalPath ? ` (${journalPath})` : ''}; the undo file does not restore them.`;
 }
 
 /**

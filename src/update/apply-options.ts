@@ -27,6 +27,8 @@ export interface ResolvedApplyOptions {
   connection: ConnectionOptions;
   force: boolean;
   maxAgeMs: number;
+  /** --max-age as given, for messages. */
+  maxAge: string;
   maxChanges?: number;
   /** Given to apply; undefined: the plan's own (recorded by update --sync --plan-out), else 10. */
   maxRemovals?: number;
@@ -49,7 +51,7 @@ export function resolveApplyOptions(input: ApplyOptionsInput): ResolvedApplyOpti
   if (!input.plan) throw invalidOption('<plan>', 'a plan file written by update --plan-out', input.plan ?? '');
   const base = input.plan.replace(/\.json$/i, '');
   const maxAgeMs = parseMaxAge(input.maxAge);
-  if (maxAgeMs === undefined || maxAgeMs <= 0) throw invalidOption('--max-age', 'a duration such as 90m, 24h or 2d', input.maxAge);
+  if (maxAgeMs === undefined || maxAgeMs <= 0) throw invalidOption('--max-age', 'a duration such as 30s, 90m, 24h or 2d (a bare number is hours)', input.maxAge);
   if (input.maxChanges !== undefined && (!Number.isInteger(input.maxChanges) || input.maxChanges < 0)) {
     throw invalidOption('--max-changes', 'a whole number of contacts, 0 or more', input.maxChanges);
   }
@@ -76,6 +78,7 @@ export function resolveApplyOptions(input: ApplyOptionsInput): ResolvedApplyOpti
     connection: resolveConnectionOptions(input),
     force: input.force ?? false,
     maxAgeMs,
+    maxAge: input.maxAge === undefined ? '24h' : String(input.maxAge).trim(),
     maxChanges: input.maxChanges,
     maxRemovals: input.maxRemovals === undefined ? undefined : resolveIntegerOption('--max-removals', input.maxRemovals, 0, Number.MAX_SAFE_INTEGER, 10),
     errorsPath,

@@ -9,6 +9,7 @@
  * the undo file work as for `update`; the undo file records the live values each
  * PATCH replaced, as that last read found them.
  */
+import { counted } from '../plural.js';
 import { paginate } from '../pylon/paginate.js';
 import { CUSTOM_PREFIX } from '../columns.js';
 import { sameDecimal } from '../decimal.js';
@@ -357,7 +358,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
 
     if (stats.drifted > 0) {
       const changed = options.input ? 'changed since the change their undo rows revert' : 'changed since the plan was made';
-      note(`${stats.drifted} contacts ${changed} and were left as they are (ROW_DRIFTED in ${options.errorsPath})`);
+      note(`${counted(stats.drifted, 'contact')} ${changed} and were left as they are (ROW_DRIFTED in ${options.errorsPath})`);
     }
     await run.close({ complete: stats.notProcessed === 0 });
     return stats;

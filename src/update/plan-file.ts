@@ -185,7 +185,7 @@ export function parsePlan(text: string, path: string): SavedPlan {
  * `target` is where this run goes (its organisation from `GET /me`); without its
  * organisation (`targetOf(baseUrl)`, before any call) the host and age are checked.
  */
-export function checkPlanTarget(plan: SavedPlan, target: RunTarget, options: { now: number; maxAgeMs: number; path: string }): void {
+export function checkPlanTarget(plan: SavedPlan, target: RunTarget, options: { now: number; maxAgeMs: number; path: string; /** --max-age as the user gave it, shown as given. */ maxAge?: string }): void {
   if (plan.target.host !== target.host) {
     throw new ConfigError(
       'PLAN_OTHER_TARGET',
@@ -207,20 +207,22 @@ export function checkPlanTarget(plan: SavedPlan, target: RunTarget, options: { n
   if (!Number.isFinite(created) || age > options.maxAgeMs) {
     throw new ConfigError(
       'PLAN_STALE',
-      `${options.path} was made ${Number.isFinite(created) ? `${formatAge(age)} ago (${plan.createdAt})` : 'at an unknown time'}, more than --max-age ${formatAge(options.maxAgeMs)}. Make a new plan, or raise --max-age. Nothing was applied.`,
+      `${options.path} was made ${Number.isFinite(created) ? `${formatAge(age)} ago (${plan.createdAt})` : 'at an unknown time'}, more than --max-age ${options.maxAge?.trim() || formatAge(options.maxAgeMs)}. Make a new plan, or raise --max-age. Nothing was applied.`,
       { option: '--max-age' },
     );
   }
 }
 
 export function formatAge(ms: number): string {
+  // Under two minutes in seconds: a plan made 40 s ago was not made "1 min" ago, nor one made 20 s ago "0 min" ago.
+  if (ms < 119_500) return `${Math.round(ms / 1000)} s`;
   const minutes = Math.round(ms / 60_000);
   if (minutes < 120) return `${minutes} min`;
   const hours = Math.round(minutes / 60);
   return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} d`;
 }
 
-/** `--max-age`: `90m`, `24h`, `2d`, or a number of hours. */
+/** `--max-age`: a number with a unit, `30s`, `90m`, `24h`, `2d`, or a bare number of hours (`0.5` is 30 minutes). */
 export function parseMaxAge(value: string | number | undefined): number | undefined {
   if (value === undefined) return 24 * 3_600_000;
   const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/i.exec(String(value));

@@ -156,7 +156,7 @@ export function renderPlanReview(review: PlanReview): string {
     ...contactLines(review.changes),
   ];
   if (review.removals.length > 0) {
-    lines.push('', `Removals (--sync): ${n(review.removals.length)} contacts not in the input lose the value`, ...contactLines(review.removals));
+    lines.push('', `Removals (--sync): ${counted(review.removals.length, 'contact')} not in the input ${review.removals.length === 1 ? 'loses' : 'lose'} the value`, ...contactLines(review.removals));
   }
   lines.push('', 'Totals:');
   lines.push(...totalLines(review.totals.changes));
@@ -167,7 +167,7 @@ export function renderPlanReview(review: PlanReview): string {
   const calls = Object.entries(review.calls)
     .map(([endpoint, count]) => `${endpoint} ${n(count ?? 0)}`)
     .join(', ');
-  const per = review.rateWindowMs === 60_000 ? 'a minute' : `${n(review.rateWindowMs)} ms`;
+  const per = review.rateWindowMs === 60_000 ? 'minute' : `${n(review.rateWindowMs)} ms`;
   const paced = Object.entries(review.rates)
     .filter(([endpoint]) => endpoint === 'patch' || endpoint === 'search' || endpoint === 'get')
     .map(([endpoint, rate]) => `${endpoint} ${n(rate ?? 0)}`)

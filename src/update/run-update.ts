@@ -349,10 +349,10 @@ function guardVerdict(changes: number, removals: number, options: UpdateOptions)
   const total = changes + removals;
   if (options.maxChanges !== undefined && total > options.maxChanges) {
     const split = removals > 0 ? ` (${changes} of the file's, ${removals} --sync removals)` : '';
-    return `${total} contacts would change${split}, more than --max-changes ${options.maxChanges}.`;
+    return `${counted(total, 'contact')} would change${split}, more than --max-changes ${options.maxChanges}.`;
   }
   if (options.sync && removals > options.sync.maxRemovals) {
-    return `--sync would take the value from ${removals} contacts not in the file, more than --max-removals ${options.sync.maxRemovals}. Review them with --plan-out, then raise --max-removals.`;
+    return `--sync would take the value from ${counted(removals, 'contact')} not in the file, more than --max-removals ${options.sync.maxRemovals}. Review them with --plan-out, then raise --max-removals.`;
   }
   return undefined;
 }
@@ -413,7 +413,7 @@ async function applyRemovals(removals: PlannedContact[], importOptions: ImportOp
   );
   if (result.failed === 0) rmSync(errorsPath, { force: true });
   else stats.warnings.push(`${result.failed} removals failed or drifted: see ${errorsPath}`);
-  hooks.onNote?.(`--sync: ${result.updated} contacts not in the file changed to the --others values, ${result.unchanged} already had them, ${result.failed} failed`);
+  hooks.onNote?.(`--sync: ${counted(result.updated, 'contact')} not in the file changed to the --others values, ${result.unchanged} already had them, ${result.failed} failed`);
   // The file's rows stay `total`; the removals are counted among the outcomes, and apart as `syncRemovals`.
   return {
     ...stats,

@@ -33,7 +33,7 @@ test('an empty value for a number option: exit 2, the option and its range named
     [[...update, '--max-removals', ''], 'Invalid option `--max-removals`: expected a whole number of contacts, 0 or more, got ""'],
     [['apply', plan, '--max-removals', ''], 'Invalid option `--max-removals`: expected an integer from 0 to 9007199254740991, got ""'],
     [['apply', plan, '--read-batch', ''], 'Invalid option `--read-batch`: expected an integer from 1 to 999, got ""'],
-    [['apply', plan, '--max-age', ''], 'Invalid option `--max-age`: expected a duration such as 90m, 24h or 2d, got ""'],
+    [['apply', plan, '--max-age', ''], 'Invalid option `--max-age`: expected a duration such as 30s, 90m, 24h or 2d (a bare number is hours), got ""'],
     [['show', plan, '--read-batch', ''], 'Invalid option `--read-batch`: expected an integer from 1 to 999, got ""'],
     [['emulator', '--port', ''], 'Invalid option `--port`: expected an integer from 0 to 65535, got ""'],
     [['emulator', '--port', '0', '--latency-ms', ''], 'Invalid option `--latency-ms`: expected an integer from 0 to 600000, got ""'],

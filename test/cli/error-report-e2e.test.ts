@@ -182,3 +182,20 @@ test('a row whose values are over the 1 MiB request body: the dry run and the re
   t.is(emulator.store.findByEmail('bigname@big.test'), undefined);
   t.truthy(emulator.store.findByEmail('small@big.test'));
 });
+
+test('the original line survives every round of fix and re-import: a report of a report keeps the input\'s _line', async (t) => {
+  const emulator = await startEmulator(t);
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'l.csv'), 'name,email\nA One,a1@line.example\nB Two,b2@line.example\nC Bad,not-an-email\n');
+  const lineOf = (path: string) => (parse(readFileSync(path), { columns: true }) as Array<Record<string, string>>).map((row) => row._line);
+  const first = await runCli(importArgs('l.csv'), { env: envFor(emulator), cwd: dir });
+  t.is(first.code, 3, first.stderr);
+  t.deepEqual(lineOf(join(dir, 'l.errors.csv')), ['4']);
+  // Not fixed: it fails again, twice, and each report still names line 4 of l.csv.
+  const second = await runCli(importArgs('l.errors.csv'), { env: envFor(emulator), cwd: dir });
+  t.is(second.code, 3, second.stderr);
+  t.deepEqual(lineOf(join(dir, 'l.errors.errors.csv')), ['4']);
+  const third = await runCli(importArgs('l.errors.errors.csv'), { env: envFor(emulator), cwd: dir });
+  t.is(third.code, 3, third.stderr);
+  t.deepEqual(lineOf(join(dir, 'l.errors.errors.errors.csv')), ['4']);
+});

@@ -44,3 +44,12 @@ test('a complete export has no fatal', async (t) => {
   t.false('fatal' in stats);
   t.notRegex(ok.stderr, /fatal/);
 });
+
+test('an export to stdout stopped before its first byte says nothing was written, not that stdout holds a partial export', async (t) => {
+  const emulator = await startEmulator(t);
+  const run = await runCli(['export', '-'], { env: { PYLON_BASE_URL: emulator.url, PYLON_API_TOKEN: 'tok-wrong-export-stdout' } });
+  t.is(run.code, 1, run.stderr);
+  t.is(run.stdout, '', 'stdout received nothing');
+  t.regex(run.stderr, /^ {2}nothing was written to stdout$/m);
+  t.notRegex(run.stderr, /partial export/);
+});

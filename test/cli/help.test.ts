@@ -3,9 +3,9 @@
  * the built CLI in a child process; nothing here talks to Pylon.
  */
 import test from 'ava';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, runCli, withoutCodeLine } from '../helpers/cli.js';
+import { REPO, envFor, runCli, startEmulator, tempDir, withoutCodeLine } from '../helpers/cli.js';
 import { DUCKDB_SETTINGS } from '../../src/export/load/duckdb-settings.js';
 
 const noServer = { env: { PYLON_API_TOKEN: 'tok-help-test', PYLON_BASE_URL: 'http://127.0.0.1:9' } };
@@ -28,6 +28,9 @@ test('root help: every format, the environment variables, an example per journey
   t.truthy(docs, 'a Docs: line');
   t.is(docs![1], join(REPO, 'docs') + '/');
   t.true(existsSync(join(docs![1], 'import.md')), 'the docs folder it names holds the pages');
+  // It lists every page of that folder, and only those.
+  const listed = /Docs: \S+ \(([^)]*)\)/m.exec(run.stdout.replace(/\n(?=\S)/g, ' '))?.[1]?.split(', ');
+  t.deepEqual([...(listed ?? [])].sort(), readdirSync(docs![1]).filter((name) => name.endsWith('.md')).sort());
   t.notRegex(run.stdout, /README\.md/);
 });
 
@@ -167,4 +170,14 @@ test('update --help does not offer --idempotency-key (update never creates a con
   t.notRegex(update.stdout, /idempotency/);
   const importHelp = await runCli(['import', '--help']);
   t.regex(importHelp.stdout, /--idempotency-key/);
+});
+
+test('export --resume says an export is simply run again; --columns with a typo gets the nearest column', async (t) => {
+  const resume = await runCli(['export', 'out.csv', '--resume'], noServer);
+  t.is(resume.code, 2);
+  t.regex(resume.stderr, /--resume \(an export has nothing to resume: run it again; a run that stops publishes no partial output/);
+  const emulator = await startEmulator(t);
+  const typo = await runCli(['export', join(tempDir(t), 'out.csv'), '--columns', 'id,emial'], { env: envFor(emulator) });
+  t.is(typo.code, 2, typo.stderr);
+  t.regex(typo.stderr, /unknown column "emial" \(did you mean email\?\)/);
 });

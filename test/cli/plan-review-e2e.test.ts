@@ -51,7 +51,7 @@ test('show prints each contact before → after, the totals, target, age and the
   t.regex(shown.stdout, /made \d+ s ago/);
   t.regex(shown.stdout, new RegExp(`hash ${plan.hash}`));
   // 12 PATCHes at 60 a minute: 12 s, the slowest bucket.
-  t.regex(shown.stdout, /ETA: about 12 s to apply \(me 1, customFields 1, search 1, get 12, patch 12 calls; paced at search 20, get 60, patch 60 per a minute\)/);
+  t.regex(shown.stdout, /ETA: about 12 s to apply \(me 1, customFields 1, search 1, get 12, patch 12 calls; paced at search 20, get 60, patch 60 per minute\)/);
   const members = chosen.filter((c) => c.portal_role === 'member').length;
   if (members > 0) t.regex(shown.stdout, new RegExp(`portal_role: "member" → "admin"  × ${members}\\n`));
 

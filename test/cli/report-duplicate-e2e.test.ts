@@ -90,9 +90,10 @@ test('a row that duplicated an earlier one by a secondary email names that line 
   const again = await importFile(t, emulator, first.errorsPath, 'hubspot');
   t.like(again.stats, { total: 1, failed: 1, updated: 0 });
   t.deepEqual([again.errors[0]?._error_field, again.errors[0]?._error_message], ['emails', expected]);
-  // The report of the report: its _line is the first report's (2), the message still names the original file's lines.
+  // The report of the report: its _line is still the original file's (8), and so are the lines its message names.
+  t.is(again.errors[0]?._line, '8');
   const third = await importFile(t, emulator, again.errorsPath, 'hubspot');
-  t.is(third.errors[0]?._line, '2');
+  t.is(third.errors[0]?._line, '8');
   t.is(third.errors[0]?._error_message, expected);
 });
 

@@ -311,6 +311,16 @@ test('--create-accounts: the dry run lists the accounts it would create; the rea
   t.is(again.stats.created, 0);
 });
 
+test('without --create-accounts, the hint names only what --create-accounts would create; a name it would match nearly is said apart', async (t) => {
+  const emulator = await startEmulator(t);
+  const dry = await run(t, emulator, join(SAMPLES, 'hubspot-contacts.csv'), { from: 'hubspot', defaultCountry: 'US', dryRun: true });
+  t.true(dry.notes.includes('accounts: no account for "Vandelay Industries" (1) (--create-accounts creates them)'), dry.notes.join('\n'));
+  t.true(
+    dry.notes.some((n) => /^accounts: with --create-accounts, these would be associated with an existing account, not created: "Umbrella" \(1\) → "Umbrella \(no external id\)" \S+ \(the email's domain umbrella\.example\)$/.test(n)),
+    dry.notes.join('\n'),
+  );
+});
+
 function accountsNamed(emulator: Emulator, name: string): string | undefined {
   return emulator.store.org.accounts.find((a) => a.name === name)?.id;
 }

@@ -67,3 +67,10 @@ test('a plan cut short is said to be incomplete, with the command that made it w
   t.throws(() => parsePlan('{"a":', 'p.json'), { message: /not a plan file \(not JSON\)/ });
   t.throws(() => parsePlan(text.replace('"version": 1', '"version": 1,,'), 'p.json'), { message: /not a plan file \(not JSON\)/ });
 });
+
+test('PLAN_STALE shows --max-age as given and the age of a young plan in seconds, never rounded to 0 or 1 min', (t) => {
+  const now = Date.parse('2026-01-01T12:00:40Z');
+  const plan = { target: { host: 'h' }, createdAt: '2026-01-01T12:00:00Z' } as unknown as Parameters<typeof checkPlanTarget>[0];
+  t.throws(() => checkPlanTarget(plan, { host: 'h', baseUrl: 'https://h' }, { now, maxAgeMs: 30_000, maxAge: '30s', path: 'p.json' }), { code: 'PLAN_STALE', message: /made 40 s ago .*, more than --max-age 30s\. / });
+  t.throws(() => checkPlanTarget(plan, { host: 'h', baseUrl: 'https://h' }, { now, maxAgeMs: 360, maxAge: '0.0001', path: 'p.json' }), { message: /more than --max-age 0\.0001\. / });
+});

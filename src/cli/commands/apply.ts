@@ -1,3 +1,4 @@
+import { counted } from '../../plural.js';
 import { askToConfirm } from '../confirm.js';
 import type { Argv, CommandModule } from 'yargs';
 import { contextOf } from '../args.js';
@@ -54,7 +55,7 @@ function describeSavedPlan(plan: SavedPlan, now: number, applied: readonly Saved
   const lines = [
     `Plan ${plan.hash.slice(0, 12)}, made ${formatAge(now - Date.parse(plan.createdAt))} ago (${plan.createdAt}) by pylon-contacts ${plan.tool.version}: ${plan.command}`,
     `Target: ${describeTarget(plan.target)}`,
-    `  ${changes.toLocaleString('en-US')} contacts change${plan.sync ? `, ${removals.toLocaleString('en-US')} removals (--sync)` : ''}${of}`,
+    `  ${counted(changes, 'contact')} ${changes === 1 ? 'changes' : 'change'}${plan.sync ? `, ${counted(removals, 'removal')} (--sync)` : ''}${of}`,
   ];
   const kinds = new Map<string, number>();
   for (const c of applied) for (const ch of c.changes) kinds.set(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`, (kinds.get(`${ch.column}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`) ?? 0) + 1);
@@ -71,7 +72,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
       .options(apiCommandOptions)
       .positional('plan', { type: 'string', describe: 'The plan file (JSON) written by update or import --plan-out', demandOption: true })
       .option('force', { ...forceOption.force, describe: 'Apply to contacts whose values changed since the plan too' })
-      .option('max-age', { type: 'string', default: '24h', describe: 'Refuse a plan older than this (90m, 24h, 2d)' })
+      .option('max-age', { type: 'string', default: '24h', describe: 'Refuse a plan older than this: a number with s, m, h or d (30s, 90m, 24h, 2d); a bare number is hours' })
       // The shared flags below, worded for a plan instead of an input file.
       .option('max-changes', { ...guardOptions['max-changes'], describe: 'Abort with zero writes when the plan changes more contacts than this (its --sync removals included); replaces the --max-changes the plan was made with', defaultDescription: "the plan's" })
       .option('max-removals', { ...guardOptions['max-removals'], default: undefined, describe: 'Abort with zero writes when the plan removes the value from more contacts than this (--sync); replaces the --max-removals the plan was made with', defaultDescription: "the plan's, else 10" })
@@ -105,7 +106,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
     const plan = await readPlanFile(options.planPath);
     // Another host, or a plan too old, shows without any call: refused before GET /me carries the token there (exit 2).
     // The organisation needs GET /me: it is checked once the target is read.
-    checkPlanTarget(plan, targetOf(options.connection.baseUrl), { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
+    checkPlanTarget(plan, targetOf(options.connection.baseUrl), { now: Date.now(), maxAgeMs: options.maxAgeMs, maxAge: options.maxAge, path: options.planPath });
     const only = options.onlyPath === undefined ? undefined : driftedIds(options.onlyPath);
     const contacts = [...plan.changes, ...plan.removals].filter((c) => !only || only.has(c.id));
     // The summary names what the run applied: with --only, the report's contacts of the plan, not the whole plan.
@@ -155,7 +156,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
             // The journal was begun above: Ctrl-C keeps it for --resume; a failure leaves it unused, and it goes.
             return fatal ? stoppedAtStart(client, false, fatal, startedAt.getTime()) : { ...interruptedAtStart(client, false, startedAt.getTime(), options.journalPath), total: contacts.length, notProcessed: contacts.length };
           }
-          checkPlanTarget(plan, target, { now: Date.now(), maxAgeMs: options.maxAgeMs, path: options.planPath });
+          checkPlanTarget(plan, target, { now: Date.now(), maxAgeMs: options.maxAgeMs, maxAge: options.maxAge, path: options.planPath });
           ctx.stderr.write(describeSavedPlan(plan, Date.now(), contacts));
           // --max-changes counts every contact the plan changes, its --sync removals included (--max-removals guards those alone too).
           const changing = plan.counts.changes + plan.removals.length;
@@ -181,7 +182,7 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
           }
           const total = contacts.length;
           const eta = pacedSeconds(applyCalls(total, options.readBatch), options.connection.rates, options.connection.rateWindowMs);
-          const question = `Apply this plan to ${total.toLocaleString('en-US')} contacts on ${target.host}, about ${describeSeconds(eta)} at the paced rate? Type yes to continue: `;
+          const question = `Apply this plan to ${counted(total, 'contact')} on ${target.host}, about ${describeSeconds(eta)} at the paced rate? Type yes to continue: `;
           // A Ctrl-C at the question is an answer, as a no is: nothing was written, the journal goes.
           const ask = () =>
             askToConfirm(ctx, question, hooks.signal).catch((error: unknown) => {

@@ -73,7 +73,8 @@ function headlineCounts(stats: ExportStats): string {
 
 /** What a run that did not complete left where: the targets as they were, and the only files it wrote (named on the lines below). */
 function nothingPublished(stats: ExportStats): string {
-  if (writtenInPlace(stats)) return `  ${targetOf(stats)} received a partial export: discard it`;
+  // A run that stopped before its first byte (a bad token, say) left stdout or the device empty: nothing to discard.
+  if (writtenInPlace(stats)) return stats.bytes === 0 ? `  nothing was written to ${targetOf(stats)}` : `  ${targetOf(stats)} received a partial export: discard it`;
   const wrote = [stats.errorsPath ? 'its error report' : undefined, stats.manifestPath ? 'the manifest of this failed run' : undefined].filter((s) => s !== undefined);
   const kept = NO_FILE.test(stats.output) ? 'nothing was loaded: the table is as it was' : 'nothing was published: the previous file and any loaded table are as they were';
   return `  ${kept}${wrote.length > 0 ? `; this run wrote only ${wrote.join(' and ')}` : ''}`;
@@ -161,7 +162,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       .example('$0 export contacts.ndjson.gz', 'NDJSON, gzipped')
       .example("$0 export acme.csv --filter 'email~@acme.com' --columns id,name,email", 'A subset, three columns')
       .example('$0 export today.csv --since yesterday.csv.manifest.json', 'Only what changed, plus today.csv.deleted.csv')
-      .example("$0 export 'lake/dt={date}/contacts-{run_id}.csv' --state lake/contacts.state --changes 'changes/dt={date}/changes-{run_id}.csv'", 'Nightly: what changed since the last committed night, whichever night that was; a file per run')
+      .example("$0 export 'lake/contacts/dt={date}/contacts-{run_id}.csv' --state lake/contacts.state --changes 'lake/changes/dt={date}/changes-{run_id}.csv'", 'Nightly: what changed since the last committed night, whichever night that was; a file per run')
       .example("$0 export 'contacts/dt={date}/contacts.parquet'", 'Typed Parquet in a dated partition, schema sidecars, _SUCCESS last')
       .example('$0 export --to duckdb:warehouse.duckdb', 'Load (merge) into the table contacts of a DuckDB file') as unknown as Argv<ExportArgv>,
   handler: async (argv) => {

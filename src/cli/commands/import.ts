@@ -1,3 +1,4 @@
+import { counted } from '../../plural.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -175,7 +176,7 @@ export const importCommand: CommandModule<object, ImportArgv> = {
       ).finally(() => client.close());
       printImportSummary(stats, ctx, { json: false, verb: 'Import plan for', input: argv.file, target: saved?.target ?? targetOf(options.connection.baseUrl) });
       if (saved) {
-        ctx.stderr.write(`Plan written to ${planOut}: ${saved.counts.changes} contacts change; hash ${saved.hash.slice(0, 12)}. Review it with \`pylon-contacts show ${argv.planOut}\`, then: pylon-contacts apply ${argv.planOut}\n`);
+        ctx.stderr.write(`Plan written to ${planOut}: ${counted(saved.counts.changes, 'contact')} ${saved.counts.changes === 1 ? 'changes' : 'change'}; hash ${saved.hash.slice(0, 12)}. Review it with \`pylon-contacts show ${argv.planOut}\`, then: pylon-contacts apply ${argv.planOut}\n`);
         if (argv.json) ctx.stdout.write(JSON.stringify({ planPath: argv.planOut, hash: saved.hash, counts: saved.counts, target: saved.target, createdAt: saved.createdAt }) + '\n');
       }
       ctx.exitCode = importExitCode(stats);

@@ -62,11 +62,12 @@ function describePlan(plan: UpdatePlan): string {
   const verb = `${plan.undo ? 'Undo plan' : 'Plan'}${plan.stats.interrupted || plan.stats.fatal ? ` so far (stopped after ${counted(plan.stats.total, 'row')})` : ''}`;
   lines.push(`${verb}: ${counted(plan.changes, 'contact')} ${plan.changes === 1 ? 'changes' : 'change'}, ${plan.stats.unchanged.toLocaleString('en-US')} unchanged, ${plan.stats.skipped > 0 ? `${plan.stats.skipped.toLocaleString('en-US')} skipped, ` : ''}${counted(plan.stats.failed, 'row')} ${plan.stats.failed === 1 ? 'fails' : 'fail'}.`);
   lines.push(...transitionLines(plan.transitions));
-  if (plan.undo && (plan.stats as { drifted?: number }).drifted) {
-    lines.push(`  ${(plan.stats as { drifted?: number }).drifted} contacts changed since the run and are left as they are (ROW_DRIFTED; --force reverts them anyway)`);
+  const drifted = (plan.stats as { drifted?: number }).drifted ?? 0;
+  if (plan.undo && drifted > 0) {
+    lines.push(`  ${counted(drifted, 'contact')} changed since the run and ${drifted === 1 ? 'is left as it is' : 'are left as they are'} (ROW_DRIFTED; --force reverts them anyway)`);
   }
   if (plan.removals) {
-    lines.push(`Removals (--sync): ${plan.removals.length.toLocaleString('en-US')} contacts not in the file change:`);
+    lines.push(`Removals (--sync): ${counted(plan.removals.length, 'contact')} not in the file ${plan.removals.length === 1 ? 'changes' : 'change'}${plan.removals.length > 0 ? ':' : ''}`);
     lines.push(...transitionLines(plan.removalTransitions ?? []));
     for (const r of plan.removals.slice(0, 10)) lines.push(`    ${r.email ?? r.id}`);
     if (plan.removals.length > 10) lines.push(`    … and ${plan.removals.length - 10} more (all in the plan written with --plan-out)`);
@@ -213,7 +214,7 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     const input = argv.file ?? `contacts where ${argv.where}`;
     if (saved) {
       ctx.stderr.write(
-        `Plan written to ${argv.planOut}: ${saved.counts.changes} contacts change${argv.sync ? `, ${saved.counts.removals} removals` : ''}, for ${describeTarget(saved.target)}; hash ${saved.hash.slice(0, 12)}.\n` +
+        `Plan written to ${argv.planOut}: ${counted(saved.counts.changes, 'contact')} ${saved.counts.changes === 1 ? 'changes' : 'change'}${argv.sync ? `, ${counted(saved.counts.removals, 'removal')}` : ''}, for ${describeTarget(saved.target)}; hash ${saved.hash.slice(0, 12)}.\n` +
           `  Review it with: pylon-contacts show ${argv.planOut}\n  then: pylon-contacts apply ${argv.planOut}   (refused after --max-age, default 24 h, or if edited)\n`,
       );
       // Over --max-changes: the plan is kept for review, and the verdict a dry run gives is given here too (exit 1).
