@@ -115,7 +115,8 @@ test('results on a disk that fills mid-run: exit 1 with the path, the journal ke
   t.regex(first.stderr, /Cannot write .*(results\.csv|\/dev\/full).*(no space|ENOSPC)/i);
   const stats = statsOf(first);
   t.is(stats.failed, 0, 'a full disk is not a row failure');
-  t.true(stats.notProcessed > 0);
+  // The results hold up to 10,000 rows back to write them in line order (REORDER_WINDOW), so with 1,500 rows the
+  // disk may fill only when they are written at the end, after every create: rows done plus rows not sent is all of them.
   t.is(stats.created + stats.notProcessed, rows);
   const journal = join(file, '..', '.contacts.journal.jsonl');
   t.true(existsSync(journal), 'the journal is kept for --resume');
