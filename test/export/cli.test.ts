@@ -139,7 +139,7 @@ test('usage errors exit 2 and write nothing', async (t) => {
     const dir = await tempDir();
     const unknown = await cli(['export', join(dir, 'c.csv'), '--columns', 'id,emial', '--rate', FAST], emulator.url);
     t.is(unknown.code, 2);
-    t.regex(unknown.stderr, /unknown column "emial"; valid columns are id, name, email/);
+    t.regex(unknown.stderr, /unknown column "emial" \(did you mean email\?\); valid columns are id, name, email/);
     const json = await cli(['export', '-', '--json'], emulator.url);
     t.is(json.code, 2);
     t.regex(json.stderr, /Invalid option `--json`/);

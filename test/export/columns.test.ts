@@ -92,7 +92,7 @@ test('--columns with an unknown name is a usage error listing the valid columns'
   const error = t.throws(() => selectColumns(availableColumns(defs), ['id', 'custom.nope', 'mail']));
   t.is(error?.name, 'ConfigError');
   t.is((error as { code?: string }).code, 'CONFIG_UNKNOWN_COLUMNS');
-  t.regex(error!.message, /unknown columns "custom\.nope", "mail"; valid columns are id, name, email, .*custom\.contact\.salesforce\.Id \(the default set\) and external_ids, account_external_ids, integration_user_ids \(on request\)$/);
+  t.regex(error!.message, /unknown columns "custom\.nope"(?: \(did you mean [^)]*\))?, "mail" \(did you mean email\?\); valid columns are id, name, email, .*custom\.contact\.salesforce\.Id \(the default set\) and external_ids, account_external_ids, integration_user_ids \(on request\)$/);
 });
 
 test('--columns can ask for the id lists, which the default set leaves out', (t) => {
