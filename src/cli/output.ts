@@ -29,6 +29,9 @@ export function importExitCode(stats: ImportStats): number {
  * The summary's undo line. A run stopped by an error (a full disk, say) may not have written the undo
  * rows of its last changes, or the file at all: they are in its journal, and --resume completes the file.
  */
+/** The drift line's verb for its count: "was left as it is" for one contact. */
+const leftAsIs = (count: number) => (count === 1 ? 'was left as it is' : 'were left as they are');
+
 function undoLine(stats: ImportStats, path: string): string {
   const resume = stats.journalPath ? 'run the same command with --resume: it finishes the run and completes the undo file from the journal' : undefined;
   if (!existsSync(path)) {
@@ -37,7 +40,7 @@ function undoLine(stats: ImportStats, path: string): string {
   if (stats.fatal && resume) return `  undo file: ${path} (incomplete: it may lack the previous values of the last contacts changed; ${resume})`;
   const kept = stats.undoKeepsExternalIds ?? 0;
   // Never "restores the previous values" when part of a change cannot be put back: say which.
-  const except = kept > 0 ? `, except the external ids of ${n(kept)} contacts, changed by an interrupted run that did not record their label: those stay (put them back in Pylon if they must)` : '';
+  const except = kept > 0 ? `, except the external ids of ${counted(kept, 'contact')}, changed by an interrupted run that did not record their label: those stay (put them back in Pylon if they must)` : '';
   return `  undo file: ${path} (pylon-contacts update ${path} restores the previous values${except})`;
 }
 
@@ -97,11 +100,11 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
   const drifted = (stats as ImportStats & { drifted?: number }).drifted ?? 0;
   if (drifted > 0 && options.undoRetry) {
     // The report holds the undo rows as written (with the values the run set): applied again, it is checked again.
-    lines.push(`  drifted: ${n(drifted)} contacts changed since the run and were left as they are (ROW_DRIFTED in ${stats.errorsPath})`);
+    lines.push(`  drifted: ${counted(drifted, 'contact')} changed since the run and ${leftAsIs(drifted)} (ROW_DRIFTED in ${stats.errorsPath})`);
     lines.push(`    to revert exactly those contacts anyway: ${options.undoRetry} --force`);
   } else if (drifted > 0) {
     // The report holds the planned values: importing it would override the edits made since, unchecked.
-    lines.push(`  drifted: ${n(drifted)} contacts changed since the plan and were left as they are (ROW_DRIFTED in ${stats.errorsPath})`);
+    lines.push(`  drifted: ${counted(drifted, 'contact')} changed since the plan and ${leftAsIs(drifted)} (ROW_DRIFTED in ${stats.errorsPath})`);
     lines.push('    the report holds the planned values, not the current ones: do not import it. Make a new plan to review the current values');
     if (options.driftHint) lines.push(`    or apply the plan to exactly those contacts anyway: ${options.driftHint}`);
   }

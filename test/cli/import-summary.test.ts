@@ -32,3 +32,14 @@ test('counts of one take the singular: "1 row read", "1 row — …" not process
   t.regex(out.stderr, /^ {2}not processed: 1 row — /m);
   t.notRegex(out.stderr, /\b1 rows\b|\b1 contacts\b/);
 });
+
+test('the drift line takes the singular for one contact: "1 contact changed since the plan and was left as it is"', (t) => {
+  for (const [drifted, expected] of [
+    [1, /^ {2}drifted: 1 contact changed since the plan and was left as it is \(ROW_DRIFTED in contacts\.errors\.csv\)$/m],
+    [3, /^ {2}drifted: 3 contacts changed since the plan and were left as they are \(ROW_DRIFTED in contacts\.errors\.csv\)$/m],
+  ] as const) {
+    const { ctx, out } = cliContext({}, '/');
+    printImportSummary({ ...resumedStats(), resumed: 0, drifted } as ReturnType<typeof resumedStats>, ctx, { json: false, verb: 'Apply', input: 'plan.json' });
+    t.regex(out.stderr, expected);
+  }
+});
