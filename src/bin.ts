@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: a Ctrl-C while the other modules load gets a message and exit 130, not a silent death.
+import './cli/early-interrupt.js';
 import { hideBin } from './cli/yargs.js';
 import { runCli } from './cli/index.js';
 import { processContext } from './cli/context.js';

@@ -71,3 +71,25 @@ export function onInterrupt(stderr: NodeJS.WritableStream = process.stderr, opti
     },
   };
 }
+
+let beforeRunInstalled = false;
+
+/**
+ * Ctrl-C while the process is still starting (loading its modules, reading its
+ * flags: about half a second), before any run's handler is live. Without a
+ * handler the signal's default action ended the process silently. This one
+ * says what happened and exits 130, the code of an interrupted run. It acts only
+ * while it is the sole listener: a run's handler, the emulator's, or the one
+ * that takes over after a run (afterRun) each decide for themselves.
+ */
+export function interruptBeforeRun(stderr: NodeJS.WritableStream = process.stderr): void {
+  if (beforeRunInstalled) return;
+  beforeRunInstalled = true;
+  const handler = (sig: NodeJS.Signals) => {
+    if (process.listenerCount(sig) > 1) return;
+    stderr.write(`\n${sig}: stopped while starting, before anything was sent to Pylon or written (exit 130)\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
