@@ -87,7 +87,10 @@ export function interruptBeforeRun(stderr: NodeJS.WritableStream = process.stder
   beforeRunInstalled = true;
   const handler = (sig: NodeJS.Signals) => {
     if (process.listenerCount(sig) > 1) return;
-    stderr.write(`\n${sig}: stopped while starting, before anything was sent to Pylon or written (exit 130)\n`);
+    const message = `${sig}: stopped while starting, before anything was sent to Pylon or written`;
+    stderr.write(`\n${message} (exit 130)\n`);
+    // --json promises an object on stdout for a run-level error (cli/index.ts): the same one here.
+    if (process.argv.includes('--json')) process.stdout.write(JSON.stringify({ error: { code: 'RUN_ABORTED', message, exitCode: 130 } }) + '\n');
     process.exit(130);
   };
   process.on('SIGINT', handler);

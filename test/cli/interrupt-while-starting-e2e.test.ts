@@ -37,8 +37,16 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     t.regex(stopped.stderr, new RegExp(`${signal}: stopped while starting, before anything was sent to Pylon or written \\(exit 130\\)`));
     t.notRegex(stopped.stderr, /\n\s+at /, 'no stack trace');
     t.false(`${stopped.stderr}${stopped.stdout}`.includes('secret-token-123'));
+    t.is(stopped.stdout, '', 'without --json, nothing on stdout');
   });
 }
+
+test('SIGINT while starting with --json: the error object on stdout', async (t) => {
+  const dir = tempDir(t);
+  const stopped = await run(['show', join(dir, 'plan.json'), '--json'], 'SIGINT');
+  t.is(stopped.code, 130, stopped.stderr);
+  t.deepEqual(JSON.parse(stopped.stdout), { error: { code: 'RUN_ABORTED', message: 'SIGINT: stopped while starting, before anything was sent to Pylon or written', exitCode: 130 } });
+});
 
 test('the start-up handler steps aside once the emulator has its own: SIGINT stops the emulator the way it always did (exit 0)', async (t) => {
   const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
