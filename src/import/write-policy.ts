@@ -142,8 +142,15 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
     try {
       // Journaled once the request leaves the pacer: a create still queued at a stop was never sent.
       const body = key ? { ...plan.body, external_ids: [...(plan.body.external_ids ?? []), { external_id: key, label: IDEMPOTENCY_LABEL }] } : plan.body;
-      const res = await client.createContact(body, { signal, onSent: once(() => ctx.beforeSend?.(row.line)) });
-      if (email) await ctx.visibility?.measure(email, res.data.id);
+      let sentAt: number | undefined;
+      const res = await client.createContact(body, {
+        signal,
+        onSent: once(() => {
+          sentAt = Date.now();
+          ctx.beforeSend?.(row.line);
+        }),
+      });
+      if (email) await ctx.visibility?.measure(email, res.data.id, sentAt);
       return { outcome: 'created', id: res.data.id, requestId: res.requestId };
     } catch (error) {
       // A duplicate may also be refused without `exists_id` (undocumented): the email's holder is looked up.
