@@ -10,7 +10,7 @@ import type { Contact } from '../pylon/types.js';
 import { externalIdConflict } from './identity.js';
 import { unclearedIssue, type ServerMemory } from './clears.js';
 import { planRow, type FieldChange, type Plan, type PlanContext } from './plan.js';
-import type { RowIssue } from './desired.js';
+import { rowCodeOfApiError, rowMessageOfApiError, type RowIssue } from './desired.js';
 import type { Pool } from '../run/pool.js';
 import type { RunControl } from '../run/run-control.js';
 import type { UndoWriter } from '../run/undo-writer.js';
@@ -231,9 +231,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       const api = error instanceof PylonApiError ? error : undefined;
       try {
         await ledger.fail({ ...row, email }, {
-          code: api && api.status !== undefined && api.status < 500 ? 'ROW_API_REJECTED' : 'ROW_API_FAILED',
+          code: rowCodeOfApiError(api),
           field: guessField(api),
-          message: api ? api.errors.join('; ') || api.message : String(error),
+          message: rowMessageOfApiError(api, error),
         }, { status: api?.status, requestId: api?.requestId, ...(plan.action === 'update' ? { id: plan.id } : {}) }); // an update's contact is known
       } catch (reportError) {
         control.judge(reportError);
