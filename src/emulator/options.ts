@@ -82,6 +82,8 @@ export interface EmulatorOptionsInput {
   searchMaxValues?: number;
   /** New and changed contacts are invisible to search for this long (ms). */
   searchLagMs?: number;
+  /** Largest request body taken; a larger one gets 413 (Payload Too Large), as a server or proxy in front of Pylon answers. */
+  maxBodyBytes?: number;
   /** Contacts inserted and deleted while GET /contacts is walked: this many of each (0 = off). */
   listChurn?: number;
   latencyMs?: number;
@@ -124,6 +126,7 @@ export interface EmulatorOptions {
   maxPageSize: number;
   searchMaxValues: number;
   searchLagMs: number;
+  maxBodyBytes: number;
   listChurn: number;
   latencyMs: number;
   jitterMs: number;
@@ -181,6 +184,7 @@ const FLAG: Record<string, string> = {
   maxPageSize: '--max-page-size',
   searchMaxValues: '--search-max-values',
   searchLagMs: '--search-lag-ms',
+  maxBodyBytes: '--max-body-bytes',
   listChurn: '--list-churn',
   latencyMs: '--latency-ms',
   jitterMs: '--jitter-ms',
@@ -248,6 +252,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     maxPageSize: numberIn('maxPageSize', input.maxPageSize, 1, 999, 999),
     searchMaxValues: numberIn('searchMaxValues', input.searchMaxValues, 0, 1_000_000, 0),
     searchLagMs: numberIn('searchLagMs', input.searchLagMs, 0, 600_000, 0),
+    maxBodyBytes: numberIn('maxBodyBytes', input.maxBodyBytes, 1, 64 * 1024 * 1024, 1024 * 1024),
     listChurn: numberIn('listChurn', input.listChurn, 0, 1_000_000, 0),
     latencyMs: numberIn('latencyMs', input.latencyMs, 0, 600_000, 0),
     jitterMs: numberIn('jitterMs', input.jitterMs, 0, 600_000, 0),

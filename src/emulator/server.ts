@@ -16,14 +16,12 @@ import { matchRoute } from './routes.js';
 import type { EmulatorContext, PipelineDeps } from './context.js';
 
 export const INSPECT_PREFIX = '/_emulator/';
-const MAX_BODY_BYTES = 1024 * 1024;
-
 export type { PipelineDeps } from './context.js';
 
 /** Waits without keeping the process alive once the server is closed. */
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
   if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -31,10 +29,10 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
     let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
+      if (size > maxBytes) tooLarge = true;
       else chunks.push(chunk);
     });
-    req.on('end', () => (tooLarge ? reject(new ApiError(413, CODES.invalidRequest, MSG.bodyTooLarge(MAX_BODY_BYTES))) : resolve(Buffer.concat(chunks))));
+    req.on('end', () => (tooLarge ? reject(new ApiError(413, CODES.invalidRequest, MSG.bodyTooLarge(maxBytes))) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
 }
@@ -95,7 +93,7 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
     const requestId = nextRequestId();
     const headers: Headers = {};
     try {
-      const raw = await readBody(req);
+      const raw = await readBody(req, options.maxBodyBytes);
       const delay = options.latencyMs + (options.jitterMs > 0 ? Math.round(jitter.next() * options.jitterMs) : 0);
       if (delay > 0) await sleep(delay);
       const method = req.method ?? 'GET';

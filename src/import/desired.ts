@@ -87,3 +87,20 @@ export const ROW_ISSUE_CODES = [
 ] as const;
 
 export type RowIssueCode = (typeof ROW_ISSUE_CODES)[number];
+
+/**
+ * A row's code for a write the server refused or kept failing: a 413 (Payload Too Large, from a server or a proxy in
+ * front of it that takes less than this tool's 1 MiB) is the row's size, as the check before the call says
+ * (ROW_TOO_LARGE); any other 4xx a refusal; the rest a failure.
+ */
+export function rowCodeOfApiError(api: { status?: number } | undefined): RowIssueCode {
+  if (api?.status === 413) return 'ROW_TOO_LARGE';
+  return api && api.status !== undefined && api.status < 500 ? 'ROW_API_REJECTED' : 'ROW_API_FAILED';
+}
+
+/** The message for `rowCodeOfApiError`'s code: the server's words, and for a 413 what to do about it. */
+export function rowMessageOfApiError(api: { status?: number; errors: readonly string[]; message: string } | undefined, error: unknown): string {
+  const words = api ? api.errors.join('; ') || api.message : String(error);
+  if (api?.status !== 413) return words;
+  return `The server refused the write as too large (413 Payload Too Large: ${words}); nothing was written for this row. Shorten its longest values (a pasted document in a name or a custom field?) and import it again`;
+}

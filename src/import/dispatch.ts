@@ -10,7 +10,7 @@ import type { Contact } from '../pylon/types.js';
 import { externalIdConflict } from './identity.js';
 import { unclearedIssue, type ServerMemory } from './clears.js';
 import { planRow, type FieldChange, type Plan, type PlanContext } from './plan.js';
-import type { RowIssue } from './desired.js';
+import { rowCodeOfApiError, rowMessageOfApiError, type RowIssue } from './desired.js';
 import type { Pool } from '../run/pool.js';
 import type { RunControl } from '../run/run-control.js';
 import type { UndoWriter } from '../run/undo-writer.js';
@@ -202,6 +202,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   let predictionNoted = false;
   /** The line of the row that took each contact matched: one contact, one row, whichever of its emails each row names. */
   const contactLines = new Map<string, number>();
+  const claimCreated = (id: string, line: number) => {
+    if (!contactLines.has(id)) contactLines.set(id, line);
+  };
 
   /** Sends one planned write and records its outcome (or defers an uncertain create). Never rejects. */
   const write = async (row: ChunkRow, plan: WritePlan, resend = false): Promise<void> => {
@@ -215,7 +218,11 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       const result = await policy.write(row, plan, { resend });
       if (result.outcome === 'uncertain') deferred.push({ row, plan: plan as Deferred['plan'], sentAt: result.sentAt ?? Date.now(), lateMs: result.lateMs ?? late });
       else if (result.issue) await ledger.fail({ ...row, email }, result.issue, { id: result.id, requestId: result.requestId });
-      else await ledger.record({ ...row, email }, result.outcome, { id: result.id, requestId: result.requestId, message: result.message });
+      else {
+        // The contact a create made is the row's, as a contact it matched is: a later row naming it (by its id) is a duplicate.
+        if (result.outcome === 'created' && result.id !== undefined) claimCreated(result.id, row.line);
+        await ledger.record({ ...row, email }, result.outcome, { id: result.id, requestId: result.requestId, message: result.message });
+      }
     } catch (error) {
       if (control.judge(error) === 'stop') {
         ledger.notProcessed();
@@ -224,9 +231,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       const api = error instanceof PylonApiError ? error : undefined;
       try {
         await ledger.fail({ ...row, email }, {
-          code: api && api.status !== undefined && api.status < 500 ? 'ROW_API_REJECTED' : 'ROW_API_FAILED',
+          code: rowCodeOfApiError(api),
           field: guessField(api),
-          message: api ? api.errors.join('; ') || api.message : String(error),
+          message: rowMessageOfApiError(api, error),
         }, { status: api?.status, requestId: api?.requestId, ...(plan.action === 'update' ? { id: plan.id } : {}) }); // an update's contact is known
       } catch (reportError) {
         control.judge(reportError);
@@ -450,7 +457,10 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
           parts.onUncertainCreate?.(email, item.row.line);
           try {
             const [found] = await findByEmail(client, email, signal);
-            if (found) await ledger.record({ ...item.row, email }, 'created', { id: found.id });
+            if (found) {
+              claimCreated(found.id, item.row.line);
+              await ledger.record({ ...item.row, email }, 'created', { id: found.id });
+            }
             else missing.push(item);
           } catch (error) {
             if (control.judge(error) === 'stop') ledger.notProcessed();
@@ -535,9 +545,10 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     finishOtherRecords,
     planned,
     replayed(line, previous) {
-      // The rows that took their contact in that run: any outcome reached past the claim in dispatchRow. A create
-      // found no contact there, and a duplicate or a taken email failed before it; those took none.
-      if (previous.id === undefined || previous.o === 'created') return;
+      // The rows that took their contact in that run: any outcome reached past the claim in dispatchRow, and a create
+      // (its contact is the row's, whether this run or an earlier resume made or recovered it). A duplicate or a taken
+      // email failed before the claim; those took none.
+      if (previous.id === undefined) return;
       if (previous.o === 'failed' && (previous.code === 'ROW_DUPLICATE_IN_FILE' || previous.code === 'ROW_EMAIL_TAKEN')) return;
       if (!contactLines.has(previous.id)) contactLines.set(previous.id, line);
     },

@@ -85,16 +85,24 @@ type Exchange = { response: Response<string> } | { error: unknown };
 const WRITES: ReadonlySet<EndpointKey> = new Set(['create', 'patch', 'delete']);
 
 /**
+ * A 400's words about the `limit` parameter itself ("limit must be between 1 and 100", "invalid limit", "'limit' is too
+ * large", "limit: must be ≤ 100"), not any sentence holding the word: "filter values exceed the limit of 25" or "rate limit"
+ * is another error, surfaced as it is rather than answered by asking for smaller pages.
+ */
+const LIMIT_REFUSED =
+  /(?<!\b(?:rate|values?|filter|size|length|character|request|body)\s)(?:["'`]limit["'`]|\blimit\b(?!\s+of\b))\s*(?:[:=]|must\b|should\b|is\b|has\b|exceeds?\b|cannot\b|can't\b|may\b|out of range\b|too\b|not\b|parameter\b)|\b(?:invalid|bad|maximum|max)\s+(?:value\s+(?:for|of)\s+)?(?:the\s+)?(?:["'`]limit["'`]|limit\b)(?!\s+of\b)/i;
+
+/**
  * The page size to try after `error` refused `size`, or undefined when the error is not a
  * refused page size. Pylon's docs allow 1–999, but a server (or proxy) may cap it lower and
- * say so in a 400 about `limit`: the largest number below `size` the message names (N-1 for
+ * say so in a 400 about `limit` (LIMIT_REFUSED; the caller only asks when its request carried one): the largest number below `size` the message names (N-1 for
  * "less than N"), else half of `size`.
  */
 export function smallerPageSize(error: unknown, size: number): number | undefined {
   if (!(error instanceof PylonApiError) || error.status !== 400 || size <= 1) return undefined;
   // Pylon's own words when it sent some: the CLI's message also holds the status and request id.
   const text = error.errors.length > 0 ? error.errors.join(' ') : error.message.replace(/\b(?:with|returned) \d{3}\b|\(request_id [^)]*\)/g, '');
-  if (!/\blimit\b/i.test(text)) return undefined;
+  if (!LIMIT_REFUSED.test(text)) return undefined;
   const named = [...text.matchAll(/(less than\s+)?(\d+)/gi)]
     .map((m) => Number(m[2]) - (m[1] ? 1 : 0))
     .filter((n) => Number.isSafeInteger(n) && n >= 1 && n < size);

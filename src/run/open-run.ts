@@ -85,8 +85,9 @@ export async function openRun<S extends ImportStats>(spec: OpenRunSpec<S>): Prom
       journal = openJournal(spec.journal.path, spec.journal.key, spec.journal.resume, spec.journal.hold);
       if (journal.previous.size > 0) spec.onNote?.(`resuming: ${journal.previous.size} ${spec.kind === 'apply' ? 'contacts' : 'rows'} already done in an earlier run`);
     }
-    errors = await createErrorReport(spec.errors.path, spec.errors.header);
-    // In the input's line order, whatever order the rows' writes ended in.
+    // Both in the input's line order, whatever order the rows' writes ended in (someone fixing rows by hand reads the
+    // error report from the top); what is held back is written when the run closes or stops (Ctrl-C, a fatal error).
+    errors = inLineOrder(await createErrorReport(spec.errors.path, spec.errors.header));
     results = spec.results ? inLineOrder(await createResultsReport(spec.results.path, spec.results.withChanges)) : undefined;
     if (spec.undo) undo = await createUndoWriter(spec.undo.path, spec.undo.fieldColumns, spec.undo.organizationId, { skipEmpty: spec.undo.skipEmpty });
     let lastProgress = 0;

@@ -67,10 +67,10 @@ export function createResultsReport(path: string, withChanges: boolean): Promise
 }
 
 /**
- * Rows a results file holds back to put them in line order: rows end out of order when writes run
- * side by side (a slow answer finishes after later rows), and a row is written once this many rows
- * came after it. Bounded, so a million-row file is never held: a row later than this many others
- * (an uncertain create looked up again at the end of the run) is written where it ends.
+ * Rows a results file or an error report holds back to put them in line order: rows end out of order
+ * when writes run side by side (a slow answer finishes after later rows), and a row is written once
+ * this many rows of that file came after it. Bounded, so a million-row file is never held: a row later
+ * than this many others (an uncertain create looked up again at the end of the run) is written where it ends.
  */
 export const REORDER_WINDOW = 10_000;
 

@@ -30,7 +30,7 @@ import { holdJournal, type JournalHold, type JournalKey, type Outcome } from '..
 import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
 import type { OutcomeDetail, RowRef } from '../run/ledger.js';
 import { hostOf } from './target.js';
-import type { RowIssue } from '../import/desired.js';
+import { rowCodeOfApiError, rowMessageOfApiError, type RowIssue } from '../import/desired.js';
 import { createImportStats, type ImportStats } from '../import/stats.js';
 import type { PlannedContact } from './plan-file.js';
 import { UNDO_CLEAR_TOKEN } from './undo-rows.js';
@@ -264,7 +264,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         await fail(
           line,
           entry,
-          { code: api && api.status !== undefined && api.status < 500 ? 'ROW_API_REJECTED' : 'ROW_API_FAILED', message: api ? api.errors.join('; ') || api.message : String(error) },
+          { code: rowCodeOfApiError(api), message: rowMessageOfApiError(api, error) },
           { status: api?.status, requestId: api?.requestId },
         );
       }

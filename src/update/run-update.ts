@@ -1,5 +1,6 @@
 import { filtersOnEmail, noteCaseSensitiveEmailFilter } from '../import/lookup.js';
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { processAlive } from '../output/process-alive.js';
 import { createTempDir } from '../output/temp-dir.js';
 import { checkWritable } from '../output/output-file.js';
 import { basename, dirname, join } from 'node:path';
@@ -182,6 +183,7 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
 
     // The plan's outcomes are the run's when there is nothing to change (no write follows): its results go to a
     // staging file beside --results, which becomes the results file then (and goes otherwise: the real run writes its own).
+    if (importOptions.resultsPath) sweepDeadPlanResults(importOptions.resultsPath);
     planResults = !dryRun && !options.planOut && !importOptions.resume && importOptions.resultsPath ? planResultsPathFor(importOptions.resultsPath) : undefined;
     const keepPlanResults = (): string | undefined => {
       if (!planResults || !existsSync(planResults)) return undefined;
@@ -312,6 +314,27 @@ function planResultsPathFor(resultsPath: string): string | undefined {
     // Not there yet: a file is made.
   }
   return join(dirname(resultsPath), `.${basename(resultsPath)}.plan-${process.pid}.csv`);
+}
+
+/**
+ * Removes the plan staging files (and their temporary copies) that runs no longer running left beside the results file:
+ * a run killed with -9 never reaches the `finally` that removes its own. Its pid is in the name; a live run's stay.
+ */
+function sweepDeadPlanResults(resultsPath: string): void {
+  const dir = dirname(resultsPath);
+  const name = basename(resultsPath).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // .<results>.plan-<pid>.csv, and its copy being written, ..<results>.plan-<pid>.csv.<pid>.partial (output-file.ts).
+  const staged = new RegExp(`^\\.\\.?${name}\\.plan-(\\d+)\\.csv(?:\\.\\d+\\.partial)?$`);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return; // no folder yet: nothing was left there
+  }
+  for (const entry of entries) {
+    const pid = staged.exec(entry)?.[1];
+    if (pid !== undefined && !processAlive(Number(pid))) rmSync(join(dir, entry), { force: true });
+  }
 }
 
 /** Asks for confirmation. A Ctrl-C at the question is an answer (nothing was written): the journal goes with the run, as for a no. */

@@ -194,6 +194,7 @@ test('argv → options: every switch', (t) => {
     '--last-page-cursor', 'null', '--latency-ms', '5', '--jitter-ms', '3', '--fault-rate', '0.1', '--drop-rate', '0.05',
     '--slow-rate', '0.2', '--slow-ms', '100', '--random-seed', '77', '--validation', 'lenient', '--empty-string', 'ignored',
     '--create-email', 'required', '--portal-role-slugs', '--search-max-values', '25', '--search-lag-ms', '400', '--list-churn', '3',
+    '--max-body-bytes', '2048',
   ]);
   const options = resolveEmulatorOptions(emulatorOptionsFromArgv(argv));
   t.like(options, {
@@ -212,6 +213,7 @@ test('argv → options: every switch', (t) => {
     lastPageCursor: 'null',
     latencyMs: 5,
     jitterMs: 3,
+    maxBodyBytes: 2048,
     faults: { errorRate: 0.1, dropRate: 0.05, slowRate: 0.2, slowMs: 100 },
     seed: 77,
     validation: 'lenient',

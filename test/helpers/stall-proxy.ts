@@ -9,6 +9,8 @@ export interface Stall {
   reached: Promise<void>;
   /** Lets every later request through, and the held ones too unless `drop` (they are cut off, never sent on). */
   release(options?: { drop?: boolean }): void;
+  /** Holds the requests `matches` picks from now on (after a release), at the same address: `reached` is the new point's. */
+  rearm(matches: (method: string, path: string) => boolean): void;
 }
 
 /** A proxy in front of the emulator that holds the requests `matches` picks until released: a run waits there, at a known point. */
@@ -16,7 +18,7 @@ export async function stallProxy(t: ExecutionContext, target: { url: string }, m
   const upstream = new URL(target.url);
   let stalling = true;
   let arrived!: () => void;
-  const reached = new Promise<void>((resolve) => (arrived = resolve));
+  let reached = new Promise<void>((resolve) => (arrived = resolve));
   const held: Array<{ forward: () => void; drop: () => void }> = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -46,10 +48,17 @@ export async function stallProxy(t: ExecutionContext, target: { url: string }, m
   );
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    reached,
+    get reached() {
+      return reached;
+    },
     release({ drop = false } = {}) {
       stalling = false;
       for (const h of held.splice(0)) (drop ? h.drop : h.forward)();
+    },
+    rearm(next) {
+      matches = next;
+      reached = new Promise<void>((resolve) => (arrived = resolve));
+      stalling = true;
     },
   };
 }

@@ -36,6 +36,7 @@ export interface EmulatorArgv {
   maxPageSize?: number;
   searchMaxValues?: number;
   searchLagMs?: number;
+  maxBodyBytes?: number;
   listChurn?: number;
   latencyMs?: number;
   jitterMs?: number;
@@ -90,6 +91,7 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     maxPageSize: argv.maxPageSize,
     searchMaxValues: argv.searchMaxValues,
     searchLagMs: argv.searchLagMs,
+    maxBodyBytes: argv.maxBodyBytes,
     listChurn: argv.listChurn,
     latencyMs: argv.latencyMs,
     jitterMs: argv.jitterMs,
@@ -155,6 +157,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('max-page-size', { type: 'number', describe: 'Largest limit a list or search takes (Pylon: 999); more gets 400 "limit must be between 1 and N"', defaultDescription: '999' })
       .option('search-max-values', { type: 'number', describe: 'Most values an in/not_in search filter takes; more gets a 400 (0 = no cap)', defaultDescription: '0' })
       .option('search-lag-ms', { type: 'number', describe: 'New and changed contacts are invisible to search for this long', defaultDescription: '0' })
+      .option('max-body-bytes', { type: 'number', describe: 'Largest request body taken; a larger one gets 413 Payload Too Large', defaultDescription: '1048576' })
       .option('list-churn', { type: 'number', describe: 'While GET /contacts is walked, insert and delete this many contacts each (newest-first list, offset cursors)', defaultDescription: '0' })
       .option('latency-ms', { type: 'number', describe: 'Added to every answer', defaultDescription: '0' })
       .option('jitter-ms', { type: 'number', describe: 'Random extra latency, uniform 0..N ms', defaultDescription: '0' })
