@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { basename } from 'node:path';
 import { ConfigError, InternalError, PylonCliError } from '../errors.js';
 import { assembleRecordSource, openInput, type CsvLayout, type RecordItem, type RecordSource } from '../csv/read.js';
-import { badBytesMessage, createDecoder, detectBom, hasBadBytes, markedBytes, marksBadBytes, readBadBytes, resolveEncoding, type Decoder } from '../csv/decode.js';
+import { badBytesMessage, createDecoder, detectBom, hasBadBytes, isSingleByte, looksLikeUtf8, markedBytes, marksBadBytes, readAsUtf8, readBadBytes, resolveEncoding, utf8UnderEncodingMessage, utf8UnderEncodingWarning, type Decoder } from '../csv/decode.js';
 import { MULTI_SEPARATOR } from '../columns.js';
 import { canonicalDecimal } from '../decimal.js';
 import { binaryInputMessage } from '../csv/binary.js';
@@ -55,6 +55,9 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
   let encoding = 'utf8';
   let decoder: Decoder | undefined;
   let warnedBadUtf8 = false;
+  /** A single-byte --encoding was asked for (windows-1252, latin1…), no BOM overriding it: records that are really UTF-8 are caught, as the CSV reader does. */
+  let askedSingleByte = false;
+  let warnedUtf8 = false;
   let bytesRead = 0;
   let finished = false;
   let mode: 'array' | 'ndjson' | undefined;
@@ -258,6 +261,7 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
     if (bom && requestedEncoding !== undefined && requestedEncoding.replace(/-/g, '') !== bom.encoding) {
       warnings.push(`${name} starts with a ${bom.encoding} byte-order mark: decoded as ${bom.encoding}, not ${options.encoding}`);
     }
+    askedSingleByte = bom === undefined && requestedEncoding !== undefined && isSingleByte(encoding);
     decoder = createDecoder(encoding);
     buffer = decoder.write(bytes.subarray(bom?.length ?? 0)) + (finished ? decoder.end() : '');
     while (buffer.trim() === '' && (await more()));
@@ -337,6 +341,18 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
     if (raw.badBytes) {
       const message = badBytesMessage(where(raw.line), raw.badBytes.map((path) => [path, flat.get(path) ?? ''] as const), encoding, raw.byteValues);
       return { line: raw.line, cells, error: { code: 'ROW_ENCODING', message } };
+    }
+    // --encoding windows-1252 (or another single-byte encoding) on UTF-8 bytes: read as asked, they would be stored
+    // as mojibake (`RenÃ©e`), silently. The record fails, its cells read as the UTF-8 they are in the error report.
+    const utf8 = askedSingleByte ? cells.flatMap((cell, i) => (/[^\x00-\x7f]/.test(cell) && looksLikeUtf8(cell, encoding) ? [i] : [])) : [];
+    if (utf8.length > 0) {
+      if (!warnedUtf8) {
+        warnedUtf8 = true;
+        warnings.push(utf8UnderEncodingWarning(name, options.encoding!, where(raw.line).toLowerCase()));
+      }
+      const read = cells.map((cell, i) => (utf8.includes(i) ? readAsUtf8(cell, encoding) : cell));
+      const message = utf8UnderEncodingMessage(where(raw.line), utf8.map((i) => [header[i]!, read[i]!] as const), options.encoding!);
+      return { line: raw.line, cells: read, error: { code: 'ROW_ENCODING', message } };
     }
     const twice = raw.keyTwice ?? fieldTwice(raw.value);
     if (twice) return { line: raw.line, cells, error: { code: 'ROW_FIELD_TWICE', message: `${where(raw.line)} ${twice}` } };
