@@ -84,7 +84,10 @@ test('one NDJSON contact holding an array of objects (its external_ids) is a rec
 
 test('not an array nor NDJSON, empty, truncated: clear INPUT_FORMAT errors', async (t) => {
   const cases: Array<[string, RegExp]> = [
-    ['{\n  "users": [{"id": 1}]\n}\n', /neither a JSON array nor NDJSON: line 1 is not a complete JSON object.*jq '\.users'/],
+    // Pretty-printed, a wrapper gets the message a one-line wrapper gets (naming the key), not the general one.
+    ['{\n  "users": [{"id": 1}]\n}\n', /is one JSON object, not a list of records: its records are inside "users" \(1 object\)\. Unwrap them first, e\.g\. jq '\.users' bad-0\.json > users\.json/],
+    ['{\n  "id": 1\n}\n', /neither a JSON array nor NDJSON: line 1 is not a complete JSON object.*jq '\.users'/],
+    ['{"users": [\n{"id": 1},\n', /neither a JSON array nor NDJSON: line 1 is not a complete JSON object/],
     ['', /is empty: expected a JSON array of objects/],
     ['id,name\n1,a\n', /is not JSON: expected a JSON array/],
     ['[{"id": 1}, {"id": 2', /the JSON array is not closed/],
