@@ -76,14 +76,18 @@ export function resolveBaseUrl(input: { baseUrl?: string; region?: string; env?:
     const regional = REGION_BASE_URLS[region as Region];
     // --region and PYLON_BASE_URL naming different hosts: neither is taken over the other silently (a PYLON_BASE_URL
     // left from an emulator session would send the token and the writes elsewhere, or --region would override it unsaid).
-    if (input.baseUrl === undefined && raw !== undefined && sameHost(raw) !== sameHost(regional)) {
+    // The same goes for --base-url: given both on one command line, --base-url used to win without a word, so a
+    // --region eu left on a command pointed at the emulator (or at a proxy) was simply not what happened.
+    if (raw !== undefined && sameHost(raw) !== sameHost(regional)) {
+      const other = input.baseUrl !== undefined ? '--base-url' : 'PYLON_BASE_URL';
+      const fix = input.baseUrl !== undefined ? 'drop --base-url, or drop --region' : 'unset PYLON_BASE_URL, or drop --region';
       throw new ConfigError(
         'CONFIG_INVALID_OPTION',
-        `--region ${region} (${regional}) and PYLON_BASE_URL (${shownUrl(raw)}) name different hosts: give one of them (unset PYLON_BASE_URL, or drop --region).`,
+        `--region ${region} (${regional}) and ${other} (${shownUrl(raw)}) name different hosts: give one of them (${fix}).`,
         { option: '--region' },
       );
     }
-    if (input.baseUrl === undefined) raw = regional;
+    raw = regional;
   }
   raw ??= DEFAULT_BASE_URL;
   let url: URL;

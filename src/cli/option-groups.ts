@@ -26,7 +26,7 @@ export const connectionOptions = {
   region: {
     type: 'string',
     choices: ['us', 'eu'],
-    describe: 'Use the US or EU API host (ignored when --base-url is given)',
+    describe: 'Use the US or EU API host (refused with a --base-url or PYLON_BASE_URL naming another host)',
   },
   token: {
     type: 'string',

@@ -113,6 +113,21 @@ export function badBytesMessage(where: string, values: ReadonlyArray<readonly [n
   return `${where} holds ${named} (the file was read as windows-1252), kept as the control character${hex.length === 1 ? '' : 's'} of the same value in the error report: ${check}`;
 }
 
+/**
+ * A record whose text is UTF-8 though a single-byte `--encoding` was given (ROW_ENCODING): read as asked it would be
+ * stored as mojibake (`RenÃ©e`). `values` are its suspect cells read as UTF-8, as the error report shows them. Shared
+ * by every text reader (CSV, JSON, NDJSON), so the same bytes get the same message whatever the format.
+ */
+export function utf8UnderEncodingMessage(where: string, values: ReadonlyArray<readonly [name: string, value: string]>, encodingFlag: string): string {
+  const check = `${describeValues(values)}; check ${values.length === 1 ? 'that value' : 'those values'} and import the report again`;
+  return `${where} looks like UTF-8 though --encoding ${encodingFlag} was given (its text would be garbled), read as UTF-8 in the error report: ${check}, or pass --encoding utf8 if the file is UTF-8`;
+}
+
+/** The run's one warning about `utf8UnderEncodingMessage`'s records; `where` is the first of them (`line 3`, `record 3`). */
+export function utf8UnderEncodingWarning(name: string, encodingFlag: string, where: string): string {
+  return `${name} was read as ${encodingFlag} (--encoding), but ${where} holds UTF-8 text: the rows holding it fail with ROW_ENCODING rather than being stored garbled; pass --encoding utf8 (or leave --encoding out) if the file is UTF-8`;
+}
+
 /** `name "José Latin"`, for up to three values (a long value cut at 80 characters), and how many more. */
 export function describeValues(values: ReadonlyArray<readonly [name: string, value: string]>): string {
   // C1 controls (bytes windows-1252 leaves undefined) are written out, or the message would hide them.

@@ -2,7 +2,7 @@ import { open as openFile } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ConfigError, InternalError, PylonCliError, invalidOption } from '../errors.js';
-import { badBytesMessage, createDecoder, describeInvisible, describeValues, detectBom, hasBadBytes, hasUtf8Characters, isSingleByte, isValidUtf8, looksLikeUtf8, markedBytes, marksBadBytes, readAsUtf8, readBadBytes, resolveEncoding, type Decoder } from './decode.js';
+import { badBytesMessage, createDecoder, describeInvisible, describeValues, detectBom, hasBadBytes, hasUtf8Characters, isSingleByte, isValidUtf8, looksLikeUtf8, markedBytes, marksBadBytes, readAsUtf8, readBadBytes, resolveEncoding, utf8UnderEncodingMessage, utf8UnderEncodingWarning, type Decoder } from './decode.js';
 import { hasEnoughToSniff, readSepLine, sniffDelimiter } from './sniff.js';
 import { createTokenizer, type RawRecord, type RecordError, type Tokenizer } from './tokenize.js';
 import { binaryInputMessage } from './binary.js';
@@ -300,15 +300,9 @@ export function createRecordSource(options: RecordSourceOptions): RecordSource {
     // read as asked, they would be stored as mojibake (`RenÃ©e`), silently.
     if (!warnedUtf8) {
       warnedUtf8 = true;
-      warnings.push(`${name} was read as ${options.encoding} (--encoding), but line ${record.line} holds UTF-8 text: the rows holding it fail with ROW_ENCODING rather than being stored garbled; pass --encoding utf8 (or leave --encoding out) if the file is UTF-8`);
+      warnings.push(utf8UnderEncodingWarning(name, options.encoding!, `line ${record.line}`));
     }
-    return {
-      cells,
-      error: {
-        code: 'ROW_ENCODING',
-        message: `Line ${record.line} looks like UTF-8 though --encoding ${options.encoding} was given (its text would be garbled), read as UTF-8 in the error report: ${values}, or pass --encoding utf8 if the file is UTF-8`,
-      },
-    };
+    return { cells, error: { code: 'ROW_ENCODING', message: utf8UnderEncodingMessage(`Line ${record.line}`, namedCells(utf8, cells), options.encoding!) } };
   }
 
   /** The cells at `indexes`, each with its column's name (for `describeValues`). */

@@ -8,6 +8,7 @@
  * walks did not see, until a walk neither meets an id twice nor adds one.
  */
 import { IdSet, idKey } from './id-index.js';
+import { counted } from '../plural.js';
 
 export type RecheckMode = 'auto' | 'always' | 'never';
 
@@ -74,7 +75,7 @@ export class ListTracker {
     if (mode === 'never' || this.check.walks > MAX_RECHECKS) {
       this.check.verdict = 'unverified';
       this.check.note =
-        `the list changed during the export (${this.check.repeated} rows met again${this.check.addedByRecheck ? `, ${this.check.addedByRecheck} contacts found only by a recheck` : ''})` +
+        `the list changed during the export (${counted(this.check.repeated, 'row')} met again${this.check.addedByRecheck ? `, ${counted(this.check.addedByRecheck, 'contact')} found only by a recheck` : ''})` +
         (mode === 'never' ? '; with --recheck never it was not walked again: contacts present throughout may be missing' : `; it was still changing on walk ${this.check.walks}: contacts present throughout may be missing`);
       return false;
     }

@@ -1,4 +1,5 @@
 import { filtersOnEmail, noteCaseSensitiveEmailFilter } from '../import/lookup.js';
+import { counted } from '../plural.js';
 import { resolveFilter } from '../pylon/filter-expr.js';
 import { mkdir, open, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -511,7 +512,7 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageO
     stats.delta!.deleted = 0;
     if (kept > 0) {
       stats.warnings.push(
-        `the list was still changing when the export ended, so the ${kept} contacts of the last committed run it did not meet were kept as they were (in the state${run.load ? ' and the table' : ''}), not reported as deleted; the next run whose list is not unverified settles them`,
+        `the list was still changing when the export ended, so the ${counted(kept, 'contact')} of the last committed run it did not meet ${kept === 1 ? 'was kept as it was' : 'were kept as they were'} (in the state${run.load ? ' and the table' : ''}), not reported as deleted; the next run whose list is not unverified settles them`,
       );
     }
   } else if (run.baseline && (options.deletedPath !== undefined || changeLog)) {
@@ -546,7 +547,7 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageO
     if (run.copyDigest) {
       await run.copyDigest.finish();
       // Every row staged must be in the sum taken from the COPY text, and nothing else.
-      if (run.values.rows !== run.load!.staged) throw new InternalError(`the values hash covers ${run.values.rows} rows, the load staged ${run.load!.staged}`);
+      if (run.values.rows !== run.load!.staged) throw new InternalError(`the values hash covers ${counted(run.values.rows, 'row')}, the load staged ${run.load!.staged}`);
     }
     stats.valuesSha256 = run.values.hex;
     stats.valuesRows = run.values.rows;
@@ -662,12 +663,12 @@ function loadSink(
         // A column dropped from the table by hand comes back empty: the rows are rewritten whatever the baseline says, or it would stay empty for good.
         stats.warnings.push(
           `table ${options.to!.table} had no column ${added.join(', ')} (a new field, or a column dropped by hand): the load added it and rewrote every row to fill it, ` +
-            `so ${counts.updated} rows count as updated though their values may not have changed in Pylon`,
+            `so ${counted(counts.updated, 'row')} ${counts.updated === 1 ? 'counts as updated though its values' : 'count as updated though their values'} may not have changed in Pylon`,
         );
       }
       if (sink.unknownRowHash && counts.updated > 0) {
         stats.warnings.push(
-          `${counts.updated} rows of ${options.to!.table} were rewritten and counted as updated: the table has no kept state saying how its _row_hash values were made, so they were compared as ${ROW_HASH} hashes ` +
+          `${counted(counts.updated, 'row')} of ${options.to!.table} ${counts.updated === 1 ? 'was' : 'were'} rewritten and counted as updated: the table has no kept state saying how its _row_hash values were made, so they were compared as ${ROW_HASH} hashes ` +
             '(rows an older version hashed with sha256 differ once; later nights compare in the kind this load kept)',
         );
       }
@@ -961,8 +962,8 @@ async function warnReplacedPartition(options: ExportOptions, run: OpenRun, stats
   const previous = await readPreviousManifest(options.manifestPath);
   if (!previous || previous.runId === options.runId) return;
   stats.warnings.push(
-    `${options.output} held the ${previous.rows ?? 0} rows of run ${previous.runId ?? previous.startedAt ?? 'unknown'}; this delta replaces that file` +
-      `${options.changesPath !== undefined ? ` (and the change log ${options.changesPath}, if it was that run's)` : ''}, so those rows are no longer in the lake (the table and the state have them); ` +
+    `${options.output} held the ${counted(previous.rows ?? 0, 'row')} of run ${previous.runId ?? previous.startedAt ?? 'unknown'}; this delta replaces that file` +
+      `${options.changesPath !== undefined ? ` (and the change log ${options.changesPath}, if it was that run's)` : ''}, so ${previous.rows === 1 ? 'that row is' : 'those rows are'} no longer in the lake (the table and the state have them); ` +
       'put {time} or {run_id} in the file names to keep one file per run',
   );
 }

@@ -45,6 +45,10 @@ const SECONDARY_UNCHECKED =
   "lookup: no contact on the first page has a secondary email, so it is not known whether Pylon's search matches them; " +
   'a row whose email is only a secondary address of a contact would create a new contact. --lookup list is exact.';
 
+const CASE_UNCHECKED =
+  "lookup: no contact with an email was found, so it is not known whether Pylon's search matches emails whatever their case, nor secondary emails; " +
+  'a row whose email is written in another case than its contact\'s, or is only a secondary address, would create a new contact. --lookup list is exact.';
+
 function matchIn(contacts: Iterable<Contact>, key: LookupKey): Match {
   return matchFirst(key, (part) => matchPart(contacts, part));
 }
@@ -105,8 +109,9 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
 }
 
 async function probeSearch(client: PylonClient, sample: Contact[], signal?: AbortSignal): Promise<{ ok: true; unchecked?: string } | { ok: false; why: string }> {
-  const withEmail = sample.find((c) => c.email && c.email.toUpperCase() !== c.email.toLowerCase());
-  if (withEmail?.email) {
+  const withEmail = await caseProbeContact(client, sample, signal);
+  if (!withEmail) return sample.length > 0 ? { ok: true, unchecked: CASE_UNCHECKED } : { ok: true, unchecked: SECONDARY_UNCHECKED };
+  if (withEmail.email) {
     const swapped = withEmail.email === withEmail.email.toUpperCase() ? withEmail.email.toLowerCase() : withEmail.email.toUpperCase();
     const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values: [swapped] }, limit: 10 }, { signal });
     if (!page.data.some((c) => c.id === withEmail.id)) return { ok: false, why: await missWhy(client, withEmail, 'matches emails case-sensitively here', signal) };
@@ -119,6 +124,22 @@ async function probeSearch(client: PylonClient, sample: Contact[], signal?: Abor
     return { ok: true };
   }
   return { ok: true, unchecked: SECONDARY_UNCHECKED };
+}
+
+/** Whether a contact's email can show search's case rule: it has letters, to be searched for in the other case. */
+const hasCasedEmail = (c: Contact) => !!c.email && c.email.toUpperCase() !== c.email.toLowerCase();
+
+/**
+ * A contact to test search's case rule on: the first in `sample` (a list page) whose email has letters or, when
+ * the page holds none (its contacts have no email), the first of one search for emails holding "@" (one call of the
+ * search budget, made only then). Undefined when neither finds one (the case rule is then not known), or when the
+ * page is empty (an empty organisation: nothing to test, and nothing a search could miss).
+ */
+async function caseProbeContact(client: PylonClient, sample: Contact[], signal?: AbortSignal): Promise<Contact | undefined> {
+  const inSample = sample.find(hasCasedEmail);
+  if (inSample || sample.length === 0) return inSample; // an empty organisation has nothing a search could miss
+  const page = await client.searchContacts({ filter: { field: 'email', operator: 'string_contains', value: '@' }, limit: 100 }, { signal });
+  return page.data.find(hasCasedEmail);
 }
 
 /**
@@ -283,8 +304,9 @@ export function filtersOnEmail(filter: Filter): boolean {
  * Says (once, through `onNote`) when Pylon's search matches emails case-sensitively
  * here, which a filter on `email` (update --where, export --filter) would select by:
  * `email=ann@acme.example` then misses `Ann@Acme.example`. The same probe as
- * `--lookup search`: a contact from the first list page, searched by its email in the
- * other case. Nothing is said when no contact can show it, or search lags.
+ * `--lookup search`: a contact from the first list page (or, when none there has an
+ * email, from one search), searched by its email in the other case. When no contact
+ * can show it, or search lags, the note says the case rule could not be told.
  */
 export async function noteCaseSensitiveEmailFilter(
   client: PylonClient,
@@ -294,13 +316,21 @@ export async function noteCaseSensitiveEmailFilter(
   signal?: AbortSignal,
 ): Promise<void> {
   const first = await client.listContacts({ limit: 100 }, { signal });
-  const withEmail = first.data.find((c) => c.email && c.email.toUpperCase() !== c.email.toLowerCase());
-  if (!withEmail?.email) return;
+  // The first 100 contacts may have no email (contacts created from a chat): one search then finds one that has.
+  const withEmail = await caseProbeContact(client, first.data, signal);
+  const unknown = `${option} tests email, and it could not be told whether Pylon's search matches emails whatever their case here`;
+  if (!withEmail?.email) {
+    if (first.data.length > 0) onNote?.(`${unknown} (no contact with an email was found to test it on): if the selection misses addresses written in another case, ${instead.replace(/^To /, 'to ')}`);
+    return;
+  }
   const swapped = withEmail.email === withEmail.email.toUpperCase() ? withEmail.email.toLowerCase() : withEmail.email.toUpperCase();
   const page = await client.searchContacts({ filter: { field: 'email', operator: 'in', values: [swapped] }, limit: 10 }, { signal });
   if (page.data.some((c) => c.id === withEmail.id)) return;
   const why = await missWhy(client, withEmail, 'matches emails case-sensitively here', signal);
-  if (!why.startsWith('matches')) return;
+  if (!why.startsWith('matches')) {
+    onNote?.(`${unknown} (search ${why}): if the selection misses addresses written in another case, ${instead.replace(/^To /, 'to ')}`);
+    return;
+  }
   onNote?.(
     `${option} tests email, and Pylon's search ${why}: the selection holds only addresses written in the case the filter gives (email=ann@acme.example misses Ann@Acme.example). ${instead}`,
   );

@@ -2,10 +2,11 @@ import type { Readable } from 'node:stream';
 import { basename } from 'node:path';
 import { ConfigError, InternalError, PylonCliError } from '../errors.js';
 import { assembleRecordSource, openInput, type CsvLayout, type RecordItem, type RecordSource } from '../csv/read.js';
-import { badBytesMessage, createDecoder, detectBom, hasBadBytes, markedBytes, marksBadBytes, readBadBytes, resolveEncoding, type Decoder } from '../csv/decode.js';
+import { badBytesMessage, createDecoder, detectBom, hasBadBytes, isSingleByte, looksLikeUtf8, markedBytes, marksBadBytes, readAsUtf8, readBadBytes, resolveEncoding, utf8UnderEncodingMessage, utf8UnderEncodingWarning, type Decoder } from '../csv/decode.js';
 import { MULTI_SEPARATOR } from '../columns.js';
 import { canonicalDecimal } from '../decimal.js';
 import { binaryInputMessage } from '../csv/binary.js';
+import { counted } from '../plural.js';
 
 /**
  * A JSON array (`[{…}, {…}]`) or NDJSON (one object per line) read as records,
@@ -27,6 +28,9 @@ import { binaryInputMessage } from '../csv/binary.js';
  * is read as its source text (`exactNumbers`), never rounded.
  * Memory: the sample, then one chunk and one record.
  */
+
+/** The most text read whole to see whether a file that is not NDJSON is one pretty-printed object wrapping records. */
+const WRAPPER_MAX_CHARS = 64 * 1024 * 1024;
 
 export interface JsonSourceOptions {
   input: string | Readable;
@@ -55,6 +59,9 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
   let encoding = 'utf8';
   let decoder: Decoder | undefined;
   let warnedBadUtf8 = false;
+  /** A single-byte --encoding was asked for (windows-1252, latin1…), no BOM overriding it: records that are really UTF-8 are caught, as the CSV reader does. */
+  let askedSingleByte = false;
+  let warnedUtf8 = false;
   let bytesRead = 0;
   let finished = false;
   let mode: 'array' | 'ndjson' | undefined;
@@ -258,6 +265,7 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
     if (bom && requestedEncoding !== undefined && requestedEncoding.replace(/-/g, '') !== bom.encoding) {
       warnings.push(`${name} starts with a ${bom.encoding} byte-order mark: decoded as ${bom.encoding}, not ${options.encoding}`);
     }
+    askedSingleByte = bom === undefined && requestedEncoding !== undefined && isSingleByte(encoding);
     decoder = createDecoder(encoding);
     buffer = decoder.write(bytes.subarray(bom?.length ?? 0)) + (finished ? decoder.end() : '');
     while (buffer.trim() === '' && (await more()));
@@ -278,6 +286,10 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
       if (!raw) break;
       const parsed = parse(raw);
       if (mode === 'ndjson' && sample.length === 0 && parsed.error) {
+        // A pretty-printed API page ({\n  "users": [\n …) fails on its first line: read whole, it is the wrapper a
+        // one-line page is found to be below, and gets the same message naming the key (it got only the general one).
+        const wrapped = await wholeDocumentWrapper(raw.text ?? '');
+        if (wrapped) throw wrapperError(wrapped);
         throw new ConfigError(
           'INPUT_FORMAT',
           `${name} is neither a JSON array nor NDJSON: line ${raw.line} is not a complete JSON object (${parsed.error.replace(/^Line \d+ /, '')}). A single object such as {"users": [...]} must be unwrapped first, e.g. jq '.users' in.json > users.json`,
@@ -288,21 +300,39 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
       sample.push(parsed);
     }
     const wrapped = mode === 'ndjson' && sample.length === 1 ? wrappedRecords(sample[0]!.value) : undefined;
-    if (wrapped) {
-      // An API page ({"users": [...], "next_page": null, "count": 7}) read as one NDJSON record would be one row whose
-      // columns are the page's keys: "unknown columns: users, next_page", then "no email column". Say where the records are.
-      const path = /^[A-Za-z_][A-Za-z0-9_]*$/.test(wrapped.key) ? `.${wrapped.key}` : `.[${JSON.stringify(wrapped.key)}]`;
-      const file = typeof options.input === 'string' && options.input !== '-' ? basename(options.input) : 'in.json';
-      const out = /^[A-Za-z0-9_-]+$/.test(wrapped.key) ? `${wrapped.key}.json` : 'records.json';
-      throw new ConfigError(
-        'INPUT_FORMAT',
-        `${name} is one JSON object, not a list of records: its records are inside "${wrapped.key}" (${wrapped.count} object${wrapped.count === 1 ? '' : 's'}). Unwrap them first, e.g. jq '${path}' ${file} > ${out}, and import ${out}`,
-        { option: '<file>' },
-      );
-    }
+    // An API page ({"users": [...], "next_page": null, "count": 7}) read as one NDJSON record would be one row whose
+    // columns are the page's keys: "unknown columns: users, next_page", then "no email column". Say where the records are.
+    if (wrapped) throw wrapperError(wrapped);
     header = [...paths.keys()];
     if (header.length === 0) throw new ConfigError('INPUT_FORMAT', `${name} holds no JSON objects`, { option: '<file>' });
     return { header, headerLine: 0, delimiter: '', encoding };
+  }
+
+  /** The records are inside `wrapped.key` of the file's one object: the jq command that takes them out. */
+  function wrapperError(wrapped: { key: string; count: number }): ConfigError {
+    const path = /^[A-Za-z_][A-Za-z0-9_]*$/.test(wrapped.key) ? `.${wrapped.key}` : `.[${JSON.stringify(wrapped.key)}]`;
+    const file = typeof options.input === 'string' && options.input !== '-' ? basename(options.input) : 'in.json';
+    const out = /^[A-Za-z0-9_-]+$/.test(wrapped.key) ? `${wrapped.key}.json` : 'records.json';
+    return new ConfigError(
+      'INPUT_FORMAT',
+      `${name} is one JSON object, not a list of records: its records are inside "${wrapped.key}" (${counted(wrapped.count, 'object')}). Unwrap them first, e.g. jq '${path}' ${file} > ${out}, and import ${out}`,
+      { option: '<file>' },
+    );
+  }
+
+  /**
+   * Whether the file, whose first line (`firstLine`, already taken from the buffer) is no JSON object, is one JSON
+   * object written over several lines that wraps the records. It is read whole for that, up to WRAPPER_MAX_CHARS
+   * (an API page is far smaller); a larger file is not looked at, and gets the general message.
+   */
+  async function wholeDocumentWrapper(firstLine: string): Promise<{ key: string; count: number } | undefined> {
+    while (buffer.length < WRAPPER_MAX_CHARS && (await more()));
+    if (!finished || buffer.length >= WRAPPER_MAX_CHARS) return undefined;
+    try {
+      return wrappedRecords(JSON.parse(`${firstLine}\n${buffer}`));
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -337,6 +367,18 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
     if (raw.badBytes) {
       const message = badBytesMessage(where(raw.line), raw.badBytes.map((path) => [path, flat.get(path) ?? ''] as const), encoding, raw.byteValues);
       return { line: raw.line, cells, error: { code: 'ROW_ENCODING', message } };
+    }
+    // --encoding windows-1252 (or another single-byte encoding) on UTF-8 bytes: read as asked, they would be stored
+    // as mojibake (`RenÃ©e`), silently. The record fails, its cells read as the UTF-8 they are in the error report.
+    const utf8 = askedSingleByte ? cells.flatMap((cell, i) => (/[^\x00-\x7f]/.test(cell) && looksLikeUtf8(cell, encoding) ? [i] : [])) : [];
+    if (utf8.length > 0) {
+      if (!warnedUtf8) {
+        warnedUtf8 = true;
+        warnings.push(utf8UnderEncodingWarning(name, options.encoding!, where(raw.line).toLowerCase()));
+      }
+      const read = cells.map((cell, i) => (utf8.includes(i) ? readAsUtf8(cell, encoding) : cell));
+      const message = utf8UnderEncodingMessage(where(raw.line), utf8.map((i) => [header[i]!, read[i]!] as const), options.encoding!);
+      return { line: raw.line, cells: read, error: { code: 'ROW_ENCODING', message } };
     }
     const twice = raw.keyTwice ?? fieldTwice(raw.value);
     if (twice) return { line: raw.line, cells, error: { code: 'ROW_FIELD_TWICE', message: `${where(raw.line)} ${twice}` } };

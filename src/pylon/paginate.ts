@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { counted } from '../plural.js';
 import type { ApiPage } from './api.js';
 import { PylonCliError } from '../errors.js';
 
@@ -62,7 +63,7 @@ export async function* paginate<T>(fetchPage: FetchPage<T>, options: PaginateOpt
     options.signal?.throwIfAborted();
     if (state.pages >= maxPages) {
       throw new PaginationError(
-        `Stopped after ${state.pages} pages without reaching the last one (the limit is ${maxPages}; raise --max-pages if the org really is that large)`,
+        `Stopped after ${counted(state.pages, 'page')} without reaching the last one (the limit is ${maxPages}; raise --max-pages if the org really is that large)`,
         state.cursor,
         state.pages,
         'page-limit',

@@ -152,7 +152,7 @@ export function renderPlanReview(review: PlanReview): string {
     `  source: ${describeSource(review.source)}`,
     `  guard: ${describeGuard(review.guard, review.removals.length)}`,
     '',
-    `Changes: ${n(review.changes.length)} contacts`,
+    `Changes: ${counted(review.changes.length, 'contact')}`,
     ...contactLines(review.changes),
   ];
   if (review.removals.length > 0) {

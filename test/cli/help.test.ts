@@ -164,6 +164,17 @@ test('a number option given text says what was typed, not NaN; a value outside t
   }
 });
 
+test('--base-url and --region naming different hosts is a usage error before any call, saying which to drop', async (t) => {
+  // --base-url used to win silently: the run went to the emulator (or a proxy) while the command line said --region eu.
+  const run = await runCli(['import', 'x.csv', '--base-url', 'http://127.0.0.1:9', '--region', 'eu'], noServer);
+  t.is(run.code, 2, run.stderr);
+  t.is(
+    withoutCodeLine(run.stderr),
+    'pylon-contacts: --region eu (https://api.eu.usepylon.com) and --base-url (http://127.0.0.1:9) name different hosts: give one of them (drop --base-url, or drop --region).\n',
+  );
+  t.is(run.stdout, '');
+});
+
 test('update --help does not offer --idempotency-key (update never creates a contact); import --help does', async (t) => {
   const update = await runCli(['update', '--help']);
   t.is(update.code, 0, update.stderr);

@@ -201,7 +201,10 @@ test('a JSON file wrapped in an object (an API page): a usage error naming the k
   writeFileSync(page, JSON.stringify({ users, next_page: null, previous_page: null, count: 2 }) + '\n');
   const contacts = join(dir, 'wrapped.json');
   writeFileSync(contacts, JSON.stringify({ contacts: [{ name: 'Cy', email: 'cy@wrap.test' }] }));
-  for (const [file, args, key, count] of [[page, [], 'users', '2 objects'], [page, ['--from', 'zendesk'], 'users', '2 objects'], [contacts, [], 'contacts', '1 object']] as const) {
+  // Pretty-printed (as an API client or jq without -c saves it), the first line is no JSON object: it got only the general message.
+  const pretty = join(dir, 'pretty.json');
+  writeFileSync(pretty, JSON.stringify({ users, next_page: null, previous_page: null, count: 2 }, null, 2) + '\n');
+  for (const [file, args, key, count] of [[page, [], 'users', '2 objects'], [page, ['--from', 'zendesk'], 'users', '2 objects'], [contacts, [], 'contacts', '1 object'], [pretty, [], 'users', '2 objects'], [pretty, ['--from', 'zendesk'], 'users', '2 objects']] as const) {
     const result = await runCli(importArgs(file, ...args), { env: envFor(emulator) });
     t.is(result.code, 2, result.stderr);
     t.regex(result.stderr, new RegExp(`is one JSON object, not a list of records: its records are inside "${key}" \\(${count}\\)\\. Unwrap them first, e\\.g\\. jq '\\.${key}' ${file.split('/').pop()!.replace('.', '\\.')} > ${key}\\.json, and import ${key}\\.json`));

@@ -11,7 +11,7 @@ const baseUrls: Array<[string, Parameters<typeof resolveBaseUrl>[0], string]> = 
   ['flag wins over env', { baseUrl: 'https://example.test', env: { PYLON_BASE_URL: 'https://other.test' } }, 'https://example.test'],
   ['--region eu', { region: 'eu', env: {} }, 'https://api.eu.usepylon.com'],
   ['--region eu with a PYLON_BASE_URL of the same host', { region: 'eu', env: { PYLON_BASE_URL: 'https://api.eu.usepylon.com/' } }, 'https://api.eu.usepylon.com'],
-  ['--region is ignored with --base-url', { region: 'eu', baseUrl: 'http://127.0.0.1:4010', env: {} }, 'http://127.0.0.1:4010'],
+  ['--region with a --base-url of the same host', { region: 'eu', baseUrl: 'https://api.eu.usepylon.com/', env: {} }, 'https://api.eu.usepylon.com'],
   ['loopback http is allowed', { baseUrl: 'http://localhost:4010', env: {} }, 'http://localhost:4010'],
   ['IPv6 loopback', { baseUrl: 'http://[::1]:4010', env: {} }, 'http://[::1]:4010'],
 ];
@@ -31,6 +31,19 @@ const refused: Array<[string, Parameters<typeof resolveBaseUrl>[0], ErrorCode, R
     { region: 'eu', env: { PYLON_BASE_URL: 'http://user:secret@127.0.0.1:4010/' } },
     'CONFIG_INVALID_OPTION',
     /^--region eu \(https:\/\/api\.eu\.usepylon\.com\) and PYLON_BASE_URL \(http:\/\/127\.0\.0\.1:4010\) name different hosts: give one of them \(unset PYLON_BASE_URL, or drop --region\)\.$/,
+  ],
+  // Nor does --base-url silently win over --region when they name different hosts (it used to ignore --region).
+  [
+    '--region and a --base-url of another host',
+    { region: 'eu', baseUrl: 'http://127.0.0.1:4010', env: {} },
+    'CONFIG_INVALID_OPTION',
+    /^--region eu \(https:\/\/api\.eu\.usepylon\.com\) and --base-url \(http:\/\/127\.0\.0\.1:4010\) name different hosts: give one of them \(drop --base-url, or drop --region\)\.$/,
+  ],
+  [
+    '--region us and a --base-url of the EU host',
+    { region: 'us', baseUrl: 'https://api.eu.usepylon.com', env: { PYLON_BASE_URL: 'https://api.usepylon.com' } },
+    'CONFIG_INVALID_OPTION',
+    /^--region us \(https:\/\/api\.usepylon\.com\) and --base-url \(https:\/\/api\.eu\.usepylon\.com\) name different hosts/,
   ],
 ];
 for (const [title, input, code, message] of refused) {

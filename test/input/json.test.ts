@@ -84,7 +84,10 @@ test('one NDJSON contact holding an array of objects (its external_ids) is a rec
 
 test('not an array nor NDJSON, empty, truncated: clear INPUT_FORMAT errors', async (t) => {
   const cases: Array<[string, RegExp]> = [
-    ['{\n  "users": [{"id": 1}]\n}\n', /neither a JSON array nor NDJSON: line 1 is not a complete JSON object.*jq '\.users'/],
+    // Pretty-printed, a wrapper gets the message a one-line wrapper gets (naming the key), not the general one.
+    ['{\n  "users": [{"id": 1}]\n}\n', /is one JSON object, not a list of records: its records are inside "users" \(1 object\)\. Unwrap them first, e\.g\. jq '\.users' bad-0\.json > users\.json/],
+    ['{\n  "id": 1\n}\n', /neither a JSON array nor NDJSON: line 1 is not a complete JSON object.*jq '\.users'/],
+    ['{"users": [\n{"id": 1},\n', /neither a JSON array nor NDJSON: line 1 is not a complete JSON object/],
     ['', /is empty: expected a JSON array of objects/],
     ['id,name\n1,a\n', /is not JSON: expected a JSON array/],
     ['[{"id": 1}, {"id": 2', /the JSON array is not closed/],
@@ -156,6 +159,32 @@ test('--encoding windows-1252: a record holding a byte it leaves undefined fails
     ]);
     t.is(items[1]!.error!.message, 'Line 2 holds the byte 0x9D, which windows-1252 does not define (the file was read as windows-1252), kept as the control character of the same value in the error report: name "Ko\\u009d"; check that value, correct it if wrong, and import the report again (or pass --encoding with the file\'s real encoding)');
     t.deepEqual(warnings, []);
+  }
+});
+
+test('--encoding windows-1252 (or latin1) on UTF-8 bytes: JSON and NDJSON records fail with ROW_ENCODING, read as UTF-8, with one warning, as CSV rows do', async (t) => {
+  // Read as asked, "Renée" would be stored as "RenÃ©e" without a word; a real windows-1252 byte (Zo\xeb) still reads as asked.
+  const utf8 = (text: string) => Buffer.from(text, 'utf8');
+  const latin = (text: string) => Buffer.from(text, 'latin1');
+  const array = join(dir, 'utf8-as-1252.json');
+  writeFileSync(array, Buffer.concat([utf8('[{"name":"Renée Utf8","email":"renee@enc.example"},\n'), latin('{"name":"Zo\xeb","email":"zoe@enc.example"},\n'), utf8('{"name":"Jürgen","email":"jurgen@enc.example","tags":["Café","x"]}]')]));
+  const ndjson = join(dir, 'utf8-as-1252.ndjson');
+  writeFileSync(ndjson, Buffer.concat([utf8('{"name":"Renée Utf8","email":"renee@enc.example"}\n'), latin('{"name":"Zo\xeb","email":"zoe@enc.example"}\n'), utf8('{"name":"Jürgen","email":"jurgen@enc.example","tags":["Café","x"]}\n')]));
+  for (const [path, where] of [[array, 'Record'], [ndjson, 'Line']] as const) {
+    for (const encoding of ['windows-1252', 'latin1']) {
+      const { items, warnings } = await readAll(path, { encoding });
+      t.deepEqual(items.map((i) => [i.line, i.cells, i.error?.code]), [
+        [1, ['Renée Utf8', 'renee@enc.example', ''], 'ROW_ENCODING'],
+        [2, ['Zoë', 'zoe@enc.example', ''], undefined],
+        [3, ['Jürgen', 'jurgen@enc.example', 'Café;x'], 'ROW_ENCODING'],
+      ], `${path} as ${encoding}`);
+      t.is(items[0]!.error!.message, `${where} 1 looks like UTF-8 though --encoding ${encoding} was given (its text would be garbled), read as UTF-8 in the error report: name "Renée Utf8"; check that value and import the report again, or pass --encoding utf8 if the file is UTF-8`);
+      t.regex(items[2]!.error!.message, /: name "Jürgen", tags "Café;x"; check those values/);
+      t.deepEqual(warnings, [`${path} was read as ${encoding} (--encoding), but ${where.toLowerCase()} 1 holds UTF-8 text: the rows holding it fail with ROW_ENCODING rather than being stored garbled; pass --encoding utf8 (or leave --encoding out) if the file is UTF-8`]);
+    }
+    // Read as UTF-8 (the default), the same file's UTF-8 records import; the windows-1252 byte is the one that fails.
+    const { items } = await readAll(path);
+    t.deepEqual(items.map((i) => i.error?.code), [undefined, 'ROW_ENCODING', undefined]);
   }
 });
 

@@ -81,6 +81,9 @@ test('the page cap stops a server that never ends', async (t) => {
   const error = await t.throwsAsync(drain(fetchPage, 5), { instanceOf: PaginationError });
   t.is(n, 5);
   t.regex(error.message, /Stopped after 5 pages .*limit is 5/);
+  n = 0;
+  const one = await t.throwsAsync(drain(fetchPage, 1), { instanceOf: PaginationError });
+  t.regex(one.message, /^Stopped after 1 page without reaching the last one \(the limit is 1;/, 'one page, in the singular');
 });
 
 test('pages are pulled on demand: nothing is requested ahead of the consumer', async (t) => {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { describeSeconds, pacedSeconds, SPEC_RATES } from '../../src/rates.js';
-import { applyCalls, planTotals, reviewPlan } from '../../src/update/plan-review.js';
+import { applyCalls, planTotals, renderPlanReview, reviewPlan } from '../../src/update/plan-review.js';
 import { sealPlan, type PlannedContact, type SavedPlanBody } from '../../src/update/plan-file.js';
 
 test('12,119 changes at the default pace: the PATCH bucket decides, 12,119 s ≈ 3 h 22 min', (t) => {
@@ -43,4 +43,23 @@ test('totals count each kind of change, most frequent first; removals are review
   t.deepEqual(review.totals.removals, [{ column: 'portal_role', from: 'admin', to: 'member', count: 1 }]);
   t.deepEqual(review.calls, { me: 1, customFields: 1, search: 1, get: 4, patch: 4 });
   t.is(review.etaSeconds, 4);
+});
+
+test('a plan of one change says "1 contact", not "1 contacts"', (t) => {
+  const body: SavedPlanBody = {
+    format: 'pylon-contacts-plan',
+    version: 1,
+    tool: { name: 'pylon-contacts', version: '0.0.0' },
+    createdAt: '2026-01-01T00:00:00.000Z',
+    command: 'update',
+    target: { host: 'example.test', baseUrl: 'https://example.test' },
+    source: { kind: 'where', filter: { field: 'email', operator: 'string_contains', value: '@acme.com' } as never },
+    set: { portal_role: 'admin' },
+    counts: { changes: 1, removals: 0, unchanged: 0, failed: 0 },
+    changes: [{ id: 'a', changes: [{ column: 'portal_role', from: 'member', to: 'admin' }] }],
+    removals: [],
+  };
+  const text = renderPlanReview(reviewPlan(sealPlan(body), { path: 'p.json', now: Date.parse('2026-01-01T01:00:00.000Z'), rates: SPEC_RATES, rateWindowMs: 60_000, readBatch: 100 }));
+  t.regex(text, /^Changes: 1 contact$/m);
+  t.notRegex(text, /\b1 contacts\b/);
 });

@@ -163,15 +163,15 @@ export const applyCommand: CommandModule<object, ApplyArgv> = {
           // The plan's own --max-changes (given when it was made) holds unless apply is given one explicitly.
           const maxChanges = options.maxChanges ?? plan.guard?.maxChanges;
           if (maxChanges !== undefined && changing > maxChanges) {
-            const split = plan.removals.length > 0 ? ` (${plan.counts.changes} of the file's, ${plan.removals.length} --sync removals)` : '';
+            const split = plan.removals.length > 0 ? ` (${plan.counts.changes} of the file's, ${counted(plan.removals.length, '--sync removal')})` : '';
             const whose = options.maxChanges === undefined ? `the plan's --max-changes ${maxChanges} (given when it was made; apply it with a larger --max-changes to allow more)` : `--max-changes ${maxChanges}`;
-            throw new ExitError(1, `Stopped before writing anything: the plan changes ${changing} contacts${split}, more than ${whose}.`, 'RUN_GUARD');
+            throw new ExitError(1, `Stopped before writing anything: the plan changes ${counted(changing, 'contact')}${split}, more than ${whose}.`, 'RUN_GUARD');
           }
           // Likewise --max-removals: the plan's own (update --sync --plan-out records it), else 10.
           const maxRemovals = options.maxRemovals ?? plan.guard?.maxRemovals ?? DEFAULT_MAX_REMOVALS;
           if (plan.removals.length > maxRemovals) {
             const whose = options.maxRemovals === undefined && plan.guard?.maxRemovals !== undefined ? `the plan's --max-removals ${maxRemovals} (given when it was made; apply it with a larger --max-removals to allow more)` : `--max-removals ${maxRemovals}`;
-            throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${plan.removals.length} contacts, more than ${whose}.`, 'RUN_GUARD');
+            throw new ExitError(1, `Stopped before writing anything: the plan removes the value from ${counted(plan.removals.length, 'contact')}, more than ${whose}.`, 'RUN_GUARD');
           }
           if (only) {
             const what = `${contacts.length.toLocaleString('en-US')} of the plan's contacts (its ROW_DRIFTED rows)`;

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { counted } from '../../plural.js';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +58,7 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
     let emulator: Awaited<ReturnType<typeof createEmulator>> | undefined;
     try {
       emulator = await createEmulator({ seedFile: join(root, 'samples', 'seed.json'), rateLimits: 'spec', windowMs: WINDOW_MS });
-      say(`Pylon emulator at ${emulator.url}: ${emulator.store.size} contacts, rate limits of Pylon's spec with a ${WINDOW_MS / 1000}-second "minute".`);
+      say(`Pylon emulator at ${emulator.url}: ${counted(emulator.store.size, 'contact')}, rate limits of Pylon's spec with a ${WINDOW_MS / 1000}-second "minute".`);
       for (const contact of [...emulator.store.all()].slice(0, 5)) {
         say(`  ${contact.name} <${contact.email ?? ''}> ${contact.portal_role ?? ''}`);
       }
@@ -151,7 +152,7 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
         if (code !== step.expect) throw new ExitError(EXIT.FATAL, `demo step ${i + 1} exited ${code}, expected ${step.expect}`, 'INTERNAL');
       }
       const records = existsSync(auditLog) ? readFileSync(auditLog, 'utf8').trim().split('\n').length : 0;
-      say(`\nAudit log: ${auditLog} (${records} records: who, where, what and when, for every run that wrote)`);
+      say(`\nAudit log: ${auditLog} (${counted(records, 'record')}: who, where, what and when, for every run that wrote)`);
       const head = readFileSync(exported, 'utf8').split('\n').slice(0, 4).join('\n');
       say(`\nFirst lines of ${exported}:\n${head}\n\nFiles written to ${out}/. Against real Pylon: export PYLON_API_TOKEN=… and run the same commands.`);
     } finally {

@@ -3,6 +3,7 @@
  * SIGINT/SIGTERM. Prints the address on stderr and `PYLON_BASE_URL=…` on stdout.
  */
 import type { Argv, CommandModule } from 'yargs';
+import { counted } from '../../plural.js';
 import { parseEndpointNumbers } from '../../rates.js';
 import { DEFAULT_TOKEN, EMULATOR_ENDPOINTS, type EmulatorOptionsInput, type EndpointKey } from '../../emulator/options.js';
 import { contextOf } from '../args.js';
@@ -176,7 +177,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
     const limits = emulator.options.rateLimits === 'off' && Object.keys(emulator.options.limits).length === 0 ? 'off' : emulator.options.rateLimits;
     // The default token is a public constant; a token given with --token is never echoed.
     const token = emulator.token === DEFAULT_TOKEN ? DEFAULT_TOKEN : 'as given with --token';
-    ctx.stderr.write(`Pylon emulator listening at ${emulator.url} (token: ${token}; ${emulator.store.size} contacts; rate limits ${limits})\n`);
+    ctx.stderr.write(`Pylon emulator listening at ${emulator.url} (token: ${token}; ${counted(emulator.store.size, 'contact')}; rate limits ${limits})\n`);
     const hint = reachHint(argv.host, emulator.port, emulator.url);
     if (hint) ctx.stderr.write(`${hint}\n`);
     ctx.stdout.write(`PYLON_BASE_URL=${emulator.url}\n`);

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { counted } from '../../plural.js';
 import { redact, type ConnectionOptionsInput } from '../../config.js';
 import { resolveExportOptions, type ExportOptionsInput } from '../../export/options.js';
 import { isSpecialFile } from '../../output/output-file.js';
@@ -101,7 +102,7 @@ export function formatExportSummary(stats: ExportStats): string {
   }
   if (stats.changes) lines.push(`  change log ${stats.changes.path}: insert ${n(stats.changes.insert)}, update ${n(stats.changes.update)}, delete ${n(stats.changes.delete)}`);
   if (stats.schemaFiles.length > 0) lines.push(`  schema ${stats.schemaHash?.slice(0, 12)}: ${stats.schemaFiles.join(', ')}`);
-  if (stats.recordErrors > 0) lines.push(`  ${n(stats.recordErrors)} records could not be written${stats.errorsPath ? `: see ${stats.errorsPath}` : ''}`);
+  if (stats.recordErrors > 0) lines.push(`  ${counted(stats.recordErrors, 'record')} could not be written${stats.errorsPath ? `: see ${stats.errorsPath}` : ''}`);
   if (stats.complete && stats.sha256) lines.push(`  sha256 ${stats.sha256}, ${n(stats.bytes)} bytes`);
   if (stats.stoppedAt) {
     const s = stats.stoppedAt;
@@ -114,7 +115,7 @@ export function formatExportSummary(stats: ExportStats): string {
   }
   const check = stats.listCheck;
   if (check.repeated > 0 || check.walks > 1) {
-    lines.push(`  list ${check.verdict} after ${check.walks} walk${check.walks === 1 ? '' : 's'}: ${n(check.repeated)} rows met again (written once), ${n(check.addedByRecheck)} added by a recheck; ${check.note}`);
+    lines.push(`  list ${check.verdict} after ${check.walks} walk${check.walks === 1 ? '' : 's'}: ${counted(check.repeated, 'row')} met again (written once), ${n(check.addedByRecheck)} added by a recheck; ${check.note}`);
   }
   if (stats.manifestPath) lines.push(`  manifest: ${stats.manifestPath}`);
   for (const warning of stats.warnings) lines.push(`  warning: ${warning}`);

@@ -83,7 +83,7 @@ function transitionLines(transitions: UpdatePlan['transitions']): string[] {
 
 function confirmPlan(ctx: CliContext, plan: UpdatePlan, pace: Pace, signal: AbortSignal): Promise<boolean> {
   const removals = plan.removals?.length ?? 0;
-  const count = `${plan.changes.toLocaleString('en-US')} contacts${removals > 0 ? ` (and ${removals.toLocaleString('en-US')} removals)` : ''}`;
+  const count = `${counted(plan.changes, 'contact')}${removals > 0 ? ` (and ${counted(removals, 'removal')})` : ''}`;
   // The real run looks each row up again (one search per --lookup-batch) and sends one PATCH per change, each after a GET
   // that reads the contact again (its own bucket, as the dry run counts it): the slower of the two paces the run.
   const writes = plan.changes + removals;
