@@ -149,7 +149,7 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     // Recorded before the run makes any file, so a kill -9 at any point is undone by the next run (publish-journal.ts).
     const dir = options.journalDir;
     if (dir !== undefined) {
-      journal = await openJournal(dir, { runId: options.runId, load: options.to?.display ?? null, dirs: madeDirs, startedAt: options.runStartedAt }).catch((error: unknown) => {
+      journal = await openJournal(dir, { runId: options.runId, load: options.to?.display ?? null, loadKey: options.to?.key, dirs: madeDirs, startedAt: options.runStartedAt }).catch((error: unknown) => {
         throw new ConfigError('OUTPUT_UNWRITABLE', `Cannot write the run's journal in ${dir}: ${error instanceof Error ? error.message : String(error)}. Nothing was sent to Pylon.`, { cause: error });
       });
     }
@@ -1075,7 +1075,8 @@ async function recoverDeadRuns(options: ExportOptions): Promise<{ warnings: stri
     };
     let committed = dead.committed;
     if (!committed && dead.load !== null) {
-      if (options.to?.display !== dead.load) {
+      // The same table however it is spelled (the key, from another folder or with the password elsewhere); a journal of an earlier version has only the text.
+      if (options.to === undefined || (dead.loadKey !== undefined ? options.to.key !== dead.loadKey : options.to.display !== dead.load)) {
         leave(`loaded into ${dead.load}, which this run does not load, so whether that load committed is not known here`);
         continue;
       }
