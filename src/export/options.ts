@@ -337,14 +337,16 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
 /**
  * ExportOptions.journalDir: the first fixed folder of the pipeline's outputs. A load that writes no file (a load alone, or the
  * export on stdout) keeps one too, so that a run killed before its load committed is settled and logged `abandoned` by the next
- * as one with files is: beside the DuckDB file, or for PostgreSQL in the tool's state folder, one folder per table. Undefined
+ * as one with files is: beside the DuckDB file, or for PostgreSQL in the tool's state folder, one folder per table (LoadTarget.key:
+ * whatever folder the run is started from and however its URL gives the password). Undefined
  * only for a run that writes no file and loads nothing.
  */
 function journalDirOf(options: ExportOptions, metaRoot: string | undefined, templatedManifest: boolean, env: NodeJS.ProcessEnv): string | undefined {
   const files = outputPaths(options).filter(({ path }) => !isSpecialFile(path));
   if (files.length === 0) {
     if (options.to?.kind === 'duckdb') return dirname(options.to.shownPath);
-    if (options.to?.kind === 'postgresql') return join(stateFolder(env), 'load-journals', createHash('sha256').update(options.to.display).digest('hex').slice(0, 16));
+    // Named by the table (its key), not by the URL as typed: the same folder however the pipeline's runs spell it, from any folder.
+    if (options.to?.kind === 'postgresql') return join(stateFolder(env), 'load-journals', createHash('sha256').update(options.to.key).digest('hex').slice(0, 16));
     return undefined;
   }
   if (options.stateFile && options.statePath !== undefined) return dirname(options.statePath);

@@ -14,7 +14,7 @@ import type { ApiPage, PylonClient } from '../pylon/api.js';
 import { connect, noteLongWaits } from '../pylon/connect.js';
 import { PylonApiError } from '../pylon/errors.js';
 import type { Contact, Filter } from '../pylon/types.js';
-import { checkWritable, isSpecialFile, openOutput, outputWriteError, stagedWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
+import { checkWritable, describe, isSpecialFile, openOutput, outputWriteError, stagedWriteError, sweepDeadPartials, type OutputFile } from '../output/output-file.js';
 import { hostOf } from '../update/target.js';
 import { createChangeLog, type ChangeLog } from './changes.js';
 import { deadJournals, describeRecovery, openJournal, recoverRun, type PublishJournal, type Recovery } from '../output/publish-journal.js';
@@ -37,6 +37,7 @@ import { CopyTextDigest } from './load/copy-digest.js';
 import { stateGzipCopy } from './load/common.js';
 import { columnsKey, createStateWriter, loadBaseline, loadStateFile, stateRowHash, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
 import { idKey } from './id-index.js';
+import { lockJournal } from '../run/journal-lock.js';
 import { ROW_HASH, rowHasher, type RowHashKind } from './row-hash.js';
 import { ListTracker, type ListCheck } from './list-check.js';
 import { relativeTo, writeManifest, type DeltaCounts, type ExportManifest, type StateRef, type StopPoint } from './manifest.js';
@@ -141,17 +142,20 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
   const recovered = await recoverDeadRuns(options);
   const madeDirs: string[] = [];
   let journal: PublishJournal | undefined;
+  let unlockState: (() => void) | undefined;
   try {
     await checkDirectories(options, madeDirs);
+    unlockState = lockStateFile(options);
     await removeStaleFiles(options, recovered.unsettled);
     // Recorded before the run makes any file, so a kill -9 at any point is undone by the next run (publish-journal.ts).
     const dir = options.journalDir;
     if (dir !== undefined) {
-      journal = await openJournal(dir, { runId: options.runId, load: options.to?.display ?? null, dirs: madeDirs, startedAt: options.runStartedAt }).catch((error: unknown) => {
+      journal = await openJournal(dir, { runId: options.runId, load: options.to?.display ?? null, loadKey: options.to?.key, dirs: madeDirs, startedAt: options.runStartedAt }).catch((error: unknown) => {
         throw new ConfigError('OUTPUT_UNWRITABLE', `Cannot write the run's journal in ${dir}: ${error instanceof Error ? error.message : String(error)}. Nothing was sent to Pylon.`, { cause: error });
       });
     }
   } catch (error) {
+    unlockState?.();
     await removeEmptyMadeDirs(madeDirs);
     throw error;
   }
@@ -161,9 +165,27 @@ export async function runExport(options: ExportOptions, hooks: RunExportHooks = 
     return stats;
   } finally {
     await journal?.close();
+    unlockState?.();
     // The journal's folder may be one the run made (a dataset's first `_meta`): a run that published nothing takes it back too.
     if (!stats?.complete) await removeEmptyMadeDirs(madeDirs);
   }
+}
+
+/**
+ * One night of a pipeline at a time on a --state file: the run holds `<state>.lock` from before it reads the state until it ends.
+ * Two overlapping runs would both read the same state, and both publish a delta and change log of the same changes (the last to
+ * finish replacing the other's state); the second is refused at its start instead (CONFIG_RUN_LOCKED, exit 2, nothing sent or
+ * written). A lock left by a run killed with -9 is taken over. Undefined without --state.
+ */
+function lockStateFile(options: ExportOptions): (() => void) | undefined {
+  if (!options.stateFile || options.statePath === undefined || isSpecialFile(options.statePath)) return undefined;
+  const shown = `${options.statePath}.lock`;
+  return lockJournal(options.statePath, {
+    what: `using the --state file ${options.statePath}`,
+    option: '--state',
+    shown,
+    unwritable: (_path, error) => new ConfigError('OUTPUT_UNWRITABLE', `Cannot write ${shown} (the lock of the --state file): ${describe(error)}. Nothing was sent to Pylon.`, { option: '--state', cause: error }),
+  });
 }
 
 async function exportWithJournal(options: ExportOptions, hooks: RunExportHooks, madeDirs: string[], journal: PublishJournal | undefined, recovered: readonly string[]): Promise<ExportStats> {
@@ -1054,7 +1076,8 @@ async function recoverDeadRuns(options: ExportOptions): Promise<{ warnings: stri
     };
     let committed = dead.committed;
     if (!committed && dead.load !== null) {
-      if (options.to?.display !== dead.load) {
+      // The same table however it is spelled (the key, from another folder or with the password elsewhere); a journal of an earlier version has only the text.
+      if (options.to === undefined || (dead.loadKey !== undefined ? options.to.key !== dead.loadKey : options.to.display !== dead.load)) {
         leave(`loaded into ${dead.load}, which this run does not load, so whether that load committed is not known here`);
         continue;
       }

@@ -68,6 +68,8 @@ interface JournalHead {
   pid: number;
   /** The table the run loads (`LoadTarget.display`), or null. */
   load: string | null;
+  /** The same table as `LoadTarget.key` (however the next run spells it: another folder, the password elsewhere); absent in journals of earlier versions. */
+  loadKey?: string;
   /** Folders the run made (partition folders): removed when empty after an undo. */
   dirs: string[];
   /** When the run started (its `{run_id}` moment): the `started_at` of the load log row the next run writes for it if it was killed; absent in journals of earlier versions. */
@@ -82,7 +84,7 @@ export function journalPath(dir: string, runId: string, pid = process.pid): stri
 }
 
 /** Creates this run's journal in `dir` (made if missing) with its head line. */
-export async function openJournal(dir: string, head: { runId: string; load: string | null; dirs: readonly string[]; startedAt?: string }): Promise<PublishJournal> {
+export async function openJournal(dir: string, head: { runId: string; load: string | null; loadKey?: string; dirs: readonly string[]; startedAt?: string }): Promise<PublishJournal> {
   await mkdir(dir, { recursive: true });
   const path = journalPath(dir, head.runId);
   const file = await open(path, 'w');
@@ -92,7 +94,7 @@ export async function openJournal(dir: string, head: { runId: string; load: stri
     await file.write(JSON.stringify(record) + '\n');
     await file.datasync();
   };
-  await append({ kind: 'pylon-contacts-publish', runId: head.runId, pid: process.pid, load: head.load, dirs: head.dirs.map((d) => resolve(d)), ...(head.startedAt ? { startedAt: head.startedAt } : {}) } satisfies JournalHead);
+  await append({ kind: 'pylon-contacts-publish', runId: head.runId, pid: process.pid, load: head.load, ...(head.loadKey ? { loadKey: head.loadKey } : {}), dirs: head.dirs.map((d) => resolve(d)), ...(head.startedAt ? { startedAt: head.startedAt } : {}) } satisfies JournalHead);
   return {
     path,
     recordPartial: (partial) => append({ partial: resolve(partial), shown: partial }),
@@ -113,6 +115,8 @@ export interface DeadRun {
   runId: string;
   pid: number;
   load: string | null;
+  /** JournalHead.loadKey; undefined in journals of earlier versions. */
+  loadKey: string | undefined;
   dirs: string[];
   /** When the run started (JournalHead.startedAt); undefined in journals of earlier versions. */
   startedAt: string | undefined;
@@ -168,7 +172,7 @@ function parseJournal(path: string, text: string): DeadRun | undefined {
   const head = records[0] as Partial<JournalHead> | undefined;
   const m = NAME.exec(path.slice(path.lastIndexOf('/') + 1));
   // A journal killed before its head line was written holds nothing: it is only removed.
-  const run: DeadRun = { path, runId: head?.runId ?? m?.[2] ?? '', pid: head?.pid ?? Number(m?.[1]), load: head?.load ?? null, dirs: head?.dirs ?? [], startedAt: typeof head?.startedAt === 'string' ? head.startedAt : undefined, partials: [], partialsShown: new Map(), publish: undefined, committed: false };
+  const run: DeadRun = { path, runId: head?.runId ?? m?.[2] ?? '', pid: head?.pid ?? Number(m?.[1]), load: head?.load ?? null, loadKey: typeof head?.loadKey === 'string' ? head.loadKey : undefined, dirs: head?.dirs ?? [], startedAt: typeof head?.startedAt === 'string' ? head.startedAt : undefined, partials: [], partialsShown: new Map(), publish: undefined, committed: false };
   for (const record of records.slice(1)) {
     if (typeof record.partial === 'string') {
       run.partials.push(record.partial);

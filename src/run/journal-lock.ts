@@ -19,12 +19,24 @@ interface LockOwner {
   host?: string;
 }
 
+/** What a lock guards, for its refusal: `export --state` locks its state file (one night of a pipeline at a time). */
+export interface LockSubject {
+  /** `this input`, `the --state file lake/contacts.state`. */
+  what: string;
+  option: string;
+  /** The lock as messages name it (as typed); default its absolute path. */
+  shown?: string;
+  /** The refusal when the lock cannot be written (a full disk); default journalUnwritable's, which names --journal. */
+  unwritable?: (path: string, error: unknown) => ConfigError;
+}
+
 /** Takes the lock of `journalPath` for this process; returns its release. Throws CONFIG_RUN_LOCKED (exit 2) while another run holds it. */
-export function lockJournal(journalPath: string): () => void {
+export function lockJournal(journalPath: string, subject: LockSubject = { what: 'working on this input', option: '--journal' }): () => void {
   const path = lockPathFor(journalPath);
+  const shown = subject.shown ?? path;
   const text = JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString() }) + '\n';
   // A few tries: the next one follows the removal of a stale lock (or a lock removed in between).
-  for (let attempt = 0; !create(path, text); attempt++) {
+  for (let attempt = 0; !create(path, text, subject.unwritable); attempt++) {
     const seen = readOwner(path);
     if (seen === undefined && attempt < 3) continue; // released in between: try again
     const owner = seen?.owner ?? { pid: 0 };
@@ -33,8 +45,8 @@ export function lockJournal(journalPath: string): () => void {
       const who = `pid ${owner.pid > 0 ? owner.pid : '?'}${here ? '' : ` on ${owner.host}`}`;
       throw new ConfigError(
         'CONFIG_RUN_LOCKED',
-        `Another run (${who}) is working on this input now (its lock: ${path}); wait for it, or stop it. If no such run is working any more, delete ${path} and run again.`,
-        { option: '--journal' },
+        `Another run (${who}) is ${subject.what} now (its lock: ${shown}); wait for it, or stop it. If no such run is working any more, delete ${shown} and run again.`,
+        { option: subject.option },
       );
     }
     // Stale (its process ended without releasing it): removed only if it is still the one read, then taken.
@@ -50,14 +62,14 @@ export function lockJournal(journalPath: string): () => void {
 }
 
 /** Creates the lock with its content in one step (a hard link of a written file): no reader ever sees it empty. */
-function create(path: string, text: string): boolean {
+function create(path: string, text: string, unwritable = (at: string, error: unknown) => journalUnwritable(at, error, "--journal's lock")): boolean {
   const temp = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(temp, text);
   } catch (error) {
     // Taken before the run's first call: a lock that cannot be written (a full disk) is named with what to do (exit 2).
     rmSync(temp, { force: true });
-    throw journalUnwritable(path, error, "--journal's lock");
+    throw unwritable(path, error);
   }
   try {
     linkSync(temp, path);
@@ -71,7 +83,7 @@ function create(path: string, text: string): boolean {
       return true;
     } catch (again) {
       if ((again as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw journalUnwritable(path, code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' ? again : error);
+      throw unwritable(path, code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' ? again : error);
     }
   } finally {
     try {

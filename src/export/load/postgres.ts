@@ -185,7 +185,9 @@ function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn
   const copy: Writable = client.query(copyFrom(sql));
   let failure: Error | undefined;
   copy.on('error', (error: Error) => {
-    failure = error;
+    // The first error is the cause: once the server refused a value (a NUL byte, say), ending the COPY fails inside the driver
+    // (`Cannot read properties of null (reading 'stream')`), which names no cause and was all the run said.
+    failure ??= error;
   });
   const encode = copyRows(columns);
   return {
@@ -201,14 +203,25 @@ function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn
       }
     },
     async finish() {
-      copy.end();
-      await once(copy, 'finish');
-      if (failure) throw failure;
+      try {
+        copy.end();
+        await once(copy, 'finish');
+      } catch (error) {
+        throw classify(withWhere(failure ?? error));
+      }
+      if (failure) throw classify(withWhere(failure));
     },
     abort() {
       if (!copy.writableFinished) copy.destroy();
     },
   };
+}
+
+/** A refusal with where the server met it (`COPY …, line 3, column name: "…"`): the row and column a value it could not store is in. */
+function withWhere(error: unknown): unknown {
+  const e = error as { message?: string; where?: string; code?: string };
+  if (typeof e?.where !== 'string' || e.where === '' || typeof e.message !== 'string') return error;
+  return Object.assign(new Error(`${e.message} (${e.where.replace(/\s*\n\s*/g, '; ')})`, { cause: error }), { code: e.code });
 }
 
 interface PgSession extends Session {

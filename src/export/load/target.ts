@@ -1,10 +1,15 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../../errors.js';
 
-/** Where `export --to` loads: an embedded DuckDB file or a PostgreSQL database, and the table. */
+/**
+ * Where `export --to` loads: an embedded DuckDB file or a PostgreSQL database, and the table. `display` is the target as typed
+ * (password hidden), for messages and manifests; `key` names the table whatever the spelling (the DuckDB file's absolute path, the
+ * PostgreSQL host, port and database): a run's journal keeps it, so the next run of the pipeline knows a killed run's load as its own
+ * from another folder, or with the password given another way.
+ */
 export type LoadTarget =
-  | { kind: 'duckdb'; path: string; table: string; schema: string | undefined; name: string; display: string; /** The file as messages name it: as typed from the process's folder, else absolute (options.ts anchorPath). */ shownPath: string }
-  | { kind: 'postgresql'; url: string; table: string; schema: string | undefined; name: string; display: string; password: string | undefined };
+  | { kind: 'duckdb'; path: string; table: string; schema: string | undefined; name: string; display: string; key: string; /** The file as messages name it: as typed from the process's folder, else absolute (options.ts anchorPath). */ shownPath: string }
+  | { kind: 'postgresql'; url: string; table: string; schema: string | undefined; name: string; display: string; key: string; password: string | undefined };
 
 /** `raw.contacts` → schema `raw`, name `contacts`; `contacts` → no schema (the database's default). `table` keeps the text as given. */
 interface TableName {
@@ -44,7 +49,7 @@ export function parseLoadTarget(value: string, cwd: string = process.cwd()): Loa
     const [path, table] = splitTable(value.slice('duckdb:'.length), value);
     if (path === '') throw badTarget('duckdb:<file>[#table]', value);
     const shownPath = isAbsolute(path) || resolve(cwd) === process.cwd() ? path : resolve(cwd, path);
-    return { kind: 'duckdb', path: resolve(cwd, path), ...table, display: `duckdb:${path}#${table.table}`, shownPath };
+    return { kind: 'duckdb', path: resolve(cwd, path), ...table, display: `duckdb:${path}#${table.table}`, key: `duckdb:${resolve(cwd, path)}#${table.table}`, shownPath };
   }
   if (/^postgres(ql)?:\/\//i.test(value)) {
     const shown = redactUrl(value);
@@ -57,7 +62,9 @@ export function parseLoadTarget(value: string, cwd: string = process.cwd()): Loa
     }
     if (parsed.pathname === '' || parsed.pathname === '/') throw badTarget('a database name in the URL (postgresql://host/database)', shown);
     const password = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
-    return { kind: 'postgresql', url, ...table, password, display: `${redactUrl(url)}#${table.table}` };
+    // The database, not how the URL spells it (the user, a password in it or in PGPASSWORD, postgres:// or postgresql://, the options).
+    const key = `postgresql://${parsed.hostname.toLowerCase()}:${parsed.port || '5432'}${decodeURIComponent(parsed.pathname)}#${table.table}`;
+    return { kind: 'postgresql', url, ...table, password, display: `${redactUrl(url)}#${table.table}`, key };
   }
   throw badTarget('duckdb:<file>[#table] or postgresql://…[#table]', redactUrl(value));
 }

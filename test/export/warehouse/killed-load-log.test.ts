@@ -11,7 +11,8 @@
  * the merge ran in its open transaction and before any rename or COMMIT):
  * no timing. Real CLI child processes, real databases.
  */
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import test from 'ava';
 import { FAST_RATE, envFor, runCli, startEmulator, statsOf, tempDir } from '../../helpers/cli.js';
@@ -67,3 +68,50 @@ for (const files of [false, true]) {
     await killedNight(t, `${PG_URL}#${table}`, args, (sql) => withPg(async (c) => (await c.query(sql.replaceAll("'TABLE'", `'${table}'`).replaceAll('FROM TABLE', `FROM "${table}"`))).rows), files ? withFiles : noFile);
   });
 }
+
+/**
+ * The next run of the same pipeline run from another folder (cron's, an orchestrator's), naming the same table another way: a DuckDB
+ * file by another relative path, a PostgreSQL URL with the password in it the night before and in PGPASSWORD now (its redacted form
+ * differed, and so did its journal's folder). The journal is known by the table it loads, not by the --to text: found and settled.
+ */
+async function killedElsewhere(t: ExecutionContext, dir: string, to: (from: 'first' | 'next', cwd: string) => string, env: (from: 'first' | 'next') => Record<string, string>, rows: Rows) {
+  const emulator = await startEmulator(t, { seedRandom: 20 });
+  const other = join(dir, 'elsewhere', 'deeper');
+  mkdirSync(other, { recursive: true });
+  const night = (runId: string, from: 'first' | 'next', extra: Record<string, string> = {}) =>
+    runCli(['export', '--to', to(from, from === 'first' ? dir : other), '--run-id', runId, '--rate', FAST_RATE, '--json', '--quiet'], { cwd: from === 'first' ? dir : other, env: { ...envFor(emulator), ...env(from), ...extra } });
+  const first = await night('e0', 'first');
+  t.is(first.code, 0, first.stderr);
+  const killed = await night('e1', 'first', { PYLON_TEST_KILL_AT: 'rename:0' });
+  t.is(killed.signal, 'SIGKILL', `the child killed itself before its commit: ${killed.stderr}`);
+
+  const next = await night('e2', 'next');
+  t.is(next.code, 0, next.stderr);
+  const stats = statsOf<ExportStats>(next);
+  t.truthy(stats.warnings.find((w) => /^run e1 \(process \d+\) was killed before it committed .*it had written no file, so there was nothing to take back$/.test(w)), stats.warnings.join(' | '));
+  const log = await rows(`SELECT run_id, status FROM _pylon_loads WHERE table_name = 'TABLE' ORDER BY started_at, run_id`);
+  t.deepEqual(log.map((r) => [r.run_id, r.status]), [['e0', 'committed'], ['e1', 'abandoned'], ['e2', 'committed']], 'the killed night is logged abandoned by the run from the other folder');
+}
+
+test('duckdb, no output file: the next run from another folder (the file by another relative path) settles the killed run', async (t) => {
+  const dir = tempDir(t, 'pylon-killed-elsewhere-db-');
+  const file = join(dir, 'w.duckdb');
+  // Each night names the file relative to its own folder: w.duckdb, then ../../w.duckdb.
+  await killedElsewhere(t, dir, (_from, cwd) => `duckdb:${relative(cwd, file)}`, () => ({}), (sql) => duckRows(file, sql.replaceAll("'TABLE'", "'contacts'")));
+});
+
+pgTest(`postgres, no output file: the next run from another folder, with the password in PGPASSWORD instead of the URL, settles the killed run${PG_SKIP_NOTE}`, async (t) => {
+  const table = uniqueTable('killedx');
+  const url = new URL(PG_URL!);
+  const password = decodeURIComponent(url.password);
+  const bare = new URL(PG_URL!);
+  bare.password = '';
+  if (password === '') url.password = 'unused';
+  await killedElsewhere(
+    t,
+    tempDir(t, 'pylon-killed-elsewhere-pg-'),
+    (from) => `${from === 'first' && password !== '' ? url.href : bare.href}#${table}`,
+    (from): Record<string, string> => (from === 'next' && password !== '' ? { PGPASSWORD: password } : {}),
+    (sql) => withPg(async (c) => (await c.query(sql.replaceAll("'TABLE'", `'${table}'`))).rows),
+  );
+});

@@ -1,13 +1,15 @@
 /**
- * Two PostgreSQL nights of one pipeline (the same --state file and table)
- * that overlap: night B starts while night A is loading. Both read the same
+ * Two PostgreSQL nights of one pipeline (the same table, whose kept state is
+ * the baseline) that overlap: night B starts while night A is loading. Both read the same
  * baseline, so both deltas and change logs held the same changes; B waited
  * for A's lock, merged, and published too, and the change logs listed those
  * changes twice. Now the second to reach its merge finds that another load
  * committed into the table since it began, and refuses (LOAD_FAILED, exit 1),
  * publishing nothing. Deterministic: the test holds the loads' advisory lock
  * until both runs have staged (each read its baseline before), then lets them
- * go; whichever merges first commits, the other refuses.
+ * go; whichever merges first commits, the other refuses. (Two nights that
+ * share a --state file never get this far: the second is refused at its start
+ * by the state file's lock, overlapping-state.test.ts.)
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -25,12 +27,12 @@ async function changeRows(dir: string): Promise<string[]> {
   return rows.sort();
 }
 
-pgTest(`postgres: two overlapping nights of one pipeline (same --state and table): the second to merge refuses (LOAD_FAILED, exit 1) and publishes nothing, so no change is logged twice${PG_SKIP_NOTE}`, async (t) => {
+pgTest(`postgres: two overlapping nights of one pipeline (same table, no --state): the second to merge refuses (LOAD_FAILED, exit 1) and publishes nothing, so no change is logged twice${PG_SKIP_NOTE}`, async (t) => {
   const emulator = await startEmulator(t, { seedRandom: 20 });
   const dir = tempDir(t, 'pylon-overlap-');
   const table = uniqueTable('overlap');
   const args = (runId: string) => [
-    'export', 'lake/contacts/dt={date}/contacts-{run_id}.parquet', '--state', 'lake/contacts.state', '--changes', 'lake/changes/dt={date}/changes-{run_id}.csv',
+    'export', 'lake/contacts/dt={date}/contacts-{run_id}.parquet', '--changes', 'lake/changes/dt={date}/changes-{run_id}.csv',
     '--to', `${PG_URL}#${table}`, '--run-id', runId, '--rate', FAST_RATE, '--quiet', '--json',
   ];
   const first = await runCli(args('n1'), { cwd: dir, env: envFor(emulator) });
@@ -48,7 +50,7 @@ pgTest(`postgres: two overlapping nights of one pipeline (same --state and table
   await watcher.connect();
   t.teardown(() => watcher.end().catch(() => {}));
   const runs = [spawnCli(args('a'), { cwd: dir, env: envFor(emulator) }), spawnCli(args('b'), { cwd: dir, env: envFor(emulator) })];
-  // Each run creates its staging table after it read its baseline (the --state file) and opened its load: wait for both.
+  // Each run creates its staging table after it read its baseline (the table's kept state) and opened its load: wait for both.
   for (const run of runs) {
     let staged = false;
     while (!staged && run.child.exitCode === null) {
