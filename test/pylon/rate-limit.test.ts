@@ -34,7 +34,9 @@ test('pacer: concurrent callers are spaced so no window holds more than the rate
   const gap = 75;
   t.true(maxInWindow(times, 500) <= 10, `max ${maxInWindow(times, 500)} in a window`);
   t.true(Math.max(...times) - started >= 24 * gap - 75, 'spread over 24 gaps');
-  t.like(pacer.stats().create, { rate: 10, gapMs: gap, sent: 25, waited: 24, maxQueued: 24, queued: 0 });
+  // How many waited is left out: a process descheduled for more than 37.5 ms between two of the synchronous calls above
+  // (seen at a load of 44: waited 23, maxQueued 23) lets the next find the bucket free.
+  t.like(pacer.stats().create, { rate: 10, gapMs: gap, sent: 25, queued: 0 });
   t.like(pacer.stats().get, { sent: 0, gapMs: 0 });
 });
 
