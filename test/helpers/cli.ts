@@ -46,8 +46,9 @@ export interface CliOptions {
   /**
    * A safety net for a hung child, not a limit on a slow one: after this long the child is killed (SIGKILL) and
    * `result` rejects with its command line and the tail of its stderr, so the test fails saying where it hung (a
-   * killed child must not pass for one a test stopped with SIGKILL). Default 300 s: resume-e2e's tests, a few
-   * seconds each alone, each took over two minutes at a load of 26-30 with the file's other tests beside them.
+   * killed child must not pass for one a test stopped with SIGKILL). Default 540 s, below ava's 10 min of
+   * silence: at a load of 44 a resumed import of 300 rows in resume-e2e, seconds alone, was at row 265 after 300 s,
+   * the file's 22 tests and their emulators sharing one starved test process.
    */
   timeoutMs?: number;
 }
@@ -70,7 +71,7 @@ function baseEnv(): Record<string, string> {
 }
 
 /** The default of `CliOptions.timeoutMs`. */
-export const CLI_TIMEOUT_MS = 300_000;
+export const CLI_TIMEOUT_MS = 540_000;
 
 /** Children still running: killed when this test process exits, so that none outlives its test file. */
 const live = new Set<ChildProcess>();
