@@ -43,7 +43,7 @@ test('an empty value for a number option: exit 2, the option and its range named
   for (const [args, expected] of cases) {
     // An emulator that accepted the value would listen until killed: the timeout ends it, and the test fails on its exit.
     // 60 s, not less: on a busy machine (two cores, load average 40+) a CLI that refuses at once took over 15 s to start.
-    const result = await runCli(args, { cwd: dir, env: noServer, timeoutMs: 60_000 });
+    const result = await runCli(args, { cwd: dir, env: noServer });
     t.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
     t.is(withoutCodeLine(result.stderr), `pylon-contacts: ${expected}\n`, args.join(' '));
   }

@@ -104,7 +104,7 @@ test('no example of any --help is refused as a usage error', async (t) => {
       t.not(run.code, 2, `${example}\n${run.stderr}`);
       continue;
     }
-    const run = await runCli(args, { env: runEnv, cwd: dir, timeoutMs: 120_000 });
+    const run = await runCli(args, { env: runEnv, cwd: dir });
     t.not(run.code, 2, `${example}\n${run.stderr}`);
     t.not(run.code, null, `${example} finished`);
   }

@@ -67,7 +67,7 @@ test('an upsert writes an undo file; update <undo file> restores every contact e
   writeFileSync(input, upsertCsv(existing, 20));
   const results = join(dir, 'results.csv');
 
-  const imported = await runCli(['import', input, '--results', results, ...FAST, '--json'], { env, timeoutMs: 120_000 });
+  const imported = await runCli(['import', input, '--results', results, ...FAST, '--json'], { env });
   t.is(imported.code, 0, imported.stderr);
   const stats = summary(imported);
   t.is(stats.updated, 150);
@@ -87,7 +87,7 @@ test('an upsert writes an undo file; update <undo file> restores every contact e
   t.is(res.status, 200);
   const afterImport = byId(snapshot(emulator));
 
-  const back = await runCli(['update', undo, ...FAST, '--json'], { env, timeoutMs: 120_000 });
+  const back = await runCli(['update', undo, ...FAST, '--json'], { env });
   t.is(back.code, 3, back.stderr);
   t.is(summary(back).updated, 149);
   t.is((summary(back) as ImportStats & { drifted?: number }).drifted, 1);
@@ -111,7 +111,7 @@ test('import killed by kill -9 mid-way, then --resume: one undo file holds every
   const args = ['import', input, '--json'];
 
   // Killed once the journal holds 20 PATCHes about to go out: some landed, some may be in flight.
-  const run = spawnCli([...args, ...SLOW], { env, timeoutMs: 120_000 });
+  const run = spawnCli([...args, ...SLOW], { env });
   let timer: NodeJS.Timeout | undefined;
   const reached = new Promise<void>((resolve) => {
     timer = setInterval(() => {
@@ -130,7 +130,7 @@ test('import killed by kill -9 mid-way, then --resume: one undo file holds every
   t.is(again.code, 2, again.stderr);
   t.regex(again.stderr, /Use --resume/);
 
-  const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+  const resumed = await runCli([...args, ...FAST, '--resume'], { env });
   t.is(resumed.code, 0, resumed.stderr);
   t.is(summary(resumed).created + summary(resumed).updated, COUNT + 10);
   t.false(existsSync(journal), 'the completed run removed its journal');
@@ -139,7 +139,7 @@ test('import killed by kill -9 mid-way, then --resume: one undo file holds every
   t.is(rows.length, COUNT, 'one row for every contact the runs changed');
   t.deepEqual(rows.map((r) => r.id).sort(), before.map((c) => c.id).sort());
 
-  const back = await runCli(['update', join(dir, 'all.undo.csv'), ...FAST, '--json'], { env, timeoutMs: 120_000 });
+  const back = await runCli(['update', join(dir, 'all.undo.csv'), ...FAST, '--json'], { env });
   t.is(back.code, 0, back.stderr);
   const now = byId(snapshot(emulator));
   for (const c of before) t.deepEqual(now.get(c.id), c, `contact ${c.email} is restored exactly`);
@@ -184,7 +184,7 @@ test('a migration (--from hubspot) keeps an undo file: names, the matched accoun
       ...existing.map((c, i) => [String(9000 + i), 'Migrated', String(i), c.email!, 'Globex Corporation']),
     ]),
   );
-  const imported = await runCli(['import', input, '--from', 'hubspot', ...FAST, '--json'], { env, timeoutMs: 120_000 });
+  const imported = await runCli(['import', input, '--from', 'hubspot', ...FAST, '--json'], { env });
   t.is(imported.code, 0, imported.stderr);
   t.is(summary(imported).updated, 40);
   // The undo file puts everything back: the summary names no exception.
@@ -205,7 +205,7 @@ test('a migration (--from hubspot) keeps an undo file: names, the matched accoun
   const res = await fetch(`${emulator.url}/contacts/${edited.id}`, { method: 'PATCH', headers: { authorization: `Bearer ${env.PYLON_API_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ external_ids: editedIds }) });
   t.is(res.status, 200);
 
-  const back = await runCli(['update', undo, ...FAST, '--json'], { env, timeoutMs: 120_000 });
+  const back = await runCli(['update', undo, ...FAST, '--json'], { env });
   t.is(back.code, 3, back.stderr);
   t.like(summary(back), { updated: 39, failed: 1 });
   const now = byId(snapshot(emulator));
@@ -259,7 +259,7 @@ test('a create-only import killed by kill -9, then --resume: no undo file (nothi
   // Creates paced at 40 a second; killed once some landed. A short --timeout keeps the resume's wait for late creates short.
   const args = ['import', input, '--json', '--timeout', '500'];
   const slowCreates = ['--rate', FAST_RATE.replace(/create=\d+/, 'create=40'), '--rate-window', '1000', '--concurrency', '4'];
-  const run = spawnCli([...args, ...slowCreates], { env, timeoutMs: 120_000 });
+  const run = spawnCli([...args, ...slowCreates], { env });
   let timer: NodeJS.Timeout | undefined;
   const reached = new Promise<void>((resolve) => {
     timer = setInterval(() => {
@@ -271,14 +271,14 @@ test('a create-only import killed by kill -9, then --resume: no undo file (nothi
   const first = await run.result;
   t.is(first.signal, 'SIGKILL', `${first.code} ${first.stderr}`);
 
-  const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+  const resumed = await runCli([...args, ...FAST, '--resume'], { env });
   t.is(resumed.code, 0, resumed.stderr);
   t.is(summary(resumed).created, COUNT);
   t.deepEqual(undoFilesIn(dir), [], 'no undo file: no contact was changed');
 
   // A later run that renames them all: its undo file takes the plain name.
   writeFileSync(input, Array.from({ length: COUNT }, (_, i) => JSON.stringify({ name: `Renamed ${i}`, email: `k${i}@kill.example` })).join('\n') + '\n');
-  const renamed = await runCli(['import', input, '--json', ...FAST], { env, timeoutMs: 120_000 });
+  const renamed = await runCli(['import', input, '--json', ...FAST], { env });
   t.is(renamed.code, 0, renamed.stderr);
   t.deepEqual(undoFilesIn(dir), ['k.undo.csv']);
   t.is(readCsv(join(dir, 'k.undo.csv')).length, COUNT);

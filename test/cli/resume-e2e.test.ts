@@ -33,7 +33,7 @@ async function seeded(t: Parameters<typeof startEmulator>[0]) {
 
 /** Starts `args`, stops it with `signal` once the emulator has received `after` PATCH calls, and returns its result. */
 async function stopMidway(args: string[], env: Record<string, string>, emulator: Emulator, signal: NodeJS.Signals, after: number): Promise<CliResult> {
-  const run = spawnCli(args, { env, timeoutMs: 120_000 });
+  const run = spawnCli(args, { env });
   let timer: NodeJS.Timeout | undefined;
   const reached = new Promise<void>((resolve) => {
     timer = setInterval(() => {
@@ -56,7 +56,7 @@ async function undoRestores(t: Parameters<typeof startEmulator>[0], emulator: Em
   const missing = changed.filter((c) => !ids.has(c.id)).map((c) => c.email);
   t.deepEqual(missing, [], 'every changed contact has its undo row');
   t.is(rows.length, ids.size, 'one undo row per contact');
-  const back = await runCli(['update', undo, ...FAST, '--json', '--journal', `${undo}.journal.jsonl`], { env, timeoutMs: 120_000 });
+  const back = await runCli(['update', undo, ...FAST, '--json', '--journal', `${undo}.journal.jsonl`], { env });
   t.is(back.code, 0, back.stderr);
   t.deepEqual(snapshot(emulator), before, 'the undo file restores the store exactly');
 }
@@ -79,7 +79,7 @@ for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT'] as const) {
     t.is(again.code, 2, 'a plain re-run beside the journal is refused');
     t.regex(again.stderr, /Use --resume/);
 
-    const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    const resumed = await runCli([...args, ...FAST, '--resume'], { env });
     t.is(resumed.code, 0, resumed.stderr);
     t.deepEqual(notHolding(emulator, 'admin'), [], 'every contact holds the new role');
     t.false(existsSync(join(dir, '.all.journal.jsonl')), 'the completed run removed its journal');
@@ -98,7 +98,7 @@ test('update --where stopped by kill -9, then --resume works through the same se
 
   const first = await stopMidway([...args, ...SLOW.map((a) => a.replace('patch=40', 'patch=10'))], env, emulator, 'SIGKILL', 3);
   t.is(first.signal, 'SIGKILL', `${first.code} ${first.stderr}`);
-  const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+  const resumed = await runCli([...args, ...FAST, '--resume'], { env });
   t.is(resumed.code, 0, resumed.stderr);
   t.true(snapshot(emulator).filter((c) => c.email!.endsWith('@acme.com')).every((c) => c.portal_role === 'no_access'));
   t.false(existsSync(journal));
@@ -119,7 +119,7 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     const args = ['apply', plan, '--yes', '--json'];
     const first = await stopMidway([...args, ...SLOW], env, emulator, signal, 20);
     t.not(first.code, 0, first.stderr);
-    const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    const resumed = await runCli([...args, ...FAST, '--resume'], { env });
     t.is(resumed.code, 0, resumed.stderr);
     t.deepEqual(notHolding(emulator, 'member'), []);
     await undoRestores(t, emulator, env, join(dir, 'plan.undo.csv'), changed, before);
@@ -214,7 +214,7 @@ for (const command of ['update', 'apply'] as const) {
       const run = await stopMidway([...args, ...SLOW, ...(i > 0 ? ['--resume'] : [])], env, emulator, 'SIGKILL', after);
       t.is(run.signal, 'SIGKILL', `run ${i + 1} was killed: ${run.stderr}`);
     }
-    const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    const resumed = await runCli([...args, ...FAST, '--resume'], { env });
     t.is(resumed.code, 0, resumed.stderr);
     t.log(/\d+ undo rows the interrupted run had not written were rebuilt/.exec(resumed.stderr)?.[0] ?? 'no undo row rebuilt from the journal');
     t.deepEqual(notHolding(emulator, 'admin'), []);
@@ -242,14 +242,14 @@ for (const command of ['update', 'apply'] as const) {
       t.is((await runCli(['update', input, '--set', 'portal_role=admin', '--plan-out', plan, ...FAST], { env })).code, 0);
       args = ['apply', plan, '--yes', '--json', '--undo', undo];
     }
-    const first = await runCli([...args, ...FAST], { env, timeoutMs: 120_000 });
+    const first = await runCli([...args, ...FAST], { env });
     t.is(first.code, 1, first.stderr);
     t.regex(first.stderr, /no space|ENOSPC/i);
     const patchedBefore = emulator.stats().requests.patch;
     t.true(patchedBefore > 0 && patchedBefore < changed.length, `${patchedBefore} PATCH calls before the disk filled`);
 
     t.is(spawnSync('mount', ['-o', 'remount,size=1m', disk]).status, 0, 'space freed');
-    const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    const resumed = await runCli([...args, ...FAST, '--resume'], { env });
     t.is(resumed.code, 0, resumed.stderr);
     t.log(/\d+ undo rows the interrupted run had not written were rebuilt/.exec(resumed.stderr)?.[0] ?? 'no undo row rebuilt from the journal');
     t.deepEqual(notHolding(emulator, 'admin'), []);
@@ -265,7 +265,7 @@ test('import --resume after Ctrl-C writes at once: no wait for creates that neve
   writeFileSync(input, contactsCsv(rows, 'ctrlc'));
   const args = ['import', input, '--json'];
   // Creates paced at 40 a second: when Ctrl-C comes, most rows wait in the pool or the pacer.
-  const run = spawnCli([...args, '--rate', FAST_RATE.replace(/create=\d+/, 'create=40'), '--rate-window', '1000', '--concurrency', '4'], { env: envFor(emulator), timeoutMs: 120_000 });
+  const run = spawnCli([...args, '--rate', FAST_RATE.replace(/create=\d+/, 'create=40'), '--rate-window', '1000', '--concurrency', '4'], { env: envFor(emulator) });
   let timer: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
     timer = setInterval(() => {
@@ -279,7 +279,7 @@ test('import --resume after Ctrl-C writes at once: no wait for creates that neve
   t.true(createsBefore < rows);
 
   const started = Date.now();
-  const resumed = spawnCli([...args, '--rate', FAST_RATE, '--resume'], { env: envFor(emulator), timeoutMs: 120_000 });
+  const resumed = spawnCli([...args, '--rate', FAST_RATE, '--resume'], { env: envFor(emulator) });
   let firstWriteMs: number | undefined;
   const watch = setInterval(() => {
     if (firstWriteMs === undefined && emulator.stats().requests.create > createsBefore) firstWriteMs = Date.now() - started;
@@ -301,7 +301,7 @@ test('update --sync stopped by kill -9 while changing the listed contacts, then 
   const args = ['update', input, '--set', 'portal_role=admin', '--sync', '--others', 'portal_role=member', '--max-removals', '1000', '--json'];
   const first = await stopMidway([...args, ...SLOW], env, emulator, 'SIGKILL', 10);
   t.is(first.signal, 'SIGKILL', first.stderr);
-  const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+  const resumed = await runCli([...args, ...FAST, '--resume'], { env });
   t.is(resumed.code, 0, resumed.stderr);
   const ids = new Set(listed.map((c) => c.id));
   const now = snapshot(emulator);
@@ -325,7 +325,7 @@ test('update --sync killed by kill -9 while taking the value from contacts not i
   const patchedAtKill = emulator.stats().requests.patch;
   t.true(patchedAtKill > promoted.length && patchedAtKill < promoted.length + removed.length, `killed in the removal phase: ${patchedAtKill} PATCH calls, ${promoted.length} listed`);
 
-  const resumed = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+  const resumed = await runCli([...args, ...FAST, '--resume'], { env });
   t.is(resumed.code, 0, resumed.stderr);
   const now = snapshot(emulator);
   t.deepEqual(now.filter((c) => listedIds.has(c.id) && c.portal_role !== 'admin').map((c) => c.email), [], 'every listed contact is an admin');
@@ -348,7 +348,7 @@ test('update --sync killed by kill -9 while taking the value from others, then -
   const reference = await seeded(t);
   const refInput = join(reference.dir, 'admins.csv');
   writeFileSync(refInput, ['email', ...listedOf(snapshot(reference.emulator)).map((c) => c.email)].join('\n') + '\n');
-  const uninterrupted = await runCli([...args(refInput), ...FAST], { env: reference.env, timeoutMs: 120_000 });
+  const uninterrupted = await runCli([...args(refInput), ...FAST], { env: reference.env });
   t.is(uninterrupted.code, 0, uninterrupted.stderr);
   const expected = syncCounts(uninterrupted);
   t.is(expected.total, COUNT / 2, 'rows read: the file\'s rows');
@@ -363,7 +363,7 @@ test('update --sync killed by kill -9 while taking the value from others, then -
   const first = await stopMidway([...args(input), ...SLOW], env, emulator, 'SIGKILL', promoted + 8);
   t.is(first.signal, 'SIGKILL', first.stderr);
   t.true(emulator.stats().requests.patch > promoted, 'killed in the removal phase');
-  const resumed = await runCli([...args(input), ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+  const resumed = await runCli([...args(input), ...FAST, '--resume'], { env });
   t.is(resumed.code, 0, resumed.stderr);
   t.deepEqual(syncCounts(resumed), expected, 'the resumed run reports what the uninterrupted one did');
   t.regex(resumed.stderr, new RegExp(`${COUNT / 2} rows read and ${expected.syncRemovals} contacts not in the file \\(--sync\\)`));
@@ -378,7 +378,7 @@ test('update --sync killed by kill -9 while taking the value from others, then -
   const applyArgs = ['apply', planPath, '--max-removals', '1000', '--yes', '--json'];
   const cut = await stopMidway([...applyArgs, ...SLOW], applied.env, applied.emulator, 'SIGKILL', promoted + 8);
   t.is(cut.signal, 'SIGKILL', cut.stderr);
-  const finished = await runCli([...applyArgs, ...FAST, '--resume'], { env: applied.env, timeoutMs: 120_000 });
+  const finished = await runCli([...applyArgs, ...FAST, '--resume'], { env: applied.env });
   t.is(finished.code, 0, finished.stderr);
   t.like(statsOf(finished), { updated: expected.updated, failed: 0, notProcessed: 0 });
   t.is(applied.emulator.stats().requests.patch, expected.updated, 'each contact patched once');
@@ -413,7 +413,7 @@ diskTest(`update --sync whose undo file meets a full disk while taking the value
   const input = join(dir, 'admins.csv');
   writeFileSync(input, ['email', ...listed.map((c) => c.email)].join('\n') + '\n');
   const args = ['update', input, '--set', 'portal_role=admin', '--sync', '--others', 'portal_role=member', '--max-removals', '1000', '--undo', undo, ...FAST];
-  const first = await runCli(args, { env, timeoutMs: 120_000 });
+  const first = await runCli(args, { env });
   t.is(first.code, 1, first.stderr);
   t.regex(first.stderr, /no space|ENOSPC/i);
   t.true(emulator.stats().requests.patch > listed.length, 'stopped in the removal phase');
@@ -421,7 +421,7 @@ diskTest(`update --sync whose undo file meets a full disk while taking the value
   t.regex(first.stderr, /undo file: .*admins\.undo\.csv \(incomplete: .*--resume/);
 
   t.is(spawnSync('mount', ['-o', 'remount,size=1m', disk]).status, 0, 'space freed');
-  const resumed = await runCli([...args, '--resume'], { env, timeoutMs: 120_000 });
+  const resumed = await runCli([...args, '--resume'], { env });
   t.is(resumed.code, 0, resumed.stderr);
   t.regex(resumed.stderr, /undo file: .*admins\.undo\.csv \(pylon-contacts update/);
   await undoRestores(t, emulator, env, undo, [...listed, ...removed], before);
@@ -441,17 +441,17 @@ for (const phase of ['changing the listed contacts', 'taking the value from othe
     t.is(first.signal, 'SIGKILL', first.stderr);
     const patched = emulator.stats().requests.patch;
 
-    const other = await runCli([...args, '--sync', '--others', 'portal_role=no_access', ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    const other = await runCli([...args, '--sync', '--others', 'portal_role=no_access', ...FAST, '--resume'], { env });
     t.is(other.code, 2, other.stderr);
     t.regex(other.stderr, /CONFIG_RESUME_MISMATCH|Cannot resume/);
     t.regex(other.stderr, /--others portal_role: "member" in the interrupted run, "no_access" now/);
     if (phase === 'changing the listed contacts') {
-      const without = await runCli([...args, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+      const without = await runCli([...args, ...FAST, '--resume'], { env });
       t.is(without.code, 2, without.stderr);
       t.regex(without.stderr, /--sync: "true" in the interrupted run, not given now/);
     }
     t.is(emulator.stats().requests.patch, patched, 'nothing written by the refused runs');
-    const resumed = await runCli([...args, ...sync, ...FAST, '--resume'], { env, timeoutMs: 120_000 });
+    const resumed = await runCli([...args, ...sync, ...FAST, '--resume'], { env });
     t.is(resumed.code, 0, resumed.stderr);
     t.deepEqual(snapshot(emulator).filter((c) => c.portal_role === 'no_access' && before.find((b) => b.id === c.id)?.portal_role !== 'no_access'), []);
   });

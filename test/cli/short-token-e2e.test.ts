@@ -23,7 +23,7 @@ test('a token shorter than 4 characters: exit 2 before any call, its length name
     { args: ['update', '--where', 'email~@example.com', '--set', 'portal_role=admin', '--dry-run', '--token', 'abc'], env: { PYLON_BASE_URL: emulator.url }, shown: '--token', length: '3 characters long' },
   ];
   for (const { args, env, shown, length } of runs) {
-    const result = await runCli(args, { env, cwd: dir, timeoutMs: 20_000 });
+    const result = await runCli(args, { env, cwd: dir });
     t.is(result.code, 2, result.stderr);
     // With --json the error is one JSON object on stdout as well (its code for scripts); without it, stdout is empty.
     if (args.includes('--json')) t.like(JSON.parse(result.stdout), { error: { code: 'CONFIG_INVALID_OPTION', exitCode: 2 } });
@@ -33,7 +33,7 @@ test('a token shorter than 4 characters: exit 2 before any call, its length name
   t.is(Object.values(emulator.stats().requests).reduce((a, b) => a + b, 0), 0, 'no request reached the server');
   t.deepEqual(readdirSync(dir), ['contacts.csv'], 'no output, report or manifest written');
   // Four characters is a token like any other (another Pylon-compatible server may give short ones), masked like any other.
-  const ok = await runCli(['export', join(dir, 'out.csv'), '--quiet'], { env: { PYLON_BASE_URL: emulator.url, PYLON_API_TOKEN: 'abcd' }, timeoutMs: 20_000 });
+  const ok = await runCli(['export', join(dir, 'out.csv'), '--quiet'], { env: { PYLON_BASE_URL: emulator.url, PYLON_API_TOKEN: 'abcd' } });
   t.is(ok.code, 0, ok.stderr);
 });
 
@@ -44,7 +44,7 @@ test('library: resolveExportOptions and createPylonClient refuse a short token w
 
 test('emulator --token shorter than 4 characters: exit 2 before listening, naming the length and never the token', async (t) => {
   const dir = tempDir(t);
-  const result = await runCli(['emulator', '--port', '0', '--token', 'good-token', '--token', 'xy'], { cwd: dir, timeoutMs: 20_000 });
+  const result = await runCli(['emulator', '--port', '0', '--token', 'good-token', '--token', 'xy'], { cwd: dir });
   t.is(result.code, 2, result.stderr);
   t.is(result.stdout, '');
   t.is(result.stderr.trim().split('\n')[0], 'pylon-contacts: Invalid option `--token`: a token of 2 characters is one the CLI refuses (an API token has at least 4), so no command could use this emulator. Give a token of 4 characters or more, or leave --token out to use pylon-emulator-token.');

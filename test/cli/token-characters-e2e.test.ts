@@ -25,7 +25,7 @@ test('a token in typographic quotes: exit 2 at once, no call, the position and k
     { args: ['export', join(dir, 'out.csv')], env: { PYLON_BASE_URL: emulator.url, PYLON_API_TOKEN: QUOTED }, source: 'PYLON_API_TOKEN' },
   ];
   for (const { args, env, source } of runs) {
-    const result = await runCli(args, { env, timeoutMs: 20_000 });
+    const result = await runCli(args, { env });
     t.is(result.code, 2, result.stderr);
     t.regex(result.stderr, new RegExp(`The API token \\(${source}\\) holds a character that cannot be sent in an HTTP header: character 1 of 22 is a typographic quote \\(U\\+201C\\)`));
     t.false(result.stderr.includes(SECRET) || result.stdout.includes(SECRET), result.stderr);

@@ -51,7 +51,7 @@ test('kill -9 at random moments, late creates and 5% faults: no duplicate, no ro
     break;
   }
   // A finished run removed its journal: then a plain run checks everything again (and changes nothing).
-  const final = await runCli(existsSync(journal) ? [...args, '--resume'] : args, { env: envFor(proxy), timeoutMs: 90_000 });
+  const final = await runCli(existsSync(journal) ? [...args, '--resume'] : args, { env: envFor(proxy) });
   t.is(final.code, 3, final.stderr); // the bad emails fail; nothing else does
   const stats = JSON.parse(final.stdout.trim().split('\n').pop()!) as ImportStats;
   t.log(`kills ${kills}; final: created ${stats.created}, updated ${stats.updated}, unchanged ${stats.unchanged}, failed ${stats.failed}, resumed ${stats.resumed}; server faults ${emulator.stats().faultsInjected}`);

@@ -43,7 +43,13 @@ export interface CliOptions {
   cwd?: string;
   /** Written to the child's stdin, then closed. Without it stdin is closed at once. */
   stdin?: string | Buffer;
-  /** The child is killed (SIGKILL) after this long; the test then fails on its result. Default 60 s. */
+  /**
+   * A safety net for a hung child, not a limit on a slow one: after this long the child is killed (SIGKILL) and
+   * `result` rejects with its command line and the tail of its stderr, so the test fails saying where it hung (a
+   * killed child must not pass for one a test stopped with SIGKILL). Default 540 s, below ava's 10 min of
+   * silence: at a load of 44 a resumed import of 300 rows in resume-e2e, seconds alone, was at row 265 after 300 s,
+   * the file's 22 tests and their emulators sharing one starved test process.
+   */
   timeoutMs?: number;
 }
 
@@ -64,6 +70,21 @@ function baseEnv(): Record<string, string> {
   return env;
 }
 
+/** The default of `CliOptions.timeoutMs`. */
+export const CLI_TIMEOUT_MS = 540_000;
+
+/** Children still running: killed when this test process exits, so that none outlives its test file. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** The last `lines` lines of `text`, for a message. */
+function tail(text: string, lines = 20): string {
+  const all = text.trimEnd().split('\n');
+  return (all.length > lines ? ['…', ...all.slice(-lines)] : all).join('\n');
+}
+
 export function spawnCli(args: readonly string[], options: CliOptions = {}): CliProcess {
   const env = { ...baseEnv(), ...options.env };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
@@ -74,12 +95,27 @@ export function spawnCli(args: readonly string[], options: CliOptions = {}): Cli
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   child.stdin!.on('error', () => undefined); // the child may exit before reading stdin
   child.stdin!.end(options.stdin ?? '');
+  live.add(child);
   // A safety net for a hung child, well past what a busy machine needs; a test ends on the child's exit, not on this.
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 150_000);
+  const timeoutMs = options.timeoutMs ?? CLI_TIMEOUT_MS;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
   const result = new Promise<CliResult>((resolve, reject) => {
-    child.once('error', reject);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      live.delete(child);
+      reject(error);
+    });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      live.delete(child);
+      if (timedOut) {
+        reject(new Error(`pylon-contacts ${args.join(' ')} was still running after ${timeoutMs / 1000} s and was killed; its stderr ended with:\n${tail(stderr) || '(nothing)'}`));
+        return;
+      }
       resolve({ code, signal, stdout, stderr });
     });
   });

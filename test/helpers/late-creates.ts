@@ -45,7 +45,7 @@ export async function lateCreateTrial(cleanup: Cleanup, dir: string, factor: num
   const args = ['import', input, '--json', '-q', '--rate', FAST_RATE, '--timeout', String(timeoutMs), '--concurrency', '4', '--lookup-batch', '10', ...extraArgs];
   const env = envFor(proxy);
   if (kill) {
-    const run = spawnCli(args, { env, timeoutMs: 120_000 });
+    const run = spawnCli(args, { env });
     let finished = false;
     void run.result.then(() => (finished = true));
     // Killed once a third of the rows are stored (some held creates are then still in the proxy).
@@ -53,7 +53,7 @@ export async function lateCreateTrial(cleanup: Cleanup, dir: string, factor: num
     if (!finished) run.child.kill('SIGKILL');
     await run.result;
   }
-  const final = await runCli(kill ? [...args, '--resume'] : args, { env, timeoutMs: 120_000 });
+  const final = await runCli(kill ? [...args, '--resume'] : args, { env });
   // Every held create has reached the store (or been answered) before counting.
   while (emulator.stats().inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 20));
   let stats: ImportStats | undefined;

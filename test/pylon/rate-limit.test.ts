@@ -34,7 +34,9 @@ test('pacer: concurrent callers are spaced so no window holds more than the rate
   const gap = 75;
   t.true(maxInWindow(times, 500) <= 10, `max ${maxInWindow(times, 500)} in a window`);
   t.true(Math.max(...times) - started >= 24 * gap - 75, 'spread over 24 gaps');
-  t.like(pacer.stats().create, { rate: 10, gapMs: gap, sent: 25, waited: 24, maxQueued: 24, queued: 0 });
+  // How many waited is left out: a process descheduled for more than 37.5 ms between two of the synchronous calls above
+  // (seen at a load of 44: waited 23, maxQueued 23) lets the next find the bucket free.
+  t.like(pacer.stats().create, { rate: 10, gapMs: gap, sent: 25, queued: 0 });
   t.like(pacer.stats().get, { sent: 0, gapMs: 0 });
 });
 
@@ -86,24 +88,31 @@ test('pacer: waiters sharing one signal put one abort listener on it, not one ea
   t.is(getEventListeners(other.signal, 'abort').length, 0);
 });
 
-test('client over HTTP: 4 workers sharing a bucket stay within the rate at the server', async (t) => {
-  // Server and client share this process: a stalled event loop delays and bunches the recorded
-  // arrivals, so the margin is wide (about 400 ms of jitter allowed per 1 s window).
-  const { server, client } = await harness(t, { rates: { get: 10 }, windowMs: 1000, pacingMargin: 0.5 });
+test('client over HTTP: 4 workers sharing a bucket stay within the rate as they send', async (t) => {
+  // The pacer decides when a request leaves the client: beforeWrite runs then (for a write), so its times are the
+  // sends. They are what is checked, not the arrivals the server records: server and client share this process, and
+  // a stall of its event loop on a busy machine hands the server requests sent apart all at once. Nor is how many
+  // sends waited: with answers slower than 4 gaps, each worker finds the bucket free. The answer's timeout is far past
+  // any stall, so no slow answer is sent twice.
+  const sent: number[] = [];
+  const { server, client } = await harness(t, { rates: { patch: 10 }, windowMs: 1000, pacingMargin: 0.5, timeoutMs: 60_000, beforeWrite: () => sent.push(performance.now()) });
+  const started = performance.now();
   let next = 0;
   const worker = async () => {
     while (next < 20) {
       next += 1;
-      await client.getContact(`c_${next}`);
+      await client.updateContact(`c_${next}`, { name: `Name ${next}` });
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
-  const arrivals = server.requests.map((r) => r.arrivedAt);
-  t.is(arrivals.length, 20);
-  t.true(maxInWindow(arrivals, 1000) <= 10, `max ${maxInWindow(arrivals, 1000)} in a window`);
-  t.true(client.pacing().get.waited >= 15, 'the workers were held back by the pacer');
-  t.is(client.stats.calls.get, 20);
-  t.is(client.pacing().get.sent, 20);
+  t.is(server.requests.length, 20);
+  t.is(sent.length, 20);
+  t.true(maxInWindow(sent, 1000) <= 10, `max ${maxInWindow(sent, 1000)} sent in a window`);
+  // Held back by the pacer, however fast the answers: 20 sends 150 ms apart (the gap with the margin) take at least
+  // 19 gaps less the first one's idle credit (75 ms). A slower machine only lengthens this.
+  t.true(performance.now() - started >= 19 * 150 - 75, `20 sends took ${Math.round(performance.now() - started)} ms`);
+  t.is(client.stats.calls.patch, 20);
+  t.like(client.pacing().patch, { sent: 20, gapMs: 150 });
 });
 
 test('a 429 with Retry-After pauses the whole bucket, for other callers too', async (t) => {

@@ -14,14 +14,16 @@ export interface Harness {
   events: ClientEvent[];
 }
 
-/** A scripted server and a client bound to it (fast retries, unpaced unless told), both closed after the test. */
+/** A scripted server and a client bound to it (fast retries, unpaced unless told, 30 s timeout), both closed after the test. */
 export async function harness(t: ExecutionContext, options: Partial<PylonClientOptions> = {}, fallback?: Responder): Promise<Harness> {
   const server = await createScriptedServer(fallback);
   const events: ClientEvent[] = [];
   const client = createPylonClient({
     baseUrl: server.url,
     token: TOKEN,
-    timeoutMs: 2000,
+    // Far past any answer a busy machine delays (server and client share this process): at a load of 44, 2 s expired on
+    // answers that were only slow, and the retry took the next scripted answer. A test about timeouts sets its own.
+    timeoutMs: 30_000,
     rates: UNPACED,
     retry: { limit: 2, baseDelayMs: 1, maxDelayMs: 4 },
     ...options,
