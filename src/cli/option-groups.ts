@@ -144,7 +144,7 @@ export const migrationOptions = {
   'default-country': { type: 'string', describe: 'ISO country code (GB, US, DE…) for phone numbers written without a country code (digits alone that are no number there are read as international: 447911123456); they are stored in E.164' },
   'on-bad-phone': { type: 'string', choices: ['drop', 'fail'], describe: 'A phone number that is not a valid number for its country: drop it from the contact (noted in the results) or fail the row', defaultDescription: 'drop' },
   'external-id-column': { type: 'string', describe: "Column holding the source system's id: kept as the contact's external id and matched on before the email" },
-  'external-id-label': { type: 'string', describe: 'Label of that external id', defaultDescription: 'the preset name, or import' },
+  'external-id-label': { type: 'string', describe: 'Label of that external id: the system it comes from (e.g. zoho). Without one, every unlabelled import shares the label import, and the run warns', defaultDescription: 'the preset name, or import' },
   'account-match': { type: 'string', choices: ['domain', 'name', 'external-id', 'off'], describe: "Associate contacts with accounts by the email's domain, a company-name column, or an account external-id column", defaultDescription: 'the preset\'s choice, else off' },
   'account-column': { type: 'string', describe: 'Column with the company name or account external id for --account-match name|external-id' },
   'account-overwrite': { type: 'boolean', describe: 'Let --account-match replace the account a contact already has (by default it is kept)' },

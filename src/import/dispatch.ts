@@ -14,7 +14,7 @@ import { rowCodeOfApiError, rowMessageOfApiError, type RowIssue } from './desire
 import type { Pool } from '../run/pool.js';
 import type { RunControl } from '../run/run-control.js';
 import type { UndoWriter } from '../run/undo-writer.js';
-import { lateWindowMs, type PendingRow, type WritePlan, type WritePolicy } from './write-policy.js';
+import { IDEMPOTENCY_LABEL, lateWindowMs, type PendingRow, type WritePlan, type WritePolicy } from './write-policy.js';
 
 /** Rounds of "look up after the late window, then send again" before an uncertain create fails its row: as many as the client's retries. */
 const MAX_ROUNDS = DEFAULT_RETRY.limit;
@@ -129,6 +129,23 @@ interface SecondaryOnlyMatch {
   emailHolder: Match | undefined;
   contact: Contact;
   via: string;
+}
+
+/**
+ * Whose a contact found by one of the row's secondary emails only is, when it is another record's (else undefined): it
+ * holds an external id of another system than the row's (a row without an external id: any system's), or its primary
+ * email is none of the row's emails (the address that found it is only a secondary one of another person). Taking it would
+ * rewrite that record's email and name, and each run of the two sources would take it back from the other. The same
+ * system's record under another id (a record merged in the source) is not another record here: see otherIdUnderLabel.
+ */
+export function ownedElsewhere(desired: KeyedRow, contact: Contact): string | undefined {
+  const label = desired.external_id ? desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL : undefined;
+  // The id --idempotency-key external-id gives the contacts this tool created names no record.
+  const other = contact.external_ids?.find((e) => (e.label ?? '') !== label && e.label !== IDEMPOTENCY_LABEL);
+  if (other) return `${other.label ? `${other.label} record` : 'the record'} ${other.external_id}`;
+  const emails = new Set([...(desired.email ? [emailKey(desired.email)] : []), ...secondaryKeysOf(desired)]);
+  if (contact.email && !emails.has(emailKey(contact.email))) return `the contact of ${contact.email}, an address this row does not have`;
+  return undefined;
 }
 
 /** The id the contact holds under the row's label when it is not the row's own, else undefined. */
@@ -513,7 +530,15 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     await settleHeld(pending, async ({ row, contact, via, held, emailHolder }) => {
       const addresses = [...new Set([contact.email, ...(contact.emails ?? [])].filter((e): e is string => !!e).map((e) => e.trim().toLowerCase()))];
       const owner = addresses.map((address) => ({ address, line: parts.fileLineOf?.(emailKey(address)) })).find((o) => o.line !== undefined && o.line !== row.line);
-      if (!owner) return dispatchRow(row, { kind: 'one', contact }, held, emailHolder, false, undefined, via);
+      if (!owner) {
+        const elsewhere = ownedElsewhere(row.desired, contact);
+        if (!elsewhere) return dispatchRow(row, { kind: 'one', contact }, held, emailHolder, false, undefined, via);
+        return ledger.fail({ ...row, email: row.desired.email }, {
+          code: 'ROW_EMAIL_OF_OTHER_RECORD',
+          field: 'emails',
+          message: `No contact has ${describeOwnKeys(row)}; its secondary email ${via} is held by contact ${contact.id}, which is ${elsewhere}: this row is not written over it (its email and name would replace that contact's, and each import of the two sources would then take it back). If ${via} is not this person's address, remove it from the row (or from the source); if the two are one person, merge them in Pylon or the source`,
+        });
+      }
       await ledger.fail({ ...row, email: row.desired.email }, {
         code: 'ROW_EMAIL_OF_OTHER_RECORD',
         field: 'emails',

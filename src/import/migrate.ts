@@ -10,6 +10,7 @@ import { resolveFormat, type InputItem, type InputSource } from '../input/index.
 import type { Input } from '../input/open-input.js';
 import { readMapFile } from '../input/map-file.js';
 import { normalizeHeader, parseMapping, type ColumnMapping } from './columns.js';
+import { DEFAULT_EXTERNAL_ID_LABEL } from './lookup-key.js';
 import { createSettledResolver, describeNearMatches, emptyAccountStats, indexAccounts, loadAccounts, loadDomainParser, type AccountMatchStats } from './accounts.js';
 import { loadPhoneNumbers, resolveCountry, type BadPhonePolicy } from './phone.js';
 import {
@@ -23,6 +24,23 @@ import {
   type CompiledTransform,
   type TransformMap,
 } from './transform.js';
+
+/**
+ * The external ids of a run that names no label (no --external-id-label, and a map with no `externalId.label` and no
+ * `source`) are stored under `import`, the label every such import shares: another system's file keyed the same way
+ * then updates these contacts wherever its ids are the same (Help Scout customer 123 rewrites Zoho record 123), with no
+ * conflict to stop it. Undefined when a label is given, or the run carries no external id.
+ */
+function unlabelledExternalIdWarning(options: MigrationOptions, map: TransformMap): string | undefined {
+  const column = options.externalIdColumn ?? map.externalId?.column;
+  if (column === undefined || (options.externalIdLabel ?? (map.externalId?.unlabelled ? undefined : map.externalId?.label) ?? map.source) !== undefined) return undefined;
+  const from = options.externalIdColumn !== undefined ? `--external-id-column ${JSON.stringify(column)}` : `the map's externalId column ${JSON.stringify(column)}`;
+  return (
+    `the ids of ${from} are stored under the external id label "${DEFAULT_EXTERNAL_ID_LABEL}", which every import without a label shares: ` +
+    `another system's file imported the same way updates these contacts wherever its ids are the same (its customer 123 is then this file's record 123). ` +
+    `Name the system the ids come from with --external-id-label <system> (e.g. --external-id-label zoho), in every run of this source`
+  );
+}
 
 /**
  * Everything a migration adds in front of the import, decided once before any
@@ -284,6 +302,12 @@ export async function prepareMigration(
     const described = describeColumns(checked, header, options.from !== undefined ? `the ${transformMap.source ?? options.from} preset` : `the map ${source}`, source ?? '');
     note(described.note);
     warnings = described.warnings;
+  }
+  const unlabelled = unlabelledExternalIdWarning(options, map);
+  if (unlabelled) {
+    // Said at once, before any write, and again in the summary's warnings (and --json's).
+    note(`warning: ${unlabelled}`);
+    warnings.push(unlabelled);
   }
   if (match !== 'off') {
     await loadDomainParser();

@@ -228,6 +228,10 @@ export function normalizePhoneNumber(raw: string, country?: CountryCode, country
   // Why +<digits> is no number either, for the messages below.
   const internationalReason = bare === undefined ? undefined : `+${bare}: ${asInternational?.isPossible() ? 'no such number range' : 'wrong number of digits'}`;
   const notInternational = internationalReason === undefined ? '' : `, nor as an international number (${internationalReason})`;
+  // Text is no number, whatever the country: said before the country, whose advice (+<country code>) does not fit it.
+  if (/[a-z]/i.test(text)) {
+    return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} holds letters` };
+  }
   if (!international && !country) {
     if (fallback) return stored(fallback);
     return {
@@ -235,9 +239,6 @@ export function normalizePhoneNumber(raw: string, country?: CountryCode, country
       code: 'ROW_PHONE_NO_COUNTRY',
       message: `Phone number ${shown} has no country code${internationalReason === undefined ? '' : ` and is not valid as an international number either (${internationalReason})`}: write it as +<country code> <number>, or pass --default-country (e.g. --default-country GB) to read national numbers`,
     };
-  }
-  if (/[a-z]/i.test(text)) {
-    return { ok: false, code: 'ROW_INVALID_PHONE', message: `Phone number ${shown} holds letters` };
   }
   const parsed = phoneLib().parsePhoneNumberFromString(text, international ? undefined : country);
   const where = international ? '' : ` in ${country}${countryFrom}`;

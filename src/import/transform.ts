@@ -81,7 +81,13 @@ export interface TransformMap {
    * writes, and 18-character ones get the case their suffix encodes, so both exports (and a lower-cased copy) give one id; any
    * other value fails its row (ROW_INVALID_EXTERNAL_ID).
    */
-  externalId?: { column: string; label: string; normalize?: 'salesforce18' };
+  externalId?: {
+    column: string;
+    label: string;
+    normalize?: 'salesforce18';
+    /** The map names no label (nor a source): `label` is `import`, which every unlabelled import shares (the run warns). */
+    unlabelled?: boolean;
+  };
   /**
    * `column` may be a list: the first one the file has is used (exports whose
    * association columns vary). `split`: the cell may list several companies;
@@ -267,7 +273,7 @@ export function parseTransformMap(value: unknown, source: string): TransformMap 
     if (typeof e !== 'object' || e === null || typeof e.column !== 'string' || e.column.trim() === '') throw bad(source, 'externalId.column', `expected {"column": "<source id column>", "label": "<source>"}, got ${JSON.stringify(raw.externalId)}`);
     const label = e.label ?? map.source ?? 'import';
     if (typeof label !== 'string' || label.trim() === '') throw bad(source, 'externalId.label', `expected a non-empty string, got ${JSON.stringify(e.label)}`);
-    map.externalId = { column: e.column, label };
+    map.externalId = { column: e.column, label, ...(e.label === undefined && map.source === undefined ? { unlabelled: true } : {}) };
     if (e.normalize !== undefined) {
       if (e.normalize !== 'salesforce18') throw bad(source, 'externalId.normalize', `expected "salesforce18", got ${JSON.stringify(e.normalize)}`);
       map.externalId.normalize = 'salesforce18';

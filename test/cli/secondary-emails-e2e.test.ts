@@ -111,3 +111,53 @@ for (const lookup of LOOKUPS) {
     });
   }
 }
+
+for (const lookup of LOOKUPS) {
+  const extra = ['--lookup', lookup];
+
+  test(`--lookup ${lookup}: a row whose secondary email is another system's contact fails naming it, before any write, and two sources no longer rewrite that contact in turn`, async (t) => {
+    const emulator = await startEmulator(t);
+    const dir = tempDir(t);
+    const carol = emulator.store.insert({ name: 'Carol Z', email: 'carol@other.example', external_ids: [{ external_id: '905', label: 'zendesk' }] });
+    const freshdesk = csv(dir, 'freshdesk.csv', ['id,name,email,phone,mobile,other_emails', '5001,Sam F,sam@acme.example,,,carol@other.example']);
+    const hubspot = csv(dir, 'hubspot.csv', ['Record ID,First Name,Last Name,Email,Additional email addresses', '51001,Sam,Hub,sam@acme.example,carol@other.example']);
+    const zendesk = join(dir, 'zendesk.json');
+    writeFileSync(zendesk, JSON.stringify([{ id: 905, name: 'Carol Z', email: 'carol@other.example', phone: null, organization_id: null, role: 'end-user', active: true, suspended: false }]));
+    const untouched = snapshot(emulator);
+    for (const [input, from] of [[freshdesk, 'freshdesk'], [hubspot, 'hubspot']] as const) {
+      const dry = await importFile(t, emulator, input, from, ['--dry-run', ...extra]);
+      const real = await importFile(t, emulator, input, from, extra);
+      t.deepEqual(counts(real.stats), counts(dry.stats), `${from}: dry-run counts equal the real run`);
+      t.like(real.stats, { created: 0, updated: 0, failed: 1 });
+      for (const run of [dry, real]) {
+        t.deepEqual(run.errors.map((e) => [e._line, e._error_code, e._error_field]), [['2', 'ROW_EMAIL_OF_OTHER_RECORD', 'emails']]);
+        t.regex(run.errors[0]!._error_message!, new RegExp(`secondary email carol@other\\.example is held by contact ${carol.id}, which is zendesk record 905: this row is not written over it`));
+      }
+      // The plan (the dry run's results) shows the row failed, as the real run does.
+      t.deepEqual(dry.results.map((r) => [r._line, r._action]), [['2', 'failed']]);
+    }
+    for (const [id, json] of untouched) t.is(JSON.stringify(emulator.store.get(id)), json, `contact ${id} unchanged`);
+    const before = writes(emulator);
+    for (const [input, from] of [[freshdesk, 'freshdesk'], [zendesk, 'zendesk'], [freshdesk, 'freshdesk'], [zendesk, 'zendesk']] as const) {
+      const run = await importFile(t, emulator, input, from, extra);
+      t.is(run.stats.updated, 0, `${from}: nothing updated`);
+    }
+    t.is(writes(emulator) - before, 0, 'runs of both sources write nothing');
+    t.like(emulator.store.get(carol.id), { name: 'Carol Z', email: 'carol@other.example' });
+  });
+
+  test(`--lookup ${lookup}: a row whose secondary email is only a secondary address of a contact with another primary email fails naming it`, async (t) => {
+    const emulator = await startEmulator(t);
+    const dir = tempDir(t);
+    const dan = emulator.store.insert({ name: 'Dan', email: 'dan@x.example', emails: ['dan@x.example', 'dan.alt@x.example'] });
+    const input = csv(dir, 'people.csv', ['name,email,emails', 'Eve,eve@x.example,dan.alt@x.example']);
+    const dry = await importFile(t, emulator, input, [], ['--dry-run', ...extra]);
+    const real = await importFile(t, emulator, input, [], extra);
+    t.deepEqual(counts(real.stats), counts(dry.stats), 'dry-run counts equal the real run');
+    for (const run of [dry, real]) {
+      t.deepEqual(run.errors.map((e) => [e._line, e._error_code, e._error_field]), [['2', 'ROW_EMAIL_OF_OTHER_RECORD', 'emails']]);
+      t.regex(run.errors[0]!._error_message!, new RegExp(`secondary email dan\\.alt@x\\.example is held by contact ${dan.id}, which is the contact of dan@x\\.example, an address this row does not have`));
+    }
+    t.like(emulator.store.get(dan.id), { name: 'Dan', email: 'dan@x.example' });
+  });
+}

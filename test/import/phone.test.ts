@@ -10,6 +10,8 @@ export const PHONE_TABLE: Array<[string, string | undefined, string]> = [
   ['020 7946 0958', 'GB', '442079460958'],
   ['02079460958', 'GB', '442079460958'],
   ['020 7946 0958', undefined, 'ROW_PHONE_NO_COUNTRY'],
+  // Text is no number whatever the country: said to hold letters, never to need a country code.
+  ['not a phone', undefined, 'ROW_INVALID_PHONE'],
   ['(415) 555-0142', 'US', '14155550142'],
   ['415.555.0142', 'US', '14155550142'],
   ['+1 415 555 0150 x204', undefined, '14155550150 (extension 204 reported)'],
