@@ -14,6 +14,11 @@ export type EndpointKey = (typeof EMULATOR_ENDPOINTS)[number];
 
 export type RatePreset = 'spec' | 'tiered' | 'off';
 export type RetryAfterHeader = 'retry-after' | 'x-retry-after' | 'both';
+/**
+ * How `Retry-After` states its wait: delta-seconds, an HTTP date that far ahead, or an HTTP date an hour in the
+ * past (a server whose clock is behind). `X-Retry-After` is always seconds.
+ */
+export type RetryAfterFormat = 'seconds' | 'date' | 'past-date';
 export type LastPageCursor = 'empty' | 'null' | 'absent';
 /** Whether pages carry `pagination.has_next_page` (the schema requires it) or leave it out. */
 export type HasNextPage = 'present' | 'absent';
@@ -59,6 +64,7 @@ export interface EmulatorOptionsInput {
   /** Length of a rate-limit "minute" in ms (default 60000; tests use 1000). */
   windowMs?: number;
   retryAfterHeader?: RetryAfterHeader;
+  retryAfterFormat?: RetryAfterFormat;
   remainingHeader?: boolean;
   duplicateEmail?: DuplicateEmailPolicy;
   externalIdTaken?: ExternalIdTakenPolicy;
@@ -107,6 +113,7 @@ export interface EmulatorOptions {
   limits: Partial<Record<EndpointKey, number>>;
   windowMs: number;
   retryAfterHeader: RetryAfterHeader;
+  retryAfterFormat: RetryAfterFormat;
   remainingHeader: boolean;
   duplicateEmail: DuplicateEmailPolicy;
   externalIdTaken: ExternalIdTakenPolicy;
@@ -164,6 +171,7 @@ const FLAG: Record<string, string> = {
   rateOverrides: '--rate',
   windowMs: '--window-ms',
   retryAfterHeader: '--retry-after-header',
+  retryAfterFormat: '--retry-after-format',
   remainingHeader: '--remaining-header',
   duplicateEmail: '--duplicate-email',
   externalIdTaken: '--external-id-taken',
@@ -231,6 +239,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     limits,
     windowMs: numberIn('windowMs', input.windowMs, 1, 86_400_000, DEFAULT_WINDOW_MS),
     retryAfterHeader: oneOf('retryAfterHeader', input.retryAfterHeader, ['retry-after', 'x-retry-after', 'both'], 'both'),
+    retryAfterFormat: oneOf('retryAfterFormat', input.retryAfterFormat, ['seconds', 'date', 'past-date'], 'seconds'),
     remainingHeader: bool('remainingHeader', input.remainingHeader, true),
     duplicateEmail: oneOf('duplicateEmail', input.duplicateEmail, ['reject', 'reject-plain', 'allow'], 'reject'),
     externalIdTaken: oneOf('externalIdTaken', input.externalIdTaken, ['reject', 'reject-plain', 'per-label'], 'reject'),

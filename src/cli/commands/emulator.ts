@@ -19,6 +19,7 @@ export interface EmulatorArgv {
   rate?: string;
   windowMs?: number;
   retryAfterHeader: 'retry-after' | 'x-retry-after' | 'both';
+  retryAfterFormat: 'seconds' | 'date' | 'past-date';
   remainingHeader: boolean;
   duplicateEmail: 'reject' | 'reject-plain' | 'allow';
   externalIdTaken: 'reject' | 'reject-plain' | 'per-label';
@@ -73,6 +74,7 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     rateOverrides: parseRateOverrides(argv.rate),
     windowMs: argv.windowMs,
     retryAfterHeader: argv.retryAfterHeader,
+    retryAfterFormat: argv.retryAfterFormat,
     remainingHeader: argv.remainingHeader,
     duplicateEmail: argv.duplicateEmail,
     externalIdTaken: argv.externalIdTaken,
@@ -138,6 +140,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('rate', { type: 'string', describe: 'Per-endpoint overrides, requests per window, e.g. list=600,create=30' })
       .option('window-ms', { type: 'number', describe: 'Length of a rate-limit "minute" in ms', defaultDescription: '60000' })
       .option('retry-after-header', { choices: ['retry-after', 'x-retry-after', 'both'] as const, default: 'both' as const, describe: 'Header(s) a 429 carries' })
+      .option('retry-after-format', { choices: ['seconds', 'date', 'past-date'] as const, default: 'seconds' as const, describe: "How Retry-After states the wait: seconds, an HTTP date that far ahead, or past-date (an HTTP date an hour ago, as a server whose clock is behind sends); X-Retry-After is always seconds" })
       .option('remaining-header', { type: 'boolean', default: true, describe: 'Send X-Rate-Limit-Remaining on limited endpoints' })
       .option('external-id-taken', { choices: ['reject', 'reject-plain', 'per-label'] as const, default: 'reject' as const, describe: 'A contact external id another contact holds: reject (400 + exists_id), reject-plain (400 without exists_id) or per-label (unique per label and id only; unknown: all offered)' })
       .option('duplicate-email', { choices: ['reject', 'reject-plain', 'allow'] as const, default: 'reject' as const, describe: 'Create with an email already in use: reject (400 + exists_id), reject-plain (400 without exists_id) or allow (unknown: all offered)' })
