@@ -192,7 +192,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       clears.noteWrite(note);
       journal?.sent(line, update);
     };
-    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, rereadBeforePatch: options.rereadBeforePatch && !options.dryRun, onNote: note, beforeSend, idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
+    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, rereadBeforePatch: options.rereadBeforePatch && !options.dryRun, onNote: note, beforeSend, notApplied: (line) => journal?.unsent(line), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
     // --create-accounts creates the accounts before the rows are written (a row's server-side failure, such as an external id
     // another contact holds, is known only when it is sent): each created account's rows are counted, linked or failed.
     const accountRows = new Map<string, { linked: number; failed: number[] }>();
