@@ -213,7 +213,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       notProcessed: (rows) => ledger.notProcessed(rows),
       close: (o) => ledger.close(o),
     };
-    const dispatcher = createDispatcher({ client, lookup, pool, ledger: dispatchLedger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
+    const dispatcher = createDispatcher({ client, lookup, pool, ledger: dispatchLedger, control, policy, planContext, accountIds, checkAccountIds: migration.accountStats === undefined, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
 
     const datesAsMidnight = { count: 0 };
     const preparation = { columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient, datesAsMidnight }, options: { ...options, externalIdsPerLabel: clears.externalIdUnderOtherLabel()?.takes ?? false }, headerWidth: reportHeader.length, report: reportColumnsOf(reportHeader) };
