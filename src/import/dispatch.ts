@@ -229,6 +229,15 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       }
       const api = error instanceof PylonApiError ? error : undefined;
       try {
+        // A PATCH answered 404: the contact the lookup found was deleted since (in Pylon, or by another run).
+        if (api?.status === 404 && plan.action === 'update') {
+          await ledger.fail({ ...row, email }, {
+            code: 'ROW_NOT_FOUND',
+            field: row.desired.id ? 'id' : 'email',
+            message: `Contact ${plan.id} no longer exists: it was deleted while the run was going (Pylon answered 404 to its update); nothing was written. Import the row again to create the contact anew, or drop it`,
+          }, { status: api.status, requestId: api.requestId, id: plan.id });
+          return;
+        }
         await ledger.fail({ ...row, email }, {
           code: api && api.status !== undefined && api.status < 500 ? 'ROW_API_REJECTED' : 'ROW_API_FAILED',
           field: guessField(api),
