@@ -90,6 +90,8 @@ export interface EmulatorOptionsInput {
   searchLagMs?: number;
   /** Contacts inserted and deleted while GET /contacts is walked: this many of each (0 = off). */
   listChurn?: number;
+  /** GET /contacts in another order on every request (offset cursors): a walk of several pages misses some contacts and repeats others. */
+  listShuffle?: boolean;
   latencyMs?: number;
   jitterMs?: number;
   faults?: FaultOptions;
@@ -132,6 +134,7 @@ export interface EmulatorOptions {
   searchMaxValues: number;
   searchLagMs: number;
   listChurn: number;
+  listShuffle: boolean;
   latencyMs: number;
   jitterMs: number;
   faults: Required<FaultOptions>;
@@ -190,6 +193,7 @@ const FLAG: Record<string, string> = {
   searchMaxValues: '--search-max-values',
   searchLagMs: '--search-lag-ms',
   listChurn: '--list-churn',
+  listShuffle: '--list-shuffle',
   latencyMs: '--latency-ms',
   jitterMs: '--jitter-ms',
   'faults.errorRate': '--fault-rate',
@@ -258,6 +262,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     searchMaxValues: numberIn('searchMaxValues', input.searchMaxValues, 0, 1_000_000, 0),
     searchLagMs: numberIn('searchLagMs', input.searchLagMs, 0, 600_000, 0),
     listChurn: numberIn('listChurn', input.listChurn, 0, 1_000_000, 0),
+    listShuffle: bool('listShuffle', input.listShuffle, false),
     latencyMs: numberIn('latencyMs', input.latencyMs, 0, 600_000, 0),
     jitterMs: numberIn('jitterMs', input.jitterMs, 0, 600_000, 0),
     faults: {

@@ -38,6 +38,7 @@ export interface EmulatorArgv {
   searchMaxValues?: number;
   searchLagMs?: number;
   listChurn?: number;
+  listShuffle: boolean;
   latencyMs?: number;
   jitterMs?: number;
   faultRate?: number;
@@ -93,6 +94,7 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     searchMaxValues: argv.searchMaxValues,
     searchLagMs: argv.searchLagMs,
     listChurn: argv.listChurn,
+    listShuffle: argv.listShuffle,
     latencyMs: argv.latencyMs,
     jitterMs: argv.jitterMs,
     faults: { errorRate: argv.faultRate, dropRate: argv.dropRate, slowRate: argv.slowRate, slowMs: argv.slowMs },
@@ -159,6 +161,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('search-max-values', { type: 'number', describe: 'Most values an in/not_in search filter takes; more gets a 400 (0 = no cap)', defaultDescription: '0' })
       .option('search-lag-ms', { type: 'number', describe: 'New and changed contacts are invisible to search for this long', defaultDescription: '0' })
       .option('list-churn', { type: 'number', describe: 'While GET /contacts is walked, insert and delete this many contacts each (newest-first list, offset cursors)', defaultDescription: '0' })
+      .option('list-shuffle', { type: 'boolean', default: false, describe: 'GET /contacts in another order on every request (offset cursors): a walk of several pages misses some contacts' })
       .option('latency-ms', { type: 'number', describe: 'Added to every answer', defaultDescription: '0' })
       .option('jitter-ms', { type: 'number', describe: 'Random extra latency, uniform 0..N ms', defaultDescription: '0' })
       .option('fault-rate', { type: 'number', describe: 'Probability of a 500/502/503 instead of handling a request', defaultDescription: '0' })
