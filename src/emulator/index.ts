@@ -15,7 +15,7 @@ import { seedFromFile, seedRandom } from './seed.js';
 import { createStats, resetStats, snapshotStats, type EmulatorStats } from './stats.js';
 import { ContactStore } from './store.js';
 
-export type { EmulatorOptions, EmulatorOptionsInput, FaultOptions, RatePreset, LastPageCursor, RetryAfterHeader } from './options.js';
+export type { EmulatorOptions, EmulatorOptionsInput, FaultOptions, RatePreset, LastPageCursor, RetryAfterHeader, RetryAfterFormat } from './options.js';
 export { DEFAULT_TOKEN, DEFAULT_WINDOW_MS, RATE_PRESETS, resolveEmulatorOptions } from './options.js';
 export type { EmulatorStats } from './stats.js';
 export { ContactStore, type ContactSeed } from './store.js';

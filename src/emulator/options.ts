@@ -14,6 +14,11 @@ export type EndpointKey = (typeof EMULATOR_ENDPOINTS)[number];
 
 export type RatePreset = 'spec' | 'tiered' | 'off';
 export type RetryAfterHeader = 'retry-after' | 'x-retry-after' | 'both';
+/**
+ * How `Retry-After` states its wait: delta-seconds, an HTTP date that far ahead, or an HTTP date an hour in the
+ * past (a server whose clock is behind). `X-Retry-After` is always seconds.
+ */
+export type RetryAfterFormat = 'seconds' | 'date' | 'past-date';
 export type LastPageCursor = 'empty' | 'null' | 'absent';
 /** Whether pages carry `pagination.has_next_page` (the schema requires it) or leave it out. */
 export type HasNextPage = 'present' | 'absent';
@@ -59,6 +64,7 @@ export interface EmulatorOptionsInput {
   /** Length of a rate-limit "minute" in ms (default 60000; tests use 1000). */
   windowMs?: number;
   retryAfterHeader?: RetryAfterHeader;
+  retryAfterFormat?: RetryAfterFormat;
   remainingHeader?: boolean;
   duplicateEmail?: DuplicateEmailPolicy;
   externalIdTaken?: ExternalIdTakenPolicy;
@@ -86,6 +92,8 @@ export interface EmulatorOptionsInput {
   maxBodyBytes?: number;
   /** Contacts inserted and deleted while GET /contacts is walked: this many of each (0 = off). */
   listChurn?: number;
+  /** GET /contacts in another order on every request (offset cursors): a walk of several pages misses some contacts and repeats others. */
+  listShuffle?: boolean;
   latencyMs?: number;
   jitterMs?: number;
   faults?: FaultOptions;
@@ -109,6 +117,7 @@ export interface EmulatorOptions {
   limits: Partial<Record<EndpointKey, number>>;
   windowMs: number;
   retryAfterHeader: RetryAfterHeader;
+  retryAfterFormat: RetryAfterFormat;
   remainingHeader: boolean;
   duplicateEmail: DuplicateEmailPolicy;
   externalIdTaken: ExternalIdTakenPolicy;
@@ -128,6 +137,7 @@ export interface EmulatorOptions {
   searchLagMs: number;
   maxBodyBytes: number;
   listChurn: number;
+  listShuffle: boolean;
   latencyMs: number;
   jitterMs: number;
   faults: Required<FaultOptions>;
@@ -167,6 +177,7 @@ const FLAG: Record<string, string> = {
   rateOverrides: '--rate',
   windowMs: '--window-ms',
   retryAfterHeader: '--retry-after-header',
+  retryAfterFormat: '--retry-after-format',
   remainingHeader: '--remaining-header',
   duplicateEmail: '--duplicate-email',
   externalIdTaken: '--external-id-taken',
@@ -186,6 +197,7 @@ const FLAG: Record<string, string> = {
   searchLagMs: '--search-lag-ms',
   maxBodyBytes: '--max-body-bytes',
   listChurn: '--list-churn',
+  listShuffle: '--list-shuffle',
   latencyMs: '--latency-ms',
   jitterMs: '--jitter-ms',
   'faults.errorRate': '--fault-rate',
@@ -235,6 +247,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     limits,
     windowMs: numberIn('windowMs', input.windowMs, 1, 86_400_000, DEFAULT_WINDOW_MS),
     retryAfterHeader: oneOf('retryAfterHeader', input.retryAfterHeader, ['retry-after', 'x-retry-after', 'both'], 'both'),
+    retryAfterFormat: oneOf('retryAfterFormat', input.retryAfterFormat, ['seconds', 'date', 'past-date'], 'seconds'),
     remainingHeader: bool('remainingHeader', input.remainingHeader, true),
     duplicateEmail: oneOf('duplicateEmail', input.duplicateEmail, ['reject', 'reject-plain', 'allow'], 'reject'),
     externalIdTaken: oneOf('externalIdTaken', input.externalIdTaken, ['reject', 'reject-plain', 'per-label'], 'reject'),
@@ -254,6 +267,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     searchLagMs: numberIn('searchLagMs', input.searchLagMs, 0, 600_000, 0),
     maxBodyBytes: numberIn('maxBodyBytes', input.maxBodyBytes, 1, 64 * 1024 * 1024, 1024 * 1024),
     listChurn: numberIn('listChurn', input.listChurn, 0, 1_000_000, 0),
+    listShuffle: bool('listShuffle', input.listShuffle, false),
     latencyMs: numberIn('latencyMs', input.latencyMs, 0, 600_000, 0),
     jitterMs: numberIn('jitterMs', input.jitterMs, 0, 600_000, 0),
     faults: {

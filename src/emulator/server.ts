@@ -52,10 +52,15 @@ function authenticate(header: string | undefined, tokens: readonly string[]): vo
   if (!tokens.includes(match[1])) throw new ApiError(401, CODES.invalidApiToken, MSG.invalidToken);
 }
 
-function retryHeaders(mode: EmulatorContext['options']['retryAfterHeader'], seconds: string): Headers {
-  if (mode === 'retry-after') return { 'retry-after': seconds };
+function retryHeaders(options: EmulatorContext['options'], seconds: string): Headers {
+  const mode = options.retryAfterHeader;
+  // --retry-after-format: Retry-After may be an HTTP date (RFC 9110); X-Retry-After is seconds.
+  const format = options.retryAfterFormat;
+  const standard =
+    format === 'date' ? new Date(options.now() + Number(seconds) * 1000).toUTCString() : format === 'past-date' ? new Date(options.now() - 3_600_000).toUTCString() : seconds;
+  if (mode === 'retry-after') return { 'retry-after': standard };
   if (mode === 'x-retry-after') return { 'x-retry-after': seconds };
-  return { 'retry-after': seconds, 'x-retry-after': seconds };
+  return { 'retry-after': standard, 'x-retry-after': seconds };
 }
 
 const CONTACT_ENDPOINTS: ReadonlySet<string> = new Set(['list', 'get', 'create', 'patch', 'search']);
@@ -106,7 +111,7 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
       const rate = limiter.take(match.route.endpoint);
       if (rate.limit !== undefined && options.remainingHeader) headers['x-rate-limit-remaining'] = rate.remaining ?? 0;
       if (!rate.allowed) {
-        Object.assign(headers, retryHeaders(options.retryAfterHeader, String(rate.retryAfterSeconds)));
+        Object.assign(headers, retryHeaders(options, String(rate.retryAfterSeconds)));
         throw new ApiError(429, CODES.rateLimited, MSG.rateLimited(match.route.endpoint, rate.limit ?? 0));
       }
 
@@ -117,7 +122,7 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
         if (fault.slowMs) await sleep(fault.slowMs);
         if (fault.drop === 'before') return drop(req, res);
         if (fault.status !== undefined) {
-          if (fault.retryAfter !== undefined) Object.assign(headers, retryHeaders(options.retryAfterHeader, fault.retryAfter));
+          if (fault.retryAfter !== undefined) Object.assign(headers, retryHeaders(options, fault.retryAfter));
           throw new ApiError(fault.status, faultCode(fault.status), MSG.faultStatus(fault.status));
         }
       }

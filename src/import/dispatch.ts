@@ -93,6 +93,12 @@ export interface DispatchParts {
   planContext: PlanContext;
   /** Known account ids by external id; null: no such account. Filled by `dispatch`. */
   accountIds: Map<string, string | null>;
+  /**
+   * Check each account id a row sets (`account_id`) with `GET /accounts/{id}`, once per id: an id no account has fails its
+   * rows ROW_ACCOUNT_NOT_FOUND in the dry run and the real run alike (Pylon would refuse the write). Off when the ids come
+   * from the account list itself (--match-accounts), where a dry run's `(new account …)` stands for an account not yet made.
+   */
+  checkAccountIds?: boolean;
   journal?: Journal;
   undo?: UndoWriter;
   dryRun: boolean;
@@ -247,6 +253,15 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       }
       const api = error instanceof PylonApiError ? error : undefined;
       try {
+        // A PATCH answered 404: the contact the lookup found was deleted since (in Pylon, or by another run).
+        if (api?.status === 404 && plan.action === 'update') {
+          await ledger.fail({ ...row, email }, {
+            code: 'ROW_NOT_FOUND',
+            field: row.desired.id ? 'id' : 'email',
+            message: `Contact ${plan.id} no longer exists: it was deleted while the run was going (Pylon answered 404 to its update); nothing was written. Import the row again to create the contact anew, or drop it`,
+          }, { status: api.status, requestId: api.requestId, id: plan.id });
+          return;
+        }
         await ledger.fail({ ...row, email }, {
           code: rowCodeOfApiError(api),
           field: guessField(api),
@@ -259,8 +274,21 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
+  /** Account ids rows set, and whether an account has that id (checkAccountIds). */
+  const knownAccountIds = new Map<string, boolean>();
   const resolveAccounts = async (rows: ChunkRow[]) => {
     for (const row of rows) {
+      const id = parts.checkAccountIds ? (row.desired.account_id ?? row.desired.account_id_if_unset) : undefined;
+      if (id && !knownAccountIds.has(id)) {
+        try {
+          // GET /accounts/{id} also answers an account's external id: only the account's own id is one a contact can take.
+          const res = await pool.run(() => client.getAccount(id, { signal }));
+          knownAccountIds.set(id, res.data.id === id);
+        } catch (error) {
+          if (error instanceof PylonApiError && error.status === 404) knownAccountIds.set(id, false);
+          else throw error;
+        }
+      }
       const ext = row.desired.account_external_id;
       if (!ext || accountIds.has(ext)) continue;
       try {
@@ -303,6 +331,11 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     const ext = row.desired.account_external_id;
     if (ext && accountIds.get(ext) === null) {
       await ledger.fail(ref, { code: 'ROW_ACCOUNT_NOT_FOUND', field: 'account_external_id', message: `No account has external id ${ext}` });
+      return;
+    }
+    const accountId = row.desired.account_id ?? row.desired.account_id_if_unset;
+    if (accountId && knownAccountIds.get(accountId) === false) {
+      await ledger.fail(ref, { code: 'ROW_ACCOUNT_NOT_FOUND', field: 'account_id', message: `No account has id ${accountId}: check the id in Pylon (an account's id, not its external id), or leave the cell empty` });
       return;
     }
     const existing = match.kind === 'one' ? match.contact : undefined;

@@ -288,11 +288,27 @@ async function listLookup(
     heldKeys: { slots: spool.slotCount, held: spool.held, slotOf: (key) => spool.slotOf(key) },
     async resolve(keys) {
       const result = new Map<LookupKey, Match>();
-      for (const key of keys) result.set(key, matchFirst(key, (part) => spool.find(part)));
+      for (const key of keys) {
+        let match = matchFirst(key, (part) => spool.find(part));
+        // An id the walk did not show may still be a contact: a list whose order moved between pages skips some. It is read
+        // by id before the row is failed (one GET per such row; a 404 is an id no contact has).
+        const id = match.kind === 'none' ? keyParts(key).map(parseKey).find((p) => p.kind === 'id')?.value : undefined;
+        if (id) match = await getById(client, id, signal);
+        result.set(key, match);
+      }
       return result;
     },
     close: () => spool.close(),
   };
+}
+
+async function getById(client: PylonClient, id: string, signal?: AbortSignal): Promise<Match> {
+  try {
+    return { kind: 'one', contact: (await client.getContact(id, { signal })).data };
+  } catch (error) {
+    if (error instanceof PylonApiError && error.status === 404) return { kind: 'none' };
+    throw error;
+  }
 }
 
 /** Whether `filter` tests `email` anywhere (its own node or a subfilter). */

@@ -61,7 +61,14 @@ export function planRow(desired: DesiredContact, existing: Contact | undefined, 
   }
   if (existing === undefined) {
     if (context.mode === 'update') {
-      return fail('ROW_NOT_FOUND', desired.id ? 'id' : 'email', `No contact matches ${desired.id ? `id ${desired.id}` : `email ${desired.email}`}; --mode update never creates`);
+      // Said as a fact about the contact: an `update` (no --mode given) never creates either.
+      return fail(
+        'ROW_NOT_FOUND',
+        desired.id ? 'id' : 'email',
+        desired.id
+          ? `No contact has id ${desired.id}: it was deleted, or belongs to another organisation; nothing was written`
+          : `No contact has email ${desired.email}; an update changes existing contacts only: use import to create it`,
+      );
     }
     if (desired.id) return fail('ROW_NOT_FOUND', 'id', `No contact has id ${desired.id}; rows with an id only update`);
     return planCreate(desired);

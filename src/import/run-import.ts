@@ -72,12 +72,13 @@ export async function runImport(options: ImportOptions, hooks: RunImportHooks = 
  */
 export async function importRows(options: ImportOptions, hooks: RunImportHooks = {}): Promise<ImportStats> {
   const started = Date.now();
-  const { signal } = hooks;
   const note = (message: string) => hooks.onNote?.(message);
   const input = await openInput(options.input, options, hooks.stdin);
   const client = hooks.client ?? connect(options.connection, { onEvent: noteLongWaits(note) });
   const stats = createImportStats({ calls: client.stats.calls, dryRun: options.dryRun, errorsPath: options.errorsPath, resultsPath: options.resultsPath, undoPath: options.undoPath, journalPath: options.journalPath });
-  const control = new RunControl(signal);
+  const control = new RunControl(hooks.signal);
+  // Ctrl-C or a fatal stop: what waits (a paced request, a backoff) ends at once, so a stop ends the run whatever the concurrency.
+  const { signal } = control;
   // migration (issue 13): any input format, through the preset's / map's transform when there is one.
   let migration: Migration | undefined;
   const openSource = () => input.rows(migration?.active ? migration.transform : undefined);
@@ -191,7 +192,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       clears.noteWrite(note);
       journal?.sent(line, update);
     };
-    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, rereadBeforePatch: options.rereadBeforePatch && !options.dryRun, onNote: note, beforeSend, idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
+    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, rereadBeforePatch: options.rereadBeforePatch && !options.dryRun, onNote: note, beforeSend, notApplied: (line) => journal?.unsent(line), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
     // --create-accounts creates the accounts before the rows are written (a row's server-side failure, such as an external id
     // another contact holds, is known only when it is sent): each created account's rows are counted, linked or failed.
     const accountRows = new Map<string, { linked: number; failed: number[] }>();
@@ -212,7 +213,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       notProcessed: (rows) => ledger.notProcessed(rows),
       close: (o) => ledger.close(o),
     };
-    const dispatcher = createDispatcher({ client, lookup, pool, ledger: dispatchLedger, control, policy, planContext, accountIds, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
+    const dispatcher = createDispatcher({ client, lookup, pool, ledger: dispatchLedger, control, policy, planContext, accountIds, checkAccountIds: migration.accountStats === undefined, journal, undo, dryRun: options.dryRun, timeoutMs: options.connection.timeoutMs, signal, onPlan: hooks.onPlan, onMatch: hooks.onMatch, onUncertainCreate: (email, line) => uncertain.set(email, line), onNote: note, visibility, fileLineOf: (key) => duplicates.firstLine(key) });
 
     const datesAsMidnight = { count: 0 };
     const preparation = { columns, validation: { customFields, clearToken: options.clearToken, lenient: options.lenient, datesAsMidnight }, options: { ...options, externalIdsPerLabel: clears.externalIdUnderOtherLabel()?.takes ?? false }, headerWidth: reportHeader.length, report: reportColumnsOf(reportHeader) };
@@ -338,6 +339,12 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
   } catch (error) {
     // A run that stopped before its first row leaves no report behind (its journal is the hold's: kept when interrupted).
     await run?.abort({ nothingDone: stats.total === 0 });
+    // A call let go by a fatal stop (made outside a row: a lookup, the late checks) ends the run with that stop's error.
+    if (control.fatal !== undefined && control.isAbort(error)) {
+      stats.fatal = control.describeFatal();
+      refreshStats(stats, client, started);
+      return stats;
+    }
     // Ctrl-C before the first row (e.g. while reading the contact list) is an interruption, not a failure.
     if (control.isAbort(error)) {
       stats.interrupted = true;
@@ -353,9 +360,9 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     return stats;
   } finally {
     // A journal this run created and never wrote to goes, unless Ctrl-C stopped the run: --resume then finds it.
-    if (hold && hold !== hooks.journalHold) hold.release({ keep: signal?.aborted === true });
+    if (hold && hold !== hooks.journalHold) hold.release({ keep: hooks.signal?.aborted === true });
     // Stopped before the journal held anything, the run leaves none (here or at the caller's release): there is nothing to resume.
-    if (stats.fatal && hold?.created && !hold.used && !signal?.aborted) stats.journalPath = undefined;
+    if (stats.fatal && hold?.created && !hold.used && !hooks.signal?.aborted) stats.journalPath = undefined;
     lookup?.close();
     if (!hooks.client) client.close?.();
     input.close();

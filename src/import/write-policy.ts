@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PylonClient } from '../pylon/api.js';
-import { PylonApiError } from '../pylon/errors.js';
+import { PylonApiError, RequestAbortedError } from '../pylon/errors.js';
 import type { DesiredContact } from './desired.js';
 import type { Outcome } from '../run/journal.js';
 import { holderOfRefusedEmail } from './lookup.js';
@@ -64,6 +64,8 @@ export interface WritePolicyContext {
   undo?: UndoWriter;
   /** Called just before a write goes out (the journal's `sent` entry). */
   beforeSend?: (line: number, update?: { id: string; email?: string | null; changes: FieldChange[] }) => void;
+  /** Called when a create that went out was answered without being applied (the journal's `unsent` entry). */
+  notApplied?: (line: number) => void;
   onNote?: (message: string) => void;
   /** How long search takes to show a new contact: measured on the first create, waited out before a reconciling search. */
   visibility?: SearchVisibility;
@@ -139,6 +141,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   const create = async (row: PendingRow, plan: WritePlan & { action: 'create' }, resend: boolean): Promise<WriteResult> => {
     const email = row.desired.email;
     const key = ctx.idempotencyKey?.(row);
+    let sent = false;
     try {
       // Journaled once the request leaves the pacer: a create still queued at a stop was never sent.
       const body = key ? { ...plan.body, external_ids: [...(plan.body.external_ids ?? []), { external_id: key, label: IDEMPOTENCY_LABEL }] } : plan.body;
@@ -146,6 +149,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
       const res = await client.createContact(body, {
         signal,
         onSent: once(() => {
+          sent = true;
           sentAt = Date.now();
           ctx.beforeSend?.(row.line);
         }),
@@ -153,6 +157,9 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
       if (email) await ctx.visibility?.measure(email, res.data.id, sentAt);
       return { outcome: 'created', id: res.data.id, requestId: res.requestId };
     } catch (error) {
+      // A create is sent again only when its answer proved it was not applied (a 429): one that failed that way, or was let go
+      // waiting to be sent again (a stop), created nothing, so a --resume has no lost answer to wait for.
+      if (sent && ((error instanceof PylonApiError && !error.maybeApplied) || error instanceof RequestAbortedError)) ctx.notApplied?.(row.line);
       // A duplicate may also be refused without `exists_id` (undocumented): the email's holder is looked up.
       const existsId = error instanceof PylonApiError ? error.existsId ?? (await holderOfRefusedEmail(client, error, email, signal)) : undefined;
       if (existsId) return takeOver(row, existsId, (error as PylonApiError).requestId, resend);

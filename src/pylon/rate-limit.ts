@@ -190,7 +190,8 @@ class Bucket {
 
   private schedule(): void {
     if (this.timer !== undefined || this.queue.length === 0) return;
-    const delay = Math.max(0, Math.ceil(this.readyAt() - this.clock()));
+    // Node fires a timer longer than 2^31 − 1 ms (24.8 days, a far Retry-After) at once: it wakes up at that cap instead, and waits on.
+    const delay = Math.min(2 ** 31 - 1, Math.max(0, Math.ceil(this.readyAt() - this.clock())));
     this.timer = setTimeout(() => this.drain(), delay);
   }
 

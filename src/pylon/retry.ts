@@ -141,7 +141,9 @@ function parseSeconds(text: string | undefined): number | undefined {
 /**
  * The wait the server asked for, in ms: `Retry-After` (delta-seconds or an HTTP-date),
  * then `X-Retry-After` (seconds). Undefined when neither is present and valid.
- * Header names must be lower-case (as Node delivers them).
+ * An HTTP-date in the past or now (a server whose clock is behind ours) asks for no wait we
+ * can use: read as no header, so the call backs off as usual instead of retrying at once
+ * until its retries run out. Header names must be lower-case (as Node delivers them).
  */
 export function parseRetryAfter(headers: Record<string, HeaderValue>, nowMs: number = Date.now()): number | undefined {
   const standard = firstHeader(headers['retry-after']);
@@ -149,7 +151,7 @@ export function parseRetryAfter(headers: Record<string, HeaderValue>, nowMs: num
     const seconds = parseSeconds(standard);
     if (seconds !== undefined) return seconds;
     const date = /[a-z]/i.test(standard) ? Date.parse(standard) : Number.NaN;
-    if (!Number.isNaN(date)) return Math.max(0, date - nowMs);
+    if (!Number.isNaN(date) && date > nowMs) return date - nowMs;
   }
   return parseSeconds(firstHeader(headers['x-retry-after']));
 }

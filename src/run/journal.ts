@@ -13,6 +13,8 @@ import type { FieldChange } from '../import/plan.js';
  *   {"t":"start", ...fingerprint}    once per run (a resumed run appends another)
  *   {"t":"sent","l":12}              a create for line 12 is about to go out
  *   {"t":"sent","l":13,"id":"…","changes":[…]}   a PATCH of contact … is about to go out
+ *   {"t":"unsent","l":12}            the create for line 12 was answered and not applied (a 429 at a stop):
+ *                                    its earlier "sent" is void, a resume has no lost answer to look for
  *   {"t":"done","l":12,"o":"created","id":"…","rid":"…"}   the row's final outcome
  *
  * On resume: rows with a final outcome are replayed into the reports without a
@@ -54,6 +56,12 @@ export interface JournalSent {
   /** For a PATCH: the contact's email when it was read (for its undo row). */
   email?: string;
   changes?: FieldChange[];
+}
+
+/** The create of line `l` was answered without being applied (a 429, a connection never made): its `sent` entries are void. */
+export interface JournalUnsent {
+  t: 'unsent';
+  l: number;
 }
 
 export interface JournalStart {
@@ -107,6 +115,8 @@ export interface Journal {
   /** An earlier run's last `sent` entry of `line` (outcome recorded or not): what an undo row is rebuilt from. */
   sentAt(line: number): JournalSent | undefined;
   sent(line: number, update?: { id: string; email?: string | null; changes: FieldChange[] }): void;
+  /** Notes that the create of `line` was answered and not applied (every send of it): a resume does not wait for it as a lost answer. */
+  unsent(line: number): void;
   done(outcome: JournalOutcome): void;
   close(): void;
 }
@@ -340,6 +350,9 @@ export function openJournal(path: string, start: JournalKey, resume: boolean, ho
       append(update ? { t: 'sent', l: line, at, id: update.id, ...(update.email ? { email: update.email } : {}), changes: update.changes } : { t: 'sent', l: line, at });
       used();
     },
+    unsent(line) {
+      append({ t: 'unsent', l: line });
+    },
     done(outcome) {
       append(outcome);
       used();
@@ -403,6 +416,13 @@ class LineOffsets {
     return this.get(line) >= 0;
   }
 
+  delete(line: number): void {
+    if (!this.has(line)) return;
+    this.size--;
+    if (line >= DENSE_LINES) this.sparse.delete(line);
+    else this.offsets[line] = 0;
+  }
+
   /** The lines with an entry, in ascending order. */
   *lines(): IterableIterator<number> {
     const offsets = this.offsets;
@@ -445,6 +465,7 @@ function scanJournal(fd: number): { start?: JournalStart; outcomes: JournalOutco
       const line = entry && entry.t !== 'start' ? lineOf(entry) : undefined;
       if (entry?.t === 'done' && line !== undefined) done.set(line, position + from);
       else if (entry?.t === 'sent' && line !== undefined) sent.set(line, position + from);
+      else if (entry?.t === 'unsent' && line !== undefined) sent.delete(line);
       else if (entry?.t === 'start') start ??= entry;
       from = nl + 1;
     }
@@ -500,7 +521,7 @@ function scanJournal(fd: number): { start?: JournalStart; outcomes: JournalOutco
   return { start, outcomes, sentBefore, sentAt };
 }
 
-function parseLine(data: Buffer, from: number, to: number): JournalStart | JournalOutcome | JournalSent | undefined {
+function parseLine(data: Buffer, from: number, to: number): JournalStart | JournalOutcome | JournalSent | JournalUnsent | undefined {
   if (to <= from) return undefined;
   try {
     return JSON.parse(data.toString('utf8', from, to));

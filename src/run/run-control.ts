@@ -20,7 +20,15 @@ const ALWAYS_FATAL: ReadonlySet<ErrorCode> = new Set(['PYLON_AUTH', 'PYLON_FORBI
  */
 export class RunControl {
   private fatalError: unknown;
-  constructor(private readonly signal?: AbortSignal) {}
+  private readonly stopper = new AbortController();
+  /**
+   * The signal every call of the run takes: aborted by Ctrl-C (`interrupt`) and by a fatal stop. A fatal stop
+   * ends what waits (a request queued behind a 429's 24-hour pause, a backoff): only requests already sent finish.
+   */
+  readonly signal: AbortSignal;
+  constructor(private readonly interrupt?: AbortSignal) {
+    this.signal = interrupt ? AbortSignal.any([interrupt, this.stopper.signal]) : this.stopper.signal;
+  }
 
   /** The error that stopped the run, if one did. */
   get fatal(): unknown {
@@ -28,12 +36,12 @@ export class RunControl {
   }
 
   get interrupted(): boolean {
-    return Boolean(this.signal?.aborted) && this.fatalError === undefined;
+    return Boolean(this.interrupt?.aborted) && this.fatalError === undefined;
   }
 
   /** True once the run must not start another row. */
   get stopped(): boolean {
-    return this.fatalError !== undefined || Boolean(this.signal?.aborted);
+    return this.fatalError !== undefined || this.signal.aborted;
   }
 
   /** What `error`, thrown while working on a row, means: 'stop' (the run stopped; the row is not processed) or 'fail' (the row fails). */
@@ -42,7 +50,7 @@ export class RunControl {
     if (!(error instanceof PylonCliError) || !FATAL.has(error.code)) return 'fail';
     const reachedServer = error instanceof PylonApiError && error.maybeApplied;
     if (reachedServer && !ALWAYS_FATAL.has(error.code)) return 'fail';
-    this.fatalError ??= error;
+    this.stop(error);
     return 'stop';
   }
 
@@ -50,15 +58,21 @@ export class RunControl {
   stopOrThrow(error: unknown): void {
     if (this.isAbort(error)) return;
     if (error instanceof PylonCliError && FATAL.has(error.code)) {
-      this.fatalError ??= error;
+      this.stop(error);
       return;
     }
     throw error;
   }
 
+  /** Records the first fatal error and lets go of every call still waiting (they end as RUN_ABORTED: their rows are not processed). */
+  private stop(error: PylonCliError): void {
+    this.fatalError ??= error;
+    if (!this.stopper.signal.aborted) this.stopper.abort(new Error(`the run stopped (${error.code})`));
+  }
+
   /** A call refused because the run was interrupted (or the signal's own reason, thrown by a loop that checks it). */
   isAbort(error: unknown): boolean {
-    if (!this.signal?.aborted) return false;
+    if (!this.signal.aborted) return false;
     return (error instanceof PylonCliError && error.code === 'RUN_ABORTED') || error === this.signal.reason;
   }
 

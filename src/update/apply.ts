@@ -99,7 +99,7 @@ interface Drift {
 /** The undo rows of an earlier run are the caller's (run/undo-run.ts): this run writes its own file at `undoPath`. */
 export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promise<ApplyStats> {
   const started = Date.now();
-  const { client, signal } = hooks;
+  const { client } = hooks;
   const note = (message: string) => hooks.onNote?.(message);
   const stats: ApplyStats = {
     ...createImportStats({ calls: client.stats.calls, dryRun: Boolean(options.dryRun), errorsPath: options.errorsPath, resultsPath: options.resultsPath, undoPath: options.undoPath, journalPath: options.journalPath }),
@@ -117,7 +117,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
   const fieldColumns = [...new Set(options.contacts.flatMap((c) => c.changes.map((ch) => ch.column)))];
   const header = ['id', 'email', ...fieldColumns.filter((c) => c !== 'email')];
   // Stopping is decided as in the import: 401/403 and output failures always stop; a write cut off after it reached the server fails its row.
-  const control = new RunControl(signal);
+  const control = new RunControl(hooks.signal);
+  // Ctrl-C or a fatal stop: what waits (a paced request, a backoff) ends at once, so a stop ends the run whatever the concurrency.
+  const { signal } = control;
   let run: WriteRun | undefined;
   const writes = !options.dryRun;
   let hold = hooks.journalHold;
@@ -366,7 +368,14 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     await run?.abort({ nothingDone: false });
     // The contacts not reached get their outcome too: each is not processed (a Ctrl-C at the custom fields left all of them uncounted).
     const unreached = () => stats.total - (stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed + stats.notProcessed);
-    if (signal?.aborted && error instanceof PylonCliError && error.code === 'RUN_ABORTED') {
+    // A call let go by a fatal stop (made outside a contact's work: a batch read) ends the run with that stop's error.
+    if (control.fatal !== undefined && control.isAbort(error)) {
+      stats.fatal = control.describeFatal();
+      stats.notProcessed += unreached();
+      refreshStats(stats, client, started);
+      return stats;
+    }
+    if (hooks.signal?.aborted && error instanceof PylonCliError && error.code === 'RUN_ABORTED') {
       stats.interrupted = true;
       stats.notProcessed += unreached();
       if (run === undefined) Object.assign(stats, { errorsPath: null, resultsPath: undefined }); // no report was opened
@@ -383,9 +392,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     return stats;
   } finally {
     // A journal this run created and never wrote to goes, unless Ctrl-C stopped the run: --resume then finds it.
-    if (hold && hold !== hooks.journalHold) hold.release({ keep: signal?.aborted === true });
+    if (hold && hold !== hooks.journalHold) hold.release({ keep: hooks.signal?.aborted === true });
     // Stopped before the journal held anything, the run leaves none (here or at the caller's release): there is nothing to resume.
-    if (stats.fatal && hold?.created && !hold.used && !signal?.aborted) stats.journalPath = undefined;
+    if (stats.fatal && hold?.created && !hold.used && !hooks.signal?.aborted) stats.journalPath = undefined;
   }
 }
 

@@ -190,7 +190,7 @@ test('argv → options: every switch', (t) => {
   const argv = argvOf([
     '--host', '127.0.0.2', '--port', '0', '--token', 'tok-a', '--token', 'tok-b', '--seed', 'x.csv', '--seed-random', '10',
     '--rate-limits', 'tiered', '--rate', 'list=600, create=5', '--window-ms', '1000', '--retry-after-header', 'x-retry-after',
-    '--no-remaining-header', '--duplicate-email', 'allow', '--email-match', 'sensitive', '--no-match-secondary-emails',
+    '--retry-after-format', 'past-date', '--no-remaining-header', '--duplicate-email', 'allow', '--email-match', 'sensitive', '--no-match-secondary-emails',
     '--last-page-cursor', 'null', '--latency-ms', '5', '--jitter-ms', '3', '--fault-rate', '0.1', '--drop-rate', '0.05',
     '--slow-rate', '0.2', '--slow-ms', '100', '--random-seed', '77', '--validation', 'lenient', '--empty-string', 'ignored',
     '--create-email', 'required', '--portal-role-slugs', '--search-max-values', '25', '--search-lag-ms', '400', '--list-churn', '3',
@@ -206,6 +206,7 @@ test('argv → options: every switch', (t) => {
     rateLimits: 'tiered',
     windowMs: 1000,
     retryAfterHeader: 'x-retry-after',
+    retryAfterFormat: 'past-date',
     remainingHeader: false,
     duplicateEmail: 'allow',
     emailMatch: 'sensitive',

@@ -27,7 +27,9 @@ test('Retry-After: delta seconds, HTTP-date, then X-Retry-After; junk ignored', 
   t.is(parseRetryAfter({ 'retry-after': '3' }, now), 3000);
   t.is(parseRetryAfter({ 'retry-after': '0' }, now), 0);
   t.is(parseRetryAfter({ 'retry-after': 'Sun, 01 Mar 2026 12:00:07 GMT' }, now), 7000);
-  t.is(parseRetryAfter({ 'retry-after': 'Sun, 01 Mar 2026 11:00:00 GMT' }, now), 0, 'a date in the past means no wait');
+  t.is(parseRetryAfter({ 'retry-after': 'Sun, 01 Mar 2026 11:00:00 GMT' }, now), undefined, 'a date in the past (a slow server clock) is read as no header: the usual backoff');
+  t.is(parseRetryAfter({ 'retry-after': 'Sun, 01 Mar 2026 12:00:00 GMT' }, now), undefined, 'a date of now too');
+  t.is(parseRetryAfter({ 'retry-after': 'Sun, 01 Mar 2026 11:00:00 GMT', 'x-retry-after': '2' }, now), 2000, 'a past date falls back to X-Retry-After');
   t.is(parseRetryAfter({ 'x-retry-after': '2' }, now), 2000);
   t.is(parseRetryAfter({ 'retry-after': '4', 'x-retry-after': '9' }, now), 4000, 'Retry-After wins');
   t.is(parseRetryAfter({ 'retry-after': 'soon', 'x-retry-after': '9' }, now), 9000, 'an unreadable Retry-After falls back');

@@ -20,6 +20,7 @@ export interface EmulatorArgv {
   rate?: string;
   windowMs?: number;
   retryAfterHeader: 'retry-after' | 'x-retry-after' | 'both';
+  retryAfterFormat: 'seconds' | 'date' | 'past-date';
   remainingHeader: boolean;
   duplicateEmail: 'reject' | 'reject-plain' | 'allow';
   externalIdTaken: 'reject' | 'reject-plain' | 'per-label';
@@ -39,6 +40,7 @@ export interface EmulatorArgv {
   searchLagMs?: number;
   maxBodyBytes?: number;
   listChurn?: number;
+  listShuffle: boolean;
   latencyMs?: number;
   jitterMs?: number;
   faultRate?: number;
@@ -75,6 +77,7 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     rateOverrides: parseRateOverrides(argv.rate),
     windowMs: argv.windowMs,
     retryAfterHeader: argv.retryAfterHeader,
+    retryAfterFormat: argv.retryAfterFormat,
     remainingHeader: argv.remainingHeader,
     duplicateEmail: argv.duplicateEmail,
     externalIdTaken: argv.externalIdTaken,
@@ -94,6 +97,7 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     searchLagMs: argv.searchLagMs,
     maxBodyBytes: argv.maxBodyBytes,
     listChurn: argv.listChurn,
+    listShuffle: argv.listShuffle,
     latencyMs: argv.latencyMs,
     jitterMs: argv.jitterMs,
     faults: { errorRate: argv.faultRate, dropRate: argv.dropRate, slowRate: argv.slowRate, slowMs: argv.slowMs },
@@ -141,6 +145,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('rate', { type: 'string', describe: 'Per-endpoint overrides, requests per window, e.g. list=600,create=30' })
       .option('window-ms', { type: 'number', describe: 'Length of a rate-limit "minute" in ms', defaultDescription: '60000' })
       .option('retry-after-header', { choices: ['retry-after', 'x-retry-after', 'both'] as const, default: 'both' as const, describe: 'Header(s) a 429 carries' })
+      .option('retry-after-format', { choices: ['seconds', 'date', 'past-date'] as const, default: 'seconds' as const, describe: "How Retry-After states the wait: seconds, an HTTP date that far ahead, or past-date (an HTTP date an hour ago, as a server whose clock is behind sends); X-Retry-After is always seconds" })
       .option('remaining-header', { type: 'boolean', default: true, describe: 'Send X-Rate-Limit-Remaining on limited endpoints' })
       .option('external-id-taken', { choices: ['reject', 'reject-plain', 'per-label'] as const, default: 'reject' as const, describe: 'A contact external id another contact holds: reject (400 + exists_id), reject-plain (400 without exists_id) or per-label (unique per label and id only; unknown: all offered)' })
       .option('duplicate-email', { choices: ['reject', 'reject-plain', 'allow'] as const, default: 'reject' as const, describe: 'Create with an email already in use: reject (400 + exists_id), reject-plain (400 without exists_id) or allow (unknown: all offered)' })
@@ -160,6 +165,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('search-lag-ms', { type: 'number', describe: 'New and changed contacts are invisible to search for this long', defaultDescription: '0' })
       .option('max-body-bytes', { type: 'number', describe: 'Largest request body taken; a larger one gets 413 Payload Too Large', defaultDescription: '1048576' })
       .option('list-churn', { type: 'number', describe: 'While GET /contacts is walked, insert and delete this many contacts each (newest-first list, offset cursors)', defaultDescription: '0' })
+      .option('list-shuffle', { type: 'boolean', default: false, describe: 'GET /contacts in another order on every request (offset cursors): a walk of several pages misses some contacts' })
       .option('latency-ms', { type: 'number', describe: 'Added to every answer', defaultDescription: '0' })
       .option('jitter-ms', { type: 'number', describe: 'Random extra latency, uniform 0..N ms', defaultDescription: '0' })
       .option('fault-rate', { type: 'number', describe: 'Probability of a 500/502/503 instead of handling a request', defaultDescription: '0' })

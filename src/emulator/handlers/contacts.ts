@@ -23,6 +23,7 @@ export function listContacts(app: EmulatorContext, req: RequestInfo): string {
   const limit = parseQueryLimit(req.query.get('limit'), options.maxPageSize);
   const from = decodeCursor(req.query.get('cursor') ?? undefined);
   if (options.listChurn > 0) return churnPage(app, req, from, limit);
+  if (options.listShuffle) return shuffledPage(app, req, from, limit);
   const page = store.page(from, limit);
   const items = page.positions.map((pos) => store.json(pos));
   return pageBody(items, page.hasNext ? encodeCursor(page.next) : undefined, options, req.requestId);
@@ -53,6 +54,33 @@ function churnPage({ store, options, churn }: EmulatorContext, req: RequestInfo,
     churn.done += 1;
   }
   const live = liveNewestFirst(store);
+  const items = live.slice(from, from + limit).map((pos) => store.json(pos));
+  const next = from + limit < live.length ? encodeCursor(from + limit) : undefined;
+  return pageBody(items, next, options, req.requestId);
+}
+
+/** List requests served per emulator, for --list-shuffle: each request sees the list in an order of its own. */
+const shuffles = new WeakMap<EmulatorContext, number>();
+
+/**
+ * --list-shuffle: offset cursors over an order that changes on every request (a deterministic permutation of the
+ * live contacts per request), as a server sorting on a value that ties or moves: a walk of several pages repeats
+ * some contacts and never shows others. O(contacts) per page: for small stores.
+ */
+function shuffledPage(app: EmulatorContext, req: RequestInfo, from: number, limit: number): string {
+  const { store, options } = app;
+  const round = (shuffles.get(app) ?? 0) + 1;
+  shuffles.set(app, round);
+  // A hash of (position, request) mixed in every bit: each request's order is unrelated to the last one's.
+  const rank = (pos: number) => {
+    let h = Math.imul(pos + 1, 0x85ebca6b) ^ Math.imul(round, 0xc2b2ae35);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0x27d4eb2f);
+    return (h ^ (h >>> 16)) >>> 0;
+  };
+  const live: number[] = [];
+  for (let pos = 0; pos < store.end; pos++) if (store.at(pos)) live.push(pos);
+  live.sort((a, b) => rank(a) - rank(b));
   const items = live.slice(from, from + limit).map((pos) => store.json(pos));
   const next = from + limit < live.length ? encodeCursor(from + limit) : undefined;
   return pageBody(items, next, options, req.requestId);
