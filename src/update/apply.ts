@@ -14,7 +14,7 @@ import { paginate } from '../pylon/paginate.js';
 import { CUSTOM_PREFIX } from '../columns.js';
 import { sameDecimal } from '../decimal.js';
 import { apiFailure, RunControl } from '../run/run-control.js';
-import { unclearedIssue, updateWithClears } from '../import/clears.js';
+import { mayHaveChanged, unclearedIssue, updateWithClears } from '../import/clears.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
@@ -248,7 +248,15 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           journaled = true;
         };
         // A "" clear the server refuses or ignores: the rest is applied, the undo row leaves it out, the row says so.
-        const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent);
+        let answer: Awaited<ReturnType<typeof updateWithClears>>;
+        try {
+          answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent);
+        } catch (error) {
+          // An undo row before each change: a PATCH sent and unanswered (Ctrl-C while the server stalls, a timeout) may have been applied.
+          if (journaled && mayHaveChanged(error)) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, changes);
+          throw error;
+        }
+        const { res, uncleared } = answer;
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
         if (applied.length > 0) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, applied);
         if (uncleared.length > 0 || left.length > 0) {
