@@ -13,7 +13,7 @@ import { counted } from '../plural.js';
 import { paginate } from '../pylon/paginate.js';
 import { CUSTOM_PREFIX } from '../columns.js';
 import { sameDecimal } from '../decimal.js';
-import { apiFailure, RunControl } from '../run/run-control.js';
+import { apiFailure, interruptedBy, RunControl } from '../run/run-control.js';
 import { mayHaveChanged, unclearedIssue, updateWithClears } from '../import/clears.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -21,7 +21,6 @@ import { resolve as resolvePath } from 'node:path';
 import type { PylonClient } from '../pylon/api.js';
 import type { ConnectionOptions } from '../config.js';
 import { PylonApiError } from '../pylon/errors.js';
-import { PylonCliError } from '../errors.js';
 import type { Contact, ContactPatch } from '../pylon/types.js';
 import { resolveColumns } from '../import/columns.js';
 import { validateRow } from '../import/validate.js';
@@ -374,7 +373,8 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     await run?.abort({ nothingDone: false });
     // The contacts not reached get their outcome too: each is not processed (a Ctrl-C at the custom fields left all of them uncounted).
     const unreached = () => stats.total - (stats.created + stats.updated + stats.unchanged + stats.skipped + stats.failed + stats.notProcessed);
-    if (signal?.aborted && error instanceof PylonCliError && error.code === 'RUN_ABORTED') {
+    // A call refused for the interruption, or the signal's own reason (a pacer slot waited for when Ctrl-C came, just after the plan was printed).
+    if (interruptedBy(error, signal)) {
       stats.interrupted = true;
       stats.notProcessed += unreached();
       if (run === undefined) Object.assign(stats, { errorsPath: null, resultsPath: undefined }); // no report was opened
