@@ -6,8 +6,8 @@ import { outputWriteError } from '../output/output-file.js';
 
 /** One line of the export error report. */
 export interface ReportEntry {
-  /** `page`: a page failed after retries; `record`: a record could not be written; `custom_fields`, `output`, `pagination`, `interrupted`: where the run stopped. */
-  kind: 'page' | 'record' | 'custom_fields' | 'output' | 'pagination' | 'interrupted';
+  /** `page`: a page failed after retries; `record`: a record could not be written; `me`, `custom_fields`, `output`, `pagination`, `interrupted`: where the run stopped. */
+  kind: 'page' | 'record' | 'me' | 'custom_fields' | 'output' | 'pagination' | 'interrupted';
   /** The record id, for `record` entries (when it has one). */
   id?: string;
   /** The cursor of the page concerned; empty for the first page. */

@@ -124,7 +124,7 @@ function emptyCalls(): Record<EndpointKey, number> {
 
 /** Where the run was when it failed: the error report's `kind` depends on it. The walk moves it on: pages from its start, outputs once the file took the last page. */
 interface Progress {
-  step: 'custom_fields' | 'page' | 'output';
+  step: 'me' | 'custom_fields' | 'page' | 'output';
   pages: PaginationState;
 }
 
@@ -199,7 +199,7 @@ async function exportWithJournal(options: ExportOptions, hooks: RunExportHooks, 
   const sinks: ExportSink[] = [];
   let run: OpenRun | undefined;
   try {
-    run = await openRun(options, client, hooks, sinceBaseline, stats, sinks);
+    run = await openRun(options, client, hooks, sinceBaseline, stats, sinks, progress);
     await warnReplacedPartition(options, run, stats);
     const outputs = await openPageOutputs(options, run, stats, sinks, journal);
     await walk(options, client, run, outputs, { stats, report, progress, hooks, onPage: refresh });
@@ -259,10 +259,13 @@ interface OpenRun {
   filter: Filter | undefined;
 }
 
-async function openRun(options: ExportOptions, client: PylonClient, hooks: RunExportHooks, sinceBaseline: Baseline | undefined, stats: ExportStats, sinks: ExportSink[]): Promise<OpenRun> {
+async function openRun(options: ExportOptions, client: PylonClient, hooks: RunExportHooks, sinceBaseline: Baseline | undefined, stats: ExportStats, sinks: ExportSink[], progress: Progress): Promise<OpenRun> {
   const signal = hooks.signal;
+  // GET /me (whose organisation a state file or a load records) comes first: its failure is reported as `me`.
+  progress.step = 'me';
   // A load keeps the pipeline's state in the database too (format 3, with its owner), so a loading cron line needs no --state file.
   const owner = options.stateFile || options.to ? await stateOwner(options, client, signal) : undefined;
+  progress.step = 'custom_fields';
   const definitions = await client.listCustomFields({ signal });
   // A field Pylon cannot filter on is a usage error before the first search (as update --where), not a server 400 that leaves a failed run's report and manifest.
   // Sent as resolveFilter rewrites it (an operator the field allows); the manifest and state keep the filter as given.
@@ -1114,7 +1117,7 @@ function describeFailure(error: unknown, progress: Progress, interrupted: boolea
   }
   if (error instanceof PaginationError) return { kind: 'pagination', cursor, page: error.page, code: error.code, message: error.message };
   if (error instanceof PylonApiError) {
-    const kind = step === 'custom_fields' ? 'custom_fields' : 'page';
+    const kind = step === 'me' || step === 'custom_fields' ? step : 'page';
     return { kind, cursor: kind === 'page' ? cursor : undefined, page: kind === 'page' ? page : undefined, status: error.status, requestId: error.requestId, code: error.code, message: error.message };
   }
   // A write's, a load's and a schema check's failures are about the outputs, wherever the run was: their line names no page (none failed).

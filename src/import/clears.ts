@@ -242,6 +242,11 @@ export async function updateWithClears(
   }
 }
 
+/** Whether a PATCH that went out and then threw `error` may have changed the contact: anything but a refusal the server answered. */
+export function mayHaveChanged(error: unknown): boolean {
+  return !(error instanceof PylonApiError) || error.maybeApplied;
+}
+
 const IGNORED = 'Pylon answered 200 but kept the value: it ignores "" here';
 
 function hasOtherKeys(body: ContactPatch, except: string[]): boolean {

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { PylonCliError } from '../errors.js';
 import type { Contact } from '../pylon/types.js';
 import { hashString } from './hash.js';
 import { createTempDir } from '../output/temp-dir.js';
@@ -22,7 +23,9 @@ export type SpoolMatch = { kind: 'none' } | { kind: 'one'; contact: Contact } | 
  */
 export class ContactSpool {
   /** The file is unlinked as soon as it is open: no contact stays on disk once the process is gone, kill -9 included. */
-  private readonly fd = openUnlinked();
+  private readonly fd: number;
+  /** The temporary folder the file was made in (already removed): a failed write names it. */
+  private readonly dir: string;
   private position = 0;
   private offsets = new Float64Array(1024);
   private lengths = new Uint32Array(1024);
@@ -39,7 +42,9 @@ export class ContactSpool {
   count = 0;
 
   /** @param byId also index `i:<id>` keys (rows with an `id` column). */
-  constructor(private readonly byId: boolean) {}
+  constructor(private readonly byId: boolean) {
+    ({ fd: this.fd, dir: this.dir } = openUnlinked());
+  }
 
   /** Appends a page of contacts: each encoded once into a reused buffer, one write, then their keys are indexed. */
   add(contacts: readonly Contact[]): void {
@@ -59,7 +64,16 @@ export class ContactSpool {
       this.lengths[entry] = length;
       used += length + 1;
     }
-    writeSync(this.fd, this.page, 0, used, this.position);
+    try {
+      for (let done = 0; done < used; ) {
+        const written = writeSync(this.fd, this.page, done, used - done, this.position + done);
+        // A full disk may make write(2) return short: writing the rest then fails with the real error (ENOSPC, EFBIG…).
+        if (written === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        done += written;
+      }
+    } catch (error) {
+      throw spoolWriteError(this.dir, error);
+    }
     this.position += used;
     for (let i = 0; i < contacts.length; i++) {
       for (const key of keysOfContact(contacts[i]!, this.byId)) this.index(key, first + i, contacts[i]!.id);
@@ -174,10 +188,23 @@ function grow(from: Buffer, used: number, size: number): Buffer {
   return to;
 }
 
-function openUnlinked(): number {
+/**
+ * The contact list could not be written to its temporary file (a full disk, a file size limit): the run stops before
+ * its first write (OUTPUT_WRITE), naming the folder and what to do. The folder itself is already gone (see openUnlinked).
+ */
+function spoolWriteError(dir: string, error: unknown): PylonCliError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new PylonCliError(
+    'OUTPUT_WRITE',
+    `Cannot write the contact list (--lookup list keeps it in a temporary file) in ${dir}: ${reason}. Free space on the disk holding ${dirname(dir)}, or set TMPDIR to a folder on another disk, and run again; nothing was sent to Pylon (the temporary folder was removed)`,
+    { cause: error },
+  );
+}
+
+function openUnlinked(): { fd: number; dir: string } {
   const dir = createTempDir('lookup');
   try {
-    return openSync(join(dir, 'contacts.jsonl'), 'w+');
+    return { fd: openSync(join(dir, 'contacts.jsonl'), 'w+'), dir };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

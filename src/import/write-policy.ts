@@ -4,7 +4,7 @@ import { PylonApiError, RequestAbortedError } from '../pylon/errors.js';
 import type { DesiredContact } from './desired.js';
 import type { Outcome } from '../run/journal.js';
 import { holderOfRefusedEmail } from './lookup.js';
-import { unclearedIssue, updateWithClears, type UnclearedField } from './clears.js';
+import { mayHaveChanged, unclearedIssue, updateWithClears, type UnclearedField } from './clears.js';
 import type { RowIssue } from './desired.js';
 import type { FieldChange, Plan, PlanContext } from './plan.js';
 import { diffContact } from './plan.js';
@@ -107,10 +107,23 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
 
   const update = async (row: PendingRow, id: string, body: WritePlan['body'], changes: FieldChange[], planned: readonly UnclearedField[] = []): Promise<WriteResult> => {
     // The journal's `sent` entry (from which the undo row can be rebuilt) is written when the PATCH leaves the pacer.
-    const sent = once(() => ctx.beforeSend?.(row.line, { id, email: row.desired.email, changes }));
+    let wentOut = false;
+    const sent = once(() => {
+      wentOut = true;
+      ctx.beforeSend?.(row.line, { id, email: row.desired.email, changes });
+    });
     // A "" clear may be refused or ignored by the server: the undo row then leaves that field out, and the row says so.
     // What it shows is remembered (planContext.clears): later rows, and later runs, do not send it again.
-    const answer = await updateWithClears(client, id, body, signal, sent, ctx.planContext.clears, ctx.onNote);
+    let answer: Awaited<ReturnType<typeof updateWithClears>>;
+    try {
+      answer = await updateWithClears(client, id, body, signal, sent, ctx.planContext.clears, ctx.onNote);
+    } catch (error) {
+      // An undo row before each change: a PATCH that went out and got no answer (Ctrl-C while the server stalls, a
+      // timeout, a cut connection) may have been applied, so its undo row is written now (for a change that did not
+      // happen it is harmless: undo finds the value already there).
+      if (wentOut && mayHaveChanged(error)) await ctx.undo?.write({ id, email: row.desired.email }, changes);
+      throw error;
+    }
     const uncleared = [...planned, ...answer.uncleared];
     const applied = uncleared.length === 0 ? changes : changes.filter((c) => !uncleared.some((u) => u.field === c.column));
     if (applied.length > 0) await ctx.undo?.write({ id, email: row.desired.email }, applied);

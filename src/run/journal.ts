@@ -282,13 +282,24 @@ export function holdJournal(path: string): JournalHold {
 /**
  * Appends one entry with one write(2), whole or not at all. A disk that fills mid-entry makes write(2) return
  * short rather than fail: the cut entry would not parse, so a PATCH sent after its "sent" entry was cut would be
- * unknown to --resume (counted unchanged, its undo row lost). A short write is an ENOSPC, and stops the run before it sends.
+ * unknown to --resume (counted unchanged, its undo row lost). The rest of a short write is written again: that fails with
+ * the real reason (ENOSPC, EFBIG under a file size limit…), which stops the run before it sends.
  */
 function writeLine(fd: number, text: string): void {
   const bytes = Buffer.from(text + '\n');
   const written = writeSync(fd, bytes);
   if (written < bytes.length) {
-    throw Object.assign(new Error(`ENOSPC: no space left on device, write (${written} of the entry's ${bytes.length} bytes written)`), { code: 'ENOSPC' });
+    // The write of the rest fails with the real reason (ENOSPC, a file size limit's EFBIG, EDQUOT…): that is what is reported.
+    let more: number;
+    try {
+      more = writeSync(fd, bytes, written);
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      throw Object.assign(new Error(`${e.message} (${written} of the entry's ${bytes.length} bytes written)`), { code: e.code });
+    }
+    if (written + more < bytes.length) {
+      throw Object.assign(new Error(`ENOSPC: no space left on device, write (${written + more} of the entry's ${bytes.length} bytes written)`), { code: 'ENOSPC' });
+    }
   }
 }
 

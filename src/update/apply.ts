@@ -13,15 +13,14 @@ import { counted } from '../plural.js';
 import { paginate } from '../pylon/paginate.js';
 import { CUSTOM_PREFIX } from '../columns.js';
 import { sameDecimal } from '../decimal.js';
-import { apiFailure, RunControl } from '../run/run-control.js';
-import { unclearedIssue, updateWithClears } from '../import/clears.js';
+import { apiFailure, interruptedBy, RunControl } from '../run/run-control.js';
+import { mayHaveChanged, unclearedIssue, updateWithClears } from '../import/clears.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { PylonClient } from '../pylon/api.js';
 import type { ConnectionOptions } from '../config.js';
 import { PylonApiError } from '../pylon/errors.js';
-import { PylonCliError } from '../errors.js';
 import type { Contact, ContactPatch } from '../pylon/types.js';
 import { resolveColumns } from '../import/columns.js';
 import { validateRow } from '../import/validate.js';
@@ -250,7 +249,15 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           journaled = true;
         };
         // A "" clear the server refuses or ignores: the rest is applied, the undo row leaves it out, the row says so.
-        const { res, uncleared } = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent);
+        let answer: Awaited<ReturnType<typeof updateWithClears>>;
+        try {
+          answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent);
+        } catch (error) {
+          // An undo row before each change: a PATCH sent and unanswered (Ctrl-C while the server stalls, a timeout) may have been applied.
+          if (journaled && mayHaveChanged(error)) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, changes);
+          throw error;
+        }
+        const { res, uncleared } = answer;
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
         if (applied.length > 0) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, applied);
         if (uncleared.length > 0 || left.length > 0) {
@@ -375,7 +382,8 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       refreshStats(stats, client, started);
       return stats;
     }
-    if (hooks.signal?.aborted && error instanceof PylonCliError && error.code === 'RUN_ABORTED') {
+    // A call refused for the interruption, or the signal's own reason (a pacer slot waited for when Ctrl-C came, just after the plan was printed).
+    if (interruptedBy(error, signal)) {
       stats.interrupted = true;
       stats.notProcessed += unreached();
       if (run === undefined) Object.assign(stats, { errorsPath: null, resultsPath: undefined }); // no report was opened

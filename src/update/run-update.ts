@@ -166,11 +166,20 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
         // A --where run keeps its selection beside its journal: --resume works through the same contacts.
         input = selectionPathFor(journalPath);
         if (importOptions.resume && !existsSync(input)) {
-          throw new ConfigError('CONFIG_RESUME_MISMATCH', `Cannot resume: there is no interrupted run of this --where and --set to finish (no ${input}).`, { option: '--resume' });
+          throw new ConfigError(
+            'CONFIG_RESUME_MISMATCH',
+            `Cannot resume: there is no interrupted run of this --where and --set to finish (no ${input}). A run stopped before it kept its selection (while reading it) wrote nothing: run the same command without --resume. A run that completed left nothing to finish.`,
+            { option: '--resume' },
+          );
         }
         if (!importOptions.resume) {
           refuseUnfinished(journalPath, 'update');
-          await writeSelection(hooks.client, search, input, hooks.signal);
+          // A selection cut short (Ctrl-C while it is read) is not kept: the journal is not begun yet, the run wrote nothing,
+          // and its summary says to run the same command again (a half selection would only make --resume refuse another way).
+          await writeSelection(hooks.client, search, input, hooks.signal).catch((error: unknown) => {
+            rmSync(input, { force: true });
+            throw error;
+          });
         }
         hold!.begin(await journalKeyOf(input, importOptions), importOptions.resume);
       } else {

@@ -254,6 +254,19 @@ test('a failure on the first call (custom fields) is reported too', async (t) =>
   });
 });
 
+test('a failure of GET /me (read first for --state) is reported as kind me, not custom_fields', async (t) => {
+  await withEmulator({ seed: 14, tokens: ['right-token'] }, async (emulator) => {
+    const dir = await tempDir();
+    const out = join(dir, 'c.csv');
+    const stats = await exportFrom({ url: emulator.url, token: 'wrong-token-value' }, { output: out, state: join(dir, 'c.state') });
+    t.false(stats.complete);
+    t.like(stats.stoppedAt, { code: 'PYLON_AUTH', status: 401, pagesRead: 0 });
+    const report = await readCsv(`${out}.errors.csv`);
+    t.like(report[0], { kind: 'me', http_status: '401', code: 'PYLON_AUTH' });
+    t.regex(report[0]!.message, /GET \/me/);
+  });
+});
+
 test('interrupted (abort signal): stops between pages, nothing published, manifest says interrupted', async (t) => {
   await withEmulator({ seed: 15, seedRandom: 50 }, async (emulator) => {
     const dir = await tempDir();
