@@ -35,6 +35,8 @@ export interface ColumnPlan {
   ignored: string[];
   /** Things worth telling the user (e.g. a --map entry matching no column). */
   warnings: string[];
+  /** The label of an `external_id` whose row names none (no external_id_label column, or an empty cell): --external-id-label's. */
+  defaultExternalIdLabel?: string;
 }
 
 /** `--map` file contents: header → target (`email`, `custom.<slug>`); null or `_…` ignores the column. */

@@ -228,7 +228,7 @@ function keyedCells(cells: readonly string[], plan: ColumnPlan): KeyedRow {
   const cell = (index: number | undefined) => (index === undefined ? undefined : cells[index]?.trim() || undefined);
   const { id, email, emails, external_id: externalId, external_id_label: label } = plan.indexOf;
   const secondary = cell(emails);
-  return { id: cell(id), email: cell(email), ...(secondary ? { emails: splitMulti(secondary) } : {}), external_id: cell(externalId), external_id_label: cell(label) };
+  return { id: cell(id), email: cell(email), ...(secondary ? { emails: splitMulti(secondary) } : {}), external_id: cell(externalId), external_id_label: cell(label) ?? plan.defaultExternalIdLabel };
 }
 
 const CHUNK = 1 << 20;

@@ -26,6 +26,21 @@ import {
 } from './transform.js';
 
 /**
+ * A plain file's `external_id` column without an `external_id_label` column and without --external-id-label: its ids
+ * are stored under `import`, as in unlabelledExternalIdWarning. Undefined otherwise.
+ */
+function plainUnlabelledWarning(options: MigrationOptions, header: readonly string[], rename: Record<string, string | null> | undefined): string | undefined {
+  if (options.externalIdLabel !== undefined) return undefined;
+  const names = new Set(header.map((h) => (rename && h in rename ? rename[h] : h)).filter((h): h is string => typeof h === 'string').map((h) => h.trim().toLowerCase()));
+  if (!names.has('external_id') || names.has('external_id_label')) return undefined;
+  return (
+    `the ids of the column external_id are stored under the external id label "${DEFAULT_EXTERNAL_ID_LABEL}" (the file has no external_id_label column), which every import without a label shares: ` +
+    `another system's file imported the same way updates these contacts wherever its ids are the same. ` +
+    `Name the system the ids come from with --external-id-label <system> (e.g. --external-id-label zoho), or an external_id_label column, in every run of this source`
+  );
+}
+
+/**
  * The external ids of a run that names no label (no --external-id-label, and a map with no `externalId.label` and no
  * `source`) are stored under `import`, the label every such import shares: another system's file keyed the same way
  * then updates these contacts wherever its ids are the same (Help Scout customer 123 rewrites Zoho record 123), with no
@@ -249,7 +264,13 @@ export async function prepareMigration(
     options.defaultCountry !== undefined ||
     options.externalIdColumn !== undefined ||
     (options.accountMatch !== undefined && options.accountMatch !== 'off');
-  if (!active) return rename ? { active: false, rename, summary: () => [] } : { active: false, summary: () => [] };
+  if (!active) {
+    const unlabelled = plainUnlabelledWarning(options, header, rename);
+    if (unlabelled) note(`warning: ${unlabelled}`);
+    // Said at once, before any write, and again among the run's warnings (and --json's).
+    const warnings = unlabelled ? [unlabelled] : undefined;
+    return rename ? { active: false, rename, warnings, summary: () => [] } : { active: false, warnings, summary: () => [] };
+  }
   await loadPhoneNumbers();
   const defaultCountry: CountryCode | undefined = resolveCountry(options.defaultCountry);
 

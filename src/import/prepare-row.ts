@@ -140,6 +140,9 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
       return { kind: 'fail', row: unvalidated(), issue: { code: 'ROW_MALFORMED', message } };
     }
     const { desired, issues } = validateRow(cells, columns, validation);
+    // A plain file's external_id without a label of its own (no external_id_label column, or an empty cell) takes
+    // --external-id-label's (ColumnPlan): the flag was silently ignored, and the id went under `import`.
+    if (desired.external_id && !desired.external_id_label && columns.defaultExternalIdLabel) desired.external_id_label = columns.defaultExternalIdLabel;
     const withEmail = { ...row, email: desired.email };
     if (issues.length > 0) {
       claim();
@@ -148,7 +151,7 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     // An import keyed by external id: a row without one would be matched by email alone (issue 18).
     if (columns.indexOf.external_id !== undefined && !desired.external_id && !desired.id) {
       claim();
-      const label = cells[columns.indexOf.external_id_label ?? -1]?.trim() || DEFAULT_EXTERNAL_ID_LABEL;
+      const label = cells[columns.indexOf.external_id_label ?? -1]?.trim() || columns.defaultExternalIdLabel || DEFAULT_EXTERNAL_ID_LABEL;
       return {
         kind: 'fail',
         row: withEmail,

@@ -131,6 +131,8 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
           { option: options.mode === 'upsert' ? '--mode' : '<file>' },
         );
       }
+      // A plain file's external ids take --external-id-label where the file names no label (a migration's rows carry theirs).
+      if (options.externalIdLabel && resolved.indexOf.external_id !== undefined) resolved.defaultExternalIdLabel = options.externalIdLabel;
       return resolved;
     });
     // An update whose only column is the one that finds each contact (email, or id) has nothing to
