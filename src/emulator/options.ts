@@ -94,6 +94,8 @@ export interface EmulatorOptionsInput {
   listChurn?: number;
   /** GET /contacts in another order on every request (offset cursors): a walk of several pages misses some contacts and repeats others. */
   listShuffle?: boolean;
+  /** Contacts created through the API are missing from GET /contacts for this long (ms): a list that lags behind writes. */
+  listLagMs?: number;
   latencyMs?: number;
   jitterMs?: number;
   faults?: FaultOptions;
@@ -138,6 +140,7 @@ export interface EmulatorOptions {
   maxBodyBytes: number;
   listChurn: number;
   listShuffle: boolean;
+  listLagMs: number;
   latencyMs: number;
   jitterMs: number;
   faults: Required<FaultOptions>;
@@ -198,6 +201,7 @@ const FLAG: Record<string, string> = {
   maxBodyBytes: '--max-body-bytes',
   listChurn: '--list-churn',
   listShuffle: '--list-shuffle',
+  listLagMs: '--list-lag-ms',
   latencyMs: '--latency-ms',
   jitterMs: '--jitter-ms',
   'faults.errorRate': '--fault-rate',
@@ -268,6 +272,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     maxBodyBytes: numberIn('maxBodyBytes', input.maxBodyBytes, 1, 64 * 1024 * 1024, 1024 * 1024),
     listChurn: numberIn('listChurn', input.listChurn, 0, 1_000_000, 0),
     listShuffle: bool('listShuffle', input.listShuffle, false),
+    listLagMs: numberIn('listLagMs', input.listLagMs, 0, 600_000, 0),
     latencyMs: numberIn('latencyMs', input.latencyMs, 0, 600_000, 0),
     jitterMs: numberIn('jitterMs', input.jitterMs, 0, 600_000, 0),
     faults: {

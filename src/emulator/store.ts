@@ -95,6 +95,7 @@ export class ContactStore {
   private byExternalId = new Map<string, number>();
   /** When each position was last written through the API (search lag); absent = long ago. */
   private touchedAt = new Map<number, number>();
+  private createdAt = new Map<number, number>();
   private live = 0;
 
   constructor(
@@ -146,6 +147,19 @@ export class ContactStore {
   touch(id: string, now: number): void {
     const pos = this.byId.get(id);
     if (pos !== undefined) this.touchedAt.set(pos, now);
+  }
+
+  /** Records an API create of the contact at `pos` at time `now` (for --list-lag-ms). */
+  noteCreated(id: string, now: number): void {
+    const pos = this.byId.get(id);
+    if (pos !== undefined) this.createdAt.set(pos, now);
+  }
+
+  /** Whether the list already shows the contact at `pos`: created more than `lagMs` before `now` (or seeded). */
+  listable(pos: number, now: number, lagMs: number): boolean {
+    if (lagMs <= 0) return true;
+    const at = this.createdAt.get(pos);
+    return at === undefined || now - at >= lagMs;
   }
 
   /** Whether search already sees the contact at `pos`: written more than `lagMs` before `now`. */

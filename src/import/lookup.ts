@@ -32,11 +32,15 @@ export interface LookupOptions {
   signal?: AbortSignal;
   onNote?: (message: string) => void;
   /**
-   * Awaited once, before the first search (the probe's included): waits until
-   * search shows what an earlier run just wrote (search-visibility.ts waitForEarlierWrites).
-   * Reading the list needs no wait: it shows every contact at once.
+   * Awaited once, before the first list page or search: waits until what an
+   * earlier run just wrote shows (search-visibility.ts waitForEarlierWrites).
+   * The list too: a server whose list lags behind its writes (undocumented;
+   * the emulator's `--list-lag-ms`) showed a run started at once after another
+   * none of that run's creates, and the run created them all again. The lag
+   * waited for is the one measured on search; a list that lags where search
+   * does not is not seen.
    */
-  beforeSearch?: () => Promise<void>;
+  beforeLookup?: () => Promise<void>;
 }
 
 const PAGE = 999;
@@ -70,14 +74,14 @@ function matchPart(contacts: Iterable<Contact>, key: LookupKey): Match {
  * when it does not, only reading the list gives exact matches. When it does,
  * the cheaper of the two wins: ⌈rows / batch⌉ searches against ⌈contacts / 999⌉ pages.
  * `search` makes the same probe and refuses (a ConfigError, before any write)
- * where search would miss contacts. Either waits first, when asked to
- * (`beforeSearch`), for search to show what an earlier run just wrote.
+ * where search would miss contacts. Each waits first, when asked to
+ * (`beforeLookup`), for what an earlier run just wrote to show.
  */
 export async function createLookup(options: LookupOptions): Promise<Lookup> {
   const { client, signal } = options;
+  await options.beforeLookup?.();
   const first = await client.listContacts({ limit: PAGE }, { signal });
   if (options.strategy === 'search') {
-    await options.beforeSearch?.();
     // Asked for by name, search is still checked: where it misses contacts, rows would
     // create duplicates of them. Better to stop before the first write.
     const semantics = await probeSearch(client, first.data, signal);
@@ -92,7 +96,6 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
     return searchLookup(client, options.batchSize, options.onNote);
   }
   if (options.strategy === 'list' || !first.hasNextPage) return listLookup(client, options.byId, first.data, first, signal);
-  await options.beforeSearch?.();
   const searchSemantics = await probeSearch(client, first.data, signal);
   if (!searchSemantics.ok) {
     options.onNote?.(`lookup: reading the whole contact list, because Pylon's search ${searchSemantics.why}`);

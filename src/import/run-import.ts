@@ -177,7 +177,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       byId: columns.hasId,
       signal,
       onNote: note,
-      beforeSearch: () => waitForEarlierWrites(clears, signal, note),
+      beforeLookup: () => waitForEarlierWrites(clears, signal, note),
     });
     stats.lookupStrategy = lookup.strategy;
     const duplicates =

@@ -86,7 +86,7 @@ export class SearchVisibility {
 }
 
 /**
- * Before a run's first search: waits until the contacts the last run wrote to
+ * Before a run's lookup (its first list page or search): waits until the contacts the last run wrote to
  * this server show in search (its measured lag, with the margin of `settle`,
  * after the last write), saying so in one line. A row looked up earlier would
  * miss a contact that exists and create it a second time. Nothing to wait for

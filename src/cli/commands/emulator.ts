@@ -41,6 +41,7 @@ export interface EmulatorArgv {
   maxBodyBytes?: number;
   listChurn?: number;
   listShuffle: boolean;
+  listLagMs?: number;
   latencyMs?: number;
   jitterMs?: number;
   faultRate?: number;
@@ -98,6 +99,7 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     maxBodyBytes: argv.maxBodyBytes,
     listChurn: argv.listChurn,
     listShuffle: argv.listShuffle,
+    listLagMs: argv.listLagMs,
     latencyMs: argv.latencyMs,
     jitterMs: argv.jitterMs,
     faults: { errorRate: argv.faultRate, dropRate: argv.dropRate, slowRate: argv.slowRate, slowMs: argv.slowMs },
@@ -165,6 +167,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('search-lag-ms', { type: 'number', describe: 'New and changed contacts are invisible to search for this long', defaultDescription: '0' })
       .option('max-body-bytes', { type: 'number', describe: 'Largest request body taken; a larger one gets 413 Payload Too Large', defaultDescription: '1048576' })
       .option('list-churn', { type: 'number', describe: 'While GET /contacts is walked, insert and delete this many contacts each (newest-first list, offset cursors)', defaultDescription: '0' })
+      .option('list-lag-ms', { type: 'number', describe: 'Contacts created through the API are missing from GET /contacts for this long (a list that lags behind writes)', defaultDescription: '0' })
       .option('list-shuffle', { type: 'boolean', default: false, describe: 'GET /contacts in another order on every request (offset cursors): a walk of several pages misses some contacts' })
       .option('latency-ms', { type: 'number', describe: 'Added to every answer', defaultDescription: '0' })
       .option('jitter-ms', { type: 'number', describe: 'Random extra latency, uniform 0..N ms', defaultDescription: '0' })

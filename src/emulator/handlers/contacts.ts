@@ -24,6 +24,7 @@ export function listContacts(app: EmulatorContext, req: RequestInfo): string {
   const from = decodeCursor(req.query.get('cursor') ?? undefined);
   if (options.listChurn > 0) return churnPage(app, req, from, limit);
   if (options.listShuffle) return shuffledPage(app, req, from, limit);
+  if (options.listLagMs > 0) return laggedPage(app, req, from, limit);
   const page = store.page(from, limit);
   const items = page.positions.map((pos) => store.json(pos));
   return pageBody(items, page.hasNext ? encodeCursor(page.next) : undefined, options, req.requestId);
@@ -54,6 +55,21 @@ function churnPage({ store, options, churn }: EmulatorContext, req: RequestInfo,
     churn.done += 1;
   }
   const live = liveNewestFirst(store);
+  const items = live.slice(from, from + limit).map((pos) => store.json(pos));
+  const next = from + limit < live.length ? encodeCursor(from + limit) : undefined;
+  return pageBody(items, next, options, req.requestId);
+}
+
+/**
+ * --list-lag-ms: the list in store order with offset cursors, without the
+ * contacts created through the API less than the lag ago (an eventually
+ * consistent list). O(contacts) per page: for small stores.
+ */
+function laggedPage({ store, options }: EmulatorContext, req: RequestInfo, from: number, limit: number): string {
+  const now = options.now();
+  const live = liveNewestFirst(store)
+    .reverse()
+    .filter((pos) => store.listable(pos, now, options.listLagMs));
   const items = live.slice(from, from + limit).map((pos) => store.json(pos));
   const next = from + limit < live.length ? encodeCursor(from + limit) : undefined;
   return pageBody(items, next, options, req.requestId);
@@ -109,6 +125,7 @@ export function createContact({ store, org, options }: EmulatorContext, req: Req
   }
   const contact = store.create(changes);
   store.touch(contact.id, options.now());
+  store.noteCreated(contact.id, options.now());
   return one(store, contact.id, req.requestId);
 }
 
