@@ -37,6 +37,7 @@ import { CopyTextDigest } from './load/copy-digest.js';
 import { stateGzipCopy } from './load/common.js';
 import { columnsKey, createStateWriter, loadBaseline, loadStateFile, stateRowHash, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
 import { idKey } from './id-index.js';
+import { hasLoneSurrogateEscape } from './lone-surrogate.js';
 import { lockJournal } from '../run/journal-lock.js';
 import { ROW_HASH, rowHasher, type RowHashKind } from './row-hash.js';
 import { ListTracker, type ListCheck } from './list-check.js';
@@ -863,11 +864,7 @@ async function nextChunk(pages: AsyncGenerator<ApiPage<Contact>>, input: PagesIn
   return next.done ? undefined : encodePage(next.value, input);
 }
 
-/**
- * A lone UTF-16 surrogate (half of a character: Pylon's JSON can carry `\ud800`) as the JSON line writes it: an escape that no odd
- * run of backslashes makes literal text (JSON.stringify escapes only lone surrogates so).
- */
-const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
+/** Each lone surrogate's escape in a JSON line (lone-surrogate.ts), with the backslashes before it. */
 const LONE_SURROGATE_ESCAPES = new RegExp(`(?<!\\\\)((?:\\\\\\\\)*)\\\\ud[89a-f][0-9a-f]{2}`, 'g');
 
 /**
@@ -919,8 +916,7 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<En
       await input.keepUnexported(contact.id);
       continue;
     }
-    // includes() first: it is a fast scan, and the regular expression (a lookbehind) would cost every row of a million-row load.
-    if (values) values.add(made.line!.includes('\\ud') && LONE_SURROGATE_ESCAPE.test(made.line!) ? asStored(made.line!, stats, made.id) : made.line!);
+    if (values) values.add(hasLoneSurrogateEscape(made.line!) ? asStored(made.line!, stats, made.id) : made.line!);
     if (baseline) {
       made.change = baseline.classify(idKey(made.id), made.hash!);
       stats.delta![made.change] += 1;

@@ -5,6 +5,7 @@
  * are schema.ts's canonical texts, as in the JSON lines.
  */
 import { formatDate, formatDecimal, formatTimestamp, type ColumnKind, type TypedColumn, type TypedRow } from '../schema.js';
+import { hasLoneSurrogateEscape } from '../lone-surrogate.js';
 
 /** What COPY's text format escapes: the backslash, and the tab, newline and carriage return that separate fields and rows. */
 const COPY_SPECIAL = /[\\\t\n\r]/;
@@ -29,8 +30,7 @@ function arrayLiteral(list: readonly string[]): string {
   return escapeCopy(text + '}');
 }
 
-/** A lone UTF-16 surrogate as JSON.stringify escapes it (`\ud800`), not made literal text by an odd run of backslashes before it. */
-const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
+/** Each lone surrogate's escape in JSON text (lone-surrogate.ts), with the backslashes before it and its hex. */
 const LONE_SURROGATE_ESCAPES = /(?<!\\)((?:\\\\)*)\\u(d[89a-f][0-9a-f]{2})/g;
 
 /**
@@ -40,7 +40,7 @@ const LONE_SURROGATE_ESCAPES = /(?<!\\)((?:\\\\)*)\\u(d[89a-f][0-9a-f]{2})/g;
  */
 function jsonText(value: unknown): string {
   const json = JSON.stringify(value);
-  return LONE_SURROGATE_ESCAPE.test(json) ? json.replace(LONE_SURROGATE_ESCAPES, (_m, slashes: string, hex: string) => slashes + String.fromCharCode(parseInt(hex, 16))) : json;
+  return hasLoneSurrogateEscape(json) ? json.replace(LONE_SURROGATE_ESCAPES, (_m, slashes: string, hex: string) => slashes + String.fromCharCode(parseInt(hex, 16))) : json;
 }
 
 /** Column kinds as small integers for the encoder's switch (measured ~15% faster than a function per column). */
