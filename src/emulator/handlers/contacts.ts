@@ -54,10 +54,7 @@ function churnPage({ store, options, churn }: EmulatorContext, req: RequestInfo,
     }
     churn.done += 1;
   }
-  const live = liveNewestFirst(store);
-  const items = live.slice(from, from + limit).map((pos) => store.json(pos));
-  const next = from + limit < live.length ? encodeCursor(from + limit) : undefined;
-  return pageBody(items, next, options, req.requestId);
+  return offsetPage(store, options, req, liveNewestFirst(store), from, limit);
 }
 
 /**
@@ -67,12 +64,7 @@ function churnPage({ store, options, churn }: EmulatorContext, req: RequestInfo,
  */
 function laggedPage({ store, options }: EmulatorContext, req: RequestInfo, from: number, limit: number): string {
   const now = options.now();
-  const live = liveNewestFirst(store)
-    .reverse()
-    .filter((pos) => store.listable(pos, now, options.listLagMs));
-  const items = live.slice(from, from + limit).map((pos) => store.json(pos));
-  const next = from + limit < live.length ? encodeCursor(from + limit) : undefined;
-  return pageBody(items, next, options, req.requestId);
+  return offsetPage(store, options, req, liveInOrder(store).filter((pos) => store.listable(pos, now, options.listLagMs)), from, limit);
 }
 
 /** List requests served per emulator, for --list-shuffle: each request sees the list in an order of its own. */
@@ -94,18 +86,25 @@ function shuffledPage(app: EmulatorContext, req: RequestInfo, from: number, limi
     h = Math.imul(h, 0x27d4eb2f);
     return (h ^ (h >>> 16)) >>> 0;
   };
-  const live: number[] = [];
-  for (let pos = 0; pos < store.end; pos++) if (store.at(pos)) live.push(pos);
-  live.sort((a, b) => rank(a) - rank(b));
-  const items = live.slice(from, from + limit).map((pos) => store.json(pos));
-  const next = from + limit < live.length ? encodeCursor(from + limit) : undefined;
+  return offsetPage(store, options, req, liveInOrder(store).sort((a, b) => rank(a) - rank(b)), from, limit);
+}
+
+/** The page at offset `from` of `positions` (the whole list in the order served), with the next offset as its cursor. */
+function offsetPage(store: ContactStore, options: EmulatorContext['options'], req: RequestInfo, positions: readonly number[], from: number, limit: number): string {
+  const items = positions.slice(from, from + limit).map((pos) => store.json(pos));
+  const next = from + limit < positions.length ? encodeCursor(from + limit) : undefined;
   return pageBody(items, next, options, req.requestId);
 }
 
-function liveNewestFirst(store: ContactStore): number[] {
+/** The live contacts' positions, oldest first (the store's order). */
+function liveInOrder(store: ContactStore): number[] {
   const out: number[] = [];
-  for (let pos = store.end - 1; pos >= 0; pos--) if (store.at(pos)) out.push(pos);
+  for (let pos = 0; pos < store.end; pos++) if (store.at(pos)) out.push(pos);
   return out;
+}
+
+function liveNewestFirst(store: ContactStore): number[] {
+  return liveInOrder(store).reverse();
 }
 
 function duplicate(existsId: string, email: string, plain: boolean): ApiError {
