@@ -33,10 +33,15 @@ function plainUnlabelledWarning(options: MigrationOptions, header: readonly stri
   if (options.externalIdLabel !== undefined) return undefined;
   const names = new Set(header.map((h) => (rename && h in rename ? rename[h] : h)).filter((h): h is string => typeof h === 'string').map((h) => h.trim().toLowerCase()));
   if (!names.has('external_id') || names.has('external_id_label')) return undefined;
+  return unlabelledText('the column external_id', ' (the file has no external_id_label column)', ', or an external_id_label column');
+}
+
+/** The warning of an import whose ids (`ids`) go under `import`; `why` and `orLabel` add what a plain file has besides the flag. */
+function unlabelledText(ids: string, why = '', orLabel = ''): string {
   return (
-    `the ids of the column external_id are stored under the external id label "${DEFAULT_EXTERNAL_ID_LABEL}" (the file has no external_id_label column), which every import without a label shares: ` +
-    `another system's file imported the same way updates these contacts wherever its ids are the same. ` +
-    `Name the system the ids come from with --external-id-label <system> (e.g. --external-id-label zoho), or an external_id_label column, in every run of this source`
+    `the ids of ${ids} are stored under the external id label "${DEFAULT_EXTERNAL_ID_LABEL}"${why}, which every import without a label shares: ` +
+    `another system's file imported the same way updates these contacts wherever its ids are the same (its customer 123 is then this file's record 123). ` +
+    `Name the system the ids come from with --external-id-label <system> (e.g. --external-id-label zoho)${orLabel}, in every run of this source`
   );
 }
 
@@ -49,12 +54,7 @@ function plainUnlabelledWarning(options: MigrationOptions, header: readonly stri
 function unlabelledExternalIdWarning(options: MigrationOptions, map: TransformMap): string | undefined {
   const column = options.externalIdColumn ?? map.externalId?.column;
   if (column === undefined || (options.externalIdLabel ?? (map.externalId?.unlabelled ? undefined : map.externalId?.label) ?? map.source) !== undefined) return undefined;
-  const from = options.externalIdColumn !== undefined ? `--external-id-column ${JSON.stringify(column)}` : `the map's externalId column ${JSON.stringify(column)}`;
-  return (
-    `the ids of ${from} are stored under the external id label "${DEFAULT_EXTERNAL_ID_LABEL}", which every import without a label shares: ` +
-    `another system's file imported the same way updates these contacts wherever its ids are the same (its customer 123 is then this file's record 123). ` +
-    `Name the system the ids come from with --external-id-label <system> (e.g. --external-id-label zoho), in every run of this source`
-  );
+  return unlabelledText(options.externalIdColumn !== undefined ? `--external-id-column ${JSON.stringify(column)}` : `the map's externalId column ${JSON.stringify(column)}`);
 }
 
 /**

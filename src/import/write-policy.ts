@@ -154,15 +154,14 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   const create = async (row: PendingRow, plan: WritePlan & { action: 'create' }, resend: boolean): Promise<WriteResult> => {
     const email = row.desired.email;
     const key = ctx.idempotencyKey?.(row);
-    let sent = false;
+    /** When the create left the pacer; undefined while it never went out. */
+    let sentAt: number | undefined;
     try {
       // Journaled once the request leaves the pacer: a create still queued at a stop was never sent.
       const body = key ? { ...plan.body, external_ids: [...(plan.body.external_ids ?? []), { external_id: key, label: IDEMPOTENCY_LABEL }] } : plan.body;
-      let sentAt: number | undefined;
       const res = await client.createContact(body, {
         signal,
         onSent: once(() => {
-          sent = true;
           sentAt = Date.now();
           ctx.beforeSend?.(row.line);
         }),
@@ -170,9 +169,10 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
       if (email) await ctx.visibility?.measure(email, res.data.id, sentAt);
       return { outcome: 'created', id: res.data.id, requestId: res.requestId };
     } catch (error) {
-      // A create is sent again only when its answer proved it was not applied (a 429): one that failed that way, or was let go
-      // waiting to be sent again (a stop), created nothing, so a --resume has no lost answer to wait for.
-      if (sent && ((error instanceof PylonApiError && !error.maybeApplied) || error instanceof RequestAbortedError)) ctx.notApplied?.(row.line);
+      // A create is sent again only when its answer proved it was not applied (a 429; the client never resends one whose answer
+      // was lost: retry.ts 'unsafe-write'): one that failed that way, or was let go waiting to be sent again (a stop, thrown as
+      // RequestAbortedError), created nothing, so a --resume has no lost answer to wait for.
+      if (sentAt !== undefined && ((error instanceof PylonApiError && !error.maybeApplied) || error instanceof RequestAbortedError)) ctx.notApplied?.(row.line);
       // A duplicate may also be refused without `exists_id` (undocumented): the email's holder is looked up.
       const existsId = error instanceof PylonApiError ? error.existsId ?? (await holderOfRefusedEmail(client, error, email, signal)) : undefined;
       if (existsId) return takeOver(row, existsId, (error as PylonApiError).requestId, resend);
