@@ -3,6 +3,21 @@ import { describeSeconds, pacedSeconds, SPEC_RATES } from '../../src/rates.js';
 import { applyCalls, planTotals, renderPlanReview, reviewPlan } from '../../src/update/plan-review.js';
 import { sealPlan, type PlannedContact, type SavedPlanBody } from '../../src/update/plan-file.js';
 
+/** A plan of `update --where 'email~@acme.com' --set portal_role=admin`, made an hour before the review's `now`. */
+function planBody(parts: Pick<SavedPlanBody, 'counts' | 'changes' | 'removals'> & Partial<SavedPlanBody>): SavedPlanBody {
+  return {
+    format: 'pylon-contacts-plan',
+    version: 1,
+    tool: { name: 'pylon-contacts', version: '0.0.0' },
+    createdAt: '2026-01-01T00:00:00.000Z',
+    command: 'update',
+    target: { host: 'example.test', baseUrl: 'https://example.test' },
+    source: { kind: 'where', filter: { field: 'email', operator: 'string_contains', value: '@acme.com' } as never },
+    set: { portal_role: 'admin' },
+    ...parts,
+  };
+}
+
 test('12,119 changes at the default pace: the PATCH bucket decides, 12,119 s ≈ 3 h 22 min', (t) => {
   const calls = applyCalls(12_119, 100);
   t.deepEqual(calls, { me: 1, customFields: 1, search: 122, get: 12_119, patch: 12_119 });
@@ -20,20 +35,12 @@ test('12,119 changes at the default pace: the PATCH bucket decides, 12,119 s ≈
 
 test('totals count each kind of change, most frequent first; removals are reviewed apart', (t) => {
   const contact = (id: string, from: string, to: string): PlannedContact => ({ id, changes: [{ column: 'portal_role', from, to }] });
-  const body: SavedPlanBody = {
-    format: 'pylon-contacts-plan',
-    version: 1,
-    tool: { name: 'pylon-contacts', version: '0.0.0' },
-    createdAt: '2026-01-01T00:00:00.000Z',
-    command: 'update',
-    target: { host: 'example.test', baseUrl: 'https://example.test' },
-    source: { kind: 'where', filter: { field: 'email', operator: 'string_contains', value: '@acme.com' } as never },
-    set: { portal_role: 'admin' },
+  const body = planBody({
     sync: { others: { portal_role: 'member' } },
     counts: { changes: 3, removals: 1, unchanged: 0, failed: 0 },
     changes: [contact('a', 'member', 'admin'), contact('b', '', 'admin'), contact('c', 'member', 'admin')],
     removals: [contact('d', 'admin', 'member')],
-  };
+  });
   t.deepEqual(planTotals(body.changes), [
     { column: 'portal_role', from: 'member', to: 'admin', count: 2 },
     { column: 'portal_role', from: '', to: 'admin', count: 1 },
@@ -46,19 +53,11 @@ test('totals count each kind of change, most frequent first; removals are review
 });
 
 test('a plan of one change says "1 contact", not "1 contacts"', (t) => {
-  const body: SavedPlanBody = {
-    format: 'pylon-contacts-plan',
-    version: 1,
-    tool: { name: 'pylon-contacts', version: '0.0.0' },
-    createdAt: '2026-01-01T00:00:00.000Z',
-    command: 'update',
-    target: { host: 'example.test', baseUrl: 'https://example.test' },
-    source: { kind: 'where', filter: { field: 'email', operator: 'string_contains', value: '@acme.com' } as never },
-    set: { portal_role: 'admin' },
+  const body = planBody({
     counts: { changes: 1, removals: 0, unchanged: 0, failed: 0 },
     changes: [{ id: 'a', changes: [{ column: 'portal_role', from: 'member', to: 'admin' }] }],
     removals: [],
-  };
+  });
   const text = renderPlanReview(reviewPlan(sealPlan(body), { path: 'p.json', now: Date.parse('2026-01-01T01:00:00.000Z'), rates: SPEC_RATES, rateWindowMs: 60_000, readBatch: 100 }));
   t.regex(text, /^Changes: 1 contact$/m);
   t.notRegex(text, /\b1 contacts\b/);
