@@ -1,6 +1,6 @@
 import test from 'ava';
 import { availableColumns } from '../../src/export/columns.js';
-import { toTypedRow, typedColumns, type TypedValue } from '../../src/export/schema.js';
+import { jsonLineKeys, jsonValue, toTypedRow, typedColumns, typedJsonLine, type TypedColumn, type TypedRow, type TypedValue } from '../../src/export/schema.js';
 import type { Contact, CustomFieldDefinition } from '../../src/pylon/types.js';
 
 /**
@@ -114,4 +114,30 @@ test('lists and text: values kept as strings, a scalar becomes a one-value list,
   t.is(typedValue('text', 'hello'), 'hello');
   t.is(typedValue('text', ['a', 'b']), 'a;b');
   t.is(typedValue('text', undefined), null);
+});
+
+test('the typed JSON line: each value as jsonValue writes it after its key, whatever the text (the values digest is over these bytes)', (t) => {
+  const all: TypedColumn[] = [
+    { name: 'id', source: 'id', kind: 'string', nullable: false },
+    { name: 'name', source: 'name', kind: 'string', nullable: true },
+    { name: 'tags', source: 'tags', kind: 'string_list', nullable: true },
+    { name: 'n', source: 'n', kind: 'integer', nullable: true },
+    { name: 'd', source: 'd', kind: 'decimal', nullable: true },
+    { name: 'b', source: 'b', kind: 'boolean', nullable: true },
+    { name: 'day', source: 'day', kind: 'date', nullable: true },
+    { name: 'at', source: 'at', kind: 'timestamp', nullable: true },
+    { name: 'ids', source: 'ids', kind: 'id_list', nullable: true, fields: ['external_id', 'label'] },
+  ];
+  const texts = ['', 'Ada', 'say "hi"', 'back\\slash', 'tab\there', 'line\nbreak', '\u0001\u001f', 'café', '日本', '\ud83d\ude00', 'half \ud800 of it', '\u007f', ' ', 'x'.repeat(300)];
+  const rows: TypedRow[] = [];
+  for (const [i, text] of texts.entries()) {
+    rows.push([`c${i}`, text, [text, 'b'], BigInt(i) * -12345678901n, 1234500000000n * BigInt(i), i % 2 === 0, 20_000 + i, 1_700_000_000_000_000n + BigInt(i), [{ external_id: text, label: i % 3 === 0 ? null : 'crm' }]]);
+    rows.push([text || 'e', null, null, null, null, null, null, null, null]);
+  }
+  const keys = jsonLineKeys(all);
+  for (const row of rows) {
+    const line = typedJsonLine(all, row);
+    t.is(line, all.map((c, i) => keys[i]! + jsonValue(c.kind, row[i]!)).join('') + '}');
+    t.is(JSON.parse(line).id, row[0]);
+  }
 });
