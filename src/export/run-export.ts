@@ -230,7 +230,7 @@ async function exportWithJournal(options: ExportOptions, hooks: RunExportHooks, 
   refresh();
   stats.errorsPath = (await report.close()) ?? null;
   if (!stats.complete) {
-    await writeFailedManifest(options, stats, run?.baseline ?? sinceBaseline, run?.schema);
+    await writeFailedManifest(options, stats, run?.baseline ?? sinceBaseline, run?.schema, journal);
     await removeEmptyMadeDirs(madeDirs);
   }
   return stats;
@@ -764,15 +764,19 @@ function failed(stats: ExportStats, error: unknown, progress: Progress, signal: 
   if (!stats.interrupted) stats.fatal = { code: entry.code, message: entry.message };
 }
 
-/** A failed run never replaces the manifest of a complete one: its facts go to <manifest>.failed.json. */
-async function writeFailedManifest(options: ExportOptions, stats: ExportStats, baseline: Baseline | undefined, schema: SchemaRecord | undefined): Promise<void> {
+/**
+ * A failed run never replaces the manifest of a complete one: its facts go to <manifest>.failed.json. Its temporary file is in the
+ * run's journal, as every other file of the run is: a run killed while it writes it leaves a `.partial` that no later run's sweep by
+ * target meets when the manifest's name holds {run_id} or {date} (each run's path is its own); the next run removes it from the journal.
+ */
+async function writeFailedManifest(options: ExportOptions, stats: ExportStats, baseline: Baseline | undefined, schema: SchemaRecord | undefined, journal: PublishJournal | undefined): Promise<void> {
   stats.endedAt = new Date().toISOString();
   if (options.manifestPath === undefined) return;
   const failedPath = `${options.manifestPath}.failed.json`;
   const path = (await manifestIsComplete(options.manifestPath)) ? failedPath : options.manifestPath;
   stats.manifestPath = path;
   try {
-    await writeManifest(path, buildManifest(options, path, stats, baseline?.state, schema));
+    await writeManifest(path, buildManifest(options, path, stats, baseline?.state, schema), { journal, killAt: 'failed-manifest' });
   } catch (error) {
     stats.manifestPath = null;
     stats.warnings.push(`the manifest of this failed run could not be written: ${error instanceof Error ? error.message : String(error)}`);
