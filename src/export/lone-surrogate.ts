@@ -12,3 +12,15 @@ const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
 export function hasLoneSurrogateEscape(json: string): boolean {
   return json.includes('\\ud') && LONE_SURROGATE_ESCAPE.test(json);
 }
+
+/**
+ * A NUL (U+0000) as JSON.stringify writes it, `\u0000`, not made literal text by an odd run of backslashes. PostgreSQL's text and
+ * jsonb cannot hold it (the whole COPY failed), so a PostgreSQL load stores U+FFFD in its place (copy-text.ts) and the values digest
+ * hashes it so (run-export.ts asStored). DuckDB's VARCHAR, CSV, NDJSON and Parquet hold it as it is.
+ */
+const NUL_ESCAPES = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
+/** JSON text with each NUL's escape as PostgreSQL stores it: U+FFFD; the text itself when it has none (`includes()` first). */
+export function nulAsStored(json: string): string {
+  return json.includes('\\u0000') ? json.replace(NUL_ESCAPES, '$1\ufffd') : json;
+}

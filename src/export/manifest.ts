@@ -110,8 +110,8 @@ export function resolveFrom(manifestPath: string, path: string): string {
   return isAbsolute(path) ? path : resolve(dirname(resolve(manifestPath)), path);
 }
 
-export async function writeManifest(path: string, manifest: ExportManifest): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(manifest, null, 2) + '\n');
+export async function writeManifest(path: string, manifest: ExportManifest, options?: Parameters<typeof writeFileAtomic>[2]): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(manifest, null, 2) + '\n', options);
 }
 
 function bad(path: string, problem: string): ConfigError {

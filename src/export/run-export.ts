@@ -37,7 +37,7 @@ import { CopyTextDigest } from './load/copy-digest.js';
 import { stateGzipCopy } from './load/common.js';
 import { columnsKey, createStateWriter, loadBaseline, loadStateFile, stateRowHash, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
 import { idKey } from './id-index.js';
-import { hasLoneSurrogateEscape } from './lone-surrogate.js';
+import { hasLoneSurrogateEscape, nulAsStored } from './lone-surrogate.js';
 import { lockJournal } from '../run/journal-lock.js';
 import { ROW_HASH, rowHasher, type RowHashKind } from './row-hash.js';
 import { ListTracker, type ListCheck } from './list-check.js';
@@ -230,7 +230,7 @@ async function exportWithJournal(options: ExportOptions, hooks: RunExportHooks, 
   refresh();
   stats.errorsPath = (await report.close()) ?? null;
   if (!stats.complete) {
-    await writeFailedManifest(options, stats, run?.baseline ?? sinceBaseline, run?.schema);
+    await writeFailedManifest(options, stats, run?.baseline ?? sinceBaseline, run?.schema, journal);
     await removeEmptyMadeDirs(madeDirs);
   }
   return stats;
@@ -258,6 +258,8 @@ interface OpenRun {
   keptUnexported: number;
   /** `--filter` as the search is sent it (resolveFilter). */
   filter: Filter | undefined;
+  /** Rows the PostgreSQL load staged whose text held a NUL (stored as U+FFFD), and the first one's id. */
+  nul: { rows: number; first: string | undefined };
 }
 
 async function openRun(options: ExportOptions, client: PylonClient, hooks: RunExportHooks, sinceBaseline: Baseline | undefined, stats: ExportStats, sinks: ExportSink[], progress: Progress): Promise<OpenRun> {
@@ -280,8 +282,14 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
   /** Set below once the run knows the load stages every row. */
   let copyDigest: CopyTextDigest | undefined;
   const onCopyText = (text: string, bytes: Uint8Array) => copyDigest?.add(text, bytes);
+  // Rows of a PostgreSQL load whose text held a NUL, stored as U+FFFD (copy-text.ts): said once, in closeOutputs.
+  const nul: OpenRun['nul'] = { rows: 0, first: undefined };
+  const onNul = (id: string) => {
+    nul.rows += 1;
+    nul.first ??= id;
+  };
   // The load's one connection: it reads the table's last load and column names first, then the loader takes it (closed here if the run fails before).
-  let connection: LoadConnection | undefined = options.to ? await connectLoad({ target: options.to, tempDir: loaderTempDir(options), onCopyText }) : undefined;
+  let connection: LoadConnection | undefined = options.to ? await connectLoad({ target: options.to, tempDir: loaderTempDir(options), onCopyText, onNul }) : undefined;
   // Scratch folders of the run (the table's kept state, the state a load stages): removed when the run ends, or here if opening fails.
   const scratch: string[] = [];
   try {
@@ -296,7 +304,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     if (options.to) {
       const keptDir = createTempDir('state');
       scratch.push(keptDir);
-      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt, schemaHash: schema.hash }, changesOnly: !options.stateFile && options.since === undefined, onCopyText, lastCommitted };
+      const input = { target: options.to, columns: typed, allowSchemaChange: options.allowSchemaChange, tempDir: loaderTempDir(options), keptStatePath: join(keptDir, 'table.state'), run: { runId: options.runId, extractedAt: options.runStartedAt, schemaHash: schema.hash }, changesOnly: !options.stateFile && options.since === undefined, onCopyText, onNul, lastCommitted };
       const handed = connection;
       connection = undefined;
       load = loadSink(await openLoader(input, handed), options, stats, hooks.onMergeStep, hooks.signal);
@@ -328,7 +336,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     // No baseline (a first night, a new --state file): nothing vouches for the table's rows, so the merge compares their values too, not only their hashes (a value changed by hand is rewritten).
     // A new --state file heals the table so even when the table's kept state stood in for it.
     if (load && (!baseline || lostState)) load.compareValues = true;
-    return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0, filter };
+    return { columns, typed, schema, baseline, owner, values, copyDigest, load, scratch, rowHash: baseline?.rowHash ?? keptKind ?? ROW_HASH, keptUnexported: 0, filter, nul };
   } catch (error) {
     copyDigest?.close();
     await connection?.close();
@@ -569,6 +577,12 @@ async function closeOutputs(options: ExportOptions, run: OpenRun, outputs: PageO
     stats.schemaFiles = files.map((f) => f.path);
   }
   if (changeLog) stats.changes = { path: options.changesPath!, ...changeLog.counts };
+  if (run.nul.rows > 0) {
+    stats.warnings.push(
+      `the text of ${counted(run.nul.rows, 'contact')} this load wrote (contact ${run.nul.first} first) held a NUL character (U+0000), which PostgreSQL text and jsonb cannot hold; ` +
+        `the table has U+FFFD (\ufffd) in its place, the files keep the NUL, and the values digest is of the text as the table stores it`,
+    );
+  }
   if (run.values) {
     if (run.copyDigest) {
       await run.copyDigest.finish();
@@ -750,15 +764,19 @@ function failed(stats: ExportStats, error: unknown, progress: Progress, signal: 
   if (!stats.interrupted) stats.fatal = { code: entry.code, message: entry.message };
 }
 
-/** A failed run never replaces the manifest of a complete one: its facts go to <manifest>.failed.json. */
-async function writeFailedManifest(options: ExportOptions, stats: ExportStats, baseline: Baseline | undefined, schema: SchemaRecord | undefined): Promise<void> {
+/**
+ * A failed run never replaces the manifest of a complete one: its facts go to <manifest>.failed.json. Its temporary file is in the
+ * run's journal, as every other file of the run is: a run killed while it writes it leaves a `.partial` that no later run's sweep by
+ * target meets when the manifest's name holds {run_id} or {date} (each run's path is its own); the next run removes it from the journal.
+ */
+async function writeFailedManifest(options: ExportOptions, stats: ExportStats, baseline: Baseline | undefined, schema: SchemaRecord | undefined, journal: PublishJournal | undefined): Promise<void> {
   stats.endedAt = new Date().toISOString();
   if (options.manifestPath === undefined) return;
   const failedPath = `${options.manifestPath}.failed.json`;
   const path = (await manifestIsComplete(options.manifestPath)) ? failedPath : options.manifestPath;
   stats.manifestPath = path;
   try {
-    await writeManifest(path, buildManifest(options, path, stats, baseline?.state, schema));
+    await writeManifest(path, buildManifest(options, path, stats, baseline?.state, schema), { journal, killAt: 'failed-manifest' });
   } catch (error) {
     stats.manifestPath = null;
     stats.warnings.push(`the manifest of this failed run could not be written: ${error instanceof Error ? error.message : String(error)}`);
@@ -868,12 +886,17 @@ async function nextChunk(pages: AsyncGenerator<ApiPage<Contact>>, input: PagesIn
 const LONE_SURROGATE_ESCAPES = new RegExp(`(?<!\\\\)((?:\\\\\\\\)*)\\\\ud[89a-f][0-9a-f]{2}`, 'g');
 
 /**
- * A typed JSON line with each lone surrogate as every output stores it: U+FFFD (UTF-8 cannot hold the half, so the file, the table
- * and the COPY text all have U+FFFD there). The values digest hashes the text as stored, so it equals the table's.
+ * A typed JSON line as the values digest hashes it, the text as stored: each lone surrogate as U+FFFD (UTF-8 cannot hold the half, so
+ * the file, the table and the COPY text all have U+FFFD there) and, in a PostgreSQL load (`nulToo`), each NUL as U+FFFD too (copy-text.ts;
+ * the load says how many). One `includes()` scan for a line with neither (every escape they are written as begins `\u`).
  */
-function asStored(line: string, stats: ExportStats, id: string): string {
-  warnReplacedText(stats, id);
-  return line.replace(LONE_SURROGATE_ESCAPES, '$1\ufffd');
+function asStored(line: string, nulToo: boolean, stats: ExportStats, id: string): string {
+  if (!line.includes('\\u')) return line;
+  if (hasLoneSurrogateEscape(line)) {
+    warnReplacedText(stats, id);
+    line = line.replace(LONE_SURROGATE_ESCAPES, '$1\ufffd');
+  }
+  return nulToo ? nulAsStored(line) : line;
 }
 
 const warnedReplacedText = new WeakSet<ExportStats>();
@@ -916,7 +939,7 @@ async function encodePage(page: ApiPage<Contact>, input: PagesInput): Promise<En
       await input.keepUnexported(contact.id);
       continue;
     }
-    if (values) values.add(hasLoneSurrogateEscape(made.line!) ? asStored(made.line!, stats, made.id) : made.line!);
+    if (values) values.add(asStored(made.line!, options.to?.kind === 'postgresql', stats, made.id));
     if (baseline) {
       made.change = baseline.classify(idKey(made.id), made.hash!);
       stats.delta![made.change] += 1;

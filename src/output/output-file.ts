@@ -448,11 +448,15 @@ export async function openOutput(target: string, options: OpenOutputOptions = {}
   };
 }
 
-/** Writes a small file whole (manifests, sidecars). */
-export async function writeFileAtomic(target: string, text: string): Promise<void> {
-  const file = await openOutput(target);
+/**
+ * Writes a small file whole (manifests, sidecars). `journal`: the run's (openOutput), so a kill before the rename leaves a temporary
+ * file the next run removes; `killAt`: the test hook's point (killPoint) between the write and the rename.
+ */
+export async function writeFileAtomic(target: string, text: string, options: { journal?: PublishRecorder; killAt?: string } = {}): Promise<void> {
+  const file = await openOutput(target, { journal: options.journal });
   try {
     await file.write(text);
+    if (options.killAt !== undefined) killPoint(options.killAt);
     await file.commit();
   } catch (error) {
     await file.discard();
@@ -473,7 +477,9 @@ async function syncDirectory(dir: string): Promise<void> {
  * that point of a publish, so a test can kill a run at an exact step:
  * `rename:<n>` once `publishTogether` has renamed n files into place
  * (`rename:0`: just before the first rename, every file staged), `commit`
- * right after the load's COMMIT (before the run records it). Unset: nothing.
+ * right after the load's COMMIT (before the run records it), `failed-manifest`
+ * once a failed run's manifest is written to its temporary file (before its
+ * rename). Unset: nothing.
  */
 export function killPoint(point: string): void {
   if (process.env.PYLON_TEST_KILL_AT === point) process.kill(process.pid, 'SIGKILL');

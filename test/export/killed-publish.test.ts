@@ -169,3 +169,23 @@ test('a run killed right after its load committed keeps its files: the next run 
   t.deepEqual(after.filter((p) => /(^|\/)\.[^/]*\.(partial|previous|journal)$/.test(p)), []);
   t.is((await changeRows(dir)).filter((r) => r === `update,${changed}`).length, 1, 'the change is in k1\'s change log only');
 });
+
+/**
+ * A run that fails (here Pylon refuses its token) writes its manifest saying `failed` at its own {run_id} path. Killed while it wrote
+ * that manifest, it left its `.partial` there: that file was in no journal, and the next run's sweep by target looks only at its own
+ * paths, so no later run ever met it. The failed manifest's temporary file is now in the run's journal, and the next run removes it.
+ */
+test('a failed run killed while it writes its manifest at a {run_id} path: the next run removes the manifest\'s .partial', async (t) => {
+  const { dir, night } = await setUp(t, false);
+  const killed = await night('k1', { PYLON_API_TOKEN: 'not-the-token', PYLON_TEST_KILL_AT: 'failed-manifest' });
+  t.is(killed.signal, 'SIGKILL', `the child killed itself while writing its failed manifest: ${killed.stderr}`);
+  const partial = /(^|\/)\.contacts-k1\.parquet\.manifest\.json\.\d+\.partial$/;
+  t.true((await files(dir)).some((p) => partial.test(p)), `the failed manifest's .partial is there: ${(await files(dir)).join(', ')}`);
+
+  const next = await night('k2');
+  t.is(next.code, 0, next.stderr);
+  const after = await files(dir);
+  t.deepEqual(after.filter((p) => /\.(partial|previous|journal)$/.test(p)), [], `no temporary file or journal is left: ${after.join(', ')}`);
+  const said = statsOf<ExportStats>(next).warnings.find((w) => w.includes('run k1'));
+  t.regex(said ?? '', /removed its 1 temporary \(\.partial\) file/, statsOf<ExportStats>(next).warnings.join(' | '));
+});

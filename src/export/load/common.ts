@@ -419,6 +419,8 @@ export interface LoaderInput {
   run?: { runId: string; extractedAt: string; schemaHash?: string };
   /** Receives each piece of COPY text of the rows a PostgreSQL load stages (copy-digest.ts hashes the values from it). */
   onCopyText?: (text: string, bytes: Uint8Array) => void;
+  /** Called with the id of each row a PostgreSQL load stages whose text held a NUL (U+0000), stored as U+FFFD (copy-text.ts). */
+  onNul?: (id: string) => void;
   /**
    * The table's last committed load when the run began, before it read its baseline (lastCommittedLoad): a merge that finds
    * another load committed since (an overlapping run of the pipeline) fails LOAD_FAILED, nothing published.

@@ -117,8 +117,8 @@ export interface LoadConnection {
 }
 
 /** Opens a load's connection (LoadConnection); the database client is loaded only now. */
-export async function connectLoad(input: Pick<LoaderInput, 'target' | 'tempDir' | 'onCopyText'>): Promise<LoadConnection> {
-  const dialect = input.target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(input.target, input.onCopyText) : (await import('./duckdb.js')).duckdbDialect(input.target);
+export async function connectLoad(input: Pick<LoaderInput, 'target' | 'tempDir' | 'onCopyText' | 'onNul'>): Promise<LoadConnection> {
+  const dialect = input.target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(input.target, input.onCopyText, input.onNul) : (await import('./duckdb.js')).duckdbDialect(input.target);
   const session = await dialect.connect({ ...input, columns: [], allowSchemaChange: false });
   let closed = false;
   return {
@@ -153,7 +153,7 @@ export async function loadedColumnNames(target: LoadTarget, connection: LoadConn
 /** Opens the loader for a target, on `connection` (connectLoad) when given: the loader then owns it and closes it, whatever happens. */
 export async function openLoader(input: LoaderInput, connection?: LoadConnection): Promise<TableLoader> {
   if (connection) return openTableLoader(input, connection.dialect, connection.session);
-  const dialect = input.target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(input.target, input.onCopyText) : (await import('./duckdb.js')).duckdbDialect(input.target);
+  const dialect = input.target.kind === 'postgresql' ? (await import('./postgres.js')).postgresDialect(input.target, input.onCopyText, input.onNul) : (await import('./duckdb.js')).duckdbDialect(input.target);
   return openTableLoader(input, dialect);
 }
 

@@ -66,7 +66,7 @@ function noPasswordError(target: PgTarget, user: string | undefined): PylonCliEr
 }
 
 /** PostgreSQL: rows staged with COPY (text format) into a temporary table, a transaction-scoped advisory lock around the merge. */
-export function postgresDialect(target: PgTarget, onText?: (text: string, bytes: Uint8Array) => void): Dialect {
+export function postgresDialect(target: PgTarget, onText?: (text: string, bytes: Uint8Array) => void, onNul?: (id: string) => void): Dialect {
   /**
    * Why the connection went away, once it has: what any later failure is
    * reported as. A statement or COPY on the dead connection fails inside the
@@ -137,9 +137,9 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
       return new Set(rows.map((r) => String(r.name)));
     },
     tableExists: async (session, _target, name) => (await session.rows(`SELECT to_regclass($1) AS oid`, [tableRef(target, name)]))[0]?.oid != null,
-    openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, classifyHere, onText),
+    openStage: async (session, table, columns) => copyStage((session as PgSession).client, `COPY ${quoteIdent(table)} FROM STDIN`, columns, classifyHere, onText, onNul),
     openDirect: async (session, table, columns) =>
-      copyStage((session as PgSession).client, `COPY ${table} (${[...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ')}) FROM STDIN`, columns, classifyHere, onText),
+      copyStage((session as PgSession).client, `COPY ${table} (${[...columns.map((c) => quoteIdent(c.name)), '"_row_hash"'].join(', ')}) FROM STDIN`, columns, classifyHere, onText, onNul),
     stateIndex: true,
     async copyStateParts(session, table, name, parts) {
       // COPY's text format: base64 and the table name (letters, digits, _) need no escaping.
@@ -181,7 +181,14 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
  * table's pages alone, and its later steps join the small diff table, which
  * is ANALYZEd (idDiffMergeStatements).
  */
-function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn[], classify: (error: unknown) => PylonCliError, onText: ((text: string, bytes: Uint8Array) => void) | undefined): Stage {
+function copyStage(
+  client: pg.Client,
+  sql: string,
+  columns: readonly TypedColumn[],
+  classify: (error: unknown) => PylonCliError,
+  onText: ((text: string, bytes: Uint8Array) => void) | undefined,
+  onNul: ((id: string) => void) | undefined,
+): Stage {
   const copy: Writable = client.query(copyFrom(sql));
   let failure: Error | undefined;
   copy.on('error', (error: Error) => {
@@ -189,7 +196,7 @@ function copyStage(client: pg.Client, sql: string, columns: readonly TypedColumn
     // (`Cannot read properties of null (reading 'stream')`), which names no cause and was all the run said.
     failure ??= error;
   });
-  const encode = copyRows(columns);
+  const encode = copyRows(columns, onNul);
   return {
     async add(rows, hashes) {
       if (failure) throw classify(failure);

@@ -60,6 +60,22 @@ test('escapeCopy escapes exactly the backslash, tab, newline and carriage return
   t.is(escapeCopy('a\\b\tc\nd\re'), 'a\\\\b\\tc\\nd\\re');
 });
 
+test('copyRows: a NUL, which PostgreSQL text and jsonb cannot hold, is U+FFFD in text, list and id-list values; onNul names each such row once', (t) => {
+  const col = (name: string, kind: TypedColumn['kind']) => ({ name, source: name, kind, nullable: true }) as TypedColumn;
+  const seen: string[] = [];
+  const encode = copyRows([col('id', 'string'), col('name', 'string'), col('tags', 'string_list'), col('ids', 'id_list')], (id) => seen.push(id));
+  const text = encode(
+    [
+      ['c1', 'a\u0000b\u0000', ['x\u0000'], [{ id: 'i\u0000', source: 's' }]],
+      ['c2', 'plain', [], [{ id: 'lit \\u0000 text', source: 's' }]],
+      ['c3', null, [], [{ id: 'j', source: '\u0000' }]],
+    ] as never,
+    ['h1', 'h2', 'h3'],
+  );
+  t.is(text, 'c1\ta\ufffdb\ufffd\t{"x\ufffd"}\t[{"id":"i\ufffd","source":"s"}]\th1\nc2\tplain\t{}\t[{"id":"lit \\\\\\\\u0000 text","source":"s"}]\th2\nc3\t\\N\t{}\t[{"id":"j","source":"\ufffd"}]\th3\n');
+  t.deepEqual(seen, ['c1', 'c3'], 'a backslash and u0000 written as text is no NUL');
+});
+
 test('copyRows: one line per row, NULL as \\N, lists as quoted array literals, the row hash last', (t) => {
   const col = (name: string, kind: TypedColumn['kind']) => ({ name, source: name, kind, nullable: true }) as TypedColumn;
   const encode = copyRows([col('id', 'string'), col('tags', 'string_list'), col('n', 'integer'), col('ok', 'boolean'), col('d', 'date'), col('at', 'timestamp'), col('ids', 'id_list'), col('x', 'decimal')]);
