@@ -10,7 +10,7 @@ import type { Contact } from '../pylon/types.js';
 import { externalIdConflict } from './identity.js';
 import { unclearedIssue, type ServerMemory } from './clears.js';
 import { planRow, type FieldChange, type Plan, type PlanContext } from './plan.js';
-import { rowCodeOfApiError, rowMessageOfApiError, type RowIssue } from './desired.js';
+import { rowCodeOfApiError, rowFieldOfApiError, rowMessageOfApiError, sentColumns, type RowIssue } from './desired.js';
 import type { Pool } from '../run/pool.js';
 import type { RunControl } from '../run/run-control.js';
 import type { UndoWriter } from '../run/undo-writer.js';
@@ -264,7 +264,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         }
         await ledger.fail({ ...row, email }, {
           code: rowCodeOfApiError(api),
-          field: guessField(api),
+          field: rowFieldOfApiError(api, sentColumns(row.desired)),
           message: rowMessageOfApiError(api, error),
         }, { status: api?.status, requestId: api?.requestId, ...(plan.action === 'update' ? { id: plan.id } : {}) }); // an update's contact is known
       } catch (reportError) {
@@ -695,9 +695,3 @@ function describeChanges(changes: FieldChange[]): string {
   return changes.map((c) => `${c.column}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join('; ');
 }
 
-/** Which column an API error is about, when its message names one. */
-function guessField(error: PylonApiError | undefined): string | undefined {
-  const text = error?.errors.join(' ') ?? '';
-  const m = /\b(name|email|account_id|account_external_id|avatar_url|portal_role_id|portal_role|phone_numbers|primary_phone_number|custom_fields)\b/.exec(text);
-  return m?.[1];
-}

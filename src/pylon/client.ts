@@ -135,8 +135,12 @@ type HttpFailure = NonNullable<FailureReport['http']>;
 /** What a non-2xx answer says: Pylon's error envelope if it is one, and the wait a 429/503 asks for. */
 function readErrorAnswer(status: number, headers: IncomingHttpHeaders, body: unknown, requestId: string | undefined): HttpFailure {
   const envelope = isObject(body) && Array.isArray(body.errors);
-  const errors = envelope ? (body.errors as unknown[]).filter((e): e is string => typeof e === 'string') : [];
-  const message = stringField(body, 'message');
+  // Pylon's errors are strings; a server may send objects (`{field, message}`): their message is read, and their field kept.
+  const items = envelope ? (body.errors as unknown[]) : [];
+  const errors = items.flatMap((e) => (typeof e === 'string' ? [e] : isObject(e) && typeof e.message === 'string' ? [e.message] : []));
+  const nested = isObject(body) && isObject(body.error) ? body.error : undefined;
+  const message = stringField(body, 'message') ?? stringField(nested, 'message');
+  const field = [body, nested, ...items].map((b) => stringField(b, 'field') ?? stringField(b, 'param')).find((f) => f !== undefined);
   return {
     status,
     envelope,
@@ -145,6 +149,7 @@ function readErrorAnswer(status: number, headers: IncomingHttpHeaders, body: unk
     pylonCode: stringField(body, 'code'),
     requestId,
     existsId: stringField(body, 'exists_id'),
+    ...(field === undefined ? {} : { field }),
     retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(headers) : undefined,
   };
 }
