@@ -243,7 +243,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       else if (result.issue) await ledger.fail({ ...row, email }, result.issue, { id: result.id, requestId: result.requestId });
       else {
         // The contact a create made is the row's, as a contact it matched is: a later row naming it (by its id) is a duplicate.
-        if (result.outcome === 'created' && result.id !== undefined) claimCreated(result.id, row.line);
+        if (result.outcome === 'created' && result.id) claimCreated(result.id, row.line);
         await ledger.record({ ...row, email }, result.outcome, { id: result.id, requestId: result.requestId, message: result.message });
       }
     } catch (error) {
