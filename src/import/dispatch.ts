@@ -274,6 +274,11 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
+  /**
+   * GET /accounts/{id} refused the id: 404, or a 400 or 422 from a server that checks an id's form (a UUID) before looking
+   * it up. No account has it, so its rows fail ROW_ACCOUNT_NOT_FOUND; before, a 400 stopped the whole run.
+   */
+  const noSuchAccount = (error: unknown) => error instanceof PylonApiError && (error.status === 404 || error.status === 400 || error.status === 422);
   /** Account ids rows set, and whether an account has that id (checkAccountIds). */
   const knownAccountIds = new Map<string, boolean>();
   const resolveAccounts = async (rows: ChunkRow[]) => {
@@ -285,7 +290,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
           const res = await pool.run(() => client.getAccount(id, { signal }));
           knownAccountIds.set(id, res.data.id === id);
         } catch (error) {
-          if (error instanceof PylonApiError && error.status === 404) knownAccountIds.set(id, false);
+          if (noSuchAccount(error)) knownAccountIds.set(id, false);
           else throw error;
         }
       }
@@ -295,7 +300,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         const res = await pool.run(() => client.getAccount(ext, { signal }));
         accountIds.set(ext, res.data.id);
       } catch (error) {
-        if (error instanceof PylonApiError && error.status === 404) accountIds.set(ext, null);
+        if (noSuchAccount(error)) accountIds.set(ext, null);
         else throw error;
       }
     }
