@@ -8,7 +8,7 @@
 import test from 'ava';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FAST_RATE, envFor, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
+import { FAST_RATE, envFor, runCli, startEmulator, startFaultProxy, statsOf, tempDir } from '../helpers/cli.js';
 import { readCsv } from '../helpers/corpus.js';
 
 for (const answer of ['empty', 'no-content', 'empty-data', 'no-id'] as const) {
@@ -45,3 +45,26 @@ for (const answer of ['empty', 'no-content', 'empty-data', 'no-id'] as const) {
     t.is(emulator.store.size, 3, 'nothing else created');
   });
 }
+
+test('a run stopped (401) after such a create: --resume replays the row as created with its message and sends no second create', async (t) => {
+  const emulator = await startEmulator(t, { createAnswer: 'empty' });
+  let creates = 0;
+  let revoked = true;
+  const proxy = await startFaultProxy(t, emulator, ({ method, path }) => (revoked && method === 'POST' && path === '/contacts' && ++creates > 1 ? 'status=401' : undefined));
+  const dir = tempDir(t);
+  const file = join(dir, 'stop.csv');
+  writeFileSync(file, 'name,phone_numbers\nNo Mail,5551234\nLater,5559876\n');
+  const results = join(dir, 'stop.results.csv');
+  const args = ['import', file, '--mode', 'create', '--json', '-q', '--rate', FAST_RATE, '--concurrency', '1', '--results', results];
+  const stopped = await runCli(args, { env: envFor(proxy) });
+  t.is(stopped.code, 1, stopped.stderr);
+  t.is(emulator.store.size, 1);
+  revoked = false;
+  const resumed = await runCli([...args, '--resume'], { env: envFor(proxy) });
+  t.is(resumed.code, 0, resumed.stderr);
+  t.like(statsOf(resumed), { total: 2, created: 2, failed: 0 });
+  t.deepEqual([...emulator.store.all()].map((c) => c.name), ['No Mail', 'Later'], 'each created once');
+  const rows = readCsv(results);
+  t.deepEqual(rows.map((r) => [r._line, r._action, r._contact_id]), [['2', 'created', ''], ['3', 'created', '']]);
+  t.regex(rows[0]!._message!, /its id is unknown; importing the row again would create a second one/);
+});
