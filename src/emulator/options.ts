@@ -42,6 +42,8 @@ export type CreateEmailMode = 'optional' | 'required';
  * `data`), or 204 without a body, as some servers and proxies do.
  */
 export type WriteAnswer = 'contact' | 'empty' | 'no-content';
+/** A create may also answer `{"data": {}}` (`empty-data`) or the contact without its `id` (`no-id`): a 2xx that does not say which contact it made. */
+export type CreateAnswer = WriteAnswer | 'empty-data' | 'no-id';
 /** How a contact's `custom_fields` is answered: keyed by slug (Pylon's read shape) or as the write shape's array. */
 export type CustomFieldsShape = 'map' | 'array';
 
@@ -78,7 +80,7 @@ export interface EmulatorOptionsInput {
   /** What a successful PATCH /contacts/{id} answers. */
   patchAnswer?: WriteAnswer;
   /** What a successful POST /contacts answers. */
-  createAnswer?: WriteAnswer;
+  createAnswer?: CreateAnswer;
   customFieldsShape?: CustomFieldsShape;
   /** Accept a custom portal-role slug in `portal_role` (stored as portal_role_id). */
   portalRoleSlugs?: boolean;
@@ -131,7 +133,7 @@ export interface EmulatorOptions {
   emptyString: EmptyStringMode;
   createEmail: CreateEmailMode;
   patchAnswer: WriteAnswer;
-  createAnswer: WriteAnswer;
+  createAnswer: CreateAnswer;
   customFieldsShape: CustomFieldsShape;
   portalRoleSlugs: boolean;
   maxPageSize: number;
@@ -263,7 +265,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     emptyString: oneOf('emptyString', input.emptyString, ['clears', 'rejected', 'ignored'], 'clears'),
     createEmail: oneOf('createEmail', input.createEmail, ['optional', 'required'], 'optional'),
     patchAnswer: oneOf('patchAnswer', input.patchAnswer, ['contact', 'empty', 'no-content'], 'contact'),
-    createAnswer: oneOf('createAnswer', input.createAnswer, ['contact', 'empty', 'no-content'], 'contact'),
+    createAnswer: oneOf('createAnswer', input.createAnswer, ['contact', 'empty', 'no-content', 'empty-data', 'no-id'], 'contact'),
     customFieldsShape: oneOf('customFieldsShape', input.customFieldsShape, ['map', 'array'], 'map'),
     portalRoleSlugs: bool('portalRoleSlugs', input.portalRoleSlugs, false),
     maxPageSize: numberIn('maxPageSize', input.maxPageSize, 1, 999, 999),

@@ -16,6 +16,8 @@ export interface Org {
   optionSlugs(slug: string): Set<string>;
   /** Adds an account (POST /accounts). */
   addAccount(account: Account): void;
+  /** Removes the account with this id or external id (DELETE /accounts/{id}); false when there is none. Contacts keep their `account_id`. */
+  removeAccount(idOrExternalId: string): boolean;
 }
 
 export const MULTI_VALUED_TYPES = new Set(['multiselect']);
@@ -48,6 +50,14 @@ export function createOrg(input: { me: Me; accounts: Account[]; customFields: Cu
     addAccount(account) {
       accounts.push(account);
       index(account);
+    },
+    removeAccount(key) {
+      const account = byId.get(key) ?? byExternal.get(key);
+      if (!account) return false;
+      byId.delete(account.id);
+      for (const ext of account.external_ids ?? []) byExternal.delete(ext.external_id);
+      accounts.splice(accounts.indexOf(account), 1);
+      return true;
     },
   };
 }

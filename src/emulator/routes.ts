@@ -4,7 +4,7 @@
  */
 import type { EndpointKey } from './options.js';
 import { createContact, deleteContact, getContact, importContact, listContacts, patchContact, searchContacts } from './handlers/contacts.js';
-import { createAccount, getAccount, getCustomField, getMe, listAccounts, listCustomFields, searchAccounts } from './handlers/org.js';
+import { createAccount, deleteAccount, getAccount, getCustomField, getMe, listAccounts, listCustomFields, searchAccounts } from './handlers/org.js';
 import type { EmulatorContext, RequestInfo } from './context.js';
 
 export type { EmulatorContext, RequestInfo } from './context.js';
@@ -33,6 +33,8 @@ export const ROUTES: Route[] = [
   { method: 'POST', segments: ['accounts'], endpoint: 'accountsCreate', handler: createAccount, body: true },
   { method: 'POST', segments: ['accounts', 'search'], endpoint: 'accountsSearch', handler: searchAccounts, body: true },
   { method: 'GET', segments: ['accounts', ':id'], endpoint: 'accounts', handler: getAccount },
+  // Its own bucket would change every --rate list; deleting an account is a test's set-up, as rare as deleting a contact.
+  { method: 'DELETE', segments: ['accounts', ':id'], endpoint: 'delete', handler: deleteAccount },
   { method: 'GET', segments: ['me'], endpoint: 'me', handler: getMe },
 ];
 

@@ -65,6 +65,14 @@ function retryHeaders(options: EmulatorContext['options'], seconds: string): Hea
 
 const CONTACT_ENDPOINTS: ReadonlySet<string> = new Set(['list', 'get', 'create', 'patch', 'search']);
 
+/** --create-answer empty-data / no-id: the create's answer without the contact's id (`{"data": {}}`, or the contact less its `id`). */
+function withoutId(body: string, answer: 'empty-data' | 'no-id'): string {
+  const parsed = JSON.parse(body) as { data?: Record<string, unknown> };
+  if (answer === 'empty-data') parsed.data = {};
+  else delete parsed.data?.id;
+  return JSON.stringify(parsed);
+}
+
 /** --custom-fields-shape array: each contact's `custom_fields` map answered as the write shape's `[{slug, value|values}]`. */
 function customFieldsAsArray(body: string): string {
   const parsed = JSON.parse(body) as { data?: unknown };
@@ -134,6 +142,7 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
       // --patch-answer / --create-answer: a write that succeeded answered without the contact.
       const answer = match.route.endpoint === 'patch' ? options.patchAnswer : match.route.endpoint === 'create' && method === 'POST' && path === '/contacts' ? options.createAnswer : 'contact';
       if (answer === 'no-content') send(res, 204, '', requestId, headers);
+      else if (answer === 'empty-data' || answer === 'no-id') send(res, 200, withoutId(shaped, answer), requestId, headers);
       else send(res, 200, answer === 'empty' ? '{}' : shaped, requestId, headers);
     } catch (error) {
       const apiError =

@@ -104,3 +104,54 @@ export function rowMessageOfApiError(api: { status?: number; errors: readonly st
   if (api?.status !== 413) return words;
   return `The server refused the write as too large (413 Payload Too Large: ${words}); nothing was written for this row. Shorten its longest values (a pasted document in a name or a custom field?) and import it again`;
 }
+
+/** Names of contact fields as a server's error may word them, most specific first at each place in the text. */
+const FIELD_WORDS: ReadonlyArray<readonly [string, string]> = [
+  ['account_?external_?ids?|account_with_(?:the_|this_)?external_?ids?', 'account_external_id'],
+  ['account_?ids?|accounts?', 'account_id'],
+  ['primary_?phone(?:_?numbers?)?', 'primary_phone_number'],
+  ['phone(?:_?numbers?)?', 'phone_numbers'],
+  ['(?:portal_?)?role_?ids?', 'portal_role_id'],
+  ['(?:portal_?)?roles?', 'portal_role'],
+  ['avatar(?:_?urls?)?', 'avatar_url'],
+  ['emails', 'emails'],
+  ['e_?mail(?:_?address(?:es)?)?', 'email'],
+  ['external_?ids?', 'external_id'],
+  ['names?', 'name'],
+];
+const FIELD_WORD = new RegExp(`(?<![a-z0-9])(?:${FIELD_WORDS.map(([words], i) => `(?<f${i}>${words})`).join('|')})(?![a-z0-9])`);
+/** A custom field the text names by slug: `Custom field "tier"`, `custom_fields.tier`, `custom_fields[tier]`. */
+const CUSTOM_SLUG = /custom[ _-]?fields?\s*(?:["'“‘]([^"'”’]+)["'”’]|[.[]\s*([a-z_][\w-]*))/i;
+
+/**
+ * The column of a row the server's refusal names, for the error report's `_error_field`: the body's `field` (or
+ * `param`) attribute when it has one, else the first contact field its message names, however it is worded
+ * (`account_id`, `accountId`, "No account with id …", "Invalid phone number", `Custom field "tier" …`). Quoted
+ * values are not read as names. `sent`: the row's columns (`custom.<slug>` for custom fields): a message naming
+ * only "account" or "custom field" is the one of them the row sent. Undefined when nothing names a field.
+ */
+export function rowFieldOfApiError(api: { errors: readonly string[]; field?: string } | undefined, sent: readonly string[] = []): string | undefined {
+  const raw = api?.field ?? api?.errors.join(' ');
+  if (!raw) return undefined;
+  const slug = CUSTOM_SLUG.exec(raw);
+  if (slug) return `custom.${slug[1] ?? slug[2]}`;
+  // camelCase and spaces as snake_case; quoted values (an address, an id) dropped.
+  const text = raw.replace(/"[^"]*"|“[^”]*”/g, ' ').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase().replace(/[\s-]+/g, '_');
+  if (/custom_?fields?/.test(text)) {
+    const customs = sent.filter((c) => c.startsWith('custom.'));
+    return customs.length === 1 ? customs[0] : 'custom_fields';
+  }
+  const groups = FIELD_WORD.exec(text)?.groups;
+  const i = groups ? Object.values(groups).findIndex((g) => g !== undefined) : -1;
+  if (i === -1) return api?.field;
+  const field = FIELD_WORDS[i]![1];
+  // "Account not found!": the account column the row has.
+  if (field === 'account_id' && !sent.includes('account_id')) return sent.find((c) => c === 'account_external_id' || c === 'account_id_if_unset') ?? field;
+  return field;
+}
+
+/** The columns a row sets (`custom.<slug>` for custom fields), for `rowFieldOfApiError`. */
+export function sentColumns(desired: DesiredContact): string[] {
+  const { custom, readOnly, ...fields } = desired;
+  return [...Object.keys(fields).filter((k) => fields[k as keyof typeof fields] !== undefined), ...Object.keys({ ...custom, ...readOnly }).map((slug) => `custom.${slug}`)];
+}

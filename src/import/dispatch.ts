@@ -10,7 +10,7 @@ import type { Contact } from '../pylon/types.js';
 import { externalIdConflict } from './identity.js';
 import { unclearedIssue, type ServerMemory } from './clears.js';
 import { planRow, type FieldChange, type Plan, type PlanContext } from './plan.js';
-import { rowCodeOfApiError, rowMessageOfApiError, type RowIssue } from './desired.js';
+import { rowCodeOfApiError, rowFieldOfApiError, rowMessageOfApiError, sentColumns, type RowIssue } from './desired.js';
 import type { Pool } from '../run/pool.js';
 import type { RunControl } from '../run/run-control.js';
 import type { UndoWriter } from '../run/undo-writer.js';
@@ -243,7 +243,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       else if (result.issue) await ledger.fail({ ...row, email }, result.issue, { id: result.id, requestId: result.requestId });
       else {
         // The contact a create made is the row's, as a contact it matched is: a later row naming it (by its id) is a duplicate.
-        if (result.outcome === 'created' && result.id !== undefined) claimCreated(result.id, row.line);
+        if (result.outcome === 'created' && result.id) claimCreated(result.id, row.line);
         await ledger.record({ ...row, email }, result.outcome, { id: result.id, requestId: result.requestId, message: result.message });
       }
     } catch (error) {
@@ -264,7 +264,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         }
         await ledger.fail({ ...row, email }, {
           code: rowCodeOfApiError(api),
-          field: guessField(api),
+          field: rowFieldOfApiError(api, sentColumns(row.desired)),
           message: rowMessageOfApiError(api, error),
         }, { status: api?.status, requestId: api?.requestId, ...(plan.action === 'update' ? { id: plan.id } : {}) }); // an update's contact is known
       } catch (reportError) {
@@ -274,6 +274,11 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
   };
 
+  /**
+   * GET /accounts/{id} refused the id: 404, or a 400 or 422 from a server that checks an id's form (a UUID) before looking
+   * it up. No account has it, so its rows fail ROW_ACCOUNT_NOT_FOUND; before, a 400 stopped the whole run.
+   */
+  const noSuchAccount = (error: unknown) => error instanceof PylonApiError && (error.status === 404 || error.status === 400 || error.status === 422);
   /** Account ids rows set, and whether an account has that id (checkAccountIds). */
   const knownAccountIds = new Map<string, boolean>();
   const resolveAccounts = async (rows: ChunkRow[]) => {
@@ -285,7 +290,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
           const res = await pool.run(() => client.getAccount(id, { signal }));
           knownAccountIds.set(id, res.data.id === id);
         } catch (error) {
-          if (error instanceof PylonApiError && error.status === 404) knownAccountIds.set(id, false);
+          if (noSuchAccount(error)) knownAccountIds.set(id, false);
           else throw error;
         }
       }
@@ -295,7 +300,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         const res = await pool.run(() => client.getAccount(ext, { signal }));
         accountIds.set(ext, res.data.id);
       } catch (error) {
-        if (error instanceof PylonApiError && error.status === 404) accountIds.set(ext, null);
+        if (noSuchAccount(error)) accountIds.set(ext, null);
         else throw error;
       }
     }
@@ -695,9 +700,3 @@ function describeChanges(changes: FieldChange[]): string {
   return changes.map((c) => `${c.column}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join('; ');
 }
 
-/** Which column an API error is about, when its message names one. */
-function guessField(error: PylonApiError | undefined): string | undefined {
-  const text = error?.errors.join(' ') ?? '';
-  const m = /\b(name|email|account_id|account_external_id|avatar_url|portal_role_id|portal_role|phone_numbers|primary_phone_number|custom_fields)\b/.exec(text);
-  return m?.[1];
-}

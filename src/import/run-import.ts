@@ -188,13 +188,15 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     const accountIds = new Map<string, string | null>();
     const planContext = { mode: options.mode, customFields, accountIdForExternalId: (ext: string) => accountIds.get(ext) ?? undefined, clears };
     const uncertain = new Map<string, number>();
+    /** Lines of rows without an email whose create Pylon answered without the contact's id. */
+    const createdWithoutId: number[] = [];
     const visibility = new SearchVisibility(client, signal, note, (lagMs) => clears.learnSearchLag(lagMs, note));
     // Each contact write is recorded for the next run (clears.noteWrite), which waits for search to show it when search lags.
     const beforeSend = (line: number, update?: { id: string; email?: string | null; changes: FieldChange[] }) => {
       clears.noteWrite(note);
       journal?.sent(line, update);
     };
-    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, rereadBeforePatch: options.rereadBeforePatch && !options.dryRun, onNote: note, beforeSend, notApplied: (line) => journal?.unsent(line), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line) });
+    const policy = createWritePolicy({ client, planContext, timeoutMs: options.connection.timeoutMs, signal, undo, visibility, rereadBeforePatch: options.rereadBeforePatch && !options.dryRun, onNote: note, beforeSend, notApplied: (line) => journal?.unsent(line), idempotencyKey: options.idempotencyKey === 'external-id' ? (row) => idempotencyKeyOf(fingerprint!.sha256, row) : undefined, onUncertainCreate: (email, line) => uncertain.set(email, line), onCreatedWithoutId: (line) => createdWithoutId.push(line) });
     // --create-accounts creates the accounts before the rows are written (a row's server-side failure, such as an external id
     // another contact holds, is known only when it is sent): each created account's rows are counted, linked or failed.
     const accountRows = new Map<string, { linked: number; failed: number[] }>();
@@ -299,6 +301,13 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     if (unkeyed > 0) {
       stats.warnings.push(
         `${unkeyed} row${unkeyed === 1 ? ' has' : 's have'} no email, id or external id: nothing can find ${unkeyed === 1 ? 'its contact' : 'their contacts'} again, so every run of this file creates ${unkeyed === 1 ? 'it' : 'them'} anew (a second run would duplicate ${unkeyed === 1 ? 'it' : 'them'}). Before running the file again, give such rows an id column (--external-id-column), or remove the rows already imported`,
+      );
+    }
+    if (createdWithoutId.length > 0) {
+      const n = createdWithoutId.length;
+      const lines = createdWithoutId.sort((a, b) => a - b);
+      stats.warnings.push(
+        `${n} create${n === 1 ? ' was' : 's were'} answered with success but without the contact's id, for ${n === 1 ? 'a row' : 'rows'} without an email (line${n === 1 ? '' : 's'} ${lines.slice(0, 10).join(', ')}${n > 10 ? ', …' : ''}): counted as created, but nothing confirms ${n === 1 ? 'it' : 'them'} and the results hold no id. Check ${n === 1 ? 'it' : 'them'} in Pylon; a row without an external id must not be imported again, or its contact is created twice`,
       );
     }
     for (const line of migration.summary()) note(line); // migration (issue 13)

@@ -79,6 +79,8 @@ export interface WritePolicyContext {
   rereadBeforePatch?: boolean;
   /** Called for each email whose create was uncertain (sent more than once, or reconciled): checked for duplicates at the end. */
   onUncertainCreate?: (email: string, line: number) => void;
+  /** Called for a row without an email whose create Pylon answered 2xx without the contact's id: created, but nothing finds it to confirm. */
+  onCreatedWithoutId?: (line: number) => void;
 }
 
 export interface WritePolicy {
@@ -176,11 +178,19 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
       // A duplicate may also be refused without `exists_id` (undocumented): the email's holder is looked up.
       const existsId = error instanceof PylonApiError ? error.existsId ?? (await holderOfRefusedEmail(client, error, email, signal)) : undefined;
       if (existsId) return takeOver(row, existsId, (error as PylonApiError).requestId, resend);
+      // A 2xx without the created contact's id (204, `{}`, `{"data": {}}`) did create it: it is found by email as a lost answer's
+      // is, never sent again. A row without an email has nothing to find it by: created, its id unknown, and it says so.
+      const answered = error instanceof PylonApiError && error.status !== undefined && error.status >= 200 && error.status < 300;
+      if (answered && !email) {
+        ctx.onCreatedWithoutId?.(row.line);
+        const again = row.desired.external_id
+          ? 'importing the row again finds it by its external id'
+          : 'importing the row again would create a second one: do not, and find the contact in Pylon by its name to get its id';
+        return { outcome: 'created', id: '', requestId: error.requestId, message: `Pylon answered ${error.status} to the create without the created contact's id, and the row has no email to look it up by: the contact was created (a 2xx), but its id is unknown; ${again}` };
+      }
       if (!(error instanceof PylonApiError) || !error.maybeApplied || !email || signal?.aborted) throw error;
       // It may still land: never sent again now, but looked up after the late window, at the end of the run.
       ctx.onUncertainCreate?.(email, row.line);
-      // A 2xx without the created contact (204, or 200 with `{}`) did create it: it is found by email the same way, never sent again.
-      const answered = error.status !== undefined && error.status >= 200 && error.status < 300;
       ctx.onNote?.(
         answered
           ? `line ${row.line}: Pylon answered ${error.status} to the create without the created contact; finding it by email at the end of the run`

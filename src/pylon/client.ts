@@ -135,8 +135,12 @@ type HttpFailure = NonNullable<FailureReport['http']>;
 /** What a non-2xx answer says: Pylon's error envelope if it is one, and the wait a 429/503 asks for. */
 function readErrorAnswer(status: number, headers: IncomingHttpHeaders, body: unknown, requestId: string | undefined): HttpFailure {
   const envelope = isObject(body) && Array.isArray(body.errors);
-  const errors = envelope ? (body.errors as unknown[]).filter((e): e is string => typeof e === 'string') : [];
-  const message = stringField(body, 'message');
+  // Pylon's errors are strings; a server may send objects (`{field, message}`): their message is read, and their field kept.
+  const items = envelope ? (body.errors as unknown[]) : [];
+  const errors = items.flatMap((e) => (typeof e === 'string' ? [e] : isObject(e) && typeof e.message === 'string' ? [e.message] : []));
+  const nested = isObject(body) && isObject(body.error) ? body.error : undefined;
+  const message = stringField(body, 'message') ?? stringField(nested, 'message');
+  const field = [body, nested, ...items].map((b) => stringField(b, 'field') ?? stringField(b, 'param')).find((f) => f !== undefined);
   return {
     status,
     envelope,
@@ -145,6 +149,7 @@ function readErrorAnswer(status: number, headers: IncomingHttpHeaders, body: unk
     pylonCode: stringField(body, 'code'),
     requestId,
     existsId: stringField(body, 'exists_id'),
+    ...(field === undefined ? {} : { field }),
     retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(headers) : undefined,
   };
 }
@@ -394,8 +399,17 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
     getContact: (id, o) =>
       single<Contact>({ site: site('GET', 'get', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}` }, o?.signal).then(contactResult),
 
-    createContact: (body, o) =>
-      single<Contact>({ site: site('POST', 'create', '/contacts'), url: 'contacts', json: body, onSent: o?.onSent }, o?.signal).then(contactResult),
+    async createContact(body, o) {
+      const call = { site: site('POST', 'create', '/contacts'), url: 'contacts', json: body, onSent: o?.onSent };
+      const answer = await send(call, o?.signal);
+      const data = answer.body.data;
+      // A 2xx that does not say which contact it made (204, `{}`, `{"data": {}}`, a contact without its id) did create one:
+      // an error that may have been applied, as a lost answer is; the caller finds the contact by email, or says it cannot.
+      if (!isObject(data) || typeof data.id !== 'string' || data.id === '') {
+        throw badResponse(call.site, answer.status, isObject(data) ? 'no contact id in `data`' : 'no `data` object', answer.requestId);
+      }
+      return contactResult({ data: data as unknown as Contact, requestId: answer.requestId });
+    },
 
     async updateContact(id, body, o) {
       const call = { site: site('PATCH', 'patch', '/contacts/{id}'), url: `contacts/${segment(id, 'contact id')}`, json: body, onSent: o?.onSent };

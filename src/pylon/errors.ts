@@ -19,6 +19,8 @@ export interface PylonApiErrorInit extends CallSite {
   errors?: string[];
   requestId?: string;
   existsId?: string;
+  /** The request field the server named as wrong (a `field` or `param` attribute of its error body), if it named one. */
+  field?: string;
   maybeApplied?: boolean;
   retryable?: boolean;
   /** Only a sanitised error (see `sanitizeCause`): got's errors hold the request options, headers included. */
@@ -41,6 +43,8 @@ export class PylonApiError extends PylonCliError {
   readonly requestId?: string;
   /** The ID of the object that already exists, on a duplicate error. */
   readonly existsId?: string;
+  /** The request field the server's error body named (`field` or `param`); Pylon's envelope has none, its message may name it. */
+  readonly field?: string;
   /** True when this call (or an earlier attempt of it) may have taken effect on the server. */
   readonly maybeApplied: boolean;
   /** True when the failure was transient (5xx, 429, network, timeout): trying later may succeed. */
@@ -57,6 +61,7 @@ export class PylonApiError extends PylonCliError {
     this.errors = init.errors ?? [];
     this.requestId = init.requestId;
     this.existsId = init.existsId;
+    this.field = init.field;
     this.maybeApplied = init.maybeApplied ?? false;
     this.retryable = init.retryable ?? false;
   }
@@ -74,6 +79,7 @@ export class PylonApiError extends PylonCliError {
       errors: this.errors,
       requestId: this.requestId,
       existsId: this.existsId,
+      field: this.field,
       maybeApplied: this.maybeApplied,
       retryable: this.retryable,
     };
@@ -131,6 +137,7 @@ export interface FailureReport {
     pylonCode?: string;
     requestId?: string;
     existsId?: string;
+    field?: string;
     retryAfterMs?: number;
   };
   /** No HTTP answer: connection never made, lost, or timed out. */
@@ -210,6 +217,7 @@ export function buildApiError(report: FailureReport): PylonApiError {
       errors,
       requestId: h.requestId,
       existsId: h.existsId,
+      field: h.field,
     });
   }
   const t = report.transport!;

@@ -165,12 +165,32 @@ export function checkJournal(path: string, key: JournalKey, resume: boolean): vo
   }
 }
 
-/** A run without --resume never starts beside the journal of an unfinished one (it would be forgotten). */
+/**
+ * A run without --resume never starts beside the journal of an unfinished one (it would be forgotten). When that run
+ * stopped with creates whose answer never came (a 401 or a kill while they were out), the refusal says that only
+ * --resume looks them up before sending them again: a new run would create again any it cannot find.
+ */
 export function refuseUnfinished(path: string, mode: string): void {
-  if (existsSync(path)) {
-    throw mismatch(
-      `An interrupted run of this ${mode === 'apply' ? 'plan' : 'input'} left its journal at ${path}. Use --resume (the same command) to finish it, or delete ${path} to start a new run (the interrupted run's changes stay as they are).`,
-    );
+  if (!existsSync(path)) return;
+  const lost = unansweredCreates(path);
+  const shown = lost.slice(0, 10).join(', ') + (lost.length > 10 ? ', …' : '');
+  const creates = lost.length === 0 ? '' : ` It stopped with ${lost.length === 1 ? 'a create' : `${lost.length} creates`} sent and never answered (line${lost.length === 1 ? '' : 's'} ${shown}): only --resume finds out whether ${lost.length === 1 ? 'it was' : 'they were'} made before sending ${lost.length === 1 ? 'it' : 'them'} again; a new run creates again any contact it does not find (one whose row has no email or external id, always).`;
+  throw mismatch(
+    `An interrupted run of this ${mode === 'apply' ? 'plan' : 'input'} left its journal at ${path}.${creates} Use --resume (the same command) to finish it${lost.length === 0 ? `, or delete ${path} to start a new run (the interrupted run's changes stay as they are)` : ''}.`,
+  );
+}
+
+/** The lines of the journal's creates that went out without an outcome (a PATCH's `sent` entry names its contact). Empty when it cannot be read. */
+function unansweredCreates(path: string): number[] {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const { sentBefore } = scanJournal(fd);
+    return [...sentBefore.keys()].filter((line) => sentBefore.get(line)?.id === undefined).sort((a, b) => a - b);
+  } catch {
+    return [];
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

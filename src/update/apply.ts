@@ -29,7 +29,7 @@ import { holdJournal, type JournalHold, type JournalKey, type Outcome } from '..
 import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
 import type { OutcomeDetail, RowRef } from '../run/ledger.js';
 import { hostOf } from './target.js';
-import { rowCodeOfApiError, rowMessageOfApiError, type RowIssue } from '../import/desired.js';
+import { rowCodeOfApiError, rowFieldOfApiError, rowMessageOfApiError, type RowIssue } from '../import/desired.js';
 import { createImportStats, type ImportStats } from '../import/stats.js';
 import type { PlannedContact } from './plan-file.js';
 import { UNDO_CLEAR_TOKEN } from './undo-rows.js';
@@ -273,7 +273,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         await fail(
           line,
           entry,
-          { code: rowCodeOfApiError(api), message: rowMessageOfApiError(api, error) },
+          { code: rowCodeOfApiError(api), field: rowFieldOfApiError(api, entry.changes.map((c) => c.column)), message: rowMessageOfApiError(api, error) },
           { status: api?.status, requestId: api?.requestId },
         );
       }

@@ -166,6 +166,22 @@ test('GET /accounts pages the accounts; GET /accounts/{id} takes an id or an ext
   });
 });
 
+test('DELETE /accounts/{id} (an id or an external id) removes the account: gone from get, list and writes; its contacts keep their account_id', async (t) => {
+  await withEmulator({}, async (em) => {
+    const api = client(em);
+    const member = await api.post('/contacts', { name: 'In Acme', email: 'in@acme.example', account_id: acme.id });
+    t.is(member.status, 200);
+    t.is((await api.delete('/accounts/acme')).status, 200);
+    t.deepEqual([(await api.get(`/accounts/${acme.id}`)).status, (await api.get('/accounts/acme')).status], [404, 404]);
+    t.false((await api.get('/accounts')).body.data.some((a: { id: string }) => a.id === acme.id));
+    const refused = await api.post('/contacts', { name: 'Late', email: 'late@acme.example', account_id: acme.id });
+    t.deepEqual([refused.status, refused.body.errors], [400, [MSG.unknownAccountId(acme.id)]]);
+    t.is(em.store.get(member.body.data.id)?.account?.id, acme.id);
+    const again = await api.delete(`/accounts/${acme.id}`);
+    t.deepEqual([again.status, again.body.errors], [404, [MSG.accountNotFound]]);
+  });
+});
+
 test('GET /me returns the organisation and the API user', async (t) => {
   await withEmulator({}, async (em) => {
     const res = await client(em).get('/me');

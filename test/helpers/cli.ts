@@ -213,21 +213,23 @@ export interface FaultProxy {
 /**
  * A real HTTP proxy in front of `target` that adds the emulator's fault header
  * (`x-emulator-fault`) to the requests `rule` picks, e.g. `drop=after` on the
- * first create of an email: the emulator applies it and closes the connection.
+ * first create of an email: the emulator applies it and closes the connection. An async rule holds the
+ * request until it settles.
  */
 export async function startFaultProxy(
   t: ExecutionContext,
   target: { url: string },
-  rule: (req: { method: string; path: string; body: string }) => string | undefined,
+  rule: (req: { method: string; path: string; body: string }) => string | undefined | Promise<string | undefined>,
 ): Promise<FaultProxy> {
   const upstream = new URL(target.url);
   const injected: string[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks);
-      const fault = rule({ method: req.method ?? 'GET', path: req.url ?? '/', body: body.toString('utf8') });
+      // A rule may first act on the emulator (delete an account before a write reaches it): the request waits for it.
+      const fault = await rule({ method: req.method ?? 'GET', path: req.url ?? '/', body: body.toString('utf8') });
       const headers: IncomingHttpHeaders = { ...req.headers, host: upstream.host };
       if (fault) {
         headers[FAULT_HEADER] = fault;

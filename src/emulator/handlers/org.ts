@@ -4,7 +4,7 @@ import { ApiError, badRequest } from '../api-error.js';
 import { uuidLike } from '../request-id.js';
 import { decodeCursor, encodeCursor, parseBodyLimit, parseQueryLimit } from '../cursor.js';
 import { CODES, MSG } from '../messages.js';
-import { dataBody, pageBody } from '../respond.js';
+import { dataBody, emptyBody, pageBody } from '../respond.js';
 import type { EmulatorContext, RequestInfo } from '../context.js';
 
 const OBJECT_TYPES = new Set(['account', 'issue', 'contact', 'task', 'project', 'meeting', 'opportunity']);
@@ -147,6 +147,12 @@ export function getAccount({ org }: EmulatorContext, req: RequestInfo): string {
   const account = org.findAccount(req.params.id);
   if (!account) throw new ApiError(404, CODES.notFound, MSG.accountNotFound);
   return dataBody(JSON.stringify(account), req.requestId);
+}
+
+/** DELETE /accounts/{id}: the account goes; contacts in it keep their `account_id` (Pylon does not say what becomes of them). */
+export function deleteAccount({ org }: EmulatorContext, req: RequestInfo): string {
+  if (!org.removeAccount(req.params.id)) throw new ApiError(404, CODES.notFound, MSG.accountNotFound);
+  return emptyBody(req.requestId);
 }
 
 export function getMe({ org }: EmulatorContext, req: RequestInfo): string {
