@@ -54,10 +54,15 @@ export class RunControl {
     return 'stop';
   }
 
-  /** Like `judge`, for work outside a row (setup, a lookup for a chunk): rethrows what is neither fatal nor an abort. */
+  /**
+   * Like `judge`, for work outside a row (setup, a lookup for a chunk): stops the run on a fatal error and on any
+   * answer of Pylon's that failed the call (a 400 or a 5xx after retries, a body it could not read). Such a call
+   * serves many rows, and the next chunk's would most likely fail alike: the rows are left not processed, for
+   * `--resume`, not failed one chunk at a time. Rethrows anything else (a defect of this tool).
+   */
   stopOrThrow(error: unknown): void {
     if (this.isAbort(error)) return;
-    if (error instanceof PylonCliError && FATAL.has(error.code)) {
+    if (error instanceof PylonCliError && (FATAL.has(error.code) || error instanceof PylonApiError || error.code === 'PYLON_BAD_RESPONSE')) {
       this.stop(error);
       return;
     }
