@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canMountTmpfs, mountTmpfs } from '../helpers/tmpfs.js';
-import { contactsCsv, emailOf, envFor, FAST_RATE, notExactlyOnce, runCli, spawnCli, startEmulator, startFaultProxy, statsOf, tempDir, writes } from '../helpers/cli.js';
+import { contactsCsv, emailOf, envFor, FAST_RATE, LATE, notExactlyOnce, runCli, spawnCli, startEmulator, startFaultProxy, statsOf, tempDir, writes } from '../helpers/cli.js';
 
 
 function input(t: ExecutionContext, csv: string): string {
@@ -22,21 +22,22 @@ const importArgs = (file: string, ...args: string[]) => ['import', file, '--json
 
 test('a create that times out while the server still applies it is not sent again: no duplicate where Pylon accepts duplicate emails', async (t) => {
   const emulator = await startEmulator(t, { duplicateEmail: 'allow' });
-  // The first create of every email is handled 1.5 s late: after the client's 1 s timeout, but applied all the same.
+  // The first create of every email is held until the client's --timeout has cut it off, and applied all the same.
   const tried = new Set<string>();
   const proxy = await startFaultProxy(t, emulator, ({ method, path, body }) => {
     if (method !== 'POST' || path !== '/contacts') return undefined;
     const email = (JSON.parse(body) as { email: string }).email;
     if (tried.has(email)) return undefined;
     tried.add(email);
-    return 'slow=1200';
+    return LATE;
   });
   const rows = 12;
-  const result = await runCli(importArgs(input(t, contactsCsv(rows, 'late')), '--timeout', '1000', '--concurrency', '4', '--lookup', 'search'), { env: envFor(proxy) });
+  const result = await runCli(importArgs(input(t, contactsCsv(rows, 'late')), '--timeout', '2000', '--concurrency', '4', '--lookup', 'search'), { env: envFor(proxy) });
   t.is(result.code, 0, result.stderr);
   t.like(statsOf(result), { total: rows, created: rows, failed: 0, duplicatesCreated: [] });
   t.deepEqual(notExactlyOnce(emulator, Array.from({ length: rows }, (_, i) => emailOf('late', i))), []);
   t.is(emulator.store.size, rows);
+  t.is(proxy.injected.length, rows, 'every first create was held until the client gave up on it');
 });
 
 test('on a server that rejects duplicates, a late create is reported created, not unchanged', async (t) => {
@@ -47,12 +48,13 @@ test('on a server that rejects duplicates, a late create is reported created, no
     const email = (JSON.parse(body) as { email: string }).email;
     if (tried.has(email)) return undefined;
     tried.add(email);
-    return 'slow=1200';
+    return LATE;
   });
-  const result = await runCli(importArgs(input(t, contactsCsv(6, 'late')), '--timeout', '1000', '--lookup', 'search'), { env: envFor(proxy) });
+  const result = await runCli(importArgs(input(t, contactsCsv(6, 'late')), '--timeout', '2000', '--lookup', 'search'), { env: envFor(proxy) });
   t.is(result.code, 0, result.stderr);
   t.like(statsOf(result), { total: 6, created: 6, unchanged: 0, failed: 0 });
   t.is(emulator.store.size, 6);
+  t.is(proxy.injected.length, 6, 'every first create was held until the client gave up on it');
 });
 
 // ------------------------------------------------------------- finding 2: outputs proven writable before the first write

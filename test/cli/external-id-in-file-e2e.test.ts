@@ -89,7 +89,7 @@ test('resumed after a stop, a later row with an external id an earlier (replayed
   // 300 rows between the two: the stop comes long before the run has read the last one.
   const middle = Array.from({ length: 300 }, (_, i) => `Mid ${i},mid${i}@x9.example,7${i},crm\n`).join('');
   writeFileSync(input, `name,email,external_id,external_id_label\nLb One,lb1@x9.example,888,crm\n${middle}Lb Two,lb2@x9.example,888,hubspot\n`);
-  const args = ['import', input, '--rate', FAST_RATE, '--concurrency', '1', '--lookup-batch', '10', '--timeout', '1000', '--errors', join(dir, 'errors.csv'), '--json'];
+  const args = ['import', input, '--rate', FAST_RATE, '--concurrency', '1', '--lookup-batch', '10', '--timeout', '3000', '--errors', join(dir, 'errors.csv'), '--json'];
   const env = { ...envFor(proxy), XDG_STATE_HOME: join(dir, 'state') };
   const first = await runCli(args, { env, cwd: dir });
   t.is(first.code, 1, first.stderr);

@@ -256,8 +256,9 @@ test('a create-only import killed by kill -9, then --resume: no undo file (nothi
   const env = envFor(emulator);
   const input = join(dir, 'k.ndjson');
   writeFileSync(input, Array.from({ length: COUNT }, (_, i) => JSON.stringify({ name: `K ${i}`, email: `k${i}@kill.example` })).join('\n') + '\n');
-  // Creates paced at 40 a second; killed once some landed. A short --timeout keeps the resume's wait for late creates short.
-  const args = ['import', input, '--json', '--timeout', '500'];
+  // Creates paced at 40 a second; killed once some landed. The resume waits 6 × --timeout for the creates the kill left in flight:
+  // 2 s keeps that short without making a call that is merely slow on a busy machine time out.
+  const args = ['import', input, '--json', '--timeout', '2000'];
   const slowCreates = ['--rate', FAST_RATE.replace(/create=\d+/, 'create=40'), '--rate-window', '1000', '--concurrency', '4'];
   const run = spawnCli([...args, ...slowCreates], { env });
   let timer: NodeJS.Timeout | undefined;

@@ -210,11 +210,15 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+/** A fault proxy rule's answer for a request held until the client gives up on it, then applied (a late create). */
+export const LATE = 'late';
+
 /**
  * A real HTTP proxy in front of `target` that adds the emulator's fault header
  * (`x-emulator-fault`) to the requests `rule` picks, e.g. `drop=after` on the
  * first create of an email: the emulator applies it and closes the connection. An async rule holds the
- * request until it settles.
+ * request until it settles. `LATE` is the proxy's own: the request is held until the client closes its
+ * connection (its request timed out, or it was killed), and only then sent on.
  */
 export async function startFaultProxy(
   t: ExecutionContext,
@@ -231,6 +235,15 @@ export async function startFaultProxy(
       // A rule may first act on the emulator (delete an account before a write reaches it): the request waits for it.
       const fault = await rule({ method: req.method ?? 'GET', path: req.url ?? '/', body: body.toString('utf8') });
       const headers: IncomingHttpHeaders = { ...req.headers, host: upstream.host };
+      if (fault === LATE) {
+        // Held until the client gives up on it (its --timeout, or the process killed), then applied: a create
+        // that lands after the client stopped waiting, however fast or slow the machine.
+        injected.push(fault);
+        const apply = () => request({ hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers }, (answer) => answer.resume()).on('error', () => undefined).end(body);
+        if (req.socket.destroyed) apply();
+        else req.socket.once('close', apply);
+        return;
+      }
       if (fault) {
         headers[FAULT_HEADER] = fault;
         injected.push(fault);
