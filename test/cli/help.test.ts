@@ -60,6 +60,10 @@ test('an unknown flag gets the nearest known one; a far-off one gets no guess', 
   t.is(typo.code, 2);
   t.regex(typo.stderr, /--dryrun \(did you mean --dry-run\?\)/);
   t.regex(typo.stderr, /--concurency \(did you mean --concurrency\?\)/);
+  // Two letters swapped is one slip, as near as one letter off: --fromat is --format, not --from.
+  const swapped = await runCli(['export', 'out.csv', '--fromat', 'csv'], noServer);
+  t.is(swapped.code, 2);
+  t.regex(swapped.stderr, /--fromat \(did you mean --format\?\)/);
   const far = await runCli(['export', '--zzzzzz'], noServer);
   t.is(far.code, 2);
   t.regex(far.stderr, /Unknown option: --zzzzzz\./);
