@@ -20,6 +20,7 @@ import { auditLogFlag, guardedByAuditLog, openAuditLog, recordRun } from '../aud
 import { forceOption, guardOptions, mappingOptions, planOutOption, undoOption, writePolicyOptions } from '../option-groups.js';
 import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
+import { checkInputPath } from '../../input/open-input.js';
 import { setPairHint } from '../strict-args.js';
 import { sweepDeadPartialsIn } from '../../output/output-file.js';
 import { dirname } from 'node:path';
@@ -150,10 +151,12 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     const fileBase = resolveFrom(ctx, argv.file && argv.file !== '-' ? argv.file.replace(/\.(csv|tsv|txt)$/i, '') : `pylon-update-${stamp}`);
     if (argv.undo === '') throw invalidOption('--undo', 'a file path (or --no-undo to write none)', argv.undo);
     const undo = argv.undo === false ? false : resolveFrom(ctx, argv.undo ?? `${fileBase}.undo.csv`);
-    if (undo !== false && !argv.dryRun && !planOut) checkUndoPath(undo);
     // A --where run keeps a journal too, named by its query and values: --resume finds it.
     const writes = !argv.dryRun && !planOut;
     const base = resolveImportOptions({ ...importInput({ ...argv, file: argv.file ?? '-' }, ctx.env, cwdOf(ctx)), mode: 'update', set, dryRun: true, resume: false });
+    // A mistyped input is named as such, before the outputs beside it (whose folder is then missing too).
+    if (argv.file && argv.file !== '-') checkInputPath(resolveFrom(ctx, argv.file));
+    if (undo !== false && !argv.dryRun && !planOut) checkUndoPath(undo);
     const journal = argv.journal ?? (where && writes ? whereJournalPath(cwdOf(ctx), whereRunKey(where, set, base.connection.baseUrl)) : undefined);
     const options = resolveImportOptions({
       ...importInput({ ...argv, file: argv.file ?? '-', journal }, ctx.env, cwdOf(ctx)),
