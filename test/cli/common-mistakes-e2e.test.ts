@@ -2,9 +2,10 @@
  * A newcomer's usual slips, each refused with one sentence that says what to do next, a documented exit
  * code, no stack trace, and nothing sent to Pylon: a mistyped input file, an input in a folder that does
  * not exist (named as the input, not as the undo file beside it), a semicolon CSV read with
- * `--delimiter ,`, an export into a folder not made yet, and a `--to` database nothing listens on.
+ * `--delimiter ,`, a `--set portal_role=` that is no portal role, an export into a folder not made yet, and a `--to`
+ * database nothing listens on.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
@@ -31,6 +32,8 @@ test('each common mistake gets the fix in its message, a usage exit code, and no
     [['import', 'no/such/contacts.csv'], /Input file not found: .*no\/such\/contacts\.csv \(the folder .*no\/such does not exist either: check the path\)/],
     [['update', 'no/such/admins.csv', '--set', 'portal_role=admin'], /Input file not found: .*no\/such\/admins\.csv/],
     [['import', 'semi.csv', '--delimiter', ','], /"name;email"\. The first line holds one cell only, with ; between its names: the file is probably delimited by ;, so pass --delimiter ';'\./],
+    [['update', 'contacts.csv', '--set', 'portal_role=superadmin'], /Invalid option `--set`: expected portal_role set to no_access, member or admin \(a custom role: portal_role_id=<its id>; --lenient sends another value as written\), got "portal_role=superadmin"/],
+    [['update', '--where', 'email~@example.com', '--set', 'portal_role=owner', '--dry-run'], /Invalid option `--set`: expected portal_role set to no_access, member or admin .*got "portal_role=owner"/],
     [['export', 'exports/today/contacts.csv'], /Cannot write exports\/today\/contacts\.csv \(the output file\): its folder does not exist\. Nothing was sent to Pylon; create the folder \(mkdir -p exports\/today\), or name a file in a folder that exists\./],
   ];
   for (const [args, message] of cases) {
@@ -40,6 +43,8 @@ test('each common mistake gets the fix in its message, a usage exit code, and no
     t.notRegex(run.stderr, /\n\s+at |--undo/, `${args.join(' ')}: no stack trace, and the input is named rather than an output`);
   }
   t.is(writes(emulator), 0);
+  // A bad --set role was refused before any row: no error report asking to fix the rows.
+  t.deepEqual(readdirSync(dir).filter((name) => name.endsWith('.errors.csv')), []);
 
   // The semicolon file itself is fine: with the delimiter it names (or none, sniffed) it imports.
   const semi = await runCli(['import', 'semi.csv', '--delimiter', ';'], { env, cwd: dir });

@@ -10,6 +10,7 @@ import { UNDO_CLEAR_TOKEN } from '../../import/run-import.js';
 import { connect, noteLongWaits } from '../../pylon/connect.js';
 import { parseFilterExpression } from '../../pylon/filter-expr.js';
 import { ConfigError, invalidOption } from '../../errors.js';
+import { PORTAL_ROLES } from '../../pylon/types.js';
 import { EXIT } from '../exit-codes.js';
 import { whereJournalPath, whereRunKey } from '../../run/run-state.js';
 import { describeTarget, targetOf } from '../../update/target.js';
@@ -51,6 +52,17 @@ function parseSet(values: string[] | undefined, flag = '--set'): Record<string, 
     set[column] = item.slice(i + 1);
   }
   return set;
+}
+
+/**
+ * A `--set portal_role=` value is the same for every contact: one that is not a portal role is a usage error before any
+ * call, not a failed row per contact with an error report saying to fix the rows. `--lenient` sends it as written.
+ */
+function checkRole(pairs: Record<string, string>, flag: string, lenient: boolean | undefined): void {
+  const key = Object.keys(pairs).find((name) => name.trim().toLowerCase() === 'portal_role');
+  const value = key === undefined ? '' : pairs[key]!.trim();
+  if (value === '' || lenient || (PORTAL_ROLES as readonly string[]).includes(value.toLowerCase())) return;
+  throw invalidOption(flag, `portal_role set to ${PORTAL_ROLES.slice(0, -1).join(', ')} or ${PORTAL_ROLES.at(-1)} (a custom role: portal_role_id=<its id>; --lenient sends another value as written)`, `${key}=${pairs[key!]}`);
 }
 
 /** The error reports named by an update's start time (`pylon-update-<time>.errors.csv`, and its `--sync` removals'). */
@@ -137,6 +149,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       throw invalidOption('--max-changes', 'a whole number of contacts, 0 or more', argv.maxChanges);
     }
     const others = parseSet(argv.others, '--others');
+    checkRole(set, '--set', argv.lenient);
+    checkRole(others, '--others', argv.lenient);
     if (argv.sync) {
       if (!argv.file || argv.file === '-') throw new ConfigError('CONFIG_INVALID_OPTION', '--sync needs the whole list as a file: it cannot be combined with --where or stdin.', { option: '--sync' });
       checkSyncSpec({ set, others });
