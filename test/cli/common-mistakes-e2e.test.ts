@@ -2,7 +2,7 @@
  * A newcomer's usual slips, each refused with one sentence that says what to do next, a documented exit
  * code, no stack trace, and nothing sent to Pylon: a mistyped input file, an input in a folder that does
  * not exist (named as the input, not as the undo file beside it), a semicolon CSV read with
- * `--delimiter ,`, a `--set portal_role=` that is no portal role, an export into a folder not made yet, and a `--to`
+ * `--delimiter ,`, a `--set portal_role=` that is no portal role, a wrong token against the emulator, an export into a folder not made yet, and a `--to`
  * database nothing listens on.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -50,6 +50,12 @@ test('each common mistake gets the fix in its message, a usage exit code, and no
   const semi = await runCli(['import', 'semi.csv', '--delimiter', ';'], { env, cwd: dir });
   t.is(semi.code, 0, semi.stderr);
   t.is(emulator.store.findByEmail('ada.semi@example.com')?.name, 'Ada Semi');
+
+  // A wrong token against the emulator: the fix is the token it printed, not one from Pylon's settings; never printed.
+  const wrong = await runCli(['import', 'contacts.csv', '--dry-run'], { env: { ...env, PYLON_API_TOKEN: 'wrong-token-c4fe' }, cwd: dir });
+  t.is(wrong.code, 1, wrong.stderr);
+  t.regex(wrong.stderr, /PYLON_AUTH.*Check the API token \(PYLON_API_TOKEN or --token\); against the emulator, use the token it prints \(pylon-emulator-token unless its --token names another\)/);
+  t.false(wrong.stderr.includes('wrong-token-c4fe'));
 
   // A database nothing listens on: the load fails (exit 1), saying what to check, and loads nothing.
   const url = `postgresql://etl@127.0.0.1:${await closedPort()}/warehouse#contacts`;
