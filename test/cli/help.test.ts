@@ -43,6 +43,8 @@ test('import --help groups its options: Connection, Input, Mapping, Outputs, Saf
   t.regex(section('Connection:'), /--base-url[\s\S]*--token[\s\S]*--timeout/);
   t.regex(section('Safety:'), /--dry-run[\s\S]*--resume/);
   t.regex(section('Mapping:'), /--from[\s\S]*--default-country/);
+  // Each choice of --on-duplicate is said (error was "or none", not which word keeps none).
+  t.regex(section('Input:'), /--on-duplicate\s+Rows with the same email in the file: keep the first or the last[\s\S]*or fail them all \(error\)/);
 });
 
 test('a flag that needs a value, given without one, is a usage error that names it, before any call', async (t) => {
