@@ -1,6 +1,6 @@
 /**
  * A newcomer's usual slips, each refused with one sentence that says what to do next, a documented exit
- * code, no stack trace, and nothing sent to Pylon: a mistyped input file, an input in a folder that does
+ * code, no stack trace, and nothing sent to Pylon: a mistyped input or plan file, an input in a folder that does
  * not exist (named as the input, not as the undo file beside it), a semicolon CSV read with
  * `--delimiter ,`, a `--set portal_role=` that is no portal role, a wrong token against the emulator, an export into a folder not made yet, and a `--to`
  * database nothing listens on.
@@ -25,12 +25,14 @@ test('each common mistake gets the fix in its message, a usage exit code, and no
   const dir = tempDir(t, 'pylon-mistakes-');
   const env = envFor(emulator);
   writeFileSync(join(dir, 'contacts.csv'), 'name,email\nAda,ada@example.com\n');
+  writeFileSync(join(dir, 'plan.json'), '{}');
   writeFileSync(join(dir, 'semi.csv'), 'name;email\nAda Semi;ada.semi@example.com\n');
   const cases: Array<[string[], RegExp]> = [
     [['import', 'contact.csv'], /Input file not found: .*contact\.csv \(did you mean .*contacts\.csv\?\)/],
     [['import', 'zzz.csv'], /Input file not found: .*zzz\.csv \(no file of that name is in .*: check the name\)/],
     [['import', 'no/such/contacts.csv'], /Input file not found: .*no\/such\/contacts\.csv \(the folder .*no\/such does not exist either: check the path\)/],
     [['update', 'no/such/admins.csv', '--set', 'portal_role=admin'], /Input file not found: .*no\/such\/admins\.csv/],
+    [['apply', 'plan.jsn'], /Plan file not found: .*plan\.jsn \(did you mean .*plan\.json\?\)/],
     [['import', 'semi.csv', '--delimiter', ','], /"name;email"\. The first line holds one cell only, with ; between its names: the file is probably delimited by ;, so pass --delimiter ';'\./],
     [['update', 'contacts.csv', '--set', 'portal_role=superadmin'], /Invalid option `--set`: expected portal_role set to no_access, member or admin \(a custom role: portal_role_id=<its id>; --lenient sends another value as written\), got "portal_role=superadmin"/],
     [['update', '--where', 'email~@example.com', '--set', 'portal_role=owner', '--dry-run'], /Invalid option `--set`: expected portal_role set to no_access, member or admin .*got "portal_role=owner"/],
