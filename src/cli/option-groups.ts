@@ -183,7 +183,7 @@ export const modeOptions = {
 export const writePolicyOptions = {
   'dry-run': { type: 'boolean', default: false, describe: 'Validate and look up only: write the plan, the API calls and the ETA, change nothing' },
   resume: { type: 'boolean', default: false, describe: 'Finish an interrupted run of the same file, without creating anything twice' },
-  'on-duplicate': { type: 'string', choices: ['first', 'last', 'error'], default: 'first', describe: 'Rows with the same email in the file: keep the first, the last, or none' },
+  'on-duplicate': { type: 'string', choices: ['first', 'last', 'error'], default: 'first', describe: 'Rows with the same email in the file: keep the first or the last (the others fail as ROW_DUPLICATE_IN_FILE), or fail them all (error)' },
   'idempotency-key': { type: 'string', choices: ['none', 'external-id'], default: 'none', describe: 'external-id: each created contact carries an external id (label pylon-contacts, a hash of the file and the row\'s email), so Pylon refuses to create it twice' },
   lookup: { type: 'string', choices: ['auto', 'search', 'list'], default: 'auto', describe: 'Find existing contacts by batched search, by reading the whole list once, or whichever costs fewer calls' },
   'lookup-batch': { type: 'number', default: 100, describe: 'Emails per search call' },

@@ -6,6 +6,7 @@ import { badBytesMessage, createDecoder, describeInvisible, describeValues, dete
 import { hasEnoughToSniff, readSepLine, sniffDelimiter } from './sniff.js';
 import { createTokenizer, type RawRecord, type RecordError, type Tokenizer } from './tokenize.js';
 import { binaryInputMessage } from './binary.js';
+import { inputNotFound } from '../input/not-found.js';
 
 /**
  * The import's input: a CSV file (or stdin) read as a stream of records, pulled by
@@ -396,7 +397,7 @@ export async function openInput(input: string | Readable, name: string, highWate
     handle = await openFile(input, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${input}`, { option: '<file>' });
+    if (code === 'ENOENT') throw inputNotFound(input);
     throw new ConfigError('INPUT_UNREADABLE', `Cannot open ${input}: ${(error as Error).message}`, { option: '<file>' });
   }
   if ((await handle.stat()).isDirectory()) {

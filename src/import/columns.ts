@@ -285,6 +285,16 @@ export function missingHeaderHint(headers: readonly string[]): string {
 function titleRowHint(header: readonly string[], unknown: number): string {
   const cells = header.filter((cell) => normalizeHeader(cell) !== '');
   if (cells.length !== 1 || unknown !== 1) return '';
+  // `name;email` read with --delimiter , (or a comma file with --delimiter ';'): the delimiter is wrong, not the header.
+  const cell = normalizeHeader(cells[0]!);
+  // Names, not a title's words (`Contacts export | Q3`): a known column among them, or three or more.
+  const names = (d: string) => cell.split(d).map((part) => part.trim().toLowerCase()).filter((part) => part !== '');
+  const delimiter = [';', '\t', '|', ','].find((d) => names(d).length > 2 || (names(d).length === 2 && names(d).some((name) => (IMPORT_COLUMNS as readonly string[]).includes(name))));
+  if (delimiter !== undefined) {
+    const shown = delimiter === '\t' ? 'a tab' : delimiter;
+    const flag = delimiter === '\t' ? "--delimiter tab" : `--delimiter '${delimiter}'`;
+    return `The first line holds one cell only, with ${shown} between its names: the file is probably delimited by ${shown}, so pass ${flag}.`;
+  }
   return `The first line holds one cell only: if it is a title above the column names, delete the lines above the header and import again. Known columns are ${IMPORT_COLUMNS.join(', ')} and custom.<slug> for each contact custom field; rename columns, map them with --map mapping.json, or skip them with --ignore-unknown-columns.`;
 }
 

@@ -5,6 +5,7 @@ import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
+import { inputNotFound } from './not-found.js';
 import { isGzip } from '../csv/read.js';
 import { createTempDir } from '../output/temp-dir.js';
 import type { InputFingerprint } from '../run/journal.js';
@@ -105,7 +106,7 @@ export async function openInput(input: string, read: InputReadOptions = {}, stdi
 
 /** An input path names a file: a missing path or a folder is a usage error (exit 2), never a read error later. */
 export function checkInputPath(input: string): void {
-  if (!existsSync(input)) throw new ConfigError('INPUT_NOT_FOUND', `Input file not found: ${input}`, { option: '<file>' });
+  if (!existsSync(input)) throw inputNotFound(input);
   if (statSync(input).isDirectory()) throw new ConfigError('INPUT_UNREADABLE', `${input} is a directory: name a CSV, XLSX, JSON or NDJSON file`, { option: '<file>' });
 }
 

@@ -286,8 +286,11 @@ export function journalUnwritable(path: string, error: unknown, what = '--journa
 
 function unwritable(target: OutputTarget, reason: string, cause?: unknown): ConfigError {
   // A full disk is not fixed by the path: say what is (more space, or the output elsewhere).
-  const fix = (cause as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC' ? ` Free space on that disk, or ${target.label ? `write ${target.label}` : `pass ${target.option} <file>`} on another one.` : '';
-  return new ConfigError('OUTPUT_UNWRITABLE', `Cannot write ${target.path} (${target.label ?? target.option}): ${reason}.${fix} Nothing was sent to Pylon.`, {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const fix = code === 'ENOSPC' ? ` Free space on that disk, or ${target.label ? `write ${target.label}` : `pass ${target.option} <file>`} on another one.` : '';
+  // A missing folder is the common slip (a typo, or a folder not made yet): say how to make it.
+  const next = code === 'ENOENT' ? `; create the folder (mkdir -p ${dirname(target.path)}), or ${target.label ? 'name a file' : `pass ${target.option} a file`} in a folder that exists` : '';
+  return new ConfigError('OUTPUT_UNWRITABLE', `Cannot write ${target.path} (${target.label ?? target.option}): ${reason}.${fix} Nothing was sent to Pylon${next}.`, {
     option: target.option,
     cause,
   });

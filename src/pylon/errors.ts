@@ -1,4 +1,4 @@
-import type { EndpointKey } from '../config.js';
+import { isLoopbackHost, type EndpointKey } from '../config.js';
 import { PylonCliError, type ErrorCode } from '../errors.js';
 import { TLS_CODES } from './retry.js';
 
@@ -162,7 +162,11 @@ function httpHint(report: FailureReport, status: number, pylonCode: string | und
     const host = new URL(report.origin).host;
     return `. The token belongs to another Pylon region: try ${OTHER_REGION[host] ?? '--region or --base-url'}`;
   }
-  if (status === 401) return '. Check the API token (PYLON_API_TOKEN or --token); Pylon admins create tokens under Settings → API Tokens';
+  if (status === 401) {
+    // On loopback it is the emulator (plain http goes nowhere else): its token is the one it printed, not a Pylon admin's.
+    const where = isLoopbackHost(new URL(report.origin).hostname) ? 'against the emulator, use the token it prints (pylon-emulator-token unless its --token names another)' : 'Pylon admins create tokens under Settings → API Tokens';
+    return `. Check the API token (PYLON_API_TOKEN or --token); ${where}`;
+  }
   if (status === 403) return '. The token is not allowed to do this';
   if (report.stop === 'retry-after-too-long' && report.http?.retryAfterMs !== undefined) {
     return `. The server asked to wait ${Math.ceil(report.http.retryAfterMs / 1000)} s, longer than the ${status === 429 ? 'rate-limit ' : ''}maximum; try again later`;

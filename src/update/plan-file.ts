@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { inputNotFound } from '../input/not-found.js';
 import { writeFileAtomic } from '../output/output-file.js';
 import type { Filter } from '../pylon/types.js';
 import { canonicalJson } from '../run/run-state.js';
@@ -111,8 +112,8 @@ export async function readPlanFile(path: string): Promise<SavedPlan> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EISDIR') throw new ConfigError('INPUT_UNREADABLE', `${path} is a directory: name a plan file (written by \`update … --plan-out plan.json\`)`, { option: '<plan>', cause: error });
-    const missing = code === 'ENOENT';
-    throw new ConfigError(missing ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `${missing ? 'Plan file not found' : 'Cannot read the plan file'}: ${path}`, { option: '<plan>', cause: error });
+    if (code === 'ENOENT') throw inputNotFound(path, 'Plan file', '<plan>');
+    throw new ConfigError('INPUT_UNREADABLE', `Cannot read the plan file: ${path}`, { option: '<plan>', cause: error });
   }
   return parsePlan(text, path);
 }

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { REPO, envFor, runCli, spawnCli, startEmulator, tempDir } from '../helpers/cli.js';
 
-/** The commands whose --help has examples (demo's has none; the root's shows how to run it). */
-const COMMANDS = ['import', 'export', 'update', 'apply', 'show', 'emulator'];
+/** The commands whose --help has examples: every one. */
+const COMMANDS = ['import', 'export', 'update', 'apply', 'show', 'emulator', 'demo'];
 
 /** The examples of a help text, each unwrapped into one command line. */
 export function examplesOf(help: string): string[] {

@@ -43,6 +43,8 @@ test('import --help groups its options: Connection, Input, Mapping, Outputs, Saf
   t.regex(section('Connection:'), /--base-url[\s\S]*--token[\s\S]*--timeout/);
   t.regex(section('Safety:'), /--dry-run[\s\S]*--resume/);
   t.regex(section('Mapping:'), /--from[\s\S]*--default-country/);
+  // Each choice of --on-duplicate is said (error was "or none", not which word keeps none).
+  t.regex(section('Input:'), /--on-duplicate\s+Rows with the same email in the file: keep the first or the last[\s\S]*or fail them all \(error\)/);
 });
 
 test('a flag that needs a value, given without one, is a usage error that names it, before any call', async (t) => {
@@ -60,6 +62,10 @@ test('an unknown flag gets the nearest known one; a far-off one gets no guess', 
   t.is(typo.code, 2);
   t.regex(typo.stderr, /--dryrun \(did you mean --dry-run\?\)/);
   t.regex(typo.stderr, /--concurency \(did you mean --concurrency\?\)/);
+  // Two letters swapped is one slip, as near as one letter off: --fromat is --format, not --from.
+  const swapped = await runCli(['export', 'out.csv', '--fromat', 'csv'], noServer);
+  t.is(swapped.code, 2);
+  t.regex(swapped.stderr, /--fromat \(did you mean --format\?\)/);
   const far = await runCli(['export', '--zzzzzz'], noServer);
   t.is(far.code, 2);
   t.regex(far.stderr, /Unknown option: --zzzzzz\./);

@@ -102,7 +102,7 @@ test('a target in a missing directory is a usage error, found before any request
     const dir = await tempDir();
     const missing = await t.throwsAsync(exportFrom(emulator, { output: join(dir, 'nope', 'c.csv') }));
     t.like(missing, { name: 'ConfigError', code: 'OUTPUT_UNWRITABLE', option: '<file>' });
-    t.regex(missing!.message, /^Cannot write .*nope\/c\.csv \(the output file\): its folder does not exist\. Nothing was sent to Pylon\.$/);
+    t.regex(missing!.message, /^Cannot write .*nope\/c\.csv \(the output file\): its folder does not exist\. Nothing was sent to Pylon; create the folder \(mkdir -p .*nope\), or name a file in a folder that exists\.$/);
     const manifest = await t.throwsAsync(exportFrom(emulator, { output: join(dir, 'c.csv'), manifest: join(dir, 'nope', 'm.json') }));
     t.like(manifest, { code: 'OUTPUT_UNWRITABLE', option: '--manifest' });
     t.regex(manifest!.message, /^Cannot write .*nope\/m\.json \(--manifest\): its folder does not exist/);

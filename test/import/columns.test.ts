@@ -196,7 +196,12 @@ test('loadMapping reads a JSON object and normalises targets', async (t) => {
 });
 
 test('editDistance', (t) => {
-  t.is(editDistance('emial', 'email'), 2);
+  // Two neighbours swapped is one slip (--fromat for --format), not two replacements.
+  t.is(editDistance('emial', 'email'), 1);
+  t.is(editDistance('fromat', 'format'), 1);
+  t.is(editDistance('fromat', 'from'), 2);
+  t.is(editDistance('ab', 'ba'), 1);
+  t.is(editDistance('abc', 'ca'), 3);
   t.is(editDistance('', 'abc'), 3);
   t.is(editDistance('tier', 'tier'), 0);
 });

@@ -28,7 +28,10 @@ export const demoCommand: CommandModule<object, DemoArgv> = {
   command: 'demo',
   describe: 'Run the import, export and update end to end against a local emulator (no token needed)',
   builder: (yargs) =>
-    yargs.option('out', { type: 'string', default: 'demo-output', describe: 'Folder for the files the demo writes; made if missing, inside a folder that exists' }) as never,
+    yargs
+      .option('out', { type: 'string', default: 'demo-output', describe: 'Folder for the files the demo writes; made if missing, inside a folder that exists' })
+      .example('$0 demo', 'Every journey against a fresh local emulator, printing each command; files in demo-output/')
+      .example('$0 demo --out rehearsal', 'The same, with its reports, undo files, plan, export and audit log in rehearsal/') as never,
   handler: async (argv) => {
     const ctx = contextOf(argv);
     // Every file the demo writes goes under --out (resolved from the working directory), nowhere else.

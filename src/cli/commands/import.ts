@@ -28,6 +28,7 @@ import {
 import { contextOf } from '../args.js';
 import { cwdOf, resolveFrom } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
+import { checkInputPath } from '../../input/open-input.js';
 import { ConfigError, invalidOption } from '../../errors.js';
 import { apiFailure, interruptedBy } from '../../run/run-control.js';
 import { interruptedAtStart, stoppedAtStart } from '../../import/stats.js';
@@ -156,8 +157,10 @@ export const importCommand: CommandModule<object, ImportArgv> = {
     const writes = !argv.dryRun && !argv.planOut;
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const undo = argv.undo === false || !writes ? false : resolveFrom(ctx, argv.undo ?? `${undoBase(argv.file, stamp)}.undo.csv`);
-    if (undo !== false) checkUndoPath(undo);
     const options = resolveImportOptions({ ...importInput(argv, ctx.env, cwdOf(ctx)), undo, ...(argv.planOut ? { dryRun: true } : {}) });
+    // A mistyped input is named as such, before the outputs beside it (whose folder is then missing too).
+    if (argv.file !== '-') checkInputPath(resolveFrom(ctx, argv.file));
+    if (undo !== false) checkUndoPath(undo);
     if (argv.force && !argv.planOut) throw new ConfigError('CONFIG_INVALID_OPTION', '--force goes with --plan-out (it replaces an existing plan file).', { option: '--force' });
     if (argv.planOut) {
       const planOut = resolveFrom(ctx, argv.planOut);

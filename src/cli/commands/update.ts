@@ -10,6 +10,7 @@ import { UNDO_CLEAR_TOKEN } from '../../import/run-import.js';
 import { connect, noteLongWaits } from '../../pylon/connect.js';
 import { parseFilterExpression } from '../../pylon/filter-expr.js';
 import { ConfigError, invalidOption } from '../../errors.js';
+import { PORTAL_ROLES } from '../../pylon/types.js';
 import { EXIT } from '../exit-codes.js';
 import { whereJournalPath, whereRunKey } from '../../run/run-state.js';
 import { describeTarget, targetOf } from '../../update/target.js';
@@ -20,6 +21,7 @@ import { auditLogFlag, guardedByAuditLog, openAuditLog, recordRun } from '../aud
 import { forceOption, guardOptions, mappingOptions, planOutOption, undoOption, writePolicyOptions } from '../option-groups.js';
 import { cwdOf, resolveFrom, type CliContext } from '../context.js';
 import { checkUndoPath, refuseExistingPlan } from '../paths.js';
+import { checkInputPath } from '../../input/open-input.js';
 import { setPairHint } from '../strict-args.js';
 import { sweepDeadPartialsIn } from '../../output/output-file.js';
 import { dirname } from 'node:path';
@@ -50,6 +52,17 @@ function parseSet(values: string[] | undefined, flag = '--set'): Record<string, 
     set[column] = item.slice(i + 1);
   }
   return set;
+}
+
+/**
+ * A `--set portal_role=` value is the same for every contact: one that is not a portal role is a usage error before any
+ * call, not a failed row per contact with an error report saying to fix the rows. `--lenient` sends it as written.
+ */
+function checkRole(pairs: Record<string, string>, flag: string, lenient: boolean | undefined): void {
+  const key = Object.keys(pairs).find((name) => name.trim().toLowerCase() === 'portal_role');
+  const value = key === undefined ? '' : pairs[key]!.trim();
+  if (value === '' || lenient || (PORTAL_ROLES as readonly string[]).includes(value.toLowerCase())) return;
+  throw invalidOption(flag, `portal_role set to ${PORTAL_ROLES.slice(0, -1).join(', ')} or ${PORTAL_ROLES.at(-1)} (a custom role: portal_role_id=<its id>; --lenient sends another value as written)`, `${key}=${pairs[key!]}`);
 }
 
 /** The error reports named by an update's start time (`pylon-update-<time>.errors.csv`, and its `--sync` removals'). */
@@ -136,6 +149,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
       throw invalidOption('--max-changes', 'a whole number of contacts, 0 or more', argv.maxChanges);
     }
     const others = parseSet(argv.others, '--others');
+    checkRole(set, '--set', argv.lenient);
+    checkRole(others, '--others', argv.lenient);
     if (argv.sync) {
       if (!argv.file || argv.file === '-') throw new ConfigError('CONFIG_INVALID_OPTION', '--sync needs the whole list as a file: it cannot be combined with --where or stdin.', { option: '--sync' });
       checkSyncSpec({ set, others });
@@ -150,10 +165,12 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     const fileBase = resolveFrom(ctx, argv.file && argv.file !== '-' ? argv.file.replace(/\.(csv|tsv|txt)$/i, '') : `pylon-update-${stamp}`);
     if (argv.undo === '') throw invalidOption('--undo', 'a file path (or --no-undo to write none)', argv.undo);
     const undo = argv.undo === false ? false : resolveFrom(ctx, argv.undo ?? `${fileBase}.undo.csv`);
-    if (undo !== false && !argv.dryRun && !planOut) checkUndoPath(undo);
     // A --where run keeps a journal too, named by its query and values: --resume finds it.
     const writes = !argv.dryRun && !planOut;
     const base = resolveImportOptions({ ...importInput({ ...argv, file: argv.file ?? '-' }, ctx.env, cwdOf(ctx)), mode: 'update', set, dryRun: true, resume: false });
+    // A mistyped input is named as such, before the outputs beside it (whose folder is then missing too).
+    if (argv.file && argv.file !== '-') checkInputPath(resolveFrom(ctx, argv.file));
+    if (undo !== false && !argv.dryRun && !planOut) checkUndoPath(undo);
     const journal = argv.journal ?? (where && writes ? whereJournalPath(cwdOf(ctx), whereRunKey(where, set, base.connection.baseUrl)) : undefined);
     const options = resolveImportOptions({
       ...importInput({ ...argv, file: argv.file ?? '-', journal }, ctx.env, cwdOf(ctx)),

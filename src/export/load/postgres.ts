@@ -50,7 +50,9 @@ function classify(error: unknown, target: PgTarget): PylonCliError {
   if (e?.code === '28P01' || e?.code === '28000') return loadError('LOAD_AUTH', target, `the database refused the login (${message})`);
   if (e?.code === '3D000') return loadError('LOAD_CONNECT', target, message);
   if (['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'EAI_AGAIN'].includes(e?.code ?? '')) {
-    return loadError('LOAD_CONNECT', target, `the database is unreachable (${e.code})`);
+    // What to check next, by what went wrong: the name, the server, or the way there.
+    const next = e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? 'no host has that name: check the host in --to' : e.code === 'ECONNREFUSED' ? 'nothing accepts connections there: is PostgreSQL running, and are the host and port in --to right?' : 'check the host and port in --to, and that the server can be reached from here';
+    return loadError('LOAD_CONNECT', target, `the database is unreachable (${e.code}): ${next}`);
   }
   return loadError('LOAD_FAILED', target, message);
 }

@@ -21,8 +21,8 @@ interface TableName {
 export const DEFAULT_TABLE = 'contacts';
 const TABLE_RE = /^(?:([A-Za-z_][A-Za-z0-9_]{0,62})\.)?([A-Za-z_][A-Za-z0-9_]{0,62})$/;
 
-function badTarget(expected: string, got: string): ConfigError {
-  return new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`--to\`: expected ${expected}, got ${JSON.stringify(got)}`, { option: '--to' });
+function badTarget(expected: string, got: string, hint = ''): ConfigError {
+  return new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`--to\`: expected ${expected}, got ${JSON.stringify(got)}${hint}`, { option: '--to' });
 }
 
 /** A URL with its password replaced by `***` (for messages, logs and manifests), whatever its scheme. */
@@ -66,5 +66,15 @@ export function parseLoadTarget(value: string, cwd: string = process.cwd()): Loa
     const key = `postgresql://${parsed.hostname.toLowerCase()}:${parsed.port || '5432'}${decodeURIComponent(parsed.pathname)}#${table.table}`;
     return { kind: 'postgresql', url, ...table, password, display: `${redactUrl(url)}#${table.table}`, key };
   }
-  throw badTarget('duckdb:<file>[#table] or postgresql://…[#table]', redactUrl(value));
+  // Not a URL redactUrl knows (`postgres//u:pw@host`): any user:password@ in it is hidden all the same.
+  const shown = redactUrl(value).replace(/([^:/@\s]+:)[^@/\s]*@/g, '$1***@');
+  throw badTarget('duckdb:<file>[#table] or postgresql://…[#table]', shown, fixOf(shown));
+}
+
+/** The spelling meant, when a usual slip is plain: a DuckDB file without `duckdb:`, `postgres` without its `://`. */
+function fixOf(value: string): string {
+  if (/\.(duckdb|ddb|db)(#|$)/i.test(value) && !value.includes('://')) return ` (did you mean duckdb:${value}?)`;
+  const scheme = /^(postgres(?:ql)?):?\/*(?=[^/])/i.exec(value);
+  if (scheme && !value.startsWith(`${scheme[1]}://`)) return ` (did you mean postgresql://${value.slice(scheme[0].length)}?)`;
+  return '; e.g. duckdb:warehouse.duckdb or postgresql://etl@db.example.com/warehouse#contacts';
 }

@@ -197,7 +197,11 @@ test('--to: a URL without a database, an empty or bad table name, an unknown sch
     ['postgresql://u:Sekret-99@127.0.0.1:5432', /expected a database name in the URL/],
     ['postgresql://u:Sekret-99@127.0.0.1:5432/db#', /expected a table name after #/],
     ['postgresql://u:Sekret-99@127.0.0.1:5432/db#drop table x', /expected a table name after #/],
-    ['mysql://u:Sekret-99@host/db', /expected duckdb:<file>\[#table\] or postgresql:\/\/…\[#table\]/],
+    ['mysql://u:Sekret-99@host/db', /expected duckdb:<file>\[#table\] or postgresql:\/\/…\[#table\], got "mysql:\/\/u:\*\*\*@host\/db"; e\.g\. duckdb:warehouse\.duckdb or postgresql:\/\/etl@db\.example\.com\/warehouse#contacts$/],
+    // The usual slips get the spelling meant, the password hidden even where the URL is malformed.
+    ['postgres//u:Sekret-99@host/db#contacts', /got "postgres\/\/u:\*\*\*@host\/db#contacts" \(did you mean postgresql:\/\/u:\*\*\*@host\/db#contacts\?\)$/],
+    ['postgresql:/u:Sekret-99@host/db', /\(did you mean postgresql:\/\/u:\*\*\*@host\/db\?\)$/],
+    ['warehouse.duckdb', /got "warehouse\.duckdb" \(did you mean duckdb:warehouse\.duckdb\?\)$/],
   ] as const) {
     const error = t.throws(() => resolveExportOptions({ token: 'tok-test-only', env: {}, to }));
     t.is(error?.name, 'ConfigError');

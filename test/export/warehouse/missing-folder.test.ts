@@ -19,7 +19,7 @@ test('a DuckDB file, --state, --changes or --manifest in a missing folder: exit 
     [['--to', `duckdb:${join(missing, 'w.duckdb')}`], /Invalid option `--to`: expected a DuckDB file in an existing folder \(.*no\/such does not exist\)/],
     [['--to', `duckdb:${join(missing, 'w.duckdb')}#raw.people`, '--state', join(dir, 'c.state')], /Invalid option `--to`: .*no\/such does not exist/],
     // The outputs say what the import's do (OUTPUT_UNWRITABLE, docs/errors.md).
-    [['--state', join(missing, 'c.state')], /Cannot write .*no\/such\/c\.state \(--state\): its folder does not exist\. Nothing was sent to Pylon\./],
+    [['--state', join(missing, 'c.state')], /Cannot write .*no\/such\/c\.state \(--state\): its folder does not exist\. Nothing was sent to Pylon; create the folder \(mkdir -p .*no\/such\), or pass --state a file in a folder that exists\./],
     [['--changes', join(missing, 'c.csv')], /Cannot write .*no\/such\/c\.csv \(--changes\): its folder does not exist/],
     [['--manifest', join(missing, 'm.json')], /Cannot write .*no\/such\/m\.json \(--manifest\): its folder does not exist/],
   ];
@@ -41,7 +41,7 @@ test('a DuckDB file, --state, --changes or --manifest in a missing folder: exit 
   // The data file itself: named in words, not as `<file>`; a file where a folder should be says so.
   writeFileSync(join(dir, 'afile'), 'x');
   const outputs: Array<[string, RegExp]> = [
-    [join(missing, 'x.csv'), /Cannot write .*no\/such\/x\.csv \(the output file\): its folder does not exist\. Nothing was sent to Pylon\./],
+    [join(missing, 'x.csv'), /Cannot write .*no\/such\/x\.csv \(the output file\): its folder does not exist\. Nothing was sent to Pylon; create the folder \(mkdir -p .*no\/such\), or name a file in a folder that exists\./],
     [join(dir, 'afile', 'x.csv'), /Cannot write .*afile\/x\.csv \(the output file\): a part of the path is not a folder\./],
   ];
   for (const [output, message] of outputs) {
