@@ -42,6 +42,13 @@ export type CreateEmailMode = 'optional' | 'required';
  * `data`), or 204 without a body, as some servers and proxies do.
  */
 export type WriteAnswer = 'contact' | 'empty' | 'no-content';
+/**
+ * The status of a refusal (Pylon's spec: 400; 422 is the other common choice, which two
+ * third-party clients map, S12 and S14): `validationStatus` for invalid requests and bad JSON,
+ * `duplicateStatus` for a taken email, external id or id (409 is the other plausible one).
+ */
+export type ValidationStatus = 400 | 422;
+export type DuplicateStatus = 400 | 409 | 422;
 /** How a contact's `custom_fields` is answered: keyed by slug (Pylon's read shape) or as the write shape's array. */
 export type CustomFieldsShape = 'map' | 'array';
 
@@ -68,6 +75,8 @@ export interface EmulatorOptionsInput {
   remainingHeader?: boolean;
   duplicateEmail?: DuplicateEmailPolicy;
   externalIdTaken?: ExternalIdTakenPolicy;
+  validationStatus?: ValidationStatus;
+  duplicateStatus?: DuplicateStatus;
   emailMatch?: 'insensitive' | 'sensitive';
   matchSecondaryEmails?: boolean;
   lastPageCursor?: LastPageCursor;
@@ -123,6 +132,8 @@ export interface EmulatorOptions {
   remainingHeader: boolean;
   duplicateEmail: DuplicateEmailPolicy;
   externalIdTaken: ExternalIdTakenPolicy;
+  validationStatus: ValidationStatus;
+  duplicateStatus: DuplicateStatus;
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: LastPageCursor;
@@ -184,6 +195,8 @@ const FLAG: Record<string, string> = {
   remainingHeader: '--remaining-header',
   duplicateEmail: '--duplicate-email',
   externalIdTaken: '--external-id-taken',
+  validationStatus: '--validation-status',
+  duplicateStatus: '--duplicate-status',
   emailMatch: '--email-match',
   matchSecondaryEmails: '--match-secondary-emails',
   lastPageCursor: '--last-page-cursor',
@@ -216,6 +229,12 @@ const FLAG: Record<string, string> = {
 function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw invalidOption(FLAG[flag] ?? flag, `one of ${allowed.join(', ')}`, value);
+}
+
+function statusOf<T extends number>(flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly unknown[]).includes(value)) return value as T;
   throw invalidOption(FLAG[flag] ?? flag, `one of ${allowed.join(', ')}`, value);
 }
 
@@ -255,6 +274,8 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     remainingHeader: bool('remainingHeader', input.remainingHeader, true),
     duplicateEmail: oneOf('duplicateEmail', input.duplicateEmail, ['reject', 'reject-plain', 'allow'], 'reject'),
     externalIdTaken: oneOf('externalIdTaken', input.externalIdTaken, ['reject', 'reject-plain', 'per-label'], 'reject'),
+    validationStatus: statusOf('validationStatus', input.validationStatus, [400, 422], 400),
+    duplicateStatus: statusOf('duplicateStatus', input.duplicateStatus, [400, 409, 422], 400),
     emailMatch: oneOf('emailMatch', input.emailMatch, ['insensitive', 'sensitive'], 'insensitive'),
     matchSecondaryEmails: bool('matchSecondaryEmails', input.matchSecondaryEmails, true),
     lastPageCursor: oneOf('lastPageCursor', input.lastPageCursor, ['empty', 'null', 'absent'], 'empty'),

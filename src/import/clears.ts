@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ApiResult, PylonClient } from '../pylon/api.js';
-import { PylonApiError } from '../pylon/errors.js';
+import { PylonApiError, isRefusal } from '../pylon/errors.js';
 import type { Contact, ContactPatch } from '../pylon/types.js';
 import type { RowIssue } from './desired.js';
 import { deadPartials, partialPathFor } from '../output/output-file.js';
@@ -228,13 +228,13 @@ export async function updateWithClears(
     memory?.learn(kept.map((field) => ({ field, general: IGNORED })), onNote);
     return { res, uncleared: [...known, ...kept.map((field) => ({ field, reason: `Pylon answered 200 but kept ${JSON.stringify(res.data[field])}: it ignores "" here` }))] };
   } catch (error) {
-    if (!(error instanceof PylonApiError) || error.status !== 400) throw error;
+    if (!isRefusal(error)) throw error;
     const why = error.errors.join('; ') || error.message;
     const rest: ContactPatch = { ...body };
     for (const field of empties) delete rest[field];
     // Pylon wants the primary among phone_numbers; sent alone, the list changes nothing.
     if (empties.includes('primary_phone_number') && body.phone_numbers !== undefined && !hasOtherKeys(rest, ['phone_numbers'])) delete rest.phone_numbers;
-    const reason = `Pylon refused "" (400: ${why})`;
+    const reason = `Pylon refused "" (${error.status}: ${why})`;
     const res = Object.keys(rest).length > 0 ? await client.updateContact(id, rest, { signal, onSent }) : await client.getContact(id, { signal });
     // Learnt only once the PATCH without the "" went through: a 400 for another reason would fail it too.
     memory?.learn(empties.map((field) => ({ field, general: reason })), onNote);

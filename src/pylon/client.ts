@@ -7,7 +7,7 @@ import { checkToken, DEFAULT_RATES, ENDPOINTS, redact, type EndpointKey } from '
 import { InternalError } from '../errors.js';
 import { paginate, PaginationError } from './paginate.js';
 import type { ApiPage, ApiResult, ClientStats, PylonClient, RequestOptions } from './api.js';
-import { PylonApiError, RequestAbortedError, buildApiError, type CallSite, type FailureReport, type HttpMethod } from './errors.js';
+import { PylonApiError, RequestAbortedError, buildApiError, isRefusal, type CallSite, type FailureReport, type HttpMethod } from './errors.js';
 import { createPacer, type BucketStats, type PacerEvent } from './rate-limit.js';
 import {
   DEFAULT_RETRY,
@@ -31,10 +31,10 @@ export type ClientEvent =
   | PacerEvent
   | { type: 'retry'; endpoint: EndpointKey; method: HttpMethod; path: string; attempt: number; delayMs: number; reason: string }
   | { type: 'rate-limited'; endpoint: EndpointKey; retryAfterMs?: number }
-  /** The server refused a page size (a 400 about `limit`): this endpoint is asked for `to` a page from now on. */
+  /** The server refused a page size (a 400 or 422 about `limit`): this endpoint is asked for `to` a page from now on. */
   /** A page without `pagination.has_next_page`: its cursor is read instead (said once). */
   | { type: 'no-has-next-page'; endpoint: EndpointKey; method: HttpMethod; path: string }
-  | { type: 'page-size'; endpoint: EndpointKey; method: HttpMethod; path: string; from: number; to: number; reason: string };
+  | { type: 'page-size'; endpoint: EndpointKey; method: HttpMethod; path: string; from: number; to: number; status?: number; reason: string };
 
 export interface PylonClientOptions {
   baseUrl: string;
@@ -99,7 +99,7 @@ const LIMIT_REFUSED =
  * "less than N"), else half of `size`.
  */
 export function smallerPageSize(error: unknown, size: number): number | undefined {
-  if (!(error instanceof PylonApiError) || error.status !== 400 || size <= 1) return undefined;
+  if (!isRefusal(error) || size <= 1) return undefined;
   // Pylon's own words when it sent some: the CLI's message also holds the status and request id.
   const text = error.errors.length > 0 ? error.errors.join(' ') : error.message.replace(/\b(?:with|returned) \d{3}\b|\(request_id [^)]*\)/g, '');
   if (!LIMIT_REFUSED.test(text)) return undefined;
@@ -365,7 +365,7 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
         const next = size === undefined ? undefined : smallerPageSize(error, size);
         if (next === undefined || size === undefined) throw error;
         pageCaps[callSite.endpoint] = next;
-        emit({ type: 'page-size', ...callSite, from: size, to: next, reason: clean((error as PylonApiError).errors.join('; ') || (error as Error).message) });
+        emit({ type: 'page-size', ...callSite, from: size, to: next, status: (error as PylonApiError).status, reason: clean((error as PylonApiError).errors.join('; ') || (error as Error).message) });
         size = next;
       }
     }

@@ -20,7 +20,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { PylonClient } from '../pylon/api.js';
 import type { ConnectionOptions } from '../config.js';
-import { PylonApiError } from '../pylon/errors.js';
+import { PylonApiError, isRefusal } from '../pylon/errors.js';
 import type { Contact, ContactPatch } from '../pylon/types.js';
 import { resolveColumns } from '../import/columns.js';
 import { validateRow } from '../import/validate.js';
@@ -428,7 +428,7 @@ async function readLive(client: PylonClient, ids: readonly string[], signal?: Ab
     return await readLiveOnce(client, ids, signal);
   } catch (error) {
     // A server that caps `values` ("at most N are allowed"): read in halves.
-    if (ids.length > 1 && error instanceof PylonApiError && error.status === 400 && /at most \d+/.test(error.message)) {
+    if (ids.length > 1 && isRefusal(error) && /at most \d+/.test(error.message)) {
       const half = Math.ceil(ids.length / 2);
       const [a, b] = [await readLive(client, ids.slice(0, half), signal), await readLive(client, ids.slice(half), signal)];
       return new Map([...a, ...b]);

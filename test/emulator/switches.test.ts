@@ -101,3 +101,25 @@ test('externalIdTaken: reject → 400 with exists_id, reject-plain → 400 witho
     });
   }
 });
+
+test('validationStatus / duplicateStatus: refusals answered 422 or 409 in the same envelope; other statuses and forced faults unchanged', async (t) => {
+  await withEmulator({ validationStatus: 422, duplicateStatus: 409 }, async (em) => {
+    const owner = em.store.insert({ name: 'Owner', email: 'taken@x.example' });
+    const api = client(em);
+    const invalid = await api.post('/contacts', { name: '', email: 'not-an-email' });
+    t.is(invalid.status, 422);
+    t.is(invalid.body.code, CODES.invalidRequest);
+    t.true(invalid.body.errors.length >= 1);
+    const duplicate = await api.post('/contacts', { name: 'Second', email: 'taken@x.example' });
+    t.deepEqual([duplicate.status, duplicate.body.code, duplicate.body.exists_id], [409, CODES.alreadyExists, owner.id]);
+    const page = await api.get('/contacts?limit=1000');
+    t.is(page.status, 422, 'a refused limit is a validation refusal too');
+    t.is((await api.get('/contacts/no-such-id')).status, 404);
+    t.is(em.store.size, 1, 'nothing refused was stored');
+  });
+  await withEmulator({ duplicateStatus: 422 }, async (em) => {
+    em.store.insert({ name: 'Owner', email: 'taken@x.example' });
+    t.is((await client(em).post('/contacts', { name: 'Second', email: 'taken@x.example' })).status, 422);
+    t.is((await client(em).post('/contacts', { email: 'x@x.example' })).status, 400, 'validationStatus stays 400');
+  });
+});

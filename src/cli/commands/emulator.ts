@@ -24,6 +24,8 @@ export interface EmulatorArgv {
   remainingHeader: boolean;
   duplicateEmail: 'reject' | 'reject-plain' | 'allow';
   externalIdTaken: 'reject' | 'reject-plain' | 'per-label';
+  validationStatus: 400 | 422;
+  duplicateStatus: 400 | 409 | 422;
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: 'empty' | 'null' | 'absent';
@@ -82,6 +84,8 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     remainingHeader: argv.remainingHeader,
     duplicateEmail: argv.duplicateEmail,
     externalIdTaken: argv.externalIdTaken,
+    validationStatus: argv.validationStatus,
+    duplicateStatus: argv.duplicateStatus,
     emailMatch: argv.emailMatch,
     matchSecondaryEmails: argv.matchSecondaryEmails,
     lastPageCursor: argv.lastPageCursor,
@@ -151,6 +155,8 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('remaining-header', { type: 'boolean', default: true, describe: 'Send X-Rate-Limit-Remaining on limited endpoints' })
       .option('external-id-taken', { choices: ['reject', 'reject-plain', 'per-label'] as const, default: 'reject' as const, describe: 'A contact external id another contact holds: reject (400 + exists_id), reject-plain (400 without exists_id) or per-label (unique per label and id only; unknown: all offered)' })
       .option('duplicate-email', { choices: ['reject', 'reject-plain', 'allow'] as const, default: 'reject' as const, describe: 'Create with an email already in use: reject (400 + exists_id), reject-plain (400 without exists_id) or allow (unknown: all offered)' })
+      .option('validation-status', { choices: [400, 422] as const, default: 400 as const, describe: 'Status of a validation refusal (bad field, bad JSON): 400 (the spec) or 422 (unknown: both offered)' })
+      .option('duplicate-status', { choices: [400, 409, 422] as const, default: 400 as const, describe: 'Status of a duplicate refusal (email, external id): 400 (the spec), 409 or 422 (unknown: all offered)' })
       .option('email-match', { choices: ['insensitive', 'sensitive'] as const, default: 'insensitive' as const, describe: 'Case rule of email search and duplicate checks' })
       .option('match-secondary-emails', { type: 'boolean', default: true, describe: 'Whether email filters and duplicate checks see secondary emails' })
       .option('last-page-cursor', { choices: ['empty', 'null', 'absent'] as const, default: 'empty' as const, describe: 'pagination.cursor on the last page: "", null or no key' })
