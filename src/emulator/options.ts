@@ -49,6 +49,12 @@ export type WriteAnswer = 'contact' | 'empty' | 'no-content';
  */
 export type ValidationStatus = 400 | 422;
 export type DuplicateStatus = 400 | 409 | 422;
+/**
+ * What `email` on PATCH does to a contact that has other addresses (undocumented, §10 q7): `replace` the primary
+ * (the old primary is gone), `demote` (the new address is primary, the old one stays as a secondary) or `add`
+ * (the address joins as a secondary; the primary stays; a contact without an email gets it as its primary).
+ */
+export type PatchEmailMode = 'replace' | 'demote' | 'add';
 /** How a contact's `custom_fields` is answered: keyed by slug (Pylon's read shape) or as the write shape's array. */
 export type CustomFieldsShape = 'map' | 'array';
 
@@ -77,6 +83,7 @@ export interface EmulatorOptionsInput {
   externalIdTaken?: ExternalIdTakenPolicy;
   validationStatus?: ValidationStatus;
   duplicateStatus?: DuplicateStatus;
+  patchEmail?: PatchEmailMode;
   emailMatch?: 'insensitive' | 'sensitive';
   matchSecondaryEmails?: boolean;
   lastPageCursor?: LastPageCursor;
@@ -134,6 +141,7 @@ export interface EmulatorOptions {
   externalIdTaken: ExternalIdTakenPolicy;
   validationStatus: ValidationStatus;
   duplicateStatus: DuplicateStatus;
+  patchEmail: PatchEmailMode;
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: LastPageCursor;
@@ -197,6 +205,7 @@ const FLAG: Record<string, string> = {
   externalIdTaken: '--external-id-taken',
   validationStatus: '--validation-status',
   duplicateStatus: '--duplicate-status',
+  patchEmail: '--patch-email',
   emailMatch: '--email-match',
   matchSecondaryEmails: '--match-secondary-emails',
   lastPageCursor: '--last-page-cursor',
@@ -276,6 +285,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     externalIdTaken: oneOf('externalIdTaken', input.externalIdTaken, ['reject', 'reject-plain', 'per-label'], 'reject'),
     validationStatus: statusOf('validationStatus', input.validationStatus, [400, 422], 400),
     duplicateStatus: statusOf('duplicateStatus', input.duplicateStatus, [400, 409, 422], 400),
+    patchEmail: oneOf('patchEmail', input.patchEmail, ['replace', 'demote', 'add'], 'replace'),
     emailMatch: oneOf('emailMatch', input.emailMatch, ['insensitive', 'sensitive'], 'insensitive'),
     matchSecondaryEmails: bool('matchSecondaryEmails', input.matchSecondaryEmails, true),
     lastPageCursor: oneOf('lastPageCursor', input.lastPageCursor, ['empty', 'null', 'absent'], 'empty'),

@@ -212,7 +212,47 @@ export async function updateWithClears(
   onSent?: () => void,
   memory?: ServerMemory,
   onNote?: (message: string) => void,
-): Promise<{ res?: ApiResult<Contact>; uncleared: UnclearedField[] }> {
+): Promise<UpdateAnswer> {
+  const answer = await patchWithClears(client, id, body, signal, onSent, memory, onNote);
+  return body.email === undefined || answer.res === undefined ? answer : { ...answer, ...(await makePrimary(client, id, body.email, answer.res, signal)) };
+}
+
+export interface UpdateAnswer {
+  res?: ApiResult<Contact>;
+  uncleared: UnclearedField[];
+  /** The row's email is still not the contact's primary address after both ways of making it so: why (the row fails). */
+  notPrimary?: string;
+}
+
+const sameEmail = (a: string | undefined, b: string) => a !== undefined && a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/**
+ * PATCH `email` may add the address rather than make it the primary (undocumented: pylon-api.md §10 q7), and the
+ * row would be reported updated with its old primary kept. Seen in the answer, the documented `emails` list with
+ * `is_primary` is sent: the row's email primary, the contact's other addresses kept but for the primary it replaces,
+ * as a PATCH `email` that replaces does. Still not primary after that: the row fails, saying what the contact holds.
+ */
+async function makePrimary(client: PylonClient, id: string, email: string, res: ApiResult<Contact>, signal?: AbortSignal): Promise<Partial<UpdateAnswer>> {
+  if (sameEmail(res.data.email, email) || res.data.email === undefined) return {};
+  const replaced = res.data.email;
+  const others = (res.data.emails ?? []).filter((e) => !sameEmail(e, email) && !sameEmail(replaced, e));
+  const again = await client.updateContact(id, { emails: [{ email, is_primary: true }, ...others.map((e) => ({ email: e }))] }, { signal });
+  if (sameEmail(again.data.email, email)) return { res: again };
+  return {
+    res: again,
+    notPrimary: `Pylon kept ${again.data.email ?? 'no address'} as the primary email: PATCH email added ${email} as a secondary address, and PATCH emails with ${email} marked primary did not make it the primary either. The row's other changes were applied; make ${email} the primary address in Pylon's UI`,
+  };
+}
+
+async function patchWithClears(
+  client: PylonClient,
+  id: string,
+  body: ContactPatch,
+  signal?: AbortSignal,
+  onSent?: () => void,
+  memory?: ServerMemory,
+  onNote?: (message: string) => void,
+): Promise<UpdateAnswer> {
   const known = memory ? CLEARED_BY_EMPTY_STRING.filter((field) => body[field] === '').flatMap((field) => memory.known(field) ?? []) : [];
   if (known.length > 0) {
     body = { ...body };

@@ -184,6 +184,13 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       const { desired, issues } = validateRow(cellsOf(entry), columns, validation);
       if (issues.length > 0) return { issue: { code: issues[0].code, field: issues[0].field, message: issues.map((i) => i.message).join('; ') } };
       const diff = diffContact(desired, live, { customFields });
+      // An undo row's email is the primary it restores. diffContact leaves an address the contact holds alone, and a server
+      // whose PATCH email kept the replaced primary as a secondary one (pylon-api.md §10 q7) holds it: it is sent all the same.
+      const email = entry.changes.find((c) => c.column === 'email' && c.to !== '');
+      if (email && diff.body.email === undefined && live.email !== undefined && live.email.trim().toLowerCase() !== email.to.trim().toLowerCase()) {
+        diff.body.email = email.to;
+        diff.changes.push({ column: 'email', from: live.email, to: email.to });
+      }
       const drift: Drift[] = [];
       for (const change of entry.changes) {
         if (change.unchecked) continue;
@@ -257,13 +264,14 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           if (journaled && mayHaveChanged(error)) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, changes);
           throw error;
         }
-        const { res, uncleared } = answer;
+        const { res, uncleared, notPrimary } = answer;
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
         if (applied.length > 0) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, applied);
         if (uncleared.length > 0 || left.length > 0) {
           const issues = [...(uncleared.length > 0 ? [unclearedIssue(uncleared, applied.length > 0)] : []), ...(left.length > 0 ? [leftAsItIs(left, applied.length > 0 ? 'restored' : 'none')] : [])];
           await fail(line, entry, { ...issues[0], message: issues.map((i) => i.message).join(' ') }, { requestId: res?.requestId });
-        } else await record(line, entry, 'updated', { requestId: res?.requestId });
+        } else if (notPrimary) await fail(line, entry, { code: 'ROW_EMAIL_NOT_PRIMARY', field: 'email', message: notPrimary }, { requestId: res?.requestId });
+        else await record(line, entry, 'updated', { requestId: res?.requestId });
       } catch (error) {
         if (control.judge(error) === 'stop') {
           ledger.notProcessed();

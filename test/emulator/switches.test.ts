@@ -123,3 +123,23 @@ test('validationStatus / duplicateStatus: refusals answered 422 or 409 in the sa
     t.is((await client(em).post('/contacts', { email: 'x@x.example' })).status, 400, 'validationStatus stays 400');
   });
 });
+
+test('patchEmail: PATCH email replaces the primary (default), demotes it to a secondary, or adds the address as a secondary', async (t) => {
+  const expected = { replace: ['new@x.example', 'alt@x.example'], demote: ['new@x.example', 'old@x.example', 'alt@x.example'], add: ['old@x.example', 'alt@x.example', 'new@x.example'] } as const;
+  for (const mode of ['replace', 'demote', 'add'] as const) {
+    await withEmulator({ patchEmail: mode }, async (em) => {
+      const c = em.store.insert({ name: 'C', emails: ['old@x.example', 'alt@x.example'] });
+      const res = await client(em).patch(`/contacts/${c.id}`, { email: 'new@x.example' });
+      t.is(res.status, 200);
+      t.deepEqual(res.body.data.emails, expected[mode], mode);
+      t.is(res.body.data.email, expected[mode][0]);
+      const held = await client(em).patch(`/contacts/${c.id}`, { email: 'ALT@x.example' });
+      t.is(held.status, 200, `${mode}: its own address is no duplicate`);
+      if (mode === 'add') t.deepEqual(held.body.data.emails, expected.add, 'add: an address it holds changes nothing');
+      const list = await client(em).patch(`/contacts/${c.id}`, { emails: [{ email: 'z@x.example' }] });
+      t.deepEqual(list.body.data.emails, ['z@x.example'], `${mode}: emails still replaces the list`);
+      const bare = em.store.insert({ name: 'Bare' });
+      t.deepEqual((await client(em).patch(`/contacts/${bare.id}`, { email: 'b@x.example' })).body.data.emails, ['b@x.example'], `${mode}: a contact without an email gets it as its primary`);
+    });
+  }
+});

@@ -8,7 +8,8 @@ import { dataBody, emptyBody, pageBody } from '../respond.js';
 import type { EmulatorContext, RequestInfo } from '../context.js';
 import { compileFilter, textMatcher } from '../search.js';
 import type { ContactStore } from '../store.js';
-import { parseContactWrite } from '../validate.js';
+import { parseContactWrite, type ContactChanges } from '../validate.js';
+import type { PatchEmailMode } from '../options.js';
 
 function notFound(): ApiError {
   return new ApiError(404, CODES.notFound, MSG.contactNotFound);
@@ -143,10 +144,20 @@ export function importContact(app: EmulatorContext, req: RequestInfo): string {
   return createContact({ ...app, options: { ...app.options, createEmail: 'required' } }, { ...req, body: kept });
 }
 
+/** --patch-email demote/add: PATCH `email` as the list it leaves (replace: the model's own rule, contact-model.ts). */
+function patchEmailAs(mode: PatchEmailMode, base: Contact, changes: ContactChanges): ContactChanges {
+  const { email, ...rest } = changes;
+  if (mode === 'replace' || email === undefined || changes.emails !== undefined) return changes;
+  const current = base.emails ?? [];
+  const others = current.filter((e) => e.toLowerCase() !== email.toLowerCase());
+  if (mode === 'demote') return { ...rest, emails: [email, ...others] };
+  return { ...rest, emails: current.length === 0 ? [email] : others.length < current.length ? current : [...current, email] };
+}
+
 export function patchContact({ store, org, options }: EmulatorContext, req: RequestInfo): string {
   const id = req.params.id;
   if (!store.get(id)) throw notFound();
-  const changes = parseContactWrite(req.body, org, 'patch', options);
+  const changes = patchEmailAs(options.patchEmail, store.get(id)!, parseContactWrite(req.body, org, 'patch', options));
   const emails = changes.emails ?? (changes.email === undefined ? [] : [changes.email]);
   if (options.duplicateEmail !== 'allow' && emails.length > 0) {
     const holder = store.duplicateOf(emails, id);
