@@ -84,6 +84,8 @@ export interface EmulatorOptionsInput {
   validationStatus?: ValidationStatus;
   duplicateStatus?: DuplicateStatus;
   patchEmail?: PatchEmailMode;
+  /** `/contacts/{id}` (GET, PATCH, DELETE) also takes a contact external id, as a third-party client says Pylon's does (S9). */
+  contactExternalIds?: boolean;
   emailMatch?: 'insensitive' | 'sensitive';
   matchSecondaryEmails?: boolean;
   lastPageCursor?: LastPageCursor;
@@ -142,6 +144,7 @@ export interface EmulatorOptions {
   validationStatus: ValidationStatus;
   duplicateStatus: DuplicateStatus;
   patchEmail: PatchEmailMode;
+  contactExternalIds: boolean;
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: LastPageCursor;
@@ -206,6 +209,7 @@ const FLAG: Record<string, string> = {
   validationStatus: '--validation-status',
   duplicateStatus: '--duplicate-status',
   patchEmail: '--patch-email',
+  contactExternalIds: '--contact-external-ids',
   emailMatch: '--email-match',
   matchSecondaryEmails: '--match-secondary-emails',
   lastPageCursor: '--last-page-cursor',
@@ -285,6 +289,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     externalIdTaken: oneOf('externalIdTaken', input.externalIdTaken, ['reject', 'reject-plain', 'per-label'], 'reject'),
     validationStatus: statusOf('validationStatus', input.validationStatus, [400, 422], 400),
     duplicateStatus: statusOf('duplicateStatus', input.duplicateStatus, [400, 409, 422], 400),
+    contactExternalIds: bool('contactExternalIds', input.contactExternalIds, false),
     patchEmail: oneOf('patchEmail', input.patchEmail, ['replace', 'demote', 'add'], 'replace'),
     emailMatch: oneOf('emailMatch', input.emailMatch, ['insensitive', 'sensitive'], 'insensitive'),
     matchSecondaryEmails: bool('matchSecondaryEmails', input.matchSecondaryEmails, true),

@@ -306,10 +306,21 @@ async function listLookup(
 }
 
 async function getById(client: PylonClient, id: string, signal?: AbortSignal): Promise<Match> {
+  const contact = await readById(client, id, signal);
+  return contact ? { kind: 'one', contact } : { kind: 'none' };
+}
+
+/**
+ * The contact whose id is `id`, or undefined when there is none: a 404, or an answer about another contact. A server may
+ * take a contact external id in `/contacts/{id}` (a third-party client says Pylon's does; the spec says by id only:
+ * pylon-api.md §7): an id no contact has, held by another contact as an external id, names that other contact.
+ */
+export async function readById(client: PylonClient, id: string, signal?: AbortSignal): Promise<Contact | undefined> {
   try {
-    return { kind: 'one', contact: (await client.getContact(id, { signal })).data };
+    const contact = (await client.getContact(id, { signal })).data;
+    return contact.id === id ? contact : undefined;
   } catch (error) {
-    if (error instanceof PylonApiError && error.status === 404) return { kind: 'none' };
+    if (error instanceof PylonApiError && error.status === 404) return undefined;
     throw error;
   }
 }

@@ -22,6 +22,7 @@ import type { PylonClient } from '../pylon/api.js';
 import type { ConnectionOptions } from '../config.js';
 import { PylonApiError, isRefusal } from '../pylon/errors.js';
 import type { Contact, ContactPatch } from '../pylon/types.js';
+import { readById } from '../import/lookup.js';
 import { resolveColumns } from '../import/columns.js';
 import { validateRow } from '../import/validate.js';
 import { diffContact, type FieldChange } from '../import/plan.js';
@@ -225,11 +226,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         // Pylon has no conditional PATCH (no If-Match): the contact is read again by id just before its PATCH, once the
         // pool gives it its turn, so an edit made while the run goes (since the batch read, which may be minutes earlier
         // at the paced rate) is found drifted and left alone, and the undo row records the values this PATCH replaces.
-        let live: Contact;
-        try {
-          live = (await client.getContact(entry.id, { signal })).data;
-        } catch (error) {
-          if (!(error instanceof PylonApiError && error.status === 404)) throw error;
+        // A PATCH by an id another contact holds as an external id would change that contact (readById): gone too.
+        const live = await readById(client, entry.id, signal);
+        if (!live) {
           await gone(line, entry);
           return;
         }
@@ -453,11 +452,8 @@ async function readLiveOnce(client: PylonClient, ids: readonly string[], signal?
   // does not return is read directly; only a 404 there means the contact was deleted.
   for (const id of ids) {
     if (found.has(id)) continue;
-    try {
-      found.set(id, (await client.getContact(id, { signal })).data);
-    } catch (error) {
-      if (!(error instanceof PylonApiError && error.status === 404)) throw error;
-    }
+    const contact = await readById(client, id, signal);
+    if (contact) found.set(id, contact);
   }
   return found;
 }

@@ -172,6 +172,7 @@ test('argv → options: CLI defaults', (t) => {
     validationStatus: 400,
     duplicateStatus: 400,
     patchEmail: 'replace',
+    contactExternalIds: false,
     emailMatch: 'insensitive',
     matchSecondaryEmails: true,
     lastPageCursor: 'empty',
@@ -198,7 +199,7 @@ test('argv → options: every switch', (t) => {
     '--last-page-cursor', 'null', '--latency-ms', '5', '--jitter-ms', '3', '--fault-rate', '0.1', '--drop-rate', '0.05',
     '--slow-rate', '0.2', '--slow-ms', '100', '--random-seed', '77', '--validation', 'lenient', '--empty-string', 'ignored',
     '--create-email', 'required', '--portal-role-slugs', '--search-max-values', '25', '--search-lag-ms', '400', '--list-churn', '3',
-    '--max-body-bytes', '2048', '--validation-status', '422', '--duplicate-status', '409', '--patch-email', 'add',
+    '--max-body-bytes', '2048', '--validation-status', '422', '--duplicate-status', '409', '--patch-email', 'add', '--contact-external-ids',
   ]);
   const options = resolveEmulatorOptions(emulatorOptionsFromArgv(argv));
   t.like(options, {
@@ -231,6 +232,7 @@ test('argv → options: every switch', (t) => {
     validationStatus: 422,
     duplicateStatus: 409,
     patchEmail: 'add',
+    contactExternalIds: true,
   });
   t.deepEqual(options.limits, {
     list: 600, get: 300, create: 5, patch: 120, delete: 30, search: 120, customFields: 300, accounts: 300, me: 300, import: 30, accountsSearch: 120, accountsCreate: 30,

@@ -143,3 +143,22 @@ test('patchEmail: PATCH email replaces the primary (default), demotes it to a se
     });
   }
 });
+
+test('contactExternalIds: GET, PATCH and DELETE /contacts/{id} also take an external id (off: 404); an id wins over an external id', async (t) => {
+  for (const on of [false, true]) {
+    await withEmulator({ contactExternalIds: on }, async (em) => {
+      const c = em.store.insert({ name: 'C', email: 'c@x.example', external_ids: [{ external_id: 'crm-1', label: 'crm' }] });
+      const other = em.store.insert({ name: 'O', email: 'o@x.example', external_ids: [{ external_id: c.id, label: 'old' }] });
+      const api = client(em);
+      const got = await api.get('/contacts/crm-1');
+      t.is(got.status, on ? 200 : 404);
+      if (on) t.is(got.body.data.id, c.id, 'the answer carries the contact\'s own id');
+      t.is((await api.patch('/contacts/crm-1', { name: 'Renamed' })).status, on ? 200 : 404);
+      t.is(em.store.get(c.id)?.name, on ? 'Renamed' : 'C');
+      t.is((await api.get(`/contacts/${c.id}`)).body.data.id, c.id, 'an id names its own contact, not one holding it as an external id');
+      t.is((await api.delete('/contacts/crm-1')).status, on ? 200 : 404);
+      t.is(em.store.size, on ? 1 : 2);
+      t.truthy(em.store.get(other.id));
+    });
+  }
+});

@@ -31,9 +31,16 @@ export function listContacts(app: EmulatorContext, req: RequestInfo): string {
   return pageBody(items, page.hasNext ? encodeCursor(page.next) : undefined, options, req.requestId);
 }
 
-export function getContact({ store }: EmulatorContext, req: RequestInfo): string {
-  if (!store.get(req.params.id)) throw notFound();
-  return one(store, req.params.id, req.requestId);
+/** The contact `/contacts/{id}` names: by its id, or with --contact-external-ids by an external id it holds. */
+function idOf({ store, options }: EmulatorContext, id: string): string {
+  if (store.get(id)) return id;
+  const holder = options.contactExternalIds ? store.findByExternalId(id) : undefined;
+  if (!holder) throw notFound();
+  return holder.id;
+}
+
+export function getContact(app: EmulatorContext, req: RequestInfo): string {
+  return one(app.store, idOf(app, req.params.id), req.requestId);
 }
 
 /**
@@ -154,9 +161,9 @@ function patchEmailAs(mode: PatchEmailMode, base: Contact, changes: ContactChang
   return { ...rest, emails: current.length === 0 ? [email] : others.length < current.length ? current : [...current, email] };
 }
 
-export function patchContact({ store, org, options }: EmulatorContext, req: RequestInfo): string {
-  const id = req.params.id;
-  if (!store.get(id)) throw notFound();
+export function patchContact(app: EmulatorContext, req: RequestInfo): string {
+  const { store, org, options } = app;
+  const id = idOf(app, req.params.id);
   const changes = patchEmailAs(options.patchEmail, store.get(id)!, parseContactWrite(req.body, org, 'patch', options));
   const emails = changes.emails ?? (changes.email === undefined ? [] : [changes.email]);
   if (options.duplicateEmail !== 'allow' && emails.length > 0) {
@@ -168,8 +175,8 @@ export function patchContact({ store, org, options }: EmulatorContext, req: Requ
   return one(store, id, req.requestId);
 }
 
-export function deleteContact({ store }: EmulatorContext, req: RequestInfo): string {
-  if (!store.delete(req.params.id)) throw notFound();
+export function deleteContact(app: EmulatorContext, req: RequestInfo): string {
+  if (!app.store.delete(idOf(app, req.params.id))) throw notFound();
   return emptyBody(req.requestId);
 }
 
