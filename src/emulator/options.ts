@@ -55,6 +55,11 @@ export type DuplicateStatus = 400 | 409 | 422;
  * (the address joins as a secondary; the primary stays; a contact without an email gets it as its primary).
  */
 export type PatchEmailMode = 'replace' | 'demote' | 'add';
+/**
+ * The body of an error: Pylon's documented envelope (`pylon`: `errors[]`, S6), or the shapes third-party clients
+ * parse (S12: `message`, or `error.message`), which Pylon's docs do not show.
+ */
+export type ErrorBodyShape = 'pylon' | 'message' | 'nested';
 /** How a contact's `custom_fields` is answered: keyed by slug (Pylon's read shape) or as the write shape's array. */
 export type CustomFieldsShape = 'map' | 'array';
 
@@ -86,6 +91,7 @@ export interface EmulatorOptionsInput {
   patchEmail?: PatchEmailMode;
   /** `/contacts/{id}` (GET, PATCH, DELETE) also takes a contact external id, as a third-party client says Pylon's does (S9). */
   contactExternalIds?: boolean;
+  errorBody?: ErrorBodyShape;
   emailMatch?: 'insensitive' | 'sensitive';
   matchSecondaryEmails?: boolean;
   lastPageCursor?: LastPageCursor;
@@ -145,6 +151,7 @@ export interface EmulatorOptions {
   duplicateStatus: DuplicateStatus;
   patchEmail: PatchEmailMode;
   contactExternalIds: boolean;
+  errorBody: ErrorBodyShape;
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: LastPageCursor;
@@ -210,6 +217,7 @@ const FLAG: Record<string, string> = {
   duplicateStatus: '--duplicate-status',
   patchEmail: '--patch-email',
   contactExternalIds: '--contact-external-ids',
+  errorBody: '--error-body',
   emailMatch: '--email-match',
   matchSecondaryEmails: '--match-secondary-emails',
   lastPageCursor: '--last-page-cursor',
@@ -289,6 +297,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     externalIdTaken: oneOf('externalIdTaken', input.externalIdTaken, ['reject', 'reject-plain', 'per-label'], 'reject'),
     validationStatus: statusOf('validationStatus', input.validationStatus, [400, 422], 400),
     duplicateStatus: statusOf('duplicateStatus', input.duplicateStatus, [400, 409, 422], 400),
+    errorBody: oneOf('errorBody', input.errorBody, ['pylon', 'message', 'nested'], 'pylon'),
     contactExternalIds: bool('contactExternalIds', input.contactExternalIds, false),
     patchEmail: oneOf('patchEmail', input.patchEmail, ['replace', 'demote', 'add'], 'replace'),
     emailMatch: oneOf('emailMatch', input.emailMatch, ['insensitive', 'sensitive'], 'insensitive'),

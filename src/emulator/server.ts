@@ -138,7 +138,7 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
     } catch (error) {
       const apiError =
         error instanceof ApiError ? error : new ApiError(500, CODES.internalError, MSG.internal(error instanceof Error ? error.message : String(error)));
-      send(res, refusalStatus(apiError, options), errorBody(apiError, requestId), requestId, headers);
+      send(res, refusalStatus(apiError, options), errorBody(apiError, requestId, options.errorBody), requestId, headers);
     }
   }
 

@@ -132,19 +132,24 @@ function stringField(body: unknown, key: string): string | undefined {
 
 type HttpFailure = NonNullable<FailureReport['http']>;
 
-/** What a non-2xx answer says: Pylon's error envelope if it is one, and the wait a 429/503 asks for. */
+/**
+ * What a non-2xx answer says, and the wait a 429/503 asks for. Pylon's docs show `{errors: [..], code, exists_id}`;
+ * third-party clients also read `{message}` and `{error: {message, code}}` (or `error` as a string), and list items
+ * may be `{message}` objects: whichever a server sends, its words, code and `exists_id` are kept.
+ */
 function readErrorAnswer(status: number, headers: IncomingHttpHeaders, body: unknown, requestId: string | undefined): HttpFailure {
-  const envelope = isObject(body) && Array.isArray(body.errors);
-  const errors = envelope ? (body.errors as unknown[]).filter((e): e is string => typeof e === 'string') : [];
-  const message = stringField(body, 'message');
+  const nested = isObject(body) && isObject(body.error) ? body.error : undefined;
+  const list = isObject(body) && Array.isArray(body.errors) ? (body.errors as unknown[]) : [];
+  const listed = list.map((e) => (typeof e === 'string' ? e : stringField(e, 'message'))).filter((e): e is string => !!e);
+  const message = stringField(body, 'message') ?? stringField(nested, 'message') ?? stringField(body, 'error');
   return {
     status,
-    envelope,
+    envelope: isObject(body) && (Array.isArray(body.errors) || message !== undefined),
     contentType: headerText(headers['content-type'])?.split(';')[0],
-    errors: errors.length > 0 ? errors : message ? [message] : [],
-    pylonCode: stringField(body, 'code'),
+    errors: listed.length > 0 ? listed : message ? [message] : [],
+    pylonCode: stringField(body, 'code') ?? stringField(nested, 'code'),
     requestId,
-    existsId: stringField(body, 'exists_id'),
+    existsId: stringField(body, 'exists_id') ?? stringField(nested, 'exists_id'),
     retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(headers) : undefined,
   };
 }

@@ -173,6 +173,7 @@ test('argv → options: CLI defaults', (t) => {
     duplicateStatus: 400,
     patchEmail: 'replace',
     contactExternalIds: false,
+    errorBody: 'pylon',
     emailMatch: 'insensitive',
     matchSecondaryEmails: true,
     lastPageCursor: 'empty',
@@ -199,7 +200,7 @@ test('argv → options: every switch', (t) => {
     '--last-page-cursor', 'null', '--latency-ms', '5', '--jitter-ms', '3', '--fault-rate', '0.1', '--drop-rate', '0.05',
     '--slow-rate', '0.2', '--slow-ms', '100', '--random-seed', '77', '--validation', 'lenient', '--empty-string', 'ignored',
     '--create-email', 'required', '--portal-role-slugs', '--search-max-values', '25', '--search-lag-ms', '400', '--list-churn', '3',
-    '--max-body-bytes', '2048', '--validation-status', '422', '--duplicate-status', '409', '--patch-email', 'add', '--contact-external-ids',
+    '--max-body-bytes', '2048', '--validation-status', '422', '--duplicate-status', '409', '--patch-email', 'add', '--contact-external-ids', '--error-body', 'nested',
   ]);
   const options = resolveEmulatorOptions(emulatorOptionsFromArgv(argv));
   t.like(options, {
@@ -233,6 +234,7 @@ test('argv → options: every switch', (t) => {
     duplicateStatus: 409,
     patchEmail: 'add',
     contactExternalIds: true,
+    errorBody: 'nested',
   });
   t.deepEqual(options.limits, {
     list: 600, get: 300, create: 5, patch: 120, delete: 30, search: 120, customFields: 300, accounts: 300, me: 300, import: 30, accountsSearch: 120, accountsCreate: 30,

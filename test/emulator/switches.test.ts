@@ -162,3 +162,19 @@ test('contactExternalIds: GET, PATCH and DELETE /contacts/{id} also take an exte
     });
   }
 });
+
+test('errorBody: the same error as Pylon\'s envelope, {message, code}, or {error: {message, code, exists_id}}', async (t) => {
+  const bodies = {
+    pylon: (id: string, rid: string) => ({ errors: [MSG.emailTaken('taken@x.example')], request_id: rid, code: CODES.alreadyExists, exists_id: id }),
+    message: (id: string, rid: string) => ({ message: MSG.emailTaken('taken@x.example'), code: CODES.alreadyExists, request_id: rid, exists_id: id }),
+    nested: (id: string, rid: string) => ({ error: { message: MSG.emailTaken('taken@x.example'), code: CODES.alreadyExists, exists_id: id }, request_id: rid }),
+  };
+  for (const shape of ['pylon', 'message', 'nested'] as const) {
+    await withEmulator({ errorBody: shape }, async (em) => {
+      const owner = em.store.insert({ name: 'Owner', email: 'taken@x.example' });
+      const res = await client(em).post('/contacts', { name: 'Second', email: 'taken@x.example' });
+      t.is(res.status, 400);
+      t.deepEqual(res.body, bodies[shape](owner.id, res.headers.get('x-request-id')!), shape);
+    });
+  }
+});

@@ -28,6 +28,7 @@ export interface EmulatorArgv {
   duplicateStatus: 400 | 409 | 422;
   patchEmail: 'replace' | 'demote' | 'add';
   contactExternalIds: boolean;
+  errorBody: 'pylon' | 'message' | 'nested';
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: 'empty' | 'null' | 'absent';
@@ -90,6 +91,7 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     duplicateStatus: argv.duplicateStatus,
     patchEmail: argv.patchEmail,
     contactExternalIds: argv.contactExternalIds,
+    errorBody: argv.errorBody,
     emailMatch: argv.emailMatch,
     matchSecondaryEmails: argv.matchSecondaryEmails,
     lastPageCursor: argv.lastPageCursor,
@@ -163,6 +165,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('duplicate-status', { choices: [400, 409, 422] as const, default: 400 as const, describe: 'Status of a duplicate refusal (email, external id): 400 (the spec), 409 or 422 (unknown: all offered)' })
       .option('patch-email', { choices: ['replace', 'demote', 'add'] as const, default: 'replace' as const, describe: "email on PATCH: replace the primary (the old one is gone), demote (the old primary stays as a secondary) or add (joins as a secondary; the primary stays) (unknown: all offered)" })
       .option('contact-external-ids', { type: 'boolean', default: false, describe: 'GET, PATCH and DELETE /contacts/{id} also take a contact external id (a third-party client says Pylon does; the spec says by id only)' })
+      .option('error-body', { choices: ['pylon', 'message', 'nested'] as const, default: 'pylon' as const, describe: "Error bodies: pylon ({errors: [...], code, request_id}, the docs), message ({message, code, request_id}) or nested ({error: {message, code}, request_id}), as third-party clients read them" })
       .option('email-match', { choices: ['insensitive', 'sensitive'] as const, default: 'insensitive' as const, describe: 'Case rule of email search and duplicate checks' })
       .option('match-secondary-emails', { type: 'boolean', default: true, describe: 'Whether email filters and duplicate checks see secondary emails' })
       .option('last-page-cursor', { choices: ['empty', 'null', 'absent'] as const, default: 'empty' as const, describe: 'pagination.cursor on the last page: "", null or no key' })
