@@ -86,6 +86,11 @@ const ROWS: Row[] = [
   // Refusals in another status than the spec's 400: a validation 422, a duplicate 409 or 422 (without exists_id, found by email).
   { label: 'validation-status 422 (empty-string rejected, search-max-values 2, max-page-size 2)', emulator: { validationStatus: 422, emptyString: 'rejected', searchMaxValues: 2, maxPageSize: 2 }, cli: ['--lookup', 'search', '--lookup-batch', '8'] },
   { label: 'duplicate-status 409 (reject-plain)', emulator: { duplicateStatus: 409, duplicateEmail: 'reject-plain' }, proxy: 'race' },
+  { label: 'error-body nested (a raced create: exists_id inside error)', emulator: { errorBody: 'nested' }, proxy: 'race' },
+  { label: 'error-body message (a raced create)', emulator: { errorBody: 'message' }, proxy: 'race' },
+  { label: 'patch-email add', emulator: { patchEmail: 'add' } },
+  { label: 'patch-email demote', emulator: { patchEmail: 'demote' } },
+  { label: 'contact-external-ids', emulator: { contactExternalIds: true } },
   { label: 'duplicate-status 422 (reject-plain)', emulator: { duplicateStatus: 422, duplicateEmail: 'reject-plain', validationStatus: 422 }, proxy: 'race' },
 ];
 
