@@ -224,7 +224,8 @@ export interface UpdateAnswer {
   notPrimary?: string;
 }
 
-const sameEmail = (a: string | undefined, b: string) => a !== undefined && a.trim().toLowerCase() === b.trim().toLowerCase();
+/** One address whatever its case, surrounding spaces or Unicode form (as diffContact compares them). */
+export const sameEmail = (a: string | undefined, b: string) => a !== undefined && a.trim().normalize('NFC').toLowerCase() === b.trim().normalize('NFC').toLowerCase();
 
 /**
  * PATCH `email` may add the address rather than make it the primary (undocumented: pylon-api.md §10 q7), and the

@@ -14,7 +14,7 @@ import { paginate } from '../pylon/paginate.js';
 import { CUSTOM_PREFIX } from '../columns.js';
 import { sameDecimal } from '../decimal.js';
 import { apiFailure, interruptedBy, RunControl } from '../run/run-control.js';
-import { mayHaveChanged, unclearedIssue, updateWithClears } from '../import/clears.js';
+import { mayHaveChanged, sameEmail, unclearedIssue, updateWithClears } from '../import/clears.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
@@ -188,7 +188,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       // An undo row's email is the primary it restores. diffContact leaves an address the contact holds alone, and a server
       // whose PATCH email kept the replaced primary as a secondary one (pylon-api.md §10 q7) holds it: it is sent all the same.
       const email = entry.changes.find((c) => c.column === 'email' && c.to !== '');
-      if (email && diff.body.email === undefined && live.email !== undefined && live.email.trim().toLowerCase() !== email.to.trim().toLowerCase()) {
+      if (email && diff.body.email === undefined && live.email !== undefined && !sameEmail(live.email, email.to)) {
         diff.body.email = email.to;
         diff.changes.push({ column: 'email', from: live.email, to: email.to });
       }
