@@ -22,8 +22,8 @@ export type RetryAfterFormat = 'seconds' | 'date' | 'past-date';
 export type LastPageCursor = 'empty' | 'null' | 'absent';
 /** Whether pages carry `pagination.has_next_page` (the schema requires it) or leave it out. */
 export type HasNextPage = 'present' | 'absent';
-/** What a create with an email already in use gets: 400 + exists_id, 400 without it, or a second contact. */
-export type DuplicateEmailPolicy = 'reject' | 'reject-plain' | 'allow';
+/** What a create with an email already in use gets: 400 + exists_id, 400 without it, a second contact, or (merge) 200 with the holder, the body applied to it as a PATCH. */
+export type DuplicateEmailPolicy = 'reject' | 'reject-plain' | 'allow' | 'merge';
 /**
  * A contact external id another contact already holds: Pylon's docs say the id is
  * unique per object type (any label); its answer is undocumented. `reject`: 400 +
@@ -293,7 +293,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     retryAfterHeader: oneOf('retryAfterHeader', input.retryAfterHeader, ['retry-after', 'x-retry-after', 'both'], 'both'),
     retryAfterFormat: oneOf('retryAfterFormat', input.retryAfterFormat, ['seconds', 'date', 'past-date'], 'seconds'),
     remainingHeader: bool('remainingHeader', input.remainingHeader, true),
-    duplicateEmail: oneOf('duplicateEmail', input.duplicateEmail, ['reject', 'reject-plain', 'allow'], 'reject'),
+    duplicateEmail: oneOf('duplicateEmail', input.duplicateEmail, ['reject', 'reject-plain', 'allow', 'merge'], 'reject'),
     externalIdTaken: oneOf('externalIdTaken', input.externalIdTaken, ['reject', 'reject-plain', 'per-label'], 'reject'),
     validationStatus: statusOf('validationStatus', input.validationStatus, [400, 422], 400),
     duplicateStatus: statusOf('duplicateStatus', input.duplicateStatus, [400, 409, 422], 400),

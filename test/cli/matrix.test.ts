@@ -60,6 +60,7 @@ const ROWS: Row[] = [
   { label: 'duplicate-email reject', emulator: { duplicateEmail: 'reject' }, proxy: 'race' },
   { label: 'duplicate-email reject-plain', emulator: { duplicateEmail: 'reject-plain' }, proxy: 'race' },
   { label: 'duplicate-email allow', emulator: { duplicateEmail: 'allow' }, proxy: 'race' },
+  { label: 'duplicate-email merge', emulator: { duplicateEmail: 'merge' }, proxy: 'race' },
   { label: 'email-match insensitive', emulator: { emailMatch: 'insensitive' } },
   { label: 'email-match sensitive', emulator: { emailMatch: 'sensitive' } },
   { label: 'match-secondary-emails on', emulator: { matchSecondaryEmails: true }, cli: ['--lookup', 'search'] },

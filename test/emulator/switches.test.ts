@@ -178,3 +178,14 @@ test('errorBody: the same error as Pylon\'s envelope, {message, code}, or {error
     });
   }
 });
+
+test('duplicateEmail=merge: a create with a taken email answers 200 with the holder, the body applied to it; no second contact', async (t) => {
+  await withEmulator({ duplicateEmail: 'merge' }, async (em) => {
+    const owner = em.store.insert({ name: 'Owner', email: 'taken@x.example' });
+    const res = await client(em).post('/contacts', { name: 'Second', email: 'Taken@X.example', portal_role: 'admin' });
+    t.is(res.status, 200);
+    t.is(res.body.data.id, owner.id);
+    t.like(em.store.get(owner.id), { name: 'Second', email: 'taken@x.example', portal_role: 'admin' });
+    t.is(em.store.size, 1);
+  });
+});

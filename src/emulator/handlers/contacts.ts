@@ -128,6 +128,12 @@ export function createContact({ store, org, options }: EmulatorContext, req: Req
   }
   if (options.duplicateEmail !== 'allow' && changes.email !== undefined) {
     const holder = store.duplicateOf([changes.email]);
+    if (holder && options.duplicateEmail === 'merge') {
+      const { email: _email, ...rest } = changes;
+      store.update(holder.id, rest);
+      store.touch(holder.id, options.now());
+      return one(store, holder.id, req.requestId);
+    }
     if (holder) throw duplicate(holder.id, changes.email, options.duplicateEmail === 'reject-plain');
   }
   const contact = store.create(changes);
