@@ -22,8 +22,8 @@ export type RetryAfterFormat = 'seconds' | 'date' | 'past-date';
 export type LastPageCursor = 'empty' | 'null' | 'absent';
 /** Whether pages carry `pagination.has_next_page` (the schema requires it) or leave it out. */
 export type HasNextPage = 'present' | 'absent';
-/** What a create with an email already in use gets: 400 + exists_id, 400 without it, or a second contact. */
-export type DuplicateEmailPolicy = 'reject' | 'reject-plain' | 'allow';
+/** What a create with an email already in use gets: 400 + exists_id, 400 without it, a second contact, or (merge) 200 with the holder, the body applied to it as a PATCH. */
+export type DuplicateEmailPolicy = 'reject' | 'reject-plain' | 'allow' | 'merge';
 /**
  * A contact external id another contact already holds: Pylon's docs say the id is
  * unique per object type (any label); its answer is undocumented. `reject`: 400 +
@@ -44,6 +44,24 @@ export type CreateEmailMode = 'optional' | 'required';
 export type WriteAnswer = 'contact' | 'empty' | 'no-content';
 /** A create may also answer `{"data": {}}` (`empty-data`) or the contact without its `id` (`no-id`): a 2xx that does not say which contact it made. */
 export type CreateAnswer = WriteAnswer | 'empty-data' | 'no-id';
+/**
+ * The status of a refusal (Pylon's spec: 400; 422 is the other common choice, which two
+ * third-party clients map, S12 and S14): `validationStatus` for invalid requests and bad JSON,
+ * `duplicateStatus` for a taken email, external id or id (409 is the other plausible one).
+ */
+export type ValidationStatus = 400 | 422;
+export type DuplicateStatus = 400 | 409 | 422;
+/**
+ * What `email` on PATCH does to a contact that has other addresses (undocumented, §10 q7): `replace` the primary
+ * (the old primary is gone), `demote` (the new address is primary, the old one stays as a secondary) or `add`
+ * (the address joins as a secondary; the primary stays; a contact without an email gets it as its primary).
+ */
+export type PatchEmailMode = 'replace' | 'demote' | 'add';
+/**
+ * The body of an error: Pylon's documented envelope (`pylon`: `errors[]`, S6), or the shapes third-party clients
+ * parse (S12: `message`, or `error.message`), which Pylon's docs do not show.
+ */
+export type ErrorBodyShape = 'pylon' | 'message' | 'nested';
 /** How a contact's `custom_fields` is answered: keyed by slug (Pylon's read shape) or as the write shape's array. */
 export type CustomFieldsShape = 'map' | 'array';
 
@@ -70,6 +88,12 @@ export interface EmulatorOptionsInput {
   remainingHeader?: boolean;
   duplicateEmail?: DuplicateEmailPolicy;
   externalIdTaken?: ExternalIdTakenPolicy;
+  validationStatus?: ValidationStatus;
+  duplicateStatus?: DuplicateStatus;
+  patchEmail?: PatchEmailMode;
+  /** `/contacts/{id}` (GET, PATCH, DELETE) also takes a contact external id, as a third-party client says Pylon's does (S9). */
+  contactExternalIds?: boolean;
+  errorBody?: ErrorBodyShape;
   emailMatch?: 'insensitive' | 'sensitive';
   matchSecondaryEmails?: boolean;
   lastPageCursor?: LastPageCursor;
@@ -125,6 +149,11 @@ export interface EmulatorOptions {
   remainingHeader: boolean;
   duplicateEmail: DuplicateEmailPolicy;
   externalIdTaken: ExternalIdTakenPolicy;
+  validationStatus: ValidationStatus;
+  duplicateStatus: DuplicateStatus;
+  patchEmail: PatchEmailMode;
+  contactExternalIds: boolean;
+  errorBody: ErrorBodyShape;
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: LastPageCursor;
@@ -186,6 +215,11 @@ const FLAG: Record<string, string> = {
   remainingHeader: '--remaining-header',
   duplicateEmail: '--duplicate-email',
   externalIdTaken: '--external-id-taken',
+  validationStatus: '--validation-status',
+  duplicateStatus: '--duplicate-status',
+  patchEmail: '--patch-email',
+  contactExternalIds: '--contact-external-ids',
+  errorBody: '--error-body',
   emailMatch: '--email-match',
   matchSecondaryEmails: '--match-secondary-emails',
   lastPageCursor: '--last-page-cursor',
@@ -218,6 +252,12 @@ const FLAG: Record<string, string> = {
 function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw invalidOption(FLAG[flag] ?? flag, `one of ${allowed.join(', ')}`, value);
+}
+
+function statusOf<T extends number>(flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly unknown[]).includes(value)) return value as T;
   throw invalidOption(FLAG[flag] ?? flag, `one of ${allowed.join(', ')}`, value);
 }
 
@@ -255,8 +295,13 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     retryAfterHeader: oneOf('retryAfterHeader', input.retryAfterHeader, ['retry-after', 'x-retry-after', 'both'], 'both'),
     retryAfterFormat: oneOf('retryAfterFormat', input.retryAfterFormat, ['seconds', 'date', 'past-date'], 'seconds'),
     remainingHeader: bool('remainingHeader', input.remainingHeader, true),
-    duplicateEmail: oneOf('duplicateEmail', input.duplicateEmail, ['reject', 'reject-plain', 'allow'], 'reject'),
+    duplicateEmail: oneOf('duplicateEmail', input.duplicateEmail, ['reject', 'reject-plain', 'allow', 'merge'], 'reject'),
     externalIdTaken: oneOf('externalIdTaken', input.externalIdTaken, ['reject', 'reject-plain', 'per-label'], 'reject'),
+    validationStatus: statusOf('validationStatus', input.validationStatus, [400, 422], 400),
+    duplicateStatus: statusOf('duplicateStatus', input.duplicateStatus, [400, 409, 422], 400),
+    errorBody: oneOf('errorBody', input.errorBody, ['pylon', 'message', 'nested'], 'pylon'),
+    contactExternalIds: bool('contactExternalIds', input.contactExternalIds, false),
+    patchEmail: oneOf('patchEmail', input.patchEmail, ['replace', 'demote', 'add'], 'replace'),
     emailMatch: oneOf('emailMatch', input.emailMatch, ['insensitive', 'sensitive'], 'insensitive'),
     matchSecondaryEmails: bool('matchSecondaryEmails', input.matchSecondaryEmails, true),
     lastPageCursor: oneOf('lastPageCursor', input.lastPageCursor, ['empty', 'null', 'absent'], 'empty'),

@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ApiError } from './api-error.js';
-import type { HasNextPage, LastPageCursor } from './options.js';
+import type { ErrorBodyShape, HasNextPage, LastPageCursor } from './options.js';
 
 export type Headers = Record<string, string | number>;
 
@@ -54,9 +54,14 @@ export function emptyBody(requestId: string): string {
   return `{"request_id":"${requestId}"}`;
 }
 
-/** `{errors, request_id, code, exists_id?}`. */
-export function errorBody(error: ApiError, requestId: string): string {
-  const body: Record<string, unknown> = { errors: error.errors, request_id: requestId, code: error.code };
-  if (error.existsId !== undefined) body.exists_id = error.existsId;
-  return JSON.stringify(body);
+/**
+ * `{errors, request_id, code, exists_id?}` (Pylon's docs), or with --error-body the shapes third-party clients read:
+ * `message` → `{message, code, request_id, exists_id?}`, `nested` → `{error: {message, code, exists_id?}, request_id}`.
+ */
+export function errorBody(error: ApiError, requestId: string, shape: ErrorBodyShape = 'pylon'): string {
+  const extra = error.existsId === undefined ? {} : { exists_id: error.existsId };
+  const message = error.errors.join('; ');
+  if (shape === 'message') return JSON.stringify({ message, code: error.code, request_id: requestId, ...extra });
+  if (shape === 'nested') return JSON.stringify({ error: { message, code: error.code, ...extra }, request_id: requestId });
+  return JSON.stringify({ errors: error.errors, request_id: requestId, code: error.code, ...extra });
 }

@@ -147,7 +147,7 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
     } catch (error) {
       const apiError =
         error instanceof ApiError ? error : new ApiError(500, CODES.internalError, MSG.internal(error instanceof Error ? error.message : String(error)));
-      send(res, apiError.status, errorBody(apiError, requestId), requestId, headers);
+      send(res, refusalStatus(apiError, options), errorBody(apiError, requestId, options.errorBody), requestId, headers);
     }
   }
 
@@ -169,6 +169,14 @@ export function createPipeline(deps: PipelineDeps): (req: IncomingMessage, res: 
     });
     void handleApi(req, res, path, query);
   };
+}
+
+/** --validation-status / --duplicate-status: the status a 400 refusal is answered with (forced faults keep theirs). */
+function refusalStatus(error: ApiError, options: { validationStatus: number; duplicateStatus: number }): number {
+  if (error.status !== 400) return error.status;
+  if (error.code === CODES.alreadyExists) return options.duplicateStatus;
+  if (error.code === CODES.invalidRequest || error.code === CODES.invalidJson) return options.validationStatus;
+  return error.status;
 }
 
 function faultCode(status: number): string {

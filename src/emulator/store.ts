@@ -265,6 +265,16 @@ export class ContactStore {
       .filter((c) => this.hasEmail(c, email));
   }
 
+  /** The contact holding `externalId` under any label (--contact-external-ids). */
+  findByExternalId(externalId: string): Contact | undefined {
+    if (this.matching.externalIdTaken !== 'per-label') {
+      const pos = this.byExternalId.get(externalId);
+      return pos === undefined ? undefined : this.at(pos);
+    }
+    for (const contact of this.all()) if (contact.external_ids?.some((e) => e.external_id === externalId)) return contact;
+    return undefined;
+  }
+
   findByEmail(email: string): Contact | undefined {
     return this.findAllByEmail(email)[0];
   }

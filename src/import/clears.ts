@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ApiResult, PylonClient } from '../pylon/api.js';
-import { PylonApiError } from '../pylon/errors.js';
+import { PylonApiError, isRefusal } from '../pylon/errors.js';
 import type { Contact, ContactPatch } from '../pylon/types.js';
 import type { RowIssue } from './desired.js';
 import { deadPartials, partialPathFor } from '../output/output-file.js';
@@ -212,7 +212,48 @@ export async function updateWithClears(
   onSent?: () => void,
   memory?: ServerMemory,
   onNote?: (message: string) => void,
-): Promise<{ res?: ApiResult<Contact>; uncleared: UnclearedField[] }> {
+): Promise<UpdateAnswer> {
+  const answer = await patchWithClears(client, id, body, signal, onSent, memory, onNote);
+  return body.email === undefined || answer.res === undefined ? answer : { ...answer, ...(await makePrimary(client, id, body.email, answer.res, signal)) };
+}
+
+export interface UpdateAnswer {
+  res?: ApiResult<Contact>;
+  uncleared: UnclearedField[];
+  /** The row's email is still not the contact's primary address after both ways of making it so: why (the row fails). */
+  notPrimary?: string;
+}
+
+/** One address whatever its case, surrounding spaces or Unicode form (as diffContact compares them). */
+export const sameEmail = (a: string | undefined, b: string) => a !== undefined && a.trim().normalize('NFC').toLowerCase() === b.trim().normalize('NFC').toLowerCase();
+
+/**
+ * PATCH `email` may add the address rather than make it the primary (undocumented: pylon-api.md §10 q7), and the
+ * row would be reported updated with its old primary kept. Seen in the answer, the documented `emails` list with
+ * `is_primary` is sent: the row's email primary, the contact's other addresses kept but for the primary it replaces,
+ * as a PATCH `email` that replaces does. Still not primary after that: the row fails, saying what the contact holds.
+ */
+async function makePrimary(client: PylonClient, id: string, email: string, res: ApiResult<Contact>, signal?: AbortSignal): Promise<Partial<UpdateAnswer>> {
+  if (sameEmail(res.data.email, email) || res.data.email === undefined) return {};
+  const replaced = res.data.email;
+  const others = (res.data.emails ?? []).filter((e) => !sameEmail(e, email) && !sameEmail(replaced, e));
+  const again = await client.updateContact(id, { emails: [{ email, is_primary: true }, ...others.map((e) => ({ email: e }))] }, { signal });
+  if (sameEmail(again.data.email, email)) return { res: again };
+  return {
+    res: again,
+    notPrimary: `Pylon kept ${again.data.email ?? 'no address'} as the primary email: PATCH email added ${email} as a secondary address, and PATCH emails with ${email} marked primary did not make it the primary either. The row's other changes were applied; make ${email} the primary address in Pylon's UI`,
+  };
+}
+
+async function patchWithClears(
+  client: PylonClient,
+  id: string,
+  body: ContactPatch,
+  signal?: AbortSignal,
+  onSent?: () => void,
+  memory?: ServerMemory,
+  onNote?: (message: string) => void,
+): Promise<UpdateAnswer> {
   const known = memory ? CLEARED_BY_EMPTY_STRING.filter((field) => body[field] === '').flatMap((field) => memory.known(field) ?? []) : [];
   if (known.length > 0) {
     body = { ...body };
@@ -228,13 +269,13 @@ export async function updateWithClears(
     memory?.learn(kept.map((field) => ({ field, general: IGNORED })), onNote);
     return { res, uncleared: [...known, ...kept.map((field) => ({ field, reason: `Pylon answered 200 but kept ${JSON.stringify(res.data[field])}: it ignores "" here` }))] };
   } catch (error) {
-    if (!(error instanceof PylonApiError) || error.status !== 400) throw error;
+    if (!isRefusal(error)) throw error;
     const why = error.errors.join('; ') || error.message;
     const rest: ContactPatch = { ...body };
     for (const field of empties) delete rest[field];
     // Pylon wants the primary among phone_numbers; sent alone, the list changes nothing.
     if (empties.includes('primary_phone_number') && body.phone_numbers !== undefined && !hasOtherKeys(rest, ['phone_numbers'])) delete rest.phone_numbers;
-    const reason = `Pylon refused "" (400: ${why})`;
+    const reason = `Pylon refused "" (${error.status}: ${why})`;
     const res = Object.keys(rest).length > 0 ? await client.updateContact(id, rest, { signal, onSent }) : await client.getContact(id, { signal });
     // Learnt only once the PATCH without the "" went through: a 400 for another reason would fail it too.
     memory?.learn(empties.map((field) => ({ field, general: reason })), onNote);

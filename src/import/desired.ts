@@ -84,6 +84,7 @@ export const ROW_ISSUE_CODES = [
   'ROW_EMAIL_OF_OTHER_RECORD',
   'ROW_EMAIL_TAKEN',
   'ROW_TOO_LARGE',
+  'ROW_EMAIL_NOT_PRIMARY',
 ] as const;
 
 export type RowIssueCode = (typeof ROW_ISSUE_CODES)[number];

@@ -1,7 +1,7 @@
 import type { PylonClient } from '../pylon/api.js';
 import type { Contact, Filter } from '../pylon/types.js';
 import { ConfigError } from '../errors.js';
-import { PylonApiError } from '../pylon/errors.js';
+import { PylonApiError, isRefusal } from '../pylon/errors.js';
 import { paginate } from '../pylon/paginate.js';
 import { ContactSpool, type SpoolMatch } from './contact-spool.js';
 import { emailKey, keyParts, keysOfContact, matchFirst, parseKey, type HeldKeySlots, type LookupKey } from './lookup-key.js';
@@ -169,20 +169,20 @@ export async function findByEmail(client: PylonClient, email: string, signal?: A
 }
 
 /**
- * A contact that holds `email`, looked up after a create was refused with a 400
+ * A contact that holds `email`, looked up after a create was refused (400, 409 or 422)
  * that carries no `exists_id` (Pylon's duplicate answer is undocumented: it may
  * come without one). Undefined when no single contact holds it: then the
  * refusal was about something else, and the row fails with Pylon's message.
  */
 export async function holderOfRefusedEmail(client: PylonClient, error: unknown, email: string | null | undefined, signal?: AbortSignal): Promise<string | undefined> {
-  if (!(error instanceof PylonApiError) || error.status !== 400 || error.existsId || !email) return undefined;
+  if (!isRefusal(error) || error.existsId || !email) return undefined;
   const found = await findByEmail(client, email, signal);
   return found.length === 1 ? found[0].id : undefined;
 }
 
 /** A search refused because its `in` list was longer than the server takes (no source gives Pylon's cap). */
 function isTooManyValues(error: unknown, batch: number): boolean {
-  return error instanceof PylonApiError && error.status === 400 && batch > 1;
+  return isRefusal(error) && batch > 1;
 }
 
 /**
@@ -306,10 +306,21 @@ async function listLookup(
 }
 
 async function getById(client: PylonClient, id: string, signal?: AbortSignal): Promise<Match> {
+  const contact = await readById(client, id, signal);
+  return contact ? { kind: 'one', contact } : { kind: 'none' };
+}
+
+/**
+ * The contact whose id is `id`, or undefined when there is none: a 404, or an answer about another contact. A server may
+ * take a contact external id in `/contacts/{id}` (a third-party client says Pylon's does; the spec says by id only:
+ * pylon-api.md §7): an id no contact has, held by another contact as an external id, names that other contact.
+ */
+export async function readById(client: PylonClient, id: string, signal?: AbortSignal): Promise<Contact | undefined> {
   try {
-    return { kind: 'one', contact: (await client.getContact(id, { signal })).data };
+    const contact = (await client.getContact(id, { signal })).data;
+    return contact.id === id ? contact : undefined;
   } catch (error) {
-    if (error instanceof PylonApiError && error.status === 404) return { kind: 'none' };
+    if (error instanceof PylonApiError && error.status === 404) return undefined;
     throw error;
   }
 }

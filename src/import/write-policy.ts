@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PylonClient } from '../pylon/api.js';
-import { PylonApiError, RequestAbortedError } from '../pylon/errors.js';
+import { PylonApiError, RequestAbortedError, isRefusal } from '../pylon/errors.js';
 import type { DesiredContact } from './desired.js';
 import type { Outcome } from '../run/journal.js';
 import { holderOfRefusedEmail } from './lookup.js';
@@ -131,6 +131,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
     if (applied.length > 0) await ctx.undo?.write({ id, email: row.desired.email }, applied);
     const requestId = answer.res?.requestId;
     if (uncleared.length > 0) return { outcome: 'failed', id, requestId, issue: unclearedIssue(uncleared, applied.length > 0) };
+    if (answer.notPrimary) return { outcome: 'failed', id, requestId, issue: { code: 'ROW_EMAIL_NOT_PRIMARY', field: 'email', message: answer.notPrimary } };
     return { outcome: 'updated', id, requestId };
   };
 
@@ -245,7 +246,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
         if (result.outcome === 'created' || result.outcome === 'updated') ctx.planContext.clears?.learnExternalIdUnderOtherLabel(true, ctx.onNote);
         return result;
       } catch (error) {
-        if (!(error instanceof PylonApiError) || error.status !== 400) throw error;
+        if (!isRefusal(error)) throw error;
         const why = error.errors.join('; ') || error.message;
         // Learnt only from a refusal that is about the id: a 400 for another field says nothing about it.
         if (row.desired.external_id && (why.includes(row.desired.external_id) || /external/i.test(why))) ctx.planContext.clears?.learnExternalIdUnderOtherLabel(false, ctx.onNote);

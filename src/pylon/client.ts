@@ -7,7 +7,7 @@ import { checkToken, DEFAULT_RATES, ENDPOINTS, redact, type EndpointKey } from '
 import { InternalError } from '../errors.js';
 import { paginate, PaginationError } from './paginate.js';
 import type { ApiPage, ApiResult, ClientStats, PylonClient, RequestOptions } from './api.js';
-import { PylonApiError, RequestAbortedError, buildApiError, type CallSite, type FailureReport, type HttpMethod } from './errors.js';
+import { PylonApiError, RequestAbortedError, buildApiError, isRefusal, type CallSite, type FailureReport, type HttpMethod } from './errors.js';
 import { createPacer, type BucketStats, type PacerEvent } from './rate-limit.js';
 import {
   DEFAULT_RETRY,
@@ -31,10 +31,10 @@ export type ClientEvent =
   | PacerEvent
   | { type: 'retry'; endpoint: EndpointKey; method: HttpMethod; path: string; attempt: number; delayMs: number; reason: string }
   | { type: 'rate-limited'; endpoint: EndpointKey; retryAfterMs?: number }
-  /** The server refused a page size (a 400 about `limit`): this endpoint is asked for `to` a page from now on. */
+  /** The server refused a page size (a 400 or 422 about `limit`): this endpoint is asked for `to` a page from now on. */
   /** A page without `pagination.has_next_page`: its cursor is read instead (said once). */
   | { type: 'no-has-next-page'; endpoint: EndpointKey; method: HttpMethod; path: string }
-  | { type: 'page-size'; endpoint: EndpointKey; method: HttpMethod; path: string; from: number; to: number; reason: string };
+  | { type: 'page-size'; endpoint: EndpointKey; method: HttpMethod; path: string; from: number; to: number; status?: number; reason: string };
 
 export interface PylonClientOptions {
   baseUrl: string;
@@ -99,7 +99,7 @@ const LIMIT_REFUSED =
  * "less than N"), else half of `size`.
  */
 export function smallerPageSize(error: unknown, size: number): number | undefined {
-  if (!(error instanceof PylonApiError) || error.status !== 400 || size <= 1) return undefined;
+  if (!isRefusal(error) || size <= 1) return undefined;
   // Pylon's own words when it sent some: the CLI's message also holds the status and request id.
   const text = error.errors.length > 0 ? error.errors.join(' ') : error.message.replace(/\b(?:with|returned) \d{3}\b|\(request_id [^)]*\)/g, '');
   if (!LIMIT_REFUSED.test(text)) return undefined;
@@ -132,23 +132,26 @@ function stringField(body: unknown, key: string): string | undefined {
 
 type HttpFailure = NonNullable<FailureReport['http']>;
 
-/** What a non-2xx answer says: Pylon's error envelope if it is one, and the wait a 429/503 asks for. */
+/**
+ * What a non-2xx answer says, and the wait a 429/503 asks for. Pylon's docs show `{errors: [..], code, exists_id}`;
+ * third-party clients also read `{message}` and `{error: {message, code}}` (or `error` as a string), and list items
+ * may be `{message}` objects: whichever a server sends, its words, code and `exists_id` are kept.
+ */
 function readErrorAnswer(status: number, headers: IncomingHttpHeaders, body: unknown, requestId: string | undefined): HttpFailure {
-  const envelope = isObject(body) && Array.isArray(body.errors);
-  // Pylon's errors are strings; a server may send objects (`{field, message}`): their message is read, and their field kept.
-  const items = envelope ? (body.errors as unknown[]) : [];
-  const errors = items.flatMap((e) => (typeof e === 'string' ? [e] : isObject(e) && typeof e.message === 'string' ? [e.message] : []));
   const nested = isObject(body) && isObject(body.error) ? body.error : undefined;
-  const message = stringField(body, 'message') ?? stringField(nested, 'message');
-  const field = [body, nested, ...items].map((b) => stringField(b, 'field') ?? stringField(b, 'param')).find((f) => f !== undefined);
+  const list = isObject(body) && Array.isArray(body.errors) ? (body.errors as unknown[]) : [];
+  const listed = list.map((e) => (typeof e === 'string' ? e : stringField(e, 'message'))).filter((e): e is string => !!e);
+  const message = stringField(body, 'message') ?? stringField(nested, 'message') ?? stringField(body, 'error');
+  // A server may name the field it refused (`field` or `param`, on the body, its `error` or an `errors[]` item): kept for _error_field.
+  const field = [body, nested, ...list].map((b) => stringField(b, 'field') ?? stringField(b, 'param')).find((f) => f !== undefined);
   return {
     status,
-    envelope,
+    envelope: isObject(body) && (Array.isArray(body.errors) || message !== undefined),
     contentType: headerText(headers['content-type'])?.split(';')[0],
-    errors: errors.length > 0 ? errors : message ? [message] : [],
-    pylonCode: stringField(body, 'code'),
+    errors: listed.length > 0 ? listed : message ? [message] : [],
+    pylonCode: stringField(body, 'code') ?? stringField(nested, 'code'),
     requestId,
-    existsId: stringField(body, 'exists_id'),
+    existsId: stringField(body, 'exists_id') ?? stringField(nested, 'exists_id'),
     ...(field === undefined ? {} : { field }),
     retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(headers) : undefined,
   };
@@ -370,7 +373,7 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
         const next = size === undefined ? undefined : smallerPageSize(error, size);
         if (next === undefined || size === undefined) throw error;
         pageCaps[callSite.endpoint] = next;
-        emit({ type: 'page-size', ...callSite, from: size, to: next, reason: clean((error as PylonApiError).errors.join('; ') || (error as Error).message) });
+        emit({ type: 'page-size', ...callSite, from: size, to: next, status: (error as PylonApiError).status, reason: clean((error as PylonApiError).errors.join('; ') || (error as Error).message) });
         size = next;
       }
     }

@@ -31,7 +31,7 @@ export function noteLongWaits(onNote: (message: string) => void): (event: Client
       return;
     }
     if (event.type === 'page-size') {
-      onNote(`${event.method} ${event.path} refused a page of ${event.from} (400: ${event.reason}); asking for ${event.to} a page from now on`);
+      onNote(`${event.method} ${event.path} refused a page of ${event.from} (${event.status ?? 400}: ${event.reason}); asking for ${event.to} a page from now on`);
       return;
     }
     if (event.type !== 'hold' || event.reason !== 'rate-limited' || event.holdMs < LONG_WAIT_MS) return;

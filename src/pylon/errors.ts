@@ -86,6 +86,17 @@ export class PylonApiError extends PylonCliError {
   }
 }
 
+/**
+ * A request the server refused as invalid or conflicting, so the same request gets the same answer:
+ * Pylon's spec documents 400; no source says it never answers 422 (validation) or 409 (a duplicate),
+ * and clients map both (pylon-api.md §3, §10 q4). Every check for "refused" goes through this.
+ */
+export const REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 409, 422]);
+
+export function isRefusal(error: unknown): error is PylonApiError {
+  return error instanceof PylonApiError && error.status !== undefined && REFUSAL_STATUSES.has(error.status);
+}
+
 /** Waiting for a pacing slot or a retry delay was aborted; nothing was sent for this attempt. */
 export class RequestAbortedError extends PylonCliError {
   readonly method: HttpMethod;

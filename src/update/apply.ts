@@ -14,14 +14,15 @@ import { paginate } from '../pylon/paginate.js';
 import { CUSTOM_PREFIX } from '../columns.js';
 import { sameDecimal } from '../decimal.js';
 import { apiFailure, interruptedBy, RunControl } from '../run/run-control.js';
-import { mayHaveChanged, unclearedIssue, updateWithClears } from '../import/clears.js';
+import { mayHaveChanged, sameEmail, unclearedIssue, updateWithClears } from '../import/clears.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { PylonClient } from '../pylon/api.js';
 import type { ConnectionOptions } from '../config.js';
-import { PylonApiError } from '../pylon/errors.js';
+import { PylonApiError, isRefusal } from '../pylon/errors.js';
 import type { Contact, ContactPatch } from '../pylon/types.js';
+import { readById } from '../import/lookup.js';
 import { resolveColumns } from '../import/columns.js';
 import { validateRow } from '../import/validate.js';
 import { diffContact, type FieldChange } from '../import/plan.js';
@@ -184,6 +185,13 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       const { desired, issues } = validateRow(cellsOf(entry), columns, validation);
       if (issues.length > 0) return { issue: { code: issues[0].code, field: issues[0].field, message: issues.map((i) => i.message).join('; ') } };
       const diff = diffContact(desired, live, { customFields });
+      // An undo row's email is the primary it restores. diffContact leaves an address the contact holds alone, and a server
+      // whose PATCH email kept the replaced primary as a secondary one (pylon-api.md §10 q7) holds it: it is sent all the same.
+      const email = entry.changes.find((c) => c.column === 'email' && c.to !== '');
+      if (email && diff.body.email === undefined && live.email !== undefined && !sameEmail(live.email, email.to)) {
+        diff.body.email = email.to;
+        diff.changes.push({ column: 'email', from: live.email, to: email.to });
+      }
       const drift: Drift[] = [];
       for (const change of entry.changes) {
         if (change.unchecked) continue;
@@ -218,11 +226,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         // Pylon has no conditional PATCH (no If-Match): the contact is read again by id just before its PATCH, once the
         // pool gives it its turn, so an edit made while the run goes (since the batch read, which may be minutes earlier
         // at the paced rate) is found drifted and left alone, and the undo row records the values this PATCH replaces.
-        let live: Contact;
-        try {
-          live = (await client.getContact(entry.id, { signal })).data;
-        } catch (error) {
-          if (!(error instanceof PylonApiError && error.status === 404)) throw error;
+        // A PATCH by an id another contact holds as an external id would change that contact (readById): gone too.
+        const live = await readById(client, entry.id, signal);
+        if (!live) {
           await gone(line, entry);
           return;
         }
@@ -257,13 +263,14 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           if (journaled && mayHaveChanged(error)) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, changes);
           throw error;
         }
-        const { res, uncleared } = answer;
+        const { res, uncleared, notPrimary } = answer;
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
         if (applied.length > 0) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, applied);
         if (uncleared.length > 0 || left.length > 0) {
           const issues = [...(uncleared.length > 0 ? [unclearedIssue(uncleared, applied.length > 0)] : []), ...(left.length > 0 ? [leftAsItIs(left, applied.length > 0 ? 'restored' : 'none')] : [])];
           await fail(line, entry, { ...issues[0], message: issues.map((i) => i.message).join(' ') }, { requestId: res?.requestId });
-        } else await record(line, entry, 'updated', { requestId: res?.requestId });
+        } else if (notPrimary) await fail(line, entry, { code: 'ROW_EMAIL_NOT_PRIMARY', field: 'email', message: notPrimary }, { requestId: res?.requestId });
+        else await record(line, entry, 'updated', { requestId: res?.requestId });
       } catch (error) {
         if (control.judge(error) === 'stop') {
           ledger.notProcessed();
@@ -428,7 +435,7 @@ async function readLive(client: PylonClient, ids: readonly string[], signal?: Ab
     return await readLiveOnce(client, ids, signal);
   } catch (error) {
     // A server that caps `values` ("at most N are allowed"): read in halves.
-    if (ids.length > 1 && error instanceof PylonApiError && error.status === 400 && /at most \d+/.test(error.message)) {
+    if (ids.length > 1 && isRefusal(error) && /at most \d+/.test(error.message)) {
       const half = Math.ceil(ids.length / 2);
       const [a, b] = [await readLive(client, ids.slice(0, half), signal), await readLive(client, ids.slice(half), signal)];
       return new Map([...a, ...b]);
@@ -445,11 +452,8 @@ async function readLiveOnce(client: PylonClient, ids: readonly string[], signal?
   // does not return is read directly; only a 404 there means the contact was deleted.
   for (const id of ids) {
     if (found.has(id)) continue;
-    try {
-      found.set(id, (await client.getContact(id, { signal })).data);
-    } catch (error) {
-      if (!(error instanceof PylonApiError && error.status === 404)) throw error;
-    }
+    const contact = await readById(client, id, signal);
+    if (contact) found.set(id, contact);
   }
   return found;
 }

@@ -120,6 +120,7 @@ const BAD_FLAGS: Array<[string[], RegExp]> = [
   [['--seed', 'no/such/file.json'], /Seed file no\/such\/file\.json: not found/],
   [['--last-page-cursor', 'zero'], /^pylon-contacts: Invalid option `--last-page-cursor`: expected one of empty, null, absent, got "zero"\n/],
   [['--port', 'abc'], /^pylon-contacts: Invalid option `--port`: expected an integer from 0 to 65535, got "abc"\n/],
+  [['--validation-status', '500'], /^pylon-contacts: Invalid option `--validation-status`: expected one of 400, 422, got 500\n/],
   [['--seed-random', 'abc'], /^pylon-contacts: Invalid option `--seed-random`: expected an integer from 0 to 10000000, got "abc"\n/],
 ];
 
@@ -168,6 +169,11 @@ test('argv → options: CLI defaults', (t) => {
     retryAfterHeader: 'both',
     remainingHeader: true,
     duplicateEmail: 'reject',
+    validationStatus: 400,
+    duplicateStatus: 400,
+    patchEmail: 'replace',
+    contactExternalIds: false,
+    errorBody: 'pylon',
     emailMatch: 'insensitive',
     matchSecondaryEmails: true,
     lastPageCursor: 'empty',
@@ -194,7 +200,7 @@ test('argv → options: every switch', (t) => {
     '--last-page-cursor', 'null', '--latency-ms', '5', '--jitter-ms', '3', '--fault-rate', '0.1', '--drop-rate', '0.05',
     '--slow-rate', '0.2', '--slow-ms', '100', '--random-seed', '77', '--validation', 'lenient', '--empty-string', 'ignored',
     '--create-email', 'required', '--portal-role-slugs', '--search-max-values', '25', '--search-lag-ms', '400', '--list-churn', '3',
-    '--max-body-bytes', '2048',
+    '--max-body-bytes', '2048', '--validation-status', '422', '--duplicate-status', '409', '--patch-email', 'add', '--contact-external-ids', '--error-body', 'nested',
   ]);
   const options = resolveEmulatorOptions(emulatorOptionsFromArgv(argv));
   t.like(options, {
@@ -224,6 +230,11 @@ test('argv → options: every switch', (t) => {
     searchMaxValues: 25,
     searchLagMs: 400,
     listChurn: 3,
+    validationStatus: 422,
+    duplicateStatus: 409,
+    patchEmail: 'add',
+    contactExternalIds: true,
+    errorBody: 'nested',
   });
   t.deepEqual(options.limits, {
     list: 600, get: 300, create: 5, patch: 120, delete: 30, search: 120, customFields: 300, accounts: 300, me: 300, import: 30, accountsSearch: 120, accountsCreate: 30,

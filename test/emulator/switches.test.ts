@@ -101,3 +101,91 @@ test('externalIdTaken: reject → 400 with exists_id, reject-plain → 400 witho
     });
   }
 });
+
+test('validationStatus / duplicateStatus: refusals answered 422 or 409 in the same envelope; other statuses and forced faults unchanged', async (t) => {
+  await withEmulator({ validationStatus: 422, duplicateStatus: 409 }, async (em) => {
+    const owner = em.store.insert({ name: 'Owner', email: 'taken@x.example' });
+    const api = client(em);
+    const invalid = await api.post('/contacts', { name: '', email: 'not-an-email' });
+    t.is(invalid.status, 422);
+    t.is(invalid.body.code, CODES.invalidRequest);
+    t.true(invalid.body.errors.length >= 1);
+    const duplicate = await api.post('/contacts', { name: 'Second', email: 'taken@x.example' });
+    t.deepEqual([duplicate.status, duplicate.body.code, duplicate.body.exists_id], [409, CODES.alreadyExists, owner.id]);
+    const page = await api.get('/contacts?limit=1000');
+    t.is(page.status, 422, 'a refused limit is a validation refusal too');
+    t.is((await api.get('/contacts/no-such-id')).status, 404);
+    t.is(em.store.size, 1, 'nothing refused was stored');
+  });
+  await withEmulator({ duplicateStatus: 422 }, async (em) => {
+    em.store.insert({ name: 'Owner', email: 'taken@x.example' });
+    t.is((await client(em).post('/contacts', { name: 'Second', email: 'taken@x.example' })).status, 422);
+    t.is((await client(em).post('/contacts', { email: 'x@x.example' })).status, 400, 'validationStatus stays 400');
+  });
+});
+
+test('patchEmail: PATCH email replaces the primary (default), demotes it to a secondary, or adds the address as a secondary', async (t) => {
+  const expected = { replace: ['new@x.example', 'alt@x.example'], demote: ['new@x.example', 'old@x.example', 'alt@x.example'], add: ['old@x.example', 'alt@x.example', 'new@x.example'] } as const;
+  for (const mode of ['replace', 'demote', 'add'] as const) {
+    await withEmulator({ patchEmail: mode }, async (em) => {
+      const c = em.store.insert({ name: 'C', emails: ['old@x.example', 'alt@x.example'] });
+      const res = await client(em).patch(`/contacts/${c.id}`, { email: 'new@x.example' });
+      t.is(res.status, 200);
+      t.deepEqual(res.body.data.emails, expected[mode], mode);
+      t.is(res.body.data.email, expected[mode][0]);
+      const held = await client(em).patch(`/contacts/${c.id}`, { email: 'ALT@x.example' });
+      t.is(held.status, 200, `${mode}: its own address is no duplicate`);
+      if (mode === 'add') t.deepEqual(held.body.data.emails, expected.add, 'add: an address it holds changes nothing');
+      const list = await client(em).patch(`/contacts/${c.id}`, { emails: [{ email: 'z@x.example' }] });
+      t.deepEqual(list.body.data.emails, ['z@x.example'], `${mode}: emails still replaces the list`);
+      const bare = em.store.insert({ name: 'Bare' });
+      t.deepEqual((await client(em).patch(`/contacts/${bare.id}`, { email: 'b@x.example' })).body.data.emails, ['b@x.example'], `${mode}: a contact without an email gets it as its primary`);
+    });
+  }
+});
+
+test('contactExternalIds: GET, PATCH and DELETE /contacts/{id} also take an external id (off: 404); an id wins over an external id', async (t) => {
+  for (const on of [false, true]) {
+    await withEmulator({ contactExternalIds: on }, async (em) => {
+      const c = em.store.insert({ name: 'C', email: 'c@x.example', external_ids: [{ external_id: 'crm-1', label: 'crm' }] });
+      const other = em.store.insert({ name: 'O', email: 'o@x.example', external_ids: [{ external_id: c.id, label: 'old' }] });
+      const api = client(em);
+      const got = await api.get('/contacts/crm-1');
+      t.is(got.status, on ? 200 : 404);
+      if (on) t.is(got.body.data.id, c.id, 'the answer carries the contact\'s own id');
+      t.is((await api.patch('/contacts/crm-1', { name: 'Renamed' })).status, on ? 200 : 404);
+      t.is(em.store.get(c.id)?.name, on ? 'Renamed' : 'C');
+      t.is((await api.get(`/contacts/${c.id}`)).body.data.id, c.id, 'an id names its own contact, not one holding it as an external id');
+      t.is((await api.delete('/contacts/crm-1')).status, on ? 200 : 404);
+      t.is(em.store.size, on ? 1 : 2);
+      t.truthy(em.store.get(other.id));
+    });
+  }
+});
+
+test('errorBody: the same error as Pylon\'s envelope, {message, code}, or {error: {message, code, exists_id}}', async (t) => {
+  const bodies = {
+    pylon: (id: string, rid: string) => ({ errors: [MSG.emailTaken('taken@x.example')], request_id: rid, code: CODES.alreadyExists, exists_id: id }),
+    message: (id: string, rid: string) => ({ message: MSG.emailTaken('taken@x.example'), code: CODES.alreadyExists, request_id: rid, exists_id: id }),
+    nested: (id: string, rid: string) => ({ error: { message: MSG.emailTaken('taken@x.example'), code: CODES.alreadyExists, exists_id: id }, request_id: rid }),
+  };
+  for (const shape of ['pylon', 'message', 'nested'] as const) {
+    await withEmulator({ errorBody: shape }, async (em) => {
+      const owner = em.store.insert({ name: 'Owner', email: 'taken@x.example' });
+      const res = await client(em).post('/contacts', { name: 'Second', email: 'taken@x.example' });
+      t.is(res.status, 400);
+      t.deepEqual(res.body, bodies[shape](owner.id, res.headers.get('x-request-id')!), shape);
+    });
+  }
+});
+
+test('duplicateEmail=merge: a create with a taken email answers 200 with the holder, the body applied to it; no second contact', async (t) => {
+  await withEmulator({ duplicateEmail: 'merge' }, async (em) => {
+    const owner = em.store.insert({ name: 'Owner', email: 'taken@x.example' });
+    const res = await client(em).post('/contacts', { name: 'Second', email: 'Taken@X.example', portal_role: 'admin' });
+    t.is(res.status, 200);
+    t.is(res.body.data.id, owner.id);
+    t.like(em.store.get(owner.id), { name: 'Second', email: 'taken@x.example', portal_role: 'admin' });
+    t.is(em.store.size, 1);
+  });
+});

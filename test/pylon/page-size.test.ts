@@ -1,5 +1,5 @@
 /**
- * smallerPageSize: only a 400 about the `limit` parameter itself steps the page size down; a 400 that merely holds the
+ * smallerPageSize: only a refusal (400, or 422 from a server that answers validation so) about the `limit` parameter itself steps the page size down; a 400 that merely holds the
  * word "limit" (a filter's own limit, a rate limit) is another error, surfaced as it is.
  */
 import test from 'ava';
@@ -31,7 +31,9 @@ test('a 400 that only mentions the word limit is not a refused page size', (t) =
   }
 });
 
-test('only a 400, and only above a page of one', (t) => {
-  t.is(smallerPageSize(refused('limit must be between 1 and 100', 422), 999), undefined);
+test('only a refusal (400, 409, 422: isRefusal), and only above a page of one', (t) => {
+  t.is(smallerPageSize(refused('limit must be between 1 and 100', 422), 999), 100, 'a server answering validation with 422');
+  t.is(smallerPageSize(refused('limit must be between 1 and 100', 500), 999), undefined);
+  t.is(smallerPageSize(refused('limit must be between 1 and 100', 404), 999), undefined);
   t.is(smallerPageSize(refused('limit must be between 1 and 100'), 1), undefined);
 });

@@ -22,8 +22,13 @@ export interface EmulatorArgv {
   retryAfterHeader: 'retry-after' | 'x-retry-after' | 'both';
   retryAfterFormat: 'seconds' | 'date' | 'past-date';
   remainingHeader: boolean;
-  duplicateEmail: 'reject' | 'reject-plain' | 'allow';
+  duplicateEmail: 'reject' | 'reject-plain' | 'allow' | 'merge';
   externalIdTaken: 'reject' | 'reject-plain' | 'per-label';
+  validationStatus: 400 | 422;
+  duplicateStatus: 400 | 409 | 422;
+  patchEmail: 'replace' | 'demote' | 'add';
+  contactExternalIds: boolean;
+  errorBody: 'pylon' | 'message' | 'nested';
   emailMatch: 'insensitive' | 'sensitive';
   matchSecondaryEmails: boolean;
   lastPageCursor: 'empty' | 'null' | 'absent';
@@ -82,6 +87,11 @@ export function emulatorOptionsFromArgv(argv: EmulatorArgv): EmulatorOptionsInpu
     remainingHeader: argv.remainingHeader,
     duplicateEmail: argv.duplicateEmail,
     externalIdTaken: argv.externalIdTaken,
+    validationStatus: argv.validationStatus,
+    duplicateStatus: argv.duplicateStatus,
+    patchEmail: argv.patchEmail,
+    contactExternalIds: argv.contactExternalIds,
+    errorBody: argv.errorBody,
     emailMatch: argv.emailMatch,
     matchSecondaryEmails: argv.matchSecondaryEmails,
     lastPageCursor: argv.lastPageCursor,
@@ -150,7 +160,12 @@ export const emulatorCommand: CommandModule<object, EmulatorArgv> = {
       .option('retry-after-format', { choices: ['seconds', 'date', 'past-date'] as const, default: 'seconds' as const, describe: "How Retry-After states the wait: seconds, an HTTP date that far ahead, or past-date (an HTTP date an hour ago, as a server whose clock is behind sends); X-Retry-After is always seconds" })
       .option('remaining-header', { type: 'boolean', default: true, describe: 'Send X-Rate-Limit-Remaining on limited endpoints' })
       .option('external-id-taken', { choices: ['reject', 'reject-plain', 'per-label'] as const, default: 'reject' as const, describe: 'A contact external id another contact holds: reject (400 + exists_id), reject-plain (400 without exists_id) or per-label (unique per label and id only; unknown: all offered)' })
-      .option('duplicate-email', { choices: ['reject', 'reject-plain', 'allow'] as const, default: 'reject' as const, describe: 'Create with an email already in use: reject (400 + exists_id), reject-plain (400 without exists_id) or allow (unknown: all offered)' })
+      .option('duplicate-email', { choices: ['reject', 'reject-plain', 'allow', 'merge'] as const, default: 'reject' as const, describe: 'Create with an email already in use: reject (400 + exists_id), reject-plain (400 without exists_id), allow (a second contact) or merge (200 with the existing contact, the body applied to it) (unknown: all offered)' })
+      .option('validation-status', { choices: [400, 422] as const, default: 400 as const, describe: 'Status of a validation refusal (bad field, bad JSON): 400 (the spec) or 422 (unknown: both offered)' })
+      .option('duplicate-status', { choices: [400, 409, 422] as const, default: 400 as const, describe: 'Status of a duplicate refusal (email, external id): 400 (the spec), 409 or 422 (unknown: all offered)' })
+      .option('patch-email', { choices: ['replace', 'demote', 'add'] as const, default: 'replace' as const, describe: "email on PATCH: replace the primary (the old one is gone), demote (the old primary stays as a secondary) or add (joins as a secondary; the primary stays) (unknown: all offered)" })
+      .option('contact-external-ids', { type: 'boolean', default: false, describe: 'GET, PATCH and DELETE /contacts/{id} also take a contact external id (a third-party client says Pylon does; the spec says by id only)' })
+      .option('error-body', { choices: ['pylon', 'message', 'nested'] as const, default: 'pylon' as const, describe: "Error bodies: pylon ({errors: [...], code, request_id}, the docs), message ({message, code, request_id}) or nested ({error: {message, code}, request_id}), as third-party clients read them" })
       .option('email-match', { choices: ['insensitive', 'sensitive'] as const, default: 'insensitive' as const, describe: 'Case rule of email search and duplicate checks' })
       .option('match-secondary-emails', { type: 'boolean', default: true, describe: 'Whether email filters and duplicate checks see secondary emails' })
       .option('last-page-cursor', { choices: ['empty', 'null', 'absent'] as const, default: 'empty' as const, describe: 'pagination.cursor on the last page: "", null or no key' })

@@ -8,7 +8,8 @@ import { dataBody, emptyBody, pageBody } from '../respond.js';
 import type { EmulatorContext, RequestInfo } from '../context.js';
 import { compileFilter, textMatcher } from '../search.js';
 import type { ContactStore } from '../store.js';
-import { parseContactWrite } from '../validate.js';
+import { parseContactWrite, type ContactChanges } from '../validate.js';
+import type { PatchEmailMode } from '../options.js';
 
 function notFound(): ApiError {
   return new ApiError(404, CODES.notFound, MSG.contactNotFound);
@@ -30,9 +31,16 @@ export function listContacts(app: EmulatorContext, req: RequestInfo): string {
   return pageBody(items, page.hasNext ? encodeCursor(page.next) : undefined, options, req.requestId);
 }
 
-export function getContact({ store }: EmulatorContext, req: RequestInfo): string {
-  if (!store.get(req.params.id)) throw notFound();
-  return one(store, req.params.id, req.requestId);
+/** The contact `/contacts/{id}` names: by its id, or with --contact-external-ids by an external id it holds. */
+function idOf({ store, options }: EmulatorContext, id: string): string {
+  if (store.get(id)) return id;
+  const holder = options.contactExternalIds ? store.findByExternalId(id) : undefined;
+  if (!holder) throw notFound();
+  return holder.id;
+}
+
+export function getContact(app: EmulatorContext, req: RequestInfo): string {
+  return one(app.store, idOf(app, req.params.id), req.requestId);
 }
 
 /**
@@ -120,6 +128,12 @@ export function createContact({ store, org, options }: EmulatorContext, req: Req
   }
   if (options.duplicateEmail !== 'allow' && changes.email !== undefined) {
     const holder = store.duplicateOf([changes.email]);
+    if (holder && options.duplicateEmail === 'merge') {
+      const { email: _email, ...rest } = changes;
+      store.update(holder.id, rest);
+      store.touch(holder.id, options.now());
+      return one(store, holder.id, req.requestId);
+    }
     if (holder) throw duplicate(holder.id, changes.email, options.duplicateEmail === 'reject-plain');
   }
   const contact = store.create(changes);
@@ -143,10 +157,20 @@ export function importContact(app: EmulatorContext, req: RequestInfo): string {
   return createContact({ ...app, options: { ...app.options, createEmail: 'required' } }, { ...req, body: kept });
 }
 
-export function patchContact({ store, org, options }: EmulatorContext, req: RequestInfo): string {
-  const id = req.params.id;
-  if (!store.get(id)) throw notFound();
-  const changes = parseContactWrite(req.body, org, 'patch', options);
+/** --patch-email demote/add: PATCH `email` as the list it leaves (replace: the model's own rule, contact-model.ts). */
+function patchEmailAs(mode: PatchEmailMode, base: Contact, changes: ContactChanges): ContactChanges {
+  const { email, ...rest } = changes;
+  if (mode === 'replace' || email === undefined || changes.emails !== undefined) return changes;
+  const current = base.emails ?? [];
+  const others = current.filter((e) => e.toLowerCase() !== email.toLowerCase());
+  if (mode === 'demote') return { ...rest, emails: [email, ...others] };
+  return { ...rest, emails: current.length === 0 ? [email] : others.length < current.length ? current : [...current, email] };
+}
+
+export function patchContact(app: EmulatorContext, req: RequestInfo): string {
+  const { store, org, options } = app;
+  const id = idOf(app, req.params.id);
+  const changes = patchEmailAs(options.patchEmail, store.get(id)!, parseContactWrite(req.body, org, 'patch', options));
   const emails = changes.emails ?? (changes.email === undefined ? [] : [changes.email]);
   if (options.duplicateEmail !== 'allow' && emails.length > 0) {
     const holder = store.duplicateOf(emails, id);
@@ -157,8 +181,8 @@ export function patchContact({ store, org, options }: EmulatorContext, req: Requ
   return one(store, id, req.requestId);
 }
 
-export function deleteContact({ store }: EmulatorContext, req: RequestInfo): string {
-  if (!store.delete(req.params.id)) throw notFound();
+export function deleteContact(app: EmulatorContext, req: RequestInfo): string {
+  if (!app.store.delete(idOf(app, req.params.id))) throw notFound();
   return emptyBody(req.requestId);
 }
 
