@@ -212,9 +212,10 @@ export async function updateWithClears(
   onSent?: () => void,
   memory?: ServerMemory,
   onNote?: (message: string) => void,
+  drop?: string,
 ): Promise<UpdateAnswer> {
   const answer = await patchWithClears(client, id, body, signal, onSent, memory, onNote);
-  return body.email === undefined || answer.res === undefined ? answer : { ...answer, ...(await makePrimary(client, id, body.email, answer.res, signal)) };
+  return body.email === undefined || answer.res === undefined ? answer : { ...answer, ...(await makePrimary(client, id, body.email, answer.res, signal, drop)) };
 }
 
 export interface UpdateAnswer {
@@ -232,11 +233,16 @@ export const sameEmail = (a: string | undefined, b: string) => a !== undefined &
  * row would be reported updated with its old primary kept. Seen in the answer, the documented `emails` list with
  * `is_primary` is sent: the row's email primary, the contact's other addresses kept but for the primary it replaces,
  * as a PATCH `email` that replaces does. Still not primary after that: the row fails, saying what the contact holds.
+ * `drop` (an undo row: the address the run set, which the contact did not hold before it): PATCH `email` may keep it
+ * as a secondary address (a server that demotes the replaced primary); the same `emails` list, without it, is sent.
  */
-async function makePrimary(client: PylonClient, id: string, email: string, res: ApiResult<Contact>, signal?: AbortSignal): Promise<Partial<UpdateAnswer>> {
-  if (sameEmail(res.data.email, email) || res.data.email === undefined) return {};
-  const replaced = res.data.email;
-  const others = (res.data.emails ?? []).filter((e) => !sameEmail(e, email) && !sameEmail(replaced, e));
+async function makePrimary(client: PylonClient, id: string, email: string, res: ApiResult<Contact>, signal?: AbortSignal, drop?: string): Promise<Partial<UpdateAnswer>> {
+  if (res.data.email === undefined) return {};
+  const primary = sameEmail(res.data.email, email);
+  const stale = drop !== undefined && !sameEmail(drop, email) && (res.data.emails ?? []).some((e) => sameEmail(e, drop));
+  if (primary && !stale) return {};
+  const replaced = primary ? undefined : res.data.email;
+  const others = (res.data.emails ?? []).filter((e) => !sameEmail(e, email) && !sameEmail(replaced, e) && !(stale && sameEmail(e, drop!)));
   const again = await client.updateContact(id, { emails: [{ email, is_primary: true }, ...others.map((e) => ({ email: e }))] }, { signal });
   if (sameEmail(again.data.email, email)) return { res: again };
   return {

@@ -257,7 +257,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         // A "" clear the server refuses or ignores: the rest is applied, the undo row leaves it out, the row says so.
         let answer: Awaited<ReturnType<typeof updateWithClears>>;
         try {
-          answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent);
+          // An undo row restoring an email drops the address the run set, should PATCH email keep it as a secondary one.
+          const setEmail = options.input ? entry.changes.find((c) => c.column === 'email' && c.from !== '')?.from : undefined;
+          answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent, undefined, undefined, setEmail);
         } catch (error) {
           // An undo row before each change: a PATCH sent and unanswered (Ctrl-C while the server stalls, a timeout) may have been applied.
           if (journaled && mayHaveChanged(error)) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, changes);

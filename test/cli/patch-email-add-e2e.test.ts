@@ -3,7 +3,7 @@
  * an address (pylon-api.md §10 q7; emulator --patch-email). Against a server that adds it, the row was reported
  * `updated` while the contact kept its old primary, and every re-run sent the same PATCH again. Under each
  * behaviour the row's email ends as the primary, the contact's other secondary address is kept, the undo file
- * puts the old primary back, a re-run changes nothing, and the other contact is untouched.
+ * puts the old primary back and no other address (the run's new one neither), a re-run changes nothing, and the other contact is untouched.
  */
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
@@ -40,7 +40,12 @@ for (const mode of ['replace', 'demote', 'add'] as const satisfies readonly Patc
     t.is(back.code, 0, back.stderr);
     const restored = emulator.store.get(ann.id)!;
     t.is(restored.email, 'ann.old@acme.example', 'the undo puts the old primary back');
-    t.true(restored.emails!.includes('ann.alt@acme.example'));
+    // Exactly the addresses it had: under demote the PATCH email back kept the run's address as a secondary one.
+    t.deepEqual(restored.emails, ['ann.old@acme.example', 'ann.alt@acme.example'], 'the undo restores the addresses exactly');
     t.deepEqual(emulator.store.get(bob.id), bobBefore);
+    const twice = await runCli(['update', undo, '--json', '-q', '--rate', FAST_RATE, '--no-undo', '--errors', join(dir, 'undo2.errors.csv')], { env, cwd: dir });
+    t.is(twice.code, 0, twice.stderr);
+    t.like(statsOf(twice), { updated: 0, unchanged: 1 }, 'the undo applied again changes nothing');
+    t.deepEqual(emulator.store.get(ann.id)!.emails, ['ann.old@acme.example', 'ann.alt@acme.example']);
   });
 }
