@@ -223,6 +223,11 @@ export interface UpdateAnswer {
   uncleared: UnclearedField[];
   /** The row's email is still not the contact's primary address after both ways of making it so: why (the row fails). */
   notPrimary?: string;
+  /**
+   * The follow-up PATCH `emails` failed otherwise than by a refusal (a 401, a timeout, a 5xx after retries): `res`
+   * (the first PATCH) was applied all the same. The caller writes the row's undo row, then throws this.
+   */
+  error?: unknown;
 }
 
 /** One address whatever its case, surrounding spaces or Unicode form (as diffContact compares them). */
@@ -243,7 +248,17 @@ async function makePrimary(client: PylonClient, id: string, email: string, res: 
   if (primary && !stale) return {};
   const replaced = primary ? undefined : res.data.email;
   const others = (res.data.emails ?? []).filter((e) => !sameEmail(e, email) && !sameEmail(replaced, e) && !(stale && sameEmail(e, drop!)));
-  const again = await client.updateContact(id, { emails: [{ email, is_primary: true }, ...others.map((e) => ({ email: e }))] }, { signal });
+  let again: ApiResult<Contact>;
+  try {
+    again = await client.updateContact(id, { emails: [{ email, is_primary: true }, ...others.map((e) => ({ email: e }))] }, { signal });
+  } catch (error) {
+    if (!isRefusal(error)) return { error };
+    // The address is the primary already (an undo row): only the address the run set stays on the contact.
+    if (primary) return {};
+    return {
+      notPrimary: `Pylon kept ${replaced} as the primary email: PATCH email added ${email} as a secondary address, and Pylon refused PATCH emails with ${email} marked primary (${error.status}: ${error.errors.join('; ') || error.message}). The row's other changes were applied; make ${email} the primary address in Pylon's UI`,
+    };
+  }
   if (sameEmail(again.data.email, email)) return { res: again };
   return {
     res: again,

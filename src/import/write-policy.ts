@@ -129,6 +129,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
     const uncleared = [...planned, ...answer.uncleared];
     const applied = uncleared.length === 0 ? changes : changes.filter((c) => !uncleared.some((u) => u.field === c.column));
     if (applied.length > 0) await ctx.undo?.write({ id, email: row.desired.email }, applied);
+    if (answer.error !== undefined) throw answer.error;
     const requestId = answer.res?.requestId;
     if (uncleared.length > 0) return { outcome: 'failed', id, requestId, issue: unclearedIssue(uncleared, applied.length > 0) };
     if (answer.notPrimary) return { outcome: 'failed', id, requestId, issue: { code: 'ROW_EMAIL_NOT_PRIMARY', field: 'email', message: answer.notPrimary } };

@@ -191,6 +191,11 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       if (email && diff.body.email === undefined && live.email !== undefined && !sameEmail(live.email, email.to)) {
         diff.body.email = email.to;
         diff.changes.push({ column: 'email', from: live.email, to: email.to });
+      } else if (options.input && email && diff.body.email === undefined && email.from !== '' && !sameEmail(live.email, email.from) && (live.emails ?? []).some((e) => sameEmail(e, email.from))) {
+        // The primary is back (or was never replaced: PATCH email added the run's address, and making it the primary
+        // failed), but the contact still holds the address the run set as a secondary one: sent to be dropped (makePrimary).
+        diff.body.email = email.to;
+        diff.changes.push({ column: 'email', from: email.from, to: email.to });
       }
       const drift: Drift[] = [];
       for (const change of entry.changes) {
@@ -268,6 +273,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         const { res, uncleared, notPrimary } = answer;
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
         if (applied.length > 0) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, applied);
+        if (answer.error !== undefined) throw answer.error;
         if (uncleared.length > 0 || left.length > 0) {
           const issues = [...(uncleared.length > 0 ? [unclearedIssue(uncleared, applied.length > 0)] : []), ...(left.length > 0 ? [leftAsItIs(left, applied.length > 0 ? 'restored' : 'none')] : [])];
           await fail(line, entry, { ...issues[0], message: issues.map((i) => i.message).join(' ') }, { requestId: res?.requestId });
