@@ -34,7 +34,15 @@ export interface OpenRunSpec<S extends ImportStats = ImportStats> {
   /** The results file (`withChanges`: the dry run's `_changes` column). */
   results?: { path: string; withChanges: boolean };
   /** The undo file: one row per changed contact with its previous values. */
-  undo?: { path: string; fieldColumns: readonly string[]; organizationId?: string; /** No file when no row was written. */ skipEmpty?: boolean };
+  undo?: {
+    path: string;
+    fieldColumns: readonly string[];
+    organizationId?: string;
+    /** No file when no row was written. */
+    skipEmpty?: boolean;
+    /** `fieldColumns` are the columns the run changes (apply): an `email` among them is recorded as a change (`_set.email`). */
+    changedColumns?: boolean;
+  };
   concurrency: number;
   onProgress?: (stats: S) => void;
   onNote?: (message: string) => void;
@@ -89,7 +97,7 @@ export async function openRun<S extends ImportStats>(spec: OpenRunSpec<S>): Prom
     // error report from the top); what is held back is written when the run closes or stops (Ctrl-C, a fatal error).
     errors = inLineOrder(await createErrorReport(spec.errors.path, spec.errors.header));
     results = spec.results ? inLineOrder(await createResultsReport(spec.results.path, spec.results.withChanges)) : undefined;
-    if (spec.undo) undo = await createUndoWriter(spec.undo.path, spec.undo.fieldColumns, spec.undo.organizationId, { skipEmpty: spec.undo.skipEmpty });
+    if (spec.undo) undo = await createUndoWriter(spec.undo.path, spec.undo.fieldColumns, spec.undo.organizationId, { skipEmpty: spec.undo.skipEmpty, changedColumns: spec.undo.changedColumns });
     let lastProgress = 0;
     const ledger = createLedger({
       stats,

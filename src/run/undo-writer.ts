@@ -18,9 +18,12 @@ export interface UndoWriter {
   discard(): Promise<void>;
 }
 
-/** `skipEmpty`: a run that changed no contact leaves no undo file (only a header would be in it). */
-export async function createUndoWriter(path: string, fieldColumns: readonly string[], organizationId?: string, options: { skipEmpty?: boolean } = {}): Promise<UndoWriter> {
-  const columns = undoColumns(fieldColumns, organizationId);
+/**
+ * `skipEmpty`: a run that changed no contact leaves no undo file (only a header would be in it). `changedColumns`:
+ * `fieldColumns` are the columns the run changes, found by id (apply), so an `email` among them is a change.
+ */
+export async function createUndoWriter(path: string, fieldColumns: readonly string[], organizationId?: string, options: { skipEmpty?: boolean; changedColumns?: boolean } = {}): Promise<UndoWriter> {
+  const columns = undoColumns(fieldColumns, organizationId, options.changedColumns);
   const file: CsvFile<string[]> = await openCsvFile<string[]>(path, columns, (cells) => cells, { keepPartialOnFailure: true, skipEmpty: options.skipEmpty });
   let externalIdsAdded = 0;
   return {

@@ -143,7 +143,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       errors: { path: options.errorsPath, header: options.input?.header ?? header },
       ...(options.resultsPath ? { results: { path: options.resultsPath, withChanges: false } } : {}),
       // A run that changes no contact (a plan applied a second time) leaves no undo file: it would hold only a header.
-      ...(options.undoPath && writes ? { undo: { path: options.undoPath, fieldColumns, organizationId: options.organizationId, skipEmpty: true } } : {}),
+      ...(options.undoPath && writes ? { undo: { path: options.undoPath, fieldColumns, organizationId: options.organizationId, skipEmpty: true, changedColumns: true } } : {}),
       concurrency: options.connection.concurrency,
       onProgress: hooks.onProgress,
       onNote: note,
