@@ -8,7 +8,7 @@ import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.j
 import { DEFAULT_EXTERNAL_ID_LABEL, emailKey, externalIdKey, heldExternalIdKey, secondaryKeysOf, type KeyedRow } from './lookup-key.js';
 import type { Contact } from '../pylon/types.js';
 import { externalIdConflict } from './identity.js';
-import { unclearedIssue, type ServerMemory } from './clears.js';
+import { sameEmail, unclearedIssue, type ServerMemory } from './clears.js';
 import { planRow, type FieldChange, type Plan, type PlanContext } from './plan.js';
 import { rowCodeOfApiError, rowFieldOfApiError, rowMessageOfApiError, sentColumns, type RowIssue } from './desired.js';
 import type { Pool } from '../run/pool.js';
@@ -437,6 +437,14 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       if (!sent.changes) return ledger.record(ref, 'created', { id: existing.id });
       if (sent.id === existing.id) {
         await parts.undo?.write({ id: sent.id, email }, sent.changes);
+        // Its PATCH email landed as a secondary address (a server that adds it), and the run stopped before the PATCH
+        // emails making it the primary (clears.ts makePrimary): sent now, with no change of its own to undo.
+        const to = sent.changes.find((c) => c.column === 'email')?.to;
+        if (to && !parts.dryRun && existing.email !== undefined && !sameEmail(existing.email, to)) {
+          await pool.whenReady();
+          void pool.run(() => write(row, { action: 'update', id: existing.id, body: { email: to }, changes: [] }));
+          return;
+        }
         return ledger.record(ref, 'updated', { id: sent.id });
       }
     }
