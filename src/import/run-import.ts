@@ -184,10 +184,10 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       beforeLookup: () => waitForEarlierWrites(clears, signal, note),
     });
     stats.lookupStrategy = lookup.strategy;
-    const duplicates =
-      options.onDuplicate === 'first'
-        ? createDuplicateTracker(stats.estimatedRows, lookup.heldKeys)
-        : await scanDuplicates(openSource(), columns, options.onDuplicate, stats.estimatedRows, lookup.heldKeys);
+    const scanned = options.onDuplicate === 'first' ? undefined : await scanDuplicates(openSource(), columns, options.onDuplicate, stats.estimatedRows, lookup.heldKeys);
+    // The pre-scan read every row: progress counts against their number, not the estimate from the file's start.
+    if (scanned) stats.estimatedRows = scanned.rows;
+    const duplicates = scanned ?? createDuplicateTracker(stats.estimatedRows, lookup.heldKeys);
 
     const accountIds = new Map<string, string | null>();
     const planContext = { mode: options.mode, customFields, accountIdForExternalId: (ext: string) => accountIds.get(ext) ?? undefined, clears };
