@@ -137,6 +137,8 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       }
       // A plain file's external ids take --external-id-label where the file names no label (a migration's rows carry theirs).
       if (options.externalIdLabel && resolved.indexOf.external_id !== undefined) resolved.defaultExternalIdLabel = options.externalIdLabel;
+      // A migration's checks name the source column a field is copied from (`Email`), as the file spells it, not the map's output (`email`).
+      for (const column of resolved.columns) column.header = compiled?.sourceColumns[column.header] ?? column.header;
       return resolved;
     });
     // An update whose only column is the one that finds each contact (email, or id) has nothing to

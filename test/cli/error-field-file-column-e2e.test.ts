@@ -50,6 +50,8 @@ test('a HubSpot export through a copy of the preset: each later check names the 
     ['7', 'ROW_API_REJECTED', 'Seats'],
     ['8', 'ROW_INVALID_EMAIL', 'Email'],
   ]);
+  // The pre-check's message names the export's column too.
+  t.regex(readCsv(errors).at(-1)!._error_message!, /in column Email$/);
   // Every field named is a column of the file.
   const header = readFileSync(input, 'utf8').split('\n')[0]!.split(',');
   for (const [, , field] of fieldsOf(errors)) t.true(header.includes(field!), field);
