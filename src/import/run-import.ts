@@ -109,7 +109,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     checkSetFields(Object.keys(options.set), customFieldList);
     // One pass gives the header and then the rows (a duplicate pre-scan or a --create-accounts scan, when asked for, are the only others).
     // It is opened before the migration is decided: the migration reads the header through it, and its transform, if any, applies when the rows are read.
-    /** The rows pass's transform: its source columns name a failed row's `_error_field`. */
+    /** The rows pass's transform: its source columns name the columns a failed row's checks name. */
     let compiled: CompiledTransform | undefined;
     const rowSource = input.rows((sourceHeader) => (migration?.active ? (compiled = migration.transform!(sourceHeader)) : undefined));
     migration = await prepareMigration(options, { input, pass: rowSource }, client, {
@@ -216,7 +216,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       accountRows.set(id, entry);
     };
     // A failed row's `_error_field` names the file's column, whichever check failed it (the later ones know the field only).
-    const fileColumnOf = fileColumnNamer(columns, reportHeader, compiled?.sourceColumns);
+    const fileColumnOf = fileColumnNamer(columns, reportHeader);
     const inFileTerms = (issue: RowIssue): RowIssue => (issue.field === undefined ? issue : { ...issue, field: fileColumnOf(issue.field) });
     const dispatchLedger: OutcomeLedger = {
       ...ledger,

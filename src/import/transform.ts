@@ -359,7 +359,7 @@ export interface CompiledTransform {
   columnsRead: ReadonlySet<number>;
   /** Columns the map names as optional that the file does not have (left out of every row). */
   columnsAbsent: readonly string[];
-  /** The source column each field copied from one column is read from (`email` → `Email`), for the error report's `_error_field`. */
+  /** The source column each field copied from one column is read from (`email` → `Email`): what the checks name, as the file spells it. */
   sourceColumns: Readonly<Record<string, string>>;
   apply(cells: readonly string[]): TransformedRow;
   /** Whether a record is a report's footer line (the map's `footer`), not a row. */
