@@ -360,3 +360,21 @@ export function parseMapping(value: unknown, source: string): ColumnMapping {
   }
   return mapping;
 }
+
+/**
+ * The error report's `_error_field` for an issue: the file's column as written, since the user fixes the file. A
+ * field already named by the file's header is kept; a canonical one (`email`, `account_id`, `custom.seats`) becomes
+ * the header of the planned column it was read from (in a migration, run-import has set those headers to the source
+ * columns the fields are copied from: `Email`, `Company ID`). A field whose value comes from no one column (a name
+ * joined from two, an account found by --account-match) keeps its canonical name.
+ */
+export function fileColumnNamer(plan: ColumnPlan, fileHeader: readonly string[]): (field: string | undefined) => string | undefined {
+  const headers = new Set(fileHeader);
+  return (field) => {
+    if (field === undefined || headers.has(field)) return field;
+    const column = plan.columns.find(({ target }) =>
+      target.kind === 'standard' ? target.column === field : target.kind === 'custom' && `${CUSTOM_PREFIX}${target.slug}` === field,
+    );
+    return column?.header ?? field;
+  };
+}

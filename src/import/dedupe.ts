@@ -64,6 +64,8 @@ export interface DuplicateSummary {
 export interface ScannedDuplicates extends DuplicateIndex {
   readonly policy: DuplicatePolicy;
   readonly summary: DuplicateSummary;
+  /** The rows the pre-scan read (every one, failed ones too): the rows pass reads as many. */
+  readonly rows: number;
 }
 
 
@@ -105,7 +107,9 @@ export async function scanDuplicates(
   const index = new LineIndex(true, expectedKeys, route);
   const held = new LineIndex(false, 0);
   let rowsWithKey = 0;
+  let rows = 0;
   for await (const item of source) {
+    rows++;
     if (item.error) continue;
     for (const { key } of duplicateKeysOfCells(item.cells, plan)) {
       index.add(key, item.line);
@@ -124,6 +128,7 @@ export async function scanDuplicates(
   const scanned: ScannedDuplicates = {
     policy,
     summary,
+    rows,
     // The pre-pass decided every line already: deciding records nothing.
     peek: (line, key) => scanned.decide(line, key),
     decide(line, key) {

@@ -5,7 +5,9 @@ import { connect, noteLongWaits } from '../pylon/connect.js';
 import { ENDPOINTS, type EndpointKey } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { checkWritable } from '../output/output-file.js';
-import { checkSetFields, missingHeaderHint, resolveColumns } from './columns.js';
+import { checkSetFields, fileColumnNamer, missingHeaderHint, resolveColumns } from './columns.js';
+import type { CompiledTransform } from './transform.js';
+import type { RowIssue } from './desired.js';
 import { createDuplicateTracker, scanDuplicates } from './dedupe.js';
 import { createRowPreparer, reportColumnsOf } from './prepare-row.js';
 import { createDispatcher, type ChunkRow } from './dispatch.js';
@@ -107,7 +109,9 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     checkSetFields(Object.keys(options.set), customFieldList);
     // One pass gives the header and then the rows (a duplicate pre-scan or a --create-accounts scan, when asked for, are the only others).
     // It is opened before the migration is decided: the migration reads the header through it, and its transform, if any, applies when the rows are read.
-    const rowSource = input.rows((sourceHeader) => (migration?.active ? migration.transform!(sourceHeader) : undefined));
+    /** The rows pass's transform: its source columns name the columns a failed row's checks name. */
+    let compiled: CompiledTransform | undefined;
+    const rowSource = input.rows((sourceHeader) => (migration?.active ? (compiled = migration.transform!(sourceHeader)) : undefined));
     migration = await prepareMigration(options, { input, pass: rowSource }, client, {
       signal,
       onNote: note,
@@ -133,6 +137,8 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       }
       // A plain file's external ids take --external-id-label where the file names no label (a migration's rows carry theirs).
       if (options.externalIdLabel && resolved.indexOf.external_id !== undefined) resolved.defaultExternalIdLabel = options.externalIdLabel;
+      // A migration's checks name the source column a field is copied from (`Email`), as the file spells it, not the map's output (`email`).
+      for (const column of resolved.columns) column.header = compiled?.sourceColumns[column.header] ?? column.header;
       return resolved;
     });
     // An update whose only column is the one that finds each contact (email, or id) has nothing to
@@ -180,10 +186,10 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       beforeLookup: () => waitForEarlierWrites(clears, signal, note),
     });
     stats.lookupStrategy = lookup.strategy;
-    const duplicates =
-      options.onDuplicate === 'first'
-        ? createDuplicateTracker(stats.estimatedRows, lookup.heldKeys)
-        : await scanDuplicates(openSource(), columns, options.onDuplicate, stats.estimatedRows, lookup.heldKeys);
+    const scanned = options.onDuplicate === 'first' ? undefined : await scanDuplicates(openSource(), columns, options.onDuplicate, stats.estimatedRows, lookup.heldKeys);
+    // The pre-scan read every row: progress counts against their number, not the estimate from the file's start.
+    if (scanned) stats.estimatedRows = scanned.rows;
+    const duplicates = scanned ?? createDuplicateTracker(stats.estimatedRows, lookup.heldKeys);
 
     const accountIds = new Map<string, string | null>();
     const planContext = { mode: options.mode, customFields, accountIdForExternalId: (ext: string) => accountIds.get(ext) ?? undefined, clears };
@@ -209,10 +215,13 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
       else entry.linked++;
       accountRows.set(id, entry);
     };
+    // A failed row's `_error_field` names the file's column, whichever check failed it (the later ones know the field only).
+    const fileColumnOf = fileColumnNamer(columns, reportHeader);
+    const inFileTerms = (issue: RowIssue): RowIssue => (issue.field === undefined ? issue : { ...issue, field: fileColumnOf(issue.field) });
     const dispatchLedger: OutcomeLedger = {
       ...ledger,
       record: (row, outcome, detail) => (tally(row, outcome === 'failed'), ledger.record(row, outcome, detail)),
-      fail: (row, issue, detail) => (tally(row, true), ledger.fail(row, issue, detail)),
+      fail: (row, issue, detail) => (tally(row, true), ledger.fail(row, inFileTerms(issue), detail)),
       replay: (row, previous) => ledger.replay(row, previous),
       notProcessed: (rows) => ledger.notProcessed(rows),
       close: (o) => ledger.close(o),
@@ -272,7 +281,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
         stats.filtered = (stats.filtered ?? 0) + 1;
         await settle(() => ledger.record(prepared.row, 'skipped', { message: prepared.message }));
       }
-      else if (prepared.kind === 'fail') await settle(() => ledger.fail(prepared.row, prepared.issue));
+      else if (prepared.kind === 'fail') await settle(() => ledger.fail(prepared.row, inFileTerms(prepared.issue)));
       else {
         chunk.push(prepared.row);
         if (prepared.row.key) chunkKeys++;

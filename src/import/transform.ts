@@ -359,6 +359,8 @@ export interface CompiledTransform {
   columnsRead: ReadonlySet<number>;
   /** Columns the map names as optional that the file does not have (left out of every row). */
   columnsAbsent: readonly string[];
+  /** The source column each field copied from one column is read from (`email` → `Email`): what the checks name, as the file spells it. */
+  sourceColumns: Readonly<Record<string, string>>;
   apply(cells: readonly string[]): TransformedRow;
   /** Whether a record is a report's footer line (the map's `footer`), not a row. */
   isFooter(cells: readonly string[]): boolean;
@@ -472,6 +474,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
   type Step = (cells: readonly string[], out: string[], notes: string[], dropped: { n: number }) => RowIssue | undefined;
   const steps: Step[] = [];
   const header: string[] = [];
+  const sourceColumns: Record<string, string> = {};
   const fields = { ...map.fields };
   const externalColumn = options.externalIdColumn ?? map.externalId?.column;
   const externalLabel = options.externalIdLabel ?? map.externalId?.label ?? map.source ?? 'import';
@@ -542,6 +545,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
         const i = find(spec.from, key);
         const column = sourceHeader[i]!;
         sourceColumn = column;
+        sourceColumns[target] = column;
         read = (cells) => {
           const v = (cells[i] ?? '').trim();
           if (v === '') return spec.fallback !== undefined ? [spec.fallback] : [];
@@ -684,6 +688,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
     header,
     columnsRead,
     columnsAbsent: [...new Set(columnsAbsent)],
+    sourceColumns,
     isFooter(cells) {
       if (footer.length === 0) return false;
       const values = cells.map((c) => c.trim()).filter((c) => c !== '');

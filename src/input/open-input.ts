@@ -70,8 +70,9 @@ export async function openInput(input: string, read: InputReadOptions = {}, stdi
     spooledHash = hash.digest('hex');
   }
   const sheets = createWorkbookMemo();
-  const xlsx = resolveFormatSafely(path, read.format) === 'xlsx';
-  const estimate = xlsx ? 0 : estimateRows(path);
+  const format = resolveFormatSafely(path, read.format);
+  const xlsx = format === 'xlsx';
+  const estimate = xlsx ? 0 : estimateRows(path, format === 'json');
   const passes = new Set<InputSource>();
   return {
     path,
@@ -116,7 +117,6 @@ function readOnce(path: string): boolean {
   return stat.isFIFO() || stat.isCharacterDevice() || stat.isSocket();
 }
 
-/** Rows in the file, estimated from the size and the first 64 KiB. */
 /** The input's format, or undefined for a --format the reader reports itself. */
 function resolveFormatSafely(path: string, format: string | undefined): string | undefined {
   try {
@@ -126,12 +126,18 @@ function resolveFormatSafely(path: string, format: string | undefined): string |
   }
 }
 
-function estimateRows(path: string): number {
+/**
+ * Rows in the file (the header not counted), from the size and the first 64 KiB: exact when those are the whole
+ * file (its records counted as the readers count them: a quoted line break inside a record, blank lines, a BOM and
+ * CRLF line ends do not count; a JSON array's elements), else the records of that start scaled to the size.
+ */
+function estimateRows(path: string, json: boolean): number {
   let size = statSync(path).size;
   const fd = openSync(path, 'r');
   try {
     let buffer = Buffer.alloc(Math.min(size, 65536));
     let read = readSync(fd, buffer, 0, buffer.length, 0);
+    let whole = read >= size;
     if (read >= 18 && isGzip(buffer)) {
       // gzip: the text's size is in the last 4 bytes (mod 2^32); its start inflates without the rest.
       const trailer = Buffer.alloc(4);
@@ -143,12 +149,59 @@ function estimateRows(path: string): number {
         return 0; // unreadable: the reader reports it
       }
       read = buffer.length;
+      // The whole archive inflated is the whole text (its trailer's size is mod 2^32).
+      if (whole) size = read;
+      whole = read >= size;
     }
-    let lines = 0;
-    for (let i = 0; i < read; i++) if (buffer[i] === 10) lines++;
     if (read === 0) return 0;
-    return Math.max(1, Math.round((size / read) * Math.max(lines, 1)));
+    const text = sampleText(buffer.subarray(0, read));
+    const records = json ? jsonRecords(text, whole) : csvRecords(text, whole) - 1;
+    if (whole) return Math.max(0, records);
+    return Math.max(1, Math.round((size / read) * Math.max(records, 1)));
   } finally {
     closeSync(fd);
   }
+}
+
+/** The sample as text: UTF-16 by its BOM, else byte for byte (line breaks, quotes and brackets are ASCII in UTF-8 and single-byte encodings alike). */
+function sampleText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2)).swap16().toString('utf16le');
+  return bytes.subarray(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0).toString('latin1');
+}
+
+/** Records of CSV text that hold a value (blank ones, `,,,` included, are skipped as the reader skips them); a quote never closed counts by lines. */
+function csvRecords(text: string, whole: boolean): number {
+  let records = 0;
+  let quoted = false;
+  let value = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) quoted = !quoted;
+    else if (c === 10 /* \n */ && !quoted) {
+      if (value) records++;
+      value = false;
+    } else if (!value && c > 32 && c !== 44 /* , */ && c !== 59 /* ; */ && c !== 124 /* | */) value = true;
+  }
+  if (!whole) return records;
+  // A quote left open at the end (a stray one, which the reader cuts at its line's end): its lines, not its records.
+  if (quoted) return text.split('\n').filter((line) => !/^[\s,;|"]*$/.test(line)).length;
+  return value ? records + 1 : records;
+}
+
+/** Records of JSON text: an array's elements (when the sample is the whole file), else NDJSON's non-blank lines. */
+function jsonRecords(text: string, whole: boolean): number {
+  const start = text.replace(/^[\s\ufeff\u00ef\u00bb\u00bf]+/, '');
+  if (start.startsWith('[')) {
+    if (whole) {
+      try {
+        const parsed: unknown = JSON.parse(Buffer.from(text, 'latin1').toString('utf8').replace(/^\ufeff/, ''));
+        if (Array.isArray(parsed)) return parsed.length;
+      } catch {
+        // the reader reports it
+      }
+    }
+    return text.split('\n').length;
+  }
+  return text.split('\n').filter((line) => line.trim() !== '').length;
 }

@@ -167,28 +167,39 @@ export function checkJournal(path: string, key: JournalKey, resume: boolean): vo
 
 /**
  * A run without --resume never starts beside the journal of an unfinished one (it would be forgotten). When that run
- * stopped with creates whose answer never came (a 401 or a kill while they were out), the refusal says that only
- * --resume looks them up before sending them again: a new run would create again any it cannot find.
+ * stopped with writes whose answer never came (a 401 or a kill while they were out), the refusal says what only
+ * --resume does with them: it looks the creates up before sending them again (a new run would create again what it
+ * cannot find), and it checks the contacts of the PATCHes, counting a change made as updated with its undo row, rebuilt
+ * from the journal when the run died before writing it (a new run finds those contacts already changed, counts them
+ * unchanged and leaves them out of its undo file: deleting the journal could lose the only record of their old values).
  */
 export function refuseUnfinished(path: string, mode: string): void {
   if (!existsSync(path)) return;
-  const lost = unansweredCreates(path);
-  const shown = lost.slice(0, 10).join(', ') + (lost.length > 10 ? ', …' : '');
-  const creates = lost.length === 0 ? '' : ` It stopped with ${lost.length === 1 ? 'a create' : `${lost.length} creates`} sent and never answered (line${lost.length === 1 ? '' : 's'} ${shown}): only --resume finds out whether ${lost.length === 1 ? 'it was' : 'they were'} made before sending ${lost.length === 1 ? 'it' : 'them'} again; a new run creates again any contact it does not find (one whose row has no email or external id, always).`;
+  const { creates: lost, patches } = unansweredWrites(path);
+  const lines = (list: readonly number[]) => `line${list.length === 1 ? '' : 's'} ${list.slice(0, 10).join(', ')}${list.length > 10 ? ', …' : ''}`;
+  const creates = lost.length === 0 ? '' : ` It stopped with ${lost.length === 1 ? 'a create' : `${lost.length} creates`} sent and never answered (${lines(lost)}): only --resume finds out whether ${lost.length === 1 ? 'it was' : 'they were'} made before sending ${lost.length === 1 ? 'it' : 'them'} again; a new run creates again any contact it does not find (one whose row has no email or external id, always).`;
+  const one = patches.length === 1;
+  const changes =
+    patches.length === 0
+      ? ''
+      : ` It stopped with ${one ? 'a change (PATCH)' : `${patches.length} changes (PATCHes)`} sent and never answered (${lines(patches)}), which may have been made: only --resume checks ${one ? 'its contact' : 'their contacts'} and counts a change made as updated, with its undo row (rebuilt from this journal, which alone holds the old values when the run was killed before the answer); a new run finds such a contact already changed, counts it unchanged and leaves it out of its undo file.`;
+  const safeToDelete = lost.length === 0 && patches.length === 0;
   throw mismatch(
-    `An interrupted run of this ${mode === 'apply' ? 'plan' : 'input'} left its journal at ${path}.${creates} Use --resume (the same command) to finish it${lost.length === 0 ? `, or delete ${path} to start a new run (the interrupted run's changes stay as they are)` : ''}.`,
+    `An interrupted run of this ${mode === 'apply' ? 'plan' : 'input'} left its journal at ${path}.${creates}${changes} Use --resume (the same command) to finish it${safeToDelete ? `, or delete ${path} to start a new run (the interrupted run's changes stay as they are)` : ''}.`,
   );
 }
 
-/** The lines of the journal's creates that went out without an outcome (a PATCH's `sent` entry names its contact). Empty when it cannot be read. */
-function unansweredCreates(path: string): number[] {
+/** The lines of the journal's creates and PATCHes (a PATCH's `sent` entry names its contact) that went out without an outcome. Empty when it cannot be read. */
+function unansweredWrites(path: string): { creates: number[]; patches: number[] } {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
     const { sentBefore } = scanJournal(fd);
-    return [...sentBefore.keys()].filter((line) => sentBefore.get(line)?.id === undefined).sort((a, b) => a - b);
+    const lines = [...sentBefore.keys()].sort((a, b) => a - b);
+    const isCreate = (line: number) => sentBefore.get(line)?.id === undefined;
+    return { creates: lines.filter(isCreate), patches: lines.filter((line) => !isCreate(line)) };
   } catch {
-    return [];
+    return { creates: [], patches: [] };
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

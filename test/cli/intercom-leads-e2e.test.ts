@@ -14,7 +14,7 @@ test('an Intercom lead that shares a user\'s email: the preset fails it (ROW_EXT
   const preset = await runCli(['import', input, '--from', 'intercom', '--rate', FAST_RATE, '--errors', join(dir, 'e.csv'), '--journal', join(dir, 'j.jsonl'), '--json'], { env: envFor(emulator) });
   t.is(preset.code, 3, preset.stderr);
   const errors = readFileSync(join(dir, 'e.csv'), 'utf8');
-  t.regex(errors, /ROW_EXTERNAL_ID_MISSING,external_id,"No external id \(intercom\) in this row: .*import such rows with --mode create and a copy of the preset without ""externalId""/);
+  t.regex(errors, /ROW_EXTERNAL_ID_MISSING,User ID,"No external id \(intercom\) in this row: .*import such rows with --mode create and a copy of the preset without ""externalId""/);
   t.notRegex(errors, /or import such rows with a map without "externalId"/);
 
   // What docs/migrate.md says to do with leads.

@@ -5,6 +5,7 @@
  * a line ends with one at that last count (the throttle had swallowed it).
  */
 import { writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -90,4 +91,45 @@ test('runImport of an XLSX: every progress report has the sheet\'s row count as 
   t.is(stats.created, 600);
   t.true(calls.length > 0);
   t.deepEqual(calls.filter((c) => c.estimatedRows !== 600), [], 'the sheet\'s 600 rows from the first report on');
+});
+
+/** 25 contacts written in the odd ways files come: every progress report's total is the 25 rows, from the first report on (it was 26, the line count, header included). */
+const ODD_FILES: ReadonlyArray<[string, string, (rows: string[][]) => string | Buffer]> = [
+  ['plain', 'contacts.csv', (rows) => rows.map((r) => r.join(',')).join('\n') + '\n'],
+  ['CRLF line ends, a BOM and blank lines at the end', 'contacts.csv', (rows) => '\ufeff' + rows.map((r) => r.join(',')).join('\r\n') + '\r\n\r\n,,\r\n'],
+  ['line breaks inside quoted cells', 'contacts.csv', (rows) => rows.map((r, i) => (i === 0 ? r.join(',') : `"${r[0]}\nsecond line\r\nthird","${r[1]}"`)).join('\n')],
+  ['no line end after the last row', 'contacts.csv', (rows) => rows.map((r) => r.join(',')).join('\n')],
+  ['gzip', 'contacts.csv.gz', (rows) => gzipSync(rows.map((r) => r.join(',')).join('\n') + '\n\n')],
+  ['a pretty-printed JSON array', 'contacts.json', (rows) => JSON.stringify(rows.slice(1).map(([name, email]) => ({ name, email })), null, 2)],
+  ['NDJSON with a blank line at the end', 'contacts.ndjson', (rows) => rows.slice(1).map(([name, email]) => JSON.stringify({ name, email })).join('\n') + '\n\n'],
+];
+for (const [what, name, write] of ODD_FILES) {
+  test(`runImport of a 25-row file (${what}): every progress report's total is 25`, async (t) => {
+    const emulator = await startEmulator(t);
+    const input = join(tempDir(t), name);
+    writeFileSync(input, write([['name', 'email'], ...Array.from({ length: 25 }, (_, i) => [`Person ${i}`, `odd${i}@rows.example`])]));
+    const calls: Array<{ done: number; estimatedRows: number }> = [];
+    const stats = await runImport(resolveImportOptions({ input, baseUrl: emulator.url, token: TOKEN, env: {}, rate: FAST_RATE }), {
+      onProgress: (s) => calls.push({ done: done(s), estimatedRows: s.estimatedRows }),
+    });
+    t.like(stats, { total: 25, created: 25, failed: 0 });
+    t.true(calls.length > 0);
+    t.deepEqual(calls.filter((c) => c.estimatedRows !== 25), [], 'the 25 rows from the first report on');
+    t.deepEqual([...emulator.store.all()].map((c) => c.email).sort(), Array.from({ length: 25 }, (_, i) => `odd${i}@rows.example`).sort());
+  });
+}
+
+test('runImport --on-duplicate last of a file past the 64 KiB the estimate reads: its pre-scan read every row, and every progress report counts against them', async (t) => {
+  const emulator = await startEmulator(t);
+  const input = join(tempDir(t), 'contacts.csv');
+  // 1,500 rows of about 90 bytes, each name holding a quoted line break: 3,001 lines, 1,500 rows.
+  const rows = Array.from({ length: 1_500 }, (_, i) => `"Person ${i}\n${'x'.repeat(60)}",big${i}@rows.example`);
+  writeFileSync(input, `name,email\n${rows.join('\n')}\n`);
+  const calls: Array<{ done: number; estimatedRows: number }> = [];
+  const stats = await runImport(resolveImportOptions({ input, baseUrl: emulator.url, token: TOKEN, env: {}, rate: FAST_RATE, dryRun: true, onDuplicate: 'last' }), {
+    onProgress: (s) => calls.push({ done: done(s), estimatedRows: s.estimatedRows }),
+  });
+  t.like(stats, { total: 1_500, created: 1_500 });
+  t.true(calls.length > 0);
+  t.deepEqual(calls.filter((c) => c.estimatedRows !== 1_500), [], 'the 1,500 rows from the first report on');
 });
