@@ -120,7 +120,8 @@ export function printImportSummary(stats: ImportStats, ctx: CliContext, options:
     else lines.push(`  error report: ${stats.errorsPath}`);
   }
   if (stats.resultsPath) lines.push(`  results: ${stats.resultsPath}${short}`);
-  if (stats.undoPath && !dry && stats.updated > 0) lines.push(undoLine(stats, stats.undoPath));
+  // Also with no contact counted updated: a PATCH left unanswered by a stop may have been applied, and its undo row is in the file.
+  if (stats.undoPath && !dry && (stats.updated > 0 || existsSync(stats.undoPath))) lines.push(undoLine(stats, stats.undoPath));
   else if (options.noUndoNeeded && !dry && !stats.undoPath && stats.updated === 0) lines.push('  undo file: none written, since no contact was changed (there is nothing to undo)');
   if (options.createdApart && !dry && stats.created > 0) {
     // An undo file restores changed fields and never deletes: the created contacts are listed apart, if at all.

@@ -66,3 +66,28 @@ for (const command of ['import', 'update', 'apply'] as const) {
     t.deepEqual(still, [], 'the undo file restored every contact the run changed');
   });
 }
+
+for (const command of ['import', 'update'] as const) {
+  test(`${command}: Ctrl-C with the only PATCH unanswered: the summary names the undo file that holds its row (no contact counted updated)`, async (t) => {
+    const emulator = await startEmulator(t);
+    seedContacts(emulator.store, 2);
+    const dir = tempDir(t);
+    const input = join(dir, 'one.csv');
+    const undo = join(dir, 'one.undo.csv');
+    const contact = [...emulator.store.all()][0]!;
+    const proxy = await stallProxy(t, emulator, (method) => method === 'PATCH');
+    const env = envFor(proxy);
+    if (command === 'import') writeFileSync(input, `id,name\n${contact.id},Renamed\n`);
+    else writeFileSync(input, `email\n${contact.email}\n`);
+    const args = command === 'import' ? ['import', input, '--undo', undo] : ['update', input, '--set', 'name=Renamed', '--undo', undo];
+    const run = spawnCli([...args, ...FAST, '--timeout', '1500'], { env });
+    await Promise.race([proxy.reached, run.result]);
+    run.child.kill('SIGINT');
+    const stopped = await run.result;
+    t.is(stopped.code, 130, stopped.stderr);
+    t.regex(stopped.stderr, /created 0, updated 0/);
+    t.true(existsSync(undo), 'the unanswered PATCH has its undo row');
+    t.true(stopped.stderr.includes(`undo file: ${undo}`), stopped.stderr);
+    proxy.release();
+  });
+}
