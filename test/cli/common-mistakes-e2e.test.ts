@@ -2,7 +2,7 @@
  * A newcomer's usual slips, each refused with one sentence that says what to do next, a documented exit
  * code, no stack trace, and nothing sent to Pylon: a mistyped input or plan file, an input in a folder that does
  * not exist (named as the input, not as the undo file beside it), a semicolon CSV read with
- * `--delimiter ,`, a `--set portal_role=` that is no portal role, a wrong token against the emulator, an export into a folder not made yet, and a `--to`
+ * `--delimiter ,`, a `--set portal_role=` that is no portal role, a `--set email=` with `--where` (one address for every selected contact), a wrong token against the emulator, an export into a folder not made yet, and a `--to`
  * database nothing listens on.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -36,6 +36,7 @@ test('each common mistake gets the fix in its message, a usage exit code, and no
     [['import', 'semi.csv', '--delimiter', ','], /"name;email"\. The first line holds one cell only, with ; between its names: the file is probably delimited by ;, so pass --delimiter ';'\./],
     [['update', 'contacts.csv', '--set', 'portal_role=superadmin'], /Invalid option `--set`: expected portal_role set to no_access, member or admin \(a custom role: portal_role_id=<its id>; --lenient sends another value as written\), got "portal_role=superadmin"/],
     [['update', '--where', 'email~@example.com', '--set', 'portal_role=owner', '--dry-run'], /Invalid option `--set`: expected portal_role set to no_access, member or admin .*got "portal_role=owner"/],
+    [['update', '--where', 'email~@example.com', '--set', 'email=one@example.com', '--dry-run'], /--set email cannot go with --where: every selected contact would get the same address, which only one contact can hold\. To change addresses, list them in a file \(id,email: one row per contact\)/],
     [['export', 'exports/today/contacts.csv'], /Cannot write exports\/today\/contacts\.csv \(the output file\): its folder does not exist\. Nothing was sent to Pylon; create the folder \(mkdir -p exports\/today\), or name a file in a folder that exists\./],
   ];
   for (const [args, message] of cases) {

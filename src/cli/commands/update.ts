@@ -144,6 +144,10 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     if (argv.where && Object.keys(set).length === 0) {
       throw new ConfigError('CONFIG_INVALID_OPTION', '--where selects contacts; say what to change with --set field=value (e.g. --set portal_role=member).', { option: '--set' });
     }
+    // The selection's own email column finds each contact: one address for every selected contact cannot be set (an address is one contact's).
+    if (argv.where && Object.keys(set).some((key) => key.toLowerCase() === 'email' || key.toLowerCase() === 'emails')) {
+      throw new ConfigError('CONFIG_INVALID_OPTION', `--set ${Object.keys(set).find((key) => /^emails?$/i.test(key))} cannot go with --where: every selected contact would get the same address, which only one contact can hold. To change addresses, list them in a file (id,email: one row per contact) and run pylon-contacts update <file> --dry-run.`, { option: '--set' });
+    }
     const where = argv.where === undefined ? undefined : parseFilterExpression(argv.where);
     if (argv.maxChanges !== undefined && (!Number.isInteger(argv.maxChanges) || argv.maxChanges < 0)) {
       throw invalidOption('--max-changes', 'a whole number of contacts, 0 or more', argv.maxChanges);
