@@ -6,19 +6,9 @@
  * database nothing listens on.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
-import { envFor, runCli, startEmulator, tempDir, writes } from '../helpers/cli.js';
-
-/** A loopback port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { closedPort, envFor, runCli, startEmulator, tempDir, writes } from '../helpers/cli.js';
 
 test('each common mistake gets the fix in its message, a usage exit code, and no write to Pylon', async (t) => {
   const emulator = await startEmulator(t);

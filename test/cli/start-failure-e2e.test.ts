@@ -5,14 +5,13 @@
  * the library's runImport / runUpdate resolve with `stats.fatal` instead of throwing.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { resolveImportOptions } from '../../src/import/options.js';
 import { runImport } from '../../src/import/run-import.js';
 import { runUpdate } from '../../src/update/run-update.js';
 import { createPylonClient } from '../../src/pylon/client.js';
-import { FAST_RATE, TOKEN, contactsCsv, envFor, runCli, startEmulator, statsOf, tempDir, writes } from '../helpers/cli.js';
+import { FAST_RATE, TOKEN, closedPort, contactsCsv, envFor, runCli, startEmulator, statsOf, tempDir, writes } from '../helpers/cli.js';
 
 const WRONG = 'tok-SECRET-wrong-start-0001';
 
@@ -20,15 +19,6 @@ function input(t: ExecutionContext, csv: string): string {
   const path = join(tempDir(t), 'contacts.csv');
   writeFileSync(path, csv);
   return path;
-}
-
-async function closedPort(): Promise<number> {
-  return new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 test('import, import --dry-run and update with --json print the stats with fatal.code when the token is wrong', async (t) => {

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -284,4 +284,13 @@ export function statsOf<T = import('../../src/import/run-import.js').ImportStats
 /** stderr without the last line a run-level error ends with (`pylon-contacts: error <CODE> (exit <n>; …)`), for tests that compare the message itself. */
 export function withoutCodeLine(stderr: string): string {
   return stderr.replace(/^pylon-contacts: error [A-Z_]+ \(exit \d+; see docs\/errors\.md\)\n$/m, '');
+}
+
+/** A loopback port nothing listens on: bound, then closed (a connection to it is refused at once). */
+export async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

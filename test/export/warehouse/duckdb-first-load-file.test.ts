@@ -5,12 +5,11 @@
  * by the same failures. Real CLI child processes, real DuckDB files.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionContext } from 'ava';
 import test from 'ava';
-import { FAST_RATE, TOKEN, envFor, runCli, spawnCli, startEmulator, tempDir, type CliResult } from '../../helpers/cli.js';
+import { FAST_RATE, TOKEN, closedPort, envFor, runCli, spawnCli, startEmulator, tempDir, type CliResult } from '../../helpers/cli.js';
 import { createFaultProxy } from '../fault-proxy.js';
 import type { Emulator } from '../../../src/emulator/index.js';
 
@@ -28,15 +27,6 @@ async function stoppedLoad(t: ExecutionContext, emulator: Emulator, db: string, 
   if (stop === 'sigint') run.child.kill('SIGINT');
   else await proxy.close();
   return run.result;
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const files = (db: string) => [db, `${db}.wal`].filter((path) => existsSync(path));
