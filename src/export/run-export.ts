@@ -37,7 +37,7 @@ import { CopyTextDigest } from './load/copy-digest.js';
 import { stateGzipCopy } from './load/common.js';
 import { columnsKey, createStateWriter, loadBaseline, loadStateFile, stateRowHash, writeDeleted, type Baseline, type StateOwner, type StateWriter } from './delta.js';
 import { idKey } from './id-index.js';
-import { hasLoneSurrogateEscape, nulAsStored } from './lone-surrogate.js';
+import { hasLoneSurrogateEscape, LONE_SURROGATE_ESCAPES, nulAsStored } from './lone-surrogate.js';
 import { lockJournal } from '../run/journal-lock.js';
 import { ROW_HASH, rowHasher, type RowHashKind } from './row-hash.js';
 import { ListTracker, type ListCheck } from './list-check.js';
@@ -881,9 +881,6 @@ async function nextChunk(pages: AsyncGenerator<ApiPage<Contact>>, input: PagesIn
   const next = await pages.next();
   return next.done ? undefined : encodePage(next.value, input);
 }
-
-/** Each lone surrogate's escape in a JSON line (lone-surrogate.ts), with the backslashes before it. */
-const LONE_SURROGATE_ESCAPES = new RegExp(`(?<!\\\\)((?:\\\\\\\\)*)\\\\ud[89a-f][0-9a-f]{2}`, 'g');
 
 /**
  * A typed JSON line as the values digest hashes it, the text as stored: each lone surrogate as U+FFFD (UTF-8 cannot hold the half, so

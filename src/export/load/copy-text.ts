@@ -5,7 +5,7 @@
  * are schema.ts's canonical texts, as in the JSON lines.
  */
 import { formatDate, formatDecimal, formatTimestamp, type ColumnKind, type TypedColumn, type TypedRow } from '../schema.js';
-import { hasLoneSurrogateEscape, nulAsStored } from '../lone-surrogate.js';
+import { hasLoneSurrogateEscape, LONE_SURROGATE_ESCAPES, nulAsStored } from '../lone-surrogate.js';
 
 /**
  * What COPY's text format escapes: the backslash, and the tab, newline and carriage return that separate fields and rows; and
@@ -40,9 +40,6 @@ function arrayLiteral(list: readonly string[]): string {
   }
   return escapeCopy(text + '}');
 }
-
-/** Each lone surrogate's escape in JSON text (lone-surrogate.ts), with the backslashes before it and its hex. */
-const LONE_SURROGATE_ESCAPES = /(?<!\\)((?:\\\\)*)\\u(d[89a-f][0-9a-f]{2})/g;
 
 /**
  * An id list (jsonb) as JSON text. PostgreSQL's jsonb refuses a lone surrogate's `\ud800` escape (the whole COPY failed), so the
