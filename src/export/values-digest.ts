@@ -40,7 +40,8 @@ export class ValuesDigest {
   readonly #words = new Float64Array(8);
   #sinceCarry = 0;
 
-  add(line: string): void {
+  /** Adds one row: its typed JSON line, as text or as UTF-8 bytes (the same digest). */
+  add(line: string | Uint8Array): void {
     // The digest as a 'binary' (latin1) string, one char per byte: measured cheaper per call than a Buffer or hex.
     const digest = hash('sha256', line, 'binary');
     const words = this.#words;

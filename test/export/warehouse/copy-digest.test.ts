@@ -1,5 +1,5 @@
 import test from 'ava';
-import { CopyTextDigest, copyLinesToJson } from '../../../src/export/load/copy-digest.js';
+import { CopyTextDigest, copyBytesToJson } from '../../../src/export/load/copy-digest.js';
 import { copyRows, KIND_CODES } from '../../../src/export/load/copy-text.js';
 import { jsonLineKeys, typedJsonLine, type TypedColumn, type TypedRow } from '../../../src/export/schema.js';
 import { ValuesDigest } from '../../../src/export/values-digest.js';
@@ -30,6 +30,7 @@ const STRINGS = [
   'carriage\rreturn',
   'quote " and \\" both',
   'control \u0001\u001f and \u007f',
+  'bell \b form \f vertical \v escape \u001b',
   'Zoë Ångström',
   '名前',
   'emoji 😀 pair',
@@ -66,8 +67,20 @@ test('each COPY line turns back into the typed JSON line of its row, whatever it
   const rows = rowsOf(STRINGS);
   const text = copyRows(COLUMNS)(rows, rows.map((_, i) => i.toString(16).padStart(16, '0')));
   const lines: string[] = [];
-  copyLinesToJson(kinds, keys, text, (line) => lines.push(line));
+  // A small buffer to start with: it grows for the long lines.
+  copyBytesToJson(kinds, keys.map((key) => Buffer.from(key)), Buffer.from(text), { buffer: new Uint8Array(8) }, (line) => lines.push(Buffer.from(line).toString('utf8')));
   t.deepEqual(lines, rows.map((row) => typedJsonLine(COLUMNS, row)));
+});
+
+test('a line short of a value stops with an error instead of running on (copyRows never writes one)', (t) => {
+  const rows = rowsOf(['a', 'b']);
+  const text = copyRows(COLUMNS)(rows, rows.map(() => '0123456789abcdef'));
+  // The last line cut inside its values: no tab ends them.
+  const cut = Buffer.from(text.slice(0, text.lastIndexOf('\n', text.length - 2) + 6));
+  const lines: string[] = [];
+  const error = t.throws(() => copyBytesToJson(kinds, keys.map((key) => Buffer.from(key)), cut, { buffer: new Uint8Array(8) }, (line) => lines.push(Buffer.from(line).toString('utf8'))));
+  t.regex(error!.message, /line without 10 values/);
+  t.is(lines.length, rows.length - 1, 'the whole lines before it were read');
 });
 
 function digests(rows: readonly TypedRow[], options: ConstructorParameters<typeof CopyTextDigest>[2], pageSize = 7) {
