@@ -432,7 +432,9 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     if (heldElsewhere) row = { ...row, heldExternalId: heldElsewhere };
     // A write an interrupted earlier run sent without recording its answer.
     const sent = journal?.sentBefore.get(row.line);
-    if (sent && existing && (plan.action === 'unchanged' || plan.action === 'skip')) {
+    // Left to send after a PATCH that landed: at most the row's email, which the server added as a secondary address.
+    const onlyEmailLeft = plan.action === 'update' && plan.changes.every((c) => c.column === 'email' && sent?.changes?.some((s) => s.column === 'email' && sameEmail(c.to, s.to)));
+    if (sent && existing && (plan.action === 'unchanged' || plan.action === 'skip' || onlyEmailLeft)) {
       // It landed: a create made this contact; a PATCH changed it, from the values the journal kept.
       if (!sent.changes) return ledger.record(ref, 'created', { id: existing.id });
       if (sent.id === existing.id) {
