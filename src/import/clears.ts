@@ -224,6 +224,11 @@ export interface UpdateAnswer {
   /** The row's email is still not the contact's primary address after both ways of making it so: why (the row fails). */
   notPrimary?: string;
   /**
+   * An undo row's primary is back, but Pylon refused the PATCH `emails` dropping the address the run set (`drop`),
+   * which the contact still holds as a secondary one: why, with the refusal's status and request id (the row fails).
+   */
+  notDropped?: { message: string; status?: number; requestId?: string };
+  /**
    * The follow-up PATCH `emails` failed otherwise than by a refusal (a 401, a timeout, a 5xx after retries): `res`
    * (the first PATCH) was applied all the same. The caller writes the row's undo row, then throws this.
    */
@@ -253,8 +258,16 @@ async function makePrimary(client: PylonClient, id: string, email: string, res: 
     again = await client.updateContact(id, { emails: [{ email, is_primary: true }, ...others.map((e) => ({ email: e }))] }, { signal });
   } catch (error) {
     if (!isRefusal(error)) return { error };
-    // The address is the primary already (an undo row): only the address the run set stays on the contact.
-    if (primary) return {};
+    // The address is the primary already (an undo row), but the contact still holds the address the run set.
+    if (primary) {
+      return {
+        notDropped: {
+          message: `${email} is the primary email again, but the contact still holds ${drop} (the address the run set) as a secondary address: Pylon refused PATCH emails without it (${error.status}: ${error.errors.join('; ') || error.message}). The row's other values were restored; remove ${drop} from the contact in Pylon's UI, or run this undo file again`,
+          status: error.status,
+          requestId: error.requestId,
+        },
+      };
+    }
     return {
       notPrimary: `Pylon kept ${replaced} as the primary email: PATCH email added ${email} as a secondary address, and Pylon refused PATCH emails with ${email} marked primary (${error.status}: ${error.errors.join('; ') || error.message}). The row's other changes were applied; make ${email} the primary address in Pylon's UI`,
     };

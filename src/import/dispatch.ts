@@ -432,14 +432,19 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     if (heldElsewhere) row = { ...row, heldExternalId: heldElsewhere };
     // A write an interrupted earlier run sent without recording its answer.
     const sent = journal?.sentBefore.get(row.line);
-    if (sent && existing && (plan.action === 'unchanged' || plan.action === 'skip')) {
+    // The email a PATCH that landed set: its change, or the row's when the entry is an earlier --resume's follow-up
+    // PATCH emails (below: journaled with no change of its own), itself killed unanswered.
+    const sentEmail = sent?.changes ? (sent.changes.find((c) => c.column === 'email')?.to ?? (sent.changes.length === 0 ? (email ?? undefined) : undefined)) : undefined;
+    // Left to send after a PATCH that landed: at most the row's email, which the server added as a secondary address.
+    const onlyEmailLeft = plan.action === 'update' && sentEmail !== undefined && plan.changes.every((c) => c.column === 'email' && sameEmail(sentEmail, c.to));
+    if (sent && existing && (plan.action === 'unchanged' || plan.action === 'skip' || onlyEmailLeft)) {
       // It landed: a create made this contact; a PATCH changed it, from the values the journal kept.
       if (!sent.changes) return ledger.record(ref, 'created', { id: existing.id });
       if (sent.id === existing.id) {
         await parts.undo?.write({ id: sent.id, email }, sent.changes);
         // Its PATCH email landed as a secondary address (a server that adds it), and the run stopped before the PATCH
         // emails making it the primary (clears.ts makePrimary): sent now, with no change of its own to undo.
-        const to = sent.changes.find((c) => c.column === 'email')?.to;
+        const to = sentEmail;
         if (to && !parts.dryRun && existing.email !== undefined && !sameEmail(existing.email, to)) {
           await pool.whenReady();
           void pool.run(() => write(row, { action: 'update', id: existing.id, body: { email: to }, changes: [] }));

@@ -133,8 +133,11 @@ export function diffContact(
     note('name', existing.name, desired.name);
   }
   // A row matched through one of the contact's addresses leaves its addresses
-  // alone: sending `email` would make a secondary address the primary one.
-  const addresses = [existing.email ?? '', ...(existing.emails ?? [])].map((e) => e.normalize('NFC').toLowerCase());
+  // alone: sending `email` would make a secondary address the primary one. A row
+  // naming its contact by id or external id gives it its primary address: one the
+  // contact holds as a secondary address only (a PATCH email that added it) is sent.
+  const named = Boolean(desired.id) || (desired.external_id !== undefined && (existing.external_ids ?? []).some((e) => e.external_id === desired.external_id && e.label === (desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL)));
+  const addresses = [existing.email ?? '', ...(named ? [] : (existing.emails ?? []))].map((e) => e.normalize('NFC').toLowerCase());
   if (typeof desired.email === 'string' && !addresses.includes(desired.email.toLowerCase())) {
     body.email = desired.email;
     note('email', existing.email, desired.email);

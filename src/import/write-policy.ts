@@ -206,6 +206,9 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
 
   /** A planned update, checked first against a fresh read of its contact when asked (rereadBeforePatch). */
   const reread = async (row: PendingRow, plan: WritePlan & { action: 'update' }): Promise<WriteResult> => {
+    // A --resume's follow-up of a PATCH email that landed as a secondary address (dispatch.ts): no change of its own to
+    // check (its undo row is written from the journal); what it sends is the address that PATCH set.
+    if (plan.changes.length === 0) return update(row, plan.id, plan.body, [], plan.uncleared);
     let live;
     try {
       live = await client.getContact(plan.id, { signal });

@@ -1,7 +1,8 @@
 import { closeSync, existsSync, openSync, readSync, rmSync, statSync, writeSync, fsyncSync, fstatSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { lockJournal } from './journal-lock.js';
-import { journalUnwritable, outputWriteError } from '../output/output-file.js';
+import { deadPartials, journalUnwritable, outputWriteError } from '../output/output-file.js';
+import { readRunMeta } from './run-state.js';
 import { TOOL_VERSION } from '../update/target.js';
 import type { FieldChange } from '../import/plan.js';
 
@@ -185,8 +186,22 @@ export function refuseUnfinished(path: string, mode: string): void {
       : ` It stopped with ${one ? 'a change (PATCH)' : `${patches.length} changes (PATCHes)`} sent and never answered (${lines(patches)}), which may have been made: only --resume checks ${one ? 'its contact' : 'their contacts'} and counts a change made as updated, with its undo row (rebuilt from this journal, which alone holds the old values when the run was killed before the answer); a new run finds such a contact already changed, counts it unchanged and leaves it out of its undo file.`;
   const safeToDelete = lost.length === 0 && patches.length === 0;
   throw mismatch(
-    `An interrupted run of this ${mode === 'apply' ? 'plan' : 'input'} left its journal at ${path}.${creates}${changes} Use --resume (the same command) to finish it${safeToDelete ? `, or delete ${path} to start a new run (the interrupted run's changes stay as they are)` : ''}.`,
+    `An interrupted run of this ${mode === 'apply' ? 'plan' : 'input'} left its journal at ${path}.${creates}${changes} Use --resume (the same command) to finish it${safeToDelete ? `, or delete ${path} to start a new run (the interrupted run's changes stay as they are)` : ''}.${undoFileOf(path, patches.length > 0)}`,
   );
+}
+
+/**
+ * Where the interrupted run's undo rows are (the undo path kept beside its journal): its undo file, or the `.partial`
+ * a kill left in its place, which --resume finishes and publishes under the file's name. `sent`: PATCHes went out
+ * unanswered, whose rows --resume writes (rebuilt from the journal) when neither is on disk yet.
+ */
+function undoFileOf(journalPath: string, sent: boolean): string {
+  const undo = readRunMeta(journalPath)?.undoPath;
+  if (!undo) return '';
+  const partial = deadPartials(undo).find((p) => p.endsWith('.partial'));
+  if (partial) return ` Its undo file is not complete: the run was killed writing it, and its rows are in ${partial}; --resume finishes it and publishes it as ${undo}.`;
+  if (existsSync(undo)) return ` Its undo file is ${undo}.`;
+  return sent ? ` --resume writes their undo rows to ${undo}.` : '';
 }
 
 /** The lines of the journal's creates and PATCHes (a PATCH's `sent` entry names its contact) that went out without an outcome. Empty when it cannot be read. */

@@ -270,7 +270,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           if (journaled && mayHaveChanged(error)) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, changes);
           throw error;
         }
-        const { res, uncleared, notPrimary } = answer;
+        const { res, uncleared, notPrimary, notDropped } = answer;
         const applied = changes.filter((c) => !uncleared.some((u) => u.field === c.column));
         if (applied.length > 0) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, applied);
         if (answer.error !== undefined) throw answer.error;
@@ -278,6 +278,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           const issues = [...(uncleared.length > 0 ? [unclearedIssue(uncleared, applied.length > 0)] : []), ...(left.length > 0 ? [leftAsItIs(left, applied.length > 0 ? 'restored' : 'none')] : [])];
           await fail(line, entry, { ...issues[0], message: issues.map((i) => i.message).join(' ') }, { requestId: res?.requestId });
         } else if (notPrimary) await fail(line, entry, { code: 'ROW_EMAIL_NOT_PRIMARY', field: 'email', message: notPrimary }, { requestId: res?.requestId });
+        else if (notDropped) await fail(line, entry, { code: 'ROW_API_REJECTED', field: 'email', message: notDropped.message }, { status: notDropped.status, requestId: notDropped.requestId });
         else await record(line, entry, 'updated', { requestId: res?.requestId });
       } catch (error) {
         if (control.judge(error) === 'stop') {
