@@ -512,8 +512,18 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
       return;
     }
     const what = `${column.source === column.name ? `column ${column.name}` : `field ${column.source} (column ${column.name})`}: the table's type is ${have}${tableKind ? ` (${typeLabel(tableKind)})` : ''}, the export's is ${want} (${typeLabel(column.kind)})`;
-    if (column.name === 'id' || tableKind === undefined) {
-      problems.push(column.name === 'id' ? `column id is ${have}, the export's is ${want}` : `${what}, a type this tool does not write`);
+    if (column.name === 'id') {
+      problems.push(`column id is ${have}, the export's is ${want}`);
+      return;
+    }
+    if (tableKind === undefined) {
+      // A type this tool never writes: changed by hand (INTEGER, TIMESTAMP without a zone, varchar(255)). Converted back in place, its values cast; the load then compares the column by value (mergeComparedColumns), so each row whose cast value differs from Pylon's is rewritten.
+      if (!allowSchemaChange) {
+        problems.push(`${what}, a type this tool does not write (changed by hand?); pass --allow-schema-change to convert the column back to ${want} (its values cast, then compared with Pylon's and rewritten where they differ), or change it back yourself`);
+        return;
+      }
+      plan.alterations.push({ kind: 'widen', column: column.name, type: types.ddl(column.kind, column), from: have });
+      plan.changes.push(`converted ${column.name} (${column.source}) from ${have}, a type this tool does not write, back to ${typeLabel(column.kind)}`);
       return;
     }
     if (widens(column.kind, tableKind)) {
