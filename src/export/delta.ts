@@ -150,7 +150,7 @@ async function* readState(path: string, check: { option: string; sha256?: string
     if (error instanceof ConfigError) throw error;
     throw stateError(option, path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  if (lineNo === 0) throw stateError(option, path, 'is empty');
+  if (lineNo === 0) throw stateError(option, path, 'is empty (a run replaces it whole, so something else emptied it); delete it to start again with a full export');
   if (format >= 2) {
     const expected = `end ${entries} ${digest.digest('hex')}`;
     if (trailer !== expected) throw stateError(option, path, 'is truncated or was changed since it was written (its end line does not match); delete it to start again with a full export');
@@ -207,7 +207,7 @@ export interface StateOwner {
 }
 
 /** Reads `--state PATH` (or a table's state staged at PATH, named `label`): undefined on the first run (no file yet); a ConfigError (exit 2) for someone else's, corrupt or newer state. */
-export async function loadStateFile(path: string, owner: StateOwner, label?: string, options: { checkHost?: boolean } = {}): Promise<Baseline | undefined> {
+export async function loadStateFile(path: string, owner: StateOwner, label?: string, options: { checkHost?: boolean; withTable?: boolean } = {}): Promise<Baseline | undefined> {
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw stateError('--state', path, `cannot be read (${error.code ?? String(error)})`);
@@ -221,11 +221,11 @@ export async function loadStateFile(path: string, owner: StateOwner, label?: str
   const index = new IdIndex({ expected: Math.max(1, Math.round(info.size / 40)) });
   let entries = 0;
   for await (const entry of read()) {
-    if (entries === 0) checkOwner(path, meta, owner, options.checkHost ?? true);
+    if (entries === 0) checkOwner(path, meta, owner, options.checkHost ?? true, options.withTable ?? false);
     entries += 1;
     index.add(entry.key, entry.hash);
   }
-  if (entries === 0) checkOwner(path, meta, owner, options.checkHost ?? true);
+  if (entries === 0) checkOwner(path, meta, owner, options.checkHost ?? true, options.withTable ?? false);
   await pipeline(createReadStream(path), sha);
   return baselineOf(label ?? path, '--state', { runId: meta!.runId, startedAt: meta!.startedAt, columns: meta!.columns, schema: meta!.schema, rowHash: meta!.rowHash ?? 'sha256', state: { path, sha256: sha.read() as string, entries, rowHash: meta!.rowHash ?? 'sha256' } }, read, index);
 }
@@ -244,12 +244,26 @@ export function stateRowHash(bytes: Uint8Array): RowHashKind | undefined {
   }
 }
 
-function checkOwner(path: string, meta: StateMeta | undefined, owner: StateOwner, checkHost: boolean): void {
+/** `withTable`: the run loads a table (`--to`), whose kept state becomes the baseline when the --state file is gone (same organisation, columns and filter; any host). */
+function checkOwner(path: string, meta: StateMeta | undefined, owner: StateOwner, checkHost: boolean, withTable: boolean): void {
   if (!meta) throw stateError('--state', path, 'is a --since state (format 1), not a --state file; give its manifest to --since, or use a new --state path');
   const start = 'belongs to another run';
-  if (checkHost && meta.host !== owner.host) throw stateError('--state', path, `${start}: it holds contacts from ${meta.host}, this run reads ${owner.host}`);
+  const sameOrganization = meta.organization && owner.organization && meta.organization.id === owner.organization.id;
+  if (checkHost && meta.host !== owner.host) {
+    // The same organisation at another address (a proxy, another spelling of the host, a new region) is still this pipeline's: say how to go on from here.
+    const moveAside = sameOrganization
+      ? `, or, as both are the organisation ${owner.organization!.name} (reached another way: a proxy, another name for the host), move the state file aside: ${
+          withTable ? 'the next run then takes the state kept in the table as its baseline, so its change log holds only the changes, and writes a new state file' : 'the next run is then a full export (its change log lists every contact as an insert)'
+        }`
+      : '';
+    throw stateError('--state', path, `${start}: it holds contacts from ${meta.host}, this run reads ${owner.host}; run with the address that wrote it (--base-url or PYLON_BASE_URL)${moveAside}`);
+  }
   if (meta.organization && owner.organization && meta.organization.id !== owner.organization.id) {
-    throw stateError('--state', path, `${start}: it holds contacts of the organisation ${meta.organization.name} (${meta.organization.id}), the token belongs to ${owner.organization.name} (${owner.organization.id})`);
+    throw stateError(
+      '--state',
+      path,
+      `${start}: it holds contacts of the organisation ${meta.organization.name} (${meta.organization.id}), the token belongs to ${owner.organization.name} (${owner.organization.id}); use a token of ${meta.organization.name}, or give ${owner.organization.name}'s contacts a --state file${withTable ? ' and table' : ''} of their own`,
+    );
   }
   if (JSON.stringify(meta.columnsOption) !== JSON.stringify(owner.columnsOption)) {
     const say = (c: string[] | null) => (c ? `--columns ${c.join(',')}` : 'every column');

@@ -296,7 +296,7 @@ async function openRun(options: ExportOptions, client: PylonClient, hooks: RunEx
     // Before the baseline is read: a load another run commits after this is one this run's delta does not know of (checked at the merge).
     const lastCommitted = options.to && connection ? await lastCommittedLoad(options.to, connection) : undefined;
     // Read before the columns are named: a field keeps the column the table, the state or the last manifest gave it (typedColumns).
-    const stateBaseline = options.stateFile ? await loadStateFile(options.statePath!, owner!) : undefined;
+    const stateBaseline = options.stateFile ? await loadStateFile(options.statePath!, owner!, undefined, { withTable: options.to !== undefined }) : undefined;
     const typed = typedColumns(columns, await previousNames(options, stateBaseline ?? sinceBaseline, connection));
     const schema = schemaRecord(typed);
     stats.schemaHash = schema.hash;
@@ -389,7 +389,7 @@ async function tableState(loader: TableLoader, owner: StateOwner): Promise<Basel
   const label = `the state kept in ${loader.display} (table _pylon_state)`;
   try {
     // The table is the pipeline's: the organisation, --columns and --filter must match; the API host may differ (a proxy, a new region).
-    const baseline = await loadStateFile(path, owner, label, { checkHost: false });
+    const baseline = await loadStateFile(path, owner, label, { checkHost: false, withTable: true });
     // Not a path: the manifest names the table and the run whose load kept the state (delta.since).
     return baseline && { ...baseline, table: { table: loader.display, runId: baseline.runId ?? null } };
   } catch (error) {

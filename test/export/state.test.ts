@@ -112,9 +112,9 @@ test('--state refuses a state that is not this run’s: another host, organisati
       t.deepEqual(await readdir(dir), files, `${what}: nothing published`);
     };
 
-    await refuse({ baseUrl: emulator.url }, /belongs to another run: it holds contacts from 127\.0\.0\.1:\d+, this run reads 127\.0\.0\.1:\d+/, 'another host');
+    await refuse({ baseUrl: emulator.url }, /belongs to another run: it holds contacts from 127\.0\.0\.1:\d+, this run reads 127\.0\.0\.1:\d+; run with the address that wrote it \(--base-url or PYLON_BASE_URL\), or, as both are the organisation Emulated Org \(reached another way: a proxy, another name for the host\), move the state file aside: the next run is then a full export/, 'another host: the way out is named');
     gateway.upstream = other.url;
-    await refuse({}, new RegExp(`organisation ${DEFAULT_ME.name} \\(${DEFAULT_ME.id}\\), the token belongs to Other Org \\(org-other\\)`), 'another organisation');
+    await refuse({}, new RegExp(`organisation ${DEFAULT_ME.name} \\(${DEFAULT_ME.id}\\), the token belongs to Other Org \\(org-other\\); use a token of ${DEFAULT_ME.name}, or give Other Org's contacts a --state file of their own$`), 'another organisation: the way out is named');
     gateway.upstream = emulator.url;
     await refuse({ columns: 'id,email' }, /written with every column, this run asks for --columns id,email/, 'another column set');
 
@@ -127,6 +127,8 @@ test('--state refuses a state that is not this run’s: another host, organisati
     await writeFile(state, good.replace('pylon-contacts-state 3', 'pylon-contacts-state 4'));
     await refuse({}, /newer version of pylon-contacts \(state format 4/, 'a newer format');
     t.is(await readFile(state, 'utf8'), good.replace('pylon-contacts-state 3', 'pylon-contacts-state 4'), 'the state file is left as it was');
+    await writeFile(state, '');
+    await refuse({}, /is empty \(a run replaces it whole, so something else emptied it\); delete it to start again with a full export/, 'an empty file');
     await writeFile(state, good.replace('"rowHash":"xxh64"', '"rowHash":"blake9"'));
     await refuse({}, /names a record hash this version does not know \("blake9"\)/, 'an unknown record hash');
   });

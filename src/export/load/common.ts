@@ -512,8 +512,18 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
       return;
     }
     const what = `${column.source === column.name ? `column ${column.name}` : `field ${column.source} (column ${column.name})`}: the table's type is ${have}${tableKind ? ` (${typeLabel(tableKind)})` : ''}, the export's is ${want} (${typeLabel(column.kind)})`;
-    if (column.name === 'id' || tableKind === undefined) {
-      problems.push(column.name === 'id' ? `column id is ${have}, the export's is ${want}` : `${what}, a type this tool does not write`);
+    if (column.name === 'id') {
+      problems.push(`column id is ${have}, the export's is ${want}`);
+      return;
+    }
+    if (tableKind === undefined) {
+      // A type this tool never writes: changed by hand (INTEGER, TIMESTAMP without a zone, varchar(255)). Converted back in place, its values cast; the load then compares the column by value (mergeComparedColumns), so each row whose cast value differs from Pylon's is rewritten.
+      if (!allowSchemaChange) {
+        problems.push(`${what}, a type this tool does not write (changed by hand?); pass --allow-schema-change to convert the column back to ${want} (its values cast, then compared with Pylon's and rewritten where they differ), or change it back yourself`);
+        return;
+      }
+      plan.alterations.push({ kind: 'widen', column: column.name, type: types.ddl(column.kind, column), from: have });
+      plan.changes.push(`converted ${column.name} (${column.source}) from ${have}, a type this tool does not write, back to ${typeLabel(column.kind)}`);
       return;
     }
     if (widens(column.kind, tableKind)) {
@@ -626,8 +636,16 @@ function comparedColumns(columns: readonly TypedColumn[], input: MergeInput, pla
 /** A merge as the loader runs it: `prepare` first, then each step (its count reported), then `cleanup`. */
 export interface MergeSql {
   prepare: string[];
-  /** Rewrites the changed rows; its count is `updated`. Absent: nothing to update (a new table). */
+  /** Rewrites the changed rows; its count is `updated` (unless `updatedCount`). Absent: nothing to update (a new table). */
   update?: string;
+  /** A query (`n`) giving `updated` when `update`'s own count is rows of the table, which may be more than the staged rows they stand for (ids a table holds twice). */
+  updatedCount?: string;
+  /**
+   * Statements (run after the merge) that replace every live row of an id the table holds more than once by its staged row:
+   * a row inserted by hand with an id the table had (DuckDB's table has no key to refuse it). Run only when the table has
+   * more live rows than the merge can account for; the count of its last statement (the inserts) is added to `updated`.
+   */
+  dedupe?: string[];
   /** Inserts the new rows; with `insertRewrites`, the changed rows that `update` deleted too (its count less `updated` is `inserted`). */
   insert: string;
   insertRewrites?: boolean;
@@ -667,13 +685,22 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
   const mine = (op: string) => `rowid IN (SELECT trid FROM ${diff} WHERE op = '${op}')`;
   const remove = input.hardDelete ? `DELETE FROM ${t} WHERE ${mine('d')}` : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE ${mine('d')}`;
   const cleanup = [`DROP TABLE ${diff}`, 'RESET threads'];
+  // A table row per changed id, unless the table holds an id twice (inserted by hand): both rows are rewritten, one contact updated.
+  const updatedCount = `SELECT count(DISTINCT srid) AS n FROM ${diff} WHERE op = 'u'`;
   if (plan.kept.length > 0) {
     const update =
       `UPDATE ${t} SET ${assignments} ` +
       `FROM (SELECT * FROM ${stage} WHERE rowid IN ${rows(`'u'`)}) s WHERE ${t}."id" = s."id"`;
-    return { prepare, update, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i'`)}`, remove, cleanup };
+    return { prepare, update, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i'`)}`, remove, cleanup };
   }
-  return { prepare, update: `DELETE FROM ${t} WHERE ${mine('u')}`, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i', 'u'`)}`, insertRewrites: true, remove, cleanup };
+  // Ids the table holds more than once among its live rows, left by the merge because their hash matched: all their rows go, and the staged row comes back once.
+  const dupes = quoteIdent(`${diff.replaceAll('"', '')}_dupes`);
+  const dedupe = [
+    `CREATE TEMP TABLE ${dupes} AS SELECT "id" FROM ${t} WHERE "_deleted_at" IS NULL GROUP BY "id" HAVING count(*) > 1`,
+    `DELETE FROM ${t} WHERE "_deleted_at" IS NULL AND "id" IN (SELECT "id" FROM ${dupes}) AND "id" IN (SELECT "id" FROM ${stage})`,
+    `${insertInto} WHERE s."id" IN (SELECT "id" FROM ${dupes})`,
+  ];
+  return { prepare, update: `DELETE FROM ${t} WHERE ${mine('u')}`, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i', 'u'`)}`, insertRewrites: true, remove, dedupe, cleanup: [...cleanup, `DROP TABLE IF EXISTS ${dupes}`] };
 }
 
 /**

@@ -451,12 +451,23 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
           const staged = Number((await session.rows(`SELECT count(*) AS n FROM ${stageName}`))[0]!.n);
           merge.onStep?.('staged', {});
           for (const statement of sql.prepare) await session.run(statement);
-          const updated = sql.update === undefined ? 0 : await session.run(sql.update);
+          const rewritten = sql.update === undefined ? 0 : await session.run(sql.update);
+          let updated = sql.updatedCount === undefined ? rewritten : Number((await session.rows(sql.updatedCount))[0]!.n);
           merge.onStep?.('updated', { updated });
           const inserted = (await session.run(sql.insert)) - (sql.insertRewrites ? updated : 0);
           if (created && dialect.primaryKey) await session.run(`ALTER TABLE ${table} ADD PRIMARY KEY ("id")`);
           merge.onStep?.('inserted', { updated, inserted });
           const deleted = sql.remove === undefined || merge.keepUnseen ? 0 : await session.run(sql.remove);
+          // Every staged id has one live row now, and every other live row is a contact the run could not export (keep): more live rows than that is an id the
+          // table holds twice (a row inserted by hand; a DuckDB table has no key to refuse it). One count in a normal night; the repair only when it finds more.
+          if (sql.dedupe && !merge.keepUnseen) {
+            const live = Number((await session.rows(`SELECT count(*) AS n FROM ${table} WHERE "_deleted_at" IS NULL`))[0]!.n);
+            if (live > staged + (merge.keep?.length ?? 0)) {
+              let healed = 0;
+              for (const statement of sql.dedupe) healed = await session.run(statement);
+              updated += healed;
+            }
+          }
           merge.onStep?.('deleted', { updated, inserted, deleted });
           for (const statement of sql.cleanup) await session.run(statement);
           // Rows the run met unchanged and did not stage (stageChangesOnly) are unchanged too.

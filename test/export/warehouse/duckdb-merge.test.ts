@@ -90,3 +90,34 @@ test('duckdb merge: a column the export no longer writes keeps its values in the
     { id: 'c', name: null, _row_hash: 'h-c', _run_id: 'n2', deleted: false },
   ]);
 });
+
+test('duckdb merge: an id the table holds twice (a row inserted by hand; DuckDB has no key to refuse it) ends as one row, Pylon\'s, counted as one contact', async (t) => {
+  const dir = await tempDir();
+  const file = join(dir, 'd.duckdb');
+  await night(file, dir, 'n1', [['a', 'Ada'], ['b', 'Bob'], ['c', 'Cy'], ['d', 'Di']]);
+  const byHand = async (sql: string) => {
+    const instance = await DuckDBInstance.create(file);
+    const connection = await instance.connect();
+    try {
+      await connection.run(sql);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  };
+  // a twice as it was, b twice with a value edited by hand in the copy, c twice (and changed in Pylon this night), d twice (and gone from Pylon).
+  await byHand(`INSERT INTO contacts SELECT * FROM contacts WHERE id IN ('a', 'c', 'd'); INSERT INTO contacts SELECT * REPLACE ('Bob by hand' AS name) FROM contacts WHERE id = 'b'`);
+  const second = await night(file, dir, 'n2', [['a', 'Ada'], ['b', 'Bob'], ['c', 'Cyd'], ['e', 'Eve']]);
+  // c: one contact changed (its two rows rewritten as one); a and b: their second rows replaced by Pylon's one, counted updated; e new; d (both rows) gone.
+  t.deepEqual(second.counts, { inserted: 1, updated: 3, unchanged: 0, deleted: 2 });
+  t.deepEqual(await table(file, 'id, name, _deleted_at IS NOT NULL AS deleted'), [
+    { id: 'a', name: 'Ada', deleted: false },
+    { id: 'b', name: 'Bob', deleted: false },
+    { id: 'c', name: 'Cyd', deleted: false },
+    { id: 'd', name: 'Di', deleted: true },
+    { id: 'd', name: 'Di', deleted: true },
+    { id: 'e', name: 'Eve', deleted: false },
+  ]);
+  const third = await night(file, dir, 'n3', [['a', 'Ada'], ['b', 'Bob'], ['c', 'Cyd'], ['e', 'Eve']]);
+  t.deepEqual(third.counts, { inserted: 0, updated: 0, unchanged: 4, deleted: 0 }, 'nothing left to repair');
+});

@@ -55,3 +55,23 @@ test('duckdb: a deleted --state file while the table keeps its state: the run us
 pgTest(`postgres: a deleted --state file while the table keeps its state: the run uses the table's state, and its change log agrees with the load${PG_SKIP_NOTE}`, async (t) => {
   await stateLost(t, `${PG_URL}#${uniqueTable('statelost')}`);
 });
+
+test('duckdb: a --state file written through another address of the same organisation is refused with the way out, and following it keeps the change log to the changes', async (t) => {
+  const emulator = await startEmulator(t, { seedRandom: 20 });
+  const dir = tempDir(t, 'pylon-state-host-');
+  const night = (runId: string, url: string) =>
+    runCli(['export', 'lake/contacts/dt={date}/contacts-{run_id}.parquet', '--state', 'lake/contacts.state', '--changes', 'lake/changes/changes-{run_id}.csv', '--to', 'duckdb:w.duckdb', '--run-id', runId, '--rate', FAST_RATE, '--json', '--quiet'], { cwd: dir, env: envFor({ url }) });
+  t.is((await night('n1', emulator.url)).code, 0);
+  const changed = emulator.store.at(0)!.id;
+  emulator.store.update(changed, { name: 'Changed Before The Move' });
+  // The same server by another name: a proxy, a new host name.
+  const moved = emulator.url.replace('127.0.0.1', 'localhost');
+  const refused = await night('n2', moved);
+  t.is(refused.code, 2, refused.stderr);
+  t.regex(refused.stderr, /it holds contacts from 127\.0\.0\.1:\d+, this run reads localhost:\d+; run with the address that wrote it \(--base-url or PYLON_BASE_URL\), or, as both are the organisation Emulated Org \(reached another way: a proxy, another name for the host\), move the state file aside: the next run then takes the state kept in the table as its baseline, so its change log holds only the changes/);
+  await rm(join(dir, 'lake', 'contacts.state'));
+  const after = await night('n3', moved);
+  t.is(after.code, 0, after.stderr);
+  t.deepEqual(await changeLog(dir, 'n3'), [`update,${changed}`], 'the change log holds the one change, as the message said');
+  t.like(statsOf<ExportStats>(after).load, { inserted: 0, updated: 1, deleted: 0 });
+});
