@@ -118,7 +118,11 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
     // What it shows is remembered (planContext.clears): later rows, and later runs, do not send it again.
     let answer: Awaited<ReturnType<typeof updateWithClears>>;
     try {
-      answer = await updateWithClears(client, id, body, signal, sent, ctx.planContext.clears, ctx.onNote);
+      // The primary a new email replaces is dropped should the server keep it as a secondary address (PATCH email that
+      // demotes it): left there, it is still the source's old address on this contact, and the row of another record
+      // holding that address (ROW_EMAIL_OF_OTHER_RECORD, imported again as its message says) took the contact over.
+      const replaced = changes.find((c) => c.column === 'email' && c.from !== '')?.from;
+      answer = await updateWithClears(client, id, body, signal, sent, ctx.planContext.clears, ctx.onNote, replaced);
     } catch (error) {
       // An undo row before each change: a PATCH that went out and got no answer (Ctrl-C while the server stalls, a
       // timeout, a cut connection) may have been applied, so its undo row is written now (for a change that did not
