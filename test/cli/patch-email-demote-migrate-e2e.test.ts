@@ -67,3 +67,32 @@ test('--patch-email demote: a Salesforce record whose email changed keeps its co
   t.is(third.code, 0, third.stderr);
   t.deepEqual(counts(statsOf(third)), { created: 0, updated: 0, unchanged: 2, skipped: 0, failed: 0 });
 });
+
+for (const how of ['update', 'apply'] as const) {
+  test(`--patch-email demote: ${how === 'update' ? 'update <file>' : 'apply <plan> of an import'} giving a contact a new email leaves it without the replaced primary, and its undo puts that one back`, async (t) => {
+    const emulator = await startEmulator(t, { patchEmail: 'demote' });
+    const ann = emulator.store.insert({ name: 'Ann', emails: ['ann.old@acme.example', 'ann.alt@acme.example'], external_ids: [{ external_id: '0035g00000AbCdEAAV', label: 'salesforce' }] });
+    const dir = tempDir(t);
+    const env = envFor(emulator);
+    const undo = join(dir, 'undo.csv');
+    let run;
+    if (how === 'update') {
+      const file = join(dir, 'emails.csv');
+      writeFileSync(file, `id,email\r\n${ann.id},ann.new@acme.example\r\n`);
+      run = await runCli(['update', file, '--json', '-q', '--rate', FAST_RATE, '--undo', undo], { env, cwd: dir });
+    } else {
+      const file = join(dir, 'sf.csv');
+      writeFileSync(file, `"ID","FIRSTNAME","LASTNAME","EMAIL"\n"${E}","Ann","","ann.new@acme.example"\n`);
+      const plan = join(dir, 'plan.json');
+      const planned = await runCli(['import', file, '--from', 'salesforce', '--plan-out', plan, '-q', '--rate', FAST_RATE], { env, cwd: dir });
+      t.is(planned.code, 0, planned.stderr);
+      run = await runCli(['apply', plan, '--json', '-q', '--rate', FAST_RATE, '--undo', undo], { env, cwd: dir });
+    }
+    t.is(run.code, 0, run.stderr);
+    t.like(statsOf(run), { updated: 1, failed: 0 });
+    t.deepEqual(emulator.store.get(ann.id)!.emails, ['ann.new@acme.example', 'ann.alt@acme.example'], 'the replaced primary is gone, the other address kept');
+    const back = await runCli(['update', undo, '--json', '-q', '--rate', FAST_RATE, '--no-undo', '--errors', join(dir, 'undo.errors.csv')], { env, cwd: dir });
+    t.is(back.code, 0, back.stderr);
+    t.deepEqual(emulator.store.get(ann.id)!.emails, ['ann.old@acme.example', 'ann.alt@acme.example'], 'the undo restores the addresses exactly');
+  });
+}
