@@ -437,12 +437,16 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       if (!sent.changes) return ledger.record(ref, 'created', { id: existing.id });
       if (sent.id === existing.id) {
         await parts.undo?.write({ id: sent.id, email }, sent.changes);
-        // Its PATCH email landed as a secondary address (a server that adds it), and the run stopped before the PATCH
-        // emails making it the primary (clears.ts makePrimary): sent now, with no change of its own to undo.
-        const to = sent.changes.find((c) => c.column === 'email')?.to;
-        if (to && !parts.dryRun && existing.email !== undefined && !sameEmail(existing.email, to)) {
+        // Its PATCH email landed as a secondary address (a server that adds it), or landed as the primary with the one it
+        // replaced kept as a secondary (a server that demotes it), and the run stopped before the PATCH emails making the
+        // contact's addresses what a replacing PATCH leaves (clears.ts makePrimary): sent now, with no change of its own to undo.
+        const emailChange = sent.changes.find((c) => c.column === 'email');
+        const to = emailChange?.to;
+        const replaced = emailChange?.from || undefined;
+        const demoted = replaced !== undefined && to !== undefined && !sameEmail(replaced, to) && (existing.emails ?? []).some((e) => sameEmail(e, replaced));
+        if (to && !parts.dryRun && existing.email !== undefined && (!sameEmail(existing.email, to) || demoted)) {
           await pool.whenReady();
-          void pool.run(() => write(row, { action: 'update', id: existing.id, body: { email: to }, changes: [] }));
+          void pool.run(() => write(row, { action: 'update', id: existing.id, body: { email: to }, changes: [], ...(replaced ? { replacedEmail: replaced } : {}) }));
           return;
         }
         return ledger.record(ref, 'updated', { id: sent.id });

@@ -107,7 +107,7 @@ export interface WritePolicy {
 export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   const { client, signal } = ctx;
 
-  const update = async (row: PendingRow, id: string, body: WritePlan['body'], changes: FieldChange[], planned: readonly UnclearedField[] = []): Promise<WriteResult> => {
+  const update = async (row: PendingRow, id: string, body: WritePlan['body'], changes: FieldChange[], planned: readonly UnclearedField[] = [], replacedEmail?: string): Promise<WriteResult> => {
     // The journal's `sent` entry (from which the undo row can be rebuilt) is written when the PATCH leaves the pacer.
     let wentOut = false;
     const sent = once(() => {
@@ -121,7 +121,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
       // The primary a new email replaces is dropped should the server keep it as a secondary address (PATCH email that
       // demotes it): left there, it is still the source's old address on this contact, and the row of another record
       // holding that address (ROW_EMAIL_OF_OTHER_RECORD, imported again as its message says) took the contact over.
-      const replaced = changes.find((c) => c.column === 'email' && c.from !== '')?.from;
+      const replaced = changes.find((c) => c.column === 'email' && c.from !== '')?.from ?? replacedEmail;
       answer = await updateWithClears(client, id, body, signal, sent, ctx.planContext.clears, ctx.onNote, replaced);
     } catch (error) {
       // An undo row before each change: a PATCH that went out and got no answer (Ctrl-C while the server stalls, a
@@ -239,7 +239,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   };
 
   const send = (row: PendingRow, plan: WritePlan, resend: boolean) =>
-    plan.action === 'update' ? (ctx.rereadBeforePatch ? reread(row, plan) : update(row, plan.id, plan.body, plan.changes, plan.uncleared)) : create(row, plan, resend);
+    plan.action === 'update' ? (ctx.rereadBeforePatch ? reread(row, plan) : update(row, plan.id, plan.body, plan.changes, plan.uncleared, plan.replacedEmail)) : create(row, plan, resend);
 
   return {
     async write(row, plan, options) {
