@@ -262,7 +262,8 @@ async function searchBatch(client: PylonClient, keys: LookupKey[], signal?: Abor
  * index in memory), then answers every key from it without further calls.
  *
  * A walk that showed a contact twice was of a list that moved while it was read (Pylon does not say its order is
- * stable; the emulator's `--list-shuffle`): with offset cursors it then skipped as many others. A key it found no
+ * stable; the emulator's `--list-shuffle`, `--list-churn`): with offset cursors it may have skipped others (a reordered
+ * list of a fixed size skips exactly as many as it repeats). A key it found no
  * contact for is then searched for (`confirm`, by email and id; an email held under another case is missed where
  * search is case-sensitive) before the row is answered "none": a row whose contact the walk skipped created a
  * second contact with its email on a server that allows that, and the dry run counted it as a create.
@@ -298,7 +299,7 @@ async function listLookup(
   const search = spool.repeats > 0 ? confirm() : undefined;
   if (search) {
     onNote?.(
-      `lookup: the contact list changed order while it was read (${spool.repeats} contact${spool.repeats === 1 ? ' was' : 's were'} listed twice, so as many were not shown); ` +
+      `lookup: the contact list moved while it was read (${spool.repeats} contact${spool.repeats === 1 ? ' was' : 's were'} listed twice, so others may not have been shown); ` +
         'rows it holds no contact for are searched for by email before they create one',
     );
   }

@@ -34,7 +34,7 @@ test('import --lookup list, list order moving between pages, duplicate emails al
   const counts = (s: ImportStats) => ({ total: s.total, created: s.created, updated: s.updated, unchanged: s.unchanged, skipped: s.skipped, failed: s.failed });
   t.deepEqual(counts(statsOf(real)), { total: 42, created: 2, updated: 40, unchanged: 0, skipped: 0, failed: 0 });
   t.deepEqual(counts(statsOf(dry)), counts(statsOf(real)));
-  t.regex(real.stderr, /the contact list changed order while it was read \(\d+ contacts? (was|were) listed twice/);
+  t.regex(real.stderr, /the contact list moved while it was read \(\d+ contacts? (was|were) listed twice/);
   // Each row has one outcome, on the contact that holds its email.
   const results = readCsv(join(dir, 'real.csv'));
   t.is(results.length, 42);
