@@ -47,6 +47,8 @@ export interface WriteResult {
   sentAt?: number;
   /** With `uncertain`: how long after `sentAt` the server may still apply it. */
   lateMs?: number;
+  /** With `uncertain`: the server answered the create with success (without the contact): it was applied, and is never sent again. */
+  applied?: boolean;
   id: string;
   requestId?: string;
   /** With outcome `skipped`: why. */
@@ -197,6 +199,9 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
       if (!(error instanceof PylonApiError) || !error.maybeApplied || !email || signal?.aborted) throw error;
       // It may still land: never sent again now, but looked up after the late window, at the end of the run.
       ctx.onUncertainCreate?.(email, row.line);
+      // Applied for sure: search's lag is measured on it (by its email), so that the lookup at the end of the run waits
+      // for search to show it. Unmeasured, a lagging search missed it and it was sent again, once more each round.
+      if (answered) await ctx.visibility?.measure(email, undefined, sentAt);
       ctx.onNote?.(
         answered
           ? `line ${row.line}: Pylon answered ${error.status} to the create without the created contact; finding it by email at the end of the run`
@@ -204,7 +209,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
       );
       // A server that answered (5xx) is done with the request; one we stopped waiting for, or lost the connection to, may still apply it.
       // With an idempotency key a resend is refused (`exists_id`) if the first send landed: it need not wait for the late window.
-      return { outcome: 'uncertain', id: '', sentAt: Date.now(), lateMs: error.status !== undefined || key ? 0 : lateWindowMs(ctx.timeoutMs) };
+      return { outcome: 'uncertain', id: '', sentAt: Date.now(), lateMs: error.status !== undefined || key ? 0 : lateWindowMs(ctx.timeoutMs), ...(answered ? { applied: true } : {}) };
     }
   };
 
