@@ -243,8 +243,9 @@ export const sameEmail = (a: string | undefined, b: string) => a !== undefined &
  * row would be reported updated with its old primary kept. Seen in the answer, the documented `emails` list with
  * `is_primary` is sent: the row's email primary, the contact's other addresses kept but for the primary it replaces,
  * as a PATCH `email` that replaces does. Still not primary after that: the row fails, saying what the contact holds.
- * `drop` (an undo row: the address the run set, which the contact did not hold before it): PATCH `email` may keep it
- * as a secondary address (a server that demotes the replaced primary); the same `emails` list, without it, is sent.
+ * `drop` (an import row: the primary its email replaces; an undo row: the address the run set, which the contact did
+ * not hold before it): PATCH `email` may keep it as a secondary address (a server that demotes the replaced primary);
+ * the same `emails` list, without it, is sent, so the contact ends as a PATCH `email` that replaces leaves it.
  */
 async function makePrimary(client: PylonClient, id: string, email: string, res: ApiResult<Contact>, signal?: AbortSignal, drop?: string): Promise<Partial<UpdateAnswer>> {
   if (res.data.email === undefined) return {};

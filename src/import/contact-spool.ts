@@ -40,6 +40,8 @@ export class ContactSpool {
   private page: Buffer = Buffer.allocUnsafe(1 << 20);
   /** Contacts held. */
   count = 0;
+  /** Contacts added again (a key they hold was already theirs): the list moved while it was read, and skipped others. */
+  repeats = 0;
 
   /** @param byId also index `i:<id>` keys (rows with an `id` column). */
   constructor(private readonly byId: boolean) {
@@ -76,7 +78,9 @@ export class ContactSpool {
     }
     this.position += used;
     for (let i = 0; i < contacts.length; i++) {
-      for (const key of keysOfContact(contacts[i]!, this.byId)) this.index(key, first + i, contacts[i]!.id);
+      let repeated = false;
+      for (const key of keysOfContact(contacts[i]!, this.byId)) repeated = this.index(key, first + i, contacts[i]!.id) || repeated;
+      if (repeated) this.repeats++;
     }
   }
 
@@ -125,11 +129,13 @@ export class ContactSpool {
     closeSync(this.fd);
   }
 
-  private index(key: string, entry: number, id: string): void {
+  /** Indexes `key` for the contact at `entry`; true when that contact already held it (listed a second time). */
+  private index(key: string, entry: number, id: string): boolean {
     const known = this.shared.get(key);
     if (known) {
+      const again = known.has(id);
       known.add(id);
-      return;
+      return again;
     }
     const hash = hashString(key);
     const mask = this.slots.length - 1;
@@ -140,13 +146,17 @@ export class ContactSpool {
       if (!keysOfContact(other, this.byId).includes(key)) continue; // a hash collision
       // The same contact listed twice (a list that moved while being read) is not a
       // second holder; its later copy is the fresher one.
-      if (other.id === id) this.slots[slot] = entry + 1;
-      else this.shared.set(key, new Set([other.id, id]));
-      return;
+      if (other.id === id) {
+        this.slots[slot] = entry + 1;
+        return true;
+      }
+      this.shared.set(key, new Set([other.id, id]));
+      return false;
     }
     this.slots[slot] = entry + 1;
     this.hashes[slot] = hash;
     if (++this.keys * 2 > this.slots.length) this.growSlots();
+    return false;
   }
 
   private read(entry: number): Contact {

@@ -25,6 +25,8 @@ interface Deferred {
   sentAt: number;
   /** How long after `sentAt` it may still be applied (0: the server answered, it is done with it). */
   lateMs: number;
+  /** Answered with success without the contact: it was created, and is never sent again (found by email, or created with its id unknown). */
+  applied?: boolean;
 }
 
 /** A row waiting in a chunk for its lookup. */
@@ -239,7 +241,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     }
     try {
       const result = await policy.write(row, plan, { resend });
-      if (result.outcome === 'uncertain') deferred.push({ row, plan: plan as Deferred['plan'], sentAt: result.sentAt ?? Date.now(), lateMs: result.lateMs ?? late });
+      if (result.outcome === 'uncertain') deferred.push({ row, plan: plan as Deferred['plan'], sentAt: result.sentAt ?? Date.now(), lateMs: result.lateMs ?? late, ...(result.applied ? { applied: true } : {}) });
       else if (result.issue) await ledger.fail({ ...row, email }, result.issue, { id: result.id, requestId: result.requestId });
       else {
         // The contact a create made is the row's, as a contact it matched is: a later row naming it (by its id) is a duplicate.
@@ -442,12 +444,15 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       if (!sent.changes) return ledger.record(ref, 'created', { id: existing.id });
       if (sent.id === existing.id) {
         await parts.undo?.write({ id: sent.id, email }, sent.changes);
-        // Its PATCH email landed as a secondary address (a server that adds it), and the run stopped before the PATCH
-        // emails making it the primary (clears.ts makePrimary): sent now, with no change of its own to undo.
+        // Its PATCH email landed as a secondary address (a server that adds it), or landed as the primary with the one it
+        // replaced kept as a secondary (a server that demotes it), and the run stopped before the PATCH emails making the
+        // contact's addresses what a replacing PATCH leaves (clears.ts makePrimary): sent now, with no change of its own to undo.
         const to = sentEmail;
-        if (to && !parts.dryRun && existing.email !== undefined && !sameEmail(existing.email, to)) {
+        const replaced = sent.changes.find((c) => c.column === 'email')?.from || undefined;
+        const demoted = replaced !== undefined && to !== undefined && !sameEmail(replaced, to) && (existing.emails ?? []).some((e) => sameEmail(e, replaced));
+        if (to && !parts.dryRun && existing.email !== undefined && (!sameEmail(existing.email, to) || demoted)) {
           await pool.whenReady();
-          void pool.run(() => write(row, { action: 'update', id: existing.id, body: { email: to }, changes: [] }));
+          void pool.run(() => write(row, { action: 'update', id: existing.id, body: { email: to }, changes: [], ...(replaced ? { replacedEmail: replaced } : {}) }));
           return;
         }
         return ledger.record(ref, 'updated', { id: sent.id });
@@ -539,6 +544,16 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         // Creates the server answered, or that carry an idempotency key, have no late window to wait out.
         if (pending.length === 0 || pending.every((d) => d.lateMs === 0)) break;
       }
+      // A create the server answered with success was applied: not found (search lags beyond what was measured), it is
+      // counted created with its id unknown, never sent again (on a server allowing duplicate emails, a second contact).
+      for (const { row } of pending.filter((d) => d.applied)) {
+        const email = row.desired.email!;
+        await ledger.record({ ...row, email }, 'created', {
+          message: `Pylon answered the create with success but without the contact, and search did not show a contact with ${email} afterwards (it may lag): the contact was created, its id is unknown; it was not sent again. Check it in Pylon`,
+        });
+      }
+      pending = pending.filter((d) => !d.applied);
+      if (pending.length === 0) continue;
       // Not found after the late window: those creates did not land; each is sent again, backing off as the retry policy does.
       if (round > 1) await sleep(Math.min(DEFAULT_RETRY.baseDelayMs * 2 ** (round - 2), DEFAULT_RETRY.maxDelayMs), undefined, { signal }).catch(() => undefined);
       for (const [k, { row, plan }] of pending.entries()) {

@@ -95,16 +95,17 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
     if (semantics.unchecked) options.onNote?.(semantics.unchecked);
     return searchLookup(client, options.batchSize, options.onNote);
   }
-  if (options.strategy === 'list' || !first.hasNextPage) return listLookup(client, options.byId, first.data, first, signal);
+  const confirm = () => searchLookup(client, options.batchSize, options.onNote);
+  if (options.strategy === 'list' || !first.hasNextPage) return listLookup(client, options.byId, confirm, options.onNote, first.data, first, signal);
   const searchSemantics = await probeSearch(client, first.data, signal);
   if (!searchSemantics.ok) {
     options.onNote?.(`lookup: reading the whole contact list, because Pylon's search ${searchSemantics.why}`);
-    return listLookup(client, options.byId, first.data, first, signal);
+    return listLookup(client, options.byId, confirm, options.onNote, first.data, first, signal);
   }
   const searchCalls = Math.ceil(options.estimatedRows / options.batchSize);
   // The org holds more than one page; each further page costs one call. Read the
   // list while that stays cheaper than searching; give up on it past the budget.
-  return listLookup(client, options.byId, first.data, first, signal, searchCalls, () => {
+  return listLookup(client, options.byId, confirm, options.onNote, first.data, first, signal, searchCalls, () => {
     options.onNote?.('lookup: the contact list is larger than searching costs; searching by email instead');
     if (searchSemantics.unchecked) options.onNote?.(searchSemantics.unchecked);
     return searchLookup(client, options.batchSize, options.onNote);
@@ -259,10 +260,19 @@ async function searchBatch(client: PylonClient, keys: LookupKey[], signal?: Abor
 /**
  * Reads the contact list once into a `ContactSpool` (contacts on disk, a compact
  * index in memory), then answers every key from it without further calls.
+ *
+ * A walk that showed a contact twice was of a list that moved while it was read (Pylon does not say its order is
+ * stable; the emulator's `--list-shuffle`, `--list-churn`): with offset cursors it may have skipped others (a reordered
+ * list of a fixed size skips exactly as many as it repeats). A key it found no
+ * contact for is then searched for (`confirm`, by email and id; an email held under another case is missed where
+ * search is case-sensitive) before the row is answered "none": a row whose contact the walk skipped created a
+ * second contact with its email on a server that allows that, and the dry run counted it as a create.
  */
 async function listLookup(
   client: PylonClient,
   byId: boolean,
+  confirm: () => Lookup,
+  onNote: ((message: string) => void) | undefined,
   firstData: Contact[],
   firstPage: { hasNextPage: boolean; cursor: string | null | undefined; requestId: string },
   signal?: AbortSignal,
@@ -286,12 +296,24 @@ async function listLookup(
     spool.close();
     throw error;
   }
+  const search = spool.repeats > 0 ? confirm() : undefined;
+  if (search) {
+    onNote?.(
+      `lookup: the contact list moved while it was read (${spool.repeats} contact${spool.repeats === 1 ? ' was' : 's were'} listed twice, so others may not have been shown); ` +
+        'rows it holds no contact for are searched for by email before they create one',
+    );
+  }
   return {
     strategy: 'list',
     heldKeys: { slots: spool.slotCount, held: spool.held, slotOf: (key) => spool.slotOf(key) },
     async resolve(keys) {
       const result = new Map<LookupKey, Match>();
+      if (search) {
+        const missed = keys.filter((key) => matchFirst(key, (part) => spool.find(part)).kind === 'none' && searchable(key));
+        if (missed.length > 0) for (const [key, match] of await search.resolve(missed, signal)) if (match.kind !== 'none') result.set(key, match);
+      }
       for (const key of keys) {
+        if (result.has(key)) continue;
         let match = matchFirst(key, (part) => spool.find(part));
         // An id the walk did not show may still be a contact: a list whose order moved between pages skips some. It is read
         // by id before the row is failed (one GET per such row; a 404 is an id no contact has).

@@ -27,8 +27,12 @@ export interface FieldChange {
 
 export type Plan =
   | { action: 'create'; body: ContactCreate; changes: FieldChange[] }
-  /** `uncleared`: clears the server is known not to take, left out of the body: the row fails once the rest is sent. */
-  | { action: 'update'; id: string; body: ContactPatch; changes: FieldChange[]; uncleared?: UnclearedField[] }
+  /**
+   * `uncleared`: clears the server is known not to take, left out of the body: the row fails once the rest is sent.
+   * `replacedEmail`: the primary an earlier run's PATCH email replaced, for the follow-up a resume sends (no change of its
+   * own): dropped should the contact still hold it as a secondary address.
+   */
+  | { action: 'update'; id: string; body: ContactPatch; changes: FieldChange[]; uncleared?: UnclearedField[]; replacedEmail?: string }
   | { action: 'unchanged'; id: string }
   | { action: 'skip'; id: string; reason: string }
   | { action: 'fail'; issue: RowIssue };

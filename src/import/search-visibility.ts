@@ -45,8 +45,10 @@ export class SearchVisibility {
    * contact after that, and before its answer came, so the lag is timed from
    * the send (timed from the answer, a slow answer shortened it: 3.7 s measured
    * for a 4 s lag on a busy machine, and a later run then searched too early).
+   * Without `id` (a create answered 2xx without the contact), any contact holding
+   * `email` is the one it made: the row's email was no contact's when it was sent.
    */
-  measure(email: string, id: string, sentAt?: number): Promise<void> {
+  measure(email: string, id: string | undefined, sentAt?: number): Promise<void> {
     this.probing ??= this.probe(email, id, sentAt ?? Date.now());
     return this.probing;
   }
@@ -58,12 +60,12 @@ export class SearchVisibility {
     if (wait > 0) await sleep(wait, undefined, { signal: this.signal }).catch(() => undefined);
   }
 
-  private async probe(email: string, id: string, started: number): Promise<void> {
+  private async probe(email: string, id: string | undefined, started: number): Promise<void> {
     try {
       for (let attempt = 1; ; attempt += 1) {
         const found = await findByEmail(this.client, email, this.signal);
         const elapsed = Date.now() - started;
-        if (found.some((c) => c.id === id)) {
+        if (found.some((c) => id === undefined || c.id === id)) {
           // Shown by the first search: no lag, however long that search waited for its turn under the client's own pacing
           // (20 searches a minute make it wait about 3 s, which was reported as Pylon's lag).
           this.lag = attempt === 1 ? 0 : elapsed;

@@ -47,6 +47,8 @@ export interface WriteResult {
   sentAt?: number;
   /** With `uncertain`: how long after `sentAt` the server may still apply it. */
   lateMs?: number;
+  /** With `uncertain`: the server answered the create with success (without the contact): it was applied, and is never sent again. */
+  applied?: boolean;
   id: string;
   requestId?: string;
   /** With outcome `skipped`: why. */
@@ -107,7 +109,7 @@ export interface WritePolicy {
 export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   const { client, signal } = ctx;
 
-  const update = async (row: PendingRow, id: string, body: WritePlan['body'], changes: FieldChange[], planned: readonly UnclearedField[] = []): Promise<WriteResult> => {
+  const update = async (row: PendingRow, id: string, body: WritePlan['body'], changes: FieldChange[], planned: readonly UnclearedField[] = [], replacedEmail?: string): Promise<WriteResult> => {
     // The journal's `sent` entry (from which the undo row can be rebuilt) is written when the PATCH leaves the pacer.
     let wentOut = false;
     const sent = once(() => {
@@ -118,7 +120,11 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
     // What it shows is remembered (planContext.clears): later rows, and later runs, do not send it again.
     let answer: Awaited<ReturnType<typeof updateWithClears>>;
     try {
-      answer = await updateWithClears(client, id, body, signal, sent, ctx.planContext.clears, ctx.onNote);
+      // The primary a new email replaces is dropped should the server keep it as a secondary address (PATCH email that
+      // demotes it): left there, it is still the source's old address on this contact, and the row of another record
+      // holding that address (ROW_EMAIL_OF_OTHER_RECORD, imported again as its message says) took the contact over.
+      const replaced = changes.find((c) => c.column === 'email' && c.from !== '')?.from ?? replacedEmail;
+      answer = await updateWithClears(client, id, body, signal, sent, ctx.planContext.clears, ctx.onNote, replaced);
     } catch (error) {
       // An undo row before each change: a PATCH that went out and got no answer (Ctrl-C while the server stalls, a
       // timeout, a cut connection) may have been applied, so its undo row is written now (for a change that did not
@@ -193,6 +199,9 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
       if (!(error instanceof PylonApiError) || !error.maybeApplied || !email || signal?.aborted) throw error;
       // It may still land: never sent again now, but looked up after the late window, at the end of the run.
       ctx.onUncertainCreate?.(email, row.line);
+      // Applied for sure: search's lag is measured on it (by its email), so that the lookup at the end of the run waits
+      // for search to show it. Unmeasured, a lagging search missed it and it was sent again, once more each round.
+      if (answered) await ctx.visibility?.measure(email, undefined, sentAt);
       ctx.onNote?.(
         answered
           ? `line ${row.line}: Pylon answered ${error.status} to the create without the created contact; finding it by email at the end of the run`
@@ -200,7 +209,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
       );
       // A server that answered (5xx) is done with the request; one we stopped waiting for, or lost the connection to, may still apply it.
       // With an idempotency key a resend is refused (`exists_id`) if the first send landed: it need not wait for the late window.
-      return { outcome: 'uncertain', id: '', sentAt: Date.now(), lateMs: error.status !== undefined || key ? 0 : lateWindowMs(ctx.timeoutMs) };
+      return { outcome: 'uncertain', id: '', sentAt: Date.now(), lateMs: error.status !== undefined || key ? 0 : lateWindowMs(ctx.timeoutMs), ...(answered ? { applied: true } : {}) };
     }
   };
 
@@ -238,7 +247,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   };
 
   const send = (row: PendingRow, plan: WritePlan, resend: boolean) =>
-    plan.action === 'update' ? (ctx.rereadBeforePatch ? reread(row, plan) : update(row, plan.id, plan.body, plan.changes, plan.uncleared)) : create(row, plan, resend);
+    plan.action === 'update' ? (ctx.rereadBeforePatch ? reread(row, plan) : update(row, plan.id, plan.body, plan.changes, plan.uncleared, plan.replacedEmail)) : create(row, plan, resend);
 
   return {
     async write(row, plan, options) {

@@ -262,8 +262,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         // A "" clear the server refuses or ignores: the rest is applied, the undo row leaves it out, the row says so.
         let answer: Awaited<ReturnType<typeof updateWithClears>>;
         try {
-          // An undo row restoring an email drops the address the run set, should PATCH email keep it as a secondary one.
-          const setEmail = options.input ? entry.changes.find((c) => c.column === 'email' && c.from !== '')?.from : undefined;
+          // An undo row restoring an email drops the address the run set, should PATCH email keep it as a secondary one; a
+          // plan's or an update file's new email drops the primary it replaces, as import does (write-policy.ts).
+          const setEmail = (options.input ? entry.changes : changes).find((c) => c.column === 'email' && c.from !== '')?.from;
           answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent, undefined, undefined, setEmail);
         } catch (error) {
           // An undo row before each change: a PATCH sent and unanswered (Ctrl-C while the server stalls, a timeout) may have been applied.
