@@ -100,8 +100,10 @@ function stateError(option: string, path: string, problem: string): ConfigError 
  * the sha256 its manifest recorded; format 2 against its own trailer. Calls
  * `onMeta` with format 2's meta line before the first entry.
  */
-async function* readState(path: string, check: { option: string; sha256?: string; onMeta?: (meta: StateMeta) => void }): AsyncGenerator<StateEntry> {
+async function* readState(path: string, check: { option: string; sha256?: string; onMeta?: (meta: StateMeta) => void; restart?: string }): AsyncGenerator<StateEntry> {
   const { option } = check;
+  /** How to go on without the file (loadStateFile: a load's next run takes the table's kept state instead). */
+  const restart = check.restart ?? 'delete it to start again with a full export';
   const digest = createHash('sha256');
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let format = 0;
@@ -111,12 +113,12 @@ async function* readState(path: string, check: { option: string; sha256?: string
   try {
     for await (const line of lines) {
       lineNo += 1;
-      if (trailer !== undefined) throw stateError(option, path, 'has lines after its end line (corrupt); delete it to start again with a full export');
+      if (trailer !== undefined) throw stateError(option, path, `has lines after its end line (corrupt); ${restart}`);
       if (lineNo === 1) {
         const m = /^pylon-contacts-state (\d+)$/.exec(line);
         if (!m) throw stateError(option, path, 'is not a pylon-contacts state file');
         format = Number(m[1]);
-        if (format > STATE_FORMAT) throw stateError(option, path, `was written by a newer version of pylon-contacts (state format ${format}; this version reads 1 to ${STATE_FORMAT}); upgrade, or delete it to start again with a full export`);
+        if (format > STATE_FORMAT) throw stateError(option, path, `was written by a newer version of pylon-contacts (state format ${format}; this version reads 1 to ${STATE_FORMAT}); upgrade, or ${restart}`);
         if (format < 1) throw stateError(option, path, 'is not a pylon-contacts state file');
         digest.update(line + '\n');
         continue;
@@ -126,11 +128,11 @@ async function* readState(path: string, check: { option: string; sha256?: string
         try {
           meta = JSON.parse(line) as StateMeta;
         } catch {
-          throw stateError(option, path, 'has a corrupt header (not JSON); delete it to start again with a full export');
+          throw stateError(option, path, `has a corrupt header (not JSON); ${restart}`);
         }
-        if (typeof meta?.host !== 'string' || !Array.isArray(meta.columns) || typeof meta.startedAt !== 'string') throw stateError(option, path, 'has a corrupt header; delete it to start again with a full export');
+        if (typeof meta?.host !== 'string' || !Array.isArray(meta.columns) || typeof meta.startedAt !== 'string') throw stateError(option, path, `has a corrupt header; ${restart}`);
         if (format === 2) meta.rowHash = 'sha256';
-        else if (!isRowHashKind(meta.rowHash)) throw stateError(option, path, `names a record hash this version does not know (${JSON.stringify(meta.rowHash)}); upgrade, or delete it to start again with a full export`);
+        else if (!isRowHashKind(meta.rowHash)) throw stateError(option, path, `names a record hash this version does not know (${JSON.stringify(meta.rowHash)}); upgrade, or ${restart}`);
         digest.update(line + '\n');
         check.onMeta?.(meta);
         continue;
@@ -150,10 +152,10 @@ async function* readState(path: string, check: { option: string; sha256?: string
     if (error instanceof ConfigError) throw error;
     throw stateError(option, path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  if (lineNo === 0) throw stateError(option, path, 'is empty (a run replaces it whole, so something else emptied it); delete it to start again with a full export');
+  if (lineNo === 0) throw stateError(option, path, `is empty (a run replaces it whole, so something else emptied it); ${restart}`);
   if (format >= 2) {
     const expected = `end ${entries} ${digest.digest('hex')}`;
-    if (trailer !== expected) throw stateError(option, path, 'is truncated or was changed since it was written (its end line does not match); delete it to start again with a full export');
+    if (trailer !== expected) throw stateError(option, path, `is truncated or was changed since it was written (its end line does not match); ${restart}`);
     return;
   }
   if (digest.digest('hex') !== check.sha256) {
@@ -217,7 +219,9 @@ export async function loadStateFile(path: string, owner: StateOwner, label?: str
   let meta: StateMeta | undefined;
   const sha = createHash('sha256');
   sha.setEncoding('hex');
-  const read = () => readState(path, { option: '--state', onMeta: (m) => (meta = m) });
+  // A load's next run takes the state kept in the table as its baseline when the file is gone (not when the file is that state).
+  const restart = options.withTable && label === undefined ? 'delete it: the next run then takes the state kept in the table as its baseline, so its change log holds only the changes, and writes a new state file' : undefined;
+  const read = () => readState(path, { option: '--state', onMeta: (m) => (meta = m), restart });
   const index = new IdIndex({ expected: Math.max(1, Math.round(info.size / 40)) });
   let entries = 0;
   for await (const entry of read()) {

@@ -6,7 +6,7 @@
  * table's kept state as its baseline when the file is missing, says so, and
  * its change log agrees with the load: one update for the one changed contact.
  */
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import test from 'ava';
@@ -71,6 +71,29 @@ test('duckdb: a --state file written through another address of the same organis
   t.regex(refused.stderr, /it holds contacts from 127\.0\.0\.1:\d+, this run reads localhost:\d+; run with the address that wrote it \(--base-url or PYLON_BASE_URL\), or, as both are the organisation Emulated Org \(reached another way: a proxy, another name for the host\), move the state file aside: the next run then takes the state kept in the table as its baseline, so its change log holds only the changes/);
   await rm(join(dir, 'lake', 'contacts.state'));
   const after = await night('n3', moved);
+  t.is(after.code, 0, after.stderr);
+  t.deepEqual(await changeLog(dir, 'n3'), [`update,${changed}`], 'the change log holds the one change, as the message said');
+  t.like(statsOf<ExportStats>(after).load, { inserted: 0, updated: 1, deleted: 0 });
+});
+
+test('duckdb: a truncated --state file beside a table that keeps its state is refused saying the table\'s state takes over once it is deleted, and following that keeps the change log to the changes', async (t) => {
+  const emulator = await startEmulator(t, { seedRandom: 20 });
+  const dir = tempDir(t, 'pylon-state-cut-');
+  const night = (runId: string) =>
+    runCli(['export', 'lake/contacts/dt={date}/contacts-{run_id}.parquet', '--state', 'lake/contacts.state', '--changes', 'lake/changes/changes-{run_id}.csv', '--to', 'duckdb:w.duckdb', '--run-id', runId, '--rate', FAST_RATE, '--json', '--quiet'], { cwd: dir, env: envFor(emulator) });
+  t.is((await night('n1')).code, 0);
+  const changed = emulator.store.at(0)!.id;
+  emulator.store.update(changed, { name: 'Changed Before The Cut' });
+  const statePath = join(dir, 'lake', 'contacts.state');
+  const whole = await readFile(statePath, 'utf8');
+  // Cut after its last entry: the end line is gone, as a copy stopped short leaves it.
+  await writeFile(statePath, whole.slice(0, whole.lastIndexOf('\n', whole.length - 2) + 1));
+  const refused = await night('n2');
+  t.is(refused.code, 2, refused.stderr);
+  t.regex(refused.stderr, /is truncated or was changed since it was written \(its end line does not match\); delete it: the next run then takes the state kept in the table as its baseline, so its change log holds only the changes/);
+  t.notRegex(refused.stderr, /full export/, 'not the advice of a run without a table');
+  await rm(statePath);
+  const after = await night('n3');
   t.is(after.code, 0, after.stderr);
   t.deepEqual(await changeLog(dir, 'n3'), [`update,${changed}`], 'the change log holds the one change, as the message said');
   t.like(statsOf<ExportStats>(after).load, { inserted: 0, updated: 1, deleted: 0 });
