@@ -191,7 +191,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       if (email && diff.body.email === undefined && live.email !== undefined && !sameEmail(live.email, email.to)) {
         diff.body.email = email.to;
         diff.changes.push({ column: 'email', from: live.email, to: email.to });
-      } else if (options.input && email && diff.body.email === undefined && email.from !== '' && !sameEmail(live.email, email.from) && (live.emails ?? []).some((e) => sameEmail(e, email.from))) {
+      } else if (options.input && email && !email.held && diff.body.email === undefined && email.from !== '' && !sameEmail(live.email, email.from) && (live.emails ?? []).some((e) => sameEmail(e, email.from))) {
         // The primary is back (or was never replaced: PATCH email added the run's address, and making it the primary
         // failed), but the contact still holds the address the run set as a secondary one: sent to be dropped (makePrimary).
         diff.body.email = email.to;
@@ -263,8 +263,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         let answer: Awaited<ReturnType<typeof updateWithClears>>;
         try {
           // An undo row restoring an email drops the address the run set, should PATCH email keep it as a secondary one.
-          const setEmail = options.input ? entry.changes.find((c) => c.column === 'email' && c.from !== '')?.from : undefined;
-          answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent, undefined, undefined, setEmail);
+          // One the contact held before the run (`held`) is kept as a secondary address instead.
+          const setEmail = options.input ? entry.changes.find((c) => c.column === 'email' && c.from !== '') : undefined;
+          answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent, undefined, undefined, setEmail && !setEmail.held ? setEmail.from : undefined, setEmail?.held);
         } catch (error) {
           // An undo row before each change: a PATCH sent and unanswered (Ctrl-C while the server stalls, a timeout) may have been applied.
           if (journaled && mayHaveChanged(error)) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, changes);
