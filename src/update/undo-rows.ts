@@ -69,7 +69,8 @@ export function undoCells(columns: readonly string[], contactId: string, email: 
     const change = raw.column === 'account_external_id' ? { column: 'account_id', ...raw.accountId! } : raw;
     const i = columns.indexOf(change.column);
     if (i > 1) cells[i] = change.from === '' ? UNDO_CLEAR_TOKEN : change.from;
-    if (change.column === 'email') cells[1] = change.from;
+    // A contact that had no address: the clear token, so that the undo says it cannot take the address off (ROW_CANNOT_CLEAR) rather than skip it.
+    if (change.column === 'email') cells[1] = change.from === '' ? UNDO_CLEAR_TOKEN : change.from;
     // An account id set that is not known (`to` empty) is left unchecked.
     const s = raw.column === 'account_external_id' && change.to === '' ? -1 : columns.indexOf(SET_PREFIX + change.column);
     if (s >= 0) cells[s] = change.to === '' ? UNDO_CLEAR_TOKEN : change.to;
@@ -108,7 +109,7 @@ export function plannedFromUndoRow(header: readonly string[], cells: readonly st
     else if (column === 'email' && cell(HELD_EMAIL_COLUMN) !== '' && sameEmail(cell(HELD_EMAIL_COLUMN), set)) changes.push({ column, from: set, to, held: cell(HELD_EMAIL_COLUMN) });
     else changes.push({ column, from: set === UNDO_CLEAR_TOKEN ? '' : set, to });
   }
-  return { id, email: cell('email') || undefined, changes };
+  return { id, email: (cell('email') !== UNDO_CLEAR_TOKEN && cell('email')) || undefined, changes };
 }
 
 /**
