@@ -643,9 +643,10 @@ export interface MergeSql {
   /**
    * Statements (run after the merge) that replace every live row of an id the table holds more than once by its staged row:
    * a row inserted by hand with an id the table had (DuckDB's table has no key to refuse it). Run only when the table has
-   * more live rows than the merge can account for; the count of its last statement (the inserts) is added to `updated`.
+   * more live rows than the merge can account for; `dedupeCount` (a query, `n`) is then added to `updated`.
    */
   dedupe?: string[];
+  dedupeCount?: string;
   /** Inserts the new rows; with `insertRewrites`, the changed rows that `update` deleted too (its count less `updated` is `inserted`). */
   insert: string;
   insertRewrites?: boolean;
@@ -687,20 +688,31 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
   const cleanup = [`DROP TABLE ${diff}`, 'RESET threads'];
   // A table row per changed id, unless the table holds an id twice (inserted by hand): both rows are rewritten, one contact updated.
   const updatedCount = `SELECT count(DISTINCT srid) AS n FROM ${diff} WHERE op = 'u'`;
+  // Ids the table holds more than once among its live rows, left by the merge because their hash matched (a row inserted by hand).
+  const dupes = quoteIdent(`${diff.replaceAll('"', '')}_dupes`);
+  const findDupes = `CREATE TEMP TABLE ${dupes} AS SELECT "id" FROM ${t} WHERE "_deleted_at" IS NULL GROUP BY "id" HAVING count(*) > 1`;
+  // The contacts repaired that the merge did not count updated already (one of their rows changed: a soft-deleted one back, say).
+  const dedupeCount = `SELECT count(*) AS n FROM ${dupes} WHERE "id" IN (SELECT "id" FROM ${stage}) AND "id" NOT IN (SELECT "id" FROM ${stage} WHERE rowid IN ${rows(`'u'`)})`;
+  const dedupeCleanup = [...cleanup, `DROP TABLE IF EXISTS ${dupes}`];
   if (plan.kept.length > 0) {
     const update =
       `UPDATE ${t} SET ${assignments} ` +
       `FROM (SELECT * FROM ${stage} WHERE rowid IN ${rows(`'u'`)}) s WHERE ${t}."id" = s."id"`;
-    return { prepare, update, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i'`)}`, remove, cleanup };
+    // Rows are not rewritten here (they hold the kept columns' values): one live row of each such id stays, updated from Pylon's.
+    const dedupe = [
+      findDupes,
+      `DELETE FROM ${t} WHERE "_deleted_at" IS NULL AND "id" IN (SELECT "id" FROM ${dupes}) AND "id" IN (SELECT "id" FROM ${stage}) AND rowid NOT IN (SELECT min(rowid) FROM ${t} WHERE "_deleted_at" IS NULL GROUP BY "id")`,
+      `UPDATE ${t} SET ${assignments} FROM (SELECT * FROM ${stage} WHERE "id" IN (SELECT "id" FROM ${dupes})) s WHERE ${t}."id" = s."id" AND ${t}."_deleted_at" IS NULL`,
+    ];
+    return { prepare, update, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i'`)}`, remove, dedupe, dedupeCount, cleanup: dedupeCleanup };
   }
-  // Ids the table holds more than once among its live rows, left by the merge because their hash matched: all their rows go, and the staged row comes back once.
-  const dupes = quoteIdent(`${diff.replaceAll('"', '')}_dupes`);
+  // All their live rows go, and the staged row comes back once.
   const dedupe = [
-    `CREATE TEMP TABLE ${dupes} AS SELECT "id" FROM ${t} WHERE "_deleted_at" IS NULL GROUP BY "id" HAVING count(*) > 1`,
+    findDupes,
     `DELETE FROM ${t} WHERE "_deleted_at" IS NULL AND "id" IN (SELECT "id" FROM ${dupes}) AND "id" IN (SELECT "id" FROM ${stage})`,
     `${insertInto} WHERE s."id" IN (SELECT "id" FROM ${dupes})`,
   ];
-  return { prepare, update: `DELETE FROM ${t} WHERE ${mine('u')}`, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i', 'u'`)}`, insertRewrites: true, remove, dedupe, cleanup: [...cleanup, `DROP TABLE IF EXISTS ${dupes}`] };
+  return { prepare, update: `DELETE FROM ${t} WHERE ${mine('u')}`, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i', 'u'`)}`, insertRewrites: true, remove, dedupe, dedupeCount, cleanup: dedupeCleanup };
 }
 
 /**

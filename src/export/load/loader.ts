@@ -463,9 +463,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
           if (sql.dedupe && !merge.keepUnseen) {
             const live = Number((await session.rows(`SELECT count(*) AS n FROM ${table} WHERE "_deleted_at" IS NULL`))[0]!.n);
             if (live > staged + (merge.keep?.length ?? 0)) {
-              let healed = 0;
-              for (const statement of sql.dedupe) healed = await session.run(statement);
-              updated += healed;
+              for (const statement of sql.dedupe) await session.run(statement);
+              updated += Number((await session.rows(sql.dedupeCount!))[0]!.n);
             }
           }
           merge.onStep?.('deleted', { updated, inserted, deleted });
