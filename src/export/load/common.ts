@@ -470,6 +470,19 @@ const widens = (from: ColumnKind, to: ColumnKind) => (to === 'string' && from !=
 /** `custom_seats__v_string`: the column that holds a field's values after an incompatible type change. */
 export const variantName = (column: TypedColumn) => fitName(column.name, column.source, `__v_${column.kind}`);
 
+/** The kind of value a column of a type this tool never writes (changed by hand) holds, by the type's name; undefined when it cannot tell (a list, a struct). */
+function handTypeKind(type: string): ColumnKind | undefined {
+  const t = type.toLowerCase();
+  if (/\[\]|list|struct|json|map|\(.*,.*\)\s*\[/.test(t) && !/numeric|decimal/.test(t)) return undefined;
+  if (/char|text|string/.test(t)) return 'string';
+  if (/bool/.test(t)) return 'boolean';
+  if (/timestamp|datetime/.test(t)) return 'timestamp';
+  if (/^date$/.test(t)) return 'date';
+  if (/int/.test(t) && !/interval/.test(t)) return 'integer';
+  if (/float|double|real|numeric|decimal/.test(t)) return 'decimal';
+  return undefined;
+}
+
 /**
  * Compares an existing table's columns (name → type as the catalog reports it)
  * with the export's, and decides how the load goes on: new columns are added;
@@ -522,8 +535,31 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
         problems.push(`${what}, a type this tool does not write (changed by hand?); pass --allow-schema-change to convert the column back to ${want} (its values cast, then compared with Pylon's and rewritten where they differ), or change it back yourself`);
         return;
       }
-      plan.alterations.push({ kind: 'widen', column: column.name, type: types.ddl(column.kind, column), from: have });
-      plan.changes.push(`converted ${column.name} (${column.source}) from ${have}, a type this tool does not write, back to ${typeLabel(column.kind)}`);
+      const held = handTypeKind(have);
+      if (held === undefined || held === column.kind || widens(held, column.kind)) {
+        plan.alterations.push({ kind: 'widen', column: column.name, type: types.ddl(column.kind, column), from: have });
+        plan.changes.push(`converted ${column.name} (${column.source}) from ${have}, a type this tool does not write, back to ${typeLabel(column.kind)}`);
+        return;
+      }
+      // Its values are of another kind than the export's now (Pylon changed the field's type too: varchar(255) text, a number now), which a
+      // cast to the export's type would refuse or mangle: back to this tool's type for what it holds, then loaded as into any such column.
+      const back = types.ddl(held);
+      plan.alterations.push({ kind: 'widen', column: column.name, type: back, from: have });
+      plan.changes.push(`converted ${column.name} (${column.source}) from ${have}, a type this tool does not write, back to ${typeLabel(held)}`);
+      if (widens(column.kind, held)) {
+        plan.casts[i] = back;
+        plan.changes.push(`loaded ${column.source} (${typeLabel(column.kind)}) into the wider ${typeLabel(held)} column ${column.name}`);
+        return;
+      }
+      if (existing.has(variant)) {
+        problems.push(`${what}; its variant column ${variant} is ${existing.get(variant)}`);
+        return;
+      }
+      plan.targets[i] = variant;
+      plan.cleared.push(column.name);
+      used.add(variant);
+      plan.alterations.push({ kind: 'variant', column: variant, type: types.ddl(column.kind, column) }, { kind: 'nullable', column: column.name, type: back });
+      plan.changes.push(`added variant column ${variant} (${typeLabel(column.kind)}) for ${column.source}; ${column.name} (${typeLabel(held)}) is NULL in rows loaded from now on`);
       return;
     }
     if (widens(column.kind, tableKind)) {
