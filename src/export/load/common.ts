@@ -683,6 +683,8 @@ export interface MergeSql {
    */
   dedupe?: string[];
   dedupeCount?: string;
+  /** A query (`n`), run before `remove`, giving `deleted` when `remove`'s own count is rows, which may be more than the contacts they stand for (ids a table holds twice). */
+  deletedCount?: string;
   /** Inserts the new rows; with `insertRewrites`, the changed rows that `update` deleted too (its count less `updated` is `inserted`). */
   insert: string;
   insertRewrites?: boolean;
@@ -730,6 +732,8 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
   // The contacts repaired that the merge did not count updated already (one of their rows changed: a soft-deleted one back, say).
   const dedupeCount = `SELECT count(*) AS n FROM ${dupes} WHERE "id" IN (SELECT "id" FROM ${stage}) AND "id" NOT IN (SELECT "id" FROM ${stage} WHERE rowid IN ${rows(`'u'`)})`;
   const dedupeCleanup = [...cleanup, `DROP TABLE IF EXISTS ${dupes}`];
+  // A contact gone from Pylon whose id the table holds twice is one contact deleted (the change log's one delete), not two.
+  const deletedCount = `SELECT count(DISTINCT "id") AS n FROM ${t} WHERE ${mine('d')}`;
   if (plan.kept.length > 0) {
     const update =
       `UPDATE ${t} SET ${assignments} ` +
@@ -740,7 +744,7 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
       `DELETE FROM ${t} WHERE "_deleted_at" IS NULL AND "id" IN (SELECT "id" FROM ${dupes}) AND "id" IN (SELECT "id" FROM ${stage}) AND rowid NOT IN (SELECT min(rowid) FROM ${t} WHERE "_deleted_at" IS NULL GROUP BY "id")`,
       `UPDATE ${t} SET ${assignments} FROM (SELECT * FROM ${stage} WHERE "id" IN (SELECT "id" FROM ${dupes})) s WHERE ${t}."id" = s."id" AND ${t}."_deleted_at" IS NULL`,
     ];
-    return { prepare, update, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i'`)}`, remove, dedupe, dedupeCount, cleanup: dedupeCleanup };
+    return { prepare, update, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i'`)}`, remove, dedupe, dedupeCount, deletedCount, cleanup: dedupeCleanup };
   }
   // All their live rows go, and the staged row comes back once.
   const dedupe = [
@@ -748,7 +752,7 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
     `DELETE FROM ${t} WHERE "_deleted_at" IS NULL AND "id" IN (SELECT "id" FROM ${dupes}) AND "id" IN (SELECT "id" FROM ${stage})`,
     `${insertInto} WHERE s."id" IN (SELECT "id" FROM ${dupes})`,
   ];
-  return { prepare, update: `DELETE FROM ${t} WHERE ${mine('u')}`, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i', 'u'`)}`, insertRewrites: true, remove, dedupe, dedupeCount, cleanup: dedupeCleanup };
+  return { prepare, update: `DELETE FROM ${t} WHERE ${mine('u')}`, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i', 'u'`)}`, insertRewrites: true, remove, dedupe, dedupeCount, deletedCount, cleanup: dedupeCleanup };
 }
 
 /**
