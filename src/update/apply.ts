@@ -196,6 +196,10 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         // failed), but the contact still holds the address the run set as a secondary one: sent to be dropped (makePrimary).
         diff.body.email = email.to;
         diff.changes.push({ column: 'email', from: email.from, to: email.to });
+      } else if (options.input && email?.held && diff.body.email === undefined && sameEmail(live.email, email.to) && !(live.emails ?? []).includes(email.held)) {
+        // The primary is back, but the address the contact held before the run is gone (a PATCH emails putting it back was refused): sent to be put back (makePrimary).
+        diff.body.email = email.to;
+        diff.changes.push({ column: 'email', from: email.from, to: email.to });
       }
       const drift: Drift[] = [];
       for (const change of entry.changes) {

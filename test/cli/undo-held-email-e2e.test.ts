@@ -8,7 +8,7 @@
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { envFor, FAST_RATE, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
+import { envFor, FAST_RATE, runCli, startEmulator, startFaultProxy, statsOf, tempDir } from '../helpers/cli.js';
 
 for (const patchEmail of ['replace', 'demote', 'add'] as const) {
   for (const command of ['import', 'update'] as const) {
@@ -50,3 +50,37 @@ for (const patchEmail of ['replace', 'demote', 'add'] as const) {
     });
   }
 }
+
+test('--patch-email replace: the undo\'s PATCH emails putting the held address back refused: the row fails naming it, and the undo run again puts it back', async (t) => {
+  const emulator = await startEmulator(t, { patchEmail: 'replace' });
+  const ann = emulator.store.insert({ name: 'Ann', emails: ['ann.old@acme.example', 'ann.alt@acme.example'] });
+  const annBefore = structuredClone(emulator.store.get(ann.id)!);
+  let refuse = false;
+  const proxy = await startFaultProxy(t, emulator, ({ method, body }) => (refuse && method === 'PATCH' && body.includes('"emails"') ? 'status=400' : undefined));
+  const dir = tempDir(t);
+  const file = join(dir, 'contacts.csv');
+  writeFileSync(file, `id,name,email\n${ann.id},Annie,ann.alt@acme.example\n`);
+  const env = envFor(proxy);
+  const undo = join(dir, 'undo.csv');
+  const run = await runCli(['import', file, '--json', '-q', '--rate', FAST_RATE, '--undo', undo], { env, cwd: dir });
+  t.is(run.code, 0, run.stderr);
+
+  refuse = true;
+  const undoErrors = join(dir, 'undo.errors.csv');
+  const back = await runCli(['update', undo, '--json', '-q', '--rate', FAST_RATE, '--no-undo', '--errors', undoErrors], { env, cwd: dir });
+  t.is(back.code, 3, back.stderr);
+  t.like(statsOf(back), { total: 1, updated: 0, failed: 1 });
+  const report = readFileSync(undoErrors, 'utf8');
+  t.regex(report, /ROW_API_REJECTED,email,/);
+  t.regex(report, /no longer holds ann\.alt@acme\.example/);
+  t.like(emulator.store.get(ann.id), { name: 'Ann', email: 'ann.old@acme.example' }, 'the other values are restored');
+
+  refuse = false;
+  const again = await runCli(['update', undo, '--json', '-q', '--rate', FAST_RATE, '--no-undo'], { env, cwd: dir });
+  t.is(again.code, 0, again.stderr);
+  t.like(statsOf(again), { total: 1, updated: 1, failed: 0 });
+  t.is(emulator.store.get(ann.id)!.email, annBefore.email);
+  t.deepEqual([...emulator.store.get(ann.id)!.emails!].sort(), [...annBefore.emails!].sort());
+  const third = await runCli(['update', undo, '--json', '-q', '--rate', FAST_RATE, '--no-undo'], { env, cwd: dir });
+  t.like(statsOf(third), { updated: 0, unchanged: 1 });
+});
