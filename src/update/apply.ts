@@ -256,7 +256,11 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           else await record(line, entry, 'unchanged');
           return;
         }
-        const { body, changes } = compared.diff;
+        const { body } = compared.diff;
+        // An interrupted run's PATCH of this contact, sent and never answered, may have landed (a kill while its follow-up PATCH emails
+        // waited): the fields it set no longer differ, so its changes are kept with these, each from its value before that run.
+        const earlier = journal?.sentBefore.get(line);
+        const changes = withEarlier(earlier?.id === entry.id ? earlier.changes : undefined, compared.diff.changes);
         // The journal's `sent` entry (the undo row's source) is written when the PATCH leaves the pacer, not while it waits there.
         let journaled = false;
         const sent = () => {
@@ -428,6 +432,22 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
 }
 
 /** The columns of an undo row's changes that restore "no value" where Pylon's API cannot clear (the validator's ROW_CANNOT_CLEAR). */
+/**
+ * A resumed row's changes with those of the interrupted run's PATCH (`earlier`, from the journal): a field in both goes
+ * from the earlier value (before that run), and an email is `held` only if it was before that run, not because that
+ * PATCH added it.
+ */
+function withEarlier(earlier: readonly FieldChange[] | undefined, now: readonly FieldChange[]): FieldChange[] {
+  if (!earlier || earlier.length === 0) return [...now];
+  const merged = earlier.map((e) => {
+    const n = now.find((c) => c.column === e.column);
+    if (!n) return e;
+    const { held: _held, ...rest } = n;
+    return e.held ? { ...rest, from: e.from, held: e.held } : { ...rest, from: e.from };
+  });
+  return [...merged, ...now.filter((c) => !earlier.some((e) => e.column === c.column))];
+}
+
 function unclearable(entry: PlannedContact, issues: readonly RowIssue[]): string[] {
   const refused = new Set(issues.filter((i) => i.code === 'ROW_CANNOT_CLEAR').map((i) => i.field));
   return entry.changes.filter((c) => c.to === '' && refused.has(c.column)).map((c) => c.column);
