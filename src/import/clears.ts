@@ -213,9 +213,10 @@ export async function updateWithClears(
   memory?: ServerMemory,
   onNote?: (message: string) => void,
   drop?: string,
+  keep?: string,
 ): Promise<UpdateAnswer> {
   const answer = await patchWithClears(client, id, body, signal, onSent, memory, onNote);
-  return body.email === undefined || answer.res === undefined ? answer : { ...answer, ...(await makePrimary(client, id, body.email, answer.res, signal, drop)) };
+  return body.email === undefined || answer.res === undefined ? answer : { ...answer, ...(await makePrimary(client, id, body.email, answer.res, signal, drop, keep)) };
 }
 
 export interface UpdateAnswer {
@@ -247,19 +248,32 @@ export const sameEmail = (a: string | undefined, b: string) => a !== undefined &
  * not hold before it): PATCH `email` may keep it as a secondary address (a server that demotes the replaced primary);
  * the same `emails` list, without it, is sent, so the contact ends as a PATCH `email` that replaces leaves it.
  */
-async function makePrimary(client: PylonClient, id: string, email: string, res: ApiResult<Contact>, signal?: AbortSignal, drop?: string): Promise<Partial<UpdateAnswer>> {
+async function makePrimary(client: PylonClient, id: string, email: string, res: ApiResult<Contact>, signal?: AbortSignal, drop?: string, keep?: string): Promise<Partial<UpdateAnswer>> {
   if (res.data.email === undefined) return {};
   const primary = sameEmail(res.data.email, email);
   const stale = drop !== undefined && !sameEmail(drop, email) && (res.data.emails ?? []).some((e) => sameEmail(e, drop));
-  if (primary && !stale) return {};
+  // `keep` (an undo row): the address the run made the primary, which the contact held before it; a PATCH email that replaces drops it.
+  // Kept in another spelling (the run's row wrote it so) counts as lost: the undo puts back the contact's own.
+  const lost = keep !== undefined && !sameEmail(keep, email) && !(res.data.emails ?? []).some((e) => e === keep);
+  if (primary && !stale && !lost) return {};
   const replaced = primary ? undefined : res.data.email;
-  const others = (res.data.emails ?? []).filter((e) => !sameEmail(e, email) && !sameEmail(replaced, e) && !(stale && sameEmail(e, drop!)));
+  const others = (res.data.emails ?? []).filter((e) => !sameEmail(e, email) && !sameEmail(replaced, e) && !sameEmail(keep, e) && !(stale && sameEmail(e, drop!)));
+  if (keep !== undefined && !sameEmail(keep, email)) others.push(keep);
   let again: ApiResult<Contact>;
   try {
     again = await client.updateContact(id, { emails: [{ email, is_primary: true }, ...others.map((e) => ({ email: e }))] }, { signal });
   } catch (error) {
     if (!isRefusal(error)) return { error };
     // The address is the primary already (an undo row), but the contact still holds the address the run set.
+    if (primary && lost) {
+      return {
+        notDropped: {
+          message: `${email} is the primary email again, but the contact no longer holds ${keep}, which it held before the run as a secondary address: Pylon refused PATCH emails with it (${error.status}: ${error.errors.join('; ') || error.message}). The row's other values were restored; add ${keep} to the contact in Pylon's UI, or run this undo file again`,
+          status: error.status,
+          requestId: error.requestId,
+        },
+      };
+    }
     if (primary) {
       return {
         notDropped: {

@@ -23,6 +23,11 @@ export interface FieldChange {
   accountId?: { from: string; to: string };
   /** `external_id` only: the label the id is held under, which an undo row needs to put the previous id back. */
   label?: string;
+  /**
+   * `email` only: the contact held `to` as a secondary address before the run (a row naming its contact by id or
+   * external id made it the primary), spelt so. Its undo row keeps the address (`_held.email`) rather than dropping it.
+   */
+  held?: string;
 }
 
 export type Plan =
@@ -145,6 +150,8 @@ export function diffContact(
   if (typeof desired.email === 'string' && !addresses.includes(desired.email.toLowerCase())) {
     body.email = desired.email;
     note('email', existing.email, desired.email);
+    const held = (existing.emails ?? []).find((e) => e.normalize('NFC').toLowerCase() === desired.email!.normalize('NFC').toLowerCase());
+    if (held !== undefined) changes[changes.length - 1]!.held = held;
   }
   const currentAccount = existing.account?.id ?? '';
   if (desired.account_id !== undefined) {

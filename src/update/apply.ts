@@ -191,9 +191,13 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       if (email && diff.body.email === undefined && live.email !== undefined && !sameEmail(live.email, email.to)) {
         diff.body.email = email.to;
         diff.changes.push({ column: 'email', from: live.email, to: email.to });
-      } else if (options.input && email && diff.body.email === undefined && email.from !== '' && !sameEmail(live.email, email.from) && (live.emails ?? []).some((e) => sameEmail(e, email.from))) {
+      } else if (options.input && email && !email.held && diff.body.email === undefined && email.from !== '' && !sameEmail(live.email, email.from) && (live.emails ?? []).some((e) => sameEmail(e, email.from))) {
         // The primary is back (or was never replaced: PATCH email added the run's address, and making it the primary
         // failed), but the contact still holds the address the run set as a secondary one: sent to be dropped (makePrimary).
+        diff.body.email = email.to;
+        diff.changes.push({ column: 'email', from: email.from, to: email.to });
+      } else if (options.input && email?.held && diff.body.email === undefined && sameEmail(live.email, email.to) && !(live.emails ?? []).includes(email.held)) {
+        // The primary is back, but the address the contact held before the run is gone (a PATCH emails putting it back was refused): sent to be put back (makePrimary).
         diff.body.email = email.to;
         diff.changes.push({ column: 'email', from: email.from, to: email.to });
       }
@@ -252,7 +256,11 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           else await record(line, entry, 'unchanged');
           return;
         }
-        const { body, changes } = compared.diff;
+        const { body } = compared.diff;
+        // An interrupted run's PATCH of this contact, sent and never answered, may have landed (a kill while its follow-up PATCH emails
+        // waited): the fields it set no longer differ, so its changes are kept with these, each from its value before that run.
+        const earlier = journal?.sentBefore.get(line);
+        const changes = withEarlier(earlier?.id === entry.id ? earlier.changes : undefined, compared.diff.changes);
         // The journal's `sent` entry (the undo row's source) is written when the PATCH leaves the pacer, not while it waits there.
         let journaled = false;
         const sent = () => {
@@ -263,9 +271,10 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         let answer: Awaited<ReturnType<typeof updateWithClears>>;
         try {
           // An undo row restoring an email drops the address the run set, should PATCH email keep it as a secondary one; a
-          // plan's or an update file's new email drops the primary it replaces, as import does (write-policy.ts).
-          const setEmail = (options.input ? entry.changes : changes).find((c) => c.column === 'email' && c.from !== '')?.from;
-          answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent, undefined, undefined, setEmail);
+          // plan's or an update file's new email drops the primary it replaces, as import does (write-policy.ts). An address
+          // the contact held before the run (an undo row's `held`) is kept as a secondary address instead.
+          const setEmail = (options.input ? entry.changes : changes).find((c) => c.column === 'email' && c.from !== '');
+          answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent, undefined, undefined, setEmail && !setEmail.held ? setEmail.from : undefined, setEmail?.held);
         } catch (error) {
           // An undo row before each change: a PATCH sent and unanswered (Ctrl-C while the server stalls, a timeout) may have been applied.
           if (journaled && mayHaveChanged(error)) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, changes);
@@ -424,6 +433,22 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
 }
 
 /** The columns of an undo row's changes that restore "no value" where Pylon's API cannot clear (the validator's ROW_CANNOT_CLEAR). */
+/**
+ * A resumed row's changes with those of the interrupted run's PATCH (`earlier`, from the journal): a field in both goes
+ * from the earlier value (before that run), and an email is `held` only if it was before that run, not because that
+ * PATCH added it.
+ */
+function withEarlier(earlier: readonly FieldChange[] | undefined, now: readonly FieldChange[]): FieldChange[] {
+  if (!earlier || earlier.length === 0) return [...now];
+  const merged = earlier.map((e) => {
+    const n = now.find((c) => c.column === e.column);
+    if (!n) return e;
+    const { held: _held, ...rest } = n;
+    return e.held ? { ...rest, from: e.from, held: e.held } : { ...rest, from: e.from };
+  });
+  return [...merged, ...now.filter((c) => !earlier.some((e) => e.column === c.column))];
+}
+
 function unclearable(entry: PlannedContact, issues: readonly RowIssue[]): string[] {
   const refused = new Set(issues.filter((i) => i.code === 'ROW_CANNOT_CLEAR').map((i) => i.field));
   return entry.changes.filter((c) => c.to === '' && refused.has(c.column)).map((c) => c.column);

@@ -28,6 +28,8 @@ export interface PlannedChange {
   to: string;
   /** Applied without comparing the live value with `from` (undo rows that did not record the value set). */
   unchecked?: true;
+  /** `email` of an undo row: the contact held `from` (the address the run set) before the run, spelt so: it is kept as a secondary address. */
+  held?: string;
 }
 
 export interface PlannedContact {

@@ -9,12 +9,15 @@
  * One format for the undo files of `import`, `update` and `apply`.
  */
 import type { FieldChange } from '../import/plan.js';
+import { sameEmail } from '../import/clears.js';
 import type { PlannedContact } from './plan-file.js';
 import { createTokenizer } from '../csv/tokenize.js';
 import { ConfigError } from '../errors.js';
 
 export const UNDO_CLEAR_TOKEN = '#N/A';
 export const SET_PREFIX = '_set.';
+/** `_held.email`: the address the run made the primary, which the contact held before as a secondary one: the undo keeps it. */
+export const HELD_EMAIL_COLUMN = '_held.email';
 /** The organisation (`GET /me`) whose contacts the row holds: `update <undo file>` refuses a file of another one. */
 export const ORGANIZATION_COLUMN = '_organization';
 
@@ -37,7 +40,7 @@ export function undoColumns(fieldColumns: readonly string[], organizationId?: st
   // email: by id, by external id, or by one of the row's secondary emails (the row's email becomes the primary one).
   const emailChanges = fieldColumns.includes('email') && (changedColumns || ['id', 'external_id', 'emails'].some((c) => fieldColumns.includes(c)));
   const setColumns = [...(emailChanges ? ['email'] : []), ...fields.filter((c) => !NOT_CHECKED.has(c))].map((c) => SET_PREFIX + c);
-  return ['id', 'email', ...fields, ...setColumns, ...(organizationId ? [ORGANIZATION_COLUMN] : [])];
+  return ['id', 'email', ...fields, ...setColumns, ...(emailChanges ? [HELD_EMAIL_COLUMN] : []), ...(organizationId ? [ORGANIZATION_COLUMN] : [])];
 }
 
 /**
@@ -66,10 +69,13 @@ export function undoCells(columns: readonly string[], contactId: string, email: 
     const change = raw.column === 'account_external_id' ? { column: 'account_id', ...raw.accountId! } : raw;
     const i = columns.indexOf(change.column);
     if (i > 1) cells[i] = change.from === '' ? UNDO_CLEAR_TOKEN : change.from;
-    if (change.column === 'email') cells[1] = change.from;
+    // A contact that had no address: the clear token, so that the undo says it cannot take the address off (ROW_CANNOT_CLEAR) rather than skip it.
+    if (change.column === 'email') cells[1] = change.from === '' ? UNDO_CLEAR_TOKEN : change.from;
     // An account id set that is not known (`to` empty) is left unchecked.
     const s = raw.column === 'account_external_id' && change.to === '' ? -1 : columns.indexOf(SET_PREFIX + change.column);
     if (s >= 0) cells[s] = change.to === '' ? UNDO_CLEAR_TOKEN : change.to;
+    const held = change.column === 'email' && raw.held ? columns.indexOf(HELD_EMAIL_COLUMN) : -1;
+    if (held >= 0) cells[held] = raw.held!;
   }
   return cells;
 }
@@ -100,9 +106,10 @@ export function plannedFromUndoRow(header: readonly string[], cells: readonly st
     const set = cell(SET_PREFIX + column);
     const to = previous === UNDO_CLEAR_TOKEN ? '' : previous;
     if (set === '') changes.push({ column, from: '', to, unchecked: true });
+    else if (column === 'email' && cell(HELD_EMAIL_COLUMN) !== '' && sameEmail(cell(HELD_EMAIL_COLUMN), set)) changes.push({ column, from: set, to, held: cell(HELD_EMAIL_COLUMN) });
     else changes.push({ column, from: set === UNDO_CLEAR_TOKEN ? '' : set, to });
   }
-  return { id, email: cell('email') || undefined, changes };
+  return { id, email: (cell('email') !== UNDO_CLEAR_TOKEN && cell('email')) || undefined, changes };
 }
 
 /**

@@ -45,9 +45,11 @@ for (const command of ['import', 'update'] as const) {
     t.like(emulator.store.get(ann.id), { email: 'ann.new@acme.example', emails: ['ann.new@acme.example', 'ann.alt@acme.example'] });
     t.deepEqual(emulator.store.get(bob.id), bobBefore, 'the other contact is untouched');
 
-    // Its undo puts the old primary back, without the row's address.
+    // Its undo puts the contact back as this run found it: the old primary, and the row's address as the secondary one
+    // the first run left (held before this run: `_held.email`); the first run's own undo row would take that off.
     const back = await runCli(['update', undo, '--json', '-q', '--rate', FAST_RATE, '--no-undo'], { env, cwd: dir });
     t.is(back.code, 0, back.stderr);
-    t.like(emulator.store.get(ann.id), { email: 'ann.old@acme.example', emails: ['ann.old@acme.example', 'ann.alt@acme.example'] });
+    t.is(emulator.store.get(ann.id)!.email, 'ann.old@acme.example');
+    t.deepEqual([...emulator.store.get(ann.id)!.emails!].sort(), ['ann.alt@acme.example', 'ann.new@acme.example', 'ann.old@acme.example']);
   });
 }

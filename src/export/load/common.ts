@@ -470,6 +470,19 @@ const widens = (from: ColumnKind, to: ColumnKind) => (to === 'string' && from !=
 /** `custom_seats__v_string`: the column that holds a field's values after an incompatible type change. */
 export const variantName = (column: TypedColumn) => fitName(column.name, column.source, `__v_${column.kind}`);
 
+/** The kind of value a column of a type this tool never writes (changed by hand) holds, by the type's name; undefined when it cannot tell (a list, a struct). */
+function handTypeKind(type: string): ColumnKind | undefined {
+  const t = type.toLowerCase();
+  if (/\[\]|list|struct|json|map|\(.*,.*\)\s*\[/.test(t) && !/numeric|decimal/.test(t)) return undefined;
+  if (/char|text|string/.test(t)) return 'string';
+  if (/bool/.test(t)) return 'boolean';
+  if (/timestamp|datetime/.test(t)) return 'timestamp';
+  if (/^date$/.test(t)) return 'date';
+  if (/int/.test(t) && !/interval/.test(t)) return 'integer';
+  if (/float|double|real|numeric|decimal/.test(t)) return 'decimal';
+  return undefined;
+}
+
 /**
  * Compares an existing table's columns (name → type as the catalog reports it)
  * with the export's, and decides how the load goes on: new columns are added;
@@ -522,8 +535,31 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
         problems.push(`${what}, a type this tool does not write (changed by hand?); pass --allow-schema-change to convert the column back to ${want} (its values cast, then compared with Pylon's and rewritten where they differ), or change it back yourself`);
         return;
       }
-      plan.alterations.push({ kind: 'widen', column: column.name, type: types.ddl(column.kind, column), from: have });
-      plan.changes.push(`converted ${column.name} (${column.source}) from ${have}, a type this tool does not write, back to ${typeLabel(column.kind)}`);
+      const held = handTypeKind(have);
+      if (held === undefined || held === column.kind || widens(held, column.kind)) {
+        plan.alterations.push({ kind: 'widen', column: column.name, type: types.ddl(column.kind, column), from: have });
+        plan.changes.push(`converted ${column.name} (${column.source}) from ${have}, a type this tool does not write, back to ${typeLabel(column.kind)}`);
+        return;
+      }
+      // Its values are of another kind than the export's now (Pylon changed the field's type too: varchar(255) text, a number now), which a
+      // cast to the export's type would refuse or mangle: back to this tool's type for what it holds, then loaded as into any such column.
+      const back = types.ddl(held);
+      plan.alterations.push({ kind: 'widen', column: column.name, type: back, from: have });
+      plan.changes.push(`converted ${column.name} (${column.source}) from ${have}, a type this tool does not write, back to ${typeLabel(held)}`);
+      if (widens(column.kind, held)) {
+        plan.casts[i] = back;
+        plan.changes.push(`loaded ${column.source} (${typeLabel(column.kind)}) into the wider ${typeLabel(held)} column ${column.name}`);
+        return;
+      }
+      if (existing.has(variant)) {
+        problems.push(`${what}; its variant column ${variant} is ${existing.get(variant)}`);
+        return;
+      }
+      plan.targets[i] = variant;
+      plan.cleared.push(column.name);
+      used.add(variant);
+      plan.alterations.push({ kind: 'variant', column: variant, type: types.ddl(column.kind, column) }, { kind: 'nullable', column: column.name, type: back });
+      plan.changes.push(`added variant column ${variant} (${typeLabel(column.kind)}) for ${column.source}; ${column.name} (${typeLabel(held)}) is NULL in rows loaded from now on`);
       return;
     }
     if (widens(column.kind, tableKind)) {
@@ -643,9 +679,12 @@ export interface MergeSql {
   /**
    * Statements (run after the merge) that replace every live row of an id the table holds more than once by its staged row:
    * a row inserted by hand with an id the table had (DuckDB's table has no key to refuse it). Run only when the table has
-   * more live rows than the merge can account for; the count of its last statement (the inserts) is added to `updated`.
+   * more live rows than the merge can account for; `dedupeCount` (a query, `n`) is then added to `updated`.
    */
   dedupe?: string[];
+  dedupeCount?: string;
+  /** A query (`n`), run before `remove`, giving `deleted` when `remove`'s own count is rows, which may be more than the contacts they stand for (ids a table holds twice). */
+  deletedCount?: string;
   /** Inserts the new rows; with `insertRewrites`, the changed rows that `update` deleted too (its count less `updated` is `inserted`). */
   insert: string;
   insertRewrites?: boolean;
@@ -687,20 +726,33 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
   const cleanup = [`DROP TABLE ${diff}`, 'RESET threads'];
   // A table row per changed id, unless the table holds an id twice (inserted by hand): both rows are rewritten, one contact updated.
   const updatedCount = `SELECT count(DISTINCT srid) AS n FROM ${diff} WHERE op = 'u'`;
+  // Ids the table holds more than once among its live rows, left by the merge because their hash matched (a row inserted by hand).
+  const dupes = quoteIdent(`${diff.replaceAll('"', '')}_dupes`);
+  const findDupes = `CREATE TEMP TABLE ${dupes} AS SELECT "id" FROM ${t} WHERE "_deleted_at" IS NULL GROUP BY "id" HAVING count(*) > 1`;
+  // The contacts repaired that the merge did not count updated already (one of their rows changed: a soft-deleted one back, say).
+  const dedupeCount = `SELECT count(*) AS n FROM ${dupes} WHERE "id" IN (SELECT "id" FROM ${stage}) AND "id" NOT IN (SELECT "id" FROM ${stage} WHERE rowid IN ${rows(`'u'`)})`;
+  const dedupeCleanup = [...cleanup, `DROP TABLE IF EXISTS ${dupes}`];
+  // A contact gone from Pylon whose id the table holds twice is one contact deleted (the change log's one delete), not two.
+  const deletedCount = `SELECT count(DISTINCT "id") AS n FROM ${t} WHERE ${mine('d')}`;
   if (plan.kept.length > 0) {
     const update =
       `UPDATE ${t} SET ${assignments} ` +
       `FROM (SELECT * FROM ${stage} WHERE rowid IN ${rows(`'u'`)}) s WHERE ${t}."id" = s."id"`;
-    return { prepare, update, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i'`)}`, remove, cleanup };
+    // Rows are not rewritten here (they hold the kept columns' values): one live row of each such id stays, updated from Pylon's.
+    const dedupe = [
+      findDupes,
+      `DELETE FROM ${t} WHERE "_deleted_at" IS NULL AND "id" IN (SELECT "id" FROM ${dupes}) AND "id" IN (SELECT "id" FROM ${stage}) AND rowid NOT IN (SELECT min(rowid) FROM ${t} WHERE "_deleted_at" IS NULL GROUP BY "id")`,
+      `UPDATE ${t} SET ${assignments} FROM (SELECT * FROM ${stage} WHERE "id" IN (SELECT "id" FROM ${dupes})) s WHERE ${t}."id" = s."id" AND ${t}."_deleted_at" IS NULL`,
+    ];
+    return { prepare, update, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i'`)}`, remove, dedupe, dedupeCount, deletedCount, cleanup: dedupeCleanup };
   }
-  // Ids the table holds more than once among its live rows, left by the merge because their hash matched: all their rows go, and the staged row comes back once.
-  const dupes = quoteIdent(`${diff.replaceAll('"', '')}_dupes`);
+  // All their live rows go, and the staged row comes back once.
   const dedupe = [
-    `CREATE TEMP TABLE ${dupes} AS SELECT "id" FROM ${t} WHERE "_deleted_at" IS NULL GROUP BY "id" HAVING count(*) > 1`,
+    findDupes,
     `DELETE FROM ${t} WHERE "_deleted_at" IS NULL AND "id" IN (SELECT "id" FROM ${dupes}) AND "id" IN (SELECT "id" FROM ${stage})`,
     `${insertInto} WHERE s."id" IN (SELECT "id" FROM ${dupes})`,
   ];
-  return { prepare, update: `DELETE FROM ${t} WHERE ${mine('u')}`, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i', 'u'`)}`, insertRewrites: true, remove, dedupe, cleanup: [...cleanup, `DROP TABLE IF EXISTS ${dupes}`] };
+  return { prepare, update: `DELETE FROM ${t} WHERE ${mine('u')}`, updatedCount, insert: `${insertInto} WHERE s.rowid IN ${rows(`'i', 'u'`)}`, insertRewrites: true, remove, dedupe, dedupeCount, deletedCount, cleanup: dedupeCleanup };
 }
 
 /**

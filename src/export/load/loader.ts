@@ -457,15 +457,16 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
           const inserted = (await session.run(sql.insert)) - (sql.insertRewrites ? updated : 0);
           if (created && dialect.primaryKey) await session.run(`ALTER TABLE ${table} ADD PRIMARY KEY ("id")`);
           merge.onStep?.('inserted', { updated, inserted });
-          const deleted = sql.remove === undefined || merge.keepUnseen ? 0 : await session.run(sql.remove);
+          const deletedContacts = sql.remove === undefined || merge.keepUnseen || sql.deletedCount === undefined ? undefined : Number((await session.rows(sql.deletedCount))[0]!.n);
+          const removed = sql.remove === undefined || merge.keepUnseen ? 0 : await session.run(sql.remove);
+          const deleted = deletedContacts ?? removed;
           // Every staged id has one live row now, and every other live row is a contact the run could not export (keep): more live rows than that is an id the
           // table holds twice (a row inserted by hand; a DuckDB table has no key to refuse it). One count in a normal night; the repair only when it finds more.
           if (sql.dedupe && !merge.keepUnseen) {
             const live = Number((await session.rows(`SELECT count(*) AS n FROM ${table} WHERE "_deleted_at" IS NULL`))[0]!.n);
             if (live > staged + (merge.keep?.length ?? 0)) {
-              let healed = 0;
-              for (const statement of sql.dedupe) healed = await session.run(statement);
-              updated += healed;
+              for (const statement of sql.dedupe) await session.run(statement);
+              updated += Number((await session.rows(sql.dedupeCount!))[0]!.n);
             }
           }
           merge.onStep?.('deleted', { updated, inserted, deleted });

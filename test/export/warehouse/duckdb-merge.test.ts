@@ -108,8 +108,8 @@ test('duckdb merge: an id the table holds twice (a row inserted by hand; DuckDB 
   // a twice as it was, b twice with a value edited by hand in the copy, c twice (and changed in Pylon this night), d twice (and gone from Pylon).
   await byHand(`INSERT INTO contacts SELECT * FROM contacts WHERE id IN ('a', 'c', 'd'); INSERT INTO contacts SELECT * REPLACE ('Bob by hand' AS name) FROM contacts WHERE id = 'b'`);
   const second = await night(file, dir, 'n2', [['a', 'Ada'], ['b', 'Bob'], ['c', 'Cyd'], ['e', 'Eve']]);
-  // c: one contact changed (its two rows rewritten as one); a and b: their second rows replaced by Pylon's one, counted updated; e new; d (both rows) gone.
-  t.deepEqual(second.counts, { inserted: 1, updated: 3, unchanged: 0, deleted: 2 });
+  // c: one contact changed (its two rows rewritten as one); a and b: their second rows replaced by Pylon's one, counted updated; e new; d (both rows) gone, one contact deleted.
+  t.deepEqual(second.counts, { inserted: 1, updated: 3, unchanged: 0, deleted: 1 });
   t.deepEqual(await table(file, 'id, name, _deleted_at IS NOT NULL AS deleted'), [
     { id: 'a', name: 'Ada', deleted: false },
     { id: 'b', name: 'Bob', deleted: false },
@@ -120,4 +120,49 @@ test('duckdb merge: an id the table holds twice (a row inserted by hand; DuckDB 
   ]);
   const third = await night(file, dir, 'n3', [['a', 'Ada'], ['b', 'Bob'], ['c', 'Cyd'], ['e', 'Eve']]);
   t.deepEqual(third.counts, { inserted: 0, updated: 0, unchanged: 4, deleted: 0 }, 'nothing left to repair');
+});
+
+async function byHand(file: string, sql: string) {
+  const instance = await DuckDBInstance.create(file);
+  const connection = await instance.connect();
+  try {
+    await connection.run(sql);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+test('duckdb merge: an id the table holds twice is repaired too when the table keeps a column the export no longer writes (rows updated in place), its value kept', async (t) => {
+  const dir = await tempDir();
+  const file = join(dir, 'kd.duckdb');
+  await night(file, dir, 'n1', [['a', 'Ada'], ['b', 'Bob'], ['c', 'Cy']]);
+  const idOnly = both.filter((c) => c.name === 'id');
+  await night(file, dir, 'n2', [['a'], ['b'], ['c']], { columns: idOnly, allowSchemaChange: true });
+  await byHand(file, `INSERT INTO contacts SELECT * FROM contacts WHERE id IN ('a', 'b')`);
+  // Before: the in-place merge never looked for such ids, so a and b kept two live rows night after night (counted unchanged).
+  const third = await night(file, dir, 'n3', [['a'], ['b'], ['c']], { columns: idOnly, allowSchemaChange: true });
+  t.deepEqual(third.counts, { inserted: 0, updated: 2, unchanged: 1, deleted: 0 });
+  t.deepEqual(await table(file, 'id, name, _run_id, _deleted_at IS NOT NULL AS deleted'), [
+    { id: 'a', name: 'Ada', _run_id: 'n3', deleted: false },
+    { id: 'b', name: 'Bob', _run_id: 'n3', deleted: false },
+    { id: 'c', name: 'Cy', _run_id: 'n2', deleted: false },
+  ]);
+  const fourth = await night(file, dir, 'n4', [['a'], ['b'], ['c']], { columns: idOnly, allowSchemaChange: true });
+  t.deepEqual(fourth.counts, { inserted: 0, updated: 0, unchanged: 3, deleted: 0 }, 'nothing left to repair');
+});
+
+test('duckdb merge: a soft-deleted contact back in Pylon while a live copy of it was inserted by hand is one contact updated, not two', async (t) => {
+  const dir = await tempDir();
+  const file = join(dir, 'sd.duckdb');
+  await night(file, dir, 'n1', [['a', 'Ada'], ['b', 'Bob']]);
+  await night(file, dir, 'n2', [['a', 'Ada']]);
+  await byHand(file, `INSERT INTO contacts SELECT * REPLACE (NULL AS _deleted_at) FROM contacts WHERE id = 'b'`);
+  // Before: b counted updated by the merge (its soft-deleted row) and again by the repair: updated 2, unchanged 0.
+  const third = await night(file, dir, 'n3', [['a', 'Ada'], ['b', 'Bob']]);
+  t.deepEqual(third.counts, { inserted: 0, updated: 1, unchanged: 1, deleted: 0 });
+  t.deepEqual(await table(file, 'id, name, _run_id, _deleted_at IS NOT NULL AS deleted'), [
+    { id: 'a', name: 'Ada', _run_id: 'n1', deleted: false },
+    { id: 'b', name: 'Bob', _run_id: 'n3', deleted: false },
+  ]);
 });

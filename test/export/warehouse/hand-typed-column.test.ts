@@ -120,3 +120,75 @@ pgTest(`postgres: columns retyped by hand (integer, numeric(10,1), varchar(255))
     ],
   );
 });
+
+/**
+ * A column retyped by hand and, later, its field's type changed in Pylon too: converting the column to the export's new
+ * type cast the old values into it, which the database refused (varchar(255) text into bigint: `invalid input syntax for
+ * type bigint`, LOAD_FAILED every night, the flag no help). The column goes back to this tool's type for what it holds,
+ * then loads as any such column: a number into the wider text column (PostgreSQL), a date beside a decimal in a variant
+ * column (DuckDB, from FLOAT). The rows exported hold Pylon's values, and the next night needs no flag.
+ */
+async function handTypedThenRetyped(
+  t: import('ava').ExecutionContext,
+  db: Db,
+  edit: { column: string; slug: string; sql: string; newType: 'number' | 'date'; value: (i: number) => string; stored: string; changes: RegExp[]; everyRow?: boolean },
+) {
+  const { DEFAULT_CUSTOM_FIELDS } = await import('../../../src/emulator/index.js');
+  const customFields = structuredClone(DEFAULT_CUSTOM_FIELDS);
+  await withEmulator({ seed: 81, seedRandom: 30, customFields }, async (emulator) => {
+    const dir = await tempDir();
+    t.like(await exportFrom(emulator, { to: db.to, manifest: join(dir, 'n1.json'), runId: 'n1' }), { complete: true });
+    await db.run([edit.sql]);
+    // Pylon: the field's type changes, and every contact that had a value gets one of the new type.
+    customFields.find((f) => f.slug === edit.slug)!.type = edit.newType;
+    const had = [...emulator.store.all()].filter((c) => c.custom_fields?.[edit.slug] !== undefined);
+    t.true(had.length > 0);
+    for (const [i, c] of had.entries()) {
+      const res = await fetch(`${emulator.url}/contacts/${c.id}`, { method: 'PATCH', headers: { authorization: `Bearer ${emulator.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ custom_fields: [{ slug: edit.slug, value: edit.value(i) }] }) });
+      t.is(res.status, 200);
+    }
+    const loaded = await exportFrom(emulator, { to: db.to, manifest: join(dir, 'n2.json'), runId: 'n2', allowSchemaChange: true });
+    t.like(loaded, { complete: true, recordErrors: 0 }, loaded.stoppedAt?.message);
+    for (const said of edit.changes) t.true(loaded.load!.schemaChanges!.some((c) => said.test(c)), `${said}: ${loaded.load!.schemaChanges}`);
+    // A variant column is filled in every row; otherwise the rows whose value changed are rewritten, no others.
+    t.is(loaded.load!.updated, edit.everyRow ? 30 : had.length);
+    const stored = new Map((await db.rows(`SELECT id, ${edit.stored} AS v FROM "${db.table}" WHERE _deleted_at IS NULL`)).map((r) => [r.id, r.v]));
+    t.is(stored.size, 30);
+    for (const [i, c] of had.entries()) t.is(String(stored.get(c.id)), edit.value(i), `contact ${c.id}`);
+    const next = await exportFrom(emulator, { to: db.to, manifest: join(dir, 'n3.json'), runId: 'n3' });
+    t.like(next, { complete: true }, next.stoppedAt?.message);
+    t.like(next.load, { inserted: 0, updated: 0, unchanged: 30 });
+  });
+}
+
+pgTest(`postgres: a text column made varchar(255) by hand, then its field made a number in Pylon, loads with --allow-schema-change: back to text, the numbers in it${PG_SKIP_NOTE}`, async (t) => {
+  const table = uniqueTable('handretype');
+  await handTypedThenRetyped(
+    t,
+    { dialect: 'postgres', to: `${PG_URL}#${table}`, table, rows: (sql) => withPg(async (c) => (await c.query(sql)).rows), run: (statements) => withPg(async (c) => void (await Promise.all(statements.map((s) => c.query(s))))) },
+    {
+      column: 'custom_notes',
+      slug: 'notes',
+      sql: `ALTER TABLE "${table}" ALTER custom_notes TYPE varchar(255)`,
+      newType: 'number',
+      value: (i) => String(1000 + i),
+      stored: 'custom_notes',
+      changes: [/^converted custom_notes \(custom\.notes\) from character varying\(255\), a type this tool does not write, back to string$/, /^loaded custom\.notes \(int64\) into the wider string column custom_notes$/],
+    },
+  );
+});
+
+test('duckdb: a decimal column made FLOAT by hand, then its field made a date in Pylon, loads with --allow-schema-change: back to a decimal, the dates in a variant column', async (t) => {
+  const file = join(await tempDir(), 'r.duckdb');
+  const duck = await duckDb(file);
+  await handTypedThenRetyped(t, { dialect: 'duckdb', to: `duckdb:${file}`, table: 'contacts', ...duck }, {
+    column: 'custom_mrr',
+    slug: 'mrr',
+    sql: 'ALTER TABLE contacts ALTER custom_mrr TYPE FLOAT',
+    newType: 'date',
+    value: (i) => `2026-01-${String(1 + (i % 28)).padStart(2, '0')}`,
+    stored: 'CAST(custom_mrr__v_date AS VARCHAR)',
+    everyRow: true,
+    changes: [/^converted custom_mrr \(custom\.mrr\) from FLOAT, a type this tool does not write, back to decimal/, /^added variant column custom_mrr__v_date \(date\) for custom\.mrr/],
+  });
+});
