@@ -253,7 +253,8 @@ export const updateCommand: CommandModule<object, UpdateArgv> = {
     // A run that changed no contact wrote no undo file: the summary says so, as every command's does, instead of naming none.
     if (result.updated === 0 && result.undoPath && !existsSync(result.undoPath)) result.undoPath = undefined;
     printImportSummary(result, ctx, {
-      noUndoNeeded: true,
+      // With --no-undo the run keeps no record of what it wrote: nothing to say about an undo file (as import).
+      noUndoNeeded: argv.undo !== false,
       json: Boolean(argv.json),
       verb: result.dryRun && !result.planning ? 'Update plan for' : 'Update of',
       input,
