@@ -279,7 +279,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           // plan's or an update file's new email drops the primary it replaces, as import does (write-policy.ts). An address
           // the contact held before the run (an undo row's `held`) is kept as a secondary address instead.
           const setEmail = (options.input ? entry.changes : changes).find((c) => c.column === 'email' && c.from !== '');
-          answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent, undefined, undefined, setEmail && !setEmail.held ? setEmail.from : undefined, setEmail?.held);
+          // A plan's `held` (the new address was already a secondary one) is for its undo row: the replaced primary goes all the same.
+          const keep = options.input ? setEmail?.held : undefined;
+          answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent, undefined, undefined, setEmail && !keep ? setEmail.from : undefined, keep);
         } catch (error) {
           // An undo row before each change: a PATCH sent and unanswered (Ctrl-C while the server stalls, a timeout) may have been applied.
           if (journaled && mayHaveChanged(error)) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, changes);
