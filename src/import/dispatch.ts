@@ -448,7 +448,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
         // replaced kept as a secondary (a server that demotes it), and the run stopped before the PATCH emails making the
         // contact's addresses what a replacing PATCH leaves (clears.ts makePrimary): sent now, with no change of its own to undo.
         const to = sentEmail;
-        const replaced = sent.changes.find((c) => c.column === 'email')?.from || undefined;
+        // (An earlier --resume's follow-up, itself killed unanswered, journaled the primary it drops.)
+        const replaced = sent.changes.find((c) => c.column === 'email')?.from || sent.replaced || undefined;
         const demoted = replaced !== undefined && to !== undefined && !sameEmail(replaced, to) && (existing.emails ?? []).some((e) => sameEmail(e, replaced));
         if (to && !parts.dryRun && existing.email !== undefined && (!sameEmail(existing.email, to) || demoted)) {
           await pool.whenReady();

@@ -198,7 +198,7 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     const createdWithoutId: number[] = [];
     const visibility = new SearchVisibility(client, signal, note, (lagMs) => clears.learnSearchLag(lagMs, note));
     // Each contact write is recorded for the next run (clears.noteWrite), which waits for search to show it when search lags.
-    const beforeSend = (line: number, update?: { id: string; email?: string | null; changes: FieldChange[] }) => {
+    const beforeSend = (line: number, update?: { id: string; email?: string | null; changes: FieldChange[]; replaced?: string }) => {
       clears.noteWrite(note);
       journal?.sent(line, update);
     };

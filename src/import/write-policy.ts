@@ -65,7 +65,7 @@ export interface WritePolicyContext {
   signal?: AbortSignal;
   undo?: UndoWriter;
   /** Called just before a write goes out (the journal's `sent` entry). */
-  beforeSend?: (line: number, update?: { id: string; email?: string | null; changes: FieldChange[] }) => void;
+  beforeSend?: (line: number, update?: { id: string; email?: string | null; changes: FieldChange[]; replaced?: string }) => void;
   /** Called when a create that went out was answered without being applied (the journal's `unsent` entry). */
   notApplied?: (line: number) => void;
   onNote?: (message: string) => void;
@@ -112,18 +112,19 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   const update = async (row: PendingRow, id: string, body: WritePlan['body'], changes: FieldChange[], planned: readonly UnclearedField[] = [], replacedEmail?: string): Promise<WriteResult> => {
     // The journal's `sent` entry (from which the undo row can be rebuilt) is written when the PATCH leaves the pacer.
     let wentOut = false;
+    // The primary a new email replaces is dropped should the server keep it as a secondary address (PATCH email that
+    // demotes it): left there, it is still the source's old address on this contact, and the row of another record
+    // holding that address (ROW_EMAIL_OF_OTHER_RECORD, imported again as its message says) took the contact over.
+    // A resumed run's follow-up (no change of its own) journals it: a run resumed again still drops it.
+    const replaced = changes.find((c) => c.column === 'email' && c.from !== '')?.from ?? replacedEmail;
     const sent = once(() => {
       wentOut = true;
-      ctx.beforeSend?.(row.line, { id, email: row.desired.email, changes });
+      ctx.beforeSend?.(row.line, { id, email: row.desired.email, changes, ...(replacedEmail && changes.length === 0 ? { replaced: replacedEmail } : {}) });
     });
     // A "" clear may be refused or ignored by the server: the undo row then leaves that field out, and the row says so.
     // What it shows is remembered (planContext.clears): later rows, and later runs, do not send it again.
     let answer: Awaited<ReturnType<typeof updateWithClears>>;
     try {
-      // The primary a new email replaces is dropped should the server keep it as a secondary address (PATCH email that
-      // demotes it): left there, it is still the source's old address on this contact, and the row of another record
-      // holding that address (ROW_EMAIL_OF_OTHER_RECORD, imported again as its message says) took the contact over.
-      const replaced = changes.find((c) => c.column === 'email' && c.from !== '')?.from ?? replacedEmail;
       answer = await updateWithClears(client, id, body, signal, sent, ctx.planContext.clears, ctx.onNote, replaced);
     } catch (error) {
       // An undo row before each change: a PATCH that went out and got no answer (Ctrl-C while the server stalls, a
@@ -216,8 +217,9 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
   /** A planned update, checked first against a fresh read of its contact when asked (rereadBeforePatch). */
   const reread = async (row: PendingRow, plan: WritePlan & { action: 'update' }): Promise<WriteResult> => {
     // A --resume's follow-up of a PATCH email that landed as a secondary address (dispatch.ts): no change of its own to
-    // check (its undo row is written from the journal); what it sends is the address that PATCH set.
-    if (plan.changes.length === 0) return update(row, plan.id, plan.body, [], plan.uncleared);
+    // check (its undo row is written from the journal); what it sends is the address that PATCH set, dropping the primary
+    // it replaced (kept as a secondary by a server that demotes it).
+    if (plan.changes.length === 0) return update(row, plan.id, plan.body, [], plan.uncleared, plan.replacedEmail);
     let live;
     try {
       live = await client.getContact(plan.id, { signal });

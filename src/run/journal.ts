@@ -57,6 +57,11 @@ export interface JournalSent {
   /** For a PATCH: the contact's email when it was read (for its undo row). */
   email?: string;
   changes?: FieldChange[];
+  /**
+   * For a resumed run's follow-up PATCH emails (no change of its own): the primary the interrupted run's PATCH email
+   * replaced, which the follow-up drops, so that a run resumed again still knows it (a server that keeps it as a secondary).
+   */
+  replaced?: string;
 }
 
 /** The create of line `l` was answered without being applied (a 429, a connection never made): its `sent` entries are void. */
@@ -115,7 +120,7 @@ export interface Journal {
   /** Notes that the write of `line` (a create, or a PATCH of `update.id`) is about to go out. */
   /** An earlier run's last `sent` entry of `line` (outcome recorded or not): what an undo row is rebuilt from. */
   sentAt(line: number): JournalSent | undefined;
-  sent(line: number, update?: { id: string; email?: string | null; changes: FieldChange[] }): void;
+  sent(line: number, update?: { id: string; email?: string | null; changes: FieldChange[]; replaced?: string }): void;
   /** Notes that the create of `line` was answered and not applied (every send of it): a resume does not wait for it as a lost answer. */
   unsent(line: number): void;
   done(outcome: JournalOutcome): void;
@@ -404,7 +409,7 @@ export function openJournal(path: string, start: JournalKey, resume: boolean, ho
     lastWrittenAt,
     sent(line, update) {
       const at = Date.now();
-      append(update ? { t: 'sent', l: line, at, id: update.id, ...(update.email ? { email: update.email } : {}), changes: update.changes } : { t: 'sent', l: line, at });
+      append(update ? { t: 'sent', l: line, at, id: update.id, ...(update.email ? { email: update.email } : {}), changes: update.changes, ...(update.replaced ? { replaced: update.replaced } : {}) } : { t: 'sent', l: line, at });
       used();
     },
     unsent(line) {

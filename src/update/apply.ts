@@ -181,7 +181,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       return type === 'number' || type === 'decimal' ? sameDecimal(a, b) : a === b;
     };
     /** What the contact's live values make of its planned changes: what to send, and the fields that drifted from the plan's `from`. */
-    const compare = (entry: PlannedContact, live: Contact): { diff: ReturnType<typeof diffContact>; drift: Drift[] } | { issue: RowIssue } => {
+    const compare = (entry: PlannedContact, live: Contact, line: number): { diff: ReturnType<typeof diffContact>; drift: Drift[] } | { issue: RowIssue } => {
       const { desired, issues } = validateRow(cellsOf(entry), columns, validation);
       if (issues.length > 0) return { issue: { code: issues[0].code, field: issues[0].field, message: issues.map((i) => i.message).join('; ') } };
       const diff = diffContact(desired, live, { customFields });
@@ -194,6 +194,11 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       } else if (options.input && email && !email.held && diff.body.email === undefined && email.from !== '' && !sameEmail(live.email, email.from) && (live.emails ?? []).some((e) => sameEmail(e, email.from))) {
         // The primary is back (or was never replaced: PATCH email added the run's address, and making it the primary
         // failed), but the contact still holds the address the run set as a secondary one: sent to be dropped (makePrimary).
+        diff.body.email = email.to;
+        diff.changes.push({ column: 'email', from: email.from, to: email.to });
+      } else if (!options.input && email && !email.held && diff.body.email === undefined && email.from !== '' && !sameEmail(email.from, email.to) && sameEmail(live.email, email.to) && (live.emails ?? []).some((e) => sameEmail(e, email.from)) && journal?.sentBefore.get(line)?.changes?.some((c) => c.column === 'email') && journal.sentBefore.get(line)?.id === entry.id) {
+        // An interrupted run's PATCH email landed with the replaced primary kept as a secondary address (a server that demotes
+        // it) and the run was killed before the PATCH emails dropping it: sent again, so the follow-up drops it (makePrimary).
         diff.body.email = email.to;
         diff.changes.push({ column: 'email', from: email.from, to: email.to });
       } else if (options.input && email?.held && diff.body.email === undefined && sameEmail(live.email, email.to) && !(live.emails ?? []).includes(email.held)) {
@@ -241,7 +246,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           await gone(line, entry);
           return;
         }
-        const compared = compare(entry, live);
+        const compared = compare(entry, live, line);
         if ('issue' in compared) {
           await fail(line, entry, compared.issue);
           return;
@@ -274,7 +279,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           // plan's or an update file's new email drops the primary it replaces, as import does (write-policy.ts). An address
           // the contact held before the run (an undo row's `held`) is kept as a secondary address instead.
           const setEmail = (options.input ? entry.changes : changes).find((c) => c.column === 'email' && c.from !== '');
-          answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent, undefined, undefined, setEmail && !setEmail.held ? setEmail.from : undefined, setEmail?.held);
+          // A plan's `held` (the new address was already a secondary one) is for its undo row: the replaced primary goes all the same.
+          const keep = options.input ? setEmail?.held : undefined;
+          answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent, undefined, undefined, setEmail && !keep ? setEmail.from : undefined, keep);
         } catch (error) {
           // An undo row before each change: a PATCH sent and unanswered (Ctrl-C while the server stalls, a timeout) may have been applied.
           if (journaled && mayHaveChanged(error)) await undo?.write({ id: entry.id, email: live.email ?? entry.email }, changes);
@@ -319,7 +326,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         await fail(line, row, leftAsItIs(left, 'none'));
         return;
       }
-      const compared = compare(entry, live);
+      const compared = compare(entry, live, line);
       if ('issue' in compared) {
         await fail(line, entry, compared.issue);
         return;

@@ -17,11 +17,17 @@ const cases = [
   { email: 'ann.new@acme.example', kills: 2 },
   // An address the contact held before the run: the undo keeps it, as without the kill.
   { email: 'ann.alt@acme.example', kills: 1 },
+  // A server whose PATCH email keeps the replaced primary as a secondary address (--patch-email demote): the killed PATCH
+  // left the row's address the primary, so the resumed run found nothing left to change, counted the row updated and
+  // sent no follow-up: the replaced primary stayed on the contact as a secondary address.
+  { email: 'ann.new@acme.example', kills: 1, patchEmail: 'demote' },
+  { email: 'ann.new@acme.example', kills: 2, patchEmail: 'demote' },
 ] as const;
 
-for (const { email, kills } of cases) {
-  test(`apply killed ${kills === 1 ? 'once' : 'twice'} at the follow-up PATCH emails (${email}), then --resume: one undo row restores the contact exactly`, async (t) => {
-    const emulator = await startEmulator(t, { patchEmail: 'add' });
+for (const { email, kills, ...rest } of cases) {
+  const patchEmail = 'patchEmail' in rest ? rest.patchEmail : 'add';
+  test(`apply (--patch-email ${patchEmail}) killed ${kills === 1 ? 'once' : 'twice'} at the follow-up PATCH emails (${email}), then --resume: one undo row restores the contact exactly`, async (t) => {
+    const emulator = await startEmulator(t, { patchEmail });
     const ann = emulator.store.insert({ name: 'Ann', emails: ['ann.old@acme.example', 'ann.alt@acme.example'] });
     const bob = emulator.store.insert({ name: 'Bob', email: 'bob@acme.example' });
     const annBefore = structuredClone(emulator.store.get(ann.id)!);
@@ -49,13 +55,14 @@ for (const { email, kills } of cases) {
       killed.child.kill('SIGKILL');
       const ended = await killed.result;
       t.is(ended.code, null, `killed at the follow-up, not ended by itself: ${ended.stderr}`);
-      t.like(emulator.store.get(ann.id), { name: 'Annie', email: 'ann.old@acme.example' }, 'the killed PATCH landed, the address a secondary one');
+      t.like(emulator.store.get(ann.id), { name: 'Annie', email: patchEmail === 'add' ? 'ann.old@acme.example' : email }, 'the killed PATCH landed');
     }
     hold = false;
     const resumed = await runCli([...args, '--resume'], { env, cwd: dir });
     t.is(resumed.code, 0, resumed.stderr);
     t.like(statsOf(resumed), { total: 1, updated: 1, failed: 0 });
     t.like(emulator.store.get(ann.id), { name: 'Annie', email });
+    if (patchEmail === 'demote') t.deepEqual(emulator.store.get(ann.id)!.emails, [email, 'ann.alt@acme.example'], 'the replaced primary is dropped');
 
     const back = await runCli(['update', undo, '--json', '-q', '--rate', FAST_RATE, '--no-undo'], { env, cwd: dir });
     t.is(back.code, 0, back.stderr);

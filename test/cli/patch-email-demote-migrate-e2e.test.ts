@@ -96,3 +96,36 @@ for (const how of ['update', 'apply'] as const) {
     t.deepEqual(emulator.store.get(ann.id)!.emails, ['ann.old@acme.example', 'ann.alt@acme.example'], 'the undo restores the addresses exactly');
   });
 }
+
+// A new email the contact already held as a secondary address (`held` in the plan): apply kept the replaced primary as a
+// secondary one (it read the plan's `held`, meant for an undo row, as an address to keep instead of the one to drop), where
+// update and import of the same file drop it. Both now leave the same addresses, and the undo puts them back exactly.
+for (const how of ['update', 'apply'] as const) {
+  test(`--patch-email demote: ${how === 'update' ? 'update <file>' : 'apply <plan>'} making a secondary address the primary drops the replaced primary as update does, and its undo puts it back`, async (t) => {
+    const emulator = await startEmulator(t, { patchEmail: 'demote' });
+    const ann = emulator.store.insert({ name: 'Ann', emails: ['ann.old@acme.example', 'ann.alt@acme.example'] });
+    const bob = emulator.store.insert({ name: 'Bob', email: 'bob@acme.example' });
+    const bobBefore = structuredClone(bob);
+    const dir = tempDir(t);
+    const env = envFor(emulator);
+    const undo = join(dir, 'undo.csv');
+    const file = join(dir, 'emails.csv');
+    writeFileSync(file, `id,name,email\n${ann.id},Annie,ann.alt@acme.example\n`);
+    let run;
+    if (how === 'update') run = await runCli(['update', file, '--json', '-q', '--rate', FAST_RATE, '--undo', undo], { env, cwd: dir });
+    else {
+      const plan = join(dir, 'plan.json');
+      const planned = await runCli(['update', file, '--plan-out', plan, '-q', '--rate', FAST_RATE], { env, cwd: dir });
+      t.is(planned.code, 0, planned.stderr);
+      run = await runCli(['apply', plan, '--json', '-q', '--rate', FAST_RATE, '--undo', undo], { env, cwd: dir });
+    }
+    t.is(run.code, 0, run.stderr);
+    t.like(statsOf(run), { updated: 1, failed: 0 });
+    t.deepEqual([emulator.store.get(ann.id)!.email, emulator.store.get(ann.id)!.emails], ['ann.alt@acme.example', ['ann.alt@acme.example']], 'the replaced primary is gone');
+    const back = await runCli(['update', undo, '--json', '-q', '--rate', FAST_RATE, '--no-undo', '--errors', join(dir, 'undo.errors.csv')], { env, cwd: dir });
+    t.is(back.code, 0, back.stderr);
+    t.like(emulator.store.get(ann.id), { email: 'ann.old@acme.example' });
+    t.deepEqual([...emulator.store.get(ann.id)!.emails!].sort(), ['ann.alt@acme.example', 'ann.old@acme.example'], 'the undo restores the addresses exactly');
+    t.deepEqual(emulator.store.get(bob.id), bobBefore);
+  });
+}
