@@ -529,6 +529,23 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
       problems.push(`column id is ${have}, the export's is ${want}`);
       return;
     }
+    /** The table's column is wider than the export's kind (`kind`, DDL `type`): the values are cast into it as they are. */
+    const loadWider = (kind: ColumnKind, type: string) => {
+      plan.casts[i] = type;
+      plan.changes.push(`loaded ${column.source} (${typeLabel(column.kind)}) into the wider ${typeLabel(kind)} column ${column.name}`);
+    };
+    /** The values go into a typed variant column from now on; the column (of `kind`, DDL `type`) is made nullable. */
+    const addVariant = (kind: ColumnKind, type: string) => {
+      if (existing.has(variant)) {
+        problems.push(`${what}; its variant column ${variant} is ${existing.get(variant)}`);
+        return;
+      }
+      plan.targets[i] = variant;
+      plan.cleared.push(column.name);
+      used.add(variant);
+      plan.alterations.push({ kind: 'variant', column: variant, type: types.ddl(column.kind, column) }, { kind: 'nullable', column: column.name, type });
+      plan.changes.push(`added variant column ${variant} (${typeLabel(column.kind)}) for ${column.source}; ${column.name} (${typeLabel(kind)}) is NULL in rows loaded from now on`);
+    };
     if (tableKind === undefined) {
       // A type this tool never writes: changed by hand (INTEGER, TIMESTAMP without a zone, varchar(255)). Converted back in place, its values cast; the load then compares the column by value (mergeComparedColumns), so each row whose cast value differs from Pylon's is rewritten.
       if (!allowSchemaChange) {
@@ -546,26 +563,13 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
       const back = types.ddl(held);
       plan.alterations.push({ kind: 'widen', column: column.name, type: back, from: have });
       plan.changes.push(`converted ${column.name} (${column.source}) from ${have}, a type this tool does not write, back to ${typeLabel(held)}`);
-      if (widens(column.kind, held)) {
-        plan.casts[i] = back;
-        plan.changes.push(`loaded ${column.source} (${typeLabel(column.kind)}) into the wider ${typeLabel(held)} column ${column.name}`);
-        return;
-      }
-      if (existing.has(variant)) {
-        problems.push(`${what}; its variant column ${variant} is ${existing.get(variant)}`);
-        return;
-      }
-      plan.targets[i] = variant;
-      plan.cleared.push(column.name);
-      used.add(variant);
-      plan.alterations.push({ kind: 'variant', column: variant, type: types.ddl(column.kind, column) }, { kind: 'nullable', column: column.name, type: back });
-      plan.changes.push(`added variant column ${variant} (${typeLabel(column.kind)}) for ${column.source}; ${column.name} (${typeLabel(held)}) is NULL in rows loaded from now on`);
+      if (widens(column.kind, held)) loadWider(held, back);
+      else addVariant(held, back);
       return;
     }
     if (widens(column.kind, tableKind)) {
       // The table's column is already wider (a number field that was text, loaded with the flag once): the values fit as they are, so no flag is needed, as for a variant column an earlier load added.
-      plan.casts[i] = types.ddl(tableKind);
-      plan.changes.push(`loaded ${column.source} (${typeLabel(column.kind)}) into the wider ${typeLabel(tableKind)} column ${column.name}`);
+      loadWider(tableKind, types.ddl(tableKind));
       return;
     }
     if (!allowSchemaChange) {
@@ -575,17 +579,7 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
     if (widens(tableKind, column.kind)) {
       plan.alterations.push({ kind: 'widen', column: column.name, type: types.ddl(column.kind, column), from: have });
       plan.changes.push(`widened ${column.name} (${column.source}) from ${typeLabel(tableKind)} to ${typeLabel(column.kind)}`);
-    } else {
-      if (existing.has(variant)) {
-        problems.push(`${what}; its variant column ${variant} is ${existing.get(variant)}`);
-        return;
-      }
-      plan.targets[i] = variant;
-      plan.cleared.push(column.name);
-      used.add(variant);
-      plan.alterations.push({ kind: 'variant', column: variant, type: types.ddl(column.kind, column) }, { kind: 'nullable', column: column.name, type: have });
-      plan.changes.push(`added variant column ${variant} (${typeLabel(column.kind)}) for ${column.source}; ${column.name} (${typeLabel(tableKind)}) is NULL in rows loaded from now on`);
-    }
+    } else addVariant(tableKind, have);
   });
   const extra = [...existing.keys()].filter((name) => !used.has(name));
   plan.kept = extra;
