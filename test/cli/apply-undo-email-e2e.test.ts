@@ -28,12 +28,14 @@ test('undoing an undo puts the email back, and a plan\'s undo file checks the em
   const undo = await run(['update', 'u.undo.csv']);
   t.is(undo.code, 0, undo.stderr);
   t.like(emulator.store.get(bob.id), { name: 'Bob', email: 'bob@acme.example', emails: ['bob@acme.example'] });
+  t.deepEqual(emulator.store.get(bob.id)!.emails, ['bob@acme.example'], 'exactly these addresses (t.like compares only a prefix of an array)');
   t.regex(readFileSync(join(dir, 'u.undo.undo.csv'), 'utf8').split('\n')[0]!, /_set\.email/, 'the undo run records the email it changed');
 
   const redo = await run(['update', 'u.undo.undo.csv']);
   t.is(redo.code, 0, redo.stderr);
   t.like(statsOf(redo), { updated: 1, failed: 0 });
   t.like(emulator.store.get(bob.id), { name: 'Bobby', email: 'bob2@acme.example', emails: ['bob2@acme.example'] }, 'undoing the undo puts the email back too');
+  t.deepEqual(emulator.store.get(bob.id)!.emails, ['bob2@acme.example'], 'exactly these addresses (t.like compares only a prefix of an array)');
 
   // A plan changing an email, applied: its undo file restores it only where the run's address is still there.
   writeFileSync(join(dir, 'p.csv'), `id,email\n${bob.id},bob3@acme.example\n`);

@@ -43,6 +43,7 @@ for (const command of ['import', 'update'] as const) {
     t.is(third.code, 0, third.stderr);
     t.like(statsOf(third), { total: 1, unchanged: 0, updated: 1, failed: 0 });
     t.like(emulator.store.get(ann.id), { email: 'ann.new@acme.example', emails: ['ann.new@acme.example', 'ann.alt@acme.example'] });
+    t.deepEqual(emulator.store.get(ann.id)!.emails, ['ann.new@acme.example', 'ann.alt@acme.example'], 'exactly these addresses (t.like compares only a prefix of an array)');
     t.deepEqual(emulator.store.get(bob.id), bobBefore, 'the other contact is untouched');
 
     // Its undo puts the contact back as this run found it: the old primary, and the row's address as the secondary one

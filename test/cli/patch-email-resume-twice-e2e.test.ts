@@ -79,6 +79,7 @@ for (const { command, by, kills, patchEmail } of cases) {
     t.like(statsOf(resumed), { total: 1, updated: 1, failed: 0 });
     t.is(followUps, kills + 1, 'the follow-up is sent once more');
     t.like(emulator.store.get(ann.id), { name, email: 'ann.new@acme.example', emails: ['ann.new@acme.example', 'ann.alt@acme.example'] }, 'the row\'s email is the primary');
+    t.deepEqual(emulator.store.get(ann.id)!.emails, ['ann.new@acme.example', 'ann.alt@acme.example'], 'exactly these addresses (t.like compares only a prefix of an array)');
     t.deepEqual(emulator.store.get(bob.id), bobBefore, 'the other contact is untouched');
     const rows = parse(readFileSync(undo, 'utf8'), { columns: true }) as Array<Record<string, string>>;
     t.deepEqual(rows.map((r) => [r.id, r.email, r.name]), [[ann.id, 'ann.old@acme.example', 'Ann']], 'one undo row, with the values before the run');
