@@ -85,6 +85,7 @@ export const ROW_ISSUE_CODES = [
   'ROW_EMAIL_TAKEN',
   'ROW_TOO_LARGE',
   'ROW_EMAIL_NOT_PRIMARY',
+  'ROW_MERGED_BY_SERVER',
 ] as const;
 
 export type RowIssueCode = (typeof ROW_ISSUE_CODES)[number];

@@ -14,7 +14,7 @@ import { rowCodeOfApiError, rowFieldOfApiError, rowMessageOfApiError, sentColumn
 import type { Pool } from '../run/pool.js';
 import type { RunControl } from '../run/run-control.js';
 import type { UndoWriter } from '../run/undo-writer.js';
-import { IDEMPOTENCY_LABEL, lateWindowMs, type PendingRow, type WritePlan, type WritePolicy } from './write-policy.js';
+import { IDEMPOTENCY_LABEL, lateWindowMs, mergeIssue, type PendingRow, type WritePlan, type WritePolicy } from './write-policy.js';
 
 /** Rounds of "look up after the late window, then send again" before an uncertain create fails its row: as many as the client's retries. */
 const MAX_ROUNDS = DEFAULT_RETRY.limit;
@@ -441,7 +441,11 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
     const onlyEmailLeft = plan.action === 'update' && sentEmail !== undefined && plan.changes.every((c) => c.column === 'email' && sameEmail(sentEmail, c.to));
     if (sent && existing && (plan.action === 'unchanged' || plan.action === 'skip' || onlyEmailLeft)) {
       // It landed: a create made this contact; a PATCH changed it, from the values the journal kept.
-      if (!sent.changes) return ledger.record(ref, 'created', { id: existing.id });
+      if (!sent.changes) {
+        // Unless the server merged that create into a contact that existed (write-policy.ts mergeIssue).
+        const merged = mergeIssue({ email: row.desired.email ?? undefined, external_ids: row.desired.external_id ? [{ external_id: row.desired.external_id, label: '' }] : undefined }, existing);
+        return merged ? ledger.fail(ref, merged, { id: existing.id }) : ledger.record(ref, 'created', { id: existing.id });
+      }
       if (sent.id === existing.id) {
         await parts.undo?.write({ id: sent.id, email }, sent.changes);
         // Its PATCH email landed as a secondary address (a server that adds it), or landed as the primary with the one it
@@ -531,7 +535,10 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
           parts.onUncertainCreate?.(email, item.row.line);
           try {
             const [found] = await findByEmail(client, email, signal);
-            if (found) {
+            // A server that merged the create into the contact holding the email: that contact, changed (write-policy.ts mergeIssue).
+            const merged = found ? mergeIssue(item.plan.body, found) : undefined;
+            if (merged) await ledger.fail({ ...item.row, email }, merged, { id: found!.id });
+            else if (found) {
               claimCreated(found.id, item.row.line);
               await ledger.record({ ...item.row, email }, 'created', { id: found.id });
             }

@@ -11,6 +11,7 @@ import { diffContact } from './plan.js';
 import type { SearchVisibility } from './search-visibility.js';
 import type { UndoWriter } from '../run/undo-writer.js';
 import { externalIdConflict } from './identity.js';
+import type { Contact, ContactCreate } from '../pylon/types.js';
 
 /** A row ready to be written: validated, de-duplicated, matched. */
 export interface PendingRow {
@@ -178,6 +179,10 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
         }),
       });
       if (email) await ctx.visibility?.measure(email, res.data.id, sentAt);
+      // A server that merges a create into the contact already holding its email answers that contact: an update whose
+      // previous values nobody read, so no undo row can hold them. Reported as such, never as created.
+      const merged = mergeIssue(body, res.data);
+      if (merged) return { outcome: 'failed', id: res.data.id, requestId: res.requestId, issue: merged };
       return { outcome: 'created', id: res.data.id, requestId: res.requestId };
     } catch (error) {
       // A create is sent again only when its answer proved it was not applied (a 429; the client never resends one whose answer
@@ -268,6 +273,28 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
         return { outcome: 'failed', id: '', requestId: error.requestId, issue: { ...held, message: `${held.message} (Pylon refused the write: ${why})` } };
       }
     },
+  };
+}
+
+/**
+ * A create's answer that is a contact which existed before it: it holds an address or an external id the create did not
+ * send (a server that merges a create into the holder of its email, keeping the holder's own addresses and ids). A new
+ * contact holds only what was sent. Such a row changed an existing contact, whose values before the write were never read:
+ * it fails ROW_MERGED_BY_SERVER, naming the contact, so the user sees the write the undo file cannot restore. A holder
+ * with nothing the create did not send cannot be told from a new contact (docs/import.md, "Undo").
+ */
+export function mergeIssue(sent: Pick<ContactCreate, 'email' | 'external_ids'>, answer: Contact | undefined): RowIssue | undefined {
+  if (!sent.email || !answer?.id) return undefined;
+  const lower = (e: string) => e.trim().toLowerCase();
+  const other = [...new Set([answer.email, ...(answer.emails ?? [])].filter((e): e is string => !!e && lower(e) !== lower(sent.email!)))];
+  const sentIds = new Set((sent.external_ids ?? []).map((e) => e.external_id));
+  const ids = (answer.external_ids ?? []).filter((e) => e.label !== IDEMPOTENCY_LABEL && !sentIds.has(e.external_id)).map((e) => `${e.external_id} (${e.label})`);
+  if (other.length === 0 && ids.length === 0) return undefined;
+  const held = [other.length > 0 ? `the address${other.length === 1 ? '' : 'es'} ${other.join(', ')}` : '', ids.length > 0 ? `the external id${ids.length === 1 ? '' : 's'} ${ids.join(', ')}` : ''].filter((x) => x).join(' and ');
+  return {
+    code: 'ROW_MERGED_BY_SERVER',
+    field: 'email',
+    message: `Pylon answered the create with contact ${answer.id}, which existed before it (it holds ${held}, which the create did not send): the server merged the row into the contact holding ${sent.email}, writing the row's values over its own. Its values before were not read (the lookup did not show it: another client made it, or search lagged), so the undo file cannot restore them, and nothing undoes this write. Check contact ${answer.id} in Pylon; importing this row again finds it and changes nothing more`,
   };
 }
 
