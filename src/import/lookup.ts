@@ -95,7 +95,15 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
     if (semantics.unchecked) options.onNote?.(semantics.unchecked);
     return searchLookup(client, options.batchSize, options.onNote);
   }
-  const confirm = () => searchLookup(client, options.batchSize, options.onNote);
+  // A list that moved is confirmed by search: by email filter where search ignores case and matches secondary emails,
+  // else also by search_text (which does), so a contact stored in another case than the row's is not created twice.
+  const confirm = async () => {
+    const byFilter = searchLookup(client, options.batchSize, options.onNote);
+    const semantics = await probeSearch(client, first.data, signal);
+    if (semantics.ok) return byFilter;
+    options.onNote?.(`lookup: Pylon's search ${semantics.why}: the rows the moved list holds no contact for are also searched for by text (search_text, which ignores case), one search each`);
+    return textConfirmedLookup(byFilter, client);
+  };
   if (options.strategy === 'list' || !first.hasNextPage) return listLookup(client, options.byId, confirm, options.onNote, first.data, first, signal);
   const searchSemantics = await probeSearch(client, first.data, signal);
   if (!searchSemantics.ok) {
@@ -225,6 +233,33 @@ function searchLookup(client: PylonClient, batchSize: number, onNote?: (message:
 }
 
 /**
+ * `byFilter`, then, for each key it found no contact for, a search by text (`search_text`, spec S4: it ignores case and
+ * looks at every address of a contact) for each of the key's emails, the answers matched to the key as the list's are.
+ * For a server whose email filter is case-sensitive or misses secondary emails: one search per such key.
+ */
+function textConfirmedLookup(byFilter: Lookup, client: PylonClient): Lookup {
+  return {
+    strategy: 'search',
+    async resolve(keys, signal) {
+      const result = await byFilter.resolve(keys, signal);
+      for (const key of keys) {
+        if (result.get(key)?.kind !== 'none') continue;
+        const emails = keyParts(key).map(parseKey).filter((p) => p.kind === 'email').map((p) => p.value);
+        if (emails.length === 0) continue;
+        const found: Contact[] = [];
+        for (const email of emails) {
+          const pages = paginate((cursor) => client.searchContacts({ search_text: email, limit: PAGE, ...(cursor ? { cursor } : {}) }, { signal }), { maxPages: 1000, signal });
+          for await (const page of pages) found.push(...page.data);
+        }
+        result.set(key, matchIn(found, key));
+      }
+      return result;
+    },
+    close() {},
+  };
+}
+
+/**
  * Emails to search for: each as keyed (composed, NFC) and, where it differs, decomposed
  * (NFD). Pylon compares the address as stored, and a contact written by another tool
  * may hold `rene\u0301@…`; what comes back is matched by its NFC key all the same.
@@ -264,14 +299,14 @@ async function searchBatch(client: PylonClient, keys: LookupKey[], signal?: Abor
  * A walk that showed a contact twice was of a list that moved while it was read (Pylon does not say its order is
  * stable; the emulator's `--list-shuffle`, `--list-churn`): with offset cursors it may have skipped others (a reordered
  * list of a fixed size skips exactly as many as it repeats). A key it found no
- * contact for is then searched for (`confirm`, by email and id; an email held under another case is missed where
- * search is case-sensitive) before the row is answered "none": a row whose contact the walk skipped created a
+ * contact for is then searched for (`confirm`, by email and id; where search is case-sensitive or misses secondary
+ * emails, also by text: an email held under another case was missed there, and created twice) before the row is answered "none": a row whose contact the walk skipped created a
  * second contact with its email on a server that allows that, and the dry run counted it as a create.
  */
 async function listLookup(
   client: PylonClient,
   byId: boolean,
-  confirm: () => Lookup,
+  confirm: () => Promise<Lookup>,
   onNote: ((message: string) => void) | undefined,
   firstData: Contact[],
   firstPage: { hasNextPage: boolean; cursor: string | null | undefined; requestId: string },
@@ -296,7 +331,13 @@ async function listLookup(
     spool.close();
     throw error;
   }
-  const search = spool.repeats > 0 ? confirm() : undefined;
+  let search: Lookup | undefined;
+  try {
+    search = spool.repeats > 0 ? await confirm() : undefined;
+  } catch (error) {
+    spool.close();
+    throw error;
+  }
   if (search) {
     onNote?.(
       `lookup: the contact list moved while it was read (${spool.repeats} contact${spool.repeats === 1 ? ' was' : 's were'} listed twice, so others may not have been shown); ` +

@@ -47,7 +47,8 @@ export interface RequestOptions {
 export interface PylonClient {
   me(options?: RequestOptions): Promise<ApiResult<Me>>;
   listContacts(params: { cursor?: string; limit?: number }, options?: RequestOptions): Promise<ApiPage<Contact>>;
-  searchContacts(params: { filter?: Filter; cursor?: string; limit?: number }, options?: RequestOptions): Promise<ApiPage<Contact>>;
+  /** `search_text` (spec S4): Pylon's text search, intersected with the filter. */
+  searchContacts(params: { filter?: Filter; search_text?: string; cursor?: string; limit?: number }, options?: RequestOptions): Promise<ApiPage<Contact>>;
   getContact(id: string, options?: RequestOptions): Promise<ApiResult<Contact>>;
   /** Retried only on 429. A timeout, network error or 5xx rejects with `maybeApplied: true`. */
   createContact(body: ContactCreate, options?: RequestOptions): Promise<ApiResult<Contact>>;

@@ -394,9 +394,9 @@ export function createPylonClient(options: PylonClientOptions): PylonClientHandl
       return sizedPage<Contact>(callSite, limit, (size) => ({ site: callSite, url: 'contacts', searchParams: { limit: size, cursor } }), o?.signal).then(contactsPage);
     },
 
-    searchContacts: ({ filter, cursor, limit }, o) => {
+    searchContacts: ({ filter, search_text, cursor, limit }, o) => {
       const callSite = site('POST', 'search', '/contacts/search');
-      return sizedPage<Contact>(callSite, limit, (size) => ({ site: callSite, url: 'contacts/search', json: { filter, cursor, limit: size } }), o?.signal).then(contactsPage);
+      return sizedPage<Contact>(callSite, limit, (size) => ({ site: callSite, url: 'contacts/search', json: { filter, ...(search_text === undefined ? {} : { search_text }), cursor, limit: size } }), o?.signal).then(contactsPage);
     },
 
     getContact: (id, o) =>
