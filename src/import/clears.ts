@@ -101,6 +101,25 @@ export class ServerMemory {
     this.save([EXTERNAL_ID_ENTRY], (why) => onError?.(`could not record in ${this.path} whether ${this.host} takes an external id held under another label (${why}); the next dry run will not know it`));
   }
 
+  /**
+   * Whether PATCH `email` on this server was seen to keep the primary it replaces (as the primary, or as a secondary address:
+   * the run then sends a second PATCH, `emails`, to make the row's address the only primary), or to replace it, and when.
+   * Undefined: not seen yet. The dry run counts that second PATCH from it.
+   */
+  patchEmailKeepsReplaced(): { keeps: boolean; at: string } | undefined {
+    const entry = this.learnt.get(PATCH_EMAIL_ENTRY);
+    if (entry?.reason === KEEPS_REPLACED || entry?.reason === REPLACES) return { keeps: entry.reason === KEEPS_REPLACED, at: entry.at };
+    return undefined;
+  }
+
+  /** Records what a PATCH `email` replacing a primary showed (the last answer counts). */
+  learnPatchEmail(keeps: boolean, onError?: (message: string) => void): void {
+    const reason = keeps ? KEEPS_REPLACED : REPLACES;
+    if (this.learnt.get(PATCH_EMAIL_ENTRY)?.reason === reason) return;
+    this.learnt.set(PATCH_EMAIL_ENTRY, { reason, at: new Date().toISOString() });
+    this.save([PATCH_EMAIL_ENTRY], (why) => onError?.(`could not record in ${this.path} what ${this.host}'s PATCH email does with the address it replaces (${why}); the next dry run will not know it`));
+  }
+
   /** Search's lag (ms) as last measured on this server (search-visibility.ts), and when. Undefined: never measured. */
   searchLag(): { ms: number; at: string } | undefined {
     const entry = this.learnt.get(SEARCH_LAG_ENTRY);
@@ -166,6 +185,9 @@ const REFUSES = 'refused an external id another contact holds under another labe
 
 /** The entries of a host in servers.json with search's measured lag and the time of the last contact write (see `noteWrite`). */
 const SEARCH_LAG_ENTRY = 'search_lag';
+const PATCH_EMAIL_ENTRY = 'patch_email';
+const KEEPS_REPLACED = 'PATCH email kept the primary it replaced (as the primary or a secondary address): a PATCH emails follows';
+const REPLACES = 'PATCH email replaced the primary';
 const LAST_WRITE_ENTRY = 'last_contact_write';
 const WRITE_LEASE_MS = 2_000;
 
@@ -216,6 +238,11 @@ export async function updateWithClears(
   keep?: string,
 ): Promise<UpdateAnswer> {
   const answer = await patchWithClears(client, id, body, signal, onSent, memory, onNote);
+  // What PATCH email did with the primary it replaced, remembered for the dry run's count of PATCHes (makePrimary's follow-up).
+  if (body.email !== undefined && answer.res?.data.email !== undefined && drop !== undefined && !sameEmail(drop, body.email)) {
+    const kept = !sameEmail(answer.res.data.email, body.email) || (answer.res.data.emails ?? []).some((e) => sameEmail(e, drop));
+    memory?.learnPatchEmail(kept, onNote);
+  }
   return body.email === undefined || answer.res === undefined ? answer : { ...answer, ...(await makePrimary(client, id, body.email, answer.res, signal, drop, keep)) };
 }
 

@@ -225,6 +225,8 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
   let secondaryOnly: SecondaryOnlyMatch[] = [];
   /** Whether the dry run has said that its ROW_EXTERNAL_ID_TAKEN predictions are unverified for this host. */
   let predictionNoted = false;
+  /** Whether the dry run has said that its count of PATCHes for new primary emails is unverified for this host. */
+  let patchEmailNoted = false;
   /** The line of the row that took each contact matched: one contact, one row, whichever of its emails each row names. */
   const contactLines = new Map<string, number>();
   const claimCreated = (id: string, line: number) => {
@@ -480,6 +482,14 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       case 'update':
         if (parts.dryRun) {
           planned[plan.action === 'create' ? 'create' : 'patch']++;
+          // A new email replacing a primary: a server whose PATCH email keeps the replaced address gets a second PATCH (emails).
+          if (plan.action === 'update' && plan.changes.some((c) => c.column === 'email' && c.from !== '')) {
+            const seen = planContext.clears?.patchEmailKeepsReplaced();
+            if (seen?.keeps) planned.patch++;
+            else if (!seen && !patchEmailNoted && (patchEmailNoted = true)) {
+              parts.onNote?.(`dry run: rows that replace a contact's primary email are counted as one PATCH each; what ${planContext.clears?.hostName ?? 'this host'}'s PATCH email does with the address it replaces has not been seen yet, and where it keeps it the real run sends a second PATCH (emails) for each such row`);
+            }
+          }
           if (plan.action === 'create' && row.desired.email) planned.search = 1; // the real run's probe of search's lag (one search when search is immediate)
           if (plan.action === 'create' && row.desired.external_id && lookup.strategy === 'search') createsByExternalIdUnknown++;
           if (plan.action === 'update' && lookup.strategy === 'search' && carriesExternalId(plan) && held?.kind !== 'one') updatesByExternalIdUnknown++;
