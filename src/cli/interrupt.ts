@@ -17,6 +17,14 @@
 export interface Interrupt {
   signal: AbortSignal;
   dispose(): void;
+  /**
+   * The run has reached a step it finishes whatever comes (`what`: an export's COMMIT, its outputs already in place):
+   * a first signal from now on says so and aborts nothing, and the run ends with its own exit code. `interruptedDuring`
+   * then names the signal, for the summary.
+   */
+  committing(what: string): void;
+  /** The signal that came while `committing` (undefined: none). */
+  readonly interruptedDuring: { signal: NodeJS.Signals; what: string } | undefined;
 }
 
 /** Runs with a live handler; while none is live, signals go to `afterRun`. */
@@ -36,9 +44,14 @@ function afterRun(sig: NodeJS.Signals): void {
 export function onInterrupt(stderr: NodeJS.WritableStream = process.stderr, options: { finishStop?: boolean } = {}): Interrupt {
   const controller = new AbortController();
   let count = 0;
+  let committing: string | undefined;
+  let interruptedDuring: Interrupt['interruptedDuring'];
   const handler = (sig: NodeJS.Signals) => {
     count += 1;
-    if (count === 1) {
+    if (count === 1 && committing !== undefined && !controller.signal.aborted) {
+      interruptedDuring = { signal: sig, what: committing };
+      stderr.write(`\n${sig}: ${committing} is under way, every output already in place: it is not stopped, and the run ends complete with its own exit code once it is done (press Ctrl-C again to quit at once: the next run then settles the outputs by whether it went through)\n`);
+    } else if (count === 1) {
       const then = options.finishStop ? 'the journal, reports and audit record, then exiting (130)' : 'reports (press Ctrl-C again to quit at once)';
       stderr.write(`\n${sig}: finishing requests in flight and writing ${then}\n`);
       controller.abort(new Error(`interrupted by ${sig}`));
@@ -55,6 +68,12 @@ export function onInterrupt(stderr: NodeJS.WritableStream = process.stderr, opti
   let disposed = false;
   return {
     signal: controller.signal,
+    committing(what) {
+      committing = what;
+    },
+    get interruptedDuring() {
+      return interruptedDuring;
+    },
     dispose() {
       if (disposed) return;
       disposed = true;

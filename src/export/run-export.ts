@@ -117,6 +117,11 @@ export interface RunExportHooks {
   stdout?: NodeJS.WritableStream;
   /** A line to show as it happens (a long wait Pylon asks for), as import, update and apply show theirs. */
   onNote?: (message: string) => void;
+  /**
+   * Called once every output is renamed into place, as a load's COMMIT starts (`what` names it): from here an interrupt
+   * is no longer honoured, since stopping would leave the outputs published and the table not (or not known to be).
+   */
+  onCommitting?: (what: string) => void;
 }
 
 function emptyCalls(): Record<EndpointKey, number> {
@@ -207,7 +212,7 @@ async function exportWithJournal(options: ExportOptions, hooks: RunExportHooks, 
     await closeOutputs(options, run, outputs, sinks, stats, journal);
     refresh();
     sinks.push(...(await manifestSinks(options, run, outputs, stats, report, journal)));
-    await commitSinks(sinks, hooks.signal, journal);
+    await commitSinks(sinks, hooks.signal, journal, hooks.onCommitting);
     stats.statePath = options.statePath === undefined ? null : (outputs.state?.ref?.path ?? null);
     if (options.manifestPath !== undefined) await unlink(`${options.manifestPath}.failed.json`).catch(() => {});
   } catch (error) {

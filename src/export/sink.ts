@@ -220,7 +220,7 @@ export function fileSink(rank: number, ...files: Array<OutputFile | undefined>):
  * commit once it is done, so a kill -9 anywhere in between is undone by the
  * next run (publish-journal.ts).
  */
-export async function commitSinks(sinks: readonly ExportSink[], signal?: AbortSignal, journal?: PublishJournal): Promise<void> {
+export async function commitSinks(sinks: readonly ExportSink[], signal?: AbortSignal, journal?: PublishJournal, onCommitting?: (what: string) => void): Promise<void> {
   const ordered = [...sinks].sort((a, b) => a.rank - b.rank);
   const files: OutputFile[] = [];
   signal?.throwIfAborted();
@@ -229,6 +229,8 @@ export async function commitSinks(sinks: readonly ExportSink[], signal?: AbortSi
     signal?.throwIfAborted();
   }
   const published = await publishTogether(files, journal);
+  // The files are in place: the run completes from here (an interrupt is not honoured), whatever the load's COMMIT takes.
+  onCommitting?.(ordered.some((sink) => sink.commit) ? "the load's COMMIT" : 'the publish of the outputs');
   try {
     for (const sink of ordered) await sink.commit?.();
   } catch (error) {

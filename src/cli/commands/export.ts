@@ -186,6 +186,7 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
           progress.update(s.contactsRead, { pages: s.pages, written: s.rows });
         },
         // The merge after the walk: each statement that finishes shows with its count.
+        onCommitting: (what) => interrupt.committing(what),
         onMergeStep: (step, counts) =>
           progress.update(walked?.contactsRead ?? 0, { pages: walked?.pages ?? 0, written: walked?.rows ?? 0, 'merge steps done (of 4)': MERGE_STEPS.indexOf(step) + 1, ...(counts.updated === undefined ? {} : { updated: counts.updated }), ...(counts.inserted === undefined ? {} : { inserted: counts.inserted }), ...(counts.deleted === undefined ? {} : { 'marked deleted': counts.deleted }) }),
       });
@@ -193,6 +194,9 @@ export const exportCommand: CommandModule<object, ExportArgv> = {
       progress.stop();
       interrupt.dispose();
     }
+    // A signal during the COMMIT stopped nothing: the summary says the run completed all the same.
+    const late = interrupt.interruptedDuring;
+    if (late && !stats.interrupted) stats.warnings.push(`${late.signal} came while ${late.what} was under way, every output already in place: it was not stopped, and the run completed`);
     printExportSummary(stats, ctx, { json: Boolean(argv.json), token: options.connection.token });
     ctx.exitCode = exportExitCode(stats);
   },
