@@ -4,7 +4,7 @@ import { PylonApiError, RequestAbortedError, isRefusal } from '../pylon/errors.j
 import type { DesiredContact } from './desired.js';
 import type { Outcome } from '../run/journal.js';
 import { holderOfRefusedEmail } from './lookup.js';
-import { mayHaveChanged, unclearedIssue, updateWithClears, type UnclearedField } from './clears.js';
+import { mayHaveChanged, sameEmail, unclearedIssue, updateWithClears, type UnclearedField } from './clears.js';
 import type { RowIssue } from './desired.js';
 import type { FieldChange, Plan, PlanContext } from './plan.js';
 import { diffContact } from './plan.js';
@@ -285,8 +285,7 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
  */
 export function mergeIssue(sent: Pick<ContactCreate, 'email' | 'external_ids'>, answer: Contact | undefined): RowIssue | undefined {
   if (!sent.email || !answer?.id) return undefined;
-  const lower = (e: string) => e.trim().toLowerCase();
-  const other = [...new Set([answer.email, ...(answer.emails ?? [])].filter((e): e is string => !!e && lower(e) !== lower(sent.email!)))];
+  const other = [...new Set([answer.email, ...(answer.emails ?? [])].filter((e): e is string => !!e && !sameEmail(e, sent.email!)))];
   const sentIds = new Set((sent.external_ids ?? []).map((e) => e.external_id));
   const ids = (answer.external_ids ?? []).filter((e) => e.label !== IDEMPOTENCY_LABEL && !sentIds.has(e.external_id)).map((e) => `${e.external_id} (${e.label})`);
   if (other.length === 0 && ids.length === 0) return undefined;
