@@ -192,7 +192,7 @@ export interface Dispatcher {
    * Dry run: the writes the real run would send, and the searches they add: the real run searches for the
    * first contact it creates with an email, to measure how long search takes to show it (SearchVisibility).
    */
-  readonly planned: { create: number; patch: number; search: number };
+  readonly planned: { create: number; patch: number; followUp: number; search: number };
   /**
    * Dry run by search: the creates planned for rows with an external id. Search cannot find a contact by its
    * external id, so one that holds it (its email changed in the source) is found only when Pylon refuses the real
@@ -214,7 +214,7 @@ export interface Dispatcher {
 export function createDispatcher(parts: DispatchParts): Dispatcher {
   const { client, lookup, pool, ledger, control, policy, planContext, accountIds, journal, signal } = parts;
   const late = lateWindowMs(parts.timeoutMs);
-  const planned = { create: 0, patch: 0, search: 0 };
+  const planned = { create: 0, patch: 0, followUp: 0, search: 0 };
   let createsByExternalIdUnknown = 0;
   let updatesByExternalIdUnknown = 0;
   /** Creates that may still land (their answer was lost, here or in a killed earlier run), with when they were sent. */
@@ -485,7 +485,7 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
           // A new email replacing a primary: a server whose PATCH email keeps the replaced address gets a second PATCH (emails).
           if (plan.action === 'update' && plan.changes.some((c) => c.column === 'email' && c.from !== '')) {
             const seen = planContext.clears?.patchEmailKeepsReplaced();
-            if (seen?.keeps) planned.patch++;
+            if (seen?.keeps) planned.followUp++;
             else if (!seen && !patchEmailNoted && (patchEmailNoted = true)) {
               parts.onNote?.(`dry run: rows that replace a contact's primary email are counted as one PATCH each; what ${planContext.clears?.hostName ?? 'this host'}'s PATCH email does with the address it replaces has not been seen yet, and where it keeps it the real run sends a second PATCH (emails) for each such row`);
             }

@@ -348,7 +348,9 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
     if (options.dryRun) {
       // The accounts --create-accounts would make are creates of the real run too (POST /accounts, the create bucket).
       const calls = callsSoFar(client);
-      stats.plannedCalls = { ...calls, create: dispatcher.planned.create + accountCreates, patch: dispatcher.planned.patch };
+      // A row replacing a primary on a host whose PATCH email keeps it sends a second PATCH (emails): counted as a call, not a contact.
+      stats.plannedCalls = { ...calls, create: dispatcher.planned.create + accountCreates, patch: dispatcher.planned.patch + dispatcher.planned.followUp };
+      if (dispatcher.planned.followUp > 0) stats.plannedFollowUps = dispatcher.planned.followUp;
       if (dispatcher.planned.search > 0) stats.plannedCalls.search = (calls.search ?? 0) + dispatcher.planned.search;
       // update reads each contact again just before its PATCH (rereadBeforePatch): one GET each, in a bucket of its own.
       if (options.rereadBeforePatch) stats.plannedCalls.get = (stats.plannedCalls.get ?? 0) + dispatcher.planned.patch;

@@ -30,6 +30,8 @@ export interface ImportStats {
   dryRun: boolean;
   /** Dry run only: the calls the real run would make, and how long they take at the configured rates. */
   plannedCalls?: Partial<Record<EndpointKey, number>>;
+  /** Dry run only: of `plannedCalls.patch`, the second PATCHes (`emails`) of rows replacing a primary on a host whose PATCH email keeps it. Absent when none. */
+  plannedFollowUps?: number;
   etaSeconds?: number;
   durationMs: number;
   interrupted: boolean;

@@ -229,7 +229,8 @@ async function planAndRun(options: UpdateOptions, hooks: UpdateHooks): Promise<U
     for (const r of removals ?? []) countTransitions(removalTransitions, r.changes);
     const plan: UpdatePlan = {
       // PATCHes, not rows counted updated: a row whose clear the server does not take fails, yet its other changes go out.
-      changes: planStats.plannedCalls?.patch ?? planStats.updated,
+      // (Contacts: a row's second PATCH, emails, is no second contact.)
+      changes: planStats.plannedCalls?.patch !== undefined ? planStats.plannedCalls.patch - (planStats.plannedFollowUps ?? 0) : planStats.updated,
       transitions: sortTransitions(transitions),
       stats: planStats,
       target,

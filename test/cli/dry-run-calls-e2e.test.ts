@@ -72,6 +72,10 @@ test('--dry-run of new primary emails on a server whose PATCH email demotes the 
   t.like(learnt.stats.calls, { patch: 2 });
   const second = file('second.csv', [1, 2, 3]);
   const dry = await run(second, ['--dry-run']);
+  t.is(dry.stats.plannedFollowUps, 3);
+  // --max-changes counts contacts: three, though the run sends six PATCHes.
+  const guarded = await runCli(['update', second, '--max-changes', '3', '--dry-run', '--rate', FAST_RATE, '--json', '--no-undo'], { env, cwd: dir });
+  t.is(guarded.code, 0, guarded.stderr);
   const real = await run(second);
   t.like(real.stats, { updated: 3, failed: 0 });
   t.is(real.stats.calls.patch, 6, 'a PATCH email and a PATCH emails a row');
