@@ -102,7 +102,7 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
     const semantics = await probeSearch(client, first.data, signal);
     if (semantics.ok) return byFilter;
     options.onNote?.(`lookup: Pylon's search ${semantics.why}: the rows the moved list holds no contact for are also searched for by text (search_text, which ignores case), one search each`);
-    return textConfirmedLookup(byFilter, client);
+    return textConfirmedLookup(byFilter, client, options.onNote);
   };
   if (options.strategy === 'list' || !first.hasNextPage) return listLookup(client, options.byId, confirm, options.onNote, first.data, first, signal);
   const searchSemantics = await probeSearch(client, first.data, signal);
@@ -237,19 +237,32 @@ function searchLookup(client: PylonClient, batchSize: number, onNote?: (message:
  * looks at every address of a contact) for each of the key's emails, the answers matched to the key as the list's are.
  * For a server whose email filter is case-sensitive or misses secondary emails: one search per such key.
  */
-function textConfirmedLookup(byFilter: Lookup, client: PylonClient): Lookup {
+function textConfirmedLookup(byFilter: Lookup, client: PylonClient, onNote?: (message: string) => void): Lookup {
+  /** A server that refuses search_text (one before spec S4): the rows are answered by the email filter alone. */
+  let refused = false;
   return {
     strategy: 'search',
     async resolve(keys, signal) {
       const result = await byFilter.resolve(keys, signal);
       for (const key of keys) {
+        if (refused) break;
         if (result.get(key)?.kind !== 'none') continue;
         const emails = keyParts(key).map(parseKey).filter((p) => p.kind === 'email').map((p) => p.value);
         if (emails.length === 0) continue;
         const found: Contact[] = [];
-        for (const email of emails) {
-          const pages = paginate((cursor) => client.searchContacts({ search_text: email, limit: PAGE, ...(cursor ? { cursor } : {}) }, { signal }), { maxPages: 1000, signal });
-          for await (const page of pages) found.push(...page.data);
+        try {
+          for (const email of emails) {
+            const pages = paginate((cursor) => client.searchContacts({ search_text: email, limit: PAGE, ...(cursor ? { cursor } : {}) }, { signal }), { maxPages: 1000, signal });
+            for await (const page of pages) found.push(...page.data);
+          }
+        } catch (error) {
+          if (!isRefusal(error)) throw error;
+          refused = true;
+          onNote?.(
+            `lookup: Pylon refused a search by text (${error.status}: ${error.errors[0] ?? error.message}), so a row whose contact the moved list did not show, holding its address in another case, cannot be found: it may be created a second time. ` +
+              'Run the import again once the list is still, or check the created contacts for duplicates',
+          );
+          break;
         }
         result.set(key, matchIn(found, key));
       }

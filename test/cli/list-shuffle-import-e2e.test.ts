@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { FAST_RATE, envFor, runCli, startEmulator, statsOf, tempDir } from '../helpers/cli.js';
+import { FAST_RATE, envFor, runCli, startEmulator, startFaultProxy, statsOf, tempDir } from '../helpers/cli.js';
 import type { ImportStats } from '../../src/import/run-import.js';
 import { readCsv } from '../helpers/corpus.js';
 
@@ -87,4 +87,20 @@ test('import --lookup list, list order moving, search matching emails case-sensi
   for (const c of emulator.store.all()) for (const e of c.emails ?? []) holders.set(e.toLowerCase(), (holders.get(e.toLowerCase()) ?? 0) + 1);
   t.deepEqual([...holders].filter(([, n]) => n > 1), [], 'no email held by two contacts');
   t.is(emulator.store.size, 62);
+});
+
+test('the same, on a server that refuses search_text (before spec S4): the run is not stopped; a note says rows may be created twice', async (t) => {
+  const emulator = await startEmulator(t, { seed: 0, listShuffle: true, maxPageSize: 7, duplicateEmail: 'allow', emailMatch: 'sensitive' });
+  for (let i = 0; i < 60; i++) emulator.store.insert({ name: `P ${i}`, email: `Person.${i}@Acme.Example` });
+  const proxy = await startFaultProxy(t, emulator, (req) => (req.path === '/contacts/search' && req.body.includes('search_text') ? 'status=400' : undefined));
+  const dir = tempDir(t);
+  const input = join(dir, 'c.csv');
+  writeFileSync(input, ['name,email', ...Array.from({ length: 40 }, (_, i) => `Moved ${i},person.${i}@acme.example`)].join('\n') + '\n');
+  const real = await runCli(['import', input, '--lookup', 'list', '--rate', FAST_RATE, '--json', '--no-undo'], { env: envFor(proxy), cwd: dir });
+  t.is(real.code, 0, real.stderr);
+  const stats = statsOf(real);
+  t.like(stats, { total: 40, failed: 0, notProcessed: 0 });
+  t.is(stats.created + stats.updated, 40);
+  t.deepEqual(proxy.injected, ['status=400'], 'search_text was tried once, then no more');
+  t.regex(real.stderr, /Pylon refused a search by text \(400: [^)]*\), so a row whose contact the moved list did not show, holding its address in another case, cannot be found: it may be created a second time/);
 });
