@@ -672,7 +672,7 @@ export interface MergeSql {
   updatedCount?: string;
   /**
    * Statements (run after the merge) that replace every live row of an id the table holds more than once by its staged row:
-   * a row inserted by hand with an id the table had (DuckDB's table has no key to refuse it). Run only when the table has
+   * a row inserted by hand with an id the table had (DuckDB's table has no key to refuse it; a PostgreSQL table whose key was dropped by hand). Run only when the table has
    * more live rows than the merge can account for; `dedupeCount` (a query, `n`) is then added to `updated`.
    */
   dedupe?: string[];
@@ -758,8 +758,11 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
  * insert the new ones (by ctid), mark (or delete) the gone ones (by id). One pass over both tables instead of one per step, and no
  * need for a key on `id`: a table made or changed by hand without one merges
  * the same way (the update and remove find their rows by a hash join on the
- * small diff). The update keeps its own hash test, so rows sharing an id in
- * such a table are written exactly as a row-by-row comparison would.
+ * small diff). The update keeps its own hash test; an id such a table holds
+ * more than once (rows inserted by hand once the key was dropped) is repaired
+ * after the merge (`dedupe`): one live row kept, written from Pylon's, the
+ * others deleted, so the table again holds one row per contact, as a DuckDB
+ * table's merge leaves it.
  */
 export function idDiffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan, keep?: string): MergeSql {
   const t = table;
@@ -787,7 +790,20 @@ export function idDiffMergeStatements(table: string, stage: string, diff: string
   const remove = input.hardDelete
     ? `DELETE FROM ${t} WHERE "id" IN ${ids('d')}`
     : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE "_deleted_at" IS NULL AND "id" IN ${ids('d')}`;
-  return { prepare, update, insert, remove, cleanup: [`DROP TABLE ${diff}`] };
+  // A table whose primary key was dropped by hand may hold an id twice (rows inserted by hand): the update and remove touch both rows, one contact each.
+  const updatedCount = `SELECT count(DISTINCT "id") AS n FROM ${diff} WHERE op = 'u'`;
+  const deletedCount = `SELECT count(DISTINCT "id") AS n FROM ${diff} WHERE op = 'd'`;
+  // Ids held by more than one live row after the merge (their hashes matched): one row each is kept (a column the export does not write keeps its value), updated from Pylon's.
+  const dupes = quoteIdent(`${diff.replaceAll('"', '')}_dupes`);
+  const dedupe = [
+    `CREATE TEMP TABLE ${dupes} AS SELECT "id" FROM ${t} WHERE "_deleted_at" IS NULL GROUP BY "id" HAVING count(*) > 1`,
+    `DELETE FROM ${t} WHERE ctid = ANY (ARRAY(SELECT ctid FROM (SELECT ctid, row_number() OVER (PARTITION BY "id" ORDER BY ctid) AS n FROM ${t} ` +
+      `WHERE "_deleted_at" IS NULL AND "id" IN (SELECT "id" FROM ${dupes}) AND "id" IN (SELECT "id" FROM ${stage})) r WHERE n > 1))`,
+    `UPDATE ${t} SET ${assignments} FROM (SELECT * FROM ${stage} WHERE "id" IN (SELECT "id" FROM ${dupes})) s WHERE ${t}."id" = s."id" AND ${t}."_deleted_at" IS NULL`,
+  ];
+  // The contacts repaired that the merge did not count updated already.
+  const dedupeCount = `SELECT count(*) AS n FROM ${dupes} WHERE "id" IN (SELECT "id" FROM ${stage}) AND "id" NOT IN (SELECT "id" FROM ${diff} WHERE op = 'u')`;
+  return { prepare, update, updatedCount, insert, remove, dedupe, dedupeCount, deletedCount, cleanup: [`DROP TABLE ${diff}`, `DROP TABLE IF EXISTS ${dupes}`] };
 }
 
 /**

@@ -461,7 +461,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
           const removed = sql.remove === undefined || merge.keepUnseen ? 0 : await session.run(sql.remove);
           const deleted = deletedContacts ?? removed;
           // Every staged id has one live row now, and every other live row is a contact the run could not export (keep): more live rows than that is an id the
-          // table holds twice (a row inserted by hand; a DuckDB table has no key to refuse it). One count in a normal night; the repair only when it finds more.
+          // table holds twice (a row inserted by hand; a DuckDB table has no key to refuse it, nor a PostgreSQL one whose key was dropped by hand). One count in a normal night; the repair only when it finds more.
           if (sql.dedupe && !merge.keepUnseen) {
             const live = Number((await session.rows(`SELECT count(*) AS n FROM ${table} WHERE "_deleted_at" IS NULL`))[0]!.n);
             if (live > staged + (merge.keep?.length ?? 0)) {
