@@ -103,4 +103,11 @@ export interface Dialect {
   begin(target: LoadTarget): string[];
   /** An in-place type change of a column. */
   widen(table: string, column: string, type: string): string;
+  /**
+   * Optional: the views (and rules) that use these columns of the target
+   * table, which block an in-place type change (PostgreSQL refuses `ALTER
+   * COLUMN … TYPE` on a column a view uses; DuckDB binds views when they are
+   * queried). Asked before anything is read, when the load plans to widen.
+   */
+  viewsUsing?(session: Session, target: LoadTarget, columns: readonly string[]): Promise<Array<{ view: string; kind: 'view' | 'materialized view' | 'rule'; column: string }>>;
 }

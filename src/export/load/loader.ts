@@ -34,6 +34,7 @@ import {
   type MergeInput,
   type MergeSql,
   type TableLoader,
+  type TablePlan,
 } from './common.js';
 import type { LoadTarget } from './target.js';
 import type { Dialect, Session, Stage } from './dialect.js';
@@ -202,6 +203,27 @@ export async function lastCommittedLoad(target: LoadTarget, connection: LoadConn
   }
 }
 
+/**
+ * A column the plan widens in place that a view uses (PostgreSQL: `cannot alter type of a column used by a view or rule`,
+ * raised in the merge, after the whole walk): refused now, before anything is read, naming the views and the way on.
+ */
+async function refuseWideningUnderViews(session: Session, dialect: Dialect, target: LoadTarget, plan: TablePlan): Promise<void> {
+  const widened = plan.alterations.filter((a) => a.kind === 'widen');
+  if (!dialect.viewsUsing || widened.length === 0) return;
+  const users = await dialect.viewsUsing(session, target, widened.map((a) => a.column));
+  if (users.length === 0) return;
+  const changes = widened.filter((a) => users.some((u) => u.column === a.column)).map((a) => `${a.column} (${a.from} → ${a.type})`);
+  const named = [...new Map(users.map((u) => [u.view, u])).values()];
+  const list = named.map((u) => `${u.kind} ${u.view} (${users.filter((x) => x.view === u.view).map((x) => x.column).join(', ')})`).join(', ');
+  const drops = named.filter((u) => u.kind !== 'rule').map((u) => `DROP ${u.kind === 'view' ? 'VIEW' : 'MATERIALIZED VIEW'} ${u.view};`).join(' ');
+  throw loadError(
+    'LOAD_TABLE_CONFLICT',
+    target,
+    `--allow-schema-change would change the type of column${changes.length > 1 ? 's' : ''} ${changes.join(', ')} of ${target.table}, which ${named.length > 1 ? 'these use' : 'this uses'}: ${list}; ` +
+      `PostgreSQL cannot change the type of a column a view or rule uses. Drop ${named.length > 1 ? 'them' : 'it'}${drops ? ` (${drops})` : ''}, run the export again, then create ${named.length > 1 ? 'them' : 'it'} again (a dbt run does). Nothing was loaded; the table is as it was`,
+  );
+}
+
 /** The table is as the baseline describes it: as many live rows as the baseline has ids, and the kept state is the one the table's last committed load wrote (runId, when given, must be that run too). */
 function tableMatches(check: TableCheck, baseline: { entries: number; runId?: string }): boolean {
   if (check.stateRunId === undefined || check.stateRunId !== check.lastLoadRunId) return false;
@@ -301,6 +323,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
       if (stateExists && input.keptStatePath !== undefined) keptPath = (await writeKeptState(input.keptStatePath, (write) => copyKeptState(target, readRows, exists, write))) ? input.keptStatePath : undefined;
       const direct = existing.size === 0 && (await beginDirect());
       const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange, direct ? new Set() : await dialect.notNullColumns(session, target));
+      if (!direct) await refuseWideningUnderViews(session, dialect, target, plan);
       // Read before staging (the connection is busy until the merge), once the table is known to be this tool's: whether it is still as its kept state describes it (stageChangesOnly).
       const tableCheck = input.changesOnly && stateExists && !direct && existing.size > 0 ? await readTableCheck(target, readRows, exists) : undefined;
       let source = quoteIdent(stageTable);

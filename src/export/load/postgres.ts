@@ -173,6 +173,18 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
     // their transactions take turns instead.
     begin: () => [`SELECT pg_advisory_xact_lock(hashtext('pylon-contacts:load'))`],
     widen: (table, column, type) => `ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${type} USING ${column}::${type}`,
+    async viewsUsing(session, _target, columns) {
+      // A view's (or a rule's) rewrite rule depends on each column it reads.
+      const rows = await session.rows(
+        `SELECT DISTINCT v.oid::regclass::text AS view, v.relkind AS kind, a.attname AS column FROM pg_depend d
+         JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+         WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass($1)
+           AND v.oid <> d.refobjid AND a.attname = ANY($2) ORDER BY 1, 3`,
+        [tableRef(target), columns],
+      );
+      return rows.map((r) => ({ view: String(r.view), kind: r.kind === 'v' ? 'view' : r.kind === 'm' ? 'materialized view' : 'rule', column: String(r.column) }));
+    },
   };
 }
 
