@@ -84,11 +84,28 @@ export function tableRef(target: LoadTarget, name = target.name): string {
   return (target.schema === undefined ? '' : quoteIdent(target.schema) + '.') + quoteIdent(name);
 }
 
+/** The load log's columns, in order, with their kind of type (LOADS_TABLE). */
+export const LOADS_COLUMNS = [
+  ['run_id', 'text'],
+  ['table_name', 'text'],
+  ['started_at', 'timestamp'],
+  ['finished_at', 'timestamp'],
+  ['status', 'text'],
+  ['inserted', 'bigint'],
+  ['updated', 'bigint'],
+  ['unchanged', 'bigint'],
+  ['deleted', 'bigint'],
+  ['values_sha256', 'text'],
+  ['schema_hash', 'text'],
+  ['schema_changes', 'text'],
+  ['error', 'text'],
+] as const;
+
+const NOT_NULL_LOADS_COLUMNS = new Set(['run_id', 'table_name', 'started_at', 'finished_at', 'status']);
+
 export function loadsTableDdl(target: LoadTarget, text: string, bigint: string, timestamp: string): string {
-  return (
-    `CREATE TABLE IF NOT EXISTS ${tableRef(target, LOADS_TABLE)} (run_id ${text} NOT NULL, table_name ${text} NOT NULL, started_at ${timestamp} NOT NULL, finished_at ${timestamp} NOT NULL, ` +
-    `status ${text} NOT NULL, inserted ${bigint}, updated ${bigint}, unchanged ${bigint}, deleted ${bigint}, values_sha256 ${text}, schema_hash ${text}, schema_changes ${text}, error ${text})`
-  );
+  const types = { text, bigint, timestamp };
+  return `CREATE TABLE IF NOT EXISTS ${tableRef(target, LOADS_TABLE)} (${LOADS_COLUMNS.map(([name, kind]) => `${name} ${types[kind]}${NOT_NULL_LOADS_COLUMNS.has(name) ? ' NOT NULL' : ''}`).join(', ')})`;
 }
 
 /**
@@ -101,7 +118,8 @@ export function loadRecord(target: LoadTarget, input: MergeInput, timestamp: str
   const counts = outcome.status === 'committed' ? outcome.counts : undefined;
   const n = (value: number | undefined) => (value === undefined ? 'NULL' : String(value));
   return (
-    `INSERT INTO ${tableRef(target, LOADS_TABLE)} VALUES (${text(input.runId)}, ${text(target.table)}, ${ts(input.extractedAt)}, ${ts(new Date().toISOString())}, ${text(outcome.status)}, ` +
+    // The columns named: a column added to the log by hand, or one dropped and added back (now last), takes no other's value.
+    `INSERT INTO ${tableRef(target, LOADS_TABLE)} (${LOADS_COLUMNS.map(([name]) => name).join(', ')}) VALUES (${text(input.runId)}, ${text(target.table)}, ${ts(input.extractedAt)}, ${ts(new Date().toISOString())}, ${text(outcome.status)}, ` +
     `${n(counts?.inserted)}, ${n(counts?.updated)}, ${n(counts?.unchanged)}, ${n(counts?.deleted)}, ${text(input.valuesSha256)}, ${text(input.schemaHash)}, ` +
     `${text(counts?.schemaChanges?.join('; '))}, ${text(outcome.status !== 'committed' ? outcome.error : undefined)})`
   );

@@ -380,8 +380,8 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       await sweepStagingFiles(input.tempDir);
       await sweepSpillFiles(target.path);
     },
-    async existingColumns(session) {
-      const rows = await session.rows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [target.schema ?? 'main', target.name]);
+    async existingColumns(session, _target, name) {
+      const rows = await session.rows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [target.schema ?? 'main', name ?? target.name]);
       return new Map(rows.map((r) => [String(r.column_name), comparableType(String(r.data_type))]));
     },
     async notNullColumns(session) {

@@ -126,11 +126,11 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
         throw loadError('LOAD_TABLE_CONFLICT', target, `schema ${target.schema} does not exist; create it first (CREATE SCHEMA ${quoteIdent(target.schema)}) and grant the loader CREATE and USAGE on it`);
       }
     },
-    async existingColumns(session) {
+    async existingColumns(session, _target, name) {
       const rows = await session.rows(
         `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
          WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-        [tableRef(target)],
+        [tableRef(target, name)],
       );
       return new Map(rows.map((r) => [String(r.name), String(r.type)]));
     },
