@@ -480,6 +480,15 @@ export interface TablePlan {
   changes: string[];
   /** Table columns this export does not write (kept with --allow-schema-change): a rewritten row must keep their values. */
   kept: string[];
+  /**
+   * A field's other columns in the table, beside the one this load writes (`target`): its base column and typed variants
+   * of other types, left by earlier type changes (select → multiselect → select). They are the field's, never extra
+   * columns; when one still holds a live value (the field's values were there last night), the loader clears them and
+   * rewrites every row (`refill`), since rows whose hash did not change would keep the target column stale.
+   */
+  siblings: Array<{ source: string; target: string; others: string[] }>;
+  /** Every row is rewritten: a field's values move back from a sibling column (siblings). */
+  refill?: boolean;
 }
 
 /** A type change a column can take in place: anything scalar → text, integer → decimal. */
@@ -510,7 +519,7 @@ function handTypeKind(type: string): ColumnKind | undefined {
  * the field, both types and the flag.
  */
 export function planTable(target: LoadTarget, table: string, columns: readonly TypedColumn[], existing: ReadonlyMap<string, string>, types: ColumnTypes, allowSchemaChange: boolean, notNull: ReadonlySet<string> = new Set()): TablePlan {
-  const plan: TablePlan = { targets: columns.map((c) => c.name), casts: columns.map(() => undefined), cleared: [], alterations: [], changes: [], kept: [] };
+  const plan: TablePlan = { targets: columns.map((c) => c.name), casts: columns.map(() => undefined), cleared: [], alterations: [], changes: [], kept: [], siblings: [] };
   if (existing.size === 0) return plan;
   const kindOf = new Map<string, ColumnKind>();
   for (const kind of ['string', 'string_list', 'integer', 'decimal', 'boolean', 'date', 'timestamp'] as const) kindOf.set(types.reported(kind).toLowerCase(), kind);
@@ -599,6 +608,16 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
       plan.changes.push(`widened ${column.name} (${column.source}) from ${typeLabel(tableKind)} to ${typeLabel(column.kind)}`);
     } else addVariant(tableKind, have);
   });
+  columns.forEach((column, i) => {
+    if (column.name === 'id') return;
+    const target = plan.targets[i]!;
+    // A variant this load adds: every row is written anyway, and the column it takes over is cleared already.
+    if (plan.alterations.some((a) => a.kind === 'variant' && a.column === target)) return;
+    const family = [column.name, ...COLUMN_KINDS.map((kind) => variantName({ ...column, kind }))];
+    const others = [...new Set(family)].filter((name) => name !== target && existing.has(name));
+    for (const name of others) used.add(name);
+    if (others.length > 0) plan.siblings.push({ source: column.source, target, others });
+  });
   const extra = [...existing.keys()].filter((name) => !used.has(name));
   plan.kept = extra;
   if (allowSchemaChange) {
@@ -622,7 +641,23 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
  * night after night.
  */
 export function rewritesEveryRow(plan: TablePlan): boolean {
-  return plan.alterations.some((a) => a.kind === 'add' || a.kind === 'variant');
+  return plan.refill === true || plan.alterations.some((a) => a.kind === 'add' || a.kind === 'variant');
+}
+
+const COLUMN_KINDS: readonly ColumnKind[] = ['string', 'string_list', 'integer', 'decimal', 'boolean', 'date', 'timestamp', 'id_list'];
+
+/**
+ * The siblings (TablePlan.siblings) that still hold a live value: `holds(columns)` says whether any live row has one of
+ * them set. Those are cleared in the rows this load writes, and every row is rewritten, so each field's values are in the
+ * column this load writes and nowhere else. One query per such field, only for tables with such columns.
+ */
+export async function planRefill(plan: TablePlan, holds: (columns: readonly string[]) => Promise<boolean>): Promise<void> {
+  for (const { source, target, others } of plan.siblings) {
+    if (!(await holds(others))) continue;
+    for (const name of others) if (!plan.cleared.includes(name)) plan.cleared.push(name);
+    plan.refill = true;
+    plan.changes.push(`${source} is loaded into ${target} again; its values were in ${others.join(', ')}, cleared in every row, which was rewritten`);
+  }
 }
 
 /** The plan's ALTER TABLE statements; `widen(table, column, type)` is the dialect's in-place type change. */

@@ -15,6 +15,8 @@ import {
   LOADS_TABLE,
   LOADS_COLUMNS,
   planTable,
+  planRefill,
+  rewritesEveryRow,
   loadError,
   readKeptState,
   copyKeptState,
@@ -349,6 +351,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
       const direct = existing.size === 0 && (await beginDirect());
       const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange, direct ? new Set() : await dialect.notNullColumns(session, target));
       if (!direct) await refuseWideningUnderViews(session, dialect, target, plan);
+      if (!direct)
+        await planRefill(plan, async (names) => (await session.rows(`SELECT count(*) AS n FROM ${table} WHERE "_deleted_at" IS NULL AND (${names.map((n) => `${quoteIdent(n)} IS NOT NULL`).join(' OR ')})`)).some((r) => Number(r.n) > 0));
       // Read before staging (the connection is busy until the merge), once the table is known to be this tool's: whether it is still as its kept state describes it (stageChangesOnly).
       const tableCheck = input.changesOnly && stateExists && !direct && existing.size > 0 ? await readTableCheck(target, readRows, exists) : undefined;
       let source = quoteIdent(stageTable);
@@ -434,7 +438,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
     stageChangesOnly(baseline) {
       if (added > 0) throw loadError('LOAD_FAILED', target, 'stageChangesOnly() is decided before the first row is staged');
       // A plan that alters the table stages every row: a new or widened column, a variant column (every row is rewritten), a type change.
-      changesOnly = !direct && tableCheck !== undefined && plan.alterations.length === 0 && tableMatches(tableCheck, baseline);
+      changesOnly = !direct && tableCheck !== undefined && plan.alterations.length === 0 && !rewritesEveryRow(plan) && tableMatches(tableCheck, baseline);
       return changesOnly;
     },
     async merge(merge): Promise<MergeCounts> {
