@@ -465,6 +465,9 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
           // Checked under the lock: a table this transaction creates is empty, so the first load is a plain insert (no update, nothing to mark deleted)
           // and its primary key is built once from the sorted ids afterwards instead of row by row.
           const created = !(await dialect.tableExists(session, target, target.name));
+          // The table the load opened on is gone (renamed or dropped while the run read Pylon): the table created now has the export's columns,
+          // so the plan made against the old one (columns to add, widen or take over with a variant) does not apply to it.
+          const plan = created && tableFound ? planTable(target, target.table, columns, new Map(), dialect.types, input.allowSchemaChange) : opened.plan;
           // Another night of the pipeline that committed a load here since this run began (two overlapping runs) read the same baseline:
           // this run's delta and change log would list its changes again. Refused under the lock, before anything is published.
           if (input.lastCommitted !== undefined && !created) {
