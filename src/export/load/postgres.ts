@@ -54,6 +54,16 @@ function classify(error: unknown, target: PgTarget): PylonCliError {
     const next = e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? 'no host has that name: check the host in --to' : e.code === 'ECONNREFUSED' ? 'nothing accepts connections there: is PostgreSQL running, and are the host and port in --to right?' : 'check the host and port in --to, and that the server can be reached from here';
     return loadError('LOAD_CONNECT', target, `the database is unreachable (${e.code}): ${next}`);
   }
+  if (e?.code === '42501') {
+    // insufficient_privilege: the server names the schema or table, not what the role needs.
+    const user = decodeURIComponent(new URL(target.url).username) || process.env.PGUSER || undefined;
+    const schema = target.schema ? `schema ${target.schema}` : 'the schema the table goes in';
+    return loadError(
+      'LOAD_FAILED',
+      target,
+      `${message}: the role ${user ?? 'the load logs in as'} needs USAGE and CREATE on ${schema} (GRANT USAGE, CREATE ON SCHEMA ${target.schema ? quoteIdent(target.schema) : '<schema>'} TO ${user ? quoteIdent(user) : '<role>'};), TEMPORARY on the database, and to own the tables it changes (${target.table}, _pylon_loads, _pylon_state, _pylon_state_parts, _pylon_columns): see "A least-privilege PostgreSQL role" in docs/warehouse.md`,
+    );
+  }
   return loadError('LOAD_FAILED', target, message);
 }
 
