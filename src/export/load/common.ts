@@ -197,6 +197,28 @@ const LAYOUTS: Record<StateLayout, { table: string; mark: string }> = {
   gzip: { table: STATE_BLOBS_TABLE, mark: 'gzip' },
 };
 export const STATE_PARTS_TABLES = Object.values(LAYOUTS).map((layout) => layout.table);
+
+/**
+ * The tables a load keeps beside the loaded one, with the columns every load reads or writes (in order) and their kind
+ * of type: a table changed by hand so that one is missing is refused as the run opens (loader.ts, refuseChangedBookkeeping).
+ */
+export const BOOKKEEPING_TABLES: ReadonlyArray<{ table: string; noun: string; columns: ReadonlyArray<readonly [string, 'text' | 'bigint' | 'timestamp' | 'blob']>; aside: string[]; then: string }> = [
+  { table: LOADS_TABLE, noun: 'the load log', columns: LOADS_COLUMNS, aside: [LOADS_TABLE], then: 'the next load then makes a new one and stages every row once' },
+  {
+    table: COLUMNS_TABLE,
+    noun: 'the record of which field each column holds',
+    columns: [['table_name', 'text'], ['name', 'text'], ['source', 'text']],
+    aside: [COLUMNS_TABLE],
+    then: 'the next load then names the columns from the --state file or the last manifest and makes a new one',
+  },
+  ...[STATE_TABLE, ...STATE_PARTS_TABLES].map((table) => ({
+    table,
+    noun: 'the kept state',
+    columns: table === STATE_TABLE ? ([['table_name', 'text'], ['run_id', 'text'], ['updated_at', 'timestamp'], ['state', 'text']] as const) : ([['table_name', 'text'], ['part', 'bigint'], ['data', table === STATE_BLOBS_TABLE ? 'blob' : 'text']] as const),
+    aside: [STATE_TABLE, ...STATE_PARTS_TABLES],
+    then: 'the next load then has no kept state: it stages every row and keeps a new one',
+  })),
+];
 /**
  * What `_pylon_state.state` holds when the bytes are in a parts table:
  * `<word>:<count>` (base64 never has a colon); anything else is the whole
@@ -315,7 +337,7 @@ export function stateStatements(target: LoadTarget, runId: string, timestamp: st
   return {
     clear: (partsTable) => `DELETE FROM ${tableRef(target, partsTable)} WHERE table_name = ${name}`,
     record: (count) =>
-      `INSERT INTO ${tableRef(target, STATE_TABLE)} VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`${LAYOUTS[layout].mark}:${count}`)}) ` +
+      `INSERT INTO ${tableRef(target, STATE_TABLE)} (table_name, run_id, updated_at, state) VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`${LAYOUTS[layout].mark}:${count}`)}) ` +
       `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`,
   };
 }

@@ -13,7 +13,7 @@ import {
   idDiffMergeStatements,
   changesMergeStatements,
   LOADS_TABLE,
-  LOADS_COLUMNS,
+  BOOKKEEPING_TABLES,
   planTable,
   planRefill,
   rewritesEveryRow,
@@ -200,7 +200,7 @@ async function lastCommittedRun(target: LoadTarget, rows: (sql: string) => Promi
 export async function lastCommittedLoad(target: LoadTarget, connection: LoadConnection): Promise<{ runId: string | undefined }> {
   const { dialect, session } = connection;
   try {
-    await refuseChangedLoadLog(session, dialect, target);
+    await refuseChangedBookkeeping(session, dialect, target);
     return { runId: await lastCommittedRun(target, (sql) => session.rows(sql), (name) => dialect.tableExists(session, target, name)) };
   } catch (error) {
     throw isLoadError(error) ? error : dialect.classify(error);
@@ -208,25 +208,30 @@ export async function lastCommittedLoad(target: LoadTarget, connection: LoadConn
 }
 
 /**
- * A load log (`_pylon_loads`) changed by hand so that a load cannot write its row (a column dropped or renamed): refused
- * before anything is read, naming the columns and the way on, instead of the database's own error after the whole walk
- * (`INSERT has more expressions than target columns`, `column "table_name" does not exist`). A column added by hand is no
- * matter: the log's rows name their columns.
+ * A bookkeeping table (the load log `_pylon_loads`, `_pylon_columns`, the kept state) changed by hand so that a load
+ * cannot read or write it (a column dropped or renamed): refused as the run opens, before anything is read, naming the
+ * columns and the way on, instead of the database's own words later (`INSERT has more expressions than target
+ * columns` after the whole walk, `column "table_name" does not exist`). A column added by hand is no matter: the rows
+ * name their columns.
  */
-async function refuseChangedLoadLog(session: Session, dialect: Dialect, target: LoadTarget): Promise<void> {
-  const found = await dialect.existingColumns(session, target, LOADS_TABLE);
-  if (found.size === 0) return;
-  const missing = LOADS_COLUMNS.filter(([name]) => !found.has(name));
-  if (missing.length === 0) return;
-  const log = tableRef(target, LOADS_TABLE);
-  const types = { text: dialect.text, bigint: dialect.bigint, timestamp: dialect.timestamp };
-  throw loadError(
-    'LOAD_TABLE_CONFLICT',
-    target,
-    `the load log ${log} was changed by hand: it has no column${missing.length > 1 ? 's' : ''} ${missing.map(([name]) => name).join(', ')}, which every load writes; ` +
-      `add ${missing.length > 1 ? 'them' : 'it'} back (${missing.map(([name, kind]) => `ALTER TABLE ${log} ADD COLUMN ${name} ${types[kind]};`).join(' ')}) ` +
-      `or move the log aside (ALTER TABLE ${log} RENAME TO ${LOADS_TABLE}_old;): the next load then makes a new one and stages every row once. Nothing was loaded; the table is as it was`,
-  );
+async function refuseChangedBookkeeping(session: Session, dialect: Dialect, target: LoadTarget): Promise<void> {
+  const types = { text: dialect.text, bigint: dialect.bigint, timestamp: dialect.timestamp, blob: dialect.stateBlobs?.type ?? 'BLOB' };
+  for (const { table, noun, columns, aside, then } of BOOKKEEPING_TABLES) {
+    const found = await dialect.existingColumns(session, target, table);
+    if (found.size === 0) continue;
+    const missing = columns.filter(([name]) => !found.has(name));
+    if (missing.length === 0) continue;
+    const ref = tableRef(target, table);
+    const moves: string[] = [];
+    for (const name of aside) if (name === table || (await dialect.tableExists(session, target, name))) moves.push(`ALTER TABLE ${tableRef(target, name)} RENAME TO ${name}_old;`);
+    throw loadError(
+      'LOAD_TABLE_CONFLICT',
+      target,
+      `${noun} ${ref} was changed by hand: it has no column${missing.length > 1 ? 's' : ''} ${missing.map(([name]) => name).join(', ')}, which every load ${table === LOADS_TABLE ? 'writes' : 'reads and writes'}; ` +
+        `add ${missing.length > 1 ? 'them' : 'it'} back (${missing.map(([name, kind]) => `ALTER TABLE ${ref} ADD COLUMN ${name} ${types[kind]};`).join(' ')}) ` +
+        `or move ${moves.length > 1 ? 'those tables' : table === LOADS_TABLE ? 'the log' : 'it'} aside (${moves.join(' ')}): ${then}. Nothing was loaded; the table is as it was`,
+    );
+  }
 }
 
 /**
@@ -339,7 +344,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
   const opened = await (async () => {
     try {
       await dialect.check(session, input);
-      await refuseChangedLoadLog(session, dialect, target);
+      await refuseChangedBookkeeping(session, dialect, target);
       const existing = await dialect.existingColumns(session, target);
       tableFound = existing.size > 0;
       // Read now: the connection is busy staging until the merge.

@@ -111,3 +111,70 @@ test('duckdb: a load log changed by hand: its rows keep their columns, and a col
     run: (sql) => open(async (c) => void (await c.run(sql))),
   });
 });
+
+/** `_pylon_columns` and the kept state with a column dropped by hand: refused before the walk with the way on, then healed. */
+async function bookkeepingNights(t: ExecutionContext, db: Db) {
+  const emulator = await startEmulator(t, { seed: 62, seedRandom: 20 });
+  const dir = tempDir(t);
+  const night = (runId: string) => runCli(['export', `${runId}.csv`, '--to', db.to, '--run-id', runId, '--rate', FAST_RATE, '--quiet', '--json'], { cwd: dir, env: envFor(emulator) });
+  t.is((await night('n1')).code, 0);
+  const cases = [
+    { table: '_pylon_columns', column: 'source', noun: 'the record of which field each column holds', aside: 'ALTER TABLE _pylon_columns RENAME TO _pylon_columns_old' },
+    { table: '_pylon_state', column: 'run_id', noun: 'the kept state', aside: `ALTER TABLE _pylon_state RENAME TO _pylon_state_old; ALTER TABLE ${db.dialect === 'postgres' ? '_pylon_state_parts' : '_pylon_state_blobs'} RENAME TO parts_old` },
+  ];
+  for (const [i, c] of cases.entries()) {
+    await db.run(`ALTER TABLE ${c.table} DROP COLUMN ${c.column}`);
+    const listed = emulator.stats().requests.list ?? 0;
+    const refused = await night(`r${i}`);
+    t.is(refused.code, 1, refused.stderr);
+    t.regex(refused.stderr, /LOAD_TABLE_CONFLICT/);
+    t.true(refused.stderr.includes(`${c.noun} `) && refused.stderr.includes(`"${c.table}" was changed by hand: it has no column ${c.column}, which every load reads and writes; add it back (ALTER TABLE `), refused.stderr);
+    t.notRegex(refused.stderr, /\n\s+at /, 'no stack trace');
+    t.is(emulator.stats().requests.list ?? 0, listed, 'refused before the first page');
+    for (const statement of c.aside.split('; ')) await db.run(statement);
+    const healed = await night(`h${i}`);
+    t.is(healed.code, 0, healed.stderr);
+    const manifest = await readManifest(join(dir, `h${i}.csv.manifest.json`));
+    const columns = manifest.schema!.columns;
+    t.is(valuesSha256(columns, await db.rows(`SELECT ${selectList(columns, db.dialect)} FROM "${db.table}" WHERE _deleted_at IS NULL`)), manifest.values!.sha256, 'the table equals Pylon');
+  }
+}
+
+pgTest(`postgres: _pylon_columns or the kept state with a column dropped by hand is refused before the walk with the way on, and heals${PG_SKIP_NOTE}`, async (t) => {
+  const schema = uniqueTable('bookkeeping');
+  await withPg((c) => c.query(`CREATE SCHEMA "${schema}"`));
+  t.teardown(() => withPg((c) => c.query(`DROP SCHEMA "${schema}" CASCADE`)));
+  await bookkeepingNights(t, {
+    to: `${PG_URL}#${schema}.contacts`,
+    table: 'contacts',
+    dialect: 'postgres',
+    types: { text: 'text' },
+    rows: (sql) => withPg(async (c) => {
+      await c.query(`SET search_path TO "${schema}"`);
+      return (await c.query(sql)).rows;
+    }),
+    run: (sql) => withPg(async (c) => void (await c.query(`SET search_path TO "${schema}"; ${sql}`))),
+  });
+});
+
+test('duckdb: _pylon_columns or the kept state with a column dropped by hand is refused before the walk with the way on, and heals', async (t) => {
+  const file = join(tempDir(t), 'w.duckdb');
+  const open = async <T>(fn: (c: Awaited<ReturnType<DuckDBInstance['connect']>>) => Promise<T>) => {
+    const instance = await DuckDBInstance.create(file);
+    const connection = await instance.connect();
+    try {
+      return await fn(connection);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  };
+  await bookkeepingNights(t, {
+    to: `duckdb:${file}`,
+    table: 'contacts',
+    dialect: 'duckdb',
+    types: { text: 'VARCHAR' },
+    rows: (sql) => open(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS() as Array<Record<string, unknown>>),
+    run: (sql) => open(async (c) => void (await c.run(sql))),
+  });
+});
