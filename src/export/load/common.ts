@@ -84,11 +84,28 @@ export function tableRef(target: LoadTarget, name = target.name): string {
   return (target.schema === undefined ? '' : quoteIdent(target.schema) + '.') + quoteIdent(name);
 }
 
+/** The load log's columns, in order, with their kind of type (LOADS_TABLE). */
+export const LOADS_COLUMNS = [
+  ['run_id', 'text'],
+  ['table_name', 'text'],
+  ['started_at', 'timestamp'],
+  ['finished_at', 'timestamp'],
+  ['status', 'text'],
+  ['inserted', 'bigint'],
+  ['updated', 'bigint'],
+  ['unchanged', 'bigint'],
+  ['deleted', 'bigint'],
+  ['values_sha256', 'text'],
+  ['schema_hash', 'text'],
+  ['schema_changes', 'text'],
+  ['error', 'text'],
+] as const;
+
+const NOT_NULL_LOADS_COLUMNS = new Set(['run_id', 'table_name', 'started_at', 'finished_at', 'status']);
+
 export function loadsTableDdl(target: LoadTarget, text: string, bigint: string, timestamp: string): string {
-  return (
-    `CREATE TABLE IF NOT EXISTS ${tableRef(target, LOADS_TABLE)} (run_id ${text} NOT NULL, table_name ${text} NOT NULL, started_at ${timestamp} NOT NULL, finished_at ${timestamp} NOT NULL, ` +
-    `status ${text} NOT NULL, inserted ${bigint}, updated ${bigint}, unchanged ${bigint}, deleted ${bigint}, values_sha256 ${text}, schema_hash ${text}, schema_changes ${text}, error ${text})`
-  );
+  const types = { text, bigint, timestamp };
+  return `CREATE TABLE IF NOT EXISTS ${tableRef(target, LOADS_TABLE)} (${LOADS_COLUMNS.map(([name, kind]) => `${name} ${types[kind]}${NOT_NULL_LOADS_COLUMNS.has(name) ? ' NOT NULL' : ''}`).join(', ')})`;
 }
 
 /**
@@ -101,7 +118,8 @@ export function loadRecord(target: LoadTarget, input: MergeInput, timestamp: str
   const counts = outcome.status === 'committed' ? outcome.counts : undefined;
   const n = (value: number | undefined) => (value === undefined ? 'NULL' : String(value));
   return (
-    `INSERT INTO ${tableRef(target, LOADS_TABLE)} VALUES (${text(input.runId)}, ${text(target.table)}, ${ts(input.extractedAt)}, ${ts(new Date().toISOString())}, ${text(outcome.status)}, ` +
+    // The columns named: a column added to the log by hand, or one dropped and added back (now last), takes no other's value.
+    `INSERT INTO ${tableRef(target, LOADS_TABLE)} (${LOADS_COLUMNS.map(([name]) => name).join(', ')}) VALUES (${text(input.runId)}, ${text(target.table)}, ${ts(input.extractedAt)}, ${ts(new Date().toISOString())}, ${text(outcome.status)}, ` +
     `${n(counts?.inserted)}, ${n(counts?.updated)}, ${n(counts?.unchanged)}, ${n(counts?.deleted)}, ${text(input.valuesSha256)}, ${text(input.schemaHash)}, ` +
     `${text(counts?.schemaChanges?.join('; '))}, ${text(outcome.status !== 'committed' ? outcome.error : undefined)})`
   );
@@ -179,6 +197,28 @@ const LAYOUTS: Record<StateLayout, { table: string; mark: string }> = {
   gzip: { table: STATE_BLOBS_TABLE, mark: 'gzip' },
 };
 export const STATE_PARTS_TABLES = Object.values(LAYOUTS).map((layout) => layout.table);
+
+/**
+ * The tables a load keeps beside the loaded one, with the columns every load reads or writes (in order) and their kind
+ * of type: a table changed by hand so that one is missing is refused as the run opens (loader.ts, refuseChangedBookkeeping).
+ */
+export const BOOKKEEPING_TABLES: ReadonlyArray<{ table: string; noun: string; columns: ReadonlyArray<readonly [string, 'text' | 'bigint' | 'timestamp' | 'blob']>; aside: string[]; then: string }> = [
+  { table: LOADS_TABLE, noun: 'the load log', columns: LOADS_COLUMNS, aside: [LOADS_TABLE], then: 'the next load then makes a new one and stages every row once' },
+  {
+    table: COLUMNS_TABLE,
+    noun: 'the record of which field each column holds',
+    columns: [['table_name', 'text'], ['name', 'text'], ['source', 'text']],
+    aside: [COLUMNS_TABLE],
+    then: 'the next load then names the columns from the --state file or the last manifest and makes a new one',
+  },
+  ...[STATE_TABLE, ...STATE_PARTS_TABLES].map((table) => ({
+    table,
+    noun: 'the kept state',
+    columns: table === STATE_TABLE ? ([['table_name', 'text'], ['run_id', 'text'], ['updated_at', 'timestamp'], ['state', 'text']] as const) : ([['table_name', 'text'], ['part', 'bigint'], ['data', table === STATE_BLOBS_TABLE ? 'blob' : 'text']] as const),
+    aside: [STATE_TABLE, ...STATE_PARTS_TABLES],
+    then: 'the next load then has no kept state: it stages every row and keeps a new one',
+  })),
+];
 /**
  * What `_pylon_state.state` holds when the bytes are in a parts table:
  * `<word>:<count>` (base64 never has a colon); anything else is the whole
@@ -297,7 +337,7 @@ export function stateStatements(target: LoadTarget, runId: string, timestamp: st
   return {
     clear: (partsTable) => `DELETE FROM ${tableRef(target, partsTable)} WHERE table_name = ${name}`,
     record: (count) =>
-      `INSERT INTO ${tableRef(target, STATE_TABLE)} VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`${LAYOUTS[layout].mark}:${count}`)}) ` +
+      `INSERT INTO ${tableRef(target, STATE_TABLE)} (table_name, run_id, updated_at, state) VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`${LAYOUTS[layout].mark}:${count}`)}) ` +
       `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`,
   };
 }
@@ -462,6 +502,15 @@ export interface TablePlan {
   changes: string[];
   /** Table columns this export does not write (kept with --allow-schema-change): a rewritten row must keep their values. */
   kept: string[];
+  /**
+   * A field's other columns in the table, beside the one this load writes (`target`): its base column and typed variants
+   * of other types, left by earlier type changes (select → multiselect → select). They are the field's, never extra
+   * columns; when one still holds a live value (the field's values were there last night), the loader clears them and
+   * rewrites every row (`refill`), since rows whose hash did not change would keep the target column stale.
+   */
+  siblings: Array<{ source: string; target: string; others: string[] }>;
+  /** Every row is rewritten: a field's values move back from a sibling column (siblings). */
+  refill?: boolean;
 }
 
 /** A type change a column can take in place: anything scalar → text, integer → decimal. */
@@ -492,7 +541,7 @@ function handTypeKind(type: string): ColumnKind | undefined {
  * the field, both types and the flag.
  */
 export function planTable(target: LoadTarget, table: string, columns: readonly TypedColumn[], existing: ReadonlyMap<string, string>, types: ColumnTypes, allowSchemaChange: boolean, notNull: ReadonlySet<string> = new Set()): TablePlan {
-  const plan: TablePlan = { targets: columns.map((c) => c.name), casts: columns.map(() => undefined), cleared: [], alterations: [], changes: [], kept: [] };
+  const plan: TablePlan = { targets: columns.map((c) => c.name), casts: columns.map(() => undefined), cleared: [], alterations: [], changes: [], kept: [], siblings: [] };
   if (existing.size === 0) return plan;
   const kindOf = new Map<string, ColumnKind>();
   for (const kind of ['string', 'string_list', 'integer', 'decimal', 'boolean', 'date', 'timestamp'] as const) kindOf.set(types.reported(kind).toLowerCase(), kind);
@@ -581,6 +630,16 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
       plan.changes.push(`widened ${column.name} (${column.source}) from ${typeLabel(tableKind)} to ${typeLabel(column.kind)}`);
     } else addVariant(tableKind, have);
   });
+  columns.forEach((column, i) => {
+    if (column.name === 'id') return;
+    const target = plan.targets[i]!;
+    // A variant this load adds: every row is written anyway, and the column it takes over is cleared already.
+    if (plan.alterations.some((a) => a.kind === 'variant' && a.column === target)) return;
+    const family = [column.name, ...COLUMN_KINDS.map((kind) => variantName({ ...column, kind }))];
+    const others = [...new Set(family)].filter((name) => name !== target && existing.has(name));
+    for (const name of others) used.add(name);
+    if (others.length > 0) plan.siblings.push({ source: column.source, target, others });
+  });
   const extra = [...existing.keys()].filter((name) => !used.has(name));
   plan.kept = extra;
   if (allowSchemaChange) {
@@ -604,7 +663,23 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
  * night after night.
  */
 export function rewritesEveryRow(plan: TablePlan): boolean {
-  return plan.alterations.some((a) => a.kind === 'add' || a.kind === 'variant');
+  return plan.refill === true || plan.alterations.some((a) => a.kind === 'add' || a.kind === 'variant');
+}
+
+const COLUMN_KINDS: readonly ColumnKind[] = ['string', 'string_list', 'integer', 'decimal', 'boolean', 'date', 'timestamp', 'id_list'];
+
+/**
+ * The siblings (TablePlan.siblings) that still hold a live value: `holds(columns)` says whether any live row has one of
+ * them set. Those are cleared in the rows this load writes, and every row is rewritten, so each field's values are in the
+ * column this load writes and nowhere else. One query per such field, only for tables with such columns.
+ */
+export async function planRefill(plan: TablePlan, holds: (columns: readonly string[]) => Promise<boolean>): Promise<void> {
+  for (const { source, target, others } of plan.siblings) {
+    if (!(await holds(others))) continue;
+    for (const name of others) if (!plan.cleared.includes(name)) plan.cleared.push(name);
+    plan.refill = true;
+    plan.changes.push(`${source} is loaded into ${target} again; its values were in ${others.join(', ')}, cleared in every row, which was rewritten`);
+  }
 }
 
 /** The plan's ALTER TABLE statements; `widen(table, column, type)` is the dialect's in-place type change. */
@@ -672,7 +747,7 @@ export interface MergeSql {
   updatedCount?: string;
   /**
    * Statements (run after the merge) that replace every live row of an id the table holds more than once by its staged row:
-   * a row inserted by hand with an id the table had (DuckDB's table has no key to refuse it). Run only when the table has
+   * a row inserted by hand with an id the table had (DuckDB's table has no key to refuse it; a PostgreSQL table whose key was dropped by hand). Run only when the table has
    * more live rows than the merge can account for; `dedupeCount` (a query, `n`) is then added to `updated`.
    */
   dedupe?: string[];
@@ -758,8 +833,11 @@ export function diffMergeStatements(table: string, stage: string, diff: string, 
  * insert the new ones (by ctid), mark (or delete) the gone ones (by id). One pass over both tables instead of one per step, and no
  * need for a key on `id`: a table made or changed by hand without one merges
  * the same way (the update and remove find their rows by a hash join on the
- * small diff). The update keeps its own hash test, so rows sharing an id in
- * such a table are written exactly as a row-by-row comparison would.
+ * small diff). The update keeps its own hash test; an id such a table holds
+ * more than once (rows inserted by hand once the key was dropped) is repaired
+ * after the merge (`dedupe`): one live row kept, written from Pylon's, the
+ * others deleted, so the table again holds one row per contact, as a DuckDB
+ * table's merge leaves it.
  */
 export function idDiffMergeStatements(table: string, stage: string, diff: string, columns: readonly TypedColumn[], input: MergeInput, timestampType: string, plan: TablePlan, keep?: string): MergeSql {
   const t = table;
@@ -787,7 +865,20 @@ export function idDiffMergeStatements(table: string, stage: string, diff: string
   const remove = input.hardDelete
     ? `DELETE FROM ${t} WHERE "id" IN ${ids('d')}`
     : `UPDATE ${t} SET "_deleted_at" = ${at}, "_extracted_at" = ${at}, "_run_id" = ${run} WHERE "_deleted_at" IS NULL AND "id" IN ${ids('d')}`;
-  return { prepare, update, insert, remove, cleanup: [`DROP TABLE ${diff}`] };
+  // A table whose primary key was dropped by hand may hold an id twice (rows inserted by hand): the update and remove touch both rows, one contact each.
+  const updatedCount = `SELECT count(DISTINCT "id") AS n FROM ${diff} WHERE op = 'u'`;
+  const deletedCount = `SELECT count(DISTINCT "id") AS n FROM ${diff} WHERE op = 'd'`;
+  // Ids held by more than one live row after the merge (their hashes matched): one row each is kept (a column the export does not write keeps its value), updated from Pylon's.
+  const dupes = quoteIdent(`${diff.replaceAll('"', '')}_dupes`);
+  const dedupe = [
+    `CREATE TEMP TABLE ${dupes} AS SELECT "id" FROM ${t} WHERE "_deleted_at" IS NULL GROUP BY "id" HAVING count(*) > 1`,
+    `DELETE FROM ${t} WHERE ctid = ANY (ARRAY(SELECT ctid FROM (SELECT ctid, row_number() OVER (PARTITION BY "id" ORDER BY ctid) AS n FROM ${t} ` +
+      `WHERE "_deleted_at" IS NULL AND "id" IN (SELECT "id" FROM ${dupes}) AND "id" IN (SELECT "id" FROM ${stage})) r WHERE n > 1))`,
+    `UPDATE ${t} SET ${assignments} FROM (SELECT * FROM ${stage} WHERE "id" IN (SELECT "id" FROM ${dupes})) s WHERE ${t}."id" = s."id" AND ${t}."_deleted_at" IS NULL`,
+  ];
+  // The contacts repaired that the merge did not count updated already.
+  const dedupeCount = `SELECT count(*) AS n FROM ${dupes} WHERE "id" IN (SELECT "id" FROM ${stage}) AND "id" NOT IN (SELECT "id" FROM ${diff} WHERE op = 'u')`;
+  return { prepare, update, updatedCount, insert, remove, dedupe, dedupeCount, deletedCount, cleanup: [`DROP TABLE ${diff}`, `DROP TABLE IF EXISTS ${dupes}`] };
 }
 
 /**

@@ -58,8 +58,8 @@ export interface Dialect {
   classify(error: unknown): PylonCliError;
   /** Checks before anything is read (PostgreSQL: the schema exists; DuckDB: sweeps what killed runs left). */
   check(session: Session, input: LoaderInput): Promise<void>;
-  /** The existing table's columns, name → type as the catalog reports it (empty when there is no table). */
-  existingColumns(session: Session, target: LoadTarget): Promise<Map<string, string>>;
+  /** The existing table's columns (or those of the table `name` in its schema), name → type as the catalog reports it (empty when there is no table). */
+  existingColumns(session: Session, target: LoadTarget, name?: string): Promise<Map<string, string>>;
   /** The table's columns declared NOT NULL (planTable makes a kept column the export no longer fills nullable). */
   notNullColumns(session: Session, target: LoadTarget): Promise<Set<string>>;
   tableExists(session: Session, target: LoadTarget, name: string): Promise<boolean>;
@@ -103,4 +103,11 @@ export interface Dialect {
   begin(target: LoadTarget): string[];
   /** An in-place type change of a column. */
   widen(table: string, column: string, type: string): string;
+  /**
+   * Optional: the views (and rules) that use these columns of the target
+   * table, which block an in-place type change (PostgreSQL refuses `ALTER
+   * COLUMN … TYPE` on a column a view uses; DuckDB binds views when they are
+   * queried). Asked before anything is read, when the load plans to widen.
+   */
+  viewsUsing?(session: Session, target: LoadTarget, columns: readonly string[]): Promise<Array<{ view: string; kind: 'view' | 'materialized view' | 'rule'; column: string }>>;
 }

@@ -2,7 +2,7 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { lstat, readdir, rm, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { DuckDBValue } from '@duckdb/node-api';
@@ -154,7 +154,14 @@ async function openStageFile(target: DuckTarget, dir: string, columns: readonly 
   const file = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
   let failure: Error | undefined;
   file.on('error', (error) => (failure = error));
-  const unwritable = (error: Error) => loadError('LOAD_FAILED', target, `cannot write the staging file ${path}: ${error.message}`);
+  const unwritable = (error: Error) =>
+    loadError(
+      'LOAD_FAILED',
+      target,
+      (error as NodeJS.ErrnoException).code === 'ENOSPC'
+        ? `cannot write the staging file ${path}: the disk holding ${dir} is full (${error.message}); the load stages its rows there, beside the database file (about a third of the CSV export's size): free space on that disk and run again`
+        : `cannot write the staging file ${path}: ${error.message}`,
+    );
   // A file that cannot be created stops the load here.
   await once(file, 'open').catch((error: Error) => {
     throw unwritable(error);
@@ -179,7 +186,8 @@ async function openStageFile(target: DuckTarget, dir: string, columns: readonly 
     async end() {
       await write(encoder.endParts());
       file.end();
-      await once(file, 'close');
+      // The last bytes are flushed now: a full disk fails them here (once() rejects with the stream's error), named like any other write's failure.
+      await once(file, 'close').catch((error: Error) => (failure ??= error));
       if (failure) throw unwritable(failure);
     },
     destroy: () => void file.destroy(),
@@ -340,6 +348,10 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       if (/Out of Memory Error/i.test(message)) {
         return loadError('LOAD_FAILED', target, `DuckDB ran out of its memory cap (${memoryLimit()}): ${message.split('\n')[0]}; raise the cap with PYLON_DUCKDB_MEMORY_LIMIT (for example 1GB) and run again`);
       }
+      // A full disk while DuckDB writes its log or checkpoint (at COMMIT, say): the folder to free, not only DuckDB's words.
+      if (/No space left on device/i.test(message)) {
+        return loadError('LOAD_FAILED', target, `${message.split('\n')[0]}: the disk holding ${dirname(target.path)} is full; free space on it (DuckDB writes the database file, its .wal log and, past its memory cap, ${basename(target.path)}.tmp there) and run again`);
+      }
       return loadError('LOAD_FAILED', target, message);
     },
     async connect(input) {
@@ -380,8 +392,8 @@ export function duckdbDialect(target: DuckTarget): Dialect {
       await sweepStagingFiles(input.tempDir);
       await sweepSpillFiles(target.path);
     },
-    async existingColumns(session) {
-      const rows = await session.rows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [target.schema ?? 'main', target.name]);
+    async existingColumns(session, _target, name) {
+      const rows = await session.rows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [target.schema ?? 'main', name ?? target.name]);
       return new Map(rows.map((r) => [String(r.column_name), comparableType(String(r.data_type))]));
     },
     async notNullColumns(session) {

@@ -13,7 +13,10 @@ import {
   idDiffMergeStatements,
   changesMergeStatements,
   LOADS_TABLE,
+  BOOKKEEPING_TABLES,
   planTable,
+  planRefill,
+  rewritesEveryRow,
   loadError,
   readKeptState,
   copyKeptState,
@@ -34,6 +37,7 @@ import {
   type MergeInput,
   type MergeSql,
   type TableLoader,
+  type TablePlan,
 } from './common.js';
 import type { LoadTarget } from './target.js';
 import type { Dialect, Session, Stage } from './dialect.js';
@@ -196,10 +200,59 @@ async function lastCommittedRun(target: LoadTarget, rows: (sql: string) => Promi
 export async function lastCommittedLoad(target: LoadTarget, connection: LoadConnection): Promise<{ runId: string | undefined }> {
   const { dialect, session } = connection;
   try {
+    await refuseChangedBookkeeping(session, dialect, target);
     return { runId: await lastCommittedRun(target, (sql) => session.rows(sql), (name) => dialect.tableExists(session, target, name)) };
   } catch (error) {
     throw isLoadError(error) ? error : dialect.classify(error);
   }
+}
+
+/**
+ * A bookkeeping table (the load log `_pylon_loads`, `_pylon_columns`, the kept state) changed by hand so that a load
+ * cannot read or write it (a column dropped or renamed): refused as the run opens, before anything is read, naming the
+ * columns and the way on, instead of the database's own words later (`INSERT has more expressions than target
+ * columns` after the whole walk, `column "table_name" does not exist`). A column added by hand is no matter: the rows
+ * name their columns.
+ */
+async function refuseChangedBookkeeping(session: Session, dialect: Dialect, target: LoadTarget): Promise<void> {
+  const types = { text: dialect.text, bigint: dialect.bigint, timestamp: dialect.timestamp, blob: dialect.stateBlobs?.type ?? 'BLOB' };
+  for (const { table, noun, columns, aside, then } of BOOKKEEPING_TABLES) {
+    const found = await dialect.existingColumns(session, target, table);
+    if (found.size === 0) continue;
+    const missing = columns.filter(([name]) => !found.has(name));
+    if (missing.length === 0) continue;
+    const ref = tableRef(target, table);
+    const moves: string[] = [];
+    for (const name of aside) if (name === table || (await dialect.tableExists(session, target, name))) moves.push(`ALTER TABLE ${tableRef(target, name)} RENAME TO ${name}_old;`);
+    throw loadError(
+      'LOAD_TABLE_CONFLICT',
+      target,
+      `${noun} ${ref} was changed by hand: it has no column${missing.length > 1 ? 's' : ''} ${missing.map(([name]) => name).join(', ')}, which every load ${table === LOADS_TABLE ? 'writes' : 'reads and writes'}; ` +
+        `add ${missing.length > 1 ? 'them' : 'it'} back (${missing.map(([name, kind]) => `ALTER TABLE ${ref} ADD COLUMN ${name} ${types[kind]};`).join(' ')}) ` +
+        `or move ${moves.length > 1 ? 'those tables' : table === LOADS_TABLE ? 'the log' : 'it'} aside (${moves.join(' ')}): ${then}. Nothing was loaded; the table is as it was`,
+    );
+  }
+}
+
+/**
+ * A column the plan widens in place that a view uses (PostgreSQL: `cannot alter type of a column used by a view or rule`,
+ * raised in the merge, after the whole walk): refused now, before anything is read, naming the views and the way on.
+ */
+async function refuseWideningUnderViews(session: Session, dialect: Dialect, target: LoadTarget, plan: TablePlan): Promise<void> {
+  const widened = plan.alterations.filter((a) => a.kind === 'widen');
+  if (!dialect.viewsUsing || widened.length === 0) return;
+  const users = await dialect.viewsUsing(session, target, widened.map((a) => a.column));
+  if (users.length === 0) return;
+  const changes = widened.filter((a) => users.some((u) => u.column === a.column)).map((a) => `${a.column} (${a.from} → ${a.type})`);
+  const named = [...new Map(users.map((u) => [u.view, u])).values()];
+  const list = named.map((u) => `${u.kind} ${u.view} (${users.filter((x) => x.view === u.view).map((x) => x.column).join(', ')})`).join(', ');
+  const drops = named.filter((u) => u.kind !== 'rule').map((u) => `DROP ${u.kind === 'view' ? 'VIEW' : 'MATERIALIZED VIEW'} ${u.view};`).join(' ');
+  throw loadError(
+    'LOAD_TABLE_CONFLICT',
+    target,
+    `--allow-schema-change would change the type of column${changes.length > 1 ? 's' : ''} ${changes.join(', ')} of ${target.table}, which ${named.length > 1 ? 'these use' : 'this uses'}: ${list}; ` +
+      `PostgreSQL cannot change the type of a column a view or rule uses. Drop ${named.length > 1 ? 'them' : 'it'}${drops ? ` (${drops})` : ''}, run the export again, then create ${named.length > 1 ? 'them' : 'it'} again (a dbt run does). Nothing was loaded; the table is as it was`,
+  );
 }
 
 /** The table is as the baseline describes it: as many live rows as the baseline has ids, and the kept state is the one the table's last committed load wrote (runId, when given, must be that run too). */
@@ -291,6 +344,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
   const opened = await (async () => {
     try {
       await dialect.check(session, input);
+      await refuseChangedBookkeeping(session, dialect, target);
       const existing = await dialect.existingColumns(session, target);
       tableFound = existing.size > 0;
       // Read now: the connection is busy staging until the merge.
@@ -301,6 +355,9 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
       if (stateExists && input.keptStatePath !== undefined) keptPath = (await writeKeptState(input.keptStatePath, (write) => copyKeptState(target, readRows, exists, write))) ? input.keptStatePath : undefined;
       const direct = existing.size === 0 && (await beginDirect());
       const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange, direct ? new Set() : await dialect.notNullColumns(session, target));
+      if (!direct) await refuseWideningUnderViews(session, dialect, target, plan);
+      if (!direct)
+        await planRefill(plan, async (names) => (await session.rows(`SELECT count(*) AS n FROM ${table} WHERE "_deleted_at" IS NULL AND (${names.map((n) => `${quoteIdent(n)} IS NOT NULL`).join(' OR ')})`)).some((r) => Number(r.n) > 0));
       // Read before staging (the connection is busy until the merge), once the table is known to be this tool's: whether it is still as its kept state describes it (stageChangesOnly).
       const tableCheck = input.changesOnly && stateExists && !direct && existing.size > 0 ? await readTableCheck(target, readRows, exists) : undefined;
       let source = quoteIdent(stageTable);
@@ -386,7 +443,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
     stageChangesOnly(baseline) {
       if (added > 0) throw loadError('LOAD_FAILED', target, 'stageChangesOnly() is decided before the first row is staged');
       // A plan that alters the table stages every row: a new or widened column, a variant column (every row is rewritten), a type change.
-      changesOnly = !direct && tableCheck !== undefined && plan.alterations.length === 0 && tableMatches(tableCheck, baseline);
+      changesOnly = !direct && tableCheck !== undefined && plan.alterations.length === 0 && !rewritesEveryRow(plan) && tableMatches(tableCheck, baseline);
       return changesOnly;
     },
     async merge(merge): Promise<MergeCounts> {
@@ -413,6 +470,9 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
           // Checked under the lock: a table this transaction creates is empty, so the first load is a plain insert (no update, nothing to mark deleted)
           // and its primary key is built once from the sorted ids afterwards instead of row by row.
           const created = !(await dialect.tableExists(session, target, target.name));
+          // The table the load opened on is gone (renamed or dropped while the run read Pylon): the table created now has the export's columns,
+          // so the plan made against the old one (columns to add, widen or take over with a variant) does not apply to it.
+          const plan = created && tableFound ? planTable(target, target.table, columns, new Map(), dialect.types, input.allowSchemaChange) : opened.plan;
           // Another night of the pipeline that committed a load here since this run began (two overlapping runs) read the same baseline:
           // this run's delta and change log would list its changes again. Refused under the lock, before anything is published.
           if (input.lastCommitted !== undefined && !created) {
@@ -461,7 +521,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
           const removed = sql.remove === undefined || merge.keepUnseen ? 0 : await session.run(sql.remove);
           const deleted = deletedContacts ?? removed;
           // Every staged id has one live row now, and every other live row is a contact the run could not export (keep): more live rows than that is an id the
-          // table holds twice (a row inserted by hand; a DuckDB table has no key to refuse it). One count in a normal night; the repair only when it finds more.
+          // table holds twice (a row inserted by hand; a DuckDB table has no key to refuse it, nor a PostgreSQL one whose key was dropped by hand). One count in a normal night; the repair only when it finds more.
           if (sql.dedupe && !merge.keepUnseen) {
             const live = Number((await session.rows(`SELECT count(*) AS n FROM ${table} WHERE "_deleted_at" IS NULL`))[0]!.n);
             if (live > staged + (merge.keep?.length ?? 0)) {

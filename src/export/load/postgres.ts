@@ -54,6 +54,16 @@ function classify(error: unknown, target: PgTarget): PylonCliError {
     const next = e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? 'no host has that name: check the host in --to' : e.code === 'ECONNREFUSED' ? 'nothing accepts connections there: is PostgreSQL running, and are the host and port in --to right?' : 'check the host and port in --to, and that the server can be reached from here';
     return loadError('LOAD_CONNECT', target, `the database is unreachable (${e.code}): ${next}`);
   }
+  if (e?.code === '42501') {
+    // insufficient_privilege: the server names the schema or table, not what the role needs.
+    const user = decodeURIComponent(new URL(target.url).username) || process.env.PGUSER || undefined;
+    const schema = target.schema ? `schema ${target.schema}` : 'the schema the table goes in';
+    return loadError(
+      'LOAD_FAILED',
+      target,
+      `${message}: the role ${user ?? 'the load logs in as'} needs USAGE and CREATE on ${schema} (GRANT USAGE, CREATE ON SCHEMA ${target.schema ? quoteIdent(target.schema) : '<schema>'} TO ${user ? quoteIdent(user) : '<role>'};), TEMPORARY on the database, and to own the tables it changes (${target.table}, _pylon_loads, _pylon_state, _pylon_state_parts, _pylon_columns): see "A least-privilege PostgreSQL role" in docs/warehouse.md`,
+    );
+  }
   return loadError('LOAD_FAILED', target, message);
 }
 
@@ -126,11 +136,11 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
         throw loadError('LOAD_TABLE_CONFLICT', target, `schema ${target.schema} does not exist; create it first (CREATE SCHEMA ${quoteIdent(target.schema)}) and grant the loader CREATE and USAGE on it`);
       }
     },
-    async existingColumns(session) {
+    async existingColumns(session, _target, name) {
       const rows = await session.rows(
         `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
          WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-        [tableRef(target)],
+        [tableRef(target, name)],
       );
       return new Map(rows.map((r) => [String(r.name), String(r.type)]));
     },
@@ -173,6 +183,18 @@ export function postgresDialect(target: PgTarget, onText?: (text: string, bytes:
     // their transactions take turns instead.
     begin: () => [`SELECT pg_advisory_xact_lock(hashtext('pylon-contacts:load'))`],
     widen: (table, column, type) => `ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${type} USING ${column}::${type}`,
+    async viewsUsing(session, _target, columns) {
+      // A view's (or a rule's) rewrite rule depends on each column it reads.
+      const rows = await session.rows(
+        `SELECT DISTINCT v.oid::regclass::text AS view, v.relkind AS kind, a.attname AS column FROM pg_depend d
+         JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+         WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass($1)
+           AND v.oid <> d.refobjid AND a.attname = ANY($2) ORDER BY 1, 3`,
+        [tableRef(target), columns],
+      );
+      return rows.map((r) => ({ view: String(r.view), kind: r.kind === 'v' ? 'view' : r.kind === 'm' ? 'materialized view' : 'rule', column: String(r.column) }));
+    },
   };
 }
 
