@@ -94,6 +94,8 @@ interface Drift {
   planned: string;
   live: string;
   to: string;
+  /** The contact's primary email, which the plan does not change, is no longer the one planned: another contact than the one reviewed. */
+  identity?: true;
 }
 
 /** The undo rows of an earlier run are the caller's (run/undo-run.ts): this run writes its own file at `undoPath`. */
@@ -213,6 +215,12 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         // Not in the diff: the contact already holds the planned value.
         if (now && !sameCell(now.from, change.from, change.column)) drift.push({ column: change.column, planned: change.from, live: now.from, to: change.to });
       }
+      // A plan names each contact by its id and its primary email as planned: the reviewer saw that address. A contact
+      // whose primary email is another one now (the record was reassigned, merged, or its address taken over) is not the
+      // contact reviewed, whatever the fields the plan sets still hold. (A plan that changes the email is checked above.)
+      if (!options.input && entry.email && !entry.changes.some((c) => c.column === 'email') && !sameEmail(live.email, entry.email)) {
+        drift.push({ column: 'email', planned: entry.email, live: live.email ?? '', to: entry.email, identity: true });
+      }
       return { diff, drift };
     };
     const driftIssue = (drift: readonly Drift[]): RowIssue => ({
@@ -223,7 +231,11 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
             .map((d) => `${d.column} is now ${JSON.stringify(d.live)}, not ${JSON.stringify(d.planned)} as that change set it (to restore ${JSON.stringify(d.to)})`)
             .join('; ')}. Use --force to revert it anyway.`
         : `Changed since ${since}, left as it is: ${drift
-            .map((d) => `${d.column} is now ${JSON.stringify(d.live)}, the plan expected ${JSON.stringify(d.planned)} (to set ${JSON.stringify(d.to)})`)
+            .map((d) =>
+              d.identity
+                ? `its primary email is now ${d.live ? JSON.stringify(d.live) : 'none'}, not ${JSON.stringify(d.planned)} as when the plan was made (the plan does not change it: this may no longer be the contact reviewed)`
+                : `${d.column} is now ${JSON.stringify(d.live)}, the plan expected ${JSON.stringify(d.planned)} (to set ${JSON.stringify(d.to)})`,
+            )
             .join('; ')}. Use --force to apply anyway.`,
     });
 
