@@ -116,7 +116,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
   const since = options.input ? 'the change this undo row reverts' : 'the plan was made';
 
   // Every column the plan touches, in order of first appearance.
-  const fieldColumns = [...new Set(options.contacts.flatMap((c) => c.changes.map((ch) => ch.column)))];
+  // A plan's external id is set under the label it was planned with (the source system's, not the default `import`), and
+  // its undo row records that label: its column joins the plan's.
+  const fieldColumns = [...new Set(options.contacts.flatMap((c) => c.changes.flatMap((ch) => (ch.column === 'external_id' && ch.label !== undefined ? [ch.column, 'external_id_label'] : [ch.column]))))];
   const header = ['id', 'email', ...fieldColumns.filter((c) => c !== 'email')];
   // Stopping is decided as in the import: 401/403 and output failures always stop; a write cut off after it reached the server fails its row.
   const control = new RunControl(hooks.signal);
@@ -160,6 +162,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       for (const change of entry.changes) {
         const i = change.column === 'email' ? 1 : header.indexOf(change.column);
         if (i >= 0) cells[i] = change.to === '' ? UNDO_CLEAR_TOKEN : change.to;
+        if (change.column === 'external_id' && change.label !== undefined) cells[header.indexOf('external_id_label')] = change.label;
       }
       return cells;
     };

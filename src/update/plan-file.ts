@@ -30,6 +30,8 @@ export interface PlannedChange {
   unchecked?: true;
   /** `email` of an undo row: the contact held `from` (the address the run set) before the run, spelt so: it is kept as a secondary address. */
   held?: string;
+  /** `external_id` of a plan: the label (the source system) the id is set under, which `apply` sends it with. */
+  label?: string;
 }
 
 export interface PlannedContact {
