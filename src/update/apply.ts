@@ -32,7 +32,7 @@ import type { OutcomeDetail, RowRef } from '../run/ledger.js';
 import { hostOf } from './target.js';
 import { rowCodeOfApiError, rowFieldOfApiError, rowMessageOfApiError, type RowIssue } from '../import/desired.js';
 import { createImportStats, type ImportStats } from '../import/stats.js';
-import type { PlannedContact } from './plan-file.js';
+import { accountCell, type PlannedContact } from './plan-file.js';
 import { UNDO_CLEAR_TOKEN } from './undo-rows.js';
 
 /** A row decided from its cells alone, with no read and no write (an undo row with no id, or with nothing to restore). */
@@ -217,6 +217,11 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         const now = diff.changes.find((c) => c.column === change.column);
         // Not in the diff: the contact already holds the planned value.
         if (now && !sameCell(now.from, change.from, change.column)) drift.push({ column: change.column, planned: change.from, live: now.from, to: change.to });
+        // An account set by its external id: the account it replaces is compared by id too, since an account without an
+        // external id (or no account) reads as "" either way: a contact moved to such an account since the plan has drifted.
+        else if (now && change.accountId && now.accountId && now.accountId.from !== change.accountId.from) {
+          drift.push({ column: change.column, planned: accountCell(change.from, change.accountId.from), live: accountCell(now.from, now.accountId.from), to: change.to });
+        }
       }
       // A plan names each contact by its id and its primary email as planned: the reviewer saw that address. A contact
       // whose primary email is another one now (the record was reassigned, merged, or its address taken over) is not the
