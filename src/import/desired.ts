@@ -28,6 +28,11 @@ export interface DesiredContact {
   portal_role?: PortalRole;
   portal_role_id?: string | null;
   phone_numbers?: string[] | null;
+  /**
+   * A migration dropped some of the row's numbers (not valid for their country, letters, spreadsheet-mangled): the
+   * list is not the source's whole list, so the numbers a contact holds are kept beside it, never removed for it.
+   */
+  phones_incomplete?: boolean;
   primary_phone_number?: string | null;
   /** Custom fields by slug: a single value, a list for multiselect, or null to clear. */
   custom: Record<string, DesiredCustomValue>;

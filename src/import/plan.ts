@@ -205,7 +205,9 @@ export function diffContact(
   }
   stringField('portal_role_id', desired.portal_role_id, existing.portal_role_id, body, note);
   if (desired.phone_numbers !== undefined) {
-    const wanted = desired.phone_numbers ?? [];
+    const listed = desired.phone_numbers ?? [];
+    // Some of the row's numbers were dropped (unreadable): the contact's numbers are kept beside the ones read.
+    const wanted = desired.phones_incomplete ? [...listed, ...(existing.phone_numbers ?? []).filter((n) => !listed.includes(n))] : listed;
     if (!sameSet(wanted, existing.phone_numbers ?? [])) {
       body.phone_numbers = wanted;
       note('phone_numbers', joinMulti(existing.phone_numbers), joinMulti(wanted));

@@ -143,6 +143,8 @@ export function createRowPreparer({ columns, validation, duplicates, journal, op
     // A plain file's external_id without a label of its own (no external_id_label column, or an empty cell) takes
     // --external-id-label's (ColumnPlan): the flag was silently ignored, and the id went under `import`.
     if (desired.external_id && !desired.external_id_label && columns.defaultExternalIdLabel) desired.external_id_label = columns.defaultExternalIdLabel;
+    // A number the migration dropped may be one the contact holds (the source's number, mangled on the way): not removed for it.
+    if (item.phonesDropped && desired.phone_numbers) desired.phones_incomplete = true;
     const withEmail = { ...row, email: desired.email };
     if (issues.length > 0) {
       claim();

@@ -12,6 +12,7 @@ import type { SearchVisibility } from './search-visibility.js';
 import type { UndoWriter } from '../run/undo-writer.js';
 import { externalIdConflict } from './identity.js';
 import type { Contact, ContactCreate } from '../pylon/types.js';
+import { accountCell } from '../update/plan-file.js';
 
 /** A row ready to be written: validated, de-duplicated, matched. */
 export interface PendingRow {
@@ -235,7 +236,16 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
     const diff = diffContact(row.desired, live.data, ctx.planContext);
     // A field whose live value is no longer the one the lookup read, unless it already holds the value to set.
     const drift = [...plan.changes, ...diff.changes.filter((d) => !plan.changes.some((c) => c.column === d.column))]
-      .map((c) => ({ column: c.column, planned: plan.changes.find((p) => p.column === c.column)?.from, now: diff.changes.find((d) => d.column === c.column) }))
+      .map((c) => {
+        const read = plan.changes.find((p) => p.column === c.column);
+        const now = diff.changes.find((d) => d.column === c.column);
+        // An account set by its external id: the account it replaces is compared by id too (one without an external id, or
+        // none, reads as "" either way), and named by its id when it has no external id.
+        if (read?.accountId && now?.accountId && read.from === now.from && read.accountId.from !== now.accountId.from) {
+          return { column: c.column, planned: accountCell(read.from, read.accountId.from), now: { ...now, from: accountCell(now.from, now.accountId.from) } };
+        }
+        return { column: c.column, planned: read?.from, now };
+      })
       .filter((d) => d.now !== undefined && d.now.from !== d.planned);
     if (drift.length > 0) {
       return {

@@ -32,7 +32,7 @@ import type { OutcomeDetail, RowRef } from '../run/ledger.js';
 import { hostOf } from './target.js';
 import { rowCodeOfApiError, rowFieldOfApiError, rowMessageOfApiError, type RowIssue } from '../import/desired.js';
 import { createImportStats, type ImportStats } from '../import/stats.js';
-import type { PlannedContact } from './plan-file.js';
+import { accountCell, type PlannedContact } from './plan-file.js';
 import { UNDO_CLEAR_TOKEN } from './undo-rows.js';
 
 /** A row decided from its cells alone, with no read and no write (an undo row with no id, or with nothing to restore). */
@@ -94,6 +94,8 @@ interface Drift {
   planned: string;
   live: string;
   to: string;
+  /** The contact's primary email, which the plan does not change, is no longer the one planned: another contact than the one reviewed. */
+  identity?: true;
 }
 
 /** The undo rows of an earlier run are the caller's (run/undo-run.ts): this run writes its own file at `undoPath`. */
@@ -114,7 +116,9 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
   const since = options.input ? 'the change this undo row reverts' : 'the plan was made';
 
   // Every column the plan touches, in order of first appearance.
-  const fieldColumns = [...new Set(options.contacts.flatMap((c) => c.changes.map((ch) => ch.column)))];
+  // A plan's external id is set under the label it was planned with (the source system's, not the default `import`), and
+  // its undo row records that label: its column joins the plan's.
+  const fieldColumns = [...new Set(options.contacts.flatMap((c) => c.changes.flatMap((ch) => (ch.column === 'external_id' && ch.label !== undefined ? [ch.column, 'external_id_label'] : [ch.column]))))];
   const header = ['id', 'email', ...fieldColumns.filter((c) => c !== 'email')];
   // Stopping is decided as in the import: 401/403 and output failures always stop; a write cut off after it reached the server fails its row.
   const control = new RunControl(hooks.signal);
@@ -158,6 +162,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       for (const change of entry.changes) {
         const i = change.column === 'email' ? 1 : header.indexOf(change.column);
         if (i >= 0) cells[i] = change.to === '' ? UNDO_CLEAR_TOKEN : change.to;
+        if (change.column === 'external_id' && change.label !== undefined) cells[header.indexOf('external_id_label')] = change.label;
       }
       return cells;
     };
@@ -212,6 +217,17 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
         const now = diff.changes.find((c) => c.column === change.column);
         // Not in the diff: the contact already holds the planned value.
         if (now && !sameCell(now.from, change.from, change.column)) drift.push({ column: change.column, planned: change.from, live: now.from, to: change.to });
+        // An account set by its external id: the account it replaces is compared by id too, since an account without an
+        // external id (or no account) reads as "" either way: a contact moved to such an account since the plan has drifted.
+        else if (now && change.accountId && now.accountId && now.accountId.from !== change.accountId.from) {
+          drift.push({ column: change.column, planned: accountCell(change.from, change.accountId.from), live: accountCell(now.from, now.accountId.from), to: change.to });
+        }
+      }
+      // A plan names each contact by its id and its primary email as planned: the reviewer saw that address. A contact
+      // whose primary email is another one now (the record was reassigned, merged, or its address taken over) is not the
+      // contact reviewed, whatever the fields the plan sets still hold. (A plan that changes the email is checked above.)
+      if (!options.input && entry.email && !entry.changes.some((c) => c.column === 'email') && !sameEmail(live.email, entry.email)) {
+        drift.push({ column: 'email', planned: entry.email, live: live.email ?? '', to: entry.email, identity: true });
       }
       return { diff, drift };
     };
@@ -223,7 +239,11 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
             .map((d) => `${d.column} is now ${JSON.stringify(d.live)}, not ${JSON.stringify(d.planned)} as that change set it (to restore ${JSON.stringify(d.to)})`)
             .join('; ')}. Use --force to revert it anyway.`
         : `Changed since ${since}, left as it is: ${drift
-            .map((d) => `${d.column} is now ${JSON.stringify(d.live)}, the plan expected ${JSON.stringify(d.planned)} (to set ${JSON.stringify(d.to)})`)
+            .map((d) =>
+              d.identity
+                ? `its primary email is now ${d.live ? JSON.stringify(d.live) : 'none'}, not ${JSON.stringify(d.planned)} as when the plan was made (the plan does not change it: this may no longer be the contact reviewed)`
+                : `${d.column} is now ${JSON.stringify(d.live)}, the plan expected ${JSON.stringify(d.planned)} (to set ${JSON.stringify(d.to)})`,
+            )
             .join('; ')}. Use --force to apply anyway.`,
     });
 

@@ -30,6 +30,10 @@ export interface PlannedChange {
   unchecked?: true;
   /** `email` of an undo row: the contact held `from` (the address the run set) before the run, spelt so: it is kept as a secondary address. */
   held?: string;
+  /** `external_id` of a plan: the label (the source system) the id is set under, which `apply` sends it with. */
+  label?: string;
+  /** `account_external_id` of a plan: the ids of the account replaced and of the one set (`to` empty when not known). */
+  accountId?: { from: string; to: string };
 }
 
 export interface PlannedContact {
@@ -72,6 +76,11 @@ export interface SavedPlanBody {
 export interface SavedPlan extends SavedPlanBody {
   /** sha256 (hex) of the canonical JSON of every other field. */
   hash: string;
+}
+
+/** An account as a plan's `account_external_id` names it: its external id, else its id (one without an external id), else none. */
+export function accountCell(externalId: string, accountId: string): string {
+  return externalId !== '' || accountId === '' ? externalId : `account ${accountId} (no external id)`;
 }
 
 export function planHash(body: SavedPlanBody): string {

@@ -6,7 +6,7 @@
  */
 import type { EndpointKey } from '../rates.js';
 import { describeSeconds, pacedSeconds } from '../rates.js';
-import type { PlannedContact, SavedPlan } from './plan-file.js';
+import { accountCell, type PlannedContact, type SavedPlan } from './plan-file.js';
 import { describeTarget } from './target.js';
 import { counted } from '../plural.js';
 
@@ -14,6 +14,8 @@ export interface PlanTotal {
   column: string;
   from: string;
   to: string;
+  /** `external_id`: the label (the system) the id is set under. */
+  label?: string;
   /** Contacts with this change. */
   count: number;
 }
@@ -58,10 +60,11 @@ export function planTotals(contacts: readonly PlannedContact[]): PlanTotal[] {
   const totals = new Map<string, PlanTotal>();
   for (const contact of contacts) {
     for (const change of contact.changes) {
-      const key = JSON.stringify([change.column, change.from, change.to]);
+      const from = change.accountId ? accountCell(change.from, change.accountId.from) : change.from;
+      const key = JSON.stringify([change.column, from, change.to, change.label]);
       const total = totals.get(key);
       if (total) total.count++;
-      else totals.set(key, { column: change.column, from: change.from, to: change.to, count: 1 });
+      else totals.set(key, { column: change.column, from, to: change.to, ...(change.label !== undefined ? { label: change.label } : {}), count: 1 });
     }
   }
   return [...totals.values()].sort((a, b) => b.count - a.count || a.column.localeCompare(b.column));
@@ -131,14 +134,21 @@ function contactLines(contacts: readonly PlannedContact[]): string[] {
     const where = contact.line === undefined ? '' : `, line ${contact.line}`;
     lines.push(`  ${who}${where}`);
     for (const change of contact.changes) {
-      lines.push(`      ${change.column}: ${change.unchecked ? '(not checked)' : cell(change.from)} → ${cell(change.to)}`);
+      // An account replaced that has no external id reads as "" in `from`: named by its id, so a move off it is not read as "no account".
+      const from = change.accountId ? accountCell(change.from, change.accountId.from) : change.from;
+      lines.push(`      ${columnOf(change)}: ${change.unchecked ? '(not checked)' : cell(from)} → ${cell(change.to)}`);
     }
   }
   return lines;
 }
 
 function totalLines(totals: readonly PlanTotal[]): string[] {
-  return totals.map((t) => `  ${t.column}: ${cell(t.from)} → ${cell(t.to)}  × ${n(t.count)}`);
+  return totals.map((t) => `  ${columnOf(t)}: ${cell(t.from)} → ${cell(t.to)}  × ${n(t.count)}`);
+}
+
+/** A change's column as the reviewer reads it: an external id names the system (label) it is set under. */
+function columnOf(change: { column: string; label?: string }): string {
+  return change.column === 'external_id' && change.label !== undefined ? `external_id (label ${JSON.stringify(change.label)})` : change.column;
 }
 
 /** The review as text: the header first, every contact, then the totals and the ETA last, where the eye lands. */
