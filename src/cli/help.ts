@@ -84,7 +84,9 @@ export function nearestOption(unknown: string, known: readonly string[]): string
   const plain = (name: string) => name.toLowerCase().replaceAll('-', '');
   let best: { name: string; cost: number } | undefined;
   // yargs also knows each option in camelCase; suggest the spelling users type.
-  for (const name of known.filter((n) => !/[A-Z]/.test(n))) {
+  // A one-letter alias (-q) is no spelling to suggest for a longer name, nor a one-letter slip a near miss of anything.
+  if (unknown.length === 1) return undefined;
+  for (const name of known.filter((n) => !/[A-Z]/.test(n) && n.length > 1)) {
     const cost = Math.min(editDistance(unknown.toLowerCase(), name.toLowerCase()), editDistance(plain(unknown), plain(name)));
     if (!best || cost < best.cost) best = { name, cost };
   }
@@ -110,11 +112,22 @@ export function unknownCommandMessage(word: string, commands: readonly string[])
  * A yargs usage error as the user should read it: a flag without its value names the flag,
  * an unknown flag gets the nearest known one.
  */
-export function explainUsageError(message: string, known: readonly string[], command?: string): string {
+export function explainUsageError(message: string, known: readonly string[], command?: string, words: readonly string[] = []): string {
   const missing = /^Not enough arguments following: (.+)$/.exec(message);
   if (missing) return `--${missing[1]} needs a value (see --help for what it takes).`;
-  // A command run without its file: say which file, with an example, rather than count arguments.
-  if (/^Not enough non-option arguments/.test(message) && command !== undefined && command in MISSING_FILE) return MISSING_FILE[command]!;
+  if (/^Not enough non-option arguments/.test(message) && command !== undefined && command in MISSING_FILE) {
+    // `import --dryrun contacts.csv`: the mistyped flag took the file as its value, so yargs found no file;
+    // name the flag, as it is named when it follows the file.
+    const typo = unknownFlags(words, known);
+    if (typo.length > 0) {
+      const flag = words.find((word) => /^--?[^-=]/.test(word) && word.replace(/^--?/, '') === typo.at(-1));
+      const taken = flag === undefined ? undefined : words[words.indexOf(flag) + 1];
+      const unknown = explainUsageError(`Unknown arguments: ${typo.join(', ')}`, known, command);
+      return taken === undefined || taken.startsWith('-') ? unknown : `${unknown} It took ${taken} as its value, so no file was named.`;
+    }
+    // A command run without its file: say which file, with an example, rather than count arguments.
+    return MISSING_FILE[command]!;
+  }
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (unknown) {
     const listed = unknown[1].split(', ');
@@ -130,4 +143,17 @@ export function explainUsageError(message: string, known: readonly string[], com
     return `Unknown option${names.length > 1 ? 's' : ''}: ${hints.join(', ')}.`;
   }
   return message;
+}
+
+/** The names of the flags in `words` (before a `--`) that are not among the known options, nor a known switch negated with `no-`. */
+function unknownFlags(words: readonly string[], known: readonly string[]): string[] {
+  const names: string[] = [];
+  for (const word of words) {
+    if (word === '--') break;
+    if (!word.startsWith('-') || word === '-') continue;
+    const name = word.replace(/^--?/, '').split('=')[0]!;
+    if (known.includes(name) || (name.startsWith('no-') && known.includes(name.slice(3)))) continue;
+    names.push(name);
+  }
+  return names;
 }
