@@ -66,6 +66,24 @@ export const ENVIRONMENT = (() => {
   return ['Environment:', ...ENVIRONMENT_VARIABLES.map(([name, text]) => `  ${name.padEnd(width)}${text}`)].join('\n');
 })();
 
+/** Each command's exit codes (src/cli/exit-codes.ts; docs/errors.md gives every code) and its docs pages, ending its --help. */
+const COMMAND_EXITS: Readonly<Record<string, readonly [string, string]>> = {
+  import: ['0 done, 1 fatal (token, network, server), 2 usage (nothing sent), 3 finished with failed rows (see the error report), 130 interrupted (--resume finishes it)', 'import.md, migrate.md'],
+  update: ['0 done, 1 fatal or stopped by a guard (--max-changes), 2 usage (nothing sent), 3 finished with failed or drifted rows, 130 interrupted (--resume finishes it)', 'ops.md'],
+  apply: ['0 done, 1 fatal or stopped by a guard, 2 usage or a refused plan (nothing sent), 3 finished with drifted or failed rows, 130 interrupted (--resume finishes it)', 'ops.md'],
+  show: ['0 shown, 2 not a plan or no such file', 'ops.md'],
+  export: ['0 complete, 1 fatal (nothing published), 2 usage (nothing sent), 3 complete but unverified (the list changed meanwhile), 130 interrupted (nothing published)', 'export.md, warehouse.md'],
+  emulator: ['0 stopped by Ctrl-C or SIGTERM, 2 a bad flag or a port in use', 'emulator.md'],
+  demo: ['0 every step as expected, 1 a step that was not, 130 interrupted', 'emulator.md'],
+};
+
+/** The last lines of a command's --help: its exit codes and where its docs are. */
+export function commandEpilogue(command: string): string | undefined {
+  const entry = COMMAND_EXITS[command];
+  if (!entry) return undefined;
+  return `Exit codes: ${entry[0]}.\nDocs: ${DOCS_DIR} (${entry[1]}; every error code and exit code in errors.md).`;
+}
+
 /** What to say when a command's file is missing (`pylon-contacts import`). */
 const MISSING_FILE: Readonly<Record<string, string>> = {
   import: 'Name the file to import (CSV, XLSX, JSON or NDJSON; - for stdin), e.g. pylon-contacts import contacts.csv --dry-run.',

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { Argv, CommandModule } from 'yargs';
 import yargs from './yargs.js';
 import { commandsFor, lazyCommands } from './commands/index.js';
-import { DOCS_DIR, ENVIRONMENT, explainUsageError, guideOptions, unknownCommandMessage } from './help.js';
+import { commandEpilogue, DOCS_DIR, ENVIRONMENT, explainUsageError, guideOptions, unknownCommandMessage } from './help.js';
 import type { CliContext } from './context.js';
 import { ConfigError, ExitError, InternalError, PylonCliError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
@@ -108,7 +108,11 @@ function guided(module: CommandModule<object, any>, known: string[], words: read
   const name = String(module.command).split(' ')[0];
   return {
     ...module,
-    builder: (yargs) => refuseRepeatsAndExtras(guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known, name), name, positionals, words),
+    builder: (yargs) => {
+      const built = refuseRepeatsAndExtras(guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known, name), name, positionals, words);
+      const epilogue = commandEpilogue(name);
+      return epilogue === undefined ? built : built.epilogue(epilogue);
+    },
   };
 }
 
