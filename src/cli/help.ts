@@ -3,6 +3,8 @@
  * variables, where the docs are. Applied to every command's builder by the root
  * (src/cli/index.ts), so a command module declares its options and nothing more.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { editDistance } from '../edit-distance.js';
@@ -130,7 +132,7 @@ export function unknownCommandMessage(word: string, commands: readonly string[])
  * A yargs usage error as the user should read it: a flag without its value names the flag,
  * an unknown flag gets the nearest known one.
  */
-export function explainUsageError(message: string, known: readonly string[], command?: string, words: readonly string[] = []): string {
+export function explainUsageError(message: string, known: readonly string[], command?: string, words: readonly string[] = [], cwd = process.cwd()): string {
   const missing = /^Not enough arguments following: (.+)$/.exec(message);
   if (missing) return `--${missing[1]} needs a value (see --help for what it takes).`;
   if (/^Not enough non-option arguments/.test(message) && command !== undefined && command in MISSING_FILE) {
@@ -141,7 +143,9 @@ export function explainUsageError(message: string, known: readonly string[], com
       const flag = words.find((word) => /^--?[^-=]/.test(word) && word.replace(/^--?/, '') === typo.at(-1));
       const taken = flag === undefined ? undefined : words[words.indexOf(flag) + 1];
       const unknown = explainUsageError(`Unknown arguments: ${typo.join(', ')}`, known, command);
-      return taken === undefined || taken.startsWith('-') ? unknown : `${unknown} It took ${taken} as its value, so no file was named.`;
+      if (taken === undefined || taken.startsWith('-')) return unknown;
+      // The word is named only when it is a file: a value typed after a mistyped --token is a secret.
+      return `${unknown} It took ${existsSync(resolve(cwd, taken)) ? taken : 'the word after it'} as its value, so no file was named.`;
     }
     // A command run without its file: say which file, with an example, rather than count arguments.
     return MISSING_FILE[command]!;

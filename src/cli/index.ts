@@ -188,7 +188,7 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
     const json = wantsJson(words ?? argv);
     if (!context.handlerStarted && !(error instanceof PylonCliError)) {
       // yargs validation: unknown flag or command, missing argument, bad choice
-      const message = explainUsageError(error instanceof Error ? error.message : String(error), knownOptions, commandName(words ?? argv), words ?? argv);
+      const message = explainUsageError(error instanceof Error ? error.message : String(error), knownOptions, commandName(words ?? argv), words ?? argv, context.cwd);
       say(`pylon-contacts: ${message}\nRun with --help for usage.`);
       say(codeLine('CONFIG_INVALID_OPTION', EXIT.USAGE));
       if (json) writeJsonError(context, 'CONFIG_INVALID_OPTION', message, EXIT.USAGE, token);

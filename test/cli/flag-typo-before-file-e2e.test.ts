@@ -2,7 +2,8 @@
  * A mistyped flag typed before the file (`import --dryrun contacts.csv`): yargs reads the file as the flag's
  * value and finds no file. The message names the mistyped flag and its nearest spelling, as it does when the
  * flag follows the file, and says the file was taken as its value; before, it asked to "Name the file to
- * import" of a command line that named one. A one-letter slip (`-x`) is not offered `--q`.
+ * import" of a command line that named one. A word that names no file is not echoed (after a mistyped --token it
+ * is the token). A one-letter slip (`-x`) is not offered `--q`.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ test('a mistyped flag before the file is named, with its nearest spelling, not r
     [['apply', '--dryrun', 'plan.json'], /^pylon-contacts: Unknown option: --dryrun\. It took plan\.json as its value, so no file was named\.\n/],
     [['import', '-x', 'contacts.csv'], /^pylon-contacts: Unknown option: -x\. It took contacts\.csv as its value, so no file was named\.\n/],
     [['import', 'contacts.csv', '-x'], /^pylon-contacts: Unknown option: -x\.\n/],
+    // A word that is no file is not echoed: after a mistyped --token it is the secret.
+    [['import', '--tokn', 'tok-typed-after-a-typo-5e1f'], /^pylon-contacts: Unknown option: --tokn \(did you mean --token\?\)\. It took the word after it as its value, so no file was named\.\n/],
     // Without a typo, a command without its file still asks for one.
     [['import', '--dry-run'], /^pylon-contacts: Name the file to import \(CSV, XLSX, JSON or NDJSON; - for stdin\)/],
   ];
@@ -29,6 +32,7 @@ test('a mistyped flag before the file is named, with its nearest spelling, not r
     t.regex(run.stderr, message, args.join(' '));
     t.regex(run.stderr, /pylon-contacts: error CONFIG_INVALID_OPTION \(exit 2; see docs\/errors\.md\)\n$/, args.join(' '));
     t.notRegex(run.stderr, /\n\s+at /, args.join(' '));
+    t.false(run.stderr.includes('tok-typed-after-a-typo-5e1f') || run.stdout.includes('tok-typed-after-a-typo-5e1f'), args.join(' '));
   }
   t.is(writes(emulator), 0);
 });
