@@ -74,7 +74,7 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [string, string]>> = {
   update: ['0 done, 1 fatal or stopped by a guard (--max-changes), 2 usage (nothing sent), 3 finished with failed or drifted rows, 130 interrupted (--resume finishes it)', 'ops.md'],
   apply: ['0 done, 1 fatal or stopped by a guard, 2 usage or a refused plan (nothing sent), 3 finished with drifted or failed rows, 130 interrupted (--resume finishes it)', 'ops.md'],
   show: ['0 shown, 2 not a plan or no such file', 'ops.md'],
-  export: ['0 complete, 1 fatal (nothing published), 2 usage (nothing sent), 3 complete but unverified (the list changed meanwhile), 130 interrupted (nothing published)', 'export.md, warehouse.md'],
+  export: ['0 complete, 1 fatal (nothing published), 2 usage (nothing sent), 3 finished but uncertain (records not written, see the report, or the list still changing), 130 interrupted (nothing published)', 'export.md, warehouse.md'],
   emulator: ['0 stopped by Ctrl-C or SIGTERM, 2 a bad flag or a port in use', 'emulator.md'],
   demo: ['0 every step as expected, 1 a step that was not, 130 interrupted', 'emulator.md'],
 };
