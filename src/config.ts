@@ -90,6 +90,12 @@ export function resolveBaseUrl(input: { baseUrl?: string; region?: string; env?:
     raw = regional;
   }
   raw ??= DEFAULT_BASE_URL;
+  // A host and port typed without the scheme (`127.0.0.1:4010`, `localhost:4010`): say which URL it means.
+  const schemeless = schemelessUrl(raw);
+  if (schemeless !== undefined) {
+    if (input.baseUrl !== undefined) throw invalidOption('--base-url', `an absolute http(s) URL (did you mean ${schemeless}?)`, raw);
+    throw new ConfigError('CONFIG_INVALID_OPTION', `PYLON_BASE_URL is not an absolute http(s) URL: ${JSON.stringify(raw)} (did you mean ${schemeless}?)`, { option: '--base-url' });
+  }
   let url: URL;
   try {
     url = new URL(raw);
@@ -111,6 +117,19 @@ export function resolveBaseUrl(input: { baseUrl?: string; region?: string; env?:
     throw invalidOption('--base-url', 'an http(s) URL', raw);
   }
   return url.toString().replace(/\/+$/, '');
+}
+
+/** `host:port` or `host/path` without `scheme://`: the URL meant, http for a loopback host (the emulator), else https. */
+function schemelessUrl(raw: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(`http://${raw}`);
+  } catch {
+    return undefined;
+  }
+  if (!url.hostname || !/^[\w.-]+(:\d+)?(\/|$)/.test(raw)) return undefined;
+  return `${isLoopbackHost(url.hostname) ? 'http' : 'https'}://${raw}`;
 }
 
 export function resolveToken(input: { token?: string; env?: NodeJS.ProcessEnv }): string {
