@@ -132,13 +132,17 @@ function schemelessUrl(raw: string): string | undefined {
   return `${isLoopbackHost(url.hostname) ? 'http' : 'https'}://${raw}`;
 }
 
-export function resolveToken(input: { token?: string; env?: NodeJS.ProcessEnv }): string {
+export function resolveToken(input: { token?: string; env?: NodeJS.ProcessEnv }, baseUrl?: string): string {
   const env = input.env ?? process.env;
   const token = (input.token ?? env.PYLON_API_TOKEN ?? '').trim();
   if (!token) {
+    // Rehearsing against the emulator (a loopback URL), the token to set is the one it prints, not one made in Pylon.
+    const local = baseUrl !== undefined && isLoopbackHost(new URL(baseUrl).hostname);
     throw new ConfigError(
       'CONFIG_MISSING_TOKEN',
-      'No API token: set PYLON_API_TOKEN or pass --token (create one in Pylon under Settings → API Tokens).',
+      local
+        ? `No API token: set PYLON_API_TOKEN or pass --token. ${baseUrl} is a local server: against the emulator, use the token it prints (export PYLON_API_TOKEN=pylon-emulator-token, unless its --token names another).`
+        : 'No API token: set PYLON_API_TOKEN or pass --token (create one in Pylon under Settings → API Tokens).',
       { option: '--token' },
     );
   }
@@ -216,9 +220,10 @@ export function resolveIntegerOption(flag: string, value: unknown, min: number, 
 }
 
 export function resolveConnectionOptions(input: ConnectionOptionsInput): ConnectionOptions {
+  const baseUrl = resolveBaseUrl(input);
   return {
-    baseUrl: resolveBaseUrl(input),
-    token: resolveToken(input),
+    baseUrl,
+    token: resolveToken(input, baseUrl),
     concurrency: resolveIntegerOption('--concurrency', input.concurrency, 1, 64, 4),
     rates: resolveRates(input.rate),
     rateWindowMs: resolveIntegerOption('--rate-window', input.rateWindowMs, 100, 3_600_000, 60_000),
