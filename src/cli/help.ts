@@ -150,6 +150,11 @@ export function explainUsageError(message: string, known: readonly string[], com
     // A command run without its file: say which file, with an example, rather than count arguments.
     return MISSING_FILE[command]!;
   }
+  // `pylon-contacts --versoin`: no command, and a flag the root does not know; name the flag before asking for a command.
+  if (/^Name a command/.test(message)) {
+    const typo = unknownFlags(words, known);
+    if (typo.length > 0) return `${explainUsageError(`Unknown arguments: ${typo.join(', ')}`, known, command)} ${message}`;
+  }
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (unknown) {
     const listed = unknown[1].split(', ');

@@ -3,7 +3,8 @@
  * value and finds no file. The message names the mistyped flag and its nearest spelling, as it does when the
  * flag follows the file, and says the file was taken as its value; before, it asked to "Name the file to
  * import" of a command line that named one. A word that names no file is not echoed (after a mistyped --token it
- * is the token). A one-letter slip (`-x`) is not offered `--q`.
+ * is the token). A one-letter slip (`-x`) is not offered `--q`. With no command at all, a mistyped root flag
+ * (`--versoin`) is named too, before the command is asked for.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,9 @@ test('a mistyped flag before the file is named, with its nearest spelling, not r
     [['import', 'contacts.csv', '-x'], /^pylon-contacts: Unknown option: -x\.\n/],
     // A word that is no file is not echoed: after a mistyped --token it is the secret.
     [['import', '--tokn', 'tok-typed-after-a-typo-5e1f'], /^pylon-contacts: Unknown option: --tokn \(did you mean --token\?\)\. It took the word after it as its value, so no file was named\.\n/],
+    // No command at all, and a mistyped root flag: the flag is named before the command is asked for.
+    [['--versoin'], /^pylon-contacts: Unknown option: --versoin \(did you mean --version\?\)\. Name a command: import, export, update, apply, show, emulator or demo\.\n/],
+    [[], /^pylon-contacts: Name a command: import, export, update, apply, show, emulator or demo\.\n/],
     // Without a typo, a command without its file still asks for one.
     [['import', '--dry-run'], /^pylon-contacts: Name the file to import \(CSV, XLSX, JSON or NDJSON; - for stdin\)/],
   ];
