@@ -150,9 +150,10 @@ export function explainUsageError(message: string, known: readonly string[], com
     // A command run without its file: say which file, with an example, rather than count arguments.
     return MISSING_FILE[command]!;
   }
-  // `pylon-contacts --versoin`: no command, and a flag the root does not know; name the flag before asking for a command.
+  // `pylon-contacts --versoin`: no command, and a slip of a root flag (--version, --help); name it before asking for a
+  // command. A command's flag (`--dry-run`, `--json`) is no slip: only the command is missing.
   if (/^Name a command/.test(message)) {
-    const typo = unknownFlags(words, known);
+    const typo = unknownFlags(words, known).filter((name) => nearestOption(name, known) !== undefined);
     if (typo.length > 0) return `${explainUsageError(`Unknown arguments: ${typo.join(', ')}`, known, command)} ${message}`;
   }
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);

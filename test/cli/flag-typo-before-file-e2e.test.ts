@@ -27,6 +27,7 @@ test('a mistyped flag before the file is named, with its nearest spelling, not r
     // No command at all, and a mistyped root flag: the flag is named before the command is asked for.
     [['--versoin'], /^pylon-contacts: Unknown option: --versoin \(did you mean --version\?\)\. Name a command: import, export, update, apply, show, emulator or demo\.\n/],
     [[], /^pylon-contacts: Name a command: import, export, update, apply, show, emulator or demo\.\n/],
+    [['--dry-run'], /^pylon-contacts: Name a command: import, export, update, apply, show, emulator or demo\.\n/],
     // Without a typo, a command without its file still asks for one.
     [['import', '--dry-run'], /^pylon-contacts: Name the file to import \(CSV, XLSX, JSON or NDJSON; - for stdin\)/],
   ];
