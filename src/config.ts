@@ -90,6 +90,12 @@ export function resolveBaseUrl(input: { baseUrl?: string; region?: string; env?:
     raw = regional;
   }
   raw ??= DEFAULT_BASE_URL;
+  // A host and port typed without the scheme (`127.0.0.1:4010`, `localhost:4010`): say which URL it means.
+  const schemeless = schemelessUrl(raw);
+  if (schemeless !== undefined) {
+    if (input.baseUrl !== undefined) throw invalidOption('--base-url', `an absolute http(s) URL (did you mean ${schemeless}?)`, raw);
+    throw new ConfigError('CONFIG_INVALID_OPTION', `PYLON_BASE_URL is not an absolute http(s) URL: ${JSON.stringify(raw)} (did you mean ${schemeless}?)`, { option: '--base-url' });
+  }
   let url: URL;
   try {
     url = new URL(raw);
@@ -113,13 +119,30 @@ export function resolveBaseUrl(input: { baseUrl?: string; region?: string; env?:
   return url.toString().replace(/\/+$/, '');
 }
 
-export function resolveToken(input: { token?: string; env?: NodeJS.ProcessEnv }): string {
+/** `host:port` or `host/path` without `scheme://`: the URL meant, http for a loopback host (the emulator), else https. */
+function schemelessUrl(raw: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(`http://${raw}`);
+  } catch {
+    return undefined;
+  }
+  if (!url.hostname || !/^[\w.-]+(:\d+)?(\/|$)/.test(raw)) return undefined;
+  return `${isLoopbackHost(url.hostname) ? 'http' : 'https'}://${raw}`;
+}
+
+export function resolveToken(input: { token?: string; env?: NodeJS.ProcessEnv }, baseUrl?: string): string {
   const env = input.env ?? process.env;
   const token = (input.token ?? env.PYLON_API_TOKEN ?? '').trim();
   if (!token) {
+    // Rehearsing against the emulator (a loopback URL), the token to set is the one it prints, not one made in Pylon.
+    const local = baseUrl !== undefined && isLoopbackHost(new URL(baseUrl).hostname);
     throw new ConfigError(
       'CONFIG_MISSING_TOKEN',
-      'No API token: set PYLON_API_TOKEN or pass --token (create one in Pylon under Settings → API Tokens).',
+      local
+        ? `No API token: set PYLON_API_TOKEN or pass --token. ${baseUrl} is a local server: against the emulator, use the token it prints (export PYLON_API_TOKEN=pylon-emulator-token, unless its --token names another).`
+        : 'No API token: set PYLON_API_TOKEN or pass --token (create one in Pylon under Settings → API Tokens).',
       { option: '--token' },
     );
   }
@@ -197,9 +220,10 @@ export function resolveIntegerOption(flag: string, value: unknown, min: number, 
 }
 
 export function resolveConnectionOptions(input: ConnectionOptionsInput): ConnectionOptions {
+  const baseUrl = resolveBaseUrl(input);
   return {
-    baseUrl: resolveBaseUrl(input),
-    token: resolveToken(input),
+    baseUrl,
+    token: resolveToken(input, baseUrl),
     concurrency: resolveIntegerOption('--concurrency', input.concurrency, 1, 64, 4),
     rates: resolveRates(input.rate),
     rateWindowMs: resolveIntegerOption('--rate-window', input.rateWindowMs, 100, 3_600_000, 60_000),

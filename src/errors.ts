@@ -3,6 +3,7 @@
  * (branch on it, never on the message) and structured context in typed fields.
  * Nothing in here may ever hold the API token.
  */
+import { editDistance } from './edit-distance.js';
 
 /**
  * Every run-level code, as a list the tests compare with docs/errors.md's "Run codes" table (test/docs/error-codes.test.ts):
@@ -86,9 +87,26 @@ export class ConfigError extends PylonCliError {
  */
 export function invalidOption(flag: string, expected: string, got: unknown): ConfigError {
   const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
-  return new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${flag}\`: expected ${expected}, got ${shown}`, {
+  // A choice mistyped (`--mode upsret`): the one it is a slip from.
+  const listed = /^one of ([\w.-]+(?:, [\w.-]+)*)$/.exec(expected)?.[1]?.split(', ');
+  const near = listed && typeof got === 'string' ? nearestChoice(got, listed) : undefined;
+  return new ConfigError('CONFIG_INVALID_OPTION', `Invalid option \`${flag}\`: expected ${expected}, got ${shown}${near ? ` (did you mean ${near}?)` : ''}`, {
     option: flag,
   });
+}
+
+/** The choice `value` is a typo or two from (case aside), if one is: `upsret` → upsert, `hubspt` → hubspot. */
+export function nearestChoice(value: string, choices: readonly string[]): string | undefined {
+  const typed = value.trim().toLowerCase();
+  if (typed.length < 2) return undefined;
+  let best: { choice: string; cost: number; tied: boolean } | undefined;
+  for (const choice of choices) {
+    const cost = editDistance(typed, choice.toLowerCase());
+    if (!best || cost < best.cost) best = { choice, cost, tied: false };
+    else if (cost === best.cost) best.tied = true;
+  }
+  // Two choices as near (`ue`: us or eu?) is no suggestion.
+  return best && !best.tied && best.cost <= Math.max(1, Math.floor(best.choice.length / 3)) ? best.choice : undefined;
 }
 
 /** A run that must stop with a specific exit code and a message already written for humans. */

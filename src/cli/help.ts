@@ -3,6 +3,8 @@
  * variables, where the docs are. Applied to every command's builder by the root
  * (src/cli/index.ts), so a command module declares its options and nothing more.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { editDistance } from '../edit-distance.js';
@@ -66,6 +68,24 @@ export const ENVIRONMENT = (() => {
   return ['Environment:', ...ENVIRONMENT_VARIABLES.map(([name, text]) => `  ${name.padEnd(width)}${text}`)].join('\n');
 })();
 
+/** Each command's exit codes (src/cli/exit-codes.ts; docs/errors.md gives every code) and its docs pages, ending its --help. */
+const COMMAND_EXITS: Readonly<Record<string, readonly [string, string]>> = {
+  import: ['0 done, 1 fatal (token, network, server), 2 usage (nothing sent), 3 finished with failed rows (see the error report), 130 interrupted (--resume finishes it)', 'import.md, migrate.md'],
+  update: ['0 done, 1 fatal or stopped by a guard (--max-changes), 2 usage (nothing sent), 3 finished with failed or drifted rows, 130 interrupted (--resume finishes it)', 'ops.md'],
+  apply: ['0 done, 1 fatal or stopped by a guard, 2 usage or a refused plan (nothing sent), 3 finished with drifted or failed rows, 130 interrupted (--resume finishes it)', 'ops.md'],
+  show: ['0 shown, 2 not a plan or no such file', 'ops.md'],
+  export: ['0 complete, 1 fatal (nothing published), 2 usage (nothing sent), 3 finished but uncertain (records not written, see the report, or the list still changing), 130 interrupted (nothing published)', 'export.md, warehouse.md'],
+  emulator: ['0 stopped by Ctrl-C or SIGTERM, 2 a bad flag or a port in use', 'emulator.md'],
+  demo: ['0 every step as expected, 1 a step that was not, 130 interrupted', 'emulator.md'],
+};
+
+/** The last lines of a command's --help: its exit codes and where its docs are. */
+export function commandEpilogue(command: string): string | undefined {
+  const entry = COMMAND_EXITS[command];
+  if (!entry) return undefined;
+  return `Exit codes: ${entry[0]}.\nDocs: ${DOCS_DIR} (${entry[1]}; every error code and exit code in errors.md).`;
+}
+
 /** What to say when a command's file is missing (`pylon-contacts import`). */
 const MISSING_FILE: Readonly<Record<string, string>> = {
   import: 'Name the file to import (CSV, XLSX, JSON or NDJSON; - for stdin), e.g. pylon-contacts import contacts.csv --dry-run.',
@@ -84,7 +104,9 @@ export function nearestOption(unknown: string, known: readonly string[]): string
   const plain = (name: string) => name.toLowerCase().replaceAll('-', '');
   let best: { name: string; cost: number } | undefined;
   // yargs also knows each option in camelCase; suggest the spelling users type.
-  for (const name of known.filter((n) => !/[A-Z]/.test(n))) {
+  // A one-letter alias (-q) is no spelling to suggest for a longer name, nor a one-letter slip a near miss of anything.
+  if (unknown.length === 1) return undefined;
+  for (const name of known.filter((n) => !/[A-Z]/.test(n) && n.length > 1)) {
     const cost = Math.min(editDistance(unknown.toLowerCase(), name.toLowerCase()), editDistance(plain(unknown), plain(name)));
     if (!best || cost < best.cost) best = { name, cost };
   }
@@ -110,11 +132,30 @@ export function unknownCommandMessage(word: string, commands: readonly string[])
  * A yargs usage error as the user should read it: a flag without its value names the flag,
  * an unknown flag gets the nearest known one.
  */
-export function explainUsageError(message: string, known: readonly string[], command?: string): string {
+export function explainUsageError(message: string, known: readonly string[], command?: string, words: readonly string[] = [], cwd = process.cwd()): string {
   const missing = /^Not enough arguments following: (.+)$/.exec(message);
   if (missing) return `--${missing[1]} needs a value (see --help for what it takes).`;
-  // A command run without its file: say which file, with an example, rather than count arguments.
-  if (/^Not enough non-option arguments/.test(message) && command !== undefined && command in MISSING_FILE) return MISSING_FILE[command]!;
+  if (/^Not enough non-option arguments/.test(message) && command !== undefined && command in MISSING_FILE) {
+    // `import --dryrun contacts.csv`: the mistyped flag took the file as its value, so yargs found no file;
+    // name the flag, as it is named when it follows the file.
+    const typo = unknownFlags(words, known);
+    if (typo.length > 0) {
+      const flag = words.find((word) => /^--?[^-=]/.test(word) && word.replace(/^--?/, '') === typo.at(-1));
+      const taken = flag === undefined ? undefined : words[words.indexOf(flag) + 1];
+      const unknown = explainUsageError(`Unknown arguments: ${typo.join(', ')}`, known, command);
+      if (taken === undefined || taken.startsWith('-')) return unknown;
+      // The word is named only when it is a file: a value typed after a mistyped --token is a secret.
+      return `${unknown} It took ${existsSync(resolve(cwd, taken)) ? taken : 'the word after it'} as its value, so no file was named.`;
+    }
+    // A command run without its file: say which file, with an example, rather than count arguments.
+    return MISSING_FILE[command]!;
+  }
+  // `pylon-contacts --versoin`: no command, and a slip of a root flag (--version, --help); name it before asking for a
+  // command. A command's flag (`--dry-run`, `--json`) is no slip: only the command is missing.
+  if (/^Name a command/.test(message)) {
+    const typo = unknownFlags(words, known).filter((name) => nearestOption(name, known) !== undefined);
+    if (typo.length > 0) return `${explainUsageError(`Unknown arguments: ${typo.join(', ')}`, known, command)} ${message}`;
+  }
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (unknown) {
     const listed = unknown[1].split(', ');
@@ -130,4 +171,17 @@ export function explainUsageError(message: string, known: readonly string[], com
     return `Unknown option${names.length > 1 ? 's' : ''}: ${hints.join(', ')}.`;
   }
   return message;
+}
+
+/** The names of the flags in `words` (before a `--`) that are not among the known options, nor a known switch negated with `no-`. */
+function unknownFlags(words: readonly string[], known: readonly string[]): string[] {
+  const names: string[] = [];
+  for (const word of words) {
+    if (word === '--') break;
+    if (!word.startsWith('-') || word === '-') continue;
+    const name = word.replace(/^--?/, '').split('=')[0]!;
+    if (known.includes(name) || (name.startsWith('no-') && known.includes(name.slice(3)))) continue;
+    names.push(name);
+  }
+  return names;
 }

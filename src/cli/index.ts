@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { Argv, CommandModule } from 'yargs';
 import yargs from './yargs.js';
 import { commandsFor, lazyCommands } from './commands/index.js';
-import { DOCS_DIR, ENVIRONMENT, explainUsageError, guideOptions, unknownCommandMessage } from './help.js';
+import { commandEpilogue, DOCS_DIR, ENVIRONMENT, explainUsageError, guideOptions, unknownCommandMessage } from './help.js';
 import type { CliContext } from './context.js';
 import { ConfigError, ExitError, InternalError, PylonCliError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
@@ -108,7 +108,11 @@ function guided(module: CommandModule<object, any>, known: string[], words: read
   const name = String(module.command).split(' ')[0];
   return {
     ...module,
-    builder: (yargs) => refuseRepeatsAndExtras(guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known, name), name, positionals, words),
+    builder: (yargs) => {
+      const built = refuseRepeatsAndExtras(guideOptions(typeof builder === 'function' ? (builder(yargs) as Argv) : yargs.options(builder ?? {}), positionals, known, name), name, positionals, words);
+      const epilogue = commandEpilogue(name);
+      return epilogue === undefined ? built : built.epilogue(epilogue);
+    },
   };
 }
 
@@ -184,7 +188,7 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
     const json = wantsJson(words ?? argv);
     if (!context.handlerStarted && !(error instanceof PylonCliError)) {
       // yargs validation: unknown flag or command, missing argument, bad choice
-      const message = explainUsageError(error instanceof Error ? error.message : String(error), knownOptions, commandName(words ?? argv));
+      const message = explainUsageError(error instanceof Error ? error.message : String(error), knownOptions, commandName(words ?? argv), words ?? argv, context.cwd);
       say(`pylon-contacts: ${message}\nRun with --help for usage.`);
       say(codeLine('CONFIG_INVALID_OPTION', EXIT.USAGE));
       if (json) writeJsonError(context, 'CONFIG_INVALID_OPTION', message, EXIT.USAGE, token);

@@ -89,18 +89,22 @@ export function createProgress(options: ProgressOptions): Progress {
   /** The latest update not printed yet, and whether any line was: a run that printed progress ends with a line at its last count. */
   let pending: (() => void) | undefined;
   let printed = false;
+  /** The counts of the last line printed: the closing line is not printed again for the same counts (a duplicate `25/25` line). */
+  let printedCounts: string | undefined;
   return {
     update(done, counters, extra = {}) {
       const eta = extra.etaSeconds === undefined ? '' : `, ETA ${formatDuration(extra.etaSeconds)}`;
       const total = extra.total ? `/${extra.total.toLocaleString('en-US')}` : '';
+      const counts = `${done.toLocaleString('en-US')}${total} ${options.unit}, ${formatCounters(counters)}`;
       const line = `progress: ${done.toLocaleString('en-US')}${total} ${options.unit}, ${rateOf(done).toFixed(1)}/s, ${formatCounters(counters)}${eta}\n`;
-      pending = () => options.stream.write(line);
+      pending = counts === printedCounts ? undefined : () => options.stream.write(line);
       const now = Date.now();
-      if (now - last < interval) return;
+      if (now - last < interval || pending === undefined) return;
       last = now;
       pending();
       pending = undefined;
       printed = true;
+      printedCounts = counts;
     },
     stop() {
       if (printed && pending) pending();

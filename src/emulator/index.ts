@@ -40,7 +40,7 @@ function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       reject(
-        new ConfigError('CONFIG_INVALID_OPTION', `Cannot listen on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}`, {
+        new ConfigError('CONFIG_INVALID_OPTION', `Cannot listen on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use: stop what holds it, or pass another --port (0 picks a free one)' : error.message}`, {
           option: '--port',
           cause: error,
         }),

@@ -124,6 +124,22 @@ function inferFormat(output: string): ExportFormat {
   return /\.(ndjson|jsonl)(\.gz)?$/i.test(output) ? 'ndjson' : 'csv';
 }
 
+/**
+ * A file named for a format the export does not write (`contacts.xlsx`, `contacts.json`, `contacts.tsv`) would get
+ * CSV under that name: refused (exit 2, before any call), saying what to name it, or that --format keeps the name.
+ */
+function refuseOtherFormat(output: string): void {
+  const ext = /\.(xlsx|xlsm|xls|ods|numbers|json|tsv)(\.gz)?$/i.exec(output)?.[1]?.toLowerCase();
+  if (ext === undefined) return;
+  const why =
+    ext === 'json'
+      ? 'export writes NDJSON (one contact a line), not a JSON array: name the file .ndjson or .jsonl, or pass --format ndjson to keep this name'
+      : ext === 'tsv'
+        ? 'export writes comma-separated CSV, not tab-separated: name the file .csv, or pass --format csv to keep this name'
+        : 'export writes CSV, NDJSON or Parquet, not a workbook: name the file .csv (spreadsheets open it; --bom and --excel-safe suit Excel), or pass --format csv to keep this name';
+  throw new ConfigError('CONFIG_INVALID_OPTION', `Cannot write ${output} as .${ext}: ${why}. Nothing was sent to Pylon.`, { option: '--format' });
+}
+
 const PLACEHOLDER_RE = /\{([^{}]*)\}/g;
 
 /** `{date}` (YYYY-MM-DD), `{time}` (HHMMSS) and `{run_id}`, all from the run's start in UTC. */
@@ -248,6 +264,7 @@ export function resolveExportOptions(input: ExportOptionsInput): ExportOptions {
   const special = output !== '-' && isSpecialFile(anchorPath(cwd, output));
   const toStdout = output === '-' && !noFile;
   let format: ExportFormat;
+  if (input.format === undefined && !toStdout && !noFile && !special) refuseOtherFormat(output);
   if (input.format === undefined) format = toStdout || noFile ? 'csv' : inferFormat(output);
   else if (input.format === 'csv' || input.format === 'ndjson' || input.format === 'parquet') format = input.format;
   else throw invalidOption('--format', 'one of csv, ndjson, parquet', input.format);

@@ -69,7 +69,7 @@ export function resolveColumns(header: readonly string[], options: ResolveColumn
   const mapping = options.map ? indexMapping(options.map) : undefined;
   const usedMapKeys = new Set<string>();
   const columns: PlannedColumn[] = [];
-  const unknown: Array<{ header: string; shown: string }> = [];
+  const unknown: Array<{ header: string; shown: string; field?: string; key?: string }> = [];
   const warnings: string[] = [];
 
   header.forEach((text, index) => {
@@ -92,7 +92,10 @@ export function resolveColumns(header: readonly string[], options: ResolveColumn
       target = resolveTarget(name, customs, true);
       if (!target) {
         if (options.ignoreUnknown) target = { kind: 'ignored', reason: 'unknown' };
-        else unknown.push({ header: text, shown: quoteCell(text) + (name.length <= MAX_SHOWN ? didYouMean(name, customs) : '') });
+        else {
+          const field = name.length <= MAX_SHOWN ? (nearestField(name, customs) ?? USUAL_HEADERS.get(squeezed(name))) : undefined;
+          unknown.push({ header: text, shown: quoteCell(text) + (field ? ` (did you mean ${field}?)` : ''), field, key: name });
+        }
       }
     }
     if (target) columns.push({ index, header: text, target });
@@ -102,13 +105,16 @@ export function resolveColumns(header: readonly string[], options: ResolveColumn
     const list = unknown.slice(0, 20).map((u) => u.shown).join(', ') + (unknown.length > 20 ? ` and ${unknown.length - 20} more` : '');
     // A first line of data read as the header: skipping its "columns" would lose the email column and that row.
     const hint = missingHeaderHint(unknown.map((u) => u.header)) || titleRowHint(header, unknown.length);
+    // The map that would read the columns a field was guessed for, to copy into mapping.json.
+    const guessed = unknown.filter((u) => u.field !== undefined);
+    const example = guessed.length > 0 ? ` holding ${JSON.stringify(Object.fromEntries(guessed.map((u) => [u.key, u.field])))}` : '';
     throw new ConfigError(
       'CONFIG_UNKNOWN_COLUMNS',
       `Unknown column${unknown.length > 1 ? 's' : ''} in the header: ${list}.` +
         (hint
           ? ` ${hint}`
           : ` Known columns are ${IMPORT_COLUMNS.join(', ')} and custom.<slug> for each contact custom field; ` +
-            'columns starting with _ are ignored. Rename them, map them with --map mapping.json, or skip them with --ignore-unknown-columns.'),
+            `columns starting with _ are ignored. Rename them, map them with --map mapping.json${example}, or skip them with --ignore-unknown-columns.`),
       { option: '--map' },
     );
   }
@@ -237,6 +243,12 @@ function resolveTarget(name: string, customs: CustomIndex, bare: boolean): Colum
 }
 
 function didYouMean(name: string, customs: CustomIndex): string {
+  const best = nearestField(name, customs);
+  return best !== undefined ? ` (did you mean ${best}?)` : '';
+}
+
+/** The field whose name is a typo or two from `name` (`emial` → email), if one is. */
+function nearestField(name: string, customs: CustomIndex): string | undefined {
   const lower = name.toLowerCase();
   const candidates = [...IMPORT_COLUMNS, ...[...customs.bySlug.keys()].map((slug) => CUSTOM_PREFIX + slug)];
   let best: string | undefined;
@@ -249,8 +261,23 @@ function didYouMean(name: string, customs: CustomIndex): string {
     }
   }
   const tolerated = lower.length <= 4 ? 1 : lower.length <= 10 ? 2 : 3;
-  return best !== undefined && bestDistance <= tolerated ? ` (did you mean ${best}?)` : '';
+  return best !== undefined && bestDistance <= tolerated ? best : undefined;
 }
+
+/** A header without case, spaces, dashes, dots or underscores: `E-mail Address` → `emailaddress`. */
+const squeezed = (name: string) => name.toLowerCase().replace(/[\s_.-]+/g, '');
+
+/**
+ * Headers other tools and spreadsheets write for a contact field (compared squeezed), offered as "did you mean"
+ * and in the --map example: never read without a map, since a guess could put a value in the wrong field.
+ */
+const USUAL_HEADERS: ReadonlyMap<string, ImportColumn> = new Map<string, ImportColumn>([
+  ...(['emailaddress', 'mail', 'mailaddress', 'primaryemail', 'workemail', 'contactemail', 'emailid'] as const).map((h) => [h, 'email'] as [string, ImportColumn]),
+  ...(['fullname', 'contactname', 'displayname', 'contact'] as const).map((h) => [h, 'name'] as [string, ImportColumn]),
+  ...(['phone', 'phonenumber', 'phones', 'mobile', 'mobilephone', 'mobilenumber', 'telephone', 'tel', 'cell'] as const).map((h) => [h, 'phone_numbers'] as [string, ImportColumn]),
+  ...(['role', 'portalaccess'] as const).map((h) => [h, 'portal_role'] as [string, ImportColumn]),
+  ...(['avatar', 'photo', 'photourl', 'picture', 'pictureurl', 'imageurl'] as const).map((h) => [h, 'avatar_url'] as [string, ImportColumn]),
+]);
 
 /** A field named by one word of its name (`role` for portal_role, `notes` for custom.notes): the first field with that word. */
 function partOf(name: string, customs: CustomIndex): string {

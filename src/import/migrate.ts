@@ -5,7 +5,7 @@ import type { CountryCode } from 'libphonenumber-js/max';
 import type { PylonClient } from '../pylon/api.js';
 import { PylonApiError } from '../pylon/errors.js';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ConfigError, invalidOption } from '../errors.js';
+import { ConfigError, invalidOption, nearestChoice } from '../errors.js';
 import { resolveFormat, type InputItem, type InputSource } from '../input/index.js';
 import type { Input } from '../input/open-input.js';
 import { readMapFile } from '../input/map-file.js';
@@ -241,7 +241,7 @@ export async function prepareMigration(
     const candidates = presets.filter((p) => p.name === options.from!.toLowerCase());
     if (candidates.length === 0) {
       const names = [...new Set(presets.map((p) => p.name))];
-      throw new ConfigError('CONFIG_UNKNOWN_PRESET', `Invalid option \`--from\`: expected one of ${names.join(', ')}, got ${JSON.stringify(options.from)}`, { option: '--from' });
+      throw new ConfigError('CONFIG_UNKNOWN_PRESET', `Invalid option \`--from\`: expected one of ${names.join(', ')}, got ${JSON.stringify(options.from)}${nearFrom(options.from, names)}`, { option: '--from' });
     }
     const chosen = candidates.reduce((a, b) => (fingerprintScore(b.map, header) > fingerprintScore(a.map, header) ? b : a));
     if (fingerprintScore(chosen.map, header) < 1) throw noPresetFits(options.from, candidates, presets, header);
@@ -458,4 +458,10 @@ function noPresetFits(from: string, candidates: readonly Preset[], presets: read
     `Check the export (its language and columns), or copy a preset, edit it and pass it with --map. The file's columns: ${header.slice(0, 20).map((h) => JSON.stringify(h)).join(', ')}${header.length > 20 ? ', …' : ''}`,
   ];
   return new ConfigError('CONFIG_BAD_MAPPING', lines.filter((l) => l !== '').join(' '), { option: '--from' });
+}
+
+/** ` (did you mean hubspot?)` for a preset name mistyped (`hubspt`), else nothing. */
+function nearFrom(value: string, names: readonly string[]): string {
+  const near = nearestChoice(value, names);
+  return near ? ` (did you mean ${near}?)` : '';
 }

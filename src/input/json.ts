@@ -309,9 +309,17 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
   }
 
   /** The records are inside `wrapped.key` of the file's one object: the jq command that takes them out. */
-  function wrapperError(wrapped: { key: string; count: number }): ConfigError {
+  function wrapperError(wrapped: { key: string; count: number; plan?: true }): ConfigError {
     const path = /^[A-Za-z_][A-Za-z0-9_]*$/.test(wrapped.key) ? `.${wrapped.key}` : `.[${JSON.stringify(wrapped.key)}]`;
     const file = typeof options.input === 'string' && options.input !== '-' ? basename(options.input) : 'in.json';
+    if (wrapped.plan) {
+      const plan = typeof options.input === 'string' && options.input !== '-' ? options.input : 'plan.json';
+      return new ConfigError(
+        'INPUT_FORMAT',
+        `${name} is a pylon-contacts plan (made with --plan-out), not a file of contacts: review it with \`pylon-contacts show ${plan}\` and apply it with \`pylon-contacts apply ${plan}\`. Nothing was sent to Pylon.`,
+        { option: '<file>' },
+      );
+    }
     const out = /^[A-Za-z0-9_-]+$/.test(wrapped.key) ? `${wrapped.key}.json` : 'records.json';
     return new ConfigError(
       'INPUT_FORMAT',
@@ -340,8 +348,10 @@ export function createJsonSource(options: JsonSourceOptions): RecordSource {
    * a wrapper rather than a contact: it has no top-level email, emails or id (a contact may hold an array of
    * objects too, such as its external_ids).
    */
-  function wrappedRecords(value: unknown): { key: string; count: number } | undefined {
+  function wrappedRecords(value: unknown): { key: string; count: number; plan?: true } | undefined {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    // A saved plan (`--plan-out`; PLAN_FORMAT of src/update/plan-file.ts) is applied, not imported: its "changes" are no contacts.
+    if ((value as { format?: unknown }).format === 'pylon-contacts-plan') return { key: 'changes', count: 0, plan: true };
     const entries = Object.entries(value as Record<string, unknown>);
     if (entries.some(([key]) => /^(e-?mail|emails|id)$/i.test(key.trim()))) return undefined;
     let best: { key: string; count: number } | undefined;

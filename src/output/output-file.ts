@@ -329,6 +329,12 @@ export async function checkWritable(targets: readonly OutputTarget[]): Promise<v
       }
     } catch (error) {
       await unlink(probe).catch(() => undefined);
+      // ENOENT from a folder that exists (/proc, some FUSE mounts): the folder is there but takes no new file, and
+      // "its folder does not exist; create the folder" would send the user after a folder they already have.
+      const folder = dirname(target.path);
+      if ((error as NodeJS.ErrnoException)?.code === 'ENOENT' && (await stat(folder).catch(() => undefined))?.isDirectory()) {
+        throw unwritable(target, `its folder ${folder} exists but no file can be created in it (ENOENT); pass a path on a disk you can write to`);
+      }
       throw unwritable(target, describe(error), error);
     }
     await unlink(probe).catch(() => undefined);

@@ -53,6 +53,20 @@ test('plain-text progress that printed a line ends with a line at the last count
   t.is(quiet, '');
 });
 
+test('plain-text progress does not print its last count twice (a final update with the counts it just printed)', async (t) => {
+  const stream = new PassThrough();
+  let out = '';
+  stream.on('data', (d: Buffer) => (out += d.toString()));
+  const progress = createProgress({ stream, isTTY: false, quiet: false, unit: 'rows', intervalMs: 200 });
+  await sleep(400); // past the interval: the next update prints
+  progress.update(25, { created: 20, updated: 5 }, { total: 25, etaSeconds: 0 });
+  progress.update(25, { created: 20, updated: 5 }, { total: 25, etaSeconds: 0 }); // the engine's closing call: same counts
+  progress.stop();
+  const lines = out.trim().split('\n');
+  t.is(lines.length, 1, out);
+  t.regex(lines[0]!, /^progress: 25\/25 rows, [\d.]+\/s, created 20, updated 5, ETA 0s$/);
+});
+
 const MINUTE = { windowMs: 60_000 };
 
 test('rowProgressFigures: the ETA is the rows left at the measured rate when --rate allows faster (an update paced at patch=3000, doing 45 rows a second)', (t) => {

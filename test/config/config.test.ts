@@ -21,7 +21,7 @@ for (const [title, input, expected] of baseUrls) {
 
 const refused: Array<[string, Parameters<typeof resolveBaseUrl>[0], ErrorCode, RegExp]> = [
   ['plain http to a remote host', { baseUrl: 'http://api.usepylon.com', env: {} }, 'CONFIG_INSECURE_URL', /unencrypted/],
-  ['not a URL', { baseUrl: 'api.usepylon.com', env: {} }, 'CONFIG_INVALID_OPTION', /Invalid option `--base-url`: expected an absolute http\(s\) URL, got "api.usepylon.com"/],
+  ['not a URL', { baseUrl: 'api.usepylon.com', env: {} }, 'CONFIG_INVALID_OPTION', /Invalid option `--base-url`: expected an absolute http\(s\) URL \(did you mean https:\/\/api\.usepylon\.com\?\), got "api.usepylon.com"/],
   ['another scheme', { baseUrl: 'ftp://x.test', env: {} }, 'CONFIG_INVALID_OPTION', /expected an http\(s\) URL/],
   ['credentials in the URL', { baseUrl: 'https://user:secret@x.test', env: {} }, 'CONFIG_INVALID_OPTION', /without credentials/],
   ['unknown region', { region: 'apac', env: {} }, 'CONFIG_INVALID_OPTION', /--region.*one of us, eu.*"apac"/],

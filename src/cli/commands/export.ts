@@ -112,6 +112,8 @@ export function formatExportSummary(stats: ExportStats): string {
     lines.push(`  ${stats.fatal ? `fatal (${stats.fatal.code}), ` : ''}stopped ${where}: ${s.message}`);
     lines.push(nothingPublished(stats));
     if (stats.errorsPath) lines.push(`  error report: ${stats.errorsPath}`);
+    // The way on: an export keeps no journal, so there is no --resume to suggest (import's summary suggests one).
+    if (stats.interrupted) lines.push('  to finish: run the same command again (an export starts over; it has nothing to resume)');
   }
   const check = stats.listCheck;
   if (check.repeated > 0 || check.walks > 1) {
