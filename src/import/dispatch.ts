@@ -445,7 +445,11 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       // It landed: a create made this contact; a PATCH changed it, from the values the journal kept.
       if (!sent.changes) {
         // Unless the server merged that create into a contact that existed (write-policy.ts mergeIssue).
-        const merged = mergeIssue({ email: row.desired.email ?? undefined, external_ids: row.desired.external_id ? [{ external_id: row.desired.external_id, label: '' }] : undefined }, existing);
+        const { email: rowEmail, external_id, phone_numbers, primary_phone_number } = row.desired;
+        const merged = mergeIssue(
+          { email: rowEmail ?? undefined, external_ids: external_id ? [{ external_id, label: '' }] : undefined, phone_numbers: phone_numbers ?? undefined, primary_phone_number: primary_phone_number ?? undefined },
+          existing,
+        );
         return merged ? ledger.fail(ref, merged, { id: existing.id }) : ledger.record(ref, 'created', { id: existing.id });
       }
       if (sent.id === existing.id) {
