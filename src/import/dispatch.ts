@@ -489,8 +489,13 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
           // A new email replacing a primary: a server whose PATCH email keeps the replaced address gets a second PATCH (emails).
           if (plan.action === 'update' && plan.changes.some((c) => c.column === 'email' && c.from !== '')) {
             const seen = planContext.clears?.patchEmailKeepsReplaced();
-            if (seen?.keeps) planned.followUp++;
-            else if (!seen && !patchEmailNoted && (patchEmailNoted = true)) {
+            if (seen?.keeps) {
+              planned.followUp++;
+              // Counted from memory: a host that stopped keeping it since is found out by the real run (and remembered).
+              if (!patchEmailNoted && (patchEmailNoted = true)) {
+                parts.onNote?.(`dry run: rows that replace a contact's primary email are counted as two PATCHes each (PATCH email, then PATCH emails dropping the address it kept), as ${planContext.clears?.hostName ?? 'this host'}'s PATCH email was seen to keep the address it replaces (${seen.at}); should it no longer do so, the real run sends one PATCH for each such row and remembers that`);
+              }
+            } else if (!seen && !patchEmailNoted && (patchEmailNoted = true)) {
               parts.onNote?.(`dry run: rows that replace a contact's primary email are counted as one PATCH each; what ${planContext.clears?.hostName ?? 'this host'}'s PATCH email does with the address it replaces has not been seen yet, and where it keeps it the real run sends a second PATCH (emails) for each such row`);
             }
           }
