@@ -10,7 +10,7 @@ import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { FAST_RATE, envFor, runCli, startEmulator, startFaultProxy, statsOf, tempDir } from '../helpers/cli.js';
+import { FAST_RATE, LATE, envFor, runCli, spawnCli, startEmulator, startFaultProxy, statsOf, tempDir } from '../helpers/cli.js';
 
 const FAST = ['--rate', FAST_RATE, '--json', '-q'];
 const readCsv = (path: string) => parse(readFileSync(path), { columns: true, bom: true }) as Array<Record<string, string>>;
@@ -51,3 +51,29 @@ for (const [title, header, row, flags] of [
     t.deepEqual([...([...em.store.all()].find((c) => c.email === 'ph@acme.example')?.phone_numbers ?? [])].sort(), ['12025550123', '14155550199']);
   });
 }
+
+test('import killed while a genuine create with an external id and phone numbers is unanswered: --resume counts it created, not merged', async (t) => {
+  const em = await startEmulator(t, { duplicateEmail: 'merge' });
+  let held = false;
+  const proxy = await startFaultProxy(t, em, (req) => {
+    if (req.method !== 'POST' || req.path !== '/contacts' || held) return undefined;
+    held = true;
+    // Held until the killed client's connection closes, then applied: the answer is lost.
+    return LATE;
+  });
+  const dir = tempDir(t);
+  const input = join(dir, 'c.csv');
+  writeFileSync(input, 'name,email,external_id,external_id_label,phone_numbers,primary_phone_number\nRow New,new@acme.example,001N,salesforce,14155550199;12025550123,12025550123\n');
+  const env = envFor(proxy);
+  const first = spawnCli(['import', input, ...FAST, '--timeout', '60000'], { env });
+  while (proxy.injected.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  first.child.kill('SIGKILL');
+  await first.result;
+  while ([...em.store.all()].length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  const resumed = await runCli(['import', input, ...FAST, '--resume', '--timeout', '1000'], { env });
+  t.is(resumed.code, 0, resumed.stderr);
+  t.like(statsOf(resumed), { total: 1, created: 1, failed: 0 });
+  const all = [...em.store.all()];
+  t.is(all.length, 1, 'one contact: the create was not sent again');
+  t.like(all[0], { email: 'new@acme.example', primary_phone_number: '12025550123' });
+});
