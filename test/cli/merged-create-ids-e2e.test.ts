@@ -42,6 +42,12 @@ for (const [title, header, row, flags] of [
     const fresh = [...em.store.all()].find((c) => c.email === 'fresh@acme.example')!;
     t.truthy(fresh);
     t.notRegex(result.stderr, /\n\s+at .*:\d+:\d+/, 'no stack trace');
+    // The same file again writes nothing: the merged row finds the contact and changes nothing more (as the message says).
+    const patches = em.stats().requests.patch;
+    const second = await runCli(['import', input, ...FAST, ...flags], { env: envFor(em) });
+    t.is(second.code, 0, second.stderr);
+    t.like(statsOf(second), { total: 2, created: 0, updated: 0, unchanged: 2, failed: 0 });
+    t.is(em.stats().requests.patch, patches);
     // A genuine create sending phone numbers and ids is not taken for a merged one.
     const more = join(dir, 'more.csv');
     writeFileSync(more, `${header},phone_numbers,primary_phone_number\n${header.includes('external_id') ? 'Phoned,ph@acme.example,001C,salesforce' : 'Phoned,ph@acme.example'},14155550199;12025550123,12025550123\n`);
