@@ -302,8 +302,10 @@ export function mergeIssue(sent: Pick<ContactCreate, 'email' | 'external_ids' | 
   const ids = (answer.external_ids ?? []).filter((e) => e.label !== IDEMPOTENCY_LABEL && !sentIds.has(e.external_id)).map((e) => `${e.external_id} (${e.label})`);
   // No server makes up a phone number: one the create did not send is the holder's (its external ids a create carrying
   // ids of its own replaced, so they no longer show it).
-  const sentPhones = new Set([...(sent.phone_numbers ?? []), ...(sent.primary_phone_number ? [sent.primary_phone_number] : [])]);
-  const phones = [...new Set([...(answer.phone_numbers ?? []), ...(answer.primary_phone_number ? [answer.primary_phone_number] : [])])].filter((n) => !sentPhones.has(n));
+  // Compared by their digits: a server that answers a number sent as 14155550199 as +1 415 555 0199 made no other.
+  const digits = (n: string) => n.replace(/\D/g, '');
+  const sentPhones = new Set([...(sent.phone_numbers ?? []), ...(sent.primary_phone_number ? [sent.primary_phone_number] : [])].map(digits));
+  const phones = [...new Set([...(answer.phone_numbers ?? []), ...(answer.primary_phone_number ? [answer.primary_phone_number] : [])])].filter((n) => !sentPhones.has(digits(n)));
   if (other.length === 0 && ids.length === 0 && phones.length === 0) return undefined;
   const held = [
     other.length > 0 ? `the address${other.length === 1 ? '' : 'es'} ${other.join(', ')}` : '',
