@@ -445,7 +445,11 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
       // It landed: a create made this contact; a PATCH changed it, from the values the journal kept.
       if (!sent.changes) {
         // Unless the server merged that create into a contact that existed (write-policy.ts mergeIssue).
-        const merged = mergeIssue({ email: row.desired.email ?? undefined, external_ids: row.desired.external_id ? [{ external_id: row.desired.external_id, label: '' }] : undefined }, existing);
+        const { email: rowEmail, external_id, phone_numbers, primary_phone_number } = row.desired;
+        const merged = mergeIssue(
+          { email: rowEmail ?? undefined, external_ids: external_id ? [{ external_id, label: '' }] : undefined, phone_numbers: phone_numbers ?? undefined, primary_phone_number: primary_phone_number ?? undefined },
+          existing,
+        );
         return merged ? ledger.fail(ref, merged, { id: existing.id }) : ledger.record(ref, 'created', { id: existing.id });
       }
       if (sent.id === existing.id) {
@@ -485,8 +489,13 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
           // A new email replacing a primary: a server whose PATCH email keeps the replaced address gets a second PATCH (emails).
           if (plan.action === 'update' && plan.changes.some((c) => c.column === 'email' && c.from !== '')) {
             const seen = planContext.clears?.patchEmailKeepsReplaced();
-            if (seen?.keeps) planned.followUp++;
-            else if (!seen && !patchEmailNoted && (patchEmailNoted = true)) {
+            if (seen?.keeps) {
+              planned.followUp++;
+              // Counted from memory: a host that stopped keeping it since is found out by the real run (and remembered).
+              if (!patchEmailNoted && (patchEmailNoted = true)) {
+                parts.onNote?.(`dry run: rows that replace a contact's primary email are counted as two PATCHes each (PATCH email, then PATCH emails dropping the address it kept), as ${planContext.clears?.hostName ?? 'this host'}'s PATCH email was seen to keep the address it replaces (${seen.at}); should it no longer do so, the real run sends one PATCH for each such row and remembers that`);
+              }
+            } else if (!seen && !patchEmailNoted && (patchEmailNoted = true)) {
               parts.onNote?.(`dry run: rows that replace a contact's primary email are counted as one PATCH each; what ${planContext.clears?.hostName ?? 'this host'}'s PATCH email does with the address it replaces has not been seen yet, and where it keeps it the real run sends a second PATCH (emails) for each such row`);
             }
           }

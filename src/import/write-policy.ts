@@ -287,19 +287,33 @@ export function createWritePolicy(ctx: WritePolicyContext): WritePolicy {
 }
 
 /**
- * A create's answer that is a contact which existed before it: it holds an address or an external id the create did not
- * send (a server that merges a create into the holder of its email, keeping the holder's own addresses and ids). A new
- * contact holds only what was sent. Such a row changed an existing contact, whose values before the write were never read:
- * it fails ROW_MERGED_BY_SERVER, naming the contact, so the user sees the write the undo file cannot restore. A holder
- * with nothing the create did not send cannot be told from a new contact (docs/import.md, "Undo").
+ * A create's answer that is a contact which existed before it: it holds an address, an external id or a phone number the
+ * create did not send (a server that merges a create into the holder of its email, keeping the holder's own addresses,
+ * and its ids and numbers unless the create sent its own: the body is applied as a PATCH, which replaces `external_ids`
+ * and `phone_numbers`). A new contact holds only what was sent. Such a row changed an existing contact, whose values before
+ * the write were never read: it fails ROW_MERGED_BY_SERVER, naming the contact, so the user sees the write the undo file
+ * cannot restore. A holder with nothing the create did not send (or only what the create's own ids and numbers replaced)
+ * cannot be told from a new contact (docs/import.md, "Undo").
  */
-export function mergeIssue(sent: Pick<ContactCreate, 'email' | 'external_ids'>, answer: Contact | undefined): RowIssue | undefined {
+export function mergeIssue(sent: Pick<ContactCreate, 'email' | 'external_ids' | 'phone_numbers' | 'primary_phone_number'>, answer: Contact | undefined): RowIssue | undefined {
   if (!sent.email || !answer?.id) return undefined;
   const other = [...new Set([answer.email, ...(answer.emails ?? [])].filter((e): e is string => !!e && !sameEmail(e, sent.email!)))];
   const sentIds = new Set((sent.external_ids ?? []).map((e) => e.external_id));
   const ids = (answer.external_ids ?? []).filter((e) => e.label !== IDEMPOTENCY_LABEL && !sentIds.has(e.external_id)).map((e) => `${e.external_id} (${e.label})`);
-  if (other.length === 0 && ids.length === 0) return undefined;
-  const held = [other.length > 0 ? `the address${other.length === 1 ? '' : 'es'} ${other.join(', ')}` : '', ids.length > 0 ? `the external id${ids.length === 1 ? '' : 's'} ${ids.join(', ')}` : ''].filter((x) => x).join(' and ');
+  // No server makes up a phone number: one the create did not send is the holder's (its external ids a create carrying
+  // ids of its own replaced, so they no longer show it).
+  // Compared by their digits: a server that answers a number sent as 14155550199 as +1 415 555 0199 made no other.
+  const digits = (n: string) => n.replace(/\D/g, '');
+  const sentPhones = new Set([...(sent.phone_numbers ?? []), ...(sent.primary_phone_number ? [sent.primary_phone_number] : [])].map(digits));
+  const phones = [...new Set([...(answer.phone_numbers ?? []), ...(answer.primary_phone_number ? [answer.primary_phone_number] : [])])].filter((n) => !sentPhones.has(digits(n)));
+  if (other.length === 0 && ids.length === 0 && phones.length === 0) return undefined;
+  const held = [
+    other.length > 0 ? `the address${other.length === 1 ? '' : 'es'} ${other.join(', ')}` : '',
+    ids.length > 0 ? `the external id${ids.length === 1 ? '' : 's'} ${ids.join(', ')}` : '',
+    phones.length > 0 ? `the phone number${phones.length === 1 ? '' : 's'} ${phones.join(', ')}` : '',
+  ]
+    .filter((x) => x)
+    .join(' and ');
   return {
     code: 'ROW_MERGED_BY_SERVER',
     field: 'email',
