@@ -331,14 +331,19 @@ export function stateGzipCopy(path: string): StateCopy {
   };
 }
 
-/** The statements around the parts of a state: each parts table's old rows for this table go first; the state row, saying the layout and how many parts there are, comes last. */
-export function stateStatements(target: LoadTarget, runId: string, timestamp: string, layout: StateLayout): { clear: (partsTable: string) => string; record: (count: number) => string } {
+/**
+ * The statements around the parts of a state: the state row and each parts table's old rows for this table go first
+ * (`clear`); the state row, saying the layout and how many parts there are, comes last. The row is replaced by a DELETE
+ * and an INSERT, not `ON CONFLICT (table_name)`: a `_pylon_state` made again by hand without its primary key (CREATE
+ * TABLE … AS SELECT) refused that with the database's own words after the whole walk; this needs no key, and leaves one
+ * row for the table even where a copy made by hand held two.
+ */
+export function stateStatements(target: LoadTarget, runId: string, timestamp: string, layout: StateLayout): { clear: (table: string) => string; record: (count: number) => string } {
   const name = sqlString(target.table);
   return {
-    clear: (partsTable) => `DELETE FROM ${tableRef(target, partsTable)} WHERE table_name = ${name}`,
+    clear: (table) => `DELETE FROM ${tableRef(target, table)} WHERE table_name = ${name}`,
     record: (count) =>
-      `INSERT INTO ${tableRef(target, STATE_TABLE)} (table_name, run_id, updated_at, state) VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`${LAYOUTS[layout].mark}:${count}`)}) ` +
-      `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`,
+      `INSERT INTO ${tableRef(target, STATE_TABLE)} (table_name, run_id, updated_at, state) VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`${LAYOUTS[layout].mark}:${count}`)})`,
   };
 }
 

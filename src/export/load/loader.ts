@@ -557,6 +557,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
         for (const statement of stateTableDdl(target, { text: dialect.text, timestamp: dialect.timestamp, bigint: dialect.bigint, blob: dialect.stateBlobs?.type }, stateLayout, { index: dialect.stateIndex })) await session.run(statement);
         const statements = stateStatements(target, merged.runId, dialect.timestamp, stateLayout);
         // Every layout's old parts go: a state an earlier version kept in another layout is replaced (healed) by this one.
+        await session.run(statements.clear(STATE_TABLE));
         for (const parts of STATE_PARTS_TABLES) if (await dialect.tableExists(session, target, parts)) await session.run(statements.clear(parts));
         if (dialect.stateBlobs) {
           await session.run(statements.record(await dialect.stateBlobs.append(session, target.table, stateBlobs(state))));
