@@ -23,7 +23,7 @@ export interface ChangeLog extends PageSink {
 }
 
 export async function createChangeLog(path: string, run: { validFrom: string; runId: string }, journal?: PublishRecorder): Promise<ChangeLog> {
-  const file: OutputFile = await openOutput(path, { journal });
+  const file: OutputFile = await openOutput(path, { journal, label: 'the change log (--changes)' });
   const ndjson = /\.(ndjson|jsonl)$/i.test(path);
   let pending = ndjson ? '' : stringify([[...CHANGE_COLUMNS]]);
   const counts: Record<ChangeOp, number> = { insert: 0, update: 0, delete: 0 };

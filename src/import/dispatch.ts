@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { findByEmail, type Lookup, type LookupKey, type Match } from './lookup.js';
 import { DEFAULT_EXTERNAL_ID_LABEL, emailKey, externalIdKey, heldExternalIdKey, secondaryKeysOf, type KeyedRow } from './lookup-key.js';
 import type { Contact } from '../pylon/types.js';
-import { externalIdConflict } from './identity.js';
+import { externalIdConflict, unnamedExternalIdHolder } from './identity.js';
 import { sameEmail, unclearedIssue, type ServerMemory } from './clears.js';
 import { planRow, type FieldChange, type Plan, type PlanContext } from './plan.js';
 import { rowCodeOfApiError, rowFieldOfApiError, rowMessageOfApiError, sentColumns, type RowIssue } from './desired.js';
@@ -264,6 +264,13 @@ export function createDispatcher(parts: DispatchParts): Dispatcher {
             field: row.desired.id ? 'id' : 'email',
             message: `Contact ${plan.id} no longer exists: it was deleted while the run was going (Pylon answered 404 to its update); nothing was written. Import the row again to create the contact anew, or drop it`,
           }, { status: api.status, requestId: api.requestId, id: plan.id });
+          return;
+        }
+        // Another contact holds the row's external id, and the refusal does not say which: ROW_EXTERNAL_ID_TAKEN, and as for that
+        // code everywhere the results' _contact_id is empty (the message names an update's contact, the row's own).
+        const taken = unnamedExternalIdHolder(row.desired, api, plan.action === 'update' ? plan.id : undefined);
+        if (taken) {
+          await ledger.fail({ ...row, email }, taken, { status: api?.status, requestId: api?.requestId });
           return;
         }
         await ledger.fail({ ...row, email }, {

@@ -49,3 +49,30 @@ function ownedBy(desired: Pick<DesiredContact, 'email' | 'id'>, contact: Contact
   if (!email) return undefined;
   return [contact.email, ...(contact.emails ?? [])].some((e) => e?.trim().toLowerCase() === email) ? 'email' : undefined;
 }
+
+/**
+ * A write Pylon refused because another contact holds the row's external id, without naming that contact (no
+ * `exists_id`: a server like `--external-id-taken reject-plain`, and a holder a lookup by search cannot see, since
+ * search cannot filter on external ids): ROW_EXTERNAL_ID_TAKEN, as when the holder is known, rather than a plain
+ * ROW_API_REJECTED. Told by the refusal's words naming an external id and the row's id. `contactId`: the contact an
+ * update was for, the row's own (its email or id finds it), which the message names as such.
+ */
+export function unnamedExternalIdHolder(
+  desired: Pick<DesiredContact, 'external_id' | 'external_id_label' | 'id'>,
+  api: { status?: number; existsId?: string; errors: readonly string[]; message: string } | undefined,
+  contactId?: string,
+): RowIssue | undefined {
+  const id = desired.external_id;
+  if (!id || !api || api.existsId || api.status === undefined || api.status < 400 || api.status >= 500) return undefined;
+  const words = api.errors.join('; ') || api.message;
+  if (!/external[ _-]?ids?\b/i.test(words) || !words.includes(id)) return undefined;
+  const label = desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
+  const refused = contactId ? `the update of contact ${contactId}, which this row's ${desired.id ? 'id' : 'email'} finds,` : 'the create';
+  return {
+    code: 'ROW_EXTERNAL_ID_TAKEN',
+    field: 'external_id',
+    message:
+      `External id ${id} (label "${label}") is held by another contact: Pylon refused ${refused} (${words}) without naming that contact, and a lookup by search cannot find contacts by external id; nothing was written. ` +
+      'Run the import with --lookup list to have the holder named, or import the row without --external-id-column',
+  };
+}

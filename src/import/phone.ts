@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { CountryCode } from 'libphonenumber-js/max';
+import { splitMulti } from '../columns.js';
 import { InternalError, invalidOption } from '../errors.js';
 
 /**
@@ -18,6 +19,7 @@ import { InternalError, invalidOption } from '../errors.js';
  *   mobile that lost its leading 0 (`7911123456`) read as a US one, is refused
  *   rather than stored as `10301234567` / `17911123456`.
  * - `… x204` / `ext. 204`: the extension is dropped and reported (Pylon stores digits only).
+ * - `tel:+1-415-555-0142;ext=204` (an RFC 3966 tel URI): read as the number it holds, its `;ext=` as an extension.
  * - `3.1E+09`: a spreadsheet turned the number into a float; the digits are gone.
  */
 
@@ -193,9 +195,55 @@ export function splitPhoneCell(cell: string): string[] {
   return parts.length > 1 && parts.every((p) => (p.match(/\d/g)?.length ?? 0) >= 7) ? parts : [cell];
 }
 
+/**
+ * An RFC 3966 tel URI (`tel:+1-415-555-0142;ext=204`, as CRMs and vCards write numbers) → the number it holds and its
+ * `;ext=` extension; undefined for anything else. A local number's `;phone-context=+1-415` (a global prefix) is put
+ * before it; a domain context says nothing of the country, so such a number is read as national. Other parameters
+ * (`;isub=`) are not part of the number.
+ */
+export function telUri(value: string): { number: string; extension?: string } | undefined {
+  const match = /^\s*tel:(.*)$/i.exec(value);
+  if (!match) return undefined;
+  let text = match[1]!;
+  try {
+    text = decodeURIComponent(text);
+  } catch {
+    // A stray `%`: read as written.
+  }
+  const [number = '', ...params] = text.split(';');
+  let extension: string | undefined;
+  let context = '';
+  for (const param of params) {
+    const [key = '', val = ''] = param.split('=');
+    if (/^ext$/i.test(key.trim())) extension = val.replace(/[\s\-.()]/g, '');
+    else if (/^phone-context$/i.test(key.trim()) && val.trim().startsWith('+') && !number.trim().startsWith('+')) context = val.trim();
+  }
+  return { number: `${context}${number}`.trim(), ...(extension ? { extension } : {}) };
+}
+
+/**
+ * A cell's numbers split on `;`, but a tel URI's parameters (`tel:+14155550142;ext=204`) stay with their number: a part
+ * `key=value` after a tel URI is its parameter, not a number of its own.
+ */
+export function splitPhoneList(cell: string): string[] {
+  const parts: string[] = [];
+  for (const part of splitMulti(cell)) {
+    const last = parts.at(-1);
+    if (last !== undefined && /^\s*tel:/i.test(last) && /^[a-z][a-z0-9-]*=/i.test(part)) parts[parts.length - 1] = `${last};${part}`;
+    else parts.push(part);
+  }
+  return parts;
+}
+
 export function normalizePhoneNumber(raw: string, country?: CountryCode, countryFrom = ''): PhoneResult {
   const value = raw.trim();
   const shown = JSON.stringify(value);
+  const tel = telUri(value);
+  if (tel) {
+    const read = normalizePhoneNumber(tel.number, country, countryFrom);
+    if (!read.ok) return { ...read, message: read.message.replace(JSON.stringify(tel.number), shown) };
+    return tel.extension ? { ...read, extension: tel.extension } : read;
+  }
   if (SCIENTIFIC.test(value)) {
     return {
       ok: false,

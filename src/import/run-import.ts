@@ -20,7 +20,7 @@ import type { FieldChange } from './plan.js';
 import { apiFailure, RunControl } from '../run/run-control.js';
 import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
 import { withUndoRun } from '../run/undo-run.js';
-import { createImportStats, type ImportStats } from './stats.js';
+import { callsSoFar, createImportStats, type ImportStats } from './stats.js';
 import { SearchVisibility, waitForEarlierWrites } from './search-visibility.js';
 import { ServerMemory } from './clears.js';
 import { createWritePolicy, idempotencyKeyOf, type PendingRow } from './write-policy.js';
@@ -391,11 +391,6 @@ export async function importRows(options: ImportOptions, hooks: RunImportHooks =
   }
 }
 
-function callsSoFar(client: PylonClient): Partial<Record<EndpointKey, number>> {
-  const calls: Partial<Record<EndpointKey, number>> = {};
-  for (const endpoint of ENDPOINTS) if (client.stats.calls[endpoint] > 0) calls[endpoint] = client.stats.calls[endpoint];
-  return calls;
-}
 
 /**
  * Runs a header check; a usage error it throws for a workbook read at its first sheet without --sheet (a README

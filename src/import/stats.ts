@@ -1,4 +1,4 @@
-import type { EndpointKey } from '../config.js';
+import { ENDPOINTS, type EndpointKey } from '../config.js';
 import type { CreatedDuplicate } from './duplicate-check.js';
 
 /** The contract between the engine, the CLI and the tests. */
@@ -112,4 +112,16 @@ export function stoppedAtStart(client: { stats: Pick<ImportStats, 'calls' | 'ret
 export function interruptedAtStart(client: { stats: Pick<ImportStats, 'calls' | 'retries' | 'rateLimited'> }, dryRun: boolean, started: number, journalPath?: string): ImportStats {
   const { calls, retries, rateLimited } = client.stats;
   return { ...createImportStats({ calls, dryRun, errorsPath: null }), retries, rateLimited, interrupted: true, durationMs: Date.now() - started, ...(journalPath ? { journalPath } : {}) };
+}
+
+/** The calls a client has sent so far, by endpoint (those it sent none of left out): a dry run's reads, which the real run sends too. */
+export function callsSoFar(client: { stats: { calls: Record<EndpointKey, number> } }): Partial<Record<EndpointKey, number>> {
+  const calls: Partial<Record<EndpointKey, number>> = {};
+  for (const endpoint of ENDPOINTS) if (client.stats.calls[endpoint] > 0) calls[endpoint] = client.stats.calls[endpoint];
+  return calls;
+}
+
+/** The time `calls` take at the configured rates (each endpoint paced on its own: the slowest one's). */
+export function etaSeconds(calls: Partial<Record<EndpointKey, number>>, connection: { rates: Record<EndpointKey, number>; rateWindowMs: number }): number {
+  return Math.max(...Object.entries(calls).map(([e, n]) => ((n ?? 0) * connection.rateWindowMs) / 1000 / connection.rates[e as EndpointKey]), 0);
 }

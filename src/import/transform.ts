@@ -4,7 +4,7 @@ import { CUSTOM_PREFIX, IMPORT_COLUMNS, MULTI_SEPARATOR, splitMulti } from '../c
 import { ConfigError } from '../errors.js';
 import { editDistance, normalizeHeader } from './columns.js';
 import type { RowIssue, RowIssueCode } from './desired.js';
-import { countryFromCell, normalizePhoneNumber, splitPhoneCell, type BadPhonePolicy } from './phone.js';
+import { countryFromCell, normalizePhoneNumber, splitPhoneCell, splitPhoneList, type BadPhonePolicy } from './phone.js';
 import { DATE_FORMAT, NUMBER_FORMATS, lostDigitsId, lostDigitsMessage, parseSpreadsheetDate, parseSpreadsheetNumber, type NumberFormat } from './spreadsheet-values.js';
 import { unvalidatedEmail } from './validate.js';
 
@@ -580,7 +580,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
           for (const i of idx) {
             const v = (cells[i] ?? '').trim();
             if (v === '') continue;
-            const parts = spec.split ? v.split(spec.split) : multi ? splitMulti(v) : [v];
+            const parts = spec.split ? v.split(spec.split) : phone ? splitPhoneList(v) : multi ? splitMulti(v) : [v];
             for (const p of parts.map((x) => x.trim()).filter((x) => x !== '')) {
               const m = mapValue(p, sourceHeader[i]!);
               if (typeof m !== 'string') return m;
@@ -624,7 +624,7 @@ export function compileTransform(map: TransformMap, sourceHeader: readonly strin
         return undefined;
       }
       const digits: string[] = [];
-      const numbers = values.flatMap((v) => splitMulti(v).flatMap(splitPhoneCell));
+      const numbers = values.flatMap((v) => splitPhoneList(v).flatMap(splitPhoneCell));
       const where = numbers.length > 0 ? rowCountry(cells) : { from: '' };
       for (const value of numbers) {
         let result = normalizePhoneNumber(value, where.country, where.from);

@@ -3,6 +3,7 @@ import { lostDigitsId, lostDigitsMessage, parseSpreadsheetDate, parseSpreadsheet
 import { PORTAL_ROLES, type CustomFieldDefinition, type PortalRole } from '../pylon/types.js';
 import { describeInvisible } from '../csv/decode.js';
 import type { ColumnPlan } from './columns.js';
+import { splitPhoneList, telUri } from './phone.js';
 import type { DesiredContact, DesiredCustomValue, RowIssue, RowIssueCode } from './desired.js';
 
 /**
@@ -226,7 +227,7 @@ function standardRule(column: ImportColumn, header: string, lenient: boolean, ex
         set(v, row) {
           const numbers: string[] = [];
           const bad: string[] = [];
-          for (const part of splitMulti(v)) {
+          for (const part of splitPhoneList(v)) {
             const digits = normalizePhone(part);
             if (digits === undefined) bad.push(part);
             else if (!numbers.includes(digits)) numbers.push(digits);
@@ -439,9 +440,15 @@ export function isEmail(value: string): boolean {
   return EMAIL.test(value);
 }
 
-/** Phone number → its digits (spaces, dashes, dots, parentheses and a leading + removed); undefined unless 1–15 digits remain. */
+/**
+ * Phone number → its digits (spaces, dashes, dots, parentheses and a leading + removed); undefined unless 1–15 digits
+ * remain. A tel URI (`tel:+14155550142`) is read as the number it holds; one with an extension (`;ext=204`) is refused,
+ * as `x204` is here: the digits alone would drop it unsaid.
+ */
 export function normalizePhone(value: string): string | undefined {
-  const digits = value.replace(/[\s\-.()]/g, '').replace(/^\+/, '');
+  const tel = telUri(value);
+  if (tel?.extension) return undefined;
+  const digits = (tel?.number ?? value).replace(/[\s\-.()]/g, '').replace(/^\+/, '');
   return /^\d{1,15}$/.test(digits) ? digits : undefined;
 }
 

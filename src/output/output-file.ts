@@ -70,10 +70,10 @@ export function partialPathFor(target: string, pid = process.pid): string {
   return join(dirname(target), `.${basename(target)}.${pid}.partial`);
 }
 
-export function outputWriteError(path: string, error: unknown): PylonCliError {
+export function outputWriteError(path: string, error: unknown, label?: string): PylonCliError {
   if (error instanceof PylonCliError && error.code === 'OUTPUT_WRITE') return error;
   const reason = error instanceof Error ? error.message : String(error);
-  return new PylonCliError('OUTPUT_WRITE', `Cannot write ${path}: ${reason}`, { cause: error });
+  return new PylonCliError('OUTPUT_WRITE', `Cannot write ${label ? `${label} ` : ''}${path}: ${reason}`, { cause: error });
 }
 
 /**
@@ -385,7 +385,7 @@ export async function openOutput(target: string, options: OpenOutputOptions = {}
     throw outputWriteError(target, error);
   });
   // A write to the temporary copy leaves the target as it was: a full disk says so (stagedWriteError); a special file is written in place.
-  const writeError = (error: unknown) => (inPlace ? outputWriteError(target, error) : stagedWriteError(target, error, options.label));
+  const writeError = (error: unknown) => (inPlace ? outputWriteError(target, error, options.label) : stagedWriteError(target, error, options.label));
   const highWaterMark = options.highWaterMark;
   const stream = createWriteStream(writingPath, inPlace ? { flags: 'w', highWaterMark } : { flags: 'w', flush: true, highWaterMark });
   let failure: Error | undefined;

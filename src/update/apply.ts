@@ -31,7 +31,7 @@ import { openRun, refreshStats, type WriteRun } from '../run/open-run.js';
 import type { OutcomeDetail, RowRef } from '../run/ledger.js';
 import { hostOf } from './target.js';
 import { rowCodeOfApiError, rowFieldOfApiError, rowMessageOfApiError, type RowIssue } from '../import/desired.js';
-import { createImportStats, type ImportStats } from '../import/stats.js';
+import { callsSoFar, createImportStats, etaSeconds, type ImportStats } from '../import/stats.js';
 import { accountCell, type PlannedContact } from './plan-file.js';
 import { UNDO_CLEAR_TOKEN } from './undo-rows.js';
 
@@ -126,6 +126,8 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
   const { signal } = control;
   let run: WriteRun | undefined;
   const writes = !options.dryRun;
+  /** Dry run: the PATCHes the real run would send (stats.plannedCalls). */
+  let plannedPatches = 0;
   let hold = hooks.journalHold;
   try {
     // Held (no other run of this plan meanwhile) and on disk before the first read: a stop from here on leaves it for --resume.
@@ -371,6 +373,8 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       }
       if (options.dryRun) {
         hooks.onPlan?.(entry, diff.changes);
+        // The real run sends this row's PATCH (with the changes it can make, when it fails the rest): one call each.
+        plannedPatches++;
         if (left.length > 0) await fail(line, entry, leftAsItIs(left, 'would'));
         else await record(line, entry, 'updated');
         return;
@@ -417,6 +421,12 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       }
     }
     await pool.drain();
+    if (options.dryRun) {
+      // What the real run would send, as import and update dry runs say: the same reads (done here), and for each contact to
+      // change its read by id just before its PATCH (patch(): one GET) and the PATCH.
+      stats.plannedCalls = { ...callsSoFar(client), ...(plannedPatches > 0 ? { get: (client.stats.calls.get ?? 0) + plannedPatches, patch: (client.stats.calls.patch ?? 0) + plannedPatches } : {}) };
+      stats.etaSeconds = etaSeconds(stats.plannedCalls, options.connection);
+    }
 
     if (stats.drifted > 0) {
       const changed = options.input ? 'changed since the change their undo rows revert' : 'changed since the plan was made';

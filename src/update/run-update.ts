@@ -14,7 +14,8 @@ import { ConfigError, ExitError } from '../errors.js';
 import { paginate } from '../pylon/paginate.js';
 import { resolveFilter } from '../pylon/filter-expr.js';
 import { importRows, UNDO_CLEAR_TOKEN, type ImportStats, type RunImportHooks } from '../import/run-import.js';
-import { interruptedAtStart, stoppedAtStart } from '../import/stats.js';
+import { callsSoFar, etaSeconds, interruptedAtStart, stoppedAtStart } from '../import/stats.js';
+import type { EndpointKey } from '../config.js';
 import { apiFailure, interruptedBy } from '../run/run-control.js';
 import { refuseOutputOnInput, writeSettingsOf, type ImportOptions } from '../import/options.js';
 import type { FieldChange } from '../import/plan.js';
@@ -515,7 +516,15 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
     changing++;
     countTransitions(transitions, changes);
   };
+  const before = callsSoFar(hooks.client);
   const planStats = await runApply({ ...base, resume: false, dryRun: true }, { client: hooks.client, signal: hooks.signal, onPlan });
+  if (importOptions.dryRun && planStats.plannedCalls) {
+    // The real run reads and compares first too (this pass), then applies: this pass's reads are made twice.
+    const calls = { ...planStats.plannedCalls };
+    for (const [endpoint, n] of Object.entries(callsSoFar(hooks.client)) as Array<[EndpointKey, number]>) calls[endpoint] = (calls[endpoint] ?? 0) + n - (before[endpoint] ?? 0);
+    planStats.plannedCalls = calls;
+    planStats.etaSeconds = etaSeconds(calls, importOptions.connection);
+  }
   const plan: UpdatePlan = { changes: changing, transitions: sortTransitions(transitions), stats: planStats, target, undo: true };
   hooks.onPlanReady?.(plan);
   if ((planStats.fatal || planStats.interrupted) && !importOptions.dryRun) return { plan, stats: stoppedWhilePlanning(planStats, hooks, importOptions.journalPath) };
@@ -523,7 +532,7 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
   checkGuards(plan.changes, 0, options);
   if (plan.changes === 0 && !importOptions.resume) {
     if (planStats.failed === 0 && planStats.unchanged > 0) hooks.onNote?.(`every contact of ${path} already holds the undo's values: it was applied before, or the changes were reverted by hand`);
-    return { plan, stats: { ...planStats, dryRun: false, undoPath: undefined } };
+    return { plan, stats: { ...planStats, dryRun: false, undoPath: undefined, plannedCalls: undefined, etaSeconds: undefined } };
   }
   if (plan.changes > 0 && hooks.confirm && !(await confirmed(hooks, plan, hooks.journalHold))) throw new ExitError(1, 'Stopped before writing anything: not confirmed.', 'RUN_GUARD');
   const journalPath = importOptions.journalPath;

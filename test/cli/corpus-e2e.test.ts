@@ -226,8 +226,10 @@ for (const variant of TWO_SYSTEMS) {
       t.is(error?._error_code, 'ROW_EXTERNAL_ID_TAKEN');
       t.regex(error?._error_message ?? '', new RegExp(`held by contact ${holder.id} under label "zendesk"`));
     } else {
-      // A refusal that names no one, and a holder search cannot see: the row fails with Pylon's message.
+      // A refusal that names no one, and a holder search cannot see: ROW_EXTERNAL_ID_TAKEN with Pylon's message, no contact named.
       t.is(line2._action, 'failed');
+      t.is(line2._contact_id, '');
+      t.is(error?._error_code, 'ROW_EXTERNAL_ID_TAKEN');
       t.regex(error?._error_message ?? '', /external id "361001"/);
     }
     if (variant.lookup === 'auto') {

@@ -59,9 +59,10 @@ for (const mode of MODES) {
         t.like(real.stats, { created: 0, failed: 1 });
         const error = real.errors[0];
         if (mode === 'reject-plain' && lookup === 'search') {
-          // A refusal that names no one, and a holder search could not see: Pylon's message.
-          t.is(error?._error_code, 'ROW_API_REJECTED');
-          t.regex(error?._error_message ?? '', /external id "101"/);
+          // A refusal that names no one, and a holder search could not see: the code says what it is (before: ROW_API_REJECTED), Pylon's words kept, no holder named.
+          t.is(error?._error_code, 'ROW_EXTERNAL_ID_TAKEN');
+          t.regex(error?._error_message ?? '', /^External id 101 \(label "hubspot"\) is held by another contact: Pylon refused the create \(A contact with external id "101" already exists\) without naming that contact.*--lookup list/);
+          t.notRegex(error?._error_message ?? '', new RegExp(zed.id));
         } else {
           t.is(error?._error_code, 'ROW_EXTERNAL_ID_TAKEN');
           t.regex(error?._error_message ?? '', new RegExp(`held by contact ${zed.id} under label "zendesk"`));
@@ -119,3 +120,28 @@ for (const lookup of LOOKUPS) {
     t.is(JSON.stringify(emulator.store.get(dan.id)), before, 'the contact is unchanged');
   });
 }
+
+test('--external-id-taken reject-plain, --lookup search: an update whose external id another contact holds is ROW_EXTERNAL_ID_TAKEN; _contact_id is the row\'s own contact, never the holder', async (t) => {
+  const emulator = await startEmulator(t, { externalIdTaken: 'reject-plain' });
+  const dir = tempDir(t);
+  const env = { ...envFor(emulator), XDG_STATE_HOME: join(dir, 'state') };
+  const zed = emulator.store.insert({ name: 'Zed', email: 'zed@x.example', external_ids: [{ external_id: '101', label: 'zendesk' }] });
+  const zoe = emulator.store.insert({ name: 'Zoe', email: 'zoe@x.example', external_ids: [{ external_id: '102', label: 'zendesk' }] });
+  const carl = emulator.store.insert({ name: 'Carl', email: 'carl@x.example' });
+  const before = JSON.stringify([emulator.store.get(zed.id), emulator.store.get(zoe.id), emulator.store.get(carl.id)]);
+  const input = join(dir, 'rows.csv');
+  writeFileSync(input, 'name,email,external_id,external_id_label\nCarl Two,carl@x.example,101,hubspot\nAnn,ann@x.example,102,hubspot\n');
+  const errors = join(dir, 'errors.csv');
+  const results = join(dir, 'results.csv');
+  const res = await runCli(['import', input, '--lookup', 'search', '--rate', FAST_RATE, '--errors', errors, '--results', results, '--json'], { env, cwd: dir });
+  t.is(res.code, 3, res.stderr);
+  t.deepEqual(readCsv(errors).map((e) => [e._line, e._error_code, e._error_field]), [['2', 'ROW_EXTERNAL_ID_TAKEN', 'external_id'], ['3', 'ROW_EXTERNAL_ID_TAKEN', 'external_id']]);
+  const [update, create] = readCsv(errors);
+  t.regex(update?._error_message ?? '', new RegExp(`^External id 101 \\(label "hubspot"\\) is held by another contact: Pylon refused the update of contact ${carl.id}, which this row's email finds,`));
+  t.regex(create?._error_message ?? '', /Pylon refused the create/);
+  // As for ROW_EXTERNAL_ID_TAKEN everywhere, _contact_id is empty (before, the update's row named its contact there as if the row had written it); never the holder.
+  t.deepEqual(readCsv(results).map((r) => [r._line, r._action, r._contact_id]), [['2', 'failed', ''], ['3', 'failed', '']]);
+  t.notRegex(JSON.stringify(readCsv(results)) + JSON.stringify(readCsv(errors)), new RegExp(`${zed.id}|${zoe.id}`));
+  t.is(JSON.stringify([emulator.store.get(zed.id), emulator.store.get(zoe.id), emulator.store.get(carl.id)]), before, 'nothing was written');
+  t.is([...emulator.store.all()].length, 3, 'no contact created');
+});

@@ -45,7 +45,7 @@ test('a failure that is no page: GET /custom-fields before the walk, an output t
   t.is(full.code, 1, full.stderr);
   const fullStop = statsOf<ExportStats>(full).stoppedAt!;
   t.like(fullStop, { page: null, code: 'OUTPUT_WRITE' });
-  t.regex(full.stderr, /\n {2}fatal \(OUTPUT_WRITE\), stopped (before the first page|after \d+ pages? had been read): Cannot write \/dev\/full/);
+  t.regex(full.stderr, /\n {2}fatal \(OUTPUT_WRITE\), stopped (before the first page|after \d+ pages? had been read): Cannot write the change log \(--changes\) \/dev\/full/);
 
   // A load whose merge fails once the walk has read every page.
   const load = await failingMergeRun(t, emulator, join(dir, 'd.csv'), join(dir, 'w.duckdb'));

@@ -41,6 +41,13 @@ export const PHONE_TABLE: Array<[string, string | undefined, string]> = [
   ['447911123456', 'GB', '447911123456'],
   ['4479111234', undefined, 'ROW_PHONE_NO_COUNTRY'],
   ['9998887777', 'US', 'ROW_INVALID_PHONE'],
+  // RFC 3966 tel URIs, as CRMs and vCards write numbers: the number they hold, `;ext=` as an extension.
+  ['tel:+14155550142', undefined, '14155550142'],
+  ['TEL:+1-415-555-0142;ext=204', undefined, '14155550142 (extension 204 reported)'],
+  ['tel:555-0142;phone-context=+1-415', undefined, '14155550142'],
+  ['tel:020-7946-0958;phone-context=example.com', 'GB', '442079460958'],
+  ['tel:020-7946-0958', undefined, 'ROW_PHONE_NO_COUNTRY'],
+  ['tel:call-me', undefined, 'ROW_INVALID_PHONE'],
 ];
 
 for (const [input, country, expected] of PHONE_TABLE) {

@@ -331,14 +331,19 @@ export function stateGzipCopy(path: string): StateCopy {
   };
 }
 
-/** The statements around the parts of a state: each parts table's old rows for this table go first; the state row, saying the layout and how many parts there are, comes last. */
-export function stateStatements(target: LoadTarget, runId: string, timestamp: string, layout: StateLayout): { clear: (partsTable: string) => string; record: (count: number) => string } {
+/**
+ * The statements around the parts of a state: the state row and each parts table's old rows for this table go first
+ * (`clear`); the state row, saying the layout and how many parts there are, comes last. The row is replaced by a DELETE
+ * and an INSERT, not `ON CONFLICT (table_name)`: a `_pylon_state` made again by hand without its primary key (CREATE
+ * TABLE … AS SELECT) refused that with the database's own words after the whole walk; this needs no key, and leaves one
+ * row for the table even where a copy made by hand held two.
+ */
+export function stateStatements(target: LoadTarget, runId: string, timestamp: string, layout: StateLayout): { clear: (table: string) => string; record: (count: number) => string } {
   const name = sqlString(target.table);
   return {
-    clear: (partsTable) => `DELETE FROM ${tableRef(target, partsTable)} WHERE table_name = ${name}`,
+    clear: (table) => `DELETE FROM ${tableRef(target, table)} WHERE table_name = ${name}`,
     record: (count) =>
-      `INSERT INTO ${tableRef(target, STATE_TABLE)} (table_name, run_id, updated_at, state) VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`${LAYOUTS[layout].mark}:${count}`)}) ` +
-      `ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`,
+      `INSERT INTO ${tableRef(target, STATE_TABLE)} (table_name, run_id, updated_at, state) VALUES (${name}, ${sqlString(runId)}, CAST(${sqlString(new Date().toISOString())} AS ${timestamp}), ${sqlString(`${LAYOUTS[layout].mark}:${count}`)})`,
   };
 }
 
@@ -540,7 +545,16 @@ function handTypeKind(type: string): ColumnKind | undefined {
  * or adds a typed variant column beside it. Throws LOAD_TABLE_CONFLICT naming
  * the field, both types and the flag.
  */
-export function planTable(target: LoadTarget, table: string, columns: readonly TypedColumn[], existing: ReadonlyMap<string, string>, types: ColumnTypes, allowSchemaChange: boolean, notNull: ReadonlySet<string> = new Set()): TablePlan {
+export function planTable(
+  target: LoadTarget,
+  table: string,
+  columns: readonly TypedColumn[],
+  existing: ReadonlyMap<string, string>,
+  types: ColumnTypes,
+  allowSchemaChange: boolean,
+  notNull: ReadonlySet<string> = new Set(),
+  accepted: ReadonlySet<string> = new Set(),
+): TablePlan {
   const plan: TablePlan = { targets: columns.map((c) => c.name), casts: columns.map(() => undefined), cleared: [], alterations: [], changes: [], kept: [], siblings: [] };
   if (existing.size === 0) return plan;
   const kindOf = new Map<string, ColumnKind>();
@@ -642,7 +656,10 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
   });
   const extra = [...existing.keys()].filter((name) => !used.has(name));
   plan.kept = extra;
-  if (allowSchemaChange) {
+  // A column an earlier committed load kept with the flag (keptColumnsAccepted) needs it no more: the accepted change sticks, and is recorded once.
+  const fresh = extra.filter((name) => !accepted.has(name));
+  if (allowSchemaChange || fresh.length === 0) {
+    for (const name of fresh) plan.changes.push(keptColumnChange(name));
     // A kept column the export no longer fills (a deleted list field, a column renamed by hand) gets no value in the rows inserted from now on: NOT NULL would refuse each of them, night after night.
     for (const name of extra) {
       if (!notNull.has(name)) continue;
@@ -650,9 +667,19 @@ export function planTable(target: LoadTarget, table: string, columns: readonly T
       plan.changes.push(`made column ${name} nullable: the export no longer fills it`);
     }
   }
-  if (extra.length > 0 && !allowSchemaChange) problems.push(`it has column${extra.length > 1 ? 's' : ''} ${extra.join(', ')} that this export does not (pass --allow-schema-change to keep loading without them)`);
+  if (fresh.length > 0 && !allowSchemaChange) problems.push(`it has column${fresh.length > 1 ? 's' : ''} ${fresh.join(', ')} that this export does not (pass --allow-schema-change to keep loading without them)`);
   if (problems.length > 0) throw loadError('LOAD_TABLE_CONFLICT', target, `table ${table} does not match the export: ${problems.join('; ')}`);
   return plan;
+}
+
+/** The load log's record of a column kept with --allow-schema-change (a deleted field's, one renamed by hand); keptColumnsAccepted reads it back. */
+const keptColumnChange = (name: string) => `kept column ${name}, which the export no longer fills (later loads keep it without --allow-schema-change)`;
+const KEPT_COLUMN = /kept column (.+?), which the export no longer fills/g;
+
+/** The columns the table's committed loads kept with --allow-schema-change (their `schema_changes` in the load log): planTable's `accepted`. */
+export async function keptColumnsAccepted(target: LoadTarget, rows: (sql: string) => Promise<Array<Record<string, unknown>>>): Promise<Set<string>> {
+  const logged = await rows(`SELECT schema_changes FROM ${tableRef(target, LOADS_TABLE)} WHERE table_name = ${sqlString(target.table)} AND status = 'committed' AND schema_changes LIKE '%kept column %'`);
+  return new Set(logged.flatMap((row) => [...String(row.schema_changes).matchAll(KEPT_COLUMN)].map((m) => m[1]!)));
 }
 
 /**

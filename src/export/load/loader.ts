@@ -15,6 +15,7 @@ import {
   LOADS_TABLE,
   BOOKKEEPING_TABLES,
   planTable,
+  keptColumnsAccepted,
   planRefill,
   rewritesEveryRow,
   loadError,
@@ -354,7 +355,8 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
       const state = stateExists && input.keptStatePath === undefined ? await readKeptState(target, readRows, exists) : undefined;
       if (stateExists && input.keptStatePath !== undefined) keptPath = (await writeKeptState(input.keptStatePath, (write) => copyKeptState(target, readRows, exists, write))) ? input.keptStatePath : undefined;
       const direct = existing.size === 0 && (await beginDirect());
-      const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange, direct ? new Set() : await dialect.notNullColumns(session, target));
+      const accepted = !direct && tableFound && (await exists(LOADS_TABLE)) ? await keptColumnsAccepted(target, readRows) : new Set<string>();
+      const plan = planTable(target, target.table, columns, direct ? existing : await dialect.existingColumns(session, target), dialect.types, input.allowSchemaChange, direct ? new Set() : await dialect.notNullColumns(session, target), accepted);
       if (!direct) await refuseWideningUnderViews(session, dialect, target, plan);
       if (!direct)
         await planRefill(plan, async (names) => (await session.rows(`SELECT count(*) AS n FROM ${table} WHERE "_deleted_at" IS NULL AND (${names.map((n) => `${quoteIdent(n)} IS NOT NULL`).join(' OR ')})`)).some((r) => Number(r.n) > 0));
@@ -555,6 +557,7 @@ export async function openTableLoader(input: LoaderInput, dialect: Dialect, conn
         for (const statement of stateTableDdl(target, { text: dialect.text, timestamp: dialect.timestamp, bigint: dialect.bigint, blob: dialect.stateBlobs?.type }, stateLayout, { index: dialect.stateIndex })) await session.run(statement);
         const statements = stateStatements(target, merged.runId, dialect.timestamp, stateLayout);
         // Every layout's old parts go: a state an earlier version kept in another layout is replaced (healed) by this one.
+        await session.run(statements.clear(STATE_TABLE));
         for (const parts of STATE_PARTS_TABLES) if (await dialect.tableExists(session, target, parts)) await session.run(statements.clear(parts));
         if (dialect.stateBlobs) {
           await session.run(statements.record(await dialect.stateBlobs.append(session, target.table, stateBlobs(state))));
