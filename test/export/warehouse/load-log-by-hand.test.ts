@@ -269,3 +269,55 @@ test('duckdb: a column of _pylon_columns or the kept state dropped and added bac
     { table: '_pylon_state_blobs', type: 'BLOB' },
   );
 });
+
+/**
+ * DuckDB writes the kept state's parts (`_pylon_state_blobs`) with its appender, by position: a column a dbt user added
+ * to that table stopped every night after the whole walk with the appender's words (`Call to EndRow before all columns
+ * have been appended to!`, LOAD_FAILED). It is refused as the run opens, naming the column and the DROP COLUMN; once
+ * dropped, the next night loads and the one after writes nothing.
+ */
+test('duckdb: a column added by hand to the kept state parts (written by position) is refused before the walk with the way on, and heals', async (t) => {
+  const emulator = await startEmulator(t, { seed: 64, seedRandom: 20 });
+  const dir = tempDir(t);
+  const file = join(dir, 'w.duckdb');
+  const open = async <T>(fn: (c: Awaited<ReturnType<DuckDBInstance['connect']>>) => Promise<T>) => {
+    const instance = await DuckDBInstance.create(file);
+    const connection = await instance.connect();
+    try {
+      return await fn(connection);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  };
+  const night = (runId: string) => runCli(['export', `${runId}.csv`, '--to', `duckdb:${file}`, '--run-id', runId, '--rate', FAST_RATE, '--quiet', '--json'], { cwd: dir, env: envFor(emulator) });
+  t.is((await night('n1')).code, 0);
+  await open((c) => c.run(`ALTER TABLE _pylon_state_blobs ADD COLUMN note VARCHAR`));
+  const changed = [...emulator.store.all()][0]!;
+  emulator.store.update(changed.id, { name: 'Changed With A Note Column' });
+
+  const listed = emulator.stats().requests.list ?? 0;
+  const refused = await night('n2');
+  t.is(refused.code, 1, refused.stderr);
+  t.regex(refused.stderr, /LOAD_TABLE_CONFLICT/);
+  t.true(
+    refused.stderr.includes(`the kept state "_pylon_state_blobs" was changed by hand: it has column note, and a load writes its rows by position (table_name, part, data: DuckDB's appender), so it cannot write them; drop it (ALTER TABLE "_pylon_state_blobs" DROP COLUMN "note";) or move those tables aside (`),
+    refused.stderr,
+  );
+  t.notRegex(refused.stderr, /EndRow/, 'not the appender\'s words');
+  t.notRegex(refused.stderr, /\n\s+at /, 'no stack trace');
+  t.is(emulator.stats().requests.list ?? 0, listed, 'refused before the first page');
+  t.false(existsSync(join(dir, 'n2.csv')), 'nothing published');
+
+  await open((c) => c.run(`ALTER TABLE "_pylon_state_blobs" DROP COLUMN "note"`));
+  const healed = await night('n3');
+  t.is(healed.code, 0, healed.stderr);
+  const manifest = await readManifest(join(dir, 'n3.csv.manifest.json'));
+  t.like(manifest.load, { updated: 1, staged: 'changes' });
+  const columns = manifest.schema!.columns;
+  const rows = await open(async (c) => (await c.runAndReadAll(`SELECT ${selectList(columns, 'duckdb')} FROM contacts WHERE _deleted_at IS NULL`)).getRowObjectsJS() as Array<Record<string, unknown>>);
+  t.is(valuesSha256(columns, rows), manifest.values!.sha256, 'the table equals Pylon');
+  const quiet = await night('n4');
+  t.is(quiet.code, 0, quiet.stderr);
+  t.like((await readManifest(join(dir, 'n4.csv.manifest.json'))).load, { inserted: 0, updated: 0, deleted: 0, staged: 'changes' }, 'the night after writes nothing');
+});
