@@ -202,7 +202,15 @@ export const STATE_PARTS_TABLES = Object.values(LAYOUTS).map((layout) => layout.
  * The tables a load keeps beside the loaded one, with the columns every load reads or writes (in order) and their kind
  * of type: a table changed by hand so that one is missing is refused as the run opens (loader.ts, refuseChangedBookkeeping).
  */
-export const BOOKKEEPING_TABLES: ReadonlyArray<{ table: string; noun: string; columns: ReadonlyArray<readonly [string, 'text' | 'bigint' | 'timestamp' | 'blob']>; aside: string[]; then: string }> = [
+export const BOOKKEEPING_TABLES: ReadonlyArray<{
+  table: string;
+  noun: string;
+  columns: ReadonlyArray<readonly [string, 'text' | 'bigint' | 'timestamp' | 'blob']>;
+  aside: string[];
+  then: string;
+  /** Its rows are written by position (DuckDB's appender, STATE_BLOBS_TABLE): a column added by hand, or the columns in another order, stop the state's write. */
+  byPosition?: boolean;
+}> = [
   { table: LOADS_TABLE, noun: 'the load log', columns: LOADS_COLUMNS, aside: [LOADS_TABLE], then: 'the next load then makes a new one and stages every row once' },
   {
     table: COLUMNS_TABLE,
@@ -217,6 +225,7 @@ export const BOOKKEEPING_TABLES: ReadonlyArray<{ table: string; noun: string; co
     columns: table === STATE_TABLE ? ([['table_name', 'text'], ['run_id', 'text'], ['updated_at', 'timestamp'], ['state', 'text']] as const) : ([['table_name', 'text'], ['part', 'bigint'], ['data', table === STATE_BLOBS_TABLE ? 'blob' : 'text']] as const),
     aside: [STATE_TABLE, ...STATE_PARTS_TABLES],
     then: 'the next load then has no kept state: it stages every row and keeps a new one',
+    byPosition: table === STATE_BLOBS_TABLE,
   })),
 ];
 /**
@@ -359,7 +368,7 @@ export async function* stateWrites(target: LoadTarget, runId: string, timestamp:
   const parts = tableRef(target, STATE_PARTS_TABLE);
   let count = 0;
   let batch: string[] = [];
-  const insert = () => ({ sql: `INSERT INTO ${parts} VALUES ${batch.map((_, i) => `(${name}, ${count - batch.length + i}, $${i + 1})`).join(', ')}`, params: batch });
+  const insert = () => ({ sql: `INSERT INTO ${parts} (table_name, part, data) VALUES ${batch.map((_, i) => `(${name}, ${count - batch.length + i}, $${i + 1})`).join(', ')}`, params: batch });
   for await (const part of stateParts(state)) {
     batch.push(part);
     count += 1;

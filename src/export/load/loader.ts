@@ -213,24 +213,48 @@ export async function lastCommittedLoad(target: LoadTarget, connection: LoadConn
  * cannot read or write it (a column dropped or renamed): refused as the run opens, before anything is read, naming the
  * columns and the way on, instead of the database's own words later (`INSERT has more expressions than target
  * columns` after the whole walk, `column "table_name" does not exist`). A column added by hand is no matter: the rows
- * name their columns.
+ * name their columns; but DuckDB's state parts (`_pylon_state_blobs`) are written by its appender, by position, which a
+ * column added by hand stopped after the whole walk (`Call to EndRow before all columns have been appended to!`), every
+ * night: refused too, with the DROP COLUMN. The load log's rows are only written, so a column of it is added back; a column of the others
+ * took the values the next load reads with it, so adding it back empty is no way on (each later night failed with words
+ * that led nowhere: `null is the column of custom.tier`, `not a pylon-contacts state file`): renamed back, or the tables
+ * moved aside; and one added back empty, holding no value in this table's rows, is refused the same way.
  */
 async function refuseChangedBookkeeping(session: Session, dialect: Dialect, target: LoadTarget): Promise<void> {
-  const types = { text: dialect.text, bigint: dialect.bigint, timestamp: dialect.timestamp, blob: dialect.stateBlobs?.type ?? 'BLOB' };
-  for (const { table, noun, columns, aside, then } of BOOKKEEPING_TABLES) {
+  const types = { text: dialect.text, bigint: dialect.bigint, timestamp: dialect.timestamp };
+  for (const { table, noun, columns, aside, then, byPosition } of BOOKKEEPING_TABLES) {
     const found = await dialect.existingColumns(session, target, table);
     if (found.size === 0) continue;
-    const missing = columns.filter(([name]) => !found.has(name));
-    if (missing.length === 0) continue;
+    const log = table === LOADS_TABLE;
+    const missing = columns.filter(([name]) => !found.has(name)).map(([name]) => name);
+    // Every column but table_name holds a value in each row a load writes (NOT NULL): none in this table's rows is a column added back empty.
+    const held = log || missing.length > 0 ? [] : columns.map(([name]) => name).filter((name) => name !== 'table_name');
+    const counts = held.length === 0 ? {} : (await session.rows(`SELECT ${held.map((name, i) => `sum(CASE WHEN ${name} IS NULL THEN 1 ELSE 0 END) AS n${i}`).join(', ')} FROM ${tableRef(target, table)} WHERE table_name = ${sqlString(target.table)}`))[0] ?? {};
+    const empty = held.filter((_, i) => Number(counts[`n${i}`] ?? 0) > 0);
+    // Written by position (DuckDB's appender): every column the load's, in its order.
+    const order = columns.map(([name]) => name);
+    const added = byPosition ? [...found.keys()].filter((name) => !order.includes(name)) : [];
+    const reordered = byPosition && missing.length === 0 && added.length === 0 && [...found.keys()].join() !== order.join();
+    if (missing.length === 0 && empty.length === 0 && added.length === 0 && !reordered) continue;
     const ref = tableRef(target, table);
     const moves: string[] = [];
     for (const name of aside) if (name === table || (await dialect.tableExists(session, target, name))) moves.push(`ALTER TABLE ${tableRef(target, name)} RENAME TO ${name}_old;`);
+    const them = (names: string[]) => (names.length > 1 ? 'them' : 'it');
+    const what =
+      missing.length > 0
+        ? `it has no column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which every load ${log ? 'writes' : 'reads and writes'}; ` +
+          (log
+            ? `add ${them(missing)} back (${missing.map((name) => `ALTER TABLE ${ref} ADD COLUMN ${name} ${types[columns.find(([n]) => n === name)![1] as keyof typeof types]};`).join(' ')}) or move`
+            : `the values ${them(missing)} held went with ${them(missing)}, so adding ${them(missing)} back empty does not bring them back: rename ${them(missing)} back if ${missing.length > 1 ? 'they were' : 'it was'} renamed (${missing.map((name) => `ALTER TABLE ${ref} RENAME COLUMN <its new name> TO ${name};`).join(' ')}), else move`)
+        : empty.length > 0
+          ? `its column${empty.length > 1 ? 's' : ''} ${empty.join(', ')} ${empty.length > 1 ? 'hold' : 'holds'} no value in the rows of ${target.table} (dropped and added back?), which every load reads; move`
+          : added.length > 0
+            ? `it has column${added.length > 1 ? 's' : ''} ${added.join(', ')}, and a load writes its rows by position (${order.join(', ')}: DuckDB's appender), so it cannot write them; drop ${them(added)} (${added.map((name) => `ALTER TABLE ${ref} DROP COLUMN ${quoteIdent(name)};`).join(' ')}) or move`
+            : `its columns are not in the order a load writes them (${order.join(', ')}: DuckDB's appender writes by position; a column dropped and added back?); move`;
     throw loadError(
       'LOAD_TABLE_CONFLICT',
       target,
-      `${noun} ${ref} was changed by hand: it has no column${missing.length > 1 ? 's' : ''} ${missing.map(([name]) => name).join(', ')}, which every load ${table === LOADS_TABLE ? 'writes' : 'reads and writes'}; ` +
-        `add ${missing.length > 1 ? 'them' : 'it'} back (${missing.map(([name, kind]) => `ALTER TABLE ${ref} ADD COLUMN ${name} ${types[kind]};`).join(' ')}) ` +
-        `or move ${moves.length > 1 ? 'those tables' : table === LOADS_TABLE ? 'the log' : 'it'} aside (${moves.join(' ')}): ${then}. Nothing was loaded; the table is as it was`,
+      `${noun} ${ref} was changed by hand: ${what} ${moves.length > 1 ? 'those tables' : log ? 'the log' : 'it'} aside (${moves.join(' ')}): ${then}. Nothing was loaded; the table is as it was`,
     );
   }
 }

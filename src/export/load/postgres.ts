@@ -57,11 +57,13 @@ function classify(error: unknown, target: PgTarget): PylonCliError {
   if (e?.code === '42501') {
     // insufficient_privilege: the server names the schema or table, not what the role needs.
     const user = decodeURIComponent(new URL(target.url).username) || process.env.PGUSER || undefined;
-    const schema = target.schema ? `schema ${target.schema}` : 'the schema the table goes in';
+    // A table named without its schema goes in the first schema of the search path (public, as a rule): the server's refusal names it.
+    const named = target.schema ?? /^permission denied for schema (.+)$/.exec(message)?.[1];
+    const schema = named ? `schema ${named}` : 'the schema the table goes in';
     return loadError(
       'LOAD_FAILED',
       target,
-      `${message}: the role ${user ?? 'the load logs in as'} needs USAGE and CREATE on ${schema} (GRANT USAGE, CREATE ON SCHEMA ${target.schema ? quoteIdent(target.schema) : '<schema>'} TO ${user ? quoteIdent(user) : '<role>'};), TEMPORARY on the database, and to own the tables it changes (${target.table}, _pylon_loads, _pylon_state, _pylon_state_parts, _pylon_columns): see "A least-privilege PostgreSQL role" in docs/warehouse.md`,
+      `${message}: the role ${user ?? 'the load logs in as'} needs USAGE and CREATE on ${schema} (GRANT USAGE, CREATE ON SCHEMA ${named ? quoteIdent(named) : '<schema>'} TO ${user ? quoteIdent(user) : '<role>'};), TEMPORARY on the database, and to own the tables it changes (${target.table}, _pylon_loads, _pylon_state, _pylon_state_parts, _pylon_columns): see "A least-privilege PostgreSQL role" in docs/warehouse.md`,
     );
   }
   return loadError('LOAD_FAILED', target, message);
