@@ -94,7 +94,7 @@ export function resolveColumns(header: readonly string[], options: ResolveColumn
         if (options.ignoreUnknown) target = { kind: 'ignored', reason: 'unknown' };
         else {
           const field = name.length <= MAX_SHOWN ? (nearestField(name, customs) ?? USUAL_HEADERS.get(squeezed(name))) : undefined;
-          unknown.push({ header: text, shown: quoteCell(text) + (field ? ` (did you mean ${field}?)` : ''), field, key: name });
+          unknown.push({ header: text, shown: quoteCell(text), field, key: name });
         }
       }
     }
@@ -102,6 +102,15 @@ export function resolveColumns(header: readonly string[], options: ResolveColumn
   });
 
   if (unknown.length > 0) {
+    // A field is offered for one header only, and not when another column already reads it (`email2` beside `email`,
+    // `Mobile Phone` after `Phone`): the map would give it two columns, which --map refuses.
+    const read = new Set(columns.map((c) => (c.target.kind === 'standard' ? c.target.column : c.target.kind === 'custom' ? CUSTOM_PREFIX + c.target.slug : '')));
+    for (const u of unknown) {
+      if (u.field !== undefined && read.has(u.field)) u.field = undefined;
+      if (u.field === undefined) continue;
+      read.add(u.field);
+      u.shown += ` (did you mean ${u.field}?)`;
+    }
     const list = unknown.slice(0, 20).map((u) => u.shown).join(', ') + (unknown.length > 20 ? ` and ${unknown.length - 20} more` : '');
     // A first line of data read as the header: skipping its "columns" would lose the email column and that row.
     const hint = missingHeaderHint(unknown.map((u) => u.header)) || titleRowHint(header, unknown.length);
@@ -275,7 +284,8 @@ const USUAL_HEADERS: ReadonlyMap<string, ImportColumn> = new Map<string, ImportC
   ...(['emailaddress', 'mail', 'mailaddress', 'primaryemail', 'workemail', 'contactemail', 'emailid'] as const).map((h) => [h, 'email'] as [string, ImportColumn]),
   ...(['fullname', 'contactname', 'displayname', 'contact'] as const).map((h) => [h, 'name'] as [string, ImportColumn]),
   ...(['phone', 'phonenumber', 'phones', 'mobile', 'mobilephone', 'mobilenumber', 'telephone', 'tel', 'cell'] as const).map((h) => [h, 'phone_numbers'] as [string, ImportColumn]),
-  ...(['role', 'portalaccess'] as const).map((h) => [h, 'portal_role'] as [string, ImportColumn]),
+  // Not `role`: Zendesk's (end-user, agent, admin) and Intercom's (user, lead) are no portal roles.
+  ...(['portalaccess'] as const).map((h) => [h, 'portal_role'] as [string, ImportColumn]),
   ...(['avatar', 'photo', 'photourl', 'picture', 'pictureurl', 'imageurl'] as const).map((h) => [h, 'avatar_url'] as [string, ImportColumn]),
 ]);
 
