@@ -128,7 +128,8 @@ function schemelessUrl(raw: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (!url.hostname || !/^[\w.-]+(:\d+)?(\/|$)/.test(raw)) return undefined;
+  // A host name, an IPv4 address, or an IPv6 one in brackets (`[::1]:4010`), then a port and a path if any.
+  if (!url.hostname || !/^([\w.-]+|\[[\da-f:.]+\])(:\d+)?(\/|$)/i.test(raw)) return undefined;
   return `${isLoopbackHost(url.hostname) ? 'http' : 'https'}://${raw}`;
 }
 

@@ -14,6 +14,9 @@ test('a base URL without its scheme names the URL it means, and that URL works',
     [['--base-url', `127.0.0.1:${port}`], {}, new RegExp(`^pylon-contacts: Invalid option \`--base-url\`: expected an absolute http\\(s\\) URL \\(did you mean http://127\\.0\\.0\\.1:${port}\\?\\), got "127\\.0\\.0\\.1:${port}"\\n`)],
     [['--base-url', `localhost:${port}`], {}, new RegExp(`^pylon-contacts: Invalid option \`--base-url\`: expected an absolute http\\(s\\) URL \\(did you mean http://localhost:${port}\\?\\)`)],
     [['--base-url', 'api.eu.usepylon.com'], {}, /\(did you mean https:\/\/api\.eu\.usepylon\.com\?\)/],
+    // IPv6 loopback in brackets, as URLs write it: http, and the port and path kept.
+    [['--base-url', `[::1]:${port}`], {}, new RegExp(`^pylon-contacts: Invalid option \`--base-url\`: expected an absolute http\\(s\\) URL \\(did you mean http://\\[::1\\]:${port}\\?\\), got "\\[::1\\]:${port}"\\n`)],
+    [[], { PYLON_BASE_URL: `[::1]:${port}/api` }, new RegExp(`\\(did you mean http://\\[::1\\]:${port}/api\\?\\)\\n`)],
     [[], { PYLON_BASE_URL: `localhost:${port}` }, new RegExp(`^pylon-contacts: PYLON_BASE_URL is not an absolute http\\(s\\) URL: "localhost:${port}" \\(did you mean http://localhost:${port}\\?\\)\\n`)],
   ];
   for (const [flags, env, message] of cases) {
