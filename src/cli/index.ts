@@ -116,6 +116,17 @@ function guided(module: CommandModule<object, any>, known: string[], words: read
   };
 }
 
+/**
+ * `import -- --odd.csv`: yargs fills no positional from the words after `--`, so the file named there was
+ * "no file named" (or, for export, an extra argument). The `--` is dropped and a word after it that starts
+ * with a dash is given as `./<word>`, the same file, which no parser reads as a flag; `-` (stdin) stays.
+ */
+function endOfOptions(words: string[]): string[] {
+  const end = words.indexOf('--');
+  if (end < 1 || words[0]!.startsWith('-')) return words;
+  return [...words.slice(0, end), ...words.slice(end + 1).map((word) => (word.startsWith('-') && word !== '-' ? `./${word}` : word))];
+}
+
 /** Builds the yargs root. `context` travels to handlers through argv.__ctx. */
 export async function buildCli(argv: string[], context: CliContext, known: string[] = []) {
   const named = commandName(argv);
@@ -170,7 +181,7 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
   try {
     let helpOrVersion = false;
     let parseError: unknown;
-    words = await readCommandWord(argv);
+    words = endOfOptions(await readCommandWord(argv));
     const cli = await buildCli(words, context, knownOptions);
     // With a parse callback yargs hands usage errors to the callback instead of
     // throwing, and gives us help/version text to print on our own stdout.
