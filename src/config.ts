@@ -233,6 +233,16 @@ export function resolveConnectionOptions(input: ConnectionOptionsInput): Connect
 }
 
 /**
+ * A word typed where a command or a file goes that may be an API token pasted there (`pylon-contacts <token> import
+ * …`, `import <token>`): 20 characters or more, letters and digits, no space, no path separator and no file
+ * extension. No redaction knows such a word (only --token and PYLON_API_TOKEN are known secrets), so the messages
+ * about it give its length, not its text.
+ */
+export function mayBeToken(word: string): boolean {
+  return word.length >= 20 && /[a-z]/i.test(word) && /\d/.test(word) && !/[\s/\\]/.test(word) && !/\.[a-z0-9]{1,5}(\.gz)?$/i.test(word);
+}
+
+/**
  * Replaces every occurrence of the token in a string. Used on every message that leaves the process.
  * A token shorter than MIN_TOKEN_LENGTH is refused before any use (checkToken); a value of one to
  * three characters is left as is here, because masking it would garble the very message that

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
+import { mayBeToken } from '../config.js';
 import { editDistance } from '../edit-distance.js';
 import { DUCKDB_SETTINGS } from '../export/load/duckdb-settings.js';
 
@@ -125,6 +126,8 @@ export function unknownCommandMessage(word: string, commands: readonly string[])
   }
   const shown = word.length > 40 ? `${word.slice(0, 40)}…` : word;
   if (best && best.cost <= Math.max(1, Math.floor(best.name.length / 3))) return `Unknown command ${shown}. Did you mean ${best.name}?`;
+  // A token pasted before the command is not repeated: no redaction knows it.
+  if (mayBeToken(word)) return `Unknown command: the first word (${word.length} characters) is not shown, as it may be an API token (pass one with --token or PYLON_API_TOKEN). Commands: ${commands.join(', ')}.`;
   return `Unknown command ${shown}. Commands: ${commands.join(', ')}.`;
 }
 

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { editDistance } from '../edit-distance.js';
+import { mayBeToken } from '../config.js';
 import { ConfigError } from '../errors.js';
 
 /**
@@ -14,6 +15,10 @@ export function inputNotFound(path: string, what = 'Input file', option = '<file
     names = readdirSync(folder);
   } catch {
     return new ConfigError('INPUT_NOT_FOUND', `${what} not found: ${path} (the folder ${folder} does not exist either: check the path)`, { option });
+  }
+  // A token typed where the file goes (`import <token>`) is not repeated: no redaction knows it.
+  if (mayBeToken(basename(path))) {
+    return new ConfigError('INPUT_NOT_FOUND', `${what} not found: the name given (${basename(path).length} characters) is no file in ${folder}; it is not shown, as it may be an API token (pass one with --token or PYLON_API_TOKEN)`, { option });
   }
   const wanted = basename(path).toLowerCase();
   let best: { name: string; cost: number } | undefined;
