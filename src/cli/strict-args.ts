@@ -23,6 +23,7 @@
  *   (Invalid option `--region`: expected one of us, eu, got "xx") instead of yargs' "Invalid values:".
  */
 import type { Argv } from 'yargs';
+import { mayBeToken } from '../config.js';
 import { invalidOption } from '../errors.js';
 
 /** How a repeated list option is written once, for the message. */
@@ -101,7 +102,7 @@ export function refuseRepeatsAndExtras<T>(yargs: Argv<T>, command: string, posit
     for (const key of single) {
       const value = parsed[key];
       if (!Array.isArray(value)) continue;
-      if (positionals.includes(key)) throw new Error(`Unexpected extra argument: ${String(value[value.length - 1])} (${takes(command, positionals)}).`);
+      if (positionals.includes(key)) throw new Error(`Unexpected extra argument: ${shownWord(String(value[value.length - 1]))} (${takes(command, positionals)}).`);
       // `--no-undo` is the value false: given with `--undo x` the two are not a repeat but a contradiction.
       if (value.includes(false) && value.some((v) => v !== false)) throw new Error(`--${key} and --no-${key} contradict each other: give one.`);
       if (value.every((v) => v === false)) throw new Error(repeatedOptionMessage(`no-${key}`, value.length));
@@ -132,9 +133,14 @@ export function refuseRepeatsAndExtras<T>(yargs: Argv<T>, command: string, posit
     const extras = [...parsed._.slice(1), ...(parsed['--'] ?? [])].map(String);
     if (extras.length > 0) {
       const pair = repeatable.has('set') ? setPairHint(extras) : '';
-      throw new Error(`Unexpected extra argument${extras.length > 1 ? 's' : ''}: ${extras.join(' ')} (${takes(command, positionals)}${pair}).`);
+      throw new Error(`Unexpected extra argument${extras.length > 1 ? 's' : ''}: ${extras.map(shownWord).join(' ')} (${takes(command, positionals)}${pair}).`);
     }
   }, true);
+}
+
+/** An extra word as the message shows it: one that may be an API token (`import a.csv <token>`) by its length only. */
+function shownWord(word: string): string {
+  return mayBeToken(word) ? `a word of ${word.length} characters (not shown, as it may be an API token: pass one with --token or PYLON_API_TOKEN)` : word;
 }
 
 /** The camelCase key yargs adds for a dashed option (`page-size` → `pageSize`). */

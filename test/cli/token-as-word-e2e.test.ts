@@ -23,6 +23,9 @@ test('a token typed as the command or as the file is not printed; other words st
     [['import', SECRET], /^pylon-contacts: Input file not found: the name given \(26 characters\) is no file in .+; it is not shown, as it may be an API token/],
     [['import', '--dry-run', SECRET, '--json'], /^pylon-contacts: Input file not found: the name given \(26 characters\)/],
     [['apply', SECRET], /^pylon-contacts: Plan file not found: the name given \(26 characters\)/],
+    // Typed after the file, as if it were --token's value.
+    [['import', 'contacts.csv', SECRET], /^pylon-contacts: Unexpected extra argument: a word of 26 characters \(not shown, as it may be an API token: pass one with --token or PYLON_API_TOKEN\) \(import takes one file/],
+    [['export', 'out.csv', SECRET], /^pylon-contacts: Unexpected extra argument: a word of 26 characters/],
   ];
   for (const [args, message] of hidden) {
     const run = await runCli(args, { env, cwd: dir });
@@ -37,6 +40,7 @@ test('a token typed as the command or as the file is not printed; other words st
     [['imprt', 'contacts.csv'], /^pylon-contacts: Unknown command imprt\. Did you mean import\?/],
     [['import', 'contact.csv'], /Input file not found: .*contact\.csv \(did you mean .*contacts\.csv\?\)/],
     [['import', 'contacts_export_2026_12_06.csv'], /Input file not found: .*contacts_export_2026_12_06\.csv \(no file of that name/],
+    [['export', 'x.csv', 'y.csv'], /^pylon-contacts: Unexpected extra argument: y\.csv \(export takes one file/],
   ];
   for (const [args, message] of shown) {
     const run = await runCli(args, { env, cwd: dir });
