@@ -130,6 +130,9 @@ function schemelessUrl(raw: string): string | undefined {
   }
   // A host name, an IPv4 address, or an IPv6 one in brackets (`[::1]:4010`), then a port and a path if any.
   if (!url.hostname || !/^([\w.-]+|\[[\da-f:.]+\])(:\d+)?(\/|$)/i.test(raw)) return undefined;
+  // `0.0.0.0:4010` (an emulator listening on every interface, `--host 0.0.0.0`) is reached through loopback.
+  const any = /^(0\.0\.0\.0|\[::\])(?=:|\/|$)/.exec(raw);
+  if (any) return `http://${any[1] === '[::]' ? '[::1]' : '127.0.0.1'}${raw.slice(any[0].length)}`;
   return `${isLoopbackHost(url.hostname) ? 'http' : 'https'}://${raw}`;
 }
 

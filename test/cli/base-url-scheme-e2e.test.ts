@@ -17,6 +17,8 @@ test('a base URL without its scheme names the URL it means, and that URL works',
     // IPv6 loopback in brackets, as URLs write it: http, and the port and path kept.
     [['--base-url', `[::1]:${port}`], {}, new RegExp(`^pylon-contacts: Invalid option \`--base-url\`: expected an absolute http\\(s\\) URL \\(did you mean http://\\[::1\\]:${port}\\?\\), got "\\[::1\\]:${port}"\\n`)],
     [[], { PYLON_BASE_URL: `[::1]:${port}/api` }, new RegExp(`\\(did you mean http://\\[::1\\]:${port}/api\\?\\)\\n`)],
+    // The address of an emulator listening on every interface (--host 0.0.0.0): reached through loopback, over http.
+    [['--base-url', `0.0.0.0:${port}`], {}, new RegExp(`\\(did you mean http://127\\.0\\.0\\.1:${port}\\?\\), got "0\\.0\\.0\\.0:${port}"\\n`)],
     [[], { PYLON_BASE_URL: `localhost:${port}` }, new RegExp(`^pylon-contacts: PYLON_BASE_URL is not an absolute http\\(s\\) URL: "localhost:${port}" \\(did you mean http://localhost:${port}\\?\\)\\n`)],
   ];
   for (const [flags, env, message] of cases) {
