@@ -462,6 +462,10 @@ function noPresetFits(from: string, candidates: readonly Preset[], presets: read
 
 /** ` (did you mean hubspot?)` for a preset name mistyped (`hubspt`), else nothing. */
 function nearFrom(value: string, names: readonly string[]): string {
+  // A preset's file name (`hubspot-de`, `salesforce-report`, `freshdesk-labels`): --from takes its source, which
+  // picks the file by the header.
+  const source = names.find((name) => value.toLowerCase().startsWith(`${name}-`));
+  if (source) return ` (did you mean ${source}? it picks its preset for the file's language or kind from the header)`;
   const near = nearestChoice(value, names);
   return near ? ` (did you mean ${near}?)` : '';
 }

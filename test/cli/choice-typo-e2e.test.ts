@@ -17,6 +17,9 @@ test('a mistyped choice names the choice it is a slip from; a far-off or ambiguo
     [['import', 'contacts.csv', '--mode', 'upsret'], 'Invalid option `--mode`: expected one of upsert, create, update, got "upsret" (did you mean upsert?)'],
     [['import', 'contacts.csv', '--on-duplicate', 'frist'], 'Invalid option `--on-duplicate`: expected one of first, last, error, got "frist" (did you mean first?)'],
     [['import', 'contacts.csv', '--from', 'hubspt', '--dry-run'], 'Invalid option `--from`: expected one of freshdesk, front, hubspot, intercom, salesforce, zendesk, got "hubspt" (did you mean hubspot?)'],
+    // A preset's file name, as docs/migrate.md lists them (hubspot-de.json): the source it belongs to.
+    [['import', 'contacts.csv', '--from', 'hubspot-de', '--dry-run'], 'Invalid option `--from`: expected one of freshdesk, front, hubspot, intercom, salesforce, zendesk, got "hubspot-de" (did you mean hubspot? it picks its preset for the file\'s language or kind from the header)'],
+    [['import', 'contacts.csv', '--from', 'salesforce-report', '--dry-run'], 'Invalid option `--from`: expected one of freshdesk, front, hubspot, intercom, salesforce, zendesk, got "salesforce-report" (did you mean salesforce? it picks its preset for the file\'s language or kind from the header)'],
     [['export', 'x.parquet', '--format', 'parquett'], 'Invalid option `--format`: expected one of csv, ndjson, parquet, got "parquett" (did you mean parquet?)'],
     [['import', 'contacts.csv', '--mode', 'xyzzy'], 'Invalid option `--mode`: expected one of upsert, create, update, got "xyzzy"'],
     [['export', 'x.csv', '--region', 'ue'], 'Invalid option `--region`: expected one of us, eu, got "ue"'],
