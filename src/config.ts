@@ -61,10 +61,18 @@ function sameHost(raw: string): string {
 function shownUrl(raw: string): string {
   try {
     const url = new URL(raw);
-    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+    return `${url.origin}${hideCredentials(url.pathname.replace(/\/+$/, ''))}`;
   } catch {
-    return JSON.stringify(raw);
+    return JSON.stringify(hideCredentials(raw));
   }
+}
+
+/**
+ * A base URL as an error shows it: whatever comes before an `@` in its authority (`user:password@`), which a URL
+ * typed without its scheme leaves where `new URL` does not see credentials (`user:pw@host` reads as scheme `user:`), is `…`.
+ */
+function hideCredentials(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, (_, scheme: string | undefined) => `${scheme ?? ''}…@`);
 }
 
 export function resolveBaseUrl(input: { baseUrl?: string; region?: string; env?: NodeJS.ProcessEnv }): string {
@@ -93,14 +101,15 @@ export function resolveBaseUrl(input: { baseUrl?: string; region?: string; env?:
   // A host and port typed without the scheme (`127.0.0.1:4010`, `localhost:4010`): say which URL it means.
   const schemeless = schemelessUrl(raw);
   if (schemeless !== undefined) {
-    if (input.baseUrl !== undefined) throw invalidOption('--base-url', `an absolute http(s) URL (did you mean ${schemeless}?)`, raw);
-    throw new ConfigError('CONFIG_INVALID_OPTION', `PYLON_BASE_URL is not an absolute http(s) URL: ${JSON.stringify(raw)} (did you mean ${schemeless}?)`, { option: '--base-url' });
+    const meant = hideCredentials(schemeless);
+    if (input.baseUrl !== undefined) throw invalidOption('--base-url', `an absolute http(s) URL (did you mean ${meant}?)`, hideCredentials(raw));
+    throw new ConfigError('CONFIG_INVALID_OPTION', `PYLON_BASE_URL is not an absolute http(s) URL: ${JSON.stringify(hideCredentials(raw))} (did you mean ${meant}?)`, { option: '--base-url' });
   }
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw invalidOption('--base-url', 'an absolute http(s) URL', raw);
+    throw invalidOption('--base-url', 'an absolute http(s) URL', hideCredentials(raw));
   }
   if (url.username || url.password) {
     throw invalidOption('--base-url', 'a URL without credentials (pass the token with --token or PYLON_API_TOKEN)', `${url.protocol}//…@${url.host}`);
@@ -114,7 +123,7 @@ export function resolveBaseUrl(input: { baseUrl?: string; region?: string; env?:
       );
     }
   } else if (url.protocol !== 'https:') {
-    throw invalidOption('--base-url', 'an http(s) URL', raw);
+    throw invalidOption('--base-url', 'an http(s) URL', hideCredentials(raw));
   }
   return url.toString().replace(/\/+$/, '');
 }

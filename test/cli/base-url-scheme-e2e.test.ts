@@ -33,3 +33,21 @@ test('a base URL without its scheme names the URL it means, and that URL works',
   const ok = await runCli(['export', '-', '--base-url', `http://localhost:${port}`, '--quiet'], { env: { PYLON_API_TOKEN: TOKEN } });
   t.is(ok.code, 0, ok.stderr);
 });
+
+test('a base URL with credentials and no scheme never shows them (user:password@host reads as a scheme)', async (t) => {
+  const secret = 'pw-9f3c1a7e';
+  const cases: Array<[string[], Record<string, string>]> = [
+    [['--base-url', `user:${secret}@example.com`], {}],
+    [['--base-url', `user:${secret}@127.0.0.1:4010`], {}],
+    [['--base-url', `ftp://user:${secret}@example.com/x`], {}],
+    [[], { PYLON_BASE_URL: `user:${secret}@localhost:4010` }],
+    [['--region', 'eu'], { PYLON_BASE_URL: `user:${secret}@localhost:4010` }],
+  ];
+  for (const [flags, env] of cases) {
+    const run = await runCli(['export', '-', ...flags], { env: { PYLON_API_TOKEN: TOKEN, ...env } });
+    t.is(run.code, 2, run.stderr);
+    t.false(run.stderr.includes(secret), run.stderr);
+    t.false(run.stdout.includes(secret), run.stdout);
+    t.regex(run.stderr, /…@/, 'the message still shows the host, with the credentials cut out');
+  }
+});
