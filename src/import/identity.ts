@@ -51,10 +51,24 @@ function ownedBy(desired: Pick<DesiredContact, 'email' | 'id'>, contact: Contact
 }
 
 /**
+ * Words that say an id is held already (the emulator's `A contact with external id "X" already exists`, and the usual
+ * ways of saying it): a refusal that merely names the row's id (a validation of the id itself, an id sent twice in one
+ * request, `used more than once`) is about something else and keeps Pylon's own code.
+ */
+const TAKEN = /\b(already (exists?|in use|taken|used|assigned|held)|is taken|in use|held by|belongs to|another contact|must be unique|not unique|duplicate key)\b/i;
+
+/** Whether `words` name `id` whole: `100` is not named by `ACC-1001` or `1001`. */
+function namesWhole(words: string, id: string): boolean {
+  const escaped = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^\\p{L}\\p{N}_-])${escaped}($|[^\\p{L}\\p{N}_-])`, 'u').test(words);
+}
+
+/**
  * A write Pylon refused because another contact holds the row's external id, without naming that contact (no
  * `exists_id`: a server like `--external-id-taken reject-plain`, and a holder a lookup by search cannot see, since
  * search cannot filter on external ids): ROW_EXTERNAL_ID_TAKEN, as when the holder is known, rather than a plain
- * ROW_API_REJECTED. Told by the refusal's words naming an external id and the row's id. `contactId`: the contact an
+ * ROW_API_REJECTED. Told by the refusal's words naming an external id, the row's id whole, and saying it is taken
+ * (TAKEN); a refusal that merely names the id (a validation of it) is not this. `contactId`: the contact an
  * update was for, the row's own (its email or id finds it), which the message names as such.
  */
 export function unnamedExternalIdHolder(
@@ -65,7 +79,7 @@ export function unnamedExternalIdHolder(
   const id = desired.external_id;
   if (!id || !api || api.existsId || api.status === undefined || api.status < 400 || api.status >= 500) return undefined;
   const words = api.errors.join('; ') || api.message;
-  if (!/external[ _-]?ids?\b/i.test(words) || !words.includes(id)) return undefined;
+  if (!/external[ _-]?ids?\b/i.test(words) || !TAKEN.test(words) || !namesWhole(words, id)) return undefined;
   const label = desired.external_id_label || DEFAULT_EXTERNAL_ID_LABEL;
   const refused = contactId ? `the update of contact ${contactId}, which this row's ${desired.id ? 'id' : 'email'} finds,` : 'the create';
   return {

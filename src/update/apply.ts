@@ -14,7 +14,7 @@ import { paginate } from '../pylon/paginate.js';
 import { CUSTOM_PREFIX } from '../columns.js';
 import { sameDecimal } from '../decimal.js';
 import { apiFailure, interruptedBy, RunControl } from '../run/run-control.js';
-import { mayHaveChanged, sameEmail, unclearedIssue, updateWithClears } from '../import/clears.js';
+import { mayHaveChanged, sameEmail, unclearedIssue, updateWithClears, type ServerMemory } from '../import/clears.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
@@ -71,6 +71,11 @@ export interface ApplyOptions {
    * header and each failed row's `cells` as read, so that it can be fixed and applied again.
    */
   input?: { header: readonly string[] };
+  /**
+   * What earlier runs learnt about this host (import.ts's ServerMemory): a dry run counts the second PATCH (`emails`) the
+   * real run sends after a PATCH `email` that was seen to keep the address it replaces (`--patch-email demote`, `add`).
+   */
+  memory?: ServerMemory;
 }
 
 export interface ApplyHooks {
@@ -128,6 +133,8 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
   const writes = !options.dryRun;
   /** Dry run: the PATCHes the real run would send (stats.plannedCalls). */
   let plannedPatches = 0;
+  /** Dry run: the second PATCHes (`emails`) the real run would send after a PATCH email (ApplyOptions.memory). */
+  let plannedFollowUps = 0;
   let hold = hooks.journalHold;
   try {
     // Held (no other run of this plan meanwhile) and on disk before the first read: a stop from here on leaves it for --resume.
@@ -252,6 +259,20 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     const gone = (line: number, row: PlannedContact) =>
       fail(line, row, { code: 'ROW_NOT_FOUND', field: 'id', message: `Contact ${row.id}${row.email ? ` (${row.email})` : ''} no longer exists: it was deleted after ${since}` });
 
+    /**
+     * The address a PATCH email drops (`setEmail.from`: an undo row's, the one the run set; a plan's, the primary it
+     * replaces) and the one it keeps (an undo row's `held`: the address the contact held before the run).
+     */
+    const emailToDrop = (entry: PlannedContact, changes: readonly FieldChange[]) => {
+      const setEmail = (options.input ? entry.changes : changes).find((c) => c.column === 'email' && c.from !== '');
+      // A plan's `held` (the new address was already a secondary one) is for its undo row: the replaced primary goes all the same.
+      return { setEmail, keep: options.input ? setEmail?.held : undefined };
+    };
+    /** Whether the row's PATCH sets an email that drops another address: makePrimary's follow-up PATCH where the host keeps it. */
+    const replacesEmail = (entry: PlannedContact, changes: readonly FieldChange[]) => {
+      const { setEmail, keep } = emailToDrop(entry, changes);
+      return changes.some((c) => c.column === 'email') && setEmail !== undefined && !keep;
+    };
     const patch = async (line: number, entry: PlannedContact, left: readonly string[]) => {
       // Queued in the pool when the run stopped: never started, left for --resume.
       if (control.stopped) {
@@ -300,9 +321,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
           // An undo row restoring an email drops the address the run set, should PATCH email keep it as a secondary one; a
           // plan's or an update file's new email drops the primary it replaces, as import does (write-policy.ts). An address
           // the contact held before the run (an undo row's `held`) is kept as a secondary address instead.
-          const setEmail = (options.input ? entry.changes : changes).find((c) => c.column === 'email' && c.from !== '');
-          // A plan's `held` (the new address was already a secondary one) is for its undo row: the replaced primary goes all the same.
-          const keep = options.input ? setEmail?.held : undefined;
+          const { setEmail, keep } = emailToDrop(entry, changes);
           answer = await updateWithClears(client, entry.id, body as ContactPatch, signal, sent, undefined, undefined, setEmail && !keep ? setEmail.from : undefined, keep);
         } catch (error) {
           // An undo row before each change: a PATCH sent and unanswered (Ctrl-C while the server stalls, a timeout) may have been applied.
@@ -373,8 +392,10 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
       }
       if (options.dryRun) {
         hooks.onPlan?.(entry, diff.changes);
-        // The real run sends this row's PATCH (with the changes it can make, when it fails the rest): one call each.
+        // The real run sends this row's PATCH (with the changes it can make, when it fails the rest): one call each, and a
+        // second (`emails`, see patch()) after a PATCH email on a host seen to keep the address it replaces.
         plannedPatches++;
+        if (replacesEmail(entry, diff.changes) && options.memory?.patchEmailKeepsReplaced()?.keeps) plannedFollowUps++;
         if (left.length > 0) await fail(line, entry, leftAsItIs(left, 'would'));
         else await record(line, entry, 'updated');
         return;
@@ -424,7 +445,7 @@ export async function runApply(options: ApplyOptions, hooks: ApplyHooks): Promis
     if (options.dryRun) {
       // What the real run would send, as import and update dry runs say: the same reads (done here), and for each contact to
       // change its read by id just before its PATCH (patch(): one GET) and the PATCH.
-      stats.plannedCalls = { ...callsSoFar(client), ...(plannedPatches > 0 ? { get: (client.stats.calls.get ?? 0) + plannedPatches, patch: (client.stats.calls.patch ?? 0) + plannedPatches } : {}) };
+      stats.plannedCalls = { ...callsSoFar(client), ...(plannedPatches > 0 ? { get: (client.stats.calls.get ?? 0) + plannedPatches, patch: (client.stats.calls.patch ?? 0) + plannedPatches + plannedFollowUps } : {}) };
       stats.etaSeconds = etaSeconds(stats.plannedCalls, options.connection);
     }
 

@@ -29,6 +29,7 @@ import { applyJournalKey, fileHash, runApply, type ApplyContact } from './apply.
 import { checkSettings, holdJournal, refuseUnfinished, type JournalHold, type JournalKey } from '../run/journal.js';
 import { checkInputPath, openInput } from '../input/open-input.js';
 import { hostOf } from './target.js';
+import { ServerMemory } from '../import/clears.js';
 import { planRemovals } from './sync.js';
 import { isConditionalUndo, ORGANIZATION_COLUMN, plannedFromUndoRow, readUndoRows } from './undo-rows.js';
 import { counted } from '../plural.js';
@@ -506,6 +507,8 @@ async function runUndoFile(options: UpdateOptions, importOptions: ImportOptions,
     resultsPath: importOptions.resultsPath,
     readBatch: 100,
     input: { header },
+    // What import runs learnt about this host's PATCH email: the dry run counts the second PATCH the real run sends.
+    memory: new ServerMemory(hostOf(importOptions.connection.baseUrl), importOptions.clearMemoryPath, target.organization?.id),
   };
   // A dry pass reads and compares: the plan shows what is reverted and what drifted since,
   // and its totals count the changes of the contacts that change (not of every row).
