@@ -324,8 +324,8 @@ export interface StateCopy {
 const STATE_BUFFER_BYTES = 1 << 20;
 
 /** Format 1 (beside a `--since` manifest) without `meta`; format 3 (`--state`) with it. `rowHash`: how the records' hashes were made (in the meta, or in the manifest's state). */
-export async function createStateWriter(path: string, meta: Omit<StateMeta, 'rowHash'> | undefined, rowHash: RowHashKind, copy?: StateCopy, journal?: PublishRecorder): Promise<StateWriter> {
-  const file = await openOutput(path, { highWaterMark: STATE_BUFFER_BYTES, journal, label: 'the state file' });
+export async function createStateWriter(path: string, meta: Omit<StateMeta, 'rowHash'> | undefined, rowHash: RowHashKind, copy?: StateCopy, journal?: PublishRecorder, options: { scratch?: boolean } = {}): Promise<StateWriter> {
+  const file = await openOutput(path, { highWaterMark: STATE_BUFFER_BYTES, journal, label: 'the state file', scratch: options.scratch });
   const digest = createHash('sha256');
   // Format 2's trailer hashes everything before it; the manifest's sha256 covers the whole file.
   const body = meta ? createHash('sha256') : undefined;

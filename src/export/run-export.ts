@@ -456,7 +456,8 @@ async function openPageOutputs(options: ExportOptions, run: OpenRun, stats: Expo
   const statePath = options.statePath ?? (stateDir ? join(stateDir, 'table.state') : undefined);
   // A load that keeps the state in gzip parts (DuckDB) gets them compressed while the run walks, not after it.
   const copy = statePath !== undefined && loader?.loader.stateLayout === 'gzip' ? stateGzipCopy(scratchFile(run, 'state', 'table.state.gz')) : undefined;
-  const state = statePath !== undefined ? add(await createStateWriter(statePath, meta, run.rowHash, copy, journal)) : undefined;
+  // The table's state staged in a scratch folder is no output: the journal does not list it (a killed run left no file of its own there to take back).
+  const state = statePath !== undefined ? add(await createStateWriter(statePath, meta, run.rowHash, copy, journal, { scratch: stateDir !== undefined })) : undefined;
   loader?.keepState(state);
   const changes = options.changesPath !== undefined ? add(await createChangeLog(options.changesPath, { validFrom: options.runStartedAt, runId: options.runId }, journal)) : undefined;
   const pageSinks = ([state, changes, loader] as Array<PageSink | undefined>).filter((sink): sink is PageSink => sink !== undefined);

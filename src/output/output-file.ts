@@ -49,6 +49,8 @@ export interface OutputFile {
   prepare(): Promise<void>;
   /** True when written in place (a special file): there is nothing to rename. */
   readonly inPlace: boolean;
+  /** A file in one of the run's scratch folders (not an output): the journal never lists it, and the scratch sweep removes what a killed run left of it. */
+  readonly scratch?: boolean;
   /** Removes the temporary file (a file written in place is left as it is). */
   discard(): Promise<void>;
 }
@@ -375,13 +377,15 @@ export interface OpenOutputOptions {
   journal?: PublishRecorder;
   /** What the file is, for a full disk's message (`the state file`): stagedWriteError. */
   label?: string;
+  /** A file in a scratch folder of the run (OutputFile.scratch): not recorded in the journal. */
+  scratch?: boolean;
 }
 
 export async function openOutput(target: string, options: OpenOutputOptions = {}): Promise<OutputFile> {
   const inPlace = isSpecialFile(target);
   if (!inPlace) await sweepDeadPartials(target);
   const writingPath = inPlace ? target : partialPathFor(target);
-  if (!inPlace) await options.journal?.recordPartial(writingPath).catch((error: unknown) => {
+  if (!inPlace && !options.scratch) await options.journal?.recordPartial(writingPath).catch((error: unknown) => {
     throw outputWriteError(target, error);
   });
   // A write to the temporary copy leaves the target as it was: a full disk says so (stagedWriteError); a special file is written in place.
@@ -422,6 +426,7 @@ export async function openOutput(target: string, options: OpenOutputOptions = {}
     writingPath,
     stream,
     inPlace,
+    scratch: options.scratch,
     prepare,
     async write(chunk) {
       check();
@@ -526,7 +531,7 @@ export async function publishTogether(files: readonly OutputFile[], journal?: Pu
   };
   try {
     // Every file the set renames, recorded before the first rename: a run killed from here on is undone (or kept, if it committed) by the next (publish-journal.ts).
-    await journal?.recordPublish(files.filter((f) => !f.inPlace).map((f) => ({ target: f.path, writing: f.writingPath, previous: previousPathFor(f.path) })));
+    await journal?.recordPublish(files.filter((f) => !f.inPlace && !f.scratch).map((f) => ({ target: f.path, writing: f.writingPath, previous: previousPathFor(f.path) })));
   } catch (error) {
     await Promise.all(files.map((f) => f.discard()));
     throw outputWriteError(files[0]?.path ?? 'the publish journal', error);
