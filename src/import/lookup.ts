@@ -81,10 +81,13 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
   const { client, signal } = options;
   await options.beforeLookup?.();
   const first = await client.listContacts({ limit: PAGE }, { signal });
+  // How search behaves here, probed once whichever of the paths below asks first.
+  let probed: ReturnType<typeof probeSearch> | undefined;
+  const probe = () => (probed ??= probeSearch(client, first.data, signal));
   if (options.strategy === 'search') {
     // Asked for by name, search is still checked: where it misses contacts, rows would
     // create duplicates of them. Better to stop before the first write.
-    const semantics = await probeSearch(client, first.data, signal);
+    const semantics = await probe();
     if (!semantics.ok) {
       throw new ConfigError(
         'CONFIG_INVALID_OPTION',
@@ -99,13 +102,13 @@ export async function createLookup(options: LookupOptions): Promise<Lookup> {
   // else also by search_text (which does), so a contact stored in another case than the row's is not created twice.
   const confirm = async () => {
     const byFilter = searchLookup(client, options.batchSize, options.onNote);
-    const semantics = await probeSearch(client, first.data, signal);
+    const semantics = await probe();
     if (semantics.ok) return byFilter;
     options.onNote?.(`lookup: Pylon's search ${semantics.why}: the rows the moved list holds no contact for are also searched for by text (search_text, which ignores case), one search each`);
     return textConfirmedLookup(byFilter, client, options.onNote);
   };
   if (options.strategy === 'list' || !first.hasNextPage) return listLookup(client, options.byId, confirm, options.onNote, first.data, first, signal);
-  const searchSemantics = await probeSearch(client, first.data, signal);
+  const searchSemantics = await probe();
   if (!searchSemantics.ok) {
     options.onNote?.(`lookup: reading the whole contact list, because Pylon's search ${searchSemantics.why}`);
     return listLookup(client, options.byId, confirm, options.onNote, first.data, first, signal);
