@@ -221,6 +221,8 @@ export async function lastCommittedLoad(target: LoadTarget, connection: LoadConn
  * moved aside; and one added back empty, holding no value in this table's rows, is refused the same way.
  */
 async function refuseChangedBookkeeping(session: Session, dialect: Dialect, target: LoadTarget): Promise<void> {
+  // Checked once a connection: a night asks first for the last committed load (lastCommittedLoad), then opens the loader on the same session.
+  if (bookkeepingChecked.has(session)) return;
   const types = { text: dialect.text, bigint: dialect.bigint, timestamp: dialect.timestamp };
   for (const { table, noun, columns, aside, then, byPosition } of BOOKKEEPING_TABLES) {
     const found = await dialect.existingColumns(session, target, table);
@@ -257,7 +259,11 @@ async function refuseChangedBookkeeping(session: Session, dialect: Dialect, targ
       `${noun} ${ref} was changed by hand: ${what} ${moves.length > 1 ? 'those tables' : log ? 'the log' : 'it'} aside (${moves.join(' ')}): ${then}. Nothing was loaded; the table is as it was`,
     );
   }
+  bookkeepingChecked.add(session);
 }
+
+/** Sessions whose bookkeeping tables refuseChangedBookkeeping found as a load needs them. */
+const bookkeepingChecked = new WeakSet<Session>();
 
 /**
  * A column the plan widens in place that a view uses (PostgreSQL: `cannot alter type of a column used by a view or rule`,
